@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// exitError carries an exit code (SPEC §1: 1 runtime, 2 usage/config, 3 denied).
+type exitError struct {
+	code int
+	err  error // nil: nothing more to print
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+// exitCode prints err (when it has something to say) and maps it to an exit code.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "portcullis:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "portcullis:", err)
+	return 1
+}
+
+const usage = `usage: portcullis <command> [flags]
+
+commands:
+  serve --config FILE        run the gateway (or set PORTCULLIS_CONFIG)
+  demo                       run a self-contained demo on 127.0.0.1
+  check --config FILE        validate a configuration file
+        [--request "METHOD URL" [--identity k=v ...]]
+  sessions list|revoke       list or end server-side sessions (redis store)
+  version                    print version, commit and Go version`
+
+// run is the whole program behind main, callable from tests.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError("%s", usage)
+	}
+	switch args[0] {
+	case "version", "--version", "-v":
+		return runVersion(stdout)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return usageError("unknown command %q\n%s", args[0], usage)
+}

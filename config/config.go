@@ -1,0 +1,69 @@
+// Package config reads the TOML configuration file strictly (every problem
+// names its line), validates it without dialling anything and translates it
+// into the other packages' own Config types. Only cmd imports it.
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/policy"
+	"github.com/portcullis/portcullis/proxy"
+	"github.com/portcullis/portcullis/session"
+)
+
+// Config is a loaded, valid configuration, already translated for wiring.
+type Config struct {
+	Path string // the file it came from
+
+	Listen          string
+	OpsListen       string // "" disables the ops listener
+	TLSCertFile     string
+	TLSKeyFile      string
+	ShutdownTimeout time.Duration
+
+	Proxy    proxy.Config // the "from config" fields are filled
+	Provider idp.Config   // RedirectURL filled from public_url + prefix
+	Routes   []policy.RouteConfig
+
+	SessionStore string // "cookie" or "redis"
+	Cookie       session.CookieConfig
+	Redis        session.RedisConfig
+
+	LogFormat string // "text" or "json"
+	LogLevel  string // "debug", "info", "warn", "error"
+
+	// Warnings are non-fatal remarks (http:// issuer off loopback, ...), in
+	// the same FILE:LINE: key: message form as problems.
+	Warnings []string
+}
+
+// Problem is one thing wrong with the file.
+type Problem struct {
+	File string
+	Line int    // 0 when the problem has no line (unreadable file)
+	Key  string // dotted key, e.g. "routes[2].path" or "session.secrets"
+	Msg  string
+}
+
+func (p Problem) String() string {
+	if p.Line == 0 {
+		return fmt.Sprintf("%s: %s: %s", p.File, p.Key, p.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", p.File, p.Line, p.Key, p.Msg)
+}
+
+// Problems is every problem found in a file; Load returns it as its error.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	s := ""
+	for i, p := range ps {
+		if i > 0 {
+			s += "\n"
+		}
+		s += p.String()
+	}
+	return s
+}

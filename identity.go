@@ -1,0 +1,69 @@
+// Package portcullis holds the domain types that every part of the gateway
+// shares: who is asking (Identity) and what the route table decided about it
+// (Decision). It imports no other package of the project.
+package portcullis
+
+import "time"
+
+// Identity is who made a request, as established by a browser session or a
+// bearer token. Its zero value is "nobody".
+type Identity struct {
+	Subject           string   // the user_claim (default "sub")
+	Issuer            string   // the token issuer; "" for plain OAuth 2.0 providers
+	Email             string   // the email_claim, as given by the provider
+	EmailVerified     bool     // email_verified true, or absent with assume_email_verified
+	PreferredUsername string   // preferred_username, or login for GitHub
+	Groups            []string // the groups_claim when it is an array of strings, else nil
+	Scopes            []string // granted scopes: token response scope, or the bearer's scope/scp
+	SessionID         string   // the provider's sid claim, for back-channel logout
+	// Claims are all claims of the ID token (completed from userinfo) or of the
+	// bearer token, for require_claims and claim headers.
+	Claims map[string]any
+	// Expiry is when this identity stops being valid: the access token's expiry
+	// for bearer tokens. Zero means unknown.
+	Expiry time.Time
+}
+
+// Outcome is the kind of answer a route gives a request.
+type Outcome uint8
+
+// The outcomes of evaluating a route. The zero value is OutcomeNoRoute so that
+// a Decision nobody filled in refuses.
+const (
+	OutcomeNoRoute           Outcome = iota // no route matches: refused
+	OutcomePublic                           // public route: forwarded without identity
+	OutcomeAllow                            // identity satisfies the route
+	OutcomeUnauthenticated                  // the route needs an identity and there is none
+	OutcomeInsufficientScope                // the identity lacks required scopes
+	OutcomeForbidden                        // the identity fails another condition, or deny = true
+)
+
+// String names the outcome as it appears in logs and metric labels.
+func (o Outcome) String() string {
+	switch o {
+	case OutcomePublic:
+		return "public"
+	case OutcomeAllow:
+		return "allowed"
+	case OutcomeUnauthenticated:
+		return "unauthenticated"
+	case OutcomeInsufficientScope:
+		return "insufficient_scope"
+	case OutcomeForbidden:
+		return "denied"
+	default:
+		return "no_route"
+	}
+}
+
+// Decision is what the route table says about one request.
+type Decision struct {
+	Outcome Outcome
+	// Reason says in a few words why a request was refused
+	// ("missing scope dashboards:write", "not in any of groups admins").
+	// It never contains a token.
+	Reason string
+	// MissingScopes lists the required scopes the identity lacks, for
+	// OutcomeInsufficientScope (RFC 6750 §3.1 scope attribute, step-up).
+	MissingScopes []string
+}

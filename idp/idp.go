@@ -1,0 +1,68 @@
+// Package idp is everything that talks to the identity provider: discovery,
+// the authorization request (state, nonce, PKCE), code exchange, ID-token
+// verification, userinfo, refresh, revocation, end-session, bearer-token
+// verification (JWKS, RFC 7662 introspection) and logout-token verification.
+package idp
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Config configures a Client. Zero values are documented per field.
+type Config struct {
+	Kind         string // "oidc", "oauth2" or "github" (already defaulted by config)
+	Issuer       string // OIDC issuer; everything else from discovery
+	ClientID     string
+	ClientSecret string
+	RedirectURL  string   // public_url + prefix + "/callback"
+	Scopes       []string // default scopes of the authorization request
+	AuthParams   map[string]string
+
+	UserClaim           string   // default "sub"
+	EmailClaim          string   // default "email"
+	GroupsClaim         string   // default "groups"; dotted paths reach nested claims
+	Audiences           []string // accepted aud of bearer tokens; default [ClientID]
+	AssumeEmailVerified bool
+	IntrospectionURL    string // overrides discovery
+
+	// Plain OAuth 2.0 (no discovery).
+	AuthorizationURL string
+	TokenURL         string
+	UserinfoURL      string
+
+	ExtraIssuers []ExtraIssuer
+
+	HTTPClient *http.Client     // nil = a client with sane timeouts
+	Now        func() time.Time // nil = time.Now
+	Logger     *slog.Logger     // nil = discard
+}
+
+// ExtraIssuer is an issuer trusted for bearer tokens only (machine clients).
+type ExtraIssuer struct {
+	Issuer    string
+	Audiences []string
+	JWKSURL   string // "" = from discovery
+}
+
+// Tokens is the result of a code exchange or refresh.
+type Tokens struct {
+	AccessToken  string
+	RefreshToken string
+	IDToken      string
+	Expiry       time.Time // zero when the provider states none
+	Scopes       []string  // granted scopes (token response scope, else the requested ones)
+}
+
+// Errors callers branch on.
+var (
+	// ErrNotReady means provider discovery has not succeeded yet.
+	ErrNotReady = errors.New("idp: provider metadata not loaded")
+	// ErrInvalidGrant means the provider refused a refresh token (RFC 6749
+	// §5.2 invalid_grant) or the refreshed identity changed: end the session.
+	ErrInvalidGrant = errors.New("idp: grant refused")
+	// ErrInvalidToken means a bearer or logout token failed verification.
+	ErrInvalidToken = errors.New("idp: invalid token")
+)

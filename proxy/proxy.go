@@ -1,0 +1,85 @@
+// Package proxy is the gateway's http.Handler: the gateway endpoints under the
+// prefix, the per-request decision flow, forwarding with
+// httputil.ReverseProxy.Rewrite, forward-auth, the identity assertion and its
+// JWKS, error pages and request metrics.
+package proxy
+
+import (
+	"context"
+	"crypto"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/policy"
+	"github.com/portcullis/portcullis/session"
+)
+
+// Provider is what the proxy needs from the identity provider; *idp.Client
+// implements it.
+type Provider interface {
+	Ready() bool
+	Issuer() string
+	IssuerParameterSupported() bool
+	AuthCodeURL(state, nonce, verifier string, scopes []string) (string, error)
+	Exchange(ctx context.Context, code, verifier, nonce string) (*idp.Tokens, *portcullis.Identity, error)
+	Refresh(ctx context.Context, refreshToken string, prev *portcullis.Identity) (*idp.Tokens, *portcullis.Identity, error)
+	VerifyBearer(ctx context.Context, token string) (*portcullis.Identity, error)
+	Revoke(ctx context.Context, refreshToken string) error
+	EndSessionURL(idTokenHint, state, postLogoutRedirectURI string) string
+	VerifyLogoutToken(ctx context.Context, raw string) (sub, sid string, err error)
+}
+
+var _ Provider = (*idp.Client)(nil)
+
+// Config configures a Handler. Fields marked "from config" come from the TOML
+// file through package config; the rest are wired by cmd.
+type Config struct {
+	PublicURL            *url.URL       // from config; required
+	Prefix               string         // from config; default "/oauth2"
+	TrustedProxies       []netip.Prefix // from config
+	AllowedRedirectHosts []string       // from config: "host", "host:port", "*.example.com"
+	Upstreams            []Upstream     // from config
+	Headers              Headers        // from config
+	Refresh              bool           // from config: session.refresh
+	RefreshMargin        time.Duration  // from config: session.refresh_margin
+	AssertionKeyFile     string         // from config: headers.assertion_key_file ("" = generate)
+
+	Routes       *policy.Table
+	Provider     Provider
+	Sessions     session.Store
+	LoginStates  *session.StateCookies
+	AssertionKey crypto.Signer // nil = generate an ES256 key at New
+
+	Metrics prometheus.Registerer // nil = no metrics
+	Logger  *slog.Logger          // nil = discard
+	Now     func() time.Time      // nil = time.Now
+}
+
+// Upstream is one [[upstreams]] entry.
+type Upstream struct {
+	Name          string
+	URL           *url.URL
+	PreserveHost  bool
+	Timeout       time.Duration // response-header timeout; 0 = 30s
+	FlushInterval time.Duration // -1 = flush immediately (the default)
+	TLSCAFile     string
+	TLSSkipVerify bool
+}
+
+// Headers names the identity headers sent upstream (SPEC §2 [headers]); an
+// empty name disables that header.
+type Headers struct {
+	User              string
+	Email             string
+	Groups            string
+	PreferredUsername string
+	AccessToken       string
+	Assertion         string
+	Claims            map[string]string // header name -> dotted claim path
+}

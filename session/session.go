@@ -1,0 +1,99 @@
+// Package session keeps browser sessions: the Session value, the Store
+// interface, the sealed-cookie store, the Redis store and the short-lived
+// login-state cookie.
+package session
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/portcullis/portcullis"
+)
+
+// Session is one logged-in browser. Values loaded from a Store may be shared
+// between goroutines (stores cache opened sessions): treat them as read-only
+// and Clone before changing one.
+type Session struct {
+	ID       string              `json:"-"` // redis store: the id the cookie carries; "" for the cookie store
+	Identity portcullis.Identity `json:"identity"`
+
+	AccessToken  string    `json:"at,omitempty"`
+	RefreshToken string    `json:"rt,omitempty"`
+	IDToken      string    `json:"idt,omitempty"` // raw, kept for id_token_hint
+	Expiry       time.Time `json:"exp,omitzero"`  // access-token expiry; zero when the provider states none
+
+	CreatedAt time.Time `json:"iat"`
+	ExpiresAt time.Time `json:"eol"` // CreatedAt + lifetime: absolute, refreshing never moves it
+
+	// StepUps records, per route key, when an incremental-authorization
+	// redirect was last made, so a provider that does not grant a scope
+	// cannot cause a loop.
+	StepUps map[string]time.Time `json:"su,omitempty"`
+}
+
+// Clone returns a deep-enough copy of s to change tokens, expiry and StepUps.
+func (s *Session) Clone() *Session {
+	c := *s
+	if s.StepUps != nil {
+		c.StepUps = make(map[string]time.Time, len(s.StepUps))
+		for k, v := range s.StepUps {
+			c.StepUps[k] = v
+		}
+	}
+	return &c
+}
+
+// Store keeps sessions. Implementations: *CookieStore, *RedisStore.
+type Store interface {
+	// Load returns the request's session, or ErrNoSession when it carries none
+	// or one that is invalid or past ExpiresAt. Other errors mean the store
+	// could not be asked (Redis down) and must not be read as "no session".
+	Load(r *http.Request) (*Session, error)
+	// Save writes s and sets the cookie(s) that carry it. A session with an
+	// empty ID gets a fresh one (a new login never reuses a cookie value).
+	Save(w http.ResponseWriter, r *http.Request, s *Session) error
+	// Delete ends the request's session: server-side state and every cookie chunk.
+	Delete(w http.ResponseWriter, r *http.Request) error
+	// Owns reports whether a cookie of this name belongs to the gateway, so
+	// the proxy can remove it before forwarding.
+	Owns(cookieName string) bool
+}
+
+// ErrNoSession means the request carries no usable session.
+var ErrNoSession = errors.New("session: no session")
+
+// CookieConfig configures the cookies that both stores and the login state use.
+type CookieConfig struct {
+	Name     string           // resolved cookie name, e.g. "__Host-portcullis"
+	Domain   string           // "" = host-only
+	Secure   bool             // public_url is https
+	Secrets  [][]byte         // decoded secrets, >= 32 bytes each; the first seals, all open
+	Lifetime time.Duration    // absolute session lifetime
+	Now      func() time.Time // nil = time.Now
+}
+
+// LoginState is what a login attempt must remember between the redirect to the
+// provider and the callback. It lives in its own sealed cookie for 10 minutes
+// and is accepted once.
+type LoginState struct {
+	State     string    `json:"s"`
+	Nonce     string    `json:"n"`
+	Verifier  string    `json:"v"`            // PKCE code_verifier (RFC 7636)
+	ReturnURL string    `json:"r"`            // already validated
+	Scopes    []string  `json:"sc,omitempty"` // scopes requested, when they differ from the defaults (step-up)
+	StepUp    string    `json:"su,omitempty"` // route key of an incremental-authorization attempt
+	IssuedAt  time.Time `json:"iat"`
+}
+
+// RedisConfig configures the Redis store (SPEC §2 redis_* keys). Exactly one
+// of URL, ClusterAddrs and SentinelAddrs is set.
+type RedisConfig struct {
+	URL            string // redis:// or rediss://
+	ClusterAddrs   []string
+	SentinelAddrs  []string
+	SentinelMaster string
+	Username       string
+	Password       string
+	TLSCAFile      string
+}
