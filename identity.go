@@ -3,7 +3,10 @@
 // (Decision). It imports no other package of the project.
 package portcullis
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Identity is who made a request, as established by a browser session or a
 // bearer token. Its zero value is "nobody".
@@ -66,4 +69,31 @@ type Decision struct {
 	// MissingScopes lists the required scopes the identity lacks, for
 	// OutcomeInsufficientScope (RFC 6750 §3.1 scope attribute, step-up).
 	MissingScopes []string
+}
+
+// Claim looks up a dotted claim path ("realm_access.roles") in id.Claims.
+// A key that itself contains dots is found when it exists whole
+// ("https://example.com/groups").
+func (id *Identity) Claim(path string) (any, bool) {
+	return LookupClaim(id.Claims, path)
+}
+
+// LookupClaim looks up a dotted claim path in a claims set.
+func LookupClaim(claims map[string]any, path string) (any, bool) {
+	if v, ok := claims[path]; ok {
+		return v, true
+	}
+	cur := claims
+	for {
+		i := strings.IndexByte(path, '.')
+		if i < 0 {
+			v, ok := cur[path]
+			return v, ok
+		}
+		next, ok := cur[path[:i]].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur, path = next, path[i+1:]
+	}
 }

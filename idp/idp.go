@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures a Client. Zero values are documented per field.
@@ -35,9 +37,10 @@ type Config struct {
 
 	ExtraIssuers []ExtraIssuer
 
-	HTTPClient *http.Client     // nil = a client with sane timeouts
-	Now        func() time.Time // nil = time.Now
-	Logger     *slog.Logger     // nil = discard
+	HTTPClient *http.Client          // nil = a client with sane timeouts
+	Now        func() time.Time      // nil = time.Now
+	Logger     *slog.Logger          // nil = discard
+	Metrics    prometheus.Registerer // nil = no metrics
 }
 
 // ExtraIssuer is an issuer trusted for bearer tokens only (machine clients).

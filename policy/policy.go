@@ -5,6 +5,7 @@ package policy
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/portcullis/portcullis"
 )
@@ -67,4 +68,17 @@ func Normalize(escapedPath string) (string, error) {
 // carries no identity.
 func (r *Route) Evaluate(id *portcullis.Identity) portcullis.Decision {
 	panic("not implemented")
+}
+
+// RouteError is what Compile returns for a bad route: Index is the route's
+// position in file order and Key the offending key ("path", "host", ...), so
+// that config can name the line.
+type RouteError struct {
+	Index int
+	Key   string
+	Msg   string
+}
+
+func (e *RouteError) Error() string {
+	return fmt.Sprintf("policy: routes[%d].%s: %s", e.Index, e.Key, e.Msg)
 }

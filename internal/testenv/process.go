@@ -1,0 +1,72 @@
+package testenv
+
+import (
+	"bytes"
+	"net"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Process is a program started for a test, stopped by PID at cleanup.
+type Process struct {
+	Cmd *exec.Cmd
+	mu  sync.Mutex
+	out bytes.Buffer
+}
+
+// Output returns what the process printed so far (stdout and stderr).
+func (p *Process) Output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func (p *Process) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+// Start runs cmd in its own process group and kills the group at cleanup.
+func Start(tb testing.TB, cmd *exec.Cmd) *Process {
+	tb.Helper()
+	p := &Process{Cmd: cmd}
+	cmd.Stdout, cmd.Stderr = p, p
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("testenv: start %s: %v", cmd.Path, err)
+	}
+	tb.Cleanup(func() { p.Stop() })
+	return p
+}
+
+// Stop kills the process group by PID and waits for the process.
+func (p *Process) Stop() {
+	if p.Cmd.Process == nil || p.Cmd.ProcessState != nil {
+		return
+	}
+	_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
+	_ = p.Cmd.Wait()
+}
+
+// WaitTCP waits until addr accepts connections or fails the test after timeout.
+func WaitTCP(tb testing.TB, addr string, timeout time.Duration, p *Process) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out := ""
+	if p != nil {
+		out = p.Output()
+	}
+	tb.Fatalf("testenv: %s not accepting connections after %v; output:\n%s", addr, timeout, out)
+}
