@@ -51,7 +51,7 @@ commands:
   version                    print version, commit and Go version`
 
 // run is the whole program behind main, callable from tests.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError("%s", usage)
 	}
@@ -61,6 +61,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
+	case "serve":
+		return runServe(ctx, args[1:], env, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, args[1:], env, stdout, stderr)
+	case "check":
+		return runCheck(args[1:], env, stdout, stderr)
+	case "sessions":
+		return runSessions(ctx, args[1:], env, stdout, stderr)
 	}
 	return usageError("unknown command %q\n%s", args[0], usage)
 }

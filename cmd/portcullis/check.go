@@ -1,0 +1,159 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/policy"
+)
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// runCheck is `portcullis check --config FILE [--request "METHOD URL" --identity k=v ...]`.
+func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
+	fs := newFlagSet("check", stderr)
+	path := fs.String("config", "", "configuration file (or PORTCULLIS_CONFIG)")
+	request := fs.String("request", "", `explain the decision for "METHOD URL"`)
+	var idFlags multiFlag
+	fs.Var(&idFlags, "identity", "k=v of the hypothetical identity (sub, email, email_verified, groups, scope, claims.PATH); repeatable")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: 2}
+	}
+	cfg, err := loadConfig(*path, env, stderr)
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if *request == "" {
+		fmt.Fprintf(stdout, "%s: OK\n", cfg.Path)
+		return nil
+	}
+	id, err := parseIdentity(idFlags)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	table, err := policy.Compile(cfg.Routes)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	return explain(stdout, cfg.Path, table, *request, id)
+}
+
+// explain prints which route matches a request and what it decides; a
+// refusal is exit code 3.
+func explain(w io.Writer, file string, table *policy.Table, request string, id *portcullis.Identity) error {
+	method, rawURL, ok := strings.Cut(strings.TrimSpace(request), " ")
+	if !ok {
+		return usageError(`--request must be "METHOD URL", got %q`, request)
+	}
+	u, err := url.Parse(strings.TrimSpace(rawURL))
+	if err != nil || u.Host == "" {
+		return usageError("--request URL must be absolute: %q", rawURL)
+	}
+	denied := &exitError{code: 3}
+	if method != strings.ToUpper(method) {
+		fmt.Fprintf(w, "decision: refused (400): method %q is not upper-case\n", method)
+		return denied
+	}
+	path, err := policy.Normalize(u.EscapedPath())
+	if err != nil {
+		fmt.Fprintf(w, "decision: refused (400): %v\n", err)
+		return denied
+	}
+	route := table.Match(method, u.Host, path)
+	if route == nil {
+		fmt.Fprintf(w, "path: %s\nroute: none\ndecision: refused (404 in proxy mode, 403 from forward-auth): no route matches\n", path)
+		return denied
+	}
+	fmt.Fprintf(w, "path: %s\nroute: routes[%d] at %s:%d (path %q", path, route.Index, file, route.Line, route.Path)
+	if route.Host != "" {
+		fmt.Fprintf(w, ", host %q", route.Host)
+	}
+	fmt.Fprintf(w, ", upstream %q)\n", route.Upstream)
+	d := route.Evaluate(id)
+	fmt.Fprintf(w, "decision: %s\n", d.Outcome)
+	if d.Reason != "" {
+		fmt.Fprintf(w, "reason: %s\n", d.Reason)
+	}
+	if d.Outcome != portcullis.OutcomeAllow && d.Outcome != portcullis.OutcomePublic {
+		return denied
+	}
+	return nil
+}
+
+// parseIdentity builds the hypothetical identity of --identity flags; no
+// flags at all means an anonymous request.
+func parseIdentity(flags []string) (*portcullis.Identity, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	id := &portcullis.Identity{EmailVerified: true, Claims: map[string]any{}}
+	for _, f := range flags {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("--identity %q: want key=value", f)
+		}
+		if err := setIdentity(id, k, v); err != nil {
+			return nil, err
+		}
+	}
+	return id, nil
+}
+
+func setIdentity(id *portcullis.Identity, k, v string) error {
+	switch {
+	case k == "sub":
+		id.Subject = v
+		id.Claims["sub"] = v
+	case k == "email":
+		id.Email = v
+		id.Claims["email"] = v
+	case k == "email_verified":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("--identity email_verified=%q: want true or false", v)
+		}
+		id.EmailVerified = b
+	case k == "groups":
+		id.Groups = splitNonEmpty(v, ",")
+	case k == "scope":
+		id.Scopes = splitNonEmpty(v, " ")
+	case strings.HasPrefix(k, "claims.") && len(k) > len("claims."):
+		setClaim(id.Claims, strings.Split(k[len("claims."):], "."), v)
+	default:
+		return fmt.Errorf("--identity: unknown key %q (sub, email, email_verified, groups, scope, claims.PATH)", k)
+	}
+	return nil
+}
+
+func setClaim(claims map[string]any, path []string, v string) {
+	for _, p := range path[:len(path)-1] {
+		next, ok := claims[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			claims[p] = next
+		}
+		claims = next
+	}
+	claims[path[len(path)-1]] = v
+}
+
+func splitNonEmpty(s, sep string) []string {
+	var out []string
+	for _, p := range strings.Split(s, sep) {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// opsHandler serves /metrics, /healthz and /readyz on the ops listener.
+func (g *gateway) opsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if why := g.notReady(r.Context()); why != "" {
+			http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	return mux
+}
+
+// notReady says why the gateway should not get traffic, or "" when ready.
+func (g *gateway) notReady(ctx context.Context) string {
+	switch {
+	case g.draining.Load():
+		return "shutting down"
+	case !g.provider.Ready():
+		return "provider metadata not loaded"
+	}
+	if p, ok := g.store.(interface{ Ping(context.Context) error }); ok {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if err := p.Ping(ctx); err != nil {
+			return "session store unreachable"
+		}
+	}
+	return ""
+}

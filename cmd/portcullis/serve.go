@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/portcullis/portcullis/config"
+)
+
+// runServe is `portcullis serve --config FILE`.
+func runServe(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	path := fs.String("config", "", "configuration file (or PORTCULLIS_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: 2}
+	}
+	cfg, err := loadConfig(*path, env, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
+	for _, w := range cfg.Warnings {
+		logger.Warn("config: " + w)
+	}
+	g, err := buildGateway(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer g.close()
+	srv, err := g.listen(nil)
+	if err != nil {
+		return err
+	}
+	logger.Info("portcullis serving", "listen", srv.gatewayAddr(), "ops", srv.opsAddr(), "public_url", cfg.Proxy.PublicURL.String())
+	return g.run(ctx, srv)
+}
+
+// loadConfig resolves the config path (flag, else PORTCULLIS_CONFIG) and
+// loads it; problems are printed one per line and give exit code 2.
+func loadConfig(path string, env func(string) (string, bool), stderr io.Writer) (*config.Config, error) {
+	if path == "" {
+		path, _ = env("PORTCULLIS_CONFIG")
+	}
+	if path == "" {
+		return nil, usageError("--config FILE (or PORTCULLIS_CONFIG) is required")
+	}
+	cfg, err := config.Load(path, env)
+	var ps config.Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			fmt.Fprintln(stderr, p.String())
+		}
+		return nil, &exitError{code: 2, err: fmt.Errorf("%s: %d problem(s)", path, len(ps))}
+	}
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	return cfg, nil
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("portcullis "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// newLogger builds the process logger; config validated format and level.
+func newLogger(format, level string, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(strings.ToUpper(level)))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

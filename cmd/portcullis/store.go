@@ -1,0 +1,18 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/session"
+)
+
+// newStore builds the configured session store.
+func newStore(cfg *config.Config, reg prometheus.Registerer, logger *slog.Logger) (session.Store, error) {
+	if cfg.SessionStore == "redis" {
+		return newRedisStore(cfg, reg, logger)
+	}
+	return session.NewCookieStore(cfg.Cookie)
+}

@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/testenv"
+)
+
+// binary is the portcullis binary built once for the whole package.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "portcullis-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "portcullis")
+	args := []string{"build", "-o", binary}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "../cmd/portcullis")...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building portcullis:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// gateway is a running `portcullis serve` process.
+type gateway struct {
+	URL    string // http://127.0.0.1:PORT
+	OpsURL string
+	Proc   *testenv.Process
+}
+
+// addrs are the gateway's listen and ops addresses, picked before it starts
+// so that providers can register its redirect URI.
+type addrs struct{ Listen, Ops string }
+
+func pickAddrs(tb testing.TB) addrs {
+	return addrs{testenv.Addr(testenv.FreePort(tb)), testenv.Addr(testenv.FreePort(tb))}
+}
+
+// startGateway writes cfg (a TOML text with {{LISTEN}} and {{OPS}}
+// placeholders) and runs `portcullis serve` on it until the test ends.
+func startGateway(tb testing.TB, a addrs, cfg string) *gateway {
+	tb.Helper()
+	listen, ops := a.Listen, a.Ops
+	cfg = strings.NewReplacer("{{LISTEN}}", listen, "{{OPS}}", ops).Replace(cfg)
+	path := filepath.Join(tb.TempDir(), "portcullis.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	p := testenv.Start(tb, exec.Command(binary, "serve", "--config", path))
+	g := &gateway{URL: "http://" + listen, OpsURL: "http://" + ops, Proc: p}
+	testenv.WaitTCP(tb, listen, 10*time.Second, p)
+	g.waitReady(tb)
+	return g
+}
+
+func (g *gateway) waitReady(tb testing.TB) {
+	tb.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(g.OpsURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tb.Fatalf("gateway not ready; output:\n%s", g.Proc.Output())
+}
+
+// secret is a fixed, high-entropy test session secret (base64 of 32 bytes).
+const secret = "q7Xr9v2Lk4Zp8Wc1Ns6Ty3Bf5Hd0Gm7Jx2Ua9Qe4Ro="
+
+// upstream is a demo app that records every request it receives.
+type upstream struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []seen
+}
+
+// seen is what the upstream received.
+type seen struct {
+	Method  string      `json:"method"`
+	Path    string      `json:"path"` // escaped path as received
+	Query   string      `json:"query"`
+	Host    string      `json:"host"`
+	Headers http.Header `json:"headers"`
+}
+
+func newUpstream(tb testing.TB) *upstream {
+	u := &upstream{}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := seen{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Host: r.Host, Headers: r.Header.Clone()}
+		u.mu.Lock()
+		u.reqs = append(u.reqs, s)
+		u.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(s)
+	}))
+	tb.Cleanup(u.Close)
+	return u
+}
+
+// count returns how many requests the upstream has received.
+func (u *upstream) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.reqs)
+}
+
+// browser is an HTTP client with a cookie jar that follows redirects.
+func browser(tb testing.TB) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second}
+}
+
+// get performs a browser-navigation GET and returns status and body.
+func get(tb testing.TB, c *http.Client, url string) (int, string, *http.Response) {
+	tb.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	resp, err := c.Do(req)
+	if err != nil {
+		tb.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp
+}
+
+// decodeSeen parses the upstream's echo.
+func decodeSeen(tb testing.TB, body string) seen {
+	tb.Helper()
+	var s seen
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		tb.Fatalf("upstream echo: %v\n%s", err, body)
+	}
+	return s
+}

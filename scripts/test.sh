@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The README's test command: installs every program the tests need, then runs
+# all the tests (unit, end-to-end, fuzz smoke runs, chart tests, the Docker
+# build check). A missing program is a test failure, never a silent skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# Debian packages: command -> package.
+need=()
+for pair in chromium:chromium redis-server:redis-server redis-sentinel:redis-sentinel \
+            nginx:nginx caddy:caddy wrk:wrk promtool:prometheus readelf:binutils \
+            node:nodejs npm:npm; do
+  cmd=${pair%%:*} pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+export PATH="$PATH:/usr/sbin:$(go env GOPATH)/bin"
+
+# Go tools.
+if ! command -v helm >/dev/null 2>&1; then
+  log "installing helm"
+  go install helm.sh/helm/v3/cmd/helm@v3.22.0
+fi
+
+# Node packages for the node oidc-provider tests.
+if [ -f internal/oidctest/node/package.json ] && [ ! -d internal/oidctest/node/node_modules ]; then
+  log "installing node oidc-provider"
+  (cd internal/oidctest/node && npm ci --silent --no-audit --no-fund)
+fi
+
+export PORTCULLIS_REQUIRE_TOOLS=1
+
+log "gofmt and go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
+go vet ./...
+
+log "go test -race ./..."
+go test -race -count=1 -timeout 20m ./...
+
+log "fuzz smoke runs"
+for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' $(git ls-files '*_test.go') | sed 's/func //' | sort -u); do
+  pkg=$(dirname "$(grep -l "^func $target(" $(git ls-files '*_test.go') | head -1)")
+  go test -run '^$' -fuzz "^$target\$" -fuzztime 8s "./$pkg/"
+done
+
+if [ -f charts/go.mod ]; then
+  log "chart tests"
+  (cd charts && go vet ./... && go test -count=1 ./...)
+fi
+
+if [ -x scripts/docker-build-check.sh ]; then
+  log "Dockerfile build command"
+  scripts/docker-build-check.sh
+fi
+
+log "all tests passed"
