@@ -1,0 +1,75 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/portcullis/portcullis/internal/testenv"
+)
+
+// newChromium starts a headless Chromium (Debian's) for one test.
+func newChromium(tb testing.TB) context.Context {
+	tb.Helper()
+	path := testenv.LookPath(tb, "chromium")
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(tb.TempDir()),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	tb.Cleanup(func() { cancel(); cancelAlloc() })
+	return ctx
+}
+
+// TestDemoInChromium logs in to the demo through a real browser and reads the
+// identity the demo upstream received.
+func TestDemoInChromium(t *testing.T) {
+	d := startDemo(t)
+	ctx := newChromium(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(d.URL+"/")); err != nil {
+		t.Fatalf("navigate: %v\n%s", err, d.Proc.Output())
+	}
+	step, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := chromedp.Do(step,
+		chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", "alice"),
+		chromedp.SendKeys("#password", d.Users["alice"]),
+		chromedp.Click("#submit"),
+		chromedp.WaitVisible("#user"),
+	)
+	if err != nil {
+		t.Fatalf("login in the browser: %v\n%s", err, d.Proc.Output())
+	}
+	user, err := chromedp.Run(step, chromedp.Text("#user"))
+	if err != nil || user == "" {
+		t.Fatalf("#user = %q, %v", user, err)
+	}
+	email, _ := chromedp.Run(step, chromedp.Text("#email"))
+	if !strings.HasSuffix(email, "@example.com") {
+		t.Errorf("#email = %q, want alice's example.com address", email)
+	}
+	loc, _ := chromedp.Run(step, chromedp.Location())
+	if !strings.HasPrefix(loc, d.URL+"/") {
+		t.Errorf("browser ended at %s, want the gateway", loc)
+	}
+	// The admin page opens for alice.
+	if err := chromedp.Do(step, chromedp.Navigate(d.URL+"/admin/"), chromedp.WaitVisible("#path")); err != nil {
+		t.Fatalf("admin page: %v", err)
+	}
+	path, _ := chromedp.Run(step, chromedp.Text("#path"))
+	if path != "/admin/" {
+		t.Errorf("#path = %q on the admin page", path)
+	}
+}
