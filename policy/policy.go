@@ -6,8 +6,8 @@ package policy
 import (
 	"errors"
 	"fmt"
-
-	"github.com/portcullis/portcullis"
+	"math"
+	"strconv"
 )
 
 // RouteConfig is one [[routes]] entry of the configuration file.
@@ -31,43 +31,100 @@ type RouteConfig struct {
 type Route struct {
 	RouteConfig
 	Index int // position in file order
+
+	key      string   // Index in decimal, see Key
+	host     string   // lower-cased: "" any, "a.example.com" exact, ".example.com" wildcard suffix
+	segments []string // normalised path segments; "*" and "**" are globs
+	methods  uint64   // method bits, see methodBits
+	rules    rules    // precomputed conditions for Evaluate
 }
+
+// Key returns a short, stable name of the route (its index in file order, in
+// decimal) for metric labels and per-route bookkeeping such as step-up
+// attempts. It never contains user input.
+func (r *Route) Key() string { return r.key }
 
 // Table is the compiled route table. It is immutable and safe for concurrent use.
 type Table struct {
 	routes []*Route
+
+	anyHost *node            // routes without host
+	exact   map[string]*node // lower-cased host -> routes for exactly that host
+	wild    map[string]*node // ".example.com" -> routes for "*.example.com"
+	wildMin int              // lowest Index among wildcard-host routes
+	custom  map[string]uint64
 }
 
 // ErrBadPath is returned by Normalize for paths that SPEC §3 refuses with 400.
 var ErrBadPath = errors.New("policy: path refused")
 
-// Compile checks and compiles routes in file order.
+// Compile checks and compiles routes in file order. The first bad route is
+// reported as a *RouteError; Validate lists all of them.
 func Compile(routes []RouteConfig) (*Table, error) {
-	panic("not implemented")
+	t := &Table{
+		anyHost: newNode(),
+		wildMin: math.MaxInt,
+		exact:   map[string]*node{},
+		wild:    map[string]*node{},
+		custom:  map[string]uint64{},
+	}
+	for i := range routes {
+		r, err := t.compileRoute(i, routes[i])
+		if err != nil {
+			return nil, err
+		}
+		t.routes = append(t.routes, r)
+		t.insert(r)
+	}
+	return t, nil
+}
+
+// Validate checks routes like Compile and returns every problem found, at
+// most one per route, so that `portcullis check` can list them all.
+func Validate(routes []RouteConfig) []*RouteError {
+	t := &Table{custom: map[string]uint64{}}
+	var errs []*RouteError
+	for i := range routes {
+		if _, err := t.compileRoute(i, routes[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // Routes returns the compiled routes in file order.
 func (t *Table) Routes() []*Route { return t.routes }
 
-// Match returns the first route in file order that matches, or nil.
-// method must be upper-case (HEAD matches GET routes), host is the raw Host
-// header value (port, case and a trailing dot are ignored), and path must
-// come from Normalize.
-func (t *Table) Match(method, host, path string) *Route {
-	panic("not implemented")
+// compileRoute validates one route and precomputes what matching and
+// evaluation need. It registers new custom methods in t.custom.
+func (t *Table) compileRoute(i int, rc RouteConfig) (*Route, *RouteError) {
+	fail := func(key, format string, args ...any) *RouteError {
+		return &RouteError{Index: i, Key: key, Msg: fmt.Sprintf(format, args...)}
+	}
+	r := &Route{RouteConfig: rc, Index: i, key: strconv.Itoa(i)}
+	var err error
+	if r.host, err = compileHost(rc.Host); err != nil {
+		return nil, fail("host", "%v", err)
+	}
+	if r.segments, err = compilePath(rc.Path); err != nil {
+		return nil, fail("path", "%v", err)
+	}
+	if r.methods, err = t.methodMask(rc.Methods); err != nil {
+		return nil, fail("methods", "%v", err)
+	}
+	if rc.Public && (rc.Deny || hasConditions(rc)) {
+		return nil, fail("public", "a public route cannot also deny or set conditions")
+	}
+	key, err := r.rules.compile(rc)
+	if err != nil {
+		return nil, fail(key, "%v", err)
+	}
+	return r, nil
 }
 
-// Normalize turns a request's escaped path (url.URL.EscapedPath) into the one
-// normalised path that is matched and forwarded, or returns an error wrapping
-// ErrBadPath.
-func Normalize(escapedPath string) (string, error) {
-	panic("not implemented")
-}
-
-// Evaluate decides whether id satisfies the route. id is nil when the request
-// carries no identity.
-func (r *Route) Evaluate(id *portcullis.Identity) portcullis.Decision {
-	panic("not implemented")
+func hasConditions(rc RouteConfig) bool {
+	return len(rc.RequireScopes) > 0 || len(rc.AllowGroups) > 0 || len(rc.AllowEmails) > 0 ||
+		len(rc.AllowEmailDomains) > 0 || len(rc.RequireClaims) > 0
 }
 
 // RouteError is what Compile returns for a bad route: Index is the route's

@@ -1,0 +1,277 @@
+package policy
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/portcullis/portcullis"
+)
+
+// rules are a route's conditions (SPEC §2), precomputed at Compile so that
+// Evaluate does not allocate on the allow path.
+type rules struct {
+	scopes []string
+
+	groups       map[string]struct{}
+	groupsReason string
+
+	emails    map[string]struct{} // lower-cased addresses
+	domains   map[string]struct{} // lower-cased domains
+	anyDomain bool                // allow_email_domains contains "*"
+
+	claims []claimRule // sorted by path, for stable reasons
+}
+
+type claimRule struct {
+	path, want, reason string
+	num                float64 // want as a number, when isNum
+	isNum              bool    // want is the canonical form of num ("42", "1.5")
+}
+
+// Reasons for refusals; they name the failed condition, never a token.
+const (
+	reasonDeny          = "route denies all requests"
+	reasonNoIdentity    = "authentication required"
+	reasonNoEmail       = "no email address"
+	reasonUnverified    = "email not verified"
+	reasonBadEmail      = "email address is not valid"
+	reasonEmailDenied   = "email not allowed"
+	reasonDomainDenied  = "email domain not allowed"
+	reasonMissingScope  = "missing scope "
+	reasonMissingScopes = "missing scopes "
+)
+
+// compile checks the conditions of rc; on error it returns the offending key.
+func (ru *rules) compile(rc RouteConfig) (string, error) {
+	for _, s := range rc.RequireScopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
+			return "require_scopes", fmt.Errorf("%q is not a scope token (RFC 6749 §3.3)", s)
+		}
+	}
+	ru.scopes = rc.RequireScopes
+	if len(rc.AllowGroups) > 0 {
+		ru.groups = make(map[string]struct{}, len(rc.AllowGroups))
+		for _, g := range rc.AllowGroups {
+			if g == "" {
+				return "allow_groups", errors.New("empty group name")
+			}
+			ru.groups[g] = struct{}{}
+		}
+		ru.groupsReason = "not in any of groups: " + strings.Join(rc.AllowGroups, ", ")
+	}
+	if len(rc.AllowEmails) > 0 {
+		ru.emails = make(map[string]struct{}, len(rc.AllowEmails))
+		for _, e := range rc.AllowEmails {
+			if _, _, ok := splitEmail(e); !ok {
+				return "allow_emails", fmt.Errorf("%q is not an email address", e)
+			}
+			ru.emails[strings.ToLower(e)] = struct{}{}
+		}
+	}
+	if len(rc.AllowEmailDomains) > 0 {
+		ru.domains = make(map[string]struct{}, len(rc.AllowEmailDomains))
+		for _, d := range rc.AllowEmailDomains {
+			if d == "*" {
+				ru.anyDomain = true
+				continue
+			}
+			if err := checkEmailDomain(d); err != nil {
+				return "allow_email_domains", err
+			}
+			ru.domains[strings.ToLower(d)] = struct{}{}
+		}
+	}
+	for path, want := range rc.RequireClaims {
+		if path == "" || strings.HasPrefix(path, ".") || strings.HasSuffix(path, ".") {
+			return "require_claims", fmt.Errorf("%q is not a claim path", path)
+		}
+		c := claimRule{path: path, want: want, reason: fmt.Sprintf("claim %s is not %s", path, want)}
+		if f, err := strconv.ParseFloat(want, 64); err == nil && strconv.FormatFloat(f, 'f', -1, 64) == want {
+			c.num, c.isNum = f, true
+		}
+		ru.claims = append(ru.claims, c)
+	}
+	sort.Slice(ru.claims, func(i, j int) bool { return ru.claims[i].path < ru.claims[j].path })
+	return "", nil
+}
+
+func checkEmailDomain(d string) error {
+	switch {
+	case d == "":
+		return errors.New("empty domain")
+	case strings.Contains(d, "@"):
+		return fmt.Errorf("%q: give the domain without the local part", d)
+	case strings.Contains(d, "*"):
+		return fmt.Errorf(`%q: domains match exactly; "*" alone means any verified email`, d)
+	case strings.HasPrefix(d, ".") || strings.HasSuffix(d, "."):
+		return fmt.Errorf("%q: a domain neither starts nor ends with a dot", d)
+	case strings.ContainsAny(d, " \t\r\n,;"):
+		return fmt.Errorf("%q is not a domain", d)
+	}
+	return nil
+}
+
+// Evaluate decides whether id satisfies the route; id is nil when the
+// request carries no identity. The order is: deny, public, no identity, the
+// conditions allow_groups, allow_emails, allow_email_domains and
+// require_claims (all required together; OutcomeForbidden naming the first
+// that fails), then require_scopes (OutcomeInsufficientScope with the
+// missing scopes, for RFC 6750 §3.1 and step-up), else OutcomeAllow.
+//
+// Evaluate takes id as the idp package built it: id.Groups is nil when the
+// groups claim had the wrong shape, and id.Scopes are already split on
+// spaces; Evaluate splits nothing. It allocates only to list missing scopes.
+func (r *Route) Evaluate(id *portcullis.Identity) portcullis.Decision {
+	switch {
+	case r.Deny:
+		return portcullis.Decision{Outcome: portcullis.OutcomeForbidden, Reason: reasonDeny}
+	case r.Public:
+		return portcullis.Decision{Outcome: portcullis.OutcomePublic}
+	case id == nil:
+		return portcullis.Decision{Outcome: portcullis.OutcomeUnauthenticated, Reason: reasonNoIdentity}
+	}
+	if reason := r.rules.conditions(id); reason != "" {
+		return portcullis.Decision{Outcome: portcullis.OutcomeForbidden, Reason: reason}
+	}
+	if missing := missingScopes(r.rules.scopes, id.Scopes); len(missing) > 0 {
+		reason := reasonMissingScope + missing[0]
+		if len(missing) > 1 {
+			reason = reasonMissingScopes + strings.Join(missing, " ")
+		}
+		return portcullis.Decision{Outcome: portcullis.OutcomeInsufficientScope, Reason: reason, MissingScopes: missing}
+	}
+	return portcullis.Decision{Outcome: portcullis.OutcomeAllow}
+}
+
+// conditions returns why id fails a condition other than scopes, or "".
+func (ru *rules) conditions(id *portcullis.Identity) string {
+	if ru.groups != nil && !ru.inGroup(id.Groups) {
+		return ru.groupsReason
+	}
+	if ru.emails != nil || ru.domains != nil || ru.anyDomain {
+		if reason := ru.checkEmail(id); reason != "" {
+			return reason
+		}
+	}
+	for i := range ru.claims {
+		c := &ru.claims[i]
+		if v, ok := portcullis.LookupClaim(id.Claims, c.path); !ok || !c.has(v) {
+			return c.reason
+		}
+	}
+	return ""
+}
+
+func (ru *rules) inGroup(groups []string) bool {
+	for _, g := range groups {
+		if _, ok := ru.groups[g]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// checkEmail applies allow_emails and allow_email_domains. Only a verified
+// address with exactly one "@" counts; both parts compare case-insensitively
+// and the domain exactly, so "a@example.com." and "a@evil-example.com" never
+// pass "example.com".
+func (ru *rules) checkEmail(id *portcullis.Identity) string {
+	switch {
+	case id.Email == "":
+		return reasonNoEmail
+	case !id.EmailVerified:
+		return reasonUnverified
+	}
+	local, _, ok := splitEmail(id.Email)
+	var buf [256]byte
+	lower, fits := lowerASCII(&buf, id.Email)
+	if !ok || !fits {
+		return reasonBadEmail
+	}
+	domain := lower[len(local)+1:]
+	if ru.emails != nil {
+		if _, ok := ru.emails[string(lower)]; !ok {
+			return reasonEmailDenied
+		}
+	}
+	if ru.domains != nil || ru.anyDomain {
+		if _, ok := ru.domains[string(domain)]; !ok && !ru.anyDomain {
+			return reasonDomainDenied
+		}
+	}
+	return ""
+}
+
+// splitEmail splits an address with exactly one "@" and both sides non-empty.
+func splitEmail(addr string) (local, domain string, ok bool) {
+	at := strings.IndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 || strings.IndexByte(addr[at+1:], '@') >= 0 {
+		return "", "", false
+	}
+	return addr[:at], addr[at+1:], true
+}
+
+// has reports whether claim value v is c.want: the same string, a bool or
+// number whose canonical form is c.want ("true", "42"), or an array holding
+// such an element (SPEC §2 "contains it when the claim is an array").
+func (c *claimRule) has(v any) bool {
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			if c.is(e) {
+				return true
+			}
+		}
+		return false
+	case []string:
+		for _, e := range x {
+			if e == c.want {
+				return true
+			}
+		}
+		return false
+	}
+	return c.is(v)
+}
+
+func (c *claimRule) is(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return x == c.want
+	case bool:
+		return x && c.want == "true" || !x && c.want == "false"
+	case float64:
+		return c.isNum && x == c.num
+	case int:
+		return c.isNum && float64(x) == c.num
+	case int64:
+		return c.isNum && float64(x) == c.num
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		return err == nil && c.isNum && f == c.num
+	}
+	return false
+}
+
+// missingScopes returns the required scopes not granted, compared whole and
+// case-sensitively; nil when none is missing.
+func missingScopes(required, granted []string) []string {
+	var missing []string
+	for _, s := range required {
+		found := false
+		for _, g := range granted {
+			if g == s {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, s)
+		}
+	}
+	return missing
+}

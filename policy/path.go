@@ -1,0 +1,253 @@
+package policy
+
+import (
+	"bytes"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Normalize turns a request's escaped path (url.URL.EscapedPath, or the path
+// of the raw request-target) into the one normalised path that is matched and
+// forwarded upstream, in escaped form, or returns an error wrapping ErrBadPath
+// (SPEC §3 "Path handling"; a 400).
+//
+// The rules, after RFC 3986 §6.2.2:
+//   - percent-encoded unreserved characters (ALPHA DIGIT "-" "." "_" "~",
+//     RFC 3986 §2.3) are decoded; every other escape is kept with upper-case
+//     hex digits (§6.2.2.1);
+//   - dot-segments are removed (§5.2.4), encoded ones ("%2e%2e") included,
+//     and a ".." that would climb above the root is refused;
+//   - repeated slashes are merged and a trailing slash is kept; "" becomes "/";
+//   - characters that are not allowed raw in a path but are harmless (space,
+//     '"', '<', '>', '[', ']', '^', '`', '{', '|', '}' and bytes >= 0x80) are
+//     percent-encoded.
+//
+// Refused: a path not starting with "/"; encoded "/", "\", "?", "#" or "%"
+// (%2F %5C %3F %23 %25), because upstreams disagree on what they mean; raw
+// "\", "#", ";" and "?"; raw or encoded control characters (0x00-0x1F, 0x7F);
+// bytes that, once decoded, are not valid UTF-8; malformed escapes.
+//
+// An already-normal path is returned unchanged without allocating. To
+// forward it, set both url.URL.RawPath to the result and url.URL.Path to its
+// url.PathUnescape, so that the escapes kept here go upstream as they are.
+func Normalize(escapedPath string) (string, error) {
+	if escapedPath == "" {
+		return "/", nil
+	}
+	if escapedPath[0] != '/' {
+		return "", badPath("does not start with /")
+	}
+	if isNormal(escapedPath) {
+		return escapedPath, nil
+	}
+	return normalizeSlow(escapedPath)
+}
+
+// isNormal reports whether p (starting with "/") is already in normal form,
+// so that Normalize may return it as it is. It is conservative: false only
+// sends p down the slow path, which decides.
+func isNormal(p string) bool {
+	var u utf8Check
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '/':
+			rest := p[i+1:]
+			if len(rest) > 0 && rest[0] == '/' || isDotSegment(rest) || u.n != 0 {
+				return false
+			}
+		case c == '%':
+			if i+2 >= len(p) || !isUpperHex(p[i+1]) || !isUpperHex(p[i+2]) {
+				return false
+			}
+			v := unhex(p[i+1])<<4 | unhex(p[i+2])
+			if v < 0x80 && escapeClass(v) != keepEscaped {
+				return false
+			}
+			u.feed(v)
+			i += 2
+		case !isRawPathChar(c):
+			return false
+		default:
+			u.feed(c)
+		}
+	}
+	return !u.bad && u.n == 0
+}
+
+// isDotSegment reports whether rest (the text after a "/") starts with a raw
+// "." or ".." segment.
+func isDotSegment(rest string) bool {
+	n := 0
+	for n < len(rest) && n < 3 && rest[n] == '.' {
+		n++
+	}
+	if n == 0 || n == 3 {
+		return false
+	}
+	return n == len(rest) || rest[n] == '/'
+}
+
+// normalizeSlow builds the normal form of p segment by segment.
+func normalizeSlow(p string) (string, error) {
+	var stack [256]byte
+	out := append(stack[:0], '/')
+	var u utf8Check
+	for i := 1; i <= len(p); {
+		mark := len(out)
+		j := i
+		for ; j < len(p) && p[j] != '/'; j++ {
+			c := p[j]
+			switch {
+			case c == '%':
+				if j+2 >= len(p) || !isHex(p[j+1]) || !isHex(p[j+2]) {
+					return "", badPath("malformed percent-escape")
+				}
+				v := unhex(p[j+1])<<4 | unhex(p[j+2])
+				j += 2
+				u.feed(v)
+				if v >= 0x80 {
+					out = appendEscape(out, v)
+					continue
+				}
+				switch escapeClass(v) {
+				case decodeEscape:
+					out = append(out, v)
+				case keepEscaped:
+					out = appendEscape(out, v)
+				case refuseControl:
+					return "", badPath("control character")
+				default:
+					return "", badPath(fmt.Sprintf("encoded %q", v))
+				}
+			case c >= 0x80:
+				u.feed(c)
+				out = appendEscape(out, c)
+			case c < 0x20 || c == 0x7f:
+				return "", badPath("control character")
+			case c == '\\' || c == '#' || c == ';' || c == '?':
+				return "", badPath(fmt.Sprintf("raw %q", c))
+			case isRawPathChar(c):
+				u.feed(c)
+				out = append(out, c)
+			default:
+				u.feed(c)
+				out = appendEscape(out, c)
+			}
+		}
+		if u.bad || u.n != 0 {
+			return "", badPath("invalid UTF-8")
+		}
+		switch seg := out[mark:]; {
+		case len(seg) == 0:
+			// An empty segment: repeated slashes merge; a trailing one stays
+			// because out already ends with "/".
+		case len(seg) == 1 && seg[0] == '.':
+			out = out[:mark]
+		case len(seg) == 2 && seg[0] == '.' && seg[1] == '.':
+			if mark == 1 {
+				return "", badPath("dot-segment above the root")
+			}
+			out = out[:mark-1]
+			out = out[:bytes.LastIndexByte(out, '/')+1]
+		case j < len(p):
+			out = append(out, '/')
+		}
+		i = j + 1
+	}
+	if string(out) == p {
+		return p, nil
+	}
+	return string(out), nil
+}
+
+func badPath(reason string) error {
+	return fmt.Errorf("%w: %s", ErrBadPath, reason)
+}
+
+// The ways Normalize treats a percent-encoded ASCII byte.
+const (
+	keepEscaped   = iota // kept encoded, hex upper-cased
+	decodeEscape         // unreserved: decoded (RFC 3986 §6.2.2.2)
+	refuseControl        // control character: refused
+	refuseDelim          // "/", "\", "?", "#", "%": refused
+)
+
+func escapeClass(v byte) int {
+	switch {
+	case isUnreserved(v):
+		return decodeEscape
+	case v < 0x20 || v == 0x7f:
+		return refuseControl
+	case v == '/' || v == '\\' || v == '?' || v == '#' || v == '%':
+		return refuseDelim
+	}
+	return keepEscaped
+}
+
+// isUnreserved reports RFC 3986 §2.3 unreserved characters.
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// isRawPathChar reports the characters a normal path carries unencoded:
+// RFC 3986 pchar (§3.3) without ';', which SPEC §3 refuses because
+// upstreams read it as a path-parameter delimiter, plus the "/" separator.
+func isRawPathChar(c byte) bool {
+	if isUnreserved(c) {
+		return true
+	}
+	switch c {
+	case '/', '!', '$', '&', '\'', '(', ')', '*', '+', ',', '=', ':', '@':
+		return true
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func isUpperHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+func appendEscape(b []byte, v byte) []byte {
+	const digits = "0123456789ABCDEF"
+	return append(b, '%', digits[v>>4], digits[v&15])
+}
+
+// utf8Check validates a byte stream as UTF-8 one byte at a time, without
+// buffering the whole decoded path.
+type utf8Check struct {
+	buf [utf8.UTFMax]byte
+	n   int
+	bad bool
+}
+
+func (u *utf8Check) feed(c byte) {
+	if u.n == 0 && c < utf8.RuneSelf {
+		return
+	}
+	u.buf[u.n] = c
+	u.n++
+	if !utf8.FullRune(u.buf[:u.n]) {
+		return
+	}
+	r, size := utf8.DecodeRune(u.buf[:u.n])
+	if r == utf8.RuneError && size <= 1 || size != u.n {
+		u.bad = true
+	}
+	u.n = 0
+}

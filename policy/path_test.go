@@ -1,0 +1,160 @@
+package policy
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		name, in, want string // want "" means refused
+	}{
+		{"empty", "", "/"},
+		{"root", "/", "/"},
+		{"plain", "/a/b", "/a/b"},
+		{"trailing slash kept", "/a/b/", "/a/b/"},
+		{"dot dot", "/public/../admin", "/admin"},
+		{"encoded dot dot", "/public/%2e%2e/admin", "/admin"},
+		{"encoded dot dot upper", "/public/%2E%2E/admin", "/admin"},
+		{"mixed dot dot", "/public/.%2e/admin", "/admin"},
+		{"dot", "/a/./b", "/a/b"},
+		{"trailing dot", "/a/.", "/a/"},
+		{"trailing dot dot", "/a/b/..", "/a/"},
+		{"dot dot to root", "/a/..", "/"},
+		{"three dots literal", "/a/.../b", "/a/.../b"},
+		{"dotfile", "/.well-known/x", "/.well-known/x"},
+		{"double slash", "//admin", "/admin"},
+		{"many slashes", "/a///b//", "/a/b/"},
+		{"case kept", "/ADMIN", "/ADMIN"},
+		{"unreserved decoded", "/%7euser", "/~user"},
+		{"letters decoded", "/%61%62%2D%5F", "/ab-_"},
+		{"space kept", "/a%20b", "/a%20b"},
+		{"hex upper-cased", "/a%3cb", "/a%3Cb"},
+		{"encoded semicolon kept", "/a%3Bb", "/a%3Bb"},
+		{"utf-8 kept", "/caf%C3%A9", "/caf%C3%A9"},
+		{"utf-8 lower hex", "/caf%c3%a9", "/caf%C3%A9"},
+		{"raw utf-8 encoded", "/caf\xc3\xa9", "/caf%C3%A9"},
+		{"raw space encoded", "/a b", "/a%20b"},
+		{"sub-delims raw", "/a!$&'()*+,=:@b", "/a!$&'()*+,=:@b"},
+		{"encoded replacement char", "/%EF%BF%BD", "/%EF%BF%BD"},
+
+		{"relative", "admin", ""},
+		{"encoded slash", "/admin%2fx", ""},
+		{"encoded slash upper", "/admin%2Fx", ""},
+		{"encoded backslash", "/a%5cb", ""},
+		{"encoded question", "/a%3Fb", ""},
+		{"encoded hash", "/a%23b", ""},
+		{"encoded percent", "/a%25b", ""},
+		{"double encoded dot", "/a/%252e%252e/b", ""},
+		{"raw backslash", "/a\\b", ""},
+		{"raw hash", "/a#b", ""},
+		{"raw semicolon", "/admin;x", ""},
+		{"raw question", "/a?b", ""},
+		{"encoded nul", "/admin%00", ""},
+		{"raw nul", "/admin\x00", ""},
+		{"encoded tab", "/%09/evil", ""},
+		{"raw newline", "/a\nb", ""},
+		{"encoded del", "/a%7F", ""},
+		{"overlong slash", "/a/%C0%AF", ""},
+		{"lone continuation", "/a%80", ""},
+		{"truncated sequence", "/a%C3", ""},
+		{"sequence across slash", "/a%C3/%A9", ""},
+		{"surrogate", "/%ED%A0%80", ""},
+		{"raw invalid utf-8", "/a\xff", ""},
+		{"malformed escape short", "/a%4", ""},
+		{"malformed escape end", "/a%", ""},
+		{"malformed escape letters", "/a%zz", ""},
+		{"climb", "/../x", ""},
+		{"climb later", "/a/../../x", ""},
+		{"encoded climb", "/%2e%2e", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Normalize(tt.in)
+			if tt.want == "" {
+				if err == nil {
+					t.Fatalf("Normalize(%q) = %q, want refused", tt.in, got)
+				}
+				if !errors.Is(err, ErrBadPath) {
+					t.Fatalf("Normalize(%q) error %v does not wrap ErrBadPath", tt.in, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Normalize(%q): %v", tt.in, err)
+			}
+			if got != tt.want {
+				t.Fatalf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNormalizeNoAllocation(t *testing.T) {
+	for _, p := range []string{"/", "/api/v1/users/42", "/a%20b/", "/static/app.js"} {
+		if n := testing.AllocsPerRun(100, func() { _, _ = Normalize(p) }); n != 0 {
+			t.Errorf("Normalize(%q) allocates %v times", p, n)
+		}
+	}
+}
+
+// checkNormal asserts the properties every output of Normalize has.
+func checkNormal(t *testing.T, in, out string) {
+	t.Helper()
+	if !strings.HasPrefix(out, "/") {
+		t.Fatalf("Normalize(%q) = %q: no leading slash", in, out)
+	}
+	if strings.Contains(out, "//") {
+		t.Fatalf("Normalize(%q) = %q: repeated slash", in, out)
+	}
+	if strings.Contains(out+"/", "/./") || strings.Contains(out+"/", "/../") {
+		t.Fatalf("Normalize(%q) = %q: dot-segment", in, out)
+	}
+	for i := 0; i < len(out); i++ {
+		if c := out[i]; !isRawPathChar(c) && c != '%' {
+			t.Fatalf("Normalize(%q) = %q: raw byte %q", in, out, c)
+		}
+	}
+	again, err := Normalize(out)
+	if err != nil || again != out {
+		t.Fatalf("Normalize(%q) = %q, but Normalize(%q) = %q, %v", in, out, out, again, err)
+	}
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{
+		"", "/", "/a/b/", "/public/../admin", "/public/%2e%2e/admin", "/admin%2fx", "//admin",
+		"/ADMIN", "/admin;x", "/admin%00", "/a/%C0%AF", "/../x", "/%7euser", "/a%20b",
+		"/caf\xc3\xa9", "/a/./b/../c//", "/%2E%2e/", "/.../..../", "/a%c3%a9%F0%9F%98%80",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := Normalize(in)
+		if err != nil {
+			if !errors.Is(err, ErrBadPath) {
+				t.Fatalf("Normalize(%q) error %v does not wrap ErrBadPath", in, err)
+			}
+			return
+		}
+		checkNormal(t, in, out)
+	})
+}
+
+func BenchmarkNormalize(b *testing.B) {
+	for _, bc := range []struct{ name, path string }{
+		{"normal", "/api/v1/dashboards/42/panels"},
+		{"escaped", "/files/a%20b/caf%C3%A9.txt"},
+		{"dirty", "/api//v1/./dashboards/%7e42/../42/"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Normalize(bc.path); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
