@@ -48,6 +48,7 @@ type Config struct {
 	Headers              Headers        // from config
 	Refresh              bool           // from config: session.refresh
 	RefreshMargin        time.Duration  // from config: session.refresh_margin
+	SessionLifetime      time.Duration  // from config: session.lifetime; 0 = 12h
 	AssertionKeyFile     string         // from config: headers.assertion_key_file ("" = generate)
 
 	Routes       *policy.Table

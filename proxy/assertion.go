@@ -1,0 +1,207 @@
+package proxy
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/cryptosigner"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/portcullis/portcullis"
+)
+
+// assertionLifetime is how long a signed identity assertion is valid. The
+// handler reuses one until half of it has passed.
+const assertionLifetime = 2 * time.Minute
+
+// signer signs identity assertions (SPEC §3 identity headers): short-lived
+// JWTs with ES256 or RS256, the key id being its RFC 7638 thumbprint.
+type signer struct {
+	sig  jose.Signer
+	jwks []byte // the public JWK Set (RFC 7517 §5)
+}
+
+// newSigner builds the signer from key, else from the PEM file keyFile,
+// else from a fresh P-256 key.
+func newSigner(key crypto.Signer, keyFile string) (*signer, error) {
+	if key == nil && keyFile != "" {
+		var err error
+		if key, err = loadSigningKey(keyFile); err != nil {
+			return nil, err
+		}
+	}
+	if key == nil {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: generating the assertion key: %w", err)
+		}
+		key = k
+	}
+	alg, err := signingAlgorithm(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	pub := jose.JSONWebKey{Key: key.Public(), Algorithm: string(alg), Use: "sig"}
+	tp, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: assertion key thumbprint: %w", err)
+	}
+	pub.KeyID = base64.RawURLEncoding.EncodeToString(tp)
+	var signingKey any = key
+	switch key.(type) {
+	case *ecdsa.PrivateKey, *rsa.PrivateKey:
+	default:
+		signingKey = cryptosigner.Opaque(key)
+	}
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: signingKey, KeyID: pub.KeyID}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return nil, fmt.Errorf("proxy: assertion signer: %w", err)
+	}
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}})
+	if err != nil {
+		return nil, fmt.Errorf("proxy: assertion JWKS: %w", err)
+	}
+	return &signer{sig: sig, jwks: jwks}, nil
+}
+
+// signingAlgorithm is ES256 for P-256 keys and RS256 for RSA keys of at
+// least 2048 bits; other keys are refused.
+func signingAlgorithm(pub crypto.PublicKey) (jose.SignatureAlgorithm, error) {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		if k.Curve != elliptic.P256() {
+			return "", fmt.Errorf("proxy: assertion key: want a P-256 EC key, got curve %s", k.Curve.Params().Name)
+		}
+		return jose.ES256, nil
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			return "", fmt.Errorf("proxy: assertion key: RSA key of %d bits, want at least 2048", k.N.BitLen())
+		}
+		return jose.RS256, nil
+	}
+	return "", fmt.Errorf("proxy: assertion key: unsupported key type %T (want EC P-256 or RSA)", pub)
+}
+
+// loadSigningKey reads a PEM private key: PKCS#8, SEC 1 EC or PKCS#1 RSA.
+func loadSigningKey(path string) (crypto.Signer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: assertion key file: %w", err)
+	}
+	for rest := b; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return nil, fmt.Errorf("proxy: assertion key file %s: no PEM private key found", path)
+		}
+		var k any
+		switch block.Type {
+		case "PRIVATE KEY":
+			k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+		case "EC PRIVATE KEY":
+			k, err = x509.ParseECPrivateKey(block.Bytes)
+		case "RSA PRIVATE KEY":
+			k, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("proxy: assertion key file %s: %w", path, err)
+		}
+		s, ok := k.(crypto.Signer)
+		if !ok {
+			return nil, fmt.Errorf("proxy: assertion key file %s: unsupported key type %T", path, k)
+		}
+		return s, nil
+	}
+}
+
+// assertionClaims is the payload of an identity assertion.
+type assertionClaims struct {
+	Issuer            string           `json:"iss"`
+	Audience          string           `json:"aud"`
+	Subject           string           `json:"sub"`
+	Email             string           `json:"email,omitempty"`
+	EmailVerified     bool             `json:"email_verified,omitempty"`
+	PreferredUsername string           `json:"preferred_username,omitempty"`
+	Groups            []string         `json:"groups,omitempty"`
+	IssuedAt          *jwt.NumericDate `json:"iat"`
+	NotBefore         *jwt.NumericDate `json:"nbf"`
+	Expiry            *jwt.NumericDate `json:"exp"`
+}
+
+// sign issues an assertion for id, for the host the client sent (its
+// audience, lower-cased, port kept).
+func (s *signer) sign(issuer, host string, id *portcullis.Identity, now time.Time) (string, error) {
+	c := assertionClaims{
+		Issuer:            issuer,
+		Audience:          strings.ToLower(host),
+		Subject:           id.Subject,
+		Email:             id.Email,
+		EmailVerified:     id.EmailVerified,
+		PreferredUsername: id.PreferredUsername,
+		Groups:            id.Groups,
+		IssuedAt:          jwt.NewNumericDate(now),
+		NotBefore:         jwt.NewNumericDate(now.Add(-5 * time.Second)),
+		Expiry:            jwt.NewNumericDate(now.Add(assertionLifetime)),
+	}
+	return jwt.Signed(s.sig).Claims(c).Serialize()
+}
+
+// identityValues returns the cached header values of id for host, signing
+// a new assertion when the cached one is half-way through its lifetime.
+func (h *Handler) identityValues(id *portcullis.Identity, accessToken, host string) *identityValues {
+	now := h.now()
+	k := valueKey{id: id, host: host}
+	if v := h.idCache.get(k); v != nil && now.Before(v.renewAt) {
+		return v
+	}
+	v := h.names.values(id, accessToken)
+	v.renewAt = now.Add(assertionLifetime / 2)
+	if h.names.assertion != "" {
+		a, err := h.signer.sign(h.issuer, host, id, now)
+		if err != nil {
+			h.log.Error("proxy: signing the identity assertion failed", "err", err)
+		} else {
+			v.assertion = []string{a}
+		}
+	}
+	h.idCache.put(k, v)
+	return v
+}
+
+// handleJWKS serves the assertion public keys; they change only with the
+// process's key, so caches may keep them a few minutes.
+func (h *Handler) handleJWKS(ex *exchange, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(ex, "GET, HEAD")
+		return
+	}
+	ex.Header().Set("Content-Type", "application/json")
+	ex.Header().Set("Cache-Control", "public, max-age=300")
+	ex.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		_, _ = ex.Write(h.signer.jwks)
+	}
+}
+
+func methodNotAllowed(ex *exchange, allow string) {
+	ex.outcome = "bad_request"
+	ex.Header().Set("Allow", allow)
+	ex.Header().Set("Cache-Control", "no-store")
+	writeJSON(ex, http.StatusMethodNotAllowed, map[string]string{"error": "method_not_allowed"})
+}

@@ -1,0 +1,289 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portcullis/portcullis/policy"
+)
+
+// Limits of SPEC §3 request hygiene.
+const (
+	maxCookieBytes = 16 << 10
+	maxHeaderBytes = 32 << 10
+
+	defaultUpstreamTimeout = 30 * time.Second
+)
+
+// upstream is one [[upstreams]] entry with its reverse proxy, built once.
+type upstream struct {
+	name         string
+	target       *url.URL
+	basePath     string // the upstream URL's path without a trailing slash
+	preserveHost bool
+	rp           *httputil.ReverseProxy
+}
+
+// buildUpstreams builds one reverse proxy per upstream, each with its own
+// tuned transport and a shared buffer pool.
+func (h *Handler) buildUpstreams() error {
+	h.upstreams = make(map[string]*upstream, len(h.cfg.Upstreams))
+	pool := &bufferPool{}
+	for _, u := range h.cfg.Upstreams {
+		if u.URL == nil || (u.URL.Scheme != "http" && u.URL.Scheme != "https") || u.URL.Host == "" {
+			return fmt.Errorf("proxy: upstream %q: URL must be absolute http(s), got %v", u.Name, u.URL)
+		}
+		if _, dup := h.upstreams[u.Name]; dup {
+			return fmt.Errorf("proxy: upstream %q defined twice", u.Name)
+		}
+		tr, err := newTransport(u)
+		if err != nil {
+			return err
+		}
+		up := &upstream{name: u.Name, target: u.URL, basePath: strings.TrimSuffix(u.URL.EscapedPath(), "/"),
+			preserveHost: u.PreserveHost}
+		flush := u.FlushInterval
+		if flush == 0 {
+			flush = -1
+		}
+		up.rp = &httputil.ReverseProxy{
+			Rewrite:       func(pr *httputil.ProxyRequest) { h.rewrite(up, pr) },
+			Transport:     tr,
+			FlushInterval: flush,
+			BufferPool:    pool,
+			ErrorHandler:  h.upstreamError,
+			ErrorLog:      nil,
+		}
+		h.upstreams[u.Name] = up
+	}
+	if len(h.upstreams) == 1 {
+		for _, up := range h.upstreams {
+			h.single = up
+		}
+	}
+	return nil
+}
+
+// newTransport is the tuned transport of one upstream: a large idle pool,
+// the response-header timeout, the extra CA and HTTP/2 to TLS upstreams.
+func newTransport(u Upstream) (*http.Transport, error) {
+	timeout := u.Timeout
+	if timeout <= 0 {
+		timeout = defaultUpstreamTimeout
+	}
+	tr := &http.Transport{
+		Proxy:                 nil, // never send upstream traffic through an environment proxy
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: timeout,
+		ForceAttemptHTTP2:     u.URL.Scheme == "https",
+	}
+	if u.URL.Scheme == "https" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: u.TLSSkipVerify} //nolint:gosec // opt-in per upstream
+		if u.TLSCAFile != "" {
+			pem, err := os.ReadFile(u.TLSCAFile)
+			if err != nil {
+				return nil, fmt.Errorf("proxy: upstream %q: tls_ca_file: %w", u.Name, err)
+			}
+			pool, err := x509.SystemCertPool()
+			if err != nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("proxy: upstream %q: tls_ca_file %s holds no PEM certificate", u.Name, u.TLSCAFile)
+			}
+			tc.RootCAs = pool
+		}
+		tr.TLSClientConfig = tc
+	}
+	return tr, nil
+}
+
+// upstreamFor returns the route's upstream; a route without one uses the
+// only upstream.
+func (h *Handler) upstreamFor(r *policy.Route) *upstream {
+	if r.Upstream == "" {
+		return h.single
+	}
+	return h.upstreams[r.Upstream]
+}
+
+// forward sends the request upstream and measures the upstream latency.
+func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
+	start := h.now()
+	up.rp.ServeHTTP(ex, withExchange(r, ex))
+	h.metrics.upstream(up.name, h.now().Sub(start))
+}
+
+// rewrite builds the outbound request (never a Director: a client's
+// Connection header could remove what a Director set). It forwards exactly
+// the normalised path that was authorized, cleans the headers per SPEC §3
+// request hygiene and sets the identity of an allowed request.
+func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
+	ex := exchangeOf(pr.In)
+	out := pr.Out
+	out.URL.Scheme, out.URL.Host = up.target.Scheme, up.target.Host
+	path := ex.path
+	if up.basePath != "" {
+		path = up.basePath + path
+	}
+	if strings.IndexByte(path, '%') < 0 {
+		out.URL.Path, out.URL.RawPath = path, ""
+	} else if dec, err := url.PathUnescape(path); err == nil {
+		out.URL.Path, out.URL.RawPath = dec, path
+	}
+	if up.target.RawQuery != "" {
+		if out.URL.RawQuery == "" {
+			out.URL.RawQuery = up.target.RawQuery
+		} else {
+			out.URL.RawQuery = up.target.RawQuery + "&" + out.URL.RawQuery
+		}
+	}
+	if up.preserveHost {
+		out.Host = pr.In.Host
+	} else {
+		out.Host = ""
+	}
+	h.scrub.scrubHeaders(out.Header)
+	h.setForwarded(pr, ex.trusted)
+	h.stripOwnCookies(out.Header)
+	if ex.outcome == "allowed" && ex.id != nil {
+		at := ""
+		if ex.sess != nil {
+			at = ex.sess.AccessToken
+		}
+		h.names.setIdentity(out.Header, h.identityValues(ex.id, at, pr.In.Host), ex.bearer)
+	}
+}
+
+// setForwarded sets X-Forwarded-For/Proto/Host from the real peer, and
+// keeps what a trusted proxy in front of the gateway said (SPEC §3).
+func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool) {
+	if !trusted {
+		pr.SetXForwarded()
+		return
+	}
+	in := pr.In.Header
+	if prior := in["X-Forwarded-For"]; len(prior) > 0 {
+		pr.Out.Header["X-Forwarded-For"] = []string{strings.Join(prior, ", ")}
+	}
+	pr.SetXForwarded()
+	if v := in.Get("X-Forwarded-Proto"); v != "" {
+		pr.Out.Header.Set("X-Forwarded-Proto", v)
+	}
+	if v := in.Get("X-Forwarded-Host"); v != "" {
+		pr.Out.Header.Set("X-Forwarded-Host", v)
+	}
+}
+
+// stripOwnCookies removes the gateway's session and login-state cookies
+// from the Cookie header(s), keeping the others in order.
+func (h *Handler) stripOwnCookies(hdr http.Header) {
+	vals := hdr["Cookie"]
+	if len(vals) == 0 {
+		return
+	}
+	var b strings.Builder
+	dropped := false
+	for _, v := range vals {
+		for part := range strings.SplitSeq(v, ";") {
+			p := strings.TrimSpace(part)
+			if p == "" {
+				continue
+			}
+			name, _, _ := strings.Cut(p, "=")
+			if h.ownsCookie(strings.TrimSpace(name)) {
+				dropped = true
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(p)
+		}
+	}
+	if !dropped && len(vals) == 1 {
+		return
+	}
+	if b.Len() == 0 {
+		delete(hdr, "Cookie")
+		return
+	}
+	hdr["Cookie"] = []string{b.String()}
+}
+
+func (h *Handler) ownsCookie(name string) bool {
+	return h.cfg.Sessions.Owns(name) || h.states.Owns(name)
+}
+
+// upstreamError answers a failed upstream round trip with the 502 page or
+// JSON. A client that went away gets no answer.
+func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	ex := exchangeOf(r)
+	if ex == nil {
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		ex.outcome = "error"
+		ex.WriteHeader(499) // client closed the request; nobody reads this
+		return
+	}
+	h.fail(ex, r, &httpError{status: http.StatusBadGateway, code: "bad_gateway", title: "Bad gateway",
+		reason: "the application behind the gateway is not responding", outcome: "error", cause: err})
+}
+
+// checkHeaderSize enforces the header limits of SPEC §3: a Cookie header
+// over 16 KiB, or request headers over 32 KiB in all, get 431.
+func checkHeaderSize(hdr http.Header) error {
+	total, cookies := 0, 0
+	for k, vs := range hdr {
+		for _, v := range vs {
+			total += len(k) + len(v) + 4
+			if k == "Cookie" {
+				cookies += len(v)
+			}
+		}
+	}
+	if cookies > maxCookieBytes || total > maxHeaderBytes {
+		return &httpError{status: http.StatusRequestHeaderFieldsTooLarge, code: "headers_too_large",
+			title: "Request headers too large", reason: "the request's cookies or headers are too large",
+			outcome: "bad_request"}
+	}
+	return nil
+}
+
+// bufferPool lends the reverse proxy 32 KiB copy buffers. It stores array
+// pointers so that Put does not allocate.
+type bufferPool struct{ p sync.Pool }
+
+const copyBufferSize = 32 << 10
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[copyBufferSize]byte); ok {
+		return v[:]
+	}
+	return new([copyBufferSize]byte)[:]
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) != copyBufferSize {
+		return
+	}
+	b.p.Put((*[copyBufferSize]byte)(buf[:copyBufferSize]))
+}

@@ -1,0 +1,264 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRequestHygiene(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Headers.AccessToken = "X-Forwarded-Access-Token" })
+	s := f.session()
+	s.Identity.Claims = map[string]any{"tenant": "t1\r\nX-Injected: 1"}
+	cookies := f.cookies(t, s)
+	spoofed := []string{
+		"X-Forwarded-User", "x_forwarded_user", "X-FORWARDED-EMAIL", "X-Auth-Request-User", "X-Forwarded-Groups",
+		"X-Portcullis-Jwt-Assertion", "X-Forwarded-Tenant", "x-forwarded_access-token", "Forwarded", "X-Original-URL",
+		"X-Original-URI", "X-Rewrite-URL", "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+		"X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Uri", "X_Forwarded_For",
+	}
+	for _, tt := range []struct {
+		name    string
+		target  string
+		opts    []reqOption
+		allowed bool
+	}{
+		{"public route", "/public/x", nil, false},
+		{"allowed route", "/app/x", []reqOption{withCookies(cookies)}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := append([]reqOption{}, tt.opts...)
+			for _, h := range spoofed {
+				opts = append(opts, func(r *http.Request) { r.Header[h] = []string{"spoofed"} })
+			}
+			opts = append(opts, withHeader("Cookie", "theme=dark; portcullis_login_abc=x; other=1"))
+			resp := f.do(t, "GET", tt.target, nil, opts...)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status = %d: %s", resp.StatusCode, readBody(t, resp))
+			}
+			got := f.up.last(t).Header
+			for k, vs := range got {
+				for _, v := range vs {
+					if v == "spoofed" {
+						t.Errorf("spoofed header %s reached the upstream", k)
+					}
+				}
+			}
+			cookie := got.Get("Cookie")
+			if strings.Contains(cookie, "portcullis") || !strings.Contains(cookie, "theme=dark") || !strings.Contains(cookie, "other=1") {
+				t.Errorf("Cookie upstream = %q: own cookies must go, others stay", cookie)
+			}
+			if got.Get("X-Forwarded-For") != "192.0.2.7" {
+				t.Errorf("X-Forwarded-For = %q, want the peer", got.Get("X-Forwarded-For"))
+			}
+			if tt.allowed {
+				if got.Get("X-Forwarded-User") != "alice" || got.Get("X-Forwarded-Access-Token") != "at-0" {
+					t.Errorf("identity headers missing: %v", got)
+				}
+				if tenant := got.Get("X-Forwarded-Tenant"); strings.ContainsAny(tenant, "\r\n") || tenant == "" {
+					t.Errorf("claim header = %q, want encoded", tenant)
+				}
+				if got.Get("X-Injected") != "" {
+					t.Error("header injection through a claim")
+				}
+			} else if got.Get("X-Forwarded-User") != "" || got.Get("X-Portcullis-Jwt-Assertion") != "" {
+				t.Errorf("public route got identity headers: %v", got)
+			}
+		})
+	}
+}
+
+func TestForwardedHeadersFromTrustedProxy(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		name, peer, wantFor, wantProto, wantHost string
+	}{
+		{"untrusted peer replaces", "192.0.2.7:1", "192.0.2.7", "http", "example.com"},
+		{"trusted peer appends", "10.1.2.3:1", "203.0.113.9, 10.1.2.3", "https", "outer.test"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := f.do(t, "GET", "/public/x", nil, fromPeer(tt.peer), withHeader("X-Forwarded-For", "203.0.113.9"),
+				withHeader("X-Forwarded-Proto", "https"), withHeader("X-Forwarded-Host", "outer.test"))
+			if resp.StatusCode != 200 {
+				t.Fatal(resp.StatusCode)
+			}
+			h := f.up.last(t).Header
+			if h.Get("X-Forwarded-For") != tt.wantFor || h.Get("X-Forwarded-Proto") != tt.wantProto || h.Get("X-Forwarded-Host") != tt.wantHost {
+				t.Errorf("got For=%q Proto=%q Host=%q", h.Get("X-Forwarded-For"), h.Get("X-Forwarded-Proto"), h.Get("X-Forwarded-Host"))
+			}
+		})
+	}
+}
+
+func TestForwardedPathAndHost(t *testing.T) {
+	tests := []struct {
+		name, target, wantURI string
+		preserve              bool
+		wantHost              string
+	}{
+		{"normalised", "/public/a/./b//c/../d?q=1&r=%20", "/public/a/b/d?q=1&r=%20", false, ""},
+		{"unreserved decoded", "/public/%7Euser", "/public/~user", false, ""},
+		{"escaped kept", "/public/a%20b", "/public/a%20b", false, ""},
+		{"preserve host", "/public/x", "/public/x", true, "example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) { c.Upstreams[0].PreserveHost = tt.preserve })
+			if resp := f.do(t, "GET", tt.target, nil); resp.StatusCode != 200 {
+				t.Fatal(resp.StatusCode)
+			}
+			got := f.up.last(t)
+			if got.RequestURI != tt.wantURI {
+				t.Errorf("upstream request URI = %q, want %q", got.RequestURI, tt.wantURI)
+			}
+			want := tt.wantHost
+			if want == "" {
+				want = strings.TrimPrefix(f.up.URL, "http://")
+			}
+			if got.Host != want {
+				t.Errorf("upstream Host = %q, want %q", got.Host, want)
+			}
+		})
+	}
+}
+
+func TestUpstreamDown(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Upstreams[0].URL = &url.URL{Scheme: "http", Host: "127.0.0.1:1"} })
+	for _, opts := range [][]reqOption{nil, {browser()}} {
+		resp := f.do(t, "GET", "/public/x", nil, opts...)
+		body := readBody(t, resp)
+		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("status = %d, headers %v", resp.StatusCode, resp.Header)
+		}
+		if opts == nil && !strings.Contains(body, `"error":"bad_gateway"`) {
+			t.Errorf("JSON body = %s", body)
+		}
+	}
+}
+
+// serveGateway serves the fixture's handler on a loopback listener.
+func serveGateway(t *testing.T, f *fixture) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(f.h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestWebSocketPassThrough(t *testing.T) {
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "websocket" {
+			http.Error(w, "want upgrade", 400)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		_ = brw.Flush()
+		line, _ := brw.ReadString('\n')
+		_, _ = brw.WriteString("echo " + line)
+		_ = brw.Flush()
+	})
+	srv := serveGateway(t, f)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(conn, "GET /public/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	_, _ = io.WriteString(conn, "hello\n")
+	line, err := br.ReadString('\n')
+	if err != nil || line != "echo hello\n" {
+		t.Fatalf("echo = %q, %v", line, err)
+	}
+}
+
+func TestH2CUpgradeStripped(t *testing.T) {
+	f := newFixture(t)
+	resp := f.do(t, "GET", "/public/x", nil, withHeader("Connection", "Upgrade, HTTP2-Settings"),
+		withHeader("Upgrade", "h2c"), withHeader("HTTP2-Settings", "AAMAAABkAARAAAAAAAIAAAAA"))
+	if resp.StatusCode != 200 {
+		t.Fatal(resp.StatusCode)
+	}
+	if h := f.up.last(t).Header; h.Get("Upgrade") != "" || h.Get("Http2-Settings") != "" {
+		t.Fatalf("h2c upgrade reached the upstream: %v", h)
+	}
+}
+
+func TestServerSentEventsStream(t *testing.T) {
+	release := make(chan struct{})
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: one\n\n")
+		http.NewResponseController(w).Flush()
+		<-release
+		_, _ = io.WriteString(w, "data: two\n\n")
+	})
+	defer close(release)
+	srv := serveGateway(t, f)
+	resp, err := http.Get(srv.URL + "/public/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(resp.Body).ReadString('\n')
+		got <- line
+	}()
+	select {
+	case line := <-got:
+		if line != "data: one\n" {
+			t.Fatalf("first event = %q", line)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first event was not flushed while the stream stayed open")
+	}
+}
+
+func TestScrubSetFolding(t *testing.T) {
+	s := newScrubSet(Headers{User: "X-User", Claims: map[string]string{"X-Tenant-Id": "t"}})
+	for _, name := range []string{"X-User", "x_user", "X_USER", "x-tenant_id", "X-Forwarded-User", "Forwarded", "X-Auth-Request-Email"} {
+		if !s.has(name) {
+			t.Errorf("%q not scrubbed", name)
+		}
+	}
+	for _, name := range []string{"X-Users", "Accept", "X-Use", "Cookie", "Authorization"} {
+		if s.has(name) {
+			t.Errorf("%q scrubbed", name)
+		}
+	}
+}
+
+func TestClaimString(t *testing.T) {
+	tests := []struct {
+		in   any
+		want string
+	}{
+		{"a", "a"}, {true, "true"}, {float64(42), "42"}, {1.5, "1.5"},
+		{[]any{"a", "b", float64(1)}, "a,b,1"}, {map[string]any{"k": "v"}, `{"k":"v"}`}, {nil, ""},
+	}
+	for _, tt := range tests {
+		if got := claimString(tt.in); got != tt.want {
+			t.Errorf("claimString(%#v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := sanitizeHeaderValue("a\r\nb%"); got != "a%0D%0Ab%25" {
+		t.Errorf("sanitize = %q", got)
+	}
+}

@@ -1,0 +1,81 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis"
+)
+
+func TestForwardAuth(t *testing.T) {
+	f := newFixture(t)
+	cookies := f.cookies(t, f.session())
+	f.prov.bearers["weak"] = &portcullis.Identity{Subject: "svc", Scopes: []string{"read"}}
+	trusted := fromPeer("10.0.0.5:4000")
+	orig := func(method, host, uri string) []reqOption {
+		return []reqOption{withHeader("X-Forwarded-Method", method), withHeader("X-Forwarded-Host", host), withHeader("X-Forwarded-Uri", uri)}
+	}
+	tests := []struct {
+		name       string
+		opts       []reqOption
+		wantStatus int
+		wantUser   string
+		wantBody   string
+		wantAuth   string
+	}{
+		{"untrusted peer", append(orig("GET", "app.test", "/app/x"), withCookies(cookies)), 403, "", `{"error":"untrusted_proxy"}`, ""},
+		{"untrusted peer even when public", orig("GET", "app.test", "/public/x"), 403, "", "untrusted_proxy", ""},
+		{"allowed", append(orig("GET", "app.test", "/app/x?q=1"), trusted, withCookies(cookies)), 200, "alice", "", ""},
+		{"no identity", append(orig("GET", "app.test", "/app/x"), trusted, browser()), 401, "", "", "Bearer"},
+		{"denied", append(orig("GET", "app.test", "/denied/x"), trusted, withCookies(cookies)), 403, "", "", ""},
+		{"no route", append(orig("GET", "app.test", "/nothing"), trusted, withCookies(cookies)), 403, "", "", ""},
+		{"public", append(orig("GET", "app.test", "/public/x"), trusted), 200, "", "", ""},
+		{"dot-segments", append(orig("GET", "app.test", "/public/../denied/x"), trusted, withCookies(cookies)), 403, "", "", ""},
+		{"bad path", append(orig("GET", "app.test", "/public/%2e%2e%2fadmin"), trusted), 400, "", "", ""},
+		{"lower-case method", append(orig("get", "app.test", "/public/x"), trusted), 400, "", "", ""},
+		{"insufficient scope", append(orig("GET", "app.test", "/api/x"), trusted, withHeader("Authorization", "Bearer weak")), 403, "", "",
+			`Bearer error="insufficient_scope", scope="api:write"`},
+		{"invalid bearer", append(orig("GET", "app.test", "/app/x"), trusted, withHeader("Authorization", "Bearer bad"), withCookies(cookies)),
+			401, "", "", `Bearer error="invalid_token"`},
+		{"X-Original-URL", []reqOption{trusted, withCookies(cookies), withHeader("X-Original-URL", "https://app.test/app/y?z=1")}, 200, "alice", "", ""},
+		{"host rule", append(orig("GET", "Other.Test:8443", "/x"), trusted, withCookies(cookies)), 403, "", "", `Bearer error="insufficient_scope", scope="other"`},
+		{"nothing named", []reqOption{trusted}, 400, "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := f.do(t, "GET", "/oauth2/auth", nil, tt.opts...)
+			body := readBody(t, resp)
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tt.wantStatus, body)
+			}
+			if got := resp.Header.Get("X-Auth-Request-User"); got != tt.wantUser {
+				t.Errorf("X-Auth-Request-User = %q, want %q", got, tt.wantUser)
+			}
+			if tt.wantUser != "" {
+				if resp.Header.Get("X-Auth-Request-Groups") != "admins,staff" || resp.Header.Get("X-Auth-Request-Email") != "alice@example.com" ||
+					resp.Header.Get("X-Portcullis-Jwt-Assertion") == "" || resp.Header.Get("X-Auth-Request-Preferred-Username") != "alice" {
+					t.Errorf("identity response headers: %v", resp.Header)
+				}
+			}
+			if !strings.Contains(body, tt.wantBody) {
+				t.Errorf("body %q does not contain %q", body, tt.wantBody)
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); got != tt.wantAuth {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, tt.wantAuth)
+			}
+		})
+	}
+	if f.up.count() != 0 {
+		t.Error("forward-auth forwarded a request upstream")
+	}
+}
+
+func TestForwardAuthLoginRedirectThroughStart(t *testing.T) {
+	// nginx sends 401s to {prefix}/start?rd=...: that starts a login back to rd.
+	f := newFixture(t)
+	resp := f.do(t, "GET", "/oauth2/start?rd=https%3A%2F%2Fapp.test%2Fapp%2Fx", nil, browser())
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "https://idp.test/") {
+		t.Fatalf("start = %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

@@ -1,0 +1,401 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/policy"
+	"github.com/portcullis/portcullis/session"
+)
+
+// Defaults of Config fields left zero.
+const (
+	defaultPrefix   = "/oauth2"
+	defaultLifetime = 12 * time.Hour
+	// stepUpWindow is how long after an incremental-authorization attempt
+	// for a route the same session is not sent to the provider again for it.
+	stepUpWindow = 5 * time.Minute
+)
+
+// stateJar is what the handler needs from *session.StateCookies.
+type stateJar interface {
+	Issue(w http.ResponseWriter, r *http.Request, ls *session.LoginState) error
+	Take(w http.ResponseWriter, r *http.Request, state string) (*session.LoginState, error)
+	Owns(cookieName string) bool
+}
+
+// Handler is the gateway's http.Handler. It is safe for concurrent use.
+type Handler struct {
+	cfg       Config
+	now       func() time.Time
+	log       *slog.Logger
+	prefix    string
+	redirects *redirectPolicy
+	origin    string // public_url's origin, for the sign-out Origin check
+	issuer    string // public_url, the assertions' iss
+	states    stateJar
+	upstreams map[string]*upstream
+	single    *upstream // the only upstream, when there is exactly one
+	scrub     headerSet // inbound headers always removed
+	names     headerNames
+	signer    *signer
+	idCache   *valueCache
+	metrics   *metrics
+	refresher refresher
+}
+
+// New checks cfg and builds a Handler: one reverse proxy per upstream, the
+// header sets, the assertion signer and the metrics.
+func New(cfg Config) (*Handler, error) {
+	if cfg.PublicURL == nil || cfg.PublicURL.Host == "" ||
+		(cfg.PublicURL.Scheme != "http" && cfg.PublicURL.Scheme != "https") {
+		return nil, fmt.Errorf("proxy: public URL must be an absolute http(s) URL, got %v", cfg.PublicURL)
+	}
+	if cfg.Routes == nil || cfg.Provider == nil || cfg.Sessions == nil || cfg.LoginStates == nil {
+		return nil, errors.New("proxy: Routes, Provider, Sessions and LoginStates are required")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = defaultPrefix
+	}
+	if !strings.HasPrefix(cfg.Prefix, "/") || strings.HasSuffix(cfg.Prefix, "/") || strings.Contains(cfg.Prefix, "//") {
+		return nil, fmt.Errorf("proxy: prefix must start and not end with \"/\", got %q", cfg.Prefix)
+	}
+	if cfg.SessionLifetime <= 0 {
+		cfg.SessionLifetime = defaultLifetime
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{
+		cfg:     cfg,
+		now:     cfg.Now,
+		log:     cfg.Logger,
+		prefix:  cfg.Prefix,
+		origin:  cfg.PublicURL.Scheme + "://" + strings.ToLower(cfg.PublicURL.Host),
+		issuer:  strings.TrimSuffix(cfg.PublicURL.String(), "/"),
+		states:  cfg.LoginStates,
+		scrub:   newScrubSet(cfg.Headers),
+		names:   newHeaderNames(cfg.Headers),
+		idCache: newValueCache(valueCacheSize),
+	}
+	var err error
+	if h.redirects, err = newRedirectPolicy(cfg.PublicURL, cfg.AllowedRedirectHosts); err != nil {
+		return nil, err
+	}
+	if h.metrics, err = newMetrics(cfg.Metrics); err != nil {
+		return nil, err
+	}
+	if h.signer, err = newSigner(cfg.AssertionKey, cfg.AssertionKeyFile); err != nil {
+		return nil, err
+	}
+	if err = h.buildUpstreams(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// JWKS returns the JSON Web Key Set that verifies the assertion header.
+func (h *Handler) JWKS() []byte { return h.signer.jwks }
+
+// exchange is the state of one request as it passes through the handler and
+// the reverse proxy. It is allocated once per request.
+type exchange struct {
+	statusWriter
+	start   time.Time
+	path    string        // the normalised path
+	route   *policy.Route // nil for gateway endpoints and unmatched requests
+	label   string        // route metric label
+	outcome string        // metric outcome
+	peer    netip.Addr
+	trusted bool // peer is in TrustedProxies
+
+	id     *portcullis.Identity // nil: no identity
+	sess   *session.Session     // the session the identity came from, if any
+	bearer string               // the presented bearer token, if any
+}
+
+type exchangeKey struct{}
+
+// ServeHTTP runs one request through the decision flow of DESIGN.md
+// "One request": limits, path normalisation, gateway endpoints or route
+// match, identity, decision, and forwarding or an error answer.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ex := &exchange{statusWriter: statusWriter{ResponseWriter: w}, start: h.now(), label: "none"}
+	ex.peer = peerAddr(r.RemoteAddr)
+	ex.trusted = h.isTrusted(ex.peer)
+	h.serve(ex, r)
+	h.finish(ex, r)
+}
+
+func (h *Handler) serve(ex *exchange, r *http.Request) {
+	if !upperCaseMethod(r.Method) {
+		h.fail(ex, r, badRequest("the request method must be upper-case", nil))
+		return
+	}
+	if err := checkHeaderSize(r.Header); err != nil {
+		h.fail(ex, r, err)
+		return
+	}
+	path, err := policy.Normalize(r.URL.EscapedPath())
+	if err != nil {
+		h.fail(ex, r, badRequest("the request path is not acceptable", err))
+		return
+	}
+	ex.path = path
+	if endpoint, ok := h.gatewayEndpoint(path); ok {
+		ex.label = "gateway"
+		h.serveGateway(ex, r, endpoint)
+		return
+	}
+	route := h.cfg.Routes.Match(r.Method, r.Host, path)
+	if route == nil {
+		h.fail(ex, r, &httpError{status: http.StatusNotFound, code: "not_found", title: "Not found",
+			reason: "no route matches this request", outcome: "no_route"})
+		return
+	}
+	ex.route, ex.label = route, route.Key()
+	up := h.upstreamFor(route)
+	if up == nil {
+		h.fail(ex, r, &httpError{status: http.StatusBadGateway, code: "bad_gateway", title: "Bad gateway",
+			reason: "the route names no known upstream", outcome: "error"})
+		return
+	}
+	if route.Public {
+		ex.outcome = "public"
+		h.forward(ex, r, up)
+		return
+	}
+	r, err = h.identify(ex, r)
+	if err != nil {
+		h.fail(ex, r, err)
+		return
+	}
+	h.decide(ex, r, up, route.Evaluate(ex.id))
+}
+
+// decide answers a routed request per the outcomes table of SPEC §3.
+func (h *Handler) decide(ex *exchange, r *http.Request, up *upstream, d portcullis.Decision) {
+	switch d.Outcome {
+	case portcullis.OutcomeAllow:
+		ex.outcome = "allowed"
+		h.forward(ex, r, up)
+	case portcullis.OutcomeUnauthenticated:
+		if browserNavigation(r) {
+			h.startLogin(ex, r, returnTo(ex.path, r.URL.RawQuery), nil, "")
+			return
+		}
+		h.fail(ex, r, unauthenticated())
+	case portcullis.OutcomeInsufficientScope:
+		if browserNavigation(r) && ex.sess != nil && ex.bearer == "" {
+			h.stepUp(ex, r, d)
+			return
+		}
+		h.fail(ex, r, insufficientScope(d.MissingScopes, d.Reason))
+	default:
+		h.fail(ex, r, forbidden(d.Reason))
+	}
+}
+
+// stepUp sends a browser session that lacks a route's scopes back to the
+// provider asking for the granted plus the missing scopes (incremental
+// authorization), at most once per route per session within stepUpWindow.
+func (h *Handler) stepUp(ex *exchange, r *http.Request, d portcullis.Decision) {
+	key := ex.route.Key()
+	now := h.now()
+	if at, ok := ex.sess.StepUps[key]; ok && now.Sub(at) < stepUpWindow {
+		h.fail(ex, r, insufficientScope(d.MissingScopes, d.Reason))
+		return
+	}
+	scopes := unionScopes(ex.sess.Identity.Scopes, d.MissingScopes)
+	s := ex.sess.Clone()
+	if s.StepUps == nil {
+		s.StepUps = make(map[string]time.Time, 1)
+	}
+	s.StepUps[key] = now
+	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
+		h.log.Warn("proxy: recording a step-up attempt failed", "route", key, "err", err)
+	}
+	h.startLogin(ex, r, returnTo(ex.path, r.URL.RawQuery), scopes, key)
+}
+
+// gatewayEndpoint reports whether path is under the prefix, and which
+// endpoint ("/start", ...) it names.
+func (h *Handler) gatewayEndpoint(path string) (string, bool) {
+	if !strings.HasPrefix(path, h.prefix) {
+		return "", false
+	}
+	rest := path[len(h.prefix):]
+	if rest != "" && rest[0] != '/' {
+		return "", false
+	}
+	return rest, true
+}
+
+// serveGateway dispatches the gateway endpoints of SPEC §3.
+func (h *Handler) serveGateway(ex *exchange, r *http.Request, endpoint string) {
+	ex.outcome = "allowed"
+	switch endpoint {
+	case "/start":
+		h.handleStart(ex, r)
+	case "/callback":
+		h.handleCallback(ex, r)
+	case "/sign_out":
+		h.handleSignOut(ex, r)
+	case "/signed_out":
+		h.handleSignedOut(ex, r)
+	case "/backchannel_logout":
+		h.handleBackchannelLogout(ex, r)
+	case "/userinfo":
+		h.handleUserinfo(ex, r)
+	case "/auth":
+		h.handleAuth(ex, r)
+	case "/jwks.json":
+		h.handleJWKS(ex, r)
+	default:
+		h.fail(ex, r, &httpError{status: http.StatusNotFound, code: "not_found", title: "Not found",
+			reason: "no such gateway endpoint", outcome: "no_route"})
+	}
+}
+
+// finish records the request's metrics and its one log line. The path is
+// logged without the query string, which may carry codes and states.
+func (h *Handler) finish(ex *exchange, r *http.Request) {
+	status := ex.status
+	if status == 0 {
+		status = http.StatusSwitchingProtocols // hijacked by an upgrade
+	}
+	if ex.outcome == "" {
+		ex.outcome = "error"
+	}
+	d := h.now().Sub(ex.start)
+	h.metrics.request(ex.label, r.Method, ex.outcome, d)
+	if !h.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	var sub string
+	if ex.id != nil {
+		sub = ex.id.Subject
+	}
+	path := ex.path
+	if path == "" {
+		path = r.URL.EscapedPath()
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("method", r.Method), slog.String("host", r.Host), slog.String("path", path),
+		slog.String("route", ex.label), slog.String("outcome", ex.outcome), slog.Int("status", status),
+		slog.Duration("duration", d), slog.String("user", sub), slog.String("peer", ex.peer.String()))
+}
+
+// upperCaseMethod reports whether m has no lower-case letter (SPEC §2: "get"
+// and "Post" are refused before matching).
+func upperCaseMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		if 'a' <= m[i] && m[i] <= 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// browserNavigation reports whether r is a browser navigation: GET or HEAD
+// accepting text/html (SPEC §3 outcomes).
+func browserNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	return acceptsHTML(r)
+}
+
+func acceptsHTML(r *http.Request) bool {
+	for _, v := range r.Header["Accept"] {
+		if strings.Contains(v, "text/html") {
+			return true
+		}
+	}
+	return false
+}
+
+// returnTo is the return URL of an intercepted request: its normalised path
+// and its query.
+func returnTo(path, rawQuery string) string {
+	if rawQuery == "" {
+		return path
+	}
+	return path + "?" + rawQuery
+}
+
+// unionScopes returns a followed by the members of b not in a.
+func unionScopes(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	seen := make(map[string]bool, len(a)+len(b))
+	for _, list := range [][]string{a, b} {
+		for _, s := range list {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// publicEndpoint is the absolute URL of a gateway endpoint.
+func (h *Handler) publicEndpoint(endpoint string) string {
+	u := *h.cfg.PublicURL
+	u.Path = strings.TrimSuffix(u.Path, "/") + h.prefix + endpoint
+	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	return u.String()
+}
+
+// withExchange returns r carrying ex for the reverse proxy's hooks.
+func withExchange(r *http.Request, ex *exchange) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
+}
+
+func exchangeOf(r *http.Request) *exchange {
+	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
+	return ex
+}
+
+// statusWriter remembers the status code written, for logs and metrics.
+// Unwrap lets http.ResponseController (used by ReverseProxy for flushing
+// and upgrades) reach the underlying writer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 && code >= 200 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush flushes the underlying writer when it can.
+func (s *statusWriter) Flush() {
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+// Unwrap returns the underlying ResponseWriter.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,343 @@
+package proxy
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/textproto"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portcullis/portcullis"
+)
+
+// Default identity header names (SPEC §2 [headers]) and the forward-auth
+// response names (SPEC §3).
+const (
+	authRequestUser     = "X-Auth-Request-User"
+	authRequestEmail    = "X-Auth-Request-Email"
+	authRequestGroups   = "X-Auth-Request-Groups"
+	authRequestUsername = "X-Auth-Request-Preferred-Username"
+)
+
+// alwaysScrubbed are removed from every request before forwarding (SPEC §3
+// request hygiene). X-Forwarded-For/Proto/Host are listed so that their
+// underscore spellings go too; the gateway sets them afterwards.
+var alwaysScrubbed = []string{
+	"Forwarded", "X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Uri",
+	"X-Original-URL", "X-Original-URI", "X-Rewrite-URL",
+	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+	"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
+	"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups",
+	"X-Forwarded-Preferred-Username", "X-Forwarded-Access-Token", "X-Portcullis-Jwt-Assertion",
+	authRequestUser, authRequestEmail, authRequestGroups, authRequestUsername,
+	"X-Auth-Request-Access-Token",
+}
+
+// headerSet matches header names case-insensitively with '_' read as '-',
+// without allocating: names are bucketed by length.
+type headerSet struct {
+	byLen map[int][]string // folded names ("x-forwarded-user") by length
+}
+
+func newScrubSet(hn Headers) headerSet {
+	s := headerSet{byLen: map[int][]string{}}
+	names := append([]string(nil), alwaysScrubbed...)
+	names = append(names, hn.User, hn.Email, hn.Groups, hn.PreferredUsername, hn.AccessToken, hn.Assertion)
+	for name := range hn.Claims {
+		names = append(names, name)
+	}
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		f := foldHeaderName(n)
+		if !s.has(f) {
+			s.byLen[len(f)] = append(s.byLen[len(f)], f)
+		}
+	}
+	return s
+}
+
+func foldHeaderName(n string) string {
+	return strings.ReplaceAll(strings.ToLower(n), "_", "-")
+}
+
+// has reports whether name is in the set.
+func (s headerSet) has(name string) bool {
+	for _, f := range s.byLen[len(name)] {
+		if foldEqual(name, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// foldEqual compares name with a folded name, ASCII case-insensitively and
+// with '_' equal to '-'.
+func foldEqual(name, folded string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_':
+			c = '-'
+		}
+		if c != folded[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// scrubHeaders removes every header of the set from hdr, and an h2c
+// upgrade request (SPEC §3: an h2c upgrade through a proxy smuggles
+// requests past it).
+func (s headerSet) scrubHeaders(hdr http.Header) {
+	for k := range hdr {
+		if s.has(k) {
+			delete(hdr, k)
+		}
+	}
+	for _, v := range hdr["Upgrade"] {
+		if strings.Contains(strings.ToLower(v), "h2c") {
+			delete(hdr, "Upgrade")
+			delete(hdr, "Connection")
+			delete(hdr, "Http2-Settings")
+			break
+		}
+	}
+}
+
+// headerNames are the configured identity header names, canonicalised once.
+type headerNames struct {
+	user, email, groups, username, accessToken, assertion string
+	claims                                                []claimHeader
+}
+
+type claimHeader struct {
+	name, path string
+}
+
+func newHeaderNames(hn Headers) headerNames {
+	c := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return textproto.CanonicalMIMEHeaderKey(s)
+	}
+	n := headerNames{user: c(hn.User), email: c(hn.Email), groups: c(hn.Groups),
+		username: c(hn.PreferredUsername), accessToken: c(hn.AccessToken), assertion: c(hn.Assertion)}
+	for name, path := range hn.Claims {
+		if name != "" && path != "" {
+			n.claims = append(n.claims, claimHeader{c(name), path})
+		}
+	}
+	sort.Slice(n.claims, func(i, j int) bool { return n.claims[i].name < n.claims[j].name })
+	return n
+}
+
+// identityValues are the header values of one identity for one host, ready
+// to be put into a header map. The slices are shared between requests and
+// never appended to (their capacity equals their length).
+type identityValues struct {
+	user, email, groups, username []string
+	claims                        [][]string // parallel to headerNames.claims; nil = omitted
+	accessToken                   []string   // session access token in the configured form
+	assertion                     []string
+	renewAt                       time.Time // when the assertion is half-way through its lifetime
+}
+
+// headerValue makes a one-element header value, encoding control
+// characters so that a claim never makes the request unsendable (SPEC §3).
+func headerValue(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return []string{sanitizeHeaderValue(v)}
+}
+
+// sanitizeHeaderValue percent-encodes control characters (and '%' only when
+// something had to be encoded) so the value is a valid field value (RFC
+// 9110 §5.5).
+func sanitizeHeaderValue(v string) string {
+	clean := true
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return strings.TrimSpace(v)
+	}
+	var b strings.Builder
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < 0x20 || c == 0x7f || c == '%' {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// claimString formats a claim for a header: strings as they are, numbers
+// and booleans in their JSON form, arrays of those comma-joined, anything
+// else as compact JSON.
+func claimString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case json.Number:
+		return x.String()
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case []string:
+		return strings.Join(x, ",")
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			switch e.(type) {
+			case map[string]any, []any:
+				b, _ := json.Marshal(x)
+				return string(b)
+			}
+			parts = append(parts, claimString(e))
+		}
+		return strings.Join(parts, ",")
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// newIdentityValues computes the header values of id (without assertion).
+func (n *headerNames) values(id *portcullis.Identity, accessToken string) *identityValues {
+	v := &identityValues{
+		user:     headerValue(id.Subject),
+		email:    headerValue(id.Email),
+		groups:   headerValue(strings.Join(id.Groups, ",")),
+		username: headerValue(id.PreferredUsername),
+	}
+	if len(n.claims) > 0 {
+		v.claims = make([][]string, len(n.claims))
+		for i, c := range n.claims {
+			if cv, ok := id.Claim(c.path); ok {
+				v.claims[i] = headerValue(claimString(cv))
+			}
+		}
+	}
+	if n.accessToken != "" && accessToken != "" {
+		v.accessToken = accessTokenValue(n.accessToken, accessToken)
+	}
+	return v
+}
+
+// accessTokenValue is the access token in the configured header's form:
+// "Bearer <token>" for Authorization, the raw token otherwise.
+func accessTokenValue(name, token string) []string {
+	if name == "Authorization" {
+		return []string{"Bearer " + token}
+	}
+	return []string{token}
+}
+
+// setIdentity puts the identity headers of an allowed request into hdr.
+func (n *headerNames) setIdentity(hdr http.Header, v *identityValues, bearer string) {
+	set := func(name string, val []string) {
+		if name != "" && val != nil {
+			hdr[name] = val
+		}
+	}
+	set(n.user, v.user)
+	set(n.email, v.email)
+	set(n.groups, v.groups)
+	set(n.username, v.username)
+	for i, c := range n.claims {
+		set(c.name, v.claims[i])
+	}
+	if n.accessToken != "" {
+		if bearer != "" {
+			hdr[n.accessToken] = accessTokenValue(n.accessToken, bearer)
+		} else {
+			set(n.accessToken, v.accessToken)
+		}
+	}
+	set(n.assertion, v.assertion)
+}
+
+// setAuthResponse puts the forward-auth identity headers (SPEC §3) into hdr.
+func (n *headerNames) setAuthResponse(hdr http.Header, v *identityValues) {
+	set := func(name string, val []string) {
+		if val != nil {
+			hdr[name] = val
+		}
+	}
+	set(authRequestUser, v.user)
+	set(authRequestEmail, v.email)
+	set(authRequestGroups, v.groups)
+	set(authRequestUsername, v.username)
+	if n.assertion != "" {
+		set(n.assertion, v.assertion)
+	}
+}
+
+// valueCacheSize bounds the identity-values cache (entries).
+const valueCacheSize = 10000
+
+// valueCache keeps identityValues per (identity, host). Identities loaded
+// from a session store or a bearer cache are shared and immutable, so their
+// address identifies them; the cache holds them alive, and is bounded: when
+// full, an arbitrary entry is evicted.
+type valueCache struct {
+	mu  sync.RWMutex
+	max int
+	m   map[valueKey]*identityValues
+}
+
+type valueKey struct {
+	id   *portcullis.Identity
+	host string
+}
+
+func newValueCache(max int) *valueCache {
+	return &valueCache{max: max, m: make(map[valueKey]*identityValues)}
+}
+
+func (c *valueCache) get(k valueKey) *identityValues {
+	c.mu.RLock()
+	v := c.m[k]
+	c.mu.RUnlock()
+	return v
+}
+
+func (c *valueCache) put(k valueKey, v *identityValues) {
+	k.host = strings.Clone(k.host)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+		for old := range c.m {
+			delete(c.m, old)
+			break
+		}
+	}
+	c.m[k] = v
+}

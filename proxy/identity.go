@@ -1,0 +1,329 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/session"
+)
+
+const (
+	// refreshTimeout bounds how long a request waits on the provider for a
+	// refresh (issue 4: no request waits more than a few seconds).
+	refreshTimeout = 5 * time.Second
+	// refreshReuse is how long a refreshed session is handed to requests
+	// that still carry the cookie it replaced, so that a rotated refresh
+	// token is never presented twice.
+	refreshReuse = 30 * time.Second
+	// formPeek is how much of a form-encoded body is read to look for an
+	// access_token parameter (RFC 6750 §2.2).
+	formPeek = 64 << 10
+)
+
+// SessionRevoker is a session store that can end every session of a subject
+// or of a provider session id, for back-channel logout. *session.RedisStore
+// implements it; the cookie store cannot.
+type SessionRevoker interface {
+	DeleteBySubject(ctx context.Context, sub string) (int, error)
+	DeleteBySID(ctx context.Context, sid string) (int, error)
+}
+
+// sessionLocker is a session store that offers a short lock across replicas,
+// so that one replica refreshes a session at a time.
+type sessionLocker interface {
+	Lock(ctx context.Context, id string, ttl time.Duration) (unlock func(), acquired bool, err error)
+}
+
+// identify establishes the request's identity (SPEC §3 Identity): a bearer
+// token, which never falls back to the cookie, else the session. It returns
+// the request to continue with (its body may have been wrapped).
+func (h *Handler) identify(ex *exchange, r *http.Request) (*http.Request, error) {
+	authz := r.Header["Authorization"]
+	if len(authz) > 1 {
+		return r, badRequest("more than one Authorization header", nil)
+	}
+	if strings.Contains(r.URL.RawQuery, "access_token") {
+		if q, err := url.ParseQuery(r.URL.RawQuery); err != nil || q.Has("access_token") {
+			return r, badRequest("access tokens are not accepted in the query string", err)
+		}
+	}
+	r, err := tokenInForm(r)
+	if err != nil {
+		return r, err
+	}
+	if len(authz) == 1 {
+		if tok, ok := bearerToken(authz[0]); ok {
+			return r, h.identifyBearer(ex, r, tok)
+		}
+	}
+	s, err := h.cfg.Sessions.Load(r)
+	if errors.Is(err, session.ErrNoSession) {
+		return r, nil
+	}
+	if err != nil {
+		return r, unavailable("the session store is not available; please retry shortly", err)
+	}
+	if s = h.fresh(ex, r, s); s != nil {
+		ex.sess, ex.id = s, &s.Identity
+	}
+	return r, nil
+}
+
+func (h *Handler) identifyBearer(ex *exchange, r *http.Request, tok string) error {
+	if tok == "" {
+		return invalidToken(errors.New("empty bearer token"))
+	}
+	id, err := h.cfg.Provider.VerifyBearer(r.Context(), tok)
+	if err != nil {
+		if errors.Is(err, idp.ErrNotReady) {
+			return unavailable("the identity provider is not available yet", err)
+		}
+		return invalidToken(err)
+	}
+	if id == nil {
+		return invalidToken(errors.New("provider returned no identity"))
+	}
+	ex.id, ex.bearer = id, tok
+	return nil
+}
+
+// bearerToken returns the token of an "Authorization: Bearer" value (RFC
+// 6750 §2.1; the scheme is case-insensitive).
+func bearerToken(v string) (string, bool) {
+	const scheme = "bearer"
+	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
+		return "", false
+	}
+	rest := v[len(scheme):]
+	if rest == "" {
+		return "", true
+	}
+	if rest[0] != ' ' {
+		return "", false
+	}
+	return strings.TrimLeft(rest, " "), true
+}
+
+// tokenInForm refuses a form-encoded body that carries access_token (RFC
+// 6750 §2.2 is not accepted, SPEC §3). It reads at most formPeek bytes and
+// puts them back in front of the rest of the body.
+func tokenInForm(r *http.Request) (*http.Request, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return r, nil
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" || !strings.Contains(strings.ToLower(ct), "x-www-form-urlencoded") {
+		return r, nil
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
+		return r, nil
+	}
+	buf := make([]byte, formPeek)
+	n, err := io.ReadFull(r.Body, buf)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return r, badRequest("the request body could not be read", err)
+	}
+	buf = buf[:n]
+	body := r.Body
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(buf), body), body}
+	if bytes.Contains(buf, []byte("access_token")) {
+		if q, err := url.ParseQuery(string(buf)); err != nil || q.Has("access_token") {
+			return r, badRequest("access tokens are not accepted in the request body", nil)
+		}
+	}
+	return r, nil
+}
+
+// refresher single-flights refreshes per session and remembers recent
+// results for a short time.
+type refresher struct {
+	group  singleflight.Group
+	mu     sync.Mutex
+	recent map[string]recentRefresh
+}
+
+type recentRefresh struct {
+	s  *session.Session
+	at time.Time
+}
+
+// fresh returns s, refreshed when its access token is within RefreshMargin
+// of expiry (issue 4), or nil when the session no longer yields an
+// identity: the refresh token was refused (the session is then deleted), or
+// the access token has expired and could not be refreshed.
+func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) *session.Session {
+	if s.Expiry.IsZero() {
+		return s
+	}
+	now := h.now()
+	if now.Add(h.cfg.RefreshMargin).Before(s.Expiry) {
+		return s
+	}
+	expired := !now.Before(s.Expiry)
+	if !h.cfg.Refresh || s.RefreshToken == "" {
+		if expired {
+			return nil
+		}
+		return s
+	}
+	ns, err := h.refresh(ex, r, s)
+	switch {
+	case err == nil:
+		return ns
+	case errors.Is(err, idp.ErrInvalidGrant):
+		if derr := h.cfg.Sessions.Delete(ex, r); derr != nil {
+			h.log.Warn("proxy: deleting a session whose refresh was refused failed", "err", derr)
+		}
+		return nil
+	case expired:
+		return nil
+	default:
+		return s // provider unreachable; the access token is still valid
+	}
+}
+
+// refresh refreshes s once per session however many requests ask at the
+// same time (singleflight in this process, the store's lock across
+// replicas), bounded by refreshTimeout.
+func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*session.Session, error) {
+	key := s.ID
+	if key == "" {
+		key = "rt:" + s.RefreshToken
+	}
+	if ns := h.refresher.lookup(key, h.now()); ns != nil {
+		h.saveRefreshed(ex, r, ns)
+		return ns, nil
+	}
+	leader := false
+	v, err, _ := h.refresher.group.Do(key, func() (any, error) {
+		leader = true
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
+		defer cancel()
+		ns, err := h.refreshOnce(ctx, r, s)
+		if err == nil {
+			h.refresher.remember(key, ns, h.now())
+		}
+		return ns, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	ns := v.(*session.Session)
+	if leader || ns.ID == "" {
+		h.saveRefreshed(ex, r, ns)
+	}
+	return ns, nil
+}
+
+// refreshOnce does the provider call, under the store's lock when it has one.
+func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.Session) (*session.Session, error) {
+	if l, ok := h.cfg.Sessions.(sessionLocker); ok && s.ID != "" {
+		unlock, acquired, err := l.Lock(ctx, s.ID, refreshTimeout)
+		if err != nil {
+			h.metrics.refresh("failed")
+			return nil, err
+		}
+		if !acquired {
+			return h.awaitRefresh(ctx, r, s)
+		}
+		defer unlock()
+	}
+	t, id, err := h.cfg.Provider.Refresh(ctx, s.RefreshToken, &s.Identity)
+	if err != nil {
+		if errors.Is(err, idp.ErrInvalidGrant) {
+			h.metrics.refresh("invalid_grant")
+		} else {
+			h.metrics.refresh("failed")
+		}
+		h.log.Info("proxy: refresh failed", "sub", s.Identity.Subject, "err", err)
+		return nil, err
+	}
+	h.metrics.refresh("succeeded")
+	ns := s.Clone()
+	ns.AccessToken = t.AccessToken
+	if t.RefreshToken != "" {
+		ns.RefreshToken = t.RefreshToken
+	}
+	if t.IDToken != "" {
+		ns.IDToken = t.IDToken
+	}
+	ns.Expiry = t.Expiry
+	if id != nil {
+		ns.Identity = *id
+	}
+	if len(t.Scopes) > 0 {
+		ns.Identity.Scopes = t.Scopes
+	} else if id != nil {
+		ns.Identity.Scopes = s.Identity.Scopes
+	}
+	return ns, nil
+}
+
+// awaitRefresh waits for another replica's refresh of s to land in the
+// store, polling the request's session until its access token changes.
+func (h *Handler) awaitRefresh(ctx context.Context, r *http.Request, s *session.Session) (*session.Session, error) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		ns, err := h.cfg.Sessions.Load(r)
+		if errors.Is(err, session.ErrNoSession) {
+			return nil, idp.ErrInvalidGrant // the other replica ended it
+		}
+		if err == nil && ns.AccessToken != s.AccessToken {
+			return ns, nil
+		}
+	}
+}
+
+func (h *Handler) saveRefreshed(ex *exchange, r *http.Request, s *session.Session) {
+	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
+		h.log.Warn("proxy: saving a refreshed session failed", "sub", s.Identity.Subject, "err", err)
+	}
+}
+
+func (f *refresher) lookup(key string, now time.Time) *session.Session {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.recent[key]
+	if !ok {
+		return nil
+	}
+	if now.Sub(e.at) > refreshReuse {
+		delete(f.recent, key)
+		return nil
+	}
+	return e.s
+}
+
+func (f *refresher) remember(key string, s *session.Session, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.recent == nil {
+		f.recent = make(map[string]recentRefresh)
+	}
+	for k, e := range f.recent {
+		if now.Sub(e.at) > refreshReuse {
+			delete(f.recent, k)
+		}
+	}
+	f.recent[key] = recentRefresh{s: s, at: now}
+}

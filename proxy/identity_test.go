@@ -1,0 +1,149 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/session"
+)
+
+// nearExpiry returns cookies of a session whose access token expires in
+// expiresIn (inside the 1-minute refresh margin when small).
+func nearExpiry(t *testing.T, f *fixture, expiresIn time.Duration) []*http.Cookie {
+	t.Helper()
+	s := f.session()
+	s.Expiry = f.clock.Now().Add(expiresIn)
+	return f.cookies(t, s)
+}
+
+func TestRefreshSingleFlight(t *testing.T) {
+	f := newFixture(t)
+	gate := make(chan struct{})
+	f.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		if rt != "rt-0" {
+			return nil, nil, fmt.Errorf("refresh with %q", rt)
+		}
+		<-gate
+		return &idp.Tokens{AccessToken: "at-new", Expiry: f.clock.Now().Add(time.Hour)}, &f.prov.identity, nil
+	}
+	cookies := nearExpiry(t, f, 10*time.Second)
+	const n = 50
+	var wg sync.WaitGroup
+	statuses := make(chan int, n)
+	for range n {
+		wg.Go(func() {
+			statuses <- f.do(t, "GET", "/app/x", nil, withCookies(cookies)).StatusCode
+		})
+	}
+	// Let every request reach the single flight before the provider answers.
+	time.Sleep(100 * time.Millisecond)
+	close(gate)
+	wg.Wait()
+	close(statuses)
+	for st := range statuses {
+		if st != 200 {
+			t.Fatalf("a request got %d", st)
+		}
+	}
+	if got := f.prov.refreshes.Load(); got != 1 {
+		t.Fatalf("Provider.Refresh calls = %d, want 1", got)
+	}
+	// A late request still carrying the old cookie reuses the result: the
+	// (possibly rotated) refresh token is never presented twice.
+	if resp := f.do(t, "GET", "/app/x", nil, withCookies(cookies)); resp.StatusCode != 200 || f.prov.refreshes.Load() != 1 {
+		t.Fatalf("late request: %d, refreshes %d", resp.StatusCode, f.prov.refreshes.Load())
+	}
+	if at := f.up.last(t).Header.Get("X-Forwarded-User"); at != "alice" {
+		t.Errorf("identity after refresh = %q", at)
+	}
+}
+
+func TestRefreshOutcomes(t *testing.T) {
+	tests := []struct {
+		name       string
+		expiresIn  time.Duration
+		err        error
+		opts       []reqOption
+		wantStatus int
+		wantClear  bool
+	}{
+		{"invalid_grant ends the session (API)", 30 * time.Second, idp.ErrInvalidGrant, nil, 401, true},
+		{"invalid_grant ends the session (browser)", 30 * time.Second, idp.ErrInvalidGrant, []reqOption{browser()}, 302, true},
+		{"provider down, token still valid", 30 * time.Second, errors.New("dial tcp: connection refused"), nil, 200, false},
+		{"provider down, token expired", -time.Second, errors.New("dial tcp: connection refused"), nil, 401, false},
+		{"refreshed", 30 * time.Second, nil, nil, 200, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+				if tt.err != nil {
+					return nil, nil, tt.err
+				}
+				return &idp.Tokens{AccessToken: "at-new", Expiry: f.clock.Now().Add(time.Hour)}, &f.prov.identity, nil
+			}
+			resp := f.do(t, "GET", "/app/x", nil, append([]reqOption{withCookies(nearExpiry(t, f, tt.expiresIn))}, tt.opts...)...)
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			c := responseCookies(resp)["portcullis"]
+			if cleared := c != nil && c.MaxAge < 0; cleared != tt.wantClear {
+				t.Errorf("session cleared = %v, want %v", cleared, tt.wantClear)
+			}
+			if tt.err != nil || tt.wantStatus != 200 {
+				return
+			}
+			s, err := f.store.Load(withCookiesRequest(liveCookies(resp)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := f.session()
+			if s.AccessToken != "at-new" || s.RefreshToken != "rt-0" || !s.ExpiresAt.Equal(old.ExpiresAt) {
+				t.Errorf("refreshed session: at %q rt %q eol %v (want at-new, the old rt, eol %v)", s.AccessToken, s.RefreshToken, s.ExpiresAt, old.ExpiresAt)
+			}
+		})
+	}
+}
+
+func TestExpiredTokenWithoutRefreshIsNoIdentity(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Refresh = false })
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(nearExpiry(t, f, -time.Second)))
+	if resp.StatusCode != http.StatusUnauthorized || f.prov.refreshes.Load() != 0 {
+		t.Fatalf("status = %d, refreshes %d", resp.StatusCode, f.prov.refreshes.Load())
+	}
+}
+
+// lockingStore adds a cross-replica lock to the cookie store, standing in
+// for the redis store.
+type lockingStore struct {
+	session.Store
+	locks, unlocks int
+	acquired       bool
+}
+
+func (s *lockingStore) Lock(ctx context.Context, id string, ttl time.Duration) (func(), bool, error) {
+	s.locks++
+	return func() { s.unlocks++ }, s.acquired, nil
+}
+
+func TestRefreshTakesTheStoreLock(t *testing.T) {
+	ls := &lockingStore{acquired: true}
+	f := newFixture(t, func(c *Config) { ls.Store = c.Sessions; c.Sessions = ls })
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		return &idp.Tokens{AccessToken: "at-new", Expiry: f.clock.Now().Add(time.Hour)}, &f.prov.identity, nil
+	}
+	s := f.session()
+	s.ID = "sid-redis" // the cookie store ignores it; the lock is keyed by it
+	s.Expiry = f.clock.Now().Add(10 * time.Second)
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(f.cookies(t, s)))
+	if resp.StatusCode != 200 || ls.locks != 1 || ls.unlocks != 1 || f.prov.refreshes.Load() != 1 {
+		t.Fatalf("status %d, locks %d, unlocks %d, refreshes %d", resp.StatusCode, ls.locks, ls.unlocks, f.prov.refreshes.Load())
+	}
+}

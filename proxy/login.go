@@ -1,0 +1,218 @@
+package proxy
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/oauth2"
+
+	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/session"
+)
+
+// handleStart serves GET {prefix}/start?rd=URL: it clears any existing
+// session and starts a login that returns to the validated rd.
+func (h *Handler) handleStart(ex *exchange, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(ex, "GET, HEAD")
+		return
+	}
+	if err := h.cfg.Sessions.Delete(ex, r); err != nil {
+		h.log.Warn("proxy: clearing the session at login start failed", "err", err)
+	}
+	h.startLogin(ex, r, h.redirects.validate(r.URL.Query().Get("rd")), nil, "")
+}
+
+// startLogin redirects to the provider's authorization endpoint with a
+// fresh state, nonce and PKCE S256 verifier (RFC 7636), remembered with the
+// return URL in a login-state cookie. scopes nil asks for the configured
+// scopes; stepUp names the route of an incremental-authorization attempt.
+func (h *Handler) startLogin(ex *exchange, r *http.Request, returnURL string, scopes []string, stepUp string) {
+	if !h.cfg.Provider.Ready() {
+		h.fail(ex, r, unavailable("the identity provider is not available yet; please retry shortly", idp.ErrNotReady))
+		return
+	}
+	ls := &session.LoginState{
+		State:     rand.Text(),
+		Nonce:     rand.Text(),
+		Verifier:  oauth2.GenerateVerifier(),
+		ReturnURL: h.redirects.validate(returnURL),
+		Scopes:    scopes,
+		StepUp:    stepUp,
+		IssuedAt:  h.now(),
+	}
+	target, err := h.cfg.Provider.AuthCodeURL(ls.State, ls.Nonce, ls.Verifier, scopes)
+	if err != nil {
+		h.fail(ex, r, err)
+		return
+	}
+	if stepUp != "" {
+		target = withQueryParam(target, "include_granted_scopes", "true")
+	}
+	if err := h.states.Issue(ex, r, ls); err != nil {
+		h.fail(ex, r, err)
+		return
+	}
+	h.metrics.login("started", "")
+	ex.outcome = "login_redirect"
+	ex.Header().Set("Cache-Control", "no-store")
+	http.Redirect(ex, r, target, http.StatusFound)
+}
+
+// withQueryParam adds k=v to a URL's query unless it already has k.
+func withQueryParam(raw, k, v string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	if q.Has(k) {
+		return raw
+	}
+	q.Set(k, v)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// loginFailure is a failed callback: its status, the page's reason and the
+// bounded metric reason.
+func (h *Handler) loginFailure(status int, metricReason, reason string, cause error) *httpError {
+	h.metrics.login("failed", metricReason)
+	return &httpError{status: status, code: "login_failed", title: "Sign-in failed", reason: reason,
+		link: h.prefix + "/start", outcome: "error", cause: cause}
+}
+
+// handleCallback serves GET {prefix}/callback, the redirect URI (RFC 6749
+// §4.1.2): it checks the response's shape and issuer before redeeming the
+// code once, then issues a fresh session and returns to the saved URL.
+func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
+	ex.Header().Set("Cache-Control", "no-store")
+	ex.Header().Set("Referrer-Policy", "no-referrer")
+	if r.Method != http.MethodGet {
+		methodNotAllowed(ex, "GET")
+		return
+	}
+	q := r.URL.Query()
+	if err := h.checkCallbackParams(q); err != nil {
+		h.fail(ex, r, err)
+		return
+	}
+	state := q.Get("state")
+	ls, err := h.states.Take(ex, r, state)
+	if err == nil && subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) != 1 {
+		err = errors.New("proxy: login state does not match")
+	}
+	if q.Has("error") {
+		// RFC 6749 §4.1.2.1: show the provider's error, escaped, with a link
+		// to try again; never start another login by ourselves.
+		reason := "The identity provider refused the sign-in: " + q.Get("error")
+		if d := q.Get("error_description"); d != "" {
+			reason += " (" + d + ")"
+		}
+		e := h.loginFailure(http.StatusForbidden, "provider_error", truncate(reason, 300), nil)
+		e.cause = errors.New("provider error " + truncate(q.Get("error"), 64))
+		h.fail(ex, r, e)
+		return
+	}
+	if err != nil {
+		h.fail(ex, r, h.loginFailure(http.StatusBadRequest, "bad_state",
+			"This sign-in link is unknown, expired or was already used.", err))
+		return
+	}
+	h.finishLogin(ex, r, q.Get("code"), ls)
+}
+
+// checkCallbackParams refuses, before any token request, a callback with a
+// repeated code, state or iss, a code together with an error, no state, or
+// an iss that is missing where RFC 9207 requires it or differs from the
+// provider's issuer.
+func (h *Handler) checkCallbackParams(q url.Values) error {
+	bad := func(reason string) error {
+		h.metrics.login("failed", "bad_request")
+		return &httpError{status: http.StatusBadRequest, code: "invalid_request", title: "Sign-in failed",
+			reason: reason, link: h.prefix + "/start", outcome: "bad_request"}
+	}
+	for _, k := range []string{"code", "state", "iss", "error"} {
+		if len(q[k]) > 1 {
+			return bad("The sign-in response repeats the parameter " + k + ".")
+		}
+	}
+	if q.Has("code") && q.Has("error") {
+		return bad("The sign-in response carries both a code and an error.")
+	}
+	if q.Get("state") == "" {
+		return bad("The sign-in response carries no state.")
+	}
+	if !q.Has("code") && !q.Has("error") {
+		return bad("The sign-in response carries neither a code nor an error.")
+	}
+	iss, hasIss := q["iss"]
+	if h.cfg.Provider.IssuerParameterSupported() && !hasIss {
+		return bad("The sign-in response does not name its issuer.")
+	}
+	if hasIss && iss[0] != h.cfg.Provider.Issuer() {
+		return bad("The sign-in response comes from another issuer.")
+	}
+	return nil
+}
+
+// finishLogin redeems the code and saves a fresh session (never reusing the
+// old cookie: no session fixation).
+func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *session.LoginState) {
+	if code == "" {
+		h.fail(ex, r, h.loginFailure(http.StatusBadRequest, "bad_request", "The sign-in response carries no code.", nil))
+		return
+	}
+	tokens, id, err := h.cfg.Provider.Exchange(r.Context(), code, ls.Verifier, ls.Nonce)
+	if err != nil || tokens == nil || id == nil {
+		reason := "exchange_failed"
+		if errors.Is(err, idp.ErrInvalidToken) {
+			reason = "invalid_id_token"
+		}
+		if errors.Is(err, idp.ErrNotReady) {
+			reason = "provider_unavailable"
+		}
+		h.fail(ex, r, h.loginFailure(http.StatusBadGateway, reason,
+			"The sign-in could not be completed with the identity provider.", err))
+		return
+	}
+	now := h.now()
+	s := &session.Session{
+		Identity:     *id,
+		AccessToken:  tokens.AccessToken,
+		RefreshToken: tokens.RefreshToken,
+		IDToken:      tokens.IDToken,
+		Expiry:       tokens.Expiry,
+		CreatedAt:    now,
+		ExpiresAt:    now.Add(h.cfg.SessionLifetime),
+	}
+	s.Identity.Scopes = tokens.Scopes
+	if ls.StepUp != "" {
+		s.StepUps = map[string]time.Time{ls.StepUp: now}
+	}
+	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
+		h.fail(ex, r, h.loginFailure(http.StatusServiceUnavailable, "session_store",
+			"The session could not be stored; please retry shortly.", err))
+		return
+	}
+	h.metrics.login("succeeded", "")
+	ex.id = &s.Identity
+	ex.outcome = "allowed"
+	http.Redirect(ex, r, h.redirects.validate(ls.ReturnURL), http.StatusFound)
+}
+
+// truncate shortens s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

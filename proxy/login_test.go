@@ -1,0 +1,215 @@
+package proxy
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/idp"
+)
+
+// startLogin runs a browser request that starts a login and returns the
+// state sent to the provider and the cookies the browser keeps.
+func startLogin(t *testing.T, f *fixture, target string, opts ...reqOption) (string, []*http.Cookie) {
+	t.Helper()
+	resp := f.do(t, "GET", target, nil, append([]reqOption{browser()}, opts...)...)
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("status = %d, want 302", resp.StatusCode)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Host != "idp.test" {
+		t.Fatalf("Location = %q, want the provider", resp.Header.Get("Location"))
+	}
+	state := loc.Query().Get("state")
+	if state == "" || loc.Query().Get("nonce") == "" {
+		t.Fatalf("authorization request lacks state or nonce: %s", loc)
+	}
+	return state, liveCookies(resp)
+}
+
+func TestLoginRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	state, cookies := startLogin(t, f, "/app/reports?tab=2")
+	resp := f.do(t, "GET", "/oauth2/callback?code=c0de&state="+url.QueryEscape(state), nil, withCookies(cookies), browser())
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/app/reports?tab=2" {
+		t.Fatalf("callback = %d to %q, want 302 to /app/reports?tab=2; %s", resp.StatusCode, resp.Header.Get("Location"), readBody(t, resp))
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Errorf("callback headers: %v", resp.Header)
+	}
+	if f.prov.lastCode != "c0de" || f.prov.lastVerif == "" || f.prov.lastNonce == "" {
+		t.Errorf("exchange got code %q verifier %q nonce %q", f.prov.lastCode, f.prov.lastVerif, f.prov.lastNonce)
+	}
+	sessionCookies := liveCookies(resp)
+	app := f.do(t, "GET", "/app/reports", nil, withCookies(sessionCookies))
+	if app.StatusCode != 200 {
+		t.Fatalf("request with the new session = %d", app.StatusCode)
+	}
+	got := f.up.last(t)
+	if got.Header.Get("X-Forwarded-User") != "alice" || got.Header.Get("X-Forwarded-Groups") != "admins,staff" {
+		t.Errorf("identity headers: %v", got.Header)
+	}
+	s, err := f.store.Load(withCookiesRequest(sessionCookies))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.ExpiresAt.Equal(f.clock.Now().Add(12*time.Hour)) || s.RefreshToken != "rt-1" ||
+		strings.Join(s.Identity.Scopes, " ") != "openid email" {
+		t.Errorf("session = %+v", s)
+	}
+
+	// The state is single-use: replaying the callback fails before any exchange.
+	n := f.prov.exchanges.Load()
+	replay := f.do(t, "GET", "/oauth2/callback?code=c0de&state="+url.QueryEscape(state), nil, withCookies(cookies), browser())
+	if replay.StatusCode != http.StatusBadRequest || f.prov.exchanges.Load() != n {
+		t.Fatalf("replayed state = %d, exchanges %d -> %d", replay.StatusCode, n, f.prov.exchanges.Load())
+	}
+}
+
+func withCookiesRequest(cs []*http.Cookie) *http.Request {
+	r, _ := http.NewRequest("GET", "http://gw.test/", nil)
+	for _, c := range cs {
+		r.AddCookie(c)
+	}
+	return r
+}
+
+func TestStartClearsSessionAndValidatesRD(t *testing.T) {
+	f := newFixture(t)
+	old := f.cookies(t, f.session())
+	for _, tt := range []struct{ rd, want string }{
+		{"/x?y=1", "/x?y=1"},
+		{"https://evil.test/", "/"},
+		{"http://app.test/ok", "http://app.test/ok"},
+	} {
+		resp := f.do(t, "GET", "/oauth2/start?rd="+url.QueryEscape(tt.rd), nil, withCookies(old))
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("start = %d", resp.StatusCode)
+		}
+		if c := responseCookies(resp)["portcullis"]; c == nil || c.MaxAge >= 0 {
+			t.Errorf("start did not clear the session cookie: %v", c)
+		}
+		state, _ := url.Parse(resp.Header.Get("Location"))
+		ls, err := f.states.Take(httptestRecorder(), withCookiesRequest(liveCookies(resp)), state.Query().Get("state"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ls.ReturnURL != tt.want || ls.Verifier == "" {
+			t.Errorf("rd %q: return URL %q, want %q", tt.rd, ls.ReturnURL, tt.want)
+		}
+	}
+}
+
+func TestCallbackRefusals(t *testing.T) {
+	tests := []struct {
+		name     string
+		issParam bool
+		query    func(state string) string
+		want     int
+		wantBody string
+	}{
+		{"repeated code", false, func(s string) string { return "code=a&code=b&state=" + s }, 400, "repeats"},
+		{"repeated state", false, func(s string) string { return "code=a&state=" + s + "&state=" + s }, 400, "repeats"},
+		{"repeated iss", false, func(s string) string { return "code=a&iss=https://idp.test&iss=https://idp.test&state=" + s }, 400, "repeats"},
+		{"code with error", false, func(s string) string { return "code=a&error=access_denied&state=" + s }, 400, "both"},
+		{"missing state", false, func(s string) string { return "code=a" }, 400, "no state"},
+		{"unknown state", false, func(s string) string { return "code=a&state=forged" }, 400, "unknown"},
+		{"iss mismatch", false, func(s string) string { return "code=a&iss=https://evil.test&state=" + s }, 400, "another issuer"},
+		{"iss missing when advertised", true, func(s string) string { return "code=a&state=" + s }, 400, "issuer"},
+		{"provider error escaped", false, func(s string) string {
+			return "error=access_denied&error_description=" + url.QueryEscape("<script>x</script>") + "&state=" + s
+		}, 403, "&lt;script&gt;"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.prov.issParam = tt.issParam
+			state, cookies := startLogin(t, f, "/app/")
+			resp := f.do(t, "GET", "/oauth2/callback?"+tt.query(url.QueryEscape(state)), nil, withCookies(cookies), browser())
+			body := readBody(t, resp)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status = %d, want %d; %s", resp.StatusCode, tt.want, body)
+			}
+			if !strings.Contains(body, tt.wantBody) || strings.Contains(body, "<script>") {
+				t.Errorf("body does not contain %q or is unescaped: %s", tt.wantBody, body)
+			}
+			if strings.Contains(body, "http-equiv") || resp.Header.Get("Location") != "" {
+				t.Errorf("a failed callback must not redirect")
+			}
+			if f.prov.exchanges.Load() != 0 {
+				t.Errorf("a refused callback reached the token endpoint")
+			}
+			if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+				t.Errorf("callback headers: %v", resp.Header)
+			}
+		})
+	}
+}
+
+func TestCallbackIssuerParameterAccepted(t *testing.T) {
+	f := newFixture(t)
+	f.prov.issParam = true
+	state, cookies := startLogin(t, f, "/app/")
+	resp := f.do(t, "GET", "/oauth2/callback?code=a&iss="+url.QueryEscape("https://idp.test")+"&state="+state, nil, withCookies(cookies))
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("status = %d, want 302: %s", resp.StatusCode, readBody(t, resp))
+	}
+}
+
+func TestCallbackExchangeFailureMakesNoSession(t *testing.T) {
+	f := newFixture(t)
+	f.prov.exchangeErr = idp.ErrInvalidToken
+	state, cookies := startLogin(t, f, "/app/")
+	resp := f.do(t, "GET", "/oauth2/callback?code=a&state="+state, nil, withCookies(cookies), browser())
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status = %d, want 502", resp.StatusCode)
+	}
+	if c := responseCookies(resp)["portcullis"]; c != nil && c.MaxAge >= 0 {
+		t.Fatal("a failed login set a session cookie")
+	}
+}
+
+func TestProviderNotReady(t *testing.T) {
+	f := newFixture(t)
+	f.prov.notReady = true
+	resp := f.do(t, "GET", "/app/x", nil, browser())
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status = %d, want 503", resp.StatusCode)
+	}
+}
+
+func TestStepUp(t *testing.T) {
+	f := newFixture(t)
+	cookies := f.cookies(t, f.session())
+	// First attempt: back to the provider for granted + missing scopes.
+	resp := f.do(t, "GET", "/api/x", nil, browser(), withCookies(cookies))
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("step-up = %d, want 302", resp.StatusCode)
+	}
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if got := loc.Query().Get("scope"); got != "openid email api:write" {
+		t.Errorf("scope = %q, want the union", got)
+	}
+	if loc.Query().Get("include_granted_scopes") != "true" {
+		t.Errorf("no include_granted_scopes: %s", loc)
+	}
+	// The provider grants nothing more: the new session remembers the
+	// attempt, so the next request is a 403 naming the scope, not a loop.
+	state := loc.Query().Get("state")
+	cb := f.do(t, "GET", "/oauth2/callback?code=a&state="+state, nil, withCookies(liveCookies(resp)), browser())
+	if cb.StatusCode != http.StatusFound {
+		t.Fatalf("callback = %d", cb.StatusCode)
+	}
+	again := f.do(t, "GET", "/api/x", nil, browser(), withCookies(liveCookies(cb)))
+	body := readBody(t, again)
+	if again.StatusCode != http.StatusForbidden || !strings.Contains(body, "api:write") {
+		t.Fatalf("second attempt = %d %s, want 403 naming the scope", again.StatusCode, body)
+	}
+	// After the window, one more attempt is allowed.
+	f.clock.Advance(stepUpWindow + time.Second)
+	if later := f.do(t, "GET", "/api/x", nil, browser(), withCookies(liveCookies(cb))); later.StatusCode != http.StatusFound {
+		t.Fatalf("after the window = %d, want 302", later.StatusCode)
+	}
+}

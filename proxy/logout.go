@@ -1,0 +1,146 @@
+package proxy
+
+import (
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/portcullis/portcullis/session"
+)
+
+// maxLogoutBody bounds a back-channel logout request body.
+const maxLogoutBody = 64 << 10
+
+// handleSignOut serves GET or POST {prefix}/sign_out?rd=URL (SPEC §3): it
+// ends the session, revokes its refresh token (RFC 7009) and goes through
+// the provider's end_session_endpoint (OIDC RP-Initiated Logout 1.0) when it
+// has one, then on to the validated rd.
+func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		methodNotAllowed(ex, "GET, POST")
+		return
+	}
+	ex.Header().Set("Cache-Control", "no-store")
+	if r.Method == http.MethodPost && !h.sameOrigin(r) {
+		h.fail(ex, r, forbidden("cross-site sign-out requests are refused"))
+		return
+	}
+	rd := h.redirects.validate(r.URL.Query().Get("rd"))
+	s, err := h.cfg.Sessions.Load(r)
+	if err != nil && !errors.Is(err, session.ErrNoSession) {
+		h.fail(ex, r, unavailable("the session store is not available; please retry shortly", err))
+		return
+	}
+	if err := h.cfg.Sessions.Delete(ex, r); err != nil {
+		h.fail(ex, r, unavailable("the session could not be ended; please retry shortly", err))
+		return
+	}
+	if s == nil {
+		ex.outcome = "allowed"
+		http.Redirect(ex, r, rd, http.StatusFound)
+		return
+	}
+	ex.id = &s.Identity
+	h.metrics.logout("sign_out")
+	if s.RefreshToken != "" {
+		if err := h.cfg.Provider.Revoke(r.Context(), s.RefreshToken); err != nil {
+			h.log.Warn("proxy: revoking the refresh token failed", "sub", s.Identity.Subject, "err", err)
+		}
+	}
+	ex.outcome = "allowed"
+	state := rand.Text()
+	end := h.cfg.Provider.EndSessionURL(s.IDToken, state, h.publicEndpoint("/signed_out"))
+	if end == "" {
+		http.Redirect(ex, r, rd, http.StatusFound)
+		return
+	}
+	if err := h.states.Issue(ex, r, &session.LoginState{State: state, ReturnURL: rd, IssuedAt: h.now()}); err != nil {
+		h.log.Warn("proxy: remembering the sign-out state failed", "err", err)
+		http.Redirect(ex, r, rd, http.StatusFound)
+		return
+	}
+	http.Redirect(ex, r, end, http.StatusFound)
+}
+
+// sameOrigin reports whether a POST comes from the gateway's own site: an
+// Origin header, when present, must be public_url's origin, and a
+// Sec-Fetch-Site header must not say cross-site or same-site.
+func (h *Handler) sameOrigin(r *http.Request) bool {
+	if o := r.Header.Values("Origin"); len(o) > 0 {
+		if len(o) > 1 || !strings.EqualFold(o[0], h.origin) {
+			return false
+		}
+	}
+	switch strings.ToLower(r.Header.Get("Sec-Fetch-Site")) {
+	case "cross-site", "same-site":
+		return false
+	}
+	return true
+}
+
+// handleSignedOut serves GET {prefix}/signed_out?state=, the
+// post_logout_redirect_uri: it goes on to the rd saved with a state it
+// issued, and to "/" for any other state.
+func (h *Handler) handleSignedOut(ex *exchange, r *http.Request) {
+	ex.Header().Set("Cache-Control", "no-store")
+	ex.Header().Set("Referrer-Policy", "no-referrer")
+	ex.outcome = "allowed"
+	target := "/"
+	if st := r.URL.Query().Get("state"); st != "" {
+		if ls, err := h.states.Take(ex, r, st); err == nil {
+			target = h.redirects.validate(ls.ReturnURL)
+		}
+	}
+	http.Redirect(ex, r, target, http.StatusFound)
+}
+
+// handleBackchannelLogout serves POST {prefix}/backchannel_logout (OIDC
+// Back-Channel Logout 1.0 §2.5-2.8): a verified logout token ends the
+// sessions of its sid, else of its sub.
+func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
+	ex.Header().Set("Cache-Control", "no-store")
+	if r.Method != http.MethodPost {
+		methodNotAllowed(ex, "POST")
+		return
+	}
+	revoker, ok := h.cfg.Sessions.(SessionRevoker)
+	if !ok {
+		ex.outcome = "error"
+		writeJSON(ex, http.StatusNotImplemented, map[string]string{"error": "not_implemented",
+			"error_description": "back-channel logout needs the redis session store"})
+		return
+	}
+	r.Body = http.MaxBytesReader(ex, r.Body, maxLogoutBody)
+	if err := r.ParseForm(); err != nil || len(r.PostForm["logout_token"]) != 1 {
+		ex.outcome = "bad_request"
+		writeJSON(ex, http.StatusBadRequest, map[string]string{"error": "invalid_request",
+			"error_description": "one logout_token form parameter is required"})
+		return
+	}
+	sub, sid, err := h.cfg.Provider.VerifyLogoutToken(r.Context(), r.PostForm.Get("logout_token"))
+	if err != nil || (sub == "" && sid == "") {
+		h.log.Info("proxy: logout token refused", "err", err)
+		ex.outcome = "bad_request"
+		writeJSON(ex, http.StatusBadRequest, map[string]string{"error": "invalid_request",
+			"error_description": "the logout token is not valid"})
+		return
+	}
+	var n int
+	if sid != "" {
+		n, err = revoker.DeleteBySID(r.Context(), sid)
+	} else {
+		n, err = revoker.DeleteBySubject(r.Context(), sub)
+	}
+	if err != nil {
+		h.log.Warn("proxy: back-channel logout could not end sessions", "sub", sub, "err", err)
+		ex.outcome = "error"
+		writeJSON(ex, http.StatusBadRequest, map[string]string{"error": "logout_failed",
+			"error_description": "the sessions could not be ended"})
+		return
+	}
+	h.metrics.logout("backchannel")
+	h.log.Info("proxy: back-channel logout", "sub", sub, "sessions", n)
+	ex.outcome = "allowed"
+	ex.WriteHeader(http.StatusOK)
+}

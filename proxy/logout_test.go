@@ -1,0 +1,148 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis/session"
+)
+
+func TestSignOut(t *testing.T) {
+	tests := []struct {
+		name       string
+		method     string
+		opts       []reqOption
+		endSession bool
+		wantStatus int
+		wantLoc    string
+	}{
+		{"GET without end-session", "GET", nil, false, 302, "/after"},
+		{"GET with end-session", "GET", nil, true, 302, "https://idp.test/logout?"},
+		{"POST same origin", "POST", []reqOption{withHeader("Origin", "http://gw.test"), withHeader("Sec-Fetch-Site", "same-origin")}, false, 302, "/after"},
+		{"POST without Origin", "POST", nil, false, 302, "/after"},
+		{"POST cross origin", "POST", []reqOption{withHeader("Origin", "https://evil.test")}, false, 403, ""},
+		{"POST cross-site fetch", "POST", []reqOption{withHeader("Sec-Fetch-Site", "cross-site")}, false, 403, ""},
+		{"POST same-site fetch", "POST", []reqOption{withHeader("Sec-Fetch-Site", "same-site")}, false, 403, ""},
+		{"PUT", "PUT", nil, false, 405, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			if tt.endSession {
+				f.prov.endSession = "https://idp.test/logout"
+			}
+			cookies := f.cookies(t, f.session())
+			opts := append([]reqOption{withCookies(cookies)}, tt.opts...)
+			resp := f.do(t, tt.method, "/oauth2/sign_out?rd=%2Fafter", nil, opts...)
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			loc := resp.Header.Get("Location")
+			if !strings.HasPrefix(loc, tt.wantLoc) {
+				t.Fatalf("Location = %q, want prefix %q", loc, tt.wantLoc)
+			}
+			cleared := responseCookies(resp)["portcullis"]
+			if tt.wantStatus != 302 {
+				if cleared != nil || len(f.prov.revoked) != 0 {
+					t.Fatal("a refused sign-out ended the session")
+				}
+				return
+			}
+			if cleared == nil || cleared.MaxAge >= 0 {
+				t.Errorf("session cookie not cleared: %v", cleared)
+			}
+			if len(f.prov.revoked) != 1 || f.prov.revoked[0] != "rt-0" {
+				t.Errorf("revoked = %v, want the refresh token", f.prov.revoked)
+			}
+			if !tt.endSession {
+				return
+			}
+			u, _ := url.Parse(loc)
+			q := u.Query()
+			if q.Get("id_token_hint") != "idt-0" || q.Get("post_logout_redirect_uri") != "http://gw.test/oauth2/signed_out" {
+				t.Errorf("end-session query = %v", q)
+			}
+			back := f.do(t, "GET", "/oauth2/signed_out?state="+url.QueryEscape(q.Get("state")), nil, withCookies(liveCookies(resp)))
+			if back.Header.Get("Location") != "/after" {
+				t.Errorf("signed_out went to %q, want /after", back.Header.Get("Location"))
+			}
+		})
+	}
+}
+
+func TestSignedOutIgnoresUnknownState(t *testing.T) {
+	f := newFixture(t)
+	resp := f.do(t, "GET", "/oauth2/signed_out?state=forged", nil)
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/" {
+		t.Fatalf("signed_out = %d %q, want 302 /", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// revokingStore is a cookie store that can also end sessions by sub or sid,
+// standing in for the redis store.
+type revokingStore struct {
+	session.Store
+	bySub, bySID []string
+	err          error
+}
+
+func (s *revokingStore) DeleteBySubject(ctx context.Context, sub string) (int, error) {
+	s.bySub = append(s.bySub, sub)
+	return 1, s.err
+}
+
+func (s *revokingStore) DeleteBySID(ctx context.Context, sid string) (int, error) {
+	s.bySID = append(s.bySID, sid)
+	return 1, s.err
+}
+
+func TestBackchannelLogout(t *testing.T) {
+	t.Run("cookie store answers 501", func(t *testing.T) {
+		f := newFixture(t)
+		resp := f.do(t, "POST", "/oauth2/backchannel_logout", strings.NewReader("logout_token=good-logout-token"),
+			withHeader("Content-Type", "application/x-www-form-urlencoded"))
+		if resp.StatusCode != http.StatusNotImplemented || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("status = %d", resp.StatusCode)
+		}
+	})
+	tests := []struct {
+		name       string
+		method     string
+		body       string
+		sub, sid   string
+		storeErr   error
+		wantStatus int
+		wantSub    []string
+		wantSID    []string
+	}{
+		{"GET", "GET", "", "", "", nil, 405, nil, nil},
+		{"by sid", "POST", "logout_token=good-logout-token", "alice", "sid-1", nil, 200, nil, []string{"sid-1"}},
+		{"by sub", "POST", "logout_token=good-logout-token", "alice", "", nil, 200, []string{"alice"}, nil},
+		{"invalid token", "POST", "logout_token=forged", "alice", "", nil, 400, nil, nil},
+		{"missing token", "POST", "x=1", "alice", "", nil, 400, nil, nil},
+		{"two tokens", "POST", "logout_token=good-logout-token&logout_token=good-logout-token", "alice", "", nil, 400, nil, nil},
+		{"store failure", "POST", "logout_token=good-logout-token", "alice", "", errors.New("down"), 400, []string{"alice"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := &revokingStore{err: tt.storeErr}
+			f := newFixture(t, func(c *Config) { rs.Store = c.Sessions; c.Sessions = rs })
+			f.prov.logoutSub, f.prov.logoutSID = tt.sub, tt.sid
+			resp := f.do(t, tt.method, "/oauth2/backchannel_logout", strings.NewReader(tt.body),
+				withHeader("Content-Type", "application/x-www-form-urlencoded"))
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tt.wantStatus, readBody(t, resp))
+			}
+			if resp.Header.Get("Cache-Control") != "no-store" {
+				t.Error("no Cache-Control: no-store")
+			}
+			if strings.Join(rs.bySub, ",") != strings.Join(tt.wantSub, ",") || strings.Join(rs.bySID, ",") != strings.Join(tt.wantSID, ",") {
+				t.Errorf("ended by sub %v sid %v, want %v %v", rs.bySub, rs.bySID, tt.wantSub, tt.wantSID)
+			}
+		})
+	}
+}

@@ -1,0 +1,97 @@
+package proxy
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the proxy's Prometheus metrics (namespace "portcullis"). A nil
+// *metrics records nothing.
+type metrics struct {
+	requests         *prometheus.CounterVec   // route, method_class, outcome
+	duration         *prometheus.HistogramVec // route, outcome
+	upstreamDuration *prometheus.HistogramVec // upstream
+	logins           *prometheus.CounterVec   // result, reason
+	logouts          *prometheus.CounterVec   // kind
+	refreshes        *prometheus.CounterVec   // result
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	const ns = "portcullis"
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "requests_total",
+			Help: "Requests by route, method class and outcome."}, []string{"route", "method_class", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "request_duration_seconds",
+			Help: "Time to answer a request, by route and outcome.", Buckets: prometheus.DefBuckets},
+			[]string{"route", "outcome"}),
+		upstreamDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns,
+			Name: "upstream_duration_seconds", Help: "Time spent forwarding to an upstream.",
+			Buckets: prometheus.DefBuckets}, []string{"upstream"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "logins_total",
+			Help: "Logins by result and reason."}, []string{"result", "reason"}),
+		logouts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "logouts_total",
+			Help: "Sessions ended, by kind."}, []string{"kind"}),
+		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "refreshes_total",
+			Help: "Access-token refreshes by result."}, []string{"result"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamDuration, m.logins, m.logouts, m.refreshes} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				return nil, errors.New("proxy: metrics already registered on this registerer")
+			}
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// methodClass is "read" for GET, HEAD and OPTIONS and "write" otherwise.
+func methodClass(method string) string {
+	switch method {
+	case "GET", "HEAD", "OPTIONS":
+		return "read"
+	}
+	return "write"
+}
+
+func (m *metrics) request(route, method, outcome string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.requests.WithLabelValues(route, methodClass(method), outcome).Inc()
+	m.duration.WithLabelValues(route, outcome).Observe(d.Seconds())
+}
+
+func (m *metrics) upstream(name string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.upstreamDuration.WithLabelValues(name).Observe(d.Seconds())
+}
+
+func (m *metrics) login(result, reason string) {
+	if m == nil {
+		return
+	}
+	m.logins.WithLabelValues(result, reason).Inc()
+}
+
+func (m *metrics) logout(kind string) {
+	if m == nil {
+		return
+	}
+	m.logouts.WithLabelValues(kind).Inc()
+}
+
+func (m *metrics) refresh(result string) {
+	if m == nil {
+		return
+	}
+	m.refreshes.WithLabelValues(result).Inc()
+}

@@ -1,0 +1,64 @@
+package proxy
+
+import (
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	f := newFixture(t, func(c *Config) { c.Metrics = reg })
+	cookies := f.cookies(t, f.session())
+	f.do(t, "GET", "/app/x", nil, withCookies(cookies))
+	f.do(t, "POST", "/app/x", nil)
+	f.do(t, "GET", "/app/x", nil, browser())
+	f.do(t, "GET", "/public/x", nil)
+	f.do(t, "GET", "/nothing", nil)
+	f.do(t, "GET", "/denied/x", nil, withCookies(cookies))
+	tests := []struct {
+		route, class, outcome string
+	}{
+		{"4", "read", "allowed"},
+		{"4", "write", "unauthenticated"},
+		{"4", "read", "login_redirect"},
+		{"0", "read", "public"},
+		{"none", "read", "no_route"},
+		{"3", "read", "denied"},
+	}
+	for _, tt := range tests {
+		c := f.h.metrics.requests.WithLabelValues(tt.route, tt.class, tt.outcome)
+		if got := counterValue(t, c); got != 1 {
+			t.Errorf("requests_total{%s,%s,%s} = %v, want 1", tt.route, tt.class, tt.outcome, got)
+		}
+	}
+	if got := counterValue(t, f.h.metrics.logins.WithLabelValues("started", "")); got != 1 {
+		t.Errorf("logins started = %v", got)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, mf := range families {
+		if mf.GetName() == "portcullis_upstream_duration_seconds" {
+			found = len(mf.GetMetric()) == 1 && mf.GetMetric()[0].GetHistogram().GetSampleCount() == 2
+		}
+	}
+	if !found {
+		t.Error("portcullis_upstream_duration_seconds{upstream=\"app\"} did not record the 2 forwarded requests")
+	}
+	if _, err := New(f.cfg); err == nil {
+		t.Error("registering the metrics twice was accepted")
+	}
+}
+
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}

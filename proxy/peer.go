@@ -1,0 +1,32 @@
+package proxy
+
+import (
+	"net/netip"
+)
+
+// peerAddr parses the connection's remote address ("ip:port", as set by
+// net/http) into an address, IPv4-mapped IPv6 unmapped. An unparsable
+// address yields the zero Addr, which no prefix contains.
+func peerAddr(remote string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		return ap.Addr().Unmap()
+	}
+	if a, err := netip.ParseAddr(remote); err == nil {
+		return a.Unmap()
+	}
+	return netip.Addr{}
+}
+
+// isTrusted reports whether a is inside one of TrustedProxies, whose
+// X-Forwarded-* headers are believed (SPEC §2 trusted_proxies).
+func (h *Handler) isTrusted(a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
+	for _, p := range h.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,194 @@
+package proxy
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// maxRedirectLen bounds the return URLs the gateway keeps.
+const maxRedirectLen = 4096
+
+// redirectPolicy decides which post-login and post-logout targets are
+// acceptable (SPEC §2 allowed_redirect_hosts, SPEC §3 {prefix}/start): a
+// relative path, or an absolute http(s) URL on public_url's origin or an
+// allowed host. Everything else falls back to "/", which closes open
+// redirects (RFC 9700 §4.11).
+type redirectPolicy struct {
+	publicScheme string
+	publicHost   string // lower-cased, without a trailing dot
+	publicPort   string // explicit or the scheme's default
+	hosts        []hostRule
+}
+
+// hostRule is one allowed_redirect_hosts entry.
+type hostRule struct {
+	host     string // lower-cased; for wildcards the suffix with its leading dot (".example.com")
+	port     string // "" = the scheme's default port
+	wildcard bool
+}
+
+func newRedirectPolicy(public *url.URL, allowed []string) (*redirectPolicy, error) {
+	p := &redirectPolicy{publicScheme: public.Scheme}
+	p.publicHost = hostOnly(public.Hostname())
+	p.publicPort = effectivePort(public.Scheme, public.Port())
+	for _, a := range allowed {
+		rule, err := parseHostRule(a)
+		if err != nil {
+			return nil, err
+		}
+		p.hosts = append(p.hosts, rule)
+	}
+	return p, nil
+}
+
+func parseHostRule(a string) (hostRule, error) {
+	bad := fmt.Errorf("proxy: allowed redirect host %q: want \"host\", \"host:port\" or \"*.domain\"", a)
+	host, port := strings.ToLower(strings.TrimSpace(a)), ""
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		host, port = h, p
+	}
+	if host == "" || strings.ContainsAny(host, "/\\@?#: ") || !digits(port) {
+		return hostRule{}, bad
+	}
+	var r hostRule
+	if strings.HasPrefix(host, "*.") {
+		r.wildcard, host = true, host[1:]
+		if len(host) < 2 || strings.Contains(host[1:], "*") {
+			return hostRule{}, bad
+		}
+	} else if strings.Contains(host, "*") {
+		return hostRule{}, bad
+	}
+	r.host, r.port = hostOnly(host), port
+	return r, nil
+}
+
+// validate returns raw when it is an acceptable return URL and "/" otherwise.
+func (p *redirectPolicy) validate(raw string) string {
+	if raw == "" || len(raw) > maxRedirectLen || !cleanRedirectChars(raw) {
+		return "/"
+	}
+	if raw[0] == '/' {
+		if len(raw) > 1 && (raw[1] == '/' || raw[1] == '\\') {
+			return "/"
+		}
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+			return "/"
+		}
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Opaque != "" || u.User != nil || u.Host == "" {
+		return "/"
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "/"
+	}
+	// The authority must follow "scheme://" literally: url.Parse is more
+	// lenient than some browsers about what precedes it.
+	if !strings.HasPrefix(strings.ToLower(raw), scheme+"://") {
+		return "/"
+	}
+	if !p.allowedHost(scheme, hostOnly(u.Hostname()), effectivePort(scheme, u.Port())) {
+		return "/"
+	}
+	return raw
+}
+
+// allowedHost reports whether host:port (port already defaulted) is
+// public_url's origin or matches an allowed_redirect_hosts entry.
+func (p *redirectPolicy) allowedHost(scheme, host, port string) bool {
+	if host == "" {
+		return false
+	}
+	if scheme == p.publicScheme && host == p.publicHost && port == p.publicPort {
+		return true
+	}
+	for _, r := range p.hosts {
+		want := r.port
+		if want == "" {
+			want = effectivePort(scheme, "")
+		}
+		if port != want {
+			continue
+		}
+		if r.wildcard {
+			if strings.HasSuffix(host, r.host) && len(host) > len(r.host) {
+				return true
+			}
+		} else if host == r.host {
+			return true
+		}
+	}
+	return false
+}
+
+// cleanRedirectChars refuses control characters, whitespace and
+// backslashes, raw or percent-encoded, and encoded slashes, which browsers
+// and servers disagree about.
+func cleanRedirectChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == 0x7f || c == '\\' {
+			return false
+		}
+		if c == '%' {
+			if i+2 >= len(s) {
+				return false
+			}
+			v, ok := unhexPair(s[i+1], s[i+2])
+			if !ok || v <= ' ' || v == 0x7f || v == '\\' || v == '/' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func unhexPair(a, b byte) (byte, bool) {
+	x, ok1 := unhexDigit(a)
+	y, ok2 := unhexDigit(b)
+	return x<<4 | y, ok1 && ok2
+}
+
+func unhexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// hostOnly lower-cases a host name and removes one trailing dot.
+func hostOnly(h string) string {
+	return strings.TrimSuffix(strings.ToLower(h), ".")
+}
+
+// effectivePort returns port, or the scheme's default port when it is empty.
+func effectivePort(scheme, port string) string {
+	if port != "" {
+		return port
+	}
+	if strings.EqualFold(scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// digits reports whether s is empty or all ASCII digits.
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

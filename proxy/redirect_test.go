@@ -1,0 +1,73 @@
+package proxy
+
+import (
+	"net/url"
+	"testing"
+)
+
+func TestRedirectValidation(t *testing.T) {
+	public, _ := url.Parse("https://example.com")
+	p, err := newRedirectPolicy(public, []string{"app.example.org", "api.example.org:8443", "*.example.net"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, in, want string
+	}{
+		{"relative path", "/dash?x=1#top", "/dash?x=1#top"},
+		{"root", "/", "/"},
+		{"empty", "", "/"},
+		{"public origin", "https://example.com/a", "https://example.com/a"},
+		{"public origin explicit port", "https://example.com:443/a", "https://example.com:443/a"},
+		{"public host other scheme", "http://example.com/a", "/"},
+		{"public host other port", "https://example.com:8443/a", "/"},
+		{"allowed host", "https://app.example.org/x", "https://app.example.org/x"},
+		{"allowed host http default port", "http://app.example.org/x", "http://app.example.org/x"},
+		{"allowed host wrong port", "https://app.example.org:444/x", "/"},
+		{"allowed host:port", "https://api.example.org:8443/x", "https://api.example.org:8443/x"},
+		{"host:port without port", "https://api.example.org/x", "/"},
+		{"wildcard subdomain", "https://a.b.example.net/", "https://a.b.example.net/"},
+		{"wildcard apex", "https://example.net/", "/"},
+		{"upper-case host", "https://APP.example.org/x", "https://APP.example.org/x"},
+		{"scheme-relative", "//evil.com", "/"},
+		{"backslash slash", "/\\evil.com", "/"},
+		{"encoded tab", "/%09/evil.com", "/"},
+		{"encoded newline", "/%0a/evil.com", "/"},
+		{"encoded CR", "/x%0D", "/"},
+		{"raw tab", "/\t/evil.com", "/"},
+		{"raw space", "/ /evil.com", "/"},
+		{"opaque https", "https:evil.com", "/"},
+		{"one slash", "http:/evil.com", "/"},
+		{"userinfo", "https://example.com@evil.com", "/"},
+		{"userinfo on allowed", "https://user@app.example.org/", "/"},
+		{"prefix trick", "https://evil-example.com", "/"},
+		{"suffix trick", "https://example.com.evil.com", "/"},
+		{"javascript", "javascript:alert(1)", "/"},
+		{"data", "data:text/html,hi", "/"},
+		{"escaped slashes", "\\/\\/evil.com", "/"},
+		{"encoded slashes", "/%2F%2Fevil.com", "/"},
+		{"encoded backslash", "/%5Cevil.com", "/"},
+		{"three slashes", "///evil.com", "/"},
+		{"scheme with backslashes", "https:\\\\evil.com", "/"},
+		{"relative without slash", "evil.com", "/"},
+		{"bad percent", "/a%zz", "/"},
+		{"truncated percent", "/a%2", "/"},
+		{"ftp", "ftp://example.com/", "/"},
+		{"wildcard suffix trick", "https://evilexample.net/", "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.validate(tt.in); got != tt.want {
+				t.Errorf("validate(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseHostRule(t *testing.T) {
+	for _, bad := range []string{"", "https://x", "*", "*.", "a*.b", "x/y", "u@h", "h:port"} {
+		if _, err := parseHostRule(bad); err == nil {
+			t.Errorf("parseHostRule(%q) accepted", bad)
+		}
+	}
+}
