@@ -1,6 +1,13 @@
 // Package config reads the TOML configuration file strictly (every problem
 // names its line), validates it without dialling anything and translates it
 // into the other packages' own Config types. Only cmd imports it.
+//
+// The file format is SPEC §2. Beyond it: any string value may use
+// ${ENV_VAR} (an unset variable is a problem; "$$" is a literal "$", and a
+// "$" followed by anything else stays as it is); every secret X may be given
+// as X_file instead (client_secret_file, secrets_file with one secret per
+// line, redis_password_file); relative file paths are relative to the
+// configuration file's directory.
 package config
 
 import (

@@ -42,11 +42,7 @@ func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.
 	if err != nil {
 		return usageError("%v", err)
 	}
-	table, err := policy.Compile(cfg.Routes)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	return explain(stdout, cfg.Path, table, *request, id)
+	return explain(stdout, cfg.Path, cfg.Proxy.Routes, *request, id)
 }
 
 // explain prints which route matches a request and what it decides; a

@@ -17,7 +17,6 @@ import (
 
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/idp"
-	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/proxy"
 	"github.com/portcullis/portcullis/session"
 )
@@ -47,10 +46,6 @@ func buildGateway(cfg *config.Config, logger *slog.Logger) (*gateway, error) {
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	table, err := policy.Compile(cfg.Routes)
-	if err != nil {
-		return nil, &exitError{code: 2, err: err}
-	}
 	store, err := newStore(cfg, reg, logger)
 	if err != nil {
 		return nil, err
@@ -60,7 +55,7 @@ func buildGateway(cfg *config.Config, logger *slog.Logger) (*gateway, error) {
 		return nil, err
 	}
 	px := cfg.Proxy
-	px.Routes, px.Provider, px.Sessions, px.LoginStates = table, provider, store, states
+	px.Provider, px.Sessions, px.LoginStates = provider, store, states
 	px.Metrics, px.Logger = reg, logger
 	h, err := proxy.New(px)
 	if err != nil {

@@ -1,0 +1,316 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// decoder turns the generic TOML document into the schema, collecting every
+// problem with the line of the key it concerns.
+type decoder struct {
+	file     string
+	dir      string // base of relative file paths: the config file's directory
+	lines    lineIndex
+	getenv   func(string) (string, bool)
+	problems Problems
+	warnings Problems
+}
+
+// lineOf returns the line of path, or of its closest enclosing key or table
+// that the file contains (so a missing key names its table's header), or 0.
+func (d *decoder) lineOf(path string) int {
+	for path != "" {
+		if l, ok := d.lines[path]; ok {
+			return l
+		}
+		path = parentPath(path)
+	}
+	return 0
+}
+
+// parentPath strips the last ".key" or "[i]" of path, honouring quoted keys.
+func parentPath(path string) string {
+	if strings.HasSuffix(path, "]") {
+		if i := strings.LastIndexByte(path, '['); i >= 0 {
+			return path[:i]
+		}
+	}
+	inQuote := false
+	last := -1
+	for i := 0; i < len(path); i++ {
+		switch path[i] {
+		case '"':
+			inQuote = !inQuote
+		case '\\':
+			if inQuote {
+				i++
+			}
+		case '.':
+			if !inQuote {
+				last = i
+			}
+		}
+	}
+	if last < 0 {
+		return ""
+	}
+	return path[:last]
+}
+
+// problem records a problem about the key at path. Only the first problem of
+// a key is kept: a value that failed to expand is not also "required".
+func (d *decoder) problem(path, format string, args ...any) {
+	for _, p := range d.problems {
+		if p.Key == path {
+			return
+		}
+	}
+	d.problems = append(d.problems, Problem{File: d.file, Line: d.lineOf(path), Key: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// warn records a non-fatal remark about the key at path.
+func (d *decoder) warn(path, format string, args ...any) {
+	d.warnings = append(d.warnings, Problem{File: d.file, Line: d.lineOf(path), Key: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// table reads one TOML table; every key it does not ask for is unknown.
+type table struct {
+	d       *decoder
+	path    string
+	m       map[string]any // nil when the table is absent
+	present bool
+	seen    map[string]bool
+}
+
+func (d *decoder) newTable(path string, m map[string]any) *table {
+	return &table{d: d, path: path, m: m, present: m != nil, seen: map[string]bool{}}
+}
+
+func (t *table) key(k string) string { return joinKey(t.path, k) }
+
+// has reports whether the table sets k.
+func (t *table) has(k string) bool {
+	_, ok := t.m[k]
+	return ok
+}
+
+// get returns the raw value of k and marks k as known.
+func (t *table) get(k string) (any, bool) {
+	t.seen[k] = true
+	v, ok := t.m[k]
+	return v, ok
+}
+
+// finish reports every key of the table that no reader asked for.
+func (t *table) finish() {
+	var unknown []string
+	for k := range t.m {
+		if !t.seen[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		t.d.problem(t.key(k), "unknown key")
+	}
+}
+
+// typeName names a decoded TOML value's type for problems.
+func typeName(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case int64:
+		return "integer"
+	case float64:
+		return "float"
+	case bool:
+		return "boolean"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "table"
+	default:
+		return "date/time"
+	}
+}
+
+// expandAt expands ${VAR} in a string value found at path.
+func (t *table) expandAt(path, s string) (string, bool) {
+	out, err := expand(s, t.d.getenv)
+	if err != nil {
+		t.d.problem(path, "%s", err)
+		return "", false
+	}
+	return out, true
+}
+
+// str returns the string at k (expanded), or def when it is absent or wrong.
+func (t *table) str(k, def string) string {
+	v, ok := t.get(k)
+	if !ok {
+		return def
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		t.d.problem(t.key(k), "must be a string, got %s", typeName(v))
+		return def
+	}
+	out, ok := t.expandAt(t.key(k), s)
+	if !ok {
+		return def
+	}
+	return out
+}
+
+// boolean returns the boolean at k, or def.
+func (t *table) boolean(k string, def bool) bool {
+	v, ok := t.get(k)
+	if !ok {
+		return def
+	}
+	b, isBool := v.(bool)
+	if !isBool {
+		t.d.problem(t.key(k), "must be a boolean, got %s", typeName(v))
+		return def
+	}
+	return b
+}
+
+// strs returns the array of strings at k (each expanded), or nil.
+func (t *table) strs(k string) []string {
+	v, ok := t.get(k)
+	if !ok {
+		return nil
+	}
+	arr, isArr := v.([]any)
+	if !isArr {
+		t.d.problem(t.key(k), "must be an array of strings, got %s", typeName(v))
+		return nil
+	}
+	out := make([]string, 0, len(arr))
+	for i, el := range arr {
+		p := fmt.Sprintf("%s[%d]", t.key(k), i)
+		s, isStr := el.(string)
+		if !isStr {
+			t.d.problem(p, "must be a string, got %s", typeName(el))
+			continue
+		}
+		if s, ok := t.expandAt(p, s); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// duration returns the duration string at k, or def. When positive is set,
+// the value must be greater than zero; otherwise at least zero.
+func (t *table) duration(k string, def time.Duration, positive bool) time.Duration {
+	if !t.has(k) {
+		t.get(k)
+		return def
+	}
+	n := len(t.d.problems)
+	s := t.str(k, "")
+	if len(t.d.problems) > n {
+		return def
+	}
+	dur, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		t.d.problem(t.key(k), "invalid duration %q (use e.g. \"90s\", \"12h\")", s)
+		return def
+	case positive && dur <= 0:
+		t.d.problem(t.key(k), "must be greater than 0, got %q", s)
+		return def
+	case dur < 0:
+		t.d.problem(t.key(k), "must not be negative, got %q", s)
+		return def
+	}
+	return dur
+}
+
+// sub returns the table at k (an absent table reads as empty).
+func (t *table) sub(k string) *table {
+	v, ok := t.get(k)
+	if !ok {
+		return t.d.newTable(t.key(k), nil)
+	}
+	m, isMap := v.(map[string]any)
+	if !isMap {
+		t.d.problem(t.key(k), "must be a table, got %s", typeName(v))
+		return t.d.newTable(t.key(k), nil)
+	}
+	return t.d.newTable(t.key(k), m)
+}
+
+// tables returns the array of tables at k.
+func (t *table) tables(k string) []*table {
+	v, ok := t.get(k)
+	if !ok {
+		return nil
+	}
+	arr, isArr := v.([]any)
+	if !isArr {
+		t.d.problem(t.key(k), "must be an array of tables ([[%s]]), got %s", k, typeName(v))
+		return nil
+	}
+	var out []*table
+	for i, el := range arr {
+		p := fmt.Sprintf("%s[%d]", t.key(k), i)
+		m, isMap := el.(map[string]any)
+		if !isMap {
+			t.d.problem(p, "must be a table, got %s", typeName(el))
+			continue
+		}
+		out = append(out, t.d.newTable(p, m))
+	}
+	return out
+}
+
+// strMap returns the table at k as a map of strings (each expanded). With
+// scalars set, booleans and integers are accepted too and converted to their
+// canonical string ("true", "42").
+func (t *table) strMap(k string, scalars bool) map[string]string {
+	v, ok := t.get(k)
+	if !ok {
+		return nil
+	}
+	m, isMap := v.(map[string]any)
+	if !isMap {
+		t.d.problem(t.key(k), "must be a table, got %s", typeName(v))
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for name, el := range m {
+		p := joinKey(t.key(k), name)
+		switch x := el.(type) {
+		case string:
+			if s, ok := t.expandAt(p, x); ok {
+				out[name] = s
+			}
+		case bool:
+			if scalars {
+				out[name] = strconv.FormatBool(x)
+				continue
+			}
+			t.d.problem(p, "must be a string, got %s", typeName(el))
+		case int64:
+			if scalars {
+				out[name] = strconv.FormatInt(x, 10)
+				continue
+			}
+			t.d.problem(p, "must be a string, got %s", typeName(el))
+		default:
+			if scalars {
+				t.d.problem(p, "must be a string, boolean or integer, got %s", typeName(el))
+				continue
+			}
+			t.d.problem(p, "must be a string, got %s", typeName(el))
+		}
+	}
+	return out
+}

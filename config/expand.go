@@ -1,0 +1,148 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// expand replaces every ${NAME} in s with the value of the environment
+// variable NAME. "$$" stands for a literal "$"; a "$" followed by anything
+// else is kept as it is. An unset variable is an error (an empty one is not),
+// so that a forgotten secret never becomes an empty string.
+func expand(s string, getenv func(string) (string, bool)) (string, error) {
+	if !strings.Contains(s, "$") {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '$' || i+1 == len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '{':
+			end := strings.IndexByte(s[i+2:], '}')
+			if end < 0 {
+				return "", fmt.Errorf("unterminated ${ (write $$ for a literal $)")
+			}
+			name := s[i+2 : i+2+end]
+			if !isEnvName(name) {
+				return "", fmt.Errorf("invalid environment variable name %q", name)
+			}
+			v, ok := getenv(name)
+			if !ok {
+				return "", fmt.Errorf("environment variable %s is not set", name)
+			}
+			b.WriteString(v)
+			i += 2 + end
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
+}
+
+// isEnvName reports whether name is a portable environment variable name.
+func isEnvName(name string) bool {
+	if name == "" || name[0] >= '0' && name[0] <= '9' {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// resolvePath makes a relative path from the file relative to the config
+// file's directory.
+func (d *decoder) resolvePath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(d.dir, p)
+}
+
+// readFile reads the file named by the value at path.
+func (d *decoder) readFile(path, name string) ([]byte, bool) {
+	b, err := os.ReadFile(d.resolvePath(name))
+	if err != nil {
+		d.problem(path, "cannot read file: %v", err)
+		return nil, false
+	}
+	return b, true
+}
+
+// secret returns the secret given as k or, from a file, as k_file (the
+// trimmed contents). Giving both is a problem.
+func (t *table) secret(k string) string {
+	if t.has(k) && t.has(k+"_file") {
+		t.get(k)
+		t.get(k + "_file")
+		t.d.problem(t.key(k+"_file"), "give either %s or %s_file, not both", k, k)
+		return ""
+	}
+	if t.has(k + "_file") {
+		name := t.str(k+"_file", "")
+		if name == "" {
+			return ""
+		}
+		b, _ := t.d.readFile(t.key(k+"_file"), name)
+		return strings.TrimSpace(string(b))
+	}
+	return t.str(k, "")
+}
+
+// listEntry is one value of a secret list with where it came from: the key
+// path, and for a file the line within that file.
+type listEntry struct {
+	val      string
+	path     string
+	fileLine int // 0 when the value is written in the config file itself
+}
+
+// secretList returns the secrets given as k (an array) or as k_file (one per
+// line; blank lines and lines starting with # are ignored).
+func (t *table) secretList(k string) []listEntry {
+	if t.has(k) && t.has(k+"_file") {
+		t.get(k)
+		t.get(k + "_file")
+		t.d.problem(t.key(k+"_file"), "give either %s or %s_file, not both", k, k)
+		return nil
+	}
+	var out []listEntry
+	if !t.has(k + "_file") {
+		n := len(t.d.problems)
+		vals := t.strs(k)
+		if len(t.d.problems) > n {
+			return nil
+		}
+		for i, v := range vals {
+			out = append(out, listEntry{val: v, path: fmt.Sprintf("%s[%d]", t.key(k), i)})
+		}
+		return out
+	}
+	name := t.str(k+"_file", "")
+	if name == "" {
+		return nil
+	}
+	b, ok := t.d.readFile(t.key(k+"_file"), name)
+	if !ok {
+		return nil
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, listEntry{val: line, path: t.key(k + "_file"), fileLine: i + 1})
+	}
+	return out
+}

@@ -1,0 +1,237 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	toml "github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// Load reads, validates and translates the configuration file at path.
+// getenv looks up the variables that ${NAME} expansions name (os.LookupEnv in
+// production). The error is Problems, listing every problem in line order,
+// or a plain error when the file cannot be read. Load never dials anything.
+func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data, getenv)
+}
+
+// Parse is Load for a document already in memory; path names it in problems
+// and is the base of relative file paths in it.
+func Parse(path string, data []byte, getenv func(string) (string, bool)) (*Config, error) {
+	if getenv == nil {
+		getenv = func(string) (string, bool) { return "", false }
+	}
+	var doc map[string]any
+	if err := toml.Unmarshal(data, &doc); err != nil {
+		return nil, Problems{syntaxProblem(path, data, err)}
+	}
+	lines, err := indexLines(data)
+	if err != nil { // unreachable: Unmarshal accepted the same document
+		return nil, Problems{{File: path, Key: "toml", Msg: err.Error()}}
+	}
+	d := &decoder{file: path, dir: filepath.Dir(path), lines: lines, getenv: getenv}
+	fc := d.decodeFile(doc)
+	cfg := d.build(fc)
+	if len(d.problems) > 0 {
+		sortProblems(d.problems)
+		return nil, d.problems
+	}
+	sortProblems(d.warnings)
+	for _, w := range d.warnings {
+		cfg.Warnings = append(cfg.Warnings, w.String())
+	}
+	return cfg, nil
+}
+
+// syntaxProblem turns a TOML decoding error into a Problem with its line.
+func syntaxProblem(path string, data []byte, err error) Problem {
+	p := Problem{File: path, Key: "toml", Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		p.Line, _ = de.Position()
+		if k := de.Key(); len(k) > 0 {
+			p.Key = fullKey(data, p.Line, k[len(k)-1])
+		}
+	}
+	return p
+}
+
+// fullKey finds the full path of key for a decoding error on line (a
+// duplicate key), whose own key is relative to its table. It falls back to
+// key itself.
+func fullKey(data []byte, line int, key string) string {
+	idx, err := indexLines(data)
+	if err != nil {
+		return key
+	}
+	// The first definition of a duplicated key is the closest one above.
+	best, bestLine := "", 0
+	for path, l := range idx {
+		if l <= line && l > bestLine && (path == joinKey("", key) || strings.HasSuffix(path, "."+joinKey("", key))) {
+			best, bestLine = path, l
+		}
+	}
+	if best == "" {
+		return key
+	}
+	return best
+}
+
+// sortProblems orders problems by line, keeping the order of problems found
+// on one line.
+func sortProblems(ps Problems) {
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
+}
+
+// lineIndex maps a dotted key path ("server.listen", "routes[2].path",
+// "provider.auth_params.hd", "session.secrets[1]") to the line it is written
+// on. A table's path maps to the line of its header.
+type lineIndex map[string]int
+
+// indexLines walks the document with go-toml's unstable parser and records
+// the line of every key, table header and array element.
+func indexLines(data []byte) (lineIndex, error) {
+	w := &lineWalker{idx: lineIndex{}, arrays: map[string]int{}}
+	w.p.Reset(data)
+	for w.p.NextExpression() {
+		e := w.p.Expression()
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			keys, line := w.keyOf(e)
+			w.table = w.header(keys, line, e.Kind == unstable.ArrayTable)
+		case unstable.KeyValue:
+			w.keyValue(w.table, e)
+		}
+	}
+	return w.idx, w.p.Error()
+}
+
+type lineWalker struct {
+	p      unstable.Parser
+	idx    lineIndex
+	arrays map[string]int // array-of-tables path -> number of elements so far
+	table  string         // path of the current table ("" = root)
+}
+
+func (w *lineWalker) line(n *unstable.Node) int {
+	if n.Raw.Length == 0 {
+		return 0
+	}
+	return w.p.Shape(n.Raw).Start.Line
+}
+
+// keyOf returns the parts of a node's (possibly dotted) key and its line.
+func (w *lineWalker) keyOf(n *unstable.Node) ([]string, int) {
+	var keys []string
+	line := 0
+	it := n.Key()
+	for it.Next() {
+		k := it.Node()
+		if line == 0 {
+			line = w.line(k)
+		}
+		keys = append(keys, string(k.Data))
+	}
+	return keys, line
+}
+
+// record keeps the first line seen for path.
+func (w *lineWalker) record(path string, line int) {
+	if _, ok := w.idx[path]; !ok && line > 0 {
+		w.idx[path] = line
+	}
+}
+
+// header resolves a [table] or [[array]] header to its path; parts that name
+// an array of tables refer to its last element, as TOML specifies.
+func (w *lineWalker) header(keys []string, line int, array bool) string {
+	path := ""
+	for i, k := range keys {
+		path = joinKey(path, k)
+		if array && i == len(keys)-1 {
+			n := w.arrays[path]
+			w.arrays[path] = n + 1
+			w.record(path, line)
+			path = fmt.Sprintf("%s[%d]", path, n)
+		} else if n, ok := w.arrays[path]; ok {
+			path = fmt.Sprintf("%s[%d]", path, n-1)
+		}
+		w.record(path, line)
+	}
+	w.idx[path] = line
+	return path
+}
+
+// keyValue records a key = value line under table, then the value's inner
+// keys and elements.
+func (w *lineWalker) keyValue(table string, kv *unstable.Node) {
+	keys, line := w.keyOf(kv)
+	path := table
+	for _, k := range keys {
+		path = joinKey(path, k)
+		w.record(path, line)
+	}
+	w.value(path, kv.Value(), line)
+}
+
+func (w *lineWalker) value(path string, v *unstable.Node, line int) {
+	switch v.Kind {
+	case unstable.Array:
+		i := 0
+		it := v.Children()
+		for it.Next() {
+			el := it.Node()
+			if el.Kind == unstable.Comment {
+				continue
+			}
+			elLine := w.line(el)
+			if elLine == 0 {
+				elLine = line
+			}
+			elPath := fmt.Sprintf("%s[%d]", path, i)
+			w.record(elPath, elLine)
+			w.value(elPath, el, elLine)
+			i++
+		}
+	case unstable.InlineTable:
+		it := v.Children()
+		for it.Next() {
+			if kv := it.Node(); kv.Kind == unstable.KeyValue {
+				w.keyValue(path, kv)
+			}
+		}
+	}
+}
+
+// joinKey appends one key to a dotted path. Keys that are not bare TOML keys
+// are quoted, so that a header name such as "X-Forwarded-Tenant" stays one part.
+func joinKey(path, key string) string {
+	if !isBareKey(key) {
+		key = fmt.Sprintf("%q", key)
+	}
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func isBareKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, c := range k {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

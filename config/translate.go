@@ -1,0 +1,159 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/proxy"
+	"github.com/portcullis/portcullis/session"
+)
+
+// build validates fc and translates it into a Config. The Config is only
+// meaningful when no problem was recorded.
+func (d *decoder) build(fc *fileConfig) *Config {
+	pub, proxies := d.validateServer(&fc.Server)
+	kind := d.validateProvider(&fc.Provider)
+	secrets, cookieName := d.validateSession(&fc.Session, pub)
+	d.validateHeaders(&fc.Headers)
+	d.validateLog(&fc.Log)
+	upstreams := d.validateUpstreams(fc.Upstreams)
+	routes := d.validateRoutes(fc.Routes, upstreams, len(fc.Upstreams))
+	table := d.compileRoutes(routes)
+
+	s := &fc.Server
+	cfg := &Config{
+		Path:            d.file,
+		Listen:          s.Listen,
+		OpsListen:       s.OpsListen,
+		TLSCertFile:     d.resolvePath(s.TLSCertFile),
+		TLSKeyFile:      d.resolvePath(s.TLSKeyFile),
+		ShutdownTimeout: s.ShutdownTimeout,
+		Provider:        d.providerConfig(&fc.Provider, kind, pub, s.Prefix),
+		Routes:          routes,
+		SessionStore:    fc.Session.Store,
+		Cookie: session.CookieConfig{
+			Name:     cookieName,
+			Domain:   strings.TrimPrefix(fc.Session.CookieDomain, "."),
+			Secure:   pub != nil && pub.Scheme == "https",
+			Secrets:  secrets,
+			Lifetime: fc.Session.Lifetime,
+		},
+		Redis:     d.redisConfig(&fc.Session),
+		LogFormat: fc.Log.Format,
+		LogLevel:  fc.Log.Level,
+	}
+	cfg.Proxy = proxy.Config{
+		PublicURL:            pub,
+		Prefix:               s.Prefix,
+		TrustedProxies:       proxies,
+		AllowedRedirectHosts: lowerAll(s.AllowedRedirectHosts),
+		Upstreams:            d.upstreamConfigs(fc.Upstreams, upstreams),
+		Headers:              headerConfig(&fc.Headers),
+		Refresh:              fc.Session.Refresh,
+		RefreshMargin:        fc.Session.RefreshMargin,
+		SessionLifetime:      fc.Session.Lifetime,
+		AssertionKeyFile:     d.resolvePath(fc.Headers.AssertionKeyFile),
+		Routes:               table,
+	}
+	return cfg
+}
+
+// providerConfig translates [provider]; RedirectURL is public_url + prefix +
+// "/callback", the redirect URI to register at the provider.
+func (d *decoder) providerConfig(p *providerSection, kind string, pub *url.URL, prefix string) idp.Config {
+	c := idp.Config{
+		Kind:                kind,
+		Issuer:              p.Issuer,
+		ClientID:            p.ClientID,
+		ClientSecret:        p.ClientSecret,
+		Scopes:              p.Scopes,
+		AuthParams:          p.AuthParams,
+		UserClaim:           p.UserClaim,
+		EmailClaim:          p.EmailClaim,
+		GroupsClaim:         p.GroupsClaim,
+		Audiences:           p.Audiences,
+		AssumeEmailVerified: p.AssumeEmailVerified,
+		IntrospectionURL:    p.IntrospectionURL,
+		AuthorizationURL:    p.AuthorizationURL,
+		TokenURL:            p.TokenURL,
+		UserinfoURL:         p.UserinfoURL,
+	}
+	if pub != nil {
+		c.RedirectURL = strings.TrimSuffix(pub.String(), "/") + prefix + "/callback"
+	}
+	if !p.ScopesSet {
+		c.Scopes = defaultScopes
+		if kind == "github" {
+			c.Scopes = githubScopes
+		}
+		c.Scopes = append([]string(nil), c.Scopes...)
+	}
+	if len(c.Audiences) == 0 && p.ClientID != "" {
+		c.Audiences = []string{p.ClientID}
+	}
+	if kind == "github" {
+		c.AuthorizationURL = orDefault(c.AuthorizationURL, githubAuthURL)
+		c.TokenURL = orDefault(c.TokenURL, githubTokenURL)
+		c.UserinfoURL = orDefault(c.UserinfoURL, githubUserinfoURL)
+	}
+	for _, x := range p.ExtraIssuers {
+		c.ExtraIssuers = append(c.ExtraIssuers, idp.ExtraIssuer{Issuer: x.Issuer, Audiences: x.Audiences, JWKSURL: x.JWKSURL})
+	}
+	return c
+}
+
+func (d *decoder) redisConfig(s *sessionSection) session.RedisConfig {
+	return session.RedisConfig{
+		URL:            s.RedisURL,
+		ClusterAddrs:   s.RedisClusterAddrs,
+		SentinelAddrs:  s.RedisSentinelAddrs,
+		SentinelMaster: s.RedisSentinelMaster,
+		Username:       s.RedisUsername,
+		Password:       s.RedisPassword,
+		TLSCAFile:      d.resolvePath(s.RedisTLSCAFile),
+	}
+}
+
+func (d *decoder) upstreamConfigs(us []upstreamSection, urls map[string]*url.URL) []proxy.Upstream {
+	out := make([]proxy.Upstream, 0, len(us))
+	for _, u := range us {
+		out = append(out, proxy.Upstream{
+			Name:          u.Name,
+			URL:           urls[u.Name],
+			PreserveHost:  u.PreserveHost,
+			Timeout:       u.Timeout,
+			FlushInterval: u.FlushInterval,
+			TLSCAFile:     d.resolvePath(u.TLSCAFile),
+			TLSSkipVerify: u.TLSSkipVerify,
+		})
+	}
+	return out
+}
+
+func headerConfig(h *headersSection) proxy.Headers {
+	return proxy.Headers{
+		User:              h.User,
+		Email:             h.Email,
+		Groups:            h.Groups,
+		PreferredUsername: h.PreferredUsername,
+		AccessToken:       h.AccessToken,
+		Assertion:         h.Assertion,
+		Claims:            h.Claims,
+	}
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func lowerAll(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = strings.ToLower(v)
+	}
+	return out
+}

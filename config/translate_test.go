@@ -1,0 +1,204 @@
+package config
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mustParse parses doc and fails the test on any problem.
+func mustParse(tb testing.TB, dir, doc string, env map[string]string) *Config {
+	tb.Helper()
+	cfg, problems := parseDoc(tb, dir, doc, env)
+	if problems != nil {
+		tb.Fatalf("problems:\n%s", strings.Join(problems, "\n"))
+	}
+	return cfg
+}
+
+func TestDefaults(t *testing.T) {
+	cfg := mustParse(t, t.TempDir(), base, nil)
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"Listen", cfg.Listen, ":4180"},
+		{"OpsListen", cfg.OpsListen, ":9180"},
+		{"ShutdownTimeout", cfg.ShutdownTimeout, 30 * time.Second},
+		{"Prefix", cfg.Proxy.Prefix, "/oauth2"},
+		{"PublicURL", cfg.Proxy.PublicURL.String(), "https://dash.example.com"},
+		{"RedirectURL", cfg.Provider.RedirectURL, "https://dash.example.com/oauth2/callback"},
+		{"Kind", cfg.Provider.Kind, "oidc"},
+		{"Scopes", cfg.Provider.Scopes, []string{"openid", "email", "profile"}},
+		{"Audiences", cfg.Provider.Audiences, []string{"client"}},
+		{"UserClaim", cfg.Provider.UserClaim, "sub"},
+		{"EmailClaim", cfg.Provider.EmailClaim, "email"},
+		{"GroupsClaim", cfg.Provider.GroupsClaim, "groups"},
+		{"SessionStore", cfg.SessionStore, "cookie"},
+		{"Cookie.Name", cfg.Cookie.Name, "__Host-portcullis"},
+		{"Cookie.Secure", cfg.Cookie.Secure, true},
+		{"Cookie.Lifetime", cfg.Cookie.Lifetime, 12 * time.Hour},
+		{"Cookie.Secrets", len(cfg.Cookie.Secrets), 1},
+		{"Refresh", cfg.Proxy.Refresh, true},
+		{"RefreshMargin", cfg.Proxy.RefreshMargin, time.Minute},
+		{"Headers.User", cfg.Proxy.Headers.User, "X-Forwarded-User"},
+		{"Headers.Email", cfg.Proxy.Headers.Email, "X-Forwarded-Email"},
+		{"Headers.Groups", cfg.Proxy.Headers.Groups, "X-Forwarded-Groups"},
+		{"Headers.PreferredUsername", cfg.Proxy.Headers.PreferredUsername, "X-Forwarded-Preferred-Username"},
+		{"Headers.AccessToken", cfg.Proxy.Headers.AccessToken, ""},
+		{"Headers.Assertion", cfg.Proxy.Headers.Assertion, "X-Portcullis-Jwt-Assertion"},
+		{"LogFormat", cfg.LogFormat, "text"},
+		{"LogLevel", cfg.LogLevel, "info"},
+		{"Upstream.Timeout", cfg.Proxy.Upstreams[0].Timeout, 30 * time.Second},
+		{"Upstream.FlushInterval", cfg.Proxy.Upstreams[0].FlushInterval, time.Duration(-1)},
+		{"Route.Upstream", cfg.Routes[0].Upstream, "app"},
+		{"Route.Line", cfg.Routes[0].Line, 15},
+		{"Warnings", len(cfg.Warnings), 0},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+		}
+	}
+	if cfg.Proxy.Routes == nil || len(cfg.Proxy.Routes.Routes()) != 1 {
+		t.Error("Proxy.Routes is not the compiled table")
+	}
+}
+
+func TestTranslation(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "client-secret"), "  s3cret\n")
+	writeFile(t, filepath.Join(dir, "secrets"), "# newest first\n"+goodSecret+"\n\n"+"ery5ctZcNZh7As6F7moTiLpvYUzzlfdI6FgiLPCpdJc=\n")
+	doc := `[server]
+public_url = "http://gw.example.com:8080/"
+prefix = "/_auth"
+ops_listen = ""
+trusted_proxies = ["10.0.0.0/8", "192.168.1.7", "10.1.2.3/8"]
+allowed_redirect_hosts = ["App.Example.com", "*.example.com:8443"]
+shutdown_timeout = "5s"
+
+[provider]
+issuer = "http://127.0.0.1:9000/realms/x"
+client_id = "${CID}"
+client_secret_file = "client-secret"
+scopes = ["openid"]
+auth_params = { prompt = "consent" }
+groups_claim = "realm_access.roles"
+
+[[provider.extra_issuers]]
+issuer = "https://kubernetes.default.svc"
+audiences = ["portcullis"]
+
+[session]
+secrets_file = "secrets"
+lifetime = "90m"
+refresh = false
+refresh_margin = "30s"
+
+[headers]
+email = ""
+claims = { "X-Tenant" = "tenant_id" }
+
+[[upstreams]]
+name = "app"
+url = "http://127.0.0.1:3000"
+flush_interval = "250ms"
+timeout = "1m"
+
+[[upstreams]]
+name = "api"
+url = "https://api.internal"
+
+[[routes]]
+path = "/api/**"
+upstream = "api"
+require_claims = { admin = true, level = 3, tenant = "acme" }
+
+[[routes]]
+path = "/**"
+upstream = "app"
+`
+	cfg := mustParse(t, dir, doc, map[string]string{"CID": "my-client"})
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"OpsListen", cfg.OpsListen, ""},
+		{"ShutdownTimeout", cfg.ShutdownTimeout, 5 * time.Second},
+		{"RedirectURL", cfg.Provider.RedirectURL, "http://gw.example.com:8080/_auth/callback"},
+		{"ClientID", cfg.Provider.ClientID, "my-client"},
+		{"ClientSecret", cfg.Provider.ClientSecret, "s3cret"},
+		{"Scopes", cfg.Provider.Scopes, []string{"openid"}},
+		{"AuthParams", cfg.Provider.AuthParams, map[string]string{"prompt": "consent"}},
+		{"GroupsClaim", cfg.Provider.GroupsClaim, "realm_access.roles"},
+		{"ExtraIssuers", len(cfg.Provider.ExtraIssuers), 1},
+		{"TrustedProxies", cfg.Proxy.TrustedProxies, []netip.Prefix{
+			netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32"), netip.MustParsePrefix("10.0.0.0/8")}},
+		{"AllowedRedirectHosts", cfg.Proxy.AllowedRedirectHosts, []string{"app.example.com", "*.example.com:8443"}},
+		{"Cookie.Name", cfg.Cookie.Name, "portcullis"},
+		{"Cookie.Secure", cfg.Cookie.Secure, false},
+		{"Cookie.Secrets", len(cfg.Cookie.Secrets), 2},
+		{"Cookie.Lifetime", cfg.Cookie.Lifetime, 90 * time.Minute},
+		{"Refresh", cfg.Proxy.Refresh, false},
+		{"RefreshMargin", cfg.Proxy.RefreshMargin, 30 * time.Second},
+		{"Headers.Email", cfg.Proxy.Headers.Email, ""},
+		{"Headers.Claims", cfg.Proxy.Headers.Claims, map[string]string{"X-Tenant": "tenant_id"}},
+		{"app.FlushInterval", cfg.Proxy.Upstreams[0].FlushInterval, 250 * time.Millisecond},
+		{"app.Timeout", cfg.Proxy.Upstreams[0].Timeout, time.Minute},
+		{"api.FlushInterval", cfg.Proxy.Upstreams[1].FlushInterval, time.Duration(-1)},
+		{"api.URL", cfg.Proxy.Upstreams[1].URL.String(), "https://api.internal"},
+		{"RequireClaims", cfg.Routes[0].RequireClaims, map[string]string{"admin": "true", "level": "3", "tenant": "acme"}},
+		{"Route lines", []int{cfg.Routes[0].Line, cfg.Routes[1].Line}, []int{41, 46}},
+		{"Warnings", cfg.Warnings, []string(nil)},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func writeFile(tb testing.TB, path, content string) {
+	tb.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func TestCookieNameRules(t *testing.T) {
+	tests := []struct {
+		name, publicURL, extra string
+		want                   string // cookie name, or the problem
+	}{
+		{"https default", "https://dash.example.com", "", "__Host-portcullis"},
+		{"https with domain", "https://dash.example.com", `cookie_domain = "example.com"`, "portcullis"},
+		{"http default", "http://dash.example.com", "", "portcullis"},
+		{"explicit name", "https://dash.example.com", `cookie_name = "_gw"`, "_gw"},
+		{"__Host- with domain", "https://dash.example.com", "cookie_name = \"__Host-gw\"\ncookie_domain = \"example.com\"",
+			`cfg.toml:9: session.cookie_name: a "__Host-" cookie cannot have a cookie_domain`},
+		{"__Host- on http", "http://dash.example.com", `cookie_name = "__Host-gw"`,
+			`cfg.toml:9: session.cookie_name: a "__Host-gw" cookie needs an https public_url`},
+		{"domain not covering the host", "https://dash.example.com", `cookie_domain = "example.org"`,
+			`cfg.toml:9: session.cookie_domain: "example.org" does not cover public_url's host "dash.example.com"`},
+		{"bad name", "https://dash.example.com", `cookie_name = "a b"`,
+			`cfg.toml:9: session.cookie_name: invalid cookie name "a b"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(base, "https://dash.example.com", tc.publicURL, 1)
+			doc = strings.Replace(doc, "[session]\n", "[session]\n"+tc.extra+"\n", 1)
+			cfg, problems := parseDoc(t, t.TempDir(), doc, nil)
+			got := strings.Join(problems, "\n")
+			if cfg != nil {
+				got = cfg.Cookie.Name
+			}
+			if got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

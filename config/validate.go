@@ -1,0 +1,279 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// checkURL parses the absolute http(s) URL at key. With bare set, the URL may
+// not carry a query or fragment (public_url, issuers).
+func (d *decoder) checkURL(key, raw string, bare bool) *url.URL {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		d.problem(key, "invalid URL %q", raw)
+	case u.Scheme != "http" && u.Scheme != "https":
+		d.problem(key, "must be an absolute http:// or https:// URL, got %q", raw)
+	case u.Host == "" || u.Hostname() == "":
+		d.problem(key, "URL %q has no host", raw)
+	case u.User != nil:
+		d.problem(key, "URL %q must not contain user information", raw)
+	case bare && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#")):
+		d.problem(key, "URL %q must not have a query or fragment", raw)
+	default:
+		return u
+	}
+	return nil
+}
+
+// checkHostPort checks a listen address such as ":4180" or "127.0.0.1:9180".
+func (d *decoder) checkHostPort(key, addr string) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		d.problem(key, "must be host:port, got %q", addr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		d.problem(key, "invalid port in %q", addr)
+	}
+}
+
+// isLoopbackHost reports whether host names the local machine.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// validHostname reports whether h is a DNS name or an IP literal.
+func validHostname(h string) bool {
+	if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+		return true
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkHostPattern checks "host", "host:port" or "*.domain" (optionally with a port).
+func (d *decoder) checkHostPattern(key, pat string) {
+	host, portOK := pat, true
+	if h, port, err := net.SplitHostPort(pat); err == nil {
+		n, err := strconv.Atoi(port)
+		host, portOK = h, err == nil && n >= 1 && n <= 65535
+	}
+	host = strings.TrimPrefix(host, "*.")
+	if !portOK || strings.Contains(host, "*") || !validHostname(host) {
+		d.problem(key, `must be "host", "host:port" or "*.domain", got %q`, pat)
+	}
+}
+
+// checkPrefix checks the gateway's endpoint prefix.
+func (d *decoder) checkPrefix(key, p string) {
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		d.problem(key, "must start with \"/\", got %q", p)
+	case p == "/":
+		d.problem(key, `must not be "/" alone (the gateway's endpoints need their own path)`)
+	case strings.HasSuffix(p, "/"):
+		d.problem(key, "must not end with \"/\", got %q", p)
+	case path.Clean(p) != p || strings.ContainsAny(p, "?#%;\\ \t") || strings.IndexFunc(p, isControl) >= 0:
+		d.problem(key, "must be a clean path without . or .. segments, //, ?, #, %%, ; or \\, got %q", p)
+	}
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// isToken reports whether s is an RFC 9110 §5.6.2 token (header names,
+// methods, cookie names).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validateServer checks [server] and returns the parsed public URL and
+// trusted proxies.
+func (d *decoder) validateServer(s *serverSection) (*url.URL, []netip.Prefix) {
+	var pub *url.URL
+	if s.PublicURL == "" {
+		d.problem("server.public_url", "required")
+	} else {
+		pub = d.checkURL("server.public_url", s.PublicURL, true)
+	}
+	d.checkPrefix("server.prefix", s.Prefix)
+	d.checkHostPort("server.listen", s.Listen)
+	if s.OpsListen != "" {
+		d.checkHostPort("server.ops_listen", s.OpsListen)
+	}
+	var proxies []netip.Prefix
+	for i, p := range s.TrustedProxies {
+		key := fmt.Sprintf("server.trusted_proxies[%d]", i)
+		if pfx, err := netip.ParsePrefix(p); err == nil {
+			proxies = append(proxies, pfx.Masked())
+		} else if ip, err := netip.ParseAddr(p); err == nil {
+			proxies = append(proxies, netip.PrefixFrom(ip, ip.BitLen()))
+		} else {
+			d.problem(key, "must be a CIDR (10.0.0.0/8) or an IP address, got %q", p)
+		}
+	}
+	for i, h := range s.AllowedRedirectHosts {
+		d.checkHostPattern(fmt.Sprintf("server.allowed_redirect_hosts[%d]", i), h)
+	}
+	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
+		key := "server.tls_cert_file" // the one that is set
+		if s.TLSCertFile == "" {
+			key = "server.tls_key_file"
+		}
+		d.problem(key, "tls_cert_file and tls_key_file go together: set both or neither")
+	} else if s.TLSCertFile != "" {
+		d.checkKeyPair(s)
+	}
+	return pub, proxies
+}
+
+// validateProvider checks [provider] and returns the effective kind.
+func (d *decoder) validateProvider(p *providerSection) string {
+	kind := p.Kind
+	switch kind {
+	case "":
+		kind = "oauth2"
+		if p.Issuer != "" {
+			kind = "oidc"
+		}
+	case "oidc", "oauth2", "github":
+	default:
+		d.problem("provider.kind", `must be "oidc", "oauth2" or "github", got %q`, p.Kind)
+		return ""
+	}
+	if p.ClientID == "" {
+		d.problem("provider.client_id", "required")
+	}
+	if p.Kind == "" && p.Issuer == "" && p.AuthorizationURL == "" && p.TokenURL == "" && p.UserinfoURL == "" {
+		d.problem("provider.issuer", "required (or authorization_url, token_url and userinfo_url for plain OAuth 2.0)")
+	} else {
+		d.checkEndpoints(p, kind)
+	}
+	if p.IntrospectionURL != "" {
+		d.checkURL("provider.introspection_url", p.IntrospectionURL, false)
+	}
+	for _, c := range []struct{ key, val string }{
+		{"user_claim", p.UserClaim}, {"email_claim", p.EmailClaim}, {"groups_claim", p.GroupsClaim},
+	} {
+		if strings.TrimSpace(c.val) == "" {
+			d.problem("provider."+c.key, "must not be empty")
+		}
+	}
+	d.nonEmpty("provider.scopes", p.Scopes)
+	d.nonEmpty("provider.audiences", p.Audiences)
+	for name, v := range p.AuthParams {
+		if name == "" || strings.IndexFunc(v, isControl) >= 0 {
+			d.problem(joinKey("provider.auth_params", name), "invalid authorization parameter")
+		}
+	}
+	for _, x := range p.ExtraIssuers {
+		d.checkExtraIssuer(x)
+	}
+	return kind
+}
+
+// nonEmpty reports empty strings in a list.
+func (d *decoder) nonEmpty(key string, vals []string) {
+	for i, v := range vals {
+		if strings.TrimSpace(v) == "" {
+			d.problem(fmt.Sprintf("%s[%d]", key, i), "must not be empty")
+		}
+	}
+}
+
+// checkEndpoints checks the issuer or the plain OAuth 2.0 endpoints for kind.
+func (d *decoder) checkEndpoints(p *providerSection, kind string) {
+	trio := []struct{ key, val string }{
+		{"authorization_url", p.AuthorizationURL}, {"token_url", p.TokenURL}, {"userinfo_url", p.UserinfoURL},
+	}
+	if kind == "oidc" {
+		if p.Issuer == "" {
+			d.problem("provider.issuer", `required with kind = "oidc"`)
+		} else {
+			d.checkIssuer("provider.issuer", p.Issuer)
+		}
+		for _, e := range trio {
+			if e.val != "" {
+				d.problem("provider."+e.key, "not used with an OIDC issuer (discovery provides it); remove it or set kind = \"oauth2\"")
+			}
+		}
+		return
+	}
+	if p.Issuer != "" {
+		d.problem("provider.issuer", "not used with kind = %q", kind)
+	}
+	for _, e := range trio {
+		switch {
+		case e.val != "":
+			d.checkURL("provider."+e.key, e.val, false)
+		case kind == "oauth2":
+			d.problem("provider."+e.key, "required without an issuer (plain OAuth 2.0)")
+		}
+	}
+}
+
+// checkIssuer checks an issuer URL: https, or http with a warning unless it
+// is on loopback (OpenID Connect Discovery 1.0 §3 requires https).
+func (d *decoder) checkIssuer(key, raw string) {
+	u := d.checkURL(key, raw, true)
+	if u != nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		d.warn(key, "http:// issuer %q: discovery, keys and tokens travel unencrypted; use https", raw)
+	}
+}
+
+func (d *decoder) checkExtraIssuer(x extraIssuerSection) {
+	if x.Issuer == "" {
+		d.problem(x.path+".issuer", "required")
+	} else {
+		d.checkIssuer(x.path+".issuer", x.Issuer)
+	}
+	if len(x.Audiences) == 0 {
+		d.problem(x.path+".audiences", "required: at least one accepted audience")
+	}
+	d.nonEmpty(x.path+".audiences", x.Audiences)
+	if x.JWKSURL != "" {
+		d.checkURL(x.path+".jwks_url", x.JWKSURL, false)
+	}
+}
+
+// validateLog checks [log].
+func (d *decoder) validateLog(l *logSection) {
+	if l.Format != "text" && l.Format != "json" {
+		d.problem("log.format", `must be "text" or "json", got %q`, l.Format)
+	}
+	switch l.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		d.problem("log.level", `must be "debug", "info", "warn" or "error", got %q`, l.Level)
+	}
+}

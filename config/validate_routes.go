@@ -1,0 +1,147 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/portcullis/portcullis/policy"
+)
+
+// validateUpstreams checks every [[upstreams]] entry and returns their
+// parsed URLs by name.
+func (d *decoder) validateUpstreams(us []upstreamSection) map[string]*url.URL {
+	if len(us) == 0 {
+		d.problem("upstreams", "at least one [[upstreams]] entry is required")
+	}
+	byName := map[string]*url.URL{}
+	for _, u := range us {
+		switch {
+		case strings.TrimSpace(u.Name) == "":
+			d.problem(u.path+".name", "required")
+		case byName[u.Name] != nil:
+			d.problem(u.path+".name", "duplicate upstream name %q", u.Name)
+		}
+		var parsed *url.URL
+		if u.URL == "" {
+			d.problem(u.path+".url", "required")
+		} else {
+			parsed = d.checkURL(u.path+".url", u.URL, true)
+		}
+		if u.Name != "" && byName[u.Name] == nil {
+			byName[u.Name] = parsed
+			if parsed == nil {
+				byName[u.Name] = &url.URL{} // known name, bad URL: do not cascade
+			}
+		}
+		if u.TLSCAFile != "" {
+			d.checkCAFile(u.path+".tls_ca_file", u.TLSCAFile)
+		}
+		if u.TLSSkipVerify {
+			d.warn(u.path+".tls_skip_verify", "TLS certificates of this upstream are not verified")
+		}
+	}
+	return byName
+}
+
+// validateRoutes checks every [[routes]] entry, defaults upstream when
+// there is exactly one, and compiles the table with policy.Compile, naming
+// the line of the key a policy.RouteError points at.
+func (d *decoder) validateRoutes(rs []routeSection, upstreams map[string]*url.URL, nUpstreams int) []policy.RouteConfig {
+	if len(rs) == 0 {
+		d.problem("routes", "at least one [[routes]] entry is required (nothing is allowed by default)")
+	}
+	out := make([]policy.RouteConfig, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, d.validateRoute(r, upstreams, nUpstreams))
+	}
+	return out
+}
+
+func (d *decoder) validateRoute(r routeSection, upstreams map[string]*url.URL, nUpstreams int) policy.RouteConfig {
+	if r.Path == "" {
+		d.problem(r.path+".path", "required")
+	}
+	up := r.Upstream
+	switch {
+	case up == "" && nUpstreams == 1:
+		for name := range upstreams {
+			up = name
+		}
+	case up == "" && nUpstreams > 1:
+		d.problem(r.path+".upstream", "required when there is more than one upstream")
+	case up != "" && upstreams[up] == nil:
+		d.problem(r.path+".upstream", "no [[upstreams]] entry is named %q", up)
+	}
+	if r.Host != "" {
+		h := strings.TrimPrefix(r.Host, "*.")
+		if strings.Contains(h, "*") || strings.Contains(h, ":") || !validHostname(h) {
+			d.problem(r.path+".host", `must be a host name or "*.domain" (no port), got %q`, r.Host)
+		}
+	}
+	for i, m := range r.Methods {
+		if !isToken(m) || strings.ToUpper(m) != m {
+			d.problem(fmt.Sprintf("%s.methods[%d]", r.path, i), "methods are upper-case tokens such as \"GET\", got %q", m)
+		}
+	}
+	for _, k := range sortedKeys(r.RequireClaims) {
+		if strings.TrimSpace(k) == "" {
+			d.problem(joinKey(r.path+".require_claims", k), "claim path must not be empty")
+		}
+	}
+	return policy.RouteConfig{
+		Line:              d.lineOf(r.path),
+		Host:              r.Host,
+		Path:              r.Path,
+		Methods:           r.Methods,
+		Upstream:          up,
+		Public:            r.Public,
+		Deny:              r.Deny,
+		RequireScopes:     r.RequireScopes,
+		AllowGroups:       r.AllowGroups,
+		AllowEmails:       r.AllowEmails,
+		AllowEmailDomains: r.AllowEmailDomains,
+		RequireClaims:     r.RequireClaims,
+	}
+}
+
+// compileRoutes reports every route policy refuses (policy.Validate), at
+// the line of the key it names, then compiles the table when nothing is
+// wrong with the routes.
+func (d *decoder) compileRoutes(routes []policy.RouteConfig) *policy.Table {
+	if len(routes) == 0 {
+		return nil
+	}
+	for _, re := range policy.Validate(routes) {
+		key := fmt.Sprintf("routes[%d].%s", re.Index, re.Key)
+		if !d.hasProblemAt(key) { // config's own check already said it
+			d.problem(key, "%s", strings.TrimPrefix(re.Msg, "policy: "))
+		}
+	}
+	if d.hasProblemAt("routes") {
+		return nil
+	}
+	table, err := policy.Compile(routes)
+	if err == nil {
+		return table
+	}
+	var re *policy.RouteError
+	if errors.As(err, &re) {
+		d.problem(fmt.Sprintf("routes[%d].%s", re.Index, re.Key), "%s", re.Msg)
+	} else {
+		d.problem("routes", "%s", strings.TrimPrefix(err.Error(), "policy: "))
+	}
+	return nil
+}
+
+// sortedKeys returns m's keys in order, so problems come out deterministically.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,240 @@
+package config
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/portcullis/portcullis/session"
+)
+
+// validateSession checks [session] and returns the decoded secrets and the
+// resolved cookie name.
+func (d *decoder) validateSession(s *sessionSection, pub *url.URL) ([][]byte, string) {
+	switch s.Store {
+	case "cookie":
+		d.warnUnusedRedis(s)
+	case "redis":
+		d.checkRedis(s)
+	default:
+		d.problem("session.store", `must be "cookie" or "redis", got %q`, s.Store)
+	}
+	secrets := d.decodeSecrets(s)
+	return secrets, d.cookieName(s, pub)
+}
+
+// decodeSecrets decodes and checks every session secret. Problems never
+// echo a secret.
+func (d *decoder) decodeSecrets(s *sessionSection) [][]byte {
+	if !s.SecretsGiven {
+		d.problem("session.secrets", "required (or secrets_file): generate one with `openssl rand -base64 32`")
+		return nil
+	}
+	var out [][]byte
+	for _, e := range s.Secrets {
+		b, err := session.DecodeSecret(e.val)
+		if err != nil {
+			msg := strings.TrimPrefix(err.Error(), "session: ")
+			if e.fileLine > 0 {
+				msg = fmt.Sprintf("line %d of the file: %s", e.fileLine, msg)
+			}
+			d.problem(e.path, "%s", msg)
+			continue
+		}
+		out = append(out, b)
+	}
+	if len(s.Secrets) == 0 && !d.hasProblemAt("session.secrets") {
+		d.problem("session.secrets", "at least one secret is required")
+	}
+	return out
+}
+
+// hasProblemAt reports whether a problem about a key under prefix was recorded.
+func (d *decoder) hasProblemAt(prefix string) bool {
+	for _, p := range d.problems {
+		if strings.HasPrefix(p.Key, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// cookieName resolves cookie_name: "__Host-portcullis" on https without a
+// cookie_domain, else "portcullis". A "__Host-" name requires both, and a
+// "__Secure-" name requires https (RFC 6265bis §4.1.3).
+func (d *decoder) cookieName(s *sessionSection, pub *url.URL) string {
+	secure := pub != nil && pub.Scheme == "https"
+	if s.CookieDomain != "" {
+		dom := strings.TrimPrefix(strings.ToLower(s.CookieDomain), ".")
+		if !validHostname(dom) {
+			d.problem("session.cookie_domain", "invalid domain %q", s.CookieDomain)
+		} else if pub != nil {
+			host := strings.ToLower(pub.Hostname())
+			if host != dom && !strings.HasSuffix(host, "."+dom) {
+				d.problem("session.cookie_domain", "%q does not cover public_url's host %q", s.CookieDomain, host)
+			}
+		}
+	}
+	name := s.CookieName
+	if name == "" {
+		if secure && s.CookieDomain == "" {
+			return hostCookiePrefix + plainCookieName
+		}
+		return plainCookieName
+	}
+	switch {
+	case !isToken(name):
+		d.problem("session.cookie_name", "invalid cookie name %q", name)
+	case strings.HasPrefix(name, hostCookiePrefix) && s.CookieDomain != "":
+		d.problem("session.cookie_name", "a %q cookie cannot have a cookie_domain", hostCookiePrefix)
+	case (strings.HasPrefix(name, hostCookiePrefix) || strings.HasPrefix(name, "__Secure-")) && !secure:
+		d.problem("session.cookie_name", "a %q cookie needs an https public_url", name)
+	}
+	return name
+}
+
+// checkRedis checks the redis_* keys for store = "redis".
+func (d *decoder) checkRedis(s *sessionSection) {
+	n := 0
+	for _, set := range []bool{s.RedisURL != "", len(s.RedisClusterAddrs) > 0, len(s.RedisSentinelAddrs) > 0} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		d.problem("session.store", `store = "redis" needs exactly one of redis_url, redis_cluster_addrs and redis_sentinel_addrs (found %d)`, n)
+	}
+	if s.RedisURL != "" {
+		u, err := url.Parse(s.RedisURL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			d.problem("session.redis_url", "must be a redis:// or rediss:// URL")
+		}
+	}
+	for i, a := range s.RedisClusterAddrs {
+		d.checkHostPort(fmt.Sprintf("session.redis_cluster_addrs[%d]", i), a)
+	}
+	for i, a := range s.RedisSentinelAddrs {
+		d.checkHostPort(fmt.Sprintf("session.redis_sentinel_addrs[%d]", i), a)
+	}
+	if len(s.RedisSentinelAddrs) > 0 && s.RedisSentinelMaster == "" {
+		d.problem("session.redis_sentinel_master", "required with redis_sentinel_addrs")
+	}
+	if s.RedisTLSCAFile != "" {
+		d.checkCAFile("session.redis_tls_ca_file", s.RedisTLSCAFile)
+	}
+}
+
+// warnUnusedRedis remarks on redis_* keys that the cookie store ignores.
+func (d *decoder) warnUnusedRedis(s *sessionSection) {
+	if s.RedisURL != "" || len(s.RedisClusterAddrs) > 0 || len(s.RedisSentinelAddrs) > 0 {
+		d.warn("session.store", `redis_* keys are ignored with store = "cookie"`)
+	}
+}
+
+// reservedHeaders are request headers an identity header must not replace.
+var reservedHeaders = map[string]bool{
+	"Host": true, "Cookie": true, "Connection": true, "Content-Length": true, "Content-Type": true,
+	"Transfer-Encoding": true, "Upgrade": true, "Te": true, "Trailer": true, "Keep-Alive": true,
+	"Proxy-Connection": true, "Proxy-Authorization": true, "X-Forwarded-For": true,
+	"X-Forwarded-Proto": true, "X-Forwarded-Host": true, "Forwarded": true,
+}
+
+// validateHeaders checks [headers]: valid, distinct names ("" disables one).
+func (d *decoder) validateHeaders(h *headersSection) {
+	seen := map[string]string{}
+	check := func(key, name string) {
+		if name == "" {
+			return
+		}
+		canon := http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-"))
+		switch {
+		case !isToken(name):
+			d.problem(key, "invalid HTTP header name %q", name)
+		case reservedHeaders[canon] || canon == "Authorization" && key != "headers.access_token":
+			d.problem(key, "header %q cannot carry identity", name)
+		case seen[canon] != "":
+			d.problem(key, "header %q is already used by %s", name, seen[canon])
+		default:
+			seen[canon] = key
+		}
+	}
+	check("headers.user", h.User)
+	check("headers.email", h.Email)
+	check("headers.groups", h.Groups)
+	check("headers.preferred_username", h.PreferredUsername)
+	check("headers.access_token", h.AccessToken)
+	check("headers.assertion", h.Assertion)
+	for _, name := range sortedKeys(h.Claims) {
+		key := joinKey("headers.claims", name)
+		check(key, name)
+		if strings.TrimSpace(h.Claims[name]) == "" {
+			d.problem(key, "claim path must not be empty")
+		}
+	}
+	if h.AssertionKeyFile != "" {
+		d.checkSigningKey("headers.assertion_key_file", h.AssertionKeyFile)
+	}
+}
+
+// checkKeyPair loads the TLS certificate and key, so a bad pair fails check.
+func (d *decoder) checkKeyPair(s *serverSection) {
+	_, err := tls.LoadX509KeyPair(d.resolvePath(s.TLSCertFile), d.resolvePath(s.TLSKeyFile))
+	if err != nil {
+		d.problem("server.tls_cert_file", "cannot load the certificate and key: %v", err)
+	}
+}
+
+// checkCAFile checks that a CA file holds at least one PEM certificate.
+func (d *decoder) checkCAFile(key, name string) {
+	b, ok := d.readFile(key, name)
+	if ok && !x509.NewCertPool().AppendCertsFromPEM(b) {
+		d.problem(key, "no PEM certificate in %q", name)
+	}
+}
+
+// checkSigningKey checks that the assertion key file holds a PEM ECDSA P-256
+// or RSA (>= 2048 bits) private key, for ES256 or RS256 (RFC 7518 §3.1).
+func (d *decoder) checkSigningKey(key, name string) {
+	b, ok := d.readFile(key, name)
+	if !ok {
+		return
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		d.problem(key, "no PEM block in %q", name)
+		return
+	}
+	var k any
+	var err error
+	switch block.Type {
+	case "EC PRIVATE KEY":
+		k, err = x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		k, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	default:
+		k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	}
+	if err != nil {
+		d.problem(key, "cannot parse the private key in %q", name)
+		return
+	}
+	switch k := k.(type) {
+	case *ecdsa.PrivateKey:
+		if k.Curve != elliptic.P256() {
+			d.problem(key, "ECDSA key must use P-256 (ES256)")
+		}
+	case *rsa.PrivateKey:
+		if k.N.BitLen() < 2048 {
+			d.problem(key, "RSA key must have at least 2048 bits")
+		}
+	default:
+		d.problem(key, "key must be ECDSA P-256 or RSA (ES256 or RS256)")
+	}
+}

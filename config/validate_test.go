@@ -1,0 +1,141 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// section inserts lines right after the header of a table of base (header
+// lines: [server] 1, [provider] 4, [session] 8, [[upstreams]] 11, [[routes]] 15),
+// so inserted lines start at header + 1.
+func section(header, lines string) string {
+	return strings.Replace(base, header+"\n", header+"\n"+lines+"\n", 1)
+}
+
+func TestValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		{"prefix without slash", section("[server]", `prefix = "oauth2"`),
+			[]string{`cfg.toml:2: server.prefix: must start with "/", got "oauth2"`}},
+		{"prefix alone", section("[server]", `prefix = "/"`),
+			[]string{`cfg.toml:2: server.prefix: must not be "/" alone (the gateway's endpoints need their own path)`}},
+		{"prefix with dot segment", section("[server]", `prefix = "/a/../b"`),
+			[]string{`cfg.toml:2: server.prefix: must be a clean path without . or .. segments, //, ?, #, %, ; or \, got "/a/../b"`}},
+		{"bad ops_listen", section("[server]", `ops_listen = "localhost"`),
+			[]string{`cfg.toml:2: server.ops_listen: must be host:port, got "localhost"`}},
+		{"bad trusted proxy", section("[server]", `trusted_proxies = ["10.0.0.0/8", "ten"]`),
+			[]string{`cfg.toml:2: server.trusted_proxies[1]: must be a CIDR (10.0.0.0/8) or an IP address, got "ten"`}},
+		{"bad redirect host", section("[server]", "allowed_redirect_hosts = [\n \"ok.example.com:8443\",\n \"https://evil.example.com\",\n \"*.*.example.com\"]"),
+			[]string{
+				`cfg.toml:4: server.allowed_redirect_hosts[1]: must be "host", "host:port" or "*.domain", got "https://evil.example.com"`,
+				`cfg.toml:5: server.allowed_redirect_hosts[2]: must be "host", "host:port" or "*.domain", got "*.*.example.com"`,
+			}},
+		{"tls cert without key", section("[server]", `tls_cert_file = "cert.pem"`),
+			[]string{`cfg.toml:2: server.tls_cert_file: tls_cert_file and tls_key_file go together: set both or neither`}},
+		{"bad kind", section("[provider]", `kind = "saml"`),
+			[]string{`cfg.toml:5: provider.kind: must be "oidc", "oauth2" or "github", got "saml"`}},
+		{"issuer missing entirely", strings.Replace(base, `issuer = "https://accounts.google.com"`, "", 1),
+			[]string{`cfg.toml:4: provider.issuer: required (or authorization_url, token_url and userinfo_url for plain OAuth 2.0)`}},
+		{"oauth2 needs the trio", strings.Replace(base, `issuer = "https://accounts.google.com"`, `token_url = "https://p/token"`, 1),
+			[]string{
+				`cfg.toml:4: provider.authorization_url: required without an issuer (plain OAuth 2.0)`,
+				`cfg.toml:4: provider.userinfo_url: required without an issuer (plain OAuth 2.0)`,
+			}},
+		{"oidc with an endpoint", section("[provider]", `token_url = "https://p/token"`),
+			[]string{`cfg.toml:5: provider.token_url: not used with an OIDC issuer (discovery provides it); remove it or set kind = "oauth2"`}},
+		{"empty claim", section("[provider]", `email_claim = ""`),
+			[]string{`cfg.toml:5: provider.email_claim: must not be empty`}},
+		{"extra issuer needs audiences", base + "[[provider.extra_issuers]]\nissuer = \"https://k8s\"\n",
+			[]string{`cfg.toml:17: provider.extra_issuers[0].audiences: required: at least one accepted audience`}},
+		{"redis without address", section("[session]", `store = "redis"`),
+			[]string{`cfg.toml:9: session.store: store = "redis" needs exactly one of redis_url, redis_cluster_addrs and redis_sentinel_addrs (found 0)`}},
+		{"redis with two addresses", section("[session]", "store = \"redis\"\nredis_url = \"redis://r:6379\"\nredis_cluster_addrs = [\"r:6379\"]"),
+			[]string{`cfg.toml:9: session.store: store = "redis" needs exactly one of redis_url, redis_cluster_addrs and redis_sentinel_addrs (found 2)`}},
+		{"redis url scheme", section("[session]", "store = \"redis\"\nredis_url = \"http://r:6379\""),
+			[]string{`cfg.toml:10: session.redis_url: must be a redis:// or rediss:// URL`}},
+		{"sentinel needs master", section("[session]", "store = \"redis\"\nredis_sentinel_addrs = [\"s:26379\"]"),
+			[]string{`cfg.toml:8: session.redis_sentinel_master: required with redis_sentinel_addrs`}},
+		{"bad header name", base + "[headers]\nuser = \"X User\"\n",
+			[]string{`cfg.toml:18: headers.user: invalid HTTP header name "X User"`}},
+		{"reserved header", base + "[headers]\nemail = \"Cookie\"\n",
+			[]string{`cfg.toml:18: headers.email: header "Cookie" cannot carry identity`}},
+		{"header used twice", base + "[headers]\ngroups = \"x_forwarded_user\"\n",
+			[]string{`cfg.toml:18: headers.groups: header "x_forwarded_user" is already used by headers.user`}},
+		{"unreadable assertion key", base + "[headers]\nassertion_key_file = \"/nonexistent/key.pem\"\n",
+			[]string{`cfg.toml:18: headers.assertion_key_file: cannot read file: open /nonexistent/key.pem: no such file or directory`}},
+		{"bad log level", base + "[log]\nlevel = \"verbose\"\n",
+			[]string{`cfg.toml:18: log.level: must be "debug", "info", "warn" or "error", got "verbose"`}},
+		{"duplicate upstream", base + "[[upstreams]]\nname = \"app\"\nurl = \"http://b\"\n",
+			[]string{
+				`cfg.toml:15: routes[0].upstream: required when there is more than one upstream`,
+				`cfg.toml:18: upstreams[1].name: duplicate upstream name "app"`,
+			}},
+		{"bad flush interval", section("[[upstreams]]", `flush_interval = "soon"`),
+			[]string{`cfg.toml:12: upstreams[0].flush_interval: invalid duration "soon" (use e.g. "90s", "12h")`}},
+		{"route without path", base + "[[routes]]\nupstream = \"app\"\n",
+			[]string{`cfg.toml:17: routes[1].path: required`}},
+		{"bad route host", base + "host = \"dash.example.com:443\"\n",
+			[]string{`cfg.toml:17: routes[0].host: must be a host name or "*.domain" (no port), got "dash.example.com:443"`}},
+		{"float claim", base + "require_claims = { level = 1.5 }\n",
+			[]string{`cfg.toml:17: routes[0].require_claims.level: must be a string, boolean or integer, got float`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got := parseDoc(t, t.TempDir(), tc.doc, nil)
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	tests := []struct {
+		name, issuer string
+		want         []string
+	}{
+		{"https", "https://idp.example.com", nil},
+		{"http on loopback", "http://127.0.0.1:9000", nil},
+		{"http on localhost", "http://localhost:9000", nil},
+		{"http elsewhere", "http://idp.example.com",
+			[]string{`cfg.toml:5: provider.issuer: http:// issuer "http://idp.example.com": discovery, keys and tokens travel unencrypted; use https`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(base, "https://accounts.google.com", tc.issuer, 1)
+			cfg := mustParse(t, t.TempDir(), doc, nil)
+			var got []string
+			for _, w := range cfg.Warnings {
+				got = append(got, w[strings.LastIndex(w, "cfg.toml"):])
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("warnings %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestProviderKinds(t *testing.T) {
+	t.Run("github defaults", func(t *testing.T) {
+		doc := strings.Replace(base, `issuer = "https://accounts.google.com"`, `kind = "github"`, 1)
+		cfg := mustParse(t, t.TempDir(), doc, nil)
+		p := cfg.Provider
+		if p.Kind != "github" || p.AuthorizationURL != githubAuthURL || p.TokenURL != githubTokenURL || p.UserinfoURL != githubUserinfoURL {
+			t.Errorf("github endpoints not defaulted: %+v", p)
+		}
+		if strings.Join(p.Scopes, " ") != "read:user user:email" {
+			t.Errorf("github scopes = %q", p.Scopes)
+		}
+	})
+	t.Run("plain oauth2", func(t *testing.T) {
+		doc := strings.Replace(base, `issuer = "https://accounts.google.com"`,
+			"authorization_url = \"https://p/auth\"\ntoken_url = \"https://p/token\"\nuserinfo_url = \"https://p/me\"", 1)
+		cfg := mustParse(t, t.TempDir(), doc, nil)
+		if cfg.Provider.Kind != "oauth2" || cfg.Provider.UserinfoURL != "https://p/me" {
+			t.Errorf("provider = %+v", cfg.Provider)
+		}
+	})
+}
