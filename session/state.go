@@ -1,26 +1,209 @@
 package session
 
-import "net/http"
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Login-state cookie parameters (SPEC §4).
+const (
+	// LoginStateTTL is how long a login attempt may take.
+	LoginStateTTL = 10 * time.Minute
+	// maxLogins is how many login attempts (tabs) may be pending at once;
+	// Issue prunes the oldest beyond it.
+	maxLogins = 5
+	// maxConsumed bounds the set of states already accepted.
+	maxConsumed = 100000
+	// loginInfix sits between the session cookie name and the short state id.
+	loginInfix = "_login_"
+	// maxStateLen bounds a state value that is looked up.
+	maxStateLen = 512
+)
+
+// ErrLoginState means the callback's state matches no usable login attempt:
+// no cookie, a tampered or expired one, another state, or one already used.
+var ErrLoginState = errors.New("session: login state missing, invalid, expired or already used")
 
 // StateCookies keeps LoginStates in sealed, short-lived (10 min), HttpOnly,
 // SameSite=Lax cookies, one per login attempt, accepted once.
+//
+// A cookie is named NAME_login_<id>, where id is derived from the state, so
+// parallel logins in several tabs each find their own; a "__Host-" NAME keeps
+// its prefix, and the cookies are always Path=/ and host-only. They are
+// sealed with keys derived for this purpose only, so a session cookie never
+// opens as a login state or the other way round.
+//
+// Single use: Take clears the cookie and remembers every state it accepted
+// for 10 minutes, so a replayed cookie is refused by this process. Across
+// replicas, single use rests on the browser dropping the cleared cookie and
+// on the provider accepting each authorization code once (RFC 6749 §4.1.2).
 type StateCookies struct {
-	cfg CookieConfig
+	cfg  CookieConfig
+	seal *sealer
+
+	mu       sync.Mutex
+	consumed map[[sha256.Size]byte]time.Time // state digest -> when it may be forgotten
 }
 
 // NewStateCookies builds the login-state cookie jar from the session cookie settings.
-func NewStateCookies(cfg CookieConfig) (*StateCookies, error) { panic("not implemented") }
+func NewStateCookies(cfg CookieConfig) (*StateCookies, error) {
+	cfg.Domain = "" // host-only: only the gateway's own callback reads it
+	if cfg.Lifetime <= 0 {
+		cfg.Lifetime = LoginStateTTL // unused here; keeps validation uniform
+	}
+	cfg, err := checkCookieConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	seal, err := newSealer(cfg.Secrets, purposeLoginState, LoginStateTTL)
+	if err != nil {
+		return nil, err
+	}
+	return &StateCookies{cfg: cfg, seal: seal, consumed: make(map[[sha256.Size]byte]time.Time)}, nil
+}
 
-// Issue seals ls into a cookie of its own, pruning the oldest when there are many.
+// cookieName returns NAME_login_<first 96 bits of SHA-256(state), base64url>.
+func (c *StateCookies) cookieName(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return c.cfg.Name + loginInfix + base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// Issue seals ls into a cookie of its own, pruning the oldest when there are
+// many. A zero IssuedAt is set to now.
 func (c *StateCookies) Issue(w http.ResponseWriter, r *http.Request, ls *LoginState) error {
-	panic("not implemented")
+	if ls.State == "" || len(ls.State) > maxStateLen {
+		return fmt.Errorf("session: login state needs a state of 1 to %d bytes, got %d", maxStateLen, len(ls.State))
+	}
+	v := *ls
+	if v.IssuedAt.IsZero() {
+		v.IssuedAt = c.cfg.Now()
+	}
+	b, err := json.Marshal(&v)
+	if err != nil {
+		return fmt.Errorf("session: login state: %w", err)
+	}
+	name := c.cookieName(v.State)
+	sealed, err := c.seal.seal(name, b)
+	if err != nil {
+		return fmt.Errorf("session: login state: %w", err)
+	}
+	if r != nil {
+		c.prune(w, r, name)
+	}
+	http.SetCookie(w, newCookie(c.cfg, name, sealed, int(LoginStateTTL/time.Second)))
+	return nil
+}
+
+// prune clears unreadable login-state cookies and, when maxLogins or more
+// remain besides the one being issued, the oldest of them.
+func (c *StateCookies) prune(w http.ResponseWriter, r *http.Request, issuing string) {
+	type pending struct {
+		name   string
+		issued time.Time
+	}
+	var live []pending
+	for _, ck := range r.Cookies() {
+		if !c.Owns(ck.Name) || ck.Name == issuing {
+			continue
+		}
+		ls, err := c.open(ck.Name, ck.Value)
+		if err != nil {
+			http.SetCookie(w, newCookie(c.cfg, ck.Name, "", -1))
+			continue
+		}
+		live = append(live, pending{ck.Name, ls.IssuedAt})
+	}
+	if len(live) < maxLogins {
+		return
+	}
+	slices.SortFunc(live, func(a, b pending) int { return a.issued.Compare(b.issued) })
+	for _, p := range live[:len(live)-(maxLogins-1)] {
+		http.SetCookie(w, newCookie(c.cfg, p.name, "", -1))
+	}
+}
+
+// open opens a login-state cookie and checks its age.
+func (c *StateCookies) open(name, value string) (*LoginState, error) {
+	b, err := c.seal.open(name, value)
+	if err != nil {
+		return nil, err
+	}
+	ls := new(LoginState)
+	if err := json.Unmarshal(b, ls); err != nil {
+		return nil, err
+	}
+	now := c.cfg.Now()
+	if now.Sub(ls.IssuedAt) > LoginStateTTL || ls.IssuedAt.After(now.Add(time.Minute)) {
+		return nil, errors.New("session: login state expired")
+	}
+	return ls, nil
 }
 
 // Take finds the login state for state, clears its cookie and returns it. A
-// state already taken, expired, tampered with or unknown is an error.
+// state already taken, expired, tampered with or unknown is ErrLoginState.
 func (c *StateCookies) Take(w http.ResponseWriter, r *http.Request, state string) (*LoginState, error) {
-	panic("not implemented")
+	if state == "" || len(state) > maxStateLen {
+		return nil, ErrLoginState
+	}
+	name := c.cookieName(state)
+	value, ok := findCookie(r.Header, name)
+	if !ok {
+		return nil, ErrLoginState
+	}
+	http.SetCookie(w, newCookie(c.cfg, name, "", -1))
+	ls, err := c.open(name, value)
+	if err != nil {
+		return nil, ErrLoginState
+	}
+	if subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) != 1 {
+		return nil, ErrLoginState
+	}
+	if !c.consume(state, ls.IssuedAt.Add(LoginStateTTL)) {
+		return nil, ErrLoginState
+	}
+	return ls, nil
+}
+
+// consume marks state as accepted until forgetAt; it reports false when the
+// state was accepted before.
+func (c *StateCookies) consume(state string, forgetAt time.Time) bool {
+	key := sha256.Sum256([]byte(state))
+	now := c.cfg.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until, ok := c.consumed[key]; ok && now.Before(until) {
+		return false
+	}
+	if len(c.consumed) >= maxConsumed {
+		for k, until := range c.consumed {
+			if !now.Before(until) {
+				delete(c.consumed, k)
+			}
+		}
+		// Still full of live entries: forget an arbitrary one. Its cookie
+		// was cleared and its code redeemed, so a replay still fails at the
+		// provider.
+		for k := range c.consumed {
+			if len(c.consumed) < maxConsumed {
+				break
+			}
+			delete(c.consumed, k)
+		}
+	}
+	c.consumed[key] = forgetAt
+	return true
 }
 
 // Owns reports whether a cookie of this name is a login-state cookie.
-func (c *StateCookies) Owns(cookieName string) bool { panic("not implemented") }
+func (c *StateCookies) Owns(cookieName string) bool {
+	return strings.HasPrefix(cookieName, c.cfg.Name+loginInfix)
+}

@@ -1,0 +1,320 @@
+package session
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Chunking. A sealed value longer than chunkLen is split over numbered
+// cookies: the base name carries chunk 0 prefixed with "<count>:", and
+// NAME_1 ... NAME_<count-1> carry the rest in order. A value that fits in
+// one cookie has no prefix (securecookie output is base64url and never holds
+// ':'). The MAC covers the whole sealed value, so a missing, reordered,
+// truncated or altered chunk fails to open; the count in chunk 0 makes stale
+// chunks left over from a bigger session harmless.
+const (
+	chunkLen  = 3800 // value bytes per cookie; browsers allow ~4096 for name and value
+	maxChunks = 10
+)
+
+// CookieStore keeps the whole session in sealed cookies (SPEC §4 "cookie"
+// store): nothing runs server-side, and every replica that shares the
+// secrets can open them.
+//
+// Deleting a session clears the browser's cookies but cannot end a copy of
+// the cookie taken elsewhere: such a copy stays valid until ExpiresAt (the
+// absolute lifetime), although its access token dies at its own expiry when
+// refresh tokens rotate. Use the Redis store where sign-out must end every copy.
+type CookieStore struct {
+	cfg     CookieConfig
+	seal    *sealer
+	cache   *openCache[*Session]
+	metrics *storeMetrics
+	opens   atomic.Int64 // decryptions attempted, for tests and benchmarks
+}
+
+var _ Store = (*CookieStore)(nil)
+
+// NewCookieStore builds a cookie store. The cookie name must fit the
+// prefix rules of RFC 6265bis §4.1.3: a "__Host-" name needs Secure and no
+// Domain, a "__Secure-" name needs Secure.
+func NewCookieStore(cfg CookieConfig, opts ...StoreOptions) (*CookieStore, error) {
+	cfg, err := checkCookieConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	o := firstOptions(opts)
+	seal, err := newSealer(cfg.Secrets, purposeSessionCookie, cfg.Lifetime)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newStoreMetrics(o.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	return &CookieStore{cfg: cfg, seal: seal, cache: newOpenCache[*Session](o.CacheSize), metrics: m}, nil
+}
+
+// checkCookieConfig validates cfg and fills in defaults.
+func checkCookieConfig(cfg CookieConfig) (CookieConfig, error) {
+	if cfg.Name == "" || !validCookieName(cfg.Name) {
+		return cfg, fmt.Errorf("session: invalid cookie name %q", cfg.Name)
+	}
+	if strings.HasPrefix(cfg.Name, "__Host-") && (!cfg.Secure || cfg.Domain != "") {
+		return cfg, fmt.Errorf("session: cookie name %q needs https and no cookie domain (got domain %q)", cfg.Name, cfg.Domain)
+	}
+	if strings.HasPrefix(cfg.Name, "__Secure-") && !cfg.Secure {
+		return cfg, fmt.Errorf("session: cookie name %q needs https", cfg.Name)
+	}
+	if cfg.Lifetime <= 0 {
+		return cfg, fmt.Errorf("session: lifetime must be positive, got %v", cfg.Lifetime)
+	}
+	if len(cfg.Secrets) == 0 {
+		return cfg, errors.New("session: no secrets")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg, nil
+}
+
+// validCookieName reports whether name is an RFC 6265 token.
+func validCookieName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Load opens the request's session cookie(s). A value seen before is served
+// from the cache without decryption; expiry is checked on every call.
+func (c *CookieStore) Load(r *http.Request) (s *Session, err error) {
+	start := time.Now()
+	s, err = c.load(r)
+	c.metrics.observe(opLoad, start, err)
+	return s, err
+}
+
+func (c *CookieStore) load(r *http.Request) (*Session, error) {
+	sealed, ok := c.readSealed(r)
+	if !ok {
+		return nil, ErrNoSession
+	}
+	now := c.cfg.Now()
+	if s, ok := c.cache.get(sealed); ok {
+		if now.Before(s.ExpiresAt) {
+			return s, nil
+		}
+		c.cache.remove(sealed)
+		return nil, ErrNoSession
+	}
+	c.opens.Add(1)
+	b, err := c.seal.open(c.cfg.Name, sealed)
+	if err != nil {
+		return nil, ErrNoSession
+	}
+	s, err := unmarshalSession(b)
+	if err != nil || !now.Before(s.ExpiresAt) {
+		return nil, ErrNoSession
+	}
+	c.cache.put(sealed, s)
+	return s, nil
+}
+
+// readSealed returns the sealed value, reassembled from its chunks. With a
+// single chunk it returns a slice of the Cookie header without allocating.
+func (c *CookieStore) readSealed(r *http.Request) (string, bool) {
+	v, ok := findCookie(r.Header, c.cfg.Name)
+	if !ok || v == "" {
+		return "", false
+	}
+	i := strings.IndexByte(v, ':')
+	if i < 0 {
+		return v, true
+	}
+	n, err := strconv.Atoi(v[:i])
+	if err != nil || n < 2 || n > maxChunks {
+		return "", false
+	}
+	var b strings.Builder
+	b.Grow(n * chunkLen)
+	b.WriteString(v[i+1:])
+	for k := 1; k < n; k++ {
+		part, ok := findCookie(r.Header, chunkName(c.cfg.Name, k))
+		if !ok || part == "" {
+			return "", false
+		}
+		b.WriteString(part)
+	}
+	return b.String(), true
+}
+
+// Save seals s into fresh cookies (a new IV and timestamp every time, so a
+// login never reuses a value) and clears chunks the new value does not need.
+func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) (err error) {
+	start := time.Now()
+	defer func() { c.metrics.observe(opSave, start, err) }()
+	remaining := s.ExpiresAt.Sub(c.cfg.Now())
+	if remaining <= 0 {
+		return fmt.Errorf("session: save: session expired at %s", s.ExpiresAt.Format(time.RFC3339))
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("session: save: %w", err)
+	}
+	if b, err = compress(b); err != nil {
+		return fmt.Errorf("session: save: %w", err)
+	}
+	sealed, err := c.seal.seal(c.cfg.Name, b)
+	if err != nil {
+		return fmt.Errorf("session: save: %w", err)
+	}
+	parts := splitChunks(sealed)
+	if len(parts) > maxChunks {
+		return fmt.Errorf("session: save: session too large (%d bytes sealed, limit %d)", len(sealed), maxChunks*chunkLen)
+	}
+	maxAge := maxAgeSeconds(remaining)
+	for k, part := range parts {
+		name := c.cfg.Name
+		if k > 0 {
+			name = chunkName(c.cfg.Name, k)
+		} else if len(parts) > 1 {
+			part = strconv.Itoa(len(parts)) + ":" + part
+		}
+		http.SetCookie(w, newCookie(c.cfg, name, part, maxAge))
+	}
+	if r != nil {
+		for _, ck := range r.Cookies() {
+			if k, ok := chunkIndex(c.cfg.Name, ck.Name); ok && k >= len(parts) {
+				http.SetCookie(w, newCookie(c.cfg, ck.Name, "", -1))
+			}
+		}
+	}
+	c.cache.put(sealed, s.Clone())
+	return nil
+}
+
+// Delete clears the session cookie and every chunk the request carries. It
+// cannot end copies of the cookie held elsewhere (see CookieStore).
+func (c *CookieStore) Delete(w http.ResponseWriter, r *http.Request) error {
+	start := time.Now()
+	if sealed, ok := c.readSealed(r); ok {
+		c.cache.remove(sealed)
+	}
+	clearSessionCookies(w, r, c.cfg)
+	c.metrics.observe(opDelete, start, nil)
+	return nil
+}
+
+// clearSessionCookies expires the base cookie and every chunk in r.
+func clearSessionCookies(w http.ResponseWriter, r *http.Request, cfg CookieConfig) {
+	for _, ck := range r.Cookies() {
+		if ck.Name == cfg.Name {
+			http.SetCookie(w, newCookie(cfg, ck.Name, "", -1))
+		} else if _, ok := chunkIndex(cfg.Name, ck.Name); ok {
+			http.SetCookie(w, newCookie(cfg, ck.Name, "", -1))
+		}
+	}
+}
+
+// Owns reports whether name is the session cookie, one of its chunks, or a
+// login-state cookie.
+func (c *CookieStore) Owns(name string) bool { return ownsCookie(c.cfg.Name, name) }
+
+func ownsCookie(base, name string) bool {
+	if name == base || strings.HasPrefix(name, base+loginInfix) {
+		return true
+	}
+	_, ok := chunkIndex(base, name)
+	return ok
+}
+
+func unmarshalSession(b []byte) (*Session, error) {
+	plain, err := decompress(b)
+	if err != nil {
+		return nil, err
+	}
+	s := new(Session)
+	if err := json.Unmarshal(plain, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func splitChunks(sealed string) []string {
+	var parts []string
+	for len(sealed) > chunkLen {
+		parts = append(parts, sealed[:chunkLen])
+		sealed = sealed[chunkLen:]
+	}
+	return append(parts, sealed)
+}
+
+func chunkName(base string, k int) string { return base + "_" + strconv.Itoa(k) }
+
+// chunkIndex parses "BASE_<k>" with k >= 1.
+func chunkIndex(base, name string) (int, bool) {
+	if len(name) <= len(base)+1 || name[:len(base)] != base || name[len(base)] != '_' {
+		return 0, false
+	}
+	digits := name[len(base)+1:]
+	if digits[0] == '0' {
+		return 0, false
+	}
+	k, err := strconv.Atoi(digits)
+	if err != nil || k < 1 {
+		return 0, false
+	}
+	return k, true
+}
+
+// maxAgeSeconds rounds d up to whole seconds.
+func maxAgeSeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
+}
+
+// newCookie builds a gateway cookie: HttpOnly, SameSite=Lax, Path=/, Secure
+// on https, Domain when configured. maxAge < 0 deletes it.
+func newCookie(cfg CookieConfig, name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		Domain:   cfg.Domain,
+		MaxAge:   maxAge,
+		Secure:   cfg.Secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// findCookie returns the value of the first cookie called name in the Cookie
+// header lines of h, without allocating. Double quotes around the value are
+// removed (RFC 6265 §4.1.1).
+func findCookie(h http.Header, name string) (string, bool) {
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			n, v, ok := strings.Cut(part, "=")
+			if !ok || n != name {
+				continue
+			}
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,106 @@
+package session
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// StoreOptions are the optional collaborators of a store. The zero value
+// means no metrics, a discarding logger and the default cache size.
+type StoreOptions struct {
+	Metrics   prometheus.Registerer // nil = no metrics
+	Logger    *slog.Logger          // nil = discard
+	CacheSize int                   // opened-session cache entries; 0 = 10000
+}
+
+func (o StoreOptions) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func firstOptions(opts []StoreOptions) StoreOptions {
+	if len(opts) > 0 {
+		return opts[0]
+	}
+	return StoreOptions{}
+}
+
+// Store operations, as metric label values.
+const (
+	opLoad = iota
+	opSave
+	opDelete
+	numOps
+)
+
+var opNames = [numOps]string{"load", "save", "delete"}
+
+// storeMetrics records portcullis_session_store_duration_seconds{op} and
+// portcullis_session_store_errors_total{op}. A nil *storeMetrics records
+// nothing.
+type storeMetrics struct {
+	duration [numOps]prometheus.Observer
+	errors   [numOps]prometheus.Counter
+}
+
+func newStoreMetrics(reg prometheus.Registerer) (*storeMetrics, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "portcullis",
+		Name:      "session_store_duration_seconds",
+		Help:      "Time taken by session store operations.",
+		Buckets:   []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+	}, []string{"op"})
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "portcullis",
+		Name:      "session_store_errors_total",
+		Help:      "Session store operations that failed for another reason than a missing or invalid session.",
+	}, []string{"op"})
+	var err error
+	if dur, err = register(reg, dur); err != nil {
+		return nil, err
+	}
+	if errs, err = register(reg, errs); err != nil {
+		return nil, err
+	}
+	m := &storeMetrics{}
+	for op, name := range opNames {
+		m.duration[op] = dur.WithLabelValues(name)
+		m.errors[op] = errs.WithLabelValues(name)
+	}
+	return m, nil
+}
+
+// register registers c, or returns the collector already registered under
+// the same description (a store rebuilt on reload reuses it).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// observe records one operation that started at start. ErrNoSession is an
+// answer, not a store error.
+func (m *storeMetrics) observe(op int, start time.Time, err error) {
+	if m == nil {
+		return
+	}
+	m.duration[op].Observe(time.Since(start).Seconds())
+	if err != nil && !errors.Is(err, ErrNoSession) {
+		m.errors[op].Inc()
+	}
+}

@@ -1,0 +1,391 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis key layout. Session keys hold the hash of the id, never the id
+// itself, so a dump of Redis yields no usable cookie; index sets hold
+// session keys.
+const (
+	sessionKeyPrefix = "portcullis:s:"    // + hex SHA-256(id): the sealed session
+	subKeyPrefix     = "portcullis:sub:"  // + subject: set of session keys
+	sidKeyPrefix     = "portcullis:sid:"  // + provider sid: set of session keys
+	lockKeyPrefix    = "portcullis:lock:" // + hex SHA-256(id): refresh lock
+	idLen            = 32                 // random id bytes (256 bits)
+)
+
+// Timeouts for talking to Redis: a request never waits long on a dead store.
+const (
+	redisDialTimeout = 2 * time.Second
+	redisIOTimeout   = time.Second
+	// go-redis retries a failed dial 5 times, 100 ms apart, by default:
+	// too long for a request to wait on a Redis that is down.
+	redisDialRetries   = 2
+	redisDialRetryWait = 20 * time.Millisecond
+)
+
+// RedisStore keeps sessions in Redis (SPEC §4 "redis" store). The cookie
+// carries only a sealed 256-bit random id; the session is sealed again
+// (keys derived from the secrets for this purpose, bound to its Redis key)
+// before it is stored, so Redis contents alone reveal no tokens. Sessions
+// are indexed by subject and by the provider's sid for logout and
+// revocation.
+//
+// Load costs one GET. Errors talking to Redis are returned as they are (not
+// ErrNoSession), so callers can answer 503 instead of sending users to log in.
+type RedisStore struct {
+	client  redis.UniversalClient
+	cfg     CookieConfig
+	idSeal  *sealer
+	valSeal *sealer
+	cache   *openCache[redisEntry]
+	metrics *storeMetrics
+	log     *slog.Logger
+	unlock  *redis.Script
+	active  activeCount
+}
+
+var _ Store = (*RedisStore)(nil)
+
+// redisEntry is what a cookie value opened to, and the last Redis value seen
+// for it with the session it decoded to.
+type redisEntry struct {
+	id, key string
+	sealed  string
+	sess    *Session
+}
+
+// NewRedisStore connects a Redis store (the connection is made lazily: use
+// Ping to check it). Exactly one of cfg.URL, cfg.ClusterAddrs and
+// cfg.SentinelAddrs must be set.
+func NewRedisStore(cfg RedisConfig, cookie CookieConfig, opts ...StoreOptions) (*RedisStore, error) {
+	cookie, err := checkCookieConfig(cookie)
+	if err != nil {
+		return nil, err
+	}
+	o := firstOptions(opts)
+	idSeal, err := newSealer(cookie.Secrets, purposeRedisID, cookie.Lifetime)
+	if err != nil {
+		return nil, err
+	}
+	valSeal, err := newSealer(cookie.Secrets, purposeRedisValue, cookie.Lifetime)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newStoreMetrics(o.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	client, err := newRedisClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &RedisStore{
+		client: client, cfg: cookie, idSeal: idSeal, valSeal: valSeal,
+		cache: newOpenCache[redisEntry](o.CacheSize), metrics: m, log: o.logger(),
+		unlock: redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`),
+	}
+	if o.Metrics != nil {
+		if err := s.registerActive(o.Metrics); err != nil {
+			client.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// newRedisClient builds a standalone, Cluster or Sentinel client.
+func newRedisClient(cfg RedisConfig) (redis.UniversalClient, error) {
+	kinds := 0
+	for _, set := range []bool{cfg.URL != "", len(cfg.ClusterAddrs) > 0, len(cfg.SentinelAddrs) > 0} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		return nil, errors.New("session: set exactly one of redis_url, redis_cluster_addrs and redis_sentinel_addrs")
+	}
+	var tlsConf *tls.Config
+	if cfg.TLSCAFile != "" {
+		pem, err := os.ReadFile(cfg.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("session: redis_tls_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("session: redis_tls_ca_file %q holds no PEM certificate", cfg.TLSCAFile)
+		}
+		tlsConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	switch {
+	case cfg.URL != "":
+		opt, err := redis.ParseURL(cfg.URL)
+		if err != nil {
+			// The URL may hold a password: do not echo it.
+			return nil, fmt.Errorf("session: redis_url: %w", err)
+		}
+		if cfg.Username != "" {
+			opt.Username = cfg.Username
+		}
+		if cfg.Password != "" {
+			opt.Password = cfg.Password
+		}
+		if tlsConf != nil {
+			if opt.TLSConfig == nil {
+				return nil, errors.New("session: redis_tls_ca_file needs a rediss:// redis_url")
+			}
+			opt.TLSConfig.RootCAs = tlsConf.RootCAs
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = redisDialTimeout, redisIOTimeout, redisIOTimeout
+		opt.MaxRetries, opt.DialerRetries, opt.DialerRetryTimeout = 1, redisDialRetries, redisDialRetryWait
+		return redis.NewClient(opt), nil
+	case len(cfg.ClusterAddrs) > 0:
+		return redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: cfg.ClusterAddrs, Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
+			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
+			DialerRetries: redisDialRetries, DialerRetryTimeout: redisDialRetryWait,
+		}), nil
+	default:
+		if cfg.SentinelMaster == "" {
+			return nil, errors.New("session: redis_sentinel_addrs needs redis_sentinel_master")
+		}
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: cfg.SentinelMaster, SentinelAddrs: cfg.SentinelAddrs,
+			Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
+			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
+		}), nil
+	}
+}
+
+// sessionKey returns the Redis key of a session id.
+func sessionKey(id string) string { return sessionKeyPrefix + idHash(id) }
+
+// idHash is the hex SHA-256 of an id: what Redis and List show instead of it.
+func idHash(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+// Load opens the cookie's id and GETs its session: one round trip. A value
+// already decoded for this cookie is reused when Redis returns it unchanged.
+func (s *RedisStore) Load(r *http.Request) (sess *Session, err error) {
+	start := time.Now()
+	sess, err = s.load(r)
+	s.metrics.observe(opLoad, start, err)
+	return sess, err
+}
+
+func (s *RedisStore) load(r *http.Request) (*Session, error) {
+	cookie, ok := findCookie(r.Header, s.cfg.Name)
+	if !ok || cookie == "" {
+		return nil, ErrNoSession
+	}
+	e, hit := s.cache.get(cookie)
+	if !hit {
+		id, ok := s.openID(cookie)
+		if !ok {
+			return nil, ErrNoSession
+		}
+		e = redisEntry{id: id, key: sessionKey(id)}
+	}
+	val, err := s.client.Get(r.Context(), e.key).Result()
+	if errors.Is(err, redis.Nil) {
+		if hit {
+			s.cache.remove(cookie)
+		}
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: redis load: %w", err)
+	}
+	now := s.cfg.Now()
+	if e.sess != nil && val == e.sealed {
+		if !now.Before(e.sess.ExpiresAt) {
+			return nil, ErrNoSession
+		}
+		return e.sess, nil
+	}
+	sess, err := s.openValue(e.key, val)
+	if err != nil || !now.Before(sess.ExpiresAt) {
+		return nil, ErrNoSession
+	}
+	sess.ID = e.id
+	e.sealed, e.sess = val, sess
+	s.cache.put(cookie, e)
+	return sess, nil
+}
+
+// openID opens a cookie value into the session id it carries.
+func (s *RedisStore) openID(cookie string) (string, bool) {
+	raw, err := s.idSeal.open(s.cfg.Name, cookie)
+	if err != nil || len(raw) != idLen {
+		return "", false
+	}
+	return base64.RawURLEncoding.EncodeToString(raw), true
+}
+
+// openValue opens a sealed Redis value stored under key.
+func (s *RedisStore) openValue(key, val string) (*Session, error) {
+	b, err := s.valSeal.open(key, val)
+	if err != nil {
+		return nil, err
+	}
+	return unmarshalSession(b)
+}
+
+// sealValue seals sess for storage under key.
+func (s *RedisStore) sealValue(key string, sess *Session) (string, error) {
+	b, err := json.Marshal(sess)
+	if err != nil {
+		return "", err
+	}
+	if b, err = compress(b); err != nil {
+		return "", err
+	}
+	return s.valSeal.seal(key, b)
+}
+
+// Save stores sess. With an empty ID it creates a new session under a fresh
+// random id, indexes it by subject and sid in the same pipeline, and sets
+// the cookie. With an ID (a refresh) it rewrites the session in place, with
+// TTL = the remaining lifetime, and leaves the cookie alone; a session that
+// was deleted meanwhile (sign-out elsewhere) is not recreated: ErrNoSession.
+func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) (err error) {
+	start := time.Now()
+	defer func() { s.metrics.observe(opSave, start, err) }()
+	remaining := sess.ExpiresAt.Sub(s.cfg.Now())
+	if remaining <= 0 {
+		return fmt.Errorf("session: save: session expired at %s", sess.ExpiresAt.Format(time.RFC3339))
+	}
+	ctx := context.Background()
+	if r != nil {
+		ctx = r.Context()
+	}
+	if sess.ID != "" {
+		return s.update(ctx, r, sess, remaining)
+	}
+	raw := make([]byte, idLen)
+	if _, err := rand.Read(raw); err != nil {
+		return fmt.Errorf("session: save: %w", err)
+	}
+	stored := sess.Clone()
+	stored.ID = base64.RawURLEncoding.EncodeToString(raw)
+	key := sessionKey(stored.ID)
+	val, err := s.sealValue(key, stored)
+	if err != nil {
+		return fmt.Errorf("session: save: %w", err)
+	}
+	cookie, err := s.idSeal.seal(s.cfg.Name, raw)
+	if err != nil {
+		return fmt.Errorf("session: save: %w", err)
+	}
+	pipe := s.client.Pipeline()
+	pipe.Set(ctx, key, val, remaining)
+	// Every session of a user gets the same lifetime, so the newest one
+	// expires last and its TTL is the index's.
+	if sub := stored.Identity.Subject; sub != "" {
+		pipe.SAdd(ctx, subKeyPrefix+sub, key)
+		pipe.PExpire(ctx, subKeyPrefix+sub, remaining)
+	}
+	if sid := stored.Identity.SessionID; sid != "" {
+		pipe.SAdd(ctx, sidKeyPrefix+sid, key)
+		pipe.PExpire(ctx, sidKeyPrefix+sid, remaining)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("session: redis save: %w", err)
+	}
+	http.SetCookie(w, newCookie(s.cfg, s.cfg.Name, cookie, maxAgeSeconds(remaining)))
+	if r != nil {
+		clearChunks(w, r, s.cfg)
+	}
+	s.cache.put(cookie, redisEntry{id: stored.ID, key: key, sealed: val, sess: stored})
+	return nil
+}
+
+// update rewrites an existing session in place (SET XX).
+func (s *RedisStore) update(ctx context.Context, r *http.Request, sess *Session, remaining time.Duration) error {
+	stored := sess.Clone()
+	key := sessionKey(stored.ID)
+	val, err := s.sealValue(key, stored)
+	if err != nil {
+		return fmt.Errorf("session: save: %w", err)
+	}
+	ok, err := s.client.SetXX(ctx, key, val, remaining).Result()
+	if err != nil {
+		return fmt.Errorf("session: redis save: %w", err)
+	}
+	if !ok {
+		return ErrNoSession
+	}
+	if r != nil {
+		if cookie, found := findCookie(r.Header, s.cfg.Name); found {
+			if e, hit := s.cache.get(cookie); hit && e.key == key {
+				s.cache.put(cookie, redisEntry{id: stored.ID, key: key, sealed: val, sess: stored})
+			}
+		}
+	}
+	return nil
+}
+
+// clearChunks expires chunk cookies a cookie store may have left (a switch
+// from store = "cookie" to "redis").
+func clearChunks(w http.ResponseWriter, r *http.Request, cfg CookieConfig) {
+	for _, ck := range r.Cookies() {
+		if _, ok := chunkIndex(cfg.Name, ck.Name); ok {
+			http.SetCookie(w, newCookie(cfg, ck.Name, "", -1))
+		}
+	}
+}
+
+// Delete removes the request's session from Redis, which ends every copy of
+// its cookie, and clears the cookies. The cookies are cleared even when Redis
+// cannot be reached; the error is returned.
+func (s *RedisStore) Delete(w http.ResponseWriter, r *http.Request) (err error) {
+	start := time.Now()
+	defer func() { s.metrics.observe(opDelete, start, err) }()
+	clearSessionCookies(w, r, s.cfg)
+	cookie, ok := findCookie(r.Header, s.cfg.Name)
+	if !ok {
+		return nil
+	}
+	s.cache.remove(cookie)
+	id, ok := s.openID(cookie)
+	if !ok {
+		return nil
+	}
+	if err := s.client.Unlink(r.Context(), sessionKey(id)).Err(); err != nil {
+		return fmt.Errorf("session: redis delete: %w", err)
+	}
+	return nil
+}
+
+// Owns reports whether name is the session cookie, a (stale) chunk of it, or
+// a login-state cookie.
+func (s *RedisStore) Owns(name string) bool { return ownsCookie(s.cfg.Name, name) }
+
+// Ping checks that Redis answers, for /readyz.
+func (s *RedisStore) Ping(ctx context.Context) error {
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("session: redis ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the connections to Redis.
+func (s *RedisStore) Close() error { return s.client.Close() }

@@ -1,0 +1,263 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// Info describes a server-side session for operators. It never holds tokens
+// or the id the cookie carries.
+type Info struct {
+	ID        string    // hex SHA-256 of the session id: what DeleteByID takes
+	Subject   string    // the user
+	Email     string    // the user's email, as the provider gave it
+	CreatedAt time.Time // login time
+	ExpiresAt time.Time // end of the absolute lifetime
+}
+
+// scanBatch is the COUNT hint of SCAN and the size of GET/UNLINK pipelines.
+const scanBatch = 500
+
+// List returns the sessions of sub, or every session when sub is "",
+// oldest first. Sessions that expired or cannot be opened are skipped.
+func (s *RedisStore) List(ctx context.Context, sub string) ([]Info, error) {
+	var keys []string
+	var err error
+	if sub != "" {
+		keys, err = s.client.SMembers(ctx, subKeyPrefix+sub).Result()
+	} else {
+		keys, err = s.scan(ctx, sessionKeyPrefix+"*")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: redis list: %w", err)
+	}
+	var infos []Info
+	for batch := range slices.Chunk(keys, scanBatch) {
+		pipe := s.client.Pipeline()
+		cmds := make([]*redis.StringCmd, len(batch))
+		for i, k := range batch {
+			cmds[i] = pipe.Get(ctx, k)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("session: redis list: %w", err)
+		}
+		for i, cmd := range cmds {
+			sess, err := s.openValue(batch[i], cmd.Val())
+			if cmd.Err() != nil || err != nil {
+				continue
+			}
+			infos = append(infos, Info{
+				ID: batch[i][len(sessionKeyPrefix):], Subject: sess.Identity.Subject, Email: sess.Identity.Email,
+				CreatedAt: sess.CreatedAt, ExpiresAt: sess.ExpiresAt,
+			})
+		}
+	}
+	slices.SortFunc(infos, func(a, b Info) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return infos, nil
+}
+
+// DeleteByID ends one session, named by its Info.ID. It returns ErrNoSession
+// when there is no such session.
+func (s *RedisStore) DeleteByID(ctx context.Context, id string) error {
+	if b, err := hex.DecodeString(id); err != nil || len(b) != 32 {
+		return fmt.Errorf("session: session id %q is not a listed id (64 hex digits)", id)
+	}
+	n, err := s.client.Unlink(ctx, sessionKeyPrefix+id).Result()
+	if err != nil {
+		return fmt.Errorf("session: redis delete: %w", err)
+	}
+	if n == 0 {
+		return ErrNoSession
+	}
+	return nil
+}
+
+// DeleteBySubject ends every session of sub (revocation) and returns how
+// many there were.
+func (s *RedisStore) DeleteBySubject(ctx context.Context, sub string) (int, error) {
+	return s.deleteIndexed(ctx, subKeyPrefix+sub)
+}
+
+// DeleteBySID ends every session of the provider session sid (OpenID Connect
+// Back-Channel Logout 1.0 §2.5) and returns how many there were.
+func (s *RedisStore) DeleteBySID(ctx context.Context, sid string) (int, error) {
+	return s.deleteIndexed(ctx, sidKeyPrefix+sid)
+}
+
+// deleteIndexed deletes the sessions an index set names, then removes exactly
+// those members, so a session created meanwhile stays indexed.
+func (s *RedisStore) deleteIndexed(ctx context.Context, index string) (int, error) {
+	keys, err := s.client.SMembers(ctx, index).Result()
+	if err != nil {
+		return 0, fmt.Errorf("session: redis delete: %w", err)
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	n, err := s.unlink(ctx, keys)
+	if err != nil {
+		return n, err
+	}
+	members := make([]any, len(keys))
+	for i, k := range keys {
+		members[i] = k
+	}
+	if err := s.client.SRem(ctx, index, members...).Err(); err != nil {
+		return n, fmt.Errorf("session: redis delete: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteAll ends every session and removes the indexes; it returns how many
+// sessions there were.
+func (s *RedisStore) DeleteAll(ctx context.Context) (int, error) {
+	keys, err := s.scan(ctx, sessionKeyPrefix+"*")
+	if err != nil {
+		return 0, fmt.Errorf("session: redis delete: %w", err)
+	}
+	n, err := s.unlink(ctx, keys)
+	if err != nil {
+		return n, err
+	}
+	for _, pattern := range []string{subKeyPrefix + "*", sidKeyPrefix + "*"} {
+		idx, err := s.scan(ctx, pattern)
+		if err != nil {
+			return n, fmt.Errorf("session: redis delete: %w", err)
+		}
+		if _, err := s.unlink(ctx, idx); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// unlink deletes keys one command each in pipelines (keys of a Cluster live
+// in different slots) and returns how many existed.
+func (s *RedisStore) unlink(ctx context.Context, keys []string) (int, error) {
+	n := 0
+	for batch := range slices.Chunk(keys, scanBatch) {
+		pipe := s.client.Pipeline()
+		cmds := make([]*redis.IntCmd, len(batch))
+		for i, k := range batch {
+			cmds[i] = pipe.Unlink(ctx, k)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return n, fmt.Errorf("session: redis delete: %w", err)
+		}
+		for _, c := range cmds {
+			n += int(c.Val())
+		}
+	}
+	return n, nil
+}
+
+// scan returns the keys matching pattern, on every master of a Cluster.
+func (s *RedisStore) scan(ctx context.Context, pattern string) ([]string, error) {
+	var mu sync.Mutex
+	var keys []string
+	each := func(ctx context.Context, c redis.Cmdable) error {
+		var cursor uint64
+		for {
+			batch, next, err := c.Scan(ctx, cursor, pattern, scanBatch).Result()
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			keys = append(keys, batch...)
+			mu.Unlock()
+			if cursor = next; cursor == 0 {
+				return nil
+			}
+		}
+	}
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return each(ctx, c) })
+		return keys, err
+	}
+	return keys, each(ctx, s.client)
+}
+
+// Lock takes a short lock named after session id (SET NX PX with a random
+// token), so that one replica refreshes a session while the others wait and
+// reload it. unlock releases it only if it is still ours (compare and delete
+// in one Lua script); a crashed holder's lock expires after ttl.
+func (s *RedisStore) Lock(ctx context.Context, id string, ttl time.Duration) (unlock func(), acquired bool, err error) {
+	tok := make([]byte, 16)
+	if _, err := rand.Read(tok); err != nil {
+		return nil, false, fmt.Errorf("session: lock: %w", err)
+	}
+	token := hex.EncodeToString(tok)
+	key := lockKeyPrefix + idHash(id)
+	ok, err := s.client.SetNX(ctx, key, token, ttl).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("session: redis lock: %w", err)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisIOTimeout)
+			defer cancel()
+			if err := s.unlock.Run(ctx, s.client, []string{key}, token).Err(); err != nil {
+				s.log.Warn("session: redis unlock failed; the lock expires by itself", "err", err)
+			}
+		})
+	}, true, nil
+}
+
+// activeCount caches the number of sessions in Redis for the
+// portcullis_active_sessions gauge, so that scrapes do not each SCAN.
+type activeCount struct {
+	mu    sync.Mutex
+	at    time.Time
+	value float64
+}
+
+// activeCountTTL is how long a counted value is reused.
+const activeCountTTL = 15 * time.Second
+
+func (s *RedisStore) registerActive(reg prometheus.Registerer) error {
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "portcullis",
+		Name:      "active_sessions",
+		Help:      "Sessions in the Redis store (counted with SCAN, at most every 15 s).",
+	}, s.countActive)
+	if err := reg.Register(g); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			// A store rebuilt on reload: the first store's gauge keeps counting
+			// the same Redis keys.
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *RedisStore) countActive() float64 {
+	s.active.mu.Lock()
+	defer s.active.mu.Unlock()
+	if time.Since(s.active.at) < activeCountTTL {
+		return s.active.value
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*redisIOTimeout)
+	defer cancel()
+	keys, err := s.scan(ctx, sessionKeyPrefix+"*")
+	if err != nil {
+		s.log.Warn("session: counting active sessions failed", "err", err)
+		return s.active.value
+	}
+	s.active.at, s.active.value = time.Now(), float64(len(keys))
+	return s.active.value
+}

@@ -1,0 +1,198 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func newTestStateCookies(tb testing.TB, cfg CookieConfig) *StateCookies {
+	tb.Helper()
+	c, err := NewStateCookies(cfg)
+	if err != nil {
+		tb.Fatalf("NewStateCookies: %v", err)
+	}
+	return c
+}
+
+// issue issues a login state for state and returns the cookies set.
+func issue(tb testing.TB, c *StateCookies, r *http.Request, state string) []*http.Cookie {
+	tb.Helper()
+	if r == nil {
+		r = requestWith(nil)
+	}
+	rec := httptest.NewRecorder()
+	ls := &LoginState{State: state, Nonce: "n-" + state, Verifier: "v-" + state, ReturnURL: "/after/" + state}
+	if err := c.Issue(rec, r, ls); err != nil {
+		tb.Fatalf("Issue: %v", err)
+	}
+	return rec.Result().Cookies()
+}
+
+func take(c *StateCookies, cs []*http.Cookie, state string) (*LoginState, []*http.Cookie, error) {
+	rec := httptest.NewRecorder()
+	ls, err := c.Take(rec, requestWith(cs), state)
+	return ls, rec.Result().Cookies(), err
+}
+
+func TestStateCookiesRoundTrip(t *testing.T) {
+	clock := newTestClock()
+	c := newTestStateCookies(t, testCookieConfig(t, clock))
+	cs := issue(t, c, nil, "state-1")
+	if len(cs) != 1 {
+		t.Fatalf("Issue set %d cookies, want 1", len(cs))
+	}
+	ck := cs[0]
+	if !strings.HasPrefix(ck.Name, "__Host-portcullis_login_") || !c.Owns(ck.Name) || !ck.Secure ||
+		ck.Path != "/" || ck.Domain != "" || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.MaxAge != 600 {
+		t.Errorf("login-state cookie = %+v", ck)
+	}
+	ls, cleared, err := take(c, cs, "state-1")
+	if err != nil {
+		t.Fatalf("Take: %v", err)
+	}
+	want := LoginState{State: "state-1", Nonce: "n-state-1", Verifier: "v-state-1", ReturnURL: "/after/state-1", IssuedAt: clock.Now()}
+	if !ls.IssuedAt.Equal(want.IssuedAt) {
+		t.Errorf("IssuedAt = %v, want %v", ls.IssuedAt, want.IssuedAt)
+	}
+	ls.IssuedAt = want.IssuedAt
+	if !reflect.DeepEqual(*ls, want) {
+		t.Errorf("Take = %+v, want %+v", *ls, want)
+	}
+	if len(cleared) != 1 || cleared[0].Name != ck.Name || cleared[0].MaxAge >= 0 {
+		t.Errorf("Take set %+v, want the cookie cleared", cleared)
+	}
+}
+
+func TestStateCookiesRefusals(t *testing.T) {
+	clock := newTestClock()
+	cfg := testCookieConfig(t, clock)
+	c := newTestStateCookies(t, cfg)
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T) error
+	}{
+		{"second take (replay)", func(t *testing.T) error {
+			cs := issue(t, c, nil, "replay")
+			if _, _, err := take(c, cs, "replay"); err != nil {
+				t.Fatalf("first Take: %v", err)
+			}
+			_, _, err := take(c, cs, "replay")
+			return err
+		}},
+		{"wrong state", func(t *testing.T) error {
+			_, _, err := take(c, issue(t, c, nil, "right"), "wrong")
+			return err
+		}},
+		{"cookie renamed to another state", func(t *testing.T) error {
+			cs := issue(t, c, nil, "mine")
+			cs[0].Name = c.cookieName("yours")
+			_, _, err := take(c, cs, "yours")
+			return err
+		}},
+		{"expired", func(t *testing.T) error {
+			cs := issue(t, c, nil, "slow")
+			clock.Advance(LoginStateTTL + time.Second)
+			defer clock.Advance(-LoginStateTTL - time.Second)
+			_, _, err := take(c, cs, "slow")
+			return err
+		}},
+		{"tampered", func(t *testing.T) error {
+			cs := issue(t, c, nil, "tamper")
+			b := []byte(cs[0].Value)
+			b[20] ^= 1
+			cs[0].Value = string(b)
+			_, _, err := take(c, cs, "tamper")
+			return err
+		}},
+		{"no cookie", func(t *testing.T) error {
+			_, _, err := take(c, nil, "none")
+			return err
+		}},
+		{"empty state", func(t *testing.T) error {
+			_, _, err := take(c, issue(t, c, nil, "x"), "")
+			return err
+		}},
+		{"session cookie under a login-state name", func(t *testing.T) error {
+			store := newTestCookieStore(t, cfg)
+			sealed, err := store.seal.seal(c.cookieName("forged"), []byte(`{"s":"forged"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = take(c, []*http.Cookie{{Name: c.cookieName("forged"), Value: sealed}}, "forged")
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.run(t); !errors.Is(err, ErrLoginState) {
+				t.Errorf("Take = %v, want ErrLoginState", err)
+			}
+		})
+	}
+	t.Run("login state is no session", func(t *testing.T) {
+		sealed, err := c.seal.seal(cfg.Name, []byte(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		store := newTestCookieStore(t, cfg)
+		if _, err := store.Load(requestWith([]*http.Cookie{{Name: cfg.Name, Value: sealed}})); !errors.Is(err, ErrNoSession) {
+			t.Errorf("Load = %v, want ErrNoSession", err)
+		}
+	})
+}
+
+func TestStateCookiesParallelAndPruning(t *testing.T) {
+	clock := newTestClock()
+	c := newTestStateCookies(t, testCookieConfig(t, clock))
+	var jar []*http.Cookie
+	for i := range 7 {
+		clock.Advance(time.Second)
+		set := issue(t, c, requestWith(jar), fmt.Sprintf("tab-%d", i))
+		jar = applyCookies(jar, set)
+	}
+	if len(jar) != maxLogins {
+		t.Fatalf("jar holds %d login cookies, want %d", len(jar), maxLogins)
+	}
+	for i := range 7 {
+		state := fmt.Sprintf("tab-%d", i)
+		_, _, err := take(c, jar, state)
+		if pruned := i < 2; pruned != errors.Is(err, ErrLoginState) {
+			t.Errorf("Take(%s) = %v; pruned = %v", state, err, pruned)
+		}
+	}
+}
+
+// applyCookies updates a browser's jar with the cookies a response set.
+func applyCookies(jar, set []*http.Cookie) []*http.Cookie {
+	for _, s := range set {
+		var kept []*http.Cookie
+		for _, c := range jar {
+			if c.Name != s.Name {
+				kept = append(kept, c)
+			}
+		}
+		jar = kept
+		if s.MaxAge >= 0 {
+			jar = append(jar, s)
+		}
+	}
+	return jar
+}
+
+func TestStateCookiesConfig(t *testing.T) {
+	cfg := testCookieConfig(t, newTestClock())
+	cfg.Name, cfg.Secure, cfg.Domain = "portcullis", false, "example.com"
+	c := newTestStateCookies(t, cfg)
+	cs := issue(t, c, nil, "s")
+	if cs[0].Domain != "" || cs[0].Secure {
+		t.Errorf("login-state cookie = %+v, want host-only and not Secure on http", cs[0])
+	}
+	if c.Owns("portcullis") || c.Owns("portcullis_1") || !c.Owns(cs[0].Name) {
+		t.Error("Owns claims the wrong cookies")
+	}
+}
