@@ -2,71 +2,262 @@ package idp
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
 
-	"github.com/portcullis/portcullis"
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 )
+
+// leeway is the clock skew allowed on exp, nbf and iat (SPEC §3 Identity).
+const leeway = 30 * time.Second
 
 // Client talks to one provider. It is safe for concurrent use. New does no
 // I/O; Discover loads the provider metadata (serve retries it with backoff).
 type Client struct {
-	cfg Config
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	http    *http.Client
+	metrics *metrics
+
+	meta    atomic.Pointer[metadata]
+	extras  []*trustedIssuer
+	bearers *tokenCache
+	jtis    *replayCache
+}
+
+// metadata is what discovery (or the configuration of a plain OAuth 2.0
+// provider) tells about the provider. It is immutable once published.
+type metadata struct {
+	oauth            oauth2.Config
+	userinfoURL      string
+	introspectionURL string
+	revocationURL    string
+	endSessionURL    string
+	issParameter     bool
+	// OIDC only.
+	primary    *trustedIssuer        // bearer tokens of the issuer
+	idVerifier *oidc.IDTokenVerifier // ID and logout tokens (aud = client_id)
 }
 
 // New checks cfg and builds a Client without any network call.
-func New(cfg Config) (*Client, error) { panic("not implemented") }
+func New(cfg Config) (*Client, error) {
+	if err := defaults(&cfg); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: m,
+		bearers: newTokenCache(10000), jtis: newReplayCache(10000)}
+	c.http = instrumentedClient(cfg.HTTPClient, m.providerDuration)
+	for _, x := range cfg.ExtraIssuers {
+		c.extras = append(c.extras, c.newTrustedIssuer(x.Issuer, x.Audiences, x.JWKSURL, nil))
+	}
+	if cfg.Kind != "oidc" {
+		// GitHub takes the client secret in the form; other plain OAuth 2.0
+		// servers are probed (Basic first, RFC 6749 §2.3.1).
+		style := oauth2.AuthStyleAutoDetect
+		if cfg.Kind == "github" {
+			style = oauth2.AuthStyleInParams
+		}
+		c.meta.Store(&metadata{
+			oauth: oauth2.Config{
+				ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: cfg.RedirectURL,
+				Scopes: cfg.Scopes, Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthorizationURL,
+					TokenURL: cfg.TokenURL, AuthStyle: style},
+			},
+			userinfoURL:      cfg.UserinfoURL,
+			introspectionURL: cfg.IntrospectionURL,
+		})
+	}
+	return c, nil
+}
 
-// Discover loads provider metadata (OIDC discovery, JWKS set-up). Plain OAuth
-// 2.0 and GitHub clients are ready without it.
-func (c *Client) Discover(ctx context.Context) error { panic("not implemented") }
+// defaults validates cfg and fills in the documented zero values.
+func defaults(cfg *Config) error {
+	if cfg.Kind == "" {
+		cfg.Kind = "oauth2"
+		if cfg.Issuer != "" {
+			cfg.Kind = "oidc"
+		}
+	}
+	if cfg.ClientID == "" {
+		return fmt.Errorf("idp: client_id is required")
+	}
+	switch cfg.Kind {
+	case "oidc":
+		if cfg.Issuer == "" {
+			return fmt.Errorf("idp: kind %q needs an issuer", cfg.Kind)
+		}
+		if cfg.Scopes == nil {
+			cfg.Scopes = []string{oidc.ScopeOpenID, "email", "profile"}
+		}
+	case "github":
+		cfg.AuthorizationURL = cmpOr(cfg.AuthorizationURL, "https://github.com/login/oauth/authorize")
+		cfg.TokenURL = cmpOr(cfg.TokenURL, "https://github.com/login/oauth/access_token")
+		cfg.UserinfoURL = cmpOr(cfg.UserinfoURL, "https://api.github.com/user")
+		if cfg.Scopes == nil {
+			cfg.Scopes = []string{"read:user", "user:email"}
+		}
+		cfg.UserClaim = cmpOr(cfg.UserClaim, "id")
+	case "oauth2":
+		if cfg.AuthorizationURL == "" || cfg.TokenURL == "" || cfg.UserinfoURL == "" {
+			return fmt.Errorf("idp: kind %q needs authorization_url, token_url and userinfo_url", cfg.Kind)
+		}
+	default:
+		return fmt.Errorf("idp: unknown provider kind %q", cfg.Kind)
+	}
+	for _, u := range []string{cfg.Issuer, cfg.AuthorizationURL, cfg.TokenURL, cfg.UserinfoURL, cfg.IntrospectionURL} {
+		if u == "" {
+			continue
+		}
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			return fmt.Errorf("idp: %q is not an http(s) URL", u)
+		}
+	}
+	for _, x := range cfg.ExtraIssuers {
+		if x.Issuer == "" || len(x.Audiences) == 0 {
+			return fmt.Errorf("idp: extra issuer %q needs an issuer and audiences", x.Issuer)
+		}
+	}
+	cfg.UserClaim = cmpOr(cfg.UserClaim, "sub")
+	cfg.EmailClaim = cmpOr(cfg.EmailClaim, "email")
+	cfg.GroupsClaim = cmpOr(cfg.GroupsClaim, "groups")
+	if len(cfg.Audiences) == 0 {
+		cfg.Audiences = []string{cfg.ClientID}
+	}
+	if cfg.JWKSCooldown <= 0 {
+		cfg.JWKSCooldown = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
 
 // Ready reports whether metadata is loaded.
-func (c *Client) Ready() bool { panic("not implemented") }
+func (c *Client) Ready() bool { return c.meta.Load() != nil }
 
 // Issuer is the configured issuer ("" for plain OAuth 2.0).
 func (c *Client) Issuer() string { return c.cfg.Issuer }
 
 // IssuerParameterSupported reports whether the provider advertises
 // authorization_response_iss_parameter_supported (RFC 9207).
-func (c *Client) IssuerParameterSupported() bool { panic("not implemented") }
+func (c *Client) IssuerParameterSupported() bool {
+	m := c.meta.Load()
+	return m != nil && m.issParameter
+}
+
+// providerCtx carries the instrumented HTTP client (for x/oauth2 and
+// go-oidc alike) and the endpoint label of the requests made with it.
+func (c *Client) providerCtx(ctx context.Context, endpoint string) context.Context {
+	return oidc.ClientContext(withEndpoint(ctx, endpoint), c.http)
+}
 
 // AuthCodeURL builds the authorization request with state, nonce and PKCE
-// S256 challenge for verifier. scopes nil means the configured scopes.
+// S256 challenge for verifier (RFC 7636 §4.2). scopes nil means the
+// configured scopes; the nonce is sent to OIDC providers only.
 func (c *Client) AuthCodeURL(state, nonce, verifier string, scopes []string) (string, error) {
-	panic("not implemented")
+	m := c.meta.Load()
+	if m == nil {
+		return "", ErrNotReady
+	}
+	conf := m.oauth
+	if scopes != nil {
+		conf.Scopes = scopes
+	}
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	if c.cfg.Kind == "oidc" {
+		opts = append(opts, oidc.Nonce(nonce))
+	}
+	keys := make([]string, 0, len(c.cfg.AuthParams))
+	for k := range c.cfg.AuthParams {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		opts = append(opts, oauth2.SetAuthURLParam(k, c.cfg.AuthParams[k]))
+	}
+	return conf.AuthCodeURL(state, opts...), nil
 }
 
-// Exchange redeems code with the PKCE verifier, verifies the ID token in full
-// (OIDC Core 3.1.3.7, including nonce and at_hash), completes the claims from
-// userinfo and returns the tokens and identity.
-func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*Tokens, *portcullis.Identity, error) {
-	panic("not implemented")
-}
-
-// Refresh uses a refresh token. A refused grant, or an identity whose sub or
-// iss changed from prev, returns an error wrapping ErrInvalidGrant.
-func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcullis.Identity) (*Tokens, *portcullis.Identity, error) {
-	panic("not implemented")
-}
-
-// VerifyBearer verifies an access token presented as a bearer token (JWT or,
-// via introspection, opaque) and returns its identity with Expiry set.
-// Results are cached until the token expires. Failures wrap ErrInvalidToken.
-func (c *Client) VerifyBearer(ctx context.Context, token string) (*portcullis.Identity, error) {
-	panic("not implemented")
-}
-
-// Revoke revokes a refresh token (RFC 7009) when the provider has a
-// revocation endpoint; it is a no-op otherwise.
-func (c *Client) Revoke(ctx context.Context, refreshToken string) error { panic("not implemented") }
-
-// EndSessionURL returns the RP-initiated logout URL, or "" when the provider
-// has no end_session_endpoint.
+// EndSessionURL returns the RP-initiated logout URL (OpenID Connect
+// RP-Initiated Logout 1.0 §2), or "" when the provider has no
+// end_session_endpoint.
 func (c *Client) EndSessionURL(idTokenHint, state, postLogoutRedirectURI string) string {
-	panic("not implemented")
+	m := c.meta.Load()
+	if m == nil || m.endSessionURL == "" {
+		return ""
+	}
+	u, err := url.Parse(m.endSessionURL)
+	if err != nil {
+		return ""
+	}
+	q := u.Query()
+	if idTokenHint != "" {
+		q.Set("id_token_hint", idTokenHint)
+	}
+	q.Set("client_id", c.cfg.ClientID)
+	if state != "" {
+		q.Set("state", state)
+	}
+	if postLogoutRedirectURI != "" {
+		q.Set("post_logout_redirect_uri", postLogoutRedirectURI)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
-// VerifyLogoutToken verifies a back-channel logout token (OIDC Back-Channel
-// Logout 1.0 §2.6) and returns the sub and/or sid it names.
-func (c *Client) VerifyLogoutToken(ctx context.Context, raw string) (sub, sid string, err error) {
-	panic("not implemented")
+// Revoke revokes a refresh token (RFC 7009 §2.1, with client_secret_basic
+// authentication) when the provider has a revocation endpoint; it is a no-op
+// otherwise.
+func (c *Client) Revoke(ctx context.Context, refreshToken string) error {
+	m := c.meta.Load()
+	if m == nil || m.revocationURL == "" || refreshToken == "" {
+		return nil
+	}
+	form := url.Values{"token": {refreshToken}, "token_type_hint": {"refresh_token"}}
+	resp, err := c.postForm(c.providerCtx(ctx, "revocation"), m.revocationURL, form)
+	if err != nil {
+		return fmt.Errorf("idp: revocation: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("idp: revocation: status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// postForm POSTs form to u with client_secret_basic authentication
+// (RFC 6749 §2.3.1: id and secret form-urlencoded before Basic encoding).
+func (c *Client) postForm(ctx context.Context, u string, form url.Values) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret))
+	return c.http.Do(req)
 }

@@ -37,7 +37,11 @@ type Config struct {
 
 	ExtraIssuers []ExtraIssuer
 
-	HTTPClient *http.Client          // nil = a client with sane timeouts
+	// JWKSCooldown is the least time between two JWKS fetches triggered by
+	// an unknown kid (default 30s).
+	JWKSCooldown time.Duration
+
+	HTTPClient *http.Client          // nil = a client with a 10 s timeout
 	Now        func() time.Time      // nil = time.Now
 	Logger     *slog.Logger          // nil = discard
 	Metrics    prometheus.Registerer // nil = no metrics
@@ -68,4 +72,8 @@ var (
 	ErrInvalidGrant = errors.New("idp: grant refused")
 	// ErrInvalidToken means a bearer or logout token failed verification.
 	ErrInvalidToken = errors.New("idp: invalid token")
+	// ErrUnavailable means the provider could not be asked (network error,
+	// 5xx) where its answer decides, e.g. RFC 7662 introspection: answer 503,
+	// not 401. It never wraps ErrInvalidToken.
+	ErrUnavailable = errors.New("idp: provider unavailable")
 )

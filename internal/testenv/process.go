@@ -31,10 +31,17 @@ func (p *Process) Write(b []byte) (int, error) {
 }
 
 // Start runs cmd in its own process group and kills the group at cleanup.
+// Its stdout and stderr are captured unless the caller set them.
 func Start(tb testing.TB, cmd *exec.Cmd) *Process {
 	tb.Helper()
 	p := &Process{Cmd: cmd}
-	cmd.Stdout, cmd.Stderr = p, p
+	// Output not claimed by the caller (e.g. with StdoutPipe) is captured.
+	if cmd.Stdout == nil {
+		cmd.Stdout = p
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = p
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("testenv: start %s: %v", cmd.Path, err)

@@ -1,0 +1,249 @@
+package idp
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/portcullis/portcullis"
+	"golang.org/x/oauth2"
+)
+
+// Exchange redeems code with the PKCE verifier (RFC 7636 §4.5), verifies the
+// ID token in full (OIDC Core 3.1.3.7, including nonce and at_hash),
+// completes the claims from userinfo and returns the tokens and identity.
+func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*Tokens, *portcullis.Identity, error) {
+	m := c.meta.Load()
+	if m == nil {
+		return nil, nil, ErrNotReady
+	}
+	tok, err := m.oauth.Exchange(c.providerCtx(ctx, "token"), code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, nil, fmt.Errorf("idp: code exchange: %w", err)
+	}
+	out := c.tokens(tok, m.oauth.Scopes)
+	if c.cfg.Kind != "oidc" {
+		id, err := c.oauthIdentity(ctx, m, tok.AccessToken)
+		if err != nil {
+			return nil, nil, err
+		}
+		id.Scopes = out.Scopes
+		return out, id, nil
+	}
+	if out.IDToken == "" {
+		return nil, nil, errors.New("idp: token response has no id_token")
+	}
+	vt, err := c.verifyIDToken(ctx, m, out.IDToken, tok.AccessToken)
+	if err != nil {
+		return nil, nil, err
+	}
+	// OIDC Core 3.1.3.7 step 11, compared in constant time.
+	got := vt.token.Nonce
+	if nonce == "" || subtle.ConstantTimeCompare([]byte(got), []byte(nonce)) != 1 {
+		return nil, nil, errors.New("idp: ID token nonce does not match the authorization request")
+	}
+	if err := c.completeFromUserinfo(ctx, m, tok.AccessToken, vt.claims); err != nil {
+		return nil, nil, err
+	}
+	id, err := c.identity(vt.claims, vt.token.Issuer)
+	if err != nil {
+		return nil, nil, err
+	}
+	id.Scopes = out.Scopes
+	return out, id, nil
+}
+
+// tokens copies a token response; Scopes are its scope (RFC 6749 §5.1),
+// else the requested ones.
+func (c *Client) tokens(tok *oauth2.Token, requested []string) *Tokens {
+	out := &Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken}
+	// x/oauth2 dates expires_in with time.Now; date it with our clock.
+	if secs, ok := expiresIn(tok.Extra("expires_in")); ok {
+		out.Expiry = c.now().Add(time.Duration(secs) * time.Second)
+	}
+	out.IDToken, _ = tok.Extra("id_token").(string)
+	if s, ok := tok.Extra("scope").(string); ok && s != "" {
+		out.Scopes = splitScopes(s)
+	} else {
+		out.Scopes = append([]string(nil), requested...)
+	}
+	return out
+}
+
+// expiresIn reads expires_in (RFC 6749 §5.1), a number of seconds that some
+// providers send as a string.
+func expiresIn(v any) (int64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return int64(x), x > 0
+	case json.Number:
+		n, err := x.Int64()
+		return n, err == nil && n > 0
+	case string:
+		n, err := strconv.ParseInt(x, 10, 64)
+		return n, err == nil && n > 0
+	}
+	return 0, false
+}
+
+// verifyIDToken checks an ID token: go-oidc verifies signature (provider's
+// algorithms), iss and aud; here sub, iat, azp, at_hash and the time claims
+// (OIDC Core 3.1.3.7 steps 3-10, 3.1.3.8). The nonce is the caller's.
+func (c *Client) verifyIDToken(ctx context.Context, m *metadata, raw, accessToken string) (*verifiedJWT, error) {
+	if err := checkTokenChars(raw); err != nil {
+		return nil, fmt.Errorf("idp: ID token: %w", err)
+	}
+	vt, err := c.verifyJWT(c.providerCtx(ctx, "jwks"), m.idVerifier, raw, timeRules{needExp: true, needIat: true})
+	if err != nil {
+		return nil, fmt.Errorf("idp: ID token: %w", err)
+	}
+	if sub, _ := vt.claims["sub"].(string); sub == "" {
+		return nil, errors.New("idp: ID token has no sub")
+	}
+	azp, hasAzp := vt.claims["azp"]
+	if len(vt.token.Audience) > 1 && !hasAzp {
+		return nil, errors.New("idp: ID token with several audiences has no azp")
+	}
+	if hasAzp && azp != c.cfg.ClientID {
+		return nil, fmt.Errorf("idp: ID token azp %v is not our client_id", azp)
+	}
+	if vt.token.AccessTokenHash != "" && accessToken != "" {
+		if err := vt.token.VerifyAccessToken(accessToken); err != nil {
+			return nil, fmt.Errorf("idp: ID token at_hash: %w", err)
+		}
+	}
+	return vt, nil
+}
+
+// completeFromUserinfo adds the userinfo claims the ID token lacks (OIDC
+// Core 5.3), believing them only when userinfo's sub equals the ID token's
+// (5.3.2).
+func (c *Client) completeFromUserinfo(ctx context.Context, m *metadata, accessToken string, claims map[string]any) error {
+	if m.userinfoURL == "" {
+		return nil
+	}
+	ui, err := c.userinfo(ctx, m.userinfoURL, accessToken, "application/json")
+	if err != nil {
+		return err
+	}
+	if ui["sub"] != claims["sub"] {
+		return fmt.Errorf("idp: userinfo sub %v does not match the ID token's %v", ui["sub"], claims["sub"])
+	}
+	mergeMissing(claims, ui)
+	return nil
+}
+
+// userinfo GETs a JSON object with the access token.
+func (c *Client) userinfo(ctx context.Context, u, accessToken, accept string) (map[string]any, error) {
+	body, err := c.getJSON(c.providerCtx(ctx, "userinfo"), u, accessToken, accept)
+	if err != nil {
+		return nil, fmt.Errorf("idp: userinfo: %w", err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(body, &claims); err != nil || claims == nil {
+		return nil, fmt.Errorf("idp: userinfo %s: not a JSON object", u)
+	}
+	return claims, nil
+}
+
+// oauthIdentity derives the identity of a plain OAuth 2.0 or GitHub login
+// from the userinfo JSON through the claim settings.
+func (c *Client) oauthIdentity(ctx context.Context, m *metadata, accessToken string) (*portcullis.Identity, error) {
+	if c.cfg.Kind == "github" {
+		claims, err := c.githubClaims(ctx, accessToken)
+		if err != nil {
+			return nil, err
+		}
+		return c.identity(claims, "")
+	}
+	claims, err := c.userinfo(ctx, m.userinfoURL, accessToken, "application/json")
+	if err != nil {
+		return nil, err
+	}
+	return c.identity(claims, "")
+}
+
+// Refresh uses a refresh token (RFC 6749 §6). A refused grant, or an
+// identity whose sub or iss changed from prev, returns an error wrapping
+// ErrInvalidGrant; network errors are returned as they are, so the caller
+// can keep a session whose access token is still valid.
+func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcullis.Identity) (*Tokens, *portcullis.Identity, error) {
+	m := c.meta.Load()
+	if m == nil {
+		return nil, nil, ErrNotReady
+	}
+	ts := m.oauth.TokenSource(c.providerCtx(ctx, "token"), &oauth2.Token{RefreshToken: refreshToken})
+	tok, err := ts.Token()
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+			return nil, nil, fmt.Errorf("%w: %v", ErrInvalidGrant, err)
+		}
+		return nil, nil, fmt.Errorf("idp: refresh: %w", err)
+	}
+	var prevScopes []string
+	if prev != nil {
+		prevScopes = prev.Scopes
+	}
+	out := c.tokens(tok, prevScopes)
+	if out.RefreshToken == "" {
+		out.RefreshToken = refreshToken
+	}
+	id, err := c.refreshedIdentity(ctx, m, out, prev)
+	if err != nil {
+		return nil, nil, err
+	}
+	id.Scopes = out.Scopes
+	return out, id, nil
+}
+
+// refreshedIdentity re-derives the identity after a refresh. A new ID token
+// is verified like at login except the nonce (OIDC Core 12.2) and must name
+// the same sub and iss; without one the previous claims stand.
+func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens, prev *portcullis.Identity) (*portcullis.Identity, error) {
+	var prevClaims map[string]any
+	if prev != nil {
+		prevClaims = prev.Claims
+	}
+	if c.cfg.Kind != "oidc" {
+		id, err := c.oauthIdentity(ctx, m, out.AccessToken)
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil && id.Subject != prev.Subject {
+			return nil, fmt.Errorf("%w: subject changed from %q to %q", ErrInvalidGrant, prev.Subject, id.Subject)
+		}
+		return id, nil
+	}
+	if out.IDToken == "" {
+		claims := make(map[string]any, len(prevClaims))
+		mergeMissing(claims, prevClaims)
+		iss := c.cfg.Issuer
+		if prev != nil && prev.Issuer != "" {
+			iss = prev.Issuer
+		}
+		return c.identity(claims, iss)
+	}
+	vt, err := c.verifyIDToken(ctx, m, out.IDToken, out.AccessToken)
+	if err != nil {
+		return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
+	}
+	if prev != nil {
+		prevSub, _ := prevClaims["sub"].(string)
+		if prevSub == "" && c.cfg.UserClaim == "sub" {
+			prevSub = prev.Subject
+		}
+		if prevSub != "" && vt.claims["sub"] != prevSub {
+			return nil, fmt.Errorf("%w: sub changed from %q to %v", ErrInvalidGrant, prevSub, vt.claims["sub"])
+		}
+		if prev.Issuer != "" && vt.token.Issuer != prev.Issuer {
+			return nil, fmt.Errorf("%w: iss changed from %q to %q", ErrInvalidGrant, prev.Issuer, vt.token.Issuer)
+		}
+	}
+	mergeMissing(vt.claims, prevClaims)
+	return c.identity(vt.claims, vt.token.Issuer)
+}

@@ -1,0 +1,85 @@
+package idp
+
+import (
+	"context"
+	"testing"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+)
+
+func githubClient(t *testing.T, g *oidctest.GitHubServer) *Client {
+	t.Helper()
+	c, err := New(Config{Kind: "github", ClientID: g.ClientID, ClientSecret: g.ClientSecret,
+		RedirectURL: redirectURL, AuthorizationURL: g.AuthorizationURL(), TokenURL: g.TokenURL(),
+		UserinfoURL: g.UserURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestGitHubLogin(t *testing.T) {
+	private := "private"
+	tests := []struct {
+		name        string
+		user        oidctest.GitHubUser
+		email       string
+		asksEmails  bool
+		scopeString string
+	}{
+		{name: "public email on /user", user: oidctest.GitHubUser{ID: 12345678, Login: "octocat", Email: "octo@github.com"},
+			email: "octo@github.com"},
+		{name: "primary verified from /user/emails", user: oidctest.GitHubUser{ID: 12345678, Login: "octocat",
+			Emails: []oidctest.GitHubEmail{
+				{Email: "old@example.com", Verified: true},
+				{Email: "main@example.com", Primary: true, Verified: true, Visibility: &private},
+			}}, email: "main@example.com", asksEmails: true},
+		{name: "unverified primary ignored", user: oidctest.GitHubUser{ID: 12345678, Login: "octocat",
+			Emails: []oidctest.GitHubEmail{
+				{Email: "main@example.com", Primary: true},
+				{Email: "other@example.com", Verified: true},
+			}}, email: "", asksEmails: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := oidctest.NewGitHub(t, tt.user)
+			c := githubClient(t, g)
+			if !c.Ready() {
+				t.Fatal("github client not ready without discovery")
+			}
+			code := authorize(t, c, "st", "", testVerifier)
+			toks, id, err := c.Exchange(context.Background(), code, testVerifier, "")
+			if err != nil {
+				t.Fatalf("exchange: %v", err)
+			}
+			if id.Subject != "12345678" || id.PreferredUsername != "octocat" || id.Issuer != "" {
+				t.Errorf("identity = %+v", id)
+			}
+			if id.Email != tt.email || id.EmailVerified != (tt.email != "") {
+				t.Errorf("email %q verified %v, want %q", id.Email, id.EmailVerified, tt.email)
+			}
+			if got := g.Requests("/user/emails") > 0; got != tt.asksEmails {
+				t.Errorf("asked /user/emails: %v", got)
+			}
+			if a := g.LastAccept("/user"); a != "application/vnd.github+json" {
+				t.Errorf("Accept = %q", a)
+			}
+			// GitHub lists granted scopes comma-separated: one token, as sent.
+			if len(toks.Scopes) != 1 || toks.Scopes[0] != "read:user,user:email" {
+				t.Errorf("scopes = %q", toks.Scopes)
+			}
+		})
+	}
+}
+
+func TestGitHubBadCode(t *testing.T) {
+	g := oidctest.NewGitHub(t, oidctest.GitHubUser{ID: 1, Login: "x"})
+	c := githubClient(t, g)
+	if _, id, err := c.Exchange(context.Background(), "bogus", testVerifier, ""); err == nil {
+		t.Fatalf("bad code accepted: %+v", id)
+	}
+	code := authorize(t, c, "st", "", testVerifier)
+	if _, id, err := c.Exchange(context.Background(), code, testVerifier+"x", ""); err == nil {
+		t.Fatalf("wrong PKCE verifier accepted: %+v", id)
+	}
+}

@@ -1,0 +1,73 @@
+package idp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/portcullis/portcullis"
+)
+
+// introspect asks the provider about an opaque access token (RFC 7662 §2.1,
+// client_secret_basic) and accepts it only when it is active, has a future
+// exp, and is meant for us: an aud among Audiences, or without aud a
+// client_id equal to ours (§2.2). The identity comes from the response.
+func (c *Client) introspect(ctx context.Context, token string) (*portcullis.Identity, error) {
+	m := c.meta.Load()
+	if m == nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ErrNotReady)
+	}
+	if m.introspectionURL == "" {
+		return nil, fmt.Errorf("%w: opaque token and no introspection endpoint", ErrInvalidToken)
+	}
+	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
+	resp, err := c.postForm(c.providerCtx(ctx, "introspection"), m.introspectionURL, form)
+	if err != nil {
+		return nil, fmt.Errorf("%w: introspection: %v", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%w: introspection: %v", ErrUnavailable, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		// Not the token's fault: our credentials or the provider.
+		return nil, fmt.Errorf("%w: introspection: status %d", ErrUnavailable, resp.StatusCode)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(body, &claims); err != nil || claims == nil {
+		return nil, fmt.Errorf("%w: introspection response is not a JSON object", ErrUnavailable)
+	}
+	if active, _ := claims["active"].(bool); !active {
+		return nil, fmt.Errorf("%w: introspection says inactive", ErrInvalidToken)
+	}
+	exp, hasExp, err := numericDate(claims, "exp")
+	now := c.now()
+	if err != nil || !hasExp || !now.Before(exp) {
+		return nil, fmt.Errorf("%w: introspection gives no future exp", ErrInvalidToken)
+	}
+	if nbf, has, err := numericDate(claims, "nbf"); err != nil || (has && now.Add(leeway).Before(nbf)) {
+		return nil, fmt.Errorf("%w: token not yet valid", ErrInvalidToken)
+	}
+	if auds := audiences(claims); len(auds) > 0 {
+		if !audienceMatches(auds, c.cfg.Audiences) {
+			return nil, fmt.Errorf("%w: audience %q is not one of %q", ErrInvalidToken, auds, c.cfg.Audiences)
+		}
+	} else if cid, _ := claims["client_id"].(string); cid != c.cfg.ClientID {
+		return nil, fmt.Errorf("%w: no aud and client_id %q is not ours", ErrInvalidToken, cid)
+	}
+	iss, _ := claims["iss"].(string)
+	if iss == "" {
+		iss = c.cfg.Issuer
+	}
+	id, err := c.identity(claims, iss)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	id.Scopes = scopesOf(claims)
+	id.Expiry = exp
+	return id, nil
+}

@@ -1,0 +1,128 @@
+package idp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+)
+
+// TestIntrospectionRules plays the introspection endpoint itself, asserting
+// what it receives (RFC 7662 §2.1) and answering each case's response.
+func TestIntrospectionRules(t *testing.T) {
+	clk := newClock()
+	now := clk.Now().Unix()
+	tests := []struct {
+		name    string
+		status  int
+		resp    map[string]any
+		valid   bool
+		down    bool // error must wrap ErrUnavailable, not ErrInvalidToken
+		scopes  []string
+		subject string
+	}{
+		{name: "active with aud", resp: map[string]any{"active": true, "sub": "svc", "aud": "client", "exp": now + 60, "scope": "a b"},
+			valid: true, scopes: []string{"a", "b"}, subject: "svc"},
+		{name: "aud array", resp: map[string]any{"active": true, "sub": "svc", "aud": []string{"x", "client"}, "exp": now + 60}, valid: true},
+		{name: "no aud, our client_id", resp: map[string]any{"active": true, "sub": "svc", "client_id": "client", "exp": now + 60,
+			"scp": []string{"r"}}, valid: true, scopes: []string{"r"}},
+		{name: "no aud, other client_id", resp: map[string]any{"active": true, "sub": "svc", "client_id": "other", "exp": now + 60}},
+		{name: "wrong aud", resp: map[string]any{"active": true, "sub": "svc", "aud": "other", "client_id": "client", "exp": now + 60}},
+		{name: "inactive", resp: map[string]any{"active": false}},
+		{name: "active as string", resp: map[string]any{"active": "true", "sub": "svc", "aud": "client", "exp": now + 60}},
+		{name: "expired", resp: map[string]any{"active": true, "sub": "svc", "aud": "client", "exp": now - 1}},
+		{name: "no exp", resp: map[string]any{"active": true, "sub": "svc", "aud": "client"}},
+		{name: "string exp", resp: map[string]any{"active": true, "sub": "svc", "aud": "client", "exp": "99999999999"}},
+		{name: "no sub", resp: map[string]any{"active": true, "aud": "client", "exp": now + 60}},
+		{name: "server error", status: 500, down: true},
+		{name: "bad client credentials", status: 401, down: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				id, secret, ok := r.BasicAuth()
+				_ = r.ParseForm()
+				if !ok || id != "client" || secret != "s%3Acret" || r.PostForm.Get("token") != "opaque-token" ||
+					r.PostForm.Get("token_type_hint") != "access_token" || r.Method != http.MethodPost {
+					t.Errorf("introspection request: basic %v %q %q form %v", ok, id, secret, r.PostForm)
+				}
+				if tt.status != 0 {
+					w.WriteHeader(tt.status)
+					return
+				}
+				_ = json.NewEncoder(w).Encode(tt.resp)
+			}))
+			defer srv.Close()
+			c, err := New(Config{Kind: "oauth2", ClientID: "client", ClientSecret: "s:cret",
+				AuthorizationURL: srv.URL, TokenURL: srv.URL, UserinfoURL: srv.URL,
+				IntrospectionURL: srv.URL + "/introspect", Now: clk.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := c.VerifyBearer(context.Background(), "opaque-token")
+			switch {
+			case tt.down:
+				if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInvalidToken) {
+					t.Fatalf("err = %v, want ErrUnavailable only", err)
+				}
+				return
+			case !tt.valid:
+				if !errors.Is(err, ErrInvalidToken) || id != nil {
+					t.Fatalf("accepted: %+v %v", id, err)
+				}
+				return
+			case err != nil:
+				t.Fatalf("refused: %v", err)
+			}
+			if tt.subject != "" && id.Subject != tt.subject {
+				t.Errorf("subject = %q", id.Subject)
+			}
+			if tt.scopes != nil && !slices.Equal(id.Scopes, tt.scopes) {
+				t.Errorf("scopes = %q", id.Scopes)
+			}
+			// Cached: a second use asks nobody.
+			if _, err := c.VerifyBearer(context.Background(), "opaque-token"); err != nil || calls.Load() != 1 {
+				t.Errorf("second use: err %v, %d introspection calls", err, calls.Load())
+			}
+		})
+	}
+}
+
+// TestIntrospectionAgainstProvider uses the discovered endpoint; the cache
+// lasts at most five minutes even for a long-lived token.
+func TestIntrospectionAgainstProvider(t *testing.T) {
+	p, c, clk := setup(t, oidctest.Options{}, nil)
+	tok := p.OpaqueToken("bob", p.ClientID, "read", clk.Now().Add(time.Hour))
+	for range 3 {
+		id, err := c.VerifyBearer(context.Background(), tok)
+		if err != nil || id.Subject != "bob" || !slices.Equal(id.Scopes, []string{"read"}) {
+			t.Fatalf("id %+v err %v", id, err)
+		}
+	}
+	if n := p.Requests("/introspect"); n != 1 {
+		t.Errorf("introspection calls = %d, want 1", n)
+	}
+	clk.Advance(5*time.Minute + time.Second)
+	if _, err := c.VerifyBearer(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Requests("/introspect"); n != 2 {
+		t.Errorf("after 5 minutes: introspection calls = %d, want 2", n)
+	}
+	if _, err := c.VerifyBearer(context.Background(), "unknown-opaque"); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("unknown token: %v", err)
+	}
+	p.SetFaults(oidctest.FaultServerError)
+	if _, err := c.VerifyBearer(context.Background(), "another-opaque"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("provider down: %v", err)
+	}
+}

@@ -1,0 +1,189 @@
+package idp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// maxTokenLen bounds every token before any parsing (a 1 MB token is
+// refused at once).
+const maxTokenLen = 16 << 10
+
+// checkTokenChars refuses tokens that are too long or are not an RFC 6750
+// §2.1 b64token (ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then
+// "=" padding only at the end), before any parsing or network call. This
+// refuses whitespace inside, which go-jose would strip silently (SPEC §3).
+func checkTokenChars(raw string) error {
+	if raw == "" {
+		return fmt.Errorf("%w: empty token", ErrInvalidToken)
+	}
+	if len(raw) > maxTokenLen {
+		return fmt.Errorf("%w: token of %d bytes exceeds %d", ErrInvalidToken, len(raw), maxTokenLen)
+	}
+	end := len(raw)
+	for end > 0 && raw[end-1] == '=' {
+		end--
+	}
+	for i := 0; i < end; i++ {
+		if !b64tokenChar[raw[i]] {
+			return fmt.Errorf("%w: character 0x%02x at offset %d is not allowed in a token", ErrInvalidToken, raw[i], i)
+		}
+	}
+	return nil
+}
+
+// b64tokenChar marks the bytes of RFC 6750 §2.1 b64token (before padding).
+var b64tokenChar = func() (t [256]bool) {
+	for _, r := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/" {
+		t[r] = true
+	}
+	return t
+}()
+
+// looksLikeJWT reports whether raw has the three dot-separated parts of a
+// JWS compact serialisation (RFC 7515 §7.1).
+func looksLikeJWT(raw string) bool { return strings.Count(raw, ".") == 2 }
+
+// parseUnverified parses a compact JWS without verifying it, for the members that
+// choose how to verify it (typ, kid) and the unverified iss that picks the
+// trusted issuer. Verification happens afterwards, with go-oidc.
+func parseUnverified(raw string) (typ string, iss string, err error) {
+	jws, err := jose.ParseSignedCompact(raw, asymmetricAlgs)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	if len(jws.Signatures) != 1 {
+		return "", "", fmt.Errorf("%w: want one signature", ErrInvalidToken)
+	}
+	if t, ok := jws.Signatures[0].Protected.ExtraHeaders[jose.HeaderType]; ok {
+		s, isString := t.(string)
+		if !isString {
+			return "", "", fmt.Errorf("%w: typ header is not a string", ErrInvalidToken)
+		}
+		typ = s
+	}
+	var c struct {
+		Iss any `json:"iss"`
+	}
+	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c); err != nil {
+		return "", "", fmt.Errorf("%w: claims are not a JSON object", ErrInvalidToken)
+	}
+	iss, _ = c.Iss.(string)
+	return typ, iss, nil
+}
+
+// typAllowed compares a typ header case-insensitively with the allowed
+// values; "" in allowed admits an absent typ. RFC 7515 §4.1.9 allows the
+// "application/" prefix to be left out.
+func typAllowed(typ string, allowed ...string) bool {
+	t := strings.ToLower(typ)
+	t = strings.TrimPrefix(t, "application/")
+	return slices.Contains(allowed, t)
+}
+
+// verifiedJWT is a token whose signature, issuer and algorithm go-oidc
+// checked, with its claims and time claims checked here.
+type verifiedJWT struct {
+	token  *oidc.IDToken
+	claims map[string]any
+	exp    time.Time // zero when absent
+	iat    time.Time // zero when absent
+}
+
+// timeRules say which time claims a kind of token needs.
+type timeRules struct {
+	needExp, needIat bool
+	maxAge           time.Duration // iat not older than this (logout tokens); 0 = any
+}
+
+// verifyJWT verifies raw with v and checks its time claims: they must be
+// JSON numbers (go-oidc also takes numeric strings); exp, nbf and iat get
+// 30 s leeway (RFC 7519 §4.1.4-6).
+func (c *Client) verifyJWT(ctx context.Context, v *oidc.IDTokenVerifier, raw string, r timeRules) (*verifiedJWT, error) {
+	tok, err := v.Verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	out := &verifiedJWT{token: tok}
+	if err := tok.Claims(&out.claims); err != nil {
+		return nil, fmt.Errorf("idp: claims: %v", err)
+	}
+	now := c.now()
+	exp, hasExp, err := numericDate(out.claims, "exp")
+	if err != nil {
+		return nil, err
+	}
+	iat, hasIat, err := numericDate(out.claims, "iat")
+	if err != nil {
+		return nil, err
+	}
+	nbf, hasNbf, err := numericDate(out.claims, "nbf")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case r.needExp && !hasExp:
+		return nil, fmt.Errorf("idp: token has no exp")
+	case r.needIat && !hasIat:
+		return nil, fmt.Errorf("idp: token has no iat")
+	case hasExp && !now.Before(exp.Add(leeway)):
+		return nil, fmt.Errorf("idp: token expired at %s", exp.UTC().Format(time.RFC3339))
+	case hasNbf && now.Add(leeway).Before(nbf):
+		return nil, fmt.Errorf("idp: token not valid before %s", nbf.UTC().Format(time.RFC3339))
+	case hasIat && now.Add(leeway).Before(iat):
+		return nil, fmt.Errorf("idp: token issued in the future (%s)", iat.UTC().Format(time.RFC3339))
+	case r.maxAge > 0 && now.Sub(iat) > r.maxAge+leeway:
+		return nil, fmt.Errorf("idp: token issued at %s is too old", iat.UTC().Format(time.RFC3339))
+	}
+	out.exp, out.iat = exp, iat
+	return out, nil
+}
+
+// numericDate reads a NumericDate claim (RFC 7519 §2): a JSON number, never
+// a string.
+func numericDate(claims map[string]any, name string) (time.Time, bool, error) {
+	v, ok := claims[name]
+	if !ok {
+		return time.Time{}, false, nil
+	}
+	f, isNum := v.(float64)
+	if !isNum {
+		return time.Time{}, false, fmt.Errorf("idp: claim %s is not a number", name)
+	}
+	sec := int64(f)
+	return time.Unix(sec, int64((f-float64(sec))*1e9)), true, nil
+}
+
+// audiences reads aud as a string or an array of strings (RFC 7519 §4.1.3).
+func audiences(claims map[string]any) []string {
+	switch a := claims["aud"].(type) {
+	case string:
+		return []string{a}
+	case []any:
+		out := make([]string, 0, len(a))
+		for _, x := range a {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// audienceMatches reports whether one of got is one of want.
+func audienceMatches(got, want []string) bool {
+	for _, g := range got {
+		if slices.Contains(want, g) {
+			return true
+		}
+	}
+	return false
+}

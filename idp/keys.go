@@ -1,0 +1,248 @@
+package idp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// asymmetricAlgs are the only JWS algorithms ever accepted: never "none",
+// never HMAC (whose "secret" could be a public key).
+var asymmetricAlgs = []jose.SignatureAlgorithm{
+	jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512,
+	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA,
+}
+
+// signingAlgs keeps the asymmetric algorithms of advertised (the provider's
+// id_token_signing_alg_values_supported); none advertised means RS256, the
+// one OIDC Core 15.1 requires.
+func signingAlgs(advertised []string) []string {
+	var out []string
+	for _, a := range advertised {
+		if slices.Contains(asymmetricAlgs, jose.SignatureAlgorithm(a)) {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{string(jose.RS256)}
+	}
+	return out
+}
+
+// keySet is an oidc.KeySet over a remote JWKS (RFC 7517) that honours each
+// key's "use" (absent or "sig") and "alg" (absent or the token's), skips
+// entries that do not parse, and refetches on an unknown kid at most once
+// per cool-down, so a flood of tokens with random kids costs one fetch.
+type keySet struct {
+	c       *Client
+	issuer  string // for discovering jwks_uri when url is ""
+	fetchMu sync.Mutex
+	last    time.Time // last fetch attempt; guarded by fetchMu
+
+	mu   sync.RWMutex
+	url  string
+	keys []jose.JSONWebKey
+}
+
+var _ oidc.KeySet = (*keySet)(nil)
+
+// VerifySignature checks the compact JWS raw against the keys and returns
+// its payload. Header members jku, jwk and x5u are never used: keys come
+// only from the configured JWKS.
+func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	jws, err := jose.ParseSignedCompact(raw, asymmetricAlgs)
+	if err != nil {
+		return nil, fmt.Errorf("idp: malformed jws: %v", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("idp: jws must have exactly one signature")
+	}
+	h := jws.Signatures[0].Protected
+	k.mu.RLock()
+	keys := k.keys
+	k.mu.RUnlock()
+	if p, ok := verifyWith(jws, h, keys); ok {
+		return p, nil
+	}
+	keys, err = k.refresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := verifyWith(jws, h, keys); ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("idp: no key verifies the signature (kid %q)", h.KeyID)
+}
+
+func verifyWith(jws *jose.JSONWebSignature, h jose.Header, keys []jose.JSONWebKey) ([]byte, bool) {
+	for i := range keys {
+		key := &keys[i]
+		if h.KeyID != "" && key.KeyID != h.KeyID {
+			continue
+		}
+		if key.Algorithm != "" && key.Algorithm != h.Algorithm {
+			continue
+		}
+		if p, err := jws.Verify(key); err == nil {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// refresh fetches the JWKS unless a fetch was attempted within the
+// cool-down; it returns the keys known afterwards.
+func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
+	k.fetchMu.Lock()
+	defer k.fetchMu.Unlock()
+	now := k.c.now()
+	if !k.last.IsZero() && now.Sub(k.last) < k.c.cfg.JWKSCooldown {
+		k.mu.RLock()
+		defer k.mu.RUnlock()
+		return k.keys, nil
+	}
+	k.last = now
+	keys, err := k.fetch(ctx)
+	if err != nil {
+		// Retry a failed fetch sooner than a successful one: after a sixth
+		// of the cool-down (5 s by default).
+		k.last = now.Add(-k.c.cfg.JWKSCooldown * 5 / 6)
+		return nil, err
+	}
+	k.mu.Lock()
+	k.keys = keys
+	k.mu.Unlock()
+	return keys, nil
+}
+
+func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
+	k.mu.RLock()
+	u := k.url
+	k.mu.RUnlock()
+	if u == "" {
+		var err error
+		if u, err = k.c.discoverJWKSURL(ctx, k.issuer); err != nil {
+			return nil, err
+		}
+		k.mu.Lock()
+		k.url = u
+		k.mu.Unlock()
+	}
+	body, err := k.c.getJSON(k.c.providerCtx(ctx, "jwks"), u, "")
+	if err != nil {
+		return nil, fmt.Errorf("idp: fetching JWKS %s: %w", u, err)
+	}
+	return parseJWKS(body)
+}
+
+// parseJWKS keeps the usable signature keys of a JWK Set. RFC 7517 §5:
+// entries that do not parse are ignored; keys for encryption ("use":"enc")
+// and non-public (symmetric or private) keys are never used.
+func parseJWKS(body []byte) ([]jose.JSONWebKey, error) {
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &set); err != nil {
+		return nil, fmt.Errorf("idp: JWKS is not a JWK Set: %v", err)
+	}
+	var out []jose.JSONWebKey
+	for _, raw := range set.Keys {
+		var key jose.JSONWebKey
+		if err := key.UnmarshalJSON(raw); err != nil {
+			continue
+		}
+		if key.Use != "" && key.Use != "sig" {
+			continue
+		}
+		if !key.IsPublic() || !key.Valid() {
+			continue
+		}
+		if key.Algorithm != "" && !slices.Contains(asymmetricAlgs, jose.SignatureAlgorithm(key.Algorithm)) {
+			continue
+		}
+		out = append(out, key)
+	}
+	return out, nil
+}
+
+// trustedIssuer is an issuer whose JWT access tokens are accepted.
+type trustedIssuer struct {
+	issuer    string
+	audiences []string
+	keys      *keySet
+	verifier  *oidc.IDTokenVerifier
+}
+
+// newTrustedIssuer builds the verifier for an issuer's bearer tokens: go-oidc
+// checks iss, alg and signature; audience and time claims are checked by
+// verifyJWT (several audiences, 30 s leeway, numeric time claims).
+func (c *Client) newTrustedIssuer(iss string, auds []string, jwksURL string, algs []string) *trustedIssuer {
+	ks := &keySet{c: c, issuer: iss, url: jwksURL}
+	if algs == nil {
+		algs = signingAlgs([]string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
+	}
+	v := oidc.NewVerifier(iss, ks, &oidc.Config{SkipClientIDCheck: true, SkipExpiryCheck: true,
+		SupportedSigningAlgs: algs, Now: c.now})
+	return &trustedIssuer{issuer: iss, audiences: auds, keys: ks, verifier: v}
+}
+
+// discoverJWKSURL reads jwks_uri from the issuer's discovery document
+// (OIDC Discovery 1.0 §4), checking that it names the same issuer.
+func (c *Client) discoverJWKSURL(ctx context.Context, iss string) (string, error) {
+	body, err := c.getJSON(c.providerCtx(ctx, "discovery"),
+		strings.TrimSuffix(iss, "/")+"/.well-known/openid-configuration", "")
+	if err != nil {
+		return "", fmt.Errorf("idp: discovery of %s: %w", iss, err)
+	}
+	var doc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || doc.Issuer != iss || doc.JWKSURI == "" {
+		return "", fmt.Errorf("idp: discovery of %s: bad document (issuer %q)", iss, doc.Issuer)
+	}
+	return doc.JWKSURI, nil
+}
+
+// getJSON GETs u (with a bearer token when not "") and returns the body of
+// a 200 response, at most 1 MiB. Transport failures and 5xx statuses wrap
+// ErrUnavailable; other statuses are plain errors.
+func (c *Client) getJSON(ctx context.Context, u, bearer string, accept ...string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if len(accept) > 0 {
+		req.Header.Set("Accept", accept[0])
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if resp.StatusCode >= 500 {
+		return nil, fmt.Errorf("%w: status %d", ErrUnavailable, resp.StatusCode)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("idp: GET %s: status %d", u, resp.StatusCode)
+	}
+	return body, nil
+}

@@ -1,0 +1,92 @@
+package idp
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the idp collectors of /tmp/metrics.md, registered on the
+// Registerer of Config (or on nothing).
+type metrics struct {
+	providerDuration *prometheus.HistogramVec
+	bearer           *prometheus.CounterVec
+	// Pre-resolved children: the cached bearer path does no label lookup.
+	bearerCacheValid prometheus.Counter
+	bearerInvalid    map[string]prometheus.Counter
+	bearerValid      map[string]prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		providerDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "portcullis", Name: "provider_request_duration_seconds",
+			Help:    "Duration of requests to the identity provider by endpoint.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"endpoint"}),
+		bearer: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "portcullis", Name: "bearer_verifications_total",
+			Help: "Bearer token verifications by result and source.",
+		}, []string{"result", "source"}),
+		bearerInvalid: map[string]prometheus.Counter{},
+		bearerValid:   map[string]prometheus.Counter{},
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.providerDuration, m.bearer} {
+			if err := reg.Register(c); err != nil {
+				return nil, errors.New("idp: registering metrics: " + err.Error())
+			}
+		}
+	}
+	for _, src := range []string{"cache", "jwt", "introspection"} {
+		m.bearerValid[src] = m.bearer.WithLabelValues("valid", src)
+		m.bearerInvalid[src] = m.bearer.WithLabelValues("invalid", src)
+	}
+	m.bearerCacheValid = m.bearerValid["cache"]
+	return m, nil
+}
+
+type endpointKey struct{}
+
+// withEndpoint labels the provider requests made with ctx.
+func withEndpoint(ctx context.Context, endpoint string) context.Context {
+	return context.WithValue(ctx, endpointKey{}, endpoint)
+}
+
+// timedTransport records provider_request_duration_seconds for every
+// request, labelled by the endpoint set with withEndpoint.
+type timedTransport struct {
+	base http.RoundTripper
+	hist *prometheus.HistogramVec
+}
+
+func (t *timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	ep, _ := r.Context().Value(endpointKey{}).(string)
+	if ep == "" {
+		ep = "other"
+	}
+	start := time.Now()
+	resp, err := t.base.RoundTrip(r)
+	t.hist.WithLabelValues(ep).Observe(time.Since(start).Seconds())
+	return resp, err
+}
+
+// instrumentedClient copies hc (nil = a client with a 10 s timeout) with a
+// transport that records durations.
+func instrumentedClient(hc *http.Client, hist *prometheus.HistogramVec) *http.Client {
+	var c http.Client
+	if hc != nil {
+		c = *hc
+	} else {
+		c.Timeout = 10 * time.Second
+	}
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	c.Transport = &timedTransport{base: base, hist: hist}
+	return &c
+}

@@ -1,0 +1,109 @@
+package idp
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"testing"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+)
+
+func TestRefresh(t *testing.T) {
+	p, c, _ := setup(t, oidctest.Options{}, nil)
+	toks, id, err := login(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t2, id2, err := c.Refresh(ctx, toks.RefreshToken, id)
+	if err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if t2.RefreshToken == "" || t2.RefreshToken == toks.RefreshToken || t2.AccessToken == toks.AccessToken {
+		t.Errorf("tokens not rotated: %+v", t2)
+	}
+	if id2.Subject != "alice" || id2.Email != "alice@example.com" || len(id2.Scopes) == 0 {
+		t.Errorf("identity = %+v", id2)
+	}
+	// The provider rotated: the old refresh token is refused as invalid_grant.
+	if _, _, err := c.Refresh(ctx, toks.RefreshToken, id); !errors.Is(err, ErrInvalidGrant) {
+		t.Errorf("reused refresh token: err = %v, want ErrInvalidGrant", err)
+	}
+	// Revoked at the provider (RFC 7009): the grant is gone too.
+	if err := c.Revoke(ctx, t2.RefreshToken); err != nil || !p.Revoked(t2.RefreshToken) {
+		t.Fatalf("revoke: %v", err)
+	}
+	if _, _, err := c.Refresh(ctx, t2.RefreshToken, id2); !errors.Is(err, ErrInvalidGrant) {
+		t.Errorf("revoked refresh token: err = %v", err)
+	}
+}
+
+func TestRefreshFailures(t *testing.T) {
+	tests := []struct {
+		name         string
+		fault        oidctest.Fault
+		closeServer  bool
+		invalidGrant bool
+	}{
+		{name: "changed sub", fault: oidctest.FaultChangedSub, invalidGrant: true},
+		{name: "refreshed id token with wrong issuer", fault: oidctest.FaultWrongIssuer, invalidGrant: true},
+		{name: "refreshed id token bad signature", fault: oidctest.FaultBadSignature, invalidGrant: true},
+		{name: "server error", fault: oidctest.FaultServerError},
+		{name: "provider unreachable", closeServer: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, c, _ := setup(t, oidctest.Options{}, nil)
+			toks, id, err := login(t, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.SetFaults(tt.fault)
+			if tt.closeServer {
+				p.Server.Close()
+			}
+			t2, id2, err := c.Refresh(context.Background(), toks.RefreshToken, id)
+			if err == nil || t2 != nil || id2 != nil {
+				t.Fatalf("refresh succeeded: %+v", id2)
+			}
+			if errors.Is(err, ErrInvalidGrant) != tt.invalidGrant {
+				t.Errorf("err = %v; ErrInvalidGrant %v, want %v", err, errors.Is(err, ErrInvalidGrant), tt.invalidGrant)
+			}
+		})
+	}
+}
+
+func TestRefreshWithoutIDToken(t *testing.T) {
+	p, c, _ := setup(t, oidctest.Options{}, nil)
+	toks, id, err := login(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetFaults(oidctest.FaultNoIDToken)
+	t2, id2, err := c.Refresh(context.Background(), toks.RefreshToken, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t2.IDToken != "" || id2.Subject != "alice" || id2.Claims["email"] != "alice@example.com" || id2.Issuer != p.Issuer {
+		t.Errorf("tokens %+v identity %+v", t2, id2)
+	}
+}
+
+func TestRevokeAndEndSession(t *testing.T) {
+	_, c, _ := setup(t, oidctest.Options{}, nil)
+	u := c.EndSessionURL("id.tok.en", "st&x", "https://gw.example.com/oauth2/signed_out")
+	q := mustQuery(t, u)
+	want := url.Values{"id_token_hint": {"id.tok.en"}, "client_id": {"client"}, "state": {"st&x"},
+		"post_logout_redirect_uri": {"https://gw.example.com/oauth2/signed_out"}}
+	if q.Encode() != want.Encode() {
+		t.Errorf("end session query = %v", q)
+	}
+	_, bare, _ := setup(t, oidctest.Options{NoEndSession: true, NoRevocation: true}, nil)
+	if u := bare.EndSessionURL("h", "s", "p"); u != "" {
+		t.Errorf("EndSessionURL without endpoint = %q", u)
+	}
+	if err := bare.Revoke(context.Background(), "rt"); err != nil {
+		t.Errorf("Revoke without endpoint: %v", err)
+	}
+}

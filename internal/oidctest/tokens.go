@@ -1,0 +1,172 @@
+package oidctest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"sync"
+	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// Key is one signing key of the provider. Its public half is published in
+// the JWKS unless it was made with NewUnpublishedKey.
+type Key struct {
+	KID string
+	Alg string // "RS256" or "ES256"
+	// Private is *rsa.PrivateKey or *ecdsa.PrivateKey.
+	Private any
+}
+
+// newKey generates an RSA-2048 (RS256) or P-256 (ES256) key.
+func newKey(tb testing.TB, kid, alg string) *Key {
+	tb.Helper()
+	k := &Key{KID: kid, Alg: alg}
+	var err error
+	switch alg {
+	case "ES256":
+		k.Private, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	default:
+		k.Alg = "RS256"
+		k.Private, err = rsa.GenerateKey(rand.Reader, 2048)
+	}
+	if err != nil {
+		tb.Fatalf("oidctest: generating key: %v", err)
+	}
+	return k
+}
+
+// RSA key generation is slow (the more under -race), so every provider of a
+// test binary shares one published RSA key and one unpublished one; the keys
+// are never modified. Providers differ by issuer, so their tokens still do
+// not verify at one another.
+var (
+	rsaKeys = sync.OnceValues(func() (*Key, *Key) {
+		return mustRSA("rsa-1"), mustRSA("unknown-kid")
+	})
+)
+
+func mustRSA(kid string) *Key {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic("oidctest: generating key: " + err.Error())
+	}
+	return &Key{KID: kid, Alg: "RS256", Private: k}
+}
+
+func sharedRSA(testing.TB) *Key { k, _ := rsaKeys(); return k }
+
+func unpublishedRSA(testing.TB) *Key { _, k := rsaKeys(); return k }
+
+// NewUnpublishedKey generates a key the provider does not publish: tokens
+// signed with it carry a valid-looking signature that no JWKS entry verifies.
+func NewUnpublishedKey(tb testing.TB, kid, alg string) *Key {
+	tb.Helper()
+	return newKey(tb, kid, alg)
+}
+
+// JWK returns the JWK of the key's public half (use "sig", alg and kid set).
+func (k *Key) JWK() jose.JSONWebKey {
+	var pub any
+	switch p := k.Private.(type) {
+	case *rsa.PrivateKey:
+		pub = &p.PublicKey
+	case *ecdsa.PrivateKey:
+		pub = &p.PublicKey
+	}
+	return jose.JSONWebKey{Key: pub, KeyID: k.KID, Algorithm: k.Alg, Use: "sig"}
+}
+
+// publicDER is the PKIX encoding of the public key, the "secret" of the
+// classic HS256-with-the-public-key confusion attack.
+func (k *Key) publicDER() []byte {
+	b, err := x509.MarshalPKIXPublicKey(k.JWK().Key)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// SignOptions shape a token made by Sign. The zero value signs normally with
+// the provider's current key.
+type SignOptions struct {
+	Typ string // "typ" header; "" = none
+	KID string // overrides the key's kid ("" = the key's)
+	Key *Key   // nil = the provider's current key
+	// Alg forces a hostile algorithm: "none" (unsigned) or "HS256" (an HMAC
+	// whose secret is the signing key's public key). "" = the key's own.
+	Alg string
+	// Header adds header members (e.g. "jku", "jwk") to the protected header.
+	Header map[string]any
+	// CorruptSignature flips a byte of the signature.
+	CorruptSignature bool
+}
+
+// Sign serialises claims as a compact JWS. Tests use it to mint access
+// tokens, ID tokens and logout tokens, honest or hostile.
+func (p *Provider) Sign(claims map[string]any, o SignOptions) string {
+	p.tb.Helper()
+	key := o.Key
+	if key == nil {
+		key = p.Key()
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		p.tb.Fatalf("oidctest: marshal claims: %v", err)
+	}
+	kid := key.KID
+	if o.KID != "" {
+		kid = o.KID
+	}
+	if o.Alg == "none" {
+		h := map[string]any{"alg": "none", "kid": kid}
+		if o.Typ != "" {
+			h["typ"] = o.Typ
+		}
+		hb, _ := json.Marshal(h)
+		enc := base64.RawURLEncoding
+		return enc.EncodeToString(hb) + "." + enc.EncodeToString(payload) + "."
+	}
+	opts := &jose.SignerOptions{}
+	opts.WithHeader("kid", kid)
+	if o.Typ != "" {
+		opts.WithType(jose.ContentType(o.Typ))
+	}
+	for k, v := range o.Header {
+		opts.WithHeader(jose.HeaderKey(k), v)
+	}
+	var sk jose.SigningKey
+	if o.Alg == "HS256" {
+		sk = jose.SigningKey{Algorithm: jose.HS256, Key: key.publicDER()}
+	} else {
+		sk = jose.SigningKey{Algorithm: jose.SignatureAlgorithm(key.Alg), Key: key.Private}
+	}
+	signer, err := jose.NewSigner(sk, opts)
+	if err != nil {
+		p.tb.Fatalf("oidctest: signer: %v", err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		p.tb.Fatalf("oidctest: sign: %v", err)
+	}
+	s, err := jws.CompactSerialize()
+	if err != nil {
+		p.tb.Fatalf("oidctest: serialize: %v", err)
+	}
+	if o.CorruptSignature {
+		b := []byte(s)
+		i := len(b) - 5
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+		s = string(b)
+	}
+	return s
+}
