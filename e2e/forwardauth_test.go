@@ -116,7 +116,6 @@ func startNginx(tb testing.TB, listen, gateway, app string) {
 const caddyfile = `{
 	admin off
 	auto_https off
-	persist_config off
 }
 http://%[1]s {
 	handle /oauth2/* {

@@ -92,7 +92,7 @@ func (g *gateway) waitReady(tb testing.TB) {
 }
 
 // secret is a fixed, high-entropy test session secret (base64 of 32 bytes).
-const secret = "q7Xr9v2Lk4Zp8Wc1Ns6Ty3Bf5Hd0Gm7Jx2Ua9Qe4Ro="
+const secret = "/Via1yk4hN8fhwPfb4G1emWUh89OaWAFP4jJ09w2Mb8="
 
 // upstream is a demo app that records every request it receives.
 type upstream struct {

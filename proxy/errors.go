@@ -103,6 +103,8 @@ func classify(err error) *httpError {
 	switch {
 	case errors.Is(err, idp.ErrNotReady):
 		return unavailable("the identity provider is not available yet", err)
+	case errors.Is(err, idp.ErrUnavailable):
+		return unavailable("the identity provider is not reachable; please retry shortly", err)
 	case errors.Is(err, idp.ErrInvalidToken):
 		return invalidToken(err)
 	case errors.Is(err, session.ErrNoSession):

@@ -86,8 +86,11 @@ func (h *Handler) identifyBearer(ex *exchange, r *http.Request, tok string) erro
 	}
 	id, err := h.cfg.Provider.VerifyBearer(r.Context(), tok)
 	if err != nil {
-		if errors.Is(err, idp.ErrNotReady) {
+		switch {
+		case errors.Is(err, idp.ErrNotReady):
 			return unavailable("the identity provider is not available yet", err)
+		case errors.Is(err, idp.ErrUnavailable):
+			return unavailable("the identity provider could not check the token; please retry shortly", err)
 		}
 		return invalidToken(err)
 	}

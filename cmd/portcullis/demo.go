@@ -62,6 +62,11 @@ func runDemo(ctx context.Context, args []string, env func(string) (string, bool)
 	if err != nil {
 		return err
 	}
+	// The demo provider is local: load its metadata before printing the
+	// banner, so the printed URL works at once.
+	if err := g.provider.Discover(ctx); err != nil {
+		return fmt.Errorf("demo: provider discovery: %w", err)
+	}
 	fmt.Fprintf(stdout, "%s/\n", gatewayURL)
 	for _, u := range denv.Users {
 		fmt.Fprintf(stdout, "username: %s  password: %s\n", u.Name, u.Password)

@@ -160,12 +160,15 @@ func (g *gateway) serveGateway(s *servers) error {
 // so that a provider outage at start does not crash-loop the pod.
 func (g *gateway) discover(ctx context.Context) {
 	backoff := time.Second
-	for {
+	for !g.provider.Ready() {
 		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		err := g.provider.Discover(dctx)
 		cancel()
 		if err == nil {
 			g.logger.Info("provider metadata loaded", "issuer", g.provider.Issuer())
+			return
+		}
+		if ctx.Err() != nil {
 			return
 		}
 		g.logger.Warn("provider discovery failed; retrying", "err", err, "in", backoff.String())

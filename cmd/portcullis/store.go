@@ -11,8 +11,9 @@ import (
 
 // newStore builds the configured session store.
 func newStore(cfg *config.Config, reg prometheus.Registerer, logger *slog.Logger) (session.Store, error) {
+	opts := session.StoreOptions{Metrics: reg, Logger: logger}
 	if cfg.SessionStore == "redis" {
-		return newRedisStore(cfg, reg, logger)
+		return session.NewRedisStore(cfg.Redis, cfg.Cookie, opts)
 	}
-	return session.NewCookieStore(cfg.Cookie)
+	return session.NewCookieStore(cfg.Cookie, opts)
 }
