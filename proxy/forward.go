@@ -142,10 +142,13 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 	if up.basePath != "" {
 		path = up.basePath + path
 	}
-	if strings.IndexByte(path, '%') < 0 {
-		out.URL.Path, out.URL.RawPath = path, ""
-	} else if dec, err := url.PathUnescape(path); err == nil {
-		out.URL.Path, out.URL.RawPath = dec, path
+	// Normalize only emits valid escapes, so PathUnescape cannot fail; were
+	// it to, the escaped form is sent as it is rather than the client's path.
+	out.URL.Path, out.URL.RawPath = path, ""
+	if strings.IndexByte(path, '%') >= 0 {
+		if dec, err := url.PathUnescape(path); err == nil {
+			out.URL.Path, out.URL.RawPath = dec, path
+		}
 	}
 	if up.target.RawQuery != "" {
 		if out.URL.RawQuery == "" {

@@ -107,6 +107,14 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 	if err == nil && subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) != 1 {
 		err = errors.New("proxy: login state does not match")
 	}
+	// A response whose state we did not issue is refused before anything
+	// of it is shown: a crafted link must not put provider-looking text on
+	// the gateway's page.
+	if err != nil {
+		h.fail(ex, r, h.loginFailure(http.StatusBadRequest, "bad_state",
+			"This sign-in link is unknown, expired or was already used.", err))
+		return
+	}
 	if q.Has("error") {
 		// RFC 6749 §4.1.2.1: show the provider's error, escaped, with a link
 		// to try again; never start another login by ourselves.
@@ -117,11 +125,6 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 		e := h.loginFailure(http.StatusForbidden, "provider_error", truncate(reason, 300), nil)
 		e.cause = errors.New("provider error " + truncate(q.Get("error"), 64))
 		h.fail(ex, r, e)
-		return
-	}
-	if err != nil {
-		h.fail(ex, r, h.loginFailure(http.StatusBadRequest, "bad_state",
-			"This sign-in link is unknown, expired or was already used.", err))
 		return
 	}
 	h.finishLogin(ex, r, q.Get("code"), ls)

@@ -121,6 +121,9 @@ func TestCallbackRefusals(t *testing.T) {
 		{"provider error escaped", false, func(s string) string {
 			return "error=access_denied&error_description=" + url.QueryEscape("<script>x</script>") + "&state=" + s
 		}, 403, "&lt;script&gt;"},
+		{"provider error with a forged state shows nothing of it", false, func(s string) string {
+			return "error=access_denied&error_description=Call+0800-SCAM&state=forged"
+		}, 400, "unknown"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,7 +135,7 @@ func TestCallbackRefusals(t *testing.T) {
 			if resp.StatusCode != tt.want {
 				t.Fatalf("status = %d, want %d; %s", resp.StatusCode, tt.want, body)
 			}
-			if !strings.Contains(body, tt.wantBody) || strings.Contains(body, "<script>") {
+			if !strings.Contains(body, tt.wantBody) || strings.Contains(body, "<script>") || strings.Contains(body, "SCAM") {
 				t.Errorf("body does not contain %q or is unescaped: %s", tt.wantBody, body)
 			}
 			if strings.Contains(body, "http-equiv") || resp.Header.Get("Location") != "" {
