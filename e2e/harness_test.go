@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,4 +163,13 @@ func decodeSeen(tb testing.TB, body string) seen {
 		tb.Fatalf("upstream echo: %v\n%s", err, body)
 	}
 	return s
+}
+
+func mustURL(tb testing.TB, raw string) *url.URL {
+	tb.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
 }

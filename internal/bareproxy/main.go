@@ -1,0 +1,52 @@
+// Command bareproxy is a bare, tuned httputil.ReverseProxy: the baseline the
+// gateway's load test compares against (same transport settings, no
+// authorization). Usage: bareproxy LISTEN UPSTREAM_URL
+package main
+
+import (
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+)
+
+type pool struct{ p sync.Pool }
+
+func (b *pool) Get() []byte {
+	if v, ok := b.p.Get().(*[32 << 10]byte); ok {
+		return v[:]
+	}
+	return new([32 << 10]byte)[:]
+}
+
+func (b *pool) Put(buf []byte) { b.p.Put((*[32 << 10]byte)(buf[:32<<10])) }
+
+func main() {
+	if len(os.Args) != 3 {
+		log.Fatal("usage: bareproxy LISTEN UPSTREAM_URL")
+	}
+	target, err := url.Parse(os.Args[2])
+	if err != nil {
+		log.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+		},
+		Transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        1024,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+		},
+		FlushInterval: -1,
+		BufferPool:    &pool{},
+	}
+	srv := &http.Server{Addr: os.Args[1], Handler: rp, ReadHeaderTimeout: 10 * time.Second}
+	log.Fatal(srv.ListenAndServe())
+}
