@@ -1,0 +1,132 @@
+package charts
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// buildPortcullis builds the gateway from the parent module (the chart module
+// never imports it) into a temporary directory.
+func buildPortcullis(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "portcullis")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/portcullis")
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building portcullis: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// portcullisCheck runs `portcullis check --config FILE`; SPEC §1: exit 0 means
+// the file is valid, 2 lists every problem as FILE:LINE: key: message.
+func portcullisCheck(t *testing.T, bin, file string) {
+	t.Helper()
+	cmd := exec.Command(bin, "check", "--config", file)
+	cmd.Env = append(os.Environ(), "PORTCULLIS_CONFIG=")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		cfg, _ := os.ReadFile(file)
+		t.Fatalf("portcullis check --config %s exited %d:\n%s\nconfig:\n%s", file, ee.ExitCode(), out.String(), cfg)
+	default:
+		t.Fatalf("running portcullis check: %v", err)
+	}
+}
+
+// TestRenderedConfigPassesCheck renders the chart with its secret files
+// pointed at a temporary directory, writes the rendered Secret's values there,
+// and has the real gateway validate the rendered config.toml.
+func TestRenderedConfigPassesCheck(t *testing.T) {
+	lookTool(t, "helm")
+	bin := buildPortcullis(t)
+	for _, tc := range renderCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			secretsDir := filepath.Join(dir, "secrets")
+			sets := append(slices.Clone(exampleSets), tc.sets...)
+			r := render(t, tc.values, append(sets, "secretsDir="+secretsDir)...)
+			cfg := ""
+			var sec *corev1.Secret
+			for _, o := range r {
+				switch obj := o.Obj.(type) {
+				case *corev1.ConfigMap:
+					if c, ok := obj.Data["config.toml"]; ok {
+						cfg = c
+					}
+				case *corev1.Secret:
+					sec = obj
+				}
+			}
+			if cfg == "" || sec == nil {
+				t.Fatalf("no config.toml ConfigMap or no Secret in %v", r.kinds())
+			}
+			// The chart maps each Secret key to the file of the same name.
+			writeFiles(t, secretsDir, sec.Data)
+			file := filepath.Join(dir, "config.toml")
+			writeFile(t, file, []byte(cfg))
+			portcullisCheck(t, bin, file)
+		})
+	}
+	t.Run("sidecar-deployment example", func(t *testing.T) {
+		raw, err := os.ReadFile("portcullis/examples/sidecar-deployment.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := decodeAll(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		secretsDir := filepath.Join(dir, "secrets")
+		cfg := strings.ReplaceAll(configTOML(t, r, "myapp-portcullis"), "/etc/portcullis/secrets", secretsDir)
+		// What the example's `kubectl create secret` line puts there.
+		writeFiles(t, secretsDir, map[string][]byte{
+			"client-secret":   []byte("test-client-secret"),
+			"session-secrets": []byte(randomSecret(t)),
+		})
+		file := filepath.Join(dir, "config.toml")
+		writeFile(t, file, []byte(cfg))
+		portcullisCheck(t, bin, file)
+	})
+}
+
+func randomSecret(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func writeFiles(t *testing.T, dir string, files map[string][]byte) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range files {
+		writeFile(t, filepath.Join(dir, name), data)
+	}
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,294 @@
+{{/* Names and labels. */}}
+{{- define "portcullis.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "portcullis.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "portcullis.redisName" -}}
+{{- printf "%s-redis" (include "portcullis.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "portcullis.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "portcullis.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "portcullis.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "portcullis.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: gateway
+{{- end -}}
+
+{{- define "portcullis.redisSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "portcullis.name" . }}-redis
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "portcullis.redisLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "portcullis.redisSelectorLabels" . }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: session-store
+{{- end -}}
+
+{{- define "portcullis.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "portcullis.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "portcullis.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "portcullis.configMapName" -}}
+{{- default (include "portcullis.fullname" .) .Values.existingConfigMap -}}
+{{- end -}}
+
+{{- define "portcullis.secretName" -}}
+{{- default (include "portcullis.fullname" .) .Values.existingSecret -}}
+{{- end -}}
+
+{{/*
+portcullis.secretItems lists, as YAML, the secret files the pod gets: a map from the file
+name under secretsDir to the Secret key that holds it. Only files that exist are listed, so
+the config references exactly these.
+*/}}
+{{- define "portcullis.secretItems" -}}
+{{- $items := dict -}}
+{{- if .Values.existingSecret -}}
+{{- $k := .Values.existingSecretKeys -}}
+{{- if $k.clientSecret }}{{ $_ := set $items "client-secret" $k.clientSecret }}{{ end -}}
+{{- if $k.sessionSecrets }}{{ $_ := set $items "session-secrets" $k.sessionSecrets }}{{ end -}}
+{{- if $k.redisPassword }}{{ $_ := set $items "redis-password" $k.redisPassword }}{{ end -}}
+{{- if $k.assertionKey }}{{ $_ := set $items "assertion-key.pem" $k.assertionKey }}{{ end -}}
+{{- else -}}
+{{- $s := .Values.secrets -}}
+{{- if $s.clientSecret }}{{ $_ := set $items "client-secret" "client-secret" }}{{ end -}}
+{{- $_ := set $items "session-secrets" "session-secrets" -}}
+{{- if or $s.redisPassword (and .Values.redis.enabled .Values.redis.auth.enabled) }}{{ $_ := set $items "redis-password" "redis-password" }}{{ end -}}
+{{- if or $s.assertionKey $s.generateAssertionKey }}{{ $_ := set $items "assertion-key.pem" "assertion-key.pem" }}{{ end -}}
+{{- end -}}
+{{- toYaml $items -}}
+{{- end -}}
+
+{{/*
+portcullis.existingSecretValue returns the base64 value of key in the chart's Secret as
+it is in the cluster (so generated secrets survive upgrades), or "" (new install, or
+`helm template`, where lookup finds nothing).
+*/}}
+{{- define "portcullis.existingSecretValue" -}}
+{{- $s := lookup "v1" "Secret" .root.Release.Namespace (include "portcullis.fullname" .root) -}}
+{{- if and $s $s.data -}}
+{{- index $s.data .key | default "" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+portcullis.config assembles the configuration map: `config` plus what the chart owns
+(listen addresses, *_file paths of the mounted secrets, the in-chart Redis address).
+*/}}
+{{- define "portcullis.config" -}}
+{{- $cfg := deepCopy (.Values.config | default dict) -}}
+{{- range $section := list "server" "provider" "session" "headers" -}}
+{{- if not (kindIs "map" (get $cfg $section)) }}{{ $_ := set $cfg $section dict }}{{ end -}}
+{{- end -}}
+{{- $server := get $cfg "server" -}}
+{{- range $k := list "listen" "ops_listen" -}}
+{{- if hasKey $server $k }}{{ fail (printf "config.server.%s is set by the chart from ports.*; remove it" $k) }}{{ end -}}
+{{- end -}}
+{{- $_ := set $server "listen" (printf ":%d" (int .Values.ports.http)) -}}
+{{- $_ := set $server "ops_listen" (printf ":%d" (int .Values.ports.ops)) -}}
+{{- $items := include "portcullis.secretItems" . | fromYaml -}}
+{{- $dir := trimSuffix "/" .Values.secretsDir -}}
+{{- $files := list
+      (list "provider" "client_secret" "client-secret")
+      (list "session" "secrets" "session-secrets")
+      (list "session" "redis_password" "redis-password")
+      (list "headers" "assertion_key" "assertion-key.pem") -}}
+{{- range $f := $files -}}
+{{- $table := get $cfg (index $f 0) -}}
+{{- $key := index $f 1 -}}
+{{- if hasKey $items (index $f 2) -}}
+{{- if or (hasKey $table $key) (hasKey $table (printf "%s_file" $key)) -}}
+{{- fail (printf "config.%s.%s: secrets come from the chart's Secret (secrets.* / existingSecret); remove it from config" (index $f 0) $key) -}}
+{{- end -}}
+{{- $_ := set $table (printf "%s_file" $key) (printf "%s/%s" $dir (index $f 2)) -}}
+{{- end -}}
+{{- end -}}
+{{- $session := get $cfg "session" -}}
+{{- if and .Values.redis.enabled (not (hasKey $session "redis_url")) (not (hasKey $session "redis_sentinel_addrs")) (not (hasKey $session "redis_cluster_addrs")) -}}
+{{- $_ := set $session "redis_url" (printf "redis://%s:%d/0" (include "portcullis.redisName" .) (int .Values.redis.port)) -}}
+{{- end -}}
+{{- toYaml $cfg -}}
+{{- end -}}
+
+{{/*
+TOML rendering. portcullis.toml renders a map as a TOML document: scalars and inline values
+first, then [tables] for maps, then [[arrays of tables]] for lists of maps. Inside a table,
+maps become inline tables and lists of maps become [[table.key]] arrays. Null values are
+left out. Strings are JSON strings, which are valid TOML basic strings.
+*/}}
+{{- define "portcullis.toml" -}}
+{{- $doc := . -}}
+{{- include "portcullis.toml.entries" (dict "path" "" "table" $doc "inlineMaps" false) -}}
+{{- $order := list -}}
+{{- range $k := list "server" "provider" "session" "headers" "log" }}{{ if hasKey $doc $k }}{{ $order = append $order $k }}{{ end }}{{ end -}}
+{{- range $k := keys $doc | sortAlpha }}{{ if not (has $k $order) }}{{ $order = append $order $k }}{{ end }}{{ end -}}
+{{- range $k := $order -}}
+{{- $v := get $doc $k -}}
+{{- if kindIs "map" $v }}
+
+[{{ include "portcullis.toml.key" $k }}]
+{{- include "portcullis.toml.entries" (dict "path" (include "portcullis.toml.key" $k) "table" $v "inlineMaps" true) -}}
+{{- end -}}
+{{- end -}}
+{{- range $k := concat (list "upstreams" "routes") (keys $doc | sortAlpha) | uniq -}}
+{{- $v := get $doc $k -}}
+{{- if eq (include "portcullis.toml.isTableArray" $v) "true" -}}
+{{- range $e := $v }}
+
+[[{{ include "portcullis.toml.key" $k }}]]
+{{- include "portcullis.toml.entries" (dict "path" (include "portcullis.toml.key" $k) "table" $e "inlineMaps" true) -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+{{ end -}}
+
+{{/* portcullis.toml.entries renders the key = value lines of one table, then its [[path.key]] arrays. */}}
+{{- define "portcullis.toml.entries" -}}
+{{- $t := .table -}}
+{{- $inline := .inlineMaps -}}
+{{- range $k := keys $t | sortAlpha -}}
+{{- $v := get $t $k -}}
+{{- if and (not (kindIs "invalid" $v)) (ne (include "portcullis.toml.isTableArray" $v) "true") (or $inline (not (kindIs "map" $v))) }}
+{{ include "portcullis.toml.key" $k }} = {{ include "portcullis.toml.value" $v }}
+{{- end -}}
+{{- end -}}
+{{- if .path -}}
+{{- $path := .path -}}
+{{- range $k := keys $t | sortAlpha -}}
+{{- $v := get $t $k -}}
+{{- if eq (include "portcullis.toml.isTableArray" $v) "true" -}}
+{{- range $e := $v }}
+
+[[{{ $path }}.{{ include "portcullis.toml.key" $k }}]]
+{{- include "portcullis.toml.entries" (dict "path" (printf "%s.%s" $path (include "portcullis.toml.key" $k)) "table" $e "inlineMaps" true) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "portcullis.toml.isTableArray" -}}
+{{- $ok := and (kindIs "slice" .) (gt (len .) 0) -}}
+{{- if $ok }}{{ range $e := . }}{{ if not (kindIs "map" $e) }}{{ $ok = false }}{{ end }}{{ end }}{{ end -}}
+{{- $ok -}}
+{{- end -}}
+
+{{- define "portcullis.toml.key" -}}
+{{- if regexMatch "^[A-Za-z0-9_-]+$" . }}{{ . }}{{ else }}{{ toJson . }}{{ end -}}
+{{- end -}}
+
+{{- define "portcullis.toml.value" -}}
+{{- $v := . -}}
+{{- if kindIs "string" $v -}}
+{{- toJson $v -}}
+{{- else if kindIs "bool" $v -}}
+{{- ternary "true" "false" $v -}}
+{{- else if or (kindIs "float64" $v) (kindIs "int" $v) (kindIs "int64" $v) -}}
+{{- if eq (float64 $v) (float64 (int64 $v)) }}{{ int64 $v }}{{ else }}{{ $v }}{{ end -}}
+{{- else if kindIs "slice" $v -}}
+[{{ range $i, $e := $v }}{{ if $i }}, {{ end }}{{ include "portcullis.toml.value" $e }}{{ end }}]
+{{- else if kindIs "map" $v -}}
+{{ "{" }}{{ $first := true }}{{ range $k := keys $v | sortAlpha }}{{ $e := get $v $k }}{{ if not (kindIs "invalid" $e) }}{{ if not $first }},{{ end }}{{ $first = false }} {{ include "portcullis.toml.key" $k }} = {{ include "portcullis.toml.value" $e }}{{ end }}{{ end }} {{ "}" }}
+{{- else -}}
+{{- fail (printf "config: cannot render %v (%s) as TOML" $v (kindOf $v)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* portcullis.configToml is the rendered config.toml. */}}
+{{- define "portcullis.configToml" -}}
+# Rendered by the Portcullis Helm chart from .Values.config; do not edit by hand.
+# Check it with: portcullis check --config config.toml
+{{ include "portcullis.config" . | fromYaml | include "portcullis.toml" | trim }}
+{{- end -}}
+
+{{/* Checksums that roll the pods when the configuration or the secrets change. */}}
+{{- define "portcullis.configChecksum" -}}
+{{- if .Values.existingConfigMap -}}
+{{- $cm := lookup "v1" "ConfigMap" .Release.Namespace .Values.existingConfigMap -}}
+{{- (($cm | default dict).data | default dict) | toJson | sha256sum -}}
+{{- else -}}
+{{- include "portcullis.configToml" . | sha256sum -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "portcullis.secretChecksum" -}}
+{{- if .Values.existingSecret -}}
+{{- $s := lookup "v1" "Secret" .Release.Namespace .Values.existingSecret -}}
+{{- (($s | default dict).data | default dict) | toJson | sha256sum -}}
+{{- else -}}
+{{- include (print .Template.BasePath "/secret.yaml") . | sha256sum -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Portcullis container's volume mounts and the pod's volumes (also used by the sidecar docs). */}}
+{{- define "portcullis.volumeMounts" -}}
+- name: portcullis-config
+  mountPath: /etc/portcullis/config.toml
+  subPath: config.toml
+  readOnly: true
+- name: portcullis-secrets
+  mountPath: {{ .Values.secretsDir }}
+  readOnly: true
+- name: portcullis-tmp
+  mountPath: /tmp
+{{- with .Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "portcullis.volumes" -}}
+- name: portcullis-config
+  configMap:
+    name: {{ include "portcullis.configMapName" . }}
+    items:
+      - key: config.toml
+        path: config.toml
+- name: portcullis-secrets
+  secret:
+    secretName: {{ include "portcullis.secretName" . }}
+    defaultMode: 0440
+    items:
+      {{- range $file, $key := include "portcullis.secretItems" . | fromYaml }}
+      - key: {{ $key }}
+        path: {{ $file }}
+      {{- end }}
+- name: portcullis-tmp
+  emptyDir:
+    sizeLimit: 16Mi
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,457 @@
+package charts
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+)
+
+const fullname = "portcullis" // release "portcullis" + chart "portcullis"
+
+// exampleSets are given with every render: the examples leave the client secret
+// to the command line, as a real install would.
+var exampleSets = []string{"secrets.clientSecret=test-client-secret"}
+
+type renderCase struct {
+	name      string
+	values    []string
+	sets      []string
+	wantKinds []string // exactly these kinds/names, sorted
+	check     func(t *testing.T, r rendered)
+}
+
+func renderCases() []renderCase {
+	gateway := []string{
+		"ConfigMap/" + fullname, "Deployment/" + fullname, "PodDisruptionBudget/" + fullname,
+		"Secret/" + fullname, "Service/" + fullname, "ServiceAccount/" + fullname,
+	}
+	return []renderCase{
+		{name: "default", wantKinds: gateway, check: checkDefault},
+		{
+			name: "sidecar", values: []string{"portcullis/examples/sidecar.yaml"},
+			wantKinds: []string{"ConfigMap/myapp-portcullis", "Secret/myapp-portcullis"},
+			check:     checkSidecarValues,
+		},
+		{
+			name: "redis", values: []string{"portcullis/examples/redis.yaml"},
+			wantKinds: sorted(append(slices.Clone(gateway), "Deployment/"+fullname+"-redis",
+				"Service/"+fullname+"-redis", "HorizontalPodAutoscaler/"+fullname)),
+			check: checkRedis,
+		},
+		{
+			name: "ingress", values: []string{"portcullis/examples/ingress.yaml"},
+			wantKinds: sorted(append(slices.Clone(gateway), "Ingress/"+fullname,
+				"ServiceMonitor/"+fullname, "ConfigMap/"+fullname+"-dashboard")),
+			check: checkIngress,
+		},
+	}
+}
+
+func sorted(s []string) []string { slices.Sort(s); return s }
+
+func TestHelmLint(t *testing.T) {
+	for _, tc := range renderCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"lint", "--strict", chartDir}
+			for _, f := range tc.values {
+				args = append(args, "--values", f)
+			}
+			for _, s := range append(slices.Clone(exampleSets), tc.sets...) {
+				args = append(args, "--set", s)
+			}
+			if out, err := helm(t, args...); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+		})
+	}
+}
+
+func TestHelmTemplate(t *testing.T) {
+	for _, tc := range renderCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			r := render(t, tc.values, append(slices.Clone(exampleSets), tc.sets...)...)
+			if got := sorted(r.kinds()); !slices.Equal(got, tc.wantKinds) {
+				t.Fatalf("rendered objects:\n got %v\nwant %v", got, tc.wantKinds)
+			}
+			for _, d := range r.all("Deployment") {
+				checkPodSecurity(t, d.(*appsv1.Deployment))
+			}
+			tc.check(t, r)
+		})
+	}
+}
+
+func checkDefault(t *testing.T, r rendered) {
+	d := r.get(t, "Deployment", fullname).(*appsv1.Deployment)
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
+		t.Errorf("replicas = %v, want 2", d.Spec.Replicas)
+	}
+	checkGatewayContainer(t, d, fullname)
+	svc := r.get(t, "Service", fullname).(*corev1.Service)
+	wantPorts := map[string]string{"http": "http", "ops": "ops"}
+	for _, p := range svc.Spec.Ports {
+		if wantPorts[p.Name] != p.TargetPort.StrVal {
+			t.Errorf("service port %s targets %q", p.Name, p.TargetPort.String())
+		}
+		delete(wantPorts, p.Name)
+	}
+	if len(wantPorts) != 0 {
+		t.Errorf("service lacks ports %v", wantPorts)
+	}
+	pdb := r.get(t, "PodDisruptionBudget", fullname).(*policyv1.PodDisruptionBudget)
+	if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 {
+		t.Errorf("pdb maxUnavailable = %v, want 1", pdb.Spec.MaxUnavailable)
+	}
+	cfg := configTOML(t, r, fullname)
+	for _, want := range []string{
+		`listen = ":4180"`, `ops_listen = ":9180"`,
+		`client_secret_file = "/etc/portcullis/secrets/client-secret"`,
+		`secrets_file = "/etc/portcullis/secrets/session-secrets"`,
+		`assertion_key_file = "/etc/portcullis/secrets/assertion-key.pem"`,
+	} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("config.toml lacks %s:\n%s", want, cfg)
+		}
+	}
+	sec := r.get(t, "Secret", fullname).(*corev1.Secret)
+	for _, k := range []string{"client-secret", "session-secrets", "assertion-key.pem"} {
+		if len(sec.Data[k]) == 0 {
+			t.Errorf("secret lacks %s", k)
+		}
+	}
+	if string(sec.Data["client-secret"]) != "test-client-secret" {
+		t.Errorf("client-secret = %q", sec.Data["client-secret"])
+	}
+}
+
+// checkGatewayContainer asserts the chart's Portcullis container: ports,
+// probes on the ops port, mounts of every secret file the config names.
+func checkGatewayContainer(t *testing.T, d *appsv1.Deployment, cm string) {
+	t.Helper()
+	c := container(t, d, "portcullis")
+	if !slices.Equal(c.Args, []string{"serve", "--config", "/etc/portcullis/config.toml"}) {
+		t.Errorf("args = %v", c.Args)
+	}
+	ann := d.Spec.Template.Annotations
+	for _, k := range []string{"checksum/config", "checksum/secret"} {
+		if len(ann[k]) != 64 {
+			t.Errorf("pod annotation %s = %q, want a sha256", k, ann[k])
+		}
+	}
+	var cmName string
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.ConfigMap != nil {
+			cmName = v.ConfigMap.Name
+		}
+	}
+	if cmName != cm {
+		t.Errorf("config volume uses ConfigMap %q, want %q", cmName, cm)
+	}
+}
+
+func container(t *testing.T, d *appsv1.Deployment, name string) corev1.Container {
+	t.Helper()
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("deployment %s has no container %q", d.Name, name)
+	return corev1.Container{}
+}
+
+// checkPodSecurity asserts the restricted security context on the pod and on
+// every container, and the probes of every Portcullis container.
+func checkPodSecurity(t *testing.T, d *appsv1.Deployment) {
+	t.Helper()
+	ps := d.Spec.Template.Spec.SecurityContext
+	if ps == nil || !isTrue(ps.RunAsNonRoot) || ps.RunAsUser == nil || *ps.RunAsUser == 0 ||
+		ps.SeccompProfile == nil || ps.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("%s: pod securityContext %+v", d.Name, ps)
+	}
+	if d.Spec.Template.Spec.AutomountServiceAccountToken == nil || *d.Spec.Template.Spec.AutomountServiceAccountToken {
+		t.Errorf("%s: automountServiceAccountToken not false", d.Name)
+	}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		sc := c.SecurityContext
+		switch {
+		case sc == nil:
+			t.Errorf("%s/%s: no securityContext", d.Name, c.Name)
+			continue
+		case !isTrue(sc.RunAsNonRoot), sc.RunAsUser == nil, *sc.RunAsUser == 0:
+			t.Errorf("%s/%s: not non-root: %+v", d.Name, c.Name, sc)
+		case !isTrue(sc.ReadOnlyRootFilesystem):
+			t.Errorf("%s/%s: root filesystem writable", d.Name, c.Name)
+		case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
+			t.Errorf("%s/%s: privilege escalation allowed", d.Name, c.Name)
+		case sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) != 0:
+			t.Errorf("%s/%s: capabilities %+v", d.Name, c.Name, sc.Capabilities)
+		case sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault:
+			t.Errorf("%s/%s: seccomp %+v", d.Name, c.Name, sc.SeccompProfile)
+		}
+		if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+			t.Errorf("%s/%s: no memory request/limit", d.Name, c.Name)
+		}
+		if c.Name == "portcullis" {
+			if *sc.RunAsUser != 65532 {
+				t.Errorf("%s/%s: runAsUser %d, want 65532", d.Name, c.Name, *sc.RunAsUser)
+			}
+			checkProbes(t, d.Name, c)
+		}
+	}
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+// checkProbes: liveness /healthz and readiness /readyz on the named ops port,
+// which is container port 9180; the gateway listens on http = 4180.
+func checkProbes(t *testing.T, where string, c corev1.Container) {
+	t.Helper()
+	ports := map[string]int32{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	if ports["http"] != 4180 || ports["ops"] != 9180 {
+		t.Errorf("%s/%s: ports %v, want http 4180 and ops 9180", where, c.Name, ports)
+	}
+	for _, p := range []struct {
+		kind  string
+		probe *corev1.Probe
+		path  string
+	}{{"liveness", c.LivenessProbe, "/healthz"}, {"readiness", c.ReadinessProbe, "/readyz"}} {
+		if p.probe == nil || p.probe.HTTPGet == nil {
+			t.Errorf("%s/%s: no %s httpGet probe", where, c.Name, p.kind)
+			continue
+		}
+		g := p.probe.HTTPGet
+		port := g.Port.IntVal
+		if g.Port.StrVal != "" {
+			port = ports[g.Port.StrVal]
+		}
+		if g.Path != p.path || port != 9180 {
+			t.Errorf("%s/%s: %s probe %s on port %s (%d), want %s on 9180", where, c.Name, p.kind, g.Path, g.Port.String(), port, p.path)
+		}
+	}
+}
+
+func configTOML(t *testing.T, r rendered, name string) string {
+	t.Helper()
+	cm := r.get(t, "ConfigMap", name).(*corev1.ConfigMap)
+	cfg, ok := cm.Data["config.toml"]
+	if !ok {
+		t.Fatalf("ConfigMap %s has no config.toml", name)
+	}
+	return cfg
+}
+
+func checkSidecarValues(t *testing.T, r rendered) {
+	cfg := configTOML(t, r, "myapp-portcullis")
+	if !strings.Contains(cfg, `url = "http://127.0.0.1:8080"`) {
+		t.Errorf("sidecar upstream is not the pod's loopback:\n%s", cfg)
+	}
+}
+
+func checkRedis(t *testing.T, r rendered) {
+	d := r.get(t, "Deployment", fullname).(*appsv1.Deployment)
+	checkGatewayContainer(t, d, fullname)
+	if d.Spec.Replicas != nil {
+		t.Errorf("replicas = %d with autoscaling on, want unset (the HPA owns it)", *d.Spec.Replicas)
+	}
+	hpa := r.get(t, "HorizontalPodAutoscaler", fullname).(*autoscalingv2.HorizontalPodAutoscaler)
+	if hpa.Spec.ScaleTargetRef.Name != fullname || hpa.Spec.ScaleTargetRef.Kind != "Deployment" ||
+		hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas != 3 || hpa.Spec.MaxReplicas != 12 {
+		t.Errorf("hpa spec %+v", hpa.Spec)
+	}
+	pdb := r.get(t, "PodDisruptionBudget", fullname).(*policyv1.PodDisruptionBudget)
+	if pdb.Spec.MinAvailable == nil || pdb.Spec.MinAvailable.IntValue() != 2 || pdb.Spec.MaxUnavailable != nil {
+		t.Errorf("pdb spec %+v", pdb.Spec)
+	}
+	rd := r.get(t, "Deployment", fullname+"-redis").(*appsv1.Deployment)
+	rs := r.get(t, "Service", fullname+"-redis").(*corev1.Service)
+	if rs.Spec.Ports[0].Port != 6379 {
+		t.Errorf("redis service port %d", rs.Spec.Ports[0].Port)
+	}
+	for k, v := range rs.Spec.Selector {
+		if rd.Spec.Template.Labels[k] != v {
+			t.Errorf("redis service selector %s=%s does not select the redis pod %v", k, v, rd.Spec.Template.Labels)
+		}
+	}
+	cfg := configTOML(t, r, fullname)
+	for _, want := range []string{
+		`store = "redis"`, `redis_url = "redis://` + fullname + `-redis:6379/0"`,
+		`redis_password_file = "/etc/portcullis/secrets/redis-password"`,
+	} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("config.toml lacks %s:\n%s", want, cfg)
+		}
+	}
+	// Redis and Portcullis read the same password from the same Secret key.
+	rc := container(t, rd, "redis")
+	if len(rc.Env) != 1 || rc.Env[0].ValueFrom == nil || rc.Env[0].ValueFrom.SecretKeyRef == nil ||
+		rc.Env[0].ValueFrom.SecretKeyRef.Name != fullname || rc.Env[0].ValueFrom.SecretKeyRef.Key != "redis-password" {
+		t.Errorf("redis password env %+v", rc.Env)
+	}
+	if !slices.Contains(rc.Args, "--requirepass") {
+		t.Errorf("redis runs without a password: %v", rc.Args)
+	}
+	sec := r.get(t, "Secret", fullname).(*corev1.Secret)
+	if len(sec.Data["redis-password"]) < 32 {
+		t.Errorf("generated redis password too short: %d bytes", len(sec.Data["redis-password"]))
+	}
+}
+
+func checkIngress(t *testing.T, r rendered) {
+	ing := r.get(t, "Ingress", fullname).(*networkingv1.Ingress)
+	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" {
+		t.Errorf("ingressClassName = %v", ing.Spec.IngressClassName)
+	}
+	if len(ing.Spec.Rules) != 1 || ing.Spec.Rules[0].Host != "auth.example.com" {
+		t.Fatalf("rules %+v", ing.Spec.Rules)
+	}
+	b := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service
+	if b == nil || b.Name != fullname || b.Port.Name != "http" {
+		t.Errorf("ingress backend %+v, want service %s port http", b, fullname)
+	}
+	if len(ing.Spec.TLS) != 1 || ing.Spec.TLS[0].SecretName != "auth-example-com-tls" {
+		t.Errorf("tls %+v", ing.Spec.TLS)
+	}
+	sm := r.get(t, "ServiceMonitor", fullname).(*monitoringv1.ServiceMonitor)
+	if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "ops" || sm.Spec.Endpoints[0].Path != "/metrics" {
+		t.Errorf("servicemonitor endpoints %+v", sm.Spec.Endpoints)
+	}
+	if sm.Labels["release"] != "kube-prometheus-stack" {
+		t.Errorf("servicemonitor labels %v", sm.Labels)
+	}
+	svc := r.get(t, "Service", fullname).(*corev1.Service)
+	for k, v := range sm.Spec.Selector.MatchLabels {
+		if svc.Labels[k] != v {
+			t.Errorf("servicemonitor selector %s=%s does not select the service %v", k, v, svc.Labels)
+		}
+	}
+	dash := r.get(t, "ConfigMap", fullname+"-dashboard").(*corev1.ConfigMap)
+	if dash.Labels["grafana_dashboard"] != "1" {
+		t.Errorf("dashboard labels %v", dash.Labels)
+	}
+	want, err := os.ReadFile("portcullis/dashboards/portcullis.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(dash.Data["portcullis.json"]) != strings.TrimSpace(string(want)) {
+		t.Errorf("dashboard ConfigMap does not carry dashboards/portcullis.json")
+	}
+}
+
+// TestChecksumsRollPods: a config change changes checksum/config only, a
+// secret change changes checksum/secret only, and the same values give the
+// same checksums (nothing random in them when secrets are given).
+func TestChecksumsRollPods(t *testing.T) {
+	base := []string{
+		"secrets.clientSecret=one", "secrets.sessionSecrets[0]=c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldC0=",
+		"secrets.generateAssertionKey=false",
+	}
+	sums := func(extra ...string) (string, string) {
+		d := render(t, nil, append(slices.Clone(base), extra...)...).get(t, "Deployment", fullname).(*appsv1.Deployment)
+		return d.Spec.Template.Annotations["checksum/config"], d.Spec.Template.Annotations["checksum/secret"]
+	}
+	cfg0, sec0 := sums()
+	tests := []struct {
+		name                   string
+		set                    string
+		configSame, secretSame bool
+	}{
+		{"same values", "replicaCount=2", true, true},
+		{"config change", "config.log.level=debug", false, true},
+		{"secret change", "secrets.clientSecret=two", true, false},
+		{"replicas are not config", "replicaCount=5", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, sec := sums(tt.set)
+			if (cfg == cfg0) != tt.configSame {
+				t.Errorf("checksum/config same = %v, want %v", cfg == cfg0, tt.configSame)
+			}
+			if (sec == sec0) != tt.secretSame {
+				t.Errorf("checksum/secret same = %v, want %v", sec == sec0, tt.secretSame)
+			}
+		})
+	}
+}
+
+// TestValuesRejected: the schema and the chart's own checks refuse bad values.
+func TestValuesRejected(t *testing.T) {
+	tests := []struct {
+		name    string
+		sets    []string
+		wantErr string
+	}{
+		{"unknown top-level key", []string{"replicas=3"}, "additional properties"},
+		{"bad mode", []string{"mode=daemonset"}, "mode"},
+		{"bad store", []string{"config.session.store=memcached"}, "store"},
+		{"listen set in config", []string{"config.server.listen=:8080"}, "listen"},
+		{"secret in config", []string{"secrets.clientSecret=x", "config.provider.client_secret=y"}, "client_secret"},
+		{"relative secretsDir", []string{"secretsDir=secrets"}, "secretsDir"},
+		{"bad port", []string{"ports.ops=70000"}, "ops"},
+		{"unknown log section key", []string{"config.log.colour=true"}, "colour"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := helm(t, templateArgs(nil, tt.sets)...)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v, want one mentioning %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestSidecarDeploymentExample decodes examples/sidecar-deployment.yaml
+// strictly: the app and Portcullis share a pod, the app listens on loopback
+// only, Portcullis proxies to it, and the Service targets Portcullis.
+func TestSidecarDeploymentExample(t *testing.T) {
+	raw, err := os.ReadFile("portcullis/examples/sidecar-deployment.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := decodeAll(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sorted(r.kinds()), []string{"ConfigMap/myapp-portcullis", "Deployment/myapp", "Service/myapp"}; !slices.Equal(got, want) {
+		t.Fatalf("objects %v, want %v", got, want)
+	}
+	d := r.get(t, "Deployment", "myapp").(*appsv1.Deployment)
+	var names []string
+	for _, c := range d.Spec.Template.Spec.Containers {
+		names = append(names, c.Name)
+	}
+	if !slices.Equal(names, []string{"app", "portcullis"}) {
+		t.Errorf("containers %v, want [app portcullis]", names)
+	}
+	checkPodSecurity(t, d)
+	app := container(t, d, "app")
+	if !slices.Contains(app.Args, "-listen=127.0.0.1:8080") || len(app.Ports) != 0 {
+		t.Errorf("app must listen on loopback only and expose no port: args %v ports %v", app.Args, app.Ports)
+	}
+	cfg := configTOML(t, r, "myapp-portcullis")
+	if !strings.Contains(cfg, `url = "http://127.0.0.1:8080"`) {
+		t.Errorf("upstream is not the app on loopback:\n%s", cfg)
+	}
+	svc := r.get(t, "Service", "myapp").(*corev1.Service)
+	for _, p := range svc.Spec.Ports {
+		if p.TargetPort.StrVal != p.Name || (p.Name != "http" && p.Name != "ops") {
+			t.Errorf("service port %s targets %s, want Portcullis's own port", p.Name, p.TargetPort.String())
+		}
+	}
+	for k, v := range svc.Spec.Selector {
+		if d.Spec.Template.Labels[k] != v {
+			t.Errorf("service selector %s=%s misses the pod", k, v)
+		}
+	}
+}
