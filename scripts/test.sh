@@ -11,7 +11,7 @@ log() { printf '\n==> %s\n' "$*"; }
 # Debian packages: command -> package.
 need=()
 for pair in chromium:chromium redis-server:redis-server redis-sentinel:redis-sentinel \
-            nginx:nginx caddy:caddy wrk:wrk promtool:prometheus readelf:binutils \
+            nginx:nginx caddy:caddy wrk:wrk promtool:prometheus readelf:binutils file:file \
             node:nodejs npm:npm; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
