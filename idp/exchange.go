@@ -68,7 +68,11 @@ func (c *Client) tokens(tok *oauth2.Token, requested []string) *Tokens {
 	out.IDToken, _ = tok.Extra("id_token").(string)
 	if s, ok := tok.Extra("scope").(string); ok && s != "" {
 		out.Scopes = splitScopes(s)
+		if c.cfg.Kind == "github" {
+			out.Scopes = splitGitHubScopes(s)
+		}
 	} else {
+		out.ScopeOmitted = true
 		out.Scopes = append([]string(nil), requested...)
 	}
 	return out

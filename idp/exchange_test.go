@@ -215,3 +215,18 @@ func mustQuery(t *testing.T, u string) url.Values {
 	}
 	return p.Query()
 }
+
+// TestLoginScopeOmitted: a token response without scope (RFC 6749 §5.1)
+// grants the requested scope, and says so for callers that asked for others.
+func TestLoginScopeOmitted(t *testing.T) {
+	for _, omit := range []bool{false, true} {
+		_, c, _ := setup(t, oidctest.Options{OmitTokenScope: omit}, nil)
+		toks, _, err := login(t, c)
+		if err != nil {
+			t.Fatalf("login: %v", err)
+		}
+		if toks.ScopeOmitted != omit || !slices.Equal(toks.Scopes, []string{"openid", "email", "profile"}) {
+			t.Errorf("omit %v: ScopeOmitted %v, scopes %q", omit, toks.ScopeOmitted, toks.Scopes)
+		}
+	}
+}

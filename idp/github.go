@@ -69,3 +69,16 @@ func (c *Client) githubPrimaryEmail(ctx context.Context, accessToken string) (st
 	}
 	return "", nil
 }
+
+// splitGitHubScopes splits the scope of GitHub's token response, which
+// GitHub lists comma-separated ("read:user,user:email"; its scope names
+// contain neither commas nor spaces), so that require_scopes can name them.
+func splitGitHubScopes(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

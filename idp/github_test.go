@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
@@ -64,9 +65,9 @@ func TestGitHubLogin(t *testing.T) {
 			if a := g.LastAccept("/user"); a != "application/vnd.github+json" {
 				t.Errorf("Accept = %q", a)
 			}
-			// GitHub lists granted scopes comma-separated: one token, as sent.
-			if len(toks.Scopes) != 1 || toks.Scopes[0] != "read:user,user:email" {
-				t.Errorf("scopes = %q", toks.Scopes)
+			// GitHub lists granted scopes comma-separated ("read:user,user:email").
+			if want := []string{"read:user", "user:email"}; !slices.Equal(toks.Scopes, want) || !slices.Equal(id.Scopes, want) {
+				t.Errorf("scopes = %q, identity scopes %q, want %q", toks.Scopes, id.Scopes, want)
 			}
 		})
 	}
@@ -81,5 +82,22 @@ func TestGitHubBadCode(t *testing.T) {
 	code := authorize(t, c, "st", "", testVerifier)
 	if _, id, err := c.Exchange(context.Background(), code, testVerifier+"x", ""); err == nil {
 		t.Fatalf("wrong PKCE verifier accepted: %+v", id)
+	}
+}
+
+func TestSplitGitHubScopes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"read:user,user:email", []string{"read:user", "user:email"}},
+		{"repo", []string{"repo"}},
+		{"repo, gist,", []string{"repo", "gist"}},
+		{",", nil},
+	}
+	for _, tt := range tests {
+		if got := splitGitHubScopes(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("splitGitHubScopes(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

@@ -61,6 +61,11 @@ type Tokens struct {
 	IDToken      string
 	Expiry       time.Time // zero when the provider states none
 	Scopes       []string  // granted scopes (token response scope, else the requested ones)
+	// ScopeOmitted reports that the token response stated no scope, which
+	// RFC 6749 §5.1 allows only when the grant is exactly the requested
+	// scope: a caller that asked for other scopes than the configured ones
+	// (incremental authorization) takes those as granted.
+	ScopeOmitted bool
 }
 
 // Errors callers branch on.

@@ -35,10 +35,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		bearerValid:   map[string]prometheus.Counter{},
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.providerDuration, m.bearer} {
-			if err := reg.Register(c); err != nil {
-				return nil, errors.New("idp: registering metrics: " + err.Error())
-			}
+		// A client rebuilt on reload reuses the collectors already registered.
+		var err error
+		if m.providerDuration, err = register(reg, m.providerDuration); err != nil {
+			return nil, err
+		}
+		if m.bearer, err = register(reg, m.bearer); err != nil {
+			return nil, err
 		}
 	}
 	for _, src := range []string{"cache", "jwt", "introspection"} {
@@ -47,6 +50,22 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	m.bearerCacheValid = m.bearerValid["cache"]
 	return m, nil
+}
+
+// register registers c on reg, or returns the collector already registered
+// there under the same description.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, errors.New("idp: registering metrics: " + err.Error())
 }
 
 type endpointKey struct{}

@@ -66,6 +66,23 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// TestMetricsReregister builds a second client on the same registry, as a
+// reload that changes [provider] does: it counts on the same series.
+func TestMetricsReregister(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	a, err := New(Config{Issuer: "https://issuer.example", ClientID: "c", RedirectURL: redirectURL, Metrics: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Config{Issuer: "https://other.example", ClientID: "c", RedirectURL: redirectURL, Metrics: reg})
+	if err != nil {
+		t.Fatalf("second client on the same registry: %v", err)
+	}
+	if a.metrics.bearer != b.metrics.bearer || a.metrics.providerDuration != b.metrics.providerDuration {
+		t.Error("the second client registered new collectors instead of reusing the first's")
+	}
+}
+
 // TestPlainOAuth2 runs a login against a provider used without discovery:
 // the identity comes from the userinfo JSON through the claim settings.
 func TestPlainOAuth2(t *testing.T) {

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// checkGood is a valid configuration; the line numbers of its routes are
+// asserted below (routes[1] starts on line 20, routes[2] on line 28).
+const checkGood = `[server]
+public_url = "https://dash.example.com"
+
+[provider]
+issuer = "https://accounts.example.com"
+client_id = "client"
+client_secret = "secret"
+
+[session]
+secrets = ["/Via1yk4hN8fhwPfb4G1emWUh89OaWAFP4jJ09w2Mb8="]
+
+[[upstreams]]
+name = "app"
+url = "http://127.0.0.1:3000"
+
+[[routes]]
+path = "/public/**"
+public = true
+
+[[routes]]
+host = "dash.example.com"
+path = "/api/**"
+methods = ["POST"]
+require_scopes = ["a"]
+allow_groups = ["admins"]
+require_claims = { hd = "example.com" }
+
+[[routes]]
+path = "/admin/**"
+allow_emails = ["boss@example.com"]
+`
+
+// checkBad has one problem on each of the lines listed in TestCheckProblems.
+const checkBad = `[server]
+public_url = "not a url"
+colour = "blue"
+
+[provider]
+issuer = "https://accounts.example.com"
+
+[session]
+secrets = ["/Via1yk4hN8fhwPfb4G1emWUh89OaWAFP4jJ09w2Mb8="]
+lifetime = "forever"
+
+[[upstreams]]
+name = "app"
+url = "ftp://127.0.0.1:3000"
+
+[[routes]]
+path = "/**"
+upstream = "nope"
+`
+
+// writeConfig writes doc to DIR/name and returns the path.
+func writeConfig(tb testing.TB, name, doc string) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), name)
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+func TestCheckProblems(t *testing.T) {
+	path := writeConfig(t, "bad.toml", checkBad)
+	r := invoke(t, nil, "check", "--config", path)
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", r.code, r.stderr)
+	}
+	want := []string{
+		path + `:2: server.public_url: must be an absolute http:// or https:// URL, got "not a url"`,
+		path + `:3: server.colour: unknown key`,
+		path + `:5: provider.client_id: required`,
+		path + `:10: session.lifetime: invalid duration "forever"`,
+		path + `:14: upstreams[0].url: must be an absolute http:// or https:// URL, got "ftp://127.0.0.1:3000"`,
+		path + `:18: routes[0].upstream: no [[upstreams]] entry is named "nope"`,
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if len(lines) != len(want)+1 {
+		t.Fatalf("got %d lines, want %d problems and a summary:\n%s", len(lines), len(want), r.stderr)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d:\n got %s\nwant %s", i+1, lines[i], w)
+		}
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout: %q", r.stdout)
+	}
+}
+
+func TestCheckValid(t *testing.T) {
+	path := writeConfig(t, "good.toml", checkGood)
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"--config", []string{"check", "--config", path}, nil},
+		{"PORTCULLIS_CONFIG", []string{"check"}, map[string]string{"PORTCULLIS_CONFIG": path}},
+		{"--config wins over PORTCULLIS_CONFIG", []string{"check", "--config", path},
+			map[string]string{"PORTCULLIS_CONFIG": "/nonexistent.toml"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := invoke(t, tc.env, tc.args...)
+			if r.code != 0 || r.stdout != path+": OK\n" {
+				t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+func TestCheckRequest(t *testing.T) {
+	path := writeConfig(t, "good.toml", checkGood)
+	admin := []string{"--identity", "email=a@example.com", "--identity", "scope=a b",
+		"--identity", "groups=admins", "--identity", "claims.hd=example.com"}
+	cases := []struct {
+		name     string
+		request  string
+		identity []string
+		code     int
+		lines    []string // each must appear in stdout
+	}{
+		{"allowed", "POST https://dash.example.com/api/x", admin, 0, []string{
+			"path: /api/x",
+			`route: routes[1] at ` + path + `:20 (path "/api/**", host "dash.example.com", upstream "app")`,
+			"decision: allowed",
+		}},
+		{"wrong group", "POST https://dash.example.com/api/x", replace(admin, "groups=admins", "groups=staff"), 3, []string{
+			`route: routes[1] at ` + path + `:20`, "decision: denied", "reason: not in any of groups: admins",
+		}},
+		{"missing scope", "POST https://dash.example.com/api/x", replace(admin, "scope=a b", "scope=b"), 3, []string{
+			"decision: insufficient_scope", "reason: missing scope a",
+		}},
+		{"wrong claim", "POST https://dash.example.com/api/x", replace(admin, "claims.hd=example.com", "claims.hd=evil.com"), 3, []string{
+			"decision: denied", "hd",
+		}},
+		{"anonymous", "POST https://dash.example.com/api/x", nil, 3, []string{"decision: unauthenticated"}},
+		{"public route, anonymous", "GET https://dash.example.com/public/a/../b", nil, 0, []string{
+			"path: /public/b", `route: routes[0] at ` + path + `:16`, "decision: public",
+		}},
+		{"email rule", "GET https://dash.example.com/admin/", []string{"--identity", "email=Boss@Example.com"}, 0, []string{
+			`route: routes[2] at ` + path + `:28`, "decision: allowed",
+		}},
+		{"unverified email", "GET https://dash.example.com/admin/", []string{"--identity", "email=boss@example.com",
+			"--identity", "email_verified=false"}, 3, []string{"decision: denied"}},
+		{"other host", "POST https://other.example.com/api/x", admin, 3, []string{"route: none"}},
+		{"no route", "GET https://dash.example.com/nothing", admin, 3, []string{"route: none", "no route matches"}},
+		{"method not matched", "GET https://dash.example.com/api/x", admin, 3, []string{"route: none"}},
+		{"lower-case method", "post https://dash.example.com/api/x", admin, 3, []string{"refused (400)", `"post"`}},
+		{"encoded dot-segments leave the public route", "GET https://dash.example.com/public/%2e%2e/admin", nil, 3, []string{
+			"path: /admin", `route: routes[2] at ` + path + `:28`, "decision: unauthenticated",
+		}},
+		{"encoded slash", "GET https://dash.example.com/public%2Fadmin", nil, 3, []string{"decision: refused (400)"}},
+		{"climbing above the root", "GET https://dash.example.com/../public/x", nil, 3, []string{"decision: refused (400)"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"check", "--config", path, "--request", tc.request}, tc.identity...)
+			r := invoke(t, nil, args...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%sstderr:\n%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			for _, l := range tc.lines {
+				if !strings.Contains(r.stdout, l) {
+					t.Errorf("stdout does not contain %q:\n%s", l, r.stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckRequestUsage(t *testing.T) {
+	path := writeConfig(t, "good.toml", checkGood)
+	cases := []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"no URL", []string{"--request", "GET"}, `"METHOD URL"`},
+		{"relative URL", []string{"--request", "GET /x"}, "must be absolute"},
+		{"identity without =", []string{"--request", "GET https://dash.example.com/", "--identity", "email"}, "want key=value"},
+		{"unknown identity key", []string{"--request", "GET https://dash.example.com/", "--identity", "role=x"}, `unknown key "role"`},
+		{"bad email_verified", []string{"--request", "GET https://dash.example.com/", "--identity", "email_verified=maybe"}, "true or false"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := invoke(t, nil, append([]string{"check", "--config", path}, tc.args...)...)
+			if r.code != 2 || !strings.Contains(r.stderr, tc.msg) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tc.msg)
+			}
+		})
+	}
+}
+
+// replace returns a copy of args with old replaced by new.
+func replace(args []string, old, new string) []string {
+	out := append([]string(nil), args...)
+	for i, a := range out {
+		if a == old {
+			out[i] = new
+		}
+	}
+	return out
+}
