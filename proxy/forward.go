@@ -57,9 +57,13 @@ func (h *Handler) buildUpstreams() error {
 		if flush == 0 {
 			flush = -1
 		}
+		var rt http.RoundTripper = tr
+		if h.tracing != nil {
+			rt = &tracedTransport{base: tr, tracing: h.tracing, upstream: u.Name}
+		}
 		up.rp = &httputil.ReverseProxy{
 			Rewrite:       func(pr *httputil.ProxyRequest) { h.rewrite(up, pr) },
-			Transport:     tr,
+			Transport:     rt,
 			FlushInterval: flush,
 			BufferPool:    pool,
 			ErrorHandler:  h.upstreamError,

@@ -48,6 +48,7 @@ type Handler struct {
 	signer    *signer
 	idCache   *valueCache
 	metrics   *metrics
+	tracing   *tracing // nil = no tracing
 	refresher refresher
 }
 
@@ -87,6 +88,7 @@ func New(cfg Config) (*Handler, error) {
 		scrub:   newScrubSet(cfg.Headers),
 		names:   newHeaderNames(cfg.Headers),
 		idCache: newValueCache(valueCacheSize),
+		tracing: newTracing(cfg.Tracer),
 	}
 	var err error
 	if h.redirects, err = newRedirectPolicy(cfg.PublicURL, cfg.AllowedRedirectHosts); err != nil {
@@ -133,6 +135,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex := &exchange{statusWriter: statusWriter{ResponseWriter: w}, start: h.now(), label: "none"}
 	ex.peer = peerAddr(r.RemoteAddr)
 	ex.trusted = h.isTrusted(ex.peer)
+	if h.tracing != nil {
+		h.serveTraced(ex, r)
+		return
+	}
 	h.serve(ex, r)
 	h.finish(ex, r)
 }
@@ -180,7 +186,7 @@ func (h *Handler) serve(ex *exchange, r *http.Request) {
 		h.fail(ex, r, err)
 		return
 	}
-	h.decide(ex, r, up, route.Evaluate(ex.id))
+	h.decide(ex, r, up, h.evaluate(ex, r, route))
 }
 
 // decide answers a routed request per the outcomes table of SPEC §3.

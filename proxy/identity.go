@@ -160,8 +160,9 @@ type refresher struct {
 }
 
 type recentRefresh struct {
-	s  *session.Session
-	at time.Time
+	prevAT string // the access token of the session the refresh replaced
+	s      *session.Session
+	at     time.Time
 }
 
 // fresh returns s, refreshed when its access token is within RefreshMargin
@@ -207,18 +208,21 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 	if key == "" {
 		key = "rt:" + s.RefreshToken
 	}
-	if ns := h.refresher.lookup(key, h.now()); ns != nil {
+	if ns := h.refresher.lookup(key, s.AccessToken, h.now()); ns != nil {
 		h.saveRefreshed(ex, r, ns)
 		return ns, nil
 	}
-	leader := false
+	leader, stored := false, false
 	v, err, _ := h.refresher.group.Do(key, func() (any, error) {
 		leader = true
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
 		defer cancel()
-		ns, err := h.refreshOnce(ctx, r, s)
+		ns, err := h.refreshOnce(ctx, r, s, func(ns *session.Session) {
+			h.saveRefreshed(ex, r, ns)
+			stored = true
+		})
 		if err == nil {
-			h.refresher.remember(key, ns, h.now())
+			h.refresher.remember(key, s.AccessToken, ns, h.now())
 		}
 		return ns, err
 	})
@@ -226,14 +230,18 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 		return nil, err
 	}
 	ns := v.(*session.Session)
-	if leader || ns.ID == "" {
+	if (leader && !stored) || ns.ID == "" {
 		h.saveRefreshed(ex, r, ns)
 	}
 	return ns, nil
 }
 
-// refreshOnce does the provider call, under the store's lock when it has one.
-func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.Session) (*session.Session, error) {
+// refreshOnce does the provider call, under the store's lock when it has
+// one. Under the lock, the refreshed session is saved (save) before the
+// lock is released: otherwise another replica could take the lock in
+// between, still load the old session and present its refresh token, which
+// a provider that rotates refresh tokens refuses with invalid_grant.
+func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.Session, save func(*session.Session)) (*session.Session, error) {
 	if l, ok := h.cfg.Sessions.(sessionLocker); ok && s.ID != "" {
 		unlock, acquired, err := l.Lock(ctx, s.ID, refreshTimeout)
 		if err != nil {
@@ -244,7 +252,30 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.S
 			return h.awaitRefresh(ctx, r, s)
 		}
 		defer unlock()
+		// Another replica may have refreshed the session between our Load
+		// and our lock: its refresh token may be spent already.
+		cur, err := h.cfg.Sessions.Load(r)
+		switch {
+		case errors.Is(err, session.ErrNoSession):
+			return nil, idp.ErrInvalidGrant // ended elsewhere meanwhile
+		case err != nil:
+			h.metrics.refresh("failed")
+			return nil, err
+		case cur.AccessToken != s.AccessToken:
+			return cur, nil
+		}
+		ns, err := h.refreshAtProvider(ctx, s)
+		if err == nil {
+			save(ns)
+		}
+		return ns, err
 	}
+	return h.refreshAtProvider(ctx, s)
+}
+
+// refreshAtProvider redeems s's refresh token and returns the refreshed
+// session: new tokens and expiry, the same lifetime.
+func (h *Handler) refreshAtProvider(ctx context.Context, s *session.Session) (*session.Session, error) {
 	t, id, err := h.cfg.Provider.Refresh(ctx, s.RefreshToken, &s.Identity)
 	if err != nil {
 		if errors.Is(err, idp.ErrInvalidGrant) {
@@ -303,7 +334,10 @@ func (h *Handler) saveRefreshed(ex *exchange, r *http.Request, s *session.Sessio
 	}
 }
 
-func (f *refresher) lookup(key string, now time.Time) *session.Session {
+// lookup returns the session a recent refresh of key produced, but only to a
+// request that still carries the session it replaced (access token prevAT):
+// a session refreshed since then needs a refresh of its own.
+func (f *refresher) lookup(key, prevAT string, now time.Time) *session.Session {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e, ok := f.recent[key]
@@ -314,10 +348,13 @@ func (f *refresher) lookup(key string, now time.Time) *session.Session {
 		delete(f.recent, key)
 		return nil
 	}
+	if e.prevAT != prevAT {
+		return nil
+	}
 	return e.s
 }
 
-func (f *refresher) remember(key string, s *session.Session, now time.Time) {
+func (f *refresher) remember(key, prevAT string, s *session.Session, now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.recent == nil {
@@ -328,5 +365,5 @@ func (f *refresher) remember(key string, s *session.Session, now time.Time) {
 			delete(f.recent, k)
 		}
 	}
-	f.recent[key] = recentRefresh{s: s, at: now}
+	f.recent[key] = recentRefresh{prevAT: prevAT, s: s, at: now}
 }

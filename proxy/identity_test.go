@@ -126,11 +126,28 @@ type lockingStore struct {
 	session.Store
 	locks, unlocks int
 	acquired       bool
+	events         []string // "save" and "unlock", in order
+	// replaced, when set, is what Load returns once the lock is taken: the
+	// session as another replica refreshed it meanwhile.
+	replaced, current *session.Session
+}
+
+func (s *lockingStore) Load(r *http.Request) (*session.Session, error) {
+	if s.current != nil {
+		return s.current, nil
+	}
+	return s.Store.Load(r)
 }
 
 func (s *lockingStore) Lock(ctx context.Context, id string, ttl time.Duration) (func(), bool, error) {
 	s.locks++
-	return func() { s.unlocks++ }, s.acquired, nil
+	s.current = s.replaced
+	return func() { s.unlocks++; s.events = append(s.events, "unlock") }, s.acquired, nil
+}
+
+func (s *lockingStore) Save(w http.ResponseWriter, r *http.Request, sess *session.Session) error {
+	s.events = append(s.events, "save")
+	return s.Store.Save(w, r, sess)
 }
 
 func TestRefreshTakesTheStoreLock(t *testing.T) {
@@ -145,5 +162,53 @@ func TestRefreshTakesTheStoreLock(t *testing.T) {
 	resp := f.do(t, "GET", "/app/x", nil, withCookies(f.cookies(t, s)))
 	if resp.StatusCode != 200 || ls.locks != 1 || ls.unlocks != 1 || f.prov.refreshes.Load() != 1 {
 		t.Fatalf("status %d, locks %d, unlocks %d, refreshes %d", resp.StatusCode, ls.locks, ls.unlocks, f.prov.refreshes.Load())
+	}
+	// Saved before the lock is released, once: another replica that takes
+	// the lock next loads the refreshed session, never the old refresh token.
+	if fmt.Sprint(ls.events) != "[save unlock]" {
+		t.Errorf("store events = %v, want [save unlock]", ls.events)
+	}
+}
+
+// TestRefreshedSessionNeedsItsOwnRefresh: the result of a refresh is reused
+// only for requests that still carry the session it replaced. A refreshed
+// session that nears expiry soon after (short-lived access tokens) is
+// refreshed again, not handed the remembered, now stale, result.
+func TestRefreshedSessionNeedsItsOwnRefresh(t *testing.T) {
+	f := newFixture(t)
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		n := f.prov.refreshes.Load()
+		return &idp.Tokens{AccessToken: fmt.Sprintf("at-%d", n), Expiry: f.clock.Now().Add(70 * time.Second)}, &f.prov.identity, nil
+	}
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(nearExpiry(t, f, 10*time.Second)))
+	if resp.StatusCode != 200 || f.prov.refreshes.Load() != 1 {
+		t.Fatalf("first refresh: %d, refreshes %d", resp.StatusCode, f.prov.refreshes.Load())
+	}
+	refreshed := liveCookies(resp)
+	f.clock.Advance(15 * time.Second) // the new token is now within the 1-minute margin
+	resp = f.do(t, "GET", "/app/x", nil, withCookies(refreshed))
+	if resp.StatusCode != 200 || f.prov.refreshes.Load() != 2 {
+		t.Fatalf("refreshed session near expiry: %d, refreshes %d, want 2", resp.StatusCode, f.prov.refreshes.Load())
+	}
+	s, err := f.store.Load(withCookiesRequest(liveCookies(resp)))
+	if err != nil || s.AccessToken != "at-2" {
+		t.Fatalf("session after the second refresh: %+v, %v", s, err)
+	}
+}
+
+// TestRefreshRechecksUnderTheLock: a replica that gets the lock after another
+// one refreshed the session (between its Load and its Lock) uses the stored
+// result instead of presenting the spent refresh token.
+func TestRefreshRechecksUnderTheLock(t *testing.T) {
+	ls := &lockingStore{acquired: true}
+	f := newFixture(t, func(c *Config) { ls.Store = c.Sessions; c.Sessions = ls })
+	s := f.session()
+	s.ID = "sid-redis"
+	s.Expiry = f.clock.Now().Add(10 * time.Second)
+	ls.replaced = s.Clone()
+	ls.replaced.AccessToken, ls.replaced.Expiry = "at-other-replica", f.clock.Now().Add(time.Hour)
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(f.cookies(t, s)))
+	if resp.StatusCode != 200 || f.prov.refreshes.Load() != 0 || ls.unlocks != 1 {
+		t.Fatalf("status %d, refreshes %d, unlocks %d; want 200 without a refresh", resp.StatusCode, f.prov.refreshes.Load(), ls.unlocks)
 	}
 }

@@ -195,6 +195,10 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 		ExpiresAt:    now.Add(h.cfg.SessionLifetime),
 	}
 	s.Identity.Scopes = tokens.Scopes
+	if tokens.ScopeOmitted && ls.Scopes != nil {
+		// RFC 6749 §5.1: no scope in the response means the requested one.
+		s.Identity.Scopes = append([]string(nil), ls.Scopes...)
+	}
 	if ls.StepUp != "" {
 		s.StepUps = map[string]time.Time{ls.StepUp: now}
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,16 +40,43 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "refreshes_total",
 			Help: "Access-token refreshes by result."}, []string{"result"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamDuration, m.logins, m.logouts, m.refreshes} {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				return nil, errors.New("proxy: metrics already registered on this registerer")
-			}
-			return nil, err
-		}
+	var err error
+	if m.requests, err = register(reg, m.requests); err != nil {
+		return nil, err
+	}
+	if m.duration, err = register(reg, m.duration); err != nil {
+		return nil, err
+	}
+	if m.upstreamDuration, err = register(reg, m.upstreamDuration); err != nil {
+		return nil, err
+	}
+	if m.logins, err = register(reg, m.logins); err != nil {
+		return nil, err
+	}
+	if m.logouts, err = register(reg, m.logouts); err != nil {
+		return nil, err
+	}
+	if m.refreshes, err = register(reg, m.refreshes); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// register registers c on reg, or returns the collector already registered
+// there under the same description: a handler rebuilt on reload keeps
+// counting on the same series.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, fmt.Errorf("proxy: registering metrics: %w", err)
 }
 
 // methodClass is "read" for GET, HEAD and OPTIONS and "write" otherwise.

@@ -49,8 +49,13 @@ func TestMetrics(t *testing.T) {
 	if !found {
 		t.Error("portcullis_upstream_duration_seconds{upstream=\"app\"} did not record the 2 forwarded requests")
 	}
-	if _, err := New(f.cfg); err == nil {
-		t.Error("registering the metrics twice was accepted")
+	// A handler rebuilt on reload registers again and counts on the same series.
+	h2, err := New(f.cfg)
+	if err != nil {
+		t.Fatalf("second New on the same registry: %v", err)
+	}
+	if h2.metrics.requests != f.h.metrics.requests {
+		t.Error("the rebuilt handler did not reuse the registered requests_total")
 	}
 }
 

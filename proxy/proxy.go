@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
@@ -60,6 +61,11 @@ type Config struct {
 	Metrics prometheus.Registerer // nil = no metrics
 	Logger  *slog.Logger          // nil = discard
 	Now     func() time.Time      // nil = time.Now
+
+	// Tracer records OpenTelemetry spans for requests, policy decisions and
+	// upstream calls, and propagates W3C trace context upstream; nil = no
+	// tracing, and no OTel code runs per request.
+	Tracer trace.TracerProvider
 }
 
 // Upstream is one [[upstreams]] entry.

@@ -53,7 +53,7 @@ func runDemo(ctx context.Context, args []string, env func(string) (string, bool)
 	if err != nil {
 		return err
 	}
-	g, err := buildGateway(cfg, logger)
+	g, err := buildGateway(cfg, logger, nil)
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func runDemo(ctx context.Context, args []string, env func(string) (string, bool)
 	}
 	// The demo provider is local: load its metadata before printing the
 	// banner, so the printed URL works at once.
-	if err := g.provider.Discover(ctx); err != nil {
+	if err := g.current().provider.Discover(ctx); err != nil {
 		return fmt.Errorf("demo: provider discovery: %w", err)
 	}
 	fmt.Fprintf(stdout, "%s/\n", gatewayURL)

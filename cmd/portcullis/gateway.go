@@ -1,19 +1,30 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"reflect"
 	"runtime"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/idp"
@@ -21,47 +32,149 @@ import (
 	"github.com/portcullis/portcullis/session"
 )
 
-// gateway is one running Portcullis: the wired handler and what it needs to
+// gateway is one running Portcullis: the live generation of handler,
+// provider and store (swapped atomically on reload) and what it needs to
 // report readiness and shut down.
 type gateway struct {
-	cfg      *config.Config
 	logger   *slog.Logger
 	registry *prometheus.Registry
+	env      func(string) (string, bool)
+	tracer   *sdktrace.TracerProvider // nil = tracing off
+	// assertionKey signs identity assertions while no assertion_key_file is
+	// set; generated once so that a reload keeps the published key.
+	assertionKey crypto.Signer
+	cur          atomic.Pointer[generation]
+	reloadMu     sync.Mutex
+	draining     atomic.Bool
+	upgrades     upgradeTracker
+}
+
+// generation is what one loaded configuration runs on.
+type generation struct {
+	cfg      *config.Config
 	provider *idp.Client
 	store    session.Store
-	handler  http.Handler
-	draining atomic.Bool
+	// conn is the store that owns the store's connections: store itself,
+	// or the earlier Redis store whose connection it shares.
+	conn    session.Store
+	states  *session.StateCookies
+	handler *proxy.Handler
 }
 
 // buildGateway wires the packages together. It does no network I/O: provider
 // discovery happens in run, so serve starts even when the provider is down.
-func buildGateway(cfg *config.Config, logger *slog.Logger) (*gateway, error) {
+// env supplies the OTEL_* variables of tracing (nil = no tracing) and the
+// ${VAR}s of reloaded configurations.
+func buildGateway(cfg *config.Config, logger *slog.Logger, env func(string) (string, bool)) (*gateway, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(buildInfo())
-
-	pcfg := cfg.Provider
-	pcfg.Logger, pcfg.Metrics = logger, reg
-	provider, err := idp.New(pcfg)
+	if env == nil {
+		env = func(string) (string, bool) { return "", false }
+	}
+	tp, err := newTracerProvider(env)
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	store, err := newStore(cfg, reg, logger)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	states, err := session.NewStateCookies(cfg.Cookie)
+	g := &gateway{logger: logger, registry: reg, env: env, tracer: tp, assertionKey: key}
+	gen, err := g.build(cfg, nil)
 	if err != nil {
+		return nil, err
+	}
+	g.cur.Store(gen)
+	if tp != nil {
+		logger.Info("tracing enabled: OTLP/HTTP export")
+	}
+	return g, nil
+}
+
+// current returns the live generation.
+func (g *gateway) current() *generation { return g.cur.Load() }
+
+// ServeHTTP hands the request to the live handler.
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.cur.Load().handler.ServeHTTP(w, r)
+}
+
+// build makes a generation for cfg. It reuses prev's provider client when
+// [provider] is unchanged, and prev's session store (and so its Redis
+// connection) and login-state jar when the session settings are unchanged.
+func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, error) {
+	gen := &generation{cfg: cfg}
+	var err error
+	if prev != nil && reflect.DeepEqual(prev.cfg.Provider, cfg.Provider) {
+		gen.provider = prev.provider
+	} else {
+		pcfg := cfg.Provider
+		pcfg.Logger, pcfg.Metrics = g.logger, g.registry
+		if g.tracer != nil {
+			pcfg.HTTPClient = tracedProviderClient(g.tracer)
+		}
+		if gen.provider, err = idp.New(pcfg); err != nil {
+			return nil, &exitError{code: 2, err: err}
+		}
+	}
+	if err := g.buildStore(gen, prev); err != nil {
+		return nil, err
+	}
+	if prev != nil && reflect.DeepEqual(prev.cfg.Cookie, cfg.Cookie) {
+		gen.states = prev.states
+	} else if gen.states, err = session.NewStateCookies(cfg.Cookie); err != nil {
+		g.discard(prev, gen)
 		return nil, err
 	}
 	px := cfg.Proxy
-	px.Provider, px.Sessions, px.LoginStates = provider, store, states
-	px.Metrics, px.Logger = reg, logger
-	h, err := proxy.New(px)
-	if err != nil {
+	px.Provider, px.Sessions, px.LoginStates = gen.provider, gen.store, gen.states
+	px.Metrics, px.Logger = g.registry, g.logger
+	if px.AssertionKeyFile == "" {
+		px.AssertionKey = g.assertionKey
+	}
+	if g.tracer != nil {
+		px.Tracer = g.tracer
+	}
+	if gen.handler, err = proxy.New(px); err != nil {
+		g.discard(prev, gen)
 		return nil, err
 	}
-	return &gateway{cfg: cfg, logger: logger, registry: reg, provider: provider, store: store, handler: h}, nil
+	return gen, nil
+}
+
+// buildStore gives gen its session store: prev's when the session settings
+// are unchanged, one on prev's Redis connection when only the cookie
+// settings (secrets) changed, else a new one.
+func (g *gateway) buildStore(gen, prev *generation) error {
+	cfg := gen.cfg
+	if prev != nil && prev.cfg.SessionStore == cfg.SessionStore &&
+		reflect.DeepEqual(prev.cfg.Cookie, cfg.Cookie) && reflect.DeepEqual(prev.cfg.Redis, cfg.Redis) {
+		gen.store, gen.conn = prev.store, prev.conn
+		return nil
+	}
+	if rs, ok := storeOf(prev).(*session.RedisStore); ok && cfg.SessionStore == "redis" &&
+		reflect.DeepEqual(prev.cfg.Redis, cfg.Redis) {
+		s, err := rs.WithCookie(cfg.Cookie)
+		if err != nil {
+			return err
+		}
+		gen.store, gen.conn = s, prev.conn
+		return nil
+	}
+	s, err := newStore(cfg, g.registry, g.logger)
+	if err != nil {
+		return err
+	}
+	gen.store, gen.conn = s, s
+	return nil
+}
+
+func storeOf(gen *generation) session.Store {
+	if gen == nil {
+		return nil
+	}
+	return gen.store
 }
 
 func buildInfo() prometheus.Collector {
@@ -73,9 +186,21 @@ func buildInfo() prometheus.Collector {
 	return g
 }
 
-// close releases the session store's connections.
+// close releases the session store's connections and flushes the spans
+// not yet exported.
 func (g *gateway) close() {
-	if c, ok := g.store.(interface{ Close() error }); ok {
+	closeStore(g.current().conn)
+	if g.tracer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := g.tracer.Shutdown(ctx); err != nil {
+			g.logger.Warn("tracing: flushing spans failed", "err", err)
+		}
+	}
+}
+
+func closeStore(s session.Store) {
+	if c, ok := s.(interface{ Close() error }); ok {
 		_ = c.Close()
 	}
 }
@@ -98,74 +223,106 @@ func (s *servers) opsAddr() string {
 // listen binds the gateway listener (or uses gwLn when given) and the ops listener.
 func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 	var err error
+	cfg := g.current().cfg
 	if gwLn == nil {
-		if gwLn, err = net.Listen("tcp", g.cfg.Listen); err != nil {
-			return nil, fmt.Errorf("listen %s: %w", g.cfg.Listen, err)
+		if gwLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
 		}
 	}
 	s := &servers{gwLn: gwLn, gw: &http.Server{
-		Handler:           g.handler,
+		Handler:           g.upgrades.wrap(g),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		// proxy answers 431 past 32 KiB itself; this is the hard stop.
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug),
 	}}
-	if g.cfg.OpsListen != "" {
-		if s.opsLn, err = net.Listen("tcp", g.cfg.OpsListen); err != nil {
+	if cfg.OpsListen != "" {
+		if s.opsLn, err = net.Listen("tcp", cfg.OpsListen); err != nil {
 			gwLn.Close()
-			return nil, fmt.Errorf("listen %s: %w", g.cfg.OpsListen, err)
+			return nil, fmt.Errorf("listen %s: %w", cfg.OpsListen, err)
 		}
 		s.ops = &http.Server{Handler: g.opsHandler(), ReadHeaderTimeout: 10 * time.Second}
 	}
 	return s, nil
 }
 
-// run serves until ctx ends, then turns not ready, drains in-flight requests
-// within the shutdown timeout and returns.
+// run serves until ctx ends, reloading the configuration on SIGHUP. Then it
+// turns not ready, stops accepting connections, drains in-flight requests
+// and upgraded connections within the shutdown timeout and returns.
 func (g *gateway) run(ctx context.Context, s *servers) error {
 	errc := make(chan error, 2)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	go g.discover(ctx)
 	go func() { errc <- g.serveGateway(s) }()
 	if s.ops != nil {
 		go func() { errc <- s.ops.Serve(s.opsLn) }()
 	}
-	select {
-	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return err
+	for {
+		select {
+		case err := <-errc:
+			if !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+		case <-hup:
+			go g.reload(ctx)
+			continue
+		case <-ctx.Done():
 		}
-	case <-ctx.Done():
+		break
 	}
+	g.shutdown(s)
+	return nil
+}
+
+// shutdown turns /readyz not ready, then drains: http.Server.Shutdown
+// closes the listeners and waits for in-flight requests; upgraded
+// connections (WebSockets), which it does not track, get what is left of
+// the shutdown timeout and are closed when it ends.
+func (g *gateway) shutdown(s *servers) {
 	g.draining.Store(true)
-	g.logger.Info("shutting down", "timeout", g.cfg.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)
+	timeout := g.current().cfg.ShutdownTimeout
+	g.logger.Info("shutting down", "timeout", timeout.String())
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	err := s.gw.Shutdown(sctx)
+	if err := s.gw.Shutdown(ctx); err != nil {
+		g.logger.Warn("shutdown timeout reached; closing the remaining connections", "err", err)
+		s.gw.Close()
+	}
+	if n := g.upgrades.drain(ctx); n > 0 {
+		g.logger.Warn("shutdown timeout reached; closed upgraded connections", "count", n)
+	}
 	if s.ops != nil {
 		s.ops.Close()
 	}
-	return err
+	g.logger.Info("shut down")
 }
 
 func (g *gateway) serveGateway(s *servers) error {
-	if g.cfg.TLSCertFile == "" {
+	cfg := g.current().cfg
+	if cfg.TLSCertFile == "" {
 		return s.gw.Serve(s.gwLn)
 	}
 	s.gw.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	return s.gw.ServeTLS(s.gwLn, g.cfg.TLSCertFile, g.cfg.TLSKeyFile)
+	return s.gw.ServeTLS(s.gwLn, cfg.TLSCertFile, cfg.TLSKeyFile)
 }
 
 // discover loads provider metadata, retrying with capped exponential backoff
 // so that a provider outage at start does not crash-loop the pod.
 func (g *gateway) discover(ctx context.Context) {
 	backoff := time.Second
-	for !g.provider.Ready() {
+	for {
+		provider := g.current().provider
+		if provider.Ready() {
+			return
+		}
 		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err := g.provider.Discover(dctx)
+		err := provider.Discover(dctx)
 		cancel()
 		if err == nil {
-			g.logger.Info("provider metadata loaded", "issuer", g.provider.Issuer())
+			g.logger.Info("provider metadata loaded", "issuer", provider.Issuer())
 			return
 		}
 		if ctx.Err() != nil {
@@ -180,3 +337,91 @@ func (g *gateway) discover(ctx context.Context) {
 		backoff = min(backoff*2, 30*time.Second)
 	}
 }
+
+// upgradeTracker follows the requests that upgrade their connection
+// (WebSockets): http.Server.Shutdown neither waits for nor closes hijacked
+// connections. Requests without an Upgrade header pass straight through.
+type upgradeTracker struct {
+	mu     sync.Mutex
+	active int                   // upgrade requests being served
+	conns  map[net.Conn]struct{} // their hijacked connections
+}
+
+// wrap returns h with upgrade requests tracked.
+func (t *upgradeTracker) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		t.mu.Lock()
+		t.active++
+		t.mu.Unlock()
+		hw := &hijackWriter{ResponseWriter: w, t: t}
+		defer func() {
+			t.mu.Lock()
+			t.active--
+			if hw.conn != nil {
+				delete(t.conns, hw.conn)
+			}
+			t.mu.Unlock()
+		}()
+		// The reverse proxy copies an upgraded connection inside ServeHTTP,
+		// so this returns when the WebSocket ends.
+		h.ServeHTTP(hw, r)
+	})
+}
+
+// drain waits until no upgrade request is being served or ctx ends; then it
+// closes the connections still open and returns how many it closed.
+func (t *upgradeTracker) drain(ctx context.Context) int {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		t.mu.Lock()
+		n := t.active
+		t.mu.Unlock()
+		if n == 0 {
+			return 0
+		}
+		select {
+		case <-tick.C:
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	t.mu.Lock()
+	closed := len(t.conns)
+	for c := range t.conns {
+		c.Close()
+	}
+	t.mu.Unlock()
+	return closed
+}
+
+// hijackWriter records the connection its request hijacks.
+type hijackWriter struct {
+	http.ResponseWriter
+	t    *upgradeTracker
+	conn net.Conn
+}
+
+// Hijack hijacks the underlying connection and tracks it.
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.t.mu.Lock()
+	if w.t.conns == nil {
+		w.t.conns = make(map[net.Conn]struct{})
+	}
+	w.t.conns[c] = struct{}{}
+	w.conn = c
+	w.t.mu.Unlock()
+	return c, brw, nil
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

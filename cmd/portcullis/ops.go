@@ -27,13 +27,14 @@ func (g *gateway) opsHandler() http.Handler {
 
 // notReady says why the gateway should not get traffic, or "" when ready.
 func (g *gateway) notReady(ctx context.Context) string {
+	gen := g.current()
 	switch {
 	case g.draining.Load():
 		return "shutting down"
-	case !g.provider.Ready():
+	case !gen.provider.Ready():
 		return "provider metadata not loaded"
 	}
-	if p, ok := g.store.(interface{ Ping(context.Context) error }); ok {
+	if p, ok := gen.store.(interface{ Ping(context.Context) error }); ok {
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		if err := p.Ping(ctx); err != nil {

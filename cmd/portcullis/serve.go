@@ -27,7 +27,7 @@ func runServe(ctx context.Context, args []string, env func(string) (string, bool
 	for _, w := range cfg.Warnings {
 		logger.Warn("config: " + w)
 	}
-	g, err := buildGateway(cfg, logger)
+	g, err := buildGateway(cfg, logger, env)
 	if err != nil {
 		return err
 	}

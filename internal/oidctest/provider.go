@@ -84,6 +84,9 @@ type Options struct {
 	NoUserinfo, NoIntrospection, NoRevocation, NoEndSession bool
 	// IssParameter advertises and sends the RFC 9207 iss parameter.
 	IssParameter bool
+	// OmitTokenScope leaves scope out of token responses, as RFC 6749 §5.1
+	// allows when the grant is exactly the requested scope.
+	OmitTokenScope bool
 	// ExtraJWKS entries are appended verbatim to the published key set.
 	ExtraJWKS []json.RawMessage
 	// SlowDelay is the wait of FaultSlow (default 2s).
@@ -115,6 +118,7 @@ type Provider struct {
 	counts   map[string]int   // requests per endpoint path
 	lastEnd  url.Values       // last end_session query
 	lastAuth url.Values       // last authorize query
+	withheld map[string]bool  // scopes the token endpoint does not grant
 	seq      int
 }
 
@@ -179,6 +183,30 @@ func (p *Provider) Key() *Key {
 
 // SetFaults replaces the active faults (0 = honest).
 func (p *Provider) SetFaults(f Fault) { p.mu.Lock(); p.faults = f; p.mu.Unlock() }
+
+// SetWithheldScopes makes later code exchanges grant the requested scopes
+// except these, as when a user declines consent for them (none = grant all).
+func (p *Provider) SetWithheldScopes(scopes ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.withheld = map[string]bool{}
+	for _, s := range scopes {
+		p.withheld[s] = true
+	}
+}
+
+// grantable drops the withheld scopes from a space-separated scope.
+func (p *Provider) grantable(scope string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, s := range strings.Fields(scope) {
+		if !p.withheld[s] {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, " ")
+}
 
 // SetUser replaces the user that later logins and refreshes are for.
 func (p *Provider) SetUser(u User) { p.mu.Lock(); p.user = u; p.mu.Unlock() }
@@ -386,7 +414,7 @@ func (p *Provider) codeGrant(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	sub := p.user.Subject
 	p.mu.Unlock()
-	p.issue(w, sub, req.scope, req.nonce)
+	p.issue(w, sub, p.grantable(req.scope), req.nonce)
 }
 
 func (p *Provider) refreshGrant(w http.ResponseWriter, r *http.Request) {
@@ -417,7 +445,7 @@ func (p *Provider) issue(w http.ResponseWriter, sub, scope, nonce string) {
 	if p.opts.AccessTokenLifetime > 0 {
 		resp["expires_in"] = int(p.opts.AccessTokenLifetime / time.Second)
 	}
-	if scope != "" {
+	if scope != "" && !p.opts.OmitTokenScope {
 		resp["scope"] = scope
 	}
 	if p.faultsNow()&FaultNoIDToken == 0 {

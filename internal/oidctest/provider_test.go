@@ -109,3 +109,22 @@ func TestGitHubTokenFormats(t *testing.T) {
 		}
 	}
 }
+
+func TestProviderWithheldScopes(t *testing.T) {
+	p := New(t, Options{})
+	p.SetWithheldScopes("reports:write")
+	auth := url.Values{"client_id": {p.ClientID}, "response_type": {"code"}, "redirect_uri": {"https://rp/cb"},
+		"state": {"s"}, "scope": {"openid reports:write email"},
+		"code_challenge": {challenge("verifier")}, "code_challenge_method": {"S256"}}
+	st, m := postToken(t, p, url.Values{"grant_type": {"authorization_code"}, "code": {code(t, p.Issuer+"/authorize", auth)},
+		"redirect_uri": {"https://rp/cb"}, "code_verifier": {"verifier"}})
+	if st != http.StatusOK || m["scope"] != "openid email" {
+		t.Fatalf("withheld: %d scope %v", st, m["scope"])
+	}
+	p.SetWithheldScopes()
+	st, m = postToken(t, p, url.Values{"grant_type": {"authorization_code"}, "code": {code(t, p.Issuer+"/authorize", auth)},
+		"redirect_uri": {"https://rp/cb"}, "code_verifier": {"verifier"}})
+	if st != http.StatusOK || m["scope"] != "openid reports:write email" {
+		t.Fatalf("granted: %d scope %v", st, m["scope"])
+	}
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/portcullis/portcullis/config"
+)
+
+// reloadDiscoveryTimeout bounds the discovery of a changed provider during a
+// reload.
+const reloadDiscoveryTimeout = 15 * time.Second
+
+// reload loads the configuration file again (on SIGHUP). When it is valid it
+// builds a new generation and swaps it in atomically: requests in flight
+// finish on the old handler, new ones take the new one, and no connection
+// is dropped. Sessions survive when the secrets that sealed them are still
+// listed. When the file is invalid, or the new provider cannot be
+// discovered, every problem is logged and the gateway keeps running on the
+// old configuration. It reports whether the new configuration is live.
+func (g *gateway) reload(ctx context.Context) bool {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	prev := g.current()
+	path := prev.cfg.Path
+	cfg, err := config.Load(path, g.env)
+	var ps config.Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			g.logger.Error("config reload: " + p.String())
+		}
+		g.logger.Error("config reload rejected; still running on the previous configuration",
+			"path", path, "problems", len(ps))
+		return false
+	}
+	if err != nil {
+		g.logger.Error("config reload rejected; still running on the previous configuration", "path", path, "err", err)
+		return false
+	}
+	for _, w := range cfg.Warnings {
+		g.logger.Warn("config: " + w)
+	}
+	gen, err := g.build(cfg, prev)
+	if err != nil {
+		g.logger.Error("config reload rejected; still running on the previous configuration", "path", path, "err", err)
+		return false
+	}
+	if gen.provider != prev.provider {
+		dctx, cancel := context.WithTimeout(ctx, reloadDiscoveryTimeout)
+		err := gen.provider.Discover(dctx)
+		cancel()
+		if err != nil {
+			g.discard(prev, gen)
+			g.logger.Error("config reload rejected: the new provider's discovery failed; still running on the previous configuration",
+				"path", path, "err", err)
+			return false
+		}
+	}
+	g.cur.Store(gen)
+	g.warnRestartNeeded(prev.cfg, cfg)
+	if gen.conn != prev.conn {
+		// Requests in flight may still use the old store: close its
+		// connections once they have had the drain time to finish.
+		old := prev.conn
+		time.AfterFunc(prev.cfg.ShutdownTimeout+time.Second, func() { closeStore(old) })
+	}
+	g.logger.Info("config reloaded", "path", path, "provider_changed", gen.provider != prev.provider,
+		"store_changed", gen.store != prev.store, "store_reconnected", gen.conn != prev.conn)
+	return true
+}
+
+// discard releases what gen built and does not share with prev.
+func (g *gateway) discard(prev, gen *generation) {
+	if gen.conn != nil && (prev == nil || gen.conn != prev.conn) {
+		closeStore(gen.conn)
+	}
+}
+
+// warnRestartNeeded logs the settings that a reload cannot apply to
+// running listeners and loggers.
+func (g *gateway) warnRestartNeeded(old, cfg *config.Config) {
+	for _, c := range []struct {
+		key      string
+		from, to string
+	}{
+		{"server.listen", old.Listen, cfg.Listen},
+		{"server.ops_listen", old.OpsListen, cfg.OpsListen},
+		{"server.tls_cert_file", old.TLSCertFile, cfg.TLSCertFile},
+		{"server.tls_key_file", old.TLSKeyFile, cfg.TLSKeyFile},
+		{"log.format", old.LogFormat, cfg.LogFormat},
+		{"log.level", old.LogLevel, cfg.LogLevel},
+	} {
+		if c.from != c.to {
+			g.logger.Warn("config reload: "+c.key+" changed but needs a restart; not applied",
+				"running", c.from, "file", c.to)
+		}
+	}
+}

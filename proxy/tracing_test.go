@@ -1,0 +1,114 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+func spanAttrs(s sdktrace.ReadOnlySpan) map[attribute.Key]string {
+	m := map[attribute.Key]string{}
+	for _, kv := range s.Attributes() {
+		m[kv.Key] = kv.Value.Emit()
+	}
+	return m
+}
+
+func TestTracing(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	f := newFixture(t, func(c *Config) { c.Tracer = tp })
+	cookies := f.cookies(t, f.session())
+
+	const clientParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	tests := []struct {
+		name, target, remote string
+		opts                 []reqOption
+		wantSpans            []string // names, in end order
+		wantOutcome          string
+		wantParent           bool // the client's trace is continued
+	}{
+		{name: "allowed from a client", target: "/app/x?code=secret-code", remote: "192.0.2.7:5555",
+			opts:      []reqOption{withCookies(cookies)},
+			wantSpans: []string{"policy.evaluate", "upstream app", "GET /app/**"}, wantOutcome: "allowed"},
+		{name: "trusted proxy continues the trace", target: "/app/y", remote: "10.1.2.3:4444",
+			opts:      []reqOption{withCookies(cookies)},
+			wantSpans: []string{"policy.evaluate", "upstream app", "GET /app/**"}, wantOutcome: "allowed", wantParent: true},
+		{name: "denied", target: "/denied/x", remote: "192.0.2.7:5555",
+			opts:      []reqOption{withCookies(cookies)},
+			wantSpans: []string{"policy.evaluate", "GET /denied/**"}, wantOutcome: "denied"},
+		{name: "no route", target: "/nothing", remote: "192.0.2.7:5555",
+			wantSpans: []string{"GET"}, wantOutcome: "no_route"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec.Reset()
+			before := f.up.count()
+			opts := append([]reqOption{func(r *http.Request) {
+				r.RemoteAddr = tt.remote
+				r.Header.Set("Traceparent", clientParent)
+				r.Header.Set("Tracestate", "client=1")
+			}}, tt.opts...)
+			f.do(t, "GET", tt.target, nil, opts...)
+			spans := rec.Ended()
+			var names []string
+			for _, s := range spans {
+				names = append(names, s.Name())
+			}
+			if strings.Join(names, ",") != strings.Join(tt.wantSpans, ",") {
+				t.Fatalf("spans = %q, want %q", names, tt.wantSpans)
+			}
+			server := spans[len(spans)-1]
+			if server.SpanKind() != trace.SpanKindServer {
+				t.Errorf("last span kind = %v, want server", server.SpanKind())
+			}
+			a := spanAttrs(server)
+			if a["portcullis.outcome"] != tt.wantOutcome {
+				t.Errorf("outcome attribute = %q, want %q", a["portcullis.outcome"], tt.wantOutcome)
+			}
+			for _, s := range spans {
+				for k, v := range spanAttrs(s) {
+					if strings.Contains(v, "secret-code") || strings.Contains(v, "at-0") {
+						t.Errorf("span %s attribute %s leaks %q", s.Name(), k, v)
+					}
+				}
+				if s.SpanContext().TraceID() != server.SpanContext().TraceID() {
+					t.Errorf("span %s is in another trace", s.Name())
+				}
+			}
+			continued := server.Parent().TraceID().String() == "0af7651916cd43dd8448eb211c80319c"
+			if continued != tt.wantParent {
+				t.Errorf("client trace continued = %v, want %v", continued, tt.wantParent)
+			}
+			if f.up.count() == before {
+				return
+			}
+			got := f.up.last(t).Header
+			up := spans[len(spans)-2]
+			want := "00-" + up.SpanContext().TraceID().String() + "-" + up.SpanContext().SpanID().String() + "-01"
+			if got.Get("Traceparent") != want {
+				t.Errorf("upstream traceparent = %q, want %q", got.Get("Traceparent"), want)
+			}
+			if got.Get("Tracestate") != "" && !tt.wantParent {
+				t.Errorf("a client's tracestate was forwarded: %q", got.Get("Tracestate"))
+			}
+		})
+	}
+}
+
+// TestNoTracing checks that without a TracerProvider the client's trace
+// headers pass through untouched and nothing is added.
+func TestNoTracing(t *testing.T) {
+	f := newFixture(t)
+	f.do(t, "GET", "/app/x", nil, withCookies(f.cookies(t, f.session())), func(r *http.Request) {
+		r.Header.Set("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	})
+	if got := f.up.last(t).Header.Get("Traceparent"); got != "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" {
+		t.Errorf("traceparent = %q", got)
+	}
+}
