@@ -110,6 +110,29 @@ func NewRedisStore(cfg RedisConfig, cookie CookieConfig, opts ...StoreOptions) (
 	return s, nil
 }
 
+// WithCookie returns a store on s's Redis connection with other cookie
+// settings (secrets rotated by a configuration reload): the connection pool
+// is shared, so closing either store closes it for both. Sessions stay
+// readable while the secret that sealed them is still listed.
+func (s *RedisStore) WithCookie(cookie CookieConfig) (*RedisStore, error) {
+	cookie, err := checkCookieConfig(cookie)
+	if err != nil {
+		return nil, err
+	}
+	idSeal, err := newSealer(cookie.Secrets, purposeRedisID, cookie.Lifetime)
+	if err != nil {
+		return nil, err
+	}
+	valSeal, err := newSealer(cookie.Secrets, purposeRedisValue, cookie.Lifetime)
+	if err != nil {
+		return nil, err
+	}
+	return &RedisStore{
+		client: s.client, cfg: cookie, idSeal: idSeal, valSeal: valSeal,
+		cache: newOpenCache[redisEntry](s.cache.max), metrics: s.metrics, log: s.log, unlock: s.unlock,
+	}, nil
+}
+
 // newRedisClient builds a standalone, Cluster or Sentinel client.
 func newRedisClient(cfg RedisConfig) (redis.UniversalClient, error) {
 	kinds := 0

@@ -368,3 +368,35 @@ func BenchmarkRedisLoad(b *testing.B) {
 		}
 	}
 }
+
+// TestRedisStoreWithCookie rotates secrets on the same connection, as a
+// reload does: [new, old] still opens the old session, [new] alone does not.
+func TestRedisStoreWithCookie(t *testing.T) {
+	clock := newTestClock()
+	store, _, _, _ := newTestRedisStore(t, clock)
+	old := saveCookies(t, store, nil, testSession(t, clock.Now(), 1, 10))
+
+	newSecret := randomSecret(t)
+	rotated, err := store.WithCookie(testCookieConfig(t, clock, newSecret, store.cfg.Secrets[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rotated.client != store.client {
+		t.Error("WithCookie opened another Redis connection")
+	}
+	if _, err := rotated.Load(requestWith(old)); err != nil {
+		t.Errorf("the old session with [new, old] secrets: %v", err)
+	}
+	fresh := saveCookies(t, rotated, nil, testSession(t, clock.Now(), 1, 10))
+
+	only, err := store.WithCookie(testCookieConfig(t, clock, newSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := only.Load(requestWith(old)); !errors.Is(err, ErrNoSession) {
+		t.Errorf("the old session with only the new secret: %v, want ErrNoSession", err)
+	}
+	if _, err := only.Load(requestWith(fresh)); err != nil {
+		t.Errorf("a session sealed with the new secret: %v", err)
+	}
+}
