@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -71,6 +72,9 @@ func revokeSessions(ctx context.Context, store *session.RedisStore, sub, id stri
 	}
 	if chosen != 1 {
 		return usageError("sessions revoke: give exactly one of --sub, --id, --all")
+	}
+	if b, err := hex.DecodeString(id); id != "" && (err != nil || len(b) != 32) {
+		return usageError("sessions revoke: --id %q is not an ID shown by `sessions list` (64 hex digits)", id)
 	}
 	var n int
 	var err error

@@ -1,0 +1,207 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/nodeop"
+	"github.com/portcullis/portcullis/internal/oidctest"
+)
+
+// TestBackchannelAndRPInitiatedLogout runs two replicas on one Redis behind
+// node oidc-provider, whose client has replica A as its back-channel logout
+// URI. A sign-out at the provider of a session made through B reaches A as
+// a logout token and ends the session on B. Then a sign-out through B goes
+// through the provider's end_session_endpoint and back to the validated rd.
+func TestBackchannelAndRPInitiatedLogout(t *testing.T) {
+	t.Parallel()
+	rs := startRedis(t, false)
+	up := newUpstream(t)
+	aA, aB := pickAddrs(t), pickAddrs(t)
+	op := nodeop.Start(t, nodeop.Options{Clients: []nodeop.Client{{
+		ID: "gw", Secret: "gw-secret",
+		RedirectURIs:           []string{"http://" + aA.Listen + "/oauth2/callback", "http://" + aB.Listen + "/oauth2/callback"},
+		PostLogoutRedirectURIs: []string{"http://" + aA.Listen + "/oauth2/signed_out", "http://" + aB.Listen + "/oauth2/signed_out"},
+		BackchannelLogoutURI:   "http://" + aA.Listen + "/oauth2/backchannel_logout",
+	}}})
+	cfg := redisGatewayConfig(op.Issuer, "gw", "gw-secret", up.URL, redisSession(rs.URL()))
+	gwA, gwB := startGateway(t, aA, cfg), startGateway(t, aB, cfg)
+	sessions := func() int { return len(rs.Client().Keys(t.Context(), "portcullis:s:*").Val()) }
+
+	c := browser(t)
+	nodeLogin(t, op, c, gwB, "dave")
+	ck := sessionCookie(t, c, gwB)
+	if status, _, _ := withCookie(t, "GET", gwA.URL+"/app/on-a", ck, false); status != 200 {
+		t.Fatalf("the session from B on A: %d", status)
+	}
+
+	// Sign-out at the provider, not through the gateway.
+	resp := op.Logout(t, c, op.EndSessionURL("", "", ""))
+	resp.Body.Close()
+	if status, body, _ := withCookie(t, "GET", gwB.URL+"/app/after", ck, false); status != http.StatusUnauthorized {
+		t.Fatalf("on B after back-channel logout to A: %d, want 401\n%s\nA:\n%s\nprovider:\n%s", status, body, gwA.Proc.Output(), op.Output())
+	}
+	if !strings.Contains(gwA.Proc.Output(), "back-channel logout") || sessions() != 0 {
+		t.Errorf("A did not log the back-channel logout, or %d sessions are left", sessions())
+	}
+
+	// RP-initiated logout through B.
+	nodeLogin(t, op, c, gwB, "dave")
+	stop := &http.Client{Jar: c.Jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := stop.Get(gwB.URL + "/oauth2/sign_out?rd=" + url.QueryEscape("/public/bye?x=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), op.Issuer+"/session/end?") {
+		t.Fatalf("sign_out on B: %d to %v", resp.StatusCode, loc)
+	}
+	q := loc.Query()
+	if q.Get("id_token_hint") == "" || q.Get("client_id") != "gw" || len(q.Get("state")) < 16 ||
+		q.Get("post_logout_redirect_uri") != gwB.URL+"/oauth2/signed_out" {
+		t.Errorf("end-session parameters: id_token_hint set %v, client_id %q, state %q, post_logout_redirect_uri %q",
+			q.Get("id_token_hint") != "", q.Get("client_id"), q.Get("state"), q.Get("post_logout_redirect_uri"))
+	}
+	if sessions() != 0 {
+		t.Error("sign-out left the session in Redis")
+	}
+	resp = op.Logout(t, c, loc.String())
+	body := new(strings.Builder)
+	_, _ = io.Copy(body, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Host != aB.Listen || resp.Request.URL.Path != "/public/bye" {
+		t.Fatalf("after the provider's logout: %d at %s, want B's /public/bye\n%s", resp.StatusCode, resp.Request.URL, body)
+	}
+	if s := decodeSeen(t, body.String()); s.Query != "x=1" || s.Headers.Get("X-Forwarded-User") != "" {
+		t.Errorf("rd target got query %q, user %q", s.Query, s.Headers.Get("X-Forwarded-User"))
+	}
+	// The post-logout page ignores a state it did not issue (or issued once).
+	for _, st := range []string{q.Get("state"), "forged"} {
+		resp, err := stop.Get(gwB.URL + "/oauth2/signed_out?state=" + url.QueryEscape(st))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/" {
+			t.Errorf("signed_out with a used or unknown state: %d to %q, want /", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+}
+
+// nodeLogin logs c in through gw at node oidc-provider as login.
+func nodeLogin(tb testing.TB, op *nodeop.Provider, c *http.Client, gw *gateway, login string) {
+	tb.Helper()
+	resp := op.Login(tb, c, gw.URL+"/oauth2/start?rd=/app/home", login)
+	body := new(strings.Builder)
+	_, _ = io.Copy(body, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/app/home" {
+		tb.Fatalf("login through %s: %d at %s\n%s\ngateway:\n%s", gw.URL, resp.StatusCode, resp.Request.URL, body, gw.Proc.Output())
+	}
+	if got := decodeSeen(tb, body.String()).Headers.Get("X-Forwarded-User"); got != login {
+		tb.Fatalf("upstream saw %q, want %q", got, login)
+	}
+}
+
+// postLogout POSTs a logout token and returns status, body and headers.
+func postLogout(tb testing.TB, gw *gateway, token string) (int, string, http.Header) {
+	tb.Helper()
+	resp, err := http.PostForm(gw.URL+"/oauth2/backchannel_logout", url.Values{"logout_token": {token}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b := new(strings.Builder)
+	_, _ = io.Copy(b, resp.Body)
+	return resp.StatusCode, b.String(), resp.Header
+}
+
+// logoutClaims are the claims of a valid logout token (OIDC Back-Channel
+// Logout 1.0 §2.4), for tokens that LogoutToken cannot shape.
+func logoutClaims(p *oidctest.Provider, sub, sid string) map[string]any {
+	return map[string]any{"iss": p.Issuer, "aud": p.ClientID, "iat": time.Now().Unix(), "jti": rand.Text(),
+		"sub": sub, "sid": sid, "events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}}
+}
+
+// TestBackchannelLogoutHostileTokens: every malformed, forged or replayed
+// logout token is answered 400 with a JSON error, and the session it names
+// survives; then a valid one ends it. With the cookie store the endpoint
+// answers 501; other methods 405.
+func TestBackchannelLogoutHostileTokens(t *testing.T) {
+	t.Parallel()
+	rs := startRedis(t, false)
+	p := oidctest.New(t, oidctest.Options{})
+	up := newUpstream(t)
+	gw := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, redisSession(rs.URL())))
+	c := browser(t)
+	loginThrough(t, c, gw, "alice")
+	ck := sessionCookie(t, c, gw)
+
+	// A token for another user, accepted once: its replay is a case below.
+	replayed := p.LogoutToken("bob", "sid-bob", nil)
+	if status, body, _ := postLogout(t, gw, replayed); status != 200 {
+		t.Fatalf("a valid logout token for bob: %d %s", status, body)
+	}
+	unpublished := oidctest.NewUnpublishedKey(t, "rsa-1", "RS256")
+	cases := []struct{ name, token string }{
+		{"alg none", p.Sign(logoutClaims(p, "alice", "sid-alice"), oidctest.SignOptions{Alg: "none", Typ: "logout+jwt"})},
+		{"HS256 with the public key", p.Sign(logoutClaims(p, "alice", "sid-alice"), oidctest.SignOptions{Alg: "HS256", Typ: "logout+jwt"})},
+		{"bad signature", p.Sign(logoutClaims(p, "alice", "sid-alice"), oidctest.SignOptions{CorruptSignature: true, Typ: "logout+jwt"})},
+		{"unpublished key with a known kid", p.Sign(logoutClaims(p, "alice", "sid-alice"), oidctest.SignOptions{Key: unpublished, Typ: "logout+jwt"})},
+		{"wrong aud", p.LogoutToken("alice", "sid-alice", map[string]any{"aud": "another-client"})},
+		{"wrong iss", p.LogoutToken("alice", "sid-alice", map[string]any{"iss": "https://evil.example.com"})},
+		{"missing events", p.LogoutToken("alice", "sid-alice", map[string]any{"events": nil})},
+		{"other event", p.LogoutToken("alice", "sid-alice", map[string]any{"events": map[string]any{"http://schemas.openid.net/event/other": map[string]any{}}})},
+		{"with nonce", p.LogoutToken("alice", "sid-alice", map[string]any{"nonce": "n-1"})},
+		{"no jti", p.LogoutToken("alice", "sid-alice", map[string]any{"jti": nil})},
+		{"stale iat", p.LogoutToken("alice", "sid-alice", map[string]any{"iat": time.Now().Add(-24 * time.Hour).Unix()})},
+		{"replayed jti", replayed},
+		{"neither sub nor sid", p.LogoutToken("", "", nil)},
+		{"access token typ", p.Sign(logoutClaims(p, "alice", "sid-alice"), oidctest.SignOptions{Typ: "at+jwt"})},
+		{"an ID token", p.IDToken("alice", "", "")},
+		{"not a JWT", "not.a.jwt"},
+	}
+	for _, tc := range cases {
+		status, body, hdr := postLogout(t, gw, tc.token)
+		var e struct{ Error string }
+		if status != http.StatusBadRequest || json.Unmarshal([]byte(body), &e) != nil || e.Error == "" ||
+			hdr.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: %d %q %s, want 400 with a JSON error and no-store", tc.name, status, hdr.Get("Cache-Control"), body)
+		}
+		if strings.Contains(body, tc.token) {
+			t.Errorf("%s: the answer echoes the token", tc.name)
+		}
+		if status, _, _ := withCookie(t, "GET", gw.URL+"/app/still", ck, false); status != 200 {
+			t.Fatalf("%s: the session did not survive: %d", tc.name, status)
+		}
+	}
+
+	if status, _, hdr := withCookie(t, "GET", gw.URL+"/oauth2/backchannel_logout", nil, false); status != http.StatusMethodNotAllowed || hdr.Get("Allow") != "POST" {
+		t.Errorf("GET backchannel_logout: %d Allow %q, want 405 POST", status, hdr.Get("Allow"))
+	}
+	// The oracle: a valid token for alice's provider session ends it.
+	if status, body, _ := postLogout(t, gw, p.LogoutToken("", "sid-alice", nil)); status != 200 {
+		t.Fatalf("a valid logout token: %d %s", status, body)
+	}
+	if status, _, _ := withCookie(t, "GET", gw.URL+"/app/gone", ck, false); status != http.StatusUnauthorized {
+		t.Errorf("after a valid logout token: %d, want 401", status)
+	}
+
+	cookieGW := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, `store = "cookie"`))
+	status, body, _ := postLogout(t, cookieGW, p.LogoutToken("alice", "sid-alice", nil))
+	var e struct{ Error string }
+	if status != http.StatusNotImplemented || json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
+		t.Errorf("cookie store: %d %s, want 501 with a JSON error", status, body)
+	}
+	if status, _, _ := withCookie(t, "GET", cookieGW.URL+"/oauth2/backchannel_logout", nil, false); status != http.StatusMethodNotAllowed {
+		t.Errorf("cookie store, GET: %d, want 405", status)
+	}
+}

@@ -1,0 +1,201 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/nodeop"
+	"github.com/portcullis/portcullis/internal/oidctest"
+)
+
+// burst sends n concurrent API requests with ck, spread round-robin over
+// gws, and returns the statuses that were not 200 (with a body each).
+func burst(tb testing.TB, n int, ck *http.Cookie, gws ...*gateway) []string {
+	tb.Helper()
+	var mu sync.Mutex
+	var bad []string
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			status, body, _ := withCookie(tb, "GET", gws[i%len(gws)].URL+fmt.Sprintf("/app/burst/%d", i), ck, false)
+			if status != 200 {
+				mu.Lock()
+				bad = append(bad, fmt.Sprintf("%d %s", status, strings.TrimSpace(body)))
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return bad
+}
+
+// sleepUntil sleeps until t (the gateway's clock is the real one).
+func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
+
+// TestRefreshBurstAndLifetime: 2-second access tokens, refreshed 1 s before
+// expiry, a 6-second lifetime. After each expiry a burst of 50 concurrent
+// requests with one cookie causes exactly one refresh at the provider (first
+// on one replica, then spread over two sharing Redis), and all succeed; the
+// session ends at its lifetime although it keeps refreshing.
+func TestRefreshBurstAndLifetime(t *testing.T) {
+	t.Parallel()
+	rs := startRedis(t, false)
+	p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 2 * time.Second})
+	up := newUpstream(t)
+	keys := redisSession(rs.URL()) + "refresh_margin = \"1s\"\nlifetime = \"6s\"\n"
+	cfg := redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, keys)
+	gwA := startGateway(t, pickAddrs(t), cfg)
+	gwB := startGateway(t, pickAddrs(t), cfg)
+	c := browser(t)
+	loggedIn := time.Now()
+	loginThrough(t, c, gwA, "alice")
+	loginDone := time.Now() // the session was created between loggedIn and loginDone
+	ck := sessionCookie(t, c, gwA)
+	rc := rs.Client()
+	if p.Requests("/token") != 1 {
+		t.Fatalf("login made %d token requests", p.Requests("/token"))
+	}
+
+	for i, step := range []struct {
+		at  time.Duration
+		gws []*gateway
+	}{{2200 * time.Millisecond, []*gateway{gwA}}, {4400 * time.Millisecond, []*gateway{gwA, gwB}}} {
+		sleepUntil(loggedIn.Add(step.at))
+		tokens := p.Requests("/token")
+		calls := commandCalls(t, rc)
+		if bad := burst(t, 50, ck, step.gws...); len(bad) > 0 {
+			t.Fatalf("burst %d at %v: %d of 50 failed, e.g. %s\nA:\n%s", i+1, step.at, len(bad), bad[0], gwA.Proc.Output())
+		}
+		t.Logf("burst %d of 50 requests over %d replica(s) with one refresh: Redis commands %s", i+1, len(step.gws), callsDelta(calls, commandCalls(t, rc)))
+		if got := p.Requests("/token") - tokens; got != 1 {
+			t.Errorf("burst %d at %v over %d replica(s): %d refreshes at the provider, want 1", i+1, step.at, len(step.gws), got)
+		}
+	}
+
+	sleepUntil(loginDone.Add(6300 * time.Millisecond))
+	before := up.count()
+	for _, gw := range []*gateway{gwA, gwB} {
+		if status, body, _ := withCookie(t, "GET", gw.URL+"/app/late", ck, false); status != http.StatusUnauthorized {
+			t.Errorf("%s after the 6 s lifetime: %d, want 401\n%s", gw.URL, status, body)
+		}
+	}
+	if up.count() != before {
+		t.Error("a session past its lifetime reached the upstream")
+	}
+}
+
+// TestRefreshProviderErrors tells a provider that fails (5xx) from one that
+// refuses: a failing provider leaves a valid access token in use and ends
+// nothing; a refused refresh (the refreshed ID token names another sub) ends
+// the session at once.
+func TestRefreshProviderErrors(t *testing.T) {
+	t.Parallel()
+	rs := startRedis(t, false)
+	p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 3 * time.Second})
+	up := newUpstream(t)
+	keys := redisSession(rs.URL()) + "refresh_margin = \"2s\"\n"
+	gw := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, keys))
+	c := browser(t)
+	loginThrough(t, c, gw, "alice")
+	loggedIn := time.Now() // the access token was issued before
+	ck := sessionCookie(t, c, gw)
+	sessions := func() int { return len(rs.Client().Keys(t.Context(), "portcullis:s:*").Val()) }
+
+	p.SetFaults(oidctest.FaultServerError)
+	sleepUntil(loggedIn.Add(1200 * time.Millisecond)) // within the margin, not expired
+	tokens := p.Requests("/token")
+	if status, body, _ := withCookie(t, "GET", gw.URL+"/app/a", ck, false); status != 200 {
+		t.Errorf("provider failing, access token still valid: %d\n%s", status, body)
+	}
+	if p.Requests("/token") == tokens {
+		t.Error("no refresh was attempted within the margin")
+	}
+	sleepUntil(loggedIn.Add(3300 * time.Millisecond)) // expired
+	if status, _, _ := withCookie(t, "GET", gw.URL+"/app/b", ck, false); status != http.StatusUnauthorized {
+		t.Errorf("provider failing, access token expired: %d, want 401", status)
+	}
+	if sessions() != 1 {
+		t.Error("a provider failure deleted the session")
+	}
+	p.SetFaults(0)
+	if status, body, _ := withCookie(t, "GET", gw.URL+"/app/c", ck, false); status != 200 {
+		t.Fatalf("provider back: %d, want the session refreshed\n%s", status, body)
+	}
+
+	// The new token is valid for 3 s and within the margin after 1 s.
+	p.SetFaults(oidctest.FaultChangedSub)
+	time.Sleep(1200 * time.Millisecond)
+	before := up.count()
+	if status, _, _ := withCookie(t, "GET", gw.URL+"/app/d", ck, false); status != http.StatusUnauthorized {
+		t.Errorf("refreshed ID token for another sub: %d, want 401", status)
+	}
+	if up.count() != before || sessions() != 0 {
+		t.Errorf("a refused refresh: upstream %d -> %d, %d sessions left", before, up.count(), sessions())
+	}
+}
+
+// TestRefreshTokenRevokedAtProvider uses node oidc-provider, whose logout
+// revokes the grant: the next refresh gets invalid_grant and the session
+// ends (API 401, browser back to the provider), in Redis too.
+func TestRefreshTokenRevokedAtProvider(t *testing.T) {
+	t.Parallel()
+	rs := startRedis(t, false)
+	up := newUpstream(t)
+	a := pickAddrs(t)
+	op := nodeop.Start(t, nodeop.Options{AccessTokenTTL: 2 * time.Second, Clients: []nodeop.Client{{
+		ID: "gw", Secret: "gw-secret", RedirectURIs: []string{"http://" + a.Listen + "/oauth2/callback"},
+	}}})
+	keys := redisSession(rs.URL()) + "refresh_margin = \"1s\"\n"
+	gw := startGateway(t, a, redisGatewayConfig(op.Issuer, "gw", "gw-secret", up.URL, keys))
+	c := browser(t)
+	loggedIn := time.Now()
+	resp := op.Login(t, c, gw.URL+"/oauth2/start?rd=/app/home", "carol")
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Host != a.Listen {
+		t.Fatalf("login: %d at %s\n%s", resp.StatusCode, resp.Request.URL, gw.Proc.Output())
+	}
+	ck := sessionCookie(t, c, gw)
+
+	// The user signs out at the provider (not through the gateway).
+	resp = op.Logout(t, c, op.EndSessionURL("", "", ""))
+	resp.Body.Close()
+
+	sleepUntil(loggedIn.Add(2300 * time.Millisecond))
+	before := up.count()
+	if status, body, _ := withCookie(t, "GET", gw.URL+"/app/after", ck, false); status != http.StatusUnauthorized {
+		t.Errorf("after the grant was revoked: %d, want 401\n%s\ngateway:\n%s", status, body, gw.Proc.Output())
+	}
+	status, _, hdr := withCookie(t, "GET", gw.URL+"/app/after", ck, true)
+	if status != http.StatusFound || !strings.HasPrefix(hdr.Get("Location"), op.Issuer+"/") {
+		t.Errorf("navigation after the grant was revoked: %d to %q, want the provider", status, hdr.Get("Location"))
+	}
+	if up.count() != before {
+		t.Error("a session with a revoked grant reached the upstream")
+	}
+	if n := len(rs.Client().Keys(t.Context(), "portcullis:s:*").Val()); n != 0 {
+		t.Errorf("%d sessions left in Redis after invalid_grant", n)
+	}
+}
+
+// callsDelta formats the per-command difference of two commandCalls
+// results, leaving out INFO and connection handshakes.
+func callsDelta(before, after map[string]int) string {
+	var parts []string
+	for cmd, n := range after {
+		if d := n - before[cmd]; d > 0 && cmd != "info" && cmd != "hello" && !strings.HasPrefix(cmd, "client") {
+			parts = append(parts, fmt.Sprintf("%s=%d", cmd, d))
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
+}
