@@ -18,21 +18,14 @@ import (
 
 // BenchmarkWrkCookieVsBare puts wrk against the gateway (an authenticated
 // cookie request) and against a bare tuned httputil.ReverseProxy to the same
-// upstream, one after the other, and reports requests per second and the
-// CPU time each proxy process spent per request. Run it with
+// upstream, one after the other, with the same request (session cookie
+// included), and reports requests per second and the CPU time each proxy
+// process spent per request. Run it with
 //
-//	go test -run '^$' -bench WrkCookieVsBare -benchtime 1x ./e2e/
+//	go test -run '^$' -bench Wrk -benchtime 1x ./e2e/
 func BenchmarkWrkCookieVsBare(b *testing.B) {
-	wrk := testenv.LookPath(b, "wrk")
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok\n"))
-	}))
-	defer upstream.Close()
 	p := oidctest.New(b, oidctest.Options{})
-	a := pickAddrs(b)
-	cfg := strings.Replace(forwardAuthConfig(p, "http://"+a.Listen, upstream.URL, "127.0.0.2/32"),
-		"[[upstreams]]", "[log]\nlevel = \"warn\"\n\n[[upstreams]]", 1)
-	gw := startGateway(b, a, cfg)
+	gw, upstreamURL := startLoadGateway(b, p)
 	c := browser(b)
 	if status, body, _ := get(b, c, gw.URL+"/hello"); status != 200 {
 		b.Fatalf("login: %d %s", status, body)
@@ -41,15 +34,41 @@ func BenchmarkWrkCookieVsBare(b *testing.B) {
 	for _, ck := range c.Jar.Cookies(mustURL(b, gw.URL)) {
 		cookie = append(cookie, ck.Name+"="+ck.Value)
 	}
+	compareWithBare(b, gw, upstreamURL, "Cookie: "+strings.Join(cookie, "; "))
+}
 
+// BenchmarkWrkBearerVsBare is the same with a JWT bearer token (verified
+// once, then served from the token cache).
+func BenchmarkWrkBearerVsBare(b *testing.B) {
+	p := oidctest.New(b, oidctest.Options{JWTAccessTokens: true})
+	gw, upstreamURL := startLoadGateway(b, p)
+	tok := p.AccessToken("alice", map[string]any{"scope": "openid"})
+	compareWithBare(b, gw, upstreamURL, "Authorization: Bearer "+tok)
+}
+
+// startLoadGateway runs a gateway (logging at warn, as a busy deployment
+// would) in front of a minimal upstream.
+func startLoadGateway(b *testing.B, p *oidctest.Provider) (*gateway, string) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	}))
+	b.Cleanup(upstream.Close)
+	a := pickAddrs(b)
+	cfg := strings.Replace(forwardAuthConfig(p, "http://"+a.Listen, upstream.URL, "127.0.0.2/32"),
+		"[[upstreams]]", "[log]\nlevel = \"warn\"\n\n[[upstreams]]", 1)
+	return startGateway(b, a, cfg), upstream.URL
+}
+
+// compareWithBare loads the gateway and a bare proxy with the same request.
+func compareWithBare(b *testing.B, gw *gateway, upstreamURL, header string) {
+	wrk := testenv.LookPath(b, "wrk")
 	bare := buildBareProxy(b)
 	bareAddr := testenv.Addr(testenv.FreePort(b))
-	bp := testenv.Start(b, exec.Command(bare, bareAddr, upstream.URL))
+	bp := testenv.Start(b, exec.Command(bare, bareAddr, upstreamURL))
 	testenv.WaitTCP(b, bareAddr, 10*time.Second, bp)
-
 	for i := 0; i < b.N; i++ {
-		g := runWrk(b, wrk, gw.URL+"/hello", "Cookie: "+strings.Join(cookie, "; "), gw.Proc.Cmd.Process.Pid)
-		r := runWrk(b, wrk, "http://"+bareAddr+"/hello", "", bp.Cmd.Process.Pid)
+		g := runWrk(b, wrk, gw.URL+"/hello", header, gw.Proc.Cmd.Process.Pid)
+		r := runWrk(b, wrk, "http://"+bareAddr+"/hello", header, bp.Cmd.Process.Pid)
 		b.ReportMetric(g.rps, "gateway-req/s")
 		b.ReportMetric(r.rps, "bare-req/s")
 		b.ReportMetric(g.cpuPerReq, "gateway-cpu-µs/req")
