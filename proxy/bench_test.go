@@ -117,9 +117,15 @@ func BenchmarkBareReverseProxy(b *testing.B) {
 		FlushInterval: -1,
 		BufferPool:    &bufferPool{},
 	}
+	// The same request as BenchmarkAuthenticatedCookieRequest, session
+	// cookie included: the bare proxy forwards it as it is.
+	f := benchFixture(b)
 	r := httptest.NewRequest("GET", "http://app.test/app/dashboard?x=1", nil)
 	r.RemoteAddr = "192.0.2.7:5555"
 	r.Header.Set("Accept", "text/html")
+	for _, c := range f.cookies(b, f.session()) {
+		r.AddCookie(c)
+	}
 	r.AddCookie(&http.Cookie{Name: "theme", Value: "dark"})
 	runBench(b, rp, r)
 }
