@@ -1,17 +1,14 @@
 package config
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/portcullis/portcullis/proxy"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -199,42 +196,14 @@ func (d *decoder) checkCAFile(key, name string) {
 	}
 }
 
-// checkSigningKey checks that the assertion key file holds a PEM ECDSA P-256
-// or RSA (>= 2048 bits) private key, for ES256 or RS256 (RFC 7518 §3.1).
+// checkSigningKey checks that the assertion key file holds a key the proxy
+// can sign assertions with (EC P-256 for ES256, RSA >= 2048 bits for RS256).
 func (d *decoder) checkSigningKey(key, name string) {
 	b, ok := d.readFile(key, name)
 	if !ok {
 		return
 	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		d.problem(key, "no PEM block in %q", name)
-		return
-	}
-	var k any
-	var err error
-	switch block.Type {
-	case "EC PRIVATE KEY":
-		k, err = x509.ParseECPrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		k, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	default:
-		k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	}
-	if err != nil {
-		d.problem(key, "cannot parse the private key in %q", name)
-		return
-	}
-	switch k := k.(type) {
-	case *ecdsa.PrivateKey:
-		if k.Curve != elliptic.P256() {
-			d.problem(key, "ECDSA key must use P-256 (ES256)")
-		}
-	case *rsa.PrivateKey:
-		if k.N.BitLen() < 2048 {
-			d.problem(key, "RSA key must have at least 2048 bits")
-		}
-	default:
-		d.problem(key, "key must be ECDSA P-256 or RSA (ES256 or RS256)")
+	if _, err := proxy.ParseSigningKey(b); err != nil {
+		d.problem(key, "%s: %s", name, strings.TrimPrefix(err.Error(), "proxy: assertion key: "))
 	}
 }

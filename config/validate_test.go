@@ -1,6 +1,13 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -138,4 +145,28 @@ func TestProviderKinds(t *testing.T) {
 			t.Errorf("provider = %+v", cfg.Provider)
 		}
 	})
+}
+
+// TestAssertionKeyProblems checks that keys the proxy cannot sign with are
+// refused at load, with the proxy's own reason.
+func TestAssertionKeyProblems(t *testing.T) {
+	dir := t.TempDir()
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	der, _ := x509.MarshalECPrivateKey(p384)
+	weak := filepath.Join(dir, "p384.pem")
+	os.WriteFile(weak, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
+	junk := filepath.Join(dir, "junk.pem")
+	os.WriteFile(junk, []byte("not a key"), 0o600)
+	for name, tc := range map[string]struct{ file, want string }{
+		"P-384":  {weak, "want a P-256 EC key, got curve P-384"},
+		"no PEM": {junk, "no PEM private key found"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("cfg.toml", []byte(base+"[headers]\nassertion_key_file = \""+tc.file+"\"\n"), nil)
+			if err == nil || !strings.Contains(err.Error(), "cfg.toml:18: headers.assertion_key_file: "+tc.file+": ") ||
+				!strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want the line, the file and %q", err, tc.want)
+			}
+		})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -96,19 +97,32 @@ func signingAlgorithm(pub crypto.PublicKey) (jose.SignatureAlgorithm, error) {
 	return "", fmt.Errorf("proxy: assertion key: unsupported key type %T (want EC P-256 or RSA)", pub)
 }
 
-// loadSigningKey reads a PEM private key: PKCS#8, SEC 1 EC or PKCS#1 RSA.
+// loadSigningKey reads the assertion key file.
 func loadSigningKey(path string) (crypto.Signer, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: assertion key file: %w", err)
 	}
+	k, err := ParseSigningKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, path)
+	}
+	return k, nil
+}
+
+// ParseSigningKey parses the first PEM private key (PKCS#8, SEC 1 EC or
+// PKCS#1 RSA) in b and checks that it can sign assertions: EC P-256 for
+// ES256 or RSA of at least 2048 bits for RS256 (RFC 7518 §3.1). The config
+// package calls it to validate headers.assertion_key_file.
+func ParseSigningKey(b []byte) (crypto.Signer, error) {
 	for rest := b; ; {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
-			return nil, fmt.Errorf("proxy: assertion key file %s: no PEM private key found", path)
+			return nil, errors.New("proxy: assertion key: no PEM private key found")
 		}
 		var k any
+		var err error
 		switch block.Type {
 		case "PRIVATE KEY":
 			k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
@@ -120,11 +134,14 @@ func loadSigningKey(path string) (crypto.Signer, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("proxy: assertion key file %s: %w", path, err)
+			return nil, fmt.Errorf("proxy: assertion key: %w", err)
 		}
 		s, ok := k.(crypto.Signer)
 		if !ok {
-			return nil, fmt.Errorf("proxy: assertion key file %s: unsupported key type %T", path, k)
+			return nil, fmt.Errorf("proxy: assertion key: unsupported key type %T", k)
+		}
+		if _, err := signingAlgorithm(s.Public()); err != nil {
+			return nil, err
 		}
 		return s, nil
 	}
