@@ -62,25 +62,10 @@ func TestBearerNodeOIDCProvider(t *testing.T) {
 		Resource: "portcullis", Scopes: []string{"api:read", "api:write"},
 	})
 	up := newUpstream(t)
-	gw := startGateway(t, pickAddrs(t), `
-[server]
-listen = "{{LISTEN}}"
-ops_listen = "{{OPS}}"
-public_url = "http://{{LISTEN}}"
-
-[provider]
-issuer = "`+op.Issuer+`"
-client_id = "gateway"
-client_secret = "gateway-secret"
-audiences = ["portcullis"]
-
-[session]
-secrets = ["`+secret+`"]
-
-[[upstreams]]
-name = "app"
-url = "`+up.URL+`"
-
+	gw := startGateway(t, pickAddrs(t), tomlConfig{
+		Provider: oidcProvider(op.Issuer, "gateway", "gateway-secret") + "audiences = [\"portcullis\"]\n",
+		Upstream: up.URL,
+		Routes: `
 [[routes]]
 path = "/api/reports/**"
 methods = ["POST"]
@@ -89,7 +74,7 @@ require_scopes = ["api:write"]
 [[routes]]
 path = "/api/**"
 require_scopes = ["api:read"]
-`)
+`}.String())
 	token := func(scope string) string {
 		cfg := clientcredentials.Config{
 			ClientID: "svc", ClientSecret: "svc-secret", TokenURL: op.Endpoint().TokenURL,

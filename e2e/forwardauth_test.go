@@ -17,33 +17,12 @@ import (
 
 // forwardAuthConfig is a gateway whose public URL is the front proxy's.
 func forwardAuthConfig(p *oidctest.Provider, publicURL, upstreamURL, trusted string) string {
-	return `
-[server]
-listen = "{{LISTEN}}"
-ops_listen = "{{OPS}}"
-public_url = "` + publicURL + `"
-trusted_proxies = ["` + trusted + `"]
-
-[provider]
-issuer = "` + p.Issuer + `"
-client_id = "` + p.ClientID + `"
-client_secret = "` + p.ClientSecret + `"
-
-[session]
-secrets = ["` + secret + `"]
-
-[[upstreams]]
-name = "app"
-url = "` + upstreamURL + `"
-
-[[routes]]
-path = "/public/**"
-public = true
-
-[[routes]]
-path = "/admin/**"
-allow_groups = ["admins"]
-
+	return tomlConfig{
+		PublicURL: publicURL,
+		Server:    "trusted_proxies = [\"" + trusted + "\"]\n",
+		Provider:  oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream:  upstreamURL,
+		Routes: demoRoutes + `
 [[routes]]
 path = "/api/**"
 methods = ["POST"]
@@ -51,7 +30,7 @@ require_scopes = ["api:write"]
 
 [[routes]]
 path = "/**"
-`
+`}.String()
 }
 
 const nginxConf = `

@@ -11,27 +11,16 @@ import (
 // githubConfig is the documented GitHub configuration with the endpoints
 // pointed at the fake.
 func githubConfig(g *oidctest.GitHubServer, upstreamURL string) string {
-	return `
-[server]
-listen = "{{LISTEN}}"
-ops_listen = "{{OPS}}"
-public_url = "http://{{LISTEN}}"
-
-[provider]
-kind = "github"
+	return tomlConfig{
+		Provider: `kind = "github"
 client_id = "` + g.ClientID + `"
 client_secret = "` + g.ClientSecret + `"
 authorization_url = "` + g.AuthorizationURL() + `"
 token_url = "` + g.TokenURL() + `"
 userinfo_url = "` + g.UserURL() + `"
-
-[session]
-secrets = ["` + secret + `"]
-
-[[upstreams]]
-name = "app"
-url = "` + upstreamURL + `"
-
+`,
+		Upstream: upstreamURL,
+		Routes: `
 [[routes]]
 path = "/settings/**"
 require_scopes = ["user:email"]
@@ -39,7 +28,7 @@ require_scopes = ["user:email"]
 [[routes]]
 path = "/**"
 allow_email_domains = ["example.com"]
-`
+`}.String()
 }
 
 // TestGitHubLogin logs in through the gateway at a faithful fake of

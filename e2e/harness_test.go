@@ -173,3 +173,59 @@ func mustURL(tb testing.TB, raw string) *url.URL {
 	}
 	return u
 }
+
+// tomlConfig is a gateway configuration file for the tests. Zero fields
+// take the defaults noted; {{LISTEN}} and {{OPS}} are filled in by
+// startGateway.
+type tomlConfig struct {
+	PublicURL string   // default "http://{{LISTEN}}"
+	Server    string   // more [server] keys
+	Provider  string   // the [provider] keys, e.g. from oidcProvider
+	Session   string   // more [session] keys
+	Secrets   []string // default: the fixed test secret
+	Upstream  string   // URL of the one upstream, "app"
+	Extra     string   // more tables ([headers], [log], ...)
+	Routes    string   // the [[routes]] entries
+}
+
+func (c tomlConfig) String() string {
+	if c.PublicURL == "" {
+		c.PublicURL = "http://{{LISTEN}}"
+	}
+	if c.Secrets == nil {
+		c.Secrets = []string{secret}
+	}
+	return `
+[server]
+listen = "{{LISTEN}}"
+ops_listen = "{{OPS}}"
+public_url = "` + c.PublicURL + `"
+` + c.Server + `
+[provider]
+` + c.Provider + `
+[session]
+secrets = ["` + strings.Join(c.Secrets, `", "`) + `"]
+` + c.Session + `
+[[upstreams]]
+name = "app"
+url = "` + c.Upstream + `"
+` + c.Extra + `
+` + c.Routes
+}
+
+// oidcProvider are the [provider] keys of an OpenID provider.
+func oidcProvider(issuer, clientID, clientSecret string) string {
+	return "issuer = \"" + issuer + "\"\nclient_id = \"" + clientID + "\"\nclient_secret = \"" + clientSecret + "\"\n"
+}
+
+// demoRoutes are the routes most tests share: /public/** needs no login,
+// /admin/** needs the group admins.
+const demoRoutes = `
+[[routes]]
+path = "/public/**"
+public = true
+
+[[routes]]
+path = "/admin/**"
+allow_groups = ["admins"]
+`

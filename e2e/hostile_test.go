@@ -14,24 +14,8 @@ import (
 // test provider p; provider and routes are TOML added to [provider] and
 // after the upstream (the routes of the test).
 func oidctestConfig(p *oidctest.Provider, upstreamURL, provider, routes string) string {
-	return `
-[server]
-listen = "{{LISTEN}}"
-ops_listen = "{{OPS}}"
-public_url = "http://{{LISTEN}}"
-
-[provider]
-issuer = "` + p.Issuer + `"
-client_id = "` + p.ClientID + `"
-client_secret = "` + p.ClientSecret + `"
-` + provider + `
-[session]
-secrets = ["` + secret + `"]
-
-[[upstreams]]
-name = "app"
-url = "` + upstreamURL + `"
-` + routes
+	return tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + provider,
+		Upstream: upstreamURL, Routes: routes}.String()
 }
 
 // redirectCounter is a browser that counts the redirects it follows and

@@ -27,25 +27,12 @@ const secret2 = "q83vEjRWeJq83vBjVhBq7X7D5y0Jf1o4ZkqR8b2mTnE="
 // opsConfig is a gateway in front of upstreamURL with the oidctest provider
 // p; admin is the rule of the /admin/** route ("" = any identity).
 func opsConfig(p *oidctest.Provider, upstreamURL string, secrets []string, admin string) string {
-	return `
-[server]
-listen = "{{LISTEN}}"
-ops_listen = "{{OPS}}"
-public_url = "http://{{LISTEN}}"
-shutdown_timeout = "10s"
-
-[provider]
-issuer = "` + p.Issuer + `"
-client_id = "` + p.ClientID + `"
-client_secret = "` + p.ClientSecret + `"
-
-[session]
-secrets = ["` + strings.Join(secrets, `", "`) + `"]
-
-[[upstreams]]
-name = "app"
-url = "` + upstreamURL + `"
-
+	return tomlConfig{
+		Server:   "shutdown_timeout = \"10s\"\n",
+		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Secrets:  secrets,
+		Upstream: upstreamURL,
+		Routes: `
 [[routes]]
 path = "/public/**"
 public = true
@@ -60,7 +47,7 @@ path = "/admin/**"
 
 [[routes]]
 path = "/**"
-`
+`}.String()
 }
 
 // configPath is the file startGateway wrote for gw.

@@ -162,32 +162,15 @@ func (s *sentinelSetup) masterAddr(tb testing.TB) string {
 // redisGatewayConfig is a gateway in front of upstreamURL with the given
 // [session] keys (secrets are added), for the provider at issuer.
 func redisGatewayConfig(issuer, clientID, clientSecret, upstreamURL, sessionKeys string) string {
-	return `
-[server]
-listen = "{{LISTEN}}"
-ops_listen = "{{OPS}}"
-public_url = "http://{{LISTEN}}"
-
-[provider]
-issuer = "` + issuer + `"
-client_id = "` + clientID + `"
-client_secret = "` + clientSecret + `"
-
-[session]
-secrets = ["` + secret + `"]
-` + sessionKeys + `
-
-[[upstreams]]
-name = "app"
-url = "` + upstreamURL + `"
-
+	return tomlConfig{Provider: oidcProvider(issuer, clientID, clientSecret), Session: sessionKeys,
+		Upstream: upstreamURL, Routes: `
 [[routes]]
 path = "/public/**"
 public = true
 
 [[routes]]
 path = "/**"
-`
+`}.String()
 }
 
 // redisSession are the [session] keys of a Redis store at url.

@@ -56,35 +56,8 @@ func zitadelLogin(tb testing.TB, c *http.Client, issuer, page, user, password st
 }
 
 func gatewayConfig(issuer, clientID, clientSecret, upstreamURL, extra string) string {
-	return `
-[server]
-listen = "{{LISTEN}}"
-ops_listen = "{{OPS}}"
-public_url = "http://{{LISTEN}}"
-
-[provider]
-issuer = "` + issuer + `"
-client_id = "` + clientID + `"
-client_secret = "` + clientSecret + `"
-
-[session]
-secrets = ["` + secret + `"]
-
-[[upstreams]]
-name = "app"
-url = "` + upstreamURL + `"
-` + extra + `
-[[routes]]
-path = "/public/**"
-public = true
-
-[[routes]]
-path = "/admin/**"
-allow_groups = ["admins"]
-
-[[routes]]
-path = "/**"
-`
+	return tomlConfig{Provider: oidcProvider(issuer, clientID, clientSecret), Upstream: upstreamURL,
+		Extra: extra, Routes: demoRoutes + "\n[[routes]]\npath = \"/**\"\n"}.String()
 }
 
 func TestZitadelLogin(t *testing.T) {
