@@ -2,9 +2,11 @@ package idp
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/metricsreg"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -52,20 +54,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// register registers c on reg, or returns the collector already registered
-// there under the same description.
+// register registers c on reg, reusing a collector registered before (a
+// component rebuilt on reload keeps counting on the same series).
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, nil
+	c, err := metricsreg.Register(reg, c)
+	if err != nil {
+		return c, fmt.Errorf("idp: registering metrics: %w", err)
 	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, errors.New("idp: registering metrics: " + err.Error())
+	return c, nil
 }
 
 type endpointKey struct{}

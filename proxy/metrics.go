@@ -1,9 +1,10 @@
 package proxy
 
 import (
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/metricsreg"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -62,21 +63,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// register registers c on reg, or returns the collector already registered
-// there under the same description: a handler rebuilt on reload keeps
-// counting on the same series.
+// register registers c on reg, reusing a collector registered before (a
+// component rebuilt on reload keeps counting on the same series).
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, nil
+	c, err := metricsreg.Register(reg, c)
+	if err != nil {
+		return c, fmt.Errorf("proxy: registering metrics: %w", err)
 	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, fmt.Errorf("proxy: registering metrics: %w", err)
+	return c, nil
 }
 
 // methodClass is "read" for GET, HEAD and OPTIONS and "write" otherwise.

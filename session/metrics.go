@@ -2,8 +2,11 @@ package session
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/metricsreg"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -78,17 +81,12 @@ func newStoreMetrics(reg prometheus.Registerer) (*storeMetrics, error) {
 	return m, nil
 }
 
-// register registers c, or returns the collector already registered under
-// the same description (a store rebuilt on reload reuses it).
+// register registers c on reg, reusing a collector registered before (a
+// component rebuilt on reload keeps counting on the same series).
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
+	c, err := metricsreg.Register(reg, c)
+	if err != nil {
+		return c, fmt.Errorf("session: registering metrics: %w", err)
 	}
 	return c, nil
 }
