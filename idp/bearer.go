@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis"
@@ -77,7 +78,7 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 		return nil, err
 	}
 	// RFC 9068 §2.1 "at+jwt"; plain "JWT" or none for providers predating it.
-	// Anything else (an ID token is fine, a logout+jwt is not) is refused.
+	// Anything else (e.g. logout+jwt) is refused.
 	if typ != "" && !typAllowed(typ, "jwt", "at+jwt") {
 		return nil, fmt.Errorf("%w: typ %q is not an access token type", ErrInvalidToken, typ)
 	}
@@ -94,6 +95,9 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 	}
 	if auds := audiences(vt.claims); !audienceMatches(auds, ti.audiences) {
 		return nil, fmt.Errorf("%w: audience %q is not one of %q", ErrInvalidToken, auds, ti.audiences)
+	}
+	if kind := notAnAccessToken(vt.claims); kind != "" {
+		return nil, fmt.Errorf("%w: %s is not an access token", ErrInvalidToken, kind)
 	}
 	id, err := c.identity(vt.claims, vt.token.Issuer)
 	if err != nil {
@@ -119,4 +123,27 @@ func (c *Client) trustedIssuer(iss string) *trustedIssuer {
 		}
 	}
 	return nil
+}
+
+// notAnAccessToken names the kind of a JWT that carries the marks of an ID
+// token or a logout token, "" otherwise. With the default audiences (the
+// client ID) an ID token would pass the audience check, and ID tokens travel
+// further than access tokens (id_token_hint in end-session URLs), so token
+// substitution (RFC 9068 §4) is refused by content when typ cannot tell:
+// nonce, at_hash and c_hash exist only in ID tokens (OIDC Core 2, 3.1.3.6,
+// 3.3.2.11), events only in logout tokens (Back-Channel Logout 1.0 §2.4), and
+// Keycloak states its token kind in a typ claim.
+func notAnAccessToken(claims map[string]any) string {
+	for _, k := range []string{"nonce", "at_hash", "c_hash"} {
+		if _, ok := claims[k]; ok {
+			return "an ID token (" + k + ")"
+		}
+	}
+	if _, ok := claims["events"]; ok {
+		return "a logout token"
+	}
+	if t, ok := claims["typ"].(string); ok && (strings.EqualFold(t, "ID") || strings.EqualFold(t, "Logout")) {
+		return "a " + t + " token"
+	}
+	return ""
 }

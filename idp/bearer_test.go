@@ -70,6 +70,13 @@ func TestVerifyBearerJWT(t *testing.T) {
 		{name: "jku ignored", token: signed(nil, oidctest.SignOptions{Key: attacker, KID: "x",
 			Header: map[string]any{"jku": p.Issuer + "/evil-jwks"}})},
 		{name: "control char in group", token: at(map[string]any{"groups": []string{"a\nb"}})},
+		{name: "ID token marks: nonce", token: signed(map[string]any{"nonce": "n"}, oidctest.SignOptions{Typ: "JWT"})},
+		{name: "ID token marks: at_hash", token: signed(map[string]any{"at_hash": "x"}, oidctest.SignOptions{})},
+		{name: "ID token marks: c_hash", token: signed(map[string]any{"c_hash": "x"}, oidctest.SignOptions{})},
+		{name: "logout token without typ", token: signed(map[string]any{"events": map[string]any{
+			"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}}, oidctest.SignOptions{})},
+		{name: "Keycloak typ claim ID", token: signed(map[string]any{"typ": "ID"}, oidctest.SignOptions{})},
+		{name: "Keycloak typ claim Bearer", token: signed(map[string]any{"typ": "Bearer"}, oidctest.SignOptions{}), valid: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,12 +137,21 @@ func TestVerifyBearerMalformed(t *testing.T) {
 	}
 }
 
-// TestVerifyBearerIDTokenAsAccessToken: with audiences other than the
-// client_id, an ID token is not an access token.
+// TestVerifyBearerIDTokenAsAccessToken: an ID token is not an access token,
+// with audiences other than the client_id and with the default audiences
+// (the client_id, which is the ID token's aud too), and neither is a logout
+// token.
 func TestVerifyBearerIDTokenAsAccessToken(t *testing.T) {
-	p, c, _ := setup(t, oidctest.Options{}, func(cfg *Config) { cfg.Audiences = []string{"api"} })
-	if id, err := c.VerifyBearer(context.Background(), p.IDToken("alice", "n", "")); err == nil {
-		t.Fatalf("ID token accepted: %+v", id)
+	for name, audiences := range map[string][]string{"api audience": {"api"}, "default audiences": nil} {
+		t.Run(name, func(t *testing.T) {
+			p, c, _ := setup(t, oidctest.Options{}, func(cfg *Config) { cfg.Audiences = audiences })
+			if id, err := c.VerifyBearer(context.Background(), p.IDToken("alice", "n", "")); err == nil {
+				t.Fatalf("ID token accepted: %+v", id)
+			}
+			if id, err := c.VerifyBearer(context.Background(), p.LogoutToken("alice", "sid", nil)); err == nil {
+				t.Fatalf("logout token accepted: %+v", id)
+			}
+		})
 	}
 }
 

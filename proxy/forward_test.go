@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
@@ -261,4 +262,42 @@ func TestClaimString(t *testing.T) {
 	if got := sanitizeHeaderValue("a\r\nb%"); got != "a%0D%0Ab%25" {
 		t.Errorf("sanitize = %q", got)
 	}
+}
+
+// TestUnverifiedEmailNotForwarded: an email the provider did not verify is
+// not identity (SPEC §2), so it reaches neither the email header nor the
+// assertion.
+func TestUnverifiedEmailNotForwarded(t *testing.T) {
+	f := newFixture(t)
+	s := f.session()
+	s.Identity.Email, s.Identity.EmailVerified = "ceo@corp.example", false
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(f.cookies(t, s)))
+	readBody(t, resp)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	got := f.up.last(t).Header
+	if v := got.Get("X-Forwarded-Email"); v != "" {
+		t.Errorf("unverified email forwarded: %q", v)
+	}
+	if got.Get("X-Forwarded-User") == "" {
+		t.Error("the user header is still expected")
+	}
+	assertion := got.Get("X-Portcullis-Jwt-Assertion")
+	if assertion == "" || strings.Contains(decodeJWTPayload(t, assertion), "ceo@corp.example") {
+		t.Errorf("assertion missing or carries the unverified email")
+	}
+}
+
+func decodeJWTPayload(t *testing.T, jwt string) string {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -233,7 +233,7 @@ func claimString(v any) string {
 func (n *headerNames) values(id *portcullis.Identity, accessToken string) *identityValues {
 	v := &identityValues{
 		user:     headerValue(id.Subject),
-		email:    headerValue(id.Email),
+		email:    headerValue(verifiedEmail(id)),
 		groups:   headerValue(strings.Join(id.Groups, ",")),
 		username: headerValue(id.PreferredUsername),
 	}
@@ -340,4 +340,15 @@ func (c *valueCache) put(k valueKey, v *identityValues) {
 		}
 	}
 	c.m[k] = v
+}
+
+// verifiedEmail is the identity's email when it is verified, else "": an
+// unverified address never reaches the upstream as identity (SPEC §2: emails
+// count only when verified), so an app keyed on the email header cannot be
+// taken over by someone who typed another person's address at the provider.
+func verifiedEmail(id *portcullis.Identity) string {
+	if !id.EmailVerified {
+		return ""
+	}
+	return id.Email
 }
