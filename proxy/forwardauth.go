@@ -22,9 +22,13 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 		writeJSON(ex, http.StatusForbidden, map[string]string{"error": "untrusted_proxy"})
 		return
 	}
-	method, host, path, err := originalRequest(r)
+	method, host, path, query, err := originalRequest(r)
 	if err != nil {
 		h.fail(ex, r, err)
+		return
+	}
+	if hasAccessTokenParam(query) {
+		h.fail(ex, r, badRequest("access tokens are not accepted in the query string", nil))
 		return
 	}
 	ex.path = path
@@ -65,32 +69,32 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 	}
 }
 
-// originalRequest reads the method, host and normalised path of the
-// request a front proxy asks about.
-func originalRequest(r *http.Request) (method, host, path string, err error) {
+// originalRequest reads the method, host, normalised path and raw query of
+// the request a front proxy asks about.
+func originalRequest(r *http.Request) (method, host, path, query string, err error) {
 	method = r.Header.Get("X-Forwarded-Method")
 	if method == "" {
 		method = http.MethodGet
 	}
 	if !upperCaseMethod(method) {
-		return "", "", "", badRequest("the forwarded method must be upper-case", nil)
+		return "", "", "", "", badRequest("the forwarded method must be upper-case", nil)
 	}
 	var escaped string
 	if uri := r.Header.Get("X-Forwarded-Uri"); uri != "" {
 		host = r.Header.Get("X-Forwarded-Host")
 		u, perr := url.ParseRequestURI(uri)
 		if perr != nil || u.Host != "" || u.Scheme != "" {
-			return "", "", "", badRequest("X-Forwarded-Uri is not a request path", perr)
+			return "", "", "", "", badRequest("X-Forwarded-Uri is not a request path", perr)
 		}
-		escaped = u.EscapedPath()
+		escaped, query = u.EscapedPath(), u.RawQuery
 	} else if orig := r.Header.Get("X-Original-URL"); orig != "" {
 		u, perr := url.Parse(orig)
 		if perr != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return "", "", "", badRequest("X-Original-URL is not an absolute URL", perr)
+			return "", "", "", "", badRequest("X-Original-URL is not an absolute URL", perr)
 		}
-		host, escaped = u.Host, u.EscapedPath()
+		host, escaped, query = u.Host, u.EscapedPath(), u.RawQuery
 	} else {
-		return "", "", "", badRequest("the original request is not named (X-Forwarded-Uri or X-Original-URL)", nil)
+		return "", "", "", "", badRequest("the original request is not named (X-Forwarded-Uri or X-Original-URL)", nil)
 	}
 	if host == "" {
 		host = r.Host
@@ -99,10 +103,10 @@ func originalRequest(r *http.Request) (method, host, path string, err error) {
 		escaped = "/"
 	}
 	if strings.ContainsAny(host, " /\\@") {
-		return "", "", "", badRequest("the forwarded host is not a host", nil)
+		return "", "", "", "", badRequest("the forwarded host is not a host", nil)
 	}
 	if path, err = policy.Normalize(escaped); err != nil {
-		return "", "", "", badRequest("the request path is not acceptable", err)
+		return "", "", "", "", badRequest("the request path is not acceptable", err)
 	}
-	return method, host, path, nil
+	return method, host, path, query, nil
 }

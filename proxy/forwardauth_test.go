@@ -41,6 +41,10 @@ func TestForwardAuth(t *testing.T) {
 		{"X-Original-URL", []reqOption{trusted, withCookies(cookies), withHeader("X-Original-URL", "https://app.test/app/y?z=1")}, 200, "alice", "", ""},
 		{"host rule", append(orig("GET", "Other.Test:8443", "/x"), trusted, withCookies(cookies)), 403, "", "", `Bearer error="insufficient_scope", scope="other"`},
 		{"nothing named", []reqOption{trusted}, 400, "", "", ""},
+		{"token in the original query", append(orig("GET", "app.test", "/app/x?%61ccess_token=t"), trusted), 400, "", "invalid_request", ""},
+		{"token in X-Original-URL", []reqOption{trusted, withHeader("X-Original-URL", "https://app.test/app/y?access_token=t")}, 400, "", "invalid_request", ""},
+		{"malformed bearer never falls back to the cookie", append(orig("GET", "app.test", "/app/x"), trusted,
+			withHeader("Authorization", "Bearer:abc"), withCookies(cookies)), 401, "", "", `Bearer error="invalid_token"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

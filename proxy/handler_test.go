@@ -178,8 +178,11 @@ func TestBearerToken(t *testing.T) {
 		{"bearer abc", "abc", true},
 		{"BEARER  abc", "abc", true},
 		{"Bearer", "", true},
-		{"Bearerabc", "", false},
+		{"Bearerabc", "", true}, // a malformed bearer attempt: invalid_token, never the cookie
+		{"Bearer\tabc", "", true},
+		{"Bearer:abc", "", true},
 		{"Basic dXNlcjpwYXNz", "", false},
+		{"", "", false},
 	}
 	for _, tt := range tests {
 		tok, ok := bearerToken(tt.in)

@@ -53,10 +53,8 @@ func (h *Handler) identify(ex *exchange, r *http.Request) (*http.Request, error)
 	if len(authz) > 1 {
 		return r, badRequest("more than one Authorization header", nil)
 	}
-	if strings.Contains(r.URL.RawQuery, "access_token") {
-		if q, err := url.ParseQuery(r.URL.RawQuery); err != nil || q.Has("access_token") {
-			return r, badRequest("access tokens are not accepted in the query string", err)
-		}
+	if hasAccessTokenParam(r.URL.RawQuery) {
+		return r, badRequest("access tokens are not accepted in the query string", nil)
 	}
 	r, err := tokenInForm(r)
 	if err != nil {
@@ -109,11 +107,11 @@ func bearerToken(v string) (string, bool) {
 		return "", false
 	}
 	rest := v[len(scheme):]
-	if rest == "" {
+	if rest != "" && rest[0] != ' ' {
+		// "Bearer:tok", "Bearer\ttok": a bearer token was presented, badly;
+		// it is refused as invalid rather than ignored in favour of the
+		// cookie (SPEC §3: no fallback).
 		return "", true
-	}
-	if rest[0] != ' ' {
-		return "", false
 	}
 	return strings.TrimLeft(rest, " "), true
 }
@@ -132,23 +130,42 @@ func tokenInForm(r *http.Request) (*http.Request, error) {
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
 		return r, nil
 	}
-	buf := make([]byte, formPeek)
-	n, err := io.ReadFull(r.Body, buf)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+	// Read what the body has, up to formPeek: no 64 KiB buffer for a
+	// small form.
+	buf, err := io.ReadAll(io.LimitReader(r.Body, formPeek))
+	if err != nil {
 		return r, badRequest("the request body could not be read", err)
 	}
-	buf = buf[:n]
 	body := r.Body
 	r.Body = struct {
 		io.Reader
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(buf), body), body}
-	if bytes.Contains(buf, []byte("access_token")) {
-		if q, err := url.ParseQuery(string(buf)); err != nil || q.Has("access_token") {
-			return r, badRequest("access tokens are not accepted in the request body", nil)
-		}
+	if hasAccessTokenParam(string(buf)) {
+		return r, badRequest("access tokens are not accepted in the request body", nil)
 	}
 	return r, nil
+}
+
+// hasAccessTokenParam reports whether a query string or form body names
+// the parameter access_token (RFC 6750 §2.2 and §2.3, refused by SPEC §3),
+// however the name is percent-encoded (%61ccess%5Ftoken) and whether
+// parameters are separated by & or ;. Malformed escapes are compared as
+// they are rather than refused.
+func hasAccessTokenParam(s string) bool {
+	if !containsFold(s, "access") && strings.IndexByte(s, '%') < 0 {
+		return false
+	}
+	for _, part := range strings.FieldsFunc(s, func(c rune) bool { return c == '&' || c == ';' }) {
+		name, _, _ := strings.Cut(part, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if strings.EqualFold(strings.TrimSpace(name), "access_token") {
+			return true
+		}
+	}
+	return false
 }
 
 // refresher single-flights refreshes per session and remembers recent
@@ -366,4 +383,15 @@ func (f *refresher) remember(key, prevAT string, s *session.Session, now time.Ti
 		}
 	}
 	f.recent[key] = recentRefresh{prevAT: prevAT, s: s, at: now}
+}
+
+// containsFold reports whether s contains the ASCII word sub in any case,
+// without allocating.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }

@@ -212,3 +212,25 @@ func TestRefreshRechecksUnderTheLock(t *testing.T) {
 		t.Fatalf("status %d, refreshes %d, unlocks %d; want 200 without a refresh", resp.StatusCode, f.prov.refreshes.Load(), ls.unlocks)
 	}
 }
+
+func TestHasAccessTokenParam(t *testing.T) {
+	for in, want := range map[string]bool{
+		"":                          false,
+		"a=1&b=2":                   false,
+		"access_token=x":            true,
+		"a=1&access_token=x":        true,
+		"a=1;access_token=x":        true,
+		"access%5Ftoken=x":          true,
+		"%61ccess_token=x":          true,
+		"ACCESS_TOKEN=x":            true,
+		"access_token":              true,
+		"x=access_token":            false,
+		"q=100%&access_tokens=1":    false,
+		"q=%zz&%61ccess%5ftoken=1":  true,
+		"redirect=%2Faccess_token%": false,
+	} {
+		if got := hasAccessTokenParam(in); got != want {
+			t.Errorf("hasAccessTokenParam(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
