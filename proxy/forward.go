@@ -182,6 +182,9 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 // keeps what a trusted proxy in front of the gateway said (SPEC §3).
 func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool) {
 	if !trusted {
+		for _, k := range peerClaimHeaders {
+			delete(pr.Out.Header, k)
+		}
 		pr.SetXForwarded()
 		return
 	}
@@ -196,6 +199,14 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool) {
 	if v := in.Get("X-Forwarded-Host"); v != "" {
 		pr.Out.Header.Set("X-Forwarded-Host", v)
 	}
+}
+
+// peerClaimHeaders are headers outside SPEC §3's list that frameworks
+// commonly believe about the client's address or scheme; only a trusted
+// proxy may send them (canonical keys, so deleting allocates nothing).
+var peerClaimHeaders = []string{
+	"X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "X-Cluster-Client-Ip",
+	"X-Forwarded-Ssl", "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Url-Scheme", "Front-End-Https",
 }
 
 // stripOwnCookies removes the gateway's session and login-state cookies

@@ -197,7 +197,7 @@ func (h *Handler) decide(ex *exchange, r *http.Request, up *upstream, d portcull
 		h.forward(ex, r, up)
 	case portcullis.OutcomeUnauthenticated:
 		if browserNavigation(r) {
-			h.startLogin(ex, r, returnTo(ex.path, r.URL.RawQuery), nil, "")
+			h.startLogin(ex, r, h.returnURL(r, ex.path), nil, "")
 			return
 		}
 		h.fail(ex, r, unauthenticated())
@@ -231,7 +231,7 @@ func (h *Handler) stepUp(ex *exchange, r *http.Request, d portcullis.Decision) {
 	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
 		h.log.Warn("proxy: recording a step-up attempt failed", "route", key, "err", err)
 	}
-	h.startLogin(ex, r, returnTo(ex.path, r.URL.RawQuery), scopes, key)
+	h.startLogin(ex, r, h.returnURL(r, ex.path), scopes, key)
 }
 
 // gatewayEndpoint reports whether path is under the prefix, and which
@@ -334,13 +334,19 @@ func acceptsHTML(r *http.Request) bool {
 	return false
 }
 
-// returnTo is the return URL of an intercepted request: its normalised path
-// and its query.
-func returnTo(path, rawQuery string) string {
-	if rawQuery == "" {
-		return path
+// returnURL is where a login started by an intercepted request comes back
+// to: its normalised path and query, on its own host when that is not
+// public_url's (routes may name other hosts; the redirect policy then
+// decides whether that host may be returned to, else "/").
+func (h *Handler) returnURL(r *http.Request, path string) string {
+	rel := path
+	if r.URL.RawQuery != "" {
+		rel = path + "?" + r.URL.RawQuery
 	}
-	return path + "?" + rawQuery
+	if r.Host == "" || strings.EqualFold(r.Host, h.cfg.PublicURL.Host) {
+		return rel
+	}
+	return h.cfg.PublicURL.Scheme + "://" + r.Host + rel
 }
 
 // unionScopes returns a followed by the members of b not in a.

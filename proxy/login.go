@@ -202,6 +202,12 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 	if ls.StepUp != "" {
 		s.StepUps = map[string]time.Time{ls.StepUp: now}
 	}
+	// The session the browser had before (a step-up, or a login over an
+	// old one) ends here, server-side too: a copy of its cookie must not
+	// outlive the new login.
+	if err := h.cfg.Sessions.Delete(ex, r); err != nil {
+		h.log.Warn("proxy: ending the previous session at login failed", "err", err)
+	}
 	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
 		h.fail(ex, r, h.loginFailure(http.StatusServiceUnavailable, "session_store",
 			"The session could not be stored; please retry shortly.", err))

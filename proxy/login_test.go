@@ -4,10 +4,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/session"
 )
 
 // startLogin runs a browser request that starts a login and returns the
@@ -236,5 +238,59 @@ func TestStepUpScopeOmitted(t *testing.T) {
 	again := f.do(t, "GET", "/api/x", nil, browser(), withCookies(liveCookies(cb)))
 	if again.StatusCode != http.StatusOK {
 		t.Fatalf("after the granted step-up = %d %s, want 200", again.StatusCode, readBody(t, again))
+	}
+}
+
+// TestLoginEndsThePreviousSession: a login over an existing session (a
+// step-up, or a second login) deletes the old one before issuing the new
+// one, so that with a server-side store a copy of the old cookie dies.
+func TestLoginEndsThePreviousSession(t *testing.T) {
+	first := newFixture(t)
+	deleted := &countingStore{Store: first.store}
+	f := newFixture(t, func(c *Config) { c.Sessions = deleted })
+	old := first.cookies(t, first.session())
+	state, stateCookies := startLogin(t, f, "/app/x")
+	resp := f.do(t, "GET", "/oauth2/callback?code=c&state="+url.QueryEscape(state), nil,
+		withCookies(append(old, stateCookies...)), browser())
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("callback = %d", resp.StatusCode)
+	}
+	if deleted.deletes.Load() != 1 {
+		t.Fatalf("Delete called %d times at the callback, want 1", deleted.deletes.Load())
+	}
+	if s, err := first.store.Load(withCookiesRequest(liveCookies(resp))); err != nil || s.Identity.Subject != "alice" {
+		t.Fatalf("the new session does not load: %v", err)
+	}
+}
+
+// countingStore counts Delete calls of the store it wraps.
+type countingStore struct {
+	session.Store
+	deletes atomic.Int32
+}
+
+func (c *countingStore) Delete(w http.ResponseWriter, r *http.Request) error {
+	c.deletes.Add(1)
+	return c.Store.Delete(w, r)
+}
+
+// TestLoginReturnsToTheRequestHost: a login intercepted on another host
+// than public_url's returns there when that host is allowed, else to "/".
+func TestLoginReturnsToTheRequestHost(t *testing.T) {
+	for host, want := range map[string]string{
+		"gw.test":       "/app/x?y=1",
+		"app.test":      "http://app.test/app/x?y=1",
+		"evil.test":     "/",
+		"GW.TEST":       "/app/x?y=1",
+		"a.example.com": "http://a.example.com/app/x?y=1",
+	} {
+		t.Run(host, func(t *testing.T) {
+			f := newFixture(t)
+			state, cookies := startLogin(t, f, "/app/x?y=1", func(r *http.Request) { r.Host = host })
+			resp := f.do(t, "GET", "/oauth2/callback?code=c&state="+url.QueryEscape(state), nil, withCookies(cookies), browser())
+			if got := resp.Header.Get("Location"); got != want {
+				t.Errorf("return URL = %q, want %q", got, want)
+			}
+		})
 	}
 }

@@ -63,20 +63,27 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 	http.Redirect(ex, r, end, http.StatusFound)
 }
 
-// sameOrigin reports whether a POST comes from the gateway's own site: an
-// Origin header, when present, must be public_url's origin, and a
-// Sec-Fetch-Site header must not say cross-site or same-site.
+// sameOrigin reports whether a sign-out POST comes from a site of the
+// gateway's (SPEC §3: a POST whose Origin or Sec-Fetch-Site shows another
+// site is refused): an Origin header, when present, must be public_url's
+// origin, the request's own origin or an allowed redirect host's; a
+// Sec-Fetch-Site header must not say cross-site.
 func (h *Handler) sameOrigin(r *http.Request) bool {
-	if o := r.Header.Values("Origin"); len(o) > 0 {
-		if len(o) > 1 || !strings.EqualFold(o[0], h.origin) {
-			return false
-		}
-	}
-	switch strings.ToLower(r.Header.Get("Sec-Fetch-Site")) {
-	case "cross-site", "same-site":
+	if strings.EqualFold(r.Header.Get("Sec-Fetch-Site"), "cross-site") {
 		return false
 	}
-	return true
+	o := r.Header.Values("Origin")
+	if len(o) == 0 {
+		return true
+	}
+	if len(o) > 1 || o[0] == "null" {
+		return false
+	}
+	own := h.cfg.PublicURL.Scheme + "://" + r.Host
+	if strings.EqualFold(o[0], h.origin) || strings.EqualFold(o[0], own) {
+		return true
+	}
+	return h.redirects.validate(o[0]+"/") != "/"
 }
 
 // handleSignedOut serves GET {prefix}/signed_out?state=, the

@@ -26,7 +26,11 @@ func TestSignOut(t *testing.T) {
 		{"POST without Origin", "POST", nil, false, 302, "/after"},
 		{"POST cross origin", "POST", []reqOption{withHeader("Origin", "https://evil.test")}, false, 403, ""},
 		{"POST cross-site fetch", "POST", []reqOption{withHeader("Sec-Fetch-Site", "cross-site")}, false, 403, ""},
-		{"POST same-site fetch", "POST", []reqOption{withHeader("Sec-Fetch-Site", "same-site")}, false, 403, ""},
+		{"POST same-site fetch", "POST", []reqOption{withHeader("Sec-Fetch-Site", "same-site")}, false, 302, "/after"},
+		{"POST from an allowed host", "POST", []reqOption{withHeader("Origin", "http://app.test")}, false, 302, "/after"},
+		{"POST from the request's own host", "POST", []reqOption{withHeader("Origin", "http://gw.test"), withHeader("Sec-Fetch-Site", "same-origin")}, false, 302, "/after"},
+		{"POST with Origin null", "POST", []reqOption{withHeader("Origin", "null")}, false, 403, ""},
+		{"POST from a look-alike host", "POST", []reqOption{withHeader("Origin", "http://gw.test.evil.test")}, false, 403, ""},
 		{"PUT", "PUT", nil, false, 405, ""},
 	}
 	for _, tt := range tests {

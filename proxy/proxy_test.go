@@ -310,6 +310,9 @@ func (f *fixture) do(tb testing.TB, method, target string, body io.Reader, opts 
 	tb.Helper()
 	r := httptest.NewRequest(method, target, body)
 	r.RemoteAddr = "192.0.2.7:5555"
+	if strings.HasPrefix(target, "/") {
+		r.Host = "gw.test" // the public URL's host, as a browser at the gateway sends it
+	}
 	for _, o := range opts {
 		o(r)
 	}
