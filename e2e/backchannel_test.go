@@ -187,6 +187,11 @@ func TestBackchannelLogoutHostileTokens(t *testing.T) {
 	if status, _, hdr := withCookie(t, "GET", gw.URL+"/oauth2/backchannel_logout", nil, false); status != http.StatusMethodNotAllowed || hdr.Get("Allow") != "POST" {
 		t.Errorf("GET backchannel_logout: %d Allow %q, want 405 POST", status, hdr.Get("Allow"))
 	}
+	// A replica sharing the Redis refuses the jti the first one accepted.
+	gw2 := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, redisSession(rs.URL())))
+	if status, body, _ := postLogout(t, gw2, replayed); status != http.StatusBadRequest {
+		t.Errorf("a jti replayed to another replica: %d %s, want 400", status, body)
+	}
 	// The oracle: a valid token for alice's provider session ends it.
 	if status, body, _ := postLogout(t, gw, p.LogoutToken("", "sid-alice", nil)); status != 200 {
 		t.Fatalf("a valid logout token: %d %s", status, body)

@@ -5,6 +5,7 @@
 package idp
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -36,6 +37,12 @@ type Config struct {
 	UserinfoURL      string
 
 	ExtraIssuers []ExtraIssuer
+
+	// ReplayGuard, when set, is asked after the in-process memory whether a
+	// logout token's jti (under key) is used for the first time across all
+	// replicas, remembering it until until (the redis store's FirstUse).
+	// An error refuses the token: a replay cannot be ruled out.
+	ReplayGuard func(ctx context.Context, key string, until time.Time) (bool, error)
 
 	// JWKSCooldown is the least time between two JWKS fetches triggered by
 	// an unknown kid (default 30s).

@@ -47,8 +47,18 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string) (sub, sid st
 		return "", "", fmt.Errorf("%w: logout token has no jti", ErrInvalidToken)
 	}
 	// A jti can be replayed only while its iat is fresh enough.
-	if !c.jtis.firstUse(vt.token.Issuer+"\x00"+jti, vt.iat.Add(logoutMaxAge+2*leeway), c.now()) {
+	key, until := vt.token.Issuer+"\x00"+jti, vt.iat.Add(logoutMaxAge+2*leeway)
+	if !c.jtis.firstUse(key, until, c.now()) {
 		return "", "", fmt.Errorf("%w: logout token jti %q already used", ErrInvalidToken, jti)
+	}
+	if g := c.cfg.ReplayGuard; g != nil {
+		first, err := g(ctx, "logout-jti\x00"+key, until)
+		if err != nil {
+			return "", "", fmt.Errorf("%w: logout token jti: cannot rule out a replay: %v", ErrInvalidToken, err)
+		}
+		if !first {
+			return "", "", fmt.Errorf("%w: logout token jti %q already used on another replica", ErrInvalidToken, jti)
+		}
 	}
 	return sub, sid, nil
 }

@@ -73,3 +73,34 @@ func TestVerifyLogoutToken(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyLogoutTokenReplayGuard: the shared replay guard (the redis
+// store across replicas) is asked after the process memory, and both a
+// replay it reports and its failure refuse the token.
+func TestVerifyLogoutTokenReplayGuard(t *testing.T) {
+	seen := map[string]bool{}
+	var guardErr error
+	p, c, _ := setup(t, oidctest.Options{}, func(cfg *Config) {
+		cfg.ReplayGuard = func(ctx context.Context, key string, until time.Time) (bool, error) {
+			if guardErr != nil {
+				return false, guardErr
+			}
+			first := !seen[key]
+			seen[key] = true
+			return first, nil
+		}
+	})
+	ctx := context.Background()
+	if _, _, err := c.VerifyLogoutToken(ctx, p.LogoutToken("alice", "s", map[string]any{"jti": "a"})); err != nil {
+		t.Fatalf("first use refused: %v", err)
+	}
+	// Another replica (empty process memory) already saw jti "b".
+	seen["logout-jti\x00"+p.Issuer+"\x00b"] = true
+	if _, _, err := c.VerifyLogoutToken(ctx, p.LogoutToken("alice", "s", map[string]any{"jti": "b"})); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("a jti used on another replica was accepted: %v", err)
+	}
+	guardErr = errors.New("redis down")
+	if _, _, err := c.VerifyLogoutToken(ctx, p.LogoutToken("alice", "s", map[string]any{"jti": "c"})); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("accepted although the replay guard failed: %v", err)
+	}
+}

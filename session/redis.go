@@ -27,6 +27,7 @@ const (
 	subKeyPrefix     = "portcullis:sub:"  // + subject: set of session keys
 	sidKeyPrefix     = "portcullis:sid:"  // + provider sid: set of session keys
 	lockKeyPrefix    = "portcullis:lock:" // + hex SHA-256(id): refresh lock
+	onceKeyPrefix    = "portcullis:once:" // + hex SHA-256(key): FirstUse markers
 	idLen            = 32                 // random id bytes (256 bits)
 )
 

@@ -216,6 +216,17 @@ func (s *RedisStore) Lock(ctx context.Context, id string, ttl time.Duration) (un
 	}, true, nil
 }
 
+// FirstUse records key for ttl and reports whether this was its first use
+// on any replica sharing the Redis (SET NX PX): back-channel logout tokens
+// use it so that a jti replayed to another replica is refused too.
+func (s *RedisStore) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ok, err := s.client.SetNX(ctx, onceKeyPrefix+idHash(key), "1", ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("session: redis first use: %w", err)
+	}
+	return ok, nil
+}
+
 // activeCount caches the number of sessions in Redis for the
 // portcullis_active_sessions gauge, so that scrapes do not each SCAN.
 type activeCount struct {

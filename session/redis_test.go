@@ -269,6 +269,30 @@ func TestRedisStoreLock(t *testing.T) {
 	}
 }
 
+// TestRedisStoreFirstUse: a key is first used once across every store on
+// the same Redis, and its marker expires.
+func TestRedisStoreFirstUse(t *testing.T) {
+	clock := newTestClock()
+	store, raw, _, _ := newTestRedisStore(t, clock)
+	other, err := store.WithCookie(testCookieConfig(t, clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if first, err := store.FirstUse(ctx, "jti-1", time.Minute); err != nil || !first {
+		t.Fatalf("first use = %v, %v", first, err)
+	}
+	if first, err := other.FirstUse(ctx, "jti-1", time.Minute); err != nil || first {
+		t.Errorf("second use from another store = %v, %v; want false", first, err)
+	}
+	if first, _ := store.FirstUse(ctx, "jti-2", time.Minute); !first {
+		t.Error("another key is not a first use")
+	}
+	if ttl := raw.PTTL(ctx, onceKeyPrefix+idHash("jti-1")).Val(); ttl <= 0 || ttl > time.Minute {
+		t.Errorf("marker TTL = %v", ttl)
+	}
+}
+
 func TestRedisStoreDownAndRecovery(t *testing.T) {
 	clock := newTestClock()
 	reg := prometheus.NewPedanticRegistry()

@@ -111,6 +111,7 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 	} else {
 		pcfg := cfg.Provider
 		pcfg.Logger, pcfg.Metrics = g.logger, g.registry
+		pcfg.ReplayGuard = g.replayGuard
 		if g.tracer != nil {
 			pcfg.HTTPClient = tracedProviderClient(g.tracer)
 		}
@@ -141,6 +142,17 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 		return nil, err
 	}
 	return gen, nil
+}
+
+// replayGuard asks the current session store whether a logout token's jti
+// is used for the first time on any replica (redis store). With the cookie
+// store back-channel logout answers 501, so the process memory suffices.
+func (g *gateway) replayGuard(ctx context.Context, key string, until time.Time) (bool, error) {
+	rs, ok := storeOf(g.current()).(*session.RedisStore)
+	if !ok {
+		return true, nil
+	}
+	return rs.FirstUse(ctx, key, max(time.Until(until), time.Second))
 }
 
 // buildStore gives gen its session store: prev's when the session settings
