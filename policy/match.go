@@ -129,7 +129,9 @@ func (t *Table) Match(method, host, path string) *Route {
 		if n := t.exact[string(h)]; n != nil {
 			m.walk(n, 1)
 		}
-		for i := 1; i < len(h) && t.wildMin < m.best; i++ {
+		// A host with an empty first label (".x.b.test") is no subdomain of
+		// anything: wildcard hosts never cover it.
+		for i := 1; i < len(h) && h[0] != '.' && t.wildMin < m.best; i++ {
 			if h[i] != '.' {
 				continue
 			}
