@@ -137,13 +137,7 @@ func logoutClaims(p *oidctest.Provider, sub, sid string) map[string]any {
 // answers 501; other methods 405.
 func TestBackchannelLogoutHostileTokens(t *testing.T) {
 	t.Parallel()
-	rs := startRedis(t, false)
-	p := oidctest.New(t, oidctest.Options{})
-	up := newUpstream(t)
-	gw := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, redisSession(rs.URL())))
-	c := browser(t)
-	loginThrough(t, c, gw, "alice")
-	ck := sessionCookie(t, c, gw)
+	rs, p, up, gw, _, ck := redisLoggedIn(t, false)
 
 	// A token for another user, accepted once: its replay is a case below.
 	replayed := p.LogoutToken("bob", "sid-bob", nil)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/portcullis/portcullis/internal/oidctest"
 	"github.com/portcullis/portcullis/internal/testenv"
 )
 
@@ -216,4 +217,18 @@ func withCookie(tb testing.TB, method, url string, ck *http.Cookie, html bool) (
 	b := new(strings.Builder)
 	_, _ = io.Copy(b, resp.Body)
 	return resp.StatusCode, b.String(), resp.Header
+}
+
+// redisLoggedIn starts a Redis (persistent when persist), an oidctest
+// provider, an upstream and a gateway with the redis store, and logs alice
+// in; it returns all of them, her browser and her session cookie.
+func redisLoggedIn(t *testing.T, persist bool) (*redisServer, *oidctest.Provider, *upstream, *gateway, *http.Client, *http.Cookie) {
+	t.Helper()
+	rs := startRedis(t, persist)
+	p := oidctest.New(t, oidctest.Options{})
+	up := newUpstream(t)
+	gw := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, redisSession(rs.URL())))
+	c := browser(t)
+	loginThrough(t, c, gw, "alice")
+	return rs, p, up, gw, c, sessionCookie(t, c, gw)
 }

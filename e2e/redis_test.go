@@ -81,13 +81,7 @@ func TestRedisReplicasShareSessions(t *testing.T) {
 // authenticated request costs in Redis on the hot path (no refresh): one GET.
 func TestRedisRoundTripsPerRequest(t *testing.T) {
 	t.Parallel()
-	rs := startRedis(t, false)
-	p := oidctest.New(t, oidctest.Options{})
-	up := newUpstream(t)
-	gw := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, redisSession(rs.URL())))
-	c := browser(t)
-	loginThrough(t, c, gw, "alice")
-	ck := sessionCookie(t, c, gw)
+	rs, _, _, gw, _, ck := redisLoggedIn(t, false)
 	withCookie(t, "GET", gw.URL+"/app/warm", ck, false)
 
 	rc := rs.Client()
@@ -129,13 +123,7 @@ func TestRedisRoundTripsPerRequest(t *testing.T) {
 // goes away, and the valid session keeps working.
 func TestRedisOutage(t *testing.T) {
 	t.Parallel()
-	rs := startRedis(t, true)
-	p := oidctest.New(t, oidctest.Options{})
-	up := newUpstream(t)
-	gw := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, redisSession(rs.URL())))
-	c := browser(t)
-	loginThrough(t, c, gw, "alice")
-	ck := sessionCookie(t, c, gw)
+	rs, p, up, gw, _, ck := redisLoggedIn(t, true)
 
 	rs.Stop()
 	before, authz := up.count(), p.Requests("/authorize")
