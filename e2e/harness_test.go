@@ -60,8 +60,18 @@ func pickAddrs(tb testing.TB) addrs {
 }
 
 // startGateway writes cfg (a TOML text with {{LISTEN}} and {{OPS}}
-// placeholders) and runs `portcullis serve` on it until the test ends.
+// placeholders), runs `portcullis serve` on it until the test ends, and
+// waits until it is ready.
 func startGateway(tb testing.TB, a addrs, cfg string) *gateway {
+	tb.Helper()
+	g := startGatewayListening(tb, a, cfg)
+	g.waitReady(tb)
+	return g
+}
+
+// startGatewayListening is startGateway without waiting for readiness: it
+// returns once the gateway accepts connections.
+func startGatewayListening(tb testing.TB, a addrs, cfg string) *gateway {
 	tb.Helper()
 	listen, ops := a.Listen, a.Ops
 	cfg = strings.NewReplacer("{{LISTEN}}", listen, "{{OPS}}", ops).Replace(cfg)
@@ -72,7 +82,6 @@ func startGateway(tb testing.TB, a addrs, cfg string) *gateway {
 	p := testenv.Start(tb, exec.Command(binary, "serve", "--config", path))
 	g := &gateway{URL: "http://" + listen, OpsURL: "http://" + ops, Proc: p}
 	testenv.WaitTCP(tb, listen, 10*time.Second, p)
-	g.waitReady(tb)
 	return g
 }
 

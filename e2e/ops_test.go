@@ -353,3 +353,38 @@ func lineOf(text, s string) int {
 	}
 	return 0
 }
+
+// TestStartsBeforeTheProvider: serve starts while the provider is down
+// (so Kubernetes does not crash-loop it), stays not ready and answers 503
+// without a login loop, retries discovery, and turns ready and logs users
+// in once the provider is up.
+func TestStartsBeforeTheProvider(t *testing.T) {
+	t.Parallel()
+	providerAddr := testenv.Addr(testenv.FreePort(t))
+	up := newUpstream(t)
+	gw := startGatewayListening(t, pickAddrs(t), tomlConfig{
+		Provider: oidcProvider("http://"+providerAddr, "client", "secret"),
+		Upstream: up.URL, Routes: "[[routes]]\npath = \"/**\"\n"}.String())
+
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 503} {
+		resp, err := http.Get(gw.OpsURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s = %d %s, want %d", path, resp.StatusCode, b, want)
+		}
+	}
+	c, redirects := redirectCounter(t)
+	if status, _, _ := get(t, c, gw.URL+"/app"); status != http.StatusServiceUnavailable || *redirects != 0 {
+		t.Errorf("a request before discovery: %d after %d redirects, want 503 and none", status, *redirects)
+	}
+
+	oidctest.New(t, oidctest.Options{Addr: providerAddr})
+	gw.waitReady(t)
+	if status, body, _ := get(t, browser(t), gw.URL+"/app"); status != 200 || decodeSeen(t, body).Headers.Get("X-Forwarded-User") != "alice" {
+		t.Errorf("login once the provider is up: %d", status)
+	}
+}

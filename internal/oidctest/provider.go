@@ -18,6 +18,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -93,6 +94,9 @@ type Options struct {
 	SlowDelay time.Duration
 	// Now is the provider's clock (default time.Now).
 	Now func() time.Time
+	// Addr is the 127.0.0.1:PORT to listen on (default: a free port), for
+	// tests that start the gateway before its provider.
+	Addr string
 }
 
 // Provider is a running test OpenID Provider. Its methods are safe for
@@ -167,7 +171,16 @@ func New(tb testing.TB, o Options) *Provider {
 		codes: map[string]authRequest{}, refresh: map[string]grant{},
 		access: map[string]grant{}, revoked: map[string]bool{}, counts: map[string]int{},
 	}
-	p.Server = httptest.NewServer(p.routes())
+	p.Server = httptest.NewUnstartedServer(p.routes())
+	if o.Addr != "" {
+		l, err := net.Listen("tcp", o.Addr)
+		if err != nil {
+			tb.Fatalf("oidctest: listen %s: %v", o.Addr, err)
+		}
+		p.Server.Listener.Close()
+		p.Server.Listener = l
+	}
+	p.Server.Start()
 	p.Issuer = p.Server.URL
 	tb.Cleanup(p.Server.Close)
 	return p
