@@ -49,6 +49,8 @@ var (
 	rsaKeys = sync.OnceValues(func() (*Key, *Key) {
 		return mustRSA("rsa-1"), mustRSA("unknown-kid")
 	})
+	// serviceAccountRSA is the key of GoogleServer's service account.
+	serviceAccountRSA = sync.OnceValue(func() *Key { return mustRSA("service-account") })
 )
 
 func mustRSA(kid string) *Key {
