@@ -34,7 +34,9 @@ type GitHubUser struct {
 // and state; /login/oauth/access_token answers form-encoded by default and
 // JSON when the request's Accept asks for it, and reports errors with status
 // 200 and an error field like GitHub; /user and /user/emails (the latter only
-// with scope user:email) answer for the token's user.
+// with scope user:email) answer for the token's user; /user/orgs, /user/teams
+// and /user/memberships/orgs/{org} (githuborgs.go) list the organisations and
+// teams set with SetOrgs.
 type GitHubServer struct {
 	URL          string
 	ClientID     string
@@ -47,6 +49,9 @@ type GitHubServer struct {
 	tokens map[string]string // access token -> granted scopes (comma-separated)
 	counts map[string]int
 	accept map[string]string // path -> last Accept header
+	orgs   []GitHubOrg
+	faults GitHubFault
+	calls  callLog
 }
 
 type ghCode struct{ redirect, scope, challenge string }
@@ -71,11 +76,19 @@ func NewGitHub(tb testing.TB, user GitHubUser) *GitHubServer {
 	mux.HandleFunc("POST /login/oauth/access_token", g.accessToken)
 	mux.HandleFunc("GET /user", g.userEndpoint)
 	mux.HandleFunc("GET /user/emails", g.emails)
+	mux.HandleFunc("GET /user/orgs", g.userOrgs)
+	mux.HandleFunc("GET /user/teams", g.userTeams)
+	mux.HandleFunc("GET /user/memberships/orgs/{org}", g.orgMembership)
 	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		g.counts[r.URL.Path]++
 		g.accept[r.URL.Path] = r.Header.Get("Accept")
 		g.mu.Unlock()
+		g.calls.record(r)
+		if scopes, ok := g.tokenScopes(r); ok {
+			// GitHub lists a token's scopes on every authenticated answer.
+			w.Header().Set("X-OAuth-Scopes", strings.Join(strings.Split(scopes, ","), ", "))
+		}
 		mux.ServeHTTP(w, r)
 	}))
 	g.URL = g.Server.URL
