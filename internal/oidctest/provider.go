@@ -10,7 +10,10 @@
 //	p.SetFaults(oidctest.FaultWrongNonce)   // the next ID tokens carry another nonce
 //	tok := p.AccessToken("alice", nil)       // a signed JWT access token
 //
-// GitHubServer (github.go) fakes GitHub's OAuth and REST endpoints.
+// GitHubServer (github.go) fakes GitHub's OAuth and REST endpoints, with
+// organisations and teams (githuborgs.go); GoogleServer (google.go) Google's
+// service-account token endpoint and directory APIs; EntraServer (entra.go)
+// an Entra ID-like issuer with Microsoft Graph.
 package oidctest
 
 import (
@@ -97,6 +100,10 @@ type Options struct {
 	// Addr is the 127.0.0.1:PORT to listen on (default: a free port), for
 	// tests that start the gateway before its provider.
 	Addr string
+	// IssuerPath is appended to the server's URL to make the issuer, and
+	// every endpoint is served under it (e.g. "/TENANT/v2.0", the shape of
+	// Microsoft Entra ID's issuer). Default "": the issuer is the URL.
+	IssuerPath string
 }
 
 // Provider is a running test OpenID Provider. Its methods are safe for
@@ -171,7 +178,11 @@ func New(tb testing.TB, o Options) *Provider {
 		codes: map[string]authRequest{}, refresh: map[string]grant{},
 		access: map[string]grant{}, revoked: map[string]bool{}, counts: map[string]int{},
 	}
-	p.Server = httptest.NewUnstartedServer(p.routes())
+	handler := p.routes()
+	if o.IssuerPath != "" {
+		handler = http.StripPrefix(o.IssuerPath, handler)
+	}
+	p.Server = httptest.NewUnstartedServer(handler)
 	if o.Addr != "" {
 		l, err := net.Listen("tcp", o.Addr)
 		if err != nil {
@@ -181,7 +192,7 @@ func New(tb testing.TB, o Options) *Provider {
 		p.Server.Listener = l
 	}
 	p.Server.Start()
-	p.Issuer = p.Server.URL
+	p.Issuer = p.Server.URL + o.IssuerPath
 	tb.Cleanup(p.Server.Close)
 	return p
 }
