@@ -1,5 +1,8 @@
 package oidctest
 
+// Parts shared by the directory fakes (google.go, githuborgs.go, entra.go):
+// the call log, the membership graph with nesting, and opaque page tokens.
+
 import (
 	"encoding/base64"
 	"net/http"

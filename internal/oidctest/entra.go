@@ -26,7 +26,8 @@ package oidctest
 //     999) and paging by "@odata.nextLink" carrying $skiptoken; 401
 //     InvalidAuthenticationToken for a missing, malformed, expired or
 //     foreign token; 403 Authorization_RequestDenied without a Graph
-//     permission (User.Read is the least one); 429 TooManyRequests with
+//     permission (User.Read is the least one, and with it alone objects come
+//     with limited information: properties other than id are null); 429 TooManyRequests with
 //     Retry-After (https://learn.microsoft.com/en-us/graph/throttling) on
 //     demand (ThrottleNext).
 //
@@ -303,11 +304,16 @@ func (e *EntraServer) transitiveMemberOf(w http.ResponseWriter, r *http.Request)
 		graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 		return
 	}
-	e.writeMemberOf(w, r, u)
+	// With User.Read alone Graph returns the objects with limited
+	// information: @odata.type and id, other properties null.
+	limited := !slices.ContainsFunc(scopes, func(s string) bool {
+		return slices.Contains([]string{"GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"}, s)
+	})
+	e.writeMemberOf(w, r, u, limited)
 }
 
 // writeMemberOf answers one page of u's transitive memberships.
-func (e *EntraServer) writeMemberOf(w http.ResponseWriter, r *http.Request, u EntraUser) {
+func (e *EntraServer) writeMemberOf(w http.ResponseWriter, r *http.Request, u EntraUser, limited bool) {
 	cast := strings.HasSuffix(r.URL.Path, "/microsoft.graph.group")
 	q := r.URL.Query()
 	top, ok := pageSize(q.Get("$top"), e.opts.PageSize, 999)
@@ -339,6 +345,9 @@ func (e *EntraServer) writeMemberOf(w http.ResponseWriter, r *http.Request, u En
 		obj := map[string]any{"@odata.type": it.typ, "id": it.id}
 		if q.Get("$select") == "" || slices.Contains(sel, "displayName") {
 			obj["displayName"] = "Group " + it.id
+			if limited {
+				obj["displayName"] = nil
+			}
 		}
 		value = append(value, obj)
 	}

@@ -162,6 +162,18 @@ func TestEntraGraphErrors(t *testing.T) {
 			t.Errorf("%s: %d %v", name, st, m)
 		}
 	}
+	name := func(token string) any {
+		req, _ := http.NewRequest(http.MethodGet, e.GraphURL+"/v1.0/me/transitiveMemberOf/microsoft.graph.group?$select=id,displayName", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		_, _, m := getJSON(t, &http.Client{Transport: headerTransport{req.Header}}, req.URL.String())
+		return m["value"].([]any)[0].(map[string]any)["displayName"]
+	}
+	if n := name(e.AccessToken("alice", "User.Read")); n != nil {
+		t.Fatalf("User.Read alone: displayName %v, want null", n)
+	}
+	if n := name(e.AccessToken("alice", "User.Read GroupMember.Read.All")); n != "Group g1" {
+		t.Fatalf("GroupMember.Read.All: displayName %v", n)
+	}
 	if st, _, m := get(e.AccessToken("alice", "openid profile")); st != 403 || code(m) != "Authorization_RequestDenied" {
 		t.Fatalf("no Graph permission: %d %v", st, m)
 	}
@@ -179,4 +191,15 @@ func TestEntraGraphErrors(t *testing.T) {
 	if st, _, _ := get(good); st != 503 {
 		t.Fatalf("unavailable: %d", st)
 	}
+}
+
+// headerTransport adds headers to every request.
+type headerTransport struct{ h http.Header }
+
+func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	for k, v := range t.h {
+		r.Header[k] = v
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }

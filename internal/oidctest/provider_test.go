@@ -128,3 +128,17 @@ func TestProviderWithheldScopes(t *testing.T) {
 		t.Fatalf("granted: %d scope %v", st, m["scope"])
 	}
 }
+
+func TestProviderIssuerPath(t *testing.T) {
+	p := New(t, Options{IssuerPath: "/tenant-1/v2.0"})
+	if p.Issuer != p.Server.URL+"/tenant-1/v2.0" {
+		t.Fatalf("issuer %q", p.Issuer)
+	}
+	st, _, disc := getJSON(t, http.DefaultClient, p.Issuer+"/.well-known/openid-configuration")
+	if st != 200 || disc["issuer"] != p.Issuer || disc["jwks_uri"] != p.Issuer+"/jwks" {
+		t.Fatalf("discovery: %d %v", st, disc)
+	}
+	if st, _, _ := getJSON(t, http.DefaultClient, p.Server.URL+"/.well-known/openid-configuration"); st != 404 {
+		t.Fatalf("discovery outside the issuer path: %d", st)
+	}
+}
