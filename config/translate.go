@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/portcullis/portcullis/idp"
@@ -55,6 +56,13 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		SessionLifetime:      fc.Session.Lifetime,
 		AssertionKeyFile:     d.resolvePath(fc.Headers.AssertionKeyFile),
 		Routes:               table,
+	}
+	// idp refuses at login a claim value that a header cannot carry, for
+	// the claims sent in headers too (docs/headers.md).
+	for _, name := range sortedKeys(fc.Headers.Claims) {
+		if path := fc.Headers.Claims[name]; path != "" && !slices.Contains(cfg.Provider.HeaderClaims, path) {
+			cfg.Provider.HeaderClaims = append(cfg.Provider.HeaderClaims, path)
+		}
 	}
 	return cfg
 }

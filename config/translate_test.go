@@ -147,6 +147,7 @@ upstream = "app"
 		{"RefreshMargin", cfg.Proxy.RefreshMargin, 30 * time.Second},
 		{"Headers.Email", cfg.Proxy.Headers.Email, ""},
 		{"Headers.Claims", cfg.Proxy.Headers.Claims, map[string]string{"X-Tenant": "tenant_id"}},
+		{"Provider.HeaderClaims", cfg.Provider.HeaderClaims, []string{"tenant_id"}},
 		{"app.FlushInterval", cfg.Proxy.Upstreams[0].FlushInterval, 250 * time.Millisecond},
 		{"app.Timeout", cfg.Proxy.Upstreams[0].Timeout, time.Minute},
 		{"api.FlushInterval", cfg.Proxy.Upstreams[1].FlushInterval, time.Duration(-1)},

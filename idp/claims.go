@@ -2,20 +2,21 @@ package idp
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/portcullis/portcullis"
 )
 
 // identity turns a claims set into an Identity: the one mapping used for ID
-// tokens, userinfo, GitHub and bearer tokens. A claim that would put a
-// control character into an identity header is an error here, so that the
-// login fails cleanly instead of the upstream request failing later.
+// tokens, userinfo, GitHub and bearer tokens. A value bound for an identity
+// header (user, email, preferred_username, groups and the claims of
+// Config.HeaderClaims) that HeaderValue refuses is an error here, so that
+// the login or the bearer token fails cleanly instead of the upstream
+// seeing another value (or the request failing) later.
 func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Identity, error) {
 	id := &portcullis.Identity{Issuer: issuer, Claims: claims}
 	v, _ := portcullis.LookupClaim(claims, c.cfg.UserClaim)
-	id.Subject = claimString(v)
+	id.Subject = subjectString(v)
 	if id.Subject == "" {
 		return nil, fmt.Errorf("idp: claim %q (user_claim) is missing or not a string or number", c.cfg.UserClaim)
 	}
@@ -28,31 +29,40 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	v, _ = portcullis.LookupClaim(claims, c.cfg.GroupsClaim)
 	id.Groups = stringArray(v)
 	id.SessionID, _ = claims["sid"].(string)
-	if err := checkHeaderSafe("user_claim "+c.cfg.UserClaim, id.Subject); err != nil {
-		return nil, err
-	}
-	if err := checkHeaderSafe("email", id.Email); err != nil {
-		return nil, err
-	}
-	if err := checkHeaderSafe("preferred_username", id.PreferredUsername); err != nil {
-		return nil, err
-	}
-	for _, g := range id.Groups {
-		if err := checkHeaderSafe("groups", g); err != nil {
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{"user_claim " + c.cfg.UserClaim, id.Subject}, {"email", id.Email},
+		{"preferred_username", id.PreferredUsername}, {"groups", id.Groups}} {
+		if err := checkHeaderSafe(f.name, f.v); err != nil {
 			return nil, err
+		}
+	}
+	for _, path := range c.cfg.HeaderClaims {
+		if v, ok := portcullis.LookupClaim(claims, path); ok {
+			if err := checkHeaderSafe(path, v); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return id, nil
 }
 
-// claimString formats a subject-like claim: strings as they are, numbers
-// without exponent (GitHub's numeric id 12345678, not 1.2345678e+07).
-func claimString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
+// checkHeaderSafe applies HeaderValue to the claim named name.
+func checkHeaderSafe(name string, v any) error {
+	if _, err := HeaderValue(v); err != nil {
+		return fmt.Errorf("idp: claim %s cannot be forwarded in a header: %w", name, err)
+	}
+	return nil
+}
+
+// subjectString formats a subject-like claim as HeaderValue does: strings
+// as they are, numbers without exponent; "" for any other shape.
+func subjectString(v any) string {
+	switch v.(type) {
+	case string, float64:
+		s, _ := scalarString(v)
+		return s
 	}
 	return ""
 }
@@ -73,17 +83,6 @@ func stringArray(v any) []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-// checkHeaderSafe refuses values with control characters (< 0x20 or 0x7F),
-// which cannot be sent in an HTTP header (RFC 9110 §5.5).
-func checkHeaderSafe(name, v string) error {
-	for i := 0; i < len(v); i++ {
-		if b := v[i]; b < 0x20 || b == 0x7f {
-			return fmt.Errorf("idp: claim %s contains a control character (0x%02x) and cannot be forwarded", name, b)
-		}
-	}
-	return nil
 }
 
 // scopesOf reads granted scopes from a token's claims: scope (a

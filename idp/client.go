@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -59,7 +58,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: m,
 		bearers: newTokenCache(10000), jtis: newReplayCache(10000)}
-	c.http = instrumentedClient(cfg.HTTPClient, m.providerDuration)
+	c.http = instrumentedClient(BackChannelClient(cfg.HTTPClient), m.providerDuration)
 	for _, x := range cfg.ExtraIssuers {
 		c.extras = append(c.extras, c.newTrustedIssuer(x.Issuer, x.Audiences, x.JWKSURL, nil))
 	}
@@ -174,8 +173,13 @@ func (c *Client) providerCtx(ctx context.Context, endpoint string) context.Conte
 	return oidc.ClientContext(withEndpoint(ctx, endpoint), c.http)
 }
 
+// NewPKCEVerifier mints the PKCE code verifier of one authorization
+// request (RFC 7636 §4.1: 32 random bytes, base64url-encoded, 43
+// characters), to be passed to AuthCodeURL and later to Exchange.
+func NewPKCEVerifier() string { return oauth2.GenerateVerifier() }
+
 // AuthCodeURL builds the authorization request with state, nonce and PKCE
-// S256 challenge for verifier (RFC 7636 §4.2). scopes nil means the
+// S256 challenge for verifier (RFC 7636 §4.2), minted by NewPKCEVerifier. scopes nil means the
 // configured scopes; the nonce is sent to OIDC providers only.
 func (c *Client) AuthCodeURL(state, nonce, verifier string, scopes []string) (string, error) {
 	m := c.meta.Load()
@@ -247,17 +251,4 @@ func (c *Client) Revoke(ctx context.Context, refreshToken string) error {
 		return fmt.Errorf("idp: revocation: status %d", resp.StatusCode)
 	}
 	return nil
-}
-
-// postForm POSTs form to u with client_secret_basic authentication
-// (RFC 6749 §2.3.1: id and secret form-urlencoded before Basic encoding).
-func (c *Client) postForm(ctx context.Context, u string, form url.Values) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret))
-	return c.http.Do(req)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis"
@@ -25,6 +26,9 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 	if err != nil {
 		return nil, nil, fmt.Errorf("idp: code exchange: %w", err)
 	}
+	if err := checkTokenType(tok.TokenType, true); err != nil {
+		return nil, nil, fmt.Errorf("idp: code exchange: %w", err)
+	}
 	out := c.tokens(tok, m.oauth.Scopes)
 	if c.cfg.Kind != "oidc" {
 		id, err := c.oauthIdentity(ctx, m, tok.AccessToken)
@@ -41,6 +45,9 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := c.checkFresh(vt); err != nil {
+		return nil, nil, err
+	}
 	// OIDC Core 3.1.3.7 step 11, compared in constant time.
 	got := vt.token.Nonce
 	if nonce == "" || subtle.ConstantTimeCompare([]byte(got), []byte(nonce)) != 1 {
@@ -55,6 +62,42 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 	}
 	id.Scopes = out.Scopes
 	return out, id, nil
+}
+
+// maxIDTokenAge is how long before the callback an ID token may have been
+// issued (beyond the leeway): the token endpoint mints it for this code
+// exchange, so an older one is replayed or stale (OIDC Core 3.1.3.7 step 10
+// leaves the window to the client).
+const maxIDTokenAge = 5 * time.Minute
+
+// checkFresh refuses an ID token whose iat is more than maxIDTokenAge (plus
+// the leeway) before now.
+func (c *Client) checkFresh(vt *verifiedJWT) error {
+	if age := c.now().Sub(vt.iat); age > maxIDTokenAge+leeway {
+		return fmt.Errorf("idp: ID token issued at %s, %s before the callback: a replayed or stale token",
+			vt.iat.UTC().Format(time.RFC3339), age.Round(time.Second))
+	}
+	return nil
+}
+
+// checkTokenType refuses a token response whose token_type is not Bearer in
+// any case (RFC 6749 §7.1, RFC 6750 §4): the access token of any other type
+// (DPoP, MAC, N_A) cannot be used as the gateway uses it. An absent
+// token_type is refused when required (the code exchange, RFC 6749 §5.1)
+// and let pass for a refresh, where some providers omit it.
+func checkTokenType(t string, required bool) error {
+	if strings.EqualFold(t, "bearer") || (t == "" && !required) {
+		return nil
+	}
+	return fmt.Errorf("token_type %q is not Bearer", truncateForLog(t, 32))
+}
+
+// truncateForLog cuts s to at most n bytes for an error message.
+func truncateForLog(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
 }
 
 // tokens copies a token response; Scopes are its scope (RFC 6749 §5.1),
@@ -187,6 +230,9 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
 			return nil, nil, fmt.Errorf("%w: %v", ErrInvalidGrant, err)
 		}
+		return nil, nil, fmt.Errorf("idp: refresh: %w", err)
+	}
+	if err := checkTokenType(tok.TokenType, false); err != nil {
 		return nil, nil, fmt.Errorf("idp: refresh: %w", err)
 	}
 	var prevScopes []string

@@ -230,3 +230,65 @@ func TestLoginScopeOmitted(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginTokenType: a token response whose token_type is not Bearer (any
+// case) fails the login (RFC 6749 §7.1); a refresh response may leave it
+// out but may not name another type.
+func TestLoginTokenType(t *testing.T) {
+	for tokenType, ok := range map[string]bool{"Bearer": true, "bearer": true, "BEARER": true,
+		"": false, "DPoP": false, "mac": false, "N_A": false, "Bearer ": false} {
+		t.Run("login "+tokenType, func(t *testing.T) {
+			p, c, _ := setup(t, oidctest.Options{}, nil)
+			p.SetTokenType(tokenType)
+			toks, id, err := login(t, c)
+			if ok != (err == nil) {
+				t.Fatalf("token_type %q: login err = %v", tokenType, err)
+			}
+			if err != nil && (id != nil || toks != nil || !strings.Contains(err.Error(), "token_type")) {
+				t.Errorf("err = %v, id = %+v", err, id)
+			}
+		})
+	}
+	for tokenType, ok := range map[string]bool{"bearer": true, "": true, "DPoP": false, "mac": false} {
+		t.Run("refresh "+tokenType, func(t *testing.T) {
+			p, c, _ := setup(t, oidctest.Options{}, nil)
+			toks, id, err := login(t, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.SetTokenType(tokenType)
+			t2, id2, err := c.Refresh(context.Background(), toks.RefreshToken, id)
+			if ok != (err == nil) || (err != nil && (id2 != nil || t2 != nil || !strings.Contains(err.Error(), "token_type"))) {
+				t.Errorf("refresh with token_type %q: err = %v", tokenType, err)
+			}
+		})
+	}
+}
+
+// TestLoginStaleIDToken: an ID token issued more than 5 minutes (plus the
+// 30 s leeway) before the callback is refused as replayed or stale; the
+// clock is the test's, so nothing sleeps.
+func TestLoginStaleIDToken(t *testing.T) {
+	for _, tt := range []struct {
+		age time.Duration
+		ok  bool
+	}{
+		{0, true}, {5 * time.Minute, true}, {5*time.Minute + 30*time.Second, true},
+		{5*time.Minute + 31*time.Second, false}, {10 * time.Minute, false}, {24 * time.Hour, false},
+	} {
+		t.Run(tt.age.String(), func(t *testing.T) {
+			p, c, _ := setup(t, oidctest.Options{}, nil)
+			p.SetIDTokenAge(tt.age)
+			toks, id, err := login(t, c)
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("iat %v ago: %v", tt.age, err)
+				}
+				return
+			}
+			if err == nil || id != nil || toks != nil || !strings.Contains(err.Error(), "a replayed or stale token") {
+				t.Fatalf("iat %v ago: err = %v, id = %+v", tt.age, err, id)
+			}
+		})
+	}
+}

@@ -25,7 +25,7 @@ func (c *Client) githubClaims(ctx context.Context, accessToken string) (map[stri
 		return nil, fmt.Errorf("idp: GitHub /user has no numeric id")
 	}
 	if _, ok := claims["sub"]; !ok {
-		claims["sub"] = claimString(id)
+		claims["sub"] = subjectString(id)
 	}
 	if login, ok := claims["login"].(string); ok {
 		claims["preferred_username"] = login

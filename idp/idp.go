@@ -30,6 +30,11 @@ type Config struct {
 	Audiences           []string // accepted aud of bearer tokens; default [ClientID]
 	AssumeEmailVerified bool
 	IntrospectionURL    string // overrides discovery
+	// HeaderClaims are the claim paths sent upstream in headers ([headers]
+	// claims). Like the user, email, preferred_username and groups values,
+	// a value of one that HeaderValue refuses fails the login or the bearer
+	// token, so it never reaches the forwarding step.
+	HeaderClaims []string
 
 	// Plain OAuth 2.0 (no discovery).
 	AuthorizationURL string
@@ -48,7 +53,10 @@ type Config struct {
 	// an unknown kid (default 30s).
 	JWKSCooldown time.Duration
 
-	HTTPClient *http.Client          // nil = a client with a 10 s timeout
+	// HTTPClient is copied at New and the copy makes every call to the
+	// provider, with its redirect rule replaced: redirects are never
+	// followed (see BackChannelClient). nil = a client with a 10 s timeout.
+	HTTPClient *http.Client
 	Now        func() time.Time      // nil = time.Now
 	Logger     *slog.Logger          // nil = discard
 	Metrics    prometheus.Registerer // nil = no metrics

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -212,37 +210,4 @@ func (c *Client) discoverJWKSURL(ctx context.Context, iss string) (string, error
 		return "", fmt.Errorf("idp: discovery of %s: bad document (issuer %q)", iss, doc.Issuer)
 	}
 	return doc.JWKSURI, nil
-}
-
-// getJSON GETs u (with a bearer token when not "") and returns the body of
-// a 200 response, at most 1 MiB. Transport failures and 5xx statuses wrap
-// ErrUnavailable; other statuses are plain errors.
-func (c *Client) getJSON(ctx context.Context, u, bearer string, accept ...string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	if len(accept) > 0 {
-		req.Header.Set("Accept", accept[0])
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	if resp.StatusCode >= 500 {
-		return nil, fmt.Errorf("%w: status %d", ErrUnavailable, resp.StatusCode)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("idp: GET %s: status %d", u, resp.StatusCode)
-	}
-	return body, nil
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the idp collectors of /tmp/metrics.md, registered on the
-// Registerer of Config (or on nothing).
+// metrics are the idp collectors listed under Metrics in
+// docs/operations.md, registered on the Registerer of Config (or on
+// nothing).
 type metrics struct {
 	providerDuration *prometheus.HistogramVec
 	bearer           *prometheus.CounterVec
@@ -89,15 +90,10 @@ func (t *timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// instrumentedClient copies hc (nil = a client with a 10 s timeout) with a
-// transport that records durations.
+// instrumentedClient copies hc with a transport that records durations;
+// everything else of hc (its redirect rule, its timeout) stays.
 func instrumentedClient(hc *http.Client, hist *prometheus.HistogramVec) *http.Client {
-	var c http.Client
-	if hc != nil {
-		c = *hc
-	} else {
-		c.Timeout = 10 * time.Second
-	}
+	c := *hc
 	base := c.Transport
 	if base == nil {
 		base = http.DefaultTransport

@@ -187,7 +187,7 @@ func (h *Handler) identityValues(id *portcullis.Identity, accessToken, host stri
 	if v := h.idCache.get(k); v != nil && now.Before(v.renewAt) {
 		return v
 	}
-	v := h.names.values(id, accessToken)
+	v := h.names.values(id, accessToken, h.log)
 	v.renewAt = now.Add(assertionLifetime / 2)
 	if h.names.assertion != "" {
 		a, err := h.signer.sign(h.issuer, host, id, now)

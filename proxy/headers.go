@@ -1,16 +1,16 @@
 package proxy
 
 import (
-	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/textproto"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp"
 )
 
 // Default identity header names (SPEC §2 [headers]) and the forward-auth
@@ -151,97 +151,42 @@ type identityValues struct {
 	renewAt                       time.Time // when the assertion is half-way through its lifetime
 }
 
-// headerValue makes a one-element header value, encoding control
-// characters so that a claim never makes the request unsendable (SPEC §3).
-func headerValue(v string) []string {
-	if v == "" {
-		return nil
+// headerValue is the one-element header value of a claim, formatted by
+// idp.HeaderValue, the one rule for claims in headers. idp refuses at login
+// and at bearer verification every identity with a value the rule refuses,
+// so a refusal here is possible only for an identity checked under other
+// settings (a session saved before a [headers] claims entry was added, or
+// by an older version): the header is then left out, never altered, and
+// the refusal is returned for the log.
+func headerValue(v any) ([]string, error) {
+	s, err := idp.HeaderValue(v)
+	if err != nil || s == "" {
+		return nil, err
 	}
-	return []string{sanitizeHeaderValue(v)}
+	return []string{s}, nil
 }
 
-// sanitizeHeaderValue percent-encodes control characters (and '%' only when
-// something had to be encoded) so the value is a valid field value (RFC
-// 9110 §5.5).
-func sanitizeHeaderValue(v string) string {
-	clean := true
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; (c < 0x20 && c != '\t') || c == 0x7f {
-			clean = false
-			break
+// values computes the header values of id (without assertion); a value
+// that idp.HeaderValue refuses is left out and logged with its header name.
+func (n *headerNames) values(id *portcullis.Identity, accessToken string, log *slog.Logger) *identityValues {
+	one := func(name string, v any) []string {
+		hv, err := headerValue(v)
+		if err != nil && name != "" {
+			log.Warn("proxy: identity header left out", "header", name, "sub", id.Subject, "err", err)
 		}
+		return hv
 	}
-	if clean {
-		return strings.TrimSpace(v)
-	}
-	var b strings.Builder
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c < 0x20 || c == 0x7f || c == '%' {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
-
-// claimString formats a claim for a header: strings as they are, numbers
-// and booleans in their JSON form, arrays of those comma-joined, anything
-// else as compact JSON.
-func claimString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case bool:
-		return strconv.FormatBool(x)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case json.Number:
-		return x.String()
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case []string:
-		return strings.Join(x, ",")
-	case []any:
-		parts := make([]string, 0, len(x))
-		for _, e := range x {
-			switch e.(type) {
-			case map[string]any, []any:
-				b, _ := json.Marshal(x)
-				return string(b)
-			}
-			parts = append(parts, claimString(e))
-		}
-		return strings.Join(parts, ",")
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return ""
-	}
-	return string(b)
-}
-
-// newIdentityValues computes the header values of id (without assertion).
-func (n *headerNames) values(id *portcullis.Identity, accessToken string) *identityValues {
 	v := &identityValues{
-		user:     headerValue(id.Subject),
-		email:    headerValue(verifiedEmail(id)),
-		groups:   headerValue(strings.Join(id.Groups, ",")),
-		username: headerValue(id.PreferredUsername),
+		user:     one(n.user, id.Subject),
+		email:    one(n.email, verifiedEmail(id)),
+		groups:   one(n.groups, id.Groups),
+		username: one(n.username, id.PreferredUsername),
 	}
 	if len(n.claims) > 0 {
 		v.claims = make([][]string, len(n.claims))
 		for i, c := range n.claims {
 			if cv, ok := id.Claim(c.path); ok {
-				v.claims[i] = headerValue(claimString(cv))
+				v.claims[i] = one(c.name, cv)
 			}
 		}
 	}

@@ -9,8 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/oauth2"
-
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/session"
 )
@@ -40,7 +38,7 @@ func (h *Handler) startLogin(ex *exchange, r *http.Request, returnURL string, sc
 	ls := &session.LoginState{
 		State:     rand.Text(),
 		Nonce:     rand.Text(),
-		Verifier:  oauth2.GenerateVerifier(),
+		Verifier:  idp.NewPKCEVerifier(),
 		ReturnURL: h.redirects.validate(returnURL),
 		Scopes:    scopes,
 		StepUp:    stepUp,

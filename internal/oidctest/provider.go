@@ -131,6 +131,15 @@ type Provider struct {
 	lastAuth url.Values       // last authorize query
 	withheld map[string]bool  // scopes the token endpoint does not grant
 	seq      int
+	// Set by SetRedirect, SetTokenType and SetIDTokenAge.
+	redirects map[string]redirect // path -> redirect answer instead of the endpoint
+	tokenType string              // token_type of token responses ("" = omitted)
+	idAge     time.Duration       // how long before now ID tokens say they were issued
+}
+
+type redirect struct {
+	status   int
+	location string
 }
 
 type authRequest struct {
@@ -177,6 +186,7 @@ func New(tb testing.TB, o Options) *Provider {
 		rsa: sharedRSA(tb), ec: newKey(tb, "ec-1", "ES256"),
 		codes: map[string]authRequest{}, refresh: map[string]grant{},
 		access: map[string]grant{}, revoked: map[string]bool{}, counts: map[string]int{},
+		redirects: map[string]redirect{}, tokenType: "Bearer",
 	}
 	handler := p.routes()
 	if o.IssuerPath != "" {
@@ -231,6 +241,28 @@ func (p *Provider) grantable(scope string) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// SetRedirect makes the endpoint at path ("/token", "/jwks", "/userinfo",
+// "/introspect", "/revoke", "/.well-known/openid-configuration") answer with
+// status (a 3xx) and Location location instead of serving the request;
+// status 0 serves it again.
+func (p *Provider) SetRedirect(path string, status int, location string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if status == 0 {
+		delete(p.redirects, path)
+		return
+	}
+	p.redirects[path] = redirect{status: status, location: location}
+}
+
+// SetTokenType sets the token_type of later token responses (default
+// "Bearer"; "" leaves the member out).
+func (p *Provider) SetTokenType(t string) { p.mu.Lock(); p.tokenType = t; p.mu.Unlock() }
+
+// SetIDTokenAge makes later ID tokens say they were issued age before now
+// (iat), with exp still an hour after now: a stale or replayed token.
+func (p *Provider) SetIDTokenAge(age time.Duration) { p.mu.Lock(); p.idAge = age; p.mu.Unlock() }
 
 // SetUser replaces the user that later logins and refreshes are for.
 func (p *Provider) SetUser(u User) { p.mu.Lock(); p.user = u; p.mu.Unlock() }
@@ -287,7 +319,13 @@ func (p *Provider) routes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.counts[r.URL.Path]++
+		rd, redirected := p.redirects[r.URL.Path]
 		p.mu.Unlock()
+		if redirected {
+			w.Header().Set("Location", rd.location)
+			w.WriteHeader(rd.status)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 }
@@ -464,8 +502,12 @@ func (p *Provider) issue(w http.ResponseWriter, sub, scope, nonce string) {
 	rt := randomString()
 	p.mu.Lock()
 	p.refresh[rt] = grant{sub: sub, scope: scope}
+	tokenType := p.tokenType
 	p.mu.Unlock()
-	resp := map[string]any{"access_token": at, "token_type": "Bearer", "refresh_token": rt}
+	resp := map[string]any{"access_token": at, "refresh_token": rt}
+	if tokenType != "" {
+		resp["token_type"] = tokenType
+	}
 	if p.opts.AccessTokenLifetime > 0 {
 		resp["expires_in"] = int(p.opts.AccessTokenLifetime / time.Second)
 	}
@@ -507,9 +549,10 @@ func (p *Provider) IDToken(sub, nonce, accessToken string) string {
 	for k, v := range p.user.Claims {
 		c[k] = v
 	}
+	age := p.idAge
 	p.mu.Unlock()
 	c["iss"], c["sub"], c["aud"] = p.Issuer, sub, p.ClientID
-	c["iat"], c["exp"] = now.Unix(), now.Add(time.Hour).Unix()
+	c["iat"], c["exp"] = now.Add(-age).Unix(), now.Add(time.Hour).Unix()
 	if nonce != "" {
 		c["nonce"] = nonce
 	}

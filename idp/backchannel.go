@@ -1,0 +1,102 @@
+package idp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ErrRedirect means the provider answered a back-channel call (discovery,
+// JWKS, token, userinfo, introspection, revocation or a provider API) with
+// a redirect. Such calls never follow one: a token request carries the
+// code, the PKCE verifier and perhaps the client secret, and a redirect
+// would post them wherever Location points (a 307 or 308 keeps the body).
+var ErrRedirect = errors.New("idp: the provider answered with a redirect, which back-channel calls never follow")
+
+// BackChannelClient returns a copy of base (nil = a client with a 10 s
+// timeout) that never follows a redirect: a 3xx answer ends the call with
+// an error wrapping ErrRedirect, after the response body is closed, so no
+// caller can mistake the redirect's body for the provider's answer. Every
+// HTTP call to the provider or its APIs uses such a client; Client makes
+// one from Config.HTTPClient, and hands it to x/oauth2 and go-oidc too.
+func BackChannelClient(base *http.Client) *http.Client {
+	var c http.Client
+	if base != nil {
+		c = *base
+	} else {
+		c.Timeout = 10 * time.Second
+	}
+	c.CheckRedirect = refuseRedirect
+	return &c
+}
+
+// refuseRedirect is the CheckRedirect of BackChannelClient. req is the
+// request the redirect asks for and req.Response the redirect; the error
+// names the endpoint that answered it, without its query.
+func refuseRedirect(req *http.Request, via []*http.Request) error {
+	status := 0
+	if req.Response != nil {
+		status = req.Response.StatusCode
+	}
+	from := ""
+	if len(via) > 0 {
+		from = endpointName(via[len(via)-1].URL)
+	}
+	return fmt.Errorf("%w (%d from %s)", ErrRedirect, status, from)
+}
+
+// endpointName is u without userinfo, query and fragment, for messages.
+func endpointName(u *url.URL) string {
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
+
+// getJSON GETs u (with a bearer token when not "") and returns the body of
+// a 200 response, at most 1 MiB. Transport failures, redirects and 5xx
+// statuses wrap ErrUnavailable; other statuses are plain errors.
+func (c *Client) getJSON(ctx context.Context, u, bearer string, accept ...string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if len(accept) > 0 {
+		req.Header.Set("Accept", accept[0])
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if resp.StatusCode >= 500 {
+		return nil, fmt.Errorf("%w: status %d", ErrUnavailable, resp.StatusCode)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("idp: GET %s: status %d", endpointName(req.URL), resp.StatusCode)
+	}
+	return body, nil
+}
+
+// postForm POSTs form to u with client_secret_basic authentication
+// (RFC 6749 §2.3.1: id and secret form-urlencoded before Basic encoding).
+func (c *Client) postForm(ctx context.Context, u string, form url.Values) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret))
+	return c.http.Do(req)
+}

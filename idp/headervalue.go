@@ -1,0 +1,98 @@
+package idp
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// HeaderValue is the one rule for a claim in an identity header: both the
+// login and bearer-token checks (which refuse an identity with a value it
+// refuses) and the forwarding step (which formats every value with it) call
+// it.
+//
+// It formats v the way identity headers show claims: a string as it is, a
+// number in plain decimal (GitHub's numeric id 12345678, not 1.2345678e+07),
+// a boolean as true or false, an array of those joined with ",", anything
+// else as compact JSON, nil as "".
+//
+// It refuses a value that a header cannot carry faithfully (RFC 9110 §5.5),
+// so that the upstream never sees another value than the one the gateway
+// checked: a control character (0x00-0x1F, horizontal tab included, or
+// 0x7F), which a field value cannot hold or which proxies rewrite, and
+// whitespace at either end of the value or of an array element, which
+// recipients strip. Bytes from 0x80 (UTF-8 text) pass unchanged.
+func HeaderValue(v any) (string, error) {
+	switch x := v.(type) {
+	case []string:
+		for _, e := range x {
+			if err := checkHeaderText(e); err != nil {
+				return "", err
+			}
+		}
+		return strings.Join(x, ","), nil
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			switch e.(type) {
+			case map[string]any, []any:
+				b, err := json.Marshal(x)
+				return string(b), err // JSON escapes every control character
+			}
+			s, err := HeaderValue(e)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, ","), nil
+	}
+	s, ok := scalarString(v)
+	if !ok {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return "", fmt.Errorf("idp: claim value cannot be formatted: %v", err)
+		}
+		return string(b), nil
+	}
+	if err := checkHeaderText(s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// scalarString formats a string, number, boolean or nil claim; ok is false
+// for other shapes.
+func scalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case nil:
+		return "", true
+	case string:
+		return x, true
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case json.Number:
+		return x.String(), true
+	case int:
+		return strconv.Itoa(x), true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case bool:
+		return strconv.FormatBool(x), true
+	}
+	return "", false
+}
+
+// checkHeaderText refuses what HeaderValue refuses in one string.
+func checkHeaderText(s string) error {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 || b == 0x7f {
+			return fmt.Errorf("idp: value contains a control character (0x%02x) at offset %d", b, i)
+		}
+	}
+	if s != "" && (s[0] == ' ' || s[len(s)-1] == ' ') {
+		return fmt.Errorf("idp: value has a space at its start or end, which a header would lose")
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package idp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+)
+
+// TestHeaderValue is the one rule for claims in headers: how values are
+// formatted, and which cannot be carried faithfully.
+func TestHeaderValue(t *testing.T) {
+	tests := []struct {
+		name string
+		in   any
+		want string // "" with refused
+		bad  bool
+	}{
+		{name: "string", in: "a", want: "a"},
+		{name: "bool", in: true, want: "true"},
+		{name: "integer", in: float64(42), want: "42"},
+		{name: "large integer", in: float64(12345678901), want: "12345678901"},
+		{name: "fraction", in: 1.5, want: "1.5"},
+		{name: "json.Number", in: json.Number("7"), want: "7"},
+		{name: "array", in: []any{"a", "b", float64(1)}, want: "a,b,1"},
+		{name: "string array", in: []string{"x", "y"}, want: "x,y"},
+		{name: "object", in: map[string]any{"k": "v"}, want: `{"k":"v"}`},
+		{name: "nested array is JSON", in: []any{"a", map[string]any{"k": "v\n"}}, want: `["a",{"k":"v\n"}]`},
+		{name: "nil", in: nil, want: ""},
+		{name: "non-ASCII passes unchanged", in: "José Müller 日本", want: "José Müller 日本"},
+		{name: "bytes from 0x80", in: "a\x80\xff", want: "a\x80\xff"},
+		{name: "inner space", in: "Ada Lovelace", want: "Ada Lovelace"},
+		{name: "percent stays", in: "100%25", want: "100%25"},
+		{name: "tab", in: "a\tb", bad: true},
+		{name: "CR", in: "a\rb", bad: true},
+		{name: "LF", in: "a\nX-Injected: 1", bad: true},
+		{name: "CRLF", in: "a\r\nX-Injected: 1", bad: true},
+		{name: "NUL", in: "a\x00b", bad: true},
+		{name: "DEL", in: "a\x7fb", bad: true},
+		{name: "BEL", in: "\x07", bad: true},
+		{name: "leading space", in: " alice", bad: true},
+		{name: "trailing space", in: "alice ", bad: true},
+		{name: "LF in array element", in: []any{"ok", "a\nb"}, bad: true},
+		{name: "tab in string array", in: []string{"ok", "a\tb"}, bad: true},
+		{name: "space around array element", in: []string{"ok", " admins"}, bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := HeaderValue(tt.in)
+			if tt.bad {
+				if err == nil {
+					t.Fatalf("HeaderValue(%q) = %q, want an error", tt.in, got)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("HeaderValue(%#v) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestIdentityHeaderRule: every value bound for a header, the claims of
+// HeaderClaims included, follows HeaderValue at login and for bearer
+// tokens alike.
+func TestIdentityHeaderRule(t *testing.T) {
+	bad := map[string]string{"tab": "a\tb", "CR": "a\rb", "LF": "a\nb", "NUL": "a\x00b", "DEL": "a\x7fb",
+		"leading space": " a"}
+	fields := map[string]func(v string) map[string]any{
+		"sub":                func(v string) map[string]any { return map[string]any{"sub": v} },
+		"email":              func(v string) map[string]any { return map[string]any{"email": v} },
+		"preferred_username": func(v string) map[string]any { return map[string]any{"preferred_username": v} },
+		"groups":             func(v string) map[string]any { return map[string]any{"groups": []any{"ok", v}} },
+		"header claim":       func(v string) map[string]any { return map[string]any{"tenant": map[string]any{"id": v}} },
+	}
+	c, err := New(Config{Issuer: "https://idp.example.com", ClientID: "client", HeaderClaims: []string{"tenant.id"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for field, claims := range fields {
+		for name, v := range bad {
+			m := map[string]any{"sub": "u"}
+			for k, x := range claims(v) {
+				m[k] = x
+			}
+			if id, err := c.identity(m, "iss"); err == nil {
+				t.Errorf("%s with %s: identity %+v accepted", field, name, id)
+			}
+		}
+		m := map[string]any{"sub": "u"}
+		for k, x := range claims("Zoë 日本") {
+			m[k] = x
+		}
+		if _, err := c.identity(m, "iss"); err != nil {
+			t.Errorf("%s with non-ASCII: %v", field, err)
+		}
+	}
+	// A claim no header carries is not the rule's business.
+	if _, err := c.identity(map[string]any{"sub": "u", "note": "a\nb"}, "iss"); err != nil {
+		t.Errorf("claim not sent in a header: %v", err)
+	}
+}
+
+// TestBearerHeaderRule: bearer identities never pass the callback, and get
+// the same rule: JWT and introspected tokens with a claim a header cannot
+// carry are invalid.
+func TestBearerHeaderRule(t *testing.T) {
+	p, c, clk := setup(t, oidctest.Options{User: &oidctest.User{Subject: "alice",
+		Claims: map[string]any{"tenant": "t1\r\nX-Injected: 1"}}}, func(cfg *Config) {
+		cfg.HeaderClaims = []string{"tenant"}
+	})
+	ctx := context.Background()
+	for name, tok := range map[string]string{
+		"JWT tab in preferred_username": p.AccessToken("alice", map[string]any{"preferred_username": "al\tice"}),
+		"JWT LF in header claim":        p.AccessToken("alice", map[string]any{"tenant": "t1\nX-Injected: 1"}),
+		"JWT NUL in group":              p.AccessToken("alice", map[string]any{"groups": []string{"a\x00"}}),
+		"introspected CRLF claim":       p.OpaqueToken("alice", p.ClientID, "", clk.Now().Add(time.Hour)),
+	} {
+		id, err := c.VerifyBearer(ctx, tok)
+		if id != nil || !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), "control character") {
+			t.Errorf("%s: id %+v, err = %v", name, id, err)
+		}
+	}
+	if id, err := c.VerifyBearer(ctx, p.AccessToken("alice", map[string]any{"tenant": "Zoë"})); err != nil || id.Subject != "alice" {
+		t.Errorf("non-ASCII claim: %v", err)
+	}
+}
