@@ -28,17 +28,21 @@ func recorder(tb testing.TB) (*httptest.Server, *atomic.Int32) {
 // TestHostileProviderBackChannel logs in through the real gateway at a
 // provider whose back channel misbehaves: a token endpoint that redirects
 // (307 and 308) to another server, a token_type other than Bearer, an ID
-// token issued long before the callback. Every login ends on the 502
+// token issued long before the callback, a claim bound for a header that a
+// header cannot carry (tab, LF). Every login ends on the 502
 // sign-in error page with the reason in the log, no session, nothing
 // upstream, and nothing sent to the redirect's target.
 func TestHostileProviderBackChannel(t *testing.T) {
 	up := newUpstream(t)
 	p := oidctest.New(t, oidctest.Options{})
 	sink, sunk := recorder(t)
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "", `
-[[routes]]
-path = "/**"
-`))
+	gw := startGateway(t, pickAddrs(t), tomlConfig{
+		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret), Upstream: up.URL,
+		Extra: "[headers]\nclaims = { \"X-Tenant\" = \"tenant\" }\n", Routes: "[[routes]]\npath = \"/**\"\n",
+	}.String())
+	user := func(claims map[string]any) func() {
+		return func() { p.SetUser(oidctest.User{Subject: "alice", Claims: claims}) }
+	}
 	cases := []struct {
 		name string
 		set  func()
@@ -51,6 +55,9 @@ path = "/**"
 		{"token_type mac", func() { p.SetTokenType("mac") }, `token_type \"mac\" is not Bearer`},
 		{"token_type DPoP", func() { p.SetTokenType("DPoP") }, `token_type \"DPoP\" is not Bearer`},
 		{"ID token 10 minutes old", func() { p.SetIDTokenAge(10 * time.Minute) }, "a replayed or stale token"},
+		// One header rule (idp.HeaderValue), applied at the callback.
+		{"tab in a header claim", user(map[string]any{"tenant": "t1\tt2"}), "claim tenant cannot be forwarded"},
+		{"LF in email", user(map[string]any{"email": "a@example.com\nX-Injected: 1"}), "claim email cannot be forwarded"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,6 +66,8 @@ path = "/**"
 				p.SetRedirect("/token", 0, "")
 				p.SetTokenType("Bearer")
 				p.SetIDTokenAge(0)
+				p.SetUser(oidctest.User{Subject: "alice", Claims: map[string]any{"email": "alice@example.com",
+					"email_verified": true, "tenant": "Zoë"}})
 			}()
 			tokens := p.Requests("/token")
 			c, _ := redirectCounter(t)
@@ -87,7 +96,8 @@ path = "/**"
 	t.Run("honest again", func(t *testing.T) {
 		c, _ := redirectCounter(t)
 		status, body, _ := get(t, c, gw.URL+"/private/page")
-		if status != http.StatusOK || decodeSeen(t, body).Headers.Get("X-Forwarded-User") != "alice" {
+		h := decodeSeen(t, body).Headers
+		if status != http.StatusOK || h.Get("X-Forwarded-User") != "alice" || h.Get("X-Tenant") != "Zoë" {
 			t.Fatalf("honest login: %d\n%s", status, body)
 		}
 	})

@@ -179,8 +179,9 @@ func (c *Client) providerCtx(ctx context.Context, endpoint string) context.Conte
 func NewPKCEVerifier() string { return oauth2.GenerateVerifier() }
 
 // AuthCodeURL builds the authorization request with state, nonce and PKCE
-// S256 challenge for verifier (RFC 7636 §4.2), minted by NewPKCEVerifier. scopes nil means the
-// configured scopes; the nonce is sent to OIDC providers only.
+// S256 challenge for verifier (RFC 7636 §4.2), which NewPKCEVerifier mints.
+// scopes nil means the configured scopes; the nonce is sent to OIDC
+// providers only.
 func (c *Client) AuthCodeURL(state, nonce, verifier string, scopes []string) (string, error) {
 	m := c.meta.Load()
 	if m == nil {

@@ -11,9 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the idp collectors listed under Metrics in
-// docs/operations.md, registered on the Registerer of Config (or on
-// nothing).
+// metrics are the idp collectors listed under Operations in README.md,
+// registered on the Registerer of Config (or on nothing).
 type metrics struct {
 	providerDuration *prometheus.HistogramVec
 	bearer           *prometheus.CounterVec
