@@ -142,7 +142,8 @@ path = "/**"
 			}
 		})
 	}
-	if !logged(gw, "back-channel calls never follow") {
+	// Both refusals say why: the JWKS fetch and the introspection call.
+	if !logged(gw, "(307 from "+p.Issuer+"/jwks)") || !logged(gw, "(307 from "+p.Issuer+"/introspect)") {
 		t.Errorf("the gateway's log does not say why:\n%s", gw.Proc.Output())
 	}
 }
