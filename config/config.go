@@ -29,6 +29,7 @@ type Config struct {
 	TLSCertFile     string
 	TLSKeyFile      string
 	ShutdownTimeout time.Duration
+	Pprof           bool // serve /debug/pprof on the ops listener
 
 	Proxy    proxy.Config // the "from config" fields are filled
 	Provider idp.Config   // RedirectURL filled from public_url + prefix

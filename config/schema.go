@@ -25,6 +25,7 @@ type serverSection struct {
 	TLSCertFile          string
 	TLSKeyFile           string
 	ShutdownTimeout      time.Duration
+	Pprof                bool
 }
 
 type providerSection struct {
@@ -168,6 +169,7 @@ func (d *decoder) decodeServer(t *table) serverSection {
 		TLSCertFile:          t.str("tls_cert_file", ""),
 		TLSKeyFile:           t.str("tls_key_file", ""),
 		ShutdownTimeout:      t.duration("shutdown_timeout", defaultShutdown, false),
+		Pprof:                t.boolean("pprof", false),
 	}
 }
 
@@ -251,7 +253,7 @@ func (d *decoder) decodeUpstream(t *table) upstreamSection {
 		URL:           t.str("url", ""),
 		PreserveHost:  t.boolean("preserve_host", false),
 		Timeout:       t.duration("timeout", defaultTimeout, true),
-		FlushInterval: -1,
+		FlushInterval: 0, // the standard library's default
 		TLSCAFile:     t.str("tls_ca_file", ""),
 		TLSSkipVerify: t.boolean("tls_skip_verify", false),
 	}
@@ -259,7 +261,7 @@ func (d *decoder) decodeUpstream(t *table) upstreamSection {
 		if v, _ := t.m["flush_interval"].(string); v != "" {
 			u.FlushInterval = t.duration("flush_interval", -1, false)
 		} else {
-			t.str("flush_interval", "") // "" = immediate; still type-checked
+			t.str("flush_interval", "") // "" = the default; still type-checked
 		}
 	}
 	return u

@@ -30,6 +30,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		TLSCertFile:     d.resolvePath(s.TLSCertFile),
 		TLSKeyFile:      d.resolvePath(s.TLSKeyFile),
 		ShutdownTimeout: s.ShutdownTimeout,
+		Pprof:           s.Pprof,
 		Provider:        d.providerConfig(&fc.Provider, kind, pub, s.Prefix),
 		Routes:          routes,
 		SessionStore:    fc.Session.Store,

@@ -130,6 +130,8 @@ func (d *decoder) validateServer(s *serverSection) (*url.URL, []netip.Prefix) {
 	d.checkHostPort("server.listen", s.Listen)
 	if s.OpsListen != "" {
 		d.checkHostPort("server.ops_listen", s.OpsListen)
+	} else if s.Pprof {
+		d.problem("server.pprof", "needs the ops listener (ops_listen is empty); the profiler is never served on the gateway listener")
 	}
 	var proxies []netip.Prefix
 	for i, p := range s.TrustedProxies {

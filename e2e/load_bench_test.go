@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"net/http"
-	"net/http/httptest"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,113 +14,195 @@ import (
 	"github.com/portcullis/portcullis/internal/testenv"
 )
 
-// BenchmarkWrkCookieVsBare puts wrk against the gateway (an authenticated
-// cookie request) and against a bare tuned httputil.ReverseProxy to the same
-// upstream, one after the other, with the same request (session cookie
-// included), and reports requests per second and the CPU time each proxy
-// process spent per request. Run it with
+// BenchmarkLoad is the load benchmark behind the README's performance
+// table. The gateway runs with its default configuration (info-level
+// access log to a file, identity headers and the signed assertion on), the
+// upstream and a bare, tuned httputil.ReverseProxy each run in their own
+// process, and wrk (-t2) loads the gateway and the bare proxy with the same
+// request, one after the other, at 64 and 256 connections, for every kind
+// of request in loadKinds. It prints one Markdown table row per kind and
+// concurrency with the throughput ratio, p99 latencies, CPU per request and
+// the gateway's memory. Run it on an otherwise idle machine:
 //
-//	go test -run '^$' -bench Wrk -benchtime 1x ./e2e/
-func BenchmarkWrkCookieVsBare(b *testing.B) {
-	p := oidctest.New(b, oidctest.Options{})
-	gw, upstreamURL := startLoadGateway(b, p)
-	c := browser(b)
-	if status, body, _ := get(b, c, gw.URL+"/hello"); status != 200 {
-		b.Fatalf("login: %d %s", status, body)
-	}
-	var cookie []string
-	for _, ck := range c.Jar.Cookies(mustURL(b, gw.URL)) {
-		cookie = append(cookie, ck.Name+"="+ck.Value)
-	}
-	compareWithBare(b, gw, upstreamURL, "Cookie: "+strings.Join(cookie, "; "))
-}
-
-// BenchmarkWrkBearerVsBare is the same with a JWT bearer token (verified
-// once, then served from the token cache).
-func BenchmarkWrkBearerVsBare(b *testing.B) {
-	p := oidctest.New(b, oidctest.Options{JWTAccessTokens: true})
-	gw, upstreamURL := startLoadGateway(b, p)
-	tok := p.AccessToken("alice", map[string]any{"scope": "openid"})
-	compareWithBare(b, gw, upstreamURL, "Authorization: Bearer "+tok)
-}
-
-// startLoadGateway runs a gateway (logging at warn, as a busy deployment
-// would) in front of a minimal upstream.
-func startLoadGateway(b *testing.B, p *oidctest.Provider) (*gateway, string) {
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok\n"))
-	}))
-	b.Cleanup(upstream.Close)
-	a := pickAddrs(b)
-	cfg := strings.Replace(forwardAuthConfig(p, "http://"+a.Listen, upstream.URL, "127.0.0.2/32"),
-		"[[upstreams]]", "[log]\nlevel = \"warn\"\n\n[[upstreams]]", 1)
-	return startGateway(b, a, cfg), upstream.URL
-}
-
-// compareWithBare loads the gateway and a bare proxy with the same request.
-func compareWithBare(b *testing.B, gw *gateway, upstreamURL, header string) {
-	wrk := testenv.LookPath(b, "wrk")
-	bare := buildBareProxy(b)
-	bareAddr := testenv.Addr(testenv.FreePort(b))
-	bp := testenv.Start(b, exec.Command(bare, bareAddr, upstreamURL))
-	testenv.WaitTCP(b, bareAddr, 10*time.Second, bp)
+//	go test -run '^$' -bench Load -benchtime 1x -timeout 30m ./e2e/
+//
+// PORTCULLIS_LOAD_DURATION (default 10s), PORTCULLIS_LOAD_ROUNDS (default
+// 2), PORTCULLIS_LOAD_CONNS (default "64,256") and PORTCULLIS_LOAD_SESSIONS
+// (default 10000, the many-sessions mix) change the run.
+func BenchmarkLoad(b *testing.B) {
+	o := loadOptionsFromEnv(b)
 	for i := 0; i < b.N; i++ {
-		g := runWrk(b, wrk, gw.URL+"/hello", header, gw.Proc.Cmd.Process.Pid)
-		r := runWrk(b, wrk, "http://"+bareAddr+"/hello", header, bp.Cmd.Process.Pid)
-		b.ReportMetric(g.rps, "gateway-req/s")
-		b.ReportMetric(r.rps, "bare-req/s")
-		b.ReportMetric(g.cpuPerReq, "gateway-cpu-µs/req")
-		b.ReportMetric(r.cpuPerReq, "bare-cpu-µs/req")
-		b.ReportMetric(g.cpuPerReq/r.cpuPerReq, "cpu-ratio")
+		rows := runLoad(b, o)
+		fmt.Println(loadTable(o, rows))
 	}
 }
 
-type wrkResult struct{ rps, cpuPerReq float64 }
-
-var wrkRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
-var wrkTotal = regexp.MustCompile(`([0-9]+) requests in`)
-var wrkNon2xx = regexp.MustCompile(`Non-2xx or 3xx responses: ([0-9]+)`)
-
-// runWrk loads url for 5 s with 32 connections and measures the CPU time of
-// process pid (user+system, from /proc) per request.
-func runWrk(b *testing.B, wrk, url, header string, pid int) wrkResult {
-	b.Helper()
-	args := []string{"-t1", "-c32", "-d5s"}
-	if header != "" {
-		args = append(args, "-H", header)
+// TestLoadSmoke runs the load benchmark's whole set-up with a short,
+// single round so that the benchmark cannot rot unnoticed: every request
+// kind is answered by both proxies without errors.
+func TestLoadSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load smoke test skipped in -short mode")
 	}
-	before := procCPU(b, pid)
-	out, err := exec.Command(wrk, append(args, url)...).CombinedOutput()
-	if err != nil {
-		b.Fatalf("wrk: %v\n%s", err, out)
+	o := loadOptions{duration: time.Second, rounds: 1, conns: []int{16}, sessions: 300}
+	rows := runLoad(t, o)
+	if len(rows) != len(loadKinds) {
+		t.Fatalf("got %d rows, want %d", len(rows), len(loadKinds))
 	}
-	cpu := procCPU(b, pid) - before
-	b.Logf("wrk %s\n%s", url, out)
-	if m := wrkNon2xx.FindSubmatch(out); m != nil {
-		b.Fatalf("wrk saw %s non-2xx answers", m[1])
+	for _, r := range rows {
+		if r.gw.requests == 0 || r.bare.requests == 0 {
+			t.Errorf("%s: no requests completed (gateway %d, bare %d)", r.kind, r.gw.requests, r.bare.requests)
+		}
 	}
-	rps, _ := strconv.ParseFloat(string(wrkRPS.FindSubmatch(out)[1]), 64)
-	total, _ := strconv.ParseFloat(string(wrkTotal.FindSubmatch(out)[1]), 64)
-	return wrkResult{rps: rps, cpuPerReq: cpu.Seconds() * 1e6 / total}
+	t.Log("\n" + loadTable(o, rows))
 }
 
-// procCPU is the user+system CPU time of a process, from /proc/PID/stat.
-func procCPU(b *testing.B, pid int) time.Duration {
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		b.Fatal(err)
-	}
-	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
-	utime, _ := strconv.Atoi(f[11])
-	stime, _ := strconv.Atoi(f[12])
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+type loadOptions struct {
+	duration time.Duration
+	rounds   int
+	conns    []int
+	sessions int
 }
 
-func buildBareProxy(b *testing.B) string {
-	out := filepath.Join(b.TempDir(), "bareproxy")
-	cmd := exec.Command("go", "build", "-o", out, "../internal/bareproxy")
+func loadOptionsFromEnv(tb testing.TB) loadOptions {
+	o := loadOptions{duration: 10 * time.Second, rounds: 2, conns: []int{64, 256}, sessions: 10000}
+	if v := os.Getenv("PORTCULLIS_LOAD_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			tb.Fatalf("PORTCULLIS_LOAD_DURATION: %v", err)
+		}
+		o.duration = d
+	}
+	if v := os.Getenv("PORTCULLIS_LOAD_ROUNDS"); v != "" {
+		o.rounds = mustAtoi(tb, v)
+	}
+	if v := os.Getenv("PORTCULLIS_LOAD_SESSIONS"); v != "" {
+		o.sessions = mustAtoi(tb, v)
+	}
+	if v := os.Getenv("PORTCULLIS_LOAD_CONNS"); v != "" {
+		o.conns = nil
+		for _, c := range strings.Split(v, ",") {
+			o.conns = append(o.conns, mustAtoi(tb, strings.TrimSpace(c)))
+		}
+	}
+	return o
+}
+
+func mustAtoi(tb testing.TB, s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		tb.Fatalf("not a positive number: %q", s)
+	}
+	return n
+}
+
+// loadKind is one kind of request of the load benchmark.
+type loadKind struct {
+	name  string
+	redis bool // sent to the gateway that keeps sessions in Redis
+	// request returns wrk's extra arguments (a header, or a Lua script).
+	request func(tb testing.TB, env *loadEnv, gw *gateway) []string
+}
+
+var loadKinds = []loadKind{
+	{name: "authenticated cookie session", request: func(tb testing.TB, env *loadEnv, gw *gateway) []string {
+		return []string{"-H", "Cookie: " + env.cookieHeader(tb, gw)}
+	}},
+	{name: "many sessions (cookie mix)", request: func(tb testing.TB, env *loadEnv, gw *gateway) []string {
+		return []string{"-s", env.sessionMixScript(tb)}
+	}},
+	{name: "bearer JWT (RS256, cached)", request: func(tb testing.TB, env *loadEnv, gw *gateway) []string {
+		return []string{"-H", "Authorization: Bearer " + env.bearer}
+	}},
+	{name: "unauthenticated (302 to login)", request: func(tb testing.TB, env *loadEnv, gw *gateway) []string {
+		return []string{"-H", "Accept: text/html"}
+	}},
+	{name: "Redis session store", redis: true, request: func(tb testing.TB, env *loadEnv, gw *gateway) []string {
+		return []string{"-H", "Cookie: " + env.cookieHeader(tb, gw)}
+	}},
+}
+
+// loadRow is the outcome of one kind at one concurrency, summed over rounds.
+type loadRow struct {
+	kind     string
+	conns    int
+	gw, bare wrkResult
+	rssMB    float64 // the gateway's resident memory after the run
+}
+
+// runLoad starts the parties once and runs every kind at every concurrency,
+// interleaving gateway and bare proxy within each round.
+func runLoad(tb testing.TB, o loadOptions) []loadRow {
+	env := startLoadEnv(tb, o)
+	var rows []loadRow
+	for _, k := range loadKinds {
+		gw := env.cookieGW
+		if k.redis {
+			gw = env.redisGW
+		}
+		args := k.request(tb, env, gw)
+		for _, c := range o.conns {
+			row := loadRow{kind: k.name, conns: c}
+			for round := 0; round < o.rounds; round++ {
+				row.gw.add(runWrk(tb, env.wrk, gw.URL+"/app/dashboard?tab=1", args, c, o.duration, gw.Proc.Cmd.Process.Pid))
+				row.bare.add(runWrk(tb, env.wrk, env.bareURL+"/app/dashboard?tab=1", args, c, o.duration, env.bare.Cmd.Process.Pid))
+			}
+			row.rssMB = rssMB(tb, gw.Proc.Cmd.Process.Pid)
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
+
+// loadTable renders the rows as the README's Markdown table.
+func loadTable(o loadOptions, rows []loadRow) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "wrk -t2, %s per run, %d round(s), gateway and bare proxy interleaved\n\n", o.duration, o.rounds)
+	s.WriteString("| request | conns | gateway req/s | bare req/s | ratio | p99 gateway | p99 bare | p99 ratio | CPU µs/req gateway / bare | gateway RSS |\n")
+	s.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		g, b := r.gw.mean(), r.bare.mean()
+		fmt.Fprintf(&s, "| %s | %d | %.0f | %.0f | **%.2f×** | %s | %s | %.2f× | %.0f / %.0f | %.0f MB |\n",
+			r.kind, r.conns, g.rps, b.rps, g.rps/b.rps, fmtLatency(g.p99), fmtLatency(b.p99),
+			float64(g.p99)/float64(b.p99), g.cpuPerReq, b.cpuPerReq, r.rssMB)
+	}
+	return s.String()
+}
+
+func fmtLatency(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms"
+}
+
+// buildTool builds one of the repository's helper commands for the
+// benchmark (internal/bareproxy, internal/loadupstream).
+func buildTool(tb testing.TB, pkg string) string {
+	tb.Helper()
+	out := filepath.Join(tb.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, "../"+pkg)
 	if o, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build bareproxy: %v\n%s", err, o)
+		tb.Fatalf("build %s: %v\n%s", pkg, err, o)
 	}
 	return out
+}
+
+// startTool runs a helper command listening on a fresh loopback address.
+func startTool(tb testing.TB, bin string, args ...string) (*testenv.Process, string) {
+	tb.Helper()
+	addr := testenv.Addr(testenv.FreePort(tb))
+	p := testenv.Start(tb, exec.Command(bin, append([]string{addr}, args...)...))
+	testenv.WaitTCP(tb, addr, 10*time.Second, p)
+	return p, "http://" + addr
+}
+
+// realisticClaims are what a bearer token from a company provider carries.
+var realisticClaims = map[string]any{
+	"scope": "openid email profile api:read api:write", "email": "svc-reports@example.com",
+	"email_verified": true, "name": "Reports service", "preferred_username": "svc-reports",
+	"groups": []string{"reporting", "platform", "readers"}, "tenant_id": "acme",
+	"azp": "reports-client", "jti": "3f1c0e8e-5a4b-4c1d-9f21-7d1b2e6a9c44",
+}
+
+// loadProvider is the benchmark's OpenID provider (JWT access tokens).
+func loadProvider(tb testing.TB) *oidctest.Provider {
+	return oidctest.New(tb, oidctest.Options{JWTAccessTokens: true})
 }

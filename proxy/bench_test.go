@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -76,6 +77,8 @@ func benchFixture(b *testing.B) *fixture {
 	up := benchUpstream(b)
 	return newFixture(b, func(c *Config) {
 		c.Upstreams = []Upstream{{Name: "app", URL: up}}
+		// The default configuration logs one line per request at info.
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	})
 }
 

@@ -53,10 +53,6 @@ func (h *Handler) buildUpstreams() error {
 		}
 		up := &upstream{name: u.Name, target: u.URL, basePath: strings.TrimSuffix(u.URL.EscapedPath(), "/"),
 			preserveHost: u.PreserveHost}
-		flush := u.FlushInterval
-		if flush == 0 {
-			flush = -1
-		}
 		var rt http.RoundTripper = tr
 		if h.tracing != nil {
 			rt = &tracedTransport{base: tr, tracing: h.tracing, upstream: u.Name}
@@ -64,7 +60,7 @@ func (h *Handler) buildUpstreams() error {
 		up.rp = &httputil.ReverseProxy{
 			Rewrite:       func(pr *httputil.ProxyRequest) { h.rewrite(up, pr) },
 			Transport:     rt,
-			FlushInterval: flush,
+			FlushInterval: u.FlushInterval,
 			BufferPool:    pool,
 			ErrorHandler:  h.upstreamError,
 			ErrorLog:      nil,

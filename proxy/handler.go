@@ -299,7 +299,8 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("method", r.Method), slog.String("host", r.Host), slog.String("path", path),
 		slog.String("route", ex.label), slog.String("outcome", ex.outcome), slog.Int("status", status),
-		slog.Duration("duration", d), slog.String("user", sub), slog.String("remote_addr", ex.peer.String()))
+		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user", sub),
+		slog.String("remote_addr", peerHost(r.RemoteAddr)))
 }
 
 // upperCaseMethod reports whether m has no lower-case letter (SPEC §2: "get"

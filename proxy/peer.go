@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/netip"
+	"strings"
 )
 
 // peerAddr parses the connection's remote address ("ip:port", as set by
@@ -29,4 +30,21 @@ func (h *Handler) isTrusted(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// peerHost is the address part of a RemoteAddr ("ip:port" or "[ip]:port")
+// for the access log, without allocating: a substring of remote, brackets
+// and an IPv4-mapped prefix removed as peerAddr would.
+func peerHost(remote string) string {
+	host := remote
+	if i := strings.LastIndexByte(remote, ':'); i >= 0 && strings.IndexByte(remote[i:], ']') < 0 {
+		if strings.Count(remote, ":") == 1 || strings.HasPrefix(remote, "[") {
+			host = remote[:i]
+		}
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if v4, ok := strings.CutPrefix(host, "::ffff:"); ok && strings.IndexByte(v4, '.') >= 0 {
+		return v4
+	}
+	return host
 }

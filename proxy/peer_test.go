@@ -25,3 +25,22 @@ func TestPeerTrust(t *testing.T) {
 		}
 	}
 }
+
+func TestPeerHost(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7:5555":        "192.0.2.7",
+		"[2001:db8::1]:443":     "2001:db8::1",
+		"[::ffff:192.0.2.9]:80": "192.0.2.9",
+		"192.0.2.7":             "192.0.2.7",
+		"2001:db8::1":           "2001:db8::1",
+		"[fe80::1%eth0]:8080":   "fe80::1%eth0",
+		"":                      "",
+	} {
+		if got := peerHost(in); got != want {
+			t.Errorf("peerHost(%q) = %q, want %q", in, got, want)
+		}
+		if a := testing.AllocsPerRun(10, func() { peerHost(in) }); a != 0 {
+			t.Errorf("peerHost(%q) allocates %v times", in, a)
+		}
+	}
+}

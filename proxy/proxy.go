@@ -70,11 +70,14 @@ type Config struct {
 
 // Upstream is one [[upstreams]] entry.
 type Upstream struct {
-	Name          string
-	URL           *url.URL
-	PreserveHost  bool
-	Timeout       time.Duration // response-header timeout; 0 = 30s
-	FlushInterval time.Duration // -1 = flush immediately (the default)
+	Name         string
+	URL          *url.URL
+	PreserveHost bool
+	Timeout      time.Duration // response-header timeout; 0 = 30s
+	// FlushInterval is httputil.ReverseProxy's: 0 (the default) flushes
+	// server-sent events and bodies of unknown length at once and buffers
+	// the rest; negative flushes after every write; positive periodically.
+	FlushInterval time.Duration
 	TLSCAFile     string
 	TLSSkipVerify bool
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,7 +23,20 @@ func (g *gateway) opsHandler() http.Handler {
 		}
 		w.Write([]byte("ok\n"))
 	})
+	if g.current().cfg.Pprof {
+		mountPprof(mux)
+	}
 	return mux
+}
+
+// mountPprof serves Go's profiler under /debug/pprof/ ([server] pprof =
+// true). It is only ever mounted on the ops listener.
+func mountPprof(mux *http.ServeMux) {
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
 // notReady says why the gateway should not get traffic, or "" when ready.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/portcullis/portcullis/config"
@@ -90,6 +91,7 @@ func (g *gateway) warnRestartNeeded(old, cfg *config.Config) {
 		{"server.tls_key_file", old.TLSKeyFile, cfg.TLSKeyFile},
 		{"log.format", old.LogFormat, cfg.LogFormat},
 		{"log.level", old.LogLevel, cfg.LogLevel},
+		{"server.pprof", strconv.FormatBool(old.Pprof), strconv.FormatBool(cfg.Pprof)},
 	} {
 		if c.from != c.to {
 			g.logger.Warn("config reload: "+c.key+" changed but needs a restart; not applied",

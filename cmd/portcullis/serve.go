@@ -23,7 +23,9 @@ func runServe(ctx context.Context, args []string, env func(string) (string, bool
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
+	logs := newLogWriter(stderr, logFlushInterval)
+	defer logs.Close()
+	logger := newLogger(cfg.LogFormat, cfg.LogLevel, logs)
 	for _, w := range cfg.Warnings {
 		logger.Warn("config: " + w)
 	}

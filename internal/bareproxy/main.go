@@ -44,7 +44,6 @@ func main() {
 			MaxIdleConnsPerHost: 256,
 			IdleConnTimeout:     90 * time.Second,
 		},
-		FlushInterval: -1,
 		BufferPool:    &pool{},
 	}
 	srv := &http.Server{Addr: os.Args[1], Handler: rp, ReadHeaderTimeout: 10 * time.Second}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"sync"
+	"time"
+)
+
+// logFlushInterval is how long a log line may wait in logWriter's buffer.
+const logFlushInterval = 200 * time.Millisecond
+
+// logWriter buffers the process log so that the one line logged per
+// request costs no write system call of its own: the buffer is written out
+// when it fills, every logFlushInterval, and by Close, which serve calls on
+// its way out (SIGTERM included), so no line is lost on shutdown.
+type logWriter struct {
+	mu   sync.Mutex
+	buf  *bufio.Writer
+	stop chan struct{}
+	done chan struct{}
+}
+
+// newLogWriter buffers w and starts the periodic flush.
+func newLogWriter(w io.Writer, every time.Duration) *logWriter {
+	l := &logWriter{buf: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	go l.flushEvery(every)
+	return l
+}
+
+// Write buffers p; slog's handlers call it once per record.
+func (l *logWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// Flush writes out what is buffered.
+func (l *logWriter) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Flush()
+}
+
+// Close stops the periodic flush and writes out what is buffered. Writes
+// after Close are still buffered and flushed by a later Flush.
+func (l *logWriter) Close() error {
+	select {
+	case <-l.stop:
+	default:
+		close(l.stop)
+		<-l.done
+	}
+	return l.Flush()
+}
+
+func (l *logWriter) flushEvery(every time.Duration) {
+	defer close(l.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			_ = l.Flush()
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the flusher goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestLogWriterBuffersUntilFlushOrClose(t *testing.T) {
+	var out lockedBuffer
+	l := newLogWriter(&out, time.Hour) // no periodic flush in this test
+	l.Write([]byte("one\n"))
+	if got := out.String(); got != "" {
+		t.Fatalf("written before a flush: %q", got)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "one\n" {
+		t.Fatalf("after Close: %q, want %q", got, "one\n")
+	}
+	if err := l.Close(); err != nil { // a second Close is harmless
+		t.Fatal(err)
+	}
+}
+
+func TestLogWriterFlushesPeriodically(t *testing.T) {
+	var out lockedBuffer
+	l := newLogWriter(&out, 5*time.Millisecond)
+	defer l.Close()
+	l.Write([]byte("line\n"))
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "line") {
+		if time.Now().After(deadline) {
+			t.Fatal("the buffered line was never flushed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestLogWriterConcurrentWritesStayWhole(t *testing.T) {
+	var out lockedBuffer
+	l := newLogWriter(&out, time.Millisecond)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				l.Write([]byte("0123456789abcdef\n"))
+			}
+		}()
+	}
+	wg.Wait()
+	l.Close()
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 4000 {
+		t.Fatalf("%d lines, want 4000", len(lines))
+	}
+	for _, ln := range lines {
+		if ln != "0123456789abcdef" {
+			t.Fatalf("torn line %q", ln)
+		}
+	}
+}
