@@ -206,39 +206,60 @@ var peerClaimHeaders = []string{
 }
 
 // stripOwnCookies removes the gateway's session and login-state cookies
-// from the Cookie header(s), keeping the others in order.
+// from the outbound Cookie header(s), keeping the others in order as one
+// header. hdr is the outbound request's own copy, so the usual case costs
+// one allocation (the new value) and a request without the gateway's
+// cookies none.
 func (h *Handler) stripOwnCookies(hdr http.Header) {
 	vals := hdr["Cookie"]
-	if len(vals) == 0 {
+	if len(vals) == 0 || (len(vals) == 1 && !h.hasOwnCookie(vals[0])) {
 		return
 	}
-	var b strings.Builder
-	dropped := false
+	n := 0
 	for _, v := range vals {
-		for part := range strings.SplitSeq(v, ";") {
-			p := strings.TrimSpace(part)
-			if p == "" {
-				continue
-			}
-			name, _, _ := strings.Cut(p, "=")
-			if h.ownsCookie(strings.TrimSpace(name)) {
-				dropped = true
+		n += len(v) + 2
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, v := range vals {
+		for v != "" {
+			var part string
+			part, v, _ = strings.Cut(v, ";")
+			part = strings.TrimSpace(part)
+			if part == "" || h.ownsCookie(cookieName(part)) {
 				continue
 			}
 			if b.Len() > 0 {
 				b.WriteString("; ")
 			}
-			b.WriteString(p)
+			b.WriteString(part)
 		}
-	}
-	if !dropped && len(vals) == 1 {
-		return
 	}
 	if b.Len() == 0 {
 		delete(hdr, "Cookie")
 		return
 	}
-	hdr["Cookie"] = []string{b.String()}
+	vals[0] = b.String()
+	hdr["Cookie"] = vals[:1]
+}
+
+// hasOwnCookie reports whether the Cookie header value v holds one of the
+// gateway's cookies.
+func (h *Handler) hasOwnCookie(v string) bool {
+	for v != "" {
+		var part string
+		part, v, _ = strings.Cut(v, ";")
+		if h.ownsCookie(cookieName(strings.TrimSpace(part))) {
+			return true
+		}
+	}
+	return false
+}
+
+// cookieName is the name of one "name=value" pair of a Cookie header.
+func cookieName(pair string) string {
+	name, _, _ := strings.Cut(pair, "=")
+	return strings.TrimSpace(name)
 }
 
 func (h *Handler) ownsCookie(name string) bool {

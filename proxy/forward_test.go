@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -286,4 +287,36 @@ func decodeJWTPayload(t *testing.T, jwt string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestStripOwnCookies(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct {
+		name string
+		in   []string
+		want []string // nil: no Cookie header left
+	}{
+		{"none of ours", []string{"theme=dark; lang=en"}, []string{"theme=dark; lang=en"}},
+		{"session only", []string{"portcullis=abc"}, nil},
+		{"session and chunk among others", []string{"a=1; portcullis=2:x; portcullis_1=y ;b=2"}, []string{"a=1; b=2"}},
+		{"two headers joined", []string{"a=1", "portcullis=x; b=2"}, []string{"a=1; b=2"}},
+		{"empty pairs dropped", []string{";; a=1 ;;portcullis=x;"}, []string{"a=1"}},
+		{"a prefix of our name is not ours", []string{"portcullisx=1; xportcullis=2"}, []string{"portcullisx=1; xportcullis=2"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			hdr := http.Header{"Cookie": append([]string(nil), c.in...)}
+			f.h.stripOwnCookies(hdr)
+			if got := hdr["Cookie"]; !reflect.DeepEqual(got, c.want) {
+				t.Errorf("Cookie = %q, want %q", got, c.want)
+			}
+		})
+	}
+	hdr := http.Header{"Cookie": {"a=1; portcullis=x; b=2"}}
+	allocs := testing.AllocsPerRun(100, func() {
+		hdr["Cookie"] = append(hdr["Cookie"][:0], "a=1; portcullis=x; b=2")
+		f.h.stripOwnCookies(hdr)
+	})
+	if allocs > 1 {
+		t.Errorf("stripping the session cookie allocates %v times, want at most 1", allocs)
+	}
 }
