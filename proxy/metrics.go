@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/metricsreg"
@@ -18,6 +19,19 @@ type metrics struct {
 	logins           *prometheus.CounterVec   // result, reason
 	logouts          *prometheus.CounterVec   // kind
 	refreshes        *prometheus.CounterVec   // result
+
+	// series caches the request series resolved per (route, method class,
+	// outcome), so that a request costs one lock-free lookup instead of
+	// hashing and validating labels twice.
+	series sync.Map // seriesKey -> *requestSeries
+}
+
+type seriesKey struct{ route, class, outcome string }
+
+// requestSeries are the two series one request observes.
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -86,8 +100,22 @@ func (m *metrics) request(route, method, outcome string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.requests.WithLabelValues(route, methodClass(method), outcome).Inc()
-	m.duration.WithLabelValues(route, outcome).Observe(d.Seconds())
+	s := m.requestSeries(seriesKey{route, methodClass(method), outcome})
+	s.count.Inc()
+	s.duration.Observe(d.Seconds())
+}
+
+// requestSeries returns the cached series for k, resolving them on first
+// use. The label values are the gateway's own (route keys, outcomes), never
+// client input, so the cache is bounded by the configuration.
+func (m *metrics) requestSeries(k seriesKey) *requestSeries {
+	if s, ok := m.series.Load(k); ok {
+		return s.(*requestSeries)
+	}
+	s := &requestSeries{count: m.requests.WithLabelValues(k.route, k.class, k.outcome),
+		duration: m.duration.WithLabelValues(k.route, k.outcome)}
+	actual, _ := m.series.LoadOrStore(k, s)
+	return actual.(*requestSeries)
 }
 
 func (m *metrics) upstream(name string, d time.Duration) {
