@@ -44,7 +44,7 @@ func main() {
 			MaxIdleConnsPerHost: 256,
 			IdleConnTimeout:     90 * time.Second,
 		},
-		BufferPool:    &pool{},
+		BufferPool: &pool{},
 	}
 	srv := &http.Server{Addr: os.Args[1], Handler: rp, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.ListenAndServe())
