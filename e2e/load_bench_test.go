@@ -44,7 +44,7 @@ func TestLoadSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load smoke test skipped in -short mode")
 	}
-	o := loadOptions{duration: time.Second, rounds: 1, conns: []int{16}, sessions: 300}
+	o := loadOptions{duration: time.Second, warmup: time.Second, rounds: 1, conns: []int{16}, sessions: 300}
 	rows := runLoad(t, o)
 	if len(rows) != len(loadKinds) {
 		t.Fatalf("got %d rows, want %d", len(rows), len(loadKinds))
@@ -59,13 +59,14 @@ func TestLoadSmoke(t *testing.T) {
 
 type loadOptions struct {
 	duration time.Duration
+	warmup   time.Duration
 	rounds   int
 	conns    []int
 	sessions int
 }
 
 func loadOptionsFromEnv(tb testing.TB) loadOptions {
-	o := loadOptions{duration: 10 * time.Second, rounds: 2, conns: []int{64, 256}, sessions: 10000}
+	o := loadOptions{duration: 10 * time.Second, warmup: 5 * time.Second, rounds: 2, conns: []int{64, 256}, sessions: 10000}
 	if v := os.Getenv("PORTCULLIS_LOAD_DURATION"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -141,11 +142,22 @@ func runLoad(tb testing.TB, o loadOptions) []loadRow {
 			gw = env.redisGW
 		}
 		args := k.request(tb, env, gw)
+		// A warm-up run, not measured: every session of the mix is opened
+		// once (a cold open costs a decryption, see the session
+		// benchmarks), connections are pooled and caches filled, as in a
+		// gateway that has been running for a while.
+		runWrk(tb, env.wrk, gw.URL+"/app/dashboard?tab=1", args, o.conns[0], o.warmup, gw.Proc.Cmd.Process.Pid)
 		for _, c := range o.conns {
 			row := loadRow{kind: k.name, conns: c}
 			for round := 0; round < o.rounds; round++ {
-				row.gw.add(runWrk(tb, env.wrk, gw.URL+"/app/dashboard?tab=1", args, c, o.duration, gw.Proc.Cmd.Process.Pid))
-				row.bare.add(runWrk(tb, env.wrk, env.bareURL+"/app/dashboard?tab=1", args, c, o.duration, env.bare.Cmd.Process.Pid))
+				before := gatewayMallocs(tb, gw)
+				g := runWrk(tb, env.wrk, gw.URL+"/app/dashboard?tab=1", args, c, o.duration, gw.Proc.Cmd.Process.Pid)
+				g.allocs = (gatewayMallocs(tb, gw) - before) / float64(max(g.requests, 1))
+				row.gw.add(g)
+				before = processMallocs(tb, env.bare)
+				b := runWrk(tb, env.wrk, env.bareURL+"/app/dashboard?tab=1", args, c, o.duration, env.bare.Cmd.Process.Pid)
+				b.allocs = (processMallocs(tb, env.bare) - before) / float64(max(b.requests, 1))
+				row.bare.add(b)
 			}
 			row.rssMB = rssMB(tb, gw.Proc.Cmd.Process.Pid)
 			rows = append(rows, row)
@@ -158,13 +170,13 @@ func runLoad(tb testing.TB, o loadOptions) []loadRow {
 func loadTable(o loadOptions, rows []loadRow) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "wrk -t2, %s per run, %d round(s), gateway and bare proxy interleaved\n\n", o.duration, o.rounds)
-	s.WriteString("| request | conns | gateway req/s | bare req/s | ratio | p99 gateway | p99 bare | p99 ratio | CPU µs/req gateway / bare | gateway RSS |\n")
-	s.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	s.WriteString("| request | conns | gateway req/s | bare req/s | ratio | p99 gateway | p99 bare | p99 ratio | CPU µs/req gateway / bare | allocs/req gateway / bare | gateway RSS |\n")
+	s.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		g, b := r.gw.mean(), r.bare.mean()
-		fmt.Fprintf(&s, "| %s | %d | %.0f | %.0f | **%.2f×** | %s | %s | %.2f× | %.0f / %.0f | %.0f MB |\n",
+		fmt.Fprintf(&s, "| %s | %d | %.0f | %.0f | **%.2f×** | %s | %s | %.2f× | %.0f / %.0f | %.0f / %.0f | %.0f MB |\n",
 			r.kind, r.conns, g.rps, b.rps, g.rps/b.rps, fmtLatency(g.p99), fmtLatency(b.p99),
-			float64(g.p99)/float64(b.p99), g.cpuPerReq, b.cpuPerReq, r.rssMB)
+			float64(g.p99)/float64(b.p99), g.cpuPerReq, b.cpuPerReq, g.allocs, b.allocs, r.rssMB)
 	}
 	return s.String()
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,7 +72,7 @@ func (env *loadEnv) startGateway(tb testing.TB, upstreamURL, sessionKeys string)
 	tb.Helper()
 	a := pickAddrs(tb)
 	cfg := tomlConfig{Provider: oidcProvider(env.provider.Issuer, env.provider.ClientID, env.provider.ClientSecret),
-		Session: sessionKeys, Upstream: upstreamURL, Routes: loadRoutes}.String()
+		Session: sessionKeys, Upstream: upstreamURL, Routes: loadRoutes, Server: os.Getenv("PORTCULLIS_LOAD_SERVER")}.String()
 	cfg = strings.NewReplacer("{{LISTEN}}", a.Listen, "{{OPS}}", a.Ops).Replace(cfg)
 	path := filepath.Join(env.dir, "gw-"+strings.ReplaceAll(a.Listen, ":", "-")+".toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -168,6 +170,7 @@ type wrkResult struct {
 	rps       float64
 	p99       time.Duration
 	cpuPerReq float64 // µs of the proxy process's CPU per request
+	allocs    float64 // the proxy process's heap allocations per request
 	requests  int
 	n         int
 }
@@ -176,6 +179,7 @@ func (w *wrkResult) add(r wrkResult) {
 	w.rps += r.rps
 	w.p99 += r.p99
 	w.cpuPerReq += r.cpuPerReq
+	w.allocs += r.allocs
 	w.requests += r.requests
 	w.n++
 }
@@ -185,7 +189,7 @@ func (w wrkResult) mean() wrkResult {
 		return w
 	}
 	n := float64(w.n)
-	return wrkResult{rps: w.rps / n, p99: time.Duration(float64(w.p99) / n), cpuPerReq: w.cpuPerReq / n, requests: w.requests, n: 1}
+	return wrkResult{rps: w.rps / n, p99: time.Duration(float64(w.p99) / n), cpuPerReq: w.cpuPerReq / n, allocs: w.allocs / n, requests: w.requests, n: 1}
 }
 
 var (
@@ -249,5 +253,48 @@ func rssMB(tb testing.TB, pid int) float64 {
 			return float64(kb) / 1024
 		}
 	}
+	return 0
+}
+
+var (
+	metricMallocs = regexp.MustCompile(`(?m)^go_memstats_mallocs_total ([0-9.e+]+)$`)
+	bareMallocs   = regexp.MustCompile(`mallocs ([0-9]+)\n`)
+)
+
+// gatewayMallocs reads the gateway's heap allocations so far from its
+// /metrics (the Go collector's go_memstats_mallocs_total).
+func gatewayMallocs(tb testing.TB, gw *gateway) float64 {
+	tb.Helper()
+	resp, err := http.Get(gw.OpsURL + "/metrics")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := metricMallocs.FindSubmatch(body)
+	if m == nil {
+		tb.Fatal("no go_memstats_mallocs_total on /metrics")
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
+
+// processMallocs asks the bare proxy for its allocations so far (SIGUSR1)
+// and waits for its answer.
+func processMallocs(tb testing.TB, p *testenv.Process) float64 {
+	tb.Helper()
+	seen := len(bareMallocs.FindAllStringSubmatch(p.Output(), -1))
+	if err := p.Cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		tb.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if all := bareMallocs.FindAllStringSubmatch(p.Output(), -1); len(all) > seen {
+			v, _ := strconv.ParseFloat(all[len(all)-1][1], 64)
+			return v
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tb.Fatal("the bare proxy did not report its allocations")
 	return 0
 }

@@ -116,9 +116,8 @@ func BenchmarkBareReverseProxy(b *testing.B) {
 			pr.SetURL(up)
 			pr.SetXForwarded()
 		},
-		Transport:     tr,
-		FlushInterval: -1,
-		BufferPool:    &bufferPool{},
+		Transport:  tr,
+		BufferPool: &bufferPool{},
 	}
 	// The same request as BenchmarkAuthenticatedCookieRequest, session
 	// cookie included: the bare proxy forwards it as it is.

@@ -1,16 +1,22 @@
 // Command bareproxy is a bare, tuned httputil.ReverseProxy: the baseline the
 // gateway's load test compares against (same transport settings, no
-// authorization). Usage: bareproxy LISTEN UPSTREAM_URL
+// authorization). Usage: bareproxy LISTEN UPSTREAM_URL. On SIGUSR1 it
+// prints "mallocs N" (the heap allocations so far) to standard error, so
+// the load benchmark can count allocations per request.
 package main
 
 import (
+	"fmt"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/signal"
+	"runtime"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -46,6 +52,17 @@ func main() {
 		},
 		BufferPool: &pool{},
 	}
+	go reportMallocs()
 	srv := &http.Server{Addr: os.Args[1], Handler: rp, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.ListenAndServe())
+}
+
+func reportMallocs() {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGUSR1)
+	for range c {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		fmt.Fprintf(os.Stderr, "mallocs %d\n", m.Mallocs)
+	}
 }
