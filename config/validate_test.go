@@ -80,6 +80,8 @@ func TestValidation(t *testing.T) {
 				`cfg.toml:15: routes[0].upstream: required when there is more than one upstream`,
 				`cfg.toml:18: upstreams[1].name: duplicate upstream name "app"`,
 			}},
+		{"pprof without ops listener", section("[server]", "ops_listen = \"\"\npprof = true"),
+			[]string{`cfg.toml:3: server.pprof: needs the ops listener (ops_listen is empty); the profiler is never served on the gateway listener`}},
 		{"bad flush interval", section("[[upstreams]]", `flush_interval = "soon"`),
 			[]string{`cfg.toml:12: upstreams[0].flush_interval: invalid duration "soon" (use e.g. "90s", "12h")`}},
 		{"route without path", base + "[[routes]]\nupstream = \"app\"\n",

@@ -28,7 +28,9 @@ import (
 //
 // PORTCULLIS_LOAD_DURATION (default 10s), PORTCULLIS_LOAD_ROUNDS (default
 // 2), PORTCULLIS_LOAD_CONNS (default "64,256") and PORTCULLIS_LOAD_SESSIONS
-// (default 10000, the many-sessions mix) change the run.
+// (default 10000, the many-sessions mix) change the run;
+// PORTCULLIS_LOAD_SERVER adds [server] keys to the gateways' configuration
+// (e.g. "pprof = true" to profile them while they are loaded).
 func BenchmarkLoad(b *testing.B) {
 	o := loadOptionsFromEnv(b)
 	for i := 0; i < b.N; i++ {
