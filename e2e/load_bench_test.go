@@ -30,7 +30,8 @@ import (
 // 2), PORTCULLIS_LOAD_CONNS (default "64,256") and PORTCULLIS_LOAD_SESSIONS
 // (default 10000, the many-sessions mix) change the run;
 // PORTCULLIS_LOAD_SERVER adds [server] keys to the gateways' configuration
-// (e.g. "pprof = true" to profile them while they are loaded).
+// (e.g. "pprof = true" to profile them while they are loaded), and
+// PORTCULLIS_LOAD_ONLY=Redis runs only the kinds whose name contains it.
 func BenchmarkLoad(b *testing.B) {
 	o := loadOptionsFromEnv(b)
 	for i := 0; i < b.N; i++ {
@@ -65,6 +66,7 @@ type loadOptions struct {
 	rounds   int
 	conns    []int
 	sessions int
+	only     string // run only the kinds whose name contains this
 }
 
 func loadOptionsFromEnv(tb testing.TB) loadOptions {
@@ -82,6 +84,7 @@ func loadOptionsFromEnv(tb testing.TB) loadOptions {
 	if v := os.Getenv("PORTCULLIS_LOAD_SESSIONS"); v != "" {
 		o.sessions = mustAtoi(tb, v)
 	}
+	o.only = os.Getenv("PORTCULLIS_LOAD_ONLY")
 	if v := os.Getenv("PORTCULLIS_LOAD_CONNS"); v != "" {
 		o.conns = nil
 		for _, c := range strings.Split(v, ",") {
@@ -139,6 +142,9 @@ func runLoad(tb testing.TB, o loadOptions) []loadRow {
 	env := startLoadEnv(tb, o)
 	var rows []loadRow
 	for _, k := range loadKinds {
+		if o.only != "" && !strings.Contains(k.name, o.only) {
+			continue
+		}
 		gw := env.cookieGW
 		if k.redis {
 			gw = env.redisGW
