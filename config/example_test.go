@@ -62,7 +62,8 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"redis_username", "redis_password", "redis_password_file", "redis_tls_ca_file",
 		"user", "email", "groups", "preferred_username", "access_token", "assertion", "assertion_key_file", "claims",
 		"format", "level",
-		"name", "url", "preserve_host", "timeout", "flush_interval", "tls_ca_file", "tls_skip_verify",
+		"name", "url", "preserve_host", "timeout", "flush_interval", "assertion_audience", "tls_ca_file",
+		"tls_skip_verify",
 		"host", "path", "methods", "upstream", "public", "deny", "require_scopes", "allow_groups",
 		"allow_emails", "allow_email_domains", "require_claims",
 	}

@@ -98,6 +98,8 @@ type upstreamSection struct {
 	FlushInterval time.Duration
 	TLSCAFile     string
 	TLSSkipVerify bool
+	// AssertionAudience overrides the assertion's aud for this upstream.
+	AssertionAudience string
 }
 
 type routeSection struct {
@@ -256,6 +258,8 @@ func (d *decoder) decodeUpstream(t *table) upstreamSection {
 		FlushInterval: 0, // the standard library's default
 		TLSCAFile:     t.str("tls_ca_file", ""),
 		TLSSkipVerify: t.boolean("tls_skip_verify", false),
+
+		AssertionAudience: t.str("assertion_audience", ""),
 	}
 	if t.has("flush_interval") {
 		if v, _ := t.m["flush_interval"].(string); v != "" {

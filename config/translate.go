@@ -135,6 +135,8 @@ func (d *decoder) upstreamConfigs(us []upstreamSection, urls map[string]*url.URL
 			FlushInterval: u.FlushInterval,
 			TLSCAFile:     d.resolvePath(u.TLSCAFile),
 			TLSSkipVerify: u.TLSSkipVerify,
+
+			AssertionAudience: u.AssertionAudience,
 		})
 	}
 	return out

@@ -112,6 +112,7 @@ timeout = "1m"
 [[upstreams]]
 name = "api"
 url = "https://api.internal"
+assertion_audience = "api.internal"
 
 [[routes]]
 path = "/api/**"
@@ -152,8 +153,10 @@ upstream = "app"
 		{"app.Timeout", cfg.Proxy.Upstreams[0].Timeout, time.Minute},
 		{"api.FlushInterval", cfg.Proxy.Upstreams[1].FlushInterval, time.Duration(0)},
 		{"api.URL", cfg.Proxy.Upstreams[1].URL.String(), "https://api.internal"},
+		{"api.AssertionAudience", cfg.Proxy.Upstreams[1].AssertionAudience, "api.internal"},
+		{"app.AssertionAudience", cfg.Proxy.Upstreams[0].AssertionAudience, ""},
 		{"RequireClaims", cfg.Routes[0].RequireClaims, map[string]string{"admin": "true", "level": "3", "tenant": "acme"}},
-		{"Route lines", []int{cfg.Routes[0].Line, cfg.Routes[1].Line}, []int{41, 46}},
+		{"Route lines", []int{cfg.Routes[0].Line, cfg.Routes[1].Line}, []int{42, 47}},
 		{"Warnings", cfg.Warnings, []string(nil)},
 	}
 	for _, c := range checks {

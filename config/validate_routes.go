@@ -42,8 +42,26 @@ func (d *decoder) validateUpstreams(us []upstreamSection) map[string]*url.URL {
 		if u.TLSSkipVerify {
 			d.warn(u.path+".tls_skip_verify", "TLS certificates of this upstream are not verified")
 		}
+		if u.AssertionAudience != "" && !validAudience(u.AssertionAudience) {
+			d.problem(u.path+".assertion_audience", "must be 1 to 255 printable characters without spaces, got %q", u.AssertionAudience)
+		}
 	}
 	return byName
+}
+
+// validAudience reports whether a configured assertion audience is a
+// plain token: an upstream compares it with the assertion's aud, so spaces
+// and control characters are only ever a mistake.
+func validAudience(a string) bool {
+	if len(a) > 255 {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] <= ' ' || a[i] == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // validateRoutes checks every [[routes]] entry, defaults upstream when

@@ -84,6 +84,8 @@ func TestValidation(t *testing.T) {
 			[]string{`cfg.toml:3: server.pprof: needs the ops listener (ops_listen is empty); the profiler is never served on the gateway listener`}},
 		{"bad flush interval", section("[[upstreams]]", `flush_interval = "soon"`),
 			[]string{`cfg.toml:12: upstreams[0].flush_interval: invalid duration "soon" (use e.g. "90s", "12h")`}},
+		{"bad assertion audience", section("[[upstreams]]", `assertion_audience = "my app"`),
+			[]string{`cfg.toml:12: upstreams[0].assertion_audience: must be 1 to 255 printable characters without spaces, got "my app"`}},
 		{"route without path", base + "[[routes]]\nupstream = \"app\"\n",
 			[]string{`cfg.toml:17: routes[1].path: required`}},
 		{"bad route host", base + "host = \"dash.example.com:443\"\n",

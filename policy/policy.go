@@ -44,6 +44,11 @@ type Route struct {
 // attempts. It never contains user input.
 func (r *Route) Key() string { return r.key }
 
+// HostPattern returns the route's host as it is matched: "" for any host,
+// the lower-cased name without a trailing dot for an exact host, and
+// ".example.com" for "*.example.com".
+func (r *Route) HostPattern() string { return r.host }
+
 // Table is the compiled route table. It is immutable and safe for concurrent use.
 type Table struct {
 	routes []*Route

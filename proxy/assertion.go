@@ -22,6 +22,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/policy"
 )
 
 // assertionLifetime is how long a signed identity assertion is valid. The
@@ -161,12 +162,11 @@ type assertionClaims struct {
 	Expiry            *jwt.NumericDate `json:"exp"`
 }
 
-// sign issues an assertion for id, for the host the client sent (its
-// audience, lower-cased, port kept).
-func (s *signer) sign(issuer, host string, id *portcullis.Identity, now time.Time) (string, error) {
+// sign issues an assertion for id to the audience aud (see audience).
+func (s *signer) sign(issuer, aud string, id *portcullis.Identity, now time.Time) (string, error) {
 	c := assertionClaims{
 		Issuer:            issuer,
-		Audience:          strings.ToLower(host),
+		Audience:          aud,
 		Subject:           id.Subject,
 		Email:             verifiedEmail(id),
 		EmailVerified:     id.EmailVerified && id.Email != "",
@@ -179,18 +179,21 @@ func (s *signer) sign(issuer, host string, id *portcullis.Identity, now time.Tim
 	return jwt.Signed(s.sig).Claims(c).Serialize()
 }
 
-// identityValues returns the cached header values of id for host, signing
-// a new assertion when the cached one is half-way through its lifetime.
-func (h *Handler) identityValues(id *portcullis.Identity, accessToken, host string) *identityValues {
+// identityValues returns the cached header values of id for the assertion
+// audience aud (from audience, never the raw Host: a client that varies its
+// Host then gets the same entry and costs no signature), signing a new
+// assertion when the cached one is half-way through its lifetime. An empty
+// aud sends no assertion.
+func (h *Handler) identityValues(id *portcullis.Identity, accessToken, aud string) *identityValues {
 	now := h.now()
-	k := valueKey{id: id, host: host}
+	k := valueKey{id: id, host: aud}
 	if v := h.idCache.get(k); v != nil && now.Before(v.renewAt) {
 		return v
 	}
 	v := h.names.values(id, accessToken, h.log)
 	v.renewAt = now.Add(assertionLifetime / 2)
-	if h.names.assertion != "" {
-		a, err := h.signer.sign(h.issuer, host, id, now)
+	if h.names.assertion != "" && aud != "" {
+		a, err := h.signer.sign(h.issuer, aud, id, now)
 		if err != nil {
 			h.log.Error("proxy: signing the identity assertion failed", "err", err)
 		} else {
@@ -199,6 +202,101 @@ func (h *Handler) identityValues(id *portcullis.Identity, accessToken, host stri
 	}
 	h.idCache.put(k, v)
 	return v
+}
+
+// audience is the aud of the assertion sent for a request that matched
+// route, is forwarded to up (nil when none) and named host (its Host, or in
+// forward-auth mode the original request's host). It is never a value only
+// the client chose (docs/headers.md):
+//   - the upstream's assertion_audience, when set;
+//   - else, for a route with an exact host, that host, lower-cased, with the
+//     request's port when it has a valid one;
+//   - else, for a wildcard route ("*.example.com"), the request's host
+//     (lower-cased, trailing dot removed, port kept), which the route's
+//     pattern constrains to a subdomain of the configured domain; a host
+//     that is not a plain DNS name under the pattern gets no assertion ("");
+//   - else (a route without host) public_url's host.
+func (h *Handler) audience(route *policy.Route, up *upstream, host string) string {
+	if up != nil && up.audience != "" {
+		return up.audience
+	}
+	pattern := ""
+	if route != nil {
+		pattern = route.HostPattern()
+	}
+	if pattern == "" {
+		return strings.ToLower(h.cfg.PublicURL.Host)
+	}
+	name, port := splitAudienceHost(host)
+	if suffix := pattern; suffix[0] == '.' {
+		name = strings.ToLower(name)
+		if len(name) <= len(suffix) || !strings.HasSuffix(name, suffix) || !dnsName(name) {
+			return ""
+		}
+		pattern = name
+	}
+	if port == "" {
+		return pattern
+	}
+	if len(host) == len(pattern)+1+len(port) && host[:len(pattern)] == pattern {
+		return host // already "pattern:port": no allocation on the hot path
+	}
+	return pattern + ":" + port
+}
+
+// splitAudienceHost splits a Host value into its name, without one trailing
+// dot, and its port when that is a canonical number 1-65535 ("" otherwise:
+// a malformed port never reaches the audience).
+func splitAudienceHost(host string) (name, port string) {
+	name = host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		name, port = host[:i], host[i+1:]
+		if !validPort(port) {
+			port = ""
+		}
+	}
+	name = strings.TrimSuffix(name, ".")
+	return name, port
+}
+
+// validPort reports whether p is a decimal port 1-65535 without leading zeros.
+func validPort(p string) bool {
+	if p == "" || len(p) > 5 || p[0] == '0' {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+		n = n*10 + int(p[i]-'0')
+	}
+	return n <= 65535
+}
+
+// dnsName reports whether name is a lower-case DNS name of at most 253
+// bytes: non-empty labels of letters, digits, '-' and '_'.
+func dnsName(name string) bool {
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	label := 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+			continue
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+		label++
+	}
+	return label > 0
 }
 
 // handleJWKS serves the assertion public keys; they change only with the

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/portcullis/portcullis/policy"
 )
 
 func TestAssertionVerifiesAgainstJWKS(t *testing.T) {
@@ -40,7 +42,8 @@ func TestAssertionVerifiesAgainstJWKS(t *testing.T) {
 			raw := f.up.last(t).Header.Get("X-Portcullis-Jwt-Assertion")
 			ctx := context.Background()
 			keys := oidc.NewRemoteKeySet(ctx, srv.URL+"/oauth2/jwks.json")
-			v := oidc.NewVerifier("http://gw.test", keys, &oidc.Config{ClientID: "app.example.com:8443",
+			// The audience is public_url's host, whatever Host the client sent.
+			v := oidc.NewVerifier("http://gw.test", keys, &oidc.Config{ClientID: "gw.test",
 				SupportedSigningAlgs: []string{"ES256", "RS256"}, Now: f.clock.Now})
 			tok, err := v.Verify(ctx, raw)
 			if err != nil {
@@ -77,6 +80,101 @@ func TestAssertionCachedUntilHalfLife(t *testing.T) {
 	f.clock.Advance(assertionLifetime/2 + time.Second)
 	if c := get(); c == a {
 		t.Fatal("assertion reused past its half-life")
+	}
+}
+
+// TestAssertionAudienceNotSteeredByHost: on a route without host, the
+// assertion's aud is public_url's host whatever Host the client sends, and
+// a new Host costs no new signature (the values are cached per audience).
+func TestAssertionAudienceNotSteeredByHost(t *testing.T) {
+	f := newFixture(t)
+	cookies := f.cookies(t, f.session())
+	var assertions []string
+	for _, host := range []string{"gw.test", "other-app.example.com", "Evil.Example:8443", strings.Repeat("x", 200) + ".test"} {
+		resp := f.do(t, "GET", "/app/x", nil, withCookies(cookies), func(r *http.Request) { r.Host = host })
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("Host %.20s: status %d", host, resp.StatusCode)
+		}
+		a := f.up.last(t).Header.Get("X-Portcullis-Jwt-Assertion")
+		if !strings.Contains(decodeJWTPayload(t, a), `"aud":"gw.test"`) {
+			t.Errorf("Host %.20s: assertion payload %s, want aud gw.test", host, decodeJWTPayload(t, a))
+		}
+		assertions = append(assertions, a)
+	}
+	for _, a := range assertions[1:] {
+		if a != assertions[0] {
+			t.Error("a different Host cost a new assertion")
+		}
+	}
+	if n := len(f.h.idCache.m); n != 1 {
+		t.Errorf("identity-value cache holds %d entries after 4 Hosts, want 1", n)
+	}
+}
+
+func TestAssertionAudience(t *testing.T) {
+	table, err := policy.Compile([]policy.RouteConfig{
+		{Path: "/any/**"},
+		{Host: "Dash.Example.COM.", Path: "/**"},
+		{Host: "*.apps.example.com", Path: "/**"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *Config) { c.Routes = table })
+	h := f.h
+	override := &upstream{audience: "urn:app"}
+	tests := []struct {
+		name string
+		up   *upstream
+		host string
+		path string
+		want string
+	}{
+		{"host-less route", nil, "evil.test:1234", "/any/x", "gw.test"},
+		{"exact host", nil, "dash.example.com", "/x", "dash.example.com"},
+		{"exact host, case and dot", nil, "DASH.example.com.", "/x", "dash.example.com"},
+		{"exact host with port", nil, "dash.example.com:8443", "/x", "dash.example.com:8443"},
+		{"exact host, bad port dropped", nil, "dash.example.com:08443", "/x", "dash.example.com"},
+		{"wildcard host", nil, "Grafana.Apps.example.com:443", "/x", "grafana.apps.example.com:443"},
+		{"wildcard host, deeper", nil, "a.b.apps.example.com", "/x", "a.b.apps.example.com"},
+		{"wildcard host, not a DNS name", nil, "a b.apps.example.com", "/x", ""},
+		{"wildcard host, empty label", nil, "a..apps.example.com", "/x", ""},
+		{"upstream override", override, "dash.example.com", "/x", "urn:app"},
+		{"upstream override, host-less", override, "evil.test", "/any/x", "urn:app"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			route := table.Match("GET", tt.host, tt.path)
+			if route == nil {
+				t.Fatalf("no route for %s%s", tt.host, tt.path)
+			}
+			if got := h.audience(route, tt.up, tt.host); got != tt.want {
+				t.Errorf("audience = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	route := table.Match("GET", "dash.example.com:8443", "/x")
+	if n := testing.AllocsPerRun(100, func() { h.audience(route, nil, "dash.example.com:8443") }); n != 0 {
+		t.Errorf("audience allocates %v times for a canonical host", n)
+	}
+}
+
+// TestAssertionAudienceOverride: an upstream's assertion_audience is the
+// aud of what it receives, in proxy mode and from the forward-auth endpoint.
+func TestAssertionAudienceOverride(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Upstreams[0].AssertionAudience = "urn:portcullis:app" })
+	cookies := f.cookies(t, f.session())
+	f.do(t, "GET", "/app/x", nil, withCookies(cookies))
+	if p := decodeJWTPayload(t, f.up.last(t).Header.Get("X-Portcullis-Jwt-Assertion")); !strings.Contains(p, `"aud":"urn:portcullis:app"`) {
+		t.Errorf("proxy mode: payload %s", p)
+	}
+	resp := f.do(t, "GET", "/oauth2/auth", nil, withCookies(cookies), fromPeer("10.1.2.3:1000"),
+		withHeader("X-Forwarded-Method", "GET"), withHeader("X-Forwarded-Host", "evil.test"), withHeader("X-Forwarded-Uri", "/app/x"))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("forward-auth status %d", resp.StatusCode)
+	}
+	if p := decodeJWTPayload(t, resp.Header.Get("X-Portcullis-Jwt-Assertion")); !strings.Contains(p, `"aud":"urn:portcullis:app"`) {
+		t.Errorf("forward-auth: payload %s", p)
 	}
 }
 

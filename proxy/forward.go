@@ -32,6 +32,7 @@ type upstream struct {
 	target       *url.URL
 	basePath     string // the upstream URL's path without a trailing slash
 	preserveHost bool
+	audience     string // assertion_audience; "" = derived per request
 	rp           *httputil.ReverseProxy
 }
 
@@ -52,7 +53,7 @@ func (h *Handler) buildUpstreams() error {
 			return err
 		}
 		up := &upstream{name: u.Name, target: u.URL, basePath: strings.TrimSuffix(u.URL.EscapedPath(), "/"),
-			preserveHost: u.PreserveHost}
+			preserveHost: u.PreserveHost, audience: u.AssertionAudience}
 		var rt http.RoundTripper = tr
 		if h.tracing != nil {
 			rt = &tracedTransport{base: tr, tracing: h.tracing, upstream: u.Name}
@@ -170,7 +171,7 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 		if ex.sess != nil {
 			at = ex.sess.AccessToken
 		}
-		h.names.setIdentity(out.Header, h.identityValues(ex.id, at, pr.In.Host), ex.bearer)
+		h.names.setIdentity(out.Header, h.identityValues(ex.id, at, h.audience(ex.route, up, pr.In.Host)), ex.bearer)
 	}
 }
 

@@ -58,7 +58,7 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 		if ex.sess != nil {
 			at = ex.sess.AccessToken
 		}
-		h.names.setAuthResponse(ex.Header(), h.identityValues(ex.id, at, host))
+		h.names.setAuthResponse(ex.Header(), h.identityValues(ex.id, at, h.audience(route, h.upstreamFor(route), host)))
 		ex.WriteHeader(http.StatusOK)
 	case portcullis.OutcomeUnauthenticated:
 		h.fail(ex, r, unauthenticated())

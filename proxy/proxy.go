@@ -80,6 +80,9 @@ type Upstream struct {
 	FlushInterval time.Duration
 	TLSCAFile     string
 	TLSSkipVerify bool
+	// AssertionAudience is the aud of the assertion sent to this upstream;
+	// "" derives it from the route's host or public_url (docs/headers.md).
+	AssertionAudience string
 }
 
 // Headers names the identity headers sent upstream (SPEC §2 [headers]); an
