@@ -59,12 +59,13 @@ func (h *Handler) buildUpstreams() error {
 			rt = &tracedTransport{base: tr, tracing: h.tracing, upstream: u.Name}
 		}
 		up.rp = &httputil.ReverseProxy{
-			Rewrite:       func(pr *httputil.ProxyRequest) { h.rewrite(up, pr) },
-			Transport:     rt,
-			FlushInterval: u.FlushInterval,
-			BufferPool:    pool,
-			ErrorHandler:  h.upstreamError,
-			ErrorLog:      nil,
+			Rewrite:        func(pr *httputil.ProxyRequest) { h.rewrite(up, pr) },
+			Transport:      rt,
+			FlushInterval:  u.FlushInterval,
+			BufferPool:     pool,
+			ModifyResponse: h.dropOwnSetCookies,
+			ErrorHandler:   h.upstreamError,
+			ErrorLog:       nil,
 		}
 		h.upstreams[u.Name] = up
 	}
@@ -265,6 +266,79 @@ func cookieName(pair string) string {
 
 func (h *Handler) ownsCookie(name string) bool {
 	return h.cfg.Sessions.Owns(name) || h.states.Owns(name)
+}
+
+// dropOwnSetCookies removes from an upstream's response every Set-Cookie
+// for a cookie the gateway owns (docs/requests.md, request hygiene): one
+// application behind the gateway must not plant a session, or wipe it, for
+// every other one. Names compare case-sensitively, as browsers compare them
+// (RFC 6265 §5.3); the cookie-name prefixes __Host- and __Secure-, which
+// browsers recognise in any case (RFC 6265bis §4.1.3), are looked through,
+// so no prefixed or unprefixed variant of a gateway cookie gets through.
+func (h *Handler) dropOwnSetCookies(resp *http.Response) error {
+	vals := resp.Header["Set-Cookie"]
+	if len(vals) == 0 {
+		return nil
+	}
+	kept := make([]string, 0, len(vals))
+	for _, v := range vals {
+		name, bare := setCookieName(v)
+		if h.ownsCookieVariant(name) || (bare != "" && h.ownsCookieVariant(bare)) {
+			h.log.Info("proxy: dropped an upstream Set-Cookie for a gateway cookie",
+				"upstream_host", resp.Request.URL.Host, "cookie", truncate(name+bare, 64))
+			continue
+		}
+		kept = append(kept, v)
+	}
+	if len(kept) == 0 {
+		delete(resp.Header, "Set-Cookie")
+	} else {
+		resp.Header["Set-Cookie"] = kept
+	}
+	return nil
+}
+
+// setCookieName returns the cookie name of a Set-Cookie value as a browser
+// reads it (RFC 6265bis §5.6: up to the first ";" and "=", whitespace
+// trimmed). A pair without "=" sets a cookie with an empty name whose value
+// a Cookie header then carries alone, where a server may read it as a name:
+// that value is returned as bare.
+func setCookieName(v string) (name, bare string) {
+	pair, _, _ := strings.Cut(v, ";")
+	n, _, ok := strings.Cut(pair, "=")
+	if !ok {
+		return "", strings.Trim(pair, " \t")
+	}
+	return strings.Trim(n, " \t"), ""
+}
+
+// ownsCookieVariant reports whether name, or name with its __Host- or
+// __Secure- prefix (any case) exchanged for another or removed, is a
+// gateway cookie.
+func (h *Handler) ownsCookieVariant(name string) bool {
+	if name == "" {
+		return false
+	}
+	if h.ownsCookie(name) {
+		return true
+	}
+	prefixes := [...]string{"__Host-", "__Secure-"}
+	rest := name
+	for _, p := range prefixes {
+		if len(name) > len(p) && strings.EqualFold(name[:len(p)], p) {
+			rest = name[len(p):]
+			break
+		}
+	}
+	if rest != name && h.ownsCookie(rest) {
+		return true
+	}
+	for _, p := range prefixes {
+		if h.ownsCookie(p + rest) {
+			return true
+		}
+	}
+	return false
 }
 
 // upstreamError answers a failed upstream round trip with the 502 page or

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"crypto/rand"
 	"encoding/base64"
 	"io"
 	"net"
@@ -9,9 +10,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/session"
 )
 
 func TestRequestHygiene(t *testing.T) {
@@ -318,5 +322,65 @@ func TestStripOwnCookies(t *testing.T) {
 	})
 	if allocs > 1 {
 		t.Errorf("stripping the session cookie allocates %v times, want at most 1", allocs)
+	}
+}
+
+// TestUpstreamCannotSetGatewayCookies: an upstream's Set-Cookie for the
+// session cookie, a chunk of it or a login-state cookie, under the
+// configured name and its __Host-/__Secure- variants, never reaches the
+// browser; its other cookies do.
+func TestUpstreamCannotSetGatewayCookies(t *testing.T) {
+	for _, name := range []string{"portcullis", "__Host-portcullis"} {
+		t.Run(name, func(t *testing.T) {
+			base := strings.TrimPrefix(name, "__Host-")
+			planted := []string{
+				name + "=planted; Path=/; HttpOnly",
+				name + "_2=chunk; Path=/",
+				name + "_login_AAAAAAAAAAAAAAAA=state; Path=/",
+				" " + name + " =spaced",
+				name, // no "=": a nameless cookie whose value reads as the name
+				"__Secure-" + base + "=x; Secure",
+				"__HOST-" + base + "_login_x=y; Secure; Path=/",
+				base + "_1=x",
+			}
+			if name != base {
+				planted = append(planted, base+"=unprefixed")
+			}
+			allowed := []string{"theme=dark; Path=/", "Portcullis_other=1", base + "x=1"}
+			f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+				for _, c := range append(append([]string(nil), planted...), allowed...) {
+					w.Header().Add("Set-Cookie", c)
+				}
+				_, _ = io.WriteString(w, "ok")
+			}, func(c *Config) {
+				if name == base {
+					return
+				}
+				secret := make([]byte, 32)
+				_, _ = rand.Read(secret)
+				cc := session.CookieConfig{Name: name, Secure: true, Secrets: [][]byte{secret}, Lifetime: time.Hour}
+				store, err := session.NewCookieStore(cc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				states, err := session.NewStateCookies(cc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Sessions, c.LoginStates = store, states
+			})
+			srv := serveGateway(t, f)
+			resp, err := http.Get(srv.URL + "/public/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if got := resp.Header["Set-Cookie"]; !slices.Equal(got, allowed) {
+				t.Errorf("Set-Cookie reaching the browser:\n got %q\nwant %q", got, allowed)
+			}
+		})
 	}
 }
