@@ -33,6 +33,7 @@ type upstream struct {
 	basePath     string // the upstream URL's path without a trailing slash
 	preserveHost bool
 	audience     string // assertion_audience; "" = derived per request
+	bodies       *bodyPool
 	rp           *httputil.ReverseProxy
 }
 
@@ -40,7 +41,7 @@ type upstream struct {
 // tuned transport and a shared buffer pool.
 func (h *Handler) buildUpstreams() error {
 	h.upstreams = make(map[string]*upstream, len(h.cfg.Upstreams))
-	pool := &bufferPool{}
+	pool, bodies := &bufferPool{}, &bodyPool{}
 	for _, u := range h.cfg.Upstreams {
 		if u.URL == nil || (u.URL.Scheme != "http" && u.URL.Scheme != "https") || u.URL.Host == "" {
 			return fmt.Errorf("proxy: upstream %q: URL must be absolute http(s), got %v", u.Name, u.URL)
@@ -53,7 +54,7 @@ func (h *Handler) buildUpstreams() error {
 			return err
 		}
 		up := &upstream{name: u.Name, target: u.URL, basePath: strings.TrimSuffix(u.URL.EscapedPath(), "/"),
-			preserveHost: u.PreserveHost, audience: u.AssertionAudience}
+			preserveHost: u.PreserveHost, audience: u.AssertionAudience, bodies: bodies}
 		var rt http.RoundTripper = tr
 		if h.tracing != nil {
 			rt = &tracedTransport{base: tr, tracing: h.tracing, upstream: u.Name}
@@ -125,8 +126,19 @@ func (h *Handler) upstreamFor(r *policy.Route) *upstream {
 	return h.upstreams[r.Upstream]
 }
 
-// forward sends the request upstream and measures the upstream latency.
+// forward sends the request upstream and measures the upstream latency. A
+// body of up to preReadLimit bytes is read first, so that a malformed one
+// is the client's 400 and never reaches the upstream (body.go).
 func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
+	body, err := preRead(r, up.bodies)
+	if err != nil {
+		h.fail(ex, r, badRequest("the request body is malformed or incomplete", err))
+		return
+	}
+	if body != nil {
+		defer body.release()
+		r = withForwardBody(r, body)
+	}
 	start := h.now()
 	up.rp.ServeHTTP(ex, withExchange(r, ex))
 	h.metrics.upstream(up.name, h.now().Sub(start))
@@ -342,11 +354,18 @@ func (h *Handler) ownsCookieVariant(name string) bool {
 }
 
 // upstreamError answers a failed upstream round trip with the 502 page or
-// JSON. A client that went away gets no answer.
+// JSON, and a round trip that failed on the client's body with 400. A
+// client that went away gets no answer.
 func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	ex := exchangeOf(r)
 	if ex == nil {
 		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	if clientBodyFailed(r, err) {
+		// The client's body broke off or is malformed: its error, not the
+		// upstream's. The transport has aborted the upstream request.
+		h.fail(ex, r, badRequest("the request body is malformed or incomplete", err))
 		return
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {

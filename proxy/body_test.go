@@ -1,0 +1,279 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// recordingUpstream is a real HTTP server that counts every byte it
+// receives on any connection and records, per request, the body it read
+// and the error that ended the read.
+type recordingUpstream struct {
+	*httptest.Server
+	bytesIn atomic.Int64
+	mu      sync.Mutex
+	reqs    []upstreamRead
+}
+
+type upstreamRead struct {
+	contentLength int64
+	chunked       bool
+	body          int
+	err           error
+}
+
+func newRecordingUpstream(t *testing.T) *recordingUpstream {
+	t.Helper()
+	u := &recordingUpstream{}
+	u.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		u.mu.Lock()
+		u.reqs = append(u.reqs, upstreamRead{r.ContentLength, len(r.TransferEncoding) > 0, int(n), err})
+		u.mu.Unlock()
+		_, _ = fmt.Fprintf(w, "read %d", n)
+	}))
+	u.Listener = countingListener{u.Listener, &u.bytesIn}
+	u.Start()
+	t.Cleanup(u.Close)
+	return u
+}
+
+func (u *recordingUpstream) requests() []upstreamRead {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]upstreamRead(nil), u.reqs...)
+}
+
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.n}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	k, err := c.Conn.Read(p)
+	c.n.Add(int64(k))
+	return k, err
+}
+
+// bodyGateway serves a fixture whose only upstream is a recording upstream.
+func bodyGateway(t *testing.T) (*httptest.Server, *recordingUpstream) {
+	t.Helper()
+	up := newRecordingUpstream(t)
+	f := newFixture(t, func(c *Config) { c.Upstreams = []Upstream{{Name: "app", URL: mustURL(t, up.URL)}} })
+	return serveGateway(t, f), up
+}
+
+// rawRequest writes a handwritten HTTP/1.1 request to the gateway, closes
+// its sending side when halfClose is set (a body cut short), and reads the
+// answer.
+func rawRequest(t *testing.T, srv *httptest.Server, raw string, halfClose bool) *http.Response {
+	t.Helper()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	go func() {
+		_, _ = io.WriteString(c, raw)
+		if halfClose {
+			_ = c.(*net.TCPConn).CloseWrite()
+		}
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp
+}
+
+const postHead = "POST /public/upload HTTP/1.1\r\nHost: gw.test\r\nContent-Type: application/octet-stream\r\n"
+
+// TestMalformedSmallBodyNeverReachesUpstream: a body with a framing error,
+// within the pre-read limit, is a 400 and not one byte of the request
+// reaches the upstream (the old code sent it on and answered 502).
+func TestMalformedSmallBodyNeverReachesUpstream(t *testing.T) {
+	chunked := postHead + "Transfer-Encoding: chunked\r\n\r\n"
+	tests := []struct {
+		name      string
+		raw       string
+		halfClose bool
+	}{
+		{"bare LF after chunk size", chunked + "5\nhello\r\n0\r\n\r\n", false},
+		{"bare LF in last chunk", chunked + "5\r\nhello\r\n0\n\r\n", false},
+		{"bare LF after chunk data", chunked + "5\r\nhello\n0\r\n\r\n", false},
+		{"bad chunk size", chunked + "zz\r\nhello\r\n0\r\n\r\n", false},
+		{"chunk longer than its size", chunked + "3\r\nhello\r\n0\r\n\r\n", false},
+		{"chunked body cut short", chunked + "a\r\nhel", true},
+		{"no last chunk", chunked + "5\r\nhello\r\n", true},
+		{"shorter than Content-Length", postHead + "Content-Length: 100\r\n\r\nshort", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, up := bodyGateway(t)
+			resp := rawRequest(t, srv, tt.raw, tt.halfClose)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("status = %d, want 400", resp.StatusCode)
+			}
+			if n := up.bytesIn.Load(); n != 0 {
+				t.Errorf("the upstream received %d bytes of a malformed request", n)
+			}
+		})
+	}
+}
+
+// TestBodiesForwarded: well-formed bodies, chunked or not, small or large,
+// reach the upstream whole; a small chunked body goes with its length.
+func TestBodiesForwarded(t *testing.T) {
+	big := strings.Repeat("b", 3*preReadLimit)
+	tests := []struct {
+		name        string
+		raw         string
+		wantLen     int
+		wantChunked bool
+	}{
+		{"small chunked", postHead + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", 11, false},
+		{"exactly the limit, chunked", postHead + "Transfer-Encoding: chunked\r\n\r\n" + chunk(big[:preReadLimit]) + "0\r\n\r\n", preReadLimit, false},
+		{"small with length", postHead + "Content-Length: 5\r\n\r\nhello", 5, false},
+		{"empty chunked", postHead + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0, false},
+		{"large chunked", postHead + "Transfer-Encoding: chunked\r\n\r\n" + chunk(big[:preReadLimit]) + chunk(big[preReadLimit:]) + "0\r\n\r\n", len(big), true},
+		{"large with length", postHead + fmt.Sprintf("Content-Length: %d\r\n\r\n", len(big)) + big, len(big), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, up := bodyGateway(t)
+			resp := rawRequest(t, srv, tt.raw, false)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status = %d", resp.StatusCode)
+			}
+			reqs := up.requests()
+			if len(reqs) != 1 || reqs[0].err != nil || reqs[0].body != tt.wantLen || reqs[0].chunked != tt.wantChunked {
+				t.Fatalf("upstream read %+v, want %d bytes, chunked %v", reqs, tt.wantLen, tt.wantChunked)
+			}
+			if !tt.wantChunked && reqs[0].contentLength != int64(tt.wantLen) {
+				t.Errorf("upstream Content-Length = %d, want %d", reqs[0].contentLength, tt.wantLen)
+			}
+		})
+	}
+}
+
+func chunk(s string) string { return fmt.Sprintf("%x\r\n%s\r\n", len(s), s) }
+
+// TestMalformedLargeBodyAbortsUpstream: a framing error past the pre-read
+// limit aborts the upstream request (the upstream's read fails, it never
+// sees a clean end) and the client gets 400, not 502.
+func TestMalformedLargeBodyAbortsUpstream(t *testing.T) {
+	big := strings.Repeat("b", 2*preReadLimit)
+	tests := []struct {
+		name      string
+		raw       string
+		halfClose bool
+	}{
+		{"bare LF after chunk size", postHead + "Transfer-Encoding: chunked\r\n\r\n" + chunk(big) + "5\nhello\r\n0\r\n\r\n", false},
+		{"bad chunk size", postHead + "Transfer-Encoding: chunked\r\n\r\n" + chunk(big) + "-1\r\nhello\r\n0\r\n\r\n", false},
+		{"shorter than Content-Length", postHead + fmt.Sprintf("Content-Length: %d\r\n\r\n", 2*len(big)) + big, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, up := bodyGateway(t)
+			resp := rawRequest(t, srv, tt.raw, tt.halfClose)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("status = %d, want 400", resp.StatusCode)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for len(up.requests()) == 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			reqs := up.requests()
+			if len(reqs) != 1 {
+				t.Fatalf("upstream requests: %+v", reqs)
+			}
+			if reqs[0].err == nil || reqs[0].body > len(big) {
+				t.Errorf("upstream read %d bytes, err %v: want an aborted request", reqs[0].body, reqs[0].err)
+			}
+		})
+	}
+}
+
+// TestPreReadAllocations: a bodyless request costs no allocation, and a
+// small body reuses pooled buffers instead of allocating 64 KiB each.
+func TestPreReadAllocations(t *testing.T) {
+	pool := &bodyPool{}
+	get := httptest.NewRequest("GET", "/", nil)
+	if n := testing.AllocsPerRun(100, func() {
+		if b, err := preRead(get, pool); b != nil || err != nil {
+			t.Fatal(b, err)
+		}
+	}); n != 0 {
+		t.Errorf("a GET allocates %v times", n)
+	}
+	payload := []byte("hello=world")
+	r := httptest.NewRequest("POST", "/", nil)
+	run := func() {
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(payload)), -1
+		b, err := preRead(r, pool)
+		if err != nil || b == nil || r.ContentLength != int64(len(payload)) {
+			t.Fatal(b, err, r.ContentLength)
+		}
+		b.release()
+	}
+	run()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const rounds = 200
+	for range rounds {
+		run()
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / rounds; per > 4<<10 && !raceEnabled {
+		t.Errorf("a small body allocates %d bytes per request; the 64 KiB buffer is not pooled", per)
+	}
+}
+
+// TestReleasedBodyIsNeverReadAgain: once the handler has returned the
+// buffer to the pool, a late read by the transport fails (the upstream
+// request is aborted) instead of reading bytes of another request.
+func TestReleasedBodyIsNeverReadAgain(t *testing.T) {
+	pool := &bodyPool{}
+	r := httptest.NewRequest("POST", "/", strings.NewReader("0123456789"))
+	b, err := preRead(r, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, 4)
+	if n, err := b.Read(p); n != 4 || err != nil || string(p) != "0123" {
+		t.Fatalf("first read %d %v %q", n, err, p)
+	}
+	b.release()
+	if _, err := b.Read(p); !errors.Is(err, errBodyReleased) {
+		t.Errorf("read after release: %v, want errBodyReleased", err)
+	}
+}
