@@ -377,6 +377,18 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		reason: "the application behind the gateway is not responding", outcome: "error", cause: err})
 }
 
+// checkHeaders enforces the header limits (checkHeaderSize). A 431 also
+// expires every login-state cookie of the gateway the request carries, so
+// that however many logins a page started, the browser gets 431 for one
+// request at most (docs/requests.md, request hygiene).
+func (h *Handler) checkHeaders(ex *exchange, r *http.Request) error {
+	err := checkHeaderSize(r.Header)
+	if err != nil {
+		h.cfg.LoginStates.ClearAll(ex, r)
+	}
+	return err
+}
+
 // checkHeaderSize enforces the header limits of SPEC §3: a Cookie header
 // over 16 KiB, or request headers over 32 KiB in all, get 431.
 func checkHeaderSize(hdr http.Header) error {

@@ -148,7 +148,7 @@ func (h *Handler) serve(ex *exchange, r *http.Request) {
 		h.fail(ex, r, badRequest("the request method must be upper-case", nil))
 		return
 	}
-	if err := checkHeaderSize(r.Header); err != nil {
+	if err := h.checkHeaders(ex, r); err != nil {
 		h.fail(ex, r, err)
 		return
 	}

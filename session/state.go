@@ -21,6 +21,16 @@ const (
 	// maxLogins is how many login attempts (tabs) may be pending at once;
 	// Issue prunes the oldest beyond it.
 	maxLogins = 5
+	// MaxLoginStateBytes bounds the login-state cookies a browser holds in
+	// all (name=value as a Cookie header carries them): with the session
+	// cookie (under 8 KB) they stay well under the proxy's 16 KiB Cookie
+	// limit, so no run of login starts can make a browser's requests too
+	// large. Issue prunes the oldest beyond it.
+	MaxLoginStateBytes = 6 << 10
+	// maxReturnURL bounds the return URL kept in a login state: a longer one
+	// is cut to its path (query and fragment dropped), and when that is
+	// still longer, to "/".
+	maxReturnURL = 1024
 	// maxConsumed bounds the set of states already accepted.
 	maxConsumed = 100000
 	// loginInfix sits between the session cookie name and the short state id.
@@ -87,6 +97,7 @@ func (c *StateCookies) Issue(w http.ResponseWriter, r *http.Request, ls *LoginSt
 	if v.IssuedAt.IsZero() {
 		v.IssuedAt = c.cfg.Now()
 	}
+	v.ReturnURL = boundReturnURL(v.ReturnURL)
 	b, err := json.Marshal(&v)
 	if err != nil {
 		return fmt.Errorf("session: login state: %w", err)
@@ -97,20 +108,43 @@ func (c *StateCookies) Issue(w http.ResponseWriter, r *http.Request, ls *LoginSt
 		return fmt.Errorf("session: login state: %w", err)
 	}
 	if r != nil {
-		c.prune(w, r, name)
+		c.prune(w, r, name, cookieBytes(name, sealed))
 	}
 	http.SetCookie(w, newCookie(c.cfg, name, sealed, int(LoginStateTTL/time.Second)))
 	return nil
 }
 
-// prune clears unreadable login-state cookies and, when maxLogins or more
-// remain besides the one being issued, the oldest of them.
-func (c *StateCookies) prune(w http.ResponseWriter, r *http.Request, issuing string) {
+// boundReturnURL cuts a return URL longer than maxReturnURL to its path
+// (scheme and host kept for an absolute one), or to "/" when that is still
+// too long: a page that starts logins with long URLs must not fill the
+// browser's cookie jar (docs/requests.md, request hygiene).
+func boundReturnURL(u string) string {
+	if len(u) <= maxReturnURL {
+		return u
+	}
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	if len(u) > maxReturnURL || u == "" {
+		return "/"
+	}
+	return u
+}
+
+// cookieBytes is what a cookie adds to a Cookie header ("; name=value").
+func cookieBytes(name, value string) int { return len(name) + len(value) + 3 }
+
+// prune clears unreadable login-state cookies and then, oldest first, those
+// that would leave more than maxLogins login states or more than
+// MaxLoginStateBytes in all with the one being issued (size bytes).
+func (c *StateCookies) prune(w http.ResponseWriter, r *http.Request, issuing string, size int) {
 	type pending struct {
 		name   string
 		issued time.Time
+		size   int
 	}
 	var live []pending
+	total := size
 	for _, ck := range r.Cookies() {
 		if !c.Owns(ck.Name) || ck.Name == issuing {
 			continue
@@ -120,14 +154,31 @@ func (c *StateCookies) prune(w http.ResponseWriter, r *http.Request, issuing str
 			http.SetCookie(w, newCookie(c.cfg, ck.Name, "", -1))
 			continue
 		}
-		live = append(live, pending{ck.Name, ls.IssuedAt})
-	}
-	if len(live) < maxLogins {
-		return
+		n := cookieBytes(ck.Name, ck.Value)
+		live = append(live, pending{ck.Name, ls.IssuedAt, n})
+		total += n
 	}
 	slices.SortFunc(live, func(a, b pending) int { return a.issued.Compare(b.issued) })
-	for _, p := range live[:len(live)-(maxLogins-1)] {
-		http.SetCookie(w, newCookie(c.cfg, p.name, "", -1))
+	for len(live) > 0 && (len(live) >= maxLogins || total > MaxLoginStateBytes) {
+		http.SetCookie(w, newCookie(c.cfg, live[0].name, "", -1))
+		total -= live[0].size
+		live = live[1:]
+	}
+}
+
+// ClearAll expires every login-state cookie r carries. The proxy calls it
+// when it answers 431 (request headers too large), so that the browser's
+// next request fits again even if login-state cookies filled its jar.
+func (c *StateCookies) ClearAll(w http.ResponseWriter, r *http.Request) {
+	seen := map[string]bool{}
+	for _, line := range r.Header["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if c.Owns(name) && !seen[name] {
+				seen[name] = true
+				http.SetCookie(w, newCookie(c.cfg, name, "", -1))
+			}
+		}
 	}
 }
 

@@ -196,3 +196,89 @@ func TestStateCookiesConfig(t *testing.T) {
 		t.Error("Owns claims the wrong cookies")
 	}
 }
+
+func TestBoundReturnURL(t *testing.T) {
+	long := strings.Repeat("q", 2048)
+	longPath := "/" + strings.Repeat("p", maxReturnURL)
+	for _, tc := range []struct{ in, want string }{
+		{"/app/x?a=1", "/app/x?a=1"},
+		{"/app/x?q=" + long, "/app/x"},
+		{"/app/x#" + long, "/app/x"},
+		{"https://app.example.com/x?q=" + long, "https://app.example.com/x"},
+		{longPath, "/"},
+		{longPath + "?q=1", "/"},
+		{"?" + long, "/"},
+	} {
+		if got := boundReturnURL(tc.in); got != tc.want {
+			t.Errorf("boundReturnURL(%.40q) = %.40q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestLoginStateFloodIsBounded: login starts with 2 KB return URLs leave at
+// most MaxLoginStateBytes of login-state cookies, and the newest login
+// still finishes, returning to the URL's path.
+func TestLoginStateFloodIsBounded(t *testing.T) {
+	clock := newTestClock()
+	c := newTestStateCookies(t, testCookieConfig(t, clock))
+	var jar []*http.Cookie
+	for i := range 12 {
+		clock.Advance(time.Second)
+		rec := httptest.NewRecorder()
+		ls := &LoginState{State: fmt.Sprintf("flood-%d", i), Nonce: "n", Verifier: "v",
+			ReturnURL: fmt.Sprintf("/app/%d?q=%s", i, strings.Repeat("x", 2048))}
+		if err := c.Issue(rec, requestWith(jar), ls); err != nil {
+			t.Fatal(err)
+		}
+		jar = applyCookies(jar, rec.Result().Cookies())
+		total := 0
+		for _, ck := range jar {
+			total += cookieBytes(ck.Name, ck.Value)
+		}
+		if total > MaxLoginStateBytes || len(jar) > maxLogins {
+			t.Fatalf("after %d starts: %d login-state cookies, %d bytes", i+1, len(jar), total)
+		}
+	}
+	ls, _, err := take(c, jar, "flood-11")
+	if err != nil || ls.ReturnURL != "/app/11" {
+		t.Fatalf("newest login: %v, return URL %q", err, ls.ReturnURL)
+	}
+	// Bounded by bytes, not only by count: long return URLs keep fewer.
+	long := 0
+	for range 6 {
+		clock.Advance(time.Second)
+		rec := httptest.NewRecorder()
+		long++
+		ls := &LoginState{State: fmt.Sprintf("long-%d", long), Nonce: "n", Verifier: "v", ReturnURL: "/" + strings.Repeat("p", maxReturnURL-1)}
+		if err := c.Issue(rec, requestWith(jar), ls); err != nil {
+			t.Fatal(err)
+		}
+		jar = applyCookies(jar, rec.Result().Cookies())
+	}
+	total := 0
+	for _, ck := range jar {
+		total += cookieBytes(ck.Name, ck.Value)
+	}
+	if total > MaxLoginStateBytes {
+		t.Errorf("%d login-state cookies of %d bytes in all", len(jar), total)
+	}
+}
+
+func TestStateCookiesClearAll(t *testing.T) {
+	c := newTestStateCookies(t, testCookieConfig(t, newTestClock()))
+	r := requestWith(nil)
+	r.Header.Add("Cookie", "__Host-portcullis_login_a=1; other=2; __Host-portcullis=s")
+	r.Header.Add("Cookie", "__Host-portcullis_login_b=bad\"value; __Host-portcullis_login_a=dup")
+	rec := httptest.NewRecorder()
+	c.ClearAll(rec, r)
+	var cleared []string
+	for _, ck := range rec.Result().Cookies() {
+		if ck.MaxAge >= 0 || !ck.Secure || ck.Path != "/" {
+			t.Errorf("not an expiry of a __Host- cookie: %+v", ck)
+		}
+		cleared = append(cleared, ck.Name)
+	}
+	if want := []string{"__Host-portcullis_login_a", "__Host-portcullis_login_b"}; !reflect.DeepEqual(cleared, want) {
+		t.Errorf("cleared %q, want %q", cleared, want)
+	}
+}
