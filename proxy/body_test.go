@@ -32,6 +32,7 @@ type upstreamRead struct {
 	chunked       bool
 	body          int
 	err           error
+	trailer       http.Header
 }
 
 func newRecordingUpstream(t *testing.T) *recordingUpstream {
@@ -40,7 +41,7 @@ func newRecordingUpstream(t *testing.T) *recordingUpstream {
 	u.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := io.Copy(io.Discard, r.Body)
 		u.mu.Lock()
-		u.reqs = append(u.reqs, upstreamRead{r.ContentLength, len(r.TransferEncoding) > 0, int(n), err})
+		u.reqs = append(u.reqs, upstreamRead{r.ContentLength, len(r.TransferEncoding) > 0, int(n), err, r.Trailer})
 		u.mu.Unlock()
 		_, _ = fmt.Fprintf(w, "read %d", n)
 	}))
@@ -181,6 +182,25 @@ func TestBodiesForwarded(t *testing.T) {
 				t.Errorf("upstream Content-Length = %d, want %d", reqs[0].contentLength, tt.wantLen)
 			}
 		})
+	}
+}
+
+// TestRequestTrailersNotForwarded: a client's trailer fields, which could
+// carry an identity header past the scrubbing, never reach the upstream,
+// whether the body is buffered or streams.
+func TestRequestTrailersNotForwarded(t *testing.T) {
+	big := strings.Repeat("b", 2*preReadLimit)
+	for _, body := range []string{"hello", big} {
+		srv, up := bodyGateway(t)
+		raw := postHead + "Transfer-Encoding: chunked\r\nTrailer: X-Forwarded-User\r\n\r\n" + chunk(body) +
+			"0\r\nX-Forwarded-User: mallory\r\n\r\n"
+		if resp := rawRequest(t, srv, raw, false); resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		reqs := up.requests()
+		if len(reqs) != 1 || reqs[0].body != len(body) || len(reqs[0].trailer) != 0 {
+			t.Errorf("%d-byte body: upstream read %d bytes, trailer %v", len(body), reqs[0].body, reqs[0].trailer)
+		}
 	}
 }
 

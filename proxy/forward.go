@@ -177,6 +177,10 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 		out.Host = ""
 	}
 	h.scrub.scrubHeaders(out.Header)
+	// Request trailers are never forwarded: they would carry, past the
+	// scrubbing above, any header (an identity header included) to an
+	// upstream that merges trailers into headers.
+	out.Trailer = nil
 	h.setForwarded(pr, ex.trusted)
 	h.stripOwnCookies(out.Header)
 	if ex.outcome == "allowed" && ex.id != nil {
