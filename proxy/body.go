@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // preReadLimit is the size up to which a request body is read in full
@@ -16,22 +18,43 @@ import (
 // reaches the upstream. Larger bodies stream.
 const preReadLimit = 64 << 10
 
-// bodyBuffer holds a pre-read body; its one extra byte tells a body of
-// exactly preReadLimit bytes from a longer one.
-type bodyBuffer [preReadLimit + 1]byte
+// smallBodySize is the first buffer a body is read into: most bodies (forms,
+// JSON calls) fit, and a client that sends little holds little memory.
+const smallBodySize = 4 << 10
 
-// bodyPool lends bodyBuffers; it stores array pointers so that Put does not
-// allocate.
-type bodyPool struct{ p sync.Pool }
+// preReadTimeout bounds the time the pre-read may take, so that a client
+// that sends its body slowly cannot hold a buffer for ever (the gateway
+// listener has no overall read timeout, for long uploads): 64 KiB at 20
+// kbit/s. Streaming past preReadLimit is not bounded by it.
+const preReadTimeout = 30 * time.Second
 
-func (b *bodyPool) get() *bodyBuffer {
-	if v, ok := b.p.Get().(*bodyBuffer); ok {
+// smallBuffer and bodyBuffer hold a pre-read body; bodyBuffer's one extra
+// byte tells a body of exactly preReadLimit bytes from a longer one.
+type (
+	smallBuffer [smallBodySize]byte
+	bodyBuffer  [preReadLimit + 1]byte
+)
+
+// bodyPool lends the pre-read buffers; it stores array pointers so that Put
+// does not allocate. timeout is preReadTimeout (tests shorten it).
+type bodyPool struct {
+	small, big sync.Pool
+	timeout    time.Duration
+}
+
+func (b *bodyPool) getSmall() *smallBuffer {
+	if v, ok := b.small.Get().(*smallBuffer); ok {
+		return v
+	}
+	return new(smallBuffer)
+}
+
+func (b *bodyPool) getBig() *bodyBuffer {
+	if v, ok := b.big.Get().(*bodyBuffer); ok {
 		return v
 	}
 	return new(bodyBuffer)
 }
-
-func (b *bodyPool) put(v *bodyBuffer) { b.p.Put(v) }
 
 // clientBodyError is an error reading the client's request body: a framing
 // error or a body cut short. The reverse proxy's ErrorHandler recognises it
@@ -47,7 +70,7 @@ func (e *clientBodyError) Unwrap() error { return e.err }
 var errBodyReleased = errors.New("proxy: request body read after the handler returned")
 
 // forwardBody is the request body handed to the reverse proxy: the
-// pre-read bytes of a pooled buffer, then (for a body longer than
+// pre-read bytes held in a pooled buffer, then (for a body longer than
 // preReadLimit) the rest of the client's body, whose errors it wraps in
 // clientBodyError and records.
 //
@@ -57,13 +80,16 @@ var errBodyReleased = errors.New("proxy: request body read after the handler ret
 // called when the handler is done, takes it away under mu before it goes
 // back to the pool: no read ever sees another request's bytes.
 type forwardBody struct {
-	mu   sync.Mutex
-	buf  *bodyBuffer // nil once released
 	pool *bodyPool
-	off  int // next unread byte of buf
-	n    int // bytes in buf
 
-	rest   io.ReadCloser // the client's body after buf; nil when buf holds all of it
+	mu       sync.Mutex
+	small    *smallBuffer // the buffer data is in, when it fit
+	big      *bodyBuffer  // else this one
+	data     []byte       // the pre-read bytes, in small or big
+	off      int          // next unread byte of data
+	released bool
+
+	rest   io.ReadCloser // the client's body after data; nil when data holds all of it
 	failed atomic.Bool   // a read of rest failed
 	ended  atomic.Bool   // rest reached its end
 }
@@ -71,12 +97,12 @@ type forwardBody struct {
 // Read serves the buffered bytes, then the rest of the client's body.
 func (b *forwardBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
-	if b.off < b.n {
-		if b.buf == nil {
+	if b.off < len(b.data) {
+		if b.released {
 			b.mu.Unlock()
 			return 0, errBodyReleased
 		}
-		k := copy(p, b.buf[b.off:b.n])
+		k := copy(p, b.data[b.off:])
 		b.off += k
 		b.mu.Unlock()
 		return k, nil
@@ -105,16 +131,37 @@ func (b *forwardBody) Close() error {
 	return nil
 }
 
-// release returns the buffer to the pool; reads of unread buffered bytes
+// release returns the buffers to the pool; reads of unread buffered bytes
 // fail from then on.
 func (b *forwardBody) release() {
 	b.mu.Lock()
-	buf := b.buf
-	b.buf = nil
+	small, big := b.small, b.big
+	b.small, b.big, b.released = nil, nil, true
 	b.mu.Unlock()
-	if buf != nil {
-		b.pool.put(buf)
+	if small != nil {
+		b.pool.small.Put(small)
 	}
+	if big != nil {
+		b.pool.big.Put(big)
+	}
+}
+
+// fill reads body into a small buffer, and when that fills up into a big
+// one, until body ends or preReadLimit+1 bytes are in.
+func (b *forwardBody) fill(body io.Reader) error {
+	b.small = b.pool.getSmall()
+	n, err := readFull(body, b.small[:])
+	b.data = b.small[:n]
+	if err != nil || n < smallBodySize {
+		return err
+	}
+	b.big = b.pool.getBig()
+	copy(b.big[:], b.small[:])
+	b.pool.small.Put(b.small)
+	b.small = nil
+	m, err := readFull(body, b.big[n:])
+	b.data = b.big[:n+m]
+	return err
 }
 
 type forwardBodyKey struct{}
@@ -145,35 +192,37 @@ func clientBodyFailed(r *http.Request, err error) bool {
 
 // preRead prepares r's body for forwarding. A bodyless request (GET) is
 // left as it is, without allocating. A body of at most preReadLimit bytes
-// is read in full into a pooled buffer, and is then sent with its exact
-// Content-Length; a framing error in it is returned (as a
-// *clientBodyError) before the upstream is contacted. A longer body keeps
-// streaming behind the buffered part. release must be called on a non-nil
-// result once the reverse proxy has returned.
-func preRead(r *http.Request, pool *bodyPool) (*forwardBody, error) {
+// is read in full into pooled buffers, within the pool's timeout, and is
+// then sent with its exact Content-Length; a framing error in it is
+// returned (as a *clientBodyError) before the upstream is contacted. A
+// longer body keeps streaming behind the buffered part. release must be
+// called on a non-nil result once the reverse proxy has returned.
+func preRead(w http.ResponseWriter, r *http.Request, pool *bodyPool) (*forwardBody, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
 	if r.ContentLength > preReadLimit {
-		b := &forwardBody{rest: r.Body}
+		b := &forwardBody{pool: pool, rest: r.Body}
 		r.Body = b
 		return b, nil
 	}
-	buf := pool.get()
-	n, err := readFull(r.Body, buf[:])
-	if err != nil {
-		pool.put(buf)
+	// A writer without deadlines (a test recorder) just reads unbounded.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(pool.timeout))
+	b := &forwardBody{pool: pool}
+	if err := b.fill(r.Body); err != nil {
+		b.release()
 		return nil, &clientBodyError{err}
 	}
-	if n == 0 {
-		pool.put(buf)
+	_ = rc.SetReadDeadline(time.Time{})
+	switch n := len(b.data); {
+	case n == 0:
+		b.release()
 		r.Body, r.ContentLength, r.TransferEncoding = http.NoBody, 0, nil
 		return nil, nil
-	}
-	b := &forwardBody{buf: buf, pool: pool, n: n}
-	if n > preReadLimit {
+	case n > preReadLimit:
 		b.rest = r.Body // longer than the limit: the rest streams
-	} else {
+	default:
 		// Read in full: send it with its length, and without
 		// "Expect: 100-continue", which this read has already answered.
 		r.ContentLength, r.TransferEncoding = int64(n), nil
@@ -181,6 +230,26 @@ func preRead(r *http.Request, pool *bodyPool) (*forwardBody, error) {
 	}
 	r.Body = b
 	return b, nil
+}
+
+// abandonBody ends the connection of a request whose body could not be
+// read, once the answer is written: its framing is lost. Without this the
+// server would try to read the rest of the body before answering (to keep
+// the connection), and a stalled client would hold it; the expired read
+// deadline makes any such read fail at once.
+func abandonBody(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
+// bodyError is the gateway's answer to a client body that could not be
+// read: 408 when it did not arrive within the pre-read timeout, else 400.
+func bodyError(err error) *httpError {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &httpError{status: http.StatusRequestTimeout, code: "request_timeout", title: "Request timeout",
+			reason: "the request body did not arrive in time", outcome: "bad_request", cause: err}
+	}
+	return badRequest("the request body is malformed or incomplete", err)
 }
 
 // readFull reads from r until buf is full or r ends; the end of r is not

@@ -84,9 +84,15 @@ func (c countingConn) Read(p []byte) (int, error) {
 // bodyGateway serves a fixture whose only upstream is a recording upstream.
 func bodyGateway(t *testing.T) (*httptest.Server, *recordingUpstream) {
 	t.Helper()
+	srv, up, _ := bodyGatewayFixture(t)
+	return srv, up
+}
+
+func bodyGatewayFixture(t *testing.T) (*httptest.Server, *recordingUpstream, *fixture) {
+	t.Helper()
 	up := newRecordingUpstream(t)
 	f := newFixture(t, func(c *Config) { c.Upstreams = []Upstream{{Name: "app", URL: mustURL(t, up.URL)}} })
-	return serveGateway(t, f), up
+	return serveGateway(t, f), up, f
 }
 
 // rawRequest writes a handwritten HTTP/1.1 request to the gateway, closes
@@ -242,23 +248,60 @@ func TestMalformedLargeBodyAbortsUpstream(t *testing.T) {
 	}
 }
 
+// TestSlowBodyTimesOut: a client that sends a small body too slowly gets
+// 408 once the pre-read time is up, and its request never reaches the
+// upstream; a body that arrives in time, in pieces, is forwarded.
+func TestSlowBodyTimesOut(t *testing.T) {
+	srv, up, f := bodyGatewayFixture(t)
+	f.h.single.bodies.timeout = 300 * time.Millisecond
+	start := time.Now()
+	resp := rawRequest(t, srv, postHead+"Content-Length: 100\r\n\r\nonly ten b", false)
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("status = %d, want 408", resp.StatusCode)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("answered after %v", d)
+	}
+	if n := up.bytesIn.Load(); n != 0 {
+		t.Errorf("the upstream received %d bytes", n)
+	}
+
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = io.WriteString(c, postHead+"Content-Length: 10\r\n\r\nfirst")
+	time.Sleep(100 * time.Millisecond)
+	_, _ = io.WriteString(c, "-half")
+	resp, err = http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("body in two pieces: %v %v", resp, err)
+	}
+	if reqs := up.requests(); len(reqs) != 1 || reqs[0].body != 10 {
+		t.Errorf("upstream read %+v", reqs)
+	}
+}
+
 // TestPreReadAllocations: a bodyless request costs no allocation, and a
 // small body reuses pooled buffers instead of allocating 64 KiB each.
 func TestPreReadAllocations(t *testing.T) {
 	pool := &bodyPool{}
 	get := httptest.NewRequest("GET", "/", nil)
 	if n := testing.AllocsPerRun(100, func() {
-		if b, err := preRead(get, pool); b != nil || err != nil {
+		if b, err := preRead(nil, get, pool); b != nil || err != nil {
 			t.Fatal(b, err)
 		}
 	}); n != 0 {
 		t.Errorf("a GET allocates %v times", n)
 	}
-	payload := []byte("hello=world")
+	payload := bytes.Repeat([]byte("hello=world&"), 1000) // 12 KB: both buffers
 	r := httptest.NewRequest("POST", "/", nil)
+	w := httptest.NewRecorder()
 	run := func() {
 		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(payload)), -1
-		b, err := preRead(r, pool)
+		b, err := preRead(w, r, pool)
 		if err != nil || b == nil || r.ContentLength != int64(len(payload)) {
 			t.Fatal(b, err, r.ContentLength)
 		}
@@ -284,7 +327,7 @@ func TestPreReadAllocations(t *testing.T) {
 func TestReleasedBodyIsNeverReadAgain(t *testing.T) {
 	pool := &bodyPool{}
 	r := httptest.NewRequest("POST", "/", strings.NewReader("0123456789"))
-	b, err := preRead(r, pool)
+	b, err := preRead(httptest.NewRecorder(), r, pool)
 	if err != nil {
 		t.Fatal(err)
 	}

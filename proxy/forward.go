@@ -41,7 +41,7 @@ type upstream struct {
 // tuned transport and a shared buffer pool.
 func (h *Handler) buildUpstreams() error {
 	h.upstreams = make(map[string]*upstream, len(h.cfg.Upstreams))
-	pool, bodies := &bufferPool{}, &bodyPool{}
+	pool, bodies := &bufferPool{}, &bodyPool{timeout: preReadTimeout}
 	for _, u := range h.cfg.Upstreams {
 		if u.URL == nil || (u.URL.Scheme != "http" && u.URL.Scheme != "https") || u.URL.Host == "" {
 			return fmt.Errorf("proxy: upstream %q: URL must be absolute http(s), got %v", u.Name, u.URL)
@@ -130,9 +130,10 @@ func (h *Handler) upstreamFor(r *policy.Route) *upstream {
 // body of up to preReadLimit bytes is read first, so that a malformed one
 // is the client's 400 and never reaches the upstream (body.go).
 func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
-	body, err := preRead(r, up.bodies)
+	body, err := preRead(ex, r, up.bodies)
 	if err != nil {
-		h.fail(ex, r, badRequest("the request body is malformed or incomplete", err))
+		abandonBody(ex)
+		h.fail(ex, r, bodyError(err))
 		return
 	}
 	if body != nil {
@@ -369,7 +370,8 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	if clientBodyFailed(r, err) {
 		// The client's body broke off or is malformed: its error, not the
 		// upstream's. The transport has aborted the upstream request.
-		h.fail(ex, r, badRequest("the request body is malformed or incomplete", err))
+		abandonBody(ex)
+		h.fail(ex, r, bodyError(err))
 		return
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
