@@ -340,3 +340,42 @@ func TestReleasedBodyIsNeverReadAgain(t *testing.T) {
 		t.Errorf("read after release: %v, want errBodyReleased", err)
 	}
 }
+
+// TestReleaseRacesLateReads: a transport still reading a body while the
+// handler returns its buffer, which another request then fills, reads only
+// the first request's bytes, then an error (run with -race).
+func TestReleaseRacesLateReads(t *testing.T) {
+	pool := &bodyPool{}
+	for range 50 {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("a", 40<<10)))
+		b, err := preRead(httptest.NewRecorder(), r, pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			p := make([]byte, 512)
+			for {
+				n, err := b.Read(p)
+				if bytes.ContainsFunc(p[:n], func(c rune) bool { return c != 'a' }) {
+					done <- errors.New("read another request's bytes")
+					return
+				}
+				if err != nil {
+					done <- nil
+					return
+				}
+			}
+		}()
+		b.release()
+		other := httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("X", 40<<10)))
+		ob, err := preRead(httptest.NewRecorder(), other, pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		ob.release()
+	}
+}
