@@ -9,27 +9,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
-	"time"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/session"
 )
 
-const (
-	// refreshTimeout bounds how long a request waits on the provider for a
-	// refresh (issue 4: no request waits more than a few seconds).
-	refreshTimeout = 5 * time.Second
-	// refreshReuse is how long a refreshed session is handed to requests
-	// that still carry the cookie it replaced, so that a rotated refresh
-	// token is never presented twice.
-	refreshReuse = 30 * time.Second
-	// formPeek is how much of a form-encoded body is read to look for an
-	// access_token parameter (RFC 6750 §2.2).
-	formPeek = 64 << 10
-)
+// formPeek is how much of a form-encoded body is read to look for an
+// access_token parameter (RFC 6750 §2.2).
+const formPeek = 64 << 10
 
 // SessionRevoker is a session store that can end every session of a subject
 // or of a provider session id, for back-channel logout. *session.RedisStore
@@ -37,12 +24,6 @@ const (
 type SessionRevoker interface {
 	DeleteBySubject(ctx context.Context, sub string) (int, error)
 	DeleteBySID(ctx context.Context, sid string) (int, error)
-}
-
-// sessionLocker is a session store that offers a short lock across replicas,
-// so that one replica refreshes a session at a time.
-type sessionLocker interface {
-	Lock(ctx context.Context, id string, ttl time.Duration) (unlock func(), acquired bool, err error)
 }
 
 // identify establishes the request's identity (SPEC §3 Identity): a bearer
@@ -166,223 +147,6 @@ func hasAccessTokenParam(s string) bool {
 		}
 	}
 	return false
-}
-
-// refresher single-flights refreshes per session and remembers recent
-// results for a short time.
-type refresher struct {
-	group  singleflight.Group
-	mu     sync.Mutex
-	recent map[string]recentRefresh
-}
-
-type recentRefresh struct {
-	prevAT string // the access token of the session the refresh replaced
-	s      *session.Session
-	at     time.Time
-}
-
-// fresh returns s, refreshed when its access token is within RefreshMargin
-// of expiry (issue 4), or nil when the session no longer yields an
-// identity: the refresh token was refused (the session is then deleted), or
-// the access token has expired and could not be refreshed.
-func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) *session.Session {
-	if s.Expiry.IsZero() {
-		return s
-	}
-	now := h.now()
-	if now.Add(h.cfg.RefreshMargin).Before(s.Expiry) {
-		return s
-	}
-	expired := !now.Before(s.Expiry)
-	if !h.cfg.Refresh || s.RefreshToken == "" {
-		if expired {
-			return nil
-		}
-		return s
-	}
-	ns, err := h.refresh(ex, r, s)
-	switch {
-	case err == nil:
-		return ns
-	case errors.Is(err, idp.ErrInvalidGrant):
-		if derr := h.cfg.Sessions.Delete(ex, r); derr != nil {
-			h.log.Warn("proxy: deleting a session whose refresh was refused failed", "err", derr)
-		}
-		return nil
-	case expired:
-		return nil
-	default:
-		return s // provider unreachable; the access token is still valid
-	}
-}
-
-// refresh refreshes s once per session however many requests ask at the
-// same time (singleflight in this process, the store's lock across
-// replicas), bounded by refreshTimeout.
-func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*session.Session, error) {
-	key := s.ID
-	if key == "" {
-		key = "rt:" + s.RefreshToken
-	}
-	if ns := h.refresher.lookup(key, s.AccessToken, h.now()); ns != nil {
-		h.saveRefreshed(ex, r, ns)
-		return ns, nil
-	}
-	leader, stored := false, false
-	v, err, _ := h.refresher.group.Do(key, func() (any, error) {
-		leader = true
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
-		defer cancel()
-		ns, err := h.refreshOnce(ctx, r, s, func(ns *session.Session) {
-			h.saveRefreshed(ex, r, ns)
-			stored = true
-		})
-		if err == nil {
-			h.refresher.remember(key, s.AccessToken, ns, h.now())
-		}
-		return ns, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	ns := v.(*session.Session)
-	if (leader && !stored) || ns.ID == "" {
-		h.saveRefreshed(ex, r, ns)
-	}
-	return ns, nil
-}
-
-// refreshOnce does the provider call, under the store's lock when it has
-// one. Under the lock, the refreshed session is saved (save) before the
-// lock is released: otherwise another replica could take the lock in
-// between, still load the old session and present its refresh token, which
-// a provider that rotates refresh tokens refuses with invalid_grant.
-func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.Session, save func(*session.Session)) (*session.Session, error) {
-	if l, ok := h.cfg.Sessions.(sessionLocker); ok && s.ID != "" {
-		unlock, acquired, err := l.Lock(ctx, s.ID, refreshTimeout)
-		if err != nil {
-			h.metrics.refresh("failed")
-			return nil, err
-		}
-		if !acquired {
-			return h.awaitRefresh(ctx, r, s)
-		}
-		defer unlock()
-		// Another replica may have refreshed the session between our Load
-		// and our lock: its refresh token may be spent already.
-		cur, err := h.cfg.Sessions.Load(r)
-		switch {
-		case errors.Is(err, session.ErrNoSession):
-			return nil, idp.ErrInvalidGrant // ended elsewhere meanwhile
-		case err != nil:
-			h.metrics.refresh("failed")
-			return nil, err
-		case cur.AccessToken != s.AccessToken:
-			return cur, nil
-		}
-		ns, err := h.refreshAtProvider(ctx, s)
-		if err == nil {
-			save(ns)
-		}
-		return ns, err
-	}
-	return h.refreshAtProvider(ctx, s)
-}
-
-// refreshAtProvider redeems s's refresh token and returns the refreshed
-// session: new tokens and expiry, the same lifetime.
-func (h *Handler) refreshAtProvider(ctx context.Context, s *session.Session) (*session.Session, error) {
-	t, id, err := h.cfg.Provider.Refresh(ctx, s.RefreshToken, &s.Identity)
-	if err != nil {
-		if errors.Is(err, idp.ErrInvalidGrant) {
-			h.metrics.refresh("invalid_grant")
-		} else {
-			h.metrics.refresh("failed")
-		}
-		h.log.Info("proxy: refresh failed", "sub", s.Identity.Subject, "err", err)
-		return nil, err
-	}
-	h.metrics.refresh("succeeded")
-	ns := s.Clone()
-	ns.AccessToken = t.AccessToken
-	if t.RefreshToken != "" {
-		ns.RefreshToken = t.RefreshToken
-	}
-	if t.IDToken != "" {
-		ns.IDToken = t.IDToken
-	}
-	ns.Expiry = t.Expiry
-	if id != nil {
-		ns.Identity = *id
-	}
-	if len(t.Scopes) > 0 {
-		ns.Identity.Scopes = t.Scopes
-	} else if id != nil {
-		ns.Identity.Scopes = s.Identity.Scopes
-	}
-	return ns, nil
-}
-
-// awaitRefresh waits for another replica's refresh of s to land in the
-// store, polling the request's session until its access token changes.
-func (h *Handler) awaitRefresh(ctx context.Context, r *http.Request, s *session.Session) (*session.Session, error) {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-t.C:
-		}
-		ns, err := h.cfg.Sessions.Load(r)
-		if errors.Is(err, session.ErrNoSession) {
-			return nil, idp.ErrInvalidGrant // the other replica ended it
-		}
-		if err == nil && ns.AccessToken != s.AccessToken {
-			return ns, nil
-		}
-	}
-}
-
-func (h *Handler) saveRefreshed(ex *exchange, r *http.Request, s *session.Session) {
-	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
-		h.log.Warn("proxy: saving a refreshed session failed", "sub", s.Identity.Subject, "err", err)
-	}
-}
-
-// lookup returns the session a recent refresh of key produced, but only to a
-// request that still carries the session it replaced (access token prevAT):
-// a session refreshed since then needs a refresh of its own.
-func (f *refresher) lookup(key, prevAT string, now time.Time) *session.Session {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e, ok := f.recent[key]
-	if !ok {
-		return nil
-	}
-	if now.Sub(e.at) > refreshReuse {
-		delete(f.recent, key)
-		return nil
-	}
-	if e.prevAT != prevAT {
-		return nil
-	}
-	return e.s
-}
-
-func (f *refresher) remember(key, prevAT string, s *session.Session, now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.recent == nil {
-		f.recent = make(map[string]recentRefresh)
-	}
-	for k, e := range f.recent {
-		if now.Sub(e.at) > refreshReuse {
-			delete(f.recent, k)
-		}
-	}
-	f.recent[key] = recentRefresh{prevAT: prevAT, s: s, at: now}
 }
 
 // containsFold reports whether s contains the ASCII word sub in any case,
