@@ -50,6 +50,9 @@ type Handler struct {
 	metrics   *metrics
 	tracing   *tracing // nil = no tracing
 	refresher refresher
+	login     Login           // cfg.Provider, for sign-in and sign-out
+	verifier  Verifier        // cfg.Provider, for bearer tokens and refresh
+	revoker   session.Revoker // cfg.Sessions when it can revoke; nil = back-channel logout answers 501
 }
 
 // New checks cfg and builds a Handler: one reverse proxy per upstream, the
@@ -78,18 +81,21 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{
-		cfg:     cfg,
-		now:     cfg.Now,
-		log:     cfg.Logger,
-		prefix:  cfg.Prefix,
-		origin:  cfg.PublicURL.Scheme + "://" + strings.ToLower(cfg.PublicURL.Host),
-		issuer:  strings.TrimSuffix(cfg.PublicURL.String(), "/"),
-		states:  cfg.LoginStates,
-		scrub:   newScrubSet(cfg.Headers),
-		names:   newHeaderNames(cfg.Headers),
-		idCache: newValueCache(valueCacheSize),
-		tracing: newTracing(cfg.Tracer),
+		cfg:      cfg,
+		now:      cfg.Now,
+		log:      cfg.Logger,
+		prefix:   cfg.Prefix,
+		origin:   cfg.PublicURL.Scheme + "://" + strings.ToLower(cfg.PublicURL.Host),
+		issuer:   strings.TrimSuffix(cfg.PublicURL.String(), "/"),
+		states:   cfg.LoginStates,
+		scrub:    newScrubSet(cfg.Headers),
+		names:    newHeaderNames(cfg.Headers),
+		idCache:  newValueCache(valueCacheSize),
+		tracing:  newTracing(cfg.Tracer),
+		login:    cfg.Provider,
+		verifier: cfg.Provider,
 	}
+	h.revoker, _ = cfg.Sessions.(session.Revoker)
 	var err error
 	if h.redirects, err = newRedirectPolicy(cfg.PublicURL, cfg.AllowedRedirectHosts); err != nil {
 		return nil, err

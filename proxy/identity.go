@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"mime"
@@ -17,14 +16,6 @@ import (
 // formPeek is how much of a form-encoded body is read to look for an
 // access_token parameter (RFC 6750 §2.2).
 const formPeek = 64 << 10
-
-// SessionRevoker is a session store that can end every session of a subject
-// or of a provider session id, for back-channel logout. *session.RedisStore
-// implements it; the cookie store cannot.
-type SessionRevoker interface {
-	DeleteBySubject(ctx context.Context, sub string) (int, error)
-	DeleteBySID(ctx context.Context, sid string) (int, error)
-}
 
 // identify establishes the request's identity (SPEC §3 Identity): a bearer
 // token, which never falls back to the cookie, else the session. It returns
@@ -63,7 +54,7 @@ func (h *Handler) identifyBearer(ex *exchange, r *http.Request, tok string) erro
 	if tok == "" {
 		return invalidToken(errors.New("empty bearer token"))
 	}
-	id, err := h.cfg.Provider.VerifyBearer(r.Context(), tok)
+	id, err := h.verifier.VerifyBearer(r.Context(), tok)
 	if err != nil {
 		switch {
 		case errors.Is(err, idp.ErrNotReady):

@@ -31,7 +31,7 @@ func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 // return URL in a login-state cookie. scopes nil asks for the configured
 // scopes; stepUp names the route of an incremental-authorization attempt.
 func (h *Handler) startLogin(ex *exchange, r *http.Request, returnURL string, scopes []string, stepUp string) {
-	if !h.cfg.Provider.Ready() {
+	if !h.login.Ready() {
 		h.fail(ex, r, unavailable("the identity provider is not available yet; please retry shortly", idp.ErrNotReady))
 		return
 	}
@@ -44,7 +44,7 @@ func (h *Handler) startLogin(ex *exchange, r *http.Request, returnURL string, sc
 		StepUp:    stepUp,
 		IssuedAt:  h.now(),
 	}
-	target, err := h.cfg.Provider.AuthCodeURL(ls.State, ls.Nonce, ls.Verifier, scopes)
+	target, err := h.login.AuthCodeURL(ls.State, ls.Nonce, ls.Verifier, scopes)
 	if err != nil {
 		h.fail(ex, r, err)
 		return
@@ -153,10 +153,10 @@ func (h *Handler) checkCallbackParams(q url.Values) error {
 		return bad("The sign-in response carries neither a code nor an error.")
 	}
 	iss, hasIss := q["iss"]
-	if h.cfg.Provider.IssuerParameterSupported() && !hasIss {
+	if h.login.IssuerParameterSupported() && !hasIss {
 		return bad("The sign-in response does not name its issuer.")
 	}
-	if hasIss && iss[0] != h.cfg.Provider.Issuer() {
+	if hasIss && iss[0] != h.login.Issuer() {
 		return bad("The sign-in response comes from another issuer.")
 	}
 	return nil
@@ -169,7 +169,7 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 		h.fail(ex, r, h.loginFailure(http.StatusBadRequest, "bad_request", "The sign-in response carries no code.", nil))
 		return
 	}
-	tokens, id, err := h.cfg.Provider.Exchange(r.Context(), code, ls.Verifier, ls.Nonce)
+	tokens, id, err := h.login.Exchange(r.Context(), code, ls.Verifier, ls.Nonce)
 	if err != nil || tokens == nil || id == nil {
 		reason := "exchange_failed"
 		if errors.Is(err, idp.ErrInvalidToken) {

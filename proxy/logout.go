@@ -44,13 +44,13 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 	ex.id = &s.Identity
 	h.metrics.logout("sign_out")
 	if s.RefreshToken != "" {
-		if err := h.cfg.Provider.Revoke(r.Context(), s.RefreshToken); err != nil {
+		if err := h.login.Revoke(r.Context(), s.RefreshToken); err != nil {
 			h.log.Warn("proxy: revoking the refresh token failed", "sub", s.Identity.Subject, "err", err)
 		}
 	}
 	ex.outcome = "allowed"
 	state := rand.Text()
-	end := h.cfg.Provider.EndSessionURL(s.IDToken, state, h.publicEndpoint("/signed_out"))
+	end := h.login.EndSessionURL(s.IDToken, state, h.publicEndpoint("/signed_out"))
 	if end == "" {
 		http.Redirect(ex, r, rd, http.StatusFound)
 		return
@@ -111,8 +111,7 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 		methodNotAllowed(ex, "POST")
 		return
 	}
-	revoker, ok := h.cfg.Sessions.(SessionRevoker)
-	if !ok {
+	if h.revoker == nil {
 		ex.outcome = "error"
 		writeJSON(ex, http.StatusNotImplemented, map[string]string{"error": "not_implemented",
 			"error_description": "back-channel logout needs the redis session store"})
@@ -125,7 +124,7 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 			"error_description": "one logout_token form parameter is required"})
 		return
 	}
-	sub, sid, err := h.cfg.Provider.VerifyLogoutToken(r.Context(), r.PostForm.Get("logout_token"))
+	sub, sid, err := h.login.VerifyLogoutToken(r.Context(), r.PostForm.Get("logout_token"))
 	if err != nil || (sub == "" && sid == "") {
 		h.log.Info("proxy: logout token refused", "err", err)
 		ex.outcome = "bad_request"
@@ -135,9 +134,9 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 	}
 	var n int
 	if sid != "" {
-		n, err = revoker.DeleteBySID(r.Context(), sid)
+		n, err = h.revoker.DeleteBySID(r.Context(), sid)
 	} else {
-		n, err = revoker.DeleteBySubject(r.Context(), sub)
+		n, err = h.revoker.DeleteBySubject(r.Context(), sub)
 	}
 	if err != nil {
 		h.log.Warn("proxy: back-channel logout could not end sessions", "sub", sub, "err", err)

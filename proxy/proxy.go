@@ -21,19 +21,32 @@ import (
 	"github.com/portcullis/portcullis/session"
 )
 
-// Provider is what the proxy needs from the identity provider; *idp.Client
-// implements it.
-type Provider interface {
+// Login is what signing in and out needs from the identity provider: the
+// authorization request, the code exchange, and ending sessions (RFC 7009
+// revocation, RP-initiated and back-channel logout).
+type Login interface {
 	Ready() bool
 	Issuer() string
 	IssuerParameterSupported() bool
 	AuthCodeURL(state, nonce, verifier string, scopes []string) (string, error)
 	Exchange(ctx context.Context, code, verifier, nonce string) (*idp.Tokens, *portcullis.Identity, error)
-	Refresh(ctx context.Context, refreshToken string, prev *portcullis.Identity) (*idp.Tokens, *portcullis.Identity, error)
-	VerifyBearer(ctx context.Context, token string) (*portcullis.Identity, error)
 	Revoke(ctx context.Context, refreshToken string) error
 	EndSessionURL(idTokenHint, state, postLogoutRedirectURI string) string
 	VerifyLogoutToken(ctx context.Context, raw string) (sub, sid string, err error)
+}
+
+// Verifier is what establishing a request's identity needs from the identity
+// provider: bearer-token verification and the refresh of a session's tokens.
+type Verifier interface {
+	VerifyBearer(ctx context.Context, token string) (*portcullis.Identity, error)
+	Refresh(ctx context.Context, refreshToken string, prev *portcullis.Identity) (*idp.Tokens, *portcullis.Identity, error)
+}
+
+// Provider is everything the proxy needs from the identity provider;
+// *idp.Client implements it.
+type Provider interface {
+	Login
+	Verifier
 }
 
 var _ Provider = (*idp.Client)(nil)

@@ -23,12 +23,6 @@ const (
 	refreshReuse = 30 * time.Second
 )
 
-// sessionLocker is a session store that offers a short lock across replicas,
-// so that one replica refreshes a session at a time.
-type sessionLocker interface {
-	Lock(ctx context.Context, id string, ttl time.Duration) (unlock func(), acquired bool, err error)
-}
-
 // refresher single-flights refreshes per session and remembers recent
 // results for a short time.
 type refresher struct {
@@ -82,10 +76,8 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) *sess
 // same time (singleflight in this process, the store's lock across
 // replicas), bounded by refreshTimeout.
 func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*session.Session, error) {
-	key := s.ID
-	if key == "" {
-		key = "rt:" + s.RefreshToken
-	}
+	// One refresh per refresh token: a token is never presented twice.
+	key := s.RefreshToken
 	if ns := h.refresher.lookup(key, s.AccessToken, h.now()); ns != nil {
 		h.saveRefreshed(ex, r, ns)
 		return ns, nil
@@ -108,53 +100,53 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 		return nil, err
 	}
 	ns := v.(*session.Session)
-	if (leader && !stored) || ns.ID == "" {
+	// The leader saved unless another replica's result came back; a
+	// follower saves only a session its own response must carry.
+	if (leader && !stored) || (!leader && !ns.ServerSide()) {
 		h.saveRefreshed(ex, r, ns)
 	}
 	return ns, nil
 }
 
-// refreshOnce does the provider call, under the store's lock when it has
-// one. Under the lock, the refreshed session is saved (save) before the
-// lock is released: otherwise another replica could take the lock in
-// between, still load the old session and present its refresh token, which
-// a provider that rotates refresh tokens refuses with invalid_grant.
+// refreshOnce does the provider call under the store's lock (session.Locker;
+// the cookie store's always acquires at once). Under the lock, the refreshed
+// session is saved (save) before the lock is released: otherwise another
+// replica could take the lock in between, still load the old session and
+// present its refresh token, which a provider that rotates refresh tokens
+// refuses with invalid_grant.
 func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.Session, save func(*session.Session)) (*session.Session, error) {
-	if l, ok := h.cfg.Sessions.(sessionLocker); ok && s.ID != "" {
-		unlock, acquired, err := l.Lock(ctx, s.ID, refreshTimeout)
-		if err != nil {
-			h.metrics.refresh("failed")
-			return nil, err
-		}
-		if !acquired {
-			return h.awaitRefresh(ctx, r, s)
-		}
-		defer unlock()
-		// Another replica may have refreshed the session between our Load
-		// and our lock: its refresh token may be spent already.
-		cur, err := h.cfg.Sessions.Load(r)
-		switch {
-		case errors.Is(err, session.ErrNoSession):
-			return nil, idp.ErrInvalidGrant // ended elsewhere meanwhile
-		case err != nil:
-			h.metrics.refresh("failed")
-			return nil, err
-		case cur.AccessToken != s.AccessToken:
-			return cur, nil
-		}
-		ns, err := h.refreshAtProvider(ctx, s)
-		if err == nil {
-			save(ns)
-		}
-		return ns, err
+	unlock, acquired, err := h.cfg.Sessions.Lock(ctx, s.ID, refreshTimeout)
+	if err != nil {
+		h.metrics.refresh("failed")
+		return nil, err
 	}
-	return h.refreshAtProvider(ctx, s)
+	if !acquired {
+		return h.awaitRefresh(ctx, r, s)
+	}
+	defer unlock()
+	// Another replica may have refreshed the session between our Load and
+	// our lock: its refresh token may be spent already.
+	cur, err := h.cfg.Sessions.Load(r)
+	switch {
+	case errors.Is(err, session.ErrNoSession):
+		return nil, idp.ErrInvalidGrant // ended elsewhere meanwhile
+	case err != nil:
+		h.metrics.refresh("failed")
+		return nil, err
+	case cur.AccessToken != s.AccessToken:
+		return cur, nil
+	}
+	ns, err := h.refreshAtProvider(ctx, s)
+	if err == nil {
+		save(ns)
+	}
+	return ns, err
 }
 
 // refreshAtProvider redeems s's refresh token and returns the refreshed
 // session: new tokens and expiry, the same lifetime.
 func (h *Handler) refreshAtProvider(ctx context.Context, s *session.Session) (*session.Session, error) {
-	t, id, err := h.cfg.Provider.Refresh(ctx, s.RefreshToken, &s.Identity)
+	t, id, err := h.verifier.Refresh(ctx, s.RefreshToken, &s.Identity)
 	if err != nil {
 		if errors.Is(err, idp.ErrInvalidGrant) {
 			h.metrics.refresh("invalid_grant")

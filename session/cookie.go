@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,7 +40,10 @@ type CookieStore struct {
 	opens   atomic.Int64 // decryptions attempted, for tests and benchmarks
 }
 
-var _ Store = (*CookieStore)(nil)
+var (
+	_ Store  = (*CookieStore)(nil)
+	_ Locker = (*CookieStore)(nil)
+)
 
 // NewCookieStore builds a cookie store. The cookie name must fit the
 // prefix rules of RFC 6265bis §4.1.3: a "__Host-" name needs Secure and no
@@ -229,6 +233,14 @@ func clearSessionCookies(w http.ResponseWriter, r *http.Request, cfg CookieConfi
 // Owns reports whether name is the session cookie, one of its chunks, or a
 // login-state cookie.
 func (c *CookieStore) Owns(name string) bool { return ownsCookie(c.cfg.Name, name) }
+
+// Lock is a no-op that always acquires. The cookie store keeps nothing that
+// replicas share, so there is nothing to lock: a session carried by its
+// cookie is refreshed by the replica that gets the request (concurrent
+// requests in one process are coordinated by the caller).
+func (c *CookieStore) Lock(context.Context, string, time.Duration) (unlock func(), acquired bool, err error) {
+	return func() {}, true, nil
+}
 
 func ownsCookie(base, name string) bool {
 	if name == base || strings.HasPrefix(name, base+loginInfix) {

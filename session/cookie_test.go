@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -431,6 +432,21 @@ func BenchmarkCookieLoadCold(b *testing.B) {
 		store.cache.remove(sealed)
 		if _, err := store.Load(r); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestCookieStoreLockIsNoOp: the cookie store's lock always acquires, for
+// any id and however often, so the refresh path is the same for every store.
+func TestCookieStoreLockIsNoOp(t *testing.T) {
+	store, err := NewCookieStore(testCookieConfig(t, newTestClock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"", "", "x"} {
+		unlock, acquired, err := store.Lock(context.Background(), id, time.Second)
+		if err != nil || !acquired || unlock == nil {
+			t.Fatalf("Lock(%q) = %v, %v", id, acquired, err)
 		}
 	}
 }

@@ -62,7 +62,11 @@ type RedisStore struct {
 	active  activeCount
 }
 
-var _ Store = (*RedisStore)(nil)
+var (
+	_ Store   = (*RedisStore)(nil)
+	_ Locker  = (*RedisStore)(nil)
+	_ Revoker = (*RedisStore)(nil)
+)
 
 // redisEntry is what a cookie value opened to, and the last Redis value seen
 // for it with the session it decoded to.

@@ -4,6 +4,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -15,7 +16,7 @@ import (
 // between goroutines (stores cache opened sessions): treat them as read-only
 // and Clone before changing one.
 type Session struct {
-	ID       string              `json:"-"` // redis store: the id the cookie carries; "" for the cookie store
+	ID       string              `json:"-"` // redis store: the id the cookie carries; "" when the cookie carries the session itself
 	Identity portcullis.Identity `json:"identity"`
 
 	AccessToken  string    `json:"at,omitempty"`
@@ -44,8 +45,18 @@ func (s *Session) Clone() *Session {
 	return &c
 }
 
-// Store keeps sessions. Implementations: *CookieStore, *RedisStore.
+// ServerSide reports whether s is kept by its store (the redis store) rather
+// than carried by its cookie (the cookie store). A change to a server-side
+// session, once saved, is seen by every request that carries its cookie; a
+// change to a cookie-carried session must be saved on each response that is
+// to carry it.
+func (s *Session) ServerSide() bool { return s.ID != "" }
+
+// Store keeps sessions. Implementations: *CookieStore, *RedisStore. Every
+// store is a Locker (the cookie store's lock is a no-op), so callers never
+// ask which store they have; revocation (Revoker) is an optional ability.
 type Store interface {
+	Locker
 	// Load returns the request's session, or ErrNoSession when it carries none
 	// or one that is invalid or past ExpiresAt. Other errors mean the store
 	// could not be asked (Redis down) and must not be read as "no session".
@@ -58,6 +69,31 @@ type Store interface {
 	// Owns reports whether a cookie of this name belongs to the gateway, so
 	// the proxy can remove it before forwarding.
 	Owns(cookieName string) bool
+}
+
+// Locker holds a short lock on one session across every replica that shares
+// the store, so that one replica at a time refreshes the session and the
+// others wait for its result instead of presenting the same refresh token.
+type Locker interface {
+	// Lock tries to take the lock of session id for at most ttl (a crashed
+	// holder's lock expires). acquired is false when another holder has it;
+	// unlock releases it only while it is still this holder's. A store whose
+	// sessions no other replica can change (the cookie store) always
+	// acquires at once.
+	Lock(ctx context.Context, id string, ttl time.Duration) (unlock func(), acquired bool, err error)
+}
+
+// Revoker ends sessions by the provider's identity of the user, for
+// back-channel logout (OpenID Connect Back-Channel Logout 1.0 §2.5) and
+// revocation. *RedisStore implements it; the cookie store cannot, because
+// it keeps nothing server-side.
+type Revoker interface {
+	// DeleteBySubject ends every session of the subject sub and returns how
+	// many there were.
+	DeleteBySubject(ctx context.Context, sub string) (int, error)
+	// DeleteBySID ends every session of the provider session sid and returns
+	// how many there were.
+	DeleteBySID(ctx context.Context, sid string) (int, error)
 }
 
 // ErrNoSession means the request carries no usable session.
