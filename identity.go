@@ -13,6 +13,7 @@ import (
 type Identity struct {
 	Subject           string   // the user_claim (default "sub")
 	Issuer            string   // the token issuer; "" for plain OAuth 2.0 providers
+	ProviderSubject   string   // the provider's sub whatever user_claim says (else the user_claim value); with Issuer, the user at the provider
 	Email             string   // the email_claim, as given by the provider
 	EmailVerified     bool     // email_verified true, or absent with assume_email_verified
 	PreferredUsername string   // preferred_username, or login for GitHub

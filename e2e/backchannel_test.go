@@ -204,3 +204,55 @@ func TestBackchannelLogoutHostileTokens(t *testing.T) {
 		t.Errorf("cookie store, GET: %d, want 405", status)
 	}
 }
+
+// TestBackchannelLogoutWithEmailUserClaim: with user_claim = "email" the
+// gateway's user is the email, yet a logout token naming the provider's sub
+// ends the session, and so does one naming its sid; no Redis key name or
+// index member holds the email, the sub or the sid.
+func TestBackchannelLogoutWithEmailUserClaim(t *testing.T) {
+	t.Parallel()
+	rs := startRedis(t, false)
+	p := oidctest.New(t, oidctest.Options{User: &oidctest.User{Subject: "00u7f3alice", Claims: map[string]any{
+		"email": "alice@corp.example", "email_verified": true, "sid": "op-sid-4711",
+	}}})
+	up := newUpstream(t)
+	gw := startGateway(t, pickAddrs(t), tomlConfig{
+		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + "user_claim = \"email\"\n",
+		Session:  redisSession(rs.URL()), Upstream: up.URL, Routes: "[[routes]]\npath = \"/**\"\n",
+	}.String())
+	rc := rs.Client()
+
+	for _, tc := range []struct{ name, sub, sid string }{
+		{"by sub", "00u7f3alice", ""},
+		{"by sid", "", "op-sid-4711"},
+	} {
+		c := browser(t)
+		loginThrough(t, c, gw, "alice@corp.example")
+		ck := sessionCookie(t, c, gw)
+
+		var dump strings.Builder
+		iter := rc.Scan(t.Context(), 0, "*", 100).Iterator()
+		for iter.Next(t.Context()) {
+			k := iter.Val()
+			dump.WriteString(k + "\n")
+			if rc.Type(t.Context(), k).Val() == "set" {
+				dump.WriteString(strings.Join(rc.SMembers(t.Context(), k).Val(), "\n") + "\n")
+			}
+		}
+		for _, personal := range []string{"alice", "corp.example", "00u7f3", "op-sid-4711"} {
+			if strings.Contains(dump.String(), personal) {
+				t.Errorf("%s: a Redis key name or index member holds %q:\n%s", tc.name, personal, dump.String())
+			}
+		}
+
+		if status, body, _ := postLogout(t, gw, p.LogoutToken(tc.sub, tc.sid, nil)); status != 200 {
+			t.Fatalf("%s: logout token: %d %s", tc.name, status, body)
+		}
+		if status, _, _ := withCookie(t, "GET", gw.URL+"/app/after", ck, false); status != http.StatusUnauthorized {
+			t.Errorf("%s: the session survived the back-channel logout: %d, want 401\n%s", tc.name, status, gw.Proc.Output())
+		}
+		if n := len(rc.Keys(t.Context(), "portcullis:s:*").Val()); n != 0 {
+			t.Errorf("%s: %d session keys left", tc.name, n)
+		}
+	}
+}

@@ -29,6 +29,9 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	v, _ = portcullis.LookupClaim(claims, c.cfg.GroupsClaim)
 	id.Groups = stringArray(v)
 	id.SessionID, _ = claims["sid"].(string)
+	if id.ProviderSubject = subjectString(claims["sub"]); id.ProviderSubject == "" {
+		id.ProviderSubject = id.Subject
+	}
 	for _, f := range []struct {
 		name string
 		v    any

@@ -13,6 +13,7 @@ func TestIdentityFromClaims(t *testing.T) {
 		cfg      Config
 		claims   string
 		subject  string
+		provSub  string // want ProviderSubject; "" = subject
 		email    string
 		verified bool
 		groups   []string
@@ -34,6 +35,8 @@ func TestIdentityFromClaims(t *testing.T) {
 		{name: "nested groups claim", cfg: Config{GroupsClaim: "realm_access.roles"},
 			claims: `{"sub":"u","realm_access":{"roles":["r1"]}}`, subject: "u", groups: []string{"r1"}},
 		{name: "numeric user claim", cfg: Config{UserClaim: "id"}, claims: `{"id":12345678901}`, subject: "12345678901"},
+		{name: "user_claim email keeps the provider's sub", cfg: Config{UserClaim: "email"},
+			claims: `{"sub":"00u1","email":"a@b.c"}`, subject: "a@b.c", provSub: "00u1", email: "a@b.c"},
 		{name: "missing user claim", claims: `{"email":"a@b.c"}`, errSub: "user_claim"},
 		{name: "object user claim", claims: `{"sub":{"a":1}}`, errSub: "user_claim"},
 		{name: "control char in preferred_username", claims: `{"sub":"u","preferred_username":"a\u0007"}`, errSub: "control"},
@@ -61,7 +64,10 @@ func TestIdentityFromClaims(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if id.Subject != tt.subject || id.Email != tt.email || id.EmailVerified != tt.verified ||
+			if tt.provSub == "" {
+				tt.provSub = tt.subject
+			}
+			if id.Subject != tt.subject || id.ProviderSubject != tt.provSub || id.Email != tt.email || id.EmailVerified != tt.verified ||
 				!slices.Equal(id.Groups, tt.groups) || (tt.groups == nil) != (id.Groups == nil) {
 				t.Errorf("identity = %+v", id)
 			}

@@ -132,11 +132,14 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 			"error_description": "the logout token is not valid"})
 		return
 	}
-	var n int
+	// The token's issuer is the provider's (VerifyLogoutToken checks it);
+	// sessions are indexed by (iss, sid) and (iss, sub) whatever user_claim
+	// says.
+	iss, n := h.login.Issuer(), 0
 	if sid != "" {
-		n, err = h.revoker.DeleteBySID(r.Context(), sid)
+		n, err = h.revoker.DeleteBySID(r.Context(), iss, sid)
 	} else {
-		n, err = h.revoker.DeleteBySubject(r.Context(), sub)
+		n, err = h.revoker.DeleteBySubject(r.Context(), iss, sub)
 	}
 	if err != nil {
 		h.log.Warn("proxy: back-channel logout could not end sessions", "sub", sub, "err", err)

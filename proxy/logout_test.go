@@ -94,13 +94,17 @@ type revokingStore struct {
 	err          error
 }
 
-func (s *revokingStore) DeleteBySubject(ctx context.Context, sub string) (int, error) {
-	s.bySub = append(s.bySub, sub)
+var _ session.Revoker = (*revokingStore)(nil)
+
+// DeleteBySubject records "iss sub".
+func (s *revokingStore) DeleteBySubject(ctx context.Context, iss, sub string) (int, error) {
+	s.bySub = append(s.bySub, iss+" "+sub)
 	return 1, s.err
 }
 
-func (s *revokingStore) DeleteBySID(ctx context.Context, sid string) (int, error) {
-	s.bySID = append(s.bySID, sid)
+// DeleteBySID records "iss sid".
+func (s *revokingStore) DeleteBySID(ctx context.Context, iss, sid string) (int, error) {
+	s.bySID = append(s.bySID, iss+" "+sid)
 	return 1, s.err
 }
 
@@ -113,6 +117,7 @@ func TestBackchannelLogout(t *testing.T) {
 			t.Fatalf("status = %d", resp.StatusCode)
 		}
 	})
+	iss := newFixture(t).prov.Issuer() // the logout token's issuer: the provider's
 	tests := []struct {
 		name       string
 		method     string
@@ -124,12 +129,12 @@ func TestBackchannelLogout(t *testing.T) {
 		wantSID    []string
 	}{
 		{"GET", "GET", "", "", "", nil, 405, nil, nil},
-		{"by sid", "POST", "logout_token=good-logout-token", "alice", "sid-1", nil, 200, nil, []string{"sid-1"}},
-		{"by sub", "POST", "logout_token=good-logout-token", "alice", "", nil, 200, []string{"alice"}, nil},
+		{"by sid", "POST", "logout_token=good-logout-token", "alice", "sid-1", nil, 200, nil, []string{iss + " sid-1"}},
+		{"by sub", "POST", "logout_token=good-logout-token", "alice", "", nil, 200, []string{iss + " alice"}, nil},
 		{"invalid token", "POST", "logout_token=forged", "alice", "", nil, 400, nil, nil},
 		{"missing token", "POST", "x=1", "alice", "", nil, 400, nil, nil},
 		{"two tokens", "POST", "logout_token=good-logout-token&logout_token=good-logout-token", "alice", "", nil, 400, nil, nil},
-		{"store failure", "POST", "logout_token=good-logout-token", "alice", "", errors.New("down"), 400, []string{"alice"}, nil},
+		{"store failure", "POST", "logout_token=good-logout-token", "alice", "", errors.New("down"), 400, []string{iss + " alice"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

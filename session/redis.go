@@ -19,13 +19,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Redis key layout. Session keys hold the hash of the id, never the id
-// itself, so a dump of Redis yields no usable cookie; index sets hold
-// session keys.
+// Redis key layout (docs/sessions.md). Session keys hold the hash of the
+// id, never the id itself, so a dump of Redis yields no usable cookie; index
+// sets (redis_index.go) hold session keys under HMAC names.
 const (
 	sessionKeyPrefix = "portcullis:s:"    // + hex SHA-256(id): the sealed session
-	subKeyPrefix     = "portcullis:sub:"  // + subject: set of session keys
-	sidKeyPrefix     = "portcullis:sid:"  // + provider sid: set of session keys
 	lockKeyPrefix    = "portcullis:lock:" // + hex SHA-256(id): refresh lock
 	onceKeyPrefix    = "portcullis:once:" // + hex SHA-256(key): FirstUse markers
 	idLen            = 32                 // random id bytes (256 bits)
@@ -45,8 +43,8 @@ const (
 // carries only a sealed 256-bit random id; the session is sealed again
 // (keys derived from the secrets for this purpose, bound to its Redis key)
 // before it is stored, so Redis contents alone reveal no tokens. Sessions
-// are indexed by subject and by the provider's sid for logout and
-// revocation.
+// are indexed by the provider's (iss, sub) and (iss, sid) for logout and
+// revocation, under HMAC names that hold no personal data.
 //
 // Load costs one GET. Errors talking to Redis are returned as they are (not
 // ErrNoSession), so callers can answer 503 instead of sending users to log in.
@@ -55,6 +53,7 @@ type RedisStore struct {
 	cfg     CookieConfig
 	idSeal  *sealer
 	valSeal *sealer
+	index   *indexNamer
 	cache   *openCache[redisEntry]
 	metrics *storeMetrics
 	log     *slog.Logger
@@ -93,6 +92,10 @@ func NewRedisStore(cfg RedisConfig, cookie CookieConfig, opts ...StoreOptions) (
 	if err != nil {
 		return nil, err
 	}
+	index, err := newIndexNamer(cookie.Secrets)
+	if err != nil {
+		return nil, err
+	}
 	m, err := newStoreMetrics(o.Metrics)
 	if err != nil {
 		return nil, err
@@ -102,7 +105,7 @@ func NewRedisStore(cfg RedisConfig, cookie CookieConfig, opts ...StoreOptions) (
 		return nil, err
 	}
 	s := &RedisStore{
-		client: client, cfg: cookie, idSeal: idSeal, valSeal: valSeal,
+		client: client, cfg: cookie, idSeal: idSeal, valSeal: valSeal, index: index,
 		cache: newOpenCache[redisEntry](o.CacheSize), metrics: m, log: o.logger(),
 		unlock: redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`),
 	}
@@ -132,8 +135,12 @@ func (s *RedisStore) WithCookie(cookie CookieConfig) (*RedisStore, error) {
 	if err != nil {
 		return nil, err
 	}
+	index, err := newIndexNamer(cookie.Secrets)
+	if err != nil {
+		return nil, err
+	}
 	return &RedisStore{
-		client: s.client, cfg: cookie, idSeal: idSeal, valSeal: valSeal,
+		client: s.client, cfg: cookie, idSeal: idSeal, valSeal: valSeal, index: index,
 		cache: newOpenCache[redisEntry](s.cache.max), metrics: s.metrics, log: s.log, unlock: s.unlock,
 	}, nil
 }
@@ -290,8 +297,8 @@ func (s *RedisStore) sealValue(key string, sess *Session) (string, error) {
 }
 
 // Save stores sess. With an empty ID it creates a new session under a fresh
-// random id, indexes it by subject and sid in the same pipeline, and sets
-// the cookie. With an ID (a refresh) it rewrites the session in place, with
+// random id, indexes it by the provider's (iss, sub) and (iss, sid) in the
+// same pipeline, and sets the cookie. With an ID (a refresh) it rewrites the session in place, with
 // TTL = the remaining lifetime, and leaves the cookie alone; a session that
 // was deleted meanwhile (sign-out elsewhere) is not recreated: ErrNoSession.
 func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) (err error) {
@@ -327,13 +334,16 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 	pipe.Set(ctx, key, val, remaining)
 	// Every session of a user gets the same lifetime, so the newest one
 	// expires last and its TTL is the index's.
-	if sub := stored.Identity.Subject; sub != "" {
-		pipe.SAdd(ctx, subKeyPrefix+sub, key)
-		pipe.PExpire(ctx, subKeyPrefix+sub, remaining)
+	id := &stored.Identity
+	if sub := providerSubject(id); sub != "" {
+		idx := s.index.write(subIndexPrefix, indexSub, id.Issuer, sub)
+		pipe.SAdd(ctx, idx, key)
+		pipe.PExpire(ctx, idx, remaining)
 	}
-	if sid := stored.Identity.SessionID; sid != "" {
-		pipe.SAdd(ctx, sidKeyPrefix+sid, key)
-		pipe.PExpire(ctx, sidKeyPrefix+sid, remaining)
+	if sid := id.SessionID; sid != "" {
+		idx := s.index.write(sidIndexPrefix, indexSID, id.Issuer, sid)
+		pipe.SAdd(ctx, idx, key)
+		pipe.PExpire(ctx, idx, remaining)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("session: redis save: %w", err)

@@ -14,25 +14,30 @@ import (
 )
 
 // Info describes a server-side session for operators. It never holds tokens
-// or the id the cookie carries.
+// or the id the cookie carries. Subject, ProviderSubject and Email come from
+// the sealed session value: Redis key names carry none of them.
 type Info struct {
-	ID        string    // hex SHA-256 of the session id: what DeleteByID takes
-	Subject   string    // the user
-	Email     string    // the user's email, as the provider gave it
-	CreatedAt time.Time // login time
-	ExpiresAt time.Time // end of the absolute lifetime
+	ID              string    // hex SHA-256 of the session id: what DeleteByID takes
+	Subject         string    // the user (user_claim)
+	ProviderSubject string    // the provider's sub: what List and DeleteBySubject take
+	Email           string    // the user's email, as the provider gave it
+	CreatedAt       time.Time // login time
+	ExpiresAt       time.Time // end of the absolute lifetime
 }
 
 // scanBatch is the COUNT hint of SCAN and the size of GET/UNLINK pipelines.
 const scanBatch = 500
 
-// List returns the sessions of sub, or every session when sub is "",
-// oldest first. Sessions that expired or cannot be opened are skipped.
-func (s *RedisStore) List(ctx context.Context, sub string) ([]Info, error) {
+// List returns the sessions of the provider's subject sub at issuer iss
+// ("" for plain OAuth 2.0), or every session when sub is "", oldest first.
+// Sessions that expired or cannot be opened are skipped.
+func (s *RedisStore) List(ctx context.Context, iss, sub string) ([]Info, error) {
 	var keys []string
 	var err error
 	if sub != "" {
-		keys, err = s.client.SMembers(ctx, subKeyPrefix+sub).Result()
+		var bySet map[string][]string
+		bySet, err = s.indexed(ctx, s.subjectSets(iss, sub))
+		keys = union(bySet)
 	} else {
 		keys, err = s.scan(ctx, sessionKeyPrefix+"*")
 	}
@@ -54,9 +59,10 @@ func (s *RedisStore) List(ctx context.Context, sub string) ([]Info, error) {
 			if cmd.Err() != nil || err != nil {
 				continue
 			}
+			id := &sess.Identity
 			infos = append(infos, Info{
-				ID: batch[i][len(sessionKeyPrefix):], Subject: sess.Identity.Subject, Email: sess.Identity.Email,
-				CreatedAt: sess.CreatedAt, ExpiresAt: sess.ExpiresAt,
+				ID: batch[i][len(sessionKeyPrefix):], Subject: id.Subject, ProviderSubject: providerSubject(id),
+				Email: id.Email, CreatedAt: sess.CreatedAt, ExpiresAt: sess.ExpiresAt,
 			})
 		}
 	}
@@ -80,37 +86,43 @@ func (s *RedisStore) DeleteByID(ctx context.Context, id string) error {
 	return nil
 }
 
-// DeleteBySubject ends every session of sub (revocation) and returns how
-// many there were.
-func (s *RedisStore) DeleteBySubject(ctx context.Context, sub string) (int, error) {
-	return s.deleteIndexed(ctx, subKeyPrefix+sub)
+// DeleteBySubject ends every session of the provider's subject sub at
+// issuer iss (revocation, back-channel logout) and returns how many there
+// were.
+func (s *RedisStore) DeleteBySubject(ctx context.Context, iss, sub string) (int, error) {
+	return s.deleteIndexed(ctx, s.subjectSets(iss, sub))
 }
 
-// DeleteBySID ends every session of the provider session sid (OpenID Connect
-// Back-Channel Logout 1.0 §2.5) and returns how many there were.
-func (s *RedisStore) DeleteBySID(ctx context.Context, sid string) (int, error) {
-	return s.deleteIndexed(ctx, sidKeyPrefix+sid)
+// DeleteBySID ends every session of the provider session sid at issuer iss
+// (OpenID Connect Back-Channel Logout 1.0 §2.5) and returns how many there
+// were.
+func (s *RedisStore) DeleteBySID(ctx context.Context, iss, sid string) (int, error) {
+	return s.deleteIndexed(ctx, s.sidSets(iss, sid))
 }
 
-// deleteIndexed deletes the sessions an index set names, then removes exactly
-// those members, so a session created meanwhile stays indexed.
-func (s *RedisStore) deleteIndexed(ctx context.Context, index string) (int, error) {
-	keys, err := s.client.SMembers(ctx, index).Result()
+// deleteIndexed deletes the sessions the index sets name, then removes
+// exactly those members, so a session created meanwhile stays indexed.
+func (s *RedisStore) deleteIndexed(ctx context.Context, sets []indexSet) (int, error) {
+	bySet, err := s.indexed(ctx, sets)
 	if err != nil {
 		return 0, fmt.Errorf("session: redis delete: %w", err)
 	}
-	if len(keys) == 0 {
+	if len(bySet) == 0 {
 		return 0, nil
 	}
-	n, err := s.unlink(ctx, keys)
+	n, err := s.unlink(ctx, union(bySet))
 	if err != nil {
 		return n, err
 	}
-	members := make([]any, len(keys))
-	for i, k := range keys {
-		members[i] = k
+	pipe := s.client.Pipeline()
+	for set, keys := range bySet {
+		members := make([]any, len(keys))
+		for i, k := range keys {
+			members[i] = k
+		}
+		pipe.SRem(ctx, set, members...)
 	}
-	if err := s.client.SRem(ctx, index, members...).Err(); err != nil {
+	if _, err := pipe.Exec(ctx); err != nil {
 		return n, fmt.Errorf("session: redis delete: %w", err)
 	}
 	return n, nil
@@ -127,7 +139,7 @@ func (s *RedisStore) DeleteAll(ctx context.Context) (int, error) {
 	if err != nil {
 		return n, err
 	}
-	for _, pattern := range []string{subKeyPrefix + "*", sidKeyPrefix + "*"} {
+	for _, pattern := range []string{subIndexPrefix + "*", sidIndexPrefix + "*", legacySubPrefix + "*", legacySIDPrefix + "*"} {
 		idx, err := s.scan(ctx, pattern)
 		if err != nil {
 			return n, fmt.Errorf("session: redis delete: %w", err)

@@ -181,43 +181,44 @@ func TestRedisStoreIndexes(t *testing.T) {
 	clock := newTestClock()
 	store, _, _, _ := newTestRedisStore(t, clock)
 	ctx := context.Background()
+	const iss = "https://idp.example.com"
 	login := func(sub, sid string) *http.Request {
 		s := testSession(t, clock.Now(), 0, 10)
-		s.Identity.Subject, s.Identity.SessionID = sub, sid
+		s.Identity.Subject, s.Identity.ProviderSubject, s.Identity.SessionID = sub, sub, sid
 		clock.Advance(time.Second)
 		return requestWith(saveCookies(t, store, nil, s))
 	}
 	ada1, ada2, bob, carl := login("ada", "sid-a1"), login("ada", "sid-a2"), login("bob", "sid-b"), login("carl", "sid-b")
 	alive := func(r *http.Request) bool { _, err := store.Load(r); return err == nil }
 
-	infos, err := store.List(ctx, "")
+	infos, err := store.List(ctx, iss, "")
 	if err != nil || len(infos) != 4 {
 		t.Fatalf("List all = %d infos, %v", len(infos), err)
 	}
-	adas, err := store.List(ctx, "ada")
-	if err != nil || len(adas) != 2 || adas[0].Subject != "ada" || adas[0].Email != "ada@example.com" ||
+	adas, err := store.List(ctx, iss, "ada")
+	if err != nil || len(adas) != 2 || adas[0].Subject != "ada" || adas[0].ProviderSubject != "ada" || adas[0].Email != "ada@example.com" ||
 		len(adas[0].ID) != 64 || !adas[0].CreatedAt.Before(adas[1].CreatedAt) {
 		t.Fatalf("List(ada) = %+v, %v", adas, err)
 	}
 
-	if n, err := store.DeleteBySubject(ctx, "ada"); err != nil || n != 2 {
+	if n, err := store.DeleteBySubject(ctx, iss, "ada"); err != nil || n != 2 {
 		t.Errorf("DeleteBySubject(ada) = %d, %v; want 2", n, err)
 	}
 	if alive(ada1) || alive(ada2) || !alive(bob) || !alive(carl) {
 		t.Error("DeleteBySubject ended the wrong sessions")
 	}
-	if n, err := store.DeleteBySID(ctx, "sid-b"); err != nil || n != 2 {
+	if n, err := store.DeleteBySID(ctx, iss, "sid-b"); err != nil || n != 2 {
 		t.Errorf("DeleteBySID(sid-b) = %d, %v; want 2", n, err)
 	}
 	if alive(bob) || alive(carl) {
 		t.Error("DeleteBySID left a session")
 	}
-	if n, err := store.DeleteBySubject(ctx, "nobody"); err != nil || n != 0 {
+	if n, err := store.DeleteBySubject(ctx, iss, "nobody"); err != nil || n != 0 {
 		t.Errorf("DeleteBySubject(nobody) = %d, %v", n, err)
 	}
 
 	dan := login("dan", "")
-	infos, _ = store.List(ctx, "dan")
+	infos, _ = store.List(ctx, iss, "dan")
 	if len(infos) != 1 {
 		t.Fatalf("List(dan) = %+v", infos)
 	}

@@ -93,6 +93,7 @@ const (
 	purposeLoginState    = "portcullis login state v1"
 	purposeRedisID       = "portcullis redis id cookie v1"
 	purposeRedisValue    = "portcullis redis value v1"
+	purposeRedisIndex    = "portcullis redis index v1"
 )
 
 // sealer seals and opens byte values with securecookie (AES-256-CTR then

@@ -88,12 +88,13 @@ type Locker interface {
 // revocation. *RedisStore implements it; the cookie store cannot, because
 // it keeps nothing server-side.
 type Revoker interface {
-	// DeleteBySubject ends every session of the subject sub and returns how
-	// many there were.
-	DeleteBySubject(ctx context.Context, sub string) (int, error)
-	// DeleteBySID ends every session of the provider session sid and returns
-	// how many there were.
-	DeleteBySID(ctx context.Context, sid string) (int, error)
+	// DeleteBySubject ends every session of the provider's subject sub (its
+	// sub claim, whatever user_claim says) at issuer iss ("" for plain
+	// OAuth 2.0 providers) and returns how many there were.
+	DeleteBySubject(ctx context.Context, iss, sub string) (int, error)
+	// DeleteBySID ends every session of the provider session sid at issuer
+	// iss and returns how many there were.
+	DeleteBySID(ctx context.Context, iss, sid string) (int, error)
 }
 
 // ErrNoSession means the request carries no usable session.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -19,7 +20,7 @@ func runSessions(ctx context.Context, args []string, env func(string) (string, b
 	verb := args[0]
 	fs := newFlagSet("sessions "+verb, stderr)
 	path := fs.String("config", "", "configuration file (or PORTCULLIS_CONFIG)")
-	sub := fs.String("sub", "", "only the sessions of this subject")
+	sub := fs.String("sub", "", "only the sessions of this user: the provider's sub claim, whatever user_claim says")
 	var id *string
 	var all *bool
 	if verb == "revoke" {
@@ -43,27 +44,46 @@ func runSessions(ctx context.Context, args []string, env func(string) (string, b
 	defer store.Close()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	iss := cfg.Provider.Issuer // "" for plain OAuth 2.0, as in its sessions
 	if verb == "list" {
-		return listSessions(ctx, store, *sub, stdout)
+		return listSessions(ctx, store, iss, *sub, stdout)
 	}
-	return revokeSessions(ctx, store, *sub, *id, *all, stdout)
+	return revokeSessions(ctx, store, iss, *sub, *id, *all, stdout)
 }
 
-func listSessions(ctx context.Context, store *session.RedisStore, sub string, stdout io.Writer) error {
-	infos, err := store.List(ctx, sub)
+// listSessions prints the sessions of sub (all with sub ""). SUB is the
+// provider's sub (what --sub takes), USER the user_claim value; "-" marks
+// an empty field.
+func listSessions(ctx context.Context, store *session.RedisStore, iss, sub string, stdout io.Writer) error {
+	infos, err := store.List(ctx, iss, sub)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSUBJECT\tEMAIL\tCREATED\tEXPIRES")
+	fmt.Fprintln(tw, "ID\tSUB\tUSER\tEMAIL\tCREATED\tEXPIRES")
 	for _, in := range infos {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", in.ID, in.Subject, in.Email,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, cell(in.ProviderSubject), cell(in.Subject), cell(in.Email),
 			in.CreatedAt.UTC().Format(time.RFC3339), in.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()
 }
 
-func revokeSessions(ctx context.Context, store *session.RedisStore, sub, id string, all bool, stdout io.Writer) error {
+// cell is s as one table cell: "-" when empty, Go-quoted when it holds
+// white space or anything but printable ASCII, so that a value from the
+// provider can neither break the columns nor send terminal escapes.
+func cell(s string) string {
+	if s == "" {
+		return "-"
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return strconv.QuoteToASCII(s)
+		}
+	}
+	return s
+}
+
+func revokeSessions(ctx context.Context, store *session.RedisStore, iss, sub, id string, all bool, stdout io.Writer) error {
 	chosen := 0
 	for _, set := range []bool{sub != "", id != "", all} {
 		if set {
@@ -80,7 +100,7 @@ func revokeSessions(ctx context.Context, store *session.RedisStore, sub, id stri
 	var err error
 	switch {
 	case sub != "":
-		n, err = store.DeleteBySubject(ctx, sub)
+		n, err = store.DeleteBySubject(ctx, iss, sub)
 	case id != "":
 		if err = store.DeleteByID(ctx, id); err == nil {
 			n = 1

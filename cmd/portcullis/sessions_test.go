@@ -90,7 +90,8 @@ func seedSessions(tb testing.TB, path string, subs ...string) []string {
 	now := time.Now()
 	for i, sub := range subs {
 		s := &session.Session{
-			Identity:    portcullis.Identity{Subject: sub, Email: sub + "@example.com", SessionID: fmt.Sprintf("sid-%d", i)},
+			Identity: portcullis.Identity{Subject: sub, Issuer: cfg.Provider.Issuer, ProviderSubject: sub,
+				Email: sub + "@example.com", SessionID: fmt.Sprintf("sid-%d", i)},
 			AccessToken: fmt.Sprintf("at-secret-%d", i), RefreshToken: fmt.Sprintf("rt-secret-%d", i),
 			IDToken:   fmt.Sprintf("idt-secret-%d", i),
 			CreatedAt: now.Add(time.Duration(i) * time.Second), ExpiresAt: now.Add(time.Hour),
@@ -120,8 +121,8 @@ func listedIDs(tb testing.TB, out string) map[string]string {
 	ids := map[string]string{} // id -> subject
 	for _, l := range lines[1:] {
 		f := strings.Fields(l)
-		if len(f) != 5 {
-			tb.Fatalf("list line %q has %d fields, want 5", l, len(f))
+		if len(f) != 6 {
+			tb.Fatalf("list line %q has %d fields, want 6", l, len(f))
 		}
 		ids[f[0]] = f[1]
 	}
@@ -231,5 +232,22 @@ func TestSessionsUsage(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d with %q (stdout %q)", code, errOut, tc.code, tc.stderr, out)
 			}
 		})
+	}
+}
+
+// TestSessionsListCell: provider values never break the table or reach the
+// terminal as control characters.
+func TestSessionsListCell(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                  "-",
+		"alice":             "alice",
+		"a b":               `"a b"`,
+		"x\x1b[2Jy":         `"x\x1b[2Jy"`,
+		"tab\there":         `"tab\there"`,
+		"jürgen@example.de": `"j\u00fcrgen@example.de"`,
+	} {
+		if got := cell(in); got != want {
+			t.Errorf("cell(%q) = %s, want %s", in, got, want)
+		}
 	}
 }

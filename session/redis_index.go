@@ -1,0 +1,197 @@
+package session
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis/portcullis"
+)
+
+// Index key layout (docs/sessions.md "Redis key layout"). Sessions are
+// indexed by the provider's (iss, sub) and (iss, sid), whatever user_claim
+// says, so that back-channel logout and revocation find them. Index names
+// carry an HMAC of the identifier, never the identifier: no email, subject
+// or provider session id appears in a key name.
+const (
+	subIndexPrefix = "portcullis:idx:sub:" // + hex HMAC-SHA256("sub", iss, sub): set of session keys
+	sidIndexPrefix = "portcullis:idx:sid:" // + hex HMAC-SHA256("sid", iss, sid): set of session keys
+	// The layout before the HMAC index: the user_claim value and the raw
+	// sid in key names. These sets expire with the last session they name
+	// (at most session.lifetime after the upgrade); until then they are
+	// still read, and each session they name is checked to belong to the
+	// user asked for before it is ended.
+	legacySubPrefix = "portcullis:sub:" // + user_claim value
+	legacySIDPrefix = "portcullis:sid:" // + provider sid
+)
+
+// Index kinds: the first field of the HMAC input, so that a sub and a sid
+// with the same text never share an index.
+const (
+	indexSub = "sub"
+	indexSID = "sid"
+)
+
+// indexNamer computes index names: an HMAC key per secret, derived with HKDF
+// (RFC 5869) for this purpose. The first secret names new index entries;
+// lookups try every secret, so that sessions indexed before a secret
+// rotation are still found while their secret is listed.
+type indexNamer struct {
+	keys [][]byte
+}
+
+func newIndexNamer(secrets [][]byte) (*indexNamer, error) {
+	if len(secrets) == 0 {
+		return nil, errors.New("session: no secrets")
+	}
+	n := &indexNamer{}
+	for _, secret := range secrets {
+		k, err := hkdf.Key(sha256.New, secret, nil, purposeRedisIndex+" hmac-sha256", 32)
+		if err != nil {
+			return nil, fmt.Errorf("session: derive key: %w", err)
+		}
+		n.keys = append(n.keys, k)
+	}
+	return n, nil
+}
+
+// indexName returns the hex HMAC of (kind, iss, v) under key. Each field is
+// length-prefixed, so no two inputs share an encoding.
+func indexName(key []byte, kind, iss, v string) string {
+	m := hmac.New(sha256.New, key)
+	var n [4]byte
+	for _, f := range []string{kind, iss, v} {
+		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
+		m.Write(n[:])
+		m.Write([]byte(f))
+	}
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// write returns the index key a new session is added to.
+func (n *indexNamer) write(prefix, kind, iss, v string) string {
+	return prefix + indexName(n.keys[0], kind, iss, v)
+}
+
+// read returns the index keys to look (iss, v) up in: one per secret.
+func (n *indexNamer) read(prefix, kind, iss, v string) []string {
+	out := make([]string, 0, len(n.keys))
+	for _, k := range n.keys {
+		if name := prefix + indexName(k, kind, iss, v); !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// indexSet is one index set to look a user up in. Sets of the legacy layout
+// are named by a value that may belong to someone else (a user_claim value
+// equal to another user's sub): belongs checks each session they name.
+type indexSet struct {
+	key     string
+	belongs func(*Session) bool // nil: every member belongs
+}
+
+// subjectSets are the sets that may index the sessions of (iss, sub).
+func (s *RedisStore) subjectSets(iss, sub string) []indexSet {
+	var sets []indexSet
+	for _, k := range s.index.read(subIndexPrefix, indexSub, iss, sub) {
+		sets = append(sets, indexSet{key: k})
+	}
+	return append(sets, indexSet{key: legacySubPrefix + sub, belongs: func(x *Session) bool {
+		return x.Identity.Issuer == iss && providerSubject(&x.Identity) == sub
+	}})
+}
+
+// sidSets are the sets that may index the sessions of provider session sid.
+func (s *RedisStore) sidSets(iss, sid string) []indexSet {
+	var sets []indexSet
+	for _, k := range s.index.read(sidIndexPrefix, indexSID, iss, sid) {
+		sets = append(sets, indexSet{key: k})
+	}
+	return append(sets, indexSet{key: legacySIDPrefix + sid, belongs: func(x *Session) bool {
+		return x.Identity.Issuer == iss && x.Identity.SessionID == sid
+	}})
+}
+
+// providerSubject is id's provider sub; sessions written before
+// Identity.ProviderSubject existed have it only in their claims.
+func providerSubject(id *portcullis.Identity) string {
+	if id.ProviderSubject != "" {
+		return id.ProviderSubject
+	}
+	sub, _ := id.Claims["sub"].(string)
+	return sub
+}
+
+// indexed returns, per set, the session keys it names that belong to the
+// user looked up (legacy sets are checked session by session). A session key
+// whose value has gone (expired) counts as belonging, so it is cleared.
+func (s *RedisStore) indexed(ctx context.Context, sets []indexSet) (map[string][]string, error) {
+	pipe := s.client.Pipeline()
+	cmds := make([]*redis.StringSliceCmd, len(sets))
+	for i, set := range sets {
+		cmds[i] = pipe.SMembers(ctx, set.key)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(sets))
+	for i, set := range sets {
+		keys := cmds[i].Val()
+		if set.belongs != nil && len(keys) > 0 {
+			var err error
+			if keys, err = s.filterSessions(ctx, keys, set.belongs); err != nil {
+				return nil, err
+			}
+		}
+		if len(keys) > 0 {
+			out[set.key] = keys
+		}
+	}
+	return out, nil
+}
+
+// filterSessions returns the session keys whose session is gone or passes
+// keep.
+func (s *RedisStore) filterSessions(ctx context.Context, keys []string, keep func(*Session) bool) ([]string, error) {
+	var out []string
+	for batch := range slices.Chunk(keys, scanBatch) {
+		pipe := s.client.Pipeline()
+		cmds := make([]*redis.StringCmd, len(batch))
+		for i, k := range batch {
+			cmds[i] = pipe.Get(ctx, k)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		for i, cmd := range cmds {
+			if errors.Is(cmd.Err(), redis.Nil) {
+				out = append(out, batch[i])
+				continue
+			}
+			if sess, err := s.openValue(batch[i], cmd.Val()); err == nil && keep(sess) {
+				out = append(out, batch[i])
+			}
+		}
+	}
+	return out, nil
+}
+
+// union returns the distinct session keys of an indexed result.
+func union(bySet map[string][]string) []string {
+	var keys []string
+	for _, ks := range bySet {
+		keys = append(keys, ks...)
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
