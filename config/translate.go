@@ -55,7 +55,6 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		Refresh:              fc.Session.Refresh,
 		RefreshMargin:        fc.Session.RefreshMargin,
 		SessionLifetime:      fc.Session.Lifetime,
-		AssertionKeyFile:     d.resolvePath(fc.Headers.AssertionKeyFile),
 		Routes:               table,
 	}
 	// idp refuses at login a claim value that a header cannot carry, for
@@ -64,6 +63,9 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		if path := fc.Headers.Claims[name]; path != "" && !slices.Contains(cfg.Provider.HeaderClaims, path) {
 			cfg.Provider.HeaderClaims = append(cfg.Provider.HeaderClaims, path)
 		}
+	}
+	if fc.Headers.AssertionKeyFile != "" {
+		cfg.Proxy.AssertionKey = d.signingKey("headers.assertion_key_file", fc.Headers.AssertionKeyFile)
 	}
 	return cfg
 }
@@ -112,32 +114,40 @@ func (d *decoder) providerConfig(p *providerSection, kind string, pub *url.URL, 
 	return c
 }
 
+// redisConfig translates the redis_* keys; the CA file is loaded only for
+// store = "redis" (the cookie store ignores the keys).
 func (d *decoder) redisConfig(s *sessionSection) session.RedisConfig {
-	return session.RedisConfig{
+	c := session.RedisConfig{
 		URL:            s.RedisURL,
 		ClusterAddrs:   s.RedisClusterAddrs,
 		SentinelAddrs:  s.RedisSentinelAddrs,
 		SentinelMaster: s.RedisSentinelMaster,
 		Username:       s.RedisUsername,
 		Password:       s.RedisPassword,
-		TLSCAFile:      d.resolvePath(s.RedisTLSCAFile),
 	}
+	if s.Store == "redis" && s.RedisTLSCAFile != "" {
+		c.RootCAs = d.caPool("session.redis_tls_ca_file", s.RedisTLSCAFile)
+	}
+	return c
 }
 
 func (d *decoder) upstreamConfigs(us []upstreamSection, urls map[string]*url.URL) []proxy.Upstream {
 	out := make([]proxy.Upstream, 0, len(us))
 	for _, u := range us {
-		out = append(out, proxy.Upstream{
+		pu := proxy.Upstream{
 			Name:          u.Name,
 			URL:           urls[u.Name],
 			PreserveHost:  u.PreserveHost,
 			Timeout:       u.Timeout,
 			FlushInterval: u.FlushInterval,
-			TLSCAFile:     d.resolvePath(u.TLSCAFile),
 			TLSSkipVerify: u.TLSSkipVerify,
 
 			AssertionAudience: u.AssertionAudience,
-		})
+		}
+		if u.TLSCAFile != "" {
+			pu.RootCAs = d.caPool(u.path+".tls_ca_file", u.TLSCAFile)
+		}
+		out = append(out, pu)
 	}
 	return out
 }

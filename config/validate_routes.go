@@ -36,9 +36,6 @@ func (d *decoder) validateUpstreams(us []upstreamSection) map[string]*url.URL {
 				byName[u.Name] = &url.URL{} // known name, bad URL: do not cascade
 			}
 		}
-		if u.TLSCAFile != "" {
-			d.checkCAFile(u.path+".tls_ca_file", u.TLSCAFile)
-		}
 		if u.TLSSkipVerify {
 			d.warn(u.path+".tls_skip_verify", "TLS certificates of this upstream are not verified")
 		}

@@ -2,13 +2,11 @@ package config
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
-	"github.com/portcullis/portcullis/proxy"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -123,8 +121,8 @@ func (d *decoder) checkRedis(s *sessionSection) {
 	if len(s.RedisSentinelAddrs) > 0 && s.RedisSentinelMaster == "" {
 		d.problem("session.redis_sentinel_master", "required with redis_sentinel_addrs")
 	}
-	if s.RedisTLSCAFile != "" {
-		d.checkCAFile("session.redis_tls_ca_file", s.RedisTLSCAFile)
+	if s.RedisTLSCAFile != "" && strings.HasPrefix(s.RedisURL, "redis://") {
+		d.problem("session.redis_tls_ca_file", "needs a rediss:// redis_url (TLS)")
 	}
 }
 
@@ -175,9 +173,6 @@ func (d *decoder) validateHeaders(h *headersSection) {
 			d.problem(key, "claim path must not be empty")
 		}
 	}
-	if h.AssertionKeyFile != "" {
-		d.checkSigningKey("headers.assertion_key_file", h.AssertionKeyFile)
-	}
 }
 
 // checkKeyPair loads the TLS certificate and key, so a bad pair fails check.
@@ -185,25 +180,5 @@ func (d *decoder) checkKeyPair(s *serverSection) {
 	_, err := tls.LoadX509KeyPair(d.resolvePath(s.TLSCertFile), d.resolvePath(s.TLSKeyFile))
 	if err != nil {
 		d.problem("server.tls_cert_file", "cannot load the certificate and key: %v", err)
-	}
-}
-
-// checkCAFile checks that a CA file holds at least one PEM certificate.
-func (d *decoder) checkCAFile(key, name string) {
-	b, ok := d.readFile(key, name)
-	if ok && !x509.NewCertPool().AppendCertsFromPEM(b) {
-		d.problem(key, "no PEM certificate in %q", name)
-	}
-}
-
-// checkSigningKey checks that the assertion key file holds a key the proxy
-// can sign assertions with (EC P-256 for ES256, RSA >= 2048 bits for RS256).
-func (d *decoder) checkSigningKey(key, name string) {
-	b, ok := d.readFile(key, name)
-	if !ok {
-		return
-	}
-	if _, err := proxy.ParseSigningKey(b); err != nil {
-		d.problem(key, "%s: %s", name, strings.TrimPrefix(err.Error(), "proxy: assertion key: "))
 	}
 }

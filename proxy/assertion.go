@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -36,15 +35,8 @@ type signer struct {
 	jwks []byte // the public JWK Set (RFC 7517 §5)
 }
 
-// newSigner builds the signer from key, else from the PEM file keyFile,
-// else from a fresh P-256 key.
-func newSigner(key crypto.Signer, keyFile string) (*signer, error) {
-	if key == nil && keyFile != "" {
-		var err error
-		if key, err = loadSigningKey(keyFile); err != nil {
-			return nil, err
-		}
-	}
+// newSigner builds the signer from key, else from a fresh P-256 key.
+func newSigner(key crypto.Signer) (*signer, error) {
 	if key == nil {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
@@ -96,19 +88,6 @@ func signingAlgorithm(pub crypto.PublicKey) (jose.SignatureAlgorithm, error) {
 		return jose.RS256, nil
 	}
 	return "", fmt.Errorf("proxy: assertion key: unsupported key type %T (want EC P-256 or RSA)", pub)
-}
-
-// loadSigningKey reads the assertion key file.
-func loadSigningKey(path string) (crypto.Signer, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("proxy: assertion key file: %w", err)
-	}
-	k, err := ParseSigningKey(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w (in %s)", err, path)
-	}
-	return k, nil
 }
 
 // ParseSigningKey parses the first PEM private key (PKCS#8, SEC 1 EC or

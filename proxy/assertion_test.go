@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,8 +10,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +24,7 @@ func TestAssertionVerifiesAgainstJWKS(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			f := newFixture(t, func(c *Config) {
 				if kind != "generated" {
-					c.AssertionKeyFile = writeKey(t, kind)
+					c.AssertionKey = parsedKey(t, kind)
 				}
 			})
 			srv := serveGateway(t, f)
@@ -179,22 +178,22 @@ func TestAssertionAudienceOverride(t *testing.T) {
 }
 
 func TestAssertionKeyRefused(t *testing.T) {
-	dir := t.TempDir()
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	der, _ := x509.MarshalECPrivateKey(p384)
-	path := filepath.Join(dir, "p384.pem")
-	_ = os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
-	if _, err := newSigner(nil, path); err == nil {
+	if _, err := newSigner(p384); err == nil {
 		t.Error("a P-384 key was accepted")
 	}
-	garbage := filepath.Join(dir, "garbage.pem")
-	_ = os.WriteFile(garbage, []byte("not a key"), 0o600)
-	if _, err := newSigner(nil, garbage); err == nil {
-		t.Error("a file without a key was accepted")
+	der, _ := x509.MarshalECPrivateKey(p384)
+	if _, err := ParseSigningKey(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})); err == nil {
+		t.Error("a P-384 PEM key was accepted")
+	}
+	if _, err := ParseSigningKey([]byte("not a key")); err == nil {
+		t.Error("bytes without a key were accepted")
 	}
 }
 
-func writeKey(t *testing.T, kind string) string {
+// parsedKey is a key of kind written as PEM and parsed back, as the config
+// package hands it over from headers.assertion_key_file.
+func parsedKey(t *testing.T, kind string) crypto.Signer {
 	t.Helper()
 	var block *pem.Block
 	switch kind {
@@ -210,9 +209,9 @@ func writeKey(t *testing.T, kind string) string {
 		der, _ := x509.MarshalPKCS8PrivateKey(k)
 		block = &pem.Block{Type: "PRIVATE KEY", Bytes: der}
 	}
-	path := filepath.Join(t.TempDir(), "key.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+	k, err := ParseSigningKey(pem.EncodeToMemory(block))
+	if err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return k
 }

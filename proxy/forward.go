@@ -3,14 +3,12 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -98,20 +96,7 @@ func newTransport(u Upstream) (*http.Transport, error) {
 	}
 	if u.URL.Scheme == "https" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: u.TLSSkipVerify} //nolint:gosec // opt-in per upstream
-		if u.TLSCAFile != "" {
-			pem, err := os.ReadFile(u.TLSCAFile)
-			if err != nil {
-				return nil, fmt.Errorf("proxy: upstream %q: tls_ca_file: %w", u.Name, err)
-			}
-			pool, err := x509.SystemCertPool()
-			if err != nil {
-				pool = x509.NewCertPool()
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("proxy: upstream %q: tls_ca_file %s holds no PEM certificate", u.Name, u.TLSCAFile)
-			}
-			tc.RootCAs = pool
-		}
+		tc.RootCAs = u.RootCAs                                                               // nil = the system roots
 		tr.TLSClientConfig = tc
 	}
 	return tr, nil

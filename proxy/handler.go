@@ -103,7 +103,7 @@ func New(cfg Config) (*Handler, error) {
 	if h.metrics, err = newMetrics(cfg.Metrics); err != nil {
 		return nil, err
 	}
-	if h.signer, err = newSigner(cfg.AssertionKey, cfg.AssertionKeyFile); err != nil {
+	if h.signer, err = newSigner(cfg.AssertionKey); err != nil {
 		return nil, err
 	}
 	if err = h.buildUpstreams(); err != nil {

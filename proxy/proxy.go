@@ -7,6 +7,7 @@ package proxy
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"log/slog"
 	"net/netip"
 	"net/url"
@@ -63,13 +64,12 @@ type Config struct {
 	Refresh              bool           // from config: session.refresh
 	RefreshMargin        time.Duration  // from config: session.refresh_margin
 	SessionLifetime      time.Duration  // from config: session.lifetime; 0 = 12h
-	AssertionKeyFile     string         // from config: headers.assertion_key_file ("" = generate)
 
 	Routes       *policy.Table
 	Provider     Provider
 	Sessions     session.Store
 	LoginStates  *session.StateCookies
-	AssertionKey crypto.Signer // nil = generate an ES256 key at New
+	AssertionKey crypto.Signer // from config (headers.assertion_key_file) or cmd; nil = generate an ES256 key at New
 
 	Metrics prometheus.Registerer // nil = no metrics
 	Logger  *slog.Logger          // nil = discard
@@ -91,7 +91,7 @@ type Upstream struct {
 	// server-sent events and bodies of unknown length at once and buffers
 	// the rest; negative flushes after every write; positive periodically.
 	FlushInterval time.Duration
-	TLSCAFile     string
+	RootCAs       *x509.CertPool // from tls_ca_file: the system roots plus that file; nil = the system roots
 	TLSSkipVerify bool
 	// AssertionAudience is the aud of the assertion sent to this upstream;
 	// "" derives it from the route's host or public_url (docs/headers.md).

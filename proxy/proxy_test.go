@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -365,7 +367,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"duplicate upstream", func(c *Config) { c.Upstreams = append(c.Upstreams, c.Upstreams[0]) }},
 		{"upstream without scheme", func(c *Config) { c.Upstreams = []Upstream{{Name: "x", URL: &url.URL{Host: "h"}}} }},
 		{"bad redirect host", func(c *Config) { c.AllowedRedirectHosts = []string{"https://x"} }},
-		{"missing key file", func(c *Config) { c.AssertionKeyFile = "/nonexistent/key.pem" }},
+		{"unsupported assertion key", func(c *Config) { c.AssertionKey, _ = ecdsa.GenerateKey(elliptic.P384(), rand.Reader) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -157,16 +155,8 @@ func newRedisClient(cfg RedisConfig) (redis.UniversalClient, error) {
 		return nil, errors.New("session: set exactly one of redis_url, redis_cluster_addrs and redis_sentinel_addrs")
 	}
 	var tlsConf *tls.Config
-	if cfg.TLSCAFile != "" {
-		pem, err := os.ReadFile(cfg.TLSCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("session: redis_tls_ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("session: redis_tls_ca_file %q holds no PEM certificate", cfg.TLSCAFile)
-		}
-		tlsConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if cfg.RootCAs != nil {
+		tlsConf = &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12}
 	}
 	switch {
 	case cfg.URL != "":
@@ -183,7 +173,7 @@ func newRedisClient(cfg RedisConfig) (redis.UniversalClient, error) {
 		}
 		if tlsConf != nil {
 			if opt.TLSConfig == nil {
-				return nil, errors.New("session: redis_tls_ca_file needs a rediss:// redis_url")
+				return nil, errors.New("session: a Redis CA (redis_tls_ca_file) needs a rediss:// redis_url")
 			}
 			opt.TLSConfig.RootCAs = tlsConf.RootCAs
 		}

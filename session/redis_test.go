@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -312,7 +313,9 @@ func TestNewRedisClientConfig(t *testing.T) {
 		{"two kinds", RedisConfig{URL: "redis://x", ClusterAddrs: []string{"y:1"}}, false},
 		{"sentinel without master", RedisConfig{SentinelAddrs: []string{"127.0.0.1:26379"}}, false},
 		{"bad scheme", RedisConfig{URL: "http://127.0.0.1"}, false},
-		{"missing CA file", RedisConfig{URL: "rediss://127.0.0.1", TLSCAFile: "/nonexistent/ca.pem"}, false},
+		{"CA with a plain-text url", RedisConfig{URL: "redis://127.0.0.1", RootCAs: x509.NewCertPool()}, false},
+		{"CA with a TLS url", RedisConfig{URL: "rediss://127.0.0.1", RootCAs: x509.NewCertPool()}, true},
+		{"CA with a cluster", RedisConfig{ClusterAddrs: []string{"127.0.0.1:7000"}, RootCAs: x509.NewCertPool()}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := newRedisClient(tc.cfg)

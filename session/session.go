@@ -5,6 +5,7 @@ package session
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"time"
@@ -123,8 +124,9 @@ type LoginState struct {
 	IssuedAt  time.Time `json:"iat"`
 }
 
-// RedisConfig configures the Redis store (SPEC §2 redis_* keys). Exactly one
-// of URL, ClusterAddrs and SentinelAddrs is set.
+// RedisConfig configures the Redis store (the redis_* keys of
+// docs/configuration.md). Exactly one of URL, ClusterAddrs and SentinelAddrs
+// is set.
 type RedisConfig struct {
 	URL            string // redis:// or rediss://
 	ClusterAddrs   []string
@@ -132,5 +134,8 @@ type RedisConfig struct {
 	SentinelMaster string
 	Username       string
 	Password       string
-	TLSCAFile      string
+	// RootCAs verifies the Redis servers' TLS certificates (redis_tls_ca_file:
+	// the system roots plus that file); nil = the system roots. With URL it
+	// needs a rediss:// URL; with ClusterAddrs or SentinelAddrs it turns TLS on.
+	RootCAs *x509.CertPool
 }

@@ -131,7 +131,7 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 	px := cfg.Proxy
 	px.Provider, px.Sessions, px.LoginStates = gen.provider, gen.store, gen.states
 	px.Metrics, px.Logger = g.registry, g.logger
-	if px.AssertionKeyFile == "" {
+	if px.AssertionKey == nil {
 		px.AssertionKey = g.assertionKey
 	}
 	if g.tracer != nil {
@@ -161,12 +161,12 @@ func (g *gateway) replayGuard(ctx context.Context, key string, until time.Time) 
 func (g *gateway) buildStore(gen, prev *generation) error {
 	cfg := gen.cfg
 	if prev != nil && prev.cfg.SessionStore == cfg.SessionStore &&
-		reflect.DeepEqual(prev.cfg.Cookie, cfg.Cookie) && reflect.DeepEqual(prev.cfg.Redis, cfg.Redis) {
+		reflect.DeepEqual(prev.cfg.Cookie, cfg.Cookie) && sameRedis(prev.cfg.Redis, cfg.Redis) {
 		gen.store, gen.conn = prev.store, prev.conn
 		return nil
 	}
 	if rs, ok := storeOf(prev).(*session.RedisStore); ok && cfg.SessionStore == "redis" &&
-		reflect.DeepEqual(prev.cfg.Redis, cfg.Redis) {
+		sameRedis(prev.cfg.Redis, cfg.Redis) {
 		s, err := rs.WithCookie(cfg.Cookie)
 		if err != nil {
 			return err
@@ -180,6 +180,17 @@ func (g *gateway) buildStore(gen, prev *generation) error {
 	}
 	gen.store, gen.conn = s, s
 	return nil
+}
+
+// sameRedis reports whether two Redis settings would open the same
+// connection: the CA pools, loaded anew by each configuration load, are
+// compared by their certificates.
+func sameRedis(a, b session.RedisConfig) bool {
+	if !a.RootCAs.Equal(b.RootCAs) {
+		return false
+	}
+	a.RootCAs, b.RootCAs = nil, nil
+	return reflect.DeepEqual(a, b)
 }
 
 func storeOf(gen *generation) session.Store {
