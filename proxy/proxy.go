@@ -67,7 +67,7 @@ type Config struct {
 
 	Routes       *policy.Table
 	Provider     Provider
-	Sessions     session.Store
+	Sessions     session.Store // a session.Revoker too (the redis store) enables back-channel logout
 	LoginStates  *session.StateCookies
 	AssertionKey crypto.Signer // from config (headers.assertion_key_file) or cmd; nil = generate an ES256 key at New
 

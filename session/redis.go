@@ -60,9 +60,10 @@ type RedisStore struct {
 }
 
 var (
-	_ Store   = (*RedisStore)(nil)
-	_ Locker  = (*RedisStore)(nil)
-	_ Revoker = (*RedisStore)(nil)
+	_ Store       = (*RedisStore)(nil)
+	_ Locker      = (*RedisStore)(nil)
+	_ Revoker     = (*RedisStore)(nil)
+	_ ReplayGuard = (*RedisStore)(nil)
 )
 
 // redisEntry is what a cookie value opened to, and the last Redis value seen

@@ -98,6 +98,16 @@ type Revoker interface {
 	DeleteBySID(ctx context.Context, iss, sid string) (int, error)
 }
 
+// ReplayGuard remembers one-time keys across every replica that shares the
+// store: back-channel logout tokens use it so that a jti replayed to another
+// replica is refused too. *RedisStore implements it; the cookie store has
+// nothing replicas share (and back-channel logout needs the redis store).
+type ReplayGuard interface {
+	// FirstUse records key for ttl and reports whether this was its first
+	// use on any replica.
+	FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
 // ErrNoSession means the request carries no usable session.
 var ErrNoSession = errors.New("session: no session")
 

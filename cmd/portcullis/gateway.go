@@ -148,11 +148,11 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 // is used for the first time on any replica (redis store). With the cookie
 // store back-channel logout answers 501, so the process memory suffices.
 func (g *gateway) replayGuard(ctx context.Context, key string, until time.Time) (bool, error) {
-	rs, ok := storeOf(g.current()).(*session.RedisStore)
+	rg, ok := storeOf(g.current()).(session.ReplayGuard)
 	if !ok {
 		return true, nil
 	}
-	return rs.FirstUse(ctx, key, max(time.Until(until), time.Second))
+	return rg.FirstUse(ctx, key, max(time.Until(until), time.Second))
 }
 
 // buildStore gives gen its session store: prev's when the session settings

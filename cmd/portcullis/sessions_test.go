@@ -251,3 +251,38 @@ func TestSessionsListCell(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionsBySubWithEmailUserClaim: a session whose user is an email
+// (user_claim = "email") is listed and revoked by the provider's sub; the
+// email names nothing.
+func TestSessionsBySubWithEmailUserClaim(t *testing.T) {
+	path := sessionsConfigFile(t, "store = \"redis\"\nredis_url = \""+sessionsRedis(t)+"\"\n")
+	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := session.NewRedisStore(cfg.Redis, cfg.Cookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	now := time.Now()
+	s := &session.Session{
+		Identity: portcullis.Identity{Subject: "dora@example.com", Issuer: cfg.Provider.Issuer, ProviderSubject: "00u4dora",
+			Email: "dora@example.com", SessionID: "sid-d"},
+		AccessToken: "at", CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+	}
+	if err := store.Save(discardWriter{}, nil, s); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, _ := sessionsRun(t, "list", "--config", path, "--sub", "dora@example.com"); len(listedIDs(t, out)) != 0 {
+		t.Errorf("list --sub EMAIL found sessions:\n%s", out)
+	}
+	out, _, _ := sessionsRun(t, "list", "--config", path, "--sub", "00u4dora")
+	if ids := listedIDs(t, out); len(ids) != 1 || !strings.Contains(out, "dora@example.com") {
+		t.Fatalf("list --sub 00u4dora:\n%s", out)
+	}
+	if out, errOut, code := sessionsRun(t, "revoke", "--config", path, "--sub", "00u4dora"); code != 0 || strings.TrimSpace(out) != "revoked 1 session(s)" {
+		t.Fatalf("revoke --sub: exit %d %q %s", code, out, errOut)
+	}
+}
