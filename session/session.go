@@ -78,9 +78,9 @@ type Store interface {
 type Locker interface {
 	// Lock tries to take the lock of session id for at most ttl (a crashed
 	// holder's lock expires). acquired is false when another holder has it;
-	// unlock releases it only while it is still this holder's. A store whose
-	// sessions no other replica can change (the cookie store) always
-	// acquires at once.
+	// unlock releases it only while it is still this holder's. A store that
+	// shares nothing between replicas (the cookie store) always acquires at
+	// once.
 	Lock(ctx context.Context, id string, ttl time.Duration) (unlock func(), acquired bool, err error)
 }
 
