@@ -50,7 +50,8 @@ type Handler struct {
 	metrics   *metrics
 	tracing   *tracing // nil = no tracing
 	refresher refresher
-	login     Login           // cfg.Provider, for sign-in and sign-out
+	login     Login           // cfg.Provider, for sign-in
+	logout    Logout          // cfg.Provider, for sign-out and back-channel logout
 	verifier  Verifier        // cfg.Provider, for bearer tokens and refresh
 	revoker   session.Revoker // cfg.Sessions when it can revoke; nil = back-channel logout answers 501
 }
@@ -93,6 +94,7 @@ func New(cfg Config) (*Handler, error) {
 		idCache:  newValueCache(valueCacheSize),
 		tracing:  newTracing(cfg.Tracer),
 		login:    cfg.Provider,
+		logout:   cfg.Provider,
 		verifier: cfg.Provider,
 	}
 	h.revoker, _ = cfg.Sessions.(session.Revoker)

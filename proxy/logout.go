@@ -44,13 +44,13 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 	ex.id = &s.Identity
 	h.metrics.logout("sign_out")
 	if s.RefreshToken != "" {
-		if err := h.login.Revoke(r.Context(), s.RefreshToken); err != nil {
+		if err := h.logout.Revoke(r.Context(), s.RefreshToken); err != nil {
 			h.log.Warn("proxy: revoking the refresh token failed", "sub", s.Identity.Subject, "err", err)
 		}
 	}
 	ex.outcome = "allowed"
 	state := rand.Text()
-	end := h.login.EndSessionURL(s.IDToken, state, h.publicEndpoint("/signed_out"))
+	end := h.logout.EndSessionURL(s.IDToken, state, h.publicEndpoint("/signed_out"))
 	if end == "" {
 		http.Redirect(ex, r, rd, http.StatusFound)
 		return
@@ -124,7 +124,7 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 			"error_description": "one logout_token form parameter is required"})
 		return
 	}
-	sub, sid, err := h.login.VerifyLogoutToken(r.Context(), r.PostForm.Get("logout_token"))
+	sub, sid, err := h.logout.VerifyLogoutToken(r.Context(), r.PostForm.Get("logout_token"))
 	if err != nil || (sub == "" && sid == "") {
 		h.log.Info("proxy: logout token refused", "err", err)
 		ex.outcome = "bad_request"
@@ -135,7 +135,7 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 	// The token's issuer is the provider's (VerifyLogoutToken checks it);
 	// sessions are indexed by (iss, sid) and (iss, sub) whatever user_claim
 	// says.
-	iss, n := h.login.Issuer(), 0
+	iss, n := h.logout.Issuer(), 0
 	if sid != "" {
 		n, err = h.revoker.DeleteBySID(r.Context(), iss, sid)
 	} else {

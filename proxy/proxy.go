@@ -22,15 +22,20 @@ import (
 	"github.com/portcullis/portcullis/session"
 )
 
-// Login is what signing in and out needs from the identity provider: the
-// authorization request, the code exchange, and ending sessions (RFC 7009
-// revocation, RP-initiated and back-channel logout).
+// Login is what signing in needs from the identity provider: the
+// authorization request and the code exchange.
 type Login interface {
 	Ready() bool
 	Issuer() string
 	IssuerParameterSupported() bool
 	AuthCodeURL(state, nonce, verifier string, scopes []string) (string, error)
 	Exchange(ctx context.Context, code, verifier, nonce string) (*idp.Tokens, *portcullis.Identity, error)
+}
+
+// Logout is what ending sessions needs from the identity provider: RFC 7009
+// revocation, RP-initiated logout and back-channel logout tokens.
+type Logout interface {
+	Issuer() string
 	Revoke(ctx context.Context, refreshToken string) error
 	EndSessionURL(idTokenHint, state, postLogoutRedirectURI string) string
 	VerifyLogoutToken(ctx context.Context, raw string) (sub, sid string, err error)
@@ -47,6 +52,7 @@ type Verifier interface {
 // *idp.Client implements it.
 type Provider interface {
 	Login
+	Logout
 	Verifier
 }
 
