@@ -47,7 +47,7 @@ func TestBackchannelAndRPInitiatedLogout(t *testing.T) {
 	if status, body, _ := withCookie(t, "GET", gwB.URL+"/app/after", ck, false); status != http.StatusUnauthorized {
 		t.Fatalf("on B after back-channel logout to A: %d, want 401\n%s\nA:\n%s\nprovider:\n%s", status, body, gwA.Proc.Output(), op.Output())
 	}
-	if !strings.Contains(gwA.Proc.Output(), "back-channel logout") || sessions() != 0 {
+	if !logged(gwA, "back-channel logout") || sessions() != 0 {
 		t.Errorf("A did not log the back-channel logout, or %d sessions are left", sessions())
 	}
 

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -66,4 +68,31 @@ func (l *logWriter) flushEvery(every time.Duration) {
 			_ = l.Flush()
 		}
 	}
+}
+
+// urgentFlush writes out a logWriter's buffer after every record at warn
+// or above, so that problems reach the operator at once; info lines (one
+// per request) wait for the periodic flush.
+type urgentFlush struct {
+	slog.Handler
+	w *logWriter
+}
+
+// Handle passes r on and flushes when it is a warning or worse.
+func (h urgentFlush) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	if r.Level >= slog.LevelWarn {
+		_ = h.w.Flush()
+	}
+	return err
+}
+
+// WithAttrs keeps the flushing behaviour on derived handlers.
+func (h urgentFlush) WithAttrs(as []slog.Attr) slog.Handler {
+	return urgentFlush{h.Handler.WithAttrs(as), h.w}
+}
+
+// WithGroup keeps the flushing behaviour on derived handlers.
+func (h urgentFlush) WithGroup(name string) slog.Handler {
+	return urgentFlush{h.Handler.WithGroup(name), h.w}
 }

@@ -83,3 +83,19 @@ func TestLogWriterConcurrentWritesStayWhole(t *testing.T) {
 		}
 	}
 }
+
+func TestLoggerFlushesWarningsAtOnce(t *testing.T) {
+	var out lockedBuffer
+	lw := newLogWriter(&out, time.Hour)
+	defer lw.Close()
+	log := newLogger("text", "info", lw).With("component", "test")
+	log.Info("routine")
+	if got := out.String(); got != "" {
+		t.Fatalf("an info line was written at once: %q", got)
+	}
+	log.Warn("trouble")
+	got := out.String()
+	if !strings.Contains(got, "msg=routine") || !strings.Contains(got, "msg=trouble") {
+		t.Fatalf("after a warning the buffer was not written out: %q", got)
+	}
+}

@@ -72,12 +72,17 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // newLogger builds the process logger; config validated format and level.
+// Over a logWriter, warnings and errors are written out at once.
 func newLogger(format, level string, w io.Writer) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(strings.ToUpper(level)))
 	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	if lw, ok := w.(*logWriter); ok {
+		h = urgentFlush{h, lw}
+	}
+	return slog.New(h)
 }
