@@ -1,0 +1,194 @@
+package directory
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// GitHubAPIURL is GitHub.com's REST API. GitHub Enterprise Server serves
+// it at https://HOST/api/v3.
+const GitHubAPIURL = "https://api.github.com"
+
+// GitHub reads a user's organisations and teams with the user's OAuth token
+// (scope read:org): GET /user/orgs and GET /user/teams, following the Link
+// header's rel="next" (per_page=100). An organisation is the group "acme",
+// a team "acme/sre" (its slug), both lowercased: GitHub logins and slugs are
+// case-insensitive.
+type GitHub struct {
+	f    fetcher
+	base *url.URL
+}
+
+var _ Source = (*GitHub)(nil)
+
+// NewGitHub returns a source for the API at apiURL ("" = GitHubAPIURL).
+func NewGitHub(apiURL string, hc *http.Client) (*GitHub, error) {
+	if apiURL == "" {
+		apiURL = GitHubAPIURL
+	}
+	b, err := parseBase(apiURL)
+	if err != nil {
+		return nil, err
+	}
+	return &GitHub{f: newFetcher(hc, "github"), base: b}, nil
+}
+
+// Groups returns the user's organisations, then their teams.
+func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
+	if u.AccessToken == "" {
+		return nil, ErrUserTokenNeeded
+	}
+	var out groupSet
+	var orgs []struct {
+		Login string `json:"login"`
+	}
+	err := g.pages(ctx, "/user/orgs", u.AccessToken, func(body []byte) error {
+		orgs = orgs[:0]
+		if err := json.Unmarshal(body, &orgs); err != nil {
+			return err
+		}
+		for _, o := range orgs {
+			if err := out.add(strings.ToLower(o.Login)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var teams []struct {
+		Slug         string `json:"slug"`
+		Organization struct {
+			Login string `json:"login"`
+		} `json:"organization"`
+	}
+	err = g.pages(ctx, "/user/teams", u.AccessToken, func(body []byte) error {
+		teams = teams[:0]
+		if err := json.Unmarshal(body, &teams); err != nil {
+			return err
+		}
+		for _, t := range teams {
+			if t.Slug == "" || t.Organization.Login == "" {
+				continue
+			}
+			if err := out.add(strings.ToLower(t.Organization.Login + "/" + t.Slug)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.list, nil
+}
+
+// pages GETs path and its rel="next" pages, handing each body to page.
+func (g *GitHub) pages(ctx context.Context, path, token string, page func([]byte) error) error {
+	u := g.base.String() + path + "?per_page=100"
+	h := http.Header{"Accept": {"application/vnd.github+json"}, "X-GitHub-Api-Version": {"2022-11-28"}}
+	for n := 1; u != ""; n++ {
+		if n > maxPages {
+			return fmt.Errorf("directory: github %s: more than %d pages", path, maxPages)
+		}
+		r, err := g.f.get(ctx, u, "Bearer "+token, h)
+		if err != nil {
+			return err
+		}
+		if err := ssoError(r.header.Get("X-GitHub-SSO")); err != nil {
+			return err
+		}
+		if r.status != http.StatusOK {
+			se := statusError("github", u, r)
+			if r.status == http.StatusForbidden || r.status == http.StatusUnauthorized {
+				se.Detail += " (the token needs the read:org scope)"
+			}
+			return se
+		}
+		if err := page(r.body); err != nil {
+			return fmt.Errorf("directory: github %s: %v", path, err)
+		}
+		next := nextLink(r.header.Values("Link"))
+		if next != "" && !sameOrigin(g.base, next) {
+			return fmt.Errorf("directory: github %s: next page %q is not on %s", path, redact(next), g.base.Host)
+		}
+		u = next
+	}
+	return nil
+}
+
+// ssoError reads X-GitHub-SSO. GitHub sends "required; url=..." with a 403
+// when an organisation enforcing SAML single sign-on refuses the token, and
+// "partial-results; organizations=ID,ID" when a list left out what those
+// organisations hold. Either way the groups would be incomplete.
+func ssoError(v string) error {
+	if v == "" {
+		return nil
+	}
+	kind, params, _ := strings.Cut(v, ";")
+	var orgs []string
+	for _, p := range strings.Split(params, ";") {
+		name, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch strings.TrimSpace(name) {
+		case "organizations":
+			for _, o := range strings.Split(val, ",") {
+				if o = strings.TrimSpace(o); o != "" {
+					orgs = append(orgs, o)
+				}
+			}
+		case "url":
+			// https://github.com/orgs/ORG/sso?authorization_request=...
+			if u, err := url.Parse(strings.TrimSpace(val)); err == nil {
+				parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+				if len(parts) >= 2 && parts[0] == "orgs" {
+					orgs = append(orgs, parts[1])
+				}
+			}
+		}
+	}
+	switch strings.TrimSpace(kind) {
+	case "required", "partial-results":
+		if len(orgs) == 0 {
+			orgs = []string{"(unnamed)"}
+		}
+		return &SSORequiredError{Organizations: orgs}
+	}
+	return nil
+}
+
+// nextLink returns the rel="next" target of Link header values (RFC 8288).
+func nextLink(values []string) string {
+	for _, v := range values {
+		for _, link := range strings.Split(v, ",") {
+			target, params, ok := strings.Cut(link, ";")
+			if !ok {
+				continue
+			}
+			target = strings.TrimSpace(target)
+			if !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
+				continue
+			}
+			for _, p := range strings.Split(params, ";") {
+				name, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if strings.EqualFold(name, "rel") && hasRel(strings.Trim(val, `"`), "next") {
+					return target[1 : len(target)-1]
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func hasRel(v, rel string) bool {
+	for _, r := range strings.Fields(v) {
+		if strings.EqualFold(r, rel) {
+			return true
+		}
+	}
+	return false
+}
