@@ -83,7 +83,7 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 		return nil, fmt.Errorf("%w: typ %q is not an access token type", ErrInvalidToken, typ)
 	}
 	ti := c.trustedIssuer(iss)
-	if ti == nil && iss == c.cfg.Issuer && c.cfg.Kind == "oidc" && !c.Ready() {
+	if ti == nil && iss == c.cfg.Issuer && c.isOIDC() && !c.Ready() {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ErrNotReady)
 	}
 	if ti == nil {

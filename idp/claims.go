@@ -14,6 +14,9 @@ import (
 // the login or the bearer token fails cleanly instead of the upstream
 // seeing another value (or the request failing) later.
 func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Identity, error) {
+	if err := c.checkHostedDomain(claims, issuer); err != nil {
+		return nil, err
+	}
 	id := &portcullis.Identity{Issuer: issuer, Claims: claims}
 	v, _ := portcullis.LookupClaim(claims, c.cfg.UserClaim)
 	id.Subject = subjectString(v)

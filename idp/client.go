@@ -31,6 +31,7 @@ type Client struct {
 	extras  []*trustedIssuer
 	bearers *tokenCache
 	jtis    *replayCache
+	dir     *groupsDirectory // nil: groups come from the tokens only
 }
 
 // metadata is what discovery (or the configuration of a plain OAuth 2.0
@@ -59,10 +60,15 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: m,
 		bearers: newTokenCache(10000), jtis: newReplayCache(10000)}
 	c.http = instrumentedClient(BackChannelClient(cfg.HTTPClient), m.providerDuration)
+	dcfg := cfg
+	dcfg.HTTPClient = c.http
+	if c.dir, err = newDirectory(&dcfg); err != nil {
+		return nil, err
+	}
 	for _, x := range cfg.ExtraIssuers {
 		c.extras = append(c.extras, c.newTrustedIssuer(x.Issuer, x.Audiences, x.JWKSURL, nil))
 	}
-	if cfg.Kind != "oidc" {
+	if !isOIDCKind(cfg.Kind) {
 		// GitHub takes the client secret in the form; other plain OAuth 2.0
 		// servers are probed (Basic first, RFC 6749 §2.3.1).
 		style := oauth2.AuthStyleAutoDetect
@@ -93,8 +99,11 @@ func defaults(cfg *Config) error {
 	if cfg.ClientID == "" {
 		return fmt.Errorf("idp: client_id is required")
 	}
+	if err := kindDefaults(cfg); err != nil {
+		return err
+	}
 	switch cfg.Kind {
-	case "oidc":
+	case "oidc", "google", "entra":
 		if cfg.Issuer == "" {
 			return fmt.Errorf("idp: kind %q needs an issuer", cfg.Kind)
 		}
@@ -192,7 +201,7 @@ func (c *Client) AuthCodeURL(state, nonce, verifier string, scopes []string) (st
 		conf.Scopes = scopes
 	}
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
-	if c.cfg.Kind == "oidc" {
+	if c.isOIDC() {
 		opts = append(opts, oidc.Nonce(nonce))
 	}
 	keys := make([]string, 0, len(c.cfg.AuthParams))

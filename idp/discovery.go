@@ -25,7 +25,7 @@ type providerMetadata struct {
 // 2.0 and GitHub clients are ready without it. Keys are fetched lazily, on
 // the first token to verify.
 func (c *Client) Discover(ctx context.Context) error {
-	if c.cfg.Kind != "oidc" {
+	if !c.isOIDC() {
 		return nil
 	}
 	p, err := oidc.NewProvider(c.providerCtx(ctx, "discovery"), c.cfg.Issuer)

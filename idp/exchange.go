@@ -30,9 +30,12 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 		return nil, nil, fmt.Errorf("idp: code exchange: %w", err)
 	}
 	out := c.tokens(tok, m.oauth.Scopes)
-	if c.cfg.Kind != "oidc" {
+	if !c.isOIDC() {
 		id, err := c.oauthIdentity(ctx, m, tok.AccessToken)
 		if err != nil {
+			return nil, nil, err
+		}
+		if out.GroupsReadAt, err = c.loginGroups(ctx, id, tok.AccessToken); err != nil {
 			return nil, nil, err
 		}
 		id.Scopes = out.Scopes
@@ -53,11 +56,17 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 	if nonce == "" || subtle.ConstantTimeCompare([]byte(got), []byte(nonce)) != 1 {
 		return nil, nil, errors.New("idp: ID token nonce does not match the authorization request")
 	}
+	if err := c.checkHostedDomain(vt.claims, vt.token.Issuer); err != nil {
+		return nil, nil, err
+	}
 	if err := c.completeFromUserinfo(ctx, m, tok.AccessToken, vt.claims); err != nil {
 		return nil, nil, err
 	}
 	id, err := c.identity(vt.claims, vt.token.Issuer)
 	if err != nil {
+		return nil, nil, err
+	}
+	if out.GroupsReadAt, err = c.loginGroups(ctx, id, tok.AccessToken); err != nil {
 		return nil, nil, err
 	}
 	id.Scopes = out.Scopes
@@ -247,6 +256,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 	if err != nil {
 		return nil, nil, err
 	}
+	c.refreshGroups(id, prev)
 	id.Scopes = out.Scopes
 	return out, id, nil
 }
@@ -259,7 +269,7 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 	if prev != nil {
 		prevClaims = prev.Claims
 	}
-	if c.cfg.Kind != "oidc" {
+	if !c.isOIDC() {
 		id, err := c.oauthIdentity(ctx, m, out.AccessToken)
 		if err != nil {
 			return nil, err

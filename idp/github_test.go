@@ -12,7 +12,7 @@ func githubClient(t *testing.T, g *oidctest.GitHubServer) *Client {
 	t.Helper()
 	c, err := New(Config{Kind: "github", ClientID: g.ClientID, ClientSecret: g.ClientSecret,
 		RedirectURL: redirectURL, AuthorizationURL: g.AuthorizationURL(), TokenURL: g.TokenURL(),
-		UserinfoURL: g.UserURL()})
+		UserinfoURL: g.UserURL(), Directory: &stubDirectory{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +65,9 @@ func TestGitHubLogin(t *testing.T) {
 			if a := g.LastAccept("/user"); a != "application/vnd.github+json" {
 				t.Errorf("Accept = %q", a)
 			}
-			// GitHub lists granted scopes comma-separated ("read:user,user:email").
-			if want := []string{"read:user", "user:email"}; !slices.Equal(toks.Scopes, want) || !slices.Equal(id.Scopes, want) {
+			// GitHub lists granted scopes comma-separated ("read:user,user:email,read:org");
+			// kind github adds read:org for organisations and teams.
+			if want := []string{"read:user", "user:email", "read:org"}; !slices.Equal(toks.Scopes, want) || !slices.Equal(id.Scopes, want) {
 				t.Errorf("scopes = %q, identity scopes %q, want %q", toks.Scopes, id.Scopes, want)
 			}
 		})

@@ -11,12 +11,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/portcullis/portcullis/idp/directory"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures a Client. Zero values are documented per field.
 type Config struct {
-	Kind         string // "oidc", "oauth2" or "github" (already defaulted by config)
+	Kind         string // "oidc", "oauth2", "github", "google" or "entra" (already defaulted by config)
 	Issuer       string // OIDC issuer; everything else from discovery
 	ClientID     string
 	ClientSecret string
@@ -42,6 +43,20 @@ type Config struct {
 	UserinfoURL      string
 
 	ExtraIssuers []ExtraIssuer
+
+	// Directory groups (docs/providers/). HostedDomain (kind google) is the
+	// Workspace domain the ID token's hd claim must name.
+	HostedDomain string
+	// GoogleServiceAccountJSON is the service account's JSON key (read by
+	// config); when set, kind google reads groups from Google's directory.
+	GoogleServiceAccountJSON []byte
+	// GoogleAdminEmail selects the Admin SDK with domain-wide delegation
+	// ("" = the Cloud Identity Groups API).
+	GoogleAdminEmail string
+	GitHubAPIURL     string // kind github: API base ("" = https://api.github.com)
+	DirectoryURL     string // base URL of Google's or Graph's API ("" = the public one)
+	// Directory replaces the directory source of the kind (tests).
+	Directory directory.Source
 
 	// ReplayGuard, when set, is asked after the in-process memory whether a
 	// logout token's jti (under key) is used for the first time across all
@@ -76,6 +91,9 @@ type Tokens struct {
 	IDToken      string
 	Expiry       time.Time // zero when the provider states none
 	Scopes       []string  // granted scopes (token response scope, else the requested ones)
+	// GroupsReadAt is when the identity's groups were read from the
+	// provider's directory; zero when they came from the tokens.
+	GroupsReadAt time.Time
 	// ScopeOmitted reports that the token response stated no scope, which
 	// RFC 6749 §5.1 allows only when the grant is exactly the requested
 	// scope: a caller that asked for other scopes than the configured ones

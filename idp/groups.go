@@ -1,0 +1,175 @@
+package idp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp/directory"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// directoryTimeout bounds one read of a user's groups (all pages).
+const directoryTimeout = 15 * time.Second
+
+// ErrDirectory means a user's groups could not be read from the provider's
+// directory. At login it fails the sign-in: an identity is never made
+// without its groups.
+var ErrDirectory = errors.New("idp: groups could not be read from the directory")
+
+// DirectoryError is a failed directory read. Hint, when set, is a sentence
+// for the user (e.g. a GitHub organisation that needs single sign-on); it
+// names no token.
+type DirectoryError struct {
+	Source string // "google", "github" or "graph"
+	Hint   string
+	Err    error
+}
+
+func (e *DirectoryError) Error() string { return "idp: " + e.Source + " directory: " + e.Err.Error() }
+
+// Unwrap lets errors.Is find ErrDirectory and the cause.
+func (e *DirectoryError) Unwrap() []error { return []error{ErrDirectory, e.Err} }
+
+// groupsDirectory is the configured directory of a client.
+type groupsDirectory struct {
+	source directory.Source
+	label  string // metric label
+	errors *prometheus.CounterVec
+}
+
+// newDirectory builds the directory of cfg's kind: Google with a service
+// account key, GitHub always, Graph for Entra (used on groups overage).
+func newDirectory(cfg *Config) (*groupsDirectory, error) {
+	d := &groupsDirectory{source: cfg.Directory}
+	var err error
+	switch cfg.Kind {
+	case "google":
+		d.label = "google"
+		if d.source == nil && len(cfg.GoogleServiceAccountJSON) > 0 {
+			d.source, err = directory.NewGoogle(directory.GoogleConfig{CredentialsJSON: cfg.GoogleServiceAccountJSON,
+				AdminEmail: cfg.GoogleAdminEmail, BaseURL: cfg.DirectoryURL, HTTPClient: cfg.HTTPClient})
+		}
+	case "github":
+		d.label = "github"
+		if d.source == nil {
+			// userinfo_url is GET {api}/user: its API is the directory's.
+			api := cmpOr(cfg.GitHubAPIURL, strings.TrimSuffix(cfg.UserinfoURL, "/user"))
+			d.source, err = directory.NewGitHub(api, cfg.HTTPClient)
+		}
+	case "entra":
+		d.label = "graph"
+		if d.source == nil {
+			d.source, err = directory.NewGraph(cfg.DirectoryURL, cfg.HTTPClient)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("idp: %w", err)
+	}
+	if d.source == nil {
+		return nil, nil
+	}
+	d.errors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "portcullis", Name: "directory_errors_total",
+		Help: "Failed reads of a user's groups from the provider's directory, by source.",
+	}, []string{"source"})
+	if cfg.Metrics != nil {
+		if d.errors, err = register(cfg.Metrics, d.errors); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// HasDirectory reports whether groups come from a directory that is read
+// again every groups_refresh (Google with a service account, GitHub, and
+// Entra ID after a groups overage).
+func (c *Client) HasDirectory() bool { return c.dir != nil }
+
+// DirectoryGroups reads id's groups from the directory again, with the
+// session's current access token (GitHub and Graph read with the user's
+// token). For Entra ID the app roles of id's claims are kept. Errors wrap
+// ErrDirectory and are counted in portcullis_directory_errors_total.
+func (c *Client) DirectoryGroups(ctx context.Context, id *portcullis.Identity, accessToken string) ([]string, error) {
+	if c.dir == nil {
+		return nil, fmt.Errorf("%w: no directory is configured", ErrDirectory)
+	}
+	if id == nil {
+		return nil, fmt.Errorf("%w: no identity", ErrDirectory)
+	}
+	if c.cfg.Kind == "google" && (id.Email == "" || !id.EmailVerified) {
+		return nil, c.dirError(errors.New("the account has no verified email address to look up"))
+	}
+	ctx, cancel := context.WithTimeout(withEndpoint(ctx, "directory"), directoryTimeout)
+	defer cancel()
+	groups, err := c.dir.source.Groups(ctx, directory.User{Subject: id.Subject, Email: id.Email, AccessToken: accessToken})
+	if err != nil {
+		return nil, c.dirError(err)
+	}
+	for _, g := range groups {
+		if err := checkHeaderSafe("groups", g); err != nil {
+			return nil, c.dirError(err)
+		}
+	}
+	if c.cfg.Kind == "entra" {
+		groups = entraGroups(id.Claims, groups)
+	}
+	return groups, nil
+}
+
+func (c *Client) dirError(err error) error {
+	c.dir.errors.WithLabelValues(c.dir.label).Inc()
+	de := &DirectoryError{Source: c.dir.label, Err: err}
+	var sso *directory.SSORequiredError
+	switch {
+	case errors.As(err, &sso):
+		de.Hint = "A GitHub organisation you belong to enforces SAML single sign-on and did not accept this sign-in. " +
+			"Sign in to the organisation through its identity provider on github.com (and authorise this application for it), then sign in here again."
+	case errors.Is(err, directory.ErrUserTokenNeeded):
+		de.Hint = "The sign-in gave no access token to read your groups with."
+	}
+	return de
+}
+
+// loginGroups completes a fresh login's identity with its directory groups.
+// It returns when they were read, zero when the groups came from the token.
+// A directory that cannot be read fails the login.
+func (c *Client) loginGroups(ctx context.Context, id *portcullis.Identity, accessToken string) (time.Time, error) {
+	if c.cfg.Kind == "entra" {
+		id.Groups = entraGroups(id.Claims, id.Groups)
+		if !entraOverage(id.Claims) {
+			return time.Time{}, nil
+		}
+	}
+	if c.dir == nil {
+		return time.Time{}, nil
+	}
+	groups, err := c.DirectoryGroups(ctx, id, accessToken)
+	if err != nil {
+		return time.Time{}, err
+	}
+	id.Groups = groups
+	return c.now(), nil
+}
+
+// refreshGroups keeps the directory groups of prev on a refreshed identity:
+// they are read again on the groups_refresh schedule, not on every token
+// refresh. Groups that Entra ID puts in a refreshed ID token (no overage)
+// replace them.
+func (c *Client) refreshGroups(id, prev *portcullis.Identity) {
+	if c.cfg.Kind == "entra" {
+		if entraOverage(id.Claims) && prev != nil {
+			id.Groups = slices.Clone(prev.Groups)
+		} else {
+			id.Groups = entraGroups(id.Claims, id.Groups)
+		}
+		return
+	}
+	if c.dir != nil && prev != nil {
+		id.Groups = slices.Clone(prev.Groups)
+	}
+}

@@ -1,0 +1,200 @@
+package idp
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/portcullis/portcullis/idp/directory"
+	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// stubDirectory is a directory.Source whose answer the test sets.
+type stubDirectory struct {
+	mu     sync.Mutex
+	groups []string
+	err    error
+	asked  []directory.User
+}
+
+func (s *stubDirectory) Groups(_ context.Context, u directory.User) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.asked = append(s.asked, u)
+	return slices.Clone(s.groups), s.err
+}
+
+func (s *stubDirectory) set(groups []string, err error) {
+	s.mu.Lock()
+	s.groups, s.err = groups, err
+	s.mu.Unlock()
+}
+
+func googleUser(hd string) *oidctest.User {
+	claims := map[string]any{"email": "ann@acme.com", "email_verified": true}
+	if hd != "" {
+		claims["hd"] = hd
+	}
+	return &oidctest.User{Subject: "1077", Claims: claims}
+}
+
+func TestGoogleKind(t *testing.T) {
+	dir := &stubDirectory{groups: []string{"sre@acme.com", "eng@acme.com"}}
+	reg := prometheus.NewRegistry()
+	p, c, clk := setup(t, oidctest.Options{User: googleUser("acme.com")}, func(cfg *Config) {
+		cfg.Kind, cfg.HostedDomain, cfg.Directory, cfg.Metrics = "google", "acme.com", dir, reg
+	})
+	toks, id, err := login(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p.LastAuthorize()
+	if q.Get("access_type") != "offline" || q.Get("prompt") != "consent" || q.Get("hd") != "acme.com" {
+		t.Errorf("authorization request %v lacks access_type=offline, prompt=consent, hd", q)
+	}
+	if !slices.Equal(id.Groups, []string{"sre@acme.com", "eng@acme.com"}) || !toks.GroupsReadAt.Equal(clk.Now()) {
+		t.Errorf("groups %v read at %v", id.Groups, toks.GroupsReadAt)
+	}
+	if len(dir.asked) != 1 || dir.asked[0].Email != "ann@acme.com" {
+		t.Errorf("directory asked %+v", dir.asked)
+	}
+	// A token refresh keeps the groups without asking the directory.
+	dir.set([]string{"eng@acme.com"}, nil)
+	_, id2, err := c.Refresh(context.Background(), toks.RefreshToken, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(id2.Groups, id.Groups) || len(dir.asked) != 1 {
+		t.Errorf("after refresh: groups %v, directory asked %d times", id2.Groups, len(dir.asked))
+	}
+	// The groups_refresh read sees the change.
+	if g, err := c.DirectoryGroups(context.Background(), id2, toks.AccessToken); err != nil || !slices.Equal(g, []string{"eng@acme.com"}) {
+		t.Errorf("re-read: %v %v", g, err)
+	}
+	// A directory that is down fails the login and is counted.
+	dir.set(nil, errors.New("connection refused"))
+	if _, _, err := login(t, c); !errors.Is(err, ErrDirectory) {
+		t.Errorf("login with the directory down: %v", err)
+	}
+	var m dto.Metric
+	_ = c.dir.errors.WithLabelValues("google").Write(&m)
+	if n := m.GetCounter().GetValue(); n != 1 {
+		t.Errorf("directory_errors_total{source=google} = %v", n)
+	}
+}
+
+func TestGoogleHostedDomain(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		user *oidctest.User
+		want string
+	}{
+		{"other domain", googleUser("evil.com"), `belongs to "evil.com"`},
+		{"consumer account", googleUser(""), "no hd claim"},
+		{"hd only at userinfo", &oidctest.User{Subject: "1", Claims: map[string]any{"email": "ann@acme.com", "email_verified": true},
+			UserinfoClaims: map[string]any{"hd": "acme.com"}}, "no hd claim"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c, _ := setup(t, oidctest.Options{User: tc.user}, func(cfg *Config) {
+				cfg.Kind, cfg.HostedDomain = "google", "acme.com"
+			})
+			if _, _, err := login(t, c); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("login: %v, want %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := New(Config{Kind: "google", ClientID: "x"}); err != nil {
+		t.Errorf("kind google without issuer: %v", err)
+	} else if c, _ := New(Config{Kind: "google", ClientID: "x"}); c.Issuer() != GoogleIssuer {
+		t.Errorf("issuer = %q", c.Issuer())
+	}
+	if _, err := New(Config{Kind: "oidc", Issuer: "https://x", ClientID: "x", HostedDomain: "acme.com"}); err == nil {
+		t.Error("hosted_domain accepted for kind oidc")
+	}
+}
+
+func TestEntraKind(t *testing.T) {
+	roles := []any{"Dashboards.Admin"}
+	t.Run("groups in the token", func(t *testing.T) {
+		dir := &stubDirectory{}
+		_, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "oid", Claims: map[string]any{
+			"groups": []any{"0b1f9851-1bf0-433f-aec3-cb9272f093dc"}, "roles": roles}}},
+			func(cfg *Config) { cfg.Kind, cfg.Directory = "entra", dir })
+		toks, id, err := login(t, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(id.Groups, []string{"0b1f9851-1bf0-433f-aec3-cb9272f093dc", "Dashboards.Admin"}) ||
+			!toks.GroupsReadAt.IsZero() || len(dir.asked) != 0 {
+			t.Errorf("groups %v, read at %v, graph asked %d times", id.Groups, toks.GroupsReadAt, len(dir.asked))
+		}
+	})
+	for name, claims := range map[string]map[string]any{
+		"overage":   {"_claim_names": map[string]any{"groups": "src1"}, "_claim_sources": map[string]any{"src1": map[string]any{"endpoint": "https://graph.windows.net/t/users/oid/getMemberObjects"}}, "roles": roles},
+		"hasgroups": {"hasgroups": true, "roles": roles},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := &stubDirectory{groups: []string{"g1", "g2"}}
+			_, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "oid", Claims: claims}},
+				func(cfg *Config) { cfg.Kind, cfg.Directory = "entra", dir })
+			toks, id, err := login(t, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(id.Groups, []string{"g1", "g2", "Dashboards.Admin"}) || toks.GroupsReadAt.IsZero() {
+				t.Errorf("groups %v read at %v", id.Groups, toks.GroupsReadAt)
+			}
+			if len(dir.asked) != 1 || dir.asked[0].AccessToken != toks.AccessToken {
+				t.Errorf("graph not asked with the user's access token: %+v", dir.asked)
+			}
+		})
+	}
+	if _, err := New(Config{Kind: "entra", ClientID: "x"}); err == nil {
+		t.Error("kind entra without issuer accepted")
+	}
+}
+
+func TestGitHubKindGroups(t *testing.T) {
+	g := oidctest.NewGitHub(t, oidctest.GitHubUser{ID: 1, Login: "octocat", Email: "o@example.com"})
+	dir := &stubDirectory{err: &directory.SSORequiredError{Organizations: []string{"acme"}}}
+	c, err := New(Config{Kind: "github", ClientID: g.ClientID, ClientSecret: g.ClientSecret, RedirectURL: redirectURL,
+		AuthorizationURL: g.AuthorizationURL(), TokenURL: g.TokenURL(), UserinfoURL: g.UserURL(), Directory: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(c.cfg.Scopes, "read:org") {
+		t.Errorf("scopes %v lack read:org", c.cfg.Scopes)
+	}
+	code := authorize(t, c, "st", "", testVerifier)
+	_, _, err = c.Exchange(context.Background(), code, testVerifier, "")
+	var de *DirectoryError
+	if !errors.As(err, &de) || !errors.Is(err, ErrDirectory) || !strings.Contains(de.Hint, "SAML single sign-on") {
+		t.Errorf("SSO refusal: %v", err)
+	}
+	dir.set([]string{"acme", "acme/sre"}, nil)
+	code = authorize(t, c, "st", "", testVerifier)
+	toks, id, err := c.Exchange(context.Background(), code, testVerifier, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(id.Groups, []string{"acme", "acme/sre"}) || dir.asked[1].AccessToken != toks.AccessToken {
+		t.Errorf("groups %v, asked %+v", id.Groups, dir.asked)
+	}
+}
+
+func TestGitHubEnterpriseEndpoints(t *testing.T) {
+	c, err := New(Config{Kind: "github", ClientID: "x", GitHubAPIURL: "https://ghe.example.com/api/v3/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.cfg.AuthorizationURL != "https://ghe.example.com/login/oauth/authorize" ||
+		c.cfg.TokenURL != "https://ghe.example.com/login/oauth/access_token" ||
+		c.cfg.UserinfoURL != "https://ghe.example.com/api/v3/user" {
+		t.Errorf("endpoints %q %q %q", c.cfg.AuthorizationURL, c.cfg.TokenURL, c.cfg.UserinfoURL)
+	}
+}

@@ -1,0 +1,119 @@
+package idp
+
+import (
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Provider kinds beyond plain OIDC and OAuth 2.0 (docs/providers/).
+const (
+	// GoogleIssuer is the issuer kind = "google" defaults to.
+	GoogleIssuer = "https://accounts.google.com"
+	// githubReadOrg is the scope GitHub needs to list a user's
+	// organisations and teams, private memberships included.
+	githubReadOrg = "read:org"
+)
+
+// isOIDC reports whether the client speaks OpenID Connect (discovery, ID
+// tokens): kinds oidc, google and entra.
+func (c *Client) isOIDC() bool { return isOIDCKind(c.cfg.Kind) }
+
+func isOIDCKind(kind string) bool { return kind == "oidc" || kind == "google" || kind == "entra" }
+
+// kindDefaults fills in what kinds google, entra and github add before the
+// generic defaults run. The caller's AuthParams map is never modified.
+func kindDefaults(cfg *Config) error {
+	switch cfg.Kind {
+	case "google":
+		cfg.Issuer = cmpOr(cfg.Issuer, GoogleIssuer)
+		// Google returns a refresh token only with access_type=offline, and
+		// again on later logins only when consent is prompted for: without
+		// them a session would end with its first access token (1 h).
+		params := map[string]string{"access_type": "offline", "prompt": "consent"}
+		if cfg.HostedDomain != "" {
+			// hd only narrows Google's account chooser; the ID token's hd
+			// claim is what is checked.
+			params["hd"] = cfg.HostedDomain
+		}
+		maps.Copy(params, cfg.AuthParams)
+		cfg.AuthParams = params
+	case "entra":
+		if cfg.Issuer == "" {
+			return fmt.Errorf("idp: kind \"entra\" needs the issuer https://login.microsoftonline.com/TENANT/v2.0")
+		}
+		if cfg.Scopes == nil {
+			// offline_access: Entra ID issues refresh tokens only when asked.
+			cfg.Scopes = []string{"openid", "email", "profile", "offline_access"}
+		}
+	case "github":
+		if api := strings.TrimSuffix(cfg.GitHubAPIURL, "/"); api != "" {
+			// GitHub Enterprise Server: API at https://HOST/api/v3, OAuth
+			// endpoints at https://HOST/login/oauth/.
+			u, err := url.Parse(api)
+			if err != nil || u.Host == "" {
+				return fmt.Errorf("idp: github_api_url %q is not a URL", cfg.GitHubAPIURL)
+			}
+			web := u.Scheme + "://" + u.Host
+			cfg.AuthorizationURL = cmpOr(cfg.AuthorizationURL, web+"/login/oauth/authorize")
+			cfg.TokenURL = cmpOr(cfg.TokenURL, web+"/login/oauth/access_token")
+			cfg.UserinfoURL = cmpOr(cfg.UserinfoURL, api+"/user")
+		}
+		if cfg.Scopes == nil {
+			cfg.Scopes = []string{"read:user", "user:email"}
+		}
+		if !slices.Contains(cfg.Scopes, githubReadOrg) {
+			cfg.Scopes = append(slices.Clip(cfg.Scopes), githubReadOrg)
+		}
+	}
+	if cfg.HostedDomain != "" && cfg.Kind != "google" {
+		return fmt.Errorf("idp: hosted_domain is for kind \"google\" only")
+	}
+	return nil
+}
+
+// checkHostedDomain refuses claims of the provider's own issuer whose hd is
+// not hosted_domain. An email domain check is not enough: a consumer Google
+// account may carry any address; only Workspace accounts carry hd.
+func (c *Client) checkHostedDomain(claims map[string]any, issuer string) error {
+	if c.cfg.HostedDomain == "" || issuer != c.cfg.Issuer {
+		return nil
+	}
+	hd, _ := claims["hd"].(string)
+	if !strings.EqualFold(hd, c.cfg.HostedDomain) {
+		if hd == "" {
+			return fmt.Errorf("idp: the Google account is not a %s Workspace account (its ID token has no hd claim)", c.cfg.HostedDomain)
+		}
+		return fmt.Errorf("idp: the Google account belongs to %q, not the hosted_domain %q", hd, c.cfg.HostedDomain)
+	}
+	return nil
+}
+
+// entraOverage reports whether an Entra ID token left its groups out
+// because there are too many (the "groups overage"): it then names a claim
+// source for groups (_claim_names, OpenID Connect Core 5.6.2) or, from the
+// implicit flow, says hasgroups. The source's endpoint is never called: the
+// groups are read from the configured Graph (directory_url).
+func entraOverage(claims map[string]any) bool {
+	if names, ok := claims["_claim_names"].(map[string]any); ok {
+		if _, ok := names["groups"]; ok {
+			return true
+		}
+	}
+	hg, _ := claims["hasgroups"].(bool)
+	return hg
+}
+
+// entraGroups is the groups claim (object IDs) followed by the app roles of
+// the roles claim: allow_groups matches either.
+func entraGroups(claims map[string]any, groups []string) []string {
+	out := slices.Clone(groups)
+	for _, r := range stringArray(claims["roles"]) {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
