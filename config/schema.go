@@ -46,6 +46,16 @@ type providerSection struct {
 	TokenURL            string
 	UserinfoURL         string
 	ExtraIssuers        []extraIssuerSection
+
+	// Directory groups (docs/providers/).
+	HostedDomain             string
+	GoogleServiceAccountFile string
+	GoogleAdminEmail         string
+	GitHubAPIURL             string
+	GroupsRefresh            time.Duration
+	DirectoryURL             string
+	// googleServiceAccountJSON is the key file's content, once validated.
+	googleServiceAccountJSON []byte
 }
 
 type extraIssuerSection struct {
@@ -119,24 +129,27 @@ type routeSection struct {
 
 // Defaults of SPEC §2.
 const (
-	defaultListen     = ":4180"
-	defaultOpsListen  = ":9180"
-	defaultPrefix     = "/oauth2"
-	defaultShutdown   = 30 * time.Second
-	defaultLifetime   = 12 * time.Hour
-	defaultMargin     = time.Minute
-	defaultTimeout    = 30 * time.Second
-	defaultAssertion  = "X-Portcullis-Jwt-Assertion"
-	hostCookiePrefix  = "__Host-"
-	plainCookieName   = "portcullis"
-	githubAuthURL     = "https://github.com/login/oauth/authorize"
-	githubTokenURL    = "https://github.com/login/oauth/access_token"
-	githubUserinfoURL = "https://api.github.com/user"
+	defaultListen        = ":4180"
+	defaultOpsListen     = ":9180"
+	defaultPrefix        = "/oauth2"
+	defaultShutdown      = 30 * time.Second
+	defaultLifetime      = 12 * time.Hour
+	defaultMargin        = time.Minute
+	defaultTimeout       = 30 * time.Second
+	defaultAssertion     = "X-Portcullis-Jwt-Assertion"
+	defaultGroupsRefresh = 10 * time.Minute
+	hostCookiePrefix     = "__Host-"
+	plainCookieName      = "portcullis"
+	githubAuthURL        = "https://github.com/login/oauth/authorize"
+	githubTokenURL       = "https://github.com/login/oauth/access_token"
+	githubUserinfoURL    = "https://api.github.com/user"
 )
 
 var (
 	defaultScopes = []string{"openid", "email", "profile"}
-	githubScopes  = []string{"read:user", "user:email"}
+	githubScopes  = []string{"read:user", "user:email", "read:org"}
+	// offline_access: Entra ID issues refresh tokens only when asked.
+	entraScopes = []string{"openid", "email", "profile", "offline_access"}
 )
 
 // decodeFile reads the whole document into a fileConfig.
@@ -194,6 +207,13 @@ func (d *decoder) decodeProvider(t *table) providerSection {
 		AuthorizationURL:    t.str("authorization_url", ""),
 		TokenURL:            t.str("token_url", ""),
 		UserinfoURL:         t.str("userinfo_url", ""),
+
+		HostedDomain:             t.str("hosted_domain", ""),
+		GoogleServiceAccountFile: t.str("google_service_account_file", ""),
+		GoogleAdminEmail:         t.str("google_admin_email", ""),
+		GitHubAPIURL:             t.str("github_api_url", ""),
+		GroupsRefresh:            t.duration("groups_refresh", defaultGroupsRefresh, true),
+		DirectoryURL:             t.str("directory_url", ""),
 	}
 	for _, x := range t.tables("extra_issuers") {
 		p.ExtraIssuers = append(p.ExtraIssuers, extraIssuerSection{

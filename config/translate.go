@@ -54,6 +54,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		Headers:              headerConfig(&fc.Headers),
 		Refresh:              fc.Session.Refresh,
 		RefreshMargin:        fc.Session.RefreshMargin,
+		GroupsRefresh:        fc.Provider.GroupsRefresh,
 		SessionLifetime:      fc.Session.Lifetime,
 		Routes:               table,
 	}
@@ -89,21 +90,31 @@ func (d *decoder) providerConfig(p *providerSection, kind string, pub *url.URL, 
 		AuthorizationURL:    p.AuthorizationURL,
 		TokenURL:            p.TokenURL,
 		UserinfoURL:         p.UserinfoURL,
+
+		HostedDomain:             p.HostedDomain,
+		GoogleServiceAccountJSON: p.googleServiceAccountJSON,
+		GoogleAdminEmail:         p.GoogleAdminEmail,
+		GitHubAPIURL:             p.GitHubAPIURL,
+		DirectoryURL:             p.DirectoryURL,
 	}
 	if pub != nil {
 		c.RedirectURL = strings.TrimSuffix(pub.String(), "/") + prefix + "/callback"
 	}
 	if !p.ScopesSet {
 		c.Scopes = defaultScopes
-		if kind == "github" {
+		switch kind {
+		case "github":
 			c.Scopes = githubScopes
+		case "entra":
+			c.Scopes = entraScopes
 		}
 		c.Scopes = append([]string(nil), c.Scopes...)
 	}
 	if len(c.Audiences) == 0 && p.ClientID != "" {
 		c.Audiences = []string{p.ClientID}
 	}
-	if kind == "github" {
+	if kind == "github" && p.GitHubAPIURL == "" {
+		// With github_api_url (GitHub Enterprise Server), idp derives them.
 		c.AuthorizationURL = orDefault(c.AuthorizationURL, githubAuthURL)
 		c.TokenURL = orDefault(c.TokenURL, githubTokenURL)
 		c.UserinfoURL = orDefault(c.UserinfoURL, githubUserinfoURL)

@@ -168,9 +168,9 @@ func (d *decoder) validateProvider(p *providerSection) string {
 		if p.Issuer != "" {
 			kind = "oidc"
 		}
-	case "oidc", "oauth2", "github":
+	case "oidc", "oauth2", "github", "google", "entra":
 	default:
-		d.problem("provider.kind", `must be "oidc", "oauth2" or "github", got %q`, p.Kind)
+		d.problem("provider.kind", `must be "oidc", "oauth2", "github", "google" or "entra", got %q`, p.Kind)
 		return ""
 	}
 	if p.ClientID == "" {
@@ -201,6 +201,7 @@ func (d *decoder) validateProvider(p *providerSection) string {
 	for _, x := range p.ExtraIssuers {
 		d.checkExtraIssuer(x)
 	}
+	d.validateDirectory(p, kind)
 	return kind
 }
 
@@ -218,10 +219,10 @@ func (d *decoder) checkEndpoints(p *providerSection, kind string) {
 	trio := []struct{ key, val string }{
 		{"authorization_url", p.AuthorizationURL}, {"token_url", p.TokenURL}, {"userinfo_url", p.UserinfoURL},
 	}
-	if kind == "oidc" {
-		if p.Issuer == "" {
-			d.problem("provider.issuer", `required with kind = "oidc"`)
-		} else {
+	if kind == "oidc" || kind == "google" || kind == "entra" {
+		if p.Issuer == "" && kind != "google" {
+			d.problem("provider.issuer", `required with kind = %q`, kind)
+		} else if p.Issuer != "" {
 			d.checkIssuer("provider.issuer", p.Issuer)
 		}
 		for _, e := range trio {

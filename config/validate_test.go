@@ -43,7 +43,7 @@ func TestValidation(t *testing.T) {
 		{"tls cert without key", section("[server]", `tls_cert_file = "cert.pem"`),
 			[]string{`cfg.toml:2: server.tls_cert_file: tls_cert_file and tls_key_file go together: set both or neither`}},
 		{"bad kind", section("[provider]", `kind = "saml"`),
-			[]string{`cfg.toml:5: provider.kind: must be "oidc", "oauth2" or "github", got "saml"`}},
+			[]string{`cfg.toml:5: provider.kind: must be "oidc", "oauth2", "github", "google" or "entra", got "saml"`}},
 		{"issuer missing entirely", strings.Replace(base, `issuer = "https://accounts.google.com"`, "", 1),
 			[]string{`cfg.toml:4: provider.issuer: required (or authorization_url, token_url and userinfo_url for plain OAuth 2.0)`}},
 		{"oauth2 needs the trio", strings.Replace(base, `issuer = "https://accounts.google.com"`, `token_url = "https://p/token"`, 1),
@@ -137,7 +137,7 @@ func TestProviderKinds(t *testing.T) {
 		if p.Kind != "github" || p.AuthorizationURL != githubAuthURL || p.TokenURL != githubTokenURL || p.UserinfoURL != githubUserinfoURL {
 			t.Errorf("github endpoints not defaulted: %+v", p)
 		}
-		if strings.Join(p.Scopes, " ") != "read:user user:email" {
+		if strings.Join(p.Scopes, " ") != "read:user user:email read:org" {
 			t.Errorf("github scopes = %q", p.Scopes)
 		}
 	})

@@ -69,6 +69,7 @@ type Config struct {
 	Headers              Headers        // from config
 	Refresh              bool           // from config: session.refresh
 	RefreshMargin        time.Duration  // from config: session.refresh_margin
+	GroupsRefresh        time.Duration  // from config: provider.groups_refresh; 0 = 10m
 	SessionLifetime      time.Duration  // from config: session.lifetime; 0 = 12h
 
 	Routes       *policy.Table

@@ -1,0 +1,104 @@
+package config
+
+import (
+	"encoding/json"
+	"net/mail"
+	"strings"
+)
+
+// serviceAccountKey is what a Google service-account JSON key must hold.
+type serviceAccountKey struct {
+	Type        string `json:"type"`
+	ClientEmail string `json:"client_email"`
+	PrivateKey  string `json:"private_key"`
+	TokenURI    string `json:"token_uri"`
+}
+
+// validateDirectory checks the keys of directory groups (docs/providers/):
+// each belongs to its kinds, and the service-account key is read here, once,
+// and handed to idp as bytes.
+func (d *decoder) validateDirectory(p *providerSection, kind string) {
+	only := func(key, val string, kinds ...string) bool {
+		if val == "" {
+			return false
+		}
+		for _, k := range kinds {
+			if k == kind {
+				return true
+			}
+		}
+		d.problem("provider."+key, "only used with kind = \"%s\"", strings.Join(kinds, `" or "`))
+		return false
+	}
+	if only("hosted_domain", p.HostedDomain, "google") {
+		if strings.ContainsAny(p.HostedDomain, "@/: ") || !strings.Contains(p.HostedDomain, ".") {
+			d.problem("provider.hosted_domain", "must be a domain name such as example.com, got %q", p.HostedDomain)
+		}
+	}
+	if only("google_service_account_file", p.GoogleServiceAccountFile, "google") {
+		d.readServiceAccount(p)
+	}
+	if only("google_admin_email", p.GoogleAdminEmail, "google") {
+		if a, err := mail.ParseAddress(p.GoogleAdminEmail); err != nil || a.Address != p.GoogleAdminEmail {
+			d.problem("provider.google_admin_email", "must be an email address, got %q", p.GoogleAdminEmail)
+		} else if p.GoogleServiceAccountFile == "" {
+			d.problem("provider.google_admin_email", "needs google_service_account_file (the service account that acts as this admin)")
+		}
+	}
+	if only("github_api_url", p.GitHubAPIURL, "github") {
+		d.checkURL("provider.github_api_url", p.GitHubAPIURL, true)
+	}
+	if only("directory_url", p.DirectoryURL, "google", "entra") {
+		d.checkURL("provider.directory_url", p.DirectoryURL, true)
+		if kind == "google" && p.GoogleServiceAccountFile == "" {
+			d.problem("provider.directory_url", "needs google_service_account_file: without it Google's directory is not read")
+		}
+	}
+	if kind == "entra" && p.Issuer != "" {
+		d.checkEntraIssuer(p.Issuer)
+	}
+}
+
+// readServiceAccount reads google_service_account_file: JSON of type
+// service_account with a client_email and a private_key.
+func (d *decoder) readServiceAccount(p *providerSection) {
+	const key = "provider.google_service_account_file"
+	b, ok := d.readFile(key, p.GoogleServiceAccountFile)
+	if !ok {
+		return
+	}
+	var sa serviceAccountKey
+	switch err := json.Unmarshal(b, &sa); {
+	case err != nil:
+		d.problem(key, "not a JSON key file: %v", err)
+	case sa.Type != "service_account":
+		d.problem(key, `must be a service account key ("type": "service_account"), got type %q`, sa.Type)
+	case sa.ClientEmail == "" || sa.PrivateKey == "":
+		d.problem(key, "the key has no client_email or private_key")
+	case sa.TokenURI != "":
+		if u := d.checkURL(key, sa.TokenURI, false); u == nil {
+			return
+		}
+		fallthrough
+	default:
+		p.googleServiceAccountJSON = b
+	}
+}
+
+// checkEntraIssuer checks kind = "entra"'s issuer: the v2.0 endpoint of one
+// tenant. The multi-tenant aliases have no fixed issuer to verify tokens
+// against.
+func (d *decoder) checkEntraIssuer(iss string) {
+	trimmed := strings.TrimSuffix(iss, "/")
+	if !strings.HasSuffix(trimmed, "/v2.0") {
+		d.problem("provider.issuer", "kind = \"entra\" uses the v2.0 endpoints: the issuer is https://login.microsoftonline.com/TENANT-ID/v2.0, got %q", iss)
+		return
+	}
+	parts := strings.Split(trimmed, "/")
+	if len(parts) >= 2 {
+		switch strings.ToLower(parts[len(parts)-2]) {
+		case "common", "organizations", "consumers":
+			d.problem("provider.issuer", "name one tenant (its ID) instead of %q: multi-tenant issuers cannot be verified", parts[len(parts)-2])
+		}
+	}
+}

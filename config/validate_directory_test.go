@@ -1,0 +1,98 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// provider replaces base's [provider] table with lines (starting at line 5).
+func provider(lines string) string {
+	return strings.Replace(base, "issuer = \"https://accounts.google.com\"\nclient_id = \"client\"\n", lines+"\n", 1)
+}
+
+const saKey = `{"type": "service_account", "client_email": "gw@p.iam.gserviceaccount.com",
+ "private_key": "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n", "token_uri": "https://oauth2.googleapis.com/token"}`
+
+func TestDirectoryKeys(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("sa.json", saKey)
+	write("user.json", `{"type": "authorized_user", "client_id": "x"}`)
+	write("junk.json", `not json`)
+	tests := []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		{"admin email without key", provider("kind = \"google\"\nclient_id = \"c\"\ngoogle_admin_email = \"admin@acme.com\""),
+			[]string{"cfg.toml:7: provider.google_admin_email: needs google_service_account_file (the service account that acts as this admin)"}},
+		{"admin email on github", provider("kind = \"github\"\nclient_id = \"c\"\ngoogle_admin_email = \"admin@acme.com\""),
+			[]string{`cfg.toml:7: provider.google_admin_email: only used with kind = "google"`}},
+		{"not a service account", provider("kind = \"google\"\nclient_id = \"c\"\ngoogle_service_account_file = \"user.json\""),
+			[]string{`cfg.toml:7: provider.google_service_account_file: must be a service account key ("type": "service_account"), got type "authorized_user"`}},
+		{"not JSON", provider("kind = \"google\"\nclient_id = \"c\"\ngoogle_service_account_file = \"junk.json\""),
+			[]string{"cfg.toml:7: provider.google_service_account_file: not a JSON key file: invalid character 'o' in literal null (expecting 'u')"}},
+		{"missing key file", provider("kind = \"google\"\nclient_id = \"c\"\ngoogle_service_account_file = \"nope.json\""),
+			[]string{"cfg.toml:7: provider.google_service_account_file: cannot read file: open " + filepath.Join(dir, "nope.json") + ": no such file or directory"}},
+		{"hosted_domain on oidc", provider("issuer = \"https://id.example.com\"\nclient_id = \"c\"\nhosted_domain = \"acme.com\""),
+			[]string{`cfg.toml:7: provider.hosted_domain: only used with kind = "google"`}},
+		{"hosted_domain with @", provider("kind = \"google\"\nclient_id = \"c\"\nhosted_domain = \"@acme.com\""),
+			[]string{`cfg.toml:7: provider.hosted_domain: must be a domain name such as example.com, got "@acme.com"`}},
+		{"github_api_url on google", provider("kind = \"google\"\nclient_id = \"c\"\ngithub_api_url = \"https://ghe/api/v3\""),
+			[]string{`cfg.toml:7: provider.github_api_url: only used with kind = "github"`}},
+		{"directory_url on github", provider("kind = \"github\"\nclient_id = \"c\"\ndirectory_url = \"https://x\""),
+			[]string{`cfg.toml:7: provider.directory_url: only used with kind = "google" or "entra"`}},
+		{"entra v1 issuer", provider("kind = \"entra\"\nclient_id = \"c\"\nissuer = \"https://sts.windows.net/t/\""),
+			[]string{`cfg.toml:7: provider.issuer: kind = "entra" uses the v2.0 endpoints: the issuer is https://login.microsoftonline.com/TENANT-ID/v2.0, got "https://sts.windows.net/t/"`}},
+		{"entra common", provider("kind = \"entra\"\nclient_id = \"c\"\nissuer = \"https://login.microsoftonline.com/common/v2.0\""),
+			[]string{`cfg.toml:7: provider.issuer: name one tenant (its ID) instead of "common": multi-tenant issuers cannot be verified`}},
+		{"entra without issuer", provider("kind = \"entra\"\nclient_id = \"c\""),
+			[]string{`cfg.toml:4: provider.issuer: required with kind = "entra"`}},
+		{"groups_refresh zero", provider("kind = \"github\"\nclient_id = \"c\"\ngroups_refresh = \"0s\""),
+			[]string{`cfg.toml:7: provider.groups_refresh: must be greater than 0, got "0s"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got := parseDoc(t, dir, tc.doc, nil)
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestDirectoryTranslation(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "sa.json"), []byte(saKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := mustParse(t, dir, provider(`kind = "google"
+client_id = "c"
+hosted_domain = "acme.com"
+google_service_account_file = "sa.json"
+google_admin_email = "admin@acme.com"
+groups_refresh = "5m"`), nil)
+	p := cfg.Provider
+	if p.Kind != "google" || p.Issuer != "" || p.HostedDomain != "acme.com" || p.GoogleAdminEmail != "admin@acme.com" ||
+		string(p.GoogleServiceAccountJSON) != saKey {
+		t.Errorf("provider = %+v", p)
+	}
+	if cfg.Proxy.GroupsRefresh != 5*time.Minute {
+		t.Errorf("groups_refresh = %v", cfg.Proxy.GroupsRefresh)
+	}
+	cfg = mustParse(t, dir, provider("kind = \"entra\"\nclient_id = \"c\"\nissuer = \"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0\""), nil)
+	if strings.Join(cfg.Provider.Scopes, " ") != "openid email profile offline_access" || cfg.Proxy.GroupsRefresh != 10*time.Minute {
+		t.Errorf("entra scopes %q, groups_refresh %v", cfg.Provider.Scopes, cfg.Proxy.GroupsRefresh)
+	}
+	cfg = mustParse(t, dir, provider("kind = \"github\"\nclient_id = \"c\"\ngithub_api_url = \"https://ghe.acme.com/api/v3\""), nil)
+	if cfg.Provider.GitHubAPIURL != "https://ghe.acme.com/api/v3" || cfg.Provider.AuthorizationURL != "" {
+		t.Errorf("github enterprise: %+v", cfg.Provider)
+	}
+}
