@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -16,6 +17,10 @@ const (
 	// organisations and teams, private memberships included.
 	githubReadOrg = "read:org"
 )
+
+// ErrHostedDomain means a Google account is not one of hosted_domain's
+// Workspace accounts: the sign-in is refused.
+var ErrHostedDomain = errors.New("idp: the Google account is not in the hosted domain")
 
 // isOIDC reports whether the client speaks OpenID Connect (discovery, ID
 // tokens): kinds oidc, google and entra.
@@ -84,9 +89,9 @@ func (c *Client) checkHostedDomain(claims map[string]any, issuer string) error {
 	hd, _ := claims["hd"].(string)
 	if !strings.EqualFold(hd, c.cfg.HostedDomain) {
 		if hd == "" {
-			return fmt.Errorf("idp: the Google account is not a %s Workspace account (its ID token has no hd claim)", c.cfg.HostedDomain)
+			return fmt.Errorf("%w: not a %s Workspace account (its ID token has no hd claim)", ErrHostedDomain, c.cfg.HostedDomain)
 		}
-		return fmt.Errorf("idp: the Google account belongs to %q, not the hosted_domain %q", hd, c.cfg.HostedDomain)
+		return fmt.Errorf("%w: it belongs to %q, not %q", ErrHostedDomain, hd, c.cfg.HostedDomain)
 	}
 	return nil
 }

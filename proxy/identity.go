@@ -45,6 +45,9 @@ func (h *Handler) identify(ex *exchange, r *http.Request) (*http.Request, error)
 		return r, unavailable("the session store is not available; please retry shortly", err)
 	}
 	if s = h.fresh(ex, r, s); s != nil {
+		s = h.freshGroups(ex, r, s)
+	}
+	if s != nil {
 		ex.sess, ex.id = s, &s.Identity
 	}
 	return r, nil

@@ -85,6 +85,32 @@ func (h *Handler) loginFailure(status int, metricReason, reason string, cause er
 		link: h.prefix + "/start", outcome: "error", cause: cause}
 }
 
+// exchangeFailure is the sign-in page of a failed code exchange: what the
+// user can do about a refused account or an unreadable directory is said;
+// anything else stays generic (the cause is logged).
+func (h *Handler) exchangeFailure(err error) *httpError {
+	status, reason := http.StatusBadGateway, "exchange_failed"
+	msg := "The sign-in could not be completed with the identity provider."
+	var de *idp.DirectoryError
+	switch {
+	case errors.Is(err, idp.ErrInvalidToken):
+		reason = "invalid_id_token"
+	case errors.Is(err, idp.ErrNotReady):
+		reason = "provider_unavailable"
+	case errors.Is(err, idp.ErrHostedDomain):
+		status, reason = http.StatusForbidden, "hosted_domain"
+		msg = "This Google account is not an account of the organisation's Google Workspace domain. Sign in with your work account."
+	case errors.As(err, &de):
+		// Never an identity without its groups: the sign-in fails.
+		reason = "directory_unavailable"
+		msg = "The sign-in could not be completed: your group memberships could not be read from the directory. Please try again in a few minutes."
+		if de.Hint != "" {
+			msg = "The sign-in could not be completed. " + de.Hint
+		}
+	}
+	return h.loginFailure(status, reason, msg, err)
+}
+
 // handleCallback serves GET {prefix}/callback, the redirect URI (RFC 6749
 // §4.1.2): it checks the response's shape and issuer before redeeming the
 // code once, then issues a fresh session and returns to the saved URL.
@@ -171,15 +197,7 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 	}
 	tokens, id, err := h.login.Exchange(r.Context(), code, ls.Verifier, ls.Nonce)
 	if err != nil || tokens == nil || id == nil {
-		reason := "exchange_failed"
-		if errors.Is(err, idp.ErrInvalidToken) {
-			reason = "invalid_id_token"
-		}
-		if errors.Is(err, idp.ErrNotReady) {
-			reason = "provider_unavailable"
-		}
-		h.fail(ex, r, h.loginFailure(http.StatusBadGateway, reason,
-			"The sign-in could not be completed with the identity provider.", err))
+		h.fail(ex, r, h.exchangeFailure(err))
 		return
 	}
 	now := h.now()
@@ -189,6 +207,7 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 		RefreshToken: tokens.RefreshToken,
 		IDToken:      tokens.IDToken,
 		Expiry:       tokens.Expiry,
+		GroupsReadAt: tokens.GroupsReadAt,
 		CreatedAt:    now,
 		ExpiresAt:    now.Add(h.cfg.SessionLifetime),
 	}

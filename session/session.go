@@ -25,6 +25,14 @@ type Session struct {
 	IDToken      string    `json:"idt,omitempty"` // raw, kept for id_token_hint
 	Expiry       time.Time `json:"exp,omitzero"`  // access-token expiry; zero when the provider states none
 
+	// GroupsReadAt is when Identity.Groups were last read from the
+	// provider's directory; zero when they come from the tokens. They are
+	// read again every groups_refresh. GroupsTriedAt is the last failed
+	// attempt since, so that a directory that is down is not asked on every
+	// request.
+	GroupsReadAt  time.Time `json:"gra,omitzero"`
+	GroupsTriedAt time.Time `json:"grt,omitzero"`
+
 	CreatedAt time.Time `json:"iat"`
 	ExpiresAt time.Time `json:"eol"` // CreatedAt + lifetime: absolute, refreshing never moves it
 

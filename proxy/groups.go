@@ -1,0 +1,114 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/session"
+)
+
+const (
+	// defaultGroupsRefresh is provider.groups_refresh's default.
+	defaultGroupsRefresh = 10 * time.Minute
+	// groupsRetry is the least time between two failed directory reads of
+	// one session (at most GroupsRefresh).
+	groupsRetry = 30 * time.Second
+)
+
+// groupsReader is a provider whose groups come from a directory that is read
+// again while a session lives (docs/providers/). *idp.Client implements it.
+type groupsReader interface {
+	DirectoryGroups(ctx context.Context, id *portcullis.Identity, accessToken string) ([]string, error)
+}
+
+var _ groupsReader = (*idp.Client)(nil)
+
+// freshGroups returns s with its directory groups read again when they are
+// older than GroupsRefresh, so that a member removed from a group loses
+// access within that time. A failed read keeps the last groups (the session
+// still ends at its lifetime or when its tokens do), logs, and is retried
+// after groupsRetry. It returns nil when the session ended meanwhile.
+func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session) *session.Session {
+	gr, ok := h.cfg.Provider.(groupsReader)
+	if !ok || s.GroupsReadAt.IsZero() {
+		return s
+	}
+	every := h.cfg.GroupsRefresh
+	if every <= 0 {
+		every = defaultGroupsRefresh
+	}
+	now := h.now()
+	if now.Sub(s.GroupsReadAt) < every ||
+		(!s.GroupsTriedAt.IsZero() && now.Sub(s.GroupsTriedAt) < min(groupsRetry, every)) {
+		return s
+	}
+	key := "groups:" + s.ID
+	if s.ID == "" {
+		key = "groups-at:" + s.AccessToken
+	}
+	leader := false
+	v, _, _ := h.refresher.group.Do(key, func() (any, error) {
+		leader = true
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
+		defer cancel()
+		groups, err := gr.DirectoryGroups(ctx, &s.Identity, s.AccessToken)
+		if err != nil {
+			h.log.Warn("proxy: reading groups from the directory failed; keeping the last groups read",
+				"sub", s.Identity.Subject, "read_at", s.GroupsReadAt, "err", err)
+		}
+		return h.storeGroups(ctx, ex, r, s, groups, err, now), nil
+	})
+	ns, _ := v.(*session.Session)
+	if ns != nil && !leader && ns.ID == "" {
+		// Cookie store: every response carries the session it used.
+		h.saveRefreshed(ex, r, ns)
+	}
+	return ns
+}
+
+// storeGroups records a directory read (groups, or the failure err) on the
+// session and saves it. With a store that locks across replicas, the change
+// is applied under the lock to the session as stored now, so that a token
+// refreshed meanwhile by another replica is not overwritten with an old one.
+func (h *Handler) storeGroups(ctx context.Context, ex *exchange, r *http.Request, s *session.Session,
+	groups []string, readErr error, now time.Time) *session.Session {
+	apply := func(cur *session.Session) *session.Session {
+		ns := cur.Clone()
+		if readErr != nil {
+			ns.GroupsTriedAt = now
+			return ns
+		}
+		ns.Identity.Groups = groups
+		ns.GroupsReadAt, ns.GroupsTriedAt = now, time.Time{}
+		return ns
+	}
+	l, ok := h.cfg.Sessions.(sessionLocker)
+	if !ok || s.ID == "" {
+		ns := apply(s)
+		h.saveRefreshed(ex, r, ns)
+		return ns
+	}
+	unlock, acquired, err := l.Lock(ctx, s.ID, refreshTimeout)
+	if err != nil || !acquired {
+		// Another replica is saving this session: use the result for this
+		// request only.
+		return apply(s)
+	}
+	defer unlock()
+	cur, err := h.cfg.Sessions.Load(r)
+	switch {
+	case errors.Is(err, session.ErrNoSession):
+		return nil // ended elsewhere meanwhile
+	case err != nil:
+		return apply(s)
+	case cur.GroupsReadAt.After(s.GroupsReadAt):
+		return cur // read by another replica meanwhile
+	}
+	ns := apply(cur)
+	h.saveRefreshed(ex, r, ns)
+	return ns
+}
