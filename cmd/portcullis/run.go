@@ -48,6 +48,8 @@ commands:
   check --config FILE        validate a configuration file
         [--request "METHOD URL" [--identity k=v ...]]
   sessions list|revoke       list or end server-side sessions (redis store)
+  groups --config FILE       print the groups the provider's directory returns
+         --user EMAIL [--token-file FILE]   for one user
   version                    print version, commit and Go version`
 
 // run is the whole program behind main, callable from tests.
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		return runCheck(args[1:], env, stdout, stderr)
 	case "sessions":
 		return runSessions(ctx, args[1:], env, stdout, stderr)
+	case "groups":
+		return runGroups(ctx, args[1:], env, stdout, stderr)
 	}
 	return usageError("unknown command %q\n%s", args[0], usage)
 }

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp"
+)
+
+// runGroups is `portcullis groups --config FILE --user EMAIL [--token-file
+// FILE]`: it prints the groups the provider's directory returns for one
+// user, one per line, so that an operator can check the directory set-up
+// before anyone signs in. Google is read with the configured service
+// account; GitHub and Microsoft Graph only with a user's access token.
+func runGroups(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
+	fs := newFlagSet("groups", stderr)
+	path := fs.String("config", "", "configuration file (or PORTCULLIS_CONFIG)")
+	user := fs.String("user", "", "the user's email address (Google)")
+	tokenFile := fs.String("token-file", "", "file holding a user's access token (GitHub, Entra ID)")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: 2}
+	}
+	cfg, err := loadConfig(*path, env, stderr)
+	if err != nil {
+		return err
+	}
+	kind := cfg.Provider.Kind
+	var token string
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return usageError("--token-file: %v", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	switch {
+	case kind == "google" && *user == "":
+		return usageError("--user EMAIL is required")
+	case (kind == "github" || kind == "entra") && token == "":
+		return usageError("kind %q reads groups with the user's own access token: pass --token-file FILE "+
+			"(GitHub: a token with scope read:org; Entra ID: a Microsoft Graph token of the user)", kind)
+	}
+	client, err := idp.New(cfg.Provider)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if !client.HasDirectory() {
+		return usageError("%s: provider kind %q reads no directory (google with google_service_account_file, github or entra)", cfg.Path, kind)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	id := &portcullis.Identity{Subject: *user, Email: *user, EmailVerified: true}
+	groups, err := client.DirectoryGroups(ctx, id, token)
+	if err != nil {
+		var de *idp.DirectoryError
+		if errors.As(err, &de) && de.Hint != "" {
+			return fmt.Errorf("%w\n%s", err, de.Hint)
+		}
+		return err
+	}
+	for _, g := range groups {
+		fmt.Fprintln(stdout, g)
+	}
+	if len(groups) == 0 {
+		fmt.Fprintf(stderr, "%s: no groups\n", *user)
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// googleDirectory answers Google's service-account grant and the Admin SDK
+// groups.list for ann@acme.com (in sre@, which is in eng@).
+func googleDirectory(t *testing.T) *httptest.Server {
+	t.Helper()
+	member := map[string][]string{"ann@acme.com": {"sre@acme.com"}, "sre@acme.com": {"eng@acme.com"}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/token":
+			_, _ = w.Write([]byte(`{"access_token":"sa","token_type":"Bearer","expires_in":3600}`))
+		case "/admin/directory/v1/groups":
+			if r.Header.Get("Authorization") != "Bearer sa" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			var gs []map[string]string
+			for _, g := range member[r.URL.Query().Get("userKey")] {
+				gs = append(gs, map[string]string{"email": g})
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"groups": gs})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestGroupsCommand(t *testing.T) {
+	srv := googleDirectory(t)
+	dir := t.TempDir()
+	k, _ := rsa.GenerateKey(rand.Reader, 2048)
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	key, _ := json.Marshal(map[string]string{"type": "service_account", "client_email": "gw@p.iam.gserviceaccount.com",
+		"client_id": "42", "private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"token_uri": srv.URL + "/token"})
+	if err := os.WriteFile(filepath.Join(dir, "sa.json"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	provider := func(lines string) string {
+		return strings.Replace(checkGood, "issuer = \"https://accounts.example.com\"\n", lines+"\n", 1)
+	}
+	google := writeConfig(t, "google.toml", provider(`kind = "google"
+google_service_account_file = "`+filepath.Join(dir, "sa.json")+`"
+google_admin_email = "admin@acme.com"
+directory_url = "`+srv.URL+`"`))
+	r := invoke(t, nil, "groups", "--config", google, "--user", "ann@acme.com")
+	if r.code != 0 || r.stdout != "sre@acme.com\neng@acme.com\n" {
+		t.Errorf("groups = %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := invoke(t, nil, "groups", "--config", google); r.code != 2 || !strings.Contains(r.stderr, "--user EMAIL is required") {
+		t.Errorf("without --user: %d %q", r.code, r.stderr)
+	}
+	github := writeConfig(t, "github.toml", provider(`kind = "github"`))
+	if r := invoke(t, nil, "groups", "--config", github, "--user", "ann@acme.com"); r.code != 2 ||
+		!strings.Contains(r.stderr, "user's own access token: pass --token-file") {
+		t.Errorf("github without a token: %d %q", r.code, r.stderr)
+	}
+	plain := writeConfig(t, "plain.toml", checkGood)
+	if r := invoke(t, nil, "groups", "--config", plain, "--user", "ann@acme.com"); r.code != 2 || !strings.Contains(r.stderr, "reads no directory") {
+		t.Errorf("oidc: %d %q", r.code, r.stderr)
+	}
+}
