@@ -148,8 +148,9 @@ const (
 var (
 	defaultScopes = []string{"openid", "email", "profile"}
 	githubScopes  = []string{"read:user", "user:email", "read:org"}
-	// offline_access: Entra ID issues refresh tokens only when asked.
-	entraScopes = []string{"openid", "email", "profile", "offline_access"}
+	// offline_access: Entra ID issues refresh tokens only when asked;
+	// User.Read: the access token is for Microsoft Graph (groups overage).
+	entraScopes = []string{"openid", "email", "profile", "offline_access", "User.Read"}
 )
 
 // decodeFile reads the whole document into a fileConfig.

@@ -88,7 +88,7 @@ groups_refresh = "5m"`), nil)
 		t.Errorf("groups_refresh = %v", cfg.Proxy.GroupsRefresh)
 	}
 	cfg = mustParse(t, dir, provider("kind = \"entra\"\nclient_id = \"c\"\nissuer = \"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0\""), nil)
-	if strings.Join(cfg.Provider.Scopes, " ") != "openid email profile offline_access" || cfg.Proxy.GroupsRefresh != 10*time.Minute {
+	if strings.Join(cfg.Provider.Scopes, " ") != "openid email profile offline_access User.Read" || cfg.Proxy.GroupsRefresh != 10*time.Minute {
 		t.Errorf("entra scopes %q, groups_refresh %v", cfg.Provider.Scopes, cfg.Proxy.GroupsRefresh)
 	}
 	cfg = mustParse(t, dir, provider("kind = \"github\"\nclient_id = \"c\"\ngithub_api_url = \"https://ghe.acme.com/api/v3\""), nil)

@@ -12,7 +12,7 @@ func githubClient(t *testing.T, g *oidctest.GitHubServer) *Client {
 	t.Helper()
 	c, err := New(Config{Kind: "github", ClientID: g.ClientID, ClientSecret: g.ClientSecret,
 		RedirectURL: redirectURL, AuthorizationURL: g.AuthorizationURL(), TokenURL: g.TokenURL(),
-		UserinfoURL: g.UserURL(), Directory: &stubDirectory{}})
+		UserinfoURL: g.UserURL()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,8 +50,10 @@ func kindDefaults(cfg *Config) error {
 			return fmt.Errorf("idp: kind \"entra\" needs the issuer https://login.microsoftonline.com/TENANT/v2.0")
 		}
 		if cfg.Scopes == nil {
-			// offline_access: Entra ID issues refresh tokens only when asked.
-			cfg.Scopes = []string{"openid", "email", "profile", "offline_access"}
+			// offline_access: Entra ID issues refresh tokens only when asked;
+			// User.Read makes the access token one for Microsoft Graph, which
+			// reads the groups on overage.
+			cfg.Scopes = []string{"openid", "email", "profile", "offline_access", "User.Read"}
 		}
 	case "github":
 		if api := strings.TrimSuffix(cfg.GitHubAPIURL, "/"); api != "" {
