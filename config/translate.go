@@ -21,6 +21,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 	upstreams := d.validateUpstreams(fc.Upstreams)
 	routes := d.validateRoutes(fc.Routes, upstreams, len(fc.Upstreams))
 	table := d.compileRoutes(routes)
+	d.warnGroupCase(kind, fc.Routes)
 
 	s := &fc.Server
 	cfg := &Config{

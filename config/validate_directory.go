@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/mail"
 	"strings"
 )
@@ -56,6 +57,23 @@ func (d *decoder) validateDirectory(p *providerSection, kind string) {
 	}
 	if kind == "entra" && p.Issuer != "" {
 		d.checkEntraIssuer(p.Issuer)
+	}
+}
+
+// warnGroupCase warns about allow_groups entries that can never match
+// because Google group addresses and GitHub organisations and teams are
+// lowercased.
+func (d *decoder) warnGroupCase(kind string, routes []routeSection) {
+	if kind != "google" && kind != "github" {
+		return
+	}
+	for _, r := range routes {
+		for i, g := range r.AllowGroups {
+			if g != strings.ToLower(g) {
+				d.warn(fmt.Sprintf("%s.allow_groups[%d]", r.path, i),
+					"%q never matches: kind = %q spells groups in lowercase (%q)", g, kind, strings.ToLower(g))
+			}
+		}
 	}
 }
 

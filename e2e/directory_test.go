@@ -40,8 +40,13 @@ func opsMetrics(t *testing.T, gw *gateway) string {
 // google with an explicit issuer), the Google directory fake and the gateway.
 func googleGateway(t *testing.T, adminEmail, hd string) (*oidctest.Provider, *oidctest.GoogleServer, *gateway) {
 	t.Helper()
-	p := oidctest.New(t, oidctest.Options{User: &oidctest.User{Subject: "108123", Claims: map[string]any{
-		"email": "ann@acme.com", "email_verified": true, "hd": hd}}})
+	return googleGatewayWith(t, adminEmail, hd, 0, `groups_refresh = "1s"`)
+}
+
+func googleGatewayWith(t *testing.T, adminEmail, hd string, tokenLifetime time.Duration, extra string) (*oidctest.Provider, *oidctest.GoogleServer, *gateway) {
+	t.Helper()
+	p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: tokenLifetime, User: &oidctest.User{Subject: "108123",
+		Claims: map[string]any{"email": "ann@acme.com", "email_verified": true, "hd": hd}}})
 	g := oidctest.NewGoogle(t, oidctest.GoogleOptions{})
 	g.SetMemberships("ann@acme.com", "sre@acme.com")
 	g.SetMemberships("sre@acme.com", "eng@acme.com") // nested: ann is in eng through sre
@@ -55,8 +60,9 @@ func googleGateway(t *testing.T, adminEmail, hd string) (*oidctest.Provider, *oi
 ` + oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + `hosted_domain = "acme.com"
 google_service_account_file = "` + g.WriteServiceAccountKey(t) + `"
 ` + admin + `directory_url = "` + g.URL + `"
-groups_refresh = "1s"
+` + extra + `
 `,
+		Session:  "refresh_margin = \"1s\"\n",
 		Upstream: up.URL,
 		Routes:   directoryRoutes("eng@acme.com", "ops@acme.com"),
 	}.String())
@@ -100,6 +106,33 @@ func TestGoogleDirectoryGroups(t *testing.T) {
 				t.Errorf("second request after removal: %d", status)
 			}
 		})
+	}
+}
+
+// TestGoogleSessionRefreshes: a kind = "google" session outlives its access
+// token by refreshing it; the refreshed ID token passes the hosted_domain
+// check and the directory groups stay without another directory read.
+func TestGoogleSessionRefreshes(t *testing.T) {
+	t.Parallel()
+	p, g, gw := googleGatewayWith(t, "admin@acme.com", "acme.com", 2*time.Second, `groups_refresh = "1h"`)
+	c := browser(t)
+	if status, body, _ := get(t, c, gw.URL+"/eng/dash"); status != 200 {
+		t.Fatalf("login: %d\n%s\ngateway:\n%s", status, body, gw.Proc.Output())
+	}
+	reads := len(g.Calls("/admin/directory/v1/groups"))
+	time.Sleep(2500 * time.Millisecond) // the access token has expired
+	status, body, _ := get(t, c, gw.URL+"/eng/dash")
+	if status != 200 {
+		t.Fatalf("after the access token expired: %d\n%s\ngateway:\n%s", status, body, gw.Proc.Output())
+	}
+	if n := p.Requests("/token"); n != 2 {
+		t.Errorf("%d token requests, want the code exchange and one refresh", n)
+	}
+	if got := decodeSeen(t, body).Headers.Get("X-Forwarded-Groups"); !strings.Contains(got, "eng@acme.com") {
+		t.Errorf("groups after refresh: %q", got)
+	}
+	if n := len(g.Calls("/admin/directory/v1/groups")); n != reads {
+		t.Errorf("directory read %d more times on a token refresh", n-reads)
 	}
 }
 

@@ -139,11 +139,8 @@ func (c *Client) dirError(err error) error {
 // It returns when they were read, zero when the groups came from the token.
 // A directory that cannot be read fails the login.
 func (c *Client) loginGroups(ctx context.Context, id *portcullis.Identity, accessToken string) (time.Time, error) {
-	if c.cfg.Kind == "entra" {
-		id.Groups = entraGroups(id.Claims, id.Groups)
-		if !entraOverage(id.Claims) {
-			return time.Time{}, nil
-		}
+	if c.cfg.Kind == "entra" && !entraOverage(id.Claims) {
+		return time.Time{}, nil // groups and roles from the ID token (identity)
 	}
 	if c.dir == nil {
 		return time.Time{}, nil
@@ -164,8 +161,6 @@ func (c *Client) refreshGroups(id, prev *portcullis.Identity) {
 	if c.cfg.Kind == "entra" {
 		if entraOverage(id.Claims) && prev != nil {
 			id.Groups = slices.Clone(prev.Groups)
-		} else {
-			id.Groups = entraGroups(id.Claims, id.Groups)
 		}
 		return
 	}
