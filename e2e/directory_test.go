@@ -280,3 +280,48 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestGroupsRefreshSharedByReplicas: with the redis store, the groups one
+// replica reads again at groups_refresh are the session's on every replica;
+// the other does not read them a second time.
+func TestGroupsRefreshSharedByReplicas(t *testing.T) {
+	t.Parallel()
+	rs := startRedis(t, false)
+	g := oidctest.NewGitHub(t, oidctest.GitHubUser{ID: 583231, Login: "octocat", Email: "octocat@example.com"})
+	g.SetOrgs(oidctest.GitHubOrg{Login: "acme", Teams: []string{"sre"}})
+	up := newUpstream(t)
+	cfg := tomlConfig{
+		Provider: `kind = "github"
+client_id = "` + g.ClientID + `"
+client_secret = "` + g.ClientSecret + `"
+github_api_url = "` + g.URL + `"
+authorization_url = "` + g.AuthorizationURL() + `"
+token_url = "` + g.TokenURL() + `"
+groups_refresh = "1s"
+`,
+		Session:   redisSession(rs.URL()),
+		Upstream:  up.URL,
+		Routes:    directoryRoutes("acme/sre", "acme/web"),
+	}.String()
+	gw1 := startGateway(t, pickAddrs(t), cfg)
+	gw2 := startGateway(t, pickAddrs(t), cfg)
+	c := browser(t)
+	if status, body, _ := get(t, c, gw1.URL+"/eng/"); status != 200 {
+		t.Fatalf("login: %d\n%s\ngateway:\n%s", status, body, gw1.Proc.Output())
+	}
+	if status, _, _ := get(t, c, gw2.URL+"/eng/"); status != 200 {
+		t.Fatalf("the session on the second replica: %d", status)
+	}
+	g.SetOrgs(oidctest.GitHubOrg{Login: "acme", Teams: []string{"web"}})
+	time.Sleep(1200 * time.Millisecond)
+	reads := len(g.Calls("/user/teams"))
+	if status, _, _ := get(t, c, gw2.URL+"/eng/"); status != http.StatusForbidden {
+		t.Errorf("replica 2 after groups_refresh: %d", status)
+	}
+	if status, _, _ := get(t, c, gw1.URL+"/ops/"); status != 200 {
+		t.Errorf("replica 1 with the groups replica 2 read: %d", status)
+	}
+	if n := len(g.Calls("/user/teams")) - reads; n != 1 {
+		t.Errorf("%d reads of /user/teams after groups_refresh, want 1", n)
+	}
+}
