@@ -299,9 +299,9 @@ authorization_url = "` + g.AuthorizationURL() + `"
 token_url = "` + g.TokenURL() + `"
 groups_refresh = "1s"
 `,
-		Session:   redisSession(rs.URL()),
-		Upstream:  up.URL,
-		Routes:    directoryRoutes("acme/sre", "acme/web"),
+		Session:  redisSession(rs.URL()),
+		Upstream: up.URL,
+		Routes:   directoryRoutes("acme/sre", "acme/web"),
 	}.String()
 	gw1 := startGateway(t, pickAddrs(t), cfg)
 	gw2 := startGateway(t, pickAddrs(t), cfg)
