@@ -101,6 +101,11 @@ func NewHTTPClient(hc *http.Client) *http.Client {
 		c = &cp
 	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if c.Timeout <= 0 {
+		// The service-account grant of x/oauth2/jwt is bounded by this
+		// timeout only (it sends no context).
+		c.Timeout = callTimeout
+	}
 	return c
 }
 
