@@ -33,8 +33,11 @@ var _ groupsReader = (*idp.Client)(nil)
 // still ends at its lifetime or when its tokens do), logs, and is retried
 // after groupsRetry. It returns nil when the session ended meanwhile.
 func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session) *session.Session {
+	if s.GroupsReadAt.IsZero() {
+		return s // groups from the tokens (or no directory): the hot path
+	}
 	gr, ok := h.cfg.Provider.(groupsReader)
-	if !ok || s.GroupsReadAt.IsZero() {
+	if !ok {
 		return s
 	}
 	every := h.cfg.GroupsRefresh
