@@ -178,8 +178,12 @@ func (f fetcher) getOnce(ctx context.Context, u, authz string, header http.Heade
 	}
 	resp, err := f.hc.Do(req)
 	if err != nil {
-		// *url.Error names the URL; none of ours carries a token.
-		return nil, fmt.Errorf("directory: %s: %w", f.source, err)
+		// *url.Error names the whole URL: name it without its query.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("directory: %s %s: %w", f.source, redact(u), err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
