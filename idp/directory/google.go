@@ -118,6 +118,9 @@ func (g *Google) tokenError(err error) error {
 			code = b.Error
 		}
 		hint = fmt.Sprintf("Google refused the service-account grant (%s)", code)
+		if code == "" && re.Response != nil {
+			hint = fmt.Sprintf("Google's token endpoint answered status %d", re.Response.StatusCode)
+		}
 		if g.admin && (code == "unauthorized_client" || code == "access_denied") {
 			hint += fmt.Sprintf("; in the Admin console, Security > API controls > Domain-wide delegation must list client ID %s with scope %s", g.client, AdminSDKScope)
 		}
