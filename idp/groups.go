@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -28,12 +29,22 @@ type DirectoryError struct {
 	Source string // "google", "github" or "graph"
 	Hint   string
 	Err    error
+	// TokenRefused: the directory refused the user's own access token (401
+	// from GitHub or Graph): the user revoked the app or the token was
+	// withdrawn, so the session must end (errors.Is ErrInvalidGrant).
+	TokenRefused bool
 }
 
 func (e *DirectoryError) Error() string { return "idp: " + e.Source + " directory: " + e.Err.Error() }
 
-// Unwrap lets errors.Is find ErrDirectory and the cause.
-func (e *DirectoryError) Unwrap() []error { return []error{ErrDirectory, e.Err} }
+// Unwrap lets errors.Is find ErrDirectory, ErrInvalidGrant when the user's
+// token was refused, and the cause.
+func (e *DirectoryError) Unwrap() []error {
+	if e.TokenRefused {
+		return []error{ErrDirectory, ErrInvalidGrant, e.Err}
+	}
+	return []error{ErrDirectory, e.Err}
+}
 
 // groupsDirectory is the configured directory of a client.
 type groupsDirectory struct {
@@ -125,6 +136,10 @@ func (c *Client) dirError(err error) error {
 	c.dir.errors.WithLabelValues(c.dir.label).Inc()
 	de := &DirectoryError{Source: c.dir.label, Err: err}
 	var sso *directory.SSORequiredError
+	var se *directory.StatusError
+	if errors.As(err, &se) && se.Status == http.StatusUnauthorized && c.cfg.Kind != "google" {
+		de.TokenRefused = true
+	}
 	switch {
 	case errors.As(err, &sso):
 		de.Hint = "A GitHub organisation you belong to enforces SAML single sign-on and did not accept this sign-in. " +

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp/directory"
 	"github.com/portcullis/portcullis/internal/oidctest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -196,5 +197,21 @@ func TestGitHubEnterpriseEndpoints(t *testing.T) {
 		c.cfg.TokenURL != "https://ghe.example.com/login/oauth/access_token" ||
 		c.cfg.UserinfoURL != "https://ghe.example.com/api/v3/user" {
 		t.Errorf("endpoints %q %q %q", c.cfg.AuthorizationURL, c.cfg.TokenURL, c.cfg.UserinfoURL)
+	}
+}
+
+func TestDirectoryTokenRefused(t *testing.T) {
+	refused := &directory.StatusError{Source: "x", URL: "https://api/user/orgs", Status: 401}
+	for kind, want := range map[string]bool{"github": true, "google": false} {
+		dir := &stubDirectory{err: refused}
+		c, err := New(Config{Kind: kind, ClientID: "c", Directory: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := &portcullis.Identity{Subject: "1", Email: "ann@acme.com", EmailVerified: true}
+		_, err = c.DirectoryGroups(context.Background(), id, "tok")
+		if !errors.Is(err, ErrDirectory) || errors.Is(err, ErrInvalidGrant) != want {
+			t.Errorf("kind %s: %v; ErrInvalidGrant %v, want %v", kind, err, errors.Is(err, ErrInvalidGrant), want)
+		}
 	}
 }

@@ -59,6 +59,16 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
 		defer cancel()
 		groups, err := gr.DirectoryGroups(ctx, &s.Identity, s.AccessToken)
+		if errors.Is(err, idp.ErrInvalidGrant) {
+			// The directory refused the user's own token: the grant is
+			// gone, so is the session.
+			h.log.Info("proxy: the directory refused the session's token; ending the session",
+				"sub", s.Identity.Subject, "err", err)
+			if derr := h.cfg.Sessions.Delete(ex, r); derr != nil {
+				h.log.Warn("proxy: deleting a session whose token the directory refused failed", "err", derr)
+			}
+			return nil, nil
+		}
 		if err != nil {
 			h.log.Warn("proxy: reading groups from the directory failed; keeping the last groups read",
 				"sub", s.Identity.Subject, "read_at", s.GroupsReadAt, "err", err)

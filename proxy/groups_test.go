@@ -150,3 +150,22 @@ func TestLoginFailsWhenDirectoryIsDown(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupsRefreshTokenRefusedEndsSession: a directory that refuses the
+// user's own token (revoked app) ends the session instead of keeping its
+// groups until the lifetime.
+func TestGroupsRefreshTokenRefusedEndsSession(t *testing.T) {
+	f, dp := directoryFixture(t)
+	s := f.session()
+	s.GroupsReadAt = f.clock.Now()
+	cookies := f.cookies(t, s)
+	dp.set(nil, &idp.DirectoryError{Source: "github", TokenRefused: true, Err: errors.New("status 401")})
+	f.clock.Advance(11 * time.Minute)
+	resp := f.do(t, "GET", "/admin/x", nil, withCookies(cookies))
+	if resp.StatusCode != http.StatusUnauthorized || dp.count() != 1 {
+		t.Fatalf("status %d, %d calls; want 401 (no session)", resp.StatusCode, dp.count())
+	}
+	if c := responseCookies(resp)["portcullis"]; c == nil || c.MaxAge >= 0 {
+		t.Errorf("session cookie not cleared: %+v", c)
+	}
+}
