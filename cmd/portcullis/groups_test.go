@@ -76,3 +76,25 @@ directory_url = "`+srv.URL+`"`))
 		t.Errorf("oidc: %d %q", r.code, r.stderr)
 	}
 }
+
+// TestCheckRequestWithDirectoryGroups: `check --request` explains decisions
+// for a kind = "google" configuration from hypothetical groups, without
+// asking any directory.
+func TestCheckRequestWithDirectoryGroups(t *testing.T) {
+	cfg := strings.Replace(checkGood, "issuer = \"https://accounts.example.com\"\n",
+		"kind = \"google\"\nhosted_domain = \"acme.com\"\ngoogle_service_account_file = \"/nonexistent.json\"\n", 1) +
+		"\n[[routes]]\npath = \"/sre/**\"\nallow_groups = [\"sre@acme.com\"]\n"
+	path := writeConfig(t, "google.toml", cfg)
+	r := invoke(t, nil, "check", "--config", path)
+	if r.code != 2 || !strings.Contains(r.stderr, "provider.google_service_account_file: cannot read file") {
+		t.Fatalf("missing key file: %d %q", r.code, r.stderr)
+	}
+	path = writeConfig(t, "google.toml", strings.Replace(cfg, "google_service_account_file = \"/nonexistent.json\"\n", "", 1))
+	args := []string{"check", "--config", path, "--request", "GET https://dash.example.com/sre/x", "--identity", "email=ann@acme.com"}
+	if r := invoke(t, nil, append(args, "--identity", "groups=sre@acme.com")...); r.code != 0 || !strings.Contains(r.stdout, "decision: allowed") {
+		t.Errorf("with the group: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := invoke(t, nil, append(args, "--identity", "groups=staff")...); r.code != 3 {
+		t.Errorf("without the group: %d %q", r.code, r.stdout)
+	}
+}
