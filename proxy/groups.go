@@ -76,7 +76,7 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 		return h.storeGroups(ctx, ex, r, s, groups, err, now), nil
 	})
 	ns, _ := v.(*session.Session)
-	if ns != nil && !leader && ns.ID == "" {
+	if ns != nil && !leader && !ns.ServerSide() {
 		// Cookie store: every response carries the session it used.
 		h.saveRefreshed(ex, r, ns)
 	}
@@ -99,13 +99,12 @@ func (h *Handler) storeGroups(ctx context.Context, ex *exchange, r *http.Request
 		ns.GroupsReadAt, ns.GroupsTriedAt = now, time.Time{}
 		return ns
 	}
-	l, ok := h.cfg.Sessions.(sessionLocker)
-	if !ok || s.ID == "" {
+	if !s.ServerSide() {
 		ns := apply(s)
 		h.saveRefreshed(ex, r, ns)
 		return ns
 	}
-	unlock, acquired, err := l.Lock(ctx, s.ID, refreshTimeout)
+	unlock, acquired, err := h.cfg.Sessions.Lock(ctx, s.ID, refreshTimeout)
 	if err != nil || !acquired {
 		// Another replica is saving this session: use the result for this
 		// request only.
