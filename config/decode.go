@@ -104,7 +104,9 @@ func (t *table) get(k string) (any, bool) {
 	return v, ok
 }
 
-// finish reports every key of the table that no reader asked for.
+// finish reports every key of the table that no reader asked for, with the
+// nearest key the table knows and the file does not set when it is likely
+// a typo of it.
 func (t *table) finish() {
 	var unknown []string
 	for k := range t.m {
@@ -112,8 +114,22 @@ func (t *table) finish() {
 			unknown = append(unknown, k)
 		}
 	}
+	if len(unknown) == 0 {
+		return
+	}
 	sort.Strings(unknown)
+	known := make([]string, 0, len(t.seen))
+	for k := range t.seen {
+		if _, set := t.m[k]; !set {
+			known = append(known, k)
+		}
+	}
+	sort.Strings(known)
 	for _, k := range unknown {
+		if s := suggestKey(k, known); s != "" {
+			t.d.problem(t.key(k), "unknown key; did you mean %s?", s)
+			continue
+		}
 		t.d.problem(t.key(k), "unknown key")
 	}
 }

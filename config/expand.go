@@ -83,6 +83,7 @@ func (d *decoder) readFile(path, name string) ([]byte, bool) {
 // secret returns the secret given as k or, from a file, as k_file (the
 // trimmed contents). Giving both is a problem.
 func (t *table) secret(k string) string {
+	t.seen[k+"_file"] = true // a known key, for suggestions
 	if t.has(k) && t.has(k+"_file") {
 		t.get(k)
 		t.get(k + "_file")
@@ -111,6 +112,7 @@ type listEntry struct {
 // secretList returns the secrets given as k (an array) or as k_file (one per
 // line; blank lines and lines starting with # are ignored).
 func (t *table) secretList(k string) []listEntry {
+	t.seen[k+"_file"] = true // a known key, for suggestions
 	if t.has(k) && t.has(k+"_file") {
 		t.get(k)
 		t.get(k + "_file")

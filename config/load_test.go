@@ -80,6 +80,26 @@ func TestSchemaProblems(t *testing.T) {
 			want: []string{`cfg.toml:19: routes[1].allow_user: unknown key`},
 		},
 		{
+			name: "typo suggests the nearest key of that table",
+			doc:  strings.Replace(base, "[server]\n", "[server]\nshutdown_timout = \"5s\"\n", 1),
+			want: []string{`cfg.toml:2: server.shutdown_timout: unknown key; did you mean shutdown_timeout?`},
+		},
+		{
+			name: "typo of a _file secret and of a route key",
+			doc: strings.Replace(base, "client_id = \"client\"\n", "client_id = \"client\"\nclient_secret_fil = \"s\"\n", 1) +
+				"alow_groups = [\"x\"]\nupstraem = \"app\"\n",
+			want: []string{
+				`cfg.toml:7: provider.client_secret_fil: unknown key; did you mean client_secret_file?`,
+				`cfg.toml:18: routes[0].alow_groups: unknown key; did you mean allow_groups?`,
+				`cfg.toml:19: routes[0].upstraem: unknown key; did you mean upstream?`,
+			},
+		},
+		{
+			name: "a key of another table is not suggested, a far one not at all",
+			doc:  base + "listen = \":1\"\nxyz = 1\n",
+			want: []string{`cfg.toml:17: routes[0].listen: unknown key`, `cfg.toml:18: routes[0].xyz: unknown key`},
+		},
+		{
 			name: "unknown key in an inline table",
 			doc:  "upstreams = [{ name = \"app\", url = \"http://127.0.0.1:3000\", retries = 3 }]\n" + strings.Replace(base, "[[upstreams]]\nname = \"app\"\nurl = \"http://127.0.0.1:3000\"\n", "\n\n\n", 1),
 			want: []string{`cfg.toml:1: upstreams[0].retries: unknown key`},
