@@ -100,6 +100,14 @@ func TestSchemaProblems(t *testing.T) {
 			want: []string{`cfg.toml:17: routes[0].listen: unknown key`, `cfg.toml:18: routes[0].xyz: unknown key`},
 		},
 		{
+			name: "route names: charset and uniqueness",
+			doc:  base + "name = \"api\"\n[[routes]]\npath = \"/a\"\nname = \"api\"\n[[routes]]\npath = \"/b\"\nname = \"x y\"\n",
+			want: []string{
+				`cfg.toml:20: routes[1].name: duplicate route name "api" (routes[0] has it)`,
+				`cfg.toml:23: routes[2].name: "x y" is not a route name: 1 to 64 letters, digits, "-", "_" or ".", starting with a letter; not "gateway" or "none"`,
+			},
+		},
+		{
 			name: "unknown key in an inline table",
 			doc:  "upstreams = [{ name = \"app\", url = \"http://127.0.0.1:3000\", retries = 3 }]\n" + strings.Replace(base, "[[upstreams]]\nname = \"app\"\nurl = \"http://127.0.0.1:3000\"\n", "\n\n\n", 1),
 			want: []string{`cfg.toml:1: upstreams[0].retries: unknown key`},

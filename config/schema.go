@@ -114,6 +114,7 @@ type upstreamSection struct {
 
 type routeSection struct {
 	path              string
+	Name              string
 	Host              string
 	Path              string
 	Methods           []string
@@ -296,6 +297,7 @@ func (d *decoder) decodeRoute(t *table) routeSection {
 	defer t.finish()
 	return routeSection{
 		path:              t.path,
+		Name:              t.str("name", ""),
 		Host:              t.str("host", ""),
 		Path:              t.str("path", ""),
 		Methods:           t.strs("methods"),

@@ -108,6 +108,7 @@ func (d *decoder) validateRoute(r routeSection, upstreams map[string]*url.URL, n
 	}
 	return policy.RouteConfig{
 		Line:              d.lineOf(r.path),
+		Name:              r.Name,
 		Host:              r.Host,
 		Path:              r.Path,
 		Methods:           r.Methods,

@@ -13,6 +13,7 @@ import (
 // RouteConfig is one [[routes]] entry of the configuration file.
 type RouteConfig struct {
 	Line     int    // line of the [[routes]] header in the file, for check --request
+	Name     string // optional label for logs, metrics and check; see ValidRouteName
 	Host     string // "" (any), "dash.example.com" or "*.example.com"
 	Path     string // glob over normalised segments: "*" one segment, "**" zero or more
 	Methods  []string
@@ -32,22 +33,58 @@ type Route struct {
 	RouteConfig
 	Index int // position in file order
 
-	key      string   // Index in decimal, see Key
+	key      string   // Name, or Index in decimal, see Key
 	host     string   // lower-cased: "" any, "a.example.com" exact, ".example.com" wildcard suffix
 	segments []string // normalised path segments; "*" and "**" are globs
 	methods  uint64   // method bits, see methodBits
 	rules    rules    // precomputed conditions for Evaluate
 }
 
-// Key returns a short, stable name of the route (its index in file order, in
-// decimal) for metric labels and per-route bookkeeping such as step-up
-// attempts. It never contains user input.
+// Key returns a short, stable name of the route for logs, metric labels and
+// per-route bookkeeping such as step-up attempts: its Name when it has one,
+// else its index in file order in decimal. It is always a safe label (see
+// ValidRouteName) and never contains request input.
 func (r *Route) Key() string { return r.key }
 
 // HostPattern returns the route's host as it is matched: "" for any host,
 // the lower-cased name without a trailing dot for an exact host, and
 // ".example.com" for "*.example.com".
 func (r *Route) HostPattern() string { return r.host }
+
+// Label returns how check and warnings name the route: "routes[3]", or
+// `routes[3] ("api-write")` when it has a name.
+func (r *Route) Label() string {
+	if r.Name == "" {
+		return "routes[" + strconv.Itoa(r.Index) + "]"
+	}
+	return "routes[" + strconv.Itoa(r.Index) + "] (" + strconv.Quote(r.Name) + ")"
+}
+
+// reservedRouteNames are the route labels of requests no route decides.
+var reservedRouteNames = [...]string{"gateway", "none"}
+
+// ValidRouteName reports whether name may name a route: 1 to 64 ASCII
+// letters, digits, "-", "_" and ".", starting with a letter (so that it
+// cannot be mistaken for another route's index), and not "gateway" or
+// "none", the labels of requests that no route decides. Such a name is safe
+// in a log line, a Prometheus label value and a cookie.
+func ValidRouteName(name string) bool {
+	if name == "" || len(name) > 64 || !('a' <= name[0] && name[0] <= 'z' || 'A' <= name[0] && name[0] <= 'Z') {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	for _, r := range reservedRouteNames {
+		if name == r {
+			return false
+		}
+	}
+	return true
+}
 
 // Table is the compiled route table. It is immutable and safe for concurrent use.
 type Table struct {
@@ -58,6 +95,7 @@ type Table struct {
 	wild    map[string]*node // ".example.com" -> routes for "*.example.com"
 	wildMin int              // lowest Index among wildcard-host routes
 	custom  map[string]uint64
+	names   map[string]int // route name -> Index of the route that has it
 }
 
 // ErrBadPath is returned by Normalize for paths that SPEC §3 refuses with 400.
@@ -72,6 +110,7 @@ func Compile(routes []RouteConfig) (*Table, error) {
 		exact:   map[string]*node{},
 		wild:    map[string]*node{},
 		custom:  map[string]uint64{},
+		names:   map[string]int{},
 	}
 	for i := range routes {
 		r, err := t.compileRoute(i, routes[i])
@@ -87,7 +126,7 @@ func Compile(routes []RouteConfig) (*Table, error) {
 // Validate checks routes like Compile and returns every problem found, at
 // most one per route, so that `portcullis check` can list them all.
 func Validate(routes []RouteConfig) []*RouteError {
-	t := &Table{custom: map[string]uint64{}}
+	t := &Table{custom: map[string]uint64{}, names: map[string]int{}}
 	var errs []*RouteError
 	for i := range routes {
 		if _, err := t.compileRoute(i, routes[i]); err != nil {
@@ -107,6 +146,16 @@ func (t *Table) compileRoute(i int, rc RouteConfig) (*Route, *RouteError) {
 		return &RouteError{Index: i, Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
 	r := &Route{RouteConfig: rc, Index: i, key: strconv.Itoa(i)}
+	if rc.Name != "" {
+		if !ValidRouteName(rc.Name) {
+			return nil, fail("name", `%q is not a route name: 1 to 64 letters, digits, "-", "_" or ".", starting with a letter; not "gateway" or "none"`, rc.Name)
+		}
+		if j, dup := t.names[rc.Name]; dup {
+			return nil, fail("name", "duplicate route name %q (routes[%d] has it)", rc.Name, j)
+		}
+		t.names[rc.Name] = i
+		r.key = rc.Name
+	}
 	var err error
 	if r.host, err = compileHost(rc.Host); err != nil {
 		return nil, fail("host", "%v", err)

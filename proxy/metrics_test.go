@@ -25,7 +25,7 @@ func TestMetrics(t *testing.T) {
 		{"4", "read", "login_redirect"},
 		{"0", "read", "public"},
 		{"none", "read", "no_route"},
-		{"3", "read", "denied"},
+		{"deny-all", "read", "denied"}, // a named route is labelled by its name
 	}
 	for _, tt := range tests {
 		c := f.h.metrics.requests.WithLabelValues(tt.route, tt.class, tt.outcome)

@@ -178,11 +178,11 @@ func (c *clock) Advance(d time.Duration) {
 
 // testRoutes is the route table of the tests.
 var testRoutes = []policy.RouteConfig{
-	{Path: "/public/**", Public: true},                                  // 0
-	{Path: "/admin/**", AllowGroups: []string{"admins"}},                // 1
-	{Path: "/api/**", RequireScopes: []string{"api:write"}},             // 2
-	{Path: "/denied/**", Deny: true},                                    // 3
-	{Path: "/app/**"},                                                   // 4
+	{Path: "/public/**", Public: true},                      // 0
+	{Path: "/admin/**", AllowGroups: []string{"admins"}},    // 1
+	{Path: "/api/**", RequireScopes: []string{"api:write"}}, // 2
+	{Path: "/denied/**", Deny: true, Name: "deny-all"},      // 3
+	{Path: "/app/**"}, // 4
 	{Path: "/mail/**", AllowEmailDomains: []string{"example.com"}},      // 5
 	{Host: "other.test", Path: "/**", RequireScopes: []string{"other"}}, // 6
 }

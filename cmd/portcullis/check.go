@@ -71,7 +71,7 @@ func explain(w io.Writer, file string, table *policy.Table, request string, id *
 		fmt.Fprintf(w, "path: %s\nroute: none\ndecision: refused (404 in proxy mode, 403 from forward-auth): no route matches\n", path)
 		return denied
 	}
-	fmt.Fprintf(w, "path: %s\nroute: routes[%d] at %s:%d (path %q", path, route.Index, file, route.Line, route.Path)
+	fmt.Fprintf(w, "path: %s\nroute: %s at %s:%d (path %q", path, route.Label(), file, route.Line, route.Path)
 	if route.Host != "" {
 		fmt.Fprintf(w, ", host %q", route.Host)
 	}

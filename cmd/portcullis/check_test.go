@@ -39,6 +39,7 @@ require_claims = { hd = "example.com" }
 [[routes]]
 path = "/admin/**"
 allow_emails = ["boss@example.com"]
+name = "admin"
 `
 
 // checkBad has one problem on each of the lines listed in TestCheckProblems.
@@ -152,7 +153,7 @@ func TestCheckRequest(t *testing.T) {
 			"path: /public/b", `route: routes[0] at ` + path + `:16`, "decision: public",
 		}},
 		{"email rule", "GET https://dash.example.com/admin/", []string{"--identity", "email=Boss@Example.com"}, 0, []string{
-			`route: routes[2] at ` + path + `:28`, "decision: allowed",
+			`route: routes[2] ("admin") at ` + path + `:28`, "decision: allowed",
 		}},
 		{"unverified email", "GET https://dash.example.com/admin/", []string{"--identity", "email=boss@example.com",
 			"--identity", "email_verified=false"}, 3, []string{"decision: denied"}},
@@ -161,7 +162,7 @@ func TestCheckRequest(t *testing.T) {
 		{"method not matched", "GET https://dash.example.com/api/x", admin, 3, []string{"route: none"}},
 		{"lower-case method", "post https://dash.example.com/api/x", admin, 3, []string{"refused (400)", `"post"`}},
 		{"encoded dot-segments leave the public route", "GET https://dash.example.com/public/%2e%2e/admin", nil, 3, []string{
-			"path: /admin", `route: routes[2] at ` + path + `:28`, "decision: unauthenticated",
+			"path: /admin", `route: routes[2] ("admin") at ` + path + `:28`, "decision: unauthenticated",
 		}},
 		{"encoded slash", "GET https://dash.example.com/public%2Fadmin", nil, 3, []string{"decision: refused (400)"}},
 		{"climbing above the root", "GET https://dash.example.com/../public/x", nil, 3, []string{"decision: refused (400)"}},
