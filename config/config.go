@@ -42,8 +42,9 @@ type Config struct {
 	LogFormat string // "text" or "json"
 	LogLevel  string // "debug", "info", "warn", "error"
 
-	// Warnings are non-fatal remarks (http:// issuer off loopback, ...), in
-	// the same FILE:LINE: key: message form as problems.
+	// Warnings are non-fatal remarks (http:// issuer off loopback, routes
+	// that earlier routes always decide, ...), in the same form as problems:
+	// "FILE:LINE: key: warning: message".
 	Warnings []string
 }
 

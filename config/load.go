@@ -47,6 +47,7 @@ func Parse(path string, data []byte, getenv func(string) (string, bool)) (*Confi
 	}
 	sortProblems(d.warnings)
 	for _, w := range d.warnings {
+		w.Msg = "warning: " + w.Msg
 		cfg.Warnings = append(cfg.Warnings, w.String())
 	}
 	return cfg, nil

@@ -141,6 +141,7 @@ func (d *decoder) compileRoutes(routes []policy.RouteConfig) *policy.Table {
 	}
 	table, err := policy.Compile(routes)
 	if err == nil {
+		d.warnShadowed(table)
 		return table
 	}
 	var re *policy.RouteError
@@ -160,4 +161,26 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// warnShadowed warns about the routes that earlier routes always decide
+// (policy.Table.Shadowed), naming those earlier routes and their lines.
+func (d *decoder) warnShadowed(table *policy.Table) {
+	for _, s := range table.Shadowed() {
+		var by []string
+		for _, r := range s.By {
+			by = append(by, fmt.Sprintf("%s at line %d", r.Label(), r.Line))
+		}
+		verb := "always matches"
+		if len(by) > 1 {
+			verb = "always match"
+		}
+		key := fmt.Sprintf("routes[%d]", s.Route.Index)
+		if s.Methods == nil {
+			d.warn(key, "unreachable: %s %s first", strings.Join(by, " and "), verb)
+			continue
+		}
+		d.warn(key, "deny never applies to %s: %s %s first (list this route first, or give it methods)",
+			strings.Join(s.Methods, ", "), strings.Join(by, " and "), verb)
+	}
 }

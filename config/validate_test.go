@@ -112,7 +112,7 @@ func TestWarnings(t *testing.T) {
 		{"http on loopback", "http://127.0.0.1:9000", nil},
 		{"http on localhost", "http://localhost:9000", nil},
 		{"http elsewhere", "http://idp.example.com",
-			[]string{`cfg.toml:5: provider.issuer: http:// issuer "http://idp.example.com": discovery, keys and tokens travel unencrypted; use https`}},
+			[]string{`cfg.toml:5: provider.issuer: warning: http:// issuer "http://idp.example.com": discovery, keys and tokens travel unencrypted; use https`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

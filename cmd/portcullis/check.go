@@ -19,20 +19,32 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // runCheck is `portcullis check --config FILE [--request "METHOD URL" --identity k=v ...]`.
 func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
-	fs := newFlagSet("check", stderr)
-	path := fs.String("config", "", "configuration file (or PORTCULLIS_CONFIG)")
-	request := fs.String("request", "", `explain the decision for "METHOD URL"`)
+	fs := newCommand("check", `--config FILE [--strict] [--request "METHOD URL" [--identity k=v ...]]`,
+		"Validates a configuration file as serve does (the OTEL_* tracing environment\nincluded) and prints every problem and warning as FILE:LINE: key: message.\nExit code 0: valid; 2: problems (or warnings with --strict); 3: --request denied.")
+	path := fs.String("config", "", configUsage)
+	strict := fs.Bool("strict", false, "treat warnings (such as unreachable routes) as problems: exit code 2")
+	request := fs.String("request", "", "explain which route decides the request `\"METHOD URL\"` and how (exit code 3 when refused)")
 	var idFlags multiFlag
-	fs.Var(&idFlags, "identity", "k=v of the hypothetical identity (sub, email, email_verified, groups, scope, claims.PATH); repeatable")
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: 2}
+	fs.Var(&idFlags, "identity", "`k=v` of the hypothetical identity of --request (sub, email, email_verified, groups, scope, claims.PATH); repeatable")
+	if err := fs.parse(args, stdout, stderr); err != nil {
+		return err
+	}
+	if len(idFlags) > 0 && *request == "" {
+		return usageError("check: --identity describes the identity of a --request; give --request too")
 	}
 	cfg, err := loadConfig(*path, env, stderr)
 	if err != nil {
 		return err
 	}
+	if err := checkTracing(env); err != nil {
+		fmt.Fprintf(stderr, "%s\n", err)
+		return &exitError{code: 2, err: fmt.Errorf("%s: the tracing environment is not valid", cfg.Path)}
+	}
 	for _, w := range cfg.Warnings {
-		fmt.Fprintln(stderr, "warning:", w)
+		fmt.Fprintln(stderr, w)
+	}
+	if *strict && len(cfg.Warnings) > 0 {
+		return &exitError{code: 2, err: fmt.Errorf("%s: %d warning(s) and --strict", cfg.Path, len(cfg.Warnings))}
 	}
 	if *request == "" {
 		fmt.Fprintf(stdout, "%s: OK\n", cfg.Path)

@@ -17,10 +17,11 @@ import (
 // gateway in front of both, all on 127.0.0.1, configured through a generated
 // TOML file that goes through the same loading and validation as serve.
 func runDemo(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", stderr)
-	listen := fs.String("listen", "127.0.0.1:0", "gateway address (must be on 127.0.0.1)")
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: 2}
+	fs := newCommand("demo", "[--listen 127.0.0.1:PORT]",
+		"Runs a self-contained demo on 127.0.0.1: a demo identity provider, a demo\nupstream and the gateway in front of both. Prints the gateway URL and the\ndemo users first.")
+	listen := fs.String("listen", "127.0.0.1:0", "the gateway's `ADDRESS` (on 127.0.0.1; port 0 picks a free one)")
+	if err := fs.parse(args, stdout, stderr); err != nil {
+		return err
 	}
 	host, _, err := net.SplitHostPort(*listen)
 	if err != nil || host != "127.0.0.1" {

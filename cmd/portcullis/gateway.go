@@ -87,7 +87,7 @@ func buildGateway(cfg *config.Config, logger *slog.Logger, env func(string) (str
 	}
 	g.cur.Store(gen)
 	if tp != nil {
-		logger.Info("tracing enabled: OTLP/HTTP export")
+		logger.Info("tracing enabled")
 	}
 	return g, nil
 }

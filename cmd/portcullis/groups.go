@@ -19,12 +19,13 @@ import (
 // before anyone signs in. Google is read with the configured service
 // account; GitHub and Microsoft Graph only with a user's access token.
 func runGroups(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
-	fs := newFlagSet("groups", stderr)
-	path := fs.String("config", "", "configuration file (or PORTCULLIS_CONFIG)")
-	user := fs.String("user", "", "the user's email address (Google)")
-	tokenFile := fs.String("token-file", "", "file holding a user's access token (GitHub, Entra ID)")
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: 2}
+	fs := newCommand("groups", "--config FILE --user EMAIL [--token-file FILE]",
+		"Prints the groups the provider's directory returns for one user, one per line.")
+	path := fs.String("config", "", configUsage)
+	user := fs.String("user", "", "the user's `EMAIL` address (Google)")
+	tokenFile := fs.String("token-file", "", "`FILE` holding a user's access token (GitHub, Entra ID)")
+	if err := fs.parse(args, stdout, stderr); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(*path, env, stderr)
 	if err != nil {

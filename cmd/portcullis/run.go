@@ -46,11 +46,18 @@ commands:
   serve --config FILE        run the gateway (or set PORTCULLIS_CONFIG)
   demo                       run a self-contained demo on 127.0.0.1
   check --config FILE        validate a configuration file
-        [--request "METHOD URL" [--identity k=v ...]]
+        [--strict] [--request "METHOD URL" [--identity k=v ...]]
   sessions list|revoke       list or end server-side sessions (redis store)
   groups --config FILE       print the groups the provider's directory returns
          --user EMAIL [--token-file FILE]   for one user
-  version                    print version, commit and Go version`
+  version                    print version, commit and Go version
+
+"portcullis <command> --help" shows a command's flags.`
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
+}
 
 // run is the whole program behind main, callable from tests.
 func run(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
@@ -58,9 +65,15 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		return usageError("%s", usage)
 	}
 	switch args[0] {
-	case "version", "--version", "-v":
+	case "--version", "-v":
 		return runVersion(stdout)
-	case "help", "-h", "--help":
+	case "version":
+		fs := newCommand("version", "", "Prints the version, the commit and the Go version.")
+		if err := fs.parse(args[1:], stdout, stderr); err != nil {
+			return err
+		}
+		return runVersion(stdout)
+	case "help", "-h", "--help", "-help":
 		fmt.Fprintln(stdout, usage)
 		return nil
 	case "serve":

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,10 +13,10 @@ import (
 
 // runServe is `portcullis serve --config FILE`.
 func runServe(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", stderr)
-	path := fs.String("config", "", "configuration file (or PORTCULLIS_CONFIG)")
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: 2}
+	fs := newCommand("serve", "--config FILE", "Runs the gateway.")
+	path := fs.String("config", "", configUsage)
+	if err := fs.parse(args, stdout, stderr); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(*path, env, stderr)
 	if err != nil {
@@ -65,11 +64,8 @@ func loadConfig(path string, env func(string) (string, bool), stderr io.Writer) 
 	return cfg, nil
 }
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("portcullis "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
+// configUsage is the help of every command's --config flag.
+const configUsage = "the configuration `FILE` (default: $PORTCULLIS_CONFIG)"
 
 // newLogger builds the process logger; config validated format and level.
 // Over a logWriter, warnings and errors are written out at once.

@@ -444,7 +444,9 @@ func newOTLPReceiver(t *testing.T) *otlpReceiver {
 
 func TestTracingExport(t *testing.T) {
 	rcv := newOTLPReceiver(t)
-	f := newFixture(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": rcv.URL, "OTEL_BSP_SCHEDULE_DELAY": "50"}, nil)
+	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": rcv.URL, "OTEL_BSP_SCHEDULE_DELAY": "50"}
+	setOTELEnv(t, env)
+	f := newFixture(t, env, nil)
 	req, _ := http.NewRequest("GET", f.url("/reports?token=query-secret"), nil)
 	req.Header.Set("Authorization", "Bearer "+f.p.AccessToken("alice", nil))
 	resp, err := http.DefaultClient.Do(req)
@@ -486,6 +488,23 @@ func TestTracingExport(t *testing.T) {
 	}
 }
 
+// otelKeys are the variables the tracing tests set; each test sets all of
+// them (t.Setenv), so that the process environment cannot leak in.
+var otelKeys = []string{"OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
+	"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+	"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_BSP_SCHEDULE_DELAY",
+	"OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"}
+
+// setOTELEnv sets the process environment the OpenTelemetry SDK reads to
+// env and returns a lookup over the same values, as run gets in production.
+func setOTELEnv(t *testing.T, env map[string]string) func(string) (string, bool) {
+	t.Helper()
+	for _, k := range otelKeys {
+		t.Setenv(k, env[k])
+	}
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
 func TestTracerProviderFromEnv(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -496,22 +515,24 @@ func TestTracerProviderFromEnv(t *testing.T) {
 		{name: "off by default", env: map[string]string{}},
 		{name: "endpoint", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, want: true},
 		{name: "traces endpoint", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://c.example/v1/traces"}, want: true},
+		{name: "exporter named", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}, want: true},
 		{name: "sdk disabled", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"}},
 		{name: "exporter none", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"}},
-		{name: "grpc refused", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
-			wantErr: `protocol "grpc" is not supported`},
+		{name: "grpc", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, want: true},
+		{name: "unknown protocol", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "thrift"},
+			wantErr: `OTLP protocol "thrift": invalid OTLP protocol`},
+		{name: "unknown exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "jaeger"},
+			wantErr: `OTEL_TRACES_EXPORTER="jaeger"`},
 		{name: "bad endpoint", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "c:4318"}, wantErr: "must be an http(s) URL"},
-		{name: "bad sampler arg", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
-			"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"}, wantErr: "OTEL_TRACES_SAMPLER_ARG"},
-		{name: "bad headers", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
-			"OTEL_EXPORTER_OTLP_HEADERS": "novalue"}, wantErr: "OTEL_EXPORTER_OTLP_HEADERS"},
+		{name: "bad resource attributes", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
+			"OTEL_RESOURCE_ATTRIBUTES": "novalue"}, wantErr: "OTEL_RESOURCE_ATTRIBUTES"},
 		{name: "headers, sampler, batch", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
 			"OTEL_EXPORTER_OTLP_HEADERS": "api-key=a%20b,x=y", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
 			"OTEL_TRACES_SAMPLER_ARG": "0.5", "OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_SERVICE_NAME": "gw"}, want: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tp, err := newTracerProvider(func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })
+			tp, err := newTracerProvider(setOTELEnv(t, tt.env))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -528,5 +549,39 @@ func TestTracerProviderFromEnv(t *testing.T) {
 				tp.Shutdown(context.Background())
 			}
 		})
+	}
+}
+
+// TestTracingEnvCheckAndServe: check refuses the tracing environment that
+// serve refuses, with the same message and exit code 2.
+func TestTracingEnvCheckAndServe(t *testing.T) {
+	path := writeConfig(t, "good.toml", checkGood)
+	for _, env := range []map[string]string{
+		{"OTEL_TRACES_EXPORTER": "zipkin-please"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
+	} {
+		getenv := setOTELEnv(t, env)
+		_, err := newTracerProvider(getenv)
+		if err == nil {
+			t.Fatalf("%v: no error", env)
+		}
+		check := invoke(t, env, "check", "--config", path)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var out, errOut bytes.Buffer
+		code := exitCode(run(ctx, []string{"serve", "--config", path}, getenv, &out, &errOut), &errOut)
+		cancel()
+		if check.code != 2 || code != 2 {
+			t.Errorf("%v: check exit %d, serve exit %d; want 2 and 2", env, check.code, code)
+		}
+		for name, stderr := range map[string]string{"check": check.stderr, "serve": errOut.String()} {
+			if !strings.Contains(stderr, err.Error()) {
+				t.Errorf("%v: %s stderr %q does not say %q", env, name, stderr, err)
+			}
+		}
+	}
+	// A valid tracing environment passes check.
+	setOTELEnv(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"})
+	if r := invoke(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, "check", "--config", path); r.code != 0 {
+		t.Errorf("valid tracing environment: check exit %d, stderr %q", r.code, r.stderr)
 	}
 }

@@ -12,23 +12,40 @@ import (
 	"github.com/portcullis/portcullis/session"
 )
 
+const sessionsUsage = `usage: portcullis sessions list --config FILE [--sub SUB]
+       portcullis sessions revoke --config FILE (--sub SUB | --id ID | --all)
+
+Lists or ends the server-side sessions of the redis session store.
+"portcullis sessions list --help" and "portcullis sessions revoke --help" show the flags.`
+
 // runSessions is `portcullis sessions list|revoke` against the Redis store.
 func runSessions(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(stdout, sessionsUsage)
+		return nil
+	}
 	if len(args) == 0 || (args[0] != "list" && args[0] != "revoke") {
-		return usageError("usage: portcullis sessions list --config FILE [--sub SUB]\n       portcullis sessions revoke --config FILE (--sub SUB | --id ID | --all)")
+		return usageError("%s", sessionsUsage)
 	}
 	verb := args[0]
-	fs := newFlagSet("sessions "+verb, stderr)
-	path := fs.String("config", "", "configuration file (or PORTCULLIS_CONFIG)")
-	sub := fs.String("sub", "", "only the sessions of this user: the provider's sub claim, whatever user_claim says")
+	var fs *command
+	if verb == "list" {
+		fs = newCommand("sessions list", "--config FILE [--sub SUB]",
+			"Lists the server-side sessions of the redis session store.")
+	} else {
+		fs = newCommand("sessions revoke", "--config FILE (--sub SUB | --id ID | --all)",
+			"Ends server-side sessions of the redis session store at once, on every replica.")
+	}
+	path := fs.String("config", "", configUsage)
+	sub := fs.String("sub", "", "only the sessions of the user `SUB`: the provider's sub claim, whatever user_claim says")
 	var id *string
 	var all *bool
 	if verb == "revoke" {
-		id = fs.String("id", "", "the session ID shown by `sessions list`")
+		id = fs.String("id", "", "the one session `ID` that \"portcullis sessions list\" shows")
 		all = fs.Bool("all", false, "every session")
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return &exitError{code: 2}
+	if err := fs.parse(args[1:], stdout, stderr); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(*path, env, stderr)
 	if err != nil {
