@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/portcullis/portcullis/demo"
 )
@@ -34,7 +36,11 @@ func runDemo(ctx context.Context, args []string, env func(string) (string, bool)
 	defer ln.Close()
 	gatewayURL := "http://" + ln.Addr().String()
 
-	logger := newLogger("text", "info", stderr)
+	// Log lines (one names the demo provider's URL) wait until the banner
+	// is out: on a terminal the first URL a newcomer sees is the gateway's.
+	held := &heldWriter{w: stderr}
+	defer held.release()
+	logger := newLogger("text", "info", held)
 	denv, err := demo.Start(ctx, demo.Options{GatewayURL: gatewayURL, Logger: logger})
 	if err != nil {
 		return err
@@ -72,7 +78,37 @@ func runDemo(ctx context.Context, args []string, env func(string) (string, bool)
 	for _, u := range denv.Users {
 		fmt.Fprintf(stdout, "username: %s  password: %s\n", u.Name, u.Password)
 	}
+	held.release()
 	return g.run(ctx, srv)
+}
+
+// heldWriter holds what is written to it until release, then writes it
+// and everything after straight to w.
+type heldWriter struct {
+	mu       sync.Mutex
+	w        io.Writer
+	buf      bytes.Buffer
+	released bool
+}
+
+func (h *heldWriter) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.released {
+		return h.w.Write(p)
+	}
+	return h.buf.Write(p)
+}
+
+// release writes what was held and lets later writes through.
+func (h *heldWriter) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.released {
+		h.released = true
+		_, _ = h.w.Write(h.buf.Bytes())
+		h.buf.Reset()
+	}
 }
 
 func randomSecret() string {
