@@ -62,7 +62,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"redis_url", "redis_cluster_addrs", "redis_sentinel_addrs", "redis_sentinel_master",
 		"redis_username", "redis_password", "redis_password_file", "redis_tls_ca_file",
 		"user", "email", "groups", "preferred_username", "access_token", "assertion", "assertion_key_file", "claims",
-		"format", "level",
+		"format", "level", "logo_url", "support_url",
 		"name", "url", "preserve_host", "timeout", "flush_interval", "assertion_audience", "tls_ca_file",
 		"tls_skip_verify",
 		"host", "path", "methods", "upstream", "public", "deny", "require_scopes", "allow_groups",

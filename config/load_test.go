@@ -108,6 +108,17 @@ func TestSchemaProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "branding",
+			doc: base + "[branding]\nname = \"Ex\\u0007\"\nlogo_url = \"javascript:alert(1)\"\n" +
+				"support_url = \"//help.example.com\"\nlogo_ulr = \"x\"\n",
+			want: []string{
+				`cfg.toml:18: branding.name: must be at most 100 characters without control characters`,
+				`cfg.toml:19: branding.logo_url: must be an absolute http:// or https:// URL, got "javascript:alert(1)"`,
+				`cfg.toml:20: branding.support_url: must be an absolute http:// or https:// URL, got "//help.example.com"`,
+				`cfg.toml:21: branding.logo_ulr: unknown key`, // logo_url is set: no suggestion
+			},
+		},
+		{
 			name: "unknown key in an inline table",
 			doc:  "upstreams = [{ name = \"app\", url = \"http://127.0.0.1:3000\", retries = 3 }]\n" + strings.Replace(base, "[[upstreams]]\nname = \"app\"\nurl = \"http://127.0.0.1:3000\"\n", "\n\n\n", 1),
 			want: []string{`cfg.toml:1: upstreams[0].retries: unknown key`},

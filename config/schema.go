@@ -11,6 +11,7 @@ type fileConfig struct {
 	Session   sessionSection
 	Headers   headersSection
 	Log       logSection
+	Branding  brandingSection
 	Upstreams []upstreamSection
 	Routes    []routeSection
 }
@@ -99,6 +100,12 @@ type logSection struct {
 	Level  string
 }
 
+type brandingSection struct {
+	Name       string
+	LogoURL    string
+	SupportURL string
+}
+
 type upstreamSection struct {
 	path          string
 	Name          string
@@ -163,6 +170,7 @@ func (d *decoder) decodeFile(doc map[string]any) *fileConfig {
 		Session:  d.decodeSession(root.sub("session")),
 		Headers:  d.decodeHeaders(root.sub("headers")),
 		Log:      d.decodeLog(root.sub("log")),
+		Branding: d.decodeBranding(root.sub("branding")),
 	}
 	for _, t := range root.tables("upstreams") {
 		fc.Upstreams = append(fc.Upstreams, d.decodeUpstream(t))
@@ -267,6 +275,11 @@ func (d *decoder) decodeHeaders(t *table) headersSection {
 func (d *decoder) decodeLog(t *table) logSection {
 	defer t.finish()
 	return logSection{Format: t.str("format", "text"), Level: t.str("level", "info")}
+}
+
+func (d *decoder) decodeBranding(t *table) brandingSection {
+	defer t.finish()
+	return brandingSection{Name: t.str("name", ""), LogoURL: t.str("logo_url", ""), SupportURL: t.str("support_url", "")}
 }
 
 func (d *decoder) decodeUpstream(t *table) upstreamSection {

@@ -18,6 +18,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 	secrets, cookieName := d.validateSession(&fc.Session, pub)
 	d.validateHeaders(&fc.Headers)
 	d.validateLog(&fc.Log)
+	branding := d.validateBranding(&fc.Branding)
 	upstreams := d.validateUpstreams(fc.Upstreams)
 	routes := d.validateRoutes(fc.Routes, upstreams, len(fc.Upstreams))
 	table := d.compileRoutes(routes)
@@ -58,6 +59,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		GroupsRefresh:        fc.Provider.GroupsRefresh,
 		SessionLifetime:      fc.Session.Lifetime,
 		Routes:               table,
+		Branding:             branding,
 	}
 	// idp refuses at login a claim value that a header cannot carry, for
 	// the claims sent in headers too (docs/headers.md).

@@ -8,6 +8,9 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"unicode"
+
+	"github.com/portcullis/portcullis/proxy"
 )
 
 // checkURL parses the absolute http(s) URL at key. With bare set, the URL may
@@ -279,4 +282,20 @@ func (d *decoder) validateLog(l *logSection) {
 	default:
 		d.problem("log.level", `must be "debug", "info", "warn" or "error", got %q`, l.Level)
 	}
+}
+
+// validateBranding checks [branding]: a short printable name and absolute
+// http(s) URLs (the pages escape all three).
+func (d *decoder) validateBranding(b *brandingSection) proxy.Branding {
+	out := proxy.Branding{Name: b.Name}
+	if len(b.Name) > 100 || strings.IndexFunc(b.Name, unicode.IsControl) >= 0 {
+		d.problem("branding.name", "must be at most 100 characters without control characters")
+	}
+	if b.LogoURL != "" {
+		out.LogoURL = d.checkURL("branding.logo_url", b.LogoURL, false)
+	}
+	if b.SupportURL != "" {
+		out.SupportURL = d.checkURL("branding.support_url", b.SupportURL, false)
+	}
+	return out
 }

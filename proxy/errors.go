@@ -3,7 +3,6 @@ package proxy
 import (
 	"encoding/json"
 	"errors"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -114,15 +113,6 @@ func classify(err error) *httpError {
 		reason: "the gateway could not complete the request", outcome: "error", cause: err}
 }
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<meta name="robots" content="noindex"><title>{{.Title}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;color:#222}
-h1{font-size:1.4em}p.s{color:#777}</style></head>
-<body><h1>{{.Title}}</h1><p>{{.Reason}}</p>{{if .Link}}<p><a href="{{.Link}}">Try again</a></p>{{end}}
-<p class="s">{{.Status}} {{.StatusText}}</p></body></html>
-`))
-
 // fail writes err as the gateway's answer, as an HTML page to clients that
 // accept text/html and as JSON otherwise. It is the one place where errors
 // become statuses. Gateway-generated answers are never cached.
@@ -144,16 +134,7 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error) {
 		hdr.Set("WWW-Authenticate", e.challenge)
 	}
 	if acceptsHTML(r) {
-		hdr.Set("Content-Type", "text/html; charset=utf-8")
-		hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-		ex.WriteHeader(e.status)
-		if r.Method == http.MethodHead {
-			return
-		}
-		_ = pageTemplate.Execute(ex, struct {
-			Title, Reason, Link, StatusText string
-			Status                          int
-		}{e.title, e.reason, e.link, http.StatusText(e.status), e.status})
+		h.writePage(ex, r, e)
 		return
 	}
 	body := struct {

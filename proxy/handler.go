@@ -39,6 +39,7 @@ type Handler struct {
 	prefix    string
 	redirects *redirectPolicy
 	origin    string // public_url's origin, for the sign-out Origin check
+	pageCSP   string // Content-Security-Policy of the HTML pages
 	issuer    string // public_url, the assertions' iss
 	states    stateJar
 	upstreams map[string]*upstream
@@ -72,6 +73,9 @@ func New(cfg Config) (*Handler, error) {
 	if !strings.HasPrefix(cfg.Prefix, "/") || strings.HasSuffix(cfg.Prefix, "/") || strings.Contains(cfg.Prefix, "//") {
 		return nil, fmt.Errorf("proxy: prefix must start and not end with \"/\", got %q", cfg.Prefix)
 	}
+	if err := cfg.Branding.check(); err != nil {
+		return nil, err
+	}
 	if cfg.SessionLifetime <= 0 {
 		cfg.SessionLifetime = defaultLifetime
 	}
@@ -86,6 +90,7 @@ func New(cfg Config) (*Handler, error) {
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		prefix:   cfg.Prefix,
+		pageCSP:  pageCSP(cfg.Branding),
 		origin:   cfg.PublicURL.Scheme + "://" + strings.ToLower(cfg.PublicURL.Host),
 		issuer:   strings.TrimSuffix(cfg.PublicURL.String(), "/"),
 		states:   cfg.LoginStates,

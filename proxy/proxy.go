@@ -71,6 +71,7 @@ type Config struct {
 	RefreshMargin        time.Duration  // from config: session.refresh_margin
 	GroupsRefresh        time.Duration  // from config: provider.groups_refresh; 0 = 10m
 	SessionLifetime      time.Duration  // from config: session.lifetime; 0 = 12h
+	Branding             Branding       // from config: [branding]
 
 	Routes       *policy.Table
 	Provider     Provider

@@ -1,0 +1,98 @@
+package proxy
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestBrandedDeniedPage(t *testing.T) {
+	hostile := `Example <script>alert(1)</script> & "Co"`
+	f := newFixture(t, func(c *Config) {
+		c.Branding = Branding{Name: hostile,
+			LogoURL:    mustURL(t, `https://cdn.example.com/logo.png?a=1&b="x"`),
+			SupportURL: mustURL(t, "https://help.example.com/portal?q=<x>")}
+	})
+	cookies := f.cookies(t, f.session())
+	resp := f.do(t, "GET", "/denied/report?id=7", nil, withCookies(cookies), browser())
+	page := readBody(t, resp)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d:\n%s", resp.StatusCode, page)
+	}
+	for _, want := range []string{
+		`<title>Access denied · Example &lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;Co&#34;</title>`,
+		`<strong>Example &lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;Co&#34;</strong>`,
+		`<img src="https://cdn.example.com/logo.png?a=1&amp;b=%22x%22" alt="">`,
+		`<a href="https://help.example.com/portal?q=%3cx%3e">Contact support</a>`,
+		`<form method="post" action="/oauth2/sign_out"><button type="submit">Sign out</button></form>`,
+		`<button type="submit">Sign in as someone else</button>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "<script>") {
+		t.Errorf("the organisation name is not escaped:\n%s", page)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); csp != "default-src 'none'; style-src 'unsafe-inline'; img-src https://cdn.example.com" {
+		t.Errorf("CSP %q", csp)
+	}
+
+	// "Sign in as someone else" signs out, then starts a login that comes
+	// back to the refused URL.
+	actions := regexp.MustCompile(`action="([^"]*)"`).FindAllStringSubmatch(page, -1)
+	if len(actions) != 2 {
+		t.Fatalf("%d forms", len(actions))
+	}
+	resp = f.do(t, "POST", html.UnescapeString(actions[1][1]), nil, withCookies(cookies), withHeader("Origin", "http://gw.test"))
+	start := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(start, "/oauth2/start?") || !clearsSession(resp) {
+		t.Fatalf("sign-out: %d to %q, cookies %v", resp.StatusCode, start, resp.Header["Set-Cookie"])
+	}
+	u, _ := url.Parse(start)
+	if rd := u.Query().Get("rd"); rd != "/denied/report?id=7" {
+		t.Errorf("login returns to %q", rd)
+	}
+	resp = f.do(t, "GET", start, nil, browser())
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "https://idp.test/") {
+		t.Errorf("start: %d to %q", resp.StatusCode, loc)
+	}
+}
+
+// clearsSession reports whether resp expires the session cookie.
+func clearsSession(resp *http.Response) bool {
+	for _, c := range resp.Cookies() {
+		if c.Name == "portcullis" && c.MaxAge < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPagesWithoutBranding(t *testing.T) {
+	f := newFixture(t)
+	resp := f.do(t, "GET", "/nothing", nil, browser())
+	page := readBody(t, resp)
+	if resp.StatusCode != http.StatusNotFound || strings.Contains(page, "<header>") || strings.Contains(page, "<form") ||
+		strings.Contains(page, "Contact support") {
+		t.Errorf("%d:\n%s", resp.StatusCode, page)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); csp != "default-src 'none'; style-src 'unsafe-inline'" {
+		t.Errorf("CSP %q", csp)
+	}
+	// No session, no sign-out buttons on a 403 either.
+	resp = f.do(t, "GET", "/denied/x", nil, browser(), withHeader("Authorization", "Bearer nope"))
+	if page := readBody(t, resp); strings.Contains(page, "<form") {
+		t.Errorf("sign-out offered without a session:\n%s", page)
+	}
+	for _, bad := range []string{"javascript:alert(1)", "//cdn.example.com/x.png", "data:image/png;base64,AAAA"} {
+		cfg := f.cfg
+		cfg.Branding = Branding{LogoURL: mustURL(t, bad)}
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New accepted logo URL %q", bad)
+		}
+	}
+}
