@@ -60,9 +60,6 @@ func (r *Route) Label() string {
 	return "routes[" + strconv.Itoa(r.Index) + "] (" + strconv.Quote(r.Name) + ")"
 }
 
-// reservedRouteNames are the route labels of requests no route decides.
-var reservedRouteNames = [...]string{"gateway", "none"}
-
 // ValidRouteName reports whether name may name a route: 1 to 64 ASCII
 // letters, digits, "-", "_" and ".", starting with a letter (so that it
 // cannot be mistaken for another route's index), and not "gateway" or
@@ -78,12 +75,7 @@ func ValidRouteName(name string) bool {
 			return false
 		}
 	}
-	for _, r := range reservedRouteNames {
-		if name == r {
-			return false
-		}
-	}
-	return true
+	return name != "gateway" && name != "none" // the labels of requests no route decides
 }
 
 // Table is the compiled route table. It is immutable and safe for concurrent use.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -36,10 +37,15 @@ func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	if err := checkTracing(env); err != nil {
-		fmt.Fprintf(stderr, "%s\n", err)
-		return &exitError{code: 2, err: fmt.Errorf("%s: the tracing environment is not valid", cfg.Path)}
+	// Build what serve builds (provider client, session store, handler and
+	// the OTEL_* tracing setup; none of it dials anything), so that check
+	// refuses whatever serve would refuse.
+	g, err := buildGateway(cfg, slog.New(slog.DiscardHandler), env)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cfg.Path, err)
+		return &exitError{code: 2, err: fmt.Errorf("%s: serve would refuse this configuration", cfg.Path)}
 	}
+	g.close()
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(stderr, w)
 	}

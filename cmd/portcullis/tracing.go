@@ -44,8 +44,9 @@ func tracingEnabled(env func(string) (string, bool)) bool {
 
 // tracingSetup builds the span exporter and resource the environment asks
 // for, or nils when tracing is off. Building them dials nothing: the OTLP
-// exporters connect on their first export. serve and check both call it,
-// so that check refuses exactly the environments serve refuses.
+// exporters connect on their first export. serve and check both reach it
+// through buildGateway, so that check refuses exactly the environments
+// serve refuses.
 func tracingSetup(ctx context.Context, env func(string) (string, bool)) (sdktrace.SpanExporter, *resource.Resource, error) {
 	if !tracingEnabled(env) {
 		return nil, nil, nil
@@ -88,18 +89,6 @@ func newTracerProvider(env func(string) (string, bool)) (*sdktrace.TracerProvide
 		return nil, err
 	}
 	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), nil
-}
-
-// checkTracing validates the tracing environment as serve does, without
-// exporting anything.
-func checkTracing(env func(string) (string, bool)) error {
-	exp, _, err := tracingSetup(context.Background(), env)
-	if exp != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = exp.Shutdown(ctx)
-	}
-	return err
 }
 
 // tracedProviderClient is the HTTP client for provider calls when tracing is
