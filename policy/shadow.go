@@ -20,9 +20,10 @@ type Shadow struct {
 // that some methods never reach, in file order. It is conservative: an
 // earlier route counts only when its host covers the later route's host
 // (any host; the same host; a wildcard over it) and its path pattern
-// matches every path the later one matches, so a route it reports is
-// certainly unreachable (for the methods named); it may miss overlaps that
-// only several earlier routes cover together.
+// matches every path the later one matches; several such routes may
+// cover the later route's methods together. So a route it reports is
+// certainly unreachable (for the methods named); it misses overlaps that
+// only a union of hosts or path patterns covers.
 func (t *Table) Shadowed() []Shadow {
 	var out []Shadow
 	for j, n := range t.routes {
