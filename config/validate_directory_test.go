@@ -100,7 +100,7 @@ groups_refresh = "5m"`), nil)
 func TestGroupCaseWarning(t *testing.T) {
 	doc := provider("kind = \"github\"\nclient_id = \"c\"") + "allow_groups = [\"acme\", \"Acme/SRE\"]\n"
 	cfg := mustParse(t, t.TempDir(), doc, nil)
-	want := `cfg.toml:17: routes[0].allow_groups[1]: "Acme/SRE" never matches: kind = "github" spells groups in lowercase ("acme/sre")`
+	want := `cfg.toml:17: routes[0].allow_groups[1]: warning: "Acme/SRE" never matches: kind = "github" spells groups in lowercase ("acme/sre")`
 	if len(cfg.Warnings) != 1 || !strings.HasSuffix(cfg.Warnings[0], want) {
 		t.Errorf("warnings %q, want %q", cfg.Warnings, want)
 	}
