@@ -5,38 +5,6 @@ import (
 	"strings"
 )
 
-// NormalizeHost turns a Host header value (or X-Forwarded-Host) into the form
-// routes compare against: the port removed (including the "[::1]:8080" form,
-// whose brackets go too), lower-cased, and one trailing dot removed, so that
-// "Dash.Example.COM.:443" becomes "dash.example.com". It allocates only when
-// the host has upper-case letters.
-func NormalizeHost(host string) string {
-	h := trimHost(host)
-	for i := 0; i < len(h); i++ {
-		if 'A' <= h[i] && h[i] <= 'Z' {
-			return strings.ToLower(h)
-		}
-	}
-	return h
-}
-
-// trimHost removes the port, IPv6 brackets and one trailing dot, keeping case.
-func trimHost(h string) string {
-	if len(h) > 0 && h[0] == '[' {
-		if end := strings.IndexByte(h, ']'); end > 0 {
-			return h[1:end]
-		}
-		return h
-	}
-	if i := strings.IndexByte(h, ':'); i >= 0 && strings.IndexByte(h[i+1:], ':') < 0 {
-		h = h[:i] // exactly one colon: host:port; more is a bare IPv6 address
-	}
-	if n := len(h); n > 1 && h[n-1] == '.' {
-		h = h[:n-1]
-	}
-	return h
-}
-
 // lowerASCII writes h with ASCII letters lower-cased into buf and returns
 // it; ok is false when h does not fit (longer than any DNS name, RFC 1035
 // §2.3.4, or email address, RFC 5321 §4.5.3.1).

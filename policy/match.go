@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 )
 
@@ -107,9 +108,11 @@ func (n *node) child(seg string) *node {
 }
 
 // Match returns the first route in file order that matches, or nil.
-// method must be upper-case (HEAD matches GET routes), host is the raw Host
-// header value (port, case and a trailing dot are ignored), and path must
-// come from Normalize.
+// method must be upper-case (HEAD matches GET routes), host is the
+// request's host name as the gateway parsed it once (proxy.ParseHost:
+// lower-cased, without port or trailing dot; "" for none), compared as it
+// is, and path must come from Normalize. Match canonicalises nothing
+// itself: one parsed host serves matching and everything else.
 //
 // Match does not scan the routes: it walks the tries of the request's exact
 // host, of the wildcard hosts that cover it and of the any-host routes, and
@@ -120,13 +123,9 @@ func (t *Table) Match(method, host, path string) *Route {
 		return nil
 	}
 	m := matcher{path: path, method: t.methodBit(method), best: math.MaxInt}
-	var buf [256]byte
-	h, ok := lowerASCII(&buf, trimHost(host))
-	if !ok { // longer than any DNS name; still matched like any other host
-		h = []byte(strings.ToLower(trimHost(host)))
-	}
+	h := host
 	if len(h) > 0 {
-		if n := t.exact[string(h)]; n != nil {
+		if n := t.exact[h]; n != nil {
 			m.walk(n, 1)
 		}
 		// A host with an empty first label (".x.b.test") is no subdomain of
@@ -135,7 +134,7 @@ func (t *Table) Match(method, host, path string) *Route {
 			if h[i] != '.' {
 				continue
 			}
-			if n := t.wild[string(h[i:])]; n != nil {
+			if n := t.wild[h[i:]]; n != nil {
 				m.walk(n, 1)
 			}
 		}
@@ -360,4 +359,28 @@ func checkMethod(m string) error {
 		}
 	}
 	return nil
+}
+
+// standardMethods are the methods of RFC 9110 §9 and RFC 5789, in the order
+// Methods lists them.
+var standardMethods = [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
+
+// Methods returns one method of every class the table tells apart: the
+// standard methods, each method a route names (sorted), and last a stand-in
+// for every method no route names. A decision that must hold whatever the
+// method (a forward-auth request that names none) is made for each of them.
+func (t *Table) Methods() []string {
+	out := make([]string, 0, len(standardMethods)+len(t.custom)+1)
+	out = append(out, standardMethods[:]...)
+	custom := make([]string, 0, len(t.custom))
+	for m := range t.custom {
+		custom = append(custom, m)
+	}
+	sort.Strings(custom)
+	out = append(out, custom...)
+	other := "X-OTHER-METHOD"
+	for t.custom[other] != 0 {
+		other += "-"
+	}
+	return append(out, other)
 }

@@ -126,13 +126,13 @@ func TestMatch(t *testing.T) {
 		{"method not listed", "DELETE", "x", "/api/x", -1},
 		{"exact host", "GET", "dash.example.com", "/anything", 7},
 		{"host earlier route wins", "GET", "dash.example.com", "/admin/x", 1},
-		{"host case port dot", "GET", "DASH.Example.com.:8443", "/anything", 7},
+		{"host canonical", "GET", "dash.example.com", "/anything", 7},
 		{"wildcard", "GET", "a.example.com", "/wild/x", 8},
 		{"wildcard deep", "GET", "a.b.example.com", "/x", 9},
 		{"wildcard before exact when earlier", "GET", "dash.example.com", "/wild/x", 7},
 		{"wildcard not apex", "GET", "example.com", "/x", -1},
 		{"wildcard not suffix trick", "GET", "evil-example.com", "/x", -1},
-		{"ipv6 host", "GET", "[::1]:80", "/reports", 2},
+		{"ipv6 host", "GET", "::1", "/reports", 2},
 		{"double star middle zero", "GET", "x", "/a/z", 10},
 		{"double star middle many", "GET", "x", "/a/b/c/z", 10},
 		{"double star middle wrong end", "GET", "x", "/a/b/c/y", -1},
@@ -143,7 +143,7 @@ func TestMatch(t *testing.T) {
 		{"other host", "GET", "other.test", "/q", 14},
 		{"no match", "GET", "x", "/nothing", -1},
 		{"not normalised refused", "GET", "x", "", -1},
-		{"overlong host still wildcard", "GET", strings.Repeat("A", 300) + ".Example.com", "/wild/x", 8},
+		{"overlong host still wildcard", "GET", strings.Repeat("a", 300) + ".example.com", "/wild/x", 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,7 +243,7 @@ func naiveMatch(t *Table, method, host, path string) *Route {
 	if !strings.HasPrefix(path, "/") {
 		return nil
 	}
-	h := NormalizeHost(host)
+	h := host // Match takes the host proxy.ParseHost made canonical
 	segs := strings.Split(path[1:], "/")
 	for _, r := range t.routes {
 		switch {
@@ -305,10 +305,10 @@ func fuzzTable(tb testing.TB) *Table {
 
 func FuzzMatch(f *testing.F) {
 	for _, s := range []struct{ method, host, path string }{
-		{"GET", "a.b.test", "/a/b/"}, {"POST", "x", "/a/q/c"}, {"HEAD", "C.TEST.:80", "/z"},
+		{"GET", "a.b.test", "/a/b/"}, {"POST", "x", "/a/q/c"}, {"HEAD", "c.test", "/z"},
 		{"GET", "q.b.test", "/1/2/x/3"}, {"DELETE", "x", "/1/2/"}, {"PUT", "x", "/%7eu/v"},
-		{"GET", "x", "/public/../a/b/../b/"}, {"GET", "z.test", "/q/q/q"}, {"GET", "[::1]:9", "//"},
-		{"GET", strings.Repeat("x", 260) + ".B.test", "/q/x/y"},
+		{"GET", "x", "/public/../a/b/../b/"}, {"GET", "z.test", "/q/q/q"}, {"GET", "::1", "//"},
+		{"GET", strings.Repeat("x", 260) + ".b.test", "/q/x/y"},
 	} {
 		f.Add(s.method, s.host, s.path)
 	}

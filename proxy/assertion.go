@@ -282,7 +282,7 @@ func dnsName(name string) bool {
 // process's key, so caches may keep them a few minutes.
 func (h *Handler) handleJWKS(ex *exchange, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		methodNotAllowed(ex, "GET, HEAD")
+		h.fail(ex, r, methodNotAllowed("GET, HEAD"))
 		return
 	}
 	ex.Header().Set("Content-Type", "application/json")
@@ -291,11 +291,4 @@ func (h *Handler) handleJWKS(ex *exchange, r *http.Request) {
 	if r.Method == http.MethodGet {
 		_, _ = ex.Write(h.signer.jwks)
 	}
-}
-
-func methodNotAllowed(ex *exchange, allow string) {
-	ex.outcome = "bad_request"
-	ex.Header().Set("Allow", allow)
-	ex.Header().Set("Cache-Control", "no-store")
-	writeJSON(ex, http.StatusMethodNotAllowed, map[string]string{"error": "method_not_allowed"})
 }

@@ -246,8 +246,7 @@ func abandonBody(w http.ResponseWriter) {
 // read: 408 when it did not arrive within the pre-read timeout, else 400.
 func bodyError(err error) *httpError {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return &httpError{status: http.StatusRequestTimeout, code: "request_timeout", title: "Request timeout",
-			reason: "the request body did not arrive in time", outcome: "bad_request", cause: err}
+		return requestTimeout(err)
 	}
 	return badRequest("the request body is malformed or incomplete", err)
 }

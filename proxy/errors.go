@@ -13,18 +13,25 @@ import (
 
 // httpError is a gateway-generated answer: its status, the machine-readable
 // code of the JSON body, the title and reason of the HTML page, an optional
-// WWW-Authenticate challenge and "try again" link, and the metric outcome.
-// reason is shown to the client: it never contains a token or a secret.
-// cause is logged, never shown.
+// WWW-Authenticate challenge, Allow header and "try again" link, and the
+// kind of outcome it is. reason is shown to the client: it never contains a
+// token or a secret. cause is logged, never shown. Each code has one
+// constructor below.
 type httpError struct {
 	status    int
 	code      string
 	title     string
 	reason    string
 	challenge string
+	allow     string
 	link      string
-	outcome   string
-	cause     error
+	kind      outcome
+	// oauth names the JSON reason error_description (RFC 6749 §5.2 style),
+	// for endpoints the provider calls.
+	oauth bool
+	// quiet leaves the reason out of the JSON body.
+	quiet bool
+	cause error
 }
 
 func (e *httpError) Error() string {
@@ -38,14 +45,34 @@ func (e *httpError) Unwrap() error { return e.cause }
 
 func badRequest(reason string, cause error) *httpError {
 	return &httpError{status: http.StatusBadRequest, code: "invalid_request", title: "Bad request",
-		reason: reason, outcome: "bad_request", cause: cause}
+		reason: reason, kind: outcomeBadRequest, cause: cause}
+}
+
+// requestTimeout answers a body that did not arrive in time (RFC 9110
+// §15.5.9).
+func requestTimeout(cause error) *httpError {
+	return &httpError{status: http.StatusRequestTimeout, code: "request_timeout", title: "Request timeout",
+		reason: "the request body did not arrive in time", kind: outcomeBadRequest, cause: cause}
+}
+
+// headersTooLarge is the 431 of the header limits (RFC 6585 §5).
+func headersTooLarge() *httpError {
+	return &httpError{status: http.StatusRequestHeaderFieldsTooLarge, code: "headers_too_large",
+		title: "Request headers too large", reason: "the request's cookies or headers are too large",
+		kind: outcomeBadRequest}
+}
+
+// methodNotAllowed is the RFC 9110 §15.5.6 answer, with the Allow header.
+func methodNotAllowed(allow string) *httpError {
+	return &httpError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", title: "Method not allowed",
+		reason: "this endpoint accepts " + allow, allow: allow, kind: outcomeBadRequest}
 }
 
 // unauthenticated is the RFC 6750 §3 answer to a request without credentials:
 // a challenge without an error parameter.
 func unauthenticated() *httpError {
 	return &httpError{status: http.StatusUnauthorized, code: "unauthenticated", title: "Sign-in required",
-		reason: "this request needs a signed-in user or a bearer token", challenge: "Bearer", outcome: "unauthenticated"}
+		reason: "this request needs a signed-in user or a bearer token", challenge: "Bearer", kind: outcomeUnauthenticated}
 }
 
 // invalidToken is the RFC 6750 §3.1 answer to a bearer token that failed
@@ -53,7 +80,7 @@ func unauthenticated() *httpError {
 func invalidToken(cause error) *httpError {
 	return &httpError{status: http.StatusUnauthorized, code: "invalid_token", title: "Invalid token",
 		reason: "the bearer token is not valid", challenge: `Bearer error="invalid_token"`,
-		outcome: "unauthenticated", cause: cause}
+		kind: outcomeUnauthenticated, cause: cause}
 }
 
 // insufficientScope is the RFC 6750 §3.1 answer to a token lacking scopes.
@@ -64,7 +91,7 @@ func insufficientScope(missing []string, reason string) *httpError {
 	return &httpError{status: http.StatusForbidden, code: "insufficient_scope", title: "Access denied",
 		reason:    reason,
 		challenge: `Bearer error="insufficient_scope", scope="` + quoteSafe(strings.Join(missing, " ")) + `"`,
-		outcome:   "denied"}
+		kind:      outcomeDenied}
 }
 
 func forbidden(reason string) *httpError {
@@ -72,12 +99,65 @@ func forbidden(reason string) *httpError {
 		reason = "access denied"
 	}
 	return &httpError{status: http.StatusForbidden, code: "forbidden", title: "Access denied",
-		reason: reason, outcome: "denied"}
+		reason: reason, kind: outcomeDenied}
+}
+
+// untrustedProxy is forward-auth's answer to a peer outside trusted_proxies:
+// {"error":"untrusted_proxy"} for API clients, whatever the headers say.
+func untrustedProxy() *httpError {
+	return &httpError{status: http.StatusForbidden, code: "untrusted_proxy", title: "Access denied",
+		reason: "this endpoint answers only the gateway's trusted proxies", kind: outcomeDenied, quiet: true}
+}
+
+func notFound(reason string) *httpError {
+	return &httpError{status: http.StatusNotFound, code: "not_found", title: "Not found",
+		reason: reason, kind: outcomeNoRoute}
+}
+
+// noRoute answers a request no route matches: 404 in proxy mode, 403 from
+// forward-auth (docs/requests.md).
+func noRoute(status int) *httpError {
+	const reason = "no route matches this request"
+	if status == http.StatusNotFound {
+		return notFound(reason)
+	}
+	e := forbidden(reason)
+	e.kind = outcomeNoRoute
+	return e
 }
 
 func unavailable(reason string, cause error) *httpError {
 	return &httpError{status: http.StatusServiceUnavailable, code: "unavailable", title: "Service unavailable",
-		reason: reason, outcome: "error", cause: cause}
+		reason: reason, kind: outcomeError, cause: cause}
+}
+
+func notImplemented(reason string) *httpError {
+	return &httpError{status: http.StatusNotImplemented, code: "not_implemented", title: "Not implemented",
+		reason: reason, kind: outcomeError, oauth: true}
+}
+
+// logoutFailed is a back-channel logout whose sessions could not be ended
+// (OIDC Back-Channel Logout 1.0 §2.8: 400).
+func logoutFailed(cause error) *httpError {
+	return &httpError{status: http.StatusBadRequest, code: "logout_failed", title: "Logout failed",
+		reason: "the sessions could not be ended", kind: outcomeError, oauth: true, cause: cause}
+}
+
+func badGateway(reason string, cause error) *httpError {
+	return &httpError{status: http.StatusBadGateway, code: "bad_gateway", title: "Bad gateway",
+		reason: reason, kind: outcomeError, cause: cause}
+}
+
+// clientClosed records a request whose client went away (nginx's 499);
+// nobody reads the answer.
+func clientClosed() *httpError {
+	return &httpError{status: 499, code: "client_closed", title: "Client closed the request",
+		reason: "the client closed the request", kind: outcomeError}
+}
+
+func internalError(cause error) *httpError {
+	return &httpError{status: http.StatusInternalServerError, code: "internal_error", title: "Internal error",
+		reason: "the gateway could not complete the request", kind: outcomeError, cause: cause}
 }
 
 // quoteSafe drops the characters that cannot appear in a quoted-string of a
@@ -109,8 +189,7 @@ func classify(err error) *httpError {
 	case errors.Is(err, session.ErrNoSession):
 		return unauthenticated()
 	}
-	return &httpError{status: http.StatusInternalServerError, code: "internal_error", title: "Internal error",
-		reason: "the gateway could not complete the request", outcome: "error", cause: err}
+	return internalError(err)
 }
 
 // fail writes err as the gateway's answer, as an HTML page to clients that
@@ -118,7 +197,7 @@ func classify(err error) *httpError {
 // become statuses. Gateway-generated answers are never cached.
 func (h *Handler) fail(ex *exchange, r *http.Request, err error) {
 	e := classify(err)
-	ex.outcome = e.outcome
+	ex.refused = e
 	if e.cause != nil {
 		level := slog.LevelInfo
 		if e.status >= 500 {
@@ -133,16 +212,24 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error) {
 	if e.challenge != "" {
 		hdr.Set("WWW-Authenticate", e.challenge)
 	}
+	if e.allow != "" {
+		hdr.Set("Allow", e.allow)
+	}
 	if acceptsHTML(r) {
 		h.writePage(ex, r, e)
 		return
 	}
 	body := struct {
-		Error  string `json:"error"`
-		Reason string `json:"reason,omitempty"`
-	}{e.code, e.reason}
-	if e.code == "untrusted_proxy" {
-		body.Reason = ""
+		Error       string `json:"error"`
+		Reason      string `json:"reason,omitempty"`
+		Description string `json:"error_description,omitempty"`
+	}{Error: e.code}
+	switch {
+	case e.quiet:
+	case e.oauth:
+		body.Description = e.reason
+	default:
+		body.Reason = e.reason
 	}
 	writeJSON(ex, e.status, body)
 }

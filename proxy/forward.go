@@ -158,7 +158,7 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 		}
 	}
 	if up.preserveHost {
-		out.Host = pr.In.Host
+		out.Host = ex.host.String() // the one parsed host, never the client's spelling
 	} else {
 		out.Host = ""
 	}
@@ -169,12 +169,12 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 	out.Trailer = nil
 	h.setForwarded(pr, ex.trusted)
 	h.stripOwnCookies(out.Header)
-	if ex.outcome == "allowed" && ex.id != nil {
+	if ex.sendsIdentity() {
 		at := ""
 		if ex.sess != nil {
 			at = ex.sess.AccessToken
 		}
-		h.names.setIdentity(out.Header, h.identityValues(ex.id, at, h.audience(ex.route, up, pr.In.Host)), ex.bearer)
+		h.names.setIdentity(out.Header, h.identityValues(ex.id, at, h.audience(ex.dec.route, up, ex.host.String())), ex.bearer)
 	}
 }
 
@@ -360,12 +360,10 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		return
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		ex.outcome = "error"
-		ex.WriteHeader(499) // client closed the request; nobody reads this
+		h.fail(ex, r, clientClosed()) // nobody reads this
 		return
 	}
-	h.fail(ex, r, &httpError{status: http.StatusBadGateway, code: "bad_gateway", title: "Bad gateway",
-		reason: "the application behind the gateway is not responding", outcome: "error", cause: err})
+	h.fail(ex, r, badGateway("the application behind the gateway is not responding", err))
 }
 
 // checkHeaders enforces the header limits (checkHeaderSize). A 431 also
@@ -393,9 +391,7 @@ func checkHeaderSize(hdr http.Header) error {
 		}
 	}
 	if cookies > maxCookieBytes || total > maxHeaderBytes {
-		return &httpError{status: http.StatusRequestHeaderFieldsTooLarge, code: "headers_too_large",
-			title: "Request headers too large", reason: "the request's cookies or headers are too large",
-			outcome: "bad_request"}
+		return headersTooLarge()
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package proxy
 import (
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/policy"
@@ -11,102 +10,203 @@ import (
 
 // handleAuth serves GET {prefix}/auth, the forward-auth endpoint for nginx
 // auth_request, Traefik forwardAuth, Caddy forward_auth and Envoy ext_authz
-// (SPEC §3). The original request is read from X-Forwarded-Method/Host/Uri
-// or X-Original-URL, believed only from a trusted proxy, and decided by the
-// same route table and identity rules as proxy mode: 200 with identity
-// headers, 401 without identity, 403 when denied or unmatched.
+// (docs/forward-auth.md). It decides, with the same decision function as
+// proxy mode, exactly the request the front proxy names (originalRequest),
+// believed only from a trusted proxy, and answers 200 (with the identity
+// response headers when the route is not public), 401 without identity, 403
+// when denied or unmatched. A session refreshed on the way sets its cookie
+// on this reply, for the front proxy to pass on to the browser.
 func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 	ex.Header().Set("Cache-Control", "no-store")
 	if !ex.trusted {
-		ex.outcome = "denied"
-		writeJSON(ex, http.StatusForbidden, map[string]string{"error": "untrusted_proxy"})
+		h.fail(ex, r, untrustedProxy())
 		return
 	}
-	method, host, path, query, err := originalRequest(r)
+	q, query, err := originalRequest(r)
 	if err != nil {
 		h.fail(ex, r, err)
 		return
 	}
+	// The log line and metrics show the original request, not the subrequest.
+	ex.method, ex.host, ex.path = q.method, q.host, q.path
 	if hasAccessTokenParam(query) {
 		h.fail(ex, r, badRequest("access tokens are not accepted in the query string", nil))
 		return
 	}
-	ex.path = path
-	route := h.cfg.Routes.Match(method, host, path)
-	if route == nil {
-		ex.label = "none"
-		h.fail(ex, r, &httpError{status: http.StatusForbidden, code: "forbidden", title: "Access denied",
-			reason: "no route matches this request", outcome: "no_route"})
-		return
-	}
-	ex.route, ex.label = route, route.Key()
-	if route.Public {
-		ex.outcome = "public"
-		ex.WriteHeader(http.StatusOK)
-		return
-	}
-	r, err = h.identify(ex, r)
-	if err != nil {
+	if r, err = h.decide(ex, r, q); err != nil {
 		h.fail(ex, r, err)
 		return
 	}
-	d := route.Evaluate(ex.id)
-	switch d.Outcome {
-	case portcullis.OutcomeAllow:
-		ex.outcome = "allowed"
-		at := ""
-		if ex.sess != nil {
-			at = ex.sess.AccessToken
+	switch ex.dec.Outcome {
+	case portcullis.OutcomePublic, portcullis.OutcomeAllow:
+		if ex.sendsIdentity() {
+			at := ""
+			if ex.sess != nil {
+				at = ex.sess.AccessToken
+			}
+			h.names.setAuthResponse(ex.Header(), h.identityValues(ex.id, at, h.audience(ex.dec.route, h.upstreamFor(ex.dec.route), q.host.String())))
 		}
-		h.names.setAuthResponse(ex.Header(), h.identityValues(ex.id, at, h.audience(route, h.upstreamFor(route), host)))
 		ex.WriteHeader(http.StatusOK)
-	case portcullis.OutcomeUnauthenticated:
-		h.fail(ex, r, unauthenticated())
-	case portcullis.OutcomeInsufficientScope:
-		h.fail(ex, r, insufficientScope(d.MissingScopes, d.Reason))
 	default:
-		h.fail(ex, r, forbidden(d.Reason))
+		h.fail(ex, r, ex.dec.refusal(http.StatusForbidden))
 	}
 }
 
-// originalRequest reads the method, host, normalised path and raw query of
-// the request a front proxy asks about.
-func originalRequest(r *http.Request) (method, host, path, query string, err error) {
-	method = r.Header.Get("X-Forwarded-Method")
-	if method == "" {
-		method = http.MethodGet
+// originalRequest reads the request a front proxy asks about: its method
+// from X-Forwarded-Method or X-Original-Method (ingress-nginx), its host and
+// path from X-Forwarded-Host + X-Forwarded-Uri, X-Original-URL (an absolute
+// URL) or X-Original-URI (a path, with X-Forwarded-Host or the subrequest's
+// Host). Every source present must name the same request, each header at
+// most once: otherwise a client could add one its proxy passes through and
+// have the laxer one believed. No method named leaves q.method "" (decided
+// for every method).
+func originalRequest(r *http.Request) (q request, query string, err error) {
+	m1, err := singleHeader(r, "X-Forwarded-Method")
+	if err != nil {
+		return q, "", err
 	}
-	if !upperCaseMethod(method) {
-		return "", "", "", "", badRequest("the forwarded method must be upper-case", nil)
+	m2, err := singleHeader(r, "X-Original-Method")
+	if err != nil {
+		return q, "", err
 	}
-	var escaped string
-	if uri := r.Header.Get("X-Forwarded-Uri"); uri != "" {
-		host = r.Header.Get("X-Forwarded-Host")
-		u, perr := url.ParseRequestURI(uri)
-		if perr != nil || u.Host != "" || u.Scheme != "" {
-			return "", "", "", "", badRequest("X-Forwarded-Uri is not a request path", perr)
+	if m1 != "" && m2 != "" && m1 != m2 {
+		return q, "", badRequest("X-Forwarded-Method and X-Original-Method name different methods", nil)
+	}
+	if q.method = m1; q.method == "" {
+		q.method = m2
+	}
+	if q.method != "" && !policy.ValidMethod(q.method) {
+		return q, "", badRequest("the forwarded method is not an upper-case method name", nil)
+	}
+	named := make([]target, 0, 3)
+	for _, src := range [...]func(*http.Request) (target, bool, error){
+		forwardedTarget, originalURLTarget, originalURITarget,
+	} {
+		t, ok, err := src(r)
+		if err != nil {
+			return q, "", err
 		}
-		escaped, query = u.EscapedPath(), u.RawQuery
-	} else if orig := r.Header.Get("X-Original-URL"); orig != "" {
-		u, perr := url.Parse(orig)
-		if perr != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return "", "", "", "", badRequest("X-Original-URL is not an absolute URL", perr)
+		if ok {
+			named = append(named, t)
 		}
-		host, escaped, query = u.Host, u.EscapedPath(), u.RawQuery
-	} else {
-		return "", "", "", "", badRequest("the original request is not named (X-Forwarded-Uri or X-Original-URL)", nil)
 	}
-	if host == "" {
-		host = r.Host
+	if len(named) == 0 {
+		return q, "", badRequest("the original request is not named (X-Forwarded-Uri or X-Original-URL)", nil)
 	}
+	first := named[0]
+	for _, t := range named[1:] {
+		if t.host != first.host || t.path != first.path || t.query != first.query {
+			return q, "", badRequest("the forwarded headers name different requests", nil)
+		}
+	}
+	q.host, q.path = first.host, first.path
+	return q, first.query, nil
+}
+
+// target is the host, normalised path and raw query one set of forwarded
+// headers names.
+type target struct {
+	host  Host
+	path  string
+	query string
+}
+
+// forwardedTarget reads X-Forwarded-Host + X-Forwarded-Uri (Traefik, Caddy,
+// the documented nginx and Envoy snippets).
+func forwardedTarget(r *http.Request) (target, bool, error) {
+	uri, err := singleHeader(r, "X-Forwarded-Uri")
+	if err != nil || uri == "" {
+		return target{}, false, err
+	}
+	host, err := forwardedHost(r)
+	if err != nil {
+		return target{}, false, err
+	}
+	t, err := pathTarget(host, uri, "X-Forwarded-Uri")
+	return t, err == nil, err
+}
+
+// originalURITarget reads X-Original-URI (a request-target, as nginx's
+// $request_uri), with the host from X-Forwarded-Host or the subrequest.
+func originalURITarget(r *http.Request) (target, bool, error) {
+	uri, err := singleHeader(r, "X-Original-Uri")
+	if err != nil || uri == "" {
+		return target{}, false, err
+	}
+	host, err := forwardedHost(r)
+	if err != nil {
+		return target{}, false, err
+	}
+	t, err := pathTarget(host, uri, "X-Original-URI")
+	return t, err == nil, err
+}
+
+// originalURLTarget reads X-Original-URL, an absolute URL (ingress-nginx's
+// $scheme://$http_host$request_uri).
+func originalURLTarget(r *http.Request) (target, bool, error) {
+	orig, err := singleHeader(r, "X-Original-Url")
+	if err != nil || orig == "" {
+		return target{}, false, err
+	}
+	u, err := url.Parse(orig)
+	if err != nil || u.User != nil || u.Opaque != "" || u.Fragment != "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return target{}, false, badRequest("X-Original-URL is not an absolute http(s) URL", err)
+	}
+	host, err := ParseHost(u.Host)
+	if err != nil {
+		return target{}, false, badRequest("X-Original-URL names an unacceptable host", err)
+	}
+	t, err := normalTarget(host, u.EscapedPath(), u.RawQuery)
+	return t, err == nil, err
+}
+
+// forwardedHost is X-Forwarded-Host, else the subrequest's own Host (which
+// Caddy and Traefik keep as the original's), parsed by the Host rule.
+func forwardedHost(r *http.Request) (Host, error) {
+	v, err := singleHeader(r, "X-Forwarded-Host")
+	if err != nil {
+		return Host{}, err
+	}
+	if v == "" {
+		v = r.Host
+	}
+	h, err := ParseHost(v)
+	if err != nil {
+		return Host{}, badRequest("the forwarded host is not acceptable", err)
+	}
+	return h, nil
+}
+
+// pathTarget reads a request-target in origin form ("/p?q").
+func pathTarget(host Host, uri, header string) (target, error) {
+	u, err := url.ParseRequestURI(uri)
+	if err != nil || u.Host != "" || u.Scheme != "" || u.Opaque != "" {
+		return target{}, badRequest(header+" is not a request path", err)
+	}
+	return normalTarget(host, u.EscapedPath(), u.RawQuery)
+}
+
+func normalTarget(host Host, escaped, query string) (target, error) {
 	if escaped == "" {
 		escaped = "/"
 	}
-	if strings.ContainsAny(host, " /\\@") {
-		return "", "", "", "", badRequest("the forwarded host is not a host", nil)
+	path, err := policy.Normalize(escaped)
+	if err != nil {
+		return target{}, badRequest("the request path is not acceptable", err)
 	}
-	if path, err = policy.Normalize(escaped); err != nil {
-		return "", "", "", "", badRequest("the request path is not acceptable", err)
+	return target{host: host, path: path, query: query}, nil
+}
+
+// singleHeader returns the one value of header k ("" when absent); two
+// values, which a proxy that appends instead of replacing would send, are a
+// 400.
+func singleHeader(r *http.Request, k string) (string, error) {
+	vs := r.Header.Values(k)
+	switch len(vs) {
+	case 0:
+		return "", nil
+	case 1:
+		return vs[0], nil
 	}
-	return method, host, path, query, nil
+	return "", badRequest(k+" is repeated", nil)
 }

@@ -126,13 +126,22 @@ func (h *Handler) JWKS() []byte { return h.signer.jwks }
 // the reverse proxy. It is allocated once per request.
 type exchange struct {
 	statusWriter
-	start   time.Time
-	path    string        // the normalised path
-	route   *policy.Route // nil for gateway endpoints and unmatched requests
-	label   string        // route metric label
-	outcome string        // metric outcome
-	peer    netip.Addr
-	trusted bool // peer is in TrustedProxies
+	start  time.Time
+	method string // the decided request's method: the forwarded one in forward-auth
+	host   Host   // the decided request's host, parsed once (ParseHost)
+	path   string // the decided request's normalised path
+	label  string // route metric label
+	peer   netip.Addr
+	// trusted: the peer is in TrustedProxies.
+	trusted bool
+
+	dec decision // the decision, once made
+	// refused is the error answer given, if any; loginRedirect and endpoint
+	// record the other answers. exchange.outcome derives the metric label.
+	refused       *httpError
+	loginRedirect bool
+	endpoint      bool // a gateway endpoint answered
+	identified    bool // identify ran
 
 	id     *portcullis.Identity // nil: no identity
 	sess   *session.Session     // the session the identity came from, if any
@@ -157,6 +166,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(ex *exchange, r *http.Request) {
+	ex.method = r.Method
 	if !upperCaseMethod(r.Method) {
 		h.fail(ex, r, badRequest("the request method must be upper-case", nil))
 		return
@@ -165,6 +175,12 @@ func (h *Handler) serve(ex *exchange, r *http.Request) {
 		h.fail(ex, r, err)
 		return
 	}
+	host, err := ParseHost(r.Host)
+	if err != nil {
+		h.fail(ex, r, badRequest("the request's Host is not acceptable", err))
+		return
+	}
+	ex.host = host
 	path, err := policy.Normalize(r.URL.EscapedPath())
 	if err != nil {
 		h.fail(ex, r, badRequest("the request path is not acceptable", err))
@@ -176,63 +192,52 @@ func (h *Handler) serve(ex *exchange, r *http.Request) {
 		h.serveGateway(ex, r, endpoint)
 		return
 	}
-	route := h.cfg.Routes.Match(r.Method, r.Host, path)
-	if route == nil {
-		h.fail(ex, r, &httpError{status: http.StatusNotFound, code: "not_found", title: "Not found",
-			reason: "no route matches this request", outcome: "no_route"})
-		return
-	}
-	ex.route, ex.label = route, route.Key()
-	up := h.upstreamFor(route)
-	if up == nil {
-		h.fail(ex, r, &httpError{status: http.StatusBadGateway, code: "bad_gateway", title: "Bad gateway",
-			reason: "the route names no known upstream", outcome: "error"})
-		return
-	}
-	if route.Public {
-		ex.outcome = "public"
-		h.forward(ex, r, up)
-		return
-	}
-	r, err = h.identify(ex, r)
+	r, err = h.decide(ex, r, request{method: r.Method, host: host, path: path})
 	if err != nil {
 		h.fail(ex, r, err)
 		return
 	}
-	h.decide(ex, r, up, h.evaluate(ex, r, route))
+	h.answer(ex, r)
 }
 
-// decide answers a routed request per the outcomes table of SPEC §3.
-func (h *Handler) decide(ex *exchange, r *http.Request, up *upstream, d portcullis.Decision) {
+// answer answers a decided request in proxy mode per the outcomes table of
+// docs/requests.md: forwarded, a login, or an error answer.
+func (h *Handler) answer(ex *exchange, r *http.Request) {
+	d := &ex.dec
 	switch d.Outcome {
-	case portcullis.OutcomeAllow:
-		ex.outcome = "allowed"
+	case portcullis.OutcomeAllow, portcullis.OutcomePublic:
+		up := h.upstreamFor(d.route)
+		if up == nil {
+			h.fail(ex, r, badGateway("the route names no known upstream", nil))
+			return
+		}
 		h.forward(ex, r, up)
 	case portcullis.OutcomeUnauthenticated:
 		if browserNavigation(r) {
-			h.startLogin(ex, r, h.returnURL(r, ex.path), nil, "")
+			h.startLogin(ex, r, h.returnURL(ex, r), nil, "")
 			return
 		}
-		h.fail(ex, r, unauthenticated())
+		h.fail(ex, r, d.refusal(http.StatusNotFound))
 	case portcullis.OutcomeInsufficientScope:
 		if browserNavigation(r) && ex.sess != nil && ex.bearer == "" {
-			h.stepUp(ex, r, d)
+			h.stepUp(ex, r)
 			return
 		}
-		h.fail(ex, r, insufficientScope(d.MissingScopes, d.Reason))
+		h.fail(ex, r, d.refusal(http.StatusNotFound))
 	default:
-		h.fail(ex, r, forbidden(d.Reason))
+		h.fail(ex, r, d.refusal(http.StatusNotFound))
 	}
 }
 
 // stepUp sends a browser session that lacks a route's scopes back to the
 // provider asking for the granted plus the missing scopes (incremental
 // authorization), at most once per route per session within stepUpWindow.
-func (h *Handler) stepUp(ex *exchange, r *http.Request, d portcullis.Decision) {
-	key := ex.route.Key()
+func (h *Handler) stepUp(ex *exchange, r *http.Request) {
+	d := &ex.dec
+	key := d.route.Key()
 	now := h.now()
 	if at, ok := ex.sess.StepUps[key]; ok && now.Sub(at) < stepUpWindow {
-		h.fail(ex, r, insufficientScope(d.MissingScopes, d.Reason))
+		h.fail(ex, r, d.refusal(http.StatusNotFound))
 		return
 	}
 	scopes := unionScopes(ex.sess.Identity.Scopes, d.MissingScopes)
@@ -244,7 +249,7 @@ func (h *Handler) stepUp(ex *exchange, r *http.Request, d portcullis.Decision) {
 	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
 		h.log.Warn("proxy: recording a step-up attempt failed", "route", key, "err", err)
 	}
-	h.startLogin(ex, r, h.returnURL(r, ex.path), scopes, key)
+	h.startLogin(ex, r, h.returnURL(ex, r), scopes, key)
 }
 
 // gatewayEndpoint reports whether path is under the prefix, and which
@@ -262,7 +267,7 @@ func (h *Handler) gatewayEndpoint(path string) (string, bool) {
 
 // serveGateway dispatches the gateway endpoints of SPEC §3.
 func (h *Handler) serveGateway(ex *exchange, r *http.Request, endpoint string) {
-	ex.outcome = "allowed"
+	ex.endpoint = true
 	switch endpoint {
 	case "/start":
 		h.handleStart(ex, r)
@@ -281,8 +286,7 @@ func (h *Handler) serveGateway(ex *exchange, r *http.Request, endpoint string) {
 	case "/jwks.json":
 		h.handleJWKS(ex, r)
 	default:
-		h.fail(ex, r, &httpError{status: http.StatusNotFound, code: "not_found", title: "Not found",
-			reason: "no such gateway endpoint", outcome: "no_route"})
+		h.fail(ex, r, notFound("no such gateway endpoint"))
 	}
 }
 
@@ -293,11 +297,13 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 	if status == 0 {
 		status = http.StatusSwitchingProtocols // hijacked by an upgrade
 	}
-	if ex.outcome == "" {
-		ex.outcome = "error"
+	outcome := ex.outcome().String()
+	method := ex.method
+	if method == "" {
+		method = r.Method
 	}
 	d := h.now().Sub(ex.start)
-	h.metrics.request(ex.label, r.Method, ex.outcome, d)
+	h.metrics.request(ex.label, method, outcome, d)
 	if !h.log.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
@@ -309,9 +315,13 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 	if path == "" {
 		path = r.URL.EscapedPath()
 	}
+	host := r.Host
+	if ex.host.Name != "" {
+		host = ex.host.String()
+	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("method", r.Method), slog.String("host", r.Host), slog.String("path", path),
-		slog.String("route", ex.label), slog.String("outcome", ex.outcome), slog.Int("status", status),
+		slog.String("method", method), slog.String("host", host), slog.String("path", path),
+		slog.String("route", ex.label), slog.String("outcome", outcome), slog.Int("status", status),
 		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user", sub),
 		slog.String("remote_addr", peerHost(r.RemoteAddr)))
 }
@@ -349,18 +359,19 @@ func acceptsHTML(r *http.Request) bool {
 }
 
 // returnURL is where a login started by an intercepted request comes back
-// to: its normalised path and query, on its own host when that is not
-// public_url's (routes may name other hosts; the redirect policy then
-// decides whether that host may be returned to, else "/").
-func (h *Handler) returnURL(r *http.Request, path string) string {
-	rel := path
+// to: its normalised path and query, on its own (canonical) host when that
+// is not public_url's (routes may name other hosts; the redirect policy
+// then decides whether that host may be returned to, else "/").
+func (h *Handler) returnURL(ex *exchange, r *http.Request) string {
+	rel := ex.path
 	if r.URL.RawQuery != "" {
-		rel = path + "?" + r.URL.RawQuery
+		rel = ex.path + "?" + r.URL.RawQuery
 	}
-	if r.Host == "" || strings.EqualFold(r.Host, h.cfg.PublicURL.Host) {
+	host := ex.host.String()
+	if strings.EqualFold(host, h.cfg.PublicURL.Host) {
 		return rel
 	}
-	return h.cfg.PublicURL.Scheme + "://" + r.Host + rel
+	return h.cfg.PublicURL.Scheme + "://" + host + rel
 }
 
 // unionScopes returns a followed by the members of b not in a.

@@ -17,7 +17,7 @@ import (
 // session and starts a login that returns to the validated rd.
 func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		methodNotAllowed(ex, "GET, HEAD")
+		h.fail(ex, r, methodNotAllowed("GET, HEAD"))
 		return
 	}
 	if err := h.cfg.Sessions.Delete(ex, r); err != nil {
@@ -57,7 +57,7 @@ func (h *Handler) startLogin(ex *exchange, r *http.Request, returnURL string, sc
 		return
 	}
 	h.metrics.login("started", "")
-	ex.outcome = "login_redirect"
+	ex.loginRedirect = true
 	ex.Header().Set("Cache-Control", "no-store")
 	http.Redirect(ex, r, target, http.StatusFound)
 }
@@ -82,7 +82,7 @@ func withQueryParam(raw, k, v string) string {
 func (h *Handler) loginFailure(status int, metricReason, reason string, cause error) *httpError {
 	h.metrics.login("failed", metricReason)
 	return &httpError{status: status, code: "login_failed", title: "Sign-in failed", reason: reason,
-		link: h.prefix + "/start", outcome: "error", cause: cause}
+		link: h.prefix + "/start", kind: outcomeError, cause: cause}
 }
 
 // exchangeFailure is the sign-in page of a failed code exchange: what the
@@ -118,7 +118,7 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 	ex.Header().Set("Cache-Control", "no-store")
 	ex.Header().Set("Referrer-Policy", "no-referrer")
 	if r.Method != http.MethodGet {
-		methodNotAllowed(ex, "GET")
+		h.fail(ex, r, methodNotAllowed("GET"))
 		return
 	}
 	q := r.URL.Query()
@@ -161,8 +161,9 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 func (h *Handler) checkCallbackParams(q url.Values) error {
 	bad := func(reason string) error {
 		h.metrics.login("failed", "bad_request")
-		return &httpError{status: http.StatusBadRequest, code: "invalid_request", title: "Sign-in failed",
-			reason: reason, link: h.prefix + "/start", outcome: "bad_request"}
+		e := badRequest(reason, nil)
+		e.title, e.link = "Sign-in failed", h.prefix+"/start"
+		return e
 	}
 	for _, k := range []string{"code", "state", "iss", "error"} {
 		if len(q[k]) > 1 {
@@ -232,7 +233,6 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 	}
 	h.metrics.login("succeeded", "")
 	ex.id = &s.Identity
-	ex.outcome = "allowed"
 	http.Redirect(ex, r, h.redirects.validate(ls.ReturnURL), http.StatusFound)
 }
 

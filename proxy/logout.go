@@ -18,11 +18,11 @@ const maxLogoutBody = 64 << 10
 // has one, then on to the validated rd.
 func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		methodNotAllowed(ex, "GET, POST")
+		h.fail(ex, r, methodNotAllowed("GET, POST"))
 		return
 	}
 	ex.Header().Set("Cache-Control", "no-store")
-	if r.Method == http.MethodPost && !h.sameOrigin(r) {
+	if r.Method == http.MethodPost && !h.sameOrigin(ex, r) {
 		h.fail(ex, r, forbidden("cross-site sign-out requests are refused"))
 		return
 	}
@@ -37,7 +37,6 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		return
 	}
 	if s == nil {
-		ex.outcome = "allowed"
 		http.Redirect(ex, r, rd, http.StatusFound)
 		return
 	}
@@ -48,7 +47,6 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 			h.log.Warn("proxy: revoking the refresh token failed", "sub", s.Identity.Subject, "err", err)
 		}
 	}
-	ex.outcome = "allowed"
 	state := rand.Text()
 	end := h.logout.EndSessionURL(s.IDToken, state, h.publicEndpoint("/signed_out"))
 	if end == "" {
@@ -68,7 +66,7 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 // site is refused): an Origin header, when present, must be public_url's
 // origin, the request's own origin or an allowed redirect host's; a
 // Sec-Fetch-Site header must not say cross-site.
-func (h *Handler) sameOrigin(r *http.Request) bool {
+func (h *Handler) sameOrigin(ex *exchange, r *http.Request) bool {
 	if strings.EqualFold(r.Header.Get("Sec-Fetch-Site"), "cross-site") {
 		return false
 	}
@@ -79,7 +77,7 @@ func (h *Handler) sameOrigin(r *http.Request) bool {
 	if len(o) > 1 || o[0] == "null" {
 		return false
 	}
-	own := h.cfg.PublicURL.Scheme + "://" + r.Host
+	own := h.cfg.PublicURL.Scheme + "://" + ex.host.String()
 	if strings.EqualFold(o[0], h.origin) || strings.EqualFold(o[0], own) {
 		return true
 	}
@@ -92,7 +90,6 @@ func (h *Handler) sameOrigin(r *http.Request) bool {
 func (h *Handler) handleSignedOut(ex *exchange, r *http.Request) {
 	ex.Header().Set("Cache-Control", "no-store")
 	ex.Header().Set("Referrer-Policy", "no-referrer")
-	ex.outcome = "allowed"
 	target := "/"
 	if st := r.URL.Query().Get("state"); st != "" {
 		if ls, err := h.states.Take(ex, r, st); err == nil {
@@ -108,28 +105,21 @@ func (h *Handler) handleSignedOut(ex *exchange, r *http.Request) {
 func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 	ex.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodPost {
-		methodNotAllowed(ex, "POST")
+		h.fail(ex, r, methodNotAllowed("POST"))
 		return
 	}
 	if h.revoker == nil {
-		ex.outcome = "error"
-		writeJSON(ex, http.StatusNotImplemented, map[string]string{"error": "not_implemented",
-			"error_description": "back-channel logout needs the redis session store"})
+		h.fail(ex, r, notImplemented("back-channel logout needs the redis session store"))
 		return
 	}
 	r.Body = http.MaxBytesReader(ex, r.Body, maxLogoutBody)
 	if err := r.ParseForm(); err != nil || len(r.PostForm["logout_token"]) != 1 {
-		ex.outcome = "bad_request"
-		writeJSON(ex, http.StatusBadRequest, map[string]string{"error": "invalid_request",
-			"error_description": "one logout_token form parameter is required"})
+		h.fail(ex, r, logoutRefused("one logout_token form parameter is required", err))
 		return
 	}
 	sub, sid, err := h.logout.VerifyLogoutToken(r.Context(), r.PostForm.Get("logout_token"))
 	if err != nil || (sub == "" && sid == "") {
-		h.log.Info("proxy: logout token refused", "err", err)
-		ex.outcome = "bad_request"
-		writeJSON(ex, http.StatusBadRequest, map[string]string{"error": "invalid_request",
-			"error_description": "the logout token is not valid"})
+		h.fail(ex, r, logoutRefused("the logout token is not valid", err))
 		return
 	}
 	// The token's issuer is the provider's (VerifyLogoutToken checks it);
@@ -142,14 +132,18 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 		n, err = h.revoker.DeleteBySubject(r.Context(), iss, sub)
 	}
 	if err != nil {
-		h.log.Warn("proxy: back-channel logout could not end sessions", "sub", sub, "err", err)
-		ex.outcome = "error"
-		writeJSON(ex, http.StatusBadRequest, map[string]string{"error": "logout_failed",
-			"error_description": "the sessions could not be ended"})
+		h.fail(ex, r, logoutFailed(err))
 		return
 	}
 	h.metrics.logout("backchannel")
 	h.log.Info("proxy: back-channel logout", "sub", sub, "sessions", n)
-	ex.outcome = "allowed"
 	ex.WriteHeader(http.StatusOK)
+}
+
+// logoutRefused is the OIDC Back-Channel Logout 1.0 §2.8 answer to a bad
+// logout request: 400 invalid_request with an error_description.
+func logoutRefused(reason string, cause error) *httpError {
+	e := badRequest(reason, cause)
+	e.oauth = true
+	return e
 }

@@ -63,14 +63,14 @@ func (h *Handler) serveTraced(ex *exchange, r *http.Request) {
 	attrs := []attribute.KeyValue{
 		attribute.Int("http.response.status_code", status),
 		attribute.String("portcullis.route", ex.label),
-		attribute.String("portcullis.outcome", ex.outcome),
+		attribute.String("portcullis.outcome", ex.outcome().String()),
 	}
 	if ex.path != "" {
 		attrs = append(attrs, attribute.String("url.path", ex.path))
 	}
-	if ex.route != nil {
-		attrs = append(attrs, attribute.String("http.route", ex.route.Path))
-		span.SetName(r.Method + " " + ex.route.Path)
+	if route := ex.dec.route; route != nil {
+		attrs = append(attrs, attribute.String("http.route", route.Path))
+		span.SetName(ex.method + " " + route.Path)
 	}
 	span.SetAttributes(attrs...)
 	if status >= 500 {

@@ -19,7 +19,7 @@ type userinfo struct {
 // token or session), 401 without one.
 func (h *Handler) handleUserinfo(ex *exchange, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		methodNotAllowed(ex, "GET, HEAD")
+		h.fail(ex, r, methodNotAllowed("GET, HEAD"))
 		return
 	}
 	r, err := h.identify(ex, r)
@@ -40,7 +40,6 @@ func (h *Handler) handleUserinfo(ex *exchange, r *http.Request) {
 	if ui.Scopes == nil {
 		ui.Scopes = []string{}
 	}
-	ex.outcome = "allowed"
 	ex.Header().Set("Cache-Control", "no-store")
 	writeJSON(ex, http.StatusOK, ui)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/policy"
+	"github.com/portcullis/portcullis/proxy"
 )
 
 // multiFlag collects a repeatable flag.
@@ -84,7 +85,12 @@ func explain(w io.Writer, file string, table *policy.Table, request string, id *
 		fmt.Fprintf(w, "decision: refused (400): %v\n", err)
 		return denied
 	}
-	route := table.Match(method, u.Host, path)
+	host, err := proxy.ParseHost(u.Host)
+	if err != nil {
+		fmt.Fprintf(w, "decision: refused (400): %v\n", err)
+		return denied
+	}
+	route := table.Match(method, host.Name, path)
 	if route == nil {
 		fmt.Fprintf(w, "path: %s\nroute: none\ndecision: refused (404 in proxy mode, 403 from forward-auth): no route matches\n", path)
 		return denied

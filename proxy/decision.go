@@ -1,0 +1,195 @@
+package proxy
+
+import (
+	"net/http"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/policy"
+)
+
+// outcome is the kind of answer the gateway gave a request. The metric
+// label, the log line's outcome and the span attribute are its String; they
+// are derived from the exchange (exchange.outcome), never set as strings.
+type outcome uint8
+
+// The outcomes; the zero value is an error, so an answer nobody classified
+// is never counted as allowed.
+const (
+	outcomeError outcome = iota
+	outcomeBadRequest
+	outcomeNoRoute
+	outcomePublic
+	outcomeAllowed
+	outcomeUnauthenticated
+	outcomeDenied
+	outcomeLoginRedirect
+)
+
+// String is the outcome's metric label.
+func (o outcome) String() string {
+	switch o {
+	case outcomeBadRequest:
+		return "bad_request"
+	case outcomeNoRoute:
+		return "no_route"
+	case outcomePublic:
+		return "public"
+	case outcomeAllowed:
+		return "allowed"
+	case outcomeUnauthenticated:
+		return "unauthenticated"
+	case outcomeDenied:
+		return "denied"
+	case outcomeLoginRedirect:
+		return "login_redirect"
+	}
+	return "error"
+}
+
+// request is what a decision is about: in proxy mode the request received,
+// in forward-auth the one the front proxy forwards.
+type request struct {
+	method string // "" only in forward-auth when no method is named: see decideEveryMethod
+	host   Host
+	path   string // from policy.Normalize
+}
+
+// decision is what the gateway decided about one request, kept on the
+// exchange: the route (nil when none matched) and the route's verdict
+// (outcome, reason, missing scopes). The identity it was made for is the
+// exchange's id.
+type decision struct {
+	route *policy.Route
+	portcullis.Decision
+	made bool
+}
+
+// outcome maps the route's verdict to the answer's kind.
+func (d *decision) outcome() outcome {
+	switch d.Outcome {
+	case portcullis.OutcomePublic:
+		return outcomePublic
+	case portcullis.OutcomeAllow:
+		return outcomeAllowed
+	case portcullis.OutcomeUnauthenticated:
+		return outcomeUnauthenticated
+	case portcullis.OutcomeInsufficientScope, portcullis.OutcomeForbidden:
+		return outcomeDenied
+	}
+	return outcomeNoRoute
+}
+
+// severity orders verdicts for decideEveryMethod: the answer for an
+// unknown method is the most severe over every method. Without an identity
+// "sign in" comes first, so that a front proxy starts a login.
+func (d *decision) severity() int {
+	switch d.Outcome {
+	case portcullis.OutcomePublic:
+		return 0
+	case portcullis.OutcomeAllow:
+		return 1
+	case portcullis.OutcomeInsufficientScope:
+		return 2
+	case portcullis.OutcomeUnauthenticated:
+		return 4
+	}
+	return 3 // forbidden, no route
+}
+
+// refusal is the error answer of a decision that does not let the request
+// through; noRouteStatus is 404 in proxy mode and 403 in forward-auth.
+func (d *decision) refusal(noRouteStatus int) *httpError {
+	switch d.Outcome {
+	case portcullis.OutcomeUnauthenticated:
+		return unauthenticated()
+	case portcullis.OutcomeInsufficientScope:
+		return insufficientScope(d.MissingScopes, d.Reason)
+	case portcullis.OutcomeForbidden:
+		return forbidden(d.Reason)
+	}
+	return noRoute(noRouteStatus)
+}
+
+// sendsIdentity reports whether the identity goes with the answer: the
+// upstream's identity headers in proxy mode, the identity response headers
+// in forward-auth. Only an allowed, non-public decision with an identity
+// sends it.
+func (ex *exchange) sendsIdentity() bool {
+	return ex.dec.made && ex.dec.Outcome == portcullis.OutcomeAllow && ex.dec.route != nil && ex.id != nil
+}
+
+// outcome is the kind of answer the exchange got: an error answer's kind,
+// a login redirect, else the decision's, else a gateway endpoint that
+// answered.
+func (ex *exchange) outcome() outcome {
+	switch {
+	case ex.refused != nil:
+		return ex.refused.kind
+	case ex.loginRedirect:
+		return outcomeLoginRedirect
+	case ex.dec.made:
+		return ex.dec.outcome()
+	case ex.endpoint:
+		return outcomeAllowed
+	}
+	return outcomeError
+}
+
+// decide is the one decision path of proxy mode and forward-auth (the two
+// differ only in how they answer it): it matches q against the routes,
+// establishes the identity when the route needs one (once per exchange),
+// applies the route's rules and keeps the decision on ex. An error is a
+// request refused before a decision: a bad request, an invalid bearer
+// token, an unavailable provider or session store. It returns the request
+// to continue with (identify may wrap its body).
+func (h *Handler) decide(ex *exchange, r *http.Request, q request) (*http.Request, error) {
+	if q.method == "" {
+		return h.decideEveryMethod(ex, r, q)
+	}
+	route := h.cfg.Routes.Match(q.method, q.host.Name, q.path)
+	ex.dec = decision{route: route, made: true}
+	if route == nil {
+		ex.label = "none"
+		return r, nil
+	}
+	ex.label = route.Key()
+	if route.Public {
+		ex.dec.Outcome = portcullis.OutcomePublic
+		return r, nil
+	}
+	if !ex.identified {
+		ex.identified = true
+		var err error
+		if r, err = h.identify(ex, r); err != nil {
+			ex.dec = decision{}
+			return r, err
+		}
+	}
+	ex.dec.Decision = h.evaluate(ex, r, route)
+	return r, nil
+}
+
+// decideEveryMethod decides a forward-auth request that names no method:
+// the answer must hold whatever the method was, so it is the most severe
+// decision over one method of every class the route table tells apart
+// (never a guess of GET). Ties keep the first, in policy.Table.Methods
+// order.
+func (h *Handler) decideEveryMethod(ex *exchange, r *http.Request, q request) (*http.Request, error) {
+	var worst decision
+	for i, m := range h.cfg.Routes.Methods() {
+		q.method = m
+		var err error
+		if r, err = h.decide(ex, r, q); err != nil {
+			return r, err
+		}
+		if i == 0 || ex.dec.severity() > worst.severity() {
+			worst = ex.dec
+		}
+	}
+	ex.dec = worst
+	ex.label = "none"
+	if worst.route != nil {
+		ex.label = worst.route.Key()
+	}
+	return r, nil
+}
