@@ -29,11 +29,26 @@ methods = ["POST"]
 require_scopes = ["api:write"]
 
 [[routes]]
+path = "/res/**"
+methods = ["GET"]
+public = true
+
+[[routes]]
+path = "/res/**"
+methods = ["POST", "PUT", "PATCH", "DELETE"]
+allow_groups = ["writers"]
+
+[[routes]]
 path = "/**"
 `}.String()
 }
 
-const nginxConf = `
+// legacyNginxConf is the nginx snippet the README showed before the
+// forward-auth header contract: it sets X-Original-URL and
+// X-Forwarded-Method but passes the client's X-Forwarded-Uri through.
+// TestForwardAuthLegacyNginxSnippet checks that the gateway refuses what a
+// client can do through it.
+const legacyNginxConf = `
 daemon off;
 worker_processes 1;
 pid %[1]s/nginx.pid;
@@ -80,46 +95,75 @@ http {
 }
 `
 
-func startNginx(tb testing.TB, listen, gateway, app string) {
+// nginxMain wraps a server block into a configuration nginx runs as the
+// test's user, in dir.
+const nginxMain = `
+daemon off;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log info;
+events { worker_connections 128; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s/body;
+  proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fastcgi;
+  uwsgi_temp_path %[1]s/uwsgi;
+  scgi_temp_path %[1]s/scgi;
+%[2]s
+}
+`
+
+// snippet reads a documented front-proxy configuration and puts the test's
+// addresses in place of the documented ones (pairs of old, new); every old
+// one must be in the file, so a changed snippet cannot silently stop being
+// tested.
+func snippet(tb testing.TB, name string, pairs ...string) string {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "docs", "forward-auth", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := 0; i < len(pairs); i += 2 {
+		if !strings.Contains(string(b), pairs[i]) {
+			tb.Fatalf("docs/forward-auth/%s no longer contains %q", name, pairs[i])
+		}
+	}
+	return strings.NewReplacer(pairs...).Replace(string(b))
+}
+
+// runNginx runs nginx on a server block until the test ends. nginx talks to
+// the gateway from 127.0.0.2 (proxy_bind), the one trusted proxy, so that
+// the test's own requests to the gateway come from an untrusted peer.
+func runNginx(tb testing.TB, listen, server string) {
 	tb.Helper()
 	bin := testenv.LookPath(tb, "nginx")
 	dir := tb.TempDir()
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, listen, gateway, app)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxMain, dir, server)), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	p := testenv.Start(tb, exec.Command(bin, "-p", dir, "-c", conf))
 	testenv.WaitTCP(tb, listen, 10*time.Second, p)
 }
 
-const caddyfile = `{
-	admin off
-	auto_https off
+// startNginx runs docs/forward-auth/nginx.conf.
+func startNginx(tb testing.TB, listen, gateway, app string) {
+	tb.Helper()
+	runNginx(tb, listen, snippet(tb, "nginx.conf",
+		"listen 80;", "listen "+listen+";\n    proxy_bind 127.0.0.2;",
+		"127.0.0.1:4180", gateway, "127.0.0.1:3000", app))
 }
-http://%[1]s {
-	handle /oauth2/* {
-		reverse_proxy %[2]s
-	}
-	handle {
-		forward_auth %[2]s {
-			uri /oauth2/auth
-			copy_headers X-Auth-Request-User X-Auth-Request-Groups X-Portcullis-Jwt-Assertion
-			@unauthorized status 401
-			handle_response @unauthorized {
-				redir * /oauth2/start?rd={scheme}://{hostport}{uri}
-			}
-		}
-		reverse_proxy %[3]s
-	}
-}
-`
 
+// startCaddy runs docs/forward-auth/Caddyfile.
 func startCaddy(tb testing.TB, listen, gateway, app string) {
 	tb.Helper()
 	bin := testenv.LookPath(tb, "caddy")
 	dir := tb.TempDir()
 	conf := filepath.Join(dir, "Caddyfile")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(caddyfile, listen, gateway, app)), 0o644); err != nil {
+	text := "{\n\tadmin off\n\tauto_https off\n}\n" + snippet(tb, "Caddyfile",
+		"dash.example.com {", "http://"+listen+" {", "127.0.0.1:4180", gateway, "127.0.0.1:3000", app)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	cmd := exec.Command(bin, "run", "--config", conf, "--adapter", "caddyfile")
@@ -186,6 +230,7 @@ func TestForwardAuthNginx(t *testing.T) {
 	gw := startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.2/32"))
 	startNginx(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
 	frontProxyCase(t, "http://"+front, "X-Forwarded-User", p, up, gw)
+	hostileCase(t, "http://"+front, "X-Forwarded-User", p, up)
 
 	// Straight to the gateway from an untrusted peer: refused whatever the headers say.
 	req, _ := http.NewRequest("GET", gw.URL+"/oauth2/auth", nil)
@@ -208,5 +253,6 @@ func TestForwardAuthCaddy(t *testing.T) {
 	a := pickAddrs(t)
 	gw := startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.1/32"))
 	startCaddy(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	frontProxyCase(t, "http://"+front, "X-Auth-Request-User", p, up, gw)
+	frontProxyCase(t, "http://"+front, "X-Forwarded-User", p, up, gw)
+	hostileCase(t, "http://"+front, "X-Forwarded-User", p, up)
 }

@@ -39,6 +39,7 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 	}
 	switch ex.dec.Outcome {
 	case portcullis.OutcomePublic, portcullis.OutcomeAllow:
+		h.blankAuthResponse(ex.Header())
 		if ex.sendsIdentity() {
 			at := ""
 			if ex.sess != nil {
@@ -49,6 +50,21 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 		ex.WriteHeader(http.StatusOK)
 	default:
 		h.fail(ex, r, ex.dec.refusal(http.StatusForbidden))
+	}
+}
+
+// blankAuthResponse sets every identity response header to "" before the
+// identity's values are set: a front proxy that copies them onto the
+// request to the app then overwrites a client's own even when the answer
+// has no identity (a public route) or no value (no verified email), and
+// none is left to a proxy's idea of a missing header (Caddy before 2.6.3
+// copies a placeholder's text).
+func (h *Handler) blankAuthResponse(hdr http.Header) {
+	for _, k := range [...]string{authRequestUser, authRequestEmail, authRequestGroups, authRequestUsername} {
+		hdr[k] = []string{""}
+	}
+	if h.names.assertion != "" {
+		hdr[h.names.assertion] = []string{""}
 	}
 }
 

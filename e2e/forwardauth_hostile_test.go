@@ -1,0 +1,335 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/portcullis/portcullis/internal/testenv"
+)
+
+// spoofMark is in every identity header value a hostile client sends.
+const spoofMark = "SPOOFED"
+
+// identitySpoofs are identity header names in the spellings a client can
+// send: every [headers] name, the assertion, a claims header and the
+// forward-auth response names, in canonical, lower-case, upper-case and
+// underscore forms (which CGI, WSGI and PHP read as the dashed name).
+var identitySpoofs = []string{
+	"X-Forwarded-User", "x-forwarded-user", "X_Forwarded_User", "x_forwarded_user",
+	"X-Forwarded-Email", "X_FORWARDED_EMAIL", "X-Forwarded-Groups", "x_forwarded_groups",
+	"X-Forwarded-Preferred-Username", "X-Forwarded-Tenant", "x_forwarded_tenant",
+	"X-Portcullis-Jwt-Assertion", "x_portcullis_jwt_assertion",
+	"X-Auth-Request-User", "X-AUTH-REQUEST-EMAIL", "x-auth-request-groups", "X_Auth_Request_User",
+}
+
+// requestSpoofs are sets of headers with which a client names another
+// request than the one it makes (a public one, by GET).
+func requestSpoofs(front string) []map[string]string {
+	host := strings.TrimPrefix(front, "http://")
+	all := map[string]string{
+		"X-Forwarded-Uri": "/public/x", "X-Forwarded-Method": "GET", "X-Forwarded-Host": host,
+		"X-Original-URL": front + "/public/x", "X-Original-URI": "/public/x", "X-Original-Method": "GET",
+	}
+	out := []map[string]string{nil, all}
+	for k, v := range all {
+		out = append(out, map[string]string{k: v})
+	}
+	return out
+}
+
+// send makes one request without following redirects; header names are
+// sent exactly as spelled.
+func send(tb testing.TB, c *http.Client, method, target string, hdr map[string]string) (int, http.Header) {
+	tb.Helper()
+	req, err := http.NewRequest(method, target, strings.NewReader(`{"x":1}`))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	for k, v := range hdr {
+		req.Header[k] = []string{v}
+	}
+	cc := *c
+	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := cc.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, target, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header
+}
+
+// hostileCase sends what a hostile client can through a front proxy:
+// headers naming another request with every write method, identity headers
+// in every spelling. Refused requests must never reach the app, and the app
+// must never see a spoofed identity value.
+func hostileCase(t *testing.T, front, userHeader string, p *oidctest.Provider, up *upstream) {
+	t.Helper()
+	p.SetUser(oidctest.User{Subject: "alice", Claims: map[string]any{
+		"email": "alice@example.com", "email_verified": true, "groups": []any{"admins"}}})
+	alice := browser(t)
+	if status, body, _ := get(t, alice, front+"/hello"); status != 200 {
+		t.Fatalf("alice's login: %d %s", status, body)
+	}
+	anon := browser(t)
+	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		for _, spoof := range requestSpoofs(front) {
+			for _, c := range []struct {
+				who    string
+				client *http.Client
+				path   string
+			}{{"anonymous", anon, "/admin/secret"}, {"anonymous", anon, "/res/x"}, {"alice (no writers group)", alice, "/res/x"}} {
+				before := up.count()
+				status, _ := send(t, c.client, m, front+c.path, spoof)
+				if status < 300 || up.count() != before {
+					t.Errorf("%s %s %s with %v: %d, app reached: %v", c.who, m, c.path, spoof, status, up.count() != before)
+				}
+			}
+		}
+	}
+	// The same method rules let the allowed requests through.
+	if status, _ := send(t, anon, "GET", front+"/res/x", nil); status != 200 {
+		t.Errorf("anonymous GET /res/x (public for GET): %d", status)
+	}
+	spoofs := map[string]string{}
+	for _, k := range identitySpoofs {
+		spoofs[k] = spoofMark
+	}
+	for _, c := range []struct {
+		who    string
+		client *http.Client
+		path   string
+		user   string
+	}{{"alice", alice, "/hello", "alice"}, {"anonymous", anon, "/public/x", ""}} {
+		before := up.count()
+		if status, _ := send(t, c.client, "GET", front+c.path, spoofs); status != 200 || up.count() != before+1 {
+			t.Errorf("%s GET %s with identity spoofs: %d", c.who, c.path, status)
+			continue
+		}
+		got := up.last()
+		for k, vs := range got.Headers {
+			for _, v := range vs {
+				if strings.Contains(v, spoofMark) {
+					t.Errorf("%s: the app received %s: %s", c.who, k, v)
+				}
+			}
+		}
+		if v := got.Headers.Get(userHeader); v != c.user {
+			t.Errorf("%s: the app's %s = %q, want %q", c.who, userHeader, v, c.user)
+		}
+	}
+}
+
+func TestForwardAuthIngressNginx(t *testing.T) {
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{})
+	front := testenv.Addr(testenv.FreePort(t))
+	a := pickAddrs(t)
+	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.2/32"))
+	runNginx(t, front, ingressNginxServer(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://")))
+	hostileCase(t, "http://"+front, "X-Auth-Request-User", p, up)
+}
+
+// ingressNginxServer is the server block ingress-nginx generates for the
+// annotations of docs/forward-auth/ingress-nginx.yaml (its
+// rootfs/etc/nginx/template/nginx.tmpl: the auth location sends
+// X-Original-URL, X-Original-Method, X-Sent-From, X-Auth-Request-Redirect
+// and the client's own headers, and no X-Forwarded-Method; each
+// auth-response-headers name is set on the request to the app from the
+// auth answer).
+func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
+	tb.Helper()
+	ann := map[string]string{}
+	re := regexp.MustCompile(`nginx\.ingress\.kubernetes\.io/([a-z-]+): "([^"]*)"`)
+	for _, m := range re.FindAllStringSubmatch(snippet(tb, "ingress-nginx.yaml"), -1) {
+		ann[m[1]] = m[2]
+	}
+	authURL, err := url.Parse(ann["auth-url"])
+	if err != nil || authURL.Host == "" || ann["auth-response-headers"] == "" || ann["auth-always-set-cookie"] != "true" {
+		tb.Fatalf("ingress-nginx.yaml annotations: %v", ann)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `server {
+  listen %s;
+  proxy_bind 127.0.0.2;
+  location = /_external-auth {
+    internal;
+    proxy_pass_request_body     off;
+    proxy_set_header            Content-Length          "";
+    proxy_set_header            X-Forwarded-Proto       "";
+    proxy_set_header            X-Request-ID            $request_id;
+    proxy_set_header            Host                    %s;
+    proxy_set_header            X-Original-URL          $scheme://$http_host$request_uri;
+    proxy_set_header            X-Original-Method       $request_method;
+    proxy_set_header            X-Sent-From             "nginx-ingress-controller";
+    proxy_set_header            X-Real-IP               $remote_addr;
+    proxy_set_header            X-Forwarded-For         $remote_addr;
+    proxy_set_header            X-Auth-Request-Redirect $request_uri;
+    proxy_pass_request_headers  on;
+    proxy_http_version          1.1;
+    proxy_pass                  http://%s%s;
+  }
+  location /oauth2/ {
+    proxy_pass http://%s;
+    proxy_set_header Host $http_host;
+  }
+  location @signin {
+    return 302 /oauth2/start?rd=$request_uri;
+  }
+  location / {
+    auth_request /_external-auth;
+    auth_request_set $auth_cookie $upstream_http_set_cookie;
+    add_header Set-Cookie $auth_cookie always;
+    error_page 401 = @signin;
+`, listen, authURL.Hostname(), gateway, authURL.Path, gateway)
+	for i, h := range strings.Split(ann["auth-response-headers"], ",") {
+		h = strings.TrimSpace(h)
+		v := strings.ToLower(strings.ReplaceAll(h, "-", "_"))
+		fmt.Fprintf(&b, "    auth_request_set $authHeader%d $upstream_http_%s;\n    proxy_set_header '%s' $authHeader%d;\n", i, v, h, i)
+	}
+	fmt.Fprintf(&b, "    proxy_set_header Host $host;\n    proxy_pass http://%s;\n  }\n}\n", app)
+	return b.String()
+}
+
+// TestForwardAuthLegacyNginxSnippet: behind the nginx snippet the README
+// showed before, which lets a client's X-Forwarded-Uri into the
+// subrequest, the gateway no longer decides the laxer request
+// (DELETE /admin/secret with X-Forwarded-Uri: /public/x was allowed).
+func TestForwardAuthLegacyNginxSnippet(t *testing.T) {
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{})
+	front := testenv.Addr(testenv.FreePort(t))
+	a := pickAddrs(t)
+	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.2/32"))
+	bin := testenv.LookPath(t, "nginx")
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(legacyNginxConf, dir, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	proc := testenv.Start(t, exec.Command(bin, "-p", dir, "-c", conf))
+	testenv.WaitTCP(t, front, 10*time.Second, proc)
+	anon := browser(t)
+	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		status, _ := send(t, anon, m, "http://"+front+"/admin/secret", map[string]string{"X-Forwarded-Uri": "/public/x"})
+		if status < 300 || up.count() != 0 {
+			t.Errorf("%s /admin/secret with X-Forwarded-Uri: /public/x: %d, app reached %d times", m, status, up.count())
+		}
+	}
+}
+
+// TestForwardAuthDocs: every fenced block of docs/forward-auth.md that
+// reproduces a snippet file equals the file byte for byte, and every
+// snippet file is reproduced, so the documentation and the tested files
+// cannot drift.
+func TestForwardAuthDocs(t *testing.T) {
+	md, err := os.ReadFile(filepath.Join("..", "docs", "forward-auth.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := os.ReadDir(filepath.Join("..", "docs", "forward-auth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := fencedBlocks(string(md))
+	for _, f := range files {
+		want, err := os.ReadFile(filepath.Join("..", "docs", "forward-auth", f.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := blocks["docs/forward-auth/"+f.Name()]
+		if !ok {
+			t.Errorf("docs/forward-auth.md does not reproduce docs/forward-auth/%s", f.Name())
+			continue
+		}
+		if got != string(want) {
+			t.Errorf("docs/forward-auth.md's copy of %s differs from the file", f.Name())
+		}
+	}
+}
+
+// fencedBlocks returns the fenced code blocks of md that follow a line
+// naming their file ("File: `docs/forward-auth/nginx.conf`"), by file.
+func fencedBlocks(md string) map[string]string {
+	out := map[string]string{}
+	lines := strings.SplitAfter(md, "\n")
+	name := ""
+	for i := 0; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if m := regexp.MustCompile("^File: `([^`]+)`").FindStringSubmatch(l); m != nil {
+			name = m[1]
+			continue
+		}
+		if !strings.HasPrefix(l, "```") || name == "" {
+			continue
+		}
+		var b strings.Builder
+		for i++; i < len(lines) && strings.TrimSpace(lines[i]) != "```"; i++ {
+			b.WriteString(lines[i])
+		}
+		out[name] = b.String()
+		name = ""
+	}
+	return out
+}
+
+// last is the last request the upstream received.
+func (u *upstream) last() seen {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.reqs) == 0 {
+		return seen{}
+	}
+	return u.reqs[len(u.reqs)-1]
+}
+
+// TestForwardAuthRefreshCookie: a session the gateway refreshes while
+// answering /auth gets its new cookie to the browser through each tested
+// snippet, and a reply without one carries no Set-Cookie at all.
+func TestForwardAuthRefreshCookie(t *testing.T) {
+	for _, front := range []struct {
+		name    string
+		trusted string
+		start   func(tb testing.TB, listen, gateway, app string)
+	}{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy}} {
+		t.Run(front.name, func(t *testing.T) {
+			up := newUpstream(t)
+			// Every access token is within refresh_margin of its expiry:
+			// each authenticated /auth refreshes the session.
+			p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 2 * time.Minute})
+			addr := testenv.Addr(testenv.FreePort(t))
+			a := pickAddrs(t)
+			cfg := forwardAuthConfig(p, "http://"+addr, up.URL, front.trusted)
+			cfg = strings.Replace(cfg, "[session]\n", "[session]\nrefresh_margin = \"150s\"\n", 1)
+			startGateway(t, a, cfg)
+			front.start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+			c := browser(t)
+			if status, body, _ := get(t, c, "http://"+addr+"/hello"); status != 200 {
+				t.Fatalf("login: %d %s", status, body)
+			}
+			tokens := p.Requests("/token")
+			status, hdr := send(t, c, "GET", "http://"+addr+"/hello", nil)
+			if status != 200 || p.Requests("/token") <= tokens {
+				t.Fatalf("status %d, token requests %d -> %d: no refresh", status, tokens, p.Requests("/token"))
+			}
+			cookies := hdr.Values("Set-Cookie")
+			if len(cookies) == 0 || strings.Contains(strings.Join(cookies, " "), "{") {
+				t.Errorf("the refreshed session's cookie did not reach the browser: %q", cookies)
+			}
+			if status, hdr = send(t, browser(t), "GET", "http://"+addr+"/public/x", nil); status != 200 || len(hdr.Values("Set-Cookie")) != 0 {
+				t.Errorf("public: %d, Set-Cookie %q", status, hdr.Values("Set-Cookie"))
+			}
+		})
+	}
+}
