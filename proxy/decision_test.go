@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/policy"
@@ -230,5 +233,28 @@ func TestErrorsNegotiated(t *testing.T) {
 	resp := f.do(t, "GET", "/oauth2/auth", nil)
 	if body := readBody(t, resp); strings.TrimSpace(body) != `{"error":"untrusted_proxy"}` {
 		t.Errorf("untrusted proxy JSON = %s", body)
+	}
+}
+
+// TestForwardAuthPolicySpan: forward-auth goes through the same decision
+// function, policy span included.
+func TestForwardAuthPolicySpan(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	f := newFixture(t, func(c *Config) { c.Tracer = tp })
+	resp := f.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:1"), withCookies(f.cookies(t, f.session())),
+		withHeader("X-Original-URL", "https://app.test/denied/x"), withHeader("X-Original-Method", "GET"))
+	if resp.StatusCode != 403 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	var names []string
+	for _, s := range rec.Ended() {
+		names = append(names, s.Name())
+		if s.Name() == "policy.evaluate" && spanAttrs(s)["portcullis.decision"] != "denied" {
+			t.Errorf("policy span: %v", spanAttrs(s))
+		}
+	}
+	if len(names) != 2 || names[0] != "policy.evaluate" {
+		t.Errorf("spans = %v, want policy.evaluate then the server span", names)
 	}
 }

@@ -43,7 +43,6 @@ func (h *Handler) serveTraced(ex *exchange, r *http.Request) {
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(
 			attribute.String("http.request.method", r.Method),
-			attribute.String("server.address", r.Host),
 			attribute.String("network.peer.address", ex.peer.String()),
 		)}
 	if ex.trusted {
@@ -68,9 +67,12 @@ func (h *Handler) serveTraced(ex *exchange, r *http.Request) {
 	if ex.path != "" {
 		attrs = append(attrs, attribute.String("url.path", ex.path))
 	}
+	if ex.host.Name != "" { // parsed: never the client's raw Host
+		attrs = append(attrs, attribute.String("server.address", ex.host.Name))
+	}
 	if route := ex.dec.route; route != nil {
 		attrs = append(attrs, attribute.String("http.route", route.Path))
-		span.SetName(ex.method + " " + route.Path)
+		span.SetName(r.Method + " " + route.Path)
 	}
 	span.SetAttributes(attrs...)
 	if status >= 500 {
