@@ -361,17 +361,15 @@ func checkMethod(m string) error {
 	return nil
 }
 
-// standardMethods are the methods of RFC 9110 §9 and RFC 5789, in the order
-// Methods lists them.
-var standardMethods = [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
-
 // Methods returns one method of every class the table tells apart: the
 // standard methods, each method a route names (sorted), and last a stand-in
 // for every method no route names. A decision that must hold whatever the
 // method (a forward-auth request that names none) is made for each of them.
 func (t *Table) Methods() []string {
-	out := make([]string, 0, len(standardMethods)+len(t.custom)+1)
-	out = append(out, standardMethods[:]...)
+	// The methods of RFC 9110 §9 and RFC 5789.
+	standard := [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
+	out := make([]string, 0, len(standard)+len(t.custom)+1)
+	out = append(out, standard[:]...)
 	custom := make([]string, 0, len(t.custom))
 	for m := range t.custom {
 		custom = append(custom, m)

@@ -369,3 +369,16 @@ func BenchmarkMatch(b *testing.B) {
 		})
 	}
 }
+
+func TestMethods(t *testing.T) {
+	tbl := mustCompile(t, []RouteConfig{{Path: "/a", Methods: []string{"PROPFIND", "X-OTHER-METHOD"}}, {Path: "/b", Methods: []string{"MKCOL"}}})
+	got := strings.Join(tbl.Methods(), " ")
+	want := "GET HEAD POST PUT PATCH DELETE OPTIONS CONNECT TRACE MKCOL PROPFIND X-OTHER-METHOD X-OTHER-METHOD-"
+	if got != want {
+		t.Fatalf("Methods() = %s, want %s", got, want)
+	}
+	// The stand-in matches only routes without methods.
+	if r := tbl.Match("X-OTHER-METHOD-", "", "/a"); r != nil {
+		t.Fatalf("the stand-in matched route %d", r.Index)
+	}
+}
