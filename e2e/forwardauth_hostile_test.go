@@ -33,14 +33,19 @@ var identitySpoofs = []string{
 }
 
 // requestSpoofs are sets of headers with which a client names another
-// request than the one it makes (a public one, by GET).
-func requestSpoofs(front string) []map[string]string {
+// request than the one it makes to path: a public path by GET, or its own
+// path on a host whose every route is public (public.test).
+func requestSpoofs(front, path string) []map[string]string {
 	host := strings.TrimPrefix(front, "http://")
 	all := map[string]string{
 		"X-Forwarded-Uri": "/public/x", "X-Forwarded-Method": "GET", "X-Forwarded-Host": host,
 		"X-Original-URL": front + "/public/x", "X-Original-URI": "/public/x", "X-Original-Method": "GET",
 	}
-	out := []map[string]string{nil, all}
+	out := []map[string]string{nil, all,
+		{"X-Forwarded-Host": "public.test", "X-Forwarded-Uri": path, "X-Forwarded-Method": "GET"},
+		{"X-Original-URL": "http://public.test" + path},
+		{"X-Forwarded-Host": "public.test"},
+	}
 	for k, v := range all {
 		out = append(out, map[string]string{k: v})
 	}
@@ -84,12 +89,12 @@ func hostileCase(t *testing.T, front, userHeader string, p *oidctest.Provider, u
 	}
 	anon := browser(t)
 	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
-		for _, spoof := range requestSpoofs(front) {
-			for _, c := range []struct {
-				who    string
-				client *http.Client
-				path   string
-			}{{"anonymous", anon, "/admin/secret"}, {"anonymous", anon, "/res/x"}, {"alice (no writers group)", alice, "/res/x"}} {
+		for _, c := range []struct {
+			who    string
+			client *http.Client
+			path   string
+		}{{"anonymous", anon, "/admin/secret"}, {"anonymous", anon, "/res/x"}, {"alice (no writers group)", alice, "/res/x"}} {
+			for _, spoof := range requestSpoofs(front, c.path) {
 				before := up.count()
 				status, _ := send(t, c.client, m, front+c.path, spoof)
 				if status < 300 || up.count() != before {
@@ -137,8 +142,15 @@ func TestForwardAuthIngressNginx(t *testing.T) {
 	front := testenv.Addr(testenv.FreePort(t))
 	a := pickAddrs(t)
 	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.2/32"))
-	runNginx(t, front, ingressNginxServer(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://")))
+	startIngressNginx(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
 	hostileCase(t, "http://"+front, "X-Auth-Request-User", p, up)
+}
+
+// startIngressNginx runs nginx as ingress-nginx configures it for
+// docs/forward-auth/ingress-nginx.yaml.
+func startIngressNginx(tb testing.TB, listen, gateway, app string) {
+	tb.Helper()
+	runNginx(tb, listen, ingressNginxServer(tb, listen, gateway, app))
 }
 
 // ingressNginxServer is the server block ingress-nginx generates for the
@@ -302,7 +314,8 @@ func TestForwardAuthRefreshCookie(t *testing.T) {
 		name    string
 		trusted string
 		start   func(tb testing.TB, listen, gateway, app string)
-	}{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy}} {
+	}{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy},
+		{"ingress-nginx", "127.0.0.2/32", startIngressNginx}} {
 		t.Run(front.name, func(t *testing.T) {
 			up := newUpstream(t)
 			// Every access token is within refresh_margin of its expiry:

@@ -22,7 +22,13 @@ func forwardAuthConfig(p *oidctest.Provider, publicURL, upstreamURL, trusted str
 		Server:    "trusted_proxies = [\"" + trusted + "\"]\n",
 		Provider:  oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
 		Upstream:  upstreamURL,
-		Routes: demoRoutes + `
+		Routes: `
+# A host a hostile client would like its requests judged as.
+[[routes]]
+host = "public.test"
+path = "/**"
+public = true
+` + demoRoutes + `
 [[routes]]
 path = "/api/**"
 methods = ["POST"]
