@@ -189,13 +189,13 @@ func (h *Handler) identityValues(id *portcullis.Identity, accessToken, aud strin
 // the client chose (docs/headers.md):
 //   - the upstream's assertion_audience, when set;
 //   - else, for a route with an exact host, that host, lower-cased, with the
-//     request's port when it has a valid one;
+//     request's port when it has one;
 //   - else, for a wildcard route ("*.example.com"), the request's host
-//     (lower-cased, trailing dot removed, port kept), which the route's
-//     pattern constrains to a subdomain of the configured domain; a host
-//     that is not a plain DNS name under the pattern gets no assertion ("");
+//     (parsed by ParseHost: lower-cased, trailing dot removed, port kept),
+//     which the route's pattern constrains to a subdomain of the configured
+//     domain; a host not under the pattern gets no assertion ("");
 //   - else (a route without host) public_url's host.
-func (h *Handler) audience(route *policy.Route, up *upstream, host string) string {
+func (h *Handler) audience(route *policy.Route, up *upstream, host Host) string {
 	if up != nil && up.audience != "" {
 		return up.audience
 	}
@@ -206,76 +206,19 @@ func (h *Handler) audience(route *policy.Route, up *upstream, host string) strin
 	if pattern == "" {
 		return strings.ToLower(h.cfg.PublicURL.Host)
 	}
-	name, port := splitAudienceHost(host)
 	if suffix := pattern; suffix[0] == '.' {
-		name = strings.ToLower(name)
-		if len(name) <= len(suffix) || !strings.HasSuffix(name, suffix) || !dnsName(name) {
+		if len(host.Name) <= len(suffix) || !strings.HasSuffix(host.Name, suffix) {
 			return ""
 		}
-		pattern = name
+		pattern = host.Name
 	}
-	if port == "" {
+	if host.Port == "" {
 		return pattern
 	}
-	if len(host) == len(pattern)+1+len(port) && host[:len(pattern)] == pattern {
-		return host // already "pattern:port": no allocation on the hot path
+	if s := host.String(); len(s) == len(pattern)+1+len(host.Port) && s[:len(pattern)] == pattern {
+		return s // already "pattern:port": no allocation on the hot path
 	}
-	return pattern + ":" + port
-}
-
-// splitAudienceHost splits a Host value into its name, without one trailing
-// dot, and its port when that is a canonical number 1-65535 ("" otherwise:
-// a malformed port never reaches the audience).
-func splitAudienceHost(host string) (name, port string) {
-	name = host
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		name, port = host[:i], host[i+1:]
-		if !validPort(port) {
-			port = ""
-		}
-	}
-	name = strings.TrimSuffix(name, ".")
-	return name, port
-}
-
-// validPort reports whether p is a decimal port 1-65535 without leading zeros.
-func validPort(p string) bool {
-	if p == "" || len(p) > 5 || p[0] == '0' {
-		return false
-	}
-	n := 0
-	for i := 0; i < len(p); i++ {
-		if p[i] < '0' || p[i] > '9' {
-			return false
-		}
-		n = n*10 + int(p[i]-'0')
-	}
-	return n <= 65535
-}
-
-// dnsName reports whether name is a lower-case DNS name of at most 253
-// bytes: non-empty labels of letters, digits, '-' and '_'.
-func dnsName(name string) bool {
-	if name == "" || len(name) > 253 {
-		return false
-	}
-	label := 0
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '.':
-			if label == 0 {
-				return false
-			}
-			label = 0
-			continue
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
-		default:
-			return false
-		}
-		label++
-	}
-	return label > 0
+	return pattern + ":" + host.Port
 }
 
 // handleJWKS serves the assertion public keys; they change only with the

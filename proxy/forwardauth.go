@@ -45,7 +45,7 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 			if ex.sess != nil {
 				at = ex.sess.AccessToken
 			}
-			h.names.setAuthResponse(ex.Header(), h.identityValues(ex.id, at, h.audience(ex.dec.route, h.upstreamFor(ex.dec.route), q.host.String())))
+			h.names.setAuthResponse(ex.Header(), h.identityValues(ex.id, at, h.audience(ex.dec.route, h.upstreamFor(ex.dec.route), q.host)))
 		}
 		ex.WriteHeader(http.StatusOK)
 	default:

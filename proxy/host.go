@@ -18,21 +18,36 @@ type Host struct {
 	// trailing dot, or an IPv6 address without brackets.
 	Name string
 	// Port is the decimal port (1-65535) the client named, or "".
-	Port string
-	ipv6 bool
+	Port  string
+	ipv6  bool
+	canon string // String's value, the input itself when that was canonical
 }
 
 // String is the canonical Host value: the name (IPv6 in brackets) and the
 // port when one was named.
-func (h Host) String() string {
+func (h Host) String() string { return h.canon }
+
+// withCanon sets h.canon: in, when that is already the canonical form (no
+// allocation), else the form built from h's parts.
+func (h Host) withCanon(in string) Host {
 	name := h.Name
 	if h.ipv6 {
 		name = "[" + name + "]"
 	}
-	if h.Port == "" {
-		return name
+	n := len(name)
+	if h.Port != "" {
+		n += 1 + len(h.Port)
 	}
-	return name + ":" + h.Port
+	if len(in) == n && in[:len(name)] == name {
+		h.canon = in
+		return h
+	}
+	if h.Port == "" {
+		h.canon = name
+	} else {
+		h.canon = name + ":" + h.Port
+	}
+	return h
 }
 
 // ParseHost parses a Host header value, an HTTP/2 :authority or a forwarded
@@ -44,7 +59,7 @@ func (h Host) String() string {
 // ("a.example.com:80:1", "a.example.com::", which some servers read as
 // "a.example.com"), userinfo, spaces, empty labels, a name whose last
 // label is numeric but that is no IPv4 address ("1.2.3", "0x7f.1"), an
-// empty port. It allocates only when the name has upper-case letters.
+// empty port. It allocates only when the input is not already canonical.
 func ParseHost(s string) (Host, error) {
 	switch {
 	case s == "":
@@ -72,7 +87,7 @@ func ParseHost(s string) (Host, error) {
 	if lower {
 		name = strings.ToLower(name)
 	}
-	return Host{Name: name, Port: port}, nil
+	return Host{Name: name, Port: port}.withCanon(s), nil
 }
 
 func parseIPv6Host(s string) (Host, error) {
@@ -94,7 +109,7 @@ func parseIPv6Host(s string) (Host, error) {
 		}
 		h.Port = rest[1:]
 	}
-	return h, nil
+	return h.withCanon(s), nil
 }
 
 // checkPort accepts 1-65535 written without sign or leading zeros.
