@@ -21,7 +21,7 @@ const maxIntrospectionCache = 5 * time.Minute
 // so a repeated token costs no signature check and no network call; the
 // returned Identity is shared and must not be modified. Failures wrap
 // ErrInvalidToken, except an unreachable introspection endpoint, which wraps
-// ErrUnavailable.
+// ErrUnavailable, and too many introspection calls in flight, ErrBusy.
 func (c *Client) VerifyBearer(ctx context.Context, token string) (*portcullis.Identity, error) {
 	// Only tokens that passed every check are cached, so a hit needs no
 	// character check; the length is bounded before hashing.
@@ -30,8 +30,7 @@ func (c *Client) VerifyBearer(ctx context.Context, token string) (*portcullis.Id
 		return nil, checkTokenChars(token)
 	}
 	key := tokenKey(token)
-	now := c.now()
-	if id, ok := c.bearers.get(key, now); ok {
+	if id, ok := c.bearers.Get(key); ok {
 		c.metrics.bearerCacheValid.Inc()
 		return id, nil
 	}
@@ -41,22 +40,14 @@ func (c *Client) VerifyBearer(ctx context.Context, token string) (*portcullis.Id
 	}
 	source := "introspection"
 	var id *portcullis.Identity
-	var until time.Time
 	var err error
 	if looksLikeJWT(token) {
 		source = "jwt"
-		id, err = c.verifyAccessJWT(ctx, token)
-		if err == nil {
-			until = id.Expiry
+		if id, err = c.verifyAccessJWT(ctx, token); err == nil {
+			c.bearers.SetUntil(key, id, id.Expiry)
 		}
 	} else {
-		id, err = c.introspect(ctx, token)
-		if err == nil {
-			until = id.Expiry
-			if cap := now.Add(maxIntrospectionCache); cap.Before(until) {
-				until = cap
-			}
-		}
+		id, err = c.introspectShared(ctx, token, key) // caches what it accepts
 	}
 	if err != nil {
 		c.metrics.bearerInvalid[source].Inc()
@@ -66,7 +57,6 @@ func (c *Client) VerifyBearer(ctx context.Context, token string) (*portcullis.Id
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	c.metrics.bearerValid[source].Inc()
-	c.bearers.put(key, id, until, now)
 	return id, nil
 }
 

@@ -2,95 +2,59 @@ package idp
 
 import (
 	"crypto/sha256"
-	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/cache"
 )
 
-// tokenCache remembers verified bearer tokens, keyed by their SHA-256 so the
-// cache holds no token, until their identity's validity ends. It is bounded:
-// when full, expired entries go first, then arbitrary ones.
-type tokenCache struct {
-	max     int
-	mu      sync.RWMutex
-	entries map[[32]byte]cachedIdentity
+// Bounds of the client's caches (docs/security.md, "Memory bounds").
+const (
+	// bearerCacheEntries and bearerCacheBytes bound the verified bearer
+	// tokens (JWT and introspection results) remembered.
+	bearerCacheEntries = 10000
+	bearerCacheBytes   = 32 << 20
+	// refusedCacheEntries bounds the tokens introspection refused that are
+	// remembered for refusedTokenTTL; entries are fixed-size digests.
+	refusedCacheEntries = 10000
+	refusedCacheBytes   = 2 << 20
+	// jtiCacheEntries bounds the logout-token jti values remembered;
+	// entries are fixed-size digests.
+	jtiCacheEntries = 10000
+	jtiCacheBytes   = 2 << 20
+)
+
+// newBearerCache remembers verified bearer tokens, keyed by their SHA-256
+// so the cache holds no token, until their identity's validity ends.
+func newBearerCache(now func() time.Time) *cache.Cache[[32]byte, *portcullis.Identity] {
+	return cache.New(cache.Options[[32]byte, *portcullis.Identity]{
+		MaxEntries: bearerCacheEntries, MaxBytes: bearerCacheBytes, Now: now,
+		Size: func(_ [32]byte, id *portcullis.Identity) int { return cache.IdentitySize(id) },
+	})
 }
 
-type cachedIdentity struct {
-	id    *portcullis.Identity
-	until time.Time
+// newRefusedCache remembers, by SHA-256, opaque tokens introspection
+// refused, for refusedTokenTTL: a client retrying a bad token costs no
+// provider call.
+func newRefusedCache(now func() time.Time) *cache.Cache[[32]byte, struct{}] {
+	return cache.New(cache.Options[[32]byte, struct{}]{
+		MaxEntries: refusedCacheEntries, MaxBytes: refusedCacheBytes, TTL: refusedTokenTTL, Now: now,
+	})
 }
 
-func newTokenCache(max int) *tokenCache {
-	return &tokenCache{max: max, entries: make(map[[32]byte]cachedIdentity)}
+// newReplayCache remembers logout-token jti values (by SHA-256 of issuer
+// and jti) until they could no longer be accepted anyway (OIDC Back-Channel
+// Logout 1.0 §2.6 step 9). When full of live entries it refuses new ones:
+// forgetting a jti would accept its replay.
+func newReplayCache(now func() time.Time) *cache.Cache[[32]byte, struct{}] {
+	return cache.New(cache.Options[[32]byte, struct{}]{
+		MaxEntries: jtiCacheEntries, MaxBytes: jtiCacheBytes, Now: now, KeepLive: true,
+	})
 }
 
 // tokenKey hashes the token without copying it: Sum256 neither keeps nor
 // modifies its input, and the copy would be the hot path's only allocation.
 func tokenKey(token string) [32]byte {
 	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
-}
-
-func (t *tokenCache) get(key [32]byte, now time.Time) (*portcullis.Identity, bool) {
-	t.mu.RLock()
-	e, ok := t.entries[key]
-	t.mu.RUnlock()
-	if !ok || !now.Before(e.until) {
-		return nil, false
-	}
-	return e.id, true
-}
-
-func (t *tokenCache) put(key [32]byte, id *portcullis.Identity, until, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.entries) >= t.max {
-		for k, e := range t.entries {
-			if !now.Before(e.until) {
-				delete(t.entries, k)
-			}
-		}
-		for k := range t.entries { // still full: drop arbitrary entries
-			if len(t.entries) < t.max*9/10 {
-				break
-			}
-			delete(t.entries, k)
-		}
-	}
-	t.entries[key] = cachedIdentity{id: id, until: until}
-}
-
-// replayCache remembers logout-token jti values until they could no longer
-// be accepted anyway (OIDC Back-Channel Logout 1.0 §2.6 step 9).
-type replayCache struct {
-	max  int
-	mu   sync.Mutex
-	seen map[string]time.Time
-}
-
-func newReplayCache(max int) *replayCache {
-	return &replayCache{max: max, seen: make(map[string]time.Time)}
-}
-
-// firstUse records key until until and reports whether it was new.
-func (r *replayCache) firstUse(key string, until, now time.Time) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if exp, ok := r.seen[key]; ok && now.Before(exp) {
-		return false
-	}
-	if len(r.seen) >= r.max {
-		for k, exp := range r.seen {
-			if !now.Before(exp) {
-				delete(r.seen, k)
-			}
-		}
-		if len(r.seen) >= r.max {
-			return false // fail closed rather than forget a jti
-		}
-	}
-	r.seen[key] = until
-	return true
 }

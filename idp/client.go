@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/cache"
 	"golang.org/x/oauth2"
 )
 
@@ -29,8 +31,9 @@ type Client struct {
 
 	meta    atomic.Pointer[metadata]
 	extras  []*trustedIssuer
-	bearers *tokenCache
-	jtis    *replayCache
+	bearers *cache.Cache[[32]byte, *portcullis.Identity]
+	jtis    *cache.Cache[[32]byte, struct{}]
+	intro   introspector
 	dir     *groupsDirectory // nil: groups come from the tokens only
 }
 
@@ -58,7 +61,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: m,
-		bearers: newTokenCache(10000), jtis: newReplayCache(10000)}
+		bearers: newBearerCache(cfg.Now), jtis: newReplayCache(cfg.Now), intro: newIntrospector(cfg.Now)}
 	c.http = instrumentedClient(BackChannelClient(cfg.HTTPClient), m.providerDuration)
 	dcfg := cfg
 	dcfg.HTTPClient = c.http

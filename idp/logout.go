@@ -48,8 +48,9 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string) (sub, sid st
 	}
 	// A jti can be replayed only while its iat is fresh enough.
 	key, until := vt.token.Issuer+"\x00"+jti, vt.iat.Add(logoutMaxAge+2*leeway)
-	if !c.jtis.firstUse(key, until, c.now()) {
-		return "", "", fmt.Errorf("%w: logout token jti %q already used", ErrInvalidToken, jti)
+	if !c.jtis.Add(tokenKey(key), struct{}{}, until) {
+		// Used before, or the memory is full of live jti values: fail closed.
+		return "", "", fmt.Errorf("%w: logout token jti %q already used (or too many in memory)", ErrInvalidToken, jti)
 	}
 	if g := c.cfg.ReplayGuard; g != nil {
 		first, err := g(ctx, "logout-jti\x00"+key, until)

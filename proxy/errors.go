@@ -215,6 +215,9 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error) {
 	if e.allow != "" {
 		hdr.Set("Allow", e.allow)
 	}
+	if errors.Is(err, idp.ErrBusy) { // introspection calls capped: retry (RFC 9110 §10.2.3)
+		hdr.Set("Retry-After", "1")
+	}
 	if acceptsHTML(r) {
 		h.writePage(ex, r, e)
 		return
