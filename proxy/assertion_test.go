@@ -105,7 +105,7 @@ func TestAssertionAudienceNotSteeredByHost(t *testing.T) {
 			t.Error("a different Host cost a new assertion")
 		}
 	}
-	if n := len(f.h.idCache.m); n != 1 {
+	if n := f.h.idCache.c.Len(); n != 1 {
 		t.Errorf("identity-value cache holds %d entries after 4 Hosts, want 1", n)
 	}
 }

@@ -6,11 +6,12 @@ import (
 	"net/textproto"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/cache"
 )
 
 // Default identity header names (SPEC §2 [headers]) and the forward-auth
@@ -245,17 +246,18 @@ func (n *headerNames) setAuthResponse(hdr http.Header, v *identityValues) {
 	}
 }
 
-// valueCacheSize bounds the identity-values cache (entries).
-const valueCacheSize = 10000
+// Bounds of the identity-values cache (docs/security.md, "Memory bounds").
+const (
+	valueCacheSize  = 10000
+	valueCacheBytes = 32 << 20
+)
 
 // valueCache keeps identityValues per (identity, host). Identities loaded
 // from a session store or a bearer cache are shared and immutable, so their
-// address identifies them; the cache holds them alive, and is bounded: when
-// full, an arbitrary entry is evicted.
+// address identifies them; the cache holds them alive and counts them, with
+// the host and the values, against its bytes bound.
 type valueCache struct {
-	mu  sync.RWMutex
-	max int
-	m   map[valueKey]*identityValues
+	c *cache.Cache[valueKey, *identityValues]
 }
 
 type valueKey struct {
@@ -264,27 +266,32 @@ type valueKey struct {
 }
 
 func newValueCache(max int) *valueCache {
-	return &valueCache{max: max, m: make(map[valueKey]*identityValues)}
+	return &valueCache{cache.New(cache.Options[valueKey, *identityValues]{
+		MaxEntries: max, MaxBytes: valueCacheBytes, Size: valueSize})}
 }
 
+// get returns the values cached for k, or nil. It does not allocate.
 func (c *valueCache) get(k valueKey) *identityValues {
-	c.mu.RLock()
-	v := c.m[k]
-	c.mu.RUnlock()
+	v, _ := c.c.Get(k)
 	return v
 }
 
+// put stores v under k with a copy of its host (a slice of the request,
+// which the cache must not keep alive).
 func (c *valueCache) put(k valueKey, v *identityValues) {
 	k.host = strings.Clone(k.host)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
-		for old := range c.m {
-			delete(c.m, old)
-			break
-		}
+	c.c.Set(k, v)
+}
+
+// valueSize is the bytes an entry of the identity-values cache holds.
+func valueSize(k valueKey, v *identityValues) int {
+	n := len(k.host) + cache.IdentitySize(k.id) + int(unsafe.Sizeof(*v)) +
+		cache.StringsSize(v.user) + cache.StringsSize(v.email) + cache.StringsSize(v.groups) +
+		cache.StringsSize(v.username) + cache.StringsSize(v.accessToken) + cache.StringsSize(v.assertion)
+	for _, c := range v.claims {
+		n += 24 + cache.StringsSize(c)
 	}
-	c.m[k] = v
+	return n
 }
 
 // verifiedEmail is the identity's email when it is verified, else "": an

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"net/http"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/cache"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -27,14 +29,31 @@ const (
 // results for a short time.
 type refresher struct {
 	group  singleflight.Group
-	mu     sync.Mutex
-	recent map[string]recentRefresh
+	once   sync.Once
+	recent *cache.Cache[[32]byte, recentRefresh] // by SHA-256 of the session key, for refreshReuse
 }
 
 type recentRefresh struct {
 	prevAT string // the access token of the session the refresh replaced
 	s      *session.Session
-	at     time.Time
+}
+
+// Bounds of the recent-refresh memory (docs/security.md, "Memory bounds").
+const (
+	recentRefreshEntries = 10000
+	recentRefreshBytes   = 32 << 20
+)
+
+// memory returns the recent-refresh cache, made on first use with the
+// handler's clock.
+func (f *refresher) memory(now func() time.Time) *cache.Cache[[32]byte, recentRefresh] {
+	f.once.Do(func() {
+		f.recent = cache.New(cache.Options[[32]byte, recentRefresh]{
+			MaxEntries: recentRefreshEntries, MaxBytes: recentRefreshBytes, TTL: refreshReuse, Now: now,
+			Size: func(_ [32]byte, e recentRefresh) int { return len(e.prevAT) + e.s.MemorySize() },
+		})
+	})
+	return f.recent
 }
 
 // fresh returns s, refreshed when its access token is within RefreshMargin
@@ -78,7 +97,7 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) *sess
 func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*session.Session, error) {
 	// One refresh per refresh token: a token is never presented twice.
 	key := s.RefreshToken
-	if ns := h.refresher.lookup(key, s.AccessToken, h.now()); ns != nil {
+	if ns := h.refresher.lookup(key, s.AccessToken, h.now); ns != nil {
 		h.saveRefreshed(ex, r, ns)
 		return ns, nil
 	}
@@ -92,7 +111,7 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 			stored = true
 		})
 		if err == nil {
-			h.refresher.remember(key, s.AccessToken, ns, h.now())
+			h.refresher.remember(key, s.AccessToken, ns, h.now)
 		}
 		return ns, err
 	})
@@ -207,33 +226,15 @@ func (h *Handler) saveRefreshed(ex *exchange, r *http.Request, s *session.Sessio
 // lookup returns the session a recent refresh of key produced, but only to a
 // request that still carries the session it replaced (access token prevAT):
 // a session refreshed since then needs a refresh of its own.
-func (f *refresher) lookup(key, prevAT string, now time.Time) *session.Session {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e, ok := f.recent[key]
-	if !ok {
-		return nil
-	}
-	if now.Sub(e.at) > refreshReuse {
-		delete(f.recent, key)
-		return nil
-	}
-	if e.prevAT != prevAT {
+func (f *refresher) lookup(key, prevAT string, now func() time.Time) *session.Session {
+	e, ok := f.memory(now).Get(sha256.Sum256([]byte(key)))
+	if !ok || e.prevAT != prevAT {
 		return nil
 	}
 	return e.s
 }
 
-func (f *refresher) remember(key, prevAT string, s *session.Session, now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.recent == nil {
-		f.recent = make(map[string]recentRefresh)
-	}
-	for k, e := range f.recent {
-		if now.Sub(e.at) > refreshReuse {
-			delete(f.recent, k)
-		}
-	}
-	f.recent[key] = recentRefresh{prevAT: prevAT, s: s, at: now}
+func (f *refresher) remember(key, prevAT string, s *session.Session, now func() time.Time) {
+	// Hashed: the key of a cookie-store session is its refresh token.
+	f.memory(now).Set(sha256.Sum256([]byte(key)), recentRefresh{prevAT: prevAT, s: s})
 }

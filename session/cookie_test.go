@@ -247,14 +247,14 @@ func TestCookieStoreConcurrent(t *testing.T) {
 }
 
 func TestCookieCacheBounded(t *testing.T) {
-	c := newOpenCache[int](3)
-	for i, k := range []string{"a", "b", "c", "d", "e"} {
-		c.put(k, i)
+	c := newOpenCache[*Session](3)
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		c.put(k, &Session{ID: k})
 	}
 	if n := c.len(); n != 3 {
 		t.Errorf("cache holds %d entries, want 3", n)
 	}
-	if v, ok := c.get("e"); !ok || v != 4 {
+	if v, ok := c.get("e"); !ok || v.ID != "e" {
 		t.Errorf("latest entry = %v, %v", v, ok)
 	}
 }

@@ -10,8 +10,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/cache"
 )
 
 // Login-state cookie parameters (SPEC §4).
@@ -31,8 +32,10 @@ const (
 	// is cut to its path (query and fragment dropped), and when that is
 	// still longer, to "/".
 	maxReturnURL = 1024
-	// maxConsumed bounds the set of states already accepted.
-	maxConsumed = 100000
+	// maxConsumed and maxConsumedBytes bound the memory of states already
+	// accepted (fixed-size digests).
+	maxConsumed      = 100000
+	maxConsumedBytes = 16 << 20
 	// loginInfix sits between the session cookie name and the short state id.
 	loginInfix = "_login_"
 	// maxStateLen bounds a state value that is looked up.
@@ -60,8 +63,7 @@ type StateCookies struct {
 	cfg  CookieConfig
 	seal *sealer
 
-	mu       sync.Mutex
-	consumed map[[sha256.Size]byte]time.Time // state digest -> when it may be forgotten
+	consumed *cache.Cache[[sha256.Size]byte, struct{}] // digests of accepted states
 }
 
 // NewStateCookies builds the login-state cookie jar from the session cookie settings.
@@ -78,7 +80,9 @@ func NewStateCookies(cfg CookieConfig) (*StateCookies, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &StateCookies{cfg: cfg, seal: seal, consumed: make(map[[sha256.Size]byte]time.Time)}, nil
+	consumed := cache.New(cache.Options[[sha256.Size]byte, struct{}]{
+		MaxEntries: maxConsumed, MaxBytes: maxConsumedBytes, Now: cfg.Now})
+	return &StateCookies{cfg: cfg, seal: seal, consumed: consumed}, nil
 }
 
 // cookieName returns NAME_login_<first 96 bits of SHA-256(state), base64url>.
@@ -227,31 +231,10 @@ func (c *StateCookies) Take(w http.ResponseWriter, r *http.Request, state string
 // consume marks state as accepted until forgetAt; it reports false when the
 // state was accepted before.
 func (c *StateCookies) consume(state string, forgetAt time.Time) bool {
-	key := sha256.Sum256([]byte(state))
-	now := c.cfg.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if until, ok := c.consumed[key]; ok && now.Before(until) {
-		return false
-	}
-	if len(c.consumed) >= maxConsumed {
-		for k, until := range c.consumed {
-			if !now.Before(until) {
-				delete(c.consumed, k)
-			}
-		}
-		// Still full of live entries: forget an arbitrary one. Its cookie
-		// was cleared and its code redeemed, so a replay still fails at the
-		// provider.
-		for k := range c.consumed {
-			if len(c.consumed) < maxConsumed {
-				break
-			}
-			delete(c.consumed, k)
-		}
-	}
-	c.consumed[key] = forgetAt
-	return true
+	// When full of live entries the cache forgets one of them: its cookie
+	// was cleared and its code redeemed, so a replay still fails at the
+	// provider.
+	return c.consumed.Add(sha256.Sum256([]byte(state)), struct{}{}, forgetAt)
 }
 
 // Owns reports whether a cookie of this name is a login-state cookie.
