@@ -3,8 +3,11 @@ package session
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,5 +45,40 @@ func TestCookieCacheMemoryBounded(t *testing.T) {
 	t.Logf("heap grew %d MiB", grown>>20)
 	if grown > ceiling {
 		t.Errorf("the opened-session cache holds %d MiB after the flood, over %d MiB", grown>>20, ceiling>>20)
+	}
+}
+
+// TestConsumedStatesMemoryBounded floods the memory of accepted login
+// states through consume (what Take calls once a state opened) with more
+// than maxConsumed distinct states of the longest accepted length. The
+// memory keeps digests only, so it stays within twice its byte bound, and
+// a state taken after the flood is still refused when replayed.
+func TestConsumedStatesMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods a cache")
+	}
+	clock := newTestClock()
+	c := newTestStateCookies(t, testCookieConfig(t, clock))
+	pad := strings.Repeat("s", maxStateLen-8)
+	before := testenv.HeapAfterGC()
+	forget := clock.Now().Add(LoginStateTTL)
+	for i := range maxConsumed + 10_000 {
+		if !c.consume(fmt.Sprintf("%s%08d", pad, i), forget) {
+			t.Fatalf("state %d refused", i)
+		}
+	}
+	state := pad + "-last"
+	last := issue(t, c, nil, state)
+	if _, _, err := take(c, last, state); err != nil {
+		t.Fatalf("Take after the flood: %v", err)
+	}
+	grown := testenv.HeapAfterGC() - before
+	runtime.KeepAlive(c)
+	t.Logf("heap grew %d MiB", grown>>20)
+	if grown > 2*maxConsumedBytes {
+		t.Errorf("the accepted-state memory holds %d MiB, over %d MiB", grown>>20, 2*maxConsumedBytes>>20)
+	}
+	if _, _, err := take(c, last, state); !errors.Is(err, ErrLoginState) {
+		t.Errorf("replay of the newest state after the flood: %v", err)
 	}
 }
