@@ -12,4 +12,4 @@ build:
 	CGO_ENABLED=0 go build -trimpath -o bin/portcullis ./cmd/portcullis
 
 bench:
-	go test -run '^$$' -bench . -benchmem ./policy/ ./session/ ./idp/ ./proxy/
+	go test -run '^$$' -bench . -benchmem ./internal/cache/ ./policy/ ./session/ ./idp/ ./proxy/

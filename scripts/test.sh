@@ -46,6 +46,10 @@ go vet ./...
 log "go test -race ./..."
 go test -race -count=1 -timeout 20m ./...
 
+# The cache floods measure the heap and are too slow under -race.
+log "memory-bound floods"
+go test -count=1 -run 'MemoryBounded' ./idp/ ./session/ ./proxy/
+
 # A count, not a duration: a duration-based -fuzztime races the fuzzing
 # coordinator's deadline in Go 1.26 and fails with "context deadline
 # exceeded" and no crasher (golang/go#75804, fixed in Go 1.27).
