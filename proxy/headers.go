@@ -252,10 +252,11 @@ const (
 	valueCacheBytes = 32 << 20
 )
 
-// valueCache keeps identityValues per (identity, host). Identities loaded
+// valueCache keeps identityValues per (identity, assertion audience; the
+// field is named host). Identities loaded
 // from a session store or a bearer cache are shared and immutable, so their
 // address identifies them; the cache holds them alive and counts them, with
-// the host and the values, against its bytes bound.
+// the audience and the values, against its bytes bound.
 type valueCache struct {
 	c *cache.Cache[valueKey, *identityValues]
 }
@@ -276,8 +277,8 @@ func (c *valueCache) get(k valueKey) *identityValues {
 	return v
 }
 
-// put stores v under k with a copy of its host (a slice of the request,
-// which the cache must not keep alive).
+// put stores v under k with a copy of its host (it may be a slice of the
+// request, which the cache must not keep alive).
 func (c *valueCache) put(k valueKey, v *identityValues) {
 	k.host = strings.Clone(k.host)
 	c.c.Set(k, v)

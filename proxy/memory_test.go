@@ -8,6 +8,7 @@ package proxy
 import (
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,22 +17,21 @@ import (
 )
 
 // TestValueCacheMemoryBounded floods the identity-values cache through the
-// function requests fill it with, one identity under 4,000 distinct 40 KB
-// hosts (each value also carries an assertion for that host). The live heap
-// must stay within twice the cache's byte bound: before the bound, 10,000
-// entries of 40 KB hosts held 1.3 GB.
+// function requests fill it with: 4,000 distinct identities (as many bearer
+// tokens would bring) each in a 40 KB group, so every entry keeps a 40 KB
+// identity alive and holds a 40 KB header value and an assertion. The live
+// heap must stay within twice the cache's byte bound; bounded by entries
+// alone, 10,000 entries keyed on 40 KB Hosts held 1.3 GB.
 func TestValueCacheMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("floods a cache")
 	}
 	f := newFixture(t)
-	id := &portcullis.Identity{Subject: "alice", Email: "alice@example.com", EmailVerified: true,
-		Groups: []string{"staff"}}
-	pad := strings.Repeat("a", 40<<10)
+	pad := strings.Repeat("g", 40<<10)
 	before := testenv.HeapAfterGC()
 	for i := range 4_000 {
-		host := fmt.Sprintf("%s%06d.example.com", pad, i)
-		if v := f.h.identityValues(id, "access-token", host); v == nil {
+		id := &portcullis.Identity{Subject: fmt.Sprintf("user%06d", i), Groups: []string{pad + strconv.Itoa(i)}}
+		if v := f.h.identityValues(id, "access-token", "gw.test"); v == nil {
 			t.Fatal("no values")
 		}
 	}
