@@ -161,8 +161,8 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 
 // Set stores v under k for Options.TTL (or until evicted when TTL is 0),
 // replacing any entry for k. It reports false when the entry was not
-// stored: it alone exceeds a shard's share of MaxBytes, or a KeepLive cache
-// is full of live entries.
+// stored (k then has no entry): it alone exceeds a shard's share of
+// MaxBytes, or a KeepLive cache is full of live entries.
 func (c *Cache[K, V]) Set(k K, v V) bool {
 	var exp time.Time
 	if c.ttl > 0 {
@@ -199,15 +199,15 @@ func (c *Cache[K, V]) put(k K, v V, expires time.Time, replace bool) (present, o
 	s := c.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if size > s.maxBytes {
-		return false, false
-	}
 	if i, found := s.index[k]; found {
 		e := &s.slots[i]
 		if !replace && (e.exp == 0 || now < e.exp) {
 			return true, false
 		}
-		s.remove(i)
+		s.remove(i) // even when v cannot be stored: k must not keep an older value
+	}
+	if size > s.maxBytes {
+		return false, false
 	}
 	for len(s.index) >= s.maxEntries || s.bytes+size > s.maxBytes {
 		if !s.evict(now, c.keepLive) {

@@ -76,6 +76,12 @@ func TestBounds(t *testing.T) {
 			if _, ok := c.Get("small"); !ok {
 				t.Error("refusing an oversized entry evicted others")
 			}
+			if c.Set("small", strings.Repeat("x", 200)) {
+				t.Fatal("an oversized replacement was stored")
+			}
+			if _, ok := c.Get("small"); ok {
+				t.Error("a refused replacement left the older value in place")
+			}
 		}},
 		{name: "replace counts bytes once", maxEntries: 10, maxBytes: 1 << 20, run: func(t *testing.T, c *Cache[string, string]) {
 			c.Set("k", strings.Repeat("x", 100))
