@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,5 +79,42 @@ func TestJTIMemoryBounded(t *testing.T) {
 	}
 	if _, _, err := c.VerifyLogoutToken(context.Background(), last); err == nil {
 		t.Error("a replayed logout token was accepted after the flood")
+	}
+}
+
+// TestRefusedCacheMemoryBounded floods the refused-token memory through
+// VerifyBearer with 12,000 distinct 16 KB opaque tokens that introspection
+// refuses. It keeps digests only, so it stays within twice its byte bound
+// plus 8 MiB of measurement slack, and the newest refusal is remembered.
+func TestRefusedCacheMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods a cache")
+	}
+	clk := newClock()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_ = json.NewEncoder(w).Encode(map[string]any{"active": false})
+	}))
+	defer srv.Close()
+	c := introspectionClient(t, srv.URL, nil, clk.Now)
+	pad := strings.Repeat("t", maxTokenLen-16)
+	var last string
+	before := testenv.HeapAfterGC()
+	for i := range 12_000 {
+		last = fmt.Sprintf("%s%08d", pad, i)
+		if _, err := c.VerifyBearer(context.Background(), last); err == nil {
+			t.Fatalf("token %d accepted", i)
+		}
+	}
+	grown := testenv.HeapAfterGC() - before
+	runtime.KeepAlive(c)
+	t.Logf("heap grew %d MiB", grown>>20)
+	if ceiling := int64(2*refusedCacheBytes + 8<<20); grown > ceiling {
+		t.Errorf("the refused-token memory holds %d MiB after the flood, over %d MiB", grown>>20, ceiling>>20)
+	}
+	n := calls.Load()
+	if _, err := c.VerifyBearer(context.Background(), last); err == nil || calls.Load() != n {
+		t.Errorf("the newest refused token: err %v, %d more calls", err, calls.Load()-n)
 	}
 }
