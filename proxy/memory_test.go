@@ -14,6 +14,7 @@ import (
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/internal/testenv"
+	"github.com/portcullis/portcullis/session"
 )
 
 // TestValueCacheMemoryBounded floods the identity-values cache through the
@@ -41,5 +42,30 @@ func TestValueCacheMemoryBounded(t *testing.T) {
 	t.Logf("heap grew %d MiB", grown>>20)
 	if grown > ceiling {
 		t.Errorf("the identity-values cache holds %d MiB after the flood, over %d MiB", grown>>20, ceiling>>20)
+	}
+}
+
+// TestRecentRefreshMemoryBounded floods the recent-refresh memory through
+// remember (what a completed refresh calls) with 20,000 sessions carrying
+// 12 KB of tokens each within its 30 s window. The live heap must stay
+// within twice its byte bound; bounded by time alone it would hold them all
+// (about 240 MB).
+func TestRecentRefreshMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods a cache")
+	}
+	f := newFixture(t)
+	pad := strings.Repeat("r", 6<<10)
+	before := testenv.HeapAfterGC()
+	for i := range 20_000 {
+		n := strconv.Itoa(i)
+		s := &session.Session{ID: "sid" + n, AccessToken: pad + n, RefreshToken: pad + n}
+		f.h.refresher.remember(s.ID, "previous-at", s, f.h.now)
+	}
+	grown := testenv.HeapAfterGC() - before
+	runtime.KeepAlive(f.h)
+	t.Logf("heap grew %d MiB", grown>>20)
+	if grown > 2*recentRefreshBytes {
+		t.Errorf("the recent-refresh memory holds %d MiB after the flood, over %d MiB", grown>>20, 2*recentRefreshBytes>>20)
 	}
 }
