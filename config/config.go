@@ -30,6 +30,9 @@ type Config struct {
 	TLSKeyFile      string
 	ShutdownTimeout time.Duration
 	Pprof           bool // serve /debug/pprof on the ops listener
+	// ShutdownDelay is how long the listener keeps serving after SIGTERM,
+	// with /readyz already 503, before the drain of ShutdownTimeout begins.
+	ShutdownDelay time.Duration
 
 	Proxy    proxy.Config // the "from config" fields are filled
 	Provider idp.Config   // RedirectURL filled from public_url + prefix

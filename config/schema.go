@@ -27,6 +27,7 @@ type serverSection struct {
 	TLSKeyFile           string
 	ShutdownTimeout      time.Duration
 	Pprof                bool
+	ShutdownDelay        time.Duration
 }
 
 type providerSection struct {
@@ -141,6 +142,7 @@ const (
 	defaultOpsListen     = ":9180"
 	defaultPrefix        = "/oauth2"
 	defaultShutdown      = 30 * time.Second
+	defaultDelay         = 5 * time.Second
 	defaultLifetime      = 12 * time.Hour
 	defaultMargin        = time.Minute
 	defaultTimeout       = 30 * time.Second
@@ -195,6 +197,7 @@ func (d *decoder) decodeServer(t *table) serverSection {
 		TLSKeyFile:           t.str("tls_key_file", ""),
 		ShutdownTimeout:      t.duration("shutdown_timeout", defaultShutdown, false),
 		Pprof:                t.boolean("pprof", false),
+		ShutdownDelay:        t.duration("shutdown_delay", defaultDelay, false),
 	}
 }
 

@@ -33,6 +33,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		TLSKeyFile:      d.resolvePath(s.TLSKeyFile),
 		ShutdownTimeout: s.ShutdownTimeout,
 		Pprof:           s.Pprof,
+		ShutdownDelay:   s.ShutdownDelay,
 		Provider:        d.providerConfig(&fc.Provider, kind, pub, s.Prefix),
 		Routes:          routes,
 		SessionStore:    fc.Session.Store,

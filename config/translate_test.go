@@ -29,6 +29,7 @@ func TestDefaults(t *testing.T) {
 		{"Listen", cfg.Listen, ":4180"},
 		{"OpsListen", cfg.OpsListen, ":9180"},
 		{"ShutdownTimeout", cfg.ShutdownTimeout, 30 * time.Second},
+		{"ShutdownDelay", cfg.ShutdownDelay, 5 * time.Second},
 		{"Prefix", cfg.Proxy.Prefix, "/oauth2"},
 		{"PublicURL", cfg.Proxy.PublicURL.String(), "https://dash.example.com"},
 		{"RedirectURL", cfg.Provider.RedirectURL, "https://dash.example.com/oauth2/callback"},
@@ -80,6 +81,7 @@ ops_listen = ""
 trusted_proxies = ["10.0.0.0/8", "192.168.1.7", "10.1.2.3/8"]
 allowed_redirect_hosts = ["App.Example.com", "*.example.com:8443"]
 shutdown_timeout = "5s"
+shutdown_delay = "0s"
 
 [provider]
 issuer = "http://127.0.0.1:9000/realms/x"
@@ -130,6 +132,7 @@ upstream = "app"
 	}{
 		{"OpsListen", cfg.OpsListen, ""},
 		{"ShutdownTimeout", cfg.ShutdownTimeout, 5 * time.Second},
+		{"ShutdownDelay", cfg.ShutdownDelay, time.Duration(0)},
 		{"RedirectURL", cfg.Provider.RedirectURL, "http://gw.example.com:8080/_auth/callback"},
 		{"ClientID", cfg.Provider.ClientID, "my-client"},
 		{"ClientSecret", cfg.Provider.ClientSecret, "s3cret"},
@@ -156,7 +159,7 @@ upstream = "app"
 		{"api.AssertionAudience", cfg.Proxy.Upstreams[1].AssertionAudience, "api.internal"},
 		{"app.AssertionAudience", cfg.Proxy.Upstreams[0].AssertionAudience, ""},
 		{"RequireClaims", cfg.Routes[0].RequireClaims, map[string]string{"admin": "true", "level": "3", "tenant": "acme"}},
-		{"Route lines", []int{cfg.Routes[0].Line, cfg.Routes[1].Line}, []int{42, 47}},
+		{"Route lines", []int{cfg.Routes[0].Line, cfg.Routes[1].Line}, []int{43, 48}},
 		{"Warnings", cfg.Warnings, []string(nil)},
 	}
 	for _, c := range checks {

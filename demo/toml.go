@@ -20,6 +20,7 @@ func (e *Env) ConfigTOML(gatewayListen, sessionSecret string) string {
 	line("public_url = %s", tomlString(e.gatewayURL))
 	line("ops_listen = %s", tomlString("127.0.0.1:0"))
 	line("shutdown_timeout = %s", tomlString("2s"))
+	line("shutdown_delay = %s", tomlString("0s"))
 	line("")
 	line("[provider]")
 	line("issuer = %s", tomlString(e.IssuerURL))

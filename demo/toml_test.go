@@ -20,7 +20,7 @@ func TestConfigTOML(t *testing.T) {
 	want := map[string]any{
 		"server": map[string]any{
 			"listen": "127.0.0.1:3333", "public_url": "http://127.0.0.1:3333",
-			"ops_listen": "127.0.0.1:0", "shutdown_timeout": "2s",
+			"ops_listen": "127.0.0.1:0", "shutdown_timeout": "2s", "shutdown_delay": "0s",
 		},
 		"provider": map[string]any{
 			"issuer": "http://127.0.0.1:1111", "client_id": "portcullis-demo", "client_secret": `s"e\cret`,

@@ -285,6 +285,8 @@ func (h *Handler) serveGateway(ex *exchange, r *http.Request, endpoint string) {
 		h.handleAuth(ex, r)
 	case "/jwks.json":
 		h.handleJWKS(ex, r)
+	case "/healthz":
+		h.handleHealth(ex, r)
 	default:
 		h.fail(ex, r, notFound("no such gateway endpoint"))
 	}

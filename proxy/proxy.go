@@ -87,6 +87,10 @@ type Config struct {
 	// upstream calls, and propagates W3C trace context upstream; nil = no
 	// tracing, and no OTel code runs per request.
 	Tracer trace.TracerProvider
+
+	// ShuttingDown reports that the process has begun to shut down; then
+	// {prefix}/healthz answers 503. nil = never.
+	ShuttingDown func() bool
 }
 
 // Upstream is one [[upstreams]] entry.

@@ -131,6 +131,7 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 	px := cfg.Proxy
 	px.Provider, px.Sessions, px.LoginStates = gen.provider, gen.store, gen.states
 	px.Metrics, px.Logger = g.registry, g.logger
+	px.ShuttingDown = g.draining.Load
 	if px.AssertionKey == nil {
 		px.AssertionKey = g.assertionKey
 	}
@@ -232,6 +233,7 @@ func closeStore(s session.Store) {
 type servers struct {
 	gw, ops     *http.Server
 	gwLn, opsLn net.Listener
+	certs       *certReloader // nil without TLS
 }
 
 func (s *servers) gatewayAddr() string { return s.gwLn.Addr().String() }
@@ -260,6 +262,13 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug),
 	}}
+	if cfg.TLSCertFile != "" {
+		if s.certs, err = newCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, g.logger); err != nil {
+			gwLn.Close()
+			return nil, err
+		}
+		s.gw.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.GetCertificate}
+	}
 	if cfg.OpsListen != "" {
 		if s.opsLn, err = net.Listen("tcp", cfg.OpsListen); err != nil {
 			gwLn.Close()
@@ -270,15 +279,20 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 	return s, nil
 }
 
-// run serves until ctx ends, reloading the configuration on SIGHUP. Then it
-// turns not ready, stops accepting connections, drains in-flight requests
-// and upgraded connections within the shutdown timeout and returns.
+// run serves until ctx ends, reloading the configuration and the TLS
+// certificate on SIGHUP (and the certificate when its files change). Then it
+// shuts down (see shutdown) and returns.
 func (g *gateway) run(ctx context.Context, s *servers) error {
 	errc := make(chan error, 2)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go g.discover(ctx)
+	if s.certs != nil {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go s.certs.watch(wctx, certPollInterval)
+	}
 	go func() { errc <- g.serveGateway(s) }()
 	if s.ops != nil {
 		go func() { errc <- s.ops.Serve(s.opsLn) }()
@@ -291,6 +305,9 @@ func (g *gateway) run(ctx context.Context, s *servers) error {
 			}
 		case <-hup:
 			go g.reload(ctx)
+			if s.certs != nil {
+				go s.certs.reload("SIGHUP")
+			}
 			continue
 		case <-ctx.Done():
 		}
@@ -300,14 +317,33 @@ func (g *gateway) run(ctx context.Context, s *servers) error {
 	return nil
 }
 
-// shutdown turns /readyz not ready, then drains: http.Server.Shutdown
-// closes the listeners and waits for in-flight requests; upgraded
-// connections (WebSockets), which it does not track, get what is left of
-// the shutdown timeout and are closed when it ends.
+// shutdown turns /readyz (and {prefix}/healthz) not ready at once, keeps
+// serving for the shutdown delay, so that Kubernetes removes the pod from
+// its endpoints and load balancers stop sending before the listener closes
+// (no preStop sleep is needed), then drains: http.Server.Shutdown closes the
+// listeners and waits for in-flight requests; upgraded connections
+// (WebSockets), which it does not track, get what is left of the shutdown
+// timeout and are closed when it ends. A second SIGINT or SIGTERM during
+// the delay cuts it short.
 func (g *gateway) shutdown(s *servers) {
 	g.draining.Store(true)
-	timeout := g.current().cfg.ShutdownTimeout
-	g.logger.Info("shutting down", "timeout", timeout.String())
+	cfg := g.current().cfg
+	delay, timeout := cfg.ShutdownDelay, cfg.ShutdownTimeout
+	g.logger.Info("shutting down: not ready; serving on for the shutdown delay, then draining",
+		"delay", delay.String(), "timeout", timeout.String())
+	if delay > 0 {
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, syscall.SIGINT, syscall.SIGTERM)
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-again:
+			g.logger.Info("second signal: cutting the shutdown delay short")
+		}
+		t.Stop()
+		signal.Stop(again)
+	}
+	g.logger.Info("draining", "timeout", timeout.String())
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := s.gw.Shutdown(ctx); err != nil {
@@ -324,12 +360,11 @@ func (g *gateway) shutdown(s *servers) {
 }
 
 func (g *gateway) serveGateway(s *servers) error {
-	cfg := g.current().cfg
-	if cfg.TLSCertFile == "" {
+	if s.certs == nil {
 		return s.gw.Serve(s.gwLn)
 	}
-	s.gw.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	return s.gw.ServeTLS(s.gwLn, cfg.TLSCertFile, cfg.TLSKeyFile)
+	// The certificate comes from TLSConfig.GetCertificate.
+	return s.gw.ServeTLS(s.gwLn, "", "")
 }
 
 // discover loads provider metadata, retrying with capped exponential backoff

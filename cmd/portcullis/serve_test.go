@@ -65,6 +65,7 @@ listen = %q
 ops_listen = %q
 public_url = "http://%s"
 shutdown_timeout = "1s"
+shutdown_delay = "0s"
 %s
 [provider]
 issuer = %q
