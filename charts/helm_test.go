@@ -86,7 +86,18 @@ func templateArgs(valuesFiles []string, sets []string) []string {
 	for _, f := range valuesFiles {
 		args = append(args, "--values", f)
 	}
+	return append(args, setArgs(sets)...)
+}
+
+// setArgs turns KEY=VALUE pairs into --set flags, and KEY=@FILE pairs into
+// --set-file flags.
+func setArgs(sets []string) []string {
+	var args []string
 	for _, s := range sets {
+		if k, file, ok := strings.Cut(s, "=@"); ok {
+			args = append(args, "--set-file", k+"="+file)
+			continue
+		}
 		args = append(args, "--set", s)
 	}
 	return args

@@ -17,8 +17,16 @@ import (
 const fullname = "portcullis" // release "portcullis" + chart "portcullis"
 
 // exampleSets are given with every render: the examples leave the client secret
-// to the command line, as a real install would.
-var exampleSets = []string{"secrets.clientSecret=test-client-secret"}
+// to the command line, as a real install would, and `helm template` cannot keep
+// generated secrets, so the session secret and the assertion key are given too.
+var exampleSets = []string{
+	"secrets.clientSecret=test-client-secret",
+	"secrets.sessionSecrets[0]=" + testSessionSecret,
+	"secrets.assertionKey=@testdata/assertion-key.pem",
+}
+
+// testSessionSecret is a fixed session secret for renders (base64 of 32 bytes).
+const testSessionSecret = "GdVsvrLbVOkGZjX/w2QoVCo72OOlmB46/rfRov+MlMY="
 
 type renderCase struct {
 	name      string
@@ -42,6 +50,7 @@ func renderCases() []renderCase {
 		},
 		{
 			name: "redis", values: []string{"portcullis/examples/redis.yaml"},
+			sets: []string{"secrets.redisPassword=fbc6f157938c57f29ca4d2213a53288f09c1f182"},
 			wantKinds: sorted(append(slices.Clone(gateway), "Deployment/"+fullname+"-redis",
 				"Service/"+fullname+"-redis", "HorizontalPodAutoscaler/"+fullname)),
 			check: checkRedis,
@@ -64,9 +73,7 @@ func TestHelmLint(t *testing.T) {
 			for _, f := range tc.values {
 				args = append(args, "--values", f)
 			}
-			for _, s := range append(slices.Clone(exampleSets), tc.sets...) {
-				args = append(args, "--set", s)
-			}
+			args = append(args, setArgs(append(slices.Clone(exampleSets), tc.sets...))...)
 			if out, err := helm(t, args...); err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
@@ -304,7 +311,7 @@ func checkRedis(t *testing.T, r rendered) {
 	}
 	sec := r.get(t, "Secret", fullname).(*corev1.Secret)
 	if len(sec.Data["redis-password"]) < 32 {
-		t.Errorf("generated redis password too short: %d bytes", len(sec.Data["redis-password"]))
+		t.Errorf("redis password too short: %d bytes", len(sec.Data["redis-password"]))
 	}
 }
 
@@ -403,7 +410,7 @@ func TestValuesRejected(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := helm(t, templateArgs(nil, tt.sets)...)
+			_, err := helm(t, templateArgs(nil, append(slices.Clone(exampleSets), tt.sets...))...)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("error = %v, want one mentioning %q", err, tt.wantErr)
 			}

@@ -94,13 +94,80 @@ the config references exactly these.
 
 {{/*
 portcullis.existingSecretValue returns the base64 value of key in the chart's Secret as
-it is in the cluster (so generated secrets survive upgrades), or "" (new install, or
-`helm template`, where lookup finds nothing).
+it is in the cluster (so generated secrets survive upgrades), or "" (new install, or a
+render that cannot read the cluster, where lookup finds nothing).
 */}}
 {{- define "portcullis.existingSecretValue" -}}
 {{- $s := lookup "v1" "Secret" .root.Release.Namespace (include "portcullis.fullname" .root) -}}
 {{- if and $s $s.data -}}
 {{- index $s.data .key | default "" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+portcullis.clusterReadable is "true" when this render reads the cluster (helm install and
+upgrade, --dry-run=server). Listing ConfigMaps in a namespace always answers a list object
+there (every namespace has kube-root-ca.crt; even an empty or missing namespace answers an
+empty list), while helm template, a client-side --dry-run, helm lint and renderers such as
+Argo CD answer every lookup with an empty map.
+*/}}
+{{- define "portcullis.clusterReadable" -}}
+{{- if lookup "v1" "ConfigMap" .Release.Namespace "" }}true{{ end -}}
+{{- end -}}
+
+{{/*
+portcullis.generatedSecretKeys lists (comma-separated) the keys of the chart's Secret that no
+value in secrets.* gives, so the chart would generate them.
+*/}}
+{{- define "portcullis.generatedSecretKeys" -}}
+{{- $s := .Values.secrets -}}
+{{- $items := include "portcullis.secretItems" . | fromYaml -}}
+{{- $keys := list -}}
+{{- if not $s.sessionSecrets }}{{ $keys = append $keys "session-secrets" }}{{ end -}}
+{{- if and (hasKey $items "redis-password") (not $s.redisPassword) }}{{ $keys = append $keys "redis-password" }}{{ end -}}
+{{- if and (hasKey $items "assertion-key.pem") (not $s.assertionKey) }}{{ $keys = append $keys "assertion-key.pem" }}{{ end -}}
+{{- join ", " $keys -}}
+{{- end -}}
+
+{{/*
+portcullis.requireKeepableSecrets fails a render that would have to generate a secret but
+cannot read the cluster to keep the one generated before: it would render a different random
+value every time (with Argo CD, on every sync), rotating the session secret and signing
+everybody out. The message says what to set instead.
+*/}}
+{{- define "portcullis.requireKeepableSecrets" -}}
+{{- $missing := include "portcullis.generatedSecretKeys" . -}}
+{{- if and $missing (not (include "portcullis.clusterReadable" .)) -}}
+{{- fail (printf `
+
+secrets: this render cannot read the cluster (helm template, helm lint, a client-side
+--dry-run, Argo CD), so it cannot keep generated values (%s) and will not invent new ones
+on every render (a new session secret signs everybody out). Either
+  - set existingSecret to a Secret you manage, with the keys client-secret, session-secrets
+    (base64 secrets of >= 32 bytes, one per line) and assertion-key.pem (a PEM EC or RSA key), or
+  - give the values: --set secrets.sessionSecrets[0]="$(openssl rand -base64 32)",
+    --set-file secrets.assertionKey=key.pem (openssl ecparam -name prime256v1 -genkey -noout -out key.pem)
+    or --set secrets.generateAssertionKey=false, and secrets.redisPassword with the chart's Redis, or
+  - render with helm install / helm upgrade, which read the cluster and keep what they generate.` $missing) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+portcullis.keptSecret returns the base64 value of .key for the chart's Secret when secrets.*
+gives none: the value already in the cluster (kept across upgrades), else a new one. Only
+called after portcullis.requireKeepableSecrets, so "a new one" happens only on a render that
+reads the cluster: the first install, or a key needed for the first time.
+*/}}
+{{- define "portcullis.keptSecret" -}}
+{{- $old := include "portcullis.existingSecretValue" . -}}
+{{- if $old -}}
+{{- $old -}}
+{{- else if eq .key "session-secrets" -}}
+{{- randBytes 32 | b64enc -}}
+{{- else if eq .key "redis-password" -}}
+{{- randAlphaNum 40 | b64enc -}}
+{{- else -}}
+{{- genPrivateKey "ecdsa" | b64enc -}}
 {{- end -}}
 {{- end -}}
 
