@@ -120,7 +120,7 @@ func TestTemplateNeverInventsSecrets(t *testing.T) {
 		{name: "sidecar example", values: []string{"portcullis/examples/sidecar.yaml"},
 			wantMissing: "(session-secrets, assertion-key.pem)"},
 		{name: "chart's redis without a password", values: []string{"portcullis/examples/redis.yaml"},
-			sets: []string{"secrets.sessionSecrets[0]=" + testSessionSecret, "secrets.assertionKey=@testdata/assertion-key.pem"},
+			sets:        []string{"secrets.sessionSecrets[0]=" + testSessionSecret, "secrets.assertionKey=@testdata/assertion-key.pem"},
 			wantMissing: "(redis-password)"},
 	}
 	for _, tt := range tests {
