@@ -4,7 +4,9 @@
 # RUN line locally, so the image and the check can never build differently.
 #
 # Environment: VERSION and COMMIT are stamped into main.version/main.commit;
-# OUT is the output path (default /out/portcullis, the path the Dockerfile copies).
+# OUT is the output path (default /out/portcullis, the path the Dockerfile copies);
+# GOOS and GOARCH choose the target platform (default: this machine's), as the
+# Dockerfile (TARGETOS/TARGETARCH) and scripts/release.sh set them.
 set -eu
 VERSION="${VERSION:-dev}"
 COMMIT="${COMMIT:-unknown}"

@@ -1,9 +1,11 @@
 #!/bin/sh
 # docker-build-check.sh proves, without a Docker engine, that the Dockerfile's
 # build command produces a static binary that runs and carries its stamped
-# version. It takes the RUN line of the build stage that calls scripts/build.sh
-# verbatim from the Dockerfile and runs it here with the same build arguments,
-# then checks the image invariants the Dockerfile promises.
+# version, and that it cross-compiles for every platform of the multi-arch
+# image the way buildx runs it (TARGETOS/TARGETARCH). It takes the RUN line of
+# the build stage that calls scripts/build.sh verbatim from the Dockerfile and
+# runs it here with the same build arguments, then checks the image
+# invariants the Dockerfile promises.
 #
 # Usage: scripts/docker-build-check.sh   (from anywhere; exits non-zero on any failure)
 set -eu
@@ -21,9 +23,17 @@ done
 # 1. The build stage is pinned to go.mod's Go version.
 gomod_go=$(awk '$1 == "toolchain" { sub(/^go/, "", $2); t = $2 } $1 == "go" { g = $2 } END { print (t != "" ? t : g) }' go.mod)
 [ -n "$gomod_go" ] || fail "no go line in go.mod"
-build_from=$(awk 'toupper($1) == "FROM" && $NF == "build" && toupper($(NF-1)) == "AS" { print $2; exit }' "$dockerfile")
+build_line=$(awk 'toupper($1) == "FROM" && $NF == "build" && toupper($(NF-1)) == "AS" { print; exit }' "$dockerfile")
+build_from=$(printf '%s\n' "$build_line" | awk '{ for (i = 2; i <= NF; i++) if ($i !~ /^--/) { print $i; exit } }')
 [ "$build_from" = "golang:$gomod_go" ] || fail "build stage is FROM $build_from, want golang:$gomod_go (go.mod)"
 ok "build stage $build_from matches go.mod"
+# Multi-arch: the compiler runs on the builder's platform and cross-compiles.
+case "$build_line" in
+*'--platform=$BUILDPLATFORM '*) ok "build stage runs on \$BUILDPLATFORM" ;;
+*) fail "build stage is not FROM --platform=\$BUILDPLATFORM: $build_line" ;;
+esac
+grep -qx 'ARG TARGETOS' "$dockerfile" || fail "no ARG TARGETOS in the build stage"
+grep -qx 'ARG TARGETARCH' "$dockerfile" || fail "no ARG TARGETARCH in the build stage"
 
 # 2. Final stage and runtime invariants.
 final_from=$(awk 'toupper($1) == "FROM" { f = $2 } END { print f }' "$dockerfile")
@@ -38,6 +48,10 @@ ok "final stage $final_from, USER, ENTRYPOINT, CMD, EXPOSE"
 run_lines=$(awk 'toupper($1) == "RUN" && /scripts\/build\.sh/ { sub(/^[ \t]*[Rr][Uu][Nn][ \t]+/, ""); print }' "$dockerfile")
 [ -n "$run_lines" ] || fail "no RUN line calling scripts/build.sh in $dockerfile"
 [ "$(printf '%s\n' "$run_lines" | wc -l)" -eq 1 ] || fail "more than one RUN line calls scripts/build.sh"
+case "$run_lines" in
+*'GOOS="${TARGETOS}"'*'GOARCH="${TARGETARCH}"'*) ;;
+*) fail "the build command does not pass TARGETOS/TARGETARCH as GOOS/GOARCH: $run_lines" ;;
+esac
 # The same build arguments the Dockerfile declares, with check values.
 version="check-$(date +%s)"
 commit="0123456789abcdef0123456789abcdef01234567"
@@ -46,12 +60,32 @@ grep -q '^ARG COMMIT' "$dockerfile" || fail "no ARG COMMIT"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 bin="$tmp/portcullis"
-echo "docker-build-check: running: $run_lines (VERSION=$version COMMIT=$commit OUT=$bin)"
-# The golang image sets no GOFLAGS and no CGO_ENABLED; neither may leak in from here.
-env -u GOFLAGS -u CGO_ENABLED VERSION="$version" COMMIT="$commit" OUT="$bin" sh -c "$run_lines" \
-	|| fail "build command failed"
+# run_build OS ARCH OUT runs the build command as buildx does for OS/ARCH.
+# The golang image sets no GOFLAGS, GOOS, GOARCH and no CGO_ENABLED; none may
+# leak in from here. BuildKit sets the TARGET* build arguments.
+run_build() {
+	env -u GOFLAGS -u CGO_ENABLED -u GOOS -u GOARCH TARGETOS="$1" TARGETARCH="$2" \
+		VERSION="$version" COMMIT="$commit" OUT="$3" sh -c "$run_lines"
+}
+host_os=$(go env GOHOSTOS) host_arch=$(go env GOHOSTARCH)
+echo "docker-build-check: running: $run_lines (TARGETOS=$host_os TARGETARCH=$host_arch VERSION=$version COMMIT=$commit OUT=$bin)"
+run_build "$host_os" "$host_arch" "$bin" || fail "build command failed"
 [ -x "$bin" ] || fail "no binary at $bin"
 ok "built $bin"
+# The image's platforms (release.yml: linux/amd64,linux/arm64): each build is
+# an ELF executable for its machine.
+for arch in amd64 arm64; do
+	out="$tmp/portcullis-linux-$arch"
+	run_build linux "$arch" "$out" || fail "build command failed for linux/$arch"
+	machine=$(readelf -h "$out" | awk -F: '/Machine:/ { gsub(/^[ \t]+/, "", $2); print $2 }')
+	case "$arch:$machine" in
+	"amd64:Advanced Micro Devices X86-64" | "arm64:AArch64") ok "linux/$arch: $machine" ;;
+	*) fail "linux/$arch build is for machine \"$machine\"" ;;
+	esac
+done
+# An empty TARGETOS/TARGETARCH (plain docker build without BuildKit) builds for the host.
+run_build "" "" "$tmp/portcullis-default" || fail "build command failed without TARGETOS/TARGETARCH"
+ok "empty TARGETOS/TARGETARCH builds for the host"
 
 # 4. Static: no dynamic section, no interpreter.
 readelf_out=$(readelf -d "$bin" 2>&1 || true)

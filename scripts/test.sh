@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs every program the tests need, then runs
-# all the tests (unit, end-to-end, fuzz smoke runs, chart tests, the Docker
-# build check). A missing program is a test failure, never a silent skip.
+# all the tests (actionlint on the workflows, unit, end-to-end, fuzz smoke runs,
+# chart tests, the Docker build check, the release build of every platform).
+# A missing program is a test failure, never a silent skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -29,6 +30,10 @@ if ! command -v helm >/dev/null 2>&1; then
   log "installing helm"
   go install helm.sh/helm/v3/cmd/helm@v3.22.0
 fi
+if ! command -v actionlint >/dev/null 2>&1; then
+  log "installing actionlint"
+  go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+fi
 
 # Node packages for the node oidc-provider tests.
 if [ -f internal/oidctest/node/package.json ] && [ ! -d internal/oidctest/node/node_modules ]; then
@@ -37,6 +42,9 @@ if [ -f internal/oidctest/node/package.json ] && [ ! -d internal/oidctest/node/n
 fi
 
 export PORTCULLIS_REQUIRE_TOOLS=1
+
+log "actionlint (GitHub Actions workflows)"
+actionlint .github/workflows/*.yml
 
 log "gofmt and go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
@@ -65,8 +73,13 @@ if [ -f charts/go.mod ]; then
 fi
 
 if [ -x scripts/docker-build-check.sh ]; then
-  log "Dockerfile build command"
+  log "Dockerfile build command (host, linux/amd64, linux/arm64)"
   scripts/docker-build-check.sh
 fi
+
+# Every release platform cross-compiles, so a platform break fails here and
+# not at release time.
+log "release binaries (scripts/release.sh: linux/amd64, linux/arm64, darwin/arm64)"
+scripts/release-check.sh
 
 log "all tests passed"
