@@ -10,18 +10,23 @@ import "net/http"
 // the shutdown delay, as Kubernetes does on the ops port's /readyz.
 func (h *Handler) handleHealth(ex *exchange, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		methodNotAllowed(ex, "GET, HEAD")
+		h.fail(ex, r, methodNotAllowed("GET, HEAD"))
+		return
+	}
+	if h.cfg.ShuttingDown != nil && h.cfg.ShuttingDown() {
+		h.fail(ex, r, shuttingDown())
 		return
 	}
 	ex.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	ex.Header().Set("Cache-Control", "no-store")
-	status, body := http.StatusOK, "ok\n"
-	if h.cfg.ShuttingDown != nil && h.cfg.ShuttingDown() {
-		ex.outcome = "error"
-		status, body = http.StatusServiceUnavailable, "shutting down\n"
-	}
-	ex.WriteHeader(status)
+	ex.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
-		_, _ = ex.Write([]byte(body))
+		_, _ = ex.Write([]byte("ok\n"))
 	}
+}
+
+// shuttingDown is the answer of {prefix}/healthz once shutdown has begun.
+func shuttingDown() *httpError {
+	return &httpError{status: http.StatusServiceUnavailable, code: "shutting_down", title: "Shutting down",
+		reason: "this instance is shutting down", kind: outcomeError}
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -43,6 +44,7 @@ func TestHealthOnServingPort(t *testing.T) {
 		shutdown   bool
 		wantStatus int
 		wantBody   string
+		wantInBody string
 	}{
 		{name: "GET", method: "GET", target: "/oauth2/healthz", wantStatus: 200, wantBody: "ok\n"},
 		{name: "HEAD", method: "HEAD", target: "/oauth2/healthz", wantStatus: 200},
@@ -52,7 +54,7 @@ func TestHealthOnServingPort(t *testing.T) {
 			wantStatus: 200, wantBody: "ok\n"},
 		{name: "POST", method: "POST", target: "/oauth2/healthz", wantStatus: 405},
 		{name: "shutting down", method: "GET", target: "/oauth2/healthz", shutdown: true, wantStatus: 503,
-			wantBody: "shutting down\n"},
+			wantInBody: `"error":"shutting_down"`},
 		{name: "not under the prefix is a route", method: "GET", target: "/healthz", wantStatus: 404},
 	}
 	for _, tt := range tests {
@@ -66,6 +68,9 @@ func TestHealthOnServingPort(t *testing.T) {
 			}
 			if tt.wantBody != "" && body != tt.wantBody {
 				t.Errorf("body = %q, want %q", body, tt.wantBody)
+			}
+			if !strings.Contains(body, tt.wantInBody) {
+				t.Errorf("body = %q, want it to contain %q", body, tt.wantInBody)
 			}
 			if resp.StatusCode == 200 {
 				if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
