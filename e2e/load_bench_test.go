@@ -30,7 +30,9 @@ import (
 // 2), PORTCULLIS_LOAD_CONNS (default "64,256") and PORTCULLIS_LOAD_SESSIONS
 // (default 10000, the many-sessions mix) change the run;
 // PORTCULLIS_LOAD_SERVER adds [server] keys to the gateways' configuration
-// (e.g. "pprof = true" to profile them while they are loaded), and
+// (e.g. "pprof = true" to profile them while they are loaded),
+// PORTCULLIS_LOAD_EXTRA adds tables (e.g. "[log]\nlevel = \"warn\"" to
+// see what the access log costs), and
 // PORTCULLIS_LOAD_ONLY=Redis runs only the kinds whose name contains it.
 func BenchmarkLoad(b *testing.B) {
 	o := loadOptionsFromEnv(b)

@@ -72,7 +72,8 @@ func (env *loadEnv) startGateway(tb testing.TB, upstreamURL, sessionKeys string)
 	tb.Helper()
 	a := pickAddrs(tb)
 	cfg := tomlConfig{Provider: oidcProvider(env.provider.Issuer, env.provider.ClientID, env.provider.ClientSecret),
-		Session: sessionKeys, Upstream: upstreamURL, Routes: loadRoutes, Server: os.Getenv("PORTCULLIS_LOAD_SERVER")}.String()
+		Session: sessionKeys, Upstream: upstreamURL, Routes: loadRoutes, Server: os.Getenv("PORTCULLIS_LOAD_SERVER"),
+		Extra: os.Getenv("PORTCULLIS_LOAD_EXTRA")}.String()
 	cfg = strings.NewReplacer("{{LISTEN}}", a.Listen, "{{OPS}}", a.Ops).Replace(cfg)
 	path := filepath.Join(env.dir, "gw-"+strings.ReplaceAll(a.Listen, ":", "-")+".toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
