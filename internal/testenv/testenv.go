@@ -7,10 +7,12 @@
 package testenv
 
 import (
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -31,15 +33,38 @@ func LookPath(tb testing.TB, name string) string {
 	return ""
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// Listener ports are picked below Linux's ephemeral range (32768-60999 by
+// default), from which the kernel takes the local ports of outgoing
+// connections and of ":0" listeners: a port picked there can be taken by
+// another test's client connection between FreePort and the server's own
+// bind, which fails that server with "address already in use".
+const (
+	portLow  = 20000
+	portHigh = 32000
+)
+
+// handedOut remembers the ports FreePort returned in this process, so that
+// two tests never get the same one.
+var handedOut sync.Map
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago and
+// that no other FreePort call of this test process returned.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("testenv: %v", err)
+	for range 1000 {
+		port := portLow + rand.IntN(portHigh-portLow)
+		if _, taken := handedOut.LoadOrStore(port, true); taken {
+			continue
+		}
+		l, err := net.Listen("tcp", Addr(port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	tb.Fatalf("testenv: no free port in %d-%d", portLow, portHigh)
+	return 0
 }
 
 // Addr returns "127.0.0.1:PORT".
