@@ -130,22 +130,20 @@ type target struct {
 // forwardedTarget reads X-Forwarded-Host + X-Forwarded-Uri (Traefik, Caddy,
 // the documented nginx and Envoy snippets).
 func forwardedTarget(r *http.Request) (target, bool, error) {
-	uri, err := singleHeader(r, "X-Forwarded-Uri")
-	if err != nil || uri == "" {
-		return target{}, false, err
-	}
-	host, err := forwardedHost(r)
-	if err != nil {
-		return target{}, false, err
-	}
-	t, err := pathTarget(host, uri, "X-Forwarded-Uri")
-	return t, err == nil, err
+	return uriTarget(r, "X-Forwarded-Uri", "X-Forwarded-Uri")
 }
 
 // originalURITarget reads X-Original-URI (a request-target, as nginx's
 // $request_uri), with the host from X-Forwarded-Host or the subrequest.
 func originalURITarget(r *http.Request) (target, bool, error) {
-	uri, err := singleHeader(r, "X-Original-Uri")
+	return uriTarget(r, "X-Original-Uri", "X-Original-URI")
+}
+
+// uriTarget reads a request-target from the header key (named name in
+// errors) with the host from X-Forwarded-Host or the subrequest; ok is
+// false when the header is absent.
+func uriTarget(r *http.Request, key, name string) (t target, ok bool, err error) {
+	uri, err := singleHeader(r, key)
 	if err != nil || uri == "" {
 		return target{}, false, err
 	}
@@ -153,7 +151,7 @@ func originalURITarget(r *http.Request) (target, bool, error) {
 	if err != nil {
 		return target{}, false, err
 	}
-	t, err := pathTarget(host, uri, "X-Original-URI")
+	t, err = pathTarget(host, uri, name)
 	return t, err == nil, err
 }
 

@@ -46,12 +46,8 @@ func (s *RedisStore) List(ctx context.Context, iss, sub string) ([]Info, error) 
 	}
 	var infos []Info
 	for batch := range slices.Chunk(keys, scanBatch) {
-		pipe := s.client.Pipeline()
-		cmds := make([]*redis.StringCmd, len(batch))
-		for i, k := range batch {
-			cmds[i] = pipe.Get(ctx, k)
-		}
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		cmds, err := s.getBatch(ctx, batch)
+		if err != nil {
 			return nil, fmt.Errorf("session: redis list: %w", err)
 		}
 		for i, cmd := range cmds {

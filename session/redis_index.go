@@ -165,12 +165,8 @@ func (s *RedisStore) indexed(ctx context.Context, sets []indexSet) (map[string][
 func (s *RedisStore) filterSessions(ctx context.Context, keys []string, keep func(*Session) bool) ([]string, error) {
 	var out []string
 	for batch := range slices.Chunk(keys, scanBatch) {
-		pipe := s.client.Pipeline()
-		cmds := make([]*redis.StringCmd, len(batch))
-		for i, k := range batch {
-			cmds[i] = pipe.Get(ctx, k)
-		}
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		cmds, err := s.getBatch(ctx, batch)
+		if err != nil {
 			return nil, err
 		}
 		for i, cmd := range cmds {
@@ -184,6 +180,20 @@ func (s *RedisStore) filterSessions(ctx context.Context, keys []string, keep fun
 		}
 	}
 	return out, nil
+}
+
+// getBatch GETs keys in one pipeline; a missing key is not an error (its
+// command says redis.Nil).
+func (s *RedisStore) getBatch(ctx context.Context, keys []string) ([]*redis.StringCmd, error) {
+	pipe := s.client.Pipeline()
+	cmds := make([]*redis.StringCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.Get(ctx, k)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	return cmds, nil
 }
 
 // union returns the distinct session keys of an indexed result.
