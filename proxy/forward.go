@@ -366,11 +366,18 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	h.fail(ex, r, badGateway("the application behind the gateway is not responding", err))
 }
 
-// checkHeaders enforces the header limits (checkHeaderSize). A 431 also
+// checkHeaders refuses the request lines checkTarget refuses and enforces
+// the header limits (checkHeaderSize). A 431 also
 // expires every login-state cookie of the gateway the request carries, so
 // that however many logins a page started, the browser gets 431 for one
 // request at most (docs/requests.md, request hygiene).
 func (h *Handler) checkHeaders(ex *exchange, r *http.Request) error {
+	if e := checkTarget(r); e != nil {
+		if e.status == http.StatusMethodNotAllowed {
+			ex.Header().Set("Allow", forwardedMethods)
+		}
+		return e
+	}
 	err := checkHeaderSize(r.Header)
 	if err != nil {
 		h.cfg.LoginStates.ClearAll(ex, r)

@@ -1,0 +1,123 @@
+package proxy
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// syncBuffer is a log sink safe for the handler's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// withDebugLog sends the handler's log, at debug level, to buf.
+func withDebugLog(buf *syncBuffer) fixtureOption {
+	return func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+}
+
+// TestUpstreamFailureLogOmitsQuery: a query string may carry an
+// application's secrets (API keys, one-time codes, signed-URL signatures);
+// the request log leaves it out, and so must the log line of an upstream
+// that failed, whose transport error names the outbound URL.
+func TestUpstreamFailureLogOmitsQuery(t *testing.T) {
+	var logs syncBuffer
+	f := newFixture(t, withDebugLog(&logs), func(c *Config) {
+		c.Upstreams[0].URL = &url.URL{Scheme: "http", Host: "127.0.0.1:1"}
+	})
+	s := f.session()
+	for _, target := range []string{"/public/x?api_key=SECRET-IN-QUERY", "/app/x?code=SECRET-IN-QUERY&sig=SECRET-IN-QUERY"} {
+		resp := f.do(t, "GET", target, nil, withCookies(f.cookies(t, s)))
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Fatalf("%s: status = %d, want 502", target, resp.StatusCode)
+		}
+		if body := readBody(t, resp); strings.Contains(body, "SECRET") {
+			t.Errorf("%s: the answer echoes the query: %s", target, body)
+		}
+	}
+	out := logs.String()
+	if !strings.Contains(out, "bad_gateway") {
+		t.Fatalf("no upstream failure logged:\n%s", out)
+	}
+	if strings.Contains(out, "SECRET") {
+		t.Errorf("the log holds the query string:\n%s", out)
+	}
+}
+
+// TestTunnelAndTraceMethodsRefused: CONNECT cannot be proxied as a
+// request (its authority-form target has no path to authorize, and a
+// tunnel past the gateway would escape every later check), and TRACE makes
+// an upstream echo the forwarded request, identity headers and assertion
+// included, back to the client. Both are refused before routing, on public
+// routes too, and never reach the upstream.
+func TestTunnelAndTraceMethodsRefused(t *testing.T) {
+	f := newFixture(t)
+	srv := serveGateway(t, f)
+	s := f.session()
+	cookie := ""
+	for _, c := range f.cookies(t, s) {
+		cookie += c.Name + "=" + c.Value + "; "
+	}
+	for _, raw := range []string{
+		"CONNECT gw.test:443 HTTP/1.1\r\nHost: gw.test:443\r\n\r\n",
+		"CONNECT /public/x HTTP/1.1\r\nHost: gw.test\r\n\r\n",
+		"TRACE /public/x HTTP/1.1\r\nHost: gw.test\r\n\r\n",
+		"TRACE /app/x HTTP/1.1\r\nHost: gw.test\r\nCookie: " + cookie + "\r\n\r\n",
+		"TRACK /app/x HTTP/1.1\r\nHost: gw.test\r\nCookie: " + cookie + "\r\n\r\n",
+	} {
+		resp := rawRequest(t, srv, raw, false)
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") == "" {
+			t.Errorf("%q: status = %d, want 405", raw[:20], resp.StatusCode)
+		}
+	}
+	if n := f.up.count(); n != 0 {
+		t.Errorf("the upstream received %d requests", n)
+	}
+}
+
+// TestRawFragmentInQueryRefused: "#" cannot appear raw in a
+// request-target (RFC 9112 §3.2); an upstream may cut the query there, or
+// read the rest as part of the last parameter, so the gateway and the
+// upstream would disagree on the query. Such a request is a 400, and
+// nothing reaches the upstream.
+func TestRawFragmentInQueryRefused(t *testing.T) {
+	f := newFixture(t)
+	srv := serveGateway(t, f)
+	for _, raw := range []string{
+		"GET /public/x?a=1#frag HTTP/1.1\r\nHost: gw.test\r\n\r\n",
+		"GET /public/x?#&access_token=x HTTP/1.1\r\nHost: gw.test\r\n\r\n",
+		"GET /public/x# HTTP/1.1\r\nHost: gw.test\r\n\r\n",
+	} {
+		resp := rawRequest(t, srv, raw, false)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%q: status = %d, want 400", raw[:24], resp.StatusCode)
+		}
+	}
+	if n := f.up.count(); n != 0 {
+		t.Errorf("the upstream received %d requests: %+v", n, f.up.last(t))
+	}
+	// An encoded "#" in the query is an ordinary character and passes.
+	resp := rawRequest(t, srv, "GET /public/x?a=%23b HTTP/1.1\r\nHost: gw.test\r\n\r\n", false)
+	if resp.StatusCode != http.StatusOK || f.up.last(t).RequestURI != "/public/x?a=%23b" {
+		t.Errorf("encoded #: status %d", resp.StatusCode)
+	}
+}

@@ -1,0 +1,35 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+)
+
+// forwardedMethods is the Allow header of a 405 for a method the gateway
+// never forwards (RFC 9110 §15.5.6): the methods a route may allow.
+const forwardedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+
+// checkTarget refuses, before routing, the request lines that cannot be
+// forwarded as they were authorized (docs/requests.md, request hygiene):
+//
+//   - CONNECT asks for a tunnel: its authority-form target has no path to
+//     match, and bytes tunnelled past the gateway escape every check; the
+//     reverse proxy cannot carry it anyway;
+//   - TRACE (and TRACK, its IIS spelling) makes an upstream echo the
+//     request it received, identity headers, assertion and a configured
+//     access-token header included, back to the client;
+//   - a raw "#" in the query: a request-target has no fragment (RFC 9112
+//     §3.2), and upstreams disagree on whether the query ends there, so the
+//     query the gateway saw (and refused access_token in) would not be the
+//     one the upstream reads. An encoded "%23" passes.
+func checkTarget(r *http.Request) *httpError {
+	switch r.Method {
+	case http.MethodConnect, http.MethodTrace, "TRACK":
+		return &httpError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+			title: "Method not allowed", reason: "the gateway does not forward this method", outcome: "bad_request"}
+	}
+	if strings.IndexByte(r.URL.RawQuery, '#') >= 0 || r.URL.Fragment != "" {
+		return badRequest("the request target carries a raw \"#\"", nil)
+	}
+	return nil
+}
