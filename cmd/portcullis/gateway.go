@@ -274,7 +274,10 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 			gwLn.Close()
 			return nil, fmt.Errorf("listen %s: %w", cfg.OpsListen, err)
 		}
-		s.ops = &http.Server{Handler: g.opsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		// The ops requests carry no bodies: a whole request gets 30 s (no
+		// WriteTimeout: /debug/pprof/profile streams for as long as asked).
+		s.ops = &http.Server{Handler: g.opsHandler(), ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	}
 	return s, nil
 }
