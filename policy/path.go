@@ -3,8 +3,29 @@ package policy
 import (
 	"bytes"
 	"fmt"
+	"net/url"
 	"unicode/utf8"
 )
+
+// NormalizeURL normalises the path of a parsed request-target (or
+// X-Forwarded-Uri, X-Original-URL) exactly as the client sent it. It must be
+// used instead of Normalize(u.EscapedPath()): EscapedPath re-encodes the
+// decoded Path whenever the original holds a character it deems invalid in a
+// path ('{', '|', '"', ...), so "/a%2F..%2F..%2Fb{" would reach Normalize as
+// "/a/../../b%7B" and be authorized as "/b" while a front proxy or the
+// upstream still sees one segment under /a. url.URL keeps the original in
+// RawPath whenever it differs from the default encoding.
+func NormalizeURL(u *url.URL) (string, error) {
+	return Normalize(RequestPath(u))
+}
+
+// RequestPath is the escaped path of u as it was sent (see NormalizeURL).
+func RequestPath(u *url.URL) string {
+	if u.RawPath != "" {
+		return u.RawPath
+	}
+	return u.EscapedPath()
+}
 
 // Normalize turns a request's escaped path (url.URL.EscapedPath, or the path
 // of the raw request-target) into the one normalised path that is matched and

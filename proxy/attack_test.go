@@ -121,3 +121,53 @@ func TestRawFragmentInQueryRefused(t *testing.T) {
 		t.Errorf("encoded #: status %d", resp.StatusCode)
 	}
 }
+
+// reinterpretedPaths carry an encoded slash that url.URL.EscapedPath would
+// decode into a real separator (it re-encodes the decoded path whenever the
+// original holds a character such as '{' or '|'): each must be the 400 that
+// an encoded slash is, never a request authorized as the decoded path.
+var reinterpretedPaths = []string{
+	"/public/x%2Fy{",
+	"/denied/x%2F..%2F..%2Fpublic%2Fy{",
+	"/admin/%2e%2e%2F%2e%2e%2Fpublic%2Fy|",
+	"/denied/x%2F..%2F..%2Fpublic%2Fy%22",
+	"/denied/x%5C..%5C..%5Cpublic%5Cy^",
+	"/denied/x%3F|",
+}
+
+// TestEncodedSlashNotDecodedByReencoding: proxy mode.
+func TestEncodedSlashNotDecodedByReencoding(t *testing.T) {
+	f := newFixture(t)
+	srv := serveGateway(t, f)
+	for _, p := range reinterpretedPaths {
+		resp := rawRequest(t, srv, "GET "+p+" HTTP/1.1\r\nHost: gw.test\r\n\r\n", false)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: status = %d, want 400", p, resp.StatusCode)
+		}
+	}
+	if n := f.up.count(); n != 0 {
+		t.Errorf("the upstream received %d requests, the last %s", n, f.up.last(t).RequestURI)
+	}
+	// '{' and '|' alone are harmless and kept encoded.
+	resp := rawRequest(t, srv, "GET /public/a{b}|c HTTP/1.1\r\nHost: gw.test\r\n\r\n", false)
+	if resp.StatusCode != http.StatusOK || f.up.last(t).RequestURI != "/public/a%7Bb%7D%7Cc" {
+		t.Errorf("braces: status %d", resp.StatusCode)
+	}
+}
+
+// TestForwardAuthEncodedSlashNotDecodedByReencoding: in forward-auth mode
+// the application receives the original URI from the front proxy, so a
+// path decoded here into "/public/y" would be an authorization bypass of
+// /denied: "/denied/x%2F..%2F..%2Fpublic%2Fy{" was answered 200 (public).
+func TestForwardAuthEncodedSlashNotDecodedByReencoding(t *testing.T) {
+	f := newFixture(t)
+	for _, p := range reinterpretedPaths {
+		for _, hdr := range [][2]string{{"X-Forwarded-Uri", p}, {"X-Original-URL", "http://app.test" + p}} {
+			resp := f.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"),
+				withHeader("X-Forwarded-Method", "GET"), withHeader("X-Forwarded-Host", "app.test"), withHeader(hdr[0], hdr[1]))
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("%s: %s: status = %d, want 400", hdr[0], p, resp.StatusCode)
+			}
+		}
+	}
+}

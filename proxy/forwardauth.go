@@ -170,7 +170,7 @@ func originalURLTarget(r *http.Request) (target, bool, error) {
 	if err != nil {
 		return target{}, false, badRequest("X-Original-URL names an unacceptable host", err)
 	}
-	t, err := normalTarget(host, u.EscapedPath(), u.RawQuery)
+	t, err := normalTarget(host, policy.RequestPath(u), u.RawQuery)
 	return t, err == nil, err
 }
 
@@ -197,7 +197,7 @@ func pathTarget(host Host, uri, header string) (target, error) {
 	if err != nil || u.Host != "" || u.Scheme != "" || u.Opaque != "" {
 		return target{}, badRequest(header+" is not a request path", err)
 	}
-	return normalTarget(host, u.EscapedPath(), u.RawQuery)
+	return normalTarget(host, policy.RequestPath(u), u.RawQuery)
 }
 
 func normalTarget(host Host, escaped, query string) (target, error) {

@@ -181,7 +181,7 @@ func (h *Handler) serve(ex *exchange, r *http.Request) {
 		return
 	}
 	ex.host = host
-	path, err := policy.Normalize(r.URL.EscapedPath())
+	path, err := policy.NormalizeURL(r.URL)
 	if err != nil {
 		h.fail(ex, r, badRequest("the request path is not acceptable", err))
 		return

@@ -51,3 +51,19 @@ func TestOpsListenerLimits(t *testing.T) {
 		t.Errorf("ops server: no ReadTimeout (its requests have no bodies to stream)")
 	}
 }
+
+// TestCheckRequestEncodedSlashBehindBraces: `check --request` decides as the
+// gateway does: an encoded slash is a 400 even where url.URL.EscapedPath
+// would have re-encoded the path and decoded it into a real "/".
+func TestCheckRequestEncodedSlashBehindBraces(t *testing.T) {
+	path := writeConfig(t, "good.toml", checkGood)
+	for _, target := range []string{
+		"https://dash.example.com/admin/x%2F..%2F..%2Fpublic%2Fy{",
+		"https://dash.example.com/public/x%2Fy|",
+	} {
+		r := invoke(t, nil, "check", "--config", path, "--request", "GET "+target)
+		if r.code != 3 || !strings.Contains(r.stdout, "decision: refused (400)") {
+			t.Errorf("%s: exit %d\nstdout:\n%s", target, r.code, r.stdout)
+		}
+	}
+}

@@ -80,7 +80,7 @@ func explain(w io.Writer, file string, table *policy.Table, request string, id *
 		fmt.Fprintf(w, "decision: refused (400): method %q is not upper-case\n", method)
 		return denied
 	}
-	path, err := policy.Normalize(u.EscapedPath())
+	path, err := policy.NormalizeURL(u)
 	if err != nil {
 		fmt.Fprintf(w, "decision: refused (400): %v\n", err)
 		return denied
