@@ -171,3 +171,32 @@ func TestForwardAuthEncodedSlashNotDecodedByReencoding(t *testing.T) {
 		}
 	}
 }
+
+// TestRedirectHostsOutsideASCIIRefused: a return URL whose host is not
+// plain ASCII is refused, even under an allowed wildcard: the browser's IDNA
+// mapping may turn it into another host, or split it ("a℀.example.net" maps
+// to "aa/c.example.net", host "aa"), after it was compared here.
+func TestRedirectHostsOutsideASCIIRefused(t *testing.T) {
+	f := newFixture(t)
+	for _, rd := range []string{
+		"https://a\u2100.example.com/",          // ℀ -> "a/c"
+		"https://a%E2%84%80.example.com/",       // the same, percent-encoded
+		"https://evil.test\uff0fa.example.com/", // fullwidth solidus -> "/"
+		"https://evil.test\uff03a.example.com/", // fullwidth number sign -> "#"
+		"https://app\u0131.example.com/",        // dotless i
+		"http://gw.test\u3002/",                 // ideographic full stop
+	} {
+		if got := f.h.redirects.validate(rd); got != "/" {
+			t.Errorf("validate(%q) = %q, want /", rd, got)
+		}
+		resp := f.do(t, "GET", "/oauth2/start?rd="+url.QueryEscape(rd), nil, browser())
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("start: %d", resp.StatusCode)
+		}
+	}
+	for _, rd := range []string{"https://a.example.com/x", "https://xn--mnchen-3ya.example.com/", "http://app.test/", "http://gw.test/a"} {
+		if got := f.h.redirects.validate(rd); got != rd {
+			t.Errorf("validate(%q) = %q, want it kept", rd, got)
+		}
+	}
+}

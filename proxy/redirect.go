@@ -93,7 +93,8 @@ func (p *redirectPolicy) validate(raw string) string {
 	if !strings.HasPrefix(strings.ToLower(raw), scheme+"://") {
 		return "/"
 	}
-	if !p.allowedHost(scheme, hostOnly(u.Hostname()), effectivePort(scheme, u.Port())) {
+	if !asciiHost(u.Hostname()) ||
+		!p.allowedHost(scheme, hostOnly(u.Hostname()), effectivePort(scheme, u.Port())) {
 		return "/"
 	}
 	return raw
@@ -125,6 +126,23 @@ func (p *redirectPolicy) allowedHost(scheme, host, port string) bool {
 		}
 	}
 	return false
+}
+
+// asciiHost reports whether h (a URL's host, brackets removed) is written
+// in letters, digits, '.', '-', '_' and, for IPv6 literals, ':' only. A
+// host outside ASCII is refused rather than compared: IDNA mapping in the
+// browser can turn it into another host, or split it (U+2100 "℀" maps to
+// "a/c", U+FF0F to "/"), after the comparison here said it was allowed.
+// Allowed hosts with international names are written in their xn-- form.
+func asciiHost(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '.' || c == '-' || c == '_' || c == ':') {
+			return false
+		}
+	}
+	return h != ""
 }
 
 // cleanRedirectChars refuses control characters, whitespace and
