@@ -1,13 +1,18 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // syncBuffer is a log sink safe for the handler's concurrent writes.
@@ -198,5 +203,74 @@ func TestRedirectHostsOutsideASCIIRefused(t *testing.T) {
 		if got := f.h.redirects.validate(rd); got != rd {
 			t.Errorf("validate(%q) = %q, want it kept", rd, got)
 		}
+	}
+}
+
+// TestStalledStreamingBodyTimesOut: a body longer than the pre-read limit
+// streams, and a client that stops sending half-way no longer holds the
+// request (and its upstream connection) for ever: once a read waits longer
+// than the stream idle timeout, the client gets 408 and the upstream
+// request is aborted, not ended as if complete. A slow body that keeps
+// progressing is forwarded in full.
+func TestStalledStreamingBodyTimesOut(t *testing.T) {
+	srv, up, f := bodyGatewayFixture(t)
+	f.h.single.bodies.idle = 400 * time.Millisecond
+	for _, head := range []string{
+		postHead + fmt.Sprintf("Content-Length: %d\r\n\r\n", 4*preReadLimit),
+		postHead + "Transfer-Encoding: chunked\r\n\r\n",
+	} {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(15 * time.Second))
+		part := strings.Repeat("s", 2*preReadLimit)
+		if strings.Contains(head, "chunked") {
+			part = chunk(part)
+		}
+		start := time.Now()
+		_, _ = io.WriteString(c, head+part) // then nothing more
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("no answer to a stalled body after %v: %v", time.Since(start), err)
+		}
+		_ = c.Close()
+		if resp.StatusCode != http.StatusRequestTimeout {
+			t.Errorf("status = %d, want 408", resp.StatusCode)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("answered after %v", d)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(up.requests()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, r := range up.requests() {
+		if r.err == nil {
+			t.Errorf("the upstream read %d bytes and a clean end: want an aborted request", r.body)
+		}
+	}
+
+	// Progressing slowly, each pause shorter than the idle timeout: forwarded.
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
+	total := 2*preReadLimit + 4*1000
+	_, _ = io.WriteString(c, postHead+fmt.Sprintf("Content-Length: %d\r\n\r\n", total)+strings.Repeat("p", 2*preReadLimit))
+	for i := 0; i < 4; i++ {
+		time.Sleep(200 * time.Millisecond)
+		_, _ = io.WriteString(c, strings.Repeat("q", 1000))
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("slow but progressing body: %v %v", resp, err)
+	}
+	body := readBody(t, resp)
+	if body != fmt.Sprintf("read %d", total) {
+		t.Errorf("upstream answered %q", body)
 	}
 }

@@ -28,6 +28,12 @@ const smallBodySize = 4 << 10
 // kbit/s. Streaming past preReadLimit is not bounded by it.
 const preReadTimeout = 30 * time.Second
 
+// streamIdleTimeout bounds the wait for each read of a body that streams
+// past preReadLimit (nginx's client_body_timeout): an upload may take as
+// long as it needs while it progresses, but a client that stops sending
+// does not hold a goroutine and an upstream connection for ever.
+const streamIdleTimeout = 60 * time.Second
+
 // smallBuffer and bodyBuffer hold a pre-read body; bodyBuffer's one extra
 // byte tells a body of exactly preReadLimit bytes from a longer one.
 type (
@@ -40,6 +46,7 @@ type (
 type bodyPool struct {
 	small, big sync.Pool
 	timeout    time.Duration
+	idle       time.Duration // streamIdleTimeout; 0 = none
 }
 
 func (b *bodyPool) getSmall() *smallBuffer {
@@ -88,10 +95,12 @@ type forwardBody struct {
 	data     []byte       // the pre-read bytes, in small or big
 	off      int          // next unread byte of data
 	released bool
+	readErr  error // the error that ended a read of rest
 
-	rest   io.ReadCloser // the client's body after data; nil when data holds all of it
-	failed atomic.Bool   // a read of rest failed
-	ended  atomic.Bool   // rest reached its end
+	rest   io.ReadCloser            // the client's body after data; nil when data holds all of it
+	rc     *http.ResponseController // sets the per-read deadline on rest
+	failed atomic.Bool              // a read of rest failed
+	ended  atomic.Bool              // rest reached its end
 }
 
 // Read serves the buffered bytes, then the rest of the client's body.
@@ -111,16 +120,36 @@ func (b *forwardBody) Read(p []byte) (int, error) {
 	if b.rest == nil {
 		return 0, io.EOF
 	}
+	b.deadline(time.Now().Add(b.pool.idle))
 	// Not under mu: this read may wait on the client, and release must not.
 	k, err := b.rest.Read(p)
 	if err != nil && err != io.EOF {
+		b.mu.Lock()
+		b.readErr = err
+		b.mu.Unlock()
 		b.failed.Store(true)
 		return k, &clientBodyError{err}
 	}
 	if err == io.EOF {
 		b.ended.Store(true)
+		// The server's read after the body, which watches for the client
+		// going away, must not see the deadline.
+		b.deadline(time.Time{})
 	}
 	return k, err
+}
+
+// deadline sets the read deadline of the client's connection while the
+// handler is running (a read the transport makes later touches nothing).
+func (b *forwardBody) deadline(t time.Time) {
+	if b.rc == nil || b.pool.idle <= 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.released {
+		_ = b.rc.SetReadDeadline(t)
+	}
 }
 
 // Close closes the client's body when part of it is still unread.
@@ -171,6 +200,20 @@ func withForwardBody(r *http.Request, b *forwardBody) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), forwardBodyKey{}, b))
 }
 
+// clientBodyCause is the error to answer a failed client body with: the
+// one that ended the read of the client's body when there was one (a
+// deadline is a 408), rather than what the transport made of it.
+func clientBodyCause(r *http.Request, err error) error {
+	if b, ok := r.Context().Value(forwardBodyKey{}).(*forwardBody); ok {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.readErr != nil {
+			return b.readErr
+		}
+	}
+	return err
+}
+
 // clientBodyFailed reports whether err, or the body of r (the request the
 // reverse proxy was given), shows that the client's body could not be read.
 // A round trip cancelled while the client's body was still streaming counts
@@ -202,7 +245,7 @@ func preRead(w http.ResponseWriter, r *http.Request, pool *bodyPool) (*forwardBo
 		return nil, nil
 	}
 	if r.ContentLength > preReadLimit {
-		b := &forwardBody{pool: pool, rest: r.Body}
+		b := &forwardBody{pool: pool, rest: r.Body, rc: http.NewResponseController(w)}
 		r.Body = b
 		return b, nil
 	}
@@ -221,7 +264,7 @@ func preRead(w http.ResponseWriter, r *http.Request, pool *bodyPool) (*forwardBo
 		r.Body, r.ContentLength, r.TransferEncoding = http.NoBody, 0, nil
 		return nil, nil
 	case n > preReadLimit:
-		b.rest = r.Body // longer than the limit: the rest streams
+		b.rest, b.rc = r.Body, rc // longer than the limit: the rest streams
 	default:
 		// Read in full: send it with its length, and without
 		// "Expect: 100-continue", which this read has already answered.

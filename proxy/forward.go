@@ -39,7 +39,7 @@ type upstream struct {
 // tuned transport and a shared buffer pool.
 func (h *Handler) buildUpstreams() error {
 	h.upstreams = make(map[string]*upstream, len(h.cfg.Upstreams))
-	pool, bodies := &bufferPool{}, &bodyPool{timeout: preReadTimeout}
+	pool, bodies := &bufferPool{}, &bodyPool{timeout: preReadTimeout, idle: streamIdleTimeout}
 	for _, u := range h.cfg.Upstreams {
 		if u.URL == nil || (u.URL.Scheme != "http" && u.URL.Scheme != "https") || u.URL.Host == "" {
 			return fmt.Errorf("proxy: upstream %q: URL must be absolute http(s), got %v", u.Name, u.URL)
@@ -356,7 +356,7 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		// The client's body broke off or is malformed: its error, not the
 		// upstream's. The transport has aborted the upstream request.
 		abandonBody(ex)
-		h.fail(ex, r, bodyError(err))
+		h.fail(ex, r, bodyError(clientBodyCause(r, err)))
 		return
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
