@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -36,4 +37,35 @@ func TestNormalizeURLUsesThePathAsSent(t *testing.T) {
 			t.Errorf("%s: got %q, %v; want %q", tt.target, got, err, tt.want)
 		}
 	}
+}
+
+// FuzzNormalizeInvariants: whatever Normalize accepts is a fixed point,
+// decodes cleanly, holds no dot-segment once decoded (the upstream's view),
+// and carries no encoded delimiter ("?", "#", "\\").
+func FuzzNormalizeInvariants(f *testing.F) {
+	for _, s := range []string{"/a/b", "/a/%2e%2e/b", "/a//b/", "/%41", "/a/./b/../c", "/é", "/a%7b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		n, err := Normalize(p)
+		if err != nil {
+			return
+		}
+		n2, err := Normalize(n)
+		if err != nil || n2 != n {
+			t.Fatalf("not idempotent: %q -> %q -> %q %v", p, n, n2, err)
+		}
+		dec, err := url.PathUnescape(n)
+		if err != nil {
+			t.Fatalf("%q -> %q undecodable", p, n)
+		}
+		for _, seg := range strings.Split(dec, "/") {
+			if seg == "." || seg == ".." {
+				t.Fatalf("%q -> %q has dot segment", p, n)
+			}
+		}
+		if strings.Contains(n, "%3F") || strings.Contains(n, "%23") || strings.Contains(n, "%5C") || strings.Contains(n, "%2F") {
+			t.Fatalf("%q -> %q carries an encoded delimiter", p, n)
+		}
+	})
 }
