@@ -274,3 +274,29 @@ func TestStalledStreamingBodyTimesOut(t *testing.T) {
 		t.Errorf("upstream answered %q", body)
 	}
 }
+
+// TestForwardAuthRefusesWhatProxyModeRefuses: the forward-auth endpoint
+// answers for the original request as proxy mode would: CONNECT, TRACE and
+// TRACK are refused (405), and so is a raw "#" in X-Forwarded-Uri's query
+// (400), where the front proxy and the application may not agree on where
+// the query ends. Before, each was 200 on a public route.
+func TestForwardAuthRefusesWhatProxyModeRefuses(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct {
+		method, uri string
+		want        int
+	}{
+		{"TRACE", "/public/x", http.StatusMethodNotAllowed},
+		{"CONNECT", "/public/x", http.StatusMethodNotAllowed},
+		{"TRACK", "/public/x", http.StatusMethodNotAllowed},
+		{"GET", "/public/x?a#/../denied", http.StatusBadRequest},
+		{"GET", "/public/x?a=%23", http.StatusOK},
+		{"GET", "/public/x", http.StatusOK},
+	} {
+		resp := f.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"), withHeader("X-Forwarded-Method", tt.method),
+			withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", tt.uri))
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s %s: status = %d, want %d", tt.method, tt.uri, resp.StatusCode, tt.want)
+		}
+	}
+}

@@ -94,6 +94,9 @@ func originalRequest(r *http.Request) (q request, query string, err error) {
 	if q.method != "" && !policy.ValidMethod(q.method) {
 		return q, "", badRequest("the forwarded method is not an upper-case method name", nil)
 	}
+	if e := checkMethod(q.method); e != nil {
+		return q, "", e
+	}
 	named := make([]target, 0, 3)
 	for _, src := range [...]func(*http.Request) (target, bool, error){
 		forwardedTarget, originalURLTarget, originalURITarget,
@@ -207,6 +210,9 @@ func normalTarget(host Host, escaped, query string) (target, error) {
 	path, err := policy.Normalize(escaped)
 	if err != nil {
 		return target{}, badRequest("the request path is not acceptable", err)
+	}
+	if e := checkQuery(query); e != nil {
+		return target{}, e
 	}
 	return target{host: host, path: path, query: query}, nil
 }

@@ -23,12 +23,29 @@ const forwardedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 //     query the gateway saw (and refused access_token in) would not be the
 //     one the upstream reads. An encoded "%23" passes.
 func checkTarget(r *http.Request) *httpError {
-	switch r.Method {
+	if e := checkMethod(r.Method); e != nil {
+		return e
+	}
+	if r.URL.Fragment != "" {
+		return badRequest("the request target carries a raw \"#\"", nil)
+	}
+	return checkQuery(r.URL.RawQuery)
+}
+
+// checkMethod refuses CONNECT, TRACE and TRACK (checkTarget), for the
+// request itself and for the original request named to forward-auth.
+func checkMethod(m string) *httpError {
+	switch m {
 	case http.MethodConnect, http.MethodTrace, "TRACK":
 		return &httpError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
 			title: "Method not allowed", reason: "the gateway does not forward this method", outcome: "bad_request"}
 	}
-	if strings.IndexByte(r.URL.RawQuery, '#') >= 0 || r.URL.Fragment != "" {
+	return nil
+}
+
+// checkQuery refuses a raw "#" in a raw query (checkTarget).
+func checkQuery(rawQuery string) *httpError {
+	if strings.IndexByte(rawQuery, '#') >= 0 {
 		return badRequest("the request target carries a raw \"#\"", nil)
 	}
 	return nil
