@@ -367,15 +367,12 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 }
 
 // checkHeaders refuses the request lines checkTarget refuses and enforces
-// the header limits (checkHeaderSize). A 431 also
-// expires every login-state cookie of the gateway the request carries, so
-// that however many logins a page started, the browser gets 431 for one
-// request at most (docs/requests.md, request hygiene).
+// the header limits (checkHeaderSize). A 431 also expires every login-state
+// cookie of the gateway the request carries, so that however many logins a
+// page started, the browser gets 431 for one request at most
+// (docs/requests.md, request hygiene).
 func (h *Handler) checkHeaders(ex *exchange, r *http.Request) error {
 	if e := checkTarget(r); e != nil {
-		if e.status == http.StatusMethodNotAllowed {
-			ex.Header().Set("Allow", forwardedMethods)
-		}
 		return e
 	}
 	err := checkHeaderSize(r.Header)

@@ -38,7 +38,8 @@ func checkMethod(m string) *httpError {
 	switch m {
 	case http.MethodConnect, http.MethodTrace, "TRACK":
 		return &httpError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
-			title: "Method not allowed", reason: "the gateway does not forward this method", outcome: "bad_request"}
+			title: "Method not allowed", reason: "the gateway does not forward this method",
+			allow: forwardedMethods, kind: outcomeBadRequest}
 	}
 	return nil
 }
