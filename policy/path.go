@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -17,6 +18,22 @@ import (
 // RawPath whenever it differs from the default encoding.
 func NormalizeURL(u *url.URL) (string, error) {
 	return Normalize(RequestPath(u))
+}
+
+// HasDotDotSegment reports whether escapedPath has a ".." segment, raw or
+// with its dots percent-encoded ("%2e%2E"). Normalize resolves it; a caller
+// that cannot forward the normalised path (forward-auth: the front proxy
+// sends the original to the application, which may not resolve it, and
+// "/admin/../public/x" would be judged as public yet served as admin)
+// must refuse such a path instead. A "." segment cannot climb and passes.
+func HasDotDotSegment(escapedPath string) bool {
+	for _, seg := range strings.Split(escapedPath, "/") {
+		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "%2e", "."), "%2E", ".")
+		if seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // RequestPath is the escaped path of u as it was sent (see NormalizeURL).

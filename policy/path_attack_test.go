@@ -69,3 +69,14 @@ func FuzzNormalizeInvariants(f *testing.F) {
 		}
 	})
 }
+
+func TestHasDotDotSegment(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/a/../b": true, "/a/%2e%2e/b": true, "/a/.%2E": true, "/..": true, "/a/..b": false,
+		"/a/./b": false, "/a/b..": false, "/a/%2e": false, "/a/b": false, "/": false,
+	} {
+		if got := HasDotDotSegment(p); got != want {
+			t.Errorf("HasDotDotSegment(%q) = %v", p, got)
+		}
+	}
+}

@@ -211,6 +211,12 @@ func normalTarget(host Host, escaped, query string) (target, error) {
 	if err != nil {
 		return target{}, badRequest("the request path is not acceptable", err)
 	}
+	if policy.HasDotDotSegment(escaped) {
+		// The front proxy sends the original path to the application,
+		// which may not resolve "..": the normalised path would not be
+		// what the application acts on.
+		return target{}, badRequest("the request path has a \"..\" segment", nil)
+	}
 	if e := checkQuery(query); e != nil {
 		return target{}, e
 	}
