@@ -13,14 +13,14 @@ import (
 	"github.com/portcullis/portcullis/internal/testenv"
 )
 
-// TestForwardAuthEncodedSlashBypass: through real nginx and Caddy with the
-// documented forward-auth snippets, a path whose encoded slashes the
-// gateway once decoded (url.URL.EscapedPath re-encodes the decoded path
-// when it holds '{') is refused, and the application behind the front
-// proxy never receives it. The old gateway judged
-// "/admin/x%2F..%2F..%2Fpublic%2Fy{" as "/public/y{" (public) and the front
-// proxy sent the original, an /admin URI, to the application anonymously.
-func TestForwardAuthEncodedSlashBypass(t *testing.T) {
+// TestForwardAuthAttacks: through real nginx and Caddy with the documented
+// forward-auth snippets, requests that the gateway once judged as something
+// else than what the application receives are refused, and the application
+// never receives them: "/admin/../public/x" and encoded variants (judged as
+// public, served unresolved), "/admin/x%2F..%2F..%2Fpublic%2Fy{" (whose
+// encoded slashes url.URL.EscapedPath decoded), and a method-override
+// header (POST authorized, DELETE performed by the application).
+func TestForwardAuthAttacks(t *testing.T) {
 	for _, front := range []string{"nginx", "caddy"} {
 		t.Run(front, func(t *testing.T) {
 			up := newUpstream(t)
@@ -34,6 +34,11 @@ func TestForwardAuthEncodedSlashBypass(t *testing.T) {
 			} else {
 				startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, "127.0.0.1/32"))
 				startCaddy(t, addr, a.Listen, app)
+			}
+			before := up.count()
+			status := rawStatus(t, addr, "POST /public/x HTTP/1.1\r\nHost: "+addr+"\r\nX-HTTP-Method-Override: DELETE\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+			if status == http.StatusOK || up.count() != before {
+				t.Errorf("method override: status %d, the app received it", status)
 			}
 			for _, target := range []string{
 				"/admin/x%2F..%2F..%2Fpublic%2Fy{",

@@ -300,3 +300,26 @@ func TestForwardAuthRefusesWhatProxyModeRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardAuthRefusesMethodOverride: the front proxy passes a client's
+// method-override header to the application, which may perform the method
+// it names; the gateway, which removes these headers in proxy mode, cannot
+// there, so forward-auth refuses the request (400) in any spelling.
+func TestForwardAuthRefusesMethodOverride(t *testing.T) {
+	f := newFixture(t)
+	for _, name := range []string{"X-HTTP-Method-Override", "x-http-method", "X_Method_Override", ""} {
+		opts := []reqOption{fromPeer("10.0.0.5:4000"), withHeader("X-Forwarded-Method", "GET"),
+			withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "/public/x")}
+		if name != "" {
+			opts = append(opts, func(r *http.Request) { r.Header[name] = []string{"DELETE"} })
+		}
+		resp := f.do(t, "GET", "/oauth2/auth", nil, opts...)
+		want := http.StatusBadRequest
+		if name == "" {
+			want = http.StatusOK
+		}
+		if resp.StatusCode != want {
+			t.Errorf("%q: status = %d, want %d", name, resp.StatusCode, want)
+		}
+	}
+}

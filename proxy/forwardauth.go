@@ -97,6 +97,9 @@ func originalRequest(r *http.Request) (q request, query string, err error) {
 	if e := checkMethod(q.method); e != nil {
 		return q, "", e
 	}
+	if e := checkMethodOverride(r.Header); e != nil {
+		return q, "", e
+	}
 	named := make([]target, 0, 3)
 	for _, src := range [...]func(*http.Request) (target, bool, error){
 		forwardedTarget, originalURLTarget, originalURITarget,

@@ -51,3 +51,20 @@ func checkQuery(rawQuery string) *httpError {
 	}
 	return nil
 }
+
+// checkMethodOverride refuses an original request, named to forward-auth,
+// that carries a method-override header (X-HTTP-Method-Override,
+// X-HTTP-Method, X-Method-Override) in any spelling: the front proxy passes
+// it to the application, which may act on the method it names (POST
+// authorized, DELETE performed), and the gateway cannot remove it there as
+// proxy mode does.
+func checkMethodOverride(hdr http.Header) *httpError {
+	for k := range hdr {
+		for _, f := range [...]string{"x-http-method-override", "x-http-method", "x-method-override"} {
+			if len(k) == len(f) && foldEqual(k, f) {
+				return badRequest("the original request carries a method-override header", nil)
+			}
+		}
+	}
+	return nil
+}
