@@ -48,6 +48,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		LogFormat: fc.Log.Format,
 		LogLevel:  fc.Log.Level,
 	}
+	cfg.Cookie.Binding = providerBinding(cfg.Provider)
 	cfg.Proxy = proxy.Config{
 		PublicURL:            pub,
 		Prefix:               s.Prefix,
@@ -192,4 +193,10 @@ func lowerAll(vs []string) []string {
 		out[i] = strings.ToLower(v)
 	}
 	return out
+}
+
+// providerBinding names the provider sessions are bound to (its issuer, or
+// authorization endpoint, and client_id): session.CookieConfig.Binding.
+func providerBinding(p idp.Config) string {
+	return p.Issuer + " " + p.AuthorizationURL + " " + p.ClientID
 }

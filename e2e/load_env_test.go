@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/internal/oidctest"
 	"github.com/portcullis/portcullis/internal/testenv"
 	"github.com/portcullis/portcullis/session"
@@ -34,6 +34,7 @@ type loadEnv struct {
 	sessions int
 	dir      string
 	cookies  map[*gateway]string
+	configs  map[*gateway]string // each gateway's configuration file
 }
 
 // loadRoutes are what a typical deployment has: a public prefix, an admin
@@ -54,7 +55,7 @@ path = "/app/**"
 func startLoadEnv(tb testing.TB, o loadOptions) *loadEnv {
 	tb.Helper()
 	env := &loadEnv{wrk: testenv.LookPath(tb, "wrk"), sessions: o.sessions, dir: tb.TempDir(),
-		cookies: map[*gateway]string{}}
+		cookies: map[*gateway]string{}, configs: map[*gateway]string{}}
 	env.provider = loadProvider(tb)
 	env.bearer = env.provider.AccessToken("svc-reports", realisticClaims)
 	_, upstreamURL := startTool(tb, buildTool(tb, "internal/loadupstream"))
@@ -90,6 +91,7 @@ func (env *loadEnv) startGateway(tb testing.TB, upstreamURL, sessionKeys string)
 	g := &gateway{URL: "http://" + a.Listen, OpsURL: "http://" + a.Ops, Proc: p}
 	testenv.WaitTCP(tb, a.Listen, 10*time.Second, p)
 	g.waitReady(tb)
+	env.configs[g] = path
 	return g
 }
 
@@ -117,11 +119,12 @@ func (env *loadEnv) cookieHeader(tb testing.TB, gw *gateway) string {
 // file and returns a wrk Lua script that sends a random one per request.
 func (env *loadEnv) sessionMixScript(tb testing.TB) string {
 	tb.Helper()
-	key, err := base64.StdEncoding.DecodeString(secret)
+	// The cookie gateway's own configuration seals them, as it would.
+	cfg, err := config.Load(env.configs[env.cookieGW], func(string) (string, bool) { return "", false })
 	if err != nil {
 		tb.Fatal(err)
 	}
-	store, err := session.NewCookieStore(session.CookieConfig{Name: "portcullis", Secrets: [][]byte{key}, Lifetime: 12 * time.Hour})
+	store, err := session.NewCookieStore(cfg.Cookie)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -16,13 +16,9 @@ import (
 	"github.com/portcullis/portcullis/policy"
 )
 
-// Limits of SPEC §3 request hygiene.
-const (
-	maxCookieBytes = 16 << 10
-	maxHeaderBytes = 32 << 10
-
-	defaultUpstreamTimeout = 30 * time.Second
-)
+// defaultUpstreamTimeout is an upstream's response-header timeout when its
+// timeout is not set.
+const defaultUpstreamTimeout = 30 * time.Second
 
 // upstream is one [[upstreams]] entry with its reverse proxy, built once.
 type upstream struct {
@@ -348,9 +344,8 @@ func (h *Handler) ownsCookieVariant(name string) bool {
 // client that went away gets no answer.
 func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	ex := exchangeOf(r)
-	if ex == nil {
-		w.WriteHeader(http.StatusBadGateway)
-		return
+	if ex == nil { // not reached: forward always attaches the exchange
+		ex = &exchange{statusWriter: statusWriter{ResponseWriter: w}}
 	}
 	if clientBodyFailed(r, err) {
 		// The client's body broke off or is malformed: its error, not the
@@ -364,40 +359,6 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		return
 	}
 	h.fail(ex, r, badGateway("the application behind the gateway is not responding", err))
-}
-
-// checkHeaders refuses the request lines checkTarget refuses and enforces
-// the header limits (checkHeaderSize). A 431 also expires every login-state
-// cookie of the gateway the request carries, so that however many logins a
-// page started, the browser gets 431 for one request at most
-// (docs/requests.md, request hygiene).
-func (h *Handler) checkHeaders(ex *exchange, r *http.Request) error {
-	if e := checkTarget(r); e != nil {
-		return e
-	}
-	err := checkHeaderSize(r.Header)
-	if err != nil {
-		h.cfg.LoginStates.ClearAll(ex, r)
-	}
-	return err
-}
-
-// checkHeaderSize enforces the header limits of SPEC §3: a Cookie header
-// over 16 KiB, or request headers over 32 KiB in all, get 431.
-func checkHeaderSize(hdr http.Header) error {
-	total, cookies := 0, 0
-	for k, vs := range hdr {
-		for _, v := range vs {
-			total += len(k) + len(v) + 4
-			if k == "Cookie" {
-				cookies += len(v)
-			}
-		}
-	}
-	if cookies > maxCookieBytes || total > maxHeaderBytes {
-		return headersTooLarge()
-	}
-	return nil
 }
 
 // bufferPool lends the reverse proxy 32 KiB copy buffers. It stores array

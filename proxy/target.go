@@ -68,3 +68,43 @@ func checkMethodOverride(hdr http.Header) *httpError {
 	}
 	return nil
 }
+
+// Header limits of request hygiene (docs/requests.md).
+const (
+	maxCookieBytes = 16 << 10
+	maxHeaderBytes = 32 << 10
+)
+
+// checkHeaders refuses the request lines checkTarget refuses and enforces
+// the header limits (checkHeaderSize). A 431 also expires every login-state
+// cookie of the gateway the request carries, so that however many logins a
+// page started, the browser gets 431 for one request at most
+// (docs/requests.md, request hygiene).
+func (h *Handler) checkHeaders(ex *exchange, r *http.Request) error {
+	if e := checkTarget(r); e != nil {
+		return e
+	}
+	err := checkHeaderSize(r.Header)
+	if err != nil {
+		h.cfg.LoginStates.ClearAll(ex, r)
+	}
+	return err
+}
+
+// checkHeaderSize enforces the header limits of request hygiene: a Cookie header
+// over 16 KiB, or request headers over 32 KiB in all, get 431.
+func checkHeaderSize(hdr http.Header) error {
+	total, cookies := 0, 0
+	for k, vs := range hdr {
+		for _, v := range vs {
+			total += len(k) + len(v) + 4
+			if k == "Cookie" {
+				cookies += len(v)
+			}
+		}
+	}
+	if cookies > maxCookieBytes || total > maxHeaderBytes {
+		return headersTooLarge()
+	}
+	return nil
+}

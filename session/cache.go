@@ -1,7 +1,7 @@
 package session
 
 import (
-	"strings"
+	"crypto/sha256"
 	"unsafe"
 
 	"github.com/portcullis/portcullis/internal/cache"
@@ -11,8 +11,8 @@ import (
 const (
 	// defaultCacheSize bounds the entries of an opened-session cache.
 	defaultCacheSize = 10000
-	// cacheBytes bounds the bytes of an opened-session cache: the cookie
-	// values (keys) and the sessions they opened to, tokens included.
+	// cacheBytes bounds the bytes of an opened-session cache: the sessions
+	// the cookie values opened to, tokens included, and the keys' digests.
 	cacheBytes = 64 << 20
 )
 
@@ -21,33 +21,40 @@ type cacheSized interface{ cacheSize() int }
 
 // openCache maps a sealed value to what it opened to, so that a repeat
 // request costs no decryption. It is an internal/cache.Cache bounded by
-// entries and bytes. Only values that opened successfully are put in, so a
-// client cannot fill it with garbage; callers still check expiry on every
-// hit.
+// entries and bytes, keyed by the SHA-256 of the sealed value: the cookie
+// values are kilobytes each, and SHA-256's collision resistance keeps one
+// value from ever finding another's session. Only values that opened
+// successfully are put in, so a client cannot fill it with garbage;
+// callers still check expiry on every hit.
 type openCache[V cacheSized] struct {
 	max int
-	c   *cache.Cache[string, V]
+	c   *cache.Cache[[sha256.Size]byte, V]
+}
+
+// cacheKey is the digest of a sealed value, computed without copying it.
+func cacheKey(sealed string) [sha256.Size]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(sealed), len(sealed)))
 }
 
 func newOpenCache[V cacheSized](max int) *openCache[V] {
 	if max <= 0 {
 		max = defaultCacheSize
 	}
-	return &openCache[V]{max: max, c: cache.New(cache.Options[string, V]{
+	return &openCache[V]{max: max, c: cache.New(cache.Options[[sha256.Size]byte, V]{
 		MaxEntries: max, MaxBytes: cacheBytes,
-		Size: func(k string, v V) int { return len(k) + v.cacheSize() },
+		Size: func(k [sha256.Size]byte, v V) int { return len(k) + v.cacheSize() },
 	})}
 }
 
 // get returns the entry for key. It does not allocate.
-func (c *openCache[V]) get(key string) (V, bool) { return c.c.Get(key) }
+func (c *openCache[V]) get(key string) (V, bool) { return c.c.Get(cacheKey(key)) }
 
-// put stores v under a copy of key (the key may be a slice of a request
-// header, which the cache must not keep alive).
-func (c *openCache[V]) put(key string, v V) { c.c.Set(strings.Clone(key), v) }
+// put stores v under key's digest (the cache keeps nothing of the request
+// header key may be a slice of).
+func (c *openCache[V]) put(key string, v V) { c.c.Set(cacheKey(key), v) }
 
 // remove forgets key.
-func (c *openCache[V]) remove(key string) { c.c.Delete(key) }
+func (c *openCache[V]) remove(key string) { c.c.Delete(cacheKey(key)) }
 
 // len reports the number of entries.
 func (c *openCache[V]) len() int { return c.c.Len() }

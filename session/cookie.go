@@ -54,7 +54,7 @@ func NewCookieStore(cfg CookieConfig, opts ...StoreOptions) (*CookieStore, error
 		return nil, err
 	}
 	o := firstOptions(opts)
-	seal, err := newSealer(cfg.Secrets, purposeSessionCookie, cfg.Lifetime)
+	seal, err := newSealer(cfg.Secrets, boundPurpose(purposeSessionCookie, cfg.Binding), cfg.Lifetime)
 	if err != nil {
 		return nil, err
 	}

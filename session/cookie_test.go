@@ -450,3 +450,44 @@ func TestCookieStoreLockIsNoOp(t *testing.T) {
 		}
 	}
 }
+
+// TestCookiesBoundToTheProvider: two gateways that share secrets and cookie
+// name but sign in with different providers (or client_ids) open neither
+// each other's sessions nor each other's login states.
+func TestCookiesBoundToTheProvider(t *testing.T) {
+	clock := newTestClock()
+	a := testCookieConfig(t, clock)
+	a.Binding = "https://idp-a.example client-a"
+	b := a
+	b.Binding = "https://idp-a.example client-b"
+	cs := saveCookies(t, newTestCookieStore(t, a), nil, testSession(t, clock.Now(), 1, 100))
+	if _, err := newTestCookieStore(t, b).Load(requestWith(cs)); err == nil {
+		t.Error("a session sealed for client-a opened at a gateway of client-b")
+	}
+	if _, err := newTestCookieStore(t, a).Load(requestWith(cs)); err != nil {
+		t.Errorf("the same binding does not open its own session: %v", err)
+	}
+
+	sa, err := NewStateCookies(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := NewStateCookies(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	if err := sa.Issue(rec, httptest.NewRequest("GET", "https://gw.example/", nil), &LoginState{State: "s1", Nonce: "n", Verifier: "v", ReturnURL: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "https://gw.example/oauth2/callback?state=s1", nil)
+	for _, c := range rec.Result().Cookies() {
+		req.AddCookie(c)
+	}
+	if _, err := sb.Take(httptest.NewRecorder(), req, "s1"); err == nil {
+		t.Error("a login state issued for client-a was accepted by a gateway of client-b")
+	}
+	if _, err := sa.Take(httptest.NewRecorder(), req, "s1"); err != nil {
+		t.Errorf("the issuing gateway does not accept its own login state: %v", err)
+	}
+}

@@ -83,7 +83,7 @@ func NewRedisStore(cfg RedisConfig, cookie CookieConfig, opts ...StoreOptions) (
 		return nil, err
 	}
 	o := firstOptions(opts)
-	idSeal, err := newSealer(cookie.Secrets, purposeRedisID, cookie.Lifetime)
+	idSeal, err := newSealer(cookie.Secrets, boundPurpose(purposeRedisID, cookie.Binding), cookie.Lifetime)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (s *RedisStore) WithCookie(cookie CookieConfig) (*RedisStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	idSeal, err := newSealer(cookie.Secrets, purposeRedisID, cookie.Lifetime)
+	idSeal, err := newSealer(cookie.Secrets, boundPurpose(purposeRedisID, cookie.Binding), cookie.Lifetime)
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,15 @@ func DecodeSecret(s string) ([]byte, error) {
 	return b, nil
 }
 
+// boundPurpose ties a sealing purpose to CookieConfig.Binding: keys derived
+// for one binding open nothing sealed for another.
+func boundPurpose(purpose, binding string) string {
+	if binding == "" {
+		return purpose
+	}
+	return purpose + " bound to " + binding
+}
+
 // Key purposes. Each sealing use derives its own keys from every secret, so
 // a value sealed for one purpose can never be opened as another.
 const (

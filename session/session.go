@@ -127,6 +127,11 @@ type CookieConfig struct {
 	Secrets  [][]byte         // decoded secrets, >= 32 bytes each; the first seals, all open
 	Lifetime time.Duration    // absolute session lifetime
 	Now      func() time.Time // nil = time.Now
+	// Binding ties every sealed cookie to the provider the gateway signs in
+	// with (its issuer and client_id), so that two gateways sharing secrets
+	// but not their provider never accept each other's sessions or login
+	// states. "" binds to nothing.
+	Binding string
 }
 
 // LoginState is what a login attempt must remember between the redirect to the

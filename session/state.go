@@ -76,7 +76,7 @@ func NewStateCookies(cfg CookieConfig) (*StateCookies, error) {
 	if err != nil {
 		return nil, err
 	}
-	seal, err := newSealer(cfg.Secrets, purposeLoginState, LoginStateTTL)
+	seal, err := newSealer(cfg.Secrets, boundPurpose(purposeLoginState, cfg.Binding), LoginStateTTL)
 	if err != nil {
 		return nil, err
 	}
