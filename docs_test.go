@@ -1,0 +1,364 @@
+package portcullis_test
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// The repository explains itself: every relative link in its Markdown
+// resolves to a file in the repository, every #anchor to a heading of its
+// target, and nothing points outside the clone (docs/README.md).
+
+// markdownFiles are the documents whose links are checked, relative to the
+// repository root.
+func markdownFiles(tb testing.TB, root string) []string {
+	tb.Helper()
+	files := []string{"README.md", "CHANGELOG.md", "charts/portcullis/README.md"}
+	err := filepath.WalkDir(filepath.Join(root, "docs"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".md") {
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return files
+}
+
+func TestDocsLinksResolve(t *testing.T) {
+	root := "."
+	for _, file := range markdownFiles(t, root) {
+		for _, p := range checkLinks(root, file) {
+			t.Error(p)
+		}
+	}
+}
+
+// TestDocsLinkChecker runs the checker on a small tree, so that a checker
+// that passes everything cannot pass this test.
+func TestDocsLinkChecker(t *testing.T) {
+	root := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("guide/b.md", "# B\n\n## The `[server]` table\n\n## Tracing (OpenTelemetry)\n\n## Dup\n\n## Dup\n")
+	write("README.md", strings.Join([]string{
+		"[ok](guide/b.md) [ok](guide/b.md#the-server-table) [ok](guide/b.md#tracing-opentelemetry)",
+		"[ok](guide/b.md#dup-1) [ok](#self) [ok](https://example.com/x.md) [ok](guide/)",
+		"`[code](nowhere.md)`",
+		"```",
+		"[fenced](nowhere.md)",
+		"```",
+		"# Self",
+		"[missing](guide/c.md) [anchor](guide/b.md#nope) [outside](../outside/X.md)",
+		"[deep](guide/../../x.md) [self-anchor](#none)",
+		"[ref]: guide/missing.md",
+		"[a link whose text",
+		"wraps](guide/gone.md)",
+	}, "\n"))
+	got := checkLinks(root, "README.md")
+	want := []string{
+		`README.md:8: "guide/c.md": no such file`,
+		`README.md:8: "guide/b.md#nope": no heading "nope" in guide/b.md`,
+		`README.md:8: "../outside/X.md": points outside the repository`,
+		`README.md:9: "guide/../../x.md": points outside the repository`,
+		`README.md:9: "#none": no heading "none" in README.md`,
+		`README.md:10: "guide/missing.md": no such file`,
+		`README.md:11: "guide/gone.md": no such file`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestHeadingSlug(t *testing.T) {
+	for in, want := range map[string]string{
+		"Sign-out, back-channel logout, revocation": "sign-out-back-channel-logout-revocation",
+		"`[[provider.extra_issuers]]`":              "providerextra_issuers",
+		"Envoy `ext_authz` (HTTP service)":          "envoy-ext_authz-http-service",
+		"`jwks.json`":                               "jwksjson",
+		"[Link](x.md) text":                         "link-text",
+		"Header size: 431, for one request at most": "header-size-431-for-one-request-at-most",
+	} {
+		if got := slug(in); got != want {
+			t.Errorf("slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestNoExternalContractCitations keeps the repository free of citations of
+// a contract file that a clone does not have: the docs/ pages are the
+// reference.
+func TestNoExternalContractCitations(t *testing.T) {
+	// Built from pieces so that this file does not match itself.
+	bad := regexp.MustCompile(`\.\./` + `shared|` + `S` + `PEC` + `(\.md|\s*§)`)
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "node_modules", "testdata":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch filepath.Ext(p) {
+		case ".go", ".md", ".yaml", ".yml", ".toml", ".tpl", ".txt", ".json", ".sh":
+		default:
+			if d.Name() != "Makefile" && d.Name() != "Dockerfile" {
+				return nil
+			}
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if bad.MatchString(line) {
+				t.Errorf("%s:%d: cites a file outside the repository: %s", p, i+1, strings.TrimSpace(line))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGoCommentsCiteExistingDocs checks that every docs/*.md a Go file
+// names exists.
+func TestGoCommentsCiteExistingDocs(t *testing.T) {
+	cite := regexp.MustCompile(`\bdocs/[A-Za-z0-9_./-]+\.md\b`)
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" || d.Name() == "node_modules" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if filepath.Ext(p) != ".go" {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, m := range cite.FindAllString(string(b), -1) {
+			if _, err := os.Stat(filepath.FromSlash(m)); err != nil {
+				t.Errorf("%s cites %s, which does not exist", p, m)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	// inlineLink matches [text](target) and ![alt](target); the target
+	// ends at the first space (a title may follow) or ')'.
+	inlineLink = regexp.MustCompile(`!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)`)
+	// refDef matches a reference definition: [label]: target
+	refDef    = regexp.MustCompile(`^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(\s|$)`)
+	codeSpan  = regexp.MustCompile("`+[^`]*`+")
+	urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
+)
+
+// checkLinks returns the problems of the links in file (relative to root,
+// slash-separated), one "file:line: "target": why" per broken link.
+func checkLinks(root, file string) []string {
+	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+	if err != nil {
+		return []string{fmt.Sprintf("%s: %v", file, err)}
+	}
+	var problems []string
+	for _, l := range links(b) {
+		if why := checkLink(root, file, l.target); why != "" {
+			problems = append(problems, fmt.Sprintf("%s:%d: %q: %s", file, l.line, l.target, why))
+		}
+	}
+	return problems
+}
+
+type link struct {
+	line   int
+	target string
+}
+
+// links lists the link targets of a Markdown document, outside fenced code
+// blocks and code spans; a link's text may span lines.
+func links(md []byte) []link {
+	lines := strings.Split(string(md), "\n")
+	fence := ""
+	for i, line := range lines {
+		if f := fenceMarker(line); f != "" {
+			switch {
+			case fence == "":
+				fence = f
+			case strings.HasPrefix(f, fence):
+				fence = ""
+			}
+			lines[i] = ""
+			continue
+		}
+		if fence != "" {
+			lines[i] = ""
+			continue
+		}
+		lines[i] = codeSpan.ReplaceAllStringFunc(line, func(m string) string { return strings.Repeat(" ", len(m)) })
+	}
+	var out []link
+	for i, line := range lines {
+		if m := refDef.FindStringSubmatch(line); m != nil {
+			out = append(out, link{i + 1, m[1]})
+		}
+	}
+	text := strings.Join(lines, "\n")
+	for _, m := range inlineLink.FindAllStringSubmatchIndex(text, -1) {
+		line := 1 + strings.Count(text[:m[0]], "\n")
+		out = append(out, link{line, text[m[2]:m[3]]})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].line < out[j].line })
+	return out
+}
+
+// fenceMarker returns the fence (``` or ~~~, as long as written) that line
+// opens or closes, or "".
+func fenceMarker(line string) string {
+	t := strings.TrimLeft(line, " ")
+	if len(line)-len(t) > 3 {
+		return ""
+	}
+	for _, c := range []string{"`", "~"} {
+		if strings.HasPrefix(t, c+c+c) {
+			return t[:len(t)-len(strings.TrimLeft(t, c))]
+		}
+	}
+	return ""
+}
+
+// checkLink says what is wrong with target, a link in file, or "".
+func checkLink(root, file, target string) string {
+	if urlScheme.MatchString(target) || strings.HasPrefix(target, "//") {
+		return "" // an absolute URL
+	}
+	p, anchor, _ := strings.Cut(target, "#")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	resolved := file
+	if p != "" {
+		if strings.HasPrefix(p, "/") {
+			resolved = path.Clean(strings.TrimPrefix(p, "/"))
+		} else {
+			resolved = path.Join(path.Dir(file), p)
+		}
+		if resolved == ".." || strings.HasPrefix(resolved, "../") {
+			return "points outside the repository"
+		}
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(resolved))); err != nil {
+			return "no such file"
+		}
+	}
+	if anchor == "" {
+		return ""
+	}
+	if !strings.HasSuffix(resolved, ".md") {
+		return "" // anchors into other files (line numbers, ...) are not checked
+	}
+	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(resolved)))
+	if err != nil {
+		return err.Error()
+	}
+	if !headingAnchors(b)[strings.ToLower(anchor)] {
+		return fmt.Sprintf("no heading %q in %s", anchor, resolved)
+	}
+	return ""
+}
+
+// headingAnchors returns the anchors GitHub gives the ATX headings of md
+// (outside fenced code), duplicates numbered -1, -2, ...
+func headingAnchors(md []byte) map[string]bool {
+	anchors := map[string]bool{}
+	seen := map[string]int{}
+	fence := ""
+	for _, line := range strings.Split(string(md), "\n") {
+		if f := fenceMarker(line); f != "" {
+			switch {
+			case fence == "":
+				fence = f
+			case strings.HasPrefix(f, fence):
+				fence = ""
+			}
+			continue
+		}
+		if fence != "" {
+			continue
+		}
+		t := strings.TrimLeft(line, " ")
+		if len(line)-len(t) > 3 || !strings.HasPrefix(t, "#") {
+			continue
+		}
+		text := strings.TrimLeft(t, "#")
+		if len(t)-len(text) > 6 || (text != "" && text[0] != ' ' && text[0] != '\t') {
+			continue
+		}
+		text = strings.TrimSpace(strings.TrimRight(strings.TrimSpace(text), "#"))
+		s := slug(text)
+		if n := seen[s]; n > 0 {
+			anchors[fmt.Sprintf("%s-%d", s, n)] = true
+		} else {
+			anchors[s] = true
+		}
+		seen[s]++
+	}
+	return anchors
+}
+
+// mdLinkText replaces [text](url) by text, as the rendered heading shows.
+var mdLinkText = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
+
+// slug is GitHub's heading anchor: the rendered text lower-cased, spaces
+// turned into '-', and every character that is not a letter, a digit, '-'
+// or '_' dropped.
+func slug(heading string) string {
+	text := mdLinkText.ReplaceAllString(heading, "$1")
+	var b strings.Builder
+	for _, r := range strings.ToLower(text) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
