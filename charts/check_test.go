@@ -28,7 +28,7 @@ func buildPortcullis(t *testing.T) string {
 	return bin
 }
 
-// portcullisCheck runs `portcullis check --config FILE`; SPEC §1: exit 0 means
+// portcullisCheck runs `portcullis check --config FILE`; docs/operations.md: exit 0 means
 // the file is valid, 2 lists every problem as FILE:LINE: key: message.
 func portcullisCheck(t *testing.T, bin, file string) {
 	t.Helper()

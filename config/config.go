@@ -2,7 +2,7 @@
 // names its line), validates it without dialling anything and translates it
 // into the other packages' own Config types. Only cmd imports it.
 //
-// The file format is SPEC §2. Beyond it: any string value may use
+// The file format is documented in docs/configuration.md. Beyond it: any string value may use
 // ${ENV_VAR} (an unset variable is a problem; "$$" is a literal "$", and a
 // "$" followed by anything else stays as it is); every secret X may be given
 // as X_file instead (client_secret_file, secrets_file with one secret per

@@ -44,7 +44,7 @@ func TestExampleLoads(t *testing.T) {
 }
 
 // TestExampleDocumentsEveryKey checks that config.example.toml names every
-// key of SPEC §2, each with a comment.
+// key of docs/configuration.md, each with a comment.
 func TestExampleDocumentsEveryKey(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "config.example.toml"))
 	if err != nil {

@@ -2,7 +2,7 @@ package config
 
 import "time"
 
-// fileConfig is the TOML document of SPEC §2 after decoding: typed, with
+// fileConfig is the TOML document of docs/configuration.md after decoding: typed, with
 // ${VAR} expanded, X_file secrets read and defaults applied. It is not yet
 // validated.
 type fileConfig struct {
@@ -136,7 +136,7 @@ type routeSection struct {
 	RequireClaims     map[string]string
 }
 
-// Defaults of SPEC §2.
+// Defaults of docs/configuration.md.
 const (
 	defaultListen        = ":4180"
 	defaultOpsListen     = ":9180"

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// ConfigTOML returns a complete gateway configuration (SPEC §2) for this
+// ConfigTOML returns a complete gateway configuration (docs/configuration.md) for this
 // demo: the gateway listens on gatewayListen (a 127.0.0.1 address) at the
 // GatewayURL given to Start, logs in through the demo provider with refresh
 // tokens, seals sessions with sessionSecret and forwards to the demo upstream.

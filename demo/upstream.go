@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// Identity header names the gateway sends by default (SPEC §2 [headers]).
+// Identity header names the gateway sends by default (docs/configuration.md, [headers]).
 const (
 	headerUser              = "X-Forwarded-User"
 	headerEmail             = "X-Forwarded-Email"

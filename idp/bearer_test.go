@@ -15,7 +15,7 @@ import (
 )
 
 // TestVerifyBearerJWT is the table of JWT access tokens, honest and hostile
-// (SPEC §3 Identity; RFC 9068; RFC 8725).
+// (docs/requests.md, identity; RFC 9068; RFC 8725).
 func TestVerifyBearerJWT(t *testing.T) {
 	p, c, clk := setup(t, oidctest.Options{AccessTokenAudience: "api"}, func(cfg *Config) {
 		cfg.Audiences = []string{"api", "api2"}

@@ -77,7 +77,7 @@ func subjectString(v any) string {
 }
 
 // stringArray returns v as []string when it is a JSON array of strings, else
-// nil: a groups claim of any other shape grants no group (SPEC §2).
+// nil: a groups claim of any other shape grants no group (docs/requests.md, rules).
 func stringArray(v any) []string {
 	arr, ok := v.([]any)
 	if !ok {

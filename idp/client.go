@@ -17,7 +17,7 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// leeway is the clock skew allowed on exp, nbf and iat (SPEC §3 Identity).
+// leeway is the clock skew allowed on exp, nbf and iat (docs/requests.md, identity).
 const leeway = 30 * time.Second
 
 // Client talks to one provider. It is safe for concurrent use. New does no

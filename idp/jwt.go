@@ -19,7 +19,7 @@ const maxTokenLen = 16 << 10
 // checkTokenChars refuses tokens that are too long or are not an RFC 6750
 // §2.1 b64token (ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then
 // "=" padding only at the end), before any parsing or network call. This
-// refuses whitespace inside, which go-jose would strip silently (SPEC §3).
+// refuses whitespace inside, which go-jose would strip silently (docs/requests.md).
 func checkTokenChars(raw string) error {
 	if raw == "" {
 		return fmt.Errorf("%w: empty token", ErrInvalidToken)

@@ -11,7 +11,7 @@ import (
 	"github.com/portcullis/portcullis"
 )
 
-// rules are a route's conditions (SPEC §2), precomputed at Compile so that
+// rules are a route's conditions (docs/requests.md, rules), precomputed at Compile so that
 // Evaluate does not allocate on the allow path.
 type rules struct {
 	scopes []string
@@ -217,7 +217,7 @@ func splitEmail(addr string) (local, domain string, ok bool) {
 
 // has reports whether claim value v is c.want: the same string, a bool or
 // number whose canonical form is c.want ("true", "42"), or an array holding
-// such an element (SPEC §2 "contains it when the claim is an array").
+// such an element (docs/requests.md, rules: "contains it when the claim is an array").
 func (c *claimRule) has(v any) bool {
 	switch x := v.(type) {
 	case []any:

@@ -340,7 +340,7 @@ func (t *Table) methodMask(methods []string) (uint64, error) {
 }
 
 // ValidMethod reports whether method is an upper-case HTTP token (RFC 9110
-// §9.1). SPEC §2 refuses other methods ("get", "Post") with 400 before
+// §9.1). docs/requests.md (entry checks) refuses other methods ("get", "Post") with 400 before
 // matching, since routes list upper-case methods only.
 func ValidMethod(method string) bool { return checkMethod(method) == nil }
 

@@ -238,7 +238,7 @@ func routeIndex(r *Route) int {
 }
 
 // naiveMatch is the reference: a linear scan in file order, with the rules of
-// SPEC §2 written as plainly as possible.
+// the documented matching rules (docs/requests.md, routes) written as plainly as possible.
 func naiveMatch(t *Table, method, host, path string) *Route {
 	if !strings.HasPrefix(path, "/") {
 		return nil

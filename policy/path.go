@@ -47,7 +47,7 @@ func RequestPath(u *url.URL) string {
 // Normalize turns a request's escaped path (url.URL.EscapedPath, or the path
 // of the raw request-target) into the one normalised path that is matched and
 // forwarded upstream, in escaped form, or returns an error wrapping ErrBadPath
-// (SPEC §3 "Path handling"; a 400).
+// (docs/requests.md, "Path handling"; a 400).
 //
 // The rules, after RFC 3986 §6.2.2:
 //   - percent-encoded unreserved characters (ALPHA DIGIT "-" "." "_" "~",
@@ -230,7 +230,7 @@ func isUnreserved(c byte) bool {
 }
 
 // isRawPathChar reports the characters a normal path carries unencoded:
-// RFC 3986 pchar (§3.3) without ';', which SPEC §3 refuses because
+// RFC 3986 pchar (§3.3) without ';', which docs/requests.md refuses because
 // upstreams read it as a path-parameter delimiter, plus the "/" separator.
 func isRawPathChar(c byte) bool {
 	if isUnreserved(c) {

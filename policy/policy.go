@@ -90,7 +90,7 @@ type Table struct {
 	names   map[string]int // route name -> Index of the route that has it
 }
 
-// ErrBadPath is returned by Normalize for paths that SPEC §3 refuses with 400.
+// ErrBadPath is returned by Normalize for paths that docs/requests.md refuses with 400.
 var ErrBadPath = errors.New("policy: path refused")
 
 // Compile checks and compiles routes in file order. The first bad route is

@@ -28,7 +28,7 @@ import (
 // handler reuses one until half of it has passed.
 const assertionLifetime = 2 * time.Minute
 
-// signer signs identity assertions (SPEC §3 identity headers): short-lived
+// signer signs identity assertions (docs/headers.md): short-lived
 // JWTs with ES256 or RS256, the key id being its RFC 7638 thumbprint.
 type signer struct {
 	sig  jose.Signer

@@ -128,7 +128,7 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 
 // rewrite builds the outbound request (never a Director: a client's
 // Connection header could remove what a Director set). It forwards exactly
-// the normalised path that was authorized, cleans the headers per SPEC §3
+// the normalised path that was authorized, cleans the headers per docs/requests.md
 // request hygiene and sets the identity of an allowed request.
 func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 	ex := exchangeOf(pr.In)
@@ -175,7 +175,7 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 }
 
 // setForwarded sets X-Forwarded-For/Proto/Host from the real peer, and
-// keeps what a trusted proxy in front of the gateway said (SPEC §3).
+// keeps what a trusted proxy in front of the gateway said (docs/requests.md).
 func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool) {
 	if !trusted {
 		for _, k := range peerClaimHeaders {
@@ -197,7 +197,7 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool) {
 	}
 }
 
-// peerClaimHeaders are headers outside SPEC §3's list that frameworks
+// peerClaimHeaders are headers outside docs/requests.md's list that frameworks
 // commonly believe about the client's address or scheme; only a trusted
 // proxy may send them (canonical keys, so deleting allocates nothing).
 var peerClaimHeaders = []string{

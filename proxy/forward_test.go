@@ -28,7 +28,7 @@ func TestRequestHygiene(t *testing.T) {
 		"X-Portcullis-Jwt-Assertion", "X-Forwarded-Tenant", "x-forwarded_access-token", "Forwarded", "X-Original-URL",
 		"X-Original-URI", "X-Rewrite-URL", "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
 		"X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Uri", "X_Forwarded_For",
-		// Not in SPEC's list, but believed by many frameworks; the peer here is untrusted.
+		// Not in the list of docs/requests.md, but believed by many frameworks; the peer here is untrusted.
 		"X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "X-Forwarded-Ssl", "X-Forwarded-Scheme",
 	}
 	for _, tt := range []struct {
@@ -256,7 +256,7 @@ func TestScrubSetFolding(t *testing.T) {
 }
 
 // TestUnverifiedEmailNotForwarded: an email the provider did not verify is
-// not identity (SPEC §2), so it reaches neither the email header nor the
+// not identity (docs/requests.md, rules), so it reaches neither the email header nor the
 // assertion.
 func TestUnverifiedEmailNotForwarded(t *testing.T) {
 	f := newFixture(t)

@@ -265,7 +265,7 @@ func (h *Handler) gatewayEndpoint(path string) (string, bool) {
 	return rest, true
 }
 
-// serveGateway dispatches the gateway endpoints of SPEC §3.
+// serveGateway dispatches the gateway endpoints of docs/endpoints.md.
 func (h *Handler) serveGateway(ex *exchange, r *http.Request, endpoint string) {
 	ex.endpoint = true
 	switch endpoint {
@@ -328,7 +328,7 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 		slog.String("remote_addr", peerHost(r.RemoteAddr)))
 }
 
-// upperCaseMethod reports whether m has no lower-case letter (SPEC §2: "get"
+// upperCaseMethod reports whether m has no lower-case letter (docs/requests.md, entry checks: "get"
 // and "Post" are refused before matching).
 func upperCaseMethod(m string) bool {
 	if m == "" {
@@ -343,7 +343,7 @@ func upperCaseMethod(m string) bool {
 }
 
 // browserNavigation reports whether r is a browser navigation: GET or HEAD
-// accepting text/html (SPEC §3 outcomes).
+// accepting text/html (docs/requests.md, outcomes).
 func browserNavigation(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false

@@ -14,8 +14,8 @@ import (
 	"github.com/portcullis/portcullis/internal/cache"
 )
 
-// Default identity header names (SPEC §2 [headers]) and the forward-auth
-// response names (SPEC §3).
+// Default identity header names (docs/configuration.md, [headers]) and the forward-auth
+// response names (docs/headers.md).
 const (
 	authRequestUser     = "X-Auth-Request-User"
 	authRequestEmail    = "X-Auth-Request-Email"
@@ -23,7 +23,7 @@ const (
 	authRequestUsername = "X-Auth-Request-Preferred-Username"
 )
 
-// alwaysScrubbed are removed from every request before forwarding (SPEC §3
+// alwaysScrubbed are removed from every request before forwarding (docs/requests.md
 // request hygiene). X-Forwarded-For/Proto/Host are listed so that their
 // underscore spellings go too; the gateway sets them afterwards.
 var alwaysScrubbed = []string{
@@ -95,7 +95,7 @@ func foldEqual(name, folded string) bool {
 }
 
 // scrubHeaders removes every header of the set from hdr, and an h2c
-// upgrade request (SPEC §3: an h2c upgrade through a proxy smuggles
+// upgrade request (docs/requests.md: an h2c upgrade through a proxy smuggles
 // requests past it).
 func (s headerSet) scrubHeaders(hdr http.Header) {
 	for k := range hdr {
@@ -230,7 +230,7 @@ func (n *headerNames) setIdentity(hdr http.Header, v *identityValues, bearer str
 	set(n.assertion, v.assertion)
 }
 
-// setAuthResponse puts the forward-auth identity headers (SPEC §3) into hdr.
+// setAuthResponse puts the forward-auth identity headers (docs/headers.md) into hdr.
 func (n *headerNames) setAuthResponse(hdr http.Header, v *identityValues) {
 	set := func(name string, val []string) {
 		if val != nil {
@@ -296,7 +296,7 @@ func valueSize(k valueKey, v *identityValues) int {
 }
 
 // verifiedEmail is the identity's email when it is verified, else "": an
-// unverified address never reaches the upstream as identity (SPEC §2: emails
+// unverified address never reaches the upstream as identity (docs/requests.md, rules: emails
 // count only when verified), so an app keyed on the email header cannot be
 // taken over by someone who typed another person's address at the provider.
 func verifiedEmail(id *portcullis.Identity) string {

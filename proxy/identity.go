@@ -17,7 +17,7 @@ import (
 // access_token parameter (RFC 6750 §2.2).
 const formPeek = 64 << 10
 
-// identify establishes the request's identity (SPEC §3 Identity): a bearer
+// identify establishes the request's identity (docs/requests.md, identity): a bearer
 // token, which never falls back to the cookie, else the session. It returns
 // the request to continue with (its body may have been wrapped).
 func (h *Handler) identify(ex *exchange, r *http.Request) (*http.Request, error) {
@@ -85,14 +85,14 @@ func bearerToken(v string) (string, bool) {
 	if rest != "" && rest[0] != ' ' {
 		// "Bearer:tok", "Bearer\ttok": a bearer token was presented, badly;
 		// it is refused as invalid rather than ignored in favour of the
-		// cookie (SPEC §3: no fallback).
+		// cookie (docs/requests.md: no fallback).
 		return "", true
 	}
 	return strings.TrimLeft(rest, " "), true
 }
 
 // tokenInForm refuses a form-encoded body that carries access_token (RFC
-// 6750 §2.2 is not accepted, SPEC §3). It reads at most formPeek bytes and
+// 6750 §2.2 is not accepted, docs/requests.md). It reads at most formPeek bytes and
 // puts them back in front of the rest of the body.
 func tokenInForm(r *http.Request) (*http.Request, error) {
 	if r.Body == nil || r.Body == http.NoBody {
@@ -123,7 +123,7 @@ func tokenInForm(r *http.Request) (*http.Request, error) {
 }
 
 // hasAccessTokenParam reports whether a query string or form body names
-// the parameter access_token (RFC 6750 §2.2 and §2.3, refused by SPEC §3),
+// the parameter access_token (RFC 6750 §2.2 and §2.3, refused: docs/requests.md),
 // however the name is percent-encoded (%61ccess%5Ftoken) and whether
 // parameters are separated by & or ;. Malformed escapes are compared as
 // they are rather than refused.

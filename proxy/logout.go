@@ -12,7 +12,7 @@ import (
 // maxLogoutBody bounds a back-channel logout request body.
 const maxLogoutBody = 64 << 10
 
-// handleSignOut serves GET or POST {prefix}/sign_out?rd=URL (SPEC §3): it
+// handleSignOut serves GET or POST {prefix}/sign_out?rd=URL (docs/endpoints.md, sign_out): it
 // ends the session, revokes its refresh token (RFC 7009) and goes through
 // the provider's end_session_endpoint (OIDC RP-Initiated Logout 1.0) when it
 // has one, then on to the validated rd.
@@ -62,7 +62,7 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 }
 
 // sameOrigin reports whether a sign-out POST comes from a site of the
-// gateway's (SPEC §3: a POST whose Origin or Sec-Fetch-Site shows another
+// gateway's (docs/endpoints.md, sign_out: a POST whose Origin or Sec-Fetch-Site shows another
 // site is refused): an Origin header, when present, must be public_url's
 // origin, the request's own origin or an allowed redirect host's; a
 // Sec-Fetch-Site header must not say cross-site.

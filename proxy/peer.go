@@ -19,7 +19,7 @@ func peerAddr(remote string) netip.Addr {
 }
 
 // isTrusted reports whether a is inside one of TrustedProxies, whose
-// X-Forwarded-* headers are believed (SPEC §2 trusted_proxies).
+// X-Forwarded-* headers are believed (docs/security.md, trusted proxies).
 func (h *Handler) isTrusted(a netip.Addr) bool {
 	if !a.IsValid() {
 		return false

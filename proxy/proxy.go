@@ -110,7 +110,7 @@ type Upstream struct {
 	AssertionAudience string
 }
 
-// Headers names the identity headers sent upstream (SPEC §2 [headers]); an
+// Headers names the identity headers sent upstream (docs/configuration.md, [headers]); an
 // empty name disables that header.
 type Headers struct {
 	User              string

@@ -11,7 +11,7 @@ import (
 const maxRedirectLen = 4096
 
 // redirectPolicy decides which post-login and post-logout targets are
-// acceptable (SPEC §2 allowed_redirect_hosts, SPEC §3 {prefix}/start): a
+// acceptable (docs/configuration.md allowed_redirect_hosts, docs/endpoints.md start): a
 // relative path, or an absolute http(s) URL on public_url's origin or an
 // allowed host. Everything else falls back to "/", which closes open
 // redirects (RFC 9700 §4.11).

@@ -24,7 +24,7 @@ const (
 	maxChunks = 10
 )
 
-// CookieStore keeps the whole session in sealed cookies (SPEC §4 "cookie"
+// CookieStore keeps the whole session in sealed cookies (docs/sessions.md "cookie"
 // store): nothing runs server-side, and every replica that shares the
 // secrets can open them.
 //

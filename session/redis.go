@@ -37,7 +37,7 @@ const (
 	redisDialRetryWait = 20 * time.Millisecond
 )
 
-// RedisStore keeps sessions in Redis (SPEC §4 "redis" store). The cookie
+// RedisStore keeps sessions in Redis (docs/sessions.md "redis" store). The cookie
 // carries only a sealed 256-bit random id; the session is sealed again
 // (keys derived from the secrets for this purpose, bound to its Redis key)
 // before it is stored, so Redis contents alone reveal no tokens. Sessions

@@ -15,7 +15,7 @@ import (
 	"github.com/portcullis/portcullis/internal/cache"
 )
 
-// Login-state cookie parameters (SPEC §4).
+// Login-state cookie parameters (docs/sessions.md).
 const (
 	// LoginStateTTL is how long a login attempt may take.
 	LoginStateTTL = 10 * time.Minute

@@ -7,7 +7,7 @@ import (
 	"io"
 )
 
-// exitError carries an exit code (SPEC §1: 1 runtime, 2 usage/config, 3 denied).
+// exitError carries an exit code (docs/operations.md: 1 runtime, 2 usage/config, 3 denied).
 type exitError struct {
 	code int
 	err  error // nil: nothing more to print

@@ -64,7 +64,7 @@ func TestRunCommands(t *testing.T) {
 	}
 }
 
-// TestExitCode maps errors to the exit codes of SPEC §1.
+// TestExitCode maps errors to the exit codes of docs/operations.md.
 func TestExitCode(t *testing.T) {
 	cases := []struct {
 		name   string
