@@ -1,6 +1,7 @@
 package portcullis_test
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
@@ -361,4 +362,40 @@ func slug(heading string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestConfigurationDocumentsEveryKey checks that every key the config
+// package decodes is named in docs/configuration.md, so that a key added to
+// the schema without its documentation fails here.
+func TestConfigurationDocumentsEveryKey(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded := regexp.MustCompile(`\b[a-z]\.(?:str|strs|secret|secretList|duration|boolean|strMap|tables|int)\("([a-z_]+)"`)
+	files, err := filepath.Glob(filepath.Join("config", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range decoded.FindAllStringSubmatch(string(b), -1) {
+			keys[m[1]] = true
+		}
+	}
+	if len(keys) < 50 {
+		t.Fatalf("found only %d keys in config/*.go; the pattern no longer matches the decoder", len(keys))
+	}
+	for k := range keys {
+		if !bytes.Contains(doc, []byte("`"+k+"`")) && !bytes.Contains(doc, []byte("."+k+"]]`")) {
+			t.Errorf("docs/configuration.md does not name the key %q", k)
+		}
+	}
 }
