@@ -197,8 +197,12 @@ func (d *decoder) validateProvider(p *providerSection) string {
 	d.nonEmpty("provider.scopes", p.Scopes)
 	d.nonEmpty("provider.audiences", p.Audiences)
 	for name, v := range p.AuthParams {
-		if name == "" || strings.IndexFunc(v, isControl) >= 0 {
+		switch {
+		case name == "" || strings.IndexFunc(v, isControl) >= 0:
 			d.problem(joinKey("provider.auth_params", name), "invalid authorization parameter")
+		case reservedAuthParams[strings.ToLower(name)]:
+			d.problem(joinKey("provider.auth_params", name),
+				"is set by the gateway itself and cannot be overridden (state, nonce, PKCE, redirect_uri, client_id, response_type and mode, scope, request objects)")
 		}
 	}
 	for _, x := range p.ExtraIssuers {
@@ -298,4 +302,14 @@ func (d *decoder) validateBranding(b *brandingSection) proxy.Branding {
 		out.SupportURL = d.checkURL("branding.support_url", b.SupportURL, false)
 	}
 	return out
+}
+
+// reservedAuthParams are the authorization-request parameters the gateway
+// sets itself: overriding one would defeat the state, nonce or PKCE check,
+// send the code elsewhere, or (request, request_uri) replace the whole
+// request.
+var reservedAuthParams = map[string]bool{
+	"state": true, "nonce": true, "code_challenge": true, "code_challenge_method": true,
+	"code_verifier": true, "redirect_uri": true, "client_id": true, "response_type": true,
+	"response_mode": true, "scope": true, "request": true, "request_uri": true,
 }

@@ -84,6 +84,8 @@ func TestValidation(t *testing.T) {
 				`cfg.toml:15: routes[0].upstream: required when there is more than one upstream`,
 				`cfg.toml:18: upstreams[1].name: duplicate upstream name "app"`,
 			}},
+		{"reserved auth param", section("[provider]", `auth_params = { state = "fixed" }`),
+			[]string{`cfg.toml:5: provider.auth_params.state: is set by the gateway itself and cannot be overridden (state, nonce, PKCE, redirect_uri, client_id, response_type and mode, scope, request objects)`}},
 		{"pprof without ops listener", section("[server]", "ops_listen = \"\"\npprof = true"),
 			[]string{`cfg.toml:3: server.pprof: needs the ops listener (ops_listen is empty); the profiler is never served on the gateway listener`}},
 		{"bad flush interval", section("[[upstreams]]", `flush_interval = "soon"`),
