@@ -185,7 +185,7 @@ func (g *Google) cloudIdentityGroups(ctx context.Context, authz, member string) 
 	if strings.ContainsAny(member, `'\`) {
 		return nil, fmt.Errorf("directory: google: cannot search groups of %q", member)
 	}
-	query := fmt.Sprintf("member_key_id == '%s' && '%s' in labels", member, cloudIdentityLabel)
+	query := fmt.Sprintf("member_key_id == '%s' && '%s' in labels", celQuoted(member), cloudIdentityLabel)
 	var out groupSet
 	token := ""
 	for pages := 1; ; pages++ {
@@ -241,4 +241,11 @@ func (g *Google) getPage(ctx context.Context, u, authz string, v any) error {
 		return fmt.Errorf("directory: google %s: %v", redact(u), err)
 	}
 	return nil
+}
+
+// celQuoted escapes s for a single-quoted string of the Cloud Identity
+// query (a CEL expression): an address such as o'brien@acme.com must stay
+// one string literal and never end the literal early.
+func celQuoted(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s)
 }

@@ -287,3 +287,15 @@ func TestGoogleErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestCELQuoted(t *testing.T) {
+	for in, want := range map[string]string{
+		"ann@acme.com":          "ann@acme.com",
+		"o'brien@acme.com":      `o\'brien@acme.com`,
+		`x\' || 'a' == 'a@acme`: `x\\\' || \'a\' == \'a@acme`,
+	} {
+		if got := celQuoted(in); got != want {
+			t.Errorf("celQuoted(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
