@@ -227,7 +227,7 @@ func TestForwardAuthLegacyNginxSnippet(t *testing.T) {
 	bin := testenv.LookPath(t, "nginx")
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(legacyNginxConf, dir, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxMain, dir, fmt.Sprintf(legacyNginxServer, front, a.Listen, strings.TrimPrefix(up.URL, "http://")))), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	proc := testenv.Start(t, exec.Command(bin, "-p", dir, "-c", conf))

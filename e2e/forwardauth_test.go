@@ -49,38 +49,27 @@ path = "/**"
 `}.String()
 }
 
-// legacyNginxConf is the nginx snippet the README showed before the
+// legacyNginxServer is the nginx snippet the README showed before the
 // forward-auth header contract: it sets X-Original-URL and
 // X-Forwarded-Method but passes the client's X-Forwarded-Uri through.
 // TestForwardAuthLegacyNginxSnippet checks that the gateway refuses what a
 // client can do through it.
-const legacyNginxConf = `
-daemon off;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
-events { worker_connections 128; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
+// Its format arguments are the listen, gateway and app addresses.
+const legacyNginxServer = `
   server {
-    listen %[2]s;
+    listen %[1]s;
     # The gateway trusts only 127.0.0.2: nginx talks to it from there.
     proxy_bind 127.0.0.2;
     location = /oauth2/auth {
       internal;
-      proxy_pass http://%[3]s;
+      proxy_pass http://%[2]s;
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
       proxy_set_header X-Forwarded-Method $request_method;
     }
     location /oauth2/ {
-      proxy_pass http://%[3]s;
+      proxy_pass http://%[2]s;
       proxy_set_header Host $http_host;
     }
     location / {
@@ -92,13 +81,12 @@ http {
       proxy_set_header X-Forwarded-User $user;
       proxy_set_header X-Forwarded-Groups $groups;
       proxy_set_header X-Portcullis-Jwt-Assertion $assertion;
-      proxy_pass http://%[4]s;
+      proxy_pass http://%[3]s;
     }
     location @login {
       return 302 /oauth2/start?rd=$scheme://$http_host$request_uri;
     }
   }
-}
 `
 
 // nginxMain wraps a server block into a configuration nginx runs as the
