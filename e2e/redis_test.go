@@ -78,7 +78,8 @@ func TestRedisReplicasShareSessions(t *testing.T) {
 }
 
 // TestRedisRoundTripsPerRequest measures, with INFO commandstats, what an
-// authenticated request costs in Redis on the hot path (no refresh): one GET.
+// authenticated request costs in Redis on the hot path (no refresh): one
+// GETRANGE of a few bytes.
 func TestRedisRoundTripsPerRequest(t *testing.T) {
 	t.Parallel()
 	rs, _, _, gw, _, ck := redisLoggedIn(t, false)
@@ -104,16 +105,18 @@ func TestRedisRoundTripsPerRequest(t *testing.T) {
 			continue
 		}
 		total += d
-		if cmd != "get" {
+		if cmd != "getrange" {
 			other = append(other, cmd)
 		}
 	}
-	gets := after["get"] - before["get"]
-	t.Logf("redis store: %d authenticated requests: %d GET, %d Redis commands in all = %.2f per request; %v per request end to end",
-		n, gets, total, float64(total)/n, elapsed/n)
-	if gets != n || total != n {
+	// The session was opened by the warm-up request: each further one
+	// only proves its stored value unchanged (GETRANGE of the value's tag).
+	checks := after["getrange"] - before["getrange"]
+	t.Logf("redis store: %d authenticated requests: %d GETRANGE, %d Redis commands in all = %.2f per request; %v per request end to end",
+		n, checks, total, float64(total)/n, elapsed/n)
+	if checks != n || total != n {
 		slices.Sort(other)
-		t.Errorf("%d requests cost %d GETs and %d commands in all (others: %v); want exactly one GET each", n, gets, total, other)
+		t.Errorf("%d requests cost %d GETRANGEs and %d commands in all (others: %v); want exactly one GETRANGE each", n, checks, total, other)
 	}
 }
 

@@ -77,5 +77,5 @@ func (s *Session) cacheSize() int { return s.MemorySize() }
 
 // cacheSize is the bytes e holds besides its fixed part.
 func (e redisEntry) cacheSize() int {
-	return len(e.id) + len(e.key) + len(e.sealed) + e.sess.MemorySize()
+	return len(e.id) + len(e.key) + len(e.tag) + e.sess.MemorySize()
 }

@@ -44,7 +44,9 @@ const (
 // are indexed by the provider's (iss, sub) and (iss, sid) for logout and
 // revocation, under HMAC names that hold no personal data.
 //
-// Load costs one GET. Errors talking to Redis are returned as they are (not
+// Load costs one round trip: for a session this process has opened before,
+// a GETRANGE of the stored value's tag (a few bytes) that proves it
+// unchanged; otherwise a GET. Errors talking to Redis are returned as they are (not
 // ErrNoSession), so callers can answer 503 instead of sending users to log in.
 type RedisStore struct {
 	client  redis.UniversalClient
@@ -57,6 +59,12 @@ type RedisStore struct {
 	log     *slog.Logger
 	unlock  *redis.Script
 	active  activeCount
+	// checks sends revalidate's GETRANGEs: go-redis's autopipeliner, which
+	// writes the checks of concurrent requests to one connection as one
+	// pipeline (one system call each way for many requests, here and in
+	// redis-server) instead of one round trip per request on a pooled
+	// connection. Each request still waits for its own reply.
+	checks redis.Cmdable
 }
 
 var (
@@ -66,12 +74,27 @@ var (
 	_ ReplayGuard = (*RedisStore)(nil)
 )
 
-// redisEntry is what a cookie value opened to, and the last Redis value seen
-// for it with the session it decoded to.
+// redisEntry is what a cookie value opened to, and the session the last
+// Redis value seen for it decoded to, with that value's tag.
 type redisEntry struct {
 	id, key string
-	sealed  string
+	tag     string // valueTag of the value sess came from
 	sess    *Session
+}
+
+// tagLen is how many trailing characters of a sealed Redis value identify
+// it. A sealed value is the base64 of "date|ciphertext|HMAC-SHA256" with a
+// fresh date and IV on every save, so its last 24 characters are 18 bytes
+// of a MAC: two different values share them with probability 2^-144, and
+// only a holder of the secrets can choose them.
+const tagLen = 24
+
+// valueTag is the tag of a sealed Redis value.
+func valueTag(val string) string {
+	if len(val) <= tagLen {
+		return val
+	}
+	return val[len(val)-tagLen:]
 }
 
 // NewRedisStore connects a Redis store (the connection is made lazily: use
@@ -108,6 +131,7 @@ func NewRedisStore(cfg RedisConfig, cookie CookieConfig, opts ...StoreOptions) (
 		cache: newOpenCache[redisEntry](o.CacheSize), metrics: m, log: o.logger(),
 		unlock: redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`),
 	}
+	s.checks = autoPipeline(client)
 	if o.Metrics != nil {
 		if err := s.registerActive(o.Metrics); err != nil {
 			client.Close()
@@ -140,7 +164,7 @@ func (s *RedisStore) WithCookie(cookie CookieConfig) (*RedisStore, error) {
 	}
 	return &RedisStore{
 		client: s.client, cfg: cookie, idSeal: idSeal, valSeal: valSeal, index: index,
-		cache: newOpenCache[redisEntry](s.cache.max), metrics: s.metrics, log: s.log, unlock: s.unlock,
+		cache: newOpenCache[redisEntry](s.cache.max), metrics: s.metrics, log: s.log, unlock: s.unlock, checks: s.checks,
 	}, nil
 }
 
@@ -199,6 +223,15 @@ func newRedisClient(cfg RedisConfig) (redis.UniversalClient, error) {
 	}
 }
 
+// autoPipeline returns client's autopipeliner (closed with the client), or
+// client itself should it have none.
+func autoPipeline(client redis.UniversalClient) redis.Cmdable {
+	if ap, err := client.AutoPipeline(); err == nil {
+		return ap
+	}
+	return client
+}
+
 // sessionKey returns the Redis key of a session id.
 func sessionKey(id string) string { return sessionKeyPrefix + idHash(id) }
 
@@ -208,8 +241,9 @@ func idHash(id string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Load opens the cookie's id and GETs its session: one round trip. A value
-// already decoded for this cookie is reused when Redis returns it unchanged.
+// Load opens the cookie's id and reads its session: one round trip. A
+// session already decoded for this cookie is reused while Redis still holds
+// the value it came from (revalidate).
 func (s *RedisStore) Load(r *http.Request) (sess *Session, err error) {
 	start := time.Now()
 	sess, err = s.load(r)
@@ -223,7 +257,12 @@ func (s *RedisStore) load(r *http.Request) (*Session, error) {
 		return nil, ErrNoSession
 	}
 	e, hit := s.cache.get(cookie)
-	if !hit {
+	if hit {
+		sess, err := s.revalidate(r, cookie, e)
+		if sess != nil || err != nil {
+			return sess, err
+		}
+	} else {
 		id, ok := s.openID(cookie)
 		if !ok {
 			return nil, ErrNoSession
@@ -240,21 +279,37 @@ func (s *RedisStore) load(r *http.Request) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session: redis load: %w", err)
 	}
-	now := s.cfg.Now()
-	if e.sess != nil && val == e.sealed {
-		if !now.Before(e.sess.ExpiresAt) {
-			return nil, ErrNoSession
-		}
-		return e.sess, nil
-	}
 	sess, err := s.openValue(e.key, val)
-	if err != nil || !now.Before(sess.ExpiresAt) {
+	if err != nil || !s.cfg.Now().Before(sess.ExpiresAt) {
 		return nil, ErrNoSession
 	}
 	sess.ID = e.id
-	e.sealed, e.sess = val, sess
+	e.tag, e.sess = valueTag(val), sess
 	s.cache.put(cookie, e)
 	return sess, nil
+}
+
+// revalidate asks Redis whether the value e.sess came from is still the
+// session's value, fetching only its tag (GETRANGE of the last tagLen
+// characters: a reply of a few bytes instead of the whole sealed session).
+// It returns e.sess when it is, ErrNoSession when the session is gone or
+// past its lifetime, and (nil, nil) when the value changed (a refresh on
+// another replica) and must be read again.
+func (s *RedisStore) revalidate(r *http.Request, cookie string, e redisEntry) (*Session, error) {
+	tag, err := s.checks.GetRange(r.Context(), e.key, -tagLen, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("session: redis load: %w", err)
+	}
+	switch {
+	case tag == "": // GETRANGE of a missing key: deleted, revoked or expired
+		s.cache.remove(cookie)
+		return nil, ErrNoSession
+	case tag != e.tag:
+		return nil, nil
+	case !s.cfg.Now().Before(e.sess.ExpiresAt):
+		return nil, ErrNoSession
+	}
+	return e.sess, nil
 }
 
 // openID opens a cookie value into the session id it carries.
@@ -343,7 +398,7 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 	if r != nil {
 		clearChunks(w, r, s.cfg)
 	}
-	s.cache.put(cookie, redisEntry{id: stored.ID, key: key, sealed: val, sess: stored})
+	s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored})
 	return nil
 }
 
@@ -365,7 +420,7 @@ func (s *RedisStore) update(ctx context.Context, r *http.Request, sess *Session,
 	if r != nil {
 		if cookie, found := findCookie(r.Header, s.cfg.Name); found {
 			if e, hit := s.cache.get(cookie); hit && e.key == key {
-				s.cache.put(cookie, redisEntry{id: stored.ID, key: key, sealed: val, sess: stored})
+				s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored})
 			}
 		}
 	}

@@ -372,3 +372,48 @@ func TestRedisStoreWithCookie(t *testing.T) {
 		t.Errorf("a session sealed with the new secret: %v", err)
 	}
 }
+
+// TestRedisStoreCachedLoadReadsOnlyTheTag: once a replica has opened a
+// session, each further Load asks Redis for the value's tag only
+// (GETRANGE), not the whole sealed session (GET), and still sees a change
+// made by another replica at once.
+func TestRedisStoreCachedLoadReadsOnlyTheTag(t *testing.T) {
+	clock := newTestClock()
+	store, raw, _, _ := newTestRedisStore(t, clock)
+	ctx := context.Background()
+	cs := saveCookies(t, store, nil, testSession(t, clock.Now(), 5, 300))
+	other, err := NewRedisStore(RedisConfig{URL: "redis://" + raw.Options().Addr}, store.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	first, err := other.Load(requestWith(cs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.ConfigResetStat(ctx)
+	for i := 0; i < 5; i++ {
+		if _, err := other.Load(requestWith(cs)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats := raw.Info(ctx, "commandstats").Val()
+	if !strings.Contains(stats, "cmdstat_getrange:calls=5,") || strings.Contains(stats, "cmdstat_get:") {
+		t.Errorf("five cached Loads sent:\n%s", stats)
+	}
+
+	refreshed := first.Clone()
+	refreshed.AccessToken = "at-from-the-other-replica"
+	if err := store.Save(httptest.NewRecorder(), requestWith(cs), refreshed); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := other.Load(requestWith(cs)); err != nil || g.AccessToken != "at-from-the-other-replica" {
+		t.Errorf("Load after another replica's update = %v, %v", g, err)
+	}
+	if err := raw.Del(ctx, sessionKey(first.ID)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Load(requestWith(cs)); !errors.Is(err, ErrNoSession) {
+		t.Errorf("Load after the key was deleted = %v, want ErrNoSession", err)
+	}
+}
