@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -193,18 +192,21 @@ func (b *forwardBody) fill(body io.Reader) error {
 	return err
 }
 
-type forwardBodyKey struct{}
-
-// withForwardBody returns r carrying b for clientBodyFailed.
-func withForwardBody(r *http.Request, b *forwardBody) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), forwardBodyKey{}, b))
+// forwardBodyOf returns the pre-read body of the request r belongs to (the
+// reverse proxy passes its outbound request, whose Body wraps ours: the body
+// is found through the exchange in the context), or nil.
+func forwardBodyOf(r *http.Request) *forwardBody {
+	if ex := exchangeOf(r); ex != nil {
+		return ex.body
+	}
+	return nil
 }
 
 // clientBodyCause is the error to answer a failed client body with: the
 // one that ended the read of the client's body when there was one (a
 // deadline is a 408), rather than what the transport made of it.
 func clientBodyCause(r *http.Request, err error) error {
-	if b, ok := r.Context().Value(forwardBodyKey{}).(*forwardBody); ok {
+	if b := forwardBodyOf(r); b != nil {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		if b.readErr != nil {
@@ -224,10 +226,8 @@ func clientBodyFailed(r *http.Request, err error) bool {
 	if errors.As(err, &ce) {
 		return true
 	}
-	// The reverse proxy passes its outbound request, whose Body wraps ours:
-	// the body is found through the context.
-	b, ok := r.Context().Value(forwardBodyKey{}).(*forwardBody)
-	if !ok {
+	b := forwardBodyOf(r)
+	if b == nil {
 		return false
 	}
 	return b.failed.Load() || (b.rest != nil && !b.ended.Load() && r.Context().Err() != nil)

@@ -119,7 +119,7 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 	}
 	if body != nil {
 		defer body.release()
-		r = withForwardBody(r, body)
+		ex.body = body
 	}
 	start := h.now()
 	up.rp.ServeHTTP(ex, withExchange(r, ex))
@@ -215,6 +215,16 @@ func (h *Handler) stripOwnCookies(hdr http.Header) {
 	if len(vals) == 0 || (len(vals) == 1 && !h.hasOwnCookie(vals[0])) {
 		return
 	}
+	if len(vals) == 1 {
+		if kept, ok := h.keptRun(vals[0]); ok {
+			if kept == "" {
+				delete(hdr, "Cookie")
+			} else {
+				vals[0] = kept
+			}
+			return
+		}
+	}
 	n := 0
 	for _, v := range vals {
 		n += len(v) + 2
@@ -241,6 +251,39 @@ func (h *Handler) stripOwnCookies(hdr http.Header) {
 	}
 	vals[0] = b.String()
 	hdr["Cookie"] = vals[:1]
+}
+
+// keptRun returns the part of the Cookie header value v that holds every
+// cookie but the gateway's, when those cookies are one run of v (the
+// gateway's are all before or after them, the usual case): a substring,
+// without allocating. ok is false when a gateway cookie sits between two
+// others.
+func (h *Handler) keptRun(v string) (kept string, ok bool) {
+	start, end, ownAfterKept := -1, -1, false
+	for off := 0; off <= len(v); {
+		partEnd := len(v)
+		if i := strings.IndexByte(v[off:], ';'); i >= 0 {
+			partEnd = off + i
+		}
+		part := strings.TrimSpace(v[off:partEnd])
+		switch {
+		case part == "":
+		case h.ownsCookie(cookieName(part)):
+			ownAfterKept = start >= 0
+		case ownAfterKept:
+			return "", false
+		default:
+			if start < 0 {
+				start = off + strings.Index(v[off:partEnd], part)
+			}
+			end = off + strings.Index(v[off:partEnd], part) + len(part)
+		}
+		off = partEnd + 1
+	}
+	if start < 0 {
+		return "", true
+	}
+	return v[start:end], true
 }
 
 // hasOwnCookie reports whether the Cookie header value v holds one of the

@@ -146,9 +146,28 @@ type exchange struct {
 	id     *portcullis.Identity // nil: no identity
 	sess   *session.Session     // the session the identity came from, if any
 	bearer string               // the presented bearer token, if any
+
+	body *forwardBody    // the pre-read body being forwarded, if any
+	ctx  exchangeContext // the context of the request given to the reverse proxy
 }
 
 type exchangeKey struct{}
+
+// exchangeContext is the request's context carrying its exchange, for the
+// reverse proxy's hooks. It lives inside the exchange, so attaching the
+// exchange costs no allocation beyond Request.WithContext's copy.
+type exchangeContext struct {
+	context.Context
+	ex *exchange
+}
+
+// Value returns the exchange for exchangeKey and asks the parent otherwise.
+func (c *exchangeContext) Value(key any) any {
+	if key == (exchangeKey{}) {
+		return c.ex
+	}
+	return c.Context.Value(key)
+}
 
 // ServeHTTP runs one request through the decision flow of DESIGN.md
 // "One request": limits, path normalisation, gateway endpoints or route
@@ -401,7 +420,8 @@ func (h *Handler) publicEndpoint(endpoint string) string {
 
 // withExchange returns r carrying ex for the reverse proxy's hooks.
 func withExchange(r *http.Request, ex *exchange) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
+	ex.ctx = exchangeContext{Context: r.Context(), ex: ex}
+	return r.WithContext(&ex.ctx)
 }
 
 func exchangeOf(r *http.Request) *exchange {
