@@ -248,7 +248,7 @@ func (n *headerNames) setAuthResponse(hdr http.Header, v *identityValues) {
 
 // Bounds of the identity-values cache (docs/security.md, "Memory bounds").
 const (
-	valueCacheSize  = 10000
+	valueCacheSize  = 16384 // as many as the opened-session cache
 	valueCacheBytes = 32 << 20
 )
 

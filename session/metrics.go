@@ -16,7 +16,7 @@ import (
 type StoreOptions struct {
 	Metrics   prometheus.Registerer // nil = no metrics
 	Logger    *slog.Logger          // nil = discard
-	CacheSize int                   // opened-session cache entries; 0 = 10000
+	CacheSize int                   // opened-session cache entries; 0 = 16384
 }
 
 func (o StoreOptions) logger() *slog.Logger {
