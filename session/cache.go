@@ -61,8 +61,10 @@ func (c *openCache[V]) remove(key string) { c.c.Delete(cacheKey(key)) }
 // len reports the number of entries.
 func (c *openCache[V]) len() int { return c.c.Len() }
 
-// MemorySize estimates the bytes s holds (itself, its identity, tokens and
-// step-ups), for the byte bounds of the caches that keep sessions.
+// MemorySize estimates the bytes s holds (itself, its identity, the tokens
+// it holds and step-ups), for the byte bounds of the caches that keep
+// sessions. A resident copy (Elided) holds no tokens but, at most, the
+// access token, and is counted so.
 func (s *Session) MemorySize() int {
 	if s == nil {
 		return 0

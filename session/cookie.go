@@ -35,7 +35,8 @@ const (
 type CookieStore struct {
 	cfg     CookieConfig
 	seal    *sealer
-	cache   *openCache[*Session]
+	cache   *openCache[*Session] // resident copies (Session.Elided)
+	keepAT  bool                 // StoreOptions.KeepAccessToken
 	metrics *storeMetrics
 	opens   atomic.Int64 // decryptions attempted, for tests and benchmarks
 }
@@ -62,7 +63,7 @@ func NewCookieStore(cfg CookieConfig, opts ...StoreOptions) (*CookieStore, error
 	if err != nil {
 		return nil, err
 	}
-	return &CookieStore{cfg: cfg, seal: seal, cache: newOpenCache[*Session](o.CacheSize), metrics: m}, nil
+	return &CookieStore{cfg: cfg, seal: seal, cache: newOpenCache[*Session](o.CacheSize), keepAT: o.KeepAccessToken, metrics: m}, nil
 }
 
 // checkCookieConfig validates cfg and fills in defaults.
@@ -100,7 +101,9 @@ func validCookieName(name string) bool {
 }
 
 // Load opens the request's session cookie(s). A value seen before is served
-// from the cache without decryption; expiry is checked on every call.
+// from the cache without decryption; expiry is checked on every call. It
+// returns the resident copy the cache keeps (Session.Elided); Full reads
+// the tokens from the cookie again.
 func (c *CookieStore) Load(r *http.Request) (s *Session, err error) {
 	start := time.Now()
 	s, err = c.load(r)
@@ -121,6 +124,18 @@ func (c *CookieStore) load(r *http.Request) (*Session, error) {
 		c.cache.remove(sealed)
 		return nil, ErrNoSession
 	}
+	s, err := c.open(sealed, now)
+	if err != nil {
+		return nil, err
+	}
+	res := s.resident(c.keepAT)
+	c.cache.put(sealed, res)
+	return res, nil
+}
+
+// open decrypts a sealed value into the session it carries, bypassing the
+// cache: ErrNoSession when it does not open or has expired at now.
+func (c *CookieStore) open(sealed string, now time.Time) (*Session, error) {
 	c.opens.Add(1)
 	b, err := c.seal.open(c.cfg.Name, sealed)
 	if err != nil {
@@ -130,8 +145,27 @@ func (c *CookieStore) load(r *http.Request) (*Session, error) {
 	if err != nil || !now.Before(s.ExpiresAt) {
 		return nil, ErrNoSession
 	}
-	c.cache.put(sealed, s)
 	return s, nil
+}
+
+// Full returns s with its tokens, opening the request's cookie again
+// without the cache; ErrNoSession when the cookie no longer carries s.
+func (c *CookieStore) Full(r *http.Request, s *Session) (*Session, error) {
+	if !s.Elided() {
+		return s, nil
+	}
+	sealed, ok := c.readSealed(r)
+	if !ok {
+		return nil, ErrNoSession
+	}
+	full, err := c.open(sealed, c.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	if !sameSession(full, s) {
+		return nil, ErrNoSession
+	}
+	return full, nil
 }
 
 // readSealed returns the sealed value, reassembled from its chunks. With a
@@ -164,9 +198,13 @@ func (c *CookieStore) readSealed(r *http.Request) (string, bool) {
 
 // Save seals s into fresh cookies (a new IV and timestamp every time, so a
 // login never reuses a value) and clears chunks the new value does not need.
+// An elided session is refused (and no cookie set).
 func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) (err error) {
 	start := time.Now()
 	defer func() { c.metrics.observe(opSave, start, err) }()
+	if s.Elided() {
+		return errElided
+	}
 	remaining := s.ExpiresAt.Sub(c.cfg.Now())
 	if remaining <= 0 {
 		return fmt.Errorf("session: save: session expired at %s", s.ExpiresAt.Format(time.RFC3339))
@@ -203,7 +241,7 @@ func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) (
 			}
 		}
 	}
-	c.cache.put(sealed, s.Clone())
+	c.cache.put(sealed, s.resident(c.keepAT))
 	return nil
 }
 

@@ -44,7 +44,7 @@ func TestCookieStoreRoundTrip(t *testing.T) {
 			}
 			// A fresh store (another replica) must open it without the cache.
 			other := newTestCookieStore(t, store.cfg)
-			got, err := other.Load(requestWith(cs))
+			got, err := loadFull(t, other, requestWith(cs))
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -150,7 +150,7 @@ func TestCookieStoreStaleChunks(t *testing.T) {
 	}
 	// A browser that kept the stale chunks still loads the new session.
 	stale := append(cs[:1:1], big[1:]...)
-	got, err := newTestCookieStore(t, store.cfg).Load(requestWith(stale))
+	got, err := loadFull(t, newTestCookieStore(t, store.cfg), requestWith(stale))
 	if err != nil || got.IDToken != small.IDToken {
 		t.Errorf("Load with stale chunks = %v, %v; want the new session", got, err)
 	}
@@ -235,7 +235,7 @@ func TestCookieStoreConcurrent(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for range 10 {
-				if got, err := store.Load(requestWith(cs)); err != nil || got.AccessToken != s.AccessToken {
+				if got, err := loadFull(t, store, requestWith(cs)); err != nil || got.AccessToken != s.AccessToken {
 					t.Errorf("Load = %v, %v", got, err)
 					return
 				}

@@ -105,6 +105,17 @@ func saveCookies(tb testing.TB, store Store, r *http.Request, s *Session) []*htt
 	return rec.Result().Cookies()
 }
 
+// loadFull loads r's session with store and reads it in full (Store.Full),
+// tokens included.
+func loadFull(tb testing.TB, store Store, r *http.Request) (*Session, error) {
+	tb.Helper()
+	s, err := store.Load(r)
+	if err != nil {
+		return nil, err
+	}
+	return store.Full(r, s)
+}
+
 // requestWith builds a request that carries the live cookies among cs.
 func requestWith(cs []*http.Cookie) *http.Request {
 	r := httptest.NewRequest(http.MethodGet, "https://gw.example.com/", nil)

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"runtime"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/oidctest"
 	"github.com/portcullis/portcullis/internal/testenv"
 )
 
@@ -85,5 +87,52 @@ func TestConsumedStatesMemoryBounded(t *testing.T) {
 	}
 	if _, _, err := take(c, last, state); !errors.Is(err, ErrLoginState) {
 		t.Errorf("replay of the newest state after the flood: %v", err)
+	}
+}
+
+// TestCachedSessionsHeap measures the heap 10,000 opened sessions with
+// realistic tokens hold in a cookie store's cache, filled by Load of
+// distinct sealed cookies as a gateway's cache fills under a many-users
+// load (docs/performance.md). The cache keeps them without their tokens:
+// about 1.2 KB each; with them it held about 2.7 KB each.
+func TestCachedSessionsHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a cache")
+	}
+	const sessions = 10_000
+	p := oidctest.New(t, oidctest.Options{JWTAccessTokens: true})
+	clock := newTestClock()
+	cfg := testCookieConfig(t, clock)
+	sealer := newTestCookieStore(t, cfg)
+	// Signing is slow: 50 token sets, copied into each session (every
+	// opened session holds its own copy of its strings).
+	var proto []*Session
+	for i := range 50 {
+		proto = append(proto, realisticSession(t, p, i, clock.Now()))
+	}
+	reqs := make([]*http.Request, sessions)
+	for i := range reqs {
+		s := proto[i%len(proto)].Clone()
+		s.Identity.Subject = "user-" + strconv.Itoa(i)
+		reqs[i] = requestWith(saveCookies(t, sealer, nil, s))
+	}
+	store := newTestCookieStore(t, cfg)
+	before := testenv.HeapAfterGC()
+	for _, r := range reqs {
+		if _, err := store.Load(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grown := testenv.HeapAfterGC() - before
+	runtime.KeepAlive(store)
+	runtime.KeepAlive(reqs)
+	n := store.cache.len() // the cache's shards may each have evicted a few
+	if n < sessions*95/100 {
+		t.Fatalf("the cache holds %d sessions, want about %d", n, sessions)
+	}
+	per := grown / int64(n)
+	t.Logf("%d cached sessions hold %d KiB of heap: %d bytes each", n, grown>>10, per)
+	if per > 2000 {
+		t.Errorf("a cached session holds %d bytes of heap, want at most 2000 (its tokens are not kept)", per)
 	}
 }

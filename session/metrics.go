@@ -17,6 +17,10 @@ type StoreOptions struct {
 	Metrics   prometheus.Registerer // nil = no metrics
 	Logger    *slog.Logger          // nil = discard
 	CacheSize int                   // opened-session cache entries; 0 = 16384
+	// KeepAccessToken keeps sessions' access tokens in the opened-session
+	// cache (set it when the access token is sent upstream on every
+	// request); without it the cache keeps no token at all.
+	KeepAccessToken bool
 }
 
 func (o StoreOptions) logger() *slog.Logger {

@@ -55,6 +55,7 @@ type RedisStore struct {
 	valSeal *sealer
 	index   *indexNamer
 	cache   *openCache[redisEntry]
+	keepAT  bool // StoreOptions.KeepAccessToken
 	metrics *storeMetrics
 	log     *slog.Logger
 	unlock  *redis.Script
@@ -128,7 +129,7 @@ func NewRedisStore(cfg RedisConfig, cookie CookieConfig, opts ...StoreOptions) (
 	}
 	s := &RedisStore{
 		client: client, cfg: cookie, idSeal: idSeal, valSeal: valSeal, index: index,
-		cache: newOpenCache[redisEntry](o.CacheSize), metrics: m, log: o.logger(),
+		cache: newOpenCache[redisEntry](o.CacheSize), keepAT: o.KeepAccessToken, metrics: m, log: o.logger(),
 		unlock: redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`),
 	}
 	s.checks = autoPipeline(client)
@@ -164,7 +165,7 @@ func (s *RedisStore) WithCookie(cookie CookieConfig) (*RedisStore, error) {
 	}
 	return &RedisStore{
 		client: s.client, cfg: cookie, idSeal: idSeal, valSeal: valSeal, index: index,
-		cache: newOpenCache[redisEntry](s.cache.max), metrics: s.metrics, log: s.log, unlock: s.unlock, checks: s.checks,
+		cache: newOpenCache[redisEntry](s.cache.max), keepAT: s.keepAT, metrics: s.metrics, log: s.log, unlock: s.unlock, checks: s.checks,
 	}, nil
 }
 
@@ -243,7 +244,8 @@ func idHash(id string) string {
 
 // Load opens the cookie's id and reads its session: one round trip. A
 // session already decoded for this cookie is reused while Redis still holds
-// the value it came from (revalidate).
+// the value it came from (revalidate). It returns the resident copy the
+// cache keeps (Session.Elided); Full reads the tokens again.
 func (s *RedisStore) Load(r *http.Request) (sess *Session, err error) {
 	start := time.Now()
 	sess, err = s.load(r)
@@ -284,9 +286,9 @@ func (s *RedisStore) load(r *http.Request) (*Session, error) {
 		return nil, ErrNoSession
 	}
 	sess.ID = e.id
-	e.tag, e.sess = valueTag(val), sess
+	e.tag, e.sess = valueTag(val), sess.resident(s.keepAT)
 	s.cache.put(cookie, e)
-	return sess, nil
+	return e.sess, nil
 }
 
 // revalidate asks Redis whether the value e.sess came from is still the
@@ -347,9 +349,13 @@ func (s *RedisStore) sealValue(key string, sess *Session) (string, error) {
 // same pipeline, and sets the cookie. With an ID (a refresh) it rewrites the session in place, with
 // TTL = the remaining lifetime, and leaves the cookie alone; a session that
 // was deleted meanwhile (sign-out elsewhere) is not recreated: ErrNoSession.
+// An elided session is refused.
 func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) (err error) {
 	start := time.Now()
 	defer func() { s.metrics.observe(opSave, start, err) }()
+	if sess.Elided() {
+		return errElided
+	}
 	remaining := sess.ExpiresAt.Sub(s.cfg.Now())
 	if remaining <= 0 {
 		return fmt.Errorf("session: save: session expired at %s", sess.ExpiresAt.Format(time.RFC3339))
@@ -398,7 +404,7 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 	if r != nil {
 		clearChunks(w, r, s.cfg)
 	}
-	s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored})
+	s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored.resident(s.keepAT)})
 	return nil
 }
 
@@ -420,7 +426,7 @@ func (s *RedisStore) update(ctx context.Context, r *http.Request, sess *Session,
 	if r != nil {
 		if cookie, found := findCookie(r.Header, s.cfg.Name); found {
 			if e, hit := s.cache.get(cookie); hit && e.key == key {
-				s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored})
+				s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored.resident(s.keepAT)})
 			}
 		}
 	}

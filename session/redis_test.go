@@ -59,7 +59,7 @@ func TestRedisStoreLifecycle(t *testing.T) {
 		t.Error("Save changed the caller's session")
 	}
 
-	got, err := store.Load(requestWith(cs))
+	got, err := loadFull(t, store, requestWith(cs))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -89,7 +89,7 @@ func TestRedisStoreLifecycle(t *testing.T) {
 		t.Fatalf("Save (update): %v", err)
 	}
 	for name, s := range map[string]*RedisStore{"same replica": store, "other replica": other} {
-		if g, err := s.Load(requestWith(cs)); err != nil || g.AccessToken != "at-refreshed" {
+		if g, err := loadFull(t, s, requestWith(cs)); err != nil || g.AccessToken != "at-refreshed" {
 			t.Errorf("%s: Load after update = %v, %v", name, g, err)
 		}
 	}

@@ -40,9 +40,15 @@ type Session struct {
 	// redirect was last made, so a provider that does not grant a scope
 	// cannot cause a loop.
 	StepUps map[string]time.Time `json:"su,omitempty"`
+
+	// elided marks the resident copy an opened-session cache keeps: some
+	// of the tokens above were left out (see resident). hadRefresh records
+	// that the session they were left out of has a refresh token.
+	elided, hadRefresh bool
 }
 
 // Clone returns a deep-enough copy of s to change tokens, expiry and StepUps.
+// A clone of an elided session is elided too: Save refuses it.
 func (s *Session) Clone() *Session {
 	c := *s
 	if s.StepUps != nil {
@@ -53,6 +59,45 @@ func (s *Session) Clone() *Session {
 	}
 	return &c
 }
+
+// Elided reports whether s is the copy a store keeps in memory, without
+// its ID and refresh tokens (and its access token unless the store was told
+// to keep it, StoreOptions.KeepAccessToken). Such a session is enough to
+// decide a request; Store.Full returns it with its tokens, and Save refuses
+// it, so a session is never stored without them.
+func (s *Session) Elided() bool { return s.elided }
+
+// CanRefresh reports whether s has a refresh token, or had one before its
+// tokens were elided: whether a refresh is worth reading the full session for.
+func (s *Session) CanRefresh() bool { return s.RefreshToken != "" || s.hadRefresh }
+
+// resident returns the copy of s an opened-session cache keeps: without
+// its ID and refresh tokens, which only a refresh, a sign-out or a directory
+// read needs, and without its access token unless keepAccessToken (it is
+// sent upstream on every request). With thousands of sessions cached, the
+// tokens were about a third of the gateway's live heap.
+func (s *Session) resident(keepAccessToken bool) *Session {
+	c := s.Clone()
+	c.hadRefresh = s.CanRefresh()
+	if c.IDToken != "" || c.RefreshToken != "" || (!keepAccessToken && c.AccessToken != "") {
+		c.elided = true
+	}
+	c.IDToken, c.RefreshToken = "", ""
+	if !keepAccessToken {
+		c.AccessToken = ""
+	}
+	return c
+}
+
+// sameSession reports whether full, read again for Store.Full, is the
+// session resident is the copy of: the same login of the same user.
+func sameSession(full, resident *Session) bool {
+	return full.CreatedAt.Equal(resident.CreatedAt) && full.Identity.Subject == resident.Identity.Subject &&
+		full.Identity.Issuer == resident.Identity.Issuer
+}
+
+// errElided is Save's answer to an elided session.
+var errElided = errors.New("session: save: the session was loaded without its tokens (read it with Store.Full first)")
 
 // ServerSide reports whether s is kept by its store (the redis store) rather
 // than carried by its cookie (the cookie store). A change to a server-side
@@ -69,9 +114,21 @@ type Store interface {
 	// Load returns the request's session, or ErrNoSession when it carries none
 	// or one that is invalid or past ExpiresAt. Other errors mean the store
 	// could not be asked (Redis down) and must not be read as "no session".
+	//
+	// The session returned is the store's resident copy (Elided): without
+	// its ID and refresh tokens, and without its access token unless the
+	// store keeps it.
 	Load(r *http.Request) (*Session, error)
+	// Full returns s, a session Load returned for r, with its tokens: s
+	// itself when nothing was elided, else the session read again from r
+	// (the cookie store) or from the store (the redis store) without the
+	// cache. It returns ErrNoSession when the session read is gone or is not
+	// the same session as s, and other errors when the store could not be
+	// asked.
+	Full(r *http.Request, s *Session) (*Session, error)
 	// Save writes s and sets the cookie(s) that carry it. A session with an
 	// empty ID gets a fresh one (a new login never reuses a cookie value).
+	// An elided session is refused: it would be stored without its tokens.
 	Save(w http.ResponseWriter, r *http.Request, s *Session) error
 	// Delete ends the request's session: server-side state and every cookie chunk.
 	Delete(w http.ResponseWriter, r *http.Request) error
