@@ -31,7 +31,9 @@ var _ groupsReader = (*idp.Client)(nil)
 // older than GroupsRefresh, so that a member removed from a group loses
 // access within that time. A failed read keeps the last groups (the session
 // still ends at its lifetime or when its tokens do), logs, and is retried
-// after groupsRetry. It returns nil when the session ended meanwhile.
+// after groupsRetry. It returns nil when the session ended meanwhile. The
+// read uses the full session (session.Store.Full): the user's access token,
+// and the session saved with the groups.
 func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session) *session.Session {
 	if s.GroupsReadAt.IsZero() {
 		return s // groups from the tokens (or no directory): the hot path
@@ -49,6 +51,16 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 		(!s.GroupsTriedAt.IsZero() && now.Sub(s.GroupsTriedAt) < min(groupsRetry, every)) {
 		return s
 	}
+	full, err := h.cfg.Sessions.Full(r, s)
+	if errors.Is(err, session.ErrNoSession) {
+		return nil // ended meanwhile
+	}
+	if err != nil {
+		h.log.Warn("proxy: reading the session's tokens for a directory read failed; keeping the last groups read",
+			"sub", s.Identity.Subject, "err", err)
+		return s
+	}
+	s = full
 	key := "groups:" + s.ID
 	if s.ID == "" {
 		key = "groups-at:" + s.AccessToken
@@ -111,7 +123,7 @@ func (h *Handler) storeGroups(ctx context.Context, ex *exchange, r *http.Request
 		return apply(s)
 	}
 	defer unlock()
-	cur, err := h.cfg.Sessions.Load(r)
+	cur, err := h.loadFull(r)
 	switch {
 	case errors.Is(err, session.ErrNoSession):
 		return nil // ended elsewhere meanwhile

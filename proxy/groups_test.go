@@ -73,7 +73,7 @@ func TestGroupsRefresh(t *testing.T) {
 		t.Fatalf("after groups_refresh: status %d, directory asked %d times with %q", resp.StatusCode, dp.count(), dp.tokens)
 	}
 	cookies = liveCookies(resp)
-	ns, err := f.store.Load(withCookiesRequest(cookies))
+	ns, err := f.storedSession(cookies)
 	if err != nil || !slices.Equal(ns.Identity.Groups, []string{"staff"}) || !ns.GroupsReadAt.Equal(f.clock.Now()) {
 		t.Fatalf("stored session: %+v %v", ns, err)
 	}

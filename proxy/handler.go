@@ -260,12 +260,18 @@ func (h *Handler) stepUp(ex *exchange, r *http.Request) {
 		return
 	}
 	scopes := unionScopes(ex.sess.Identity.Scopes, d.MissingScopes)
-	s := ex.sess.Clone()
-	if s.StepUps == nil {
-		s.StepUps = make(map[string]time.Time, 1)
+	// The attempt is recorded on the full session: the store's copy
+	// (session.Session.Elided) has no tokens to save.
+	full, err := h.cfg.Sessions.Full(r, ex.sess)
+	if err == nil {
+		s := full.Clone()
+		if s.StepUps == nil {
+			s.StepUps = make(map[string]time.Time, 1)
+		}
+		s.StepUps[key] = now
+		err = h.cfg.Sessions.Save(ex, r, s)
 	}
-	s.StepUps[key] = now
-	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
+	if err != nil {
 		h.log.Warn("proxy: recording a step-up attempt failed", "route", key, "err", err)
 	}
 	h.startLogin(ex, r, h.returnURL(ex, r), scopes, key)

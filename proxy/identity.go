@@ -48,9 +48,29 @@ func (h *Handler) identify(ex *exchange, r *http.Request) (*http.Request, error)
 		s = h.freshGroups(ex, r, s)
 	}
 	if s != nil {
+		if s, err = h.withAccessToken(r, s); err != nil {
+			return r, unavailable("the session store is not available; please retry shortly", err)
+		}
+	}
+	if s != nil {
 		ex.sess, ex.id = s, &s.Identity
 	}
 	return r, nil
+}
+
+// withAccessToken returns s with its access token when the access-token
+// header is configured and the store's copy of s left it out (a store not
+// told to keep it, session.StoreOptions.KeepAccessToken): nil when the
+// session ended meanwhile. Otherwise s as it is: the hot path.
+func (h *Handler) withAccessToken(r *http.Request, s *session.Session) (*session.Session, error) {
+	if h.names.accessToken == "" || s.AccessToken != "" || !s.Elided() {
+		return s, nil
+	}
+	full, err := h.cfg.Sessions.Full(r, s)
+	if errors.Is(err, session.ErrNoSession) {
+		return nil, nil
+	}
+	return full, err
 }
 
 func (h *Handler) identifyBearer(ex *exchange, r *http.Request, tok string) error {

@@ -100,7 +100,7 @@ func TestRefreshOutcomes(t *testing.T) {
 			if tt.err != nil || tt.wantStatus != 200 {
 				return
 			}
-			s, err := f.store.Load(withCookiesRequest(liveCookies(resp)))
+			s, err := f.storedSession(liveCookies(resp))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +190,7 @@ func TestRefreshedSessionNeedsItsOwnRefresh(t *testing.T) {
 	if resp.StatusCode != 200 || f.prov.refreshes.Load() != 2 {
 		t.Fatalf("refreshed session near expiry: %d, refreshes %d, want 2", resp.StatusCode, f.prov.refreshes.Load())
 	}
-	s, err := f.store.Load(withCookiesRequest(liveCookies(resp)))
+	s, err := f.storedSession(liveCookies(resp))
 	if err != nil || s.AccessToken != "at-2" {
 		t.Fatalf("session after the second refresh: %+v, %v", s, err)
 	}

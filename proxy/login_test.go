@@ -53,7 +53,7 @@ func TestLoginRoundTrip(t *testing.T) {
 	if got.Header.Get("X-Forwarded-User") != "alice" || got.Header.Get("X-Forwarded-Groups") != "admins,staff" {
 		t.Errorf("identity headers: %v", got.Header)
 	}
-	s, err := f.store.Load(withCookiesRequest(sessionCookies))
+	s, err := f.storedSession(sessionCookies)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +68,17 @@ func TestLoginRoundTrip(t *testing.T) {
 	if replay.StatusCode != http.StatusBadRequest || f.prov.exchanges.Load() != n {
 		t.Fatalf("replayed state = %d, exchanges %d -> %d", replay.StatusCode, n, f.prov.exchanges.Load())
 	}
+}
+
+// storedSession is the session the cookies cs carry, as the fixture's store
+// keeps it, with its tokens (session.Store.Full).
+func (f *fixture) storedSession(cs []*http.Cookie) (*session.Session, error) {
+	r := withCookiesRequest(cs)
+	s, err := f.store.Load(r)
+	if err != nil {
+		return nil, err
+	}
+	return f.store.Full(r, s)
 }
 
 func withCookiesRequest(cs []*http.Cookie) *http.Request {

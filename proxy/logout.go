@@ -27,8 +27,8 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		return
 	}
 	rd := h.redirects.validate(r.URL.Query().Get("rd"))
-	s, err := h.cfg.Sessions.Load(r)
-	if err != nil && !errors.Is(err, session.ErrNoSession) {
+	s, err := h.signOutSession(r)
+	if err != nil {
 		h.fail(ex, r, unavailable("the session store is not available; please retry shortly", err))
 		return
 	}
@@ -59,6 +59,26 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		return
 	}
 	http.Redirect(ex, r, end, http.StatusFound)
+}
+
+// signOutSession returns the request's session with its tokens (the
+// refresh token to revoke, the ID token for id_token_hint), read before
+// Delete ends it; nil when there is none. A session whose tokens cannot be
+// read again (ended meanwhile) is signed out without them. Errors mean the
+// store could not be asked.
+func (h *Handler) signOutSession(r *http.Request) (*session.Session, error) {
+	s, err := h.cfg.Sessions.Load(r)
+	if errors.Is(err, session.ErrNoSession) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	full, err := h.cfg.Sessions.Full(r, s)
+	if errors.Is(err, session.ErrNoSession) {
+		return s, nil
+	}
+	return full, err
 }
 
 // sameOrigin reports whether a sign-out POST comes from a site of the

@@ -59,7 +59,9 @@ func (f *refresher) memory(now func() time.Time) *cache.Cache[[32]byte, recentRe
 // fresh returns s, refreshed when its access token is within RefreshMargin
 // of expiry (issue 4), or nil when the session no longer yields an
 // identity: the refresh token was refused (the session is then deleted), or
-// the access token has expired and could not be refreshed.
+// the access token has expired and could not be refreshed. s may be the
+// store's copy without tokens (session.Session.Elided): the refresh reads
+// the full session first.
 func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) *session.Session {
 	if s.Expiry.IsZero() {
 		return s
@@ -69,13 +71,26 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) *sess
 		return s
 	}
 	expired := !now.Before(s.Expiry)
-	if !h.cfg.Refresh || s.RefreshToken == "" {
+	if !h.cfg.Refresh || !s.CanRefresh() {
 		if expired {
 			return nil
 		}
 		return s
 	}
-	ns, err := h.refresh(ex, r, s)
+	full, err := h.cfg.Sessions.Full(r, s)
+	switch {
+	case errors.Is(err, session.ErrNoSession):
+		return nil // ended meanwhile (another replica signed it out)
+	case err != nil:
+		h.log.Warn("proxy: reading the session's tokens for a refresh failed", "sub", s.Identity.Subject, "err", err)
+		if expired {
+			return nil
+		}
+		return s
+	case now.Add(h.cfg.RefreshMargin).Before(full.Expiry):
+		return full // refreshed by another replica since the store's copy was made
+	}
+	ns, err := h.refresh(ex, r, full)
 	switch {
 	case err == nil:
 		return ns
@@ -91,7 +106,8 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) *sess
 	}
 }
 
-// refresh refreshes s once per session however many requests ask at the
+// refresh refreshes s, a full session (its refresh token is the
+// single-flight key), once per session however many requests ask at the
 // same time (singleflight in this process, the store's lock across
 // replicas), bounded by refreshTimeout.
 func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*session.Session, error) {
@@ -145,7 +161,7 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.S
 	defer unlock()
 	// Another replica may have refreshed the session between our Load and
 	// our lock: its refresh token may be spent already.
-	cur, err := h.cfg.Sessions.Load(r)
+	cur, err := h.loadFull(r)
 	switch {
 	case errors.Is(err, session.ErrNoSession):
 		return nil, idp.ErrInvalidGrant // ended elsewhere meanwhile
@@ -207,7 +223,7 @@ func (h *Handler) awaitRefresh(ctx context.Context, r *http.Request, s *session.
 			return nil, ctx.Err()
 		case <-t.C:
 		}
-		ns, err := h.cfg.Sessions.Load(r)
+		ns, err := h.loadFull(r)
 		if errors.Is(err, session.ErrNoSession) {
 			return nil, idp.ErrInvalidGrant // the other replica ended it
 		}
@@ -215,6 +231,16 @@ func (h *Handler) awaitRefresh(ctx context.Context, r *http.Request, s *session.
 			return ns, nil
 		}
 	}
+}
+
+// loadFull loads the request's session as it is stored now, with its
+// tokens (session.Store.Full).
+func (h *Handler) loadFull(r *http.Request) (*session.Session, error) {
+	s, err := h.cfg.Sessions.Load(r)
+	if err != nil {
+		return nil, err
+	}
+	return h.cfg.Sessions.Full(r, s)
 }
 
 func (h *Handler) saveRefreshed(ex *exchange, r *http.Request, s *session.Session) {

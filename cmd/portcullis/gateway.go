@@ -158,9 +158,13 @@ func (g *gateway) replayGuard(ctx context.Context, key string, until time.Time) 
 
 // buildStore gives gen its session store: prev's when the session settings
 // are unchanged, one on prev's Redis connection when only the cookie
-// settings (secrets) changed, else a new one.
+// settings (secrets) changed, else a new one (also when [headers]
+// access_token was set or cleared: whether the store keeps access tokens).
 func (g *gateway) buildStore(gen, prev *generation) error {
 	cfg := gen.cfg
+	if prev != nil && keepAccessToken(prev.cfg) != keepAccessToken(cfg) {
+		prev = nil // a store keeps access tokens or not from its start
+	}
 	if prev != nil && prev.cfg.SessionStore == cfg.SessionStore &&
 		reflect.DeepEqual(prev.cfg.Cookie, cfg.Cookie) && sameRedis(prev.cfg.Redis, cfg.Redis) {
 		gen.store, gen.conn = prev.store, prev.conn
