@@ -230,6 +230,19 @@ func TestReload(t *testing.T) {
 				t.Error("an unchanged provider was rebuilt")
 			}
 		}},
+		{name: "an access-token header rebuilds the store, which keeps access tokens", change: func(c *testConfig) {
+			c.secrets = []string{secretB, secretA}
+			c.route = "[headers]\naccess_token = \"X-Access-Token\"\n"
+		}, wantLive: true, wantStatus: 200, check: func(t *testing.T, prev, now *generation) {
+			if now.store == prev.store {
+				t.Error("the store was kept although it must now keep access tokens")
+			}
+			s, err := now.store.Load(aliceRequest(t, f, alice))
+			if err != nil || s.AccessToken == "" || s.RefreshToken != "" {
+				t.Errorf("the store's copy of the session: access token %d bytes, refresh token %d bytes, %v",
+					len(s.AccessToken), len(s.RefreshToken), err)
+			}
+		}},
 		{name: "listen change needs a restart", change: func(c *testConfig) {
 			c.secrets = []string{secretB, secretA}
 			c.listen = "127.0.0.1:1"
@@ -271,6 +284,19 @@ func TestReload(t *testing.T) {
 	if f.g.current().provider != first.provider {
 		t.Error("the provider client was replaced although [provider] never changed")
 	}
+}
+
+// aliceRequest is a request to the gateway carrying the cookies of c.
+func aliceRequest(t *testing.T, f *fixture, c *http.Client) *http.Request {
+	t.Helper()
+	r, err := http.NewRequest("GET", f.url("/app"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ck := range c.Jar.Cookies(r.URL) {
+		r.AddCookie(ck)
+	}
+	return r
 }
 
 // TestReloadRedisSecrets rotates the secrets of a Redis store: the new
