@@ -24,21 +24,25 @@ import (
 
 // TestCookieCacheMemoryBounded floods the opened-session cache through
 // Save, which fills it, with 8,000 distinct sessions carrying about 12 KB of
-// incompressible tokens each (sealed cookies of about 16 KB). The live heap
-// must stay within twice the cache's byte bound; bounded by entries alone
-// (10,000) the same flood held about 250 MB.
+// incompressible access token each (sealed cookies of about 16 KB), which a
+// store told to keep access tokens caches. The live heap must stay within
+// twice the cache's byte bound; bounded by entries alone (10,000) the same
+// flood held about 250 MB.
 func TestCookieCacheMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("floods a cache")
 	}
 	clock := newTestClock()
-	store := newTestCookieStore(t, testCookieConfig(t, clock))
+	store, err := NewCookieStore(testCookieConfig(t, clock), StoreOptions{KeepAccessToken: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	pad := func(n int) string {
 		b := make([]byte, n)
 		_, _ = rand.Read(b)
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
-	at, idt := pad(4500), pad(4500)
+	at, idt := pad(9000), pad(100)
 	before := testenv.HeapAfterGC()
 	for i := range 8_000 {
 		n := strconv.Itoa(i)
