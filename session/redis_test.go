@@ -387,7 +387,7 @@ func TestRedisStoreCachedLoadReadsOnlyTheTag(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	first, err := other.Load(requestWith(cs))
+	first, err := loadFull(t, other, requestWith(cs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +407,7 @@ func TestRedisStoreCachedLoadReadsOnlyTheTag(t *testing.T) {
 	if err := store.Save(httptest.NewRecorder(), requestWith(cs), refreshed); err != nil {
 		t.Fatal(err)
 	}
-	if g, err := other.Load(requestWith(cs)); err != nil || g.AccessToken != "at-from-the-other-replica" {
+	if g, err := loadFull(t, other, requestWith(cs)); err != nil || g.AccessToken != "at-from-the-other-replica" {
 		t.Errorf("Load after another replica's update = %v, %v", g, err)
 	}
 	if err := raw.Del(ctx, sessionKey(first.ID)).Err(); err != nil {
