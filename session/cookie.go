@@ -36,7 +36,7 @@ type CookieStore struct {
 	cfg     CookieConfig
 	seal    *sealer
 	cache   *openCache[*Session] // resident copies (Session.Elided)
-	keepAT  bool                 // StoreOptions.KeepAccessToken
+	keep    residentRule         // what the cache keeps of a session
 	metrics *storeMetrics
 	opens   atomic.Int64 // decryptions attempted, for tests and benchmarks
 }
@@ -63,7 +63,7 @@ func NewCookieStore(cfg CookieConfig, opts ...StoreOptions) (*CookieStore, error
 	if err != nil {
 		return nil, err
 	}
-	return &CookieStore{cfg: cfg, seal: seal, cache: newOpenCache[*Session](o.CacheSize), keepAT: o.KeepAccessToken, metrics: m}, nil
+	return &CookieStore{cfg: cfg, seal: seal, cache: newOpenCache[*Session](o.CacheSize), keep: newResidentRule(o), metrics: m}, nil
 }
 
 // checkCookieConfig validates cfg and fills in defaults.
@@ -128,7 +128,7 @@ func (c *CookieStore) load(r *http.Request) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := s.resident(c.keepAT)
+	res := s.resident(c.keep)
 	c.cache.put(sealed, res)
 	return res, nil
 }
@@ -241,7 +241,7 @@ func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) (
 			}
 		}
 	}
-	c.cache.put(sealed, s.resident(c.keepAT))
+	c.cache.put(sealed, s.resident(c.keep))
 	return nil
 }
 

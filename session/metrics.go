@@ -21,6 +21,11 @@ type StoreOptions struct {
 	// cache (set it when the access token is sent upstream on every
 	// request); without it the cache keeps no token at all.
 	KeepAccessToken bool
+	// KeepClaims, when not nil, are the only claim paths ("org.id",
+	// "https://example.com/roles") the opened-session cache keeps of a
+	// session's claims: those a request's decision or headers read. nil
+	// keeps every claim. The others are read again with Store.Full.
+	KeepClaims []string
 }
 
 func (o StoreOptions) logger() *slog.Logger {

@@ -55,7 +55,7 @@ type RedisStore struct {
 	valSeal *sealer
 	index   *indexNamer
 	cache   *openCache[redisEntry]
-	keepAT  bool // StoreOptions.KeepAccessToken
+	keep    residentRule // what the cache keeps of a session
 	metrics *storeMetrics
 	log     *slog.Logger
 	unlock  *redis.Script
@@ -129,7 +129,7 @@ func NewRedisStore(cfg RedisConfig, cookie CookieConfig, opts ...StoreOptions) (
 	}
 	s := &RedisStore{
 		client: client, cfg: cookie, idSeal: idSeal, valSeal: valSeal, index: index,
-		cache: newOpenCache[redisEntry](o.CacheSize), keepAT: o.KeepAccessToken, metrics: m, log: o.logger(),
+		cache: newOpenCache[redisEntry](o.CacheSize), keep: newResidentRule(o), metrics: m, log: o.logger(),
 		unlock: redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`),
 	}
 	s.checks = autoPipeline(client)
@@ -165,7 +165,7 @@ func (s *RedisStore) WithCookie(cookie CookieConfig) (*RedisStore, error) {
 	}
 	return &RedisStore{
 		client: s.client, cfg: cookie, idSeal: idSeal, valSeal: valSeal, index: index,
-		cache: newOpenCache[redisEntry](s.cache.max), keepAT: s.keepAT, metrics: s.metrics, log: s.log, unlock: s.unlock, checks: s.checks,
+		cache: newOpenCache[redisEntry](s.cache.max), keep: s.keep, metrics: s.metrics, log: s.log, unlock: s.unlock, checks: s.checks,
 	}, nil
 }
 
@@ -286,7 +286,7 @@ func (s *RedisStore) load(r *http.Request) (*Session, error) {
 		return nil, ErrNoSession
 	}
 	sess.ID = e.id
-	e.tag, e.sess = valueTag(val), sess.resident(s.keepAT)
+	e.tag, e.sess = valueTag(val), sess.resident(s.keep)
 	s.cache.put(cookie, e)
 	return e.sess, nil
 }
@@ -404,7 +404,7 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 	if r != nil {
 		clearChunks(w, r, s.cfg)
 	}
-	s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored.resident(s.keepAT)})
+	s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored.resident(s.keep)})
 	return nil
 }
 
@@ -426,7 +426,7 @@ func (s *RedisStore) update(ctx context.Context, r *http.Request, sess *Session,
 	if r != nil {
 		if cookie, found := findCookie(r.Header, s.cfg.Name); found {
 			if e, hit := s.cache.get(cookie); hit && e.key == key {
-				s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored.resident(s.keepAT)})
+				s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored.resident(s.keep)})
 			}
 		}
 	}

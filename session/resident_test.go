@@ -2,8 +2,11 @@ package session
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -206,7 +209,7 @@ func TestSaveRefusesElidedSession(t *testing.T) {
 func TestResidentMemorySize(t *testing.T) {
 	p := oidctest.New(t, oidctest.Options{JWTAccessTokens: true})
 	s := realisticSession(t, p, 7, time.Now())
-	full, res, keep := s.MemorySize(), s.resident(false).MemorySize(), s.resident(true).MemorySize()
+	full, res, keep := s.MemorySize(), s.resident(residentRule{}).MemorySize(), s.resident(residentRule{keepAccessToken: true}).MemorySize()
 	t.Logf("tokens: at %d, idt %d, rt %d bytes; MemorySize full %d, resident %d, resident with the access token %d",
 		len(s.AccessToken), len(s.IDToken), len(s.RefreshToken), full, res, keep)
 	if res*10 >= full*4 {
@@ -215,7 +218,7 @@ func TestResidentMemorySize(t *testing.T) {
 	if keep-res != len(s.AccessToken) {
 		t.Errorf("keeping the access token adds %d bytes to MemorySize, want %d", keep-res, len(s.AccessToken))
 	}
-	if s.resident(false).AccessToken != "" || s.AccessToken == "" || s.Elided() {
+	if s.resident(residentRule{}).AccessToken != "" || s.AccessToken == "" || s.Elided() {
 		t.Error("resident changed the session it copies")
 	}
 }
@@ -224,11 +227,69 @@ func TestResidentMemorySize(t *testing.T) {
 // token is kept is not elided: Full returns it, Save accepts it.
 func TestNothingToElide(t *testing.T) {
 	s := &Session{AccessToken: "at", ExpiresAt: time.Now().Add(time.Hour)}
-	res := s.resident(true)
+	res := s.resident(residentRule{keepAccessToken: true})
 	if res.Elided() || res.CanRefresh() || res.AccessToken != "at" {
 		t.Errorf("resident = %+v, elided %v", res, res.Elided())
 	}
-	if s.resident(false).CanRefresh() || !s.resident(false).Elided() {
+	if s.resident(residentRule{}).CanRefresh() || !s.resident(residentRule{}).Elided() {
 		t.Error("without the access token the copy must be elided and cannot refresh")
+	}
+}
+
+// TestResidentKeepsOnlyTheClaimsRead: with KeepClaims the resident copy
+// keeps only the top-level claims those paths read (a dotted path's first
+// segment, or a key that holds dots whole), is elided for the others, and
+// a request's claim lookups find what they need in it.
+func TestResidentKeepsOnlyTheClaimsRead(t *testing.T) {
+	s := &Session{ExpiresAt: time.Now().Add(time.Hour), Identity: portcullis.Identity{Subject: "u", Claims: map[string]any{
+		"sub": "u", "email": "u@example.com", "name": "U", "org": map[string]any{"id": "42"},
+		"https://example.com/roles": []any{"admin"}, "amr": []any{"pwd"},
+	}}}
+	rule := newResidentRule(StoreOptions{KeepClaims: []string{"org.id", "https://example.com/roles", "absent.claim"}})
+	res := s.resident(rule)
+	if got := slices.Sorted(maps.Keys(res.Identity.Claims)); !slices.Equal(got, []string{"https://example.com/roles", "org"}) {
+		t.Errorf("resident claims = %v", got)
+	}
+	if !res.Elided() {
+		t.Error("a copy without some claims must be elided (Save refuses it, Full restores them)")
+	}
+	for _, path := range []string{"org.id", "https://example.com/roles"} {
+		want, _ := s.Identity.Claim(path)
+		if got, ok := res.Identity.Claim(path); !ok || !reflect.DeepEqual(got, want) {
+			t.Errorf("resident Claim(%q) = %v, %v; want %v", path, got, ok, want)
+		}
+	}
+	if len(s.Identity.Claims) != 6 {
+		t.Error("resident changed the session it copies")
+	}
+	if all := s.resident(newResidentRule(StoreOptions{})); len(all.Identity.Claims) != 6 {
+		t.Errorf("without KeepClaims every claim is kept, got %v", all.Identity.Claims)
+	}
+	if none := s.resident(newResidentRule(StoreOptions{KeepClaims: []string{}})); none.Identity.Claims != nil || !none.Elided() {
+		t.Errorf("with an empty KeepClaims no claim is kept, got %v", none.Identity.Claims)
+	}
+}
+
+// TestFullRestoresClaims: a store keeping only some claims returns them all
+// from Full.
+func TestFullRestoresClaims(t *testing.T) {
+	clock := newTestClock()
+	store, err := NewCookieStore(testCookieConfig(t, clock), StoreOptions{KeepClaims: []string{"email"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := testSession(t, clock.Now(), 5, 300)
+	want.Identity.Claims = map[string]any{"sub": "user-1", "email": "u@example.com", "hd": "example.com"}
+	cs := saveCookies(t, store, nil, want)
+	got, err := store.Load(requestWith(cs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Identity.Claims) != 1 || got.Identity.Claims["email"] != "u@example.com" {
+		t.Errorf("Load claims = %v, want only email", got.Identity.Claims)
+	}
+	full, err := store.Full(requestWith(cs), got)
+	if err != nil || !reflect.DeepEqual(full.Identity.Claims, want.Identity.Claims) {
+		t.Errorf("Full claims = %v, %v; want %v", full, err, want.Identity.Claims)
 	}
 }

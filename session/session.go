@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis"
@@ -71,20 +72,59 @@ func (s *Session) Elided() bool { return s.elided }
 // tokens were elided: whether a refresh is worth reading the full session for.
 func (s *Session) CanRefresh() bool { return s.RefreshToken != "" || s.hadRefresh }
 
+// residentRule is what an opened-session cache keeps of a session
+// (StoreOptions.KeepAccessToken and KeepClaims).
+type residentRule struct {
+	keepAccessToken bool
+	claims          map[string]bool // top-level claim names kept; nil = every claim
+}
+
+func newResidentRule(o StoreOptions) residentRule {
+	r := residentRule{keepAccessToken: o.KeepAccessToken}
+	if o.KeepClaims != nil {
+		r.claims = make(map[string]bool, 2*len(o.KeepClaims))
+		for _, path := range o.KeepClaims {
+			// portcullis.LookupClaim reads the whole path as one key, or
+			// walks from its first segment.
+			r.claims[path] = true
+			if i := strings.IndexByte(path, '.'); i >= 0 {
+				r.claims[path[:i]] = true
+			}
+		}
+	}
+	return r
+}
+
 // resident returns the copy of s an opened-session cache keeps: without
 // its ID and refresh tokens, which only a refresh, a sign-out or a directory
-// read needs, and without its access token unless keepAccessToken (it is
-// sent upstream on every request). With thousands of sessions cached, the
-// tokens were about a third of the gateway's live heap.
-func (s *Session) resident(keepAccessToken bool) *Session {
+// read needs, without its access token unless the rule keeps it (it is
+// sent upstream on every request), and with only the claims the rule
+// keeps. With thousands of sessions cached, the tokens were about a third
+// of the gateway's live heap.
+func (s *Session) resident(rule residentRule) *Session {
 	c := s.Clone()
 	c.hadRefresh = s.CanRefresh()
-	if c.IDToken != "" || c.RefreshToken != "" || (!keepAccessToken && c.AccessToken != "") {
+	if c.IDToken != "" || c.RefreshToken != "" || (!rule.keepAccessToken && c.AccessToken != "") {
 		c.elided = true
 	}
 	c.IDToken, c.RefreshToken = "", ""
-	if !keepAccessToken {
+	if !rule.keepAccessToken {
 		c.AccessToken = ""
+	}
+	if rule.claims != nil && len(s.Identity.Claims) > 0 {
+		var kept map[string]any
+		for k, v := range s.Identity.Claims {
+			if rule.claims[k] {
+				if kept == nil {
+					kept = make(map[string]any, len(rule.claims))
+				}
+				kept[k] = v
+			}
+		}
+		if len(kept) != len(s.Identity.Claims) {
+			c.elided = true
+		}
+		c.Identity.Claims = kept
 	}
 	return c
 }

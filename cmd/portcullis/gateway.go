@@ -159,11 +159,12 @@ func (g *gateway) replayGuard(ctx context.Context, key string, until time.Time) 
 // buildStore gives gen its session store: prev's when the session settings
 // are unchanged, one on prev's Redis connection when only the cookie
 // settings (secrets) changed, else a new one (also when [headers]
-// access_token was set or cleared: whether the store keeps access tokens).
+// access_token, [headers.claims] or a route's require_claims changed: what
+// the store keeps of a session in memory, sameResident).
 func (g *gateway) buildStore(gen, prev *generation) error {
 	cfg := gen.cfg
-	if prev != nil && keepAccessToken(prev.cfg) != keepAccessToken(cfg) {
-		prev = nil // a store keeps access tokens or not from its start
+	if prev != nil && !sameResident(prev.cfg, cfg) {
+		prev = nil // what a store keeps of a session in memory is fixed at its start
 	}
 	if prev != nil && prev.cfg.SessionStore == cfg.SessionStore &&
 		reflect.DeepEqual(prev.cfg.Cookie, cfg.Cookie) && sameRedis(prev.cfg.Redis, cfg.Redis) {

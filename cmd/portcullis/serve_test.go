@@ -243,6 +243,21 @@ func TestReload(t *testing.T) {
 					len(s.AccessToken), len(s.RefreshToken), err)
 			}
 		}},
+		{name: "a require_claims rule rebuilds the store, which keeps that claim", change: func(c *testConfig) {
+			c.secrets = []string{secretB, secretA}
+			c.route = "[[routes]]\npath = \"/admin/**\"\nrequire_claims = { email_verified = \"true\" }\n"
+		}, wantLive: true, wantStatus: 200, check: func(t *testing.T, prev, now *generation) {
+			if now.store == prev.store {
+				t.Error("the store was kept although it must now keep the email_verified claim")
+			}
+			s, err := now.store.Load(aliceRequest(t, f, alice))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := s.Identity.Claims["email_verified"]; !ok || len(s.Identity.Claims) != 1 {
+				t.Errorf("the store's copy of the session has claims %v, want only email_verified", s.Identity.Claims)
+			}
+		}},
 		{name: "listen change needs a restart", change: func(c *testConfig) {
 			c.secrets = []string{secretB, secretA}
 			c.listen = "127.0.0.1:1"
