@@ -141,7 +141,7 @@ func (c *CookieStore) open(sealed string, now time.Time) (*Session, error) {
 	if err != nil {
 		return nil, ErrNoSession
 	}
-	s, err := unmarshalSession(b)
+	s, err := unmarshalSession(c.seal, b)
 	if err != nil || !now.Before(s.ExpiresAt) {
 		return nil, ErrNoSession
 	}
@@ -288,8 +288,9 @@ func ownsCookie(base, name string) bool {
 	return ok
 }
 
-func unmarshalSession(b []byte) (*Session, error) {
-	plain, err := decompress(b)
+// unmarshalSession decodes what seal opened into a session.
+func unmarshalSession(seal *sealer, b []byte) (*Session, error) {
+	plain, err := seal.decompress(b)
 	if err != nil {
 		return nil, err
 	}

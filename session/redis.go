@@ -329,7 +329,7 @@ func (s *RedisStore) openValue(key, val string) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return unmarshalSession(b)
+	return unmarshalSession(s.valSeal, b)
 }
 
 // sealValue seals sess for storage under key.

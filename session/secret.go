@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -110,6 +111,7 @@ const (
 // all of them open, which is how secret rotation works.
 type sealer struct {
 	codecs []securecookie.Codec
+	inflaters
 }
 
 // newSealer derives an HMAC key and an AES-256 key per secret with HKDF
@@ -180,9 +182,18 @@ func compress(b []byte) ([]byte, error) {
 }
 
 // decompress inflates b, refusing results over maxPlainLen.
-func decompress(b []byte) ([]byte, error) {
-	zr := flate.NewReader(bytes.NewReader(b))
-	defer zr.Close()
+// inflaters pools flate readers: each holds a 32 KiB window and its tables,
+// which every opening of a cold session would otherwise allocate anew.
+type inflaters struct{ p sync.Pool }
+
+func (in *inflaters) decompress(b []byte) ([]byte, error) {
+	zr, _ := in.p.Get().(io.ReadCloser)
+	if zr == nil {
+		zr = flate.NewReader(bytes.NewReader(b))
+	} else if err := zr.(flate.Resetter).Reset(bytes.NewReader(b), nil); err != nil {
+		return nil, err
+	}
+	defer in.p.Put(zr)
 	out, err := io.ReadAll(io.LimitReader(zr, maxPlainLen+1))
 	if err != nil {
 		return nil, err
