@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
@@ -161,26 +162,43 @@ func (s *signer) sign(issuer, aud string, id *portcullis.Identity, now time.Time
 // identityValues returns the cached header values of id for the assertion
 // audience aud (from audience, never the raw Host: a client that varies its
 // Host then gets the same entry and costs no signature), signing a new
-// assertion when the cached one is half-way through its lifetime. An empty
-// aud sends no assertion.
+// assertion when the cached one is about half-way through its lifetime
+// (renewAt). An empty aud sends no assertion.
 func (h *Handler) identityValues(id *portcullis.Identity, accessToken, aud string) *identityValues {
 	now := h.now()
 	k := valueKey{id: id, host: aud}
-	if v := h.idCache.get(k); v != nil && now.Before(v.renewAt) {
-		return v
+	prev := h.idCache.get(k)
+	if prev != nil && now.Before(prev.renewAt) {
+		return prev
 	}
-	v := h.names.values(id, accessToken, h.log)
-	v.renewAt = now.Add(assertionLifetime / 2)
+	var v *identityValues
+	if prev != nil {
+		// The identity is the same (it is the key): only the assertion is due.
+		cp := *prev
+		v = &cp
+	} else {
+		v = h.names.values(id, accessToken, h.log)
+	}
+	v.renewAt = renewAt(now)
 	if h.names.assertion != "" && aud != "" {
 		a, err := h.signer.sign(h.issuer, aud, id, now)
 		if err != nil {
 			h.log.Error("proxy: signing the identity assertion failed", "err", err)
+			v.assertion = nil
 		} else {
 			v.assertion = []string{a}
 		}
 	}
 	h.idCache.put(k, v)
 	return v
+}
+
+// renewAt is when an assertion signed at now is renewed: between a quarter
+// and half of its lifetime, at random, so that the assertions of many
+// identities first seen together (a restart, a burst of logins) are not
+// all signed again in the same second.
+func renewAt(now time.Time) time.Time {
+	return now.Add(assertionLifetime/2 - mrand.N(assertionLifetime/4))
 }
 
 // audience is the aud of the assertion sent for a request that matched

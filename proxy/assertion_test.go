@@ -65,20 +65,49 @@ func TestAssertionVerifiesAgainstJWKS(t *testing.T) {
 	}
 }
 
+// TestAssertionCachedUntilHalfLife: an assertion is reused for at least a
+// quarter of its lifetime and renewed by half of it, with the other
+// identity headers unchanged.
 func TestAssertionCachedUntilHalfLife(t *testing.T) {
 	f := newFixture(t)
 	cookies := f.cookies(t, f.session())
-	get := func() string {
+	get := func() http.Header {
 		f.do(t, "GET", "/app/x", nil, withCookies(cookies))
-		return f.up.last(t).Header.Get("X-Portcullis-Jwt-Assertion")
+		return f.up.last(t).Header
 	}
-	a := get()
-	if b := get(); b != a {
-		t.Fatal("assertion re-signed within its half-life")
+	first := get()
+	a := first.Get("X-Portcullis-Jwt-Assertion")
+	f.clock.Advance(assertionLifetime/4 - time.Second)
+	if b := get().Get("X-Portcullis-Jwt-Assertion"); b != a {
+		t.Fatal("assertion re-signed within a quarter of its lifetime")
 	}
-	f.clock.Advance(assertionLifetime/2 + time.Second)
-	if c := get(); c == a {
-		t.Fatal("assertion reused past its half-life")
+	f.clock.Advance(assertionLifetime/4 + 2*time.Second)
+	renewed := get()
+	if c := renewed.Get("X-Portcullis-Jwt-Assertion"); c == a || c == "" {
+		t.Fatalf("assertion reused past its half-life (or dropped): %q", c)
+	}
+	for _, h := range []string{"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups"} {
+		if renewed.Get(h) != first.Get(h) || first.Get(h) == "" {
+			t.Errorf("%s = %q after the renewal, %q before", h, renewed.Get(h), first.Get(h))
+		}
+	}
+}
+
+// TestRenewAtSpread: renewal falls between a quarter and half of the
+// lifetime, spread, so identities first seen together are not all signed
+// again at once.
+func TestRenewAtSpread(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	seen := map[time.Time]bool{}
+	for range 1000 {
+		at := renewAt(now)
+		if d := at.Sub(now); d <= assertionLifetime/4 || d > assertionLifetime/2 {
+			t.Fatalf("renewal after %v, want within (%v, %v]", d, assertionLifetime/4, assertionLifetime/2)
+		}
+		seen[at] = true
+	}
+	if len(seen) < 900 {
+		t.Errorf("1000 renewals fell on only %d instants", len(seen))
 	}
 }
 
