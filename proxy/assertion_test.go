@@ -8,6 +8,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"strings"
@@ -60,6 +62,11 @@ func TestAssertionVerifiesAgainstJWKS(t *testing.T) {
 			}
 			if d := tok.Expiry.Sub(tok.IssuedAt); d < 2*time.Minute || d > 5*time.Minute {
 				t.Errorf("lifetime = %v", d)
+			}
+			hb, err := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[0])
+			var hdr map[string]string
+			if err != nil || json.Unmarshal(hb, &hdr) != nil || hdr["typ"] != "JWT" || hdr["kid"] == "" || len(hdr) != 3 {
+				t.Errorf("protected header %s, want alg, kid and typ JWT", hb)
 			}
 		})
 	}
