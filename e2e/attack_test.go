@@ -46,6 +46,7 @@ func TestForwardAuthAttacks(t *testing.T) {
 				"/admin/../public/x",
 				"/admin/%2e%2e/public/x",
 				"/admin/x/..%2F..%2Fpublic/y",
+				"/public/%E2%80%A5%EF%BC%8Fadmin/x", // "‥／": "../" to an upstream that applies NFKC
 			} {
 				before := up.count()
 				status := rawStatus(t, addr, "GET "+target+" HTTP/1.1\r\nHost: "+addr+"\r\nAccept: application/json\r\nConnection: close\r\n\r\n")

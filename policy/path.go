@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // NormalizeURL normalises the path of a parsed request-target (or
@@ -63,7 +65,9 @@ func RequestPath(u *url.URL) string {
 // Refused: a path not starting with "/"; encoded "/", "\", "?", "#" or "%"
 // (%2F %5C %3F %23 %25), because upstreams disagree on what they mean; raw
 // "\", "#", ";" and "?"; raw or encoded control characters (0x00-0x1F, 0x7F);
-// bytes that, once decoded, are not valid UTF-8; malformed escapes.
+// bytes that, once decoded, are not valid UTF-8; a character that is a
+// compatibility variant of ASCII (asciiLookalike: "‥", fullwidth "／" or
+// "ａ"); malformed escapes.
 //
 // An already-normal path is returned unchanged without allocating. To
 // forward it, set both url.URL.RawPath to the result and url.URL.Path to its
@@ -110,7 +114,7 @@ func isNormal(p string) bool {
 			u.feed(c)
 		}
 	}
-	return !u.bad && u.n == 0
+	return !u.bad && !u.lookalike && u.n == 0
 }
 
 // isDotSegment reports whether rest (the text after a "/") starts with a raw
@@ -175,6 +179,9 @@ func normalizeSlow(p string) (string, error) {
 		}
 		if u.bad || u.n != 0 {
 			return "", badPath("invalid UTF-8")
+		}
+		if u.lookalike {
+			return "", badPath("a character that reads as ASCII once normalised (NFKC), such as \"‥\" or a fullwidth \"／\"")
 		}
 		switch seg := out[mark:]; {
 		case len(seg) == 0:
@@ -267,11 +274,12 @@ func appendEscape(b []byte, v byte) []byte {
 }
 
 // utf8Check validates a byte stream as UTF-8 one byte at a time, without
-// buffering the whole decoded path.
+// buffering the whole decoded path, and notes an ASCII look-alike.
 type utf8Check struct {
-	buf [utf8.UTFMax]byte
-	n   int
-	bad bool
+	buf       [utf8.UTFMax]byte
+	n         int
+	bad       bool
+	lookalike bool // a character asciiLookalike reports was seen
 }
 
 func (u *utf8Check) feed(c byte) {
@@ -286,6 +294,35 @@ func (u *utf8Check) feed(c byte) {
 	r, size := utf8.DecodeRune(u.buf[:u.n])
 	if r == utf8.RuneError && size <= 1 || size != u.n {
 		u.bad = true
+	} else if asciiLookalike(r) {
+		u.lookalike = true
 	}
 	u.n = 0
+}
+
+// asciiLookalike reports whether the character r (not ASCII) is a compatibility variant of ASCII text: its NFKC form differs
+// from it and holds an ASCII byte. "‥" (U+2025) is "..", fullwidth "／"
+// (U+FF0F) is "/", "ａ" (U+FF41) is "a", "ﬁ" is "fi", "⒈" is "1.".
+// Routes are matched on the path as sent, and an upstream or framework
+// that applies NFKC to paths would read "/app/‥／admin" as "/admin" and
+// "/ａdmin" as "/admin": such a path is refused rather than forwarded
+// under a route it would not be served by. Accented letters ("é" is
+// already NFKC) and other scripts are not affected. Only paths with
+// non-ASCII characters pay for the check.
+func asciiLookalike(r rune) bool {
+	var in [utf8.UTFMax]byte
+	if len(norm.NFKC.Properties(in[:utf8.EncodeRune(in[:], r)]).Decomposition()) == 0 {
+		return false // no decomposition, no change: most characters, no allocation
+	}
+	c := utf8.AppendRune(nil, r)
+	n := norm.NFKC.Append(nil, c...)
+	if string(n) == string(c) {
+		return false
+	}
+	for _, b := range n {
+		if b < utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
 }

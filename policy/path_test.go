@@ -38,6 +38,9 @@ func TestNormalize(t *testing.T) {
 		{"raw space encoded", "/a b", "/a%20b"},
 		{"sub-delims raw", "/a!$&'()*+,=:@b", "/a!$&'()*+,=:@b"},
 		{"encoded replacement char", "/%EF%BF%BD", "/%EF%BF%BD"},
+		{"other scripts kept", "/%E6%97%A5%E6%9C%AC/%D0%B4%D0%B0", "/%E6%97%A5%E6%9C%AC/%D0%B4%D0%B0"},
+		{"half-width katakana kept", "/%EF%BD%B1", "/%EF%BD%B1"},
+		{"combining accent kept", "/cafe%CC%81", "/cafe%CC%81"},
 
 		{"relative", "admin", ""},
 		{"encoded slash", "/admin%2fx", ""},
@@ -68,6 +71,17 @@ func TestNormalize(t *testing.T) {
 		{"climb", "/../x", ""},
 		{"climb later", "/a/../../x", ""},
 		{"encoded climb", "/%2e%2e", ""},
+		{"two dot leader", "/app/%E2%80%A5/admin", ""},
+		{"two dot leader and fullwidth solidus", "/app/%E2%80%A5%EF%BC%8Fadmin", ""},
+		{"raw two dot leader", "/app/\xe2\x80\xa5/admin", ""},
+		{"one dot leader", "/app/%E2%80%A4%E2%80%A4/admin", ""},
+		{"fullwidth full stop", "/app/%EF%BC%8E%EF%BC%8E/admin", ""},
+		{"small full stop", "/app/%EF%B9%92%EF%B9%92/admin", ""},
+		{"fullwidth reverse solidus", "/app/%EF%BC%BCadmin", ""},
+		{"fullwidth percent", "/app/%EF%BC%852e", ""},
+		{"fullwidth letter", "/%EF%BD%81dmin", ""},
+		{"ligature", "/pro%EF%AC%81le", ""},
+		{"account of", "/%E2%84%80", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
