@@ -192,6 +192,14 @@ func (b *forwardBody) fill(body io.Reader) error {
 	return err
 }
 
+// releaseBody returns the exchange's pre-read body, if any, to its pool
+// once the request has been answered (forwarded or refused).
+func (ex *exchange) releaseBody() {
+	if ex.body != nil {
+		ex.body.release()
+	}
+}
+
 // forwardBodyOf returns the pre-read body of the request r belongs to (the
 // reverse proxy passes its outbound request, whose Body wraps ours: the body
 // is found through the exchange in the context), or nil.
@@ -238,13 +246,15 @@ func clientBodyFailed(r *http.Request, err error) bool {
 // is read in full into pooled buffers, within the pool's timeout, and is
 // then sent with its exact Content-Length; a framing error in it is
 // returned (as a *clientBodyError) before the upstream is contacted. A
-// longer body keeps streaming behind the buffered part. release must be
-// called on a non-nil result once the reverse proxy has returned.
-func preRead(w http.ResponseWriter, r *http.Request, pool *bodyPool) (*forwardBody, error) {
+// longer body keeps streaming behind the buffered part; one declared
+// longer streams at once, unless it is a form (its first preReadLimit
+// bytes are read for the decision, readForm). release must be called on a
+// non-nil result once the reverse proxy has returned.
+func preRead(w http.ResponseWriter, r *http.Request, pool *bodyPool, form bool) (*forwardBody, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	if r.ContentLength > preReadLimit {
+	if r.ContentLength > preReadLimit && !form {
 		b := &forwardBody{pool: pool, rest: r.Body, rc: http.NewResponseController(w)}
 		r.Body = b
 		return b, nil

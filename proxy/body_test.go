@@ -290,7 +290,7 @@ func TestPreReadAllocations(t *testing.T) {
 	pool := &bodyPool{}
 	get := httptest.NewRequest("GET", "/", nil)
 	if n := testing.AllocsPerRun(100, func() {
-		if b, err := preRead(nil, get, pool); b != nil || err != nil {
+		if b, err := preRead(nil, get, pool, false); b != nil || err != nil {
 			t.Fatal(b, err)
 		}
 	}); n != 0 {
@@ -301,7 +301,7 @@ func TestPreReadAllocations(t *testing.T) {
 	w := httptest.NewRecorder()
 	run := func() {
 		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(payload)), -1
-		b, err := preRead(w, r, pool)
+		b, err := preRead(w, r, pool, false)
 		if err != nil || b == nil || r.ContentLength != int64(len(payload)) {
 			t.Fatal(b, err, r.ContentLength)
 		}
@@ -327,7 +327,7 @@ func TestPreReadAllocations(t *testing.T) {
 func TestReleasedBodyIsNeverReadAgain(t *testing.T) {
 	pool := &bodyPool{}
 	r := httptest.NewRequest("POST", "/", strings.NewReader("0123456789"))
-	b, err := preRead(httptest.NewRecorder(), r, pool)
+	b, err := preRead(httptest.NewRecorder(), r, pool, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestReleaseRacesLateReads(t *testing.T) {
 	pool := &bodyPool{}
 	for range 50 {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("a", 40<<10)))
-		b, err := preRead(httptest.NewRecorder(), r, pool)
+		b, err := preRead(httptest.NewRecorder(), r, pool, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,7 +369,7 @@ func TestReleaseRacesLateReads(t *testing.T) {
 		}()
 		b.release()
 		other := httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("X", 40<<10)))
-		ob, err := preRead(httptest.NewRecorder(), other, pool)
+		ob, err := preRead(httptest.NewRecorder(), other, pool, false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -49,9 +49,10 @@ func (o outcome) String() string {
 // request is what a decision is about: in proxy mode the request received,
 // in forward-auth the one the front proxy forwards.
 type request struct {
-	method string // "" only in forward-auth when no method is named: see decideEveryMethod
-	host   Host
-	path   string // from policy.Normalize
+	method   string // "" only in forward-auth when no method is named: see decideEveryMethod
+	host     Host
+	path     string // from policy.Normalize
+	override string // a POST's _method (methodOverride): decided as both, see decideOverride
 }
 
 // decision is what the gateway decided about one request, kept on the
@@ -140,33 +141,70 @@ func (ex *exchange) outcome() outcome {
 // establishes the identity when the route needs one (once per exchange),
 // applies the route's rules and keeps the decision on ex. An error is a
 // request refused before a decision: a bad request, an invalid bearer
-// token, an unavailable provider or session store. It returns the request
-// to continue with (identify may wrap its body).
-func (h *Handler) decide(ex *exchange, r *http.Request, q request) (*http.Request, error) {
+// token, an unavailable provider or session store.
+func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 	if q.method == "" {
 		return h.decideEveryMethod(ex, r, q)
+	}
+	if q.override != "" {
+		return h.decideOverride(ex, r, q)
 	}
 	route := h.cfg.Routes.Match(q.method, q.host.Name, q.path)
 	ex.dec = decision{route: route, made: true}
 	if route == nil {
 		ex.label = "none"
-		return r, nil
+		return nil
 	}
 	ex.label = route.Key()
 	if route.Public {
 		ex.dec.Outcome = portcullis.OutcomePublic
-		return r, nil
+		return nil
 	}
 	if !ex.identified {
 		ex.identified = true
-		var err error
-		if r, err = h.identify(ex, r); err != nil {
+		if err := h.identify(ex, r); err != nil {
 			ex.dec = decision{}
-			return r, err
+			return err
 		}
 	}
 	ex.dec.Decision = h.evaluate(ex, r, route)
-	return r, nil
+	return nil
+}
+
+// decideOverride decides a POST that asks the application, in a _method
+// parameter, to perform another method (methodOverride): the application
+// performs that method, so the request must be allowed as both. The more
+// severe verdict answers (ties keep the POST's); when both would be
+// forwarded, their routes must forward to the same upstream, or the
+// request is a 400 rather than sent where its other route does not go.
+func (h *Handler) decideOverride(ex *exchange, r *http.Request, q request) error {
+	other := q.override
+	q.override = ""
+	if err := h.decide(ex, r, q); err != nil {
+		return err
+	}
+	post := ex.dec
+	q.method = other
+	if err := h.decide(ex, r, q); err != nil {
+		return err
+	}
+	if post.forwards() && ex.dec.forwards() && h.upstreamFor(post.route) != h.upstreamFor(ex.dec.route) {
+		ex.dec = decision{}
+		return badRequest("the _method parameter names a method routed to another upstream", nil)
+	}
+	if ex.dec.severity() <= post.severity() {
+		ex.dec = post
+	}
+	ex.label = "none"
+	if ex.dec.route != nil {
+		ex.label = ex.dec.route.Key()
+	}
+	return nil
+}
+
+// forwards reports whether the decision lets the request through.
+func (d *decision) forwards() bool {
+	return d.route != nil && (d.Outcome == portcullis.OutcomeAllow || d.Outcome == portcullis.OutcomePublic)
 }
 
 // decideEveryMethod decides a forward-auth request that names no method:
@@ -174,13 +212,12 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) (*http.Reques
 // decision over one method of every class the route table tells apart
 // (never a guess of GET). Ties keep the first, in policy.Table.Methods
 // order.
-func (h *Handler) decideEveryMethod(ex *exchange, r *http.Request, q request) (*http.Request, error) {
+func (h *Handler) decideEveryMethod(ex *exchange, r *http.Request, q request) error {
 	var worst decision
 	for i, m := range h.cfg.Routes.Methods() {
 		q.method = m
-		var err error
-		if r, err = h.decide(ex, r, q); err != nil {
-			return r, err
+		if err := h.decide(ex, r, q); err != nil {
+			return err
 		}
 		if i == 0 || ex.dec.severity() > worst.severity() {
 			worst = ex.dec
@@ -191,5 +228,5 @@ func (h *Handler) decideEveryMethod(ex *exchange, r *http.Request, q request) (*
 	if worst.route != nil {
 		ex.label = worst.route.Key()
 	}
-	return r, nil
+	return nil
 }

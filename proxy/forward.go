@@ -36,6 +36,7 @@ type upstream struct {
 func (h *Handler) buildUpstreams() error {
 	h.upstreams = make(map[string]*upstream, len(h.cfg.Upstreams))
 	pool, bodies := &bufferPool{}, &bodyPool{timeout: preReadTimeout, idle: streamIdleTimeout}
+	h.bodies = bodies
 	for _, u := range h.cfg.Upstreams {
 		if u.URL == nil || (u.URL.Scheme != "http" && u.URL.Scheme != "https") || u.URL.Host == "" {
 			return fmt.Errorf("proxy: upstream %q: URL must be absolute http(s), got %v", u.Name, u.URL)
@@ -111,15 +112,14 @@ func (h *Handler) upstreamFor(r *policy.Route) *upstream {
 // body of up to preReadLimit bytes is read first, so that a malformed one
 // is the client's 400 and never reaches the upstream (body.go).
 func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
-	body, err := preRead(ex, r, up.bodies)
-	if err != nil {
-		abandonBody(ex)
-		h.fail(ex, r, bodyError(err))
-		return
-	}
-	if body != nil {
-		defer body.release()
-		ex.body = body
+	if ex.body == nil { // else a form, read before the decision (readForm)
+		body, err := preRead(ex, r, up.bodies, false)
+		if err != nil {
+			abandonBody(ex)
+			h.fail(ex, r, bodyError(err))
+			return
+		}
+		ex.body = body // released when serve returns
 	}
 	start := h.now()
 	up.rp.ServeHTTP(ex, withExchange(r, ex))

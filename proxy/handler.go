@@ -44,6 +44,7 @@ type Handler struct {
 	states    stateJar
 	upstreams map[string]*upstream
 	single    *upstream // the only upstream, when there is exactly one
+	bodies    *bodyPool // the upstreams' pre-read buffers, also for forms read before the decision (readForm)
 	scrub     headerSet // inbound headers always removed
 	names     headerNames
 	signer    *signer
@@ -148,6 +149,7 @@ type exchange struct {
 	bearer string               // the presented bearer token, if any
 
 	body *forwardBody    // the pre-read body being forwarded, if any
+	form formKind        // the kind of form body read before the decision (readForm), if any
 	ctx  exchangeContext // the context of the request given to the reverse proxy
 }
 
@@ -185,6 +187,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(ex *exchange, r *http.Request) {
+	defer ex.releaseBody()
 	ex.method = r.Method
 	if !upperCaseMethod(r.Method) {
 		h.fail(ex, r, badRequest("the request method must be upper-case", nil))
@@ -211,12 +214,27 @@ func (h *Handler) serve(ex *exchange, r *http.Request) {
 		h.serveGateway(ex, r, endpoint)
 		return
 	}
-	r, err = h.decide(ex, r, request{method: r.Method, host: host, path: path})
-	if err != nil {
+	q := request{method: r.Method, host: host, path: path}
+	if q.override, err = h.formOverride(ex, r); err != nil {
+		h.fail(ex, r, err)
+		return
+	}
+	if err = h.decide(ex, r, q); err != nil {
 		h.fail(ex, r, err)
 		return
 	}
 	h.answer(ex, r)
+}
+
+// formOverride reads a form body before the decision (readForm) and
+// returns the method a POST's _method parameters name (methodOverride).
+// A request that is not a form pays one header lookup.
+func (h *Handler) formOverride(ex *exchange, r *http.Request) (string, error) {
+	kind, boundary, err := h.readForm(ex, r)
+	if err != nil || r.Method != http.MethodPost {
+		return "", err
+	}
+	return methodOverride(r.URL.RawQuery, kind, boundary, ex.formData())
 }
 
 // answer answers a decided request in proxy mode per the outcomes table of

@@ -1,10 +1,7 @@
 package proxy
 
 import (
-	"bytes"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,49 +10,43 @@ import (
 	"github.com/portcullis/portcullis/session"
 )
 
-// formPeek is how much of a form-encoded body is read to look for an
-// access_token parameter (RFC 6750 §2.2).
-const formPeek = 64 << 10
-
 // identify establishes the request's identity (docs/requests.md, identity): a bearer
-// token, which never falls back to the cookie, else the session. It returns
-// the request to continue with (its body may have been wrapped).
-func (h *Handler) identify(ex *exchange, r *http.Request) (*http.Request, error) {
+// token, which never falls back to the cookie, else the session.
+func (h *Handler) identify(ex *exchange, r *http.Request) error {
 	authz := r.Header["Authorization"]
 	if len(authz) > 1 {
-		return r, badRequest("more than one Authorization header", nil)
+		return badRequest("more than one Authorization header", nil)
 	}
 	if hasAccessTokenParam(r.URL.RawQuery) {
-		return r, badRequest("access tokens are not accepted in the query string", nil)
+		return badRequest("access tokens are not accepted in the query string", nil)
 	}
-	r, err := tokenInForm(r)
-	if err != nil {
-		return r, err
+	if err := tokenInForm(ex); err != nil {
+		return err
 	}
 	if len(authz) == 1 {
 		if tok, ok := bearerToken(authz[0]); ok {
-			return r, h.identifyBearer(ex, r, tok)
+			return h.identifyBearer(ex, r, tok)
 		}
 	}
 	s, err := h.cfg.Sessions.Load(r)
 	if errors.Is(err, session.ErrNoSession) {
-		return r, nil
+		return nil
 	}
 	if err != nil {
-		return r, unavailable("the session store is not available; please retry shortly", err)
+		return unavailable("the session store is not available; please retry shortly", err)
 	}
 	if s = h.fresh(ex, r, s); s != nil {
 		s = h.freshGroups(ex, r, s)
 	}
 	if s != nil {
 		if s, err = h.withAccessToken(r, s); err != nil {
-			return r, unavailable("the session store is not available; please retry shortly", err)
+			return unavailable("the session store is not available; please retry shortly", err)
 		}
 	}
 	if s != nil {
 		ex.sess, ex.id = s, &s.Identity
 	}
-	return r, nil
+	return nil
 }
 
 // withAccessToken returns s with its access token when the access-token
@@ -111,35 +102,16 @@ func bearerToken(v string) (string, bool) {
 	return strings.TrimLeft(rest, " "), true
 }
 
-// tokenInForm refuses a form-encoded body that carries access_token (RFC
-// 6750 §2.2 is not accepted, docs/requests.md). It reads at most formPeek bytes and
-// puts them back in front of the rest of the body.
-func tokenInForm(r *http.Request) (*http.Request, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return r, nil
+// tokenInForm refuses a URL-encoded form body that carries access_token
+// (RFC 6750 §2.2 is not accepted, docs/requests.md). In proxy mode a form
+// is read before the decision (readForm): its first preReadLimit bytes
+// are searched. The forward-auth subrequest's body is not the original
+// request's and is not read.
+func tokenInForm(ex *exchange) error {
+	if ex.form == urlencodedForm && hasAccessTokenParam(string(ex.formData())) {
+		return badRequest("access tokens are not accepted in the request body", nil)
 	}
-	ct := r.Header.Get("Content-Type")
-	if ct == "" || !strings.Contains(strings.ToLower(ct), "x-www-form-urlencoded") {
-		return r, nil
-	}
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
-		return r, nil
-	}
-	// Read what the body has, up to formPeek: no 64 KiB buffer for a
-	// small form.
-	buf, err := io.ReadAll(io.LimitReader(r.Body, formPeek))
-	if err != nil {
-		return r, badRequest("the request body could not be read", err)
-	}
-	body := r.Body
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(buf), body), body}
-	if hasAccessTokenParam(string(buf)) {
-		return r, badRequest("access tokens are not accepted in the request body", nil)
-	}
-	return r, nil
+	return nil
 }
 
 // hasAccessTokenParam reports whether a query string or form body names

@@ -22,8 +22,7 @@ func (h *Handler) handleUserinfo(ex *exchange, r *http.Request) {
 		h.fail(ex, r, methodNotAllowed("GET, HEAD"))
 		return
 	}
-	r, err := h.identify(ex, r)
-	if err != nil {
+	if err := h.identify(ex, r); err != nil {
 		h.fail(ex, r, err)
 		return
 	}

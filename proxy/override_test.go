@@ -1,0 +1,219 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/policy"
+)
+
+func TestMethodOverrideParsing(t *testing.T) {
+	multi := func(fields ...string) ([]byte, string) {
+		var b bytes.Buffer
+		w := multipart.NewWriter(&b)
+		for i := 0; i+1 < len(fields); i += 2 {
+			_ = w.WriteField(fields[i], fields[i+1])
+		}
+		_ = w.Close()
+		return b.Bytes(), w.Boundary()
+	}
+	mp, boundary := multi("authenticity_token", "x", "_method", "patch", "title", "t")
+	mpTwo, boundaryTwo := multi("_method", "delete", "_METHOD", "put")
+	tests := []struct {
+		name, query string
+		kind        formKind
+		boundary    string
+		form        string
+		want        string
+		status      int // of the refusal; 0 = none
+	}{
+		{name: "none", query: "a=1", want: ""},
+		{name: "query", query: "a=1&_method=delete", want: "DELETE"},
+		{name: "query encoded name", query: "%5Fmethod=DELETE", want: "DELETE"},
+		{name: "query name in any case", query: "_Method=put", want: "PUT"},
+		{name: "semicolon separated", query: "a=1;_method=delete", want: "DELETE"},
+		{name: "post is no override", query: "_method=post", want: ""},
+		{name: "form", kind: urlencodedForm, form: "title=x&_method=patch", want: "PATCH"},
+		{name: "form and query agree", query: "_method=DELETE", kind: urlencodedForm, form: "_method=delete", want: "DELETE"},
+		{name: "multipart", kind: multipartForm, boundary: boundary, form: string(mp), want: "PATCH"},
+		{name: "multipart cut short", kind: multipartForm, boundary: boundary, form: string(mp[:len(mp)-30]), want: "PATCH"},
+		{name: "not a form", kind: notForm, form: "_method=delete", want: ""},
+		{name: "conflicting", query: "_method=GET&_method=DELETE", status: 400},
+		{name: "conflicting form and query", query: "_method=PUT", kind: urlencodedForm, form: "_method=delete", status: 400},
+		{name: "conflicting parts", kind: multipartForm, boundary: boundaryTwo, form: string(mpTwo), status: 400},
+		{name: "not a method", query: "_method=DEL%20ETE", status: 400},
+		{name: "empty", query: "_method=", status: 400},
+		{name: "trace", query: "_method=trace", status: 405},
+		{name: "connect", kind: urlencodedForm, form: "_method=CONNECT", status: 405},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := methodOverride(tt.query, tt.kind, tt.boundary, []byte(tt.form))
+			if tt.status != 0 {
+				var he *httpError
+				if !errors.As(err, &he) || he.status != tt.status {
+					t.Fatalf("methodOverride = %q, %v; want a %d", got, err, tt.status)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("methodOverride = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// overrideRoutes tell methods apart: anyone signed in may read and post
+// items, only admins delete them; /other's PUT goes to another upstream.
+var overrideRoutes = []policy.RouteConfig{
+	{Path: "/items/**", Methods: []string{"GET", "POST"}, Name: "items-write", Upstream: "app"},
+	{Path: "/items/**", Methods: []string{"DELETE"}, AllowGroups: []string{"admins"}, Name: "items-delete", Upstream: "app"},
+	{Path: "/public/**", Public: true, Upstream: "app"},
+	{Path: "/other/**", Methods: []string{"POST"}, Upstream: "app"},
+	{Path: "/other/**", Methods: []string{"PUT"}, Upstream: "second"},
+}
+
+func overrideFixture(t *testing.T) *fixture {
+	t.Helper()
+	table, err := policy.Compile(overrideRoutes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newFixture(t, func(c *Config) {
+		c.Routes = table
+		second := *c.Upstreams[0].URL
+		c.Upstreams = append(c.Upstreams, Upstream{Name: "second", URL: &second})
+	})
+}
+
+// TestMethodOverrideDecidedAsBoth: a POST whose _method names another
+// method (Rails, Laravel, Symfony, Spring) is forwarded only when the
+// route table allows both methods, and reaches the application unchanged.
+func TestMethodOverrideDecidedAsBoth(t *testing.T) {
+	f := overrideFixture(t)
+	alice := f.cookies(t, f.session())
+	bobSession := f.session()
+	bobSession.Identity.Subject, bobSession.Identity.Groups = "bob", []string{"staff"}
+	bob := f.cookies(t, bobSession)
+	form := withHeader("Content-Type", "application/x-www-form-urlencoded")
+	mp, boundary := multipartBody(t, strings.Repeat("x", 100<<10)) // past the pre-read limit
+	multi := withHeader("Content-Type", "multipart/form-data; boundary="+boundary)
+	tests := []struct {
+		name, target, body string
+		opts               []reqOption
+		want               int
+	}{
+		{"plain post", "/items/1", "title=x", []reqOption{withCookies(bob), form}, 200},
+		{"query override denied", "/items/1?_method=DELETE", "", []reqOption{withCookies(bob)}, 403},
+		{"encoded query override denied", "/items/1?%5Fmethod=delete", "", []reqOption{withCookies(bob)}, 403},
+		{"form override denied", "/items/1", "title=x&_method=delete", []reqOption{withCookies(bob), form}, 403},
+		{"multipart override denied", "/items/1", string(mp), []reqOption{withCookies(bob), multi}, 403},
+		{"form override allowed", "/items/1", "title=x&_method=delete", []reqOption{withCookies(alice), form}, 200},
+		{"multipart override allowed", "/items/1", string(mp), []reqOption{withCookies(alice), multi}, 200},
+		{"override to an unrouted method", "/items/1?_method=PATCH", "", []reqOption{withCookies(alice)}, 404},
+		{"override without identity", "/items/1?_method=DELETE", "", nil, 401},
+		{"public both ways", "/public/x?_method=DELETE", "", nil, 200},
+		{"trace", "/public/x?_method=TRACE", "", nil, 405},
+		{"conflicting", "/items/1?_method=DELETE", "_method=put", []reqOption{withCookies(alice), form}, 400},
+		{"another upstream", "/other/x?_method=PUT", "", []reqOption{withCookies(alice)}, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := f.up.count()
+			resp := f.do(t, "POST", tt.target, strings.NewReader(tt.body), tt.opts...)
+			body := readBody(t, resp)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tt.want, body)
+			}
+			if tt.want != 200 {
+				if f.up.count() != before {
+					t.Fatal("a refused request reached the upstream")
+				}
+				return
+			}
+			got := f.up.last(t)
+			if got.Method != "POST" || got.Body != tt.body {
+				t.Errorf("upstream got %s with a body of %d bytes, want POST with the %d bytes sent", got.Method, len(got.Body), len(tt.body))
+			}
+		})
+	}
+}
+
+// TestMethodOverrideOnlyForPost: frameworks honour _method on POST only; on
+// a GET it is an ordinary parameter.
+func TestMethodOverrideOnlyForPost(t *testing.T) {
+	f := overrideFixture(t)
+	s := f.session()
+	s.Identity.Groups = []string{"staff"}
+	resp := f.do(t, "GET", "/items/1?_method=DELETE", nil, withCookies(f.cookies(t, s)))
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET with _method: status %d, want 200", resp.StatusCode)
+	}
+}
+
+// TestForwardAuthMethodOverride: forward-auth sees the original query's
+// _method and decides the POST as both methods.
+func TestForwardAuthMethodOverride(t *testing.T) {
+	f := overrideFixture(t)
+	s := f.session()
+	s.Identity.Groups = []string{"staff"}
+	bob := f.cookies(t, s)
+	for _, tt := range []struct {
+		uri  string
+		want int
+	}{
+		{"/items/1", 200},
+		{"/items/1?_method=DELETE", 403},
+		{"/items/1?_method=" + url.QueryEscape("DE LETE"), 400},
+	} {
+		resp := f.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"), withCookies(bob),
+			withHeader("X-Forwarded-Method", "POST"), withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", tt.uri))
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s: status %d, want %d", tt.uri, resp.StatusCode, tt.want)
+		}
+	}
+}
+
+// multipartBody is a Rails-like form: the _method field first, then a
+// file of the given content.
+func multipartBody(t *testing.T, file string) ([]byte, string) {
+	t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	_ = w.WriteField("_method", "delete")
+	fw, err := w.CreateFormFile("upload", "a.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fw.Write([]byte(file))
+	_ = w.Close()
+	return b.Bytes(), w.Boundary()
+}
+
+// TestStalledFormTimesOut: a form is read before the decision within the
+// pre-read time; a client that stalls it gets 408 (not an unbounded wait),
+// on a protected route too, and nothing reaches the upstream.
+func TestStalledFormTimesOut(t *testing.T) {
+	srv, up, f := bodyGatewayFixture(t)
+	f.h.bodies.timeout = 300 * time.Millisecond
+	for _, ct := range []string{"application/x-www-form-urlencoded", "multipart/form-data; boundary=b"} {
+		start := time.Now()
+		resp := rawRequest(t, srv, "POST /app/form HTTP/1.1\r\nHost: gw.test\r\nContent-Type: "+ct+
+			"\r\nContent-Length: 100000\r\n\r\n_method=delete&a=", false)
+		if resp.StatusCode != http.StatusRequestTimeout {
+			t.Errorf("%s: status = %d, want 408", ct, resp.StatusCode)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s: answered after %v", ct, d)
+		}
+	}
+	if n := up.bytesIn.Load(); n != 0 {
+		t.Errorf("the upstream received %d bytes", n)
+	}
+}
