@@ -8,8 +8,10 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/internal/oidctest"
@@ -221,6 +223,50 @@ func TestResidentMemorySize(t *testing.T) {
 	if s.resident(residentRule{}).AccessToken != "" || s.AccessToken == "" || s.Elided() {
 		t.Error("resident changed the session it copies")
 	}
+}
+
+// TestResidentSharesNames: the resident copies of two users' sessions,
+// opened from separate cookies, share one copy of the issuer and of each
+// group and scope name, with the same values as before; the subject
+// stands in for an equal username.
+func TestResidentSharesNames(t *testing.T) {
+	p := oidctest.New(t, oidctest.Options{JWTAccessTokens: true})
+	now := time.Now()
+	a, b := realisticSession(t, p, 1, now), realisticSession(t, p, 51, now) // same teams: 1 % 50 == 51 % 50
+	// As if decoded from separate cookies: no string shared yet.
+	for _, s := range []*Session{a, b} {
+		s.Identity.Issuer = strings.Clone(s.Identity.Issuer)
+		s.Identity.Groups = cloneAll(s.Identity.Groups)
+		s.Identity.PreferredUsername = strings.Clone(s.Identity.Subject)
+	}
+	ra, rb := a.resident(residentRule{}), b.resident(residentRule{})
+	same := func(x, y string) bool { return len(x) > 0 && unsafe.StringData(x) == unsafe.StringData(y) }
+	if !same(ra.Identity.Issuer, rb.Identity.Issuer) {
+		t.Error("the issuer is held twice")
+	}
+	for i := range ra.Identity.Groups {
+		if !same(ra.Identity.Groups[i], rb.Identity.Groups[i]) {
+			t.Errorf("group %q is held twice", ra.Identity.Groups[i])
+		}
+	}
+	if !same(ra.Identity.PreferredUsername, ra.Identity.Subject) {
+		t.Error("the username equal to the subject is held twice")
+	}
+	if !reflect.DeepEqual(ra.Identity.Groups, a.Identity.Groups) || !reflect.DeepEqual(ra.Identity.Scopes, a.Identity.Scopes) ||
+		ra.Identity.Issuer != a.Identity.Issuer || ra.Identity.PreferredUsername != a.Identity.PreferredUsername {
+		t.Errorf("the resident identity changed: %+v, want %+v", ra.Identity, a.Identity)
+	}
+	if same(a.Identity.Groups[0], b.Identity.Groups[0]) {
+		t.Error("resident changed the sessions it copies")
+	}
+}
+
+func cloneAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.Clone(s)
+	}
+	return out
 }
 
 // TestNothingToElide: a session without an ID or refresh token whose access

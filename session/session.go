@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/portcullis/portcullis"
 )
@@ -111,6 +112,7 @@ func (s *Session) resident(rule residentRule) *Session {
 	if !rule.keepAccessToken {
 		c.AccessToken = ""
 	}
+	internIdentity(&c.Identity)
 	if rule.claims != nil && len(s.Identity.Claims) > 0 {
 		var kept map[string]any
 		for k, v := range s.Identity.Claims {
@@ -127,6 +129,36 @@ func (s *Session) resident(rule residentRule) *Session {
 		c.Identity.Claims = kept
 	}
 	return c
+}
+
+// internIdentity makes the strings many resident identities share (the
+// issuer, scope and group names) point at one copy each (unique.Make),
+// and the provider subject and username at the subject when equal: with
+// thousands of sessions cached, a company's group names would otherwise be
+// held once per user. Slices are replaced, never changed in place, so the
+// values of other copies are untouched.
+func internIdentity(id *portcullis.Identity) {
+	id.Issuer = unique.Make(id.Issuer).Value()
+	id.Groups = internAll(id.Groups)
+	id.Scopes = internAll(id.Scopes)
+	if id.ProviderSubject == id.Subject {
+		id.ProviderSubject = id.Subject
+	}
+	if id.PreferredUsername == id.Subject {
+		id.PreferredUsername = id.Subject
+	}
+}
+
+// internAll returns a copy of ss with each string interned, or nil.
+func internAll(ss []string) []string {
+	if len(ss) == 0 {
+		return ss
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = unique.Make(s).Value()
+	}
+	return out
 }
 
 // sameSession reports whether full, read again for Store.Full, is the
