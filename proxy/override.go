@@ -2,12 +2,14 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
+	"unsafe"
 
 	"github.com/portcullis/portcullis/policy"
 )
@@ -28,28 +30,45 @@ const (
 	notForm formKind = iota
 	urlencodedForm
 	multipartForm
+	jsonForm // Laravel reads _method from a JSON body too
 )
 
-// formOf returns the kind of form r's body is and, for multipart, its
-// boundary. Only these bodies are read before the decision (readForm).
-func formOf(r *http.Request) (formKind, string) {
+// formOf returns the kind of form r's body is, read as leniently as the
+// frameworks read it, and for multipart its boundary. Only these bodies
+// are read before the decision (readForm). Two Content-Type headers, or a
+// multipart one without a boundary, are a 400: the gateway and the
+// application could read them differently.
+func formOf(r *http.Request) (formKind, string, error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return notForm, ""
+		return notForm, "", nil
 	}
-	ct := r.Header.Get("Content-Type")
-	if ct == "" || !containsFold(ct, "form") {
-		return notForm, "" // the hot path: no parse
-	}
-	mt, params, err := mime.ParseMediaType(ct)
+	cts := r.Header["Content-Type"]
 	switch {
-	case err != nil:
-		return notForm, ""
-	case mt == "application/x-www-form-urlencoded":
-		return urlencodedForm, ""
-	case mt == "multipart/form-data" && params["boundary"] != "":
-		return multipartForm, params["boundary"]
+	case len(cts) > 1:
+		return notForm, "", badRequest("more than one Content-Type header", nil)
+	case len(cts) == 0 || strings.TrimSpace(cts[0]) == "":
+		if r.Method == http.MethodPost {
+			return urlencodedForm, "", nil // Rack parses a POST without a type as a form
+		}
+		return notForm, "", nil
 	}
-	return notForm, ""
+	ct := cts[0]
+	if !containsFold(ct, "form") && !containsFold(ct, "json") {
+		return notForm, "", nil // the hot path: no parse
+	}
+	mt, _, _ := strings.Cut(ct, ";")
+	switch mt = strings.ToLower(strings.TrimSpace(mt)); {
+	case mt == "application/x-www-form-urlencoded":
+		return urlencodedForm, "", nil
+	case mt == "multipart/form-data":
+		if _, params, err := mime.ParseMediaType(ct); err == nil && params["boundary"] != "" {
+			return multipartForm, params["boundary"], nil
+		}
+		return notForm, "", badRequest("a multipart/form-data Content-Type without a boundary", nil)
+	case strings.Contains(mt, "/json") || strings.Contains(mt, "+json"):
+		return jsonForm, "", nil
+	}
+	return notForm, "", nil
 }
 
 // readForm reads a form body before the decision (proxy mode), into the
@@ -58,9 +77,9 @@ func formOf(r *http.Request) (formKind, string) {
 // at its parameters (access_token, _method) and the same bytes are then
 // forwarded. It returns the form's kind and boundary.
 func (h *Handler) readForm(ex *exchange, r *http.Request) (formKind, string, error) {
-	kind, boundary := formOf(r)
+	kind, boundary, err := formOf(r)
 	if kind == notForm {
-		return notForm, "", nil
+		return notForm, "", err
 	}
 	body, err := preRead(ex, r, h.bodies, true)
 	if err != nil {
@@ -94,6 +113,8 @@ func methodOverride(rawQuery string, kind formKind, boundary string, form []byte
 		eachParam(string(form), overrideParam, add)
 	case multipartForm:
 		eachPart(form, boundary, overrideParam, add)
+	case jsonForm:
+		eachField(form, overrideParam, add)
 	}
 	if len(names) == 0 {
 		return "", nil
@@ -121,7 +142,7 @@ func methodOverride(rawQuery string, kind formKind, boundary string, form []byte
 // percent-encoded, with & or ; between parameters). A value whose escapes
 // are malformed is passed as it is.
 func eachParam(s, name string, fn func(string)) {
-	if !containsFold(s, name) && strings.IndexByte(s, '%') < 0 {
+	if !hasName(s, name) && strings.IndexByte(s, '%') < 0 {
 		return // the common case: not named, not even encoded
 	}
 	for _, part := range strings.FieldsFunc(s, func(c rune) bool { return c == '&' || c == ';' }) {
@@ -146,7 +167,9 @@ const maxOverrideValue = 64
 // name (case-insensitively), within the bytes read (a part cut off by the
 // end of data is read as far as it goes).
 func eachPart(data []byte, boundary, name string, fn func(string)) {
-	if !containsFold(string(data), name) {
+	// A view, not a copy, of what may be 64 KiB of upload: it is only
+	// read. A name may also be RFC 2231-encoded (name*=UTF-8''%5Fmethod).
+	if v := view(data); !hasName(v, name) && !containsFold(v, "name*") {
 		return
 	}
 	mr := multipart.NewReader(bytes.NewReader(data), boundary)
@@ -164,3 +187,56 @@ func eachPart(data []byte, boundary, name string, fn func(string)) {
 		}
 	}
 }
+
+// eachField calls fn with the value of every top-level member of a JSON
+// object named name (case-insensitively; escapes in names are decoded),
+// within the bytes read: a body cut off is read as far as it goes. A value
+// that is not a string is passed as its JSON text, which no method name
+// matches.
+func eachField(data []byte, name string, fn func(string)) {
+	if v := view(data); !hasName(v, name) && !strings.Contains(v, `\u`) {
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return
+		}
+		if key, _ := t.(string); strings.EqualFold(key, name) {
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				s = string(raw)
+			}
+			fn(s)
+		}
+	}
+}
+
+// hasName reports whether s contains name (which starts with a byte that
+// has no case, "_") in any case: a jump from one such byte to the next,
+// fast on bodies of tens of kilobytes.
+func hasName(s, name string) bool {
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], name[0])
+		if j < 0 {
+			return false
+		}
+		i += j
+		if len(s)-i >= len(name) && strings.EqualFold(s[i+1:i+len(name)], name[1:]) {
+			return true
+		}
+		i++
+	}
+}
+
+// view is b as a string without copying; it must only be read while b is
+// not written.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -44,6 +45,14 @@ func TestMethodOverrideParsing(t *testing.T) {
 		{name: "multipart", kind: multipartForm, boundary: boundary, form: string(mp), want: "PATCH"},
 		{name: "multipart cut short", kind: multipartForm, boundary: boundary, form: string(mp[:len(mp)-30]), want: "PATCH"},
 		{name: "not a form", kind: notForm, form: "_method=delete", want: ""},
+		{name: "json", kind: jsonForm, form: `{"title":"x","_method":"delete"}`, want: "DELETE"},
+		{name: "json escaped name", kind: jsonForm, form: `{"\u005fmethod":"put"}`, want: "PUT"},
+		{name: "json nested is not read", kind: jsonForm, form: `{"a":{"_method":"delete"}}`, want: ""},
+		{name: "json cut short", kind: jsonForm, form: `{"_method":"patch","data":"xxxx`, want: "PATCH"},
+		{name: "json not a string", kind: jsonForm, form: `{"_method":["DELETE"]}`, status: 400},
+		{name: "json twice", kind: jsonForm, form: `{"_method":"GET","_method":"DELETE"}`, status: 400},
+		{name: "multipart RFC 2231 name", kind: multipartForm, boundary: "b",
+			form: "--b\r\nContent-Disposition: form-data; name*=UTF-8''%5Fmethod\r\n\r\ndelete\r\n--b--\r\n", want: "DELETE"},
 		{name: "conflicting", query: "_method=GET&_method=DELETE", status: 400},
 		{name: "conflicting form and query", query: "_method=PUT", kind: urlencodedForm, form: "_method=delete", status: 400},
 		{name: "conflicting parts", kind: multipartForm, boundary: boundaryTwo, form: string(mpTwo), status: 400},
@@ -66,6 +75,39 @@ func TestMethodOverrideParsing(t *testing.T) {
 				t.Fatalf("methodOverride = %q, %v; want %q", got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestFormOf(t *testing.T) {
+	tests := []struct {
+		name, method string
+		cts          []string
+		want         formKind
+		boundary     string
+		bad          bool
+	}{
+		{"urlencoded", "PUT", []string{"application/x-www-form-urlencoded; charset=UTF-8"}, urlencodedForm, "", false},
+		{"lenient type", "POST", []string{" Application/X-WWW-Form-Urlencoded ; charset"}, urlencodedForm, "", false},
+		{"multipart", "POST", []string{`multipart/form-data; boundary="a b"`}, multipartForm, "a b", false},
+		{"multipart without boundary", "POST", []string{"multipart/form-data"}, notForm, "", true},
+		{"json", "POST", []string{"application/vnd.api+json"}, jsonForm, "", false},
+		{"no type on a POST", "POST", nil, urlencodedForm, "", false},
+		{"no type on a PUT", "PUT", nil, notForm, "", false},
+		{"two types", "POST", []string{"text/plain", "application/x-www-form-urlencoded"}, notForm, "", true},
+		{"other", "POST", []string{"application/octet-stream"}, notForm, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, "/", strings.NewReader("x"))
+			r.Header["Content-Type"] = tt.cts
+			kind, boundary, err := formOf(r)
+			if kind != tt.want || boundary != tt.boundary || (err != nil) != tt.bad {
+				t.Errorf("formOf = %d, %q, %v; want %d, %q, refused %v", kind, boundary, err, tt.want, tt.boundary, tt.bad)
+			}
+		})
+	}
+	if kind, _, err := formOf(httptest.NewRequest("POST", "/", nil)); kind != notForm || err != nil {
+		t.Errorf("a bodyless POST: %d, %v", kind, err)
 	}
 }
 
@@ -116,6 +158,9 @@ func TestMethodOverrideDecidedAsBoth(t *testing.T) {
 		{"multipart override denied", "/items/1", string(mp), []reqOption{withCookies(bob), multi}, 403},
 		{"form override allowed", "/items/1", "title=x&_method=delete", []reqOption{withCookies(alice), form}, 200},
 		{"multipart override allowed", "/items/1", string(mp), []reqOption{withCookies(alice), multi}, 200},
+		{"json post", "/items/1", `{"title":"x"}`, []reqOption{withCookies(bob), withHeader("Content-Type", "application/json")}, 200},
+		{"json override denied", "/items/1", `{"_method":"DELETE"}`, []reqOption{withCookies(bob), withHeader("Content-Type", "application/json")}, 403},
+		{"untyped override denied", "/items/1", "_method=delete", []reqOption{withCookies(bob)}, 403},
 		{"override to an unrouted method", "/items/1?_method=PATCH", "", []reqOption{withCookies(alice)}, 404},
 		{"override without identity", "/items/1?_method=DELETE", "", nil, 401},
 		{"public both ways", "/public/x?_method=DELETE", "", nil, 200},
@@ -216,4 +261,17 @@ func TestStalledFormTimesOut(t *testing.T) {
 	if n := up.bytesIn.Load(); n != 0 {
 		t.Errorf("the upstream received %d bytes", n)
 	}
+}
+
+// FuzzHasName: the fast search finds the name exactly where the plain
+// case-insensitive search does.
+func FuzzHasName(f *testing.F) {
+	for _, s := range []string{"", "_", "_method", "a=1&_METHOD=x", "__method", "_metho", "x_meth_method"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := hasName(s, overrideParam), containsFold(s, overrideParam); got != want {
+			t.Fatalf("hasName(%q) = %v, containsFold %v", s, got, want)
+		}
+	})
 }
