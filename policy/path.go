@@ -300,19 +300,21 @@ func (u *utf8Check) feed(c byte) {
 	u.n = 0
 }
 
-// asciiLookalike reports whether the character r (not ASCII) is a compatibility variant of ASCII text: its NFKC form differs
-// from it and holds an ASCII byte. "‥" (U+2025) is "..", fullwidth "／"
-// (U+FF0F) is "/", "ａ" (U+FF41) is "a", "ﬁ" is "fi", "⒈" is "1.".
-// Routes are matched on the path as sent, and an upstream or framework
-// that applies NFKC to paths would read "/app/‥／admin" as "/admin" and
-// "/ａdmin" as "/admin": such a path is refused rather than forwarded
-// under a route it would not be served by. Accented letters ("é" is
-// already NFKC) and other scripts are not affected. Only paths with
-// non-ASCII characters pay for the check.
+// asciiLookalike reports whether the character r (not ASCII) is a
+// compatibility variant of ASCII text: its NFKC form differs from it and
+// holds an ASCII byte. "‥" (U+2025) is "..", fullwidth "／" (U+FF0F) is
+// "/", "ａ" (U+FF41) is "a", "ﬁ" is "fi", "⒈" is "1.", "ª" is "a", "²" is
+// "2", the no-break space is a space. Routes are matched on the path as
+// sent, and an upstream or framework that applies NFKC to paths would read
+// "/app/‥／admin" as "/admin" and "/ａdmin" or "/ªdmin" as "/admin": such a
+// path is refused rather than forwarded under a route it would not be
+// served by. Accented letters ("é" is already NFKC; it has a canonical
+// decomposition, so it takes the slower way, with an allocation) and other
+// scripts pass. Only paths with non-ASCII characters pay for the check.
 func asciiLookalike(r rune) bool {
 	var in [utf8.UTFMax]byte
 	if len(norm.NFKC.Properties(in[:utf8.EncodeRune(in[:], r)]).Decomposition()) == 0 {
-		return false // no decomposition, no change: most characters, no allocation
+		return false // no decomposition, no change: most characters, without allocating
 	}
 	c := utf8.AppendRune(nil, r)
 	n := norm.NFKC.Append(nil, c...)

@@ -49,10 +49,9 @@ func (o outcome) String() string {
 // request is what a decision is about: in proxy mode the request received,
 // in forward-auth the one the front proxy forwards.
 type request struct {
-	method   string // "" only in forward-auth when no method is named: see decideEveryMethod
-	host     Host
-	path     string // from policy.Normalize
-	override string // a POST's _method (methodOverride): decided as both, see decideOverride
+	method string // "" only in forward-auth when no method is named: see decideEveryMethod
+	host   Host
+	path   string // from policy.Normalize
 }
 
 // decision is what the gateway decided about one request, kept on the
@@ -146,9 +145,6 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 	if q.method == "" {
 		return h.decideEveryMethod(ex, r, q)
 	}
-	if q.override != "" {
-		return h.decideOverride(ex, r, q)
-	}
 	route := h.cfg.Routes.Match(q.method, q.host.Name, q.path)
 	ex.dec = decision{route: route, made: true}
 	if route == nil {
@@ -169,42 +165,6 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 	}
 	ex.dec.Decision = h.evaluate(ex, r, route)
 	return nil
-}
-
-// decideOverride decides a POST that asks the application, in a _method
-// parameter, to perform another method (methodOverride): the application
-// performs that method, so the request must be allowed as both. The more
-// severe verdict answers (ties keep the POST's); when both would be
-// forwarded, their routes must forward to the same upstream, or the
-// request is a 400 rather than sent where its other route does not go.
-func (h *Handler) decideOverride(ex *exchange, r *http.Request, q request) error {
-	other := q.override
-	q.override = ""
-	if err := h.decide(ex, r, q); err != nil {
-		return err
-	}
-	post := ex.dec
-	q.method = other
-	if err := h.decide(ex, r, q); err != nil {
-		return err
-	}
-	if post.forwards() && ex.dec.forwards() && h.upstreamFor(post.route) != h.upstreamFor(ex.dec.route) {
-		ex.dec = decision{}
-		return badRequest("the _method parameter names a method routed to another upstream", nil)
-	}
-	if ex.dec.severity() <= post.severity() {
-		ex.dec = post
-	}
-	ex.label = "none"
-	if ex.dec.route != nil {
-		ex.label = ex.dec.route.Key()
-	}
-	return nil
-}
-
-// forwards reports whether the decision lets the request through.
-func (d *decision) forwards() bool {
-	return d.route != nil && (d.Outcome == portcullis.OutcomeAllow || d.Outcome == portcullis.OutcomePublic)
 }
 
 // decideEveryMethod decides a forward-auth request that names no method:

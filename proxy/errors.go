@@ -55,6 +55,15 @@ func requestTimeout(cause error) *httpError {
 		reason: "the request body did not arrive in time", kind: outcomeBadRequest, cause: cause}
 }
 
+// bodyTooLarge is the 413 (RFC 9110 §15.5.14) of a POST whose body is
+// too long to be read whole for a _method, on a path whose routes do not
+// allow every method it could name (decideOverride).
+func bodyTooLarge() *httpError {
+	return &httpError{status: http.StatusRequestEntityTooLarge, code: "content_too_large", title: "Request body too large",
+		reason: "a form or JSON body over 64 KiB could carry a _method the gateway cannot check, and this path's routes do not allow every method",
+		kind:   outcomeDenied}
+}
+
 // headersTooLarge is the 431 of the header limits (RFC 6585 §5).
 func headersTooLarge() *httpError {
 	return &httpError{status: http.StatusRequestHeaderFieldsTooLarge, code: "headers_too_large",

@@ -33,17 +33,21 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 		h.fail(ex, r, badRequest("access tokens are not accepted in the query string", nil))
 		return
 	}
-	if q.method == http.MethodPost {
-		// The original request's body is not sent to forward-auth: only
-		// the query's _method can be seen (docs/forward-auth.md).
-		if q.override, err = methodOverride(query, notForm, "", nil); err != nil {
-			h.fail(ex, r, err)
-			return
-		}
-	}
 	if err = h.decide(ex, r, q); err != nil {
 		h.fail(ex, r, err)
 		return
+	}
+	if q.method == http.MethodPost && ex.dec.forwards() {
+		// The original request's body is not sent to forward-auth: only
+		// the query's _method can be seen (docs/forward-auth.md).
+		other, err := methodOverride(query, 0, "", nil)
+		if err == nil && other != "" {
+			err = h.decideOverride(ex, r, q, other)
+		}
+		if err != nil {
+			h.fail(ex, r, err)
+			return
+		}
 	}
 	switch ex.dec.Outcome {
 	case portcullis.OutcomePublic, portcullis.OutcomeAllow:

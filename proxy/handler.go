@@ -215,26 +215,15 @@ func (h *Handler) serve(ex *exchange, r *http.Request) {
 		return
 	}
 	q := request{method: r.Method, host: host, path: path}
-	if q.override, err = h.formOverride(ex, r); err != nil {
-		h.fail(ex, r, err)
-		return
-	}
 	if err = h.decide(ex, r, q); err != nil {
 		h.fail(ex, r, err)
 		return
 	}
-	h.answer(ex, r)
-}
-
-// formOverride reads a form body before the decision (readForm) and
-// returns the method a POST's _method parameters name (methodOverride).
-// A request that is not a form pays one header lookup.
-func (h *Handler) formOverride(ex *exchange, r *http.Request) (string, error) {
-	kind, boundary, err := h.readForm(ex, r)
-	if err != nil || r.Method != http.MethodPost {
-		return "", err
+	if err = h.decideBody(ex, r, q); err != nil {
+		h.fail(ex, r, err)
+		return
 	}
-	return methodOverride(r.URL.RawQuery, kind, boundary, ex.formData())
+	h.answer(ex, r)
 }
 
 // answer answers a decided request in proxy mode per the outcomes table of

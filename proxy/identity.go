@@ -20,9 +20,6 @@ func (h *Handler) identify(ex *exchange, r *http.Request) error {
 	if hasAccessTokenParam(r.URL.RawQuery) {
 		return badRequest("access tokens are not accepted in the query string", nil)
 	}
-	if err := tokenInForm(ex); err != nil {
-		return err
-	}
 	if len(authz) == 1 {
 		if tok, ok := bearerToken(authz[0]); ok {
 			return h.identifyBearer(ex, r, tok)
@@ -100,18 +97,6 @@ func bearerToken(v string) (string, bool) {
 		return "", true
 	}
 	return strings.TrimLeft(rest, " "), true
-}
-
-// tokenInForm refuses a URL-encoded form body that carries access_token
-// (RFC 6750 §2.2 is not accepted, docs/requests.md). In proxy mode a form
-// is read before the decision (readForm): its first preReadLimit bytes
-// are searched. The forward-auth subrequest's body is not the original
-// request's and is not read.
-func tokenInForm(ex *exchange) error {
-	if ex.form == urlencodedForm && hasAccessTokenParam(string(ex.formData())) {
-		return badRequest("access tokens are not accepted in the request body", nil)
-	}
-	return nil
 }
 
 // hasAccessTokenParam reports whether a query string or form body names

@@ -44,7 +44,23 @@ func TestMethodOverrideParsing(t *testing.T) {
 		{name: "form and query agree", query: "_method=DELETE", kind: urlencodedForm, form: "_method=delete", want: "DELETE"},
 		{name: "multipart", kind: multipartForm, boundary: boundary, form: string(mp), want: "PATCH"},
 		{name: "multipart cut short", kind: multipartForm, boundary: boundary, form: string(mp[:len(mp)-30]), want: "PATCH"},
-		{name: "not a form", kind: notForm, form: "_method=delete", want: ""},
+		{name: "not a form", kind: 0, form: "_method=delete", want: ""},
+		{name: "PHP reads . as _", kind: urlencodedForm, form: ".method=delete", want: "DELETE"},
+		{name: "PHP drops a leading space", query: "+_method=delete", want: "DELETE"},
+		{name: "PHP reads a space as _", query: "+method=delete", want: ""},
+		{name: "Rack drops brackets", kind: urlencodedForm, form: "[_method]=delete", want: "DELETE"},
+		{name: "array parameter", query: "_method[]=delete", want: "DELETE"},
+		{name: "encoded letters", query: "%5F%6Dethod=delete", want: "DELETE"},
+		{name: "another name", query: "payment_method=card&x_method=1", want: ""},
+		{name: "json and form kinds", kind: urlencodedForm | jsonForm, form: `{"_method":"delete"}`, want: "DELETE"},
+		{name: "multipart Content-ID", kind: multipartForm, boundary: "b",
+			form: "--b\r\nContent-ID: <_method>\r\n\r\ndelete\r\n--b--\r\n", want: "DELETE"},
+		{name: "multipart attachment disposition", kind: multipartForm, boundary: "b",
+			form: "--b\r\nContent-Disposition: attachment; name=_method\r\n\r\ndelete\r\n--b--\r\n", want: "DELETE"},
+		{name: "multipart name given twice", kind: multipartForm, boundary: "b",
+			form: "--b\r\nContent-Disposition: form-data; name=\"x\"; name=\"_method\"\r\n\r\ndelete\r\n--b--\r\n", want: "DELETE"},
+		{name: "multipart file named like it", kind: multipartForm, boundary: "b",
+			form: "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"_method\"\r\n\r\nx\r\n--b--\r\n", want: ""},
 		{name: "json", kind: jsonForm, form: `{"title":"x","_method":"delete"}`, want: "DELETE"},
 		{name: "json escaped name", kind: jsonForm, form: `{"\u005fmethod":"put"}`, want: "PUT"},
 		{name: "json nested is not read", kind: jsonForm, form: `{"a":{"_method":"delete"}}`, want: ""},
@@ -88,13 +104,19 @@ func TestFormOf(t *testing.T) {
 	}{
 		{"urlencoded", "PUT", []string{"application/x-www-form-urlencoded; charset=UTF-8"}, urlencodedForm, "", false},
 		{"lenient type", "POST", []string{" Application/X-WWW-Form-Urlencoded ; charset"}, urlencodedForm, "", false},
+		{"type ends at a comma", "POST", []string{"application/x-www-form-urlencoded, x"}, urlencodedForm, "", false},
+		{"type ends at a space", "POST", []string{"application/x-www-form-urlencoded x"}, urlencodedForm, "", false},
 		{"multipart", "POST", []string{`multipart/form-data; boundary="a b"`}, multipartForm, "a b", false},
-		{"multipart without boundary", "POST", []string{"multipart/form-data"}, notForm, "", true},
+		{"other multipart", "POST", []string{"multipart/mixed; boundary=b"}, multipartForm, "b", false},
+		{"multipart without boundary", "POST", []string{"multipart/form-data"}, 0, "", true},
+		{"multipart with two boundaries", "POST", []string{"multipart/form-data; boundary=A; xboundary=B"}, 0, "", true},
 		{"json", "POST", []string{"application/vnd.api+json"}, jsonForm, "", false},
+		{"json anywhere (Laravel)", "POST", []string{"text/plain; a=/json"}, jsonForm, "", false},
+		{"form and json", "POST", []string{"application/x-www-form-urlencoded; a=/json"}, urlencodedForm | jsonForm, "", false},
 		{"no type on a POST", "POST", nil, urlencodedForm, "", false},
-		{"no type on a PUT", "PUT", nil, notForm, "", false},
-		{"two types", "POST", []string{"text/plain", "application/x-www-form-urlencoded"}, notForm, "", true},
-		{"other", "POST", []string{"application/octet-stream"}, notForm, "", false},
+		{"no type on a PUT", "PUT", nil, 0, "", false},
+		{"two types", "POST", []string{"text/plain", "application/x-www-form-urlencoded"}, 0, "", true},
+		{"other", "POST", []string{"application/octet-stream"}, 0, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,7 +128,7 @@ func TestFormOf(t *testing.T) {
 			}
 		})
 	}
-	if kind, _, err := formOf(httptest.NewRequest("POST", "/", nil)); kind != notForm || err != nil {
+	if kind, _, err := formOf(httptest.NewRequest("POST", "/", nil)); kind != 0 || err != nil {
 		t.Errorf("a bodyless POST: %d, %v", kind, err)
 	}
 }
@@ -117,6 +139,7 @@ var overrideRoutes = []policy.RouteConfig{
 	{Path: "/items/**", Methods: []string{"GET", "POST"}, Name: "items-write", Upstream: "app"},
 	{Path: "/items/**", Methods: []string{"DELETE"}, AllowGroups: []string{"admins"}, Name: "items-delete", Upstream: "app"},
 	{Path: "/public/**", Public: true, Upstream: "app"},
+	{Path: "/uploads/**", AllowGroups: []string{"staff"}, Upstream: "app"},
 	{Path: "/other/**", Methods: []string{"POST"}, Upstream: "app"},
 	{Path: "/other/**", Methods: []string{"PUT"}, Upstream: "second"},
 }
@@ -144,8 +167,11 @@ func TestMethodOverrideDecidedAsBoth(t *testing.T) {
 	bobSession.Identity.Subject, bobSession.Identity.Groups = "bob", []string{"staff"}
 	bob := f.cookies(t, bobSession)
 	form := withHeader("Content-Type", "application/x-www-form-urlencoded")
-	mp, boundary := multipartBody(t, strings.Repeat("x", 100<<10)) // past the pre-read limit
+	mp, boundary := multipartBody(t, "delete", strings.Repeat("x", 100<<10)) // past the pre-read limit
 	multi := withHeader("Content-Type", "multipart/form-data; boundary="+boundary)
+	upload, uploadBoundary := multipartBody(t, "", strings.Repeat("x", 100<<10))
+	uploadType := withHeader("Content-Type", "multipart/form-data; boundary="+uploadBoundary)
+	padded := "a=" + strings.Repeat("x", 64<<10) + "&_method=delete"
 	tests := []struct {
 		name, target, body string
 		opts               []reqOption
@@ -155,9 +181,12 @@ func TestMethodOverrideDecidedAsBoth(t *testing.T) {
 		{"query override denied", "/items/1?_method=DELETE", "", []reqOption{withCookies(bob)}, 403},
 		{"encoded query override denied", "/items/1?%5Fmethod=delete", "", []reqOption{withCookies(bob)}, 403},
 		{"form override denied", "/items/1", "title=x&_method=delete", []reqOption{withCookies(bob), form}, 403},
-		{"multipart override denied", "/items/1", string(mp), []reqOption{withCookies(bob), multi}, 403},
 		{"form override allowed", "/items/1", "title=x&_method=delete", []reqOption{withCookies(alice), form}, 200},
-		{"multipart override allowed", "/items/1", string(mp), []reqOption{withCookies(alice), multi}, 200},
+		{"long multipart override denied", "/items/1", string(mp), []reqOption{withCookies(bob), multi}, 403},
+		{"long form with a _method past what is read", "/items/1", padded, []reqOption{withCookies(bob), form}, 413},
+		{"long upload where routes tell methods apart", "/items/1", string(upload), []reqOption{withCookies(alice), uploadType}, 413},
+		{"long upload where every method is allowed", "/uploads/1", string(upload), []reqOption{withCookies(bob), uploadType}, 200},
+		{"long form without identity", "/items/1", padded, []reqOption{form}, 401},
 		{"json post", "/items/1", `{"title":"x"}`, []reqOption{withCookies(bob), withHeader("Content-Type", "application/json")}, 200},
 		{"json override denied", "/items/1", `{"_method":"DELETE"}`, []reqOption{withCookies(bob), withHeader("Content-Type", "application/json")}, 403},
 		{"untyped override denied", "/items/1", "_method=delete", []reqOption{withCookies(bob)}, 403},
@@ -225,13 +254,15 @@ func TestForwardAuthMethodOverride(t *testing.T) {
 	}
 }
 
-// multipartBody is a Rails-like form: the _method field first, then a
-// file of the given content.
-func multipartBody(t *testing.T, file string) ([]byte, string) {
+// multipartBody is a Rails-like form: the _method field first (unless
+// method is ""), then a file of the given content.
+func multipartBody(t *testing.T, method, file string) ([]byte, string) {
 	t.Helper()
 	var b bytes.Buffer
 	w := multipart.NewWriter(&b)
-	_ = w.WriteField("_method", "delete")
+	if method != "" {
+		_ = w.WriteField("_method", method)
+	}
 	fw, err := w.CreateFormFile("upload", "a.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -241,15 +272,15 @@ func multipartBody(t *testing.T, file string) ([]byte, string) {
 	return b.Bytes(), w.Boundary()
 }
 
-// TestStalledFormTimesOut: a form is read before the decision within the
-// pre-read time; a client that stalls it gets 408 (not an unbounded wait),
-// on a protected route too, and nothing reaches the upstream.
+// TestStalledFormTimesOut: a form is read, before it is forwarded, within
+// the pre-read time; a client that stalls it gets 408 (not an unbounded
+// wait), and nothing reaches the upstream.
 func TestStalledFormTimesOut(t *testing.T) {
 	srv, up, f := bodyGatewayFixture(t)
 	f.h.bodies.timeout = 300 * time.Millisecond
 	for _, ct := range []string{"application/x-www-form-urlencoded", "multipart/form-data; boundary=b"} {
 		start := time.Now()
-		resp := rawRequest(t, srv, "POST /app/form HTTP/1.1\r\nHost: gw.test\r\nContent-Type: "+ct+
+		resp := rawRequest(t, srv, "POST /public/form HTTP/1.1\r\nHost: gw.test\r\nContent-Type: "+ct+
 			"\r\nContent-Length: 100000\r\n\r\n_method=delete&a=", false)
 		if resp.StatusCode != http.StatusRequestTimeout {
 			t.Errorf("%s: status = %d, want 408", ct, resp.StatusCode)
@@ -263,15 +294,15 @@ func TestStalledFormTimesOut(t *testing.T) {
 	}
 }
 
-// FuzzHasName: the fast search finds the name exactly where the plain
+// FuzzIndexFold: the search finds the word exactly where the plain
 // case-insensitive search does.
-func FuzzHasName(f *testing.F) {
-	for _, s := range []string{"", "_", "_method", "a=1&_METHOD=x", "__method", "_metho", "x_meth_method"} {
+func FuzzIndexFold(f *testing.F) {
+	for _, s := range []string{"", "m", "method", "a=1&_METHOD=x", "mmethod", "metho", "x_meth_Method"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := hasName(s, overrideParam), containsFold(s, overrideParam); got != want {
-			t.Fatalf("hasName(%q) = %v, containsFold %v", s, got, want)
+		if got, want := indexFold(s, "method") >= 0, containsFold(s, "method"); got != want {
+			t.Fatalf("indexFold(%q) found %v, containsFold %v", s, got, want)
 		}
 	})
 }
