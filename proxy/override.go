@@ -23,21 +23,27 @@ const anyMethod = "*"
 
 // decideBody completes the decision of a request it forwards, in proxy
 // mode: it reads a form or JSON body (readForm; a refused request's body
-// is never read), refuses an access_token in a URL-encoded form on a route
-// that needed an identity, and decides a POST again as the method its
+// is not read, but for an access_token in the form of a request without an
+// identity, formToken), refuses an access_token in a URL-encoded form on a
+// route that needed an identity, and decides a POST again as the method its
 // _method parameters name (decideOverride), and as every method when the
 // body is longer than what was read (a 413 unless the path's routes allow
 // them all).
 func (h *Handler) decideBody(ex *exchange, r *http.Request, q request) error {
 	if !ex.dec.forwards() {
+		if ex.dec.Outcome == portcullis.OutcomeUnauthenticated {
+			return h.formToken(ex, r)
+		}
 		return nil
 	}
 	kind, boundary, err := h.readForm(ex, r)
 	if err != nil {
 		return err
 	}
-	if ex.identified && kind&urlencodedForm != 0 && hasAccessTokenParam(view(ex.formData())) {
-		return badRequest("access tokens are not accepted in the request body", nil)
+	if ex.identified {
+		if err := formTokenIn(ex); err != nil {
+			return err
+		}
 	}
 	if r.Method != http.MethodPost {
 		return nil
@@ -53,6 +59,28 @@ func (h *Handler) decideBody(ex *exchange, r *http.Request, q request) error {
 	}
 	if ex.formCut() {
 		return h.decideOverride(ex, r, q, anyMethod)
+	}
+	return nil
+}
+
+// formToken refuses an access_token in the URL-encoded form body of a
+// request without an identity (RFC 6750 §2.2 is not accepted,
+// docs/requests.md): a 400 that says so rather than a 401. Only such a
+// form is read, within the body pre-read time.
+func (h *Handler) formToken(ex *exchange, r *http.Request) error {
+	if kind, _, _ := formOf(r); kind&urlencodedForm == 0 {
+		return nil
+	}
+	if _, _, err := h.readForm(ex, r); err != nil {
+		return err
+	}
+	return formTokenIn(ex)
+}
+
+// formTokenIn refuses an access_token in the URL-encoded form readForm read.
+func formTokenIn(ex *exchange) error {
+	if ex.form&urlencodedForm != 0 && hasAccessTokenParam(view(ex.formData())) {
+		return badRequest("access tokens are not accepted in the request body", nil)
 	}
 	return nil
 }
