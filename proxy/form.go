@@ -3,9 +3,7 @@ package proxy
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -55,17 +53,54 @@ func formOf(r *http.Request) (formKind, string, error) {
 	if i := strings.IndexAny(mt, ";, \t"); i >= 0 {
 		mt = mt[:i]
 	}
+	if (mt == "application/x-www-form-urlencoded" || strings.HasPrefix(mt, "multipart/")) && !asciiCharset(ct) {
+		return 0, "", badRequest("a form in a character set that is not ASCII-compatible", nil)
+	}
 	switch {
 	case mt == "application/x-www-form-urlencoded":
 		kind |= urlencodedForm
 	case strings.HasPrefix(mt, "multipart/"):
 		_, params, err := mime.ParseMediaType(ct)
-		if err != nil || params["boundary"] == "" || strings.Count(strings.ToLower(ct), "boundary") != 1 {
-			return 0, "", badRequest("a multipart Content-Type without a single boundary", nil)
+		if err != nil || params["boundary"] == "" || strings.Count(strings.ToLower(ct), "boundary") != 1 ||
+			laxParam(ct, "boundary") != params["boundary"] {
+			return 0, "", badRequest("a multipart Content-Type without a single, plain boundary", nil)
 		}
 		return kind | multipartForm, params["boundary"], nil
 	}
 	return kind, "", nil
+}
+
+// laxParam is a Content-Type parameter as Rack's and PHP's patterns read
+// it: after the first "name=", an optional quote, up to a quote, ";" or
+// ","; "" when there is none.
+func laxParam(ct, name string) string {
+	i := indexFold(ct, name+"=")
+	if i < 0 {
+		return ""
+	}
+	v := strings.TrimPrefix(ct[i+len(name)+1:], `"`)
+	if j := strings.IndexAny(v, `";,`); j >= 0 {
+		v = v[:j]
+	}
+	return v
+}
+
+// asciiCharset reports whether a form's charset parameter, if any, names
+// an ASCII-compatible encoding: in UTF-16 or an EBCDIC code page (which
+// Java servlet containers decode) "_method" would be other bytes than the
+// gateway looks for.
+func asciiCharset(ct string) bool {
+	cs := strings.ToLower(strings.TrimSpace(laxParam(ct, "charset")))
+	if i := strings.IndexAny(cs, " \t"); i >= 0 {
+		cs = cs[:i]
+	}
+	switch {
+	case cs == "", cs == "utf-8", cs == "utf8", cs == "us-ascii", cs == "ascii", cs == "latin1":
+		return true
+	case strings.HasPrefix(cs, "iso-8859-"), strings.HasPrefix(cs, "windows-125"), strings.HasPrefix(cs, "cp125"):
+		return true
+	}
+	return false
 }
 
 // readForm reads a form or JSON body into the exchange's pre-read body
@@ -103,9 +138,13 @@ func (ex *exchange) formCut() bool {
 }
 
 // isOverrideName reports whether a parameter name reads as "_method" to
-// one of the frameworks, in any case: PHP turns "." and " " into "_" and
-// drops leading spaces, Rack drops brackets ("[_method]", "_method[]").
+// one of the frameworks, in any case: PHP turns "." and " " into "_",
+// drops leading spaces and ends a name at a NUL; Rack drops brackets
+// ("[_method]", "_method[]").
 func isOverrideName(k string) bool {
+	if i := strings.IndexByte(k, 0); i >= 0 {
+		k = k[:i] // PHP's names end at a NUL
+	}
 	k = strings.TrimSpace(k)
 	var b [len(overrideParam)]byte
 	n := 0
@@ -147,70 +186,6 @@ func eachParam(s string, fn func(string)) {
 		}
 		fn(strings.Clone(v)) // s may be a view of a pooled buffer
 	}
-}
-
-// maxOverrideValue bounds what is read of a _method part.
-const maxOverrideValue = 64
-
-// eachPart calls fn with the value of every part of a multipart body whose
-// name isOverrideName, within the bytes read (a part cut off is read as
-// far as it goes). A part's names are every name the frameworks might
-// take: Go's (RFC 2231 included), each name= of its Content-Disposition
-// whatever the disposition (Rack and PHP read them with patterns), and its
-// Content-ID (Rack's fallback).
-func eachPart(data []byte, boundary string, fn func(string)) {
-	if v := view(data); !hasMethodWord(v) && !containsFold(v, "name*") {
-		return
-	}
-	mr := multipart.NewReader(bytes.NewReader(data), boundary)
-	for {
-		p, err := mr.NextRawPart()
-		if err != nil {
-			return
-		}
-		if !partNamed(p) {
-			continue
-		}
-		v, err := io.ReadAll(io.LimitReader(p, maxOverrideValue+1))
-		fn(string(v)) // a part cut off is judged on what arrived
-		if err != nil {
-			return
-		}
-	}
-}
-
-// partNamed reports whether any of a part's names (eachPart) isOverrideName.
-func partNamed(p *multipart.Part) bool {
-	if isOverrideName(p.FormName()) || isOverrideName(strings.Trim(p.Header.Get("Content-ID"), "<> ")) {
-		return true
-	}
-	for _, d := range p.Header.Values("Content-Disposition") {
-		for rest := d; ; {
-			i := indexFold(rest, "name")
-			if i < 0 {
-				break
-			}
-			before := byte(';')
-			if i > 0 {
-				before = rest[i-1]
-			}
-			rest = strings.TrimLeft(rest[i+len("name"):], " \t")
-			if before != ';' && before != ' ' && before != '\t' || !strings.HasPrefix(rest, "=") {
-				continue // filename=, name*=, or not a parameter
-			}
-			rest = strings.TrimLeft(rest[1:], " \t")
-			var name string
-			if strings.HasPrefix(rest, `"`) {
-				name, _, _ = strings.Cut(rest[1:], `"`)
-			} else {
-				name, _, _ = strings.Cut(rest, ";")
-			}
-			if isOverrideName(name) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // eachField calls fn with the value of every top-level member of a JSON

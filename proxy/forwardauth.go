@@ -40,7 +40,7 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 	if q.method == http.MethodPost && ex.dec.forwards() {
 		// The original request's body is not sent to forward-auth: only
 		// the query's _method can be seen (docs/forward-auth.md).
-		other, err := methodOverride(query, 0, "", nil)
+		other, err := methodOverride(query, 0, "", nil, false)
 		if err == nil && other != "" {
 			err = h.decideOverride(ex, r, q, other)
 		}

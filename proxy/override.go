@@ -21,14 +21,14 @@ const overrideParam = "_method"
 // whole: a _method past what was read could name any method.
 const anyMethod = "*"
 
-// decideBody completes the decision of a request it forwards, in proxy
-// mode: it reads a form or JSON body (readForm; a refused request's body
-// is not read, but for an access_token in the form of a request without an
-// identity, formToken), refuses an access_token in a URL-encoded form on a
-// route that needed an identity, and decides a POST again as the method its
-// _method parameters name (decideOverride), and as every method when the
-// body is longer than what was read (a 413 unless the path's routes allow
-// them all).
+// decideBody completes the decision of a request, in proxy mode. For a
+// POST it forwards, it reads a form or JSON body (readForm) and decides the
+// POST again as the method its _method parameters name (decideOverride),
+// and as every method when the body is longer than what was read (a 413
+// unless the path's routes allow them all). Then, and for other requests,
+// it refuses an access_token in the URL-encoded form of a request that
+// needed an identity (formToken). A refused request's body is read only
+// for that check.
 func (h *Handler) decideBody(ex *exchange, r *http.Request, q request) error {
 	if !ex.dec.forwards() {
 		if ex.dec.Outcome == portcullis.OutcomeUnauthenticated {
@@ -36,19 +36,14 @@ func (h *Handler) decideBody(ex *exchange, r *http.Request, q request) error {
 		}
 		return nil
 	}
+	if r.Method != http.MethodPost {
+		return h.formToken(ex, r) // only POST can be overridden
+	}
 	kind, boundary, err := h.readForm(ex, r)
 	if err != nil {
 		return err
 	}
-	if ex.identified {
-		if err := formTokenIn(ex); err != nil {
-			return err
-		}
-	}
-	if r.Method != http.MethodPost {
-		return nil
-	}
-	other, err := methodOverride(r.URL.RawQuery, kind, boundary, ex.formData())
+	other, err := methodOverride(r.URL.RawQuery, kind, boundary, ex.formData(), ex.formCut())
 	if err != nil {
 		return err
 	}
@@ -58,16 +53,25 @@ func (h *Handler) decideBody(ex *exchange, r *http.Request, q request) error {
 		}
 	}
 	if ex.formCut() {
-		return h.decideOverride(ex, r, q, anyMethod)
+		if err := h.decideOverride(ex, r, q, anyMethod); err != nil || !ex.dec.forwards() {
+			return err
+		}
+	}
+	if ex.identified {
+		return formTokenIn(ex)
 	}
 	return nil
 }
 
 // formToken refuses an access_token in the URL-encoded form body of a
-// request without an identity (RFC 6750 §2.2 is not accepted,
-// docs/requests.md): a 400 that says so rather than a 401. Only such a
-// form is read, within the body pre-read time.
+// request that needs an identity (RFC 6750 §2.2 is not accepted,
+// docs/requests.md): a 400 that says so, also when there is no identity
+// (rather than a 401). Only such a form is read, within the body pre-read
+// time; a request that is not POST needs no other part of its body read.
 func (h *Handler) formToken(ex *exchange, r *http.Request) error {
+	if !ex.identified {
+		return nil
+	}
 	if kind, _, _ := formOf(r); kind&urlencodedForm == 0 {
 		return nil
 	}
@@ -86,11 +90,12 @@ func formTokenIn(ex *exchange) error {
 }
 
 // methodOverride returns the method a POST asks the application to perform
-// in its _method parameters (query string, and a body of the given kinds),
+// in its _method parameters (query string, and a body of the given kinds,
+// cut when more of it followed),
 // upper-cased as the frameworks do, or "" when there is none or it names
 // POST. Parameters that name different methods, or a value that is not a
 // method name, are a 400; CONNECT, TRACE and TRACK a 405.
-func methodOverride(rawQuery string, kind formKind, boundary string, body []byte) (string, error) {
+func methodOverride(rawQuery string, kind formKind, boundary string, body []byte, cut bool) (string, error) {
 	var names []string
 	add := func(v string) { names = append(names, strings.ToUpper(strings.TrimSpace(v))) }
 	eachParam(rawQuery, add)
@@ -98,7 +103,9 @@ func methodOverride(rawQuery string, kind formKind, boundary string, body []byte
 		eachParam(view(body), add)
 	}
 	if kind&multipartForm != 0 {
-		eachPart(body, boundary, add)
+		if err := eachPart(body, boundary, cut, add); err != nil {
+			return "", badRequest(err.Error(), nil)
+		}
 	}
 	if kind&jsonForm != 0 {
 		eachField(body, add)
