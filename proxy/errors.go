@@ -64,6 +64,15 @@ func bodyTooLarge() *httpError {
 		kind:   outcomeDenied}
 }
 
+// bodyEncoded is the 415 (RFC 9110 §15.5.16) of a POST whose form or
+// JSON body is compressed, on a path whose routes do not allow every
+// method: a _method in it cannot be read (decideOverride).
+func bodyEncoded() *httpError {
+	return &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", title: "Unsupported request body",
+		reason: "a compressed form or JSON body could carry a _method the gateway cannot check, and this path's routes do not allow every method",
+		kind:   outcomeDenied}
+}
+
 // headersTooLarge is the 431 of the header limits (RFC 6585 §5).
 func headersTooLarge() *httpError {
 	return &httpError{status: http.StatusRequestHeaderFieldsTooLarge, code: "headers_too_large",

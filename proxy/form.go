@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 	"unsafe"
 )
@@ -62,7 +61,7 @@ func formOf(r *http.Request) (formKind, string, error) {
 	case strings.HasPrefix(mt, "multipart/"):
 		_, params, err := mime.ParseMediaType(ct)
 		if err != nil || params["boundary"] == "" || strings.Count(strings.ToLower(ct), "boundary") != 1 ||
-			laxParam(ct, "boundary") != params["boundary"] {
+			laxParam(ct, "boundary") != params["boundary"] || strings.Contains(params["boundary"], "=?") {
 			return 0, "", badRequest("a multipart Content-Type without a single, plain boundary", nil)
 		}
 		return kind | multipartForm, params["boundary"], nil
@@ -166,26 +165,53 @@ func isOverrideName(k string) bool {
 }
 
 // eachParam calls fn with the value of every parameter of a query string
-// or URL-encoded form that isOverrideName, however it is percent-encoded,
-// with & or ; between parameters. A value whose escapes are malformed is
-// passed as it is.
+// or URL-encoded form that isOverrideName, with & or ; between parameters.
+// Names and values are decoded as PHP decodes them (lenientUnescape): a
+// malformed escape does not hide the rest of a name.
 func eachParam(s string, fn func(string)) {
 	if !hasMethodWord(s) && strings.IndexByte(s, '%') < 0 {
 		return // the common case: not named, not even encoded
 	}
 	for _, part := range strings.FieldsFunc(s, func(c rune) bool { return c == '&' || c == ';' }) {
 		k, v, _ := strings.Cut(part, "=")
-		if u, err := url.QueryUnescape(k); err == nil {
-			k = u
-		}
-		if !isOverrideName(k) {
+		if !isOverrideName(lenientUnescape(k)) {
 			continue
 		}
-		if u, err := url.QueryUnescape(v); err == nil {
-			v = u
-		}
-		fn(strings.Clone(v)) // s may be a view of a pooled buffer
+		fn(lenientUnescape(v)) // a copy: s may be a view of a pooled buffer
 	}
+}
+
+// lenientUnescape decodes "+" and every well-formed %XX escape of s and
+// keeps malformed ones as they are (PHP's urldecode); the result is a new
+// string.
+func lenientUnescape(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // eachField calls fn with the value of every top-level member of a JSON

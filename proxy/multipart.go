@@ -29,7 +29,7 @@ var errAmbiguousParts = errors.New("a multipart body whose _method part could be
 // Otherwise it returns errAmbiguousParts (a 400).
 func eachPart(data []byte, boundary string, cut bool, fn func(string)) error {
 	v := view(data)
-	if !hasMethodWord(v) && !containsFold(v, "name*") {
+	if !hasMethodWord(v) && !containsFold(v, "name*") && !strings.Contains(v, "=?") {
 		return nil
 	}
 	seen := 0
@@ -59,19 +59,19 @@ func eachPart(data []byte, boundary string, cut bool, fn func(string)) error {
 			return errAmbiguousParts
 		}
 	}
-	if seen < rawNamingLines(v) {
+	if raw, ok := rawNamingLines(v); !ok || seen < raw {
 		return errAmbiguousParts
 	}
 	return nil
 }
 
 // namingHeaders counts the Content-Disposition and Content-ID values of a
-// part that mention "method" or name*.
+// part that mention "method", name* or an RFC 2047 word ("=?").
 func namingHeaders(p *multipart.Part) int {
 	n := 0
 	for _, k := range [...]string{"Content-Disposition", "Content-Id"} {
 		for _, v := range p.Header.Values(k) {
-			if hasMethodWord(v) || containsFold(v, "name*") {
+			if naming(v) {
 				n++
 			}
 		}
@@ -79,19 +79,30 @@ func namingHeaders(p *multipart.Part) int {
 	return n
 }
 
-// rawNamingLines counts the lines of body that read as a Content-Disposition
-// or Content-ID header (in any case, after any blanks) and mention
-// "method" or name*: what a lax parser could take as a part's name.
-func rawNamingLines(body string) int {
+func naming(s string) bool {
+	return hasMethodWord(s) || containsFold(s, "name*") || strings.Contains(s, "=?")
+}
+
+// rawNamingLines counts the lines of body that mention Content-Disposition
+// or Content-ID anywhere (Rack before 3.1 matches them anywhere in a part's
+// head, other headers' values and folded lines included) and mention
+// "method", name* or "=?": what a lax parser could take as a part's name.
+// It reports false for such a line that ends in a bare LF, which Tomcat
+// does not end a header line at.
+func rawNamingLines(body string) (int, bool) {
 	n := 0
 	for line := range strings.Lines(body) {
-		line = strings.TrimLeft(line, " \t")
-		if (hasPrefixFold(line, "content-disposition") || hasPrefixFold(line, "content-id")) &&
-			(hasMethodWord(line) || containsFold(line, "name*")) {
+		if !containsFold(line, "content-disposition") && !containsFold(line, "content-id") {
+			continue
+		}
+		if strings.HasSuffix(line, "\n") && !strings.HasSuffix(line, "\r\n") {
+			return 0, false
+		}
+		if naming(line) {
 			n++
 		}
 	}
-	return n
+	return n, true
 }
 
 func hasPrefixFold(s, prefix string) bool {
@@ -118,9 +129,12 @@ func partName(p *multipart.Part) (string, bool) {
 		return false
 	}
 	for _, d := range p.Header.Values("Content-Disposition") {
+		if name == "" && containsFold(d, "name*") {
+			return "", false // an RFC 2231 name Go could not decode (another charset)
+		}
 		for _, r := range nameReadings(d) {
-			if !agree(r) {
-				return "", false
+			if strings.Contains(r, "=?") || !agree(r) {
+				return "", false // RFC 2047 words, which Tomcat decodes
 			}
 		}
 	}
@@ -165,7 +179,11 @@ func nameReadings(d string) []string {
 			if i := strings.IndexAny(bare, " \t"); i >= 0 {
 				word = bare[:i]
 			}
-			out = append(out, bare, word)
+			token := bare
+			if i := strings.IndexAny(bare, tspecials); i >= 0 {
+				token = bare[:i] // Rack 2 and 3.0 read a token up to a delimiter
+			}
+			out = append(out, bare, word, token)
 		}
 	}
 }
@@ -187,6 +205,9 @@ func unescapeQuoted(s string) string {
 	}
 	return b.String()
 }
+
+// tspecials end an unquoted parameter value (RFC 2045 §5.1), and blanks.
+const tspecials = "()<>@,;:\\\"/[]?= \t"
 
 // isTokenByte reports bytes that continue a parameter name ("filename",
 // "file-name", "name*" are other parameters).

@@ -17,9 +17,30 @@ import (
 // forms) and decides it as both methods (decideOverride).
 const overrideParam = "_method"
 
-// anyMethod is the override of a POST whose body was too long to read
-// whole: a _method past what was read could name any method.
+// anyMethod is the override of a POST whose body could not be read whole
+// (unreadBody): a _method in it could name any method.
 const anyMethod = "*"
+
+// errEveryMethod is decideOverride's refusal of anyMethod when not every
+// method is allowed; decideBody answers it with unreadBody's error.
+var errEveryMethod = &httpError{status: http.StatusForbidden, code: "forbidden", kind: outcomeDenied}
+
+// unreadBody returns the answer to a POST form or JSON body that could not
+// be read whole, should the path's routes not allow every method: 413 for
+// one longer than what was read, 415 for a compressed one (Express's body
+// parsers inflate it); nil for a body read whole.
+func unreadBody(ex *exchange, r *http.Request) *httpError {
+	switch {
+	case ex.form == 0:
+		return nil
+	case ex.formCut():
+		return bodyTooLarge()
+	}
+	if ce := strings.TrimSpace(r.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+		return bodyEncoded()
+	}
+	return nil
+}
 
 // decideBody completes the decision of a request, in proxy mode. For a
 // POST it forwards, it reads a form or JSON body (readForm) and decides the
@@ -52,8 +73,11 @@ func (h *Handler) decideBody(ex *exchange, r *http.Request, q request) error {
 			return err
 		}
 	}
-	if ex.formCut() {
+	if unread := unreadBody(ex, r); unread != nil {
 		if err := h.decideOverride(ex, r, q, anyMethod); err != nil || !ex.dec.forwards() {
+			if err == errEveryMethod {
+				return unread
+			}
 			return err
 		}
 	}
@@ -154,7 +178,7 @@ func (h *Handler) decideOverride(ex *exchange, r *http.Request, q request, other
 	}
 	if other == anyMethod && !ex.dec.forwards() && ex.dec.Outcome != portcullis.OutcomeUnauthenticated {
 		ex.dec = decision{}
-		return bodyTooLarge()
+		return errEveryMethod
 	}
 	if ex.dec.severity() <= post.severity() {
 		ex.dec = post
