@@ -184,20 +184,18 @@ func (h *Handler) identityValues(id *portcullis.Identity, accessToken, aud strin
 	}
 	var v *identityValues
 	if prev != nil {
-		// The identity is the same (it is the key): only the assertion is due.
-		cp := *prev
-		v = &cp
+		v = prev.clone() // the identity is the same (it is the key): only the assertion is due
 	} else {
 		v = h.names.values(id, accessToken, h.log)
 	}
 	v.renewAt = renewAt(now)
+	v.vals[slotAssertion] = ""
 	if h.names.assertion != "" && aud != "" {
 		a, err := h.signer.sign(h.issuer, aud, id, now)
 		if err != nil {
 			h.log.Error("proxy: signing the identity assertion failed", "err", err)
-			v.assertion = nil
 		} else {
-			v.assertion = []string{a}
+			v.vals[slotAssertion] = a
 		}
 	}
 	h.idCache.put(k, v)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -141,108 +142,123 @@ func newHeaderNames(hn Headers) headerNames {
 	return n
 }
 
+// Slots of identityValues.vals, one per identity header; the claim
+// headers follow from slotClaims, in headerNames.claims order.
+const (
+	slotUser = iota
+	slotEmail
+	slotGroups
+	slotUsername
+	slotAccessToken // the session's access token in the configured form
+	slotAssertion
+	slotClaims
+)
+
 // identityValues are the header values of one identity for one host, ready
-// to be put into a header map. The slices are shared between requests and
-// never appended to (their capacity equals their length).
+// to be put into a header map: one string per slot, "" where no header is
+// sent. Requests share them and get one-element slices of vals whose
+// capacity is their length, so an append copies; vals is one allocation
+// however many headers there are (with 10,000 identities cached, a slice
+// per header was about 160 bytes more each).
 type identityValues struct {
-	user, email, groups, username []string
-	claims                        [][]string // parallel to headerNames.claims; nil = omitted
-	accessToken                   []string   // session access token in the configured form
-	assertion                     []string
-	renewAt                       time.Time // when the assertion is half-way through its lifetime
+	vals    []string
+	renewAt time.Time // when the assertion is half-way through its lifetime
 }
 
-// headerValue is the one-element header value of a claim, formatted by
-// idp.HeaderValue, the one rule for claims in headers. idp refuses at login
-// and at bearer verification every identity with a value the rule refuses,
-// so a refusal here is possible only for an identity checked under other
-// settings (a session saved before a [headers] claims entry was added, or
-// by an older version): the header is then left out, never altered, and
-// the refusal is returned for the log.
-func headerValue(v any) ([]string, error) {
-	s, err := idp.HeaderValue(v)
-	if err != nil || s == "" {
-		return nil, err
+// header is the value of slot as a header map value, or nil.
+func (v *identityValues) header(slot int) []string {
+	if v.vals[slot] == "" {
+		return nil
 	}
-	return []string{s}, nil
+	return v.vals[slot : slot+1 : slot+1]
 }
 
-// values computes the header values of id (without assertion); a value
-// that idp.HeaderValue refuses is left out and logged with its header name.
+// values computes the header values of id (without assertion), each
+// formatted by idp.HeaderValue, the one rule for identity values in
+// headers. idp refuses at login and at bearer verification every identity
+// with a value the rule refuses, so a refusal here is possible only for an
+// identity checked under other settings (a session saved before a [headers]
+// claims entry was added, or by an older version): the header is then left
+// out, never altered, and the refusal is logged with the header's name.
 func (n *headerNames) values(id *portcullis.Identity, accessToken string, log *slog.Logger) *identityValues {
-	one := func(name string, v any) []string {
-		hv, err := headerValue(v)
-		if err != nil && name != "" {
-			log.Warn("proxy: identity header left out", "header", name, "sub", id.Subject, "err", err)
-		}
-		return hv
-	}
-	v := &identityValues{
-		user:     one(n.user, id.Subject),
-		email:    one(n.email, verifiedEmail(id)),
-		groups:   one(n.groups, id.Groups),
-		username: one(n.username, id.PreferredUsername),
-	}
-	if len(n.claims) > 0 {
-		v.claims = make([][]string, len(n.claims))
-		for i, c := range n.claims {
-			if cv, ok := id.Claim(c.path); ok {
-				v.claims[i] = one(c.name, cv)
+	v := &identityValues{vals: make([]string, slotClaims+len(n.claims))}
+	one := func(slot int, name string, val any) {
+		hv, err := idp.HeaderValue(val)
+		if err != nil {
+			hv = ""
+			if name != "" {
+				log.Warn("proxy: identity header left out", "header", name, "sub", id.Subject, "err", err)
 			}
+		}
+		v.vals[slot] = hv
+	}
+	one(slotUser, n.user, id.Subject)
+	one(slotEmail, n.email, verifiedEmail(id))
+	one(slotGroups, n.groups, id.Groups)
+	one(slotUsername, n.username, id.PreferredUsername)
+	for i, c := range n.claims {
+		if cv, ok := id.Claim(c.path); ok {
+			one(slotClaims+i, c.name, cv)
 		}
 	}
 	if n.accessToken != "" && accessToken != "" {
-		v.accessToken = accessTokenValue(n.accessToken, accessToken)
+		v.vals[slotAccessToken] = accessTokenValue(n.accessToken, accessToken)
 	}
 	return v
 }
 
+// clone copies v, for a renewal of its assertion: requests in flight keep
+// the values they were given.
+func (v *identityValues) clone() *identityValues {
+	return &identityValues{vals: slices.Clone(v.vals), renewAt: v.renewAt}
+}
+
 // accessTokenValue is the access token in the configured header's form:
 // "Bearer <token>" for Authorization, the raw token otherwise.
-func accessTokenValue(name, token string) []string {
+func accessTokenValue(name, token string) string {
 	if name == "Authorization" {
-		return []string{"Bearer " + token}
+		return "Bearer " + token
 	}
-	return []string{token}
+	return token
 }
 
 // setIdentity puts the identity headers of an allowed request into hdr.
 func (n *headerNames) setIdentity(hdr http.Header, v *identityValues, bearer string) {
-	set := func(name string, val []string) {
-		if name != "" && val != nil {
-			hdr[name] = val
+	set := func(name string, slot int) {
+		if name != "" && v.vals[slot] != "" {
+			hdr[name] = v.header(slot)
 		}
 	}
-	set(n.user, v.user)
-	set(n.email, v.email)
-	set(n.groups, v.groups)
-	set(n.username, v.username)
+	set(n.user, slotUser)
+	set(n.email, slotEmail)
+	set(n.groups, slotGroups)
+	set(n.username, slotUsername)
 	for i, c := range n.claims {
-		set(c.name, v.claims[i])
+		set(c.name, slotClaims+i)
 	}
 	if n.accessToken != "" {
 		if bearer != "" {
-			hdr[n.accessToken] = accessTokenValue(n.accessToken, bearer)
+			hdr[n.accessToken] = []string{accessTokenValue(n.accessToken, bearer)}
 		} else {
-			set(n.accessToken, v.accessToken)
+			set(n.accessToken, slotAccessToken)
 		}
 	}
-	set(n.assertion, v.assertion)
+	set(n.assertion, slotAssertion)
 }
 
 // setAuthResponse puts the forward-auth identity headers (docs/headers.md) into hdr.
 func (n *headerNames) setAuthResponse(hdr http.Header, v *identityValues) {
-	set := func(name string, val []string) {
-		if val != nil {
-			hdr[name] = val
+	set := func(name string, slot int) {
+		if v.vals[slot] != "" {
+			hdr[name] = v.header(slot)
 		}
 	}
-	set(authRequestUser, v.user)
-	set(authRequestEmail, v.email)
-	set(authRequestGroups, v.groups)
-	set(authRequestUsername, v.username)
+	set(authRequestUser, slotUser)
+	set(authRequestEmail, slotEmail)
+	set(authRequestGroups, slotGroups)
+	set(authRequestUsername, slotUsername)
 	if n.assertion != "" {
-		set(n.assertion, v.assertion)
+		set(n.assertion, slotAssertion)
 	}
 }
 
@@ -286,13 +302,7 @@ func (c *valueCache) put(k valueKey, v *identityValues) {
 
 // valueSize is the bytes an entry of the identity-values cache holds.
 func valueSize(k valueKey, v *identityValues) int {
-	n := len(k.host) + cache.IdentitySize(k.id) + int(unsafe.Sizeof(*v)) +
-		cache.StringsSize(v.user) + cache.StringsSize(v.email) + cache.StringsSize(v.groups) +
-		cache.StringsSize(v.username) + cache.StringsSize(v.accessToken) + cache.StringsSize(v.assertion)
-	for _, c := range v.claims {
-		n += 24 + cache.StringsSize(c)
-	}
-	return n
+	return len(k.host) + cache.IdentitySize(k.id) + int(unsafe.Sizeof(*v)) + cache.StringsSize(v.vals)
 }
 
 // verifiedEmail is the identity's email when it is verified, else "": an

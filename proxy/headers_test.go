@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -23,7 +24,8 @@ func TestIdentityValuesHeaderRule(t *testing.T) {
 		id := &portcullis.Identity{Subject: bad, Email: bad, EmailVerified: true, PreferredUsername: bad,
 			Groups: []string{"ok", bad}, Claims: map[string]any{"tenant": bad}}
 		v := n.values(id, "", log)
-		if v.user != nil || v.email != nil || v.groups != nil || v.username != nil || v.claims[0] != nil {
+		if v.header(slotUser) != nil || v.header(slotEmail) != nil || v.header(slotGroups) != nil ||
+			v.header(slotUsername) != nil || v.header(slotClaims) != nil {
 			t.Errorf("%s: values %+v, want every header left out", name, v)
 		}
 		for _, h := range []string{"X-User", "X-Email", "X-Groups", "X-Username", "X-Tenant"} {
@@ -36,7 +38,35 @@ func TestIdentityValuesHeaderRule(t *testing.T) {
 	id := &portcullis.Identity{Subject: text, Email: "zoe@example.com", EmailVerified: true,
 		PreferredUsername: text, Groups: []string{text, "b"}, Claims: map[string]any{"tenant": float64(12345678)}}
 	v := n.values(id, "", slog.New(slog.DiscardHandler))
-	if v.user[0] != text || v.username[0] != text || v.groups[0] != text+",b" || v.claims[0][0] != "12345678" {
+	if v.vals[slotUser] != text || v.vals[slotUsername] != text || v.vals[slotGroups] != text+",b" ||
+		v.vals[slotClaims] != "12345678" {
 		t.Errorf("values %+v", v)
+	}
+}
+
+// TestIdentityValuesShared: requests share one identity's cached values;
+// what one request's header map does with them (an append, as Header.Add
+// makes) never reaches the cache or another request.
+func TestIdentityValuesShared(t *testing.T) {
+	n := newHeaderNames(Headers{User: "X-User", Groups: "X-Groups", Assertion: "X-Assertion"})
+	id := &portcullis.Identity{Subject: "alice", Groups: []string{"a", "b"}}
+	v := n.values(id, "", slog.New(slog.DiscardHandler))
+	v.vals[slotAssertion] = "signed"
+	first, second := http.Header{}, http.Header{}
+	n.setIdentity(first, v, "")
+	n.setIdentity(second, v, "")
+	first.Add("X-User", "mallory")
+	first.Add("X-Groups", "admins")
+	if got := second.Values("X-User"); len(got) != 1 || got[0] != "alice" {
+		t.Errorf("second request's X-User = %q", got)
+	}
+	if v.vals[slotGroups] != "a,b" || v.vals[slotAssertion] != "signed" || v.vals[slotEmail] != "" {
+		t.Errorf("cached values changed: %q", v.vals)
+	}
+	if _, ok := second["X-Email"]; ok {
+		t.Error("an empty value was sent as a header")
+	}
+	if got := second.Get("X-Assertion"); got != "signed" {
+		t.Errorf("X-Assertion = %q", got)
 	}
 }

@@ -69,3 +69,36 @@ func TestRecentRefreshMemoryBounded(t *testing.T) {
 		t.Errorf("the recent-refresh memory holds %d MiB after the flood, over %d MiB", grown>>20, 2*recentRefreshBytes>>20)
 	}
 }
+
+// TestIdentityValuesHeap measures what the identity-values cache holds per
+// identity (the header values and the signed assertion, the cache's slot
+// included) for 10,000 identities like a directory's users, the load
+// benchmark's many-sessions mix. The identities are the sessions' and are
+// not counted.
+func TestIdentityValuesHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a cache")
+	}
+	f := newFixture(t)
+	const n = 10_000
+	ids := make([]*portcullis.Identity, n)
+	for i := range ids {
+		u := fmt.Sprintf("user%05d", i)
+		ids[i] = &portcullis.Identity{Subject: u, Email: u + "@example.com", EmailVerified: true,
+			PreferredUsername: u, Issuer: "https://idp.example.com",
+			Groups: []string{"engineering", "staff", "vpn-users"}}
+	}
+	before := testenv.HeapAfterGC()
+	for _, id := range ids {
+		if v := f.h.identityValues(id, "", "gw.test"); v.vals[slotAssertion] == "" {
+			t.Fatal("no assertion")
+		}
+	}
+	per := (testenv.HeapAfterGC() - before) / n
+	runtime.KeepAlive(f.h)
+	runtime.KeepAlive(ids)
+	t.Logf("%d bytes per identity", per)
+	if per > 1100 {
+		t.Errorf("%d bytes per cached identity, want at most 1100", per)
+	}
+}
