@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -162,15 +163,17 @@ func startIngressNginx(tb testing.TB, listen, gateway, app string) {
 // auth answer).
 func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 	tb.Helper()
+	yaml := snippet(tb, "ingress-nginx.yaml")
 	ann := map[string]string{}
 	re := regexp.MustCompile(`nginx\.ingress\.kubernetes\.io/([a-z-]+): "([^"]*)"`)
-	for _, m := range re.FindAllStringSubmatch(snippet(tb, "ingress-nginx.yaml"), -1) {
+	for _, m := range re.FindAllStringSubmatch(yaml, -1) {
 		ann[m[1]] = m[2]
 	}
 	authURL, err := url.Parse(ann["auth-url"])
 	if err != nil || authURL.Host == "" || ann["auth-response-headers"] == "" || ann["auth-always-set-cookie"] != "true" {
 		tb.Fatalf("ingress-nginx.yaml annotations: %v", ann)
 	}
+	setHeaders := authProxySetHeaders(tb, yaml, ann["auth-proxy-set-headers"])
 	var b strings.Builder
 	fmt.Fprintf(&b, `server {
   listen %s;
@@ -190,7 +193,7 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
     proxy_set_header            X-Auth-Request-Redirect $request_uri;
     proxy_pass_request_headers  on;
     proxy_http_version          1.1;
-    proxy_pass                  http://%s%s;
+%s    proxy_pass                  http://%s%s;
   }
   location /oauth2/ {
     proxy_pass http://%s;
@@ -204,7 +207,7 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
     auth_request_set $auth_cookie $upstream_http_set_cookie;
     add_header Set-Cookie $auth_cookie always;
     error_page 401 = @signin;
-`, listen, authURL.Hostname(), gateway, authURL.Path, gateway)
+`, listen, authURL.Hostname(), setHeaders, gateway, authURL.Path, gateway)
 	for i, h := range strings.Split(ann["auth-response-headers"], ",") {
 		h = strings.TrimSpace(h)
 		v := strings.ToLower(strings.ReplaceAll(h, "-", "_"))
@@ -212,6 +215,37 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 	}
 	fmt.Fprintf(&b, "    proxy_set_header Host $host;\n    proxy_pass http://%s;\n  }\n}\n", app)
 	return b.String()
+}
+
+// authProxySetHeaders is what ingress-nginx adds to the auth location for
+// the auth-proxy-set-headers annotation ("namespace/name" of a ConfigMap
+// in the same file): a proxy_set_header per data entry, quoted and sorted
+// as its buildAuthProxySetHeaders writes them.
+func authProxySetHeaders(tb testing.TB, yaml, ref string) string {
+	tb.Helper()
+	ns, name, ok := strings.Cut(ref, "/")
+	if !ok {
+		tb.Fatalf("ingress-nginx.yaml: auth-proxy-set-headers %q is not namespace/name", ref)
+	}
+	entry := regexp.MustCompile(`(?m)^  ([A-Za-z0-9-]+): "([^"]*)"$`)
+	for _, doc := range strings.Split(yaml, "\n---\n") {
+		if !strings.Contains(doc, "kind: ConfigMap") || !strings.Contains(doc, "  name: "+name+"\n") ||
+			!strings.Contains(doc, "  namespace: "+ns+"\n") {
+			continue
+		}
+		_, data, _ := strings.Cut(doc, "\ndata:\n")
+		var lines []string
+		for _, m := range entry.FindAllStringSubmatch(data, -1) {
+			lines = append(lines, fmt.Sprintf("    proxy_set_header '%s' '%s';\n", m[1], m[2]))
+		}
+		if len(lines) == 0 {
+			tb.Fatalf("ingress-nginx.yaml: ConfigMap %s has no data", ref)
+		}
+		sort.Strings(lines)
+		return strings.Join(lines, "")
+	}
+	tb.Fatalf("ingress-nginx.yaml: no ConfigMap %s", ref)
+	return ""
 }
 
 // TestForwardAuthLegacyNginxSnippet: behind the nginx snippet the README
@@ -344,5 +378,61 @@ func TestForwardAuthRefreshCookie(t *testing.T) {
 				t.Errorf("public: %d, Set-Cookie %q", status, hdr.Values("Set-Cookie"))
 			}
 		})
+	}
+}
+
+// TestForwardAuthIngressNginxHostConfusion: behind the configuration
+// ingress-nginx generates for docs/forward-auth/ingress-nginx.yaml, next to
+// a second virtual host as a cluster with several Ingresses has, a client
+// cannot have the gateway decide another host or path than the one nginx
+// forwards. X-Original-URL is built from the client's Host header
+// ($http_host), while nginx routes an absolute-form request line by its
+// own host, and accepts a '?' in the Host header.
+func TestForwardAuthIngressNginxHostConfusion(t *testing.T) {
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{})
+	front := testenv.Addr(testenv.FreePort(t))
+	a := pickAddrs(t)
+	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.2/32"))
+	srv := ingressNginxServer(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+	srv += fmt.Sprintf("server { listen %s; server_name public.test; return 200 'the public.test app'; }\n", front)
+	runNginx(t, front, srv)
+
+	// The protected app, named in the request line; the Host header names
+	// public.test, every route of which is public at the gateway.
+	before := up.count()
+	status := rawStatus(t, front, "DELETE http://"+front+"/admin/secret HTTP/1.1\r\nHost: public.test\r\n"+
+		"Accept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	// The gateway answers 400, which auth_request turns into 500.
+	if status != http.StatusInternalServerError || up.count() != before {
+		t.Errorf("DELETE http://%s/admin/secret with Host: public.test: %d, app reached %d times, want 500",
+			front, status, up.count()-before)
+	}
+	// The honest request still works: nginx's $host and the Host header agree.
+	status = rawStatus(t, front, "GET /public/x HTTP/1.1\r\nHost: "+front+"\r\nConnection: close\r\n\r\n")
+	if status != http.StatusOK || up.count() != before+1 {
+		t.Errorf("GET /public/x: %d, want 200 from the app", status)
+	}
+
+	// A '?' in the Host header: X-Original-URL becomes http://HOST?/admin/secret,
+	// a URL whose path is empty. bob is not in admins.
+	p.SetUser(oidctest.User{Subject: "bob", Claims: map[string]any{
+		"email": "bob@example.com", "email_verified": true, "groups": []any{"staff"}}})
+	bob := browser(t)
+	if status, body, _ := get(t, bob, "http://"+front+"/hello"); status != http.StatusOK {
+		t.Fatalf("bob's sign-in: %d %s", status, body)
+	}
+	var cookies []string
+	for _, c := range bob.Jar.Cookies(&url.URL{Scheme: "http", Host: front, Path: "/"}) {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
+	if status, _ := send(t, bob, "GET", "http://"+front+"/admin/secret", nil); status != http.StatusForbidden {
+		t.Fatalf("bob's GET /admin/secret: %d, want 403", status)
+	}
+	before = up.count()
+	status = rawStatus(t, front, "GET /admin/secret HTTP/1.1\r\nHost: "+front+"?\r\nCookie: "+strings.Join(cookies, "; ")+
+		"\r\nAccept: application/json\r\nConnection: close\r\n\r\n")
+	if status != http.StatusInternalServerError || up.count() != before {
+		t.Errorf("bob's GET /admin/secret with Host: %s?: %d, app reached %d times, want 500", front, status, up.count()-before)
 	}
 }

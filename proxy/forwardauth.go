@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/policy"
@@ -175,6 +176,15 @@ func uriTarget(r *http.Request, key, name string) (t target, ok bool, err error)
 
 // originalURLTarget reads X-Original-URL, an absolute URL (ingress-nginx's
 // $scheme://$http_host$request_uri).
+//
+// Its host is the client's Host header ($http_host), not necessarily the
+// host nginx routed by: with an absolute-form request line ("GET
+// http://a.example.com/x" with "Host: b.example.com") nginx serves a's
+// server block. So an X-Forwarded-Host, which the documented ingress-nginx
+// set-up sets to $host, must name the same host. And since $request_uri
+// always starts with "/", a URL without a path right after its host is a
+// Host header that carried a '?' ("Host: a.example.com?" makes
+// "http://a.example.com?/admin"), never a request nginx forwards.
 func originalURLTarget(r *http.Request) (target, bool, error) {
 	orig, err := singleHeader(r, "X-Original-Url")
 	if err != nil || orig == "" {
@@ -184,12 +194,35 @@ func originalURLTarget(r *http.Request) (target, bool, error) {
 	if err != nil || u.User != nil || u.Opaque != "" || u.Fragment != "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return target{}, false, badRequest("X-Original-URL is not an absolute http(s) URL", err)
 	}
+	if !strings.HasPrefix(u.EscapedPath(), "/") {
+		return target{}, false, badRequest("X-Original-URL has no path after its host", nil)
+	}
 	host, err := ParseHost(u.Host)
 	if err != nil {
 		return target{}, false, badRequest("X-Original-URL names an unacceptable host", err)
 	}
+	if err := sameForwardedHost(r, host); err != nil {
+		return target{}, false, err
+	}
 	t, err := normalTarget(host, policy.RequestPath(u), u.RawQuery)
 	return t, err == nil, err
+}
+
+// sameForwardedHost checks that X-Forwarded-Host, when present, names host:
+// the same name, and the same port when it names one ($host has none).
+func sameForwardedHost(r *http.Request, host Host) error {
+	v, err := singleHeader(r, "X-Forwarded-Host")
+	if err != nil || v == "" {
+		return err
+	}
+	fwd, err := ParseHost(v)
+	if err != nil {
+		return badRequest("the forwarded host is not acceptable", err)
+	}
+	if fwd.Name != host.Name || (fwd.Port != "" && fwd.Port != host.Port) {
+		return badRequest("X-Original-URL and X-Forwarded-Host name different hosts", nil)
+	}
+	return nil
 }
 
 // forwardedHost is X-Forwarded-Host, else the subrequest's own Host (which

@@ -2,10 +2,14 @@ package proxy
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/policy"
 )
 
 func TestForwardAuth(t *testing.T) {
@@ -44,6 +48,20 @@ func TestForwardAuth(t *testing.T) {
 		{"nothing named", []reqOption{trusted}, 400, "", "", ""},
 		{"token in the original query", append(orig("GET", "app.test", "/app/x?%61ccess_token=t"), trusted), 400, "", "invalid_request", ""},
 		{"token in X-Original-URL", []reqOption{trusted, withHeader("X-Original-URL", "https://app.test/app/y?access_token=t")}, 400, "", "invalid_request", ""},
+		// ingress-nginx: X-Original-URL from a Host header with a '?' ("app.test?")
+		// has no path; nginx forwards /denied/x.
+		{"X-Original-URL without a path", []reqOption{trusted, withCookies(cookies),
+			withHeader("X-Original-URL", "http://app.test?/denied/x")}, 400, "", "invalid_request", ""},
+		{"X-Original-URL without anything after the host", []reqOption{trusted, withHeader("X-Original-URL", "http://app.test")},
+			400, "", "invalid_request", ""},
+		// X-Forwarded-Host ($host in the documented ingress-nginx set-up) names
+		// the host nginx routed by; X-Original-URL the client's Host header.
+		{"X-Original-URL on another host than X-Forwarded-Host", []reqOption{trusted, withCookies(cookies),
+			withHeader("X-Original-URL", "http://other.test/app/y"), withHeader("X-Forwarded-Host", "app.test")}, 400, "", "invalid_request", ""},
+		{"X-Original-URL with the port $host leaves out", []reqOption{trusted, withCookies(cookies),
+			withHeader("X-Original-URL", "http://App.Test:8443/app/y"), withHeader("X-Forwarded-Host", "app.test")}, 200, "alice", "", ""},
+		{"X-Forwarded-Host with another port", []reqOption{trusted, withCookies(cookies),
+			withHeader("X-Original-URL", "http://app.test:8443/app/y"), withHeader("X-Forwarded-Host", "app.test:9443")}, 400, "", "invalid_request", ""},
 		{"malformed bearer never falls back to the cookie", append(orig("GET", "app.test", "/app/x"), trusted,
 			withHeader("Authorization", "Bearer:abc"), withCookies(cookies)), 401, "", "", `Bearer error="invalid_token"`},
 	}
@@ -82,5 +100,49 @@ func TestForwardAuthLoginRedirectThroughStart(t *testing.T) {
 	resp := f.do(t, "GET", "/oauth2/start?rd=https%3A%2F%2Fapp.test%2Fapp%2Fx", nil, browser())
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "https://idp.test/") {
 		t.Fatalf("start = %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestSnippetsPassMethodOverride: the Traefik and Envoy snippets pass the
+// gateway only the client headers they list (authRequestHeaders,
+// allowed_headers). Rebuilding the subrequest each sends for a POST that
+// carries X-HTTP-Method-Override: DELETE, the gateway must see the header
+// and refuse, or the app would perform a DELETE that only POST allowed.
+// (Neither proxy installs here; nginx and Caddy run in e2e.)
+func TestSnippetsPassMethodOverride(t *testing.T) {
+	routes := []policy.RouteConfig{
+		{Path: "/items/**", Methods: []string{"GET", "POST"}},
+		{Path: "/items/**", Methods: []string{"DELETE"}, AllowGroups: []string{"ops"}}, // alice is not in ops
+	}
+	f := newFixture(t, withRoutes(t, routes))
+	cookies := f.cookies(t, f.session())
+	lists := map[string]*regexp.Regexp{
+		"traefik.yaml": regexp.MustCompile(`(?s)authRequestHeaders: \[([^\]]*)\]`),
+		"envoy.yaml":   regexp.MustCompile(`(?s)allowed_headers:\s*patterns: \[(.*?)\]\n`),
+	}
+	name := regexp.MustCompile(`"([A-Za-z-]+)"|exact: ([a-z-]+)`)
+	for file, list := range lists {
+		b, err := os.ReadFile(filepath.Join("..", "docs", "forward-auth", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := list.FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("%s: no list of the client headers the gateway gets", file)
+		}
+		passed := map[string]bool{}
+		for _, n := range name.FindAllSubmatch(m[1], -1) {
+			passed[http.CanonicalHeaderKey(string(n[1])+string(n[2]))] = true
+		}
+		for _, override := range []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"} {
+			opts := []reqOption{fromPeer("10.0.0.5:4000"), withCookies(cookies), withHeader("X-Forwarded-Method", "POST"),
+				withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "/items/1")}
+			if passed[http.CanonicalHeaderKey(override)] {
+				opts = append(opts, withHeader(override, "DELETE"))
+			}
+			if resp := f.do(t, "GET", "/oauth2/auth", nil, opts...); resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("%s: POST /items/1 with %s: DELETE: the gateway answers %d, want 400", file, override, resp.StatusCode)
+			}
+		}
 	}
 }
