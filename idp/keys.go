@@ -98,8 +98,16 @@ func verifyWith(jws *jose.JSONWebSignature, h jose.Header, keys []jose.JSONWebKe
 	return nil, false
 }
 
+// jwksTimeout bounds one fetch of a JWKS (with its discovery), which
+// outlives the request that started it.
+const jwksTimeout = 10 * time.Second
+
 // refresh fetches the JWKS unless a fetch was attempted within the
-// cool-down; it returns the keys known afterwards.
+// cool-down; it returns the keys known afterwards. The fetch serves every
+// request that waits for it and sets the cool-down for all, so it does not
+// end with the request that started it: a client that sends a token with
+// an unknown kid and hangs up would otherwise fail the fetch and keep the
+// keys from loading for everyone during the cool-down.
 func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
 	k.fetchMu.Lock()
 	defer k.fetchMu.Unlock()
@@ -110,6 +118,8 @@ func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
 		return k.keys, nil
 	}
 	k.last = now
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jwksTimeout)
+	defer cancel()
 	keys, err := k.fetch(ctx)
 	if err != nil {
 		// Retry a failed fetch sooner than a successful one: after a sixth

@@ -55,6 +55,9 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string) (sub, sid st
 	if g := c.cfg.ReplayGuard; g != nil {
 		first, err := g(ctx, "logout-jti\x00"+key, until)
 		if err != nil {
+			// Not used: the provider's retry of this token, once the
+			// guard answers again, must still end the sessions.
+			c.jtis.Delete(tokenKey(key))
 			return "", "", fmt.Errorf("%w: logout token jti: cannot rule out a replay: %v", ErrInvalidToken, err)
 		}
 		if !first {

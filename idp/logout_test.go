@@ -100,7 +100,17 @@ func TestVerifyLogoutTokenReplayGuard(t *testing.T) {
 		t.Errorf("a jti used on another replica was accepted: %v", err)
 	}
 	guardErr = errors.New("redis down")
-	if _, _, err := c.VerifyLogoutToken(ctx, p.LogoutToken("alice", "s", map[string]any{"jti": "c"})); !errors.Is(err, ErrInvalidToken) {
+	tok := p.LogoutToken("alice", "s", map[string]any{"jti": "c"})
+	if _, _, err := c.VerifyLogoutToken(ctx, tok); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("accepted although the replay guard failed: %v", err)
+	}
+	// The guard is back: the provider's retry of the token, never used,
+	// still ends the sessions.
+	guardErr = nil
+	if _, sid, err := c.VerifyLogoutToken(ctx, tok); err != nil || sid != "s" {
+		t.Errorf("the retried token was refused: %v", err)
+	}
+	if _, _, err := c.VerifyLogoutToken(ctx, tok); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("a replay after the retry was accepted: %v", err)
 	}
 }
