@@ -72,4 +72,3 @@ func TestJWKSFetchOutlivesItsRequest(t *testing.T) {
 		t.Errorf("login refused after an anonymous client hung up on a JWKS fetch: %v", err)
 	}
 }
-
