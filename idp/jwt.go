@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -51,10 +52,33 @@ var b64tokenChar = func() (t [256]bool) {
 // JWS compact serialisation (RFC 7515 §7.1).
 func looksLikeJWT(raw string) bool { return strings.Count(raw, ".") == 2 }
 
+// canonicalSegments reports whether every segment of the compact JWS raw is
+// base64url in its one spelling: unpadded, and with the unused low bits of
+// its last character zero. Decoders ignore those bits, so one token would
+// otherwise have up to 4,096 spellings, each its own bearer-cache entry and
+// signature check.
+func canonicalSegments(raw string) bool {
+	strict := base64.RawURLEncoding.Strict()
+	for seg := range strings.SplitSeq(raw, ".") {
+		tail := len(seg) % 4
+		if tail == 1 || strings.IndexByte(seg, '=') >= 0 {
+			return false
+		}
+		// The last, partial quantum alone: Strict refuses its unused bits.
+		if _, err := strict.DecodeString(seg[len(seg)-tail:]); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // parseUnverified parses a compact JWS without verifying it, for the members that
 // choose how to verify it (typ, kid) and the unverified iss that picks the
 // trusted issuer. Verification happens afterwards, with go-oidc.
 func parseUnverified(raw string) (typ string, iss string, err error) {
+	if !canonicalSegments(raw) {
+		return "", "", fmt.Errorf("%w: a segment is not canonical base64url", ErrInvalidToken)
+	}
 	jws, err := jose.ParseSignedCompact(raw, asymmetricAlgs)
 	if err != nil {
 		return "", "", fmt.Errorf("%w: %v", ErrInvalidToken, err)
