@@ -22,7 +22,9 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		return
 	}
 	ex.Header().Set("Cache-Control", "no-store")
-	if r.Method == http.MethodPost && !h.sameOrigin(ex, r) {
+	// Either method: SameSite=Lax cookies come with a cross-site top-level
+	// GET navigation (a link or a redirect from another site).
+	if !h.sameOrigin(ex, r) {
 		h.fail(ex, r, forbidden("cross-site sign-out requests are refused"))
 		return
 	}
@@ -81,8 +83,8 @@ func (h *Handler) signOutSession(r *http.Request) (*session.Session, error) {
 	return full, err
 }
 
-// sameOrigin reports whether a sign-out POST comes from a site of the
-// gateway's (docs/endpoints.md, sign_out: a POST whose Origin or Sec-Fetch-Site shows another
+// sameOrigin reports whether a sign-out comes from a site of the gateway's
+// (docs/endpoints.md, sign_out: a request whose Origin or Sec-Fetch-Site shows another
 // site is refused): an Origin header, when present, must be public_url's
 // origin, the request's own origin or an allowed redirect host's; a
 // Sec-Fetch-Site header must not say cross-site.
