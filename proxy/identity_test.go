@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -232,5 +233,29 @@ func TestHasAccessTokenParam(t *testing.T) {
 		if got := hasAccessTokenParam(in); got != want {
 			t.Errorf("hasAccessTokenParam(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+// TestRefreshKeepsTheSignInIDToken: the ID token a refresh returns need not
+// carry a nonce, and with the default audiences it would pass as a bearer
+// access token; the sign-out's id_token_hint, which lands in URLs, stays
+// the sign-in's ID token.
+func TestRefreshKeepsTheSignInIDToken(t *testing.T) {
+	f := newFixture(t)
+	f.prov.endSession = "https://idp.test/logout"
+	f.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		return &idp.Tokens{AccessToken: "at-new", IDToken: "idt-refreshed", Expiry: f.clock.Now().Add(time.Hour)}, &f.prov.identity, nil
+	}
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(nearExpiry(t, f, 10*time.Second)))
+	if resp.StatusCode != 200 || f.prov.refreshes.Load() != 1 {
+		t.Fatalf("refreshing request: %d, %d refreshes", resp.StatusCode, f.prov.refreshes.Load())
+	}
+	out := f.do(t, "GET", "/oauth2/sign_out", nil, withCookies(liveCookies(resp)))
+	loc, err := url.Parse(out.Header.Get("Location"))
+	if err != nil || out.StatusCode != 302 {
+		t.Fatalf("sign-out: %d %v", out.StatusCode, err)
+	}
+	if hint := loc.Query().Get("id_token_hint"); hint != "idt-0" {
+		t.Errorf("id_token_hint = %q, want the sign-in's idt-0", hint)
 	}
 }

@@ -197,7 +197,13 @@ func (h *Handler) refreshAtProvider(ctx context.Context, s *session.Session) (*s
 	if t.RefreshToken != "" {
 		ns.RefreshToken = t.RefreshToken
 	}
-	if t.IDToken != "" {
+	// The ID token of the sign-in stays the id_token_hint (providers accept
+	// an expired hint, RP-Initiated Logout 1.0 §4): it carries the nonce
+	// that marks it an ID token. One issued at a refresh need not (OIDC
+	// Core 12.2), so with the default audiences it would pass as a bearer
+	// access token, and the hint is put in a URL that browsers and
+	// providers log.
+	if ns.IDToken == "" {
 		ns.IDToken = t.IDToken
 	}
 	ns.Expiry = t.Expiry
