@@ -63,6 +63,9 @@ type Config struct {
 	// replicas, remembering it until until (the redis store's FirstUse).
 	// An error refuses the token: a replay cannot be ruled out.
 	ReplayGuard func(ctx context.Context, key string, until time.Time) (bool, error)
+	// ReplayForget, when set, forgets a key ReplayGuard recorded
+	// (ForgetLogoutToken: the logout it was for did not take effect).
+	ReplayForget func(ctx context.Context, key string) error
 
 	// JWKSCooldown is the least time between two JWKS fetches triggered by
 	// an unknown kid (default 30s).

@@ -47,7 +47,7 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string) (sub, sid st
 		return "", "", fmt.Errorf("%w: logout token has no jti", ErrInvalidToken)
 	}
 	// A jti can be replayed only while its iat is fresh enough.
-	key, until := vt.token.Issuer+"\x00"+jti, vt.iat.Add(logoutMaxAge+2*leeway)
+	key, until := logoutKey(vt), vt.iat.Add(logoutMaxAge+2*leeway)
 	if !c.jtis.Add(tokenKey(key), struct{}{}, until) {
 		// Used before, or the memory is full of live jti values: fail closed.
 		return "", "", fmt.Errorf("%w: logout token jti %q already used (or too many in memory)", ErrInvalidToken, jti)
@@ -65,6 +65,35 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string) (sub, sid st
 		}
 	}
 	return sub, sid, nil
+}
+
+// ForgetLogoutToken forgets that the logout token raw was used (in the
+// process and, through Config.ReplayForget, on every replica) when the
+// logout it asked for did not take effect, because the sessions could not
+// be ended: the provider's retry of the token must end them. Only a token
+// that verifies is forgotten.
+func (c *Client) ForgetLogoutToken(ctx context.Context, raw string) error {
+	m := c.meta.Load()
+	if m == nil || m.idVerifier == nil {
+		return ErrNotReady
+	}
+	vt, err := c.verifyJWT(c.providerCtx(ctx, "jwks"), m.idVerifier, raw, timeRules{needIat: true, maxAge: logoutMaxAge})
+	if err != nil {
+		return fmt.Errorf("%w: logout token: %v", ErrInvalidToken, err)
+	}
+	key := logoutKey(vt)
+	c.jtis.Delete(tokenKey(key))
+	if f := c.cfg.ReplayForget; f != nil {
+		return f(ctx, "logout-jti\x00"+key)
+	}
+	return nil
+}
+
+// logoutKey is what the replay memories keep of a logout token: its
+// issuer and jti.
+func logoutKey(vt *verifiedJWT) string {
+	jti, _ := vt.claims["jti"].(string)
+	return vt.token.Issuer + "\x00" + jti
 }
 
 // logoutClaims checks the claims §2.4 requires of a logout token.

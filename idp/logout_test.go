@@ -78,9 +78,14 @@ func TestVerifyLogoutToken(t *testing.T) {
 // store across replicas) is asked after the process memory, and both a
 // replay it reports and its failure refuse the token.
 func TestVerifyLogoutTokenReplayGuard(t *testing.T) {
-	seen := map[string]bool{}
+	seen, forgot := map[string]bool{}, map[string]bool{}
 	var guardErr error
 	p, c, _ := setup(t, oidctest.Options{}, func(cfg *Config) {
+		cfg.ReplayForget = func(ctx context.Context, key string) error {
+			delete(seen, key)
+			forgot[key] = true
+			return nil
+		}
 		cfg.ReplayGuard = func(ctx context.Context, key string, until time.Time) (bool, error) {
 			if guardErr != nil {
 				return false, guardErr
@@ -112,5 +117,19 @@ func TestVerifyLogoutTokenReplayGuard(t *testing.T) {
 	}
 	if _, _, err := c.VerifyLogoutToken(ctx, tok); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("a replay after the retry was accepted: %v", err)
+	}
+	// The logout it asked for failed: forgotten here and in the guard, the
+	// token is accepted once more.
+	if err := c.ForgetLogoutToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if !forgot["logout-jti\x00"+p.Issuer+"\x00c"] {
+		t.Errorf("the guard was not told to forget: %v", forgot)
+	}
+	if _, _, err := c.VerifyLogoutToken(ctx, tok); err != nil {
+		t.Errorf("the token was refused after ForgetLogoutToken: %v", err)
+	}
+	if err := c.ForgetLogoutToken(ctx, "forged."+tok); err == nil {
+		t.Error("a token that does not verify was forgotten")
 	}
 }

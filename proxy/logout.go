@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"net/http"
@@ -139,7 +140,8 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 		h.fail(ex, r, logoutRefused("one logout_token form parameter is required", err))
 		return
 	}
-	sub, sid, err := h.logout.VerifyLogoutToken(r.Context(), r.PostForm.Get("logout_token"))
+	raw := r.PostForm.Get("logout_token")
+	sub, sid, err := h.logout.VerifyLogoutToken(r.Context(), raw)
 	if err != nil || (sub == "" && sid == "") {
 		h.fail(ex, r, logoutRefused("the logout token is not valid", err))
 		return
@@ -154,6 +156,11 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 		n, err = h.revoker.DeleteBySubject(r.Context(), iss, sub)
 	}
 	if err != nil {
+		// The provider retries a logout that failed: its token must be
+		// accepted then.
+		if ferr := h.logout.ForgetLogoutToken(context.WithoutCancel(r.Context()), raw); ferr != nil {
+			h.log.Warn("proxy: a logout token whose logout failed stays used", "sub", sub, "err", ferr)
+		}
 		h.fail(ex, r, logoutFailed(err))
 		return
 	}

@@ -156,6 +156,11 @@ func TestBackchannelLogout(t *testing.T) {
 			if strings.Join(rs.bySub, ",") != strings.Join(tt.wantSub, ",") || strings.Join(rs.bySID, ",") != strings.Join(tt.wantSID, ",") {
 				t.Errorf("ended by sub %v sid %v, want %v %v", rs.bySub, rs.bySID, tt.wantSub, tt.wantSID)
 			}
+			// A logout that did not take effect forgets its token, so that
+			// the provider's retry is accepted; any other keeps it used.
+			if want := tt.storeErr != nil; (len(f.prov.forgotten) == 1) != want || len(f.prov.forgotten) > 1 {
+				t.Errorf("ForgetLogoutToken calls %q, want one: %v", f.prov.forgotten, want)
+			}
 		})
 	}
 }

@@ -38,6 +38,7 @@ type fakeProvider struct {
 	bearers     map[string]*portcullis.Identity
 	logoutSub   string
 	logoutSID   string
+	forgotten   []string // ForgetLogoutToken calls
 
 	exchanges  atomic.Int32
 	refreshes  atomic.Int32
@@ -113,6 +114,11 @@ func (p *fakeProvider) VerifyLogoutToken(ctx context.Context, raw string) (strin
 		return "", "", idp.ErrInvalidToken
 	}
 	return p.logoutSub, p.logoutSID, nil
+}
+
+func (p *fakeProvider) ForgetLogoutToken(ctx context.Context, raw string) error {
+	p.forgotten = append(p.forgotten, raw)
+	return nil
 }
 
 // recorded is what the stub upstream received.

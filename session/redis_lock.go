@@ -49,3 +49,11 @@ func (s *RedisStore) FirstUse(ctx context.Context, key string, ttl time.Duration
 	}
 	return ok, nil
 }
+
+// Forget implements ReplayGuard.
+func (s *RedisStore) Forget(ctx context.Context, key string) error {
+	if err := s.client.Del(ctx, onceKeyPrefix+idHash(key)).Err(); err != nil {
+		return fmt.Errorf("session: redis forget: %w", err)
+	}
+	return nil
+}

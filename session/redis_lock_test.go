@@ -60,4 +60,14 @@ func TestRedisStoreFirstUse(t *testing.T) {
 	if ttl := raw.PTTL(ctx, onceKeyPrefix+idHash("jti-1")).Val(); ttl <= 0 || ttl > time.Minute {
 		t.Errorf("marker TTL = %v", ttl)
 	}
+	// Forgotten (its logout failed), the key is a first use again, once.
+	if err := other.Forget(ctx, "jti-1"); err != nil {
+		t.Fatal(err)
+	}
+	if first, err := store.FirstUse(ctx, "jti-1", time.Minute); err != nil || !first {
+		t.Errorf("use after Forget = %v, %v; want a first use", first, err)
+	}
+	if first, _ := other.FirstUse(ctx, "jti-1", time.Minute); first {
+		t.Error("a second use after Forget is a first use")
+	}
 }

@@ -111,7 +111,7 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 	} else {
 		pcfg := cfg.Provider
 		pcfg.Logger, pcfg.Metrics = g.logger, g.registry
-		pcfg.ReplayGuard = g.replayGuard
+		pcfg.ReplayGuard, pcfg.ReplayForget = g.replayGuard, g.replayForget
 		if g.tracer != nil {
 			pcfg.HTTPClient = tracedProviderClient(g.tracer)
 		}
@@ -154,6 +154,14 @@ func (g *gateway) replayGuard(ctx context.Context, key string, until time.Time) 
 		return true, nil
 	}
 	return rg.FirstUse(ctx, key, max(time.Until(until), time.Second))
+}
+
+// replayForget forgets a key replayGuard recorded.
+func (g *gateway) replayForget(ctx context.Context, key string) error {
+	if rg, ok := storeOf(g.current()).(session.ReplayGuard); ok {
+		return rg.Forget(ctx, key)
+	}
+	return nil
 }
 
 // buildStore gives gen its session store: prev's when the session settings
