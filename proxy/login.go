@@ -20,8 +20,13 @@ func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 		h.fail(ex, r, methodNotAllowed("GET, HEAD"))
 		return
 	}
-	if err := h.cfg.Sessions.Delete(ex, r); err != nil {
-		h.log.Warn("proxy: clearing the session at login start failed", "err", err)
+	// A sign-in started from another site (a link, a redirect) does not end
+	// the session first: that site could otherwise sign users out. The
+	// session of the new sign-in replaces it at the callback.
+	if h.sameOrigin(ex, r) {
+		if err := h.cfg.Sessions.Delete(ex, r); err != nil {
+			h.log.Warn("proxy: clearing the session at login start failed", "err", err)
+		}
 	}
 	h.startLogin(ex, r, h.redirects.validate(r.URL.Query().Get("rd")), nil, "")
 }

@@ -115,6 +115,25 @@ func TestStartClearsSessionAndValidatesRD(t *testing.T) {
 	}
 }
 
+// TestStartFromAnotherSiteKeepsTheSession: a link or redirect from another
+// site to start carries the SameSite=Lax session cookie; the sign-in it
+// starts must not end the session, or any site could sign users out.
+func TestStartFromAnotherSiteKeepsTheSession(t *testing.T) {
+	f := newFixture(t)
+	old := f.cookies(t, f.session())
+	resp := f.do(t, "GET", "/oauth2/start?rd=%2Fx", nil, withCookies(old), browser(),
+		withHeader("Sec-Fetch-Site", "cross-site"), withHeader("Sec-Fetch-Mode", "navigate"))
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("start = %d", resp.StatusCode)
+	}
+	if c := responseCookies(resp)["portcullis"]; c != nil {
+		t.Errorf("a cross-site start changed the session cookie: %v", c)
+	}
+	if r := f.do(t, "GET", "/app/x", nil, withCookies(old)); r.StatusCode != http.StatusOK {
+		t.Errorf("the session after a cross-site start: %d", r.StatusCode)
+	}
+}
+
 func TestCallbackRefusals(t *testing.T) {
 	tests := []struct {
 		name     string
