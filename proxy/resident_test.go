@@ -16,8 +16,8 @@ import (
 // store's copy of the session without its tokens (session.Session.Elided).
 // A refresh still presents the session's refresh token, the refreshed
 // session keeps all its tokens, and a sign-out after cached requests
-// revokes the current refresh token and sends the current ID token as
-// id_token_hint.
+// revokes the current refresh token and sends the sign-in's ID token as
+// id_token_hint (one from a refresh is never published).
 func TestCachedSessionRefreshAndSignOut(t *testing.T) {
 	f := newFixture(t)
 	f.prov.endSession = "https://idp.test/logout"
@@ -48,7 +48,7 @@ func TestCachedSessionRefreshAndSignOut(t *testing.T) {
 	}
 	cookies = liveCookies(resp)
 	s, err := f.storedSession(cookies)
-	if err != nil || s.AccessToken != "at-2" || s.RefreshToken != "rt-2" || s.IDToken != "idt-2" {
+	if err != nil || s.AccessToken != "at-2" || s.RefreshToken != "rt-2" || s.IDToken != "idt-0" {
 		t.Fatalf("refreshed session: %+v, %v", s, err)
 	}
 	for i := range 2 {
@@ -65,8 +65,8 @@ func TestCachedSessionRefreshAndSignOut(t *testing.T) {
 		t.Errorf("revoked %q, want the current refresh token", f.prov.revoked)
 	}
 	loc, _ := url.Parse(out.Header.Get("Location"))
-	if hint := loc.Query().Get("id_token_hint"); hint != "idt-2" {
-		t.Errorf("id_token_hint = %q, want the current ID token (Location %s)", hint, loc)
+	if hint := loc.Query().Get("id_token_hint"); hint != "idt-0" {
+		t.Errorf("id_token_hint = %q, want the sign-in's ID token (Location %s)", hint, loc)
 	}
 }
 
