@@ -39,7 +39,7 @@ type renderCase struct {
 func renderCases() []renderCase {
 	gateway := []string{
 		"ConfigMap/" + fullname, "Deployment/" + fullname, "PodDisruptionBudget/" + fullname,
-		"Secret/" + fullname, "Service/" + fullname, "ServiceAccount/" + fullname,
+		"Secret/" + fullname, "Service/" + fullname, "Service/" + fullname + "-ops", "ServiceAccount/" + fullname,
 	}
 	return []renderCase{
 		{name: "default", wantKinds: gateway, check: checkDefault},
@@ -102,16 +102,11 @@ func checkDefault(t *testing.T, r rendered) {
 		t.Errorf("replicas = %v, want 2", d.Spec.Replicas)
 	}
 	checkGatewayContainer(t, d, fullname)
-	svc := r.get(t, "Service", fullname).(*corev1.Service)
-	wantPorts := map[string]string{"http": "http", "ops": "ops"}
-	for _, p := range svc.Spec.Ports {
-		if wantPorts[p.Name] != p.TargetPort.StrVal {
-			t.Errorf("service port %s targets %q", p.Name, p.TargetPort.String())
+	for name, port := range map[string]string{fullname: "http", fullname + "-ops": "ops"} {
+		svc := r.get(t, "Service", name).(*corev1.Service)
+		if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != port || svc.Spec.Ports[0].TargetPort.StrVal != port {
+			t.Errorf("service %s ports %+v, want only %s", name, svc.Spec.Ports, port)
 		}
-		delete(wantPorts, p.Name)
-	}
-	if len(wantPorts) != 0 {
-		t.Errorf("service lacks ports %v", wantPorts)
 	}
 	pdb := r.get(t, "PodDisruptionBudget", fullname).(*policyv1.PodDisruptionBudget)
 	if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 {
@@ -337,10 +332,10 @@ func checkIngress(t *testing.T, r rendered) {
 	if sm.Labels["release"] != "kube-prometheus-stack" {
 		t.Errorf("servicemonitor labels %v", sm.Labels)
 	}
-	svc := r.get(t, "Service", fullname).(*corev1.Service)
+	svc := r.get(t, "Service", fullname+"-ops").(*corev1.Service)
 	for k, v := range sm.Spec.Selector.MatchLabels {
 		if svc.Labels[k] != v {
-			t.Errorf("servicemonitor selector %s=%s does not select the service %v", k, v, svc.Labels)
+			t.Errorf("servicemonitor selector %s=%s does not select the ops service %v", k, v, svc.Labels)
 		}
 	}
 	dash := r.get(t, "ConfigMap", fullname+"-dashboard").(*corev1.ConfigMap)
@@ -459,6 +454,31 @@ func TestSidecarDeploymentExample(t *testing.T) {
 	for k, v := range svc.Spec.Selector {
 		if d.Spec.Template.Labels[k] != v {
 			t.Errorf("service selector %s=%s misses the pod", k, v)
+		}
+	}
+}
+
+// TestOpsPortNeverPublished: the ops listener answers without
+// authentication; whatever service.type exposes the gateway, only a
+// ClusterIP Service carries the ops port.
+func TestOpsPortNeverPublished(t *testing.T) {
+	for _, typ := range []string{"ClusterIP", "LoadBalancer", "NodePort"} {
+		r := render(t, nil, append(slices.Clone(exampleSets), "service.type="+typ)...)
+		found := false
+		for _, o := range r.all("Service") {
+			svc := o.(*corev1.Service)
+			for _, p := range svc.Spec.Ports {
+				if p.Name != "ops" && p.TargetPort.String() != "ops" {
+					continue
+				}
+				found = true
+				if svc.Spec.Type != corev1.ServiceTypeClusterIP {
+					t.Errorf("service.type=%s: Service %s (type %s) publishes the ops port", typ, svc.Name, svc.Spec.Type)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("service.type=%s: no Service carries the ops port (the ServiceMonitor needs one)", typ)
 		}
 	}
 }

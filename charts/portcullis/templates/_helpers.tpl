@@ -33,6 +33,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/component: gateway
 {{- end -}}
 
+{{- define "portcullis.opsLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "portcullis.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: ops
+{{- end -}}
+
 {{- define "portcullis.redisSelectorLabels" -}}
 app.kubernetes.io/name: {{ include "portcullis.name" . }}-redis
 app.kubernetes.io/instance: {{ .Release.Name }}
