@@ -142,6 +142,38 @@ func (ex *exchange) outcome() outcome {
 // request refused before a decision: a bad request, an invalid bearer
 // token, an unavailable provider or session store.
 func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
+	if err := h.decideOne(ex, r, q); err != nil {
+		return err
+	}
+	return h.decideWithoutSlash(ex, r, q)
+}
+
+// decideWithoutSlash decides a path that ends in "/" without it as well,
+// and keeps the more severe decision (the first on a tie) when the route
+// matching the path without its slash comes before the path's own in the
+// file (routes match first to last): Rails, Laravel, Express and Spring
+// serve "/users/42/" as "/users/42", so a narrower route for "/users/42"
+// (a "*" or a literal), listed ahead of a broader one, must not be skipped
+// by adding a slash. A route listed after the path's own ("/docs/" public,
+// then "/**") is one the operator ranked below it, and does not count.
+func (h *Handler) decideWithoutSlash(ex *exchange, r *http.Request, q request) error {
+	if len(q.path) < 2 || q.path[len(q.path)-1] != '/' || !ex.dec.made {
+		return nil
+	}
+	first, label := ex.dec, ex.label
+	q.path = q.path[:len(q.path)-1]
+	if err := h.decideOne(ex, r, q); err != nil {
+		return err
+	}
+	ahead := ex.dec.route != nil && (first.route == nil || ex.dec.route.Index < first.route.Index)
+	if !ahead || ex.dec.severity() <= first.severity() {
+		ex.dec, ex.label = first, label
+	}
+	return nil
+}
+
+// decideOne is decide for the path as it is.
+func (h *Handler) decideOne(ex *exchange, r *http.Request, q request) error {
 	if q.method == "" {
 		return h.decideEveryMethod(ex, r, q)
 	}
@@ -176,7 +208,7 @@ func (h *Handler) decideEveryMethod(ex *exchange, r *http.Request, q request) er
 	var worst decision
 	for i, m := range h.cfg.Routes.Methods() {
 		q.method = m
-		if err := h.decide(ex, r, q); err != nil {
+		if err := h.decideOne(ex, r, q); err != nil {
 			return err
 		}
 		if i == 0 || ex.dec.severity() > worst.severity() {

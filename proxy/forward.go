@@ -178,9 +178,7 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 // keeps what a trusted proxy in front of the gateway said (docs/requests.md).
 func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool) {
 	if !trusted {
-		for _, k := range peerClaimHeaders {
-			delete(pr.Out.Header, k)
-		}
+		peerClaims.deleteFrom(pr.Out.Header)
 		pr.SetXForwarded()
 		return
 	}
@@ -199,11 +197,14 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool) {
 
 // peerClaimHeaders are headers outside docs/requests.md's list that frameworks
 // commonly believe about the client's address or scheme; only a trusted
-// proxy may send them (canonical keys, so deleting allocates nothing).
+// proxy may send them, and from another peer they are removed in any
+// spelling (peerClaims: "X_Real_IP" reaches a CGI or WSGI app as X-Real-IP).
 var peerClaimHeaders = []string{
 	"X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "X-Cluster-Client-Ip",
 	"X-Forwarded-Ssl", "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Url-Scheme", "Front-End-Https",
 }
+
+var peerClaims = newHeaderSet(peerClaimHeaders...)
 
 // stripOwnCookies removes the gateway's session and login-state cookies
 // from the outbound Cookie header(s), keeping the others in order as one

@@ -38,19 +38,26 @@ var alwaysScrubbed = []string{
 	"X-Auth-Request-Access-Token",
 }
 
-// headerSet matches header names case-insensitively with '_' read as '-',
+// headerSet matches header names case-insensitively with '_' and '.' read
+// as '-' (CGI, Rack and WSGI turn '-' into '_', PHP turns '.' into '_' as
+// well, so "X_Forwarded.User" reaches a PHP app as X-Forwarded-User),
 // without allocating: names are bucketed by length.
 type headerSet struct {
 	byLen map[int][]string // folded names ("x-forwarded-user") by length
 }
 
 func newScrubSet(hn Headers) headerSet {
-	s := headerSet{byLen: map[int][]string{}}
 	names := append([]string(nil), alwaysScrubbed...)
 	names = append(names, hn.User, hn.Email, hn.Groups, hn.PreferredUsername, hn.AccessToken, hn.Assertion)
 	for name := range hn.Claims {
 		names = append(names, name)
 	}
+	return newHeaderSet(names...)
+}
+
+// newHeaderSet is the set of names ("" is left out).
+func newHeaderSet(names ...string) headerSet {
+	s := headerSet{byLen: map[int][]string{}}
 	for _, n := range names {
 		if n == "" {
 			continue
@@ -64,7 +71,7 @@ func newScrubSet(hn Headers) headerSet {
 }
 
 func foldHeaderName(n string) string {
-	return strings.ReplaceAll(strings.ToLower(n), "_", "-")
+	return strings.NewReplacer("_", "-", ".", "-").Replace(strings.ToLower(n))
 }
 
 // has reports whether name is in the set.
@@ -78,14 +85,14 @@ func (s headerSet) has(name string) bool {
 }
 
 // foldEqual compares name with a folded name, ASCII case-insensitively and
-// with '_' equal to '-'.
+// with '_' and '.' equal to '-'.
 func foldEqual(name, folded string) bool {
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		switch {
 		case 'A' <= c && c <= 'Z':
 			c += 'a' - 'A'
-		case c == '_':
+		case c == '_' || c == '.':
 			c = '-'
 		}
 		if c != folded[i] {
@@ -95,15 +102,20 @@ func foldEqual(name, folded string) bool {
 	return true
 }
 
-// scrubHeaders removes every header of the set from hdr, and an h2c
-// upgrade request (docs/requests.md: an h2c upgrade through a proxy smuggles
-// requests past it).
-func (s headerSet) scrubHeaders(hdr http.Header) {
+// deleteFrom removes every header of the set from hdr, in any spelling.
+func (s headerSet) deleteFrom(hdr http.Header) {
 	for k := range hdr {
 		if s.has(k) {
 			delete(hdr, k)
 		}
 	}
+}
+
+// scrubHeaders removes every header of the set from hdr, and an h2c
+// upgrade request (docs/requests.md: an h2c upgrade through a proxy smuggles
+// requests past it).
+func (s headerSet) scrubHeaders(hdr http.Header) {
+	s.deleteFrom(hdr)
 	for _, v := range hdr["Upgrade"] {
 		if strings.Contains(strings.ToLower(v), "h2c") {
 			delete(hdr, "Upgrade")

@@ -21,10 +21,17 @@ const forwardedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 //   - a raw "#" in the query: a request-target has no fragment (RFC 9112
 //     §3.2), and upstreams disagree on whether the query ends there, so the
 //     query the gateway saw (and refused access_token in) would not be the
-//     one the upstream reads. An encoded "%23" passes.
+//     one the upstream reads. An encoded "%23" passes;
+//   - a target that is not a path ("/p") or an absolute URL with a host
+//     ("http://h/p"): "x:admin/secret" parses with an empty path, which
+//     would be decided as "/", and an opaque part the transport would send
+//     upstream as the request line ("GET admin/secret"), unnormalised.
 func checkTarget(r *http.Request) *httpError {
 	if e := checkMethod(r.Method); e != nil {
 		return e
+	}
+	if r.URL.Opaque != "" || (r.URL.Scheme != "" && r.URL.Host == "") {
+		return badRequest("the request target is not a path", nil)
 	}
 	if r.URL.Fragment != "" {
 		return badRequest("the request target carries a raw \"#\"", nil)

@@ -1,0 +1,270 @@
+package proxy
+
+// Protocol-level differentials between what the gateway decides and what an
+// upstream acts on: request targets, header spellings, trailing slashes.
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/policy"
+)
+
+// rawUpstream records each request head exactly as it arrives on the wire
+// and answers 200 to every request.
+type rawUpstream struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	heads []string
+}
+
+func newRawUpstream(t *testing.T) *rawUpstream {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &rawUpstream{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+					var head strings.Builder
+					for {
+						line, err := br.ReadString('\n')
+						if err != nil {
+							return
+						}
+						head.WriteString(line)
+						if line == "\r\n" {
+							break
+						}
+					}
+					u.mu.Lock()
+					u.heads = append(u.heads, head.String())
+					u.mu.Unlock()
+					_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+				}
+			}(c)
+		}
+	}()
+	return u
+}
+
+func (u *rawUpstream) requestLines() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var out []string
+	for _, h := range u.heads {
+		line, _, _ := strings.Cut(h, "\r\n")
+		out = append(out, line)
+	}
+	return out
+}
+
+// opaqueRoutes: admins only under /admin, a public landing page at "/" and,
+// for signed-in users, everything else.
+var opaqueRoutes = []policy.RouteConfig{
+	{Path: "/admin/**", AllowGroups: []string{"admins"}},
+	{Path: "/", Public: true},
+	{Path: "/**"},
+}
+
+func opaqueGateway(t *testing.T) (*fixture, *rawUpstream) {
+	t.Helper()
+	up := newRawUpstream(t)
+	f := newFixture(t, withRoutes(t, opaqueRoutes), func(c *Config) {
+		c.Upstreams = []Upstream{{Name: "app", URL: mustURL(t, "http://"+up.ln.Addr().String())}}
+	})
+	f.prov.bearers["bob-token"] = &portcullis.Identity{Subject: "bob", Groups: []string{"staff"}}
+	return f, up
+}
+
+// TestOpaqueRequestTarget: a request-target with a scheme and a
+// rootless path ("x:admin/secret", RFC 3986 absolute-URI, which Go's server
+// accepts) parses to url.URL{Opaque: "admin/secret", Path: ""}. The gateway
+// normalises Path ("" -> "/") and decides "/", but rewrite leaves
+// out.URL.Opaque in place, and URL.RequestURI() puts the opaque part on the
+// upstream's request line unchecked: "GET admin/secret HTTP/1.1". Werkzeug
+// (Flask, under gunicorn too) routes that as /admin/secret. Forward-auth
+// already refuses an opaque X-Original-URL (forwardauth.go); proxy mode
+// should refuse (400) such a target as well.
+func TestOpaqueRequestTarget(t *testing.T) {
+	f, up := opaqueGateway(t)
+	srv := serveGateway(t, f)
+	for _, raw := range []string{
+		// anonymous: decided as the public "/"
+		"GET x:admin/secret HTTP/1.1\r\nHost: gw.test\r\n\r\n",
+		"GET http:admin/secret HTTP/1.1\r\nHost: gw.test\r\n\r\n",
+		// signed in, not an admin: decided as "/" under "/**"
+		"DELETE x:admin/users/1 HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer bob-token\r\n\r\n",
+		// the path is not normalised either
+		"GET x:public/%2e%2e/admin/secret HTTP/1.1\r\nHost: gw.test\r\n\r\n",
+	} {
+		before := len(up.requestLines())
+		resp := rawRequest(t, srv, raw, false)
+		if got := up.requestLines(); resp.StatusCode != http.StatusBadRequest || len(got) != before {
+			t.Errorf("%q: status %d, want 400; the upstream received %q",
+				strings.SplitN(raw, "\r\n", 2)[0], resp.StatusCode, got[before:])
+		}
+	}
+}
+
+// TestOpaqueRequestTargetHTTP2: the same over HTTP/2, with
+// ":path: x:admin/secret" (Go's HTTP/2 server hands it to ParseRequestURI
+// as well).
+func TestOpaqueRequestTargetHTTP2(t *testing.T) {
+	f, up := opaqueGateway(t)
+	srv := httptest.NewUnstartedServer(f.h)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	c, err := tls.Dial("tcp", srv.Listener.Addr().String(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = c.Write([]byte(http2.ClientPreface))
+	fr := http2.NewFramer(c, c)
+	_ = fr.WriteSettings()
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, kv := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "gw.test"}, {":path", "x:admin/secret"}} {
+		_ = enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
+	}
+	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
+	dec := hpack.NewDecoder(4096, nil)
+	for {
+		fm, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch fm := fm.(type) {
+		case *http2.HeadersFrame:
+			hs, _ := dec.DecodeFull(fm.HeaderBlockFragment())
+			status := ""
+			for _, h := range hs {
+				if h.Name == ":status" {
+					status = h.Value
+				}
+			}
+			if got := up.requestLines(); status != "400" || len(got) != 0 {
+				t.Errorf(":path x:admin/secret: status %s, want 400; the upstream received %q", status, got)
+			}
+			return
+		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
+			return // refused at the protocol level: fine
+		case *http2.SettingsFrame:
+			if !fm.IsAck() {
+				_ = fr.WriteSettingsAck()
+			}
+		}
+	}
+}
+
+// TestPeerClaimHeaderSpellings: from a peer outside trusted_proxies
+// the client-address headers (X-Real-IP, True-Client-IP, ...) are deleted
+// by their canonical key only (forward.go peerClaimHeaders, an exact
+// delete), so "X_Real_IP: 127.0.0.1" reaches the upstream. gunicorn 20
+// (Debian 12's) and PHP turn it into HTTP_X_REAL_IP, which Flask's
+// request.headers["X-Real-IP"] and PHP's $_SERVER read as the client's
+// address. alwaysScrubbed folds "_" for X-Forwarded-For/Proto/Host for
+// exactly this reason; the peer-claim list does not.
+func TestPeerClaimHeaderSpellings(t *testing.T) {
+	f := newFixture(t)
+	srv := serveGateway(t, f) // the peer, 127.0.0.1, is not in 10.0.0.0/8
+	resp := rawRequest(t, srv, "GET /public/x HTTP/1.1\r\nHost: gw.test\r\n"+
+		"X_Real_IP: 127.0.0.1\r\nTrue_Client_IP: 127.0.0.1\r\nCF_Connecting_IP: 127.0.0.1\r\nX_Forwarded_Ssl: on\r\n\r\n", false)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	for k := range f.up.last(t).Header {
+		for _, name := range peerClaimHeaders {
+			if foldEqual(k, foldHeaderName(name)) && len(k) == len(name) {
+				t.Errorf("%q from an untrusted peer reached the upstream (read there as %s)", k, name)
+			}
+		}
+	}
+}
+
+// TestDotSpelledIdentityHeader: identity headers are scrubbed with
+// "_" read as "-", but not ".", a token character Go's server accepts.
+// PHP registers $_SERVER names with "." turned into "_" (the built-in
+// server, and PHP-FPM behind a FastCGI front such as Caddy's php_fastcgi),
+// so "X.Forwarded.User: mallory" becomes HTTP_X_FORWARDED_USER. Go's
+// transport writes header keys sorted, "X-Forwarded-User" before
+// "X.forwarded.user", so the client's value is registered last and wins
+// over the gateway's; on a public route it is the only one. Checked by
+// hand: php -S answers HTTP_X_FORWARDED_USER=mallory to that ordering.
+func TestDotSpelledIdentityHeader(t *testing.T) {
+	f := newFixture(t)
+	srv := serveGateway(t, f)
+	cookie := ""
+	for _, c := range f.cookies(t, f.session()) {
+		cookie += c.Name + "=" + c.Value + "; "
+	}
+	for _, target := range []string{"/public/x", "/app/x"} {
+		before := f.up.count()
+		resp := rawRequest(t, srv, "GET "+target+" HTTP/1.1\r\nHost: gw.test\r\nCookie: "+cookie+"\r\n"+
+			"X.Forwarded.User: mallory\r\nX.Forwarded-Groups: admins\r\n\r\n", false)
+		if resp.StatusCode != http.StatusOK || f.up.count() == before {
+			t.Fatalf("%s: status %d", target, resp.StatusCode)
+		}
+		for k, v := range f.up.last(t).Header {
+			php := strings.NewReplacer(".", "-", "_", "-").Replace(k)
+			if k != http.CanonicalHeaderKey(php) && f.h.scrub.has(php) {
+				t.Errorf("%s: %q: %q reached the upstream, which PHP reads as %s", target, k, v, php)
+			}
+		}
+	}
+}
+
+// TestTrailingSlashSkipsRoute: "*" is one non-empty segment and a
+// literal matches exactly, so "/api/users/42/" and "/reports/" skip the
+// narrow route and fall to the broad one. Rails (Journey strips the
+// trailing slash), Laravel (Request::path() trims it), Express (strict
+// routing is off by default) and Spring MVC 5 (trailing-slash match on by
+// default) serve them as "/api/users/42" and "/reports". A non-admin's
+// DELETE is refused without the slash and forwarded with it.
+func TestTrailingSlashSkipsRoute(t *testing.T) {
+	f := newFixture(t, withRoutes(t, []policy.RouteConfig{
+		{Path: "/api/users/*", Methods: []string{"DELETE"}, AllowGroups: []string{"admins"}},
+		{Path: "/reports", AllowGroups: []string{"admins"}},
+		{Path: "/docs/", Public: true},
+		{Path: "/**"},
+	}))
+	f.prov.bearers["bob-token"] = &portcullis.Identity{Subject: "bob", Groups: []string{"staff"}}
+	for _, c := range []struct{ method, path string }{{"DELETE", "/api/users/42"}, {"GET", "/reports"}} {
+		without := f.do(t, c.method, c.path, nil, withHeader("Authorization", "Bearer bob-token"))
+		with := f.do(t, c.method, c.path+"/", nil, withHeader("Authorization", "Bearer bob-token"))
+		if without.StatusCode != with.StatusCode {
+			t.Errorf("%s %s: %d, but %s/: %d (forwarded to an app that ignores the trailing slash)",
+				c.method, c.path, without.StatusCode, c.path, with.StatusCode)
+		}
+	}
+	// A route for the path with its slash, and none without: decided as is.
+	if resp := f.do(t, "GET", "/docs/", nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /docs/ (public, no route for /docs but /**): %d", resp.StatusCode)
+	}
+}
