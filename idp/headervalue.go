@@ -22,12 +22,15 @@ import (
 // checked: a control character (0x00-0x1F, horizontal tab included, or
 // 0x7F), which a field value cannot hold or which proxies rewrite, and
 // whitespace at either end of the value or of an array element, which
-// recipients strip. Bytes from 0x80 (UTF-8 text) pass unchanged.
+// recipients strip, and a comma inside an array element, which the
+// comma-separated list could not tell from two elements (the one group
+// "staff,admins" would read as "staff" and "admins"). Bytes from 0x80
+// (UTF-8 text) pass unchanged.
 func HeaderValue(v any) (string, error) {
 	switch x := v.(type) {
 	case []string:
 		for _, e := range x {
-			if err := checkHeaderText(e); err != nil {
+			if err := checkListElement(e); err != nil {
 				return "", err
 			}
 		}
@@ -41,6 +44,9 @@ func HeaderValue(v any) (string, error) {
 				return string(b), err // JSON escapes every control character
 			}
 			s, err := HeaderValue(e)
+			if err == nil {
+				err = checkListElement(s)
+			}
 			if err != nil {
 				return "", err
 			}
@@ -82,6 +88,14 @@ func scalarString(v any) (string, bool) {
 		return strconv.FormatBool(x), true
 	}
 	return "", false
+}
+
+// checkListElement refuses what HeaderValue refuses in an array element.
+func checkListElement(s string) error {
+	if i := strings.IndexByte(s, ','); i >= 0 {
+		return fmt.Errorf("idp: list element contains a comma at offset %d, which the comma-separated header would read as two", i)
+	}
+	return checkHeaderText(s)
 }
 
 // checkHeaderText refuses what HeaderValue refuses in one string.

@@ -47,6 +47,10 @@ func TestHeaderValue(t *testing.T) {
 		{name: "LF in array element", in: []any{"ok", "a\nb"}, bad: true},
 		{name: "tab in string array", in: []string{"ok", "a\tb"}, bad: true},
 		{name: "space around array element", in: []string{"ok", " admins"}, bad: true},
+		// One group "staff,admins" would read as two groups.
+		{name: "comma in a string array element", in: []string{"staff,admins"}, bad: true},
+		{name: "comma in an array element", in: []any{"eng", "x,admins"}, bad: true},
+		{name: "comma in a scalar passes", in: "Doe, Jane", want: "Doe, Jane"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
