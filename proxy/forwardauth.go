@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -192,7 +193,7 @@ func originalURLTarget(r *http.Request) (target, bool, error) {
 	}
 	u, err := url.Parse(orig)
 	if err != nil || u.User != nil || u.Opaque != "" || u.Fragment != "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return target{}, false, badRequest("X-Original-URL is not an absolute http(s) URL", err)
+		return target{}, false, badRequest("X-Original-URL is not an absolute http(s) URL", urlCause(err))
 	}
 	if !strings.HasPrefix(u.EscapedPath(), "/") {
 		return target{}, false, badRequest("X-Original-URL has no path after its host", nil)
@@ -246,7 +247,7 @@ func forwardedHost(r *http.Request) (Host, error) {
 func pathTarget(host Host, uri, header string) (target, error) {
 	u, err := url.ParseRequestURI(uri)
 	if err != nil || u.Host != "" || u.Scheme != "" || u.Opaque != "" {
-		return target{}, badRequest(header+" is not a request path", err)
+		return target{}, badRequest(header+" is not a request path", urlCause(err))
 	}
 	return normalTarget(host, policy.RequestPath(u), u.RawQuery)
 }
@@ -269,6 +270,16 @@ func normalTarget(host Host, escaped, query string) (target, error) {
 		return target{}, e
 	}
 	return target{host: host, path: path, query: query}, nil
+}
+
+// urlCause is a URL parsing error without the URL, which the log would
+// otherwise show, query string and all (a code, a token).
+func urlCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // singleHeader returns the one value of header k ("" when absent); two

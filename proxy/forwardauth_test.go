@@ -146,3 +146,33 @@ func TestSnippetsPassMethodOverride(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardAuthLogOmitsQuery: the log never holds a query string
+// (docs/security.md "Secrets, logs and pages"). A forward-auth request whose
+// X-Original-URL or X-Forwarded-Uri does not parse is refused with 400, and
+// the url.Parse error logged as its cause quotes the whole URL, query and all.
+func TestForwardAuthLogOmitsQuery(t *testing.T) {
+	const secret = "SECRETCODE4242"
+	cases := []struct {
+		name string
+		opts []reqOption
+	}{
+		{"X-Original-URL bad port", []reqOption{withHeader("X-Original-URL", "https://app.test:x/app/cb?code="+secret)}},
+		{"X-Original-URL bad escape", []reqOption{withHeader("X-Original-URL", "https://app.test/app/%zz?code="+secret)}},
+		{"X-Forwarded-Uri bad escape", []reqOption{withHeader("X-Forwarded-Host", "app.test"),
+			withHeader("X-Forwarded-Uri", "/app/%zz?code="+secret)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var logs syncBuffer
+			f := newFixture(t, withDebugLog(&logs))
+			resp := f.do(t, "GET", "/oauth2/auth", nil, append(c.opts, fromPeer("10.0.0.5:4000"))...)
+			if resp.StatusCode != 400 {
+				t.Fatalf("status %d, want 400", resp.StatusCode)
+			}
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("the log holds the original request's query string:\n%s", logs.String())
+			}
+		})
+	}
+}
