@@ -17,21 +17,41 @@ import (
 // not carry a query or fragment (public_url, issuers).
 func (d *decoder) checkURL(key, raw string, bare bool) *url.URL {
 	u, err := url.Parse(raw)
+	shown := withoutUserinfo(raw)
 	switch {
 	case err != nil:
-		d.problem(key, "invalid URL %q", raw)
+		d.problem(key, "invalid URL %q", shown)
 	case u.Scheme != "http" && u.Scheme != "https":
-		d.problem(key, "must be an absolute http:// or https:// URL, got %q", raw)
+		d.problem(key, "must be an absolute http:// or https:// URL, got %q", shown)
 	case u.Host == "" || u.Hostname() == "":
-		d.problem(key, "URL %q has no host", raw)
+		d.problem(key, "URL %q has no host", shown)
 	case u.User != nil:
-		d.problem(key, "URL %q must not contain user information", raw)
+		d.problem(key, "URL %q must not contain user information (a user name or password before @)", shown)
 	case bare && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#")):
-		d.problem(key, "URL %q must not have a query or fragment", raw)
+		d.problem(key, "URL %q must not have a query or fragment", shown)
 	default:
 		return u
 	}
 	return nil
+}
+
+// withoutUserinfo is raw as a problem may show it: without what comes
+// between "://" and an "@" in the authority (a password or a token), so
+// that check's output and the reload log never hold it.
+func withoutUserinfo(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	rest := raw[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+		return raw[:i+3] + rest[at+1:]
+	}
+	return raw
 }
 
 // checkHostPort checks a listen address such as ":4180" or "127.0.0.1:9180".
@@ -257,7 +277,7 @@ func (d *decoder) checkEndpoints(p *providerSection, kind string) {
 func (d *decoder) checkIssuer(key, raw string) {
 	u := d.checkURL(key, raw, true)
 	if u != nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
-		d.warn(key, "http:// issuer %q: discovery, keys and tokens travel unencrypted; use https", raw)
+		d.warn(key, "http:// issuer %q: discovery, keys and tokens travel unencrypted; use https", withoutUserinfo(raw))
 	}
 }
 

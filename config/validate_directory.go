@@ -64,7 +64,7 @@ func (d *decoder) validateDirectory(p *providerSection, kind string) {
 // is accepted on loopback only without a warning.
 func (d *decoder) checkTokenURL(key, raw string) {
 	if u := d.checkURL(key, raw, true); u != nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
-		d.warn(key, "http:// URL %q: access tokens travel unencrypted; use https", raw)
+		d.warn(key, "http:// URL %q: access tokens travel unencrypted; use https", withoutUserinfo(raw))
 	}
 }
 

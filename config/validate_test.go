@@ -180,3 +180,51 @@ func TestAssertionKeyProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestProblemsNeverEchoURLCredentials: a URL with a password is refused
+// ("must not contain user information"), and the problem, which `portcullis
+// check` prints and a SIGHUP reload logs, never quotes the password, even
+// when the value came from an environment variable.
+func TestProblemsNeverEchoURLCredentials(t *testing.T) {
+	const pw = "hunter2-s3cr3t"
+	dir := t.TempDir()
+	upstreamURL := `url = "http://127.0.0.1:3000"`
+	cases := []struct {
+		name, doc string
+		env       map[string]string
+	}{
+		{"upstream url", strings.Replace(base, upstreamURL, `url = "http://admin:`+pw+`@127.0.0.1:3000"`, 1), nil},
+		{"upstream url from the environment", strings.Replace(base, upstreamURL, `url = "${APP_URL}"`, 1),
+			map[string]string{"APP_URL": "http://admin:" + pw + "@127.0.0.1:3000"}},
+		{"introspection url", strings.Replace(base, `client_id = "client"`,
+			`client_id = "client"`+"\n"+`introspection_url = "https://svc:`+pw+`@idp.example.com/introspect"`, 1), nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, problems := parseDoc(t, dir, c.doc, c.env)
+			if len(problems) == 0 {
+				t.Fatal("no problem reported")
+			}
+			for _, p := range problems {
+				if strings.Contains(p, pw) {
+					t.Errorf("problem echoes the password: %s", p)
+				}
+			}
+		})
+	}
+}
+
+func TestWithoutUserinfo(t *testing.T) {
+	for raw, want := range map[string]string{
+		"http://admin:pw@h:3000/p?q=a@b": "http://h:3000/p?q=a@b",
+		"https://tok@h":                  "https://h",
+		"http://a@b@h/x":                 "http://h/x",
+		"http://h/p@x":                   "http://h/p@x",
+		"http://%zz:pw@h":                "http://h",
+		"no scheme@h":                    "no scheme@h",
+	} {
+		if got := withoutUserinfo(raw); got != want {
+			t.Errorf("withoutUserinfo(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
