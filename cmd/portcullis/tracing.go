@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,6 +58,15 @@ func tracingSetup(ctx context.Context, env func(string) (string, bool)) (sdktrac
 		if v, _ := env(k); v != "" {
 			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return nil, nil, fmt.Errorf("tracing: %s must be an http(s) URL, got %q", k, v)
+			}
+		}
+	}
+	// The SDK passes the batch sizes to make(): a negative one panics.
+	for _, k := range []string{"OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+		"OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT"} {
+		if v, _ := env(k); strings.TrimSpace(v) != "" {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || n <= 0 {
+				return nil, nil, fmt.Errorf("tracing: %s must be a positive integer, got %q", k, v)
 			}
 		}
 	}
