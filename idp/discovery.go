@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -21,6 +22,28 @@ type providerMetadata struct {
 	TokenAuthMethods []string `json:"token_endpoint_auth_methods_supported"`
 }
 
+// maxErrorText bounds the text of an error that quotes a provider's answer
+// (go-oidc puts a failed discovery's whole body in its error), which is
+// logged on every retry.
+const maxErrorText = 512
+
+// shortenedError is an error whose text is cut at maxErrorText.
+type shortenedError struct {
+	text string
+	err  error
+}
+
+func (e *shortenedError) Error() string { return e.text }
+func (e *shortenedError) Unwrap() error { return e.err }
+
+// shortened returns err, with its text cut when it is longer than maxErrorText.
+func shortened(err error) error {
+	if s := err.Error(); len(s) > maxErrorText {
+		return &shortenedError{text: strings.ToValidUTF8(s[:maxErrorText], "") + "… (cut)", err: err}
+	}
+	return err
+}
+
 // Discover loads provider metadata (OIDC discovery, JWKS set-up). Plain OAuth
 // 2.0 and GitHub clients are ready without it. Keys are fetched lazily, on
 // the first token to verify.
@@ -30,7 +53,7 @@ func (c *Client) Discover(ctx context.Context) error {
 	}
 	p, err := oidc.NewProvider(c.providerCtx(ctx, "discovery"), c.cfg.Issuer)
 	if err != nil {
-		return fmt.Errorf("idp: discovery of %s: %w", c.cfg.Issuer, err)
+		return fmt.Errorf("idp: discovery of %s: %w", c.cfg.Issuer, shortened(err))
 	}
 	var pm providerMetadata
 	if err := p.Claims(&pm); err != nil {

@@ -2,7 +2,9 @@ package idp
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -86,8 +88,49 @@ func (t *timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.base.RoundTrip(r)
 	t.hist.WithLabelValues(ep).Observe(time.Since(start).Seconds())
+	if resp != nil && resp.Body != nil {
+		limit := int64(maxProviderBody)
+		if ep == "directory" {
+			limit = maxDirectoryBody
+		}
+		resp.Body = &boundedBody{rc: resp.Body, left: limit}
+	}
 	return resp, err
 }
+
+// Bounds of a provider answer's body, for every reader: go-oidc reads a
+// discovery answer whole, and quotes a failed one in its error.
+const (
+	maxProviderBody  = 1 << 20
+	maxDirectoryBody = 4 << 20 // the directory package's own bound on a page
+)
+
+// errBodyTooLarge ends the read of a provider answer beyond its bound.
+var errBodyTooLarge = errors.New("idp: the provider's answer is larger than the gateway reads")
+
+// boundedBody reads at most left bytes of rc, then fails.
+type boundedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		var one [1]byte
+		if n, err := b.rc.Read(one[:]); n == 0 && err == io.EOF {
+			return 0, io.EOF // exactly the bound
+		}
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *boundedBody) Close() error { return b.rc.Close() }
 
 // instrumentedClient copies hc with a transport that records durations;
 // everything else of hc (its redirect rule, its timeout) stays.
