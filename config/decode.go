@@ -225,19 +225,9 @@ func (t *table) strs(k string) []string {
 // duration returns the duration string at k, or def. When positive is set,
 // the value must be greater than zero; otherwise at least zero.
 func (t *table) duration(k string, def time.Duration, positive bool) time.Duration {
-	if !t.has(k) {
-		t.get(k)
-		return def
-	}
-	n := len(t.d.problems)
-	s := t.str(k, "")
-	if len(t.d.problems) > n {
-		return def
-	}
-	dur, err := time.ParseDuration(s)
+	dur, s, ok := t.anyDuration(k, def)
 	switch {
-	case err != nil:
-		t.d.problem(t.key(k), "invalid duration %q (use e.g. \"90s\", \"12h\")", s)
+	case !ok:
 		return def
 	case positive && dur <= 0:
 		t.d.problem(t.key(k), "must be greater than 0, got %q", s)
@@ -247,6 +237,27 @@ func (t *table) duration(k string, def time.Duration, positive bool) time.Durati
 		return def
 	}
 	return dur
+}
+
+// anyDuration returns the duration string at k, negative ones included
+// (flush_interval: "-1ns" flushes after every write), with the string; ok
+// is false when k is absent or not a duration (a problem is recorded).
+func (t *table) anyDuration(k string, def time.Duration) (dur time.Duration, s string, ok bool) {
+	if !t.has(k) {
+		t.get(k)
+		return def, "", false
+	}
+	n := len(t.d.problems)
+	s = t.str(k, "")
+	if len(t.d.problems) > n {
+		return def, s, false
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil {
+		t.d.problem(t.key(k), "invalid duration %q (use e.g. \"90s\", \"12h\")", s)
+		return def, s, false
+	}
+	return dur, s, true
 }
 
 // sub returns the table at k (an absent table reads as empty).

@@ -301,7 +301,7 @@ func (d *decoder) decodeUpstream(t *table) upstreamSection {
 	}
 	if t.has("flush_interval") {
 		if v, _ := t.m["flush_interval"].(string); v != "" {
-			u.FlushInterval = t.duration("flush_interval", -1, false)
+			u.FlushInterval, _, _ = t.anyDuration("flush_interval", 0) // negative: after every write
 		} else {
 			t.str("flush_interval", "") // "" = the default; still type-checked
 		}

@@ -115,6 +115,7 @@ timeout = "1m"
 name = "api"
 url = "https://api.internal"
 assertion_audience = "api.internal"
+flush_interval = "-1ns"
 
 [[routes]]
 path = "/api/**"
@@ -154,7 +155,7 @@ upstream = "app"
 		{"Provider.HeaderClaims", cfg.Provider.HeaderClaims, []string{"tenant_id"}},
 		{"app.FlushInterval", cfg.Proxy.Upstreams[0].FlushInterval, 250 * time.Millisecond},
 		{"app.Timeout", cfg.Proxy.Upstreams[0].Timeout, time.Minute},
-		{"api.FlushInterval", cfg.Proxy.Upstreams[1].FlushInterval, time.Duration(0)},
+		{"api.FlushInterval (\"-1ns\": after every write)", cfg.Proxy.Upstreams[1].FlushInterval, time.Duration(-1)},
 		{"api.URL", cfg.Proxy.Upstreams[1].URL.String(), "https://api.internal"},
 		{"api.AssertionAudience", cfg.Proxy.Upstreams[1].AssertionAudience, "api.internal"},
 		{"app.AssertionAudience", cfg.Proxy.Upstreams[0].AssertionAudience, ""},
