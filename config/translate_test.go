@@ -160,7 +160,7 @@ upstream = "app"
 		{"api.AssertionAudience", cfg.Proxy.Upstreams[1].AssertionAudience, "api.internal"},
 		{"app.AssertionAudience", cfg.Proxy.Upstreams[0].AssertionAudience, ""},
 		{"RequireClaims", cfg.Routes[0].RequireClaims, map[string]string{"admin": "true", "level": "3", "tenant": "acme"}},
-		{"Route lines", []int{cfg.Routes[0].Line, cfg.Routes[1].Line}, []int{43, 48}},
+		{"Route lines", []int{cfg.Routes[0].Line, cfg.Routes[1].Line}, []int{44, 49}},
 		{"Warnings", cfg.Warnings, []string(nil)},
 	}
 	for _, c := range checks {
