@@ -153,6 +153,9 @@ func (d *decoder) validateServer(s *serverSection) (*url.URL, []netip.Prefix) {
 	d.checkHostPort("server.listen", s.Listen)
 	if s.OpsListen != "" {
 		d.checkHostPort("server.ops_listen", s.OpsListen)
+		if host, _, err := net.SplitHostPort(s.OpsListen); err == nil && s.Pprof && !isLoopbackHost(host) {
+			d.warn("server.pprof", "the profiler answers anyone who reaches ops_listen %q without authentication: bind it to 127.0.0.1 or keep the port off every network clients reach", s.OpsListen)
+		}
 	} else if s.Pprof {
 		d.problem("server.pprof", "needs the ops listener (ops_listen is empty); the profiler is never served on the gateway listener")
 	}

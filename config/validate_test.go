@@ -228,3 +228,19 @@ func TestWithoutUserinfo(t *testing.T) {
 		}
 	}
 }
+
+// TestPprofWarning: the profiler on an ops listener bound to every
+// interface is warned about; on loopback it is not.
+func TestPprofWarning(t *testing.T) {
+	for _, tc := range []struct {
+		ops  string
+		warn bool
+	}{{":9180", true}, {"0.0.0.0:9180", true}, {"127.0.0.1:9180", false}, {"localhost:9180", false}} {
+		doc := section("[server]", "ops_listen = \""+tc.ops+"\"\npprof = true")
+		cfg := mustParse(t, t.TempDir(), doc, nil)
+		got := strings.Contains(strings.Join(cfg.Warnings, "\n"), "server.pprof: warning: the profiler answers anyone")
+		if got != tc.warn {
+			t.Errorf("ops_listen %q: warned %v, want %v (%q)", tc.ops, got, tc.warn, cfg.Warnings)
+		}
+	}
+}
