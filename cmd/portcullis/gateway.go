@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -273,7 +274,7 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 		IdleTimeout:       120 * time.Second,
 		// proxy answers 431 past 32 KiB itself; this is the hard stop.
 		MaxHeaderBytes: 64 << 10,
-		ErrorLog:       slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug),
+		ErrorLog:       log.New(serverErrorLog{g.logger.Handler()}, "", 0),
 	}}
 	if cfg.TLSCertFile != "" {
 		if s.certs, err = newCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, g.logger); err != nil {

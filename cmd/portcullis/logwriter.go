@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -95,4 +96,23 @@ func (h urgentFlush) WithAttrs(as []slog.Attr) slog.Handler {
 // WithGroup keeps the flushing behaviour on derived handlers.
 func (h urgentFlush) WithGroup(name string) slog.Handler {
 	return urgentFlush{h.Handler.WithGroup(name), h.w}
+}
+
+// serverErrorLog is the gateway server's ErrorLog: a handler panic, which
+// net/http recovers and reports as "http: panic serving ...", is logged at
+// error level; the rest (TLS handshakes from scanners, clients that hang
+// up) at debug.
+type serverErrorLog struct{ h slog.Handler }
+
+func (w serverErrorLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSuffix(string(p), "\n")
+	level := slog.LevelDebug
+	if strings.Contains(msg, "http: panic serving") {
+		level = slog.LevelError
+	}
+	ctx := context.Background()
+	if w.h.Enabled(ctx, level) {
+		_ = w.h.Handle(ctx, slog.NewRecord(time.Now(), level, msg, 0))
+	}
+	return len(p), nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -97,5 +98,18 @@ func TestLoggerFlushesWarningsAtOnce(t *testing.T) {
 	got := out.String()
 	if !strings.Contains(got, "msg=routine") || !strings.Contains(got, "msg=trouble") {
 		t.Fatalf("after a warning the buffer was not written out: %q", got)
+	}
+}
+
+// TestServerErrorLog: a handler panic reaches the log at error level (the
+// default info level shows it); other server errors stay at debug.
+func TestServerErrorLog(t *testing.T) {
+	var buf bytes.Buffer
+	w := serverErrorLog{slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})}
+	_, _ = w.Write([]byte("http: TLS handshake error from 10.0.0.1:5: EOF\n"))
+	_, _ = w.Write([]byte("http: panic serving 10.0.0.1:5: boom\ngoroutine 7 [running]:\n"))
+	out := buf.String()
+	if strings.Contains(out, "handshake") || !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "panic serving") {
+		t.Errorf("log:\n%s", out)
 	}
 }
