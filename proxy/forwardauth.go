@@ -25,6 +25,9 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 		return
 	}
 	q, query, err := originalRequest(r)
+	if err == nil {
+		err = h.checkIdentitySpellings(r.Header)
+	}
 	if err != nil {
 		h.fail(ex, r, err)
 		return
@@ -65,6 +68,21 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 	default:
 		h.fail(ex, r, ex.dec.refusal(http.StatusForbidden))
 	}
+}
+
+// checkIdentitySpellings refuses a subrequest that carries an identity
+// header (or another header the gateway sets or removes) spelled with '_'
+// or '.' for '-': the front proxy sets or removes the header by its own
+// name, passes the other spelling on, and CGI, WSGI, Rack and PHP apps read
+// "X_Forwarded.User" as X-Forwarded-User. Proxy mode removes such spellings;
+// forward-auth cannot, so it refuses them.
+func (h *Handler) checkIdentitySpellings(hdr http.Header) error {
+	for k := range hdr {
+		if strings.ContainsAny(k, "_.") && h.scrub.has(k) {
+			return badRequest("the original request carries a header the gateway sets, spelled with '_' or '.'", nil)
+		}
+	}
+	return nil
 }
 
 // blankAuthResponse sets every identity response header to "" before the

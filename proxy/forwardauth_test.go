@@ -62,6 +62,12 @@ func TestForwardAuth(t *testing.T) {
 			withHeader("X-Original-URL", "http://App.Test:8443/app/y"), withHeader("X-Forwarded-Host", "app.test")}, 200, "alice", "", ""},
 		{"X-Forwarded-Host with another port", []reqOption{trusted, withCookies(cookies),
 			withHeader("X-Original-URL", "http://app.test:8443/app/y"), withHeader("X-Forwarded-Host", "app.test:9443")}, 400, "", "invalid_request", ""},
+		// The front proxy passes these spellings to the app, which reads them
+		// as X-Forwarded-User (CGI, WSGI, Rack, PHP).
+		{"identity header spelled with _", append(orig("GET", "app.test", "/public/x"), trusted,
+			withHeader("X_Forwarded_User", "admin")), 400, "", "invalid_request", ""},
+		{"identity header spelled with .", append(orig("GET", "app.test", "/public/x"), trusted,
+			withHeader("X.Auth-Request.User", "admin")), 400, "", "invalid_request", ""},
 		{"malformed bearer never falls back to the cookie", append(orig("GET", "app.test", "/app/x"), trusted,
 			withHeader("Authorization", "Bearer:abc"), withCookies(cookies)), 401, "", "", `Bearer error="invalid_token"`},
 	}
