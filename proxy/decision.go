@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/policy"
@@ -142,41 +143,72 @@ func (ex *exchange) outcome() outcome {
 // request refused before a decision: a bad request, an invalid bearer
 // token, an unavailable provider or session store.
 func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
+	if q.method == "" {
+		return h.decideEveryMethod(ex, r, q)
+	}
 	if err := h.decideOne(ex, r, q); err != nil {
 		return err
 	}
-	return h.decideWithoutSlash(ex, r, q)
+	for _, alias := range pathAliases(q.path) {
+		if err := h.decideAlias(ex, r, q, alias); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// decideWithoutSlash decides a path that ends in "/" without it as well,
-// and keeps the more severe decision (the first on a tie) when the route
-// matching the path without its slash comes before the path's own in the
-// file (routes match first to last): Rails, Laravel, Express and Spring
-// serve "/users/42/" as "/users/42", so a narrower route for "/users/42"
-// (a "*" or a literal), listed ahead of a broader one, must not be skipped
-// by adding a slash. A route listed after the path's own ("/docs/" public,
-// then "/**") is one the operator ranked below it, and does not count.
-func (h *Handler) decideWithoutSlash(ex *exchange, r *http.Request, q request) error {
-	if len(q.path) < 2 || q.path[len(q.path)-1] != '/' || !ex.dec.made {
+// pathAliases are the paths frameworks serve for path, besides itself:
+// without its trailing slash (Rails, Laravel, Express and Spring serve
+// "/users/42/" as "/users/42") and without a format suffix on its last
+// segment (Rails' "(.:format)" and Spring's suffix matching serve
+// "/reports.json" as "/reports").
+func pathAliases(path string) []string {
+	var out []string
+	if len(path) > 1 && path[len(path)-1] == '/' {
+		out = append(out, path[:len(path)-1])
+	}
+	seg := path[strings.LastIndexByte(path, '/')+1:]
+	if dot := strings.LastIndexByte(seg, '.'); dot > 0 && dot < len(seg)-1 && alnum(seg[dot+1:]) {
+		out = append(out, path[:len(path)-len(seg)+dot])
+	}
+	return out
+}
+
+func alnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// decideAlias decides q's method for alias, a path the application may
+// serve for q's (pathAliases), when the route alias matches comes before
+// the path's own in the file (routes match first to last), and keeps the
+// more severe decision (the first on a tie): a narrower route for
+// "/users/42" (a "*" or a literal), listed ahead of a broader one, is not
+// skipped by adding a slash or ".json". A route listed after the path's own
+// ("/docs/" public, then "/**") is one the operator ranked below it: it is
+// not evaluated, and the request is not identified for it.
+func (h *Handler) decideAlias(ex *exchange, r *http.Request, q request, alias string) error {
+	first, label := ex.dec, ex.label
+	route := h.cfg.Routes.Match(q.method, q.host.Name, alias)
+	if route == nil || (first.route != nil && route.Index >= first.route.Index) {
 		return nil
 	}
-	first, label := ex.dec, ex.label
-	q.path = q.path[:len(q.path)-1]
+	q.path = alias
 	if err := h.decideOne(ex, r, q); err != nil {
 		return err
 	}
-	ahead := ex.dec.route != nil && (first.route == nil || ex.dec.route.Index < first.route.Index)
-	if !ahead || ex.dec.severity() <= first.severity() {
+	if ex.dec.severity() <= first.severity() {
 		ex.dec, ex.label = first, label
 	}
 	return nil
 }
 
-// decideOne is decide for the path as it is.
+// decideOne decides q for its one method and its path as it is.
 func (h *Handler) decideOne(ex *exchange, r *http.Request, q request) error {
-	if q.method == "" {
-		return h.decideEveryMethod(ex, r, q)
-	}
 	route := h.cfg.Routes.Match(q.method, q.host.Name, q.path)
 	ex.dec = decision{route: route, made: true}
 	if route == nil {
@@ -208,7 +240,7 @@ func (h *Handler) decideEveryMethod(ex *exchange, r *http.Request, q request) er
 	var worst decision
 	for i, m := range h.cfg.Routes.Methods() {
 		q.method = m
-		if err := h.decideOne(ex, r, q); err != nil {
+		if err := h.decide(ex, r, q); err != nil {
 			return err
 		}
 		if i == 0 || ex.dec.severity() > worst.severity() {

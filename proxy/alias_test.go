@@ -1,0 +1,125 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/idp"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/policy"
+)
+
+// TestAliasMethodlessTrailingSlash: forward-auth with no method named
+// answers 200 only if every method would be allowed, the path's aliases
+// included: PUT /docs/ is decided as PUT /docs (editors only), so /docs/
+// with no method named is refused even though GET /docs has no route.
+func TestAliasMethodlessTrailingSlash(t *testing.T) {
+	f := newFixture(t, withRoutes(t, []policy.RouteConfig{
+		{Path: "/docs", Methods: []string{"PUT", "DELETE"}, AllowGroups: []string{"editors"}}, // 0
+		{Path: "/docs/", Public: true}, // 1
+	}))
+	f.prov.bearers["bob-token"] = &portcullis.Identity{Subject: "bob", Groups: []string{"staff"}}
+	trusted := fromPeer("10.0.0.5:4000")
+	bob := withHeader("Authorization", "Bearer bob-token")
+	named := f.do(t, "GET", "/oauth2/auth", nil, trusted, bob,
+		withHeader("X-Original-URL", "http://app.test/docs/"), withHeader("X-Original-Method", "PUT"))
+	if named.StatusCode != http.StatusForbidden {
+		t.Fatalf("PUT /docs/ named: %d, want 403 (the fix's own rule)", named.StatusCode)
+	}
+	every := f.do(t, "GET", "/oauth2/auth", nil, trusted, bob, withHeader("X-Original-URL", "http://app.test/docs/"))
+	if every.StatusCode != http.StatusForbidden {
+		t.Errorf("no method named, /docs/: %d, want 403 (PUT /docs/ is refused, so not every method is allowed)", every.StatusCode)
+	}
+}
+
+// TestAliasPublicSlashPathIdentifies: an alias whose route comes after the
+// path's own ("/docs/" public, then "/**") is not evaluated: a public page
+// does not identify the visitor, so a stale bearer token still gets 200.
+func TestAliasPublicSlashPathIdentifies(t *testing.T) {
+	f := newFixture(t, withRoutes(t, []policy.RouteConfig{
+		{Path: "/docs/", Public: true},
+		{Path: "/**"},
+	}))
+	resp := f.do(t, "GET", "/docs/", nil, withHeader("Authorization", "Bearer expired-token"))
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /docs/ (public) with a stale bearer token: %d, want 200 as before", resp.StatusCode)
+	}
+}
+
+// TestAbsoluteTargetForms: absolute-form targets (from forward proxies)
+// still work.
+func TestAbsoluteTargetForms(t *testing.T) {
+	f := newFixture(t)
+	for target, want := range map[string]int{
+		"http://gw.test/public/x": 200,
+		"HTTP://gw.test/public/x": 200,
+		"http://gw.test":          404,
+	} {
+		r := f.do(t, "GET", target, nil)
+		if r.StatusCode != want {
+			t.Errorf("%s: %d want %d", target, r.StatusCode, want)
+		}
+	}
+}
+
+// TestAliasFormatSuffixSkipsLiteralRoute: Rails ("(.:format)") and Spring
+// (suffix matching) serve "/reports.json" as "/reports": a literal route
+// for admins listed first is not skipped by a format suffix or a slash.
+func TestAliasFormatSuffixSkipsLiteralRoute(t *testing.T) {
+	f := newFixture(t, withRoutes(t, []policy.RouteConfig{
+		{Path: "/reports", AllowGroups: []string{"admins"}},
+		{Path: "/**"},
+	}))
+	f.prov.bearers["bob-token"] = &portcullis.Identity{Subject: "bob", Groups: []string{"staff"}}
+	bob := withHeader("Authorization", "Bearer bob-token")
+	for _, p := range []string{"/reports", "/reports/", "/reports.json"} {
+		if r := f.do(t, "GET", p, nil, bob); r.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s as a non-admin: %d, want 403 like /reports", p, r.StatusCode)
+		}
+	}
+}
+
+// TestAliasPublicSlashPathRefreshes: a public page whose alias's route comes
+// later neither refreshes the visitor's session at the provider nor sets
+// the session cookie on the public (perhaps cached) answer.
+func TestAliasPublicSlashPathRefreshes(t *testing.T) {
+	f := newFixture(t, withRoutes(t, []policy.RouteConfig{
+		{Path: "/docs/", Public: true},
+		{Path: "/**"},
+	}))
+	f.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		return &idp.Tokens{AccessToken: "at-new", Expiry: f.clock.Now().Add(time.Hour)}, &f.prov.identity, nil
+	}
+	cookies := nearExpiry(t, f, 10*time.Second)
+	resp := f.do(t, "GET", "/docs/", nil, withCookies(cookies))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if n := f.prov.refreshes.Load(); n != 0 || len(resp.Header.Values("Set-Cookie")) != 0 {
+		t.Errorf("public GET /docs/: %d refreshes at the provider, Set-Cookie %q (Cache-Control %q)",
+			n, resp.Header.Values("Set-Cookie"), resp.Header.Get("Cache-Control"))
+	}
+}
+
+// TestAliasLongFormTrailingSlash: a POST whose form is longer than the
+// pre-read (its _method unseen) must be allowed for every method, aliases
+// included, else 413: Rails would perform PUT /docs.
+func TestAliasLongFormTrailingSlash(t *testing.T) {
+	f := newFixture(t, withRoutes(t, []policy.RouteConfig{
+		{Path: "/docs", Methods: []string{"PUT", "DELETE"}, AllowGroups: []string{"editors"}},
+		{Path: "/docs/", Public: true},
+	}))
+	padded := "a=" + strings.Repeat("x", 64<<10) + "&_method=put"
+	form := withHeader("Content-Type", "application/x-www-form-urlencoded")
+	bob := withHeader("Authorization", "Bearer bob-token")
+	f.prov.bearers["bob-token"] = &portcullis.Identity{Subject: "bob", Groups: []string{"staff"}}
+	if r := f.do(t, "POST", "/docs/?_method=put", nil, bob); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("POST /docs/?_method=put: %d, want 403", r.StatusCode)
+	}
+	if r := f.do(t, "POST", "/docs/", strings.NewReader(padded), form, bob); r.StatusCode == http.StatusOK {
+		t.Errorf("POST /docs/ with _method=put past the pre-read: forwarded (200), want 413")
+	}
+}
