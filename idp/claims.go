@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -57,9 +58,11 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	return id, nil
 }
 
-// checkHeaderSafe applies HeaderValue to the claim named name.
+// checkHeaderSafe applies HeaderValue to the claim named name. A list
+// with a comma in an element passes (ErrAmbiguousList): its header is left
+// out when the request is forwarded.
 func checkHeaderSafe(name string, v any) error {
-	if _, err := HeaderValue(v); err != nil {
+	if _, err := HeaderValue(v); err != nil && !errors.Is(err, ErrAmbiguousList) {
 		return fmt.Errorf("idp: claim %s cannot be forwarded in a header: %w", name, err)
 	}
 	return nil

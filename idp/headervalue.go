@@ -2,6 +2,7 @@ package idp
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -90,10 +91,17 @@ func scalarString(v any) (string, bool) {
 	return "", false
 }
 
+// ErrAmbiguousList is HeaderValue's refusal of an array with a comma inside
+// an element. Unlike a control character, such a value is no reason to
+// refuse a login or a bearer token: the groups stay the identity's, for the
+// gateway's rules and the signed assertion (a JSON array); only the
+// comma-separated header is left out, with a warning naming the element.
+var ErrAmbiguousList = errors.New("idp: a list element contains a comma, which the comma-separated header would read as two elements")
+
 // checkListElement refuses what HeaderValue refuses in an array element.
 func checkListElement(s string) error {
-	if i := strings.IndexByte(s, ','); i >= 0 {
-		return fmt.Errorf("idp: list element contains a comma at offset %d, which the comma-separated header would read as two", i)
+	if strings.IndexByte(s, ',') >= 0 {
+		return fmt.Errorf("%w: %q", ErrAmbiguousList, s)
 	}
 	return checkHeaderText(s)
 }

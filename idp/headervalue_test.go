@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,4 +133,41 @@ func TestBearerHeaderRule(t *testing.T) {
 	if id, err := c.VerifyBearer(ctx, p.AccessToken("alice", map[string]any{"tenant": "Zoë"})); err != nil || id.Subject != "alice" {
 		t.Errorf("non-ASCII claim: %v", err)
 	}
+}
+
+// TestGroupWithCommaSignsIn: a group with a comma (a directory's display
+// name "Sales, EMEA") neither refuses the login nor reaches the groups
+// header: the identity keeps it for the gateway's rules and the assertion,
+// and HeaderValue refuses the list with ErrAmbiguousList, which the
+// forwarding step turns into a header left out and a warning.
+func TestGroupWithCommaSignsIn(t *testing.T) {
+	t.Run("directory", func(t *testing.T) {
+		dir := &stubDirectory{groups: []string{"staff,admins@acme.com"}}
+		_, c, _ := setup(t, oidctest.Options{User: googleUser("acme.com")}, func(cfg *Config) {
+			cfg.Kind, cfg.HostedDomain, cfg.Directory = "google", "acme.com", dir
+		})
+		_, id, err := login(t, c)
+		if err != nil || !slices.Contains(id.Groups, "staff,admins@acme.com") {
+			t.Fatalf("login: %v, groups %v", err, id)
+		}
+		if _, err := HeaderValue(id.Groups); !errors.Is(err, ErrAmbiguousList) || !strings.Contains(err.Error(), `"staff,admins@acme.com"`) {
+			t.Errorf("HeaderValue(%q): %v, want ErrAmbiguousList naming the group", id.Groups, err)
+		}
+	})
+	t.Run("token claim", func(t *testing.T) {
+		_, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "u", Claims: map[string]any{
+			"groups": []any{"Sales, EMEA", "staff"}}}}, nil)
+		if _, id, err := login(t, c); err != nil || len(id.Groups) != 2 {
+			t.Fatalf("login: %v, %v", err, id)
+		}
+	})
+	t.Run("entra role", func(t *testing.T) {
+		_, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "oid", Claims: map[string]any{
+			"groups": []any{"0b1f9851-1bf0-433f-aec3-cb9272f093dc"}, "roles": []any{"Reports.Read,Write"}}}},
+			func(cfg *Config) { cfg.Kind, cfg.Directory = "entra", &stubDirectory{} })
+		_, id, err := login(t, c)
+		if err != nil || slices.Contains(id.Groups, "Reports.Read,Write") {
+			t.Errorf("login: %v, groups %v: a role the groups header cannot carry is left out", err, id)
+		}
+	})
 }

@@ -70,3 +70,18 @@ func TestIdentityValuesShared(t *testing.T) {
 		t.Errorf("X-Assertion = %q", got)
 	}
 }
+
+// TestGroupWithCommaLeftOut: a group with a comma would read as two in the
+// comma-separated header: the header is left out, with a warning naming it.
+func TestGroupWithCommaLeftOut(t *testing.T) {
+	n := newHeaderNames(Headers{User: "X-User", Groups: "X-Groups"})
+	var logs bytes.Buffer
+	id := &portcullis.Identity{Subject: "alice", Groups: []string{"staff", "Sales, EMEA"}}
+	v := n.values(id, "", slog.New(slog.NewTextHandler(&logs, nil)))
+	if v.header(slotGroups) != nil || v.vals[slotUser] != "alice" {
+		t.Errorf("values %q: want the groups header left out, the user kept", v.vals)
+	}
+	if !strings.Contains(logs.String(), "header=X-Groups") || !strings.Contains(logs.String(), "Sales, EMEA") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+}
