@@ -61,12 +61,13 @@ func tracingSetup(ctx context.Context, env func(string) (string, bool)) (sdktrac
 			}
 		}
 	}
-	// The SDK passes the batch sizes to make(): a negative one panics.
-	for _, k := range []string{"OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-		"OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT"} {
+	// The SDK passes the batch sizes to make(): a negative one panics. The
+	// delays are milliseconds, 0 meaning none.
+	for k, least := range map[string]int{"OTEL_BSP_MAX_QUEUE_SIZE": 1, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": 1,
+		"OTEL_BSP_SCHEDULE_DELAY": 0, "OTEL_BSP_EXPORT_TIMEOUT": 0} {
 		if v, _ := env(k); strings.TrimSpace(v) != "" {
-			if n, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || n <= 0 {
-				return nil, nil, fmt.Errorf("tracing: %s must be a positive integer, got %q", k, v)
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || n < least {
+				return nil, nil, fmt.Errorf("tracing: %s must be an integer of at least %d, got %q", k, least, v)
 			}
 		}
 	}
