@@ -35,21 +35,24 @@ func (d *decoder) checkURL(key, raw string, bare bool) *url.URL {
 	return nil
 }
 
-// withoutUserinfo is raw as a problem may show it: without what comes
-// between "://" and an "@" in the authority (a password or a token), so
-// that check's output and the reload log never hold it.
+// withoutUserinfo is raw as a problem may show it: without its user
+// information (a password or a token), so that check's output and the
+// reload log never hold it. A URL that does not parse loses everything
+// between "://" and its last "@": a password may hold "/", "?" or "#".
 func withoutUserinfo(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		if u.User == nil {
+			return raw
+		}
+		u.User = nil
+		return u.String()
+	}
 	i := strings.Index(raw, "://")
 	if i < 0 {
 		return raw
 	}
-	rest := raw[i+3:]
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
-		return raw[:i+3] + rest[at+1:]
+	if at := strings.LastIndexByte(raw[i+3:], '@'); at >= 0 {
+		return raw[:i+3] + raw[i+3+at+1:]
 	}
 	return raw
 }

@@ -117,7 +117,7 @@ func (d *decoder) readServiceAccount(p *providerSection) {
 func (d *decoder) checkEntraIssuer(iss string) {
 	trimmed := strings.TrimSuffix(iss, "/")
 	if !strings.HasSuffix(trimmed, "/v2.0") {
-		d.problem("provider.issuer", "kind = \"entra\" uses the v2.0 endpoints: the issuer is https://login.microsoftonline.com/TENANT-ID/v2.0, got %q", iss)
+		d.problem("provider.issuer", "kind = \"entra\" uses the v2.0 endpoints: the issuer is https://login.microsoftonline.com/TENANT-ID/v2.0, got %q", withoutUserinfo(iss))
 		return
 	}
 	parts := strings.Split(trimmed, "/")

@@ -221,6 +221,8 @@ func TestWithoutUserinfo(t *testing.T) {
 		"http://a@b@h/x":                 "http://h/x",
 		"http://h/p@x":                   "http://h/p@x",
 		"http://%zz:pw@h":                "http://h",
+		"http://admin:pa/ss%zz@h:3000":   "http://h:3000",
+		"http://a:b?c#d%@h/x":            "http://h/x",
 		"no scheme@h":                    "no scheme@h",
 	} {
 		if got := withoutUserinfo(raw); got != want {
@@ -242,5 +244,32 @@ func TestPprofWarning(t *testing.T) {
 		if got != tc.warn {
 			t.Errorf("ops_listen %q: warned %v, want %v (%q)", tc.ops, got, tc.warn, cfg.Warnings)
 		}
+	}
+}
+
+// TestProblemsNeverEchoPasswordWithSlash: a password may hold '/', '?' or
+// '#' (generated secrets often do); the URL then does not parse, and the
+// problem still does not quote it.
+func TestProblemsNeverEchoPasswordWithSlash(t *testing.T) {
+	dir := t.TempDir()
+	upstreamURL := `url = "http://127.0.0.1:3000"`
+	cases := []struct{ name, pw, doc string }{
+		{"upstream url, / in password", "hunter2/s3cr3t",
+			strings.Replace(base, upstreamURL, `url = "http://admin:hunter2/s3cr3t@127.0.0.1:3000"`, 1)},
+		{"upstream url, # in password", "hunter2#s3cr3t",
+			strings.Replace(base, upstreamURL, `url = "http://admin:hunter2#s3cr3t@127.0.0.1:3000"`, 1)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, problems := parseDoc(t, dir, c.doc, nil)
+			if len(problems) == 0 {
+				t.Fatal("no problem reported")
+			}
+			for _, p := range problems {
+				if strings.Contains(p, strings.SplitN(c.pw, "/", 2)[0]) || strings.Contains(p, c.pw) {
+					t.Errorf("problem echoes the password: %s", p)
+				}
+			}
+		})
 	}
 }
