@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -83,5 +84,32 @@ func TestDiscoveryErrorShortened(t *testing.T) {
 	err = c.Discover(context.Background())
 	if err == nil || len(err.Error()) > 2*maxErrorText || !strings.Contains(err.Error(), "503") {
 		t.Errorf("discovery error: %d bytes: %.200v", len(err.Error()), err)
+	}
+}
+
+type zeroThenEOF struct{ n int }
+
+func (z *zeroThenEOF) Read(p []byte) (int, error) {
+	z.n++
+	if z.n == 1 {
+		return 0, nil // allowed by io.Reader
+	}
+	return 0, io.EOF
+}
+func (z *zeroThenEOF) Close() error { return nil }
+
+// TestBoundedBodyAtBound: an answer of exactly the bound is accepted, and
+// at the bound a (0, nil) read is not taken for a larger answer.
+func TestBoundedBodyAtBound(t *testing.T) {
+	b := &boundedBody{rc: &zeroThenEOF{}, left: 0}
+	if _, err := b.Read(make([]byte, 8)); err != nil && errors.Is(err, errBodyTooLarge) {
+		t.Errorf("a (0, nil) read at the bound is reported as %v", err)
+	}
+	// exact bound, with io.ReadAll
+	body := strings.Repeat("x", maxDirectoryBody)
+	bb := &boundedBody{rc: io.NopCloser(strings.NewReader(body)), left: maxDirectoryBody}
+	got, err := io.ReadAll(io.LimitReader(bb, maxDirectoryBody+1))
+	if err != nil || len(got) != maxDirectoryBody {
+		t.Errorf("exactly 4 MiB: %d bytes, %v", len(got), err)
 	}
 }

@@ -116,11 +116,14 @@ type boundedBody struct {
 
 func (b *boundedBody) Read(p []byte) (int, error) {
 	if b.left <= 0 {
+		// At the bound: one byte more is too large; the end, or an error
+		// of the read itself, is passed on as it is.
 		var one [1]byte
-		if n, err := b.rc.Read(one[:]); n == 0 && err == io.EOF {
-			return 0, io.EOF // exactly the bound
+		n, err := b.rc.Read(one[:])
+		if n > 0 {
+			return 0, errBodyTooLarge
 		}
-		return 0, errBodyTooLarge
+		return 0, err
 	}
 	if int64(len(p)) > b.left {
 		p = p[:b.left]
