@@ -58,14 +58,13 @@ type Config struct {
 	// Directory replaces the directory source of the kind (tests).
 	Directory directory.Source
 
-	// ReplayGuard, when set, is asked after the in-process memory whether a
-	// logout token's jti (under key) is used for the first time across all
-	// replicas, remembering it until until (the redis store's FirstUse).
-	// An error refuses the token: a replay cannot be ruled out.
+	// ReplayGuard, when set, records a logout token's jti (under key) as
+	// used across all replicas until until (the redis store's FirstUse),
+	// once its logout took effect (MarkLogoutTokenUsed).
 	ReplayGuard func(ctx context.Context, key string, until time.Time) (bool, error)
-	// ReplayForget, when set, forgets a key ReplayGuard recorded
-	// (ForgetLogoutToken: the logout it was for did not take effect).
-	ReplayForget func(ctx context.Context, key string) error
+	// ReplaySeen, when set, reports whether ReplayGuard recorded key on any
+	// replica (VerifyLogoutToken asks it; an error refuses the token).
+	ReplaySeen func(ctx context.Context, key string) (bool, error)
 
 	// JWKSCooldown is the least time between two JWKS fetches triggered by
 	// an unknown kid (default 30s).

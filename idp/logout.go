@@ -46,33 +46,30 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string) (sub, sid st
 	if jti == "" {
 		return "", "", fmt.Errorf("%w: logout token has no jti", ErrInvalidToken)
 	}
-	// A jti can be replayed only while its iat is fresh enough.
-	key, until := logoutKey(vt), vt.iat.Add(logoutMaxAge+2*leeway)
-	if !c.jtis.Add(tokenKey(key), struct{}{}, until) {
-		// Used before, or the memory is full of live jti values: fail closed.
-		return "", "", fmt.Errorf("%w: logout token jti %q already used (or too many in memory)", ErrInvalidToken, jti)
+	// The token is recorded as used only once its logout took effect
+	// (MarkLogoutTokenUsed): a logout that failed (the session store was
+	// down) must end the sessions when the provider retries it.
+	key := logoutKey(vt)
+	if _, used := c.jtis.Get(tokenKey(key)); used {
+		return "", "", fmt.Errorf("%w: logout token jti %q already used", ErrInvalidToken, jti)
 	}
-	if g := c.cfg.ReplayGuard; g != nil {
-		first, err := g(ctx, "logout-jti\x00"+key, until)
+	if seen := c.cfg.ReplaySeen; seen != nil {
+		used, err := seen(ctx, "logout-jti\x00"+key)
 		if err != nil {
-			// Not used: the provider's retry of this token, once the
-			// guard answers again, must still end the sessions.
-			c.jtis.Delete(tokenKey(key))
 			return "", "", fmt.Errorf("%w: logout token jti: cannot rule out a replay: %v", ErrInvalidToken, err)
 		}
-		if !first {
+		if used {
 			return "", "", fmt.Errorf("%w: logout token jti %q already used on another replica", ErrInvalidToken, jti)
 		}
 	}
 	return sub, sid, nil
 }
 
-// ForgetLogoutToken forgets that the logout token raw was used (in the
-// process and, through Config.ReplayForget, on every replica) when the
-// logout it asked for did not take effect, because the sessions could not
-// be ended: the provider's retry of the token must end them. Only a token
-// that verifies is forgotten.
-func (c *Client) ForgetLogoutToken(ctx context.Context, raw string) error {
+// MarkLogoutTokenUsed records the logout token raw, which VerifyLogoutToken
+// accepted and whose logout took effect, as used: in the process and,
+// through Config.ReplayGuard, on every replica, until its iat is too old
+// for it to be accepted anyway. Only a token that verifies is recorded.
+func (c *Client) MarkLogoutTokenUsed(ctx context.Context, raw string) error {
 	m := c.meta.Load()
 	if m == nil || m.idVerifier == nil {
 		return ErrNotReady
@@ -81,10 +78,12 @@ func (c *Client) ForgetLogoutToken(ctx context.Context, raw string) error {
 	if err != nil {
 		return fmt.Errorf("%w: logout token: %v", ErrInvalidToken, err)
 	}
-	key := logoutKey(vt)
-	c.jtis.Delete(tokenKey(key))
-	if f := c.cfg.ReplayForget; f != nil {
-		return f(ctx, "logout-jti\x00"+key)
+	key, until := logoutKey(vt), vt.iat.Add(logoutMaxAge+2*leeway)
+	c.jtis.Add(tokenKey(key), struct{}{}, until) // when full, the shared guard still records it
+	if g := c.cfg.ReplayGuard; g != nil {
+		if _, err := g(ctx, "logout-jti\x00"+key, until); err != nil {
+			return fmt.Errorf("idp: recording the logout token as used: %w", err)
+		}
 	}
 	return nil
 }

@@ -28,6 +28,9 @@ func TestVerifyLogoutToken(t *testing.T) {
 	if _, _, err := c.VerifyLogoutToken(context.Background(), replayed); err != nil {
 		t.Fatalf("first use: %v", err)
 	}
+	if err := c.MarkLogoutTokenUsed(context.Background(), replayed); err != nil {
+		t.Fatalf("recording the first use: %v", err)
+	}
 	tests := []struct {
 		name  string
 		token string
@@ -74,17 +77,17 @@ func TestVerifyLogoutToken(t *testing.T) {
 	}
 }
 
-// TestVerifyLogoutTokenReplayGuard: the shared replay guard (the redis
-// store across replicas) is asked after the process memory, and both a
-// replay it reports and its failure refuse the token.
+// TestVerifyLogoutTokenReplayGuard: a token is recorded as used (in the
+// process and in the shared guard) only once its logout took effect
+// (MarkLogoutTokenUsed); a token another replica recorded is refused, and
+// so is one the guard cannot be asked about. A logout that failed, the
+// guard down or the sessions not deleted, is accepted when retried.
 func TestVerifyLogoutTokenReplayGuard(t *testing.T) {
-	seen, forgot := map[string]bool{}, map[string]bool{}
+	seen := map[string]bool{}
 	var guardErr error
 	p, c, _ := setup(t, oidctest.Options{}, func(cfg *Config) {
-		cfg.ReplayForget = func(ctx context.Context, key string) error {
-			delete(seen, key)
-			forgot[key] = true
-			return nil
+		cfg.ReplaySeen = func(ctx context.Context, key string) (bool, error) {
+			return seen[key], guardErr
 		}
 		cfg.ReplayGuard = func(ctx context.Context, key string, until time.Time) (bool, error) {
 			if guardErr != nil {
@@ -96,40 +99,41 @@ func TestVerifyLogoutTokenReplayGuard(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	if _, _, err := c.VerifyLogoutToken(ctx, p.LogoutToken("alice", "s", map[string]any{"jti": "a"})); err != nil {
+	tok := p.LogoutToken("alice", "s", map[string]any{"jti": "a"})
+	if _, _, err := c.VerifyLogoutToken(ctx, tok); err != nil {
 		t.Fatalf("first use refused: %v", err)
 	}
-	// Another replica (empty process memory) already saw jti "b".
+	// Its logout failed (not recorded): the retry is accepted.
+	if _, sid, err := c.VerifyLogoutToken(ctx, tok); err != nil || sid != "s" {
+		t.Fatalf("the retry of a logout that failed was refused: %v", err)
+	}
+	if err := c.MarkLogoutTokenUsed(ctx, tok); err != nil || !seen["logout-jti\x00"+p.Issuer+"\x00a"] {
+		t.Fatalf("recording: %v, guard %v", err, seen)
+	}
+	if _, _, err := c.VerifyLogoutToken(ctx, tok); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("a replay after the logout took effect was accepted: %v", err)
+	}
+	// Another replica (empty process memory) already recorded jti "b".
 	seen["logout-jti\x00"+p.Issuer+"\x00b"] = true
 	if _, _, err := c.VerifyLogoutToken(ctx, p.LogoutToken("alice", "s", map[string]any{"jti": "b"})); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("a jti used on another replica was accepted: %v", err)
 	}
+	// The guard cannot be asked: refused, and accepted once it answers.
 	guardErr = errors.New("redis down")
-	tok := p.LogoutToken("alice", "s", map[string]any{"jti": "c"})
-	if _, _, err := c.VerifyLogoutToken(ctx, tok); !errors.Is(err, ErrInvalidToken) {
+	c2 := p.LogoutToken("alice", "s", map[string]any{"jti": "c"})
+	if _, _, err := c.VerifyLogoutToken(ctx, c2); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("accepted although the replay guard failed: %v", err)
 	}
-	// The guard is back: the provider's retry of the token, never used,
-	// still ends the sessions.
+	// Its logout took effect but the guard could not record it: this
+	// process still refuses a replay.
+	if err := c.MarkLogoutTokenUsed(ctx, c2); err == nil {
+		t.Error("recording succeeded although the guard failed")
+	}
 	guardErr = nil
-	if _, sid, err := c.VerifyLogoutToken(ctx, tok); err != nil || sid != "s" {
-		t.Errorf("the retried token was refused: %v", err)
+	if _, _, err := c.VerifyLogoutToken(ctx, c2); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("a replay in the process that recorded the token was accepted: %v", err)
 	}
-	if _, _, err := c.VerifyLogoutToken(ctx, tok); !errors.Is(err, ErrInvalidToken) {
-		t.Errorf("a replay after the retry was accepted: %v", err)
-	}
-	// The logout it asked for failed: forgotten here and in the guard, the
-	// token is accepted once more.
-	if err := c.ForgetLogoutToken(ctx, tok); err != nil {
-		t.Fatal(err)
-	}
-	if !forgot["logout-jti\x00"+p.Issuer+"\x00c"] {
-		t.Errorf("the guard was not told to forget: %v", forgot)
-	}
-	if _, _, err := c.VerifyLogoutToken(ctx, tok); err != nil {
-		t.Errorf("the token was refused after ForgetLogoutToken: %v", err)
-	}
-	if err := c.ForgetLogoutToken(ctx, "forged."+tok); err == nil {
-		t.Error("a token that does not verify was forgotten")
+	if err := c.MarkLogoutTokenUsed(ctx, "forged."+tok); err == nil {
+		t.Error("a token that does not verify was recorded")
 	}
 }

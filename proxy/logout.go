@@ -156,13 +156,12 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 		n, err = h.revoker.DeleteBySubject(r.Context(), iss, sub)
 	}
 	if err != nil {
-		// The provider retries a logout that failed: its token must be
-		// accepted then.
-		if ferr := h.logout.ForgetLogoutToken(context.WithoutCancel(r.Context()), raw); ferr != nil {
-			h.log.Warn("proxy: a logout token whose logout failed stays used", "sub", sub, "err", ferr)
-		}
+		// Not recorded as used: the provider's retry ends the sessions.
 		h.fail(ex, r, logoutFailed(err))
 		return
+	}
+	if err := h.logout.MarkLogoutTokenUsed(context.WithoutCancel(r.Context()), raw); err != nil {
+		h.log.Warn("proxy: a logout took effect but its token could not be recorded as used", "sub", sub, "err", err)
 	}
 	h.metrics.logout("backchannel")
 	h.log.Info("proxy: back-channel logout", "sub", sub, "sessions", n)

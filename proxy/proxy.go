@@ -39,7 +39,7 @@ type Logout interface {
 	Revoke(ctx context.Context, refreshToken string) error
 	EndSessionURL(idTokenHint, state, postLogoutRedirectURI string) string
 	VerifyLogoutToken(ctx context.Context, raw string) (sub, sid string, err error)
-	ForgetLogoutToken(ctx context.Context, raw string) error
+	MarkLogoutTokenUsed(ctx context.Context, raw string) error
 }
 
 // Verifier is what establishing a request's identity needs from the identity

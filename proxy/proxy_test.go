@@ -38,7 +38,7 @@ type fakeProvider struct {
 	bearers     map[string]*portcullis.Identity
 	logoutSub   string
 	logoutSID   string
-	forgotten   []string // ForgetLogoutToken calls
+	marked      []string // MarkLogoutTokenUsed calls
 
 	exchanges  atomic.Int32
 	refreshes  atomic.Int32
@@ -116,8 +116,8 @@ func (p *fakeProvider) VerifyLogoutToken(ctx context.Context, raw string) (strin
 	return p.logoutSub, p.logoutSID, nil
 }
 
-func (p *fakeProvider) ForgetLogoutToken(ctx context.Context, raw string) error {
-	p.forgotten = append(p.forgotten, raw)
+func (p *fakeProvider) MarkLogoutTokenUsed(ctx context.Context, raw string) error {
+	p.marked = append(p.marked, raw)
 	return nil
 }
 

@@ -50,10 +50,11 @@ func (s *RedisStore) FirstUse(ctx context.Context, key string, ttl time.Duration
 	return ok, nil
 }
 
-// Forget implements ReplayGuard.
-func (s *RedisStore) Forget(ctx context.Context, key string) error {
-	if err := s.client.Del(ctx, onceKeyPrefix+idHash(key)).Err(); err != nil {
-		return fmt.Errorf("session: redis forget: %w", err)
+// Used implements ReplayGuard.
+func (s *RedisStore) Used(ctx context.Context, key string) (bool, error) {
+	n, err := s.client.Exists(ctx, onceKeyPrefix+idHash(key)).Result()
+	if err != nil {
+		return false, fmt.Errorf("session: redis used: %w", err)
 	}
-	return nil
+	return n > 0, nil
 }

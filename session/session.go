@@ -243,8 +243,8 @@ type ReplayGuard interface {
 	// FirstUse records key for ttl and reports whether this was its first
 	// use on any replica.
 	FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error)
-	// Forget removes key, so that its next use is a first use again.
-	Forget(ctx context.Context, key string) error
+	// Used reports whether key was recorded (FirstUse) on any replica.
+	Used(ctx context.Context, key string) (bool, error)
 }
 
 // ErrNoSession means the request carries no usable session.

@@ -112,7 +112,7 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 	} else {
 		pcfg := cfg.Provider
 		pcfg.Logger, pcfg.Metrics = g.logger, g.registry
-		pcfg.ReplayGuard, pcfg.ReplayForget = g.replayGuard, g.replayForget
+		pcfg.ReplayGuard, pcfg.ReplaySeen = g.replayGuard, g.replaySeen
 		if g.tracer != nil {
 			pcfg.HTTPClient = tracedProviderClient(g.tracer)
 		}
@@ -157,12 +157,12 @@ func (g *gateway) replayGuard(ctx context.Context, key string, until time.Time) 
 	return rg.FirstUse(ctx, key, max(time.Until(until), time.Second))
 }
 
-// replayForget forgets a key replayGuard recorded.
-func (g *gateway) replayForget(ctx context.Context, key string) error {
+// replaySeen reports whether replayGuard recorded key on any replica.
+func (g *gateway) replaySeen(ctx context.Context, key string) (bool, error) {
 	if rg, ok := storeOf(g.current()).(session.ReplayGuard); ok {
-		return rg.Forget(ctx, key)
+		return rg.Used(ctx, key)
 	}
-	return nil
+	return false, nil
 }
 
 // buildStore gives gen its session store: prev's when the session settings
