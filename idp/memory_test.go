@@ -53,7 +53,8 @@ func TestBearerCacheMemoryBounded(t *testing.T) {
 }
 
 // TestJTIMemoryBounded floods the logout-token replay memory through
-// VerifyLogoutToken with 3,000 tokens whose jti is 11 KB (tokens are
+// VerifyLogoutToken and MarkLogoutTokenUsed (what a logout that took
+// effect calls) with 3,000 tokens whose jti is 11 KB (tokens are
 // limited to 16 KB). The memory keeps digests only, so it stays within
 // twice its byte bound plus 8 MiB of measurement slack (keyed on the jti
 // itself it held 35 MiB), and a replayed token is still refused.
@@ -68,6 +69,9 @@ func TestJTIMemoryBounded(t *testing.T) {
 	for i := range 3_000 {
 		last = p.LogoutToken("alice", "", map[string]any{"jti": fmt.Sprintf("%s%06d", pad, i)})
 		if _, _, err := c.VerifyLogoutToken(context.Background(), last); err != nil {
+			t.Fatalf("token %d: %v", i, err)
+		}
+		if err := c.MarkLogoutTokenUsed(context.Background(), last); err != nil {
 			t.Fatalf("token %d: %v", i, err)
 		}
 	}
