@@ -1,7 +1,6 @@
 package idp
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -58,11 +57,9 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	return id, nil
 }
 
-// checkHeaderSafe applies HeaderValue to the claim named name. A list
-// with a comma in an element passes (ErrAmbiguousList): its header is left
-// out when the request is forwarded.
+// checkHeaderSafe applies HeaderValue to the claim named name.
 func checkHeaderSafe(name string, v any) error {
-	if _, err := HeaderValue(v); err != nil && !errors.Is(err, ErrAmbiguousList) {
+	if _, err := HeaderValue(v); err != nil {
 		return fmt.Errorf("idp: claim %s cannot be forwarded in a header: %w", name, err)
 	}
 	return nil

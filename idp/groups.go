@@ -121,10 +121,11 @@ func (c *Client) DirectoryGroups(ctx context.Context, id *portcullis.Identity, a
 	if err != nil {
 		return nil, c.dirError(err)
 	}
-	for _, g := range groups {
-		if err := checkHeaderSafe("groups", g); err != nil {
-			return nil, c.dirError(err)
+	if err := checkHeaderSafe("groups", groups); err != nil {
+		if errors.Is(err, ErrAmbiguousList) {
+			return nil, err // the directory answered: its answer is refused
 		}
+		return nil, c.dirError(err)
 	}
 	if c.cfg.Kind == "entra" {
 		groups = entraGroups(id.Claims, groups)

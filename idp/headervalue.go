@@ -92,10 +92,10 @@ func scalarString(v any) (string, bool) {
 }
 
 // ErrAmbiguousList is HeaderValue's refusal of an array with a comma inside
-// an element. Unlike a control character, such a value is no reason to
-// refuse a login or a bearer token: the groups stay the identity's, for the
-// gateway's rules and the signed assertion (a JSON array); only the
-// comma-separated header is left out, with a warning naming the element.
+// an element: the comma-separated header would read the one group
+// "staff,admins" as two, and leaving the header out would hide the user's
+// other groups, some of which may restrict. Like a control character, it
+// fails the login or the bearer token (the sign-in page names the group).
 var ErrAmbiguousList = errors.New("idp: a list element contains a comma, which the comma-separated header would read as two elements")
 
 // checkListElement refuses what HeaderValue refuses in an array element.

@@ -134,6 +134,8 @@ func TestLoginFailsWhenDirectoryIsDown(t *testing.T) {
 			http.StatusBadGateway, "enforces SAML single sign-on"},
 		{"hosted domain", fmt.Errorf("%w: it belongs to \"evil.com\"", idp.ErrHostedDomain), http.StatusForbidden,
 			"not an account of the organisation&#39;s Google Workspace domain"},
+		{"group with a comma", fmt.Errorf("idp: claim groups cannot be forwarded in a header: %w: \"Sales, EMEA\"", idp.ErrAmbiguousList),
+			http.StatusForbidden, "one of your groups has a comma in its name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)

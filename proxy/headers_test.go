@@ -72,7 +72,9 @@ func TestIdentityValuesShared(t *testing.T) {
 }
 
 // TestGroupWithCommaLeftOut: a group with a comma would read as two in the
-// comma-separated header: the header is left out, with a warning naming it.
+// comma-separated header. idp refuses such an identity at sign-in; one that
+// reaches forwarding all the same (a session saved by an older version)
+// gets no groups header, with a warning naming the group.
 func TestGroupWithCommaLeftOut(t *testing.T) {
 	n := newHeaderNames(Headers{User: "X-User", Groups: "X-Groups"})
 	var logs bytes.Buffer

@@ -102,6 +102,9 @@ func (h *Handler) exchangeFailure(err error) *httpError {
 		reason = "invalid_id_token"
 	case errors.Is(err, idp.ErrNotReady):
 		reason = "provider_unavailable"
+	case errors.Is(err, idp.ErrAmbiguousList):
+		status, reason = http.StatusForbidden, "unsupported_group"
+		msg = "The sign-in was refused: one of your groups has a comma in its name, which the groups header cannot pass on to the application. Ask your administrator to rename the group or to send group IDs."
 	case errors.Is(err, idp.ErrHostedDomain):
 		status, reason = http.StatusForbidden, "hosted_domain"
 		msg = "This Google account is not an account of the organisation's Google Workspace domain. Sign in with your work account."
