@@ -123,3 +123,106 @@ func TestAliasLongFormTrailingSlash(t *testing.T) {
 		t.Errorf("POST /docs/ with _method=put past the pre-read: forwarded (200), want 413")
 	}
 }
+
+func aliasFixture(t *testing.T) (*fixture, reqOption) {
+	f := newFixture(t, withRoutes(t, []policy.RouteConfig{
+		{Path: "/reports", AllowGroups: []string{"admins"}},
+		{Path: "/users/*", Methods: []string{"DELETE"}, AllowGroups: []string{"admins"}},
+		{Path: "/secret", Deny: true},
+		{Host: "a.test", Path: "/hosted", AllowGroups: []string{"admins"}},
+		{Path: "/**"},
+	}))
+	f.prov.bearers["bob-token"] = &portcullis.Identity{Subject: "bob", Groups: []string{"staff"}}
+	return f, withHeader("Authorization", "Bearer bob-token")
+}
+
+// TestAliasFormatThenSlash: Rails strips the trailing slash and then
+// matches (.:format): GET /reports.json/ is reports#index, like /reports.
+func TestAliasFormatThenSlash(t *testing.T) {
+	f, bob := aliasFixture(t)
+	for _, p := range []string{"/reports.json/", "/reports.json//", "/secret.json/"} {
+		if r := f.do(t, "GET", p, nil, bob); r.StatusCode == http.StatusOK {
+			t.Errorf("GET %s as a non-admin: forwarded (200), want refused like /reports", p)
+		}
+	}
+}
+
+// TestAliasMultiDotSuffix: Spring's suffix pattern "/reports.*" matches
+// /reports.tar.gz and /reports.v1.json.
+func TestAliasMultiDotSuffix(t *testing.T) {
+	f, bob := aliasFixture(t)
+	for _, p := range []string{"/reports.tar.gz", "/reports.v1.json"} {
+		if r := f.do(t, "GET", p, nil, bob); r.StatusCode == http.StatusOK {
+			t.Errorf("GET %s as a non-admin: forwarded (200), want refused like /reports", p)
+		}
+	}
+}
+
+// TestAliasVariants: spellings, methods, hosts, _method and forward-auth
+// through the aliases; an alias never allows what its path refuses.
+func TestAliasVariants(t *testing.T) {
+	f, bob := aliasFixture(t)
+	type c struct {
+		m, p string
+		host string
+	}
+	for _, tc := range []c{
+		{"GET", "/reports/", ""}, {"GET", "/reports//", ""}, {"GET", "/reports.JSON", ""},
+		{"GET", "/reports.json?x", ""}, {"HEAD", "/reports.json", ""}, {"HEAD", "/reports/", ""},
+		{"DELETE", "/users/42/", ""}, {"DELETE", "/users/42//", ""}, {"DELETE", "/users/42.json", ""},
+		{"GET", "/secret.json", ""}, {"GET", "/secret/", ""},
+		{"GET", "/hosted.json", "a.test"}, {"GET", "/hosted/", "a.test"},
+		{"POST", "/users/42/?_method=delete", ""}, {"POST", "/users/42.json?_method=DELETE", ""},
+	} {
+		opts := []reqOption{bob}
+		if tc.host != "" {
+			h := tc.host
+			opts = append(opts, func(r *http.Request) { r.Host = h })
+		}
+		if r := f.do(t, tc.m, tc.p, nil, opts...); r.StatusCode == http.StatusOK {
+			t.Errorf("%s %s host %q: forwarded (200), want refused", tc.m, tc.p, tc.host)
+		}
+	}
+	// control: allowed elsewhere
+	if r := f.do(t, "GET", "/users/42.json", nil, bob); r.StatusCode != http.StatusOK {
+		t.Errorf("GET /users/42.json control: %d", r.StatusCode)
+	}
+	if r := f.do(t, "GET", "/hosted.json", nil, bob); r.StatusCode != http.StatusOK {
+		t.Errorf("GET /hosted.json on another host control: %d", r.StatusCode)
+	}
+	// forward-auth
+	trusted := fromPeer("10.0.0.5:4000")
+	for _, tc := range []struct{ url, m string }{
+		{"http://app.test/reports.json", ""}, {"http://app.test/reports/", "GET"},
+		{"http://app.test/users/42.json", "DELETE"}, {"http://app.test/users/42/", ""},
+		{"http://a.test/hosted.xml", ""},
+	} {
+		opts := []reqOption{trusted, bob, withHeader("X-Original-URL", tc.url)}
+		if tc.m != "" {
+			opts = append(opts, withHeader("X-Original-Method", tc.m))
+		}
+		if r := f.do(t, "GET", "/oauth2/auth", nil, opts...); r.StatusCode == http.StatusOK {
+			t.Errorf("forward-auth %s %q: 200, want refused", tc.url, tc.m)
+		}
+	}
+}
+
+func TestPathAliases(t *testing.T) {
+	for path, want := range map[string]string{
+		"/":                "",
+		"/app/dashboard":   "",
+		"/users/42/":       "/users/42",
+		"/reports.json":    "/reports",
+		"/reports.json/":   "/reports.json /reports",
+		"/reports.tar.gz":  "/reports.tar /reports",
+		"/reports.v1.json": "/reports.v1 /reports",
+		"/a/.hidden":       "",
+		"/a/b.":            "",
+		"/a/b.c-d":         "",
+		"/a.b/c":           "",
+	} {
+		if got := strings.Join(pathAliases(path), " "); got != want {
+			t.Errorf("pathAliases(%q) = %q, want %q", path, got, want)
+		}
+	}
+}

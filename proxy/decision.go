@@ -159,24 +159,34 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 
 // pathAliases are the paths frameworks serve for path, besides itself:
 // without its trailing slash (Rails, Laravel, Express and Spring serve
-// "/users/42/" as "/users/42") and without a format suffix on its last
-// segment (Rails' "(.:format)" and Spring's suffix matching serve
-// "/reports.json" as "/reports").
+// "/users/42/" as "/users/42"), and then without a format suffix on its
+// last segment: the last one (Rails' "(.:format)" serves "/reports.json"
+// and "/reports.json/" as "/reports") or everything from the first dot
+// (Spring's suffix matching serves "/reports.tar.gz" as "/reports").
 func pathAliases(path string) []string {
 	var out []string
-	if len(path) > 1 && path[len(path)-1] == '/' {
-		out = append(out, path[:len(path)-1])
+	p := path
+	for len(p) > 1 && p[len(p)-1] == '/' {
+		p = p[:len(p)-1]
 	}
-	seg := path[strings.LastIndexByte(path, '/')+1:]
-	if dot := strings.LastIndexByte(seg, '.'); dot > 0 && dot < len(seg)-1 && alnum(seg[dot+1:]) {
-		out = append(out, path[:len(path)-len(seg)+dot])
+	if p != path {
+		out = append(out, p)
+	}
+	seg := p[strings.LastIndexByte(p, '/')+1:]
+	last := strings.LastIndexByte(seg, '.')
+	if last > 0 && last < len(seg)-1 && suffixChars(seg[last+1:]) {
+		out = append(out, p[:len(p)-len(seg)+last])
+	}
+	if first := strings.IndexByte(seg, '.'); first > 0 && first < last && last < len(seg)-1 && suffixChars(seg[first+1:]) {
+		out = append(out, p[:len(p)-len(seg)+first])
 	}
 	return out
 }
 
-func alnum(s string) bool {
+// suffixChars reports whether s is made of letters, digits and dots only.
+func suffixChars(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.') {
 			return false
 		}
 	}
@@ -201,7 +211,9 @@ func (h *Handler) decideAlias(ex *exchange, r *http.Request, q request, alias st
 	if err := h.decideOne(ex, r, q); err != nil {
 		return err
 	}
-	if ex.dec.severity() <= first.severity() {
+	// Only a refusal counts: a request the alias would let through too
+	// keeps its own route (its upstream, its headers).
+	if ex.dec.forwards() || ex.dec.severity() <= first.severity() {
 		ex.dec, ex.label = first, label
 	}
 	return nil
