@@ -163,7 +163,7 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 	// scrubbing above, any header (an identity header included) to an
 	// upstream that merges trailers into headers.
 	out.Trailer = nil
-	h.setForwarded(pr, ex.trusted)
+	h.setForwarded(pr, ex.trusted, ex.host)
 	h.stripOwnCookies(out.Header)
 	if ex.sendsIdentity() {
 		at := ""
@@ -176,10 +176,13 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 
 // setForwarded sets X-Forwarded-For/Proto/Host from the real peer, and
 // keeps what a trusted proxy in front of the gateway said (docs/requests.md).
-func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool) {
+// The host is the one the gateway parsed and decided (canonical: lower
+// case, no trailing dot), never the client's spelling of it.
+func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool, host Host) {
 	if !trusted {
 		peerClaims.deleteFrom(pr.Out.Header)
 		pr.SetXForwarded()
+		setForwardedHost(pr, host)
 		return
 	}
 	in := pr.In.Header
@@ -187,12 +190,26 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool) {
 		pr.Out.Header["X-Forwarded-For"] = []string{strings.Join(prior, ", ")}
 	}
 	pr.SetXForwarded()
+	setForwardedHost(pr, host)
 	if v := in.Get("X-Forwarded-Proto"); v != "" {
 		pr.Out.Header.Set("X-Forwarded-Proto", v)
 	}
 	if v := in.Get("X-Forwarded-Host"); v != "" {
 		pr.Out.Header.Set("X-Forwarded-Host", v)
 	}
+}
+
+// setForwardedHost replaces the X-Forwarded-Host SetXForwarded copied from
+// the request with the canonical host, when the client spelled it otherwise
+// ("GW.Test." for "gw.test"; no allocation in the usual case).
+func setForwardedHost(pr *httputil.ProxyRequest, host Host) {
+	if host.Name == "" {
+		return
+	}
+	if v := pr.Out.Header["X-Forwarded-Host"]; len(v) == 1 && v[0] == host.String() {
+		return
+	}
+	pr.Out.Header["X-Forwarded-Host"] = []string{host.String()}
 }
 
 // peerClaimHeaders are headers outside docs/requests.md's list that frameworks

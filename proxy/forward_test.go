@@ -434,3 +434,19 @@ func FuzzStripOwnCookies(f *testing.F) {
 		}
 	})
 }
+
+// TestForwardedHostCanonical: X-Forwarded-Host is the host the gateway
+// parsed and decided, as the preserved Host is, never the client's
+// spelling (upper case, a trailing dot): frameworks build URLs, look up
+// tenants and check origins from it.
+func TestForwardedHostCanonical(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Upstreams[0].PreserveHost = true })
+	resp := f.do(t, "GET", "/public/x", nil, func(r *http.Request) { r.Host = "GW.Test.:8443" })
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	u := f.up.last(t)
+	if xfh := u.Header.Get("X-Forwarded-Host"); xfh != "gw.test:8443" || u.Host != "gw.test:8443" {
+		t.Errorf("Host %q, X-Forwarded-Host %q, want both gw.test:8443", u.Host, xfh)
+	}
+}
