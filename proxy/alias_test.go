@@ -207,7 +207,11 @@ func TestAliasVariants(t *testing.T) {
 	}
 }
 
+// TestPathAliases: the aliases of a path, without allocating.
 func TestPathAliases(t *testing.T) {
+	if a := testing.AllocsPerRun(100, func() { pathAliases("/static/app.bundle.js/") }); a != 0 {
+		t.Errorf("pathAliases allocates %v times", a)
+	}
 	for path, want := range map[string]string{
 		"/":                "",
 		"/app/dashboard":   "",
@@ -221,7 +225,8 @@ func TestPathAliases(t *testing.T) {
 		"/a/b.c-d":         "",
 		"/a.b/c":           "",
 	} {
-		if got := strings.Join(pathAliases(path), " "); got != want {
+		aliases, n := pathAliases(path)
+		if got := strings.Join(aliases[:n], " "); got != want {
 			t.Errorf("pathAliases(%q) = %q, want %q", path, got, want)
 		}
 	}

@@ -149,7 +149,8 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 	if err := h.decideOne(ex, r, q); err != nil {
 		return err
 	}
-	for _, alias := range pathAliases(q.path) {
+	aliases, n := pathAliases(q.path)
+	for _, alias := range aliases[:n] {
 		if err := h.decideAlias(ex, r, q, alias); err != nil {
 			return err
 		}
@@ -162,25 +163,25 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 // "/users/42/" as "/users/42"), and then without a format suffix on its
 // last segment: the last one (Rails' "(.:format)" serves "/reports.json"
 // and "/reports.json/" as "/reports") or everything from the first dot
-// (Spring's suffix matching serves "/reports.tar.gz" as "/reports").
-func pathAliases(path string) []string {
-	var out []string
+// (Spring's suffix matching serves "/reports.tar.gz" as "/reports"). The
+// n aliases are returned in an array, so that asking costs no allocation.
+func pathAliases(path string) (out [3]string, n int) {
 	p := path
 	for len(p) > 1 && p[len(p)-1] == '/' {
 		p = p[:len(p)-1]
 	}
 	if p != path {
-		out = append(out, p)
+		out[n], n = p, n+1
 	}
 	seg := p[strings.LastIndexByte(p, '/')+1:]
 	last := strings.LastIndexByte(seg, '.')
 	if last > 0 && last < len(seg)-1 && suffixChars(seg[last+1:]) {
-		out = append(out, p[:len(p)-len(seg)+last])
+		out[n], n = p[:len(p)-len(seg)+last], n+1
 	}
 	if first := strings.IndexByte(seg, '.'); first > 0 && first < last && last < len(seg)-1 && suffixChars(seg[first+1:]) {
-		out = append(out, p[:len(p)-len(seg)+first])
+		out[n], n = p[:len(p)-len(seg)+first], n+1
 	}
-	return out
+	return out, n
 }
 
 // suffixChars reports whether s is made of letters, digits and dots only.
