@@ -353,11 +353,14 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 	if ex.host.Name != "" {
 		host = ex.host.String()
 	}
-	h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("method", method), slog.String("host", host), slog.String("path", path),
+	// The record is handed to the handler directly: Logger.LogAttrs would
+	// also walk the stack for a source position that no handler prints.
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+	rec.AddAttrs(slog.String("method", method), slog.String("host", host), slog.String("path", path),
 		slog.String("route", ex.label), slog.String("outcome", outcome), slog.Int("status", status),
 		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user", sub),
 		slog.String("remote_addr", peerHost(r.RemoteAddr)))
+	_ = h.log.Handler().Handle(r.Context(), rec)
 }
 
 // upperCaseMethod reports whether m has no lower-case letter (docs/requests.md, entry checks: "get"

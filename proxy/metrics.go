@@ -24,6 +24,8 @@ type metrics struct {
 	// outcome), so that a request costs one lock-free lookup instead of
 	// hashing and validating labels twice.
 	series sync.Map // seriesKey -> *requestSeries
+	// upstreams caches the upstream-duration series per upstream name.
+	upstreams sync.Map // string -> prometheus.Observer
 }
 
 type seriesKey struct{ route, class, outcome string }
@@ -122,7 +124,11 @@ func (m *metrics) upstream(name string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.upstreamDuration.WithLabelValues(name).Observe(d.Seconds())
+	o, ok := m.upstreams.Load(name)
+	if !ok {
+		o, _ = m.upstreams.LoadOrStore(name, m.upstreamDuration.WithLabelValues(name))
+	}
+	o.(prometheus.Observer).Observe(d.Seconds())
 }
 
 func (m *metrics) login(result, reason string) {
