@@ -121,6 +121,7 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 		}
 		ex.body = body // released when serve returns
 	}
+	ex.holdHeaders()
 	start := h.now()
 	up.rp.ServeHTTP(ex, withExchange(r, ex))
 	h.metrics.upstream(up.name, h.now().Sub(start))
@@ -219,6 +220,7 @@ func setForwardedHost(pr *httputil.ProxyRequest, host Host) {
 var peerClaimHeaders = []string{
 	"X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "X-Cluster-Client-Ip",
 	"X-Forwarded-Ssl", "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Url-Scheme", "Front-End-Https",
+	"Client-Ip", "X-Forwarded", "Forwarded-For",
 }
 
 var peerClaims = newHeaderSet(peerClaimHeaders...)

@@ -214,6 +214,7 @@ func (h *Handler) serve(ex *exchange, r *http.Request) {
 		h.serveGateway(ex, r, endpoint)
 		return
 	}
+	dropConnectionOptions(r.Header)
 	q := request{method: r.Method, host: host, path: path}
 	if err = h.decide(ex, r, q); err != nil {
 		h.fail(ex, r, err)
@@ -451,17 +452,53 @@ func exchangeOf(r *http.Request) *exchange {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// held are the headers the gateway set before forwarding (a renewed
+	// session's Set-Cookie), kept aside while the upstream answers: an
+	// interim response (103 Early Hints), which ReverseProxy copies from
+	// the upstream and then clears the header map of, neither carries nor
+	// loses them. They are added to the final response.
+	held http.Header
+}
+
+// holdHeaders moves the headers set so far aside until the final response.
+func (s *statusWriter) holdHeaders() {
+	h := s.Header()
+	if len(h) == 0 {
+		return // the hot path
+	}
+	s.held = h.Clone()
+	clear(h)
 }
 
 func (s *statusWriter) WriteHeader(code int) {
+	if code < 200 && code != http.StatusSwitchingProtocols {
+		// An interim response's headers are the upstream's as they came;
+		// no cookie is set through one (the gateway's own cookies included).
+		s.Header().Del("Set-Cookie")
+	} else {
+		s.release()
+	}
 	if s.status == 0 && code >= 200 {
 		s.status = code
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// release adds the held headers to the response.
+func (s *statusWriter) release() {
+	if s.held == nil {
+		return
+	}
+	h := s.Header()
+	for k, vs := range s.held {
+		h[k] = append(h[k], vs...)
+	}
+	s.held = nil
+}
+
 func (s *statusWriter) Write(b []byte) (int, error) {
 	if s.status == 0 {
+		s.release()
 		s.status = http.StatusOK
 	}
 	return s.ResponseWriter.Write(b)

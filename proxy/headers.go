@@ -30,6 +30,10 @@ const (
 var alwaysScrubbed = []string{
 	"Forwarded", "X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Uri",
 	"X-Original-URL", "X-Original-URI", "X-Rewrite-URL",
+	// A path prefix the application strips before routing: gunicorn's
+	// SCRIPT_NAME request header (honoured from loopback by default),
+	// PATH_INFO, and the X-Script-Name of Flask's ReverseProxied recipe.
+	"Script-Name", "Path-Info", "X-Script-Name",
 	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
 	"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
 	"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups",

@@ -201,7 +201,7 @@ func TestPeerClaimHeaderSpellings(t *testing.T) {
 	}
 	for k := range f.up.last(t).Header {
 		for _, name := range peerClaimHeaders {
-			if foldEqual(k, foldHeaderName(name)) && len(k) == len(name) {
+			if len(k) == len(name) && foldEqual(k, foldHeaderName(name)) {
 				t.Errorf("%q from an untrusted peer reached the upstream (read there as %s)", k, name)
 			}
 		}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"net/textproto"
 	"strings"
 )
 
@@ -114,4 +115,25 @@ func checkHeaderSize(hdr http.Header) error {
 		return headersTooLarge()
 	}
 	return nil
+}
+
+// dropConnectionOptions removes the headers a client names in Connection
+// (RFC 9110 §7.6.1) before the request is decided. httputil.ReverseProxy
+// removes them before forwarding, so the decision must not read them:
+// "Connection: Content-Type" on a text/plain POST would otherwise reach
+// the upstream as an untyped POST, which Rack parses as a form (_method,
+// access_token) that the gateway never read. Upgrade and TE are left to
+// ReverseProxy, which forwards a WebSocket upgrade and "TE: trailers".
+func dropConnectionOptions(h http.Header) {
+	for _, v := range h["Connection"] {
+		for name := range strings.SplitSeq(v, ",") {
+			name = textproto.TrimString(name)
+			switch {
+			case name == "", strings.EqualFold(name, "Connection"), strings.EqualFold(name, "Upgrade"),
+				strings.EqualFold(name, "TE"):
+				continue
+			}
+			h.Del(name)
+		}
+	}
 }
