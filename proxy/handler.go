@@ -241,7 +241,7 @@ func (h *Handler) answer(ex *exchange, r *http.Request) {
 		h.forward(ex, r, up)
 	case portcullis.OutcomeUnauthenticated:
 		if browserNavigation(r) {
-			h.startLogin(ex, r, h.returnURL(ex, r), nil, "")
+			h.loginFor(ex, r)
 			return
 		}
 		h.fail(ex, r, d.refusal(http.StatusNotFound))

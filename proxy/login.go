@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -119,6 +120,20 @@ func (h *Handler) exchangeFailure(err error) *httpError {
 	return h.loginFailure(status, reason, msg, err)
 }
 
+// loginFor starts the login of a browser navigation that needs one. On a
+// host other than public_url's the browser is first sent to public_url's
+// start endpoint with the return URL: the login-state cookie is host-only
+// and must be set on the host whose callback reads it.
+func (h *Handler) loginFor(ex *exchange, r *http.Request) {
+	ret := h.returnURL(ex, r)
+	if strings.HasPrefix(ret, "/") {
+		h.startLogin(ex, r, ret, nil, "")
+		return
+	}
+	ex.Header().Set("Cache-Control", "no-store")
+	http.Redirect(ex, r, h.publicEndpoint("/start")+"?rd="+rdValue(ret), http.StatusFound)
+}
+
 // handleCallback serves GET {prefix}/callback, the redirect URI (RFC 6749
 // §4.1.2): it checks the response's shape and issuer before redeeming the
 // code once, then issues a fresh session and returns to the saved URL.
@@ -138,6 +153,10 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 	ls, err := h.states.Take(ex, r, state)
 	if err == nil && subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) != 1 {
 		err = errors.New("proxy: login state does not match")
+	}
+	if err == nil && ls.Verifier == "" {
+		// A sign-out's state (no PKCE verifier, no nonce) is no login state.
+		err = errors.New("proxy: the state was not issued for a login")
 	}
 	// A response whose state we did not issue is refused before anything
 	// of it is shown: a crafted link must not put provider-looking text on
@@ -235,8 +254,7 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 		h.log.Warn("proxy: ending the previous session at login failed", "err", err)
 	}
 	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
-		h.fail(ex, r, h.loginFailure(http.StatusServiceUnavailable, "session_store",
-			"The session could not be stored; please retry shortly.", err))
+		h.fail(ex, r, h.saveFailure(err))
 		return
 	}
 	h.metrics.login("succeeded", "")
@@ -253,4 +271,16 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// saveFailure is the sign-in failure of a session that could not be saved:
+// one too large for cookies is not worth a retry.
+func (h *Handler) saveFailure(err error) *httpError {
+	if errors.Is(err, session.ErrTooLarge) {
+		return h.loginFailure(http.StatusInternalServerError, "session_too_large",
+			"Your sign-in carries more than browser cookies can hold (for example, very many groups). "+
+				"The gateway's operator can switch to the Redis session store.", err)
+	}
+	return h.loginFailure(http.StatusServiceUnavailable, "session_store",
+		"The session could not be stored; please retry shortly.", err)
 }

@@ -115,7 +115,7 @@ func (h *Handler) handleSignedOut(ex *exchange, r *http.Request) {
 	ex.Header().Set("Referrer-Policy", "no-referrer")
 	target := "/"
 	if st := r.URL.Query().Get("state"); st != "" {
-		if ls, err := h.states.Take(ex, r, st); err == nil {
+		if ls, err := h.states.Take(ex, r, st); err == nil && ls.Verifier == "" {
 			target = h.redirects.validate(ls.ReturnURL)
 		}
 	}

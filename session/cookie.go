@@ -22,6 +22,12 @@ import (
 const (
 	chunkLen  = 3800 // value bytes per cookie; browsers allow ~4096 for name and value
 	maxChunks = 10
+	// maxSealedSession bounds a sealed session so that its cookies, with
+	// the login-state cookies (MaxLoginStateBytes) and room for the
+	// applications' own, stay under the gateway's 16 KiB Cookie limit: a
+	// session saved larger would make every later request of the browser a
+	// 431, sign_out included, until its lifetime ends.
+	maxSealedSession = 3 * chunkLen
 )
 
 // CookieStore keeps the whole session in sealed cookies (docs/sessions.md "cookie"
@@ -221,8 +227,8 @@ func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) (
 		return fmt.Errorf("session: save: %w", err)
 	}
 	parts := splitChunks(sealed)
-	if len(parts) > maxChunks {
-		return fmt.Errorf("session: save: session too large (%d bytes sealed, limit %d)", len(sealed), maxChunks*chunkLen)
+	if len(parts) > maxChunks || len(sealed) > maxSealedSession {
+		return fmt.Errorf("%w: %d bytes sealed, limit %d; use the redis store", ErrTooLarge, len(sealed), maxSealedSession)
 	}
 	maxAge := maxAgeSeconds(remaining)
 	for k, part := range parts {

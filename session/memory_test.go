@@ -23,8 +23,9 @@ import (
 )
 
 // TestCookieCacheMemoryBounded floods the opened-session cache through
-// Save, which fills it, with 8,000 distinct sessions carrying about 12 KB of
-// incompressible access token each (sealed cookies of about 16 KB), which a
+// Save, which fills it, with 12,000 distinct sessions carrying about 8 KB of
+// incompressible access token each (sealed cookies of about 11 KB, near the
+// largest Save accepts), which a
 // store told to keep access tokens caches. The live heap must stay within
 // twice the cache's byte bound; bounded by entries alone (10,000) the same
 // flood held about 250 MB.
@@ -42,9 +43,9 @@ func TestCookieCacheMemoryBounded(t *testing.T) {
 		_, _ = rand.Read(b)
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
-	at, idt := pad(9000), pad(100)
+	at, idt := pad(6000), pad(100)
 	before := testenv.HeapAfterGC()
-	for i := range 8_000 {
+	for i := range 12_000 {
 		n := strconv.Itoa(i)
 		s := &Session{Identity: portcullis.Identity{Subject: "user" + n}, AccessToken: at + n, IDToken: idt + n,
 			CreatedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}

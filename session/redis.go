@@ -390,12 +390,12 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 	if sub := providerSubject(id); sub != "" {
 		idx := s.index.write(subIndexPrefix, indexSub, id.Issuer, sub)
 		pipe.SAdd(ctx, idx, key)
-		pipe.PExpire(ctx, idx, remaining)
+		extendTTL.Eval(ctx, pipe, []string{idx}, remaining.Milliseconds())
 	}
 	if sid := id.SessionID; sid != "" {
 		idx := s.index.write(sidIndexPrefix, indexSID, id.Issuer, sid)
 		pipe.SAdd(ctx, idx, key)
-		pipe.PExpire(ctx, idx, remaining)
+		extendTTL.Eval(ctx, pipe, []string{idx}, remaining.Milliseconds())
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("session: redis save: %w", err)
@@ -407,6 +407,13 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 	s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored.resident(s.keep)})
 	return nil
 }
+
+// extendTTL sets an index set's TTL to ARGV[1] ms unless it already lives
+// longer: a session saved with a shorter lifetime (session.lifetime lowered
+// by a reload) must not make the index forget the user's older sessions.
+var extendTTL = redis.NewScript(`local t = redis.call("PTTL", KEYS[1])
+if t >= 0 and t >= tonumber(ARGV[1]) then return 0 end
+return redis.call("PEXPIRE", KEYS[1], ARGV[1])`)
 
 // update rewrites an existing session in place (SET XX).
 func (s *RedisStore) update(ctx context.Context, r *http.Request, sess *Session, remaining time.Duration) error {

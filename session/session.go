@@ -250,6 +250,11 @@ type ReplayGuard interface {
 // ErrNoSession means the request carries no usable session.
 var ErrNoSession = errors.New("session: no session")
 
+// ErrTooLarge is returned by the cookie store's Save for a session whose
+// cookies the gateway could not accept back (docs/sessions.md, cookie
+// store): very many groups, or very large tokens.
+var ErrTooLarge = errors.New("session: too large for the cookie store")
+
 // CookieConfig configures the cookies that both stores and the login state use.
 type CookieConfig struct {
 	Name     string           // resolved cookie name, e.g. "__Host-portcullis"

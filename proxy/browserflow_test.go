@@ -1,0 +1,192 @@
+package proxy
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/session"
+)
+
+// guidGroups returns n group names as Azure AD / Entra ID puts them in its
+// groups claim: object IDs (GUIDs), which compress poorly.
+func guidGroups(n int) []string {
+	var gs []string
+	for range n {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		h := hex.EncodeToString(b)
+		gs = append(gs, h[:8]+"-"+h[8:12]+"-"+h[12:16]+"-"+h[16:20]+"-"+h[20:])
+	}
+	return gs
+}
+
+// jwtWithGroups is a JWT-shaped token whose payload carries the groups, as
+// Entra ID's ID and access tokens do (up to 200 groups before overage).
+func jwtWithGroups(gs []string) string {
+	payload, _ := json.Marshal(map[string]any{"sub": "alice", "groups": gs, "iss": "https://idp.test"})
+	sig := make([]byte, 256)
+	_, _ = rand.Read(sig)
+	return "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9." + base64.RawURLEncoding.EncodeToString(payload) + "." +
+		base64.RawURLEncoding.EncodeToString(sig)
+}
+
+func cookieHeaderBytes(cs []*http.Cookie) int {
+	n := 0
+	for _, c := range cs {
+		n += len(c.Name) + len(c.Value) + 3
+	}
+	return n
+}
+
+// TestOversizedCookieSessionIsRefusedAtSave: the gateway refuses every
+// request whose Cookie header is over 16 KiB (431). A user with 200 GUID
+// groups (Entra ID puts up to 200 in its tokens) would get, from a cookie
+// store that saved up to 10 chunks, a session no later request can carry,
+// and be locked out (sign_out included) until its lifetime ends. The
+// callback refuses such a session (a sign-in error page, no cookie), or
+// else the 431 must expire the session's cookies.
+func TestOversizedCookieSessionIsRefusedAtSave(t *testing.T) {
+	f := newFixture(t)
+	gs := guidGroups(200)
+	tok := jwtWithGroups(gs)
+	f.prov.identity.Groups = gs
+	f.prov.identity.Claims = map[string]any{"sub": "alice", "groups": gs}
+	f.prov.tokens.IDToken, f.prov.tokens.AccessToken = tok, tok
+
+	state, stateCookies := startLogin(t, f, "/app/x")
+	cb := f.do(t, "GET", "/oauth2/callback?code=c&state="+url.QueryEscape(state), nil, withCookies(stateCookies), browser())
+	sess := liveCookies(cb)
+	if cb.StatusCode != http.StatusFound || len(sess) == 0 {
+		// Refused at the callback: the user sees why, and is not stuck.
+		if body := readBody(t, cb); cb.StatusCode != http.StatusInternalServerError || len(sess) != 0 ||
+			!strings.Contains(body, "Redis session store") {
+			t.Errorf("callback = %d with %d session cookies, want 500 naming the Redis session store:\n%s",
+				cb.StatusCode, len(sess), body)
+		}
+		return
+	}
+	t.Logf("callback: %d, %d session cookies, %d bytes in a Cookie header (limit %d)",
+		cb.StatusCode, len(sess), cookieHeaderBytes(sess), maxCookieBytes)
+
+	for _, target := range []string{"/app/x", "/oauth2/sign_out?rd=%2F", "/oauth2/start?rd=%2F"} {
+		resp := f.do(t, "GET", target, nil, withCookies(sess), browser(), withHeader("Sec-Fetch-Site", "same-origin"))
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			continue
+		}
+		cleared := false
+		if c := responseCookies(resp)["portcullis"]; c != nil && c.MaxAge < 0 {
+			cleared = true
+		}
+		if !cleared {
+			t.Errorf("GET %s with the session the callback just issued: 431, and the session cookies stay: the browser is locked out until the session's lifetime ends", target)
+		}
+	}
+}
+
+// jarDo runs one request through f's handler as a browser with jar would
+// send it: the cookies the jar holds for target's host, and the response's
+// cookies filed under that host.
+func jarDo(t *testing.T, f *fixture, jar *cookiejar.Jar, target string) *http.Response {
+	t.Helper()
+	r := httptest.NewRequest("GET", target, nil)
+	r.RemoteAddr = "192.0.2.7:5555"
+	r.Header.Set("Accept", "text/html")
+	for _, c := range jar.Cookies(r.URL) {
+		r.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, r)
+	resp := rec.Result()
+	jar.SetCookies(r.URL, resp.Cookies())
+	return resp
+}
+
+// TestLoginStartedOnAnotherHostCompletes: docs/configuration.md
+// ("Several hosts behind one gateway") says a login started on a host other
+// than public_url's returns to that host, with cookie_domain set to the
+// parent domain. The login-state cookie is host-only, so it must be set on
+// public_url's host, whose callback reads it: set on the host the login
+// started on (app.example.com), the callback (gw.example.com) never
+// received it and every such login ended "unknown, expired or already
+// used". A real cookie jar carries the cookies here.
+func TestLoginStartedOnAnotherHostCompletes(t *testing.T) {
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	f := newFixture(t, func(c *Config) {
+		cc := session.CookieConfig{Name: "portcullis", Domain: "example.com", Secrets: [][]byte{secret}, Lifetime: 12 * time.Hour, Now: c.Now}
+		store, err := session.NewCookieStore(cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states, err := session.NewStateCookies(cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Sessions, c.LoginStates = store, states
+		c.PublicURL = mustURL(t, "http://gw.example.com")
+	})
+	jar, _ := cookiejar.New(nil)
+
+	// Follow the gateway's own redirects until the provider's.
+	target := "http://app.example.com/app/x"
+	var loc *url.URL
+	for range 4 {
+		resp := jarDo(t, f, jar, target)
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("GET %s = %d", target, resp.StatusCode)
+		}
+		loc, _ = url.Parse(resp.Header.Get("Location"))
+		if loc.Host == "idp.test" {
+			break
+		}
+		target = loc.String()
+	}
+	state := loc.Query().Get("state")
+	// The provider redirects to public_url + /oauth2/callback.
+	cb := jarDo(t, f, jar, "http://gw.example.com/oauth2/callback?code=c&state="+url.QueryEscape(state))
+	if cb.StatusCode != http.StatusFound {
+		body := readBody(t, cb)
+		if i := strings.Index(body, "<p>"); i >= 0 {
+			body = body[i:min(len(body), i+80)]
+		}
+		t.Fatalf("callback on public_url's host = %d (%s), want 302 to http://app.example.com/app/x", cb.StatusCode, body)
+	}
+	if got := cb.Header.Get("Location"); got != "http://app.example.com/app/x" {
+		t.Errorf("callback went to %q", got)
+	}
+}
+
+// TestSignOutStateIsNotALoginState: sign_out keeps the state it sends to
+// the end-session endpoint in the same jar, under the same cookie naming,
+// as login states, but with no PKCE verifier and no nonce. The callback
+// must refuse it before any token request: accepted, it redeemed a code
+// with an empty code_verifier, and only the ID token's nonce check stopped
+// the login after the code was spent.
+func TestSignOutStateIsNotALoginState(t *testing.T) {
+	f := newFixture(t)
+	f.prov.endSession = "https://idp.test/logout"
+	resp := f.do(t, "GET", "/oauth2/sign_out?rd=%2F", nil, withCookies(f.cookies(t, f.session())),
+		withHeader("Sec-Fetch-Site", "same-origin"))
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	state := loc.Query().Get("state")
+	if resp.StatusCode != http.StatusFound || state == "" {
+		t.Fatalf("sign_out = %d %q", resp.StatusCode, loc)
+	}
+	// The provider's logout page never sends the browser back (the user
+	// closes it): the sign-out state cookie stays for 10 minutes.
+	cb := f.do(t, "GET", "/oauth2/callback?code=someone-elses-code&state="+url.QueryEscape(state), nil,
+		withCookies(liveCookies(resp)), browser())
+	if n := f.prov.exchanges.Load(); n != 0 {
+		t.Errorf("a sign-out state was accepted at the callback: the code was redeemed with verifier %q and nonce %q (callback %d)",
+			f.prov.lastVerif, f.prov.lastNonce, cb.StatusCode)
+	}
+}
