@@ -190,3 +190,21 @@ func TestSignOutStateIsNotALoginState(t *testing.T) {
 			f.prov.lastVerif, f.prov.lastNonce, cb.StatusCode)
 	}
 }
+
+// TestStepUpOnAnotherHostIsRefusedPlainly: an incremental authorization
+// started on a host other than public_url's would set its host-only
+// login-state cookie where the callback never reads it, and end on an
+// "unknown sign-in" page. The browser gets the 403 naming the missing scope.
+func TestStepUpOnAnotherHostIsRefusedPlainly(t *testing.T) {
+	f := newFixture(t)
+	alice := f.cookies(t, f.session())
+	resp := f.do(t, "GET", "/x", nil, withCookies(alice), browser(), func(r *http.Request) { r.Host = "other.test" })
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "other") {
+		t.Errorf("step-up on other.test = %d to %q, want 403 naming the scope", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp = f.do(t, "GET", "/api/x", nil, withCookies(alice), browser())
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "https://idp.test/") {
+		t.Errorf("step-up on public_url's host = %d to %q, want 302 to the provider", resp.StatusCode, loc)
+	}
+}

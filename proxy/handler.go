@@ -267,6 +267,12 @@ func (h *Handler) stepUp(ex *exchange, r *http.Request) {
 		h.fail(ex, r, d.refusal(http.StatusNotFound))
 		return
 	}
+	if !h.onPublicHost(ex) {
+		// Its login-state cookie, host-only, would not reach public_url's
+		// callback: the 403 names the missing scopes instead.
+		h.fail(ex, r, d.refusal(http.StatusNotFound))
+		return
+	}
 	scopes := unionScopes(ex.sess.Identity.Scopes, d.MissingScopes)
 	// The attempt is recorded on the full session: the store's copy
 	// (session.Session.Elided) has no tokens to save.
@@ -405,11 +411,15 @@ func (h *Handler) returnURL(ex *exchange, r *http.Request) string {
 	if r.URL.RawQuery != "" {
 		rel = ex.path + "?" + r.URL.RawQuery
 	}
-	host := ex.host.String()
-	if strings.EqualFold(host, h.cfg.PublicURL.Host) {
+	if h.onPublicHost(ex) {
 		return rel
 	}
-	return h.cfg.PublicURL.Scheme + "://" + host + rel
+	return h.cfg.PublicURL.Scheme + "://" + ex.host.String() + rel
+}
+
+// onPublicHost reports whether the request came to public_url's host.
+func (h *Handler) onPublicHost(ex *exchange) bool {
+	return strings.EqualFold(ex.host.String(), h.cfg.PublicURL.Host)
 }
 
 // unionScopes returns a followed by the members of b not in a.
