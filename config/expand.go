@@ -95,8 +95,13 @@ func (t *table) secret(k string) string {
 		if name == "" {
 			return ""
 		}
-		b, _ := t.d.readFile(t.key(k+"_file"), name)
-		return strings.TrimSpace(string(b))
+		b, ok := t.d.readFile(t.key(k+"_file"), name)
+		v := strings.TrimSpace(string(b))
+		if ok && v == "" {
+			// As with an unset ${VAR}: a forgotten secret never becomes "".
+			t.d.problem(t.key(k+"_file"), "%s is empty (for no %s, leave %s_file out)", name, k, k)
+		}
+		return v
 	}
 	return t.str(k, "")
 }

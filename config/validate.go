@@ -61,12 +61,25 @@ func withoutUserinfo(raw string) string {
 func (d *decoder) checkHostPort(key, addr string) {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		d.problem(key, "must be host:port, got %q", addr)
+		// withoutUserinfo: a Redis URL pasted here may carry a password.
+		d.problem(key, "must be host:port, got %q", withoutUserinfo(addr))
 		return
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		d.problem(key, "invalid port in %q", addr)
 	}
+}
+
+// sameListener reports whether two valid listen addresses would bind the
+// same port: the same host, or a wildcard host on either side.
+func sameListener(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || pa != pb || pa == "0" || pa == "" {
+		return false
+	}
+	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return strings.EqualFold(ha, hb) || wild(ha) || wild(hb)
 }
 
 // isLoopbackHost reports whether host names the local machine.
@@ -162,16 +175,29 @@ func (d *decoder) validateServer(s *serverSection) (*url.URL, []netip.Prefix) {
 	} else if s.Pprof {
 		d.problem("server.pprof", "needs the ops listener (ops_listen is empty); the profiler is never served on the gateway listener")
 	}
+	if s.OpsListen != "" && sameListener(s.Listen, s.OpsListen) {
+		d.problem("server.ops_listen", "%q takes the port of listen %q: give the ops listener its own port (or \"\" to turn it off)", s.OpsListen, s.Listen)
+	}
 	var proxies []netip.Prefix
 	for i, p := range s.TrustedProxies {
 		key := fmt.Sprintf("server.trusted_proxies[%d]", i)
-		if pfx, err := netip.ParsePrefix(p); err == nil {
-			proxies = append(proxies, pfx.Masked())
+		var pfx netip.Prefix
+		if pp, err := netip.ParsePrefix(p); err == nil {
+			pfx = pp.Masked()
 		} else if ip, err := netip.ParseAddr(p); err == nil {
-			proxies = append(proxies, netip.PrefixFrom(ip, ip.BitLen()))
+			pfx = netip.PrefixFrom(ip.WithZone(""), ip.BitLen())
 		} else {
 			d.problem(key, "must be a CIDR (10.0.0.0/8) or an IP address, got %q", p)
+			continue
 		}
+		// Peers are matched unmapped (proxy.peerAddr): so are the entries.
+		if pfx.Addr().Is4In6() && pfx.Bits() >= 96 {
+			pfx = netip.PrefixFrom(pfx.Addr().Unmap(), pfx.Bits()-96)
+		}
+		if pfx.Bits() == 0 {
+			d.warn(key, "%q trusts every peer: any client can forge X-Forwarded-* headers and call the forward-auth endpoint; list only the proxies in front of the gateway", p)
+		}
+		proxies = append(proxies, pfx)
 	}
 	for i, h := range s.AllowedRedirectHosts {
 		d.checkHostPattern(fmt.Sprintf("server.allowed_redirect_hosts[%d]", i), h)

@@ -97,6 +97,10 @@ func (d *decoder) validateRoute(r routeSection, upstreams map[string]*url.URL, n
 		}
 	}
 	for i, m := range r.Methods {
+		if m == "*" {
+			d.problem(fmt.Sprintf("%s.methods[%d]", r.path, i), `"*" is not a method: leave methods out for every method`)
+			continue
+		}
 		if !isToken(m) || strings.ToUpper(m) != m {
 			d.problem(fmt.Sprintf("%s.methods[%d]", r.path, i), "methods are upper-case tokens such as \"GET\", got %q", m)
 		}

@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -70,6 +73,8 @@ func (d *decoder) cookieName(s *sessionSection, pub *url.URL) string {
 		dom := strings.TrimPrefix(strings.ToLower(s.CookieDomain), ".")
 		if !validHostname(dom) {
 			d.problem("session.cookie_domain", "invalid domain %q", s.CookieDomain)
+		} else if ps, _ := publicsuffix.PublicSuffix(dom); ps == dom {
+			d.problem("session.cookie_domain", "%q is a public suffix: browsers refuse cookies for it; name your own domain", s.CookieDomain)
 		} else if pub != nil {
 			host := strings.ToLower(pub.Hostname())
 			if host != dom && !strings.HasSuffix(host, "."+dom) {
@@ -110,6 +115,9 @@ func (d *decoder) checkRedis(s *sessionSection) {
 		u, err := url.Parse(s.RedisURL)
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			d.problem("session.redis_url", "must be a redis:// or rediss:// URL")
+		} else if _, err := redis.ParseURL(s.RedisURL); err != nil {
+			// go-redis's messages name the part (database, option), never the password.
+			d.problem("session.redis_url", "%s", strings.TrimPrefix(err.Error(), "redis: "))
 		}
 	}
 	for i, a := range s.RedisClusterAddrs {

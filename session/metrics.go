@@ -26,6 +26,11 @@ type StoreOptions struct {
 	// session's claims: those a request's decision or headers read. nil
 	// keeps every claim. The others are read again with Store.Full.
 	KeepClaims []string
+	// NoActiveGauge leaves portcullis_active_sessions to the caller (a
+	// gateway that rebuilds stores on reload registers one gauge that counts
+	// through its live store: a gauge bound to the first store would count
+	// through a connection closed by a later reload).
+	NoActiveGauge bool
 }
 
 func (o StoreOptions) logger() *slog.Logger {

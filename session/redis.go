@@ -133,7 +133,7 @@ func NewRedisStore(cfg RedisConfig, cookie CookieConfig, opts ...StoreOptions) (
 		unlock: redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`),
 	}
 	s.checks = autoPipeline(client)
-	if o.Metrics != nil {
+	if o.Metrics != nil && !o.NoActiveGauge {
 		if err := s.registerActive(o.Metrics); err != nil {
 			client.Close()
 			return nil, err

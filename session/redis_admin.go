@@ -222,6 +222,10 @@ func (s *RedisStore) registerActive(reg prometheus.Registerer) error {
 	return nil
 }
 
+// CountActive is the number of sessions in Redis, counted at most every
+// 15 s: the value of portcullis_active_sessions.
+func (s *RedisStore) CountActive() float64 { return s.countActive() }
+
 func (s *RedisStore) countActive() float64 {
 	s.active.mu.Lock()
 	defer s.active.mu.Unlock()

@@ -32,7 +32,9 @@ func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.
 		return err
 	}
 	if len(idFlags) > 0 && *request == "" {
-		return usageError("check: --identity describes the identity of a --request; give --request too")
+		fmt.Fprintf(stderr, "%s: --identity describes the identity of a --request; give --request too\n", fs.Name())
+		fs.printHelp(stderr)
+		return &exitError{code: 2}
 	}
 	cfg, err := loadConfig(*path, env, stderr)
 	if err != nil {

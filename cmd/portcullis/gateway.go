@@ -48,6 +48,7 @@ type gateway struct {
 	reloadMu     sync.Mutex
 	draining     atomic.Bool
 	upgrades     upgradeTracker
+	activeGauge  sync.Once // portcullis_active_sessions, once a Redis store exists
 }
 
 // generation is what one loaded configuration runs on.
@@ -194,6 +195,20 @@ func (g *gateway) buildStore(gen, prev *generation) error {
 		return err
 	}
 	gen.store, gen.conn = s, s
+	if cfg.SessionStore == "redis" {
+		g.activeGauge.Do(func() {
+			// Counted through the live store, whatever reloads replaced.
+			g.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Namespace: "portcullis", Name: "active_sessions",
+				Help: "Sessions in the Redis store (counted with SCAN, at most every 15 s).",
+			}, func() float64 {
+				if rs, ok := storeOf(g.current()).(*session.RedisStore); ok {
+					return rs.CountActive()
+				}
+				return 0
+			}))
+		})
+	}
 	return nil
 }
 

@@ -13,7 +13,7 @@ import (
 // newStore builds the configured session store.
 func newStore(cfg *config.Config, reg prometheus.Registerer, logger *slog.Logger) (session.Store, error) {
 	opts := session.StoreOptions{Metrics: reg, Logger: logger,
-		KeepAccessToken: keepAccessToken(cfg), KeepClaims: residentClaims(cfg)}
+		KeepAccessToken: keepAccessToken(cfg), KeepClaims: residentClaims(cfg), NoActiveGauge: true}
 	if cfg.SessionStore == "redis" {
 		return session.NewRedisStore(cfg.Redis, cfg.Cookie, opts)
 	}

@@ -1,0 +1,150 @@
+package config
+
+import (
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestListenCollidesWithOps: listen and ops_listen on the same
+// address (":9180" is ops_listen's default) pass check, and serve then exits
+// 1 with "listen :9180: address already in use", a problem without its line
+// that check said was fine.
+func TestListenCollidesWithOps(t *testing.T) {
+	for _, tc := range []struct{ name, lines string }{
+		{"listen on the default ops port", `listen = ":9180"`},
+		{"both explicit", "listen = \"127.0.0.1:8000\"\nops_listen = \"127.0.0.1:8000\""},
+		{"wildcard and loopback", "listen = \":8000\"\nops_listen = \"127.0.0.1:8000\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, problems := parseDoc(t, t.TempDir(), section("[server]", tc.lines), nil)
+			if cfg != nil {
+				t.Errorf("listen %q and ops_listen %q share a port: accepted, serve cannot bind both", cfg.Listen, cfg.OpsListen)
+			}
+			_ = problems
+		})
+	}
+}
+
+// TestTrustedProxiesEveryone: a trusted_proxies entry that trusts
+// every peer lets any client forge X-Forwarded-For/-Host/-Proto and call
+// the forward-auth endpoint; docs/security.md says "never a whole network
+// that clients share", yet nothing warns (pprof, http:// issuers and
+// tls_skip_verify are warned about).
+func TestTrustedProxiesEveryone(t *testing.T) {
+	for _, entry := range []string{"0.0.0.0/0", "::/0"} {
+		cfg, problems := parseDoc(t, t.TempDir(), section("[server]", `trusted_proxies = ["`+entry+`"]`), nil)
+		if cfg != nil && !strings.Contains(strings.Join(cfg.Warnings, "\n"), "trusted_proxies") {
+			t.Errorf("trusted_proxies = [%q]: accepted without a warning (problems %q)", entry, problems)
+		}
+	}
+}
+
+// TestTrustedProxyIPv4Mapped: the proxy unmaps the peer address
+// (proxy/peer.go), so an IPv4-mapped entry ("::ffff:10.0.0.5") never
+// matches anything; it is accepted silently and the load balancer is not
+// trusted.
+func TestTrustedProxyIPv4Mapped(t *testing.T) {
+	for _, entry := range []string{"::ffff:10.0.0.5", "::ffff:10.0.0.0/104"} {
+		cfg, _ := parseDoc(t, t.TempDir(), section("[server]", `trusted_proxies = ["`+entry+`"]`), nil)
+		if cfg == nil {
+			continue // refused: fine
+		}
+		peer := netip.MustParseAddr("::ffff:10.0.0.5").Unmap() // as proxy.peerAddr sees it
+		ok := false
+		for _, p := range cfg.Proxy.TrustedProxies {
+			ok = ok || p.Contains(peer)
+		}
+		if !ok {
+			t.Errorf("trusted_proxies = [%q] accepted as %v, which never contains the peer 10.0.0.5", entry, cfg.Proxy.TrustedProxies)
+		}
+	}
+}
+
+// TestCookieDomainPublicSuffix: a cookie_domain that is a public
+// suffix "covers" public_url's host, but browsers refuse a cookie with such
+// a Domain attribute: every login then loops back to the provider.
+func TestCookieDomainPublicSuffix(t *testing.T) {
+	for _, tc := range []struct{ host, domain string }{
+		{"dash.example.com", "com"},
+		{"dash.example.co.uk", "co.uk"},
+		{"dash.github.io", "github.io"},
+	} {
+		doc := strings.Replace(section("[session]", `cookie_domain = "`+tc.domain+`"`), "dash.example.com", tc.host, 1)
+		if cfg, _ := parseDoc(t, t.TempDir(), doc, nil); cfg != nil {
+			t.Errorf("cookie_domain %q (a public suffix) for %q: accepted", tc.domain, tc.host)
+		}
+	}
+}
+
+// TestEmptySecretFiles: a client_secret_file or redis_password_file
+// that is empty (a Kubernetes Secret key not filled in yet) silently becomes
+// "no secret", the very thing an unset ${VAR} is an error to prevent; an
+// empty secrets_file is already a problem.
+func TestEmptySecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "empty"), "\n")
+	t.Run("client_secret_file", func(t *testing.T) {
+		doc := strings.Replace(base, "client_id = \"client\"\n", "client_id = \"client\"\nclient_secret_file = \"empty\"\n", 1)
+		if cfg, _ := parseDoc(t, dir, doc, nil); cfg != nil {
+			t.Errorf("an empty client_secret_file is accepted: client secret %q", cfg.Provider.ClientSecret)
+		}
+	})
+	t.Run("redis_password_file", func(t *testing.T) {
+		doc := section("[session]", "store = \"redis\"\nredis_url = \"redis://r:6379/0\"\nredis_password_file = \"empty\"")
+		if cfg, _ := parseDoc(t, dir, doc, nil); cfg != nil {
+			t.Errorf("an empty redis_password_file is accepted: password %q", cfg.Redis.Password)
+		}
+	})
+}
+
+// TestDenyMethodStar: methods = ["*"] reads as "every method" (as in
+// Envoy, Kong or Traefik) but is the literal method "*": the deny below
+// never applies to any real request and /admin falls to the catch-all
+// route. "*" is a valid token, so nothing says so.
+func TestDenyMethodStar(t *testing.T) {
+	doc := strings.Replace(base, "[[routes]]\npath = \"/**\"\n",
+		"[[routes]]\npath = \"/admin/**\"\nmethods = [\"*\"]\ndeny = true\n\n[[routes]]\npath = \"/**\"\n", 1)
+	cfg, problems := parseDoc(t, t.TempDir(), doc, nil)
+	if cfg != nil && len(cfg.Warnings) == 0 {
+		r := cfg.Proxy.Routes.Match("GET", "dash.example.com", "/admin/x")
+		t.Errorf("methods = [\"*\"] on a deny route accepted silently; GET /admin/x is decided by %s (deny=%v)", r.Label(), r.Deny)
+	}
+	_ = problems
+}
+
+// TestRedisAddrsNeverEchoPassword: a Redis URL pasted into
+// redis_cluster_addrs or redis_sentinel_addrs (which want host:port) is
+// refused, and the problem quotes it whole, password included, in check's
+// output and in the reload log. URL keys strip user information
+// (withoutUserinfo); these do not.
+func TestRedisAddrsNeverEchoPassword(t *testing.T) {
+	const pw = "hunter2-s3cr3t"
+	for _, key := range []string{"redis_cluster_addrs", "redis_sentinel_addrs"} {
+		doc := section("[session]", "store = \"redis\"\nredis_sentinel_master = \"m\"\n"+key+" = [\"redis://default:"+pw+"@r:6379\"]")
+		_, problems := parseDoc(t, t.TempDir(), doc, nil)
+		if len(problems) == 0 {
+			t.Fatalf("%s: no problem", key)
+		}
+		for _, p := range problems {
+			if strings.Contains(p, pw) {
+				t.Errorf("%s: problem echoes the password: %s", key, p)
+			}
+		}
+	}
+}
+
+// TestRedisURLProblemsHaveLines: a redis_url that go-redis refuses
+// (a database that is not a number, an unknown option, a path with more
+// than the database) passes config's check; the error only comes from
+// building the store, so check prints it without its line ("FILE: session:
+// redis_url: ...") and serve exits without one.
+func TestRedisURLProblemsHaveLines(t *testing.T) {
+	for _, u := range []string{"redis://r:6379/abc", "redis://r:6379/0?foo=bar", "redis://r:6379/0/extra"} {
+		doc := section("[session]", "store = \"redis\"\nredis_url = \""+u+"\"")
+		if cfg, _ := parseDoc(t, t.TempDir(), doc, nil); cfg != nil {
+			t.Errorf("redis_url %q: accepted; only building the store refuses it, without a line", u)
+		}
+	}
+}
