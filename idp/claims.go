@@ -28,6 +28,11 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	ev, present := claims["email_verified"]
 	b, isBool := ev.(bool)
 	id.EmailVerified = (isBool && b) || (!present && c.cfg.AssumeEmailVerified)
+	if (c.cfg.UserClaim == c.cfg.EmailClaim || c.cfg.UserClaim == "email") && !id.EmailVerified {
+		// An unverified address is never identity (docs/requests.md, rules):
+		// not in the email header, and not as the user either.
+		return nil, fmt.Errorf("%w: user_claim %q", ErrUnverifiedEmail, c.cfg.UserClaim)
+	}
 	id.PreferredUsername, _ = claims["preferred_username"].(string)
 	v, _ = portcullis.LookupClaim(claims, c.cfg.GroupsClaim)
 	id.Groups = stringArray(v)
@@ -121,9 +126,19 @@ func splitScopes(s string) []string {
 	return out
 }
 
-// mergeMissing copies into dst the keys of src that dst lacks.
-func mergeMissing(dst, src map[string]any) {
+// mergeMissing copies into dst the keys of src that dst lacks, except
+// email_verified when dst has an email (at emailClaim) that src does not
+// hold: the verification is of src's address, not of dst's.
+func mergeMissing(dst, src map[string]any, emailClaim string) {
+	de, dHas := portcullis.LookupClaim(dst, emailClaim)
+	se, _ := portcullis.LookupClaim(src, emailClaim)
+	ds, _ := de.(string)
+	ss, sIsString := se.(string)
+	otherAddress := dHas && (!sIsString || ds != ss)
 	for k, v := range src {
+		if k == "email_verified" && otherAddress {
+			continue
+		}
 		if _, ok := dst[k]; !ok {
 			dst[k] = v
 		}

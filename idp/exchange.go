@@ -189,7 +189,7 @@ func (c *Client) completeFromUserinfo(ctx context.Context, m *metadata, accessTo
 	if ui["sub"] != claims["sub"] {
 		return fmt.Errorf("idp: userinfo sub %v does not match the ID token's %v", ui["sub"], claims["sub"])
 	}
-	mergeMissing(claims, ui)
+	mergeMissing(claims, ui, c.cfg.EmailClaim)
 	return nil
 }
 
@@ -281,7 +281,7 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 	}
 	if out.IDToken == "" {
 		claims := make(map[string]any, len(prevClaims))
-		mergeMissing(claims, prevClaims)
+		mergeMissing(claims, prevClaims, c.cfg.EmailClaim)
 		iss := c.cfg.Issuer
 		if prev != nil && prev.Issuer != "" {
 			iss = prev.Issuer
@@ -304,6 +304,6 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 			return nil, fmt.Errorf("%w: iss changed from %q to %q", ErrInvalidGrant, prev.Issuer, vt.token.Issuer)
 		}
 	}
-	mergeMissing(vt.claims, prevClaims)
+	mergeMissing(vt.claims, prevClaims, c.cfg.EmailClaim)
 	return c.identity(vt.claims, vt.token.Issuer)
 }

@@ -118,3 +118,8 @@ func checkHeaderText(s string) error {
 	}
 	return nil
 }
+
+// ErrUnverifiedEmail refuses an identity whose user_claim is its email
+// address while the provider has not verified that address: an unverified
+// address is never identity, as user or as email.
+var ErrUnverifiedEmail = errors.New("idp: the user is an email address the provider has not verified")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/portcullis/portcullis"
 )
@@ -43,6 +44,16 @@ func (c *Client) introspect(ctx context.Context, token string) (*portcullis.Iden
 	}
 	if active, _ := claims["active"].(bool); !active {
 		return nil, fmt.Errorf("%w: introspection says inactive", ErrInvalidToken)
+	}
+	// token_type_hint is only a hint (RFC 7662 §2.1): a server that finds
+	// the token as a refresh token answers for it. Ory Hydra names the kind
+	// in token_use; Keycloak in typ.
+	if use, ok := claims["token_use"].(string); ok && use != "access_token" {
+		return nil, fmt.Errorf("%w: introspection says token_use %q", ErrInvalidToken, use)
+	}
+	if typ, ok := claims["typ"].(string); ok && (strings.EqualFold(typ, "Refresh") || strings.EqualFold(typ, "Offline") ||
+		strings.EqualFold(typ, "ID") || strings.EqualFold(typ, "Logout")) {
+		return nil, fmt.Errorf("%w: introspection says typ %q", ErrInvalidToken, typ)
 	}
 	exp, hasExp, err := numericDate(claims, "exp")
 	now := c.now()

@@ -47,10 +47,17 @@ type keySet struct {
 	fetchMu sync.Mutex
 	last    time.Time // last fetch attempt; guarded by fetchMu
 
-	mu   sync.RWMutex
-	url  string
-	keys []jose.JSONWebKey
+	mu      sync.RWMutex
+	url     string
+	keys    []jose.JSONWebKey
+	fetched time.Time // when keys were last fetched; guarded by mu
 }
+
+// jwksMaxAge is how long a fetched key set is used without asking again:
+// a key the issuer withdrew from its JWKS (rotation ended, key revoked)
+// stops being trusted within it, even when every token verifies against
+// the cached set and so never causes a fetch.
+const jwksMaxAge = 10 * time.Minute
 
 var _ oidc.KeySet = (*keySet)(nil)
 
@@ -67,8 +74,16 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 	}
 	h := jws.Signatures[0].Protected
 	k.mu.RLock()
-	keys := k.keys
+	keys, stale := k.keys, k.fetched.IsZero() || k.c.now().Sub(k.fetched) > jwksMaxAge
 	k.mu.RUnlock()
+	if stale && len(keys) > 0 {
+		// Fetch again before trusting an old set; should the issuer not
+		// answer, the cached keys serve until it does (the cool-down
+		// bounds the attempts).
+		if fresh, err := k.refresh(ctx); err == nil {
+			keys = fresh
+		}
+	}
 	if p, ok := verifyWith(jws, h, keys); ok {
 		return p, nil
 	}
@@ -128,7 +143,7 @@ func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
 		return nil, err
 	}
 	k.mu.Lock()
-	k.keys = keys
+	k.keys, k.fetched = keys, now
 	k.mu.Unlock()
 	return keys, nil
 }

@@ -106,6 +106,9 @@ func (h *Handler) exchangeFailure(err error) *httpError {
 	case errors.Is(err, idp.ErrAmbiguousList):
 		status, reason = http.StatusForbidden, "unsupported_group"
 		msg = "The sign-in was refused: one of your groups has a comma in its name, which the groups header cannot pass on to the application. Ask your administrator to rename the group or to send group IDs."
+	case errors.Is(err, idp.ErrUnverifiedEmail):
+		status, reason = http.StatusForbidden, "unverified_email"
+		msg = "The sign-in was refused: your email address, which this gateway uses as your user name, is not verified by the identity provider. Verify it there, then sign in again."
 	case errors.Is(err, idp.ErrHostedDomain):
 		status, reason = http.StatusForbidden, "hosted_domain"
 		msg = "This Google account is not an account of the organisation's Google Workspace domain. Sign in with your work account."
