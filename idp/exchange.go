@@ -256,7 +256,9 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 	if err != nil {
 		return nil, nil, err
 	}
-	c.refreshGroups(id, prev)
+	if err := c.refreshGroups(ctx, id, prev, out); err != nil {
+		return nil, nil, err
+	}
 	id.Scopes = out.Scopes
 	return out, id, nil
 }

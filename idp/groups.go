@@ -35,6 +35,15 @@ type DirectoryError struct {
 	TokenRefused bool
 }
 
+// EndsSession reports whether the session the read was for must end
+// rather than keep its last groups: the user's token was refused, there is
+// none, or a GitHub organisation withholds its data (SAML SSO), which fails
+// a sign-in too and is within the user's reach.
+func (e *DirectoryError) EndsSession() bool {
+	var sso *directory.SSORequiredError
+	return e.TokenRefused || errors.As(e.Err, &sso) || errors.Is(e.Err, directory.ErrUserTokenNeeded)
+}
+
 func (e *DirectoryError) Error() string { return "idp: " + e.Source + " directory: " + e.Err.Error() }
 
 // Unwrap lets errors.Is find ErrDirectory, ErrInvalidGrant when the user's
@@ -173,14 +182,27 @@ func (c *Client) loginGroups(ctx context.Context, id *portcullis.Identity, acces
 // they are read again on the groups_refresh schedule, not on every token
 // refresh. Groups that Entra ID puts in a refreshed ID token (no overage)
 // replace them.
-func (c *Client) refreshGroups(id, prev *portcullis.Identity) {
+func (c *Client) refreshGroups(ctx context.Context, id, prev *portcullis.Identity, out *Tokens) error {
 	if c.cfg.Kind == "entra" {
-		if entraOverage(id.Claims) && prev != nil {
-			id.Groups = slices.Clone(prev.Groups)
+		if !entraOverage(id.Claims) || prev == nil {
+			return nil
 		}
-		return
+		if entraOverage(prev.Claims) {
+			id.Groups = slices.Clone(prev.Groups)
+			return nil
+		}
+		// The groups came from the previous ID token and this one has
+		// none: read them from Graph now, and from now on every
+		// groups_refresh (out.GroupsReadAt), never keep the old token's.
+		at, err := c.loginGroups(ctx, id, out.AccessToken)
+		if err != nil {
+			return err
+		}
+		out.GroupsReadAt = at
+		return nil
 	}
 	if c.dir != nil && prev != nil {
 		id.Groups = slices.Clone(prev.Groups)
 	}
+	return nil
 }

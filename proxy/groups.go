@@ -17,6 +17,11 @@ const (
 	// groupsRetry is the least time between two failed directory reads of
 	// one session (at most GroupsRefresh).
 	groupsRetry = 30 * time.Second
+	// groupsMaxStale bounds how long a session keeps groups it could not
+	// read again (at least groups_refresh): a failure the user can cause
+	// (GitHub's and Graph's rate limits are the user's own) must not keep a
+	// removed group until session.lifetime.
+	groupsMaxStale = time.Hour
 )
 
 // groupsReader is a provider whose groups come from a directory that is read
@@ -61,6 +66,15 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 		return s
 	}
 	s = full
+	memo := "groups-read:" + s.AccessToken + "@" + s.GroupsReadAt.Format(time.RFC3339Nano)
+	if !s.ServerSide() {
+		// Cookie store: a client that sends the cookie a read replaced
+		// again gets that read's session, not another directory read.
+		if ns := h.refresher.lookup(memo, s.AccessToken, h.now); ns != nil {
+			h.saveRefreshed(ex, r, ns)
+			return ns
+		}
+	}
 	key := "groups:" + s.ID
 	if s.ID == "" {
 		key = "groups-at:" + s.AccessToken
@@ -71,13 +85,10 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
 		defer cancel()
 		groups, err := gr.DirectoryGroups(ctx, &s.Identity, s.AccessToken)
-		if errors.Is(err, idp.ErrInvalidGrant) {
-			// The directory refused the user's own token: the grant is
-			// gone, so is the session.
-			h.log.Info("proxy: the directory refused the session's token; ending the session",
-				"sub", s.Identity.Subject, "err", err)
+		if why := groupsEndSession(err, s, now, every); why != "" {
+			h.log.Info("proxy: "+why+"; ending the session", "sub", s.Identity.Subject, "err", err)
 			if derr := h.cfg.Sessions.Delete(ex, r); derr != nil {
-				h.log.Warn("proxy: deleting a session whose token the directory refused failed", "err", derr)
+				h.log.Warn("proxy: deleting a session after a directory read failed", "err", derr)
 			}
 			return nil, nil
 		}
@@ -88,11 +99,34 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 		return h.storeGroups(ctx, ex, r, s, groups, err, now), nil
 	})
 	ns, _ := v.(*session.Session)
+	if ns != nil && leader && !ns.ServerSide() {
+		h.refresher.remember(memo, s.AccessToken, ns, h.now)
+	}
 	if ns != nil && !leader && !ns.ServerSide() {
 		// Cookie store: every response carries the session it used.
 		h.saveRefreshed(ex, r, ns)
 	}
 	return ns
+}
+
+// groupsEndSession says why a failed directory read ends the session, or
+// "" when the session keeps its last groups: the directory refused the
+// user's own token (the grant is gone), there is none, an organisation's
+// SAML SSO withholds its data (as it fails a sign-in), or the groups are
+// older than groupsMaxStale (a failure a user can cause must not keep a
+// removed group until session.lifetime).
+func groupsEndSession(err error, s *session.Session, now time.Time, every time.Duration) string {
+	if err == nil {
+		return ""
+	}
+	var de *idp.DirectoryError
+	switch {
+	case errors.Is(err, idp.ErrInvalidGrant) || (errors.As(err, &de) && de.EndsSession()):
+		return "the directory refused the session's token"
+	case now.Sub(s.GroupsReadAt) > max(groupsMaxStale, every):
+		return "the directory could not be read and the groups are older than " + max(groupsMaxStale, every).String()
+	}
+	return ""
 }
 
 // storeGroups records a directory read (groups, or the failure err) on the

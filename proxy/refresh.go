@@ -210,6 +210,11 @@ func (h *Handler) refreshAtProvider(ctx context.Context, s *session.Session) (*s
 	if id != nil {
 		ns.Identity = *id
 	}
+	if !t.GroupsReadAt.IsZero() {
+		// Groups now read from the directory (Entra ID: a groups overage
+		// since the sign-in): read again every groups_refresh.
+		ns.GroupsReadAt, ns.GroupsTriedAt = t.GroupsReadAt, time.Time{}
+	}
 	if len(t.Scopes) > 0 {
 		ns.Identity.Scopes = t.Scopes
 	} else if id != nil {

@@ -50,6 +50,9 @@ const (
 	// MaxGroups bounds the groups kept for one user: a session carries them
 	// in its cookie or Redis entry.
 	MaxGroups = 2000
+	// maxGroupLen bounds one group's name: real ones are short (Google
+	// addresses <= 254 bytes, GitHub "org/slug", Graph GUIDs).
+	maxGroupLen = 1024
 	// callTimeout bounds one directory call when the caller's context has
 	// no earlier deadline.
 	callTimeout = 10 * time.Second
@@ -283,6 +286,9 @@ type groupSet struct {
 func (s *groupSet) add(g string) error {
 	if g == "" || s.seen[g] {
 		return nil
+	}
+	if len(g) > maxGroupLen {
+		return fmt.Errorf("directory: a group name of %d bytes (at most %d)", len(g), maxGroupLen)
 	}
 	if len(s.list) >= MaxGroups {
 		return fmt.Errorf("directory: more than %d groups", MaxGroups)

@@ -143,7 +143,9 @@ func (g *Google) adminGroups(ctx context.Context, authz, member string) ([]strin
 		queue = queue[1:]
 		token := ""
 		for {
-			if pages++; pages > maxPages {
+			// Each group found costs a page (its own parents): those are
+			// bounded by MaxGroups, the rest by maxPages.
+			if pages++; pages > maxPages+len(out.list) {
 				return nil, fmt.Errorf("directory: google: more than %d pages of groups for %s", maxPages, member)
 			}
 			q := url.Values{"userKey": {key}, "maxResults": {adminSDKPageSize}}
