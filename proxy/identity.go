@@ -32,7 +32,10 @@ func (h *Handler) identify(ex *exchange, r *http.Request) error {
 	if err != nil {
 		return unavailable("the session store is not available; please retry shortly", err)
 	}
-	if s = h.fresh(ex, r, s); s != nil {
+	if s, err = h.fresh(ex, r, s); err != nil {
+		return unavailable("the session store is not available; please retry shortly", err)
+	}
+	if s != nil {
 		s = h.freshGroups(ex, r, s)
 	}
 	if s != nil {

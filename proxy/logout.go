@@ -45,6 +45,7 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 	}
 	ex.id = &s.Identity
 	h.metrics.logout("sign_out")
+	h.refresher.ended(s.RefreshToken, h.now)
 	if s.RefreshToken != "" {
 		if err := h.logout.Revoke(r.Context(), s.RefreshToken); err != nil {
 			h.log.Warn("proxy: revoking the refresh token failed", "sub", s.Identity.Subject, "err", err)

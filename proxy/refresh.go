@@ -56,53 +56,64 @@ func (f *refresher) memory(now func() time.Time) *cache.Cache[[32]byte, recentRe
 	return f.recent
 }
 
+// errStore marks a refresh that failed because the session store could
+// not be asked (not the provider): with an expired access token the request
+// is a 503 (docs/security.md, fail closed), never an anonymous pass.
+type errStore struct{ error }
+
+func (e errStore) Unwrap() error { return e.error }
+
 // fresh returns s, refreshed when its access token is within RefreshMargin
 // of expiry (issue 4), or nil when the session no longer yields an
 // identity: the refresh token was refused (the session is then deleted), or
-// the access token has expired and could not be refreshed. s may be the
-// store's copy without tokens (session.Session.Elided): the refresh reads
-// the full session first.
-func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) *session.Session {
+// the access token has expired and could not be refreshed. An error means
+// the store could not be asked for a session whose access token has
+// expired. s may be the store's copy without tokens (session.Session.Elided):
+// the refresh reads the full session first.
+func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*session.Session, error) {
 	if s.Expiry.IsZero() {
-		return s
+		return s, nil
 	}
 	now := h.now()
 	if now.Add(h.cfg.RefreshMargin).Before(s.Expiry) {
-		return s
+		return s, nil
 	}
 	expired := !now.Before(s.Expiry)
 	if !h.cfg.Refresh || !s.CanRefresh() {
 		if expired {
-			return nil
+			return nil, nil
 		}
-		return s
+		return s, nil
 	}
 	full, err := h.cfg.Sessions.Full(r, s)
 	switch {
 	case errors.Is(err, session.ErrNoSession):
-		return nil // ended meanwhile (another replica signed it out)
+		return nil, nil // ended meanwhile (another replica signed it out)
 	case err != nil:
 		h.log.Warn("proxy: reading the session's tokens for a refresh failed", "sub", s.Identity.Subject, "err", err)
 		if expired {
-			return nil
+			return nil, err
 		}
-		return s
+		return s, nil
 	case now.Add(h.cfg.RefreshMargin).Before(full.Expiry):
-		return full // refreshed by another replica since the store's copy was made
+		return full, nil // refreshed by another replica since the store's copy was made
 	}
 	ns, err := h.refresh(ex, r, full)
+	var storeErr errStore
 	switch {
 	case err == nil:
-		return ns
+		return ns, nil
 	case errors.Is(err, idp.ErrInvalidGrant):
 		if derr := h.cfg.Sessions.Delete(ex, r); derr != nil {
 			h.log.Warn("proxy: deleting a session whose refresh was refused failed", "err", derr)
 		}
-		return nil
+		return nil, nil
+	case expired && errors.As(err, &storeErr):
+		return nil, err
 	case expired:
-		return nil
+		return nil, nil
 	default:
-		return s // provider unreachable; the access token is still valid
+		return s, nil // provider unreachable; the access token is still valid
 	}
 }
 
@@ -122,9 +133,9 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 		leader = true
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
 		defer cancel()
-		ns, err := h.refreshOnce(ctx, r, s, func(ns *session.Session) {
-			h.saveRefreshed(ex, r, ns)
+		ns, err := h.refreshOnce(ctx, r, s, func(ns *session.Session) error {
 			stored = true
+			return h.saveRefreshed(ex, r, ns)
 		})
 		if err == nil {
 			h.refresher.remember(key, s.AccessToken, ns, h.now)
@@ -149,11 +160,11 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 // replica could take the lock in between, still load the old session and
 // present its refresh token, which a provider that rotates refresh tokens
 // refuses with invalid_grant.
-func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.Session, save func(*session.Session)) (*session.Session, error) {
+func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.Session, save func(*session.Session) error) (*session.Session, error) {
 	unlock, acquired, err := h.cfg.Sessions.Lock(ctx, s.ID, refreshTimeout)
 	if err != nil {
 		h.metrics.refresh("failed")
-		return nil, err
+		return nil, errStore{err}
 	}
 	if !acquired {
 		return h.awaitRefresh(ctx, r, s)
@@ -167,15 +178,27 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.S
 		return nil, idp.ErrInvalidGrant // ended elsewhere meanwhile
 	case err != nil:
 		h.metrics.refresh("failed")
-		return nil, err
+		return nil, errStore{err}
 	case cur.AccessToken != s.AccessToken:
 		return cur, nil
 	}
 	ns, err := h.refreshAtProvider(ctx, s)
-	if err == nil {
-		save(ns)
+	if err != nil {
+		return nil, err
 	}
-	return ns, err
+	if err := save(ns); errors.Is(err, session.ErrNoSession) {
+		// Ended (sign-out, back-channel logout, revoke) while the provider
+		// answered: the new tokens must not serve this request, and the
+		// refresh token just issued is revoked, as the sign-out revoked
+		// the one it read.
+		if ns.RefreshToken != "" && ns.RefreshToken != s.RefreshToken {
+			if rerr := h.logout.Revoke(context.WithoutCancel(ctx), ns.RefreshToken); rerr != nil {
+				h.log.Warn("proxy: revoking the refresh token of a session ended during its refresh failed", "sub", s.Identity.Subject, "err", rerr)
+			}
+		}
+		return nil, idp.ErrInvalidGrant
+	}
+	return ns, nil
 }
 
 // refreshAtProvider redeems s's refresh token and returns the refreshed
@@ -254,22 +277,40 @@ func (h *Handler) loadFull(r *http.Request) (*session.Session, error) {
 	return h.cfg.Sessions.Full(r, s)
 }
 
-func (h *Handler) saveRefreshed(ex *exchange, r *http.Request, s *session.Session) {
-	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
+func (h *Handler) saveRefreshed(ex *exchange, r *http.Request, s *session.Session) error {
+	err := h.cfg.Sessions.Save(ex, r, s)
+	if err != nil {
 		h.log.Warn("proxy: saving a refreshed session failed", "sub", s.Identity.Subject, "err", err)
 	}
+	return err
 }
 
 // lookup returns the session a recent refresh of key produced, but only to a
 // request that still carries the session it replaced (access token prevAT):
 // a session refreshed since then needs a refresh of its own.
 func (f *refresher) lookup(key, prevAT string, now func() time.Time) *session.Session {
-	e, ok := f.memory(now).Get(sha256.Sum256([]byte(key)))
+	m := f.memory(now)
+	e, ok := m.Get(sha256.Sum256([]byte(key)))
 	if !ok || e.prevAT != prevAT {
 		return nil
 	}
+	if _, ended := m.Get(endedKey(e.s.RefreshToken)); ended {
+		return nil // signed out since: the result is not handed to older copies
+	}
 	return e.s
 }
+
+// ended records that the session holding refresh token rt was signed out,
+// so that a remembered refresh that produced it is no longer handed out
+// (for refreshReuse, on this replica).
+func (f *refresher) ended(rt string, now func() time.Time) {
+	if rt != "" {
+		f.memory(now).Set(endedKey(rt), recentRefresh{s: &session.Session{}})
+	}
+}
+
+// endedKey is the recent-refresh key of an ended refresh token's marker.
+func endedKey(rt string) [32]byte { return sha256.Sum256([]byte("ended\x00" + rt)) }
 
 func (f *refresher) remember(key, prevAT string, s *session.Session, now func() time.Time) {
 	// Hashed: the key of a cookie-store session is its refresh token.

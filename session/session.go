@@ -250,6 +250,11 @@ type ReplayGuard interface {
 // ErrNoSession means the request carries no usable session.
 var ErrNoSession = errors.New("session: no session")
 
+// ErrEvicting is the Redis store's readiness refusal of a Redis that evicts
+// keys (maxmemory with a policy other than noeviction): it would drop the
+// index sets revocation reads long before the sessions themselves.
+var ErrEvicting = errors.New("session: redis evicts keys")
+
 // ErrTooLarge is returned by the cookie store's Save for a session whose
 // cookies the gateway could not accept back (docs/sessions.md, cookie
 // store): very many groups, or very large tokens.

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/portcullis/portcullis/session"
 )
 
 // opsHandler serves /metrics, /healthz and /readyz on the ops listener.
@@ -51,7 +54,9 @@ func (g *gateway) notReady(ctx context.Context) string {
 	if p, ok := gen.store.(interface{ Ping(context.Context) error }); ok {
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
-		if err := p.Ping(ctx); err != nil {
+		if err := p.Ping(ctx); errors.Is(err, session.ErrEvicting) {
+			return "session store evicts keys: set Redis maxmemory-policy noeviction"
+		} else if err != nil {
 			return "session store unreachable"
 		}
 	}

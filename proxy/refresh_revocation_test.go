@@ -1,0 +1,189 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/testenv"
+	"github.com/portcullis/portcullis/session"
+)
+
+// realRedisStore starts a redis-server and returns a Redis store on it with
+// the fixture's clock.
+func realRedisStore(tb testing.TB, now func() time.Time) *session.RedisStore {
+	tb.Helper()
+	bin := testenv.LookPath(tb, "redis-server")
+	port := testenv.FreePort(tb)
+	p := testenv.Start(tb, exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"))
+	testenv.WaitTCP(tb, testenv.Addr(port), 10*time.Second, p)
+	secret := make([]byte, 32)
+	for i := range secret {
+		secret[i] = byte(i*37 + 11)
+	}
+	st, err := session.NewRedisStore(session.RedisConfig{URL: "redis://" + testenv.Addr(port) + "/0"},
+		session.CookieConfig{Name: "portcullis", Secrets: [][]byte{secret}, Lifetime: 12 * time.Hour, Now: now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+func saveToStore(tb testing.TB, st session.Store, s *session.Session) []*http.Cookie {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	if err := st.Save(rec, httptest.NewRequest("GET", "/", nil), s); err != nil {
+		tb.Fatal(err)
+	}
+	var out []*http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge >= 0 && c.Value != "" {
+			out = append(out, &http.Cookie{Name: c.Name, Value: c.Value})
+		}
+	}
+	return out
+}
+
+// TestRefreshInFlightDoesNotOutliveRevocation: a refresh that started
+// before a sign-out (or back-channel logout, or `sessions revoke`) and
+// returns after it. The store refuses to recreate the session (SET XX), but
+// the proxy ignores that failure (saveRefreshed only logs it; refresh()
+// returns the new session) and forwards the request, and every request
+// joined to the same single flight, as the signed-out user, with an access
+// token minted after the sign-out. The sign-out revoked the refresh token it
+// read (rt-0, already spent by the rotation); the rotated one (rt-1) is never
+// revoked, so the grant stays alive at the provider.
+func TestRefreshInFlightDoesNotOutliveRevocation(t *testing.T) {
+	var st *session.RedisStore
+	f := newFixture(t, func(c *Config) {
+		st = realRedisStore(t, c.Now)
+		c.Sessions = st
+		c.Headers.AccessToken = "X-Forwarded-Access-Token"
+	})
+	started, gate := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	f.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		once.Do(func() { close(started) })
+		<-gate
+		return &idp.Tokens{AccessToken: "at-minted-after-signout", RefreshToken: "rt-1", Expiry: f.clock.Now().Add(time.Hour)}, &f.prov.identity, nil
+	}
+	s := f.session()
+	s.Expiry = f.clock.Now().Add(10 * time.Second) // within the refresh margin
+	cookies := saveToStore(t, st, s)
+
+	var resp *http.Response
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp = f.do(t, "GET", "/app/x", nil, withCookies(cookies))
+	}()
+	<-started
+	out := f.do(t, "GET", "/oauth2/sign_out", nil, withCookies(cookies))
+	if out.StatusCode != http.StatusFound {
+		t.Fatalf("sign-out: %d", out.StatusCode)
+	}
+	if r, err := st.Load(withCookiesRequest(cookies)); !errors.Is(err, session.ErrNoSession) {
+		t.Fatalf("session after sign-out: %v, %v", r, err)
+	}
+	close(gate)
+	<-done
+	if resp.StatusCode == http.StatusOK {
+		t.Errorf("a request answered after the sign-out was forwarded as %q with access token %q",
+			f.up.last(t).Header.Get("X-Forwarded-User"), f.up.last(t).Header.Get("X-Forwarded-Access-Token"))
+	}
+	f.prov.mu.Lock()
+	defer f.prov.mu.Unlock()
+	revokedNew := false
+	for _, rt := range f.prov.revoked {
+		revokedNew = revokedNew || rt == "rt-1"
+	}
+	if !revokedNew {
+		t.Errorf("revoked %q: the refresh token issued by the in-flight refresh (rt-1) stays valid at the provider", f.prov.revoked)
+	}
+}
+
+// TestStolenCookieNotRefreshedAfterSignOut (cookie store): docs say a
+// cookie copied before sign-out "is still valid until its access token
+// expires and cannot be refreshed". The recent-refresh memory (30 s) hands
+// the refreshed session (a new access token, valid an hour, and the new
+// refresh token) to any request that still carries the pre-refresh cookie,
+// even after the user signed out and that refresh token was revoked: a copy
+// whose access token has already expired is turned into a fresh one-hour
+// session.
+func TestStolenCookieNotRefreshedAfterSignOut(t *testing.T) {
+	f := newFixture(t)
+	spent := map[string]bool{} // a rotating provider: each refresh token is redeemed once
+	f.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		if rt != "rt-0" || spent[rt] {
+			return nil, nil, idp.ErrInvalidGrant
+		}
+		spent[rt] = true
+		return &idp.Tokens{AccessToken: "at-1", RefreshToken: "rt-1", Expiry: f.clock.Now().Add(time.Hour)}, &f.prov.identity, nil
+	}
+	stolen := nearExpiry(t, f, 10*time.Second) // the attacker copies this cookie
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(stolen))
+	if resp.StatusCode != 200 || f.prov.refreshes.Load() != 1 {
+		t.Fatalf("refresh: %d", resp.StatusCode)
+	}
+	current := liveCookies(resp)
+	if out := f.do(t, "GET", "/oauth2/sign_out", nil, withCookies(current)); out.StatusCode != http.StatusFound {
+		t.Fatalf("sign-out: %d", out.StatusCode)
+	}
+	if len(f.prov.revoked) != 1 || f.prov.revoked[0] != "rt-1" {
+		t.Fatalf("revoked %q", f.prov.revoked)
+	}
+	f.clock.Advance(15 * time.Second) // the stolen copy's access token has now expired
+	resp = f.do(t, "GET", "/app/x", nil, withCookies(stolen))
+	if resp.StatusCode == 200 {
+		s, err := f.storedSession(liveCookies(resp))
+		if err == nil {
+			t.Errorf("a pre-sign-out copy whose access token had expired was served and re-issued a session with access token %q valid until %v, refresh token %q",
+				s.AccessToken, s.Expiry.Sub(f.clock.Now()), s.RefreshToken)
+		} else {
+			t.Errorf("a pre-sign-out copy whose access token had expired was served (200)")
+		}
+	}
+}
+
+// fullFailsStore is a Redis store whose Full (one GET) times out, as
+// when Redis stalls between a request's GETRANGE and the GET of the
+// session's tokens.
+type fullFailsStore struct{ *session.RedisStore }
+
+func (s fullFailsStore) Full(r *http.Request, sess *session.Session) (*session.Session, error) {
+	return nil, errors.New("session: redis load: i/o timeout")
+}
+
+// TestStoreErrorDuringRefreshIsA503: docs/security.md "Fail
+// closed": an unreachable session store is a 503, never an anonymous pass
+// and never a login loop. A session whose access token has expired needs
+// its tokens (Full) to be refreshed; when Redis fails at that point, fresh()
+// returns no session and the request is handled as anonymous: a browser is
+// sent to the provider's login (302), an API client gets 401, instead of 503.
+func TestStoreErrorDuringRefreshIsA503(t *testing.T) {
+	var st *session.RedisStore
+	f := newFixture(t, func(c *Config) {
+		st = realRedisStore(t, c.Now)
+		c.Sessions = fullFailsStore{st}
+	})
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		return &idp.Tokens{AccessToken: "at-new", Expiry: f.clock.Now().Add(time.Hour)}, &f.prov.identity, nil
+	}
+	s := f.session()
+	s.Expiry = f.clock.Now().Add(-time.Second) // expired: must be refreshed
+	cookies := saveToStore(t, st, s)
+	for _, opt := range []reqOption{browser(), withHeader("Accept", "application/json")} {
+		resp := f.do(t, "GET", "/app/x", nil, withCookies(cookies), opt)
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("Redis failing during the refresh: status %d (Location %q), want 503", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+}
