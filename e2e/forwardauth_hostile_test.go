@@ -195,7 +195,7 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
     proxy_http_version          1.1;
 %s    proxy_pass                  http://%s%s;
   }
-  location /oauth2/ {
+  location ~ ^/oauth2/(start|callback|sign_out|signed_out|userinfo|jwks\.json|backchannel_logout)$ {
     proxy_pass http://%s;
     proxy_set_header Host $http_host;
   }

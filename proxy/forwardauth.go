@@ -132,6 +132,9 @@ func originalRequest(r *http.Request) (q request, query string, err error) {
 	if e := checkMethodOverride(r.Header); e != nil {
 		return q, "", e
 	}
+	if e := checkPathRewrite(r.Header); e != nil {
+		return q, "", e
+	}
 	named := make([]target, 0, 3)
 	for _, src := range [...]func(*http.Request) (target, bool, error){
 		forwardedTarget, originalURLTarget, originalURITarget,
@@ -274,6 +277,13 @@ func normalTarget(host Host, escaped, query string) (target, error) {
 	if escaped == "" {
 		escaped = "/"
 	}
+	if strings.HasPrefix(escaped, "//") {
+		// The front proxy sends the original target to the application,
+		// and "//public/admin" is host "public", path "/admin" to a URL
+		// parser (WHATWG URL, urlsplit), while it normalises to
+		// "/public/admin".
+		return target{}, badRequest("the request path starts with \"//\"", nil)
+	}
 	path, err := policy.Normalize(escaped)
 	if err != nil {
 		return target{}, badRequest("the request path is not acceptable", err)
@@ -288,6 +298,24 @@ func normalTarget(host Host, escaped, query string) (target, error) {
 		return target{}, e
 	}
 	return target{host: host, path: path, query: query}, nil
+}
+
+// checkPathRewrite refuses an original request, named to forward-auth,
+// that carries a header with which an application replaces or strips the
+// path it routes by (X-Rewrite-URL, X-Script-Name, Script-Name, Path-Info;
+// proxy mode removes them, alwaysScrubbed): the front proxy passes it to
+// the application, which would route "/public/admin" with
+// "X-Script-Name: /public" as "/admin". Their '_' and '.' spellings are
+// refused by checkIdentitySpellings.
+func checkPathRewrite(hdr http.Header) *httpError {
+	for k := range hdr {
+		for _, f := range [...]string{"x-rewrite-url", "x-script-name", "script-name", "path-info"} {
+			if len(k) == len(f) && foldEqual(k, f) {
+				return badRequest("the original request carries a header that rewrites its path", nil)
+			}
+		}
+	}
+	return nil
 }
 
 // urlCause is a URL parsing error without the URL, which the log would

@@ -1,0 +1,112 @@
+package e2e
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/portcullis/portcullis/internal/testenv"
+)
+
+// frontProxies are the documented front proxies that run here.
+var frontProxies = []struct {
+	name    string
+	trusted string
+	start   func(tb testing.TB, listen, gateway, app string)
+}{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy},
+	{"ingress-nginx", "127.0.0.2/32", startIngressNginx}}
+
+// TestAuthEndpointNotReachableByClients: each snippet routes the
+// gateway's own endpoints (/oauth2/) from the app's host to the gateway.
+// nginx keeps /oauth2/auth internal; the Caddy and ingress-nginx snippets
+// (and Traefik's dash-oauth2 router) do not, so a client asks /auth itself,
+// through the trusted front proxy, with its own X-Forwarded-Uri, and gets
+// the answer meant for the proxy: its identity headers and the signed
+// assertion, a credential meant for the app only (security.md counts TRACE
+// echoing it to the client as a leak).
+func TestAuthEndpointNotReachableByClients(t *testing.T) {
+	for _, front := range frontProxies {
+		t.Run(front.name, func(t *testing.T) {
+			up := newUpstream(t)
+			p := oidctest.New(t, oidctest.Options{})
+			addr := testenv.Addr(testenv.FreePort(t))
+			a := pickAddrs(t)
+			startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, front.trusted))
+			front.start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+			c := browser(t)
+			if status, body, _ := get(t, c, "http://"+addr+"/hello"); status != 200 {
+				t.Fatalf("login: %d %s", status, body)
+			}
+			status, hdr := send(t, c, "GET", "http://"+addr+"/oauth2/auth", map[string]string{
+				"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/hello"})
+			// The reply's own headers: the app may answer a request for
+			// /oauth2/auth that the front proxy routes to it after a decision.
+			if a := hdr.Get("X-Portcullis-Jwt-Assertion"); a != "" || hdr.Get("X-Auth-Request-User") != "" {
+				t.Errorf("a client's own GET /oauth2/auth: %d, X-Auth-Request-User %q, assertion %.40q…",
+					status, hdr.Get("X-Auth-Request-User"), a)
+			}
+		})
+	}
+}
+
+// TestDoubleSlashDoesNotReachApp: "//public/admin/secret" is decided as
+// the public /public/admin/secret, and the front proxy hands the app the
+// original target, which a URL parser (WHATWG URL as in Node's
+// new URL(req.url, base), Python's urlsplit, Go's url.Parse) reads as
+// host "public", path "/admin/secret".
+func TestDoubleSlashDoesNotReachApp(t *testing.T) {
+	for _, front := range frontProxies {
+		t.Run(front.name, func(t *testing.T) {
+			up := newUpstream(t)
+			p := oidctest.New(t, oidctest.Options{})
+			addr := testenv.Addr(testenv.FreePort(t))
+			a := pickAddrs(t)
+			startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, front.trusted))
+			front.start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+			anon := browser(t)
+			if status, _ := send(t, anon, "GET", "http://"+addr+"/admin/secret", nil); status < 300 {
+				t.Fatalf("anonymous GET /admin/secret: %d", status)
+			}
+			before := up.count()
+			status, _ := send(t, anon, "GET", "http://"+addr+"//public/admin/secret", nil)
+			if up.count() == before {
+				return // refused
+			}
+			got := up.last()
+			u, err := url.Parse(got.Path)
+			if err == nil && u.Path == "/admin/secret" {
+				t.Errorf("anonymous GET //public/admin/secret: %d; the app received %q, which a URL parser reads as path %q on host %q",
+					status, got.Path, u.Path, u.Host)
+			}
+		})
+	}
+}
+
+// TestPathRewriteHeadersDoNotReachApp: headers with which an app or its
+// framework replaces or strips the path it routes by, which proxy mode
+// removes (alwaysScrubbed), reach the app through the front proxies on a
+// request the gateway decided by its own path.
+func TestPathRewriteHeadersDoNotReachApp(t *testing.T) {
+	for _, front := range frontProxies {
+		t.Run(front.name, func(t *testing.T) {
+			up := newUpstream(t)
+			p := oidctest.New(t, oidctest.Options{})
+			addr := testenv.Addr(testenv.FreePort(t))
+			a := pickAddrs(t)
+			startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, front.trusted))
+			front.start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+			for _, h := range [][2]string{{"X-Script-Name", "/public"}, {"X-Original-URL", "/admin/secret"},
+				{"X-Original-URI", "/admin/secret"}, {"X-Rewrite-URL", "/admin/secret"}} {
+				before := up.count()
+				status, _ := send(t, browser(t), "GET", "http://"+addr+"/public/admin/secret", map[string]string{h[0]: h[1]})
+				if up.count() == before {
+					continue // refused
+				}
+				if v := up.last().Headers.Get(h[0]); v != "" {
+					t.Errorf("anonymous GET /public/admin/secret (%d): the app received %s: %s", status, h[0], v)
+				}
+			}
+		})
+	}
+}

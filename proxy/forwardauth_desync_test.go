@@ -1,0 +1,77 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Forward-auth desyncs between what {prefix}/auth decides and
+// what the front proxy then hands the application.
+
+// TestForwardAuthLeadingDoubleSlash: behind a front proxy the
+// application receives the original request-target, not the normalised
+// path the gateway decided (the reason ".." is refused in forward-auth).
+// A target starting with "//" is a network-path reference to every WHATWG
+// URL parser (Node's documented new URL(req.url, base), undici, Deno, Bun)
+// and to Python's urlsplit: "//public/admin/x" is host "public", path
+// "/admin/x". The gateway merges the slashes and decides "/public/admin/x",
+// a public route, so an anonymous client reaches the app's /admin/x.
+// nginx (proxy_pass without a URI) and Caddy forward "//public/admin/x"
+// unchanged (see e2e/forwardauth_desync_test.go).
+func TestForwardAuthLeadingDoubleSlash(t *testing.T) {
+	f := newFixture(t)
+	trusted := fromPeer("10.0.0.5:4000")
+	for _, opts := range [][]reqOption{
+		{withHeader("X-Forwarded-Method", "GET"), withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "//public/admin/x")},
+		{withHeader("X-Original-Method", "GET"), withHeader("X-Original-URL", "http://app.test//public/admin/x")},
+		{withHeader("X-Forwarded-Method", "GET"), withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "//public/admin/x"),
+			withHeader("X-Original-URL", "http://app.test//public/admin/x"), withHeader("X-Original-URI", "//public/admin/x")},
+	} {
+		resp := f.do(t, "GET", "/oauth2/auth", nil, append(opts, trusted)...)
+		body := readBody(t, resp)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("anonymous /auth for GET //public/admin/x (the app reads path /admin/x): %d, want 400: %s",
+				resp.StatusCode, body)
+		}
+	}
+	// The same request in proxy mode is forwarded as "/public/admin/x": no desync there.
+}
+
+// TestForwardAuthPathRewriteHeaders: proxy mode removes the headers
+// with which an application (or its framework) replaces or strips the path
+// it routes by (alwaysScrubbed: X-Rewrite-URL, X-Script-Name of Flask's
+// ReverseProxied recipe, Script-Name, Path-Info). In forward-auth the
+// front proxy passes them on to the application, and the gateway neither
+// refuses them (as it refuses method-override headers for the same reason)
+// nor do the ingress-nginx, Traefik and Envoy snippets remove them:
+// "GET /public/admin/x" with "X-Script-Name: /public" is decided as the
+// public /public/admin/x and routed by the app as /admin/x.
+func TestForwardAuthPathRewriteHeaders(t *testing.T) {
+	f := newFixture(t)
+	trusted := fromPeer("10.0.0.5:4000")
+	orig := []reqOption{trusted, withHeader("X-Forwarded-Method", "GET"), withHeader("X-Forwarded-Host", "app.test"),
+		withHeader("X-Forwarded-Uri", "/public/admin/x")}
+	for _, h := range [][2]string{
+		{"X-Script-Name", "/public"},
+		{"Script-Name", "/public"},
+		{"X-Rewrite-URL", "/admin/x"},
+	} {
+		resp := f.do(t, "GET", "/oauth2/auth", nil, append(orig, withHeader(h[0], h[1]))...)
+		body := readBody(t, resp)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("anonymous /auth for GET /public/admin/x with %s: %s: %d, want 400: %s", h[0], h[1], resp.StatusCode, body)
+		}
+	}
+	// Control: proxy mode removes them before forwarding.
+	resp := f.do(t, "GET", "/public/admin/x", nil, withHeader("X-Script-Name", "/public"), withHeader("X-Rewrite-URL", "/admin/x"))
+	readBody(t, resp)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("proxy mode: %d", resp.StatusCode)
+	}
+	for k := range f.up.last(t).Header {
+		if strings.EqualFold(k, "X-Script-Name") || strings.EqualFold(k, "X-Rewrite-Url") {
+			t.Errorf("proxy mode forwarded %s", k)
+		}
+	}
+}
