@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,9 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -22,7 +25,7 @@ import (
 // (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); and
 // OTEL_SDK_DISABLED is not "true". Everything else is the OpenTelemetry SDK
 // reading the standard variables itself: the exporter and its protocol
-// (autoexport: otlp over http/protobuf or grpc, console), endpoints,
+// (spanExporter: otlp over http/protobuf or grpc, console), endpoints,
 // headers, timeouts and compression (the OTLP exporters), the sampler
 // (OTEL_TRACES_SAMPLER, _ARG), batching (OTEL_BSP_*) and the resource
 // (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES; service.name defaults to
@@ -71,15 +74,9 @@ func tracingSetup(ctx context.Context, env func(string) (string, bool)) (sdktrac
 			}
 		}
 	}
-	exp, err := autoexport.NewSpanExporter(ctx)
+	exp, err := spanExporter(ctx, env)
 	if err != nil {
-		name, _ := env("OTEL_TRACES_EXPORTER")
-		proto, _ := env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-		if proto == "" {
-			proto, _ = env("OTEL_EXPORTER_OTLP_PROTOCOL")
-		}
-		return nil, nil, fmt.Errorf("tracing: OTEL_TRACES_EXPORTER=%q, OTLP protocol %q: %w (exporters: otlp, console, none; protocols: http/protobuf, grpc)",
-			name, proto, err)
+		return nil, nil, err
 	}
 	res, err := resource.New(ctx,
 		resource.WithAttributes(attribute.String("service.name", "portcullis"), attribute.String("service.version", version)),
@@ -89,6 +86,40 @@ func tracingSetup(ctx context.Context, env func(string) (string, bool)) (sdktrac
 		return nil, nil, fmt.Errorf("tracing: resource from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES: %w", err)
 	}
 	return exp, res, nil
+}
+
+// spanExporter builds the exporter OTEL_TRACES_EXPORTER names (default
+// otlp) over the protocol OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or
+// OTEL_EXPORTER_OTLP_PROTOCOL names (default http/protobuf). Only span
+// exporters are linked in: Portcullis exports no OpenTelemetry metrics or
+// logs, and every exporter package linked is resident in every gateway.
+func spanExporter(ctx context.Context, env func(string) (string, bool)) (sdktrace.SpanExporter, error) {
+	name, _ := env("OTEL_TRACES_EXPORTER")
+	proto, _ := env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	if proto == "" {
+		proto, _ = env("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	var (
+		exp sdktrace.SpanExporter
+		err error
+	)
+	switch {
+	case name == "console":
+		exp, err = stdouttrace.New()
+	case name != "" && name != "otlp":
+		err = errors.New("unknown exporter")
+	case proto == "" || proto == "http/protobuf":
+		exp, err = otlptracehttp.New(ctx)
+	case proto == "grpc":
+		exp, err = otlptracegrpc.New(ctx)
+	default:
+		err = errors.New("invalid OTLP protocol")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tracing: OTEL_TRACES_EXPORTER=%q, OTLP protocol %q: %w (exporters: otlp, console, none; protocols: http/protobuf, grpc)",
+			name, proto, err)
+	}
+	return exp, nil
 }
 
 // newTracerProvider builds the tracer provider the environment asks for, or
