@@ -195,12 +195,14 @@ func fmtLatency(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms"
 }
 
-// buildTool builds one of the repository's helper commands for the
-// benchmark (internal/bareproxy, internal/loadupstream).
+// buildTool builds a command for the benchmark (the gateway,
+// internal/bareproxy, internal/loadupstream) as scripts/build.sh builds the
+// release: static, trimmed, without symbol tables.
 func buildTool(tb testing.TB, pkg string) string {
 	tb.Helper()
 	out := filepath.Join(tb.TempDir(), filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", out, "../"+pkg)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "../"+pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if o, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("build %s: %v\n%s", pkg, err, o)
 	}

@@ -25,6 +25,7 @@ import (
 // loadEnv is the set of processes one load run uses.
 type loadEnv struct {
 	wrk      string
+	binary   string // the gateway, built as the release is
 	provider *oidctest.Provider
 	cookieGW *gateway // cookie store, default configuration
 	redisGW  *gateway // the same with store = "redis"
@@ -60,6 +61,7 @@ func startLoadEnv(tb testing.TB, o loadOptions) *loadEnv {
 	env.bearer = env.provider.AccessToken("svc-reports", realisticClaims)
 	_, upstreamURL := startTool(tb, buildTool(tb, "internal/loadupstream"))
 	env.bare, env.bareURL = startTool(tb, buildTool(tb, "internal/bareproxy"), upstreamURL)
+	env.binary = buildTool(tb, "cmd/portcullis")
 	env.cookieGW = env.startGateway(tb, upstreamURL, "")
 	rs := startRedis(tb, false)
 	env.redisGW = env.startGateway(tb, upstreamURL, redisSession(rs.URL()))
@@ -85,7 +87,7 @@ func (env *loadEnv) startGateway(tb testing.TB, upstreamURL, sessionKeys string)
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { logFile.Close() })
-	cmd := exec.Command(binary, "serve", "--config", path)
+	cmd := exec.Command(env.binary, "serve", "--config", path)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	p := testenv.Start(tb, cmd)
 	g := &gateway{URL: "http://" + a.Listen, OpsURL: "http://" + a.Ops, Proc: p}

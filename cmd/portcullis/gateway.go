@@ -49,6 +49,7 @@ type gateway struct {
 	draining     atomic.Bool
 	upgrades     upgradeTracker
 	activeGauge  sync.Once // portcullis_active_sessions, once a Redis store exists
+	memoryShare  float64   // of the container's memory limit for GOMEMLIMIT; 0 = set none
 }
 
 // generation is what one loaded configuration runs on.
@@ -78,11 +79,15 @@ func buildGateway(cfg *config.Config, logger *slog.Logger, env func(string) (str
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
+	share, err := memoryShare(env)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	g := &gateway{logger: logger, registry: reg, env: env, tracer: tp, assertionKey: key}
+	g := &gateway{logger: logger, registry: reg, env: env, tracer: tp, assertionKey: key, memoryShare: share}
 	gen, err := g.build(cfg, nil)
 	if err != nil {
 		return nil, err

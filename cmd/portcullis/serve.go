@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/portcullis/portcullis/config"
 )
 
@@ -33,6 +34,7 @@ func runServe(ctx context.Context, args []string, env func(string) (string, bool
 		return err
 	}
 	defer g.close()
+	applyMemoryLimit(memoryLimit(g.memoryShare, memlimit.FromCgroup, logger), logger)
 	srv, err := g.listen(nil)
 	if err != nil {
 		return err
