@@ -29,7 +29,18 @@ func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 			h.log.Warn("proxy: clearing the session at login start failed", "err", err)
 		}
 	}
-	h.startLogin(ex, r, h.redirects.validate(r.URL.Query().Get("rd")), nil, "")
+	rd := h.redirects.validate(r.URL.Query().Get("rd"))
+	if !h.onPublicHost(ex) {
+		// A link or a button on another host: the login-state cookie is
+		// host-only, so the login starts where its callback is.
+		if strings.HasPrefix(rd, "/") {
+			rd = h.cfg.PublicURL.Scheme + "://" + ex.host.String() + rd
+		}
+		ex.Header().Set("Cache-Control", "no-store")
+		http.Redirect(ex, r, h.publicEndpoint("/start")+"?rd="+rdValue(rd), http.StatusFound)
+		return
+	}
+	h.startLogin(ex, r, rd, nil, "")
 }
 
 // startLogin redirects to the provider's authorization endpoint with a

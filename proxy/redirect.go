@@ -146,20 +146,27 @@ func asciiHost(h string) bool {
 }
 
 // cleanRedirectChars refuses control characters, whitespace and
-// backslashes, raw or percent-encoded, and encoded slashes, which browsers
-// and servers disagree about.
+// backslashes, raw anywhere and percent-encoded in the path, encoded
+// slashes in the path (browsers and servers disagree about all of these
+// there), and malformed escapes. In the query and the fragment an escape
+// stays text that neither the browser nor the Location header decodes, so
+// a return URL like "/app?next=%2Fhome&q=a%20b" is kept as it is.
 func cleanRedirectChars(s string) bool {
+	inPath := true
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c <= ' ' || c == 0x7f || c == '\\' {
 			return false
+		}
+		if c == '?' || c == '#' {
+			inPath = false
 		}
 		if c == '%' {
 			if i+2 >= len(s) {
 				return false
 			}
 			v, ok := unhexPair(s[i+1], s[i+2])
-			if !ok || v <= ' ' || v == 0x7f || v == '\\' || v == '/' {
+			if !ok || inPath && (v <= ' ' || v == 0x7f || v == '\\' || v == '/') {
 				return false
 			}
 		}

@@ -54,6 +54,15 @@ func TestRedirectValidation(t *testing.T) {
 		{"truncated percent", "/a%2", "/"},
 		{"ftp", "ftp://example.com/", "/"},
 		{"wildcard suffix trick", "https://evilexample.net/", "/"},
+		{"escapes in the query", "/app?next=%2Fhome&q=a%20b%5C%0A", "/app?next=%2Fhome&q=a%20b%5C%0A"},
+		{"escapes in the fragment", "/app#%2F%2Fx", "/app#%2F%2Fx"},
+		{"escapes in an allowed URL's query", "https://app.example.org/x?r=%2F%2Fevil.com", "https://app.example.org/x?r=%2F%2Fevil.com"},
+		{"encoded slash before the query", "/%2F%2Fevil.com?x=1", "/"},
+		{"encoded question mark is path", "/a%3F%2F%2Fevil.com", "/"},
+		{"raw space in the query", "/app?q=a b", "/"},
+		{"raw backslash in the query", "/app?q=\\", "/"},
+		{"bad percent in the query", "/app?q=%zz", "/"},
+		{"truncated percent in the query", "/app?q=%2", "/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
