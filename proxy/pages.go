@@ -75,14 +75,17 @@ func (h *Handler) writePage(ex *exchange, r *http.Request, e *httpError) {
 }
 
 // rdValue escapes s for an rd query parameter, keeping "/" as it is: the
-// redirect policy refuses an encoded slash, which browsers and servers
-// read differently.
+// redirect policy refuses an encoded slash in a return URL's path, which
+// browsers and servers read differently.
 func rdValue(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "%2F", "/") }
 
 // pageCSP is the Content-Security-Policy of the gateway's pages: nothing
-// but inline style, and images from the logo's origin when there is a logo.
+// but inline style, and images from the logo's origin when there is a logo;
+// no other site may frame them (their sign-out buttons). No form-action:
+// browsers apply it to the redirects after a submission, and sign-out
+// redirects to the provider.
 func pageCSP(b Branding) string {
-	csp := "default-src 'none'; style-src 'unsafe-inline'"
+	csp := "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
 	if b.LogoURL != nil {
 		csp += "; img-src " + b.LogoURL.Scheme + "://" + b.LogoURL.Host
 	}

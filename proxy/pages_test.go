@@ -37,7 +37,7 @@ func TestBrandedDeniedPage(t *testing.T) {
 	if strings.Contains(page, "<script>") {
 		t.Errorf("the organisation name is not escaped:\n%s", page)
 	}
-	if csp := resp.Header.Get("Content-Security-Policy"); csp != "default-src 'none'; style-src 'unsafe-inline'; img-src https://cdn.example.com" {
+	if csp := resp.Header.Get("Content-Security-Policy"); csp != "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; img-src https://cdn.example.com" {
 		t.Errorf("CSP %q", csp)
 	}
 
@@ -80,7 +80,7 @@ func TestPagesWithoutBranding(t *testing.T) {
 		strings.Contains(page, "Contact support") {
 		t.Errorf("%d:\n%s", resp.StatusCode, page)
 	}
-	if csp := resp.Header.Get("Content-Security-Policy"); csp != "default-src 'none'; style-src 'unsafe-inline'" {
+	if csp := resp.Header.Get("Content-Security-Policy"); csp != "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'" {
 		t.Errorf("CSP %q", csp)
 	}
 	// No session, no sign-out buttons on a 403 either.
