@@ -53,8 +53,10 @@ func RequestPath(u *url.URL) string {
 //
 // The rules, after RFC 3986 §6.2.2:
 //   - percent-encoded unreserved characters (ALPHA DIGIT "-" "." "_" "~",
-//     RFC 3986 §2.3) are decoded; every other escape is kept with upper-case
-//     hex digits (§6.2.2.1);
+//     RFC 3986 §2.3) are decoded (§6.2.2.2), and so are the sub-delims, ":"
+//     and "@" that a path carries raw (isRawPathChar), since applications
+//     decode them alike; every other escape (";" included) is kept with
+//     upper-case hex digits (§6.2.2.1);
 //   - dot-segments are removed (§5.2.4), encoded ones ("%2e%2e") included,
 //     and a ".." that would climb above the root is refused;
 //   - repeated slashes are merged and a trailing slash is kept; "" becomes "/";
@@ -213,7 +215,7 @@ func badPath(reason string) error {
 // The ways Normalize treats a percent-encoded ASCII byte.
 const (
 	keepEscaped   = iota // kept encoded, hex upper-cased
-	decodeEscape         // unreserved: decoded (RFC 3986 §6.2.2.2)
+	decodeEscape         // unreserved, and what isRawPathChar allows raw: decoded (RFC 3986 §6.2.2.2)
 	refuseControl        // control character: refused
 	refuseDelim          // "/", "\", "?", "#", "%": refused
 )
@@ -226,6 +228,13 @@ func escapeClass(v byte) int {
 		return refuseControl
 	case v == '/' || v == '\\' || v == '?' || v == '#' || v == '%':
 		return refuseDelim
+	case isRawPathChar(v):
+		// A sub-delim, ":" or "@": a normal path carries it raw, and every
+		// application decodes "%40admin" to "@admin", so the escape is
+		// decoded too. Kept, "/%40admin" would be another path to the
+		// routes than "/@admin" (the literal segment "@admin" of a route
+		// would not match it) and reach the application as "/@admin".
+		return decodeEscape
 	}
 	return keepEscaped
 }

@@ -37,6 +37,8 @@ func TestNormalize(t *testing.T) {
 		{"raw utf-8 encoded", "/caf\xc3\xa9", "/caf%C3%A9"},
 		{"raw space encoded", "/a b", "/a%20b"},
 		{"sub-delims raw", "/a!$&'()*+,=:@b", "/a!$&'()*+,=:@b"},
+		{"sub-delims decoded", "/a%21%24%26%27%28%29%2A%2B%2C%3D%3A%40b", "/a!$&'()*+,=:@b"},
+		{"encoded at sign decoded", "/%40admin/x", "/@admin/x"},
 		{"encoded replacement char", "/%EF%BF%BD", "/%EF%BF%BD"},
 		{"other scripts kept", "/%E6%97%A5%E6%9C%AC/%D0%B4%D0%B0", "/%E6%97%A5%E6%9C%AC/%D0%B4%D0%B0"},
 		{"half-width katakana kept", "/%EF%BD%B1", "/%EF%BD%B1"},

@@ -17,6 +17,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/policy"
 )
 
 // TestConnectionHeaderHidesContentType: httputil.ReverseProxy removes every
@@ -295,5 +298,80 @@ func TestInterimResponseKeepsHeldHeaders(t *testing.T) {
 	got := strings.Join(resp.Header["Set-Cookie"], " | ")
 	if !strings.Contains(got, "portcullis=renewed") || !strings.Contains(got, "app=1") || strings.Contains(got, "planted") {
 		t.Errorf("final Set-Cookie %q: want the held portcullis=renewed and the upstream's app=1", got)
+	}
+}
+
+// subDelimRoutes: admins only under "/@admin" (a Mastodon-style user path)
+// and under an OData entity key; every signed-in user elsewhere.
+var subDelimRoutes = []policy.RouteConfig{
+	{Path: "/@admin/**", AllowGroups: []string{"admins"}},
+	{Path: "/odata/Users('admin')/**", AllowGroups: []string{"admins"}},
+	{Path: "/**"},
+}
+
+// TestEncodedSubDelimSkipsRoute: Normalize decodes only escapes of
+// unreserved characters and keeps the others, so "/%40admin" and "/@admin"
+// were two paths to the routes ("%40admin" is not the literal segment
+// "@admin") while every application decodes both to "/@admin". A signed-in
+// non-admin reached the admins' "/@admin/**" and "/odata/Users('admin')/**"
+// by percent-encoding the "@" or the quotes: the upstream received
+// "/%40admin/settings" and served "/@admin/settings".
+func TestEncodedSubDelimSkipsRoute(t *testing.T) {
+	f := newFixture(t, withRoutes(t, subDelimRoutes))
+	f.prov.bearers["bob-token"] = &portcullis.Identity{Subject: "bob", Groups: []string{"staff"}}
+	bob := withHeader("Authorization", "Bearer bob-token")
+	for _, target := range []string{
+		"/%40admin/settings",
+		"/odata/Users(%27admin%27)/Delete",
+		"/odata/Users%28'admin'%29/Delete",
+	} {
+		before := f.up.count()
+		resp := f.do(t, "POST", target, nil, bob)
+		_ = readBody(t, resp)
+		if f.up.count() != before {
+			got := f.up.last(t)
+			t.Errorf("%s: status %d, a non-admin's request reached the upstream as %q (served as %q), which the routes give admins only",
+				target, resp.StatusCode, got.RequestURI, got.Path)
+		} else if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: status %d, want 403", target, resp.StatusCode)
+		}
+	}
+}
+
+// TestForwardedPathKeepsSubDelims: the normalised path is forwarded as it
+// was authorized: url.URL re-encodes "!", "'", "(", ")" and "*" of a Path
+// without RawPath, so "/odata/Users('admin')" reached the upstream as
+// "/odata/Users%28%27admin%27%29", a path the routes never matched.
+func TestForwardedPathKeepsSubDelims(t *testing.T) {
+	f := newFixture(t, withRoutes(t, subDelimRoutes))
+	f.prov.bearers["alice-token"] = &portcullis.Identity{Subject: "alice", Groups: []string{"admins"}}
+	for _, target := range []string{"/odata/Users('admin')/x", "/a!b*c", "/@admin/x"} {
+		resp := f.do(t, "GET", target, nil, withHeader("Authorization", "Bearer alice-token"))
+		_ = readBody(t, resp)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", target, resp.StatusCode)
+		}
+		if got := f.up.last(t).RequestURI; got != target {
+			t.Errorf("%s was authorized, the upstream received %s", target, got)
+		}
+	}
+}
+
+// TestAccessTokenInFrameworkSpelling: docs/requests.md refuses an
+// access_token in the query string of a request that needs an identity,
+// but only that exact name was looked for. PHP reads "access.token" and
+// "access token" as access_token, Rack "access_token[]": such a query went
+// through to the application, which can take the token in it (RFC 6750
+// §2.3) for another identity than the one the gateway decided on.
+func TestAccessTokenInFrameworkSpelling(t *testing.T) {
+	f := newFixture(t)
+	alice := withCookies(f.cookies(t, f.session()))
+	for _, q := range []string{"access.token=x", "access+token=x", "access_token[]=x"} {
+		before := f.up.count()
+		resp := f.do(t, "GET", "/app/x?"+q, nil, alice)
+		_ = readBody(t, resp)
+		if resp.StatusCode != http.StatusBadRequest || f.up.count() != before {
+			t.Errorf("?%s: status %d, forwarded %v; want 400 and nothing forwarded", q, resp.StatusCode, f.up.count() != before)
+		}
 	}
 }

@@ -138,15 +138,20 @@ func (ex *exchange) formCut() bool {
 }
 
 // isOverrideName reports whether a parameter name reads as "_method" to
-// one of the frameworks, in any case: PHP turns "." and " " into "_",
-// drops leading spaces and ends a name at a NUL; Rack drops brackets
-// ("[_method]", "_method[]").
-func isOverrideName(k string) bool {
+// one of the frameworks (isParamName).
+func isOverrideName(k string) bool { return isParamName(k, overrideParam) }
+
+// isParamName reports whether a (decoded) parameter name k reads as the
+// name want (at most 32 bytes) to one of the frameworks, in any case: PHP
+// turns "." and " " into "_", drops leading spaces and ends a name at a
+// NUL; Rack drops brackets ("[_method]", "_method[]").
+func isParamName(k, want string) bool {
 	if i := strings.IndexByte(k, 0); i >= 0 {
 		k = k[:i] // PHP's names end at a NUL
 	}
 	k = strings.TrimSpace(k)
-	var b [len(overrideParam)]byte
+	var buf [32]byte
+	b := buf[:len(want)]
 	n := 0
 	for i := 0; i < len(k); i++ {
 		c := k[i]
@@ -162,7 +167,7 @@ func isOverrideName(k string) bool {
 		b[n] = c
 		n++
 	}
-	return n == len(b) && strings.EqualFold(string(b[:]), overrideParam)
+	return n == len(b) && strings.EqualFold(string(b), want)
 }
 
 // eachParam calls fn with the value of every parameter of a query string

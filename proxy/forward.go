@@ -139,13 +139,18 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 	if up.basePath != "" {
 		path = up.basePath + path
 	}
-	// Normalize only emits valid escapes, so PathUnescape cannot fail; were
-	// it to, the escaped form is sent as it is rather than the client's path.
+	// Normalize only emits valid escapes, so PathUnescape cannot fail. The
+	// path goes out as RawPath whenever url.URL would spell it otherwise:
+	// with escapes, and with "!", "'", "(", ")" or "*", which Normalize
+	// keeps raw and url.URL re-encodes (the upstream would receive another
+	// path than the one authorized).
 	out.URL.Path, out.URL.RawPath = path, ""
 	if strings.IndexByte(path, '%') >= 0 {
 		if dec, err := url.PathUnescape(path); err == nil {
 			out.URL.Path, out.URL.RawPath = dec, path
 		}
+	} else if strings.ContainsAny(path, "!'()*") {
+		out.URL.RawPath = path
 	}
 	if up.target.RawQuery != "" {
 		if out.URL.RawQuery == "" {

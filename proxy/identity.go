@@ -104,9 +104,11 @@ func bearerToken(v string) (string, bool) {
 
 // hasAccessTokenParam reports whether a query string or form body names
 // the parameter access_token (RFC 6750 §2.2 and §2.3, refused: docs/requests.md),
-// however the name is percent-encoded (%61ccess%5Ftoken) and whether
-// parameters are separated by & or ;. Malformed escapes are compared as
-// they are rather than refused.
+// however the name is percent-encoded (%61ccess%5Ftoken) or spelt for the
+// frameworks ("access.token" and "access token" are access_token to PHP,
+// "access_token[]" to Rack: isParamName) and whether parameters are
+// separated by & or ;. Malformed escapes are compared as they are rather
+// than refused.
 func hasAccessTokenParam(s string) bool {
 	if !containsFold(s, "access") && strings.IndexByte(s, '%') < 0 {
 		return false
@@ -116,7 +118,7 @@ func hasAccessTokenParam(s string) bool {
 		if n, err := url.QueryUnescape(name); err == nil {
 			name = n
 		}
-		if strings.EqualFold(strings.TrimSpace(name), "access_token") {
+		if isParamName(name, "access_token") {
 			return true
 		}
 	}

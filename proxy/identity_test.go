@@ -229,6 +229,12 @@ func TestHasAccessTokenParam(t *testing.T) {
 		"q=100%&access_tokens=1":    false,
 		"q=%zz&%61ccess%5ftoken=1":  true,
 		"redirect=%2Faccess_token%": false,
+		"access.token=x":            true,
+		"access+token=x":            true,
+		"access%20token=x":          true,
+		"access_token[]=x":          true,
+		"access_token%00x=x":        true,
+		"access.tokens=x":           false,
 	} {
 		if got := hasAccessTokenParam(in); got != want {
 			t.Errorf("hasAccessTokenParam(%q) = %v, want %v", in, got, want)
