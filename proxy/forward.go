@@ -226,6 +226,10 @@ var peerClaimHeaders = []string{
 	"X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "X-Cluster-Client-Ip",
 	"X-Forwarded-Ssl", "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Url-Scheme", "Front-End-Https",
 	"Client-Ip", "X-Forwarded", "Forwarded-For",
+	// The host a front proxy saw: IIS's ARR and ASP.NET's forwarded-headers
+	// middleware write X-Original-Host, and some applications rebuild their
+	// own URLs (links, redirects, password-reset mails) from it or X-Host.
+	"X-Original-Host", "X-Host",
 }
 
 var peerClaims = newHeaderSet(peerClaimHeaders...)

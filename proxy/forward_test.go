@@ -30,6 +30,7 @@ func TestRequestHygiene(t *testing.T) {
 		"X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Uri", "X_Forwarded_For",
 		// Not in the list of docs/requests.md, but believed by many frameworks; the peer here is untrusted.
 		"X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "X-Forwarded-Ssl", "X-Forwarded-Scheme",
+		"X-Original-Host", "X_Host",
 	}
 	for _, tt := range []struct {
 		name    string
