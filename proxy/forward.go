@@ -122,8 +122,14 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 		ex.body = body // released when serve returns
 	}
 	ex.holdHeaders()
+	req := withExchange(r, ex)
+	if ex.id != nil && r.Header["Upgrade"] != nil {
+		var stop func()
+		req, stop = h.watchUpgrade(ex, r, req)
+		defer stop()
+	}
 	start := h.now()
-	up.rp.ServeHTTP(ex, withExchange(r, ex))
+	up.rp.ServeHTTP(ex, req)
 	h.metrics.upstream(up.name, h.now().Sub(start))
 }
 

@@ -89,6 +89,11 @@ type Config struct {
 	// tracing, and no OTel code runs per request.
 	Tracer trace.TracerProvider
 
+	// UpgradeRecheck is how often an upgraded connection's (a WebSocket's)
+	// session or bearer token is looked up again, to close the connection
+	// once it is signed out or revoked; 0 = 10s.
+	UpgradeRecheck time.Duration
+
 	// ShuttingDown reports that the process has begun to shut down; then
 	// {prefix}/healthz answers 503. nil = never.
 	ShuttingDown func() bool

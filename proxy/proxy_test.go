@@ -89,6 +89,8 @@ func (p *fakeProvider) Refresh(ctx context.Context, rt string, prev *portcullis.
 }
 
 func (p *fakeProvider) VerifyBearer(ctx context.Context, token string) (*portcullis.Identity, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if id, ok := p.bearers[token]; ok {
 		return id, nil
 	}
