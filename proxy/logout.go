@@ -46,9 +46,13 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 	ex.id = &s.Identity
 	h.metrics.logout("sign_out")
 	h.refresher.ended(s.RefreshToken, h.now)
-	if s.RefreshToken != "" {
+	// A copy of a cookie-store cookie outlives its sign-out: signing out
+	// with it again does not ask the provider to revoke the token again.
+	if s.RefreshToken != "" && !h.refresher.dead(s.RefreshToken, h.now) {
 		if err := h.logout.Revoke(r.Context(), s.RefreshToken); err != nil {
 			h.log.Warn("proxy: revoking the refresh token failed", "sub", s.Identity.Subject, "err", err)
+		} else {
+			h.refresher.markDead(s.RefreshToken, h.now)
 		}
 	}
 	state := rand.Text()

@@ -23,6 +23,17 @@ const (
 	// that still carry the cookie it replaced, so that a rotated refresh
 	// token is never presented twice.
 	refreshReuse = 30 * time.Second
+	// deadRefreshTTL is how long a refresh token that the provider refused
+	// (invalid_grant) or that a sign-out revoked is remembered as dead: a
+	// copy of a cookie-store cookie that carries it, which stays readable
+	// until the session's lifetime, then costs no token or revocation
+	// request, however often it is sent.
+	deadRefreshTTL = 10 * time.Minute
+	// refreshRetry is the least time between two refresh attempts of one
+	// session whose access token is still valid after one failed (the
+	// provider unreachable): the requests in between use the access token
+	// instead of each asking the provider again.
+	refreshRetry = 5 * time.Second
 )
 
 // refresher single-flights refreshes per session and remembers recent
@@ -98,12 +109,21 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 	case now.Add(h.cfg.RefreshMargin).Before(full.Expiry):
 		return full, nil // refreshed by another replica since the store's copy was made
 	}
-	ns, err := h.refresh(ex, r, full)
+	var ns *session.Session
+	switch {
+	case h.refresher.dead(full.RefreshToken, h.now):
+		err = idp.ErrInvalidGrant // refused or revoked before: the provider is not asked again
+	case !expired && h.refresher.retryLater(full.RefreshToken, h.now):
+		return s, nil // a refresh failed moments ago; the access token is still valid
+	default:
+		ns, err = h.refresh(ex, r, full)
+	}
 	var storeErr errStore
 	switch {
 	case err == nil:
 		return ns, nil
 	case errors.Is(err, idp.ErrInvalidGrant):
+		h.refresher.markDead(full.RefreshToken, h.now)
 		if derr := h.cfg.Sessions.Delete(ex, r); derr != nil {
 			h.log.Warn("proxy: deleting a session whose refresh was refused failed", "err", derr)
 		}
@@ -113,6 +133,7 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 	case expired:
 		return nil, nil
 	default:
+		h.refresher.failed(full.RefreshToken, h.now)
 		return s, nil // provider unreachable; the access token is still valid
 	}
 }
@@ -308,6 +329,38 @@ func (f *refresher) ended(rt string, now func() time.Time) {
 		f.memory(now).Set(endedKey(rt), recentRefresh{s: &session.Session{}})
 	}
 }
+
+// markDead records that refresh token rt was refused by the provider or
+// revoked, for deadRefreshTTL: no request asks the provider about it again.
+func (f *refresher) markDead(rt string, now func() time.Time) {
+	if rt != "" {
+		f.memory(now).SetUntil(markerKey("dead", rt), recentRefresh{s: &session.Session{}}, now().Add(deadRefreshTTL))
+	}
+}
+
+// dead reports whether rt was marked dead (markDead).
+func (f *refresher) dead(rt string, now func() time.Time) bool {
+	_, ok := f.memory(now).Get(markerKey("dead", rt))
+	return ok && rt != ""
+}
+
+// failed records that a refresh with rt failed without a verdict on it
+// (the provider or the store unreachable), for refreshRetry.
+func (f *refresher) failed(rt string, now func() time.Time) {
+	if rt != "" {
+		f.memory(now).SetUntil(markerKey("retry", rt), recentRefresh{s: &session.Session{}}, now().Add(refreshRetry))
+	}
+}
+
+// retryLater reports whether a refresh with rt failed within refreshRetry.
+func (f *refresher) retryLater(rt string, now func() time.Time) bool {
+	_, ok := f.memory(now).Get(markerKey("retry", rt))
+	return ok
+}
+
+// markerKey is the recent-refresh key of a marker of kind about refresh
+// token rt, apart from every remembered refresh's key.
+func markerKey(kind, rt string) [32]byte { return sha256.Sum256([]byte(kind + "\x00" + rt)) }
 
 // endedKey is the recent-refresh key of an ended refresh token's marker.
 func endedKey(rt string) [32]byte { return sha256.Sum256([]byte("ended\x00" + rt)) }

@@ -40,6 +40,12 @@ const (
 	loginInfix = "_login_"
 	// maxStateLen bounds a state value that is looked up.
 	maxStateLen = 512
+	// maxClearedStates bounds the login-state cookies ClearAll expires in
+	// one answer: more than the gateway's 64 KiB of request headers can
+	// carry of the sealed states it issues (each over 200 bytes), and few
+	// enough that a header of empty cookies with login-state names does not
+	// make the answer larger than the request (an expiry is ~70 bytes).
+	maxClearedStates = 256
 )
 
 // ErrLoginState means the callback's state matches no usable login attempt:
@@ -170,15 +176,19 @@ func (c *StateCookies) prune(w http.ResponseWriter, r *http.Request, issuing str
 	}
 }
 
-// ClearAll expires every login-state cookie r carries. The proxy calls it
-// when it answers 431 (request headers too large), so that the browser's
-// next request fits again even if login-state cookies filled its jar.
+// ClearAll expires every login-state cookie r carries, up to
+// maxClearedStates. The proxy calls it when it answers 431 (request headers
+// too large), so that the browser's next request fits again even if
+// login-state cookies filled its jar.
 func (c *StateCookies) ClearAll(w http.ResponseWriter, r *http.Request) {
 	seen := map[string]bool{}
 	for _, line := range r.Header["Cookie"] {
 		for part := range strings.SplitSeq(line, ";") {
 			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
 			if c.Owns(name) && !seen[name] {
+				if len(seen) == maxClearedStates {
+					return
+				}
 				seen[name] = true
 				http.SetCookie(w, newCookie(c.cfg, name, "", -1))
 			}

@@ -282,3 +282,26 @@ func TestStateCookiesClearAll(t *testing.T) {
 		t.Errorf("cleared %q, want %q", cleared, want)
 	}
 }
+
+// TestStateCookiesClearAllBounded: a 431 expired every cookie with a
+// login-state name the request carried, so 60 KiB of empty cookies named
+// portcullis_login_<n> drew an answer of 2,607 Set-Cookie lines (168 KB):
+// the client got nearly three times what it sent, from a header it built.
+func TestStateCookiesClearAllBounded(t *testing.T) {
+	c := newTestStateCookies(t, testCookieConfig(t, newTestClock()))
+	var b strings.Builder
+	for i := 0; b.Len() < 60<<10; i++ {
+		fmt.Fprintf(&b, "__Host-portcullis_login_%d=; ", i)
+	}
+	r := requestWith(nil)
+	r.Header.Set("Cookie", b.String())
+	rec := httptest.NewRecorder()
+	c.ClearAll(rec, r)
+	n := 0
+	for _, v := range rec.Header()["Set-Cookie"] {
+		n += len(v)
+	}
+	if n > b.Len() {
+		t.Fatalf("%d Set-Cookie lines, %d bytes, answer a Cookie header of %d bytes", len(rec.Header()["Set-Cookie"]), n, b.Len())
+	}
+}

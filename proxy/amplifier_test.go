@@ -1,0 +1,108 @@
+package proxy
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp"
+)
+
+// Provider calls a client can trigger with a cookie it keeps: a cookie-store
+// cookie stays readable until the session's lifetime, whatever the provider
+// or a sign-out did to its tokens, so each request with a copy of it must
+// not be one more call at the provider.
+
+// TestRefusedRefreshTokenNotRetriedOnReplay: the provider refused the
+// session's refresh token (invalid_grant) and the gateway cleared the
+// cookie, but a client that sends the cookie again made the gateway redeem
+// the dead refresh token again, once per request: 50 requests were 50
+// token-endpoint calls.
+func TestRefusedRefreshTokenNotRetriedOnReplay(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		expiry time.Duration
+	}{{"access token expired", -time.Second}, {"access token within the margin", 30 * time.Second}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+				return nil, nil, idp.ErrInvalidGrant
+			}
+			s := f.session()
+			s.Expiry = f.clock.Now().Add(tc.expiry)
+			ck := f.cookies(t, s)
+			for i := 0; i < 50; i++ {
+				resp := f.do(t, "GET", "/app/x", nil, withCookies(ck))
+				resp.Body.Close()
+				if resp.StatusCode != 404 && resp.StatusCode != 401 {
+					t.Fatalf("request %d: status %d, want the request refused", i, resp.StatusCode)
+				}
+			}
+			if n := f.prov.refreshes.Load(); n != 1 {
+				t.Fatalf("%d refresh calls for 50 requests with a cookie whose refresh token was refused, want 1", n)
+			}
+		})
+	}
+}
+
+// TestFailedRefreshBacksOff: with the provider unreachable, every request
+// of a session within the refresh margin (its access token still valid)
+// asked the provider again: a retry storm on a provider that is down.
+func TestFailedRefreshBacksOff(t *testing.T) {
+	f := newFixture(t)
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		return nil, nil, errors.New("fake: provider unreachable")
+	}
+	s := f.session()
+	s.Expiry = f.clock.Now().Add(30 * time.Second)
+	ck := f.cookies(t, s)
+	for i := 0; i < 50; i++ {
+		resp := f.do(t, "GET", "/app/x", nil, withCookies(ck))
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: status %d, want 200 on the still-valid access token", i, resp.StatusCode)
+		}
+	}
+	if n := f.prov.refreshes.Load(); n != 1 {
+		t.Fatalf("%d refresh calls for 50 requests while the provider is down, want 1", n)
+	}
+	f.clock.Advance(10 * time.Second) // past the retry delay, still within the margin
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(ck))
+	resp.Body.Close()
+	if n := f.prov.refreshes.Load(); n != 2 {
+		t.Fatalf("%d refresh calls after the retry delay, want 2", n)
+	}
+}
+
+// TestSignOutReplayRevokesOnce: signing out with the same cookie again (a
+// copy outlives its sign-out in the cookie store) sent the provider one
+// revocation request per sign-out.
+func TestSignOutReplayRevokesOnce(t *testing.T) {
+	f := newFixture(t)
+	s := f.session()
+	s.Expiry = f.clock.Now().Add(30 * time.Second) // within the refresh margin
+	ck := f.cookies(t, s)
+	for i := 0; i < 50; i++ {
+		resp := f.do(t, "GET", "/oauth2/sign_out", nil, withCookies(ck))
+		resp.Body.Close()
+		if resp.StatusCode != 302 {
+			t.Fatalf("sign-out %d: status %d", i, resp.StatusCode)
+		}
+	}
+	f.prov.mu.Lock()
+	n := len(f.prov.revoked)
+	f.prov.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d revocations for 50 sign-outs with one cookie, want 1", n)
+	}
+	// The revoked refresh token is not redeemed by a later request either.
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		return &idp.Tokens{AccessToken: "at-new", RefreshToken: "rt-new", Expiry: f.clock.Now().Add(time.Hour)}, nil, nil
+	}
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(ck))
+	resp.Body.Close()
+	if n := f.prov.refreshes.Load(); n != 0 || resp.StatusCode == 200 {
+		t.Fatalf("after sign-out, a copy of the cookie refreshed (%d calls, status %d)", n, resp.StatusCode)
+	}
+}
