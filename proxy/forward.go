@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/policy"
+	"golang.org/x/net/http/httpguts"
 )
 
 // defaultUpstreamTimeout is an upstream's response-header timeout when its
@@ -123,7 +124,7 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 	}
 	ex.holdHeaders()
 	req := withExchange(r, ex)
-	if ex.id != nil && r.Header["Upgrade"] != nil {
+	if ex.id != nil && r.Header["Upgrade"] != nil && httpguts.HeaderValuesContainsToken(r.Header["Connection"], "Upgrade") {
 		var stop func()
 		req, stop = h.watchUpgrade(ex, r, req)
 		defer stop()

@@ -39,6 +39,7 @@ type Handler struct {
 	prefix    string
 	redirects *redirectPolicy
 	origin    string // public_url's origin, for the sign-out Origin check
+	public    Host   // public_url's host as ParseHost reads a request's; zero when it does not parse
 	pageCSP   string // Content-Security-Policy of the HTML pages
 	issuer    string // public_url, the assertions' iss
 	states    stateJar
@@ -104,6 +105,7 @@ func New(cfg Config) (*Handler, error) {
 		verifier: cfg.Provider,
 	}
 	h.revoker, _ = cfg.Sessions.(session.Revoker)
+	h.public, _ = ParseHost(cfg.PublicURL.Host)
 	var err error
 	if h.redirects, err = newRedirectPolicy(cfg.PublicURL, cfg.AllowedRedirectHosts); err != nil {
 		return nil, err
@@ -418,8 +420,18 @@ func (h *Handler) returnURL(ex *exchange, r *http.Request) string {
 }
 
 // onPublicHost reports whether the request came to public_url's host.
+// Both are compared as parsed hosts, with the scheme's default port for
+// none: public_url "https://gw:443" is reached with "Host: gw", and a
+// client or front proxy may name the default port that public_url leaves
+// out. Compared as strings, start sent such a request to public_url's
+// start, which is the same host: a redirect loop.
 func (h *Handler) onPublicHost(ex *exchange) bool {
-	return strings.EqualFold(ex.host.String(), h.cfg.PublicURL.Host)
+	if h.public.Name == "" {
+		return strings.EqualFold(ex.host.String(), h.cfg.PublicURL.Host)
+	}
+	scheme := h.cfg.PublicURL.Scheme
+	return ex.host.Name == h.public.Name &&
+		effectivePort(scheme, ex.host.Port) == effectivePort(scheme, h.public.Port)
 }
 
 // unionScopes returns a followed by the members of b not in a.

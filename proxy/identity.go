@@ -3,7 +3,6 @@ package proxy
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/portcullis/portcullis/idp"
@@ -107,18 +106,17 @@ func bearerToken(v string) (string, bool) {
 // however the name is percent-encoded (%61ccess%5Ftoken) or spelt for the
 // frameworks ("access.token" and "access token" are access_token to PHP,
 // "access_token[]" to Rack: isParamName) and whether parameters are
-// separated by & or ;. Malformed escapes are compared as they are rather
-// than refused.
+// separated by & or ;. Malformed escapes are kept as they are (PHP's
+// urldecode) rather than refused.
 func hasAccessTokenParam(s string) bool {
 	if !containsFold(s, "access") && strings.IndexByte(s, '%') < 0 {
 		return false
 	}
 	for _, part := range strings.FieldsFunc(s, func(c rune) bool { return c == '&' || c == ';' }) {
 		name, _, _ := strings.Cut(part, "=")
-		if n, err := url.QueryUnescape(name); err == nil {
-			name = n
-		}
-		if isParamName(name, "access_token") {
+		// Decoded as PHP decodes it (lenientUnescape), not refused whole
+		// for one malformed escape: "access_token%00%zz" is access_token.
+		if isParamName(lenientUnescape(name), "access_token") {
 			return true
 		}
 	}

@@ -265,3 +265,24 @@ func TestRefreshKeepsTheSignInIDToken(t *testing.T) {
 		t.Errorf("id_token_hint = %q, want the sign-in's idt-0", hint)
 	}
 }
+
+// TestAccessTokenNameWithMalformedEscape: PHP decodes a parameter name
+// leniently (a malformed escape stays as it is) and ends it at a NUL, so
+// "access_token%00%zz" is access_token to it. The name was decoded with
+// url.QueryUnescape, which refuses the whole name for its "%zz", and then
+// compared undecoded: the NUL was never seen and the token went through.
+func TestAccessTokenNameWithMalformedEscape(t *testing.T) {
+	for _, q := range []string{"access_token%00%zz=x", "access%2Etoken%00%=x", "%61ccess+token%00%g=x"} {
+		if !hasAccessTokenParam(q) {
+			t.Errorf("hasAccessTokenParam(%q) = false, PHP reads access_token", q)
+		}
+	}
+	f := newFixture(t)
+	alice := withCookies(f.cookies(t, f.session()))
+	before := f.up.count()
+	resp := f.do(t, "GET", "/app/x?access_token%00%zz=x", nil, alice)
+	_ = readBody(t, resp)
+	if resp.StatusCode != http.StatusBadRequest || f.up.count() != before {
+		t.Errorf("status %d, forwarded %v; want 400 and nothing forwarded", resp.StatusCode, f.up.count() != before)
+	}
+}

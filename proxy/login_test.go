@@ -335,3 +335,53 @@ func TestLoginReturnsToTheRequestHost(t *testing.T) {
 		})
 	}
 }
+
+// TestStartOnPublicHostSpelledOtherwise: start on public_url's own host
+// starts the login, however the host is spelt: a public_url naming the
+// scheme's default port (browsers then send the Host without it), a client
+// or front proxy naming the default port that public_url leaves out, a
+// trailing dot, an IPv6 address written otherwise. Compared as strings,
+// start sent the browser to public_url's start, which sent it there again:
+// a redirect loop, and no sign-in at all.
+func TestStartOnPublicHostSpelledOtherwise(t *testing.T) {
+	for _, tt := range []struct{ public, host string }{
+		{"https://gw.test:443", "gw.test"},
+		{"http://gw.test:80", "gw.test"},
+		{"http://gw.test", "gw.test:80"},
+		{"https://gw.test", "GW.test:443"},
+		{"http://gw.test.", "gw.test"},
+		{"http://[0:0::1]:8080", "[::1]:8080"},
+	} {
+		f := newFixture(t, func(c *Config) { c.PublicURL = mustURL(t, tt.public) })
+		resp := f.do(t, "GET", "/oauth2/start?rd=%2Fapp%2Fx", nil, withHeader("Accept", "text/html"),
+			func(r *http.Request) { r.Host = tt.host })
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound || loc == nil || loc.Host != "idp.test" {
+			t.Errorf("public_url %s, Host %s: start = %d to %q, want the provider", tt.public, tt.host,
+				resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+}
+
+// TestReturnURLFragmentCannotBecomePath: escapes are kept in a return URL's
+// fragment, but http.Redirect cleans a relative URL's dot-segments up to the
+// first "?" only, fragment included: "/#/../%2F%2Fevil.com" left the
+// callback as "Location: /%2F%2Fevil.com", an encoded slash (or
+// backslash, or CR LF) in the path, which the redirect policy refuses
+// there. The Location sent must itself be an acceptable return URL.
+func TestReturnURLFragmentCannotBecomePath(t *testing.T) {
+	f := newFixture(t)
+	for _, rd := range []string{
+		"/#/../%2F%2Fevil.com",
+		"/#/../%5C%5Cevil.com",
+		"/x#/../../%0D%0ASet-Cookie:%20a=b",
+		"/#/..//%2Fevil.com?q=1",
+	} {
+		state, cookies := startLogin(t, f, "/oauth2/start?rd="+url.QueryEscape(rd))
+		resp := f.do(t, "GET", "/oauth2/callback?code=c&state="+url.QueryEscape(state), nil, withCookies(cookies), browser())
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusFound || f.h.redirects.validate(loc) != loc {
+			t.Errorf("rd %q: callback = %d to %q, which the redirect policy refuses", rd, resp.StatusCode, loc)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path"
 	"strings"
 )
 
@@ -76,6 +77,12 @@ func (p *redirectPolicy) validate(raw string) string {
 		}
 		u, err := url.Parse(raw)
 		if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+			return "/"
+		}
+		// The path rules hold for the Location the browser receives too:
+		// http.Redirect cleans a fragment's dot-segments as the path's, so
+		// "/#/../%2F%2Fevil.com" would go out as "/%2F%2Fevil.com".
+		if !cleanRedirectChars(asRedirected(raw)) {
 			return "/"
 		}
 		return raw
@@ -172,6 +179,22 @@ func cleanRedirectChars(s string) bool {
 		}
 	}
 	return true
+}
+
+// asRedirected is the relative URL s as http.Redirect writes it into
+// Location: what precedes the first "?", a fragment included, goes through
+// path.Clean with its trailing slash kept.
+func asRedirected(s string) string {
+	q := ""
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		s, q = s[:i], s[i:]
+	}
+	trailing := strings.HasSuffix(s, "/")
+	s = path.Clean(s)
+	if trailing && !strings.HasSuffix(s, "/") {
+		s += "/"
+	}
+	return s + q
 }
 
 func unhexPair(a, b byte) (byte, bool) {

@@ -37,7 +37,7 @@ type upgradeWatch struct {
 // valid. Ending the context makes the reverse proxy close both connections.
 // stop must be called when the reverse proxy has returned.
 func (h *Handler) watchUpgrade(ex *exchange, r, req *http.Request) (_ *http.Request, stop func()) {
-	w := upgradeWatch{end: identityEnd(ex), bearer: ex.bearer, sub: ex.id.Subject}
+	w := upgradeWatch{end: h.identityEnd(ex), bearer: ex.bearer, sub: ex.id.Subject}
 	if ex.sess != nil && ex.bearer == "" {
 		w.sess = &http.Request{Method: http.MethodGet, URL: r.URL, Host: r.Host,
 			Header: http.Header{"Cookie": append([]string(nil), r.Header["Cookie"]...)}}
@@ -50,10 +50,11 @@ func (h *Handler) watchUpgrade(ex *exchange, r, req *http.Request) (_ *http.Requ
 
 // identityEnd is when the exchange's identity stops being valid: the
 // session's absolute end, or its access token's expiry when no refresh can
-// extend it; a bearer token's expiry.
-func identityEnd(ex *exchange) time.Time {
+// extend it (the session has no refresh token, or the gateway refreshes
+// none: fresh); a bearer token's expiry.
+func (h *Handler) identityEnd(ex *exchange) time.Time {
 	if s := ex.sess; s != nil && ex.bearer == "" {
-		if !s.Expiry.IsZero() && !s.CanRefresh() && s.Expiry.Before(s.ExpiresAt) {
+		if !s.Expiry.IsZero() && (!h.cfg.Refresh || !s.CanRefresh()) && s.Expiry.Before(s.ExpiresAt) {
 			return s.Expiry
 		}
 		return s.ExpiresAt

@@ -106,3 +106,22 @@ func TestUpgradeEndsAtSessionEnd(t *testing.T) {
 		t.Fatal("the WebSocket outlived its session")
 	}
 }
+
+// TestUpgradeEndsAtAccessTokenExpiryWithoutRefresh: with refresh off, a
+// session ends for every request when its access token expires, refresh
+// token or not (fresh); its WebSocket lived on to the session's lifetime
+// (12 h here), because identityEnd asked only whether the session has a
+// refresh token, not whether the gateway refreshes.
+func TestUpgradeEndsAtAccessTokenExpiryWithoutRefresh(t *testing.T) {
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) { c.Refresh = false })
+	s := f.session() // with a refresh token, for 12 h
+	s.Expiry = f.clock.Now().Add(500 * time.Millisecond)
+	var cookie []string
+	for _, c := range f.cookies(t, s) {
+		cookie = append(cookie, c.String())
+	}
+	conn, br := openUpgrade(t, f, "Cookie: "+strings.Join(cookie, "; ")+"\r\n")
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Fatal("the WebSocket outlived its session's access token, which the gateway does not refresh")
+	}
+}
