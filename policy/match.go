@@ -49,7 +49,7 @@ func compilePath(p string) ([]string, error) {
 	if err != nil {
 		return nil, errors.New(strings.TrimPrefix(err.Error(), "policy: "))
 	}
-	return strings.Split(norm[1:], "/"), nil
+	return strings.Split(MatchKey(norm)[1:], "/"), nil
 }
 
 // insert adds r to its host's trie. Routes arrive in file order, so every
@@ -112,17 +112,19 @@ func (n *node) child(seg string) *node {
 // request's host name as the gateway parsed it once (proxy.ParseHost:
 // lower-cased, without port or trailing dot; "" for none), compared as it
 // is, and path must come from Normalize. Match canonicalises nothing
-// itself: one parsed host serves matching and everything else.
+// itself but the path's MatchKey (the route paths are compiled in that form
+// too): one parsed host serves matching and everything else.
 //
 // Match does not scan the routes: it walks the tries of the request's exact
 // host, of the wildcard hosts that cover it and of the any-host routes, and
 // keeps the candidate with the lowest Index, pruning every subtree whose
-// lowest Index cannot beat the best found so far. It does not allocate.
+// lowest Index cannot beat the best found so far. It does not allocate
+// unless the path holds an escape MatchKey decodes.
 func (t *Table) Match(method, host, path string) *Route {
 	if len(path) == 0 || path[0] != '/' {
 		return nil
 	}
-	m := matcher{path: path, method: t.methodBit(method), best: math.MaxInt}
+	m := matcher{path: MatchKey(path), method: t.methodBit(method), best: math.MaxInt}
 	h := host
 	if len(h) > 0 {
 		if n := t.exact[h]; n != nil {

@@ -53,10 +53,8 @@ func RequestPath(u *url.URL) string {
 //
 // The rules, after RFC 3986 §6.2.2:
 //   - percent-encoded unreserved characters (ALPHA DIGIT "-" "." "_" "~",
-//     RFC 3986 §2.3) are decoded (§6.2.2.2), and so are the sub-delims, ":"
-//     and "@" that a path carries raw (isRawPathChar), since applications
-//     decode them alike; every other escape (";" included) is kept with
-//     upper-case hex digits (§6.2.2.1);
+//     RFC 3986 §2.3) are decoded; every other escape is kept with upper-case
+//     hex digits (§6.2.2.1), and the routes are matched in MatchKey's form;
 //   - dot-segments are removed (§5.2.4), encoded ones ("%2e%2e") included,
 //     and a ".." that would climb above the root is refused;
 //   - repeated slashes are merged and a trailing slash is kept; "" becomes "/";
@@ -215,7 +213,7 @@ func badPath(reason string) error {
 // The ways Normalize treats a percent-encoded ASCII byte.
 const (
 	keepEscaped   = iota // kept encoded, hex upper-cased
-	decodeEscape         // unreserved, and what isRawPathChar allows raw: decoded (RFC 3986 §6.2.2.2)
+	decodeEscape         // unreserved: decoded (RFC 3986 §6.2.2.2)
 	refuseControl        // control character: refused
 	refuseDelim          // "/", "\", "?", "#", "%": refused
 )
@@ -228,15 +226,38 @@ func escapeClass(v byte) int {
 		return refuseControl
 	case v == '/' || v == '\\' || v == '?' || v == '#' || v == '%':
 		return refuseDelim
-	case isRawPathChar(v):
-		// A sub-delim, ":" or "@": a normal path carries it raw, and every
-		// application decodes "%40admin" to "@admin", so the escape is
-		// decoded too. Kept, "/%40admin" would be another path to the
-		// routes than "/@admin" (the literal segment "@admin" of a route
-		// would not match it) and reach the application as "/@admin".
-		return decodeEscape
 	}
 	return keepEscaped
+}
+
+// MatchKey is the form of a normalised path p that routes are matched in:
+// the escapes Normalize keeps of characters a path carries raw (the
+// sub-delims but ';', ':' and '@': isRawPathChar) are decoded, as
+// applications decode them. "/%40admin" is forwarded as it was written but
+// decided as "/@admin", the path the application serves. Without such an
+// escape p itself is returned, without allocating.
+func MatchKey(p string) string {
+	var b []byte
+	done := 0 // p[:done] is in b
+	for i := 0; i+2 < len(p); i++ {
+		if p[i] != '%' || !isHex(p[i+1]) || !isHex(p[i+2]) {
+			continue
+		}
+		v := unhex(p[i+1])<<4 | unhex(p[i+2])
+		if v == '/' || !isRawPathChar(v) {
+			continue
+		}
+		if b == nil {
+			b = make([]byte, 0, len(p))
+		}
+		b = append(append(b, p[done:i]...), v)
+		done = i + 3
+		i += 2
+	}
+	if b == nil {
+		return p
+	}
+	return string(append(b, p[done:]...))
 }
 
 // isUnreserved reports RFC 3986 §2.3 unreserved characters.

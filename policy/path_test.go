@@ -37,8 +37,8 @@ func TestNormalize(t *testing.T) {
 		{"raw utf-8 encoded", "/caf\xc3\xa9", "/caf%C3%A9"},
 		{"raw space encoded", "/a b", "/a%20b"},
 		{"sub-delims raw", "/a!$&'()*+,=:@b", "/a!$&'()*+,=:@b"},
-		{"sub-delims decoded", "/a%21%24%26%27%28%29%2A%2B%2C%3D%3A%40b", "/a!$&'()*+,=:@b"},
-		{"encoded at sign decoded", "/%40admin/x", "/@admin/x"},
+		{"sub-delim escapes kept", "/a%21%24%26%27%28%29%2a%2B%2C%3D%3A%40b", "/a%21%24%26%27%28%29%2A%2B%2C%3D%3A%40b"},
+		{"encoded at sign kept", "/%40admin/x", "/%40admin/x"},
 		{"encoded replacement char", "/%EF%BF%BD", "/%EF%BF%BD"},
 		{"other scripts kept", "/%E6%97%A5%E6%9C%AC/%D0%B4%D0%B0", "/%E6%97%A5%E6%9C%AC/%D0%B4%D0%B0"},
 		{"half-width katakana kept", "/%EF%BD%B1", "/%EF%BD%B1"},
@@ -172,5 +172,41 @@ func BenchmarkNormalize(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestMatchKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"/plain/path": "/plain/path",
+		"/%40admin/x": "/@admin/x",
+		"/a%21%24%26%27%28%29%2A%2B%2C%3D%3A%40b": "/a!$&'()*+,=:@b",
+		"/keep%3B%20%2F%25":                       "/keep%3B%20%2F%25", // ';', space, '/', '%' stay escaped
+		"/x%40":                                   "/x@",
+		"/%4":                                     "/%4",
+		"/%40%40":                                 "/@@",
+	} {
+		if got := MatchKey(in); got != want {
+			t.Errorf("MatchKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = MatchKey("/app/dashboard/x") }); n != 0 {
+		t.Errorf("MatchKey of a path without escapes allocates %v times", n)
+	}
+}
+
+// TestEscapedSubDelimMatchesItsRoute: "/%40admin" is the path "/@admin" to
+// every application, so it meets "/@admin"'s route, in either spelling of
+// the route.
+func TestEscapedSubDelimMatchesItsRoute(t *testing.T) {
+	for _, route := range []string{"/@admin/**", "/%40admin/**"} {
+		table, err := Compile([]RouteConfig{{Path: route, AllowGroups: []string{"admins"}}, {Path: "/**"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"/@admin/x", "/%40admin/x"} {
+			if r := table.Match("GET", "", p); r == nil || r.Index != 0 {
+				t.Errorf("route %s: %s matched %v, want the first route", route, p, r)
+			}
+		}
 	}
 }
