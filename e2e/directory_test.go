@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -22,18 +21,6 @@ allow_groups = ["` + eng + `"]
 path = "/ops/**"
 allow_groups = ["` + ops + `"]
 `
-}
-
-// opsMetrics returns the gateway's /metrics text.
-func opsMetrics(t *testing.T, gw *gateway) string {
-	t.Helper()
-	resp, err := http.Get(gw.OpsURL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 // googleGateway starts an OpenID provider playing Google's accounts (kind

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -99,6 +100,34 @@ func (g *gateway) waitReady(tb testing.TB) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	tb.Fatalf("gateway not ready; output:\n%s", g.Proc.Output())
+}
+
+// opsMetrics returns the gateway's /metrics text.
+func opsMetrics(tb testing.TB, gw *gateway) string {
+	tb.Helper()
+	resp, err := http.Get(gw.OpsURL + "/metrics")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// metricValue is the value of the unlabelled series name on gw's /metrics.
+func metricValue(tb testing.TB, gw *gateway, name string) float64 {
+	tb.Helper()
+	for line := range strings.Lines(opsMetrics(tb, gw)) {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				tb.Fatalf("%s: %v", name, err)
+			}
+			return f
+		}
+	}
+	tb.Fatalf("no %s on /metrics", name)
+	return 0
 }
 
 // secret is a fixed, high-entropy test session secret (base64 of 32 bytes).

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -262,27 +261,13 @@ func rssMB(tb testing.TB, pid int) float64 {
 	return 0
 }
 
-var (
-	metricMallocs = regexp.MustCompile(`(?m)^go_memstats_mallocs_total ([0-9.e+]+)$`)
-	bareMallocs   = regexp.MustCompile(`mallocs ([0-9]+)\n`)
-)
+var bareMallocs = regexp.MustCompile(`mallocs ([0-9]+)\n`)
 
 // gatewayMallocs reads the gateway's heap allocations so far from its
 // /metrics (the Go collector's go_memstats_mallocs_total).
 func gatewayMallocs(tb testing.TB, gw *gateway) float64 {
 	tb.Helper()
-	resp, err := http.Get(gw.OpsURL + "/metrics")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	m := metricMallocs.FindSubmatch(body)
-	if m == nil {
-		tb.Fatal("no go_memstats_mallocs_total on /metrics")
-	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return v
+	return metricValue(tb, gw, "go_memstats_mallocs_total")
 }
 
 // processMallocs asks the bare proxy for its allocations so far (SIGUSR1)

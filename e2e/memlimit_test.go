@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,7 +33,7 @@ func TestMemoryLimitFromCgroup(t *testing.T) {
 		{env: []string{"AUTOMEMLIMIT=off"}, want: 1<<63 - 1},
 	} {
 		gw := startInCgroup(t, cg, tt.env, opsConfig(p, up.URL, []string{secret}, ""))
-		if got := goMemLimit(t, gw); got != float64(tt.want) {
+		if got := metricValue(t, gw, "go_gc_gomemlimit_bytes"); got != float64(tt.want) {
 			t.Errorf("%v: go_gc_gomemlimit_bytes %.0f, want %d", tt.env, got, tt.want)
 		}
 		time.Sleep(500 * time.Millisecond) // the log is written every 200 ms
@@ -91,26 +88,4 @@ func startInCgroup(t *testing.T, cg string, env []string, cfg string) *gateway {
 	testenv.WaitTCP(t, a.Listen, 10*time.Second, g.Proc)
 	g.waitReady(t)
 	return g
-}
-
-var goMemLimitLine = regexp.MustCompile(`(?m)^go_gc_gomemlimit_bytes (\S+)$`)
-
-// goMemLimit is the runtime's soft memory limit the gateway reports.
-func goMemLimit(t *testing.T, gw *gateway) float64 {
-	t.Helper()
-	resp, err := http.Get(gw.OpsURL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	m := goMemLimitLine.FindSubmatch(b)
-	if m == nil {
-		t.Fatalf("no go_gc_gomemlimit_bytes on /metrics")
-	}
-	f, err := strconv.ParseFloat(string(m[1]), 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
 }

@@ -163,22 +163,7 @@ func serveGateway(t *testing.T, f *fixture) *httptest.Server {
 }
 
 func TestWebSocketPassThrough(t *testing.T) {
-	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "websocket" {
-			http.Error(w, "want upgrade", 400)
-			return
-		}
-		conn, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-		_ = brw.Flush()
-		line, _ := brw.ReadString('\n')
-		_, _ = brw.WriteString("echo " + line)
-		_ = brw.Flush()
-	})
+	f := newFixtureWith(t, echoUpgrade)
 	srv := serveGateway(t, f)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
 	if err != nil {
@@ -192,11 +177,7 @@ func TestWebSocketPassThrough(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("upgrade: %v %v", resp, err)
 	}
-	_, _ = io.WriteString(conn, "hello\n")
-	line, err := br.ReadString('\n')
-	if err != nil || line != "echo hello\n" {
-		t.Fatalf("echo = %q, %v", line, err)
-	}
+	echoes(t, conn, br)
 }
 
 func TestH2CUpgradeStripped(t *testing.T) {

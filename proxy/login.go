@@ -36,8 +36,7 @@ func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 		if strings.HasPrefix(rd, "/") {
 			rd = h.cfg.PublicURL.Scheme + "://" + ex.host.String() + rd
 		}
-		ex.Header().Set("Cache-Control", "no-store")
-		http.Redirect(ex, r, h.publicEndpoint("/start")+"?rd="+rdValue(rd), http.StatusFound)
+		h.startOnPublicHost(ex, r, rd)
 		return
 	}
 	h.startLogin(ex, r, rd, nil, "")
@@ -144,8 +143,14 @@ func (h *Handler) loginFor(ex *exchange, r *http.Request) {
 		h.startLogin(ex, r, ret, nil, "")
 		return
 	}
+	h.startOnPublicHost(ex, r, ret)
+}
+
+// startOnPublicHost sends the browser to public_url's start endpoint with
+// the absolute return URL rd.
+func (h *Handler) startOnPublicHost(ex *exchange, r *http.Request, rd string) {
 	ex.Header().Set("Cache-Control", "no-store")
-	http.Redirect(ex, r, h.publicEndpoint("/start")+"?rd="+rdValue(ret), http.StatusFound)
+	http.Redirect(ex, r, h.publicEndpoint("/start")+"?rd="+rdValue(rd), http.StatusFound)
 }
 
 // handleCallback serves GET {prefix}/callback, the redirect URI (RFC 6749

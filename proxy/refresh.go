@@ -315,7 +315,7 @@ func (f *refresher) lookup(key, prevAT string, now func() time.Time) *session.Se
 	if !ok || e.prevAT != prevAT {
 		return nil
 	}
-	if _, ended := m.Get(endedKey(e.s.RefreshToken)); ended {
+	if _, ended := m.Get(markerKey("ended", e.s.RefreshToken)); ended {
 		return nil // signed out since: the result is not handed to older copies
 	}
 	return e.s
@@ -326,7 +326,7 @@ func (f *refresher) lookup(key, prevAT string, now func() time.Time) *session.Se
 // (for refreshReuse, on this replica).
 func (f *refresher) ended(rt string, now func() time.Time) {
 	if rt != "" {
-		f.memory(now).Set(endedKey(rt), recentRefresh{s: &session.Session{}})
+		f.memory(now).Set(markerKey("ended", rt), recentRefresh{s: &session.Session{}})
 	}
 }
 
@@ -340,8 +340,11 @@ func (f *refresher) markDead(rt string, now func() time.Time) {
 
 // dead reports whether rt was marked dead (markDead).
 func (f *refresher) dead(rt string, now func() time.Time) bool {
+	if rt == "" {
+		return false
+	}
 	_, ok := f.memory(now).Get(markerKey("dead", rt))
-	return ok && rt != ""
+	return ok
 }
 
 // failed records that a refresh with rt failed without a verdict on it
@@ -358,12 +361,10 @@ func (f *refresher) retryLater(rt string, now func() time.Time) bool {
 	return ok
 }
 
-// markerKey is the recent-refresh key of a marker of kind about refresh
-// token rt, apart from every remembered refresh's key.
+// markerKey is the recent-refresh key of a marker of kind ("ended",
+// "dead", "retry") about refresh token rt, apart from every remembered
+// refresh's key.
 func markerKey(kind, rt string) [32]byte { return sha256.Sum256([]byte(kind + "\x00" + rt)) }
-
-// endedKey is the recent-refresh key of an ended refresh token's marker.
-func endedKey(rt string) [32]byte { return sha256.Sum256([]byte("ended\x00" + rt)) }
 
 func (f *refresher) remember(key, prevAT string, s *session.Session, now func() time.Time) {
 	// Hashed: the key of a cookie-store session is its refresh token.

@@ -12,9 +12,13 @@ import (
 	"github.com/portcullis/portcullis"
 )
 
-// echoUpgrade is an upstream that accepts any upgrade and echoes lines
-// until the connection ends.
+// echoUpgrade is an upstream that accepts a WebSocket upgrade and echoes
+// lines until the connection ends.
 func echoUpgrade(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Upgrade") != "websocket" {
+		http.Error(w, "want an upgrade", http.StatusBadRequest)
+		return
+	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return
