@@ -173,8 +173,8 @@ func (c *exchangeContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// ServeHTTP runs one request through the decision flow of DESIGN.md
-// "One request": limits, path normalisation, gateway endpoints or route
+// ServeHTTP runs one request through the decision flow described in
+// docs/architecture.md ("A request's way"): limits, path normalisation, gateway endpoints or route
 // match, identity, decision, and forwarding or an error answer.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex := &exchange{statusWriter: statusWriter{ResponseWriter: w}, start: h.now(), label: "none"}
