@@ -142,8 +142,14 @@ type assertionClaims struct {
 	Expiry            *jwt.NumericDate `json:"exp"`
 }
 
-// sign issues an assertion for id to the audience aud (see audience).
-func (s *signer) sign(issuer, aud string, id *portcullis.Identity, now time.Time) (string, error) {
+// sign issues an assertion for id to the audience aud (see audience), valid
+// for assertionLifetime but never past end, when the identity stops being
+// valid (zero: unknown).
+func (s *signer) sign(issuer, aud string, id *portcullis.Identity, now, end time.Time) (string, error) {
+	exp := now.Add(assertionLifetime)
+	if !end.IsZero() && end.Before(exp) {
+		exp = end
+	}
 	c := assertionClaims{
 		Issuer:            issuer,
 		Audience:          aud,
@@ -154,7 +160,7 @@ func (s *signer) sign(issuer, aud string, id *portcullis.Identity, now time.Time
 		Groups:            id.Groups,
 		IssuedAt:          jwt.NewNumericDate(now),
 		NotBefore:         jwt.NewNumericDate(now.Add(-5 * time.Second)),
-		Expiry:            jwt.NewNumericDate(now.Add(assertionLifetime)),
+		Expiry:            jwt.NewNumericDate(exp),
 	}
 	// The claims are one struct: marshalled once and signed as the JWS
 	// payload, rather than through go-jose's JWT builder, which merges
@@ -174,8 +180,9 @@ func (s *signer) sign(issuer, aud string, id *portcullis.Identity, now time.Time
 // audience aud (from audience, never the raw Host: a client that varies its
 // Host then gets the same entry and costs no signature), signing a new
 // assertion when the cached one is about half-way through its lifetime
-// (renewAt). An empty aud sends no assertion.
-func (h *Handler) identityValues(id *portcullis.Identity, accessToken, aud string) *identityValues {
+// (renewAt). The assertion never outlives end, when the identity stops
+// being valid (identityEnd). An empty aud sends no assertion.
+func (h *Handler) identityValues(id *portcullis.Identity, accessToken, aud string, end time.Time) *identityValues {
 	now := h.now()
 	k := valueKey{id: id, host: aud}
 	prev := h.idCache.get(k)
@@ -191,7 +198,7 @@ func (h *Handler) identityValues(id *portcullis.Identity, accessToken, aud strin
 	v.renewAt = renewAt(now)
 	v.vals[slotAssertion] = ""
 	if h.names.assertion != "" && aud != "" {
-		a, err := h.signer.sign(h.issuer, aud, id, now)
+		a, err := h.signer.sign(h.issuer, aud, id, now, end)
 		if err != nil {
 			h.log.Error("proxy: signing the identity assertion failed", "err", err)
 		} else {

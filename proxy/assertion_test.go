@@ -18,6 +18,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/policy"
 )
 
@@ -259,4 +260,65 @@ func parsedKey(t *testing.T, kind string) crypto.Signer {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// TestAssertionNeverOutlivesIdentity: an assertion's exp is at most the end
+// of the identity it states: a bearer token's expiry, a session's end (here
+// the expiry of an access token no refresh token can extend), as for the
+// WebSocket watcher (identityEnd).
+func TestAssertionNeverOutlivesIdentity(t *testing.T) {
+	f := newFixture(t)
+	now := f.clock.Now()
+	tokenEnd := now.Add(40 * time.Second)
+	f.prov.bearers["short"] = &portcullis.Identity{Subject: "svc", Scopes: []string{"api:write"}, Expiry: tokenEnd}
+	s := f.session()
+	s.RefreshToken = ""
+	s.Expiry = now.Add(50 * time.Second)
+	sessionEnd := s.Expiry
+	long := f.session()
+	long.ExpiresAt = now.Add(30 * time.Second) // absolute end before the access token's
+	long.Identity.Subject = "carol"
+	cases := []struct {
+		name string
+		opt  reqOption
+		path string
+		want time.Time
+	}{
+		{"bearer token", withHeader("Authorization", "Bearer short"), "/api/x", tokenEnd},
+		{"session without refresh token", withCookies(f.cookies(t, s)), "/app/x", sessionEnd},
+		{"session at its absolute end", withCookies(f.cookies(t, long)), "/app/x", long.ExpiresAt},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			method := "GET"
+			if tc.path == "/api/x" {
+				method = "POST"
+			}
+			if resp := f.do(t, method, tc.path, nil, tc.opt); resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			exp := assertionExpiry(t, f.up.last(t).Header.Get("X-Portcullis-Jwt-Assertion"))
+			if exp.After(tc.want) || exp.Before(tc.want.Add(-time.Second)) {
+				t.Errorf("assertion exp %v, want the identity's end %v", exp, tc.want)
+			}
+		})
+	}
+}
+
+// assertionExpiry reads the exp claim of a compact JWS (its signature is
+// checked by TestAssertionVerifiesAgainstJWKS).
+func assertionExpiry(t *testing.T, raw string) time.Time {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("assertion %q is not a compact JWS", raw)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var c struct {
+		Exp int64 `json:"exp"`
+	}
+	if err != nil || json.Unmarshal(b, &c) != nil || c.Exp == 0 {
+		t.Fatalf("assertion payload %q: %v", b, err)
+	}
+	return time.Unix(c.Exp, 0)
 }

@@ -145,7 +145,7 @@ func BenchmarkAssertionSign(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.sign("https://gw.example.com", "app.example.com", id, now); err != nil {
+		if _, err := s.sign("https://gw.example.com", "app.example.com", id, now, time.Time{}); err != nil {
 			b.Fatal(err)
 		}
 	}

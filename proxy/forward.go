@@ -183,7 +183,7 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 		if ex.sess != nil {
 			at = ex.sess.AccessToken
 		}
-		h.names.setIdentity(out.Header, h.identityValues(ex.id, at, h.audience(ex.dec.route, up, ex.host)), ex.bearer)
+		h.names.setIdentity(out.Header, h.identityValues(ex.id, at, h.audience(ex.dec.route, up, ex.host), h.identityEnd(ex)), ex.bearer)
 	}
 }
 

@@ -62,7 +62,7 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 			if ex.sess != nil {
 				at = ex.sess.AccessToken
 			}
-			h.names.setAuthResponse(ex.Header(), h.identityValues(ex.id, at, h.audience(ex.dec.route, h.upstreamFor(ex.dec.route), q.host)))
+			h.names.setAuthResponse(ex.Header(), h.identityValues(ex.id, at, h.audience(ex.dec.route, h.upstreamFor(ex.dec.route), q.host), h.identityEnd(ex)))
 		}
 		ex.WriteHeader(http.StatusOK)
 	default:

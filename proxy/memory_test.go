@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/internal/testenv"
@@ -32,7 +33,7 @@ func TestValueCacheMemoryBounded(t *testing.T) {
 	before := testenv.HeapAfterGC()
 	for i := range 4_000 {
 		id := &portcullis.Identity{Subject: fmt.Sprintf("user%06d", i), Groups: []string{pad + strconv.Itoa(i)}}
-		if v := f.h.identityValues(id, "access-token", "gw.test"); v == nil {
+		if v := f.h.identityValues(id, "access-token", "gw.test", time.Time{}); v == nil {
 			t.Fatal("no values")
 		}
 	}
@@ -90,7 +91,7 @@ func TestIdentityValuesHeap(t *testing.T) {
 	}
 	before := testenv.HeapAfterGC()
 	for _, id := range ids {
-		if v := f.h.identityValues(id, "", "gw.test"); v.vals[slotAssertion] == "" {
+		if v := f.h.identityValues(id, "", "gw.test", time.Time{}); v.vals[slotAssertion] == "" {
 			t.Fatal("no assertion")
 		}
 	}
