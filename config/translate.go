@@ -23,6 +23,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 	routes := d.validateRoutes(fc.Routes, upstreams, len(fc.Upstreams))
 	table := d.compileRoutes(routes)
 	d.warnGroupCase(kind, fc.Routes)
+	d.warnOpenSignIn(&fc.Provider, kind, fc.Routes)
 
 	s := &fc.Server
 	cfg := &Config{
@@ -76,6 +77,20 @@ func (d *decoder) build(fc *fileConfig) *Config {
 	return cfg
 }
 
+// requestedScopes is provider.scopes, else the kind's default scopes.
+func requestedScopes(p *providerSection, kind string) []string {
+	if p.ScopesSet {
+		return p.Scopes
+	}
+	switch kind {
+	case "github":
+		return slices.Clone(githubScopes)
+	case "entra":
+		return slices.Clone(entraScopes)
+	}
+	return slices.Clone(defaultScopes)
+}
+
 // providerConfig translates [provider]; RedirectURL is public_url + prefix +
 // "/callback", the redirect URI to register at the provider.
 func (d *decoder) providerConfig(p *providerSection, kind string, pub *url.URL, prefix string) idp.Config {
@@ -84,7 +99,6 @@ func (d *decoder) providerConfig(p *providerSection, kind string, pub *url.URL, 
 		Issuer:              p.Issuer,
 		ClientID:            p.ClientID,
 		ClientSecret:        p.ClientSecret,
-		Scopes:              p.Scopes,
 		AuthParams:          p.AuthParams,
 		UserClaim:           p.UserClaim,
 		EmailClaim:          p.EmailClaim,
@@ -105,16 +119,7 @@ func (d *decoder) providerConfig(p *providerSection, kind string, pub *url.URL, 
 	if pub != nil {
 		c.RedirectURL = strings.TrimSuffix(pub.String(), "/") + prefix + "/callback"
 	}
-	if !p.ScopesSet {
-		c.Scopes = defaultScopes
-		switch kind {
-		case "github":
-			c.Scopes = githubScopes
-		case "entra":
-			c.Scopes = entraScopes
-		}
-		c.Scopes = append([]string(nil), c.Scopes...)
-	}
+	c.Scopes = requestedScopes(p, kind)
 	if len(c.Audiences) == 0 && p.ClientID != "" {
 		c.Audiences = []string{p.ClientID}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 )
 
@@ -82,6 +83,34 @@ func (d *decoder) warnGroupCase(kind string, routes []routeSection) {
 					"%q never matches: kind = %q spells groups in lowercase (%q)", g, kind, strings.ToLower(g))
 			}
 		}
+	}
+}
+
+// warnOpenSignIn warns about routes that let in anyone the provider
+// signs in when that is anyone at all: a Google account without
+// hosted_domain, any GitHub user. Such a route (not public, not deny) names
+// no group, email, email domain other than "*", or claim, and requires no
+// scope beyond provider.scopes (those the gateway asks for, which the
+// provider grants every user).
+func (d *decoder) warnOpenSignIn(p *providerSection, kind string, routes []routeSection) {
+	var who, fix string
+	switch {
+	case (kind == "google" || p.Issuer == "https://accounts.google.com") && p.HostedDomain == "":
+		who, fix = "any Google account", "set provider.hosted_domain, or restrict"
+	case kind == "github":
+		who, fix = "any GitHub user", "restrict"
+	default:
+		return
+	}
+	granted := requestedScopes(p, kind)
+	for _, r := range routes {
+		if r.Public || r.Deny || len(r.AllowGroups) > 0 || len(r.AllowEmails) > 0 ||
+			len(r.RequireClaims) > 0 || slices.ContainsFunc(r.AllowEmailDomains, func(s string) bool { return s != "*" }) ||
+			slices.ContainsFunc(r.RequireScopes, func(s string) bool { return !slices.Contains(granted, s) }) {
+			continue
+		}
+		d.warn(r.path, "%s can sign in and reach this route: %s it with allow_groups, allow_emails or allow_email_domains",
+			who, fix)
 	}
 }
 

@@ -105,3 +105,71 @@ func TestGroupCaseWarning(t *testing.T) {
 		t.Errorf("warnings %q, want %q", cfg.Warnings, want)
 	}
 }
+
+// TestOpenSignInWarning: a route that any Google account (no hosted_domain)
+// or any GitHub user can reach is named with a warning; a route that names
+// who may pass, or needs a scope the gateway does not ask for, is not.
+func TestOpenSignInWarning(t *testing.T) {
+	routes := `
+[[routes]]
+path = "/public/**"
+public = true
+
+[[routes]]
+path = "/deny/**"
+deny = true
+
+[[routes]]
+path = "/staff/**"
+allow_groups = ["staff"]
+
+[[routes]]
+path = "/acme/**"
+allow_email_domains = ["acme.com"]
+
+[[routes]]
+path = "/claims/**"
+require_claims = { tenant = "acme" }
+
+[[routes]]
+path = "/write/**"
+require_scopes = ["reports:write"]
+
+[[routes]]
+path = "/anyone/**"
+allow_email_domains = ["*"]
+
+[[routes]]
+path = "/granted/**"
+require_scopes = ["SCOPE"]
+`
+	cases := []struct {
+		name, provider, scope, who string
+	}{
+		{"google issuer", `issuer = "https://accounts.google.com"` + "\nclient_id = \"c\"", "openid", "any Google account"},
+		{"google kind", "kind = \"google\"\nclient_id = \"c\"", "email", "any Google account"},
+		{"github", "kind = \"github\"\nclient_id = \"c\"", "read:org", "any GitHub user"},
+		{"google workspace", "kind = \"google\"\nclient_id = \"c\"\nhosted_domain = \"acme.com\"", "openid", ""},
+		{"own provider", `issuer = "https://login.acme.com"` + "\nclient_id = \"c\"", "openid", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(provider(tc.provider), "[[routes]]\npath = \"/**\"\n", strings.Replace(routes, "SCOPE", tc.scope, 1), 1)
+			cfg := mustParse(t, t.TempDir(), doc, nil)
+			var want []string
+			if tc.who != "" {
+				for _, r := range []string{"routes[6]", "routes[7]"} {
+					want = append(want, r+": warning: "+tc.who+" can sign in and reach this route")
+				}
+			}
+			if len(cfg.Warnings) != len(want) {
+				t.Fatalf("warnings %q, want %d", cfg.Warnings, len(want))
+			}
+			for i, w := range want {
+				if !strings.Contains(cfg.Warnings[i], w) {
+					t.Errorf("warning %q, want %q", cfg.Warnings[i], w)
+				}
+			}
+		})
+	}
+}
