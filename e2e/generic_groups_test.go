@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
@@ -60,5 +61,38 @@ func TestGitLabAndKeycloakGroups(t *testing.T) {
 				t.Errorf("allow_groups = [%q]: %d, want 403", tc.deny, status)
 			}
 		})
+	}
+}
+
+// TestRefreshEndsRemovedGroup: a user removed from their last group gets
+// refreshed ID tokens without the groups claim (Keycloak, GitLab and Entra
+// ID leave an empty one out). The refresh ends the access it gave, instead
+// of keeping the sign-in's groups until session.lifetime.
+func TestRefreshEndsRemovedGroup(t *testing.T) {
+	t.Parallel()
+	claims := map[string]any{"email": "ann@acme.com", "email_verified": true}
+	p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 2 * time.Second,
+		User: &oidctest.User{Subject: "u-1", Claims: map[string]any{
+			"email": "ann@acme.com", "email_verified": true, "groups": []any{"eng"}}}})
+	up := newUpstream(t)
+	gw := startGateway(t, pickAddrs(t), tomlConfig{
+		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Session:  "refresh_margin = \"1s\"\n",
+		Upstream: up.URL,
+		Routes:   directoryRoutes("eng", "ops"),
+	}.String())
+	c := browser(t)
+	if status, body, _ := get(t, c, gw.URL+"/eng/"); status != 200 {
+		t.Fatalf("in eng: %d\n%s", status, body)
+	}
+	loggedIn := time.Now()
+	p.SetUser(oidctest.User{Subject: "u-1", Claims: claims})
+	sleepUntil(loggedIn.Add(1200 * time.Millisecond)) // within the margin: the next request refreshes
+	tokens := p.Requests("/token")
+	if status, _, _ := get(t, c, gw.URL+"/eng/"); status != http.StatusForbidden {
+		t.Errorf("removed from eng, after a refresh: %d, want 403", status)
+	}
+	if p.Requests("/token") == tokens {
+		t.Error("no refresh happened")
 	}
 }

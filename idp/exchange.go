@@ -175,6 +175,10 @@ func (c *Client) verifyIDToken(ctx context.Context, m *metadata, raw, accessToke
 	return vt, nil
 }
 
+// errUserinfoSubject means userinfo answered for another subject than the
+// ID token's.
+var errUserinfoSubject = errors.New("idp: userinfo is for another subject")
+
 // completeFromUserinfo adds the userinfo claims the ID token lacks (OIDC
 // Core 5.3), believing them only when userinfo's sub equals the ID token's
 // (5.3.2).
@@ -187,7 +191,7 @@ func (c *Client) completeFromUserinfo(ctx context.Context, m *metadata, accessTo
 		return err
 	}
 	if ui["sub"] != claims["sub"] {
-		return fmt.Errorf("idp: userinfo sub %v does not match the ID token's %v", ui["sub"], claims["sub"])
+		return fmt.Errorf("%w: userinfo sub %v does not match the ID token's %v", errUserinfoSubject, ui["sub"], claims["sub"])
 	}
 	mergeMissing(claims, ui, c.cfg.EmailClaim)
 	return nil
@@ -264,8 +268,14 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 }
 
 // refreshedIdentity re-derives the identity after a refresh. A new ID token
-// is verified like at login except the nonce (OIDC Core 12.2) and must name
-// the same sub and iss; without one the previous claims stand.
+// is verified like at login except the nonce (OIDC Core 12.2), must name
+// the same sub and iss, and is completed from userinfo as at login: it is
+// what the provider states now, so no claim of the sign-in is carried over
+// but sid (the provider session a refresh continues). Providers leave out a
+// groups or roles claim that would be empty (Entra ID, Keycloak, GitLab):
+// filled in from the sign-in, it would keep a user removed from their last
+// group in it until session.lifetime. Without a new ID token the previous
+// claims stand.
 func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens, prev *portcullis.Identity) (*portcullis.Identity, error) {
 	var prevClaims map[string]any
 	if prev != nil {
@@ -306,6 +316,16 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 			return nil, fmt.Errorf("%w: iss changed from %q to %q", ErrInvalidGrant, prev.Issuer, vt.token.Issuer)
 		}
 	}
-	mergeMissing(vt.claims, prevClaims, c.cfg.EmailClaim)
+	if err := c.completeFromUserinfo(ctx, m, out.AccessToken, vt.claims); err != nil {
+		if errors.Is(err, errUserinfoSubject) {
+			return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
+		}
+		return nil, err
+	}
+	if sid, ok := prevClaims["sid"]; ok {
+		if _, has := vt.claims["sid"]; !has {
+			vt.claims["sid"] = sid
+		}
+	}
 	return c.identity(vt.claims, vt.token.Issuer)
 }
