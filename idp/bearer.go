@@ -43,8 +43,9 @@ func (c *Client) VerifyBearer(ctx context.Context, token string) (*portcullis.Id
 	var err error
 	if looksLikeJWT(token) {
 		source = "jwt"
-		if id, err = c.verifyAccessJWT(ctx, token); err == nil {
-			c.bearers.SetUntil(key, id, id.Expiry)
+		var until time.Time
+		if id, until, err = c.verifyAccessJWT(ctx, token); err == nil && c.now().Before(until) {
+			c.bearers.SetUntil(key, id, until)
 		}
 	} else {
 		id, err = c.introspectShared(ctx, token, key) // caches what it accepts
@@ -62,40 +63,48 @@ func (c *Client) VerifyBearer(ctx context.Context, token string) (*portcullis.Id
 
 // verifyAccessJWT verifies a JWT access token (RFC 9068 where the provider
 // follows it): typ, issuer, algorithm, signature, audience and time claims.
-func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.Identity, error) {
+// The verification may be cached until the time it returns: the token's
+// exp, or earlier when the key set it was checked against is due to be
+// fetched again, so that a key the issuer withdrew stops verifying cached
+// tokens too (zero, not cached, when that set was fetched for this token).
+func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.Identity, time.Time, error) {
 	typ, iss, err := parseUnverified(raw)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	// RFC 9068 §2.1 "at+jwt"; plain "JWT" or none for providers predating it.
 	// Anything else (e.g. logout+jwt) is refused.
 	if typ != "" && !typAllowed(typ, "jwt", "at+jwt") {
-		return nil, fmt.Errorf("%w: typ %q is not an access token type", ErrInvalidToken, typ)
+		return nil, time.Time{}, fmt.Errorf("%w: typ %q is not an access token type", ErrInvalidToken, typ)
 	}
 	ti := c.trustedIssuer(iss)
 	if ti == nil && iss == c.cfg.Issuer && c.isOIDC() && !c.Ready() {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ErrNotReady)
+		return nil, time.Time{}, fmt.Errorf("%w: %w", ErrUnavailable, ErrNotReady)
 	}
 	if ti == nil {
-		return nil, fmt.Errorf("%w: issuer %q is not trusted", ErrInvalidToken, iss)
+		return nil, time.Time{}, fmt.Errorf("%w: issuer %q is not trusted", ErrInvalidToken, iss)
 	}
+	until := ti.keys.trustedUntil() // before verifying: a fetch it causes does not extend it
 	vt, err := c.verifyJWT(c.providerCtx(ctx, "jwks"), ti.verifier, raw, timeRules{needExp: true})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	if auds := audiences(vt.claims); !audienceMatches(auds, ti.audiences) {
-		return nil, fmt.Errorf("%w: audience %q is not one of %q", ErrInvalidToken, auds, ti.audiences)
+		return nil, time.Time{}, fmt.Errorf("%w: audience %q is not one of %q", ErrInvalidToken, auds, ti.audiences)
 	}
 	if kind := notAnAccessToken(vt.claims); kind != "" {
-		return nil, fmt.Errorf("%w: %s is not an access token", ErrInvalidToken, kind)
+		return nil, time.Time{}, fmt.Errorf("%w: %s is not an access token", ErrInvalidToken, kind)
 	}
 	id, err := c.identity(vt.claims, vt.token.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	id.Scopes = scopesOf(vt.claims)
 	id.Expiry = vt.exp
-	return id, nil
+	if vt.exp.Before(until) {
+		until = vt.exp
+	}
+	return id, until, nil
 }
 
 // trustedIssuer finds the issuer whose keys and audiences apply to iss, by

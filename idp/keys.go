@@ -113,6 +113,18 @@ func verifyWith(jws *jose.JSONWebSignature, h jose.Header, keys []jose.JSONWebKe
 	return nil, false
 }
 
+// trustedUntil is when the key set held now is due to be fetched again
+// (jwksMaxAge after its fetch); zero before the first fetch. A verification
+// made with it is not believed longer.
+func (k *keySet) trustedUntil() time.Time {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if k.fetched.IsZero() {
+		return time.Time{}
+	}
+	return k.fetched.Add(jwksMaxAge)
+}
+
 // jwksTimeout bounds one fetch of a JWKS (with its discovery), which
 // outlives the request that started it.
 const jwksTimeout = 10 * time.Second
