@@ -267,15 +267,19 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 	return out, id, nil
 }
 
+// signInClaims describe the sign-in that a refresh continues (OIDC Core 2,
+// 12.2; Back-Channel Logout 1.0 §2.1), not the user: a refreshed ID token
+// that leaves them out keeps the sign-in's.
+var signInClaims = []string{"sid", "auth_time", "acr", "amr"}
+
 // refreshedIdentity re-derives the identity after a refresh. A new ID token
 // is verified like at login except the nonce (OIDC Core 12.2), must name
 // the same sub and iss, and is completed from userinfo as at login: it is
 // what the provider states now, so no claim of the sign-in is carried over
-// but sid (the provider session a refresh continues). Providers leave out a
-// groups or roles claim that would be empty (Entra ID, Keycloak, GitLab):
-// filled in from the sign-in, it would keep a user removed from their last
-// group in it until session.lifetime. Without a new ID token the previous
-// claims stand.
+// but signInClaims. Providers leave out a groups or roles claim that would
+// be empty (Entra ID, Keycloak, GitLab): filled in from the sign-in, it
+// would keep a user removed from their last group in it until
+// session.lifetime. Without a new ID token the previous claims stand.
 func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens, prev *portcullis.Identity) (*portcullis.Identity, error) {
 	var prevClaims map[string]any
 	if prev != nil {
@@ -322,9 +326,11 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 		}
 		return nil, err
 	}
-	if sid, ok := prevClaims["sid"]; ok {
-		if _, has := vt.claims["sid"]; !has {
-			vt.claims["sid"] = sid
+	for _, k := range signInClaims {
+		if v, ok := prevClaims[k]; ok {
+			if _, has := vt.claims[k]; !has {
+				vt.claims[k] = v
+			}
 		}
 	}
 	return c.identity(vt.claims, vt.token.Issuer)

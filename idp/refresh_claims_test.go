@@ -96,11 +96,12 @@ func TestRefreshReadsUserinfoAgain(t *testing.T) {
 	}
 }
 
-// TestRefreshKeepsSessionID: a refreshed ID token that leaves sid out
-// continues the same provider session, which back-channel logout names.
-func TestRefreshKeepsSessionID(t *testing.T) {
+// TestRefreshKeepsSignInClaims: a refreshed ID token that leaves out sid
+// or acr continues the same sign-in: back-channel logout names its sid, and
+// require_claims may name its acr.
+func TestRefreshKeepsSignInClaims(t *testing.T) {
 	p, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "alice",
-		Claims: map[string]any{"sid": "sid-alice", "groups": []any{"admins"}}}}, nil)
+		Claims: map[string]any{"sid": "sid-alice", "acr": "mfa", "groups": []any{"admins"}}}}, nil)
 	toks, id, err := login(t, c)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +111,7 @@ func TestRefreshKeepsSessionID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id2.SessionID != "sid-alice" {
-		t.Errorf("refreshed SessionID = %q, want sid-alice", id2.SessionID)
+	if id2.SessionID != "sid-alice" || id2.Claims["acr"] != "mfa" {
+		t.Errorf("refreshed SessionID = %q, acr %v; want sid-alice, mfa", id2.SessionID, id2.Claims["acr"])
 	}
 }
