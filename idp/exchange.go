@@ -324,7 +324,13 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 		if errors.Is(err, errUserinfoSubject) {
 			return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
 		}
-		return nil, err
+		// The provider has issued the new tokens and may have rotated the
+		// refresh token, so failing here would end the session at the
+		// access token's expiry: the refresh stands, the sign-in's claims
+		// fill what the new ID token lacks, and the next refresh reads
+		// userinfo again.
+		c.log.Warn("idp: userinfo could not be read at a refresh; the sign-in's claims stand until the next one", "err", err)
+		mergeMissing(vt.claims, prevClaims, c.cfg.EmailClaim)
 	}
 	for _, k := range signInClaims {
 		if v, ok := prevClaims[k]; ok {

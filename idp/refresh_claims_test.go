@@ -3,7 +3,10 @@ package idp
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
@@ -115,3 +118,44 @@ func TestRefreshKeepsSignInClaims(t *testing.T) {
 		t.Errorf("refreshed SessionID = %q, acr %v; want sid-alice, mfa", id2.SessionID, id2.Claims["acr"])
 	}
 }
+
+// TestRefreshSurvivesUserinfoOutage: userinfo failing at a refresh does not
+// fail the refresh, whose new tokens the provider has already issued (and
+// whose refresh token it may have rotated): the sign-in's claims fill what
+// the new ID token lacks until the next refresh reads userinfo again.
+func TestRefreshSurvivesUserinfoOutage(t *testing.T) {
+	var failing atomic.Bool
+	p, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "alice",
+		Claims:         map[string]any{"email": "a@example.com", "email_verified": true},
+		UserinfoClaims: map[string]any{"groups": []any{"acme/platform"}}}},
+		func(cfg *Config) {
+			cfg.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				if failing.Load() && strings.Contains(r.URL.Path, "userinfo") {
+					return nil, errors.New("userinfo unreachable")
+				}
+				return http.DefaultTransport.RoundTrip(r)
+			})}
+		})
+	toks, id, err := login(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failing.Store(true)
+	toks2, id2, err := c.Refresh(context.Background(), toks.RefreshToken, id)
+	if err != nil {
+		t.Fatalf("refresh with userinfo down: %v", err)
+	}
+	if toks2.RefreshToken == "" || !slices.Equal(id2.Groups, []string{"acme/platform"}) || id2.Email != "a@example.com" {
+		t.Fatalf("refresh with userinfo down: tokens %v, identity %+v", toks2.RefreshToken != "", id2)
+	}
+	failing.Store(false)
+	p.SetUser(oidctest.User{Subject: "alice",
+		Claims: map[string]any{"email": "a@example.com", "email_verified": true}})
+	if _, id3, err := c.Refresh(context.Background(), toks2.RefreshToken, id2); err != nil || len(id3.Groups) != 0 {
+		t.Errorf("refresh once userinfo is back: groups %q, err %v; want none", id3.Groups, err)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
