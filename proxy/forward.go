@@ -188,9 +188,13 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 }
 
 // setForwarded sets X-Forwarded-For/Proto/Host from the real peer, and
-// keeps what a trusted proxy in front of the gateway said (docs/requests.md).
-// The host is the one the gateway parsed and decided (canonical: lower
-// case, no trailing dot), never the client's spelling of it.
+// keeps the client address and scheme a trusted proxy in front of the
+// gateway said (docs/requests.md). X-Forwarded-Host is always the host the
+// gateway parsed and decided (canonical: lower case, no trailing dot),
+// never the client's spelling of it, nor a trusted proxy's: load balancers
+// that set none (AWS ALB, Google's) pass the client's on, and an
+// application that believes it would act on a host whose routes did not
+// decide the request.
 func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool, host Host) {
 	if !trusted {
 		peerClaims.deleteFrom(pr.Out.Header)
@@ -206,9 +210,6 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool, host Hos
 	setForwardedHost(pr, host)
 	if v := in.Get("X-Forwarded-Proto"); v != "" {
 		pr.Out.Header.Set("X-Forwarded-Proto", v)
-	}
-	if v := in.Get("X-Forwarded-Host"); v != "" {
-		pr.Out.Header.Set("X-Forwarded-Host", v)
 	}
 }
 
@@ -233,10 +234,6 @@ var peerClaimHeaders = []string{
 	"X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "X-Cluster-Client-Ip",
 	"X-Forwarded-Ssl", "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Url-Scheme", "Front-End-Https",
 	"Client-Ip", "X-Forwarded", "Forwarded-For",
-	// The host a front proxy saw: IIS's ARR and ASP.NET's forwarded-headers
-	// middleware write X-Original-Host, and some applications rebuild their
-	// own URLs (links, redirects, password-reset mails) from it or X-Host.
-	"X-Original-Host", "X-Host",
 }
 
 var peerClaims = newHeaderSet(peerClaimHeaders...)

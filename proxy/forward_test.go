@@ -91,7 +91,12 @@ func TestForwardedHeadersFromTrustedProxy(t *testing.T) {
 		name, peer, wantFor, wantProto, wantHost string
 	}{
 		{"untrusted peer replaces", "192.0.2.7:1", "192.0.2.7", "http", "gw.test"},
-		{"trusted peer appends", "10.1.2.3:1", "203.0.113.9, 10.1.2.3", "https", "outer.test"},
+		// The host is the one decided, whoever says otherwise: a load
+		// balancer that sets no X-Forwarded-Host of its own (AWS ALB,
+		// Google's) passes the client's on, and an application that
+		// believes it (Rails, Django's USE_X_FORWARDED_HOST, Express's
+		// trust proxy) would act on another host than the one authorized.
+		{"trusted peer appends", "10.1.2.3:1", "203.0.113.9, 10.1.2.3", "https", "gw.test"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,6 +110,35 @@ func TestForwardedHeadersFromTrustedProxy(t *testing.T) {
 				t.Errorf("got For=%q Proto=%q Host=%q", h.Get("X-Forwarded-For"), h.Get("X-Forwarded-Proto"), h.Get("X-Forwarded-Host"))
 			}
 		})
+	}
+}
+
+// TestForwardedHostIsTheDecidedHost: a trusted proxy that passes a
+// client's X-Forwarded-Host on cannot make the application see another
+// host than the one whose routes decided the request: here the public
+// route of gw.test, while other.test requires a scope nobody has.
+func TestForwardedHostIsTheDecidedHost(t *testing.T) {
+	f := newFixture(t)
+	for _, xfh := range [][]string{{"other.test"}, {"OTHER.test.:443"}, {"gw.test", "other.test"}, {"other.test, gw.test"}} {
+		resp := f.do(t, "GET", "/public/x", nil, fromPeer("10.1.2.3:1"),
+			func(r *http.Request) { r.Header["X-Forwarded-Host"] = xfh })
+		if resp.StatusCode != 200 {
+			t.Fatalf("X-Forwarded-Host %q: %d", xfh, resp.StatusCode)
+		}
+		if got := f.up.last(t).Header.Values("X-Forwarded-Host"); !slices.Equal(got, []string{"gw.test"}) {
+			t.Errorf("trusted peer's X-Forwarded-Host %q: the upstream received %q, want the decided gw.test", xfh, got)
+		}
+	}
+	// The other host claims applications believe go whoever sends them.
+	for _, name := range []string{"X-Original-Host", "X-Host", "x_original_host"} {
+		if resp := f.do(t, "GET", "/public/x", nil, fromPeer("10.1.2.3:1"), withHeader(name, "other.test")); resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", name, resp.StatusCode)
+		}
+		for k, vs := range f.up.last(t).Header {
+			if slices.Contains(vs, "other.test") {
+				t.Errorf("trusted peer's %s: the upstream received %s: other.test", name, k)
+			}
+		}
 	}
 }
 

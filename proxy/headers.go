@@ -35,6 +35,12 @@ var alwaysScrubbed = []string{
 	// PATH_INFO, and the X-Script-Name of Flask's ReverseProxied recipe.
 	"Script-Name", "Path-Info", "X-Script-Name",
 	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+	// Another host than the one decided, even from a trusted proxy (which
+	// may pass the client's on): IIS's ARR and ASP.NET's forwarded-headers
+	// middleware write X-Original-Host, and some applications route or
+	// rebuild their own URLs (links, redirects, password-reset mails) from
+	// it or X-Host.
+	"X-Original-Host", "X-Host",
 	"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
 	"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups",
 	"X-Forwarded-Preferred-Username", "X-Forwarded-Access-Token", "X-Portcullis-Jwt-Assertion",
