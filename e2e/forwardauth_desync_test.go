@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,6 +106,43 @@ func TestPathRewriteHeadersDoNotReachApp(t *testing.T) {
 				}
 				if v := up.last().Headers.Get(h[0]); v != "" {
 					t.Errorf("anonymous GET /public/admin/secret (%d): the app received %s: %s", status, h[0], v)
+				}
+			}
+		})
+	}
+}
+
+// TestForwardedClaimsDoNotReachApp: the headers with which frameworks
+// rebuild the client's address, host or path prefix that proxy mode
+// removes from every request (Forwarded, which Spring's
+// ForwardedHeaderFilter and Quarkus prefer to X-Forwarded-*, X-Original-Host,
+// X-Host, X-Forwarded-Prefix, X-Forwarded-Port) never reach the app through
+// the front proxies with the client's values: the app would see another
+// client address than the proxy's and another host than the one decided.
+func TestForwardedClaimsDoNotReachApp(t *testing.T) {
+	claims := map[string]string{
+		"Forwarded":          "for=198.51.100.1;host=public.test;proto=https",
+		"X-Original-Host":    "public.test",
+		"X-Host":             "public.test",
+		"X-Forwarded-Prefix": "/spoofed-prefix",
+		"X-Forwarded-Port":   "8443",
+	}
+	for _, front := range frontProxies {
+		t.Run(front.name, func(t *testing.T) {
+			up := newUpstream(t)
+			p := oidctest.New(t, oidctest.Options{})
+			addr := testenv.Addr(testenv.FreePort(t))
+			a := pickAddrs(t)
+			startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, front.trusted))
+			front.start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+			before := up.count()
+			if status, _ := send(t, browser(t), "GET", "http://"+addr+"/public/x", claims); status != 200 || up.count() != before+1 {
+				t.Fatalf("anonymous GET /public/x: %d", status)
+			}
+			got := up.last().Headers
+			for k, v := range claims {
+				if slices.Contains(got.Values(k), v) {
+					t.Errorf("the app received the client's %s: %s", k, v)
 				}
 			}
 		})

@@ -213,7 +213,10 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 		v := strings.ToLower(strings.ReplaceAll(h, "-", "_"))
 		fmt.Fprintf(&b, "    auth_request_set $authHeader%d $upstream_http_%s;\n    proxy_set_header '%s' $authHeader%d;\n", i, v, h, i)
 	}
-	fmt.Fprintf(&b, "    proxy_set_header Host $host;\n    proxy_pass http://%s;\n  }\n}\n", app)
+	// The controller's own forwarding headers (nginx.tmpl's location).
+	fmt.Fprintf(&b, "    proxy_set_header Host $host;\n    proxy_set_header X-Forwarded-Host $host;\n"+
+		"    proxy_set_header X-Forwarded-Port $server_port;\n    proxy_set_header X-Forwarded-Proto $scheme;\n"+
+		"    proxy_pass http://%s;\n  }\n}\n", app)
 	return b.String()
 }
 
