@@ -1,0 +1,57 @@
+package charts
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestIngressNginxAnnotationsMatchSnippet: the ingress-nginx annotations
+// the chart's NOTES and README print are those of the tested snippet,
+// docs/forward-auth/ingress-nginx.yaml: every identity header name the app
+// may trust and every header naming another request cleared, the host
+// nginx routed by sent to the gateway (auth-proxy-set-headers), and a
+// refreshed cookie passed on. A shorter list lets a client's
+// X-Forwarded-User reach the app, and without X-Forwarded-Host: $host the
+// gateway decides an absolute-form request line ("GET
+// http://admin.example.com/x" with "Host: public.example.com") by the
+// Host header's routes.
+func TestIngressNginxAnnotationsMatchSnippet(t *testing.T) {
+	want := annotations(t, "../docs/forward-auth/ingress-nginx.yaml")
+	for _, k := range []string{"auth-response-headers", "auth-always-set-cookie", "auth-proxy-set-headers"} {
+		if want[k] == "" {
+			t.Fatalf("the snippet has no %s annotation", k)
+		}
+	}
+	for _, file := range []string{"portcullis/templates/NOTES.txt", "portcullis/README.md"} {
+		got := annotations(t, file)
+		if got["auth-response-headers"] != want["auth-response-headers"] {
+			t.Errorf("%s: auth-response-headers %q, want the snippet's %q", file, got["auth-response-headers"], want["auth-response-headers"])
+		}
+		if got["auth-always-set-cookie"] != "true" {
+			t.Errorf("%s: no auth-always-set-cookie: \"true\"", file)
+		}
+		if got["auth-proxy-set-headers"] == "" {
+			t.Errorf("%s: no auth-proxy-set-headers (X-Forwarded-Host: $host)", file)
+		}
+	}
+}
+
+// annotations reads the nginx.ingress.kubernetes.io annotations of file.
+func annotations(t *testing.T, file string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	re := regexp.MustCompile(`nginx\.ingress\.kubernetes\.io/([a-z-]+): "([^"]*)"`)
+	for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+		if _, dup := out[m[1]]; dup {
+			t.Fatalf("%s: %s twice", file, m[1])
+		}
+		out[m[1]] = strings.TrimSpace(m[2])
+	}
+	return out
+}
