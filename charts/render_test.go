@@ -425,7 +425,7 @@ func TestSidecarDeploymentExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := sorted(r.kinds()), []string{"ConfigMap/myapp-portcullis", "Deployment/myapp", "Service/myapp"}; !slices.Equal(got, want) {
+	if got, want := sorted(r.kinds()), []string{"ConfigMap/myapp-portcullis", "Deployment/myapp", "Service/myapp", "Service/myapp-ops"}; !slices.Equal(got, want) {
 		t.Fatalf("objects %v, want %v", got, want)
 	}
 	d := r.get(t, "Deployment", "myapp").(*appsv1.Deployment)
@@ -446,10 +446,16 @@ func TestSidecarDeploymentExample(t *testing.T) {
 		t.Errorf("upstream is not the app on loopback:\n%s", cfg)
 	}
 	svc := r.get(t, "Service", "myapp").(*corev1.Service)
+	// The app's Service is what users publish (LoadBalancer, NodePort, an
+	// Ingress): it carries Portcullis's gateway port only, never the ops
+	// port, which answers without authentication.
 	for _, p := range svc.Spec.Ports {
-		if p.TargetPort.StrVal != p.Name || (p.Name != "http" && p.Name != "ops") {
-			t.Errorf("service port %s targets %s, want Portcullis's own port", p.Name, p.TargetPort.String())
+		if p.TargetPort.StrVal != "http" {
+			t.Errorf("service port %s targets %s, want Portcullis's http port only", p.Name, p.TargetPort.String())
 		}
+	}
+	if ops := r.get(t, "Service", "myapp-ops").(*corev1.Service); ops.Spec.Type != corev1.ServiceTypeClusterIP {
+		t.Errorf("Service myapp-ops is %q, want ClusterIP", ops.Spec.Type)
 	}
 	for k, v := range svc.Spec.Selector {
 		if d.Spec.Template.Labels[k] != v {
