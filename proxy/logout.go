@@ -5,13 +5,37 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/portcullis/portcullis/session"
 )
 
 // maxLogoutBody bounds a back-channel logout request body.
 const maxLogoutBody = 64 << 10
+
+// readLogoutForm parses a back-channel logout request's form body, at most
+// maxLogoutBody bytes, within the pre-read time of forwarded bodies
+// (docs/endpoints.md): anyone may reach this endpoint and the listener has
+// no read timeout, so a client that declared a body and never sent it
+// held the request, its goroutine and buffers, for as long as it kept the
+// connection open. Such a client gets 408 and its connection is closed.
+func (h *Handler) readLogoutForm(ex *exchange, r *http.Request) error {
+	r.Body = http.MaxBytesReader(ex, r.Body, maxLogoutBody)
+	rc := http.NewResponseController(ex)
+	_ = rc.SetReadDeadline(time.Now().Add(h.bodies.timeout))
+	err := r.ParseForm()
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		abandonBody(ex)
+		return requestTimeout(err)
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	if err != nil {
+		return logoutRefused("one logout_token form parameter is required", err)
+	}
+	return nil
+}
 
 // handleSignOut serves GET or POST {prefix}/sign_out?rd=URL (docs/endpoints.md, sign_out): it
 // ends the session, revokes its refresh token (RFC 7009) and goes through
@@ -140,9 +164,12 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 		h.fail(ex, r, notImplemented("back-channel logout needs the redis session store"))
 		return
 	}
-	r.Body = http.MaxBytesReader(ex, r.Body, maxLogoutBody)
-	if err := r.ParseForm(); err != nil || len(r.PostForm["logout_token"]) != 1 {
-		h.fail(ex, r, logoutRefused("one logout_token form parameter is required", err))
+	if err := h.readLogoutForm(ex, r); err != nil {
+		h.fail(ex, r, err)
+		return
+	}
+	if len(r.PostForm["logout_token"]) != 1 {
+		h.fail(ex, r, logoutRefused("one logout_token form parameter is required", nil))
 		return
 	}
 	raw := r.PostForm.Get("logout_token")

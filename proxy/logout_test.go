@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/session"
 )
@@ -162,5 +164,37 @@ func TestBackchannelLogout(t *testing.T) {
 				t.Errorf("MarkLogoutTokenUsed calls %q, want one: %v", f.prov.marked, want)
 			}
 		})
+	}
+}
+
+// TestBackchannelLogoutSlowBody: the back-channel logout endpoint, which
+// anyone may reach, reads its form body within the pre-read time like a
+// forwarded body: a client that declares a body and sends it too slowly,
+// or not at all, gets 408 and its connection is closed. It used to wait
+// for the body without a bound (the listener has no read timeout), so
+// every such connection held a goroutine and its buffers for as long as
+// the client kept it open.
+func TestBackchannelLogoutSlowBody(t *testing.T) {
+	rs := &revokingStore{}
+	f := newFixture(t, func(c *Config) { rs.Store = c.Sessions; c.Sessions = rs })
+	f.h.bodies.timeout = 300 * time.Millisecond
+	f.prov.logoutSub = "alice"
+	srv := serveGateway(t, f)
+	head := "POST /oauth2/backchannel_logout HTTP/1.1\r\nHost: gw.test\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+	start := time.Now()
+	resp := rawRequest(t, srv, head+"Content-Length: 100\r\n\r\nlogout_to", false)
+	if resp.StatusCode != http.StatusRequestTimeout || !resp.Close {
+		t.Errorf("stalled body: status %d, close %v, want 408 and the connection closed", resp.StatusCode, resp.Close)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("answered after %v", d)
+	}
+	if len(rs.bySub) != 0 {
+		t.Errorf("a stalled request ended sessions: %v", rs.bySub)
+	}
+	body := "logout_token=good-logout-token"
+	resp = rawRequest(t, srv, head+"Content-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
+	if resp.StatusCode != http.StatusOK || len(rs.bySub) != 1 {
+		t.Errorf("a body in time: status %d, ended %v", resp.StatusCode, rs.bySub)
 	}
 }
