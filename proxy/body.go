@@ -285,6 +285,22 @@ func preRead(w http.ResponseWriter, r *http.Request, pool *bodyPool, form bool) 
 	return b, nil
 }
 
+// boundBodyWait gives a request that declares a body the pre-read time,
+// from its start, for whatever waits on that body without a bound of its
+// own: the server drains a body the handler left unread (a refusal, a
+// gateway endpoint) before it writes the answer, and the listener has no
+// read timeout. A client that declared a body and never sent it held the
+// connection, with no answer, for as long as it kept it open; now the
+// drain fails when the time is up, and the answer goes out on a
+// connection that is then closed. preRead and a streamed body set their
+// own deadlines, and the server sets the next request's.
+func boundBodyWait(w http.ResponseWriter, r *http.Request, timeout time.Duration) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
+}
+
 // abandonBody ends the connection of a request whose body could not be
 // read, once the answer is written: its framing is lost. Without this the
 // server would try to read the rest of the body before answering (to keep

@@ -379,3 +379,39 @@ func TestReleaseRacesLateReads(t *testing.T) {
 		ob.release()
 	}
 }
+
+// TestUnreadBodyIsNotAwaited: a request whose declared body the gateway
+// does not read (a refusal, a gateway endpoint) is answered within the
+// pre-read time even when the body never comes, and its connection is
+// then closed. The server drains an unread body before it writes the
+// answer, and the listener has no read timeout: an anonymous client that
+// declared a body and sent nothing held the connection, its goroutine and
+// buffers, without any answer, for as long as it kept it open.
+func TestUnreadBodyIsNotAwaited(t *testing.T) {
+	srv, up, f := bodyGatewayFixture(t)
+	f.h.bodies.timeout = 300 * time.Millisecond
+	for _, tt := range []struct {
+		name, head string
+		want       int
+	}{
+		{"refused", "POST /admin/x HTTP/1.1\r\nHost: gw.test\r\nContent-Type: application/json\r\n", http.StatusUnauthorized},
+		{"no route", "PUT /nowhere HTTP/1.1\r\nHost: gw.test\r\nContent-Type: application/json\r\n", http.StatusNotFound},
+		{"forward-auth", "POST /oauth2/auth HTTP/1.1\r\nHost: gw.test\r\nContent-Type: application/json\r\n", http.StatusForbidden},
+		{"sign-out", "POST /oauth2/sign_out HTTP/1.1\r\nHost: gw.test\r\nContent-Type: application/json\r\n", http.StatusFound},
+		{"back-channel logout, cookie store", "POST /oauth2/backchannel_logout HTTP/1.1\r\nHost: gw.test\r\nContent-Type: application/x-www-form-urlencoded\r\n", http.StatusNotImplemented},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			resp := rawRequest(t, srv, tt.head+"Content-Length: 100\r\n\r\nten bytes.", false)
+			if resp.StatusCode != tt.want || !resp.Close {
+				t.Errorf("status %d, close %v, want %d and the connection closed", resp.StatusCode, resp.Close, tt.want)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("answered after %v", d)
+			}
+		})
+	}
+	if n := up.bytesIn.Load(); n != 0 {
+		t.Errorf("the upstream received %d bytes", n)
+	}
+}

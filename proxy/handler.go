@@ -180,6 +180,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex := &exchange{statusWriter: statusWriter{ResponseWriter: w}, start: h.now(), label: "none"}
 	ex.peer = peerAddr(r.RemoteAddr)
 	ex.trusted = h.isTrusted(ex.peer)
+	boundBodyWait(w, r, h.bodies.timeout)
 	if h.tracing != nil {
 		h.serveTraced(ex, r)
 		return
