@@ -78,19 +78,43 @@ func indexName(key []byte, kind, iss, v string) string {
 
 // write returns the index key a new session is added to.
 func (n *indexNamer) write(prefix, kind, iss, v string) string {
-	return prefix + indexName(n.keys[0], kind, iss, v)
+	return prefix + indexName(n.keys[0], kind, issuerForms(iss)[0], v)
 }
 
-// read returns the index keys to look (iss, v) up in: one per secret.
+// read returns the index keys to look (iss, v) up in: one per secret and
+// spelling of iss (sessions indexed before the spellings were merged).
 func (n *indexNamer) read(prefix, kind, iss, v string) []string {
 	out := make([]string, 0, len(n.keys))
 	for _, k := range n.keys {
-		if name := prefix + indexName(k, kind, iss, v); !slices.Contains(out, name) {
-			out = append(out, name)
+		for _, form := range issuerForms(iss) {
+			if name := prefix + indexName(k, kind, form, v); !slices.Contains(out, name) {
+				out = append(out, name)
+			}
 		}
 	}
 	return out
 }
+
+// Google's two spellings of its issuer: its ID tokens carry either, and
+// go-oidc accepts the short one for the configured long one.
+const (
+	googleIssuer         = "https://accounts.google.com"
+	googleIssuerNoScheme = "accounts.google.com"
+)
+
+// issuerForms returns the spellings of issuer iss that name the same
+// provider, the one new index entries use first. A session's issuer is its
+// ID token's iss claim, while revocation and back-channel logout name the
+// configured issuer: both must lead to the same index.
+func issuerForms(iss string) []string {
+	if iss == googleIssuer || iss == googleIssuerNoScheme {
+		return []string{googleIssuer, googleIssuerNoScheme}
+	}
+	return []string{iss}
+}
+
+// sameIssuer reports whether a and b spell the same issuer.
+func sameIssuer(a, b string) bool { return slices.Contains(issuerForms(a), b) }
 
 // indexSet is one index set to look a user up in. Sets of the legacy layout
 // are named by a value that may belong to someone else (a user_claim value
@@ -107,7 +131,7 @@ func (s *RedisStore) subjectSets(iss, sub string) []indexSet {
 		sets = append(sets, indexSet{key: k})
 	}
 	return append(sets, indexSet{key: legacySubPrefix + sub, belongs: func(x *Session) bool {
-		return x.Identity.Issuer == iss && providerSubject(&x.Identity) == sub
+		return sameIssuer(x.Identity.Issuer, iss) && providerSubject(&x.Identity) == sub
 	}})
 }
 
@@ -118,7 +142,7 @@ func (s *RedisStore) sidSets(iss, sid string) []indexSet {
 		sets = append(sets, indexSet{key: k})
 	}
 	return append(sets, indexSet{key: legacySIDPrefix + sid, belongs: func(x *Session) bool {
-		return x.Identity.Issuer == iss && x.Identity.SessionID == sid
+		return sameIssuer(x.Identity.Issuer, iss) && x.Identity.SessionID == sid
 	}})
 }
 
