@@ -220,6 +220,45 @@ func (s *RedisStore) getBatch(ctx context.Context, keys []string) ([]*redis.Stri
 	return cmds, nil
 }
 
+// indexPruneAt is the size beyond which a login sheds the members of its
+// index sets whose session is gone. Entries are not removed when one
+// session ends (sign-out, expiry), and every login lengthens the set's TTL,
+// so without this a user who signs in again within each lifetime would
+// grow a set by one member per login, for ever.
+const indexPruneAt = 64
+
+// pruneIndex removes from index set idx the session keys whose session is
+// gone. A session key never comes back once gone (ids are random), so a
+// member removed here cannot belong to a session created meanwhile.
+func (s *RedisStore) pruneIndex(ctx context.Context, idx string) error {
+	keys, err := s.client.SMembers(ctx, idx).Result()
+	if err != nil {
+		return err
+	}
+	for batch := range slices.Chunk(keys, scanBatch) {
+		pipe := s.client.Pipeline()
+		cmds := make([]*redis.IntCmd, len(batch))
+		for i, k := range batch {
+			cmds[i] = pipe.Exists(ctx, k)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+		var gone []any
+		for i, c := range cmds {
+			if c.Val() == 0 {
+				gone = append(gone, batch[i])
+			}
+		}
+		if len(gone) > 0 {
+			if err := s.client.SRem(ctx, idx, gone...).Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // union returns the distinct session keys of an indexed result.
 func union(bySet map[string][]string) []string {
 	var keys []string
