@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -46,6 +47,17 @@ func runSessions(ctx context.Context, args []string, env func(string) (string, b
 	}
 	if err := fs.parse(args[1:], stdout, stderr); err != nil {
 		return err
+	}
+	// A selector given empty (--sub "$SUB" with SUB unset) would otherwise
+	// read as not given: list would show everyone's sessions.
+	var empty string
+	fs.Visit(func(f *flag.Flag) {
+		if (f.Name == "sub" || f.Name == "id") && f.Value.String() == "" {
+			empty = f.Name
+		}
+	})
+	if empty != "" {
+		return usageError("sessions %s: --%s is empty", verb, empty)
 	}
 	cfg, err := loadConfig(*path, env, stderr)
 	if err != nil {

@@ -286,3 +286,23 @@ func TestSessionsBySubWithEmailUserClaim(t *testing.T) {
 		t.Fatalf("revoke --sub: exit %d %q %s", code, out, errOut)
 	}
 }
+
+// TestSessionsEmptySelector: a --sub or --id given with an empty value
+// (a script's unset variable: --sub "$SUB") is a usage error. It used to
+// count as not given, so `list --sub ""` printed every user's sessions and
+// emails, and `revoke --sub "" --all` ended every session.
+func TestSessionsEmptySelector(t *testing.T) {
+	redisPath := sessionsConfigFile(t, "store = \"redis\"\nredis_url = \"redis://127.0.0.1:1/0\"\n")
+	for _, args := range [][]string{
+		{"list", "--config", redisPath, "--sub", ""},
+		{"list", "--config", redisPath, "--sub="},
+		{"revoke", "--config", redisPath, "--sub", "", "--all"},
+		{"revoke", "--config", redisPath, "--id", "", "--all"},
+		{"revoke", "--config", redisPath, "--sub", ""},
+	} {
+		out, errOut, code := sessionsRun(t, args...)
+		if code != 2 || !strings.Contains(errOut, "empty") {
+			t.Errorf("%q: exit %d, stderr %q, stdout %q; want exit 2 naming the empty flag", args, code, errOut, out)
+		}
+	}
+}
