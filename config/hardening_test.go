@@ -148,3 +148,19 @@ func TestRedisURLProblemsHaveLines(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisURLSkipVerifyRefused: go-redis reads "skip_verify=true" in a
+// rediss:// URL as InsecureSkipVerify, which the gateway offers nowhere
+// for Redis: it turned verification off without a word, and made
+// redis_tls_ca_file a no-op. Whoever then sits between the gateway and Redis
+// reads the Redis password and can answer that a revoked session is still
+// there.
+func TestRedisURLSkipVerifyRefused(t *testing.T) {
+	for _, u := range []string{"rediss://r:6380/0?skip_verify=true", "rediss://r:6380/0?db=0&skip_verify=1"} {
+		doc := section("[session]", "store = \"redis\"\nredis_url = \""+u+"\"")
+		cfg, problems := parseDoc(t, t.TempDir(), doc, nil)
+		if cfg != nil || !strings.Contains(strings.Join(problems, "\n"), "session.redis_url: skip_verify") {
+			t.Errorf("redis_url %q: problems %q; want skip_verify refused with its line", u, problems)
+		}
+	}
+}

@@ -115,9 +115,11 @@ func (d *decoder) checkRedis(s *sessionSection) {
 		u, err := url.Parse(s.RedisURL)
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			d.problem("session.redis_url", "must be a redis:// or rediss:// URL")
-		} else if _, err := redis.ParseURL(s.RedisURL); err != nil {
+		} else if opt, err := redis.ParseURL(s.RedisURL); err != nil {
 			// go-redis's messages name the part (database, option), never the password.
 			d.problem("session.redis_url", "%s", strings.TrimPrefix(err.Error(), "redis: "))
+		} else if opt.TLSConfig != nil && opt.TLSConfig.InsecureSkipVerify {
+			d.problem("session.redis_url", "skip_verify would turn off the verification of Redis's TLS certificate; add its CA with redis_tls_ca_file instead")
 		}
 	}
 	for i, a := range s.RedisClusterAddrs {

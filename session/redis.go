@@ -192,6 +192,9 @@ func newRedisClient(cfg RedisConfig) (redis.UniversalClient, error) {
 			// The URL may hold a password: do not echo it.
 			return nil, fmt.Errorf("session: redis_url: %w", err)
 		}
+		if opt.TLSConfig != nil && opt.TLSConfig.InsecureSkipVerify {
+			return nil, errors.New("session: redis_url: skip_verify is not supported: Redis's TLS certificate is always verified")
+		}
 		if cfg.Username != "" {
 			opt.Username = cfg.Username
 		}

@@ -316,6 +316,9 @@ func TestNewRedisClientConfig(t *testing.T) {
 		{"CA with a plain-text url", RedisConfig{URL: "redis://127.0.0.1", RootCAs: x509.NewCertPool()}, false},
 		{"CA with a TLS url", RedisConfig{URL: "rediss://127.0.0.1", RootCAs: x509.NewCertPool()}, true},
 		{"CA with a cluster", RedisConfig{ClusterAddrs: []string{"127.0.0.1:7000"}, RootCAs: x509.NewCertPool()}, true},
+		{"skip_verify", RedisConfig{URL: "rediss://127.0.0.1:6380/0?skip_verify=true"}, false},
+		{"skip_verify with a CA", RedisConfig{URL: "rediss://127.0.0.1:6380/0?skip_verify=true", RootCAs: x509.NewCertPool()}, false},
+		{"skip_verify=false", RedisConfig{URL: "rediss://127.0.0.1:6380/0?skip_verify=false"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := newRedisClient(tc.cfg)
