@@ -391,28 +391,24 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 	// Every session of a user gets the same lifetime, so the newest one
 	// expires last and its TTL is the index's.
 	id := &stored.Identity
-	sizes := map[string]*redis.IntCmd{}
+	var indexes []string
 	if sub := providerSubject(id); sub != "" {
 		idx := s.index.write(subIndexPrefix, indexSub, id.Issuer, sub)
 		pipe.SAdd(ctx, idx, key)
 		extendTTL.Eval(ctx, pipe, []string{idx}, remaining.Milliseconds())
-		sizes[idx] = pipe.SCard(ctx, idx)
+		indexes = append(indexes, idx)
 	}
 	if sid := id.SessionID; sid != "" {
 		idx := s.index.write(sidIndexPrefix, indexSID, id.Issuer, sid)
 		pipe.SAdd(ctx, idx, key)
 		extendTTL.Eval(ctx, pipe, []string{idx}, remaining.Milliseconds())
-		sizes[idx] = pipe.SCard(ctx, idx)
+		indexes = append(indexes, idx)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("session: redis save: %w", err)
 	}
-	for idx, size := range sizes {
-		if size.Val() > indexPruneAt {
-			if err := s.pruneIndex(ctx, idx); err != nil {
-				s.log.Warn("session: removing ended sessions from an index set failed", "err", err)
-			}
-		}
+	if err := s.pruneIndexes(ctx, indexes); err != nil {
+		s.log.Warn("session: removing ended sessions from an index set failed", "err", err)
 	}
 	http.SetCookie(w, newCookie(s.cfg, s.cfg.Name, cookie, maxAgeSeconds(remaining)))
 	if r != nil {

@@ -227,6 +227,31 @@ func (s *RedisStore) getBatch(ctx context.Context, keys []string) ([]*redis.Stri
 // grow a set by one member per login, for ever.
 const indexPruneAt = 64
 
+// pruneIndexes prunes those of the index sets a new session was added to
+// that hold more than indexPruneAt members. It is not part of the login:
+// an error here leaves the set as it was.
+func (s *RedisStore) pruneIndexes(ctx context.Context, indexes []string) error {
+	if len(indexes) == 0 {
+		return nil
+	}
+	pipe := s.client.Pipeline()
+	sizes := make([]*redis.IntCmd, len(indexes))
+	for i, idx := range indexes {
+		sizes[i] = pipe.SCard(ctx, idx)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return err
+	}
+	for i, idx := range indexes {
+		if sizes[i].Val() > indexPruneAt {
+			if err := s.pruneIndex(ctx, idx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // pruneIndex removes from index set idx the session keys whose session is
 // gone. A session key never comes back once gone (ids are random), so a
 // member removed here cannot belong to a session created meanwhile.
