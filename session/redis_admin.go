@@ -30,17 +30,12 @@ const scanBatch = 500
 
 // List returns the sessions of the provider's subject sub at issuer iss
 // ("" for plain OAuth 2.0), or every session when sub is "", oldest first.
-// Sessions that expired or cannot be opened are skipped.
+// Sessions that expired or cannot be opened are skipped. It reads every
+// session, not the index: a session the index lost (an evicting Redis, a
+// Cluster node that failed over before it replicated a login's SADD) or
+// never held (the layout before the HMAC index) is listed too.
 func (s *RedisStore) List(ctx context.Context, iss, sub string) ([]Info, error) {
-	var keys []string
-	var err error
-	if sub != "" {
-		var bySet map[string][]string
-		bySet, err = s.indexed(ctx, s.subjectSets(iss, sub))
-		keys = union(bySet)
-	} else {
-		keys, err = s.scan(ctx, sessionKeyPrefix+"*")
-	}
+	keys, err := s.scan(ctx, sessionKeyPrefix+"*")
 	if err != nil {
 		return nil, fmt.Errorf("session: redis list: %w", err)
 	}
@@ -56,6 +51,9 @@ func (s *RedisStore) List(ctx context.Context, iss, sub string) ([]Info, error) 
 				continue
 			}
 			id := &sess.Identity
+			if sub != "" && (!sameIssuer(id.Issuer, iss) || providerSubject(id) != sub) {
+				continue
+			}
 			infos = append(infos, Info{
 				ID: batch[i][len(sessionKeyPrefix):], Subject: id.Subject, ProviderSubject: providerSubject(id),
 				Email: id.Email, CreatedAt: sess.CreatedAt, ExpiresAt: sess.ExpiresAt,
@@ -87,6 +85,28 @@ func (s *RedisStore) DeleteByID(ctx context.Context, id string) error {
 // were.
 func (s *RedisStore) DeleteBySubject(ctx context.Context, iss, sub string) (int, error) {
 	return s.deleteIndexed(ctx, s.subjectSets(iss, sub))
+}
+
+// RevokeSubject ends every session of the provider's subject sub at issuer
+// iss, for `portcullis sessions revoke --sub`: those the index names
+// (DeleteBySubject), then every other one that List finds by reading all
+// sessions, so that a lost index entry cannot leave one alive. It returns
+// how many there were.
+func (s *RedisStore) RevokeSubject(ctx context.Context, iss, sub string) (int, error) {
+	n, err := s.DeleteBySubject(ctx, iss, sub)
+	if err != nil {
+		return n, err
+	}
+	infos, err := s.List(ctx, iss, sub)
+	if err != nil {
+		return n, err
+	}
+	keys := make([]string, len(infos))
+	for i, in := range infos {
+		keys[i] = sessionKeyPrefix + in.ID
+	}
+	m, err := s.unlink(ctx, keys)
+	return n + m, err
 }
 
 // DeleteBySID ends every session of the provider session sid at issuer iss

@@ -129,7 +129,7 @@ func revokeSessions(ctx context.Context, store *session.RedisStore, iss, sub, id
 	var err error
 	switch {
 	case sub != "":
-		n, err = store.DeleteBySubject(ctx, iss, sub)
+		n, err = store.RevokeSubject(ctx, iss, sub)
 	case id != "":
 		if err = store.DeleteByID(ctx, id); err == nil {
 			n = 1
