@@ -60,6 +60,12 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		return
 	}
 	if err := h.cfg.Sessions.Delete(ex, r); err != nil {
+		// The cookie is cleared all the same, so this browser cannot retry:
+		// revoking the refresh token ends the session left in the store
+		// (and every copy of its cookie) when its access token expires.
+		if s != nil {
+			h.revokeRefresh(r, s)
+		}
 		h.fail(ex, r, unavailable("the session could not be ended; please retry shortly", err))
 		return
 	}
@@ -70,15 +76,7 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 	ex.id = &s.Identity
 	h.metrics.logout("sign_out")
 	h.refresher.ended(s.RefreshToken, h.now)
-	// A copy of a cookie-store cookie outlives its sign-out: signing out
-	// with it again does not ask the provider to revoke the token again.
-	if s.RefreshToken != "" && !h.refresher.dead(s.RefreshToken, h.now) {
-		if err := h.logout.Revoke(r.Context(), s.RefreshToken); err != nil {
-			h.log.Warn("proxy: revoking the refresh token failed", "sub", s.Identity.Subject, "err", err)
-		} else {
-			h.refresher.markDead(s.RefreshToken, h.now)
-		}
-	}
+	h.revokeRefresh(r, s)
 	state := rand.Text()
 	end := h.logout.EndSessionURL(s.IDToken, state, h.publicEndpoint("/signed_out"))
 	if end == "" {
@@ -91,6 +89,20 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		return
 	}
 	http.Redirect(ex, r, end, http.StatusFound)
+}
+
+// revokeRefresh revokes s's refresh token at the provider (RFC 7009) and
+// remembers it as dead. A copy of a cookie-store cookie outlives its
+// sign-out: signing out with it again does not ask the provider again.
+func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) {
+	if s.RefreshToken == "" || h.refresher.dead(s.RefreshToken, h.now) {
+		return
+	}
+	if err := h.logout.Revoke(r.Context(), s.RefreshToken); err != nil {
+		h.log.Warn("proxy: revoking the refresh token failed", "sub", s.Identity.Subject, "err", err)
+		return
+	}
+	h.refresher.markDead(s.RefreshToken, h.now)
 }
 
 // signOutSession returns the request's session with its tokens (the

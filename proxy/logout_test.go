@@ -198,3 +198,31 @@ func TestBackchannelLogoutSlowBody(t *testing.T) {
 		t.Errorf("a body in time: status %d, ended %v", resp.StatusCode, rs.bySub)
 	}
 }
+
+// failingDeleteStore reads sessions, but cannot end them: Delete clears the
+// cookies, as the Redis store does, and fails, as it does on a Redis that
+// has become a read-only replica (READONLY) or is out of memory.
+type failingDeleteStore struct{ session.Store }
+
+func (s failingDeleteStore) Delete(w http.ResponseWriter, r *http.Request) error {
+	_ = s.Store.Delete(w, r)
+	return errors.New("READONLY You can't write against a read only replica.")
+}
+
+// TestSignOutRevokesWhenTheStoreCannotEndTheSession: when the store can
+// read the session but not end it, the sign-out is a 503, and the browser's
+// cookie is cleared anyway, so the browser cannot retry. The session left
+// in the store (and every copy of the cookie) used to live until lifetime,
+// refresh token and all; the refresh token is now revoked anyway, so that
+// the session ends when its access token expires.
+func TestSignOutRevokesWhenTheStoreCannotEndTheSession(t *testing.T) {
+	base := newFixture(t)
+	f := newFixture(t, func(c *Config) { c.Sessions = failingDeleteStore{base.store} })
+	resp := f.do(t, "GET", "/oauth2/sign_out?rd=%2Fafter", nil, withCookies(base.cookies(t, base.session())))
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status = %d, want 503", resp.StatusCode)
+	}
+	if len(f.prov.revoked) != 1 || f.prov.revoked[0] != "rt-0" {
+		t.Errorf("revoked = %v, want the refresh token of the session the store could not end", f.prov.revoked)
+	}
+}
