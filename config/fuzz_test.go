@@ -1,0 +1,24 @@
+package config
+
+import (
+	"errors"
+	"testing"
+)
+
+// FuzzParse: whatever the document, Parse never panics and fails only with
+// Problems.
+func FuzzParse(f *testing.F) {
+	f.Add(base)
+	f.Add(base + "[headers]\nclaims = { \"X-T\" = \"tenant\" }\n")
+	f.Add(base + "[[routes]]\npath = \"/a/**\"\nrequire_claims = { \"a.b\" = 1 }\n")
+	f.Add("[server]\npublic_url = \"${X}\"\n")
+	f.Add("a = [[[[1]]]]\n")
+	f.Add("[[routes]]\n[routes.x]\n")
+	f.Fuzz(func(t *testing.T, doc string) {
+		_, err := Parse("cfg.toml", []byte(doc), envOf(map[string]string{"X": "v", "E": ""}))
+		var ps Problems
+		if err != nil && !errors.As(err, &ps) {
+			t.Fatalf("error %T: %v", err, err)
+		}
+	})
+}
