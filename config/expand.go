@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,9 +71,32 @@ func (d *decoder) resolvePath(p string) string {
 	return filepath.Join(d.dir, p)
 }
 
+// maxFileSize bounds the configuration file and every file it names, so
+// that a path naming /dev/zero or a log file by mistake is a problem, not a
+// check, serve or SIGHUP reload that runs out of memory.
+const maxFileSize = 4 << 20
+
+// ReadFile reads the file at path, refusing one larger than maxFileSize.
+// The gateway reads the TLS files it re-reads on change with it too.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d MiB", path, maxFileSize>>20)
+	}
+	return b, nil
+}
+
 // readFile reads the file named by the value at path.
 func (d *decoder) readFile(path, name string) ([]byte, bool) {
-	b, err := os.ReadFile(d.resolvePath(name))
+	b, err := ReadFile(d.resolvePath(name))
 	if err != nil {
 		d.problem(path, "cannot read file: %v", err)
 		return nil, false

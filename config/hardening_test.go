@@ -164,3 +164,41 @@ func TestRedisURLSkipVerifyRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestNamedFileTooLarge: a *_file key that names /dev/zero (or a log file,
+// by mistake) was read whole: check, serve and a running gateway's SIGHUP
+// reload grew until the kernel killed them, instead of naming the line.
+func TestNamedFileTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "huge")
+	writeFile(t, huge, strings.Repeat("x", maxFileSize+1))
+	for _, name := range []string{huge, "/dev/zero"} {
+		doc := strings.Replace(base, "client_id = \"client\"\n", "client_id = \"client\"\nclient_secret_file = \""+name+"\"\n", 1)
+		_, problems := parseDoc(t, dir, doc, nil)
+		want := "cfg.toml:7: provider.client_secret_file: cannot read file: " + name + " is larger than"
+		if len(problems) != 1 || !strings.HasPrefix(problems[0], want) {
+			t.Errorf("client_secret_file = %q: problems %q, want one starting %q", name, problems, want)
+		}
+	}
+}
+
+// TestConfigFileTooLarge: Load read the configuration file whole, whatever
+// its size (--config /dev/zero).
+func TestConfigFileTooLarge(t *testing.T) {
+	_, err := Load("/dev/zero", nil)
+	if err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("Load(/dev/zero) = %v, want a too-large error", err)
+	}
+}
+
+// TestTLSFilesTooLarge: tls_cert_file and tls_key_file were read whole by
+// tls.LoadX509KeyPair, past the bound of every other named file.
+func TestTLSFilesTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	doc := section("[server]", "tls_cert_file = \"/dev/zero\"\ntls_key_file = \"/dev/zero\"")
+	_, problems := parseDoc(t, dir, doc, nil)
+	if len(problems) != 2 || !strings.Contains(problems[0], "server.tls_cert_file: cannot read file: /dev/zero is larger than") ||
+		!strings.Contains(problems[1], "server.tls_key_file: cannot read file: /dev/zero is larger than") {
+		t.Errorf("problems %q, want one for each file", problems)
+	}
+}

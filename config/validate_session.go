@@ -187,8 +187,12 @@ func (d *decoder) validateHeaders(h *headersSection) {
 
 // checkKeyPair loads the TLS certificate and key, so a bad pair fails check.
 func (d *decoder) checkKeyPair(s *serverSection) {
-	_, err := tls.LoadX509KeyPair(d.resolvePath(s.TLSCertFile), d.resolvePath(s.TLSKeyFile))
-	if err != nil {
+	cert, certOK := d.readFile("server.tls_cert_file", s.TLSCertFile)
+	key, keyOK := d.readFile("server.tls_key_file", s.TLSKeyFile)
+	if !certOK || !keyOK {
+		return
+	}
+	if _, err := tls.X509KeyPair(cert, key); err != nil {
 		d.problem("server.tls_cert_file", "cannot load the certificate and key: %v", err)
 	}
 }

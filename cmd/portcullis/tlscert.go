@@ -7,10 +7,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/portcullis/portcullis/config"
 )
 
 // certPollInterval is how often certReloader looks at the certificate and
@@ -57,10 +58,10 @@ func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 }
 
 func (r *certReloader) read() (certPEM, keyPEM []byte, err error) {
-	if certPEM, err = os.ReadFile(r.certFile); err != nil {
+	if certPEM, err = config.ReadFile(r.certFile); err != nil {
 		return nil, nil, err
 	}
-	if keyPEM, err = os.ReadFile(r.keyFile); err != nil {
+	if keyPEM, err = config.ReadFile(r.keyFile); err != nil {
 		return nil, nil, err
 	}
 	return certPEM, keyPEM, nil

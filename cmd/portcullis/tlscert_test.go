@@ -102,3 +102,35 @@ func TestCertReloader(t *testing.T) {
 		t.Error("a missing key at start is not an error")
 	}
 }
+
+// TestCertReloaderFileTooLarge: the TLS files re-read on change or SIGHUP
+// were read whole; one replaced by something endless (a mistaken symlink
+// to /dev/zero) made the running gateway run out of memory.
+func TestCertReloaderFileTooLarge(t *testing.T) {
+	certPEM, keyPEM := testPair(t, "a")
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(cert, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	r, err := newCertReloader(cert, key, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(cert); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", cert); err != nil {
+		t.Fatal(err)
+	}
+	if r.reload("SIGHUP") {
+		t.Error("a certificate file that never ends was installed")
+	}
+	if !strings.Contains(logs.String(), "larger than") {
+		t.Errorf("logs lack the reason:\n%s", logs.String())
+	}
+}
