@@ -202,3 +202,31 @@ func TestTLSFilesTooLarge(t *testing.T) {
 		t.Errorf("problems %q, want one for each file", problems)
 	}
 }
+
+// TestHeaderNamesFoldDots: the proxy removes inbound headers with '_' and
+// '.' read as '-' (PHP and CGI turn both into '_'), but validation folded
+// only '_': a claim header "X.Forwarded.User" passed beside the user header
+// (a PHP app reads both as HTTP_X_FORWARDED_USER, the claim winning), and
+// "X.Forwarded.For" passed although X-Forwarded-For cannot carry identity.
+func TestHeaderNamesFoldDots(t *testing.T) {
+	for _, tc := range []struct{ lines, want string }{
+		{`claims = { "X.Forwarded.User" = "name" }`, `cfg.toml:18: headers.claims."X.Forwarded.User": header "X.Forwarded.User" is already used by headers.user`},
+		{`claims = { "X.Forwarded.For" = "name" }`, `cfg.toml:18: headers.claims."X.Forwarded.For": header "X.Forwarded.For" cannot carry identity`},
+		{`email = "X.Forwarded.User"`, `cfg.toml:18: headers.email: header "X.Forwarded.User" is already used by headers.user`},
+	} {
+		_, problems := parseDoc(t, t.TempDir(), base+"[headers]\n"+tc.lines+"\n", nil)
+		if len(problems) != 1 || problems[0] != tc.want {
+			t.Errorf("%s: problems %q, want %q", tc.lines, problems, tc.want)
+		}
+	}
+}
+
+// TestClaimHeaderEmptyName: a claims entry with an empty header name was
+// accepted and then silently never sent.
+func TestClaimHeaderEmptyName(t *testing.T) {
+	_, problems := parseDoc(t, t.TempDir(), base+"[headers]\nclaims = { \"\" = \"tenant_id\" }\n", nil)
+	want := `cfg.toml:18: headers.claims."": header name must not be empty`
+	if len(problems) != 1 || problems[0] != want {
+		t.Errorf("problems %q, want %q", problems, want)
+	}
+}

@@ -158,7 +158,9 @@ func (d *decoder) validateHeaders(h *headersSection) {
 		if name == "" {
 			return
 		}
-		canon := http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-"))
+		// As the proxy matches names when it removes inbound copies: '_'
+		// and '.' read as '-' (CGI and PHP turn both into '_').
+		canon := http.CanonicalHeaderKey(strings.NewReplacer("_", "-", ".", "-").Replace(name))
 		switch {
 		case !isToken(name):
 			d.problem(key, "invalid HTTP header name %q", name)
@@ -178,6 +180,10 @@ func (d *decoder) validateHeaders(h *headersSection) {
 	check("headers.assertion", h.Assertion)
 	for _, name := range sortedKeys(h.Claims) {
 		key := joinKey("headers.claims", name)
+		if name == "" {
+			d.problem(key, "header name must not be empty")
+			continue
+		}
 		check(key, name)
 		if strings.TrimSpace(h.Claims[name]) == "" {
 			d.problem(key, "claim path must not be empty")
