@@ -230,3 +230,16 @@ func TestClaimHeaderEmptyName(t *testing.T) {
 		t.Errorf("problems %q, want %q", problems, want)
 	}
 }
+
+// TestByteOrderMark: a file saved with a UTF-8 byte-order mark (Windows
+// editors, PowerShell 5's Out-File) was refused as "invalid character at
+// start of key: U+00EF 'ï'".
+func TestByteOrderMark(t *testing.T) {
+	if _, problems := parseDoc(t, t.TempDir(), "\uFEFF"+base, nil); problems != nil {
+		t.Errorf("a file starting with a byte-order mark: %q", problems)
+	}
+	_, problems := parseDoc(t, t.TempDir(), "\uFEFF"+base+"bogus = 1\n", nil)
+	if want := "cfg.toml:17: routes[0].bogus: unknown key"; len(problems) != 1 || problems[0] != want {
+		t.Errorf("problems %q, want %q", problems, want)
+	}
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -29,6 +30,8 @@ func Parse(path string, data []byte, getenv func(string) (string, bool)) (*Confi
 	if getenv == nil {
 		getenv = func(string) (string, bool) { return "", false }
 	}
+	// Windows editors may save a UTF-8 byte-order mark first.
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	var doc map[string]any
 	if err := toml.Unmarshal(data, &doc); err != nil {
 		return nil, Problems{syntaxProblem(path, data, err)}
