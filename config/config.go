@@ -12,6 +12,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis/idp"
@@ -70,12 +71,12 @@ func (p Problem) String() string {
 type Problems []Problem
 
 func (ps Problems) Error() string {
-	s := ""
+	var b strings.Builder
 	for i, p := range ps {
 		if i > 0 {
-			s += "\n"
+			b.WriteByte('\n')
 		}
-		s += p.String()
+		b.WriteString(p.String())
 	}
-	return s
+	return b.String()
 }

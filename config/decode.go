@@ -11,12 +11,13 @@ import (
 // decoder turns the generic TOML document into the schema, collecting every
 // problem with the line of the key it concerns.
 type decoder struct {
-	file     string
-	dir      string // base of relative file paths: the config file's directory
-	lines    lineIndex
-	getenv   func(string) (string, bool)
-	problems Problems
-	warnings Problems
+	file      string
+	dir       string // base of relative file paths: the config file's directory
+	lines     lineIndex
+	getenv    func(string) (string, bool)
+	problems  Problems
+	warnings  Problems
+	problemAt map[string]bool // keys with a problem recorded
 }
 
 // lineOf returns the line of path, or of its closest enclosing key or table
@@ -63,11 +64,13 @@ func parentPath(path string) string {
 // problem records a problem about the key at path. Only the first problem of
 // a key is kept: a value that failed to expand is not also "required".
 func (d *decoder) problem(path, format string, args ...any) {
-	for _, p := range d.problems {
-		if p.Key == path {
-			return
-		}
+	if d.problemAt[path] {
+		return
 	}
+	if d.problemAt == nil {
+		d.problemAt = map[string]bool{}
+	}
+	d.problemAt[path] = true
 	d.problems = append(d.problems, Problem{File: d.file, Line: d.lineOf(path), Key: path, Msg: fmt.Sprintf(format, args...)})
 }
 

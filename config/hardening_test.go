@@ -1,10 +1,12 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestListenCollidesWithOps: listen and ops_listen on the same
@@ -241,5 +243,22 @@ func TestByteOrderMark(t *testing.T) {
 	_, problems := parseDoc(t, t.TempDir(), "\uFEFF"+base+"bogus = 1\n", nil)
 	if want := "cfg.toml:17: routes[0].bogus: unknown key"; len(problems) != 1 || problems[0] != want {
 		t.Errorf("problems %q, want %q", problems, want)
+	}
+}
+
+// TestLargeDocumentLinear: finding each key's line scanned the document
+// from its start (unstable.Parser.Shape), and each problem was compared
+// with every earlier one: a 1 MiB file with 400,000 array elements of the
+// wrong type kept check (and a SIGHUP reload) busy for many minutes.
+func TestLargeDocumentLinear(t *testing.T) {
+	const n = 400_000
+	doc := strings.Replace(base, "client_id = \"client\"\n", "client_id = \"client\"\nscopes = ["+strings.Repeat("1,", n)+"]\n", 1)
+	start := time.Now()
+	_, problems := parseDoc(t, t.TempDir(), doc, nil)
+	if elapsed := time.Since(start); elapsed > 20*time.Second {
+		t.Errorf("a %d KiB document took %v", len(doc)>>10, elapsed)
+	}
+	if len(problems) != n || problems[n-1] != fmt.Sprintf("cfg.toml:7: provider.scopes[%d]: must be a string, got integer", n-1) {
+		t.Errorf("%d problems, the last %q", len(problems), problems[len(problems)-1])
 	}
 }

@@ -104,6 +104,11 @@ type lineIndex map[string]int
 // the line of every key, table header and array element.
 func indexLines(data []byte) (lineIndex, error) {
 	w := &lineWalker{idx: lineIndex{}, arrays: map[string]int{}}
+	for i, c := range data {
+		if c == '\n' {
+			w.newlines = append(w.newlines, i)
+		}
+	}
 	w.p.Reset(data)
 	for w.p.NextExpression() {
 		e := w.p.Expression()
@@ -123,13 +128,16 @@ type lineWalker struct {
 	idx    lineIndex
 	arrays map[string]int // array-of-tables path -> number of elements so far
 	table  string         // path of the current table ("" = root)
+	// newlines are the offsets of the document's line feeds: a node's line
+	// is found by binary search, not by counting from the start each time.
+	newlines []int
 }
 
 func (w *lineWalker) line(n *unstable.Node) int {
 	if n.Raw.Length == 0 {
 		return 0
 	}
-	return w.p.Shape(n.Raw).Start.Line
+	return sort.SearchInts(w.newlines, int(n.Raw.Offset)) + 1
 }
 
 // keyOf returns the parts of a node's (possibly dotted) key and its line.
