@@ -262,3 +262,20 @@ func TestLargeDocumentLinear(t *testing.T) {
 		t.Errorf("%d problems, the last %q", len(problems), problems[len(problems)-1])
 	}
 }
+
+// TestURLPortOutOfRange: url.Parse accepts any digits as a port, so an
+// upstream "http://127.0.0.1:65536" or a public_url with port 0 passed
+// check, and every request then failed (a 502, a redirect URI no browser
+// can follow).
+func TestURLPortOutOfRange(t *testing.T) {
+	for _, tc := range []struct{ from, to, want string }{
+		{"http://127.0.0.1:3000", "http://127.0.0.1:65536", `cfg.toml:13: upstreams[0].url: invalid port in URL "http://127.0.0.1:65536"`},
+		{"http://127.0.0.1:3000", "http://127.0.0.1:0", `cfg.toml:13: upstreams[0].url: invalid port in URL "http://127.0.0.1:0"`},
+		{"https://dash.example.com", "https://dash.example.com:0", `cfg.toml:2: server.public_url: invalid port in URL "https://dash.example.com:0"`},
+	} {
+		_, problems := parseDoc(t, t.TempDir(), strings.Replace(base, tc.from, tc.to, 1), nil)
+		if len(problems) != 1 || problems[0] != tc.want {
+			t.Errorf("%s: problems %q, want %q", tc.to, problems, tc.want)
+		}
+	}
+}

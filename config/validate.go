@@ -25,6 +25,8 @@ func (d *decoder) checkURL(key, raw string, bare bool) *url.URL {
 		d.problem(key, "must be an absolute http:// or https:// URL, got %q", shown)
 	case u.Host == "" || u.Hostname() == "":
 		d.problem(key, "URL %q has no host", shown)
+	case u.Port() != "" && !validPort(u.Port()):
+		d.problem(key, "invalid port in URL %q", shown)
 	case u.User != nil:
 		d.problem(key, "URL %q must not contain user information (a user name or password before @)", shown)
 	case bare && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#")):
@@ -55,6 +57,12 @@ func withoutUserinfo(raw string) string {
 		return raw[:i+3] + raw[i+3+at+1:]
 	}
 	return raw
+}
+
+// validPort reports whether p is a port number from 1 to 65535.
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 // checkHostPort checks a listen address such as ":4180" or "127.0.0.1:9180".
