@@ -1,12 +1,14 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/policy"
@@ -31,7 +33,9 @@ func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.
 	if err := fs.parse(args, stdout, stderr); err != nil {
 		return err
 	}
-	if len(idFlags) > 0 && *request == "" {
+	requested := false // an empty --request is a malformed one, not none
+	fs.Visit(func(f *flag.Flag) { requested = requested || f.Name == "request" })
+	if len(idFlags) > 0 && !requested {
 		fmt.Fprintf(stderr, "%s: --identity describes the identity of a --request; give --request too\n", fs.Name())
 		fs.printHelp(stderr)
 		return &exitError{code: 2}
@@ -55,7 +59,7 @@ func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.
 	if *strict && len(cfg.Warnings) > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("%s: %d warning(s) and --strict", cfg.Path, len(cfg.Warnings))}
 	}
-	if *request == "" {
+	if !requested {
 		fmt.Fprintf(stdout, "%s: OK\n", cfg.Path)
 		return nil
 	}
@@ -70,10 +74,11 @@ func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.
 // refusal is exit code 3.
 func explain(w io.Writer, file string, table *policy.Table, request string, id *portcullis.Identity) error {
 	method, rawURL, ok := strings.Cut(strings.TrimSpace(request), " ")
-	if !ok {
+	rawURL = strings.TrimSpace(rawURL)
+	if !ok || strings.IndexFunc(rawURL, unicode.IsSpace) >= 0 {
 		return usageError(`--request must be "METHOD URL", got %q`, request)
 	}
-	u, err := url.Parse(strings.TrimSpace(rawURL))
+	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
 		return usageError("--request URL must be absolute: %q", rawURL)
 	}

@@ -191,6 +191,11 @@ func TestCheckRequestUsage(t *testing.T) {
 		msg  string
 	}{
 		{"no URL", []string{"--request", "GET"}, `"METHOD URL"`},
+		// An empty --request was taken for none: "OK", exit 0.
+		{"empty request", []string{"--request", ""}, `"METHOD URL"`},
+		{"empty request with an identity", []string{"--request", " ", "--identity", "sub=a"}, `"METHOD URL"`},
+		// A request line cannot hold a space: "/a b" was explained as "/a%20b".
+		{"space in the URL", []string{"--request", "GET https://dash.example.com/a b"}, `"METHOD URL"`},
 		{"relative URL", []string{"--request", "GET /x"}, "must be absolute"},
 		{"identity without =", []string{"--request", "GET https://dash.example.com/", "--identity", "email"}, "want key=value"},
 		{"unknown identity key", []string{"--request", "GET https://dash.example.com/", "--identity", "role=x"}, `unknown key "role"`},
