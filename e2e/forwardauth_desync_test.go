@@ -18,6 +18,19 @@ var frontProxies = []struct {
 }{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy},
 	{"ingress-nginx", "127.0.0.2/32", startIngressNginx}}
 
+// behindFront starts an app, a test provider, the gateway in forward-auth
+// mode trusting trusted, and the front proxy (start) in front of the app;
+// it returns the app and the front proxy's address.
+func behindFront(t *testing.T, trusted string, start func(tb testing.TB, listen, gateway, app string)) (*upstream, string) {
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{})
+	addr := testenv.Addr(testenv.FreePort(t))
+	a := pickAddrs(t)
+	startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, trusted))
+	start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+	return up, addr
+}
+
 // TestAuthEndpointNotReachableByClients: each snippet routes the
 // gateway's own endpoints (/oauth2/) from the app's host to the gateway.
 // nginx keeps /oauth2/auth internal; the Caddy and ingress-nginx snippets
@@ -29,12 +42,7 @@ var frontProxies = []struct {
 func TestAuthEndpointNotReachableByClients(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up := newUpstream(t)
-			p := oidctest.New(t, oidctest.Options{})
-			addr := testenv.Addr(testenv.FreePort(t))
-			a := pickAddrs(t)
-			startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, front.trusted))
-			front.start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+			_, addr := behindFront(t, front.trusted, front.start)
 			c := browser(t)
 			if status, body, _ := get(t, c, "http://"+addr+"/hello"); status != 200 {
 				t.Fatalf("login: %d %s", status, body)
@@ -59,12 +67,7 @@ func TestAuthEndpointNotReachableByClients(t *testing.T) {
 func TestDoubleSlashDoesNotReachApp(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up := newUpstream(t)
-			p := oidctest.New(t, oidctest.Options{})
-			addr := testenv.Addr(testenv.FreePort(t))
-			a := pickAddrs(t)
-			startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, front.trusted))
-			front.start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+			up, addr := behindFront(t, front.trusted, front.start)
 			anon := browser(t)
 			if status, _ := send(t, anon, "GET", "http://"+addr+"/admin/secret", nil); status < 300 {
 				t.Fatalf("anonymous GET /admin/secret: %d", status)
@@ -91,12 +94,7 @@ func TestDoubleSlashDoesNotReachApp(t *testing.T) {
 func TestPathRewriteHeadersDoNotReachApp(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up := newUpstream(t)
-			p := oidctest.New(t, oidctest.Options{})
-			addr := testenv.Addr(testenv.FreePort(t))
-			a := pickAddrs(t)
-			startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, front.trusted))
-			front.start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+			up, addr := behindFront(t, front.trusted, front.start)
 			for _, h := range [][2]string{{"X-Script-Name", "/public"}, {"X-Original-URL", "/admin/secret"},
 				{"X-Original-URI", "/admin/secret"}, {"X-Rewrite-URL", "/admin/secret"}} {
 				before := up.count()
@@ -129,12 +127,7 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 	}
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up := newUpstream(t)
-			p := oidctest.New(t, oidctest.Options{})
-			addr := testenv.Addr(testenv.FreePort(t))
-			a := pickAddrs(t)
-			startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, front.trusted))
-			front.start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+			up, addr := behindFront(t, front.trusted, front.start)
 			before := up.count()
 			if status, _ := send(t, browser(t), "GET", "http://"+addr+"/public/x", claims); status != 200 || up.count() != before+1 {
 				t.Fatalf("anonymous GET /public/x: %d", status)

@@ -32,73 +32,98 @@ import (
 // the attacker's tokens, signed with the withdrawn key, verify too.
 func TestWithdrawnSigningKeyIsDropped(t *testing.T) {
 	clk := newClock()
-	const iss = "https://ci.example.com"
-	newKey := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	leaked, current := newKey(), newKey()
-	pub := func(k *ecdsa.PrivateKey, kid string) jose.JSONWebKey {
-		return jose.JSONWebKey{Key: &k.PublicKey, KeyID: kid, Algorithm: "ES256", Use: "sig"}
-	}
-	var mu sync.Mutex
-	published := []jose.JSONWebKey{pub(leaked, "old"), pub(current, "new")}
-	var fetches atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fetches.Add(1)
-		mu.Lock()
-		defer mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: published})
-	}))
-	defer srv.Close()
-	c, err := New(Config{Kind: "oauth2", ClientID: "client", AuthorizationURL: srv.URL, TokenURL: srv.URL,
-		UserinfoURL: srv.URL, Now: clk.Now,
-		ExtraIssuers: []ExtraIssuer{{Issuer: iss, Audiences: []string{"ci"}, JWKSURL: srv.URL}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sign := func(k *ecdsa.PrivateKey, kid, sub string) string {
-		s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: k, KeyID: kid}}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		now := clk.Now().Unix()
-		payload, _ := json.Marshal(map[string]any{"iss": iss, "sub": sub, "aud": "ci", "iat": now, "exp": now + 600})
-		jws, err := s.Sign(payload)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := jws.CompactSerialize()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	leaked, current := esKey(t), esKey(t)
+	ci := newCIIssuer(t, clk, esPub(leaked, "old"), esPub(current, "new"))
 	ctx := context.Background()
-	if _, err := c.VerifyBearer(ctx, sign(current, "new", "deploy-bot")); err != nil {
+	honest := func() string { return ci.sign(t, current, "new", "deploy-bot", 600) }
+	if _, err := ci.c.VerifyBearer(ctx, honest()); err != nil {
 		t.Fatalf("honest token: %v", err)
 	}
-	// The issuer withdraws the old key.
-	mu.Lock()
-	published = []jose.JSONWebKey{pub(current, "new")}
-	mu.Unlock()
+	ci.publish(esPub(current, "new")) // the issuer withdraws the old key
 	// A month of honest traffic later...
 	for range 30 {
 		clk.Advance(24 * time.Hour)
-		if _, err := c.VerifyBearer(ctx, sign(current, "new", "deploy-bot")); err != nil {
+		if _, err := ci.c.VerifyBearer(ctx, honest()); err != nil {
 			t.Fatalf("honest token: %v", err)
 		}
 	}
 	// ...a token signed with the withdrawn key is still accepted.
-	id, err := c.VerifyBearer(ctx, sign(leaked, "old", "attacker"))
+	id, err := ci.c.VerifyBearer(ctx, ci.sign(t, leaked, "old", "attacker", 600))
 	if err == nil {
 		t.Errorf("token signed with a key withdrawn from the JWKS 30 days ago accepted (JWKS fetched %d time(s) in all): %+v",
-			fetches.Load(), id)
+			ci.fetches.Load(), id)
 	}
+}
+
+// ciIssuer is an extra issuer trusted for bearer tokens (audience "ci")
+// whose JWKS the test publishes, with a client that trusts it.
+type ciIssuer struct {
+	c         *Client
+	clk       *clock
+	mu        sync.Mutex
+	published []jose.JSONWebKey
+	fetches   atomic.Int32
+}
+
+const ciIssuerURL = "https://ci.example.com"
+
+func newCIIssuer(t *testing.T, clk *clock, keys ...jose.JSONWebKey) *ciIssuer {
+	ci := &ciIssuer{clk: clk, published: keys}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ci.fetches.Add(1)
+		ci.mu.Lock()
+		defer ci.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: ci.published})
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Config{Kind: "oauth2", ClientID: "client", AuthorizationURL: srv.URL, TokenURL: srv.URL,
+		UserinfoURL: srv.URL, Now: clk.Now,
+		ExtraIssuers: []ExtraIssuer{{Issuer: ciIssuerURL, Audiences: []string{"ci"}, JWKSURL: srv.URL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci.c = c
+	return ci
+}
+
+// publish replaces the issuer's JWKS.
+func (ci *ciIssuer) publish(keys ...jose.JSONWebKey) {
+	ci.mu.Lock()
+	defer ci.mu.Unlock()
+	ci.published = keys
+}
+
+// sign issues an ES256 access token for sub, valid for ttl seconds.
+func (ci *ciIssuer) sign(t *testing.T, k *ecdsa.PrivateKey, kid, sub string, ttl int64) string {
+	t.Helper()
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: k, KeyID: kid}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := ci.clk.Now().Unix()
+	payload, _ := json.Marshal(map[string]any{"iss": ciIssuerURL, "sub": sub, "aud": "ci", "iat": now, "exp": now + ttl})
+	jws, err := s.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func esKey(t *testing.T) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func esPub(k *ecdsa.PrivateKey, kid string) jose.JSONWebKey {
+	return jose.JSONWebKey{Key: &k.PublicKey, KeyID: kid, Algorithm: "ES256", Use: "sig"}
 }
 
 // TestUnverifiedEmailIsNotTheUser: with user_claim = "email" (a
