@@ -42,12 +42,15 @@ func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
 	if u.AccessToken == "" {
 		return nil, ErrUserTokenNeeded
 	}
+	// Each page is decoded into a fresh slice: json.Unmarshal decodes into
+	// the elements a reused slice still holds, so a field a page leaves out
+	// or sets to null would keep the value of the page before (a team
+	// without its organisation read as a team of another organisation).
 	var out groupSet
-	var orgs []struct {
-		Login string `json:"login"`
-	}
 	err := g.pages(ctx, "/user/orgs", u.AccessToken, func(body []byte) error {
-		orgs = orgs[:0]
+		var orgs []struct {
+			Login string `json:"login"`
+		}
 		if err := json.Unmarshal(body, &orgs); err != nil {
 			return err
 		}
@@ -61,14 +64,13 @@ func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var teams []struct {
-		Slug         string `json:"slug"`
-		Organization struct {
-			Login string `json:"login"`
-		} `json:"organization"`
-	}
 	err = g.pages(ctx, "/user/teams", u.AccessToken, func(body []byte) error {
-		teams = teams[:0]
+		var teams []struct {
+			Slug         string `json:"slug"`
+			Organization struct {
+				Login string `json:"login"`
+			} `json:"organization"`
+		}
 		if err := json.Unmarshal(body, &teams); err != nil {
 			return err
 		}

@@ -139,3 +139,37 @@ func TestNextLink(t *testing.T) {
 		}
 	}
 }
+
+// A field a page leaves out or sets to null is not taken from the page
+// before: a team of page 2 without its organisation is skipped, never read
+// as a team of page 1's organisation ("acme/admins").
+func TestGitHubPageDoesNotInheritThePreviousPage(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path + "?" + r.URL.Query().Get("page") {
+		case "/user/orgs?":
+			_, _ = w.Write([]byte(`[{"login":"acme"}]`))
+		case "/user/teams?":
+			w.Header().Set("Link", `<http://`+r.Host+`/user/teams?per_page=100&page=2>; rel="next"`)
+			_, _ = w.Write([]byte(`[{"slug":"sre","organization":{"login":"acme"}}]`))
+		case "/user/teams?2":
+			w.Header().Set("Link", `<http://`+r.Host+`/user/teams?per_page=100&page=3>; rel="next"`)
+			_, _ = w.Write([]byte(`[{"slug":"admins","organization":null}]`))
+		case "/user/teams?3":
+			_, _ = w.Write([]byte(`[{"organization":{"login":"evil"}}]`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	g, err := NewGitHub(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.Groups(context.Background(), User{AccessToken: "gho_user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"acme", "acme/sre"}; !slices.Equal(got, want) {
+		t.Errorf("groups = %v, want %v", got, want)
+	}
+}
