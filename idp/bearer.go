@@ -95,6 +95,9 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 	if kind := notAnAccessToken(vt.claims); kind != "" {
 		return nil, time.Time{}, fmt.Errorf("%w: %s is not an access token", ErrInvalidToken, kind)
 	}
+	if bound := senderConstrained(vt.claims); bound != "" {
+		return nil, time.Time{}, fmt.Errorf("%w: %s", ErrInvalidToken, bound)
+	}
 	id, err := c.identity(vt.claims, vt.token.Issuer)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
@@ -143,6 +146,23 @@ func notAnAccessToken(claims map[string]any) string {
 	}
 	if t, ok := claims["typ"].(string); ok && (strings.EqualFold(t, "ID") || strings.EqualFold(t, "Logout")) {
 		return "a " + t + " token"
+	}
+	return ""
+}
+
+// senderConstrained says why a token is bound to a key its client must
+// prove it holds, "" when it is a plain bearer token: a cnf claim (RFC 7800;
+// jkt for DPoP, RFC 9449 §6, x5t#S256 for mutual TLS, RFC 8705 §3.1), or
+// the token_type DPoP that introspection gives for one (RFC 9449 §6.2). The
+// gateway checks no such proof, so it refuses such a token presented as a
+// bearer token (RFC 9449 §7.1, RFC 8705 §3): whoever stole it must not be
+// able to use it at the gateway without the key.
+func senderConstrained(claims map[string]any) string {
+	if _, ok := claims["cnf"]; ok {
+		return "the token is bound to a key (cnf), and no proof of it is checked"
+	}
+	if t, ok := claims["token_type"].(string); ok && strings.EqualFold(t, "DPoP") {
+		return "the token is DPoP-bound, and no proof is checked"
 	}
 	return ""
 }

@@ -77,6 +77,8 @@ func TestVerifyBearerJWT(t *testing.T) {
 			"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}}, oidctest.SignOptions{})},
 		{name: "Keycloak typ claim ID", token: signed(map[string]any{"typ": "ID"}, oidctest.SignOptions{})},
 		{name: "Keycloak typ claim Bearer", token: signed(map[string]any{"typ": "Bearer"}, oidctest.SignOptions{}), valid: true},
+		{name: "DPoP-bound (cnf jkt)", token: at(map[string]any{"cnf": map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}})},
+		{name: "certificate-bound (cnf x5t#S256)", token: at(map[string]any{"cnf": map[string]any{"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

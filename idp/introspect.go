@@ -55,6 +55,9 @@ func (c *Client) introspect(ctx context.Context, token string) (*portcullis.Iden
 		strings.EqualFold(typ, "ID") || strings.EqualFold(typ, "Logout")) {
 		return nil, fmt.Errorf("%w: introspection says typ %q", ErrInvalidToken, typ)
 	}
+	if bound := senderConstrained(claims); bound != "" {
+		return nil, fmt.Errorf("%w: introspection: %s", ErrInvalidToken, bound)
+	}
 	exp, hasExp, err := numericDate(claims, "exp")
 	now := c.now()
 	if err != nil || !hasExp || !now.Before(exp) {

@@ -41,6 +41,16 @@ func TestIntrospectionRules(t *testing.T) {
 		{name: "no exp", resp: map[string]any{"active": true, "sub": "svc", "aud": "client"}},
 		{name: "string exp", resp: map[string]any{"active": true, "sub": "svc", "aud": "client", "exp": "99999999999"}},
 		{name: "no sub", resp: map[string]any{"active": true, "aud": "client", "exp": now + 60}},
+		{name: "token_type Bearer", resp: map[string]any{"active": true, "sub": "svc", "aud": "client", "exp": now + 60,
+			"token_type": "bearer"}, valid: true},
+		// Sender-constrained tokens: the gateway cannot check the proof, so
+		// one presented as a bearer token is refused (RFC 9449 §7.1, RFC 8705 §3).
+		{name: "DPoP-bound", resp: map[string]any{"active": true, "sub": "svc", "aud": "client", "exp": now + 60,
+			"token_type": "DPoP", "cnf": map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}},
+		{name: "token_type DPoP without cnf", resp: map[string]any{"active": true, "sub": "svc", "aud": "client", "exp": now + 60,
+			"token_type": "DPoP"}},
+		{name: "certificate-bound", resp: map[string]any{"active": true, "sub": "svc", "aud": "client", "exp": now + 60,
+			"token_type": "Bearer", "cnf": map[string]any{"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}},
 		{name: "server error", status: 500, down: true},
 		{name: "bad client credentials", status: 401, down: true},
 	}
