@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -464,5 +466,58 @@ func TestForwardedHostCanonical(t *testing.T) {
 	u := f.up.last(t)
 	if xfh := u.Header.Get("X-Forwarded-Host"); xfh != "gw.test:8443" || u.Host != "gw.test:8443" {
 		t.Errorf("Host %q, X-Forwarded-Host %q, want both gw.test:8443", u.Host, xfh)
+	}
+}
+
+// TestGatewayCookieIsNeverShareable: a forwarded response that carries a
+// gateway cookie (a refreshed session, or its clearing) must not be stored by
+// a shared cache in front of the gateway, whatever the upstream says about
+// caching, or that cache would hand one user's session cookie to everyone
+// who asks for the URL (RFC 2965 §4.2.3).
+func TestGatewayCookieIsNeverShareable(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		upstream map[string]string
+	}{
+		{"public", map[string]string{"Cache-Control": "public, max-age=3600, immutable"}},
+		{"s-maxage", map[string]string{"Cache-Control": "s-maxage=600"}},
+		{"heuristic", map[string]string{"Last-Modified": "Mon, 01 Jan 2029 00:00:00 GMT"}},
+		{"targeted", map[string]string{"Cache-Control": "private", "CDN-Cache-Control": "max-age=600", "Surrogate-Control": "max-age=600"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tt.upstream {
+					w.Header().Set(k, v)
+				}
+				_, _ = io.WriteString(w, "asset")
+			})
+			f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+				return &idp.Tokens{AccessToken: "at-2", RefreshToken: "rt-2", Expiry: f.clock.Now().Add(time.Hour)}, nil, nil
+			}
+			s := f.session()
+			s.Expiry = f.clock.Now().Add(30 * time.Second) // within the refresh margin
+			resp := f.do(t, "GET", "/app/app.js", nil, withCookies(f.cookies(t, s)))
+			if resp.StatusCode != http.StatusOK || responseCookies(resp)["portcullis"] == nil {
+				t.Fatalf("refresh = %d, cookies %v", resp.StatusCode, resp.Header["Set-Cookie"])
+			}
+			if cc := resp.Header.Values("Cache-Control"); len(cc) != 1 || cc[0] != "no-store" {
+				t.Errorf("Cache-Control = %q with a refreshed session cookie, want no-store", cc)
+			}
+			for _, k := range []string{"CDN-Cache-Control", "Surrogate-Control"} {
+				if v := resp.Header.Get(k); v != "" {
+					t.Errorf("%s = %q with a refreshed session cookie", k, v)
+				}
+			}
+		})
+	}
+
+	// Without a gateway cookie the upstream's caching stands.
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("CDN-Cache-Control", "max-age=600")
+	})
+	resp := f.do(t, "GET", "/app/app.js", nil, withCookies(f.cookies(t, f.session())))
+	if resp.Header.Get("Cache-Control") != "public, max-age=3600" || resp.Header.Get("CDN-Cache-Control") != "max-age=600" {
+		t.Errorf("a response without a gateway cookie: %v", resp.Header)
 	}
 }

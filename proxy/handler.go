@@ -507,16 +507,38 @@ func (s *statusWriter) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
-// release adds the held headers to the response.
+// release adds the held headers to the response. A response that carries
+// a gateway cookie is kept out of every cache (unshareable).
 func (s *statusWriter) release() {
 	if s.held == nil {
 		return
 	}
 	h := s.Header()
+	if s.held["Set-Cookie"] != nil {
+		unshareable(h)
+	}
 	for k, vs := range s.held {
 		h[k] = append(h[k], vs...)
 	}
 	s.held = nil
+}
+
+// targetedCacheControl are the caching headers that CDNs obey instead of
+// Cache-Control (RFC 9213; Fastly's and Akamai's Surrogate-Control).
+var targetedCacheControl = [...]string{"CDN-Cache-Control", "Surrogate-Control"}
+
+// unshareable makes a forwarded response that carries the gateway's
+// Set-Cookie (a refreshed session, or its clearing) unfit for any cache,
+// whatever the upstream said: a shared cache in front of the gateway that
+// stores the response with its Set-Cookie (Apache's mod_cache does by
+// default; public, s-maxage or heuristic freshness allow it) would hand the
+// user's session cookie to everyone who asks for the URL (RFC 2965
+// §4.2.3). It costs one uncached response per refresh.
+func unshareable(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	for _, k := range targetedCacheControl {
+		h.Del(k)
+	}
 }
 
 func (s *statusWriter) Write(b []byte) (int, error) {
