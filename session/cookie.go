@@ -189,14 +189,22 @@ func (c *CookieStore) readSealed(r *http.Request) (string, bool) {
 	if err != nil || n < 2 || n > maxChunks {
 		return "", false
 	}
-	var b strings.Builder
-	b.Grow(n * chunkLen)
-	b.WriteString(v[i+1:])
+	// The count is the client's word: every chunk is found (which does not
+	// allocate) before room is made, for exactly what they hold.
+	var parts [maxChunks]string
+	parts[0] = v[i+1:]
+	size := len(parts[0])
 	for k := 1; k < n; k++ {
 		part, ok := findCookie(r.Header, chunkName(c.cfg.Name, k))
 		if !ok || part == "" {
 			return "", false
 		}
+		parts[k] = part
+		size += len(part)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, part := range parts[:n] {
 		b.WriteString(part)
 	}
 	return b.String(), true

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -489,5 +490,48 @@ func TestCookiesBoundToTheProvider(t *testing.T) {
 	}
 	if _, err := sa.Take(httptest.NewRecorder(), req, "s1"); err != nil {
 		t.Errorf("the issuing gateway does not accept its own login state: %v", err)
+	}
+}
+
+// TestCookieStoreChunkCountCostsNothing: the count in chunk 0 is the
+// client's word. A forged one ("10:x" without its chunks) must not make the
+// gateway reserve room for ten chunks (38 KB) on every request before it
+// finds a chunk missing; a complete value is reassembled in one allocation
+// of its own size.
+func TestCookieStoreChunkCountCostsNothing(t *testing.T) {
+	clock := newTestClock()
+	store := newTestCookieStore(t, testCookieConfig(t, clock))
+	name := store.cfg.Name
+	forged := requestWith([]*http.Cookie{{Name: name, Value: "10:x"}, {Name: name + "_1", Value: "y"}})
+	if n := testing.AllocsPerRun(100, func() {
+		if _, ok := store.readSealed(forged); ok {
+			t.Fatal("a value with missing chunks was read")
+		}
+	}); n != 0 {
+		t.Errorf("reading a forged chunk count allocates %v times, want 0", n)
+	}
+
+	cs := saveCookies(t, store, nil, testSession(t, clock.Now(), 0, 7000))
+	whole := requestWith(cs)
+	var want int
+	for _, c := range cs {
+		want += len(c.Value)
+	}
+	want -= len("3:")
+	var got string
+	if n := testing.AllocsPerRun(100, func() { got, _ = store.readSealed(whole) }); n != 1 {
+		t.Errorf("reassembling three chunks allocates %v times, want 1", n)
+	}
+	if len(got) != want {
+		t.Errorf("reassembled %d bytes, want %d", len(got), want)
+	}
+	var m1, m2 runtime.MemStats
+	runtime.ReadMemStats(&m1)
+	for range 100 {
+		got, _ = store.readSealed(whole)
+	}
+	runtime.ReadMemStats(&m2)
+	if per := (m2.TotalAlloc - m1.TotalAlloc) / 100; per > uint64(want)+512 {
+		t.Errorf("reassembling %d bytes allocates %d bytes", want, per)
 	}
 }
