@@ -528,7 +528,7 @@ func (s *statusWriter) release() {
 var targetedCacheControl = [...]string{"CDN-Cache-Control", "Surrogate-Control"}
 
 // unshareable makes a forwarded response that carries the gateway's
-// Set-Cookie (a refreshed session, or its clearing) unfit for any cache,
+// Set-Cookie (a session saved again on the way) unfit for any cache,
 // whatever the upstream said: a shared cache in front of the gateway that
 // stores the response with its Set-Cookie (Apache's mod_cache does by
 // default; public, s-maxage or heuristic freshness allow it) would hand the
