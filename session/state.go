@@ -46,6 +46,11 @@ const (
 	// enough that a header of empty cookies with login-state names does not
 	// make the answer larger than the request (an expiry is ~70 bytes).
 	maxClearedStates = 256
+	// minSealedState is shorter than any value Issue seals (over 200
+	// bytes) and longer than the expiry of a cookie (its name and ~65
+	// bytes): prune leaves a shorter login-state cookie alone, so that the
+	// expiries it draws are never larger than the header that carried them.
+	minSealedState = 128
 )
 
 // ErrLoginState means the callback's state matches no usable login attempt:
@@ -146,7 +151,11 @@ func cookieBytes(name, value string) int { return len(name) + len(value) + 3 }
 
 // prune clears unreadable login-state cookies and then, oldest first, those
 // that would leave more than maxLogins login states or more than
-// MaxLoginStateBytes in all with the one being issued (size bytes).
+// MaxLoginStateBytes in all with the one being issued (size bytes). Each
+// name is looked at once, and a value too short to be sealed by Issue is
+// neither opened nor expired: any anonymous navigation starts a login, and
+// a Cookie header of empty login-state cookies drew one expiry per cookie,
+// nearly four times the bytes it sent (as ClearAll's bound, for the 431).
 func (c *StateCookies) prune(w http.ResponseWriter, r *http.Request, issuing string, size int) {
 	type pending struct {
 		name   string
@@ -155,10 +164,12 @@ func (c *StateCookies) prune(w http.ResponseWriter, r *http.Request, issuing str
 	}
 	var live []pending
 	total := size
+	seen := map[string]bool{issuing: true}
 	for _, ck := range r.Cookies() {
-		if !c.Owns(ck.Name) || ck.Name == issuing {
+		if !c.Owns(ck.Name) || seen[ck.Name] || len(ck.Value) < minSealedState {
 			continue
 		}
+		seen[ck.Name] = true
 		ls, err := c.open(ck.Name, ck.Value)
 		if err != nil {
 			http.SetCookie(w, newCookie(c.cfg, ck.Name, "", -1))

@@ -305,3 +305,71 @@ func TestStateCookiesClearAllBounded(t *testing.T) {
 		t.Fatalf("%d Set-Cookie lines, %d bytes, answer a Cookie header of %d bytes", len(rec.Header()["Set-Cookie"]), n, b.Len())
 	}
 }
+
+// TestLoginStartAnswerNoLargerThanItsCookies: a login start expires the
+// unreadable login-state cookies the request carries. It expired every one,
+// duplicates included, so a 16 KiB Cookie header of empty cookies named
+// __Host-portcullis_login_a drew 780 Set-Cookie lines (60 KB) from any
+// anonymous navigation: like the 431's ClearAll, the answer must not be
+// larger than the header that drew it. Real unreadable states (another
+// secret, expired) are still expired, once each.
+func TestLoginStartAnswerNoLargerThanItsCookies(t *testing.T) {
+	clock := newTestClock()
+	cfg := testCookieConfig(t, clock)
+	c := newTestStateCookies(t, cfg)
+	for _, tc := range []struct {
+		name   string
+		cookie func(i int) string
+	}{
+		{"one name repeated", func(int) string { return "__Host-portcullis_login_a=" }},
+		{"distinct names", func(i int) string { return fmt.Sprintf("__Host-portcullis_login_%d=", i) }},
+		{"short values", func(i int) string { return fmt.Sprintf("__Host-portcullis_login_%d=%s", i, strings.Repeat("A", 40)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			for i := 0; b.Len() < 16<<10-100; i++ {
+				if i > 0 {
+					b.WriteString("; ")
+				}
+				b.WriteString(tc.cookie(i))
+			}
+			r := requestWith(nil)
+			r.Header.Set("Cookie", b.String())
+			rec := httptest.NewRecorder()
+			if err := c.Issue(rec, r, &LoginState{State: "s", Nonce: "n", Verifier: "v", ReturnURL: "/"}); err != nil {
+				t.Fatal(err)
+			}
+			expiries := 0
+			for _, line := range rec.Result().Header["Set-Cookie"] {
+				if strings.Contains(line, "Max-Age=0") {
+					expiries += len("Set-Cookie: \r\n") + len(line)
+				}
+			}
+			if expiries > b.Len() {
+				t.Errorf("a Cookie header of %d bytes drew %d bytes of expiries", b.Len(), expiries)
+			}
+		})
+	}
+
+	// An unreadable state the gateway did seal (an older secret) is expired,
+	// once, even when the browser sends it twice.
+	old := newTestStateCookies(t, testCookieConfig(t, clock))
+	stale := issue(t, old, nil, "old")[0]
+	if len(stale.Value) < minSealedState {
+		t.Fatalf("a sealed state of %d bytes, under minSealedState", len(stale.Value))
+	}
+	r := requestWith([]*http.Cookie{stale, stale})
+	rec := httptest.NewRecorder()
+	if err := c.Issue(rec, r, &LoginState{State: "new", Nonce: "n", Verifier: "v", ReturnURL: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	var cleared []string
+	for _, ck := range rec.Result().Cookies() {
+		if ck.MaxAge < 0 {
+			cleared = append(cleared, ck.Name)
+		}
+	}
+	if !reflect.DeepEqual(cleared, []string{stale.Name}) {
+		t.Errorf("expired %q, want the stale state %q once", cleared, stale.Name)
+	}
+}
