@@ -249,11 +249,7 @@ func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) (
 		http.SetCookie(w, newCookie(c.cfg, name, part, maxAge))
 	}
 	if r != nil {
-		for _, ck := range r.Cookies() {
-			if k, ok := chunkIndex(c.cfg.Name, ck.Name); ok && k >= len(parts) {
-				http.SetCookie(w, newCookie(c.cfg, ck.Name, "", -1))
-			}
-		}
+		expireCookies(w, r, c.cfg, len(parts))
 	}
 	c.cache.put(sealed, s.resident(c.keep))
 	return nil
@@ -273,10 +269,23 @@ func (c *CookieStore) Delete(w http.ResponseWriter, r *http.Request) error {
 
 // clearSessionCookies expires the base cookie and every chunk in r.
 func clearSessionCookies(w http.ResponseWriter, r *http.Request, cfg CookieConfig) {
+	expireCookies(w, r, cfg, 0)
+}
+
+// expireCookies expires the session cookies r carries from index from on
+// (0 is the base cookie, k the chunk NAME_k), each name once and only the
+// chunks a store writes (below maxChunks): a Cookie header that repeats a
+// name, or counts chunk names up, drew one expiry per cookie, four times
+// the bytes it sent, at every login start and sign-out.
+func expireCookies(w http.ResponseWriter, r *http.Request, cfg CookieConfig, from int) {
+	var done [maxChunks]bool
 	for _, ck := range r.Cookies() {
-		if ck.Name == cfg.Name {
-			http.SetCookie(w, newCookie(cfg, ck.Name, "", -1))
-		} else if _, ok := chunkIndex(cfg.Name, ck.Name); ok {
+		k, ok := 0, ck.Name == cfg.Name
+		if !ok {
+			k, ok = chunkIndex(cfg.Name, ck.Name)
+		}
+		if ok && k >= from && k < maxChunks && !done[k] {
+			done[k] = true
 			http.SetCookie(w, newCookie(cfg, ck.Name, "", -1))
 		}
 	}

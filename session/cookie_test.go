@@ -3,10 +3,12 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -533,5 +535,59 @@ func TestCookieStoreChunkCountCostsNothing(t *testing.T) {
 	runtime.ReadMemStats(&m2)
 	if per := (m2.TotalAlloc - m1.TotalAlloc) / 100; per > uint64(want)+512 {
 		t.Errorf("reassembling %d bytes allocates %d bytes", want, per)
+	}
+}
+
+// TestCookieStoreExpiriesAreBounded: Delete (at every login start, sign-out
+// and callback) and Save expired every session-cookie or chunk name the
+// request carried, duplicates and any index included, so a 16 KiB Cookie
+// header of empty __Host-portcullis_1= cookies drew over a thousand
+// Set-Cookie lines. A name is expired once, and only chunks the store can
+// have written (below maxChunks).
+func TestCookieStoreExpiriesAreBounded(t *testing.T) {
+	clock := newTestClock()
+	store := newTestCookieStore(t, testCookieConfig(t, clock))
+	for _, tc := range []struct {
+		name   string
+		cookie func(i int) string
+	}{
+		{"one chunk repeated", func(int) string { return "__Host-portcullis_1=" }},
+		{"base repeated", func(int) string { return "__Host-portcullis=" }},
+		{"every index", func(i int) string { return fmt.Sprintf("__Host-portcullis_%d=", i+1) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			for i := 0; b.Len() < 16<<10-100; i++ {
+				if i > 0 {
+					b.WriteString("; ")
+				}
+				b.WriteString(tc.cookie(i))
+			}
+			r := requestWith(nil)
+			r.Header.Set("Cookie", b.String())
+			for op, run := range map[string]func(http.ResponseWriter) error{
+				"Delete": func(w http.ResponseWriter) error { return store.Delete(w, r) },
+				"Save":   func(w http.ResponseWriter) error { return store.Save(w, r, testSession(t, clock.Now(), 0, 100)) },
+			} {
+				rec := httptest.NewRecorder()
+				if err := run(rec); err != nil {
+					t.Fatal(err)
+				}
+				expiries := map[string]int{}
+				for _, c := range rec.Result().Cookies() {
+					if c.MaxAge < 0 {
+						expiries[c.Name]++
+					}
+				}
+				if len(expiries) > maxChunks {
+					t.Errorf("%s expired %d names", op, len(expiries))
+				}
+				for name, n := range expiries {
+					if n > 1 {
+						t.Errorf("%s expired %s %d times", op, name, n)
+					}
+				}
+			}
+		})
 	}
 }

@@ -453,11 +453,7 @@ func (s *RedisStore) update(ctx context.Context, r *http.Request, sess *Session,
 // clearChunks expires chunk cookies a cookie store may have left (a switch
 // from store = "cookie" to "redis").
 func clearChunks(w http.ResponseWriter, r *http.Request, cfg CookieConfig) {
-	for _, ck := range r.Cookies() {
-		if _, ok := chunkIndex(cfg.Name, ck.Name); ok {
-			http.SetCookie(w, newCookie(cfg, ck.Name, "", -1))
-		}
-	}
+	expireCookies(w, r, cfg, 1)
 }
 
 // Delete removes the request's session from Redis, which ends every copy of
