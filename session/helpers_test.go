@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,4 +135,17 @@ func cookieNamed(cs []*http.Cookie, name string) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// fullCookieHeader is a Cookie header of about 16 KiB (the gateway's limit)
+// made of cookie(0), cookie(1), ...
+func fullCookieHeader(cookie func(int) string) string {
+	var b strings.Builder
+	for i := 0; b.Len() < 16<<10-100; i++ {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(cookie(i))
+	}
+	return b.String()
 }
