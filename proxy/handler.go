@@ -200,9 +200,9 @@ func (h *Handler) serve(ex *exchange, r *http.Request) {
 		h.fail(ex, r, err)
 		return
 	}
-	host, err := ParseHost(r.Host)
+	host, err := requestHost(r, ex.trusted)
 	if err != nil {
-		h.fail(ex, r, badRequest("the request's Host is not acceptable", err))
+		h.fail(ex, r, err)
 		return
 	}
 	ex.host = host

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"net/http"
 	"net/netip"
 	"strings"
 )
@@ -166,4 +167,29 @@ func checkHostName(name string) (upper bool, err error) {
 		}
 	}
 	return upper, nil
+}
+
+// requestHost is the one host a request is decided, forwarded and logged
+// under (docs/requests.md, Host): the Host header (HTTP/2's :authority) or,
+// from a trusted proxy that sends one, its X-Forwarded-Host, the host the
+// client asked that proxy for. The upstream receives this host as its
+// X-Forwarded-Host (setForwardedHost), so an application that believes the
+// header acts on the host the routes decided, never on another. Both follow
+// the Host rule; an X-Forwarded-Host given twice is refused.
+func requestHost(r *http.Request, trusted bool) (Host, error) {
+	host, err := ParseHost(r.Host)
+	if err != nil {
+		return Host{}, badRequest("the request's Host is not acceptable", err)
+	}
+	if !trusted {
+		return host, nil
+	}
+	v, err := singleHeader(r, "X-Forwarded-Host")
+	if err != nil || v == "" {
+		return host, err
+	}
+	if host, err = ParseHost(v); err != nil {
+		return Host{}, badRequest("the forwarded host is not acceptable", err)
+	}
+	return host, nil
 }
