@@ -14,6 +14,7 @@ type decoder struct {
 	file      string
 	dir       string // base of relative file paths: the config file's directory
 	lines     lineIndex
+	lastLine  int // the file's last line: where a table it lacks would go
 	getenv    func(string) (string, bool)
 	problems  Problems
 	warnings  Problems
@@ -71,12 +72,40 @@ func (d *decoder) problem(path, format string, args ...any) {
 		d.problemAt = map[string]bool{}
 	}
 	d.problemAt[path] = true
-	d.problems = append(d.problems, Problem{File: d.file, Line: d.lineOf(path), Key: path, Msg: fmt.Sprintf(format, args...)})
+	d.problems = append(d.problems, d.at(path, fmt.Sprintf(format, args...)))
 }
 
 // warn records a non-fatal remark about the key at path.
 func (d *decoder) warn(path, format string, args ...any) {
-	d.warnings = append(d.warnings, Problem{File: d.file, Line: d.lineOf(path), Key: path, Msg: fmt.Sprintf(format, args...)})
+	d.warnings = append(d.warnings, d.at(path, fmt.Sprintf(format, args...)))
+}
+
+// at places a remark about path on a line: the key's, else its closest
+// enclosing table's. When the file has neither (a required table left out),
+// the remark names the file's last line, where the table would be added,
+// and says which table to add.
+func (d *decoder) at(path, msg string) Problem {
+	p := Problem{File: d.file, Line: d.lineOf(path), Key: path, Msg: msg}
+	if p.Line == 0 {
+		p.Line = d.lastLine
+		if top := topTable(path); top != path {
+			p.Msg += fmt.Sprintf("; the file has no [%s] table", top)
+		}
+	}
+	return p
+}
+
+// topTable is the top-level key of path: "provider" for
+// "provider.client_id", "routes" for "routes[2].path".
+func topTable(path string) string {
+	for path != "" {
+		parent := parentPath(path)
+		if parent == "" {
+			return path
+		}
+		path = parent
+	}
+	return path
 }
 
 // table reads one TOML table; every key it does not ask for is unknown.

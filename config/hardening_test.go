@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -277,5 +278,59 @@ func TestURLPortOutOfRange(t *testing.T) {
 		if len(problems) != 1 || problems[0] != tc.want {
 			t.Errorf("%s: problems %q, want %q", tc.to, problems, tc.want)
 		}
+	}
+}
+
+// TestMissingTablesNameALine: a required table left out of the file is a
+// problem like any other, with a line: the file's last, where the table
+// would be added, and the message names the table. Before, such problems
+// were printed without a line.
+func TestMissingTablesNameALine(t *testing.T) {
+	for _, tc := range []struct{ name, doc, want string }{
+		{"empty file", "", "cfg.toml:1: provider.client_id: required; the file has no [provider] table"},
+		{"no provider", "[server]\npublic_url = \"https://auth.example.com\"\n\n",
+			"cfg.toml:3: provider.client_id: required; the file has no [provider] table"},
+		{"no routes", "# comment\n[server]\n", "cfg.toml:2: routes: at least one [[routes]] entry is required (nothing is allowed by default)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, problems := parseDoc(t, t.TempDir(), tc.doc, nil)
+			if cfg != nil {
+				t.Fatal("accepted")
+			}
+			found := false
+			for _, p := range problems {
+				if !withLine.MatchString(p) {
+					t.Errorf("problem without a line: %q", p)
+				}
+				found = found || p == tc.want
+			}
+			if !found {
+				t.Errorf("problems %q, want among them %q", problems, tc.want)
+			}
+		})
+	}
+}
+
+var withLine = regexp.MustCompile(`^cfg\.toml:[1-9][0-9]*: `)
+
+// TestTrustedProxyHostBitsWarned: "10.0.0.1/8" means 10.0.0.0/8, often a
+// typo for the one address; it was widened silently.
+func TestTrustedProxyHostBitsWarned(t *testing.T) {
+	cfg, problems := parseDoc(t, t.TempDir(), section("[server]", `trusted_proxies = ["10.0.0.1/8", "10.1.0.0/16", "10.2.0.7"]`), nil)
+	if cfg == nil {
+		t.Fatalf("refused: %q", problems)
+	}
+	want := `cfg.toml:2: server.trusted_proxies[0]: warning: "10.0.0.1/8" has bits set past its /8: it trusts all of 10.0.0.0/8; write that, or 10.0.0.1/32 for the one address`
+	n := 0
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w, "trusted_proxies") {
+			n++
+			if !strings.HasSuffix(w, want) {
+				t.Errorf("warning %q, want one ending %q", w, want)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("warnings %q: want exactly one about trusted_proxies", cfg.Warnings)
 	}
 }

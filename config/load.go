@@ -40,7 +40,7 @@ func Parse(path string, data []byte, getenv func(string) (string, bool)) (*Confi
 	if err != nil { // unreachable: Unmarshal accepted the same document
 		return nil, Problems{{File: path, Key: "toml", Msg: err.Error()}}
 	}
-	d := &decoder{file: path, dir: filepath.Dir(path), lines: lines, getenv: getenv}
+	d := &decoder{file: path, dir: filepath.Dir(path), lines: lines, lastLine: lastLine(data), getenv: getenv}
 	fc := d.decodeFile(doc)
 	cfg := d.build(fc)
 	if len(d.problems) > 0 {
@@ -53,6 +53,12 @@ func Parse(path string, data []byte, getenv func(string) (string, bool)) (*Confi
 		cfg.Warnings = append(cfg.Warnings, w.String())
 	}
 	return cfg, nil
+}
+
+// lastLine is the number of the last line of data: 1 for an empty file,
+// and a final line feed does not start another line.
+func lastLine(data []byte) int {
+	return bytes.Count(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) + 1
 }
 
 // syntaxProblem turns a TOML decoding error into a Problem with its line.

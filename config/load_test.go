@@ -176,9 +176,9 @@ func TestValueProblems(t *testing.T) {
 			want: []string{`cfg.toml:1: server.public_url: required`},
 		},
 		{
-			name: "missing table has no line",
+			name: "missing table names the last line",
 			doc:  strings.Replace(base, "[server]\npublic_url = \"https://dash.example.com\"\n", "\n\n", 1),
-			want: []string{`cfg.toml: server.public_url: required`},
+			want: []string{`cfg.toml:16: server.public_url: required; the file has no [server] table`},
 		},
 		{
 			name: "missing route upstream",
@@ -234,7 +234,7 @@ func TestValueProblems(t *testing.T) {
 		{
 			name: "no routes",
 			doc:  strings.TrimSuffix(base, "[[routes]]\npath = \"/**\"\n"),
-			want: []string{`cfg.toml: routes: at least one [[routes]] entry is required (nothing is allowed by default)`},
+			want: []string{`cfg.toml:14: routes: at least one [[routes]] entry is required (nothing is allowed by default)`},
 		},
 	}
 	runProblemCases(t, dir, tests)

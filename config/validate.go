@@ -192,6 +192,11 @@ func (d *decoder) validateServer(s *serverSection) (*url.URL, []netip.Prefix) {
 		var pfx netip.Prefix
 		if pp, err := netip.ParsePrefix(p); err == nil {
 			pfx = pp.Masked()
+			if pfx.Addr() != pp.Addr().WithZone("") {
+				// 10.0.0.1/8 is 10.0.0.0/8: often a typo for one address
+				// (10.0.0.1/32), and then far more peers are trusted.
+				d.warn(key, "%q has bits set past its /%d: it trusts all of %s; write that, or %s/%d for the one address", p, pp.Bits(), pfx, pp.Addr(), pp.Addr().BitLen())
+			}
 		} else if ip, err := netip.ParseAddr(p); err == nil {
 			pfx = netip.PrefixFrom(ip.WithZone(""), ip.BitLen())
 		} else {
