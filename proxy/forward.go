@@ -60,7 +60,7 @@ func (h *Handler) buildUpstreams() error {
 			Transport:      rt,
 			FlushInterval:  u.FlushInterval,
 			BufferPool:     pool,
-			ModifyResponse: h.dropOwnSetCookies,
+			ModifyResponse: h.modifyResponse,
 			ErrorHandler:   h.upstreamError,
 			ErrorLog:       nil,
 		}

@@ -1,0 +1,82 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/portcullis/portcullis"
+)
+
+// modifyResponse is the reverse proxy's hook on an upstream's answer:
+// the gateway's cookies are removed from it, and an answer to a request
+// let through for an identity is kept out of shared caches.
+func (h *Handler) modifyResponse(resp *http.Response) error {
+	if err := h.dropOwnSetCookies(resp); err != nil {
+		return err
+	}
+	if ex := exchangeOf(resp.Request); ex != nil && ex.dec.made && ex.dec.Outcome == portcullis.OutcomeAllow {
+		keepPrivate(resp.Header)
+	}
+	return nil
+}
+
+// keepPrivate makes an answer that only an identity could obtain unfit for
+// a shared cache (RFC 9111 §5.2.2.7): a CDN or caching proxy in front of
+// the gateway keys on the URL, and would hand a stored copy to the next
+// client asking, signed in or not, without the request reaching the
+// gateway. An application behind an authorizing gateway seldom says so
+// itself: "public", "s-maxage", a CDN-Cache-Control, or a Last-Modified
+// alone (heuristic freshness, a static file server's default) let a shared
+// cache store it. The browser's own cache may still keep it ("private"),
+// for as long as the application says.
+func keepPrivate(h http.Header) {
+	for _, k := range targetedCacheControl {
+		h.Del(k)
+	}
+	ds := cacheDirectives(h.Values("Cache-Control"))
+	kept := ds[:0]
+	for _, d := range ds {
+		name, _, qualified := strings.Cut(d, "=")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "no-store":
+			if !qualified {
+				return
+			}
+		case "private":
+			if !qualified {
+				return
+			}
+			// private="Set-Cookie" keeps only the fields it names from
+			// shared caches: the answer itself is still stored.
+			continue
+		case "public", "s-maxage":
+			continue
+		}
+		kept = append(kept, d)
+	}
+	h.Set("Cache-Control", strings.Join(append(kept, "private"), ", "))
+}
+
+// cacheDirectives splits Cache-Control field values into their directives
+// (RFC 9111 §5.2), each trimmed: a comma inside a quoted argument
+// (no-cache="Set-Cookie, X") does not split it.
+func cacheDirectives(values []string) []string {
+	var out []string
+	for _, v := range values {
+		start, quoted := 0, false
+		for i := 0; i <= len(v); i++ {
+			switch {
+			case i+1 < len(v) && v[i] == '\\' && quoted:
+				i++
+			case i < len(v) && v[i] == '"':
+				quoted = !quoted
+			case i == len(v) || v[i] == ',' && !quoted:
+				if d := strings.TrimSpace(v[start:i]); d != "" {
+					out = append(out, d)
+				}
+				start = i + 1
+			}
+		}
+	}
+	return out
+}
