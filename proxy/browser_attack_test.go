@@ -1,11 +1,17 @@
 package proxy
 
 import (
+	"crypto/rand"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/session"
 )
 
 // TestIdentityAnswersAreNotSharedCacheable: a shared cache in front of the
@@ -92,5 +98,91 @@ func TestIdentityAnswersAreNotSharedCacheable(t *testing.T) {
 	resp = f.do(t, "GET", "/public/asset", nil, withCookies(cookies))
 	if got := resp.Header.Get("Cache-Control"); got != "public, max-age=600" || resp.Header.Get("CDN-Cache-Control") == "" {
 		t.Errorf("a public route's caching headers were changed: %v", resp.Header)
+	}
+}
+
+// appHostFixture is a gateway with public_url on gw.example.com and the
+// session cookie shared with example.com's hosts (cookie_domain), as
+// docs/configuration.md ("Several hosts behind one gateway") sets it up.
+func appHostFixture(t *testing.T) *fixture {
+	t.Helper()
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	return newFixture(t, func(c *Config) {
+		cc := session.CookieConfig{Name: "portcullis", Domain: "example.com", Secrets: [][]byte{secret}, Lifetime: 12 * time.Hour, Now: c.Now}
+		store, err := session.NewCookieStore(cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states, err := session.NewStateCookies(cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Sessions, c.LoginStates = store, states
+		c.PublicURL = mustURL(t, "http://gw.example.com")
+	})
+}
+
+// browse runs one same-origin browser request through f's handler with the
+// cookies jar holds for target, and files the answer's cookies in jar.
+func browse(t *testing.T, f *fixture, jar *cookiejar.Jar, target string) *http.Response {
+	t.Helper()
+	r := httptest.NewRequest("GET", target, nil)
+	r.RemoteAddr = "192.0.2.7:5555"
+	r.Header.Set("Accept", "text/html")
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	for _, c := range jar.Cookies(r.URL) {
+		r.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, r)
+	resp := rec.Result()
+	jar.SetCookies(r.URL, resp.Cookies())
+	return resp
+}
+
+// TestSignOutOnAnotherHostReturnsToRD: a sign-out on an application's host
+// (its own link, or the 403 page's "Sign in as someone else", which posts
+// to {prefix}/sign_out on the host it is shown on) through a provider's
+// end-session endpoint kept its rd in a login-state cookie on that host,
+// which is host-only, while the provider returns to public_url's
+// signed_out: the rd was never found, and the browser landed on
+// public_url's "/" instead of where the sign-out said (for the 403 page's
+// button, a new sign-in).
+func TestSignOutOnAnotherHostReturnsToRD(t *testing.T) {
+	f := appHostFixture(t)
+	f.prov.endSession = "https://idp.test/logout"
+	jar, _ := cookiejar.New(nil)
+	rec := httptest.NewRecorder()
+	if err := f.cfg.Sessions.Save(rec, httptest.NewRequest("GET", "/", nil), f.session()); err != nil {
+		t.Fatal(err)
+	}
+	jar.SetCookies(mustURL(t, "http://gw.example.com/"), rec.Result().Cookies())
+
+	target := "http://app.example.com/oauth2/sign_out?rd=%2Fbye"
+	var loc *url.URL
+	for range 4 {
+		resp := browse(t, f, jar, target)
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("GET %s = %d", target, resp.StatusCode)
+		}
+		loc, _ = url.Parse(resp.Header.Get("Location"))
+		if loc.Host == "idp.test" {
+			break
+		}
+		target = loc.String()
+	}
+	if loc.Host != "idp.test" {
+		t.Fatalf("the sign-out never reached the provider's end-session endpoint: %s", loc)
+	}
+	for _, c := range jar.Cookies(mustURL(t, "http://app.example.com/")) {
+		if c.Name == "portcullis" {
+			t.Errorf("the session cookie is still in the jar after sign-out")
+		}
+	}
+	back := loc.Query().Get("post_logout_redirect_uri") + "?state=" + url.QueryEscape(loc.Query().Get("state"))
+	resp := browse(t, f, jar, back)
+	if got := resp.Header.Get("Location"); got != "http://app.example.com/bye" {
+		t.Errorf("signed_out sent the browser to %q, want the sign-out's rd http://app.example.com/bye", got)
 	}
 }

@@ -59,6 +59,15 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		h.fail(ex, r, unavailable("the session store is not available; please retry shortly", err))
 		return
 	}
+	state := rand.Text()
+	end := ""
+	if s != nil {
+		end = h.logout.EndSessionURL(s.IDToken, state, h.publicEndpoint("/signed_out"))
+	}
+	if end != "" && !h.onPublicHost(ex) {
+		h.signOutOnPublicHost(ex, r, rd)
+		return
+	}
 	if err := h.cfg.Sessions.Delete(ex, r); err != nil {
 		// The cookie is cleared all the same, so this browser cannot retry:
 		// revoking the refresh token ends the session left in the store
@@ -77,8 +86,6 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 	h.metrics.logout("sign_out")
 	h.refresher.ended(s.RefreshToken, h.now)
 	h.revokeRefresh(r, s)
-	state := rand.Text()
-	end := h.logout.EndSessionURL(s.IDToken, state, h.publicEndpoint("/signed_out"))
 	if end == "" {
 		http.Redirect(ex, r, rd, http.StatusFound)
 		return
@@ -89,6 +96,21 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		return
 	}
 	http.Redirect(ex, r, end, http.StatusFound)
+}
+
+// signOutOnPublicHost sends a sign-out made on a host other than
+// public_url's, whose session goes through the provider's end-session
+// endpoint, to public_url's sign_out with rd made absolute on this host,
+// before anything ends: the sign-out state that keeps rd is a host-only
+// cookie, and the provider returns to public_url's signed_out, which
+// never received one set here (the browser landed on public_url's "/").
+// A session seen on another host has a cookie_domain that covers
+// public_url's host (config), so the session is signed out there.
+func (h *Handler) signOutOnPublicHost(ex *exchange, r *http.Request, rd string) {
+	if strings.HasPrefix(rd, "/") {
+		rd = h.cfg.PublicURL.Scheme + "://" + ex.host.String() + rd
+	}
+	http.Redirect(ex, r, h.publicEndpoint("/sign_out")+"?rd="+rdValue(rd), http.StatusFound)
 }
 
 // revokeRefresh revokes s's refresh token at the provider (RFC 7009) and
