@@ -29,6 +29,7 @@ func TestIdentityAnswersAreNotSharedCacheable(t *testing.T) {
 		"/app/public":   {"Cache-Control": "public, max-age=600"},
 		"/app/smaxage":  {"Cache-Control": "max-age=10, s-maxage=600"},
 		"/app/cdn":      {"Cache-Control": "no-store", "CDN-Cache-Control": "max-age=600", "Surrogate-Control": "max-age=600"},
+		"/app/nginx":    {"Cache-Control": "private", "X-Accel-Expires": "600"},
 		"/app/static":   {"Last-Modified": "Mon, 02 Jan 2006 15:04:05 GMT"},
 		"/app/field":    {"Cache-Control": `private="Set-Cookie, X-Y", max-age=600`},
 		"/app/quoted":   {"Cache-Control": `no-cache="no-store, private", public, max-age=600`},
@@ -45,8 +46,10 @@ func TestIdentityAnswersAreNotSharedCacheable(t *testing.T) {
 	cookies := f.cookies(t, f.session())
 
 	sharedCacheable := func(h http.Header) string {
-		if h.Get("CDN-Cache-Control") != "" || h.Get("Surrogate-Control") != "" {
-			return "a CDN-targeted caching header"
+		for _, k := range []string{"CDN-Cache-Control", "Surrogate-Control", "X-Accel-Expires"} {
+			if h.Get(k) != "" {
+				return k + ", which a cache obeys before Cache-Control"
+			}
 		}
 		private := false
 		for _, d := range cacheDirectives(h.Values("Cache-Control")) {

@@ -469,7 +469,7 @@ func TestGatewayCookieIsNeverShareable(t *testing.T) {
 		{"public", map[string]string{"Cache-Control": "public, max-age=3600, immutable"}},
 		{"s-maxage", map[string]string{"Cache-Control": "s-maxage=600"}},
 		{"heuristic", map[string]string{"Last-Modified": "Mon, 01 Jan 2029 00:00:00 GMT"}},
-		{"targeted", map[string]string{"Cache-Control": "private", "CDN-Cache-Control": "max-age=600", "Surrogate-Control": "max-age=600"}},
+		{"targeted", map[string]string{"Cache-Control": "private", "CDN-Cache-Control": "max-age=600", "Surrogate-Control": "max-age=600", "X-Accel-Expires": "600"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
@@ -490,7 +490,7 @@ func TestGatewayCookieIsNeverShareable(t *testing.T) {
 			if cc := resp.Header.Values("Cache-Control"); len(cc) != 1 || cc[0] != "no-store" {
 				t.Errorf("Cache-Control = %q with a refreshed session cookie, want no-store", cc)
 			}
-			for _, k := range []string{"CDN-Cache-Control", "Surrogate-Control"} {
+			for _, k := range []string{"CDN-Cache-Control", "Surrogate-Control", "X-Accel-Expires"} {
 				if v := resp.Header.Get(k); v != "" {
 					t.Errorf("%s = %q with a refreshed session cookie", k, v)
 				}

@@ -523,9 +523,11 @@ func (s *statusWriter) release() {
 	s.held = nil
 }
 
-// targetedCacheControl are the caching headers that CDNs obey instead of
-// Cache-Control (RFC 9213; Fastly's and Akamai's Surrogate-Control).
-var targetedCacheControl = [...]string{"CDN-Cache-Control", "Surrogate-Control"}
+// targetedCacheControl are the caching headers that shared caches obey
+// instead of Cache-Control (RFC 9213; Fastly's and Akamai's
+// Surrogate-Control; nginx's proxy_cache stores for X-Accel-Expires's
+// seconds whatever Cache-Control says, private included).
+var targetedCacheControl = [...]string{"CDN-Cache-Control", "Surrogate-Control", "X-Accel-Expires"}
 
 // unshareable makes a forwarded response that carries the gateway's
 // Set-Cookie (a session saved again on the way) unfit for any cache,
