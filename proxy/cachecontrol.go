@@ -34,6 +34,12 @@ func keepPrivate(h http.Header) {
 		h.Del(k)
 	}
 	ds := cacheDirectives(h.Values("Cache-Control"))
+	if len(ds) == 0 {
+		// The usual answer: no allocation on the hot path. The slice's
+		// capacity is its length, so an Add by a later hook copies it.
+		h["Cache-Control"] = privateOnly[:1:1]
+		return
+	}
 	kept := ds[:0]
 	for _, d := range ds {
 		name, _, qualified := strings.Cut(d, "=")
@@ -56,6 +62,9 @@ func keepPrivate(h http.Header) {
 	}
 	h.Set("Cache-Control", strings.Join(append(kept, "private"), ", "))
 }
+
+// privateOnly is the Cache-Control of an answer that named no directive.
+var privateOnly = []string{"private"}
 
 // cacheDirectives splits Cache-Control field values into their directives
 // (RFC 9111 §5.2), each trimmed: a comma inside a quoted argument
