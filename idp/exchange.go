@@ -24,7 +24,7 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 	}
 	tok, err := m.oauth.Exchange(c.providerCtx(ctx, "token"), code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		return nil, nil, fmt.Errorf("idp: code exchange: %w", err)
+		return nil, nil, fmt.Errorf("idp: code exchange: %w", c.tokenError(err, code, verifier))
 	}
 	if err := checkTokenType(tok.TokenType, true); err != nil {
 		return nil, nil, fmt.Errorf("idp: code exchange: %w", err)
@@ -239,6 +239,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 	ts := m.oauth.TokenSource(c.providerCtx(ctx, "token"), &oauth2.Token{RefreshToken: refreshToken})
 	tok, err := ts.Token()
 	if err != nil {
+		err = c.tokenError(err, refreshToken)
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
 			return nil, nil, fmt.Errorf("%w: %v", ErrInvalidGrant, err)

@@ -1,0 +1,80 @@
+package idp
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// Bounds of what a refused token request's error quotes from the answer.
+const (
+	maxErrorCode        = 64
+	maxErrorDescription = 200
+)
+
+// tokenEndpointError is a token request the endpoint refused, as logged:
+// the status and the OAuth error (RFC 6749 §5.2), never the body. x/oauth2
+// quotes an answer that is not an OAuth error object whole (up to 1 MiB)
+// in its error, and anyone can make a callback fail with a made-up code: a
+// page that quotes the request (a firewall's block page, a framework's
+// debug page) put the code, the PKCE verifier, the refresh token and the
+// client's credentials in the log, at up to 1 MiB a request.
+type tokenEndpointError struct {
+	text string
+	err  *oauth2.RetrieveError
+}
+
+func (e *tokenEndpointError) Error() string { return e.text }
+
+// Unwrap keeps the RetrieveError for errors.As (its ErrorCode).
+func (e *tokenEndpointError) Unwrap() error { return e.err }
+
+// tokenError returns err with a RetrieveError in it replaced by a
+// tokenEndpointError; sent are the secrets of the request (code, verifier,
+// refresh token), which the error_description it keeps never quotes, nor
+// the client's credentials. Other errors pass unchanged.
+func (c *Client) tokenError(err error, sent ...string) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return err
+	}
+	text := "the token endpoint refused the request"
+	if re.Response != nil {
+		text = fmt.Sprintf("the token endpoint answered %d", re.Response.StatusCode)
+	}
+	if re.ErrorCode != "" {
+		text += fmt.Sprintf(": %q", cut(re.ErrorCode, maxErrorCode))
+		if d := c.redactSent(re.ErrorDescription, sent); d != "" {
+			text += fmt.Sprintf(" %q", cut(d, maxErrorDescription))
+		}
+	} else if len(re.Body) > 0 {
+		text += fmt.Sprintf(" (a body of %d bytes that is no OAuth error, not quoted)", len(re.Body))
+	}
+	return &tokenEndpointError{text: text, err: re}
+}
+
+// cut is truncateForLog that leaves no partial UTF-8 sequence behind.
+func cut(s string, n int) string { return strings.ToValidUTF8(truncateForLog(s, n), "") }
+
+// redactSent replaces in s every secret of the request, raw or
+// form-encoded, and the client's Basic credentials.
+func (c *Client) redactSent(s string, sent []string) string {
+	if s == "" {
+		return s
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(c.cfg.ClientID) + ":" + url.QueryEscape(c.cfg.ClientSecret)))
+	for _, v := range append(sent, c.cfg.ClientSecret, basic) {
+		if v == "" {
+			continue // ReplaceAll of "" would insert at every position
+		}
+		s = strings.ReplaceAll(s, v, "[redacted]")
+		if q := url.QueryEscape(v); q != v {
+			s = strings.ReplaceAll(s, q, "[redacted]")
+		}
+	}
+	return s
+}
