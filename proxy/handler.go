@@ -99,7 +99,7 @@ func New(cfg Config) (*Handler, error) {
 		scrub:    newScrubSet(cfg.Headers),
 		names:    newHeaderNames(cfg.Headers),
 		idCache:  newValueCache(valueCacheSize),
-		tracing:  newTracing(cfg.Tracer),
+		tracing:  newTracing(cfg.Tracer, cfg.Routes),
 		login:    cfg.Provider,
 		logout:   cfg.Provider,
 		verifier: cfg.Provider,

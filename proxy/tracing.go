@@ -24,13 +24,41 @@ const tracerName = "github.com/portcullis/portcullis/proxy"
 type tracing struct {
 	tracer trace.Tracer
 	prop   propagation.TextMapPropagator
+	// methods are the methods spans name: the standard ones and those the
+	// routes name (policy.Table.Methods, without its stand-in).
+	methods map[string]bool
 }
 
-func newTracing(tp trace.TracerProvider) *tracing {
+func newTracing(tp trace.TracerProvider, routes *policy.Table) *tracing {
 	if tp == nil {
 		return nil
 	}
-	return &tracing{tracer: tp.Tracer(tracerName), prop: propagation.TraceContext{}}
+	t := &tracing{tracer: tp.Tracer(tracerName), prop: propagation.TraceContext{}, methods: map[string]bool{}}
+	ms := routes.Methods()
+	for _, m := range ms[:len(ms)-1] {
+		t.methods[m] = true
+	}
+	return t
+}
+
+// maxMethodOriginal bounds http.request.method_original.
+const maxMethodOriginal = 64
+
+// method returns the span name's method and the method attributes of m. A
+// span's name is indexed by trace back ends and is a label of the span
+// metrics made from spans, so it must not be a value the client chose: a
+// method neither standard nor named by a route is "HTTP" in the name and
+// "_OTHER" in http.request.method (OpenTelemetry's HTTP conventions), with
+// the original, cut, in http.request.method_original.
+func (t *tracing) method(m string) (string, []attribute.KeyValue) {
+	if t.methods[m] {
+		return m, []attribute.KeyValue{attribute.String("http.request.method", m)}
+	}
+	if len(m) > maxMethodOriginal {
+		m = m[:maxMethodOriginal]
+	}
+	return "HTTP", []attribute.KeyValue{attribute.String("http.request.method", "_OTHER"),
+		attribute.String("http.request.method_original", m)}
 }
 
 // serveTraced runs one request inside a server span. The W3C trace context
@@ -40,17 +68,15 @@ func newTracing(tp trace.TracerProvider) *tracing {
 // the route and the outcome, never the query string, tokens or cookies.
 func (h *Handler) serveTraced(ex *exchange, r *http.Request) {
 	ctx := r.Context()
+	name, attrs := h.tracing.method(r.Method)
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(
-			attribute.String("http.request.method", r.Method),
-			attribute.String("network.peer.address", ex.peer.String()),
-		)}
+		trace.WithAttributes(append(attrs, attribute.String("network.peer.address", ex.peer.String()))...)}
 	if ex.trusted {
 		ctx = h.tracing.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
 	} else {
 		opts = append(opts, trace.WithNewRoot())
 	}
-	ctx, span := h.tracing.tracer.Start(ctx, r.Method, opts...)
+	ctx, span := h.tracing.tracer.Start(ctx, name, opts...)
 	r = r.WithContext(ctx)
 	h.serve(ex, r)
 	h.finish(ex, r)
@@ -59,7 +85,7 @@ func (h *Handler) serveTraced(ex *exchange, r *http.Request) {
 	if status == 0 {
 		status = http.StatusSwitchingProtocols
 	}
-	attrs := []attribute.KeyValue{
+	attrs = []attribute.KeyValue{
 		attribute.Int("http.response.status_code", status),
 		attribute.String("portcullis.route", ex.label),
 		attribute.String("portcullis.outcome", ex.outcome().String()),
@@ -72,7 +98,7 @@ func (h *Handler) serveTraced(ex *exchange, r *http.Request) {
 	}
 	if route := ex.dec.route; route != nil {
 		attrs = append(attrs, attribute.String("http.route", route.Path))
-		span.SetName(r.Method + " " + route.Path)
+		span.SetName(name + " " + route.Path)
 	}
 	span.SetAttributes(attrs...)
 	if status >= 500 {
@@ -109,10 +135,11 @@ type tracedTransport struct {
 }
 
 func (t *tracedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	_, method := t.tracing.method(req.Method)
 	ctx, span := t.tracing.tracer.Start(req.Context(), "upstream "+t.upstream,
 		trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(method...),
 		trace.WithAttributes(
-			attribute.String("http.request.method", req.Method),
 			attribute.String("server.address", req.URL.Host),
 			attribute.String("url.path", req.URL.Path),
 			attribute.String("portcullis.upstream", t.upstream),

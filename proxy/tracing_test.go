@@ -9,6 +9,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/portcullis/portcullis/policy"
 )
 
 func spanAttrs(s sdktrace.ReadOnlySpan) map[attribute.Key]string {
@@ -110,5 +112,69 @@ func TestNoTracing(t *testing.T) {
 	})
 	if got := f.up.last(t).Header.Get("Traceparent"); got != "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" {
 		t.Errorf("traceparent = %q", got)
+	}
+}
+
+// TestTracingMethodBounded: span names (which trace back ends index, and
+// from which span metrics make a Prometheus label) and the method attribute
+// were the request's method as sent, so a client could create a span name
+// per request ("A1 /public/**", "A2 /public/**", ..., each up to the 64 KiB
+// of a request line) and flood the operator's tracing store and the span
+// metrics made from it. A method neither standard nor named by a route is
+// "HTTP" in the name and "_OTHER" in http.request.method (OpenTelemetry's
+// HTTP conventions), with the original, cut, in http.request.method_original.
+func TestTracingMethodBounded(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	f := newFixture(t, func(c *Config) { c.Tracer = tp })
+	long := strings.Repeat("Z", 4096)
+	for i := 0; i < 50; i++ {
+		m := "M" + strings.Repeat("X", i) + long
+		f.do(t, m, "/public/x", nil)
+		f.do(t, m, "/nothing", nil)
+	}
+	f.do(t, "PATCH", "/public/x", nil)
+	names, methods := map[string]bool{}, map[string]bool{}
+	for _, s := range rec.Ended() {
+		names[s.Name()] = true
+		a := spanAttrs(s)
+		if m, ok := a["http.request.method"]; ok {
+			methods[m] = true
+		}
+		if o := a["http.request.method_original"]; len(o) > 64 {
+			t.Errorf("span %.40s: http.request.method_original of %d bytes", s.Name(), len(o))
+		}
+	}
+	if len(names) > 6 || len(methods) > 2 {
+		t.Errorf("100 requests with 50 made-up methods made %d span names and %d method values", len(names), len(methods))
+	}
+	for _, want := range []string{"HTTP /public/**", "HTTP", "upstream app", "PATCH /public/**"} {
+		if !names[want] {
+			t.Errorf("no span named %q", want)
+		}
+	}
+	if !methods["_OTHER"] || !methods["PATCH"] {
+		t.Errorf("http.request.method values = %v, want _OTHER and PATCH", methods)
+	}
+}
+
+// TestTracingRouteMethodKept: a method a route names is bounded by the
+// configuration and keeps its name.
+func TestTracingRouteMethodKept(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	f := newFixture(t, func(c *Config) {
+		c.Tracer = tp
+		table, err := policy.Compile(append([]policy.RouteConfig{{Path: "/dav/**", Public: true, Methods: []string{"PROPFIND"}}}, testRoutes...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Routes = table
+	})
+	f.do(t, "PROPFIND", "/dav/x", nil)
+	spans := rec.Ended()
+	server := spans[len(spans)-1]
+	if server.Name() != "PROPFIND /dav/**" || spanAttrs(server)["http.request.method"] != "PROPFIND" {
+		t.Errorf("span %q, method %q", server.Name(), spanAttrs(server)["http.request.method"])
 	}
 }
