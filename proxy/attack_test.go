@@ -5,14 +5,22 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 // syncBuffer is a log sink safe for the handler's concurrent writes.
@@ -321,5 +329,105 @@ func TestForwardAuthRefusesMethodOverride(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("%q: status = %d, want %d", name, resp.StatusCode, want)
 		}
+	}
+}
+
+// TestReverseProxyComplaintsInTheLog: the reverse proxy reports an upstream
+// body that breaks off (a truncated answer, a reset stream) through its
+// ErrorLog, which was left nil: Go's standard logger then wrote a bare
+// "2006/01/02 15:04:05 httputil: ..." line to standard error, outside
+// [log] format (a line a JSON log pipeline cannot read), outside the
+// buffered log writer, and at any [log] level. It goes to the gateway's
+// logger at warn, naming the upstream.
+func TestReverseProxyComplaintsInTheLog(t *testing.T) {
+	var std syncBuffer
+	log.SetOutput(&std)
+	defer log.SetOutput(os.Stderr)
+	var logs syncBuffer
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100000")
+		_, _ = w.Write([]byte("short"))
+	}, withDebugLog(&logs))
+	resp := f.do(t, "GET", "/public/truncated?k=SECRET-IN-QUERY", nil)
+	_ = readBody(t, resp)
+	if s := std.String(); s != "" {
+		t.Errorf("the standard logger got %q", s)
+	}
+	got := logs.String()
+	found := false
+	for _, line := range strings.Split(got, "\n") {
+		found = found || (strings.Contains(line, "level=WARN") && strings.Contains(line, "ReverseProxy read error") &&
+			strings.Contains(line, "upstream=app"))
+	}
+	if !found {
+		t.Errorf("the gateway's log has no warning of the broken-off body:\n%s", got)
+	}
+	if strings.Contains(got, "SECRET") {
+		t.Errorf("the log holds the query:\n%s", got)
+	}
+}
+
+// TestAbortedResponseIsLoggedAndCounted: when a client hangs up while a
+// forwarded answer streams, the reverse proxy ends the handler with
+// panic(http.ErrAbortHandler), which net/http swallows without a word.
+// The request's log line, its requests_total and request_duration_seconds,
+// its upstream duration and its span were all written after the forwarding
+// returned, so none was: anyone could fetch a large download or a stream
+// through the gateway, hang up before its last byte, and leave no trace in
+// the access log or the metrics. They are now recorded on the way out.
+func TestAbortedResponseIsLoggedAndCounted(t *testing.T) {
+	var logs syncBuffer
+	reg := prometheus.NewPedanticRegistry()
+	rec := tracetest.NewSpanRecorder()
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i < 100 && r.Context().Err() == nil; i++ {
+			_, _ = w.Write(bytes.Repeat([]byte("x"), 64<<10))
+			w.(http.Flusher).Flush()
+			time.Sleep(10 * time.Millisecond)
+		}
+	}, withDebugLog(&logs), func(c *Config) {
+		c.Metrics = reg
+		c.Tracer = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	})
+	srv := httptest.NewServer(f.h)
+	defer srv.Close()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.Write([]byte("GET /public/export.csv HTTP/1.1\r\nHost: gw.test\r\n\r\n"))
+	if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "path=/public/export.csv") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "msg=request method=GET host=gw.test path=/public/export.csv route=0 outcome=public status=200") {
+		t.Errorf("no request line for the aborted download:\n%s", logs.String())
+	}
+	if got := counterValue(t, f.h.metrics.requests.WithLabelValues("0", "read", "public")); got != 1 {
+		t.Errorf("requests_total{0,read,public} = %v, want 1", got)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	observed := false
+	for _, mf := range families {
+		if mf.GetName() == "portcullis_upstream_duration_seconds" {
+			observed = mf.GetMetric()[0].GetHistogram().GetSampleCount() == 1
+		}
+	}
+	if !observed {
+		t.Error("upstream_duration_seconds did not record the aborted forwarding")
+	}
+	var names []string
+	for _, s := range rec.Ended() {
+		names = append(names, s.Name())
+	}
+	if !slices.Contains(names, "GET /public/**") {
+		t.Errorf("the server span was not ended: ended spans %q", names)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -62,7 +63,10 @@ func (h *Handler) buildUpstreams() error {
 			BufferPool:     pool,
 			ModifyResponse: h.modifyResponse,
 			ErrorHandler:   h.upstreamError,
-			ErrorLog:       nil,
+			// An upstream answer that breaks off is reported here; left
+			// nil, Go's standard logger wrote it outside [log] format,
+			// level and buffering.
+			ErrorLog: slog.NewLogLogger(h.log.With("upstream", u.Name).Handler(), slog.LevelWarn),
 		}
 		h.upstreams[u.Name] = up
 	}
@@ -130,8 +134,9 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 		defer stop()
 	}
 	start := h.now()
+	// Deferred: an answer the client aborts ends ServeHTTP in a panic.
+	defer func() { h.metrics.upstream(up.name, h.now().Sub(start)) }()
 	up.rp.ServeHTTP(ex, req)
-	h.metrics.upstream(up.name, h.now().Sub(start))
 }
 
 // rewrite builds the outbound request (never a Director: a client's

@@ -145,6 +145,7 @@ type exchange struct {
 	loginRedirect bool
 	endpoint      bool // a gateway endpoint answered
 	identified    bool // identify ran
+	returned      bool // serve returned: false in a panic (an aborted answer)
 
 	id     *portcullis.Identity // nil: no identity
 	sess   *session.Session     // the session the identity came from, if any
@@ -181,12 +182,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.peer = peerAddr(r.RemoteAddr)
 	ex.trusted = h.isTrusted(ex.peer)
 	boundBodyWait(w, r, h.bodies.timeout)
+	// Deferred: a client that hangs up while a forwarded answer streams
+	// makes the reverse proxy end the handler with http.ErrAbortHandler,
+	// which net/http swallows; the request's log line and metrics are still
+	// written, else hanging up before the last byte left no trace.
+	defer h.finish(ex, r)
 	if h.tracing != nil {
 		h.serveTraced(ex, r)
 		return
 	}
 	h.serve(ex, r)
-	h.finish(ex, r)
+	ex.returned = true
 }
 
 func (h *Handler) serve(ex *exchange, r *http.Request) {
@@ -337,10 +343,7 @@ func (h *Handler) serveGateway(ex *exchange, r *http.Request, endpoint string) {
 // finish records the request's metrics and its one log line. The path is
 // logged without the query string, which may carry codes and states.
 func (h *Handler) finish(ex *exchange, r *http.Request) {
-	status := ex.status
-	if status == 0 {
-		status = http.StatusSwitchingProtocols // hijacked by an upgrade
-	}
+	status := ex.sentStatus()
 	outcome := ex.outcome().String()
 	method := ex.method
 	if method == "" {
@@ -371,6 +374,20 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user", sub),
 		slog.String("remote_addr", peerHost(r.RemoteAddr)))
 	_ = h.log.Handler().Handle(r.Context(), rec)
+}
+
+// sentStatus is the status of the answer for logs, metrics and spans: the
+// one written, 101 when none was because an upgrade hijacked the
+// connection, 500 when none was because serving ended in a panic (a bug:
+// net/http closes the connection without an answer).
+func (ex *exchange) sentStatus() int {
+	switch {
+	case ex.status != 0:
+		return ex.status
+	case !ex.returned:
+		return http.StatusInternalServerError
+	}
+	return http.StatusSwitchingProtocols
 }
 
 // upperCaseMethod reports whether m has no lower-case letter (docs/requests.md, entry checks: "get"

@@ -77,15 +77,16 @@ func (h *Handler) serveTraced(ex *exchange, r *http.Request) {
 		opts = append(opts, trace.WithNewRoot())
 	}
 	ctx, span := h.tracing.tracer.Start(ctx, name, opts...)
-	r = r.WithContext(ctx)
-	h.serve(ex, r)
-	h.finish(ex, r)
+	// Deferred, like finish: an answer the client aborted ends in a panic.
+	defer h.endSpan(ex, span, name)
+	h.serve(ex, r.WithContext(ctx))
+	ex.returned = true
+}
 
-	status := ex.status
-	if status == 0 {
-		status = http.StatusSwitchingProtocols
-	}
-	attrs = []attribute.KeyValue{
+// endSpan records the decision and the answer on the server span and ends it.
+func (h *Handler) endSpan(ex *exchange, span trace.Span, name string) {
+	status := ex.sentStatus()
+	attrs := []attribute.KeyValue{
 		attribute.Int("http.response.status_code", status),
 		attribute.String("portcullis.route", ex.label),
 		attribute.String("portcullis.outcome", ex.outcome().String()),
