@@ -12,6 +12,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/sync/singleflight"
 )
 
 // asymmetricAlgs are the only JWS algorithms ever accepted: never "none",
@@ -42,8 +43,11 @@ func signingAlgs(advertised []string) []string {
 // entries that do not parse, and refetches on an unknown kid at most once
 // per cool-down, so a flood of tokens with random kids costs one fetch.
 type keySet struct {
-	c       *Client
-	issuer  string // for discovering jwks_uri when url is ""
+	c      *Client
+	issuer string // for discovering jwks_uri when url is ""
+	// flight runs one refresh at a time; requests wait for it only as long
+	// as they live.
+	flight  singleflight.Group
 	fetchMu sync.Mutex
 	last    time.Time // last fetch attempt; guarded by fetchMu
 
@@ -134,8 +138,24 @@ const jwksTimeout = 10 * time.Second
 // request that waits for it and sets the cool-down for all, so it does not
 // end with the request that started it: a client that sends a token with
 // an unknown kid and hangs up would otherwise fail the fetch and keep the
-// keys from loading for everyone during the cool-down.
+// keys from loading for everyone during the cool-down. Nor does a request
+// wait for it longer than it lives: with a slow provider (up to jwksTimeout)
+// such clients would otherwise park a goroutine and their request each,
+// for as many as they send.
 func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
+	ch := k.flight.DoChan("", func() (any, error) { return k.refreshShared(ctx) })
+	select {
+	case r := <-ch:
+		keys, _ := r.Val.([]jose.JSONWebKey)
+		return keys, r.Err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("idp: waiting for the JWKS: %w", ctx.Err())
+	}
+}
+
+// refreshShared is refresh's one flight, which outlives the request that
+// started it.
+func (k *keySet) refreshShared(ctx context.Context) ([]jose.JSONWebKey, error) {
 	k.fetchMu.Lock()
 	defer k.fetchMu.Unlock()
 	now := k.c.now()

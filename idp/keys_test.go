@@ -2,8 +2,10 @@ package idp
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,5 +72,58 @@ func TestJWKSFetchOutlivesItsRequest(t *testing.T) {
 	attack()
 	if _, _, err := login(t, c); err != nil {
 		t.Errorf("login refused after an anonymous client hung up on a JWKS fetch: %v", err)
+	}
+}
+
+// TestJWKSWaitEndsWithTheRequest: while a JWKS fetch is in flight (a slow or
+// unreachable provider: up to the 10 s timeout), every request whose JWT
+// names an unknown kid waited for it on a mutex that ignores the request's
+// context, and went on waiting after its client hung up. An anonymous
+// client sending such tokens and hanging up at once parked a goroutine and
+// its request, headers included, for up to 10 s per request without holding
+// a connection: memory grew with the request rate for as long as the
+// provider was slow. A waiting request now gives up when its client does;
+// the fetch goes on for the others.
+func TestJWKSWaitEndsWithTheRequest(t *testing.T) {
+	const fetch = 2 * time.Second
+	p, c, clk := setup(t, oidctest.Options{}, func(cfg *Config) {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second,
+			Transport: slowJWKS{d: fetch, base: http.DefaultTransport}}
+	})
+	rogue := oidctest.NewUnpublishedKey(t, "attacker", "RS256")
+	now := clk.Now().Unix()
+	attack := func(kid string) time.Duration {
+		tok := p.Sign(map[string]any{"iss": p.Issuer, "sub": "x", "aud": p.ClientID, "iat": now, "exp": now + 60},
+			oidctest.SignOptions{Key: rogue, KID: kid})
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond) // the client hangs up
+		defer cancel()
+		start := time.Now()
+		if _, err := c.VerifyBearer(ctx, tok); err == nil {
+			t.Error("attacker token accepted")
+		}
+		return time.Since(start)
+	}
+	var wg sync.WaitGroup
+	took := make([]time.Duration, 20)
+	for i := range took {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			took[i] = attack(fmt.Sprintf("kid-%d", i))
+		}()
+	}
+	wg.Wait()
+	for i, d := range took {
+		if d > fetch/2 {
+			t.Errorf("request %d, whose client hung up after 20 ms, was held %s by the JWKS fetch", i, d.Round(time.Millisecond))
+		}
+	}
+	// The fetch itself went on: an honest token verifies once it is done.
+	honest := p.AccessToken("alice", map[string]any{"aud": p.ClientID})
+	if _, err := c.VerifyBearer(context.Background(), honest); err != nil {
+		t.Errorf("honest token after the fetch: %v", err)
+	}
+	if n := p.Requests("/jwks"); n != 1 {
+		t.Errorf("%d JWKS fetches, want 1", n)
 	}
 }
