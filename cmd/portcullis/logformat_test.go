@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -88,3 +90,58 @@ func TestAccessLogDuration(t *testing.T) {
 }
 
 func noEnv(string) (string, bool) { return "", false }
+
+// TestLibraryLogsFollowLogFormat: go-redis and Go's standard logger write
+// their complaints to the process's standard error themselves, as bare
+// "redis: 2006/01/02 15:04:05 pool.go:770: ..." lines: outside [log]
+// format (lines a JSON log pipeline cannot read), outside [log] level and
+// the buffered writer. With Redis down, every request that reads a session
+// and every readiness probe wrote one. serve hands both to its logger.
+func TestLibraryLogsFollowLogFormat(t *testing.T) {
+	p := oidctest.New(t, oidctest.Options{})
+	c := testConfig{listen: testenv.Addr(testenv.FreePort(t)), ops: testenv.Addr(testenv.FreePort(t)),
+		issuer: p.Issuer, upstream: "http://127.0.0.1:1", secrets: []string{secretA},
+		session: fmt.Sprintf("store = \"redis\"\nredis_url = \"redis://%s/0\"\n", testenv.Addr(testenv.FreePort(t)))}
+	c.public = c.listen
+	path := filepath.Join(t.TempDir(), "portcullis.toml")
+	doc := strings.Replace(c.String(), "[[upstreams]]", "[log]\nformat = \"json\"\n\n[[upstreams]]", 1)
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--config", path}, noEnv, logs, logs) }()
+	defer func() { cancel(); <-done }()
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var resp *http.Response
+		if resp, err = http.Get("http://" + c.ops + "/readyz"); err == nil {
+			resp.Body.Close()
+			if strings.Contains(logs.String(), "failed to dial") {
+				break
+			}
+		}
+	}
+	log.Print("a library's complaint")
+	cancel()
+	<-done
+	done <- nil
+	var redisLine, stdLine bool
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(l), &entry); err != nil {
+			t.Errorf("a log line is not JSON: %q", l)
+			continue
+		}
+		msg, _ := entry["msg"].(string)
+		redisLine = redisLine || (strings.Contains(msg, "failed to dial") && entry["level"] == "WARN")
+		stdLine = stdLine || (strings.Contains(msg, "a library's complaint") && entry["level"] == "WARN")
+	}
+	if !redisLine {
+		t.Errorf("go-redis's complaint about the unreachable Redis is not a JSON warning of serve's log:\n%s", logs)
+	}
+	if !stdLine {
+		t.Errorf("the standard logger's line is not a JSON warning of serve's log:\n%s", logs)
+	}
+}

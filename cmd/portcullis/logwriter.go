@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // logFlushInterval is how long a log line may wait in logWriter's buffer.
@@ -116,3 +119,30 @@ func (w serverErrorLog) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// libraryLogs hands the complaints that libraries write to standard error
+// themselves to h at warn, for as long as serve runs: go-redis's (an
+// unreachable Redis: one line per session read and per readiness probe)
+// and those of Go's standard logger. Written as they come, they were bare
+// "redis: 2006/01/02 15:04:05 pool.go:770: ..." lines outside [log] format
+// (a JSON log pipeline cannot read them), level and buffering. restore puts
+// the process's loggers back as they were.
+func libraryLogs(h slog.Handler) (restore func()) {
+	std := slog.NewLogLogger(h, slog.LevelWarn)
+	out, flags, prefix := log.Writer(), log.Flags(), log.Prefix()
+	log.SetOutput(std.Writer())
+	log.SetFlags(0)
+	log.SetPrefix("")
+	redis.SetLogger(redisLog{std})
+	return func() {
+		log.SetOutput(out)
+		log.SetFlags(flags)
+		log.SetPrefix(prefix)
+		redis.SetLogger(redisLog{log.Default()})
+	}
+}
+
+// redisLog is go-redis's logger over a *log.Logger.
+type redisLog struct{ l *log.Logger }
+
+func (r redisLog) Printf(_ context.Context, format string, v ...any) { r.l.Printf(format, v...) }

@@ -26,6 +26,7 @@ func runServe(ctx context.Context, args []string, env func(string) (string, bool
 	logs := newLogWriter(stderr, logFlushInterval)
 	defer logs.Close()
 	logger := newLogger(cfg.LogFormat, cfg.LogLevel, logs)
+	defer libraryLogs(logger.Handler())()
 	for _, w := range cfg.Warnings {
 		logger.Warn("config: " + w)
 	}
