@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/portcullis/portcullis/internal/testenv"
+)
+
+// hopByHopIdentity are the identity headers a front proxy sets on the
+// request to the app from the gateway's answer. A client that names them in
+// its Connection header asks every proxy that honours RFC 9110 §7.6.1 (Go's
+// ReverseProxy, Caddy, Traefik) to remove them before forwarding: removed
+// after the proxy has set them, the app would see the user without the
+// groups that restrict them, or without any identity.
+var hopByHopIdentity = []string{
+	"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups",
+	"X-Forwarded-Preferred-Username", "X-Portcullis-Jwt-Assertion",
+}
+
+// connectionCase has alice (group admins) ask for a page through the front
+// proxy with every identity header named in Connection: the app must
+// receive her identity headers as the gateway answered them, or the request
+// must be refused before it reaches the app.
+func connectionCase(t *testing.T, front string, p *oidctest.Provider, up *upstream) {
+	t.Helper()
+	p.SetUser(oidctest.User{Subject: "alice", Claims: map[string]any{
+		"email": "alice@example.com", "email_verified": true, "groups": []any{"admins"}}})
+	alice := browser(t)
+	if status, body, _ := get(t, alice, front+"/hello"); status != 200 {
+		t.Fatalf("alice's login: %d %s", status, body)
+	}
+	for _, conn := range []string{
+		strings.Join(hopByHopIdentity, ", "),
+		"keep-alive, X-Forwarded-Groups",
+		"x-forwarded-groups",
+		"X-Portcullis-Jwt-Assertion",
+	} {
+		before := up.count()
+		status, _ := send(t, alice, "GET", front+"/hello", map[string]string{"Connection": conn})
+		if up.count() == before {
+			if status < 400 {
+				t.Errorf("Connection: %s: %d without reaching the app", conn, status)
+			}
+			continue
+		}
+		got := up.last().Headers
+		want := map[string]string{"X-Forwarded-User": "alice", "X-Forwarded-Email": "alice@example.com",
+			"X-Forwarded-Groups": "admins"}
+		for k, v := range want {
+			if g := got.Get(k); g != v {
+				t.Errorf("Connection: %s: %d, and the app received %s = %q, want %q", conn, status, k, g, v)
+			}
+		}
+		if got.Get("X-Portcullis-Jwt-Assertion") == "" {
+			t.Errorf("Connection: %s: %d, and the app received no assertion", conn, status)
+		}
+	}
+}
+
+func TestForwardAuthConnectionHeaderCaddy(t *testing.T) {
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{})
+	front := testenv.Addr(testenv.FreePort(t))
+	a := pickAddrs(t)
+	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.1/32"))
+	startCaddy(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+	connectionCase(t, "http://"+front, p, up)
+}
+
+func TestForwardAuthConnectionHeaderNginx(t *testing.T) {
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{})
+	front := testenv.Addr(testenv.FreePort(t))
+	a := pickAddrs(t)
+	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.2/32"))
+	startNginx(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+	connectionCase(t, "http://"+front, p, up)
+}
