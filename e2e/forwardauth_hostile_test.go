@@ -174,13 +174,29 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 		tb.Fatalf("ingress-nginx.yaml annotations: %v", ann)
 	}
 	setHeaders := authProxySetHeaders(tb, yaml, ann["auth-proxy-set-headers"])
+	// proxy-buffer-size sets the buffers of each location of its Ingress,
+	// the auth location included (nginx.tmpl: proxy_buffer_size and
+	// proxy_buffers, 4 of them by default).
+	appBuffers, endpointBuffers := "", ""
+	for _, doc := range strings.Split(yaml, "\n---\n") {
+		m := regexp.MustCompile(`nginx\.ingress\.kubernetes\.io/proxy-buffer-size: "([^"]*)"`).FindStringSubmatch(doc)
+		if m == nil || !strings.Contains(doc, "kind: Ingress") {
+			continue
+		}
+		buffers := fmt.Sprintf("    proxy_buffer_size %[1]s;\n    proxy_buffers 4 %[1]s;\n", m[1])
+		if strings.Contains(doc, "  name: dash-oauth2\n") {
+			endpointBuffers = buffers
+		} else {
+			appBuffers = buffers
+		}
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `server {
   listen %s;
   proxy_bind 127.0.0.2;
   location = /_external-auth {
     internal;
-    proxy_pass_request_body     off;
+%s    proxy_pass_request_body     off;
     proxy_set_header            Content-Length          "";
     proxy_set_header            X-Forwarded-Proto       "";
     proxy_set_header            X-Request-ID            $request_id;
@@ -196,18 +212,18 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 %s    proxy_pass                  http://%s%s;
   }
   location ~ ^/oauth2/(start|callback|sign_out|signed_out|userinfo|jwks\.json|backchannel_logout)$ {
-    proxy_pass http://%s;
+%s    proxy_pass http://%s;
     proxy_set_header Host $http_host;
   }
   location @signin {
     return 302 /oauth2/start?rd=$request_uri;
   }
   location / {
-    auth_request /_external-auth;
+%s    auth_request /_external-auth;
     auth_request_set $auth_cookie $upstream_http_set_cookie;
     add_header Set-Cookie $auth_cookie always;
     error_page 401 = @signin;
-`, listen, authURL.Hostname(), setHeaders, gateway, authURL.Path, gateway)
+`, listen, appBuffers, authURL.Hostname(), setHeaders, gateway, authURL.Path, endpointBuffers, gateway, appBuffers)
 	for i, h := range strings.Split(ann["auth-response-headers"], ",") {
 		h = strings.TrimSpace(h)
 		v := strings.ToLower(strings.ReplaceAll(h, "-", "_"))
