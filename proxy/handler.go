@@ -151,6 +151,8 @@ type exchange struct {
 	sess   *session.Session     // the session the identity came from, if any
 	bearer string               // the presented bearer token, if any
 
+	explain *explanation // set by Explain: a hypothetical identity, no credentials
+
 	body *forwardBody    // the pre-read body being forwarded, if any
 	form formKind        // the kind of form body read before the decision (readForm), if any
 	ctx  exchangeContext // the context of the request given to the reverse proxy
@@ -197,43 +199,51 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serve(ex *exchange, r *http.Request) {
 	defer ex.releaseBody()
+	endpoint, isEndpoint, err := h.decideRequest(ex, r)
+	switch {
+	case err != nil:
+		h.fail(ex, r, err)
+	case isEndpoint:
+		ex.label = "gateway"
+		h.serveGateway(ex, r, endpoint)
+	default:
+		h.answer(ex, r)
+	}
+}
+
+// decideRequest takes a request through the entry checks and, unless its
+// path names a gateway endpoint (returned, to be served instead), the
+// decision, keeping it on ex: steps 1 to 4 of docs/architecture.md. An
+// error is the refusal to answer. It is the one path from a request to a
+// decision in proxy mode, for ServeHTTP and for Explain alike, so that
+// `portcullis check --request` explains what serve decides.
+func (h *Handler) decideRequest(ex *exchange, r *http.Request) (endpoint string, isEndpoint bool, err error) {
 	ex.method = r.Method
 	if !upperCaseMethod(r.Method) {
-		h.fail(ex, r, badRequest("the request method must be upper-case", nil))
-		return
+		return "", false, badRequest("the request method must be upper-case", nil)
 	}
 	if err := h.checkHeaders(ex, r); err != nil {
-		h.fail(ex, r, err)
-		return
+		return "", false, err
 	}
 	host, err := requestHost(r, ex.trusted)
 	if err != nil {
-		h.fail(ex, r, err)
-		return
+		return "", false, err
 	}
 	ex.host = host
 	path, err := policy.NormalizeURL(r.URL)
 	if err != nil {
-		h.fail(ex, r, badRequest("the request path is not acceptable", err))
-		return
+		return "", false, badRequest("the request path is not acceptable", err)
 	}
 	ex.path = path
 	if endpoint, ok := h.gatewayEndpoint(path); ok {
-		ex.label = "gateway"
-		h.serveGateway(ex, r, endpoint)
-		return
+		return endpoint, true, nil
 	}
 	dropConnectionOptions(r.Header)
 	q := request{method: r.Method, host: host, path: path}
 	if err = h.decide(ex, r, q); err != nil {
-		h.fail(ex, r, err)
-		return
+		return "", false, err
 	}
-	if err = h.decideBody(ex, r, q); err != nil {
-		h.fail(ex, r, err)
-		return
-	}
-	h.answer(ex, r)
+	return "", false, h.decideBody(ex, r, q)
 }
 
 // answer answers a decided request in proxy mode per the outcomes table of

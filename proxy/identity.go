@@ -19,6 +19,12 @@ func (h *Handler) identify(ex *exchange, r *http.Request) error {
 	if hasAccessTokenParam(r.URL.RawQuery) {
 		return badRequest("access tokens are not accepted in the query string", nil)
 	}
+	if ex.explain != nil {
+		// Explain: the hypothetical identity is what credentials would
+		// have established, after the same checks of where they come from.
+		ex.id = ex.explain.id
+		return nil
+	}
 	if len(authz) == 1 {
 		if tok, ok := bearerToken(authz[0]); ok {
 			return h.identifyBearer(ex, r, tok)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,7 +12,6 @@ import (
 	"unicode"
 
 	"github.com/portcullis/portcullis"
-	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/proxy"
 )
 
@@ -52,7 +52,7 @@ func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.
 		fmt.Fprintf(stderr, "%s: %v\n", cfg.Path, err)
 		return &exitError{code: 2, err: fmt.Errorf("%s: serve would refuse this configuration", cfg.Path)}
 	}
-	g.close()
+	defer g.close()
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(stderr, w)
 	}
@@ -67,12 +67,14 @@ func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.
 	if err != nil {
 		return usageError("%v", err)
 	}
-	return explain(stdout, cfg.Path, cfg.Proxy.Routes, *request, id)
+	return explain(stdout, cfg.Path, g.current().handler, *request, id)
 }
 
-// explain prints which route matches a request and what it decides; a
-// refusal is exit code 3.
-func explain(w io.Writer, file string, table *policy.Table, request string, id *portcullis.Identity) error {
+// explain prints which route decides a request and what it decides; a
+// refusal is exit code 3. The gateway's handler decides it (proxy.Handler.
+// Explain), as serve would: the aliases of its path and a _method in its
+// query included, so that the verdict is serve's.
+func explain(w io.Writer, file string, h *proxy.Handler, request string, id *portcullis.Identity) error {
 	method, rawURL, ok := strings.Cut(strings.TrimSpace(request), " ")
 	rawURL = strings.TrimSpace(rawURL)
 	if !ok || strings.IndexFunc(rawURL, unicode.IsSpace) >= 0 {
@@ -83,36 +85,34 @@ func explain(w io.Writer, file string, table *policy.Table, request string, id *
 		return usageError("--request URL must be absolute: %q", rawURL)
 	}
 	denied := &exitError{code: 3}
-	if method != strings.ToUpper(method) {
+	if method != strings.ToUpper(method) { // the handler refuses it too; this names it
 		fmt.Fprintf(w, "decision: refused (400): method %q is not upper-case\n", method)
 		return denied
 	}
-	path, err := policy.NormalizeURL(u)
-	if err != nil {
-		fmt.Fprintf(w, "decision: refused (400): %v\n", err)
+	ex, err := h.Explain(method, rawURL, id)
+	var refused *proxy.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		fmt.Fprintf(w, "decision: refused (%d): %s\n", refused.Status, refused.Reason)
+		return denied
+	case err != nil:
+		fmt.Fprintf(w, "path: %s\ndecision: refused: %v\n", ex.Path, err)
+		return denied
+	case ex.Route == nil:
+		fmt.Fprintf(w, "path: %s\nroute: none\ndecision: refused (404 in proxy mode, 403 from forward-auth): no route matches\n", ex.Path)
 		return denied
 	}
-	host, err := proxy.ParseHost(u.Host)
-	if err != nil {
-		fmt.Fprintf(w, "decision: refused (400): %v\n", err)
-		return denied
-	}
-	route := table.Match(method, host.Name, path)
-	if route == nil {
-		fmt.Fprintf(w, "path: %s\nroute: none\ndecision: refused (404 in proxy mode, 403 from forward-auth): no route matches\n", path)
-		return denied
-	}
-	fmt.Fprintf(w, "path: %s\nroute: %s at %s:%d (path %q", path, route.Label(), file, route.Line, route.Path)
+	route := ex.Route
+	fmt.Fprintf(w, "path: %s\nroute: %s at %s:%d (path %q", ex.Path, route.Label(), file, route.Line, route.Path)
 	if route.Host != "" {
 		fmt.Fprintf(w, ", host %q", route.Host)
 	}
 	fmt.Fprintf(w, ", upstream %q)\n", route.Upstream)
-	d := route.Evaluate(id)
-	fmt.Fprintf(w, "decision: %s\n", d.Outcome)
-	if d.Reason != "" {
-		fmt.Fprintf(w, "reason: %s\n", d.Reason)
+	fmt.Fprintf(w, "decision: %s\n", ex.Outcome)
+	if ex.Reason != "" {
+		fmt.Fprintf(w, "reason: %s\n", ex.Reason)
 	}
-	if d.Outcome != portcullis.OutcomeAllow && d.Outcome != portcullis.OutcomePublic {
+	if ex.Outcome != portcullis.OutcomeAllow && ex.Outcome != portcullis.OutcomePublic {
 		return denied
 	}
 	return nil

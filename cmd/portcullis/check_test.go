@@ -221,3 +221,82 @@ func replace(args []string, old, new string) []string {
 	}
 	return out
 }
+
+// checkAliases has routes that a request reaches through the paths the
+// gateway also decides it as (its path without a trailing slash or a
+// format suffix) and through a POST's _method.
+const checkAliases = `[server]
+public_url = "https://dash.example.com"
+
+[provider]
+issuer = "https://accounts.example.com"
+client_id = "client"
+
+[session]
+secrets = ["/Via1yk4hN8fhwPfb4G1emWUh89OaWAFP4jJ09w2Mb8="]
+
+[[upstreams]]
+name = "app"
+url = "http://127.0.0.1:3000"
+
+[[routes]]
+path = "/admin"
+allow_groups = ["admins"]
+
+[[routes]]
+path = "/items/*"
+methods = ["DELETE"]
+allow_groups = ["admins"]
+
+[[routes]]
+path = "/**"
+`
+
+// TestCheckRequestDecidesAsServe: check --request must give the verdict
+// that serve gives the same request. It used to match the path alone, so
+// it called "GET /admin/" and "GET /admin.json" allowed for a user whom
+// the gateway refuses them (it decides them as "/admin" too), and a POST
+// whose query names _method=DELETE allowed where the gateway decides the
+// DELETE as well.
+func TestCheckRequestDecidesAsServe(t *testing.T) {
+	path := writeConfig(t, "aliases.toml", checkAliases)
+	staff := []string{"--identity", "sub=bob", "--identity", "groups=staff"}
+	admin := []string{"--identity", "sub=ann", "--identity", "groups=admins"}
+	cases := []struct {
+		name     string
+		request  string
+		identity []string
+		code     int
+		lines    []string
+	}{
+		{"trailing slash", "GET https://dash.example.com/admin/", staff, 3, []string{
+			"path: /admin/", `route: routes[0] at ` + path + `:15`, "decision: denied", "reason: not in any of groups: admins"}},
+		{"format suffix", "GET https://dash.example.com/admin.json", staff, 3, []string{
+			`route: routes[0] at ` + path + `:15`, "decision: denied"}},
+		{"trailing slash, anonymous", "GET https://dash.example.com/admin/", nil, 3, []string{"decision: unauthenticated"}},
+		{"trailing slash, allowed", "GET https://dash.example.com/admin/", admin, 0, []string{
+			`route: routes[2] at ` + path + `:24`, "decision: allowed"}},
+		{"_method in the query", "POST https://dash.example.com/items/1?_method=delete", staff, 3, []string{
+			`route: routes[1] at ` + path + `:19`, "decision: denied"}},
+		{"_method in the query, allowed", "POST https://dash.example.com/items/1?_method=delete", admin, 0, []string{
+			"decision: allowed"}},
+		{"access_token in the query", "GET https://dash.example.com/x?access_token=t", admin, 3, []string{
+			"decision: refused (400)"}},
+		{"untouched", "GET https://dash.example.com/administrator", staff, 0, []string{
+			`route: routes[2] at ` + path + `:24`, "decision: allowed"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"check", "--config", path, "--request", tc.request}, tc.identity...)
+			r := invoke(t, nil, args...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%sstderr:\n%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			for _, l := range tc.lines {
+				if !strings.Contains(r.stdout, l) {
+					t.Errorf("stdout does not contain %q:\n%s", l, r.stdout)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,85 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/policy"
+)
+
+// Explanation is what the gateway decides about one request for a given
+// identity (Handler.Explain).
+type Explanation struct {
+	// Path is the request's normalised path, as the routes see it.
+	Path string
+	// Route is the route whose verdict answers the request: the one its
+	// path matches, or a route that an alias of the path (without its
+	// trailing slash or format suffix) or the method a POST's _method
+	// names matches first and that refuses more. Nil when none matches.
+	Route *policy.Route
+	portcullis.Decision
+}
+
+// RefusedError is a request the gateway refuses before any route decides
+// it (a malformed method, host, path or query): its status and reason.
+type RefusedError struct {
+	Status int
+	Reason string
+}
+
+func (e *RefusedError) Error() string { return e.Reason }
+
+// explanation marks an exchange that Explain runs: the hypothetical
+// identity stands for the request's credentials (identify).
+type explanation struct {
+	id *portcullis.Identity
+}
+
+// Explain decides the request "method target" (target an absolute URL)
+// for the hypothetical identity id (nil: no credentials) as ServeHTTP
+// decides it in proxy mode, without answering or forwarding it: for
+// `portcullis check --request`. It goes through the same entry checks and
+// the same decision (decideRequest): the path's aliases and a _method in
+// the query are decided too, and an access_token in the query is refused
+// where the route needs an identity. The request has no body and no
+// header but its Host. A request refused before a decision is a
+// *RefusedError; a path under the prefix names a gateway endpoint, which
+// no route decides (an error too).
+func (h *Handler) Explain(method, target string, id *portcullis.Identity) (Explanation, error) {
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" {
+		return Explanation{}, errors.New("the request URL must be absolute")
+	}
+	r, err := http.NewRequest(method, target, http.NoBody)
+	if err != nil {
+		return Explanation{}, &RefusedError{Status: http.StatusBadRequest, Reason: "the request method is not a method name"}
+	}
+	// As a server reads a request line in origin form: the path and query
+	// in the URL, the authority in Host.
+	r.URL = &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery, Fragment: u.Fragment}
+	r.Host = u.Host
+	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unansweredWriter{}}, start: h.now(), label: "none",
+		explain: &explanation{id: id}}
+	defer ex.releaseBody()
+	_, isEndpoint, err := h.decideRequest(ex, r)
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		return Explanation{Path: ex.path}, &RefusedError{Status: he.status, Reason: he.reason}
+	case err != nil:
+		return Explanation{Path: ex.path}, err
+	case isEndpoint:
+		return Explanation{Path: ex.path}, errors.New("the path names one of the gateway's own endpoints (server.prefix), which no route decides")
+	}
+	return Explanation{Path: ex.path, Route: ex.dec.route, Decision: ex.dec.Decision}, nil
+}
+
+// unansweredWriter is the ResponseWriter of an explained request, which is
+// never answered.
+type unansweredWriter struct{}
+
+func (unansweredWriter) Header() http.Header         { return http.Header{} }
+func (unansweredWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (unansweredWriter) WriteHeader(int)             {}
