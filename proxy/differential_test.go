@@ -375,3 +375,29 @@ func TestAccessTokenInFrameworkSpelling(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryTokenRefusedInBothModes: an access_token in the query string is
+// a 400 (docs/requests.md, entry checks). Forward-auth refused it for
+// every route, a public one included, while proxy mode refused it only
+// where the route read credentials: the same request to a public route
+// was forwarded, token and all, by the one and refused by the other. Both
+// modes now refuse it before the decision.
+func TestQueryTokenRefusedInBothModes(t *testing.T) {
+	f := newFixture(t)
+	for _, target := range []string{"/public/x?access_token=t", "/public/x?a=1&access.token=t", "/nothing?access_token=t",
+		"/app/x?access_token=t"} {
+		auth := f.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.1:1"), withHeader("X-Forwarded-Method", "GET"),
+			withHeader("X-Forwarded-Host", "gw.test"), withHeader("X-Forwarded-Uri", target))
+		before := f.up.count()
+		proxied := f.do(t, "GET", target, nil)
+		if auth.StatusCode != http.StatusBadRequest || proxied.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: forward-auth %d, proxy mode %d; want 400 from both", target, auth.StatusCode, proxied.StatusCode)
+		}
+		if f.up.count() != before {
+			t.Errorf("%s reached the upstream", target)
+		}
+	}
+	if resp := f.do(t, "GET", "/public/x?token=t&accessible=1", nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("a public query without access_token: %d, want 200", resp.StatusCode)
+	}
+}
