@@ -100,10 +100,12 @@ func stringArray(v any) []string {
 }
 
 // scopesOf reads granted scopes from a token's claims: scope (a
-// space-delimited string, RFC 8693 §4.2), else scp (an array of strings or a
-// string, as Okta and Entra ID send it).
+// space-delimited string, RFC 8693 §4.2), else, only when scope is absent,
+// scp (an array of strings or a string, as Okta and Entra ID send it). A
+// scope of another shape grants nothing: scp does not stand in for it.
 func scopesOf(claims map[string]any) []string {
-	if s, ok := claims["scope"].(string); ok {
+	if v, present := claims["scope"]; present {
+		s, _ := v.(string)
 		return splitScopes(s)
 	}
 	switch scp := claims["scp"].(type) {

@@ -84,7 +84,11 @@ func TestScopesOf(t *testing.T) {
 		`{"scp":"x y"}`:             {"x", "y"},
 		`{"scope":"a","scp":["x"]}`: {"a"},
 		`{"scp":["x",1]}`:           nil,
-		`{}`:                        nil,
+		// scp is read only when scope is absent: a scope of another
+		// shape grants nothing.
+		`{"scope":["a"],"scp":["x"]}`: nil,
+		`{"scope":null,"scp":"x"}`:    nil,
+		`{}`:                          nil,
 	} {
 		var m map[string]any
 		_ = json.Unmarshal([]byte(claims), &m)
