@@ -202,7 +202,9 @@ func TestForwardAuthLogLine(t *testing.T) {
 }
 
 // TestErrorsNegotiated: answers that used to write JSON themselves go
-// through the one error mapping: a browser gets the page.
+// through the one error mapping: a browser gets the page. The forward-auth
+// endpoint's answer to an untrusted peer is the exception: JSON whatever
+// the request accepts.
 func TestErrorsNegotiated(t *testing.T) {
 	f := newFixture(t)
 	for _, tc := range []struct {
@@ -210,7 +212,6 @@ func TestErrorsNegotiated(t *testing.T) {
 		opts           []reqOption
 		status         int
 	}{
-		{"GET", "/oauth2/auth", nil, 403},
 		{"POST", "/oauth2/jwks.json", nil, 405},
 		{"PUT", "/oauth2/sign_out", nil, 405},
 		{"GET", "/oauth2/backchannel_logout", nil, 405},
@@ -230,9 +231,11 @@ func TestErrorsNegotiated(t *testing.T) {
 			t.Errorf("%s %s: 405 without Allow", tc.method, tc.target)
 		}
 	}
-	resp := f.do(t, "GET", "/oauth2/auth", nil)
-	if body := readBody(t, resp); strings.TrimSpace(body) != `{"error":"untrusted_proxy"}` {
-		t.Errorf("untrusted proxy JSON = %s", body)
+	for _, opts := range [][]reqOption{nil, {browser()}} {
+		resp := f.do(t, "GET", "/oauth2/auth", nil, opts...)
+		if body := readBody(t, resp); resp.StatusCode != 403 || strings.TrimSpace(body) != `{"error":"untrusted_proxy"}` {
+			t.Errorf("untrusted proxy: %d %s", resp.StatusCode, body)
+		}
 	}
 }
 

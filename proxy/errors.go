@@ -31,6 +31,10 @@ type httpError struct {
 	oauth bool
 	// quiet leaves the reason out of the JSON body.
 	quiet bool
+	// jsonOnly answers JSON even to a browser: the forward-auth endpoint's
+	// answer to an untrusted peer is {"error":"untrusted_proxy"} whatever
+	// the request says.
+	jsonOnly bool
 	cause error
 }
 
@@ -121,10 +125,10 @@ func forbidden(reason string) *httpError {
 }
 
 // untrustedProxy is forward-auth's answer to a peer outside trusted_proxies:
-// {"error":"untrusted_proxy"} for API clients, whatever the headers say.
+// {"error":"untrusted_proxy"}, whatever the headers say (Accept included).
 func untrustedProxy() *httpError {
 	return &httpError{status: http.StatusForbidden, code: "untrusted_proxy", title: "Access denied",
-		reason: "this endpoint answers only the gateway's trusted proxies", kind: outcomeDenied, quiet: true}
+		reason: "this endpoint answers only the gateway's trusted proxies", kind: outcomeDenied, quiet: true, jsonOnly: true}
 }
 
 func notFound(reason string) *httpError {
@@ -236,7 +240,7 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error) {
 	if errors.Is(err, idp.ErrBusy) { // introspection calls capped: retry (RFC 9110 §10.2.3)
 		hdr.Set("Retry-After", "1")
 	}
-	if acceptsHTML(r) {
+	if acceptsHTML(r) && !e.jsonOnly {
 		h.writePage(ex, r, e)
 		return
 	}

@@ -30,6 +30,8 @@ func TestForwardAuth(t *testing.T) {
 	}{
 		{"untrusted peer", append(orig("GET", "app.test", "/app/x"), withCookies(cookies)), 403, "", `{"error":"untrusted_proxy"}`, ""},
 		{"untrusted peer even when public", orig("GET", "app.test", "/public/x"), 403, "", "untrusted_proxy", ""},
+		// JSON whatever the headers say, a browser's Accept included.
+		{"untrusted browser", append(orig("GET", "app.test", "/app/x"), browser()), 403, "", `{"error":"untrusted_proxy"}`, ""},
 		{"allowed", append(orig("GET", "app.test", "/app/x?q=1"), trusted, withCookies(cookies)), 200, "alice", "", ""},
 		{"no identity", append(orig("GET", "app.test", "/app/x"), trusted, browser()), 401, "", "", "Bearer"},
 		{"denied", append(orig("GET", "app.test", "/denied/x"), trusted, withCookies(cookies)), 403, "", "", ""},
