@@ -128,13 +128,13 @@ func (c *Client) trustedIssuer(iss string) *trustedIssuer {
 }
 
 // notAnAccessToken names the kind of a JWT that carries the marks of an ID
-// token or a logout token, "" otherwise. With the default audiences (the
-// client ID) an ID token would pass the audience check, and ID tokens travel
-// further than access tokens (id_token_hint in end-session URLs), so token
-// substitution (RFC 9068 §4) is refused by content when typ cannot tell:
-// nonce, at_hash and c_hash exist only in ID tokens (OIDC Core 2, 3.1.3.6,
-// 3.3.2.11), events only in logout tokens (Back-Channel Logout 1.0 §2.4), and
-// Keycloak states its token kind in a typ claim.
+// token or a logout token, or whose claims name another kind (declaredKind),
+// "" otherwise. With the default audiences (the client ID) an ID token would
+// pass the audience check, and ID tokens travel further than access tokens
+// (id_token_hint in end-session URLs), so token substitution (RFC 9068 §4)
+// is refused by content when typ cannot tell: nonce, at_hash and c_hash
+// exist only in ID tokens (OIDC Core 2, 3.1.3.6, 3.3.2.11), events only in
+// logout tokens (Back-Channel Logout 1.0 §2.4).
 func notAnAccessToken(claims map[string]any) string {
 	for _, k := range []string{"nonce", "at_hash", "c_hash"} {
 		if _, ok := claims[k]; ok {
@@ -144,8 +144,30 @@ func notAnAccessToken(claims map[string]any) string {
 	if _, ok := claims["events"]; ok {
 		return "a logout token"
 	}
-	if t, ok := claims["typ"].(string); ok && (strings.EqualFold(t, "ID") || strings.EqualFold(t, "Logout")) {
-		return "a " + t + " token"
+	return declaredKind(claims)
+}
+
+// declaredKind says which other kind of token than an access token the
+// claims state they are, "" when they state none or an access token. One
+// rule for JWTs and introspection answers alike: Keycloak states the kind
+// in a typ claim (Bearer; ID, Logout, Refresh, Offline), Ory Hydra and
+// Amazon Cognito in token_use (access_token, access; refresh_token, id).
+// Cognito's ID tokens carry neither nonce nor at_hash when they come from
+// its own API or a refresh, so token_use is all that tells them apart, and
+// a token_use that is not a string names no access token either.
+func declaredKind(claims map[string]any) string {
+	if t, ok := claims["typ"].(string); ok {
+		for _, k := range []string{"ID", "Logout", "Refresh", "Offline"} {
+			if strings.EqualFold(t, k) {
+				return fmt.Sprintf("a token of typ %q", t)
+			}
+		}
+	}
+	if u, ok := claims["token_use"]; ok {
+		s, _ := u.(string)
+		if !strings.EqualFold(s, "access_token") && !strings.EqualFold(s, "access") {
+			return fmt.Sprintf("a token of token_use %q", truncateForLog(fmt.Sprint(u), 32))
+		}
 	}
 	return ""
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/portcullis/portcullis"
 )
@@ -46,14 +45,10 @@ func (c *Client) introspect(ctx context.Context, token string) (*portcullis.Iden
 		return nil, fmt.Errorf("%w: introspection says inactive", ErrInvalidToken)
 	}
 	// token_type_hint is only a hint (RFC 7662 §2.1): a server that finds
-	// the token as a refresh token answers for it. Ory Hydra names the kind
-	// in token_use; Keycloak in typ.
-	if use, ok := claims["token_use"].(string); ok && use != "access_token" {
-		return nil, fmt.Errorf("%w: introspection says token_use %q", ErrInvalidToken, use)
-	}
-	if typ, ok := claims["typ"].(string); ok && (strings.EqualFold(typ, "Refresh") || strings.EqualFold(typ, "Offline") ||
-		strings.EqualFold(typ, "ID") || strings.EqualFold(typ, "Logout")) {
-		return nil, fmt.Errorf("%w: introspection says typ %q", ErrInvalidToken, typ)
+	// the token as a refresh token answers for it, and says so in the
+	// claims that name its kind (as a JWT's would).
+	if kind := declaredKind(claims); kind != "" {
+		return nil, fmt.Errorf("%w: introspection says it is %s", ErrInvalidToken, kind)
 	}
 	if bound := senderConstrained(claims); bound != "" {
 		return nil, fmt.Errorf("%w: introspection: %s", ErrInvalidToken, bound)
