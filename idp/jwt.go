@@ -170,8 +170,14 @@ func (c *Client) verifyJWT(ctx context.Context, v *oidc.IDTokenVerifier, raw str
 	return out, nil
 }
 
+// maxNumericDate is 9999-12-31T23:59:59Z in seconds, the largest date
+// numericDate reads (and, negated, the smallest).
+const maxNumericDate = 253402300799
+
 // numericDate reads a NumericDate claim (RFC 7519 §2): a JSON number, never
-// a string.
+// a string, and within ±maxNumericDate: int64 of a larger float is left to
+// the platform (amd64 gives the smallest int64) and time.Unix wraps near its
+// ends, so nbf 1e19 read as long ago and exp 9.2e18 as valid for ever.
 func numericDate(claims map[string]any, name string) (time.Time, bool, error) {
 	v, ok := claims[name]
 	if !ok {
@@ -180,6 +186,9 @@ func numericDate(claims map[string]any, name string) (time.Time, bool, error) {
 	f, isNum := v.(float64)
 	if !isNum {
 		return time.Time{}, false, fmt.Errorf("idp: claim %s is not a number", name)
+	}
+	if f > maxNumericDate || f < -maxNumericDate {
+		return time.Time{}, false, fmt.Errorf("idp: claim %s is not a date before the year 10000", name)
 	}
 	sec := int64(f)
 	return time.Unix(sec, int64((f-float64(sec))*1e9)), true, nil
