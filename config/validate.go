@@ -268,6 +268,9 @@ func (d *decoder) validateProvider(p *providerSection) string {
 		case reservedAuthParams[strings.ToLower(name)]:
 			d.problem(joinKey("provider.auth_params", name),
 				"is set by the gateway itself and cannot be overridden (state, nonce, PKCE, redirect_uri, client_id, response_type and mode, scope, request objects)")
+		case name == "max_age" && !isSeconds(v):
+			// The ID token's auth_time is checked against it at the callback.
+			d.problem(joinKey("provider.auth_params", name), "must be a number of seconds, got %q", v)
 		}
 	}
 	for _, x := range p.ExtraIssuers {
@@ -367,6 +370,13 @@ func (d *decoder) validateBranding(b *brandingSection) proxy.Branding {
 		out.SupportURL = d.checkURL("branding.support_url", b.SupportURL, false)
 	}
 	return out
+}
+
+// isSeconds reports whether v is what the max_age authorization parameter
+// takes and the gateway checks: a non-negative number of seconds.
+func isSeconds(v string) bool {
+	_, err := strconv.ParseUint(v, 10, 32)
+	return err == nil
 }
 
 // reservedAuthParams are the authorization-request parameters the gateway

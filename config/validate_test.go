@@ -86,6 +86,8 @@ func TestValidation(t *testing.T) {
 			}},
 		{"reserved auth param", section("[provider]", `auth_params = { state = "fixed" }`),
 			[]string{`cfg.toml:5: provider.auth_params.state: is set by the gateway itself and cannot be overridden (state, nonce, PKCE, redirect_uri, client_id, response_type and mode, scope, request objects)`}},
+		{"max_age not seconds", section("[provider]", `auth_params = { max_age = "1h" }`),
+			[]string{`cfg.toml:5: provider.auth_params.max_age: must be a number of seconds, got "1h"`}},
 		{"pprof without ops listener", section("[server]", "ops_listen = \"\"\npprof = true"),
 			[]string{`cfg.toml:3: server.pprof: needs the ops listener (ops_listen is empty); the profiler is never served on the gateway listener`}},
 		{"bad flush interval", section("[[upstreams]]", `flush_interval = "soon"`),

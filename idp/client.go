@@ -102,6 +102,11 @@ func defaults(cfg *Config) error {
 	if cfg.ClientID == "" {
 		return fmt.Errorf("idp: client_id is required")
 	}
+	if v, ok := cfg.AuthParams["max_age"]; ok {
+		if _, err := parseMaxAge(v); err != nil {
+			return err
+		}
+	}
 	if err := kindDefaults(cfg); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,9 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 	if nonce == "" || subtle.ConstantTimeCompare([]byte(got), []byte(nonce)) != 1 {
 		return nil, nil, errors.New("idp: ID token nonce does not match the authorization request")
 	}
+	if err := c.checkRequestedAuthentication(vt); err != nil {
+		return nil, nil, err
+	}
 	if err := c.checkHostedDomain(vt.claims, vt.token.Issuer); err != nil {
 		return nil, nil, err
 	}
@@ -87,6 +91,53 @@ func (c *Client) checkFresh(vt *verifiedJWT) error {
 			vt.iat.UTC().Format(time.RFC3339), age.Round(time.Second))
 	}
 	return nil
+}
+
+// maxLoginDuration is how long before the callback its authorization
+// request may have been made: the login state's lifetime
+// (session.LoginStateTTL, docs/sessions.md).
+const maxLoginDuration = 10 * time.Minute
+
+// checkRequestedAuthentication checks the ID token against the acr_values
+// and max_age of auth_params (OIDC Core 3.1.3.7 steps 12-13). They travel
+// in the authorization request, which the browser carries and can edit: a
+// user with only a password drops acr_values=mfa, and the provider then
+// says in acr what it did instead. The acr must be one requested (exactly,
+// OIDC Core 2); with max_age, auth_time is required (OIDC Core 2) and may
+// be at most max_age before the request, which was made at most
+// maxLoginDuration before now.
+func (c *Client) checkRequestedAuthentication(vt *verifiedJWT) error {
+	if want, ok := c.cfg.AuthParams["acr_values"]; ok {
+		acr, _ := vt.claims["acr"].(string)
+		if !slices.Contains(splitScopes(want), acr) {
+			return fmt.Errorf("idp: ID token acr %q is none of the requested acr_values %q", truncateForLog(acr, 64), want)
+		}
+	}
+	if v, ok := c.cfg.AuthParams["max_age"]; ok {
+		maxAge, _ := parseMaxAge(v) // checked by defaults
+		at, has, err := numericDate(vt.claims, "auth_time")
+		switch {
+		case err != nil:
+			return fmt.Errorf("idp: ID token: %w", err)
+		case !has:
+			return errors.New("idp: ID token has no auth_time although max_age was requested")
+		case c.now().Add(leeway).Before(at):
+			return fmt.Errorf("idp: ID token auth_time %s is in the future", at.UTC().Format(time.RFC3339))
+		case c.now().Sub(at) > maxAge+maxLoginDuration+leeway:
+			return fmt.Errorf("idp: ID token auth_time %s is older than max_age %s allows", at.UTC().Format(time.RFC3339), v)
+		}
+	}
+	return nil
+}
+
+// parseMaxAge reads the max_age authorization parameter: a non-negative
+// number of seconds (OIDC Core 3.1.2.1).
+func parseMaxAge(v string) (time.Duration, error) {
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("idp: auth_params max_age %q is not a number of seconds", v)
+	}
+	return time.Duration(n) * time.Second, nil
 }
 
 // checkTokenType refuses a token response whose token_type is not Bearer in
