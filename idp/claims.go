@@ -130,7 +130,10 @@ func splitScopes(s string) []string {
 
 // mergeMissing copies into dst the keys of src that dst lacks, except
 // email_verified when dst has an email (at emailClaim) that src does not
-// hold: the verification is of src's address, not of dst's.
+// hold: the verification is of src's address, not of dst's; and except a
+// dotted key whose path dst already has nested: LookupClaim finds a whole
+// key first, so src's "realm_access.roles" would replace dst's
+// realm_access.roles for every claim setting and rule.
 func mergeMissing(dst, src map[string]any, emailClaim string) {
 	de, dHas := portcullis.LookupClaim(dst, emailClaim)
 	se, _ := portcullis.LookupClaim(src, emailClaim)
@@ -141,8 +144,14 @@ func mergeMissing(dst, src map[string]any, emailClaim string) {
 		if k == "email_verified" && otherAddress {
 			continue
 		}
-		if _, ok := dst[k]; !ok {
-			dst[k] = v
+		if _, ok := dst[k]; ok {
+			continue
 		}
+		if strings.IndexByte(k, '.') >= 0 {
+			if _, nested := portcullis.LookupClaim(dst, k); nested {
+				continue
+			}
+		}
+		dst[k] = v
 	}
 }
