@@ -92,6 +92,40 @@ path = "/**"
 		}
 	})
 
+	// The browser carries the step-up's authorization request: a user who
+	// drops the scope from it gets a grant without it, which a provider
+	// that states no scope does not spell out. The gateway asks the
+	// provider (introspection) instead of taking what it requested.
+	t.Run("browser drops the scope from the request", func(t *testing.T) {
+		t.Parallel()
+		quiet := oidctest.New(t, oidctest.Options{OmitTokenScope: true})
+		gw := startGateway(t, pickAddrs(t), oidctestConfig(quiet, up.URL, "", `
+[[routes]]
+path = "/reports/**"
+require_scopes = ["reports:write"]
+
+[[routes]]
+path = "/**"
+`))
+		c, _ := redirectCounter(t)
+		if status, _, _ := get(t, c, gw.URL+"/home"); status != 200 {
+			t.Fatalf("login: %d", status)
+		}
+		noFollow := &http.Client{Jar: c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		status, _, resp := get(t, noFollow, gw.URL+"/reports/q4")
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if status != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), quiet.Issuer+"/authorize") {
+			t.Fatalf("want a 302 to the provider, got %d %q", status, resp.Header.Get("Location"))
+		}
+		q := loc.Query()
+		q.Set("scope", "openid email profile")
+		loc.RawQuery = q.Encode()
+		status, body, _ := get(t, c, loc.String())
+		if status != http.StatusForbidden || !strings.Contains(body, "reports:write") {
+			t.Fatalf("after a step-up without the scope: %d, want a 403 naming reports:write\n%s", status, body)
+		}
+	})
+
 	t.Run("provider withholds the scope", func(t *testing.T) {
 		p.SetWithheldScopes("reports:write")
 		c, redirects := login(t)

@@ -3,6 +3,7 @@ package idp
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,7 +31,12 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 	if err := checkTokenType(tok.TokenType, true); err != nil {
 		return nil, nil, fmt.Errorf("idp: code exchange: %w", err)
 	}
-	out := c.tokens(tok, m.oauth.Scopes)
+	out, omitted := c.tokens(tok, m.oauth.Scopes)
+	if omitted {
+		if out.Scopes, err = c.grantedScopes(ctx, m, tok.AccessToken); err != nil {
+			return nil, nil, fmt.Errorf("idp: code exchange: %w", err)
+		}
+	}
 	if !c.isOIDC() {
 		id, err := c.oauthIdentity(ctx, m, tok.AccessToken)
 		if err != nil {
@@ -140,6 +146,53 @@ func parseMaxAge(v string) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
+// grantedScopes finds out which scopes a code exchange granted when its
+// token response does not say (RFC 6749 §5.1 allows that when the grant is
+// the requested scope). The request the provider saw is not necessarily the
+// one the gateway built: the browser carries it, and its user can drop a
+// scope from it, so the provider is asked instead: the access token's own
+// scope or scp claim when it is a JWT that has one (it comes from the token
+// endpoint, as the scope parameter would), else introspection; with
+// neither, no scope is granted.
+func (c *Client) grantedScopes(ctx context.Context, m *metadata, accessToken string) ([]string, error) {
+	if claims, ok := jwtPayload(accessToken); ok {
+		if _, has := claims["scope"]; has {
+			return scopesOf(claims), nil
+		}
+		if _, has := claims["scp"]; has {
+			return scopesOf(claims), nil
+		}
+	}
+	if m.introspectionURL == "" {
+		c.log.Warn("idp: the token response states no scope and the access token cannot tell: no scope is taken as granted")
+		return nil, nil
+	}
+	claims, err := c.introspectionAnswer(ctx, m, accessToken)
+	if err != nil {
+		return nil, fmt.Errorf("reading the granted scope: %w", err)
+	}
+	return scopesOf(claims), nil
+}
+
+// jwtPayload returns the claims of raw when it is a compact JWS with a
+// JSON object payload, without verifying it: for a token the provider's
+// token endpoint has just handed over.
+func jwtPayload(raw string) (map[string]any, bool) {
+	if !looksLikeJWT(raw) {
+		return nil, false
+	}
+	seg := strings.Split(raw, ".")[1]
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return nil, false
+	}
+	var claims map[string]any
+	if json.Unmarshal(b, &claims) != nil || claims == nil {
+		return nil, false
+	}
+	return claims, true
+}
+
 // checkTokenType refuses a token response whose token_type is not Bearer in
 // any case (RFC 6749 §7.1, RFC 6750 §4): the access token of any other type
 // (DPoP, MAC, N_A) cannot be used as the gateway uses it. An absent
@@ -161,9 +214,10 @@ func truncateForLog(s string, n int) string {
 }
 
 // tokens copies a token response; Scopes are its scope (RFC 6749 §5.1),
-// else the requested ones.
-func (c *Client) tokens(tok *oauth2.Token, requested []string) *Tokens {
-	out := &Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken}
+// else (omitted) the requested ones, which a code exchange must not
+// believe (grantedScopes).
+func (c *Client) tokens(tok *oauth2.Token, requested []string) (out *Tokens, omitted bool) {
+	out = &Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken}
 	// x/oauth2 dates expires_in with time.Now; date it with our clock.
 	if secs, ok := expiresIn(tok.Extra("expires_in")); ok {
 		out.Expiry = c.now().Add(time.Duration(secs) * time.Second)
@@ -175,10 +229,10 @@ func (c *Client) tokens(tok *oauth2.Token, requested []string) *Tokens {
 			out.Scopes = splitGitHubScopes(s)
 		}
 	} else {
-		out.ScopeOmitted = true
+		omitted = true
 		out.Scopes = append([]string(nil), requested...)
 	}
-	return out
+	return out, omitted
 }
 
 // expiresIn reads expires_in (RFC 6749 §5.1), a number of seconds that some
@@ -304,7 +358,8 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 	if prev != nil {
 		prevScopes = prev.Scopes
 	}
-	out := c.tokens(tok, prevScopes)
+	// Omitted, the scope is the one granted before (RFC 6749 §6).
+	out, _ := c.tokens(tok, prevScopes)
 	if out.RefreshToken == "" {
 		out.RefreshToken = refreshToken
 	}

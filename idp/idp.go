@@ -92,15 +92,13 @@ type Tokens struct {
 	RefreshToken string
 	IDToken      string
 	Expiry       time.Time // zero when the provider states none
-	Scopes       []string  // granted scopes (token response scope, else the requested ones)
+	// Scopes are the granted scopes: the token response's scope; without
+	// one, at a login the access token's scope or its introspection
+	// (grantedScopes), at a refresh the ones granted before.
+	Scopes []string
 	// GroupsReadAt is when the identity's groups were read from the
 	// provider's directory; zero when they came from the tokens.
 	GroupsReadAt time.Time
-	// ScopeOmitted reports that the token response stated no scope, which
-	// RFC 6749 §5.1 allows only when the grant is exactly the requested
-	// scope: a caller that asked for other scopes than the configured ones
-	// (incremental authorization) takes those as granted.
-	ScopeOmitted bool
 }
 
 // Errors callers branch on.

@@ -23,26 +23,9 @@ func (c *Client) introspect(ctx context.Context, token string) (*portcullis.Iden
 	if m.introspectionURL == "" {
 		return nil, fmt.Errorf("%w: opaque token and no introspection endpoint", ErrInvalidToken)
 	}
-	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
-	resp, err := c.postForm(c.providerCtx(ctx, "introspection"), m.introspectionURL, form)
+	claims, err := c.introspectionAnswer(ctx, m, token)
 	if err != nil {
-		return nil, fmt.Errorf("%w: introspection: %v", ErrUnavailable, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%w: introspection: %v", ErrUnavailable, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		// Not the token's fault: our credentials or the provider.
-		return nil, fmt.Errorf("%w: introspection: status %d", ErrUnavailable, resp.StatusCode)
-	}
-	var claims map[string]any
-	if err := json.Unmarshal(body, &claims); err != nil || claims == nil {
-		return nil, fmt.Errorf("%w: introspection response is not a JSON object", ErrUnavailable)
-	}
-	if active, _ := claims["active"].(bool); !active {
-		return nil, fmt.Errorf("%w: introspection says inactive", ErrInvalidToken)
+		return nil, err
 	}
 	// token_type_hint is only a hint (RFC 7662 §2.1): a server that finds
 	// the token as a refresh token answers for it, and says so in the
@@ -79,4 +62,33 @@ func (c *Client) introspect(ctx context.Context, token string) (*portcullis.Iden
 	id.Scopes = scopesOf(claims)
 	id.Expiry = exp
 	return id, nil
+}
+
+// introspectionAnswer asks the provider's introspection endpoint about an
+// access token (RFC 7662 §2.1, client_secret_basic) and returns its answer
+// for an active token. An answer that cannot be had wraps ErrUnavailable;
+// an inactive token, ErrInvalidToken.
+func (c *Client) introspectionAnswer(ctx context.Context, m *metadata, token string) (map[string]any, error) {
+	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
+	resp, err := c.postForm(c.providerCtx(ctx, "introspection"), m.introspectionURL, form)
+	if err != nil {
+		return nil, fmt.Errorf("%w: introspection: %v", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%w: introspection: %v", ErrUnavailable, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		// Not the token's fault: our credentials or the provider.
+		return nil, fmt.Errorf("%w: introspection: status %d", ErrUnavailable, resp.StatusCode)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(body, &claims); err != nil || claims == nil {
+		return nil, fmt.Errorf("%w: introspection response is not a JSON object", ErrUnavailable)
+	}
+	if active, _ := claims["active"].(bool); !active {
+		return nil, fmt.Errorf("%w: introspection says inactive", ErrInvalidToken)
+	}
+	return claims, nil
 }

@@ -258,11 +258,9 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 		CreatedAt:    now,
 		ExpiresAt:    now.Add(h.cfg.SessionLifetime),
 	}
+	// What the provider granted, never what the login asked for: the
+	// browser carried that request and could drop a scope from it.
 	s.Identity.Scopes = tokens.Scopes
-	if tokens.ScopeOmitted && ls.Scopes != nil {
-		// RFC 6749 §5.1: no scope in the response means the requested one.
-		s.Identity.Scopes = append([]string(nil), ls.Scopes...)
-	}
 	if ls.StepUp != "" {
 		s.StepUps = map[string]time.Time{ls.StepUp: now}
 	}

@@ -249,28 +249,6 @@ func TestStepUp(t *testing.T) {
 	}
 }
 
-// TestStepUpScopeOmitted: a provider that grants the step-up and states no
-// scope in its token response (RFC 6749 §5.1: the requested one) lets the
-// request through; the configured scopes are not taken as the grant.
-func TestStepUpScopeOmitted(t *testing.T) {
-	f := newFixture(t)
-	f.prov.tokens.Scopes = []string{"openid", "email"} // what idp reports: the configured scopes
-	f.prov.tokens.ScopeOmitted = true
-	resp := f.do(t, "GET", "/api/x", nil, browser(), withCookies(f.cookies(t, f.session())))
-	loc, _ := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("step-up = %d, want 302", resp.StatusCode)
-	}
-	cb := f.do(t, "GET", "/oauth2/callback?code=a&state="+loc.Query().Get("state"), nil, withCookies(liveCookies(resp)), browser())
-	if cb.StatusCode != http.StatusFound {
-		t.Fatalf("callback = %d", cb.StatusCode)
-	}
-	again := f.do(t, "GET", "/api/x", nil, browser(), withCookies(liveCookies(cb)))
-	if again.StatusCode != http.StatusOK {
-		t.Fatalf("after the granted step-up = %d %s, want 200", again.StatusCode, readBody(t, again))
-	}
-}
-
 // TestLoginEndsThePreviousSession: a login over an existing session (a
 // step-up, or a second login) deletes the old one before issuing the new
 // one, so that with a server-side store a copy of the old cookie dies.
