@@ -154,8 +154,18 @@ func notAnAccessToken(claims map[string]any) string {
 // Amazon Cognito in token_use (access_token, access; refresh_token, id).
 // Cognito's ID tokens carry neither nonce nor at_hash when they come from
 // its own API or a refresh, so token_use is all that tells them apart, and
-// a token_use that is not a string names no access token either.
+// a token_use that is not a string names no access token either. A
+// token_type (RFC 7662 §2.2: an access token type such as Bearer) that
+// names a refresh or ID token, plainly or as an RFC 8693 token type URI,
+// is one from a server that found the token under another kind.
 func declaredKind(claims map[string]any) string {
+	if t, ok := claims["token_type"].(string); ok {
+		kind := strings.ToLower(strings.TrimPrefix(t, "urn:ietf:params:oauth:token-type:"))
+		switch kind {
+		case "refresh_token", "refresh", "id_token", "id", "offline":
+			return fmt.Sprintf("a token of token_type %q", truncateForLog(t, 64))
+		}
+	}
 	if t, ok := claims["typ"].(string); ok {
 		for _, k := range []string{"ID", "Logout", "Refresh", "Offline"} {
 			if strings.EqualFold(t, k) {

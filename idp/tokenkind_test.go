@@ -45,6 +45,8 @@ func TestJWTNamingAnotherTokenKindIsRefused(t *testing.T) {
 		{claims: map[string]any{"token_use": "access"}, valid: true},
 		{claims: map[string]any{"token_use": "access_token"}, valid: true},
 		{claims: map[string]any{"typ": "Bearer"}, valid: true},
+		{claims: map[string]any{"token_type": "refresh_token"}},
+		{claims: map[string]any{"token_type": "Bearer"}, valid: true},
 	} {
 		id, err := c.VerifyBearer(context.Background(), cognitoID(tt.claims))
 		if tt.valid && err != nil {
@@ -56,10 +58,22 @@ func TestJWTNamingAnotherTokenKindIsRefused(t *testing.T) {
 	}
 
 	// Introspection follows the same rule.
-	for use, valid := range map[string]bool{"access": true, "access_token": true, "id": false, "refresh_token": false} {
+	for _, tt := range []struct {
+		claim, value string
+		valid        bool
+	}{
+		{"token_use", "access", true}, {"token_use", "access_token", true},
+		{"token_use", "id", false}, {"token_use", "refresh_token", false},
+		// RFC 7662 §2.2 token_type is an RFC 6749 §7.1 access token type
+		// (Bearer); servers that answer for a refresh or ID token under the
+		// hint's fallback name its kind there instead.
+		{"token_type", "Bearer", true}, {"token_type", "refresh_token", false},
+		{"token_type", "Refresh", false}, {"token_type", "id_token", false},
+		{"token_type", "urn:ietf:params:oauth:token-type:refresh_token", false},
+	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_ = json.NewEncoder(w).Encode(map[string]any{"active": true, "sub": "svc", "client_id": "client",
-				"exp": now + 60, "token_use": use})
+				"exp": now + 60, tt.claim: tt.value})
 		}))
 		ic, err := New(Config{Kind: "oauth2", ClientID: "client", ClientSecret: "secret",
 			AuthorizationURL: srv.URL, TokenURL: srv.URL, UserinfoURL: srv.URL,
@@ -67,8 +81,8 @@ func TestJWTNamingAnotherTokenKindIsRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ic.VerifyBearer(context.Background(), "opaque-token"); (err == nil) != valid {
-			t.Errorf("introspected token_use %q: err = %v, want valid %v", use, err, valid)
+		if _, err := ic.VerifyBearer(context.Background(), "opaque-token"); (err == nil) != tt.valid {
+			t.Errorf("introspected %s %q: err = %v, want valid %v", tt.claim, tt.value, err, tt.valid)
 		}
 		srv.Close()
 	}
