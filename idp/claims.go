@@ -27,7 +27,10 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	id.Email, _ = v.(string)
 	ev, present := claims["email_verified"]
 	b, isBool := ev.(bool)
-	id.EmailVerified = (isBool && b) || (!present && c.cfg.AssumeEmailVerified)
+	// assume_email_verified vouches for the provider's addresses only: an
+	// extra issuer's (another tenant, a CI system) were never vetted.
+	assume := c.cfg.AssumeEmailVerified && issuer == c.cfg.Issuer
+	id.EmailVerified = (isBool && b) || (!present && assume)
 	if (c.cfg.UserClaim == c.cfg.EmailClaim || c.cfg.UserClaim == "email") && !id.EmailVerified {
 		// An unverified address is never identity (docs/requests.md, rules):
 		// not in the email header, and not as the user either.
