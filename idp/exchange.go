@@ -164,7 +164,7 @@ func (c *Client) grantedScopes(ctx context.Context, m *metadata, accessToken str
 		}
 	}
 	if m.introspectionURL == "" {
-		c.log.Warn("idp: the token response states no scope and the access token cannot tell: no scope is taken as granted")
+		c.log.Debug("idp: the token response states no scope and the access token cannot tell: no scope is taken as granted")
 		return nil, nil
 	}
 	claims, err := c.introspectionAnswer(ctx, m, accessToken)
