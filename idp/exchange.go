@@ -153,7 +153,7 @@ func parseMaxAge(v string) (time.Duration, error) {
 // scope from it, so the provider is asked instead: the access token's own
 // scope or scp claim when it is a JWT that has one (it comes from the token
 // endpoint, as the scope parameter would), else introspection; with
-// neither, no scope is granted.
+// neither, or when introspection fails, no scope is granted.
 func (c *Client) grantedScopes(ctx context.Context, m *metadata, accessToken string) ([]string, error) {
 	if claims, ok := jwtPayload(accessToken); ok {
 		if _, has := claims["scope"]; has {
@@ -169,7 +169,10 @@ func (c *Client) grantedScopes(ctx context.Context, m *metadata, accessToken str
 	}
 	claims, err := c.introspectionAnswer(ctx, m, accessToken)
 	if err != nil {
-		return nil, fmt.Errorf("reading the granted scope: %w", err)
+		// The sign-in stands (its identity does not depend on it), with
+		// no scope: a step-up asks again.
+		c.log.Warn("idp: the token response states no scope and introspection could not say which: no scope is taken as granted", "err", err)
+		return nil, nil
 	}
 	return scopesOf(claims), nil
 }

@@ -3,6 +3,7 @@ package idp
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -23,10 +24,11 @@ import (
 func TestOmittedScopeIsNotTheRequestedOne(t *testing.T) {
 	requested := []string{"openid", "email", "profile", "reports:write"}
 	for _, tt := range []struct {
-		name string
-		opts oidctest.Options
-		edit bool
-		want []string
+		name              string
+		opts              oidctest.Options
+		edit              bool
+		want              []string
+		deadIntrospection bool
 	}{
 		{name: "scope dropped, opaque token, introspection", opts: oidctest.Options{OmitTokenScope: true}, edit: true,
 			want: []string{"openid", "email", "profile"}},
@@ -39,9 +41,18 @@ func TestOmittedScopeIsNotTheRequestedOne(t *testing.T) {
 		{name: "honest, JWT access token", opts: oidctest.Options{OmitTokenScope: true, JWTAccessTokens: true,
 			NoIntrospection: true}, want: requested},
 		{name: "scope stated", opts: oidctest.Options{}, edit: true, want: []string{"openid", "email", "profile"}},
+		{name: "introspection fails: the sign-in stands, without scope", opts: oidctest.Options{OmitTokenScope: true},
+			deadIntrospection: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			p, c, _ := setup(t, tt.opts, func(cfg *Config) { cfg.Scopes = requested })
+			p, c, _ := setup(t, tt.opts, func(cfg *Config) {
+				cfg.Scopes = requested
+				if tt.deadIntrospection {
+					dead := httptest.NewServer(http.NotFoundHandler())
+					dead.Close()
+					cfg.IntrospectionURL = dead.URL + "/introspect"
+				}
+			})
 			u, err := c.AuthCodeURL("state-1", "nonce-1", testVerifier, nil)
 			if err != nil {
 				t.Fatal(err)
