@@ -35,7 +35,7 @@ type httpError struct {
 	// answer to an untrusted peer is {"error":"untrusted_proxy"} whatever
 	// the request says.
 	jsonOnly bool
-	cause error
+	cause    error
 }
 
 func (e *httpError) Error() string {
