@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // HeaderValue is the one rule for a claim in an identity header: both the
@@ -22,8 +24,8 @@ import (
 // so that the upstream never sees another value than the one the gateway
 // checked: a control character (0x00-0x1F, horizontal tab included, or
 // 0x7F), which a field value cannot hold or which proxies rewrite, and
-// whitespace at either end of the value or of an array element, which
-// recipients strip, and a comma inside an array element, which the
+// white space at either end of the value or of an array element (Unicode
+// white space included), which recipients strip, and a comma inside an array element, which the
 // comma-separated list could not tell from two elements (the one group
 // "staff,admins" would read as "staff" and "admins"). Bytes from 0x80
 // (UTF-8 text) pass unchanged.
@@ -113,10 +115,24 @@ func checkHeaderText(s string) error {
 			return fmt.Errorf("idp: value contains a control character (0x%02x) at offset %d", b, i)
 		}
 	}
-	if s != "" && (s[0] == ' ' || s[len(s)-1] == ' ') {
-		return fmt.Errorf("idp: value has a space at its start or end, which a header would lose")
+	if s == "" {
+		return nil
+	}
+	first, _ := utf8.DecodeRuneInString(s)
+	last, _ := utf8.DecodeLastRuneInString(s)
+	if trimmed(first) || trimmed(last) {
+		return fmt.Errorf("idp: value has white space at its start or end, which a header or the application would lose")
 	}
 	return nil
+}
+
+// trimmed reports whether r is white space that a recipient strips from a
+// value's ends: the space a header parser drops, and the Unicode white
+// space (no-break space, ideographic space, ...) and byte-order mark that
+// Go's strings.TrimSpace, JavaScript's trim() or Python's strip() remove,
+// so that "alice" and "alice" plus a no-break space would read as one user.
+func trimmed(r rune) bool {
+	return unicode.IsSpace(r) || r == '\ufeff'
 }
 
 // ErrUnverifiedEmail refuses an identity whose user_claim is its email

@@ -45,6 +45,14 @@ func TestHeaderValue(t *testing.T) {
 		{name: "BEL", in: "\x07", bad: true},
 		{name: "leading space", in: " alice", bad: true},
 		{name: "trailing space", in: "alice ", bad: true},
+		// Go's strings.TrimSpace, JavaScript's trim() and Python's strip()
+		// remove Unicode white space too: "alice" plus a no-break space
+		// would read as alice.
+		{name: "trailing no-break space", in: "alice\u00a0", bad: true},
+		{name: "leading ideographic space", in: "\u3000alice", bad: true},
+		{name: "trailing byte-order mark", in: "alice\ufeff", bad: true},
+		{name: "no-break space in an array element", in: []string{"admins\u2007"}, bad: true},
+		{name: "inner no-break space passes", in: "Ada\u00a0Lovelace", want: "Ada\u00a0Lovelace"},
 		{name: "LF in array element", in: []any{"ok", "a\nb"}, bad: true},
 		{name: "tab in string array", in: []string{"ok", "a\tb"}, bad: true},
 		{name: "space around array element", in: []string{"ok", " admins"}, bad: true},
