@@ -155,6 +155,48 @@ func TestSnippetsPassMethodOverride(t *testing.T) {
 	}
 }
 
+// TestEnvoySnippetShowsDottedNames: Envoy sends the gateway only the client
+// headers its allowed_headers list names, and passes the others on to the
+// app; X.Forwarded.User (PHP reads it as X-Forwarded-User) must be among
+// those the gateway sees, so that it refuses the request. Underscores are
+// dropped by Envoy itself (headers_with_underscores_action).
+func TestEnvoySnippetShowsDottedNames(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "forward-auth", "envoy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)allowed_headers:\s*patterns: \[(.*?)\]\n`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("envoy.yaml: no allowed_headers list")
+	}
+	if !strings.Contains(string(b), "headers_with_underscores_action: DROP_HEADER") {
+		t.Error("envoy.yaml: underscored header names are not dropped")
+	}
+	passes := func(name string) bool {
+		for _, p := range regexp.MustCompile(`(exact|prefix|contains): "?([^ "}]+)"?`).FindAllSubmatch(m[1], -1) {
+			kind, v := string(p[1]), string(p[2])
+			if kind == "exact" && name == v || kind == "prefix" && strings.HasPrefix(name, v) ||
+				kind == "contains" && strings.Contains(name, v) {
+				return true
+			}
+		}
+		return false
+	}
+	f := newFixture(t)
+	cookies := f.cookies(t, f.session())
+	for _, name := range []string{"x.forwarded.user", "x-forwarded.groups", "x.portcullis.jwt.assertion"} {
+		if !passes(name) {
+			t.Errorf("envoy.yaml: %s is passed on to the app and never shown to the gateway", name)
+		}
+		resp := f.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"), withCookies(cookies),
+			withHeader("X-Forwarded-Method", "GET"), withHeader("X-Forwarded-Host", "app.test"),
+			withHeader("X-Forwarded-Uri", "/app/x"), withHeader(name, "admin"))
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("forward-auth with %s: %d, want 400", name, resp.StatusCode)
+		}
+	}
+}
+
 // TestForwardAuthLogOmitsQuery: the log never holds a query string
 // (docs/security.md "Secrets, logs and pages"). A forward-auth request whose
 // X-Original-URL or X-Forwarded-Uri does not parse is refused with 400, and
