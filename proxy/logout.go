@@ -54,6 +54,12 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		return
 	}
 	rd := h.redirects.validate(r.URL.Query().Get("rd"))
+	// Once asked, the sign-out is carried out whether or not the browser
+	// waits for its answer (closing the tab right after clicking "sign
+	// out" is common): the session ended in the store and its refresh
+	// token revoked, which copies of the cookie rely on.
+	r, release := detached(r)
+	defer release()
 	s, err := h.signOutSession(r)
 	if err != nil {
 		h.fail(ex, r, unavailable("the session store is not available; please retry shortly", err))

@@ -98,6 +98,9 @@ func (p *fakeProvider) VerifyBearer(ctx context.Context, token string) (*portcul
 }
 
 func (p *fakeProvider) Revoke(ctx context.Context, rt string) error {
+	if err := ctx.Err(); err != nil {
+		return err // as an HTTP call on a cancelled context fails
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.revoked = append(p.revoked, rt)

@@ -34,7 +34,23 @@ const (
 	// provider unreachable): the requests in between use the access token
 	// instead of each asking the provider again.
 	refreshRetry = 5 * time.Second
+	// commitTimeout bounds the store writes and the revocation a request
+	// carries out after its client may have hung up (detached).
+	commitTimeout = 10 * time.Second
 )
+
+// detached returns r with a context its client cannot cancel, bounded by
+// commitTimeout, and the function that releases it. It is for what must
+// be carried out once started: saving a refresh's result (the provider has
+// rotated the refresh token: the old one in the store is spent), and a
+// sign-out (the session ended in the store, its refresh token revoked). Under
+// the client's own context, a browser that navigated away or closed its tab
+// at that moment left a spent refresh token in Redis (the session then ended
+// at its next refresh) or a signed-out session alive.
+func detached(r *http.Request) (*http.Request, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), commitTimeout)
+	return r.WithContext(ctx), cancel
+}
 
 // refresher single-flights refreshes per session and remembers recent
 // results for a short time.
@@ -124,7 +140,9 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 		return ns, nil
 	case errors.Is(err, idp.ErrInvalidGrant):
 		h.refresher.markDead(full.RefreshToken, h.now)
-		if derr := h.cfg.Sessions.Delete(ex, r); derr != nil {
+		dr, release := detached(r)
+		defer release()
+		if derr := h.cfg.Sessions.Delete(ex, dr); derr != nil {
 			h.log.Warn("proxy: deleting a session whose refresh was refused failed", "err", derr)
 		}
 		return nil, nil
@@ -154,9 +172,12 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 		leader = true
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
 		defer cancel()
-		ns, err := h.refreshOnce(ctx, r, s, func(ns *session.Session) error {
+		ns, err := h.refreshOnce(ctx, r.WithContext(ctx), s, func(ns *session.Session) error {
 			stored = true
-			return h.saveRefreshed(ex, r, ns)
+			// Its own bound: the provider may have used up ctx's.
+			dr, release := detached(r)
+			defer release()
+			return h.saveRefreshed(ex, dr, ns)
 		})
 		if err == nil {
 			h.refresher.remember(key, s.AccessToken, ns, h.now)
