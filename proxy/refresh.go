@@ -368,6 +368,12 @@ func (f *refresher) dead(rt string, now func() time.Time) bool {
 	return ok
 }
 
+// marked reports whether the marker of key (markerKey) is set.
+func (f *refresher) marked(key [32]byte, now func() time.Time) bool {
+	_, ok := f.memory(now).Get(key)
+	return ok
+}
+
 // failed records that a refresh with rt failed without a verdict on it
 // (the provider or the store unreachable), for refreshRetry.
 func (f *refresher) failed(rt string, now func() time.Time) {

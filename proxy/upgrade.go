@@ -28,6 +28,12 @@ type upgradeWatch struct {
 	sess   *http.Request // a request carrying the session's cookies, or nil
 	bearer string        // the bearer token, or ""
 	sub    string        // for the log
+	// Cookie store: the marker key (refresher) of the refresh token the
+	// connection's cookie holds, read once (the cookie never changes), and
+	// whether that token was seen refused or revoked (markers last
+	// deadRefreshTTL, the connection may last longer).
+	deadKey *[32]byte
+	rtDead  bool
 }
 
 // watchUpgrade returns req with a context that ends when the identity that
@@ -84,7 +90,7 @@ func (h *Handler) watch(w upgradeWatch, end context.CancelCauseFunc, done <-chan
 		case <-expired:
 			why = errUpgradeExpired
 		case <-tick.C:
-			why = h.recheck(w)
+			why = h.recheck(&w)
 		}
 	}
 	h.log.Info("proxy: upgraded connection ended", "sub", w.sub, "reason", why.Error())
@@ -93,7 +99,7 @@ func (h *Handler) watch(w upgradeWatch, end context.CancelCauseFunc, done <-chan
 
 // recheck looks w's identity up again: nil while it is valid or when the
 // store or provider cannot say (an outage does not end every connection).
-func (h *Handler) recheck(w upgradeWatch) error {
+func (h *Handler) recheck(w *upgradeWatch) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if w.bearer != "" {
@@ -106,9 +112,77 @@ func (h *Handler) recheck(w upgradeWatch) error {
 	if w.sess == nil {
 		return nil
 	}
-	_, err := h.cfg.Sessions.Load(w.sess.WithContext(ctx))
+	r := w.sess.WithContext(ctx)
+	s, err := h.cfg.Sessions.Load(r)
 	if errors.Is(err, session.ErrNoSession) {
+		return errUpgradeRevoked
+	}
+	if err != nil || !h.cfg.Refresh || !s.CanRefresh() {
+		return nil
+	}
+	if !s.ServerSide() {
+		return h.recheckCookie(w, r, s)
+	}
+	if !h.refreshDue(s) {
+		return nil
+	}
+	return h.recheckRefresh(r, s)
+}
+
+// refreshDue reports whether a request of s would refresh it (fresh): its
+// access token is within RefreshMargin of its expiry and can be refreshed.
+// (One that cannot be refreshed ends the connection at its expiry:
+// identityEnd.)
+func (h *Handler) refreshDue(s *session.Session) bool {
+	return !s.Expiry.IsZero() && h.cfg.Refresh && s.CanRefresh() &&
+		!h.now().Add(h.cfg.RefreshMargin).Before(s.Expiry)
+}
+
+// recheckRefresh decides an upgraded connection of a Redis session due for
+// a refresh as a request of the session would be: the refresh is saved in
+// the store, where the browser's next request finds it, and a refused one
+// ends the session (fresh deletes it) and the connection. Before, the
+// connection was only checked for the session's presence in the store, and
+// a user disabled at the provider kept a WebSocket open to the session's
+// lifetime when it was the session's only traffic. An unreachable provider
+// does not end it (an outage does not end every connection).
+func (h *Handler) recheckRefresh(r *http.Request, s *session.Session) error {
+	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unsentResponse{}}}
+	if _, err := h.fresh(ex, r, s); err != nil {
+		return nil
+	}
+	if _, err := h.cfg.Sessions.Load(r); errors.Is(err, session.ErrNoSession) {
 		return errUpgradeRevoked
 	}
 	return nil
 }
+
+// recheckCookie ends an upgraded connection of a cookie-store session once
+// its access token is due for a refresh (refreshDue) and its refresh token
+// was seen refused by the provider or revoked by a sign-out: a request with
+// that cookie is then anonymous (fresh). The connection cannot refresh the
+// session itself: that would spend the refresh token the browser's cookie
+// holds, for a result no browser receives.
+func (h *Handler) recheckCookie(w *upgradeWatch, r *http.Request, s *session.Session) error {
+	if w.deadKey == nil {
+		full, err := h.cfg.Sessions.Full(r, s)
+		if err != nil {
+			return nil
+		}
+		k := markerKey("dead", full.RefreshToken)
+		w.deadKey = &k
+	}
+	w.rtDead = w.rtDead || h.refresher.marked(*w.deadKey, h.now)
+	if w.rtDead && h.refreshDue(s) {
+		return errUpgradeRevoked
+	}
+	return nil
+}
+
+// unsentResponse is the response of a refresh no client waits for: the
+// Redis store writes nothing to it but the expiry of cookies.
+type unsentResponse struct{}
+
+func (unsentResponse) Header() http.Header         { return http.Header{} }
+func (unsentResponse) Write(b []byte) (int, error) { return len(b), nil }
+func (unsentResponse) WriteHeader(int)             {}

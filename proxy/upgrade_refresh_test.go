@@ -1,0 +1,102 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/session"
+)
+
+// cookieHeader is the Cookie header line of cs.
+func cookieHeader(cs []*http.Cookie) string {
+	var parts []string
+	for _, c := range cs {
+		parts = append(parts, c.String())
+	}
+	return "Cookie: " + strings.Join(parts, "; ") + "\r\n"
+}
+
+// TestUpgradeEndsWhenRefreshRefused (Redis store): a user disabled at the
+// provider opens a WebSocket (a web terminal, a live console) just before.
+// Every request of the session ends once its access token is due and the
+// provider refuses the refresh (invalid_grant), but the connection was only
+// ever checked for the session's presence in Redis, which nothing removed
+// when the socket was the session's only traffic: it stayed open to the
+// session's lifetime (12 h here), long after the access token expired.
+func TestUpgradeEndsWhenRefreshRefused(t *testing.T) {
+	var st *session.RedisStore
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+		st = realRedisStore(t, c.Now)
+		c.Sessions = st
+		c.UpgradeRecheck = 50 * time.Millisecond
+	})
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		return nil, nil, idp.ErrInvalidGrant // the user was disabled
+	}
+	conn, br := openUpgrade(t, f, cookieHeader(saveToStore(t, st, f.session())))
+	time.Sleep(200 * time.Millisecond) // rechecks of a session not yet due
+	echoes(t, conn, br)
+	f.clock.Advance(time.Hour) // the access token has expired
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Fatalf("the WebSocket outlived its session's access token, whose refresh the provider refuses (%d refresh attempts)",
+			f.prov.refreshes.Load())
+	}
+}
+
+// TestUpgradeEndsWhenRefreshTokenRevoked (cookie store): the user signs out
+// with the cookie a WebSocket was opened with; the sign-out revokes the
+// refresh token and the gateway remembers it dead, so a request with a copy
+// of that cookie is anonymous once the access token is due. The WebSocket's
+// copy was never looked at again and stayed open to the session's lifetime.
+func TestUpgradeEndsWhenRefreshTokenRevoked(t *testing.T) {
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) { c.UpgradeRecheck = 50 * time.Millisecond })
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		t.Error("the provider was asked to refresh a revoked refresh token")
+		return nil, nil, idp.ErrInvalidGrant
+	}
+	cookies := f.cookies(t, f.session())
+	conn, br := openUpgrade(t, f, cookieHeader(cookies))
+	if out := f.do(t, "GET", "/oauth2/sign_out", nil, withCookies(cookies)); out.StatusCode != http.StatusFound {
+		t.Fatalf("sign-out: %d", out.StatusCode)
+	}
+	time.Sleep(200 * time.Millisecond) // rechecks while the access token is valid
+	echoes(t, conn, br)
+	f.clock.Advance(time.Hour) // the access token has expired
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Fatal("the WebSocket outlived its session's access token, whose refresh token was revoked at sign-out")
+	}
+}
+
+// TestUpgradeRefreshedKeepsSocket (Redis store): a due access token that
+// the provider renews does not end the connection, and the renewal is
+// saved for the session's requests.
+func TestUpgradeRefreshedKeepsSocket(t *testing.T) {
+	var st *session.RedisStore
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+		st = realRedisStore(t, c.Now)
+		c.Sessions = st
+		c.UpgradeRecheck = 50 * time.Millisecond
+	})
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		return &idp.Tokens{AccessToken: "at-1", RefreshToken: "rt-1", Expiry: f.clock.Now().Add(time.Hour)}, &f.prov.identity, nil
+	}
+	cookies := saveToStore(t, st, f.session())
+	conn, br := openUpgrade(t, f, cookieHeader(cookies))
+	f.clock.Advance(time.Hour)
+	time.Sleep(300 * time.Millisecond)
+	echoes(t, conn, br)
+	if n := f.prov.refreshes.Load(); n != 1 {
+		t.Errorf("refreshes = %d, want 1", n)
+	}
+	s, err := st.Load(withCookiesRequest(cookies))
+	if err == nil {
+		s, err = st.Full(withCookiesRequest(cookies), s)
+	}
+	if err != nil || s.RefreshToken != "rt-1" {
+		t.Errorf("stored session after the renewal: %v", err)
+	}
+}
