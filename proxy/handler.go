@@ -300,21 +300,53 @@ func (h *Handler) stepUp(ex *exchange, r *http.Request) {
 		return
 	}
 	scopes := unionScopes(ex.sess.Identity.Scopes, d.MissingScopes)
-	// The attempt is recorded on the full session: the store's copy
-	// (session.Session.Elided) has no tokens to save.
-	full, err := h.cfg.Sessions.Full(r, ex.sess)
-	if err == nil {
-		s := full.Clone()
+	if err := h.recordStepUp(ex, r, key, now); err != nil {
+		h.log.Warn("proxy: recording a step-up attempt failed", "route", key, "err", err)
+	}
+	h.startLogin(ex, r, h.returnURL(ex, r), scopes, key)
+}
+
+// errSessionBusy is recordStepUp's answer when another request holds the
+// session's lock (a refresh): the attempt is not recorded this time.
+var errSessionBusy = errors.New("the session is being saved by another request")
+
+// recordStepUp records a step-up attempt for route key on the request's
+// session. It is recorded on the full session (the store's copy,
+// session.Session.Elided, has no tokens to save). A Redis session is
+// changed under the session's lock, as stored now, like a refresh and a
+// directory read of groups: saved from the copy read before, it wrote the
+// tokens of that copy back over a refresh another replica made meanwhile,
+// a refresh token the provider had rotated away (the session then ended at
+// its next refresh) and the identity from before the refresh.
+func (h *Handler) recordStepUp(ex *exchange, r *http.Request, key string, now time.Time) error {
+	mark := func(cur *session.Session) *session.Session {
+		s := cur.Clone()
 		if s.StepUps == nil {
 			s.StepUps = make(map[string]time.Time, 1)
 		}
 		s.StepUps[key] = now
-		err = h.cfg.Sessions.Save(ex, r, s)
+		return s
 	}
+	full, err := h.cfg.Sessions.Full(r, ex.sess)
 	if err != nil {
-		h.log.Warn("proxy: recording a step-up attempt failed", "route", key, "err", err)
+		return err
 	}
-	h.startLogin(ex, r, h.returnURL(ex, r), scopes, key)
+	if !full.ServerSide() {
+		return h.cfg.Sessions.Save(ex, r, mark(full))
+	}
+	unlock, acquired, err := h.cfg.Sessions.Lock(r.Context(), full.ID, refreshTimeout)
+	if err != nil {
+		return err
+	}
+	if !acquired {
+		return errSessionBusy
+	}
+	defer unlock()
+	cur, err := h.loadFull(r)
+	if err != nil {
+		return err
+	}
+	return h.cfg.Sessions.Save(ex, r, mark(cur))
 }
 
 // gatewayEndpoint reports whether path is under the prefix, and which
