@@ -35,7 +35,9 @@ type httpError struct {
 	// answer to an untrusted peer is {"error":"untrusted_proxy"} whatever
 	// the request says.
 	jsonOnly bool
-	cause    error
+	// retry sets Retry-After: 1 on a 503 the client should repeat soon.
+	retry bool
+	cause error
 }
 
 func (e *httpError) Error() string {
@@ -237,7 +239,7 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error) {
 	if e.allow != "" {
 		hdr.Set("Allow", e.allow)
 	}
-	if errors.Is(err, idp.ErrBusy) { // introspection calls capped: retry (RFC 9110 §10.2.3)
+	if e.retry || errors.Is(err, idp.ErrBusy) { // provider calls capped: retry (RFC 9110 §10.2.3)
 		hdr.Set("Retry-After", "1")
 	}
 	if acceptsHTML(r) && !e.jsonOnly {

@@ -57,6 +57,7 @@ type Handler struct {
 	logout    Logout          // cfg.Provider, for sign-out and back-channel logout
 	verifier  Verifier        // cfg.Provider, for bearer tokens and refresh
 	revoker   session.Revoker // cfg.Sessions when it can revoke; nil = back-channel logout answers 501
+	exchanges chan struct{}   // one per code exchange in flight (maxLoginExchanges)
 }
 
 // New checks cfg and builds a Handler: one reverse proxy per upstream, the
@@ -103,6 +104,8 @@ func New(cfg Config) (*Handler, error) {
 		login:    cfg.Provider,
 		logout:   cfg.Provider,
 		verifier: cfg.Provider,
+
+		exchanges: make(chan struct{}, maxLoginExchanges),
 	}
 	h.revoker, _ = cfg.Sessions.(session.Revoker)
 	h.public, _ = ParseHost(cfg.PublicURL.Host)

@@ -168,6 +168,16 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 		h.fail(ex, r, err)
 		return
 	}
+	if q.Has("code") {
+		// A slot before the state is taken: a callback refused as busy
+		// keeps its state, and reloading it completes the sign-in.
+		release, ok := h.exchangeSlot()
+		if !ok {
+			h.fail(ex, r, h.loginBusy())
+			return
+		}
+		defer release()
+	}
 	state := q.Get("state")
 	ls, err := h.states.Take(ex, r, state)
 	if err == nil && subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) != 1 {
@@ -198,6 +208,34 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 		return
 	}
 	h.finishLogin(ex, r, q.Get("code"), ls)
+}
+
+// maxLoginExchanges caps the code exchanges in flight. Each is a token
+// request with the gateway's client credentials, then userinfo and
+// directory reads, and any anonymous client can start one per state that
+// /start hands it: unbounded, a flood of made-up codes spends the client's
+// quota at the provider, which every sign-in and refresh shares
+// (docs/security.md, "Sign-in is not an amplifier").
+const maxLoginExchanges = 32
+
+// exchangeSlot takes one of the maxLoginExchanges slots, or reports false
+// at once when all are taken: a flood is refused, never queued.
+func (h *Handler) exchangeSlot() (release func(), ok bool) {
+	select {
+	case h.exchanges <- struct{}{}:
+		return func() { <-h.exchanges }, true
+	default:
+		return nil, false
+	}
+}
+
+// loginBusy is the 503 of a callback refused because maxLoginExchanges
+// are in flight; Retry-After says when to reload it.
+func (h *Handler) loginBusy() *httpError {
+	h.metrics.login("failed", "busy")
+	e := unavailable("The gateway is completing many sign-ins at once. Reload this page in a moment to finish yours.", nil)
+	e.title, e.retry = "Sign-in busy", true
+	return e
 }
 
 // checkCallbackParams refuses, before any token request, a callback with a
