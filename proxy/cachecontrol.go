@@ -9,15 +9,20 @@ import (
 
 // modifyResponse is the reverse proxy's hook on an upstream's answer:
 // the gateway's cookies are removed from it, and an answer to a request
-// let through for an identity is kept out of shared caches.
+// let through for an identity is kept out of shared caches and ends with
+// that identity (watchAnswer).
 func (h *Handler) modifyResponse(resp *http.Response) error {
 	if err := h.dropOwnSetCookies(resp); err != nil {
 		return err
 	}
-	if ex := exchangeOf(resp.Request); ex != nil && ex.dec.made && ex.dec.Outcome == portcullis.OutcomeAllow {
+	ex := exchangeOf(resp.Request)
+	if ex == nil {
+		return nil
+	}
+	if ex.dec.made && ex.dec.Outcome == portcullis.OutcomeAllow {
 		keepPrivate(resp.Header)
 	}
-	return nil
+	return h.watchAnswer(ex, resp)
 }
 
 // keepPrivate makes an answer that only an identity could obtain unfit for

@@ -127,6 +127,9 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 		ex.body = body // released when serve returns
 	}
 	ex.holdHeaders()
+	if ex.id != nil {
+		ex.stream.in = r // the answer ends with the identity (watchAnswer)
+	}
 	req := withExchange(r, ex)
 	if ex.id != nil && r.Header["Upgrade"] != nil && httpguts.HeaderValuesContainsToken(r.Header["Connection"], "Upgrade") {
 		var stop func()
@@ -433,6 +436,13 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		// upstream's. The transport has aborted the upstream request.
 		abandonBody(ex)
 		h.fail(ex, r, bodyError(clientBodyCause(r, err)))
+		return
+	}
+	if errors.Is(err, errUpgradeExpired) || errors.Is(err, errUpgradeRevoked) {
+		// The identity ended while the application held its answer back
+		// (a long poll, watchAnswer): the credentials failed, not the
+		// application.
+		h.fail(ex, r, unauthenticated())
 		return
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {

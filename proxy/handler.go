@@ -159,6 +159,8 @@ type exchange struct {
 	body *forwardBody    // the pre-read body being forwarded, if any
 	form formKind        // the kind of form body read before the decision (readForm), if any
 	ctx  exchangeContext // the context of the request given to the reverse proxy
+	// stream is the forwarded answer's body, ended with the identity.
+	stream identityStream
 }
 
 type exchangeKey struct{}

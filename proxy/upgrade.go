@@ -45,13 +45,19 @@ type upgradeWatch struct {
 func (h *Handler) watchUpgrade(ex *exchange, r, req *http.Request) (_ *http.Request, stop func()) {
 	w := upgradeWatch{end: h.identityEnd(ex), bearer: ex.bearer, sub: ex.id.Subject}
 	if ex.sess != nil && ex.bearer == "" {
-		w.sess = &http.Request{Method: http.MethodGet, URL: r.URL, Host: r.Host,
-			Header: http.Header{"Cookie": append([]string(nil), r.Header["Cookie"]...)}}
+		w.sess = sessionProbe(r)
 	}
 	ctx, cancel := context.WithCancelCause(req.Context())
 	done := make(chan struct{})
 	go h.watch(w, cancel, done)
 	return req.WithContext(ctx), func() { close(done); cancel(nil) }
+}
+
+// sessionProbe is a request carrying r's cookies, with which a watcher
+// loads r's session again.
+func sessionProbe(r *http.Request) *http.Request {
+	return &http.Request{Method: http.MethodGet, URL: r.URL, Host: r.Host,
+		Header: http.Header{"Cookie": append([]string(nil), r.Header["Cookie"]...)}}
 }
 
 // identityEnd is when the exchange's identity stops being valid: the

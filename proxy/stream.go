@@ -1,0 +1,91 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"time"
+)
+
+// identityStream is the body of a forwarded answer (not an upgrade, which
+// watchUpgrade ends): it ends with the identity the request was allowed
+// for, like a WebSocket (docs/requests.md). A server-sent event stream, a
+// long download or a long poll's late answer otherwise went on after a
+// sign-out, a revocation or the session's end for as long as the
+// application wrote. It watches no clock of its own: it checks as data
+// arrives, so nothing reaches the client once the identity has ended, and
+// a short answer (most are) costs a clock read per read and no allocation.
+// It lives in the exchange.
+type identityStream struct {
+	io.ReadCloser
+	h    *Handler
+	in   *http.Request // the request as the client sent it (with its cookies)
+	ex   *exchange
+	w    upgradeWatch // as an upgraded connection's; w.sess made at the first recheck
+	next time.Time    // when the session or token is looked up again
+}
+
+// recheckEvery is Config.UpgradeRecheck or its default.
+func (h *Handler) recheckEvery() time.Duration {
+	if h.cfg.UpgradeRecheck > 0 {
+		return h.cfg.UpgradeRecheck
+	}
+	return defaultUpgradeRecheck
+}
+
+// watchAnswer wraps resp's body in ex's identityStream when the request
+// had an identity. An answer that comes a recheck interval or more after
+// the request (a long poll) is checked first: an identity that ended
+// meanwhile makes it an error, answered 401 (upstreamError).
+func (h *Handler) watchAnswer(ex *exchange, resp *http.Response) error {
+	s := &ex.stream
+	if ex.id == nil || s.in == nil || resp.StatusCode == http.StatusSwitchingProtocols {
+		return nil
+	}
+	s.h, s.ex = h, ex
+	s.w = upgradeWatch{end: h.identityEnd(ex), bearer: ex.bearer, sub: ex.id.Subject}
+	s.next = ex.start.Add(h.recheckEvery())
+	if err := s.check(); err != nil {
+		return err
+	}
+	s.ReadCloser = resp.Body
+	resp.Body = s
+	return nil
+}
+
+// Read passes the answer on while the identity is valid; data that
+// arrives after it ended is dropped and the answer broken off.
+func (s *identityStream) Read(p []byte) (int, error) {
+	n, err := s.ReadCloser.Read(p)
+	if n > 0 {
+		if why := s.check(); why != nil {
+			return 0, why
+		}
+	}
+	return n, err
+}
+
+// check reports why the identity ended (errUpgradeExpired,
+// errUpgradeRevoked), or nil: its end is compared on every call, the
+// session or token looked up again at most once per recheck interval.
+func (s *identityStream) check() error {
+	now := s.h.now()
+	if !s.w.end.IsZero() && !now.Before(s.w.end) {
+		return s.ended(errUpgradeExpired)
+	}
+	if now.Before(s.next) {
+		return nil
+	}
+	s.next = now.Add(s.h.recheckEvery())
+	if s.w.sess == nil && s.ex.sess != nil && s.ex.bearer == "" {
+		s.w.sess = sessionProbe(s.in)
+	}
+	return s.ended(s.h.recheck(&s.w))
+}
+
+// ended logs why an answer is broken off and returns why.
+func (s *identityStream) ended(why error) error {
+	if why != nil {
+		s.h.log.Info("proxy: forwarded answer ended", "sub", s.w.sub, "reason", why.Error())
+	}
+	return why
+}

@@ -1,0 +1,164 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis"
+)
+
+// eventStream is an upstream that sends a server-sent event every 20 ms
+// until the request ends, and a long poll (/poll) that answers when the
+// test closes release.
+func eventStream(release <-chan struct{}) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/poll") {
+			select {
+			case <-release:
+				_, _ = io.WriteString(w, "data: late\n\n")
+			case <-r.Context().Done():
+			}
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		rc := http.NewResponseController(w)
+		for {
+			if _, err := io.WriteString(w, "data: tick\n\n"); err != nil {
+				return
+			}
+			_ = rc.Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// openStream GETs path through the fixture's gateway with the request
+// header k: v and checks that events arrive.
+func openStream(t *testing.T, f *fixture, path, k, v string) *bufio.Reader {
+	t.Helper()
+	srv := serveGateway(t, f)
+	req, _ := http.NewRequest("GET", srv.URL+path, nil)
+	req.Host = "gw.test"
+	req.Header.Set(k, v)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream: %v %v", resp, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	br := bufio.NewReader(resp.Body)
+	if line, err := br.ReadString('\n'); err != nil || line != "data: tick\n" {
+		t.Fatalf("first event = %q, %v", line, err)
+	}
+	return br
+}
+
+// streamEndsWithin reports whether the gateway ends the stream within d.
+func streamEndsWithin(br *bufio.Reader, d time.Duration) bool {
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		for {
+			if _, err := br.ReadString('\n'); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-ended:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// A server-sent event stream or a long download is one answer that lasts
+// as long as the application writes; only upgraded connections were
+// watched, so the stream of a revoked bearer token or an ended session went
+// on for as long as the application kept writing, where a WebSocket of the
+// same identity was closed (docs/requests.md).
+
+// TestStreamEndsWhenTokenRevoked: the provider stopped accepting the bearer
+// token that opened an event stream; the gateway kept forwarding events.
+func TestStreamEndsWhenTokenRevoked(t *testing.T) {
+	f := newFixtureWith(t, eventStream(nil))
+	f.prov.bearers["sse"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
+	br := openStream(t, f, "/app/events", "Authorization", "Bearer sse")
+	f.clock.Advance(11 * time.Second) // a recheck is due: the token is still valid
+	for i := 0; i < 3; i++ {
+		if line, err := br.ReadString('\n'); err != nil {
+			t.Fatalf("the stream of a valid token ended: %q, %v", line, err)
+		}
+	}
+	f.prov.mu.Lock()
+	delete(f.prov.bearers, "sse")
+	f.prov.mu.Unlock()
+	f.clock.Advance(11 * time.Second)
+	if !streamEndsWithin(br, 5*time.Second) {
+		t.Fatal("the event stream outlived the revocation of its bearer token")
+	}
+}
+
+// TestStreamEndsAtSessionEnd: an event stream of a session went on past the
+// session's lifetime.
+func TestStreamEndsAtSessionEnd(t *testing.T) {
+	f := newFixtureWith(t, eventStream(nil))
+	s := f.session()
+	s.ExpiresAt = f.clock.Now().Add(time.Minute)
+	var cookie []string
+	for _, c := range f.cookies(t, s) {
+		cookie = append(cookie, c.String())
+	}
+	br := openStream(t, f, "/app/events", "Cookie", strings.Join(cookie, "; "))
+	f.clock.Advance(2 * time.Minute)
+	if !streamEndsWithin(br, 5*time.Second) {
+		t.Fatal("the event stream outlived its session")
+	}
+}
+
+// TestLongPollEndsWhenTokenRevoked: the answer to a request that the
+// application held back (a long poll) while its token was revoked is not
+// given: a 401, as for a new request with that token.
+func TestLongPollEndsWhenTokenRevoked(t *testing.T) {
+	release := make(chan struct{})
+	f := newFixtureWith(t, eventStream(release))
+	f.prov.bearers["poll"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
+	srv := serveGateway(t, f)
+	req, _ := http.NewRequest("GET", srv.URL+"/app/poll", nil)
+	req.Host = "gw.test"
+	req.Header.Set("Authorization", "Bearer poll")
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- resp
+	}()
+	time.Sleep(100 * time.Millisecond) // the poll is at the application
+	f.prov.mu.Lock()
+	delete(f.prov.bearers, "poll")
+	f.prov.mu.Unlock()
+	f.clock.Advance(11 * time.Second)
+	close(release)
+	select {
+	case resp := <-done:
+		if resp == nil {
+			return
+		}
+		body := readBody(t, resp)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "late") {
+			t.Fatalf("long poll of a revoked token: status %d %q, want 401 without the answer", resp.StatusCode, body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer to the long poll")
+	}
+}
