@@ -357,7 +357,7 @@ func checkIngress(t *testing.T, r rendered) {
 func TestChecksumsRollPods(t *testing.T) {
 	base := []string{
 		"secrets.clientSecret=one", "secrets.sessionSecrets[0]=c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldC0=",
-		"secrets.generateAssertionKey=false",
+		"secrets.assertionKey=@testdata/assertion-key.pem",
 	}
 	sums := func(extra ...string) (string, string) {
 		d := render(t, nil, append(slices.Clone(base), extra...)...).get(t, "Deployment", fullname).(*appsv1.Deployment)

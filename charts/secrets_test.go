@@ -26,9 +26,9 @@ func TestExistingSecret(t *testing.T) {
 		{name: "default keys", wantItems: map[string]string{
 			"client-secret": "client-secret", "session-secrets": "session-secrets", "assertion-key.pem": "assertion-key.pem",
 		}},
-		{name: "renamed keys, no assertion key", sets: []string{
+		{name: "renamed keys, no assertion key, one replica", sets: []string{
 			"existingSecretKeys.clientSecret=oidc", "existingSecretKeys.sessionSecrets=cookie",
-			"existingSecretKeys.assertionKey=",
+			"existingSecretKeys.assertionKey=", "replicaCount=1",
 		}, wantItems: map[string]string{"client-secret": "oidc", "session-secrets": "cookie"}},
 		{name: "with the chart's redis", values: []string{"portcullis/examples/redis.yaml"},
 			sets: []string{"existingSecretKeys.redisPassword=redis"}, wantItems: map[string]string{
@@ -141,8 +141,9 @@ func TestTemplateNeverInventsSecrets(t *testing.T) {
 			}
 		})
 	}
-	// Letting each pod generate its own assertion key is an explicit choice.
-	r := render(t, nil, "secrets.sessionSecrets[0]="+testSessionSecret, "secrets.generateAssertionKey=false")
+	// Letting each pod generate its own assertion key is an explicit choice,
+	// open to a gateway of one pod only (TestAssertionKeySharedByReplicas).
+	r := render(t, nil, "secrets.sessionSecrets[0]="+testSessionSecret, "secrets.generateAssertionKey=false", "replicaCount=1")
 	sec := r.get(t, "Secret", fullname).(*corev1.Secret)
 	if _, ok := sec.Data["assertion-key.pem"]; ok {
 		t.Error("generateAssertionKey=false still rendered an assertion key")

@@ -155,7 +155,8 @@ on every render (a new session secret signs everybody out). Either
     (base64 secrets of >= 32 bytes, one per line) and assertion-key.pem (a PEM EC or RSA key), or
   - give the values: --set secrets.sessionSecrets[0]="$(openssl rand -base64 32)",
     --set-file secrets.assertionKey=key.pem (openssl ecparam -name prime256v1 -genkey -noout -out key.pem)
-    or --set secrets.generateAssertionKey=false, and secrets.redisPassword with the chart's Redis, or
+    or --set secrets.generateAssertionKey=false (one replica only: each pod then signs with its own key),
+    and secrets.redisPassword with the chart's Redis, or
   - render with helm install / helm upgrade, which read the cluster and keep what they generate.` $missing) -}}
 {{- end -}}
 {{- end -}}
@@ -176,6 +177,65 @@ reads the cluster: the first install, or a key needed for the first time.
 {{- randAlphaNum 40 | b64enc -}}
 {{- else -}}
 {{- genPrivateKey "ecdsa" | b64enc -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+portcullis.requireSharedAssertionKey fails a gateway of more than one pod (replicaCount > 1, or
+the HPA) that signs the identity assertion with a key each pod generates for itself: the app
+fetches {prefix}/jwks.json through the Service from one pod and then refuses the assertions
+every other pod signs. The key must come from the Secret (or a file the config names).
+*/}}
+{{- define "portcullis.requireSharedAssertionKey" -}}
+{{- $headers := (.Values.config | default dict).headers | default dict -}}
+{{- $assertionOff := and (hasKey $headers "assertion") (eq (toString (index $headers "assertion")) "") -}}
+{{- $several := or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1) -}}
+{{- $items := include "portcullis.secretItems" . | fromYaml -}}
+{{- if and (eq .Values.mode "gateway") $several (not $assertionOff) (not (hasKey $items "assertion-key.pem")) (not (hasKey $headers "assertion_key_file")) -}}
+{{- fail `
+
+secrets: several gateway pods (replicaCount > 1 or autoscaling.enabled) but no shared key signs
+the identity assertion (secrets.generateAssertionKey is false, or existingSecretKeys.assertionKey
+is ""), so each pod would sign with a key of its own and the app would refuse the assertions of
+every pod but the one whose jwks.json it fetched. Give the pods one key: secrets.assertionKey
+(--set-file secrets.assertionKey=key.pem), secrets.generateAssertionKey=true, or an
+existingSecret key named by existingSecretKeys.assertionKey; or run one replica.` -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+portcullis.durationSeconds turns a Go duration string ("5s", "1m30s", "1.5h", "250ms", "0") into
+seconds, or fails naming the value: the chart compares it with terminationGracePeriodSeconds.
+*/}}
+{{- define "portcullis.durationSeconds" -}}
+{{- $d := trimPrefix "+" (toString .value) -}}
+{{- $unit := `([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)` -}}
+{{- if not (regexMatch (printf "^(0|(%s)+)$" $unit) $d) -}}
+{{- fail (printf "config.server.%s = %q is not a duration (write it as \"30s\" or \"1m30s\")" .key (toString .value)) -}}
+{{- end -}}
+{{- $factor := dict "ns" 0.000000001 "us" 0.000001 "µs" 0.000001 "μs" 0.000001 "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0 -}}
+{{- $total := 0.0 -}}
+{{- range $part := regexFindAll $unit $d -1 -}}
+{{- $num := regexFind `^[0-9]*\.?[0-9]*` $part -}}
+{{- $total = addf $total (mulf (float64 $num) (get $factor (trimPrefix $num $part))) -}}
+{{- end -}}
+{{- $total -}}
+{{- end -}}
+
+{{/*
+portcullis.requireGracePeriod fails when terminationGracePeriodSeconds is not above
+config.server.shutdown_delay + shutdown_timeout (defaults 5s and 30s): the kubelet would kill
+the pod with SIGKILL while requests still drain, cutting them off mid-response.
+*/}}
+{{- define "portcullis.requireGracePeriod" -}}
+{{- $server := (.Values.config | default dict).server | default dict -}}
+{{- $sum := 0.0 -}}
+{{- range $key, $default := dict "shutdown_delay" "5s" "shutdown_timeout" "30s" -}}
+{{- $v := index $server $key | default $default -}}
+{{- $sum = addf $sum (include "portcullis.durationSeconds" (dict "key" $key "value" $v) | float64) -}}
+{{- end -}}
+{{- if le (float64 .Values.terminationGracePeriodSeconds) $sum -}}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must be above config.server.shutdown_delay + shutdown_timeout (%vs): the kubelet would SIGKILL the pod while requests still drain. Raise terminationGracePeriodSeconds or lower the two." .Values.terminationGracePeriodSeconds $sum) -}}
 {{- end -}}
 {{- end -}}
 
