@@ -51,6 +51,8 @@ func TestAssertionKeySharedByReplicas(t *testing.T) {
 		{"key file named in config", nil, []string{"secrets.generateAssertionKey=false",
 			"config.headers.assertion_key_file=/etc/keys/assertion.pem"}},
 		{"sidecar", []string{"portcullis/examples/sidecar.yaml"}, []string{"secrets.generateAssertionKey=false"}},
+		// The chart cannot see a ConfigMap of the user's: its config may name a key file.
+		{"existingConfigMap", nil, []string{"secrets.generateAssertionKey=false", "existingConfigMap=mine"}},
 	}
 	for _, tt := range accepted {
 		t.Run("accepted/"+tt.name, func(t *testing.T) {
@@ -92,6 +94,8 @@ func TestGracePeriodCoversShutdown(t *testing.T) {
 		{"fractions and milliseconds", []string{"config.server.shutdown_delay=500ms", "config.server.shutdown_timeout=39.4s"}, 40},
 		{"no delay", []string{"config.server.shutdown_delay=0s", "config.server.shutdown_timeout=2m", "terminationGracePeriodSeconds=121"}, 121},
 		{"hours", []string{"config.server.shutdown_timeout=1h", "terminationGracePeriodSeconds=3700"}, 3700},
+		// The durations of a ConfigMap of the user's are not the chart's to read.
+		{"existingConfigMap", []string{"existingConfigMap=mine", "terminationGracePeriodSeconds=15"}, 15},
 	}
 	for _, tt := range accepted {
 		t.Run("accepted/"+tt.name, func(t *testing.T) {

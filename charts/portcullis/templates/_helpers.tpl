@@ -184,14 +184,15 @@ reads the cluster: the first install, or a key needed for the first time.
 portcullis.requireSharedAssertionKey fails a gateway of more than one pod (replicaCount > 1, or
 the HPA) that signs the identity assertion with a key each pod generates for itself: the app
 fetches {prefix}/jwks.json through the Service from one pod and then refuses the assertions
-every other pod signs. The key must come from the Secret (or a file the config names).
+every other pod signs. The key must come from the Secret (or a file the config names). With
+existingConfigMap the chart cannot see the configuration, so it does not judge it.
 */}}
 {{- define "portcullis.requireSharedAssertionKey" -}}
 {{- $headers := (.Values.config | default dict).headers | default dict -}}
 {{- $assertionOff := and (hasKey $headers "assertion") (eq (toString (index $headers "assertion")) "") -}}
 {{- $several := or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1) -}}
 {{- $items := include "portcullis.secretItems" . | fromYaml -}}
-{{- if and (eq .Values.mode "gateway") $several (not $assertionOff) (not (hasKey $items "assertion-key.pem")) (not (hasKey $headers "assertion_key_file")) -}}
+{{- if and (eq .Values.mode "gateway") (not .Values.existingConfigMap) $several (not $assertionOff) (not (hasKey $items "assertion-key.pem")) (not (hasKey $headers "assertion_key_file")) -}}
 {{- fail `
 
 secrets: several gateway pods (replicaCount > 1 or autoscaling.enabled) but no shared key signs
@@ -225,9 +226,11 @@ seconds, or fails naming the value: the chart compares it with terminationGraceP
 {{/*
 portcullis.requireGracePeriod fails when terminationGracePeriodSeconds is not above
 config.server.shutdown_delay + shutdown_timeout (defaults 5s and 30s): the kubelet would kill
-the pod with SIGKILL while requests still drain, cutting them off mid-response.
+the pod with SIGKILL while requests still drain, cutting them off mid-response. With
+existingConfigMap the durations are in a ConfigMap the chart does not read.
 */}}
 {{- define "portcullis.requireGracePeriod" -}}
+{{- if not .Values.existingConfigMap -}}
 {{- $server := (.Values.config | default dict).server | default dict -}}
 {{- $sum := 0.0 -}}
 {{- range $key, $default := dict "shutdown_delay" "5s" "shutdown_timeout" "30s" -}}
@@ -236,6 +239,7 @@ the pod with SIGKILL while requests still drain, cutting them off mid-response.
 {{- end -}}
 {{- if le (float64 .Values.terminationGracePeriodSeconds) $sum -}}
 {{- fail (printf "terminationGracePeriodSeconds (%v) must be above config.server.shutdown_delay + shutdown_timeout (%vs): the kubelet would SIGKILL the pod while requests still drain. Raise terminationGracePeriodSeconds or lower the two." .Values.terminationGracePeriodSeconds $sum) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
