@@ -172,6 +172,8 @@ func newObject(apiVersion, kind string) (any, error) {
 		return &appsv1.Deployment{}, nil
 	case "networking.k8s.io/v1 Ingress":
 		return &networkingv1.Ingress{}, nil
+	case "networking.k8s.io/v1 NetworkPolicy":
+		return &networkingv1.NetworkPolicy{}, nil
 	case "policy/v1 PodDisruptionBudget":
 		return &policyv1.PodDisruptionBudget{}, nil
 	case "autoscaling/v2 HorizontalPodAutoscaler":
