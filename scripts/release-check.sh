@@ -22,6 +22,15 @@ version="0.0.0-check"
 commit="0123456789abcdef0123456789abcdef01234567"
 export VERSION="$version" COMMIT="$commit" SOURCE_DATE_EPOCH=1700000000
 
+# release.sh empties DIST first: a directory holding anything else is refused, untouched.
+mkdir "$tmp/notdist" && echo keep >"$tmp/notdist/keep.txt"
+if DIST="$tmp/notdist" sh scripts/release.sh >"$tmp/refused.log" 2>&1; then
+	fail "release.sh emptied a DIST holding a file of someone else's"
+fi
+[ -f "$tmp/notdist/keep.txt" ] && grep -q "refusing to empty" "$tmp/refused.log" ||
+	fail "release.sh did not refuse a DIST holding other files: $(cat "$tmp/refused.log")"
+ok "release.sh refuses to empty a directory that holds other files"
+
 DIST="$tmp/dist" sh scripts/release.sh >"$tmp/release.log" 2>&1 || { cat "$tmp/release.log"; fail "release.sh failed"; }
 (cd "$tmp/dist" && sha256sum -c --strict SHA256SUMS) >/dev/null || fail "SHA256SUMS does not verify"
 [ "$(wc -l <"$tmp/dist/SHA256SUMS")" -eq 3 ] || fail "SHA256SUMS lists $(wc -l <"$tmp/dist/SHA256SUMS") archives, want 3"

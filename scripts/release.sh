@@ -9,7 +9,8 @@
 # Environment:
 #   VERSION   default: the git tag or description, without a leading "v"
 #   COMMIT    default: git rev-parse HEAD
-#   DIST      output directory, emptied first (default: dist)
+#   DIST      output directory, emptied first (default: dist); one holding anything but
+#             an earlier release's files (portcullis_*, SHA256SUMS) is refused, not emptied
 #   PLATFORMS default: "linux/amd64 linux/arm64 darwin/arm64"
 #   SOURCE_DATE_EPOCH  archive timestamps (default: the commit time), so the
 #             same commit gives the same archives
@@ -35,6 +36,19 @@ if command -v sha256sum >/dev/null 2>&1; then
 	sha256() { sha256sum "$@"; }
 else
 	sha256() { shasum -a 256 "$@"; }
+fi
+
+# DIST is emptied below: refuse one that holds anything but an earlier release's files, so
+# that DIST=. or DIST=$HOME by mistake deletes nothing.
+if [ -e "$DIST" ]; then
+	[ -d "$DIST" ] || fail "DIST $DIST is not a directory"
+	for f in "$DIST"/* "$DIST"/.[!.]* "$DIST"/..?*; do
+		[ -e "$f" ] || [ -L "$f" ] || continue
+		case "${f##*/}" in
+		portcullis_* | SHA256SUMS) ;;
+		*) fail "DIST $DIST holds $f, not only release files: refusing to empty it (choose another DIST)" ;;
+		esac
+	done
 fi
 
 stage=$(mktemp -d)
