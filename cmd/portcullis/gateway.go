@@ -279,13 +279,22 @@ func (s *servers) opsAddr() string {
 	return s.opsLn.Addr().String()
 }
 
+// listenError names the [server] key whose address could not be bound:
+// an operator whose port is taken learns which setting to change.
+func listenError(key, addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("[server] %s = %q: %w: another process listens there; stop it or change %s", key, addr, err, key)
+	}
+	return fmt.Errorf("[server] %s = %q: %w", key, addr, err)
+}
+
 // listen binds the gateway listener (or uses gwLn when given) and the ops listener.
 func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 	var err error
 	cfg := g.current().cfg
 	if gwLn == nil {
 		if gwLn, err = net.Listen("tcp", cfg.Listen); err != nil {
-			return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+			return nil, listenError("listen", cfg.Listen, err)
 		}
 	}
 	s := &servers{gwLn: gwLn, gw: &http.Server{
@@ -306,7 +315,7 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 	if cfg.OpsListen != "" {
 		if s.opsLn, err = net.Listen("tcp", cfg.OpsListen); err != nil {
 			gwLn.Close()
-			return nil, fmt.Errorf("listen %s: %w", cfg.OpsListen, err)
+			return nil, listenError("ops_listen", cfg.OpsListen, err)
 		}
 		// The ops requests carry no bodies: a whole request gets 30 s (no
 		// WriteTimeout: /debug/pprof/profile streams for as long as asked).

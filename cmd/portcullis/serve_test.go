@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -625,5 +627,22 @@ func TestTracingEnvCheckAndServe(t *testing.T) {
 	setOTELEnv(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"})
 	if r := invoke(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, "check", "--config", path); r.code != 0 {
 		t.Errorf("valid tracing environment: check exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestListenInUseNamesTheKey: a port another process holds is reported
+// with the [server] key that names it, so the operator knows what to change.
+func TestListenInUseNamesTheKey(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	_, err := f.g.listen(nil) // the fixture's gateway holds the port
+	if err == nil {
+		t.Fatal("a second bind of the same address succeeded")
+	}
+	want := fmt.Sprintf("[server] listen = %q", f.cfg.listen)
+	if msg := err.Error(); !strings.Contains(msg, want) || !strings.Contains(msg, "another process listens there") {
+		t.Fatalf("error %q does not name %s and the cause", msg, want)
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("error %v does not wrap EADDRINUSE", err)
 	}
 }
