@@ -188,7 +188,12 @@ func (c *Client) refreshGroups(ctx context.Context, id, prev *portcullis.Identit
 			return nil
 		}
 		if entraOverage(prev.Claims) {
-			id.Groups = slices.Clone(prev.Groups)
+			// The groups are Graph's, read again every groups_refresh; the
+			// app roles are the new token's, which states them afresh: a
+			// role withdrawn must not outlive the refresh that says so
+			// (until the next Graph read, or an hour if the user makes
+			// that read fail).
+			id.Groups = entraGroups(id.Claims, graphGroups(prev))
 			return nil
 		}
 		// The groups came from the previous ID token and this one has
@@ -205,4 +210,13 @@ func (c *Client) refreshGroups(ctx context.Context, id, prev *portcullis.Identit
 		id.Groups = slices.Clone(prev.Groups)
 	}
 	return nil
+}
+
+// graphGroups is prev's groups without the app roles entraGroups added from
+// prev's roles claim: the groups last read from Graph. A role whose value is
+// also one of those groups' IDs is dropped with it until the next Graph
+// read (fewer groups, never more).
+func graphGroups(prev *portcullis.Identity) []string {
+	roles := stringArray(prev.Claims["roles"])
+	return slices.DeleteFunc(slices.Clone(prev.Groups), func(g string) bool { return slices.Contains(roles, g) })
 }
