@@ -249,6 +249,27 @@ func statusError(source, u string, r *response) *StatusError {
 	return &StatusError{Source: source, URL: redact(u), Status: r.status, Detail: msg}
 }
 
+// decodePage decodes the 200 body of one page into page. A body that is no
+// JSON object, that is an error object (an "error" or "message" member, as
+// Google, Graph, GitHub and API gateways put errors), or that lacks the
+// member required ("" for none) is refused: decoded, it would be an empty
+// page, and the user would be given no groups instead of theirs.
+func decodePage(body []byte, page any, required string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return err
+	}
+	switch {
+	case m == nil:
+		return errors.New("the answer is null, not a page")
+	case m["error"] != nil || m["message"] != nil:
+		return errors.New("the answer is an error object, not a page")
+	case required != "" && (m[required] == nil || string(m[required]) == "null"):
+		return fmt.Errorf("the answer has no %q, not a page", required)
+	}
+	return json.Unmarshal(body, page)
+}
+
 // redact drops the query of u for error messages.
 func redact(u string) string {
 	if i := strings.IndexByte(u, '?'); i >= 0 {

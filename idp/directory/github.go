@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -54,6 +55,9 @@ func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
 		if err := json.Unmarshal(body, &orgs); err != nil {
 			return err
 		}
+		if orgs == nil {
+			return errNotAList // null: no page, not an empty one
+		}
 		for _, o := range orgs {
 			if err := out.add(strings.ToLower(o.Login)); err != nil {
 				return err
@@ -74,6 +78,9 @@ func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
 		if err := json.Unmarshal(body, &teams); err != nil {
 			return err
 		}
+		if teams == nil {
+			return errNotAList // null: no page, not an empty one
+		}
 		for _, t := range teams {
 			if t.Slug == "" || t.Organization.Login == "" {
 				continue
@@ -89,6 +96,10 @@ func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
 	}
 	return out.list, nil
 }
+
+// errNotAList refuses a 200 body of null: decoded, it would be an empty
+// page, and the user would be given no groups instead of theirs.
+var errNotAList = errors.New("the answer is null, not a list")
 
 // pages GETs path and its rel="next" pages, handing each body to page.
 func (g *GitHub) pages(ctx context.Context, path, token string, page func([]byte) error) error {

@@ -2,7 +2,6 @@ package directory
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -66,7 +65,7 @@ func (g *Graph) Groups(ctx context.Context, u User) ([]string, error) {
 			} `json:"value"`
 			NextLink string `json:"@odata.nextLink"`
 		}
-		if err := json.Unmarshal(r.body, &page); err != nil {
+		if err := decodePage(r.body, &page, "value"); err != nil {
 			return nil, fmt.Errorf("directory: graph %s: %v", redact(next), err)
 		}
 		for _, v := range page.Value {
