@@ -117,6 +117,9 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	// token is the credential the request carried, so that an error
+	// quoting the answer can leave it out (statusError).
+	token string
 }
 
 // fetcher performs a source's GETs.
@@ -199,7 +202,8 @@ func (f fetcher) getOnce(ctx context.Context, u, authz string, header http.Heade
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		return nil, &StatusError{Source: f.source, URL: redact(u), Status: resp.StatusCode, Detail: "redirects are not followed"}
 	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
+	_, token, _ := strings.Cut(authz, " ")
+	return &response{status: resp.StatusCode, header: resp.Header, body: body, token: token}, nil
 }
 
 // retryAfter parses Retry-After (RFC 9110 §10.2.3): delay-seconds or an
@@ -242,6 +246,11 @@ func statusError(source, u string, r *response) *StatusError {
 	msg := b.Error.Message
 	if msg == "" {
 		msg = b.Message
+	}
+	if r.token != "" {
+		// A proxy, firewall or debug page that echoes the request it
+		// refused would put the token in the log.
+		msg = strings.ReplaceAll(msg, r.token, "[redacted]")
 	}
 	if len(msg) > 200 {
 		msg = msg[:200] + "..."

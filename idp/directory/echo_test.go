@@ -1,0 +1,48 @@
+package directory
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestErrorsNeverQuoteTheToken: a non-200 answer's message is quoted in the
+// error (and so in the log). A directory, or a firewall, proxy or debug page
+// in front of it, that echoes the request it refused puts the bearer token
+// it was sent in that message: the user's GitHub or Graph token, or the
+// service account's Google token, which reads every group of the domain.
+// The docs promise that no token appears in logs or errors.
+func TestErrorsNeverQuoteTheToken(t *testing.T) {
+	const userToken, saToken = "gho_usertoken0123456789", "ya29.serviceaccounttoken0123456789"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"access_token":"` + saToken + `","token_type":"Bearer","expires_in":3600}`))
+			return
+		}
+		echo := "refused request with Authorization: " + r.Header.Get("Authorization")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"message":"` + echo + `","error":{"message":"` + echo + `"}}`))
+	}))
+	defer srv.Close()
+	gh, _ := NewGitHub(srv.URL, nil)
+	gr, _ := NewGraph(srv.URL, nil)
+	ga, _ := NewGoogle(GoogleConfig{CredentialsJSON: serviceAccountKey(t, srv.URL+"/token"), AdminEmail: "admin@acme.com", BaseURL: srv.URL})
+	ci, _ := NewGoogle(GoogleConfig{CredentialsJSON: serviceAccountKey(t, srv.URL+"/token"), BaseURL: srv.URL})
+	for name, src := range map[string]Source{"github": gh, "graph": gr, "google admin sdk": ga, "google cloud identity": ci} {
+		_, err := src.Groups(context.Background(), User{Email: "ann@acme.com", AccessToken: userToken})
+		if err == nil {
+			t.Fatalf("%s: no error", name)
+		}
+		for _, tok := range []string{userToken, saToken} {
+			if strings.Contains(err.Error(), tok[:12]) {
+				t.Errorf("%s: the error quotes a token: %v", name, err)
+			}
+		}
+		if !strings.Contains(err.Error(), "refused request with Authorization: Bearer [redacted]") {
+			t.Errorf("%s: the rest of the message is lost: %v", name, err)
+		}
+	}
+}
