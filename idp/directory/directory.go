@@ -259,22 +259,24 @@ func statusError(source, u string, r *response) *StatusError {
 }
 
 // decodePage decodes the 200 body of one page into page. A body that is no
-// JSON object, that is an error object (an "error" or "message" member, as
-// Google, Graph, GitHub and API gateways put errors), or that lacks the
-// member required ("" for none) is refused: decoded, it would be an empty
-// page, and the user would be given no groups instead of theirs.
-func decodePage(body []byte, page any, required string) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
+// JSON object, or that is an error object (an "error" or "message" member,
+// as Google, Graph, GitHub and API gateways put errors), is refused:
+// decoded, it would be an empty page, and the user would be given no groups
+// instead of theirs.
+func decodePage(body []byte, page any) error {
+	// The probe keeps only these two members: a page is up to maxBody.
+	var probe *struct {
+		Error   json.RawMessage `json:"error"`
+		Message json.RawMessage `json:"message"`
+	}
+	if err := json.Unmarshal(body, &probe); err != nil {
 		return err
 	}
 	switch {
-	case m == nil:
+	case probe == nil:
 		return errors.New("the answer is null, not a page")
-	case m["error"] != nil || m["message"] != nil:
+	case probe.Error != nil || probe.Message != nil:
 		return errors.New("the answer is an error object, not a page")
-	case required != "" && (m[required] == nil || string(m[required]) == "null"):
-		return fmt.Errorf("the answer has no %q, not a page", required)
 	}
 	return json.Unmarshal(body, page)
 }

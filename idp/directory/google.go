@@ -221,9 +221,8 @@ func (g *Google) cloudIdentityGroups(ctx context.Context, authz, member string) 
 	}
 }
 
-// getPage GETs one page and decodes it (decodePage: both APIs leave the
-// list out when it is empty, so no member is required); 403 carries a hint
-// for the two set-ups.
+// getPage GETs one page and decodes it (decodePage; both APIs leave the
+// list out when it is empty); 403 carries a hint for the two set-ups.
 func (g *Google) getPage(ctx context.Context, u, authz string, v any) error {
 	r, err := g.f.get(ctx, u, authz, http.Header{"Accept": {"application/json"}})
 	if err != nil {
@@ -240,7 +239,7 @@ func (g *Google) getPage(ctx context.Context, u, authz string, v any) error {
 		}
 		return se
 	}
-	if err := decodePage(r.body, v, ""); err != nil {
+	if err := decodePage(r.body, v); err != nil {
 		return fmt.Errorf("directory: google %s: %v", redact(u), err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -65,7 +66,12 @@ func (g *Graph) Groups(ctx context.Context, u User) ([]string, error) {
 			} `json:"value"`
 			NextLink string `json:"@odata.nextLink"`
 		}
-		if err := decodePage(r.body, &page, "value"); err != nil {
+		err = decodePage(r.body, &page)
+		if err == nil && page.Value == nil {
+			// Graph always sends value, [] for no group.
+			err = errors.New(`the answer has no "value", not a page`)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("directory: graph %s: %v", redact(next), err)
 		}
 		for _, v := range page.Value {
