@@ -99,6 +99,11 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 		return nil, time.Time{}, fmt.Errorf("%w: %s", ErrInvalidToken, bound)
 	}
 	id, err := c.identity(vt.claims, vt.token.Issuer)
+	if err == nil && c.groupsElsewhere(vt.claims) {
+		// Bearer tokens carry no directory groups: Entra ID's overage
+		// too is refused rather than read as no group.
+		err = ErrGroupsElsewhere
+	}
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}

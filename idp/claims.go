@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -37,6 +38,11 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 		return nil, fmt.Errorf("%w: user_claim %q", ErrUnverifiedEmail, c.cfg.UserClaim)
 	}
 	id.PreferredUsername, _ = claims["preferred_username"].(string)
+	if c.groupsElsewhere(claims) && (c.cfg.Kind != "entra" || issuer != c.cfg.Issuer) {
+		// kind = "entra" reads them from Graph at login and refresh (a
+		// bearer token is refused by its own check).
+		return nil, ErrGroupsElsewhere
+	}
 	v, _ = portcullis.LookupClaim(claims, c.cfg.GroupsClaim)
 	id.Groups = stringArray(v)
 	if c.cfg.Kind == "entra" && issuer == c.cfg.Issuer {
@@ -63,6 +69,36 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 		}
 	}
 	return id, nil
+}
+
+// ErrGroupsElsewhere refuses an identity whose groups the token does not
+// hold but says are elsewhere: a distributed groups claim (OpenID Connect
+// Core 5.6.2, _claim_names), as Entra ID sends it past 200 groups, or
+// Entra ID's hasgroups. Only kind = "entra" reads them (from Microsoft
+// Graph, at login and refresh); anywhere else the identity would have no
+// groups instead of the user's, and a user who can join groups could drop
+// one the application denies on by joining enough others.
+var ErrGroupsElsewhere = errors.New("idp: the token's groups are not in it (a distributed claim or hasgroups: too many groups to list), and this configuration cannot read them")
+
+// groupsElsewhere reports whether claims lack groups_claim but say the
+// user's groups exist elsewhere: _claim_names names the claim (or the
+// top-level claim its path starts with), or, for the claim "groups",
+// hasgroups is true.
+func (c *Client) groupsElsewhere(claims map[string]any) bool {
+	if _, ok := portcullis.LookupClaim(claims, c.cfg.GroupsClaim); ok {
+		return false
+	}
+	if names, ok := claims["_claim_names"].(map[string]any); ok {
+		top, _, _ := strings.Cut(c.cfg.GroupsClaim, ".")
+		if _, ok := names[c.cfg.GroupsClaim]; ok {
+			return true
+		}
+		if _, ok := names[top]; ok {
+			return true
+		}
+	}
+	hg, _ := claims["hasgroups"].(bool)
+	return hg && c.cfg.GroupsClaim == "groups"
 }
 
 // checkHeaderSafe applies HeaderValue to the claim named name.

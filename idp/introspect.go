@@ -56,6 +56,9 @@ func (c *Client) introspect(ctx context.Context, token string) (*portcullis.Iden
 		iss = c.cfg.Issuer
 	}
 	id, err := c.identity(claims, iss)
+	if err == nil && c.groupsElsewhere(claims) {
+		err = ErrGroupsElsewhere // as for a JWT bearer token
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}

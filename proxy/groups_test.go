@@ -136,6 +136,7 @@ func TestLoginFailsWhenDirectoryIsDown(t *testing.T) {
 			"not an account of the organisation&#39;s Google Workspace domain"},
 		{"group with a comma", fmt.Errorf("idp: claim groups cannot be forwarded in a header: %w: \"Sales, EMEA\"", idp.ErrAmbiguousList),
 			http.StatusForbidden, "one of your groups has a comma in its name"},
+		{"groups not in the token", idp.ErrGroupsElsewhere, http.StatusForbidden, "too many groups to list in its token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)

@@ -116,6 +116,9 @@ func (h *Handler) exchangeFailure(err error) *httpError {
 	case errors.Is(err, idp.ErrAmbiguousList):
 		status, reason = http.StatusForbidden, "unsupported_group"
 		msg = "The sign-in was refused: one of your groups has a comma in its name, which the groups header cannot pass on to the application. Ask your administrator to rename the group or to send group IDs."
+	case errors.Is(err, idp.ErrGroupsElsewhere):
+		status, reason = http.StatusForbidden, "unsupported_group"
+		msg = "The sign-in was refused: the identity provider reports that you have too many groups to list in its token, and this gateway is not set up to read them elsewhere. Ask your administrator."
 	case errors.Is(err, idp.ErrUnverifiedEmail):
 		status, reason = http.StatusForbidden, "unverified_email"
 		msg = "The sign-in was refused: your email address, which this gateway uses as your user name, is not verified by the identity provider. Verify it there, then sign in again."
