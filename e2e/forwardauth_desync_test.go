@@ -141,3 +141,33 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 		})
 	}
 }
+
+// TestOtherHostNotServedAsApp: the gateway decides under the host the
+// front proxy names ($host, {host}), and its routes may make another host
+// public (public.test here), while the snippet's block serves one app. A
+// request for a host the front proxy has no site for must not reach that
+// app: nginx hands it to its first server block on the port (its default),
+// whose app then served DELETE /admin/secret as decided for public.test.
+// Caddy's site address matches its host.
+func TestOtherHostNotServedAsApp(t *testing.T) {
+	for _, front := range frontProxies[:2] { // ingress-nginx's default backend answers 404 itself
+		t.Run(front.name, func(t *testing.T) {
+			up, addr := behindFront(t, front.trusted, front.start)
+			for _, raw := range []string{
+				"DELETE /admin/secret HTTP/1.1\r\nHost: public.test\r\n",
+				"DELETE http://public.test/admin/secret HTTP/1.1\r\nHost: " + addr + "\r\n",
+			} {
+				before := up.count()
+				status := rawStatus(t, addr, raw+"Accept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+				if up.count() != before {
+					t.Errorf("anonymous %q: %d, and the app received it", strings.SplitN(raw, "\r\n", 2)[0], status)
+				}
+			}
+			// The app's own host still works.
+			before := up.count()
+			if status := rawStatus(t, addr, "GET /public/x HTTP/1.1\r\nHost: "+addr+"\r\nConnection: close\r\n\r\n"); status != 200 || up.count() != before+1 {
+				t.Errorf("GET /public/x: %d, app reached %d times", status, up.count()-before)
+			}
+		})
+	}
+}

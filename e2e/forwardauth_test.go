@@ -144,8 +144,10 @@ func runNginx(tb testing.TB, listen, server string) {
 // startNginx runs docs/forward-auth/nginx.conf.
 func startNginx(tb testing.TB, listen, gateway, app string) {
 	tb.Helper()
+	host, _, _ := strings.Cut(listen, ":")
 	runNginx(tb, listen, snippet(tb, "nginx.conf",
 		"listen 80;", "listen "+listen+";\n    proxy_bind 127.0.0.2;",
+		"server_name dash.example.com;", "server_name "+host+";",
 		"127.0.0.1:4180", gateway, "127.0.0.1:3000", app))
 }
 
