@@ -216,9 +216,28 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool, host Hos
 	}
 	pr.SetXForwarded()
 	setForwardedHost(pr, host)
-	if v := in.Get("X-Forwarded-Proto"); v != "" {
+	if v, _ := forwardedProto(pr.In); v != "" {
 		pr.Out.Header.Set("X-Forwarded-Proto", v)
 	}
+}
+
+// forwardedProto is a trusted proxy's X-Forwarded-Proto, lower-cased, or
+// "" when it sent none. It must come once and name http or https, else
+// 400 (checked at entry, decideRequest): a proxy that appends instead of
+// replacing (HAProxy's add-header, a list joined with ", ") puts the
+// client's own value first, and frameworks disagree on which element of a
+// list they believe (Django the first, Rack the last).
+func forwardedProto(r *http.Request) (string, error) {
+	v, err := singleHeader(r, "X-Forwarded-Proto")
+	switch {
+	case err != nil || v == "":
+		return "", err
+	case strings.EqualFold(v, "https"):
+		return "https", nil
+	case strings.EqualFold(v, "http"):
+		return "http", nil
+	}
+	return "", badRequest("the forwarded scheme is not http or https", nil)
 }
 
 // setForwardedHost replaces the X-Forwarded-Host SetXForwarded copied from

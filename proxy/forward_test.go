@@ -564,3 +564,46 @@ func TestTrustedForwardedHostIsDecided(t *testing.T) {
 		})
 	}
 }
+
+// TestTrustedForwardedProtoOnce: a trusted proxy's X-Forwarded-Proto is
+// forwarded only when it names one scheme. A proxy that appends instead of
+// replacing (HAProxy's add-header, a list joined with ", ") sent the
+// client's own value first, and the upstream received the client's
+// "https" on a plain-HTTP request; frameworks disagree on which element of
+// a list they believe (Django the first, Rack the last).
+func TestTrustedForwardedProtoOnce(t *testing.T) {
+	f := newFixture(t)
+	const trusted, untrusted = "10.1.2.3:1", "192.0.2.7:1"
+	tests := []struct {
+		name   string
+		opts   []reqOption
+		status int
+		want   string // the upstream's X-Forwarded-Proto when forwarded
+	}{
+		{"trusted: one scheme kept", []reqOption{fromPeer(trusted), withHeader("X-Forwarded-Proto", "https")}, http.StatusOK, "https"},
+		{"trusted: upper case", []reqOption{fromPeer(trusted), withHeader("X-Forwarded-Proto", "HTTPS")}, http.StatusOK, "https"},
+		{"trusted: none", []reqOption{fromPeer(trusted)}, http.StatusOK, "http"},
+		{"trusted: appended line", []reqOption{fromPeer(trusted), withHeader("X-Forwarded-Proto", "https"), withHeader("X-Forwarded-Proto", "http")}, http.StatusBadRequest, ""},
+		{"trusted: a list", []reqOption{fromPeer(trusted), withHeader("X-Forwarded-Proto", "https, http")}, http.StatusBadRequest, ""},
+		{"trusted: not a scheme", []reqOption{fromPeer(trusted), withHeader("X-Forwarded-Proto", "javascript")}, http.StatusBadRequest, ""},
+		{"untrusted: replaced", []reqOption{fromPeer(untrusted), withHeader("X-Forwarded-Proto", "https"), withHeader("X-Forwarded-Proto", "x")}, http.StatusOK, "http"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := f.up.count()
+			resp := f.do(t, "GET", "/public/x", nil, tt.opts...)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if tt.want == "" {
+				if f.up.count() != before {
+					t.Fatalf("the upstream received X-Forwarded-Proto %q", f.up.last(t).Header.Values("X-Forwarded-Proto"))
+				}
+				return
+			}
+			if got := f.up.last(t).Header.Values("X-Forwarded-Proto"); len(got) != 1 || got[0] != tt.want {
+				t.Errorf("upstream X-Forwarded-Proto %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

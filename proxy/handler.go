@@ -235,6 +235,11 @@ func (h *Handler) decideRequest(ex *exchange, r *http.Request) (endpoint string,
 		return "", false, err
 	}
 	ex.host = host
+	if ex.trusted {
+		if _, err := forwardedProto(r); err != nil {
+			return "", false, err
+		}
+	}
 	path, err := policy.NormalizeURL(r.URL)
 	if err != nil {
 		return "", false, badRequest("the request path is not acceptable", err)
