@@ -32,6 +32,9 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	// extra issuer's (another tenant, a CI system) were never vetted.
 	assume := c.cfg.AssumeEmailVerified && issuer == c.cfg.Issuer
 	id.EmailVerified = (isBool && b) || (!present && assume)
+	if c.cfg.Kind == "google" && issuer == c.cfg.Issuer && !googleAuthoritative(claims, id.Email) {
+		id.EmailVerified = false
+	}
 	if (c.cfg.UserClaim == c.cfg.EmailClaim || c.cfg.UserClaim == "email") && !id.EmailVerified {
 		// An unverified address is never identity (docs/requests.md, rules):
 		// not in the email header, and not as the user either.
@@ -69,6 +72,22 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 		}
 	}
 	return id, nil
+}
+
+// googleAuthoritative reports whether Google answers for email: a Gmail
+// address, or a Workspace account's (its ID token carries hd). A consumer
+// Google account may carry any other address, which Google checked once,
+// when the account was made: email_verified stays true after the address
+// or its domain changed hands (a former employee's account, a lapsed
+// domain), so such an address proves nothing today. It is treated as
+// unverified: it matches no allow_emails or allow_email_domains, is not in
+// the email header, and is not looked up in the directory.
+func googleAuthoritative(claims map[string]any, email string) bool {
+	if hd, _ := claims["hd"].(string); hd != "" {
+		return true
+	}
+	_, domain, _ := strings.Cut(strings.ToLower(email), "@")
+	return domain == "gmail.com" || domain == "googlemail.com"
 }
 
 // ErrGroupsElsewhere refuses an identity whose groups the token does not

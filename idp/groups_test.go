@@ -119,6 +119,53 @@ func TestGoogleHostedDomain(t *testing.T) {
 	}
 }
 
+// TestGoogleEmailAuthority: a consumer Google account may carry any
+// address, verified once when it was made; only a Gmail address or a
+// Workspace account's (hd) is Google's to vouch for today.
+func TestGoogleEmailAuthority(t *testing.T) {
+	for _, tc := range []struct {
+		name, email, hd string
+		verified        bool
+	}{
+		{"workspace account", "ann@acme.com", "acme.com", true},
+		{"gmail", "Ann.Lee@Gmail.com", "", true},
+		{"googlemail", "ann@googlemail.com", "", true},
+		{"consumer account with another address", "ann@acme.com", "", false},
+		{"look-alike of gmail", "ann@gmail.com.evil.test", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := &stubDirectory{groups: []string{"sre@acme.com"}}
+			claims := map[string]any{"email": tc.email, "email_verified": true}
+			if tc.hd != "" {
+				claims["hd"] = tc.hd
+			}
+			_, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "1077", Claims: claims}},
+				func(cfg *Config) { cfg.Kind = "google" })
+			_, id, err := login(t, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id.EmailVerified != tc.verified {
+				t.Fatalf("EmailVerified = %v, want %v", id.EmailVerified, tc.verified)
+			}
+			// With a directory, an address Google does not answer for is
+			// never looked up: the sign-in fails instead.
+			_, c, _ = setup(t, oidctest.Options{User: &oidctest.User{Subject: "1077", Claims: claims}},
+				func(cfg *Config) { cfg.Kind, cfg.Directory = "google", dir })
+			_, _, err = login(t, c)
+			if tc.verified != (err == nil) || (!tc.verified && len(dir.asked) != 0) {
+				t.Fatalf("login with a directory: %v, directory asked %+v", err, dir.asked)
+			}
+		})
+	}
+	t.Run("oidc kind keeps email_verified", func(t *testing.T) {
+		_, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "1", Claims: map[string]any{"email": "ann@acme.com", "email_verified": true}}}, nil)
+		if _, id, err := login(t, c); err != nil || !id.EmailVerified {
+			t.Fatalf("kind oidc: %v verified=%v", err, id != nil && id.EmailVerified)
+		}
+	})
+}
+
 func TestEntraKind(t *testing.T) {
 	roles := []any{"Dashboards.Admin"}
 	t.Run("groups in the token", func(t *testing.T) {
