@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // The repository explains itself: every relative link in its Markdown
@@ -372,28 +374,8 @@ func TestConfigurationDocumentsEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	decoded := regexp.MustCompile(`\b[a-z]\.(?:str|strs|secret|secretList|duration|boolean|strMap|tables|int)\("([a-z_]+)"`)
-	files, err := filepath.Glob(filepath.Join("config", "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := map[string]bool{}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range decoded.FindAllStringSubmatch(string(b), -1) {
-			keys[m[1]] = true
-		}
-	}
-	if len(keys) < 50 {
-		t.Fatalf("found only %d keys in config/*.go; the pattern no longer matches the decoder", len(keys))
-	}
-	for k := range keys {
+	keys := testenv.ConfigKeys(t, "config")
+	for _, k := range keys {
 		if !bytes.Contains(doc, []byte("`"+k+"`")) && !bytes.Contains(doc, []byte("."+k+"]]`")) {
 			t.Errorf("docs/configuration.md does not name the key %q", k)
 		}

@@ -3,10 +3,11 @@ package config
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // exampleEnv provides what config.example.toml reads from the environment.
@@ -72,7 +73,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	}
 	// Every key the decoder reads, so that a key added later without its
 	// example fails here even when the list above is not updated.
-	for _, k := range decodedKeys(t) {
+	for _, k := range testenv.ConfigKeys(t, ".") {
 		if k == "extra_issuers" {
 			k = "[[provider.extra_issuers]]"
 		}
@@ -92,34 +93,4 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 			t.Errorf("line %d: table %s has no comment above it", i+1, line)
 		}
 	}
-}
-
-// decodedKeys lists the keys the decoder in this package's sources reads
-// (t.str("listen", ...), t.tables("routes"), ...).
-func decodedKeys(t *testing.T) []string {
-	t.Helper()
-	decoded := regexp.MustCompile(`\b[a-z]\.(?:str|strs|secret|secretList|duration|boolean|strMap|tables|int)\("([a-z_]+)"`)
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range decoded.FindAllStringSubmatch(string(b), -1) {
-			if !slices.Contains(keys, m[1]) {
-				keys = append(keys, m[1])
-			}
-		}
-	}
-	if len(keys) < 50 {
-		t.Fatalf("found only %d keys in config/*.go; the pattern no longer matches the decoder", len(keys))
-	}
-	return keys
 }
