@@ -376,6 +376,27 @@ func TestAccessTokenInFrameworkSpelling(t *testing.T) {
 	}
 }
 
+// TestAccessTokenWithUnmatchedBracket: PHP turns a "[" that no "]" follows
+// into "_" (php_register_variable_ex: "not an index"), so ?access[token=T
+// is $_GET["access_token"]; isParamName dropped every bracket, read
+// "accesstoken", and forwarded the token to the application in both modes.
+func TestAccessTokenWithUnmatchedBracket(t *testing.T) {
+	f := newFixture(t)
+	alice := withCookies(f.cookies(t, f.session()))
+	for _, q := range []string{"access[token=x", "access%5btoken=x", "+access[token=x", "a=1&access[token]x=y&access[token=x"} {
+		before := f.up.count()
+		resp := f.do(t, "GET", "/app/x?"+q, nil, alice)
+		_ = readBody(t, resp)
+		if resp.StatusCode != http.StatusBadRequest || f.up.count() != before {
+			t.Errorf("?%s: status %d, forwarded %v; want 400 and nothing forwarded", q, resp.StatusCode, f.up.count() != before)
+		}
+	}
+	// A bracket that an index closes makes an array of the name before it.
+	if resp := f.do(t, "GET", "/app/x?access[token]=x", nil, alice); resp.StatusCode != http.StatusOK {
+		t.Errorf("?access[token]=x (PHP: $_GET[\"access\"][\"token\"]): %d, want 200", resp.StatusCode)
+	}
+}
+
 // TestQueryTokenRefusedInBothModes: an access_token in the query string is
 // a 400 (docs/requests.md, entry checks). Forward-auth refused it for
 // every route, a public one included, while proxy mode refused it only

@@ -144,21 +144,36 @@ func isOverrideName(k string) bool { return isParamName(k, overrideParam) }
 // isParamName reports whether a (decoded) parameter name k reads as the
 // name want (at most 32 bytes) to one of the frameworks, in any case: PHP
 // turns "." and " " into "_", drops leading spaces and ends a name at a
-// NUL; Rack drops brackets ("[_method]", "_method[]").
+// NUL; Rack drops brackets ("[_method]", "_method[]"); PHP also turns a
+// "[" that no "]" follows into "_" ("access[token" is access_token).
 func isParamName(k, want string) bool {
 	if i := strings.IndexByte(k, 0); i >= 0 {
 		k = k[:i] // PHP's names end at a NUL
 	}
 	k = strings.TrimSpace(k)
+	if readsAs(k, want, -1) {
+		return true
+	}
+	// PHP: a name whose first "[" opens no index keeps it, as "_"
+	// (php_register_variable_ex, "not an index").
+	open := strings.IndexByte(k, '[')
+	return open >= 0 && strings.IndexByte(k[open:], ']') < 0 && readsAs(k, want, open)
+}
+
+// readsAs reports whether k reads as want with "." and " " as "_" and the
+// brackets dropped, but for the one at index open (-1: none), read as "_".
+func readsAs(k, want string, open int) bool {
 	var buf [32]byte
 	b := buf[:len(want)]
 	n := 0
 	for i := 0; i < len(k); i++ {
 		c := k[i]
-		switch c {
-		case '[', ']':
+		switch {
+		case i == open:
+			c = '_'
+		case c == '[' || c == ']':
 			continue
-		case '.', ' ':
+		case c == '.' || c == ' ':
 			c = '_'
 		}
 		if n == len(b) {
