@@ -130,9 +130,12 @@ func checkHeaderText(s string) error {
 // value's ends: the space a header parser drops, and the Unicode white
 // space (no-break space, ideographic space, ...) and byte-order mark that
 // Go's strings.TrimSpace, JavaScript's trim() or Python's strip() remove,
-// so that "alice" and "alice" plus a no-break space would read as one user.
+// so that "alice" and "alice" plus a no-break space would read as one user;
+// and U+180E, white space up to Unicode 6.2, which runtimes of that age
+// still strip (Java 8's Character.isWhitespace, behind Spring's and
+// Commons' trim helpers; Python 2).
 func trimmed(r rune) bool {
-	return unicode.IsSpace(r) || r == '\ufeff'
+	return unicode.IsSpace(r) || r == '\ufeff' || r == '\u180e'
 }
 
 // ErrUnverifiedEmail refuses an identity whose user_claim is its email

@@ -52,6 +52,12 @@ func TestHeaderValue(t *testing.T) {
 		{name: "leading ideographic space", in: "\u3000alice", bad: true},
 		{name: "trailing byte-order mark", in: "alice\ufeff", bad: true},
 		{name: "no-break space in an array element", in: []string{"admins\u2007"}, bad: true},
+		{name: "trailing next line (NEL)", in: "alice\u0085", bad: true},
+		// U+180E was white space (Zs) up to Unicode 6.2: Java 8's
+		// Character.isWhitespace (Spring's StringUtils.trimWhitespace,
+		// Commons' StringUtils.strip) and Python 2's strip() remove it.
+		{name: "trailing Mongolian vowel separator", in: "alice\u180e", bad: true},
+		{name: "leading Mongolian vowel separator", in: "\u180ealice", bad: true},
 		{name: "inner no-break space passes", in: "Ada\u00a0Lovelace", want: "Ada\u00a0Lovelace"},
 		{name: "LF in array element", in: []any{"ok", "a\nb"}, bad: true},
 		{name: "tab in string array", in: []string{"ok", "a\tb"}, bad: true},
