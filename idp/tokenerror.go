@@ -35,8 +35,8 @@ func (e *tokenEndpointError) Unwrap() error { return e.err }
 
 // tokenError returns err with a RetrieveError in it replaced by a
 // tokenEndpointError; sent are the secrets of the request (code, verifier,
-// refresh token), which the error_description it keeps never quotes, nor
-// the client's credentials. Other errors pass unchanged.
+// refresh token), which the error and error_description it keeps never
+// quote, nor the client's credentials. Other errors pass unchanged.
 func (c *Client) tokenError(err error, sent ...string) error {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
@@ -47,7 +47,9 @@ func (c *Client) tokenError(err error, sent ...string) error {
 		text = fmt.Sprintf("the token endpoint answered %d", re.Response.StatusCode)
 	}
 	if re.ErrorCode != "" {
-		text += fmt.Sprintf(": %q", cut(re.ErrorCode, maxErrorCode))
+		// Redacted too: some endpoints put their message, and what it
+		// quotes of the request, in error rather than error_description.
+		text += fmt.Sprintf(": %q", cut(c.redactSent(re.ErrorCode, sent), maxErrorCode))
 		if d := c.redactSent(re.ErrorDescription, sent); d != "" {
 			text += fmt.Sprintf(" %q", cut(d, maxErrorDescription))
 		}

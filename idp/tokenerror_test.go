@@ -24,6 +24,9 @@ type reflectingTokenEndpoint struct {
 	// description, when set, is answered as a JSON error_description
 	// that quotes the form instead of a page.
 	description bool
+	// inError, when set, quotes the form in the JSON error member itself,
+	// as providers that put their message there do.
+	inError bool
 }
 
 func (t reflectingTokenEndpoint) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -36,6 +39,9 @@ func (t reflectingTokenEndpoint) RoundTrip(r *http.Request) (*http.Response, err
 		strings.Repeat("<p>padding</p>", t.size/14) + "</body></html>"
 	if t.description {
 		body = `{"error":"invalid_grant","error_description":"` + strings.Repeat("x", t.size) + ` ` + echo + `"}`
+	}
+	if t.inError {
+		body = `{"error":"` + echo + `"}`
 	}
 	return &http.Response{StatusCode: t.status, Status: http.StatusText(t.status),
 		Header: http.Header{"Content-Type": {t.contentType}}, Body: io.NopCloser(strings.NewReader(body)),
@@ -70,6 +76,8 @@ func TestTokenEndpointErrorText(t *testing.T) {
 		{"short error_description", reflectingTokenEndpoint{status: http.StatusBadRequest, contentType: "application/json",
 			description: true}},
 		{"form-encoded error", reflectingTokenEndpoint{status: http.StatusBadRequest, contentType: "text/plain", size: 64 << 10}},
+		{"request quoted in the error member", reflectingTokenEndpoint{status: http.StatusBadRequest, contentType: "application/json",
+			inError: true}},
 	}
 	for _, a := range answers {
 		t.Run(a.name, func(t *testing.T) {
