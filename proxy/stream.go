@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"time"
@@ -53,12 +54,15 @@ func (h *Handler) watchAnswer(ex *exchange, resp *http.Response) error {
 }
 
 // Read passes the answer on while the identity is valid; data that
-// arrives after it ended is dropped and the answer broken off.
+// arrives after it ended is dropped and the answer broken off. The end is
+// logged once (check); the error the reverse proxy sees is context.Canceled,
+// the one read error it aborts on without logging it as the upstream's
+// failure at warn.
 func (s *identityStream) Read(p []byte) (int, error) {
 	n, err := s.ReadCloser.Read(p)
 	if n > 0 {
 		if why := s.check(); why != nil {
-			return 0, why
+			return 0, context.Canceled
 		}
 	}
 	return n, err

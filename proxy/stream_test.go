@@ -162,3 +162,33 @@ func TestLongPollEndsWhenTokenRevoked(t *testing.T) {
 		t.Fatal("no answer to the long poll")
 	}
 }
+
+// TestStreamEndLoggedOnce: a stream broken off because its identity ended
+// was logged twice, the second time at warn by the reverse proxy as a read
+// error of the upstream's answer ("httputil: ReverseProxy read error during
+// body copy", upstream=...): every sign-out during a stream blamed the
+// application. It is logged once, as the identity's end.
+func TestStreamEndLoggedOnce(t *testing.T) {
+	var logs syncBuffer
+	f := newFixtureWith(t, eventStream(nil), withDebugLog(&logs))
+	f.prov.bearers["sse"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
+	br := openStream(t, f, "/app/events", "Authorization", "Bearer sse")
+	f.prov.mu.Lock()
+	delete(f.prov.bearers, "sse")
+	f.prov.mu.Unlock()
+	f.clock.Advance(11 * time.Second)
+	if !streamEndsWithin(br, 5*time.Second) {
+		t.Fatal("the event stream outlived the revocation of its bearer token")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for !strings.Contains(logs.String(), "msg=request ") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "forwarded answer ended") {
+		t.Fatalf("the end of the stream is not logged:\n%s", out)
+	}
+	if strings.Contains(out, "level=WARN") {
+		t.Errorf("the end of the stream is logged as the upstream's failure:\n%s", out)
+	}
+}
