@@ -43,7 +43,7 @@ type explanation struct {
 // `portcullis check --request`. It goes through the same entry checks and
 // the same decision (decideRequest): the path's aliases and a _method in
 // the query are decided too, and an access_token in the query is refused
-// where the route needs an identity. The request has no body and no
+// on every route, a public one included. The request has no body and no
 // header but its Host. A request refused before a decision is a
 // *RefusedError; a path under the prefix names a gateway endpoint, which
 // no route decides (an error too).
