@@ -1,7 +1,10 @@
 package proxy
 
 import (
+	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,5 +107,71 @@ func TestSignOutReplayRevokesOnce(t *testing.T) {
 	resp.Body.Close()
 	if n := f.prov.refreshes.Load(); n != 0 || resp.StatusCode == 200 {
 		t.Fatalf("after sign-out, a copy of the cookie refreshed (%d calls, status %d)", n, resp.StatusCode)
+	}
+}
+
+// slowRevocation is a provider whose revocation endpoint answers when the
+// test closes gate; it counts the revocations in flight at most.
+type slowRevocation struct {
+	*fakeProvider
+	gate     chan struct{}
+	calls    atomic.Int32
+	inFlight atomic.Int32
+	most     atomic.Int32
+}
+
+func (p *slowRevocation) Revoke(ctx context.Context, rt string) error {
+	p.calls.Add(1)
+	n := p.inFlight.Add(1)
+	defer p.inFlight.Add(-1)
+	for m := p.most.Load(); n > m && !p.most.CompareAndSwap(m, n); m = p.most.Load() {
+	}
+	select {
+	case <-p.gate:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return p.fakeProvider.Revoke(ctx, rt)
+}
+
+// TestConcurrentSignOutsRevokeOnce: the dead marker that keeps a replayed
+// sign-out from costing a revocation (TestSignOutReplayRevokesOnce) is set
+// only when the provider has answered, so sign-outs sent together with
+// copies of one cookie were one revocation request each while the first
+// was in flight: a burst of N cost the provider N calls (and each is
+// carried out for up to 10 s after its client hangs up). Concurrent
+// sign-outs of one refresh token now share one revocation.
+func TestConcurrentSignOutsRevokeOnce(t *testing.T) {
+	slow := &slowRevocation{gate: make(chan struct{})}
+	f := newFixture(t, func(c *Config) {
+		slow.fakeProvider = c.Provider.(*fakeProvider)
+		c.Provider = slow
+	})
+	ck := f.cookies(t, f.session())
+	const n = 20
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := f.do(t, "GET", "/oauth2/sign_out", nil, withCookies(ck))
+			resp.Body.Close()
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for slow.inFlight.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // the other sign-outs reach the revocation
+	close(slow.gate)
+	wg.Wait()
+	if m := slow.most.Load(); m != 1 {
+		t.Errorf("%d revocations of one refresh token in flight for %d sign-outs, want 1 (%d calls)", m, n, slow.calls.Load())
+	}
+	f.prov.mu.Lock()
+	revoked := len(f.prov.revoked)
+	f.prov.mu.Unlock()
+	if revoked != 1 {
+		t.Errorf("%d revocations for %d concurrent sign-outs with one cookie, want 1", revoked, n)
 	}
 }

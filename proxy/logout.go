@@ -122,15 +122,25 @@ func (h *Handler) signOutOnPublicHost(ex *exchange, r *http.Request, rd string) 
 // revokeRefresh revokes s's refresh token at the provider (RFC 7009) and
 // remembers it as dead. A copy of a cookie-store cookie outlives its
 // sign-out: signing out with it again does not ask the provider again.
+// Sign-outs of one token at the same time share one revocation: the dead
+// mark comes only with the provider's answer, and a burst of sign-outs
+// with copies of one cookie was one provider call each until then.
 func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) {
-	if s.RefreshToken == "" || h.refresher.dead(s.RefreshToken, h.now) {
+	rt := s.RefreshToken
+	if rt == "" || h.refresher.dead(rt, h.now) {
 		return
 	}
-	if err := h.logout.Revoke(r.Context(), s.RefreshToken); err != nil {
-		h.log.Warn("proxy: revoking the refresh token failed", "sub", s.Identity.Subject, "err", err)
-		return
-	}
-	h.refresher.markDead(s.RefreshToken, h.now)
+	_, _, _ = h.refresher.revokes.Do(rt, func() (any, error) {
+		if h.refresher.dead(rt, h.now) {
+			return nil, nil // revoked by a flight that ended as this one began
+		}
+		if err := h.logout.Revoke(r.Context(), rt); err != nil {
+			h.log.Warn("proxy: revoking the refresh token failed", "sub", s.Identity.Subject, "err", err)
+			return nil, err
+		}
+		h.refresher.markDead(rt, h.now)
+		return nil, nil
+	})
 }
 
 // signOutSession returns the request's session with its tokens (the

@@ -55,9 +55,11 @@ func detached(r *http.Request) (*http.Request, context.CancelFunc) {
 // refresher single-flights refreshes per session and remembers recent
 // results for a short time.
 type refresher struct {
-	group  singleflight.Group
-	once   sync.Once
-	recent *cache.Cache[[32]byte, recentRefresh] // by SHA-256 of the session key, for refreshReuse
+	group singleflight.Group
+	// revokes runs one revocation per refresh token at a time (revokeRefresh).
+	revokes singleflight.Group
+	once    sync.Once
+	recent  *cache.Cache[[32]byte, recentRefresh] // by SHA-256 of the session key, for refreshReuse
 }
 
 type recentRefresh struct {
