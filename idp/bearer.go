@@ -92,7 +92,11 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 	if auds := audiences(vt.claims); !audienceMatches(auds, ti.audiences) {
 		return nil, time.Time{}, fmt.Errorf("%w: audience %q is not one of %q", ErrInvalidToken, auds, ti.audiences)
 	}
-	if kind := notAnAccessToken(vt.claims); kind != "" {
+	kind := notAnAccessToken(vt.claims)
+	if kind == "" && c.cfg.Kind == "entra" && vt.token.Issuer == c.cfg.Issuer {
+		kind = entraIDToken(vt.claims)
+	}
+	if kind != "" {
 		return nil, time.Time{}, fmt.Errorf("%w: %s is not an access token", ErrInvalidToken, kind)
 	}
 	if bound := senderConstrained(vt.claims); bound != "" {
@@ -150,6 +154,21 @@ func notAnAccessToken(claims map[string]any) string {
 		return "a logout token"
 	}
 	return declaredKind(claims)
+}
+
+// entraIDToken names an Entra ID token that carries no mark notAnAccessToken
+// knows: one from the token endpoint (a refresh's, the one the gateway keeps
+// for id_token_hint) has no nonce, at_hash or c_hash, and its aud is the
+// client ID, the default audience. Entra's access tokens always name the
+// client they were issued to (azp in v2.0 tokens, appid in v1.0), its ID
+// tokens never do; client_id is RFC 9068's name for the same.
+func entraIDToken(claims map[string]any) string {
+	for _, k := range []string{"azp", "appid", "client_id"} {
+		if _, ok := claims[k]; ok {
+			return ""
+		}
+	}
+	return "an ID token (no azp or appid)"
 }
 
 // declaredKind says which other kind of token than an access token the

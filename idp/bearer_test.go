@@ -157,6 +157,42 @@ func TestVerifyBearerIDTokenAsAccessToken(t *testing.T) {
 	}
 }
 
+// TestVerifyBearerEntraIDTokenFromRefresh: Entra ID's ID tokens from the
+// token endpoint carry no nonce, at_hash or c_hash, and their aud is the
+// client ID, the default audience; only the client they name (azp, appid)
+// tells its access tokens apart.
+func TestVerifyBearerEntraIDTokenFromRefresh(t *testing.T) {
+	p, c, clk := setup(t, oidctest.Options{}, func(cfg *Config) { cfg.Kind = "entra" })
+	now := clk.Now()
+	base := func(extra map[string]any) map[string]any {
+		claims := map[string]any{"iss": p.Issuer, "sub": "alice", "aud": p.ClientID, "oid": "0b1f",
+			"tid": "t", "ver": "2.0", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		for k, v := range extra {
+			claims[k] = v
+		}
+		return claims
+	}
+	idToken := p.Sign(base(nil), oidctest.SignOptions{})
+	if id, err := c.VerifyBearer(context.Background(), idToken); !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), "an ID token") {
+		t.Fatalf("an ID token from a refresh: %+v, %v", id, err)
+	}
+	for _, k := range []string{"azp", "appid"} {
+		tok := p.Sign(base(map[string]any{k: p.ClientID, "scp": "read"}), oidctest.SignOptions{})
+		if _, err := c.VerifyBearer(context.Background(), tok); err != nil {
+			t.Errorf("an access token with %s: %v", k, err)
+		}
+	}
+	// kind = "oidc" cannot tell by this: other providers' access tokens
+	// need not name their client.
+	p2, c2, clk2 := setup(t, oidctest.Options{}, nil)
+	now = clk2.Now()
+	tok := p2.Sign(map[string]any{"iss": p2.Issuer, "sub": "alice", "aud": p2.ClientID,
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}, oidctest.SignOptions{})
+	if _, err := c2.VerifyBearer(context.Background(), tok); err != nil {
+		t.Errorf("kind oidc: %v", err)
+	}
+}
+
 func TestVerifyBearerCache(t *testing.T) {
 	p, c, clk := setup(t, oidctest.Options{}, nil)
 	tok := p.AccessToken("alice", map[string]any{"exp": clk.Now().Add(time.Minute).Unix()})
