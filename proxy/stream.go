@@ -43,7 +43,7 @@ func (h *Handler) watchAnswer(ex *exchange, resp *http.Response) error {
 		return nil
 	}
 	s.h, s.ex = h, ex
-	s.w = upgradeWatch{end: h.identityEnd(ex), bearer: ex.bearer, sub: ex.id.Subject}
+	s.w = h.newWatch(ex)
 	s.next = ex.start.Add(h.recheckEvery())
 	if err := s.check(); err != nil {
 		return err

@@ -28,10 +28,14 @@ type upgradeWatch struct {
 	sess   *http.Request // a request carrying the session's cookies, or nil
 	bearer string        // the bearer token, or ""
 	sub    string        // for the log
-	// Cookie store: the marker key (refresher) of the refresh token the
-	// connection's cookie holds, read once (the cookie never changes), and
-	// whether that token was seen refused or revoked (markers last
-	// deadRefreshTTL, the connection may last longer).
+	// Cookie store: the marker key (refresher) of the session's refresh
+	// token, made once, and whether that token was seen refused or revoked
+	// (markers last deadRefreshTTL, the connection may last longer). rt is
+	// that token when the exchange held it: after a refresh on the way it
+	// is the new one, while the cookie the request carried (sess) still
+	// holds the one the refresh replaced, which a sign-out with the new
+	// cookie never marks.
+	rt      string
 	deadKey *[32]byte
 	rtDead  bool
 }
@@ -43,7 +47,7 @@ type upgradeWatch struct {
 // valid. Ending the context makes the reverse proxy close both connections.
 // stop must be called when the reverse proxy has returned.
 func (h *Handler) watchUpgrade(ex *exchange, r, req *http.Request) (_ *http.Request, stop func()) {
-	w := upgradeWatch{end: h.identityEnd(ex), bearer: ex.bearer, sub: ex.id.Subject}
+	w := h.newWatch(ex)
 	if ex.sess != nil && ex.bearer == "" {
 		w.sess = sessionProbe(r)
 	}
@@ -51,6 +55,16 @@ func (h *Handler) watchUpgrade(ex *exchange, r, req *http.Request) (_ *http.Requ
 	done := make(chan struct{})
 	go h.watch(w, cancel, done)
 	return req.WithContext(ctx), func() { close(done); cancel(nil) }
+}
+
+// newWatch is the watch of ex's identity, without the request that loads
+// its session again (sessionProbe).
+func (h *Handler) newWatch(ex *exchange) upgradeWatch {
+	w := upgradeWatch{end: h.identityEnd(ex), bearer: ex.bearer, sub: ex.id.Subject}
+	if ex.sess != nil && ex.bearer == "" {
+		w.rt = ex.sess.RefreshToken // "" for a cached copy without tokens
+	}
+	return w
 }
 
 // sessionProbe is a request carrying r's cookies, with which a watcher
@@ -171,12 +185,15 @@ func (h *Handler) recheckRefresh(r *http.Request, s *session.Session) error {
 // holds, for a result no browser receives.
 func (h *Handler) recheckCookie(w *upgradeWatch, r *http.Request, s *session.Session) error {
 	if w.deadKey == nil {
-		full, err := h.cfg.Sessions.Full(r, s)
-		if err != nil {
-			return nil
+		if w.rt == "" {
+			full, err := h.cfg.Sessions.Full(r, s)
+			if err != nil {
+				return nil
+			}
+			w.rt = full.RefreshToken
 		}
-		k := markerKey("dead", full.RefreshToken)
-		w.deadKey = &k
+		k := markerKey("dead", w.rt)
+		w.deadKey, w.rt = &k, ""
 	}
 	w.rtDead = w.rtDead || h.refresher.marked(*w.deadKey, h.now)
 	if w.rtDead && h.refreshDue(s) {

@@ -100,3 +100,29 @@ func TestUpgradeRefreshedKeepsSocket(t *testing.T) {
 		t.Errorf("stored session after the renewal: %v", err)
 	}
 }
+
+// TestUpgradeRefreshedOnTheWayEndsWithNewToken (cookie store): the request
+// that opened the WebSocket refreshed the session on the way, and the
+// provider rotated the refresh token (rt-0 → rt-1). A sign-out with the new
+// cookie revokes rt-1; the connection watched the cookie it was opened
+// with, which holds rt-0, and so stayed open to the session's lifetime.
+func TestUpgradeRefreshedOnTheWayEndsWithNewToken(t *testing.T) {
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) { c.UpgradeRecheck = 50 * time.Millisecond })
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		return &idp.Tokens{AccessToken: "at-1", RefreshToken: "rt-1", Expiry: f.clock.Now().Add(time.Hour)}, &f.prov.identity, nil
+	}
+	s := f.session()
+	s.Expiry = f.clock.Now().Add(30 * time.Second) // due: refreshed by the upgrade request
+	conn, br := openUpgrade(t, f, cookieHeader(f.cookies(t, s)))
+	if n := f.prov.refreshes.Load(); n != 1 {
+		t.Fatalf("refreshes on the way = %d, want 1", n)
+	}
+	time.Sleep(200 * time.Millisecond)
+	echoes(t, conn, br)
+	f.h.refresher.markDead("rt-1", f.h.now) // what a sign-out with the new cookie does
+	time.Sleep(200 * time.Millisecond)      // rechecks while the access token is valid
+	f.clock.Advance(time.Hour)
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Fatal("the WebSocket outlived the refresh token its session was refreshed to, revoked at sign-out")
+	}
+}
