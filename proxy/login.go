@@ -298,6 +298,9 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 		GroupsReadAt: tokens.GroupsReadAt,
 		CreatedAt:    now,
 		ExpiresAt:    now.Add(h.cfg.SessionLifetime),
+		// A logout of the user received since the sign-in began (the
+		// Redis store) refuses the session: it found none to end.
+		SignInStarted: ls.IssuedAt,
 	}
 	// What the provider granted, never what the login asked for: the
 	// browser carried that request and could drop a scope from it.
@@ -332,8 +335,13 @@ func truncate(s string, n int) string {
 }
 
 // saveFailure is the sign-in failure of a session that could not be saved:
-// one too large for cookies is not worth a retry.
+// one too large for cookies is not worth a retry, and one that a logout
+// during the sign-in ended needs a new sign-in.
 func (h *Handler) saveFailure(err error) *httpError {
+	if errors.Is(err, session.ErrLoggedOut) {
+		return h.loginFailure(http.StatusForbidden, "logged_out",
+			"You were signed out at the identity provider while this sign-in was under way. Please sign in again.", err)
+	}
 	if errors.Is(err, session.ErrTooLarge) {
 		return h.loginFailure(http.StatusInternalServerError, "session_too_large",
 			"Your sign-in carries more than browser cookies can hold (for example, very many groups). "+

@@ -407,6 +407,18 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("session: redis save: %w", err)
 	}
+	// After the index writes: a logout that misses this session (its
+	// lookup ran before them) recorded its marker first.
+	since := sess.SignInStarted
+	if since.IsZero() {
+		since = sess.CreatedAt
+	}
+	if err := s.refuseLoggedOut(ctx, id, since); err != nil {
+		if uerr := s.client.Unlink(context.WithoutCancel(ctx), key).Err(); uerr != nil {
+			s.log.Warn("session: removing a session refused at sign-in failed", "err", uerr)
+		}
+		return err
+	}
 	if err := s.pruneIndexes(ctx, indexes); err != nil {
 		s.log.Warn("session: removing ended sessions from an index set failed", "err", err)
 	}

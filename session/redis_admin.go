@@ -82,8 +82,13 @@ func (s *RedisStore) DeleteByID(ctx context.Context, id string) error {
 
 // DeleteBySubject ends every session of the provider's subject sub at
 // issuer iss (revocation, back-channel logout) and returns how many there
-// were.
+// were. A sign-in of the user begun before it is refused when it saves its
+// session (refuseLoggedOut).
 func (s *RedisStore) DeleteBySubject(ctx context.Context, iss, sub string) (int, error) {
+	// Before the lookup: a sign-in under way is refused at its Save.
+	if err := s.recordLogout(ctx, loggedOutSubPrefix, indexSub, iss, sub); err != nil {
+		return 0, err
+	}
 	return s.deleteIndexed(ctx, s.subjectSets(iss, sub))
 }
 
@@ -111,8 +116,12 @@ func (s *RedisStore) RevokeSubject(ctx context.Context, iss, sub string) (int, e
 
 // DeleteBySID ends every session of the provider session sid at issuer iss
 // (OpenID Connect Back-Channel Logout 1.0 §2.5) and returns how many there
-// were.
+// were. A sign-in of that provider session under way is refused when it
+// saves its session (refuseLoggedOut).
 func (s *RedisStore) DeleteBySID(ctx context.Context, iss, sid string) (int, error) {
+	if err := s.recordLogout(ctx, loggedOutSIDPrefix, indexSID, iss, sid); err != nil {
+		return 0, err
+	}
 	return s.deleteIndexed(ctx, s.sidSets(iss, sid))
 }
 

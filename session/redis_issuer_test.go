@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -19,9 +20,13 @@ func TestGoogleIssuerWithoutSchemeIsRevocable(t *testing.T) {
 	clock := newTestClock()
 	store, raw, _, _ := newTestRedisStore(t, clock)
 	ctx := context.Background()
+	sids := 0
 	login := func(iss string) *http.Request {
 		clock.Advance(time.Second)
-		s := emailSession(t, clock.Now(), "ada@example.com", "1077", "g-sid-"+iss)
+		// Each sign-in is a provider session of its own: a logged-out sid
+		// does not sign in again (ErrLoggedOut).
+		sids++
+		s := emailSession(t, clock.Now(), "ada@example.com", "1077", "g-sid-"+iss+strconv.Itoa(sids))
 		s.Identity.Issuer = iss
 		return requestWith(saveCookies(t, store, nil, s))
 	}
@@ -32,7 +37,7 @@ func TestGoogleIssuerWithoutSchemeIsRevocable(t *testing.T) {
 	if err != nil || len(infos) != 2 {
 		t.Errorf("List --sub under the configured issuer = %d sessions, %v; want 2", len(infos), err)
 	}
-	n, err := store.DeleteBySID(ctx, "https://accounts.google.com", "g-sid-accounts.google.com")
+	n, err := store.DeleteBySID(ctx, "https://accounts.google.com", "g-sid-accounts.google.com1")
 	if err != nil || n != 1 {
 		t.Errorf("DeleteBySID = %d, %v; want 1", n, err)
 	}

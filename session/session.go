@@ -38,6 +38,12 @@ type Session struct {
 	CreatedAt time.Time `json:"iat"`
 	ExpiresAt time.Time `json:"eol"` // CreatedAt + lifetime: absolute, refreshing never moves it
 
+	// SignInStarted is when the sign-in that makes this session began (its
+	// login state's IssuedAt); zero means CreatedAt. It is not stored: the
+	// Redis store's Save of a new session refuses one that a logout of its
+	// user since then ended (ErrLoggedOut).
+	SignInStarted time.Time `json:"-"`
+
 	// StepUps records, per route key, when an incremental-authorization
 	// redirect was last made, so a provider that does not grant a scope
 	// cannot cause a loop.
@@ -249,6 +255,13 @@ type ReplayGuard interface {
 
 // ErrNoSession means the request carries no usable session.
 var ErrNoSession = errors.New("session: no session")
+
+// ErrLoggedOut is the Redis store's refusal to save a new session whose
+// provider session (sid) was ended by a back-channel logout in the last
+// minutes, or whose user (sub) was logged out or revoked after its sign-in
+// began: the logout came while the sign-in was under way, found no session
+// to end, and must not be undone by the session the sign-in creates.
+var ErrLoggedOut = errors.New("session: the provider session was logged out during the sign-in")
 
 // ErrEvicting is the Redis store's readiness refusal of a Redis that evicts
 // keys (maxmemory with a policy other than noeviction): it would drop the

@@ -1,0 +1,80 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis/portcullis"
+)
+
+// Logout markers (docs/sessions.md "Redis key layout"): a back-channel
+// logout or a revocation by sub finds only the sessions that exist when it
+// runs. A sign-in under way at that moment (the user signed in at the
+// provider, the browser has not reached the callback yet, or its code
+// exchange is running) would then create a session for the provider
+// session just ended. So the logout is remembered for as long as a sign-in
+// may take, under HMAC names like the index's, and Save refuses a new
+// session it names.
+const (
+	loggedOutSubPrefix = "portcullis:out:sub:" // + hex HMAC-SHA256("sub", iss, sub): when the user was last logged out (µs)
+	loggedOutSIDPrefix = "portcullis:out:sid:" // + hex HMAC-SHA256("sid", iss, sid): the provider session was logged out
+	// loggedOutTTL outlives every sign-in begun before the logout: its login
+	// state is accepted for LoginStateTTL, and its code exchange and
+	// directory reads take a little longer.
+	loggedOutTTL = LoginStateTTL + 2*time.Minute
+)
+
+// markLoggedOut keeps the later of a marker's time and ARGV[1] (µs since the
+// epoch), and sets its TTL to ARGV[2] ms.
+var markLoggedOut = redis.NewScript(`local v = redis.call("GET", KEYS[1])
+if v and tonumber(v) >= tonumber(ARGV[1]) then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
+return redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])`)
+
+// recordLogout remembers, for loggedOutTTL, that the sessions of (iss, v)
+// of kind indexSub or indexSID were ended now. It runs before the sessions
+// are looked up: a sign-in whose session the lookup misses then finds the
+// marker (refuseLoggedOut runs after its session is indexed).
+func (s *RedisStore) recordLogout(ctx context.Context, prefix, kind, iss, v string) error {
+	key := s.index.write(prefix, kind, iss, v)
+	at := strconv.FormatInt(s.cfg.Now().UnixMicro(), 10)
+	if err := markLoggedOut.Run(ctx, s.client, []string{key}, at, loggedOutTTL.Milliseconds()).Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("session: redis delete: remembering the logout: %w", err)
+	}
+	return nil
+}
+
+// refuseLoggedOut returns ErrLoggedOut when a logout recorded by
+// recordLogout ends the new session of id whose sign-in began at since: its
+// provider session (sid) was logged out, or its user (sub) was logged out
+// after since. Any other error means Redis could not say.
+func (s *RedisStore) refuseLoggedOut(ctx context.Context, id *portcullis.Identity, since time.Time) error {
+	var sidKeys, subKeys []string
+	if sid := id.SessionID; sid != "" {
+		sidKeys = s.index.read(loggedOutSIDPrefix, indexSID, id.Issuer, sid)
+	}
+	if sub := providerSubject(id); sub != "" {
+		subKeys = s.index.read(loggedOutSubPrefix, indexSub, id.Issuer, sub)
+	}
+	cmds, err := s.getBatch(ctx, append(sidKeys, subKeys...))
+	if err != nil {
+		return fmt.Errorf("session: redis save: checking for a logout: %w", err)
+	}
+	for i, cmd := range cmds {
+		if errors.Is(cmd.Err(), redis.Nil) {
+			continue
+		}
+		if i < len(sidKeys) {
+			return ErrLoggedOut
+		}
+		at, err := strconv.ParseInt(cmd.Val(), 10, 64)
+		if err != nil || at > since.UnixMicro() {
+			return ErrLoggedOut
+		}
+	}
+	return nil
+}
