@@ -78,6 +78,36 @@ func TestFailedRefreshBacksOff(t *testing.T) {
 	}
 }
 
+// TestFailedRefreshOfExpiredTokenBacksOff: once the access token had
+// expired, a refresh that failed without a verdict (the provider down, or
+// answering an error other than invalid_grant) was not remembered, so every
+// request of the session (each anonymous) was another token request.
+func TestFailedRefreshOfExpiredTokenBacksOff(t *testing.T) {
+	f := newFixture(t)
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		return nil, nil, errors.New("fake: provider unreachable")
+	}
+	s := f.session()
+	s.Expiry = f.clock.Now().Add(-time.Minute)
+	ck := f.cookies(t, s)
+	for i := 0; i < 20; i++ {
+		resp := f.do(t, "GET", "/app/x", nil, withCookies(ck))
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Fatalf("request %d: 200 on an expired access token", i)
+		}
+	}
+	if n := f.prov.refreshes.Load(); n != 1 {
+		t.Fatalf("%d refresh calls for 20 requests while the provider is down, want 1", n)
+	}
+	f.clock.Advance(10 * time.Second) // past the retry delay
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(ck))
+	resp.Body.Close()
+	if n := f.prov.refreshes.Load(); n != 2 {
+		t.Fatalf("%d refresh calls after the retry delay, want 2", n)
+	}
+}
+
 // TestSignOutReplayRevokesOnce: signing out with the same cookie again (a
 // copy outlives its sign-out in the cookie store) sent the provider one
 // revocation request per sign-out.

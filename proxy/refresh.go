@@ -131,8 +131,13 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 	switch {
 	case h.refresher.dead(full.RefreshToken, h.now):
 		err = idp.ErrInvalidGrant // refused or revoked before: the provider is not asked again
-	case !expired && h.refresher.retryLater(full.RefreshToken, h.now):
-		return s, nil // a refresh failed moments ago; the access token is still valid
+	case h.refresher.retryLater(full.RefreshToken, h.now):
+		// A refresh failed moments ago: the provider is not asked again
+		// before refreshRetry, whether or not the access token is valid.
+		if expired {
+			return nil, nil
+		}
+		return s, nil
 	default:
 		ns, err = h.refresh(ex, r, full)
 	}
@@ -151,6 +156,7 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 	case expired && errors.As(err, &storeErr):
 		return nil, err
 	case expired:
+		h.refresher.failed(full.RefreshToken, h.now)
 		return nil, nil
 	default:
 		h.refresher.failed(full.RefreshToken, h.now)
