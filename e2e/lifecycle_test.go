@@ -124,10 +124,18 @@ func TestRefreshProviderErrors(t *testing.T) {
 	if status, _, _ := withCookie(t, "GET", gw.URL+"/app/b", ck, false); status != http.StatusUnauthorized {
 		t.Errorf("provider failing, access token expired: %d, want 401", status)
 	}
+	failedAt := time.Now()
 	if sessions() != 1 {
 		t.Error("a provider failure deleted the session")
 	}
 	p.SetFaults(0)
+	// The failed refresh is not retried for 5 s: the provider is not asked
+	// once per request of a session whose access token has expired.
+	tokens = p.Requests("/token")
+	if status, _, _ := withCookie(t, "GET", gw.URL+"/app/b2", ck, false); status != http.StatusUnauthorized || p.Requests("/token") != tokens {
+		t.Errorf("within the retry delay: %d, %d token requests; want 401 and none", status, p.Requests("/token")-tokens)
+	}
+	sleepUntil(failedAt.Add(5100 * time.Millisecond))
 	if status, body, _ := withCookie(t, "GET", gw.URL+"/app/c", ck, false); status != 200 {
 		t.Fatalf("provider back: %d, want the session refreshed\n%s", status, body)
 	}
