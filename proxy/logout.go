@@ -188,10 +188,16 @@ func (h *Handler) sameOrigin(ex *exchange, r *http.Request) bool {
 
 // handleSignedOut serves GET {prefix}/signed_out?state=, the
 // post_logout_redirect_uri: it goes on to the rd saved with a state it
-// issued, and to "/" for any other state.
+// issued, and to "/" for any other state. Like the callback it takes a
+// single-use state, so only GET does: a HEAD (a link checker) or a POST
+// must not use it up before the browser's GET.
 func (h *Handler) handleSignedOut(ex *exchange, r *http.Request) {
 	ex.Header().Set("Cache-Control", "no-store")
 	ex.Header().Set("Referrer-Policy", "no-referrer")
+	if r.Method != http.MethodGet {
+		h.fail(ex, r, methodNotAllowed("GET"))
+		return
+	}
 	target := "/"
 	if st := r.URL.Query().Get("state"); st != "" {
 		if ls, err := h.states.Take(ex, r, st); err == nil && ls.Verifier == "" {

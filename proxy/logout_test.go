@@ -92,6 +92,35 @@ func TestSignedOutIgnoresUnknownState(t *testing.T) {
 	}
 }
 
+// TestSignedOutOnlyGET: {prefix}/signed_out is the post_logout_redirect_uri,
+// a GET navigation (docs/endpoints.md). Any other method is a 405 with
+// Allow, as on every other gateway endpoint, and does not use up the
+// sign-out's single-use state: a HEAD (a link checker) or a POST before the
+// browser's GET would otherwise send the user to "/" instead of rd.
+func TestSignedOutOnlyGET(t *testing.T) {
+	for _, method := range []string{"HEAD", "POST", "PUT", "DELETE", "OPTIONS"} {
+		t.Run(method, func(t *testing.T) {
+			f := newFixture(t)
+			f.prov.endSession = "https://idp.test/logout"
+			resp := f.do(t, "GET", "/oauth2/sign_out?rd=%2Fafter", nil, withCookies(f.cookies(t, f.session())))
+			u, _ := url.Parse(resp.Header.Get("Location"))
+			target := "/oauth2/signed_out?state=" + url.QueryEscape(u.Query().Get("state"))
+			state := withCookies(liveCookies(resp))
+			other := f.do(t, method, target, nil, state)
+			if other.StatusCode != http.StatusMethodNotAllowed || other.Header.Get("Allow") != "GET" {
+				t.Fatalf("%s signed_out = %d Allow %q, want 405 Allow GET", method, other.StatusCode, other.Header.Get("Allow"))
+			}
+			if c := responseCookies(other); len(c) != 0 {
+				t.Errorf("%s signed_out set cookies %v", method, c)
+			}
+			back := f.do(t, "GET", target, nil, state)
+			if back.StatusCode != http.StatusFound || back.Header.Get("Location") != "/after" {
+				t.Errorf("GET signed_out after %s = %d %q, want 302 /after", method, back.StatusCode, back.Header.Get("Location"))
+			}
+		})
+	}
+}
+
 // revokingStore is a cookie store that can also end sessions by sub or sid,
 // standing in for the redis store.
 type revokingStore struct {
