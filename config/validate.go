@@ -120,17 +120,28 @@ func validHostname(h string) bool {
 	return true
 }
 
-// checkHostPattern checks "host", "host:port" or "*.domain" (optionally with a port).
+// checkHostPattern checks "host", "host:port" or "*.domain" (optionally with
+// a port), as the gateway's redirect policy reads them (proxy.parseHostRule):
+// a DNS name or an IPv4 address, never an IPv6 literal (a return URL's host
+// matches only when it is ASCII letters, digits, ".", "-" and "_"), and a
+// port in plain decimal (it is compared with the return URL's as written,
+// so "0443" would never match).
 func (d *decoder) checkHostPattern(key, pat string) {
 	host, portOK := pat, true
 	if h, port, err := net.SplitHostPort(pat); err == nil {
-		n, err := strconv.Atoi(port)
-		host, portOK = h, err == nil && n >= 1 && n <= 65535
+		host, portOK = h, canonicalPort(port)
 	}
 	host = strings.TrimPrefix(host, "*.")
-	if !portOK || strings.Contains(host, "*") || !validHostname(host) {
+	if !portOK || strings.ContainsAny(host, "*[]:") || !validHostname(host) {
 		d.problem(key, `must be "host", "host:port" or "*.domain", got %q`, pat)
 	}
+}
+
+// canonicalPort reports whether port is 1-65535 written as strconv.Itoa
+// writes it: no sign, no leading zero.
+func canonicalPort(port string) bool {
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535 && strconv.Itoa(n) == port
 }
 
 // checkPrefix checks the gateway's endpoint prefix.

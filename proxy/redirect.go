@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -48,9 +49,15 @@ func parseHostRule(a string) (hostRule, error) {
 	bad := fmt.Errorf("proxy: allowed redirect host %q: want \"host\", \"host:port\" or \"*.domain\"", a)
 	host, port := strings.ToLower(strings.TrimSpace(a)), ""
 	if h, p, err := net.SplitHostPort(host); err == nil {
+		if !plainPort(p) {
+			return hostRule{}, bad
+		}
 		host, port = h, p
 	}
-	if host == "" || strings.ContainsAny(host, "/\\@?#: ") || !digits(port) {
+	// No IPv6 literal ("[::1]"; a return URL's host must be ASCII letters,
+	// digits, ".", "-" and "_" to match) and a port in plain decimal, as a
+	// URL writes it: "0443" would never equal a return URL's "443".
+	if host == "" || strings.ContainsAny(host, "/\\@?#: []") {
 		return hostRule{}, bad
 	}
 	var r hostRule
@@ -231,12 +238,9 @@ func effectivePort(scheme, port string) string {
 	return "80"
 }
 
-// digits reports whether s is empty or all ASCII digits.
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+// plainPort reports whether port is 1-65535 in plain decimal: digits only,
+// no sign, no leading zero.
+func plainPort(port string) bool {
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535 && strconv.Itoa(n) == port
 }

@@ -74,9 +74,17 @@ func TestRedirectValidation(t *testing.T) {
 }
 
 func TestParseHostRule(t *testing.T) {
-	for _, bad := range []string{"", "https://x", "*", "*.", "a*.b", "x/y", "u@h", "h:port"} {
+	// IPv6 literals and ports not in plain decimal could never match a
+	// return URL; they are refused, as config's check refuses them.
+	for _, bad := range []string{"", "https://x", "*", "*.", "a*.b", "x/y", "u@h", "h:port",
+		"[::1]", "::1", "[::1]:8080", "[10.0.0.1]", "h:", "h:0", "h:+443", "h:0443", "h:-1", "h:65536", "*.h:08443"} {
 		if _, err := parseHostRule(bad); err == nil {
 			t.Errorf("parseHostRule(%q) accepted", bad)
+		}
+	}
+	for _, good := range []string{"h", "h:8443", "*.h", "*.h:443", "10.0.0.1", "10.0.0.1:8080", "H.Example.", "h:65535"} {
+		if _, err := parseHostRule(good); err != nil {
+			t.Errorf("parseHostRule(%q): %v", good, err)
 		}
 	}
 }

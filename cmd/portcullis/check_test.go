@@ -300,3 +300,34 @@ func TestCheckRequestDecidesAsServe(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckRedirectHostNamesItsLine: an allowed_redirect_hosts entry that
+// serve cannot use is a problem on its own line (FILE:LINE: key: message),
+// never the line-less "serve would refuse this configuration" of a check
+// that only the gateway's start caught, and never accepted as an entry
+// that can match no return URL. IPv6 literals (rd hosts are ASCII letters,
+// digits, ".", "-" and "_" only), a signed port or a port with a leading
+// zero (ports compare as the browser writes them), and a bracketed IPv4
+// address used to get one or the other.
+func TestCheckRedirectHostNamesItsLine(t *testing.T) {
+	for _, entry := range []string{"[::1]", "::1", "[::1]:8080", "a.example.com:+443",
+		"a.example.com:0443", "[10.0.0.1]", "*.example.com:08443"} {
+		t.Run(entry, func(t *testing.T) {
+			doc := strings.Replace(checkGood, `public_url = "https://dash.example.com"`,
+				"public_url = \"https://dash.example.com\"\nallowed_redirect_hosts = [\""+entry+"\"]", 1)
+			path := writeConfig(t, "redirect.toml", doc)
+			r := invoke(t, nil, "check", "--config", path)
+			want := path + ":3: server.allowed_redirect_hosts[0]: "
+			if r.code != 2 || !strings.HasPrefix(r.stderr, want) || strings.Contains(r.stderr, "serve would refuse") {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and a line starting %q", r.code, r.stderr, want)
+			}
+		})
+	}
+	for _, entry := range []string{"app.example.com", "app.example.com:8443", "*.example.com", "10.0.0.1:8080", "App.Example.com."} {
+		doc := strings.Replace(checkGood, `public_url = "https://dash.example.com"`,
+			"public_url = \"https://dash.example.com\"\nallowed_redirect_hosts = [\""+entry+"\"]", 1)
+		if r := invoke(t, nil, "check", "--config", writeConfig(t, "redirect.toml", doc)); r.code != 0 {
+			t.Errorf("%q: exit %d\n%s", entry, r.code, r.stderr)
+		}
+	}
+}
