@@ -211,3 +211,39 @@ func TestCookieNameRules(t *testing.T) {
 		})
 	}
 }
+
+// TestCookieNamePrefixAnyCase: browsers recognise the __Host- and __Secure-
+// cookie-name prefixes in any case (RFC 6265bis §4.1.3) and drop a cookie that
+// breaks their rules, so a cookie_name of "__secure-gw" on an http
+// public_url, or "__HOST-gw" with a cookie_domain, made a gateway whose
+// session cookie no browser keeps: every sign-in ended in a login loop.
+// Such names are problems on their line, as their canonical spellings are.
+func TestCookieNamePrefixAnyCase(t *testing.T) {
+	tests := []struct {
+		name, publicURL, extra, want string
+	}{
+		{"__host- with domain", "https://dash.example.com", "cookie_name = \"__host-gw\"\ncookie_domain = \"example.com\"",
+			`cfg.toml:9: session.cookie_name: a "__Host-" cookie cannot have a cookie_domain`},
+		{"__HOST- on http", "http://dash.example.com", `cookie_name = "__HOST-gw"`,
+			`cfg.toml:9: session.cookie_name: a "__HOST-gw" cookie needs an https public_url`},
+		{"__secure- on http", "http://dash.example.com", `cookie_name = "__secure-gw"`,
+			`cfg.toml:9: session.cookie_name: a "__secure-gw" cookie needs an https public_url`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(base, "https://dash.example.com", tc.publicURL, 1)
+			doc = strings.Replace(doc, "[session]\n", "[session]\n"+tc.extra+"\n", 1)
+			cfg, problems := parseDoc(t, t.TempDir(), doc, nil)
+			if got := strings.Join(problems, "\n"); cfg != nil || got != tc.want {
+				t.Errorf("problems %q (config accepted: %v), want %q", got, cfg != nil, tc.want)
+			}
+		})
+	}
+	// The prefixes' rules hold whatever the case, so these are fine.
+	for _, name := range []string{"__host-gw", "__Secure-gw", "__SECURE-gw"} {
+		doc := strings.Replace(base, "[session]\n", "[session]\ncookie_name = \""+name+"\"\n", 1)
+		if cfg, problems := parseDoc(t, t.TempDir(), doc, nil); cfg == nil {
+			t.Errorf("%s on https: %q", name, problems)
+		}
+	}
+}

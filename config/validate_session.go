@@ -66,7 +66,7 @@ func (d *decoder) hasProblemAt(prefix string) bool {
 
 // cookieName resolves cookie_name: "__Host-portcullis" on https without a
 // cookie_domain, else "portcullis". A "__Host-" name requires both, and a
-// "__Secure-" name requires https (RFC 6265bis §4.1.3).
+// "__Secure-" name requires https (RFC 6265bis §4.1.3), in any case.
 func (d *decoder) cookieName(s *sessionSection, pub *url.URL) string {
 	secure := pub != nil && pub.Scheme == "https"
 	if s.CookieDomain != "" {
@@ -92,12 +92,20 @@ func (d *decoder) cookieName(s *sessionSection, pub *url.URL) string {
 	switch {
 	case !isToken(name):
 		d.problem("session.cookie_name", "invalid cookie name %q", name)
-	case strings.HasPrefix(name, hostCookiePrefix) && s.CookieDomain != "":
+	case hasPrefixFold(name, hostCookiePrefix) && s.CookieDomain != "":
 		d.problem("session.cookie_name", "a %q cookie cannot have a cookie_domain", hostCookiePrefix)
-	case (strings.HasPrefix(name, hostCookiePrefix) || strings.HasPrefix(name, "__Secure-")) && !secure:
+	case (hasPrefixFold(name, hostCookiePrefix) || hasPrefixFold(name, "__Secure-")) && !secure:
 		d.problem("session.cookie_name", "a %q cookie needs an https public_url", name)
 	}
 	return name
+}
+
+// hasPrefixFold reports whether name starts with prefix in any case:
+// browsers enforce the __Host- and __Secure- rules whatever the case of the
+// prefix, and drop a "__secure-x" cookie without Secure as they drop a
+// "__Secure-x" one.
+func hasPrefixFold(name, prefix string) bool {
+	return len(name) >= len(prefix) && strings.EqualFold(name[:len(prefix)], prefix)
 }
 
 // checkRedis checks the redis_* keys for store = "redis".

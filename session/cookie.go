@@ -72,15 +72,21 @@ func NewCookieStore(cfg CookieConfig, opts ...StoreOptions) (*CookieStore, error
 	return &CookieStore{cfg: cfg, seal: seal, cache: newOpenCache[*Session](o.CacheSize), keep: newResidentRule(o), metrics: m}, nil
 }
 
+// hasPrefixFold reports whether name starts with prefix, ASCII case-insensitively.
+func hasPrefixFold(name, prefix string) bool {
+	return len(name) >= len(prefix) && strings.EqualFold(name[:len(prefix)], prefix)
+}
+
 // checkCookieConfig validates cfg and fills in defaults.
 func checkCookieConfig(cfg CookieConfig) (CookieConfig, error) {
 	if cfg.Name == "" || !validCookieName(cfg.Name) {
 		return cfg, fmt.Errorf("session: invalid cookie name %q", cfg.Name)
 	}
-	if strings.HasPrefix(cfg.Name, "__Host-") && (!cfg.Secure || cfg.Domain != "") {
+	// Browsers apply the prefixes' rules whatever their case.
+	if hasPrefixFold(cfg.Name, "__Host-") && (!cfg.Secure || cfg.Domain != "") {
 		return cfg, fmt.Errorf("session: cookie name %q needs https and no cookie domain (got domain %q)", cfg.Name, cfg.Domain)
 	}
-	if strings.HasPrefix(cfg.Name, "__Secure-") && !cfg.Secure {
+	if hasPrefixFold(cfg.Name, "__Secure-") && !cfg.Secure {
 		return cfg, fmt.Errorf("session: cookie name %q needs https", cfg.Name)
 	}
 	if cfg.Lifetime <= 0 {

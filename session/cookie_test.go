@@ -292,6 +292,10 @@ func TestCookieAttributes(t *testing.T) {
 		{"__Host- without https", func(c *CookieConfig) { c.Secure = false }},
 		{"__Host- with domain", func(c *CookieConfig) { c.Domain = "example.com" }},
 		{"__Secure- without https", func(c *CookieConfig) { c.Name, c.Secure = "__Secure-p", false }},
+		// Browsers apply the prefixes' rules in any case.
+		{"__secure- without https", func(c *CookieConfig) { c.Name, c.Secure = "__secure-p", false }},
+		{"__HOST- without https", func(c *CookieConfig) { c.Name, c.Secure = "__HOST-p", false }},
+		{"__host- with domain", func(c *CookieConfig) { c.Name, c.Domain = "__host-p", "example.com" }},
 		{"bad name", func(c *CookieConfig) { c.Name = "a b" }},
 		{"no secrets", func(c *CookieConfig) { c.Secrets = nil }},
 		{"weak secret", func(c *CookieConfig) { c.Secrets = [][]byte{make([]byte, 32)} }},
