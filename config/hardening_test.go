@@ -334,3 +334,28 @@ func TestTrustedProxyHostBitsWarned(t *testing.T) {
 		t.Errorf("warnings %q: want exactly one about trusted_proxies", cfg.Warnings)
 	}
 }
+
+// TestRouteUnderPrefixWarned: the gateway answers every path under its
+// prefix itself, on every host, so a route there never decides a request;
+// an operator who writes one (an app of its own under /oauth2) is told.
+func TestRouteUnderPrefixWarned(t *testing.T) {
+	doc := strings.Replace(base, "[[routes]]\npath = \"/**\"\n",
+		"[[routes]]\npath = \"/oauth2/**\"\npublic = true\n\n[[routes]]\npath = \"/oauth2x/**\"\n\n[[routes]]\npath = \"/**\"\n", 1)
+	cfg, problems := parseDoc(t, t.TempDir(), doc, nil)
+	if cfg == nil {
+		t.Fatalf("refused: %q", problems)
+	}
+	want := `cfg.toml:16: routes[0].path: warning: unreachable: "/oauth2/**" is under server.prefix "/oauth2"`
+	n := 0
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w, "server.prefix") {
+			n++
+			if !strings.Contains(w, want) {
+				t.Errorf("warning %q, want one containing %q", w, want)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("warnings %q: want exactly one about the prefix (not /oauth2x)", cfg.Warnings)
+	}
+}

@@ -167,6 +167,18 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
+// warnUnderPrefix warns about a route whose path lies under the gateway's
+// own prefix: the gateway answers every path there itself (its endpoints,
+// else 404), on every host, so such a route never decides a request.
+func (d *decoder) warnUnderPrefix(prefix string, rs []routeSection) {
+	for _, r := range rs {
+		if r.Path == prefix || strings.HasPrefix(r.Path, prefix+"/") {
+			d.warn(r.path+".path", "unreachable: %q is under server.prefix %q, whose paths the gateway answers itself on every host; "+
+				"change server.prefix if the application needs them", r.Path, prefix)
+		}
+	}
+}
+
 // warnShadowed warns about the routes that earlier routes always decide
 // (policy.Table.Shadowed), naming those earlier routes and their lines.
 func (d *decoder) warnShadowed(table *policy.Table) {
