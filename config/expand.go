@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // expand replaces every ${NAME} in s with the value of the environment
@@ -77,9 +78,12 @@ func (d *decoder) resolvePath(p string) string {
 const maxFileSize = 4 << 20
 
 // ReadFile reads the file at path, refusing one larger than maxFileSize.
-// The gateway reads the TLS files it re-reads on change with it too.
+// The gateway reads the TLS files it re-reads on change with it too. It
+// opens without blocking: a named pipe with no writer (a secret file
+// mounted wrong) reads as empty, a problem, instead of hanging check,
+// serve or a reload in open(2).
 func ReadFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -182,6 +183,29 @@ func TestNamedFileTooLarge(t *testing.T) {
 		if len(problems) != 1 || !strings.HasPrefix(problems[0], want) {
 			t.Errorf("client_secret_file = %q: problems %q, want one starting %q", name, problems, want)
 		}
+	}
+}
+
+// TestNamedFileIsAPipeWithoutWriter: a *_file key naming a named pipe that
+// no one writes to (a secret mounted wrong) blocked check, serve and a
+// SIGHUP reload in open(2) for ever; it now reads as empty, a problem with
+// its line.
+func TestNamedFileIsAPipeWithoutWriter(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "secret")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(base, "client_id = \"client\"\n", "client_id = \"client\"\nclient_secret_file = \""+fifo+"\"\n", 1)
+	done := make(chan []string, 1)
+	go func() { _, problems := parseDoc(t, dir, doc, nil); done <- problems }()
+	select {
+	case problems := <-done:
+		if len(problems) != 1 || !strings.HasPrefix(problems[0], "cfg.toml:7: provider.client_secret_file: ") {
+			t.Errorf("problems %q, want one naming client_secret_file", problems)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("parsing a configuration naming a pipe without writer hangs")
 	}
 }
 
