@@ -144,18 +144,14 @@ func TestSignOutReplayRevokesOnce(t *testing.T) {
 // test closes gate; it counts the revocations in flight at most.
 type slowRevocation struct {
 	*fakeProvider
-	gate     chan struct{}
-	calls    atomic.Int32
-	inFlight atomic.Int32
-	most     atomic.Int32
+	gate  chan struct{}
+	calls atomic.Int32
+	inFlightGauge
 }
 
 func (p *slowRevocation) Revoke(ctx context.Context, rt string) error {
 	p.calls.Add(1)
-	n := p.inFlight.Add(1)
-	defer p.inFlight.Add(-1)
-	for m := p.most.Load(); n > m && !p.most.CompareAndSwap(m, n); m = p.most.Load() {
-	}
+	defer p.enter()()
 	select {
 	case <-p.gate:
 	case <-ctx.Done():

@@ -19,16 +19,26 @@ import (
 // It counts the exchanges in flight, as the provider would see them.
 type slowTokenEndpoint struct {
 	*fakeProvider
-	gate     chan struct{}
+	gate chan struct{}
+	inFlightGauge
+}
+
+// inFlightGauge counts calls in flight, and the most at once.
+type inFlightGauge struct {
 	inFlight atomic.Int32
 	most     atomic.Int32
 }
 
-func (p *slowTokenEndpoint) Exchange(ctx context.Context, code, verifier, nonce string) (*idp.Tokens, *portcullis.Identity, error) {
-	n := p.inFlight.Add(1)
-	defer p.inFlight.Add(-1)
-	for m := p.most.Load(); n > m && !p.most.CompareAndSwap(m, n); m = p.most.Load() {
+// enter counts a call in; the returned func counts it out.
+func (g *inFlightGauge) enter() (leave func()) {
+	n := g.inFlight.Add(1)
+	for m := g.most.Load(); n > m && !g.most.CompareAndSwap(m, n); m = g.most.Load() {
 	}
+	return func() { g.inFlight.Add(-1) }
+}
+
+func (p *slowTokenEndpoint) Exchange(ctx context.Context, code, verifier, nonce string) (*idp.Tokens, *portcullis.Identity, error) {
+	defer p.enter()()
 	select {
 	case <-p.gate:
 	case <-ctx.Done():

@@ -20,6 +20,18 @@ func cookieHeader(cs []*http.Cookie) string {
 	return "Cookie: " + strings.Join(parts, "; ") + "\r\n"
 }
 
+// redisUpgradeFixture is a gateway with the Redis store and an upstream
+// that echoes upgraded connections, rechecking them every 50 ms.
+func redisUpgradeFixture(t *testing.T) (*fixture, *session.RedisStore) {
+	var st *session.RedisStore
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+		st = realRedisStore(t, c.Now)
+		c.Sessions = st
+		c.UpgradeRecheck = 50 * time.Millisecond
+	})
+	return f, st
+}
+
 // TestUpgradeEndsWhenRefreshRefused (Redis store): a user disabled at the
 // provider opens a WebSocket (a web terminal, a live console) just before.
 // Every request of the session ends once its access token is due and the
@@ -28,12 +40,7 @@ func cookieHeader(cs []*http.Cookie) string {
 // when the socket was the session's only traffic: it stayed open to the
 // session's lifetime (12 h here), long after the access token expired.
 func TestUpgradeEndsWhenRefreshRefused(t *testing.T) {
-	var st *session.RedisStore
-	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
-		st = realRedisStore(t, c.Now)
-		c.Sessions = st
-		c.UpgradeRecheck = 50 * time.Millisecond
-	})
+	f, st := redisUpgradeFixture(t)
 	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
 		return nil, nil, idp.ErrInvalidGrant // the user was disabled
 	}
@@ -75,12 +82,7 @@ func TestUpgradeEndsWhenRefreshTokenRevoked(t *testing.T) {
 // the provider renews does not end the connection, and the renewal is
 // saved for the session's requests.
 func TestUpgradeRefreshedKeepsSocket(t *testing.T) {
-	var st *session.RedisStore
-	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
-		st = realRedisStore(t, c.Now)
-		c.Sessions = st
-		c.UpgradeRecheck = 50 * time.Millisecond
-	})
+	f, st := redisUpgradeFixture(t)
 	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
 		return &idp.Tokens{AccessToken: "at-1", RefreshToken: "rt-1", Expiry: f.clock.Now().Add(time.Hour)}, &f.prov.identity, nil
 	}
