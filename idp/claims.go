@@ -32,7 +32,7 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	// extra issuer's (another tenant, a CI system) were never vetted.
 	assume := c.cfg.AssumeEmailVerified && issuer == c.cfg.Issuer
 	id.EmailVerified = (isBool && b) || (!present && assume)
-	if c.cfg.Kind == "google" && issuer == c.cfg.Issuer && !googleAuthoritative(claims, id.Email) {
+	if (isGoogleIssuer(issuer) || (c.cfg.Kind == "google" && issuer == c.cfg.Issuer)) && !googleAuthoritative(claims, id.Email) {
 		id.EmailVerified = false
 	}
 	if (c.cfg.UserClaim == c.cfg.EmailClaim || c.cfg.UserClaim == "email") && !id.EmailVerified {
@@ -82,12 +82,23 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 // domain), so such an address proves nothing today. It is treated as
 // unverified: it matches no allow_emails or allow_email_domains, is not in
 // the email header, and is not looked up in the directory.
+// Service accounts' addresses (name@PROJECT.iam.gserviceaccount.com, as
+// in the ID tokens Google issues to workloads) are Google's own as well.
+// It applies to kind = "google" and to any configuration whose issuer is
+// Google's, as the README's minimal one (kind "oidc").
 func googleAuthoritative(claims map[string]any, email string) bool {
 	if hd, _ := claims["hd"].(string); hd != "" {
 		return true
 	}
 	_, domain, _ := strings.Cut(strings.ToLower(email), "@")
-	return domain == "gmail.com" || domain == "googlemail.com"
+	return domain == "gmail.com" || domain == "googlemail.com" ||
+		domain == "gserviceaccount.com" || strings.HasSuffix(domain, ".gserviceaccount.com")
+}
+
+// isGoogleIssuer reports whether iss is Google's, in either spelling its
+// ID tokens use.
+func isGoogleIssuer(iss string) bool {
+	return iss == GoogleIssuer || iss == "accounts.google.com"
 }
 
 // ErrGroupsElsewhere refuses an identity whose groups the token does not

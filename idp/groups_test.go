@@ -132,6 +132,8 @@ func TestGoogleEmailAuthority(t *testing.T) {
 		{"googlemail", "ann@googlemail.com", "", true},
 		{"consumer account with another address", "ann@acme.com", "", false},
 		{"look-alike of gmail", "ann@gmail.com.evil.test", "", false},
+		{"service account", "ci@proj.iam.gserviceaccount.com", "", true},
+		{"look-alike of a service account", "ci@evilgserviceaccount.com", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := &stubDirectory{groups: []string{"sre@acme.com"}}
@@ -158,6 +160,22 @@ func TestGoogleEmailAuthority(t *testing.T) {
 			}
 		})
 	}
+	t.Run("oidc kind with Google's issuer", func(t *testing.T) {
+		// The README's minimal configuration: kind "oidc", Google's issuer,
+		// allow_email_domains. The rule follows the issuer, in either
+		// spelling Google's ID tokens use.
+		_, c, _ := setup(t, oidctest.Options{}, nil)
+		for _, iss := range []string{"https://accounts.google.com", "accounts.google.com"} {
+			id, err := c.identity(map[string]any{"sub": "1077", "email": "ann@acme.com", "email_verified": true}, iss)
+			if err != nil || id.EmailVerified {
+				t.Errorf("issuer %s, consumer account with another address: %v verified=%v", iss, err, id != nil && id.EmailVerified)
+			}
+			id, err = c.identity(map[string]any{"sub": "1077", "email": "ann@acme.com", "email_verified": true, "hd": "acme.com"}, iss)
+			if err != nil || !id.EmailVerified {
+				t.Errorf("issuer %s, Workspace account: %v verified=%v", iss, err, id != nil && id.EmailVerified)
+			}
+		}
+	})
 	t.Run("oidc kind keeps email_verified", func(t *testing.T) {
 		_, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "1", Claims: map[string]any{"email": "ann@acme.com", "email_verified": true}}}, nil)
 		if _, id, err := login(t, c); err != nil || !id.EmailVerified {
