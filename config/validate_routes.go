@@ -200,3 +200,66 @@ func (d *decoder) warnShadowed(table *policy.Table) {
 			strings.Join(s.Methods, ", "), strings.Join(by, " and "), verb)
 	}
 }
+
+// warnSharedAudience warns when routes to two different upstreams, neither
+// with assertion_audience, can derive the same assertion aud: the same
+// exact host, an exact host under a wildcard ("*.example.com"), two
+// overlapping wildcards, or no host at all (public_url's host). An app
+// behind one of them (or anyone who reads its requests) could then replay
+// the assertions it receives to the other, whose aud check would accept
+// them (docs/headers.md, "Assertion audience").
+func (d *decoder) warnSharedAudience(h *headersSection, us []upstreamSection, rs []routeSection) {
+	if h.Assertion == "" || len(us) < 2 {
+		return
+	}
+	fixed := map[string]bool{}
+	for _, u := range us {
+		fixed[u.Name] = u.AssertionAudience != ""
+	}
+	type sender struct{ host, upstream string } // host: "", "a.example.com" or ".example.com"
+	var seen []sender
+	warned := map[[2]string]bool{}
+	for _, r := range rs {
+		if r.Public || r.Upstream == "" || fixed[r.Upstream] {
+			continue
+		}
+		host := strings.TrimSuffix(strings.ToLower(r.Host), ".")
+		host = strings.TrimPrefix(host, "*")
+		for _, o := range seen {
+			pair := [2]string{o.upstream, r.Upstream}
+			aud, shared := sharedAudience(o.host, host)
+			if o.upstream == r.Upstream || warned[pair] || !shared {
+				continue
+			}
+			warned[pair] = true
+			what := "public_url's host"
+			if aud != "" {
+				what = fmt.Sprintf("the host %q", aud)
+			}
+			d.warn(r.path+".upstream", "upstreams %q and %q both get assertions whose aud is %s: either app can replay them to the other; set assertion_audience on each", o.upstream, r.Upstream, what)
+		}
+		seen = append(seen, sender{host, r.Upstream})
+	}
+}
+
+// sharedAudience reports whether routes with the hosts a and b (as
+// warnSharedAudience writes them) can derive the same aud, and names it:
+// the more specific of the two.
+func sharedAudience(a, b string) (string, bool) {
+	under := func(name, wildcard string) bool {
+		return wildcard != "" && wildcard[0] == '.' && len(name) > len(wildcard) && strings.HasSuffix(name, wildcard)
+	}
+	name := func(h string) string {
+		if strings.HasPrefix(h, ".") {
+			return "*" + h // a wildcard, as configured
+		}
+		return h
+	}
+	switch {
+	case a == b, under(a, b):
+		return name(a), true
+	case under(b, a):
+		return name(b), true
+	}
+	return "", false
+}
