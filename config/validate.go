@@ -121,27 +121,17 @@ func validHostname(h string) bool {
 }
 
 // checkHostPattern checks "host", "host:port" or "*.domain" (optionally with
-// a port), as the gateway's redirect policy reads them (proxy.parseHostRule):
-// a DNS name or an IPv4 address, never an IPv6 literal (a return URL's host
-// matches only when it is ASCII letters, digits, ".", "-" and "_"), and a
-// port in plain decimal (it is compared with the return URL's as written,
-// so "0443" would never match).
+// a port) with the gateway's own redirect-host parser, so that check and
+// serve cannot disagree (no IPv6 literal, a port in plain decimal), and the
+// host's labels as every host name in the file.
 func (d *decoder) checkHostPattern(key, pat string) {
-	host, portOK := pat, true
-	if h, port, err := net.SplitHostPort(pat); err == nil {
-		host, portOK = h, canonicalPort(port)
+	host := pat
+	if h, _, err := net.SplitHostPort(pat); err == nil {
+		host = h
 	}
-	host = strings.TrimPrefix(host, "*.")
-	if !portOK || strings.ContainsAny(host, "*[]:") || !validHostname(host) {
+	if proxy.CheckRedirectHost(pat) != nil || !validHostname(strings.TrimPrefix(host, "*.")) {
 		d.problem(key, `must be "host", "host:port" or "*.domain", got %q`, pat)
 	}
-}
-
-// canonicalPort reports whether port is 1-65535 written as strconv.Itoa
-// writes it: no sign, no leading zero.
-func canonicalPort(port string) bool {
-	n, err := strconv.Atoi(port)
-	return err == nil && n >= 1 && n <= 65535 && strconv.Itoa(n) == port
 }
 
 // checkPrefix checks the gateway's endpoint prefix.

@@ -92,20 +92,12 @@ func (d *decoder) cookieName(s *sessionSection, pub *url.URL) string {
 	switch {
 	case !isToken(name):
 		d.problem("session.cookie_name", "invalid cookie name %q", name)
-	case hasPrefixFold(name, hostCookiePrefix) && s.CookieDomain != "":
+	case session.HasCookiePrefix(name, hostCookiePrefix) && s.CookieDomain != "":
 		d.problem("session.cookie_name", "a %q cookie cannot have a cookie_domain", hostCookiePrefix)
-	case (hasPrefixFold(name, hostCookiePrefix) || hasPrefixFold(name, "__Secure-")) && !secure:
+	case (session.HasCookiePrefix(name, hostCookiePrefix) || session.HasCookiePrefix(name, "__Secure-")) && !secure:
 		d.problem("session.cookie_name", "a %q cookie needs an https public_url", name)
 	}
 	return name
-}
-
-// hasPrefixFold reports whether name starts with prefix in any case:
-// browsers enforce the __Host- and __Secure- rules whatever the case of the
-// prefix, and drop a "__secure-x" cookie without Secure as they drop a
-// "__Secure-x" one.
-func hasPrefixFold(name, prefix string) bool {
-	return len(name) >= len(prefix) && strings.EqualFold(name[:len(prefix)], prefix)
 }
 
 // checkRedis checks the redis_* keys for store = "redis".

@@ -45,6 +45,14 @@ func newRedirectPolicy(public *url.URL, allowed []string) (*redirectPolicy, erro
 	return p, nil
 }
 
+// CheckRedirectHost reports whether a is an allowed_redirect_hosts entry
+// the redirect policy can use ("host", "host:port", "*.domain"): the
+// configuration check calls it, so that check and serve agree.
+func CheckRedirectHost(a string) error {
+	_, err := parseHostRule(a)
+	return err
+}
+
 func parseHostRule(a string) (hostRule, error) {
 	bad := fmt.Errorf("proxy: allowed redirect host %q: want \"host\", \"host:port\" or \"*.domain\"", a)
 	host, port := strings.ToLower(strings.TrimSpace(a)), ""

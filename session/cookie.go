@@ -72,8 +72,11 @@ func NewCookieStore(cfg CookieConfig, opts ...StoreOptions) (*CookieStore, error
 	return &CookieStore{cfg: cfg, seal: seal, cache: newOpenCache[*Session](o.CacheSize), keep: newResidentRule(o), metrics: m}, nil
 }
 
-// hasPrefixFold reports whether name starts with prefix, ASCII case-insensitively.
-func hasPrefixFold(name, prefix string) bool {
+// HasCookiePrefix reports whether the cookie name starts with prefix
+// ("__Host-", "__Secure-") in any case: browsers apply those prefixes'
+// rules whatever their case, and drop a "__secure-x" cookie without Secure
+// as they drop a "__Secure-x" one.
+func HasCookiePrefix(name, prefix string) bool {
 	return len(name) >= len(prefix) && strings.EqualFold(name[:len(prefix)], prefix)
 }
 
@@ -83,10 +86,10 @@ func checkCookieConfig(cfg CookieConfig) (CookieConfig, error) {
 		return cfg, fmt.Errorf("session: invalid cookie name %q", cfg.Name)
 	}
 	// Browsers apply the prefixes' rules whatever their case.
-	if hasPrefixFold(cfg.Name, "__Host-") && (!cfg.Secure || cfg.Domain != "") {
+	if HasCookiePrefix(cfg.Name, "__Host-") && (!cfg.Secure || cfg.Domain != "") {
 		return cfg, fmt.Errorf("session: cookie name %q needs https and no cookie domain (got domain %q)", cfg.Name, cfg.Domain)
 	}
-	if hasPrefixFold(cfg.Name, "__Secure-") && !cfg.Secure {
+	if HasCookiePrefix(cfg.Name, "__Secure-") && !cfg.Secure {
 		return cfg, fmt.Errorf("session: cookie name %q needs https", cfg.Name)
 	}
 	if cfg.Lifetime <= 0 {
