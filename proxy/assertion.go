@@ -29,15 +29,28 @@ import (
 // handler reuses one until half of it has passed.
 const assertionLifetime = 2 * time.Minute
 
+// RetiredKeyGrace is how long jwks.json keeps listing the public key of an
+// assertion key that a reload replaced (docs/headers.md, rotating the key):
+// the assertions it signed live 2 minutes (assertionLifetime), an upstream
+// may still hold one, and verifiers allow up to 5 minutes of clock skew
+// past exp (.NET's default), so it must outlast both.
+const RetiredKeyGrace = 10 * time.Minute
+
 // signer signs identity assertions (docs/headers.md): short-lived
 // JWTs with ES256 or RS256, the key id being its RFC 7638 thumbprint.
 type signer struct {
 	sig  jose.Signer
-	jwks []byte // the public JWK Set (RFC 7517 §5)
+	jwks []byte // the public JWK Set (RFC 7517 §5) of the signing key
+	// withRetired is jwks plus the retired key, served until retiredUntil;
+	// nil when there is none.
+	withRetired  []byte
+	retiredUntil time.Time
 }
 
-// newSigner builds the signer from key, else from a fresh P-256 key.
-func newSigner(key crypto.Signer) (*signer, error) {
+// newSigner builds the signer from key, else from a fresh P-256 key. retired
+// (nil = none) is the public key key replaced, published until
+// retiredUntil.
+func newSigner(key crypto.Signer, retired crypto.PublicKey, retiredUntil time.Time) (*signer, error) {
 	if key == nil {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
@@ -45,32 +58,67 @@ func newSigner(key crypto.Signer) (*signer, error) {
 		}
 		key = k
 	}
-	alg, err := signingAlgorithm(key.Public())
+	pub, err := publicJWK(key.Public())
 	if err != nil {
 		return nil, err
 	}
-	pub := jose.JSONWebKey{Key: key.Public(), Algorithm: string(alg), Use: "sig"}
-	tp, err := pub.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("proxy: assertion key thumbprint: %w", err)
-	}
-	pub.KeyID = base64.RawURLEncoding.EncodeToString(tp)
 	var signingKey any = key
 	switch key.(type) {
 	case *ecdsa.PrivateKey, *rsa.PrivateKey:
 	default:
 		signingKey = cryptosigner.Opaque(key)
 	}
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: signingKey, KeyID: pub.KeyID}},
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(pub.Algorithm), Key: jose.JSONWebKey{Key: signingKey, KeyID: pub.KeyID}},
 		(&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		return nil, fmt.Errorf("proxy: assertion signer: %w", err)
 	}
-	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}})
-	if err != nil {
+	s := &signer{sig: sig}
+	if s.jwks, err = json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}}); err != nil {
 		return nil, fmt.Errorf("proxy: assertion JWKS: %w", err)
 	}
-	return &signer{sig: sig, jwks: jwks}, nil
+	if retired == nil {
+		return s, nil
+	}
+	old, err := publicJWK(retired)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: retired %w", err)
+	}
+	if old.KeyID == pub.KeyID {
+		return s, nil // the same key again: listed once
+	}
+	if s.withRetired, err = json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub, old}}); err != nil {
+		return nil, fmt.Errorf("proxy: assertion JWKS: %w", err)
+	}
+	s.retiredUntil = retiredUntil
+	return s, nil
+}
+
+// publicJWK is the JWK of the public key pub, with its algorithm, use sig
+// and its RFC 7638 thumbprint as kid. pub must be a public key: a private
+// one is refused (signingAlgorithm), so that no private member can ever
+// reach jwks.json.
+func publicJWK(pub crypto.PublicKey) (jose.JSONWebKey, error) {
+	alg, err := signingAlgorithm(pub)
+	if err != nil {
+		return jose.JSONWebKey{}, err
+	}
+	jwk := jose.JSONWebKey{Key: pub, Algorithm: string(alg), Use: "sig"}
+	tp, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return jose.JSONWebKey{}, fmt.Errorf("proxy: assertion key thumbprint: %w", err)
+	}
+	jwk.KeyID = base64.RawURLEncoding.EncodeToString(tp)
+	return jwk, nil
+}
+
+// keySet is the JWK Set served at now: the signing key, and the retired
+// one until its grace has passed.
+func (s *signer) keySet(now time.Time) []byte {
+	if s.withRetired != nil && now.Before(s.retiredUntil) {
+		return s.withRetired
+	}
+	return s.jwks
 }
 
 // signingAlgorithm is ES256 for P-256 keys and RS256 for RSA keys of at
@@ -255,8 +303,9 @@ func (h *Handler) audience(route *policy.Route, up *upstream, host Host) string 
 	return pattern + ":" + host.Port
 }
 
-// handleJWKS serves the assertion public keys; they change only with the
-// process's key, so caches may keep them a few minutes.
+// handleJWKS serves the assertion public keys; they change only when a
+// reload changes the key (which keeps the replaced one listed for
+// RetiredKeyGrace), so caches may keep them a few minutes.
 func (h *Handler) handleJWKS(ex *exchange, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.fail(ex, r, methodNotAllowed("GET, HEAD"))
@@ -266,6 +315,6 @@ func (h *Handler) handleJWKS(ex *exchange, r *http.Request) {
 	ex.Header().Set("Cache-Control", "public, max-age=300")
 	ex.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
-		_, _ = ex.Write(h.signer.jwks)
+		_, _ = ex.Write(h.signer.keySet(h.now()))
 	}
 }

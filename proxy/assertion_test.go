@@ -225,7 +225,7 @@ func TestAssertionAudienceOverride(t *testing.T) {
 
 func TestAssertionKeyRefused(t *testing.T) {
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if _, err := newSigner(p384); err == nil {
+	if _, err := newSigner(p384, nil, time.Time{}); err == nil {
 		t.Error("a P-384 key was accepted")
 	}
 	der, _ := x509.MarshalECPrivateKey(p384)
@@ -321,4 +321,48 @@ func assertionExpiry(t *testing.T, raw string) time.Time {
 		t.Fatalf("assertion payload %q: %v", b, err)
 	}
 	return time.Unix(c.Exp, 0)
+}
+
+// TestJWKSListsRetiredKeyForItsGrace: the public key a reload replaced is
+// listed after the signing key until RetiredAssertionKeyUntil, then no
+// longer; a private key handed over as the retired one is refused, so no
+// private member can reach jwks.json.
+func TestJWKSListsRetiredKeyForItsGrace(t *testing.T) {
+	old := parsedKey(t, "rsa-pkcs1")
+	var until time.Time
+	f := newFixture(t, func(c *Config) {
+		until = c.Now().Add(RetiredKeyGrace)
+		c.AssertionKey = parsedKey(t, "ec-pkcs8")
+		c.RetiredAssertionKey, c.RetiredAssertionKeyUntil = old.Public(), until
+	})
+	kids := func() []string {
+		t.Helper()
+		resp := f.do(t, "GET", "/oauth2/jwks.json", nil)
+		var set struct{ Keys []map[string]any }
+		if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, k := range set.Keys {
+			if _, ok := k["d"]; ok {
+				t.Error("jwks.json serves a private key")
+			}
+			out = append(out, k["kty"].(string))
+		}
+		return out
+	}
+	if got := strings.Join(kids(), ","); got != "EC,RSA" {
+		t.Errorf("keys during the grace: %s, want the signing key then the retired one", got)
+	}
+	f.clock.Advance(until.Sub(f.clock.Now()) - time.Second)
+	if got := strings.Join(kids(), ","); got != "EC,RSA" {
+		t.Errorf("keys a second before the grace ends: %s", got)
+	}
+	f.clock.Advance(time.Second)
+	if got := strings.Join(kids(), ","); got != "EC" {
+		t.Errorf("keys after the grace: %s, want only the signing key", got)
+	}
+	if _, err := newSigner(parsedKey(t, "ec-sec1"), old, until); err == nil {
+		t.Error("a private key was accepted as the retired public key")
+	}
 }

@@ -116,7 +116,7 @@ func New(cfg Config) (*Handler, error) {
 	if h.metrics, err = newMetrics(cfg.Metrics); err != nil {
 		return nil, err
 	}
-	if h.signer, err = newSigner(cfg.AssertionKey); err != nil {
+	if h.signer, err = newSigner(cfg.AssertionKey, cfg.RetiredAssertionKey, cfg.RetiredAssertionKeyUntil); err != nil {
 		return nil, err
 	}
 	if err = h.buildUpstreams(); err != nil {
@@ -126,7 +126,7 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // JWKS returns the JSON Web Key Set that verifies the assertion header.
-func (h *Handler) JWKS() []byte { return h.signer.jwks }
+func (h *Handler) JWKS() []byte { return h.signer.keySet(h.now()) }
 
 // exchange is the state of one request as it passes through the handler and
 // the reverse proxy. It is allocated once per request.

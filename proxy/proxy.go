@@ -79,6 +79,12 @@ type Config struct {
 	Sessions     session.Store // a session.Revoker too (the redis store) enables back-channel logout
 	LoginStates  *session.StateCookies
 	AssertionKey crypto.Signer // from config (headers.assertion_key_file) or cmd; nil = generate an ES256 key at New
+	// RetiredAssertionKey is the public key that signed assertions before
+	// AssertionKey replaced it (cmd tracks it across reloads): jwks.json
+	// still lists it until RetiredAssertionKeyUntil, so that assertions it
+	// signed verify to their end. Its private key is never needed. nil = none.
+	RetiredAssertionKey      crypto.PublicKey
+	RetiredAssertionKeyUntil time.Time
 
 	Metrics prometheus.Registerer // nil = no metrics
 	Logger  *slog.Logger          // nil = discard

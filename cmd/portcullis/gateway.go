@@ -62,6 +62,12 @@ type generation struct {
 	conn    session.Store
 	states  *session.StateCookies
 	handler *proxy.Handler
+	// assertionKey signs this generation's assertions; retiredKey (nil =
+	// none) is the public key a reload replaced, which jwks.json lists
+	// until retiredUntil (retiredAssertionKey).
+	assertionKey crypto.Signer
+	retiredKey   crypto.PublicKey
+	retiredUntil time.Time
 }
 
 // buildGateway wires the packages together. It does no network I/O: provider
@@ -142,6 +148,9 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 	if px.AssertionKey == nil {
 		px.AssertionKey = g.assertionKey
 	}
+	gen.assertionKey = px.AssertionKey
+	gen.retiredKey, gen.retiredUntil = retiredAssertionKey(prev, gen.assertionKey.Public(), time.Now())
+	px.RetiredAssertionKey, px.RetiredAssertionKeyUntil = gen.retiredKey, gen.retiredUntil
 	if g.tracer != nil {
 		px.Tracer = g.tracer
 	}
@@ -150,6 +159,24 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 		return nil, err
 	}
 	return gen, nil
+}
+
+// retiredAssertionKey is the public key that jwks.json keeps listing next
+// to pub, the key of the generation replacing prev: prev's key when it is
+// another one (a reload changed headers.assertion_key_file), for
+// proxy.RetiredKeyGrace from now, since the assertions prev signed a
+// moment ago are still in flight or held by the apps; else the key prev
+// kept listing. Only the last replaced key is kept: one replaced two
+// rotations ago is no longer listed.
+func retiredAssertionKey(prev *generation, pub crypto.PublicKey, now time.Time) (crypto.PublicKey, time.Time) {
+	if prev == nil {
+		return nil, time.Time{}
+	}
+	old := prev.assertionKey.Public()
+	if k, ok := old.(interface{ Equal(crypto.PublicKey) bool }); ok && k.Equal(pub) {
+		return prev.retiredKey, prev.retiredUntil
+	}
+	return old, now.Add(proxy.RetiredKeyGrace)
 }
 
 // replayGuard asks the current session store whether a logout token's jti
