@@ -32,18 +32,18 @@ func (d *decoder) caPool(key, name string) *x509.CertPool {
 	return pool
 }
 
-// signingKey loads the assertion key file name (the value at key): a key the
-// proxy can sign assertions with (EC P-256 for ES256, RSA >= 2048 bits for
-// RS256).
-func (d *decoder) signingKey(key, name string) crypto.Signer {
+// signingKeys loads the assertion key file name (the value at key): a key
+// the proxy can sign assertions with (EC P-256 for ES256, RSA >= 2048 bits
+// for RS256), and the further keys jwks.json lists (proxy.ParseAssertionKeys).
+func (d *decoder) signingKeys(key, name string) (crypto.Signer, []crypto.PublicKey) {
 	b, ok := d.readFile(key, name)
 	if !ok {
-		return nil
+		return nil, nil
 	}
-	k, err := proxy.ParseSigningKey(b)
+	k, published, err := proxy.ParseAssertionKeys(b)
 	if err != nil {
 		d.problem(key, "%s: %s", name, strings.TrimPrefix(err.Error(), "proxy: assertion key: "))
-		return nil
+		return nil, nil
 	}
-	return k
+	return k, published
 }

@@ -74,7 +74,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		}
 	}
 	if fc.Headers.AssertionKeyFile != "" {
-		cfg.Proxy.AssertionKey = d.signingKey("headers.assertion_key_file", fc.Headers.AssertionKeyFile)
+		cfg.Proxy.AssertionKey, cfg.Proxy.AssertionPublishedKeys = d.signingKeys("headers.assertion_key_file", fc.Headers.AssertionKeyFile)
 	}
 	return cfg
 }

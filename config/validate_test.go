@@ -169,9 +169,16 @@ func TestAssertionKeyProblems(t *testing.T) {
 	os.WriteFile(weak, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
 	junk := filepath.Join(dir, "junk.pem")
 	os.WriteFile(junk, []byte("not a key"), 0o600)
+	// A further key is listed in jwks.json: it must be one that could sign.
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der256, _ := x509.MarshalECPrivateKey(p256)
+	further := filepath.Join(dir, "further.pem")
+	os.WriteFile(further, append(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der256}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})...), 0o600)
 	for name, tc := range map[string]struct{ file, want string }{
-		"P-384":  {weak, "want a P-256 EC key, got curve P-384"},
-		"no PEM": {junk, "no PEM private key found"},
+		"P-384":         {weak, "want a P-256 EC key, got curve P-384"},
+		"no PEM":        {junk, "no PEM private key found"},
+		"further P-384": {further, "want a P-256 EC key, got curve P-384"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse("cfg.toml", []byte(base+"[headers]\nassertion_key_file = \""+tc.file+"\"\n"), nil)

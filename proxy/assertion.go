@@ -14,6 +14,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,10 +48,11 @@ type signer struct {
 	retiredUntil time.Time
 }
 
-// newSigner builds the signer from key, else from a fresh P-256 key. retired
-// (nil = none) is the public key key replaced, published until
-// retiredUntil.
-func newSigner(key crypto.Signer, retired crypto.PublicKey, retiredUntil time.Time) (*signer, error) {
+// newSigner builds the signer from key, else from a fresh P-256 key.
+// published are further public keys jwks.json lists (the other keys of the
+// key file); retired (nil = none) is the public key key replaced, listed
+// until retiredUntil.
+func newSigner(key crypto.Signer, published []crypto.PublicKey, retired crypto.PublicKey, retiredUntil time.Time) (*signer, error) {
 	if key == nil {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
@@ -73,25 +75,45 @@ func newSigner(key crypto.Signer, retired crypto.PublicKey, retiredUntil time.Ti
 	if err != nil {
 		return nil, fmt.Errorf("proxy: assertion signer: %w", err)
 	}
+	set, err := withKeys([]jose.JSONWebKey{pub}, published)
+	if err != nil {
+		return nil, err
+	}
 	s := &signer{sig: sig}
-	if s.jwks, err = json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}}); err != nil {
+	if s.jwks, err = json.Marshal(jose.JSONWebKeySet{Keys: set}); err != nil {
 		return nil, fmt.Errorf("proxy: assertion JWKS: %w", err)
 	}
 	if retired == nil {
 		return s, nil
 	}
-	old, err := publicJWK(retired)
+	all, err := withKeys(set, []crypto.PublicKey{retired})
 	if err != nil {
 		return nil, fmt.Errorf("proxy: retired %w", err)
 	}
-	if old.KeyID == pub.KeyID {
-		return s, nil // the same key again: listed once
+	if len(all) == len(set) {
+		return s, nil // listed already
 	}
-	if s.withRetired, err = json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub, old}}); err != nil {
+	if s.withRetired, err = json.Marshal(jose.JSONWebKeySet{Keys: all}); err != nil {
 		return nil, fmt.Errorf("proxy: assertion JWKS: %w", err)
 	}
 	s.retiredUntil = retiredUntil
 	return s, nil
+}
+
+// withKeys is set followed by the JWKs of keys not in it already (by kid,
+// the thumbprint: a key listed twice in the file is served once).
+func withKeys(set []jose.JSONWebKey, keys []crypto.PublicKey) ([]jose.JSONWebKey, error) {
+	out := slices.Clone(set)
+	for _, k := range keys {
+		jwk, err := publicJWK(k)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(out, func(have jose.JSONWebKey) bool { return have.KeyID == jwk.KeyID }) {
+			out = append(out, jwk)
+		}
+	}
+	return out, nil
 }
 
 // publicJWK is the JWK of the public key pub, with its algorithm, use sig
@@ -141,39 +163,88 @@ func signingAlgorithm(pub crypto.PublicKey) (jose.SignatureAlgorithm, error) {
 
 // ParseSigningKey parses the first PEM private key (PKCS#8, SEC 1 EC or
 // PKCS#1 RSA) in b and checks that it can sign assertions: EC P-256 for
-// ES256 or RSA of at least 2048 bits for RS256 (RFC 7518 §3.1). The config
-// package calls it to validate headers.assertion_key_file.
+// ES256 or RSA of at least 2048 bits for RS256 (RFC 7518 §3.1). The further
+// keys of b are checked as ParseAssertionKeys does.
 func ParseSigningKey(b []byte) (crypto.Signer, error) {
+	k, _, err := ParseAssertionKeys(b)
+	return k, err
+}
+
+// ParseAssertionKeys parses an assertion key file (headers.assertion_key_file):
+// its first PEM private key signs, and every further key, private or public
+// ("PUBLIC KEY", PKIX), is only listed in jwks.json. Replicas that share
+// the file can so publish a new key before any of them signs with it
+// (docs/headers.md, rotating the key). Every key must be one that could
+// sign (signingAlgorithm); blocks of other types (certificates, EC
+// parameters) are skipped. The config package calls it to load the file.
+func ParseAssertionKeys(b []byte) (crypto.Signer, []crypto.PublicKey, error) {
+	var signing crypto.Signer
+	var published []crypto.PublicKey
 	for rest := b; ; {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
-			return nil, errors.New("proxy: assertion key: no PEM private key found")
+			break
 		}
-		var k any
-		var err error
-		switch block.Type {
-		case "PRIVATE KEY":
-			k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-		case "EC PRIVATE KEY":
-			k, err = x509.ParseECPrivateKey(block.Bytes)
-		case "RSA PRIVATE KEY":
-			k, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-		default:
-			continue
-		}
+		pub, priv, err := parseKeyBlock(block)
 		if err != nil {
-			return nil, fmt.Errorf("proxy: assertion key: %w", err)
+			return nil, nil, err
 		}
-		s, ok := k.(crypto.Signer)
-		if !ok {
-			return nil, fmt.Errorf("proxy: assertion key: unsupported key type %T", k)
+		switch {
+		case pub == nil:
+			continue // not a key
+		case priv != nil && signing == nil:
+			signing = priv
+		case !slices.ContainsFunc(published, pub.(publicKey).Equal):
+			published = append(published, pub) // each key once (the signing key is left out by newSigner)
 		}
-		if _, err := signingAlgorithm(s.Public()); err != nil {
-			return nil, err
+		if len(published) > maxPublishedKeys {
+			return nil, nil, fmt.Errorf("proxy: assertion key: more than %d keys besides the signing one", maxPublishedKeys)
 		}
-		return s, nil
 	}
+	if signing == nil {
+		return nil, nil, errors.New("proxy: assertion key: no PEM private key found")
+	}
+	return signing, published, nil
+}
+
+// publicKey is what the public keys of the standard library implement.
+type publicKey interface{ Equal(crypto.PublicKey) bool }
+
+// maxPublishedKeys bounds the keys an assertion key file lists besides
+// its signing key: a rotation needs one (the next or the previous key).
+const maxPublishedKeys = 3
+
+// parseKeyBlock parses a PEM block of an assertion key file: its public
+// key, and the private one when it holds one; nothing for a block that
+// holds no key. A key that cannot sign assertions is an error.
+func parseKeyBlock(block *pem.Block) (crypto.PublicKey, crypto.Signer, error) {
+	var k any
+	var err error
+	switch block.Type {
+	case "PRIVATE KEY":
+		k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		k, err = x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		k, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "PUBLIC KEY":
+		k, err = x509.ParsePKIXPublicKey(block.Bytes)
+	default:
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("proxy: assertion key: %w", err)
+	}
+	priv, isPrivate := k.(crypto.Signer)
+	pub := k
+	if isPrivate {
+		pub = priv.Public()
+	}
+	if _, err := signingAlgorithm(pub); err != nil {
+		return nil, nil, err
+	}
+	return pub, priv, nil
 }
 
 // assertionClaims is the payload of an identity assertion.

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -225,7 +226,7 @@ func TestAssertionAudienceOverride(t *testing.T) {
 
 func TestAssertionKeyRefused(t *testing.T) {
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if _, err := newSigner(p384, nil, time.Time{}); err == nil {
+	if _, err := newSigner(p384, nil, nil, time.Time{}); err == nil {
 		t.Error("a P-384 key was accepted")
 	}
 	der, _ := x509.MarshalECPrivateKey(p384)
@@ -362,7 +363,67 @@ func TestJWKSListsRetiredKeyForItsGrace(t *testing.T) {
 	if got := strings.Join(kids(), ","); got != "EC" {
 		t.Errorf("keys after the grace: %s, want only the signing key", got)
 	}
-	if _, err := newSigner(parsedKey(t, "ec-sec1"), old, until); err == nil {
+	if _, err := newSigner(parsedKey(t, "ec-sec1"), nil, old, until); err == nil {
 		t.Error("a private key was accepted as the retired public key")
+	}
+}
+
+// TestAssertionKeyFileKeys: the first private key of an assertion key file
+// signs; every further key, private or public, is only listed in
+// jwks.json (once, whatever the times it appears), so that replicas can
+// publish a key before signing with it. A further key that could not sign
+// assertions, or more than maxPublishedKeys of them, refuses the file.
+func TestAssertionKeyFileKeys(t *testing.T) {
+	pemOf := func(k crypto.Signer) []byte {
+		der, _ := x509.MarshalPKCS8PrivateKey(k)
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	}
+	pubPEM := func(k crypto.Signer) []byte {
+		der, _ := x509.MarshalPKIXPublicKey(k.Public())
+		return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	}
+	signing, next, prev := parsedKey(t, "ec-pkcs8"), parsedKey(t, "rsa-pkcs1"), parsedKey(t, "ec-sec1")
+	params := pem.EncodeToMemory(&pem.Block{Type: "EC PARAMETERS", Bytes: []byte{6, 8, 42, 134, 72, 206, 61, 3, 1, 7}})
+	file := slices.Concat(params, pubPEM(prev), pemOf(signing), pemOf(next), pubPEM(prev), pemOf(signing))
+	k, published, err := ParseAssertionKeys(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k.Public().(*ecdsa.PublicKey).Equal(signing.Public()) {
+		t.Error("the signing key is not the first private key of the file")
+	}
+	s, err := newSigner(k, published, nil, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set struct{ Keys []map[string]any }
+	if err := json.Unmarshal(s.keySet(time.Now()), &set); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, key := range set.Keys {
+		if _, ok := key["d"]; ok {
+			t.Error("jwks.json serves a private key")
+		}
+		kinds = append(kinds, key["kty"].(string)+"/"+key["alg"].(string))
+	}
+	if got := strings.Join(kinds, ","); got != "EC/ES256,EC/ES256,RSA/RS256" {
+		t.Errorf("jwks.json lists %s, want the signing key, then the public and the further private key once each", got)
+	}
+
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if _, _, err := ParseAssertionKeys(slices.Concat(pemOf(signing), pemOf(p384))); err == nil ||
+		!strings.Contains(err.Error(), "P-256") {
+		t.Errorf("a further P-384 key: %v, want it refused", err)
+	}
+	if _, _, err := ParseAssertionKeys(slices.Concat(pubPEM(next), pubPEM(prev))); err == nil {
+		t.Error("a file of public keys only was accepted")
+	}
+	many := pemOf(signing)
+	for range maxPublishedKeys + 1 {
+		many = slices.Concat(many, pubPEM(parsedKey(t, "ec-pkcs8")))
+	}
+	if _, _, err := ParseAssertionKeys(many); err == nil {
+		t.Errorf("%d further keys were accepted", maxPublishedKeys+1)
 	}
 }

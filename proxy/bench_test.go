@@ -136,7 +136,7 @@ func BenchmarkBareReverseProxy(b *testing.B) {
 // generated key): what a renewal costs, once per identity and audience
 // every quarter to half of the assertion's lifetime.
 func BenchmarkAssertionSign(b *testing.B) {
-	s, err := newSigner(nil, nil, time.Time{})
+	s, err := newSigner(nil, nil, nil, time.Time{})
 	if err != nil {
 		b.Fatal(err)
 	}

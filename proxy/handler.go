@@ -116,7 +116,7 @@ func New(cfg Config) (*Handler, error) {
 	if h.metrics, err = newMetrics(cfg.Metrics); err != nil {
 		return nil, err
 	}
-	if h.signer, err = newSigner(cfg.AssertionKey, cfg.RetiredAssertionKey, cfg.RetiredAssertionKeyUntil); err != nil {
+	if h.signer, err = newSigner(cfg.AssertionKey, cfg.AssertionPublishedKeys, cfg.RetiredAssertionKey, cfg.RetiredAssertionKeyUntil); err != nil {
 		return nil, err
 	}
 	if err = h.buildUpstreams(); err != nil {

@@ -79,6 +79,10 @@ type Config struct {
 	Sessions     session.Store // a session.Revoker too (the redis store) enables back-channel logout
 	LoginStates  *session.StateCookies
 	AssertionKey crypto.Signer // from config (headers.assertion_key_file) or cmd; nil = generate an ES256 key at New
+	// AssertionPublishedKeys are listed in jwks.json after AssertionKey but
+	// never sign: from config, the further keys of headers.assertion_key_file
+	// (ParseAssertionKeys), for a rotation across replicas.
+	AssertionPublishedKeys []crypto.PublicKey
 	// RetiredAssertionKey is the public key that signed assertions before
 	// AssertionKey replaced it (cmd tracks it across reloads): jwks.json
 	// still lists it until RetiredAssertionKeyUntil, so that assertions it

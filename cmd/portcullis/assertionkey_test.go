@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -27,18 +30,7 @@ import (
 // of any key is ever served.
 func TestReloadAssertionKeyRotation(t *testing.T) {
 	dir := t.TempDir()
-	keyFile := func(name string) string {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		der, _ := x509.MarshalPKCS8PrivateKey(k)
-		path := filepath.Join(dir, name+".pem")
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	keyFile := func(name string) string { return writeKeyFile(t, filepath.Join(dir, name+".pem"), newPEMKey(t)) }
 	withKey := func(path string) string { return fmt.Sprintf("[headers]\nassertion_key_file = %q\n", path) }
 	keyA, keyB, keyC := keyFile("a"), keyFile("b"), keyFile("c")
 	f := newFixtureWith(t, nil, nil, func(c *testConfig) { c.route = withKey(keyA) })
@@ -135,4 +127,89 @@ func checkJWKS(t *testing.T, f *fixture, want int) {
 			}
 		}
 	}
+}
+
+// newPEMKey is a fresh P-256 private key in PEM (PKCS#8).
+func newPEMKey(t *testing.T) []byte {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// writeKeyFile writes the PEM blocks to path and returns path.
+func writeKeyFile(t *testing.T, path string, blocks ...[]byte) string {
+	t.Helper()
+	if err := os.WriteFile(path, bytes.Join(blocks, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestAssertionKeyRotationAcrossReplicas: replicas rotate their shared key
+// without an app refusing an assertion. The key file lists the new key
+// after the signing one, and every replica publishes it before any signs
+// with it; then each in turn signs with it (the file lists it first),
+// while the others still publish it. An app that fetched jwks.json from
+// either replica verifies the assertions of both.
+func TestAssertionKeyRotationAcrossReplicas(t *testing.T) {
+	dir := t.TempDir()
+	a, b := newPEMKey(t), newPEMKey(t)
+	withKey := func(path string) string { return fmt.Sprintf("[headers]\nassertion_key_file = %q\n", path) }
+	oldFirst := writeKeyFile(t, filepath.Join(dir, "old-first.pem"), a, b)
+	newFirst := writeKeyFile(t, filepath.Join(dir, "new-first.pem"), b, a)
+	replicas := []*fixture{
+		newFixtureWith(t, nil, nil, func(c *testConfig) { c.route = withKey(oldFirst) }),
+		newFixtureWith(t, nil, nil, func(c *testConfig) { c.route = withKey(oldFirst) }),
+	}
+	// Step 1 done: both sign with a and publish b. Step 2: the first
+	// replica signs with b, the second has not reloaded yet.
+	c := replicas[0].cfg
+	c.route = withKey(newFirst)
+	replicas[0].write(c.String())
+	if !replicas[0].g.reload(context.Background()) {
+		t.Fatalf("reload refused; logs:\n%s", replicas[0].logs)
+	}
+	signed := make([]string, len(replicas))
+	for i, f := range replicas {
+		alice := f.login()
+		for len(f.upSeen) > 0 {
+			<-f.upSeen
+		}
+		if code := f.get(alice, "/app", false); code != 200 {
+			t.Fatalf("replica %d: GET /app = %d", i, code)
+		}
+		signed[i] = (<-f.upSeen).Get("X-Portcullis-Jwt-Assertion")
+	}
+	if kid(t, signed[0]) == kid(t, signed[1]) {
+		t.Fatal("both replicas sign with the same key: the first did not take the new one")
+	}
+	ctx := context.Background()
+	for i, raw := range signed {
+		for j, from := range replicas {
+			// The replicas have their own public_url here: only the
+			// signature is the point.
+			keys := oidc.NewRemoteKeySet(ctx, from.url("/oauth2/jwks.json"))
+			v := oidc.NewVerifier("", keys, &oidc.Config{SkipIssuerCheck: true, SkipClientIDCheck: true,
+				SupportedSigningAlgs: []string{"ES256"}})
+			if _, err := v.Verify(ctx, raw); err != nil {
+				t.Errorf("replica %d's assertion against replica %d's jwks.json: %v", i, j, err)
+			}
+		}
+	}
+}
+
+// kid is the key id in the protected header of a compact JWS.
+func kid(t *testing.T, raw string) string {
+	t.Helper()
+	h, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	var hdr struct{ Kid string }
+	if err != nil || json.Unmarshal(b, &hdr) != nil || hdr.Kid == "" {
+		t.Fatalf("no kid in the assertion header %q", b)
+	}
+	return hdr.Kid
 }
