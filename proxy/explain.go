@@ -19,6 +19,10 @@ type Explanation struct {
 	// trailing slash or format suffix) or the method a POST's _method
 	// names matches first and that refuses more. Nil when none matches.
 	Route *policy.Route
+	// Endpoint is the gateway endpoint the path names under the prefix
+	// ("/auth", "/callback"), which serve answers itself whatever the
+	// routes say; "" for a path the routes decide.
+	Endpoint string
 	portcullis.Decision
 }
 
@@ -45,8 +49,9 @@ type explanation struct {
 // the query are decided too, and an access_token in the query is refused
 // on every route, a public one included. The request has no body and no
 // header but its Host. A request refused before a decision is a
-// *RefusedError; a path under the prefix names a gateway endpoint, which
-// no route decides (an error too).
+// *RefusedError. A path under the prefix is the gateway's: one of its
+// endpoints (Explanation.Endpoint, which no route decides), else the 404
+// serve answers (a *RefusedError).
 func (h *Handler) Explain(method, target string, id *portcullis.Identity) (Explanation, error) {
 	u, err := url.Parse(target)
 	if err != nil || u.Host == "" {
@@ -63,15 +68,17 @@ func (h *Handler) Explain(method, target string, id *portcullis.Identity) (Expla
 	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unansweredWriter{}}, start: h.now(), label: "none",
 		explain: &explanation{id: id}}
 	defer ex.releaseBody()
-	_, isEndpoint, err := h.decideRequest(ex, r)
+	endpoint, isEndpoint, err := h.decideRequest(ex, r)
 	var he *httpError
 	switch {
 	case errors.As(err, &he):
 		return Explanation{Path: ex.path}, &RefusedError{Status: he.status, Reason: he.reason}
 	case err != nil:
 		return Explanation{Path: ex.path}, err
+	case isEndpoint && gatewayEndpoints[endpoint] == nil:
+		return Explanation{Path: ex.path}, &RefusedError{Status: http.StatusNotFound, Reason: noSuchEndpoint + " under server.prefix"}
 	case isEndpoint:
-		return Explanation{Path: ex.path}, errors.New("the path names one of the gateway's own endpoints (server.prefix), which no route decides")
+		return Explanation{Path: ex.path, Endpoint: endpoint}, nil
 	}
 	return Explanation{Path: ex.path, Route: ex.dec.route, Decision: ex.dec.Decision}, nil
 }

@@ -78,10 +78,20 @@ func TestExplainAgreesWithServe(t *testing.T) {
 }
 
 // TestExplainGatewayEndpoint: a path under the prefix is a gateway
-// endpoint, which no route decides.
+// endpoint, which no route decides: Explain names it, and refuses with
+// serve's 404 a path there that names none.
 func TestExplainGatewayEndpoint(t *testing.T) {
 	f := newFixture(t)
-	if _, err := f.h.Explain("GET", "http://gw.test/oauth2/userinfo", nil); err == nil {
-		t.Error("explaining a gateway endpoint gave no error")
+	for endpoint := range gatewayEndpoints {
+		ex, err := f.h.Explain("GET", "http://gw.test/oauth2"+endpoint, nil)
+		if err != nil || ex.Endpoint != endpoint || ex.Route != nil {
+			t.Errorf("%s: endpoint %q, route %v, err %v", endpoint, ex.Endpoint, ex.Route, err)
+		}
+	}
+	for _, p := range []string{"/oauth2", "/oauth2/", "/oauth2/nope"} {
+		var refused *RefusedError
+		if _, err := f.h.Explain("GET", "http://gw.test"+p, nil); !errors.As(err, &refused) || refused.Status != http.StatusNotFound {
+			t.Errorf("%s: %v, want a 404 refusal", p, err)
+		}
 	}
 }

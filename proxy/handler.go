@@ -372,32 +372,34 @@ func (h *Handler) gatewayEndpoint(path string) (string, bool) {
 	return rest, true
 }
 
+// gatewayEndpoints are the gateway endpoints of docs/endpoints.md, by their
+// path under the prefix: serveGateway dispatches them and Explain names
+// them, from this one list.
+var gatewayEndpoints = map[string]func(*Handler, *exchange, *http.Request){
+	"/start":              (*Handler).handleStart,
+	"/callback":           (*Handler).handleCallback,
+	"/sign_out":           (*Handler).handleSignOut,
+	"/signed_out":         (*Handler).handleSignedOut,
+	"/backchannel_logout": (*Handler).handleBackchannelLogout,
+	"/userinfo":           (*Handler).handleUserinfo,
+	"/auth":               (*Handler).handleAuth,
+	"/jwks.json":          (*Handler).handleJWKS,
+	"/healthz":            (*Handler).handleHealth,
+}
+
 // serveGateway dispatches the gateway endpoints of docs/endpoints.md.
 func (h *Handler) serveGateway(ex *exchange, r *http.Request, endpoint string) {
 	ex.endpoint = true
-	switch endpoint {
-	case "/start":
-		h.handleStart(ex, r)
-	case "/callback":
-		h.handleCallback(ex, r)
-	case "/sign_out":
-		h.handleSignOut(ex, r)
-	case "/signed_out":
-		h.handleSignedOut(ex, r)
-	case "/backchannel_logout":
-		h.handleBackchannelLogout(ex, r)
-	case "/userinfo":
-		h.handleUserinfo(ex, r)
-	case "/auth":
-		h.handleAuth(ex, r)
-	case "/jwks.json":
-		h.handleJWKS(ex, r)
-	case "/healthz":
-		h.handleHealth(ex, r)
-	default:
-		h.fail(ex, r, notFound("no such gateway endpoint"))
+	if serve, ok := gatewayEndpoints[endpoint]; ok {
+		serve(h, ex, r)
+		return
 	}
+	h.fail(ex, r, notFound(noSuchEndpoint))
 }
+
+// noSuchEndpoint is the answer to a path under the prefix that names no
+// gateway endpoint.
+const noSuchEndpoint = "no such gateway endpoint"
 
 // finish records the request's metrics and its one log line. The path is
 // logged without the query string, which may carry codes and states.

@@ -71,7 +71,9 @@ func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.
 }
 
 // explain prints which route decides a request and what it decides; a
-// refusal is exit code 3. The gateway's handler decides it (proxy.Handler.
+// refusal is exit code 3. A gateway endpoint is answered by serve itself:
+// named, exit code 0 (a path under the prefix that names none is serve's
+// 404, exit code 3). The gateway's handler decides it (proxy.Handler.
 // Explain), as serve would: the aliases of its path and a _method in its
 // query included, so that the verdict is serve's.
 func explain(w io.Writer, file string, h *proxy.Handler, request string, id *portcullis.Identity) error {
@@ -98,6 +100,12 @@ func explain(w io.Writer, file string, h *proxy.Handler, request string, id *por
 	case err != nil:
 		fmt.Fprintf(w, "path: %s\ndecision: refused: %v\n", ex.Path, err)
 		return denied
+	case ex.Endpoint != "":
+		// serve answers it itself, on every host and whatever the routes
+		// say (docs/endpoints.md): not a refusal, and no route's verdict.
+		fmt.Fprintf(w, "path: %s\nroute: none: the path is the gateway's own endpoint %s under server.prefix\n", ex.Path, ex.Endpoint)
+		fmt.Fprintf(w, "decision: gateway endpoint: serve answers it itself, as docs/endpoints.md describes; no route decides it\n")
+		return nil
 	case ex.Route == nil:
 		fmt.Fprintf(w, "path: %s\nroute: none\ndecision: refused (404 in proxy mode, 403 from forward-auth): no route matches\n", ex.Path)
 		return denied

@@ -301,6 +301,44 @@ func TestCheckRequestDecidesAsServe(t *testing.T) {
 	}
 }
 
+// TestCheckRequestGatewayEndpoint: a path under server.prefix is answered
+// by serve itself (docs/endpoints.md), on every host and whatever the
+// routes say. check --request used to call every such path "refused" and
+// exit 3, the forward-auth endpoint and the callback included, which serve
+// answers; it now names the endpoint and exits 0, and gives serve's 404
+// (exit 3) for a path under the prefix that names no endpoint.
+func TestCheckRequestGatewayEndpoint(t *testing.T) {
+	path := writeConfig(t, "good.toml", checkGood)
+	cases := []struct {
+		request string
+		code    int
+		lines   []string
+	}{
+		{"GET https://dash.example.com/oauth2/auth", 0, []string{"path: /oauth2/auth",
+			"route: none: the path is the gateway's own endpoint /auth under server.prefix", "decision: gateway endpoint"}},
+		{"GET https://other.example.com/oauth2/callback?code=c&state=s", 0, []string{"endpoint /callback", "decision: gateway endpoint"}},
+		{"POST https://dash.example.com/oauth2/sign_out", 0, []string{"endpoint /sign_out"}},
+		{"GET https://dash.example.com/oauth2/jwks.json", 0, []string{"endpoint /jwks.json"}},
+		{"GET https://dash.example.com/oauth2/nothing", 3, []string{"decision: refused (404): no such gateway endpoint"}},
+		{"GET https://dash.example.com/oauth2", 3, []string{"decision: refused (404)"}},
+		// Not under the prefix: the routes decide it.
+		{"GET https://dash.example.com/oauth2x/auth", 3, []string{"route: none", "no route matches"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.request, func(t *testing.T) {
+			r := invoke(t, nil, "check", "--config", path, "--request", tc.request)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%sstderr:\n%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			for _, l := range tc.lines {
+				if !strings.Contains(r.stdout, l) {
+					t.Errorf("stdout does not contain %q:\n%s", l, r.stdout)
+				}
+			}
+		})
+	}
+}
+
 // TestCheckRedirectHostNamesItsLine: an allowed_redirect_hosts entry that
 // serve cannot use is a problem on its own line (FILE:LINE: key: message),
 // never the line-less "serve would refuse this configuration" of a check
