@@ -380,3 +380,95 @@ func TestRouteUnderPrefixWarned(t *testing.T) {
 	oneWarning(t, cfg.Warnings, "server.prefix",
 		`cfg.toml:16: routes[0].path: warning: unreachable: "/oauth2/**" is under server.prefix "/oauth2"`)
 }
+
+// TestExtraIssuerRepeated: a token is matched to the first issuer its exact
+// iss names, so an extra issuer that repeats provider.issuer or an earlier
+// entry never applies (and before discovery completed, a repeat of the
+// provider's issuer took its tokens with the entry's audiences). Both were
+// accepted silently; they are problems that name both lines, and an entry
+// that differs only by a trailing slash is a warning.
+func TestExtraIssuerRepeated(t *testing.T) {
+	extra := func(iss ...string) string {
+		doc := base
+		for _, i := range iss {
+			doc += "\n[[provider.extra_issuers]]\nissuer = \"" + i + "\"\naudiences = [\"portcullis\"]\n"
+		}
+		return doc
+	}
+	runProblemCases(t, t.TempDir(), []problemCase{
+		{name: "the provider's issuer", doc: extra("https://accounts.google.com"), want: []string{
+			`cfg.toml:19: provider.extra_issuers[0].issuer: "https://accounts.google.com" is provider.issuer (line 5), whose tokens are checked with provider.audiences: list more audiences there instead`}},
+		{name: "listed twice", doc: extra("https://ci.example.com", "https://ci.example.com"), want: []string{
+			`cfg.toml:23: provider.extra_issuers[1].issuer: "https://ci.example.com" is already trusted by provider.extra_issuers[0].issuer (line 19), and only the first entry applies to its tokens: merge the two`}},
+		{name: "kind google's default issuer", doc: strings.Replace(extra("https://accounts.google.com"),
+			`issuer = "https://accounts.google.com"`+"\nclient_id", "kind = \"google\"\nclient_id", 1), want: []string{
+			`cfg.toml:19: provider.extra_issuers[0].issuer: "https://accounts.google.com" is provider.issuer (line 4), whose tokens are checked with provider.audiences: list more audiences there instead`}},
+	})
+	cfg, problems := parseDoc(t, t.TempDir(), extra("https://ci.example.com", "https://ci.example.com/", "https://accounts.google.com/"), nil)
+	if cfg == nil {
+		t.Fatalf("refused: %q", problems)
+	}
+	oneWarning(t, cfg.Warnings, "extra_issuers[1]",
+		`cfg.toml:23: provider.extra_issuers[1].issuer: warning: "https://ci.example.com/" differs from provider.extra_issuers[0].issuer "https://ci.example.com" (line 19) only by a trailing slash`)
+	oneWarning(t, cfg.Warnings, "extra_issuers[2]", `differs from provider.issuer "https://accounts.google.com" (line 5)`)
+}
+
+// TestPublicURLWithPath: the redirect URI is public_url + prefix +
+// "/callback", but the gateway answers its endpoints at prefix from the
+// host's root and decides routes, return URLs and cookies from there too.
+// "https://dash.example.com/auth" was accepted, and the provider then sent
+// every sign-in to /auth/oauth2/callback, which the gateway never answers.
+func TestPublicURLWithPath(t *testing.T) {
+	with := func(u string) string {
+		return strings.Replace(base, `public_url = "https://dash.example.com"`, `public_url = "`+u+`"`, 1)
+	}
+	runProblemCases(t, t.TempDir(), []problemCase{
+		{name: "path", doc: with("https://dash.example.com/auth/"), want: []string{
+			`cfg.toml:2: server.public_url: "https://dash.example.com/auth/" has a path: the gateway serves its endpoints (/oauth2/callback) and the routes from the host's root, so the redirect URI https://dash.example.com/auth/oauth2/callback would never reach it; give public_url without a path (an origin) and set server.prefix to move the endpoints`}},
+	})
+	for _, u := range []string{"https://dash.example.com/%2F", "https://dash.example.com//", "https://dash.example.com/a"} {
+		if _, problems := parseDoc(t, t.TempDir(), with(u), nil); len(problems) != 1 || !strings.Contains(problems[0], "has a path") {
+			t.Errorf("%s: %q", u, problems)
+		}
+	}
+	for _, u := range []string{"https://dash.example.com/", "https://dash.example.com:8443", "http://127.0.0.1:4180/"} {
+		if cfg, problems := parseDoc(t, t.TempDir(), with(u), nil); cfg == nil {
+			t.Errorf("%s refused: %q", u, problems)
+		}
+	}
+}
+
+// TestSessionDurationsBounded: a lifetime past the 400 days browsers keep
+// a cookie ended sessions silently then (and one near Duration's limit
+// overflowed the cookie's Max-Age into a deletion); a refresh_margin not
+// shorter than lifetime refreshed the access token on every request. Both
+// were accepted; they are problems with their line now, and a margin that
+// common token lives are shorter than is a warning.
+func TestSessionDurationsBounded(t *testing.T) {
+	with := func(lines string) string { return section("[session]", lines) }
+	runProblemCases(t, t.TempDir(), []problemCase{
+		{name: "lifetime past the cookie cap", doc: with(`lifetime = "9601h"`), want: []string{
+			`cfg.toml:9: session.lifetime: 9601h0m0s is longer than browsers keep a cookie (400 days, 9600h): sessions would end then, silently; at most "9600h"`}},
+		{name: "lifetime at Duration's limit", doc: with(`lifetime = "2562047h47m16s"`), want: []string{
+			`cfg.toml:9: session.lifetime: 2562047h47m16s is longer than browsers keep a cookie (400 days, 9600h): sessions would end then, silently; at most "9600h"`}},
+		{name: "margin not shorter than lifetime", doc: with("lifetime = \"1h\"\nrefresh_margin = \"1h\""), want: []string{
+			`cfg.toml:10: session.refresh_margin: 1h0m0s is not shorter than session.lifetime 1h0m0s: every request of every session would refresh its access token at the provider`}},
+		{name: "margin far past the default lifetime", doc: with(`refresh_margin = "1000h"`), want: []string{
+			`cfg.toml:9: session.refresh_margin: 1000h0m0s is not shorter than session.lifetime 12h0m0s: every request of every session would refresh its access token at the provider`}},
+		{name: "zero lifetime", doc: with(`lifetime = "0s"`), want: []string{
+			`cfg.toml:9: session.lifetime: must be greater than 0, got "0s"`}},
+		{name: "negative margin", doc: with(`refresh_margin = "-1m"`), want: []string{
+			`cfg.toml:9: session.refresh_margin: must not be negative, got "-1m"`}},
+	})
+	for _, ok := range []string{`lifetime = "9600h"`, "lifetime = \"1h\"\nrefresh_margin = \"1h\"\nrefresh = false", `refresh_margin = "4m59s"`} {
+		cfg, problems := parseDoc(t, t.TempDir(), with(ok), nil)
+		if cfg == nil || strings.Contains(strings.Join(cfg.Warnings, "\n"), "session.") {
+			t.Errorf("%s: problems %q, config %v", ok, problems, cfg)
+		}
+	}
+	cfg, problems := parseDoc(t, t.TempDir(), with(`refresh_margin = "10m"`), nil)
+	if cfg == nil {
+		t.Fatalf("refused: %q", problems)
+	}
+	oneWarning(t, cfg.Warnings, "refresh_margin", `cfg.toml:9: session.refresh_margin: warning: 10m0s: an access token that lives no longer`)
+}

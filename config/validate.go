@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/proxy"
 )
 
@@ -148,6 +149,21 @@ func (d *decoder) checkPrefix(key, p string) {
 	}
 }
 
+// checkPublicPath refuses a public_url with a path. The gateway answers
+// its endpoints at prefix and decides routes by the request's own path,
+// both from the host's root, and sends return URLs and cookies (Path=/)
+// from there; only the redirect URI and the endpoint links would carry
+// public_url's path ("/auth/oauth2/callback"), where the gateway never
+// answers (or, behind a proxy that strips it, every other path is off by
+// it).
+func (d *decoder) checkPublicPath(pub *url.URL, prefix string) {
+	if pub == nil || pub.Path == "" || pub.Path == "/" {
+		return
+	}
+	d.problem("server.public_url", "%q has a path: the gateway serves its endpoints (%s/callback) and the routes from the host's root, so the redirect URI %s%s/callback would never reach it; give public_url without a path (an origin) and set server.prefix to move the endpoints",
+		withoutUserinfo(pub.String()), prefix, strings.TrimSuffix(withoutUserinfo(pub.String()), "/"), prefix)
+}
+
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // isToken reports whether s is an RFC 9110 §5.6.2 token (header names,
@@ -173,6 +189,7 @@ func (d *decoder) validateServer(s *serverSection) (*url.URL, []netip.Prefix) {
 		d.problem("server.public_url", "required")
 	} else {
 		pub = d.checkURL("server.public_url", s.PublicURL, true)
+		d.checkPublicPath(pub, s.Prefix)
 	}
 	d.checkPrefix("server.prefix", s.Prefix)
 	d.checkHostPort("server.listen", s.Listen)
@@ -277,6 +294,7 @@ func (d *decoder) validateProvider(p *providerSection) string {
 	for _, x := range p.ExtraIssuers {
 		d.checkExtraIssuer(x)
 	}
+	d.checkRepeatedIssuers(p, kind)
 	d.validateDirectory(p, kind)
 	return kind
 }
@@ -342,6 +360,42 @@ func (d *decoder) checkExtraIssuer(x extraIssuerSection) {
 	d.nonEmpty(x.path+".audiences", x.Audiences)
 	if x.JWKSURL != "" {
 		d.checkURL(x.path+".jwks_url", x.JWKSURL, false)
+	}
+}
+
+// checkRepeatedIssuers refuses an extra issuer that repeats the provider's
+// issuer or an earlier extra issuer. A token is matched to the first issuer
+// its exact iss names, so such an entry's audiences and keys never apply,
+// except that before the provider's discovery completes a repeat of its
+// issuer took the provider's own tokens with the entry's audiences. One
+// that differs only by a trailing slash is another iss to the tokens, and
+// most often a slip: a warning.
+func (d *decoder) checkRepeatedIssuers(p *providerSection, kind string) {
+	type trusted struct{ key, iss string }
+	var seen []trusted
+	if iss := p.Issuer; iss != "" || kind == "google" {
+		seen = append(seen, trusted{"provider.issuer", orDefault(iss, idp.GoogleIssuer)})
+	}
+	for _, x := range p.ExtraIssuers {
+		if x.Issuer == "" {
+			continue
+		}
+		key := x.path + ".issuer"
+		for _, s := range seen {
+			if s.iss == x.Issuer && s.key == "provider.issuer" {
+				d.problem(key, "%q is provider.issuer (line %d), whose tokens are checked with provider.audiences: list more audiences there instead", x.Issuer, d.lineOf(s.key))
+				break
+			}
+			if s.iss == x.Issuer {
+				d.problem(key, "%q is already trusted by %s (line %d), and only the first entry applies to its tokens: merge the two", x.Issuer, s.key, d.lineOf(s.key))
+				break
+			}
+			if strings.TrimRight(s.iss, "/") == strings.TrimRight(x.Issuer, "/") {
+				d.warn(key, "%q differs from %s %q (line %d) only by a trailing slash: tokens must name their iss exactly as written; keep the one the tokens carry", x.Issuer, s.key, s.iss, d.lineOf(s.key))
+				break
+			}
+		}
+		seen = append(seen, trusted{key, x.Issuer})
 	}
 }
 

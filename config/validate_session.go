@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/net/publicsuffix"
@@ -24,8 +25,38 @@ func (d *decoder) validateSession(s *sessionSection, pub *url.URL) ([][]byte, st
 	default:
 		d.problem("session.store", `must be "cookie" or "redis", got %q`, s.Store)
 	}
+	d.checkSessionDurations(s)
 	secrets := d.decodeSecrets(s)
 	return secrets, d.cookieName(s, pub)
+}
+
+// maxCookieLifetime is the longest a browser keeps a cookie: user agents
+// cap Max-Age and Expires at 400 days (RFC 6265bis §5.6.1, §5.6.2).
+const maxCookieLifetime = 400 * 24 * time.Hour
+
+// shortTokenLife is the shortest access-token life providers commonly
+// issue (Keycloak's default): a refresh_margin at or above it refreshes
+// such tokens on every request.
+const shortTokenLife = 5 * time.Minute
+
+// checkSessionDurations refuses a lifetime and a refresh_margin whose
+// effect is not what they say. A lifetime past the browser's cookie cap
+// ends sessions silently at 400 days instead (and a lifetime near
+// Duration's limit overflowed the cookie's Max-Age into "delete it"); a
+// refresh_margin not shorter than lifetime means every request of every
+// session refreshes its access token at the provider, for its whole life.
+// A margin that only some providers' tokens are shorter than is a warning.
+func (d *decoder) checkSessionDurations(s *sessionSection) {
+	if s.Lifetime > maxCookieLifetime {
+		d.problem("session.lifetime", "%v is longer than browsers keep a cookie (400 days, 9600h): sessions would end then, silently; at most \"9600h\"", s.Lifetime)
+	}
+	switch {
+	case !s.Refresh: // the margin is not used
+	case s.RefreshMargin >= s.Lifetime:
+		d.problem("session.refresh_margin", "%v is not shorter than session.lifetime %v: every request of every session would refresh its access token at the provider", s.RefreshMargin, s.Lifetime)
+	case s.RefreshMargin >= shortTokenLife:
+		d.warn("session.refresh_margin", "%v: an access token that lives no longer (Keycloak's default is 5m) is refreshed on every request; the margin is counted back from the token's expiry, keep it under its life", s.RefreshMargin)
+	}
 }
 
 // decodeSecrets decodes and checks every session secret. Problems never
