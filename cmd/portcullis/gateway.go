@@ -49,7 +49,8 @@ type gateway struct {
 	draining     atomic.Bool
 	upgrades     upgradeTracker
 	activeGauge  sync.Once // portcullis_active_sessions, once a Redis store exists
-	memoryShare  float64   // of the container's memory limit for GOMEMLIMIT; 0 = set none
+	reloads      reloadMetrics
+	memoryShare  float64 // of the container's memory limit for GOMEMLIMIT; 0 = set none
 }
 
 // generation is what one loaded configuration runs on.
@@ -99,6 +100,7 @@ func buildGateway(cfg *config.Config, logger *slog.Logger, env func(string) (str
 		return nil, err
 	}
 	g.cur.Store(gen)
+	g.reloads = newReloadMetrics(reg, time.Now())
 	if tp != nil {
 		logger.Info("tracing enabled")
 	}

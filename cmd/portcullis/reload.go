@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/portcullis/portcullis/config"
 )
 
@@ -19,10 +21,19 @@ const reloadDiscoveryTimeout = 15 * time.Second
 // is dropped. Sessions survive when the secrets that sealed them are still
 // listed. When the file is invalid, or the new provider cannot be
 // discovered, every problem is logged and the gateway keeps running on the
-// old configuration. It reports whether the new configuration is live.
+// old configuration. It reports whether the new configuration is live, and
+// so do the reload metrics: a rejected reload is otherwise only a log line,
+// and the gateway keeps enforcing rules the operator believes replaced.
 func (g *gateway) reload(ctx context.Context) bool {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
+	ok := g.tryReload(ctx)
+	g.reloads.record(ok, time.Now())
+	return ok
+}
+
+// tryReload is reload's work, under reloadMu.
+func (g *gateway) tryReload(ctx context.Context) bool {
 	prev := g.current()
 	path := prev.cfg.Path
 	cfg, err := config.Load(path, g.env)
@@ -69,6 +80,36 @@ func (g *gateway) reload(ctx context.Context) bool {
 	g.logger.Info("config reloaded", "path", path, "provider_changed", gen.provider != prev.provider,
 		"store_changed", gen.store != prev.store, "store_reconnected", gen.conn != prev.conn)
 	return true
+}
+
+// reloadMetrics are portcullis_config_last_reload_successful (1 or 0) and
+// portcullis_config_last_reload_success_timestamp_seconds, as Prometheus
+// names its own: the configuration loaded at start counts as a success.
+type reloadMetrics struct {
+	successful, successTime prometheus.Gauge
+}
+
+func newReloadMetrics(reg prometheus.Registerer, now time.Time) reloadMetrics {
+	m := reloadMetrics{
+		successful: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "portcullis",
+			Name: "config_last_reload_successful",
+			Help: "1 when the last configuration reload (SIGHUP) was applied, 0 when it was rejected and the previous configuration still runs."}),
+		successTime: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "portcullis",
+			Name: "config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last configuration load that was applied (the start, or a reload)."}),
+	}
+	reg.MustRegister(m.successful, m.successTime)
+	m.record(true, now)
+	return m
+}
+
+func (m reloadMetrics) record(ok bool, now time.Time) {
+	if !ok {
+		m.successful.Set(0)
+		return
+	}
+	m.successful.Set(1)
+	m.successTime.Set(float64(now.UnixNano()) / 1e9)
 }
 
 // discard releases what gen built and does not share with prev.

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -103,5 +105,89 @@ func TestRedisURLProblemNamesItsLine(t *testing.T) {
 	r := invoke(t, nil, "check", "--config", path)
 	if r.code != 2 || !regexp.MustCompile(regexp.QuoteMeta(path)+`:\d+: session\.redis_url: `).MatchString(r.stderr) {
 		t.Errorf("exit %d, stderr %q; want 2 and FILE:LINE: session.redis_url: ...", r.code, r.stderr)
+	}
+}
+
+// scrape returns the value of the unlabelled metric name on the ops
+// listener's /metrics.
+func scrape(t *testing.T, f *fixture, name string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + f.cfg.ops + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no %s in /metrics:\n%s", name, b)
+	}
+	return string(m[1])
+}
+
+// TestReloadRejectedIsMeasured: a SIGHUP reload of a file that is valid
+// TOML but fails validation, or whose secrets file vanished, keeps the
+// previous configuration serving and logs each problem as FILE:LINE. Nothing
+// but that log line said so: a monitored gateway went on enforcing rules its
+// operator believed replaced. portcullis_config_last_reload_successful now
+// drops to 0 until a reload is applied, and the success timestamp moves only
+// then.
+func TestReloadRejectedIsMeasured(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	alice := f.login()
+	dir := filepath.Dir(f.path)
+	secretsFile := filepath.Join(dir, "secrets.txt")
+	if err := os.WriteFile(secretsFile, []byte(secretA+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromFile := strings.Replace(f.cfg.String(), `secrets = ["`+secretA+`"]`, `secrets_file = "secrets.txt"`, 1)
+	if scrape(t, f, "portcullis_config_last_reload_successful") != "1" {
+		t.Fatal("the configuration loaded at start is not counted as a success")
+	}
+	f.write(fromFile)
+	if !f.g.reload(context.Background()) {
+		t.Fatalf("reload with secrets_file refused:\n%s", f.logs)
+	}
+	applied := scrape(t, f, "portcullis_config_last_reload_success_timestamp_seconds")
+
+	badUpstream := strings.Replace(fromFile, "[[routes]]\npath = \"/**\"\n", "[[routes]]\npath = \"/**\"\nupstream = \"nope\"\n", 1)
+	line := strings.Count(badUpstream[:strings.Index(badUpstream, `upstream = "nope"`)], "\n") + 1
+	cases := []struct {
+		name, doc, log string
+		before         func()
+	}{
+		{"valid TOML that fails validation", badUpstream,
+			fmt.Sprintf("%s:%d: routes[0].upstream: no [[upstreams]] entry is named", f.path, line), nil},
+		{"the secrets file vanished", fromFile, "session.secrets_file", func() { os.Remove(secretsFile) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.before != nil {
+				tc.before()
+			}
+			f.write(tc.doc)
+			if f.g.reload(context.Background()) {
+				t.Fatal("the reload was applied")
+			}
+			if !strings.Contains(f.logs.String(), "config reload: "+f.path+":") || !strings.Contains(f.logs.String(), tc.log) {
+				t.Errorf("logs lack %q with the file and line:\n%s", tc.log, f.logs)
+			}
+			if got := scrape(t, f, "portcullis_config_last_reload_successful"); got != "0" {
+				t.Errorf("config_last_reload_successful = %s after a rejected reload, want 0", got)
+			}
+			if got := scrape(t, f, "portcullis_config_last_reload_success_timestamp_seconds"); got != applied {
+				t.Errorf("success timestamp moved to %s (from %s) on a rejected reload", got, applied)
+			}
+			if code := f.get(alice, "/admin/x", false); code != 200 {
+				t.Errorf("the previous configuration stopped serving: %d", code)
+			}
+		})
+	}
+	if err := os.WriteFile(secretsFile, []byte(secretA+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.write(fromFile)
+	if !f.g.reload(context.Background()) || scrape(t, f, "portcullis_config_last_reload_successful") != "1" {
+		t.Errorf("a good reload did not set config_last_reload_successful back to 1:\n%s", f.logs)
 	}
 }
