@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -131,7 +132,13 @@ func revokeSessions(ctx context.Context, store *session.RedisStore, iss, sub, id
 	case sub != "":
 		n, err = store.RevokeSubject(ctx, iss, sub)
 	case id != "":
-		if err = store.DeleteByID(ctx, id); err == nil {
+		err = store.DeleteByID(ctx, id)
+		if errors.Is(err, session.ErrNoSession) {
+			// Exit code 1, not "revoked 0": the one session asked for was
+			// not there to end (docs/sessions.md).
+			return fmt.Errorf("sessions revoke: no session has the id %s (it ended, expired or was revoked already); nothing was revoked", id)
+		}
+		if err == nil {
 			n = 1
 		}
 	default:

@@ -180,8 +180,14 @@ func TestSessionsListAndRevoke(t *testing.T) {
 		}
 	}
 	// An id that was revoked already is an error, not a silent success.
-	if _, errOut, code := sessionsRun(t, "revoke", "--config", path, "--id", idOf(ids, "bob")); code != 1 || !strings.Contains(errOut, "no session") {
-		t.Errorf("revoke of a gone id: exit %d %q, want 1", code, errOut)
+	// It says so on stderr, and stdout has no "revoked" line to misread.
+	if out, errOut, code := sessionsRun(t, "revoke", "--config", path, "--id", idOf(ids, "bob")); code != 1 || out != "" ||
+		!strings.Contains(errOut, "sessions revoke: no session has the id "+idOf(ids, "bob")) {
+		t.Errorf("revoke of a gone id: exit %d, stdout %q, stderr %q; want 1 and the id on stderr", code, out, errOut)
+	}
+	// --sub and --all count what they ended, none included: exit 0.
+	if out, errOut, code := sessionsRun(t, "revoke", "--config", path, "--sub", "nobody"); code != 0 || strings.TrimSpace(out) != "revoked 0 session(s)" {
+		t.Errorf("revoke --sub of nobody: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
 
