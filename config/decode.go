@@ -289,8 +289,18 @@ func (t *table) anyDuration(k string, def time.Duration) (dur time.Duration, s s
 		t.d.problem(t.key(k), "invalid duration %q (use e.g. \"90s\", \"12h\")", s)
 		return def, s, false
 	}
+	if dur > maxDuration || dur < -maxDuration {
+		t.d.problem(t.key(k), "%q is longer than any the gateway can use (at most \"87600h\", 10 years)", s)
+		return def, s, false
+	}
 	return dur, s, true
 }
+
+// maxDuration bounds every duration key. Go's durations end at about 292
+// years, and the gateway adds to them (a reload closes the old Redis
+// connection after shutdown_timeout + 1s): near that end the sum wrapped
+// negative, and the connection was closed under requests in flight at once.
+const maxDuration = 10 * 365 * 24 * time.Hour
 
 // sub returns the table at k (an absent table reads as empty).
 func (t *table) sub(k string) *table {

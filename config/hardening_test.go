@@ -450,7 +450,7 @@ func TestSessionDurationsBounded(t *testing.T) {
 		{name: "lifetime past the cookie cap", doc: with(`lifetime = "9601h"`), want: []string{
 			`cfg.toml:9: session.lifetime: 9601h0m0s is longer than browsers keep a cookie (400 days, 9600h): sessions would end then, silently; at most "9600h"`}},
 		{name: "lifetime at Duration's limit", doc: with(`lifetime = "2562047h47m16s"`), want: []string{
-			`cfg.toml:9: session.lifetime: 2562047h47m16s is longer than browsers keep a cookie (400 days, 9600h): sessions would end then, silently; at most "9600h"`}},
+			`cfg.toml:9: session.lifetime: "2562047h47m16s" is longer than any the gateway can use (at most "87600h", 10 years)`}},
 		{name: "margin not shorter than lifetime", doc: with("lifetime = \"1h\"\nrefresh_margin = \"1h\""), want: []string{
 			`cfg.toml:10: session.refresh_margin: 1h0m0s is not shorter than session.lifetime 1h0m0s: every request of every session would refresh its access token at the provider`}},
 		{name: "margin far past the default lifetime", doc: with(`refresh_margin = "1000h"`), want: []string{
@@ -471,4 +471,28 @@ func TestSessionDurationsBounded(t *testing.T) {
 		t.Fatalf("refused: %q", problems)
 	}
 	oneWarning(t, cfg.Warnings, "refresh_margin", `cfg.toml:9: session.refresh_margin: warning: 10m0s: an access token that lives no longer`)
+}
+
+// TestDurationsBounded: every duration key refuses a value past 10 years
+// with its line. Go's durations end at about 292 years and the gateway adds
+// to them: a shutdown_timeout near that end made a reload's "close the old
+// Redis connection after shutdown_timeout + 1s" wrap negative, closing it
+// at once under the requests in flight. Such values were accepted.
+func TestDurationsBounded(t *testing.T) {
+	const huge = `"2562047h47m16s"`
+	runProblemCases(t, t.TempDir(), []problemCase{
+		{name: "shutdown_timeout", doc: section("[server]", "shutdown_timeout = "+huge), want: []string{
+			`cfg.toml:2: server.shutdown_timeout: "2562047h47m16s" is longer than any the gateway can use (at most "87600h", 10 years)`}},
+		{name: "shutdown_delay", doc: section("[server]", `shutdown_delay = "87601h"`), want: []string{
+			`cfg.toml:2: server.shutdown_delay: "87601h" is longer than any the gateway can use (at most "87600h", 10 years)`}},
+		{name: "groups_refresh", doc: section("[provider]", "groups_refresh = "+huge), want: []string{
+			`cfg.toml:5: provider.groups_refresh: "2562047h47m16s" is longer than any the gateway can use (at most "87600h", 10 years)`}},
+		{name: "upstream timeout", doc: section("[[upstreams]]", "timeout = "+huge), want: []string{
+			`cfg.toml:12: upstreams[0].timeout: "2562047h47m16s" is longer than any the gateway can use (at most "87600h", 10 years)`}},
+		{name: "negative flush_interval", doc: section("[[upstreams]]", `flush_interval = "-2562047h"`), want: []string{
+			`cfg.toml:12: upstreams[0].flush_interval: "-2562047h" is longer than any the gateway can use (at most "87600h", 10 years)`}},
+	})
+	if cfg, problems := parseDoc(t, t.TempDir(), section("[server]", `shutdown_timeout = "87600h"`), nil); cfg == nil {
+		t.Errorf("87600h refused: %q", problems)
+	}
 }
