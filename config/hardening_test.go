@@ -496,3 +496,21 @@ func TestDurationsBounded(t *testing.T) {
 		t.Errorf("87600h refused: %q", problems)
 	}
 }
+
+// TestOIDCScopesNeedOpenID: scopes without "openid" (copied from a plain
+// OAuth 2.0 set-up) were accepted with an OpenID Connect provider, which
+// then issues no ID token: every sign-in failed at the callback ("token
+// response has no id_token"), found only in production.
+func TestOIDCScopesNeedOpenID(t *testing.T) {
+	runProblemCases(t, t.TempDir(), []problemCase{
+		{name: "oidc without openid", doc: section("[provider]", `scopes = ["email", "profile"]`), want: []string{
+			`cfg.toml:5: provider.scopes: must include "openid" with an OpenID Connect provider (kind "oidc"): without it no ID token is issued and every sign-in fails`}},
+		{name: "empty", doc: section("[provider]", `scopes = []`), want: []string{
+			`cfg.toml:5: provider.scopes: must include "openid" with an OpenID Connect provider (kind "oidc"): without it no ID token is issued and every sign-in fails`}},
+		{name: "google", doc: section("[provider]", "kind = \"google\"\nscopes = [\"email\"]"), want: []string{
+			`cfg.toml:6: provider.scopes: must include "openid" with an OpenID Connect provider (kind "google"): without it no ID token is issued and every sign-in fails`}},
+	})
+	if cfg, problems := parseDoc(t, t.TempDir(), section("[provider]", `scopes = ["openid", "groups"]`), nil); cfg == nil {
+		t.Errorf("openid refused: %q", problems)
+	}
+}

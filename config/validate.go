@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -278,6 +279,11 @@ func (d *decoder) validateProvider(p *providerSection) string {
 		}
 	}
 	d.nonEmpty("provider.scopes", p.Scopes)
+	if p.ScopesSet && isOIDC(kind) && !slices.Contains(p.Scopes, "openid") && !d.hasProblemAt("provider.scopes") {
+		// Without it the request is plain OAuth 2.0: the provider sends
+		// no ID token, and every sign-in failed at the callback.
+		d.problem("provider.scopes", `must include "openid" with an OpenID Connect provider (kind %q): without it no ID token is issued and every sign-in fails`, kind)
+	}
 	d.nonEmpty("provider.audiences", p.Audiences)
 	for name, v := range p.AuthParams {
 		switch {
@@ -308,12 +314,15 @@ func (d *decoder) nonEmpty(key string, vals []string) {
 	}
 }
 
+// isOIDC reports whether kind signs users in with OpenID Connect.
+func isOIDC(kind string) bool { return kind == "oidc" || kind == "google" || kind == "entra" }
+
 // checkEndpoints checks the issuer or the plain OAuth 2.0 endpoints for kind.
 func (d *decoder) checkEndpoints(p *providerSection, kind string) {
 	trio := []struct{ key, val string }{
 		{"authorization_url", p.AuthorizationURL}, {"token_url", p.TokenURL}, {"userinfo_url", p.UserinfoURL},
 	}
-	if kind == "oidc" || kind == "google" || kind == "entra" {
+	if isOIDC(kind) {
 		if p.Issuer == "" && kind != "google" {
 			d.problem("provider.issuer", `required with kind = %q`, kind)
 		} else if p.Issuer != "" {
