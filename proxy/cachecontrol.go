@@ -8,14 +8,18 @@ import (
 )
 
 // modifyResponse is the reverse proxy's hook on an upstream's answer:
-// the gateway's cookies are removed from it, and an answer to a request
-// let through for an identity is kept out of shared caches and ends with
-// that identity (watchAnswer).
+// the gateway's cookies are removed from it, its trailers from the fields
+// the gateway controls (guardTrailers), and an answer to a request let
+// through for an identity is kept out of shared caches and ends with that
+// identity (watchAnswer).
 func (h *Handler) modifyResponse(resp *http.Response) error {
 	if err := h.dropOwnSetCookies(resp); err != nil {
 		return err
 	}
 	ex := exchangeOf(resp.Request)
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		h.guardTrailers(ex, resp)
+	}
 	if ex == nil {
 		return nil
 	}

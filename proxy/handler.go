@@ -161,6 +161,9 @@ type exchange struct {
 	ctx  exchangeContext // the context of the request given to the reverse proxy
 	// stream is the forwarded answer's body, ended with the identity.
 	stream identityStream
+	// trailers is the forwarded answer's body when it can end with trailer
+	// fields, filtered (guardTrailers).
+	trailers trailerGuard
 }
 
 type exchangeKey struct{}

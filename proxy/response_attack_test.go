@@ -1,0 +1,112 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawGet sends one HTTP/1.1 request to srv over a fresh connection and
+// returns everything the gateway wrote until it closed the connection.
+func rawGet(t *testing.T, addr, req string) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(bufio.NewReader(conn))
+	return string(b)
+}
+
+// TestUpstreamTrailersCannotCarryControlledFields: an application answers
+// with trailer fields named like the ones the gateway controls on the
+// header (Set-Cookie for its own cookie, Cache-Control), announced with
+// Trailer: or not. None of them reaches the client; an ordinary trailer
+// (gRPC's status, Server-Timing) still does.
+func TestUpstreamTrailersCannotCarryControlledFields(t *testing.T) {
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "Set-Cookie, Cache-Control, Grpc-Status")
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "body")
+		http.NewResponseController(w).Flush()
+		w.Header().Set("Set-Cookie", "portcullis=planted; Path=/")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("Grpc-Status", "0")
+		w.Header().Set(http.TrailerPrefix+"Set-Cookie", "__Host-portcullis=planted2; Path=/; Secure")
+		w.Header().Set(http.TrailerPrefix+"Cdn-Cache-Control", "max-age=3600")
+		w.Header().Set(http.TrailerPrefix+"X-Forwarded-User", "mallory")
+		w.Header().Set(http.TrailerPrefix+"Server-Timing", "db;dur=1")
+	})
+	srv := serveGateway(t, f)
+	got := rawGet(t, strings.TrimPrefix(srv.URL, "http://"),
+		"GET /public/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n")
+	head, rest, _ := strings.Cut(got, "\r\n\r\n")
+	if !strings.HasPrefix(head, "HTTP/1.1 200") {
+		t.Fatalf("answer: %q", got)
+	}
+	lower := strings.ToLower(rest)
+	for _, bad := range []string{"set-cookie", "cache-control", "x-forwarded-user", "planted"} {
+		if strings.Contains(lower, bad) {
+			t.Errorf("a trailer %q reached the client: %q", bad, rest)
+		}
+	}
+	for _, ok := range []string{"grpc-status: 0", "server-timing: db;dur=1"} {
+		if !strings.Contains(lower, ok) {
+			t.Errorf("the trailer %q was lost: %q", ok, rest)
+		}
+	}
+	if strings.Contains(strings.ToLower(head), "planted") {
+		t.Errorf("a trailer reached the header: %q", head)
+	}
+}
+
+// TestUnaskedSwitchingProtocolsIs502: an application answers 101 to a
+// request that asked for no upgrade, or switches to another protocol than
+// the one asked. The client gets 502 and nothing is spliced: no byte the
+// application writes after its 101 reaches the client.
+func TestUnaskedSwitchingProtocolsIs502(t *testing.T) {
+	answers := map[string]string{
+		"unasked websocket": "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nSPLICED\n",
+		"bare 101":          "HTTP/1.1 101 Switching Protocols\r\n\r\nSPLICED\n",
+		"other protocol":    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nSPLICED\n",
+	}
+	for name, answer := range answers {
+		t.Run(name, func(t *testing.T) {
+			f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+				conn, brw, err := http.NewResponseController(w).Hijack()
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+				_, _ = brw.WriteString(answer)
+				_ = brw.Flush()
+				_, _ = io.Copy(io.Discard, brw) // until the gateway hangs up
+			})
+			cookie := ""
+			for _, c := range f.cookies(t, f.session()) {
+				cookie += c.Name + "=" + c.Value + "; "
+			}
+			srv := serveGateway(t, f)
+			asked := ""
+			if name == "other protocol" {
+				asked = "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+			}
+			for _, path := range []string{"/public/x", "/app/x"} {
+				got := rawGet(t, strings.TrimPrefix(srv.URL, "http://"),
+					"GET "+path+" HTTP/1.1\r\nHost: gw.test\r\nCookie: "+cookie+"\r\n"+asked+"Connection: close\r\n\r\n")
+				if !strings.HasPrefix(got, "HTTP/1.1 502") || strings.Contains(got, "SPLICED") {
+					t.Errorf("%s: %q", path, got)
+				}
+			}
+		})
+	}
+}
