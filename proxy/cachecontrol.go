@@ -17,7 +17,11 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 		return err
 	}
 	ex := exchangeOf(resp.Request)
-	if resp.StatusCode != http.StatusSwitchingProtocols {
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if err := askedSwitch(resp); err != nil {
+			return err
+		}
+	} else {
 		h.guardTrailers(ex, resp)
 	}
 	if ex == nil {

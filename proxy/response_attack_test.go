@@ -110,3 +110,32 @@ func TestUnaskedSwitchingProtocolsIs502(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedSwitchingProtocolsClosesUpstream: the connection of a 101
+// the gateway refuses (not asked for, or another protocol) belongs to the
+// gateway once the transport hands it over; it is closed at once, not
+// left open until a garbage collection finds it (an application that
+// answers every request so made the gateway hold a descriptor each).
+func TestRefusedSwitchingProtocolsClosesUpstream(t *testing.T) {
+	closed := make(chan bool, 1)
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		_ = brw.Flush()
+		_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		_, err = io.Copy(io.Discard, brw)
+		closed <- err == nil // EOF: the gateway hung up
+	})
+	srv := serveGateway(t, f)
+	got := rawGet(t, strings.TrimPrefix(srv.URL, "http://"), "GET /public/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 502") {
+		t.Fatalf("answer: %q", got)
+	}
+	if !<-closed {
+		t.Fatal("the gateway kept the upstream connection of a refused 101 open")
+	}
+}

@@ -3,11 +3,14 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/session"
+	"golang.org/x/net/http/httpguts"
 )
 
 // defaultUpgradeRecheck is how often an upgraded connection's session or
@@ -19,6 +22,52 @@ var (
 	errUpgradeExpired = errors.New("the session or token expired")
 	errUpgradeRevoked = errors.New("the session or token was revoked")
 )
+
+// askedSwitch refuses a 101 Switching Protocols answer that does not
+// switch to the protocol the request asked for (an upgrade not asked for,
+// another protocol, or a bare 101 the transport hands over without its
+// connection). The reverse proxy refuses them too, but after the
+// transport has made the connection the caller's, and without closing it:
+// an application answering so left a descriptor open per request until a
+// garbage collection. Refused here, the connection is closed and the
+// client gets 502.
+func askedSwitch(resp *http.Response) error {
+	asked, got := upgradeType(resp.Request.Header), upgradeType(resp.Header)
+	if _, ok := resp.Body.(io.ReadWriteCloser); ok && asked != "" && asciiEqualFold(asked, got) {
+		return nil
+	}
+	return fmt.Errorf("proxy: the upstream switched to protocol %.32q when %.32q was asked", got, asked)
+}
+
+// upgradeType is the protocol a request or 101 answer names, as the
+// reverse proxy reads it: Upgrade's first value, with Connection naming it.
+func upgradeType(h http.Header) string {
+	if !httpguts.HeaderValuesContainsToken(h["Connection"], "Upgrade") {
+		return ""
+	}
+	return h.Get("Upgrade")
+}
+
+// asciiEqualFold compares ASCII case-insensitively (strings.EqualFold also
+// folds non-ASCII letters, the Kelvin sign to "k").
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
 
 // upgradeWatch is what the watcher of one upgraded connection needs, copied
 // from the exchange before the connection is handed to the reverse proxy:
