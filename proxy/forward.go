@@ -22,6 +22,14 @@ import (
 // timeout is not set.
 const defaultUpstreamTimeout = 30 * time.Second
 
+// maxResponseHeaderBytes bounds the header block of an upstream's answer
+// (an interim one's too), past which the answer is a 502. Go's default is
+// 10 MiB, which a broken or hostile application made the gateway read,
+// hold and pass on for every answer in flight. Chrome refuses answers
+// whose header exceeds 256 KiB itself, so no answer a browser could use is
+// refused.
+const maxResponseHeaderBytes = 256 << 10
+
 // upstream is one [[upstreams]] entry with its reverse proxy, built once.
 type upstream struct {
 	name         string
@@ -86,15 +94,16 @@ func newTransport(u Upstream) (*http.Transport, error) {
 		timeout = defaultUpstreamTimeout
 	}
 	tr := &http.Transport{
-		Proxy:                 nil, // never send upstream traffic through an environment proxy
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: timeout,
-		ForceAttemptHTTP2:     u.URL.Scheme == "https",
+		Proxy:                  nil, // never send upstream traffic through an environment proxy
+		DialContext:            (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    256,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		ResponseHeaderTimeout:  timeout,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+		ForceAttemptHTTP2:      u.URL.Scheme == "https",
 	}
 	if u.URL.Scheme == "https" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: u.TLSSkipVerify} //nolint:gosec // opt-in per upstream

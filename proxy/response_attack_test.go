@@ -139,3 +139,41 @@ func TestRefusedSwitchingProtocolsClosesUpstream(t *testing.T) {
 		t.Fatal("the gateway kept the upstream connection of a refused 101 open")
 	}
 }
+
+// TestHugeResponseHeaderIs502: an application whose answer's header block
+// runs to megabytes (a broken loop adding a header, or a hostile app) made
+// the gateway read and hold up to Go's default of 10 MiB per answer and
+// pass it on. Past maxResponseHeaderBytes the client gets 502; a large but
+// sane header block (a long Content-Security-Policy, many cookies) passes.
+func TestHugeResponseHeaderIs502(t *testing.T) {
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		n := 8 // 64 KB
+		if r.URL.Path == "/public/huge" {
+			n = 1200 // 9.6 MB
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 200 OK\r\n")
+		for i := 0; i < n; i++ {
+			if _, err := brw.WriteString("X-Big: " + strings.Repeat("a", 8000) + "\r\n"); err != nil {
+				return
+			}
+		}
+		_, _ = brw.WriteString("Content-Length: 2\r\n\r\nok")
+		_ = brw.Flush()
+	})
+	srv := serveGateway(t, f)
+	for path, want := range map[string]int{"/public/huge": http.StatusBadGateway, "/public/large": http.StatusOK} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != want || (want == http.StatusBadGateway && resp.Header.Get("X-Big") != "") {
+			t.Errorf("%s: status %d, %d X-Big fields", path, resp.StatusCode, len(resp.Header["X-Big"]))
+		}
+	}
+}
