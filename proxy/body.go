@@ -33,6 +33,11 @@ const preReadTimeout = 30 * time.Second
 // does not hold a goroutine and an upstream connection for ever.
 const streamIdleTimeout = 60 * time.Second
 
+// sendIdleTimeout bounds each write of a forwarded answer to the client
+// (statusWriter.sendTimed): a client that reads nothing for that long
+// loses the answer, and the upstream request is aborted.
+const sendIdleTimeout = 60 * time.Second
+
 // smallBuffer and bodyBuffer hold a pre-read body; bodyBuffer's one extra
 // byte tells a body of exactly preReadLimit bytes from a longer one.
 type (

@@ -46,7 +46,7 @@ type upstream struct {
 func (h *Handler) buildUpstreams() error {
 	h.upstreams = make(map[string]*upstream, len(h.cfg.Upstreams))
 	pool, bodies := &bufferPool{}, &bodyPool{timeout: preReadTimeout, idle: streamIdleTimeout}
-	h.bodies = bodies
+	h.bodies, h.sendIdle = bodies, sendIdleTimeout
 	for _, u := range h.cfg.Upstreams {
 		if u.URL == nil || (u.URL.Scheme != "http" && u.URL.Scheme != "https") || u.URL.Host == "" {
 			return fmt.Errorf("proxy: upstream %q: URL must be absolute http(s), got %v", u.Name, u.URL)
@@ -148,7 +148,9 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 	start := h.now()
 	// Deferred: an answer the client aborts ends ServeHTTP in a panic.
 	defer func() { h.metrics.upstream(up.name, h.now().Sub(start)) }()
+	ex.sendIdle = h.sendIdle
 	up.rp.ServeHTTP(ex, req)
+	ex.endSend()
 }
 
 // rewrite builds the outbound request (never a Director: a client's

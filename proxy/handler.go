@@ -44,9 +44,10 @@ type Handler struct {
 	issuer    string // public_url, the assertions' iss
 	states    stateJar
 	upstreams map[string]*upstream
-	single    *upstream // the only upstream, when there is exactly one
-	bodies    *bodyPool // the upstreams' pre-read buffers, also for forms read before the decision (readForm)
-	scrub     headerSet // inbound headers always removed
+	single    *upstream     // the only upstream, when there is exactly one
+	bodies    *bodyPool     // the upstreams' pre-read buffers, also for forms read before the decision (readForm)
+	sendIdle  time.Duration // sendIdleTimeout (tests shorten it)
+	scrub     headerSet     // inbound headers always removed
 	names     headerNames
 	signer    *signer
 	idCache   *valueCache
@@ -562,6 +563,19 @@ type statusWriter struct {
 	// the upstream and then clears the header map of, neither carries nor
 	// loses them. They are added to the final response.
 	held http.Header
+	// sendIdle, while a forwarded answer is written, bounds each write to
+	// the client (Write, Flush; endSend when the reverse proxy has
+	// returned): a client that stops reading a large answer (a download,
+	// an event stream) blocked the gateway's write for ever once the
+	// socket buffers were full, and with it the upstream request: the
+	// listener has no WriteTimeout, which would cut long streams. Like
+	// nginx's send_timeout, the bound is on one write, so a stream that
+	// pauses is not cut (an HTTP/2 stream's deadline resets it when it
+	// passes, written to or not: it is lifted after each write). An
+	// interim (1xx) answer gets none: a 101 hands the connection over to a
+	// WebSocket, which must not inherit it. sent: a deadline was set.
+	sendIdle time.Duration
+	sent     bool
 }
 
 // holdHeaders moves the headers set so far aside until the final response.
@@ -629,12 +643,45 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 		s.release()
 		s.status = http.StatusOK
 	}
+	if s.sendIdle > 0 && s.sendDeadline(time.Now().Add(s.sendIdle)) {
+		n, err := s.ResponseWriter.Write(b)
+		s.sendDeadline(time.Time{})
+		return n, err
+	}
 	return s.ResponseWriter.Write(b)
 }
 
 // Flush flushes the underlying writer when it can.
 func (s *statusWriter) Flush() {
+	timed := s.sendIdle > 0 && s.sendDeadline(time.Now().Add(s.sendIdle))
 	_ = http.NewResponseController(s.ResponseWriter).Flush()
+	if timed {
+		s.sendDeadline(time.Time{})
+	}
+}
+
+// sendDeadline sets the write deadline of the forwarded answer (zero:
+// none), around each write; false when the writer has none (a test
+// recorder).
+func (s *statusWriter) sendDeadline(t time.Time) bool {
+	if http.NewResponseController(s.ResponseWriter).SetWriteDeadline(t) != nil {
+		return false
+	}
+	s.sent = true
+	return true
+}
+
+// endSend, called when the reverse proxy has returned (not after a panic:
+// the server closes that connection), gives what the server writes once
+// the handler returns (what the answer left buffered, a chunked answer's
+// closing bytes, HTTP/2's end of stream) a deadline too. The server lifts
+// it once the answer is complete (HTTP/1.1: before the connection's next
+// request; HTTP/2: with the stream).
+func (s *statusWriter) endSend() {
+	if s.sent {
+		s.sendDeadline(time.Now().Add(s.sendIdle))
+	}
+	s.sendIdle, s.sent = 0, false
 }
 
 // Unwrap returns the underlying ResponseWriter.

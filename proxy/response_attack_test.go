@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +176,126 @@ func TestHugeResponseHeaderIs502(t *testing.T) {
 		if resp.StatusCode != want || (want == http.StatusBadGateway && resp.Header.Get("X-Big") != "") {
 			t.Errorf("%s: status %d, %d X-Big fields", path, resp.StatusCode, len(resp.Header["X-Big"]))
 		}
+	}
+}
+
+// TestClientThatStopsReadingReleasesUpstream: a client asks for a large
+// answer (a download, an event stream) and stops reading. The gateway's
+// writes block once the socket buffers are full; with no write deadline
+// they blocked for ever, holding the upstream connection (and, behind a
+// thread-per-request application, one of its workers) for a connection the
+// client spends nothing on. A write that makes no progress for sendIdle
+// now ends the answer and the upstream request.
+func TestClientThatStopsReadingReleasesUpstream(t *testing.T) {
+	released := make(chan struct{})
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		defer close(released)
+		chunk := []byte(strings.Repeat("x", 32<<10))
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	f.h.sendIdle = 300 * time.Millisecond
+	srv := serveGateway(t, f)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /public/big HTTP/1.1\r\nHost: gw.test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	select { // the client reads nothing
+	case <-released:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream request is still held for a client that stopped reading")
+	}
+}
+
+// TestSlowStreamWithReadingClientLasts: the write deadline counts from
+// each write: an answer whose upstream pauses longer than sendIdle between
+// writes (an event stream, a long poll), and one that ends after such a
+// pause, reach a client that reads.
+func TestSlowStreamWithReadingClientLasts(t *testing.T) {
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; i < 3; i++ {
+			_, _ = io.WriteString(w, "data: tick\n\n")
+			http.NewResponseController(w).Flush()
+			time.Sleep(400 * time.Millisecond)
+		}
+	})
+	f.h.sendIdle = 200 * time.Millisecond
+	srv := serveGateway(t, f)
+	for i := 0; i < 2; i++ { // the second on the kept-alive connection
+		resp, err := http.Get(srv.URL + "/public/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil || strings.Count(string(b), "tick") != 3 {
+			t.Fatalf("stream %d: %q, %v", i, b, err)
+		}
+		time.Sleep(400 * time.Millisecond)
+	}
+	resp, err := http.Get(srv.URL + "/denied/x") // a gateway page after an idle pause
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+}
+
+// TestSendDeadlineOverHTTP2: over HTTP/2 the deadline is the stream's: a
+// stream that pauses longer than sendIdle reaches a reading client, and a
+// stream nobody reads (its flow-control window spent) ends the upstream
+// request.
+func TestSendDeadlineOverHTTP2(t *testing.T) {
+	released := make(chan struct{}, 1)
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/public/big" {
+			defer func() { released <- struct{}{} }()
+			chunk := []byte(strings.Repeat("x", 32<<10))
+			for {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		}
+		for i := 0; i < 3; i++ {
+			_, _ = io.WriteString(w, "tick\n")
+			http.NewResponseController(w).Flush()
+			time.Sleep(400 * time.Millisecond)
+		}
+	})
+	f.h.sendIdle = 200 * time.Millisecond
+	srv := httptest.NewUnstartedServer(f.h)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	client := srv.Client()
+	resp, err := client.Get(srv.URL + "/public/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.ProtoMajor != 2 || err != nil || strings.Count(string(b), "tick") != 3 {
+		t.Fatalf("%s: %q, %v", resp.Proto, b, err)
+	}
+	resp, err = client.Get(srv.URL + "/public/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close() // the client reads nothing
+	select {
+	case <-released:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream request is still held for an HTTP/2 stream nobody reads")
 	}
 }
