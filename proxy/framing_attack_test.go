@@ -22,12 +22,19 @@ func TestListenerFramingDecidesWhatIsForwarded(t *testing.T) {
 		statuses  []string // the status lines answered, in order
 		forwarded []string // "METHOD path" the upstream received, in order
 	}{
-		// Content-Length with Transfer-Encoding: Go reads the chunked body and
-		// keeps the connection (RFC 9112 §6.3 says close it); the request
-		// after it is decided on its own, as here.
+		// Content-Length with Transfer-Encoding: Go reads the chunked body
+		// (and drops the Content-Length); a front proxy that read the
+		// Content-Length sees the rest as the start of the next request. The
+		// connection is closed after the answer (RFC 9112 §6.3): nothing
+		// after the body is read as a request.
 		{"Content-Length and Transfer-Encoding",
-			post + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n",
-			[]string{"200", "401"}, []string{"POST /public/x"}},
+			post + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin/x HTTP/1.1\r\nHost: gw.test\r\n\r\n",
+			[]string{"200"}, []string{"POST /public/x"}},
+		// HTTP/1.0 with Transfer-Encoding: Go ignores it (and drops it) and
+		// reads the Content-Length; RFC 9112 §6.1: framing faulty, close.
+		{"HTTP/1.0 with Transfer-Encoding",
+			"POST /public/x HTTP/1.0\r\nHost: gw.test\r\nConnection: keep-alive\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin/x HTTP/1.1\r\nHost: gw.test\r\n\r\n",
+			[]string{"200"}, []string{"POST /public/x"}},
 		{"two Content-Lengths",
 			post + "Content-Length: 4\r\nContent-Length: 5\r\n\r\nabcde", []string{"400"}, nil},
 		{"Transfer-Encoding chunked, identity",
@@ -62,7 +69,7 @@ func TestListenerFramingDecidesWhatIsForwarded(t *testing.T) {
 			srv := serveGateway(t, f)
 			got := rawGet(t, strings.TrimPrefix(srv.URL, "http://"), c.raw)
 			var statuses []string
-			for _, part := range strings.Split(got, "HTTP/1.1 ")[1:] {
+			for _, part := range strings.Split(strings.ReplaceAll(got, "HTTP/1.0 ", "HTTP/1.1 "), "HTTP/1.1 ")[1:] {
 				statuses = append(statuses, part[:3])
 			}
 			if strings.Join(statuses, ",") != strings.Join(c.statuses, ",") {
@@ -77,7 +84,7 @@ func TestListenerFramingDecidesWhatIsForwarded(t *testing.T) {
 				if u := r.Header.Get("X-Forwarded-User"); u != "" && (r.Path != "/admin/x" || u != "alice") {
 					t.Errorf("%s %s reached the upstream as %q", r.Method, r.Path, u)
 				}
-				if r.Body != "" {
+				if r.Body != "" && !strings.Contains(c.raw, "HTTP/1.0") { // HTTP/1.0: the Content-Length's 5 bytes
 					t.Errorf("%s %s reached the upstream with the body %q", r.Method, r.Path, r.Body)
 				}
 			}

@@ -193,6 +193,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.peer = peerAddr(r.RemoteAddr)
 	ex.trusted = h.isTrusted(ex.peer)
 	boundBodyWait(w, r, h.bodies.timeout)
+	closeAfterFraming(w, r)
 	// Deferred: a client that hangs up while a forwarded answer streams
 	// makes the reverse proxy end the handler with http.ErrAbortHandler,
 	// which net/http swallows; the request's log line and metrics are still
@@ -204,6 +205,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.serve(ex, r)
 	ex.returned = true
+}
+
+// closeAfterFraming closes the connection after the answer to an HTTP/1.x
+// request whose body a proxy in front of the gateway may have framed
+// otherwise: a chunked one, from which Go drops a Content-Length sent with
+// it (RFC 9112 §6.3), and an HTTP/1.0 one, whose Transfer-Encoding Go drops
+// and ignores (§6.1). Neither can be seen by a handler, and the RFC wants
+// the connection closed for both: else what a proxy that read the other
+// length sent as the rest of the body (or as its own next request) was read
+// here as the next request on that connection, the classic request
+// smuggling, with another client's request appended to the attacker's.
+// Keeping connections is left to the usual requests (bodyless, or with a
+// Content-Length alone); a request that closes its connection anyway
+// (r.Close: an HTTP/1.0 one without keep-alive, nginx's forward-auth
+// subrequest) gets no header.
+func closeAfterFraming(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 && !r.Close && (r.ProtoMinor == 0 || len(r.TransferEncoding) > 0) {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 func (h *Handler) serve(ex *exchange, r *http.Request) {
