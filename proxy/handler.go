@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -702,6 +704,46 @@ func (s *statusWriter) endSend() {
 		s.sendDeadline(time.Now().Add(s.sendIdle))
 	}
 	s.sendIdle, s.sent = 0, false
+}
+
+// Hijack hands the connection of an upgraded answer (a WebSocket) to the
+// reverse proxy with each write to the client bounded by sendIdle, as the
+// forwarded answers' are (sendTimedConn): an application pushing to a
+// client that reads nothing was otherwise held until the identity ended,
+// or for ever on a public route.
+func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err != nil || s.sendIdle <= 0 {
+		return conn, brw, err
+	}
+	return &sendTimedConn{Conn: conn, idle: s.sendIdle}, brw, nil
+}
+
+// sendTimedConn is an upgraded connection whose writes each wait at most
+// idle. An idle connection, with nothing to write, has no deadline.
+type sendTimedConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c *sendTimedConn) Write(p []byte) (int, error) {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.idle))
+	n, err := c.Conn.Write(p)
+	_ = c.Conn.SetWriteDeadline(time.Time{})
+	return n, err
+}
+
+// errNoHalfClose ends an upgraded connection whose application closed its
+// side, when the client's connection cannot be half-closed.
+var errNoHalfClose = errors.New("proxy: the connection cannot half-close")
+
+// CloseWrite passes the application's half-close on to the client, which
+// the reverse proxy does when the connection can (TCP, TLS).
+func (c *sendTimedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errNoHalfClose
 }
 
 // Unwrap returns the underlying ResponseWriter.

@@ -299,3 +299,95 @@ func TestSendDeadlineOverHTTP2(t *testing.T) {
 		t.Fatal("the upstream request is still held for an HTTP/2 stream nobody reads")
 	}
 }
+
+// TestUpgradedClientThatStopsReadingReleasesUpstream: the same for an
+// upgraded connection (a WebSocket): an application that pushes to a
+// client that reads nothing is released once a write waited sendIdle; an
+// idle connection, with nothing to write, stays open.
+func TestUpgradedClientThatStopsReadingReleasesUpstream(t *testing.T) {
+	released := make(chan struct{})
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		defer close(released)
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		_ = brw.Flush()
+		if line, err := brw.ReadString('\n'); err != nil || line != "push\n" {
+			return
+		}
+		chunk := []byte(strings.Repeat("x", 32<<10))
+		for {
+			_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := conn.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	f.h.sendIdle = 300 * time.Millisecond
+	srv := serveGateway(t, f)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, _ = io.WriteString(conn, "GET /public/ws HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	time.Sleep(600 * time.Millisecond) // idle for longer than sendIdle: still open
+	_, _ = io.WriteString(conn, "push\n")
+	select { // the client reads nothing
+	case <-released:
+	case <-time.After(8 * time.Second):
+		t.Fatal("the upstream connection is still held for an upgraded client that stopped reading")
+	}
+}
+
+// TestUpgradedHalfClosePassedOn: an application that ends its side of an
+// upgraded connection (after its last message) still half-closes the
+// client's side through the bounded connection: the client reads the
+// message, then the end, and can still write.
+func TestUpgradedHalfClosePassedOn(t *testing.T) {
+	got := make(chan string, 1)
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nbye\n")
+		_ = brw.Flush()
+		_ = conn.(*net.TCPConn).CloseWrite()
+		line, _ := brw.ReadString('\n')
+		got <- line
+	})
+	srv := serveGateway(t, f)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(conn, "GET /public/ws HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	br := bufio.NewReader(conn)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	if rest, err := io.ReadAll(br); err != nil || string(rest) != "bye\n" {
+		t.Fatalf("read %q, %v; want the message, then the end", rest, err)
+	}
+	_, _ = io.WriteString(conn, "after\n")
+	select {
+	case line := <-got:
+		if line != "after\n" {
+			t.Errorf("the application read %q after its half-close", line)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the client's write after the half-close never arrived")
+	}
+}
