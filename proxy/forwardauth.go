@@ -66,7 +66,12 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 		}
 		ex.WriteHeader(http.StatusOK)
 	default:
-		h.fail(ex, r, ex.dec.refusal(http.StatusForbidden))
+		e := ex.dec.refusal(http.StatusForbidden)
+		if e.status == http.StatusUnauthorized {
+			e.signIn = h.prefix + "/start?rd=" + rdValue(h.returnURLWith(ex, query))
+			e.navigate = q.method == http.MethodGet || q.method == http.MethodHead || q.method == ""
+		}
+		h.fail(ex, r, e)
 	}
 }
 

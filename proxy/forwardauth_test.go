@@ -111,6 +111,46 @@ func TestForwardAuthLoginRedirectThroughStart(t *testing.T) {
 	}
 }
 
+// TestForwardAuthSignInPage: Traefik's forwardAuth and Envoy's ext_authz
+// hand the gateway's 401 to the browser as it is. The HTML page then links
+// to {prefix}/start for the original request (host, path and query from
+// the forwarded headers, not the subrequest's) and, for a GET, goes there
+// at once; a POST's page only links, and a non-browser gets the JSON 401.
+func TestForwardAuthSignInPage(t *testing.T) {
+	f := newFixture(t)
+	trusted := fromPeer("10.0.0.5:4000")
+	orig := func(method string) []reqOption {
+		return []reqOption{trusted, withHeader("X-Forwarded-Method", method), withHeader("X-Forwarded-Host", "app.test"),
+			withHeader("X-Forwarded-Uri", "/app/x?a=1&b=<2>")}
+	}
+	const start = `/oauth2/start?rd=http%3A//app.test/app/x%3Fa%3D1%26b%3D%3C2%3E`
+	resp := f.do(t, "GET", "/oauth2/auth?ignored=1", nil, append(orig("GET"), browser())...)
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("GET: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	for _, want := range []string{`<meta http-equiv="refresh" content="0; url=` + start + `">`, `<a href="` + start + `">Sign in</a>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("GET page lacks %s:\n%s", want, body)
+		}
+	}
+	resp = f.do(t, "GET", "/oauth2/auth", nil, append(orig("POST"), browser())...)
+	body = readBody(t, resp)
+	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "refresh") || !strings.Contains(body, ">Sign in</a>") {
+		t.Errorf("POST: %d, want a 401 page that links without going:\n%s", resp.StatusCode, body)
+	}
+	resp = f.do(t, "GET", "/oauth2/auth", nil, orig("GET")...)
+	body = readBody(t, resp)
+	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "start") {
+		t.Errorf("non-browser: %d %s", resp.StatusCode, body)
+	}
+	// The link is the one nginx's and Caddy's snippets redirect to.
+	resp = f.do(t, "GET", start, nil, browser())
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "https://idp.test/") {
+		t.Errorf("start from the page's link: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
 // TestSnippetsPassMethodOverride: the Traefik and Envoy snippets pass the
 // gateway only the client headers they list (authRequestHeaders,
 // allowed_headers). Rebuilding the subrequest each sends for a POST that

@@ -514,9 +514,16 @@ func acceptsHTML(r *http.Request) bool {
 // is not public_url's (routes may name other hosts; the redirect policy
 // then decides whether that host may be returned to, else "/").
 func (h *Handler) returnURL(ex *exchange, r *http.Request) string {
+	return h.returnURLWith(ex, r.URL.RawQuery)
+}
+
+// returnURLWith is returnURL for the decided request with the raw query
+// query (forward-auth's comes from the forwarded headers, not the
+// subrequest's URL).
+func (h *Handler) returnURLWith(ex *exchange, query string) string {
 	rel := ex.path
-	if r.URL.RawQuery != "" {
-		rel = ex.path + "?" + r.URL.RawQuery
+	if query != "" {
+		rel = ex.path + "?" + query
 	}
 	if h.onPublicHost(ex) {
 		return rel

@@ -36,16 +36,20 @@ type page struct {
 	// SignOut and Switch are the sign-out form's action for "Sign out" and
 	// for "Sign in as someone else" ("" = no such button).
 	SignOut, Switch string
+	// SignIn links to {prefix}/start (a forward-auth 401); Navigate goes
+	// there at once.
+	SignIn   string
+	Navigate bool
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<meta name="robots" content="noindex"><title>{{.Title}}{{with .Brand.Name}} · {{.}}{{end}}</title>
+<meta name="robots" content="noindex">{{if .Navigate}}<meta http-equiv="refresh" content="{{.Refresh}}">{{end}}<title>{{.Title}}{{with .Brand.Name}} · {{.}}{{end}}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;color:#222}
 h1{font-size:1.4em}p.s{color:#777}header{display:flex;align-items:center;gap:.8em;margin-bottom:2em}
 header img{max-height:48px;max-width:12em}form{display:inline;margin-right:1em}</style></head>
 <body>{{if or .Brand.Name .Brand.LogoURL}}<header>{{with .Brand.LogoURL}}<img src="{{.String}}" alt="">{{end}}{{with .Brand.Name}}<strong>{{.}}</strong>{{end}}</header>
-{{end}}<h1>{{.Title}}</h1><p>{{.Reason}}</p>{{if .Link}}<p><a href="{{.Link}}">Try again</a></p>{{end}}
+{{end}}<h1>{{.Title}}</h1><p>{{.Reason}}</p>{{if .Link}}<p><a href="{{.Link}}">Try again</a></p>{{end}}{{if .SignIn}}<p><a href="{{.SignIn}}">Sign in</a></p>{{end}}
 {{if .SignOut}}<p><form method="post" action="{{.SignOut}}"><button type="submit">Sign out</button></form>
 <form method="post" action="{{.Switch}}"><button type="submit">Sign in as someone else</button></form></p>
 {{end}}{{with .Brand.SupportURL}}<p><a href="{{.String}}">Contact support</a></p>
@@ -65,7 +69,7 @@ func (h *Handler) writePage(ex *exchange, r *http.Request, e *httpError) {
 		return
 	}
 	p := page{Title: e.title, Reason: e.reason, Link: e.link, Status: e.status,
-		StatusText: http.StatusText(e.status), Brand: h.cfg.Branding}
+		StatusText: http.StatusText(e.status), Brand: h.cfg.Branding, SignIn: e.signIn, Navigate: e.navigate && e.signIn != ""}
 	if e.status == http.StatusForbidden && ex.sess != nil {
 		signOut := h.prefix + "/sign_out"
 		start := h.prefix + "/start?rd=" + rdValue(h.returnURL(ex, r))
@@ -73,6 +77,9 @@ func (h *Handler) writePage(ex *exchange, r *http.Request, e *httpError) {
 	}
 	_ = pageTemplate.Execute(ex, p)
 }
+
+// Refresh is the meta refresh's content: at once, to SignIn.
+func (p page) Refresh() string { return "0; url=" + p.SignIn }
 
 // rdValue escapes s for an rd query parameter, keeping "/" as it is: the
 // redirect policy refuses an encoded slash in a return URL's path, which
