@@ -16,7 +16,7 @@ var frontProxies = []struct {
 	trusted string
 	start   func(tb testing.TB, listen, gateway, app string)
 }{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy},
-	{"ingress-nginx", "127.0.0.2/32", startIngressNginx}}
+	{"ingress-nginx", "127.0.0.2/32", startIngressNginx}, {"traefik", "127.0.0.1/32", startTraefik}}
 
 // behindFront starts an app, a test provider, the gateway in forward-auth
 // mode trusting trusted, and the front proxy (start) in front of the app;

@@ -22,8 +22,10 @@ var hopByHopIdentity = []string{
 // connectionCase has alice (group admins) ask for a page through the front
 // proxy with every identity header named in Connection: the app must
 // receive her identity headers as the gateway answered them, or the request
-// must be refused before it reaches the app.
-func connectionCase(t *testing.T, front string, p *oidctest.Provider, up *upstream) {
+// must be refused before it reaches the app. prefix is what the names of
+// the headers the app reads begin with: "X-Forwarded-" (nginx, Caddy) or
+// "X-Auth-Request-" (Traefik, which passes the answer's own names).
+func connectionCase(t *testing.T, front, prefix string, p *oidctest.Provider, up *upstream) {
 	t.Helper()
 	p.SetUser(oidctest.User{Subject: "alice", Claims: map[string]any{
 		"email": "alice@example.com", "email_verified": true, "groups": []any{"admins"}}})
@@ -31,10 +33,11 @@ func connectionCase(t *testing.T, front string, p *oidctest.Provider, up *upstre
 	if status, body, _ := get(t, alice, front+"/hello"); status != 200 {
 		t.Fatalf("alice's login: %d %s", status, body)
 	}
+	named := strings.NewReplacer("X-Forwarded-", prefix, "x-forwarded-", strings.ToLower(prefix))
 	for _, conn := range []string{
-		strings.Join(hopByHopIdentity, ", "),
-		"keep-alive, X-Forwarded-Groups",
-		"x-forwarded-groups",
+		named.Replace(strings.Join(hopByHopIdentity, ", ")),
+		named.Replace("keep-alive, X-Forwarded-Groups"),
+		named.Replace("x-forwarded-groups"),
 		"X-Portcullis-Jwt-Assertion",
 	} {
 		before := up.count()
@@ -46,8 +49,8 @@ func connectionCase(t *testing.T, front string, p *oidctest.Provider, up *upstre
 			continue
 		}
 		got := up.last().Headers
-		want := map[string]string{"X-Forwarded-User": "alice", "X-Forwarded-Email": "alice@example.com",
-			"X-Forwarded-Groups": "admins"}
+		want := map[string]string{prefix + "User": "alice", prefix + "Email": "alice@example.com",
+			prefix + "Groups": "admins"}
 		for k, v := range want {
 			if g := got.Get(k); g != v {
 				t.Errorf("Connection: %s: %d, and the app received %s = %q, want %q", conn, status, k, g, v)
@@ -66,7 +69,7 @@ func TestForwardAuthConnectionHeaderCaddy(t *testing.T) {
 	a := pickAddrs(t)
 	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.1/32"))
 	startCaddy(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	connectionCase(t, "http://"+front, p, up)
+	connectionCase(t, "http://"+front, "X-Forwarded-", p, up)
 }
 
 func TestForwardAuthConnectionHeaderNginx(t *testing.T) {
@@ -76,5 +79,5 @@ func TestForwardAuthConnectionHeaderNginx(t *testing.T) {
 	a := pickAddrs(t)
 	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.2/32"))
 	startNginx(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	connectionCase(t, "http://"+front, p, up)
+	connectionCase(t, "http://"+front, "X-Forwarded-", p, up)
 }

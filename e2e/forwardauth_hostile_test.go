@@ -363,12 +363,7 @@ func (u *upstream) last() seen {
 // answering /auth gets its new cookie to the browser through each tested
 // snippet, and a reply without one carries no Set-Cookie at all.
 func TestForwardAuthRefreshCookie(t *testing.T) {
-	for _, front := range []struct {
-		name    string
-		trusted string
-		start   func(tb testing.TB, listen, gateway, app string)
-	}{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy},
-		{"ingress-nginx", "127.0.0.2/32", startIngressNginx}} {
+	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
 			up := newUpstream(t)
 			// Every access token is within refresh_margin of its expiry:

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -179,19 +181,36 @@ func browser(tb testing.TB) *http.Client {
 	return &http.Client{Jar: jar, Timeout: 20 * time.Second}
 }
 
-// get performs a browser-navigation GET and returns status and body.
+// get performs a browser-navigation GET and returns status and body. Like
+// a browser it follows a page's immediate meta refresh (the forward-auth
+// sign-in page behind Traefik), a few times at most.
 func get(tb testing.TB, c *http.Client, url string) (int, string, *http.Response) {
 	tb.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("Accept", "text/html,application/xhtml+xml")
-	resp, err := c.Do(req)
-	if err != nil {
-		tb.Fatalf("GET %s: %v", url, err)
+	for range 3 {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Accept", "text/html,application/xhtml+xml")
+		resp, err := c.Do(req)
+		if err != nil {
+			tb.Fatalf("GET %s: %v", url, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := metaRefresh.FindSubmatch(b)
+		if m == nil {
+			return resp.StatusCode, string(b), resp
+		}
+		next, err := resp.Request.URL.Parse(html.UnescapeString(string(m[1])))
+		if err != nil {
+			tb.Fatalf("meta refresh on %s: %v", url, err)
+		}
+		url = next.String()
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp
+	tb.Fatalf("GET %s: meta refresh after meta refresh", url)
+	return 0, "", nil
 }
+
+// metaRefresh finds a page's immediate meta refresh and its URL.
+var metaRefresh = regexp.MustCompile(`<meta http-equiv="refresh" content="0; url=([^"]*)">`)
 
 // decodeSeen parses the upstream's echo.
 func decodeSeen(tb testing.TB, body string) seen {

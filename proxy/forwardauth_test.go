@@ -156,7 +156,7 @@ func TestForwardAuthSignInPage(t *testing.T) {
 // allowed_headers). Rebuilding the subrequest each sends for a POST that
 // carries X-HTTP-Method-Override: DELETE, the gateway must see the header
 // and refuse, or the app would perform a DELETE that only POST allowed.
-// (Neither proxy installs here; nginx and Caddy run in e2e.)
+// (Traefik, nginx and Caddy also run in e2e; Envoy does not install here.)
 func TestSnippetsPassMethodOverride(t *testing.T) {
 	routes := []policy.RouteConfig{
 		{Path: "/items/**", Methods: []string{"GET", "POST"}},

@@ -9,6 +9,13 @@ root=$PWD
 
 log() { printf '\n==> %s\n' "$*"; }
 
+# Traefik, for the forward-auth tests of docs/forward-auth/traefik.yaml, is
+# built from its Go module (no Debian package), once: in the background,
+# while the packages below install and the checks before the tests run.
+traefik_log=$(mktemp)
+scripts/install-traefik.sh >"$traefik_log" 2>&1 &
+traefik_pid=$!
+
 # Debian packages: command -> package.
 need=()
 for pair in chromium:chromium redis-server:redis-server redis-sentinel:redis-sentinel \
@@ -50,6 +57,10 @@ log "gofmt and go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
 go vet ./...
+
+log "waiting for the traefik build"
+if ! wait "$traefik_pid"; then cat "$traefik_log"; exit 1; fi
+cat "$traefik_log"
 
 log "go test -race ./..."
 go test -race -count=1 -timeout 20m ./...
