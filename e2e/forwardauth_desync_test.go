@@ -150,7 +150,10 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 // whose app then served DELETE /admin/secret as decided for public.test.
 // Caddy's site address matches its host.
 func TestOtherHostNotServedAsApp(t *testing.T) {
-	for _, front := range frontProxies[:2] { // ingress-nginx's default backend answers 404 itself
+	for _, front := range frontProxies {
+		if front.name == "ingress-nginx" {
+			continue // its default backend answers 404 itself
+		}
 		t.Run(front.name, func(t *testing.T) {
 			up, addr := behindFront(t, front.trusted, front.start)
 			for _, raw := range []string{
