@@ -73,49 +73,47 @@ func waitRouted(tb testing.TB, url string, p *testenv.Process) {
 	tb.Fatalf("traefik never routed %s\n%s", url, p.Output())
 }
 
-func TestForwardAuthTraefik(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	front := testenv.Addr(testenv.FreePort(t))
+// traefikSetup is an app, a test provider, the gateway in forward-auth mode
+// and Traefik in front of the app with the documented configuration.
+type traefikSetup struct {
+	up    *upstream
+	p     *oidctest.Provider
+	gw    *gateway
+	front string // Traefik's address
+}
+
+func behindTraefik(t *testing.T) traefikSetup {
+	s := traefikSetup{up: newUpstream(t), p: oidctest.New(t, oidctest.Options{}), front: testenv.Addr(testenv.FreePort(t))}
 	a := pickAddrs(t)
-	gw := startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.1/32"))
-	startTraefik(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+	s.gw = startGateway(t, a, forwardAuthConfig(s.p, "http://"+s.front, s.up.URL, "127.0.0.1/32"))
+	startTraefik(t, s.front, a.Listen, strings.TrimPrefix(s.up.URL, "http://"))
+	return s
+}
+
+func TestForwardAuthTraefik(t *testing.T) {
+	s := behindTraefik(t)
 	// Traefik copies the answer's headers under their own names: the app
 	// reads X-Auth-Request-User, and X-Forwarded-User is removed.
-	frontProxyCase(t, "http://"+front, "X-Auth-Request-User", p, up, gw)
-	hostileCase(t, "http://"+front, "X-Auth-Request-User", p, up)
+	frontProxyCase(t, "http://"+s.front, "X-Auth-Request-User", s.p, s.up, s.gw)
+	hostileCase(t, "http://"+s.front, "X-Auth-Request-User", s.p, s.up)
 }
 
 func TestForwardAuthConnectionHeaderTraefik(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	front := testenv.Addr(testenv.FreePort(t))
-	a := pickAddrs(t)
-	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.1/32"))
-	startTraefik(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	connectionCase(t, "http://"+front, "X-Auth-Request-", p, up)
+	s := behindTraefik(t)
+	connectionCase(t, "http://"+s.front, "X-Auth-Request-", s.p, s.up)
 }
 
 func TestForwardAuthManyGroupsTraefik(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	front := testenv.Addr(testenv.FreePort(t))
-	a := pickAddrs(t)
-	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.1/32"))
-	startTraefik(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	manyGroupsCase(t, "http://"+front, "X-Auth-Request-Groups", p, up)
+	s := behindTraefik(t)
+	manyGroupsCase(t, "http://"+s.front, "X-Auth-Request-Groups", s.p, s.up)
 }
 
 // TestForwardAuthTraefikSignInChromium: behind Traefik a real browser
 // without a session lands on the gateway's 401 page, which takes it
 // through the sign-in and back to the page it asked for.
 func TestForwardAuthTraefikSignInChromium(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	front := testenv.Addr(testenv.FreePort(t))
-	a := pickAddrs(t)
-	gw := startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.1/32"))
-	startTraefik(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+	s := behindTraefik(t)
+	front, gw := s.front, s.gw
 	ctx, cancel := context.WithTimeout(newChromium(t), 30*time.Second)
 	defer cancel()
 	want := "http://" + front + "/hello?q=1"
@@ -138,7 +136,7 @@ func TestForwardAuthTraefikSignInChromium(t *testing.T) {
 		t.Fatalf("sign-in through Traefik's 401 page: at %s\n%s\ngateway:\n%s", loc, body, gw.Proc.Output())
 	}
 	// The page is the app's echo of the request it received.
-	if s := decodeSeen(t, body); s.Headers.Get("X-Auth-Request-User") != "alice" || s.Path != "/hello" || s.Query != "q=1" {
-		t.Errorf("the app saw %s?%s with X-Auth-Request-User %q", s.Path, s.Query, s.Headers.Get("X-Auth-Request-User"))
+	if got := decodeSeen(t, body); got.Headers.Get("X-Auth-Request-User") != "alice" || got.Path != "/hello" || got.Query != "q=1" {
+		t.Errorf("the app saw %s?%s with X-Auth-Request-User %q", got.Path, got.Query, got.Headers.Get("X-Auth-Request-User"))
 	}
 }
