@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +140,41 @@ func TestForwardAuthTraefikSignInChromium(t *testing.T) {
 	if got := decodeSeen(t, body); got.Headers.Get("X-Auth-Request-User") != "alice" || got.Path != "/hello" || got.Query != "q=1" {
 		t.Errorf("the app saw %s?%s with X-Auth-Request-User %q", got.Path, got.Query, got.Headers.Get("X-Auth-Request-User"))
 	}
+}
+
+// TestForwardAuthTraefikMixedSpellings: a header the gateway sets or acts
+// on, spelled with '_' or '.' in only some places ("X-Http_Method-Override",
+// "X-Forwarded_User"), is a name Traefik cannot remove (it removes names,
+// not patterns), and CGI, WSGI, Rack and PHP apps read it as the dashed
+// name: Symfony performs a POST with "X-Http_Method-Override: DELETE" as a
+// DELETE, a Flask app behind gunicorn routes by "X-Script_Name". The
+// gateway refuses every such spelling, but only of the headers it is sent.
+// The access-token headers, which proxy mode removes and forward-auth never
+// sets, must not reach the app with a client's value either.
+func TestForwardAuthTraefikMixedSpellings(t *testing.T) {
+	s := behindTraefik(t)
+	anon := browser(t)
+	for _, h := range [][2]string{
+		{"X-Http_Method-Override", "DELETE"}, {"X-Method.Override", "DELETE"},
+		{"X-Script_Name", "/public"}, {"Path.Info", "/admin/secret"}, {"X-Rewrite_Url", "/admin/secret"},
+		{"X-Forwarded_User", spoofMark}, {"X-Auth.Request-User", spoofMark},
+		{"X-Forwarded-Access-Token", spoofMark}, {"X-Auth-Request-Access-Token", spoofMark},
+		{"X_Forwarded_Access_Token", spoofMark},
+	} {
+		before := s.up.count()
+		status, _ := send(t, anon, "POST", "http://"+s.front+"/public/x", map[string]string{h[0]: h[1]})
+		if s.up.count() == before {
+			continue // refused
+		}
+		for k, vs := range s.up.last().Headers {
+			if foldName(k) == foldName(h[0]) && slices.Contains(vs, h[1]) {
+				t.Errorf("anonymous POST /public/x (%d): the app received %s: %s", status, k, h[1])
+			}
+		}
+	}
+}
+
+// foldName is a header name as CGI, WSGI and PHP read it.
+func foldName(k string) string {
+	return strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToUpper(k))
 }
