@@ -22,15 +22,19 @@ import (
 const spoofMark = "SPOOFED"
 
 // identitySpoofs are identity header names in the spellings a client can
-// send: every [headers] name, the assertion, a claims header and the
-// forward-auth response names, in canonical, lower-case, upper-case and
-// underscore forms (which CGI, WSGI and PHP read as the dashed name).
+// send: every [headers] name, the assertion, a claims header, the
+// access-token names and the forward-auth response names, in canonical,
+// lower-case, upper-case and underscore forms (which CGI, WSGI and PHP read
+// as the dashed name).
 var identitySpoofs = []string{
 	"X-Forwarded-User", "x-forwarded-user", "X_Forwarded_User", "x_forwarded_user",
 	"X-Forwarded-Email", "X_FORWARDED_EMAIL", "X-Forwarded-Groups", "x_forwarded_groups",
 	"X-Forwarded-Preferred-Username", "X-Forwarded-Tenant", "x_forwarded_tenant",
 	"X-Portcullis-Jwt-Assertion", "x_portcullis_jwt_assertion",
 	"X-Auth-Request-User", "X-AUTH-REQUEST-EMAIL", "x-auth-request-groups", "X_Auth_Request_User",
+	// The access-token names proxy mode removes (oauth2-proxy's, which an
+	// app moved from it reads); forward-auth never sends a token.
+	"X-Forwarded-Access-Token", "x-auth-request-access-token",
 }
 
 // requestSpoofs are sets of headers with which a client names another
