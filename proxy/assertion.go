@@ -256,9 +256,39 @@ type assertionClaims struct {
 	EmailVerified     bool             `json:"email_verified,omitempty"`
 	PreferredUsername string           `json:"preferred_username,omitempty"`
 	Groups            []string         `json:"groups,omitempty"`
+	SubjectID         *subjectID       `json:"sub_id,omitempty"`
 	IssuedAt          *jwt.NumericDate `json:"iat"`
 	NotBefore         *jwt.NumericDate `json:"nbf"`
 	Expiry            *jwt.NumericDate `json:"exp"`
+}
+
+// subjectID is the sub_id claim (RFC 9493 §4.1) in the iss_sub format
+// (§3.2.4): the issuer that vouched for the identity and its sub there.
+// sub alone is only unique within one issuer: with extra_issuers, a
+// machine token from another issuer (a CI system, another tenant) may
+// carry the sub, or user_claim value, of a provider user, and the app
+// must be able to tell them apart. iss names the gateway, so the
+// identity's issuer needs a claim of its own.
+type subjectID struct {
+	Format string `json:"format"`
+	Issuer string `json:"iss"`
+	Sub    string `json:"sub"`
+}
+
+// subjectIDOf is id's sub_id, nil when the identity has no issuer (a plain
+// OAuth 2.0 provider such as GitHub) or no known sub at it. Sessions saved
+// before Identity.ProviderSubject existed have the sub only in their
+// claims; the user_claim value is never put in its place, as it may be
+// another claim (an email) than the issuer's sub.
+func subjectIDOf(id *portcullis.Identity) *subjectID {
+	sub := id.ProviderSubject
+	if sub == "" {
+		sub, _ = id.Claims["sub"].(string)
+	}
+	if id.Issuer == "" || sub == "" {
+		return nil
+	}
+	return &subjectID{Format: "iss_sub", Issuer: id.Issuer, Sub: sub}
 }
 
 // sign issues an assertion for id to the audience aud (see audience), valid
@@ -277,6 +307,7 @@ func (s *signer) sign(issuer, aud string, id *portcullis.Identity, now, end time
 		EmailVerified:     id.EmailVerified && id.Email != "",
 		PreferredUsername: id.PreferredUsername,
 		Groups:            id.Groups,
+		SubjectID:         subjectIDOf(id),
 		IssuedAt:          jwt.NewNumericDate(now),
 		NotBefore:         jwt.NewNumericDate(now.Add(-5 * time.Second)),
 		Expiry:            jwt.NewNumericDate(exp),
