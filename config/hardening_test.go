@@ -408,9 +408,9 @@ func TestExtraIssuerRepeated(t *testing.T) {
 	if cfg == nil {
 		t.Fatalf("refused: %q", problems)
 	}
-	oneWarning(t, cfg.Warnings, "extra_issuers[1]",
+	oneWarning(t, cfg.Warnings, "extra_issuers[1].issuer: warning",
 		`cfg.toml:23: provider.extra_issuers[1].issuer: warning: "https://ci.example.com/" differs from provider.extra_issuers[0].issuer "https://ci.example.com" (line 19) only by a trailing slash`)
-	oneWarning(t, cfg.Warnings, "extra_issuers[2]", `differs from provider.issuer "https://accounts.google.com" (line 5)`)
+	oneWarning(t, cfg.Warnings, "extra_issuers[2].issuer: warning", `differs from provider.issuer "https://accounts.google.com" (line 5)`)
 }
 
 // TestPublicURLWithPath: the redirect URI is public_url + prefix +

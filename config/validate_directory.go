@@ -114,6 +114,37 @@ func (d *decoder) warnOpenSignIn(p *providerSection, kind string, routes []route
 	}
 }
 
+// warnOpenExtraIssuer warns about routes that every token of an extra
+// issuer passes: some sign for anyone (any GitHub repository's workflow can
+// have GitHub Actions sign a token for the audience "portcullis", any pod
+// of a cluster its Kubernetes), and such a token then reaches a route meant
+// for the provider's users. Such a route (not public, not deny) names no
+// group, email, email domain other than "*", claim or scope; the extra
+// issuers' tokens carry whatever scopes their issuer grants, so any
+// required scope counts as a condition.
+func (d *decoder) warnOpenExtraIssuer(p *providerSection, routes []routeSection) {
+	if len(p.ExtraIssuers) == 0 {
+		return
+	}
+	names := make([]string, len(p.ExtraIssuers))
+	for i, x := range p.ExtraIssuers {
+		names[i] = fmt.Sprintf("%s (%q)", x.path, x.Issuer)
+	}
+	only := "the issuer's own claims, such as repository_owner"
+	if p.Issuer != "" {
+		only = fmt.Sprintf("{ iss = %q } for the provider's users only, or %s", p.Issuer, only)
+	}
+	for _, r := range routes {
+		if r.Public || r.Deny || len(r.AllowGroups) > 0 || len(r.AllowEmails) > 0 ||
+			len(r.RequireClaims) > 0 || len(r.RequireScopes) > 0 ||
+			slices.ContainsFunc(r.AllowEmailDomains, func(s string) bool { return s != "*" }) {
+			continue
+		}
+		d.warn(r.path, "any token that %s signs for its audiences can reach this route: restrict it with require_claims (%s), allow_groups or allow_emails",
+			strings.Join(names, ", "), only)
+	}
+}
+
 // readServiceAccount reads google_service_account_file: JSON of type
 // service_account with a client_email and a private_key.
 func (d *decoder) readServiceAccount(p *providerSection) {

@@ -173,3 +173,63 @@ require_scopes = ["SCOPE"]
 		})
 	}
 }
+
+// TestOpenExtraIssuerWarning: every token an extra issuer signs for its
+// audiences passes a route that names nobody, and some extra issuers sign
+// for anyone (any GitHub repository's workflow can ask GitHub Actions for
+// a token with the audience "portcullis"; any pod of a cluster, its
+// Kubernetes). Before, such a route drew no warning whatever the provider;
+// now it is named, and a route that says who may pass is not.
+func TestOpenExtraIssuerWarning(t *testing.T) {
+	routes := `
+[[provider.extra_issuers]]
+issuer = "https://token.actions.githubusercontent.com"
+audiences = ["portcullis"]
+
+[[routes]]
+path = "/public/**"
+public = true
+
+[[routes]]
+path = "/deny/**"
+deny = true
+
+[[routes]]
+path = "/staff/**"
+allow_groups = ["staff"]
+
+[[routes]]
+path = "/ci/**"
+require_claims = { repository_owner = "acme" }
+
+[[routes]]
+path = "/write/**"
+require_scopes = ["reports:write"]
+
+[[routes]]
+path = "/acme/**"
+allow_email_domains = ["acme.com"]
+
+[[routes]]
+path = "/anyone/**"
+allow_email_domains = ["*"]
+
+[[routes]]
+path = "/**"
+`
+	doc := strings.Replace(provider(`issuer = "https://login.acme.com"`+"\nclient_id = \"c\""),
+		"[[routes]]\npath = \"/**\"\n", routes, 1)
+	cfg := mustParse(t, t.TempDir(), doc, nil)
+	var want []string
+	for _, r := range []string{"routes[6]", "routes[7]"} {
+		want = append(want, r+`: warning: any token that provider.extra_issuers[0] ("https://token.actions.githubusercontent.com") signs for its audiences can reach this route`)
+	}
+	if len(cfg.Warnings) != len(want) {
+		t.Fatalf("warnings %q, want %d", cfg.Warnings, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(cfg.Warnings[i], w) {
+			t.Errorf("warning %q, want %q", cfg.Warnings[i], w)
+		}
+	}
+}
