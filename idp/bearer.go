@@ -111,6 +111,9 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
+	if c.cfg.Kind == "entra" && vt.token.Issuer == c.cfg.Issuer && entraUngranted(vt.claims) {
+		return nil, time.Time{}, fmt.Errorf("%w: an app-only token with no app role (any application with a service principal in the tenant can obtain one): assign the client an app role", ErrInvalidToken)
+	}
 	id.Scopes = scopesOf(vt.claims)
 	id.Expiry = vt.exp
 	if vt.exp.Before(until) {
@@ -169,6 +172,21 @@ func entraIDToken(claims map[string]any) string {
 		}
 	}
 	return "an ID token (no azp or appid)"
+}
+
+// entraUngranted reports whether an Entra ID access token grants nothing:
+// no scp (no user delegated it: an app-only token) and no roles (no app
+// role was assigned to the client). Entra ID issues such a token for the
+// API to any application with a service principal in the tenant, one of
+// another publisher too once a user consented to it, unless the API's
+// enterprise application requires assignment; Microsoft's guidance is that
+// an API refuses it, and the gateway cannot tell whether assignment is
+// required.
+func entraUngranted(claims map[string]any) bool {
+	if scp, _ := claims["scp"].(string); strings.TrimSpace(scp) != "" {
+		return false
+	}
+	return len(stringArray(claims["roles"])) == 0
 }
 
 // declaredKind says which other kind of token than an access token the
