@@ -80,3 +80,18 @@ func TestAssertionSubjectIDIsTheIssuersSub(t *testing.T) {
 		}
 	}
 }
+
+// TestUserinfoNamesTheIdentitysIssuer: {prefix}/userinfo answers with the
+// same identity as the assertion, so it names the issuer that vouched too:
+// its sub alone is the same for a provider user and an extra issuer's
+// token that carries their sub.
+func TestUserinfoNamesTheIdentitysIssuer(t *testing.T) {
+	f := newFixture(t)
+	s := f.session()
+	s.Identity.Issuer, s.Identity.ProviderSubject = "https://ci.example.net", "alice"
+	resp := f.do(t, "GET", "/oauth2/userinfo", nil, withCookies(f.cookies(t, s)))
+	body := readBody(t, resp)
+	if want := `"sub_id":{"format":"iss_sub","iss":"https://ci.example.net","sub":"alice"}`; resp.StatusCode != 200 || !strings.Contains(body, want) {
+		t.Fatalf("userinfo = %d %s, want %s", resp.StatusCode, body, want)
+	}
+}

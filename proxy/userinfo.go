@@ -13,6 +13,8 @@ type userinfo struct {
 	PreferredUsername string   `json:"preferred_username,omitempty"`
 	Groups            []string `json:"groups"`
 	Scopes            []string `json:"scopes"`
+	// SubjectID names the issuer that vouched, as in the assertion.
+	SubjectID *subjectID `json:"sub_id,omitempty"`
 }
 
 // handleUserinfo serves GET {prefix}/userinfo: the caller's identity (bearer
@@ -32,7 +34,8 @@ func (h *Handler) handleUserinfo(ex *exchange, r *http.Request) {
 	}
 	id := ex.id
 	ui := userinfo{Subject: id.Subject, Email: id.Email, EmailVerified: id.EmailVerified,
-		PreferredUsername: id.PreferredUsername, Groups: id.Groups, Scopes: id.Scopes}
+		PreferredUsername: id.PreferredUsername, Groups: id.Groups, Scopes: id.Scopes,
+		SubjectID: subjectIDOf(id)}
 	if ui.Groups == nil {
 		ui.Groups = []string{}
 	}
