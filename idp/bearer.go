@@ -93,7 +93,8 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 		return nil, time.Time{}, fmt.Errorf("%w: audience %q is not one of %q", ErrInvalidToken, auds, ti.audiences)
 	}
 	kind := notAnAccessToken(vt.claims)
-	if kind == "" && c.cfg.Kind == "entra" && vt.token.Issuer == c.cfg.Issuer {
+	tenant := c.entraTenantToken(vt.token.Issuer, vt.claims)
+	if kind == "" && tenant {
 		kind = entraIDToken(vt.claims)
 	}
 	if kind != "" {
@@ -111,7 +112,7 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	if c.cfg.Kind == "entra" && vt.token.Issuer == c.cfg.Issuer && entraUngranted(vt.claims) {
+	if tenant && entraUngranted(vt.claims) {
 		return nil, time.Time{}, fmt.Errorf("%w: an app-only token with no app role (any application with a service principal in the tenant can obtain one): assign the client an app role", ErrInvalidToken)
 	}
 	id.Scopes = scopesOf(vt.claims)
@@ -172,6 +173,33 @@ func entraIDToken(claims map[string]any) string {
 		}
 	}
 	return "an ID token (no azp or appid)"
+}
+
+// entraTenantToken reports whether a verified token is one of the Entra ID
+// tenant the provider's issuer names, to which Entra's token rules apply:
+// the provider's own (v2.0), or an extra issuer's that says it is of that
+// tenant (tid): the v1.0 issuer https://sts.windows.net/TENANT/, which an
+// operator trusts for an API that keeps v1.0 access tokens (Entra's
+// default). Another tenant's token is its extra issuer's to vouch for.
+func (c *Client) entraTenantToken(iss string, claims map[string]any) bool {
+	if c.cfg.Kind != "entra" {
+		return false
+	}
+	if iss == c.cfg.Issuer {
+		return true
+	}
+	tid, _ := claims["tid"].(string)
+	return tid != "" && strings.EqualFold(tid, entraTenant(c.cfg.Issuer))
+}
+
+// entraTenant is the tenant an Entra ID v2.0 issuer names
+// (https://login.microsoftonline.com/TENANT/v2.0), "" when it names none.
+func entraTenant(issuer string) string {
+	parts := strings.Split(strings.TrimSuffix(issuer, "/"), "/")
+	if len(parts) < 2 || parts[len(parts)-1] != "v2.0" {
+		return ""
+	}
+	return parts[len(parts)-2]
 }
 
 // entraUngranted reports whether an Entra ID access token grants nothing:

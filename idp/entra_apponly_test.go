@@ -53,3 +53,53 @@ func TestVerifyBearerEntraAppOnlyWithoutRole(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyBearerEntraV1IssuerOfTheTenant: an API whose app registration
+// keeps accessTokenAcceptedVersion at its default gets v1.0 access tokens,
+// issued by https://sts.windows.net/TENANT/ (here a server path /sts/TENANT),
+// which an operator trusts with
+// an extra issuer. Those are the same tenant's tokens, yet the checks made
+// for Entra ID applied to the provider's v2.0 issuer only: an app-only
+// token any service principal of the tenant can obtain, and a v1.0 ID token
+// (its aud is the client ID, as the access tokens' may be), passed through
+// the v1.0 issuer. A token of that issuer is the tenant's when its tid is
+// the tenant the provider's issuer names.
+func TestVerifyBearerEntraV1IssuerOfTheTenant(t *testing.T) {
+	clk := newClock()
+	v1 := oidctest.New(t, oidctest.Options{Now: clk.Now, IssuerPath: "/sts/tid-1"})
+	p, c, _ := setup(t, oidctest.Options{IssuerPath: "/tid-1/v2.0"}, func(cfg *Config) {
+		cfg.Kind = "entra"
+		cfg.ExtraIssuers = []ExtraIssuer{{Issuer: v1.Issuer, Audiences: []string{"client", "api://dash"}}}
+	})
+	now := clk.Now()
+	token := func(tid string, extra map[string]any) string {
+		claims := map[string]any{"iss": v1.Issuer, "sub": "5f1a", "oid": "5f1a", "aud": "api://dash",
+			"tid": tid, "ver": "1.0", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		for k, v := range extra {
+			claims[k] = v
+		}
+		return v1.Sign(claims, oidctest.SignOptions{})
+	}
+	for name, tc := range map[string]struct {
+		tok  string
+		want string
+	}{
+		"app-only, no role": {token("tid-1", map[string]any{"appid": "3c2b"}), "app-only"},
+		"v1.0 ID token":     {token("tid-1", map[string]any{"aud": p.ClientID}), "an ID token"},
+	} {
+		if id, err := c.VerifyBearer(context.Background(), tc.tok); !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %+v, %v; want refused as %s", name, id, err, tc.want)
+		}
+	}
+	for name, tok := range map[string]string{
+		"delegated": token("tid-1", map[string]any{"appid": "3c2b", "scp": "Dashboards.Read"}),
+		"app role":  token("tid-1", map[string]any{"appid": "3c2b", "roles": []any{"Dashboards.Reader"}}),
+		// Another tenant's token is the extra issuer's to vouch for, as
+		// any extra issuer's: routes restrict it with require_claims.
+		"another tenant": token("tid-2", map[string]any{"appid": "3c2b"}),
+	} {
+		if _, err := c.VerifyBearer(context.Background(), tok); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
