@@ -31,7 +31,7 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	// assume_email_verified vouches for the provider's addresses only: an
 	// extra issuer's (another tenant, a CI system) were never vetted.
 	assume := c.cfg.AssumeEmailVerified && issuer == c.cfg.Issuer
-	id.EmailVerified = (isBool && b) || (!present && assume)
+	id.EmailVerified = (isBool && b) || (!present && assume && !edovDenies(claims))
 	if (isGoogleIssuer(issuer) || (c.cfg.Kind == "google" && issuer == c.cfg.Issuer)) && !googleAuthoritative(claims, id.Email) {
 		id.EmailVerified = false
 	}
@@ -72,6 +72,21 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 		}
 	}
 	return id, nil
+}
+
+// edovDenies reports whether the claims carry Entra ID's xms_edov ("email
+// domain owner verified") with any value but true: Microsoft's word that
+// the address's domain was not verified, which assume_email_verified
+// (meant for Entra, which omits email_verified) must not override. Entra's
+// email is an attribute its tenant's admins, and for a guest another
+// tenant's, may set to any address (the "nOAuth" weakness).
+func edovDenies(claims map[string]any) bool {
+	v, ok := claims["xms_edov"]
+	if !ok {
+		return false
+	}
+	b, isBool := v.(bool)
+	return !isBool || !b
 }
 
 // googleAuthoritative reports whether Google answers for email: a Gmail
