@@ -278,8 +278,9 @@ type subjectID struct {
 // subjectIDOf is id's sub_id, nil when the identity has no issuer (a plain
 // OAuth 2.0 provider such as GitHub) or no known sub at it. Sessions saved
 // before Identity.ProviderSubject existed have the sub only in their
-// claims; the user_claim value is never put in its place, as it may be
-// another claim (an email) than the issuer's sub.
+// claims; the user_claim value is never put in its place here, as it may
+// be another claim (an email) than the issuer's sub (idp puts it in
+// ProviderSubject only for a token without sub).
 func subjectIDOf(id *portcullis.Identity) *subjectID {
 	sub := id.ProviderSubject
 	if sub == "" {
