@@ -25,7 +25,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 	d.warnGroupCase(kind, fc.Routes)
 	d.warnUnderPrefix(fc.Server.Prefix, fc.Routes)
 	d.warnOpenSignIn(&fc.Provider, kind, fc.Routes)
-	d.warnOpenExtraIssuer(&fc.Provider, fc.Routes)
+	d.warnOpenExtraIssuer(&fc.Provider, kind, fc.Routes)
 	d.warnSharedAudience(&fc.Headers, fc.Upstreams, fc.Routes)
 
 	s := &fc.Server

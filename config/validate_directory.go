@@ -6,6 +6,8 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+
+	"github.com/portcullis/portcullis/idp"
 )
 
 // serviceAccountKey is what a Google service-account JSON key must hold.
@@ -122,7 +124,7 @@ func (d *decoder) warnOpenSignIn(p *providerSection, kind string, routes []route
 // group, email, email domain other than "*", claim or scope; the extra
 // issuers' tokens carry whatever scopes their issuer grants, so any
 // required scope counts as a condition.
-func (d *decoder) warnOpenExtraIssuer(p *providerSection, routes []routeSection) {
+func (d *decoder) warnOpenExtraIssuer(p *providerSection, kind string, routes []routeSection) {
 	if len(p.ExtraIssuers) == 0 {
 		return
 	}
@@ -131,8 +133,8 @@ func (d *decoder) warnOpenExtraIssuer(p *providerSection, routes []routeSection)
 		names[i] = fmt.Sprintf("%s (%q)", x.path, x.Issuer)
 	}
 	only := "the issuer's own claims, such as repository_owner"
-	if p.Issuer != "" {
-		only = fmt.Sprintf("{ iss = %q } for the provider's users only, or %s", p.Issuer, only)
+	if iss := p.Issuer; iss != "" || kind == "google" {
+		only = fmt.Sprintf("{ iss = %q } for the provider's users only, or %s", orDefault(iss, idp.GoogleIssuer), only)
 	}
 	for _, r := range routes {
 		if r.Public || r.Deny || len(r.AllowGroups) > 0 || len(r.AllowEmails) > 0 ||

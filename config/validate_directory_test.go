@@ -233,3 +233,23 @@ path = "/**"
 		}
 	}
 }
+
+// TestOpenExtraIssuerWarningNamesTheProvidersIssuer: the warning says how
+// to admit the provider's users only, with kind = "google"'s default
+// issuer too, and says nothing of iss for a provider without one (GitHub).
+func TestOpenExtraIssuerWarningNamesTheProvidersIssuer(t *testing.T) {
+	extra := "\n[[provider.extra_issuers]]\nissuer = \"https://ci.example.com\"\naudiences = [\"portcullis\"]\n"
+	for lines, want := range map[string]string{
+		"kind = \"google\"\nclient_id = \"c\"\nhosted_domain = \"acme.com\"": `{ iss = "https://accounts.google.com" }`,
+		"kind = \"github\"\nclient_id = \"c\"":                               `require_claims (the issuer's own claims`,
+	} {
+		cfg := mustParse(t, t.TempDir(), provider(lines)+extra, nil)
+		found := false
+		for _, w := range cfg.Warnings {
+			found = found || strings.Contains(w, "provider.extra_issuers[0]") && strings.Contains(w, want)
+		}
+		if !found {
+			t.Errorf("%s: warnings %q, want one with %s", lines, cfg.Warnings, want)
+		}
+	}
+}
