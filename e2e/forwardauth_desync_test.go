@@ -124,6 +124,12 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 		"X-Host":             "public.test",
 		"X-Forwarded-Prefix": "/spoofed-prefix",
 		"X-Forwarded-Port":   "8443",
+		// Headers frameworks believe about the client's address or scheme,
+		// which proxy mode removes too (proxy.peerClaimHeaders).
+		"X-Real-Ip": "198.51.100.2", "X-Client-Ip": "198.51.100.3", "True-Client-Ip": "198.51.100.4",
+		"Cf-Connecting-Ip": "198.51.100.5", "X-Cluster-Client-Ip": "198.51.100.6", "Client-Ip": "198.51.100.7",
+		"X-Forwarded": "for=198.51.100.8", "Forwarded-For": "198.51.100.9", "X-Forwarded-Server": "spoofed.test",
+		"X-Forwarded-Ssl": "on", "X-Forwarded-Scheme": "https", "X-Url-Scheme": "https", "Front-End-Https": "on",
 	}
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {

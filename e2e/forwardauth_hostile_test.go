@@ -236,6 +236,7 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 	// The controller's own forwarding headers (nginx.tmpl's location).
 	fmt.Fprintf(&b, "    proxy_set_header Host $host;\n    proxy_set_header X-Forwarded-Host $host;\n"+
 		"    proxy_set_header X-Forwarded-Port $server_port;\n    proxy_set_header X-Forwarded-Proto $scheme;\n"+
+		"    proxy_set_header X-Forwarded-Scheme $scheme;\n    proxy_set_header X-Real-IP $remote_addr;\n"+
 		"    proxy_pass http://%s;\n  }\n}\n", app)
 	return b.String()
 }
