@@ -39,22 +39,19 @@ const maxCookieLifetime = 400 * 24 * time.Hour
 // such tokens on every request.
 const shortTokenLife = 5 * time.Minute
 
-// checkSessionDurations refuses a lifetime and a refresh_margin whose
-// effect is not what they say. A lifetime past the browser's cookie cap
-// ends sessions silently at 400 days instead (and a lifetime near
-// Duration's limit overflowed the cookie's Max-Age into "delete it"); a
-// refresh_margin not shorter than lifetime means every request of every
-// session refreshes its access token at the provider, for its whole life.
-// A margin that only some providers' tokens are shorter than is a warning.
+// checkSessionDurations refuses a lifetime whose effect is not what it
+// says: past the browser's cookie cap sessions end silently at 400 days
+// instead (and a lifetime near Duration's limit overflowed the cookie's
+// Max-Age into "delete it"). A refresh_margin is counted back from the
+// access token's expiry, not the session's: one that common token lives
+// are not longer than refreshes those tokens on every request, a warning.
+// A margin longer than a short lifetime is fine (the token then outlives
+// the session, and nothing is refreshed).
 func (d *decoder) checkSessionDurations(s *sessionSection) {
 	if s.Lifetime > maxCookieLifetime {
 		d.problem("session.lifetime", "%v is longer than browsers keep a cookie (400 days, 9600h): sessions would end then, silently; at most \"9600h\"", s.Lifetime)
 	}
-	switch {
-	case !s.Refresh: // the margin is not used
-	case s.RefreshMargin >= s.Lifetime:
-		d.problem("session.refresh_margin", "%v is not shorter than session.lifetime %v: every request of every session would refresh its access token at the provider", s.RefreshMargin, s.Lifetime)
-	case s.RefreshMargin >= shortTokenLife:
+	if s.Refresh && s.RefreshMargin >= shortTokenLife {
 		d.warn("session.refresh_margin", "%v: an access token that lives no longer (Keycloak's default is 5m) is refreshed on every request; the margin is counted back from the token's expiry, keep it under its life", s.RefreshMargin)
 	}
 }
