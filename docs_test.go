@@ -116,8 +116,7 @@ func TestHeadingSlug(t *testing.T) {
 // a contract file that a clone does not have: the docs/ pages are the
 // reference.
 func TestNoExternalContractCitations(t *testing.T) {
-	// Built from pieces so that this file does not match itself.
-	bad := regexp.MustCompile(`\.\./` + `shared|` + `S` + `PEC` + `(\.md|\s*§)`)
+	bad := externalCitation
 	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -149,6 +148,29 @@ func TestNoExternalContractCitations(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// externalCitation matches a citation of the contract, design or style
+// files that live beside the repository, not in it. Built from pieces so
+// that this file does not match itself.
+var externalCitation = regexp.MustCompile(`\.\./` + `shared|\b(S` + `PEC|D` + `ESIGN|S` + `TYLE)(\.md|\s*§)`)
+
+func TestExternalCitationPattern(t *testing.T) {
+	for line, want := range map[string]bool{
+		"see ../" + "shared/x":         true,
+		"as S" + "PEC.md says":         true,
+		"S" + "PEC §3":                 true,
+		"D" + "ESIGN.md, the packages": true,
+		"per S" + "TYLE.md":            true,
+		"RFC 6749 §5.2":                false,
+		"the pod spec":                 false,
+		"docs/architecture.md":         false,
+		"a DESIGNER.md or MYSTYLE.md":  false,
+	} {
+		if got := externalCitation.MatchString(line); got != want {
+			t.Errorf("%q: match %v, want %v", line, got, want)
+		}
 	}
 }
 
