@@ -58,7 +58,7 @@ func dashDash(msg string) string {
 
 // printHelp writes the usage line, the description and every flag.
 func (c *command) printHelp(w io.Writer) {
-	fmt.Fprintf(w, "usage: %s %s\n", c.Name(), c.synopsis)
+	fmt.Fprintln(w, strings.TrimSpace("usage: "+c.Name()+" "+c.synopsis))
 	if c.about != "" {
 		fmt.Fprintf(w, "\n%s\n", c.about)
 	}

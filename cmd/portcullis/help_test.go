@@ -10,7 +10,7 @@ import (
 // TestHelp: --help and -h exit 0 for every command and subcommand and print
 // the flags as --flag, the way the documentation writes them.
 func TestHelp(t *testing.T) {
-	commands := [][]string{{}, {"serve"}, {"demo"}, {"check"}, {"sessions"}, {"sessions", "list"}, {"sessions", "revoke"}, {"version"}}
+	commands := [][]string{{}, {"serve"}, {"demo"}, {"check"}, {"sessions"}, {"sessions", "list"}, {"sessions", "revoke"}, {"groups"}, {"version"}}
 	oneDash := regexp.MustCompile(`(^|\s)-[a-z]{2,}`)
 	for _, c := range commands {
 		for _, h := range []string{"--help", "-h"} {
@@ -19,6 +19,11 @@ func TestHelp(t *testing.T) {
 				r := invoke(t, nil, args...)
 				if r.code != 0 || !strings.HasPrefix(r.stdout, "usage: portcullis") || r.stderr != "" {
 					t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and usage on stdout", r.code, r.stdout, r.stderr)
+				}
+				for i, line := range strings.Split(r.stdout, "\n") {
+					if strings.TrimRight(line, " \t") != line {
+						t.Errorf("help line %d ends in white space: %q", i+1, line)
+					}
 				}
 				if m := oneDash.FindString(r.stdout); m != "" {
 					t.Errorf("help writes a flag as %q:\n%s", m, r.stdout)
