@@ -403,3 +403,34 @@ func TestConfigurationDocumentsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeAnswersOperatorQuestions: an operator's day-2 questions
+// (upgrade, rotations, replicas, alerts, logs, a refusal, Redis backups,
+// oauth2-proxy) each have an answer one link away from the README, so that
+// a section renamed or dropped fails here, not in production.
+func TestReadmeAnswersOperatorQuestions(t *testing.T) {
+	md, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, l := range links(md) {
+		have[l.target] = true
+	}
+	for _, want := range []string{
+		"docs/operations.md#upgrading",
+		"docs/sessions.md#both-stores",
+		"docs/headers.md#rotating-the-key",
+		"docs/operations.md#several-replicas",
+		"docs/operations.md#what-to-alert-on",
+		"docs/operations.md#log-fields",
+		"docs/operations.md#why-was-a-request-refused",
+		"docs/operations.md#backing-up-redis",
+		"docs/sessions.md#sign-out-and-revocation",
+		"docs/oauth2-proxy.md",
+	} {
+		if !have[want] {
+			t.Errorf("README.md does not link to %s", want)
+		}
+	}
+}
