@@ -107,7 +107,8 @@ func TestGraphAgainstFake(t *testing.T) {
 	for i := range 250 {
 		groups = append(groups, fmt.Sprintf("00000000-0000-0000-0000-%012d", i))
 	}
-	e := oidctest.NewEntra(t, oidctest.EntraOptions{PageSize: 100}, oidctest.EntraUser{Groups: groups[:249]})
+	e := oidctest.NewEntra(t, oidctest.EntraOptions{PageSize: 100}, oidctest.EntraUser{Groups: groups[:249],
+		DirectoryRoles: []string{"62e90394-69f5-4237-9190-012177145e10"}}) // no group
 	e.SetGroupParents(groups[0], groups[249]) // nested
 	src, err := NewGraph(e.GraphURL, nil)
 	if err != nil {

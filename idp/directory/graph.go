@@ -13,11 +13,18 @@ import (
 const GraphURL = "https://graph.microsoft.com"
 
 // Graph reads the signed-in user's groups from Microsoft Graph with the
-// user's access token: GET /v1.0/me/transitiveMemberOf/microsoft.graph.group
-// ($select=id), nested memberships included, following @odata.nextLink.
-// Groups are object IDs, as Entra ID puts them in its groups claim. Graph
-// throttles with 429 and Retry-After, which is honoured a bounded number of
-// times.
+// user's access token: GET /v1.0/me/transitiveMemberOf ($select=id), nested
+// memberships included, following @odata.nextLink, keeping the objects whose
+// @odata.type is a group (the list also holds directory roles and
+// administrative units). Groups are object IDs, as Entra ID puts them in its
+// groups claim. Graph throttles with 429 and Retry-After, which is honoured
+// a bounded number of times.
+//
+// The OData cast /transitiveMemberOf/microsoft.graph.group is not used:
+// Graph documents it as an advanced query, which needs ConsistencyLevel:
+// eventual and $count, and advanced queries read an index that "might not
+// be up-to-date with recent changes to the object" — a user removed from a
+// group could keep it for as long as the index lags.
 type Graph struct {
 	f    fetcher
 	base *url.URL
@@ -43,7 +50,7 @@ func (g *Graph) Groups(ctx context.Context, u User) ([]string, error) {
 		return nil, ErrUserTokenNeeded
 	}
 	var out groupSet
-	next := g.base.String() + "/v1.0/me/transitiveMemberOf/microsoft.graph.group?$select=id&$top=999"
+	next := g.base.String() + "/v1.0/me/transitiveMemberOf?$select=id&$top=999"
 	h := http.Header{"Accept": {"application/json"}}
 	for n := 1; next != ""; n++ {
 		if n > maxPages {
@@ -60,22 +67,13 @@ func (g *Graph) Groups(ctx context.Context, u User) ([]string, error) {
 			}
 			return nil, se
 		}
-		var page struct {
-			Value []struct {
-				ID string `json:"id"`
-			} `json:"value"`
-			NextLink string `json:"@odata.nextLink"`
-		}
-		err = decodePage(r.body, &page)
-		if err == nil && page.Value == nil {
-			// Graph always sends value, [] for no group.
-			err = errors.New(`the answer has no "value", not a page`)
-		}
+		var page graphPage
+		ids, err := page.decode(r.body)
 		if err != nil {
 			return nil, fmt.Errorf("directory: graph %s: %v", redact(next), err)
 		}
-		for _, v := range page.Value {
-			if err := out.add(v.ID); err != nil {
+		for _, id := range ids {
+			if err := out.add(id); err != nil {
 				return nil, err
 			}
 		}
@@ -85,4 +83,41 @@ func (g *Graph) Groups(ctx context.Context, u User) ([]string, error) {
 		next = page.NextLink
 	}
 	return out.list, nil
+}
+
+// graphGroupType is the @odata.type of a group in a directoryObject
+// collection.
+const graphGroupType = "#microsoft.graph.group"
+
+// graphPage is one page of transitiveMemberOf.
+type graphPage struct {
+	Value []struct {
+		Type string `json:"@odata.type"`
+		ID   string `json:"id"`
+	} `json:"value"`
+	NextLink string `json:"@odata.nextLink"`
+}
+
+// decode decodes body into p and returns the IDs of its groups. Graph
+// names every object's type in a directoryObject collection: an object
+// without one is refused rather than guessed (a directory role's ID is no
+// group).
+func (p *graphPage) decode(body []byte) ([]string, error) {
+	if err := decodePage(body, p); err != nil {
+		return nil, err
+	}
+	if p.Value == nil {
+		// Graph always sends value, [] for no membership.
+		return nil, errors.New(`the answer has no "value", not a page`)
+	}
+	var ids []string
+	for _, v := range p.Value {
+		switch v.Type {
+		case graphGroupType:
+			ids = append(ids, v.ID)
+		case "":
+			return nil, errors.New(`an object without "@odata.type"`)
+		}
+	}
+	return ids, nil
 }

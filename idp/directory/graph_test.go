@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -14,9 +15,8 @@ import (
 	"time"
 )
 
-// fakeGraph serves /v1.0/me/transitiveMemberOf/microsoft.graph.group two
-// groups per page, answering 429 with Retry-After to the first throttle
-// requests.
+// fakeGraph serves /v1.0/me/transitiveMemberOf two groups per page,
+// answering 429 with Retry-After to the first throttle requests.
 type fakeGraph struct {
 	groups   []string
 	throttle int32
@@ -25,7 +25,7 @@ type fakeGraph struct {
 
 func (f *fakeGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.calls.Add(1)
-	if r.URL.Path != "/v1.0/me/transitiveMemberOf/microsoft.graph.group" || r.URL.Query().Get("$select") != "id" {
+	if r.URL.Path != "/v1.0/me/transitiveMemberOf" || r.URL.Query().Get("$select") != "id" {
 		http.NotFound(w, r)
 		return
 	}
@@ -126,5 +126,34 @@ func TestRetryAfter(t *testing.T) {
 	}
 	if _, ok := retryAfter("soon", now); ok {
 		t.Error("nonsense accepted")
+	}
+}
+
+// TestGraphKeepsOnlyGroups reads the uncast membership list, which Graph
+// serves without advanced query parameters: directory roles and
+// administrative units in it are no groups, and an object whose type Graph
+// did not name is refused rather than guessed.
+func TestGraphKeepsOnlyGroups(t *testing.T) {
+	var body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1.0/me/transitiveMemberOf" || r.Header.Get("ConsistencyLevel") != "" {
+			http.Error(w, `{"error":{"code":"Request_UnsupportedQuery","message":"no"}}`, http.StatusBadRequest)
+			return
+		}
+		_, _ = io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	g, _ := NewGraph(srv.URL, nil)
+	body = `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#directoryObjects(id)","value":[
+		{"@odata.type":"#microsoft.graph.group","id":"0b1f9851-1bf0-433f-aec3-cb9272f093dc"},
+		{"@odata.type":"#microsoft.graph.directoryRole","id":"62e90394-69f5-4237-9190-012177145e10"},
+		{"@odata.type":"#microsoft.graph.administrativeUnit","id":"4d7ea995-bc0f-45c0-8c3e-132e93bc6ed8"}]}`
+	got, err := g.Groups(context.Background(), User{AccessToken: "graph-at"})
+	if err != nil || !slices.Equal(got, []string{"0b1f9851-1bf0-433f-aec3-cb9272f093dc"}) {
+		t.Fatalf("groups %v, err %v; want the group only", got, err)
+	}
+	body = `{"value":[{"@odata.type":"#microsoft.graph.group","id":"g1"},{"id":"62e90394-69f5-4237-9190-012177145e10"}]}`
+	if got, err := g.Groups(context.Background(), User{AccessToken: "graph-at"}); err == nil {
+		t.Fatalf("an object without @odata.type: groups %v, want an error", got)
 	}
 }

@@ -22,8 +22,14 @@ package oidctest
 //     /v1.0/me/transitiveMemberOf/microsoft.graph.group, per
 //     https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof:
 //     direct and nested groups; the uncast form also lists directory roles
-//     (each object has "@odata.type"); $select, $top (default 100, maximum
-//     999) and paging by "@odata.nextLink" carrying $skiptoken; 401
+//     (each object has "@odata.type"); the cast is an advanced query (its
+//     "ConsistencyLevel" row: "This header and $count are required when
+//     using the $search, $filter, $orderby, or OData cast query
+//     parameters"), so without ConsistencyLevel: eventual and $count=true
+//     it answers 400 Request_UnsupportedQuery (the message text is the
+//     fake's own), and with them adds "@odata.count"; $select, $top
+//     (default 100, maximum 999) and paging by "@odata.nextLink" carrying
+//     $skiptoken; 401
 //     InvalidAuthenticationToken for a missing, malformed, expired or
 //     foreign token; 403 Authorization_RequestDenied without a Graph
 //     permission (User.Read is the least one, and with it alone objects come
@@ -34,7 +40,7 @@ package oidctest
 // Simplified: one tenant; the Graph token must carry a Graph permission in
 // its scope (real Entra adds User.Read to a bare OIDC sign-in itself); the
 // sub of the access token identifies the user (Graph uses oid); no
-// administrative units; $filter, $search and $count are ignored.
+// administrative units; $filter and $search are ignored.
 
 import (
 	"encoding/json"
@@ -316,6 +322,11 @@ func (e *EntraServer) transitiveMemberOf(w http.ResponseWriter, r *http.Request)
 func (e *EntraServer) writeMemberOf(w http.ResponseWriter, r *http.Request, u EntraUser, limited bool) {
 	cast := strings.HasSuffix(r.URL.Path, "/microsoft.graph.group")
 	q := r.URL.Query()
+	if cast && (r.Header.Get("ConsistencyLevel") != "eventual" || q.Get("$count") != "true") {
+		graphError(w, http.StatusBadRequest, "Request_UnsupportedQuery",
+			"OData cast is supported only in advanced queries: send 'ConsistencyLevel: eventual' and $count=true.")
+		return
+	}
 	top, ok := pageSize(q.Get("$top"), e.opts.PageSize, 999)
 	binding := fmt.Sprintf("graph|%s|%t", u.OID, cast)
 	off, ok2 := parsePageToken(q.Get("$skiptoken"), binding)
@@ -352,6 +363,9 @@ func (e *EntraServer) writeMemberOf(w http.ResponseWriter, r *http.Request, u En
 		value = append(value, obj)
 	}
 	resp := map[string]any{"@odata.context": context, "value": value}
+	if cast {
+		resp["@odata.count"] = len(items)
+	}
 	if to < len(items) {
 		var keep []string
 		for _, part := range strings.Split(r.URL.RawQuery, "&") {

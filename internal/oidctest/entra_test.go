@@ -83,6 +83,9 @@ func graphAll(t *testing.T, u, token string) ([]string, map[string]string, int) 
 	for u != "" {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
+		if strings.Contains(u, "/microsoft.graph.group") {
+			req.Header.Set("ConsistencyLevel", "eventual")
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -109,7 +112,7 @@ func TestEntraGraphPagingNestingAndChanges(t *testing.T) {
 	e := NewEntra(t, EntraOptions{}, user)
 	e.SetGroupParents(groupIDs(5)[0], "parent-group")
 	at := entraLogin(t, e, "openid User.Read")["access_token"].(string)
-	cast := e.GraphURL + "/v1.0/me/transitiveMemberOf/microsoft.graph.group?$select=id&$top=2"
+	cast := e.GraphURL + "/v1.0/me/transitiveMemberOf/microsoft.graph.group?$select=id&$top=2&$count=true"
 	ids, types, pages := graphAll(t, cast, at)
 	if len(ids) != 6 || pages != 3 || types["parent-group"] != "#microsoft.graph.group" {
 		t.Fatalf("cast: %v in %d pages", ids, pages)
@@ -117,6 +120,19 @@ func TestEntraGraphPagingNestingAndChanges(t *testing.T) {
 	if q := e.Calls("/v1.0/me/transitiveMemberOf/microsoft.graph.group")[1].Query; !strings.Contains(q, "$select=id") ||
 		!strings.Contains(q, "$top=2") || !strings.Contains(q, "$skiptoken=") {
 		t.Fatalf("nextLink query %q", q)
+	}
+	// The cast is an advanced query: refused without ConsistencyLevel and $count.
+	for _, bare := range []struct{ url, level string }{
+		{e.GraphURL + "/v1.0/me/transitiveMemberOf/microsoft.graph.group?$select=id", "eventual"},
+		{cast, ""},
+	} {
+		c := &http.Client{Transport: headerTransport{http.Header{"Authorization": {"Bearer " + at}}}}
+		if bare.level != "" {
+			c.Transport.(headerTransport).h.Set("ConsistencyLevel", bare.level)
+		}
+		if st, _, m := getJSON(t, c, bare.url); st != 400 || m["error"].(map[string]any)["code"] != "Request_UnsupportedQuery" {
+			t.Fatalf("cast %s (ConsistencyLevel %q): %d %v", bare.url, bare.level, st, m)
+		}
 	}
 	ids, types, _ = graphAll(t, e.GraphURL+"/v1.0/me/transitiveMemberOf?$select=id", at)
 	if len(ids) != 7 || types["role-1"] != "#microsoft.graph.directoryRole" {
@@ -131,7 +147,7 @@ func TestEntraGraphPagingNestingAndChanges(t *testing.T) {
 
 func TestEntraGraphErrors(t *testing.T) {
 	e := NewEntra(t, EntraOptions{}, EntraUser{Subject: "alice", Groups: []string{"g1"}})
-	u := e.GraphURL + "/v1.0/me/transitiveMemberOf/microsoft.graph.group?$select=id"
+	u := e.GraphURL + "/v1.0/me/transitiveMemberOf?$select=id"
 	get := func(token string) (int, http.Header, map[string]any) {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
 		if token != "" {
@@ -163,7 +179,7 @@ func TestEntraGraphErrors(t *testing.T) {
 		}
 	}
 	name := func(token string) any {
-		req, _ := http.NewRequest(http.MethodGet, e.GraphURL+"/v1.0/me/transitiveMemberOf/microsoft.graph.group?$select=id,displayName", nil)
+		req, _ := http.NewRequest(http.MethodGet, e.GraphURL+"/v1.0/me/transitiveMemberOf?$select=id,displayName", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		_, _, m := getJSON(t, &http.Client{Transport: headerTransport{req.Header}}, req.URL.String())
 		return m["value"].([]any)[0].(map[string]any)["displayName"]
