@@ -90,6 +90,14 @@ func TestGitHubAgainstFake(t *testing.T) {
 		!strings.Contains(err.Error(), "read:org") {
 		t.Errorf("without read:org: %v", err)
 	}
+	// A rate limit is a 403 too, and no missing scope.
+	gh.SetFaults(oidctest.FaultGitHubRateLimited)
+	_, err = src.Groups(context.Background(), User{AccessToken: gh.IssueToken("read:org")})
+	if err == nil || strings.Contains(err.Error(), "read:org") ||
+		!strings.Contains(err.Error(), "rate limit for this user, until 2100-01-01T00:00:00Z") {
+		t.Errorf("rate limited: %v", err)
+	}
+	gh.SetFaults(0)
 	orgs[5].SAMLEnforced = true
 	gh.SetOrgs(orgs...)
 	var sso *SSORequiredError

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // GitHubAPIURL is GitHub.com's REST API. GitHub Enterprise Server serves
@@ -117,11 +119,7 @@ func (g *GitHub) pages(ctx context.Context, path, token string, page func([]byte
 			return err
 		}
 		if r.status != http.StatusOK {
-			se := statusError("github", u, r)
-			if r.status == http.StatusForbidden || r.status == http.StatusUnauthorized {
-				se.Detail += " (the token needs the read:org scope)"
-			}
-			return se
+			return githubStatusError(u, r)
 		}
 		if err := page(r.body); err != nil {
 			return fmt.Errorf("directory: github %s: %v", path, err)
@@ -133,6 +131,28 @@ func (g *GitHub) pages(ctx context.Context, path, token string, page func([]byte
 		u = next
 	}
 	return nil
+}
+
+// githubStatusError explains a refusal. GitHub answers a rate limit with 403
+// or 429, with X-RateLimit-Remaining: 0 (the primary limit, until
+// X-RateLimit-Reset) or a message and perhaps Retry-After (a secondary
+// limit): such a 403 is no missing scope, and saying so would send the
+// operator to change a configuration that is right.
+func githubStatusError(u string, r *response) *StatusError {
+	se := statusError("github", u, r)
+	limited := r.header.Get("X-RateLimit-Remaining") == "0" || r.header.Get("Retry-After") != "" ||
+		strings.Contains(strings.ToLower(se.Detail), "rate limit")
+	switch {
+	case limited && (r.status == http.StatusForbidden || r.status == http.StatusTooManyRequests):
+		se.Detail += " (GitHub's rate limit for this user"
+		if reset, err := strconv.ParseInt(r.header.Get("X-RateLimit-Reset"), 10, 64); err == nil && reset > 0 {
+			se.Detail += ", until " + time.Unix(reset, 0).UTC().Format(time.RFC3339)
+		}
+		se.Detail += ")"
+	case r.status == http.StatusForbidden || r.status == http.StatusUnauthorized:
+		se.Detail += " (the token needs the read:org scope)"
+	}
+	return se
 }
 
 // ssoError reads X-GitHub-SSO. GitHub sends "required; url=..." with a 403
