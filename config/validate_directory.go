@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/portcullis/portcullis/idp"
 )
@@ -71,21 +72,57 @@ func (d *decoder) checkTokenURL(key, raw string) {
 	}
 }
 
-// warnGroupCase warns about allow_groups entries that can never match
-// because Google group addresses and GitHub organisations and teams are
-// lowercased.
+// warnGroupCase warns about allow_groups entries that can never match the
+// directory's spelling: Google group addresses and GitHub organisations and
+// teams are lowercase ASCII (GitHub slugifies team names to ASCII; a Google
+// group address holds letters, digits, dashes, underscores, apostrophes and
+// dots), so an upper-case or non-ASCII entry (a fullwidth "ａｄｍｉｎｓ", a
+// Cyrillic "а") never matches; Entra ID names groups by lowercase object IDs.
 func (d *decoder) warnGroupCase(kind string, routes []routeSection) {
-	if kind != "google" && kind != "github" {
-		return
-	}
 	for _, r := range routes {
 		for i, g := range r.AllowGroups {
-			if g != strings.ToLower(g) {
-				d.warn(fmt.Sprintf("%s.allow_groups[%d]", r.path, i),
-					"%q never matches: kind = %q spells groups in lowercase (%q)", g, kind, strings.ToLower(g))
+			if why := groupNeverMatches(kind, g); why != "" {
+				d.warn(fmt.Sprintf("%s.allow_groups[%d]", r.path, i), "%q never matches: %s", g, why)
 			}
 		}
 	}
+}
+
+// groupNeverMatches says why kind's directory never yields group g, or "".
+func groupNeverMatches(kind, g string) string {
+	switch kind {
+	case "google", "github":
+		if i := strings.IndexFunc(g, func(c rune) bool { return c >= utf8.RuneSelf }); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(g[i:])
+			return fmt.Sprintf("kind = %q spells groups in ASCII, and %q (%U) is not", kind, r, r)
+		}
+		if g != strings.ToLower(g) {
+			return fmt.Sprintf("kind = %q spells groups in lowercase (%q)", kind, strings.ToLower(g))
+		}
+	case "entra":
+		if isGUID(g) && g != strings.ToLower(g) {
+			return fmt.Sprintf("Entra ID names groups by lowercase object IDs (%q)", strings.ToLower(g))
+		}
+	}
+	return ""
+}
+
+// isGUID reports whether s is a GUID in its 8-4-4-4-12 hex form.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", c):
+			return false
+		}
+	}
+	return true
 }
 
 // warnOpenSignIn warns about routes that let in anyone the provider

@@ -104,6 +104,31 @@ func TestGroupCaseWarning(t *testing.T) {
 	if len(cfg.Warnings) != 1 || !strings.HasSuffix(cfg.Warnings[0], want) {
 		t.Errorf("warnings %q, want %q", cfg.Warnings, want)
 	}
+	// Look-alikes: fullwidth and Cyrillic letters are never in a GitHub slug
+	// or a Google group address; an upper-case Entra object ID is never
+	// Entra's spelling (an app role's value keeps its case).
+	for _, c := range []struct{ kind, group, want string }{
+		{"github", "ａｃｍｅ/sre", `"ａｃｍｅ/sre" never matches: kind = "github" spells groups in ASCII, and 'ａ' (U+FF41) is not`},
+		{"google", "\u0430dmins@acme.com", `"аdmins@acme.com" never matches: kind = "google" spells groups in ASCII, and 'а' (U+0430) is not`},
+		{"entra", "0B1F9851-1BF0-433F-AEC3-CB9272F093DC", `"0B1F9851-1BF0-433F-AEC3-CB9272F093DC" never matches: Entra ID names groups by lowercase object IDs ("0b1f9851-1bf0-433f-aec3-cb9272f093dc")`},
+		{"entra", "Dashboards.Reader", ""},
+		{"entra", "0b1f9851-1bf0-433f-aec3-cb9272f093dc", ""},
+	} {
+		prov := "kind = \"" + c.kind + "\"\nclient_id = \"c\""
+		if c.kind == "entra" {
+			prov += "\nissuer = \"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0\""
+		}
+		cfg := mustParse(t, t.TempDir(), provider(prov)+"allow_groups = [\""+c.group+"\"]\n", nil)
+		var got []string
+		for _, w := range cfg.Warnings {
+			if strings.Contains(w, "allow_groups") {
+				got = append(got, w)
+			}
+		}
+		if c.want == "" && len(got) != 0 || c.want != "" && (len(got) != 1 || !strings.HasSuffix(got[0], c.want)) {
+			t.Errorf("%s %q: warnings %q, want %q", c.kind, c.group, got, c.want)
+		}
+	}
 }
 
 // TestOpenSignInWarning: a route that any Google account (no hosted_domain)
