@@ -181,6 +181,9 @@ func requestHost(r *http.Request, trusted bool) (Host, error) {
 	if err != nil {
 		return Host{}, badRequest("the request's Host is not acceptable", err)
 	}
+	if err := oneHost(r, host); err != nil {
+		return Host{}, err
+	}
 	if !trusted {
 		return host, nil
 	}
@@ -192,4 +195,36 @@ func requestHost(r *http.Request, trusted bool) (Host, error) {
 		return Host{}, badRequest("the forwarded host is not acceptable", err)
 	}
 	return host, nil
+}
+
+// oneHost refuses an HTTP/2 request that names another host than its
+// :authority (RFC 9113 §8.3.1 calls it malformed): in a Host field, which
+// Go's server leaves in the header beside :authority, or in an
+// absolute-form :path, which it parses into r.URL. The gateway decides and
+// forwards :authority's host alone, but a component in front of it that
+// read the other host would have decided another request. Over HTTP/1.x a
+// request has one host: Go's server takes an absolute-form target's host
+// and drops the Host field.
+func oneHost(r *http.Request, host Host) error {
+	if r.ProtoMajor < 2 {
+		return nil
+	}
+	for _, v := range r.Header["Host"] {
+		if err := sameHost(v, host); err != nil {
+			return err
+		}
+	}
+	if r.URL.Host != "" {
+		return sameHost(r.URL.Host, host)
+	}
+	return nil
+}
+
+// sameHost refuses v unless it parses to host (canonical forms compared).
+func sameHost(v string, host Host) error {
+	h, err := ParseHost(v)
+	if err != nil || h.String() != host.String() {
+		return badRequest("the request names two different hosts", err)
+	}
+	return nil
 }
