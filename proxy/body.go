@@ -306,13 +306,19 @@ func boundBodyWait(w http.ResponseWriter, r *http.Request, timeout time.Duration
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
 }
 
-// abandonBody ends the connection of a request whose body could not be
-// read, once the answer is written: its framing is lost. Without this the
-// server would try to read the rest of the body before answering (to keep
-// the connection), and a stalled client would hold it; the expired read
-// deadline makes any such read fail at once.
-func abandonBody(w http.ResponseWriter) {
-	w.Header().Set("Connection", "close")
+// abandonBody ends the connection of an HTTP/1.x request whose body could
+// not be read, once the answer is written: its framing is lost. Without
+// this the server would try to read the rest of the body before answering
+// (to keep the connection), and a stalled client would hold it; the
+// expired read deadline makes any such read fail at once. Over HTTP/2 the
+// body is the stream's, which the server resets once the answer is
+// written: the connection stays, and with it the other streams on it (a
+// front proxy's, other clients' among them), which "Connection: close"
+// made Go's server refuse (GOAWAY).
+func abandonBody(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor < 2 {
+		w.Header().Set("Connection", "close")
+	}
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // recordingUpstream is a real HTTP server that counts every byte it
@@ -413,5 +417,66 @@ func TestUnreadBodyIsNotAwaited(t *testing.T) {
 	}
 	if n := up.bytesIn.Load(); n != 0 {
 		t.Errorf("the upstream received %d bytes", n)
+	}
+}
+
+// TestHTTP2BodyErrorKeepsConnection: a stream whose body is malformed
+// (shorter than its Content-Length) gets its 400, and the HTTP/2
+// connection stays: abandonBody's "Connection: close" made Go's server send
+// GOAWAY, so one client's bad body ended the connection for every other
+// stream on it (behind a front proxy that multiplexes clients onto one
+// connection, theirs).
+func TestHTTP2BodyErrorKeepsConnection(t *testing.T) {
+	f := newFixture(t)
+	addr := serveHTTP2(t, f)
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = c.Write([]byte(http2.ClientPreface))
+	fr := http2.NewFramer(c, c)
+	_ = fr.WriteSettings()
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	head := func(id uint32, method string, fields ...hpack.HeaderField) {
+		hb.Reset()
+		for _, hf := range append([]hpack.HeaderField{{Name: ":method", Value: method}, {Name: ":scheme", Value: "https"},
+			{Name: ":authority", Value: "gw.test"}, {Name: ":path", Value: "/public/x"}}, fields...) {
+			_ = enc.WriteField(hf)
+		}
+		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndStream: method == "GET", EndHeaders: true})
+	}
+	head(1, "POST", hpack.HeaderField{Name: "content-length", Value: "10"})
+	_ = fr.WriteData(1, true, []byte("abc"))
+	statuses := map[uint32]string{}
+	dec := hpack.NewDecoder(4096, nil)
+	for len(statuses) < 2 {
+		fm, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %v: %v", statuses, err)
+		}
+		switch fm := fm.(type) {
+		case *http2.HeadersFrame:
+			hs, _ := dec.DecodeFull(fm.HeaderBlockFragment())
+			for _, h := range hs {
+				if h.Name == ":status" {
+					statuses[fm.StreamID] = h.Value
+				}
+			}
+			if fm.StreamID == 1 {
+				head(3, "GET") // the next request on the same connection
+			}
+		case *http2.GoAwayFrame:
+			t.Fatalf("GOAWAY after the malformed body; answers so far %v", statuses)
+		case *http2.SettingsFrame:
+			if !fm.IsAck() {
+				_ = fr.WriteSettingsAck()
+			}
+		}
+	}
+	if statuses[1] != "400" || statuses[3] != "200" {
+		t.Errorf("statuses %v, want 400 for the malformed body and 200 for the next stream", statuses)
 	}
 }

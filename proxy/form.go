@@ -115,7 +115,7 @@ func (h *Handler) readForm(ex *exchange, r *http.Request) (formKind, string, err
 	}
 	body, err := preRead(ex, r, h.bodies, true)
 	if err != nil {
-		abandonBody(ex)
+		abandonBody(ex, r)
 		return 0, "", bodyError(err)
 	}
 	ex.body, ex.form = body, kind

@@ -129,7 +129,7 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 	if ex.body == nil { // else a form, read before the decision (readForm)
 		body, err := preRead(ex, r, up.bodies, false)
 		if err != nil {
-			abandonBody(ex)
+			abandonBody(ex, r)
 			h.fail(ex, r, bodyError(err))
 			return
 		}
@@ -464,7 +464,7 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	if clientBodyFailed(r, err) {
 		// The client's body broke off or is malformed: its error, not the
 		// upstream's. The transport has aborted the upstream request.
-		abandonBody(ex)
+		abandonBody(ex, r)
 		h.fail(ex, r, bodyError(clientBodyCause(r, err)))
 		return
 	}

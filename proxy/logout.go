@@ -27,7 +27,7 @@ func (h *Handler) readLogoutForm(ex *exchange, r *http.Request) error {
 	_ = rc.SetReadDeadline(time.Now().Add(h.bodies.timeout))
 	err := r.ParseForm()
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		abandonBody(ex)
+		abandonBody(ex, r)
 		return requestTimeout(err)
 	}
 	_ = rc.SetReadDeadline(time.Time{})
