@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
@@ -195,3 +197,50 @@ func TestTLSCertificateReload(t *testing.T) {
 // certPollIntervalForTest is the binary's poll interval of the certificate
 // files (certPollInterval in cmd/portcullis).
 const certPollIntervalForTest = 5 * time.Second
+
+// TestHTTP2StreamLimit reads the SETTINGS the TLS listener sends an HTTP/2
+// client: at most 100 requests in flight on one connection.
+func TestHTTP2StreamLimit(t *testing.T) {
+	t.Parallel()
+	vol := newSecretVolume(t, newKeyPair(t, "h2"))
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{})
+	a := pickAddrs(t)
+	startGateway(t, a, tomlConfig{
+		PublicURL: "https://{{LISTEN}}",
+		Server: "tls_cert_file = \"" + filepath.Join(vol.dir, "tls.crt") + "\"\n" +
+			"tls_key_file = \"" + filepath.Join(vol.dir, "tls.key") + "\"\n",
+		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream: up.URL,
+		Routes:   "[[routes]]\npath = \"/**\"\npublic = true\n",
+	}.String())
+	// The settings are the observation, not the certificate.
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", a.Listen,
+		&tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := c.ConnectionState().NegotiatedProtocol; got != "h2" {
+		t.Fatalf("ALPN chose %q, want h2", got)
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte(http2.ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(c, c)
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := fr.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ok := f.(*http2.SettingsFrame)
+	if !ok {
+		t.Fatalf("first frame %T, want SETTINGS", f)
+	}
+	if v, ok := s.Value(http2.SettingMaxConcurrentStreams); !ok || v != 100 {
+		t.Errorf("SETTINGS_MAX_CONCURRENT_STREAMS = %d (sent: %v), want 100", v, ok)
+	}
+}
