@@ -33,7 +33,7 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 		return
 	}
 	// The log line and metrics show the original request, not the subrequest.
-	ex.method, ex.host, ex.path = q.method, q.host, q.path
+	ex.method, ex.host, ex.path, ex.query = q.method, q.host, q.path, query
 	if hasAccessTokenParam(query) {
 		h.fail(ex, r, badRequest("access tokens are not accepted in the query string", nil))
 		return
@@ -68,7 +68,7 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 	default:
 		e := ex.dec.refusal(http.StatusForbidden)
 		if e.status == http.StatusUnauthorized {
-			e.signIn = h.prefix + "/start?rd=" + rdValue(h.returnURLWith(ex, query))
+			e.signIn = h.prefix + "/start?rd=" + rdValue(h.returnURL(ex))
 			e.navigate = q.method == http.MethodGet || q.method == http.MethodHead || q.method == ""
 		}
 		h.fail(ex, r, e)

@@ -139,6 +139,7 @@ type exchange struct {
 	method string // the decided request's method: the forwarded one in forward-auth
 	host   Host   // the decided request's host, parsed once (ParseHost)
 	path   string // the decided request's normalised path
+	query  string // the decided request's raw query: the forwarded one in forward-auth
 	label  string // route metric label
 	peer   netip.Addr
 	// trusted: the peer is in TrustedProxies.
@@ -270,7 +271,7 @@ func (h *Handler) decideRequest(ex *exchange, r *http.Request) (endpoint string,
 	if err != nil {
 		return "", false, badRequest("the request path is not acceptable", err)
 	}
-	ex.path = path
+	ex.path, ex.query = path, r.URL.RawQuery
 	if endpoint, ok := h.gatewayEndpoint(path); ok {
 		return endpoint, true, nil
 	}
@@ -339,7 +340,7 @@ func (h *Handler) stepUp(ex *exchange, r *http.Request) {
 	if err := h.recordStepUp(ex, r, key, now); err != nil {
 		h.log.Warn("proxy: recording a step-up attempt failed", "route", key, "err", err)
 	}
-	h.startLogin(ex, r, h.returnURL(ex, r), scopes, key)
+	h.startLogin(ex, r, h.returnURL(ex), scopes, key)
 }
 
 // errSessionBusy is recordStepUp's answer when another request holds the
@@ -510,20 +511,15 @@ func acceptsHTML(r *http.Request) bool {
 }
 
 // returnURL is where a login started by an intercepted request comes back
-// to: its normalised path and query, on its own (canonical) host when that
-// is not public_url's (routes may name other hosts; the redirect policy
-// then decides whether that host may be returned to, else "/").
-func (h *Handler) returnURL(ex *exchange, r *http.Request) string {
-	return h.returnURLWith(ex, r.URL.RawQuery)
-}
-
-// returnURLWith is returnURL for the decided request with the raw query
-// query (forward-auth's comes from the forwarded headers, not the
-// subrequest's URL).
-func (h *Handler) returnURLWith(ex *exchange, query string) string {
+// to: the decided request's normalised path and raw query (forward-auth's
+// come from the forwarded headers, not the subrequest's URL), on its own
+// (canonical) host when that is not public_url's (routes may name other
+// hosts; the redirect policy then decides whether that host may be
+// returned to, else "/").
+func (h *Handler) returnURL(ex *exchange) string {
 	rel := ex.path
-	if query != "" {
-		rel = ex.path + "?" + query
+	if ex.query != "" {
+		rel = ex.path + "?" + ex.query
 	}
 	if h.onPublicHost(ex) {
 		return rel

@@ -141,7 +141,7 @@ func (h *Handler) exchangeFailure(err error) *httpError {
 // start endpoint with the return URL: the login-state cookie is host-only
 // and must be set on the host whose callback reads it.
 func (h *Handler) loginFor(ex *exchange, r *http.Request) {
-	ret := h.returnURL(ex, r)
+	ret := h.returnURL(ex)
 	if strings.HasPrefix(ret, "/") {
 		h.startLogin(ex, r, ret, nil, "")
 		return

@@ -72,7 +72,7 @@ func (h *Handler) writePage(ex *exchange, r *http.Request, e *httpError) {
 		StatusText: http.StatusText(e.status), Brand: h.cfg.Branding, SignIn: e.signIn, Navigate: e.navigate && e.signIn != ""}
 	if e.status == http.StatusForbidden && ex.sess != nil {
 		signOut := h.prefix + "/sign_out"
-		start := h.prefix + "/start?rd=" + rdValue(h.returnURL(ex, r))
+		start := h.prefix + "/start?rd=" + rdValue(h.returnURL(ex))
 		p.SignOut, p.Switch = signOut, signOut+"?rd="+rdValue(start)
 	}
 	_ = pageTemplate.Execute(ex, p)

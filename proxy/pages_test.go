@@ -96,3 +96,36 @@ func TestPagesWithoutBranding(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardAuthDeniedPageReturnsToOriginal: the 403 page of a signed-in
+// user refused by forward-auth (which Traefik and Envoy hand to the
+// browser) offers "Sign in as someone else", coming back to the original
+// request: its query from the forwarded headers, not the subrequest's.
+// Envoy's documented path_prefix "/oauth2/auth?" puts the original path
+// and query in the subrequest's query; that one was appended to the
+// original path.
+func TestForwardAuthDeniedPageReturnsToOriginal(t *testing.T) {
+	f := newFixture(t)
+	cookies := f.cookies(t, f.session())
+	for _, sub := range []string{"/oauth2/auth", "/oauth2/auth?/denied/report?id=7"} {
+		resp := f.do(t, "GET", sub, nil, fromPeer("10.0.0.5:4000"), withCookies(cookies), browser(),
+			withHeader("X-Forwarded-Method", "GET"), withHeader("X-Forwarded-Host", "app.test"),
+			withHeader("X-Forwarded-Uri", "/denied/report?id=7"))
+		page := readBody(t, resp)
+		actions := regexp.MustCompile(`action="([^"]*)"`).FindAllStringSubmatch(page, -1)
+		if resp.StatusCode != http.StatusForbidden || len(actions) != 2 {
+			t.Fatalf("%s: %d, %d forms:\n%s", sub, resp.StatusCode, len(actions), page)
+		}
+		signOut, err := url.Parse(html.UnescapeString(actions[1][1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start, err := url.Parse(signOut.Query().Get("rd"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rd := start.Query().Get("rd"); rd != "http://app.test/denied/report?id=7" {
+			t.Errorf("%s: sign in as someone else returns to %q", sub, rd)
+		}
+	}
+}
