@@ -713,13 +713,20 @@ func (s *statusWriter) endSend() {
 // reverse proxy with each write to the client bounded by sendIdle, as the
 // forwarded answers' are (sendTimedConn): an application pushing to a
 // client that reads nothing was otherwise held until the identity ended,
-// or for ever on a public route.
+// or for ever on a public route. The 101 itself, whose header block is the
+// application's (up to maxResponseHeaderBytes), is written through brw:
+// its writer goes through the bounded connection too.
 func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
 	if err != nil || s.sendIdle <= 0 {
 		return conn, brw, err
 	}
-	return &sendTimedConn{Conn: conn, idle: s.sendIdle}, brw, nil
+	timed := &sendTimedConn{Conn: conn, idle: s.sendIdle}
+	if err := brw.Flush(); err != nil { // nothing is buffered yet: the server flushed the answer at Hijack
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	return timed, bufio.NewReadWriter(brw.Reader, bufio.NewWriter(timed)), nil
 }
 
 // sendTimedConn is an upgraded connection whose writes each wait at most

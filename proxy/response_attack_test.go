@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -390,4 +391,60 @@ func TestUpgradedHalfClosePassedOn(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Error("the client's write after the half-close never arrived")
 	}
+}
+
+// TestUpgradeAnswerToClientThatReadsNothingReleasesUpstream: the 101
+// itself, whose header block the application writes (up to 256 KiB), is
+// written to the client under the same bound as what follows it: a client
+// that reads nothing held the upstream connection for ever while the
+// gateway waited to write that header block.
+func TestUpgradeAnswerToClientThatReadsNothingReleasesUpstream(t *testing.T) {
+	released := make(chan struct{})
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		defer close(released)
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
+		for i := 0; i < 240; i++ { // 240 KiB, under maxResponseHeaderBytes
+			_, _ = brw.WriteString("X-Filler: " + strings.Repeat("x", 1010) + "\r\n")
+		}
+		_, _ = brw.WriteString("\r\n")
+		_ = brw.Flush()
+		_, _ = brw.ReadString('\n') // until the gateway closes the connection
+	})
+	f.h.sendIdle = 300 * time.Millisecond
+	// Small socket buffers on both ends (loopback's would absorb the 101).
+	srv := httptest.NewUnstartedServer(f.h)
+	srv.Listener = smallSendBuffers{srv.Listener}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10) })
+	}}
+	conn, err := d.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, _ = io.WriteString(conn, "GET /public/ws HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	select { // the client reads nothing
+	case <-released:
+	case <-time.After(8 * time.Second):
+		t.Fatal("the upstream connection is still held while the 101 waits for a client that reads nothing")
+	}
+}
+
+// smallSendBuffers is a listener whose connections have a 4 KiB send
+// buffer, so that a client that reads nothing blocks the gateway's writes.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4 << 10)
+	}
+	return c, err
 }
