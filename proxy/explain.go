@@ -75,7 +75,7 @@ func (h *Handler) Explain(method, target string, id *portcullis.Identity) (Expla
 		return Explanation{Path: ex.path}, &RefusedError{Status: he.status, Reason: he.reason}
 	case err != nil:
 		return Explanation{Path: ex.path}, err
-	case isEndpoint && gatewayEndpoints[endpoint] == nil:
+	case isEndpoint && (gatewayEndpoints[endpoint] == nil || endpoint == "/auth" && !h.exactAuthPath(r)):
 		return Explanation{Path: ex.path}, &RefusedError{Status: http.StatusNotFound, Reason: noSuchEndpoint + " under server.prefix"}
 	case isEndpoint:
 		return Explanation{Path: ex.path, Endpoint: endpoint}, nil

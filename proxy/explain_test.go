@@ -88,7 +88,7 @@ func TestExplainGatewayEndpoint(t *testing.T) {
 			t.Errorf("%s: endpoint %q, route %v, err %v", endpoint, ex.Endpoint, ex.Route, err)
 		}
 	}
-	for _, p := range []string{"/oauth2", "/oauth2/", "/oauth2/nope"} {
+	for _, p := range []string{"/oauth2", "/oauth2/", "/oauth2/nope", "/oauth2//auth"} {
 		var refused *RefusedError
 		if _, err := f.h.Explain("GET", "http://gw.test"+p, nil); !errors.As(err, &refused) || refused.Status != http.StatusNotFound {
 			t.Errorf("%s: %v, want a 404 refusal", p, err)

@@ -20,6 +20,10 @@ import (
 // on this reply, for the front proxy to pass on to the browser.
 func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 	ex.Header().Set("Cache-Control", "no-store")
+	if !h.exactAuthPath(r) {
+		h.fail(ex, r, notFound(noSuchEndpoint))
+		return
+	}
 	if !ex.trusted {
 		h.fail(ex, r, untrustedProxy())
 		return
@@ -73,6 +77,15 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 		}
 		h.fail(ex, r, e)
 	}
+}
+
+// exactAuthPath reports whether r names the forward-auth endpoint by its
+// exact path. Every front proxy is configured with it, and keeps clients
+// from the endpoint by that path alone (Traefik's !Path(`/oauth2/auth`),
+// before 2.11.24 and 3.3.6 on the raw path): another spelling the gateway
+// normalises to it ("/oauth2//auth") comes from a client.
+func (h *Handler) exactAuthPath(r *http.Request) bool {
+	return r.URL.EscapedPath() == h.prefix+"/auth"
 }
 
 // checkIdentitySpellings refuses a subrequest that carries an identity

@@ -271,3 +271,27 @@ func TestForwardAuthLogOmitsQuery(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardAuthOnlyAtItsExactPath: the forward-auth endpoint answers
+// only at its exact path, the one every front proxy is configured with. A
+// proxy keeps clients from it by that path alone (Traefik's
+// !Path(`/oauth2/auth`), before Traefik 2.11.24 and 3.3.6 on the raw path),
+// so another spelling the gateway normalises to it ("/oauth2//auth",
+// "/oauth2/./auth") reached it from a client, with the client's
+// X-Original-URL, and answered with the identity and a signed assertion.
+func TestForwardAuthOnlyAtItsExactPath(t *testing.T) {
+	f := newFixture(t)
+	cookies := f.cookies(t, f.session())
+	for _, p := range []string{"/oauth2//auth", "/oauth2/./auth", "//oauth2/auth", "/oauth2/%61uth", "/oauth2/x/../auth"} {
+		resp := f.do(t, "GET", p, nil, fromPeer("10.0.0.5:4000"), withCookies(cookies),
+			withHeader("X-Original-URL", "http://app.test/app/x"), withHeader("X-Original-Method", "GET"))
+		if resp.StatusCode != http.StatusNotFound || resp.Header.Get("X-Auth-Request-User") != "" {
+			t.Errorf("%s: %d, user %q; want 404", p, resp.StatusCode, resp.Header.Get("X-Auth-Request-User"))
+		}
+	}
+	resp := f.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"), withCookies(cookies),
+		withHeader("X-Original-URL", "http://app.test/app/x"), withHeader("X-Original-Method", "GET"))
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Auth-Request-User") != "alice" {
+		t.Errorf("/oauth2/auth: %d, user %q", resp.StatusCode, resp.Header.Get("X-Auth-Request-User"))
+	}
+}
