@@ -104,6 +104,12 @@ type Config struct {
 	// once it is signed out or revoked; 0 = 10s.
 	UpgradeRecheck time.Duration
 
+	// Live returns the handler of the configuration in force (cmd: after
+	// reloads), with which open connections and answers are checked again
+	// every UpgradeRecheck: its routes, provider and session store. nil,
+	// or a nil result, = this handler.
+	Live func() *Handler
+
 	// ShuttingDown reports that the process has begun to shut down; then
 	// {prefix}/healthz answers 503. nil = never.
 	ShuttingDown func() bool

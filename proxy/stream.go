@@ -83,7 +83,7 @@ func (s *identityStream) check() error {
 	if s.w.sess == nil && s.ex.sess != nil && s.ex.bearer == "" {
 		s.w.sess = sessionProbe(s.in)
 	}
-	return s.ended(s.h.recheck(&s.w))
+	return s.ended(s.h.live().recheck(&s.w))
 }
 
 // ended logs why an answer is broken off and returns why.

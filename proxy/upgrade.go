@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/session"
 	"golang.org/x/net/http/httpguts"
@@ -21,6 +22,7 @@ const defaultUpgradeRecheck = 10 * time.Second
 var (
 	errUpgradeExpired = errors.New("the session or token expired")
 	errUpgradeRevoked = errors.New("the session or token was revoked")
+	errUpgradeDenied  = errors.New("the request is no longer allowed")
 )
 
 // askedSwitch refuses a 101 Switching Protocols answer that does not
@@ -77,6 +79,12 @@ type upgradeWatch struct {
 	sess   *http.Request // a request carrying the session's cookies, or nil
 	bearer string        // the bearer token, or ""
 	sub    string        // for the log
+	// The request as it was decided (its method, host name and path), and
+	// the identity it was allowed for: every recheck decides the request
+	// again, with the identity as it is then and the routes of the
+	// configuration in force (stillAllowed).
+	method, host, path string
+	id                 *portcullis.Identity
 	// Cookie store: the marker key (refresher) of the session's refresh
 	// token, made once, and whether that token was seen refused or revoked
 	// (markers last deadRefreshTTL, the connection may last longer). rt is
@@ -109,7 +117,8 @@ func (h *Handler) watchUpgrade(ex *exchange, r, req *http.Request) (_ *http.Requ
 // newWatch is the watch of ex's identity, without the request that loads
 // its session again (sessionProbe).
 func (h *Handler) newWatch(ex *exchange) upgradeWatch {
-	w := upgradeWatch{end: h.identityEnd(ex), bearer: ex.bearer, sub: ex.id.Subject}
+	w := upgradeWatch{end: h.identityEnd(ex), bearer: ex.bearer, sub: ex.id.Subject,
+		method: ex.method, host: ex.host.Name, path: ex.path, id: ex.id}
 	if ex.sess != nil && ex.bearer == "" {
 		w.rt = ex.sess.RefreshToken // "" for a cached copy without tokens
 	}
@@ -159,43 +168,114 @@ func (h *Handler) watch(w upgradeWatch, end context.CancelCauseFunc, done <-chan
 		case <-expired:
 			why = errUpgradeExpired
 		case <-tick.C:
-			why = h.recheck(&w)
+			why = h.live().recheck(&w)
 		}
 	}
 	h.log.Info("proxy: upgraded connection ended", "sub", w.sub, "reason", why.Error())
 	end(why)
 }
 
-// recheck looks w's identity up again: nil while it is valid or when the
-// store or provider cannot say (an outage does not end every connection).
+// recheck looks w's identity up again and decides w's request again
+// with it: nil while both hold, or when the store or provider cannot say
+// (an outage does not end every connection: the identity last known is
+// decided again). It is called on the handler of the configuration in
+// force (live), so that a reload's stricter rules, and a user's groups
+// or scopes as the provider now states them, apply to open connections
+// and answers as they do to the next request.
 func (h *Handler) recheck(w *upgradeWatch) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	id, err := h.recheckIdentity(ctx, w)
+	if err != nil {
+		return err
+	}
+	if id == nil {
+		id = w.id
+	}
+	return h.stillAllowed(w, id)
+}
+
+// recheckIdentity is w's identity as the store or provider states it now,
+// nil when they cannot say, or why it ended.
+func (h *Handler) recheckIdentity(ctx context.Context, w *upgradeWatch) (*portcullis.Identity, error) {
 	if w.bearer != "" {
-		_, err := h.verifier.VerifyBearer(ctx, w.bearer)
+		id, err := h.verifier.VerifyBearer(ctx, w.bearer)
 		if err != nil && !errors.Is(err, idp.ErrNotReady) && !errors.Is(err, idp.ErrUnavailable) {
-			return errUpgradeRevoked
+			return nil, errUpgradeRevoked
 		}
-		return nil
+		return id, nil
 	}
 	if w.sess == nil {
-		return nil
+		return nil, nil
 	}
 	r := w.sess.WithContext(ctx)
 	s, err := h.cfg.Sessions.Load(r)
-	if errors.Is(err, session.ErrNoSession) {
-		return errUpgradeRevoked
+	switch {
+	case errors.Is(err, session.ErrNoSession):
+		return nil, errUpgradeRevoked
+	case err != nil:
+		return nil, nil
+	case !s.ServerSide():
+		if h.cfg.Refresh && s.CanRefresh() {
+			return &s.Identity, h.recheckCookie(w, r, s)
+		}
+		return &s.Identity, nil
 	}
-	if err != nil || !h.cfg.Refresh || !s.CanRefresh() {
-		return nil
+	return h.recheckStored(r, s)
+}
+
+// recheckStored is recheckIdentity for a Redis session: refreshed when due
+// (recheckRefresh) and its directory groups read again when due
+// (freshGroups), as a request of the session would, saved for the
+// browser's next request.
+func (h *Handler) recheckStored(r *http.Request, s *session.Session) (*portcullis.Identity, error) {
+	if h.refreshDue(s) {
+		if err := h.recheckRefresh(r, s); err != nil {
+			return nil, err
+		}
+		var err error
+		if s, err = h.cfg.Sessions.Load(r); err != nil {
+			return nil, nil // ended is told at the next recheck
+		}
 	}
-	if !s.ServerSide() {
-		return h.recheckCookie(w, r, s)
+	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unsentResponse{}}}
+	if s = h.freshGroups(ex, r, s); s == nil {
+		return nil, errUpgradeRevoked
 	}
-	if !h.refreshDue(s) {
-		return nil
+	return &s.Identity, nil
+}
+
+// stillAllowed decides w's request again for id with the routes in force,
+// as decide would (its path and the aliases ranked before it): nil when it
+// is still forwarded, else errUpgradeDenied.
+func (h *Handler) stillAllowed(w *upgradeWatch, id *portcullis.Identity) error {
+	route := h.cfg.Routes.Match(w.method, w.host, w.path)
+	if route == nil || !forwarded(route.Evaluate(id)) {
+		return errUpgradeDenied
 	}
-	return h.recheckRefresh(r, s)
+	aliases, n := pathAliases(w.path)
+	for _, alias := range aliases[:n] {
+		ar := h.cfg.Routes.Match(w.method, w.host, alias)
+		if ar != nil && ar.Index < route.Index && !forwarded(ar.Evaluate(id)) {
+			return errUpgradeDenied
+		}
+	}
+	return nil
+}
+
+// forwarded reports whether d lets a request through.
+func forwarded(d portcullis.Decision) bool {
+	return d.Outcome == portcullis.OutcomeAllow || d.Outcome == portcullis.OutcomePublic
+}
+
+// live is the handler of the configuration in force (Config.Live), or h.
+func (h *Handler) live() *Handler {
+	if h.cfg.Live != nil {
+		if l := h.cfg.Live(); l != nil {
+			return l
+		}
+	}
+	return h
 }
 
 // refreshDue reports whether a request of s would refresh it (fresh): its

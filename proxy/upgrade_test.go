@@ -40,6 +40,12 @@ func echoUpgrade(w http.ResponseWriter, r *http.Request) {
 // with the extra request header lines hdr, and checks that it echoes.
 func openUpgrade(t *testing.T, f *fixture, hdr string) (net.Conn, *bufio.Reader) {
 	t.Helper()
+	return openUpgradeAt(t, f, "/app/ws", hdr)
+}
+
+// openUpgradeAt is openUpgrade of path.
+func openUpgradeAt(t *testing.T, f *fixture, path, hdr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
 	srv := serveGateway(t, f)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
 	if err != nil {
@@ -47,7 +53,7 @@ func openUpgrade(t *testing.T, f *fixture, hdr string) (net.Conn, *bufio.Reader)
 	}
 	t.Cleanup(func() { conn.Close() })
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	_, _ = io.WriteString(conn, "GET /app/ws HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+hdr+"\r\n")
+	_, _ = io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+hdr+"\r\n")
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {

@@ -110,6 +110,16 @@ func buildGateway(cfg *config.Config, logger *slog.Logger, env func(string) (str
 // current returns the live generation.
 func (g *gateway) current() *generation { return g.cur.Load() }
 
+// liveHandler is the handler of the configuration in force (nil before the
+// first one is): open connections and answers are checked again with it
+// (proxy.Config.Live), so that a reload's rules apply to them too.
+func (g *gateway) liveHandler() *proxy.Handler {
+	if gen := g.current(); gen != nil {
+		return gen.handler
+	}
+	return nil
+}
+
 // ServeHTTP hands the request to the live handler.
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.cur.Load().handler.ServeHTTP(w, r)
@@ -147,6 +157,7 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 	px.Provider, px.Sessions, px.LoginStates = gen.provider, gen.store, gen.states
 	px.Metrics, px.Logger = g.registry, g.logger
 	px.ShuttingDown = g.draining.Load
+	px.Live = g.liveHandler
 	if px.AssertionKey == nil {
 		px.AssertionKey = g.assertionKey
 	}

@@ -1,0 +1,103 @@
+package proxy
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/policy"
+)
+
+// An open connection or answer was decided once, when it opened: a user
+// removed from the group a route requires, or a reload whose rules no
+// longer admit the request, left a WebSocket or an event stream open to
+// the session's lifetime or the token's expiry. Every recheck now decides
+// the request again, with the identity as the provider states it then and
+// the routes in force.
+
+// reloaded builds the handler a reload to routes would install next to f's.
+func reloaded(t *testing.T, f *fixture, routes []policy.RouteConfig) *Handler {
+	t.Helper()
+	table, err := policy.Compile(routes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.cfg
+	cfg.Routes, cfg.Live = table, nil
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// stricter is testRoutes with /app/** for the group "ops" only.
+func stricter() []policy.RouteConfig {
+	routes := append([]policy.RouteConfig(nil), testRoutes...)
+	routes[4] = policy.RouteConfig{Path: "/app/**", AllowGroups: []string{"ops"}}
+	return routes
+}
+
+func TestUpgradeEndsWhenReloadDeniesIt(t *testing.T) {
+	var live atomic.Pointer[Handler]
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+		c.UpgradeRecheck = 50 * time.Millisecond
+		c.Live = live.Load
+	})
+	f.prov.bearers["ws"] = &portcullis.Identity{Subject: "svc", Groups: []string{"staff"}, Expiry: f.clock.Now().Add(time.Hour)}
+	conn, br := openUpgrade(t, f, "Authorization: Bearer ws\r\n")
+	live.Store(reloaded(t, f, testRoutes)) // a reload that changes nothing for it
+	time.Sleep(200 * time.Millisecond)
+	echoes(t, conn, br)
+	live.Store(reloaded(t, f, stricter()))
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Fatal("the WebSocket outlived a reload whose rules refuse it")
+	}
+}
+
+func TestUpgradeEndsWhenGroupRemoved(t *testing.T) {
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) { c.UpgradeRecheck = 50 * time.Millisecond })
+	f.prov.bearers["ws"] = &portcullis.Identity{Subject: "svc", Groups: []string{"admins"}, Expiry: f.clock.Now().Add(time.Hour)}
+	conn, br := openUpgradeAt(t, f, "/admin/ws", "Authorization: Bearer ws\r\n")
+	time.Sleep(200 * time.Millisecond)
+	echoes(t, conn, br)
+	f.prov.mu.Lock() // introspection now states the user without the group
+	f.prov.bearers["ws"] = &portcullis.Identity{Subject: "svc", Groups: []string{"staff"}, Expiry: f.clock.Now().Add(time.Hour)}
+	f.prov.mu.Unlock()
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Fatal("the WebSocket of /admin/** outlived its user's removal from admins")
+	}
+}
+
+func TestUpgradeOfSessionEndsWhenReloadDeniesIt(t *testing.T) {
+	var live atomic.Pointer[Handler]
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+		c.UpgradeRecheck = 50 * time.Millisecond
+		c.Live = live.Load
+	})
+	conn, br := openUpgrade(t, f, cookieHeader(f.cookies(t, f.session())))
+	live.Store(reloaded(t, f, stricter()))
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Fatal("the WebSocket of a session outlived a reload whose rules refuse it")
+	}
+}
+
+func TestStreamEndsWhenReloadDeniesIt(t *testing.T) {
+	var live atomic.Pointer[Handler]
+	f := newFixtureWith(t, eventStream(nil), func(c *Config) { c.Live = live.Load })
+	f.prov.bearers["sse"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
+	br := openStream(t, f, "/app/events", "Authorization", "Bearer sse")
+	live.Store(reloaded(t, f, testRoutes))
+	f.clock.Advance(11 * time.Second) // a recheck is due: still allowed
+	for i := 0; i < 3; i++ {
+		if line, err := br.ReadString('\n'); err != nil {
+			t.Fatalf("the stream of an allowed request ended: %q, %v", line, err)
+		}
+	}
+	live.Store(reloaded(t, f, stricter()))
+	f.clock.Advance(11 * time.Second)
+	if !streamEndsWithin(br, 5*time.Second) {
+		t.Fatal("the event stream outlived a reload whose rules refuse it")
+	}
+}
