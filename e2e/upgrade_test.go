@@ -74,13 +74,19 @@ func echoWebSocket(w http.ResponseWriter, r *http.Request) {
 // dialWebSocket opens an upgraded connection to gw's /app/ws with ck.
 func dialWebSocket(t *testing.T, gw *gateway, ck *http.Cookie) (net.Conn, *bufio.Reader) {
 	t.Helper()
+	return dialWebSocketAt(t, gw, "/app/ws", ck)
+}
+
+// dialWebSocketAt is dialWebSocket of path.
+func dialWebSocketAt(t *testing.T, gw *gateway, path string, ck *http.Cookie) (net.Conn, *bufio.Reader) {
+	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(gw.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	_, _ = io.WriteString(conn, "GET /app/ws HTTP/1.1\r\nHost: "+strings.TrimPrefix(gw.URL, "http://")+
+	_, _ = io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: "+strings.TrimPrefix(gw.URL, "http://")+
 		"\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nCookie: "+ck.Name+"="+ck.Value+"\r\n\r\n")
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
