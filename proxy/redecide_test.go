@@ -1,12 +1,14 @@
 package proxy
 
 import (
+	"crypto/rand"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/policy"
+	"github.com/portcullis/portcullis/session"
 )
 
 // An open connection or answer was decided once, when it opened: a user
@@ -99,5 +101,36 @@ func TestStreamEndsWhenReloadDeniesIt(t *testing.T) {
 	f.clock.Advance(11 * time.Second)
 	if !streamEndsWithin(br, 5*time.Second) {
 		t.Fatal("the event stream outlived a reload whose rules refuse it")
+	}
+}
+
+// TestUpgradeEndsWhenSecretsRotatedOut: rotating session.secrets is how the
+// cookie store ends every session; a WebSocket opened before the reload
+// lived on, rechecked against the store it was opened with.
+func TestUpgradeEndsWhenSecretsRotatedOut(t *testing.T) {
+	var live atomic.Pointer[Handler]
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+		c.UpgradeRecheck = 50 * time.Millisecond
+		c.Live = live.Load
+	})
+	conn, br := openUpgrade(t, f, cookieHeader(f.cookies(t, f.session())))
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	store, err := session.NewCookieStore(session.CookieConfig{Name: "portcullis", Secrets: [][]byte{secret},
+		Lifetime: 12 * time.Hour, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.cfg
+	cfg.Sessions, cfg.Live = store, nil
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	echoes(t, conn, br)
+	live.Store(h)
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Fatal("the WebSocket of a session outlived the rotation of its secret out of session.secrets")
 	}
 }
