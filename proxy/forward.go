@@ -475,6 +475,12 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		h.fail(ex, r, unauthenticated())
 		return
 	}
+	if errors.Is(err, errUpgradeDenied) {
+		// The request is no longer allowed (a reload's rules, the user's
+		// groups as they are now): what a new request would get.
+		h.fail(ex, r, forbidden(errUpgradeDenied.Error()))
+		return
+	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		h.fail(ex, r, clientClosed()) // nobody reads this
 		return

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"crypto/rand"
+	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -132,5 +134,44 @@ func TestUpgradeEndsWhenSecretsRotatedOut(t *testing.T) {
 	live.Store(h)
 	if !closedWithin(conn, br, 5*time.Second) {
 		t.Fatal("the WebSocket of a session outlived the rotation of its secret out of session.secrets")
+	}
+}
+
+// TestLongPollDeniedAfterReload: the answer to a long poll that a reload
+// no longer admits is not given: a 403, as for a new request (an error the
+// gateway did not tell apart was a 502 blaming the application).
+func TestLongPollDeniedAfterReload(t *testing.T) {
+	var live atomic.Pointer[Handler]
+	release := make(chan struct{})
+	f := newFixtureWith(t, eventStream(release), func(c *Config) { c.Live = live.Load })
+	f.prov.bearers["poll"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
+	srv := serveGateway(t, f)
+	req, _ := http.NewRequest("GET", srv.URL+"/app/poll", nil)
+	req.Host = "gw.test"
+	req.Header.Set("Authorization", "Bearer poll")
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- resp
+	}()
+	time.Sleep(100 * time.Millisecond) // the poll is at the application
+	live.Store(reloaded(t, f, stricter()))
+	f.clock.Advance(11 * time.Second)
+	close(release)
+	select {
+	case resp := <-done:
+		if resp == nil {
+			return
+		}
+		body := readBody(t, resp)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || strings.Contains(body, "late") {
+			t.Fatalf("long poll after a reload that refuses it: status %d %q, want 403 without the answer", resp.StatusCode, body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer to the long poll")
 	}
 }
