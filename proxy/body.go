@@ -105,6 +105,10 @@ type forwardBody struct {
 	rc     *http.ResponseController // sets the per-read deadline on rest
 	failed atomic.Bool              // a read of rest failed
 	ended  atomic.Bool              // rest reached its end
+
+	// watch, when set (watchUpload), ends the streaming of rest with the
+	// identity the request was allowed for.
+	watch *identityStream
 }
 
 // Read serves the buffered bytes, then the rest of the client's body.
@@ -127,6 +131,11 @@ func (b *forwardBody) Read(p []byte) (int, error) {
 	b.deadline(time.Now().Add(b.pool.idle))
 	// Not under mu: this read may wait on the client, and release must not.
 	k, err := b.rest.Read(p)
+	if k > 0 && b.watch != nil {
+		if why := b.watch.check(); why != nil {
+			return 0, why // the transport aborts the upstream request
+		}
+	}
 	if err != nil && err != io.EOF {
 		b.mu.Lock()
 		b.readErr = err

@@ -138,6 +138,7 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 	ex.holdHeaders()
 	if ex.id != nil {
 		ex.stream.in = r // the answer ends with the identity (watchAnswer)
+		h.watchUpload(ex, r)
 	}
 	req := withExchange(r, ex)
 	if ex.id != nil && r.Header["Upgrade"] != nil && httpguts.HeaderValuesContainsToken(r.Header["Connection"], "Upgrade") {

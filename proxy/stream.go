@@ -23,6 +23,7 @@ type identityStream struct {
 	ex   *exchange
 	w    upgradeWatch // as an upgraded connection's; w.sess made at the first recheck
 	next time.Time    // when the session or token is looked up again
+	up   bool         // it watches the request's body (watchUpload), not the answer
 }
 
 // recheckEvery is Config.UpgradeRecheck or its default.
@@ -51,6 +52,19 @@ func (h *Handler) watchAnswer(ex *exchange, resp *http.Response) error {
 	s.ReadCloser = resp.Body
 	resp.Body = s
 	return nil
+}
+
+// watchUpload makes the part of ex's request body that streams to the
+// upstream (beyond preReadLimit) end with the identity, as its answer does:
+// an upload, or a client stream (gRPC), otherwise went on reaching the
+// application after a sign-out, a revocation or the session's end, for as
+// long as the client sent. Only such bodies pay for it (one allocation).
+func (h *Handler) watchUpload(ex *exchange, r *http.Request) {
+	if ex.id == nil || ex.body == nil || ex.body.rest == nil {
+		return
+	}
+	ex.body.watch = &identityStream{h: h, in: r, ex: ex, w: h.newWatch(ex),
+		next: ex.start.Add(h.recheckEvery()), up: true}
 }
 
 // Read passes the answer on while the identity is valid; data that
@@ -88,7 +102,10 @@ func (s *identityStream) check() error {
 
 // ended logs why an answer is broken off and returns why.
 func (s *identityStream) ended(why error) error {
-	if why != nil {
+	switch {
+	case why != nil && s.up:
+		s.h.log.Info("proxy: forwarded request body ended", "sub", s.w.sub, "reason", why.Error())
+	case why != nil:
 		s.h.log.Info("proxy: forwarded answer ended", "sub", s.w.sub, "reason", why.Error())
 	}
 	return why

@@ -1,0 +1,93 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis"
+)
+
+// An upload or a client stream (a request body longer than preReadLimit,
+// which streams to the application) was never checked against its
+// identity: only the answer was, and an upload's answer comes when the body
+// has ended. After a sign-out or revocation the client could go on sending
+// for as long as it liked, and the application acted on all of it.
+
+// countingUpstream reads the request body, counting its bytes in got, and
+// answers 200 once it ends.
+func countingUpstream(got *atomic.Int64) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 4096)
+		for {
+			n, err := r.Body.Read(buf)
+			got.Add(int64(n))
+			if err != nil {
+				break
+			}
+		}
+		_, _ = io.WriteString(w, "stored")
+	}
+}
+
+func TestUploadEndsWhenTokenRevoked(t *testing.T) {
+	var got atomic.Int64
+	up := httptest.NewServer(countingUpstream(&got)) // the stub upstream reads bodies in full first
+	t.Cleanup(up.Close)
+	f := newFixture(t, func(c *Config) { c.Upstreams = []Upstream{{Name: "app", URL: mustURL(t, up.URL)}} })
+	f.prov.bearers["up"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
+	srv := serveGateway(t, f)
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
+	req, _ := http.NewRequest("PUT", srv.URL+"/app/upload", pr)
+	req.Host = "gw.test"
+	req.Header.Set("Authorization", "Bearer up")
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, _ := http.DefaultClient.Do(req)
+		done <- resp
+	}()
+	chunk := bytes.Repeat([]byte("x"), 16<<10)
+	send := func(n int) {
+		go func() {
+			for i := 0; i < n; i++ {
+				if _, err := pw.Write(chunk); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	send(6) // 96 KiB: past preReadLimit, the rest streams
+	deadline := time.Now().Add(5 * time.Second)
+	for got.Load() < 96<<10 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got.Load() < 96<<10 {
+		t.Fatalf("the upstream got %d bytes of the upload", got.Load())
+	}
+	f.prov.mu.Lock()
+	delete(f.prov.bearers, "up")
+	f.prov.mu.Unlock()
+	f.clock.Advance(11 * time.Second)
+	send(64) // another MiB, after the revocation
+	select {
+	case resp := <-done:
+		if resp == nil {
+			break
+		}
+		body := readBody(t, resp)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("upload after the revocation: %d %q, want 401", resp.StatusCode, body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the upload went on after its token was revoked: the upstream got %d bytes", got.Load())
+	}
+	if n := got.Load(); n > 96<<10+64<<10 {
+		t.Errorf("the upstream got %d bytes, %d after the revocation", n, n-96<<10)
+	}
+}
