@@ -91,3 +91,40 @@ func TestWebSocketEndsWhenGroupRemoved(t *testing.T) {
 		t.Errorf("a request of the session after the removal: %d, want 403", status)
 	}
 }
+
+// TestCookieCopyAfterSignOut measures the cookie store's documented bound
+// for a copy of the cookie made before a sign-out on replica A: it is
+// still accepted on B while its access token is not due (the cookie store
+// has no server-side record to end), and refused on A and B from the
+// first request after that, since the sign-out revoked its refresh token.
+func TestCookieCopyAfterSignOut(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 8 * time.Second})
+	up := newUpstream(t)
+	cfg := tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret), Upstream: up.URL,
+		Session: "refresh_margin = \"2s\"\n", Routes: demoRoutes + "\n[[routes]]\npath = \"/**\"\n"}.String()
+	gwA := startGateway(t, pickAddrs(t), cfg)
+	gwB := startGateway(t, pickAddrs(t), cfg)
+	c := browser(t)
+	loginThrough(t, c, gwA, "alice")
+	loggedIn := time.Now()
+	ck := sessionCookie(t, c, gwA)
+	b := &http.Cookie{Name: ck.Name, Value: ck.Value}
+
+	if status, _, _ := withCookie(t, "GET", gwA.URL+"/oauth2/sign_out?rd=/public/bye", ck, true); status != http.StatusFound {
+		t.Fatalf("sign_out on A: %d", status)
+	}
+	if status, _, _ := withCookie(t, "GET", gwB.URL+"/app/copy", b, false); status != http.StatusOK {
+		t.Errorf("the copy on B before its access token is due: %d, want 200 (the documented bound)", status)
+	}
+	sleepUntil(loggedIn.Add(6500 * time.Millisecond)) // due for a refresh, not expired
+	before := up.count()
+	for _, gw := range []*gateway{gwA, gwB} {
+		if status, _, _ := withCookie(t, "GET", gw.URL+"/app/copy", b, false); status != http.StatusUnauthorized {
+			t.Errorf("the copy on %s once its access token is due: %d, want 401", gw.URL, status)
+		}
+	}
+	if up.count() != before {
+		t.Error("the copy reached the upstream after its refresh token was revoked")
+	}
+}
