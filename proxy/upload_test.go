@@ -91,3 +91,53 @@ func TestUploadEndsWhenTokenRevoked(t *testing.T) {
 		t.Errorf("the upstream got %d bytes, %d after the revocation", n, n-96<<10)
 	}
 }
+
+// TestUploadOfSessionEndsAtSessionEnd: the same for a session's upload,
+// which its session's lifetime ends.
+func TestUploadOfSessionEndsAtSessionEnd(t *testing.T) {
+	var got atomic.Int64
+	up := httptest.NewServer(countingUpstream(&got))
+	t.Cleanup(up.Close)
+	f := newFixture(t, func(c *Config) { c.Upstreams = []Upstream{{Name: "app", URL: mustURL(t, up.URL)}} })
+	s := f.session()
+	s.ExpiresAt = f.clock.Now().Add(5 * time.Second)
+	srv := serveGateway(t, f)
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
+	req, _ := http.NewRequest("POST", srv.URL+"/app/upload", pr)
+	req.Host = "gw.test"
+	for _, c := range f.cookies(t, s) {
+		req.AddCookie(c)
+	}
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, _ := http.DefaultClient.Do(req)
+		done <- resp
+	}()
+	chunk := bytes.Repeat([]byte("x"), 16<<10)
+	go func() {
+		for i := 0; i < 6; i++ {
+			_, _ = pw.Write(chunk)
+		}
+		for got.Load() < 96<<10 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		f.clock.Advance(6 * time.Second) // past the session's end
+		for {
+			if _, err := pw.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case resp := <-done:
+		if resp != nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("upload past the session's end: %d, want 401", resp.StatusCode)
+			}
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the upload outlived its session: the upstream got %d bytes", got.Load())
+	}
+}
