@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/portcullis/portcullis"
@@ -79,12 +80,12 @@ type upgradeWatch struct {
 	sess   *http.Request // a request carrying the session's cookies, or nil
 	bearer string        // the bearer token, or ""
 	sub    string        // for the log
-	// The request as it was decided (its method, host name and path), and
-	// the identity it was allowed for: every recheck decides the request
+	// The request as it was decided (its method, host and path), and the
+	// identity it was allowed for: every recheck decides the request
 	// again, with the identity as it is then and the routes of the
 	// configuration in force (stillAllowed).
-	method, host, path string
-	id                 *portcullis.Identity
+	q  request
+	id *portcullis.Identity
 	// Cookie store: the marker key (refresher) of the session's refresh
 	// token, made once, and whether that token was seen refused or revoked
 	// (markers last deadRefreshTTL, the connection may last longer). rt is
@@ -118,7 +119,7 @@ func (h *Handler) watchUpgrade(ex *exchange, r, req *http.Request) (_ *http.Requ
 // its session again (sessionProbe).
 func (h *Handler) newWatch(ex *exchange) upgradeWatch {
 	w := upgradeWatch{end: h.identityEnd(ex), bearer: ex.bearer, sub: ex.id.Subject,
-		method: ex.method, host: ex.host.Name, path: ex.path, id: ex.id}
+		q: request{method: ex.method, host: ex.host, path: ex.path}, id: ex.id}
 	if ex.sess != nil && ex.bearer == "" {
 		w.rt = ex.sess.RefreshToken // "" for a cached copy without tokens
 	}
@@ -246,26 +247,16 @@ func (h *Handler) recheckStored(r *http.Request, s *session.Session) (*portculli
 }
 
 // stillAllowed decides w's request again for id with the routes in force,
-// as decide would (its path and the aliases ranked before it): nil when it
-// is still forwarded, else errUpgradeDenied.
+// by the one decision path (decide, as Explain does for a hypothetical
+// identity: the path's aliases included): nil when it is still forwarded,
+// else errUpgradeDenied.
 func (h *Handler) stillAllowed(w *upgradeWatch, id *portcullis.Identity) error {
-	route := h.cfg.Routes.Match(w.method, w.host, w.path)
-	if route == nil || !forwarded(route.Evaluate(id)) {
+	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unansweredWriter{}}, explain: &explanation{id: id}}
+	r := &http.Request{Method: w.q.method, URL: &url.URL{Path: w.q.path}, Header: http.Header{}}
+	if err := h.decide(ex, r, w.q); err != nil || !ex.dec.forwards() {
 		return errUpgradeDenied
 	}
-	aliases, n := pathAliases(w.path)
-	for _, alias := range aliases[:n] {
-		ar := h.cfg.Routes.Match(w.method, w.host, alias)
-		if ar != nil && ar.Index < route.Index && !forwarded(ar.Evaluate(id)) {
-			return errUpgradeDenied
-		}
-	}
 	return nil
-}
-
-// forwarded reports whether d lets a request through.
-func forwarded(d portcullis.Decision) bool {
-	return d.Outcome == portcullis.OutcomeAllow || d.Outcome == portcullis.OutcomePublic
 }
 
 // live is the handler of the configuration in force (Config.Live), or h.
