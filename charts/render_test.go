@@ -402,6 +402,11 @@ func TestValuesRejected(t *testing.T) {
 		{"relative secretsDir", []string{"secretsDir=secrets"}, "secretsDir"},
 		{"bad port", []string{"ports.ops=70000"}, "ops"},
 		{"unknown log section key", []string{"config.log.colour=true"}, "colour"},
+		{"public_url without a host", []string{"config.server.public_url=https://"}, "public_url"},
+		{"public_url with a space", []string{"config.server.public_url=https://auth example.com"}, "public_url"},
+		{"issuer without a scheme", []string{"config.provider.issuer=accounts.google.com"}, "issuer"},
+		{"upstream url without a host", []string{"config.upstreams[0].name=app", "config.upstreams[0].url=http:///app"}, "url"},
+		{"redis_url without a host", []string{"config.session.store=redis", "config.session.redis_url=redis://"}, "redis_url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -205,6 +205,37 @@ existingSecret key named by existingSecretKeys.assertionKey; or run one replica.
 {{- end -}}
 
 {{/*
+portcullis.requireServableConfig fails a render whose configuration the gateway is sure to
+refuse at start (`serve` never starts on what `check` refuses), where the chart itself wired
+it so: the pods would crash-loop, and an upgrade would stall half-rolled. With existingConfigMap
+the chart cannot see the configuration, so it does not judge it.
+*/}}
+{{- define "portcullis.requireServableConfig" -}}
+{{- if not .Values.existingConfigMap -}}
+{{- $session := (.Values.config | default dict).session | default dict -}}
+{{- $items := include "portcullis.secretItems" . | fromYaml -}}
+{{- if not (or (hasKey $items "session-secrets") (index $session "secrets") (index $session "secrets_file")) -}}
+{{- fail `
+
+existingSecretKeys.sessionSecrets is "" and config.session names no secrets_file, so the gateway
+would have no session.secrets and every pod would refuse to start. Name the key of existingSecret
+that holds them (existingSecretKeys.sessionSecrets: session-secrets; base64 secrets of >= 32
+bytes, one per line), or set config.session.secrets_file to a file you mount (extraVolumes).` -}}
+{{- end -}}
+{{- $addrs := list "redis_url" "redis_sentinel_addrs" "redis_cluster_addrs" -}}
+{{- $hasAddr := false -}}
+{{- range $k := $addrs }}{{ if index $session $k }}{{ $hasAddr = true }}{{ end }}{{ end -}}
+{{- if and (eq (toString (index $session "store" | default "cookie")) "redis") (not .Values.redis.enabled) (not $hasAddr) -}}
+{{- fail `
+
+config.session.store is "redis" but no Redis is named, so every pod would refuse to start. Set
+redis.enabled: true (the chart's own Redis), or config.session.redis_url (or
+redis_sentinel_addrs + redis_sentinel_master, or redis_cluster_addrs) for yours.` -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 portcullis.durationSeconds turns a Go duration string ("5s", "1m30s", "1.5h", "250ms", "0") into
 seconds, or fails naming the value: the chart compares it with terminationGracePeriodSeconds.
 */}}
