@@ -180,6 +180,8 @@ func newObject(apiVersion, kind string) (any, error) {
 		return &autoscalingv2.HorizontalPodAutoscaler{}, nil
 	case "monitoring.coreos.com/v1 ServiceMonitor":
 		return &monitoringv1.ServiceMonitor{}, nil
+	case "monitoring.coreos.com/v1 PrometheusRule":
+		return &monitoringv1.PrometheusRule{}, nil
 	}
 	return nil, fmt.Errorf("charts: no Go type for apiVersion %q kind %q", apiVersion, kind)
 }

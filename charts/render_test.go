@@ -58,7 +58,7 @@ func renderCases() []renderCase {
 		{
 			name: "ingress", values: []string{"portcullis/examples/ingress.yaml"},
 			wantKinds: sorted(append(slices.Clone(gateway), "Ingress/"+fullname,
-				"ServiceMonitor/"+fullname, "ConfigMap/"+fullname+"-dashboard")),
+				"ServiceMonitor/"+fullname, "PrometheusRule/"+fullname, "ConfigMap/"+fullname+"-dashboard")),
 			check: checkIngress,
 		},
 	}
@@ -406,6 +406,7 @@ func TestValuesRejected(t *testing.T) {
 		{"public_url with a space", []string{"config.server.public_url=https://auth example.com"}, "public_url"},
 		{"issuer without a scheme", []string{"config.provider.issuer=accounts.google.com"}, "issuer"},
 		{"upstream url without a host", []string{"config.upstreams[0].name=app", "config.upstreams[0].url=http:///app"}, "url"},
+		{"error ratio not a share", []string{"prometheusRule.errorRatio=5"}, "errorRatio"},
 		{"redis_url without a host", []string{"config.session.store=redis", "config.session.redis_url=redis://"}, "redis_url"},
 	}
 	for _, tt := range tests {
