@@ -162,6 +162,8 @@ func newObject(apiVersion, kind string) (any, error) {
 	switch apiVersion + " " + kind {
 	case "v1 ConfigMap":
 		return &corev1.ConfigMap{}, nil
+	case "v1 Pod":
+		return &corev1.Pod{}, nil
 	case "v1 Secret":
 		return &corev1.Secret{}, nil
 	case "v1 Service":

@@ -38,14 +38,14 @@ type renderCase struct {
 
 func renderCases() []renderCase {
 	gateway := []string{
-		"ConfigMap/" + fullname, "Deployment/" + fullname, "PodDisruptionBudget/" + fullname,
+		"ConfigMap/" + fullname, "Deployment/" + fullname, "Pod/" + fullname + "-test-check", "PodDisruptionBudget/" + fullname,
 		"Secret/" + fullname, "Service/" + fullname, "Service/" + fullname + "-ops", "ServiceAccount/" + fullname,
 	}
 	return []renderCase{
 		{name: "default", wantKinds: gateway, check: checkDefault},
 		{
 			name: "sidecar", values: []string{"portcullis/examples/sidecar.yaml"},
-			wantKinds: []string{"ConfigMap/myapp-portcullis", "Secret/myapp-portcullis"},
+			wantKinds: []string{"ConfigMap/myapp-portcullis", "Pod/myapp-portcullis-test-check", "Secret/myapp-portcullis"},
 			check:     checkSidecarValues,
 		},
 		{
