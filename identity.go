@@ -23,8 +23,9 @@ type Identity struct {
 	// Claims are all claims of the ID token (completed from userinfo) or of the
 	// bearer token, for require_claims and claim headers.
 	Claims map[string]any
-	// Expiry is when this identity stops being valid: the access token's expiry
-	// for bearer tokens. Zero means unknown.
+	// Expiry is when this identity stops being valid: for a bearer token, when
+	// the gateway stops accepting it (a JWT's exp plus the 30 s leeway, an
+	// introspected token's exp). Zero means unknown.
 	Expiry time.Time
 }
 

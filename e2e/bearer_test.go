@@ -242,6 +242,10 @@ path = "/**"
 		{"wrong iss", "/x", []string{bearer(at(map[string]any{"iss": "https://evil.example.com"}))}, 401, invalidTokenChallenge},
 		{"missing iss", "/x", []string{bearer(at(map[string]any{"iss": nil}))}, 401, invalidTokenChallenge},
 		{"expired", "/x", []string{bearer(at(map[string]any{"iat": now.Add(-2 * time.Hour).Unix(), "exp": now.Add(-time.Hour).Unix()}))}, 401, invalidTokenChallenge},
+		// Accepted within the 30 s leeway, and answered: its identity
+		// ended at exp, so the answer was broken off as a 401 after the
+		// application had acted on the request.
+		{"expired within the leeway", "/x", []string{bearer(at(map[string]any{"exp": now.Add(-10 * time.Second).Unix()}))}, 200, ""},
 		{"missing exp", "/x", []string{bearer(at(map[string]any{"exp": nil}))}, 401, invalidTokenChallenge},
 		{"future nbf", "/x", []string{bearer(at(map[string]any{"nbf": now.Add(time.Hour).Unix()}))}, 401, invalidTokenChallenge},
 		{"string exp", "/x", []string{bearer(at(map[string]any{"exp": "9999999999"}))}, 401, invalidTokenChallenge},
@@ -289,6 +293,9 @@ path = "/**"
 			}
 			if tc.status != 200 && up.count() != before {
 				t.Errorf("a refused request reached the upstream")
+			}
+			if tc.status == 200 && up.count() != before+1 {
+				t.Errorf("an allowed request reached the upstream %d times", up.count()-before)
 			}
 			if tc.status == 400 && !strings.Contains(res.body, `"invalid_request"`) {
 				t.Errorf("400 body: %s", res.body)

@@ -17,7 +17,8 @@ const maxIntrospectionCache = 5 * time.Minute
 // VerifyBearer verifies an access token presented as a bearer token (RFC
 // 6750): a JWT against the JWKS of its issuer (the provider or an extra
 // issuer), or an opaque token through RFC 7662 introspection, and returns
-// its identity with Expiry set. Results are cached until the token expires,
+// its identity with Expiry set to when the token stops being accepted (a
+// JWT's exp plus the leeway). Results are cached until then,
 // so a repeated token costs no signature check and no network call; the
 // returned Identity is shared and must not be modified. Failures wrap
 // ErrInvalidToken, except an unreachable introspection endpoint, which wraps
@@ -116,9 +117,13 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 		return nil, time.Time{}, fmt.Errorf("%w: an app-only token with no app role (any application with a service principal in the tenant can obtain one): assign the client an app role", ErrInvalidToken)
 	}
 	id.Scopes = scopesOf(vt.claims)
-	id.Expiry = vt.exp
-	if vt.exp.Before(until) {
-		until = vt.exp
+	// The identity ends when the token stops verifying: at exp plus the
+	// leeway verifyJWT grants. Ending it at exp made a token within the
+	// leeway reach the application, whose answer was then broken off as
+	// expired (a 401 after the upstream acted on the request).
+	id.Expiry = vt.exp.Add(leeway)
+	if id.Expiry.Before(until) {
+		until = id.Expiry
 	}
 	return id, until, nil
 }
