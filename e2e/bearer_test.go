@@ -253,6 +253,13 @@ path = "/**"
 		{"logout token typ", "/x", []string{bearer(sign(claims(), oidctest.SignOptions{Typ: "logout+jwt"}))}, 401, invalidTokenChallenge},
 		{"jku and jwk headers", "/x", []string{bearer(sign(claims(), oidctest.SignOptions{Key: attacker, Typ: "at+jwt",
 			Header: map[string]any{"jku": keyServer.URL + "/jwks", "jwk": attacker.JWK()}}))}, 401, invalidTokenChallenge},
+		{"x5u header of the provider's own token", "/x", []string{bearer(sign(claims(), oidctest.SignOptions{Typ: "at+jwt",
+			Header: map[string]any{"x5u": keyServer.URL + "/jwks"}}))}, 200, ""},
+		{"unknown crit header", "/x", []string{bearer(sign(claims(), oidctest.SignOptions{Typ: "at+jwt",
+			Header: map[string]any{"crit": []string{"exp"}, "exp": now.Unix()}}))}, 401, invalidTokenChallenge},
+		{"iss in another case", "/x", []string{bearer(at(map[string]any{"iss": strings.ToUpper(p.Issuer)}))}, 401, invalidTokenChallenge},
+		{"lower-case scheme", "/x", []string{"bearer " + at(nil)}, 200, ""},
+		{"tab after the scheme", "/x", []string{"Bearer\t" + at(nil)}, 401, invalidTokenChallenge},
 		{"two Authorization headers", "/x", []string{bearer(at(nil)), bearer(at(nil))}, 400, ""},
 		{"extra issuer", "/x", []string{bearer(machines.AccessToken("system:serviceaccount:ci:deployer", nil))}, 200, ""},
 		{"extra issuer, the primary's audience", "/x", []string{bearer(machines.AccessToken("svc", map[string]any{"aud": "portcullis-api"}))}, 401, invalidTokenChallenge},
@@ -277,6 +284,9 @@ path = "/**"
 		"ID token as access token":             `audience [\"client\"] is not one of [\"portcullis-api\"]`,
 		"logout token typ":                     `typ \"logout+jwt\" is not an access token type`,
 		"jku and jwk headers":                  `no key verifies the signature (kid \"attacker\")`,
+		"unknown crit header":                  `failed to verify signature`,
+		"iss in another case":                  `is not trusted`,
+		"tab after the scheme":                 `empty bearer token`,
 		"extra issuer, the primary's audience": `audience [\"portcullis-api\"] is not one of [\"machines\"]`,
 		"extra issuer, wrong audience":         `audience [\"another-api\"] is not one of [\"machines\"]`,
 		"primary token with the extra issuer's audience": `audience [\"machines\"] is not one of [\"portcullis-api\"]`,
@@ -303,7 +313,7 @@ path = "/**"
 		})
 	}
 	if n := keyRequests.Load(); n != 0 {
-		t.Errorf("the gateway fetched keys from a token's jku %d times", n)
+		t.Errorf("the gateway fetched keys from a token's jku or x5u %d times", n)
 	}
 
 	t.Run("token in the query string", func(t *testing.T) {
