@@ -34,6 +34,9 @@ type Config struct {
 	// ShutdownDelay is how long the listener keeps serving after SIGTERM,
 	// with /readyz already 503, before the drain of ShutdownTimeout begins.
 	ShutdownDelay time.Duration
+	// MaxConnections bounds the gateway listener's client connections;
+	// 0 means no bound.
+	MaxConnections int
 
 	Proxy    proxy.Config // the "from config" fields are filled
 	Provider idp.Config   // RedirectURL filled from public_url + prefix

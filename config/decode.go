@@ -228,6 +228,24 @@ func (t *table) boolean(k string, def bool) bool {
 	return b
 }
 
+// count returns the non-negative integer at k, or def.
+func (t *table) count(k string, def int) int {
+	v, ok := t.get(k)
+	if !ok {
+		return def
+	}
+	n, isInt := v.(int64)
+	switch {
+	case !isInt:
+		t.d.problem(t.key(k), "must be an integer, got %s", typeName(v))
+		return def
+	case n < 0 || n > 1<<30:
+		t.d.problem(t.key(k), "must be between 0 and %d, got %d", 1<<30, n)
+		return def
+	}
+	return int(n)
+}
+
 // strs returns the array of strings at k (each expanded), or nil.
 func (t *table) strs(k string) []string {
 	v, ok := t.get(k)

@@ -28,6 +28,7 @@ type serverSection struct {
 	ShutdownTimeout      time.Duration
 	Pprof                bool
 	ShutdownDelay        time.Duration
+	MaxConnections       int
 }
 
 type providerSection struct {
@@ -138,21 +139,24 @@ type routeSection struct {
 
 // Defaults of docs/configuration.md.
 const (
-	defaultListen        = ":4180"
-	defaultOpsListen     = ":9180"
-	defaultPrefix        = "/oauth2"
-	defaultShutdown      = 30 * time.Second
-	defaultDelay         = 5 * time.Second
-	defaultLifetime      = 12 * time.Hour
-	defaultMargin        = time.Minute
-	defaultTimeout       = 30 * time.Second
-	defaultAssertion     = "X-Portcullis-Jwt-Assertion"
-	defaultGroupsRefresh = 10 * time.Minute
-	hostCookiePrefix     = "__Host-"
-	plainCookieName      = "portcullis"
-	githubAuthURL        = "https://github.com/login/oauth/authorize"
-	githubTokenURL       = "https://github.com/login/oauth/access_token"
-	githubUserinfoURL    = "https://api.github.com/user"
+	defaultListen    = ":4180"
+	defaultOpsListen = ":9180"
+	defaultPrefix    = "/oauth2"
+	defaultShutdown  = 30 * time.Second
+	defaultDelay     = 5 * time.Second
+	// defaultMaxConnections bounds the gateway listener's client
+	// connections (docs/security.md, "Memory bounds").
+	defaultMaxConnections = 10000
+	defaultLifetime       = 12 * time.Hour
+	defaultMargin         = time.Minute
+	defaultTimeout        = 30 * time.Second
+	defaultAssertion      = "X-Portcullis-Jwt-Assertion"
+	defaultGroupsRefresh  = 10 * time.Minute
+	hostCookiePrefix      = "__Host-"
+	plainCookieName       = "portcullis"
+	githubAuthURL         = "https://github.com/login/oauth/authorize"
+	githubTokenURL        = "https://github.com/login/oauth/access_token"
+	githubUserinfoURL     = "https://api.github.com/user"
 )
 
 var (
@@ -198,6 +202,7 @@ func (d *decoder) decodeServer(t *table) serverSection {
 		ShutdownTimeout:      t.duration("shutdown_timeout", defaultShutdown, false),
 		Pprof:                t.boolean("pprof", false),
 		ShutdownDelay:        t.duration("shutdown_delay", defaultDelay, false),
+		MaxConnections:       t.count("max_connections", defaultMaxConnections),
 	}
 }
 

@@ -38,6 +38,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		ShutdownTimeout: s.ShutdownTimeout,
 		Pprof:           s.Pprof,
 		ShutdownDelay:   s.ShutdownDelay,
+		MaxConnections:  s.MaxConnections,
 		Provider:        d.providerConfig(&fc.Provider, kind, pub, s.Prefix),
 		Routes:          routes,
 		SessionStore:    fc.Session.Store,

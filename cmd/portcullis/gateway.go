@@ -349,6 +349,10 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 		HTTP2:    &http.HTTP2Config{MaxConcurrentStreams: 100},
 		ErrorLog: log.New(serverErrorLog{g.logger.Handler()}, "", 0),
 	}}
+	if cfg.MaxConnections > 0 {
+		lim := limitConns(gwLn, cfg.MaxConnections, g.logger)
+		s.gwLn, s.gw.ConnState = lim, lim.connState
+	}
 	if cfg.TLSCertFile != "" {
 		if s.certs, err = newCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, g.logger); err != nil {
 			gwLn.Close()

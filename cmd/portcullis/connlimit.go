@@ -1,0 +1,152 @@
+package main
+
+import (
+	"container/list"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// connLimit bounds the client connections a listener holds ([server]
+// max_connections): net/http accepts without a bound, and each idle
+// keep-alive connection holds a goroutine and its buffers (about 20 KiB)
+// for up to IdleTimeout, so clients with many addresses could make the
+// gateway hold any amount of memory and every file descriptor, the
+// upstreams', the provider's and Redis's included. At the bound a new
+// connection takes the place of the one that has waited the longest without
+// a request being served on it (idle between requests, or not done sending
+// its first request's headers), which its client reopens when it needs one
+// (as after IdleTimeout); when every one is serving a request, the new
+// connection is closed at once.
+type connLimit struct {
+	net.Listener
+	max int
+	log *slog.Logger
+
+	mu   sync.Mutex
+	open int
+	// waiting are the connections serving no request, in the order they
+	// began to wait (oldest at the front).
+	waiting  map[*limitedConn]*list.Element
+	order    list.List
+	lastWarn time.Time
+}
+
+// limitConns wraps ln with a bound of max connections; the server that
+// serves ln must report to the result's connState.
+func limitConns(ln net.Listener, max int, log *slog.Logger) *connLimit {
+	return &connLimit{Listener: ln, max: max, log: log, waiting: make(map[*limitedConn]*list.Element)}
+}
+
+// Accept returns the next connection that fits under the bound.
+func (l *connLimit) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if lc := l.admit(c); lc != nil {
+			return lc, nil
+		}
+	}
+}
+
+// admit counts c in, closing the connection that has waited the longest to
+// make room, or closes c and returns nil when every one serves a request.
+func (l *connLimit) admit(c net.Conn) net.Conn {
+	l.mu.Lock()
+	var victim *limitedConn
+	if l.open >= l.max {
+		if victim = l.longestWaiting(); victim == nil {
+			l.warn("every connection is serving a request; a new one was closed")
+			l.mu.Unlock()
+			c.Close()
+			return nil
+		}
+		l.warn("the connection that waited the longest was closed for a new one")
+		l.stopWaiting(victim)
+		l.open-- // and victim's Close gives back nothing more
+		victim.counted = false
+	}
+	l.open++
+	l.mu.Unlock()
+	if victim != nil {
+		victim.Close()
+	}
+	return &limitedConn{Conn: c, l: l, counted: true}
+}
+
+// longestWaiting is the connection that has waited the longest, or nil;
+// l.mu is held.
+func (l *connLimit) longestWaiting() *limitedConn {
+	if e := l.order.Front(); e != nil {
+		return e.Value.(*limitedConn)
+	}
+	return nil
+}
+
+// startWaiting puts c at the back of the waiting line, once; l.mu is held.
+func (l *connLimit) startWaiting(c *limitedConn) {
+	if _, ok := l.waiting[c]; !ok {
+		l.waiting[c] = l.order.PushBack(c)
+	}
+}
+
+// stopWaiting takes c out of the waiting line; l.mu is held.
+func (l *connLimit) stopWaiting(c *limitedConn) {
+	if e, ok := l.waiting[c]; ok {
+		l.order.Remove(e)
+		delete(l.waiting, c)
+	}
+}
+
+// warn logs msg at most once a minute; l.mu is held.
+func (l *connLimit) warn(msg string) {
+	if now := time.Now(); now.Sub(l.lastWarn) >= time.Minute {
+		l.lastWarn = now
+		l.log.Warn("server.max_connections reached: "+msg, "max_connections", l.max)
+	}
+}
+
+// connState follows which connections serve no request
+// (http.Server.ConnState): new ones (net/http reports a request active once
+// its headers are read) and idle ones.
+func (l *connLimit) connState(c net.Conn, st http.ConnState) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	lc, ok := c.(*limitedConn)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	switch {
+	case (st == http.StateNew || st == http.StateIdle) && lc.counted:
+		l.startWaiting(lc)
+	default:
+		l.stopWaiting(lc)
+	}
+	l.mu.Unlock()
+}
+
+// limitedConn is a connection counted by its connLimit until it is closed.
+type limitedConn struct {
+	net.Conn
+	l       *connLimit
+	counted bool // guarded by l.mu
+}
+
+// Close closes the connection and gives its place back.
+func (c *limitedConn) Close() error {
+	c.l.mu.Lock()
+	if c.counted {
+		c.counted = false
+		c.l.open--
+		c.l.stopWaiting(c)
+	}
+	c.l.mu.Unlock()
+	return c.Conn.Close()
+}
