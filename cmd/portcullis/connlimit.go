@@ -1,7 +1,6 @@
 package main
 
 import (
-	"container/list"
 	"crypto/tls"
 	"log/slog"
 	"net"
@@ -28,17 +27,17 @@ type connLimit struct {
 
 	mu   sync.Mutex
 	open int
-	// waiting are the connections serving no request, in the order they
-	// began to wait (oldest at the front).
-	waiting  map[*limitedConn]*list.Element
-	order    list.List
-	lastWarn time.Time
+	// The connections serving no request, in the order they began to wait
+	// (oldest first): a list through the connections themselves, so that a
+	// request's coming and going allocates nothing.
+	first, last *limitedConn
+	lastWarn    time.Time
 }
 
 // limitConns wraps ln with a bound of max connections; the server that
 // serves ln must report to the result's connState.
 func limitConns(ln net.Listener, max int, log *slog.Logger) *connLimit {
-	return &connLimit{Listener: ln, max: max, log: log, waiting: make(map[*limitedConn]*list.Element)}
+	return &connLimit{Listener: ln, max: max, log: log}
 }
 
 // Accept returns the next connection that fits under the bound.
@@ -81,26 +80,38 @@ func (l *connLimit) admit(c net.Conn) net.Conn {
 
 // longestWaiting is the connection that has waited the longest, or nil;
 // l.mu is held.
-func (l *connLimit) longestWaiting() *limitedConn {
-	if e := l.order.Front(); e != nil {
-		return e.Value.(*limitedConn)
-	}
-	return nil
-}
+func (l *connLimit) longestWaiting() *limitedConn { return l.first }
 
 // startWaiting puts c at the back of the waiting line, once; l.mu is held.
 func (l *connLimit) startWaiting(c *limitedConn) {
-	if _, ok := l.waiting[c]; !ok {
-		l.waiting[c] = l.order.PushBack(c)
+	if c.waiting {
+		return
 	}
+	c.waiting, c.prev, c.next = true, l.last, nil
+	if l.last != nil {
+		l.last.next = c
+	} else {
+		l.first = c
+	}
+	l.last = c
 }
 
 // stopWaiting takes c out of the waiting line; l.mu is held.
 func (l *connLimit) stopWaiting(c *limitedConn) {
-	if e, ok := l.waiting[c]; ok {
-		l.order.Remove(e)
-		delete(l.waiting, c)
+	if !c.waiting {
+		return
 	}
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		l.first = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		l.last = c.prev
+	}
+	c.waiting, c.prev, c.next = false, nil, nil
 }
 
 // warn logs msg at most once a minute; l.mu is held.
@@ -135,8 +146,11 @@ func (l *connLimit) connState(c net.Conn, st http.ConnState) {
 // limitedConn is a connection counted by its connLimit until it is closed.
 type limitedConn struct {
 	net.Conn
-	l       *connLimit
-	counted bool // guarded by l.mu
+	l *connLimit
+	// Guarded by l.mu: counted in l.open; in l's waiting list, between
+	// prev and next.
+	counted, waiting bool
+	prev, next       *limitedConn
 }
 
 // Close closes the connection and gives its place back.
