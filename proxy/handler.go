@@ -56,11 +56,12 @@ type Handler struct {
 	metrics   *metrics
 	tracing   *tracing // nil = no tracing
 	refresher refresher
-	login     Login           // cfg.Provider, for sign-in
-	logout    Logout          // cfg.Provider, for sign-out and back-channel logout
-	verifier  Verifier        // cfg.Provider, for bearer tokens and refresh
-	revoker   session.Revoker // cfg.Sessions when it can revoke; nil = back-channel logout answers 501
-	exchanges chan struct{}   // one per code exchange in flight (maxLoginExchanges)
+	login     Login               // cfg.Provider, for sign-in
+	logout    Logout              // cfg.Provider, for sign-out and back-channel logout
+	verifier  Verifier            // cfg.Provider, for bearer tokens and refresh
+	revoker   session.Revoker     // cfg.Sessions when it can revoke; nil = back-channel logout answers 501
+	replay    session.ReplayGuard // cfg.Sessions when replicas share it; nil = states are single-use per process
+	exchanges chan struct{}       // one per code exchange in flight (maxLoginExchanges)
 }
 
 // New checks cfg and builds a Handler: one reverse proxy per upstream, the
@@ -111,6 +112,7 @@ func New(cfg Config) (*Handler, error) {
 		exchanges: make(chan struct{}, maxLoginExchanges),
 	}
 	h.revoker, _ = cfg.Sessions.(session.Revoker)
+	h.replay, _ = cfg.Sessions.(session.ReplayGuard)
 	h.public, _ = ParseHost(cfg.PublicURL.Host)
 	var err error
 	if h.redirects, err = newRedirectPolicy(cfg.PublicURL, cfg.AllowedRedirectHosts); err != nil {

@@ -198,6 +198,10 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 			"This sign-in link is unknown, expired or was already used.", err))
 		return
 	}
+	if err := h.claimState(r, ls); err != nil {
+		h.fail(ex, r, err)
+		return
+	}
 	if q.Has("error") {
 		// RFC 6749 §4.1.2.1: show the provider's error, escaped, with a link
 		// to try again; never start another login by ourselves.
@@ -212,6 +216,32 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 	}
 	h.finishLogin(ex, r, q.Get("code"), ls)
 }
+
+// claimState accepts ls's state once across every replica that shares the
+// Redis store (SET NX): Take remembers accepted states in this process only,
+// and a copy of a callback (its URL and its login-state cookie) replayed to
+// another replica was redeemed again, which only the provider's single use
+// of codes stopped. Without a shared store there is nothing to ask.
+func (h *Handler) claimState(r *http.Request, ls *session.LoginState) error {
+	if h.replay == nil {
+		return nil
+	}
+	ttl := max(ls.IssuedAt.Add(session.LoginStateTTL).Sub(h.now()), time.Second)
+	first, err := h.replay.FirstUse(r.Context(), loginStateKey+ls.State, ttl)
+	if err != nil {
+		h.metrics.login("failed", "session_store")
+		return unavailable("the session store is not available; please retry shortly", err)
+	}
+	if !first {
+		return h.loginFailure(http.StatusBadRequest, "bad_state",
+			"This sign-in link is unknown, expired or was already used.",
+			errors.New("proxy: login state already accepted on another replica"))
+	}
+	return nil
+}
+
+// loginStateKey prefixes a state among the replay guard's one-time keys.
+const loginStateKey = "login-state\x00"
 
 // maxLoginExchanges caps the code exchanges in flight. Each is a token
 // request with the gateway's client credentials, then userinfo and

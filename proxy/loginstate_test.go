@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/session"
 )
@@ -134,5 +135,55 @@ func TestHeadersTooLargeExpiresLoginStates(t *testing.T) {
 	}
 	if resp := b.get("/app/x"); resp.StatusCode != http.StatusOK {
 		t.Errorf("next request: status %d, want 200 with the session", resp.StatusCode)
+	}
+}
+
+// TestCallbackReplayedToAnotherReplicaIsRefused: two replicas share the
+// secrets and a Redis store; a copy of a victim's callback (its URL and its
+// login-state cookie, as a proxy log or a shared machine keeps them)
+// replayed to the replica that did not serve it was accepted there, since
+// each replica remembered only the states it accepted itself, and its code
+// redeemed a second time, which only a provider that enforces single use
+// refuses (this one does not).
+func TestCallbackReplayedToAnotherReplicaIsRefused(t *testing.T) {
+	secret := make([]byte, 32)
+	for i := range secret {
+		secret[i] = byte(i*31 + 7)
+	}
+	var st *session.RedisStore
+	var cc session.CookieConfig
+	a := newFixture(t, func(c *Config) {
+		st = realRedisStore(t, c.Now)
+		cc = session.CookieConfig{Name: "portcullis", Secrets: [][]byte{secret}, Lifetime: 12 * time.Hour, Now: c.Now}
+		states, err := session.NewStateCookies(cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Sessions, c.LoginStates = st, states
+	})
+	b := *a
+	statesB, err := session.NewStateCookies(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.cfg.LoginStates, b.states = statesB, statesB
+	if b.h, err = New(b.cfg); err != nil {
+		t.Fatal(err)
+	}
+	state, cookies := startLogin(t, a, "/app/")
+	callback := "/oauth2/callback?code=c0de&state=" + url.QueryEscape(state)
+	if resp := a.do(t, "GET", callback, nil, withCookies(cookies), browser()); resp.StatusCode != http.StatusFound {
+		t.Fatalf("the victim's callback: %d", resp.StatusCode)
+	}
+	resp := b.do(t, "GET", callback, nil, withCookies(cookies), browser())
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "already used") {
+		t.Errorf("the replayed callback on the other replica: %d (Location %q), want 400 already used", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if got := liveCookies(resp); len(got) != 0 {
+		t.Errorf("the replay got cookies: %v", got)
+	}
+	if n := a.prov.exchanges.Load(); n != 1 {
+		t.Errorf("the code was redeemed %d times, want once", n)
 	}
 }

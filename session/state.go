@@ -68,8 +68,10 @@ var ErrLoginState = errors.New("session: login state missing, invalid, expired o
 //
 // Single use: Take clears the cookie and remembers every state it accepted
 // for 10 minutes, so a replayed cookie is refused by this process. Across
-// replicas, single use rests on the browser dropping the cleared cookie and
-// on the provider accepting each authorization code once (RFC 6749 §4.1.2).
+// replicas, the proxy also claims each state in a shared ReplayGuard (the
+// Redis store); without one, single use rests on the browser dropping the
+// cleared cookie and on the provider accepting each authorization code once
+// (RFC 6749 §4.1.2).
 type StateCookies struct {
 	cfg  CookieConfig
 	seal *sealer
