@@ -139,6 +139,30 @@ func TestRedisAddrsNeverEchoPassword(t *testing.T) {
 	}
 }
 
+// TestRedisAddrsRefuseUserinfo: a host:port with user information before
+// "@" ("PASSWORD@r:6379", "default:PASSWORD@r:6379" as redis-cli's -u
+// spells it without the scheme) is no address: accepted, the password went
+// into every dial error go-redis logs ("lookup PASSWORD@r: no such host"),
+// and `sessions list` printed it; with a bad port, the problem quoted it.
+// The problem names the key and never the password.
+func TestRedisAddrsRefuseUserinfo(t *testing.T) {
+	const pw = "hunter2-s3cr3t"
+	for _, key := range []string{"redis_cluster_addrs", "redis_sentinel_addrs"} {
+		for _, addr := range []string{pw + "@r:6379", "default:" + pw + "@r:6379", pw + "@r:63x79", "a@" + pw + "@r:6379", "[::1]:" + pw + "@r"} {
+			doc := section("[session]", "store = \"redis\"\nredis_sentinel_master = \"m\"\n"+key+" = [\""+addr+"\"]")
+			cfg, problems := parseDoc(t, t.TempDir(), doc, nil)
+			if cfg != nil || len(problems) == 0 {
+				t.Errorf("%s = [%q]: accepted", key, addr)
+			}
+			for _, p := range problems {
+				if strings.Contains(p, pw) {
+					t.Errorf("%s = [%q]: problem echoes the password: %s", key, addr, p)
+				}
+			}
+		}
+	}
+}
+
 // TestRedisURLProblemsHaveLines: a redis_url that go-redis refuses
 // (a database that is not a number, an unknown option, a path with more
 // than the database) passes config's check; the error only comes from

@@ -68,7 +68,14 @@ func validPort(p string) bool {
 }
 
 // checkHostPort checks a listen address such as ":4180" or "127.0.0.1:9180".
+// An address with user information is refused naming only what follows
+// its last "@": go-redis would dial "PASSWORD@host" and log the password
+// with every failed dial.
 func (d *decoder) checkHostPort(key, addr string) {
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		d.problem(key, "must be host:port without user information (a user name or password before @; give them as session.redis_username and redis_password), got %q", addr[at+1:])
+		return
+	}
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		// withoutUserinfo: a Redis URL pasted here may carry a password.
