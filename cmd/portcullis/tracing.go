@@ -134,15 +134,50 @@ func newTracerProvider(env func(string) (string, bool)) (*sdktrace.TracerProvide
 }
 
 // tracedProviderClient is the HTTP client for provider calls when tracing is
-// on: a client span per call, W3C trace context sent along.
+// on: a client span per call, W3C trace context sent along. otelhttp
+// records url.full, query included, so it sees each request without its
+// query (hideQuery), which is put back before the request goes out
+// (restoreQuery): a directory call's query names the user.
 func tracedProviderClient(tp *sdktrace.TracerProvider) *http.Client {
 	return &http.Client{
 		Timeout: 10 * time.Second,
-		Transport: otelhttp.NewTransport(http.DefaultTransport,
+		Transport: hideQuery{otelhttp.NewTransport(restoreQuery{http.DefaultTransport},
 			otelhttp.WithTracerProvider(tp),
 			otelhttp.WithPropagators(propagation.TraceContext{}),
 			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 				return "provider " + r.Method + " " + r.URL.Path
-			})),
+			}))},
 	}
+}
+
+// fullURL is the context key of a request's URL while hideQuery has taken
+// its query away.
+type fullURL struct{}
+
+// hideQuery hands base a copy of the request without its query, keeping
+// the whole URL in the request's context for restoreQuery.
+type hideQuery struct{ base http.RoundTripper }
+
+func (t hideQuery) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.RawQuery == "" && !req.URL.ForceQuery {
+		return t.base.RoundTrip(req)
+	}
+	out := req.Clone(context.WithValue(req.Context(), fullURL{}, req.URL))
+	u := *req.URL
+	u.RawQuery, u.ForceQuery = "", false
+	out.URL = &u
+	return t.base.RoundTrip(out)
+}
+
+// restoreQuery sends the request with the URL hideQuery kept.
+type restoreQuery struct{ base http.RoundTripper }
+
+func (t restoreQuery) RoundTrip(req *http.Request) (*http.Response, error) {
+	u, ok := req.Context().Value(fullURL{}).(*url.URL)
+	if !ok {
+		return t.base.RoundTrip(req)
+	}
+	out := req.Clone(req.Context())
+	out.URL = u
+	return t.base.RoundTrip(out)
 }

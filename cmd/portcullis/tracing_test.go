@@ -1,8 +1,14 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 // TestBadBatchSizeRefused: the SDK hands OTEL_BSP_* sizes to make(), so a
@@ -28,5 +34,58 @@ func TestBadBatchSizeRefused(t *testing.T) {
 				t.Errorf("%s=-1: exit %d, want 2 naming it\n%s", k, r.code, r.stderr)
 			}
 		})
+	}
+}
+
+// TestProviderSpansHideTheQuery: a provider or directory call's span
+// carries its URL without the query, as the gateway's own spans and its
+// error messages do: otelhttp records url.full whole, and a directory
+// call's query names the user (Google's userKey, Cloud Identity's
+// member_key_id), as a configured endpoint's may carry a key. The call
+// itself still goes out with its query.
+func TestProviderSpansHideTheQuery(t *testing.T) {
+	const secret = "alice@example.com-s3cr3t"
+	var gotQuery string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotQuery = r.URL.Query().Get("userKey")
+		w.WriteHeader(http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	hc := tracedProviderClient(tp)
+	resp, err := hc.Get(srv.URL + "/groups?userKey=" + url.QueryEscape(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// A failed call: the span's status carries the transport's error.
+	if _, err := hc.Get("http://127.0.0.1:1/groups?userKey=" + url.QueryEscape(secret)); err == nil {
+		t.Fatal("a call to port 1 succeeded")
+	}
+	if gotQuery != secret {
+		t.Errorf("the provider got userKey %q, want %q", gotQuery, secret)
+	}
+	spans := rec.Ended()
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want 2", len(spans))
+	}
+	for _, s := range spans {
+		text := s.Name() + " " + s.Status().Description
+		for _, a := range s.Attributes() {
+			text += " " + string(a.Key) + "=" + a.Value.Emit()
+		}
+		for _, e := range s.Events() {
+			text += " " + e.Name
+			for _, a := range e.Attributes {
+				text += " " + string(a.Key) + "=" + a.Value.Emit()
+			}
+		}
+		if strings.Contains(text, "userKey") || strings.Contains(text, url.QueryEscape(secret)) || strings.Contains(text, secret) {
+			t.Errorf("span %q records the query: %s", s.Name(), text)
+		}
+		if !strings.Contains(text, "/groups") {
+			t.Errorf("span %q does not name the endpoint: %s", s.Name(), text)
+		}
 	}
 }
