@@ -180,3 +180,34 @@ func TestOtherHostNotServedAsApp(t *testing.T) {
 		})
 	}
 }
+
+// TestH2CUpgradeDoesNotReachApp: proxy mode removes "Upgrade: h2c". A
+// front proxy that forwards upgrades (Caddy, Traefik, ingress-nginx for
+// WebSockets) hands it to the app after a decision on a public path, and
+// an app that speaks h2c answers 101 and then serves every HTTP/2 request
+// the client sends through the tunnel ("GET /admin/secret"), none of them
+// decided. A WebSocket upgrade still reaches the app.
+func TestH2CUpgradeDoesNotReachApp(t *testing.T) {
+	for _, front := range frontProxies {
+		t.Run(front.name, func(t *testing.T) {
+			up, addr := behindFront(t, front.trusted, front.start)
+			for _, upgrade := range []string{"h2c", "H2C", "websocket, h2c"} {
+				before := up.count()
+				status := rawStatus(t, addr, "GET /public/x HTTP/1.1\r\nHost: "+addr+"\r\nAccept: application/json\r\n"+
+					"Upgrade: "+upgrade+"\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n")
+				if up.count() == before {
+					continue // refused
+				}
+				if got := up.last().Headers.Values("Upgrade"); len(got) != 0 {
+					t.Errorf("anonymous GET /public/x with Upgrade: %s: %d, and the app received Upgrade: %q", upgrade, status, got)
+				}
+			}
+			before := up.count()
+			status := rawStatus(t, addr, "GET /public/x HTTP/1.1\r\nHost: "+addr+"\r\nAccept: application/json\r\n"+
+				"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+			if status != 200 || up.count() != before+1 {
+				t.Errorf("anonymous WebSocket upgrade of /public/x: %d, app reached %d times", status, up.count()-before)
+			}
+		})
+	}
+}

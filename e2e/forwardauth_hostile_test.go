@@ -195,6 +195,8 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 		}
 	}
 	var b strings.Builder
+	// nginx.tmpl's http block: Connection for the app follows Upgrade.
+	b.WriteString("map $http_upgrade $connection_upgrade { default upgrade; '' close; }\n")
 	fmt.Fprintf(&b, `server {
   listen %s;
   proxy_bind 127.0.0.2;
@@ -233,7 +235,10 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 		v := strings.ToLower(strings.ReplaceAll(h, "-", "_"))
 		fmt.Fprintf(&b, "    auth_request_set $authHeader%d $upstream_http_%s;\n    proxy_set_header '%s' $authHeader%d;\n", i, v, h, i)
 	}
-	// The controller's own forwarding headers (nginx.tmpl's location).
+	// The controller's own forwarding headers, and its WebSocket support,
+	// which passes the client's Upgrade on (nginx.tmpl's location).
+	fmt.Fprintf(&b, "    proxy_http_version 1.1;\n    proxy_set_header Upgrade $http_upgrade;\n"+
+		"    proxy_set_header Connection $connection_upgrade;\n")
 	fmt.Fprintf(&b, "    proxy_set_header Host $host;\n    proxy_set_header X-Forwarded-Host $host;\n"+
 		"    proxy_set_header X-Forwarded-Port $server_port;\n    proxy_set_header X-Forwarded-Proto $scheme;\n"+
 		"    proxy_set_header X-Forwarded-Scheme $scheme;\n    proxy_set_header X-Real-IP $remote_addr;\n"+

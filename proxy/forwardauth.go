@@ -153,6 +153,9 @@ func originalRequest(r *http.Request) (q request, query string, err error) {
 	if e := checkPathRewrite(r.Header); e != nil {
 		return q, "", e
 	}
+	if e := checkH2CUpgrade(r.Header); e != nil {
+		return q, "", e
+	}
 	named := make([]target, 0, 3)
 	for _, src := range [...]func(*http.Request) (target, bool, error){
 		forwardedTarget, originalURLTarget, originalURITarget,
@@ -331,6 +334,20 @@ func checkPathRewrite(hdr http.Header) *httpError {
 			if len(k) == len(f) && foldEqual(k, f) {
 				return badRequest("the original request carries a header that rewrites its path", nil)
 			}
+		}
+	}
+	return nil
+}
+
+// checkH2CUpgrade refuses an original request that asks to upgrade to h2c,
+// which proxy mode removes (scrubHeaders): a front proxy that forwards
+// upgrades (Caddy, Traefik, ingress-nginx) passes it on, and an
+// application that speaks h2c answers 101 and then serves every HTTP/2
+// request the client sends through the tunnel, none of them decided.
+func checkH2CUpgrade(hdr http.Header) *httpError {
+	for _, v := range hdr.Values("Upgrade") {
+		if strings.Contains(strings.ToLower(v), "h2c") {
+			return badRequest("the original request asks to upgrade to h2c", nil)
 		}
 	}
 	return nil

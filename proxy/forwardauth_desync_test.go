@@ -75,3 +75,26 @@ func TestForwardAuthPathRewriteHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardAuthRefusesH2CUpgrade: proxy mode removes "Upgrade: h2c";
+// a front proxy that forwards upgrades (Caddy, Traefik, ingress-nginx)
+// hands it to the application, and one that speaks h2c answers 101 and
+// then serves every HTTP/2 request the client sends through the tunnel,
+// none of which the gateway decides. The original request is refused.
+func TestForwardAuthRefusesH2CUpgrade(t *testing.T) {
+	f := newFixture(t)
+	orig := []reqOption{fromPeer("10.0.0.5:4000"), withHeader("X-Forwarded-Method", "GET"),
+		withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "/public/x")}
+	for _, v := range []string{"h2c", "H2C", "websocket, h2c"} {
+		resp := f.do(t, "GET", "/oauth2/auth", nil, append(orig, withHeader("Upgrade", v))...)
+		body := readBody(t, resp)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("anonymous /auth for GET /public/x with Upgrade: %s: %d, want 400: %s", v, resp.StatusCode, body)
+		}
+	}
+	// A WebSocket upgrade is decided as any request.
+	resp := f.do(t, "GET", "/oauth2/auth", nil, append(orig, withHeader("Upgrade", "websocket"))...)
+	if body := readBody(t, resp); resp.StatusCode != http.StatusOK {
+		t.Errorf("anonymous /auth for a WebSocket to /public/x: %d, want 200: %s", resp.StatusCode, body)
+	}
+}
