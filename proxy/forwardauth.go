@@ -298,11 +298,12 @@ func normalTarget(host Host, escaped, query string) (target, error) {
 	if escaped == "" {
 		escaped = "/"
 	}
-	if strings.HasPrefix(escaped, "//") {
+	if strings.HasPrefix(withoutLeadingDots(escaped), "//") {
 		// The front proxy sends the original target to the application,
 		// and "//public/admin" is host "public", path "/admin" to a URL
 		// parser (WHATWG URL, urlsplit), while it normalises to
-		// "/public/admin".
+		// "/public/admin"; "/.//public/admin" is "//public/admin" once a
+		// WHATWG parser has removed its "." segment.
 		return target{}, badRequest("the request path starts with \"//\"", nil)
 	}
 	path, err := policy.Normalize(escaped)
@@ -337,6 +338,23 @@ func checkPathRewrite(hdr http.Header) *httpError {
 		}
 	}
 	return nil
+}
+
+// withoutLeadingDots is escaped without its leading "." segments ("/." or
+// "/%2e" followed by "/"), as a WHATWG URL parser removes them.
+func withoutLeadingDots(escaped string) string {
+	for {
+		rest, ok := "", false
+		for _, dot := range [...]string{"/.", "/%2e", "/%2E"} {
+			if r, found := strings.CutPrefix(escaped, dot); found && strings.HasPrefix(r, "/") {
+				rest, ok = r, true
+			}
+		}
+		if !ok {
+			return escaped
+		}
+		escaped = rest
+	}
 }
 
 // checkH2CUpgrade refuses an original request that asks to upgrade to h2c,

@@ -76,6 +76,30 @@ func TestForwardAuthPathRewriteHeaders(t *testing.T) {
 	}
 }
 
+// TestForwardAuthDotThenDoubleSlash: "/.//public/admin/x" is decided as
+// "/public/admin/x" (public), and nginx and Caddy hand the application the
+// original target, whose "." segment a WHATWG URL parser removes to leave
+// pathname "//public/admin/x": a network-path reference, host "public",
+// path "/admin/x", to the next parse, as a target starting with "//" is.
+func TestForwardAuthDotThenDoubleSlash(t *testing.T) {
+	f := newFixture(t)
+	trusted := fromPeer("10.0.0.5:4000")
+	for _, uri := range []string{"/.//public/admin/x", "/%2e//public/admin/x", "/././/public/admin/x", "/%2E/.//public/admin/x"} {
+		resp := f.do(t, "GET", "/oauth2/auth", nil, trusted, withHeader("X-Forwarded-Method", "GET"),
+			withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", uri))
+		body := readBody(t, resp)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("anonymous /auth for GET %s: %d, want 400: %s", uri, resp.StatusCode, body)
+		}
+	}
+	// A "." segment before a single slash is harmless and still decided.
+	resp := f.do(t, "GET", "/oauth2/auth", nil, trusted, withHeader("X-Forwarded-Method", "GET"),
+		withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "/./public/x"))
+	if body := readBody(t, resp); resp.StatusCode != http.StatusOK {
+		t.Errorf("anonymous /auth for GET /./public/x: %d, want 200: %s", resp.StatusCode, body)
+	}
+}
+
 // TestForwardAuthRefusesH2CUpgrade: proxy mode removes "Upgrade: h2c";
 // a front proxy that forwards upgrades (Caddy, Traefik, ingress-nginx)
 // hands it to the application, and one that speaks h2c answers 101 and
