@@ -39,7 +39,42 @@ func TestIngressNginxAnnotationsMatchSnippet(t *testing.T) {
 			// The auth answers grow with the user's groups.
 			t.Errorf("%s: proxy-buffer-size %q, want the snippet's %q", file, got["proxy-buffer-size"], want["proxy-buffer-size"])
 		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The ConfigMap's entries: X-Forwarded-Host: "$host", and the
+		// client's Upgrade, without which the gateway never sees an
+		// upgrade to h2c that the controller passes on to the app.
+		for _, e := range setHeaders(t, "../docs/forward-auth/ingress-nginx.yaml") {
+			if !strings.Contains(string(b), e) {
+				t.Errorf("%s: the auth-proxy-set-headers ConfigMap lacks the snippet's %s", file, e)
+			}
+		}
 	}
+}
+
+// setHeaders are the data entries (`Name: "value"`) of the ConfigMap in
+// file.
+func setHeaders(t *testing.T, file string) []string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		if _, data, ok := strings.Cut(doc, "kind: ConfigMap"); ok {
+			_, data, _ = strings.Cut(data, "\ndata:\n")
+			for _, m := range regexp.MustCompile(`(?m)^  ([A-Za-z0-9-]+: "[^"]*")$`).FindAllStringSubmatch(data, -1) {
+				out = append(out, m[1])
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no ConfigMap data", file)
+	}
+	return out
 }
 
 // annotations reads the nginx.ingress.kubernetes.io annotations of file.
