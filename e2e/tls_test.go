@@ -143,17 +143,8 @@ func TestTLSCertificateReload(t *testing.T) {
 	t.Parallel()
 	certA, certB, certC := newKeyPair(t, "cert-a"), newKeyPair(t, "cert-b"), newKeyPair(t, "cert-c")
 	vol := newSecretVolume(t, certA)
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
 	a := pickAddrs(t)
-	gw := startGateway(t, a, tomlConfig{
-		PublicURL: "https://{{LISTEN}}",
-		Server: "tls_cert_file = \"" + filepath.Join(vol.dir, "tls.crt") + "\"\n" +
-			"tls_key_file = \"" + filepath.Join(vol.dir, "tls.key") + "\"\n",
-		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream: up.URL,
-		Routes:   "[[routes]]\npath = \"/**\"\npublic = true\n",
-	}.String())
+	gw := startTLSGateway(t, a, vol)
 	if !bytes.Equal(servedCert(t, a.Listen), certA.der) {
 		t.Fatal("the gateway does not present certificate A at start")
 	}
@@ -194,6 +185,22 @@ func TestTLSCertificateReload(t *testing.T) {
 	conn.Close()
 }
 
+// startTLSGateway starts a gateway serving HTTPS on a.Listen with vol's
+// certificate, every path public.
+func startTLSGateway(t *testing.T, a addrs, vol *secretVolume) *gateway {
+	t.Helper()
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{})
+	return startGateway(t, a, tomlConfig{
+		PublicURL: "https://{{LISTEN}}",
+		Server: "tls_cert_file = \"" + filepath.Join(vol.dir, "tls.crt") + "\"\n" +
+			"tls_key_file = \"" + filepath.Join(vol.dir, "tls.key") + "\"\n",
+		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream: up.URL,
+		Routes:   "[[routes]]\npath = \"/**\"\npublic = true\n",
+	}.String())
+}
+
 // certPollIntervalForTest is the binary's poll interval of the certificate
 // files (certPollInterval in cmd/portcullis).
 const certPollIntervalForTest = 5 * time.Second
@@ -203,17 +210,8 @@ const certPollIntervalForTest = 5 * time.Second
 func TestHTTP2StreamLimit(t *testing.T) {
 	t.Parallel()
 	vol := newSecretVolume(t, newKeyPair(t, "h2"))
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
 	a := pickAddrs(t)
-	startGateway(t, a, tomlConfig{
-		PublicURL: "https://{{LISTEN}}",
-		Server: "tls_cert_file = \"" + filepath.Join(vol.dir, "tls.crt") + "\"\n" +
-			"tls_key_file = \"" + filepath.Join(vol.dir, "tls.key") + "\"\n",
-		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream: up.URL,
-		Routes:   "[[routes]]\npath = \"/**\"\npublic = true\n",
-	}.String())
+	startTLSGateway(t, a, vol)
 	// The settings are the observation, not the certificate.
 	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", a.Listen,
 		&tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}, MinVersion: tls.VersionTLS12})

@@ -3,7 +3,6 @@ package proxy
 import (
 	"bufio"
 	"bytes"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -428,16 +427,7 @@ func TestUnreadBodyIsNotAwaited(t *testing.T) {
 // connection, theirs).
 func TestHTTP2BodyErrorKeepsConnection(t *testing.T) {
 	f := newFixture(t)
-	addr := serveHTTP2(t, f)
-	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	_, _ = c.Write([]byte(http2.ClientPreface))
-	fr := http2.NewFramer(c, c)
-	_ = fr.WriteSettings()
+	fr := h2Dial(t, serveHTTP2(t, f))
 	var hb bytes.Buffer
 	enc := hpack.NewEncoder(&hb)
 	head := func(id uint32, method string, fields ...hpack.HeaderField) {

@@ -199,15 +199,7 @@ func serveHTTP2(t *testing.T, f *fixture) string {
 // the server refused the stream or the connection at the protocol level.
 func h2Status(t *testing.T, addr string, fields [][2]string) string {
 	t.Helper()
-	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	_, _ = c.Write([]byte(http2.ClientPreface))
-	fr := http2.NewFramer(c, c)
-	_ = fr.WriteSettings()
+	fr := h2Dial(t, addr)
 	var hb bytes.Buffer
 	enc := hpack.NewEncoder(&hb)
 	for _, kv := range fields {
@@ -322,4 +314,20 @@ func TestTrailingSlashSkipsRoute(t *testing.T) {
 	if resp := f.do(t, "GET", "/docs/", nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /docs/ (public, no route for /docs but /**): %d", resp.StatusCode)
 	}
+}
+
+// h2Dial opens an HTTP/2 connection to addr (closed when the test ends),
+// sends the preface and its SETTINGS, and returns its framer.
+func h2Dial(t *testing.T, addr string) *http2.Framer {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = c.Write([]byte(http2.ClientPreface))
+	fr := http2.NewFramer(c, c)
+	_ = fr.WriteSettings()
+	return fr
 }

@@ -3,7 +3,6 @@ package proxy
 import (
 	"crypto/rand"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -145,33 +144,10 @@ func TestLongPollDeniedAfterReload(t *testing.T) {
 	release := make(chan struct{})
 	f := newFixtureWith(t, eventStream(release), func(c *Config) { c.Live = live.Load })
 	f.prov.bearers["poll"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
-	srv := serveGateway(t, f)
-	req, _ := http.NewRequest("GET", srv.URL+"/app/poll", nil)
-	req.Host = "gw.test"
-	req.Header.Set("Authorization", "Bearer poll")
-	done := make(chan *http.Response, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Error(err)
-		}
-		done <- resp
-	}()
+	done := startLongPoll(t, f)
 	time.Sleep(100 * time.Millisecond) // the poll is at the application
 	live.Store(reloaded(t, f, stricter()))
 	f.clock.Advance(11 * time.Second)
 	close(release)
-	select {
-	case resp := <-done:
-		if resp == nil {
-			return
-		}
-		body := readBody(t, resp)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden || strings.Contains(body, "late") {
-			t.Fatalf("long poll after a reload that refuses it: status %d %q, want 403 without the answer", resp.StatusCode, body)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no answer to the long poll")
-	}
+	wantLongPollRefused(t, done, http.StatusForbidden)
 }

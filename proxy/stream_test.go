@@ -130,37 +130,14 @@ func TestLongPollEndsWhenTokenRevoked(t *testing.T) {
 	release := make(chan struct{})
 	f := newFixtureWith(t, eventStream(release))
 	f.prov.bearers["poll"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
-	srv := serveGateway(t, f)
-	req, _ := http.NewRequest("GET", srv.URL+"/app/poll", nil)
-	req.Host = "gw.test"
-	req.Header.Set("Authorization", "Bearer poll")
-	done := make(chan *http.Response, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Error(err)
-		}
-		done <- resp
-	}()
+	done := startLongPoll(t, f)
 	time.Sleep(100 * time.Millisecond) // the poll is at the application
 	f.prov.mu.Lock()
 	delete(f.prov.bearers, "poll")
 	f.prov.mu.Unlock()
 	f.clock.Advance(11 * time.Second)
 	close(release)
-	select {
-	case resp := <-done:
-		if resp == nil {
-			return
-		}
-		body := readBody(t, resp)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "late") {
-			t.Fatalf("long poll of a revoked token: status %d %q, want 401 without the answer", resp.StatusCode, body)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no answer to the long poll")
-	}
+	wantLongPollRefused(t, done, http.StatusUnauthorized)
 }
 
 // TestStreamEndLoggedOnce: a stream broken off because its identity ended
@@ -190,5 +167,45 @@ func TestStreamEndLoggedOnce(t *testing.T) {
 	}
 	if strings.Contains(out, "level=WARN") {
 		t.Errorf("the end of the stream is logged as the upstream's failure:\n%s", out)
+	}
+}
+
+// startLongPoll sends a bearer request ("Bearer poll") for /app/poll
+// through f's gateway, whose application holds it back, and returns where
+// its answer (nil on a transport error) arrives once the application has
+// it.
+func startLongPoll(t *testing.T, f *fixture) <-chan *http.Response {
+	t.Helper()
+	srv := serveGateway(t, f)
+	req, _ := http.NewRequest("GET", srv.URL+"/app/poll", nil)
+	req.Host = "gw.test"
+	req.Header.Set("Authorization", "Bearer poll")
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- resp
+	}()
+	return done
+}
+
+// wantLongPollRefused waits for a long poll's answer: status, without the
+// application's late answer.
+func wantLongPollRefused(t *testing.T, done <-chan *http.Response, status int) {
+	t.Helper()
+	select {
+	case resp := <-done:
+		if resp == nil {
+			return
+		}
+		body := readBody(t, resp)
+		resp.Body.Close()
+		if resp.StatusCode != status || strings.Contains(body, "late") {
+			t.Fatalf("long poll: status %d %q, want %d without the answer", resp.StatusCode, body, status)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer to the long poll")
 	}
 }
