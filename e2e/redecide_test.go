@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"syscall"
@@ -53,15 +55,7 @@ func TestWebSocketEndsWhenReloadDeniesIt(t *testing.T) {
 	gw.rewrite(t, a, wsConfig(p, up.URL, "", `allow_groups = ["ops"]`))
 	gw.signal(t, syscall.SIGHUP)
 	gw.waitOutput(t, `msg="config reloaded"`, 1)
-	_ = conn.SetReadDeadline(time.Now().Add(25 * time.Second))
-	took, closed := closedWithin(t, br, 25*time.Second)
-	if !closed {
-		t.Fatalf("the WebSocket outlived a reload whose rules refuse it\n%s", gw.Proc.Output())
-	}
-	t.Logf("closed %v after the reload", took.Round(time.Second))
-	if status, _, _ := withCookie(t, "GET", gw.URL+"/app/x", ck, false); status != http.StatusForbidden {
-		t.Errorf("a request of the session after the reload: %d, want 403", status)
-	}
+	wantClosedThenRefused(t, gw, conn, br, 25*time.Second, "/app/x", ck, "a reload whose rules refuse it")
 }
 
 func TestWebSocketEndsWhenGroupRemoved(t *testing.T) {
@@ -81,15 +75,7 @@ func TestWebSocketEndsWhenGroupRemoved(t *testing.T) {
 	// The access token is due for a refresh 5 s after the sign-in; the
 	// recheck refreshes it (the only traffic is the WebSocket's) and
 	// decides /admin/ws again with the groups the provider states now.
-	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	took, closed := closedWithin(t, br, 30*time.Second)
-	if !closed {
-		t.Fatalf("the WebSocket of /admin/** outlived its user's removal from admins\n%s", gw.Proc.Output())
-	}
-	t.Logf("closed %v after the removal", took.Round(time.Second))
-	if status, _, _ := withCookie(t, "GET", gw.URL+"/admin/x", ck, false); status != http.StatusForbidden {
-		t.Errorf("a request of the session after the removal: %d, want 403", status)
-	}
+	wantClosedThenRefused(t, gw, conn, br, 30*time.Second, "/admin/x", ck, "its user's removal from admins")
 }
 
 // TestCookieCopyAfterSignOut measures the cookie store's documented bound
@@ -126,5 +112,21 @@ func TestCookieCopyAfterSignOut(t *testing.T) {
 	}
 	if up.count() != before {
 		t.Error("the copy reached the upstream after its refresh token was revoked")
+	}
+}
+
+// wantClosedThenRefused waits up to within for the WebSocket on conn to be
+// closed after what (a change that refuses it), then checks that a request
+// of the session for path is refused with 403.
+func wantClosedThenRefused(t *testing.T, gw *gateway, conn net.Conn, br *bufio.Reader, within time.Duration, path string, ck *http.Cookie, what string) {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(within))
+	took, closed := closedWithin(t, br, within)
+	if !closed {
+		t.Fatalf("the WebSocket outlived %s\n%s", what, gw.Proc.Output())
+	}
+	t.Logf("closed %v after %s", took.Round(time.Second), what)
+	if status, _, _ := withCookie(t, "GET", gw.URL+path, ck, false); status != http.StatusForbidden {
+		t.Errorf("a request of the session after %s: %d, want 403", what, status)
 	}
 }
