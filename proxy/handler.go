@@ -155,6 +155,10 @@ type exchange struct {
 	endpoint      bool // a gateway endpoint answered
 	identified    bool // identify ran
 	returned      bool // serve returned: false in a panic (an aborted answer)
+	// overrides are the methods a POST was decided as besides its own
+	// (decideOverride: its _method's, anyMethod), which the rechecks of
+	// its answer decide again (stillAllowed).
+	overrides [2]string
 
 	id     *portcullis.Identity // nil: no identity
 	sess   *session.Session     // the session the identity came from, if any

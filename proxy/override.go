@@ -187,7 +187,18 @@ func (h *Handler) decideOverride(ex *exchange, r *http.Request, q request, other
 	if ex.dec.route != nil {
 		ex.label = ex.dec.route.Key()
 	}
+	ex.overridden(other)
 	return nil
+}
+
+// overridden records other among the methods ex's POST was decided as.
+func (ex *exchange) overridden(other string) {
+	for i, m := range ex.overrides {
+		if m == "" || m == other {
+			ex.overrides[i] = other
+			return
+		}
+	}
 }
 
 // forwards reports whether the decision lets the request through.

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"crypto/rand"
 	"net/http"
 	"sync/atomic"
@@ -150,4 +151,41 @@ func TestLongPollDeniedAfterReload(t *testing.T) {
 	f.clock.Advance(11 * time.Second)
 	close(release)
 	wantLongPollRefused(t, done, http.StatusForbidden)
+}
+
+// TestStreamOfOverriddenPostEndsWhenOverrideDenied: a POST whose _method
+// names DELETE is forwarded only when both methods are allowed
+// (decideOverride), but the recheck of its streamed answer decided the POST
+// alone: a user removed from the group DELETE requires kept the answer of a
+// request the application performs as a DELETE.
+func TestStreamOfOverriddenPostEndsWhenOverrideDenied(t *testing.T) {
+	table, err := policy.Compile(overrideRoutes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureWith(t, eventStream(nil), func(c *Config) { c.Routes = table })
+	f.prov.bearers["sse"] = &portcullis.Identity{Subject: "svc", Groups: []string{"admins"}, Expiry: f.clock.Now().Add(time.Hour)}
+	srv := serveGateway(t, f)
+	req, _ := http.NewRequest("POST", srv.URL+"/items/events?_method=DELETE", nil)
+	req.Host = "gw.test"
+	req.Header.Set("Authorization", "Bearer sse")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST ?_method=DELETE by an admin: %v %v", resp, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	br := bufio.NewReader(resp.Body)
+	f.clock.Advance(11 * time.Second) // a recheck is due: still allowed
+	for i := 0; i < 3; i++ {
+		if line, err := br.ReadString('\n'); err != nil {
+			t.Fatalf("the stream of an allowed request ended: %q, %v", line, err)
+		}
+	}
+	f.prov.mu.Lock() // introspection now states the user without admins
+	f.prov.bearers["sse"] = &portcullis.Identity{Subject: "svc", Groups: []string{"staff"}, Expiry: f.clock.Now().Add(time.Hour)}
+	f.prov.mu.Unlock()
+	f.clock.Advance(11 * time.Second)
+	if !streamEndsWithin(br, 5*time.Second) {
+		t.Fatal("the answer to a POST performed as DELETE outlived its user's removal from the group DELETE requires")
+	}
 }

@@ -84,8 +84,9 @@ type upgradeWatch struct {
 	// identity it was allowed for: every recheck decides the request
 	// again, with the identity as it is then and the routes of the
 	// configuration in force (stillAllowed).
-	q  request
-	id *portcullis.Identity
+	q         request
+	overrides [2]string // the methods a POST was decided as besides its own (exchange.overrides)
+	id        *portcullis.Identity
 	// Cookie store: the marker key (refresher) of the session's refresh
 	// token, made once, and whether that token was seen refused or revoked
 	// (markers last deadRefreshTTL, the connection may last longer). rt is
@@ -119,7 +120,7 @@ func (h *Handler) watchUpgrade(ex *exchange, r, req *http.Request) (_ *http.Requ
 // its session again (sessionProbe).
 func (h *Handler) newWatch(ex *exchange) upgradeWatch {
 	w := upgradeWatch{end: h.identityEnd(ex), bearer: ex.bearer, sub: ex.id.Subject,
-		q: request{method: ex.method, host: ex.host, path: ex.path}, id: ex.id}
+		q: request{method: ex.method, host: ex.host, path: ex.path}, overrides: ex.overrides, id: ex.id}
 	if ex.sess != nil && ex.bearer == "" {
 		w.rt = ex.sess.RefreshToken // "" for a cached copy without tokens
 	}
@@ -248,12 +249,20 @@ func (h *Handler) recheckStored(r *http.Request, s *session.Session) (*portculli
 
 // stillAllowed decides w's request again for id with the routes in force,
 // by the one decision path (decide, as Explain does for a hypothetical
-// identity: the path's aliases included): nil when it is still forwarded,
+// identity: the path's aliases included), and a POST again as each method
+// it was also decided as (decideOverride): nil when it is still forwarded,
 // else errUpgradeDenied.
 func (h *Handler) stillAllowed(w *upgradeWatch, id *portcullis.Identity) error {
 	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unansweredWriter{}}, explain: &explanation{id: id}}
 	r := &http.Request{Method: w.q.method, URL: &url.URL{Path: w.q.path}, Header: http.Header{}}
-	if err := h.decide(ex, r, w.q); err != nil || !ex.dec.forwards() {
+	err := h.decide(ex, r, w.q)
+	for _, m := range w.overrides {
+		if err != nil || m == "" || !ex.dec.forwards() {
+			break
+		}
+		err = h.decideOverride(ex, r, w.q, m)
+	}
+	if err != nil || !ex.dec.forwards() {
 		return errUpgradeDenied
 	}
 	return nil
