@@ -251,7 +251,7 @@ func (h *Handler) serve(ex *exchange, r *http.Request) {
 
 // decideRequest takes a request through the entry checks and, unless its
 // path names a gateway endpoint (returned, to be served instead), the
-// decision, keeping it on ex: steps 1 to 4 of docs/architecture.md. An
+// decision, keeping it on ex: steps 2 to 4 of docs/architecture.md. An
 // error is the refusal to answer. It is the one path from a request to a
 // decision in proxy mode, for ServeHTTP and for Explain alike, so that
 // `portcullis check --request` explains what serve decides.
