@@ -419,7 +419,7 @@ func TestReadmeAnswersOperatorQuestions(t *testing.T) {
 	}
 	for _, want := range []string{
 		"docs/operations.md#upgrading",
-		"docs/sessions.md#both-stores",
+		"docs/sessions.md#rotating-the-secrets-across-replicas",
 		"docs/headers.md#rotating-the-key",
 		"docs/operations.md#several-replicas",
 		"docs/operations.md#what-to-alert-on",
