@@ -3,10 +3,62 @@ package session
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"testing"
 )
+
+// TestSealedValuesOpenAsTheirOwnKindOnly: every sealed value the gateway
+// makes (a cookie-store session, a Redis session-id cookie, a login state, a
+// session value stored in Redis) is refused wherever another kind is read,
+// with the same secrets and under the same cookie name: the keys are derived
+// per purpose, so neither a replayed login state nor a store change makes
+// one kind open as another.
+func TestSealedValuesOpenAsTheirOwnKindOnly(t *testing.T) {
+	clock := newTestClock()
+	rs, raw, _, _ := newTestRedisStore(t, clock)
+	cfg := rs.cfg
+	cs := newTestCookieStore(t, cfg)
+	states := newTestStateCookies(t, cfg)
+	name := cfg.Name
+
+	cookieValue := saveCookies(t, cs, nil, testSession(t, clock.Now(), 0, 10))[0].Value
+	redisID := saveCookies(t, rs, nil, testSession(t, clock.Now(), 0, 10))[0].Value
+	keys := raw.Keys(context.Background(), sessionKeyPrefix+"*").Val()
+	if len(keys) != 1 {
+		t.Fatalf("Redis holds %d sessions, want 1", len(keys))
+	}
+	redisValue := raw.Get(context.Background(), keys[0]).Val()
+	stateCookie := issue(t, states, nil, "state-1")[0]
+
+	asSession := func(v string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "https://gw.example.com/", nil)
+		r.AddCookie(&http.Cookie{Name: name, Value: v})
+		return r
+	}
+	for _, tc := range []struct {
+		what  string
+		store Store
+		value string
+	}{
+		{"a Redis session-id cookie read by the cookie store", cs, redisID},
+		{"a cookie-store session read by the Redis store", rs, cookieValue},
+		{"a login state read by the cookie store", cs, stateCookie.Value},
+		{"a login state read by the Redis store", rs, stateCookie.Value},
+		{"a session value from Redis read by the cookie store", cs, redisValue},
+	} {
+		if _, err := tc.store.Load(asSession(tc.value)); !errors.Is(err, ErrNoSession) {
+			t.Errorf("%s: Load = %v, want ErrNoSession", tc.what, err)
+		}
+	}
+	for what, v := range map[string]string{"a cookie-store session": cookieValue, "a Redis session-id cookie": redisID} {
+		forged := []*http.Cookie{{Name: stateCookie.Name, Value: v}}
+		if _, _, err := take(states, forged, "state-1"); !errors.Is(err, ErrLoginState) {
+			t.Errorf("%s taken as a login state: %v, want ErrLoginState", what, err)
+		}
+	}
+}
 
 // TestSecretRotationAcrossReplicas: replicas roll a secret rotation one by
 // one, so that for a while two neighbouring configurations serve side by
