@@ -137,7 +137,12 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 	}
 	ex.holdHeaders()
 	if ex.id != nil {
-		ex.stream.in = r // the answer ends with the identity (watchAnswer)
+		// The answer ends with the identity (watchAnswer), and so does
+		// the request, whose body may have taken the pre-read time.
+		if err := h.watchStream(ex, r); err != nil {
+			h.refuseEnded(ex, r, err)
+			return
+		}
 		h.watchUpload(ex, r)
 	}
 	req := withExchange(r, ex)
@@ -469,17 +474,11 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		h.fail(ex, r, bodyError(clientBodyCause(r, err)))
 		return
 	}
-	if errors.Is(err, errUpgradeExpired) || errors.Is(err, errUpgradeRevoked) {
+	if endedError(err) != nil {
 		// The identity ended while the application held its answer back
 		// (a long poll, watchAnswer): the credentials failed, not the
 		// application.
-		h.fail(ex, r, unauthenticated())
-		return
-	}
-	if errors.Is(err, errUpgradeDenied) {
-		// The request is no longer allowed (a reload's rules, the user's
-		// groups as they are now): what a new request would get.
-		h.fail(ex, r, forbidden(errUpgradeDenied.Error()))
+		h.fail(ex, r, endedError(err))
 		return
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
@@ -487,6 +486,30 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		return
 	}
 	h.fail(ex, r, badGateway("the application behind the gateway is not responding", err))
+}
+
+// endedError is the answer to a request whose identity ended, or which
+// is no longer allowed, after it was decided (identityStream.check): 401,
+// or 403 for a request the rules in force or the user's groups as they are
+// now refuse, what a new request would get; nil for any other error.
+func endedError(err error) *httpError {
+	switch {
+	case errors.Is(err, errUpgradeExpired), errors.Is(err, errUpgradeRevoked):
+		return unauthenticated()
+	case errors.Is(err, errUpgradeDenied):
+		return forbidden(errUpgradeDenied.Error())
+	}
+	return nil
+}
+
+// refuseEnded answers a request whose identity ended before the upstream
+// was contacted (watchStream); a body still streaming from the client is
+// abandoned rather than drained.
+func (h *Handler) refuseEnded(ex *exchange, r *http.Request, err error) {
+	if ex.body != nil && ex.body.rest != nil {
+		abandonBody(ex, r)
+	}
+	h.fail(ex, r, endedError(err))
 }
 
 // bufferPool lends the reverse proxy 32 KiB copy buffers. It stores array

@@ -34,18 +34,28 @@ func (h *Handler) recheckEvery() time.Duration {
 	return defaultUpgradeRecheck
 }
 
-// watchAnswer wraps resp's body in ex's identityStream when the request
-// had an identity. An answer that comes a recheck interval or more after
-// the request (a long poll) is checked first: an identity that ended
-// meanwhile makes it an error, answered 401 (upstreamError).
-func (h *Handler) watchAnswer(ex *exchange, resp *http.Response) error {
+// watchStream makes ex's answer end with its identity (watchAnswer), from
+// the request's start. A request that reaches it a recheck interval or more
+// after its decision (a body sent slowly: the pre-read waits up to
+// preReadTimeout) is checked first: one whose identity ended meanwhile, or
+// that is no longer allowed, is not forwarded, and the error says why.
+func (h *Handler) watchStream(ex *exchange, r *http.Request) error {
 	s := &ex.stream
-	if ex.id == nil || s.in == nil || resp.StatusCode == http.StatusSwitchingProtocols {
-		return nil
-	}
-	s.h, s.ex = h, ex
+	s.h, s.ex, s.in = h, ex, r
 	s.w = h.newWatch(ex)
 	s.next = ex.start.Add(h.recheckEvery())
+	return s.check()
+}
+
+// watchAnswer wraps resp's body in ex's identityStream when the request
+// had an identity (watchStream). An answer that comes a recheck interval
+// or more after the last check (a long poll) is checked first: an identity
+// that ended meanwhile makes it an error, answered 401 (upstreamError).
+func (h *Handler) watchAnswer(ex *exchange, resp *http.Response) error {
+	s := &ex.stream
+	if s.h == nil || resp.StatusCode == http.StatusSwitchingProtocols {
+		return nil
+	}
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -64,7 +74,7 @@ func (h *Handler) watchUpload(ex *exchange, r *http.Request) {
 		return
 	}
 	ex.body.watch = &identityStream{h: h, in: r, ex: ex, w: h.newWatch(ex),
-		next: ex.start.Add(h.recheckEvery()), up: true}
+		next: ex.stream.next, up: true} // checked last by watchStream
 }
 
 // Read passes the answer on while the identity is valid; data that

@@ -141,3 +141,57 @@ func TestUploadOfSessionEndsAtSessionEnd(t *testing.T) {
 		t.Fatalf("the upload outlived its session: the upstream got %d bytes", got.Load())
 	}
 }
+
+// TestSlowBodyRefusedWhenTokenRevoked: a body of up to 64 KiB is read in
+// full before the upstream is contacted, for up to 30 s, and it was not
+// watched: a request decided before a revocation, whose client held its
+// body back, reached the application after it, as many as the client
+// had started. A decision a recheck interval old is now checked again
+// before the upstream is contacted.
+func TestSlowBodyRefusedWhenTokenRevoked(t *testing.T) {
+	var got atomic.Int64
+	up := httptest.NewServer(countingUpstream(&got))
+	t.Cleanup(up.Close)
+	f := newFixture(t, func(c *Config) { c.Upstreams = []Upstream{{Name: "app", URL: mustURL(t, up.URL)}} })
+	f.prov.bearers["slow"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
+	srv := serveGateway(t, f)
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
+	req, _ := http.NewRequest("PUT", srv.URL+"/app/upload", pr)
+	req.Host = "gw.test"
+	req.Header.Set("Authorization", "Bearer slow")
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, _ := http.DefaultClient.Do(req)
+		done <- resp
+	}()
+	chunk := bytes.Repeat([]byte("x"), 8<<10)
+	if _, err := pw.Write(chunk); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the gateway has decided and is reading the body
+	f.prov.mu.Lock()
+	delete(f.prov.bearers, "slow")
+	f.prov.mu.Unlock()
+	f.clock.Advance(11 * time.Second)
+	go func() {
+		_, _ = pw.Write(chunk)
+		_ = pw.Close()
+	}()
+	select {
+	case resp := <-done:
+		if resp == nil {
+			t.Fatal("no answer")
+		}
+		body := readBody(t, resp)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("a body sent after the revocation: %d %q, want 401", resp.StatusCode, body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer")
+	}
+	if n := got.Load(); n != 0 {
+		t.Errorf("the upstream got the request, %d bytes of body, after its token was revoked", n)
+	}
+}
