@@ -36,6 +36,8 @@ type fakeProvider struct {
 	tokens      idp.Tokens
 	refreshFn   func(rt string) (*idp.Tokens, *portcullis.Identity, error)
 	bearers     map[string]*portcullis.Identity
+	onVerify    func() // called by VerifyBearer before it answers (a slow provider)
+	verifies    atomic.Int32
 	logoutSub   string
 	logoutSID   string
 	marked      []string // MarkLogoutTokenUsed calls
@@ -89,6 +91,13 @@ func (p *fakeProvider) Refresh(ctx context.Context, rt string, prev *portcullis.
 }
 
 func (p *fakeProvider) VerifyBearer(ctx context.Context, token string) (*portcullis.Identity, error) {
+	p.verifies.Add(1)
+	p.mu.Lock()
+	slow := p.onVerify
+	p.mu.Unlock()
+	if slow != nil {
+		slow()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if id, ok := p.bearers[token]; ok {

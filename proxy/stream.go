@@ -103,11 +103,15 @@ func (s *identityStream) check() error {
 	if now.Before(s.next) {
 		return nil
 	}
-	s.next = now.Add(s.h.recheckEvery())
 	if s.w.sess == nil && s.ex.sess != nil && s.ex.bearer == "" {
 		s.w.sess = sessionProbe(s.in)
 	}
-	return s.ended(s.h.live().recheck(&s.w))
+	why := s.h.live().recheck(&s.w)
+	// From the lookup's end: one that took the interval (a store or
+	// provider answering at its timeout) is not followed by another at
+	// the next read, which left a stream one read per lookup.
+	s.next = s.h.now().Add(s.h.recheckEvery())
+	return s.ended(why)
 }
 
 // ended logs why an answer is broken off and returns why.

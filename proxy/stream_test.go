@@ -209,3 +209,27 @@ func wantLongPollRefused(t *testing.T, done <-chan *http.Response, status int) {
 		t.Fatal("no answer to the long poll")
 	}
 }
+
+// TestSlowRecheckLetsStreamFlow: the next lookup was due a recheck interval
+// after the last one began, so a lookup that took that long (a provider or
+// Redis that answers at its timeout, 10 s) was followed at once by another
+// on the next read: during such an outage an event stream got one read
+// per lookup. The interval now runs from the lookup's end.
+func TestSlowRecheckLetsStreamFlow(t *testing.T) {
+	f := newFixtureWith(t, eventStream(nil))
+	f.prov.bearers["sse"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
+	br := openStream(t, f, "/app/events", "Authorization", "Bearer sse")
+	f.prov.mu.Lock()
+	f.prov.onVerify = func() { f.clock.Advance(11 * time.Second) } // each lookup takes 11 s
+	f.prov.mu.Unlock()
+	before := f.prov.verifies.Load()
+	f.clock.Advance(11 * time.Second) // a recheck is due
+	for i := 0; i < 20; i++ {
+		if line, err := br.ReadString('\n'); err != nil {
+			t.Fatalf("the stream of a valid token ended: %q, %v", line, err)
+		}
+	}
+	if n := f.prov.verifies.Load() - before; n != 1 {
+		t.Errorf("%d lookups for ten events after one interval, want 1", n)
+	}
+}

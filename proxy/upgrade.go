@@ -154,7 +154,10 @@ func (h *Handler) watch(w upgradeWatch, end context.CancelCauseFunc, done <-chan
 	if every <= 0 {
 		every = defaultUpgradeRecheck
 	}
-	tick := time.NewTicker(every)
+	// A timer started again after each recheck, not a ticker: a recheck
+	// that took the interval (a store or provider at its timeout) is not
+	// followed by another at once.
+	tick := time.NewTimer(every)
 	defer tick.Stop()
 	var expired <-chan time.Time
 	if !w.end.IsZero() {
@@ -171,6 +174,7 @@ func (h *Handler) watch(w upgradeWatch, end context.CancelCauseFunc, done <-chan
 			why = errUpgradeExpired
 		case <-tick.C:
 			why = h.live().recheck(&w)
+			tick.Reset(every)
 		}
 	}
 	h.log.Info("proxy: upgraded connection ended", "sub", w.sub, "reason", why.Error())
