@@ -155,3 +155,39 @@ func BenchmarkAssertionSign(b *testing.B) {
 		}
 	}
 }
+
+// benchRecheck times one recheck of an open connection (recheck: the
+// identity looked up again and the request decided again), as each open
+// WebSocket, streaming answer and upload makes every 10 s.
+func benchRecheck(b *testing.B, f *fixture, w *upgradeWatch) {
+	b.Helper()
+	if err := f.h.recheck(w); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := f.h.recheck(w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRecheckCookieSession(b *testing.B) {
+	f := benchFixture(b)
+	s := f.session()
+	r := httptest.NewRequest("GET", "http://app.test/app/ws", nil)
+	for _, c := range f.cookies(b, s) {
+		r.AddCookie(c)
+	}
+	benchRecheck(b, f, &upgradeWatch{sess: sessionProbe(r), id: &s.Identity,
+		q: request{method: "GET", host: Host{Name: "app.test"}, path: "/app/ws"}})
+}
+
+func BenchmarkRecheckBearer(b *testing.B) {
+	f := benchFixture(b)
+	id := &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
+	f.prov.bearers["ws"] = id
+	benchRecheck(b, f, &upgradeWatch{bearer: "ws", id: id,
+		q: request{method: "GET", host: Host{Name: "app.test"}, path: "/app/ws"}})
+}
