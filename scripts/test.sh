@@ -55,7 +55,12 @@ if ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 22 ? 0 : 1)' 
   nodedir="${XDG_CACHE_HOME:-$HOME/.cache}/portcullis-test/node22"
   if [ ! -x "$nodedir/node_modules/$nodepkg/bin/node" ]; then
     log "installing Node.js 22 (the system's is $(node --version 2>/dev/null || echo missing))"
-    npm install --silent --no-audit --no-fund --prefix "$nodedir" "$nodepkg@22.23.5"
+    # npm's own errors are shown (a registry behind a TLS-inspecting proxy
+    # needs its CA: NODE_EXTRA_CA_CERTS or npm's cafile).
+    if ! npm install --loglevel=error --no-audit --no-fund --prefix "$nodedir" "$nodepkg@22.23.5"; then
+      echo "could not install Node.js 22 from the npm registry: install Node.js 22 or later, or fix npm's access above" >&2
+      exit 1
+    fi
   fi
   export PATH="$nodedir/node_modules/$nodepkg/bin:$PATH"
 fi
