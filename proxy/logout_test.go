@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -151,6 +152,7 @@ func TestBackchannelLogout(t *testing.T) {
 		if resp.StatusCode != http.StatusNotImplemented || resp.Header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("status = %d", resp.StatusCode)
 		}
+		checkLogoutError(t, resp, "not_implemented", "error_description")
 	})
 	iss := newFixture(t).prov.Issuer() // the logout token's issuer: the provider's
 	tests := []struct {
@@ -162,14 +164,16 @@ func TestBackchannelLogout(t *testing.T) {
 		wantStatus int
 		wantSub    []string
 		wantSID    []string
+		wantError  string // the JSON error code of a refusal
+		wantReason string // the key of its explanation: error_description (§2.8) or reason
 	}{
-		{"GET", "GET", "", "", "", nil, 405, nil, nil},
-		{"by sid", "POST", "logout_token=good-logout-token", "alice", "sid-1", nil, 200, nil, []string{iss + " sid-1"}},
-		{"by sub", "POST", "logout_token=good-logout-token", "alice", "", nil, 200, []string{iss + " alice"}, nil},
-		{"invalid token", "POST", "logout_token=forged", "alice", "", nil, 400, nil, nil},
-		{"missing token", "POST", "x=1", "alice", "", nil, 400, nil, nil},
-		{"two tokens", "POST", "logout_token=good-logout-token&logout_token=good-logout-token", "alice", "", nil, 400, nil, nil},
-		{"store failure", "POST", "logout_token=good-logout-token", "alice", "", errors.New("down"), 400, []string{iss + " alice"}, nil},
+		{"GET", "GET", "", "", "", nil, 405, nil, nil, "method_not_allowed", "reason"},
+		{"by sid", "POST", "logout_token=good-logout-token", "alice", "sid-1", nil, 200, nil, []string{iss + " sid-1"}, "", ""},
+		{"by sub", "POST", "logout_token=good-logout-token", "alice", "", nil, 200, []string{iss + " alice"}, nil, "", ""},
+		{"invalid token", "POST", "logout_token=forged", "alice", "", nil, 400, nil, nil, "invalid_request", "error_description"},
+		{"missing token", "POST", "x=1", "alice", "", nil, 400, nil, nil, "invalid_request", "error_description"},
+		{"two tokens", "POST", "logout_token=good-logout-token&logout_token=good-logout-token", "alice", "", nil, 400, nil, nil, "invalid_request", "error_description"},
+		{"store failure", "POST", "logout_token=good-logout-token", "alice", "", errors.New("down"), 400, []string{iss + " alice"}, nil, "logout_failed", "error_description"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,6 +188,9 @@ func TestBackchannelLogout(t *testing.T) {
 			if resp.Header.Get("Cache-Control") != "no-store" {
 				t.Error("no Cache-Control: no-store")
 			}
+			if tt.wantError != "" {
+				checkLogoutError(t, resp, tt.wantError, tt.wantReason)
+			}
 			if strings.Join(rs.bySub, ",") != strings.Join(tt.wantSub, ",") || strings.Join(rs.bySID, ",") != strings.Join(tt.wantSID, ",") {
 				t.Errorf("ended by sub %v sid %v, want %v %v", rs.bySub, rs.bySID, tt.wantSub, tt.wantSID)
 			}
@@ -193,6 +200,22 @@ func TestBackchannelLogout(t *testing.T) {
 				t.Errorf("MarkLogoutTokenUsed calls %q, want one: %v", f.prov.marked, want)
 			}
 		})
+	}
+}
+
+// checkLogoutError checks a back-channel logout refusal's JSON body: the
+// error code, and its explanation under key alone (docs/endpoints.md).
+func checkLogoutError(t *testing.T, resp *http.Response, code, key string) {
+	t.Helper()
+	var body map[string]string
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type = %q, want application/json", ct)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("body is not a JSON object of strings: %v", err)
+	}
+	if body["error"] != code || body[key] == "" || len(body) != 2 {
+		t.Errorf("body = %v, want error %q with a %s", body, code, key)
 	}
 }
 
