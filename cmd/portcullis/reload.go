@@ -71,12 +71,7 @@ func (g *gateway) tryReload(ctx context.Context) bool {
 	}
 	g.cur.Store(gen)
 	g.warnRestartNeeded(prev.cfg, cfg)
-	if gen.conn != prev.conn {
-		// Requests in flight may still use the old store: close its
-		// connections once they have had the drain time to finish.
-		old := prev.conn
-		time.AfterFunc(prev.cfg.ShutdownTimeout+time.Second, func() { closeStore(old) })
-	}
+	g.retire(prev, gen)
 	g.logger.Info("config reloaded", "path", path, "provider_changed", gen.provider != prev.provider,
 		"store_changed", gen.store != prev.store, "store_reconnected", gen.conn != prev.conn)
 	return true
@@ -110,6 +105,19 @@ func (m reloadMetrics) record(ok bool, now time.Time) {
 	}
 	m.successful.Set(1)
 	m.successTime.Set(float64(now.UnixNano()) / 1e9)
+}
+
+// retire releases what prev holds and gen, which replaced it, does not
+// share: the upstreams' idle connections and a session store's connections.
+// Requests in flight may still use them, so it waits until they have had
+// the drain time (shutdown_timeout, and a second) to finish.
+func (g *gateway) retire(prev, gen *generation) {
+	time.AfterFunc(prev.cfg.ShutdownTimeout+time.Second, func() {
+		prev.handler.CloseIdleConnections()
+		if gen.conn != prev.conn {
+			closeStore(prev.conn)
+		}
+	})
 }
 
 // discard releases what gen built and does not share with prev.
