@@ -3,6 +3,9 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -58,5 +61,73 @@ func TestReloadReleasesTheOldGeneration(t *testing.T) {
 			t.Fatalf("after %d reloads and their drain: goroutines %v → %v, open fds %v → %v", reloads, goroutines, g, fds, f)
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// TestReloadDuringASlowReload: while a reload waits for a new provider's
+// discovery, the gateway serves on the old configuration, and the SIGHUPs
+// that arrive meanwhile are folded into one reload, run when the slow one
+// ends, which applies the file as it is then. Before, each SIGHUP queued a
+// reload of its own (and a goroutine), run one after the other.
+func TestReloadDuringASlowReload(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{})
+	var discoveries atomic.Int32
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		discoveries.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	a := pickAddrs(t)
+	gw := startGateway(t, a, opsConfig(p, up.URL, []string{secret}, ""))
+	token := p.AccessToken("alice", nil)
+	client := &http.Client{Timeout: 2 * time.Second}
+
+	hanging := tomlConfig{Provider: oidcProvider(slow.URL, "client", "secret"), Upstream: up.URL,
+		Routes: "[[routes]]\npath = \"/**\"\ndeny = true\n"}.String()
+	gw.rewrite(t, a, hanging)
+	gw.signal(t, syscall.SIGHUP)
+	for deadline := time.Now().Add(5 * time.Second); discoveries.Load() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the reload never asked the new provider; output:\n%s", gw.Proc.Output())
+		}
+	}
+	if status, err := apiGet(client, gw.URL+"/admin/x", token); status != 200 {
+		t.Errorf("during the slow reload GET /admin/x = %d %v, want 200 from the old configuration", status, err)
+	}
+	for range 8 {
+		gw.signal(t, syscall.SIGHUP)
+		time.Sleep(30 * time.Millisecond)
+	}
+	gw.rewrite(t, a, opsConfig(p, up.URL, []string{secret}, "deny = true"))
+	close(release)
+	gw.waitOutput(t, "the new provider's discovery failed", 1)
+	gw.waitOutput(t, `msg="config reloaded"`, 1)
+	time.Sleep(time.Second) // for any reload still to come
+	out := gw.Proc.Output()
+	if n := strings.Count(out, `msg="config reloaded"`); n != 1 {
+		t.Errorf("%d reloads applied after the slow one, want the SIGHUPs during it folded into 1:\n%s", n, out)
+	}
+	if n := discoveries.Load(); n != 1 {
+		t.Errorf("the slow provider was asked %d times, want 1", n)
+	}
+	if status, err := apiGet(client, gw.URL+"/admin/x", token); status != 403 {
+		t.Errorf("after the reloads GET /admin/x = %d %v, want 403 from the last file", status, err)
+	}
+	if v := metricValue(t, gw, "portcullis_config_last_reload_successful"); v != 1 {
+		t.Errorf("config_last_reload_successful = %v, want 1", v)
 	}
 }

@@ -46,6 +46,9 @@ type gateway struct {
 	assertionKey crypto.Signer
 	cur          atomic.Pointer[generation]
 	reloadMu     sync.Mutex
+	// reloadQueued is set while a reload asked for by SIGHUP waits for
+	// reloadMu: further SIGHUPs are folded into it (reloadOnSignal).
+	reloadQueued atomic.Bool
 	draining     atomic.Bool
 	upgrades     upgradeTracker
 	activeGauge  sync.Once // portcullis_active_sessions, once a Redis store exists
@@ -398,7 +401,7 @@ func (g *gateway) run(ctx context.Context, s *servers) error {
 				return err
 			}
 		case <-hup:
-			go g.reload(ctx)
+			g.reloadOnSignal(ctx)
 			if s.certs != nil {
 				go s.certs.reload("SIGHUP")
 			}

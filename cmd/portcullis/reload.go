@@ -27,9 +27,23 @@ const reloadDiscoveryTimeout = 15 * time.Second
 func (g *gateway) reload(ctx context.Context) bool {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
+	// From here on the file is read after any SIGHUP so far.
+	g.reloadQueued.Store(false)
 	ok := g.tryReload(ctx)
 	g.reloads.record(ok, time.Now())
 	return ok
+}
+
+// reloadOnSignal reloads in the background, on SIGHUP. While a reload
+// runs (a new provider's discovery may take up to reloadDiscoveryTimeout),
+// the SIGHUPs that arrive are folded into one reload that waits for it and
+// then reads the file as it is: at most one reload runs and one waits,
+// however many signals come, and the last file written is the one applied.
+func (g *gateway) reloadOnSignal(ctx context.Context) {
+	if g.reloadQueued.Swap(true) {
+		return // the reload waiting will read the file after this signal
+	}
+	go g.reload(ctx)
 }
 
 // tryReload is reload's work, under reloadMu.
