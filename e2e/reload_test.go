@@ -131,3 +131,52 @@ func TestReloadDuringASlowReload(t *testing.T) {
 		t.Errorf("config_last_reload_successful = %v, want 1", v)
 	}
 }
+
+// TestReloadDuringSignIn: a reload lands between a user's sign-in at the
+// provider and the browser's arrival at the callback. A changed provider,
+// secrets or cookie name, or a changed public_url (and so redirect URI),
+// ends that sign-in on the page of an expired sign-in, a 400 with a link to
+// try again, never a 5xx; the next sign-in works. Before, a changed
+// public_url sent the code to the provider with the new redirect URI, which
+// the provider refused: a 502 and a warning that blamed the provider.
+func TestReloadDuringSignIn(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	p, p2 := oidctest.New(t, oidctest.Options{}), oidctest.New(t, oidctest.Options{})
+	a := pickAddrs(t)
+	base := tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret), Upstream: up.URL,
+		Routes: "[[routes]]\npath = \"/**\"\n"}
+	gw := startGateway(t, a, base.String())
+	for i, change := range []struct {
+		name string
+		edit func(c *tomlConfig)
+	}{
+		{"public_url", func(c *tomlConfig) { c.PublicURL = "http://localhost:" + a.Listen[strings.LastIndex(a.Listen, ":")+1:] }},
+		{"provider", func(c *tomlConfig) { c.Provider = oidcProvider(p2.Issuer, p2.ClientID, p2.ClientSecret) }},
+		{"secrets", func(c *tomlConfig) { c.Secrets = []string{secret2} }},
+		{"cookie name", func(c *tomlConfig) { c.Session = "cookie_name = \"other\"\n" }},
+	} {
+		t.Run(change.name, func(t *testing.T) {
+			gw.rewrite(t, a, base.String())
+			gw.signal(t, syscall.SIGHUP)
+			gw.waitOutput(t, `msg="config reloaded"`, 2*i+1)
+			c := browser(t)
+			callback := pausedLogin(t, c, gw)
+			cfg := base
+			change.edit(&cfg)
+			gw.rewrite(t, a, cfg.String())
+			gw.signal(t, syscall.SIGHUP)
+			gw.waitOutput(t, `msg="config reloaded"`, 2*i+2)
+			status, body, _ := get(t, c, callback)
+			if status != http.StatusBadRequest || !strings.Contains(body, "Sign-in failed") || !strings.Contains(body, "Try again") {
+				t.Errorf("the callback of a sign-in begun before the reload: %d\n%s", status, body)
+			}
+			if status, body, _ := get(t, browser(t), gw.URL+"/app"); status != 200 {
+				t.Errorf("a sign-in after the reload: %d\n%s", status, body)
+			}
+		})
+	}
+	if out := gw.Proc.Output(); strings.Contains(out, "status=5") || strings.Contains(out, "invalid_grant") {
+		t.Errorf("a sign-in interrupted by a reload failed at the provider or with a 5xx:\n%s", out)
+	}
+}

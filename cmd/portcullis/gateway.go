@@ -150,9 +150,9 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 	if err := g.buildStore(gen, prev); err != nil {
 		return nil, err
 	}
-	if prev != nil && reflect.DeepEqual(prev.cfg.Cookie, cfg.Cookie) {
+	if prev != nil && reflect.DeepEqual(loginStateCookie(prev.cfg), loginStateCookie(cfg)) {
 		gen.states = prev.states
-	} else if gen.states, err = session.NewStateCookies(cfg.Cookie); err != nil {
+	} else if gen.states, err = session.NewStateCookies(loginStateCookie(cfg)); err != nil {
 		g.discard(prev, gen)
 		return nil, err
 	}
@@ -175,6 +175,18 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 		return nil, err
 	}
 	return gen, nil
+}
+
+// loginStateCookie is the cookie configuration of cfg's login states. They
+// are bound as sessions are, to the provider, and to the redirect URI the
+// sign-in began with too, which the code exchange must repeat (RFC 6749
+// §4.1.3): a sign-in under way when a reload changes public_url ends on the
+// callback's page for an expired sign-in (400, "Try again"), not in the
+// provider refusing the code (a 502 and a warning that blames the provider).
+func loginStateCookie(cfg *config.Config) session.CookieConfig {
+	c := cfg.Cookie
+	c.Binding += " " + cfg.Provider.RedirectURL
+	return c
 }
 
 // retiredAssertionKey is the public key that jwks.json keeps listing next
