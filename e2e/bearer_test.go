@@ -199,13 +199,7 @@ func TestBearerAttacks(t *testing.T) {
 	p := oidctest.New(t, oidctest.Options{AccessTokenAudience: "portcullis-api"})
 	machines := oidctest.New(t, oidctest.Options{AccessTokenAudience: "machines"})
 	up := newUpstream(t)
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, `
-audiences = ["portcullis-api"]
-
-[[provider.extra_issuers]]
-issuer = "`+machines.Issuer+`"
-audiences = ["machines"]
-`, `
+	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, withMachines(machines), `
 [[routes]]
 path = "/api/read/**"
 require_scopes = ["api:read"]
@@ -412,4 +406,16 @@ path = "/**"
 	if t.Failed() {
 		t.Log(gw.Proc.Output())
 	}
+}
+
+// withMachines is the [provider] keys of a provider whose access tokens are
+// for "portcullis-api", with machines as an extra issuer for "machines".
+func withMachines(machines *oidctest.Provider) string {
+	return `
+audiences = ["portcullis-api"]
+
+[[provider.extra_issuers]]
+issuer = "` + machines.Issuer + `"
+audiences = ["machines"]
+`
 }

@@ -21,13 +21,7 @@ func TestExtraIssuerTokenIsNotTheProviderUser(t *testing.T) {
 	machines := oidctest.New(t, oidctest.Options{AccessTokenAudience: "machines"})
 	up := newUpstream(t)
 	a := pickAddrs(t)
-	gw := startGateway(t, a, oidctestConfig(p, up.URL, `
-audiences = ["portcullis-api"]
-
-[[provider.extra_issuers]]
-issuer = "`+machines.Issuer+`"
-audiences = ["machines"]
-`, `
+	gw := startGateway(t, a, oidctestConfig(p, up.URL, withMachines(machines), `
 [[routes]]
 path = "/**"
 `))
