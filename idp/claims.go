@@ -15,6 +15,10 @@ import (
 // the login or the bearer token fails cleanly instead of the upstream
 // seeing another value (or the request failing) later.
 func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Identity, error) {
+	issuer = c.canonicalIssuer(issuer)
+	if iss, ok := claims["iss"].(string); ok && iss != issuer && c.canonicalIssuer(iss) == issuer {
+		claims["iss"] = issuer // require_claims { iss = provider.issuer } holds for either spelling
+	}
 	if err := c.checkHostedDomain(claims, issuer); err != nil {
 		return nil, err
 	}
@@ -108,6 +112,21 @@ func googleAuthoritative(claims map[string]any, email string) bool {
 	_, domain, _ := strings.Cut(strings.ToLower(email), "@")
 	return domain == "gmail.com" || domain == "googlemail.com" ||
 		domain == "gserviceaccount.com" || strings.HasSuffix(domain, ".gserviceaccount.com")
+}
+
+// canonicalIssuer is iss as the configuration spells it when it is another
+// spelling of the provider's issuer: Google's ID tokens name theirs
+// https://accounts.google.com or accounts.google.com, and go-oidc accepts
+// both for the configured one. Every rule that applies to the provider's
+// own tokens (hosted_domain, assume_email_verified, Entra's groups) and
+// the identity's issuer (sub_id, the session index) must see one issuer:
+// compared as written, the short spelling skipped hosted_domain, so any
+// Gmail account signed in. Any other iss is returned as it is.
+func (c *Client) canonicalIssuer(iss string) string {
+	if iss != c.cfg.Issuer && isGoogleIssuer(iss) && isGoogleIssuer(c.cfg.Issuer) {
+		return c.cfg.Issuer
+	}
+	return iss
 }
 
 // isGoogleIssuer reports whether iss is Google's, in either spelling its

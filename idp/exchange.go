@@ -426,7 +426,7 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 		if prevSub != "" && vt.claims["sub"] != prevSub {
 			return nil, fmt.Errorf("%w: sub changed from %q to %v", ErrInvalidGrant, prevSub, vt.claims["sub"])
 		}
-		if prev.Issuer != "" && vt.token.Issuer != prev.Issuer {
+		if prev.Issuer != "" && c.canonicalIssuer(vt.token.Issuer) != c.canonicalIssuer(prev.Issuer) {
 			return nil, fmt.Errorf("%w: iss changed from %q to %q", ErrInvalidGrant, prev.Issuer, vt.token.Issuer)
 		}
 	}

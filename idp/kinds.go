@@ -85,7 +85,7 @@ func kindDefaults(cfg *Config) error {
 // not hosted_domain. An email domain check is not enough: a consumer Google
 // account may carry any address; only Workspace accounts carry hd.
 func (c *Client) checkHostedDomain(claims map[string]any, issuer string) error {
-	if c.cfg.HostedDomain == "" || issuer != c.cfg.Issuer {
+	if c.cfg.HostedDomain == "" || c.canonicalIssuer(issuer) != c.cfg.Issuer {
 		return nil
 	}
 	hd, _ := claims["hd"].(string)

@@ -104,6 +104,16 @@ type Options struct {
 	// every endpoint is served under it (e.g. "/TENANT/v2.0", the shape of
 	// Microsoft Entra ID's issuer). Default "": the issuer is the URL.
 	IssuerPath string
+	// Issuer, when set, is the issuer the provider names in discovery and
+	// tokens (and the base of its endpoints there) instead of its URL, for
+	// one that stands in for a real provider (Google's
+	// https://accounts.google.com); the test's HTTP client routes that
+	// host to Server.
+	Issuer string
+	// IDTokenIssuer, when set, is the iss of the ID tokens the token
+	// endpoint issues, for a provider whose ID tokens spell its issuer
+	// otherwise than discovery does (Google's accounts.google.com).
+	IDTokenIssuer string
 }
 
 // Provider is a running test OpenID Provider. Its methods are safe for
@@ -203,6 +213,9 @@ func New(tb testing.TB, o Options) *Provider {
 	}
 	p.Server.Start()
 	p.Issuer = p.Server.URL + o.IssuerPath
+	if o.Issuer != "" {
+		p.Issuer = o.Issuer
+	}
 	tb.Cleanup(p.Server.Close)
 	return p
 }
@@ -552,6 +565,9 @@ func (p *Provider) IDToken(sub, nonce, accessToken string) string {
 	age := p.idAge
 	p.mu.Unlock()
 	c["iss"], c["sub"], c["aud"] = p.Issuer, sub, p.ClientID
+	if p.opts.IDTokenIssuer != "" {
+		c["iss"] = p.opts.IDTokenIssuer
+	}
 	c["iat"], c["exp"] = now.Add(-age).Unix(), now.Add(time.Hour).Unix()
 	if nonce != "" {
 		c["nonce"] = nonce
