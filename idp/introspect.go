@@ -51,9 +51,9 @@ func (c *Client) introspect(ctx context.Context, token string) (*portcullis.Iden
 	} else if cid, _ := claims["client_id"].(string); cid != c.cfg.ClientID {
 		return nil, fmt.Errorf("%w: no aud and client_id %q is not ours", ErrInvalidToken, cid)
 	}
-	iss, _ := claims["iss"].(string)
-	if iss == "" {
-		iss = c.cfg.Issuer
+	iss, err := c.introspectedIssuer(claims)
+	if err != nil {
+		return nil, err
 	}
 	id, err := c.identity(claims, iss)
 	if err == nil && c.groupsElsewhere(claims) {
@@ -65,6 +65,29 @@ func (c *Client) introspect(ctx context.Context, token string) (*portcullis.Iden
 	id.Scopes = scopesOf(claims)
 	id.Expiry = exp
 	return id, nil
+}
+
+// introspectedIssuer is the issuer of an introspection answer's identity.
+// The provider answered, so the token is its own: without iss (RFC 7662
+// §2.2 makes it optional) the answer's claims are completed with the
+// provider's issuer, so that require_claims { iss = provider.issuer },
+// which the docs give for "the provider's users only", admits its opaque
+// tokens too. An iss that names an extra issuer is refused: that issuer's
+// tokens are JWTs verified with its own keys, and the provider's word
+// would make one of its tokens that issuer's subject (in sub_id and for
+// require_claims { iss = ... }).
+func (c *Client) introspectedIssuer(claims map[string]any) (string, error) {
+	iss, ok := claims["iss"].(string)
+	if _, present := claims["iss"]; !present && c.cfg.Issuer != "" {
+		claims["iss"] = c.cfg.Issuer
+	}
+	if !ok || iss == "" {
+		return c.cfg.Issuer, nil
+	}
+	if c.canonicalIssuer(iss) != c.cfg.Issuer && c.trustedIssuer(iss) != nil {
+		return "", fmt.Errorf("%w: introspection names the issuer %q, which is an extra issuer: its tokens are its own JWTs", ErrInvalidToken, truncateForLog(iss, 256))
+	}
+	return iss, nil
 }
 
 // introspectionAnswer asks the provider's introspection endpoint about an

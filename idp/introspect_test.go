@@ -136,3 +136,53 @@ func TestIntrospectionAgainstProvider(t *testing.T) {
 		t.Errorf("provider down: %v", err)
 	}
 }
+
+// TestIntrospectionIssuer: an introspection answer is the provider's word
+// about its own token. Without iss it is the provider's, claims included,
+// so require_claims { iss = provider.issuer } admits its opaque tokens; an
+// iss naming an extra issuer made a provider token that issuer's subject
+// (sub_id, require_claims { iss = ... }) and is refused.
+func TestIntrospectionIssuer(t *testing.T) {
+	const ci = "https://ci.example.net"
+	for _, tc := range []struct {
+		name    string
+		iss     any // nil: absent
+		valid   bool
+		wantIss string // "" = the provider's
+	}{
+		{name: "absent", valid: true},
+		{name: "the provider's", iss: "PROVIDER", valid: true},
+		{name: "an extra issuer's", iss: ci},
+		{name: "an untrusted issuer's", iss: "https://elsewhere.example", valid: true, wantIss: "https://elsewhere.example"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p *oidctest.Provider
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				resp := map[string]any{"active": true, "sub": "system:serviceaccount:prod:deployer",
+					"aud": "client", "exp": newClock().Now().Unix() + 60}
+				if tc.iss == "PROVIDER" {
+					resp["iss"] = p.Issuer
+				} else if tc.iss != nil {
+					resp["iss"] = tc.iss
+				}
+				_ = json.NewEncoder(w).Encode(resp)
+			}))
+			defer srv.Close()
+			p, c, _ := setup(t, oidctest.Options{}, func(cfg *Config) {
+				cfg.IntrospectionURL = srv.URL
+				cfg.ExtraIssuers = []ExtraIssuer{{Issuer: ci, Audiences: []string{"portcullis"}, JWKSURL: ci + "/jwks"}}
+			})
+			id, err := c.VerifyBearer(context.Background(), "opaque-token")
+			if !tc.valid {
+				if !errors.Is(err, ErrInvalidToken) || id != nil {
+					t.Fatalf("accepted as %q: %+v %v", ci, id, err)
+				}
+				return
+			}
+			want := cmpOr(tc.wantIss, p.Issuer)
+			if err != nil || id.Issuer != want || id.Claims["iss"] != want {
+				t.Fatalf("identity %+v, err %v; want issuer and iss claim %q", id, err, want)
+			}
+		})
+	}
+}
