@@ -128,15 +128,18 @@ type fetcher struct {
 	source string // metric and error label: "google", "github" or "graph"
 	// sleep waits d or until ctx ends (tests replace it).
 	sleep func(ctx context.Context, d time.Duration) error
+	// bo remembers the credentials the directory throttled (throttle.go).
+	bo *backoff
 }
 
 func newFetcher(hc *http.Client, source string) fetcher {
-	return fetcher{hc: NewHTTPClient(hc), source: source, sleep: sleepCtx}
+	return fetcher{hc: NewHTTPClient(hc), source: source, sleep: sleepCtx, bo: newBackoff()}
 }
 
 // Throttling: a 429 or 503 with Retry-After is retried after the time it
 // asks for, at most maxRetries times and never for longer than maxRetryWait
-// at once or past the context's deadline.
+// at once or past the context's deadline. Beyond that the credential is
+// not used again until the time asked for (throttle.go).
 const (
 	maxRetries   = 3
 	maxRetryWait = 10 * time.Second

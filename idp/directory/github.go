@@ -45,12 +45,16 @@ func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
 	if u.AccessToken == "" {
 		return nil, ErrUserTokenNeeded
 	}
+	key := userKey(u)
+	if err := g.f.bo.check(g.f.source, key); err != nil {
+		return nil, err
+	}
 	// Each page is decoded into a fresh slice: json.Unmarshal decodes into
 	// the elements a reused slice still holds, so a field a page leaves out
 	// or sets to null would keep the value of the page before (a team
 	// without its organisation read as a team of another organisation).
 	var out groupSet
-	err := g.pages(ctx, "/user/orgs", u.AccessToken, func(body []byte) error {
+	err := g.pages(ctx, "/user/orgs", u.AccessToken, key, func(body []byte) error {
 		var orgs []struct {
 			Login string `json:"login"`
 		}
@@ -70,7 +74,7 @@ func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = g.pages(ctx, "/user/teams", u.AccessToken, func(body []byte) error {
+	err = g.pages(ctx, "/user/teams", u.AccessToken, key, func(body []byte) error {
 		var teams []struct {
 			Slug         string `json:"slug"`
 			Organization struct {
@@ -103,8 +107,9 @@ func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
 // page, and the user would be given no groups instead of theirs.
 var errNotAList = errors.New("the answer is null, not a list")
 
-// pages GETs path and its rel="next" pages, handing each body to page.
-func (g *GitHub) pages(ctx context.Context, path, token string, page func([]byte) error) error {
+// pages GETs path and its rel="next" pages, handing each body to page. A
+// rate limit throttles key (the user) until GitHub's reset.
+func (g *GitHub) pages(ctx context.Context, path, token, key string, page func([]byte) error) error {
 	u := g.base.String() + path + "?per_page=100"
 	h := http.Header{"Accept": {"application/vnd.github+json"}, "X-GitHub-Api-Version": {"2022-11-28"}}
 	for n := 1; u != ""; n++ {
@@ -119,6 +124,9 @@ func (g *GitHub) pages(ctx context.Context, path, token string, page func([]byte
 			return err
 		}
 		if r.status != http.StatusOK {
+			if d, ok := githubThrottleWait(r, g.f.bo.now()); ok {
+				return g.f.bo.hold(g.f.source, key, d, githubStatusError(u, r))
+			}
 			return githubStatusError(u, r)
 		}
 		if err := page(r.body); err != nil {

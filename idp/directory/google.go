@@ -22,6 +22,8 @@ const (
 	cloudIdentityLabel    = "cloudidentity.googleapis.com/groups.discussion_forum"
 	adminSDKPageSize      = "200" // the API's maximum
 	cloudIdentityPageSize = "500"
+	// googleKey is the backoff key of the service account.
+	googleKey = "service-account"
 )
 
 // GoogleConfig configures a Google source.
@@ -91,6 +93,11 @@ func NewGoogle(cfg GoogleConfig) (*Google, error) {
 func (g *Google) Groups(ctx context.Context, u User) ([]string, error) {
 	if u.Email == "" {
 		return nil, errors.New("directory: google: the user has no email address to look up")
+	}
+	// The quota is the service account's (and the admin's it acts as):
+	// a throttled read stops every user's until the time Google names.
+	if err := g.f.bo.check(g.f.source, googleKey); err != nil {
+		return nil, err
 	}
 	tok, err := g.tokens.Token()
 	if err != nil {
@@ -230,6 +237,9 @@ func (g *Google) getPage(ctx context.Context, u, authz string, v any) error {
 	}
 	if r.status != http.StatusOK {
 		se := statusError("google", u, r)
+		if d, ok := googleThrottleWait(r, g.f.bo.now()); ok {
+			return g.f.bo.hold(g.f.source, googleKey, d, se)
+		}
 		if r.status == http.StatusForbidden || r.status == http.StatusUnauthorized {
 			if g.admin {
 				se.Detail += " (google_admin_email must be a Workspace admin allowed to read groups, and domain-wide delegation must grant " + AdminSDKScope + ")"

@@ -17,8 +17,9 @@ const GraphURL = "https://graph.microsoft.com"
 // memberships included, following @odata.nextLink, keeping the objects whose
 // @odata.type is a group (the list also holds directory roles and
 // administrative units). Groups are object IDs, as Entra ID puts them in its
-// groups claim. Graph throttles with 429 and Retry-After, which is honoured
-// a bounded number of times.
+// groups claim. Graph throttles with 429 (or 503) and Retry-After, which is
+// honoured a bounded number of times within a read; beyond that the user is
+// not read again until then (at most MaxBackoff).
 //
 // The OData cast /transitiveMemberOf/microsoft.graph.group is not used:
 // Graph documents it as an advanced query, which needs ConsistencyLevel:
@@ -49,6 +50,10 @@ func (g *Graph) Groups(ctx context.Context, u User) ([]string, error) {
 	if u.AccessToken == "" {
 		return nil, ErrUserTokenNeeded
 	}
+	key := userKey(u)
+	if err := g.f.bo.check(g.f.source, key); err != nil {
+		return nil, err
+	}
 	var out groupSet
 	next := g.base.String() + "/v1.0/me/transitiveMemberOf?$select=id&$top=999"
 	h := http.Header{"Accept": {"application/json"}}
@@ -62,6 +67,9 @@ func (g *Graph) Groups(ctx context.Context, u User) ([]string, error) {
 		}
 		if r.status != http.StatusOK {
 			se := statusError("graph", next, r)
+			if d, ok := throttleWait(r, g.f.bo.now()); ok {
+				return nil, g.f.bo.hold(g.f.source, key, d, se)
+			}
 			if r.status == http.StatusForbidden || r.status == http.StatusUnauthorized {
 				se.Detail += " (the access token must be for Microsoft Graph, with a permission that reads the user's memberships, e.g. GroupMember.Read.All with admin consent)"
 			}
