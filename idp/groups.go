@@ -44,6 +44,13 @@ func (e *DirectoryError) EndsSession() bool {
 	return e.TokenRefused || errors.As(e.Err, &sso) || errors.Is(e.Err, directory.ErrUserTokenNeeded)
 }
 
+// Waiting reports whether no call was made: the directory throttled this
+// credential earlier and the time it named has not come (logged then).
+func (e *DirectoryError) Waiting() bool {
+	var te *directory.ThrottledError
+	return errors.As(e.Err, &te) && te.Err == nil
+}
+
 func (e *DirectoryError) Error() string { return "idp: " + e.Source + " directory: " + e.Err.Error() }
 
 // Unwrap lets errors.Is find ErrDirectory, ErrInvalidGrant when the user's
@@ -60,6 +67,8 @@ type groupsDirectory struct {
 	source directory.Source
 	label  string // metric label
 	errors *prometheus.CounterVec
+	// throttled counts the directory's rate-limit and quota answers.
+	throttled *prometheus.CounterVec
 }
 
 // newDirectory builds the directory of cfg's kind: Google with a service
@@ -97,8 +106,15 @@ func newDirectory(cfg *Config) (*groupsDirectory, error) {
 		Namespace: "portcullis", Name: "directory_errors_total",
 		Help: "Failed reads of a user's groups from the provider's directory, by source.",
 	}, []string{"source"})
+	d.throttled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "portcullis", Name: "directory_throttled_total",
+		Help: "Rate-limit and quota answers of the provider's directory, by source; reads for that credential wait until the time it names (at most an hour).",
+	}, []string{"source"})
 	if cfg.Metrics != nil {
 		if d.errors, err = register(cfg.Metrics, d.errors); err != nil {
+			return nil, err
+		}
+		if d.throttled, err = register(cfg.Metrics, d.throttled); err != nil {
 			return nil, err
 		}
 	}
@@ -128,6 +144,7 @@ func (c *Client) DirectoryGroups(ctx context.Context, id *portcullis.Identity, a
 	defer cancel()
 	groups, err := c.dir.source.Groups(ctx, directory.User{Subject: id.Subject, Email: id.Email, AccessToken: accessToken})
 	if err != nil {
+		c.noteThrottle(err, id.Subject)
 		return nil, c.dirError(err)
 	}
 	if err := checkHeaderSafe("groups", groups); err != nil {
@@ -140,6 +157,24 @@ func (c *Client) DirectoryGroups(ctx context.Context, id *portcullis.Identity, a
 		groups = entraGroups(id.Claims, groups)
 	}
 	return groups, nil
+}
+
+// noteThrottle counts and logs a directory's rate-limit or quota answer,
+// once per answer (reads skipped while it lasts are only errors): the
+// source, whose reads wait (a user, or all users for Google's service
+// account) and until when. Never a token.
+func (c *Client) noteThrottle(err error, sub string) {
+	var te *directory.ThrottledError
+	if !errors.As(err, &te) || te.Err == nil {
+		return
+	}
+	c.dir.throttled.WithLabelValues(c.dir.label).Inc()
+	who := "sub"
+	if c.cfg.Kind == "google" {
+		who, sub = "scope", "all users (the service account's quota)"
+	}
+	c.log.Warn("idp: the directory throttles group reads; none is made for this credential until the time it names",
+		"source", c.dir.label, "until", te.Until.UTC().Format(time.RFC3339), who, sub, "err", err)
 }
 
 func (c *Client) dirError(err error) error {

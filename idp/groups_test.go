@@ -1,12 +1,15 @@
 package idp
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp/directory"
@@ -279,4 +282,64 @@ func TestDirectoryTokenRefused(t *testing.T) {
 			t.Errorf("kind %s: %v; ErrInvalidGrant %v, want %v", kind, err, errors.Is(err, ErrInvalidGrant), want)
 		}
 	}
+}
+
+// TestDirectoryThrottleIsVisible: a directory's rate-limit answer is
+// counted in portcullis_directory_throttled_total and logged once with the
+// source and the time reads resume, never the token; the reads skipped
+// while it lasts are errors, not more throttles.
+func TestDirectoryThrottleIsVisible(t *testing.T) {
+	until := time.Date(2026, 12, 4, 19, 0, 0, 0, time.UTC)
+	answer := &directory.ThrottledError{Source: "github", Until: until,
+		Err: &directory.StatusError{Source: "github", URL: "https://api.github.com/user/orgs", Status: 403, Detail: "API rate limit exceeded"}}
+	dir := &stubDirectory{err: answer}
+	reg := prometheus.NewRegistry()
+	var logs bytes.Buffer
+	c, err := New(Config{Kind: "github", ClientID: "c", Directory: dir, Metrics: reg,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := &portcullis.Identity{Subject: "583231"}
+	if _, err := c.DirectoryGroups(context.Background(), id, "gho_secret_token"); !errors.Is(err, ErrDirectory) || errors.Is(err, ErrInvalidGrant) {
+		t.Fatalf("err = %v", err)
+	}
+	dir.set(nil, &directory.ThrottledError{Source: "github", Until: until})
+	_, _ = c.DirectoryGroups(context.Background(), id, "gho_secret_token")
+
+	if n := counterValue(t, reg, "portcullis_directory_throttled_total", "github"); n != 1 {
+		t.Errorf("directory_throttled_total = %v, want 1", n)
+	}
+	if n := counterValue(t, reg, "portcullis_directory_errors_total", "github"); n != 2 {
+		t.Errorf("directory_errors_total = %v, want 2", n)
+	}
+	out := logs.String()
+	if strings.Count(out, "throttles group reads") != 1 || !strings.Contains(out, "source=github") ||
+		!strings.Contains(out, "until=2026-12-04T19:00:00Z") || !strings.Contains(out, "sub=583231") {
+		t.Errorf("log:\n%s", out)
+	}
+	if strings.Contains(out, "gho_secret_token") {
+		t.Errorf("the token was logged:\n%s", out)
+	}
+}
+
+func counterValue(t *testing.T, reg *prometheus.Registry, name, source string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "source" && l.GetValue() == source {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

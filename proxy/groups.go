@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -85,6 +86,7 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
 		defer cancel()
 		groups, err := gr.DirectoryGroups(ctx, &s.Identity, s.AccessToken)
+		var de *idp.DirectoryError
 		if why := groupsEndSession(err, s, now, every); why != "" {
 			h.log.Info("proxy: "+why+"; ending the session", "sub", s.Identity.Subject, "err", err)
 			if derr := h.cfg.Sessions.Delete(ex, r); derr != nil {
@@ -93,7 +95,11 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 			return nil, nil
 		}
 		if err != nil {
-			h.log.Warn("proxy: reading groups from the directory failed; keeping the last groups read",
+			level := slog.LevelWarn
+			if errors.As(err, &de) && de.Waiting() {
+				level = slog.LevelDebug // the throttle was logged once, with its end
+			}
+			h.log.Log(ctx, level, "proxy: reading groups from the directory failed; keeping the last groups read",
 				"sub", s.Identity.Subject, "read_at", s.GroupsReadAt, "err", err)
 		}
 		return h.storeGroups(ctx, ex, r, s, groups, err, now), nil

@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/idp/directory"
 )
 
 // directoryProvider is the fake provider with a directory whose answer the
@@ -170,5 +173,41 @@ func TestGroupsRefreshTokenRefusedEndsSession(t *testing.T) {
 	}
 	if c := responseCookies(resp)["portcullis"]; c == nil || c.MaxAge >= 0 {
 		t.Errorf("session cookie not cleared: %+v", c)
+	}
+}
+
+// TestGroupsThrottleWaitIsNotLoggedPerSession: while a directory's throttle
+// lasts, each session's skipped read keeps its groups without a warning
+// (idp logged the throttle once, with its end); a read that failed is
+// still a warning.
+func TestGroupsThrottleWaitIsNotLoggedPerSession(t *testing.T) {
+	var logs bytes.Buffer
+	f := newFixture(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	dp := &directoryProvider{fakeProvider: f.prov}
+	f.cfg.Provider, f.cfg.GroupsRefresh = dp, 10*time.Minute
+	var err error
+	if f.h, err = New(f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	s := f.session()
+	s.GroupsReadAt = f.clock.Now()
+	cookies := f.cookies(t, s)
+	waiting := &idp.DirectoryError{Source: "github", Err: &directory.ThrottledError{Source: "github", Until: f.clock.Now().Add(time.Hour)}}
+	dp.set(nil, waiting)
+	f.clock.Advance(11 * time.Minute)
+	resp := f.do(t, "GET", "/admin/x", nil, withCookies(cookies))
+	if resp.StatusCode != 200 || dp.count() != 1 {
+		t.Fatalf("throttled: status %d, %d calls", resp.StatusCode, dp.count())
+	}
+	if strings.Contains(logs.String(), "reading groups from the directory failed") {
+		t.Errorf("a skipped read was a warning:\n%s", logs.String())
+	}
+	dp.set(nil, &idp.DirectoryError{Source: "github", Err: errors.New("connection refused")})
+	f.clock.Advance(groupsRetry)
+	if resp := f.do(t, "GET", "/admin/x", nil, withCookies(liveCookies(resp))); resp.StatusCode != 200 || dp.count() != 2 {
+		t.Fatalf("down: status %d, %d calls", resp.StatusCode, dp.count())
+	}
+	if !strings.Contains(logs.String(), "level=WARN msg=\"proxy: reading groups from the directory failed") {
+		t.Errorf("a failed read was no warning:\n%s", logs.String())
 	}
 }
