@@ -15,6 +15,7 @@ import (
 var documentedAlerts = []string{
 	"PortcullisDown", "PortcullisConfigReloadFailed", "PortcullisErrors", "PortcullisLoginsFailing",
 	"PortcullisRefreshesFailing", "PortcullisSessionStoreErrors", "PortcullisDirectoryErrors",
+	"PortcullisDirectoryThrottled",
 }
 
 // renderRules renders the chart's PrometheusRule and writes its groups as a
@@ -94,6 +95,8 @@ tests:
         values: '0+1x40'
       - series: 'portcullis_session_store_errors_total{job="portcullis-ops",namespace="portcullis-test",pod="a",op="load"}'
         values: '0+1x20'
+      - series: 'portcullis_directory_throttled_total{job="portcullis-ops",namespace="portcullis-test",pod="a",source="google"}'
+        values: '0 0 1x20'
     alert_rule_test:
       - eval_time: 20m
         alertname: PortcullisDown
@@ -115,6 +118,10 @@ tests:
         alertname: PortcullisSessionStoreErrors
         exp_alerts:
           - exp_labels: {severity: critical}
+      - eval_time: 5m
+        alertname: PortcullisDirectoryThrottled
+        exp_alerts:
+          - exp_labels: {severity: warning}
   # Another release's failures, a low error share, and a single failed sign-in
   # fire nothing.
   - interval: 1m
@@ -131,6 +138,8 @@ tests:
         values: '0 1x40'
       - series: 'portcullis_session_store_errors_total{job="other-ops",namespace="portcullis-test",pod="b",op="load"}'
         values: '0+1x20'
+      - series: 'portcullis_directory_throttled_total{job="portcullis-ops",namespace="portcullis-test",pod="a",source="github"}'
+        values: '0+1x20'
     alert_rule_test:
       - eval_time: 20m
         alertname: PortcullisDown
@@ -140,6 +149,8 @@ tests:
         alertname: PortcullisLoginsFailing
       - eval_time: 15m
         alertname: PortcullisSessionStoreErrors
+      - eval_time: 15m
+        alertname: PortcullisDirectoryThrottled
 `
 
 // TestPrometheusRuleFires runs ruleTests with promtool on the rendered alerts
