@@ -238,18 +238,31 @@ func (c *Client) tokens(tok *oauth2.Token, requested []string) (out *Tokens, omi
 	return out, omitted
 }
 
+// maxExpiresIn bounds expires_in (seconds): a larger value is read as this
+// one. Unbounded, 1e10 overflowed the time.Duration it is turned into, and
+// 1e19 the int64: the expiry came out in the past, and every request of the
+// session refreshed it at the provider. Either way the session ends at its
+// lifetime, far sooner.
+const maxExpiresIn = 10 * 366 * 24 * 3600
+
 // expiresIn reads expires_in (RFC 6749 §5.1), a number of seconds that some
-// providers send as a string.
+// providers send as a string. Zero, negative, fractional below one and
+// non-numeric values state no expiry.
 func expiresIn(v any) (int64, bool) {
 	switch x := v.(type) {
 	case float64:
-		return int64(x), x > 0
+		if !(x >= 1) { // NaN too
+			return 0, false
+		}
+		return int64(min(x, maxExpiresIn)), true
 	case json.Number:
-		n, err := x.Int64()
-		return n, err == nil && n > 0
+		return expiresIn(string(x))
 	case string:
 		n, err := strconv.ParseInt(x, 10, 64)
-		return n, err == nil && n > 0
+		if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(x, "-") {
+			return maxExpiresIn, true
+		}
+		return min(n, maxExpiresIn), err == nil && n > 0
 	}
 	return 0, false
 }

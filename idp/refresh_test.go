@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
@@ -105,5 +106,52 @@ func TestRevokeAndEndSession(t *testing.T) {
 	}
 	if err := bare.Revoke(context.Background(), "rt"); err != nil {
 		t.Errorf("Revoke without endpoint: %v", err)
+	}
+}
+
+// TestRefreshExpiresIn: the access token's expiry as each expires_in reads.
+// 10,000,000,000 and more overflowed the time.Duration it was turned into:
+// the expiry came out in the past, and every request of the session
+// refreshed it at the provider. Zero, negative and null values state
+// no expiry (the proxy then applies its own, unstatedAccessLife). x/oauth2
+// itself refuses a fractional one, and one in exponent notation or beyond
+// the int64.
+func TestRefreshExpiresIn(t *testing.T) {
+	const maxLife = maxExpiresIn * time.Second
+	tests := []struct {
+		raw  string
+		want time.Duration // 0: no expiry stated
+	}{
+		{"3600", time.Hour},
+		{`"3600"`, time.Hour},
+		{"60", time.Minute},
+		{"omit", 0},
+		{"0", 0},
+		{"-5", 0},
+		{`"-5"`, 0},
+		{"null", 0},
+		{"10000000000", maxLife},         // overflowed time.Duration
+		{"9000000000000000000", maxLife}, // near the int64's end
+	}
+	p, c, clk := setup(t, oidctest.Options{}, nil)
+	toks, id, err := login(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := toks.RefreshToken
+	for _, tt := range tests {
+		p.SetExpiresIn(tt.raw)
+		t2, _, err := c.Refresh(context.Background(), rt, id)
+		if err != nil {
+			t.Fatalf("expires_in %s: %v", tt.raw, err)
+		}
+		rt = t2.RefreshToken
+		got := time.Duration(0)
+		if !t2.Expiry.IsZero() {
+			got = t2.Expiry.Sub(clk.Now())
+		}
+		if got != tt.want {
+			t.Errorf("expires_in %s: the access token expires in %v, want %v", tt.raw, got, tt.want)
+		}
 	}
 }

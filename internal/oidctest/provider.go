@@ -145,6 +145,7 @@ type Provider struct {
 	redirects map[string]redirect // path -> redirect answer instead of the endpoint
 	tokenType string              // token_type of token responses ("" = omitted)
 	idAge     time.Duration       // how long before now ID tokens say they were issued
+	expiresIn string              // SetExpiresIn: raw JSON, "omit", or "" for Options.AccessTokenLifetime
 }
 
 type redirect struct {
@@ -276,6 +277,11 @@ func (p *Provider) SetTokenType(t string) { p.mu.Lock(); p.tokenType = t; p.mu.U
 // SetIDTokenAge makes later ID tokens say they were issued age before now
 // (iat), with exp still an hour after now: a stale or replayed token.
 func (p *Provider) SetIDTokenAge(age time.Duration) { p.mu.Lock(); p.idAge = age; p.mu.Unlock() }
+
+// SetExpiresIn makes later token responses carry expires_in as the raw
+// JSON value raw ("-5", "1e300", `"3600"`); "omit" leaves the member out,
+// "" goes back to Options.AccessTokenLifetime.
+func (p *Provider) SetExpiresIn(raw string) { p.mu.Lock(); p.expiresIn = raw; p.mu.Unlock() }
 
 // SetUser replaces the user that later logins and refreshes are for.
 func (p *Provider) SetUser(u User) { p.mu.Lock(); p.user = u; p.mu.Unlock() }
@@ -515,13 +521,17 @@ func (p *Provider) issue(w http.ResponseWriter, sub, scope, nonce string) {
 	rt := randomString()
 	p.mu.Lock()
 	p.refresh[rt] = grant{sub: sub, scope: scope}
-	tokenType := p.tokenType
+	tokenType, expiresIn := p.tokenType, p.expiresIn
 	p.mu.Unlock()
 	resp := map[string]any{"access_token": at, "refresh_token": rt}
 	if tokenType != "" {
 		resp["token_type"] = tokenType
 	}
-	if p.opts.AccessTokenLifetime > 0 {
+	switch {
+	case expiresIn == "omit":
+	case expiresIn != "":
+		resp["expires_in"] = json.RawMessage(expiresIn)
+	case p.opts.AccessTokenLifetime > 0:
 		resp["expires_in"] = int(p.opts.AccessTokenLifetime / time.Second)
 	}
 	if scope != "" && !p.opts.OmitTokenScope {
