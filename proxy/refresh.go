@@ -34,6 +34,13 @@ const (
 	// provider unreachable): the requests in between use the access token
 	// instead of each asking the provider again.
 	refreshRetry = 5 * time.Second
+	// unstatedAccessLife is how long an access token is taken to live when
+	// the refresh answer that brought it states no expiry (expires_in
+	// missing, zero or negative) although the session's had one: the
+	// session is refreshed again then (or at twice refresh_margin, if
+	// longer), so that a revocation at the provider still ends it at its
+	// next refresh, not at its lifetime.
+	unstatedAccessLife = 5 * time.Minute
 	// commitTimeout bounds the store writes and the revocation a request
 	// carries out after its client may have hung up (detached).
 	commitTimeout = 10 * time.Second
@@ -279,7 +286,7 @@ func (h *Handler) refreshAtProvider(ctx context.Context, s *session.Session) (*s
 	if ns.IDToken == "" {
 		ns.IDToken = t.IDToken
 	}
-	ns.Expiry = t.Expiry
+	ns.Expiry = h.refreshedExpiry(s.Expiry, t.Expiry)
 	if id != nil {
 		ns.Identity = *id
 	}
@@ -294,6 +301,18 @@ func (h *Handler) refreshAtProvider(ctx context.Context, s *session.Session) (*s
 		ns.Identity.Scopes = s.Identity.Scopes
 	}
 	return ns, nil
+}
+
+// refreshedExpiry is the expiry of a refreshed access token: the one the
+// provider stated, else, when the token it replaces had one, now plus
+// unstatedAccessLife (or twice refresh_margin). Without it, a provider
+// that states expires_in at the sign-in but not at refreshes left the
+// session unrefreshed, and unrevocable, to its lifetime.
+func (h *Handler) refreshedExpiry(prev, stated time.Time) time.Time {
+	if !stated.IsZero() || prev.IsZero() {
+		return stated
+	}
+	return h.now().Add(max(unstatedAccessLife, 2*h.cfg.RefreshMargin))
 }
 
 // awaitRefresh waits for another replica's refresh of s to land in the

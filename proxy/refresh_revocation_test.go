@@ -187,3 +187,66 @@ func TestStoreErrorDuringRefreshIsA503(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshWithoutExpiryStillEndsAtRevocation: docs/sessions.md, "the
+// provider refuses the refresh: at most AT − margin after the change". A
+// provider that states expires_in at the sign-in but not in a refresh
+// answer (or states 0, or a negative one): the refreshed session had no
+// expiry, so it was never refreshed again, and a refresh token revoked at
+// the provider ended it only at lifetime (12 h). It is now taken to live
+// unstatedAccessLife: the next refresh then sees the revocation.
+func TestRefreshWithoutExpiryStillEndsAtRevocation(t *testing.T) {
+	f := newFixture(t)
+	revoked := false
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		if revoked {
+			return nil, nil, idp.ErrInvalidGrant
+		}
+		return &idp.Tokens{AccessToken: "at-new", RefreshToken: "rt-1"}, &f.prov.identity, nil // no expires_in
+	}
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(nearExpiry(t, f, 30*time.Second)))
+	if resp.StatusCode != http.StatusOK || f.prov.refreshes.Load() != 1 {
+		t.Fatalf("refresh: status %d, %d refreshes", resp.StatusCode, f.prov.refreshes.Load())
+	}
+	cookies := liveCookies(resp)
+	s, err := f.storedSession(cookies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if life := s.Expiry.Sub(f.clock.Now()); life != unstatedAccessLife {
+		t.Fatalf("refreshed without expires_in: the access token is taken to live %v (zero: never refreshed again), want %v", life, unstatedAccessLife)
+	}
+	revoked = true // the user is disabled at the provider
+	f.clock.Advance(unstatedAccessLife)
+	resp = f.do(t, "GET", "/app/x", nil, withCookies(cookies))
+	if resp.StatusCode != http.StatusUnauthorized || f.prov.refreshes.Load() != 2 {
+		t.Errorf("%v after a revocation at the provider: status %d after %d refreshes, want 401 after 2",
+			unstatedAccessLife, resp.StatusCode, f.prov.refreshes.Load())
+	}
+}
+
+// TestRefreshedExpiryNeverOutlivesLifetime: whatever expiry a refresh
+// answer states (ten years, the most idp reads), the session ends at its
+// absolute lifetime.
+func TestRefreshedExpiryNeverOutlivesLifetime(t *testing.T) {
+	f := newFixture(t)
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		return &idp.Tokens{AccessToken: "at-new", Expiry: f.clock.Now().Add(10 * 366 * 24 * time.Hour)}, &f.prov.identity, nil
+	}
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(nearExpiry(t, f, 30*time.Second)))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh: status %d", resp.StatusCode)
+	}
+	cookies := liveCookies(resp)
+	s, err := f.storedSession(cookies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if maxAge := responseCookies(resp)["portcullis"].MaxAge; time.Duration(maxAge)*time.Second > s.ExpiresAt.Sub(f.clock.Now()) {
+		t.Errorf("cookie Max-Age %ds outlives the session's lifetime (%v left)", maxAge, s.ExpiresAt.Sub(f.clock.Now()))
+	}
+	f.clock.Advance(s.ExpiresAt.Sub(f.clock.Now()))
+	if resp := f.do(t, "GET", "/app/x", nil, withCookies(cookies)); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("at the session's lifetime: status %d, want 401", resp.StatusCode)
+	}
+}
