@@ -402,7 +402,8 @@ var signInClaims = []string{"sid", "auth_time", "acr", "amr"}
 // but signInClaims. Providers leave out a groups or roles claim that would
 // be empty (Entra ID, Keycloak, GitLab): filled in from the sign-in, it
 // would keep a user removed from their last group in it until
-// session.lifetime. Without a new ID token the previous claims stand.
+// session.lifetime. Without a new ID token, userinfo is read instead
+// (identityWithoutIDToken).
 func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens, prev *portcullis.Identity) (*portcullis.Identity, error) {
 	var prevClaims map[string]any
 	if prev != nil {
@@ -419,13 +420,7 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 		return id, nil
 	}
 	if out.IDToken == "" {
-		claims := make(map[string]any, len(prevClaims))
-		mergeMissing(claims, prevClaims, c.cfg.EmailClaim)
-		iss := c.cfg.Issuer
-		if prev != nil && prev.Issuer != "" {
-			iss = prev.Issuer
-		}
-		return c.identity(claims, iss)
+		return c.identityWithoutIDToken(ctx, m, out.AccessToken, prev)
 	}
 	vt, err := c.verifyIDToken(ctx, m, out.IDToken, out.AccessToken)
 	if err != nil {
@@ -463,4 +458,71 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 		}
 	}
 	return c.identity(vt.claims, vt.token.Issuer)
+}
+
+// idTokenOnly are the claims a refresh without an ID token keeps from the
+// sign-in's, whatever userinfo states: they are about the ID token and the
+// sign-in, not the user.
+var idTokenOnly = map[string]bool{"sub": true, "iss": true, "aud": true, "azp": true, "exp": true, "iat": true,
+	"nbf": true, "jti": true, "nonce": true, "at_hash": true, "c_hash": true,
+	"sid": true, "auth_time": true, "acr": true, "amr": true}
+
+// identityWithoutIDToken re-derives the identity after a refresh whose
+// answer has no ID token (many providers send none, OIDC Core 12.2): the
+// claims userinfo states now replace the sign-in's, which fill in the rest
+// (a groups claim the provider puts only in the ID token stays the
+// sign-in's). A userinfo for another sub refuses the refresh
+// (ErrInvalidGrant); one that cannot be read leaves the sign-in's claims,
+// read again at the next refresh, as after a refreshed ID token.
+func (c *Client) identityWithoutIDToken(ctx context.Context, m *metadata, accessToken string, prev *portcullis.Identity) (*portcullis.Identity, error) {
+	var prevClaims map[string]any
+	iss := c.cfg.Issuer
+	if prev != nil {
+		prevClaims = prev.Claims
+		if prev.Issuer != "" {
+			iss = prev.Issuer
+		}
+	}
+	claims := make(map[string]any, len(prevClaims))
+	if ui, err := c.refreshedUserinfo(ctx, m, accessToken, prevClaims["sub"]); err != nil {
+		if errors.Is(err, errUserinfoSubject) {
+			return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
+		}
+		c.log.Warn("idp: userinfo could not be read at a refresh; the sign-in's claims stand until the next one", "err", err)
+	} else {
+		for k, v := range ui {
+			if !idTokenOnly[k] && !shadowsNested(prevClaims, k) {
+				claims[k] = v
+			}
+		}
+	}
+	mergeMissing(claims, prevClaims, c.cfg.EmailClaim)
+	return c.identity(claims, iss)
+}
+
+// refreshedUserinfo reads userinfo for a refresh without an ID token: nil
+// when the provider has none or the sign-in named no sub to compare with.
+func (c *Client) refreshedUserinfo(ctx context.Context, m *metadata, accessToken string, sub any) (map[string]any, error) {
+	if m.userinfoURL == "" || sub == nil {
+		return nil, nil
+	}
+	ui, err := c.userinfo(ctx, m.userinfoURL, accessToken, "application/json")
+	if err != nil {
+		return nil, err
+	}
+	if ui["sub"] != sub {
+		return nil, fmt.Errorf("%w: userinfo sub %v does not match the sign-in's %v", errUserinfoSubject, ui["sub"], sub)
+	}
+	return ui, nil
+}
+
+// shadowsNested reports whether k is a dotted member name (userinfo's
+// "realm_access.roles") that claim settings and rules would find before
+// the path it names in claims: userinfo never replaces a claim that way.
+func shadowsNested(claims map[string]any, k string) bool {
+	if strings.IndexByte(k, '.') < 0 {
+		return false
+	}
+	_, found := portcullis.LookupClaim(claims, k)
+	return found
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -153,5 +154,89 @@ func TestRefreshExpiresIn(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("expires_in %s: the access token expires in %v, want %v", tt.raw, got, tt.want)
 		}
+	}
+}
+
+// TestRefreshWithoutIDTokenReadsUserinfo: many providers answer a refresh
+// without an ID token (OIDC Core 12.2). The sign-in's claims were kept as
+// they were, so a user moved out of a group kept it until session.lifetime
+// even where userinfo stated the change, and a refresh whose tokens were
+// another user's (userinfo's sub) was accepted. Userinfo is now read at
+// such a refresh: what it states replaces the sign-in's claims, which fill
+// in the rest.
+func TestRefreshWithoutIDTokenReadsUserinfo(t *testing.T) {
+	alice := func(groups ...any) oidctest.User {
+		c := map[string]any{"email": "alice@example.com", "email_verified": true, "sid": "sid-alice"}
+		if groups != nil {
+			c["groups"] = groups
+		}
+		return oidctest.User{Subject: "alice", Claims: c}
+	}
+	tests := []struct {
+		name       string
+		o          oidctest.Options
+		fault      oidctest.Fault
+		after      oidctest.User
+		wantGroups []string
+		wantErr    bool
+	}{
+		{name: "moved to another group", after: alice("viewers"), wantGroups: []string{"viewers"}},
+		{name: "removed from the last group: the claim is left out, the sign-in's stands",
+			after: alice(), wantGroups: []string{"admins"}},
+		{name: "no userinfo endpoint: the sign-in's claims stand", o: oidctest.Options{NoUserinfo: true},
+			after: alice("viewers"), wantGroups: []string{"admins"}},
+		{name: "userinfo for another sub", fault: oidctest.FaultUserinfoOtherSub, after: alice("admins"), wantErr: true},
+		{name: "tokens of another sub", fault: oidctest.FaultChangedSub, after: alice("admins"), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := alice("admins")
+			tt.o.User = &before
+			p, c, _ := setup(t, tt.o, nil)
+			toks, id, err := login(t, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.SetUser(tt.after)
+			p.SetFaults(oidctest.FaultNoIDToken | tt.fault)
+			t2, id2, err := c.Refresh(context.Background(), toks.RefreshToken, id)
+			if tt.wantErr {
+				if !errors.Is(err, ErrInvalidGrant) {
+					t.Fatalf("err = %v, identity %+v; want ErrInvalidGrant", err, id2)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if t2.IDToken != "" || !slices.Equal(id2.Groups, tt.wantGroups) {
+				t.Errorf("groups after a refresh without an ID token = %q, want %q", id2.Groups, tt.wantGroups)
+			}
+			if id2.Subject != "alice" || id2.Issuer != p.Issuer || id2.Claims["sid"] != "sid-alice" || id2.Claims["nonce"] != id.Claims["nonce"] {
+				t.Errorf("identity %+v: sub, iss, sid and the ID token's own claims are the sign-in's", id2)
+			}
+		})
+	}
+}
+
+// TestRefreshWithoutIDTokenUserinfoNoDottedShadow: as at the sign-in
+// (docs/security.md), a userinfo member named like a dotted path never
+// replaces the nested claim it names.
+func TestRefreshWithoutIDTokenUserinfoNoDottedShadow(t *testing.T) {
+	u := oidctest.User{Subject: "alice", Claims: map[string]any{"realm_access": map[string]any{"roles": []any{"viewers"}}}}
+	p, c, _ := setup(t, oidctest.Options{User: &u}, func(cfg *Config) { cfg.GroupsClaim = "realm_access.roles" })
+	toks, id, err := login(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.UserinfoClaims = map[string]any{"realm_access.roles": []any{"admins"}}
+	p.SetUser(u)
+	p.SetFaults(oidctest.FaultNoIDToken)
+	_, id2, err := c.Refresh(context.Background(), toks.RefreshToken, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(id2.Groups, []string{"viewers"}) {
+		t.Errorf("groups = %q: userinfo's dotted member replaced the nested claim", id2.Groups)
 	}
 }
