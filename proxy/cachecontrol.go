@@ -44,7 +44,7 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 // for as long as the application says.
 func keepPrivate(h http.Header) {
 	for _, k := range targetedCacheControl {
-		h.Del(k)
+		delete(h, k)
 	}
 	ds := cacheDirectives(h.Values("Cache-Control"))
 	if len(ds) == 0 {

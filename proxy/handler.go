@@ -652,8 +652,11 @@ func (s *statusWriter) release() {
 // targetedCacheControl are the caching headers that shared caches obey
 // instead of Cache-Control (RFC 9213; Fastly's and Akamai's
 // Surrogate-Control; nginx's proxy_cache stores for X-Accel-Expires's
-// seconds whatever Cache-Control says, private included).
-var targetedCacheControl = [...]string{"CDN-Cache-Control", "Surrogate-Control", "X-Accel-Expires"}
+// seconds whatever Cache-Control says, private included). They are written
+// in canonical form (CDN-Cache-Control is Cdn-Cache-Control), the form the
+// server and the transport store, so that removing them is a plain delete:
+// Header.Del would canonicalise, and allocate, on every answer.
+var targetedCacheControl = [...]string{"Cdn-Cache-Control", "Surrogate-Control", "X-Accel-Expires"}
 
 // unshareable makes a forwarded response that carries the gateway's
 // Set-Cookie (a session saved again on the way) unfit for any cache,
@@ -665,7 +668,7 @@ var targetedCacheControl = [...]string{"CDN-Cache-Control", "Surrogate-Control",
 func unshareable(h http.Header) {
 	h.Set("Cache-Control", "no-store")
 	for _, k := range targetedCacheControl {
-		h.Del(k)
+		delete(h, k)
 	}
 }
 
