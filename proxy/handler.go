@@ -174,6 +174,8 @@ type exchange struct {
 	// trailers is the forwarded answer's body when it can end with trailer
 	// fields, filtered (guardTrailers).
 	trailers trailerGuard
+	// logTail holds the last attributes of the request's log line (finish).
+	logTail [5]slog.Attr
 }
 
 type exchangeKey struct{}
@@ -461,12 +463,16 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 		host = ex.host.String()
 	}
 	// The record is handed to the handler directly: Logger.LogAttrs would
-	// also walk the stack for a source position that no handler prints.
+	// also walk the stack for a source position that no handler prints. A
+	// record holds five attributes without allocating; the last five go in
+	// as one group without a name, which handlers print inline, kept in
+	// the exchange.
+	ex.logTail = [...]slog.Attr{slog.String("outcome", outcome), slog.Int("status", status),
+		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user", sub),
+		slog.String("remote_addr", peerHost(r.RemoteAddr))}
 	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
 	rec.AddAttrs(slog.String("method", method), slog.String("host", host), slog.String("path", path),
-		slog.String("route", ex.label), slog.String("outcome", outcome), slog.Int("status", status),
-		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user", sub),
-		slog.String("remote_addr", peerHost(r.RemoteAddr)))
+		slog.String("route", ex.label), slog.Attr{Value: slog.GroupValue(ex.logTail[:]...)})
 	_ = h.log.Handler().Handle(r.Context(), rec)
 }
 

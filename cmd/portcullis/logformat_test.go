@@ -69,6 +69,14 @@ func TestAccessLogDuration(t *testing.T) {
 					line = l
 				}
 			}
+			// Every field, in the documented order, at the top level.
+			fields := map[string]string{
+				"json": `"msg":"request","method":"GET","host":"[^"]+","path":"/x","route":"0","outcome":"public","status":200,"duration_ms":[0-9.e-]+,"user":"","remote_addr":"127.0.0.1"}$`,
+				"text": ` msg=request method=GET host=\S+ path=/x route=0 outcome=public status=200 duration_ms=[0-9.e-]+ user="" remote_addr=127.0.0.1$`,
+			}
+			if !regexp.MustCompile(fields[format]).MatchString(line) {
+				t.Errorf("access line %q does not match %s", line, fields[format])
+			}
 			if format == "json" {
 				var entry map[string]any
 				if err := json.Unmarshal([]byte(line), &entry); err != nil {
