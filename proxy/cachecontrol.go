@@ -28,7 +28,7 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	if ex.dec.made && ex.dec.Outcome == portcullis.OutcomeAllow {
-		keepPrivate(resp.Header)
+		keepPrivate(resp.Header, ex.Header())
 	}
 	return h.watchAnswer(ex, resp)
 }
@@ -41,16 +41,21 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 // itself: "public", "s-maxage", a CDN-Cache-Control, or a Last-Modified
 // alone (heuristic freshness, a static file server's default) let a shared
 // cache store it. The browser's own cache may still keep it ("private"),
-// for as long as the application says.
-func keepPrivate(h http.Header) {
+// for as long as the application says. h is the upstream's answer's
+// header, client the header of the answer being written, still empty.
+func keepPrivate(h, client http.Header) {
 	for _, k := range targetedCacheControl {
 		delete(h, k)
 	}
 	ds := cacheDirectives(h.Values("Cache-Control"))
 	if len(ds) == 0 {
-		// The usual answer: no allocation on the hot path. The slice's
-		// capacity is its length, so an Add by a later hook copies it.
-		h["Cache-Control"] = privateOnly[:1:1]
+		// The usual answer: no allocation on the hot path. The field goes
+		// straight into the client's header, where the reverse proxy's
+		// copy of the upstream's fields would allocate a slice for it. The
+		// slice's capacity is its length, so an Add by a later hook
+		// copies it.
+		delete(h, "Cache-Control")
+		client["Cache-Control"] = privateOnly[:1:1]
 		return
 	}
 	kept := ds[:0]
