@@ -102,15 +102,15 @@ func (h urgentFlush) WithGroup(name string) slog.Handler {
 }
 
 // serverErrorLog is the gateway server's ErrorLog: a handler panic, which
-// net/http recovers and reports as "http: panic serving ...", is logged at
-// error level; the rest (TLS handshakes from scanners, clients that hang
-// up) at debug.
+// net/http recovers and reports as "http: panic serving ..." (HTTP/1.x) or
+// "http2: panic serving ..." (HTTP/2), is logged at error level; the rest
+// (TLS handshakes from scanners, clients that hang up) at debug.
 type serverErrorLog struct{ h slog.Handler }
 
 func (w serverErrorLog) Write(p []byte) (int, error) {
 	msg := strings.TrimSuffix(string(p), "\n")
 	level := slog.LevelDebug
-	if strings.Contains(msg, "http: panic serving") {
+	if isPanicReport(msg) {
 		level = slog.LevelError
 	}
 	ctx := context.Background()
@@ -118,6 +118,14 @@ func (w serverErrorLog) Write(p []byte) (int, error) {
 		_ = w.h.Handle(ctx, slog.NewRecord(time.Now(), level, msg, 0))
 	}
 	return len(p), nil
+}
+
+// isPanicReport reports whether msg is net/http's report of a handler
+// panic. Only the start of the message counts: the other complaints quote
+// what a client sent (a TLS handshake error quotes its ALPN protocol
+// names), and a client must not make one of them an error-level line.
+func isPanicReport(msg string) bool {
+	return strings.HasPrefix(msg, "http: panic serving ") || strings.HasPrefix(msg, "http2: panic serving ")
 }
 
 // libraryLogs hands the complaints that libraries write to standard error

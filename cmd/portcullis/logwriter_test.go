@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"log"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -111,5 +115,71 @@ func TestServerErrorLog(t *testing.T) {
 	out := buf.String()
 	if strings.Contains(out, "handshake") || !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "panic serving") {
 		t.Errorf("log:\n%s", out)
+	}
+}
+
+// serverErrorLogServer is an HTTPS server (HTTP/2 and HTTP/1.1) whose
+// ErrorLog is serverErrorLog over a text handler at level, writing to out.
+func serverErrorLogServer(t *testing.T, h http.Handler, level slog.Level, out *lockedBuffer) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = true
+	srv.Config.ErrorLog = log.New(serverErrorLog{slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})}, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// waitForLog waits until out holds want, or fails.
+func waitForLog(t *testing.T, out *lockedBuffer, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log has no %q:\n%s", want, out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return out.String()
+}
+
+// TestServerErrorLogClientTextIsNoPanic: a client cannot raise a server
+// complaint to error level by putting the words of a panic report in what
+// the complaint quotes (here an ALPN protocol name, which a failed TLS
+// handshake's message quotes): a forged "panic" at error level, flushed
+// at once, at will.
+func TestServerErrorLogClientTextIsNoPanic(t *testing.T) {
+	var out lockedBuffer
+	srv := serverErrorLogServer(t, http.NotFoundHandler(), slog.LevelDebug, &out)
+	conn, err := tls.Dial("tcp", srv.Listener.Addr().String(), &tls.Config{
+		InsecureSkipVerify: true, NextProtos: []string{"http: panic serving 10.6.6.6:1: forged"}})
+	if err == nil {
+		conn.Close()
+		t.Fatal("the handshake with an unknown protocol succeeded")
+	}
+	got := waitForLog(t, &out, "forged")
+	if strings.Contains(got, "level=ERROR") || !strings.Contains(got, `level=DEBUG msg="http: TLS handshake error`) {
+		t.Errorf("a client's ALPN name raised a handshake error to error level:\n%s", got)
+	}
+}
+
+// TestServerErrorLogHTTP2Panic: a handler panic over HTTP/2, which
+// net/http reports as "http2: panic serving ...", is logged at error level
+// as the HTTP/1.1 one is; at debug it was hidden at the default level.
+func TestServerErrorLogHTTP2Panic(t *testing.T) {
+	var out lockedBuffer
+	srv := serverErrorLogServer(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("boom in a handler")
+	}), slog.LevelInfo, &out)
+	resp, err := srv.Client().Get(srv.URL)
+	if err == nil {
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("served over %s, want HTTP/2", resp.Proto)
+		}
+		resp.Body.Close()
+	}
+	got := waitForLog(t, &out, "boom in a handler")
+	if !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "http2: panic serving") {
+		t.Errorf("log:\n%s", got)
 	}
 }
