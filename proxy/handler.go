@@ -436,6 +436,19 @@ func (h *Handler) serveGateway(ex *exchange, r *http.Request, endpoint string) {
 // gateway endpoint.
 const noSuchEndpoint = "no such gateway endpoint"
 
+// Bounds of the values of a log line that a client chooses (truncate cuts
+// them and marks the cut with "…"), so that a request makes a line of a
+// few KiB at most: the request target alone may be 64 KiB, three times
+// that once normalised, and log shippers split or drop a line past 16 to
+// 48 KiB, which would let a client make its own line unreadable.
+const (
+	maxLoggedMethod = 64 // as tracing's http.request.method_original
+	maxLoggedHost   = 256
+	maxLoggedPath   = 2048
+	maxLoggedUser   = 256 // OIDC Core §2: a sub is at most 255 ASCII characters
+	maxLoggedCause  = 1024
+)
+
 // finish records the request's metrics and its one log line. The path is
 // logged without the query string, which may carry codes and states.
 func (h *Handler) finish(ex *exchange, r *http.Request) {
@@ -468,10 +481,11 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 	// as one group without a name, which handlers print inline, kept in
 	// the exchange.
 	ex.logTail = [...]slog.Attr{slog.String("outcome", outcome), slog.Int("status", status),
-		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user", sub),
+		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user", truncate(sub, maxLoggedUser)),
 		slog.String("remote_addr", peerHost(r.RemoteAddr))}
 	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
-	rec.AddAttrs(slog.String("method", method), slog.String("host", host), slog.String("path", path),
+	rec.AddAttrs(slog.String("method", truncate(method, maxLoggedMethod)), slog.String("host", truncate(host, maxLoggedHost)),
+		slog.String("path", truncate(path, maxLoggedPath)),
 		slog.String("route", ex.label), slog.Attr{Value: slog.GroupValue(ex.logTail[:]...)})
 	_ = h.log.Handler().Handle(r.Context(), rec)
 }

@@ -65,7 +65,8 @@ func (t *tracing) method(m string) (string, []attribute.KeyValue) {
 // of the incoming request is continued only when the peer is a trusted
 // proxy; anyone else starts a new trace, so clients cannot attach the
 // gateway's spans to traces of their choosing. The span carries the method,
-// the route and the outcome, never the query string, tokens or cookies.
+// the route and the outcome, never the query string, tokens or cookies; its
+// path is cut as the request log's is (maxLoggedPath).
 func (h *Handler) serveTraced(ex *exchange, r *http.Request) {
 	ctx := r.Context()
 	name, attrs := h.tracing.method(r.Method)
@@ -92,7 +93,7 @@ func (h *Handler) endSpan(ex *exchange, span trace.Span, name string) {
 		attribute.String("portcullis.outcome", ex.outcome().String()),
 	}
 	if ex.path != "" {
-		attrs = append(attrs, attribute.String("url.path", ex.path))
+		attrs = append(attrs, attribute.String("url.path", truncate(ex.path, maxLoggedPath)))
 	}
 	if ex.host.Name != "" { // parsed: never the client's raw Host
 		attrs = append(attrs, attribute.String("server.address", ex.host.Name))
@@ -142,7 +143,7 @@ func (t *tracedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		trace.WithAttributes(method...),
 		trace.WithAttributes(
 			attribute.String("server.address", req.URL.Host),
-			attribute.String("url.path", req.URL.Path),
+			attribute.String("url.path", truncate(req.URL.Path, maxLoggedPath)),
 			attribute.String("portcullis.upstream", t.upstream),
 		))
 	// A RoundTripper must not modify the request it is given.

@@ -178,3 +178,27 @@ func TestTracingRouteMethodKept(t *testing.T) {
 		t.Errorf("span %q, method %q", server.Name(), spanAttrs(server)["http.request.method"])
 	}
 }
+
+// TestTracingPathBounded: url.path, of the server span and of the upstream
+// span, is cut as the request log's path is: a 40 KB path of raw UTF-8
+// was a 120 KB attribute on each, three times what the client sent.
+func TestTracingPathBounded(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	f := newFixture(t, func(c *Config) { c.Tracer = tp })
+	f.do(t, "GET", "/public/"+strings.Repeat("é", 20000), nil)
+	seen := map[string]bool{}
+	for _, s := range rec.Ended() {
+		p, ok := spanAttrs(s)["url.path"]
+		if !ok {
+			continue
+		}
+		seen[s.Name()] = true
+		if len(p) > maxLoggedPath+len("…") || !strings.HasSuffix(p, "…") {
+			t.Errorf("span %q: url.path of %d bytes: %.80s", s.Name(), len(p), p)
+		}
+	}
+	if !seen["GET /public/**"] || !seen["upstream app"] {
+		t.Errorf("spans with url.path: %v", seen)
+	}
+}

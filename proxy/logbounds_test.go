@@ -1,0 +1,86 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// logLines returns the lines of out whose message is msg.
+func logLines(out, msg string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, " msg="+msg+" ") || strings.Contains(l, ` msg="`+msg+`" `) {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// TestLogLinesBoundClientValues: every value of a log line that a client
+// chooses is cut, so that a request makes a line of a few KiB at most.
+// Unbounded, a 64 KiB request target of raw UTF-8 became a 190 KiB
+// request line (the normalised path escapes each byte as %XX), which log
+// shippers split (Docker at 16 KiB, journald at 48 KiB) or drop (Fluent
+// Bit's tail past its buffer): a client could make its own line
+// unreadable, and triple the log volume of what it sent. The cut is
+// marked with "…".
+func TestLogLinesBoundClientValues(t *testing.T) {
+	var logs syncBuffer
+	f := newFixture(t, withDebugLog(&logs))
+	long := strings.Repeat("é", 20000) // 40 KB raw, 120 KB escaped
+	longSub := f.session()
+	longSub.Identity.Subject = strings.Repeat("s", 5000)
+	for _, c := range []struct {
+		name, method, target, host string
+		opts                       []reqOption
+		msg                        string // the line to look at
+	}{
+		{"path", "GET", "/public/" + long, "", nil, "request"},
+		{"method", strings.Repeat("M", 20000), "/public/x", "", nil, "request"},
+		{"host", "GET", "/public/x", strings.Repeat("h", 20000), nil, "request"},
+		{"user", "GET", "/app/x", "", []reqOption{withCookies(f.cookies(t, longSub))}, "request"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(logs.String())
+			opts := c.opts
+			if c.host != "" {
+				opts = append(opts, func(r *http.Request) { r.Host = c.host })
+			}
+			f.do(t, c.method, c.target, nil, opts...)
+			lines := logLines(logs.String()[before:], c.msg)
+			if len(lines) != 1 {
+				t.Fatalf("%d %q lines:\n%.2000s", len(lines), c.msg, logs.String()[before:])
+			}
+			if n := len(lines[0]); n > maxLogLineBytes {
+				t.Errorf("a line of %d bytes, want at most %d: %.300s", n, maxLogLineBytes, lines[0])
+			}
+			if !strings.Contains(lines[0], "…") {
+				t.Errorf("the cut is not marked: %.600s", lines[0])
+			}
+		})
+	}
+}
+
+// maxLogLineBytes is the most a test request may make a log line.
+const maxLogLineBytes = 4 << 10
+
+// TestRefusalLogBoundsCause: the cause of a refusal, which may quote what
+// the client sent (an unverified token's issuer, a group name), is cut on
+// the "proxy: request refused" line.
+func TestRefusalLogBoundsCause(t *testing.T) {
+	var logs syncBuffer
+	f := newFixture(t, withDebugLog(&logs))
+	r := httptest.NewRequest("GET", "/api/x", nil)
+	ex := &exchange{statusWriter: statusWriter{ResponseWriter: httptest.NewRecorder()}}
+	f.h.fail(ex, r, invalidToken(errors.New("idp: issuer "+strings.Repeat("i", 20000)+" is not trusted")))
+	lines := logLines(logs.String(), "proxy: request refused")
+	if len(lines) != 1 {
+		t.Fatalf("%d lines:\n%.2000s", len(lines), logs.String())
+	}
+	if n := len(lines[0]); n > maxLogLineBytes || !strings.Contains(lines[0], "…") {
+		t.Errorf("a line of %d bytes, want at most %d, cut with …: %.300s", n, maxLogLineBytes, lines[0])
+	}
+}
