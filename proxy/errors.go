@@ -237,7 +237,7 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error) {
 			level = slog.LevelWarn
 		}
 		h.log.LogAttrs(r.Context(), level, "proxy: request refused", slog.String("code", e.code),
-			slog.Int("status", e.status), slog.String("err", truncate(e.cause.Error(), maxLoggedCause)))
+			slog.Int("status", e.status), slog.String("err", logValue(e.cause.Error(), maxLoggedCause)))
 	}
 	hdr := ex.Header()
 	hdr.Set("Cache-Control", "no-store")

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -82,5 +83,33 @@ func TestRefusalLogBoundsCause(t *testing.T) {
 	}
 	if n := len(lines[0]); n > maxLogLineBytes || !strings.Contains(lines[0], "…") {
 		t.Errorf("a line of %d bytes, want at most %d, cut with …: %.300s", n, maxLogLineBytes, lines[0])
+	}
+}
+
+// TestJSONLogHasNoTerminalControls: slog's JSON handler escapes the ASCII
+// controls (ESC included) but writes C1 controls and bidirectional
+// overrides as they are; U+009B is an 8-bit CSI to terminals that read it.
+// A value a client chose shows them as U+FFFD in either format, and
+// printable non-ASCII text stays.
+func TestJSONLogHasNoTerminalControls(t *testing.T) {
+	var logs syncBuffer
+	f := newFixture(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	s := f.session()
+	s.Identity.Subject = "josé\u009b2J\u202eevil"
+	f.do(t, "GET", "/app/x", nil, withCookies(f.cookies(t, s)))
+	f.do(t, "GET", "/public/x", nil, func(r *http.Request) { r.Host = "h\u009b31m\x1b[0m.test" })
+	out := logs.String()
+	if n := strings.Count(out, `"msg":"request"`); n != 2 {
+		t.Fatalf("%d request lines:\n%s", n, out)
+	}
+	for _, bad := range []string{"\u009b", "\u202e", "\x1b"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the log holds %q:\n%s", bad, out)
+		}
+	}
+	if !strings.Contains(out, "\"user\":\"josé\ufffd2J\ufffdevil\"") {
+		t.Errorf("user not shown with U+FFFD for its controls:\n%s", out)
 	}
 }
