@@ -468,6 +468,11 @@ func logValue(s string, n int) string {
 	return s
 }
 
+// subAttr is the "sub" of a log line: the user, which user_claim may take
+// from a claim the user chose (preferred_username, email), shown as
+// logValue shows it.
+func subAttr(sub string) slog.Attr { return slog.String("sub", logValue(sub, maxLoggedUser)) }
+
 // printableOrReplacement maps r to itself when it is printable, else to
 // U+FFFD.
 func printableOrReplacement(r rune) rune {

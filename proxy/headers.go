@@ -209,7 +209,7 @@ func (n *headerNames) values(id *portcullis.Identity, accessToken string, log *s
 		if err != nil {
 			hv = ""
 			if name != "" {
-				log.Warn("proxy: identity header left out", "header", name, "sub", id.Subject, "err", err)
+				log.Warn("proxy: identity header left out", "header", name, subAttr(id.Subject), "err", err)
 			}
 		}
 		v.vals[slot] = hv

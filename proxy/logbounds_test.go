@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // logLines returns the lines of out whose message is msg.
@@ -111,5 +112,25 @@ func TestJSONLogHasNoTerminalControls(t *testing.T) {
 	}
 	if !strings.Contains(out, "\"user\":\"josé\ufffd2J\ufffdevil\"") {
 		t.Errorf("user not shown with U+FFFD for its controls:\n%s", out)
+	}
+}
+
+// TestEventLogSubBounded: the "sub" of the other log lines is shown as the
+// request line's user is: user_claim may take it from a claim the user
+// chose (preferred_username), so it is cut and its controls replaced.
+func TestEventLogSubBounded(t *testing.T) {
+	var logs syncBuffer
+	f := newFixture(t, withDebugLog(&logs))
+	s := f.session()
+	s.Identity.Subject = "\u009b2J" + strings.Repeat("s", 5000)
+	s.Expiry = f.clock.Now().Add(-time.Minute) // the access token is refreshed, which fails
+	f.do(t, "GET", "/app/x", nil, withCookies(f.cookies(t, s)))
+	lines := logLines(logs.String(), "proxy: refresh failed")
+	if len(lines) != 1 {
+		t.Fatalf("%d refresh lines:\n%.3000s", len(lines), logs.String())
+	}
+	if n := len(lines[0]); n > maxLogLineBytes || strings.Contains(lines[0], "\u009b") || strings.Contains(lines[0], `\u009b`) ||
+		!strings.Contains(lines[0], "…") {
+		t.Errorf("a line of %d bytes, want at most %d, cut with … and no C1: %.300s", n, maxLogLineBytes, lines[0])
 	}
 }

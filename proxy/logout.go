@@ -135,7 +135,7 @@ func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) {
 			return nil, nil // revoked by a flight that ended as this one began
 		}
 		if err := h.logout.Revoke(r.Context(), rt); err != nil {
-			h.log.Warn("proxy: revoking the refresh token failed", "sub", s.Identity.Subject, "err", err)
+			h.log.Warn("proxy: revoking the refresh token failed", subAttr(s.Identity.Subject), "err", err)
 			return nil, err
 		}
 		h.refresher.markDead(rt, h.now)
@@ -249,10 +249,10 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 		return
 	}
 	if err := h.logout.MarkLogoutTokenUsed(context.WithoutCancel(r.Context()), raw); err != nil {
-		h.log.Warn("proxy: a logout took effect but its token could not be recorded as used", "sub", sub, "err", err)
+		h.log.Warn("proxy: a logout took effect but its token could not be recorded as used", subAttr(sub), "err", err)
 	}
 	h.metrics.logout("backchannel")
-	h.log.Info("proxy: back-channel logout", "sub", sub, "sessions", n)
+	h.log.Info("proxy: back-channel logout", subAttr(sub), "sessions", n)
 	ex.WriteHeader(http.StatusOK)
 }
 

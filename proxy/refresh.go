@@ -126,7 +126,7 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 	case errors.Is(err, session.ErrNoSession):
 		return nil, nil // ended meanwhile (another replica signed it out)
 	case err != nil:
-		h.log.Warn("proxy: reading the session's tokens for a refresh failed", "sub", s.Identity.Subject, "err", err)
+		h.log.Warn("proxy: reading the session's tokens for a refresh failed", subAttr(s.Identity.Subject), "err", err)
 		if expired {
 			return nil, err
 		}
@@ -250,7 +250,7 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.S
 		// the one it read.
 		if ns.RefreshToken != "" && ns.RefreshToken != s.RefreshToken {
 			if rerr := h.logout.Revoke(context.WithoutCancel(ctx), ns.RefreshToken); rerr != nil {
-				h.log.Warn("proxy: revoking the refresh token of a session ended during its refresh failed", "sub", s.Identity.Subject, "err", rerr)
+				h.log.Warn("proxy: revoking the refresh token of a session ended during its refresh failed", subAttr(s.Identity.Subject), "err", rerr)
 			}
 		}
 		return nil, idp.ErrInvalidGrant
@@ -268,7 +268,7 @@ func (h *Handler) refreshAtProvider(ctx context.Context, s *session.Session) (*s
 		} else {
 			h.metrics.refresh("failed")
 		}
-		h.log.Info("proxy: refresh failed", "sub", s.Identity.Subject, "err", err)
+		h.log.Info("proxy: refresh failed", subAttr(s.Identity.Subject), "err", err)
 		return nil, err
 	}
 	h.metrics.refresh("succeeded")
@@ -349,7 +349,7 @@ func (h *Handler) loadFull(r *http.Request) (*session.Session, error) {
 func (h *Handler) saveRefreshed(ex *exchange, r *http.Request, s *session.Session) error {
 	err := h.cfg.Sessions.Save(ex, r, s)
 	if err != nil {
-		h.log.Warn("proxy: saving a refreshed session failed", "sub", s.Identity.Subject, "err", err)
+		h.log.Warn("proxy: saving a refreshed session failed", subAttr(s.Identity.Subject), "err", err)
 	}
 	return err
 }

@@ -118,9 +118,9 @@ func (s *identityStream) check() error {
 func (s *identityStream) ended(why error) error {
 	switch {
 	case why != nil && s.up:
-		s.h.log.Info("proxy: forwarded request body ended", "sub", s.w.sub, "reason", why.Error())
+		s.h.log.Info("proxy: forwarded request body ended", subAttr(s.w.sub), "reason", why.Error())
 	case why != nil:
-		s.h.log.Info("proxy: forwarded answer ended", "sub", s.w.sub, "reason", why.Error())
+		s.h.log.Info("proxy: forwarded answer ended", subAttr(s.w.sub), "reason", why.Error())
 	}
 	return why
 }
