@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -210,13 +211,18 @@ func (f fetcher) getOnce(ctx context.Context, u, authz string, header http.Heade
 }
 
 // retryAfter parses Retry-After (RFC 9110 §10.2.3): delay-seconds or an
-// HTTP-date.
+// HTTP-date. Seconds beyond time.Duration's range are its longest wait
+// (callers cap it): multiplied out, they wrapped around to a negative or
+// short one.
 func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		return time.Duration(max(n, 0)) * time.Second, n >= 0
+	if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if n < 0 {
+			return 0, false
+		}
+		return time.Duration(min(n, int64(math.MaxInt64/time.Second))) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(t.Sub(now), 0), true

@@ -171,6 +171,10 @@ func TestBackoffIsCapped(t *testing.T) {
 		{"GitHub Retry-After", "github", 429, map[string]string{"Retry-After": "99999999"}},
 		{"Graph 503 date", "graph", 503, map[string]string{"Retry-After": far.UTC().Format(http.TimeFormat)}},
 		{"Graph 429", "graph", 429, map[string]string{"Retry-After": "604800"}},
+		// Seconds beyond time.Duration's range wrapped around to a negative
+		// or short wait: retried at once, and then not held at all.
+		{"Graph 429 Retry-After beyond a Duration", "graph", 429, map[string]string{"Retry-After": "9300000000"}},
+		{"GitHub 429 Retry-After int64 max", "github", 429, map[string]string{"Retry-After": "9223372036854775807"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, url, clk := throttlerServer(t)
@@ -187,6 +191,9 @@ func TestBackoffIsCapped(t *testing.T) {
 			}
 			_, err := src.Groups(context.Background(), User{Subject: "1", AccessToken: "at"})
 			wantThrottled(t, err, clk.now().Add(MaxBackoff), true)
+			if n := f.calls.Load(); n != 1 {
+				t.Errorf("%d calls, want 1: a wait beyond the read's is not retried within it", n)
+			}
 		})
 	}
 }
