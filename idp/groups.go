@@ -142,7 +142,7 @@ func (c *Client) DirectoryGroups(ctx context.Context, id *portcullis.Identity, a
 	}
 	ctx, cancel := context.WithTimeout(withEndpoint(ctx, "directory"), directoryTimeout)
 	defer cancel()
-	groups, err := c.dir.source.Groups(ctx, directory.User{Subject: id.Subject, Email: id.Email, AccessToken: accessToken})
+	groups, err := c.dir.source.Groups(ctx, directory.User{Subject: providerSubject(id), Email: id.Email, AccessToken: accessToken})
 	if err != nil {
 		c.noteThrottle(err, id.Subject)
 		return nil, c.dirError(err)
@@ -157,6 +157,17 @@ func (c *Client) DirectoryGroups(ctx context.Context, id *portcullis.Identity, a
 		groups = entraGroups(id.Claims, groups)
 	}
 	return groups, nil
+}
+
+// providerSubject is the user at the provider (sub), which a directory
+// that throttles per user is keyed on: the user_claim value may be a
+// GitHub login or an address, which another account can take over. An
+// identity saved before ProviderSubject existed has only its Subject.
+func providerSubject(id *portcullis.Identity) string {
+	if id.ProviderSubject != "" {
+		return id.ProviderSubject
+	}
+	return id.Subject
 }
 
 // noteThrottle counts and logs a directory's rate-limit or quota answer,

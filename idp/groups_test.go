@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -342,4 +344,41 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name, source string) f
 		}
 	}
 	return 0
+}
+
+// TestDirectoryThrottleKeysTheProviderSubject: a throttle holds the user
+// at the provider (sub), not the user_claim value, which may be a GitHub
+// login or an address that another account takes over: one user's rate
+// limit must not stop another's reads.
+func TestDirectoryThrottleKeysTheProviderSubject(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "Bearer gho_limited" {
+			w.Header().Set("Retry-After", "600")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"message":"API rate limit exceeded"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`[]`))
+	}))
+	defer srv.Close()
+	gh, err := directory.NewGitHub(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Kind: "github", ClientID: "c", Directory: gh, UserClaim: "preferred_username"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &portcullis.Identity{Subject: "octo", ProviderSubject: "1"}
+	if _, err := c.DirectoryGroups(context.Background(), old, "gho_limited"); !errors.Is(err, ErrDirectory) {
+		t.Fatalf("throttled read: err = %v", err)
+	}
+	// The login renamed and taken by another account: same user_claim.
+	other := &portcullis.Identity{Subject: "octo", ProviderSubject: "2"}
+	if _, err := c.DirectoryGroups(context.Background(), other, "gho_fine"); err != nil {
+		t.Errorf("another user with the same login: %v", err)
+	}
+	if _, err := c.DirectoryGroups(context.Background(), old, "gho_other_session"); err == nil {
+		t.Error("the throttled user was read again before the time named")
+	}
 }

@@ -35,7 +35,9 @@ type Source interface {
 
 // User is who the groups are asked for. Google reads Email with its own
 // service-account credentials; GitHub and Microsoft Graph are asked with the
-// user's own AccessToken.
+// user's own AccessToken. Subject is the user at the provider (its sub,
+// never a login or an address another account could take over): GitHub
+// and Graph hold a throttled user by it.
 type User struct {
 	Subject     string
 	Email       string
