@@ -246,10 +246,13 @@ func (c *Client) tokens(tok *oauth2.Token, requested []string) (out *Tokens, omi
 const maxExpiresIn = 10 * 366 * 24 * 3600
 
 // expiresIn reads expires_in (RFC 6749 §5.1), a number of seconds that some
-// providers send as a string. Zero, negative, fractional below one and
-// non-numeric values state no expiry.
+// providers send as a string. A form-encoded answer (GitHub's) comes from
+// x/oauth2's Extra as an int64, or a float64 when it has a dot. Zero,
+// negative, fractional below one and non-numeric values state no expiry.
 func expiresIn(v any) (int64, bool) {
 	switch x := v.(type) {
+	case int64:
+		return min(x, maxExpiresIn), x > 0
 	case float64:
 		if !(x >= 1) { // NaN too
 			return 0, false

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
+	"golang.org/x/oauth2"
 )
 
 func TestRefresh(t *testing.T) {
@@ -238,5 +239,32 @@ func TestRefreshWithoutIDTokenUserinfoNoDottedShadow(t *testing.T) {
 	}
 	if !slices.Equal(id2.Groups, []string{"viewers"}) {
 		t.Errorf("groups = %q: userinfo's dotted member replaced the nested claim", id2.Groups)
+	}
+}
+
+// TestExpiresInFormEncoded: a form-encoded token answer (GitHub's, unless
+// asked for JSON; a GitHub App's user tokens expire in 8 hours) gives
+// expires_in to x/oauth2's Extra as an int64, or a float64 with a dot. It
+// was read as no expiry: the session was never refreshed and ended when
+// the token stopped working.
+func TestExpiresInFormEncoded(t *testing.T) {
+	clk := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c, err := New(Config{Kind: "github", ClientID: "c", Now: func() time.Time { return clk }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for raw, want := range map[string]time.Duration{
+		"28800": 8 * time.Hour, "3600.0": time.Hour, "0": 0, "-5": 0,
+		"99999999999999": maxExpiresIn * time.Second, "soon": 0,
+	} {
+		tok := (&oauth2.Token{AccessToken: "ghu_x"}).WithExtra(url.Values{"expires_in": {raw}})
+		out, _ := c.tokens(tok, nil)
+		got := time.Duration(0)
+		if !out.Expiry.IsZero() {
+			got = out.Expiry.Sub(clk)
+		}
+		if got != want {
+			t.Errorf("expires_in=%s: expires in %v, want %v", raw, got, want)
+		}
 	}
 }
