@@ -44,6 +44,12 @@ const (
 	// commitTimeout bounds the store writes and the revocation a request
 	// carries out after its client may have hung up (detached).
 	commitTimeout = 10 * time.Second
+	// refreshLockTTL is how long a refresh's lock lives unless released: as
+	// long as its holder may still be working, the provider's bound and then
+	// the save's. Shorter, a holder whose save Redis was slow to take lost
+	// the lock while the store still held the spent refresh token, and
+	// another replica presented that token again.
+	refreshLockTTL = refreshTimeout + commitTimeout
 )
 
 // detached returns r with a context its client cannot cancel, bounded by
@@ -218,7 +224,7 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 // present its refresh token, which a provider that rotates refresh tokens
 // refuses with invalid_grant.
 func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.Session, save func(*session.Session) error) (*session.Session, error) {
-	unlock, acquired, err := h.cfg.Sessions.Lock(ctx, s.ID, refreshTimeout)
+	unlock, acquired, err := h.cfg.Sessions.Lock(ctx, s.ID, refreshLockTTL)
 	if err != nil {
 		h.metrics.refresh("failed")
 		return nil, errStore{err}
@@ -240,6 +246,11 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.S
 		return cur, nil
 	}
 	ns, err := h.refreshAtProvider(ctx, s)
+	if errors.Is(err, idp.ErrInvalidGrant) {
+		if cur := h.rotatedElsewhere(r, s.RefreshToken); cur != nil {
+			return cur, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -256,6 +267,22 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.S
 		return nil, idp.ErrInvalidGrant
 	}
 	return ns, nil
+}
+
+// rotatedElsewhere returns the request's session as stored now when its
+// refresh token is no longer rt, the one the provider just refused: another
+// replica refreshed it meanwhile (our lock was lost: it expired, or a Redis
+// failover did not keep it), and the refusal is of a token that replica
+// spent, not a revocation. nil otherwise.
+func (h *Handler) rotatedElsewhere(r *http.Request, rt string) *session.Session {
+	dr, release := detached(r)
+	defer release()
+	cur, err := h.loadFull(dr)
+	if err != nil || cur.RefreshToken == rt {
+		return nil
+	}
+	h.log.Info("proxy: a refresh token refused after another replica had refreshed the session; using its result", "sub", cur.Identity.Subject)
+	return cur
 }
 
 // refreshAtProvider redeems s's refresh token and returns the refreshed

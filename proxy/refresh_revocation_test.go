@@ -20,15 +20,28 @@ import (
 // the fixture's clock.
 func realRedisStore(tb testing.TB, now func() time.Time) *session.RedisStore {
 	tb.Helper()
+	return redisStoreAt(tb, startRedisServer(tb), now)
+}
+
+// startRedisServer starts a redis-server and returns its address.
+func startRedisServer(tb testing.TB) string {
+	tb.Helper()
 	bin := testenv.LookPath(tb, "redis-server")
 	port := testenv.FreePort(tb)
 	p := testenv.Start(tb, exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"))
 	testenv.WaitTCP(tb, testenv.Addr(port), 10*time.Second, p)
+	return testenv.Addr(port)
+}
+
+// redisStoreAt returns a Redis store on the Redis at addr, with its own
+// connections (another replica) and the secret every such store shares.
+func redisStoreAt(tb testing.TB, addr string, now func() time.Time) *session.RedisStore {
+	tb.Helper()
 	secret := make([]byte, 32)
 	for i := range secret {
 		secret[i] = byte(i*37 + 11)
 	}
-	st, err := session.NewRedisStore(session.RedisConfig{URL: "redis://" + testenv.Addr(port) + "/0"},
+	st, err := session.NewRedisStore(session.RedisConfig{URL: "redis://" + addr + "/0"},
 		session.CookieConfig{Name: "portcullis", Secrets: [][]byte{secret}, Lifetime: 12 * time.Hour, Now: now})
 	if err != nil {
 		tb.Fatal(err)

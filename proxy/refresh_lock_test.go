@@ -1,0 +1,248 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/session"
+)
+
+// rotatingProvider is one provider behind two replicas' fake providers: it
+// redeems each refresh token once (rt-0 gives at-1 and rt-1) and refuses a
+// spent one with invalid_grant, as providers that rotate refresh tokens do.
+type rotatingProvider struct {
+	mu    sync.Mutex
+	spent map[string]bool
+	calls atomic.Int32
+}
+
+func (p *rotatingProvider) refresh(now func() time.Time, id portcullis.Identity) func(string) (*idp.Tokens, *portcullis.Identity, error) {
+	return func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		p.calls.Add(1)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if rt != "rt-0" || p.spent[rt] {
+			return nil, nil, idp.ErrInvalidGrant
+		}
+		p.spent[rt] = true
+		return &idp.Tokens{AccessToken: "at-1", RefreshToken: "rt-1", Expiry: now().Add(time.Hour)}, &id, nil
+	}
+}
+
+// twoReplicas builds two handlers (replicas) on the Redis at addrA and
+// addrB (one server, perhaps reached through a stallProxy) behind one
+// rotating provider, and a session near its access token's expiry.
+func twoReplicas(t *testing.T, addrA, addrB string) (fa, fb *fixture, prov *rotatingProvider, cookies []*http.Cookie) {
+	var stA *session.RedisStore
+	fa = newFixture(t, func(c *Config) {
+		stA = redisStoreAt(t, addrA, c.Now)
+		c.Sessions = stA
+		c.Headers.AccessToken = "X-Forwarded-Access-Token"
+	})
+	fb = newFixture(t, func(c *Config) {
+		c.Sessions = redisStoreAt(t, addrB, c.Now)
+		c.Headers.AccessToken = "X-Forwarded-Access-Token"
+	})
+	prov = &rotatingProvider{spent: map[string]bool{}}
+	s := fa.session()
+	s.Expiry = fa.clock.Now().Add(10 * time.Second) // within the refresh margin, still valid
+	return fa, fb, prov, saveToStore(t, stA, s)
+}
+
+// stallProxy forwards TCP connections to a Redis server and, while stalled,
+// holds what clients send (Redis slow or unreachable for one replica), then
+// delivers it, also for connections the client has closed meanwhile.
+type stallProxy struct {
+	ln      net.Listener
+	target  string
+	stalled atomic.Bool
+}
+
+func newStallProxy(t *testing.T, target string) *stallProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close() })
+	go p.serve()
+	return p
+}
+
+func (p *stallProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.pipe(c)
+	}
+}
+
+func (p *stallProxy) pipe(c net.Conn) {
+	defer c.Close()
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	go io.Copy(c, up) //nolint:errcheck // replies: up closes when we are done
+	chunks := make(chan []byte, 64)
+	go func() {
+		defer close(chunks)
+		for {
+			b := make([]byte, 32<<10)
+			n, err := c.Read(b)
+			if n > 0 {
+				chunks <- b[:n]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for b := range chunks {
+		for p.stalled.Load() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if _, err := up.Write(b); err != nil {
+			return
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // let Redis read the last commands before EOF
+}
+
+// TestRefreshLockOutlivesASlowSave: Redis slow for the replica that holds
+// the refresh lock. Its refresh at the provider succeeded (rt-0 spent, rt-1
+// issued) but its save does not reach Redis before the lock's TTL. The lock
+// lived 5 s, the provider's bound, and not the save's (10 s more): another
+// replica then took the lock, read the session with the spent rt-0, was
+// refused (invalid_grant) and signed the user out, whose refresh had
+// succeeded. The lock now lives as long as its holder may still save.
+func TestRefreshLockOutlivesASlowSave(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the refresh lock's TTL")
+	}
+	addr := startRedisServer(t)
+	slow := newStallProxy(t, addr)
+	fa, fb, prov, cookies := twoReplicas(t, slow.ln.Addr().String(), addr)
+	started, answer := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	refresh := prov.refresh(fa.clock.Now, fa.prov.identity)
+	fa.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		once.Do(func() { close(started) })
+		<-answer
+		return refresh(rt)
+	}
+	fb.prov.refreshFn = prov.refresh(fb.clock.Now, fb.prov.identity)
+
+	doneA := make(chan *http.Response, 1)
+	go func() { doneA <- fa.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
+	<-started // A holds the lock and asks the provider
+	lockedAt := time.Now()
+	time.Sleep(4500 * time.Millisecond) // the provider answers late, within refreshTimeout
+	slow.stalled.Store(true)            // and Redis is slow for A from then on
+	close(answer)
+	time.Sleep(time.Until(lockedAt.Add(5500 * time.Millisecond))) // past the old lock TTL
+
+	doneB := make(chan *http.Response, 1)
+	go func() { doneB <- fb.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
+	time.Sleep(500 * time.Millisecond)
+	slow.stalled.Store(false) // A's save reaches Redis
+	respB, respA := <-doneB, <-doneA
+
+	if n := prov.calls.Load(); n != 1 {
+		t.Errorf("%d refreshes at the provider, want 1: the lock expired while its holder was saving", n)
+	}
+	if respA.StatusCode != http.StatusOK {
+		t.Errorf("replica A: %d", respA.StatusCode)
+	}
+	if respB.StatusCode != http.StatusOK {
+		t.Errorf("replica B: %d (Location %q): the user was signed out although the refresh succeeded", respB.StatusCode, respB.Header.Get("Location"))
+	}
+	s, err := fb.cfg.Sessions.Load(withCookiesRequest(cookies))
+	if err != nil {
+		t.Fatalf("session after the refresh: %v", err)
+	}
+	if full, err := fb.cfg.Sessions.Full(withCookiesRequest(cookies), s); err != nil || full.RefreshToken != "rt-1" {
+		t.Errorf("stored session: %v; want the refreshed one (rt-1)", err)
+	}
+}
+
+// TestRefreshRefusedAfterAnotherReplicaRotated: the lock of a session was
+// lost while its holder (A) refreshed it (a Redis failover that did not
+// replicate it, or a TTL that ran out), so another replica (B) refreshed
+// the same refresh token at the same time. A's refresh succeeded and was
+// saved; B's was refused as a reuse. B took the refusal for a revocation and
+// deleted the session: the user was signed out, and the refresh token A
+// had just saved was revoked. A refusal of a refresh token that the stored
+// session no longer holds now yields the stored session instead.
+func TestRefreshRefusedAfterAnotherReplicaRotated(t *testing.T) {
+	addr := startRedisServer(t)
+	fa, fb, prov, cookies := twoReplicas(t, addr, addr)
+	startedA, answerA := make(chan struct{}), make(chan struct{})
+	startedB, answerB := make(chan struct{}), make(chan struct{})
+	refreshA, refreshB := prov.refresh(fa.clock.Now, fa.prov.identity), prov.refresh(fb.clock.Now, fb.prov.identity)
+	fa.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		close(startedA)
+		<-answerA
+		return refreshA(rt)
+	}
+	fb.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		close(startedB)
+		<-answerB
+		return refreshB(rt)
+	}
+	raw := redis.NewClient(&redis.Options{Addr: addr})
+	defer raw.Close()
+	ctx := context.Background()
+
+	doneA := make(chan *http.Response, 1)
+	go func() { doneA <- fa.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
+	<-startedA
+	locks, err := raw.Keys(ctx, "portcullis:lock:*").Result()
+	if err != nil || len(locks) != 1 {
+		t.Fatalf("locks while A refreshes: %q, %v", locks, err)
+	}
+	raw.Del(ctx, locks[0]) // lost
+
+	doneB := make(chan *http.Response, 1)
+	go func() { doneB <- fb.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
+	<-startedB // B holds the lock now and presents rt-0 too
+	close(answerA)
+	if resp := <-doneA; resp.StatusCode != http.StatusOK {
+		t.Fatalf("replica A: %d", resp.StatusCode)
+	}
+	if n := raw.Exists(ctx, locks[0]).Val(); n != 1 {
+		t.Error("A's unlock released the lock B holds")
+	}
+	close(answerB) // rt-0 is spent: invalid_grant
+	respB := <-doneB
+
+	if respB.StatusCode != http.StatusOK {
+		t.Errorf("replica B: %d (Location %q): a refusal of a refresh token another replica had already rotated signed the user out",
+			respB.StatusCode, respB.Header.Get("Location"))
+	} else if at := fb.up.last(t).Header.Get("X-Forwarded-Access-Token"); at != "at-1" {
+		t.Errorf("replica B forwarded access token %q, want at-1", at)
+	}
+	s, err := fb.cfg.Sessions.Load(withCookiesRequest(cookies))
+	if err != nil {
+		t.Fatalf("session after the refresh: %v", err)
+	}
+	if full, err := fb.cfg.Sessions.Full(withCookiesRequest(cookies), s); err != nil || full.RefreshToken != "rt-1" {
+		t.Errorf("stored session: %v; want the refreshed one (rt-1)", err)
+	}
+	if len(fa.prov.revoked)+len(fb.prov.revoked) != 0 {
+		t.Errorf("revoked %q %q", fa.prov.revoked, fb.prov.revoked)
+	}
+}
