@@ -343,22 +343,36 @@ func (h *Handler) refreshedExpiry(prev, stated time.Time) time.Time {
 }
 
 // awaitRefresh waits for another replica's refresh of s to land in the
-// store, polling the request's session until its access token changes.
+// store, polling the request's session until its access token changes. When
+// it gives up with the store's last answer an error, that is an errStore:
+// the store, not the provider, is down (a 503 for an expired session).
 func (h *Handler) awaitRefresh(ctx context.Context, r *http.Request, s *session.Session) (*session.Session, error) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	var storeErr error
 	for {
 		select {
 		case <-ctx.Done():
+			if storeErr != nil {
+				h.metrics.refresh("failed")
+				return nil, errStore{storeErr}
+			}
 			return nil, ctx.Err()
 		case <-t.C:
 		}
-		ns, err := h.loadFull(r)
-		if errors.Is(err, session.ErrNoSession) {
-			return nil, idp.ErrInvalidGrant // the other replica ended it
+		if ctx.Err() != nil {
+			continue // the deadline passed during the last poll: no other one
 		}
-		if err == nil && ns.AccessToken != s.AccessToken {
+		ns, err := h.loadFull(r)
+		switch {
+		case errors.Is(err, session.ErrNoSession):
+			return nil, idp.ErrInvalidGrant // the other replica ended it
+		case err != nil:
+			storeErr = err
+		case ns.AccessToken != s.AccessToken:
 			return ns, nil
+		default:
+			storeErr = nil
 		}
 	}
 }

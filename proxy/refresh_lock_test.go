@@ -42,7 +42,7 @@ func (p *rotatingProvider) refresh(now func() time.Time, id portcullis.Identity)
 // twoReplicas builds two handlers (replicas) on the Redis at addrA and
 // addrB (one server, perhaps reached through a stallProxy) behind one
 // rotating provider, and a session near its access token's expiry.
-func twoReplicas(t *testing.T, addrA, addrB string) (fa, fb *fixture, prov *rotatingProvider, cookies []*http.Cookie) {
+func twoReplicas(t *testing.T, addrA, addrB string, expiresIn time.Duration) (fa, fb *fixture, prov *rotatingProvider, cookies []*http.Cookie) {
 	var stA *session.RedisStore
 	fa = newFixture(t, func(c *Config) {
 		stA = redisStoreAt(t, addrA, c.Now)
@@ -55,7 +55,7 @@ func twoReplicas(t *testing.T, addrA, addrB string) (fa, fb *fixture, prov *rota
 	})
 	prov = &rotatingProvider{spent: map[string]bool{}}
 	s := fa.session()
-	s.Expiry = fa.clock.Now().Add(10 * time.Second) // within the refresh margin, still valid
+	s.Expiry = fa.clock.Now().Add(expiresIn)
 	return fa, fb, prov, saveToStore(t, stA, s)
 }
 
@@ -135,7 +135,7 @@ func TestRefreshLockOutlivesASlowSave(t *testing.T) {
 	}
 	addr := startRedisServer(t)
 	slow := newStallProxy(t, addr)
-	fa, fb, prov, cookies := twoReplicas(t, slow.ln.Addr().String(), addr)
+	fa, fb, prov, cookies := twoReplicas(t, slow.ln.Addr().String(), addr, 10*time.Second)
 	started, answer := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	refresh := prov.refresh(fa.clock.Now, fa.prov.identity)
@@ -189,7 +189,7 @@ func TestRefreshLockOutlivesASlowSave(t *testing.T) {
 // session no longer holds now yields the stored session instead.
 func TestRefreshRefusedAfterAnotherReplicaRotated(t *testing.T) {
 	addr := startRedisServer(t)
-	fa, fb, prov, cookies := twoReplicas(t, addr, addr)
+	fa, fb, prov, cookies := twoReplicas(t, addr, addr, 10*time.Second)
 	startedA, answerA := make(chan struct{}), make(chan struct{})
 	startedB, answerB := make(chan struct{}), make(chan struct{})
 	refreshA, refreshB := prov.refresh(fa.clock.Now, fa.prov.identity), prov.refresh(fb.clock.Now, fb.prov.identity)
@@ -244,5 +244,48 @@ func TestRefreshRefusedAfterAnotherReplicaRotated(t *testing.T) {
 	}
 	if len(fa.prov.revoked)+len(fb.prov.revoked) != 0 {
 		t.Errorf("revoked %q %q", fa.prov.revoked, fb.prov.revoked)
+	}
+}
+
+// TestRefreshAwaitWithRedisDownIsA503: replica A refreshes an expired
+// session; replica B, which waits for A's result, loses Redis meanwhile. B
+// gave up after its 5 s as if the provider had failed: a browser was sent
+// to sign in again (302) with the session intact, an API client got 401.
+// An unreachable store is a 503 (docs/security.md, fail closed).
+func TestRefreshAwaitWithRedisDownIsA503(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the refresh timeout")
+	}
+	addr := startRedisServer(t)
+	down := newStallProxy(t, addr)
+	fa, fb, prov, cookies := twoReplicas(t, addr, down.ln.Addr().String(), -time.Second)
+	started, answer := make(chan struct{}), make(chan struct{})
+	refresh := prov.refresh(fa.clock.Now, fa.prov.identity)
+	fa.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		close(started)
+		<-answer
+		return refresh(rt)
+	}
+	fb.prov.refreshFn = prov.refresh(fb.clock.Now, fb.prov.identity)
+	doneA := make(chan *http.Response, 1)
+	go func() { doneA <- fa.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
+	<-started
+	doneB := make(chan *http.Response, 1)
+	begun := time.Now()
+	go func() { doneB <- fb.do(t, "GET", "/app/x", nil, withCookies(cookies), browser()) }()
+	time.Sleep(300 * time.Millisecond) // B waits on A's lock
+	down.stalled.Store(true)
+	respB := <-doneB
+	took := time.Since(begun)
+	close(answer)
+	<-doneA
+	down.stalled.Store(false)
+	if respB.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("Redis down while waiting for another replica's refresh: %d (Location %q), want 503", respB.StatusCode, respB.Header.Get("Location"))
+	}
+	// Each poll of a Redis that does not answer takes up to ~4 s (read
+	// timeout and go-redis's retry); no poll starts after refreshTimeout.
+	if took > refreshTimeout+6*time.Second {
+		t.Errorf("the request was held %v", took)
 	}
 }
