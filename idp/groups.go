@@ -180,7 +180,7 @@ func (c *Client) noteThrottle(err error, sub string) {
 		return
 	}
 	c.dir.throttled.WithLabelValues(c.dir.label).Inc()
-	who := "sub"
+	who, sub := "sub", cut(sub, 256) // as the request lines bound a user
 	if c.cfg.Kind == "google" {
 		who, sub = "scope", "all users (the service account's quota)"
 	}
