@@ -309,10 +309,10 @@ func TestDirectoryThrottleIsVisible(t *testing.T) {
 	dir.set(nil, &directory.ThrottledError{Source: "github", Until: until})
 	_, _ = c.DirectoryGroups(context.Background(), id, "gho_secret_token")
 
-	if n := counterValue(t, reg, "portcullis_directory_throttled_total", "github"); n != 1 {
+	if n := gathered(t, reg, "portcullis_directory_throttled_total", map[string]string{"source": "github"}); n != 1 {
 		t.Errorf("directory_throttled_total = %v, want 1", n)
 	}
-	if n := counterValue(t, reg, "portcullis_directory_errors_total", "github"); n != 2 {
+	if n := gathered(t, reg, "portcullis_directory_errors_total", map[string]string{"source": "github"}); n != 2 {
 		t.Errorf("directory_errors_total = %v, want 2", n)
 	}
 	out := logs.String()
@@ -323,27 +323,6 @@ func TestDirectoryThrottleIsVisible(t *testing.T) {
 	if strings.Contains(out, "gho_secret_token") {
 		t.Errorf("the token was logged:\n%s", out)
 	}
-}
-
-func counterValue(t *testing.T, reg *prometheus.Registry, name, source string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "source" && l.GetValue() == source {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
 }
 
 // TestDirectoryThrottleKeysTheProviderSubject: a throttle holds the user
