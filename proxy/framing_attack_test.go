@@ -116,3 +116,41 @@ func TestAbsoluteFormHostForwarded(t *testing.T) {
 		}
 	}
 }
+
+// TestAbsoluteFormAuthority: an absolute-form target's authority is the
+// host the request is decided and forwarded under, so it follows the Host
+// rule as a Host header does, and as forward-auth's X-Original-URL does:
+// userinfo ("http://other.test@gw.test/", which Go's server drops, so the
+// gateway decided gw.test while a front proxy, WAF or log that read the
+// authority up to its first '/' saw other.test; RFC 9110 §4.2.4 has a
+// recipient treat it as an error) and a scheme other than http or https
+// are a 400, and nothing is forwarded.
+func TestAbsoluteFormAuthority(t *testing.T) {
+	cases := []struct{ target, status string }{
+		{"http://other.test@gw.test/public/x", "400"},
+		{"http://other.test:443@gw.test/public/x", "400"},
+		{"http://@gw.test/public/x", "400"},
+		{"http://user:pass@gw.test/public/x", "400"},
+		{"ftp://gw.test/public/x", "400"},
+		{"ws://gw.test/public/x", "400"},
+		{"http://gw.test/public/x", "200"},
+		{"HTTPS://gw.test/public/x", "200"},
+	}
+	for _, c := range cases {
+		t.Run(c.target, func(t *testing.T) {
+			f := newFixture(t)
+			srv := serveGateway(t, f)
+			got := rawGet(t, strings.TrimPrefix(srv.URL, "http://"),
+				"GET "+c.target+" HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n")
+			if !strings.HasPrefix(got, "HTTP/1.1 "+c.status) {
+				t.Fatalf("GET %s: %q, want %s", c.target, got, c.status)
+			}
+			f.up.mu.Lock()
+			n := len(f.up.reqs)
+			f.up.mu.Unlock()
+			if want := map[string]int{"200": 1, "400": 0}[c.status]; n != want {
+				t.Errorf("GET %s: the upstream received %d requests, want %d", c.target, n, want)
+			}
+		})
+	}
+}

@@ -26,13 +26,22 @@ const forwardedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 //   - a target that is not a path ("/p") or an absolute URL with a host
 //     ("http://h/p"): "x:admin/secret" parses with an empty path, which
 //     would be decided as "/", and an opaque part the transport would send
-//     upstream as the request line ("GET admin/secret"), unnormalised.
+//     upstream as the request line ("GET admin/secret"), unnormalised;
+//   - an absolute-form target whose authority breaks the Host rule as
+//     forward-auth's X-Original-URL may not (originalURLTarget): userinfo
+//     ("http://other.test@gw.test/"), which Go's server drops, so the
+//     gateway decides gw.test while a front proxy, WAF or log that reads
+//     the authority up to its '@' sees other.test (RFC 9110 §4.2.4: treat
+//     it as an error), or a scheme other than http and https.
 func checkTarget(r *http.Request) *httpError {
 	if e := checkMethod(r.Method); e != nil {
 		return e
 	}
 	if r.URL.Opaque != "" || (r.URL.Scheme != "" && r.URL.Host == "") {
 		return badRequest("the request target is not a path", nil)
+	}
+	if r.URL.User != nil || (r.URL.Scheme != "" && r.URL.Scheme != "http" && r.URL.Scheme != "https") {
+		return badRequest("the request target is not an http(s) URL without userinfo", nil)
 	}
 	if r.URL.Fragment != "" {
 		return badRequest("the request target carries a raw \"#\"", nil)
