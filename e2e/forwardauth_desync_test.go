@@ -138,6 +138,8 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 		"Cf-Connecting-Ip": "198.51.100.5", "X-Cluster-Client-Ip": "198.51.100.6", "Client-Ip": "198.51.100.7",
 		"X-Forwarded": "for=198.51.100.8", "Forwarded-For": "198.51.100.9", "X-Forwarded-Server": "spoofed.test",
 		"X-Forwarded-Ssl": "on", "X-Forwarded-Scheme": "https", "X-Url-Scheme": "https", "Front-End-Https": "on",
+		"X-Scheme": "https", "Client-Cert": ":c3Bvb2ZlZA==:", "Client-Cert-Chain": ":c3Bvb2ZlZA==:",
+		"X-Forwarded-Client-Cert": "By=spiffe://spoofed;URI=spiffe://spoofed",
 	}
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {

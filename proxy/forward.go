@@ -284,13 +284,18 @@ func setForwardedHost(pr *httputil.ProxyRequest, host Host) {
 }
 
 // peerClaimHeaders are headers outside docs/requests.md's list that frameworks
-// commonly believe about the client's address or scheme; only a trusted
-// proxy may send them, and from another peer they are removed in any
-// spelling (peerClaims: "X_Real_IP" reaches a CGI or WSGI app as X-Real-IP).
+// commonly believe about the client's address, scheme or TLS certificate;
+// only a trusted proxy may send them, and from another peer they are
+// removed in any spelling (peerClaims: "X_Real_IP" reaches a CGI or WSGI
+// app as X-Real-IP). Tornado believes X-Scheme before X-Forwarded-Proto;
+// Client-Cert and Client-Cert-Chain (RFC 9440 §2, whose proxy removes a
+// client's own) and Envoy's X-Forwarded-Client-Cert name the certificate
+// a TLS-terminating proxy saw, which the gateway never forwards.
 var peerClaimHeaders = []string{
 	"X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "X-Cluster-Client-Ip",
 	"X-Forwarded-Ssl", "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Url-Scheme", "Front-End-Https",
-	"Client-Ip", "X-Forwarded", "Forwarded-For",
+	"X-Scheme", "Client-Ip", "X-Forwarded", "Forwarded-For",
+	"Client-Cert", "Client-Cert-Chain", "X-Forwarded-Client-Cert",
 }
 
 var peerClaims = newHeaderSet(peerClaimHeaders...)

@@ -154,3 +154,30 @@ func TestAbsoluteFormAuthority(t *testing.T) {
 		})
 	}
 }
+
+// TestSchemeAndCertificateClaimsFromUntrustedPeer: from a peer outside
+// trusted_proxies, the headers with which applications learn the scheme or
+// the client's TLS certificate from a proxy in front of them are removed in
+// any spelling, as X-Forwarded-Ssl is: Tornado (xheaders) believes
+// X-Scheme before X-Forwarded-Proto, and an application behind a
+// TLS-terminating proxy believes Client-Cert and Client-Cert-Chain (RFC
+// 9440, which has that proxy remove a client's own) or Envoy's
+// X-Forwarded-Client-Cert as the certificate the client authenticated with.
+func TestSchemeAndCertificateClaimsFromUntrustedPeer(t *testing.T) {
+	f := newFixture(t)
+	srv := serveGateway(t, f) // the peer, 127.0.0.1, is not in 10.0.0.0/8
+	claims := []string{"X-Scheme", "X_Scheme", "Client-Cert", "Client_Cert", "Client-Cert-Chain",
+		"X-Forwarded-Client-Cert", "X_Forwarded_Client_Cert"}
+	raw := "GET /public/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n"
+	for _, k := range claims {
+		raw += k + ": :c3Bvb2ZlZA==:\r\n"
+	}
+	if got := rawGet(t, strings.TrimPrefix(srv.URL, "http://"), raw+"\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200") {
+		t.Fatalf("answer: %q", got)
+	}
+	for k, v := range f.up.last(t).Header {
+		if strings.Contains(strings.Join(v, ","), "c3Bvb2ZlZA==") {
+			t.Errorf("the client's %s reached the upstream: %q", k, v)
+		}
+	}
+}
