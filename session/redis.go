@@ -32,6 +32,12 @@ const (
 const (
 	redisDialTimeout = 2 * time.Second
 	redisIOTimeout   = time.Second
+	// redisCallTimeout bounds each Redis call (a command or a pipeline,
+	// with go-redis's retry, its dial and its wait for a pooled connection)
+	// from its start, whatever the caller's context: a Redis that stops
+	// answering costs a request that needs it about this long, then a 503
+	// (docs/sessions.md "When Redis does not answer").
+	redisCallTimeout = time.Second
 	// go-redis retries a failed dial 5 times, 100 ms apart, by default:
 	// too long for a request to wait on a Redis that is down.
 	redisDialRetries   = 2
@@ -65,7 +71,10 @@ type RedisStore struct {
 	// writes the checks of concurrent requests to one connection as one
 	// pipeline (one system call each way for many requests, here and in
 	// redis-server) instead of one round trip per request on a pooled
-	// connection. Each request still waits for its own reply.
+	// connection. Each request still waits for its own reply. The
+	// pipeliner does not heed a command's context, and runs its batches one
+	// after another: a check waits for the batch ahead of it, then for its
+	// own, each cut short by callBound after redisCallTimeout.
 	checks redis.Cmdable
 }
 
@@ -209,23 +218,70 @@ func newRedisClient(cfg RedisConfig) (redis.UniversalClient, error) {
 		}
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = redisDialTimeout, redisIOTimeout, redisIOTimeout
 		opt.MaxRetries, opt.DialerRetries, opt.DialerRetryTimeout = 1, redisDialRetries, redisDialRetryWait
-		return redis.NewClient(opt), nil
+		opt.ContextTimeoutEnabled = true
+		return bounded(redis.NewClient(opt)), nil
 	case len(cfg.ClusterAddrs) > 0:
-		return redis.NewClusterClient(&redis.ClusterOptions{
+		return bounded(redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: cfg.ClusterAddrs, Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
 			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
-			DialerRetries: redisDialRetries, DialerRetryTimeout: redisDialRetryWait,
-		}), nil
+			DialerRetries: redisDialRetries, DialerRetryTimeout: redisDialRetryWait, ContextTimeoutEnabled: true,
+		})), nil
 	default:
 		if cfg.SentinelMaster == "" {
 			return nil, errors.New("session: redis_sentinel_addrs needs redis_sentinel_master")
 		}
-		return redis.NewFailoverClient(&redis.FailoverOptions{
+		return bounded(redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: cfg.SentinelMaster, SentinelAddrs: cfg.SentinelAddrs,
 			Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
 			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
-		}), nil
+			ContextTimeoutEnabled: true,
+		})), nil
 	}
+}
+
+// bounded makes every call of client give up after redisCallTimeout
+// (callBound). Its options must set ContextTimeoutEnabled: without it
+// go-redis reads and writes under its own timeouts only, and a deadline of
+// the caller's (readyz's, a refresh's) cut nothing short.
+func bounded[C redis.UniversalClient](client C) C {
+	client.AddHook(callBound{})
+	return client
+}
+
+// callBound is a go-redis hook that gives each command and pipeline a
+// deadline of redisCallTimeout from its start, around go-redis's retry: a
+// timed-out call is then not sent again (nor waited for again), and no
+// caller waits on a Redis that stopped answering for longer than that.
+type callBound struct{}
+
+func (callBound) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (callBound) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if boundedAlready(ctx) {
+			return next(ctx, cmd)
+		}
+		ctx, cancel := context.WithTimeout(ctx, redisCallTimeout)
+		defer cancel()
+		return next(ctx, cmd)
+	}
+}
+
+func (callBound) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if boundedAlready(ctx) {
+			return next(ctx, cmds)
+		}
+		ctx, cancel := context.WithTimeout(ctx, redisCallTimeout)
+		defer cancel()
+		return next(ctx, cmds)
+	}
+}
+
+// boundedAlready reports whether ctx ends within redisCallTimeout anyway.
+func boundedAlready(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) <= redisCallTimeout
 }
 
 // autoPipeline returns client's autopipeliner (closed with the client), or
