@@ -34,6 +34,7 @@ func TestIdentityAnswersAreNotSharedCacheable(t *testing.T) {
 		"/app/field":    {"Cache-Control": `private="Set-Cookie, X-Y", max-age=600`},
 		"/app/quoted":   {"Cache-Control": `no-cache="no-store, private", public, max-age=600`},
 		"/app/private":  {"Cache-Control": "max-age=60, private"},
+		"/app/unclosed": {"Cache-Control": `public, max-age=600, x="a`},
 		"/public/asset": {"Cache-Control": "public, max-age=600", "CDN-Cache-Control": "max-age=600"},
 	}
 	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {

@@ -78,7 +78,13 @@ func keepPrivate(h, client http.Header) {
 		}
 		kept = append(kept, d)
 	}
-	h.Set("Cache-Control", strings.Join(append(kept, "private"), ", "))
+	// "private" goes first: after a directive whose quoted argument is
+	// never closed (x="a, or x="a\"), a cache would read it as part of
+	// that argument.
+	kept = append(kept, "")
+	copy(kept[1:], kept)
+	kept[0] = "private"
+	h.Set("Cache-Control", strings.Join(kept, ", "))
 }
 
 // privateOnly is the Cache-Control of an answer that named no directive.
