@@ -1,0 +1,160 @@
+package proxy
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis/policy"
+)
+
+// FuzzRedirectValidate: a return URL the policy keeps is the input itself,
+// and a browser resolving it against public_url (as a Location header,
+// after http.Redirect's cleaning) lands on public_url's origin or an
+// allowed host, over http(s); a relative one is path-absolute.
+func FuzzRedirectValidate(f *testing.F) {
+	for _, s := range []string{"/", "/dash?x=1#top", "//evil.com", "/\\evil.com", "https://app.example.org/x",
+		"https://a.b.example.net/", "/#/../%2F%2Fevil.com", "/a/../..//evil.com", "https:evil.com", "/%2e%2e/x",
+		"HTTPS://example.com:443/a", "http://[::1]/", "https://example.com@evil.com/"} {
+		f.Add(s)
+	}
+	public, _ := url.Parse("https://example.com")
+	p, err := newRedirectPolicy(public, []string{"app.example.org", "api.example.org:8443", "*.example.net"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got := p.validate(raw)
+		if got == "/" {
+			return
+		}
+		if got != raw {
+			t.Fatalf("validate(%q) = %q, want the input or \"/\"", raw, got)
+		}
+		loc := raw
+		if raw[0] == '/' {
+			if strings.HasPrefix(raw, "//") || strings.HasPrefix(raw, "/\\") {
+				t.Fatalf("validate kept %q, which is not path-absolute", raw)
+			}
+			loc = asRedirected(raw)
+		}
+		u, err := url.Parse(loc)
+		if err != nil {
+			t.Fatalf("validate kept %q, which does not parse as sent (%q): %v", raw, loc, err)
+		}
+		dest := public.ResolveReference(u)
+		scheme := strings.ToLower(dest.Scheme)
+		if scheme != "http" && scheme != "https" || dest.User != nil || dest.Opaque != "" {
+			t.Fatalf("validate kept %q, which leads to %q", raw, dest)
+		}
+		if !p.allowedHost(scheme, hostOnly(dest.Hostname()), effectivePort(scheme, dest.Port())) {
+			t.Fatalf("validate kept %q, which leads to host %q", raw, dest.Host)
+		}
+	})
+}
+
+// directiveNames is the set of the lower-cased names of the unqualified
+// directives in a Cache-Control field, as a cache reads them.
+func directiveNames(vs []string) map[string]bool {
+	out := map[string]bool{}
+	for _, d := range cacheDirectives(vs) {
+		if name, _, qualified := strings.Cut(d, "="); !qualified {
+			out[strings.ToLower(strings.TrimSpace(name))] = true
+		}
+	}
+	return out
+}
+
+// FuzzKeepPrivate: whatever the upstream's Cache-Control fields, the
+// answer's Cache-Control, read again as a cache reads it, has private or
+// no-store; a no-store the upstream named is kept; public and s-maxage are
+// gone unless no-store or private stand; the targeted fields are gone.
+func FuzzKeepPrivate(f *testing.F) {
+	for _, s := range [][2]string{{"", ""}, {"public, max-age=60", ""}, {"no-store", ""}, {`no-cache="Set-Cookie, X", s-maxage=9`, "public"},
+		{`private="Set-Cookie"`, "max-age=1"}, {`x="a\"`, ""}, {`x="`, "no-store"}, {"NO-STORE", ""}, {",,", " "}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		h := http.Header{"Cdn-Cache-Control": {"max-age=60"}, "Surrogate-Control": {"max-age=60"}, "X-Accel-Expires": {"60"}}
+		var in []string
+		for _, v := range []string{a, b} {
+			if v != "" {
+				h.Add("Cache-Control", v)
+				in = append(in, v)
+			}
+		}
+		upstream := directiveNames(in)
+		client := http.Header{}
+		keepPrivate(h, client)
+		for _, k := range targetedCacheControl {
+			if _, ok := h[k]; ok {
+				t.Fatalf("Cache-Control %q: %s kept", in, k)
+			}
+		}
+		out := append(append([]string(nil), h.Values("Cache-Control")...), client.Values("Cache-Control")...)
+		names := directiveNames(out)
+		if !names["private"] && !names["no-store"] {
+			t.Fatalf("Cache-Control %q became %q: neither private nor no-store", in, out)
+		}
+		if upstream["no-store"] && !names["no-store"] {
+			t.Fatalf("Cache-Control %q became %q: no-store dropped", in, out)
+		}
+		if !upstream["no-store"] && !upstream["private"] && (names["public"] || hasDirective(out, "s-maxage")) {
+			t.Fatalf("Cache-Control %q became %q: still shareable", in, out)
+		}
+	})
+}
+
+// hasDirective reports whether a directive called name, qualified or not,
+// is among vs's.
+func hasDirective(vs []string, name string) bool {
+	for _, d := range cacheDirectives(vs) {
+		n, _, _ := strings.Cut(d, "=")
+		if strings.EqualFold(strings.TrimSpace(n), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzOriginalRequest: whatever forwarded headers a front proxy (or a
+// client through it) sends, the request forward-auth decides has a method
+// the policy accepts (or none), a host that parses again to itself, a
+// normalised path that does not start with "//", and a query that passes
+// checkQuery.
+func FuzzOriginalRequest(f *testing.F) {
+	f.Add("GET", "", "app.example.com", "/a/b?x=1", "", "", "app.example.com")
+	f.Add("", "POST", "", "", "https://app.example.com/a?y", "", "app.example.com")
+	f.Add("GET", "GET", "a.example.com:8443", "", "", "/x/%2e%2e/y", "b")
+	f.Add("get", "", "", "/./../a", "http://a.example.com?/admin", "/a", "a.example.com")
+	f.Add("", "", "", "//public/admin", "", "/.//x", "[::1]:80")
+	f.Fuzz(func(t *testing.T, m1, m2, fwdHost, fwdURI, origURL, origURI, host string) {
+		r := &http.Request{Method: http.MethodGet, Host: host, Header: http.Header{}, URL: &url.URL{Path: "/oauth2/auth"}}
+		for k, v := range map[string]string{"X-Forwarded-Method": m1, "X-Original-Method": m2, "X-Forwarded-Host": fwdHost,
+			"X-Forwarded-Uri": fwdURI, "X-Original-Url": origURL, "X-Original-Uri": origURI} {
+			if v != "" {
+				r.Header.Set(k, v)
+			}
+		}
+		q, query, err := originalRequest(r)
+		if err != nil {
+			return
+		}
+		if q.method != "" && !policy.ValidMethod(q.method) {
+			t.Fatalf("method %q accepted", q.method)
+		}
+		if again, err := ParseHost(q.host.String()); err != nil || again != q.host {
+			t.Fatalf("host %+v does not parse again to itself: %+v, %v", q.host, again, err)
+		}
+		if n, err := policy.Normalize(q.path); err != nil || n != q.path {
+			t.Fatalf("path %q is not normalised (%q, %v)", q.path, n, err)
+		}
+		if !strings.HasPrefix(q.path, "/") || strings.HasPrefix(q.path, "//") {
+			t.Fatalf("path %q", q.path)
+		}
+		if e := checkQuery(query); e != nil {
+			t.Fatalf("query %q: %v", query, e)
+		}
+	})
+}
