@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"bytes"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -155,6 +158,55 @@ func FuzzOriginalRequest(f *testing.F) {
 		}
 		if e := checkQuery(query); e != nil {
 			t.Fatalf("query %q: %v", query, e)
+		}
+	})
+}
+
+// FuzzMethodOverrideSeen: every _method that Go's own parsers read in a
+// urlencoded or multipart body, or the query, is one the gateway decides
+// as: methodOverride returns that method, or refuses the request. An
+// application must never act on a method the gateway did not see.
+func FuzzMethodOverrideSeen(f *testing.F) {
+	f.Add("a=1", false, "_method=delete")
+	f.Add("", true, "--b\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\ndelete\r\n--b--\r\n")
+	f.Add("_method=put", true, "--b\r\nContent-Disposition: form-data; name=\"_%6Dethod\"\r\n\r\nput\r\n--b--\r\n")
+	f.Add("_meth%6Fd=patch", false, "x=1;_method=delete&%5Fmethod=get")
+	f.Fuzz(func(t *testing.T, query string, multi bool, body string) {
+		var seen []string
+		seeQuery := func(raw string) {
+			vals, _ := url.ParseQuery(raw)
+			seen = append(seen, vals["_method"]...)
+		}
+		seeQuery(query)
+		kind := urlencodedForm
+		if multi {
+			kind = multipartForm
+			mr := multipart.NewReader(strings.NewReader(body), "b")
+			for {
+				p, err := mr.NextPart()
+				if err != nil {
+					break
+				}
+				if p.FormName() == "_method" {
+					v, _ := io.ReadAll(io.LimitReader(p, 1<<10))
+					seen = append(seen, string(v))
+				}
+			}
+		} else {
+			seeQuery(body)
+		}
+		m, err := methodOverride(query, kind, "b", bytes.Clone([]byte(body)), false)
+		if err != nil {
+			return
+		}
+		for _, v := range seen {
+			want := strings.ToUpper(strings.TrimSpace(v))
+			if want == http.MethodPost {
+				want = ""
+			}
+			if want != m {
+				t.Fatalf("query %q body %q: Go reads _method %q, the gateway decided as %q", query, body, v, m)
+			}
 		}
 	})
 }
