@@ -281,7 +281,7 @@ func (h *Handler) rotatedElsewhere(r *http.Request, rt string) *session.Session 
 	if err != nil || cur.RefreshToken == rt {
 		return nil
 	}
-	h.log.Info("proxy: a refresh token refused after another replica had refreshed the session; using its result", "sub", cur.Identity.Subject)
+	h.log.Info("proxy: a refresh token refused after another replica had refreshed the session; using its result", subAttr(cur.Identity.Subject))
 	return cur
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -41,18 +42,19 @@ func (p *rotatingProvider) refresh(now func() time.Time, id portcullis.Identity)
 
 // twoReplicas builds two handlers (replicas) on the Redis at addrA and
 // addrB (one server, perhaps reached through a stallProxy) behind one
-// rotating provider, and a session near its access token's expiry.
-func twoReplicas(t *testing.T, addrA, addrB string, expiresIn time.Duration) (fa, fb *fixture, prov *rotatingProvider, cookies []*http.Cookie) {
+// rotating provider, and a session near its access token's expiry. opts
+// apply to both replicas.
+func twoReplicas(t *testing.T, addrA, addrB string, expiresIn time.Duration, opts ...fixtureOption) (fa, fb *fixture, prov *rotatingProvider, cookies []*http.Cookie) {
 	var stA *session.RedisStore
-	fa = newFixture(t, func(c *Config) {
+	fa = newFixture(t, append(opts, func(c *Config) {
 		stA = redisStoreAt(t, addrA, c.Now)
 		c.Sessions = stA
 		c.Headers.AccessToken = "X-Forwarded-Access-Token"
-	})
-	fb = newFixture(t, func(c *Config) {
+	})...)
+	fb = newFixture(t, append(opts, func(c *Config) {
 		c.Sessions = redisStoreAt(t, addrB, c.Now)
 		c.Headers.AccessToken = "X-Forwarded-Access-Token"
-	})
+	})...)
 	prov = &rotatingProvider{spent: map[string]bool{}}
 	s := fa.session()
 	s.Expiry = fa.clock.Now().Add(expiresIn)
@@ -244,6 +246,61 @@ func TestRefreshRefusedAfterAnotherReplicaRotated(t *testing.T) {
 	}
 	if len(fa.prov.revoked)+len(fb.prov.revoked) != 0 {
 		t.Errorf("revoked %q %q", fa.prov.revoked, fb.prov.revoked)
+	}
+}
+
+// TestRotatedElsewhereLogSubBounded: the line a replica logs when it uses
+// another replica's refresh instead of a refusal names the user as every
+// other line does (docs/operations.md "Log fields"): cut, its controls
+// replaced. It wrote the subject whole, which user_claim may take from a
+// claim the user sets.
+func TestRotatedElsewhereLogSubBounded(t *testing.T) {
+	var logs syncBuffer
+	addr := startRedisServer(t)
+	fa, fb, prov, _ := twoReplicas(t, addr, addr, 10*time.Second, withDebugLog(&logs))
+	sub := "\u009b2J" + strings.Repeat("s", 5000)
+	fa.prov.identity.Subject, fb.prov.identity.Subject = sub, sub
+	s := fa.session()
+	s.Expiry = fa.clock.Now().Add(10 * time.Second)
+	cookies := saveToStore(t, fa.cfg.Sessions, s)
+
+	startedA, answerA := make(chan struct{}), make(chan struct{})
+	startedB, answerB := make(chan struct{}), make(chan struct{})
+	refreshA, refreshB := prov.refresh(fa.clock.Now, fa.prov.identity), prov.refresh(fb.clock.Now, fb.prov.identity)
+	fa.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		close(startedA)
+		<-answerA
+		return refreshA(rt)
+	}
+	fb.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		close(startedB)
+		<-answerB
+		return refreshB(rt)
+	}
+	raw := redis.NewClient(&redis.Options{Addr: addr})
+	defer raw.Close()
+	doneA := make(chan *http.Response, 1)
+	go func() { doneA <- fa.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
+	<-startedA
+	raw.Del(context.Background(), raw.Keys(context.Background(), "portcullis:lock:*").Val()...) // lost
+	doneB := make(chan *http.Response, 1)
+	go func() { doneB <- fb.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
+	<-startedB
+	close(answerA)
+	<-doneA
+	close(answerB)
+	if resp := <-doneB; resp.StatusCode != http.StatusOK {
+		t.Fatalf("replica B: %d", resp.StatusCode)
+	}
+
+	const msg = "proxy: a refresh token refused after another replica had refreshed the session; using its result"
+	lines := logLines(logs.String(), msg)
+	if len(lines) != 1 {
+		t.Fatalf("%d such lines:\n%.3000s", len(lines), logs.String())
+	}
+	if n := len(lines[0]); n > maxLogLineBytes || strings.Contains(lines[0], "\u009b") || strings.Contains(lines[0], `\u009b`) ||
+		!strings.Contains(lines[0], "…") {
+		t.Errorf("a line of %d bytes, want at most %d, cut with … and no C1: %.300s", n, maxLogLineBytes, lines[0])
 	}
 }
 
