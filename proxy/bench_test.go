@@ -14,7 +14,7 @@ import (
 	"github.com/portcullis/portcullis"
 )
 
-// The hot-path target (issue 2): an authenticated request through the
+// The hot-path target (docs/performance.md): an authenticated request through the
 // handler costs at most 1.15x the CPU of a bare, tuned ReverseProxy to the
 // same upstream. Each benchmark reports cpu-ns/op (process user+system CPU
 // per request, upstream included, the same for both) beside ns/op.

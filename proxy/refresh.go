@@ -17,7 +17,7 @@ import (
 
 const (
 	// refreshTimeout bounds how long a request waits on the provider for a
-	// refresh (issue 4: no request waits more than a few seconds).
+	// refresh: no request waits more than a few seconds.
 	refreshTimeout = 5 * time.Second
 	// refreshReuse is how long a refreshed session is handed to requests
 	// that still carry the cookie it replaced, so that a rotated refresh
@@ -106,7 +106,7 @@ type errStore struct{ error }
 func (e errStore) Unwrap() error { return e.error }
 
 // fresh returns s, refreshed when its access token is within RefreshMargin
-// of expiry (issue 4), or nil when the session no longer yields an
+// of expiry (docs/sessions.md "Refresh"), or nil when the session no longer yields an
 // identity: the refresh token was refused (the session is then deleted), or
 // the access token has expired and could not be refreshed. An error means
 // the store could not be asked for a session whose access token has

@@ -36,7 +36,7 @@ const (
 	// with go-redis's retry, its dial and its wait for a pooled connection)
 	// from its start, whatever the caller's context: a Redis that stops
 	// answering costs a request that needs it about this long, then a 503
-	// (docs/sessions.md "When Redis does not answer").
+	// (docs/sessions.md "Redis store").
 	redisCallTimeout = time.Second
 	// go-redis retries a failed dial 5 times, 100 ms apart, by default:
 	// too long for a request to wait on a Redis that is down.
