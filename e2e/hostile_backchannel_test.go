@@ -55,6 +55,9 @@ func TestHostileProviderBackChannel(t *testing.T) {
 		{"token_type mac", func() { p.SetTokenType("mac") }, `token_type \"mac\" is not Bearer`},
 		{"token_type DPoP", func() { p.SetTokenType("DPoP") }, `token_type \"DPoP\" is not Bearer`},
 		{"ID token 10 minutes old", func() { p.SetIDTokenAge(10 * time.Minute) }, "a replayed or stale token"},
+		// RFC 6749 Appendix A.12: a session (JSON) would keep it changed.
+		{"access_token not ASCII", func() { p.SetTokenField("access_token", `"at\u00e9"`) },
+			"access_token has the character 0xc3 at offset 2"},
 		// One header rule (idp.HeaderValue), applied at the callback.
 		{"tab in a header claim", user(map[string]any{"tenant": "t1\tt2"}), "claim tenant cannot be forwarded"},
 		{"LF in email", user(map[string]any{"email": "a@example.com\nX-Injected: 1"}), "claim email cannot be forwarded"},
@@ -66,6 +69,7 @@ func TestHostileProviderBackChannel(t *testing.T) {
 				p.SetRedirect("/token", 0, "")
 				p.SetTokenType("Bearer")
 				p.SetIDTokenAge(0)
+				p.SetTokenField("access_token", "")
 				p.SetUser(oidctest.User{Subject: "alice", Claims: map[string]any{"email": "alice@example.com",
 					"email_verified": true, "tenant": "Zoë"}})
 			}()

@@ -28,7 +28,7 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 	if err != nil {
 		return nil, nil, fmt.Errorf("idp: code exchange: %w", c.tokenError(err, code, verifier))
 	}
-	if err := checkTokenType(tok.TokenType, true); err != nil {
+	if err := checkTokenResponse(tok, true); err != nil {
 		return nil, nil, fmt.Errorf("idp: code exchange: %w", err)
 	}
 	out, omitted := c.tokens(tok, m.oauth.Scopes)
@@ -370,7 +370,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 		}
 		return nil, nil, fmt.Errorf("idp: refresh: %w", err)
 	}
-	if err := checkTokenType(tok.TokenType, false); err != nil {
+	if err := checkTokenResponse(tok, false); err != nil {
 		return nil, nil, fmt.Errorf("idp: refresh: %w", err)
 	}
 	var prevScopes []string

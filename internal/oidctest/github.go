@@ -52,6 +52,7 @@ type GitHubServer struct {
 	orgs   []GitHubOrg
 	faults GitHubFault
 	calls  callLog
+	fields url.Values // SetTokenField: members replacing the ones issued
 }
 
 type ghCode struct{ redirect, scope, challenge string }
@@ -94,6 +95,19 @@ func NewGitHub(tb testing.TB, user GitHubUser) *GitHubServer {
 	g.URL = g.Server.URL
 	tb.Cleanup(g.Server.Close)
 	return g
+}
+
+// SetTokenField makes later successful token answers carry the member
+// name with value v (any bytes: the form encoding escapes them) instead of
+// what the endpoint would issue; an access_token so set is the one the
+// REST API then accepts.
+func (g *GitHubServer) SetTokenField(name, v string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.fields == nil {
+		g.fields = url.Values{}
+	}
+	g.fields.Set(name, v)
 }
 
 // Requests counts requests at a path ("/user/emails", ...).
@@ -149,11 +163,19 @@ func (g *GitHubServer) accessToken(w http.ResponseWriter, r *http.Request) {
 	default:
 		tok := "gho_" + randomString()
 		g.mu.Lock()
+		if v := g.fields.Get("access_token"); v != "" {
+			tok = v
+		}
 		g.tokens[tok] = c.scope
 		g.mu.Unlock()
 		reply.Set("access_token", tok)
 		reply.Set("scope", c.scope)
 		reply.Set("token_type", "bearer")
+		g.mu.Lock()
+		for k := range g.fields {
+			reply.Set(k, g.fields.Get(k))
+		}
+		g.mu.Unlock()
 	}
 	// GitHub answers 200 even for errors, form-encoded unless asked for JSON.
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {

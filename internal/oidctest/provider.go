@@ -146,6 +146,7 @@ type Provider struct {
 	tokenType string              // token_type of token responses ("" = omitted)
 	idAge     time.Duration       // how long before now ID tokens say they were issued
 	expiresIn string              // SetExpiresIn: raw JSON, "omit", or "" for Options.AccessTokenLifetime
+	fields    map[string]string   // SetTokenField: member -> raw JSON replacing the one issued
 }
 
 type redirect struct {
@@ -282,6 +283,22 @@ func (p *Provider) SetIDTokenAge(age time.Duration) { p.mu.Lock(); p.idAge = age
 // JSON value raw ("-5", "1e300", `"3600"`); "omit" leaves the member out,
 // "" goes back to Options.AccessTokenLifetime.
 func (p *Provider) SetExpiresIn(raw string) { p.mu.Lock(); p.expiresIn = raw; p.mu.Unlock() }
+
+// SetTokenField makes later token responses carry the member name as the
+// raw JSON value raw (`"tok\u00e9"`) instead of what the endpoint would
+// issue; "" goes back to that.
+func (p *Provider) SetTokenField(name, raw string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fields == nil {
+		p.fields = map[string]string{}
+	}
+	if raw == "" {
+		delete(p.fields, name)
+		return
+	}
+	p.fields[name] = raw
+}
 
 // SetUser replaces the user that later logins and refreshes are for.
 func (p *Provider) SetUser(u User) { p.mu.Lock(); p.user = u; p.mu.Unlock() }
@@ -540,6 +557,11 @@ func (p *Provider) issue(w http.ResponseWriter, sub, scope, nonce string) {
 	if p.faultsNow()&FaultNoIDToken == 0 {
 		resp["id_token"] = p.IDToken(sub, nonce, at)
 	}
+	p.mu.Lock()
+	for k, v := range p.fields {
+		resp[k] = json.RawMessage(v)
+	}
+	p.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp)
 }
