@@ -111,6 +111,9 @@ func (h *Handler) exchangeFailure(err error) *httpError {
 	switch {
 	case errors.Is(err, idp.ErrInvalidToken):
 		reason = "invalid_id_token"
+	case errors.Is(err, idp.ErrInvalidTokenResponse):
+		reason = "invalid_token_response"
+		msg = "The sign-in could not be completed: the identity provider's answer to the token request is invalid. Ask your administrator; the gateway's log names the fault."
 	case errors.Is(err, idp.ErrNotReady):
 		reason = "provider_unavailable"
 	case errors.Is(err, idp.ErrAmbiguousList):

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -200,6 +201,25 @@ func TestCallbackExchangeFailureMakesNoSession(t *testing.T) {
 	resp := f.do(t, "GET", "/oauth2/callback?code=a&state="+state, nil, withCookies(cookies), browser())
 	if resp.StatusCode != http.StatusBadGateway {
 		t.Fatalf("status = %d, want 502", resp.StatusCode)
+	}
+	if c := responseCookies(resp)["portcullis"]; c != nil && c.MaxAge >= 0 {
+		t.Fatal("a failed login set a session cookie")
+	}
+}
+
+// TestCallbackInvalidTokenResponse: a token answer the idp package refused
+// (a token with a byte RFC 6749 does not allow) is a 502 page that names
+// the provider's answer as invalid, with no session; the page quotes
+// nothing of the cause.
+func TestCallbackInvalidTokenResponse(t *testing.T) {
+	f := newFixture(t)
+	f.prov.exchangeErr = fmt.Errorf("idp: code exchange: %w: access_token has the character 0xff at offset 7", idp.ErrInvalidTokenResponse)
+	state, cookies := startLogin(t, f, "/app/")
+	resp := f.do(t, "GET", "/oauth2/callback?code=a&state="+state, nil, withCookies(cookies), browser())
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "answer to the token request is invalid") ||
+		strings.Contains(body, "0xff") {
+		t.Fatalf("status %d, body %s", resp.StatusCode, body)
 	}
 	if c := responseCookies(resp)["portcullis"]; c != nil && c.MaxAge >= 0 {
 		t.Fatal("a failed login set a session cookie")
