@@ -3,6 +3,7 @@ package proxy
 import (
 	"io"
 	"net/http"
+	"strings"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -70,7 +71,13 @@ func (h *Handler) dropTrailers(resp *http.Response) {
 // HTTP/1.1 server sends them when they come unannounced), not one the
 // gateway controls on the answer's header, and not an identity header.
 // gRPC's grpc-status and grpc-message, Server-Timing and an application's
-// own fields pass.
+// own fields pass. A forbidden field is recognised in the spellings the
+// gateway's header sets fold together ("Content.Length", "Content_Length"),
+// which servers that map '_' and '.' to '-' would read as it.
 func (h *Handler) trailerAllowed(name string) bool {
-	return httpguts.ValidTrailerHeader(name) && !responseControlled.has(name) && !h.scrub.has(name)
+	return httpguts.ValidTrailerHeader(name) && httpguts.ValidTrailerHeader(dashedName.Replace(name)) &&
+		!responseControlled.has(name) && !h.scrub.has(name)
 }
+
+// dashedName spells a field name with '_' and '.' as '-'.
+var dashedName = strings.NewReplacer("_", "-", ".", "-")
