@@ -181,6 +181,19 @@ func TestRefreshLockOutlivesASlowSave(t *testing.T) {
 	}
 }
 
+// gateRefresh makes f's refreshes at prov wait: started is closed when one
+// reaches the provider, which answers once answer is closed.
+func gateRefresh(f *fixture, prov *rotatingProvider) (started, answer chan struct{}) {
+	started, answer = make(chan struct{}), make(chan struct{})
+	refresh := prov.refresh(f.clock.Now, f.prov.identity)
+	f.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		close(started)
+		<-answer
+		return refresh(rt)
+	}
+	return started, answer
+}
+
 // TestRefreshRefusedAfterAnotherReplicaRotated: the lock of a session was
 // lost while its holder (A) refreshed it (a Redis failover that did not
 // replicate it, or a TTL that ran out), so another replica (B) refreshed
@@ -192,19 +205,8 @@ func TestRefreshLockOutlivesASlowSave(t *testing.T) {
 func TestRefreshRefusedAfterAnotherReplicaRotated(t *testing.T) {
 	addr := startRedisServer(t)
 	fa, fb, prov, cookies := twoReplicas(t, addr, addr, 10*time.Second)
-	startedA, answerA := make(chan struct{}), make(chan struct{})
-	startedB, answerB := make(chan struct{}), make(chan struct{})
-	refreshA, refreshB := prov.refresh(fa.clock.Now, fa.prov.identity), prov.refresh(fb.clock.Now, fb.prov.identity)
-	fa.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
-		close(startedA)
-		<-answerA
-		return refreshA(rt)
-	}
-	fb.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
-		close(startedB)
-		<-answerB
-		return refreshB(rt)
-	}
+	startedA, answerA := gateRefresh(fa, prov)
+	startedB, answerB := gateRefresh(fb, prov)
 	raw := redis.NewClient(&redis.Options{Addr: addr})
 	defer raw.Close()
 	ctx := context.Background()
@@ -264,19 +266,8 @@ func TestRotatedElsewhereLogSubBounded(t *testing.T) {
 	s.Expiry = fa.clock.Now().Add(10 * time.Second)
 	cookies := saveToStore(t, fa.cfg.Sessions, s)
 
-	startedA, answerA := make(chan struct{}), make(chan struct{})
-	startedB, answerB := make(chan struct{}), make(chan struct{})
-	refreshA, refreshB := prov.refresh(fa.clock.Now, fa.prov.identity), prov.refresh(fb.clock.Now, fb.prov.identity)
-	fa.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
-		close(startedA)
-		<-answerA
-		return refreshA(rt)
-	}
-	fb.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
-		close(startedB)
-		<-answerB
-		return refreshB(rt)
-	}
+	startedA, answerA := gateRefresh(fa, prov)
+	startedB, answerB := gateRefresh(fb, prov)
 	raw := redis.NewClient(&redis.Options{Addr: addr})
 	defer raw.Close()
 	doneA := make(chan *http.Response, 1)
