@@ -4,25 +4,19 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // TestReadyzWithRedisHung: Redis stops answering (SIGSTOP: its connections
 // stay open). /readyz answers 503 "session store unreachable" within its
 // own bound (1 s, docs/operations.md), and 200 again once Redis answers.
 func TestReadyzWithRedisHung(t *testing.T) {
-	bin := testenv.LookPath(t, "redis-server")
-	port := testenv.FreePort(t)
-	p := testenv.Start(t, exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"))
-	testenv.WaitTCP(t, testenv.Addr(port), 10*time.Second, p)
-	redisTOML := fmt.Sprintf("store = \"redis\"\nredis_url = \"redis://%s/0\"\n", testenv.Addr(port))
+	addr, p := startRedisServer(t)
+	redisTOML := fmt.Sprintf("store = \"redis\"\nredis_url = \"redis://%s/0\"\n", addr)
 	f := newFixtureWith(t, nil, nil, func(c *testConfig) { c.session = redisTOML })
 	readyz := func() (int, string, time.Duration) {
 		start := time.Now()

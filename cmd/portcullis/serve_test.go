@@ -13,7 +13,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -319,11 +318,8 @@ func aliceRequest(t *testing.T, f *fixture, c *http.Client) *http.Request {
 // TestReloadRedisSecrets rotates the secrets of a Redis store: the new
 // store shares the Redis connection and the session stays valid.
 func TestReloadRedisSecrets(t *testing.T) {
-	bin := testenv.LookPath(t, "redis-server")
-	port := testenv.FreePort(t)
-	p := testenv.Start(t, exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"))
-	testenv.WaitTCP(t, testenv.Addr(port), 10*time.Second, p)
-	redisTOML := fmt.Sprintf("store = \"redis\"\nredis_url = \"redis://%s/0\"\n", testenv.Addr(port))
+	addr := reviewRedis(t)
+	redisTOML := fmt.Sprintf("store = \"redis\"\nredis_url = \"redis://%s/0\"\n", addr)
 	f := newFixtureWith(t, nil, nil, func(c *testConfig) { c.session = redisTOML })
 	alice := f.login()
 	prev := f.g.current()
