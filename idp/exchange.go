@@ -384,6 +384,9 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 	}
 	id, err := c.refreshedIdentity(ctx, m, out, prev)
 	if err != nil {
+		if errors.Is(err, ErrInvalidGrant) {
+			c.revokeRefused(ctx, out.RefreshToken)
+		}
 		return nil, nil, err
 	}
 	if err := c.refreshGroups(ctx, id, prev, out); err != nil {
@@ -391,6 +394,27 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 	}
 	id.Scopes = out.Scopes
 	return out, id, nil
+}
+
+// refusedRevokeTimeout bounds the revocation of a refresh token issued in
+// an answer whose identity was refused: no longer than a sign-out's
+// revocation, whose HTTP client allows 10 s.
+const refusedRevokeTimeout = 5 * time.Second
+
+// revokeRefused revokes (RFC 7009) the refresh token of a refresh answer
+// whose identity Refresh refused (another sub or iss, a userinfo for
+// another subject, an ID token that does not verify, an identity the
+// sign-in would refuse). The provider issued it, and rotated away the one
+// presented: the session ends here, but the grant stayed alive at the
+// provider, whoever holds the token, as a sign-out would not leave it.
+// The caller's deadline may be spent on the refresh; the revocation gets
+// its own bound.
+func (c *Client) revokeRefused(ctx context.Context, refreshToken string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refusedRevokeTimeout)
+	defer cancel()
+	if err := c.Revoke(ctx, refreshToken); err != nil {
+		c.log.Warn("idp: revoking the refresh token of a refused refresh failed", "err", err)
+	}
 }
 
 // signInClaims describe the sign-in that a refresh continues (OIDC Core 2,
@@ -460,7 +484,20 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 			}
 		}
 	}
-	return c.identity(vt.claims, vt.token.Issuer)
+	return c.refreshedClaims(vt.claims, vt.token.Issuer)
+}
+
+// refreshedClaims derives a refreshed identity from its claims. One the
+// sign-in would refuse (hosted_domain no longer met, the address no longer
+// verified with user_claim = "email", a claim unfit for its header) refuses
+// the grant: the session ends, and does not serve the sign-in's identity
+// until its access token expires.
+func (c *Client) refreshedClaims(claims map[string]any, iss string) (*portcullis.Identity, error) {
+	id, err := c.identity(claims, iss)
+	if err != nil {
+		return nil, fmt.Errorf("%w: refreshed identity: %w", ErrInvalidGrant, err)
+	}
+	return id, nil
 }
 
 // idTokenOnly are the claims a refresh without an ID token keeps from the
@@ -500,7 +537,7 @@ func (c *Client) identityWithoutIDToken(ctx context.Context, m *metadata, access
 		}
 	}
 	mergeMissing(claims, prevClaims, c.cfg.EmailClaim)
-	return c.identity(claims, iss)
+	return c.refreshedClaims(claims, iss)
 }
 
 // refreshedUserinfo reads userinfo for a refresh without an ID token: nil
