@@ -23,6 +23,13 @@ type Identity struct {
 	// Claims are all claims of the ID token (completed from userinfo) or of the
 	// bearer token, for require_claims and claim headers.
 	Claims map[string]any
+	// UserinfoClaims names the claims the provider's userinfo stated at the
+	// last read (sign-in or refresh), but those only the ID token speaks
+	// for (sub, sid, acr, ...): a refresh that reads userinfo again takes
+	// the absence of one of them as the provider's word that it is gone (a
+	// groups claim left out when empty), not as a gap the sign-in's value
+	// fills. nil when not known (no userinfo, or a session older than it).
+	UserinfoClaims []string `json:",omitempty"`
 	// Expiry is when this identity stops being valid: for a bearer token, when
 	// the gateway stops accepting it (a JWT's exp plus the 30 s leeway, an
 	// introspected token's exp). Zero means unknown.

@@ -69,13 +69,15 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 	if err := c.checkHostedDomain(vt.claims, vt.token.Issuer); err != nil {
 		return nil, nil, err
 	}
-	if err := c.completeFromUserinfo(ctx, m, tok.AccessToken, vt.claims); err != nil {
+	names, err := c.completeFromUserinfo(ctx, m, tok.AccessToken, vt.claims)
+	if err != nil {
 		return nil, nil, err
 	}
 	id, err := c.identity(vt.claims, vt.token.Issuer)
 	if err != nil {
 		return nil, nil, err
 	}
+	id.UserinfoClaims = names
 	if out.GroupsReadAt, err = c.loginGroups(ctx, id, tok.AccessToken); err != nil {
 		return nil, nil, err
 	}
@@ -305,20 +307,21 @@ var errUserinfoSubject = errors.New("idp: userinfo is for another subject")
 
 // completeFromUserinfo adds the userinfo claims the ID token lacks (OIDC
 // Core 5.3), believing them only when userinfo's sub equals the ID token's
-// (5.3.2).
-func (c *Client) completeFromUserinfo(ctx context.Context, m *metadata, accessToken string, claims map[string]any) error {
+// (5.3.2). It returns the names userinfo stated (userinfoNames), nil when
+// the provider has no userinfo.
+func (c *Client) completeFromUserinfo(ctx context.Context, m *metadata, accessToken string, claims map[string]any) ([]string, error) {
 	if m.userinfoURL == "" {
-		return nil
+		return nil, nil
 	}
 	ui, err := c.userinfo(ctx, m.userinfoURL, accessToken, "application/json")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if ui["sub"] != claims["sub"] {
-		return fmt.Errorf("%w: userinfo sub %v does not match the ID token's %v", errUserinfoSubject, ui["sub"], claims["sub"])
+		return nil, fmt.Errorf("%w: userinfo sub %v does not match the ID token's %v", errUserinfoSubject, ui["sub"], claims["sub"])
 	}
 	mergeMissing(claims, ui, c.cfg.EmailClaim)
-	return nil
+	return userinfoNames(ui), nil
 }
 
 // userinfo GETs a JSON object with the access token.
@@ -465,17 +468,21 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 			return nil, fmt.Errorf("%w: iss changed from %q to %q", ErrInvalidGrant, prev.Issuer, vt.token.Issuer)
 		}
 	}
-	if err := c.completeFromUserinfo(ctx, m, out.AccessToken, vt.claims); err != nil {
+	names, err := c.completeFromUserinfo(ctx, m, out.AccessToken, vt.claims)
+	if err != nil {
 		if errors.Is(err, errUserinfoSubject) {
 			return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
 		}
 		// The provider has issued the new tokens and may have rotated the
 		// refresh token, so failing here would end the session at the
-		// access token's expiry: the refresh stands, the sign-in's claims
-		// fill what the new ID token lacks, and the next refresh reads
-		// userinfo again.
+		// access token's expiry: the refresh stands, the sign-in's
+		// userinfo claims fill what the new ID token lacks, and the next
+		// refresh reads userinfo again. A claim only the ID token stated
+		// is the new one's to state: one it leaves out (a groups claim
+		// left out when empty) is not filled in.
 		c.log.Warn("idp: userinfo could not be read at a refresh; the sign-in's claims stand until the next one", "err", err)
-		mergeMissing(vt.claims, prevClaims, c.cfg.EmailClaim)
+		names = prevNames(prev)
+		mergeMissing(vt.claims, userinfoClaimsOf(prevClaims, names), c.cfg.EmailClaim)
 	}
 	for _, k := range signInClaims {
 		if v, ok := prevClaims[k]; ok {
@@ -484,7 +491,7 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 			}
 		}
 	}
-	return c.refreshedClaims(vt.claims, vt.token.Issuer)
+	return c.refreshedClaims(vt.claims, vt.token.Issuer, names)
 }
 
 // refreshedClaims derives a refreshed identity from its claims. One the
@@ -492,11 +499,13 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 // verified with user_claim = "email", a claim unfit for its header) refuses
 // the grant: the session ends, and does not serve the sign-in's identity
 // until its access token expires.
-func (c *Client) refreshedClaims(claims map[string]any, iss string) (*portcullis.Identity, error) {
+// names is what userinfo stated (portcullis.Identity.UserinfoClaims).
+func (c *Client) refreshedClaims(claims map[string]any, iss string, names []string) (*portcullis.Identity, error) {
 	id, err := c.identity(claims, iss)
 	if err != nil {
 		return nil, fmt.Errorf("%w: refreshed identity: %w", ErrInvalidGrant, err)
 	}
+	id.UserinfoClaims = names
 	return id, nil
 }
 
@@ -509,11 +518,13 @@ var idTokenOnly = map[string]bool{"sub": true, "iss": true, "aud": true, "azp": 
 
 // identityWithoutIDToken re-derives the identity after a refresh whose
 // answer has no ID token (many providers send none, OIDC Core 12.2): the
-// claims userinfo states now replace the sign-in's, which fill in the rest
-// (a groups claim the provider puts only in the ID token stays the
-// sign-in's). A userinfo for another sub refuses the refresh
-// (ErrInvalidGrant); one that cannot be read leaves the sign-in's claims,
-// read again at the next refresh, as after a refreshed ID token.
+// claims userinfo states now replace the sign-in's. A claim userinfo stated
+// at the last read and leaves out now is gone (Okta and Keycloak leave out
+// a groups claim that would be empty); the sign-in's fill in only the rest,
+// which userinfo never stated (a groups claim the provider puts only in the
+// ID token stays the sign-in's). A userinfo for another sub refuses the
+// refresh (ErrInvalidGrant); one that cannot be read leaves the sign-in's
+// claims, read again at the next refresh, as after a refreshed ID token.
 func (c *Client) identityWithoutIDToken(ctx context.Context, m *metadata, accessToken string, prev *portcullis.Identity) (*portcullis.Identity, error) {
 	var prevClaims map[string]any
 	iss := c.cfg.Issuer
@@ -523,21 +534,24 @@ func (c *Client) identityWithoutIDToken(ctx context.Context, m *metadata, access
 			iss = prev.Issuer
 		}
 	}
+	names, fill := prevNames(prev), prevClaims
 	claims := make(map[string]any, len(prevClaims))
 	if ui, err := c.refreshedUserinfo(ctx, m, accessToken, prevClaims["sub"]); err != nil {
 		if errors.Is(err, errUserinfoSubject) {
 			return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
 		}
 		c.log.Warn("idp: userinfo could not be read at a refresh; the sign-in's claims stand until the next one", "err", err)
-	} else {
+	} else if ui != nil {
 		for k, v := range ui {
 			if !idTokenOnly[k] && !shadowsNested(prevClaims, k) {
 				claims[k] = v
 			}
 		}
+		fill = claimsNotOf(prevClaims, names)
+		names = userinfoNames(ui)
 	}
-	mergeMissing(claims, prevClaims, c.cfg.EmailClaim)
-	return c.refreshedClaims(claims, iss)
+	mergeMissing(claims, fill, c.cfg.EmailClaim)
+	return c.refreshedClaims(claims, iss, names)
 }
 
 // refreshedUserinfo reads userinfo for a refresh without an ID token: nil
@@ -565,4 +579,56 @@ func shadowsNested(claims map[string]any, k string) bool {
 	}
 	_, found := portcullis.LookupClaim(claims, k)
 	return found
+}
+
+// userinfoNames returns the names of the claims userinfo answer ui states,
+// sorted, but those idTokenOnly keeps from the ID token.
+func userinfoNames(ui map[string]any) []string {
+	names := make([]string, 0, len(ui))
+	for k := range ui {
+		if !idTokenOnly[k] {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// prevNames is prev's UserinfoClaims; nil without prev.
+func prevNames(prev *portcullis.Identity) []string {
+	if prev == nil {
+		return nil
+	}
+	return prev.UserinfoClaims
+}
+
+// userinfoClaimsOf returns the claims of claims named in names: what
+// userinfo stated at the last read. With names nil (not known: a session
+// made before they were recorded) it is all of claims, as before.
+func userinfoClaimsOf(claims map[string]any, names []string) map[string]any {
+	if names == nil {
+		return claims
+	}
+	out := make(map[string]any, len(names))
+	for _, k := range names {
+		if v, ok := claims[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// claimsNotOf returns the claims of claims not named in names: those
+// userinfo did not state at the last read.
+func claimsNotOf(claims map[string]any, names []string) map[string]any {
+	if len(names) == 0 {
+		return claims
+	}
+	out := make(map[string]any, len(claims))
+	for k, v := range claims {
+		if !slices.Contains(names, k) {
+			out[k] = v
+		}
+	}
+	return out
 }

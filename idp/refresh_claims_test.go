@@ -156,6 +156,43 @@ func TestRefreshSurvivesUserinfoOutage(t *testing.T) {
 	}
 }
 
+// TestRefreshUserinfoOutageKeepsNoIDTokenClaim: with userinfo down at a
+// refresh, the sign-in's claims filled every claim the refreshed ID token
+// left out, so a groups claim only the ID token carried, left out now
+// because the user left their last group, came back from the sign-in (and
+// kept coming back for as long as userinfo failed). Only what userinfo
+// stated is filled in now; the ID token speaks for the rest.
+func TestRefreshUserinfoOutageKeepsNoIDTokenClaim(t *testing.T) {
+	var failing atomic.Bool
+	u := oidctest.User{Subject: "alice", Claims: map[string]any{"email": "a@example.com", "email_verified": true},
+		IDTokenClaims: map[string]any{"groups": []any{"admins"}}}
+	p, c, _ := setup(t, oidctest.Options{User: &u}, func(cfg *Config) {
+		cfg.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if failing.Load() && strings.Contains(r.URL.Path, "userinfo") {
+				return nil, errors.New("userinfo unreachable")
+			}
+			return http.DefaultTransport.RoundTrip(r)
+		})}
+	})
+	toks, id, err := login(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(id.Groups, []string{"admins"}) {
+		t.Fatalf("sign-in groups %q", id.Groups)
+	}
+	u.IDTokenClaims = nil
+	p.SetUser(u)
+	failing.Store(true)
+	_, id2, err := c.Refresh(context.Background(), toks.RefreshToken, id)
+	if err != nil {
+		t.Fatalf("refresh with userinfo down: %v", err)
+	}
+	if len(id2.Groups) != 0 || id2.Email != "a@example.com" {
+		t.Errorf("refresh with userinfo down: groups %q (want none: the new ID token states none), email %q", id2.Groups, id2.Email)
+	}
+}
+
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

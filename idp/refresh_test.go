@@ -163,8 +163,10 @@ func TestRefreshExpiresIn(t *testing.T) {
 // they were, so a user moved out of a group kept it until session.lifetime
 // even where userinfo stated the change, and a refresh whose tokens were
 // another user's (userinfo's sub) was accepted. Userinfo is now read at
-// such a refresh: what it states replaces the sign-in's claims, which fill
-// in the rest.
+// such a refresh: what it states replaces the sign-in's claims. A claim
+// userinfo stated at the sign-in and leaves out now (Okta and Keycloak
+// leave out a groups claim that would be empty) is gone; the sign-in's fill
+// in only what userinfo never stated.
 func TestRefreshWithoutIDTokenReadsUserinfo(t *testing.T) {
 	alice := func(groups ...any) oidctest.User {
 		c := map[string]any{"email": "alice@example.com", "email_verified": true, "sid": "sid-alice"}
@@ -177,13 +179,16 @@ func TestRefreshWithoutIDTokenReadsUserinfo(t *testing.T) {
 		name       string
 		o          oidctest.Options
 		fault      oidctest.Fault
+		before     *oidctest.User // nil: alice("admins")
 		after      oidctest.User
 		wantGroups []string
 		wantErr    bool
 	}{
 		{name: "moved to another group", after: alice("viewers"), wantGroups: []string{"viewers"}},
-		{name: "removed from the last group: the claim is left out, the sign-in's stands",
-			after: alice(), wantGroups: []string{"admins"}},
+		{name: "removed from the last group: userinfo leaves the claim out", after: alice(), wantGroups: nil},
+		{name: "groups only in the ID token: userinfo cannot show them, the sign-in's stand",
+			before: &oidctest.User{Subject: "alice", Claims: alice().Claims, IDTokenClaims: map[string]any{"groups": []any{"admins"}}},
+			after:  alice(), wantGroups: []string{"admins"}},
 		{name: "no userinfo endpoint: the sign-in's claims stand", o: oidctest.Options{NoUserinfo: true},
 			after: alice("viewers"), wantGroups: []string{"admins"}},
 		{name: "userinfo for another sub", fault: oidctest.FaultUserinfoOtherSub, after: alice("admins"), wantErr: true},
@@ -192,6 +197,9 @@ func TestRefreshWithoutIDTokenReadsUserinfo(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := alice("admins")
+			if tt.before != nil {
+				before = *tt.before
+			}
 			tt.o.User = &before
 			p, c, _ := setup(t, tt.o, nil)
 			toks, id, err := login(t, c)

@@ -82,7 +82,7 @@ func testSession(tb testing.TB, now time.Time, groups, idTokenLen int) *Session 
 		Identity: portcullis.Identity{
 			Subject: "user-1", Issuer: "https://idp.example.com", Email: "ada@example.com",
 			EmailVerified: true, Groups: gs, Scopes: []string{"openid", "email"},
-			SessionID: "sid-1", Claims: claims,
+			SessionID: "sid-1", Claims: claims, UserinfoClaims: []string{"email", "groups"},
 		},
 		AccessToken:  "at-" + randomText(tb, 40),
 		RefreshToken: "rt-" + randomText(tb, 40),

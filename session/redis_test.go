@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,6 +80,14 @@ func TestRedisStoreLifecycle(t *testing.T) {
 	defer other.Close()
 	if g, err := other.Load(requestWith(cs)); err != nil || g.ID != got.ID {
 		t.Fatalf("Load on another replica = %v, %v", g, err)
+	}
+	// What userinfo stated decides what the next refresh keeps.
+	g, err := loadFull(t, other, requestWith(cs))
+	if err != nil {
+		t.Fatalf("Full on another replica: %v", err)
+	}
+	if !slices.Equal(g.Identity.UserinfoClaims, want.Identity.UserinfoClaims) {
+		t.Errorf("the names userinfo stated, on another replica = %q, want %q", g.Identity.UserinfoClaims, want.Identity.UserinfoClaims)
 	}
 
 	// Refresh: update in place; the remaining TTL stays.

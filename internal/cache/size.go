@@ -33,7 +33,7 @@ func IdentitySize(id *portcullis.Identity) int {
 	}
 	return int(unsafe.Sizeof(*id)) + len(id.Subject) + len(id.Issuer) + len(id.Email) +
 		len(id.PreferredUsername) + len(id.SessionID) + StringsSize(id.Groups) +
-		StringsSize(id.Scopes) + claimsSize(id.Claims, 0)
+		StringsSize(id.Scopes) + StringsSize(id.UserinfoClaims) + claimsSize(id.Claims, 0)
 }
 
 // claimsSize is the bytes a decoded JSON object holds (maps, slices,

@@ -64,6 +64,9 @@ type User struct {
 	Claims map[string]any
 	// UserinfoClaims appear only at the userinfo endpoint.
 	UserinfoClaims map[string]any
+	// IDTokenClaims appear only in ID tokens (a provider whose userinfo
+	// leaves out groups it puts in ID tokens).
+	IDTokenClaims map[string]any
 }
 
 // Options configure a Provider; zero values are documented per field.
@@ -592,6 +595,9 @@ func (p *Provider) IDToken(sub, nonce, accessToken string) string {
 	p.mu.Lock()
 	c := map[string]any{}
 	for k, v := range p.user.Claims {
+		c[k] = v
+	}
+	for k, v := range p.user.IDTokenClaims {
 		c[k] = v
 	}
 	age := p.idAge
