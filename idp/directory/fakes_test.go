@@ -35,6 +35,21 @@ func TestGoogleAgainstFake(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an address with an apostrophe", func(t *testing.T) {
+		// Google lets usernames hold apostrophes; the Cloud Identity query
+		// quotes the address as a CEL string rather than refusing it.
+		g.SetMemberships("o'brien@acme.com", "eng@acme.com")
+		defer g.SetMemberships("o'brien@acme.com")
+		want := []string{"all@acme.com", "eng@acme.com", "sre@acme.com"}
+		for _, admin := range []string{"admin@acme.com", ""} {
+			src, _ := NewGoogle(GoogleConfig{CredentialsJSON: g.ServiceAccountKey(), AdminEmail: admin, BaseURL: g.URL})
+			got, err := src.Groups(context.Background(), User{Email: "o'brien@acme.com"})
+			slices.Sort(got)
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("admin %q: groups = %v, %v; want %v", admin, got, err, want)
+			}
+		}
+	})
 	t.Run("delegation missing", func(t *testing.T) {
 		g.SetFaults(oidctest.GoogleErrorOnDelegation)
 		defer g.SetFaults(0)

@@ -191,9 +191,8 @@ func (g *Google) adminGroups(ctx context.Context, authz, member string) ([]strin
 // groups.memberships.searchTransitiveGroups for member; the group address is
 // each membership's groupKey.id.
 func (g *Google) cloudIdentityGroups(ctx context.Context, authz, member string) ([]string, error) {
-	if strings.ContainsAny(member, `'\`) {
-		return nil, fmt.Errorf("directory: google: cannot search groups of %q", member)
-	}
+	// Google usernames may hold apostrophes (o'brien@acme.com): the address
+	// is quoted as a CEL string, never refused and never left to end it.
 	query := fmt.Sprintf("member_key_id == '%s' && '%s' in labels", celQuoted(member), cloudIdentityLabel)
 	var out groupSet
 	token := ""

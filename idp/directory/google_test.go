@@ -222,8 +222,13 @@ func TestGoogleCloudIdentityTransitive(t *testing.T) {
 	if f.subjects[0] != "" || f.scopes[0] != CloudIdentityScope {
 		t.Errorf("grant sub %q scope %q: Cloud Identity is called as the service account itself", f.subjects[0], f.scopes[0])
 	}
-	if _, err := g.Groups(context.Background(), User{Email: "x'@acme.com"}); err == nil {
-		t.Error("an address that would break out of the query was searched")
+	// A quote in the address stays inside the CEL string literal.
+	if _, err := g.Groups(context.Background(), User{Email: "x' || 'a' == 'a@acme.com"}); err != nil {
+		t.Fatal(err)
+	}
+	wantQ = `member_key_id == 'x\' || \'a\' == \'a@acme.com' && 'cloudidentity.googleapis.com/groups.discussion_forum' in labels`
+	if q := f.queries[len(f.queries)-1]; q != wantQ {
+		t.Errorf("query = %q, want %q", q, wantQ)
 	}
 }
 

@@ -154,10 +154,11 @@ func transitiveQueryMember(query string) (string, bool) {
 			v = strings.TrimSpace(v)
 			v, ok = strings.CutPrefix(v, "==")
 			v = strings.TrimSpace(v)
-			if !ok || len(v) < 3 || v[0] != '\'' || v[len(v)-1] != '\'' {
+			lit, ok2 := celString(v)
+			if !ok || !ok2 || lit == "" {
 				return "", false
 			}
-			member = strings.ToLower(v[1 : len(v)-1])
+			member = strings.ToLower(lit)
 			continue
 		}
 		if f := strings.Fields(part); len(f) == 3 && f[1] == "in" && f[2] == "labels" && f[0] == "'"+discussionForumLabel+"'" {
@@ -170,6 +171,31 @@ func transitiveQueryMember(query string) (string, bool) {
 		return "", false
 	}
 	return member, member != "" && label
+}
+
+// celString reads v as exactly one single-quoted CEL string literal: \\ and
+// \' are its escapes (an address may hold an apostrophe), an unescaped quote
+// ends it; anything after it, another escape or no closing quote is refused.
+func celString(v string) (string, bool) {
+	if len(v) < 2 || v[0] != '\'' {
+		return "", false
+	}
+	var b strings.Builder
+	for i := 1; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '\'':
+			return b.String(), i == len(v)-1
+		case '\\':
+			if i+1 >= len(v) || (v[i+1] != '\'' && v[i+1] != '\\') {
+				return "", false
+			}
+			i++
+			b.WriteByte(v[i])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", false
 }
 
 // pageSize parses a page size parameter: "" = def, above max = max.
