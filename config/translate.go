@@ -23,6 +23,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 	routes := d.validateRoutes(fc.Routes, upstreams, len(fc.Upstreams))
 	table := d.compileRoutes(routes)
 	d.warnGroupCase(kind, fc.Routes)
+	d.warnGitHubAppOrgs(&fc.Provider, kind, fc.Routes)
 	d.warnUnderPrefix(fc.Server.Prefix, fc.Routes)
 	d.warnOpenSignIn(&fc.Provider, kind, fc.Routes)
 	d.warnOpenExtraIssuer(&fc.Provider, kind, fc.Routes)

@@ -88,6 +88,25 @@ func (d *decoder) warnGroupCase(kind string, routes []routeSection) {
 	}
 }
 
+// warnGitHubAppOrgs warns about organisations in allow_groups when
+// client_id is a GitHub App's (GitHub App client IDs begin "Iv1." or
+// "Iv23"; an OAuth app's do not): GitHub answers GET /user/orgs with an
+// empty list for a GitHub App's user token, so the directory never yields
+// an organisation, only teams.
+func (d *decoder) warnGitHubAppOrgs(p *providerSection, kind string, routes []routeSection) {
+	if kind != "github" || !(strings.HasPrefix(p.ClientID, "Iv1.") || strings.HasPrefix(p.ClientID, "Iv23")) {
+		return
+	}
+	for _, r := range routes {
+		for i, g := range r.AllowGroups {
+			if !strings.Contains(g, "/") && groupNeverMatches(kind, g) == "" {
+				d.warn(fmt.Sprintf("%s.allow_groups[%d]", r.path, i), "%q never matches: client_id %s is a GitHub App's, and GitHub "+
+					"lists no organisations for a GitHub App's user token (GET /user/orgs answers []); use an OAuth app, or teams", g, p.ClientID)
+			}
+		}
+	}
+}
+
 // groupNeverMatches says why kind's directory never yields group g, or "".
 func groupNeverMatches(kind, g string) string {
 	switch kind {
@@ -99,12 +118,30 @@ func groupNeverMatches(kind, g string) string {
 		if g != strings.ToLower(g) {
 			return fmt.Sprintf("kind = %q spells groups in lowercase (%q)", kind, strings.ToLower(g))
 		}
+		if kind == "github" {
+			return githubGroupShape(g)
+		}
 	case "entra":
 		if isGUID(g) && g != strings.ToLower(g) {
 			return fmt.Sprintf("Entra ID names groups by lowercase object IDs (%q)", strings.ToLower(g))
 		}
 	}
 	return ""
+}
+
+// githubGroupShape says why g is no GitHub group, or "": the directory
+// yields "org" and "org/slug" (logins and slugs hold no ':' or '/'), where
+// other gateways write a team "org:team".
+func githubGroupShape(g string) string {
+	org, slug, team := strings.Cut(g, "/")
+	if !strings.Contains(g, ":") && org != "" && (!team || slug != "" && !strings.Contains(slug, "/")) {
+		return ""
+	}
+	why := `kind = "github" names an organisation "org" and a team "org/slug"`
+	if o, t, ok := strings.Cut(g, ":"); ok && o != "" && t != "" && !strings.ContainsAny(t, ":/") && !strings.Contains(o, "/") {
+		why += fmt.Sprintf(" (%q)", o+"/"+t)
+	}
+	return why
 }
 
 // isGUID reports whether s is a GUID in its 8-4-4-4-12 hex form.

@@ -111,6 +111,12 @@ func TestGroupCaseWarning(t *testing.T) {
 		{"github", "ａｃｍｅ/sre", `"ａｃｍｅ/sre" never matches: kind = "github" spells groups in ASCII, and 'ａ' (U+FF41) is not`},
 		{"google", "\u0430dmins@acme.com", `"аdmins@acme.com" never matches: kind = "google" spells groups in ASCII, and 'а' (U+0430) is not`},
 		{"entra", "0B1F9851-1BF0-433F-AEC3-CB9272F093DC", `"0B1F9851-1BF0-433F-AEC3-CB9272F093DC" never matches: Entra ID names groups by lowercase object IDs ("0b1f9851-1bf0-433f-aec3-cb9272f093dc")`},
+		// Other gateways spell a team "org:team"; GitHub's directory gives
+		// "org/slug", one slash at most.
+		{"github", "acme:sre", `"acme:sre" never matches: kind = "github" names an organisation "org" and a team "org/slug" ("acme/sre")`},
+		{"github", "acme/sre/oncall", `"acme/sre/oncall" never matches: kind = "github" names an organisation "org" and a team "org/slug"`},
+		{"github", "acme/", `"acme/" never matches: kind = "github" names an organisation "org" and a team "org/slug"`},
+		{"github", "acme/sre", ""},
 		{"entra", "Dashboards.Reader", ""},
 		{"entra", "0b1f9851-1bf0-433f-aec3-cb9272f093dc", ""},
 	} {
@@ -275,6 +281,27 @@ func TestOpenExtraIssuerWarningNamesTheProvidersIssuer(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s: warnings %q, want one with %s", lines, cfg.Warnings, want)
+		}
+	}
+}
+
+// A GitHub App's user tokens (client IDs Iv1.… and Iv23…) are answered by
+// GET /user/orgs with an empty list, so an organisation in allow_groups
+// never matches: check says so rather than let every user be refused
+// silently. Teams are still listed.
+func TestGitHubAppOrganisationWarning(t *testing.T) {
+	for id, warn := range map[string]bool{"Iv1.0123456789abcdef": true, "Iv23liAbCdEf0123456789": true,
+		"Ov23liAbCdEf0123456789": false, "0123456789abcdef0123": false} {
+		cfg := mustParse(t, t.TempDir(), provider("kind = \"github\"\nclient_id = \""+id+"\"")+"allow_groups = [\"acme/sre\", \"acme\"]\n", nil)
+		var got []string
+		for _, w := range cfg.Warnings {
+			if strings.Contains(w, "allow_groups") {
+				got = append(got, w)
+			}
+		}
+		want := `routes[0].allow_groups[1]: warning: "acme" never matches: client_id ` + id + ` is a GitHub App's, and GitHub lists no organisations for a GitHub App's user token (GET /user/orgs answers []); use an OAuth app, or teams`
+		if warn && (len(got) != 1 || !strings.HasSuffix(got[0], want)) || !warn && len(got) != 0 {
+			t.Errorf("client_id %s: warnings %q, want %v", id, got, warn)
 		}
 	}
 }
