@@ -107,7 +107,8 @@ func (d *decoder) warnGitHubAppOrgs(p *providerSection, kind string, routes []ro
 	}
 }
 
-// groupNeverMatches says why kind's directory never yields group g, or "".
+// groupNeverMatches says why kind's directory never yields group g, or "":
+// Google yields group addresses, GitHub "org" and "org/slug".
 func groupNeverMatches(kind, g string) string {
 	switch kind {
 	case "google", "github":
@@ -120,6 +121,9 @@ func groupNeverMatches(kind, g string) string {
 		}
 		if kind == "github" {
 			return githubGroupShape(g)
+		}
+		if local, _, ok := strings.Cut(g, "@"); !ok {
+			return fmt.Sprintf(`kind = "google" names a group by its address (%q)`, local+"@your-domain")
 		}
 	case "entra":
 		if isGUID(g) && g != strings.ToLower(g) {

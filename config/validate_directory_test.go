@@ -117,6 +117,9 @@ func TestGroupCaseWarning(t *testing.T) {
 		{"github", "acme/sre/oncall", `"acme/sre/oncall" never matches: kind = "github" names an organisation "org" and a team "org/slug"`},
 		{"github", "acme/", `"acme/" never matches: kind = "github" names an organisation "org" and a team "org/slug"`},
 		{"github", "acme/sre", ""},
+		// Google names a group by its address.
+		{"google", "sre", `"sre" never matches: kind = "google" names a group by its address ("sre@your-domain")`},
+		{"google", "sre@acme.com", ""},
 		{"entra", "Dashboards.Reader", ""},
 		{"entra", "0b1f9851-1bf0-433f-aec3-cb9272f093dc", ""},
 	} {
@@ -152,7 +155,7 @@ deny = true
 
 [[routes]]
 path = "/staff/**"
-allow_groups = ["staff"]
+allow_groups = ["staff@acme.com"]
 
 [[routes]]
 path = "/acme/**"
