@@ -28,6 +28,10 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 		h.fail(ex, r, untrustedProxy())
 		return
 	}
+	if p := oauth2ProxyCondition(r.URL.RawQuery); p != "" {
+		h.fail(ex, r, badRequest(p+" on the forward-auth URL is an oauth2-proxy condition the gateway does not read: write it as a route's condition", nil))
+		return
+	}
 	q, query, err := originalRequest(r)
 	if err == nil {
 		err = h.checkIdentitySpellings(r.Header)
@@ -77,6 +81,29 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 		}
 		h.fail(ex, r, e)
 	}
+}
+
+// oauth2ProxyConditions are the query parameters oauth2-proxy's auth
+// endpoint reads as conditions on top of its own (an ingress's auth-url
+// ".../oauth2/auth?allowed_groups=admins"). The gateway decides by its
+// routes alone: answering such a subrequest would drop the condition and
+// let in whom oauth2-proxy refused, so it is refused (docs/oauth2-proxy.md).
+var oauth2ProxyConditions = []string{"allowed_groups", "allowed_emails", "allowed_email_domains"}
+
+// oauth2ProxyCondition returns the first of oauth2ProxyConditions that the
+// subrequest's own query names, or "". A query without "allowed" is not
+// parsed, so that forward-auth does not allocate for it.
+func oauth2ProxyCondition(rawQuery string) string {
+	if !strings.Contains(rawQuery, "allowed") {
+		return ""
+	}
+	q, _ := url.ParseQuery(rawQuery) // what parses is what oauth2-proxy would read
+	for _, p := range oauth2ProxyConditions {
+		if q.Has(p) {
+			return p
+		}
+	}
+	return ""
 }
 
 // exactAuthPath reports whether r names the forward-auth endpoint by its

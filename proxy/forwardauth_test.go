@@ -295,3 +295,29 @@ func TestForwardAuthOnlyAtItsExactPath(t *testing.T) {
 		t.Errorf("/oauth2/auth: %d, user %q", resp.StatusCode, resp.Header.Get("X-Auth-Request-User"))
 	}
 }
+
+// TestForwardAuthRefusesOAuth2ProxyConditions: oauth2-proxy reads
+// allowed_groups, allowed_emails and allowed_email_domains on its auth URL
+// (an ingress's auth-url "/oauth2/auth?allowed_groups=admins"). The gateway
+// decides by its routes only, so a subrequest carrying one is refused rather
+// than answered without the condition the operator wrote.
+func TestForwardAuthRefusesOAuth2ProxyConditions(t *testing.T) {
+	f := newFixture(t)
+	cookies := f.cookies(t, f.session())
+	ask := func(target string) *http.Response {
+		return f.do(t, "GET", target, nil, fromPeer("10.0.0.5:4000"), withCookies(cookies),
+			withHeader("X-Original-URL", "http://app.test/app/x"), withHeader("X-Original-Method", "GET"))
+	}
+	for _, q := range []string{"allowed_groups=nobody", "allowed_emails=bob@example.com", "x=1&allowed_email_domains=other.test"} {
+		resp := ask("/oauth2/auth?" + q)
+		body := readBody(t, resp)
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Auth-Request-User") != "" ||
+			!strings.Contains(body, "invalid_request") {
+			t.Errorf("?%s: %d, user %q, body %s; want 400 invalid_request", q, resp.StatusCode, resp.Header.Get("X-Auth-Request-User"), body)
+		}
+	}
+	// Another query (Caddy's forward_auth keeps the original one) is not a condition.
+	if resp := ask("/oauth2/auth?allowed=1&q=allowed_groups"); resp.StatusCode != http.StatusOK {
+		t.Errorf("?allowed=1&q=allowed_groups: %d, want 200", resp.StatusCode)
+	}
+}
