@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,9 @@ type decoder struct {
 	problems  Problems
 	warnings  Problems
 	problemAt map[string]bool // keys with a problem recorded
+
+	record    map[string][]string // keyTables' recorder: the tables that read each key
+	keyTables map[string][]string // keyTables(), once a key is unknown
 }
 
 // lineOf returns the line of path, or of its closest enclosing key or table
@@ -140,6 +144,7 @@ func (t *table) get(k string) (any, bool) {
 // nearest key the table knows and the file does not set when it is likely
 // a typo of it.
 func (t *table) finish() {
+	t.recordKeys()
 	var unknown []string
 	for k := range t.m {
 		if !t.seen[k] {
@@ -162,7 +167,21 @@ func (t *table) finish() {
 			t.d.problem(t.key(k), "unknown key; did you mean %s?", s)
 			continue
 		}
-		t.d.problem(t.key(k), "unknown key")
+		t.d.problem(t.key(k), "unknown key%s", t.d.misplacedHint(t.path, k))
+	}
+}
+
+// recordKeys notes, when the decoder is keyTables' recorder, which table
+// reads each key the table asked for.
+func (t *table) recordKeys() {
+	name := tableName(t.path)
+	if t.d.record == nil || name == "" {
+		return
+	}
+	for k := range t.seen {
+		if !slices.Contains(t.d.record[k], name) {
+			t.d.record[k] = append(t.d.record[k], name)
+		}
 	}
 }
 
@@ -328,10 +347,19 @@ func (t *table) sub(k string) *table {
 	}
 	m, isMap := v.(map[string]any)
 	if !isMap {
-		t.d.problem(t.key(k), "must be a table, got %s", typeName(v))
+		t.d.problem(t.key(k), "must be a table, got %s%s", typeName(v), t.topHint(k))
 		return t.d.newTable(t.key(k), nil)
 	}
 	return t.d.newTable(t.key(k), m)
+}
+
+// topHint is oauth2ProxyHint for a top-level key: oauth2-proxy's provider
+// and upstreams are a string and a list of URLs where this file has tables.
+func (t *table) topHint(k string) string {
+	if t.path != "" {
+		return ""
+	}
+	return oauth2ProxyHint(k)
 }
 
 // tables returns the array of tables at k.
@@ -350,7 +378,7 @@ func (t *table) tables(k string) []*table {
 		p := fmt.Sprintf("%s[%d]", t.key(k), i)
 		m, isMap := el.(map[string]any)
 		if !isMap {
-			t.d.problem(p, "must be a table, got %s", typeName(el))
+			t.d.problem(p, "must be a table, got %s%s", typeName(el), t.topHint(k))
 			continue
 		}
 		out = append(out, t.d.newTable(p, m))

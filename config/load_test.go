@@ -95,9 +95,9 @@ func TestSchemaProblems(t *testing.T) {
 			},
 		},
 		{
-			name: "a key of another table is not suggested, a far one not at all",
+			name: "a key of another table names that table, a far one nothing",
 			doc:  base + "listen = \":1\"\nxyz = 1\n",
-			want: []string{`cfg.toml:17: routes[0].listen: unknown key`, `cfg.toml:18: routes[0].xyz: unknown key`},
+			want: []string{`cfg.toml:17: routes[0].listen: unknown key; it is a key of [server]`, `cfg.toml:18: routes[0].xyz: unknown key`},
 		},
 		{
 			name: "route names: charset and uniqueness",

@@ -1,5 +1,10 @@
 package config
 
+import (
+	"sort"
+	"strings"
+)
+
 // suggestKey returns the known key nearest to the unknown key k, or "" when
 // none is close enough to be a likely typo: at most two edits away (an edit
 // being an insertion, deletion, substitution or swap of two neighbouring
@@ -44,4 +49,58 @@ func editDistance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
+}
+
+// misplacedHint says where an unknown key k of the table at path belongs:
+// the tables that read a key of that name, or oauth2-proxy's option of that
+// name translated. At the top level, where this file has only tables, the
+// oauth2-proxy reading comes first: a key there most likely comes from an
+// oauth2-proxy file.
+func (d *decoder) misplacedHint(path, k string) string {
+	if path == "" {
+		if h := oauth2ProxyHint(k); h != "" {
+			return h
+		}
+	}
+	if d.keyTables == nil {
+		d.keyTables = keyTables()
+	}
+	var in []string
+	for _, name := range d.keyTables[k] {
+		if name != tableName(path) {
+			in = append(in, name)
+		}
+	}
+	if len(in) > 0 {
+		return "; it is a key of " + strings.Join(in, " and ")
+	}
+	return oauth2ProxyHint(k)
+}
+
+// keyTables maps every key the decoder reads to the tables that read it
+// ("[session]", "[[routes]]"). It is found by decoding a document with one
+// entry of each array of tables, so that it follows the decoder.
+func keyTables() map[string][]string {
+	rec := &decoder{getenv: func(string) (string, bool) { return "", false }, record: map[string][]string{}}
+	rec.decodeFile(map[string]any{
+		"provider":  map[string]any{"extra_issuers": []any{map[string]any{}}},
+		"upstreams": []any{map[string]any{}},
+		"routes":    []any{map[string]any{}},
+	})
+	for _, names := range rec.record {
+		sort.Strings(names)
+	}
+	return rec.record
+}
+
+// tableName is how the file writes the header of the table at path:
+// "[session]", "[[routes]]" for "routes[2]", "" for the top level.
+func tableName(path string) string {
+	if path == "" {
+		return ""
+	}
+	if strings.HasSuffix(path, "]") {
+		return "[[" + parentPath(path) + "]]"
+	}
+	return "[" + path + "]"
 }

@@ -68,6 +68,10 @@ func (d *decoder) decodeSecrets(s *sessionSection) [][]byte {
 		b, err := session.DecodeSecret(e.val)
 		if err != nil {
 			msg := strings.TrimPrefix(err.Error(), "session: ")
+			if strings.HasPrefix(strings.TrimSpace(e.val), "$") {
+				// "$OAUTH2_PROXY_COOKIE_SECRET": only ${NAME} is expanded.
+				msg += "; write ${NAME} to read an environment variable"
+			}
 			if e.fileLine > 0 {
 				msg = fmt.Sprintf("line %d of the file: %s", e.fileLine, msg)
 			}

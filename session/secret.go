@@ -37,7 +37,9 @@ const minSecretDistinct = 16
 // prove randomness, so generate secrets with `openssl rand -base64 32`.
 func CheckSecret(b []byte) error {
 	if len(b) < MinSecretLen {
-		return fmt.Errorf("session: secret is %d bytes, need at least %d", len(b), MinSecretLen)
+		// oauth2-proxy's cookie secrets are often 16 or 24 bytes: say how
+		// to make a new one rather than only what is wrong.
+		return fmt.Errorf("session: secret is %d bytes, need at least %d: generate one with `openssl rand -base64 32`", len(b), MinSecretLen)
 	}
 	var counts [256]int
 	distinct := 0

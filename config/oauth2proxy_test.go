@@ -1,0 +1,61 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestMigrationProblems: what someone moving from oauth2-proxy writes (its
+// option names, its config file's top-level keys, its short cookie secret,
+// its environment variable) and a key left in the wrong table are each
+// answered with the line and what to write instead.
+func TestMigrationProblems(t *testing.T) {
+	dir := t.TempDir()
+	secret16 := "8U6zzbwBC3qt4v1OAOG0bQ=="
+	tests := []problemCase{
+		{
+			name: "an oauth2-proxy config file's keys",
+			doc: "email_domains = [\"example.com\"]\ncookie_secret = \"x\"\nhttp_address = \":4180\"\nclient_id = \"c\"\n" +
+				"skip-auth-regex = [\"^/healthz$\"]\nprovider = \"oidc\"\nupstreams = [\"http://127.0.0.1:8080/\"]\n",
+			want: []string{
+				"cfg.toml:1: email_domains: unknown key; oauth2-proxy's email_domains is allow_email_domains on a [[routes]] entry here",
+				"cfg.toml:2: cookie_secret: unknown key; oauth2-proxy's cookie_secret is [session] secrets, a list of new secrets of at least 32 random bytes (openssl rand -base64 32) here",
+				"cfg.toml:3: http_address: unknown key; oauth2-proxy's http_address is [server] listen here",
+				"cfg.toml:4: client_id: unknown key; it is a key of [provider]",
+				"cfg.toml:5: skip-auth-regex: unknown key; oauth2-proxy's skip-auth-regex is a [[routes]] entry with public = true (a path glob, and methods) here",
+				"cfg.toml:6: provider: must be a table, got string; oauth2-proxy's provider is [provider] kind here",
+				"cfg.toml:6: provider.client_id: required",
+				"cfg.toml:6: provider.issuer: required (or authorization_url, token_url and userinfo_url for plain OAuth 2.0)",
+				"cfg.toml:7: upstreams[0]: must be a table, got string; oauth2-proxy's upstreams is [[upstreams]] entries (name, url), each named by [[routes]] entries here",
+				"cfg.toml:7: server.public_url: required; the file has no [server] table",
+				"cfg.toml:7: session.secrets: required (or secrets_file): generate one with `openssl rand -base64 32`; the file has no [session] table",
+				"cfg.toml:7: upstreams: at least one [[upstreams]] entry is required",
+				"cfg.toml:7: routes: at least one [[routes]] entry is required (nothing is allowed by default)",
+			},
+		},
+		{
+			name: "keys in the wrong table",
+			doc: strings.Replace(strings.Replace(base, "[session]\n", "[session]\nlisten = \":1\"\n", 1),
+				"client_id = \"client\"\n", "client_id = \"client\"\ncookie_domain = \"example.com\"\n", 1) +
+				"email_domains = [\"example.com\"]\ntls_skip_verify = true\n",
+			want: []string{
+				"cfg.toml:7: provider.cookie_domain: unknown key; it is a key of [session]",
+				"cfg.toml:10: session.listen: unknown key; it is a key of [server]",
+				"cfg.toml:19: routes[0].email_domains: unknown key; oauth2-proxy's email_domains is allow_email_domains on a [[routes]] entry here",
+				"cfg.toml:20: routes[0].tls_skip_verify: unknown key; it is a key of [[upstreams]]",
+			},
+		},
+		{
+			name: "oauth2-proxy's 16-byte cookie secret",
+			doc:  strings.Replace(base, goodSecret, secret16, 1),
+			want: []string{"cfg.toml:9: session.secrets[0]: secret is 16 bytes, need at least 32: generate one with `openssl rand -base64 32`"},
+		},
+		{
+			name: "an environment variable without braces",
+			doc:  strings.Replace(base, goodSecret, "$OAUTH2_PROXY_COOKIE_SECRET", 1),
+			env:  map[string]string{"OAUTH2_PROXY_COOKIE_SECRET": goodSecret},
+			want: []string{"cfg.toml:9: session.secrets[0]: secret is not base64 (27 characters); write ${NAME} to read an environment variable"},
+		},
+	}
+	runProblemCases(t, dir, tests)
+}
