@@ -162,7 +162,9 @@ func methodOverride(rawQuery string, kind formKind, boundary string, body []byte
 // both: the more severe verdict answers (ties keep the POST's). When both
 // would be forwarded, a named method's route must forward to the same
 // upstream, or the request is a 400 rather than sent where its other
-// route does not go.
+// route does not go; with anyMethod, every method's route must
+// (everyMethodTo), or the POST is refused as when not every method is
+// allowed.
 func (h *Handler) decideOverride(ex *exchange, r *http.Request, q request, other string) error {
 	post := ex.dec
 	q.method = other
@@ -176,7 +178,8 @@ func (h *Handler) decideOverride(ex *exchange, r *http.Request, q request, other
 		ex.dec = decision{}
 		return badRequest("the _method parameter names a method routed to another upstream", nil)
 	}
-	if other == anyMethod && !ex.dec.forwards() && ex.dec.Outcome != portcullis.OutcomeUnauthenticated {
+	if other == anyMethod && (!h.everyMethodTo(q, h.upstreamFor(post.route)) ||
+		!ex.dec.forwards() && ex.dec.Outcome != portcullis.OutcomeUnauthenticated) {
 		ex.dec = decision{}
 		return errEveryMethod
 	}
@@ -189,6 +192,24 @@ func (h *Handler) decideOverride(ex *exchange, r *http.Request, q request, other
 	}
 	ex.overridden(other)
 	return nil
+}
+
+// everyMethodTo reports whether every route of q's host and path that
+// would forward some method (any but a deny) forwards it to up. A POST
+// decided as every method (anyMethod) is forwarded by one of them, the
+// most severe verdict's, which may not be its own route's: when they name
+// different upstreams, the body's unread _method could name a method
+// routed elsewhere (a 400 when it can be read), and the POST would reach
+// an upstream that no route sends it to. Only a POST whose body could not
+// be read whole asks, never the hot path.
+func (h *Handler) everyMethodTo(q request, up *upstream) bool {
+	for _, m := range h.cfg.Routes.Methods() {
+		route := h.cfg.Routes.Match(m, q.host.Name, q.path)
+		if route != nil && !route.Deny && h.upstreamFor(route) != up {
+			return false
+		}
+	}
+	return true
 }
 
 // overridden records other among the methods ex's POST was decided as.

@@ -388,3 +388,61 @@ func FuzzMethodOverride(f *testing.F) {
 		}
 	})
 }
+
+// TestUnreadOverrideNeverChangesUpstream: a POST whose body cannot be read
+// whole (too long, or compressed) is decided as every method, since a
+// _method in it could name any. That decision must not send it to another
+// upstream than its own route's: with a public POST route to "hooks" and
+// a signed-in route for every other method to "app", a signed-in user's
+// oversized POST to /hooks/x was decided by the "app" route (an allow is
+// more severe than public) and forwarded there, with the user's identity:
+// a request no route sends to "app". A _method the gateway can read that
+// names a method routed elsewhere is a 400; one it cannot read is refused
+// as when the methods are not all allowed.
+func TestUnreadOverrideNeverChangesUpstream(t *testing.T) {
+	hooks := newStubUpstream(t, nil)
+	table, err := policy.Compile([]policy.RouteConfig{
+		{Path: "/hooks/**", Methods: []string{"POST"}, Public: true, Upstream: "hooks"},
+		{Path: "/**", Upstream: "app"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *Config) {
+		c.Routes = table
+		c.Upstreams = append(c.Upstreams, Upstream{Name: "hooks", URL: mustURL(t, hooks.URL)})
+	})
+	alice := withCookies(f.cookies(t, f.session()))
+	form := withHeader("Content-Type", "application/x-www-form-urlencoded")
+	padded := "a=" + strings.Repeat("x", 64<<10) + "&_method=get"
+	tests := []struct {
+		name, body string
+		opts       []reqOption
+		want       int
+	}{
+		{"long form, signed in", padded, []reqOption{alice, form}, 413},
+		{"compressed form, signed in", "x", []reqOption{alice, form, withHeader("Content-Encoding", "gzip")}, 415},
+		{"long form, anonymous", padded, []reqOption{form}, 413},
+		{"readable _method routed elsewhere", "_method=get", []reqOption{alice, form}, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app, hook := f.up.count(), hooks.count()
+			resp := f.do(t, "POST", "/hooks/x", strings.NewReader(tt.body), tt.opts...)
+			body := readBody(t, resp)
+			if resp.StatusCode != tt.want {
+				t.Errorf("status = %d, want %d: %s", resp.StatusCode, tt.want, body)
+			}
+			if f.up.count() != app {
+				t.Errorf("the POST to /hooks/x reached the app upstream, as %s", f.up.last(t).Header.Get("X-Forwarded-User"))
+			}
+			if hooks.count() != hook {
+				t.Error("a refused POST reached the hooks upstream")
+			}
+		})
+	}
+	// A plain POST still goes to its route's upstream.
+	if resp := f.do(t, "POST", "/hooks/x", strings.NewReader("a=1"), alice, form); resp.StatusCode != 200 || hooks.count() == 0 {
+		t.Errorf("plain POST: status %d, hooks upstream got %d requests", resp.StatusCode, hooks.count())
+	}
+}
