@@ -35,6 +35,15 @@ url = "http://127.0.0.1:3001"
 			[]string{`routes[1].upstream: warning: upstreams "app" and "grafana" both get assertions whose aud is the host "grafana.example.com": either app can replay them to the other; set assertion_audience on each`}},
 		{"nested wildcards", two + route("/**", "*.apps.example.com", "grafana") + route("/x/**", "*.example.com", "app"),
 			[]string{`routes[1].upstream: warning: upstreams "grafana" and "app" both get assertions whose aud is the host "*.apps.example.com": either app can replay them to the other; set assertion_audience on each`}},
+		// A host-less route's aud is public_url's host (dash.example.com),
+		// which a route of that host, or a wildcard over it, derives too.
+		{"no host and public_url's host", two + route("/wiki/**", "", "app") + route("/**", "Dash.Example.com.", "grafana"),
+			[]string{`routes[1].upstream: warning: upstreams "app" and "grafana" both get assertions whose aud is public_url's host: either app can replay them to the other; set assertion_audience on each`}},
+		{"public_url's host and no host", two + route("/**", "dash.example.com", "grafana") + route("/wiki/**", "", "app"),
+			[]string{`routes[1].upstream: warning: upstreams "grafana" and "app" both get assertions whose aud is public_url's host: either app can replay them to the other; set assertion_audience on each`}},
+		{"no host and a wildcard over public_url's host", two + route("/wiki/**", "", "app") + route("/**", "*.example.com", "grafana"),
+			[]string{`routes[1].upstream: warning: upstreams "app" and "grafana" both get assertions whose aud is public_url's host: either app can replay them to the other; set assertion_audience on each`}},
+		{"no host and another host", two + route("/wiki/**", "", "app") + route("/**", "grafana.example.com", "grafana"), nil},
 		{"distinct hosts", two + route("/**", "wiki.example.com", "app") + route("/**", "grafana.example.com", "grafana"), nil},
 		{"one upstream twice", two + route("/a/**", "", "app") + route("/b/**", "", "app"), nil},
 		{"audience set", strings.Replace(two, "url = \"http://127.0.0.1:3001\"\n", "url = \"http://127.0.0.1:3001\"\nassertion_audience = \"urn:grafana\"\n", 1) +

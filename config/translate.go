@@ -27,7 +27,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 	d.warnUnderPrefix(fc.Server.Prefix, fc.Routes)
 	d.warnOpenSignIn(&fc.Provider, kind, fc.Routes)
 	d.warnOpenExtraIssuer(&fc.Provider, kind, fc.Routes)
-	d.warnSharedAudience(&fc.Headers, fc.Upstreams, fc.Routes)
+	d.warnSharedAudience(&fc.Headers, pub, fc.Upstreams, fc.Routes)
 
 	s := &fc.Server
 	cfg := &Config{

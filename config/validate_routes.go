@@ -204,13 +204,18 @@ func (d *decoder) warnShadowed(table *policy.Table) {
 // warnSharedAudience warns when routes to two different upstreams, neither
 // with assertion_audience, can derive the same assertion aud: the same
 // exact host, an exact host under a wildcard ("*.example.com"), two
-// overlapping wildcards, or no host at all (public_url's host). An app
-// behind one of them (or anyone who reads its requests) could then replay
-// the assertions it receives to the other, whose aud check would accept
-// them (docs/headers.md, "Assertion audience").
-func (d *decoder) warnSharedAudience(h *headersSection, us []upstreamSection, rs []routeSection) {
+// overlapping wildcards, or no host at all, whose aud is public_url's host
+// (pub's): the same as a route for that host derives, or a wildcard's over
+// it. An app behind one of them (or anyone who reads its requests) could
+// then replay the assertions it receives to the other, whose aud check
+// would accept them (docs/headers.md, "Assertion audience").
+func (d *decoder) warnSharedAudience(h *headersSection, pub *url.URL, us []upstreamSection, rs []routeSection) {
 	if h.Assertion == "" || len(us) < 2 {
 		return
+	}
+	public := ""
+	if pub != nil {
+		public = strings.TrimSuffix(strings.ToLower(pub.Hostname()), ".")
 	}
 	fixed := map[string]bool{}
 	for _, u := range us {
@@ -225,6 +230,9 @@ func (d *decoder) warnSharedAudience(h *headersSection, us []upstreamSection, rs
 		}
 		host := strings.TrimSuffix(strings.ToLower(r.Host), ".")
 		host = strings.TrimPrefix(host, "*")
+		if host == "" {
+			host = public // without its port: a route for that host derives the same aud on it
+		}
 		for _, o := range seen {
 			pair := [2]string{o.upstream, r.Upstream}
 			aud, shared := sharedAudience(o.host, host)
@@ -233,7 +241,7 @@ func (d *decoder) warnSharedAudience(h *headersSection, us []upstreamSection, rs
 			}
 			warned[pair] = true
 			what := "public_url's host"
-			if aud != "" {
+			if aud != "" && aud != public {
 				what = fmt.Sprintf("the host %q", aud)
 			}
 			d.warn(r.path+".upstream", "upstreams %q and %q both get assertions whose aud is %s: either app can replay them to the other; set assertion_audience on each", o.upstream, r.Upstream, what)
