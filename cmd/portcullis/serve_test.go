@@ -56,6 +56,7 @@ type testConfig struct {
 	secrets                       []string
 	route                         string // TOML of routes placed first
 	session                       string // TOML appended to [session]
+	provider                      string // TOML appended to [provider]
 	extra                         string // TOML appended to [server]
 }
 
@@ -72,7 +73,7 @@ shutdown_delay = "0s"
 issuer = %q
 client_id = "client"
 client_secret = "secret"
-
+%s
 [session]
 secrets = ["%s"]
 %s
@@ -82,7 +83,7 @@ url = %q
 %s
 [[routes]]
 path = "/**"
-`, c.listen, c.ops, c.public, c.extra, c.issuer, strings.Join(c.secrets, `", "`), c.session, c.upstream, c.route)
+`, c.listen, c.ops, c.public, c.extra, c.issuer, c.provider, strings.Join(c.secrets, `", "`), c.session, c.upstream, c.route)
 }
 
 // fixture is an in-process gateway (built as serve builds it) in front of a
