@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -24,6 +25,26 @@ type identityStream struct {
 	w    upgradeWatch // as an upgraded connection's; w.sess made at the first recheck
 	next time.Time    // when the session or token is looked up again
 	up   bool         // it watches the request's body (watchUpload), not the answer
+	q    quietWatch   // an answer of unknown length is checked on a timer too
+}
+
+// quietWatch ends an answer of unknown length (an event stream, a chunked
+// download, a long-lived gRPC or NDJSON stream) when its identity ends,
+// whether or not data arrives: checked only as data arrived, a stream
+// that went quiet (an event stream without heartbeats) stayed open after
+// a sign-out, a revocation or the session's end, at the client and at the
+// application, which held the subscription of a user who was gone, until
+// it wrote again. A timer runs identityStream.check whenever a lookup is
+// due, as a read would, and closes the upstream's body when the identity
+// ended, which ends the answer at both ends. Answers of known length (most,
+// and every small one) never start it: they cost nothing more and are
+// checked as their data arrives.
+type quietWatch struct {
+	on    bool // started (watchQuiet), before the answer is read
+	mu    sync.Mutex
+	timer *time.Timer // nil once the answer is closed
+	body  io.Closer   // the transport's body, which the timer closes
+	gone  bool        // the identity ended: the answer is broken off
 }
 
 // recheckEvery is Config.UpgradeRecheck or its default.
@@ -61,7 +82,65 @@ func (h *Handler) watchAnswer(ex *exchange, resp *http.Response) error {
 	}
 	s.ReadCloser = resp.Body
 	resp.Body = s
+	if resp.ContentLength < 0 {
+		s.watchQuiet()
+	}
 	return nil
+}
+
+// watchQuiet starts s's quietWatch.
+func (s *identityStream) watchQuiet() {
+	body := io.Closer(s.ReadCloser)
+	if g, ok := body.(*trailerGuard); ok {
+		// Closing the guard would filter trailers while the transport may
+		// be writing them.
+		body = g.ReadCloser
+	}
+	q := &s.q
+	q.mu.Lock()
+	q.body, q.on = body, true
+	q.timer = time.AfterFunc(s.h.recheckEvery(), s.wake)
+	q.mu.Unlock()
+}
+
+// wake checks s's identity (its timer fired) when a lookup is due, as a
+// read would, and either watches on or breaks the answer off by closing
+// the upstream's body, which ends a read waiting for data that would
+// never come.
+func (s *identityStream) wake() {
+	q := &s.q
+	q.mu.Lock()
+	if q.timer == nil || q.gone {
+		q.mu.Unlock()
+		return
+	}
+	why := s.check()
+	if why == nil {
+		// The next lookup is due at s.next (a read may have made the last).
+		d := s.next.Sub(s.h.now())
+		if every := s.h.recheckEvery(); d <= 0 || d > every {
+			d = every
+		}
+		q.timer.Reset(d)
+	}
+	q.gone = why != nil
+	q.mu.Unlock()
+	if why != nil {
+		_ = q.body.Close()
+	}
+}
+
+// Close stops the quietWatch's timer and closes the answer.
+func (s *identityStream) Close() error {
+	if q := &s.q; q.on {
+		q.mu.Lock()
+		if q.timer != nil {
+			q.timer.Stop()
+			q.timer = nil
+		}
+		q.mu.Unlock()
+	}
+	return s.ReadCloser.Close()
 }
 
 // watchUpload makes the part of ex's request body that streams to the
@@ -84,10 +163,28 @@ func (h *Handler) watchUpload(ex *exchange, r *http.Request) {
 // failure at warn.
 func (s *identityStream) Read(p []byte) (int, error) {
 	n, err := s.ReadCloser.Read(p)
+	if s.q.on {
+		return s.q.read(s, n, err)
+	}
 	if n > 0 {
 		if why := s.check(); why != nil {
 			return 0, context.Canceled
 		}
+	}
+	return n, err
+}
+
+// read is Read's check of an answer its quietWatch's timer checks too:
+// under its lock, and ended (context.Canceled) once either found the
+// identity gone, the timer's closing of the body included.
+func (q *quietWatch) read(s *identityStream, n int, err error) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.gone && n > 0 {
+		q.gone = s.check() != nil
+	}
+	if q.gone {
+		return 0, context.Canceled
 	}
 	return n, err
 }
