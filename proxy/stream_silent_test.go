@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,5 +119,40 @@ func TestSilentStreamEndsAtSessionEnd(t *testing.T) {
 	}
 	if !waitEnded(ended, 5*time.Second) {
 		t.Fatal("the application's request went on past the session's end")
+	}
+}
+
+// TestSilentStreamFromHTTP2UpstreamEnds: the same with an https upstream
+// that answers over HTTP/2, whose answer body the timer closes from
+// another goroutine than the reading one.
+func TestSilentStreamFromHTTP2UpstreamEnds(t *testing.T) {
+	ended := make(chan struct{}, 4)
+	up := httptest.NewUnstartedServer(silentStream(ended))
+	up.EnableHTTP2 = true
+	up.StartTLS()
+	t.Cleanup(up.Close)
+	var upProto atomic.Value
+	up.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		upProto.Store(r.Proto)
+		silentStream(ended)(w, r)
+	})
+	f := newFixture(t, func(c *Config) {
+		c.UpgradeRecheck = 50 * time.Millisecond
+		c.Upstreams = []Upstream{{Name: "app", URL: mustURL(t, up.URL), TLSSkipVerify: true}}
+	})
+	f.prov.bearers["sse"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
+	br, _, _ := openSilentStreamHTTP2(t, f, "Authorization", "Bearer sse")
+	if p, _ := upProto.Load().(string); p != "HTTP/2.0" {
+		t.Fatalf("the upstream was reached over %q", p)
+	}
+	f.prov.mu.Lock()
+	delete(f.prov.bearers, "sse")
+	f.prov.mu.Unlock()
+	f.clock.Advance(11 * time.Second)
+	if !streamEndsWithin(br, 5*time.Second) {
+		t.Fatal("the quiet event stream outlived the revocation of its bearer token")
+	}
+	if !waitEnded(ended, 5*time.Second) {
+		t.Fatal("the application's request went on after the revocation")
 	}
 }
