@@ -331,3 +331,49 @@ func h2Dial(t *testing.T, addr string) *http2.Framer {
 	_ = fr.WriteSettings()
 	return fr
 }
+
+// TestHTTP2FieldsNeverForwarded pins what an HTTP/2 client can send that
+// HTTP/1.1 cannot spell, against Go upgrades that change it: the
+// connection-specific fields RFC 9113 §8.2.2 forbids, a TE other than
+// "trailers", a CONNECT and an extended CONNECT (RFC 8441, a WebSocket
+// over HTTP/2: Go announces it only with GODEBUG=http2xconnect=1, and the
+// gateway refuses CONNECT before routing) are refused and never reach the
+// upstream; a Cookie split into several fields (§8.2.3) is joined, so the
+// session is found and the gateway's cookie is still removed.
+func TestHTTP2FieldsNeverForwarded(t *testing.T) {
+	f := newFixture(t)
+	addr := serveHTTP2(t, f)
+	get := func(path string, extra ...[2]string) [][2]string {
+		return append([][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "gw.test"}, {":path", path}}, extra...)
+	}
+	for _, kv := range [][2]string{{"connection", "close"}, {"keep-alive", "1"}, {"proxy-connection", "x"},
+		{"transfer-encoding", "chunked"}, {"upgrade", "h2c"}, {"te", "gzip"}} {
+		before := f.up.count()
+		if status := h2Status(t, addr, get("/public/x", kv)); (status != "400" && status != "reset") || f.up.count() != before {
+			t.Errorf("%s: %s: status %s, want 400; forwarded: %v", kv[0], kv[1], status, f.up.count() != before)
+		}
+	}
+	for name, fields := range map[string][][2]string{
+		"CONNECT":          {{":method", "CONNECT"}, {":authority", "gw.test:443"}},
+		"extended CONNECT": {{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"}, {":authority", "gw.test"}, {":path", "/public/ws"}},
+	} {
+		before := f.up.count()
+		if status := h2Status(t, addr, fields); (status != "405" && status != "reset") || f.up.count() != before {
+			t.Errorf("%s: status %s, want 405; forwarded: %v", name, status, f.up.count() != before)
+		}
+	}
+	fields := get("/app/x", [2]string{"cookie", "a=1"})
+	for _, c := range f.cookies(t, f.session()) {
+		fields = append(fields, [2]string{"cookie", c.String()}, [2]string{"cookie", "b=2"})
+	}
+	if status := h2Status(t, addr, fields); status != "200" {
+		t.Fatalf("split Cookie fields: status %s, want 200", status)
+	}
+	got := f.up.last(t)
+	if cookie := strings.Join(got.Header["Cookie"], "; "); strings.Contains(cookie, "portcullis") || !strings.Contains(cookie, "a=1") {
+		t.Errorf("split Cookie fields: the upstream received Cookie %q", cookie)
+	}
+	if user := got.Header.Get("X-Forwarded-User"); user != "alice" {
+		t.Errorf("split Cookie fields: X-Forwarded-User %q, want alice", user)
+	}
+}
