@@ -339,7 +339,9 @@ func h2Dial(t *testing.T, addr string) *http2.Framer {
 // over HTTP/2: Go announces it only with GODEBUG=http2xconnect=1, and the
 // gateway refuses CONNECT before routing) are refused and never reach the
 // upstream; a Cookie split into several fields (§8.2.3) is joined, so the
-// session is found and the gateway's cookie is still removed.
+// session is found and the gateway's cookie is still removed. A raw space in
+// :path, which no HTTP/1.1 request line can carry, goes upstream as the
+// "%20" that was decided.
 func TestHTTP2FieldsNeverForwarded(t *testing.T) {
 	f := newFixture(t)
 	addr := serveHTTP2(t, f)
@@ -361,6 +363,9 @@ func TestHTTP2FieldsNeverForwarded(t *testing.T) {
 		if status := h2Status(t, addr, fields); (status != "405" && status != "reset") || f.up.count() != before {
 			t.Errorf("%s: status %s, want 405; forwarded: %v", name, status, f.up.count() != before)
 		}
+	}
+	if status := h2Status(t, addr, get("/public/a b")); status != "200" || f.up.last(t).RequestURI != "/public/a%20b" {
+		t.Errorf(":path with a raw space: status %s, the upstream received %q", status, f.up.last(t).RequestURI)
 	}
 	fields := get("/app/x", [2]string{"cookie", "a=1"})
 	for _, c := range f.cookies(t, f.session()) {
