@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -284,18 +285,42 @@ func setForwardedHost(pr *httputil.ProxyRequest, host Host) {
 }
 
 // peerClaimHeaders are headers outside docs/requests.md's list that frameworks
-// commonly believe about the client's address, scheme or TLS certificate;
-// only a trusted proxy may send them, and from another peer they are
-// removed in any spelling (peerClaims: "X_Real_IP" reaches a CGI or WSGI
-// app as X-Real-IP). Tornado believes X-Scheme before X-Forwarded-Proto;
-// Client-Cert and Client-Cert-Chain (RFC 9440 §2, whose proxy removes a
-// client's own) and Envoy's X-Forwarded-Client-Cert name the certificate
-// a TLS-terminating proxy saw, which the gateway never forwards.
-var peerClaimHeaders = []string{
-	"X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "X-Cluster-Client-Ip",
-	"X-Forwarded-Ssl", "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Url-Scheme", "Front-End-Https",
-	"X-Scheme", "Client-Ip", "X-Forwarded", "Forwarded-For",
-	"Client-Cert", "Client-Cert-Chain", "X-Forwarded-Client-Cert",
+// and platforms commonly believe about the client's address, scheme or TLS
+// certificate; only a trusted proxy may send them, and from another peer
+// they are removed in any spelling (peerClaims: "X_Real_IP" reaches a CGI
+// or WSGI app as X-Real-IP). One list per category.
+var peerClaimHeaders = slices.Concat(addressClaims, schemeClaims, certificateClaims)
+
+// addressClaims name the client's address: the CDNs' and clouds' own
+// (Cloudflare, Fastly, Akamai's True-Client-IP, Azure Front Door, App
+// Engine, Fly.io, CloudFront, Envoy at the edge), which gin's
+// TrustedPlatform and many applications read before X-Forwarded-For.
+var addressClaims = []string{
+	"X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "Cf-Connecting-Ipv6", "X-Cluster-Client-Ip",
+	"Client-Ip", "X-Forwarded", "Forwarded-For", "X-Forwarded-Server", "Fastly-Client-Ip",
+	"X-Azure-Clientip", "X-Azure-Socketip", "X-Appengine-User-Ip", "X-Appengine-Remote-Addr", "Fly-Client-Ip",
+	"Cloudfront-Viewer-Address", "X-Envoy-External-Address",
+}
+
+// schemeClaims say the client spoke HTTPS. Tornado believes X-Scheme
+// before X-Forwarded-Proto; gunicorn (from loopback by default) and Echo
+// believe X-Forwarded-Protocol; Cloudflare's CF-Visitor carries the scheme
+// as JSON.
+var schemeClaims = []string{
+	"X-Forwarded-Ssl", "X-Forwarded-Scheme", "X-Forwarded-Protocol", "X-Url-Scheme", "Front-End-Https", "X-Scheme",
+	"Cf-Visitor", "Fastly-Ssl", "Cloudfront-Forwarded-Proto", "X-Arr-Ssl",
+}
+
+// certificateClaims name the certificate a TLS-terminating proxy saw, which
+// the gateway never forwards: Client-Cert and Client-Cert-Chain (RFC 9440
+// §2, whose proxy removes a client's own), Envoy's X-Forwarded-Client-Cert,
+// ASP.NET's certificate forwarding (X-Client-Cert by default, App Service's
+// X-ARR-ClientCert), Traefik's passTLSClientCert and AWS ALB's mutual TLS.
+var certificateClaims = []string{
+	"Client-Cert", "Client-Cert-Chain", "X-Forwarded-Client-Cert", "X-Client-Cert", "X-Arr-Clientcert",
+	"X-Forwarded-Tls-Client-Cert", "X-Forwarded-Tls-Client-Cert-Info",
+	"X-Amzn-Mtls-Clientcert", "X-Amzn-Mtls-Clientcert-Leaf", "X-Amzn-Mtls-Clientcert-Subject",
+	"X-Amzn-Mtls-Clientcert-Issuer", "X-Amzn-Mtls-Clientcert-Serial-Number", "X-Amzn-Mtls-Clientcert-Validity",
 }
 
 var peerClaims = newHeaderSet(peerClaimHeaders...)

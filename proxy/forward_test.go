@@ -131,6 +131,36 @@ func TestOtherHostClaimsRemoved(t *testing.T) {
 	}
 }
 
+// TestMethodAndPathClaimsRemoved: headers that name another method or
+// path than the one decided (ingress-nginx's X-Original-Method, Traefik's
+// X-Forwarded-Method, Kong's X-Forwarded-Path, Envoy's
+// X-Envoy-Original-Path, Traefik's X-Replaced-Path) never reach the
+// upstream, in any spelling and even from a trusted proxy: an application
+// that routes or authorizes by them acts on a request the gateway did not
+// decide.
+func TestMethodAndPathClaimsRemoved(t *testing.T) {
+	f := newFixture(t)
+	claims := map[string]string{
+		"X-Original-Method": "DELETE", "X-Forwarded-Method": "DELETE", "x_forwarded_method": "DELETE",
+		"X-Forwarded-Path": "/admin/secret", "X-Envoy-Original-Path": "/admin/secret",
+		"x.envoy.original.path": "/admin/secret", "X-Replaced-Path": "/admin/secret",
+	}
+	for _, peer := range []string{"10.1.2.3:1", "192.0.2.7:1"} {
+		opts := []reqOption{fromPeer(peer)}
+		for k, v := range claims {
+			opts = append(opts, func(r *http.Request) { r.Header[k] = []string{v} })
+		}
+		if resp := f.do(t, "GET", "/public/x", nil, opts...); resp.StatusCode != 200 {
+			t.Fatalf("from %s: %d", peer, resp.StatusCode)
+		}
+		for k, vs := range f.up.last(t).Header {
+			if slices.Contains(vs, "DELETE") || slices.Contains(vs, "/admin/secret") {
+				t.Errorf("from %s: the upstream received %s: %q", peer, k, vs)
+			}
+		}
+	}
+}
+
 func TestForwardedPathAndHost(t *testing.T) {
 	tests := []struct {
 		name, target, wantURI string

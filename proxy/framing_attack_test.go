@@ -163,11 +163,22 @@ func TestAbsoluteFormAuthority(t *testing.T) {
 // TLS-terminating proxy believes Client-Cert and Client-Cert-Chain (RFC
 // 9440, which has that proxy remove a client's own) or Envoy's
 // X-Forwarded-Client-Cert as the certificate the client authenticated with.
+// So are the platforms' own: Fastly-Client-IP, Azure Front Door's
+// X-Azure-ClientIP, App Engine's X-Appengine-User-Ip, gunicorn's and Echo's
+// X-Forwarded-Protocol, Cloudflare's CF-Visitor, ASP.NET's X-Client-Cert,
+// Traefik's and AWS ALB's certificate headers. A trusted proxy's pass.
 func TestSchemeAndCertificateClaimsFromUntrustedPeer(t *testing.T) {
 	f := newFixture(t)
 	srv := serveGateway(t, f) // the peer, 127.0.0.1, is not in 10.0.0.0/8
 	claims := []string{"X-Scheme", "X_Scheme", "Client-Cert", "Client_Cert", "Client-Cert-Chain",
-		"X-Forwarded-Client-Cert", "X_Forwarded_Client_Cert"}
+		"X-Forwarded-Client-Cert", "X_Forwarded_Client_Cert",
+		// The platforms' own address, scheme and certificate headers.
+		"Fastly-Client-Ip", "Cf-Connecting-Ipv6", "X-Azure-Clientip", "X-Azure-Socketip", "X-Appengine-User-Ip",
+		"X-Appengine-Remote-Addr", "Fly-Client-Ip", "X-Envoy-External-Address", "Cloudfront-Viewer-Address",
+		"X-Forwarded-Protocol", "X_Forwarded_Protocol", "Cf-Visitor", "Fastly-Ssl", "Cloudfront-Forwarded-Proto", "X-Arr-Ssl",
+		"X-Client-Cert", "X-Arr-Clientcert", "X-Forwarded-Tls-Client-Cert", "X-Forwarded-Tls-Client-Cert-Info",
+		"X-Amzn-Mtls-Clientcert", "X-Amzn-Mtls-Clientcert-Leaf", "X-Amzn-Mtls-Clientcert-Subject",
+		"X-Amzn-Mtls-Clientcert-Issuer", "X-Amzn-Mtls-Clientcert-Serial-Number", "X-Amzn-Mtls-Clientcert-Validity"}
 	raw := "GET /public/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n"
 	for _, k := range claims {
 		raw += k + ": :c3Bvb2ZlZA==:\r\n"
@@ -179,5 +190,13 @@ func TestSchemeAndCertificateClaimsFromUntrustedPeer(t *testing.T) {
 		if strings.Contains(strings.Join(v, ","), "c3Bvb2ZlZA==") {
 			t.Errorf("the client's %s reached the upstream: %q", k, v)
 		}
+	}
+	// Control: from a trusted proxy they pass.
+	if resp := f.do(t, "GET", "/public/x", nil, fromPeer("10.1.2.3:1"), withHeader("Fastly-Client-Ip", "198.51.100.1"),
+		withHeader("X-Forwarded-Protocol", "https"), withHeader("X-Client-Cert", "c3Bvb2ZlZA==")); resp.StatusCode != 200 {
+		t.Fatalf("trusted peer: %d", resp.StatusCode)
+	}
+	if h := f.up.last(t).Header; h.Get("Fastly-Client-Ip") != "198.51.100.1" || h.Get("X-Forwarded-Protocol") != "https" || h.Get("X-Client-Cert") == "" {
+		t.Errorf("a trusted proxy's claims were removed: %v", h)
 	}
 }

@@ -35,6 +35,13 @@ var alwaysScrubbed = []string{
 	// PATH_INFO, and the X-Script-Name of Flask's ReverseProxied recipe.
 	"Script-Name", "Path-Info", "X-Script-Name",
 	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+	// Another method or path than the one decided, which no front proxy
+	// may steer past the decision either: the method ingress-nginx's and
+	// Traefik's auth requests carry (X-Original-Method,
+	// X-Forwarded-Method), the path before a rewrite that Kong, Envoy
+	// (prefix_rewrite) and Traefik (ReplacePath) pass on.
+	"X-Original-Method", "X-Forwarded-Method",
+	"X-Forwarded-Path", "X-Envoy-Original-Path", "X-Replaced-Path",
 	// Another host than the one decided, even from a trusted proxy (which
 	// may pass the client's on): IIS's ARR and ASP.NET's forwarded-headers
 	// middleware write X-Original-Host, and some applications route or
@@ -51,9 +58,11 @@ var alwaysScrubbed = []string{
 // headerSet matches header names case-insensitively with '_' and '.' read
 // as '-' (CGI, Rack and WSGI turn '-' into '_', PHP turns '.' into '_' as
 // well, so "X_Forwarded.User" reaches a PHP app as X-Forwarded-User),
-// without allocating: names are bucketed by length.
+// without allocating: names are bucketed by length, in a slice indexed by
+// it (no hashing per header: the lists hold dozens of names and every
+// request header is looked up in two of them).
 type headerSet struct {
-	byLen map[int][]string // folded names ("x-forwarded-user") by length
+	byLen [][]string // folded names ("x-forwarded-user"), at their length
 }
 
 func newScrubSet(hn Headers) headerSet {
@@ -67,15 +76,19 @@ func newScrubSet(hn Headers) headerSet {
 
 // newHeaderSet is the set of names ("" is left out).
 func newHeaderSet(names ...string) headerSet {
-	s := headerSet{byLen: map[int][]string{}}
+	var s headerSet
 	for _, n := range names {
 		if n == "" {
 			continue
 		}
 		f := foldHeaderName(n)
-		if !s.has(f) {
-			s.byLen[len(f)] = append(s.byLen[len(f)], f)
+		if s.has(f) {
+			continue
 		}
+		if len(f) >= len(s.byLen) {
+			s.byLen = append(s.byLen, make([][]string, len(f)+1-len(s.byLen))...)
+		}
+		s.byLen[len(f)] = append(s.byLen[len(f)], f)
 	}
 	return s
 }
@@ -86,6 +99,9 @@ func foldHeaderName(n string) string {
 
 // has reports whether name is in the set.
 func (s headerSet) has(name string) bool {
+	if len(name) >= len(s.byLen) {
+		return false
+	}
 	for _, f := range s.byLen[len(name)] {
 		if foldEqual(name, f) {
 			return true
