@@ -96,15 +96,18 @@ func TestDoubleSlashDoesNotReachApp(t *testing.T) {
 }
 
 // TestPathRewriteHeadersDoNotReachApp: headers with which an app or its
-// framework replaces or strips the path it routes by, which proxy mode
-// removes (alwaysScrubbed), reach the app through the front proxies on a
-// request the gateway decided by its own path.
+// framework replaces or strips the path it routes by, or learns another
+// method than the one decided, which proxy mode removes (alwaysScrubbed),
+// never reach the app through the front proxies on a request the gateway
+// decided by its own path and method.
 func TestPathRewriteHeadersDoNotReachApp(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
 			up, addr := behindFront(t, front.trusted, front.start)
 			for _, h := range [][2]string{{"X-Script-Name", "/public"}, {"X-Original-URL", "/admin/secret"},
-				{"X-Original-URI", "/admin/secret"}, {"X-Rewrite-URL", "/admin/secret"}} {
+				{"X-Original-URI", "/admin/secret"}, {"X-Rewrite-URL", "/admin/secret"},
+				{"X-Forwarded-Path", "/admin/secret"}, {"X-Envoy-Original-Path", "/admin/secret"},
+				{"X-Replaced-Path", "/admin/secret"}, {"X-Original-Method", "DELETE"}, {"X-Forwarded-Method", "DELETE"}} {
 				before := up.count()
 				status, _ := send(t, browser(t), "GET", "http://"+addr+"/public/admin/secret", map[string]string{h[0]: h[1]})
 				if up.count() == before {
@@ -140,6 +143,20 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 		"X-Forwarded-Ssl": "on", "X-Forwarded-Scheme": "https", "X-Url-Scheme": "https", "Front-End-Https": "on",
 		"X-Scheme": "https", "Client-Cert": ":c3Bvb2ZlZA==:", "Client-Cert-Chain": ":c3Bvb2ZlZA==:",
 		"X-Forwarded-Client-Cert": "By=spiffe://spoofed;URI=spiffe://spoofed",
+		// The platforms' own (Fastly, Cloudflare, Azure, Google, Fly.io,
+		// Envoy, CloudFront, IIS ARR, AWS ALB, Traefik, ASP.NET) and
+		// gunicorn's and Echo's X-Forwarded-Protocol.
+		"Fastly-Client-Ip": "198.51.100.10", "Cf-Connecting-Ipv6": "2001:db8::10", "X-Azure-Clientip": "198.51.100.11",
+		"X-Azure-Socketip": "198.51.100.12", "X-Appengine-User-Ip": "198.51.100.13",
+		"X-Appengine-Remote-Addr": "198.51.100.14", "Fly-Client-Ip": "198.51.100.15",
+		"X-Envoy-External-Address": "198.51.100.16", "Cloudfront-Viewer-Address": "198.51.100.17:443",
+		"X-Forwarded-Protocol": "ssl", "Cf-Visitor": `{"scheme":"https"}`, "Fastly-Ssl": "1",
+		"Cloudfront-Forwarded-Proto": "https", "X-Arr-Ssl": "spoofed", "X-Client-Cert": "c3Bvb2ZlZA==",
+		"X-Arr-Clientcert": "c3Bvb2ZlZA==", "X-Forwarded-Tls-Client-Cert": "c3Bvb2ZlZA==",
+		"X-Forwarded-Tls-Client-Cert-Info": "Subject%3D%22CN%3Dspoofed%22", "X-Amzn-Mtls-Clientcert": "c3Bvb2ZlZA==",
+		"X-Amzn-Mtls-Clientcert-Leaf": "c3Bvb2ZlZA==", "X-Amzn-Mtls-Clientcert-Subject": "CN=spoofed",
+		"X-Amzn-Mtls-Clientcert-Issuer": "CN=spoofed", "X-Amzn-Mtls-Clientcert-Serial-Number": "01",
+		"X-Amzn-Mtls-Clientcert-Validity": "NotBefore=2020-01-01T00:00:00Z;NotAfter=2099-01-01T00:00:00Z",
 	}
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
