@@ -43,13 +43,21 @@ func (h *Handler) identify(ex *exchange, r *http.Request) error {
 	if s != nil {
 		s = h.freshGroups(ex, r, s)
 	}
-	if s != nil {
-		if s, err = h.withAccessToken(r, s); err != nil {
-			return unavailable("the session store is not available; please retry shortly", err)
-		}
+	if s == nil {
+		return nil
 	}
-	if s != nil {
-		ex.sess, ex.id = s, &s.Identity
+	full, err := h.withAccessToken(r, s)
+	if err != nil {
+		return unavailable("the session store is not available; please retry shortly", err)
+	}
+	if full != nil {
+		// The identity stays the store's copy's even when the session was
+		// read again for its access token: that copy is the same on every
+		// request until the stored session changes, and keys the
+		// identity-values cache (a fresh read each time signed an assertion
+		// per request). A changed session, a refresh's token included, is a
+		// new copy (the cookie changed, or Redis's value did).
+		ex.sess, ex.id = full, &s.Identity
 	}
 	return nil
 }
