@@ -218,7 +218,9 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 	h.setForwarded(pr, ex.trusted, ex.host)
 	h.stripOwnCookies(out.Header)
 	if ex.sendsIdentity() {
-		at := ""
+		// A bearer request's values carry its token, so that the access-token
+		// header is not built again for each request (setIdentity checks it).
+		at := ex.bearer
 		if ex.sess != nil {
 			at = ex.sess.AccessToken
 		}

@@ -240,9 +240,25 @@ func (n *headerNames) values(id *portcullis.Identity, accessToken string, log *s
 		}
 	}
 	if n.accessToken != "" && accessToken != "" {
-		v.vals[slotAccessToken] = accessTokenValue(n.accessToken, accessToken)
+		// A copy: a bearer token is a slice of the request's header.
+		v.vals[slotAccessToken] = strings.Clone(accessTokenValue(n.accessToken, accessToken))
 	}
 	return v
+}
+
+// carriesToken reports whether v's access-token value is token's in the
+// form of the header name: the cached value can then be sent for a bearer
+// request rather than one built for it. A mismatch (an identity shared by
+// two tokens, values cached without the token) builds the value instead.
+func (v *identityValues) carriesToken(name, token string) bool {
+	s := v.vals[slotAccessToken]
+	if name == "Authorization" {
+		var ok bool
+		if s, ok = strings.CutPrefix(s, "Bearer "); !ok {
+			return false
+		}
+	}
+	return s != "" && s == token
 }
 
 // clone copies v, for a renewal of its assertion: requests in flight keep
@@ -275,7 +291,7 @@ func (n *headerNames) setIdentity(hdr http.Header, v *identityValues, bearer str
 		set(c.name, slotClaims+i)
 	}
 	if n.accessToken != "" {
-		if bearer != "" {
+		if bearer != "" && !v.carriesToken(n.accessToken, bearer) {
 			hdr[n.accessToken] = []string{accessTokenValue(n.accessToken, bearer)}
 		} else {
 			set(n.accessToken, slotAccessToken)

@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -100,5 +102,25 @@ func repeatedRequests(t *testing.T, addr string, keep bool, header string) {
 	f.do(t, "GET", "/app/x", nil, withCookies(cookies))
 	if got := f.up.last(t).Header.Get(header); got != want[:len(want)-1]+"2" {
 		t.Errorf("after another replica's refresh: %s %q, want the new token", header, got)
+	}
+}
+
+// TestBearerAccessTokenHeaderCached: a bearer request's access-token
+// header comes from the identity's cached values, built once, and never
+// carries another token than the request's.
+func TestBearerAccessTokenHeaderCached(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Headers.AccessToken = "Authorization" })
+	id := &portcullis.Identity{Subject: "svc"}
+	v := f.h.identityValues(id, "tok-1", "gw.test", time.Time{})
+	hdr := http.Header{"Authorization": nil, "X-Forwarded-User": nil, "X-Portcullis-Jwt-Assertion": nil}
+	if n := testing.AllocsPerRun(100, func() { f.h.names.setIdentity(hdr, v, "tok-1") }); n != 0 {
+		t.Errorf("setIdentity for a bearer request: %v allocations, want 0", n)
+	}
+	if got := hdr.Get("Authorization"); got != "Bearer tok-1" {
+		t.Errorf("Authorization %q", got)
+	}
+	f.h.names.setIdentity(hdr, v, "tok-2")
+	if got := hdr.Get("Authorization"); got != "Bearer tok-2" {
+		t.Errorf("values cached for another token: Authorization %q, want the request's", got)
 	}
 }
