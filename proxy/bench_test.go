@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/session"
 )
 
 // The hot-path target (docs/performance.md): an authenticated request through the
@@ -190,4 +191,73 @@ func BenchmarkRecheckBearer(b *testing.B) {
 	f.prov.bearers["ws"] = id
 	benchRecheck(b, f, &upgradeWatch{bearer: "ws", id: id,
 		q: request{method: "GET", host: Host{Name: "app.test"}, path: "/app/ws"}})
+}
+
+// benchRedisFixture is benchFixture on a real redis-server, with the store
+// options the gateway sets for [headers] access_token and [headers.claims]
+// (cmd/portcullis: KeepAccessToken, KeepClaims), or without the access
+// token kept (keep false: what an embedder of the proxy package may build).
+func benchRedisFixture(b *testing.B, accessTokenHeader string, keep bool) (*fixture, []*http.Cookie) {
+	b.Helper()
+	addr := startRedisServer(b)
+	f := benchFixture(b)
+	f.cfg.Headers.AccessToken = accessTokenHeader
+	st, err := session.NewRedisStore(session.RedisConfig{URL: "redis://" + addr + "/0"},
+		session.CookieConfig{Name: "portcullis", Secrets: [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
+			Lifetime: 12 * time.Hour, Now: f.clock.Now},
+		session.StoreOptions{KeepAccessToken: keep, KeepClaims: []string{"tenant"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	f.cfg.Sessions = st
+	if f.h, err = New(f.cfg); err != nil {
+		b.Fatal(err)
+	}
+	s := f.session()
+	s.Identity.Claims = map[string]any{"tenant": "t1", "locale": "de"}
+	return f, saveToStore(b, st, s)
+}
+
+func BenchmarkAuthenticatedRedisRequest(b *testing.B) {
+	f, cookies := benchRedisFixture(b, "", false)
+	runBench(b, f.h, benchCookieRequest(cookies))
+}
+
+func BenchmarkAuthenticatedRedisAccessTokenRequest(b *testing.B) {
+	f, cookies := benchRedisFixture(b, "Authorization", true)
+	runBench(b, f.h, benchCookieRequest(cookies))
+}
+
+// BenchmarkAuthenticatedRedisUnkeptTokenRequest: the access token is read
+// from Redis for each request (Store.Full); the identity's values and
+// assertion still come from the cache.
+func BenchmarkAuthenticatedRedisUnkeptTokenRequest(b *testing.B) {
+	f, cookies := benchRedisFixture(b, "Authorization", false)
+	runBench(b, f.h, benchCookieRequest(cookies))
+}
+
+// benchCookieRequest is BenchmarkAuthenticatedCookieRequest's request with cookies.
+func benchCookieRequest(cookies []*http.Cookie) *http.Request {
+	r := httptest.NewRequest("GET", "http://app.test/app/dashboard?x=1", nil)
+	r.RemoteAddr = "192.0.2.7:5555"
+	r.Header.Set("Accept", "text/html")
+	for _, c := range cookies {
+		r.AddCookie(c)
+	}
+	return r
+}
+
+func BenchmarkBearerAccessTokenRequest(b *testing.B) {
+	f := benchFixture(b)
+	f.cfg.Headers.AccessToken = "Authorization"
+	var err error
+	if f.h, err = New(f.cfg); err != nil {
+		b.Fatal(err)
+	}
+	f.prov.bearers["tok"] = &portcullis.Identity{Subject: "svc", Scopes: []string{"api:write"}}
+	r := httptest.NewRequest("POST", "http://app.test/api/items", nil)
+	r.RemoteAddr = "192.0.2.7:5555"
+	r.Header.Set("Authorization", "Bearer tok")
+	runBench(b, f.h, r)
 }
