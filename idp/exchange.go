@@ -452,8 +452,17 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 	if out.IDToken == "" {
 		return c.identityWithoutIDToken(ctx, m, out.AccessToken, prev)
 	}
-	vt, err := c.verifyIDToken(ctx, m, out.IDToken, out.AccessToken)
+	kctx, keys := withKeysUnavailable(ctx)
+	vt, err := c.verifyIDToken(kctx, m, out.IDToken, out.AccessToken)
 	if err != nil {
+		if keys.err != nil {
+			// Signed with a key the JWKS could not be fetched for (a
+			// rotation during a provider outage): the provider was not
+			// reachable, which ends no session while its access token is
+			// valid, nor revokes what may be the session's own refresh
+			// token. The next refresh verifies again.
+			return nil, fmt.Errorf("idp: refresh: the ID token's key could not be fetched: %w", err)
+		}
 		return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
 	}
 	if prev != nil {

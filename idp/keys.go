@@ -50,6 +50,7 @@ type keySet struct {
 	flight  singleflight.Group
 	fetchMu sync.Mutex
 	last    time.Time // last fetch attempt; guarded by fetchMu
+	failed  error     // the last fetch's error, nil after a success; guarded by fetchMu
 
 	mu      sync.RWMutex
 	url     string
@@ -93,12 +94,35 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 	}
 	keys, err = k.refresh(ctx)
 	if err != nil {
+		noteKeysUnavailable(ctx, err)
 		return nil, err
 	}
 	if p, ok := verifyWith(jws, h, keys); ok {
 		return p, nil
 	}
 	return nil, fmt.Errorf("idp: no key verifies the signature (kid %q)", h.KeyID)
+}
+
+// keysUnavailable records, for a verification that asks for it
+// (withKeysUnavailable), that the JWKS could not be fetched when no key at
+// hand verified the token: the provider was not reachable, which is not
+// the same as a token no key of the provider verifies. go-oidc reports the
+// KeySet's error as text only, so the record travels in the context.
+type keysUnavailable struct{ err error }
+
+type keysUnavailableKey struct{}
+
+// withKeysUnavailable returns ctx carrying a fresh keysUnavailable record.
+func withKeysUnavailable(ctx context.Context) (context.Context, *keysUnavailable) {
+	ku := &keysUnavailable{}
+	return context.WithValue(ctx, keysUnavailableKey{}, ku), ku
+}
+
+// noteKeysUnavailable sets ctx's keysUnavailable record, if any, to err.
+func noteKeysUnavailable(ctx context.Context, err error) {
+	if ku, ok := ctx.Value(keysUnavailableKey{}).(*keysUnavailable); ok {
+		ku.err = err
+	}
 }
 
 func verifyWith(jws *jose.JSONWebSignature, h jose.Header, keys []jose.JSONWebKey) ([]byte, bool) {
@@ -160,9 +184,11 @@ func (k *keySet) refreshShared(ctx context.Context) ([]jose.JSONWebKey, error) {
 	defer k.fetchMu.Unlock()
 	now := k.c.now()
 	if !k.last.IsZero() && now.Sub(k.last) < k.c.cfg.JWKSCooldown {
+		// Within the cool-down of a failed fetch the keys are still not
+		// known: say so, rather than that none of the old ones verifies.
 		k.mu.RLock()
 		defer k.mu.RUnlock()
-		return k.keys, nil
+		return k.keys, k.failed
 	}
 	k.last = now
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jwksTimeout)
@@ -172,8 +198,10 @@ func (k *keySet) refreshShared(ctx context.Context) ([]jose.JSONWebKey, error) {
 		// Retry a failed fetch sooner than a successful one: after a sixth
 		// of the cool-down (5 s by default).
 		k.last = now.Add(-k.c.cfg.JWKSCooldown * 5 / 6)
+		k.failed = err
 		return nil, err
 	}
+	k.failed = nil
 	k.mu.Lock()
 	k.keys, k.fetched = keys, now
 	k.mu.Unlock()

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
@@ -106,5 +108,50 @@ func TestRefusedRefreshRevokesIssuedToken(t *testing.T) {
 					p.Requests("/revoke"))
 			}
 		})
+	}
+}
+
+// TestRefreshJWKSOutageKeepsGrant: a refreshed ID token signed with a key
+// the gateway does not hold yet, while the provider's JWKS cannot be
+// fetched (a key rotation during an outage), was refused as a grant: the
+// session ended and the refresh token was revoked at the provider, for a
+// provider that could not be reached. It is now an error like any other
+// outage (the session stands while its access token is valid), nothing is
+// revoked, and once the JWKS answers again a token no key verifies still
+// refuses the grant. Within the cool-down of the failed fetch the refresh
+// is an outage too, not a token no old key verifies.
+func TestRefreshJWKSOutageKeepsGrant(t *testing.T) {
+	var jwksDown atomic.Bool
+	var it issuedTokens
+	p, c, clk := setup(t, oidctest.Options{}, func(cfg *Config) {
+		cfg.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if jwksDown.Load() && strings.HasSuffix(r.URL.Path, "/jwks") {
+				return nil, errors.New("jwks unreachable")
+			}
+			return it.transport().RoundTrip(r)
+		})}
+	})
+	toks, id, err := login(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute) // past the login fetch's cool-down
+	p.SetFaults(oidctest.FaultUnknownKID)
+	jwksDown.Store(true)
+	rt := toks.RefreshToken
+	for _, when := range []string{"fetch failing", "within the failed fetch's cool-down"} {
+		_, _, err = c.Refresh(context.Background(), rt, id)
+		if err == nil || errors.Is(err, ErrInvalidGrant) {
+			t.Fatalf("%s: refresh = %v, want an outage, not a refused grant", when, err)
+		}
+		if issued := it.last(); p.Revoked(issued) || p.Requests("/revoke") != 0 {
+			t.Fatalf("%s: the refresh token was revoked during a JWKS outage", when)
+		}
+		rt = it.last() // the provider rotated the one presented
+	}
+	jwksDown.Store(false)
+	clk.Advance(time.Minute)
+	if _, _, err = c.Refresh(context.Background(), rt, id); !errors.Is(err, ErrInvalidGrant) {
+		t.Fatalf("JWKS reachable, unknown key: refresh = %v, want ErrInvalidGrant", err)
 	}
 }
