@@ -230,6 +230,19 @@ func TestGoogleCloudIdentityTransitive(t *testing.T) {
 	if q := f.queries[len(f.queries)-1]; q != wantQ {
 		t.Errorf("query = %q, want %q", q, wantQ)
 	}
+	// A backslash of the address cannot escape the quote that follows it,
+	// nor spell one as a unicode escape: both stay literal characters.
+	for email, want := range map[string]string{
+		`x\' || 'a@acme.com`:    `member_key_id == 'x\\\' || \'a@acme.com'`,
+		`x\u0027 || a@acme.com`: `member_key_id == 'x\\u0027 || a@acme.com'`,
+	} {
+		if _, err := g.Groups(context.Background(), User{Email: email}); err != nil {
+			t.Fatal(err)
+		}
+		if q := f.queries[len(f.queries)-1]; !strings.HasPrefix(q, want+" && ") {
+			t.Errorf("query for %q = %q, want it to begin %q", email, q, want)
+		}
+	}
 }
 
 func TestGoogleErrors(t *testing.T) {
