@@ -91,19 +91,57 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 var oauth2ProxyConditions = []string{"allowed_groups", "allowed_emails", "allowed_email_domains"}
 
 // oauth2ProxyCondition returns the first of oauth2ProxyConditions that the
-// subrequest's own query names, or "". A query without "allowed" is not
-// parsed, so that forward-auth does not allocate for it.
+// subrequest's own query names, or "". A name is read as url.ParseQuery
+// (oauth2-proxy's reader) reads it, percent-escapes and '+' decoded, so an
+// escaped letter does not hide it; ';' also separates, as some readers
+// split on it, so that no reader finds a condition the gateway missed. It
+// allocates nothing: forward-auth answers every request behind the front
+// proxy.
 func oauth2ProxyCondition(rawQuery string) string {
-	if !strings.Contains(rawQuery, "allowed") {
-		return ""
-	}
-	q, _ := url.ParseQuery(rawQuery) // what parses is what oauth2-proxy would read
-	for _, p := range oauth2ProxyConditions {
-		if q.Has(p) {
-			return p
+	for rawQuery != "" {
+		i := strings.IndexAny(rawQuery, "&;")
+		pair := rawQuery
+		if i >= 0 {
+			pair, rawQuery = rawQuery[:i], rawQuery[i+1:]
+		} else {
+			rawQuery = ""
+		}
+		key, _, _ := strings.Cut(pair, "=")
+		for _, p := range oauth2ProxyConditions {
+			if queryKeyIs(key, p) {
+				return p
+			}
 		}
 	}
 	return ""
+}
+
+// queryKeyIs reports whether the raw query key, unescaped as
+// url.QueryUnescape does, is name. A key with an invalid escape is no name:
+// url.ParseQuery skips it.
+func queryKeyIs(key, name string) bool {
+	n := 0
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch c {
+		case '+':
+			c = ' '
+		case '%':
+			var ok bool
+			if i+2 >= len(key) {
+				return false
+			}
+			if c, ok = unhexPair(key[i+1], key[i+2]); !ok {
+				return false
+			}
+			i += 2
+		}
+		if n >= len(name) || name[n] != c {
+			return false
+		}
+		n++
+	}
+	return n == len(name)
 }
 
 // exactAuthPath reports whether r names the forward-auth endpoint by its

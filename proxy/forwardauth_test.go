@@ -308,7 +308,11 @@ func TestForwardAuthRefusesOAuth2ProxyConditions(t *testing.T) {
 		return f.do(t, "GET", target, nil, fromPeer("10.0.0.5:4000"), withCookies(cookies),
 			withHeader("X-Original-URL", "http://app.test/app/x"), withHeader("X-Original-Method", "GET"))
 	}
-	for _, q := range []string{"allowed_groups=nobody", "allowed_emails=bob@example.com", "x=1&allowed_email_domains=other.test"} {
+	for _, q := range []string{"allowed_groups=nobody", "allowed_emails=bob@example.com", "x=1&allowed_email_domains=other.test",
+		// Spelled as url.ParseQuery reads them too (oauth2-proxy's reader),
+		// and with ';', which it skips but another reader splits on.
+		"%61llowed_groups=nobody", "allowed%5Fgroups=nobody", "%41=1&allowed_e%6Dails=b",
+		"x=1;allowed_groups=nobody", "allowed_groups"} {
 		resp := ask("/oauth2/auth?" + q)
 		body := readBody(t, resp)
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Auth-Request-User") != "" ||
@@ -317,7 +321,13 @@ func TestForwardAuthRefusesOAuth2ProxyConditions(t *testing.T) {
 		}
 	}
 	// Another query (Caddy's forward_auth keeps the original one) is not a condition.
-	if resp := ask("/oauth2/auth?allowed=1&q=allowed_groups"); resp.StatusCode != http.StatusOK {
-		t.Errorf("?allowed=1&q=allowed_groups: %d, want 200", resp.StatusCode)
+	for _, q := range []string{"allowed=1&q=allowed_groups", "allowed_groups%=1", "allowed_groupsx=1", "%2561llowed_groups=1", "Allowed_Groups=1"} {
+		if resp := ask("/oauth2/auth?" + q); resp.StatusCode != http.StatusOK {
+			t.Errorf("?%s: %d, want 200", q, resp.StatusCode)
+		}
+	}
+	// Caddy's subrequests carry the client's query: reading it costs nothing.
+	if n := testing.AllocsPerRun(100, func() { oauth2ProxyCondition("q=a%20b&allowed=1;page=2&allowed_groupsx") }); n != 0 {
+		t.Errorf("reading a query for conditions allocates %v times", n)
 	}
 }
