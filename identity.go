@@ -28,8 +28,10 @@ type Identity struct {
 	// for (sub, sid, acr, ...): a refresh that reads userinfo again takes
 	// the absence of one of them as the provider's word that it is gone (a
 	// groups claim left out when empty), not as a gap the sign-in's value
-	// fills. nil when not known (no userinfo, or a session older than it).
-	UserinfoClaims []string `json:",omitempty"`
+	// fills. nil when not known (no userinfo, or a session older than it);
+	// empty when userinfo stated none, which omitzero keeps apart from nil
+	// in a stored session (omitempty wrote both as nothing).
+	UserinfoClaims []string `json:",omitzero"`
 	// Expiry is when this identity stops being valid: for a bearer token, when
 	// the gateway stops accepting it (a JWT's exp plus the 30 s leeway, an
 	// introspected token's exp). Zero means unknown.

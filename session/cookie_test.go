@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -585,5 +586,28 @@ func TestCookieStoreExpiriesAreBounded(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCookieStoreKeepsUserinfoClaimsKnown: a userinfo that stated no claim
+// but sub records an empty, known list (Identity.UserinfoClaims), unlike a
+// session that has no record (nil). JSON's omitempty wrote both as nothing,
+// so the empty list came back nil, and a refresh with userinfo down filled
+// every claim the refreshed ID token left out (a groups claim only the ID
+// token ever stated) from the sign-in.
+func TestCookieStoreKeepsUserinfoClaimsKnown(t *testing.T) {
+	for _, names := range [][]string{nil, {}, {"email"}} {
+		clock := newTestClock()
+		store := newTestCookieStore(t, testCookieConfig(t, clock))
+		want := testSession(t, clock.Now(), 1, 100)
+		want.Identity.UserinfoClaims = names
+		other := newTestCookieStore(t, store.cfg)
+		got, err := loadFull(t, other, requestWith(saveCookies(t, store, nil, want)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u := got.Identity.UserinfoClaims; (u == nil) != (names == nil) || !slices.Equal(u, names) {
+			t.Errorf("UserinfoClaims %#v came back %#v", names, u)
+		}
 	}
 }
