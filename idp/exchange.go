@@ -340,18 +340,19 @@ func (c *Client) userinfo(ctx context.Context, u, accessToken, accept string) (m
 // oauthIdentity derives the identity of a plain OAuth 2.0 or GitHub login
 // from the userinfo JSON through the claim settings.
 func (c *Client) oauthIdentity(ctx context.Context, m *metadata, accessToken string) (*portcullis.Identity, error) {
-	if c.cfg.Kind == "github" {
-		claims, err := c.githubClaims(ctx, accessToken)
-		if err != nil {
-			return nil, err
-		}
-		return c.identity(claims, "")
-	}
-	claims, err := c.userinfo(ctx, m.userinfoURL, accessToken, "application/json")
+	claims, err := c.oauthClaims(ctx, m, accessToken)
 	if err != nil {
 		return nil, err
 	}
 	return c.identity(claims, "")
+}
+
+// oauthClaims reads the claims of a plain OAuth 2.0 or GitHub user.
+func (c *Client) oauthClaims(ctx context.Context, m *metadata, accessToken string) (map[string]any, error) {
+	if c.cfg.Kind == "github" {
+		return c.githubClaims(ctx, accessToken)
+	}
+	return c.userinfo(ctx, m.userinfoURL, accessToken, "application/json")
 }
 
 // Refresh uses a refresh token (RFC 6749 §6). A refused grant, or an
@@ -440,7 +441,13 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 		prevClaims = prev.Claims
 	}
 	if !c.isOIDC() {
-		id, err := c.oauthIdentity(ctx, m, out.AccessToken)
+		// A read that fails is an outage; claims read are the provider's
+		// word, and an identity the sign-in would refuse refuses the grant.
+		claims, err := c.oauthClaims(ctx, m, out.AccessToken)
+		if err != nil {
+			return nil, err
+		}
+		id, err := c.refreshedClaims(claims, "", nil)
 		if err != nil {
 			return nil, err
 		}

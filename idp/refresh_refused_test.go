@@ -155,3 +155,28 @@ func TestRefreshJWKSOutageKeepsGrant(t *testing.T) {
 		t.Fatalf("JWKS reachable, unknown key: refresh = %v, want ErrInvalidGrant", err)
 	}
 }
+
+// TestRefreshPlainOAuthRefusedIdentity: a plain OAuth 2.0 provider's
+// refresh whose userinfo now describes an identity the sign-in would refuse
+// (user_claim = "email" and the address no longer verified) was taken for
+// an outage: the session kept serving the sign-in's identity until its
+// access token expired. It refuses the grant, as with an OIDC provider.
+func TestRefreshPlainOAuthRefusedIdentity(t *testing.T) {
+	p := oidctest.New(t, oidctest.Options{User: &oidctest.User{Subject: "u-1",
+		Claims: map[string]any{"email": "u@example.com", "email_verified": true}}})
+	c, err := New(Config{Kind: "oauth2", ClientID: p.ClientID, ClientSecret: p.ClientSecret, RedirectURL: redirectURL,
+		AuthorizationURL: p.Issuer + "/authorize", TokenURL: p.Issuer + "/token", UserinfoURL: p.Issuer + "/userinfo",
+		Scopes: []string{"profile"}, UserClaim: "email"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := authorize(t, c, "st", "", testVerifier)
+	toks, id, err := c.Exchange(context.Background(), code, testVerifier, "")
+	if err != nil || toks.RefreshToken == "" {
+		t.Fatalf("exchange: %v, refresh token %q", err, toks.RefreshToken)
+	}
+	p.SetUser(oidctest.User{Subject: "u-1", Claims: map[string]any{"email": "u@example.com", "email_verified": false}})
+	if _, _, err := c.Refresh(context.Background(), toks.RefreshToken, id); !errors.Is(err, ErrInvalidGrant) {
+		t.Fatalf("refresh: %v, want ErrInvalidGrant", err)
+	}
+}
