@@ -98,6 +98,9 @@ var oauth2ProxyConditions = []string{"allowed_groups", "allowed_emails", "allowe
 // allocates nothing: forward-auth answers every request behind the front
 // proxy.
 func oauth2ProxyCondition(rawQuery string) string {
+	if !strings.Contains(rawQuery, "allowed") && strings.IndexByte(rawQuery, '%') < 0 {
+		return "" // no name can be spelled without one: the common query
+	}
 	for rawQuery != "" {
 		i := strings.IndexAny(rawQuery, "&;")
 		pair := rawQuery
@@ -107,6 +110,9 @@ func oauth2ProxyCondition(rawQuery string) string {
 			rawQuery = ""
 		}
 		key, _, _ := strings.Cut(pair, "=")
+		if len(key) < len("allowed_emails") {
+			continue // the shortest name; escapes only lengthen it
+		}
 		for _, p := range oauth2ProxyConditions {
 			if queryKeyIs(key, p) {
 				return p
