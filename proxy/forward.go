@@ -291,7 +291,7 @@ func setForwardedHost(pr *httputil.ProxyRequest, host Host) {
 // certificate; only a trusted proxy may send them, and from another peer
 // they are removed in any spelling (peerClaims: "X_Real_IP" reaches a CGI
 // or WSGI app as X-Real-IP). One list per category.
-var peerClaimHeaders = slices.Concat(addressClaims, schemeClaims, certificateClaims)
+var peerClaimHeaders = slices.Concat(addressClaims, schemeClaims, certificateClaims, identityClaims)
 
 // addressClaims name the client's address: the CDNs' and clouds' own
 // (Cloudflare, Fastly, Akamai's True-Client-IP, Azure Front Door, App
@@ -323,6 +323,35 @@ var certificateClaims = []string{
 	"X-Forwarded-Tls-Client-Cert", "X-Forwarded-Tls-Client-Cert-Info",
 	"X-Amzn-Mtls-Clientcert", "X-Amzn-Mtls-Clientcert-Leaf", "X-Amzn-Mtls-Clientcert-Subject",
 	"X-Amzn-Mtls-Clientcert-Issuer", "X-Amzn-Mtls-Clientcert-Serial-Number", "X-Amzn-Mtls-Clientcert-Validity",
+}
+
+// identityClaims name the signed-in user as other authentication products
+// tell the application behind them, which an application moved behind the
+// gateway may still read: a client's own would sign it in as anyone. Only
+// such a product in front of the gateway, a trusted proxy, may send them.
+// Names ending in '*' are prefixes (headerSet).
+var identityClaims = []string{
+	// AWS ALB's authenticate-oidc and authenticate-cognito actions.
+	"X-Amzn-Oidc-Data", "X-Amzn-Oidc-Identity", "X-Amzn-Oidc-Accesstoken",
+	// Google Cloud IAP.
+	"X-Goog-Authenticated-User-Email", "X-Goog-Authenticated-User-Id", "X-Goog-Iap-Jwt-Assertion",
+	// Cloudflare Access.
+	"Cf-Access-Jwt-Assertion", "Cf-Access-Authenticated-User-Email",
+	// Azure App Service authentication, and its provider tokens
+	// (X-Ms-Token-Aad-Access-Token, X-Ms-Token-Aad-Id-Token, ...).
+	"X-Ms-Client-Principal", "X-Ms-Client-Principal-Name", "X-Ms-Client-Principal-Id",
+	"X-Ms-Client-Principal-Idp", "X-Ms-Token-*",
+	// Authelia's trusted-header SSO, which NetBox (HTTP_REMOTE_USER by
+	// default), Papermerge and others read.
+	"Remote-User", "Remote-Groups", "Remote-Email", "Remote-Name",
+	// Pomerium's identity headers, one X-Pomerium-Claim-{Name} per claim.
+	"X-Pomerium-Jwt-Assertion", "X-Pomerium-Claim-*",
+	// Vouch Proxy's user, and its IdP token and claim headers
+	// (X-Vouch-Idp-Idtoken, X-Vouch-Idp-Claims-Email, ...).
+	"X-Vouch-User", "X-Vouch-Idp-*",
+	// Grafana's auth proxy: X-Webauth-User by default, and the
+	// X-Webauth-Name, -Email, -Role and -Groups of its documented example.
+	"X-Webauth-*",
 }
 
 var peerClaims = newHeaderSet(peerClaimHeaders...)

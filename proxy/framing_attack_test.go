@@ -166,7 +166,12 @@ func TestAbsoluteFormAuthority(t *testing.T) {
 // So are the platforms' own: Fastly-Client-IP, Azure Front Door's
 // X-Azure-ClientIP, App Engine's X-Appengine-User-Ip, gunicorn's and Echo's
 // X-Forwarded-Protocol, Cloudflare's CF-Visitor, ASP.NET's X-Client-Cert,
-// Traefik's and AWS ALB's certificate headers. A trusted proxy's pass.
+// Traefik's and AWS ALB's certificate headers. So are the identity
+// headers of other authentication products (AWS ALB, Google IAP,
+// Cloudflare Access, Azure App Service, Authelia, Pomerium, Vouch,
+// Grafana's auth proxy), which an application moved behind the gateway
+// may still read as the signed-in user, their prefixes included
+// (X-Pomerium-Claim-*, X-Ms-Token-*). A trusted proxy's pass.
 func TestSchemeAndCertificateClaimsFromUntrustedPeer(t *testing.T) {
 	f := newFixture(t)
 	srv := serveGateway(t, f) // the peer, 127.0.0.1, is not in 10.0.0.0/8
@@ -178,7 +183,17 @@ func TestSchemeAndCertificateClaimsFromUntrustedPeer(t *testing.T) {
 		"X-Forwarded-Protocol", "X_Forwarded_Protocol", "Cf-Visitor", "Fastly-Ssl", "Cloudfront-Forwarded-Proto", "X-Arr-Ssl",
 		"X-Client-Cert", "X-Arr-Clientcert", "X-Forwarded-Tls-Client-Cert", "X-Forwarded-Tls-Client-Cert-Info",
 		"X-Amzn-Mtls-Clientcert", "X-Amzn-Mtls-Clientcert-Leaf", "X-Amzn-Mtls-Clientcert-Subject",
-		"X-Amzn-Mtls-Clientcert-Issuer", "X-Amzn-Mtls-Clientcert-Serial-Number", "X-Amzn-Mtls-Clientcert-Validity"}
+		"X-Amzn-Mtls-Clientcert-Issuer", "X-Amzn-Mtls-Clientcert-Serial-Number", "X-Amzn-Mtls-Clientcert-Validity",
+		// Other authentication products' identity headers.
+		"X-Amzn-Oidc-Data", "X-Amzn-Oidc-Identity", "X-Amzn-Oidc-Accesstoken",
+		"X-Goog-Authenticated-User-Email", "X-Goog-Authenticated-User-Id", "X-Goog-Iap-Jwt-Assertion",
+		"Cf-Access-Jwt-Assertion", "Cf-Access-Authenticated-User-Email", "CF_Access_Authenticated_User_Email",
+		"X-Ms-Client-Principal", "X-Ms-Client-Principal-Name", "X-Ms-Client-Principal-Id", "X-Ms-Client-Principal-Idp",
+		"X-Ms-Token-Aad-Access-Token", "X-MS-TOKEN-AAD-ID-TOKEN", "X_Ms_Token_Aad_Refresh_Token",
+		"Remote-User", "Remote_User", "Remote-Groups", "Remote-Email", "Remote-Name",
+		"X-Pomerium-Jwt-Assertion", "X-Pomerium-Claim-Email", "X-Pomerium-Claim-Groups", "x.pomerium.claim.user",
+		"X-Vouch-User", "X-Vouch-Idp-Idtoken", "X-Vouch-Idp-Accesstoken", "X-Vouch-Idp-Claims-Email",
+		"X-Webauth-User", "X-WEBAUTH-EMAIL", "X-Webauth-Role", "X_Webauth_Groups"}
 	raw := "GET /public/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n"
 	for _, k := range claims {
 		raw += k + ": :c3Bvb2ZlZA==:\r\n"
@@ -193,10 +208,14 @@ func TestSchemeAndCertificateClaimsFromUntrustedPeer(t *testing.T) {
 	}
 	// Control: from a trusted proxy they pass.
 	if resp := f.do(t, "GET", "/public/x", nil, fromPeer("10.1.2.3:1"), withHeader("Fastly-Client-Ip", "198.51.100.1"),
-		withHeader("X-Forwarded-Protocol", "https"), withHeader("X-Client-Cert", "c3Bvb2ZlZA==")); resp.StatusCode != 200 {
+		withHeader("X-Forwarded-Protocol", "https"), withHeader("X-Client-Cert", "c3Bvb2ZlZA=="),
+		withHeader("Cf-Access-Authenticated-User-Email", "alice@example.com"), withHeader("X-Pomerium-Claim-Email", "alice@example.com"),
+		withHeader("X-Ms-Token-Aad-Id-Token", "eyJ0")); resp.StatusCode != 200 {
 		t.Fatalf("trusted peer: %d", resp.StatusCode)
 	}
-	if h := f.up.last(t).Header; h.Get("Fastly-Client-Ip") != "198.51.100.1" || h.Get("X-Forwarded-Protocol") != "https" || h.Get("X-Client-Cert") == "" {
+	if h := f.up.last(t).Header; h.Get("Fastly-Client-Ip") != "198.51.100.1" || h.Get("X-Forwarded-Protocol") != "https" || h.Get("X-Client-Cert") == "" ||
+		h.Get("Cf-Access-Authenticated-User-Email") != "alice@example.com" || h.Get("X-Pomerium-Claim-Email") != "alice@example.com" ||
+		h.Get("X-Ms-Token-Aad-Id-Token") != "eyJ0" {
 		t.Errorf("a trusted proxy's claims were removed: %v", h)
 	}
 }

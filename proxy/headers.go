@@ -60,9 +60,13 @@ var alwaysScrubbed = []string{
 // well, so "X_Forwarded.User" reaches a PHP app as X-Forwarded-User),
 // without allocating: names are bucketed by length, in a slice indexed by
 // it (no hashing per header: the lists hold dozens of names and every
-// request header is looked up in two of them).
+// request header is looked up in two of them). A name ending in '*' is a
+// prefix ("X-Pomerium-Claim-*"), which matches every longer name: the few
+// there are cost one short comparison each per header, most ending at the
+// first bytes.
 type headerSet struct {
-	byLen [][]string // folded names ("x-forwarded-user"), at their length
+	byLen    [][]string // folded names ("x-forwarded-user"), at their length
+	prefixes []string   // folded prefixes ("x-pomerium-claim-"), without '*'
 }
 
 func newScrubSet(hn Headers) headerSet {
@@ -85,6 +89,10 @@ func newHeaderSet(names ...string) headerSet {
 		if s.has(f) {
 			continue
 		}
+		if p, ok := strings.CutSuffix(f, "*"); ok {
+			s.prefixes = append(s.prefixes, p)
+			continue
+		}
 		if len(f) >= len(s.byLen) {
 			s.byLen = append(s.byLen, make([][]string, len(f)+1-len(s.byLen))...)
 		}
@@ -97,13 +105,18 @@ func foldHeaderName(n string) string {
 	return strings.NewReplacer("_", "-", ".", "-").Replace(strings.ToLower(n))
 }
 
-// has reports whether name is in the set.
+// has reports whether name is in the set, or longer than one of its
+// prefixes and starting with it.
 func (s headerSet) has(name string) bool {
-	if len(name) >= len(s.byLen) {
-		return false
+	if len(name) < len(s.byLen) {
+		for _, f := range s.byLen[len(name)] {
+			if foldEqual(name, f) {
+				return true
+			}
+		}
 	}
-	for _, f := range s.byLen[len(name)] {
-		if foldEqual(name, f) {
+	for _, p := range s.prefixes {
+		if len(name) > len(p) && foldEqual(name[:len(p)], p) {
 			return true
 		}
 	}
