@@ -87,3 +87,24 @@ func TestGroupWithCommaLeftOut(t *testing.T) {
 		t.Errorf("log:\n%s", logs.String())
 	}
 }
+
+// TestHeaderSetPrefix: a name ending in '*' matches every longer name that
+// starts with it, in any letter case and '_' or '.' spelling, and not the
+// prefix itself; an untrusted peer's request headers are looked up without
+// allocating, prefixes included.
+func TestHeaderSetPrefix(t *testing.T) {
+	s := newHeaderSet("X-Real-Ip", "X-Pomerium-Claim-*")
+	for name, want := range map[string]bool{
+		"X-Pomerium-Claim-Email": true, "x_pomerium_claim_groups": true, "X.POMERIUM.CLAIM.X": true,
+		"X-Pomerium-Claim-": false, "X-Pomerium-Clai": false, "X-Pomerium-Jwt-Assertion": false,
+		"X-Real-Ip": true, "X-Real-Ipv6": false, "": false,
+	} {
+		if got := s.has(name); got != want {
+			t.Errorf("has(%q) = %v, want %v", name, got, want)
+		}
+	}
+	hdr := http.Header{"Accept": {"*/*"}, "User-Agent": {"x"}, "Cookie": {"a=b"}, "X-Request-Id": {"1"}}
+	if n := testing.AllocsPerRun(100, func() { peerClaims.deleteFrom(hdr) }); n != 0 {
+		t.Errorf("peerClaims.deleteFrom: %v allocations", n)
+	}
+}
