@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -128,6 +129,9 @@ func TestPathRewriteHeadersDoNotReachApp(t *testing.T) {
 // X-Host, X-Forwarded-Prefix, X-Forwarded-Port) never reach the app through
 // the front proxies with the client's values: the app would see another
 // client address than the proxy's and another host than the one decided.
+// Nor do other authentication products' identity headers, with which the
+// client would be signed in to an app that still reads them; Caddy removes
+// their prefixes too (prefixed), the others name by name only.
 func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 	claims := map[string]string{
 		"Forwarded":          "for=198.51.100.1;host=public.test;proto=https",
@@ -157,16 +161,33 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 		"X-Amzn-Mtls-Clientcert-Leaf": "c3Bvb2ZlZA==", "X-Amzn-Mtls-Clientcert-Subject": "CN=spoofed",
 		"X-Amzn-Mtls-Clientcert-Issuer": "CN=spoofed", "X-Amzn-Mtls-Clientcert-Serial-Number": "01",
 		"X-Amzn-Mtls-Clientcert-Validity": "NotBefore=2020-01-01T00:00:00Z;NotAfter=2099-01-01T00:00:00Z",
+		// Other authentication products' identity headers (proxy.identityClaims).
+		"X-Amzn-Oidc-Data": "eyJ.spoofed.data", "X-Amzn-Oidc-Identity": "mallory", "X-Amzn-Oidc-Accesstoken": "spoofed-at",
+		"X-Goog-Authenticated-User-Email": "accounts.google.com:admin@example.com",
+		"X-Goog-Authenticated-User-Id":    "accounts.google.com:1", "X-Goog-Iap-Jwt-Assertion": "eyJ.spoofed.iap",
+		"Cf-Access-Jwt-Assertion": "eyJ.spoofed.cf", "Cf-Access-Authenticated-User-Email": "admin@example.com",
+		"X-Ms-Client-Principal": "eyJzcG9vZmVkIjp0cnVlfQ==", "X-Ms-Client-Principal-Name": "admin@example.com",
+		"X-Ms-Client-Principal-Id": "spoofed-oid", "X-Ms-Client-Principal-Idp": "aad",
+		"X-Ms-Token-Aad-Access-Token": "spoofed-aad-at", "X-Ms-Token-Aad-Id-Token": "spoofed-aad-id",
+		"Remote-User": "admin", "Remote-Groups": "admins", "Remote-Email": "admin@example.com", "Remote-Name": "Admin",
+		"X-Pomerium-Jwt-Assertion": "eyJ.spoofed.pomerium", "X-Vouch-User": "admin@example.com",
+		"X-Vouch-Idp-Idtoken": "spoofed-vouch-id", "X-Vouch-Idp-Accesstoken": "spoofed-vouch-at", "X-Webauth-User": "admin",
 	}
+	prefixed := map[string]string{"X-Pomerium-Claim-Email": "admin@example.com", "X-Ms-Token-Aad-Refresh-Token": "spoofed-rt",
+		"X-Vouch-Idp-Claims-Groups": "admins", "X-Webauth-Role": "Admin"}
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
 			up, addr := behindFront(t, front.trusted, front.start)
+			sent := maps.Clone(claims)
+			if front.name == "caddy" {
+				maps.Copy(sent, prefixed)
+			}
 			before := up.count()
-			if status, _ := send(t, browser(t), "GET", "http://"+addr+"/public/x", claims); status != 200 || up.count() != before+1 {
+			if status, _ := send(t, browser(t), "GET", "http://"+addr+"/public/x", sent); status != 200 || up.count() != before+1 {
 				t.Fatalf("anonymous GET /public/x: %d", status)
 			}
 			got := up.last().Headers
-			for k, v := range claims {
+			for k, v := range sent {
 				if slices.Contains(got.Values(k), v) {
 					t.Errorf("the app received the client's %s: %s", k, v)
 				}
