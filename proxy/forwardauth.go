@@ -160,14 +160,15 @@ func (h *Handler) exactAuthPath(r *http.Request) bool {
 }
 
 // checkIdentitySpellings refuses a subrequest that carries an identity
-// header (or another header the gateway sets or removes) spelled with '_'
-// or '.' for '-': the front proxy sets or removes the header by its own
-// name, passes the other spelling on, and CGI, WSGI, Rack and PHP apps read
-// "X_Forwarded.User" as X-Forwarded-User. Proxy mode removes such spellings;
-// forward-auth cannot, so it refuses them.
+// header (or another header the gateway sets or removes, a peer claim such
+// as Remote-User or X-Real-IP included) spelled with '_' or '.' for '-':
+// the front proxy sets or removes the header by its own name, passes the
+// other spelling on (Traefik both, Caddy '.'), and CGI, WSGI, Rack and PHP
+// apps read "X_Forwarded.User" as X-Forwarded-User. Proxy mode removes such
+// spellings; forward-auth cannot, so it refuses them.
 func (h *Handler) checkIdentitySpellings(hdr http.Header) error {
 	for k := range hdr {
-		if strings.ContainsAny(k, "_.") && h.scrub.has(k) {
+		if strings.ContainsAny(k, "_.") && (h.scrub.has(k) || peerClaims.has(k)) {
 			return badRequest("the original request carries a header the gateway sets, spelled with '_' or '.'", nil)
 		}
 	}

@@ -70,6 +70,14 @@ func TestForwardAuth(t *testing.T) {
 			withHeader("X_Forwarded_User", "admin")), 400, "", "invalid_request", ""},
 		{"identity header spelled with .", append(orig("GET", "app.test", "/public/x"), trusted,
 			withHeader("X.Auth-Request.User", "admin")), 400, "", "invalid_request", ""},
+		// So are the headers proxy mode removes from untrusted peers
+		// (peerClaims): Traefik passes '_' and '.' spellings, Caddy '.'.
+		{"other product's identity header spelled with _", append(orig("GET", "app.test", "/public/x"), trusted,
+			withHeader("Remote_User", "admin")), 400, "", "invalid_request", ""},
+		{"other product's prefixed identity header spelled with .", append(orig("GET", "app.test", "/public/x"), trusted,
+			withHeader("X.Webauth.User", "admin")), 400, "", "invalid_request", ""},
+		{"address claim spelled with _", append(orig("GET", "app.test", "/public/x"), trusted,
+			withHeader("X_Real_IP", "127.0.0.1")), 400, "", "invalid_request", ""},
 		{"malformed bearer never falls back to the cookie", append(orig("GET", "app.test", "/app/x"), trusted,
 			withHeader("Authorization", "Bearer:abc"), withCookies(cookies)), 401, "", "", `Bearer error="invalid_token"`},
 	}
