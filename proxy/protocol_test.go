@@ -232,7 +232,7 @@ func h2Status(t *testing.T, addr string, fields [][2]string) string {
 
 // TestPeerClaimHeaderSpellings: from a peer outside trusted_proxies
 // the client-address headers (X-Real-IP, True-Client-IP, ...) are deleted
-// by their canonical key only (forward.go peerClaimHeaders, an exact
+// by their canonical key only (peerclaims.go peerClaimHeaders, an exact
 // delete), so "X_Real_IP: 127.0.0.1" reaches the upstream. gunicorn 20
 // (Debian 12's) and PHP turn it into HTTP_X_REAL_IP, which Flask's
 // request.headers["X-Real-IP"] and PHP's $_SERVER read as the client's
