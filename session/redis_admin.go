@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
 	"time"
@@ -70,10 +71,14 @@ func (s *RedisStore) DeleteByID(ctx context.Context, id string) error {
 	if b, err := hex.DecodeString(id); err != nil || len(b) != 32 {
 		return fmt.Errorf("session: session id %q is not a listed id (64 hex digits)", id)
 	}
-	n, err := s.client.Unlink(ctx, sessionKeyPrefix+id).Result()
-	if err != nil {
+	cmd := unlinkOnce(ctx, sessionKeyPrefix+id)
+	if err := s.client.Process(ctx, cmd); err != nil {
+		if err := unconfirmed(err); errors.Is(err, ErrUnconfirmed) {
+			return err
+		}
 		return fmt.Errorf("session: redis delete: %w", err)
 	}
+	n := cmd.Val()
 	if n == 0 {
 		return ErrNoSession
 	}
@@ -85,11 +90,16 @@ func (s *RedisStore) DeleteByID(ctx context.Context, id string) error {
 // were. A sign-in of the user begun before it is refused when it saves its
 // session (refuseLoggedOut).
 func (s *RedisStore) DeleteBySubject(ctx context.Context, iss, sub string) (int, error) {
+	return s.deleteBySubject(ctx, iss, sub, false)
+}
+
+// deleteBySubject is DeleteBySubject; exact as for unlink.
+func (s *RedisStore) deleteBySubject(ctx context.Context, iss, sub string, exact bool) (int, error) {
 	// Before the lookup: a sign-in under way is refused at its Save.
 	if err := s.recordLogout(ctx, loggedOutSubPrefix, indexSub, iss, sub); err != nil {
 		return 0, err
 	}
-	return s.deleteIndexed(ctx, s.subjectSets(iss, sub))
+	return s.deleteIndexed(ctx, s.subjectSets(iss, sub), exact)
 }
 
 // RevokeSubject ends every session of the provider's subject sub at issuer
@@ -98,7 +108,7 @@ func (s *RedisStore) DeleteBySubject(ctx context.Context, iss, sub string) (int,
 // sessions, so that a lost index entry cannot leave one alive. It returns
 // how many there were.
 func (s *RedisStore) RevokeSubject(ctx context.Context, iss, sub string) (int, error) {
-	n, err := s.DeleteBySubject(ctx, iss, sub)
+	n, err := s.deleteBySubject(ctx, iss, sub, true)
 	if err != nil {
 		return n, err
 	}
@@ -110,7 +120,7 @@ func (s *RedisStore) RevokeSubject(ctx context.Context, iss, sub string) (int, e
 	for i, in := range infos {
 		keys[i] = sessionKeyPrefix + in.ID
 	}
-	m, err := s.unlink(ctx, keys)
+	m, err := s.unlink(ctx, keys, true)
 	return n + m, err
 }
 
@@ -122,12 +132,13 @@ func (s *RedisStore) DeleteBySID(ctx context.Context, iss, sid string) (int, err
 	if err := s.recordLogout(ctx, loggedOutSIDPrefix, indexSID, iss, sid); err != nil {
 		return 0, err
 	}
-	return s.deleteIndexed(ctx, s.sidSets(iss, sid))
+	return s.deleteIndexed(ctx, s.sidSets(iss, sid), false)
 }
 
 // deleteIndexed deletes the sessions the index sets name, then removes
 // exactly those members, so a session created meanwhile stays indexed.
-func (s *RedisStore) deleteIndexed(ctx context.Context, sets []indexSet) (int, error) {
+// exact as for unlink.
+func (s *RedisStore) deleteIndexed(ctx context.Context, sets []indexSet, exact bool) (int, error) {
 	bySet, err := s.indexed(ctx, sets)
 	if err != nil {
 		return 0, fmt.Errorf("session: redis delete: %w", err)
@@ -135,7 +146,7 @@ func (s *RedisStore) deleteIndexed(ctx context.Context, sets []indexSet) (int, e
 	if len(bySet) == 0 {
 		return 0, nil
 	}
-	n, err := s.unlink(ctx, union(bySet))
+	n, err := s.unlink(ctx, union(bySet), exact)
 	if err != nil {
 		return n, err
 	}
@@ -160,7 +171,7 @@ func (s *RedisStore) DeleteAll(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("session: redis delete: %w", err)
 	}
-	n, err := s.unlink(ctx, keys)
+	n, err := s.unlink(ctx, keys, true)
 	if err != nil {
 		return n, err
 	}
@@ -169,7 +180,7 @@ func (s *RedisStore) DeleteAll(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("session: redis delete: %w", err)
 		}
-		if _, err := s.unlink(ctx, idx); err != nil {
+		if _, err := s.unlink(ctx, idx, false); err != nil {
 			return n, err
 		}
 	}
@@ -177,16 +188,28 @@ func (s *RedisStore) DeleteAll(ctx context.Context) (int, error) {
 }
 
 // unlink deletes keys one command each in pipelines (keys of a Cluster live
-// in different slots) and returns how many existed.
-func (s *RedisStore) unlink(ctx context.Context, keys []string) (int, error) {
+// in different slots) and returns how many existed. exact is for counts an
+// operator reads (`portcullis sessions revoke`): the UNLINKs are sent once,
+// and a batch whose answer was lost is ErrUnconfirmed (see unlinkOnce).
+// Otherwise go-redis may send a batch again, and its count may be short.
+func (s *RedisStore) unlink(ctx context.Context, keys []string, exact bool) (int, error) {
 	n := 0
 	for batch := range slices.Chunk(keys, scanBatch) {
 		pipe := s.client.Pipeline()
 		cmds := make([]*redis.IntCmd, len(batch))
 		for i, k := range batch {
-			cmds[i] = pipe.Unlink(ctx, k)
+			if exact {
+				once := unlinkOnce(ctx, k)
+				cmds[i] = once.IntCmd
+				_ = pipe.Process(ctx, once)
+			} else {
+				cmds[i] = pipe.Unlink(ctx, k)
+			}
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
+			if err := unconfirmed(err); exact && errors.Is(err, ErrUnconfirmed) {
+				return n, err
+			}
 			return n, fmt.Errorf("session: redis delete: %w", err)
 		}
 		for _, c := range cmds {
@@ -194,6 +217,33 @@ func (s *RedisStore) unlink(ctx context.Context, keys []string) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// ErrUnconfirmed means the connection to Redis failed after a delete was
+// sent and before its answer came: the sessions may or may not have ended.
+var ErrUnconfirmed = errors.New("session: redis did not confirm the delete: the sessions it named may or may not have been revoked")
+
+// onceCmd is a command go-redis never sends twice. go-redis sends a
+// command again when the connection fails before its answer, though Redis
+// may have run it: a second UNLINK of a key the first one deleted answers
+// 0, and a revoke that reported that would say the session was not there.
+type onceCmd struct{ *redis.IntCmd }
+
+func (onceCmd) NoRetry() bool { return true }
+
+func unlinkOnce(ctx context.Context, key string) onceCmd {
+	return onceCmd{redis.NewIntCmd(ctx, "unlink", key)}
+}
+
+// unconfirmed is err, marked ErrUnconfirmed unless Redis refused the
+// command (an error reply) or it never left (a failed dial).
+func unconfirmed(err error) error {
+	var reply redis.Error
+	var op *net.OpError
+	if err == nil || errors.As(err, &reply) || (errors.As(err, &op) && op.Op == "dial") {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnconfirmed, err)
 }
 
 // scan returns the keys matching pattern, on every master of a Cluster.

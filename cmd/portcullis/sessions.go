@@ -144,6 +144,11 @@ func revokeSessions(ctx context.Context, store *session.RedisStore, iss, sub, id
 	default:
 		n, err = store.DeleteAll(ctx)
 	}
+	if errors.Is(err, session.ErrUnconfirmed) {
+		// Exit code 1 and no count on stdout: a count here would be a
+		// guess. Running the command again is safe and tells what is left.
+		return fmt.Errorf("sessions revoke: %w; %d session(s) were revoked before it; run the command again", err, n)
+	}
 	if err != nil {
 		return err
 	}
