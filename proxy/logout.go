@@ -37,6 +37,11 @@ func (h *Handler) readLogoutForm(ex *exchange, r *http.Request) error {
 	return nil
 }
 
+// signOutUnavailable is the 503 of a sign-out the store could not carry
+// out. It asks for no retry: the cookie is cleared, so a retry finds no
+// session to end.
+const signOutUnavailable = "the session store is not available: this browser is signed out, but the session could not be ended everywhere"
+
 // handleSignOut serves GET or POST {prefix}/sign_out?rd=URL (docs/endpoints.md, sign_out): it
 // ends the session, revokes its refresh token (RFC 7009) and goes through
 // the provider's end_session_endpoint (OIDC RP-Initiated Logout 1.0) when it
@@ -62,7 +67,11 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 	defer release()
 	s, err := h.signOutSession(r)
 	if err != nil {
-		h.fail(ex, r, unavailable("the session store is not available; please retry shortly", err))
+		// The cookie is cleared all the same (Delete clears it before it
+		// asks the store): kept, it signed this browser in again as soon
+		// as the store was back, after its user had signed out.
+		_ = h.cfg.Sessions.Delete(ex, r)
+		h.fail(ex, r, unavailable(signOutUnavailable, err))
 		return
 	}
 	state := rand.Text()
@@ -81,7 +90,7 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		if s != nil {
 			h.revokeRefresh(r, s)
 		}
-		h.fail(ex, r, unavailable("the session could not be ended; please retry shortly", err))
+		h.fail(ex, r, unavailable(signOutUnavailable, err))
 		return
 	}
 	if s == nil {
