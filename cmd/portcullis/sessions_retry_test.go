@@ -3,10 +3,16 @@ package main
 import (
 	"bytes"
 	"net"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // replyDropper is a TCP relay to a real redis-server that, once, lets a
@@ -127,5 +133,35 @@ func TestSessionsRevokeAnswerLost(t *testing.T) {
 					sel, code, out, errOut)
 			}
 		})
+	}
+}
+
+// TestSessionsRevokeHungRedis: a Redis that stops answering (SIGSTOP)
+// costs each command about a second, then exit 1 with the error on
+// standard error and no count on standard output; `revoke --id`, whose
+// UNLINK may still run when Redis resumes, says the outcome is unknown.
+func TestSessionsRevokeHungRedis(t *testing.T) {
+	bin := testenv.LookPath(t, "redis-server")
+	port := testenv.FreePort(t)
+	p := testenv.Start(t, exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"))
+	testenv.WaitTCP(t, testenv.Addr(port), 10*time.Second, p)
+	path := sessionsConfigFile(t, "store = \"redis\"\nredis_url = \"redis://"+testenv.Addr(port)+"/0\"\n")
+	seedSessions(t, path, "alice")
+	out, _, _ := sessionsRun(t, "list", "--config", path)
+	id := idOf(listedIDs(t, out), "alice")
+	if err := syscall.Kill(p.Cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(p.Cmd.Process.Pid, syscall.SIGCONT) })
+	for _, args := range [][]string{{"revoke", "--id", id}, {"revoke", "--sub", "alice"}, {"revoke", "--all"}, {"list"}} {
+		start := time.Now()
+		out, errOut, code := sessionsRun(t, append([]string{args[0], "--config", path}, args[1:]...)...)
+		if took := time.Since(start); code != 1 || out != "" || errOut == "" || took > 5*time.Second {
+			t.Errorf("%v with Redis hung: exit %d after %v, stdout %q, stderr %q; want exit 1 within 5 s and the error on stderr",
+				args, code, took, out, errOut)
+		}
+		if len(args) > 1 && args[1] == "--id" && !strings.Contains(errOut, "may or may not have been revoked") {
+			t.Errorf("revoke --id with Redis hung: stderr %q does not say the outcome is unknown", errOut)
+		}
 	}
 }
