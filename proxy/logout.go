@@ -58,6 +58,10 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		h.fail(ex, r, forbidden("cross-site sign-out requests are refused"))
 		return
 	}
+	if speculative(r.Header) {
+		h.fail(ex, r, forbidden("a prefetch does not sign out; follow the link to sign out"))
+		return
+	}
 	rd := h.redirects.validate(r.URL.Query().Get("rd"))
 	// Once asked, the sign-out is carried out whether or not the browser
 	// waits for its answer (closing the tab right after clicking "sign
@@ -195,6 +199,26 @@ func (h *Handler) sameOrigin(ex *exchange, r *http.Request) bool {
 	return h.redirects.validate(o[0]+"/") != "/"
 }
 
+// speculative reports whether r is a browser's prefetch or prerender of a
+// link (Speculation Rules, <link rel=prefetch>, a preview), made before and
+// without the user's click: Sec-Purpose (Chromium), Purpose (older
+// Chromium, Safari), X-Purpose (Safari previews), X-Moz (Firefox). Such a
+// request must not end the session: a page that prefetches its links, or
+// a site that prefetches every link on hover, signed users out. Refused,
+// the prefetch is dropped (browsers use only a 2xx), and the user's click
+// is a navigation without these headers.
+func speculative(h http.Header) bool {
+	for _, k := range [...]string{"Sec-Purpose", "Purpose", "X-Purpose", "X-Moz"} {
+		for _, v := range h.Values(k) {
+			v = strings.ToLower(v)
+			if strings.Contains(v, "prefetch") || strings.Contains(v, "prerender") || strings.Contains(v, "preview") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // handleSignedOut serves GET {prefix}/signed_out?state=, the
 // post_logout_redirect_uri: it goes on to the rd saved with a state it
 // issued, and to "/" for any other state. Like the callback it takes a
@@ -205,6 +229,11 @@ func (h *Handler) handleSignedOut(ex *exchange, r *http.Request) {
 	ex.Header().Set("Referrer-Policy", "no-referrer")
 	if r.Method != http.MethodGet {
 		h.fail(ex, r, methodNotAllowed("GET"))
+		return
+	}
+	if speculative(r.Header) {
+		// It would use up the state the browser's own visit needs.
+		h.fail(ex, r, forbidden("a prefetch does not complete a sign-out"))
 		return
 	}
 	target := "/"

@@ -39,6 +39,11 @@ func TestSignOut(t *testing.T) {
 		{"GET typed into the address bar", "GET", []reqOption{withHeader("Sec-Fetch-Site", "none")}, false, 302, "/after"},
 		{"GET cross-origin fetch", "GET", []reqOption{withHeader("Origin", "https://evil.test")}, false, 403, ""},
 		{"PUT", "PUT", nil, false, 405, ""},
+		{"GET prefetch (Speculation Rules)", "GET", []reqOption{withHeader("Sec-Purpose", "prefetch"), withHeader("Sec-Fetch-Site", "same-origin")}, true, 403, ""},
+		{"GET prerender", "GET", []reqOption{withHeader("Sec-Purpose", "prefetch;prerender"), withHeader("Sec-Fetch-Site", "same-origin")}, true, 403, ""},
+		{"GET Purpose prefetch", "GET", []reqOption{withHeader("Purpose", "prefetch")}, false, 403, ""},
+		{"GET Safari preview", "GET", []reqOption{withHeader("X-Purpose", "preview")}, false, 403, ""},
+		{"GET Firefox prefetch", "GET", []reqOption{withHeader("X-Moz", "prefetch")}, false, 403, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,6 +124,24 @@ func TestSignedOutOnlyGET(t *testing.T) {
 				t.Errorf("GET signed_out after %s = %d %q, want 302 /after", method, back.StatusCode, back.Header.Get("Location"))
 			}
 		})
+	}
+}
+
+// TestSignedOutIsNotUsedUpByAPrefetch: a prefetch of signed_out (a page
+// that prefetches its links) is refused and leaves the single-use state
+// for the browser's own visit, which then goes on to rd.
+func TestSignedOutIsNotUsedUpByAPrefetch(t *testing.T) {
+	f := newFixture(t)
+	f.prov.endSession = "https://idp.test/logout"
+	resp := f.do(t, "GET", "/oauth2/sign_out?rd=%2Fafter", nil, withCookies(f.cookies(t, f.session())))
+	u, _ := url.Parse(resp.Header.Get("Location"))
+	target := "/oauth2/signed_out?state=" + url.QueryEscape(u.Query().Get("state"))
+	state := withCookies(liveCookies(resp))
+	if pre := f.do(t, "GET", target, nil, state, withHeader("Sec-Purpose", "prefetch")); pre.StatusCode != http.StatusForbidden {
+		t.Fatalf("prefetched signed_out = %d, want 403", pre.StatusCode)
+	}
+	if back := f.do(t, "GET", target, nil, state); back.Header.Get("Location") != "/after" {
+		t.Errorf("signed_out after a prefetch went to %q, want /after", back.Header.Get("Location"))
 	}
 }
 
