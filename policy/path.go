@@ -28,14 +28,39 @@ func NormalizeURL(u *url.URL) (string, error) {
 // sends the original to the application, which may not resolve it, and
 // "/admin/../public/x" would be judged as public yet served as admin)
 // must refuse such a path instead. A "." segment cannot climb and passes.
+// It allocates nothing: forward-auth checks every request behind the front
+// proxy.
 func HasDotDotSegment(escapedPath string) bool {
-	for _, seg := range strings.Split(escapedPath, "/") {
-		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "%2e", "."), "%2E", ".")
-		if seg == ".." {
+	for rest := escapedPath; ; {
+		seg, after, more := strings.Cut(rest, "/")
+		if isDotDot(seg) {
 			return true
 		}
+		if !more {
+			return false
+		}
+		rest = after
 	}
-	return false
+}
+
+// isDotDot reports whether seg is two dots, each "." or "%2e" in either case.
+func isDotDot(seg string) bool {
+	rest, ok := cutDot(seg)
+	if ok {
+		rest, ok = cutDot(rest)
+	}
+	return ok && rest == ""
+}
+
+// cutDot returns s without its leading dot, raw or percent-encoded.
+func cutDot(s string) (string, bool) {
+	if strings.HasPrefix(s, ".") {
+		return s[1:], true
+	}
+	if len(s) >= 3 && s[0] == '%' && s[1] == '2' && (s[2] == 'e' || s[2] == 'E') {
+		return s[3:], true
+	}
+	return s, false
 }
 
 // RequestPath is the escaped path of u as it was sent (see NormalizeURL).

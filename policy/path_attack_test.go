@@ -80,3 +80,28 @@ func TestHasDotDotSegment(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHasDotDotSegment holds HasDotDotSegment, which allocates nothing, to
+// the reading it replaced: split on '/', decode "%2e" and "%2E", compare.
+func FuzzHasDotDotSegment(f *testing.F) {
+	for _, p := range []string{"/a/../b", "/a/%2e%2E/b", "/a/.%2e", "/%2%2ee", "/%2e%2e%2e", "/a/..b", "..", "", "/%2E."} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		want := false
+		for _, seg := range strings.Split(p, "/") {
+			if strings.ReplaceAll(strings.ReplaceAll(seg, "%2e", "."), "%2E", ".") == ".." {
+				want = true
+			}
+		}
+		if got := HasDotDotSegment(p); got != want {
+			t.Fatalf("HasDotDotSegment(%q) = %v, want %v", p, got, want)
+		}
+	})
+}
+
+func TestHasDotDotSegmentAllocates(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { HasDotDotSegment("/app/dashboard/%2e/x/y") }); n != 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}

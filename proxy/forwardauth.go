@@ -19,7 +19,8 @@ import (
 // when denied or unmatched. A session refreshed on the way sets its cookie
 // on this reply, for the front proxy to pass on to the browser.
 func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
-	ex.Header().Set("Cache-Control", "no-store")
+	// Shared, its capacity its length: an Add by a later hook copies it.
+	ex.Header()["Cache-Control"] = noStore[:1:1]
 	if !h.exactAuthPath(r) {
 		h.fail(ex, r, notFound(noSuchEndpoint))
 		return
@@ -181,14 +182,23 @@ func (h *Handler) checkIdentitySpellings(hdr http.Header) error {
 // has no identity (a public route) or no value (no verified email), and
 // none is left to a proxy's idea of a missing header (Caddy before 2.6.3
 // copies a placeholder's text).
+// The blank value is shared by every answer, as the identity's cached
+// values are: forward-auth answers every request behind the front proxy.
 func (h *Handler) blankAuthResponse(hdr http.Header) {
 	for _, k := range [...]string{authRequestUser, authRequestEmail, authRequestGroups, authRequestUsername} {
-		hdr[k] = []string{""}
+		hdr[k] = blankValue[:1:1]
 	}
 	if h.names.assertion != "" {
-		hdr[h.names.assertion] = []string{""}
+		hdr[h.names.assertion] = blankValue[:1:1]
 	}
 }
+
+// blankValue and noStore are header values shared by every forward-auth
+// answer; nothing writes into a header's values in place.
+var (
+	blankValue = []string{""}
+	noStore    = []string{"no-store"}
+)
 
 // originalRequest reads the request a front proxy asks about: its method
 // from X-Forwarded-Method or X-Original-Method (ingress-nginx), its host and
