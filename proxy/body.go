@@ -1,8 +1,10 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -44,6 +46,45 @@ type (
 	smallBuffer [smallBodySize]byte
 	bodyBuffer  [preReadLimit + 1]byte
 )
+
+// bigBodiesPerConn bounds the large pre-read buffers one client connection
+// holds at once (ConnContext). A client takes one by sending a little more
+// than smallBodySize: without the bound, the 100 streams of one HTTP/2
+// connection held 6.4 MiB of them, for 400 KiB sent, for preReadTimeout.
+const bigBodiesPerConn = 4
+
+// bodySlots are the large pre-read buffers a connection may still take.
+type bodySlots chan struct{}
+
+type bodySlotsKey struct{}
+
+// ConnContext is the gateway server's http.Server.ConnContext: it gives
+// each client connection its bound of bigBodiesPerConn large pre-read
+// buffers. A body past smallBodySize waits for one of them, within the
+// pre-read time (408 after it), holding only what it sent: HTTP/2 flow
+// control then stops its client. Without it (tests) there is no bound.
+func ConnContext(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, bodySlotsKey{}, make(bodySlots, bigBodiesPerConn))
+}
+
+// take waits for a free slot until deadline or the end of ctx.
+func (s bodySlots) take(ctx context.Context, deadline time.Time) error {
+	select {
+	case s <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case s <- struct{}{}:
+		return nil
+	case <-t.C:
+		return os.ErrDeadlineExceeded
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // bodyPool lends the pre-read buffers; it stores array pointers so that Put
 // does not allocate. timeout is preReadTimeout (tests shorten it).
@@ -96,6 +137,7 @@ type forwardBody struct {
 	mu       sync.Mutex
 	small    *smallBuffer // the buffer data is in, when it fit
 	big      *bodyBuffer  // else this one
+	slots    bodySlots    // the connection's slot big holds, if any
 	data     []byte       // the pre-read bytes, in small or big
 	off      int          // next unread byte of data
 	released bool
@@ -177,8 +219,8 @@ func (b *forwardBody) Close() error {
 // fail from then on.
 func (b *forwardBody) release() {
 	b.mu.Lock()
-	small, big := b.small, b.big
-	b.small, b.big, b.released = nil, nil, true
+	small, big, slots := b.small, b.big, b.slots
+	b.small, b.big, b.slots, b.released = nil, nil, nil, true
 	b.mu.Unlock()
 	if small != nil {
 		b.pool.small.Put(small)
@@ -186,16 +228,27 @@ func (b *forwardBody) release() {
 	if big != nil {
 		b.pool.big.Put(big)
 	}
+	if slots != nil {
+		<-slots
+	}
 }
 
 // fill reads body into a small buffer, and when that fills up into a big
-// one, until body ends or preReadLimit+1 bytes are in.
-func (b *forwardBody) fill(body io.Reader) error {
+// one, until body ends or preReadLimit+1 bytes are in. The big one is
+// taken only once a slot of r's connection is (ConnContext), by deadline.
+func (b *forwardBody) fill(r *http.Request, deadline time.Time) error {
+	body := r.Body
 	b.small = b.pool.getSmall()
 	n, err := readFull(body, b.small[:])
 	b.data = b.small[:n]
 	if err != nil || n < smallBodySize {
 		return err
+	}
+	if slots, _ := r.Context().Value(bodySlotsKey{}).(bodySlots); slots != nil {
+		if err := slots.take(r.Context(), deadline); err != nil {
+			return err
+		}
+		b.slots = slots
 	}
 	b.big = b.pool.getBig()
 	copy(b.big[:], b.small[:])
@@ -275,9 +328,10 @@ func preRead(w http.ResponseWriter, r *http.Request, pool *bodyPool, form bool) 
 	}
 	// A writer without deadlines (a test recorder) just reads unbounded.
 	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(pool.timeout))
+	deadline := time.Now().Add(pool.timeout)
+	_ = rc.SetReadDeadline(deadline)
 	b := &forwardBody{pool: pool}
-	if err := b.fill(r.Body); err != nil {
+	if err := b.fill(r, deadline); err != nil {
 		b.release()
 		return nil, &clientBodyError{err}
 	}
