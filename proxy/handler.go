@@ -214,9 +214,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.finish(ex, r)
 	if h.tracing != nil {
 		h.serveTraced(ex, r)
+		ex.endOwn(h.sendIdle)
 		return
 	}
 	h.serve(ex, r)
+	ex.endOwn(h.sendIdle)
 	ex.returned = true
 }
 
@@ -660,6 +662,8 @@ type statusWriter struct {
 	// WebSocket, which must not inherit it. sent: a deadline was set.
 	sendIdle time.Duration
 	sent     bool
+	// forwarded: the answer was the upstream's (endSend bounded its end).
+	forwarded bool
 }
 
 // holdHeaders moves the headers set so far aside until the final response.
@@ -768,7 +772,20 @@ func (s *statusWriter) endSend() {
 	if s.sent {
 		s.sendDeadline(time.Now().Add(s.sendIdle))
 	}
-	s.sendIdle, s.sent = 0, false
+	s.sendIdle, s.sent, s.forwarded = 0, false, true
+}
+
+// endOwn gives what the server writes of an answer the gateway made itself
+// (a refusal, a redirect to sign in, an endpoint's page) once the handler
+// has returned the bound endSend gives a forwarded one. Over HTTP/2 a
+// client that grants no flow-control window held that write, and with it
+// the stream's goroutine and buffers, for as long as it kept the
+// connection (100 streams each, and a connection with streams open counts
+// as busy for max_connections); now the stream is reset when it passes.
+func (s *statusWriter) endOwn(idle time.Duration) {
+	if !s.forwarded && idle > 0 {
+		s.sendDeadline(time.Now().Add(idle))
+	}
 }
 
 // Hijack hands the connection of an upgraded answer (a WebSocket) to the
