@@ -1,8 +1,12 @@
 package config
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // TestMigrationProblems: what someone moving from oauth2-proxy writes (its
@@ -58,4 +62,21 @@ func TestMigrationProblems(t *testing.T) {
 		},
 	}
 	runProblemCases(t, dir, tests)
+}
+
+// TestOAuth2ProxyHintsNameRealKeys: every key an oauth2-proxy hint tells
+// the user to write instead (allow_email_domains, redis_sentinel_addrs,
+// ...) is one the decoder reads, or an X_file form of one (secrets_file):
+// a hint naming a key that was renamed
+// would send the user from one unknown key to another.
+func TestOAuth2ProxyHintsNameRealKeys(t *testing.T) {
+	keys := testenv.ConfigKeys(t, ".")
+	key := regexp.MustCompile(`\b[a-z]+(?:_[a-z]+)+\b`)
+	for opt, where := range oauth2ProxyOptions {
+		for _, k := range key.FindAllString(where, -1) {
+			if !slices.Contains(keys, k) && !slices.Contains(keys, strings.TrimSuffix(k, "_file")) {
+				t.Errorf("oauth2-proxy's %s: the hint names %s, which is no key (%q)", opt, k, where)
+			}
+		}
+	}
 }
