@@ -107,3 +107,42 @@ func compareHeaderLists(t *testing.T, what string, doc, code, implied []string) 
 		}
 	}
 }
+
+// TestSnippetsRemovePeerClaims: every forward-auth snippet of
+// docs/forward-auth removes each header of the peer-claim lists that proxy
+// mode removes from untrusted peers, so that a name added to those lists
+// and not to a snippet fails here rather than reaching applications behind
+// that front proxy. The prefixes (X-Ms-Token-*) are removed by Caddy alone:
+// the others remove names only, and the docs say to add the names an
+// application reads. A header the front proxy sets or removes itself
+// needs no line of its own. Comments do not count.
+func TestSnippetsRemovePeerClaims(t *testing.T) {
+	itself := map[string][]string{
+		// Traefik sets X-Real-Ip and X-Forwarded-Server, and removes a
+		// client's X-Forwarded-Tls-Client-Cert and -Info.
+		"traefik.yaml": {"X-Real-Ip", "X-Forwarded-Server", "X-Forwarded-Tls-Client-Cert", "X-Forwarded-Tls-Client-Cert-Info"},
+		// ingress-nginx sets X-Real-IP and X-Forwarded-Scheme.
+		"ingress-nginx.yaml": {"X-Real-Ip", "X-Forwarded-Scheme"},
+	}
+	token := regexp.MustCompile(`[A-Za-z0-9*_-]+`)
+	comment := regexp.MustCompile(`(?m)^\s*#.*$`)
+	for _, file := range []string{"nginx.conf", "ingress-nginx.yaml", "Caddyfile", "traefik.yaml", "envoy.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", "docs", "forward-auth", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		named := map[string]bool{}
+		for _, tok := range token.FindAllString(comment.ReplaceAllString(string(b), ""), -1) {
+			named[strings.ToLower(strings.TrimLeft(tok, "-"))] = true
+		}
+		for _, n := range peerClaimHeaders {
+			prefix := strings.HasSuffix(n, "*")
+			if prefix && file != "Caddyfile" || slices.Contains(itself[file], n) {
+				continue
+			}
+			if !named[strings.ToLower(n)] {
+				t.Errorf("docs/forward-auth/%s does not remove %s, which proxy mode removes from untrusted peers", file, n)
+			}
+		}
+	}
+}
