@@ -32,8 +32,8 @@ func TestRequestHygieneDocsListHeaders(t *testing.T) {
 	// X-Forwarded-User, the Cookie header the gateway's cookies are taken
 	// from, Envoy's and Traefik's settings, the config key.
 	mentioned := []string{"HTTP_X_FORWARDED_USER", "Cookie", "prefix_rewrite", "ReplacePath", "trusted_proxies"}
-	compareHeaderLists(t, "removed from every request", docNames(removed, false, mentioned), alwaysScrubbed, implied)
-	compareHeaderLists(t, "removed from untrusted peers", docNames(fromPeers, true, mentioned), peerClaimHeaders, nil)
+	compareHeaderLists(t, "docs/requests.md, removed from every request", docNames(removed, false, mentioned), alwaysScrubbed, implied)
+	compareHeaderLists(t, "docs/requests.md, removed from untrusted peers", docNames(fromPeers, true, mentioned), peerClaimHeaders, nil)
 }
 
 // hygieneBullets returns the text of the "Removed" bullet and of the
@@ -56,9 +56,9 @@ func hygieneBullets(t *testing.T, doc string) (removed, fromPeers string) {
 
 // docNames are the header names in backquotes in text, folded: "`-Name`"
 // after "`X-MS-Client-Principal`" is X-MS-Client-Principal-Name, "every
-// `X-MS-Token-…`" the prefix X-MS-Token-*. With asides, text in
-// parentheses (examples, who believes a header) is left out; so are the
-// names of skip.
+// `X-MS-Token-…`" (or "`X-Ms-Token-*`") the prefix X-MS-Token-*. With
+// asides, text in parentheses (examples, who believes a header) is left
+// out; so are the names of skip.
 func docNames(text string, asides bool, skip []string) []string {
 	text = strings.Join(strings.Fields(text), " ")
 	if asides {
@@ -71,7 +71,7 @@ func docNames(text string, asides bool, skip []string) []string {
 		switch {
 		case strings.HasPrefix(n, "-") && last != "":
 			n = last + n
-		case slices.Contains(skip, n) || !regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*(…)?$`).MatchString(n):
+		case slices.Contains(skip, n) || !regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*(…|\*)?$`).MatchString(n):
 			continue // "_", "Upgrade: h2c"
 		default:
 			last = n
@@ -98,12 +98,12 @@ func compareHeaderLists(t *testing.T, what string, doc, code, implied []string) 
 	code, implied = fold(code), fold(implied)
 	for _, n := range code {
 		if !slices.Contains(doc, n) && !slices.Contains(implied, n) {
-			t.Errorf("%s: %s is removed by the code but not in docs/requests.md's list", what, n)
+			t.Errorf("%s: %s is removed by the code but not in the docs' list", what, n)
 		}
 	}
 	for _, n := range doc {
 		if !slices.Contains(code, n) {
-			t.Errorf("%s: docs/requests.md lists %s, which the code does not remove", what, n)
+			t.Errorf("%s: the docs list %s, which the code does not remove", what, n)
 		}
 	}
 }
@@ -145,4 +145,25 @@ func TestSnippetsRemovePeerClaims(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestForwardAuthDocsNamePrefixes: the prefixes docs/forward-auth.md says
+// Caddy removes (and the other front proxies cannot) are the peer-claim
+// lists' prefixes, no more and no fewer.
+func TestForwardAuthDocsNamePrefixes(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "forward-auth.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`Caddy removes their prefixes \(([^)]*)\)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("docs/forward-auth.md: no list of the prefixes Caddy removes")
+	}
+	var code []string
+	for _, n := range peerClaimHeaders {
+		if strings.HasSuffix(n, "*") {
+			code = append(code, n)
+		}
+	}
+	compareHeaderLists(t, "prefixes removed by Caddy (docs/forward-auth.md)", docNames(string(m[1]), false, nil), code, nil)
 }
