@@ -107,11 +107,7 @@ func TestSignedOutOnlyGET(t *testing.T) {
 	for _, method := range []string{"HEAD", "POST", "PUT", "DELETE", "OPTIONS"} {
 		t.Run(method, func(t *testing.T) {
 			f := newFixture(t)
-			f.prov.endSession = "https://idp.test/logout"
-			resp := f.do(t, "GET", "/oauth2/sign_out?rd=%2Fafter", nil, withCookies(f.cookies(t, f.session())))
-			u, _ := url.Parse(resp.Header.Get("Location"))
-			target := "/oauth2/signed_out?state=" + url.QueryEscape(u.Query().Get("state"))
-			state := withCookies(liveCookies(resp))
+			target, state := signOutToProvider(t, f)
 			other := f.do(t, method, target, nil, state)
 			if other.StatusCode != http.StatusMethodNotAllowed || other.Header.Get("Allow") != "GET" {
 				t.Fatalf("%s signed_out = %d Allow %q, want 405 Allow GET", method, other.StatusCode, other.Header.Get("Allow"))
@@ -127,16 +123,23 @@ func TestSignedOutOnlyGET(t *testing.T) {
 	}
 }
 
+// signOutToProvider signs a session of f out with rd=/after through a
+// provider's end_session_endpoint, and returns the signed_out URL the
+// provider sends the browser back to and the cookies its state rides on.
+func signOutToProvider(t *testing.T, f *fixture) (target string, state reqOption) {
+	t.Helper()
+	f.prov.endSession = "https://idp.test/logout"
+	resp := f.do(t, "GET", "/oauth2/sign_out?rd=%2Fafter", nil, withCookies(f.cookies(t, f.session())))
+	u, _ := url.Parse(resp.Header.Get("Location"))
+	return "/oauth2/signed_out?state=" + url.QueryEscape(u.Query().Get("state")), withCookies(liveCookies(resp))
+}
+
 // TestSignedOutIsNotUsedUpByAPrefetch: a prefetch of signed_out (a page
 // that prefetches its links) is refused and leaves the single-use state
 // for the browser's own visit, which then goes on to rd.
 func TestSignedOutIsNotUsedUpByAPrefetch(t *testing.T) {
 	f := newFixture(t)
-	f.prov.endSession = "https://idp.test/logout"
-	resp := f.do(t, "GET", "/oauth2/sign_out?rd=%2Fafter", nil, withCookies(f.cookies(t, f.session())))
-	u, _ := url.Parse(resp.Header.Get("Location"))
-	target := "/oauth2/signed_out?state=" + url.QueryEscape(u.Query().Get("state"))
-	state := withCookies(liveCookies(resp))
+	target, state := signOutToProvider(t, f)
 	if pre := f.do(t, "GET", target, nil, state, withHeader("Sec-Purpose", "prefetch")); pre.StatusCode != http.StatusForbidden {
 		t.Fatalf("prefetched signed_out = %d, want 403", pre.StatusCode)
 	}
