@@ -119,6 +119,19 @@ func TestRefreshKeepsSignInClaims(t *testing.T) {
 	}
 }
 
+// userinfoFailsWhile makes the client's requests to userinfo fail while
+// failing is set, as an unreachable userinfo endpoint does.
+func userinfoFailsWhile(failing *atomic.Bool) func(*Config) {
+	return func(cfg *Config) {
+		cfg.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if failing.Load() && strings.Contains(r.URL.Path, "userinfo") {
+				return nil, errors.New("userinfo unreachable")
+			}
+			return http.DefaultTransport.RoundTrip(r)
+		})}
+	}
+}
+
 // TestRefreshSurvivesUserinfoOutage: userinfo failing at a refresh does not
 // fail the refresh, whose new tokens the provider has already issued (and
 // whose refresh token it may have rotated): the sign-in's claims fill what
@@ -127,15 +140,7 @@ func TestRefreshSurvivesUserinfoOutage(t *testing.T) {
 	var failing atomic.Bool
 	p, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "alice",
 		Claims:         map[string]any{"email": "a@example.com", "email_verified": true},
-		UserinfoClaims: map[string]any{"groups": []any{"acme/platform"}}}},
-		func(cfg *Config) {
-			cfg.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-				if failing.Load() && strings.Contains(r.URL.Path, "userinfo") {
-					return nil, errors.New("userinfo unreachable")
-				}
-				return http.DefaultTransport.RoundTrip(r)
-			})}
-		})
+		UserinfoClaims: map[string]any{"groups": []any{"acme/platform"}}}}, userinfoFailsWhile(&failing))
 	toks, id, err := login(t, c)
 	if err != nil {
 		t.Fatal(err)
@@ -166,14 +171,7 @@ func TestRefreshUserinfoOutageKeepsNoIDTokenClaim(t *testing.T) {
 	var failing atomic.Bool
 	u := oidctest.User{Subject: "alice", Claims: map[string]any{"email": "a@example.com", "email_verified": true},
 		IDTokenClaims: map[string]any{"groups": []any{"admins"}}}
-	p, c, _ := setup(t, oidctest.Options{User: &u}, func(cfg *Config) {
-		cfg.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			if failing.Load() && strings.Contains(r.URL.Path, "userinfo") {
-				return nil, errors.New("userinfo unreachable")
-			}
-			return http.DefaultTransport.RoundTrip(r)
-		})}
-	})
+	p, c, _ := setup(t, oidctest.Options{User: &u}, userinfoFailsWhile(&failing))
 	toks, id, err := login(t, c)
 	if err != nil {
 		t.Fatal(err)
