@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -104,6 +105,29 @@ func BenchmarkAuthenticatedCookieRequest(b *testing.B) {
 		r.AddCookie(c)
 	}
 	r.AddCookie(&http.Cookie{Name: "theme", Value: "dark"})
+	runBench(b, f.h, r)
+}
+
+// BenchmarkAuthenticatedChunkedAnswer: an answer over 2 KiB from a Go
+// upstream whose handler sets no Content-Length comes chunked, of unknown
+// length, and is watched for its identity's end while quiet too.
+func BenchmarkAuthenticatedChunkedAnswer(b *testing.B) {
+	page := strings.Repeat("x", 4<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, page)
+	}))
+	b.Cleanup(srv.Close)
+	up, _ := url.Parse(srv.URL)
+	f := newFixture(b, func(c *Config) {
+		c.Upstreams = []Upstream{{Name: "app", URL: up}}
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	})
+	r := httptest.NewRequest("GET", "http://app.test/app/dashboard", nil)
+	r.RemoteAddr = "192.0.2.7:5555"
+	for _, c := range f.cookies(b, f.session()) {
+		r.AddCookie(c)
+	}
 	runBench(b, f.h, r)
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,7 +43,7 @@ type identityStream struct {
 type quietWatch struct {
 	on    bool // started (watchQuiet), before the answer is read
 	mu    sync.Mutex
-	timer *time.Timer // nil once the answer is closed
+	timer *quietTimer // nil once the answer is closed
 	body  io.Closer   // the transport's body, which the timer closes
 	gone  bool        // the identity ended: the answer is broken off
 }
@@ -99,8 +100,45 @@ func (s *identityStream) watchQuiet() {
 	q := &s.q
 	q.mu.Lock()
 	q.body, q.on = body, true
-	q.timer = time.AfterFunc(s.h.recheckEvery(), s.wake)
+	q.timer = quietTimers.Get().(*quietTimer)
+	q.timer.s.Store(s)
+	q.timer.t.Reset(s.h.recheckEvery())
 	q.mu.Unlock()
+}
+
+// quietTimer is a timer lent to one quietWatch at a time: an answer of
+// unknown length is common (a Go server sends any answer over 2 KiB
+// without a Content-Length when its handler sets none), and a timer made
+// for each (time.AfterFunc and its function) cost two allocations per
+// request. Its function wakes the stream it is lent to, if any.
+type quietTimer struct {
+	t *time.Timer
+	s atomic.Pointer[identityStream]
+}
+
+var quietTimers = sync.Pool{New: func() any {
+	qt := &quietTimer{}
+	qt.t = time.AfterFunc(time.Hour, qt.fire)
+	qt.t.Stop()
+	return qt
+}}
+
+func (qt *quietTimer) fire() {
+	if s := qt.s.Load(); s != nil {
+		s.wake()
+	}
+}
+
+// release takes qt back from its stream (under the stream's lock). A timer
+// stopped before it fired goes back to the pool; one that fired may still
+// be running fire, which finds its stream's timer gone (wake), so it is
+// left to the collector rather than lent again.
+func (qt *quietTimer) release() {
+	stopped := qt.t.Stop()
+	qt.s.Store(nil)
+	if stopped {
+		quietTimers.Put(qt)
+	}
 }
 
 // wake checks s's identity (its timer fired) when a lookup is due, as a
@@ -121,7 +159,7 @@ func (s *identityStream) wake() {
 		if every := s.h.recheckEvery(); d <= 0 || d > every {
 			d = every
 		}
-		q.timer.Reset(d)
+		q.timer.t.Reset(d)
 	}
 	q.gone = why != nil
 	q.mu.Unlock()
@@ -135,7 +173,7 @@ func (s *identityStream) Close() error {
 	if q := &s.q; q.on {
 		q.mu.Lock()
 		if q.timer != nil {
-			q.timer.Stop()
+			q.timer.release()
 			q.timer = nil
 		}
 		q.mu.Unlock()
