@@ -1,10 +1,8 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -40,72 +38,31 @@ const streamIdleTimeout = 60 * time.Second
 // loses the answer, and the upstream request is aborted.
 const sendIdleTimeout = 60 * time.Second
 
-// smallBuffer and bodyBuffer hold a pre-read body; bodyBuffer's one extra
-// byte tells a body of exactly preReadLimit bytes from a longer one.
-type (
-	smallBuffer [smallBodySize]byte
-	bodyBuffer  [preReadLimit + 1]byte
-)
+// bodyTiers are the sizes a pre-read buffer grows through, each taken only
+// once the one before is full: a body holds at most twice what its client
+// sent (4 KiB at first). A 4 KiB buffer followed by a 64 KiB one let 100
+// HTTP/2 streams sending 4 KiB and a byte each hold 6.4 MiB for 30 s; a
+// bound on such buffers per connection instead made the requests of one
+// connection wait on each other's bodies, and a front proxy's connection
+// carries many users'. The last tier's one extra byte tells a body of
+// exactly preReadLimit bytes from a longer one.
+var bodyTiers = [...]int{smallBodySize, 8 << 10, 16 << 10, 32 << 10, preReadLimit + 1}
 
-// bigBodiesPerConn bounds the large pre-read buffers one client connection
-// holds at once (ConnContext). A client takes one by sending a little more
-// than smallBodySize: without the bound, the 100 streams of one HTTP/2
-// connection held 6.4 MiB of them, for 400 KiB sent, for preReadTimeout.
-const bigBodiesPerConn = 4
-
-// bodySlots are the large pre-read buffers a connection may still take.
-type bodySlots chan struct{}
-
-type bodySlotsKey struct{}
-
-// ConnContext is the gateway server's http.Server.ConnContext: it gives
-// each client connection its bound of bigBodiesPerConn large pre-read
-// buffers. A body past smallBodySize waits for one of them, within the
-// pre-read time (408 after it), holding only what it sent: HTTP/2 flow
-// control then stops its client. Without it (tests) there is no bound.
-func ConnContext(ctx context.Context, _ net.Conn) context.Context {
-	return context.WithValue(ctx, bodySlotsKey{}, make(bodySlots, bigBodiesPerConn))
-}
-
-// take waits for a free slot until deadline or the end of ctx.
-func (s bodySlots) take(ctx context.Context, deadline time.Time) error {
-	select {
-	case s <- struct{}{}:
-		return nil
-	default:
-	}
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
-	select {
-	case s <- struct{}{}:
-		return nil
-	case <-t.C:
-		return os.ErrDeadlineExceeded
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// bodyPool lends the pre-read buffers; it stores array pointers so that Put
-// does not allocate. timeout is preReadTimeout (tests shorten it).
+// bodyPool lends the pre-read buffers, one pool per tier; it stores slice
+// pointers so that Put does not allocate. timeout is preReadTimeout (tests
+// shorten it).
 type bodyPool struct {
-	small, big sync.Pool
-	timeout    time.Duration
-	idle       time.Duration // streamIdleTimeout; 0 = none
+	tiers   [len(bodyTiers)]sync.Pool
+	timeout time.Duration
+	idle    time.Duration // streamIdleTimeout; 0 = none
 }
 
-func (b *bodyPool) getSmall() *smallBuffer {
-	if v, ok := b.small.Get().(*smallBuffer); ok {
+func (b *bodyPool) get(tier int) *[]byte {
+	if v, ok := b.tiers[tier].Get().(*[]byte); ok {
 		return v
 	}
-	return new(smallBuffer)
-}
-
-func (b *bodyPool) getBig() *bodyBuffer {
-	if v, ok := b.big.Get().(*bodyBuffer); ok {
-		return v
-	}
-	return new(bodyBuffer)
+	buf := make([]byte, bodyTiers[tier])
+	return &buf
 }
 
 // clientBodyError is an error reading the client's request body: a framing
@@ -135,11 +92,10 @@ type forwardBody struct {
 	pool *bodyPool
 
 	mu       sync.Mutex
-	small    *smallBuffer // the buffer data is in, when it fit
-	big      *bodyBuffer  // else this one
-	slots    bodySlots    // the connection's slot big holds, if any
-	data     []byte       // the pre-read bytes, in small or big
-	off      int          // next unread byte of data
+	buf      *[]byte // the buffer data is in, from bodyTiers[tier]
+	tier     int
+	data     []byte // the pre-read bytes, in buf
+	off      int    // next unread byte of data
 	released bool
 	readErr  error // the error that ended a read of rest
 
@@ -215,48 +171,37 @@ func (b *forwardBody) Close() error {
 	return nil
 }
 
-// release returns the buffers to the pool; reads of unread buffered bytes
+// release returns the buffer to the pool; reads of unread buffered bytes
 // fail from then on.
 func (b *forwardBody) release() {
 	b.mu.Lock()
-	small, big, slots := b.small, b.big, b.slots
-	b.small, b.big, b.slots, b.released = nil, nil, nil, true
+	buf := b.buf
+	b.buf, b.released = nil, true
 	b.mu.Unlock()
-	if small != nil {
-		b.pool.small.Put(small)
-	}
-	if big != nil {
-		b.pool.big.Put(big)
-	}
-	if slots != nil {
-		<-slots
+	if buf != nil {
+		b.pool.tiers[b.tier].Put(buf)
 	}
 }
 
-// fill reads body into a small buffer, and when that fills up into a big
-// one, until body ends or preReadLimit+1 bytes are in. The big one is
-// taken only once a slot of r's connection is (ConnContext), by deadline.
-func (b *forwardBody) fill(r *http.Request, deadline time.Time) error {
-	body := r.Body
-	b.small = b.pool.getSmall()
-	n, err := readFull(body, b.small[:])
-	b.data = b.small[:n]
-	if err != nil || n < smallBodySize {
-		return err
-	}
-	if slots, _ := r.Context().Value(bodySlotsKey{}).(bodySlots); slots != nil {
-		if err := slots.take(r.Context(), deadline); err != nil {
+// fill reads body into a buffer of the first tier, and each time it fills
+// up into one of the next, until body ends or preReadLimit+1 bytes are in.
+func (b *forwardBody) fill(body io.Reader) error {
+	n := 0
+	for tier := range bodyTiers {
+		buf := b.pool.get(tier)
+		if b.buf != nil {
+			copy(*buf, b.data)
+			b.pool.tiers[b.tier].Put(b.buf)
+		}
+		b.buf, b.tier = buf, tier
+		k, err := readFull(body, (*buf)[n:])
+		n += k
+		b.data = (*buf)[:n]
+		if err != nil || n < len(*buf) {
 			return err
 		}
-		b.slots = slots
 	}
-	b.big = b.pool.getBig()
-	copy(b.big[:], b.small[:])
-	b.pool.small.Put(b.small)
-	b.small = nil
-	m, err := readFull(body, b.big[n:])
-	b.data = b.big[:n+m]
-	return err
+	return nil
 }
 
 // releaseBody returns the exchange's pre-read body, if any, to its pool
@@ -328,10 +273,9 @@ func preRead(w http.ResponseWriter, r *http.Request, pool *bodyPool, form bool) 
 	}
 	// A writer without deadlines (a test recorder) just reads unbounded.
 	rc := http.NewResponseController(w)
-	deadline := time.Now().Add(pool.timeout)
-	_ = rc.SetReadDeadline(deadline)
+	_ = rc.SetReadDeadline(time.Now().Add(pool.timeout))
 	b := &forwardBody{pool: pool}
-	if err := b.fill(r, deadline); err != nil {
+	if err := b.fill(r.Body); err != nil {
 		b.release()
 		return nil, &clientBodyError{err}
 	}

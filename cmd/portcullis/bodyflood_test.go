@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"crypto/tls"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,22 +20,10 @@ import (
 // form and sending only 4 KiB and a byte of it. Each body's pre-read
 // passed its 4 KiB buffer and took a 64 KiB one, so the gateway held
 // 6.4 MiB for 400 KiB sent, for the 30 s of the pre-read, on every
-// connection. Now a connection holds at most a few large pre-read buffers
-// at once; its other bodies wait for one, holding what they sent.
+// connection. Now the buffer grows with the body, to at most twice what
+// arrived.
 func TestHTTP2BodyFloodHoldsLittle(t *testing.T) {
-	certPEM, keyPEM := testPair(t, "gw.test")
-	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f := newFixtureWith(t, nil, nil, func(c *testConfig) {
-		c.extra = "tls_cert_file = \"" + certFile + "\"\ntls_key_file = \"" + keyFile + "\""
-		c.route = "[[routes]]\npath = \"/pub/**\"\nupstream = \"app\"\npublic = true\n"
-	})
+	f := publicTLSFixture(t, nil)
 	before := heapInUse()
 	c, err := tls.Dial("tcp", f.cfg.listen, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
 	if err != nil {
@@ -78,6 +68,59 @@ func TestHTTP2BodyFloodHoldsLittle(t *testing.T) {
 	t.Logf("held %d KiB for %d streams, %d KiB sent", held>>10, streams, streams*len(chunk)>>10)
 	if held > 4<<20 {
 		t.Errorf("one connection's %d half-sent bodies hold %d KiB, want under 4 MiB (2.8 MiB of it is the 100 streams themselves)", streams, held>>10)
+	}
+}
+
+// publicTLSFixture is a gateway serving TLS (and so HTTP/2) with a public
+// route /pub/** to upstream.
+func publicTLSFixture(t *testing.T, upstream http.HandlerFunc) *fixture {
+	certPEM, keyPEM := testPair(t, "gw.test")
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureWith(t, nil, upstream, func(c *testConfig) {
+		c.extra = "tls_cert_file = \"" + certFile + "\"\ntls_key_file = \"" + keyFile + "\""
+		c.route = "[[routes]]\npath = \"/pub/**\"\nupstream = \"app\"\npublic = true\n"
+	})
+	return f
+}
+
+// TestHTTP2SharedConnBodies: on one HTTP/2 connection, as a CDN's or a
+// front proxy's carrying many users' requests, one user's bodies do not
+// hold up another's. A bound of 4 bodies past their first 4 KiB per
+// connection let 4 stalled uploads (or 4 slow ones to a slow application)
+// make every other body on it wait up to 30 s, then 408.
+func TestHTTP2SharedConnBodies(t *testing.T) {
+	f := publicTLSFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	})
+	shared := &http.Client{Timeout: 5 * time.Second,
+		Transport: &http2.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	url := "https://" + f.cfg.listen + "/pub/x"
+	for range 4 { // one user's uploads that stop after 4 KiB and a byte
+		pr, pw := io.Pipe()
+		t.Cleanup(func() { pw.Close() })
+		go func() {
+			if resp, err := shared.Post(url, "application/octet-stream", pr); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		go func() { _, _ = pw.Write(bytes.Repeat([]byte("s"), 4<<10+1)) }()
+	}
+	time.Sleep(500 * time.Millisecond) // each is being pre-read
+	start := time.Now()
+	resp, err := shared.Post(url, "application/octet-stream", bytes.NewReader(bytes.Repeat([]byte("b"), 10000)))
+	if err != nil {
+		t.Fatalf("another user's body on the shared connection: %v after %v", err, time.Since(start).Round(time.Millisecond))
+	}
+	resp.Body.Close()
+	if took := time.Since(start); resp.StatusCode != http.StatusOK || took > 2*time.Second {
+		t.Errorf("another user's body on the shared connection: status %d after %v, want 200 at once", resp.StatusCode, took.Round(time.Millisecond))
 	}
 }
 

@@ -362,10 +362,8 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 		// once, as nginx's 128, instead of Go's 250: about 12 KiB each
 		// while a slow client parks them (28 KiB with a body that does
 		// not come, for the 30 s of the pre-read).
-		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 100},
-		// A connection holds at most 4 large (64 KiB) pre-read bodies at once.
-		ConnContext: proxy.ConnContext,
-		ErrorLog:    log.New(serverErrorLog{g.logger.Handler()}, "", 0),
+		HTTP2:    &http.HTTP2Config{MaxConcurrentStreams: 100},
+		ErrorLog: log.New(serverErrorLog{g.logger.Handler()}, "", 0),
 	}}
 	if cfg.MaxConnections > 0 {
 		lim := limitConns(gwLn, cfg.MaxConnections, g.logger)
