@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,25 +97,35 @@ func publicTLSFixture(t *testing.T, upstream http.HandlerFunc) *fixture {
 // connection let 4 stalled uploads (or 4 slow ones to a slow application)
 // make every other body on it wait up to 30 s, then 408.
 func TestHTTP2SharedConnBodies(t *testing.T) {
+	slowApp := make(chan struct{})
 	f := publicTLSFixture(t, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
+		if strings.HasSuffix(r.URL.Path, "/slow") {
+			<-slowApp
+		}
 	})
+	t.Cleanup(func() { close(slowApp) }) // before the gateway stops (cleanups run last first)
 	shared := &http.Client{Timeout: 5 * time.Second,
 		Transport: &http2.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	url := "https://" + f.cfg.listen + "/pub/x"
-	for range 4 { // one user's uploads that stop after 4 KiB and a byte
+	base := "https://" + f.cfg.listen + "/pub/"
+	for i := range 4 { // uploads that stop after 4 KiB and a byte, and ones to a slow application
 		pr, pw := io.Pipe()
 		t.Cleanup(func() { pw.Close() })
 		go func() {
-			if resp, err := shared.Post(url, "application/octet-stream", pr); err == nil {
+			if resp, err := shared.Post(base+"slow", "application/octet-stream", pr); err == nil {
 				resp.Body.Close()
 			}
 		}()
-		go func() { _, _ = pw.Write(bytes.Repeat([]byte("s"), 4<<10+1)) }()
+		go func() {
+			_, _ = pw.Write(bytes.Repeat([]byte("s"), 4<<10+1))
+			if i%2 == 0 {
+				_ = pw.Close()
+			}
+		}()
 	}
-	time.Sleep(500 * time.Millisecond) // each is being pre-read
+	time.Sleep(500 * time.Millisecond) // each is being pre-read, or waits on the application
 	start := time.Now()
-	resp, err := shared.Post(url, "application/octet-stream", bytes.NewReader(bytes.Repeat([]byte("b"), 10000)))
+	resp, err := shared.Post(base+"x", "application/octet-stream", bytes.NewReader(bytes.Repeat([]byte("b"), 10000)))
 	if err != nil {
 		t.Fatalf("another user's body on the shared connection: %v after %v", err, time.Since(start).Round(time.Millisecond))
 	}
