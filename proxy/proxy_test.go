@@ -403,3 +403,16 @@ func TestNewRefusesBadConfig(t *testing.T) {
 }
 
 func httptestRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+// waitUntil polls cond until it holds, failing the test after 10 s. A test
+// that must see a background step done (a request at the upstream, a
+// verification answered) waits for it here: a fixed sleep is too short on a
+// loaded machine, where the step comes later.
+func waitUntil(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			tb.Fatalf("waited 10 s for %s", what)
+		}
+	}
+}
