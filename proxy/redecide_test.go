@@ -143,10 +143,10 @@ func TestUpgradeEndsWhenSecretsRotatedOut(t *testing.T) {
 func TestLongPollDeniedAfterReload(t *testing.T) {
 	var live atomic.Pointer[Handler]
 	release := make(chan struct{})
-	f := newFixtureWith(t, eventStream(release), func(c *Config) { c.Live = live.Load })
+	var atApp atomic.Int32
+	f := newFixtureWith(t, counted(&atApp, eventStream(release)), func(c *Config) { c.Live = live.Load })
 	f.prov.bearers["poll"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
-	done := startLongPoll(t, f)
-	time.Sleep(100 * time.Millisecond) // the poll is at the application
+	done := startLongPoll(t, f, &atApp)
 	live.Store(reloaded(t, f, stricter()))
 	f.clock.Advance(11 * time.Second)
 	close(release)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,10 +129,10 @@ func TestStreamEndsAtSessionEnd(t *testing.T) {
 // given: a 401, as for a new request with that token.
 func TestLongPollEndsWhenTokenRevoked(t *testing.T) {
 	release := make(chan struct{})
-	f := newFixtureWith(t, eventStream(release))
+	var atApp atomic.Int32
+	f := newFixtureWith(t, counted(&atApp, eventStream(release)))
 	f.prov.bearers["poll"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
-	done := startLongPoll(t, f)
-	time.Sleep(100 * time.Millisecond) // the poll is at the application
+	done := startLongPoll(t, f, &atApp)
 	f.prov.mu.Lock()
 	delete(f.prov.bearers, "poll")
 	f.prov.mu.Unlock()
@@ -170,11 +171,19 @@ func TestStreamEndLoggedOnce(t *testing.T) {
 	}
 }
 
+// counted is h counting the requests that reach it in n.
+func counted(n *atomic.Int32, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		h(w, r)
+	}
+}
+
 // startLongPoll sends a bearer request ("Bearer poll") for /app/poll
-// through f's gateway, whose application holds it back, and returns where
-// its answer (nil on a transport error) arrives once the application has
-// it.
-func startLongPoll(t *testing.T, f *fixture) <-chan *http.Response {
+// through f's gateway, whose application holds it back, and returns, once
+// the application has it (atApp counts the requests there), where its
+// answer (nil on a transport error) arrives.
+func startLongPoll(t *testing.T, f *fixture, atApp *atomic.Int32) <-chan *http.Response {
 	t.Helper()
 	srv := serveGateway(t, f)
 	req, _ := http.NewRequest("GET", srv.URL+"/app/poll", nil)
@@ -188,6 +197,7 @@ func startLongPoll(t *testing.T, f *fixture) <-chan *http.Response {
 		}
 		done <- resp
 	}()
+	waitUntil(t, "the long poll at the application", func() bool { return atApp.Load() == 1 })
 	return done
 }
 
