@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -152,7 +153,12 @@ func TestSlowBodyRefusedWhenTokenRevoked(t *testing.T) {
 	var got atomic.Int64
 	up := httptest.NewServer(countingUpstream(&got))
 	t.Cleanup(up.Close)
-	f := newFixture(t, func(c *Config) { c.Upstreams = []Upstream{{Name: "app", URL: mustURL(t, up.URL)}} })
+	answered := &answeredVerifies{}
+	f := newFixture(t, func(c *Config) {
+		c.Upstreams = []Upstream{{Name: "app", URL: mustURL(t, up.URL)}}
+		answered.fakeProvider = c.Provider.(*fakeProvider)
+		c.Provider = answered
+	})
 	f.prov.bearers["slow"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
 	srv := serveGateway(t, f)
 	pr, pw := io.Pipe()
@@ -169,7 +175,8 @@ func TestSlowBodyRefusedWhenTokenRevoked(t *testing.T) {
 	if _, err := pw.Write(chunk); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // the gateway has decided and is reading the body
+	// The gateway has admitted the request and is reading its body.
+	waitUntil(t, "the token's verification", func() bool { return answered.n.Load() == 1 })
 	f.prov.mu.Lock()
 	delete(f.prov.bearers, "slow")
 	f.prov.mu.Unlock()
@@ -194,4 +201,18 @@ func TestSlowBodyRefusedWhenTokenRevoked(t *testing.T) {
 	if n := got.Load(); n != 0 {
 		t.Errorf("the upstream got the request, %d bytes of body, after its token was revoked", n)
 	}
+}
+
+// answeredVerifies counts the bearer tokens its provider has answered for:
+// a test that revokes a token once the gateway has admitted the request
+// waits for the answer, not just for the question.
+type answeredVerifies struct {
+	*fakeProvider
+	n atomic.Int32
+}
+
+func (a *answeredVerifies) VerifyBearer(ctx context.Context, token string) (*portcullis.Identity, error) {
+	id, err := a.fakeProvider.VerifyBearer(ctx, token)
+	a.n.Add(1)
+	return id, err
 }
