@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -21,7 +22,8 @@ import (
 func TestMaxConnections(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
-	slow := func(w http.ResponseWriter, r *http.Request) { <-release }
+	var atApp atomic.Int32
+	slow := func(w http.ResponseWriter, r *http.Request) { atApp.Add(1); <-release }
 	f := newFixtureWith(t, nil, slow, func(c *testConfig) {
 		c.extra = "max_connections = 3"
 		c.route = "[[routes]]\npath = \"/slow\"\nupstream = \"app\"\npublic = true\n"
@@ -54,13 +56,13 @@ func TestMaxConnections(t *testing.T) {
 	for _, c := range []net.Conn{idle[2], fresh} {
 		io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitUntil(t, "two requests at the upstream", func() bool { return atApp.Load() == 2 })
 	busy := dialGateway(t, f)
 	io.WriteString(busy, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
 	if !closedByGateway(silent) {
 		t.Errorf("a connection that sent nothing was kept past max_connections")
 	}
-	time.Sleep(200 * time.Millisecond) // busy's request reaches the upstream
+	waitUntil(t, "busy's request at the upstream", func() bool { return atApp.Load() == 3 })
 	extra := dialGateway(t, f)
 	io.WriteString(extra, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
 	if !closedByGateway(extra) {

@@ -643,3 +643,15 @@ func TestListenInUseNamesTheKey(t *testing.T) {
 		t.Fatalf("error %v does not wrap EADDRINUSE", err)
 	}
 }
+
+// waitUntil polls cond until it holds, failing the test after 10 s: a step
+// of the gateway's (a request reaching the upstream) comes later on a
+// loaded machine than any fixed sleep allows for.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s", what)
+		}
+	}
+}
