@@ -409,10 +409,14 @@ func TestShutdownDrainsUpgrades(t *testing.T) {
 
 	start := time.Now()
 	f.stop()
-	time.Sleep(200 * time.Millisecond)
-	if resp, err := http.Get("http://" + f.cfg.ops + "/readyz"); err != nil || resp.StatusCode != 503 {
-		t.Errorf("/readyz while draining: %v %v", resp, err)
-	}
+	waitUntil(t, "/readyz to answer 503 while draining", func() bool {
+		resp, err := http.Get("http://" + f.cfg.ops + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 503
+	})
 	fmt.Fprint(conn, "still\n")
 	if line, _ := br.ReadString('\n'); line != "still\n" {
 		t.Errorf("the upgraded connection was cut before the timeout: %q", line)
