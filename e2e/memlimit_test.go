@@ -36,7 +36,9 @@ func TestMemoryLimitFromCgroup(t *testing.T) {
 		if got := metricValue(t, gw, "go_gc_gomemlimit_bytes"); got != float64(tt.want) {
 			t.Errorf("%v: go_gc_gomemlimit_bytes %.0f, want %d", tt.env, got, tt.want)
 		}
-		time.Sleep(500 * time.Millisecond) // the log is written every 200 ms
+		// serve logs this after the memory limit; the log is written every
+		// 200 ms, and on a loaded machine later than any fixed wait.
+		gw.waitOutput(t, "portcullis serving", 1)
 		said := strings.Contains(gw.Proc.Output(), "memory limit set from the container's")
 		if said != tt.said {
 			t.Errorf("%v: log says the limit: %v, want %v:\n%s", tt.env, said, tt.said, gw.Proc.Output())
