@@ -46,10 +46,10 @@ func gatewayCookies(c *http.Client, u string) []string {
 	return names
 }
 
-// logged waits a little for the gateway's output (copied from a pipe) to
-// contain s.
+// logged waits up to 10 s for the gateway's output (copied from a pipe,
+// flushed every 200 ms, later on a loaded machine) to contain s.
 func logged(gw *gateway, s string) bool {
-	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if strings.Contains(gw.Proc.Output(), s) {
 			return true
 		}
