@@ -63,11 +63,24 @@ func twoReplicas(t *testing.T, addrA, addrB string, expiresIn time.Duration, opt
 
 // stallProxy forwards TCP connections to a Redis server and, while stalled,
 // holds what clients send (Redis slow or unreachable for one replica), then
-// delivers it, also for connections the client has closed meanwhile.
+// delivers it, also for connections the client has closed meanwhile. It
+// keeps what it delivered, so that a test can wait for a replica's step.
 type stallProxy struct {
 	ln      net.Listener
 	target  string
 	stalled atomic.Bool
+	mu      sync.Mutex
+	sent    []byte
+}
+
+// awaitingLock reports whether a replica behind p has tried the refresh
+// lock (SET portcullis:lock:... NX) and sent a command after it: it did
+// not get the lock and polls the session, or got it and went on.
+func (p *stallProxy) awaitingLock() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, after, ok := strings.Cut(string(p.sent), "portcullis:lock:")
+	return ok && strings.Contains(after, "\r\n*")
 }
 
 func newStallProxy(t *testing.T, target string) *stallProxy {
@@ -120,6 +133,9 @@ func (p *stallProxy) pipe(c net.Conn) {
 		if _, err := up.Write(b); err != nil {
 			return
 		}
+		p.mu.Lock()
+		p.sent = append(p.sent, b...)
+		p.mu.Unlock()
 	}
 	time.Sleep(100 * time.Millisecond) // let Redis read the last commands before EOF
 }
@@ -136,8 +152,8 @@ func TestRefreshLockOutlivesASlowSave(t *testing.T) {
 		t.Skip("waits for the refresh lock's TTL")
 	}
 	addr := startRedisServer(t)
-	slow := newStallProxy(t, addr)
-	fa, fb, prov, cookies := twoReplicas(t, slow.ln.Addr().String(), addr, 10*time.Second)
+	slow, seen := newStallProxy(t, addr), newStallProxy(t, addr)
+	fa, fb, prov, cookies := twoReplicas(t, slow.ln.Addr().String(), seen.ln.Addr().String(), 10*time.Second)
 	started, answer := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	refresh := prov.refresh(fa.clock.Now, fa.prov.identity)
@@ -159,7 +175,9 @@ func TestRefreshLockOutlivesASlowSave(t *testing.T) {
 
 	doneB := make(chan *http.Response, 1)
 	go func() { doneB <- fb.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
-	time.Sleep(500 * time.Millisecond)
+	// B tried the lock while A's save is held: a fixed wait could let the
+	// save through before B came, and B would find the refreshed session.
+	waitUntil(t, "B's attempt at the lock", seen.awaitingLock)
 	slow.stalled.Store(false) // A's save reaches Redis
 	respB, respA := <-doneB, <-doneA
 
@@ -319,9 +337,11 @@ func TestRefreshAwaitWithRedisDownIsA503(t *testing.T) {
 	go func() { doneA <- fa.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
 	<-started
 	doneB := make(chan *http.Response, 1)
-	begun := time.Now()
 	go func() { doneB <- fb.do(t, "GET", "/app/x", nil, withCookies(cookies), browser()) }()
-	time.Sleep(300 * time.Millisecond) // B waits on A's lock
+	// B waits on A's lock: it was refused it and polls. Stalled sooner,
+	// B would fail at its Load or its lock, not while waiting.
+	waitUntil(t, "B's attempt at the lock", down.awaitingLock)
+	begun := time.Now() // after B's refresh began
 	down.stalled.Store(true)
 	respB := <-doneB
 	took := time.Since(begun)
@@ -334,7 +354,8 @@ func TestRefreshAwaitWithRedisDownIsA503(t *testing.T) {
 	// No poll starts after refreshTimeout, and each gives up on a Redis
 	// that does not answer after 1 s (session.redisCallTimeout): it took
 	// up to ~4 s (the read timeout and go-redis's retry of it), and the
-	// request was held 7 s and more.
+	// request was held 7 s and more after its first poll.
+	t.Logf("B held %v after its first poll", took)
 	if took > refreshTimeout+1500*time.Millisecond {
 		t.Errorf("the request was held %v", took)
 	}
