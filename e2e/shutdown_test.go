@@ -39,8 +39,10 @@ func TestShutdownDelay(t *testing.T) {
 	gw.signal(t, syscall.SIGTERM)
 	go func() { exited <- gw.Proc.Cmd.Wait() }()
 
-	// /readyz turns 503 at once (the signal is delivered asynchronously:
-	// allow a few milliseconds, far less than the delay).
+	// /readyz turns 503 at once, while the serving port still serves (the
+	// requests below, all sent after it did). The signal is delivered
+	// asynchronously, and a loaded machine polls late: the test checks
+	// that order, not a time since the signal.
 	var notReadyAfter time.Duration
 	for {
 		status, err := apiGet(fresh, gw.OpsURL+"/readyz", "")
@@ -51,7 +53,7 @@ func TestShutdownDelay(t *testing.T) {
 			notReadyAfter = time.Since(sent)
 			break
 		}
-		if time.Since(sent) > delay/2 {
+		if time.Since(sent) > delay+timeout {
 			t.Fatalf("/readyz still %d %v after SIGTERM", status, time.Since(sent))
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -85,8 +87,11 @@ func TestShutdownDelay(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("%d requests served after SIGTERM, the last %v after it; first refused at %v", served, lastOK, refusedAt)
-	if lastOK < delay*8/10 {
-		t.Errorf("the last request served %v after SIGTERM, want close to the %v delay (listener closed early)", lastOK, delay)
+	// Order, not a time: readiness turned before the listener closed, and
+	// no connection was refused before the delay (a refusal is observed
+	// after it happened, so a loaded machine only makes refusedAt later).
+	if served == 0 {
+		t.Errorf("no request served after /readyz answered 503: not ready only once the listener closed")
 	}
 	if refusedAt < delay {
 		t.Errorf("connections refused %v after SIGTERM, before the %v delay", refusedAt, delay)
