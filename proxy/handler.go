@@ -335,6 +335,11 @@ func (h *Handler) answer(ex *exchange, r *http.Request) {
 // provider asking for the granted plus the missing scopes (incremental
 // authorization), at most once per route per session within stepUpWindow.
 func (h *Handler) stepUp(ex *exchange, r *http.Request) {
+	if speculative(r.Header) {
+		// Recorded, a prefetch's try left the user's click the 403 page.
+		h.fail(ex, r, forbidden(speculativeLogin))
+		return
+	}
 	d := &ex.dec
 	key := d.route.Key()
 	now := h.now()

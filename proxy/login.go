@@ -21,6 +21,11 @@ func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 		h.fail(ex, r, methodNotAllowed("GET, HEAD"))
 		return
 	}
+	if speculative(r.Header) {
+		// Ahead of the click, it would end the session below.
+		h.fail(ex, r, forbidden(speculativeLogin))
+		return
+	}
 	// A sign-in started from another site (a link, a redirect) does not end
 	// the session first: that site could otherwise sign users out. The
 	// session of the new sign-in replaces it at the callback.
@@ -47,6 +52,13 @@ func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 // return URL in a login-state cookie. scopes nil asks for the configured
 // scopes; stepUp names the route of an incremental-authorization attempt.
 func (h *Handler) startLogin(ex *exchange, r *http.Request, returnURL string, scopes []string, stepUp string) {
+	if speculative(r.Header) {
+		// A prefetch's login-state cookie is one the user never uses, and
+		// a page of prefetched links pruned the state of the sign-in under
+		// way in another tab (a browser holds a few).
+		h.fail(ex, r, forbidden(speculativeLogin))
+		return
+	}
 	if !h.login.Ready() {
 		h.fail(ex, r, unavailable("the identity provider is not available yet; please retry shortly", idp.ErrNotReady))
 		return
@@ -77,6 +89,9 @@ func (h *Handler) startLogin(ex *exchange, r *http.Request, returnURL string, sc
 	ex.Header().Set("Cache-Control", "no-store")
 	http.Redirect(ex, r, target, http.StatusFound)
 }
+
+// speculativeLogin is the reason of a prefetched start of a login.
+const speculativeLogin = "a prefetch does not start a sign-in; follow the link to sign in"
 
 // withQueryParam adds k=v to a URL's query unless it already has k.
 func withQueryParam(raw, k, v string) string {
@@ -167,6 +182,12 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 	ex.Header().Set("Referrer-Policy", "no-referrer")
 	if r.Method != http.MethodGet {
 		h.fail(ex, r, methodNotAllowed("GET"))
+		return
+	}
+	if speculative(r.Header) {
+		// It would take the single-use state and redeem the code before
+		// the browser's own visit, which would then fail.
+		h.fail(ex, r, forbidden("a prefetch does not complete a sign-in"))
 		return
 	}
 	q := r.URL.Query()
