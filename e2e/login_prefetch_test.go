@@ -1,16 +1,9 @@
 package e2e
 
 import (
-	"context"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
 // signInPrefetchPage links to a sign-in ("switch account") and asks the
@@ -29,27 +22,7 @@ const startedLogins = `portcullis_logins_total{reason="",result="started"}`
 // new login. Now the prefetch is refused, and the session lives on.
 func TestSignInIsNotPrefetched(t *testing.T) {
 	t.Parallel()
-	rs := startRedis(t, false)
-	p := oidctest.New(t, oidctest.Options{})
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(signInPrefetchPage))
-	}))
-	t.Cleanup(up.Close)
-	gw := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, redisSession(rs.URL())))
-	ctx := newChromium(t)
-	step, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(step, chromedp.Navigate(gw.URL+"/app/page"), chromedp.WaitVisible("#ready")); err != nil {
-		t.Fatalf("login in the browser: %v\n%s", err, gw.Proc.Output())
-	}
-	out := gw.Proc.Output()
-	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(out, "path=/oauth2/start"); out = gw.Proc.Output() {
-		if time.Now().After(deadline) {
-			t.Fatalf("Chromium did not prefetch the sign-in link within 15 s: the test saw nothing\n%s", out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	gw, _, step := prefetchedBy(t, signInPrefetchPage, "/oauth2/start")
 	// The browser's next page needs no new login when the session lived.
 	if err := chromedp.Do(step, chromedp.Navigate(gw.URL+"/app/other"), chromedp.WaitVisible("#ready")); err != nil {
 		t.Fatalf("the next page: %v\n%s", err, gw.Proc.Output())

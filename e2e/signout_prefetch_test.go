@@ -26,31 +26,39 @@ const speculativePage = `<!doctype html><title>app</title>
 // the prefetch reaches the gateway and ends nothing.
 func TestSignOutIsNotPrefetched(t *testing.T) {
 	t.Parallel()
-	rs := startRedis(t, false)
-	p := oidctest.New(t, oidctest.Options{})
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(speculativePage))
-	}))
-	t.Cleanup(up.Close)
-	gw := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, redisSession(rs.URL())))
-	ctx := newChromium(t)
-	step, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(step, chromedp.Navigate(gw.URL+"/app/page"), chromedp.WaitVisible("#ready")); err != nil {
-		t.Fatalf("login in the browser: %v\n%s", err, gw.Proc.Output())
-	}
-	// The prefetch's log line, written once it was answered (a fixed wait
-	// was too short on a loaded machine).
-	out := gw.Proc.Output()
-	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(out, "path=/oauth2/sign_out"); out = gw.Proc.Output() {
-		if time.Now().After(deadline) {
-			t.Fatalf("Chromium did not prefetch the sign-out link within 15 s: the test saw nothing\n%s", out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	gw, out, _ := prefetchedBy(t, speculativePage, "/oauth2/sign_out")
 	if strings.Contains(opsMetrics(t, gw), "portcullis_logouts_total{") {
 		n := metricValue(t, gw, `portcullis_logouts_total{kind="sign_out"}`)
 		t.Errorf("the page's prefetch of its sign-out link signed the user out (%v sign-outs), without a click\n%s", n, out)
 	}
+}
+
+// prefetchedBy signs a user in with Chromium (a real provider, Redis and
+// gateway) on a page whose HTML is page, and waits until the gateway has
+// logged the browser's prefetch of path (a fixed wait was too short on a
+// loaded machine). It returns the gateway, its output by then, and the
+// browser's context for more steps (30 s).
+func prefetchedBy(t *testing.T, page, path string) (*gateway, string, context.Context) {
+	t.Helper()
+	rs := startRedis(t, false)
+	p := oidctest.New(t, oidctest.Options{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(page))
+	}))
+	t.Cleanup(up.Close)
+	gw := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, redisSession(rs.URL())))
+	step, cancel := context.WithTimeout(newChromium(t), 30*time.Second)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(step, chromedp.Navigate(gw.URL+"/app/page"), chromedp.WaitVisible("#ready")); err != nil {
+		t.Fatalf("login in the browser: %v\n%s", err, gw.Proc.Output())
+	}
+	out := gw.Proc.Output()
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(out, "path="+path); out = gw.Proc.Output() {
+		if time.Now().After(deadline) {
+			t.Fatalf("Chromium did not prefetch %s within 15 s: the test saw nothing\n%s", path, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return gw, out, step
 }
