@@ -59,16 +59,6 @@ func openSilentStreamHTTP2(t *testing.T, f *fixture, k, v string) (*bufio.Reader
 	return br, c, addr
 }
 
-// waitEnded reports whether the application saw its request end within d.
-func waitEnded(ended <-chan struct{}, d time.Duration) bool {
-	select {
-	case <-ended:
-		return true
-	case <-time.After(d):
-		return false
-	}
-}
-
 func TestSilentStreamEndsWhenTokenRevoked(t *testing.T) {
 	ended := make(chan struct{}, 4)
 	f := newFixtureWith(t, silentStream(ended), func(c *Config) { c.UpgradeRecheck = 50 * time.Millisecond })

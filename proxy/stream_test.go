@@ -72,6 +72,11 @@ func streamEndsWithin(br *bufio.Reader, d time.Duration) bool {
 			}
 		}
 	}()
+	return waitEnded(ended, d)
+}
+
+// waitEnded reports whether ended is closed or receives within d.
+func waitEnded(ended <-chan struct{}, d time.Duration) bool {
 	select {
 	case <-ended:
 		return true
