@@ -32,10 +32,8 @@ func TestAccessLogSurvivesSIGTERM(t *testing.T) {
 		resp.Body.Close()
 	}
 	gw.signal(t, syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- gw.Proc.Cmd.Wait() }()
 	select {
-	case <-done:
+	case <-gw.Proc.Exited():
 	case <-time.After(30 * time.Second):
 		t.Fatal("the gateway did not exit after SIGTERM")
 	}

@@ -157,11 +157,9 @@ func TestShutdownDrains(t *testing.T) {
 	if r.err != nil || r.status != 200 || r.body != "slow done" {
 		t.Errorf("in-flight request: %d %q %v", r.status, r.body, r.err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- gw.Proc.Cmd.Wait() }()
 	select {
-	case err := <-done:
-		if err != nil {
+	case <-gw.Proc.Exited():
+		if err := gw.Proc.ExitErr(); err != nil {
 			t.Errorf("exit: %v; output:\n%s", err, gw.Proc.Output())
 		}
 	case <-time.After(10 * time.Second):

@@ -34,10 +34,9 @@ func TestShutdownDelay(t *testing.T) {
 		t.Fatalf("healthz before SIGTERM: %d %v", status, err)
 	}
 
-	exited := make(chan error, 1)
 	sent := time.Now()
 	gw.signal(t, syscall.SIGTERM)
-	go func() { exited <- gw.Proc.Cmd.Wait() }()
+	exited := gw.Proc.Exited()
 
 	// /readyz turns 503 at once, while the serving port still serves (the
 	// requests below, all sent after it did). The signal is delivered
@@ -98,8 +97,8 @@ func TestShutdownDelay(t *testing.T) {
 	}
 
 	select {
-	case err := <-exited:
-		if err != nil {
+	case <-exited:
+		if err := gw.Proc.ExitErr(); err != nil {
 			t.Errorf("exit: %v; output:\n%s", err, gw.Proc.Output())
 		}
 		if took := time.Since(sent); took > delay+timeout+time.Second {

@@ -15,6 +15,31 @@ type Process struct {
 	Cmd *exec.Cmd
 	mu  sync.Mutex
 	out bytes.Buffer
+
+	// exec.Cmd.Wait may be called once: a test waiting for an exit and
+	// the cleanup that stops the process share one call through Exited.
+	waitOnce sync.Once
+	exited   chan struct{}
+	waitErr  error
+}
+
+// Exited returns a channel closed when the process has exited; ExitErr
+// then holds what exec.Cmd.Wait returned.
+func (p *Process) Exited() <-chan struct{} {
+	p.waitOnce.Do(func() {
+		p.exited = make(chan struct{})
+		go func() {
+			p.waitErr = p.Cmd.Wait()
+			close(p.exited)
+		}()
+	})
+	return p.exited
+}
+
+// ExitErr is exec.Cmd.Wait's result, valid once Exited is closed.
+func (p *Process) ExitErr() error {
+	<-p.Exited()
+	return p.waitErr
 }
 
 // Output returns what the process printed so far (stdout and stderr).
@@ -52,11 +77,16 @@ func Start(tb testing.TB, cmd *exec.Cmd) *Process {
 
 // Stop kills the process group by PID and waits for the process.
 func (p *Process) Stop() {
-	if p.Cmd.Process == nil || p.Cmd.ProcessState != nil {
+	if p.Cmd.Process == nil {
 		return
 	}
+	select {
+	case <-p.Exited():
+		return
+	default:
+	}
 	_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
-	_ = p.Cmd.Wait()
+	<-p.Exited()
 }
 
 // WaitTCP waits until addr accepts connections or fails the test after timeout.
