@@ -156,7 +156,7 @@ func (c *CookieStore) open(sealed string, now time.Time) (*Session, error) {
 	if err != nil {
 		return nil, ErrNoSession
 	}
-	s, err := unmarshalSession(c.seal, b)
+	s, err := unmarshalSession(c.seal, b, c.cfg.Lifetime)
 	if err != nil || !now.Before(s.ExpiresAt) {
 		return nil, ErrNoSession
 	}
@@ -320,8 +320,9 @@ func ownsCookie(base, name string) bool {
 	return ok
 }
 
-// unmarshalSession decodes what seal opened into a session.
-func unmarshalSession(seal *sealer, b []byte) (*Session, error) {
+// unmarshalSession decodes what seal opened into a session that ends at
+// the latest lifetime after its sign-in (endBy).
+func unmarshalSession(seal *sealer, b []byte, lifetime time.Duration) (*Session, error) {
 	plain, err := seal.decompress(b)
 	if err != nil {
 		return nil, err
@@ -330,6 +331,7 @@ func unmarshalSession(seal *sealer, b []byte) (*Session, error) {
 	if err := json.Unmarshal(plain, s); err != nil {
 		return nil, err
 	}
+	s.endBy(lifetime)
 	return s, nil
 }
 

@@ -389,7 +389,7 @@ func (s *RedisStore) openValue(key, val string) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return unmarshalSession(s.valSeal, b)
+	return unmarshalSession(s.valSeal, b, s.cfg.Lifetime)
 }
 
 // sealValue seals sess for storage under key.

@@ -55,6 +55,20 @@ type Session struct {
 	elided, hadRefresh bool
 }
 
+// endBy brings ExpiresAt forward to CreatedAt + lifetime when that is
+// sooner: the lifetime in force now is the limit, not the one at sign-in,
+// so a reload that lowers session.lifetime ends the older sessions. The
+// sealer's own age check cannot: a refresh seals the session again, and a
+// replica's cache keeps what it opened.
+func (s *Session) endBy(lifetime time.Duration) {
+	if s.CreatedAt.IsZero() || lifetime <= 0 {
+		return
+	}
+	if end := s.CreatedAt.Add(lifetime); end.Before(s.ExpiresAt) {
+		s.ExpiresAt = end
+	}
+}
+
 // Clone returns a deep-enough copy of s to change tokens, expiry and StepUps.
 // A clone of an elided session is elided too: Save refuses it.
 func (s *Session) Clone() *Session {
