@@ -49,6 +49,9 @@ func main() {
 			MaxIdleConns:        1024,
 			MaxIdleConnsPerHost: 256,
 			IdleConnTimeout:     90 * time.Second,
+			// Tuned as the gateway's: the upstream is asked for the
+			// client's encodings only, so neither proxy adds gzip.
+			DisableCompression: true,
 		},
 		BufferPool: &pool{},
 	}
