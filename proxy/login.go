@@ -222,7 +222,7 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 			"This sign-in link is unknown, expired or was already used.", err))
 		return
 	}
-	if err := h.claimState(r, ls); err != nil {
+	if err := h.stateUnused(r, ls); err != nil {
 		h.fail(ex, r, err)
 		return
 	}
@@ -241,11 +241,35 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 	h.finishLogin(ex, r, q.Get("code"), ls)
 }
 
+// stateUnused refuses ls's state when another replica that shares the
+// Redis store completed a sign-in with it: Take remembers accepted states
+// in this process only, and a copy of a callback (its URL and its
+// login-state cookie) replayed to another replica was redeemed again, which
+// only the provider's single use of codes stopped. It only reads: a state
+// is claimed (claimState) once its sign-in has succeeded, so a callback
+// that fails (an error, a made-up code) writes nothing to Redis. Without a
+// shared store there is nothing to ask.
+func (h *Handler) stateUnused(r *http.Request, ls *session.LoginState) error {
+	if h.replay == nil {
+		return nil
+	}
+	used, err := h.replay.Used(r.Context(), loginStateKey+ls.State)
+	if err != nil {
+		h.metrics.login("failed", "session_store")
+		return unavailable("the session store is not available; please retry shortly", err)
+	}
+	if used {
+		return h.stateTaken()
+	}
+	return nil
+}
+
 // claimState accepts ls's state once across every replica that shares the
-// Redis store (SET NX): Take remembers accepted states in this process only,
-// and a copy of a callback (its URL and its login-state cookie) replayed to
-// another replica was redeemed again, which only the provider's single use
-// of codes stopped. Without a shared store there is nothing to ask.
+// Redis store (SET NX), after its code was redeemed and before its session
+// is saved: of two copies of one callback redeemed at once, one signs in.
+// Claimed earlier, every callback with a state that /start hands anyone
+// held a Redis key for up to 10 minutes, a flood of them filling a Redis
+// that must not evict (docs/security.md, "Sign-in is not an amplifier").
 func (h *Handler) claimState(r *http.Request, ls *session.LoginState) error {
 	if h.replay == nil {
 		return nil
@@ -257,11 +281,16 @@ func (h *Handler) claimState(r *http.Request, ls *session.LoginState) error {
 		return unavailable("the session store is not available; please retry shortly", err)
 	}
 	if !first {
-		return h.loginFailure(http.StatusBadRequest, "bad_state",
-			"This sign-in link is unknown, expired or was already used.",
-			errors.New("proxy: login state already accepted on another replica"))
+		return h.stateTaken()
 	}
 	return nil
+}
+
+// stateTaken is the failure of a state another replica accepted.
+func (h *Handler) stateTaken() *httpError {
+	return h.loginFailure(http.StatusBadRequest, "bad_state",
+		"This sign-in link is unknown, expired or was already used.",
+		errors.New("proxy: login state already accepted on another replica"))
 }
 
 // loginStateKey prefixes a state among the replay guard's one-time keys.
@@ -340,6 +369,10 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 	tokens, id, err := h.login.Exchange(r.Context(), code, ls.Verifier, ls.Nonce)
 	if err != nil || tokens == nil || id == nil {
 		h.fail(ex, r, h.exchangeFailure(err))
+		return
+	}
+	if err := h.claimState(r, ls); err != nil {
+		h.fail(ex, r, err)
 		return
 	}
 	now := h.now()

@@ -146,30 +146,7 @@ func TestHeadersTooLargeExpiresLoginStates(t *testing.T) {
 // redeemed a second time, which only a provider that enforces single use
 // refuses (this one does not).
 func TestCallbackReplayedToAnotherReplicaIsRefused(t *testing.T) {
-	secret := make([]byte, 32)
-	for i := range secret {
-		secret[i] = byte(i*31 + 7)
-	}
-	var st *session.RedisStore
-	var cc session.CookieConfig
-	a := newFixture(t, func(c *Config) {
-		st = realRedisStore(t, c.Now)
-		cc = session.CookieConfig{Name: "portcullis", Secrets: [][]byte{secret}, Lifetime: 12 * time.Hour, Now: c.Now}
-		states, err := session.NewStateCookies(cc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Sessions, c.LoginStates = st, states
-	})
-	b := *a
-	statesB, err := session.NewStateCookies(cc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.cfg.LoginStates, b.states = statesB, statesB
-	if b.h, err = New(b.cfg); err != nil {
-		t.Fatal(err)
-	}
+	a, b := twoReplicasOnRedis(t)
 	state, cookies := startLogin(t, a, "/app/")
 	callback := "/oauth2/callback?code=c0de&state=" + url.QueryEscape(state)
 	if resp := a.do(t, "GET", callback, nil, withCookies(cookies), browser()); resp.StatusCode != http.StatusFound {
@@ -186,4 +163,33 @@ func TestCallbackReplayedToAnotherReplicaIsRefused(t *testing.T) {
 	if n := a.prov.exchanges.Load(); n != 1 {
 		t.Errorf("the code was redeemed %d times, want once", n)
 	}
+}
+
+// twoReplicasOnRedis returns two gateways that share the secrets, a Redis
+// store and the provider, each with its own memory of accepted states.
+func twoReplicasOnRedis(t *testing.T) (a, b *fixture) {
+	t.Helper()
+	secret := make([]byte, 32)
+	for i := range secret {
+		secret[i] = byte(i*31 + 7)
+	}
+	var cc session.CookieConfig
+	a = newFixture(t, func(c *Config) {
+		cc = session.CookieConfig{Name: "portcullis", Secrets: [][]byte{secret}, Lifetime: 12 * time.Hour, Now: c.Now}
+		states, err := session.NewStateCookies(cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Sessions, c.LoginStates = realRedisStore(t, c.Now), states
+	})
+	bf := *a
+	statesB, err := session.NewStateCookies(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bf.cfg.LoginStates, bf.states = statesB, statesB
+	if bf.h, err = New(bf.cfg); err != nil {
+		t.Fatal(err)
+	}
+	return a, &bf
 }
