@@ -92,13 +92,16 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 	if p, ok := verifyWith(jws, h, keys); ok {
 		return p, nil
 	}
+	tried := keys
 	keys, err = k.refresh(ctx)
 	if err != nil {
 		noteKeysUnavailable(ctx, err)
 		return nil, err
 	}
-	if p, ok := verifyWith(jws, h, keys); ok {
-		return p, nil
+	if !sameKeys(keys, tried) {
+		if p, ok := verifyWith(jws, h, keys); ok {
+			return p, nil
+		}
 	}
 	return nil, fmt.Errorf("idp: no key verifies the signature (kid %q)", h.KeyID)
 }
@@ -123,6 +126,14 @@ func noteKeysUnavailable(ctx context.Context, err error) {
 	if ku, ok := ctx.Value(keysUnavailableKey{}).(*keysUnavailable); ok {
 		ku.err = err
 	}
+}
+
+// sameKeys reports whether a and b are one key set as refresh returns it
+// (the same slice): within the cool-down refresh hands back the set just
+// tried, and checking a forged signature against it again doubled what
+// each forged token cost.
+func sameKeys(a, b []jose.JSONWebKey) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 func verifyWith(jws *jose.JSONWebSignature, h jose.Header, keys []jose.JSONWebKey) ([]byte, bool) {
