@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -186,8 +188,10 @@ func entraIDToken(claims map[string]any) string {
 // tenant (tid): the v1.0 issuer https://sts.windows.net/TENANT/, which an
 // operator trusts for an API that keeps v1.0 access tokens (Entra's
 // default). Another tenant's token is its extra issuer's to vouch for.
+// The provider is Entra's by its issuer too (entraProvider): its tokens
+// are the same under kind = "oidc".
 func (c *Client) entraTenantToken(iss string, claims map[string]any) bool {
-	if c.cfg.Kind != "entra" {
+	if !c.entra {
 		return false
 	}
 	if iss == c.cfg.Issuer {
@@ -195,6 +199,27 @@ func (c *Client) entraTenantToken(iss string, claims map[string]any) bool {
 	}
 	tid, _ := claims["tid"].(string)
 	return tid != "" && strings.EqualFold(tid, entraTenant(c.cfg.Issuer))
+}
+
+// entraLoginHosts are the hosts of Entra ID's v2.0 issuers, one per cloud
+// (docs/providers/entra.md, national clouds).
+var entraLoginHosts = []string{"login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn"}
+
+// entraProvider reports whether cfg's provider is an Entra ID tenant:
+// kind = "entra", or an issuer of one of Entra's login hosts with another
+// kind. Entra's rules for bearer tokens (an ID token names no client, an
+// app-only token must grant something) are about the tokens Entra issues,
+// so they follow the issuer, as Google's rules for addresses do
+// (googleAuthoritative): keyed to the kind, an Entra tenant configured as
+// kind = "oidc" took its ID tokens and any service principal's app-only
+// token for access tokens.
+func entraProvider(cfg Config) bool {
+	if cfg.Kind == "entra" {
+		return true
+	}
+	u, err := url.Parse(cfg.Issuer)
+	return err == nil && isOIDCKind(cfg.Kind) && slices.Contains(entraLoginHosts, strings.ToLower(u.Hostname())) &&
+		entraTenant(cfg.Issuer) != ""
 }
 
 // entraTenant is the tenant an Entra ID v2.0 issuer names

@@ -35,6 +35,9 @@ type Client struct {
 	jtis    *cache.Cache[[32]byte, struct{}]
 	intro   introspector
 	dir     *groupsDirectory // nil: groups come from the tokens only
+	// entra: the provider is an Entra ID tenant (entraProvider), whatever
+	// its kind: its bearer tokens follow Entra's rules.
+	entra bool
 }
 
 // metadata is what discovery (or the configuration of a plain OAuth 2.0
@@ -61,7 +64,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: m,
-		bearers: newBearerCache(cfg.Now), jtis: newReplayCache(cfg.Now), intro: newIntrospector(cfg.Now)}
+		bearers: newBearerCache(cfg.Now), jtis: newReplayCache(cfg.Now), intro: newIntrospector(cfg.Now),
+		entra: entraProvider(cfg)}
 	c.http = instrumentedClient(BackChannelClient(cfg.HTTPClient), m.providerDuration)
 	dcfg := cfg
 	dcfg.HTTPClient = c.http

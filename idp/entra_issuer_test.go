@@ -1,0 +1,127 @@
+package idp
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// hostRoute sends requests for host to the test provider standing in for it.
+type hostRoute struct {
+	host string
+	to   *url.URL
+}
+
+func (h hostRoute) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == h.host {
+		r = r.Clone(r.Context())
+		r.URL.Scheme, r.URL.Host, r.Host = h.to.Scheme, h.to.Host, h.to.Host
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestVerifyBearerEntraRulesFollowTheIssuer: an Entra ID tenant configured
+// as kind = "oidc" (its issuer is all OpenID Connect needs) issues the same
+// tokens as one configured as kind = "entra", yet the bearer rules for
+// Entra's tokens applied to kind = "entra" only. An app-only token, which
+// Entra ID issues for the API to any application with a service principal
+// in the tenant (another publisher's too, once a user consented to it),
+// passed every route that names nobody, and an ID token from the token
+// endpoint (no nonce, at_hash or azp) passed for an access token. The rules
+// now follow the issuer, as Google's do: every cloud's login host, and a
+// v1.0 extra issuer (sts.windows.net) of the same tenant.
+func TestVerifyBearerEntraRulesFollowTheIssuer(t *testing.T) {
+	for _, host := range []string{"login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn"} {
+		t.Run(host, func(t *testing.T) { testEntraRulesFollowTheIssuer(t, host) })
+	}
+}
+
+func testEntraRulesFollowTheIssuer(t *testing.T, host string) {
+	clk := newClock()
+	iss := "https://" + host + "/tid-1/v2.0"
+	p := oidctest.New(t, oidctest.Options{Now: clk.Now, Issuer: iss, IssuerPath: "/tid-1/v2.0"})
+	v1 := oidctest.New(t, oidctest.Options{Now: clk.Now, IssuerPath: "/sts/tid-1"})
+	to, _ := url.Parse(p.Server.URL)
+	c, err := New(Config{Kind: "oidc", Issuer: iss, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
+		RedirectURL: redirectURL, Now: clk.Now, Metrics: prometheus.NewRegistry(),
+		HTTPClient:   &http.Client{Transport: hostRoute{host, to}},
+		ExtraIssuers: []ExtraIssuer{{Issuer: v1.Issuer, Audiences: []string{p.ClientID}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Discover(context.Background()); err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	now := clk.Now()
+	token := func(signer *oidctest.Provider, extra map[string]any) string {
+		claims := map[string]any{"iss": signer.Issuer, "sub": "5f1a", "oid": "5f1a", "aud": p.ClientID,
+			"tid": "tid-1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		for k, v := range extra {
+			claims[k] = v
+		}
+		return signer.Sign(claims, oidctest.SignOptions{})
+	}
+	for name, tc := range map[string]struct {
+		tok  string
+		want string
+	}{
+		"app-only, no role":   {token(p, map[string]any{"azp": "3c2b-other-publisher", "ver": "2.0"}), "app-only"},
+		"ID token":            {token(p, map[string]any{"ver": "2.0", "email": "a@example.com"}), "an ID token"},
+		"v1.0 app-only":       {token(v1, map[string]any{"appid": "3c2b-other-publisher", "ver": "1.0"}), "app-only"},
+		"v1.0 ID token":       {token(v1, map[string]any{"ver": "1.0"}), "an ID token"},
+		"app-only, empty scp": {token(p, map[string]any{"azp": "3c2b", "scp": " "}), "app-only"},
+	} {
+		if id, err := c.VerifyBearer(context.Background(), tc.tok); !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %+v, %v; want refused as %s", name, id, err, tc.want)
+		}
+	}
+	for name, tok := range map[string]string{
+		"delegated":      token(p, map[string]any{"azp": "3c2b", "scp": "Dashboards.Read"}),
+		"app role":       token(p, map[string]any{"azp": "3c2b", "roles": []any{"Dashboards.Reader"}}),
+		"v1.0 delegated": token(v1, map[string]any{"appid": "3c2b", "scp": "Dashboards.Read"}),
+	} {
+		if _, err := c.VerifyBearer(context.Background(), tok); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestVerifyBearerEntraRulesNotForOtherIssuers: a kind = "oidc" provider
+// that is not Entra ID keeps its rules: a token naming no client and
+// granting no scope is its access token (Keycloak, Dex and others issue
+// such tokens), and a host that only ends like Entra's is not Entra's.
+func TestVerifyBearerEntraRulesNotForOtherIssuers(t *testing.T) {
+	for _, iss := range []string{"", "https://login.microsoftonline.com.evil.example/tid-1/v2.0"} {
+		clk := newClock()
+		o := oidctest.Options{Now: clk.Now, Issuer: iss}
+		if iss != "" {
+			o.IssuerPath = "/tid-1/v2.0"
+		}
+		p := oidctest.New(t, o)
+		cfg := Config{Kind: "oidc", Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
+			RedirectURL: redirectURL, Now: clk.Now, Metrics: prometheus.NewRegistry()}
+		if iss != "" {
+			to, _ := url.Parse(p.Server.URL)
+			cfg.HTTPClient = &http.Client{Transport: hostRoute{"login.microsoftonline.com.evil.example", to}}
+		}
+		c, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Discover(context.Background()); err != nil {
+			t.Fatalf("Discover: %v", err)
+		}
+		tok := p.Sign(map[string]any{"iss": p.Issuer, "sub": "5f1a", "aud": p.ClientID, "tid": "tid-1",
+			"iat": clk.Now().Unix(), "exp": clk.Now().Add(time.Hour).Unix()}, oidctest.SignOptions{})
+		if _, err := c.VerifyBearer(context.Background(), tok); err != nil {
+			t.Errorf("issuer %q: %v", p.Issuer, err)
+		}
+	}
+}
