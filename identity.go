@@ -89,6 +89,17 @@ func (id *Identity) Claim(path string) (any, bool) {
 	return LookupClaim(id.Claims, path)
 }
 
+// maxExactInteger is 2^53 - 1, the largest integer below which a float64
+// holds every integer exactly (JavaScript's Number.MAX_SAFE_INTEGER).
+const maxExactInteger = 1<<53 - 1
+
+// ExactNumber reports whether f, a JSON number of a claim decoded as
+// float64, is the number the token carried: within ±(2^53 - 1). Beyond,
+// neighbouring integers decode as one (9007199254740993 as
+// 9007199254740992; near 1e18, 128 of them), so such a number can neither
+// name a user nor meet a rule.
+func ExactNumber(f float64) bool { return f >= -maxExactInteger && f <= maxExactInteger }
+
 // LookupClaim looks up a dotted claim path in a claims set.
 func LookupClaim(claims map[string]any, path string) (any, bool) {
 	if v, ok := claims[path]; ok {

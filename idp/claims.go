@@ -174,10 +174,17 @@ func checkHeaderSafe(name string, v any) error {
 }
 
 // subjectString formats a subject-like claim as HeaderValue does: strings
-// as they are, numbers without exponent; "" for any other shape.
+// as they are, numbers without exponent; "" for any other shape, and for a
+// number beyond ±(2^53 - 1), which is not the one the provider sent
+// (portcullis.ExactNumber): neighbouring users would be one.
 func subjectString(v any) string {
-	switch v.(type) {
-	case string, float64:
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		if !portcullis.ExactNumber(x) {
+			return ""
+		}
 		s, _ := scalarString(v)
 		return s
 	}

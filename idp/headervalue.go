@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/portcullis/portcullis"
 )
 
 // HeaderValue is the one rule for a claim in an identity header: both the
@@ -57,6 +59,9 @@ func HeaderValue(v any) (string, error) {
 		}
 		return strings.Join(parts, ","), nil
 	}
+	if f, isNum := v.(float64); isNum && !portcullis.ExactNumber(f) {
+		return "", ErrInexactNumber
+	}
 	s, ok := scalarString(v)
 	if !ok {
 		b, err := json.Marshal(v)
@@ -92,6 +97,12 @@ func scalarString(v any) (string, bool) {
 	}
 	return "", false
 }
+
+// ErrInexactNumber is HeaderValue's refusal of a number beyond ±(2^53 - 1)
+// (portcullis.ExactNumber): decoded, it is not the number the token
+// carried, and the upstream would see a neighbour's. Like a control
+// character, it fails the login or the bearer token.
+var ErrInexactNumber = errors.New("idp: a number too large to be read exactly (beyond 2^53 - 1)")
 
 // ErrAmbiguousList is HeaderValue's refusal of an array with a comma inside
 // an element: the comma-separated header would read the one group

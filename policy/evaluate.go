@@ -238,6 +238,9 @@ func (c *claimRule) has(v any) bool {
 	return c.is(v)
 }
 
+// is compares one claim value with c.want. A number meets a numeric want
+// only when it is exact (portcullis.ExactNumber): beyond 2^53 - 1 the
+// decoded number may be a neighbour of the token's.
 func (c *claimRule) is(v any) bool {
 	switch x := v.(type) {
 	case string:
@@ -245,14 +248,14 @@ func (c *claimRule) is(v any) bool {
 	case bool:
 		return x && c.want == "true" || !x && c.want == "false"
 	case float64:
-		return c.isNum && x == c.num
+		return c.isNum && x == c.num && portcullis.ExactNumber(x)
 	case int:
-		return c.isNum && float64(x) == c.num
+		return c.isNum && float64(x) == c.num && portcullis.ExactNumber(c.num)
 	case int64:
-		return c.isNum && float64(x) == c.num
+		return c.isNum && float64(x) == c.num && portcullis.ExactNumber(c.num)
 	case json.Number:
 		f, err := strconv.ParseFloat(string(x), 64)
-		return err == nil && c.isNum && f == c.num
+		return err == nil && c.isNum && f == c.num && portcullis.ExactNumber(f)
 	}
 	return false
 }

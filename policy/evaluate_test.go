@@ -170,3 +170,35 @@ func BenchmarkEvaluate(b *testing.B) {
 		r.Evaluate(id)
 	}
 }
+
+// TestRequireClaimsInexactNumber: a claim decoded from JSON as a number
+// beyond 2^53 - 1 is not the number the token carried (9007199254740993
+// reads as 9007199254740992), so it never meets a numeric require_claims
+// value: a token whose org_id is 9007199254740993 met the rule
+// { org_id = "9007199254740992" }, and near 1e18 so did 128 neighbouring
+// IDs. A string claim still compares as a string.
+func TestRequireClaimsInexactNumber(t *testing.T) {
+	r := mustCompile(t, []RouteConfig{{Path: "/", RequireClaims: map[string]string{"org_id": "9007199254740992"}}}).Routes()[0]
+	for name, tc := range map[string]struct {
+		claims string
+		want   portcullis.Outcome
+	}{
+		"2^53 + 1 as a number": {`{"org_id": 9007199254740993}`, portcullis.OutcomeForbidden},
+		"2^53 as a number":     {`{"org_id": 9007199254740992}`, portcullis.OutcomeForbidden},
+		"2^53 + 1 in an array": {`{"org_id": [9007199254740993]}`, portcullis.OutcomeForbidden},
+		"the string":           {`{"org_id": "9007199254740992"}`, portcullis.OutcomeAllow},
+		"another string":       {`{"org_id": "9007199254740993"}`, portcullis.OutcomeForbidden},
+	} {
+		id := &portcullis.Identity{Subject: "u"}
+		if err := json.Unmarshal([]byte(tc.claims), &id.Claims); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Evaluate(id); got.Outcome != tc.want {
+			t.Errorf("%s: %v (%s), want %v", name, got.Outcome, got.Reason, tc.want)
+		}
+	}
+	small := mustCompile(t, []RouteConfig{{Path: "/", RequireClaims: map[string]string{"org_id": "42"}}}).Routes()[0]
+	if got := small.Evaluate(&portcullis.Identity{Subject: "u", Claims: map[string]any{"org_id": 42.0}}); got.Outcome != portcullis.OutcomeAllow {
+		t.Errorf("42: %v (%s)", got.Outcome, got.Reason)
+	}
+}
