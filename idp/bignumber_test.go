@@ -57,10 +57,14 @@ func TestVerifyBearerInexactNumbersAreRefused(t *testing.T) {
 }
 
 func TestHeaderValueInexactNumber(t *testing.T) {
-	for _, v := range []any{float64(1 << 53), -float64(1 << 53), 1.58e18, 1e300, []any{1.0, 1e20}} {
+	for _, v := range []any{float64(1 << 53), -float64(1 << 53), 1.58e18, 1e300, []any{1.0, 1e20},
+		map[string]any{"org": map[string]any{"id": 1.58e18}}, []any{map[string]any{"id": 7.0}, []any{1e20}}} {
 		if s, err := HeaderValue(v); !errors.Is(err, ErrInexactNumber) {
 			t.Errorf("HeaderValue(%v) = %q, %v; want ErrInexactNumber", v, s, err)
 		}
+	}
+	if s, err := HeaderValue(map[string]any{"org": []any{7.0, "x"}}); err != nil || s != `{"org":[7,"x"]}` {
+		t.Errorf("HeaderValue(object) = %q, %v", s, err)
 	}
 	for v, want := range map[float64]string{1<<53 - 1: "9007199254740991", 12345678: "12345678", 1.5: "1.5", -3: "-3"} {
 		if s, err := HeaderValue(v); err != nil || s != want {

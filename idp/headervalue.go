@@ -45,8 +45,7 @@ func HeaderValue(v any) (string, error) {
 		for _, e := range x {
 			switch e.(type) {
 			case map[string]any, []any:
-				b, err := json.Marshal(x)
-				return string(b), err // JSON escapes every control character
+				return compactJSON(x) // JSON escapes every control character
 			}
 			s, err := HeaderValue(e)
 			if err == nil {
@@ -64,16 +63,48 @@ func HeaderValue(v any) (string, error) {
 	}
 	s, ok := scalarString(v)
 	if !ok {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return "", fmt.Errorf("idp: claim value cannot be formatted: %v", err)
-		}
-		return string(b), nil
+		return compactJSON(v)
 	}
 	if err := checkHeaderText(s); err != nil {
 		return "", err
 	}
 	return s, nil
+}
+
+// compactJSON is HeaderValue's form of an object or of an array holding
+// one. A number inside beyond ±(2^53 - 1) is refused as a scalar one is:
+// JSON would carry the neighbour it was read as.
+func compactJSON(v any) (string, error) {
+	if !exactNumbers(v) {
+		return "", ErrInexactNumber
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("idp: claim value cannot be formatted: %v", err)
+	}
+	return string(b), nil
+}
+
+// exactNumbers reports whether every number in a decoded JSON value is
+// exact (portcullis.ExactNumber).
+func exactNumbers(v any) bool {
+	switch x := v.(type) {
+	case float64:
+		return portcullis.ExactNumber(x)
+	case []any:
+		for _, e := range x {
+			if !exactNumbers(e) {
+				return false
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if !exactNumbers(e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // scalarString formats a string, number, boolean or nil claim; ok is false
