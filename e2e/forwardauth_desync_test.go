@@ -259,3 +259,55 @@ func TestH2CUpgradeDoesNotReachApp(t *testing.T) {
 		})
 	}
 }
+
+// TestEncodedSemicolonDoesNotReachAppAsPathParameter: nginx with a URI in
+// proxy_pass ("proxy_pass http://app/;", the usual way to strip or keep a
+// location's prefix) sends the app the path it decoded, "%3B" as a raw
+// ";". The gateway decided "/admin%3Bx/secret" as one segment, "admin%3Bx",
+// under the catch-all route any signed-in user passes, while the app
+// received "/admin;x/secret", which servlet containers (Tomcat, Jetty) and
+// other servers that strip path parameters serve as /admin/secret, a path
+// the routes give admins only. The gateway refuses "%3B" as it refuses a
+// raw ";".
+func TestEncodedSemicolonDoesNotReachAppAsPathParameter(t *testing.T) {
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{})
+	p.SetUser(oidctest.User{Subject: "bob", Claims: map[string]any{
+		"email": "bob@example.org", "email_verified": true, "groups": []any{"staff"}}})
+	addr := testenv.Addr(testenv.FreePort(t))
+	a := pickAddrs(t)
+	startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, "127.0.0.2/32"))
+	host, _, _ := strings.Cut(addr, ":")
+	runNginx(t, addr, snippet(t, "nginx.conf",
+		"listen 80;", "listen "+addr+";\n    proxy_bind 127.0.0.2;",
+		"server_name dash.example.com;", "server_name "+host+";",
+		"127.0.0.1:4180", a.Listen,
+		"proxy_pass http://127.0.0.1:3000;", "proxy_pass "+up.URL+"/;"))
+	bob := browser(t)
+	if status, body, _ := get(t, bob, "http://"+addr+"/hello"); status != 200 {
+		t.Fatalf("login: %d %s", status, body)
+	}
+	if status, _ := send(t, bob, "GET", "http://"+addr+"/admin/secret", nil); status != 403 {
+		t.Fatalf("bob on /admin/secret: %d, want 403", status)
+	}
+	for _, target := range []string{"/admin%3Bx/secret", "/admin%3b/secret", "/admin/%3B/secret", "/res%3B/item"} {
+		before := up.count()
+		status, _ := send(t, bob, "DELETE", "http://"+addr+target, nil)
+		if up.count() == before {
+			continue // refused
+		}
+		if got := up.last().Path; strings.Contains(got, ";") {
+			t.Errorf("bob's DELETE %s: %d; the app received %q, which a server that strips path parameters serves as %q",
+				target, status, got, stripPathParams(got))
+		}
+	}
+}
+
+// stripPathParams removes each segment's ";" parameters, as Tomcat does.
+func stripPathParams(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i], _, _ = strings.Cut(s, ";")
+	}
+	return strings.Join(segs, "/")
+}

@@ -87,8 +87,9 @@ func RequestPath(u *url.URL) string {
 //     '"', '<', '>', '[', ']', '^', '`', '{', '|', '}' and bytes >= 0x80) are
 //     percent-encoded.
 //
-// Refused: a path not starting with "/"; encoded "/", "\", "?", "#" or "%"
-// (%2F %5C %3F %23 %25), because upstreams disagree on what they mean; raw
+// Refused: a path not starting with "/"; encoded "/", "\", "?", "#", "%" or
+// ";" (%2F %5C %3F %23 %25 %3B), because upstreams disagree on what they
+// mean, and a hop that decodes the path hands on the raw character; raw
 // "\", "#", ";" and "?"; raw or encoded control characters (0x00-0x1F, 0x7F);
 // bytes that, once decoded, are not valid UTF-8; a character that is a
 // compatibility variant of ASCII (asciiLookalike: "‥", fullwidth "／" or
@@ -240,7 +241,7 @@ const (
 	keepEscaped   = iota // kept encoded, hex upper-cased
 	decodeEscape         // unreserved: decoded (RFC 3986 §6.2.2.2)
 	refuseControl        // control character: refused
-	refuseDelim          // "/", "\", "?", "#", "%": refused
+	refuseDelim          // "/", "\", "?", "#", "%", ";": refused
 )
 
 func escapeClass(v byte) int {
@@ -249,7 +250,11 @@ func escapeClass(v byte) int {
 		return decodeEscape
 	case v < 0x20 || v == 0x7f:
 		return refuseControl
-	case v == '/' || v == '\\' || v == '?' || v == '#' || v == '%':
+	case v == '/' || v == '\\' || v == '?' || v == '#' || v == '%' || v == ';':
+		// ";" as a raw one is refused: a hop that decodes the path and
+		// sends it on (nginx with a URI in proxy_pass, a rewrite) turns
+		// "/admin%3Bx" into the path parameter "/admin;x", which servers
+		// strip to "/admin" under a route the gateway never matched.
 		return refuseDelim
 	}
 	return keepEscaped

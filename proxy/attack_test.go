@@ -431,3 +431,24 @@ func TestAbortedResponseIsLoggedAndCounted(t *testing.T) {
 		t.Errorf("the server span was not ended: ended spans %q", names)
 	}
 }
+
+// TestEncodedSemicolonRefusedInBothModes: "%3B" is refused (400) as a raw
+// ";" is, by proxy mode and by forward-auth: nginx with a URI in
+// proxy_pass, in front of the gateway or behind it, decodes it, and the
+// application receives a path parameter it strips ("/public%3Bx" would
+// reach it as "/public;x", served as "/public"). Before, each was decided
+// with "%3B" as part of its segment and forwarded.
+func TestEncodedSemicolonRefusedInBothModes(t *testing.T) {
+	f := newFixture(t)
+	for _, p := range []string{"/public/a%3Bb", "/public/a%3bb", "/x%3B/public"} {
+		before := f.up.count()
+		if resp := f.do(t, "GET", p, nil); resp.StatusCode != http.StatusBadRequest || f.up.count() != before {
+			t.Errorf("GET %s: status %d, upstream reached %v; want 400, not reached", p, resp.StatusCode, f.up.count() != before)
+		}
+		resp := f.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"), withHeader("X-Forwarded-Method", "GET"),
+			withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", p))
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("forward-auth for GET %s: status %d, want 400", p, resp.StatusCode)
+		}
+	}
+}
