@@ -121,7 +121,8 @@ func isNormal(p string) bool {
 		switch {
 		case c == '/':
 			rest := p[i+1:]
-			if len(rest) > 0 && rest[0] == '/' || isDotSegment(rest) || u.n != 0 {
+			if u.n != 0 || len(rest) > 0 && (rest[0] == '/' || isDotSegment(rest) ||
+				(rest[0] == '.' || rest[0] == '%') && dotLike(segment(rest))) {
 				return false
 			}
 		case c == '%':
@@ -154,6 +155,34 @@ func isDotSegment(rest string) bool {
 		return false
 	}
 	return n == len(rest) || rest[n] == '/'
+}
+
+// segment is the first segment of rest (the text after a "/").
+func segment(rest string) string {
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+// dotLike reports whether seg (a segment, escaped) is made only of dots and
+// spaces ("%20"), holds a dot, and is not "." or "..": "...", "..%20",
+// ".%20". Windows and IIS drop a name's trailing dots and spaces, so an
+// upstream there reads "/public/..%20/admin" as "/admin", a path the
+// gateway never decided. No name an application serves looks like that.
+func dotLike(seg string) bool {
+	dots := 0
+	for i := 0; i < len(seg); i++ {
+		switch {
+		case seg[i] == '.':
+			dots++
+		case strings.HasPrefix(seg[i:], "%20"):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return dots > 0 && seg != "." && seg != ".."
 }
 
 // normalizeSlow builds the normal form of p segment by segment.
@@ -210,6 +239,8 @@ func normalizeSlow(p string) (string, error) {
 			return "", badPath("a character that reads as ASCII once normalised (NFKC), such as \"‥\" or a fullwidth \"／\"")
 		}
 		switch seg := out[mark:]; {
+		case dotLike(string(seg)):
+			return "", badPath("a segment of dots and spaces that is not \".\" or \"..\"")
 		case len(seg) == 0:
 			// An empty segment: repeated slashes merge; a trailing one stays
 			// because out already ends with "/".

@@ -41,9 +41,10 @@ func TestNormalizeURLUsesThePathAsSent(t *testing.T) {
 
 // FuzzNormalizeInvariants: whatever Normalize accepts is a fixed point,
 // decodes cleanly, holds no dot-segment once decoded (the upstream's view),
+// not even once trailing dots and spaces are trimmed (Windows, IIS),
 // and carries no encoded delimiter ("?", "#", "\\").
 func FuzzNormalizeInvariants(f *testing.F) {
-	for _, s := range []string{"/a/b", "/a/%2e%2e/b", "/a//b/", "/%41", "/a/./b/../c", "/é", "/a%7b"} {
+	for _, s := range []string{"/a/b", "/a/%2e%2e/b", "/a//b/", "/%41", "/a/./b/../c", "/é", "/a%7b", "/a/..%20/b", "/a/.../b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
@@ -62,6 +63,9 @@ func FuzzNormalizeInvariants(f *testing.F) {
 		for _, seg := range strings.Split(dec, "/") {
 			if seg == "." || seg == ".." {
 				t.Fatalf("%q -> %q has dot segment", p, n)
+			}
+			if strings.Contains(seg, ".") && strings.Trim(seg, ". ") == "" {
+				t.Fatalf("%q -> %q has a segment of dots and spaces, a dot-segment once trimmed as Windows does", p, n)
 			}
 		}
 		if strings.Contains(n, "%3F") || strings.Contains(n, "%23") || strings.Contains(n, "%5C") || strings.Contains(n, "%2F") {
