@@ -41,22 +41,24 @@ func (d *decoder) checkURL(key, raw string, bare bool) *url.URL {
 
 // withoutUserinfo is raw as a problem may show it: without its user
 // information (a password or a token), so that check's output and the
-// reload log never hold it. A URL that does not parse loses everything
-// between "://" and its last "@": a password may hold "/", "?" or "#".
+// reload log never hold it. A URL that does not parse, or parses with an
+// opaque part ("admin:PASSWORD@h:3000", "https:admin:PASSWORD@h": no "//",
+// so no user information to url.Parse), loses everything before its last
+// "@" (after "://" when it has one): a password may hold "/", "?" or "#".
 func withoutUserinfo(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
+	if u, err := url.Parse(raw); err == nil && u.Opaque == "" {
 		if u.User == nil {
 			return raw
 		}
 		u.User = nil
 		return u.String()
 	}
-	i := strings.Index(raw, "://")
-	if i < 0 {
-		return raw
+	start := 0
+	if i := strings.Index(raw, "://"); i >= 0 {
+		start = i + 3
 	}
-	if at := strings.LastIndexByte(raw[i+3:], '@'); at >= 0 {
-		return raw[:i+3] + raw[i+3+at+1:]
+	if at := strings.LastIndexByte(raw[start:], '@'); at >= 0 {
+		return raw[:start] + raw[start+at+1:]
 	}
 	return raw
 }

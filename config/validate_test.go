@@ -211,6 +211,10 @@ func TestProblemsNeverEchoURLCredentials(t *testing.T) {
 			map[string]string{"APP_URL": "http://admin:" + pw + "@127.0.0.1:3000"}},
 		{"introspection url", strings.Replace(base, `client_id = "client"`,
 			`client_id = "client"`+"\n"+`introspection_url = "https://svc:`+pw+`@idp.example.com/introspect"`, 1), nil},
+		// Without "//" the URL parses with the password in its opaque part.
+		{"upstream url without //", strings.Replace(base, upstreamURL, `url = "admin:`+pw+`@127.0.0.1:3000"`, 1), nil},
+		{"issuer with scheme, without //", strings.Replace(base, `issuer = "https://accounts.google.com"`,
+			`issuer = "https:admin:`+pw+`@accounts.google.com"`, 1), nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -237,6 +241,9 @@ func TestWithoutUserinfo(t *testing.T) {
 		"http://admin:pa/ss%zz@h:3000":   "http://h:3000",
 		"http://a:b?c#d%@h/x":            "http://h/x",
 		"no scheme@h":                    "no scheme@h",
+		"admin:pw@h:3000":                "h:3000",
+		"https:admin:pw@h/x":             "h/x",
+		"mailto:a@h":                     "h",
 	} {
 		if got := withoutUserinfo(raw); got != want {
 			t.Errorf("withoutUserinfo(%q) = %q, want %q", raw, got, want)
