@@ -100,6 +100,17 @@ func TestSchemaProblems(t *testing.T) {
 			want: []string{`cfg.toml:17: routes[0].listen: unknown key; it is a key of [server]`, `cfg.toml:18: routes[0].xyz: unknown key`},
 		},
 		{
+			// flush_interval is read only when present; it was missing
+			// from the keys known for suggestions and hints.
+			name: "flush_interval: a typo and a misplaced one are named",
+			doc: strings.Replace(base, "url = \"http://127.0.0.1:3000\"\n", "url = \"http://127.0.0.1:3000\"\nflush_intervall = \"1s\"\n", 1) +
+				"flush_interval = \"1s\"\n",
+			want: []string{
+				`cfg.toml:14: upstreams[0].flush_intervall: unknown key; did you mean flush_interval?`,
+				`cfg.toml:18: routes[0].flush_interval: unknown key; it is a key of [[upstreams]]`,
+			},
+		},
+		{
 			name: "route names: charset and uniqueness",
 			doc:  base + "name = \"api\"\n[[routes]]\npath = \"/a\"\nname = \"api\"\n[[routes]]\npath = \"/b\"\nname = \"x y\"\n",
 			want: []string{

@@ -304,8 +304,10 @@ func (d *decoder) decodeUpstream(t *table) upstreamSection {
 
 		AssertionAudience: t.str("assertion_audience", ""),
 	}
-	if t.has("flush_interval") {
-		if v, _ := t.m["flush_interval"].(string); v != "" {
+	// get, not has: the key is known (for suggestions and hints) even
+	// when the file leaves it out.
+	if v, ok := t.get("flush_interval"); ok {
+		if v, _ := v.(string); v != "" {
 			u.FlushInterval, _, _ = t.anyDuration("flush_interval", 0) // negative: after every write
 		} else {
 			t.str("flush_interval", "") // "" = the default; still type-checked
