@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"unicode"
 )
 
 // expand replaces every ${NAME} in s with the value of the environment
@@ -129,9 +130,27 @@ func (t *table) secret(k string) string {
 			// As with an unset ${VAR}: a forgotten secret never becomes "".
 			t.d.problem(t.key(k+"_file"), "%s is empty (for no %s, leave %s_file out)", name, k, k)
 		}
+		t.noControl(t.key(k+"_file"), v)
 		return v
 	}
-	return t.str(k, "")
+	v := t.str(k, "")
+	t.noControl(t.key(k), v)
+	return v
+}
+
+// noControl refuses a secret with a control character, never showing it:
+// most often the line feed ending a value put into the environment with
+// $(cat file), or a file of two lines. Accepted, it failed every sign-in
+// at the provider (invalid_client) or every Redis AUTH, far from the cause.
+func (t *table) noControl(path, secret string) {
+	i := strings.IndexFunc(secret, unicode.IsControl)
+	switch {
+	case i < 0:
+	case i == len(secret)-1:
+		t.d.problem(path, "ends with a control character (a line feed from $(cat file)?): remove it; the value is not shown")
+	default:
+		t.d.problem(path, "contains a control character at byte %d (a second line?): remove it; the value is not shown", i+1)
+	}
 }
 
 // listEntry is one value of a secret list with where it came from: the key

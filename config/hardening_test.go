@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -549,5 +550,39 @@ func TestOIDCScopesNeedOpenID(t *testing.T) {
 	})
 	if cfg, problems := parseDoc(t, t.TempDir(), section("[provider]", `scopes = ["openid", "groups"]`), nil); cfg == nil {
 		t.Errorf("openid refused: %q", problems)
+	}
+}
+
+// TestSecretControlCharacters: a client_secret or redis_password with a
+// control character, most often the line feed that ends a value put into
+// the environment with $(cat file), was accepted, and every sign-in then
+// failed at the provider (invalid_client) or every Redis command at AUTH,
+// far from the cause. The problem names the key and never the value.
+func TestSecretControlCharacters(t *testing.T) {
+	const pw = "hunter2-s3cr3t"
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "two-lines"), []byte(pw+"\nsecond line\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	redis := "[session]\nstore = \"redis\"\nredis_url = \"redis://127.0.0.1:6379/0\"\n"
+	for name, tc := range map[string]struct{ doc, want string }{
+		"client_secret from the environment": {
+			strings.Replace(base, `client_id = "client"`, "client_id = \"client\"\nclient_secret = \"${S}\"", 1),
+			"cfg.toml:7: provider.client_secret: ends with a control character"},
+		"client_secret_file of two lines": {
+			strings.Replace(base, `client_id = "client"`, "client_id = \"client\"\nclient_secret_file = \"two-lines\"", 1),
+			"cfg.toml:7: provider.client_secret_file: contains a control character at byte 15"},
+		"redis_password from the environment": {
+			strings.Replace(base, "[session]\n", redis+"redis_password = \"${S}\"\n", 1),
+			"cfg.toml:11: session.redis_password: ends with a control character"},
+	} {
+		_, problems := parseDoc(t, dir, tc.doc, map[string]string{"S": pw + "\n"})
+		got := strings.Join(problems, "\n")
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%s: problems %q, want %q", name, got, tc.want)
+		}
+		if strings.Contains(got, pw) {
+			t.Errorf("%s: a problem shows the secret: %q", name, got)
+		}
 	}
 }
