@@ -586,3 +586,26 @@ func TestSecretControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretsFileEveryBadLine: check prints every problem, not just the
+// first; a secrets_file with two bad lines named only the first (problems
+// are kept once per key, and every line of the file is the one key), so
+// the operator fixed it and met the next on the following run.
+func TestSecretsFileEveryBadLine(t *testing.T) {
+	dir := t.TempDir()
+	const short = "SHORTsecretVALUE"
+	if err := os.WriteFile(filepath.Join(dir, "s"), []byte("# rotated\n"+short+"\n"+goodSecret+"\nzz!NOTB64value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(base, `secrets = ["`+goodSecret+`"]`, `secrets_file = "s"`, 1)
+	_, problems := parseDoc(t, dir, doc, nil)
+	got := strings.Join(problems, "\n")
+	for _, want := range []string{"cfg.toml:9: session.secrets_file: line 2 of the file: ", "cfg.toml:9: session.secrets_file: line 4 of the file: "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems %q, want %q", got, want)
+		}
+	}
+	if strings.Contains(got, short) || strings.Contains(got, "NOTB64") {
+		t.Errorf("a problem shows a secret: %q", got)
+	}
+}

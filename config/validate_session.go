@@ -73,7 +73,10 @@ func (d *decoder) decodeSecrets(s *sessionSection) [][]byte {
 				msg += "; write ${NAME} to read an environment variable"
 			}
 			if e.fileLine > 0 {
-				msg = fmt.Sprintf("line %d of the file: %s", e.fileLine, msg)
+				// Every line of the file is one key: each bad line is its own
+				// problem, where d.problem keeps one per key.
+				d.problems = append(d.problems, d.at(e.path, fmt.Sprintf("line %d of the file: %s", e.fileLine, msg)))
+				continue
 			}
 			d.problem(e.path, "%s", msg)
 			continue
