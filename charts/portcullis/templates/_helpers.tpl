@@ -48,6 +48,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{- define "portcullis.redisLabels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "portcullis.redisPodLabels" . }}
+{{- end -}}
+
+{{/*
+portcullis.redisPodLabels are the Redis pod's labels: without the chart's version, since a
+changed pod template restarts the chart's Redis, which keeps the sessions in memory only, and
+an upgrade of the chart would sign everybody out.
+*/}}
+{{- define "portcullis.redisPodLabels" -}}
 {{ include "portcullis.redisSelectorLabels" . }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/component: session-store
@@ -165,19 +174,31 @@ on every render (a new session secret signs everybody out). Either
 portcullis.keptSecret returns the base64 value of .key for the chart's Secret when secrets.*
 gives none: the value already in the cluster (kept across upgrades), else a new one. Only
 called after portcullis.requireKeepableSecrets, so "a new one" happens only on a render that
-reads the cluster: the first install, or a key needed for the first time.
+reads the cluster: the first install, or a key needed for the first time. A new value is
+generated once per render and remembered in the render's context, so that the checksums that
+include secret.yaml (the pods' annotations) hash the value the Secret holds: a checksum of
+another random value would change on the first upgrade, rolling the pods and restarting the
+chart's Redis, whose sessions live in memory only.
 */}}
 {{- define "portcullis.keptSecret" -}}
-{{- $old := include "portcullis.existingSecretValue" . -}}
-{{- if $old -}}
-{{- $old -}}
-{{- else if eq .key "session-secrets" -}}
-{{- randBytes 32 | b64enc -}}
-{{- else if eq .key "redis-password" -}}
-{{- randAlphaNum 40 | b64enc -}}
-{{- else -}}
-{{- genPrivateKey "ecdsa" | b64enc -}}
+{{- $memo := get .root "portcullisKeptSecrets" -}}
+{{- if not $memo -}}
+{{- $memo = dict -}}
+{{- $_ := set .root "portcullisKeptSecrets" $memo -}}
 {{- end -}}
+{{- if not (hasKey $memo .key) -}}
+{{- $v := include "portcullis.existingSecretValue" . -}}
+{{- if $v -}}
+{{- else if eq .key "session-secrets" -}}
+{{- $v = randBytes 32 | b64enc -}}
+{{- else if eq .key "redis-password" -}}
+{{- $v = randAlphaNum 40 | b64enc -}}
+{{- else -}}
+{{- $v = genPrivateKey "ecdsa" | b64enc -}}
+{{- end -}}
+{{- $_ := set $memo .key $v -}}
+{{- end -}}
+{{- get $memo .key -}}
 {{- end -}}
 
 {{/*
@@ -420,6 +441,22 @@ left out. Strings are JSON strings, which are valid TOML basic strings.
 {{- (($s | default dict).data | default dict) | toJson | sha256sum -}}
 {{- else -}}
 {{- include (print .Template.BasePath "/secret.yaml") . | sha256sum -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+portcullis.redisPasswordChecksum hashes the Redis password alone, so that the chart's Redis,
+which reads it at start and keeps the sessions in memory only, restarts when it changes and
+not when another secret is rotated (which would sign everybody out). .key is the password's
+key in the Secret.
+*/}}
+{{- define "portcullis.redisPasswordChecksum" -}}
+{{- if .root.Values.existingSecret -}}
+{{- $s := lookup "v1" "Secret" .root.Release.Namespace .root.Values.existingSecret -}}
+{{- index (($s | default dict).data | default dict) .key | default "" | sha256sum -}}
+{{- else -}}
+{{- $s := include (print .root.Template.BasePath "/secret.yaml") .root | fromYaml -}}
+{{- index $s.data .key | default "" | sha256sum -}}
 {{- end -}}
 {{- end -}}
 
