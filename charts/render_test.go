@@ -408,6 +408,8 @@ func TestValuesRejected(t *testing.T) {
 		{"upstream url without a host", []string{"config.upstreams[0].name=app", "config.upstreams[0].url=http:///app"}, "url"},
 		{"error ratio not a share", []string{"prometheusRule.errorRatio=5"}, "errorRatio"},
 		{"redis_url without a host", []string{"config.session.store=redis", "config.session.redis_url=redis://"}, "redis_url"},
+		// An HPA without metrics scales on 80% CPU, a target nobody set.
+		{"autoscaling without a target", []string{"autoscaling.enabled=true", "autoscaling.targetCPUUtilizationPercentage=null"}, "targetCPUUtilizationPercentage"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
