@@ -305,8 +305,13 @@ func TestByteOrderMark(t *testing.T) {
 // about four times as long, quadratic work sixteen.
 func TestLargeDocumentLinear(t *testing.T) {
 	const n = 50_000
-	small := loadScopes(t, n)
-	large := loadScopes(t, 4*n)
+	// The best of three, alternating: on a loaded machine one slow run of
+	// the large document was read as quadratic growth.
+	small, large := time.Duration(1<<62), time.Duration(1<<62)
+	for range 3 {
+		small = min(small, loadScopes(t, n))
+		large = min(large, loadScopes(t, 4*n))
+	}
 	t.Logf("small %v large %v", small, large)
 	if large > 10*small {
 		t.Errorf("%d wrongly typed elements took %v, four times as many %v (%.1f×; linear is about 4×)",
