@@ -43,8 +43,10 @@ package oidctest
 // administrative units; $filter and $search are ignored.
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -83,6 +85,13 @@ type EntraOptions struct {
 	// PageSize is Graph's page size when the request has no $top (default
 	// 100, Graph's).
 	PageSize int
+	// GroupNames makes the groups claim carry group names instead of
+	// object IDs, as an app registration emits them whose groups claim
+	// format is sAMAccountName (groups synced from Active Directory) or
+	// cloud-only group display names (how-to-connect-fed-group-claims):
+	// each group's SetGroupName name, its object ID when it has none.
+	// Graph lists object IDs either way.
+	GroupNames bool
 	// Provider configures the OpenID Provider; NewEntra sets its User,
 	// IssuerPath, JWTAccessTokens and AccessTokenAudience.
 	Provider Options
@@ -116,6 +125,7 @@ type EntraServer struct {
 	mu       sync.Mutex
 	users    map[string]EntraUser // by subject
 	graph    memberGraph          // user OID or group ID -> groups
+	names    map[string]string    // group ID -> name (SetGroupName)
 	faults   EntraFault
 	throttle int // the next throttle Graph calls answer 429
 	retry    int // Retry-After seconds
@@ -177,6 +187,19 @@ func (e *EntraServer) SetGroupParents(group string, parents ...string) {
 	e.refreshClaims()
 }
 
+// SetGroupName names a group (its displayName, or its sAMAccountName):
+// names are not unique, and a cloud-only group's owners may change its
+// display name to any text.
+func (e *EntraServer) SetGroupName(group, name string) {
+	e.mu.Lock()
+	if e.names == nil {
+		e.names = map[string]string{}
+	}
+	e.names[group] = name
+	e.mu.Unlock()
+	e.refreshClaims()
+}
+
 // SetFaults replaces the active faults (0 = honest).
 func (e *EntraServer) SetFaults(f EntraFault) { e.mu.Lock(); e.faults = f; e.mu.Unlock() }
 
@@ -228,7 +251,7 @@ func (e *EntraServer) claimsLocked(u EntraUser) map[string]any {
 	switch {
 	case len(groups) <= e.opts.GroupsThreshold:
 		if len(groups) > 0 {
-			c["groups"] = groups
+			c["groups"] = e.claimGroupsLocked(groups)
 		}
 	case e.opts.ImplicitOverage:
 		c["hasgroups"] = true
@@ -238,6 +261,19 @@ func (e *EntraServer) claimsLocked(u EntraUser) map[string]any {
 			"endpoint": "https://graph.windows.net/" + e.Tenant + "/users/" + u.OID + "/getMemberObjects"}}
 	}
 	return c
+}
+
+// claimGroupsLocked is the groups claim's values: object IDs, or names with
+// EntraOptions.GroupNames (e.mu held).
+func (e *EntraServer) claimGroupsLocked(ids []string) []string {
+	if !e.opts.GroupNames {
+		return ids
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = cmp.Or(e.names[id], id)
+	}
+	return out
 }
 
 // graphError writes Microsoft Graph's JSON error.
@@ -337,6 +373,7 @@ func (e *EntraServer) writeMemberOf(w http.ResponseWriter, r *http.Request, u En
 	sel := strings.Split(q.Get("$select"), ",")
 	e.mu.Lock()
 	groups, _ := e.graph.transitive(u.OID)
+	names := maps.Clone(e.names)
 	e.mu.Unlock()
 	type item struct{ typ, id string }
 	var items []item
@@ -355,7 +392,7 @@ func (e *EntraServer) writeMemberOf(w http.ResponseWriter, r *http.Request, u En
 	for _, it := range items[from:to] {
 		obj := map[string]any{"@odata.type": it.typ, "id": it.id}
 		if q.Get("$select") == "" || slices.Contains(sel, "displayName") {
-			obj["displayName"] = "Group " + it.id
+			obj["displayName"] = cmp.Or(names[it.id], "Group "+it.id)
 			if limited {
 				obj["displayName"] = nil
 			}
