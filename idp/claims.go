@@ -53,7 +53,7 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	v, _ = portcullis.LookupClaim(claims, c.cfg.GroupsClaim)
 	id.Groups = stringArray(v)
 	if c.cfg.Kind == "entra" && issuer == c.cfg.Issuer {
-		id.Groups = entraGroups(claims, id.Groups)
+		id.Groups = entraGroups(claims, c.entraObjectIDs(id.Groups))
 	}
 	id.SessionID, _ = claims["sid"].(string)
 	if id.ProviderSubject = subjectString(claims["sub"]); id.ProviderSubject == "" {

@@ -38,6 +38,8 @@ type Client struct {
 	// entra: the provider is an Entra ID tenant (entraProvider), whatever
 	// its kind: its bearer tokens follow Entra's rules.
 	entra bool
+	// warnedGroupNames: Entra ID's groups claim held names (logged once).
+	warnedGroupNames atomic.Bool
 }
 
 // metadata is what discovery (or the configuration of a plain OAuth 2.0

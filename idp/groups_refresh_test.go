@@ -20,7 +20,7 @@ import (
 // docs promise groups "renewed with every token refresh" without overage and
 // re-read every groups_refresh with it.
 func TestEntraOverageAtRefreshReadsGraph(t *testing.T) {
-	const admins, staff, suspended = "0b1f9851-0000-0000-0000-00000000admn", "0b1f9851-0000-0000-0000-00000000staf", "0b1f9851-0000-0000-0000-0000000susp"
+	const admins, staff, suspended = "0b1f9851-0000-0000-0000-00000000ad01", "0b1f9851-0000-0000-0000-00000000ad02", "0b1f9851-0000-0000-0000-00000000ad03"
 	dir := &stubDirectory{}
 	p, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "oid", Claims: map[string]any{
 		"groups": []any{admins, staff}}}},

@@ -113,6 +113,46 @@ func entraOverage(claims map[string]any) bool {
 	return hg
 }
 
+// entraObjectIDs is groups (the groups claim, when groups_claim is
+// "groups") without the values that are no object ID. An app registration
+// can make Entra ID put names there instead (sAMAccountName, or cloud-only
+// groups' display names): names are not unique, a cloud-only group's owners
+// may rename it to any text, and app roles are groups here too, so a group
+// renamed after a role's value or a name a route allows would get that
+// route. Graph, read on overage, yields object IDs only. A GUID-shaped
+// display name cannot be told from an ID: the docs warn against names.
+func (c *Client) entraObjectIDs(groups []string) []string {
+	if c.cfg.GroupsClaim != "groups" || !slices.ContainsFunc(groups, notObjectID) {
+		return groups
+	}
+	n := len(groups)
+	groups = slices.DeleteFunc(slices.Clone(groups), notObjectID)
+	if c.warnedGroupNames.CompareAndSwap(false, true) {
+		c.log.Warn("idp: Entra ID's groups claim holds values that are not group object IDs (the app registration emits group names); they are ignored: "+
+			"set its groups claim format to Group ID", "ignored", n-len(groups))
+	}
+	return groups
+}
+
+// notObjectID reports whether s is not an object ID: a GUID in its
+// 8-4-4-4-12 form, lowercase as Entra ID writes them.
+func notObjectID(s string) bool {
+	if len(s) != 36 {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return true
+			}
+		case (c < '0' || c > '9') && (c < 'a' || c > 'f'):
+			return true
+		}
+	}
+	return false
+}
+
 // entraGroups is the groups claim (object IDs) followed by the app roles of
 // the roles claim: allow_groups matches either. A role that could not be
 // sent in the groups header (a control character, a space at either end, a
