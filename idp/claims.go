@@ -52,8 +52,11 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	}
 	v, _ = portcullis.LookupClaim(claims, c.cfg.GroupsClaim)
 	id.Groups = stringArray(v)
+	if c.entraTenantToken(issuer, claims) {
+		id.Groups = c.entraObjectIDs(id.Groups)
+	}
 	if c.cfg.Kind == "entra" && issuer == c.cfg.Issuer {
-		id.Groups = entraGroups(claims, c.entraObjectIDs(id.Groups))
+		id.Groups = entraGroups(claims, id.Groups)
 	}
 	id.SessionID, _ = claims["sid"].(string)
 	if id.ProviderSubject = subjectString(claims["sub"]); id.ProviderSubject == "" {

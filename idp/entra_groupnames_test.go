@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,5 +61,30 @@ func TestEntraGroupsClaimNamesAreNotGroups(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "not group object IDs"); n != 1 {
 		t.Errorf("logged %d times, want once:\n%s", n, logs.String())
+	}
+}
+
+// TestEntraTenantV1TokenGroupNamesAreNotGroups: the tenant's v1.0 access
+// tokens (an extra issuer whose tid is the provider's tenant) are the
+// tenant's for the groups claim too: a name there is no group.
+func TestEntraTenantV1TokenGroupNamesAreNotGroups(t *testing.T) {
+	const eng = "7b0c8e5a-0000-4000-8000-00000000e001"
+	clk := newClock()
+	v1 := oidctest.New(t, oidctest.Options{Now: clk.Now, IssuerPath: "/sts/tid-1"})
+	_, c, _ := setup(t, oidctest.Options{IssuerPath: "/tid-1/v2.0"}, func(cfg *Config) {
+		cfg.Kind = "entra"
+		cfg.ExtraIssuers = []ExtraIssuer{{Issuer: v1.Issuer, Audiences: []string{"api://dash"}}}
+	})
+	now := clk.Now()
+	tok := v1.Sign(map[string]any{"iss": v1.Issuer, "sub": "5f1a", "oid": "5f1a", "aud": "api://dash",
+		"tid": "tid-1", "ver": "1.0", "appid": "3c2b", "scp": "Dashboards.Read",
+		"groups": []any{eng, "Dashboards.Admin"}, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()},
+		oidctest.SignOptions{})
+	id, err := c.VerifyBearer(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(id.Groups, []string{eng}) {
+		t.Errorf("groups %v, want [%s]", id.Groups, eng)
 	}
 }

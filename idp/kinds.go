@@ -114,7 +114,8 @@ func entraOverage(claims map[string]any) bool {
 }
 
 // entraObjectIDs is groups (the groups claim, when groups_claim is
-// "groups") without the values that are no object ID. An app registration
+// "groups", of a token of the tenant: entraTenantToken) without the values
+// that are no object ID. An app registration
 // can make Entra ID put names there instead (sAMAccountName, or cloud-only
 // groups' display names): names are not unique, a cloud-only group's owners
 // may rename it to any text, and app roles are groups here too, so a group
