@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -366,4 +367,58 @@ func BenchmarkForwardAuthBearerCached(b *testing.B) {
 func BenchmarkForwardAuthNoIdentity(b *testing.B) {
 	f := benchFixture(b)
 	runBenchStatus(b, f.h, forwardAuthRequest(traefikHeaders), http.StatusUnauthorized)
+}
+
+// BenchmarkAuthenticatedCookieMix is BenchmarkAuthenticatedCookieRequest
+// with the load benchmark's many-sessions mix: each request carries one of
+// 10,000 distinct users' sessions, with tokens of a real provider's size
+// (about 900 bytes each, sealed into a cookie of about 2.5 KB), in turn.
+// Every session is opened and its assertion signed once before the timer
+// starts, as the load benchmark's warm-up does. One request is served with
+// each Cookie header in turn: 10,000 requests kept for the run would add
+// their own pointers to every collection's work, which a gateway's
+// requests, gone once answered, do not.
+func BenchmarkAuthenticatedCookieMix(b *testing.B) {
+	const sessions = 10_000
+	f := benchFixture(b)
+	token := func(sub, kind string) string { return kind + "." + sub + "." + strings.Repeat("x", 900) }
+	headers := make([][]string, sessions)
+	r := benchCookieRequest(nil)
+	for i := range headers {
+		s := f.session()
+		sub := "user-" + strconv.Itoa(i)
+		s.Identity.Subject, s.Identity.PreferredUsername, s.Identity.Email = sub, sub, sub+"@example.com"
+		s.Identity.Groups = []string{"staff", "team-" + strconv.Itoa(i%50)}
+		s.AccessToken, s.IDToken = token(sub, "at"), token(sub, "idt")
+		c := benchCookieRequest(append(f.cookies(b, s), &http.Cookie{Name: "theme", Value: "dark"}))
+		headers[i] = c.Header["Cookie"]
+	}
+	w := &discardWriter{h: http.Header{}}
+	for _, h := range headers {
+		r.Header["Cookie"] = h
+		f.h.ServeHTTP(w, r)
+	}
+	runBenchMix(b, f.h, r, headers, w)
+}
+
+// runBenchMix serves r through h with each of cookies in turn, b.N
+// requests in all, and reports CPU per request (a function of its own, so
+// that a CPU profile can be focused on the timed requests, without the
+// warm-up's).
+func runBenchMix(b *testing.B, h http.Handler, r *http.Request, cookies [][]string, w *discardWriter) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := cpuTime()
+	for i := 0; i < b.N; i++ {
+		clear(w.h)
+		w.status = 0
+		r.Header["Cookie"] = cookies[i%len(cookies)]
+		h.ServeHTTP(w, r)
+		if w.status != 0 && w.status != http.StatusOK {
+			b.Fatalf("status %d", w.status)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }
