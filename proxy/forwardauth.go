@@ -48,7 +48,7 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 		return
 	}
 	if err = h.decide(ex, r, q); err != nil {
-		h.fail(ex, r, err)
+		h.failAuth(ex, r, err)
 		return
 	}
 	if q.method == http.MethodPost && ex.dec.forwards() {
@@ -59,7 +59,7 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 			err = h.decideOverride(ex, r, q, other)
 		}
 		if err != nil {
-			h.fail(ex, r, err)
+			h.failAuth(ex, r, err)
 			return
 		}
 	}
@@ -80,9 +80,26 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 			e.signIn = h.prefix + "/start?rd=" + rdValue(h.returnURL(ex))
 			e.navigate = q.method == http.MethodGet || q.method == http.MethodHead || q.method == ""
 		}
-		h.fail(ex, r, e)
+		h.failAuth(ex, r, e)
 	}
 }
+
+// failAuth writes forward-auth's refusal of the decided request. A 401
+// carries returnURIHeader for the nginx and Caddy snippets' rd, after the
+// scheme and host they know: the original URL they wrote into it
+// unescaped lost its query after the first '&', and had '+' and escapes
+// decoded into other characters.
+func (h *Handler) failAuth(ex *exchange, r *http.Request, err error) {
+	if classify(err).status == http.StatusUnauthorized {
+		ex.Header().Set(returnURIHeader, rdValue(relativeReturn(ex)))
+	}
+	h.fail(ex, r, err)
+}
+
+// returnURIHeader carries, on a forward-auth 401, the original request's
+// path and query escaped as an rd value (docs/forward-auth.md): a front
+// proxy without a URL-escaping function appends it to the scheme and host.
+const returnURIHeader = "X-Auth-Request-Return-Uri"
 
 // oauth2ProxyConditions are the query parameters oauth2-proxy's auth
 // endpoint reads as conditions on top of its own (an ingress's auth-url

@@ -155,6 +155,19 @@ func TestForwardAuthSignInPage(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "start") {
 		t.Errorf("non-browser: %d %s", resp.StatusCode, body)
 	}
+	// Every 401 names the original path and query escaped for rd, which
+	// nginx's and Caddy's snippets append to the scheme and host: they
+	// cannot escape them, and an rd they wrote unescaped lost the query
+	// after its first '&' and turned '+' and escapes into other characters.
+	// An invalid bearer token's 401 too: the snippets send every 401 to
+	// start.
+	for _, c := range [][]reqOption{append(orig("GET"), browser()), append(orig("POST"), browser()), orig("GET"),
+		append(orig("GET"), withHeader("Authorization", "Bearer not-a-token"))} {
+		resp := f.do(t, "GET", "/oauth2/auth", nil, c...)
+		if got := resp.Header.Get("X-Auth-Request-Return-Uri"); resp.StatusCode != http.StatusUnauthorized || got != "/app/x%3Fa%3D1%26b%3D%3C2%3E" {
+			t.Errorf("%d with X-Auth-Request-Return-Uri %q", resp.StatusCode, got)
+		}
+	}
 	// The link is the one nginx's and Caddy's snippets redirect to.
 	resp = f.do(t, "GET", start, nil, browser())
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "https://idp.test/") {

@@ -583,14 +583,19 @@ func acceptsHTML(r *http.Request) bool {
 // hosts; the redirect policy then decides whether that host may be
 // returned to, else "/").
 func (h *Handler) returnURL(ex *exchange) string {
-	rel := ex.path
-	if ex.query != "" {
-		rel = ex.path + "?" + ex.query
-	}
+	rel := relativeReturn(ex)
 	if h.onPublicHost(ex) {
 		return rel
 	}
 	return h.cfg.PublicURL.Scheme + "://" + ex.host.String() + rel
+}
+
+// relativeReturn is the decided request's normalised path and raw query.
+func relativeReturn(ex *exchange) string {
+	if ex.query == "" {
+		return ex.path
+	}
+	return ex.path + "?" + ex.query
 }
 
 // onPublicHost reports whether the request came to public_url's host.
