@@ -172,11 +172,17 @@ func startCaddy(tb testing.TB, listen, gateway, app string) {
 // proxy that asks the gateway's forward-auth endpoint.
 func frontProxyCase(t *testing.T, front string, userHeader string, p *oidctest.Provider, up *upstream, gw *gateway) {
 	c := browser(t)
-	status, body, resp := get(t, c, front+"/hello?q=1")
+	// The login returns to the original query as it was: a second
+	// parameter, a '+' and escaped reserved characters included.
+	const query = "q=1&r=a+b%26c%2Fd%3D"
+	status, body, resp := get(t, c, front+"/hello?"+query)
 	if status != 200 {
 		t.Fatalf("login through the front proxy: %d at %s\n%s\ngateway:\n%s", status, resp.Request.URL, body, gw.Proc.Output())
 	}
 	s := decodeSeen(t, body)
+	if s.Query != query {
+		t.Errorf("the login returned to query %q, want %q", s.Query, query)
+	}
 	if got := s.Headers.Get(userHeader); got != "alice" {
 		t.Errorf("%s = %q, want alice", userHeader, got)
 	}
