@@ -88,10 +88,16 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 // carries returnURIHeader for the nginx and Caddy snippets' rd, after the
 // scheme and host they know: the original URL they wrote into it
 // unescaped lost its query after the first '&', and had '+' and escapes
-// decoded into other characters.
+// decoded into other characters. One longer than a return URL may be is
+// "/", as start would make it: escaped, it could pass the response-header
+// limit of the front proxy (Envoy's 60 KiB), which then fails the request.
 func (h *Handler) failAuth(ex *exchange, r *http.Request, err error) {
 	if classify(err).status == http.StatusUnauthorized {
-		ex.Header().Set(returnURIHeader, rdValue(relativeReturn(ex)))
+		rel := relativeReturn(ex)
+		if len(rel) > maxRedirectLen {
+			rel = "/"
+		}
+		ex.Header().Set(returnURIHeader, rdValue(rel))
 	}
 	h.fail(ex, r, err)
 }

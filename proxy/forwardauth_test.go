@@ -168,6 +168,12 @@ func TestForwardAuthSignInPage(t *testing.T) {
 			t.Errorf("%d with X-Auth-Request-Return-Uri %q", resp.StatusCode, got)
 		}
 	}
+	// One longer than a return URL may be is "/", as start makes it.
+	resp = f.do(t, "GET", "/oauth2/auth", nil, trusted, withHeader("X-Forwarded-Host", "app.test"),
+		withHeader("X-Forwarded-Uri", "/app/x?q="+strings.Repeat("%25", maxRedirectLen/3)))
+	if got := resp.Header.Get("X-Auth-Request-Return-Uri"); got != "/" {
+		t.Errorf("a long URL's X-Auth-Request-Return-Uri has %d bytes, want /", len(got))
+	}
 	// The link is the one nginx's and Caddy's snippets redirect to.
 	resp = f.do(t, "GET", start, nil, browser())
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "https://idp.test/") {
