@@ -176,8 +176,11 @@ func TestExternalCitationPattern(t *testing.T) {
 
 // TestGoCommentsCiteExistingDocs checks that every docs/*.md a Go file
 // names exists.
-func TestGoCommentsCiteExistingDocs(t *testing.T) {
-	cite := regexp.MustCompile(`\bdocs/[A-Za-z0-9_./-]+\.md\b`)
+// TestFilesCiteExistingDocs: a docs/ page (and its #anchor) cited by a Go
+// comment, the example configuration, the chart's templates and values or
+// a script exists, as the Markdown links do.
+func TestFilesCiteExistingDocs(t *testing.T) {
+	n := 0
 	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -188,23 +191,56 @@ func TestGoCommentsCiteExistingDocs(t *testing.T) {
 			}
 			return nil
 		}
-		if filepath.Ext(p) != ".go" {
+		if !citingFile.MatchString(d.Name()) {
 			return nil
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		for _, m := range cite.FindAllString(string(b), -1) {
-			if _, err := os.Stat(filepath.FromSlash(m)); err != nil {
-				t.Errorf("%s cites %s, which does not exist", p, m)
-			}
+		n++
+		for _, why := range docCitationProblems(".", string(b)) {
+			t.Errorf("%s %s", p, why)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n < 100 {
+		t.Errorf("read only %d files", n)
+	}
+}
+
+func TestDocCitationChecker(t *testing.T) {
+	d := "docs/" // split, so that this file cites nothing broken itself
+	text := "see " + d + "operations.md#metrics, " + d + "operations.md#nope, " + d + "gone.md and " + d + "headers.md."
+	got := strings.Join(docCitationProblems(".", text), "\n")
+	want := strings.Join([]string{
+		`cites "` + d + `operations.md#nope": no heading "nope" in ` + d + `operations.md`,
+		`cites "` + d + `gone.md": no such file`,
+	}, "\n")
+	if got != want {
+		t.Errorf("problems:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+var (
+	// docCitation is a docs/ page named in text, with its anchor if any.
+	docCitation = regexp.MustCompile(`\bdocs/[A-Za-z0-9_./-]+\.md(#[A-Za-z0-9_-]+)?`)
+	// citingFile names the files other than Markdown that cite docs pages.
+	citingFile = regexp.MustCompile(`\.(go|toml|ya?ml|txt|tpl|sh)$|^(Makefile|Dockerfile)$`)
+)
+
+// docCitationProblems checks each docs/ page text cites, from root.
+func docCitationProblems(root, text string) []string {
+	var out []string
+	for _, m := range docCitation.FindAllString(text, -1) {
+		if why := checkLink(root, "", m); why != "" {
+			out = append(out, fmt.Sprintf("cites %q: %s", m, why))
+		}
+	}
+	return out
 }
 
 var (
