@@ -32,6 +32,36 @@ func TestDocsCommandsTableIsTheHelp(t *testing.T) {
 			t.Errorf("docs/operations.md#commands gives %q the flags %q; its --help %q", c, doc, help)
 		}
 	}
+	if got := exitCodeCommands(t); !slices.Equal(got, slices.Sorted(slices.Values(docCommands))) {
+		t.Errorf("the exit codes table of docs/operations.md#commands has rows for %q, want one for each of %q", got, docCommands)
+	}
+}
+
+// exitCodeCommands are the commands of the "| command | exit codes |"
+// table in docs/operations.md, sorted, each once.
+func exitCodeCommands(t *testing.T) []string {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rows, ok := strings.Cut(string(b), "\n| command | exit codes |\n")
+	if !ok {
+		t.Fatal("docs/operations.md has no exit codes table")
+	}
+	var out []string
+	for _, line := range strings.Split(rows, "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			if len(out) > 0 {
+				break
+			}
+			continue
+		}
+		for _, u := range commandLines("portcullis " + strings.TrimPrefix(line, "| `")) {
+			out = append(out, u.command)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // TestDocsCommandLinesUseRealFlags: every command line in the Markdown uses
