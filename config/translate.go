@@ -15,6 +15,7 @@ import (
 func (d *decoder) build(fc *fileConfig) *Config {
 	pub, proxies := d.validateServer(&fc.Server)
 	kind := d.validateProvider(&fc.Provider)
+	d.checkOwnIssuer(pub, &fc.Provider)
 	secrets, cookieName := d.validateSession(&fc.Session, pub)
 	d.validateHeaders(&fc.Headers)
 	d.validateLog(&fc.Log)
