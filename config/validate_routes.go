@@ -29,6 +29,7 @@ func (d *decoder) validateUpstreams(us []upstreamSection) map[string]*url.URL {
 			d.problem(u.path+".url", "required")
 		} else {
 			parsed = d.checkURL(u.path+".url", u.URL, true)
+			d.checkUpstreamPath(u.path+".url", u.URL, parsed)
 		}
 		if u.Name != "" && byName[u.Name] == nil {
 			byName[u.Name] = parsed
@@ -44,6 +45,32 @@ func (d *decoder) validateUpstreams(us []upstreamSection) map[string]*url.URL {
 		}
 	}
 	return byName
+}
+
+// checkUpstreamPath refuses an upstream URL whose path the gateway would
+// not forward itself. The proxy joins that path, as written, in front of
+// every authorized path; the routes decide the client's path alone, so the
+// base must hold nothing an upstream may read otherwise: no dot-segment
+// that climbs out of it, no "//", ";", encoded "/" "\" "?" "#" "%" ";", or
+// control character. policy.Normalize's rules decide, and a path it would
+// rewrite (dot-segments, "//", an escape it decodes) names the form to
+// write, so the upstream receives exactly what the file says.
+func (d *decoder) checkUpstreamPath(key, raw string, u *url.URL) {
+	if u == nil {
+		return
+	}
+	p := u.EscapedPath() // what the proxy joins (forward.go)
+	if p == "" || p == "/" {
+		return
+	}
+	n, err := policy.Normalize(p)
+	switch {
+	case err != nil:
+		why := strings.TrimPrefix(err.Error(), policy.ErrBadPath.Error()+": ")
+		d.problem(key, "%q has a path the gateway would not forward (%s): it goes in front of every forwarded path, so write it as the upstream must receive it", withoutUserinfo(raw), why)
+	case n != p:
+		d.problem(key, "%q has a path that is not in normal form: it goes in front of every forwarded path, so write it as the upstream receives it, %q", withoutUserinfo(raw), n)
+	}
 }
 
 // validAudience reports whether a configured assertion audience is a
