@@ -448,8 +448,10 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 	// expires last and its TTL is the index's.
 	id := &stored.Identity
 	var indexes []string
+	var userIdx string
 	if sub := providerSubject(id); sub != "" {
 		idx := s.index.write(subIndexPrefix, indexSub, id.Issuer, sub)
+		userIdx = idx
 		pipe.SAdd(ctx, idx, key)
 		extendTTL.Eval(ctx, pipe, []string{idx}, remaining.Milliseconds())
 		indexes = append(indexes, idx)
@@ -475,7 +477,7 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 		}
 		return err
 	}
-	if err := s.pruneIndexes(ctx, indexes); err != nil {
+	if err := s.pruneIndexes(ctx, indexes, userIdx, key); err != nil {
 		s.log.Warn("session: removing ended sessions from an index set failed", "err", err)
 	}
 	http.SetCookie(w, newCookie(s.cfg, s.cfg.Name, cookie, maxAgeSeconds(remaining)))

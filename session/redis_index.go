@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"crypto/hkdf"
 	"crypto/hmac"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -227,10 +229,19 @@ func (s *RedisStore) getBatch(ctx context.Context, keys []string) ([]*redis.Stri
 // grow a set by one member per login, for ever.
 const indexPruneAt = 64
 
+// maxSessionsPerUser is how many live sessions one provider user (iss, sub)
+// keeps: a sign-in beyond it ends the oldest (docs/sessions.md). A script
+// that signs in again and again and never signs out otherwise kept one
+// session value per sign-in for session.lifetime. It is checked at sign-in
+// only, from the index set the sign-in writes anyway.
+const maxSessionsPerUser = 100
+
 // pruneIndexes prunes those of the index sets a new session was added to
-// that hold more than indexPruneAt members. It is not part of the login:
-// an error here leaves the set as it was.
-func (s *RedisStore) pruneIndexes(ctx context.Context, indexes []string) error {
+// that hold more than indexPruneAt members, and in the user's set userIdx
+// ("" without one) ends the oldest sessions beyond maxSessionsPerUser, never
+// newKey, the one just saved. It is not part of the login: an error here
+// leaves the sets and sessions as they were or partly trimmed.
+func (s *RedisStore) pruneIndexes(ctx context.Context, indexes []string, userIdx, newKey string) error {
 	if len(indexes) == 0 {
 		return nil
 	}
@@ -243,8 +254,15 @@ func (s *RedisStore) pruneIndexes(ctx context.Context, indexes []string) error {
 		return err
 	}
 	for i, idx := range indexes {
-		if sizes[i].Val() > indexPruneAt {
-			if err := s.pruneIndex(ctx, idx); err != nil {
+		if sizes[i].Val() <= indexPruneAt {
+			continue
+		}
+		live, err := s.pruneIndex(ctx, idx)
+		if err != nil {
+			return err
+		}
+		if idx == userIdx && len(live) > maxSessionsPerUser {
+			if err := s.endOldest(ctx, idx, live, newKey); err != nil {
 				return err
 			}
 		}
@@ -252,36 +270,80 @@ func (s *RedisStore) pruneIndexes(ctx context.Context, indexes []string) error {
 	return nil
 }
 
+// indexedSession is a member of an index set whose session is live, with
+// the session's remaining TTL.
+type indexedSession struct {
+	key string
+	ttl time.Duration
+}
+
 // pruneIndex removes from index set idx the session keys whose session is
-// gone. A session key never comes back once gone (ids are random), so a
-// member removed here cannot belong to a session created meanwhile.
-func (s *RedisStore) pruneIndex(ctx context.Context, idx string) error {
+// gone and returns the others. A session key never comes back once gone
+// (ids are random), so a member removed here cannot belong to a session
+// created meanwhile.
+func (s *RedisStore) pruneIndex(ctx context.Context, idx string) ([]indexedSession, error) {
 	keys, err := s.client.SMembers(ctx, idx).Result()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var live []indexedSession
 	for batch := range slices.Chunk(keys, scanBatch) {
 		pipe := s.client.Pipeline()
-		cmds := make([]*redis.IntCmd, len(batch))
+		cmds := make([]*redis.DurationCmd, len(batch))
 		for i, k := range batch {
-			cmds[i] = pipe.Exists(ctx, k)
+			cmds[i] = pipe.PTTL(ctx, k)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			return err
+			return nil, err
 		}
 		var gone []any
 		for i, c := range cmds {
-			if c.Val() == 0 {
+			// PTTL answers -2 for a missing key (go-redis keeps the
+			// negative values as they are).
+			if c.Val() == -2 {
 				gone = append(gone, batch[i])
+			} else {
+				live = append(live, indexedSession{batch[i], c.Val()})
 			}
 		}
 		if len(gone) > 0 {
 			if err := s.client.SRem(ctx, idx, gone...).Err(); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return live, nil
+}
+
+// endOldest ends the sessions of live beyond the newest maxSessionsPerUser,
+// never newKey, and removes them from index set idx. A session's TTL is
+// what remains of its lifetime from its sign-in, so the shortest is the
+// oldest (a session without a TTL, which the store never writes, counts
+// as oldest). Unlinked like a sign-out: every replica reads the session on
+// each request and finds it gone.
+func (s *RedisStore) endOldest(ctx context.Context, idx string, live []indexedSession, newKey string) error {
+	slices.SortFunc(live, func(a, b indexedSession) int { return cmp.Compare(a.ttl, b.ttl) })
+	var end []string
+	for _, x := range live {
+		if len(live)-len(end) <= maxSessionsPerUser {
+			break
+		}
+		if x.key != newKey {
+			end = append(end, x.key)
+		}
+	}
+	if len(end) == 0 {
+		return nil
+	}
+	// One UNLINK per key (unlink): a Cluster keeps sessions in many slots.
+	if _, err := s.unlink(ctx, end, false); err != nil {
+		return err
+	}
+	members := make([]any, len(end))
+	for i, k := range end {
+		members[i] = k
+	}
+	return s.client.SRem(ctx, idx, members...).Err()
 }
 
 // union returns the distinct session keys of an indexed result.
