@@ -93,3 +93,31 @@ func mergeCookies(cs, set []*http.Cookie) []*http.Cookie {
 	}
 	return out
 }
+
+// TestLoweredLifetimeListsNoEndedSession: a session that a lowered lifetime
+// ended is no longer listed, though Redis keeps its key until the TTL set
+// under the old lifetime: List said "expired sessions are skipped" and
+// showed it, still alive to the operator, with an end in the past.
+func TestLoweredLifetimeListsNoEndedSession(t *testing.T) {
+	clock := newTestClock()
+	store, _, _, _ := newTestRedisStore(t, clock)
+	saveCookies(t, store, nil, testSession(t, clock.Now(), 1, 10))
+	clock.Advance(30 * time.Minute)
+	young := testSession(t, clock.Now(), 1, 10)
+	saveCookies(t, store, nil, young)
+	clock.Advance(45 * time.Minute)
+
+	cfg := store.cfg
+	cfg.Lifetime = time.Hour
+	after, err := store.WithCookie(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := after.List(t.Context(), "https://idp.example.com", "")
+	if err != nil || len(infos) != 1 || !infos[0].CreatedAt.Equal(young.CreatedAt) {
+		t.Fatalf("List after lifetime was lowered to 1h = %+v, %v; want the 45-minute-old session only", infos, err)
+	}
+	if want := young.CreatedAt.Add(time.Hour); !infos[0].ExpiresAt.Equal(want) {
+		t.Errorf("the listed session ends at %s; want %s (its sign-in + the lifetime in force)", infos[0].ExpiresAt, want)
+	}
+}

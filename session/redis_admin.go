@@ -41,6 +41,7 @@ func (s *RedisStore) List(ctx context.Context, iss, sub string) ([]Info, error) 
 		return nil, fmt.Errorf("session: redis list: %w", err)
 	}
 	var infos []Info
+	now := s.cfg.Now()
 	for batch := range slices.Chunk(keys, scanBatch) {
 		cmds, err := s.getBatch(ctx, batch)
 		if err != nil {
@@ -48,7 +49,9 @@ func (s *RedisStore) List(ctx context.Context, iss, sub string) ([]Info, error) 
 		}
 		for i, cmd := range cmds {
 			sess, err := s.openValue(batch[i], cmd.Val())
-			if cmd.Err() != nil || err != nil {
+			// Past its end, a session may outlive its key's TTL: a reload
+			// that lowered the lifetime ended it, not the key set before.
+			if cmd.Err() != nil || err != nil || !now.Before(sess.ExpiresAt) {
 				continue
 			}
 			id := &sess.Identity
