@@ -205,31 +205,43 @@ func (c *Client) entraTenantToken(iss string, claims map[string]any) bool {
 // (docs/providers/entra.md, national clouds).
 var entraLoginHosts = []string{"login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn"}
 
+// entraV1Host is the host of Entra ID's v1.0 issuer (https://sts.windows.net/TENANT/),
+// the issuer of the tenant's v1.0 tokens and of its v1.0 discovery document.
+const entraV1Host = "sts.windows.net"
+
 // entraProvider reports whether cfg's provider is an Entra ID tenant:
-// kind = "entra", or an issuer of one of Entra's login hosts with another
-// kind. Entra's rules for bearer tokens (an ID token names no client, an
-// app-only token must grant something) are about the tokens Entra issues,
-// so they follow the issuer, as Google's rules for addresses do
-// (googleAuthoritative): keyed to the kind, an Entra tenant configured as
-// kind = "oidc" took its ID tokens and any service principal's app-only
-// token for access tokens.
+// kind = "entra", or, with another kind, an issuer of one of Entra's login
+// hosts or its v1.0 issuer. Entra's rules for bearer tokens (an ID token
+// names no client, an app-only token must grant something) are about the
+// tokens Entra issues, so they follow the issuer, as Google's rules for
+// addresses do (googleAuthoritative): keyed to the kind, an Entra tenant
+// configured as kind = "oidc" took its ID tokens and any service
+// principal's app-only token for access tokens, and keyed to the v2.0
+// issuers, one configured by its v1.0 issuer did.
 func entraProvider(cfg Config) bool {
 	if cfg.Kind == "entra" {
 		return true
 	}
 	u, err := url.Parse(cfg.Issuer)
-	return err == nil && isOIDCKind(cfg.Kind) && slices.Contains(entraLoginHosts, strings.ToLower(u.Hostname())) &&
-		entraTenant(cfg.Issuer) != ""
+	if err != nil || !isOIDCKind(cfg.Kind) || entraTenant(cfg.Issuer) == "" {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	return host == entraV1Host || slices.Contains(entraLoginHosts, host)
 }
 
-// entraTenant is the tenant an Entra ID v2.0 issuer names
-// (https://login.microsoftonline.com/TENANT/v2.0), "" when it names none.
+// entraTenant is the tenant an Entra ID issuer names: a v2.0 one
+// (https://login.microsoftonline.com/TENANT/v2.0) or the v1.0 one
+// (https://sts.windows.net/TENANT/); "" when it names none.
 func entraTenant(issuer string) string {
 	parts := strings.Split(strings.TrimSuffix(issuer, "/"), "/")
-	if len(parts) < 2 || parts[len(parts)-1] != "v2.0" {
-		return ""
+	if len(parts) >= 2 && parts[len(parts)-1] == "v2.0" {
+		return parts[len(parts)-2]
 	}
-	return parts[len(parts)-2]
+	if len(parts) == 4 && parts[0] == "https:" && parts[1] == "" && strings.EqualFold(parts[2], entraV1Host) {
+		return parts[3]
+	}
+	return ""
 }
 
 // entraUngranted reports whether an Entra ID access token grants nothing:

@@ -125,3 +125,61 @@ func TestVerifyBearerEntraRulesNotForOtherIssuers(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyBearerEntraRulesFollowTheV1Issuer: a tenant whose provider
+// issuer is its v1.0 one (https://sts.windows.net/TENANT/, what the v1.0
+// discovery document names), with kind = "oidc", issues the same tokens as
+// the v2.0 issuer, yet the rules for Entra's tokens followed only the v2.0
+// issuers on the login hosts: an app-only token with no role, which any
+// application with a service principal in the tenant can obtain, and an ID
+// token passed for access tokens.
+func TestVerifyBearerEntraRulesFollowTheV1Issuer(t *testing.T) {
+	clk := newClock()
+	const host = "sts.windows.net"
+	iss := "https://" + host + "/tid-1/"
+	p := oidctest.New(t, oidctest.Options{Now: clk.Now, Issuer: iss, IssuerPath: "/tid-1"})
+	to, _ := url.Parse(p.Server.URL)
+	c, err := New(Config{Kind: "oidc", Issuer: iss, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
+		RedirectURL: redirectURL, Now: clk.Now, Metrics: prometheus.NewRegistry(),
+		HTTPClient: &http.Client{Transport: slashRoute{hostRoute{host, to}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Discover(context.Background()); err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	now := clk.Now()
+	token := func(extra map[string]any) string {
+		claims := map[string]any{"iss": iss, "sub": "5f1a", "oid": "5f1a", "aud": p.ClientID, "ver": "1.0",
+			"tid": "tid-1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		for k, v := range extra {
+			claims[k] = v
+		}
+		return p.Sign(claims, oidctest.SignOptions{})
+	}
+	for name, tc := range map[string]struct {
+		tok  string
+		want string
+	}{
+		"app-only, no role": {token(map[string]any{"appid": "3c2b-other-publisher"}), "app-only"},
+		"ID token":          {token(map[string]any{"upn": "a@example.com"}), "an ID token"},
+	} {
+		if id, err := c.VerifyBearer(context.Background(), tc.tok); !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %+v, %v; want refused as %s", name, id, err, tc.want)
+		}
+	}
+	if _, err := c.VerifyBearer(context.Background(), token(map[string]any{"appid": "3c2b", "scp": "Dashboards.Read"})); err != nil {
+		t.Errorf("delegated: %v", err)
+	}
+}
+
+// slashRoute is a hostRoute for an issuer that ends in "/": the test
+// provider names its endpoints issuer + "/jwks", which it serves without
+// the doubled slash.
+type slashRoute struct{ hostRoute }
+
+func (s slashRoute) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.URL.Path = strings.ReplaceAll(r.URL.Path, "//", "/")
+	return s.hostRoute.RoundTrip(r)
+}
