@@ -168,8 +168,11 @@ func TestVerifyBearerEntraRulesFollowTheV1Issuer(t *testing.T) {
 			t.Errorf("%s: %+v, %v; want refused as %s", name, id, err, tc.want)
 		}
 	}
-	if _, err := c.VerifyBearer(context.Background(), token(map[string]any{"appid": "3c2b", "scp": "Dashboards.Read"})); err != nil {
-		t.Errorf("delegated: %v", err)
+	const gid = "0b5c8a57-63e5-4f0e-9c1d-2a6f1e3b7d40"
+	id, err := c.VerifyBearer(context.Background(), token(map[string]any{"appid": "3c2b", "scp": "Dashboards.Read",
+		"groups": []any{"ops", gid}}))
+	if err != nil || len(id.Groups) != 1 || id.Groups[0] != gid {
+		t.Errorf("delegated, groups [ops %s]: %+v, %v; want the object ID alone as a group", gid, id, err)
 	}
 }
 
