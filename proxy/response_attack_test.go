@@ -314,7 +314,7 @@ func TestUpgradedClientThatStopsReadingReleasesUpstream(t *testing.T) {
 		}
 		defer conn.Close()
 		defer close(released)
-		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		_, _ = brw.WriteString(switchedTo(r))
 		_ = brw.Flush()
 		if line, err := brw.ReadString('\n'); err != nil || line != "push\n" {
 			return
@@ -334,7 +334,7 @@ func TestUpgradedClientThatStopsReadingReleasesUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	_, _ = io.WriteString(conn, "GET /public/ws HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	_, _ = io.WriteString(conn, "GET /public/ws HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+wsKey+"\r\n")
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
@@ -361,7 +361,7 @@ func TestUpgradedHalfClosePassedOn(t *testing.T) {
 			return
 		}
 		defer conn.Close()
-		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nbye\n")
+		_, _ = brw.WriteString(switchedTo(r) + "bye\n")
 		_ = brw.Flush()
 		_ = conn.(*net.TCPConn).CloseWrite()
 		line, _ := brw.ReadString('\n')
@@ -374,7 +374,7 @@ func TestUpgradedHalfClosePassedOn(t *testing.T) {
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	_, _ = io.WriteString(conn, "GET /public/ws HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	_, _ = io.WriteString(conn, "GET /public/ws HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+wsKey+"\r\n")
 	br := bufio.NewReader(conn)
 	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("upgrade: %v %v", resp, err)
@@ -407,7 +407,7 @@ func TestUpgradeAnswerToClientThatReadsNothingReleasesUpstream(t *testing.T) {
 		}
 		defer conn.Close()
 		defer close(released)
-		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
+		_, _ = brw.WriteString(strings.TrimSuffix(switchedTo(r), "\r\n"))
 		for i := 0; i < 240; i++ { // 240 KiB, under maxResponseHeaderBytes
 			_, _ = brw.WriteString("X-Filler: " + strings.Repeat("x", 1010) + "\r\n")
 		}
@@ -429,7 +429,7 @@ func TestUpgradeAnswerToClientThatReadsNothingReleasesUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	_, _ = io.WriteString(conn, "GET /public/ws HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	_, _ = io.WriteString(conn, "GET /public/ws HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+wsKey+"\r\n")
 	select { // the client reads nothing
 	case <-released:
 	case <-time.After(8 * time.Second):

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -33,13 +35,40 @@ var (
 // transport has made the connection the caller's, and without closing it:
 // an application answering so left a descriptor open per request until a
 // garbage collection. Refused here, the connection is closed and the
-// client gets 502.
+// client gets 502. A switch to WebSocket must also carry the handshake's
+// answer (websocketSwitched).
 func askedSwitch(resp *http.Response) error {
 	asked, got := upgradeType(resp.Request.Header), upgradeType(resp.Header)
-	if _, ok := resp.Body.(io.ReadWriteCloser); ok && asked != "" && asciiEqualFold(asked, got) {
-		return nil
+	if _, ok := resp.Body.(io.ReadWriteCloser); !ok || asked == "" || !asciiEqualFold(asked, got) {
+		return fmt.Errorf("proxy: the upstream switched to protocol %.32q when %.32q was asked", got, asked)
 	}
-	return fmt.Errorf("proxy: the upstream switched to protocol %.32q when %.32q was asked", got, asked)
+	if asciiEqualFold(asked, "websocket") && !websocketSwitched(resp) {
+		return errors.New("proxy: the upstream switched to websocket without answering the handshake's key")
+	}
+	return nil
+}
+
+// websocketSwitched reports whether a 101 to a WebSocket upgrade carries
+// the Sec-WebSocket-Accept derived from the request's one key, which only
+// a server that read the handshake writes (RFC 6455 §4.2.2; a client must
+// fail the connection without it, §4.1). Without the check, a 101 an
+// application wrote with the headers but kept speaking HTTP after (Go's
+// server does, for a handler that writes the status) was spliced, and
+// every request sent through it reached the application undecided, with
+// identity headers of the client's choosing.
+func websocketSwitched(resp *http.Response) bool {
+	keys, accepts := resp.Request.Header["Sec-Websocket-Key"], resp.Header["Sec-Websocket-Accept"]
+	return len(keys) == 1 && keys[0] != "" && len(accepts) == 1 && accepts[0] == websocketAccept(keys[0])
+}
+
+// websocketGUID is the value RFC 6455 §1.3 appends to the client's key.
+const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// websocketAccept is the Sec-WebSocket-Accept that answers the client's
+// Sec-WebSocket-Key (RFC 6455 §4.2.2).
+func websocketAccept(key string) string {
+	sum := sha1.Sum([]byte(key + websocketGUID))
+	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // upgradeType is the protocol a request or 101 answer names, as the

@@ -24,7 +24,7 @@ func echoUpgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer conn.Close()
-	_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	_, _ = brw.WriteString(switchedTo(r))
 	_ = brw.Flush()
 	for {
 		line, err := brw.ReadString('\n')
@@ -34,6 +34,16 @@ func echoUpgrade(w http.ResponseWriter, r *http.Request) {
 		_, _ = brw.WriteString("echo " + line)
 		_ = brw.Flush()
 	}
+}
+
+// wsKey is the Sec-WebSocket-Key line of the tests' upgrade requests.
+const wsKey = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+
+// switchedTo is an application's 101 to the WebSocket upgrade r, with the
+// handshake's answer to its key, up to the blank line.
+func switchedTo(r *http.Request) string {
+	return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Accept: " + websocketAccept(r.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"
 }
 
 // openUpgrade opens an upgraded connection through the fixture's gateway
@@ -53,7 +63,7 @@ func openUpgradeAt(t *testing.T, f *fixture, path, hdr string) (net.Conn, *bufio
 	}
 	t.Cleanup(func() { conn.Close() })
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	_, _ = io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+hdr+"\r\n")
+	_, _ = io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+wsKey+hdr+"\r\n")
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {

@@ -1,0 +1,74 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestWebSocketSwitchWithoutHandshakeIs502: an application answers a
+// WebSocket upgrade with 101, Upgrade: websocket and Connection: Upgrade,
+// but without the Sec-WebSocket-Accept that proves it read the handshake
+// (a handler that writes the status and headers it is given, here through
+// Go's server, which keeps reading HTTP on the connection after a 101 its
+// handler wrote). Spliced, every request the client then sends through the
+// tunnel reaches the application undecided, with identity headers of its
+// own choosing. The client gets 502 and nothing is spliced; a real
+// handshake (the accept derived from the client's key) still opens.
+func TestWebSocketSwitchWithoutHandshakeIs502(t *testing.T) {
+	var mu sync.Mutex
+	var reached []string
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reached = append(reached, r.URL.Path+" as "+r.Header.Get("X-Forwarded-User"))
+		mu.Unlock()
+		if r.URL.Path == "/public/switch" {
+			w.Header().Set("Upgrade", "websocket")
+			w.Header().Set("Connection", "Upgrade")
+			if a := r.URL.Query().Get("accept"); a != "" {
+				w.Header().Set("Sec-WebSocket-Accept", a)
+			}
+			w.WriteHeader(http.StatusSwitchingProtocols)
+			return
+		}
+		_, _ = io.WriteString(w, "secret")
+	})
+	srv := serveGateway(t, f)
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	for _, accept := range []string{"", "wrong", websocketAccept("another key")} {
+		mu.Lock()
+		reached = nil
+		mu.Unlock()
+		conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		_, _ = io.WriteString(conn, "GET /public/switch?accept="+accept+" HTTP/1.1\r\nHost: gw.test\r\n"+
+			"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: "+key+"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("accept %q: %v", accept, err)
+		}
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("accept %q: status %d, want 502", accept, resp.StatusCode)
+		}
+		// Through a spliced tunnel this reaches the application as is.
+		_, _ = io.WriteString(conn, "GET /admin/secret HTTP/1.1\r\nHost: gw.test\r\nX-Forwarded-User: mallory\r\nConnection: close\r\n\r\n")
+		_, _ = io.ReadAll(br)
+		conn.Close()
+		mu.Lock()
+		for _, p := range reached {
+			if strings.HasPrefix(p, "/admin/") {
+				t.Errorf("accept %q: a request through the upgrade reached the application: %s", accept, p)
+			}
+		}
+		mu.Unlock()
+	}
+}
