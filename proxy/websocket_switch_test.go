@@ -72,3 +72,33 @@ func TestWebSocketSwitchWithoutHandshakeIs502(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// TestRefusedUpgradeKeepsDeciding: an application refuses a WebSocket
+// upgrade (an ordinary answer), and the client, which sent its next bytes
+// as though the upgrade had succeeded, finds them read as a request of its
+// own, decided as any other: what follows a refused upgrade never reaches
+// the application undecided, on the client's connection or the
+// upstream's.
+func TestRefusedUpgradeKeepsDeciding(t *testing.T) {
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "no upgrade here")
+	})
+	srv := serveGateway(t, f)
+	got := rawGet(t, strings.TrimPrefix(srv.URL, "http://"),
+		"GET /public/x HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+wsKey+"\r\n"+
+			"GET /admin/secret HTTP/1.1\r\nHost: gw.test\r\nX-Forwarded-User: mallory\r\nConnection: close\r\n\r\n")
+	var statuses []string
+	for _, part := range strings.Split(got, "HTTP/1.1 ")[1:] {
+		statuses = append(statuses, part[:3])
+	}
+	if strings.Join(statuses, ",") != "200,401" {
+		t.Errorf("answers %v, want [200 401]:\n%s", statuses, got)
+	}
+	f.up.mu.Lock()
+	defer f.up.mu.Unlock()
+	for _, r := range f.up.reqs {
+		if r.Path != "/public/x" || r.Header.Get("X-Forwarded-User") != "" {
+			t.Errorf("the application received %s as %q", r.Path, r.Header.Get("X-Forwarded-User"))
+		}
+	}
+}
