@@ -102,3 +102,31 @@ func TestRefusedUpgradeKeepsDeciding(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectionCannotRemoveTheIdentity: a client that names the identity
+// headers and the assertion in Connection (RFC 9110 §7.6.1 asks a proxy to
+// remove them) still has them set on the forwarded request: the gateway
+// sets them after the reverse proxy has applied Connection (a Director
+// would have set them before, and lost them), and a trailer declared for
+// them carries nothing past that.
+func TestConnectionCannotRemoveTheIdentity(t *testing.T) {
+	f := newFixture(t)
+	alice := f.cookies(t, f.session())
+	named := "X-Forwarded-User, x-forwarded-groups, X-Forwarded-Email, X-Portcullis-Jwt-Assertion, keep-alive"
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(alice), withHeader("Connection", named),
+		withHeader("Te", "trailers"), withHeader("Trailer", "X-Forwarded-User"))
+	_ = readBody(t, resp)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200", resp.StatusCode)
+	}
+	got := f.up.last(t).Header
+	for k, v := range map[string]string{"X-Forwarded-User": "alice", "X-Forwarded-Email": "alice@example.com",
+		"X-Forwarded-Groups": "admins,staff"} {
+		if got.Get(k) != v {
+			t.Errorf("Connection: %s: the upstream received %s = %q, want %q", named, k, got.Get(k), v)
+		}
+	}
+	if got.Get("X-Portcullis-Jwt-Assertion") == "" {
+		t.Errorf("Connection: %s: the upstream received no assertion", named)
+	}
+}
