@@ -1,18 +1,12 @@
 package proxy
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/policy"
@@ -134,69 +128,6 @@ func New(cfg Config) (*Handler, error) {
 
 // JWKS returns the JSON Web Key Set that verifies the assertion header.
 func (h *Handler) JWKS() []byte { return h.signer.keySet(h.now()) }
-
-// exchange is the state of one request as it passes through the handler and
-// the reverse proxy. It is allocated once per request.
-type exchange struct {
-	statusWriter
-	start  time.Time
-	method string // the decided request's method: the forwarded one in forward-auth
-	host   Host   // the decided request's host, parsed once (ParseHost)
-	path   string // the decided request's normalised path
-	query  string // the decided request's raw query: the forwarded one in forward-auth
-	label  string // route metric label
-	peer   netip.Addr
-	// trusted: the peer is in TrustedProxies.
-	trusted bool
-
-	dec decision // the decision, once made
-	// refused is the error answer given, if any; loginRedirect and endpoint
-	// record the other answers. exchange.outcome derives the metric label.
-	refused       *httpError
-	loginRedirect bool
-	endpoint      bool // a gateway endpoint answered
-	identified    bool // identify ran
-	returned      bool // serve returned: false in a panic (an aborted answer)
-	// overrides are the methods a POST was decided as besides its own
-	// (decideOverride: its _method's, anyMethod), which the rechecks of
-	// its answer decide again (stillAllowed).
-	overrides [2]string
-
-	id     *portcullis.Identity // nil: no identity
-	sess   *session.Session     // the session the identity came from, if any
-	bearer string               // the presented bearer token, if any
-
-	explain *explanation // set by Explain: a hypothetical identity, no credentials
-
-	body *forwardBody    // the pre-read body being forwarded, if any
-	form formKind        // the kind of form body read before the decision (readForm), if any
-	ctx  exchangeContext // the context of the request given to the reverse proxy
-	// stream is the forwarded answer's body, ended with the identity.
-	stream identityStream
-	// trailers is the forwarded answer's body when it can end with trailer
-	// fields, filtered (guardTrailers).
-	trailers trailerGuard
-	// logTail holds the last attributes of the request's log line (finish).
-	logTail [5]slog.Attr
-}
-
-type exchangeKey struct{}
-
-// exchangeContext is the request's context carrying its exchange, for the
-// reverse proxy's hooks. It lives inside the exchange, so attaching the
-// exchange costs no allocation beyond Request.WithContext's copy.
-type exchangeContext struct {
-	context.Context
-	ex *exchange
-}
-
-// Value returns the exchange for exchangeKey and asks the parent otherwise.
-func (c *exchangeContext) Value(key any) any {
-	if key == (exchangeKey{}) {
-		return c.ex
-	}
-	return c.Context.Value(key)
-}
 
 // ServeHTTP runs one request through the decision flow described in
 // docs/architecture.md ("A request's way"): limits, path normalisation, gateway endpoints or route
@@ -331,77 +262,9 @@ func (h *Handler) answer(ex *exchange, r *http.Request) {
 	}
 }
 
-// stepUp sends a browser session that lacks a route's scopes back to the
-// provider asking for the granted plus the missing scopes (incremental
-// authorization), at most once per route per session within stepUpWindow.
-func (h *Handler) stepUp(ex *exchange, r *http.Request) {
-	if speculative(r.Header) {
-		// Recorded, a prefetch's try left the user's click the 403 page.
-		h.fail(ex, r, forbidden(speculativeLogin))
-		return
-	}
-	d := &ex.dec
-	key := d.route.Key()
-	now := h.now()
-	if at, ok := ex.sess.StepUps[key]; ok && now.Sub(at) < stepUpWindow {
-		h.fail(ex, r, d.refusal(http.StatusNotFound))
-		return
-	}
-	if !h.onPublicHost(ex) {
-		// Its login-state cookie, host-only, would not reach public_url's
-		// callback: the 403 names the missing scopes instead.
-		h.fail(ex, r, d.refusal(http.StatusNotFound))
-		return
-	}
-	scopes := unionScopes(ex.sess.Identity.Scopes, d.MissingScopes)
-	if err := h.recordStepUp(ex, r, key, now); err != nil {
-		h.log.Warn("proxy: recording a step-up attempt failed", "route", key, "err", err)
-	}
-	h.startLogin(ex, r, h.returnURL(ex), scopes, key)
-}
-
 // errSessionBusy is recordStepUp's answer when another request holds the
 // session's lock (a refresh): the attempt is not recorded this time.
 var errSessionBusy = errors.New("the session is being saved by another request")
-
-// recordStepUp records a step-up attempt for route key on the request's
-// session. It is recorded on the full session (the store's copy,
-// session.Session.Elided, has no tokens to save). A Redis session is
-// changed under the session's lock, as stored now, like a refresh and a
-// directory read of groups: saved from the copy read before, it wrote the
-// tokens of that copy back over a refresh another replica made meanwhile,
-// a refresh token the provider had rotated away (the session then ended at
-// its next refresh) and the identity from before the refresh.
-func (h *Handler) recordStepUp(ex *exchange, r *http.Request, key string, now time.Time) error {
-	mark := func(cur *session.Session) *session.Session {
-		s := cur.Clone()
-		if s.StepUps == nil {
-			s.StepUps = make(map[string]time.Time, 1)
-		}
-		s.StepUps[key] = now
-		return s
-	}
-	full, err := h.cfg.Sessions.Full(r, ex.sess)
-	if err != nil {
-		return err
-	}
-	if !full.ServerSide() {
-		return h.cfg.Sessions.Save(ex, r, mark(full))
-	}
-	unlock, acquired, err := h.cfg.Sessions.Lock(r.Context(), full.ID, refreshTimeout)
-	if err != nil {
-		return err
-	}
-	if !acquired {
-		return errSessionBusy
-	}
-	defer unlock()
-	cur, err := h.loadFull(r)
-	if err != nil {
-		return err
-	}
-	return h.cfg.Sessions.Save(ex, r, mark(cur))
-}
 
 // gatewayEndpoint reports whether path is under the prefix, and which
 // endpoint ("/start", ...) it names.
@@ -444,105 +307,6 @@ func (h *Handler) serveGateway(ex *exchange, r *http.Request, endpoint string) {
 // noSuchEndpoint is the answer to a path under the prefix that names no
 // gateway endpoint.
 const noSuchEndpoint = "no such gateway endpoint"
-
-// Bounds of the values of a log line that a client chooses (logValue), so
-// that a request makes a line of a few KiB at most: the request target
-// alone may be 64 KiB, three times that once normalised, and log shippers
-// split or drop a line past 16 to 48 KiB, which would let a client make its
-// own line unreadable.
-const (
-	maxLoggedMethod = 64 // as tracing's http.request.method_original
-	maxLoggedHost   = 256
-	maxLoggedPath   = 2048
-	maxLoggedUser   = 256 // OIDC Core §2: a sub is at most 255 ASCII characters
-	maxLoggedCause  = 1024
-)
-
-// logValue is s as a log line shows a value a client chose: cut after n
-// bytes (truncate), and with every character that is not printable (C1
-// controls such as U+009B, an 8-bit CSI to terminals; bidirectional
-// overrides) replaced by U+FFFD. slog's JSON handler escapes only the
-// ASCII controls and the text handler quotes, so without this a value
-// could still drive the terminal a JSON log is read on. ASCII, the usual
-// case, is returned without allocating.
-func logValue(s string, n int) string {
-	s = truncate(s, n)
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return strings.Map(printableOrReplacement, s)
-		}
-	}
-	return s
-}
-
-// subAttr is the "sub" of a log line: the user, which user_claim may take
-// from a claim the user chose (preferred_username, email), shown as
-// logValue shows it.
-func subAttr(sub string) slog.Attr { return slog.String("sub", logValue(sub, maxLoggedUser)) }
-
-// printableOrReplacement maps r to itself when it is printable, else to
-// U+FFFD.
-func printableOrReplacement(r rune) rune {
-	if unicode.IsPrint(r) {
-		return r
-	}
-	return utf8.RuneError
-}
-
-// finish records the request's metrics and its one log line. The path is
-// logged without the query string, which may carry codes and states.
-func (h *Handler) finish(ex *exchange, r *http.Request) {
-	status := ex.sentStatus()
-	outcome := ex.outcome().String()
-	method := ex.method
-	if method == "" {
-		method = r.Method
-	}
-	d := h.now().Sub(ex.start)
-	h.metrics.request(ex.label, method, outcome, d)
-	if !h.log.Enabled(r.Context(), slog.LevelInfo) {
-		return
-	}
-	var sub string
-	if ex.id != nil {
-		sub = ex.id.Subject
-	}
-	path := ex.path
-	if path == "" {
-		path = r.URL.EscapedPath()
-	}
-	host := r.Host
-	if ex.host.Name != "" {
-		host = ex.host.String()
-	}
-	// The record is handed to the handler directly: Logger.LogAttrs would
-	// also walk the stack for a source position that no handler prints. A
-	// record holds five attributes without allocating; the last five go in
-	// as one group without a name, which handlers print inline, kept in
-	// the exchange.
-	ex.logTail = [...]slog.Attr{slog.String("outcome", outcome), slog.Int("status", status),
-		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user", logValue(sub, maxLoggedUser)),
-		slog.String("remote_addr", peerHost(r.RemoteAddr))}
-	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
-	rec.AddAttrs(slog.String("method", logValue(method, maxLoggedMethod)), slog.String("host", logValue(host, maxLoggedHost)),
-		slog.String("path", logValue(path, maxLoggedPath)),
-		slog.String("route", ex.label), slog.Attr{Value: slog.GroupValue(ex.logTail[:]...)})
-	_ = h.log.Handler().Handle(r.Context(), rec)
-}
-
-// sentStatus is the status of the answer for logs, metrics and spans: the
-// one written, 101 when none was because an upgrade hijacked the
-// connection, 500 when none was because serving ended in a panic (a bug:
-// net/http closes the connection without an answer).
-func (ex *exchange) sentStatus() int {
-	switch {
-	case ex.status != 0:
-		return ex.status
-	case !ex.returned:
-		return http.StatusInternalServerError
-	}
-	return http.StatusSwitchingProtocols
-}
 
 // upperCaseMethod reports whether m has no lower-case letter (docs/requests.md, entry checks: "get"
 // and "Post" are refused before matching).
@@ -636,86 +400,6 @@ func (h *Handler) publicEndpoint(endpoint string) string {
 	return u.String()
 }
 
-// withExchange returns r carrying ex for the reverse proxy's hooks.
-func withExchange(r *http.Request, ex *exchange) *http.Request {
-	ex.ctx = exchangeContext{Context: r.Context(), ex: ex}
-	return r.WithContext(&ex.ctx)
-}
-
-func exchangeOf(r *http.Request) *exchange {
-	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
-	return ex
-}
-
-// statusWriter remembers the status code written, for logs and metrics.
-// Unwrap lets http.ResponseController (used by ReverseProxy for flushing
-// and upgrades) reach the underlying writer.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	// held are the headers the gateway set before forwarding (a renewed
-	// session's Set-Cookie), kept aside while the upstream answers: an
-	// interim response (103 Early Hints), which ReverseProxy copies from
-	// the upstream and then clears the header map of, neither carries nor
-	// loses them. They are added to the final response.
-	held http.Header
-	// sendIdle, while a forwarded answer is written, bounds each write to
-	// the client (Write, Flush; endSend when the reverse proxy has
-	// returned): a client that stops reading a large answer (a download,
-	// an event stream) blocked the gateway's write for ever once the
-	// socket buffers were full, and with it the upstream request: the
-	// listener has no WriteTimeout, which would cut long streams. Like
-	// nginx's send_timeout, the bound is on one write, so a stream that
-	// pauses is not cut (an HTTP/2 stream's deadline resets it when it
-	// passes, written to or not: it is lifted after each write). An
-	// interim (1xx) answer gets none: a 101 hands the connection over to a
-	// WebSocket, which must not inherit it. sent: a deadline was set.
-	sendIdle time.Duration
-	sent     bool
-	// forwarded: the answer was the upstream's (endSend bounded its end).
-	forwarded bool
-}
-
-// holdHeaders moves the headers set so far aside until the final response.
-func (s *statusWriter) holdHeaders() {
-	h := s.Header()
-	if len(h) == 0 {
-		return // the hot path
-	}
-	s.held = h.Clone()
-	clear(h)
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if code < 200 && code != http.StatusSwitchingProtocols {
-		// An interim response's headers are the upstream's as they came;
-		// no cookie is set through one (the gateway's own cookies included).
-		s.Header().Del("Set-Cookie")
-	} else {
-		s.release()
-	}
-	if s.status == 0 && code >= 200 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-// release adds the held headers to the response. A response that carries
-// a gateway cookie is kept out of every cache (unshareable).
-func (s *statusWriter) release() {
-	if s.held == nil {
-		return
-	}
-	h := s.Header()
-	if s.held["Set-Cookie"] != nil {
-		unshareable(h)
-	}
-	for k, vs := range s.held {
-		h[k] = append(h[k], vs...)
-	}
-	s.held = nil
-}
-
 // targetedCacheControl are the caching headers that shared caches obey
 // instead of Cache-Control (RFC 9213; Fastly's and Akamai's
 // Surrogate-Control; nginx's proxy_cache stores for X-Accel-Expires's
@@ -725,125 +409,6 @@ func (s *statusWriter) release() {
 // Header.Del would canonicalise, and allocate, on every answer.
 var targetedCacheControl = [...]string{"Cdn-Cache-Control", "Surrogate-Control", "X-Accel-Expires"}
 
-// unshareable makes a forwarded response that carries the gateway's
-// Set-Cookie (a session saved again on the way) unfit for any cache,
-// whatever the upstream said: a shared cache in front of the gateway that
-// stores the response with its Set-Cookie (Apache's mod_cache does by
-// default; public, s-maxage or heuristic freshness allow it) would hand the
-// user's session cookie to everyone who asks for the URL (RFC 2965
-// §4.2.3). It costs one uncached response per refresh.
-func unshareable(h http.Header) {
-	h.Set("Cache-Control", "no-store")
-	for _, k := range targetedCacheControl {
-		delete(h, k)
-	}
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.release()
-		s.status = http.StatusOK
-	}
-	if s.sendIdle > 0 && s.sendDeadline(time.Now().Add(s.sendIdle)) {
-		n, err := s.ResponseWriter.Write(b)
-		s.sendDeadline(time.Time{})
-		return n, err
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// Flush flushes the underlying writer when it can.
-func (s *statusWriter) Flush() {
-	timed := s.sendIdle > 0 && s.sendDeadline(time.Now().Add(s.sendIdle))
-	_ = http.NewResponseController(s.ResponseWriter).Flush()
-	if timed {
-		s.sendDeadline(time.Time{})
-	}
-}
-
-// sendDeadline sets the write deadline of the forwarded answer (zero:
-// none), around each write; false when the writer has none (a test
-// recorder).
-func (s *statusWriter) sendDeadline(t time.Time) bool {
-	if http.NewResponseController(s.ResponseWriter).SetWriteDeadline(t) != nil {
-		return false
-	}
-	s.sent = true
-	return true
-}
-
-// endSend, called when the reverse proxy has returned (not after a panic:
-// the server closes that connection), gives what the server writes once
-// the handler returns (what the answer left buffered, a chunked answer's
-// closing bytes, HTTP/2's end of stream) a deadline too. The server lifts
-// it once the answer is complete (HTTP/1.1: before the connection's next
-// request; HTTP/2: with the stream).
-func (s *statusWriter) endSend() {
-	if s.sent {
-		s.sendDeadline(time.Now().Add(s.sendIdle))
-	}
-	s.sendIdle, s.sent, s.forwarded = 0, false, true
-}
-
-// endOwn gives what the server writes of an answer the gateway made itself
-// (a refusal, a redirect to sign in, an endpoint's page) once the handler
-// has returned the bound endSend gives a forwarded one. Over HTTP/2 a
-// client that grants no flow-control window held that write, and with it
-// the stream's goroutine and buffers, for as long as it kept the
-// connection (100 streams each, and a connection with streams open counts
-// as busy for max_connections); now the stream is reset when it passes.
-func (s *statusWriter) endOwn(idle time.Duration) {
-	if !s.forwarded && idle > 0 {
-		s.sendDeadline(time.Now().Add(idle))
-	}
-}
-
-// Hijack hands the connection of an upgraded answer (a WebSocket) to the
-// reverse proxy with each write to the client bounded by sendIdle, as the
-// forwarded answers' are (sendTimedConn): an application pushing to a
-// client that reads nothing was otherwise held until the identity ended,
-// or for ever on a public route. The 101 itself, whose header block is the
-// application's (up to maxResponseHeaderBytes), is written through brw:
-// its writer goes through the bounded connection too.
-func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
-	if err != nil || s.sendIdle <= 0 {
-		return conn, brw, err
-	}
-	timed := &sendTimedConn{Conn: conn, idle: s.sendIdle}
-	if err := brw.Flush(); err != nil { // nothing is buffered yet: the server flushed the answer at Hijack
-		_ = conn.Close()
-		return nil, nil, err
-	}
-	return timed, bufio.NewReadWriter(brw.Reader, bufio.NewWriter(timed)), nil
-}
-
-// sendTimedConn is an upgraded connection whose writes each wait at most
-// idle. An idle connection, with nothing to write, has no deadline.
-type sendTimedConn struct {
-	net.Conn
-	idle time.Duration
-}
-
-func (c *sendTimedConn) Write(p []byte) (int, error) {
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.idle))
-	n, err := c.Conn.Write(p)
-	_ = c.Conn.SetWriteDeadline(time.Time{})
-	return n, err
-}
-
 // errNoHalfClose ends an upgraded connection whose application closed its
 // side, when the client's connection cannot be half-closed.
 var errNoHalfClose = errors.New("proxy: the connection cannot half-close")
-
-// CloseWrite passes the application's half-close on to the client, which
-// the reverse proxy does when the connection can (TCP, TLS).
-func (c *sendTimedConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return errNoHalfClose
-}
-
-// Unwrap returns the underlying ResponseWriter.
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

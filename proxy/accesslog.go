@@ -1,0 +1,95 @@
+package proxy
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Bounds of the values of a log line that a client chooses (logValue), so
+// that a request makes a line of a few KiB at most: the request target
+// alone may be 64 KiB, three times that once normalised, and log shippers
+// split or drop a line past 16 to 48 KiB, which would let a client make its
+// own line unreadable.
+const (
+	maxLoggedMethod = 64 // as tracing's http.request.method_original
+	maxLoggedHost   = 256
+	maxLoggedPath   = 2048
+	maxLoggedUser   = 256 // OIDC Core §2: a sub is at most 255 ASCII characters
+	maxLoggedCause  = 1024
+)
+
+// logValue is s as a log line shows a value a client chose: cut after n
+// bytes (truncate), and with every character that is not printable (C1
+// controls such as U+009B, an 8-bit CSI to terminals; bidirectional
+// overrides) replaced by U+FFFD. slog's JSON handler escapes only the
+// ASCII controls and the text handler quotes, so without this a value
+// could still drive the terminal a JSON log is read on. ASCII, the usual
+// case, is returned without allocating.
+func logValue(s string, n int) string {
+	s = truncate(s, n)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.Map(printableOrReplacement, s)
+		}
+	}
+	return s
+}
+
+// subAttr is the "sub" of a log line: the user, which user_claim may take
+// from a claim the user chose (preferred_username, email), shown as
+// logValue shows it.
+func subAttr(sub string) slog.Attr { return slog.String("sub", logValue(sub, maxLoggedUser)) }
+
+// printableOrReplacement maps r to itself when it is printable, else to
+// U+FFFD.
+func printableOrReplacement(r rune) rune {
+	if unicode.IsPrint(r) {
+		return r
+	}
+	return utf8.RuneError
+}
+
+// finish records the request's metrics and its one log line. The path is
+// logged without the query string, which may carry codes and states.
+func (h *Handler) finish(ex *exchange, r *http.Request) {
+	status := ex.sentStatus()
+	outcome := ex.outcome().String()
+	method := ex.method
+	if method == "" {
+		method = r.Method
+	}
+	d := h.now().Sub(ex.start)
+	h.metrics.request(ex.label, method, outcome, d)
+	if !h.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	var sub string
+	if ex.id != nil {
+		sub = ex.id.Subject
+	}
+	path := ex.path
+	if path == "" {
+		path = r.URL.EscapedPath()
+	}
+	host := r.Host
+	if ex.host.Name != "" {
+		host = ex.host.String()
+	}
+	// The record is handed to the handler directly: Logger.LogAttrs would
+	// also walk the stack for a source position that no handler prints. A
+	// record holds five attributes without allocating; the last five go in
+	// as one group without a name, which handlers print inline, kept in
+	// the exchange.
+	ex.logTail = [...]slog.Attr{slog.String("outcome", outcome), slog.Int("status", status),
+		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user", logValue(sub, maxLoggedUser)),
+		slog.String("remote_addr", peerHost(r.RemoteAddr))}
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+	rec.AddAttrs(slog.String("method", logValue(method, maxLoggedMethod)), slog.String("host", logValue(host, maxLoggedHost)),
+		slog.String("path", logValue(path, maxLoggedPath)),
+		slog.String("route", ex.label), slog.Attr{Value: slog.GroupValue(ex.logTail[:]...)})
+	_ = h.log.Handler().Handle(r.Context(), rec)
+}

@@ -1,0 +1,100 @@
+package proxy
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/session"
+)
+
+// exchange is the state of one request as it passes through the handler and
+// the reverse proxy. It is allocated once per request.
+type exchange struct {
+	statusWriter
+	start  time.Time
+	method string // the decided request's method: the forwarded one in forward-auth
+	host   Host   // the decided request's host, parsed once (ParseHost)
+	path   string // the decided request's normalised path
+	query  string // the decided request's raw query: the forwarded one in forward-auth
+	label  string // route metric label
+	peer   netip.Addr
+	// trusted: the peer is in TrustedProxies.
+	trusted bool
+
+	dec decision // the decision, once made
+	// refused is the error answer given, if any; loginRedirect and endpoint
+	// record the other answers. exchange.outcome derives the metric label.
+	refused       *httpError
+	loginRedirect bool
+	endpoint      bool // a gateway endpoint answered
+	identified    bool // identify ran
+	returned      bool // serve returned: false in a panic (an aborted answer)
+	// overrides are the methods a POST was decided as besides its own
+	// (decideOverride: its _method's, anyMethod), which the rechecks of
+	// its answer decide again (stillAllowed).
+	overrides [2]string
+
+	id     *portcullis.Identity // nil: no identity
+	sess   *session.Session     // the session the identity came from, if any
+	bearer string               // the presented bearer token, if any
+
+	explain *explanation // set by Explain: a hypothetical identity, no credentials
+
+	body *forwardBody    // the pre-read body being forwarded, if any
+	form formKind        // the kind of form body read before the decision (readForm), if any
+	ctx  exchangeContext // the context of the request given to the reverse proxy
+	// stream is the forwarded answer's body, ended with the identity.
+	stream identityStream
+	// trailers is the forwarded answer's body when it can end with trailer
+	// fields, filtered (guardTrailers).
+	trailers trailerGuard
+	// logTail holds the last attributes of the request's log line (finish).
+	logTail [5]slog.Attr
+}
+
+type exchangeKey struct{}
+
+// exchangeContext is the request's context carrying its exchange, for the
+// reverse proxy's hooks. It lives inside the exchange, so attaching the
+// exchange costs no allocation beyond Request.WithContext's copy.
+type exchangeContext struct {
+	context.Context
+	ex *exchange
+}
+
+// Value returns the exchange for exchangeKey and asks the parent otherwise.
+func (c *exchangeContext) Value(key any) any {
+	if key == (exchangeKey{}) {
+		return c.ex
+	}
+	return c.Context.Value(key)
+}
+
+// sentStatus is the status of the answer for logs, metrics and spans: the
+// one written, 101 when none was because an upgrade hijacked the
+// connection, 500 when none was because serving ended in a panic (a bug:
+// net/http closes the connection without an answer).
+func (ex *exchange) sentStatus() int {
+	switch {
+	case ex.status != 0:
+		return ex.status
+	case !ex.returned:
+		return http.StatusInternalServerError
+	}
+	return http.StatusSwitchingProtocols
+}
+
+// withExchange returns r carrying ex for the reverse proxy's hooks.
+func withExchange(r *http.Request, ex *exchange) *http.Request {
+	ex.ctx = exchangeContext{Context: r.Context(), ex: ex}
+	return r.WithContext(&ex.ctx)
+}
+
+func exchangeOf(r *http.Request) *exchange {
+	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
+	return ex
+}
