@@ -1,0 +1,125 @@
+package session
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// newRedisClient builds a standalone, Cluster or Sentinel client.
+func newRedisClient(cfg RedisConfig) (redis.UniversalClient, error) {
+	kinds := 0
+	for _, set := range []bool{cfg.URL != "", len(cfg.ClusterAddrs) > 0, len(cfg.SentinelAddrs) > 0} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		return nil, errors.New("session: set exactly one of redis_url, redis_cluster_addrs and redis_sentinel_addrs")
+	}
+	var tlsConf *tls.Config
+	if cfg.RootCAs != nil {
+		tlsConf = &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12}
+	}
+	switch {
+	case cfg.URL != "":
+		opt, err := redis.ParseURL(cfg.URL)
+		if err != nil {
+			// The URL may hold a password: do not echo it.
+			return nil, fmt.Errorf("session: redis_url: %w", err)
+		}
+		if opt.TLSConfig != nil && opt.TLSConfig.InsecureSkipVerify {
+			return nil, errors.New("session: redis_url: skip_verify is not supported: Redis's TLS certificate is always verified")
+		}
+		if cfg.Username != "" {
+			opt.Username = cfg.Username
+		}
+		if cfg.Password != "" {
+			opt.Password = cfg.Password
+		}
+		if tlsConf != nil {
+			if opt.TLSConfig == nil {
+				return nil, errors.New("session: a Redis CA (redis_tls_ca_file) needs a rediss:// redis_url")
+			}
+			opt.TLSConfig.RootCAs = tlsConf.RootCAs
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = redisDialTimeout, redisIOTimeout, redisIOTimeout
+		opt.MaxRetries, opt.DialerRetries, opt.DialerRetryTimeout = 1, redisDialRetries, redisDialRetryWait
+		opt.ContextTimeoutEnabled = true
+		return bounded(redis.NewClient(opt)), nil
+	case len(cfg.ClusterAddrs) > 0:
+		return bounded(redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: cfg.ClusterAddrs, Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
+			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
+			DialerRetries: redisDialRetries, DialerRetryTimeout: redisDialRetryWait, ContextTimeoutEnabled: true,
+		})), nil
+	default:
+		if cfg.SentinelMaster == "" {
+			return nil, errors.New("session: redis_sentinel_addrs needs redis_sentinel_master")
+		}
+		return bounded(redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: cfg.SentinelMaster, SentinelAddrs: cfg.SentinelAddrs,
+			Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
+			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
+			ContextTimeoutEnabled: true,
+		})), nil
+	}
+}
+
+// bounded makes every call of client give up after redisCallTimeout
+// (callBound). Its options must set ContextTimeoutEnabled: without it
+// go-redis reads and writes under its own timeouts only, and a deadline of
+// the caller's (readyz's, a refresh's) cut nothing short.
+func bounded[C redis.UniversalClient](client C) C {
+	client.AddHook(callBound{})
+	return client
+}
+
+// callBound is a go-redis hook that gives each command and pipeline a
+// deadline of redisCallTimeout from its start, around go-redis's retry: a
+// timed-out call is then not sent again (nor waited for again), and no
+// caller waits on a Redis that stopped answering for longer than that.
+type callBound struct{}
+
+func (callBound) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (callBound) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if boundedAlready(ctx) {
+			return next(ctx, cmd)
+		}
+		ctx, cancel := context.WithTimeout(ctx, redisCallTimeout)
+		defer cancel()
+		return next(ctx, cmd)
+	}
+}
+
+func (callBound) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if boundedAlready(ctx) {
+			return next(ctx, cmds)
+		}
+		ctx, cancel := context.WithTimeout(ctx, redisCallTimeout)
+		defer cancel()
+		return next(ctx, cmds)
+	}
+}
+
+// boundedAlready reports whether ctx ends within redisCallTimeout anyway.
+func boundedAlready(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) <= redisCallTimeout
+}
+
+// autoPipeline returns client's autopipeliner (closed with the client), or
+// client itself should it have none.
+func autoPipeline(client redis.UniversalClient) redis.Cmdable {
+	if ap, err := client.AutoPipeline(); err == nil {
+		return ap
+	}
+	return client
+}
