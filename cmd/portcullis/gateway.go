@@ -1,26 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
-	"errors"
-	"fmt"
-	"log"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -318,165 +309,6 @@ func closeStore(s session.Store) {
 	}
 }
 
-// servers are the bound listeners of one gateway.
-type servers struct {
-	gw, ops     *http.Server
-	gwLn, opsLn net.Listener
-	certs       *certReloader // nil without TLS
-}
-
-func (s *servers) gatewayAddr() string { return s.gwLn.Addr().String() }
-
-func (s *servers) opsAddr() string {
-	if s.opsLn == nil {
-		return ""
-	}
-	return s.opsLn.Addr().String()
-}
-
-// listenError names the [server] key whose address could not be bound:
-// an operator whose port is taken learns which setting to change.
-func listenError(key, addr string, err error) error {
-	if errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Errorf("[server] %s = %q: %w: another process listens there; stop it or change %s", key, addr, err, key)
-	}
-	return fmt.Errorf("[server] %s = %q: %w", key, addr, err)
-}
-
-// listen binds the gateway listener (or uses gwLn when given) and the ops listener.
-func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
-	var err error
-	cfg := g.current().cfg
-	if gwLn == nil {
-		if gwLn, err = net.Listen("tcp", cfg.Listen); err != nil {
-			return nil, listenError("listen", cfg.Listen, err)
-		}
-	}
-	s := &servers{gwLn: gwLn, gw: &http.Server{
-		Handler:           g.upgrades.wrap(g),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		// proxy answers 431 past 32 KiB itself; this is the hard stop.
-		MaxHeaderBytes: 64 << 10,
-		// Over HTTP/2 (TLS) a connection holds at most 100 requests at
-		// once, as nginx's 128, instead of Go's 250: about 12 KiB each
-		// while a slow client parks them (28 KiB with a body that does
-		// not come, for the 30 s of the pre-read).
-		HTTP2:    &http.HTTP2Config{MaxConcurrentStreams: 100},
-		ErrorLog: log.New(serverErrorLog{g.logger.Handler()}, "", 0),
-	}}
-	if cfg.MaxConnections > 0 {
-		lim := limitConns(gwLn, cfg.MaxConnections, g.logger)
-		s.gwLn, s.gw.ConnState = lim, lim.connState
-	}
-	if cfg.TLSCertFile != "" {
-		if s.certs, err = newCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, g.logger); err != nil {
-			gwLn.Close()
-			return nil, err
-		}
-		s.gw.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.GetCertificate}
-	}
-	if cfg.OpsListen != "" {
-		if s.opsLn, err = net.Listen("tcp", cfg.OpsListen); err != nil {
-			gwLn.Close()
-			return nil, listenError("ops_listen", cfg.OpsListen, err)
-		}
-		// The ops requests carry no bodies: a whole request gets 30 s (no
-		// WriteTimeout: /debug/pprof/profile streams for as long as asked).
-		s.ops = &http.Server{Handler: g.opsHandler(), ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
-	}
-	return s, nil
-}
-
-// run serves until ctx ends, reloading the configuration and the TLS
-// certificate on SIGHUP (and the certificate when its files change). Then it
-// shuts down (see shutdown) and returns.
-func (g *gateway) run(ctx context.Context, s *servers) error {
-	errc := make(chan error, 2)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go g.discover(ctx)
-	if s.certs != nil {
-		wctx, stop := context.WithCancel(ctx)
-		defer stop()
-		go s.certs.watch(wctx, certPollInterval)
-	}
-	go func() { errc <- g.serveGateway(s) }()
-	if s.ops != nil {
-		go func() { errc <- s.ops.Serve(s.opsLn) }()
-	}
-	for {
-		select {
-		case err := <-errc:
-			if !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-		case <-hup:
-			g.reloadOnSignal(ctx)
-			if s.certs != nil {
-				go s.certs.reload("SIGHUP")
-			}
-			continue
-		case <-ctx.Done():
-		}
-		break
-	}
-	g.shutdown(s)
-	return nil
-}
-
-// shutdown turns /readyz (and {prefix}/healthz) not ready at once, keeps
-// serving for the shutdown delay, so that Kubernetes removes the pod from
-// its endpoints and load balancers stop sending before the listener closes
-// (no preStop sleep is needed), then drains: http.Server.Shutdown closes the
-// listeners and waits for in-flight requests; upgraded connections
-// (WebSockets), which it does not track, get what is left of the shutdown
-// timeout and are closed when it ends. A second SIGINT or SIGTERM during
-// the delay cuts it short.
-func (g *gateway) shutdown(s *servers) {
-	g.draining.Store(true)
-	cfg := g.current().cfg
-	delay, timeout := cfg.ShutdownDelay, cfg.ShutdownTimeout
-	g.logger.Info("shutting down: not ready; serving on for the shutdown delay, then draining",
-		"delay", delay.String(), "timeout", timeout.String())
-	if delay > 0 {
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, syscall.SIGINT, syscall.SIGTERM)
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-again:
-			g.logger.Info("second signal: cutting the shutdown delay short")
-		}
-		t.Stop()
-		signal.Stop(again)
-	}
-	g.logger.Info("draining", "timeout", timeout.String())
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if err := s.gw.Shutdown(ctx); err != nil {
-		g.logger.Warn("shutdown timeout reached; closing the remaining connections", "err", err)
-		s.gw.Close()
-	}
-	if n := g.upgrades.drain(ctx); n > 0 {
-		g.logger.Warn("shutdown timeout reached; closed upgraded connections", "count", n)
-	}
-	if s.ops != nil {
-		s.ops.Close()
-	}
-	g.logger.Info("shut down")
-}
-
-func (g *gateway) serveGateway(s *servers) error {
-	if s.certs == nil {
-		return s.gw.Serve(s.gwLn)
-	}
-	// The certificate comes from TLSConfig.GetCertificate.
-	return s.gw.ServeTLS(s.gwLn, "", "")
-}
-
 // discover loads provider metadata, retrying with capped exponential backoff
 // so that a provider outage at start does not crash-loop the pod.
 func (g *gateway) discover(ctx context.Context) {
@@ -505,91 +337,3 @@ func (g *gateway) discover(ctx context.Context) {
 		backoff = min(backoff*2, 30*time.Second)
 	}
 }
-
-// upgradeTracker follows the requests that upgrade their connection
-// (WebSockets): http.Server.Shutdown neither waits for nor closes hijacked
-// connections. Requests without an Upgrade header pass straight through.
-type upgradeTracker struct {
-	mu     sync.Mutex
-	active int                   // upgrade requests being served
-	conns  map[net.Conn]struct{} // their hijacked connections
-}
-
-// wrap returns h with upgrade requests tracked.
-func (t *upgradeTracker) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") == "" {
-			h.ServeHTTP(w, r)
-			return
-		}
-		t.mu.Lock()
-		t.active++
-		t.mu.Unlock()
-		hw := &hijackWriter{ResponseWriter: w, t: t}
-		defer func() {
-			t.mu.Lock()
-			t.active--
-			if hw.conn != nil {
-				delete(t.conns, hw.conn)
-			}
-			t.mu.Unlock()
-		}()
-		// The reverse proxy copies an upgraded connection inside ServeHTTP,
-		// so this returns when the WebSocket ends.
-		h.ServeHTTP(hw, r)
-	})
-}
-
-// drain waits until no upgrade request is being served or ctx ends; then it
-// closes the connections still open and returns how many it closed.
-func (t *upgradeTracker) drain(ctx context.Context) int {
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		t.mu.Lock()
-		n := t.active
-		t.mu.Unlock()
-		if n == 0 {
-			return 0
-		}
-		select {
-		case <-tick.C:
-			continue
-		case <-ctx.Done():
-		}
-		break
-	}
-	t.mu.Lock()
-	closed := len(t.conns)
-	for c := range t.conns {
-		c.Close()
-	}
-	t.mu.Unlock()
-	return closed
-}
-
-// hijackWriter records the connection its request hijacks.
-type hijackWriter struct {
-	http.ResponseWriter
-	t    *upgradeTracker
-	conn net.Conn
-}
-
-// Hijack hijacks the underlying connection and tracks it.
-func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	w.t.mu.Lock()
-	if w.t.conns == nil {
-		w.t.conns = make(map[net.Conn]struct{})
-	}
-	w.t.conns[c] = struct{}{}
-	w.conn = c
-	w.t.mu.Unlock()
-	return c, brw, nil
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
