@@ -141,16 +141,22 @@ func (h *Handler) dropOwnSetCookies(resp *http.Response) error {
 
 // setCookieName returns the cookie name of a Set-Cookie value as a browser
 // reads it (RFC 6265bis §5.6: up to the first ";" and "=", whitespace
-// trimmed). A pair without "=" sets a cookie with an empty name whose value
-// a Cookie header then carries alone, where a server may read it as a name:
-// that value is returned as bare.
+// trimmed). A pair without "=", or with nothing before its first "="
+// ("=portcullis=x"), sets a cookie with an empty name whose value a Cookie
+// header then carries alone, where a server reads the value's own name
+// ("portcullis"): that name is returned as bare. Chromium refuses a nameless
+// value with "=" in it; the algorithm, and browsers that follow it, do not.
 func setCookieName(v string) (name, bare string) {
 	pair, _, _ := strings.Cut(v, ";")
-	n, _, ok := strings.Cut(pair, "=")
+	n, val, ok := strings.Cut(pair, "=")
 	if !ok {
-		return "", strings.Trim(pair, " \t")
+		n, val = "", pair
 	}
-	return strings.Trim(n, " \t"), ""
+	if n = strings.Trim(n, " \t"); n != "" {
+		return n, ""
+	}
+	bare, _, _ = strings.Cut(val, "=")
+	return "", strings.Trim(bare, " \t")
 }
 
 // ownsCookieVariant reports whether name, or name with its __Host- or

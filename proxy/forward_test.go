@@ -388,6 +388,11 @@ func TestUpstreamCannotSetGatewayCookies(t *testing.T) {
 				name + "_login_AAAAAAAAAAAAAAAA=state; Path=/",
 				" " + name + " =spaced",
 				name, // no "=": a nameless cookie whose value reads as the name
+				// An empty name: a nameless cookie too (RFC 6265bis §5.6),
+				// whose value "name=..." a Cookie header carries alone.
+				"=" + name + "=nameless; Path=/",
+				" = " + name + "_login_x=y",
+				"=__Secure-" + base + "=x; Secure",
 				"__Secure-" + base + "=x; Secure",
 				"__HOST-" + base + "_login_x=y; Secure; Path=/",
 				base + "_1=x",
