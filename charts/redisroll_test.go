@@ -36,16 +36,7 @@ func TestRedisRestartsOnlyForItsPassword(t *testing.T) {
 	}
 	pod := func(t *testing.T, chart string, extra ...string) corev1.PodTemplateSpec {
 		t.Helper()
-		args := templateArgs([]string{"portcullis/examples/redis.yaml"}, append(slices.Clone(base), extra...))
-		args[2] = chart
-		out, err := helm(t, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := decodeAll(out)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := renderRedisExample(t, chart, append(slices.Clone(base), extra...))
 		return r.get(t, "Deployment", fullname+"-redis").(*appsv1.Deployment).Spec.Template
 	}
 	pod0 := pod(t, chartDir)
@@ -139,7 +130,20 @@ func TestGeneratedRedisPasswordChecksum(t *testing.T) {
 	if err := os.WriteFile(helpers, src, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := templateArgs([]string{"portcullis/examples/redis.yaml"}, []string{"secrets.clientSecret=one"})
+	r := renderRedisExample(t, dir, []string{"secrets.clientSecret=one"})
+	pw := r.get(t, "Secret", fullname).(*corev1.Secret).Data["redis-password"]
+	sum := sha256.Sum256([]byte(base64.StdEncoding.EncodeToString(pw)))
+	got := r.get(t, "Deployment", fullname+"-redis").(*appsv1.Deployment).Spec.Template.Annotations["checksum/redis-password"]
+	if len(pw) < 32 || got != hex.EncodeToString(sum[:]) {
+		t.Errorf("redis pod checksum %q, want the sha256 of the generated password's base64 %x", got, sum)
+	}
+}
+
+// renderRedisExample renders the chart at dir with examples/redis.yaml and
+// sets.
+func renderRedisExample(t *testing.T, dir string, sets []string) rendered {
+	t.Helper()
+	args := templateArgs([]string{"portcullis/examples/redis.yaml"}, sets)
 	args[2] = dir
 	out, err := helm(t, args...)
 	if err != nil {
@@ -149,10 +153,5 @@ func TestGeneratedRedisPasswordChecksum(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pw := r.get(t, "Secret", fullname).(*corev1.Secret).Data["redis-password"]
-	sum := sha256.Sum256([]byte(base64.StdEncoding.EncodeToString(pw)))
-	got := r.get(t, "Deployment", fullname+"-redis").(*appsv1.Deployment).Spec.Template.Annotations["checksum/redis-password"]
-	if len(pw) < 32 || got != hex.EncodeToString(sum[:]) {
-		t.Errorf("redis pod checksum %q, want the sha256 of the generated password's base64 %x", got, sum)
-	}
+	return r
 }
