@@ -250,7 +250,7 @@ func (h *Handler) answer(ex *exchange, r *http.Request) {
 			h.loginFor(ex, r)
 			return
 		}
-		h.fail(ex, r, d.refusal(http.StatusNotFound))
+		h.fail(ex, r, h.signInRequired(ex, r))
 	case portcullis.OutcomeInsufficientScope:
 		if browserNavigation(r) && ex.sess != nil && ex.bearer == "" {
 			h.stepUp(ex, r)
@@ -323,9 +323,17 @@ func upperCaseMethod(m string) bool {
 }
 
 // browserNavigation reports whether r is a browser navigation: GET or HEAD
-// accepting text/html (docs/requests.md, outcomes).
+// accepting text/html (docs/requests.md, outcomes), unless the browser
+// names it a page's own request (Sec-Fetch-Mode cors, same-origin, no-cors,
+// websocket). A page's fetch that asks for HTML (Turbo, htmx, partial
+// loads) was sent to the provider once its session ended: the browser
+// followed that redirect cross-origin and gave the page a CORS failure,
+// no status, and each such fetch made a login-state cookie.
 func browserNavigation(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if m := r.Header.Get("Sec-Fetch-Mode"); m != "" && m != "navigate" {
 		return false
 	}
 	return acceptsHTML(r)

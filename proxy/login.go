@@ -167,6 +167,42 @@ func (h *Handler) loginFor(ex *exchange, r *http.Request) {
 	h.startOnPublicHost(ex, r, ret)
 }
 
+// signInRequired is the 401 of a request without identity that is no
+// browser navigation. Its HTML page (a form's POST after the session
+// ended, a page's fetch of HTML) says that nothing of the request reached
+// the application and links to a sign-in: the gateway keeps no body across
+// a sign-in, and the page said only that one was needed, with no way on.
+func (h *Handler) signInRequired(ex *exchange, r *http.Request) *httpError {
+	e := unauthenticated()
+	if acceptsHTML(r) {
+		e.reason = "You are not signed in (your session may have ended), so this request was not sent " +
+			"to the application: anything you submitted was not sent. Go back to copy what you entered, then sign in."
+		e.signIn = h.prefix + "/start?rd=" + rdValue(h.pageOf(ex, r))
+	}
+	return e
+}
+
+// pageOf is where a sign-in from the 401 page of r returns: the page r was
+// sent from (its Referer, on r's own host only), else r's own URL. A form's
+// action is often no page a GET may open.
+func (h *Handler) pageOf(ex *exchange, r *http.Request) string {
+	ref, err := url.Parse(r.Header.Get("Referer"))
+	if err != nil || !strings.EqualFold(ref.Host, r.Host) || !strings.HasPrefix(ref.Path, "/") {
+		return h.returnURL(ex)
+	}
+	rel := ref.EscapedPath()
+	if ref.RawQuery != "" {
+		rel += "?" + ref.RawQuery
+	}
+	if len(rel) > maxRedirectLen {
+		rel = "/"
+	}
+	if h.onPublicHost(ex) {
+		return rel
+	}
+	return h.cfg.PublicURL.Scheme + "://" + ex.host.String() + rel
+}
+
 // startOnPublicHost sends the browser to public_url's start endpoint with
 // the absolute return URL rd.
 func (h *Handler) startOnPublicHost(ex *exchange, r *http.Request, rd string) {
