@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +122,35 @@ func pageAfter(t *testing.T, step context.Context, sel string) string {
 			t.Fatalf("no %s in the browser's page: %v", sel, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestCookiesBlockedInChromium: a browser that blocks the gateway's
+// cookies cannot keep the login state, so its callback fails. It must end
+// on a page that says why and offers a way on, after one sign-in, never a
+// loop between the gateway and the provider.
+func TestCookiesBlockedInChromium(t *testing.T) {
+	p := oidctest.New(t, oidctest.Options{})
+	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, "http://127.0.0.1:1", "", "[[routes]]\npath = \"/**\"\n"))
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "Default"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// 2 = block: the profile's default for every site's cookies.
+	prefs := `{"profile":{"default_content_setting_values":{"cookies":2}}}`
+	if err := os.WriteFile(filepath.Join(dir, "Default", "Preferences"), []byte(prefs), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	step, cancel := context.WithTimeout(newChromiumIn(t, dir), 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(step, chromedp.Navigate(gw.URL+"/app/page?x=1")); err != nil {
+		t.Fatalf("navigate: %v\n%s", err, gw.Proc.Output())
+	}
+	body := pageAfter(t, step, "h1")
+	if !strings.HasPrefix(body, "Sign-in failed") || !strings.Contains(body, "cookies") {
+		t.Errorf("with cookies blocked the sign-in ended on %q, want a sign-in failure that names cookies", body)
+	}
+	if n := metricValue(t, gw, startedLogins); n != 1 {
+		t.Errorf("%v logins started, want 1 (no loop)\n%s", n, gw.Proc.Output())
 	}
 }

@@ -14,6 +14,13 @@ import (
 // newChromium starts a headless Chromium (Debian's) for one test.
 func newChromium(tb testing.TB) context.Context {
 	tb.Helper()
+	return newChromiumIn(tb, tb.TempDir())
+}
+
+// newChromiumIn is newChromium with the profile in dir, which the test may
+// have prepared (Default/Preferences).
+func newChromiumIn(tb testing.TB, dir string) context.Context {
+	tb.Helper()
 	path := testenv.LookPath(tb, "chromium")
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
@@ -24,7 +31,7 @@ func newChromium(tb testing.TB) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(tb.TempDir()),
+		chromedp.UserDataDir(dir),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)

@@ -254,8 +254,7 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 	// of it is shown: a crafted link must not put provider-looking text on
 	// the gateway's page.
 	if err != nil {
-		h.fail(ex, r, h.loginFailure(http.StatusBadRequest, "bad_state",
-			"This sign-in link is unknown, expired or was already used.", err))
+		h.fail(ex, r, h.loginFailure(http.StatusBadRequest, "bad_state", badStateReason(r), err))
 		return
 	}
 	if err := h.stateUnused(r, ls); err != nil {
@@ -275,6 +274,19 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 		return
 	}
 	h.finishLogin(ex, r, q.Get("code"), ls)
+}
+
+// badStateReason is the page's reason for a callback whose state matches
+// no login state. One that brought no cookie at all is also what a browser
+// that blocks the gateway's cookies sends, every time: the page said only
+// "unknown, expired or already used", and trying again ended there again
+// with nothing to go on. A reloaded callback brings the session cookie.
+func badStateReason(r *http.Request) string {
+	const reason = "This sign-in link is unknown, expired or was already used."
+	if len(r.Header["Cookie"]) > 0 {
+		return reason
+	}
+	return reason + " Your browser sent no cookies with it: if trying again ends here too, allow cookies for this site."
 }
 
 // stateUnused refuses ls's state when another replica that shares the
