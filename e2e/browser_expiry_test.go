@@ -154,3 +154,35 @@ func TestCookiesBlockedInChromium(t *testing.T) {
 		t.Errorf("%v logins started, want 1 (no loop)\n%s", n, gw.Proc.Output())
 	}
 }
+
+// TestTwoTabsSignInInChromium: two tabs that need a sign-in reach the
+// provider's form at the same time; each sign-in, completed in the other
+// order, returns its tab to its own page (each has its own login state).
+func TestTwoTabsSignInInChromium(t *testing.T) {
+	d := startDemo(t)
+	step, cancel := context.WithTimeout(newChromium(t), 40*time.Second)
+	defer cancel()
+	if err := chromedp.Do(step, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	tab2, cancel2 := chromedp.NewContext(step)
+	defer cancel2()
+	tabs := []context.Context{step, tab2}
+	pages := []string{"/?tab=1", "/admin/?tab=2"}
+	for i, tab := range tabs {
+		if err := chromedp.Do(tab, chromedp.Navigate(d.URL+pages[i]), chromedp.WaitVisible("#username")); err != nil {
+			t.Fatalf("tab %d at the provider: %v", i+1, err)
+		}
+	}
+	for _, i := range []int{1, 0} {
+		err := chromedp.Do(tabs[i], chromedp.SendKeys("#username", "alice"),
+			chromedp.SendKeys("#password", d.Users["alice"]), chromedp.Click("#submit"))
+		if err != nil {
+			t.Fatalf("tab %d: %v", i+1, err)
+		}
+		pageAfter(t, tabs[i], "#user")
+		if loc, _ := chromedp.Run(tabs[i], chromedp.Location()); loc != d.URL+pages[i] {
+			t.Errorf("tab %d signed in at %s, want %s\n%s", i+1, loc, d.URL+pages[i], d.Proc.Output())
+		}
+	}
+}
