@@ -221,8 +221,13 @@ func TestRedirectHostsOutsideASCIIRefused(t *testing.T) {
 // request is aborted, not ended as if complete. A slow body that keeps
 // progressing is forwarded in full.
 func TestStalledStreamingBodyTimesOut(t *testing.T) {
+	// Pauses of a fifth of the idle timeout, eight of them: together longer
+	// than it, so a timeout that is not renewed by each read still shows.
+	// Pauses of half of it (200 ms of 400) drew a 408 for the progressing
+	// body under -race with GOMAXPROCS=1 and four busy CPUs.
+	const idle, pause, pauses = time.Second, 200 * time.Millisecond, 8
 	srv, up, f := bodyGatewayFixture(t)
-	f.h.single.bodies.idle = 400 * time.Millisecond
+	f.h.single.bodies.idle = idle
 	for _, head := range []string{
 		postHead + fmt.Sprintf("Content-Length: %d\r\n\r\n", 4*preReadLimit),
 		postHead + "Transfer-Encoding: chunked\r\n\r\n",
@@ -267,10 +272,10 @@ func TestStalledStreamingBodyTimesOut(t *testing.T) {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
-	total := 2*preReadLimit + 4*1000
+	total := 2*preReadLimit + pauses*1000
 	_, _ = io.WriteString(c, postHead+fmt.Sprintf("Content-Length: %d\r\n\r\n", total)+strings.Repeat("p", 2*preReadLimit))
-	for i := 0; i < 4; i++ {
-		time.Sleep(200 * time.Millisecond)
+	for i := 0; i < pauses; i++ {
+		time.Sleep(pause)
 		_, _ = io.WriteString(c, strings.Repeat("q", 1000))
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
