@@ -306,7 +306,7 @@ func TestSendDeadlineOverHTTP2(t *testing.T) {
 // client that reads nothing is released once a write waited sendIdle; an
 // idle connection, with nothing to write, stays open.
 func TestUpgradedClientThatStopsReadingReleasesUpstream(t *testing.T) {
-	released := make(chan struct{})
+	released, pushed := make(chan struct{}), make(chan struct{})
 	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
 		conn, brw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
@@ -319,6 +319,7 @@ func TestUpgradedClientThatStopsReadingReleasesUpstream(t *testing.T) {
 		if line, err := brw.ReadString('\n'); err != nil || line != "push\n" {
 			return
 		}
+		close(pushed)
 		chunk := []byte(strings.Repeat("x", 32<<10))
 		for {
 			_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
@@ -346,6 +347,11 @@ func TestUpgradedClientThatStopsReadingReleasesUpstream(t *testing.T) {
 	case <-released:
 	case <-time.After(8 * time.Second):
 		t.Fatal("the upstream connection is still held for an upgraded client that stopped reading")
+	}
+	select {
+	case <-pushed:
+	default:
+		t.Fatal("the upgraded connection was closed while idle, before the client's push: an idle connection is not a stalled one")
 	}
 }
 
