@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -421,4 +423,52 @@ func runBenchMix(b *testing.B, h http.Handler, r *http.Request, cookies [][]stri
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkAuthenticatedCookieParallel is BenchmarkAuthenticatedCookieRequest
+// from 128 goroutines per processor at once (run it with -cpu 2 and
+// -mutexprofile / -blockprofile): the requests of many connections share the
+// session and identity caches' shards, the metrics' series and the access
+// log's lock, as they do in a gateway under load. The log goes through a
+// lock and a 64 KiB buffer, as the gateway's does.
+func BenchmarkAuthenticatedCookieParallel(b *testing.B) {
+	up := benchUpstream(b)
+	f := newFixture(b, func(c *Config) {
+		c.Upstreams = []Upstream{{Name: "app", URL: up}}
+		c.Logger = slog.New(slog.NewTextHandler(&lockedBuffer{w: bufio.NewWriterSize(io.Discard, 64<<10)}, nil))
+	})
+	r := benchCookieRequest(append(f.cookies(b, f.session()), &http.Cookie{Name: "theme", Value: "dark"}))
+	f.h.ServeHTTP(&discardWriter{h: http.Header{}}, r)
+	b.ReportAllocs()
+	b.SetParallelism(128)
+	b.ResetTimer()
+	start := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discardWriter{h: http.Header{}}
+		r := r.Clone(r.Context())
+		for pb.Next() {
+			clear(w.h)
+			w.status = 0
+			f.h.ServeHTTP(w, r)
+			if w.status != 0 && w.status != http.StatusOK {
+				b.Errorf("status %d", w.status)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
+// lockedBuffer is the gateway's log writer in short: a lock around a
+// buffer.
+type lockedBuffer struct {
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
