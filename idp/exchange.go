@@ -26,7 +26,12 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 	}
 	tok, err := m.oauth.Exchange(c.providerCtx(ctx, "token"), code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		return nil, nil, fmt.Errorf("idp: code exchange: %w", c.tokenError(err, code, verifier))
+		err = c.tokenError(err, code, verifier)
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+			return nil, nil, fmt.Errorf("idp: code exchange: %w: %w", ErrCodeRefused, err)
+		}
+		return nil, nil, fmt.Errorf("idp: code exchange: %w", err)
 	}
 	if err := checkTokenResponse(tok, true); err != nil {
 		return nil, nil, fmt.Errorf("idp: code exchange: %w", err)

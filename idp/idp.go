@@ -108,6 +108,11 @@ var (
 	// ErrInvalidGrant means the provider refused a refresh token (RFC 6749
 	// §5.2 invalid_grant) or the refreshed identity changed: end the session.
 	ErrInvalidGrant = errors.New("idp: grant refused")
+	// ErrCodeRefused means the token endpoint refused a callback's
+	// authorization code (RFC 6749 §5.2 invalid_grant): made up, expired,
+	// already redeemed, or bound to another login's PKCE challenge. The
+	// callback is at fault, not the provider's answer.
+	ErrCodeRefused = errors.New("idp: authorization code refused")
 	// ErrInvalidToken means a bearer or logout token failed verification.
 	ErrInvalidToken = errors.New("idp: invalid token")
 	// ErrUnavailable means the provider could not be asked (network error,

@@ -116,6 +116,10 @@ func (h *Handler) loginFailure(status int, metricReason, reason string, cause er
 		link: h.prefix + "/start", kind: outcomeError, cause: cause}
 }
 
+// badCallbackMessage is the sign-in page's reason for a callback whose state
+// or code is unknown, expired or used.
+const badCallbackMessage = "This sign-in link is unknown, expired or was already used."
+
 // exchangeFailure is the sign-in page of a failed code exchange: what the
 // user can do about a refused account or an unreadable directory is said;
 // anything else stays generic (the cause is logged).
@@ -124,6 +128,10 @@ func (h *Handler) exchangeFailure(err error) *httpError {
 	msg := "The sign-in could not be completed with the identity provider."
 	var de *idp.DirectoryError
 	switch {
+	case errors.Is(err, idp.ErrCodeRefused):
+		// A made-up, expired or replayed code: the callback's fault, as
+		// an unknown state is (4xx), not a failing provider's (502).
+		status, reason, msg = http.StatusBadRequest, "bad_code", badCallbackMessage
 	case errors.Is(err, idp.ErrInvalidToken):
 		reason = "invalid_id_token"
 	case errors.Is(err, idp.ErrInvalidTokenResponse):
@@ -282,11 +290,10 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 // "unknown, expired or already used", and trying again ended there again
 // with nothing to go on. A reloaded callback brings the session cookie.
 func badStateReason(r *http.Request) string {
-	const reason = "This sign-in link is unknown, expired or was already used."
 	if len(r.Header["Cookie"]) > 0 {
-		return reason
+		return badCallbackMessage
 	}
-	return reason + " Your browser sent no cookies with it: if trying again ends here too, allow cookies for this site."
+	return badCallbackMessage + " Your browser sent no cookies with it: if trying again ends here too, allow cookies for this site."
 }
 
 // stateUnused refuses ls's state when another replica that shares the
@@ -337,7 +344,7 @@ func (h *Handler) claimState(r *http.Request, ls *session.LoginState) error {
 // stateTaken is the failure of a state another replica accepted.
 func (h *Handler) stateTaken() *httpError {
 	return h.loginFailure(http.StatusBadRequest, "bad_state",
-		"This sign-in link is unknown, expired or was already used.",
+		badCallbackMessage,
 		errors.New("proxy: login state already accepted on another replica"))
 }
 

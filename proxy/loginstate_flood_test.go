@@ -2,12 +2,13 @@ package proxy
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/idp"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -22,7 +23,7 @@ import (
 func TestFailedCallbacksWriteNothingToRedis(t *testing.T) {
 	addr := startRedisServer(t)
 	f := newFixture(t, func(c *Config) { c.Sessions = redisStoreAt(t, addr, c.Now) })
-	f.prov.exchangeErr = errors.New("invalid_grant: made-up code")
+	f.prov.exchangeErr = fmt.Errorf("%w: invalid_grant", idp.ErrCodeRefused) // a made-up code
 	raw := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { raw.Close() })
 	const n = 20
@@ -31,7 +32,8 @@ func TestFailedCallbacksWriteNothingToRedis(t *testing.T) {
 		q := "error=access_denied&state=" + url.QueryEscape(state)
 		want := http.StatusForbidden
 		if i%2 == 1 {
-			q, want = "code=made-up&state="+url.QueryEscape(state), http.StatusBadGateway
+			q = "code=made-up&state=" + url.QueryEscape(state)
+			want = http.StatusBadRequest
 		}
 		if resp := f.do(t, "GET", "/oauth2/callback?"+q, nil, withCookies(cookies), browser()); resp.StatusCode != want {
 			t.Fatalf("callback %s: %d, want %d", q, resp.StatusCode, want)
