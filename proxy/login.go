@@ -191,11 +191,15 @@ func (h *Handler) signInRequired(ex *exchange, r *http.Request) *httpError {
 }
 
 // pageOf is where a sign-in from the 401 page of r returns: the page r was
-// sent from (its Referer, on r's own host only), else r's own URL. A form's
-// action is often no page a GET may open.
+// sent from (its Referer, on the decided host only), else r's own URL. A
+// form's action is often no page a GET may open. The decided host is the
+// one the return URL names: behind a trusted front proxy it is
+// X-Forwarded-Host, and r.Host the proxy's own name for the gateway, which
+// a Referer never names (compared with it, the link went back to the
+// form's action, or put a path of the gateway's host on the decided one).
 func (h *Handler) pageOf(ex *exchange, r *http.Request) string {
 	ref, err := url.Parse(r.Header.Get("Referer"))
-	if err != nil || !strings.EqualFold(ref.Host, r.Host) || !strings.HasPrefix(ref.Path, "/") {
+	if err != nil || sameHost(ref.Host, ex.host) != nil || !strings.HasPrefix(ref.Path, "/") {
 		return h.returnURL(ex)
 	}
 	rel := ref.EscapedPath()
