@@ -15,8 +15,9 @@ const maxRedirectLen = 4096
 // redirectPolicy decides which post-login and post-logout targets are
 // acceptable (docs/configuration.md allowed_redirect_hosts, docs/endpoints.md start): a
 // relative path, or an absolute http(s) URL on public_url's origin or an
-// allowed host. Everything else falls back to "/", which closes open
-// redirects (RFC 9700 §4.11).
+// allowed host, over https when public_url is (see allowedHost).
+// Everything else falls back to "/", which closes open redirects (RFC 9700
+// §4.11).
 type redirectPolicy struct {
 	publicScheme string
 	publicHost   string // lower-cased, without a trailing dot
@@ -123,9 +124,13 @@ func (p *redirectPolicy) validate(raw string) string {
 }
 
 // allowedHost reports whether host:port (port already defaulted) is
-// public_url's origin or matches an allowed_redirect_hosts entry.
+// public_url's origin or matches an allowed_redirect_hosts entry. Behind an
+// https public_url, plain http is refused except on loopback: one plain
+// link that a network attacker rewrote would otherwise send the signed-in
+// user, by the gateway's own redirect, where the application's cookies and
+// pages are his to read or change.
 func (p *redirectPolicy) allowedHost(scheme, host, port string) bool {
-	if host == "" {
+	if host == "" || scheme == "http" && p.publicScheme == "https" && !loopbackHost(host) {
 		return false
 	}
 	if scheme == p.publicScheme && host == p.publicHost && port == p.publicPort {
@@ -148,6 +153,19 @@ func (p *redirectPolicy) allowedHost(scheme, host, port string) bool {
 		}
 	}
 	return false
+}
+
+// loopbackHost reports whether host (lower-cased, no trailing dot) names
+// this machine: "localhost", a name under ".localhost" (RFC 6761 §6.3;
+// browsers resolve them to loopback themselves) or a loopback IP address.
+// Browsers count these as secure contexts over http too: no network lies
+// between them and the browser.
+func loopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host) // u.Hostname(): an IPv6 literal without its brackets
+	return ip != nil && ip.IsLoopback()
 }
 
 // asciiHost reports whether h (a URL's host, brackets removed) is written

@@ -7,7 +7,8 @@ import (
 
 func TestRedirectValidation(t *testing.T) {
 	public, _ := url.Parse("https://example.com")
-	p, err := newRedirectPolicy(public, []string{"app.example.org", "api.example.org:8443", "*.example.net"})
+	p, err := newRedirectPolicy(public, []string{"app.example.org", "api.example.org:8443", "*.example.net",
+		"localhost:3000", "*.localhost:3000", "127.0.0.2:3000"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +23,14 @@ func TestRedirectValidation(t *testing.T) {
 		{"public host other scheme", "http://example.com/a", "/"},
 		{"public host other port", "https://example.com:8443/a", "/"},
 		{"allowed host", "https://app.example.org/x", "https://app.example.org/x"},
-		{"allowed host http default port", "http://app.example.org/x", "http://app.example.org/x"},
+		{"allowed host over http", "http://app.example.org/x", "/"},
+		{"allowed host:port over http", "http://api.example.org:8443/x", "/"},
+		{"wildcard host over http", "http://a.example.net/", "/"},
+		{"loopback over http", "http://localhost:3000/x", "http://localhost:3000/x"},
+		{"loopback subdomain over http", "http://app.localhost:3000/x", "http://app.localhost:3000/x"},
+		{"loopback address over http", "http://127.0.0.2:3000/x", "http://127.0.0.2:3000/x"},
+		{"loopback look-alike over http", "http://localhost.example.net/", "/"},
+		{"loopback over https", "https://localhost:3000/x", "https://localhost:3000/x"},
 		{"allowed host wrong port", "https://app.example.org:444/x", "/"},
 		{"allowed host:port", "https://api.example.org:8443/x", "https://api.example.org:8443/x"},
 		{"host:port without port", "https://api.example.org/x", "/"},
@@ -70,6 +78,26 @@ func TestRedirectValidation(t *testing.T) {
 				t.Errorf("validate(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRedirectValidationOverHTTP: a gateway whose public_url is http (the
+// demo, a development set-up) keeps returning to allowed hosts over http.
+func TestRedirectValidationOverHTTP(t *testing.T) {
+	public, _ := url.Parse("http://example.com")
+	p, err := newRedirectPolicy(public, []string{"app.example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"http://example.com/a":      "http://example.com/a",
+		"https://example.com/a":     "/",
+		"http://app.example.org/x":  "http://app.example.org/x",
+		"https://app.example.org/x": "https://app.example.org/x",
+	} {
+		if got := p.validate(in); got != want {
+			t.Errorf("validate(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
