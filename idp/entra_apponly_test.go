@@ -73,12 +73,8 @@ func TestVerifyBearerEntraV1IssuerOfTheTenant(t *testing.T) {
 	})
 	now := clk.Now()
 	token := func(tid string, extra map[string]any) string {
-		claims := map[string]any{"iss": v1.Issuer, "sub": "5f1a", "oid": "5f1a", "aud": "api://dash",
-			"tid": tid, "ver": "1.0", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
-		for k, v := range extra {
-			claims[k] = v
-		}
-		return v1.Sign(claims, oidctest.SignOptions{})
+		return signWith(v1, extra, map[string]any{"iss": v1.Issuer, "sub": "5f1a", "oid": "5f1a",
+			"aud": "api://dash", "tid": tid, "ver": "1.0", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
 	}
 	for name, tc := range map[string]struct {
 		tok  string
@@ -102,4 +98,12 @@ func TestVerifyBearerEntraV1IssuerOfTheTenant(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// signWith signs claims, with extra's claims set over them, as signer.
+func signWith(signer *oidctest.Provider, extra, claims map[string]any) string {
+	for k, v := range extra {
+		claims[k] = v
+	}
+	return signer.Sign(claims, oidctest.SignOptions{})
 }

@@ -61,12 +61,8 @@ func testEntraRulesFollowTheIssuer(t *testing.T, host string) {
 	}
 	now := clk.Now()
 	token := func(signer *oidctest.Provider, extra map[string]any) string {
-		claims := map[string]any{"iss": signer.Issuer, "sub": "5f1a", "oid": "5f1a", "aud": p.ClientID,
-			"tid": "tid-1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
-		for k, v := range extra {
-			claims[k] = v
-		}
-		return signer.Sign(claims, oidctest.SignOptions{})
+		return signWith(signer, extra, map[string]any{"iss": signer.Issuer, "sub": "5f1a", "oid": "5f1a",
+			"aud": p.ClientID, "tid": "tid-1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
 	}
 	for name, tc := range map[string]struct {
 		tok  string
@@ -150,12 +146,8 @@ func TestVerifyBearerEntraRulesFollowTheV1Issuer(t *testing.T) {
 	}
 	now := clk.Now()
 	token := func(extra map[string]any) string {
-		claims := map[string]any{"iss": iss, "sub": "5f1a", "oid": "5f1a", "aud": p.ClientID, "ver": "1.0",
-			"tid": "tid-1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
-		for k, v := range extra {
-			claims[k] = v
-		}
-		return p.Sign(claims, oidctest.SignOptions{})
+		return signWith(p, extra, map[string]any{"iss": iss, "sub": "5f1a", "oid": "5f1a", "aud": p.ClientID,
+			"ver": "1.0", "tid": "tid-1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
 	}
 	for name, tc := range map[string]struct {
 		tok  string
