@@ -77,11 +77,27 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 	default:
 		e := ex.dec.refusal(http.StatusForbidden)
 		if e.status == http.StatusUnauthorized {
-			e.signIn = h.prefix + "/start?rd=" + rdValue(h.returnURL(ex))
-			e.navigate = q.method == http.MethodGet || q.method == http.MethodHead || q.method == ""
+			e = h.authSignIn(ex, r, q.method)
 		}
 		h.failAuth(ex, r, e)
 	}
+}
+
+// authSignIn is forward-auth's 401 for a request without an identity, as
+// proxy mode answers it: a browser's navigation is sent to sign in (the
+// page goes to start at once), any other request (a page's fetch, a
+// form's POST) gets the 401 page or JSON of proxy mode, its sign-in link
+// back to the page it came from. The subrequest carries the original
+// request's Accept and Sec-Fetch-Mode; a proxy that names no method gets
+// the navigation's answer, as before.
+func (h *Handler) authSignIn(ex *exchange, r *http.Request, method string) *httpError {
+	if method != "" && !navigation(method, r) {
+		return h.signInRequired(ex, r)
+	}
+	e := ex.dec.refusal(http.StatusForbidden)
+	e.signIn = h.prefix + "/start?rd=" + rdValue(h.returnURL(ex))
+	e.navigate = true
+	return e
 }
 
 // failAuth writes forward-auth's refusal of the decided request. A 401
@@ -92,7 +108,7 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 // "/", as start would make it: escaped, it could pass the response-header
 // limit of the front proxy (Envoy's 60 KiB), which then fails the request.
 func (h *Handler) failAuth(ex *exchange, r *http.Request, err error) {
-	if classify(err).status == http.StatusUnauthorized {
+	if e := classify(err); e.status == http.StatusUnauthorized && e.navigate {
 		rel := relativeReturn(ex)
 		if len(rel) > maxRedirectLen {
 			rel = "/"

@@ -155,21 +155,39 @@ func TestForwardAuthSignInPage(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "start") {
 		t.Errorf("non-browser: %d %s", resp.StatusCode, body)
 	}
-	// Every 401 names the original path and query escaped for rd, which
-	// nginx's and Caddy's snippets append to the scheme and host: they
-	// cannot escape them, and an rd they wrote unescaped lost the query
-	// after its first '&' and turned '+' and escapes into other characters.
-	// An invalid bearer token's 401 too: the snippets send every 401 to
-	// start.
-	for _, c := range [][]reqOption{append(orig("GET"), browser()), append(orig("POST"), browser()), orig("GET"),
-		append(orig("GET"), withHeader("Authorization", "Bearer not-a-token"))} {
-		resp := f.do(t, "GET", "/oauth2/auth", nil, c...)
-		if got := resp.Header.Get("X-Auth-Request-Return-Uri"); resp.StatusCode != http.StatusUnauthorized || got != "/app/x%3Fa%3D1%26b%3D%3C2%3E" {
-			t.Errorf("%d with X-Auth-Request-Return-Uri %q", resp.StatusCode, got)
+	// A navigation's 401 names the original path and query escaped for
+	// rd, which nginx's and Caddy's snippets append to the scheme and host
+	// (they cannot escape them: an rd they wrote unescaped lost the query
+	// after its first '&' and turned '+' and escapes into other
+	// characters), and its presence is what makes them redirect. Any other
+	// 401 has none, and the snippets hand it to the client as proxy mode
+	// answers: a page's fetch of HTML, a form's POST, a non-browser, an
+	// invalid bearer token. Sent to start, a fetch failed cross-origin at
+	// the provider with no status, and a POST lost what it submitted.
+	const rd = "/app/x%3Fa%3D1%26b%3D%3C2%3E"
+	for i, c := range []struct {
+		opts []reqOption
+		want string
+	}{
+		{append(orig("GET"), browser()), rd},
+		{append(orig("HEAD"), browser(), withHeader("Sec-Fetch-Mode", "navigate")), rd},
+		{append(orig("GET"), browser(), withHeader("Sec-Fetch-Mode", "cors")), ""},
+		{append(orig("GET"), browser(), withHeader("Sec-Fetch-Mode", "no-cors")), ""},
+		{append(orig("POST"), browser()), ""},
+		{orig("GET"), ""},
+		{append(orig("GET"), browser(), withHeader("Authorization", "Bearer not-a-token")), ""},
+	} {
+		resp := f.do(t, "GET", "/oauth2/auth", nil, c.opts...)
+		body := readBody(t, resp)
+		if got := resp.Header.Get("X-Auth-Request-Return-Uri"); resp.StatusCode != http.StatusUnauthorized || got != c.want {
+			t.Errorf("case %d: %d with X-Auth-Request-Return-Uri %q, want %q", i, resp.StatusCode, got, c.want)
+		}
+		if c.want == "" && strings.Contains(body, "refresh") {
+			t.Errorf("case %d: a 401 that is no navigation goes to sign in:\n%s", i, body)
 		}
 	}
 	// One longer than a return URL may be is "/", as start makes it.
-	resp = f.do(t, "GET", "/oauth2/auth", nil, trusted, withHeader("X-Forwarded-Host", "app.test"),
+	resp = f.do(t, "GET", "/oauth2/auth", nil, trusted, browser(), withHeader("X-Forwarded-Host", "app.test"),
 		withHeader("X-Forwarded-Uri", "/app/x?q="+strings.Repeat("%25", maxRedirectLen/3)))
 	if got := resp.Header.Get("X-Auth-Request-Return-Uri"); got != "/" {
 		t.Errorf("a long URL's X-Auth-Request-Return-Uri has %d bytes, want /", len(got))

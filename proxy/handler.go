@@ -330,7 +330,13 @@ func upperCaseMethod(m string) bool {
 // followed that redirect cross-origin and gave the page a CORS failure,
 // no status, and each such fetch made a login-state cookie.
 func browserNavigation(r *http.Request) bool {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	return navigation(r.Method, r)
+}
+
+// navigation reports whether a request with method and r's headers is a
+// browser's navigation; forward-auth's method is the original request's.
+func navigation(method string, r *http.Request) bool {
+	if method != http.MethodGet && method != http.MethodHead {
 		return false
 	}
 	if m := r.Header.Get("Sec-Fetch-Mode"); m != "" && m != "navigate" {
