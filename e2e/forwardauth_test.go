@@ -133,6 +133,13 @@ func runNginx(tb testing.TB, listen, server string) {
 	tb.Helper()
 	bin := testenv.LookPath(tb, "nginx")
 	dir := tb.TempDir()
+	// nginx's workers run as nobody when the tests run as root, and must
+	// reach the temp paths (a request body over 16k goes to body/).
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	conf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxMain, dir, server)), 0o644); err != nil {
 		tb.Fatal(err)
@@ -171,6 +178,7 @@ func startCaddy(tb testing.TB, listen, gateway, app string) {
 // frontProxyCase drives a login and per-route decisions through a front
 // proxy that asks the gateway's forward-auth endpoint.
 func frontProxyCase(t *testing.T, front string, userHeader string, p *oidctest.Provider, up *upstream, gw *gateway) {
+	signInOnlyOnNavigation(t, front, up)
 	c := browser(t)
 	// The login returns to the original query as it was: a second
 	// parameter, a '+' and escaped reserved characters included.
@@ -257,4 +265,56 @@ func TestForwardAuthCaddy(t *testing.T) {
 	startCaddy(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
 	frontProxyCase(t, "http://"+front, "X-Forwarded-User", p, up, gw)
 	hostileCase(t, "http://"+front, "X-Forwarded-User", p, up)
+}
+
+// signInOnlyOnNavigation checks that, without a session, only a browser's
+// navigation is sent to sign in, as in proxy mode: a page's fetch of HTML
+// (Sec-Fetch-Mode: cors) and a form's POST get a 401 through the front
+// proxy. Sent to start, the fetch failed cross-origin at the provider with
+// no status (a login-state cookie each time), and the POST lost its body.
+func signInOnlyOnNavigation(t *testing.T, front string, up *upstream) {
+	t.Helper()
+	c := &http.Client{Timeout: 20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	send := func(method, mode string) (*http.Response, string) {
+		var body io.Reader
+		if method == "POST" {
+			body = strings.NewReader("note=" + strings.Repeat("x", 64<<10))
+		}
+		req, _ := http.NewRequest(method, front+"/hello?a=1", body)
+		req.Header.Set("Accept", "text/html,application/xhtml+xml")
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Mode", mode)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	before := up.count()
+	// A navigation: nginx and Caddy redirect, Traefik hands on the
+	// gateway's page, which goes to start at once.
+	resp, body := send("GET", "navigate")
+	nav := strings.Contains(resp.Header.Get("Location"), "/oauth2/start?rd=") ||
+		resp.StatusCode == 401 && metaRefresh.MatchString(body)
+	if !nav {
+		t.Errorf("navigation without a session: %d, Location %q, not sent to sign in\n%s",
+			resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	for _, m := range []struct{ method, mode string }{{"GET", "cors"}, {"HEAD", "no-cors"}, {"POST", "navigate"}} {
+		resp, body = send(m.method, m.mode)
+		if resp.StatusCode != 401 || resp.Header.Get("Location") != "" || metaRefresh.MatchString(body) {
+			t.Errorf("%s with Sec-Fetch-Mode %s without a session: %d, Location %q, want a 401 that goes nowhere\n%s",
+				m.method, m.mode, resp.StatusCode, resp.Header.Get("Location"), body)
+		}
+	}
+	// The POST gets the gateway's page: it offers a sign-in, back to the page.
+	if !strings.Contains(body, "/oauth2/start?rd=") {
+		t.Errorf("the POST's 401 offers no sign-in:\n%s", body)
+	}
+	if up.count() != before {
+		t.Error("the app was reached without a session")
+	}
 }

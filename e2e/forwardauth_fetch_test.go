@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/portcullis/portcullis/internal/testenv"
+)
+
+// TestForwardAuthPageFetchInChromium: behind nginx and Caddy, a page's own
+// fetch of HTML without a session reads a 401, as in proxy mode. The
+// snippets redirected every 401 to start, which the browser followed to the
+// provider, cross-origin: the page saw a CORS failure with no status, and
+// each fetch started a login.
+func TestForwardAuthPageFetchInChromium(t *testing.T) {
+	fronts := map[string]func(tb testing.TB, listen, gateway, app string){"nginx": startNginx, "caddy": startCaddy}
+	for name, start := range fronts {
+		t.Run(name, func(t *testing.T) {
+			up := newUpstream(t)
+			p := oidctest.New(t, oidctest.Options{})
+			front := testenv.Addr(testenv.FreePort(t))
+			a := pickAddrs(t)
+			trusted := "127.0.0.1/32"
+			if name == "nginx" {
+				trusted = "127.0.0.2/32" // runNginx's proxy_bind
+			}
+			gw := startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, trusted))
+			start(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+			ctx, cancel := context.WithTimeout(newChromium(t), 30*time.Second)
+			defer cancel()
+			// A public page of the app, where the page's script runs.
+			if err := chromedp.Do(ctx, chromedp.Navigate("http://"+front+"/public/x")); err != nil {
+				t.Fatalf("navigate: %v", err)
+			}
+			js := `fetch("/hello", {headers: {Accept: "text/html, */*"}}).then(
+				r => String(r.status), e => "failed: " + e.message)`
+			got, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatalf("fetch: %v", err)
+			}
+			if got != "401" {
+				t.Errorf("the page's fetch without a session through %s: %s, want a 401 the page can read", name, got)
+			}
+			if strings.Contains(opsMetrics(t, gw), startedLogins) {
+				t.Errorf("the page's fetch started %v logins, want none", metricValue(t, gw, startedLogins))
+			}
+		})
+	}
+}
