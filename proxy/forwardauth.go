@@ -88,10 +88,13 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 // page goes to start at once), any other request (a page's fetch, a
 // form's POST) gets the 401 page or JSON of proxy mode, its sign-in link
 // back to the page it came from. The subrequest carries the original
-// request's Accept and Sec-Fetch-Mode; a proxy that names no method gets
-// the navigation's answer, as before.
+// request's Accept and Sec-Fetch-Mode; when the proxy names no method,
+// those alone tell (only what to answer: the decision took every method).
 func (h *Handler) authSignIn(ex *exchange, r *http.Request, method string) *httpError {
-	if method != "" && !navigation(method, r) {
+	if method == "" {
+		method = http.MethodGet
+	}
+	if !navigation(method, r) {
 		return h.signInRequired(ex, r)
 	}
 	e := ex.dec.refusal(http.StatusForbidden)

@@ -150,6 +150,12 @@ func TestForwardAuthSignInPage(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "refresh") || !strings.Contains(body, ">Sign in</a>") {
 		t.Errorf("POST: %d, want a 401 page that links without going:\n%s", resp.StatusCode, body)
 	}
+	// A form's POST: the sign-in returns to the form's page, as in proxy mode.
+	resp = f.do(t, "GET", "/oauth2/auth", nil, append(orig("POST"), browser(), withHeader("Referer", "http://app.test/app/form?id=7"))...)
+	body = readBody(t, resp)
+	if want := `<a href="/oauth2/start?rd=http%3A//app.test/app/form%3Fid%3D7">`; !strings.Contains(body, want) {
+		t.Errorf("POST with a Referer: the page lacks %s:\n%s", want, body)
+	}
 	resp = f.do(t, "GET", "/oauth2/auth", nil, orig("GET")...)
 	body = readBody(t, resp)
 	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "start") {
@@ -176,6 +182,10 @@ func TestForwardAuthSignInPage(t *testing.T) {
 		{append(orig("POST"), browser()), ""},
 		{orig("GET"), ""},
 		{append(orig("GET"), browser(), withHeader("Authorization", "Bearer not-a-token")), ""},
+		// No method named: the headers alone tell.
+		{[]reqOption{trusted, browser(), withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "/app/x?a=1&b=<2>")}, rd},
+		{[]reqOption{trusted, browser(), withHeader("Sec-Fetch-Mode", "cors"), withHeader("X-Forwarded-Host", "app.test"),
+			withHeader("X-Forwarded-Uri", "/app/x?a=1&b=<2>")}, ""},
 	} {
 		resp := f.do(t, "GET", "/oauth2/auth", nil, c.opts...)
 		body := readBody(t, resp)
