@@ -16,21 +16,22 @@ import (
 // fetch of HTML without a session reads a 401, as in proxy mode. The
 // snippets redirected every 401 to start, which the browser followed to the
 // provider, cross-origin: the page saw a CORS failure with no status, and
-// each fetch started a login.
+// each fetch started a login. ingress-nginx still redirects every 401, and
+// start answers the page's request with the 401 instead.
 func TestForwardAuthPageFetchInChromium(t *testing.T) {
-	fronts := map[string]func(tb testing.TB, listen, gateway, app string){"nginx": startNginx, "caddy": startCaddy}
-	for name, start := range fronts {
-		t.Run(name, func(t *testing.T) {
+	fronts := []struct {
+		name, trusted string
+		start         func(tb testing.TB, listen, gateway, app string)
+	}{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy},
+		{"ingress-nginx", "127.0.0.2/32", startIngressNginx}}
+	for _, fr := range fronts {
+		t.Run(fr.name, func(t *testing.T) {
 			up := newUpstream(t)
 			p := oidctest.New(t, oidctest.Options{})
 			front := testenv.Addr(testenv.FreePort(t))
 			a := pickAddrs(t)
-			trusted := "127.0.0.1/32"
-			if name == "nginx" {
-				trusted = "127.0.0.2/32" // runNginx's proxy_bind
-			}
-			gw := startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, trusted))
-			start(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+			gw := startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, fr.trusted))
+			fr.start(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
 			ctx, cancel := context.WithTimeout(newChromium(t), 30*time.Second)
 			defer cancel()
 			// A public page of the app, where the page's script runs.
@@ -44,7 +45,7 @@ func TestForwardAuthPageFetchInChromium(t *testing.T) {
 				t.Fatalf("fetch: %v", err)
 			}
 			if got != "401" {
-				t.Errorf("the page's fetch without a session through %s: %s, want a 401 the page can read", name, got)
+				t.Errorf("the page's fetch without a session through %s: %s, want a 401 the page can read", fr.name, got)
 			}
 			if strings.Contains(opsMetrics(t, gw), startedLogins) {
 				t.Errorf("the page's fetch started %v logins, want none", metricValue(t, gw, startedLogins))

@@ -339,10 +339,17 @@ func navigation(method string, r *http.Request) bool {
 	if method != http.MethodGet && method != http.MethodHead {
 		return false
 	}
-	if m := r.Header.Get("Sec-Fetch-Mode"); m != "" && m != "navigate" {
+	if pageRequest(r) {
 		return false
 	}
 	return acceptsHTML(r)
+}
+
+// pageRequest reports whether the browser names r a page's own request
+// (Sec-Fetch-Mode cors, same-origin, no-cors, websocket), not a navigation.
+func pageRequest(r *http.Request) bool {
+	m := r.Header.Get("Sec-Fetch-Mode")
+	return m != "" && m != "navigate"
 }
 
 func acceptsHTML(r *http.Request) bool {

@@ -26,6 +26,13 @@ func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 		h.fail(ex, r, forbidden(speculativeLogin))
 		return
 	}
+	if pageRequest(r) {
+		// A page's fetch that a front proxy redirected here (ingress-nginx
+		// redirects every 401): sent on, it failed cross-origin at the
+		// provider with no status and made a login-state cookie each time.
+		h.fail(ex, r, startByPage())
+		return
+	}
 	// A sign-in started from another site (a link, a redirect) does not end
 	// the session first: that site could otherwise sign users out. The
 	// session of the new sign-in replaces it at the callback.
@@ -88,6 +95,14 @@ func (h *Handler) startLogin(ex *exchange, r *http.Request, returnURL string, sc
 	ex.loginRedirect = true
 	ex.Header().Set("Cache-Control", "no-store")
 	http.Redirect(ex, r, target, http.StatusFound)
+}
+
+// startByPage is start's answer to a page's own request: the 401 of a
+// request without a session, with nothing to follow.
+func startByPage() *httpError {
+	e := unauthenticated()
+	e.reason = "a page's own request does not start a sign-in; reload the page to sign in"
+	return e
 }
 
 // speculativeLogin is the reason of a prefetched start of a login.

@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -119,5 +120,32 @@ func TestStepUpIsNotUsedUpByAPrefetch(t *testing.T) {
 	}
 	if resp := f.do(t, "GET", "/api/x", nil, browser(), withCookies(after)); resp.StatusCode != http.StatusFound {
 		t.Errorf("the click after a prefetch = %d, want 302 to the provider", resp.StatusCode)
+	}
+}
+
+// TestStartIsNoPageRequest: a page's own request to start (Sec-Fetch-Mode
+// cors, no-cors or same-origin), such as a fetch that a front proxy
+// redirected there (ingress-nginx's auth-signin redirects every 401), was
+// sent on to the provider, cross-origin: the page got a CORS failure with
+// no status, each fetch made a login-state cookie, and a same-site one
+// ended the session first. It is a 401 that sets no cookie; a navigation
+// still starts the login.
+func TestStartIsNoPageRequest(t *testing.T) {
+	f := newFixture(t)
+	old := f.cookies(t, f.session())
+	for _, mode := range []string{"cors", "no-cors", "same-origin"} {
+		resp := f.do(t, "GET", "/oauth2/start?rd=%2Fx", nil, withCookies(old), browser(),
+			withHeader("Sec-Fetch-Site", "same-origin"), withHeader("Sec-Fetch-Mode", mode))
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Location") != "" || len(resp.Cookies()) != 0 {
+			t.Errorf("Sec-Fetch-Mode %s: start = %d to %q setting %d cookies, want 401 setting none",
+				mode, resp.StatusCode, resp.Header.Get("Location"), len(resp.Cookies()))
+		}
+	}
+	if r := f.do(t, "GET", "/app/x", nil, withCookies(old)); r.StatusCode != http.StatusOK {
+		t.Errorf("the session after a page's requests to start: %d, want 200", r.StatusCode)
+	}
+	resp := f.do(t, "GET", "/oauth2/start?rd=%2Fx", nil, browser(), withHeader("Sec-Fetch-Mode", "navigate"))
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "https://idp.test/") {
+		t.Errorf("a navigation to start: %d to %q, want 302 to the provider", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
