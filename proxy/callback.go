@@ -1,0 +1,322 @@
+package proxy
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/session"
+)
+
+// badCallbackMessage is the sign-in page's reason for a callback whose state
+// or code is unknown, expired or used.
+const badCallbackMessage = "This sign-in link is unknown, expired or was already used."
+
+// exchangeFailure is the sign-in page of a failed code exchange: what the
+// user can do about a refused account or an unreadable directory is said;
+// anything else stays generic (the cause is logged).
+func (h *Handler) exchangeFailure(err error) *httpError {
+	status, reason := http.StatusBadGateway, "exchange_failed"
+	msg := "The sign-in could not be completed with the identity provider."
+	var de *idp.DirectoryError
+	switch {
+	case errors.Is(err, idp.ErrCodeRefused):
+		// A made-up, expired or replayed code: the callback's fault, as
+		// an unknown state is (4xx), not a failing provider's (502).
+		status, reason, msg = http.StatusBadRequest, "bad_code", badCallbackMessage
+	case errors.Is(err, idp.ErrInvalidToken):
+		reason = "invalid_id_token"
+	case errors.Is(err, idp.ErrInvalidTokenResponse):
+		reason = "invalid_token_response"
+		msg = "The sign-in could not be completed: the identity provider's answer to the token request is invalid. Ask your administrator; the gateway's log names the fault."
+	case errors.Is(err, idp.ErrNotReady):
+		reason = "provider_unavailable"
+	case errors.Is(err, idp.ErrAmbiguousList):
+		status, reason = http.StatusForbidden, "unsupported_group"
+		msg = "The sign-in was refused: one of your groups has a comma in its name, which the groups header cannot pass on to the application. Ask your administrator to rename the group or to send group IDs."
+	case errors.Is(err, idp.ErrGroupsElsewhere):
+		status, reason = http.StatusForbidden, "unsupported_group"
+		msg = "The sign-in was refused: the identity provider reports that you have too many groups to list in its token, and this gateway is not set up to read them elsewhere. Ask your administrator."
+	case errors.Is(err, idp.ErrUnverifiedEmail):
+		status, reason = http.StatusForbidden, "unverified_email"
+		msg = "The sign-in was refused: your email address, which this gateway uses as your user name, is not verified by the identity provider. Verify it there, then sign in again."
+	case errors.Is(err, idp.ErrHostedDomain):
+		status, reason = http.StatusForbidden, "hosted_domain"
+		msg = "This Google account is not an account of the organisation's Google Workspace domain. Sign in with your work account."
+	case errors.As(err, &de):
+		// Never an identity without its groups: the sign-in fails.
+		reason = "directory_unavailable"
+		msg = "The sign-in could not be completed: your group memberships could not be read from the directory. Please try again in a few minutes."
+		if de.Hint != "" {
+			msg = "The sign-in could not be completed. " + de.Hint
+		}
+	}
+	return h.loginFailure(status, reason, msg, err)
+}
+
+// handleCallback serves GET {prefix}/callback, the redirect URI (RFC 6749
+// §4.1.2): it checks the response's shape and issuer before redeeming the
+// code once, then issues a fresh session and returns to the saved URL.
+func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
+	ex.Header().Set("Cache-Control", "no-store")
+	ex.Header().Set("Referrer-Policy", "no-referrer")
+	if r.Method != http.MethodGet {
+		h.fail(ex, r, methodNotAllowed("GET"))
+		return
+	}
+	if speculative(r.Header) {
+		// It would take the single-use state and redeem the code before
+		// the browser's own visit, which would then fail.
+		h.fail(ex, r, forbidden("a prefetch does not complete a sign-in"))
+		return
+	}
+	q := r.URL.Query()
+	if err := h.checkCallbackParams(q); err != nil {
+		h.fail(ex, r, err)
+		return
+	}
+	if q.Has("code") {
+		// A slot before the state is taken: a callback refused as busy
+		// keeps its state, and reloading it completes the sign-in.
+		release, ok := h.exchangeSlot()
+		if !ok {
+			h.fail(ex, r, h.loginBusy())
+			return
+		}
+		defer release()
+	}
+	state := q.Get("state")
+	ls, err := h.states.Take(ex, r, state)
+	if err == nil && subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) != 1 {
+		err = errors.New("proxy: login state does not match")
+	}
+	if err == nil && ls.Verifier == "" {
+		// A sign-out's state (no PKCE verifier, no nonce) is no login state.
+		err = errors.New("proxy: the state was not issued for a login")
+	}
+	// A response whose state we did not issue is refused before anything
+	// of it is shown: a crafted link must not put provider-looking text on
+	// the gateway's page.
+	if err != nil {
+		h.fail(ex, r, h.loginFailure(http.StatusBadRequest, "bad_state", badStateReason(r), err))
+		return
+	}
+	if err := h.stateUnused(r, ls); err != nil {
+		h.fail(ex, r, err)
+		return
+	}
+	if q.Has("error") {
+		// RFC 6749 §4.1.2.1: show the provider's error, escaped, with a link
+		// to try again; never start another login by ourselves.
+		reason := "The identity provider refused the sign-in: " + q.Get("error")
+		if d := q.Get("error_description"); d != "" {
+			reason += " (" + d + ")"
+		}
+		e := h.loginFailure(http.StatusForbidden, "provider_error", truncate(reason, 300), nil)
+		e.cause = errors.New("provider error " + truncate(q.Get("error"), 64))
+		h.fail(ex, r, e)
+		return
+	}
+	h.finishLogin(ex, r, q.Get("code"), ls)
+}
+
+// badStateReason is the page's reason for a callback whose state matches
+// no login state. One that brought no cookie at all is also what a browser
+// that blocks the gateway's cookies sends, every time: the page said only
+// "unknown, expired or already used", and trying again ended there again
+// with nothing to go on. A reloaded callback brings the session cookie.
+func badStateReason(r *http.Request) string {
+	if len(r.Header["Cookie"]) > 0 {
+		return badCallbackMessage
+	}
+	return badCallbackMessage + " Your browser sent no cookies with it: if trying again ends here too, allow cookies for this site."
+}
+
+// stateUnused refuses ls's state when another replica that shares the
+// Redis store completed a sign-in with it: Take remembers accepted states
+// in this process only, and a copy of a callback (its URL and its
+// login-state cookie) replayed to another replica was redeemed again, which
+// only the provider's single use of codes stopped. It only reads: a state
+// is claimed (claimState) once its sign-in has succeeded, so a callback
+// that fails (an error, a made-up code) writes nothing to Redis. Without a
+// shared store there is nothing to ask.
+func (h *Handler) stateUnused(r *http.Request, ls *session.LoginState) error {
+	if h.replay == nil {
+		return nil
+	}
+	used, err := h.replay.Used(r.Context(), loginStateKey+ls.State)
+	if err != nil {
+		h.metrics.login("failed", "session_store")
+		return unavailable("the session store is not available; please retry shortly", err)
+	}
+	if used {
+		return h.stateTaken()
+	}
+	return nil
+}
+
+// claimState accepts ls's state once across every replica that shares the
+// Redis store (SET NX), after its code was redeemed and before its session
+// is saved: of two copies of one callback redeemed at once, one signs in.
+// Claimed earlier, every callback with a state that /start hands anyone
+// held a Redis key for up to 10 minutes, a flood of them filling a Redis
+// that must not evict (docs/security.md, "Sign-in is not an amplifier").
+func (h *Handler) claimState(r *http.Request, ls *session.LoginState) error {
+	if h.replay == nil {
+		return nil
+	}
+	ttl := max(ls.IssuedAt.Add(session.LoginStateTTL).Sub(h.now()), time.Second)
+	first, err := h.replay.FirstUse(r.Context(), loginStateKey+ls.State, ttl)
+	if err != nil {
+		h.metrics.login("failed", "session_store")
+		return unavailable("the session store is not available; please retry shortly", err)
+	}
+	if !first {
+		return h.stateTaken()
+	}
+	return nil
+}
+
+// stateTaken is the failure of a state another replica accepted.
+func (h *Handler) stateTaken() *httpError {
+	return h.loginFailure(http.StatusBadRequest, "bad_state",
+		badCallbackMessage,
+		errors.New("proxy: login state already accepted on another replica"))
+}
+
+// loginStateKey prefixes a state among the replay guard's one-time keys.
+const loginStateKey = "login-state\x00"
+
+// maxLoginExchanges caps the code exchanges in flight. Each is a token
+// request with the gateway's client credentials, then userinfo and
+// directory reads, and any anonymous client can start one per state that
+// /start hands it: unbounded, a flood of made-up codes spends the client's
+// quota at the provider, which every sign-in and refresh shares
+// (docs/security.md, "Sign-in is not an amplifier").
+const maxLoginExchanges = 32
+
+// exchangeSlot takes one of the maxLoginExchanges slots, or reports false
+// at once when all are taken: a flood is refused, never queued.
+func (h *Handler) exchangeSlot() (release func(), ok bool) {
+	select {
+	case h.exchanges <- struct{}{}:
+		return func() { <-h.exchanges }, true
+	default:
+		return nil, false
+	}
+}
+
+// loginBusy is the 503 of a callback refused because maxLoginExchanges
+// are in flight; Retry-After says when to reload it.
+func (h *Handler) loginBusy() *httpError {
+	h.metrics.login("failed", "busy")
+	e := unavailable("The gateway is completing many sign-ins at once. Reload this page in a moment to finish yours.", nil)
+	e.title, e.retry = "Sign-in busy", true
+	return e
+}
+
+// checkCallbackParams refuses, before any token request, a callback with a
+// repeated code, state or iss, a code together with an error, no state, or
+// an iss that is missing where RFC 9207 requires it or differs from the
+// provider's issuer.
+func (h *Handler) checkCallbackParams(q url.Values) error {
+	bad := func(reason string) error {
+		h.metrics.login("failed", "bad_request")
+		e := badRequest(reason, nil)
+		e.title, e.link = "Sign-in failed", h.prefix+"/start"
+		return e
+	}
+	for _, k := range []string{"code", "state", "iss", "error"} {
+		if len(q[k]) > 1 {
+			return bad("The sign-in response repeats the parameter " + k + ".")
+		}
+	}
+	if q.Has("code") && q.Has("error") {
+		return bad("The sign-in response carries both a code and an error.")
+	}
+	if q.Get("state") == "" {
+		return bad("The sign-in response carries no state.")
+	}
+	if !q.Has("code") && !q.Has("error") {
+		return bad("The sign-in response carries neither a code nor an error.")
+	}
+	iss, hasIss := q["iss"]
+	if h.login.IssuerParameterSupported() && !hasIss {
+		return bad("The sign-in response does not name its issuer.")
+	}
+	if hasIss && iss[0] != h.login.Issuer() {
+		return bad("The sign-in response comes from another issuer.")
+	}
+	return nil
+}
+
+// finishLogin redeems the code and saves a fresh session (never reusing the
+// old cookie: no session fixation).
+func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *session.LoginState) {
+	if code == "" {
+		h.fail(ex, r, h.loginFailure(http.StatusBadRequest, "bad_request", "The sign-in response carries no code.", nil))
+		return
+	}
+	tokens, id, err := h.login.Exchange(r.Context(), code, ls.Verifier, ls.Nonce)
+	if err != nil || tokens == nil || id == nil {
+		h.fail(ex, r, h.exchangeFailure(err))
+		return
+	}
+	if err := h.claimState(r, ls); err != nil {
+		h.fail(ex, r, err)
+		return
+	}
+	now := h.now()
+	s := &session.Session{
+		Identity:     *id,
+		AccessToken:  tokens.AccessToken,
+		RefreshToken: tokens.RefreshToken,
+		IDToken:      tokens.IDToken,
+		Expiry:       tokens.Expiry,
+		GroupsReadAt: tokens.GroupsReadAt,
+		CreatedAt:    now,
+		ExpiresAt:    now.Add(h.cfg.SessionLifetime),
+		// A logout of the user received since the sign-in began (the
+		// Redis store) refuses the session: it found none to end.
+		SignInStarted: ls.IssuedAt,
+	}
+	// What the provider granted, never what the login asked for: the
+	// browser carried that request and could drop a scope from it.
+	s.Identity.Scopes = tokens.Scopes
+	if ls.StepUp != "" {
+		s.StepUps = map[string]time.Time{ls.StepUp: now}
+	}
+	// The session the browser had before (a step-up, or a login over an
+	// old one) ends here, server-side too: a copy of its cookie must not
+	// outlive the new login.
+	if err := h.cfg.Sessions.Delete(ex, r); err != nil {
+		h.log.Warn("proxy: ending the previous session at login failed", "err", err)
+	}
+	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
+		h.fail(ex, r, h.saveFailure(err))
+		return
+	}
+	h.metrics.login("succeeded", "")
+	ex.id = &s.Identity
+	http.Redirect(ex, r, h.redirects.validate(ls.ReturnURL), http.StatusFound)
+}
+
+// saveFailure is the sign-in failure of a session that could not be saved:
+// one too large for cookies is not worth a retry, and one that a logout
+// during the sign-in ended needs a new sign-in.
+func (h *Handler) saveFailure(err error) *httpError {
+	if errors.Is(err, session.ErrLoggedOut) {
+		return h.loginFailure(http.StatusForbidden, "logged_out",
+			"You were signed out at the identity provider while this sign-in was under way. Please sign in again.", err)
+	}
+	if errors.Is(err, session.ErrTooLarge) {
+		return h.loginFailure(http.StatusInternalServerError, "session_too_large",
+			"Your sign-in carries more than browser cookies can hold (for example, very many groups). "+
+				"The gateway's operator can switch to the Redis session store.", err)
+	}
+	return h.loginFailure(http.StatusServiceUnavailable, "session_store",
+		"The session could not be stored; please retry shortly.", err)
+}
