@@ -1,0 +1,287 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/portcullis/portcullis/policy"
+)
+
+// originalRequest reads the request a front proxy asks about: its method
+// from X-Forwarded-Method or X-Original-Method (ingress-nginx), its host and
+// path from X-Forwarded-Host + X-Forwarded-Uri, X-Original-URL (an absolute
+// URL) or X-Original-URI (a path, with X-Forwarded-Host or the subrequest's
+// Host). Every source present must name the same request, each header at
+// most once: otherwise a client could add one its proxy passes through and
+// have the laxer one believed. No method named leaves q.method "" (decided
+// for every method).
+func originalRequest(r *http.Request) (q request, query string, err error) {
+	m1, err := singleHeader(r, "X-Forwarded-Method")
+	if err != nil {
+		return q, "", err
+	}
+	m2, err := singleHeader(r, "X-Original-Method")
+	if err != nil {
+		return q, "", err
+	}
+	if m1 != "" && m2 != "" && m1 != m2 {
+		return q, "", badRequest("X-Forwarded-Method and X-Original-Method name different methods", nil)
+	}
+	if q.method = m1; q.method == "" {
+		q.method = m2
+	}
+	if q.method != "" && !policy.ValidMethod(q.method) {
+		return q, "", badRequest("the forwarded method is not an upper-case method name", nil)
+	}
+	if e := checkMethod(q.method); e != nil {
+		return q, "", e
+	}
+	if e := checkMethodOverride(r.Header); e != nil {
+		return q, "", e
+	}
+	if e := checkPathRewrite(r.Header); e != nil {
+		return q, "", e
+	}
+	if e := checkH2CUpgrade(r.Header); e != nil {
+		return q, "", e
+	}
+	named := make([]target, 0, 3)
+	for _, src := range [...]func(*http.Request) (target, bool, error){
+		forwardedTarget, originalURLTarget, originalURITarget,
+	} {
+		t, ok, err := src(r)
+		if err != nil {
+			return q, "", err
+		}
+		if ok {
+			named = append(named, t)
+		}
+	}
+	if len(named) == 0 {
+		return q, "", badRequest("the original request is not named (X-Forwarded-Uri or X-Original-URL)", nil)
+	}
+	first := named[0]
+	for _, t := range named[1:] {
+		if t.host != first.host || t.path != first.path || t.query != first.query {
+			return q, "", badRequest("the forwarded headers name different requests", nil)
+		}
+	}
+	q.host, q.path = first.host, first.path
+	return q, first.query, nil
+}
+
+// target is the host, normalised path and raw query one set of forwarded
+// headers names.
+type target struct {
+	host  Host
+	path  string
+	query string
+}
+
+// forwardedTarget reads X-Forwarded-Host + X-Forwarded-Uri (Traefik, Caddy,
+// the documented nginx and Envoy snippets).
+func forwardedTarget(r *http.Request) (target, bool, error) {
+	return uriTarget(r, "X-Forwarded-Uri", "X-Forwarded-Uri")
+}
+
+// originalURITarget reads X-Original-URI (a request-target, as nginx's
+// $request_uri), with the host from X-Forwarded-Host or the subrequest.
+func originalURITarget(r *http.Request) (target, bool, error) {
+	return uriTarget(r, "X-Original-Uri", "X-Original-URI")
+}
+
+// uriTarget reads a request-target from the header key (named name in
+// errors) with the host from X-Forwarded-Host or the subrequest; ok is
+// false when the header is absent.
+func uriTarget(r *http.Request, key, name string) (t target, ok bool, err error) {
+	uri, err := singleHeader(r, key)
+	if err != nil || uri == "" {
+		return target{}, false, err
+	}
+	host, err := forwardedHost(r)
+	if err != nil {
+		return target{}, false, err
+	}
+	t, err = pathTarget(host, uri, name)
+	return t, err == nil, err
+}
+
+// originalURLTarget reads X-Original-URL, an absolute URL (ingress-nginx's
+// $scheme://$http_host$request_uri).
+//
+// Its host is the client's Host header ($http_host), not necessarily the
+// host nginx routed by: with an absolute-form request line ("GET
+// http://a.example.com/x" with "Host: b.example.com") nginx serves a's
+// server block. So an X-Forwarded-Host, which the documented ingress-nginx
+// set-up sets to $host, must name the same host. And since $request_uri
+// always starts with "/", a URL without a path right after its host is a
+// Host header that carried a '?' ("Host: a.example.com?" makes
+// "http://a.example.com?/admin"), never a request nginx forwards.
+func originalURLTarget(r *http.Request) (target, bool, error) {
+	orig, err := singleHeader(r, "X-Original-Url")
+	if err != nil || orig == "" {
+		return target{}, false, err
+	}
+	u, err := url.Parse(orig)
+	if err != nil || u.User != nil || u.Opaque != "" || u.Fragment != "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return target{}, false, badRequest("X-Original-URL is not an absolute http(s) URL", urlCause(err))
+	}
+	if !strings.HasPrefix(u.EscapedPath(), "/") {
+		return target{}, false, badRequest("X-Original-URL has no path after its host", nil)
+	}
+	host, err := ParseHost(u.Host)
+	if err != nil {
+		return target{}, false, badRequest("X-Original-URL names an unacceptable host", err)
+	}
+	if err := sameForwardedHost(r, host); err != nil {
+		return target{}, false, err
+	}
+	t, err := normalTarget(host, policy.RequestPath(u), u.RawQuery)
+	return t, err == nil, err
+}
+
+// sameForwardedHost checks that X-Forwarded-Host, when present, names host:
+// the same name, and the same port when it names one ($host has none).
+func sameForwardedHost(r *http.Request, host Host) error {
+	v, err := singleHeader(r, "X-Forwarded-Host")
+	if err != nil || v == "" {
+		return err
+	}
+	fwd, err := ParseHost(v)
+	if err != nil {
+		return badRequest("the forwarded host is not acceptable", err)
+	}
+	if fwd.Name != host.Name || (fwd.Port != "" && fwd.Port != host.Port) {
+		return badRequest("X-Original-URL and X-Forwarded-Host name different hosts", nil)
+	}
+	return nil
+}
+
+// forwardedHost is X-Forwarded-Host, else the subrequest's own Host (which
+// Caddy and Traefik keep as the original's), parsed by the Host rule.
+func forwardedHost(r *http.Request) (Host, error) {
+	v, err := singleHeader(r, "X-Forwarded-Host")
+	if err != nil {
+		return Host{}, err
+	}
+	if v == "" {
+		v = r.Host
+	}
+	h, err := ParseHost(v)
+	if err != nil {
+		return Host{}, badRequest("the forwarded host is not acceptable", err)
+	}
+	return h, nil
+}
+
+// pathTarget reads a request-target in origin form ("/p?q").
+func pathTarget(host Host, uri, header string) (target, error) {
+	u, err := url.ParseRequestURI(uri)
+	if err != nil || u.Host != "" || u.Scheme != "" || u.Opaque != "" {
+		return target{}, badRequest(header+" is not a request path", urlCause(err))
+	}
+	return normalTarget(host, policy.RequestPath(u), u.RawQuery)
+}
+
+func normalTarget(host Host, escaped, query string) (target, error) {
+	if escaped == "" {
+		escaped = "/"
+	}
+	if strings.HasPrefix(withoutLeadingDots(escaped), "//") {
+		// The front proxy sends the original target to the application,
+		// and "//public/admin" is host "public", path "/admin" to a URL
+		// parser (WHATWG URL, urlsplit), while it normalises to
+		// "/public/admin"; "/.//public/admin" is "//public/admin" once a
+		// WHATWG parser has removed its "." segment.
+		return target{}, badRequest("the request path starts with \"//\"", nil)
+	}
+	path, err := policy.Normalize(escaped)
+	if err != nil {
+		return target{}, badRequest("the request path is not acceptable", err)
+	}
+	if policy.HasDotDotSegment(escaped) {
+		// The front proxy sends the original path to the application,
+		// which may not resolve "..": the normalised path would not be
+		// what the application acts on.
+		return target{}, badRequest("the request path has a \"..\" segment", nil)
+	}
+	if e := checkQuery(query); e != nil {
+		return target{}, e
+	}
+	return target{host: host, path: path, query: query}, nil
+}
+
+// checkPathRewrite refuses an original request, named to forward-auth,
+// that carries a header with which an application replaces or strips the
+// path it routes by (X-Rewrite-URL, X-Script-Name, Script-Name, Path-Info;
+// proxy mode removes them, alwaysScrubbed): the front proxy passes it to
+// the application, which would route "/public/admin" with
+// "X-Script-Name: /public" as "/admin". Their '_' and '.' spellings are
+// refused by checkIdentitySpellings.
+func checkPathRewrite(hdr http.Header) *httpError {
+	for k := range hdr {
+		for _, f := range [...]string{"x-rewrite-url", "x-script-name", "script-name", "path-info"} {
+			if len(k) == len(f) && foldEqual(k, f) {
+				return badRequest("the original request carries a header that rewrites its path", nil)
+			}
+		}
+	}
+	return nil
+}
+
+// withoutLeadingDots is escaped without its leading "." segments ("/." or
+// "/%2e" followed by "/"), as a WHATWG URL parser removes them.
+func withoutLeadingDots(escaped string) string {
+	for {
+		rest, ok := "", false
+		for _, dot := range [...]string{"/.", "/%2e", "/%2E"} {
+			if r, found := strings.CutPrefix(escaped, dot); found && strings.HasPrefix(r, "/") {
+				rest, ok = r, true
+			}
+		}
+		if !ok {
+			return escaped
+		}
+		escaped = rest
+	}
+}
+
+// checkH2CUpgrade refuses an original request that asks to upgrade to h2c,
+// which proxy mode removes (scrubHeaders): a front proxy that forwards
+// upgrades (Caddy, Traefik, ingress-nginx) passes it on, and an
+// application that speaks h2c answers 101 and then serves every HTTP/2
+// request the client sends through the tunnel, none of them decided.
+func checkH2CUpgrade(hdr http.Header) *httpError {
+	for _, v := range hdr.Values("Upgrade") {
+		if strings.Contains(strings.ToLower(v), "h2c") {
+			return badRequest("the original request asks to upgrade to h2c", nil)
+		}
+	}
+	return nil
+}
+
+// urlCause is a URL parsing error without the URL, which the log would
+// otherwise show, query string and all (a code, a token).
+func urlCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// singleHeader returns the one value of header k ("" when absent); two
+// values, which a proxy that appends instead of replacing would send, are a
+// 400.
+func singleHeader(r *http.Request, k string) (string, error) {
+	vs := r.Header.Values(k)
+	switch len(vs) {
+	case 0:
+		return "", nil
+	case 1:
+		return vs[0], nil
+	}
+	return "", badRequest(k+" is repeated", nil)
+}
