@@ -3,6 +3,9 @@ package proxy
 import (
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -121,5 +124,55 @@ func TestHTTPSGatewayForwardAuthReturnsOverHTTPS(t *testing.T) {
 	resp = f.do(t, "GET", "/oauth2/callback?code=c&state="+url.QueryEscape(state), nil, withCookies(cookies), browser())
 	if got := resp.Header.Get("Location"); got != "/" {
 		t.Errorf("the snippets' rd %s: callback to %q, want /", rd, got)
+	}
+}
+
+// TestForwardAuthSnippetsReturnBehindTLSTerminator: nginx and Caddy behind
+// a load balancer that terminates TLS see plain http ($scheme, {scheme})
+// while the browser and public_url are https. The rd their snippets build
+// from a navigation's 401 must still bring the user back to the page he
+// asked for, on public_url's host and on another: built from their own
+// scheme it was an http rd, which an https gateway turns into "/".
+func TestForwardAuthSnippetsReturnBehindTLSTerminator(t *testing.T) {
+	snippets := map[string]*regexp.Regexp{
+		"nginx.conf": regexp.MustCompile(`return 302 (/oauth2/start\?rd=\S*);`),
+		"Caddyfile":  regexp.MustCompile(`redir \* (/oauth2/start\?rd=\S*)`),
+	}
+	vars := strings.NewReplacer("$scheme", "http", "{scheme}", "http",
+		"$http_host", "HOST", "{hostport}", "HOST",
+		"$auth_return", "RETURN", "{http.reverse_proxy.header.X-Auth-Request-Return-Uri}", "RETURN")
+	for file, re := range snippets {
+		b, err := os.ReadFile(filepath.Join("..", "docs", "forward-auth", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := re.FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("docs/forward-auth/%s: no redirect to start", file)
+		}
+		for _, host := range []string{"gw.test", "app.test"} {
+			f := httpsFixture(t)
+			front := []reqOption{fromPeer("10.0.0.5:4000"), withHeader("X-Forwarded-Proto", "http"),
+				withHeader("X-Forwarded-Host", host)}
+			resp := f.do(t, "GET", "/oauth2/auth", nil, append(front, browser(), withHeader("X-Forwarded-Uri", "/app/x?q=a&b=c"))...)
+			ret := resp.Header.Get("X-Auth-Request-Return-Uri")
+			if resp.StatusCode != http.StatusUnauthorized || ret == "" {
+				t.Fatalf("forward-auth = %d, X-Auth-Request-Return-Uri %q", resp.StatusCode, ret)
+			}
+			target := strings.NewReplacer("HOST", host, "RETURN", ret).Replace(vars.Replace(string(m[1])))
+			if host != "gw.test" {
+				resp = f.do(t, "GET", target, nil, append(front, browser())...)
+				target = strings.TrimPrefix(resp.Header.Get("Location"), "https://gw.test")
+			}
+			state, cookies := startLogin(t, f, target)
+			resp = f.do(t, "GET", "/oauth2/callback?code=c&state="+url.QueryEscape(state), nil, withCookies(cookies), browser())
+			want := "/app/x?q=a&b=c"
+			if host != "gw.test" {
+				want = "https://" + host + want
+			}
+			if got := resp.Header.Get("Location"); got != want {
+				t.Errorf("%s on %s: %s returns to %q, want %q", file, host, target, got, want)
+			}
+		}
 	}
 }
