@@ -30,9 +30,9 @@ type httpError struct {
 	// Traefik's forwardAuth and Envoy's ext_authz hand that answer to the
 	// browser as it is (the nginx and Caddy snippets turn the 401 into a
 	// redirect to start themselves), so the HTML page offers to sign in
-	// and, when navigate is set (a GET or HEAD, or a request whose method
-	// the proxy does not name: its return loses nothing), goes there at
-	// once. Other clients still get the 401.
+	// and, when navigate is set (a browser's navigation: GET or HEAD
+	// accepting text/html, Sec-Fetch-Mode absent or navigate; its return
+	// loses nothing), goes there at once. Other clients still get the 401.
 	signIn   string
 	navigate bool
 	// oauth names the JSON reason error_description (RFC 6749 §5.2 style),

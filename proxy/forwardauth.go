@@ -71,12 +71,12 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 			h.names.setAuthResponse(ex.Header(), h.identityValues(ex.id, at, h.audience(ex.dec.route, h.upstreamFor(ex.dec.route), q.host), h.identityEnd(ex)))
 		}
 		ex.WriteHeader(http.StatusOK)
+	case portcullis.OutcomeUnauthenticated:
+		// Not through refusal: its 401 would be one more allocation per
+		// anonymous request, replaced at once.
+		h.failAuth(ex, r, h.authSignIn(ex, r, q.method))
 	default:
-		e := ex.dec.refusal(http.StatusForbidden)
-		if e.status == http.StatusUnauthorized {
-			e = h.authSignIn(ex, r, q.method)
-		}
-		h.failAuth(ex, r, e)
+		h.failAuth(ex, r, ex.dec.refusal(http.StatusForbidden))
 	}
 }
 
@@ -94,7 +94,7 @@ func (h *Handler) authSignIn(ex *exchange, r *http.Request, method string) *http
 	if !navigation(method, r) {
 		return h.signInRequired(ex, r)
 	}
-	e := ex.dec.refusal(http.StatusForbidden)
+	e := unauthenticated()
 	e.signIn = h.prefix + "/start?rd=" + rdValue(h.returnURL(ex))
 	e.navigate = true
 	return e

@@ -107,9 +107,9 @@ func TestHTTPSGatewaySignOutRefusesHTTPOrigins(t *testing.T) {
 
 // TestHTTPSGatewayForwardAuthReturnsOverHTTPS: forward-auth behind a front
 // proxy that served the application over plain http. The 401 page's
-// sign-in link names the original URL over https, and the rd that the
-// nginx and Caddy snippets build from their own scheme ("http://" + host
-// + X-Auth-Request-Return-Uri) returns to "/".
+// sign-in link names the original URL over https, and an rd built from
+// the front proxy's own scheme ("http://" + host + X-Auth-Request-Return-Uri,
+// as the nginx and Caddy snippets once did) returns to "/".
 func TestHTTPSGatewayForwardAuthReturnsOverHTTPS(t *testing.T) {
 	f := httpsFixture(t)
 	resp := f.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"), browser(),
