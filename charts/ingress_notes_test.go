@@ -96,3 +96,32 @@ func annotations(t *testing.T, file string) map[string]string {
 	}
 	return out
 }
+
+// TestIngressNginxSignInReturnsOverPublicScheme: the auth-signin the chart
+// prints builds rd with public_url's scheme, not the controller's $scheme:
+// behind a load balancer that terminates TLS, $scheme is http, and an
+// https gateway returns an http rd to "/" on its own host, not to the page
+// asked for.
+func TestIngressNginxSignInReturnsOverPublicScheme(t *testing.T) {
+	for file, want := range map[string]string{
+		"portcullis/templates/NOTES.txt": `/start?rd={{ (urlParse ($publicURL | default "https://PUBLIC_URL")).scheme }}://$host$escaped_request_uri"`,
+		"portcullis/README.md":           `/start?rd=https://$host$escaped_request_uri"`,
+	} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "auth-signin:") {
+				n++
+				if !strings.HasSuffix(line, want) {
+					t.Errorf("%s: %s\nwant it to end %s", file, strings.TrimSpace(line), want)
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no auth-signin annotation", file)
+		}
+	}
+}
