@@ -138,11 +138,16 @@ func (e *fuzzEnv) build(method, target, host string, sel uint32, v string, body 
 }
 
 // decidedIdentity is the identity the request presents, as the documented
-// order takes it: a bearer token, else the session cookie; ok is false for
-// an invalid bearer token (a 401, never the cookie).
+// order takes it: a bearer token, else the session cookie (an Authorization
+// of another scheme is not a bearer token); ok is false for an invalid
+// bearer token (a 401, never the cookie).
 func (e *fuzzEnv) decidedIdentity(r *http.Request) (who string, id *portcullis.Identity, ok bool) {
-	if a := r.Header.Values("Authorization"); len(a) > 0 {
-		if len(a) == 1 && a[0] == "Bearer "+e.bearer {
+	a := r.Header.Values("Authorization")
+	for _, v := range a {
+		if len(v) < 6 || !strings.EqualFold(v[:6], "bearer") {
+			continue // another scheme: the cookie decides (docs/requests.md)
+		}
+		if len(a) == 1 && strings.HasPrefix(v[6:], " ") && strings.TrimLeft(v[6:], " ") == e.bearer {
 			return "bob", e.bob, true
 		}
 		return "", nil, false
@@ -245,15 +250,25 @@ func (e *fuzzEnv) checkForwarded(t *testing.T, r *http.Request, host Host, path 
 			t.Fatalf("upstream got the gateway's cookie %s", c.Name)
 		}
 	}
-	scrub := newScrubSet(e.cfg.Headers)
 	for name := range got.Header {
 		setByGateway := slices.Contains(identityNames, name) || name == "X-Portcullis-Jwt-Assertion" ||
 			name == "X-Forwarded-For" || name == "X-Forwarded-Proto" || name == "X-Forwarded-Host"
-		if scrub.has(name) && !setByGateway {
+		folded := strings.ReplaceAll(strings.ToLower(name), "_", "-")
+		if slices.Contains(strippedNames, folded) && !setByGateway {
 			t.Fatalf("upstream got the stripped header %s", name)
 		}
 	}
 }
+
+// strippedNames are the headers docs/requests.md removes from every
+// request, lower-cased, written out here rather than read from the code
+// that strips them.
+var strippedNames = []string{"x-forwarded-user", "x-forwarded-email", "x-forwarded-groups",
+	"x-forwarded-preferred-username", "x-forwarded-tenant", "x-portcullis-jwt-assertion",
+	"x-auth-request-user", "forwarded", "x-forwarded-prefix", "x-forwarded-port", "x-forwarded-uri",
+	"x-original-url", "x-original-uri", "x-rewrite-url", "x-http-method-override", "x-http-method",
+	"x-method-override", "x-forwarded-method", "x-original-method", "x-forwarded-for",
+	"x-forwarded-proto", "x-forwarded-host"}
 
 var proxyStatuses = []int{200, 302, 400, 401, 403, 404, 405, 408, 413, 415, 431, 502, 503}
 
@@ -278,6 +293,12 @@ func FuzzHandlerProxy(f *testing.F) {
 		{"GET", "/app//x/./y", "GW.TEST.", 1<<13 | 1<<9, "Bearer <x>"},
 	} {
 		f.Add(s.m, s.t, s.h, s.sel, s.v, []byte(nil))
+	}
+	// Each listed header alone, on a public route and signed in: a random
+	// selection holds a dozen, which most often conflict into a 400.
+	for i := range len((&fuzzEnv{}).fuzzHeaders("")) {
+		f.Add("GET", "/public/x", "gw.test", uint32(1)<<i, "evil", []byte(nil))
+		f.Add("GET", "/app/x", "gw.test", uint32(1)<<9|uint32(1)<<i, "evil", []byte(nil))
 	}
 	e := newFuzzEnv(f)
 	f.Fuzz(func(t *testing.T, method, target, host string, sel uint32, v string, body []byte) {
@@ -327,6 +348,9 @@ func FuzzHandlerForwardAuth(f *testing.F) {
 		{"DELETE", "/api/x", "app.test", 1<<13 | trustedBit, "Bearer abcdefgh"},
 	} {
 		f.Add("GET", s.fm, s.fu, s.fh, s.sel, s.v)
+	}
+	for i := range len((&fuzzEnv{}).fuzzHeaders("")) {
+		f.Add("GET", "GET", "/app/x", "gw.test", trustedBit|uint32(1)<<9|uint32(1)<<i, "evil")
 	}
 	e := newFuzzEnv(f)
 	f.Fuzz(func(t *testing.T, method, fm, fu, fh string, sel uint32, v string) {
