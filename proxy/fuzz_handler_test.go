@@ -171,7 +171,7 @@ func (e *fuzzEnv) secrets(sel uint32, v string) []string {
 	return out
 }
 
-// checkRefusal: an answer's body holds no secret and no input that could
+// checkAnswer: an answer's body holds no secret and no input that could
 // be markup, and a redirect goes to a relative URL, an allowed host or the
 // provider.
 func (e *fuzzEnv) checkAnswer(t *testing.T, resp *http.Response, body string, secrets, inputs []string) {
