@@ -97,7 +97,16 @@ func TestRedisHungCallsAreBounded(t *testing.T) {
 		"DeleteBySubject": func() error { _, err := store.DeleteBySubject(ctx, "", "user-1"); return err },
 	}
 	for name, call := range calls {
-		if took, err := timed(call); err == nil || took > bound {
+		took, err := timed(call)
+		if err != nil && took > bound {
+			// Once more, Redis still hung: a loaded machine that left the
+			// goroutine waiting for a core past its deadline (4.8 s and
+			// 8.2 s seen at a load of about 20) is not a call left
+			// unbounded, which overruns the bound on every try.
+			took, err = timed(call)
+		}
+		t.Logf("%s while Redis hangs: %v", name, took)
+		if err == nil || took > bound {
 			t.Errorf("%s while Redis hangs: %v after %v, want an error within %v", name, err, took, bound)
 		}
 	}
