@@ -57,20 +57,32 @@ func (h *Handler) exchangeFailure(err error) *httpError {
 	return h.loginFailure(status, reason, msg, err)
 }
 
-// handleCallback serves GET {prefix}/callback, the redirect URI (RFC 6749
-// §4.1.2): it checks the response's shape and issuer before redeeming the
-// code once, then issues a fresh session and returns to the saved URL.
-func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
+// singleUseGET starts an endpoint that takes a single-use state (the
+// callback, signed_out): its answer is not stored nor its URL sent on as a
+// Referer, and only the browser's own GET may use the state up, not
+// another method (a link checker's HEAD) nor a prefetch (refused with
+// prefetchReason). It reports whether to go on.
+func (h *Handler) singleUseGET(ex *exchange, r *http.Request, prefetchReason string) bool {
 	ex.Header().Set("Cache-Control", "no-store")
 	ex.Header().Set("Referrer-Policy", "no-referrer")
 	if r.Method != http.MethodGet {
 		h.fail(ex, r, methodNotAllowed("GET"))
-		return
+		return false
 	}
 	if speculative(r.Header) {
-		// It would take the single-use state and redeem the code before
-		// the browser's own visit, which would then fail.
-		h.fail(ex, r, forbidden("a prefetch does not complete a sign-in"))
+		h.fail(ex, r, forbidden(prefetchReason))
+		return false
+	}
+	return true
+}
+
+// handleCallback serves GET {prefix}/callback, the redirect URI (RFC 6749
+// §4.1.2): it checks the response's shape and issuer before redeeming the
+// code once, then issues a fresh session and returns to the saved URL.
+func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
+	// A prefetch would take the single-use state and redeem the code
+	// before the browser's own visit, which would then fail.
+	if !h.singleUseGET(ex, r, "a prefetch does not complete a sign-in") {
 		return
 	}
 	q := r.URL.Query()

@@ -225,15 +225,7 @@ func speculative(h http.Header) bool {
 // single-use state, so only GET does: a HEAD (a link checker) or a POST
 // must not use it up before the browser's GET.
 func (h *Handler) handleSignedOut(ex *exchange, r *http.Request) {
-	ex.Header().Set("Cache-Control", "no-store")
-	ex.Header().Set("Referrer-Policy", "no-referrer")
-	if r.Method != http.MethodGet {
-		h.fail(ex, r, methodNotAllowed("GET"))
-		return
-	}
-	if speculative(r.Header) {
-		// It would use up the state the browser's own visit needs.
-		h.fail(ex, r, forbidden("a prefetch does not complete a sign-out"))
+	if !h.singleUseGET(ex, r, "a prefetch does not complete a sign-out") {
 		return
 	}
 	target := "/"
