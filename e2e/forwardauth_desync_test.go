@@ -21,15 +21,15 @@ var frontProxies = []struct {
 
 // behindFront starts an app, a test provider, the gateway in forward-auth
 // mode trusting trusted, and the front proxy (start) in front of the app;
-// it returns the app and the front proxy's address.
-func behindFront(t *testing.T, trusted string, start func(tb testing.TB, listen, gateway, app string)) (*upstream, string) {
+// it returns the app, the front proxy's address and the gateway.
+func behindFront(t *testing.T, trusted string, start func(tb testing.TB, listen, gateway, app string)) (*upstream, string, *gateway) {
 	up := newUpstream(t)
 	p := oidctest.New(t, oidctest.Options{})
 	addr := testenv.Addr(testenv.FreePort(t))
 	a := pickAddrs(t)
-	startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, trusted))
+	gw := startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, trusted))
 	start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	return up, addr
+	return up, addr, gw
 }
 
 // TestAuthEndpointNotReachableByClients: each snippet routes the
@@ -43,7 +43,7 @@ func behindFront(t *testing.T, trusted string, start func(tb testing.TB, listen,
 func TestAuthEndpointNotReachableByClients(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			_, addr := behindFront(t, front.trusted, front.start)
+			_, addr, _ := behindFront(t, front.trusted, front.start)
 			c := browser(t)
 			if status, body, _ := get(t, c, "http://"+addr+"/hello"); status != 200 {
 				t.Fatalf("login: %d %s", status, body)
@@ -68,7 +68,7 @@ func TestAuthEndpointNotReachableByClients(t *testing.T) {
 func TestDoubleSlashDoesNotReachApp(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up, addr := behindFront(t, front.trusted, front.start)
+			up, addr, _ := behindFront(t, front.trusted, front.start)
 			anon := browser(t)
 			if status, _ := send(t, anon, "GET", "http://"+addr+"/admin/secret", nil); status < 300 {
 				t.Fatalf("anonymous GET /admin/secret: %d", status)
@@ -104,7 +104,7 @@ func TestDoubleSlashDoesNotReachApp(t *testing.T) {
 func TestPathRewriteHeadersDoNotReachApp(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up, addr := behindFront(t, front.trusted, front.start)
+			up, addr, _ := behindFront(t, front.trusted, front.start)
 			for _, h := range [][2]string{{"X-Script-Name", "/public"}, {"X-Original-URL", "/admin/secret"},
 				{"X-Original-URI", "/admin/secret"}, {"X-Rewrite-URL", "/admin/secret"},
 				{"X-Forwarded-Path", "/admin/secret"}, {"X-Envoy-Original-Path", "/admin/secret"},
@@ -177,7 +177,7 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 		"X-Vouch-Idp-Claims-Groups": "admins", "X-Webauth-Role": "Admin"}
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up, addr := behindFront(t, front.trusted, front.start)
+			up, addr, _ := behindFront(t, front.trusted, front.start)
 			sent := maps.Clone(claims)
 			if front.name == "caddy" {
 				maps.Copy(sent, prefixed)
@@ -209,7 +209,7 @@ func TestOtherHostNotServedAsApp(t *testing.T) {
 			continue // its default backend answers 404 itself
 		}
 		t.Run(front.name, func(t *testing.T) {
-			up, addr := behindFront(t, front.trusted, front.start)
+			up, addr, _ := behindFront(t, front.trusted, front.start)
 			for _, raw := range []string{
 				"DELETE /admin/secret HTTP/1.1\r\nHost: public.test\r\n",
 				"DELETE http://public.test/admin/secret HTTP/1.1\r\nHost: " + addr + "\r\n",
@@ -238,7 +238,7 @@ func TestOtherHostNotServedAsApp(t *testing.T) {
 func TestH2CUpgradeDoesNotReachApp(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up, addr := behindFront(t, front.trusted, front.start)
+			up, addr, _ := behindFront(t, front.trusted, front.start)
 			for _, upgrade := range []string{"h2c", "H2C", "websocket, h2c"} {
 				before := up.count()
 				status := rawStatus(t, addr, "GET /public/x HTTP/1.1\r\nHost: "+addr+"\r\nAccept: application/json\r\n"+

@@ -17,12 +17,7 @@ import (
 func TestForwardAuthGatewayDownFailsClosed(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up := newUpstream(t)
-			p := oidctest.New(t, oidctest.Options{})
-			addr := testenv.Addr(testenv.FreePort(t))
-			a := pickAddrs(t)
-			gw := startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, front.trusted))
-			front.start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
+			up, addr, gw := behindFront(t, front.trusted, front.start)
 			alice := browser(t)
 			if status, body, _ := get(t, alice, "http://"+addr+"/hello"); status != 200 {
 				t.Fatalf("login: %d %s", status, body)
