@@ -38,6 +38,35 @@ func TestMigrationProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "oauth2-proxy options a realistic config carries",
+			doc: "pass_basic_auth = false\nset_authorization_header = true\nping_path = \"/ping\"\nready_path = \"/ready\"\n" +
+				"silence_ping_logging = true\nskip_provider_button = true\napproval_prompt = \"force\"\nprompt = \"login\"\n" +
+				"oidc_jwks_url = \"https://idp/jwks\"\nlogin_url = \"https://idp/authorize\"\nredeem_url = \"https://idp/token\"\n" +
+				"profile_url = \"https://idp/userinfo\"\ninsecure_oidc_allow_unverified_email = true\ntrusted_ips = [\"10.0.0.0/8\"]\n",
+			want: []string{
+				"cfg.toml:1: pass_basic_auth: unknown key; oauth2-proxy's pass_basic_auth is not available: no password is sent; applications read [headers] user and email here",
+				"cfg.toml:2: set_authorization_header: unknown key; oauth2-proxy's set_authorization_header is not available: no ID token is forwarded; verify [headers] assertion (signed) instead here",
+				"cfg.toml:3: ping_path: unknown key; oauth2-proxy's ping_path is fixed: /healthz on [server] ops_listen, or prefix + /healthz on the serving port here",
+				"cfg.toml:4: ready_path: unknown key; oauth2-proxy's ready_path is fixed: /readyz on [server] ops_listen here",
+				"cfg.toml:5: silence_ping_logging: unknown key; oauth2-proxy's silence_ping_logging is not needed: the probes of [server] ops_listen are not logged here",
+				"cfg.toml:6: skip_provider_button: unknown key; oauth2-proxy's skip_provider_button is always on: there is no sign-in page here",
+				"cfg.toml:7: approval_prompt: unknown key; oauth2-proxy's approval_prompt is [provider] auth_params = { prompt = \"...\" } here",
+				"cfg.toml:8: prompt: unknown key; oauth2-proxy's prompt is [provider] auth_params = { prompt = \"...\" } here",
+				"cfg.toml:9: oidc_jwks_url: unknown key; oauth2-proxy's oidc_jwks_url is from the issuer's discovery here",
+				"cfg.toml:10: login_url: unknown key; oauth2-proxy's login_url is [provider] authorization_url here",
+				"cfg.toml:11: redeem_url: unknown key; oauth2-proxy's redeem_url is [provider] token_url here",
+				"cfg.toml:12: profile_url: unknown key; oauth2-proxy's profile_url is [provider] userinfo_url here",
+				"cfg.toml:13: insecure_oidc_allow_unverified_email: unknown key; oauth2-proxy's insecure_oidc_allow_unverified_email is not available: an email marked unverified never counts ([provider] assume_email_verified covers only a provider that leaves the claim out) here",
+				"cfg.toml:14: trusted_ips: unknown key; oauth2-proxy's trusted_ips is not available: every request from those addresses would pass; write public routes instead here",
+				"cfg.toml:14: server.public_url: required; the file has no [server] table",
+				"cfg.toml:14: provider.client_id: required; the file has no [provider] table",
+				"cfg.toml:14: provider.issuer: required (or authorization_url, token_url and userinfo_url for plain OAuth 2.0); the file has no [provider] table",
+				"cfg.toml:14: session.secrets: required (or secrets_file): generate one with `openssl rand -base64 32`; the file has no [session] table",
+				"cfg.toml:14: upstreams: at least one [[upstreams]] entry is required",
+				"cfg.toml:14: routes: at least one [[routes]] entry is required (nothing is allowed by default)",
+			},
+		},
+		{
 			name: "keys in the wrong table",
 			doc: strings.Replace(strings.Replace(base, "[session]\n", "[session]\nlisten = \":1\"\n", 1),
 				"client_id = \"client\"\n", "client_id = \"client\"\ncookie_domain = \"example.com\"\n", 1) +
