@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/portcullis/portcullis/internal/testenv"
+)
+
+// oauth2ProxyNginxServer is the nginx server block a team ran in front of
+// oauth2-proxy (auth_request to /oauth2/auth with Host and X-Forwarded-Uri,
+// a 401 sent to sign in, the X-Auth-Request-* answer headers passed to the
+// app), pointed at the gateway's address and nothing else changed. It
+// names neither the method nor the host in the subrequest, so the client's
+// own X-Forwarded-Method and X-Forwarded-Host reach the gateway.
+// Its format arguments are the listen, gateway and app addresses.
+const oauth2ProxyNginxServer = `
+  server {
+    listen %[1]s;
+    proxy_bind 127.0.0.2;
+    location /oauth2/ {
+      proxy_pass http://%[2]s;
+      proxy_set_header Host $host;
+      proxy_set_header X-Real-IP $remote_addr;
+    }
+    location = /oauth2/auth {
+      proxy_pass http://%[2]s;
+      proxy_set_header Host $host;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-Uri $request_uri;
+      proxy_set_header Content-Length "";
+      proxy_pass_request_body off;
+    }
+    location / {
+      auth_request /oauth2/auth;
+      error_page 401 = @start;
+      auth_request_set $user $upstream_http_x_auth_request_user;
+      auth_request_set $email $upstream_http_x_auth_request_email;
+      proxy_set_header X-Forwarded-User $user;
+      proxy_set_header X-Forwarded-Email $email;
+      auth_request_set $auth_cookie $upstream_http_set_cookie;
+      add_header Set-Cookie $auth_cookie;
+      proxy_pass http://%[3]s;
+    }
+    location @start {
+      return 302 /oauth2/start?rd=$request_uri;
+    }
+  }
+`
+
+// TestForwardAuthOAuth2ProxyNginxUnchanged: an nginx configuration written
+// for oauth2-proxy, only pointed at the gateway, lets an anonymous client
+// choose the request that is judged (its own X-Forwarded-Method or
+// X-Forwarded-Host passes through the subrequest) and reach the app. The
+// gateway cannot tell a client's header from the front proxy's, so
+// docs/oauth2-proxy.md says not to keep that file; this test keeps the
+// warning true. If it fails, the gateway refuses such requests by itself:
+// change the doc with it.
+func TestForwardAuthOAuth2ProxyNginxUnchanged(t *testing.T) {
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{})
+	front := testenv.Addr(testenv.FreePort(t))
+	a := pickAddrs(t)
+	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.2/32"))
+	runNginx(t, front, fmt.Sprintf(oauth2ProxyNginxServer, front, a.Listen, strings.TrimPrefix(up.URL, "http://")))
+	anon := browser(t)
+	// Without a spoof, the anonymous write is refused as it should be.
+	if status, _ := send(t, anon, "POST", "http://"+front+"/res/x", nil); status < 300 || up.count() != 0 {
+		t.Fatalf("anonymous POST /res/x: %d, app reached %d times", status, up.count())
+	}
+	for _, spoof := range []map[string]string{
+		{"X-Forwarded-Method": "GET"},       // /res/** is public for GET
+		{"X-Forwarded-Host": "public.test"}, // public.test is a public host
+	} {
+		before := up.count()
+		status, _ := send(t, anon, "POST", "http://"+front+"/res/x", spoof)
+		if status >= 300 || up.count() == before {
+			t.Errorf("anonymous POST /res/x with %v: %d, app reached: %v; the unchanged config is no longer a bypass",
+				spoof, status, up.count() != before)
+		}
+	}
+}
