@@ -141,8 +141,21 @@ func (d *decoder) checkHostPattern(key, pat string) {
 		host = h
 	}
 	if proxy.CheckRedirectHost(pat) != nil || !validHostname(strings.TrimPrefix(host, "*.")) {
-		d.problem(key, `must be "host", "host:port" or "*.domain", got %q`, pat)
+		d.problem(key, `must be "host", "host:port" or "*.domain", got %q%s`, pat, hostPatternHint(pat))
 	}
+}
+
+// hostPatternHint answers the two forms oauth2-proxy's whitelist_domains
+// accepts and this file does not: ".domain" (the domain and its
+// subdomains) and "host:*" (any port).
+func hostPatternHint(pat string) string {
+	switch {
+	case strings.HasPrefix(pat, ".") && len(pat) > 1:
+		return fmt.Sprintf(`: for oauth2-proxy's %q write "*%s" and "%s"`, pat, pat, pat[1:])
+	case strings.HasSuffix(pat, ":*"):
+		return `: a port is exact; list each "host:port"`
+	}
+	return ""
 }
 
 // checkPrefix checks the gateway's endpoint prefix.

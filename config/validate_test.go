@@ -48,6 +48,11 @@ func TestValidation(t *testing.T) {
 				`cfg.toml:4: server.allowed_redirect_hosts[1]: must be "host", "host:port" or "*.domain", got "https://evil.example.com"`,
 				`cfg.toml:5: server.allowed_redirect_hosts[2]: must be "host", "host:port" or "*.domain", got "*.*.example.com"`,
 			}},
+		{"oauth2-proxy's whitelist domains", section("[server]", "allowed_redirect_hosts = [\n \".example.com\",\n \"example.com:*\"]"),
+			[]string{
+				`cfg.toml:3: server.allowed_redirect_hosts[0]: must be "host", "host:port" or "*.domain", got ".example.com": for oauth2-proxy's ".example.com" write "*.example.com" and "example.com"`,
+				`cfg.toml:4: server.allowed_redirect_hosts[1]: must be "host", "host:port" or "*.domain", got "example.com:*": a port is exact; list each "host:port"`,
+			}},
 		{"tls cert without key", section("[server]", `tls_cert_file = "cert.pem"`),
 			[]string{`cfg.toml:2: server.tls_cert_file: tls_cert_file and tls_key_file go together: set both or neither`}},
 		{"bad kind", section("[provider]", `kind = "saml"`),
