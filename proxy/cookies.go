@@ -12,17 +12,62 @@ import (
 // cookies none.
 func (h *Handler) stripOwnCookies(hdr http.Header) {
 	vals := hdr["Cookie"]
+	kept, same := h.withoutOwnCookies(vals)
+	switch {
+	case same:
+	case kept == "":
+		delete(hdr, "Cookie")
+	default:
+		vals[0] = kept
+		hdr["Cookie"] = vals[:1]
+	}
+}
+
+// setAuthCookies puts on an allowed forward-auth answer, as its Cookie
+// header, the request's cookies but the gateway's (vals, the subrequest's
+// Cookie lines), which the documented front proxies set on the request to
+// the app in place of the browser's: without it every app held each
+// user's session cookie, valid on every app the gateway serves. The answer
+// has no Cookie header when none is left, so that Traefik and
+// ingress-nginx, which remove the request's own and copy the answer's,
+// send none; Envoy, which keeps the request's own then, is told to remove
+// it (envoyRemove). Several lines become one: nginx's variable and Caddy's
+// placeholder would join them with ",". A line without a gateway cookie is
+// shared with the request, a run of it kept in ex's own array: no
+// allocation but for cookies interleaved with the gateway's or several
+// lines.
+func (h *Handler) setAuthCookies(ex *exchange, vals []string) {
+	kept, same := h.withoutOwnCookies(vals)
+	switch {
+	case same && len(vals) == 1 && strings.TrimSpace(vals[0]) != "":
+		ex.Header()["Cookie"] = vals[:1:1]
+	case kept != "":
+		ex.authCookie[0] = kept
+		ex.Header()["Cookie"] = ex.authCookie[:1:1]
+	case len(vals) > 0:
+		ex.Header()[envoyRemove] = removeCookie[:1:1]
+	}
+}
+
+// envoyRemove names, on an allowed answer to Envoy's ext_authz (HTTP
+// service), the request headers Envoy removes before the app gets the
+// request; removeCookie is its value when no cookie is left for the app.
+const envoyRemove = "X-Envoy-Auth-Headers-To-Remove"
+
+var removeCookie = []string{"cookie"}
+
+// withoutOwnCookies returns the cookies of the Cookie header values vals
+// but the gateway's, in order, as one value ("" when none is left). same
+// reports that vals is that already: no line or one line without a
+// gateway cookie. It allocates only when a gateway cookie sits between two
+// others or there are several lines; it never writes into vals.
+func (h *Handler) withoutOwnCookies(vals []string) (kept string, same bool) {
 	if len(vals) == 0 || (len(vals) == 1 && !h.hasOwnCookie(vals[0])) {
-		return
+		return "", true
 	}
 	if len(vals) == 1 {
 		if kept, ok := h.keptRun(vals[0]); ok {
-			if kept == "" {
-				delete(hdr, "Cookie")
-			} else {
-				vals[0] = kept
-			}
-			return
+			return kept, false
 		}
 	}
 	n := 0
@@ -45,12 +90,7 @@ func (h *Handler) stripOwnCookies(hdr http.Header) {
 			b.WriteString(part)
 		}
 	}
-	if b.Len() == 0 {
-		delete(hdr, "Cookie")
-		return
-	}
-	vals[0] = b.String()
-	hdr["Cookie"] = vals[:1]
+	return b.String(), false
 }
 
 // keptRun returns the part of the Cookie header value v that holds every

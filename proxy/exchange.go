@@ -52,6 +52,9 @@ type exchange struct {
 	// trailers is the forwarded answer's body when it can end with trailer
 	// fields, filtered (guardTrailers).
 	trailers trailerGuard
+	// authCookie holds an allowed forward-auth answer's Cookie value
+	// (setAuthCookies), so that its header needs no slice of its own.
+	authCookie [1]string
 	// logTail holds the last attributes of the request's log line (finish).
 	logTail [5]slog.Attr
 }

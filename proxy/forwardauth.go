@@ -63,6 +63,7 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 	switch ex.dec.Outcome {
 	case portcullis.OutcomePublic, portcullis.OutcomeAllow:
 		h.blankAuthResponse(ex.Header())
+		h.setAuthCookies(ex, r.Header["Cookie"])
 		if ex.sendsIdentity() {
 			at := ""
 			if ex.sess != nil {
