@@ -55,7 +55,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		LogFormat: fc.Log.Format,
 		LogLevel:  fc.Log.Level,
 	}
-	cfg.Cookie.Binding = providerBinding(cfg.Provider)
+	cfg.Cookie.Binding = providerBinding(cfg.Provider) + " " + cookieScope(cfg.Cookie.Domain, pub)
 	cfg.Proxy = proxy.Config{
 		PublicURL:            pub,
 		Prefix:               s.Prefix,
@@ -204,6 +204,23 @@ func lowerAll(vs []string) []string {
 		out[i] = strings.ToLower(v)
 	}
 	return out
+}
+
+// cookieScope names the hosts a browser sends the gateway's cookies to:
+// the cookie_domain, else public_url's host (host-only cookies; ports are
+// not told apart by browsers). Sealed cookies are bound to it as to the
+// provider, so gateways that share the provider and the secrets but not
+// their cookies open none of each other's: a cookie one of them handed an
+// application (forward-auth passes the Cookie header on) does not sign in
+// at the other (docs/sessions.md). Replicas share it.
+func cookieScope(domain string, pub *url.URL) string {
+	if domain != "" {
+		return "domain " + strings.ToLower(domain)
+	}
+	if pub == nil {
+		return "host-only"
+	}
+	return "host-only " + strings.TrimSuffix(strings.ToLower(pub.Hostname()), ".")
 }
 
 // providerBinding names the provider sessions are bound to (its issuer, or
