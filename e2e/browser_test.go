@@ -18,8 +18,8 @@ func newChromium(tb testing.TB) context.Context {
 }
 
 // newChromiumIn is newChromium with the profile in dir, which the test may
-// have prepared (Default/Preferences).
-func newChromiumIn(tb testing.TB, dir string) context.Context {
+// have prepared (Default/Preferences), and more options (flags).
+func newChromiumIn(tb testing.TB, dir string, more ...chromedp.ExecAllocatorOption) context.Context {
 	tb.Helper()
 	path := testenv.LookPath(tb, "chromium")
 	opts := []chromedp.ExecAllocatorOption{
@@ -33,6 +33,7 @@ func newChromiumIn(tb testing.TB, dir string) context.Context {
 		chromedp.Flag("no-first-run", true),
 		chromedp.UserDataDir(dir),
 	}
+	opts = append(opts, more...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	tb.Cleanup(func() { cancel(); cancelAlloc() })

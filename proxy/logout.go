@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -180,16 +181,24 @@ func (h *Handler) signOutSession(r *http.Request) (*session.Session, error) {
 // (docs/endpoints.md, sign_out: a request whose Origin or Sec-Fetch-Site shows another
 // site is refused): an Origin header, when present, must be public_url's
 // origin, the request's own origin or an allowed redirect host's; a
-// Sec-Fetch-Site header must not say cross-site.
+// Sec-Fetch-Site header must not say cross-site. A same-site request
+// without Origin (a link's navigation, an image, a redirect) comes from a
+// sibling host of the registrable domain, which need not be the gateway's:
+// its Referer names the page's origin and must be one of those too, else a
+// sibling's <img> signed the gateway's users out.
 func (h *Handler) sameOrigin(ex *exchange, r *http.Request) bool {
-	if strings.EqualFold(r.Header.Get("Sec-Fetch-Site"), "cross-site") {
+	site := r.Header.Get("Sec-Fetch-Site")
+	if strings.EqualFold(site, "cross-site") {
 		return false
 	}
 	o := r.Header.Values("Origin")
 	if len(o) == 0 {
-		return true
+		if !strings.EqualFold(site, "same-site") {
+			return true
+		}
+		o = []string{refererOrigin(r.Header)}
 	}
-	if len(o) > 1 || o[0] == "null" {
+	if len(o) > 1 || o[0] == "null" || o[0] == "" {
 		return false
 	}
 	own := h.cfg.PublicURL.Scheme + "://" + ex.host.String()
@@ -197,6 +206,21 @@ func (h *Handler) sameOrigin(ex *exchange, r *http.Request) bool {
 		return true
 	}
 	return h.redirects.validate(o[0]+"/") != "/"
+}
+
+// refererOrigin is the origin (scheme://host[:port]) of the request's one
+// Referer, or "" when it has none, several, or one that is no absolute
+// http(s) URL.
+func refererOrigin(hdr http.Header) string {
+	refs := hdr.Values("Referer")
+	if len(refs) != 1 {
+		return ""
+	}
+	u, err := url.Parse(refs[0])
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // speculative reports whether r is a browser's prefetch or prerender of a
