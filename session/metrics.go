@@ -47,7 +47,12 @@ func firstOptions(opts []StoreOptions) StoreOptions {
 	return StoreOptions{}
 }
 
-// Store operations, as metric label values.
+// Store operations, as metric label values. Every Redis call a serving
+// gateway makes counts as one of them, so that the alert on
+// portcullis_session_store_errors_total sees a Redis that refuses writes
+// (full, a read-only replica) or the gateway's password: load also covers
+// Full and the login state's replay check, save the refresh lock and the
+// single-use markers, delete the back-channel logout's deletions.
 const (
 	opLoad = iota
 	opSave
@@ -105,14 +110,14 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 	return c, nil
 }
 
-// observe records one operation that started at start. ErrNoSession is an
-// answer, not a store error.
+// observe records one operation that started at start. ErrNoSession and
+// ErrLoggedOut are answers, not store errors.
 func (m *storeMetrics) observe(op int, start time.Time, err error) {
 	if m == nil {
 		return
 	}
 	m.duration[op].Observe(time.Since(start).Seconds())
-	if err != nil && !errors.Is(err, ErrNoSession) {
+	if err != nil && !errors.Is(err, ErrNoSession) && !errors.Is(err, ErrLoggedOut) {
 		m.errors[op].Inc()
 	}
 }

@@ -471,5 +471,22 @@ func (s *RedisStore) Ping(ctx context.Context) error {
 	return nil
 }
 
+// RedisRefusal returns the code of Redis's error reply err carries (its
+// first word: NOAUTH, WRONGPASS, LOADING, READONLY, …), or "" when err is
+// no error reply (a refused connection, a timeout): for /readyz, which
+// would otherwise call a Redis that refuses the gateway's password
+// unreachable and send the operator to the network.
+func RedisRefusal(err error) string {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return ""
+	}
+	code, _, _ := strings.Cut(rerr.Error(), " ")
+	if code == "" || len(code) > 32 || strings.TrimLeft(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		return "ERR"
+	}
+	return code
+}
+
 // Close closes the connections to Redis.
 func (s *RedisStore) Close() error { return s.client.Close() }

@@ -92,7 +92,9 @@ func (s *RedisStore) DeleteByID(ctx context.Context, id string) error {
 // issuer iss (revocation, back-channel logout) and returns how many there
 // were. A sign-in of the user begun before it is refused when it saves its
 // session (refuseLoggedOut).
-func (s *RedisStore) DeleteBySubject(ctx context.Context, iss, sub string) (int, error) {
+func (s *RedisStore) DeleteBySubject(ctx context.Context, iss, sub string) (n int, err error) {
+	start := time.Now()
+	defer func() { s.metrics.observe(opDelete, start, err) }()
 	return s.deleteBySubject(ctx, iss, sub, false)
 }
 
@@ -131,7 +133,9 @@ func (s *RedisStore) RevokeSubject(ctx context.Context, iss, sub string) (int, e
 // (OpenID Connect Back-Channel Logout 1.0 §2.5) and returns how many there
 // were. A sign-in of that provider session under way is refused when it
 // saves its session (refuseLoggedOut).
-func (s *RedisStore) DeleteBySID(ctx context.Context, iss, sid string) (int, error) {
+func (s *RedisStore) DeleteBySID(ctx context.Context, iss, sid string) (n int, err error) {
+	start := time.Now()
+	defer func() { s.metrics.observe(opDelete, start, err) }()
 	if err := s.recordLogout(ctx, loggedOutSIDPrefix, indexSID, iss, sid); err != nil {
 		return 0, err
 	}

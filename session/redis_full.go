@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -19,8 +20,13 @@ func (s *RedisStore) Full(r *http.Request, sess *Session) (*Session, error) {
 		return nil, ErrNoSession
 	}
 	key := sessionKey(sess.ID)
+	start := time.Now()
 	val, err := s.client.Get(r.Context(), key).Result()
 	if errors.Is(err, redis.Nil) {
+		err = ErrNoSession
+	}
+	s.metrics.observe(opLoad, start, err)
+	if errors.Is(err, ErrNoSession) {
 		return nil, ErrNoSession
 	}
 	if err != nil {

@@ -69,7 +69,9 @@ func (s *RedisStore) release(ctx context.Context, key, token string) {
 // holder's lock expires after ttl.
 func (s *RedisStore) Lock(ctx context.Context, id string, ttl time.Duration) (unlock func(), acquired bool, err error) {
 	key := lockKeyPrefix + idHash(id)
+	start := time.Now()
 	token, err := s.claim(ctx, key, ttl)
+	s.metrics.observe(opSave, start, err)
 	if err != nil {
 		return nil, false, fmt.Errorf("session: redis lock: %w", err)
 	}
@@ -87,7 +89,9 @@ func (s *RedisStore) Lock(ctx context.Context, id string, ttl time.Duration) (un
 // logout tokens use it so that a copy replayed to another replica is
 // refused too.
 func (s *RedisStore) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	start := time.Now()
 	token, err := s.claim(ctx, onceKeyPrefix+idHash(key), ttl)
+	s.metrics.observe(opSave, start, err)
 	if err != nil {
 		return false, fmt.Errorf("session: redis first use: %w", err)
 	}
@@ -96,7 +100,9 @@ func (s *RedisStore) FirstUse(ctx context.Context, key string, ttl time.Duration
 
 // Used implements ReplayGuard.
 func (s *RedisStore) Used(ctx context.Context, key string) (bool, error) {
+	start := time.Now()
 	n, err := s.client.Exists(ctx, onceKeyPrefix+idHash(key)).Result()
+	s.metrics.observe(opLoad, start, err)
 	if err != nil {
 		return false, fmt.Errorf("session: redis used: %w", err)
 	}

@@ -32,6 +32,20 @@ func (g *gateway) opsHandler() http.Handler {
 	return mux
 }
 
+// storeRefusal is /readyz's reason for a failed ping: Redis's error code
+// when it answered one, with the fix for a refused password, else
+// unreachable.
+func storeRefusal(err error) string {
+	switch code := session.RedisRefusal(err); code {
+	case "":
+		return "session store unreachable"
+	case "NOAUTH", "WRONGPASS", "NOPERM":
+		return "session store refuses the gateway (" + code + "): check [session] redis_username and redis_password"
+	default:
+		return "session store answers with an error (" + code + ")"
+	}
+}
+
 // mountPprof serves Go's profiler under /debug/pprof/ ([server] pprof =
 // true). It is only ever mounted on the ops listener.
 func mountPprof(mux *http.ServeMux) {
@@ -57,7 +71,7 @@ func (g *gateway) notReady(ctx context.Context) string {
 		if err := p.Ping(ctx); errors.Is(err, session.ErrEvicting) {
 			return "session store evicts keys: set Redis maxmemory-policy noeviction"
 		} else if err != nil {
-			return "session store unreachable"
+			return storeRefusal(err)
 		}
 	}
 	return ""
