@@ -40,6 +40,10 @@ type httpError struct {
 	oauth bool
 	// quiet leaves the reason out of the JSON body.
 	quiet bool
+	// upstream names the upstream that failed (bad_gateway) on the log
+	// line: its error names only an address, or no peer at all (a
+	// timeout), and under load the request line is not next to it.
+	upstream string
 	// jsonOnly answers JSON even to a browser: the forward-auth endpoint's
 	// answer to an untrusted peer is {"error":"untrusted_proxy"} whatever
 	// the request says.
@@ -236,8 +240,12 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error) {
 		if e.status >= 500 {
 			level = slog.LevelWarn
 		}
-		h.log.LogAttrs(r.Context(), level, "proxy: request refused", slog.String("code", e.code),
-			slog.Int("status", e.status), slog.String("err", logValue(e.cause.Error(), maxLoggedCause)))
+		attrs := []slog.Attr{slog.String("code", e.code), slog.Int("status", e.status),
+			slog.String("err", logValue(e.cause.Error(), maxLoggedCause))}
+		if e.upstream != "" {
+			attrs = append(attrs, slog.String("upstream", e.upstream))
+		}
+		h.log.LogAttrs(r.Context(), level, "proxy: request refused", attrs...)
 	}
 	hdr := ex.Header()
 	hdr.Set("Cache-Control", "no-store")

@@ -71,7 +71,9 @@ func (h *Handler) buildUpstreams() error {
 			FlushInterval:  u.FlushInterval,
 			BufferPool:     pool,
 			ModifyResponse: h.modifyResponse,
-			ErrorHandler:   h.upstreamError,
+			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				h.upstreamError(w, r, up.name, err)
+			},
 			// An upstream answer that breaks off is reported here; left
 			// nil, Go's standard logger wrote it outside [log] format,
 			// level and buffering.
@@ -294,7 +296,7 @@ func setForwardedHost(pr *httputil.ProxyRequest, host Host) {
 // upstreamError answers a failed upstream round trip with the 502 page or
 // JSON, and a round trip that failed on the client's body with 400. A
 // client that went away gets no answer.
-func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, name string, err error) {
 	ex := exchangeOf(r)
 	if ex == nil { // not reached: forward always attaches the exchange
 		ex = &exchange{statusWriter: statusWriter{ResponseWriter: w}}
@@ -317,7 +319,9 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		h.fail(ex, r, clientClosed()) // nobody reads this
 		return
 	}
-	h.fail(ex, r, badGateway("the application behind the gateway is not responding", err))
+	e := badGateway("the application behind the gateway is not responding", err)
+	e.upstream = name
+	h.fail(ex, r, e)
 }
 
 // endedError is the answer to a request whose identity ended, or which

@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/portcullis/portcullis/internal/testenv"
+)
+
+// resettingUpstream accepts connections, reads the request and resets the
+// connection (SO_LINGER 0), until the test ends.
+func resettingUpstream(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.(*net.TCPConn).SetLinger(0)
+			c.Read(make([]byte, 4096))
+			c.Close()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// TestUpstreamFailures puts three upstreams behind public routes: one down
+// (nothing listens), one slower than its timeout, one that resets every
+// connection. Each request gets the documented 502 in about the time its
+// failure takes, counts as an error of its route, and its `proxy: request
+// refused` line names the upstream, which an address (or a timeout, no
+// peer at all) does not, and which the request line, not next to it under
+// load, names only through the route.
+func TestUpstreamFailures(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{})
+	slow := newUpstreamFunc(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(3 * time.Second) })
+	down := "http://" + testenv.Addr(testenv.FreePort(t))
+	cfg := tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret), Upstream: down, Extra: `
+[[upstreams]]
+name = "slow"
+url = "` + slow.URL + `"
+timeout = "1s"
+
+[[upstreams]]
+name = "reset"
+url = "` + resettingUpstream(t) + `"
+`, Routes: `
+[[routes]]
+name = "down"
+path = "/down/**"
+public = true
+upstream = "app"
+
+[[routes]]
+name = "slow"
+path = "/slow/**"
+public = true
+upstream = "slow"
+
+[[routes]]
+name = "reset"
+path = "/reset/**"
+public = true
+upstream = "reset"
+`}.String()
+	gw := startGateway(t, pickAddrs(t), cfg)
+	cases := []struct {
+		path, route, upstream, cause string
+		min, max                     time.Duration
+	}{
+		{"/down/x", "down", "app", "connection refused", 0, time.Second},
+		{"/slow/x", "slow", "slow", "timeout awaiting response headers", time.Second, 2500 * time.Millisecond},
+		{"/reset/x", "reset", "reset", "connection reset by peer", 0, time.Second},
+	}
+	for _, tc := range cases {
+		start := time.Now()
+		status, body, _ := withCookie(t, "GET", gw.URL+tc.path, nil, false)
+		d := time.Since(start)
+		if status != http.StatusBadGateway || !strings.Contains(body, `"error":"bad_gateway"`) {
+			t.Errorf("%s: %d %s, want 502 bad_gateway", tc.path, status, body)
+		}
+		if d < tc.min || d > tc.max {
+			t.Errorf("%s: answered in %v, want within [%v, %v]", tc.path, d, tc.min, tc.max)
+		}
+	}
+	for _, tc := range cases {
+		gw.waitOutput(t, tc.cause, 1)
+		line := lineWith(gw.Proc.Output(), tc.cause)
+		if !strings.Contains(line, `msg="proxy: request refused" code=bad_gateway status=502`) || !strings.Contains(line, "upstream="+tc.upstream) {
+			t.Errorf("%s: the refused line does not name upstream %q:\n%s", tc.path, tc.upstream, line)
+		}
+		series := `portcullis_requests_total{method_class="read",outcome="error",route="` + tc.route + `"} 1`
+		if !strings.Contains(opsMetrics(t, gw), series) {
+			t.Errorf("%s: no %s on /metrics", tc.path, series)
+		}
+	}
+}
+
+// lineWith is the first line of text containing s, or "".
+func lineWith(text, s string) string {
+	for line := range strings.Lines(text) {
+		if strings.Contains(line, s) {
+			return line
+		}
+	}
+	return ""
+}
