@@ -65,16 +65,25 @@ func TestRedisRefusalsAreCounted(t *testing.T) {
 // storeErrors is the sum of portcullis_session_store_errors_total over op.
 func storeErrors(tb testing.TB, gw *gateway) float64 {
 	tb.Helper()
+	return sumSeries(tb, gw, "portcullis_session_store_errors_total{", "")
+}
+
+// sumSeries sums the series on gw's /metrics that start with prefix (a
+// name and "{") and whose labels contain sel.
+func sumSeries(tb testing.TB, gw *gateway, prefix, sel string) float64 {
+	tb.Helper()
 	var sum float64
 	for line := range strings.Lines(opsMetrics(tb, gw)) {
-		if rest, ok := strings.CutPrefix(line, "portcullis_session_store_errors_total{"); ok {
-			_, v, _ := strings.Cut(rest, "} ")
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			sum += f
+		rest, ok := strings.CutPrefix(line, prefix)
+		labels, v, _ := strings.Cut(rest, "} ")
+		if !ok || !strings.Contains(labels, sel) {
+			continue
 		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sum += f
 	}
 	return sum
 }
