@@ -14,7 +14,7 @@ import (
 // documentedAlerts are the alerts of docs/operations.md ("What to alert on").
 var documentedAlerts = []string{
 	"PortcullisDown", "PortcullisConfigReloadFailed", "PortcullisErrors", "PortcullisLoginsFailing",
-	"PortcullisRefreshesFailing", "PortcullisSessionStoreErrors", "PortcullisDirectoryErrors",
+	"PortcullisSignInsNotReturning", "PortcullisRefreshesFailing", "PortcullisSessionStoreErrors", "PortcullisDirectoryErrors",
 	"PortcullisDirectoryThrottled",
 }
 
@@ -151,6 +151,31 @@ tests:
         alertname: PortcullisSessionStoreErrors
       - eval_time: 15m
         alertname: PortcullisDirectoryThrottled
+  # Sign-ins start and none comes back (the provider down for browsers):
+  # only this release's.
+  - interval: 1m
+    input_series:
+      - series: 'portcullis_logins_total{job="portcullis-ops",namespace="portcullis-test",pod="a",result="started",reason=""}'
+        values: '0+1x40'
+      - series: 'portcullis_logins_total{job="other-ops",namespace="portcullis-test",pod="b",result="succeeded",reason=""}'
+        values: '0+1x40'
+    alert_rule_test:
+      - eval_time: 35m
+        alertname: PortcullisSignInsNotReturning
+        exp_alerts:
+          - exp_labels: {severity: warning}
+  # Sign-ins that come back, and another release's that do not, fire nothing.
+  - interval: 1m
+    input_series:
+      - series: 'portcullis_logins_total{job="portcullis-ops",namespace="portcullis-test",pod="a",result="started",reason=""}'
+        values: '0+2x40'
+      - series: 'portcullis_logins_total{job="portcullis-ops",namespace="portcullis-test",pod="a",result="succeeded",reason=""}'
+        values: '0+1x40'
+      - series: 'portcullis_logins_total{job="other-ops",namespace="portcullis-test",pod="b",result="started",reason=""}'
+        values: '0+5x40'
+    alert_rule_test:
+      - eval_time: 35m
+        alertname: PortcullisSignInsNotReturning
 `
 
 // TestPrometheusRuleFires runs ruleTests with promtool on the rendered alerts
