@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,21 +16,66 @@ import (
 // refresh tokens that rotate at every refresh (a spent one presented again
 // revokes the whole grant, as Auth0, Okta and Keycloak do), two replicas
 // sharing sessKeys (secrets are added), and logs carol in through the
-// first; it returns both replicas and her session cookie, and when she
-// signed in.
-func rotatingSetup(t *testing.T, sessKeys string) (gws []*gateway, ck *http.Cookie, loggedIn time.Time) {
+// first. The app receives the access token in X-Access-Token.
+func rotatingSetup(t *testing.T, sessKeys string) rotating {
 	up := newUpstream(t)
+	r := rotatingSetupTo(t, sessKeys, up.URL)
+	r.up = up
+	return r
+}
+
+// rotatingSetupTo is rotatingSetup in front of the app at upURL.
+func rotatingSetupTo(t *testing.T, sessKeys, upURL string) rotating {
 	a, b := pickAddrs(t), pickAddrs(t)
 	op := nodeop.Start(t, nodeop.Options{AccessTokenTTL: 2 * time.Second, RotateRefreshTokens: true, Clients: []nodeop.Client{{
 		ID: "gw", Secret: "gw-secret",
 		RedirectURIs: []string{"http://" + a.Listen + "/oauth2/callback", "http://" + b.Listen + "/oauth2/callback"},
 	}}})
-	cfg := redisGatewayConfig(op.Issuer, "gw", "gw-secret", up.URL, sessKeys+"refresh_margin = \"1s\"\n")
-	gws = []*gateway{startGateway(t, a, cfg), startGateway(t, b, cfg)}
+	cfg := tomlConfig{Provider: oidcProvider(op.Issuer, "gw", "gw-secret"), Session: sessKeys + "refresh_margin = \"1s\"\n",
+		Upstream: upURL, Extra: "[headers]\naccess_token = \"X-Access-Token\"\n", Routes: "[[routes]]\npath = \"/**\"\n"}.String()
+	gws := []*gateway{startGateway(t, a, cfg), startGateway(t, b, cfg)}
 	c := browser(t)
-	loggedIn = time.Now()
+	loggedIn := time.Now()
 	nodeLogin(t, op, c, gws[0], "carol")
-	return gws, sessionCookie(t, c, gws[0]), loggedIn
+	return rotating{op: op, gws: gws, ck: sessionCookie(t, c, gws[0]), loggedIn: loggedIn}
+}
+
+// rotating is what rotatingSetup started.
+type rotating struct {
+	op       *nodeop.Provider
+	up       *upstream // nil from rotatingSetupTo
+	gws      []*gateway
+	ck       *http.Cookie
+	loggedIn time.Time
+}
+
+// active asks the provider's introspection endpoint whether token is active.
+func (r rotating) active(tb testing.TB, token string) bool {
+	tb.Helper()
+	req, _ := http.NewRequest("POST", r.op.Issuer+"/token/introspection", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("gw", "gw-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct{ Active bool }
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != 200 {
+		tb.Fatalf("introspection: %d %v", resp.StatusCode, err)
+	}
+	return v.Active
+}
+
+// lastAccessToken is the access token the app last received.
+func (r rotating) lastAccessToken(tb testing.TB) string {
+	tb.Helper()
+	r.up.mu.Lock()
+	defer r.up.mu.Unlock()
+	if len(r.up.reqs) == 0 {
+		tb.Fatal("the app received nothing")
+	}
+	return r.up.reqs[len(r.up.reqs)-1].Headers.Get("X-Access-Token")
 }
 
 // refreshes is the gateway's portcullis_refreshes_total of result.
@@ -64,7 +111,8 @@ func TestRotatingRefreshTokensNodeProvider(t *testing.T) {
 			if tc.replicas == 2 {
 				keys = redisSession(startRedis(t, false).URL())
 			}
-			gws, ck, loggedIn := rotatingSetup(t, keys)
+			r := rotatingSetup(t, keys)
+			gws, ck, loggedIn := r.gws, r.ck, r.loggedIn
 			gws = gws[:tc.replicas]
 			for round := 1; round <= 2; round++ {
 				sleepUntil(loggedIn.Add(time.Duration(round) * 2200 * time.Millisecond))
@@ -114,7 +162,8 @@ func refreshedCookie(tb testing.TB, gw *gateway, ck *http.Cookie) *http.Cookie {
 // nothing reaches the app without a session.
 func TestRotatingRefreshTokensCookieReplicas(t *testing.T) {
 	t.Parallel()
-	gws, ck, loggedIn := rotatingSetup(t, "")
+	r := rotatingSetup(t, "")
+	gws, ck, loggedIn := r.gws, r.ck, r.loggedIn
 	sleepUntil(loggedIn.Add(2200 * time.Millisecond))
 	if st, body, _ := withCookie(t, "GET", gws[0].URL+"/app/a", ck, false); st != http.StatusOK {
 		t.Fatalf("A's refresh: %d %s\n%s", st, body, gws[0].Proc.Output())
@@ -140,5 +189,77 @@ func TestRotatingRefreshTokensCookieReplicas(t *testing.T) {
 	}
 	if n := refreshes(t, gws[0], "invalid_grant"); n != 1 {
 		t.Errorf("A: %d refused refreshes, want 1", n)
+	}
+}
+
+// TestSignOutRevokesRotatingGrant: a sign-out revokes the session's refresh
+// token at the provider (RFC 7009), with either store, after refreshes
+// rotated it: the provider then refuses the grant's access token too
+// (node oidc-provider revokes the grant with its refresh token), and a copy
+// of the cookie-store cookie made before the sign-out is refused by the
+// other replica at its next refresh.
+func TestSignOutRevokesRotatingGrant(t *testing.T) {
+	t.Parallel()
+	for _, store := range []string{"cookie", "redis"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			keys := ""
+			if store == "redis" {
+				keys = redisSession(startRedis(t, false).URL())
+			}
+			r := rotatingSetup(t, keys)
+			sleepUntil(r.loggedIn.Add(2200 * time.Millisecond))
+			ck := refreshedCookie(t, r.gws[0], r.ck) // rotated once
+			if st, body, _ := withCookie(t, "GET", r.gws[0].URL+"/app/x", ck, false); st != http.StatusOK {
+				t.Fatalf("after the refresh: %d %s", st, body)
+			}
+			at := r.lastAccessToken(t)
+			if !r.active(t, at) {
+				t.Fatal("the refreshed access token is not active before the sign-out")
+			}
+			if st, _, _ := withCookie(t, "GET", r.gws[0].URL+"/oauth2/sign_out?rd=/x", ck, true); st != http.StatusFound {
+				t.Fatalf("sign_out: %d", st)
+			}
+			if r.active(t, at) {
+				t.Errorf("the grant is still active at the provider after the sign-out: its refresh token was not revoked\n%s", r.gws[0].Proc.Output())
+			}
+			sleepUntil(r.loggedIn.Add(4400 * time.Millisecond))
+			before := r.up.count()
+			if st, body, _ := withCookie(t, "GET", r.gws[1].URL+"/app/copy", ck, false); st != http.StatusUnauthorized {
+				t.Errorf("a copy of the cookie on the other replica after the sign-out: %d %s, want 401", st, body)
+			}
+			if r.up.count() != before {
+				t.Error("the copy reached the app")
+			}
+		})
+	}
+}
+
+// TestWebSocketEndsWhenRotatedRefreshTokenDies: docs/sessions.md promises
+// that, with the cookie store, an open WebSocket ends once its access token
+// is due when a sign-out (or a refused refresh) on its replica killed its
+// refresh token. With a provider that rotates refresh tokens the session's
+// refresh token is no longer the one in the cookie the WebSocket was
+// opened with: the browser's requests refreshed it since. The sign-out of
+// the refreshed session must end the WebSocket too (within the 10-s
+// check), not leave it open to the session's lifetime.
+func TestWebSocketEndsWhenRotatedRefreshTokenDies(t *testing.T) {
+	t.Parallel()
+	r := rotatingSetupTo(t, "", newWebSocketUpstream(t))
+	gw := r.gws[0]
+	conn, br := dialWebSocket(t, gw, r.ck)
+	sleepUntil(r.loggedIn.Add(2200 * time.Millisecond))
+	ck := refreshedCookie(t, gw, r.ck) // the browser's request refreshes: rotated
+	if ck == r.ck {
+		t.Fatal("no refreshed cookie")
+	}
+	if st, _, _ := withCookie(t, "GET", gw.URL+"/oauth2/sign_out?rd=/x", ck, true); st != http.StatusFound {
+		t.Fatalf("sign_out: %d", st)
+	}
+	took := timeToClose(conn, br, 15*time.Second)
+	t.Logf("the WebSocket closed %v after the sign-out", took.Round(100*time.Millisecond))
+	if took > 11*time.Second {
+		t.Errorf("the WebSocket opened before the refresh stayed open %v after the sign-out revoked the rotated refresh token (closed at all: %v), want within 10 s\n%s",
+			took.Round(100*time.Millisecond), took < 15*time.Second, gw.Proc.Output())
 	}
 }

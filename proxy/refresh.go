@@ -78,6 +78,9 @@ type refresher struct {
 type recentRefresh struct {
 	prevAT string // the access token of the session the refresh replaced
 	s      *session.Session
+	// next is, in a "next" marker (rotated), the "dead" and "next" marker
+	// keys of the refresh token that replaced the one the marker names.
+	next [2][32]byte
 }
 
 // Bounds of the recent-refresh memory (docs/security.md, "Memory bounds").
@@ -202,6 +205,7 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 		})
 		if err == nil {
 			h.refresher.remember(key, s.AccessToken, ns, h.now)
+			h.refresher.rotated(key, ns.RefreshToken, h.now)
 		}
 		return ns, err
 	})
@@ -436,6 +440,30 @@ func (f *refresher) dead(rt string, now func() time.Time) bool {
 	return ok
 }
 
+// rotated records, for deadRefreshTTL, that refresh token rt was replaced
+// by next (a provider that rotates refresh tokens), so that an open
+// connection of a cookie that still holds rt follows its session to next
+// (recheckCookie): a sign-out or refused refresh marks next dead, never
+// rt, which was spent, not refused.
+func (f *refresher) rotated(rt, next string, now func() time.Time) {
+	if rt != "" && next != "" && next != rt {
+		f.memory(now).SetUntil(markerKey("next", rt), recentRefresh{s: &session.Session{},
+			next: watchKeys(next)}, now().Add(deadRefreshTTL))
+	}
+}
+
+// successor returns the marker keys (watchKeys) of the refresh token that
+// replaced the one whose "next" marker key is k (rotated), if recorded.
+func (f *refresher) successor(k [32]byte, now func() time.Time) ([2][32]byte, bool) {
+	e, ok := f.memory(now).Get(k)
+	return e.next, ok
+}
+
+// watchKeys are the "dead" and "next" marker keys of refresh token rt.
+func watchKeys(rt string) [2][32]byte {
+	return [2][32]byte{markerKey("dead", rt), markerKey("next", rt)}
+}
+
 // marked reports whether the marker of key (markerKey) is set.
 func (f *refresher) marked(key [32]byte, now func() time.Time) bool {
 	_, ok := f.memory(now).Get(key)
@@ -457,7 +485,7 @@ func (f *refresher) retryLater(rt string, now func() time.Time) bool {
 }
 
 // markerKey is the recent-refresh key of a marker of kind ("ended",
-// "dead", "retry") about refresh token rt, apart from every remembered
+// "dead", "retry", "next") about refresh token rt, apart from every remembered
 // refresh's key.
 func markerKey(kind, rt string) [32]byte { return sha256.Sum256([]byte(kind + "\x00" + rt)) }
 

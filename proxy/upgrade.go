@@ -116,16 +116,17 @@ type upgradeWatch struct {
 	q         request
 	overrides [2]string // the methods a POST was decided as besides its own (exchange.overrides)
 	id        *portcullis.Identity
-	// Cookie store: the marker key (refresher) of the session's refresh
-	// token, made once, and whether that token was seen refused or revoked
-	// (markers last deadRefreshTTL, the connection may last longer). rt is
-	// that token when the exchange held it: after a refresh on the way it
-	// is the new one, while the cookie the request carried (sess) still
-	// holds the one the refresh replaced, which a sign-out with the new
-	// cookie never marks.
-	rt      string
-	deadKey *[32]byte
-	rtDead  bool
+	// Cookie store: the marker keys (refresher, watchKeys) of the
+	// session's refresh token, made once and moved on to each token that
+	// replaced it on this replica, and whether one was seen refused or
+	// revoked (markers last deadRefreshTTL, the connection may last
+	// longer). rt is that token when the exchange held it: after a refresh
+	// on the way it is the new one, while the cookie the request carried
+	// (sess) still holds the one the refresh replaced, which a sign-out
+	// with the new cookie never marks.
+	rt     string
+	keys   *[2][32]byte
+	rtDead bool
 }
 
 // watchUpgrade returns req with a context that ends when the identity that
@@ -344,9 +345,14 @@ func (h *Handler) recheckRefresh(r *http.Request, s *session.Session) error {
 // was seen refused by the provider or revoked by a sign-out: a request with
 // that cookie is then anonymous (fresh). The connection cannot refresh the
 // session itself: that would spend the refresh token the browser's cookie
-// holds, for a result no browser receives.
+// holds, for a result no browser receives. A provider that rotates refresh
+// tokens replaces the cookie's at the browser's next refresh: the watch
+// follows each replacement made on this replica (refresher.rotated), whose
+// sign-out or refused refresh ends the session too. Before, it watched the
+// spent token only, and the connection stayed open to the session's
+// lifetime.
 func (h *Handler) recheckCookie(w *upgradeWatch, r *http.Request, s *session.Session) error {
-	if w.deadKey == nil {
+	if w.keys == nil {
 		if w.rt == "" {
 			full, err := h.cfg.Sessions.Full(r, s)
 			if err != nil {
@@ -354,10 +360,20 @@ func (h *Handler) recheckCookie(w *upgradeWatch, r *http.Request, s *session.Ses
 			}
 			w.rt = full.RefreshToken
 		}
-		k := markerKey("dead", w.rt)
-		w.deadKey, w.rt = &k, ""
+		k := watchKeys(w.rt)
+		w.keys, w.rt = &k, ""
 	}
-	w.rtDead = w.rtDead || h.refresher.marked(*w.deadKey, h.now)
+	// Bounded: each link is one refresh of the session, and the check runs
+	// every few seconds.
+	for range 16 {
+		w.rtDead = w.rtDead || h.refresher.marked(w.keys[0], h.now)
+		next, ok := h.refresher.successor(w.keys[1], h.now)
+		if !ok {
+			break
+		}
+		*w.keys = next
+	}
+	w.rtDead = w.rtDead || h.refresher.marked(w.keys[0], h.now)
 	if w.rtDead && h.refreshDue(s) {
 		return errUpgradeRevoked
 	}
