@@ -37,13 +37,14 @@ func rotatingSetupTo(t *testing.T, sessKeys, upURL string) rotating {
 	c := browser(t)
 	loggedIn := time.Now()
 	nodeLogin(t, op, c, gws[0], "carol")
-	return rotating{op: op, gws: gws, ck: sessionCookie(t, c, gws[0]), loggedIn: loggedIn}
+	return rotating{op: op, c: c, gws: gws, ck: sessionCookie(t, c, gws[0]), loggedIn: loggedIn}
 }
 
 // rotating is what rotatingSetup started.
 type rotating struct {
 	op       *nodeop.Provider
-	up       *upstream // nil from rotatingSetupTo
+	c        *http.Client // carol's browser, signed in at the provider too
+	up       *upstream    // nil from rotatingSetupTo
 	gws      []*gateway
 	ck       *http.Cookie
 	loggedIn time.Time
@@ -261,5 +262,53 @@ func TestWebSocketEndsWhenRotatedRefreshTokenDies(t *testing.T) {
 	if took > 11*time.Second {
 		t.Errorf("the WebSocket opened before the refresh stayed open %v after the sign-out revoked the rotated refresh token (closed at all: %v), want within 10 s\n%s",
 			took.Round(100*time.Millisecond), took < 15*time.Second, gw.Proc.Output())
+	}
+}
+
+// TestGrantRevokedAtProviderEndsAccess measures what docs/sessions.md
+// promises when the grant is revoked at the provider (here by the user's
+// sign-out there, which revokes it): requests of the session end at its
+// next refresh (at most AT - margin, 1 s here), with either store, and an
+// open WebSocket within the 10-s check after that refusal (on its replica
+// with the cookie store, where a request saw it; the check refreshes the
+// session with Redis).
+func TestGrantRevokedAtProviderEndsAccess(t *testing.T) {
+	t.Parallel()
+	for _, store := range []string{"cookie", "redis"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			keys := ""
+			if store == "redis" {
+				keys = redisSession(startRedis(t, false).URL())
+			}
+			r := rotatingSetupTo(t, keys, newWebSocketUpstream(t))
+			gw := r.gws[0]
+			conn, br := dialWebSocket(t, gw, r.ck)
+			resp := r.op.Logout(t, r.c, r.op.EndSessionURL("", "", ""))
+			resp.Body.Close()
+			revoked := time.Now()
+			ends := func() time.Duration {
+				for time.Since(revoked) < 5*time.Second {
+					if st, _, _ := withCookie(t, "GET", gw.URL+"/app/poll", r.ck, false); st != http.StatusOK {
+						return time.Since(revoked)
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				return 5 * time.Second
+			}
+			// Due at loggedIn + 1 s: the revocation came within it.
+			due := time.Until(r.loggedIn.Add(time.Second))
+			reqEnd := ends()
+			t.Logf("%s: requests ended %v after the revocation (due in %v)", store, reqEnd.Round(100*time.Millisecond), due.Round(100*time.Millisecond))
+			if reqEnd > max(due, 0)+time.Second {
+				t.Errorf("%s: requests went on %v after the revocation, want until the next refresh (%v)", store, reqEnd, due)
+			}
+			took := timeToClose(conn, br, 15*time.Second)
+			wsEnd := time.Since(revoked)
+			t.Logf("%s: the WebSocket closed %v after the revocation", store, wsEnd.Round(100*time.Millisecond))
+			if took == 15*time.Second || wsEnd > reqEnd+11*time.Second {
+				t.Errorf("%s: the WebSocket stayed open %v after the revocation (closed: %v)", store, wsEnd, took < 15*time.Second)
+			}
+		})
 	}
 }
