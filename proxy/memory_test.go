@@ -71,6 +71,30 @@ func TestRecentRefreshMemoryBounded(t *testing.T) {
 	}
 }
 
+// TestRotationLinksMemoryBounded floods the rotation links (refresher.rotated)
+// with 30,000 rotations of 6 KB refresh tokens: only the tokens' digests are
+// kept, at most rotationLinks of them.
+func TestRotationLinksMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods a cache")
+	}
+	f := newFixture(t)
+	pad := strings.Repeat("r", 6<<10)
+	before := testenv.HeapAfterGC()
+	for i := range 30_000 {
+		f.h.refresher.rotated(pad+strconv.Itoa(i), pad+strconv.Itoa(i+1), f.h.now)
+	}
+	grown := testenv.HeapAfterGC() - before
+	runtime.KeepAlive(f.h)
+	t.Logf("heap grew %d KiB, %d links", grown>>10, f.h.refresher.links.Len())
+	if n := f.h.refresher.links.Len(); n > rotationLinks {
+		t.Errorf("%d rotation links kept, over %d", n, rotationLinks)
+	}
+	if limit := int64(8 << 20); grown > limit {
+		t.Errorf("the rotation links hold %d MiB after the flood, over %d MiB", grown>>20, limit>>20)
+	}
+}
+
 // TestIdentityValuesHeap measures what the identity-values cache holds per
 // identity (the header values and the signed assertion, the cache's slot
 // included) for 10,000 identities like a directory's users, the load

@@ -73,20 +73,24 @@ type refresher struct {
 	revokes singleflight.Group
 	once    sync.Once
 	recent  *cache.Cache[[32]byte, recentRefresh] // by SHA-256 of the session key, for refreshReuse
+	// links are the rotations of cookie-store refresh tokens (rotated), apart
+	// from recent: one per refresh for deadRefreshTTL, they would crowd out
+	// its dead markers.
+	links *cache.Cache[[32]byte, [2][32]byte]
 }
 
 type recentRefresh struct {
 	prevAT string // the access token of the session the refresh replaced
 	s      *session.Session
-	// next is, in a "next" marker (rotated), the "dead" and "next" marker
-	// keys of the refresh token that replaced the one the marker names.
-	next [2][32]byte
 }
 
-// Bounds of the recent-refresh memory (docs/security.md, "Memory bounds").
+// Bounds of the recent-refresh memory and of the rotation links
+// (docs/security.md, "Memory bounds").
 const (
 	recentRefreshEntries = 10000
 	recentRefreshBytes   = 32 << 20
+	rotationLinks        = 10000
+	rotationLinkBytes    = 2 << 20
 )
 
 // memory returns the recent-refresh cache, made on first use with the
@@ -96,6 +100,10 @@ func (f *refresher) memory(now func() time.Time) *cache.Cache[[32]byte, recentRe
 		f.recent = cache.New(cache.Options[[32]byte, recentRefresh]{
 			MaxEntries: recentRefreshEntries, MaxBytes: recentRefreshBytes, TTL: refreshReuse, Now: now,
 			Size: func(_ [32]byte, e recentRefresh) int { return len(e.prevAT) + e.s.MemorySize() },
+		})
+		f.links = cache.New(cache.Options[[32]byte, [2][32]byte]{
+			MaxEntries: rotationLinks, MaxBytes: rotationLinkBytes, TTL: deadRefreshTTL, Now: now,
+			Size: func([32]byte, [2][32]byte) int { return 96 },
 		})
 	})
 	return f.recent
@@ -205,7 +213,9 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 		})
 		if err == nil {
 			h.refresher.remember(key, s.AccessToken, ns, h.now)
-			h.refresher.rotated(key, ns.RefreshToken, h.now)
+			if !ns.ServerSide() {
+				h.refresher.rotated(key, ns.RefreshToken, h.now)
+			}
 		}
 		return ns, err
 	})
@@ -447,16 +457,16 @@ func (f *refresher) dead(rt string, now func() time.Time) bool {
 // rt, which was spent, not refused.
 func (f *refresher) rotated(rt, next string, now func() time.Time) {
 	if rt != "" && next != "" && next != rt {
-		f.memory(now).SetUntil(markerKey("next", rt), recentRefresh{s: &session.Session{},
-			next: watchKeys(next)}, now().Add(deadRefreshTTL))
+		f.memory(now)
+		f.links.Set(markerKey("next", rt), watchKeys(next))
 	}
 }
 
 // successor returns the marker keys (watchKeys) of the refresh token that
 // replaced the one whose "next" marker key is k (rotated), if recorded.
 func (f *refresher) successor(k [32]byte, now func() time.Time) ([2][32]byte, bool) {
-	e, ok := f.memory(now).Get(k)
-	return e.next, ok
+	f.memory(now)
+	return f.links.Get(k)
 }
 
 // watchKeys are the "dead" and "next" marker keys of refresh token rt.
