@@ -150,6 +150,7 @@ type Provider struct {
 	idAge     time.Duration       // how long before now ID tokens say they were issued
 	expiresIn string              // SetExpiresIn: raw JSON, "omit", or "" for Options.AccessTokenLifetime
 	fields    map[string]string   // SetTokenField: member -> raw JSON replacing the one issued
+	minted    []string            // Minted: every credential made or received
 }
 
 type redirect struct {
@@ -231,6 +232,28 @@ func (p *Provider) Key() *Key {
 		return p.ec
 	}
 	return p.rsa
+}
+
+// Minted returns every credential the provider issued or was handed so
+// far: authorization codes, access, refresh, ID and logout tokens, and the
+// state, nonce and PKCE verifier of each sign-in, for tests that check
+// none of them shows where it must not.
+func (p *Provider) Minted() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.minted...)
+}
+
+// mint records credentials for Minted and returns the first.
+func (p *Provider) mint(v ...string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range v {
+		if s != "" {
+			p.minted = append(p.minted, s)
+		}
+	}
+	return v[0]
 }
 
 // SetFaults replaces the active faults (0 = honest).
@@ -446,7 +469,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "PKCE S256 required", http.StatusBadRequest)
 		return
 	}
-	code := randomString()
+	code := p.mint(randomString(), q.Get("state"), q.Get("nonce"))
 	p.mu.Lock()
 	p.codes[code] = authRequest{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"),
 		redirectURI: redirect, scope: q.Get("scope")}
@@ -499,7 +522,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Provider) codeGrant(w http.ResponseWriter, r *http.Request) {
-	code := r.PostForm.Get("code")
+	code := p.mint(r.PostForm.Get("code"), r.PostForm.Get("code_verifier"))
 	p.mu.Lock()
 	req, ok := p.codes[code]
 	delete(p.codes, code) // single use
@@ -538,12 +561,12 @@ func (p *Provider) refreshGrant(w http.ResponseWriter, r *http.Request) {
 func (p *Provider) issue(w http.ResponseWriter, sub, scope, nonce string) {
 	now := p.opts.Now()
 	at := p.newAccessToken(sub, scope, now)
-	rt := randomString()
+	rt := p.mint(randomString())
 	p.mu.Lock()
 	p.refresh[rt] = grant{sub: sub, scope: scope}
 	tokenType, expiresIn := p.tokenType, p.expiresIn
 	p.mu.Unlock()
-	resp := map[string]any{"access_token": at, "refresh_token": rt}
+	resp := map[string]any{"access_token": p.mint(at), "refresh_token": rt}
 	if tokenType != "" {
 		resp["token_type"] = tokenType
 	}
@@ -558,7 +581,7 @@ func (p *Provider) issue(w http.ResponseWriter, sub, scope, nonce string) {
 		resp["scope"] = scope
 	}
 	if p.faultsNow()&FaultNoIDToken == 0 {
-		resp["id_token"] = p.IDToken(sub, nonce, at)
+		resp["id_token"] = p.mint(p.IDToken(sub, nonce, at))
 	}
 	p.mu.Lock()
 	for k, v := range p.fields {
@@ -668,13 +691,13 @@ func (p *Provider) AccessToken(sub string, extra map[string]any) string {
 			c[k] = v
 		}
 	}
-	return p.Sign(c, SignOptions{Typ: "at+jwt"})
+	return p.mint(p.Sign(c, SignOptions{Typ: "at+jwt"}))
 }
 
 // OpaqueToken registers an opaque access token that introspection reports
 // active for sub until exp, with the given aud ("" = none) and scope.
 func (p *Provider) OpaqueToken(sub, aud, scope string, exp time.Time) string {
-	t := randomString()
+	t := p.mint(randomString())
 	p.mu.Lock()
 	p.access[t] = grant{sub: sub, scope: scope, exp: exp, aud: aud}
 	p.mu.Unlock()
@@ -701,7 +724,7 @@ func (p *Provider) LogoutToken(sub, sid string, extra map[string]any) string {
 			c[k] = v
 		}
 	}
-	return p.Sign(c, SignOptions{Typ: "logout+jwt"})
+	return p.mint(p.Sign(c, SignOptions{Typ: "logout+jwt"}))
 }
 
 // s256Matches checks RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge.
