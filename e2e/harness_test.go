@@ -76,13 +76,24 @@ func startGateway(tb testing.TB, a addrs, cfg string) *gateway {
 // returns once the gateway accepts connections.
 func startGatewayListening(tb testing.TB, a addrs, cfg string) *gateway {
 	tb.Helper()
+	return startGatewayEnv(tb, a, cfg, nil)
+}
+
+// startGatewayEnv is startGatewayListening with env added to the
+// gateway's environment (OTEL_* variables, for one).
+func startGatewayEnv(tb testing.TB, a addrs, cfg string, env []string) *gateway {
+	tb.Helper()
 	listen, ops := a.Listen, a.Ops
 	cfg = strings.NewReplacer("{{LISTEN}}", listen, "{{OPS}}", ops).Replace(cfg)
 	path := filepath.Join(tb.TempDir(), "portcullis.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	p := testenv.Start(tb, exec.Command(binary, "serve", "--config", path))
+	cmd := exec.Command(binary, "serve", "--config", path)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	p := testenv.Start(tb, cmd)
 	g := &gateway{URL: "http://" + listen, OpsURL: "http://" + ops, Proc: p}
 	testenv.WaitTCP(tb, listen, 10*time.Second, p)
 	return g
