@@ -55,6 +55,11 @@ const (
 	FaultNoIDToken                          // the token response has no id_token
 	FaultChangedSub                         // refreshed ID tokens carry another sub
 	FaultBadAtHash                          // at_hash does not match the access token
+	// FaultEchoingErrors: the token endpoint refuses every request with an
+	// OAuth error whose error and error_description quote the first 16
+	// characters of each form value (the code, the verifier, the refresh
+	// token), as providers' messages may ("token AbC… not found").
+	FaultEchoingErrors
 )
 
 // User is who the provider logs in.
@@ -507,8 +512,20 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request")
 		return
 	}
+	p.mint(r.PostForm.Get("code"), r.PostForm.Get("code_verifier"))
 	if !p.clientAuthenticated(r) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client")
+		return
+	}
+	if p.faultsNow()&FaultEchoingErrors != 0 {
+		var quoted []string
+		for _, vs := range r.PostForm {
+			for _, v := range vs {
+				quoted = append(quoted, v[:min(len(v), 16)])
+			}
+		}
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant " + quoted[0],
+			"error_description": "not found: " + strings.Join(quoted, ", ")})
 		return
 	}
 	switch r.PostForm.Get("grant_type") {
@@ -522,7 +539,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Provider) codeGrant(w http.ResponseWriter, r *http.Request) {
-	code := p.mint(r.PostForm.Get("code"), r.PostForm.Get("code_verifier"))
+	code := r.PostForm.Get("code")
 	p.mu.Lock()
 	req, ok := p.codes[code]
 	delete(p.codes, code) // single use
