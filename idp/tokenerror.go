@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/portcullis/portcullis/internal/redact"
 )
 
 // Bounds of what a refused token request's error quotes from the answer.
@@ -49,9 +51,11 @@ func (c *Client) tokenError(err error, sent ...string) error {
 	if re.ErrorCode != "" {
 		// Redacted too: some endpoints put their message, and what it
 		// quotes of the request, in error rather than error_description.
-		text += fmt.Sprintf(": %q", cut(c.redactSent(re.ErrorCode, sent), maxErrorCode))
-		if d := c.redactSent(re.ErrorDescription, sent); d != "" {
-			text += fmt.Sprintf(" %q", cut(d, maxErrorDescription))
+		// Cut first: redacting is then bounded, and a secret the cut
+		// leaves partial is still a run of it.
+		text += fmt.Sprintf(": %q", c.redactSent(cut(re.ErrorCode, maxErrorCode), sent))
+		if d := c.redactSent(cut(re.ErrorDescription, maxErrorDescription), sent); d != "" {
+			text += fmt.Sprintf(" %q", d)
 		}
 	} else if len(re.Body) > 0 {
 		text += fmt.Sprintf(" (a body of %d bytes that is no OAuth error, not quoted)", len(re.Body))
@@ -63,19 +67,18 @@ func (c *Client) tokenError(err error, sent ...string) error {
 func cut(s string, n int) string { return strings.ToValidUTF8(truncateForLog(s, n), "") }
 
 // redactSent replaces in s every secret of the request, raw or
-// form-encoded, and the client's Basic credentials.
+// form-encoded, and the client's Basic credentials, whole or any part of
+// redact.MinRun bytes or more: a provider's message that quotes a token's
+// first characters gives them away too.
 func (c *Client) redactSent(s string, sent []string) string {
 	if s == "" {
 		return s
 	}
 	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(c.cfg.ClientID) + ":" + url.QueryEscape(c.cfg.ClientSecret)))
 	for _, v := range append(sent, c.cfg.ClientSecret, basic) {
-		if v == "" {
-			continue // ReplaceAll of "" would insert at every position
-		}
-		s = strings.ReplaceAll(s, v, "[redacted]")
+		s = redact.Secret(s, v)
 		if q := url.QueryEscape(v); q != v {
-			s = strings.ReplaceAll(s, q, "[redacted]")
+			s = redact.Secret(s, q)
 		}
 	}
 	return s

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -27,6 +28,9 @@ type reflectingTokenEndpoint struct {
 	// inError, when set, quotes the form in the JSON error member itself,
 	// as providers that put their message there do.
 	inError bool
+	// parts, when set, quotes only the first 16 bytes of each form value
+	// in error_description ("token AbC… not found").
+	parts bool
 }
 
 func (t reflectingTokenEndpoint) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -42,6 +46,16 @@ func (t reflectingTokenEndpoint) RoundTrip(r *http.Request) (*http.Response, err
 	}
 	if t.inError {
 		body = `{"error":"` + echo + `"}`
+	}
+	if t.parts {
+		vals, _ := url.ParseQuery(string(form))
+		var quoted []string
+		for _, vs := range vals {
+			for _, v := range vs {
+				quoted = append(quoted, v[:min(len(v), 16)]+"…")
+			}
+		}
+		body = `{"error":"invalid_grant","error_description":"not found: ` + strings.Join(quoted, ", ") + `"}`
 	}
 	return &http.Response{StatusCode: t.status, Status: http.StatusText(t.status),
 		Header: http.Header{"Content-Type": {t.contentType}}, Body: io.NopCloser(strings.NewReader(body)),
@@ -78,6 +92,8 @@ func TestTokenEndpointErrorText(t *testing.T) {
 		{"form-encoded error", reflectingTokenEndpoint{status: http.StatusBadRequest, contentType: "text/plain", size: 64 << 10}},
 		{"request quoted in the error member", reflectingTokenEndpoint{status: http.StatusBadRequest, contentType: "application/json",
 			inError: true}},
+		{"the request's values quoted in part", reflectingTokenEndpoint{status: http.StatusBadRequest, contentType: "application/json",
+			parts: true}},
 	}
 	for _, a := range answers {
 		t.Run(a.name, func(t *testing.T) {
@@ -98,7 +114,7 @@ func TestTokenEndpointErrorText(t *testing.T) {
 					t.Errorf("the error (logged) is %d bytes: %.200s", len(text), text)
 				}
 				for _, s := range append(secrets, "Y2xpZW50OnNlY3JldA==") {
-					if strings.Contains(text, s) {
+					if strings.Contains(text, s) || len(s) >= 12 && strings.Contains(text, s[:12]) {
 						t.Errorf("the error (logged) carries %q: %.300s", s, text)
 					}
 				}

@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	secrets "github.com/portcullis/portcullis/internal/redact"
 )
 
 // Source reads the groups of one user.
@@ -258,14 +260,13 @@ func statusError(source, u string, r *response) *StatusError {
 	if msg == "" {
 		msg = b.Message
 	}
-	if r.token != "" {
-		// A proxy, firewall or debug page that echoes the request it
-		// refused would put the token in the log.
-		msg = strings.ReplaceAll(msg, r.token, "[redacted]")
-	}
 	if len(msg) > 200 {
 		msg = msg[:200] + "..."
 	}
+	// A proxy, firewall or debug page that echoes the request it refused
+	// would put the token in the log, whole or in part. Cut first: a token
+	// the cut leaves partial is still a run of it.
+	msg = secrets.Secret(msg, r.token)
 	return &StatusError{Source: source, URL: redact(u), Status: r.status, Detail: msg}
 }
 
