@@ -70,11 +70,15 @@ func TestWebSocketsEndWithinTenSecondsOfEveryRevocation(t *testing.T) {
 				t.Errorf("%s: a request right after it on %s: %d, want 401 on every replica at once", rv.name, gw.URL, status)
 			}
 		}
-		took := timeToClose(conn, br, 20*time.Second)
+		// The recheck runs every 10 s, so it closes within 10 s plus the
+		// check's own time; 15 s leaves a loaded machine's late timers and
+		// Redis calls room (one run measured 10.0 s), while a missed
+		// recheck closes at the next one, 20 s on, or never.
+		took := timeToClose(conn, br, 25*time.Second)
 		t.Logf("%s: closed %v after it", rv.name, took.Round(100*time.Millisecond))
-		if took > 11*time.Second {
+		if took > 15*time.Second {
 			t.Errorf("%s: the WebSocket on the first replica closed %v after it (at all: %v), want within 10 s",
-				rv.name, took.Round(100*time.Millisecond), took < 20*time.Second)
+				rv.name, took.Round(100*time.Millisecond), took < 25*time.Second)
 		}
 	}
 }
