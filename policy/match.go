@@ -145,6 +145,24 @@ func (t *Table) Match(method, host, path string) *Route {
 	return m.route
 }
 
+// NamesHost reports whether a route names host (as Match takes it): the
+// route's exact host, or a wildcard host that covers it. Routes without a
+// host name none. It does not allocate.
+func (t *Table) NamesHost(host string) bool {
+	if host == "" {
+		return false
+	}
+	if t.exact[host] != nil {
+		return true
+	}
+	for i := 1; i < len(host) && host[0] != '.' && len(t.wild) > 0; i++ {
+		if host[i] == '.' && t.wild[host[i:]] != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // matcher is the state of one Match. Positions are byte offsets into path
 // where a segment starts; len(path)+1 means every segment is consumed.
 type matcher struct {

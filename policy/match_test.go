@@ -384,3 +384,25 @@ func TestMethods(t *testing.T) {
 		t.Fatalf("the stand-in matched route %d", r.Index)
 	}
 }
+
+// TestNamesHost: a host is named by an exact route host or a wildcard that
+// covers it (subdomains only), never by a route without a host.
+func TestNamesHost(t *testing.T) {
+	tbl := mustCompile(t, []RouteConfig{
+		{Path: "/**"},
+		{Host: "dash.example.com", Path: "/**"},
+		{Host: "*.apps.test", Path: "/x"},
+	})
+	for host, want := range map[string]bool{
+		"dash.example.com": true, "a.apps.test": true, "a.b.apps.test": true,
+		"apps.test": false, "example.com": false, "other.test": false, "": false,
+		".apps.test": false, "x.dash.example.com": false,
+	} {
+		if got := tbl.NamesHost(host); got != want {
+			t.Errorf("NamesHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { tbl.NamesHost("a.b.apps.test") }); n != 0 {
+		t.Errorf("NamesHost allocates %v times", n)
+	}
+}

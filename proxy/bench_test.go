@@ -300,9 +300,10 @@ func BenchmarkBearerAccessTokenRequest(b *testing.B) {
 // protected app, from a trusted front proxy, with the headers it sends.
 
 // forwardAuthRequest is a subrequest to {prefix}/auth from a trusted peer
-// with the given headers.
+// with the given headers, sent to the gateway's own address (a Host naming
+// public_url's host would have to name the original's too).
 func forwardAuthRequest(hdr map[string]string) *http.Request {
-	r := httptest.NewRequest("GET", "http://gw.test/oauth2/auth", nil)
+	r := httptest.NewRequest("GET", "http://127.0.0.1:4180/oauth2/auth", nil)
 	r.RemoteAddr = "10.0.0.5:4000"
 	for k, v := range hdr {
 		r.Header.Set(k, v)

@@ -32,6 +32,9 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 	}
 	q, query, err := originalRequest(r)
 	if err == nil {
+		err = h.checkSubrequestHost(r, q.host)
+	}
+	if err == nil {
 		err = h.checkIdentitySpellings(r.Header)
 	}
 	if err != nil {

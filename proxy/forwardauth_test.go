@@ -397,7 +397,7 @@ func TestForwardAuthRefusesOAuth2ProxyConditions(t *testing.T) {
 // Cache-Control were a slice each, the ".." check a split of the path.
 func TestForwardAuthAnswerAllocations(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil)) })
-	r := httptest.NewRequest("GET", "http://gw.test/oauth2/auth", nil)
+	r := httptest.NewRequest("GET", "http://127.0.0.1:4180/oauth2/auth", nil)
 	r.RemoteAddr = "10.0.0.5:4000"
 	for k, v := range map[string]string{"X-Forwarded-Method": "GET", "X-Forwarded-Proto": "https",
 		"X-Forwarded-Host": "app.test", "X-Forwarded-Uri": "/app/x/y?q=1", "X-Forwarded-For": "192.0.2.7"} {
@@ -426,6 +426,54 @@ func TestForwardAuthAnswerAllocations(t *testing.T) {
 	for _, k := range []string{"X-Auth-Request-User", "X-Auth-Request-Email", "X-Portcullis-Jwt-Assertion"} {
 		if v, ok := w.h[k]; w.status != http.StatusOK || !ok || len(v) != 1 || v[0] != "" {
 			t.Errorf("public: status %d, %s %q", w.status, k, v)
+		}
+	}
+}
+
+// TestForwardAuthSubrequestContradictions: the subrequest's own method and
+// Host are sources too. A subrequest sent with another method than GET
+// carries the original's (Envoy), and one whose Host names a host the
+// gateway serves apps on carries the original's (Caddy, Envoy, an nginx
+// auth location with "Host $host"): a forwarded method or host naming
+// another is the client's own, passed through, and is refused (400). A GET
+// subrequest (nginx, Caddy, Traefik) and one sent to the gateway's own
+// address (nginx, Traefik, ingress-nginx) contradict nothing.
+func TestForwardAuthSubrequestContradictions(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct {
+		name, method, host string
+		hdr                map[string]string
+		want               int
+	}{
+		{"POST subrequest, GET named", "POST", "", map[string]string{"X-Forwarded-Method": "GET"}, 400},
+		{"HEAD subrequest, GET named", "HEAD", "", map[string]string{"X-Forwarded-Method": "GET"}, 400},
+		{"OPTIONS subrequest, GET named", "OPTIONS", "", map[string]string{"X-Original-Method": "GET"}, 400},
+		{"POST subrequest, POST named", "POST", "", map[string]string{"X-Forwarded-Method": "POST"}, 200},
+		{"HEAD subrequest, HEAD named", "HEAD", "", map[string]string{"X-Forwarded-Method": "HEAD"}, 200},
+		{"GET subrequest, POST named", "GET", "", map[string]string{"X-Forwarded-Method": "POST"}, 200},
+		{"public_url's host, another named", "GET", "gw.test", nil, 400},
+		{"public_url's host and port, another named", "GET", "gw.test:80", nil, 400},
+		{"a route's host, another named", "GET", "OTHER.test:8443", nil, 400},
+		{"a route's host, another URL", "GET", "other.test", map[string]string{"X-Forwarded-Uri": "",
+			"X-Forwarded-Host": "", "X-Original-URL": "http://app.test/public/x"}, 400},
+		{"the original's host", "GET", "APP.test:8443", nil, 200},
+		{"the gateway's address", "GET", "127.0.0.1:4180", nil, 200},
+		{"public_url's name at another port", "GET", "gw.test:4180", nil, 200},
+	} {
+		opts := []reqOption{fromPeer("10.0.0.5:4000"), withHeader("X-Forwarded-Host", "app.test"),
+			withHeader("X-Forwarded-Uri", "/public/x")}
+		for k, v := range tt.hdr {
+			opts = append(opts, func(r *http.Request) {
+				if r.Header.Del(k); v != "" {
+					r.Header.Set(k, v)
+				}
+			})
+		}
+		if tt.host != "" {
+			opts = append(opts, func(r *http.Request) { r.Host = tt.host })
+		}
+		if resp := f.do(t, tt.method, "/oauth2/auth", nil, opts...); resp.StatusCode != tt.want {
+			t.Errorf("%s: status = %d, want %d", tt.name, resp.StatusCode, tt.want)
 		}
 	}
 }

@@ -35,6 +35,13 @@ func originalRequest(r *http.Request) (q request, query string, err error) {
 	if q.method != "" && !policy.ValidMethod(q.method) {
 		return q, "", badRequest("the forwarded method is not an upper-case method name", nil)
 	}
+	if q.method != "" && r.Method != http.MethodGet && r.Method != q.method {
+		// A subrequest sent with another method than GET carries the
+		// original's (Envoy's ext_authz); nginx, Caddy and Traefik send
+		// GET whatever the original was, so only then can the gateway
+		// tell a client's own X-Forwarded-Method from the proxy's.
+		return q, "", badRequest("the subrequest's method and the forwarded method differ", nil)
+	}
 	if e := checkMethod(q.method); e != nil {
 		return q, "", e
 	}
@@ -70,6 +77,27 @@ func originalRequest(r *http.Request) (q request, query string, err error) {
 	}
 	q.host, q.path = first.host, first.path
 	return q, first.query, nil
+}
+
+// checkSubrequestHost refuses a subrequest whose own Host names a host the
+// gateway serves applications on (public_url's, at its port when the Host
+// names one, or a host a route names) other than the original request's.
+// Caddy and Envoy keep the original Host on the subrequest, and an nginx
+// auth location with "Host $host" (oauth2-proxy's) sets it; the documented
+// snippets that set X-Forwarded-Host otherwise reach the gateway at its own
+// address. Such a Host is the original's, and an X-Forwarded-Host (or
+// X-Original-URL) naming another is the client's own, passed through.
+func (h *Handler) checkSubrequestHost(r *http.Request, orig Host) error {
+	sub, err := ParseHost(r.Host)
+	if err != nil || sub.Name == orig.Name {
+		return nil
+	}
+	onPublic := sub.Name == h.public.Name && (sub.Port == "" ||
+		effectivePort(h.cfg.PublicURL.Scheme, sub.Port) == effectivePort(h.cfg.PublicURL.Scheme, h.public.Port))
+	if onPublic || h.cfg.Routes.NamesHost(sub.Name) {
+		return badRequest("the subrequest's Host and the forwarded host name different hosts", nil)
+	}
+	return nil
 }
 
 // target is the host, normalised path and raw query one set of forwarded

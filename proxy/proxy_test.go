@@ -345,6 +345,11 @@ func (f *fixture) do(tb testing.TB, method, target string, body io.Reader, opts 
 	if strings.HasPrefix(target, "/") {
 		r.Host = "gw.test" // the public URL's host, as a browser at the gateway sends it
 	}
+	if strings.HasPrefix(target, "/oauth2/auth") {
+		// A front proxy's subrequest, sent to the gateway's own address
+		// as the documented nginx and Traefik snippets send it.
+		r.Host = "127.0.0.1:4180"
+	}
 	for _, o := range opts {
 		o(r)
 	}
