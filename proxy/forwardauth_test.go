@@ -437,9 +437,13 @@ func TestForwardAuthAnswerAllocations(t *testing.T) {
 // auth location with "Host $host"): a forwarded method or host naming
 // another is the client's own, passed through, and is refused (400). A GET
 // subrequest (nginx, Caddy, Traefik) and one sent to the gateway's own
-// address (nginx, Traefik, ingress-nginx) contradict nothing.
+// address (nginx, Traefik, ingress-nginx) contradict nothing. public_url's
+// host counts as an app host only without allowed_redirect_hosts: with them
+// it is a sign-in host of its own, through which front proxies may reach
+// the gateway.
 func TestForwardAuthSubrequestContradictions(t *testing.T) {
-	f := newFixture(t)
+	multi := newFixture(t)
+	single := newFixture(t, func(c *Config) { c.AllowedRedirectHosts = nil })
 	for _, tt := range []struct {
 		name, method, host string
 		hdr                map[string]string
@@ -453,6 +457,7 @@ func TestForwardAuthSubrequestContradictions(t *testing.T) {
 		{"GET subrequest, POST named", "GET", "", map[string]string{"X-Forwarded-Method": "POST"}, 200},
 		{"public_url's host, another named", "GET", "gw.test", nil, 400},
 		{"public_url's host and port, another named", "GET", "gw.test:80", nil, 400},
+		{"a sign-in host of its own, another named", "GET", "gw.test", nil, 200},
 		{"a route's host, another named", "GET", "OTHER.test:8443", nil, 400},
 		{"a route's host, another URL", "GET", "other.test", map[string]string{"X-Forwarded-Uri": "",
 			"X-Forwarded-Host": "", "X-Original-URL": "http://app.test/public/x"}, 400},
@@ -471,6 +476,10 @@ func TestForwardAuthSubrequestContradictions(t *testing.T) {
 		}
 		if tt.host != "" {
 			opts = append(opts, func(r *http.Request) { r.Host = tt.host })
+		}
+		f := single
+		if strings.HasPrefix(tt.name, "a sign-in host") {
+			f = multi
 		}
 		if resp := f.do(t, tt.method, "/oauth2/auth", nil, opts...); resp.StatusCode != tt.want {
 			t.Errorf("%s: status = %d, want %d", tt.name, resp.StatusCode, tt.want)

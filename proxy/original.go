@@ -80,19 +80,22 @@ func originalRequest(r *http.Request) (q request, query string, err error) {
 }
 
 // checkSubrequestHost refuses a subrequest whose own Host names a host the
-// gateway serves applications on (public_url's, at its port when the Host
-// names one, or a host a route names) other than the original request's.
+// gateway serves applications on (a host a route names, or public_url's at
+// its port when the Host names one, if no allowed_redirect_hosts make it a
+// sign-in host apart from the apps) other than the original request's.
 // Caddy and Envoy keep the original Host on the subrequest, and an nginx
 // auth location with "Host $host" (oauth2-proxy's) sets it; the documented
 // snippets that set X-Forwarded-Host otherwise reach the gateway at its own
 // address. Such a Host is the original's, and an X-Forwarded-Host (or
-// X-Original-URL) naming another is the client's own, passed through.
+// X-Original-URL) naming another is the client's own, passed through. A
+// sign-in host of its own (public_url auth.example.com, the apps elsewhere)
+// is left out: front proxies are often pointed at the gateway through it.
 func (h *Handler) checkSubrequestHost(r *http.Request, orig Host) error {
 	sub, err := ParseHost(r.Host)
 	if err != nil || sub.Name == orig.Name {
 		return nil
 	}
-	onPublic := sub.Name == h.public.Name && (sub.Port == "" ||
+	onPublic := len(h.cfg.AllowedRedirectHosts) == 0 && sub.Name == h.public.Name && (sub.Port == "" ||
 		effectivePort(h.cfg.PublicURL.Scheme, sub.Port) == effectivePort(h.cfg.PublicURL.Scheme, h.public.Port))
 	if onPublic || h.cfg.Routes.NamesHost(sub.Name) {
 		return badRequest("the subrequest's Host and the forwarded host name different hosts", nil)
