@@ -35,6 +35,9 @@ func TestSiblingSignOutInChromium(t *testing.T) {
 	gwOrigin := "http://app." + siblingDomain + ":" + a.Listen[strings.LastIndex(a.Listen, ":")+1:]
 	signOut := gwOrigin + "/oauth2/sign_out?rd=/public/"
 	sib := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Query().Get("policy"); p != "" {
+			w.Header().Set("Referrer-Policy", p)
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(`<!doctype html><title>sibling</title>
 <img src="` + signOut + `" onload="document.title='loaded'" onerror="document.title='loaded'">
@@ -74,23 +77,33 @@ func TestSiblingSignOutInChromium(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, host string
+		policy     string // the page's Referrer-Policy
 		click      bool
+		confirm    bool // click the refusal page's "Sign out" button
 		signsOut   bool
 	}{
-		{"a sibling's image", "evil", false, false},
-		{"a sibling's link", "evil", true, false},
-		{"an allowed host's link", "portal", true, true},
+		{"a sibling's image", "evil", "", false, false, false},
+		{"a sibling's link", "evil", "", true, false, false},
+		{"an allowed host's link", "portal", "", true, false, true},
+		// Helmet's default, and Django's: the browser sends no Referer, so
+		// the sign-out is refused; its page offers the button that signs out.
+		{"an allowed host's link, no-referrer, confirmed", "portal", "no-referrer", true, true, true},
+		{"an allowed host's link, same-origin, confirmed", "portal", "same-origin", true, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			signIn(t)
-			page := "http://" + tc.host + "." + siblingDomain + ":" + sibPort + "/"
+			page := "http://" + tc.host + "." + siblingDomain + ":" + sibPort + "/?policy=" + tc.policy
 			actions := []chromedp.Action[chromedp.Void]{chromedp.Navigate(page), chromedp.WaitVisible("#out"),
 				chromedp.Poll[chromedp.Void](`document.title === "loaded"`)}
 			if tc.click {
 				actions = append(actions, chromedp.Click("#out"), chromedp.WaitVisible("h1, #ready"))
 			}
+			if tc.confirm {
+				actions = append(actions, chromedp.WaitVisible(`button[type="submit"]`),
+					chromedp.Click(`button[type="submit"]`), chromedp.WaitVisible("#ready"))
+			}
 			if err := chromedp.Do(step, actions...); err != nil {
-				t.Fatalf("the %s page: %v", tc.host, err)
+				t.Fatalf("the %s page: %v\n%s", tc.host, err, gw.Proc.Output())
 			}
 			if got := !signedIn(t); got != tc.signsOut {
 				t.Errorf("signed out: %v, want %v\n%s", got, tc.signsOut, gw.Proc.Output())

@@ -35,6 +35,11 @@ type httpError struct {
 	// loses nothing), goes there at once. Other clients still get the 401.
 	signIn   string
 	navigate bool
+	// confirm is the action of the "Sign out" form a refused sign-out's
+	// HTML page offers: the browser's POST from the gateway's own page
+	// passes the origin check, and no other site can frame the page to
+	// click it, so the user signs out by a click of their own.
+	confirm string
 	// oauth names the JSON reason error_description (RFC 6749 §5.2 style),
 	// for endpoints the provider calls.
 	oauth bool

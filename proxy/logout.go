@@ -56,7 +56,7 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 	// Either method: SameSite=Lax cookies come with a cross-site top-level
 	// GET navigation (a link or a redirect from another site).
 	if !h.sameOrigin(ex, r) {
-		h.fail(ex, r, forbidden("cross-site sign-out requests are refused"))
+		h.fail(ex, r, h.signOutRefused(r))
 		return
 	}
 	if speculative(r.Header) {
@@ -116,6 +116,18 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		return
 	}
 	http.Redirect(ex, r, end, http.StatusFound)
+}
+
+// signOutRefused is the 403 of a sign-out that may come from another site
+// or host. Its page offers to sign out with a button, whose POST from the
+// gateway's own page passes: an application's link is refused too when its
+// page sends no Referer (Referrer-Policy no-referrer or same-origin, the
+// defaults of common frameworks' security headers), or its form an Origin
+// of "null", and its user was left signed in with no way on.
+func (h *Handler) signOutRefused(r *http.Request) *httpError {
+	e := forbidden("a sign-out asked by another site or host is refused")
+	e.confirm = h.prefix + "/sign_out?rd=" + rdValue(h.redirects.validate(r.URL.Query().Get("rd")))
+	return e
 }
 
 // signOutOnPublicHost sends a sign-out made on a host other than

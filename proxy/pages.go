@@ -51,7 +51,7 @@ header img{max-height:48px;max-width:12em}form{display:inline;margin-right:1em}<
 <body>{{if or .Brand.Name .Brand.LogoURL}}<header>{{with .Brand.LogoURL}}<img src="{{.String}}" alt="">{{end}}{{with .Brand.Name}}<strong>{{.}}</strong>{{end}}</header>
 {{end}}<h1>{{.Title}}</h1><p>{{.Reason}}</p>{{if .Link}}<p><a href="{{.Link}}">Try again</a></p>{{end}}{{if .SignIn}}<p><a href="{{.SignIn}}">Sign in</a></p>{{end}}
 {{if .SignOut}}<p><form method="post" action="{{.SignOut}}"><button type="submit">Sign out</button></form>
-<form method="post" action="{{.Switch}}"><button type="submit">Sign in as someone else</button></form></p>
+{{with .Switch}}<form method="post" action="{{.}}"><button type="submit">Sign in as someone else</button></form>{{end}}</p>
 {{end}}{{with .Brand.SupportURL}}<p><a href="{{.String}}">Contact support</a></p>
 {{end}}<p class="s">{{.Status}} {{.StatusText}}</p></body></html>
 `))
@@ -74,6 +74,9 @@ func (h *Handler) writePage(ex *exchange, r *http.Request, e *httpError) {
 		signOut := h.prefix + "/sign_out"
 		start := h.prefix + "/start?rd=" + rdValue(h.returnURL(ex))
 		p.SignOut, p.Switch = signOut, signOut+"?rd="+rdValue(start)
+	}
+	if e.confirm != "" {
+		p.SignOut, p.Switch = e.confirm, ""
 	}
 	_ = pageTemplate.Execute(ex, p)
 }

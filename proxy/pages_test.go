@@ -129,3 +129,34 @@ func TestForwardAuthDeniedPageReturnsToOriginal(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedSignOutPageConfirms: a sign-out refused as coming from another
+// site or host (here an application's link whose page sends no Referer)
+// answers a browser with a page whose one form signs out, to the validated
+// rd: its POST from the gateway's own page passes. A return URL the policy
+// refuses is not carried over.
+func TestRefusedSignOutPageConfirms(t *testing.T) {
+	f := newFixture(t)
+	cookies := f.cookies(t, f.session())
+	for _, c := range []struct{ rd, want string }{
+		{"http://app.test/bye?a=1&b=2", "/oauth2/sign_out?rd=http%3A//app.test/bye%3Fa%3D1%26b%3D2"},
+		{"https://evil.test/", "/oauth2/sign_out?rd=/"},
+	} {
+		resp := f.do(t, "GET", "/oauth2/sign_out?rd="+url.QueryEscape(c.rd), nil, withCookies(cookies), browser(),
+			withHeader("Sec-Fetch-Site", "same-site"), withHeader("Sec-Fetch-Mode", "navigate"))
+		page := readBody(t, resp)
+		actions := regexp.MustCompile(`action="([^"]*)"`).FindAllStringSubmatch(page, -1)
+		if resp.StatusCode != http.StatusForbidden || clearsSession(resp) || len(actions) != 1 {
+			t.Fatalf("%d, %d forms, cookies %v:\n%s", resp.StatusCode, len(actions), resp.Header["Set-Cookie"], page)
+		}
+		if got := html.UnescapeString(actions[0][1]); got != c.want {
+			t.Errorf("form action %q, want %q", got, c.want)
+		}
+		resp = f.do(t, "POST", html.UnescapeString(actions[0][1]), nil, withCookies(cookies),
+			withHeader("Origin", "http://gw.test"), withHeader("Sec-Fetch-Site", "same-origin"))
+		readBody(t, resp)
+		if resp.StatusCode != http.StatusFound || !clearsSession(resp) {
+			t.Errorf("the form's sign-out: %d, cookies %v", resp.StatusCode, resp.Header["Set-Cookie"])
+		}
+	}
+}
