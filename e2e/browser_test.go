@@ -80,4 +80,18 @@ func TestDemoInChromium(t *testing.T) {
 	if path != "/admin/" {
 		t.Errorf("#path = %q on the admin page", path)
 	}
+	// The page's "Sign out" link signs out through the provider and back
+	// (the home page then asks for a login again), and alice signs in anew.
+	err = chromedp.Do(step,
+		chromedp.Click(`a[href="/oauth2/sign_out"]`),
+		chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", "alice"),
+		chromedp.SendKeys("#password", d.Users["alice"]),
+		chromedp.Click("#submit"),
+		chromedp.WaitVisible("#user"),
+	)
+	if err != nil {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		t.Fatalf("sign out and in again: %v (at %s)\n%s", err, loc, d.Proc.Output())
+	}
 }
