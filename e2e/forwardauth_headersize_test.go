@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -36,6 +38,24 @@ func manyGroupsCase(t *testing.T, front, groupsHeader string, p *oidctest.Provid
 	}
 	if decodeSeen(t, body).Headers.Get("X-Portcullis-Jwt-Assertion") == "" {
 		t.Error("the app received no assertion")
+	}
+	// The app's own cookies, 3 KiB of them, ride on every allowed answer
+	// (its Cookie header) beside those groups, and reach the app.
+	u, err := url.Parse(front + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var appCookies []*http.Cookie
+	for i := 0; i < 3; i++ {
+		appCookies = append(appCookies, &http.Cookie{Name: fmt.Sprintf("app_%d", i), Value: strings.Repeat("v", 1000)})
+	}
+	c.Jar.SetCookies(u, appCookies)
+	status, body, _ = get(t, c, front+"/admin/x")
+	if status != 200 {
+		t.Fatalf("alice with %d groups and 3 KiB of the app's cookies: %d %.300s", len(groups), status, body)
+	}
+	if got := decodeSeen(t, body).Headers.Get("Cookie"); !strings.Contains(got, "app_2="+strings.Repeat("v", 1000)) {
+		t.Errorf("the app's cookies did not reach it: %.100q", got)
 	}
 }
 
