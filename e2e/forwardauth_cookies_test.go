@@ -42,6 +42,10 @@ func TestForwardAuthAppGetsNoGatewayCookie(t *testing.T) {
 					`theme=dark; portcullis_x=1; x__Host-portcullis=2; q="a b"; e=; theme=light`},
 				{"several Cookie lines", []string{"a=1", session, "portcullis_login_abc=s; b=2"}, "a=1; b=2"},
 				{"the gateway's cookies only", []string{session + "; portcullis_login_zz=x"}, ""},
+				// Bytes beyond ASCII, commas, no space after ";", and a value
+				// without a name (document.cookie = "flag") pass as they came.
+				{"odd cookies", []string{"u=\u00fc\u20ac;" + session + ";c=1,2;flag"}, "u=\u00fc\u20ac; c=1,2; flag"},
+				{"a nameless cookie alone", []string{session + "; flag"}, "flag"},
 			} {
 				req, _ := http.NewRequest("GET", "http://"+addr+"/hello", nil)
 				req.Header.Set("Accept", "application/json")
