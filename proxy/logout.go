@@ -192,25 +192,27 @@ func (h *Handler) signOutSession(r *http.Request) (*session.Session, error) {
 // sameOrigin reports whether a sign-out comes from a site of the gateway's
 // (docs/endpoints.md, sign_out: a request whose Origin or Sec-Fetch-Site shows another
 // site is refused): an Origin header, when present, must be public_url's
-// origin, the request's own origin or an allowed redirect host's; a
-// Sec-Fetch-Site header must not say cross-site. A same-site request
+// origin, the request's own origin or an allowed redirect host's; no
+// Sec-Fetch-Site header may say cross-site. A same-site request
 // without Origin (a link's navigation, an image, a redirect) comes from a
 // sibling host of the registrable domain, which need not be the gateway's:
 // its Referer names the page's origin and must be one of those too, else a
-// sibling's <img> signed the gateway's users out.
+// sibling's <img> signed the gateway's users out. Every Sec-Fetch-Site
+// line counts, and an Origin is scheme://host[:port] alone: the first
+// line of several, or an allowed host's URL with a path, was let through.
 func (h *Handler) sameOrigin(ex *exchange, r *http.Request) bool {
-	site := r.Header.Get("Sec-Fetch-Site")
-	if strings.EqualFold(site, "cross-site") {
+	sites := r.Header.Values("Sec-Fetch-Site")
+	if anyFold(sites, "cross-site") {
 		return false
 	}
 	o := r.Header.Values("Origin")
 	if len(o) == 0 {
-		if !strings.EqualFold(site, "same-site") {
+		if !anyFold(sites, "same-site") {
 			return true
 		}
 		o = []string{refererOrigin(r.Header)}
 	}
-	if len(o) > 1 || o[0] == "null" || o[0] == "" {
+	if len(o) > 1 || !bareOrigin(o[0]) {
 		return false
 	}
 	own := h.cfg.PublicURL.Scheme + "://" + ex.host.String()
@@ -218,6 +220,25 @@ func (h *Handler) sameOrigin(ex *exchange, r *http.Request) bool {
 		return true
 	}
 	return h.redirects.validate(o[0]+"/") != "/"
+}
+
+// anyFold reports whether one of vals is v, in any case.
+func anyFold(vals []string, v string) bool {
+	for _, x := range vals {
+		if strings.EqualFold(x, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// bareOrigin reports whether o is an http(s) origin as browsers send it,
+// scheme://host[:port]: no user, path, query or fragment ("null" and ""
+// are not).
+func bareOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil &&
+		u.Opaque == "" && u.Path == "" && u.RawQuery == "" && !u.ForceQuery && u.Fragment == ""
 }
 
 // refererOrigin is the origin (scheme://host[:port]) of the request's one
