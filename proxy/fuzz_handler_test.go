@@ -95,6 +95,7 @@ func (e *fuzzEnv) fuzzHeaders(v string) [][2]string {
 		{"X-Forwarded-Tenant", v}, {"X-HTTP-Method-Override", v}, {"Forwarded", v},
 		{"X_Forwarded_User", v}, {"Sec-Fetch-Dest", v}, {"Sec-Fetch-Mode", "navigate"},
 		{"X-Original-Method", v}, {"Content-Type", "application/x-www-form-urlencoded"},
+		{"Cookie", fuzzCookieList},
 	}
 }
 
@@ -301,6 +302,7 @@ func FuzzHandlerProxy(f *testing.F) {
 		f.Add("GET", "/public/x", "gw.test", uint32(1)<<i, "evil", []byte(nil))
 		f.Add("GET", "/app/x", "gw.test", uint32(1)<<9|uint32(1)<<i, "evil", []byte(nil))
 	}
+	addSignOutSeeds(f)
 	e := newFuzzEnv(f)
 	f.Fuzz(func(t *testing.T, method, target, host string, sel uint32, v string, body []byte) {
 		r, ok := e.build(method, target, host, sel, v, body)
@@ -319,6 +321,9 @@ func FuzzHandlerProxy(f *testing.F) {
 			t.Fatalf("%s %q: status %d", method, target, resp.StatusCode)
 		}
 		e.checkAnswer(t, resp, rec.Body.String(), e.secrets(sel, v), []string{v, target, host})
+		if (path == "/oauth2/sign_out" || path == "/oauth2/start") && endsSession(resp) {
+			checkSignOutAllowed(t, probe, decidedHost.String())
+		}
 		if e.up.count() == before {
 			return
 		}
@@ -353,6 +358,7 @@ func FuzzHandlerForwardAuth(f *testing.F) {
 	for i := range len((&fuzzEnv{}).fuzzHeaders("")) {
 		f.Add("GET", "GET", "/app/x", "gw.test", trustedBit|uint32(1)<<9|uint32(1)<<i, "evil")
 	}
+	addAuthCookieSeeds(f)
 	e := newFuzzEnv(f)
 	f.Fuzz(func(t *testing.T, method, fm, fu, fh string, sel uint32, v string) {
 		r, ok := e.build(method, "/oauth2/auth", "gw.test", sel, v, nil)
@@ -376,6 +382,7 @@ func FuzzHandlerForwardAuth(f *testing.F) {
 			t.Fatal("forward-auth reached the upstream")
 		}
 		e.checkAnswer(t, resp, rec.Body.String(), e.secrets(sel, v), []string{v, fu, fh, fm})
+		checkAuthCookies(t, probe, resp)
 		if resp.StatusCode == http.StatusOK {
 			e.checkAuthAllowed(t, probe, sel&trustedBit != 0, resp)
 		}
