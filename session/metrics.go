@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -111,13 +112,16 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 }
 
 // observe records one operation that started at start. ErrNoSession and
-// ErrLoggedOut are answers, not store errors.
+// ErrLoggedOut are answers, not store errors, and context.Canceled is the
+// request's client gone (or the gateway stopping), not Redis failing: the
+// alert on the counter would fire for every browser that hangs up.
+// A deadline still counts: the gateway's own bound on a slow Redis.
 func (m *storeMetrics) observe(op int, start time.Time, err error) {
 	if m == nil {
 		return
 	}
 	m.duration[op].Observe(time.Since(start).Seconds())
-	if err != nil && !errors.Is(err, ErrNoSession) && !errors.Is(err, ErrLoggedOut) {
+	if err != nil && !errors.Is(err, ErrNoSession) && !errors.Is(err, ErrLoggedOut) && !errors.Is(err, context.Canceled) {
 		m.errors[op].Inc()
 	}
 }
