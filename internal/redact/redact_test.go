@@ -3,6 +3,7 @@ package redact
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSecret: a secret goes whole and in part (its first, middle or last
@@ -28,5 +29,30 @@ func TestSecret(t *testing.T) {
 	}
 	if got := Secret(strings.Repeat("x", 300), "short"); got != strings.Repeat("x", 300) {
 		t.Error("a secret shorter than MinRun removed text that does not hold it")
+	}
+}
+
+// TestSecretCostFollowsTheSecret: a client chooses the authorization code
+// (tens of KiB in a callback URL) that a refused exchange's error is
+// searched for, so the cost may grow with the secret's length but not with
+// the message's times the secret's: a 200-byte message costs about what a
+// 25-byte one does. Searching the code at every position of the message
+// made it 8 times (50 ms of CPU a refused callback). Fastest of several
+// runs each, so a loaded machine slows both alike.
+func TestSecretCostFollowsTheSecret(t *testing.T) {
+	v := strings.Repeat("aaaaaaab", 8<<10)
+	fastest := func(s string) time.Duration {
+		best := time.Hour
+		for range 5 {
+			start := time.Now()
+			Secret(s, v)
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	short, long := fastest(strings.Repeat("aaaaaaac", 3)), fastest(strings.Repeat("aaaaaaac", 25))
+	t.Logf("a 24-byte message %v, a 200-byte one %v", short, long)
+	if long > 3*short+time.Millisecond {
+		t.Errorf("a 200-byte message took %v against %v for 24 bytes: the cost grows with the message times the secret", long, short)
 	}
 }
