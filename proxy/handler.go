@@ -107,6 +107,11 @@ func New(cfg Config) (*Handler, error) {
 
 		exchanges: make(chan struct{}, maxLoginExchanges),
 	}
+	var prev *Handler
+	if cfg.Live != nil {
+		prev = cfg.Live() // a reload: the generation in force until h
+	}
+	h.refresher.inheritLinks(prev, cfg.Now)
 	h.revoker, _ = cfg.Sessions.(session.Revoker)
 	h.replay, _ = cfg.Sessions.(session.ReplayGuard)
 	h.public, _ = ParseHost(cfg.PublicURL.Host)

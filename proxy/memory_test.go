@@ -82,7 +82,7 @@ func TestRotationLinksMemoryBounded(t *testing.T) {
 	pad := strings.Repeat("r", 6<<10)
 	before := testenv.HeapAfterGC()
 	for i := range 30_000 {
-		f.h.refresher.rotated(pad+strconv.Itoa(i), pad+strconv.Itoa(i+1), f.h.now)
+		f.h.refresher.rotated(pad+strconv.Itoa(i), pad+strconv.Itoa(i+1))
 	}
 	grown := testenv.HeapAfterGC() - before
 	runtime.KeepAlive(f.h)

@@ -75,7 +75,9 @@ type refresher struct {
 	recent  *cache.Cache[[32]byte, recentRefresh] // by SHA-256 of the session key, for refreshReuse
 	// links are the rotations of cookie-store refresh tokens (rotated), apart
 	// from recent: one per refresh for deadRefreshTTL, they would crowd out
-	// its dead markers.
+	// its dead markers. Shared by every generation a reload makes
+	// (inheritLinks): they name tokens, not configuration, and an open
+	// connection is checked by the generation in force.
 	links *cache.Cache[[32]byte, [2][32]byte]
 }
 
@@ -100,10 +102,6 @@ func (f *refresher) memory(now func() time.Time) *cache.Cache[[32]byte, recentRe
 		f.recent = cache.New(cache.Options[[32]byte, recentRefresh]{
 			MaxEntries: recentRefreshEntries, MaxBytes: recentRefreshBytes, TTL: refreshReuse, Now: now,
 			Size: func(_ [32]byte, e recentRefresh) int { return len(e.prevAT) + e.s.MemorySize() },
-		})
-		f.links = cache.New(cache.Options[[32]byte, [2][32]byte]{
-			MaxEntries: rotationLinks, MaxBytes: rotationLinkBytes, TTL: deadRefreshTTL, Now: now,
-			Size: func([32]byte, [2][32]byte) int { return 96 },
 		})
 	})
 	return f.recent
@@ -214,7 +212,7 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 		if err == nil {
 			h.refresher.remember(key, s.AccessToken, ns, h.now)
 			if !ns.ServerSide() {
-				h.refresher.rotated(key, ns.RefreshToken, h.now)
+				h.refresher.rotated(key, ns.RefreshToken)
 			}
 		}
 		return ns, err
@@ -450,22 +448,42 @@ func (f *refresher) dead(rt string, now func() time.Time) bool {
 	return ok
 }
 
+// newRotationLinks makes the memory of rotations (refresher.links).
+func newRotationLinks(now func() time.Time) *cache.Cache[[32]byte, [2][32]byte] {
+	return cache.New(cache.Options[[32]byte, [2][32]byte]{
+		MaxEntries: rotationLinks, MaxBytes: rotationLinkBytes, TTL: deadRefreshTTL, Now: now,
+		Size: func([32]byte, [2][32]byte) int { return 96 },
+	})
+}
+
+// inheritLinks gives f the rotation links of prev, the handler in force
+// when a reload builds f's (Config.Live), or new ones. A reload that
+// started empty lost every rotation made before it: a connection opened
+// with a cookie refreshed since, checked by the new generation, watched
+// the spent token and stayed open to the session's lifetime after the
+// sign-out of the rotated one.
+func (f *refresher) inheritLinks(prev *Handler, now func() time.Time) {
+	if prev != nil && prev.refresher.links != nil {
+		f.links = prev.refresher.links
+		return
+	}
+	f.links = newRotationLinks(now)
+}
+
 // rotated records, for deadRefreshTTL, that refresh token rt was replaced
 // by next (a provider that rotates refresh tokens), so that an open
 // connection of a cookie that still holds rt follows its session to next
 // (recheckCookie): a sign-out or refused refresh marks next dead, never
 // rt, which was spent, not refused.
-func (f *refresher) rotated(rt, next string, now func() time.Time) {
+func (f *refresher) rotated(rt, next string) {
 	if rt != "" && next != "" && next != rt {
-		f.memory(now)
 		f.links.Set(markerKey("next", rt), watchKeys(next))
 	}
 }
 
 // successor returns the marker keys (watchKeys) of the refresh token that
 // replaced the one whose "next" marker key is k (rotated), if recorded.
-func (f *refresher) successor(k [32]byte, now func() time.Time) ([2][32]byte, bool) {
-	f.memory(now)
+func (f *refresher) successor(k [32]byte) ([2][32]byte, bool) {
 	return f.links.Get(k)
 }
 

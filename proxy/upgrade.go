@@ -367,7 +367,7 @@ func (h *Handler) recheckCookie(w *upgradeWatch, r *http.Request, s *session.Ses
 	// every few seconds.
 	for range 16 {
 		w.rtDead = w.rtDead || h.refresher.marked(w.keys[0], h.now)
-		next, ok := h.refresher.successor(w.keys[1], h.now)
+		next, ok := h.refresher.successor(w.keys[1])
 		if !ok {
 			break
 		}

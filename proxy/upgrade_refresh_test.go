@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,5 +144,36 @@ func TestUpgradeRefreshedOnTheWayEndsWithNewToken(t *testing.T) {
 	f.clock.Advance(time.Hour)
 	if !closedWithin(conn, br, 5*time.Second) {
 		t.Fatal("the WebSocket outlived the refresh token its session was refreshed to, revoked at sign-out")
+	}
+}
+
+// TestUpgradeFollowsRotationAcrossReload (cookie store): the browser's
+// request refreshed the session before a reload (rt-0 → rt-1, recorded by
+// the generation before it), and the sign-out after the reload revokes
+// rt-1 on the new one, which checks the open connection from then on. A
+// reload (a route edited, a SIGHUP) started an empty memory of rotations:
+// the connection, still watching rt-0, stayed open to the session's
+// lifetime.
+func TestUpgradeFollowsRotationAcrossReload(t *testing.T) {
+	var live atomic.Pointer[Handler]
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+		c.UpgradeRecheck = 50 * time.Millisecond
+		c.Live = live.Load
+	})
+	live.Store(f.h)
+	f.h.refresher.rotated("rt-0", "rt-1") // the browser's refresh
+	next, err := New(f.cfg)               // the reload: f.cfg.Live names the handler in force
+	if err != nil {
+		t.Fatal(err)
+	}
+	live.Store(next)
+	conn, br := openUpgrade(t, f, cookieHeader(f.cookies(t, f.session())))
+	time.Sleep(200 * time.Millisecond)
+	echoes(t, conn, br)
+	next.refresher.markDead("rt-1", next.now) // the sign-out after the reload
+	time.Sleep(200 * time.Millisecond)
+	f.clock.Advance(time.Hour)
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Fatal("the WebSocket outlived a sign-out that revoked its session's rotated refresh token after a reload")
 	}
 }
