@@ -486,3 +486,33 @@ func TestForwardAuthSubrequestContradictions(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardAuthSubrequestHostWildcardRoute: a host a wildcard route
+// covers is an application host for the subrequest Host check, a sign-in
+// host of its own (public_url with allowed_redirect_hosts) included, as
+// docs/forward-auth.md says: pointed at through such a host, every
+// request about another host is a 400.
+func TestForwardAuthSubrequestHostWildcardRoute(t *testing.T) {
+	routes := append([]policy.RouteConfig{{Host: "*.wild.test", Path: "/**", Public: true}}, testRoutes...)
+	table, err := policy.Compile(routes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *Config) {
+		c.Routes = table
+		c.PublicURL = mustURL(t, "http://auth.wild.test")
+	})
+	for host, want := range map[string]int{
+		"app.wild.test":  400, // a wildcard route's host
+		"auth.wild.test": 400, // the sign-in host, covered by the wildcard route
+		"wild.test":      200, // the wildcard does not cover its parent
+		"127.0.0.1:4180": 200, // the gateway's own address
+	} {
+		resp := f.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"),
+			withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "/public/x"),
+			func(r *http.Request) { r.Host = host })
+		if resp.StatusCode != want {
+			t.Errorf("subrequest Host %s: status = %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}
