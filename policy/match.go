@@ -163,6 +163,12 @@ func (t *Table) NamesHost(host string) bool {
 	return false
 }
 
+// NamesHostExactly reports whether a route names host itself, not through
+// a wildcard.
+func (t *Table) NamesHostExactly(host string) bool {
+	return host != "" && t.exact[host] != nil
+}
+
 // matcher is the state of one Match. Positions are byte offsets into path
 // where a segment starts; len(path)+1 means every segment is consumed.
 type matcher struct {

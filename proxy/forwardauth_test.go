@@ -488,12 +488,14 @@ func TestForwardAuthSubrequestContradictions(t *testing.T) {
 }
 
 // TestForwardAuthSubrequestHostWildcardRoute: a host a wildcard route
-// covers is an application host for the subrequest Host check, a sign-in
-// host of its own (public_url with allowed_redirect_hosts) included, as
-// docs/forward-auth.md says: pointed at through such a host, every
-// request about another host is a 400.
+// covers is an application host for the subrequest Host check, but a
+// sign-in host of its own (public_url with allowed_redirect_hosts) stays
+// one unless a route names it by name, as docs/forward-auth.md says: an
+// ingress-nginx auth-url through auth.example.com beside a *.example.com
+// route got 400 for every request.
 func TestForwardAuthSubrequestHostWildcardRoute(t *testing.T) {
-	routes := append([]policy.RouteConfig{{Host: "*.wild.test", Path: "/**", Public: true}}, testRoutes...)
+	routes := append([]policy.RouteConfig{{Host: "*.wild.test", Path: "/**", Public: true},
+		{Host: "named.wild.test", Path: "/**", Public: true}}, testRoutes...)
 	table, err := policy.Compile(routes)
 	if err != nil {
 		t.Fatal(err)
@@ -504,7 +506,7 @@ func TestForwardAuthSubrequestHostWildcardRoute(t *testing.T) {
 	})
 	for host, want := range map[string]int{
 		"app.wild.test":  400, // a wildcard route's host
-		"auth.wild.test": 400, // the sign-in host, covered by the wildcard route
+		"auth.wild.test": 200, // the sign-in host, only covered by the wildcard route
 		"wild.test":      200, // the wildcard does not cover its parent
 		"127.0.0.1:4180": 200, // the gateway's own address
 	} {
@@ -514,5 +516,16 @@ func TestForwardAuthSubrequestHostWildcardRoute(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("subrequest Host %s: status = %d, want %d", host, resp.StatusCode, want)
 		}
+	}
+	// A sign-in host that a route names by name serves an app too.
+	named := newFixture(t, func(c *Config) {
+		c.Routes = table
+		c.PublicURL = mustURL(t, "http://named.wild.test")
+	})
+	resp := named.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"),
+		withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "/public/x"),
+		func(r *http.Request) { r.Host = "named.wild.test" })
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("subrequest Host named.wild.test, a route's by name: status = %d, want 400", resp.StatusCode)
 	}
 }

@@ -89,19 +89,31 @@ func originalRequest(r *http.Request) (q request, query string, err error) {
 // address. Such a Host is the original's, and an X-Forwarded-Host (or
 // X-Original-URL) naming another is the client's own, passed through. A
 // sign-in host of its own (public_url auth.example.com, the apps elsewhere)
-// is left out: front proxies are often pointed at the gateway through it.
+// is left out unless a route names it: front proxies are often pointed at
+// the gateway through it.
 func (h *Handler) checkSubrequestHost(r *http.Request, orig Host) error {
 	sub, err := ParseHost(r.Host)
 	if err != nil || sub.Name == orig.Name {
 		return nil
 	}
-	onPublic := len(h.cfg.AllowedRedirectHosts) == 0 && sub.Name == h.public.Name && (sub.Port == "" ||
+	if sub.Name == h.public.Name && len(h.cfg.AllowedRedirectHosts) > 0 {
+		// A sign-in host of its own: an app host only when a route names
+		// it by name, not when a wildcard route for the apps beside it
+		// (*.example.com) happens to cover it.
+		if h.cfg.Routes.NamesHostExactly(sub.Name) {
+			return badRequest(subrequestHostDiffers, nil)
+		}
+		return nil
+	}
+	onPublic := sub.Name == h.public.Name && (sub.Port == "" ||
 		effectivePort(h.cfg.PublicURL.Scheme, sub.Port) == effectivePort(h.cfg.PublicURL.Scheme, h.public.Port))
 	if onPublic || h.cfg.Routes.NamesHost(sub.Name) {
-		return badRequest("the subrequest's Host and the forwarded host name different hosts", nil)
+		return badRequest(subrequestHostDiffers, nil)
 	}
 	return nil
 }
+
+const subrequestHostDiffers = "the subrequest's Host and the forwarded host name different hosts"
 
 // target is the host, normalised path and raw query one set of forwarded
 // headers names.
