@@ -29,6 +29,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 	d.warnOpenSignIn(&fc.Provider, kind, fc.Routes)
 	d.warnOpenExtraIssuer(&fc.Provider, kind, fc.Routes)
 	d.warnSharedAudience(&fc.Headers, pub, fc.Upstreams, fc.Routes)
+	d.warnCookieReach(fc, kind, pub)
 
 	s := &fc.Server
 	cfg := &Config{

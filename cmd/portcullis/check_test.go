@@ -369,3 +369,38 @@ func TestCheckRedirectHostNamesItsLine(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckStrictCookieNeverReachesHost: routes for two app hosts and
+// public_url on a third, without session.cookie_domain: users of the apps
+// sign in, come back without the host-only cookie and sign in again. check
+// warns at each host's line and names the cookie_domain to set; --strict
+// fails, and passes once it is set.
+func TestCheckStrictCookieNeverReachesHost(t *testing.T) {
+	doc := strings.Replace(checkGood, `public_url = "https://dash.example.com"`,
+		"public_url = \"https://auth.example.com\"\nallowed_redirect_hosts = [\"app1.example.com\", \"app2.example.com\"]", 1)
+	doc = strings.Replace(doc, `host = "dash.example.com"`, `host = "app1.example.com"`, 1)
+	doc = strings.Replace(doc, `require_scopes = ["a"]`, `require_scopes = ["openid"]`, 1) // one sign-in asks for
+	doc += "\n[[routes]]\nhost = \"app2.example.com\"\npath = \"/**\"\nallow_groups = [\"staff\"]\n"
+	path := writeConfig(t, "hosts.toml", doc)
+	const set = `; set session.cookie_domain = "example.com"` + "\n"
+	want := []string{
+		path + `:3: server.allowed_redirect_hosts[0]: warning: "app1.example.com" never gets the session cookie: `,
+		path + `:3: server.allowed_redirect_hosts[1]: warning: "app2.example.com" never gets the session cookie: `,
+		path + `:22: routes[1].host: warning: "app1.example.com" never gets the session cookie: `,
+		path + `:35: routes[3].host: warning: "app2.example.com" never gets the session cookie: `,
+	}
+	r := invoke(t, nil, "check", "--strict", "--config", path)
+	lines := strings.SplitAfter(r.stderr, "\n")
+	if r.code != 2 || len(lines) < len(want) || !strings.Contains(r.stderr, "4 warning(s) and --strict") {
+		t.Fatalf("check --strict: exit %d, stderr:\n%s\nwant exit 2 and %d warnings", r.code, r.stderr, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) || !strings.HasSuffix(lines[i], set) {
+			t.Errorf("line %d: %q, want %q ... %q", i, lines[i], w, set)
+		}
+	}
+	doc = strings.Replace(doc, "[session]\n", "[session]\ncookie_domain = \"example.com\"\n", 1)
+	if r := invoke(t, nil, "check", "--strict", "--config", writeConfig(t, "domain.toml", doc)); r.code != 0 || r.stderr != "" {
+		t.Errorf("with cookie_domain: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}

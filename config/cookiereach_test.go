@@ -1,0 +1,128 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// reachDoc is a configuration with public_url on auth.example.com, where
+// server, session and routes add their lines.
+func reachDoc(server, session, routes string) string {
+	return `[server]
+public_url = "https://auth.example.com"
+` + server + `
+
+[provider]
+issuer = "https://idp.example.com"
+client_id = "client"
+
+[[provider.extra_issuers]]
+issuer = "https://ci.example.net"
+audiences = ["portcullis"]
+
+[session]
+secrets = ["` + goodSecret + `"]
+` + session + `
+
+[[upstreams]]
+name = "app"
+url = "http://127.0.0.1:3000"
+` + routes
+}
+
+// reachRoute is a route on host that only members of staff reach, plus
+// extra lines.
+func reachRoute(host, extra string) string {
+	return fmt.Sprintf("\n[[routes]]\nhost = %q\npath = \"/**\"\nallow_groups = [\"staff\"]\n%s\n", host, extra)
+}
+
+// TestCookieScopeWarnings: a host the gateway serves (a route's host, a
+// return host in allowed_redirect_hosts) that the session cookie never
+// reaches signs its users in again and again (forward-auth: 401 forever).
+// check warns at the host's line and names the cookie_domain to set; routes
+// that need no session (public, deny, bearer tokens only: another issuer,
+// another audience, a scope sign-in does not ask for) are left alone.
+func TestCookieScopeWarnings(t *testing.T) {
+	const set = `session.cookie_domain = "example.com"`
+	tests := []struct {
+		name                    string
+		server, session, routes string
+		want                    []string // "line-needle|key|message part", in line order
+	}{
+		{"two app hosts, no cookie_domain", `allowed_redirect_hosts = ["app1.example.com", "app2.example.com:8443"]`, "",
+			reachRoute("app1.example.com", "") + reachRoute("APP2.example.com.", ""),
+			[]string{
+				`allowed_redirect_hosts|server.allowed_redirect_hosts[0]|"app1.example.com" never gets the session cookie`,
+				`allowed_redirect_hosts|server.allowed_redirect_hosts[1]|set ` + set,
+				`host = "app1.example.com"|routes[0].host|host-only cookie of public_url's host "auth.example.com"`,
+				`host = "APP2.example.com."|routes[1].host|set ` + set,
+			}},
+		{"public_url's own host and host-less routes", `allowed_redirect_hosts = ["auth.example.com:8443"]`, "",
+			reachRoute("Auth.Example.com", "") + "\n[[routes]]\npath = \"/x/**\"\nallow_groups = [\"staff\"]\n", nil},
+		{"cookie_domain covers them", `allowed_redirect_hosts = ["*.example.com", "example.com"]`, `cookie_domain = ".Example.com"`,
+			reachRoute("a.b.example.com", "") + reachRoute("*.apps.example.com", "") + reachRoute("example.com", ""), nil},
+		{"wider wildcard and another domain", `allowed_redirect_hosts = ["*.example.com"]`, `cookie_domain = "auth.example.com"`,
+			reachRoute("x.auth.example.com", "") + reachRoute("*.example.com", "") + reachRoute("app.example.org", ""),
+			[]string{
+				`allowed_redirect_hosts|server.allowed_redirect_hosts[0]|"*.example.com" never gets the session cookie: session.cookie_domain "auth.example.com" does not cover it`,
+				`host = "*.example.com"|routes[1].host|set ` + set,
+				`host = "app.example.org"|routes[2].host|no cookie reaches both it and "auth.example.com"`,
+			}},
+		{"return hosts a host-less route serves", `allowed_redirect_hosts = ["app1.example.com", "10.0.0.7:8080"]`, "",
+			"\n[[routes]]\npath = \"/**\"\nallow_groups = [\"staff\"]\n",
+			[]string{
+				`allowed_redirect_hosts|server.allowed_redirect_hosts[0]|set ` + set,
+				`allowed_redirect_hosts|server.allowed_redirect_hosts[1]|"10.0.0.7:8080" never gets the session cookie`,
+			}},
+		{"a return host no route serves (sign-out's landing page)", `allowed_redirect_hosts = ["www.example.org", "*.example.net"]`, "",
+			reachRoute("auth.example.com", "") + "\n[[routes]]\nhost = \"www.example.org\"\npath = \"/**\"\npublic = true\n", nil},
+		{"no session needed", "", "",
+			"\n[[routes]]\nhost = \"status.example.com\"\npath = \"/**\"\npublic = true\n" +
+				"\n[[routes]]\nhost = \"old.example.com\"\npath = \"/**\"\ndeny = true\n" +
+				reachRoute("ci.example.com", `require_claims = { iss = "https://ci.example.net", repository_owner = "example" }`) +
+				reachRoute("api.example.com", `require_claims = { aud = "api" }`) +
+				reachRoute("id.example.com", `require_claims = { iss = "https://idp.example.com/", aud = "client" }`) +
+				reachRoute("reports.example.com", `require_scopes = ["reports:read"]`) +
+				reachRoute("me.example.com", `require_scopes = ["email"]`),
+			[]string{
+				`host = "id.example.com"|routes[4].host|never gets the session cookie`,
+				`host = "me.example.com"|routes[6].host|never gets the session cookie`,
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := reachDoc(tc.server, tc.session, tc.routes)
+			cfg := mustParse(t, t.TempDir(), doc, nil)
+			var got []string
+			for _, w := range cfg.Warnings {
+				if strings.Contains(w, "session cookie") {
+					got = append(got, w)
+				}
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("warnings %q, want %d about the session cookie", cfg.Warnings, len(tc.want))
+			}
+			for i, w := range tc.want {
+				needle, rest, _ := strings.Cut(w, "|")
+				key, msg, _ := strings.Cut(rest, "|")
+				prefix := fmt.Sprintf("cfg.toml:%d: %s: warning: ", lineWith(t, doc, needle), key)
+				if !strings.Contains(got[i], prefix) || !strings.Contains(got[i], msg) {
+					t.Errorf("warning %q, want %q ... %q", got[i], prefix, msg)
+				}
+			}
+		})
+	}
+}
+
+// lineWith is the 1-based line of doc's first line containing needle.
+func lineWith(t *testing.T, doc, needle string) int {
+	t.Helper()
+	for i, l := range strings.Split(doc, "\n") {
+		if strings.Contains(l, needle) {
+			return i + 1
+		}
+	}
+	t.Fatalf("no line with %q", needle)
+	return 0
+}

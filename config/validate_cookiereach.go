@@ -1,0 +1,136 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// warnCookieReach warns about each host the gateway serves that the
+// session cookie never reaches: a route's host, or a return host in
+// allowed_redirect_hosts that a route may serve. A browser signs in there,
+// comes back without the cookie and is sent to sign in again (a loop;
+// forward-auth answers 401 for ever). Routes that need no session (public,
+// deny, bearer tokens only) are left out: a host of theirs rightly lies
+// elsewhere, and so does a return host no such route serves (a page
+// sign-out returns to).
+func (d *decoder) warnCookieReach(fc *fileConfig, kind string, pub *url.URL) {
+	if pub == nil {
+		return
+	}
+	scope := cookieReach{
+		domain: strings.TrimPrefix(strings.TrimSuffix(strings.ToLower(fc.Session.CookieDomain), "."), "."),
+		public: strings.TrimSuffix(strings.ToLower(pub.Hostname()), "."),
+	}
+	granted := requestedScopes(&fc.Provider, kind)
+	var served []string // hostKey of each route that needs a session
+	for _, r := range fc.Routes {
+		if r.Public || r.Deny || bearerOnly(&fc.Provider, granted, r) {
+			continue
+		}
+		h := hostKey(r.Host)
+		served = append(served, h)
+		if h != "" && !scope.covers(h) {
+			d.warn(r.path+".host", "%s", scope.outside(r.Host, h))
+		}
+	}
+	for i, raw := range fc.Server.AllowedRedirectHosts {
+		h := raw
+		if host, _, err := net.SplitHostPort(raw); err == nil {
+			h = host
+		}
+		h = hostKey(h)
+		if !scope.covers(h) && anyOverlaps(served, h) {
+			d.warn(fmt.Sprintf("server.allowed_redirect_hosts[%d]", i), "%s", scope.outside(raw, h))
+		}
+	}
+}
+
+// hostKey writes a host as compileHost does: lower-case, without a final
+// ".", and a wildcard "*.example.com" as ".example.com".
+func hostKey(h string) string {
+	return strings.TrimPrefix(strings.TrimSuffix(strings.ToLower(h), "."), "*")
+}
+
+// anyOverlaps reports whether some host key of routes (""  is any host)
+// matches a host that h matches.
+func anyOverlaps(routes []string, h string) bool {
+	for _, r := range routes {
+		if r == "" || r == h || under(h, r) || under(r, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// under reports whether the host key h lies under the wildcard key w.
+func under(h, w string) bool {
+	return strings.HasPrefix(w, ".") && len(h) > len(w) && strings.HasSuffix(h, w)
+}
+
+// bearerOnly reports whether route r is meant for bearer tokens: it
+// requires an iss other than the provider's (an extra issuer's tokens), an
+// aud other than client_id (a session's ID token names client_id), or a
+// scope the gateway does not ask for at sign-in (a session holds one only
+// after a step-up, which happens on public_url's host alone: an API's
+// scope).
+func bearerOnly(p *providerSection, granted []string, r routeSection) bool {
+	iss, hasIss := r.RequireClaims["iss"]
+	aud, hasAud := r.RequireClaims["aud"]
+	return hasIss && strings.TrimSuffix(iss, "/") != strings.TrimSuffix(p.Issuer, "/") ||
+		hasAud && aud != p.ClientID ||
+		slices.ContainsFunc(r.RequireScopes, func(s string) bool { return !slices.Contains(granted, s) })
+}
+
+// cookieReach is the session cookie's scope: domain and the hosts under
+// it, else (host-only) public_url's host alone. Ports do not count.
+type cookieReach struct{ domain, public string }
+
+// covers reports whether the cookie reaches every host the key h matches.
+func (c cookieReach) covers(h string) bool {
+	if c.domain == "" {
+		return h == c.public
+	}
+	name := strings.TrimPrefix(h, ".")
+	return name == c.domain || strings.HasSuffix(name, "."+c.domain)
+}
+
+// outside says that the host written raw (key h) never gets the cookie,
+// and what to set instead.
+func (c cookieReach) outside(raw, h string) string {
+	base, why := c.domain, fmt.Sprintf("session.cookie_domain %q does not cover it", c.domain)
+	if base == "" {
+		base, why = c.public, fmt.Sprintf("without session.cookie_domain it is the host-only cookie of public_url's host %q", c.public)
+	}
+	msg := fmt.Sprintf("%q never gets the session cookie: %s, so a sign-in there comes back without a session and starts again (forward-auth: 401)", raw, why)
+	if dom := commonDomain(base, strings.TrimPrefix(h, ".")); dom != "" {
+		return msg + fmt.Sprintf("; set session.cookie_domain = %q", dom)
+	}
+	return msg + fmt.Sprintf("; no cookie reaches both it and %q (they are different sites): give it a gateway of its own", base)
+}
+
+// commonDomain is the longest domain that a and b both lie in or are, when
+// it is not a public suffix; else "".
+func commonDomain(a, b string) string {
+	if _, err := netip.ParseAddr(a); err == nil {
+		return ""
+	}
+	if _, err := netip.ParseAddr(b); err == nil {
+		return ""
+	}
+	la, lb := strings.Split(a, "."), strings.Split(b, ".")
+	n := 0
+	for n < len(la) && n < len(lb) && la[len(la)-1-n] == lb[len(lb)-1-n] {
+		n++
+	}
+	dom := strings.Join(la[len(la)-n:], ".")
+	if ps, _ := publicsuffix.PublicSuffix(dom); n == 0 || ps == dom {
+		return ""
+	}
+	return dom
+}
