@@ -111,7 +111,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Live != nil {
 		prev = cfg.Live() // a reload: the generation in force until h
 	}
-	h.refresher.inheritLinks(prev, cfg.Now)
+	h.refresher.inherit(prev, cfg.Now)
 	h.revoker, _ = cfg.Sessions.(session.Revoker)
 	h.replay, _ = cfg.Sessions.(session.ReplayGuard)
 	h.public, _ = ParseHost(cfg.PublicURL.Host)

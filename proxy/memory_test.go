@@ -127,3 +127,27 @@ func TestIdentityValuesHeap(t *testing.T) {
 		t.Errorf("%d bytes per cached identity, want at most 1100", per)
 	}
 }
+
+// TestDeadRefreshTokensMemoryBounded floods the dead refresh tokens
+// (refresher.markDead) with 30,000 refused 6 KB refresh tokens: only their
+// digests are kept, at most deadRefreshTokens of them.
+func TestDeadRefreshTokensMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods a cache")
+	}
+	f := newFixture(t)
+	pad := strings.Repeat("r", 6<<10)
+	before := testenv.HeapAfterGC()
+	for i := range 30_000 {
+		f.h.refresher.markDead(pad+strconv.Itoa(i), f.h.now)
+	}
+	grown := testenv.HeapAfterGC() - before
+	runtime.KeepAlive(f.h)
+	t.Logf("heap grew %d KiB, %d dead tokens", grown>>10, f.h.refresher.killed.Len())
+	if n := f.h.refresher.killed.Len(); n > deadRefreshTokens {
+		t.Errorf("%d dead refresh tokens kept, over %d", n, deadRefreshTokens)
+	}
+	if limit := int64(8 << 20); grown > limit {
+		t.Errorf("the dead refresh tokens hold %d MiB after the flood, over %d MiB", grown>>20, limit>>20)
+	}
+}

@@ -73,12 +73,14 @@ type refresher struct {
 	revokes singleflight.Group
 	once    sync.Once
 	recent  *cache.Cache[[32]byte, recentRefresh] // by SHA-256 of the session key, for refreshReuse
-	// links are the rotations of cookie-store refresh tokens (rotated), apart
-	// from recent: one per refresh for deadRefreshTTL, they would crowd out
-	// its dead markers. Shared by every generation a reload makes
-	// (inheritLinks): they name tokens, not configuration, and an open
+	// links are the rotations of cookie-store refresh tokens (rotated), and
+	// killed the refresh tokens refused or revoked (markDead), each apart
+	// from recent, whose refreshed sessions would crowd them out, and for
+	// deadRefreshTTL. Both are shared by every generation a reload makes
+	// (inherit): they name tokens, not configuration, and an open
 	// connection is checked by the generation in force.
-	links *cache.Cache[[32]byte, [2][32]byte]
+	links  *cache.Cache[[32]byte, [2][32]byte]
+	killed *cache.Cache[[32]byte, struct{}]
 }
 
 type recentRefresh struct {
@@ -86,13 +88,15 @@ type recentRefresh struct {
 	s      *session.Session
 }
 
-// Bounds of the recent-refresh memory and of the rotation links
-// (docs/security.md, "Memory bounds").
+// Bounds of the recent-refresh memory, of the rotation links and of the
+// dead refresh tokens (docs/security.md, "Memory bounds").
 const (
 	recentRefreshEntries = 10000
 	recentRefreshBytes   = 32 << 20
 	rotationLinks        = 10000
 	rotationLinkBytes    = 2 << 20
+	deadRefreshTokens    = 10000
+	deadRefreshBytes     = 2 << 20
 )
 
 // memory returns the recent-refresh cache, made on first use with the
@@ -435,7 +439,7 @@ func (f *refresher) ended(rt string, now func() time.Time) {
 // revoked, for deadRefreshTTL: no request asks the provider about it again.
 func (f *refresher) markDead(rt string, now func() time.Time) {
 	if rt != "" {
-		f.memory(now).SetUntil(markerKey("dead", rt), recentRefresh{s: &session.Session{}}, now().Add(deadRefreshTTL))
+		f.killed.Set(markerKey("dead", rt), struct{}{})
 	}
 }
 
@@ -444,8 +448,7 @@ func (f *refresher) dead(rt string, now func() time.Time) bool {
 	if rt == "" {
 		return false
 	}
-	_, ok := f.memory(now).Get(markerKey("dead", rt))
-	return ok
+	return f.marked(markerKey("dead", rt))
 }
 
 // newRotationLinks makes the memory of rotations (refresher.links).
@@ -456,18 +459,29 @@ func newRotationLinks(now func() time.Time) *cache.Cache[[32]byte, [2][32]byte] 
 	})
 }
 
-// inheritLinks gives f the rotation links of prev, the handler in force
-// when a reload builds f's (Config.Live), or new ones. A reload that
-// started empty lost every rotation made before it: a connection opened
-// with a cookie refreshed since, checked by the new generation, watched
-// the spent token and stayed open to the session's lifetime after the
-// sign-out of the rotated one.
-func (f *refresher) inheritLinks(prev *Handler, now func() time.Time) {
-	if prev != nil && prev.refresher.links != nil {
-		f.links = prev.refresher.links
+// newDeadTokens makes the memory of dead refresh tokens (refresher.killed).
+func newDeadTokens(now func() time.Time) *cache.Cache[[32]byte, struct{}] {
+	return cache.New(cache.Options[[32]byte, struct{}]{
+		MaxEntries: deadRefreshTokens, MaxBytes: deadRefreshBytes, TTL: deadRefreshTTL, Now: now,
+	})
+}
+
+// inherit gives f the rotation links and the dead refresh tokens of prev,
+// the handler in force when a reload builds f's (Config.Live), or new
+// ones. Both name tokens, not configuration: a link only leads a watch to
+// a token a sign-out may kill, and a dead marker only refuses, so neither
+// lets a session through under any configuration, a changed provider or
+// secret included. The rest of the recent-refresh memory is not carried:
+// its refreshed sessions were made under prev's provider and store. A
+// reload that started empty lost every rotation and every sign-out made
+// before it: a connection checked by the new generation watched a token
+// no marker named any more and stayed open to the session's lifetime.
+func (f *refresher) inherit(prev *Handler, now func() time.Time) {
+	if prev != nil && prev.refresher.links != nil && prev.refresher.killed != nil {
+		f.links, f.killed = prev.refresher.links, prev.refresher.killed
 		return
 	}
-	f.links = newRotationLinks(now)
+	f.links, f.killed = newRotationLinks(now), newDeadTokens(now)
 }
 
 // rotated records, for deadRefreshTTL, that refresh token rt was replaced
@@ -492,9 +506,9 @@ func watchKeys(rt string) [2][32]byte {
 	return [2][32]byte{markerKey("dead", rt), markerKey("next", rt)}
 }
 
-// marked reports whether the marker of key (markerKey) is set.
-func (f *refresher) marked(key [32]byte, now func() time.Time) bool {
-	_, ok := f.memory(now).Get(key)
+// marked reports whether the "dead" marker key (markerKey) is set.
+func (f *refresher) marked(key [32]byte) bool {
+	_, ok := f.killed.Get(key)
 	return ok
 }
 

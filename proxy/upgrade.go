@@ -366,14 +366,14 @@ func (h *Handler) recheckCookie(w *upgradeWatch, r *http.Request, s *session.Ses
 	// Bounded: each link is one refresh of the session, and the check runs
 	// every few seconds.
 	for range 16 {
-		w.rtDead = w.rtDead || h.refresher.marked(w.keys[0], h.now)
+		w.rtDead = w.rtDead || h.refresher.marked(w.keys[0])
 		next, ok := h.refresher.successor(w.keys[1])
 		if !ok {
 			break
 		}
 		*w.keys = next
 	}
-	w.rtDead = w.rtDead || h.refresher.marked(w.keys[0], h.now)
+	w.rtDead = w.rtDead || h.refresher.marked(w.keys[0])
 	if w.rtDead && h.refreshDue(s) {
 		return errUpgradeRevoked
 	}

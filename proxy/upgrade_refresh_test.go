@@ -177,3 +177,50 @@ func TestUpgradeFollowsRotationAcrossReload(t *testing.T) {
 		t.Fatal("the WebSocket outlived a sign-out that revoked its session's rotated refresh token after a reload")
 	}
 }
+
+// TestSignOutBeforeReloadEndsSocket (cookie store): a sign-out revokes the
+// session's refresh token on the generation in force, and a reload (a
+// route edited, a SIGHUP) follows before any check of a connection saw
+// it. The new generation started an empty memory of dead refresh tokens:
+// a WebSocket opened with a copy of the signed-out cookie, checked by the
+// new generation from then on, stayed open to the session's lifetime, and
+// a request with that copy asked the provider to refresh the revoked
+// token.
+func TestSignOutBeforeReloadEndsSocket(t *testing.T) {
+	var live atomic.Pointer[Handler]
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+		c.UpgradeRecheck = 50 * time.Millisecond
+		c.Live = live.Load
+	})
+	live.Store(f.h)
+	var asked atomic.Int32
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		asked.Add(1)
+		return nil, nil, idp.ErrInvalidGrant
+	}
+	s := f.session()
+	s.Expiry = f.clock.Now().Add(2 * time.Minute) // due within the 10 minutes a dead token is remembered
+	cookies := f.cookies(t, s)
+	if out := f.do(t, "GET", "/oauth2/sign_out", nil, withCookies(cookies)); out.StatusCode != http.StatusFound {
+		t.Fatalf("sign-out: %d", out.StatusCode)
+	}
+	next, err := New(f.cfg) // the reload: f.cfg.Live names the handler in force
+	if err != nil {
+		t.Fatal(err)
+	}
+	live.Store(next)
+	f.h = next
+	conn, br := openUpgrade(t, f, cookieHeader(cookies))
+	time.Sleep(200 * time.Millisecond) // rechecks while the access token is valid
+	echoes(t, conn, br)
+	f.clock.Advance(2 * time.Minute) // the access token has expired
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Error("the WebSocket outlived a sign-out made just before a reload")
+	}
+	if out := f.do(t, "GET", "/app/x", nil, withCookies(cookies)); out.StatusCode == http.StatusOK {
+		t.Errorf("a request with the signed-out cookie after the reload: %d", out.StatusCode)
+	}
+	if n := asked.Load(); n != 0 {
+		t.Errorf("the provider was asked %d times to refresh a refresh token revoked before the reload", n)
+	}
+}
