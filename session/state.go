@@ -98,6 +98,20 @@ func NewStateCookies(cfg CookieConfig) (*StateCookies, error) {
 	return &StateCookies{cfg: cfg, seal: seal, consumed: consumed}, nil
 }
 
+// WithCookie builds the jar of new cookie settings (a reload) that still
+// refuses every state c accepted. A state cookie sealed with a secret the
+// new settings still list opens in the new jar too: with a memory of its
+// own, a replay of a callback already used was taken again by this
+// process. The memory holds digests of states, which only ever refuse.
+func (c *StateCookies) WithCookie(cfg CookieConfig) (*StateCookies, error) {
+	n, err := NewStateCookies(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.consumed = c.consumed
+	return n, nil
+}
+
 // cookieName returns NAME_login_<first 96 bits of SHA-256(state), base64url>.
 func (c *StateCookies) cookieName(state string) string {
 	sum := sha256.Sum256([]byte(state))

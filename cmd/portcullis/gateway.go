@@ -141,9 +141,7 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 	if err := g.buildStore(gen, prev); err != nil {
 		return nil, err
 	}
-	if prev != nil && reflect.DeepEqual(loginStateCookie(prev.cfg), loginStateCookie(cfg)) {
-		gen.states = prev.states
-	} else if gen.states, err = session.NewStateCookies(loginStateCookie(cfg)); err != nil {
+	if gen.states, err = g.buildStates(cfg, prev); err != nil {
 		g.discard(prev, gen)
 		return nil, err
 	}
@@ -166,6 +164,20 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 		return nil, err
 	}
 	return gen, nil
+}
+
+// buildStates gives cfg's login-state jar: prev's when its settings are
+// unchanged, else a new one that still refuses the states prev's accepted
+// (StateCookies.WithCookie).
+func (g *gateway) buildStates(cfg *config.Config, prev *generation) (*session.StateCookies, error) {
+	switch {
+	case prev == nil:
+		return session.NewStateCookies(loginStateCookie(cfg))
+	case reflect.DeepEqual(loginStateCookie(prev.cfg), loginStateCookie(cfg)):
+		return prev.states, nil
+	default:
+		return prev.states.WithCookie(loginStateCookie(cfg))
+	}
 }
 
 // loginStateCookie is the cookie configuration of cfg's login states. They

@@ -231,6 +231,7 @@ func TestReload(t *testing.T) {
 			if now.provider != prev.provider {
 				t.Error("an unchanged provider was rebuilt")
 			}
+			checkStateReplayRefused(t, prev, now)
 		}},
 		{name: "an access-token header rebuilds the store, which keeps access tokens", change: func(c *testConfig) {
 			c.secrets = []string{secretB, secretA}
