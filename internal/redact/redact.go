@@ -23,8 +23,13 @@ func Secret(s, v string) string {
 	if v == "" || s == "" {
 		return s
 	}
-	s = strings.ReplaceAll(s, v, Mark)
-	if len(v) < MinRun || len(s) < MinRun {
+	if len(v) < MinRun {
+		return strings.ReplaceAll(s, v, Mark)
+	}
+	// No ReplaceAll of the whole v first: its windows cover it anyway, and
+	// a Mark put in first hid the secret's own bytes beside it (the end of
+	// a v that repeats itself) from the windows that span into it.
+	if len(s) < MinRun {
 		return s
 	}
 	covered := runsOf(v, s)
