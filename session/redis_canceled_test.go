@@ -48,3 +48,19 @@ func TestRedisClientGoneIsNoStoreError(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisOwnDeadlineIsStoreError: a call the gateway's own bound cut
+// short (redisCallTimeout, Redis hung) is a store error, counted, though
+// its error is a context's too: only a client that hung up is left out.
+func TestRedisOwnDeadlineIsStoreError(t *testing.T) {
+	clock := newTestClock()
+	reg := prometheus.NewPedanticRegistry()
+	store, _, p, _ := newTestRedisStore(t, clock, StoreOptions{Metrics: reg})
+	hang(t, p)
+	if _, _, err := store.Lock(context.Background(), "id", time.Second); err == nil {
+		t.Fatal("Lock while Redis hangs succeeded")
+	}
+	if n := counterValue(t, reg, "portcullis_session_store_errors_total", "save"); n != 1 {
+		t.Errorf("save errors = %v after a call Redis left unanswered, want 1", n)
+	}
+}
