@@ -75,11 +75,13 @@ func (c *Client) redactSent(s string, sent []string) string {
 		return s
 	}
 	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(c.cfg.ClientID) + ":" + url.QueryEscape(c.cfg.ClientSecret)))
-	for _, v := range append(sent, c.cfg.ClientSecret, basic) {
-		s = redact.Secret(s, v)
+	vs := append(append(make([]string, 0, 2*len(sent)+4), sent...), c.cfg.ClientSecret, basic)
+	for _, v := range vs[:len(vs):len(vs)] {
 		if q := url.QueryEscape(v); q != v {
-			s = redact.Secret(s, q)
+			vs = append(vs, q)
 		}
 	}
-	return s
+	// All at once: a value removed before its form-encoded spelling cut
+	// the latter's runs apart, and the bytes between stayed.
+	return redact.Secrets(s, vs...)
 }

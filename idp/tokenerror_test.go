@@ -131,3 +131,18 @@ func TestTokenEndpointErrorText(t *testing.T) {
 		})
 	}
 }
+
+// TestRedactSentFormEncodedWhole: a provider that quotes the form-encoded
+// refresh token it was sent (a base64 one with "/" and "+", as
+// "%2F" and "%2B"). Redacting the raw value first put Marks over its long
+// runs and cut the encoded form's runs apart, so what lay between them
+// (under MinRun bytes each: "%2Fq%2B") stayed in the log though the
+// message held the whole token.
+func TestRedactSentFormEncodedWhole(t *testing.T) {
+	c := &Client{cfg: Config{ClientID: "client", ClientSecret: "client-secret-0123456789"}}
+	const rt = "1Zq3vN8sLw0P/q+T1xYk5Hd7Gm2Rc/9Ue4AfXb8Wn"
+	msg := "unknown refresh_token=" + url.QueryEscape(rt) + " for client"
+	if got, want := c.redactSent(msg, []string{rt}), "unknown refresh_token=[redacted] for client"; got != want {
+		t.Errorf("redactSent = %q, want %q", got, want)
+	}
+}

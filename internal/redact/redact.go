@@ -19,25 +19,52 @@ const MinRun = 8
 // cost is linear in len(s)+len(v): v may be long and chosen by a client
 // (an authorization code of tens of KiB in a callback URL), and a search
 // of v for every position of s made one refused callback cost 50 ms of CPU.
-func Secret(s, v string) string {
-	if v == "" || s == "" {
+func Secret(s, v string) string { return Secrets(s, v) }
+
+// Secrets is Secret for several secrets at once, each looked for in s as
+// given: one removed first cut the runs of another apart where they share
+// bytes (a value and its form-encoded spelling), and what lay between two
+// Marks, under MinRun bytes each, stayed. A secret shorter than MinRun goes
+// only whole.
+func Secrets(s string, vs ...string) string {
+	if len(s) == 0 {
 		return s
 	}
-	if len(v) < MinRun {
-		return strings.ReplaceAll(s, v, Mark)
+	var covered []bool
+	var windows map[string]bool // s's windows of MinRun bytes, true once found in a secret
+	for _, v := range vs {
+		switch {
+		case v == "":
+		case len(v) < MinRun:
+			for i := strings.Index(s, v); i >= 0; {
+				covered = cover(covered, len(s), i, i+len(v))
+				if j := strings.Index(s[i+len(v):], v); j >= 0 {
+					i += len(v) + j
+				} else {
+					i = -1
+				}
+			}
+		case len(s) >= MinRun:
+			if windows == nil {
+				windows = windowsOf(s)
+			}
+			for j := 0; j+MinRun <= len(v); j++ {
+				if _, ok := windows[v[j:j+MinRun]]; ok {
+					windows[v[j:j+MinRun]] = true
+				}
+			}
+		}
 	}
-	// No ReplaceAll of the whole v first: its windows cover it anyway, and
-	// a Mark put in first hid the secret's own bytes beside it (the end of
-	// a v that repeats itself) from the windows that span into it.
-	if len(s) < MinRun {
-		return s
+	for i := 0; windows != nil && i+MinRun <= len(s); i++ {
+		if windows[s[i:i+MinRun]] {
+			covered = cover(covered, len(s), i, i+MinRun)
+		}
 	}
-	covered := runsOf(v, s)
 	if covered == nil {
 		return s
 	}
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		switch {
 		case !covered[i]:
 			b.WriteByte(s[i])
@@ -48,30 +75,23 @@ func Secret(s, v string) string {
 	return b.String()
 }
 
-// runsOf reports which bytes of s lie in a window of MinRun bytes that is
-// also a run of v, or nil when none does: s's windows go in a set, and one
-// pass over v's windows finds those of them it holds.
-func runsOf(v, s string) []bool {
+// windowsOf is the set of s's windows of MinRun bytes, none found yet.
+func windowsOf(s string) map[string]bool {
 	in := make(map[string]bool, len(s)-MinRun+1)
 	for i := 0; i+MinRun <= len(s); i++ {
 		in[s[i:i+MinRun]] = false
 	}
-	seen := false
-	for j := 0; j+MinRun <= len(v); j++ {
-		if _, ok := in[v[j:j+MinRun]]; ok {
-			in[v[j:j+MinRun]], seen = true, true
-		}
+	return in
+}
+
+// cover marks bytes [from, to) of a message of n bytes in covered, made
+// on first use.
+func cover(covered []bool, n, from, to int) []bool {
+	if covered == nil {
+		covered = make([]bool, n)
 	}
-	if !seen {
-		return nil
-	}
-	covered := make([]bool, len(s))
-	for i := 0; i+MinRun <= len(s); i++ {
-		if in[s[i:i+MinRun]] {
-			for k := i; k < i+MinRun; k++ {
-				covered[k] = true
-			}
-		}
+	for k := from; k < to; k++ {
+		covered[k] = true
 	}
 	return covered
 }
