@@ -25,20 +25,16 @@ import (
 // heap must stay within twice the cache's byte bound; bounded by entries
 // alone, 10,000 entries keyed on 40 KB Hosts held 1.3 GB.
 func TestValueCacheMemoryBounded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("floods a cache")
-	}
-	f := newFixture(t)
+	f := floodFixture(t)
 	pad := strings.Repeat("g", 40<<10)
-	before := testenv.HeapAfterGC()
-	for i := range 4_000 {
-		id := &portcullis.Identity{Subject: fmt.Sprintf("user%06d", i), Groups: []string{pad + strconv.Itoa(i)}}
-		if v := f.h.identityValues(id, "access-token", "gw.test", time.Time{}); v == nil {
-			t.Fatal("no values")
+	grown := heapGrowth(f, func() {
+		for i := range 4_000 {
+			id := &portcullis.Identity{Subject: fmt.Sprintf("user%06d", i), Groups: []string{pad + strconv.Itoa(i)}}
+			if v := f.h.identityValues(id, "access-token", "gw.test", time.Time{}); v == nil {
+				t.Fatal("no values")
+			}
 		}
-	}
-	grown := testenv.HeapAfterGC() - before
-	runtime.KeepAlive(f.h)
+	})
 	const ceiling = 2 * valueCacheBytes
 	t.Logf("heap grew %d MiB", grown>>20)
 	if grown > ceiling {
@@ -52,19 +48,15 @@ func TestValueCacheMemoryBounded(t *testing.T) {
 // within twice its byte bound; bounded by time alone it would hold them all
 // (about 240 MB).
 func TestRecentRefreshMemoryBounded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("floods a cache")
-	}
-	f := newFixture(t)
+	f := floodFixture(t)
 	pad := strings.Repeat("r", 6<<10)
-	before := testenv.HeapAfterGC()
-	for i := range 20_000 {
-		n := strconv.Itoa(i)
-		s := &session.Session{ID: "sid" + n, AccessToken: pad + n, RefreshToken: pad + n}
-		f.h.refresher.remember(s.ID, "previous-at", s, f.h.now)
-	}
-	grown := testenv.HeapAfterGC() - before
-	runtime.KeepAlive(f.h)
+	grown := heapGrowth(f, func() {
+		for i := range 20_000 {
+			n := strconv.Itoa(i)
+			s := &session.Session{ID: "sid" + n, AccessToken: pad + n, RefreshToken: pad + n}
+			f.h.refresher.remember(s.ID, "previous-at", s, f.h.now)
+		}
+	})
 	t.Logf("heap grew %d MiB", grown>>20)
 	if grown > 2*recentRefreshBytes {
 		t.Errorf("the recent-refresh memory holds %d MiB after the flood, over %d MiB", grown>>20, 2*recentRefreshBytes>>20)
@@ -75,17 +67,13 @@ func TestRecentRefreshMemoryBounded(t *testing.T) {
 // with 30,000 rotations of 6 KB refresh tokens: only the tokens' digests are
 // kept, at most rotationLinks of them.
 func TestRotationLinksMemoryBounded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("floods a cache")
-	}
-	f := newFixture(t)
+	f := floodFixture(t)
 	pad := strings.Repeat("r", 6<<10)
-	before := testenv.HeapAfterGC()
-	for i := range 30_000 {
-		f.h.refresher.rotated(pad+strconv.Itoa(i), pad+strconv.Itoa(i+1))
-	}
-	grown := testenv.HeapAfterGC() - before
-	runtime.KeepAlive(f.h)
+	grown := heapGrowth(f, func() {
+		for i := range 30_000 {
+			f.h.refresher.rotated(pad+strconv.Itoa(i), pad+strconv.Itoa(i+1))
+		}
+	})
 	t.Logf("heap grew %d KiB, %d links", grown>>10, f.h.refresher.links.Len())
 	if n := f.h.refresher.links.Len(); n > rotationLinks {
 		t.Errorf("%d rotation links kept, over %d", n, rotationLinks)
@@ -132,17 +120,13 @@ func TestIdentityValuesHeap(t *testing.T) {
 // (refresher.markDead) with 30,000 refused 6 KB refresh tokens: only their
 // digests are kept, at most deadRefreshTokens of them.
 func TestDeadRefreshTokensMemoryBounded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("floods a cache")
-	}
-	f := newFixture(t)
+	f := floodFixture(t)
 	pad := strings.Repeat("r", 6<<10)
-	before := testenv.HeapAfterGC()
-	for i := range 30_000 {
-		f.h.refresher.markDead(pad+strconv.Itoa(i), f.h.now)
-	}
-	grown := testenv.HeapAfterGC() - before
-	runtime.KeepAlive(f.h)
+	grown := heapGrowth(f, func() {
+		for i := range 30_000 {
+			f.h.refresher.markDead(pad+strconv.Itoa(i), f.h.now)
+		}
+	})
 	t.Logf("heap grew %d KiB, %d dead tokens", grown>>10, f.h.refresher.killed.Len())
 	if n := f.h.refresher.killed.Len(); n > deadRefreshTokens {
 		t.Errorf("%d dead refresh tokens kept, over %d", n, deadRefreshTokens)
@@ -150,4 +134,24 @@ func TestDeadRefreshTokensMemoryBounded(t *testing.T) {
 	if limit := int64(8 << 20); grown > limit {
 		t.Errorf("the dead refresh tokens hold %d MiB after the flood, over %d MiB", grown>>20, limit>>20)
 	}
+}
+
+// floodFixture is the fixture of a test that floods a cache, skipped by
+// -short.
+func floodFixture(t *testing.T) *fixture {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("floods a cache")
+	}
+	return newFixture(t)
+}
+
+// heapGrowth is how far the live heap grew while fill ran, f's handler (and
+// so its caches) kept alive to the end.
+func heapGrowth(f *fixture, fill func()) int64 {
+	before := testenv.HeapAfterGC()
+	fill()
+	grown := testenv.HeapAfterGC() - before
+	runtime.KeepAlive(f.h)
+	return grown
 }
