@@ -92,3 +92,37 @@ func TestForwardAuthOAuth2ProxyNginxUnchanged(t *testing.T) {
 		t.Errorf("anonymous POST /res/x with X-Forwarded-Method: GET: %d; the gateway now refuses it: change docs/oauth2-proxy.md", status)
 	}
 }
+
+// TestForwardAuthOAuth2ProxyNginxReturnHost: the same nginx configuration
+// in front of an app whose host only allowed_redirect_hosts names (the
+// routes serving it name no host; public_url is a sign-in host of its
+// own). Its subrequest's Host ($host) is that app host, so a client's
+// X-Forwarded-Host naming the public host contradicts it and is refused:
+// it was believed, and an anonymous POST was judged on public.test and
+// reached the app.
+func TestForwardAuthOAuth2ProxyNginxReturnHost(t *testing.T) {
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{})
+	front := testenv.Addr(testenv.FreePort(t))
+	a := pickAddrs(t)
+	cfg := strings.Replace(forwardAuthConfig(p, "http://auth.test", up.URL, "127.0.0.2/32"),
+		"[server]\n", "[server]\nallowed_redirect_hosts = [\"dash.test\", \"*.apps.test\"]\n", 1)
+	startGateway(t, a, cfg)
+	runNginx(t, front, fmt.Sprintf(oauth2ProxyNginxServer, front, a.Listen, strings.TrimPrefix(up.URL, "http://")))
+	for _, host := range []string{"dash.test", "DASH.test:8080", "dash.test.", "one.apps.test"} {
+		for _, spoof := range []string{"public.test", "PUBLIC.test:8080"} {
+			before := up.count()
+			raw := "POST /res/x HTTP/1.1\r\nHost: " + host + "\r\nX-Forwarded-Host: " + spoof +
+				"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+			// nginx answers a failed auth_request with 500.
+			if status := rawStatus(t, front, raw); status != 500 || up.count() != before {
+				t.Errorf("anonymous POST /res/x on %s with X-Forwarded-Host %s: %d, app reached: %v; want the subrequest refused",
+					host, spoof, status, up.count() != before)
+			}
+		}
+	}
+	// Without a spoof the anonymous write is sent to sign in.
+	if status := rawStatus(t, front, "POST /res/x HTTP/1.1\r\nHost: dash.test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"); status != 302 {
+		t.Errorf("anonymous POST /res/x on dash.test: %d, want 302 (sign in)", status)
+	}
+}

@@ -487,6 +487,30 @@ func TestForwardAuthSubrequestContradictions(t *testing.T) {
 	}
 }
 
+// TestForwardAuthSubrequestReturnHost: a host allowed_redirect_hosts
+// lists is an application host for the subrequest Host check, at the
+// entry's port, as a route's is: served by routes without a host, its
+// subrequest through an nginx auth location with "Host $host"
+// (oauth2-proxy's) was believed when X-Forwarded-Host named another host.
+func TestForwardAuthSubrequestReturnHost(t *testing.T) {
+	f := newFixture(t) // allowed_redirect_hosts: app.test, *.example.com
+	for host, want := range map[string]int{
+		"a.example.com":       400, // a wildcard entry's host
+		"A.B.Example.com.:80": 400, // at the entry's (default) port
+		"a.example.com:8443":  200, // another port: not the entry
+		"example.com":         200, // the wildcard does not cover its parent
+		"127.0.0.1:4180":      200, // the gateway's own address
+		"gw.test":             200, // a sign-in host of its own
+	} {
+		resp := f.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"),
+			withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "/public/x"),
+			func(r *http.Request) { r.Host = host })
+		if resp.StatusCode != want {
+			t.Errorf("subrequest Host %s naming app.test: status = %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}
+
 // TestForwardAuthSubrequestHostWildcardRoute: a host a wildcard route
 // covers is an application host for the subrequest Host check, but a
 // sign-in host of its own (public_url with allowed_redirect_hosts) stays

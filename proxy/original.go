@@ -80,9 +80,11 @@ func originalRequest(r *http.Request) (q request, query string, err error) {
 }
 
 // checkSubrequestHost refuses a subrequest whose own Host names a host the
-// gateway serves applications on (a host a route names, or public_url's at
-// its port when the Host names one, if no allowed_redirect_hosts make it a
-// sign-in host apart from the apps) other than the original request's.
+// gateway serves applications on (a host a route names, one
+// allowed_redirect_hosts lists at its port, as routes without a host serve
+// it, or public_url's at its port when the Host names one, if no
+// allowed_redirect_hosts make it a sign-in host apart from the apps) other
+// than the original request's.
 // Caddy and Envoy keep the original Host on the subrequest, and an nginx
 // auth location with "Host $host" (oauth2-proxy's) sets it; the documented
 // snippets that set X-Forwarded-Host otherwise reach the gateway at its own
@@ -107,7 +109,7 @@ func (h *Handler) checkSubrequestHost(r *http.Request, orig Host) error {
 	}
 	onPublic := sub.Name == h.public.Name && (sub.Port == "" ||
 		effectivePort(h.cfg.PublicURL.Scheme, sub.Port) == effectivePort(h.cfg.PublicURL.Scheme, h.public.Port))
-	if onPublic || h.cfg.Routes.NamesHost(sub.Name) {
+	if onPublic || h.cfg.Routes.NamesHost(sub.Name) || h.redirects.namesHost(sub.Name, sub.Port) {
 		return badRequest(subrequestHostDiffers, nil)
 	}
 	return nil

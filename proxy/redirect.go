@@ -155,6 +155,27 @@ func (p *redirectPolicy) allowedHost(scheme, host, port string) bool {
 	return false
 }
 
+// namesHost reports whether a request's Host, parsed (name lower-cased
+// without a trailing dot, port "" when none), names a host an
+// allowed_redirect_hosts entry lists: a host users are sent back to, so an
+// application's (forward-auth's subrequest Host check). An entry's port
+// must match when the Host names one (a bare entry: public_url's scheme's
+// default), so that an app listed at localhost:3000 does not make a
+// gateway reached at localhost:4180 an application host. It does not
+// allocate.
+func (p *redirectPolicy) namesHost(name, port string) bool {
+	for _, r := range p.hosts {
+		if r.wildcard && !(len(name) > len(r.host) && strings.HasSuffix(name, r.host)) ||
+			!r.wildcard && name != r.host {
+			continue
+		}
+		if port == "" || port == effectivePort(p.publicScheme, r.port) {
+			return true
+		}
+	}
+	return false
+}
+
 // loopbackHost reports whether host (lower-cased, no trailing dot) names
 // this machine: "localhost", a name under ".localhost" (RFC 6761 §6.3;
 // browsers resolve them to loopback themselves) or a loopback IP address.
