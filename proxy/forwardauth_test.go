@@ -509,6 +509,14 @@ func TestForwardAuthSubrequestReturnHost(t *testing.T) {
 			t.Errorf("subrequest Host %s naming app.test: status = %d, want %d", host, resp.StatusCode, want)
 		}
 	}
+	// A sign-in host of its own that a wildcard entry covers stays one.
+	signIn := newFixture(t, func(c *Config) { c.PublicURL = mustURL(t, "http://auth.example.com") })
+	resp := signIn.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"),
+		withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "/public/x"),
+		func(r *http.Request) { r.Host = "auth.example.com" })
+	if resp.StatusCode != 200 {
+		t.Errorf("subrequest through the sign-in host auth.example.com: status = %d, want 200", resp.StatusCode)
+	}
 }
 
 // TestForwardAuthSubrequestHostWildcardRoute: a host a wildcard route
