@@ -115,7 +115,7 @@ func (h *Handler) checkSubrequestHost(r *http.Request, orig Host) error {
 	return nil
 }
 
-const subrequestHostDiffers = "the subrequest's Host and the forwarded host name different hosts"
+const subrequestHostDiffers = "the subrequest's Host names an application host other than the forwarded one (point the front proxy at the gateway's own address)"
 
 // target is the host, normalised path and raw query one set of forwarded
 // headers names.
