@@ -44,9 +44,8 @@ func (d *decoder) warnCookieReach(fc *fileConfig, kind string, pub *url.URL) {
 		if host, _, err := net.SplitHostPort(raw); err == nil {
 			h = host
 		}
-		h = hostKey(h)
-		if !scope.covers(h) && anyOverlaps(served, h) {
-			d.warn(fmt.Sprintf("server.allowed_redirect_hosts[%d]", i), "%s", scope.outside(raw, h))
+		if lost, ok := scope.missed(served, hostKey(h)); ok {
+			d.warn(fmt.Sprintf("server.allowed_redirect_hosts[%d]", i), "%s", scope.outside(raw, lost))
 		}
 	}
 }
@@ -57,15 +56,28 @@ func hostKey(h string) string {
 	return strings.TrimPrefix(strings.TrimSuffix(strings.ToLower(h), "."), "*")
 }
 
-// anyOverlaps reports whether some host key of routes (""  is any host)
-// matches a host that h matches.
-func anyOverlaps(routes []string, h string) bool {
-	for _, r := range routes {
-		if r == "" || r == h || under(h, r) || under(r, h) {
-			return true
+// missed returns the hosts that the host key h of a return host and a
+// route needing a session (served: their keys, "" is any host) both match
+// and the cookie does not reach, as a host key. Only these matter: a
+// wildcard return host ("*.example.com") whose routes all get the cookie
+// (public_url's host) loses no session, and the cookie_domain to advise is
+// the one that reaches them, not all of h.
+func (c cookieReach) missed(served []string, h string) (string, bool) {
+	for _, r := range served {
+		both := ""
+		switch {
+		case r == "" || r == h || under(h, r):
+			both = h
+		case under(r, h):
+			both = r
+		default:
+			continue
+		}
+		if !c.covers(both) {
+			return both, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // under reports whether the host key h lies under the wildcard key w.
