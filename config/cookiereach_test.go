@@ -85,6 +85,11 @@ func TestCookieScopeWarnings(t *testing.T) {
 				`allowed_redirect_hosts|server.allowed_redirect_hosts[0]|set ` + set,
 				`host = "*.apps.example.com"|routes[0].host|set ` + set,
 			}},
+		{"an own __Host- cookie name", "", `cookie_name = "__host-sso"`,
+			reachRoute("app.example.com", ""),
+			[]string{
+				`host = "app.example.com"|routes[0].host|set ` + set + ` and a session.cookie_name without the "__Host-" prefix`,
+			}},
 		{"a return host no route serves (sign-out's landing page)", `allowed_redirect_hosts = ["www.example.org", "*.example.net"]`, "",
 			reachRoute("auth.example.com", "") + "\n[[routes]]\nhost = \"www.example.org\"\npath = \"/**\"\npublic = true\n", nil},
 		{"no session needed", "", "",

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/portcullis/portcullis/session"
 )
 
 // warnCookieReach warns about each host the gateway serves that the
@@ -26,6 +28,8 @@ func (d *decoder) warnCookieReach(fc *fileConfig, kind string, pub *url.URL) {
 	scope := cookieReach{
 		domain: strings.TrimPrefix(strings.TrimSuffix(strings.ToLower(fc.Session.CookieDomain), "."), "."),
 		public: strings.TrimSuffix(strings.ToLower(pub.Hostname()), "."),
+		// An own __Host- name: the cookie_domain advised needs another name.
+		hostName: session.HasCookiePrefix(fc.Session.CookieName, hostCookiePrefix),
 	}
 	granted := requestedScopes(&fc.Provider, kind)
 	var served []string // hostKey of each route that needs a session
@@ -101,7 +105,12 @@ func bearerOnly(p *providerSection, granted []string, r routeSection) bool {
 
 // cookieReach is the session cookie's scope: domain and the hosts under
 // it, else (host-only) public_url's host alone. Ports do not count.
-type cookieReach struct{ domain, public string }
+// hostName is an own cookie_name with the __Host- prefix, which a Domain
+// attribute is refused with.
+type cookieReach struct {
+	domain, public string
+	hostName       bool
+}
 
 // covers reports whether the cookie reaches every host the key h matches.
 func (c cookieReach) covers(h string) bool {
@@ -120,10 +129,14 @@ func (c cookieReach) outside(raw, h string) string {
 		base, why = c.public, fmt.Sprintf("without session.cookie_domain it is the host-only cookie of public_url's host %q", c.public)
 	}
 	msg := fmt.Sprintf("%q never gets the session cookie: %s, so a sign-in there comes back without a session and starts again (forward-auth: 401)", raw, why)
-	if dom := commonDomain(base, strings.TrimPrefix(h, ".")); dom != "" {
+	switch dom := commonDomain(base, strings.TrimPrefix(h, ".")); {
+	case dom == "":
+		return msg + fmt.Sprintf("; no cookie reaches both it and %q (they are different sites): give it a gateway of its own", base)
+	case c.hostName:
+		return msg + fmt.Sprintf("; set session.cookie_domain = %q and a session.cookie_name without the %q prefix", dom, hostCookiePrefix)
+	default:
 		return msg + fmt.Sprintf("; set session.cookie_domain = %q", dom)
 	}
-	return msg + fmt.Sprintf("; no cookie reaches both it and %q (they are different sites): give it a gateway of its own", base)
 }
 
 // commonDomain is the longest domain that a and b both lie in or are, when
