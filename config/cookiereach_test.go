@@ -141,3 +141,37 @@ func lineWith(t *testing.T, doc, needle string) int {
 	t.Fatalf("no line with %q", needle)
 	return 0
 }
+
+// TestCookieReachAdviceHeals: the cookie_domain a warning names, set, is
+// a configuration check accepts and warns no more about that host: advice
+// that is a public suffix, misses public_url's host or clashes with the
+// cookie name would send the user from one message to another.
+func TestCookieReachAdviceHeals(t *testing.T) {
+	for _, tc := range []struct{ server, session, routes string }{
+		{`allowed_redirect_hosts = ["*.example.com"]`, "", "\n[[routes]]\npath = \"/**\"\nallow_groups = [\"staff\"]\n"},
+		{"", "", reachRoute("*.auth.example.com", "")},
+		{"", "", reachRoute("a.b.c.example.com", "")},
+		{"", `cookie_name = "__Host-sso"`, reachRoute("app.example.com", "")},
+		{"", `cookie_domain = "auth.example.com"`, reachRoute("*.example.com", "")},
+	} {
+		cfg := mustParse(t, t.TempDir(), reachDoc(tc.server, tc.session, tc.routes), nil)
+		if len(cfg.Warnings) != 1 {
+			t.Fatalf("%s: warnings %q, want one", tc.routes, cfg.Warnings)
+		}
+		_, dom, ok := strings.Cut(cfg.Warnings[0], "set session.cookie_domain = ")
+		if !ok {
+			t.Fatalf("warning %q names no cookie_domain", cfg.Warnings[0])
+		}
+		dom, _, _ = strings.Cut(dom, " ")
+		healed := "cookie_domain = " + dom
+		if strings.Contains(tc.session, "__Host-") {
+			healed += "\ncookie_name = \"sso\""
+		} else if tc.session != "" {
+			healed = strings.Replace(tc.session, `"auth.example.com"`, dom, 1)
+		}
+		cfg = mustParse(t, t.TempDir(), reachDoc(tc.server, healed, tc.routes), nil)
+		if len(cfg.Warnings) != 0 {
+			t.Errorf("with %s: warnings %q", healed, cfg.Warnings)
+		}
+	}
+}
