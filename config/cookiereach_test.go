@@ -79,6 +79,19 @@ func TestCookieScopeWarnings(t *testing.T) {
 			reachRoute("auth.example.com", ""), nil},
 		{"a wildcard return host wider than cookie_domain, its served hosts inside", `allowed_redirect_hosts = ["*.example.com"]`, `cookie_domain = "auth.example.com"`,
 			reachRoute("x.auth.example.com", "") + reachRoute("*.auth.example.com", ""), nil},
+		{"a wildcard return host over a narrower route outside the cookie", `allowed_redirect_hosts = ["*.example.com"]`, "",
+			reachRoute("auth.example.com", "") + reachRoute("x.apps.example.com", "") + reachRoute("*.b.example.com", ""),
+			[]string{
+				`allowed_redirect_hosts|server.allowed_redirect_hosts[0]|"x.apps.example.com" never gets the session cookie: without session.cookie_domain it is the host-only cookie of public_url's host "auth.example.com", so a sign-in there comes back without a session and starts again (forward-auth: 401); set ` + set + ` (return URLs may name it: "*.example.com")`,
+				`host = "x.apps.example.com"|routes[1].host|set ` + set,
+				`host = "*.b.example.com"|routes[2].host|set ` + set,
+			}},
+		{"a wildcard return host over a narrower wildcard route", `allowed_redirect_hosts = ["*.example.com"]`, "",
+			reachRoute("*.b.example.com", ""),
+			[]string{
+				`allowed_redirect_hosts|server.allowed_redirect_hosts[0]|"*.b.example.com" never gets the session cookie`,
+				`host = "*.b.example.com"|routes[0].host|set ` + set,
+			}},
 		{"a return host under a wildcard route outside the cookie", `allowed_redirect_hosts = ["a.apps.example.com"]`, "",
 			reachRoute("*.apps.example.com", ""),
 			[]string{

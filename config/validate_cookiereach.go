@@ -49,7 +49,11 @@ func (d *decoder) warnCookieReach(fc *fileConfig, kind string, pub *url.URL) {
 			h = host
 		}
 		if lost, ok := scope.missed(served, hostKey(h)); ok {
-			d.warn(fmt.Sprintf("server.allowed_redirect_hosts[%d]", i), "%s", scope.outside(raw, lost))
+			msg := scope.outside(raw, lost)
+			if lost != hostKey(h) { // only a narrower route's hosts: name them
+				msg = scope.outside(keyHost(lost), lost) + fmt.Sprintf(" (return URLs may name it: %q)", raw)
+			}
+			d.warn(fmt.Sprintf("server.allowed_redirect_hosts[%d]", i), "%s", msg)
 		}
 	}
 }
@@ -58,6 +62,15 @@ func (d *decoder) warnCookieReach(fc *fileConfig, kind string, pub *url.URL) {
 // ".", and a wildcard "*.example.com" as ".example.com".
 func hostKey(h string) string {
 	return strings.TrimPrefix(strings.TrimSuffix(strings.ToLower(h), "."), "*")
+}
+
+// keyHost writes a host key back as a host: ".example.com" as
+// "*.example.com".
+func keyHost(h string) string {
+	if strings.HasPrefix(h, ".") {
+		return "*" + h
+	}
+	return h
 }
 
 // missed returns the hosts that the host key h of a return host and a
