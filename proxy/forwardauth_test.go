@@ -517,6 +517,20 @@ func TestForwardAuthSubrequestReturnHost(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("subrequest through the sign-in host auth.example.com: status = %d, want 200", resp.StatusCode)
 	}
+	// An app at the sign-in host's name on another port is an app host:
+	// the sign-in host is the name at public_url's port only.
+	local := newFixture(t, func(c *Config) {
+		c.PublicURL = mustURL(t, "http://localhost:4180")
+		c.AllowedRedirectHosts = []string{"localhost:3000"}
+	})
+	for host, want := range map[string]int{"localhost:3000": 400, "localhost:4180": 200, "localhost": 200 /* no port: public_url's */} {
+		resp := local.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"),
+			withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "/public/x"),
+			func(r *http.Request) { r.Host = host })
+		if resp.StatusCode != want {
+			t.Errorf("public_url localhost:4180, subrequest Host %s naming app.test: status = %d, want %d", host, resp.StatusCode, want)
+		}
+	}
 }
 
 // TestForwardAuthSubrequestHostWildcardRoute: a host a wildcard route

@@ -98,17 +98,19 @@ func (h *Handler) checkSubrequestHost(r *http.Request, orig Host) error {
 	if err != nil || sub.Name == orig.Name {
 		return nil
 	}
-	if sub.Name == h.public.Name && len(h.cfg.AllowedRedirectHosts) > 0 {
+	onPublic := sub.Name == h.public.Name && (sub.Port == "" ||
+		effectivePort(h.cfg.PublicURL.Scheme, sub.Port) == effectivePort(h.cfg.PublicURL.Scheme, h.public.Port))
+	if onPublic && len(h.cfg.AllowedRedirectHosts) > 0 {
 		// A sign-in host of its own: an app host only when a route names
 		// it by name, not when a wildcard route for the apps beside it
-		// (*.example.com) happens to cover it.
+		// (*.example.com) happens to cover it. Its name at another port
+		// (an app at localhost:3000 beside a gateway at localhost:4180)
+		// is decided below, as any other host.
 		if h.cfg.Routes.NamesHostExactly(sub.Name) {
 			return badRequest(subrequestHostDiffers, nil)
 		}
 		return nil
 	}
-	onPublic := sub.Name == h.public.Name && (sub.Port == "" ||
-		effectivePort(h.cfg.PublicURL.Scheme, sub.Port) == effectivePort(h.cfg.PublicURL.Scheme, h.public.Port))
 	if onPublic || h.cfg.Routes.NamesHost(sub.Name) || h.redirects.namesHost(sub.Name, sub.Port) {
 		return badRequest(subrequestHostDiffers, nil)
 	}
