@@ -51,8 +51,9 @@ func (c *Client) tokenError(err error, sent ...string) error {
 	if re.ErrorCode != "" {
 		// Redacted too: some endpoints put their message, and what it
 		// quotes of the request, in error rather than error_description.
-		// Cut first: redacting is then bounded, and a secret the cut
-		// leaves partial is still a run of it.
+		// Cut first: redacting is then bounded. A secret the cut leaves
+		// partial is still a run of it when 8 bytes or more are left;
+		// fewer, next to the cut, stay (redact.MinRun).
 		text += fmt.Sprintf(": %q", c.redactSent(cut(re.ErrorCode, maxErrorCode), sent))
 		if d := c.redactSent(cut(re.ErrorDescription, maxErrorDescription), sent); d != "" {
 			text += fmt.Sprintf(" %q", d)
@@ -76,7 +77,7 @@ func (c *Client) redactSent(s string, sent []string) string {
 	}
 	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(c.cfg.ClientID) + ":" + url.QueryEscape(c.cfg.ClientSecret)))
 	vs := append(append(make([]string, 0, 2*len(sent)+4), sent...), c.cfg.ClientSecret, basic)
-	for _, v := range vs[:len(vs):len(vs)] {
+	for _, v := range vs { // range reads vs once: the spellings appended are not ranged over
 		if q := url.QueryEscape(v); q != v {
 			vs = append(vs, q)
 		}

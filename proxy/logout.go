@@ -153,18 +153,18 @@ func (h *Handler) signOutOnPublicHost(ex *exchange, r *http.Request, rd string) 
 // with copies of one cookie was one provider call each until then.
 func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) {
 	rt := s.RefreshToken
-	if rt == "" || h.refresher.dead(rt, h.now) {
+	if rt == "" || h.refresher.dead(rt) {
 		return
 	}
 	_, _, _ = h.refresher.revokes.Do(rt, func() (any, error) {
-		if h.refresher.dead(rt, h.now) {
+		if h.refresher.dead(rt) {
 			return nil, nil // revoked by a flight that ended as this one began
 		}
 		if err := h.logout.Revoke(r.Context(), rt); err != nil {
 			h.log.Warn("proxy: revoking the refresh token failed", subAttr(s.Identity.Subject), "err", err)
 			return nil, err
 		}
-		h.refresher.markDead(rt, h.now)
+		h.refresher.markDead(rt)
 		return nil, nil
 	})
 }

@@ -124,7 +124,7 @@ func TestDeadRefreshTokensMemoryBounded(t *testing.T) {
 	pad := strings.Repeat("r", 6<<10)
 	grown := heapGrowth(f, func() {
 		for i := range 30_000 {
-			f.h.refresher.markDead(pad+strconv.Itoa(i), f.h.now)
+			f.h.refresher.markDead(pad + strconv.Itoa(i))
 		}
 	})
 	t.Logf("heap grew %d KiB, %d dead tokens", grown>>10, f.h.refresher.killed.Len())

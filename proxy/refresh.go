@@ -155,7 +155,7 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 	}
 	var ns *session.Session
 	switch {
-	case h.refresher.dead(full.RefreshToken, h.now):
+	case h.refresher.dead(full.RefreshToken):
 		err = idp.ErrInvalidGrant // refused or revoked before: the provider is not asked again
 	case h.refresher.retryLater(full.RefreshToken, h.now):
 		// A refresh failed moments ago: the provider is not asked again
@@ -172,7 +172,7 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 	case err == nil:
 		return ns, nil
 	case errors.Is(err, idp.ErrInvalidGrant):
-		h.refresher.markDead(full.RefreshToken, h.now)
+		h.refresher.markDead(full.RefreshToken)
 		dr, release := detached(r)
 		defer release()
 		if derr := h.cfg.Sessions.Delete(ex, dr); derr != nil {
@@ -437,14 +437,14 @@ func (f *refresher) ended(rt string, now func() time.Time) {
 
 // markDead records that refresh token rt was refused by the provider or
 // revoked, for deadRefreshTTL: no request asks the provider about it again.
-func (f *refresher) markDead(rt string, now func() time.Time) {
+func (f *refresher) markDead(rt string) {
 	if rt != "" {
 		f.killed.Set(markerKey("dead", rt), struct{}{})
 	}
 }
 
 // dead reports whether rt was marked dead (markDead).
-func (f *refresher) dead(rt string, now func() time.Time) bool {
+func (f *refresher) dead(rt string) bool {
 	if rt == "" {
 		return false
 	}
@@ -455,7 +455,6 @@ func (f *refresher) dead(rt string, now func() time.Time) bool {
 func newRotationLinks(now func() time.Time) *cache.Cache[[32]byte, [2][32]byte] {
 	return cache.New(cache.Options[[32]byte, [2][32]byte]{
 		MaxEntries: rotationLinks, MaxBytes: rotationLinkBytes, TTL: deadRefreshTTL, Now: now,
-		Size: func([32]byte, [2][32]byte) int { return 96 },
 	})
 }
 
@@ -487,8 +486,10 @@ func (f *refresher) inherit(prev *Handler, now func() time.Time) {
 // rotated records, for deadRefreshTTL, that refresh token rt was replaced
 // by next (a provider that rotates refresh tokens), so that an open
 // connection of a cookie that still holds rt follows its session to next
-// (recheckCookie): a sign-out or refused refresh marks next dead, never
-// rt, which was spent, not refused.
+// (recheckCookie): a sign-out or refused refresh of the session marks
+// next dead; rt is marked only when a stale copy of the cookie presents
+// it again and the provider refuses it (which a provider that detects
+// reuse answers by revoking the grant, next included).
 func (f *refresher) rotated(rt, next string) {
 	if rt != "" && next != "" && next != rt {
 		f.links.Set(markerKey("next", rt), watchKeys(next))
@@ -526,9 +527,9 @@ func (f *refresher) retryLater(rt string, now func() time.Time) bool {
 	return ok
 }
 
-// markerKey is the recent-refresh key of a marker of kind ("ended",
-// "dead", "retry", "next") about refresh token rt, apart from every remembered
-// refresh's key.
+// markerKey is the key of a marker of kind about refresh token rt: "ended"
+// and "retry" in the recent-refresh memory (apart from every remembered
+// refresh's key), "dead" in refresher.killed, "next" in refresher.links.
 func markerKey(kind, rt string) [32]byte { return sha256.Sum256([]byte(kind + "\x00" + rt)) }
 
 func (f *refresher) remember(key, prevAT string, s *session.Session, now func() time.Time) {

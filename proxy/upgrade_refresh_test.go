@@ -139,8 +139,8 @@ func TestUpgradeRefreshedOnTheWayEndsWithNewToken(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	echoes(t, conn, br)
-	f.h.refresher.markDead("rt-1", f.h.now) // what a sign-out with the new cookie does
-	time.Sleep(200 * time.Millisecond)      // rechecks while the access token is valid
+	f.h.refresher.markDead("rt-1")     // what a sign-out with the new cookie does
+	time.Sleep(200 * time.Millisecond) // rechecks while the access token is valid
 	f.clock.Advance(time.Hour)
 	if !closedWithin(conn, br, 5*time.Second) {
 		t.Fatal("the WebSocket outlived the refresh token its session was refreshed to, revoked at sign-out")
@@ -170,7 +170,7 @@ func TestUpgradeFollowsRotationAcrossReload(t *testing.T) {
 	conn, br := openUpgrade(t, f, cookieHeader(f.cookies(t, f.session())))
 	time.Sleep(200 * time.Millisecond)
 	echoes(t, conn, br)
-	next.refresher.markDead("rt-1", next.now) // the sign-out after the reload
+	next.refresher.markDead("rt-1") // the sign-out after the reload
 	time.Sleep(200 * time.Millisecond)
 	f.clock.Advance(time.Hour)
 	if !closedWithin(conn, br, 5*time.Second) {

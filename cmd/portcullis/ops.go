@@ -39,8 +39,10 @@ func storeRefusal(err error) string {
 	switch code := session.RedisRefusal(err); code {
 	case "":
 		return "session store unreachable"
-	case "NOAUTH", "WRONGPASS", "NOPERM":
+	case "NOAUTH", "WRONGPASS":
 		return "session store refuses the gateway (" + code + "): check [session] redis_username and redis_password"
+	case "NOPERM":
+		return "session store refuses the gateway (NOPERM): the Redis ACL user lacks a command or key permission"
 	default:
 		return "session store answers with an error (" + code + ")"
 	}

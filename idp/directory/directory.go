@@ -24,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	secrets "github.com/portcullis/portcullis/internal/redact"
+	"github.com/portcullis/portcullis/internal/redact"
 )
 
 // Source reads the groups of one user.
@@ -174,7 +174,7 @@ func (f fetcher) get(ctx context.Context, u, authz string, header http.Header) (
 			return r, nil
 		}
 		if err := f.sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("directory: %s %s: %w", f.source, redact(u), err)
+			return nil, fmt.Errorf("directory: %s %s: %w", f.source, redactURL(u), err)
 		}
 	}
 }
@@ -197,18 +197,18 @@ func (f fetcher) getOnce(ctx context.Context, u, authz string, header http.Heade
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("directory: %s %s: %w", f.source, redact(u), err)
+		return nil, fmt.Errorf("directory: %s %s: %w", f.source, redactURL(u), err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("directory: %s %s: reading the response: %w", f.source, redact(u), err)
+		return nil, fmt.Errorf("directory: %s %s: reading the response: %w", f.source, redactURL(u), err)
 	}
 	if len(body) > maxBody {
-		return nil, fmt.Errorf("directory: %s %s: response larger than %d bytes", f.source, redact(u), maxBody)
+		return nil, fmt.Errorf("directory: %s %s: response larger than %d bytes", f.source, redactURL(u), maxBody)
 	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		return nil, &StatusError{Source: f.source, URL: redact(u), Status: resp.StatusCode, Detail: "redirects are not followed"}
+		return nil, &StatusError{Source: f.source, URL: redactURL(u), Status: resp.StatusCode, Detail: "redirects are not followed"}
 	}
 	_, token, _ := strings.Cut(authz, " ")
 	return &response{status: resp.StatusCode, header: resp.Header, body: body, token: token}, nil
@@ -266,8 +266,8 @@ func statusError(source, u string, r *response) *StatusError {
 	// A proxy, firewall or debug page that echoes the request it refused
 	// would put the token in the log, whole or in part. Cut first: a token
 	// the cut leaves partial is still a run of it.
-	msg = secrets.Secret(msg, r.token)
-	return &StatusError{Source: source, URL: redact(u), Status: r.status, Detail: msg}
+	msg = redact.Secret(msg, r.token)
+	return &StatusError{Source: source, URL: redactURL(u), Status: r.status, Detail: msg}
 }
 
 // decodePage decodes the 200 body of one page into page. A body that is no
@@ -293,8 +293,8 @@ func decodePage(body []byte, page any) error {
 	return json.Unmarshal(body, page)
 }
 
-// redact drops the query of u for error messages.
-func redact(u string) string {
+// redactURL drops the query of u for error messages.
+func redactURL(u string) string {
 	if i := strings.IndexByte(u, '?'); i >= 0 {
 		return u[:i]
 	}

@@ -134,7 +134,7 @@ func (g *GitHub) pages(ctx context.Context, path, token, key string, page func([
 		}
 		next := nextLink(r.header.Values("Link"))
 		if next != "" && !sameOrigin(g.base, next) {
-			return fmt.Errorf("directory: github %s: next page %q is not on %s", path, redact(next), g.base.Host)
+			return fmt.Errorf("directory: github %s: next page %q is not on %s", path, redactURL(next), g.base.Host)
 		}
 		u = next
 	}

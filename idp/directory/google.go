@@ -249,7 +249,7 @@ func (g *Google) getPage(ctx context.Context, u, authz string, v any) error {
 		return se
 	}
 	if err := decodePage(r.body, v); err != nil {
-		return fmt.Errorf("directory: google %s: %v", redact(u), err)
+		return fmt.Errorf("directory: google %s: %v", redactURL(u), err)
 	}
 	return nil
 }

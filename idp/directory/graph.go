@@ -78,7 +78,7 @@ func (g *Graph) Groups(ctx context.Context, u User) ([]string, error) {
 		var page graphPage
 		ids, err := page.decode(r.body)
 		if err != nil {
-			return nil, fmt.Errorf("directory: graph %s: %v", redact(next), err)
+			return nil, fmt.Errorf("directory: graph %s: %v", redactURL(next), err)
 		}
 		for _, id := range ids {
 			if err := out.add(id); err != nil {
@@ -86,7 +86,7 @@ func (g *Graph) Groups(ctx context.Context, u User) ([]string, error) {
 			}
 		}
 		if page.NextLink != "" && !sameOrigin(g.base, page.NextLink) {
-			return nil, fmt.Errorf("directory: graph: next page %q is not on %s", redact(page.NextLink), g.base.Host)
+			return nil, fmt.Errorf("directory: graph: next page %q is not on %s", redactURL(page.NextLink), g.base.Host)
 		}
 		next = page.NextLink
 	}
