@@ -83,7 +83,7 @@ func newGauntlet(t *testing.T, c gauntletCase) *gauntlet {
 			groups = append(groups, "group-"+strconv.Itoa(i)+"-"+randomSecret(t)) // random: no compression shrinks it
 		}
 	}
-	g.p = oidctest.New(t, oidctest.Options{ClientSecret: clientSecret, AccessTokenLifetime: 70 * time.Second,
+	g.p = oidctest.New(t, oidctest.Options{RecordMinted: true, ClientSecret: clientSecret, AccessTokenLifetime: 70 * time.Second,
 		User: &oidctest.User{Subject: "alice", Claims: map[string]any{"email": "alice@example.com",
 			"email_verified": true, "preferred_username": "alice", "groups": groups, "sid": "sid-alice"}}})
 	session := "refresh_margin = \"69s\"\n"
