@@ -155,18 +155,9 @@ func TestUpgradeRefreshedOnTheWayEndsWithNewToken(t *testing.T) {
 // the connection, still watching rt-0, stayed open to the session's
 // lifetime.
 func TestUpgradeFollowsRotationAcrossReload(t *testing.T) {
-	var live atomic.Pointer[Handler]
-	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
-		c.UpgradeRecheck = 50 * time.Millisecond
-		c.Live = live.Load
-	})
-	live.Store(f.h)
+	f, reload := reloadableUpgradeFixture(t)
 	f.h.refresher.rotated("rt-0", "rt-1") // the browser's refresh
-	next, err := New(f.cfg)               // the reload: f.cfg.Live names the handler in force
-	if err != nil {
-		t.Fatal(err)
-	}
-	live.Store(next)
+	next := reload()
 	conn, br := openUpgrade(t, f, cookieHeader(f.cookies(t, f.session())))
 	time.Sleep(200 * time.Millisecond)
 	echoes(t, conn, br)
@@ -187,12 +178,7 @@ func TestUpgradeFollowsRotationAcrossReload(t *testing.T) {
 // a request with that copy asked the provider to refresh the revoked
 // token.
 func TestSignOutBeforeReloadEndsSocket(t *testing.T) {
-	var live atomic.Pointer[Handler]
-	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
-		c.UpgradeRecheck = 50 * time.Millisecond
-		c.Live = live.Load
-	})
-	live.Store(f.h)
+	f, reload := reloadableUpgradeFixture(t)
 	var asked atomic.Int32
 	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
 		asked.Add(1)
@@ -204,12 +190,7 @@ func TestSignOutBeforeReloadEndsSocket(t *testing.T) {
 	if out := f.do(t, "GET", "/oauth2/sign_out", nil, withCookies(cookies)); out.StatusCode != http.StatusFound {
 		t.Fatalf("sign-out: %d", out.StatusCode)
 	}
-	next, err := New(f.cfg) // the reload: f.cfg.Live names the handler in force
-	if err != nil {
-		t.Fatal(err)
-	}
-	live.Store(next)
-	f.h = next
+	f.h = reload()
 	conn, br := openUpgrade(t, f, cookieHeader(cookies))
 	time.Sleep(200 * time.Millisecond) // rechecks while the access token is valid
 	echoes(t, conn, br)
@@ -222,5 +203,27 @@ func TestSignOutBeforeReloadEndsSocket(t *testing.T) {
 	}
 	if n := asked.Load(); n != 0 {
 		t.Errorf("the provider was asked %d times to refresh a refresh token revoked before the reload", n)
+	}
+}
+
+// reloadableUpgradeFixture is a fixture whose open connections are
+// rechecked every 50 ms by the handler in force (Config.Live), and reload,
+// which builds the next handler as a reload does (New sees the one in
+// force) and puts it in force.
+func reloadableUpgradeFixture(t *testing.T) (*fixture, func() *Handler) {
+	t.Helper()
+	var live atomic.Pointer[Handler]
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+		c.UpgradeRecheck = 50 * time.Millisecond
+		c.Live = live.Load
+	})
+	live.Store(f.h)
+	return f, func() *Handler {
+		next, err := New(f.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live.Store(next)
+		return next
 	}
 }
