@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -633,5 +634,22 @@ func TestSecretsFileEveryBadLine(t *testing.T) {
 	}
 	if strings.Contains(got, short) || strings.Contains(got, "NOTB64") {
 		t.Errorf("a problem shows a secret: %q", got)
+	}
+}
+
+// TestPublicURLHostARequestCanName: url.Parse accepts a port with leading
+// zeros and a name that is not ASCII, which no request's Host can spell
+// (the gateway's Host rule refuses both). Accepted, the gateway never knew
+// a request for public_url's host, and forward-auth's subrequest Host check
+// let a client's X-Forwarded-Host decide a request for it.
+func TestPublicURLHostARequestCanName(t *testing.T) {
+	for _, tc := range []struct{ to, want string }{
+		{"https://dash.example.com:0443", `cfg.toml:2: server.public_url: host "dash.example.com:0443" is not one a request can name (a DNS name in ASCII, an IPv4 address or a bracketed IPv6 address, and a port in plain decimal such as 8443): proxy: host port is not a number from 1 to 65535`},
+		{"https://dash.exämple.com", `cfg.toml:2: server.public_url: host "dash.exämple.com" is not one a request can name (a DNS name in ASCII, an IPv4 address or a bracketed IPv6 address, and a port in plain decimal such as 8443): proxy: host has a character not allowed in a host name`},
+	} {
+		_, problems := parseDoc(t, t.TempDir(), strings.Replace(base, "https://dash.example.com", tc.to, 1), nil)
+		if !slices.Contains(problems, tc.want) {
+			t.Errorf("%s: problems %q, want among them %q", tc.to, problems, tc.want)
+		}
 	}
 }

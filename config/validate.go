@@ -172,6 +172,19 @@ func (d *decoder) checkPrefix(key, p string) {
 	}
 }
 
+// checkPublicHost refuses a public_url whose host the gateway's Host rule
+// refuses (a port written "0443", a name that is not ASCII): no request
+// names it, so the gateway could never tell a request for public_url's
+// host (proxy.New refuses it too).
+func (d *decoder) checkPublicHost(pub *url.URL) {
+	if pub == nil {
+		return
+	}
+	if _, err := proxy.ParseHost(pub.Host); err != nil {
+		d.problem("server.public_url", "host %q is not one a request can name (a DNS name in ASCII, an IPv4 address or a bracketed IPv6 address, and a port in plain decimal such as 8443): %v", pub.Host, err)
+	}
+}
+
 // checkPublicPath refuses a public_url with a path. The gateway answers
 // its endpoints at prefix and decides routes by the request's own path,
 // both from the host's root, and sends return URLs and cookies (Path=/)
@@ -212,6 +225,7 @@ func (d *decoder) validateServer(s *serverSection) (*url.URL, []netip.Prefix) {
 		d.problem("server.public_url", "required")
 	} else {
 		pub = d.checkURL("server.public_url", s.PublicURL, true)
+		d.checkPublicHost(pub)
 		d.checkPublicPath(pub, s.Prefix)
 	}
 	d.checkPrefix("server.prefix", s.Prefix)

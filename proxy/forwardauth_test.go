@@ -533,6 +533,37 @@ func TestForwardAuthSubrequestReturnHost(t *testing.T) {
 	}
 }
 
+// TestPublicURLHostARequestCanName: a public_url whose host no request can
+// name (a port written "080", a name that is not ASCII) is refused by New.
+// Accepted, public_url's host was never recognised in a request, and the
+// subrequest Host check let a client's X-Forwarded-Host decide a request
+// sent to the application on public_url's host (gw.test, which the routes
+// without a host serve). A Host that does not parse is no reason to pass
+// the check either (the entry checks refuse it first).
+func TestPublicURLHostARequestCanName(t *testing.T) {
+	f := newFixture(t)
+	for _, pub := range []string{"http://gw.test:080", "http://gw.tést"} {
+		cfg := f.cfg
+		cfg.PublicURL, cfg.AllowedRedirectHosts = mustURL(t, pub), nil
+		h, err := New(cfg)
+		if err == nil {
+			r := httptest.NewRequest("GET", "http://gw.test/oauth2/auth", nil)
+			r.RemoteAddr = "10.0.0.5:4000"
+			r.Header.Set("X-Forwarded-Host", "app.test")
+			r.Header.Set("X-Forwarded-Uri", "/public/x")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			t.Errorf("public_url %s accepted; a subrequest with Host gw.test naming app.test got %d (400 with a public_url of gw.test)", pub, w.Code)
+		}
+	}
+	r := httptest.NewRequest("GET", "http://gw.test/oauth2/auth", nil)
+	r.Host = "gw.test:80:1"
+	err := f.h.checkSubrequestHost(r, Host{Name: "app.test"})
+	if e := classify(err); err == nil || e.status != http.StatusBadRequest {
+		t.Errorf("subrequest Host that does not parse: %v, want a 400", err)
+	}
+}
+
 // TestForwardAuthSubrequestHostWildcardRoute: a host a wildcard route
 // covers is an application host for the subrequest Host check, but a
 // sign-in host of its own (public_url with allowed_redirect_hosts) stays

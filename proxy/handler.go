@@ -37,7 +37,7 @@ type Handler struct {
 	prefix    string
 	redirects *redirectPolicy
 	origin    string // public_url's origin, for the sign-out Origin check
-	public    Host   // public_url's host as ParseHost reads a request's; zero when it does not parse
+	public    Host   // public_url's host as ParseHost reads a request's
 	pageCSP   string // Content-Security-Policy of the HTML pages
 	issuer    string // public_url, the assertions' iss
 	states    stateJar
@@ -66,6 +66,13 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.PublicURL == nil || cfg.PublicURL.Host == "" ||
 		(cfg.PublicURL.Scheme != "http" && cfg.PublicURL.Scheme != "https") {
 		return nil, fmt.Errorf("proxy: public URL must be an absolute http(s) URL, got %v", cfg.PublicURL)
+	}
+	// A host no request can name (a port written "0443", a non-ASCII
+	// name) would leave public_url's host out of every comparison with a
+	// request's, the subrequest Host check of forward-auth included.
+	public, err := ParseHost(cfg.PublicURL.Host)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: public URL's host %q is not one a request can name: %w", cfg.PublicURL.Host, err)
 	}
 	if cfg.Routes == nil || cfg.Provider == nil || cfg.Sessions == nil || cfg.LoginStates == nil {
 		return nil, errors.New("proxy: Routes, Provider, Sessions and LoginStates are required")
@@ -114,8 +121,7 @@ func New(cfg Config) (*Handler, error) {
 	h.refresher.inherit(prev, cfg.Now)
 	h.revoker, _ = cfg.Sessions.(session.Revoker)
 	h.replay, _ = cfg.Sessions.(session.ReplayGuard)
-	h.public, _ = ParseHost(cfg.PublicURL.Host)
-	var err error
+	h.public = public
 	if h.redirects, err = newRedirectPolicy(cfg.PublicURL, cfg.AllowedRedirectHosts); err != nil {
 		return nil, err
 	}
@@ -395,9 +401,6 @@ func relativeReturn(ex *exchange) string {
 // out. Compared as strings, start sent such a request to public_url's
 // start, which is the same host: a redirect loop.
 func (h *Handler) onPublicHost(ex *exchange) bool {
-	if h.public.Name == "" {
-		return strings.EqualFold(ex.host.String(), h.cfg.PublicURL.Host)
-	}
 	scheme := h.cfg.PublicURL.Scheme
 	return ex.host.Name == h.public.Name &&
 		effectivePort(scheme, ex.host.Port) == effectivePort(scheme, h.public.Port)

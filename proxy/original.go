@@ -95,7 +95,12 @@ func originalRequest(r *http.Request) (q request, query string, err error) {
 // the gateway through it.
 func (h *Handler) checkSubrequestHost(r *http.Request, orig Host) error {
 	sub, err := ParseHost(r.Host)
-	if err != nil || sub.Name == orig.Name {
+	if err != nil {
+		// The entry checks refuse such a Host first (requestHost); not
+		// parsed, it could name any host, so it is no reason to pass.
+		return badRequest("the request's Host is not acceptable", err)
+	}
+	if sub.Name == orig.Name {
 		return nil
 	}
 	onPublic := sub.Name == h.public.Name && (sub.Port == "" ||
