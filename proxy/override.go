@@ -36,10 +36,23 @@ func unreadBody(ex *exchange, r *http.Request) *httpError {
 	case ex.formCut():
 		return bodyTooLarge()
 	}
-	if ce := strings.TrimSpace(r.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+	if encoded(r.Header) {
 		return bodyEncoded()
 	}
 	return nil
+}
+
+// encoded reports whether any Content-Encoding line names a coding other
+// than identity: the first alone let "identity" then "gzip" through as a
+// plain body, which an application that reads the last line, or all of
+// them, inflates.
+func encoded(hdr http.Header) bool {
+	for _, v := range hdr.Values("Content-Encoding") {
+		if ce := strings.TrimSpace(v); ce != "" && !strings.EqualFold(ce, "identity") {
+			return true
+		}
+	}
+	return false
 }
 
 // decideBody completes the decision of a request, in proxy mode. For a

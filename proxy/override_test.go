@@ -236,6 +236,8 @@ func TestMethodOverrideDecidedAsBoth(t *testing.T) {
 		{"token in a public form", "/public/x", "a=1&access_token=x", []reqOption{form}, 200},
 		{"compressed form where routes tell methods apart", "/items/1", "x", []reqOption{withCookies(alice), form, withHeader("Content-Encoding", "gzip")}, 415},
 		{"compressed form where every method is allowed", "/uploads/1", "x", []reqOption{withCookies(bob), form, withHeader("Content-Encoding", "gzip")}, 200},
+		{"compressed form after a Content-Encoding: identity line", "/items/1", "x",
+			[]reqOption{withCookies(alice), form, withHeader("Content-Encoding", "identity"), withHeader("Content-Encoding", "gzip")}, 415},
 		{"token in a public form turned into a DELETE that needs an identity", "/mixed/x", "_method=delete&access_token=x",
 			[]reqOption{withCookies(alice), form}, 400},
 		{"public form turned into a DELETE that needs an identity", "/mixed/x", "_method=delete", []reqOption{withCookies(alice), form}, 200},
