@@ -59,7 +59,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		"tls_cert_file", "tls_key_file", "shutdown_timeout", "shutdown_delay", "pprof", "max_connections",
 		"kind", "issuer", "client_id", "client_secret", "client_secret_file", "scopes", "auth_params",
 		"user_claim", "email_claim", "groups_claim", "audiences", "assume_email_verified",
-		"introspection_url", "authorization_url", "token_url", "userinfo_url", "[[provider.extra_issuers]]", "jwks_url",
+		"introspection_url", "revoke_on_sign_out", "authorization_url", "token_url", "userinfo_url", "[[provider.extra_issuers]]", "jwks_url",
 		"hosted_domain", "google_service_account_file", "google_admin_email", "github_api_url", "groups_refresh", "directory_url",
 		"store", "cookie_name", "cookie_domain", "secrets", "secrets_file", "lifetime", "refresh", "refresh_margin",
 		"redis_url", "redis_cluster_addrs", "redis_sentinel_addrs", "redis_sentinel_master",

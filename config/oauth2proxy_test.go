@@ -38,6 +38,13 @@ func TestMigrationProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "backend logout",
+			doc:  base + "backend_logout_url = \"https://idp/logout?id_token_hint={id_token}\"\n",
+			want: []string{
+				"cfg.toml:17: routes[0].backend_logout_url: unknown key; oauth2-proxy's backend_logout_url is not needed: a sign-out goes through the provider's end-session endpoint (from discovery) and revokes the refresh token; [provider] revoke_on_sign_out = false keeps the revocation out, as oauth2-proxy's sign-out does here",
+			},
+		},
+		{
 			name: "oauth2-proxy options a realistic config carries",
 			doc: "pass_basic_auth = false\nset_authorization_header = true\nping_path = \"/ping\"\nready_path = \"/ready\"\n" +
 				"silence_ping_logging = true\nskip_provider_button = true\napproval_prompt = \"force\"\nprompt = \"login\"\n" +

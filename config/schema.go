@@ -49,6 +49,9 @@ type providerSection struct {
 	TokenURL            string
 	UserinfoURL         string
 	ExtraIssuers        []extraIssuerSection
+	// RevokeOnSignOut: a sign-out revokes the session's refresh token at
+	// the provider (RFC 7009). false keeps the sign-out to the gateway.
+	RevokeOnSignOut bool
 
 	// Directory groups (docs/providers/).
 	HostedDomain             string
@@ -225,6 +228,7 @@ func (d *decoder) decodeProvider(t *table) providerSection {
 		AuthorizationURL:    t.str("authorization_url", ""),
 		TokenURL:            t.str("token_url", ""),
 		UserinfoURL:         t.str("userinfo_url", ""),
+		RevokeOnSignOut:     t.boolean("revoke_on_sign_out", true),
 
 		HostedDomain:             t.str("hosted_domain", ""),
 		GoogleServiceAccountFile: t.str("google_service_account_file", ""),

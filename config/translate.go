@@ -30,6 +30,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 	d.warnOpenExtraIssuer(&fc.Provider, kind, fc.Routes)
 	d.warnSharedAudience(&fc.Headers, pub, fc.Upstreams, fc.Routes)
 	d.warnCookieReach(fc, kind, pub)
+	d.warnLocalSignOut(&fc.Provider, &fc.Session)
 
 	s := &fc.Server
 	cfg := &Config{
@@ -67,6 +68,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		Refresh:              fc.Session.Refresh,
 		RefreshMargin:        fc.Session.RefreshMargin,
 		GroupsRefresh:        fc.Provider.GroupsRefresh,
+		SignOutKeepsGrant:    !fc.Provider.RevokeOnSignOut,
 		SessionLifetime:      fc.Session.Lifetime,
 		Routes:               table,
 		Branding:             branding,

@@ -178,6 +178,17 @@ func (d *decoder) warnUnusedRedis(s *sessionSection) {
 	}
 }
 
+// warnLocalSignOut remarks on revoke_on_sign_out = false with the cookie
+// store: the revocation is all that ends a copy of a signed-out cookie
+// there (its refresh is refused), so without it every copy lives to
+// lifetime, as with a provider that cannot revoke. The Redis store ends
+// every copy at the sign-out itself.
+func (d *decoder) warnLocalSignOut(p *providerSection, s *sessionSection) {
+	if !p.RevokeOnSignOut && s.Store == "cookie" {
+		d.warn("provider.revoke_on_sign_out", `false with session.store = "cookie": a copy of a signed-out session's cookie stays valid until session.lifetime (nothing ends its refresh token); store = "redis" ends every copy at the sign-out`)
+	}
+}
+
 // reservedHeaders are request headers an identity header must not replace.
 var reservedHeaders = map[string]bool{
 	"Host": true, "Cookie": true, "Connection": true, "Content-Length": true, "Content-Type": true,

@@ -61,3 +61,47 @@ func TestSignOutWithHungRevocation(t *testing.T) {
 		t.Fatal("the sign-out waited on the hung revocation endpoint for more than 20 s")
 	}
 }
+
+// TestSignOutRevocationSwitch: a sign-out revokes the session's refresh
+// token at the provider unless [provider] revoke_on_sign_out = false keeps
+// it to the gateway (where the provider's revocation ends more than this
+// session: Google's ends the user's grant to the client on every device).
+// Either way a new sign-in over an old session revokes nothing: it ends
+// the old session at the gateway only, since revoking its token at such a
+// provider would end the grant the new sign-in was just given.
+func TestSignOutRevocationSwitch(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, provider string
+		wantRevokes    int
+	}{
+		{"default", "", 1},
+		{"revoke_on_sign_out = false", "revoke_on_sign_out = false\n", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := oidctest.New(t, oidctest.Options{})
+			up := newUpstream(t)
+			gw := startGateway(t, pickAddrs(t), tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + tt.provider,
+				Upstream: up.URL, Routes: "[[routes]]\npath = \"/**\"\n"}.String())
+			c := browser(t)
+			loginThrough(t, c, gw, "alice")
+			if status, body, _ := get(t, c, gw.URL+"/oauth2/start?rd=%2Fapp%2Fagain"); status != http.StatusOK {
+				t.Fatalf("a sign-in over the session: %d\n%s", status, body)
+			}
+			if n := p.Requests("/revoke"); n != 0 {
+				t.Fatalf("a sign-in over an old session made %d revocation request(s), want none", n)
+			}
+			status, _, _ := withCookie(t, "GET", gw.URL+"/oauth2/sign_out", sessionCookie(t, c, gw), false)
+			if status != http.StatusFound {
+				t.Fatalf("sign-out: %d", status)
+			}
+			if n := p.Requests("/revoke"); n != tt.wantRevokes {
+				t.Errorf("the sign-out made %d revocation request(s), want %d", n, tt.wantRevokes)
+			}
+			if n := p.Requests("/token"); n != 2 {
+				t.Errorf("%d token requests, want the two code exchanges", n)
+			}
+		})
+	}
+}

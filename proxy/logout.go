@@ -146,14 +146,15 @@ func (h *Handler) signOutOnPublicHost(ex *exchange, r *http.Request, rd string) 
 }
 
 // revokeRefresh revokes s's refresh token at the provider (RFC 7009) and
-// remembers it as dead. A copy of a cookie-store cookie outlives its
+// remembers it as dead, unless the operator keeps sign-outs to the gateway
+// (SignOutKeepsGrant). A copy of a cookie-store cookie outlives its
 // sign-out: signing out with it again does not ask the provider again.
 // Sign-outs of one token at the same time share one revocation: the dead
 // mark comes only with the provider's answer, and a burst of sign-outs
 // with copies of one cookie was one provider call each until then.
 func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) {
 	rt := s.RefreshToken
-	if rt == "" || h.refresher.dead(rt) {
+	if rt == "" || h.cfg.SignOutKeepsGrant || h.refresher.dead(rt) {
 		return
 	}
 	_, _, _ = h.refresher.revokes.Do(rt, func() (any, error) {

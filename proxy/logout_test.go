@@ -310,3 +310,42 @@ func TestSignOutRevokesWhenTheStoreCannotEndTheSession(t *testing.T) {
 		t.Errorf("revoked = %v, want the refresh token of the session the store could not end", f.prov.revoked)
 	}
 }
+
+// TestSignOutKeepsGrant: with SignOutKeepsGrant (revoke_on_sign_out =
+// false) a sign-out ends the session and clears the cookie but asks the
+// provider to revoke nothing, also when the store cannot end the session
+// (503), where the revocation would otherwise stand in for it.
+func TestSignOutKeepsGrant(t *testing.T) {
+	base := newFixture(t)
+	for _, tc := range []struct {
+		name  string
+		store session.Store
+		want  int
+	}{
+		{"store ends the session", nil, http.StatusFound},
+		{"store cannot end the session", failingDeleteStore{base.store}, http.StatusServiceUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) {
+				c.SignOutKeepsGrant = true
+				if tc.store != nil {
+					c.Sessions = tc.store
+				}
+			})
+			src := f
+			if tc.store != nil {
+				src = base
+			}
+			resp := f.do(t, "GET", "/oauth2/sign_out?rd=%2Fafter", nil, withCookies(src.cookies(t, src.session())))
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status = %d, want %d", resp.StatusCode, tc.want)
+			}
+			if c := responseCookies(resp)["portcullis"]; c == nil || c.MaxAge >= 0 {
+				t.Errorf("session cookie not cleared: %v", c)
+			}
+			if len(f.prov.revoked) != 0 {
+				t.Errorf("revoked %q, want nothing", f.prov.revoked)
+			}
+		})
+	}
+}

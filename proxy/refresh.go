@@ -274,8 +274,10 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.S
 		// Ended (sign-out, back-channel logout, revoke) while the provider
 		// answered: the new tokens must not serve this request, and the
 		// refresh token just issued is revoked, as the sign-out revoked
-		// the one it read.
-		if ns.RefreshToken != "" && ns.RefreshToken != s.RefreshToken {
+		// the one it read. Not when sign-outs keep the grant: no one holds
+		// the new token (it is dropped here), and a revocation may end
+		// more than this session at the provider.
+		if ns.RefreshToken != "" && ns.RefreshToken != s.RefreshToken && !h.cfg.SignOutKeepsGrant {
 			if rerr := h.logout.Revoke(context.WithoutCancel(ctx), ns.RefreshToken); rerr != nil {
 				h.log.Warn("proxy: revoking the refresh token of a session ended during its refresh failed", subAttr(s.Identity.Subject), "err", rerr)
 			}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -83,11 +84,34 @@ func saveToStore(tb testing.TB, st session.Store, s *session.Session) []*http.Co
 // read (rt-0, already spent by the rotation); the rotated one (rt-1) is never
 // revoked, so the grant stays alive at the provider.
 func TestRefreshInFlightDoesNotOutliveRevocation(t *testing.T) {
+	revoked := refreshAcrossSignOut(t, false)
+	if !slices.Contains(revoked, "rt-1") {
+		t.Errorf("revoked %q: the refresh token issued by the in-flight refresh (rt-1) stays valid at the provider", revoked)
+	}
+}
+
+// TestRefreshInFlightKeepsGrant: with revoke_on_sign_out = false
+// (SignOutKeepsGrant) neither the sign-out nor the refresh it overtook
+// revokes anything: the token the refresh issued is dropped, and revoking
+// it would end the grant (every session of the user at this client) at a
+// provider whose revocation ends the grant.
+func TestRefreshInFlightKeepsGrant(t *testing.T) {
+	if revoked := refreshAcrossSignOut(t, true); len(revoked) != 0 {
+		t.Errorf("revoked %q with SignOutKeepsGrant, want nothing", revoked)
+	}
+}
+
+// refreshAcrossSignOut signs a session out while its refresh (rt-0 for
+// rt-1) waits on the provider, checks that the request it served is not
+// forwarded, and returns what the provider was asked to revoke.
+func refreshAcrossSignOut(t *testing.T, keepGrant bool) []string {
+	t.Helper()
 	var st *session.RedisStore
 	f := newFixture(t, func(c *Config) {
 		st = realRedisStore(t, c.Now)
 		c.Sessions = st
 		c.Headers.AccessToken = "X-Forwarded-Access-Token"
+		c.SignOutKeepsGrant = keepGrant
 	})
 	started, gate := make(chan struct{}), make(chan struct{})
 	var once sync.Once
@@ -122,13 +146,7 @@ func TestRefreshInFlightDoesNotOutliveRevocation(t *testing.T) {
 	}
 	f.prov.mu.Lock()
 	defer f.prov.mu.Unlock()
-	revokedNew := false
-	for _, rt := range f.prov.revoked {
-		revokedNew = revokedNew || rt == "rt-1"
-	}
-	if !revokedNew {
-		t.Errorf("revoked %q: the refresh token issued by the in-flight refresh (rt-1) stays valid at the provider", f.prov.revoked)
-	}
+	return slices.Clone(f.prov.revoked)
 }
 
 // TestStolenCookieNotRefreshedAfterSignOut (cookie store): docs say a
