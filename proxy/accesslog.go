@@ -44,6 +44,21 @@ func logValue(s string, n int) string {
 // logValue shows it.
 func subAttr(sub string) slog.Attr { return slog.String("sub", logValue(sub, maxLoggedUser)) }
 
+// errAttr is the "err" of a log line, shown as logValue shows a value a
+// client chose and cut after maxLoggedCause bytes: an error may quote what
+// a provider, a directory or an upstream answered (a GitHub SSO header's
+// organisations, a claim, a network peer's text), unbounded in length and
+// free in its characters.
+func errAttr(err error) slog.Attr {
+	return slog.String("err", logValue(err.Error(), maxLoggedCause))
+}
+
+// reasonAttr is the "reason" a long-lived answer or connection ended, shown
+// as errAttr shows an error.
+func reasonAttr(why error) slog.Attr {
+	return slog.String("reason", logValue(why.Error(), maxLoggedCause))
+}
+
 // printableOrReplacement maps r to itself when it is printable, else to
 // U+FFFD.
 func printableOrReplacement(r rune) rune {

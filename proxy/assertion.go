@@ -351,7 +351,7 @@ func (h *Handler) identityValues(id *portcullis.Identity, accessToken, aud strin
 	if h.names.assertion != "" && aud != "" {
 		a, err := h.signer.sign(h.issuer, aud, id, now, end)
 		if err != nil {
-			h.log.Error("proxy: signing the identity assertion failed", "err", err)
+			h.log.Error("proxy: signing the identity assertion failed", errAttr(err))
 		} else {
 			v.vals[slotAssertion] = a
 		}

@@ -305,7 +305,7 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 	// old one) ends here, server-side too: a copy of its cookie must not
 	// outlive the new login.
 	if err := h.cfg.Sessions.Delete(ex, r); err != nil {
-		h.log.Warn("proxy: ending the previous session at login failed", "err", err)
+		h.log.Warn("proxy: ending the previous session at login failed", errAttr(err))
 	}
 	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
 		h.fail(ex, r, h.saveFailure(err))

@@ -246,7 +246,7 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error) {
 			level = slog.LevelWarn
 		}
 		attrs := []slog.Attr{slog.String("code", e.code), slog.Int("status", e.status),
-			slog.String("err", logValue(e.cause.Error(), maxLoggedCause))}
+			errAttr(e.cause)}
 		if e.upstream != "" {
 			attrs = append(attrs, slog.String("upstream", e.upstream))
 		}

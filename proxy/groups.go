@@ -63,7 +63,7 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 	}
 	if err != nil {
 		h.log.Warn("proxy: reading the session's tokens for a directory read failed; keeping the last groups read",
-			subAttr(s.Identity.Subject), "err", err)
+			subAttr(s.Identity.Subject), errAttr(err))
 		return s
 	}
 	s = full
@@ -88,9 +88,9 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 		groups, err := gr.DirectoryGroups(ctx, &s.Identity, s.AccessToken)
 		var de *idp.DirectoryError
 		if why := groupsEndSession(err, s, now, every); why != "" {
-			h.log.Info("proxy: "+why+"; ending the session", subAttr(s.Identity.Subject), "err", err)
+			h.log.Info("proxy: "+why+"; ending the session", subAttr(s.Identity.Subject), errAttr(err))
 			if derr := h.cfg.Sessions.Delete(ex, r); derr != nil {
-				h.log.Warn("proxy: deleting a session after a directory read failed", "err", derr)
+				h.log.Warn("proxy: deleting a session after a directory read failed", errAttr(derr))
 			}
 			return nil, nil
 		}
@@ -100,7 +100,7 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 				level = slog.LevelDebug // the throttle was logged once, with its end
 			}
 			h.log.Log(ctx, level, "proxy: reading groups from the directory failed; keeping the last groups read",
-				subAttr(s.Identity.Subject), "read_at", s.GroupsReadAt, "err", err)
+				subAttr(s.Identity.Subject), "read_at", s.GroupsReadAt, errAttr(err))
 		}
 		return h.storeGroups(ctx, ex, r, s, groups, err, now), nil
 	})

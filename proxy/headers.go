@@ -238,7 +238,7 @@ func (n *headerNames) values(id *portcullis.Identity, accessToken string, log *s
 		if err != nil {
 			hv = ""
 			if name != "" {
-				log.Warn("proxy: identity header left out", "header", name, subAttr(id.Subject), "err", err)
+				log.Warn("proxy: identity header left out", "header", name, subAttr(id.Subject), errAttr(err))
 			}
 		}
 		v.vals[slot] = hv

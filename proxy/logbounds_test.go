@@ -2,19 +2,25 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/idp/directory"
 )
 
-// logLines returns the lines of out whose message is msg.
+// logLines returns the lines of out, in the text or JSON format, whose
+// message is msg.
 func logLines(out, msg string) []string {
 	var lines []string
 	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, " msg="+msg+" ") || strings.Contains(l, ` msg="`+msg+`" `) {
+		if strings.Contains(l, " msg="+msg+" ") || strings.Contains(l, ` msg="`+msg+`" `) || strings.Contains(l, `"msg":"`+msg+`"`) {
 			lines = append(lines, l)
 		}
 	}
@@ -133,4 +139,53 @@ func TestEventLogSubBounded(t *testing.T) {
 		!strings.Contains(lines[0], "…") {
 		t.Errorf("a line of %d bytes, want at most %d, cut with … and no C1: %.300s", n, maxLogLineBytes, lines[0])
 	}
+}
+
+// TestEventLogErrBounded: the "err" of the other log lines may quote a
+// provider's or a directory's answer (a GitHub SSO header names any number
+// of organisations); it is cut and its controls replaced, as the refusal
+// line's is. Unbounded, one refused refresh or directory read wrote its
+// whole error, line breaks and C1 controls included.
+func TestEventLogErrBounded(t *testing.T) {
+	hostile := "a\nlevel=ERROR msg=forged \u009b2J " + strings.Repeat("x", 20000)
+	check := func(t *testing.T, out, msg string) {
+		t.Helper()
+		lines := logLines(out, msg)
+		if len(lines) != 1 {
+			t.Fatalf("%d %q lines:\n%.3000s", len(lines), msg, out)
+		}
+		if n := len(lines[0]); n > maxLogLineBytes || !strings.Contains(lines[0], "…") || strings.Contains(out, "\u009b") ||
+			strings.Contains(out, "\nlevel=ERROR msg=forged") {
+			t.Errorf("a line of %d bytes, want at most %d, cut with …, no C1, no forged line: %.300s", n, maxLogLineBytes, lines[0])
+		}
+	}
+	t.Run("refresh", func(t *testing.T) {
+		var logs syncBuffer
+		f := newFixture(t, withDebugLog(&logs))
+		f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) { return nil, nil, errors.New(hostile) }
+		s := f.session()
+		s.Expiry = f.clock.Now().Add(-time.Minute)
+		f.do(t, "GET", "/app/x", nil, withCookies(f.cookies(t, s)))
+		check(t, logs.String(), "proxy: refresh failed")
+	})
+	t.Run("directory", func(t *testing.T) {
+		var logs syncBuffer
+		f, dp := directoryFixture(t)
+		f.cfg.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) // which writes C1 controls as they are
+		var err error
+		if f.h, err = New(f.cfg); err != nil {
+			t.Fatal(err)
+		}
+		orgs := make([]string, 3000)
+		for i := range orgs {
+			orgs[i] = fmt.Sprintf("org\u009b%d", i)
+		}
+		dp.set(nil, &directory.SSORequiredError{Organizations: orgs})
+		s := f.session()
+		s.GroupsReadAt = f.clock.Now()
+		cookies := f.cookies(t, s)
+		f.clock.Advance(11 * time.Minute) // past groups_refresh
+		f.do(t, "GET", "/app/x", nil, withCookies(cookies))
+		check(t, logs.String(), "proxy: reading groups from the directory failed; keeping the last groups read")
+	})
 }

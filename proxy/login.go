@@ -35,7 +35,7 @@ func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 	// session of the new sign-in replaces it at the callback.
 	if h.sameOrigin(ex, r) {
 		if err := h.cfg.Sessions.Delete(ex, r); err != nil {
-			h.log.Warn("proxy: clearing the session at login start failed", "err", err)
+			h.log.Warn("proxy: clearing the session at login start failed", errAttr(err))
 		}
 	}
 	rd := h.redirects.validate(r.URL.Query().Get("rd"))

@@ -111,7 +111,7 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		return
 	}
 	if err := h.states.Issue(ex, r, &session.LoginState{State: state, ReturnURL: rd, IssuedAt: h.now()}); err != nil {
-		h.log.Warn("proxy: remembering the sign-out state failed", "err", err)
+		h.log.Warn("proxy: remembering the sign-out state failed", errAttr(err))
 		http.Redirect(ex, r, rd, http.StatusFound)
 		return
 	}
@@ -162,7 +162,7 @@ func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) {
 			return nil, nil // revoked by a flight that ended as this one began
 		}
 		if err := h.logout.Revoke(r.Context(), rt); err != nil {
-			h.log.Warn("proxy: revoking the refresh token failed", subAttr(s.Identity.Subject), "err", err)
+			h.log.Warn("proxy: revoking the refresh token failed", subAttr(s.Identity.Subject), errAttr(err))
 			return nil, err
 		}
 		h.refresher.markDead(rt)
@@ -337,7 +337,7 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 		return
 	}
 	if err := h.logout.MarkLogoutTokenUsed(context.WithoutCancel(r.Context()), raw); err != nil {
-		h.log.Warn("proxy: a logout took effect but its token could not be recorded as used", subAttr(sub), "err", err)
+		h.log.Warn("proxy: a logout took effect but its token could not be recorded as used", subAttr(sub), errAttr(err))
 	}
 	h.metrics.logout("backchannel")
 	h.log.Info("proxy: back-channel logout", subAttr(sub), "sessions", n)

@@ -31,7 +31,7 @@ func (h *Handler) stepUp(ex *exchange, r *http.Request) {
 	}
 	scopes := unionScopes(ex.sess.Identity.Scopes, d.MissingScopes)
 	if err := h.recordStepUp(ex, r, key, now); err != nil {
-		h.log.Warn("proxy: recording a step-up attempt failed", "route", key, "err", err)
+		h.log.Warn("proxy: recording a step-up attempt failed", "route", key, errAttr(err))
 	}
 	h.startLogin(ex, r, h.returnURL(ex), scopes, key)
 }

@@ -253,9 +253,9 @@ func (s *identityStream) check() error {
 func (s *identityStream) ended(why error) error {
 	switch {
 	case why != nil && s.up:
-		s.h.log.Info("proxy: forwarded request body ended", subAttr(s.w.sub), "reason", why.Error())
+		s.h.log.Info("proxy: forwarded request body ended", subAttr(s.w.sub), reasonAttr(why))
 	case why != nil:
-		s.h.log.Info("proxy: forwarded answer ended", subAttr(s.w.sub), "reason", why.Error())
+		s.h.log.Info("proxy: forwarded answer ended", subAttr(s.w.sub), reasonAttr(why))
 	}
 	return why
 }

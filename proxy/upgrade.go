@@ -207,7 +207,7 @@ func (h *Handler) watch(w upgradeWatch, end context.CancelCauseFunc, done <-chan
 			tick.Reset(every)
 		}
 	}
-	h.log.Info("proxy: upgraded connection ended", subAttr(w.sub), "reason", why.Error())
+	h.log.Info("proxy: upgraded connection ended", subAttr(w.sub), reasonAttr(why))
 	end(why)
 }
 
