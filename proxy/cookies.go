@@ -162,14 +162,23 @@ func (h *Handler) dropOwnSetCookies(resp *http.Response) error {
 		return nil
 	}
 	kept := make([]string, 0, len(vals))
+	var first string
 	for _, v := range vals {
 		name, bare := setCookieName(v)
 		if h.ownsCookieVariant(name) || (bare != "" && h.ownsCookieVariant(bare)) {
-			h.log.Info("proxy: dropped an upstream Set-Cookie for a gateway cookie",
-				"upstream_host", resp.Request.URL.Host, "cookie", truncate(name+bare, 64))
+			if first == "" {
+				first = name + bare
+			}
 			continue
 		}
 		kept = append(kept, v)
+	}
+	if n := len(vals) - len(kept); n > 0 {
+		// One line per answer, with the count: an answer's header block
+		// holds some 10,000 Set-Cookie fields, and a line for each let one
+		// answer write 1.5 MB of log.
+		h.log.Info("proxy: dropped an upstream's Set-Cookie for a gateway cookie",
+			"upstream_host", resp.Request.URL.Host, "cookie", logValue(first, 64), "count", n)
 	}
 	if len(kept) == 0 {
 		delete(resp.Header, "Set-Cookie")

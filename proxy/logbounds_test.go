@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -138,6 +139,50 @@ func TestEventLogSubBounded(t *testing.T) {
 	if n := len(lines[0]); n > maxLogLineBytes || strings.Contains(lines[0], "\u009b") || strings.Contains(lines[0], `\u009b`) ||
 		!strings.Contains(lines[0], "…") {
 		t.Errorf("a line of %d bytes, want at most %d, cut with … and no C1: %.300s", n, maxLogLineBytes, lines[0])
+	}
+}
+
+// TestUpstreamDroppedFieldsLogOneLine: an upstream's answer whose
+// Set-Cookie fields for the gateway's cookies, or whose forbidden
+// trailers, are dropped gives one line each with the count, not a line per
+// field. A line per field let one answer of 2,000 Set-Cookie fields (its
+// header block may hold some 10,000) write 2,000 lines, about 300 KB,
+// at info.
+func TestUpstreamDroppedFieldsLogOneLine(t *testing.T) {
+	var logs syncBuffer
+	const n = 2000
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		for i := range n {
+			w.Header().Add("Set-Cookie", []string{"portcullis", "__Host-portcullis", "portcullis_1", "=portcullis"}[i%4]+"=x")
+		}
+		w.Header().Set("Trailer", "Set-Cookie, Cache-Control")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("ok"))
+		w.Header().Set("Set-Cookie", "portcullis=t")
+		w.Header().Set("Cache-Control", "public")
+		for i := range 40 { // unannounced, within what Go's client reads
+			w.Header().Set(fmt.Sprintf("%sX-Forwarded-User-%d", http.TrailerPrefix, i), "x")
+			w.Header().Set(fmt.Sprintf("%sContent-Length-%d", http.TrailerPrefix, i), "1")
+		}
+		w.Header().Set(http.TrailerPrefix+"X-Forwarded-User", "mallory")
+		w.Header().Set(http.TrailerPrefix+"Content_Length", "1")
+	}, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(f.cookies(t, f.session())))
+	if resp.StatusCode != http.StatusOK || len(resp.Header["Set-Cookie"]) != 0 {
+		t.Fatalf("status %d, %d Set-Cookie fields passed", resp.StatusCode, len(resp.Header["Set-Cookie"]))
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	out := logs.String()
+	cookies := logLines(out, "proxy: dropped an upstream's Set-Cookie for a gateway cookie")
+	if len(cookies) != 1 || !strings.Contains(cookies[0], fmt.Sprintf(" count=%d", n)) {
+		t.Errorf("%d Set-Cookie lines, want one with count=%d:\n%.1000s", len(cookies), n, out)
+	}
+	trailers := logLines(out, "proxy: dropped an upstream's trailers")
+	if len(trailers) == 0 || len(trailers) > 2 { // announced, then sent
+		t.Errorf("%d trailer lines, want one or two:\n%.1000s", len(trailers), out)
+	}
+	if lines := strings.Count(out, "\n"); lines > 4 || len(out) > maxLogLineBytes {
+		t.Errorf("one answer made %d lines, %d bytes:\n%.1000s", lines, len(out), out)
 	}
 }
 

@@ -55,13 +55,24 @@ func (g *trailerGuard) Close() error {
 	return err
 }
 
-// dropTrailers removes from resp.Trailer every field trailerAllowed refuses.
+// dropTrailers removes from resp.Trailer every field trailerAllowed refuses,
+// and logs one line for them all: a line per field let one answer write
+// a line for each of its trailers.
 func (h *Handler) dropTrailers(resp *http.Response) {
+	var first string
+	n := 0
 	for k := range resp.Trailer {
 		if !h.trailerAllowed(k) {
-			h.log.Info("proxy: dropped an upstream trailer", "upstream_host", resp.Request.URL.Host, "trailer", truncate(k, 64))
+			if n == 0 {
+				first = k
+			}
+			n++
 			delete(resp.Trailer, k)
 		}
+	}
+	if n > 0 {
+		h.log.Info("proxy: dropped an upstream's trailers", "upstream_host", resp.Request.URL.Host,
+			"trailer", logValue(first, 64), "count", n)
 	}
 }
 
