@@ -59,6 +59,19 @@ func reasonAttr(why error) slog.Attr {
 	return slog.String("reason", logValue(why.Error(), maxLoggedCause))
 }
 
+// upstreamErrorLog is a reverse proxy's ErrorLog: each complaint one warn
+// line, its text shown as logValue shows a value a client chose and cut
+// after maxLoggedCause bytes. The reverse proxy writes an upstream's own
+// bytes into the text (a malformed trailer line, an HTTP/2 GOAWAY's debug
+// data, quoted), up to the 4 KiB of a trailer or the 16 KiB of a frame,
+// each byte escaped into as many as eight.
+type upstreamErrorLog struct{ log *slog.Logger }
+
+func (w upstreamErrorLog) Write(p []byte) (int, error) {
+	w.log.Warn(logValue(strings.TrimSuffix(string(p), "\n"), maxLoggedCause))
+	return len(p), nil
+}
+
 // printableOrReplacement maps r to itself when it is printable, else to
 // U+FFFD.
 func printableOrReplacement(r rune) rune {

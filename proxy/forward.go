@@ -5,7 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -77,7 +77,7 @@ func (h *Handler) buildUpstreams() error {
 			// An upstream answer that breaks off is reported here; left
 			// nil, Go's standard logger wrote it outside [log] format,
 			// level and buffering.
-			ErrorLog: slog.NewLogLogger(h.log.With("upstream", u.Name).Handler(), slog.LevelWarn),
+			ErrorLog: log.New(upstreamErrorLog{h.log.With("upstream", u.Name)}, "", 0),
 		}
 		h.upstreams[u.Name] = up
 	}

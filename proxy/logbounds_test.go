@@ -234,3 +234,39 @@ func TestEventLogErrBounded(t *testing.T) {
 		check(t, logs.String(), "proxy: reading groups from the directory failed; keeping the last groups read")
 	})
 }
+
+// TestUpstreamBreakOffLogBounded: the warn line of an answer that breaks
+// off quotes what the upstream sent (here a malformed trailer line, which
+// Go reads up to 4 KiB; an HTTP/2 GOAWAY's debug data up to a frame), each
+// byte escaped into as many as eight in JSON. It is cut as an err is.
+// Unbounded, a 4 KiB trailer of 0xff bytes made a 20 KB line, past what
+// Docker's log driver keeps in one line.
+func TestUpstreamBreakOffLogBounded(t *testing.T) {
+	var logs syncBuffer
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer func() { _ = c.Close() }()
+		_, _ = brw.WriteString("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n" +
+			"bad\u009b" + strings.Repeat("\xff", 3900) + "\r\n\r\n")
+		_ = brw.Flush()
+	}, func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	resp := f.do(t, "GET", "/app/x", nil, withCookies(f.cookies(t, f.session())))
+	_, _ = io.Copy(io.Discard, resp.Body)
+	out := logs.String()
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, `"msg":"httputil: ReverseProxy read error during body copy: `) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 {
+		t.Fatalf("%d break-off lines:\n%.2000s", len(lines), out)
+	}
+	if n := len(lines[0]); n > maxLogLineBytes || !strings.Contains(lines[0], "…") || !strings.Contains(lines[0], `"upstream":"app"`) {
+		t.Errorf("a line of %d bytes, want at most %d, cut with …, naming the upstream: %.300s", n, maxLogLineBytes, lines[0])
+	}
+}
