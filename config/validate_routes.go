@@ -118,8 +118,9 @@ func (d *decoder) validateRoute(r routeSection, upstreams map[string]*url.URL, n
 		d.problem(r.path+".upstream", "no [[upstreams]] entry is named %q", up)
 	}
 	if r.Host != "" {
-		h := strings.TrimPrefix(r.Host, "*.")
-		if strings.Contains(h, "*") || strings.Contains(h, ":") || !validHostname(h) {
+		// policy.HostKey: a host no request's Host could name ("1.2.3", an
+		// IPv6 literal) would be a route that never matches.
+		if _, err := policy.HostKey(r.Host); err != nil || !validHostname(strings.TrimPrefix(r.Host, "*.")) {
 			d.problem(r.path+".host", `must be a host name or "*.domain" (no port), got %q`, r.Host)
 		}
 	}
@@ -242,7 +243,7 @@ func (d *decoder) warnSharedAudience(h *headersSection, pub *url.URL, us []upstr
 	}
 	public := ""
 	if pub != nil {
-		public = strings.TrimSuffix(strings.ToLower(pub.Hostname()), ".")
+		public = publicName(pub)
 	}
 	fixed := map[string]bool{}
 	for _, u := range us {
@@ -255,8 +256,7 @@ func (d *decoder) warnSharedAudience(h *headersSection, pub *url.URL, us []upstr
 		if r.Public || r.Upstream == "" || fixed[r.Upstream] {
 			continue
 		}
-		host := strings.TrimSuffix(strings.ToLower(r.Host), ".")
-		host = strings.TrimPrefix(host, "*")
+		host := hostKey(r.Host)
 		if host == "" {
 			host = public // without its port: a route for that host derives the same aud on it
 		}
