@@ -497,6 +497,7 @@ func TestForwardAuthSubrequestReturnHost(t *testing.T) {
 	for host, want := range map[string]int{
 		"a.example.com":       400, // a wildcard entry's host
 		"A.B.Example.com.:80": 400, // at the entry's (default) port
+		"a.example.com:443":   400, // the other default port: return URLs https://a.example.com/ go there
 		"a.example.com:8443":  200, // another port: not the entry
 		"example.com":         200, // the wildcard does not cover its parent
 		"127.0.0.1:4180":      200, // the gateway's own address
@@ -509,9 +510,18 @@ func TestForwardAuthSubrequestReturnHost(t *testing.T) {
 			t.Errorf("subrequest Host %s naming app.test: status = %d, want %d", host, resp.StatusCode, want)
 		}
 	}
+	// Behind an https public_url, an entry's host at port 80 is still the
+	// app's ("Host $http_host" in nginx passes the client's "app.test:80").
+	tls := newFixture(t, func(c *Config) { c.PublicURL = mustURL(t, "https://gw.test") })
+	resp := tls.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"),
+		withHeader("X-Forwarded-Host", "gw.test"), withHeader("X-Forwarded-Uri", "/public/x"),
+		func(r *http.Request) { r.Host = "app.test:80" })
+	if resp.StatusCode != 400 {
+		t.Errorf("https public_url, subrequest Host app.test:80 naming gw.test: status = %d, want 400", resp.StatusCode)
+	}
 	// A sign-in host of its own that a wildcard entry covers stays one.
 	signIn := newFixture(t, func(c *Config) { c.PublicURL = mustURL(t, "http://auth.example.com") })
-	resp := signIn.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"),
+	resp = signIn.do(t, "GET", "/oauth2/auth", nil, fromPeer("10.0.0.5:4000"),
 		withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "/public/x"),
 		func(r *http.Request) { r.Host = "auth.example.com" })
 	if resp.StatusCode != 200 {

@@ -51,7 +51,7 @@ func FuzzRedirectValidate(f *testing.F) {
 		if scheme != "http" && scheme != "https" || dest.User != nil || dest.Opaque != "" {
 			t.Fatalf("validate kept %q, which leads to %q", raw, dest)
 		}
-		if !p.allowedHost(scheme, hostOnly(dest.Hostname()), effectivePort(scheme, dest.Port())) {
+		if h, err := ParseHost(dest.Host); err != nil || !p.allowedHost(scheme, h.Name, effectivePort(scheme, h.Port)) {
 			t.Fatalf("validate kept %q, which leads to host %q", raw, dest.Host)
 		}
 	})

@@ -7,6 +7,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/portcullis/portcullis/policy"
 )
 
 // maxRedirectLen bounds the return URLs the gateway keeps.
@@ -20,21 +22,22 @@ const maxRedirectLen = 4096
 // §4.11).
 type redirectPolicy struct {
 	publicScheme string
-	publicHost   string // lower-cased, without a trailing dot
+	publicHost   string // public_url's Host.Name (policy.ParseHost)
 	publicPort   string // explicit or the scheme's default
 	hosts        []hostRule
 }
 
 // hostRule is one allowed_redirect_hosts entry.
 type hostRule struct {
-	host     string // lower-cased; for wildcards the suffix with its leading dot (".example.com")
-	port     string // "" = the scheme's default port
-	wildcard bool
+	host string // policy.HostKey: "a.example.com", or ".example.com" for "*.example.com"
+	port string // "" = the scheme's default port
 }
 
 func newRedirectPolicy(public *url.URL, allowed []string) (*redirectPolicy, error) {
 	p := &redirectPolicy{publicScheme: public.Scheme}
-	p.publicHost = hostOnly(public.Hostname())
+	if h, err := policy.ParseHost(public.Host); err == nil {
+		p.publicHost = h.Name
+	}
 	p.publicPort = effectivePort(public.Scheme, public.Port())
 	for _, a := range allowed {
 		rule, err := parseHostRule(a)
@@ -56,30 +59,23 @@ func CheckRedirectHost(a string) error {
 
 func parseHostRule(a string) (hostRule, error) {
 	bad := fmt.Errorf("proxy: allowed redirect host %q: want \"host\", \"host:port\" or \"*.domain\"", a)
-	host, port := strings.ToLower(strings.TrimSpace(a)), ""
-	if h, p, err := net.SplitHostPort(host); err == nil {
+	host, port := a, ""
+	if h, p, err := net.SplitHostPort(a); err == nil {
+		// A port in plain decimal, as a URL writes it: "0443" would never
+		// equal a return URL's "443".
 		if !plainPort(p) {
 			return hostRule{}, bad
 		}
 		host, port = h, p
 	}
-	// No IPv6 literal ("[::1]"; a return URL's host must be ASCII letters,
-	// digits, ".", "-" and "_" to match) and a port in plain decimal, as a
-	// URL writes it: "0443" would never equal a return URL's "443".
-	if host == "" || strings.ContainsAny(host, "/\\@?#: []") {
+	// A route's host rule: no IPv6 literal, no name a request's Host could
+	// never be (policy.ParseHost), so that what a return URL may name and
+	// what routes, and forward-auth's subrequest check, call that host agree.
+	key, err := policy.HostKey(host)
+	if err != nil || key == "" {
 		return hostRule{}, bad
 	}
-	var r hostRule
-	if strings.HasPrefix(host, "*.") {
-		r.wildcard, host = true, host[1:]
-		if len(host) < 2 || strings.Contains(host[1:], "*") {
-			return hostRule{}, bad
-		}
-	} else if strings.Contains(host, "*") {
-		return hostRule{}, bad
-	}
-	r.host, r.port = hostOnly(host), port
-	return r, nil
+	return hostRule{host: key, port: port}, nil
 }
 
 // validate returns raw when it is an acceptable return URL and "/" otherwise.
@@ -116,8 +112,13 @@ func (p *redirectPolicy) validate(raw string) string {
 	if !strings.HasPrefix(strings.ToLower(raw), scheme+"://") {
 		return "/"
 	}
-	if !asciiHost(u.Hostname()) ||
-		!p.allowedHost(scheme, hostOnly(u.Hostname()), effectivePort(scheme, u.Port())) {
+	// The host by the Host rule, as a request that followed the URL is
+	// read: a host that rule refuses ("a..example.com", "0x7f.1", "a:",
+	// Unicode, which IDNA mapping in the browser can turn into another host
+	// or split, U+2100 "℀" into "a/c") is no return host, whatever entry it
+	// seems to fall under. International names are listed in their xn-- form.
+	h, err := policy.ParseHost(u.Host)
+	if err != nil || !p.allowedHost(scheme, h.Name, effectivePort(scheme, h.Port)) {
 		return "/"
 	}
 	return raw
@@ -136,44 +137,41 @@ func (p *redirectPolicy) allowedHost(scheme, host, port string) bool {
 	if scheme == p.publicScheme && host == p.publicHost && port == p.publicPort {
 		return true
 	}
+	return p.listed(scheme, host, port)
+}
+
+// listed reports whether an allowed_redirect_hosts entry names host at
+// port for a URL of scheme (an entry without a port: the scheme's default).
+func (p *redirectPolicy) listed(scheme, host, port string) bool {
 	for _, r := range p.hosts {
 		want := r.port
 		if want == "" {
 			want = effectivePort(scheme, "")
 		}
-		if port != want {
-			continue
-		}
-		if r.wildcard {
-			if strings.HasSuffix(host, r.host) && len(host) > len(r.host) {
-				return true
-			}
-		} else if host == r.host {
+		if port == want && policy.Covers(r.host, host) {
 			return true
 		}
 	}
 	return false
 }
 
-// namesHost reports whether a request's Host, parsed (name lower-cased
-// without a trailing dot, port "" when none), names a host an
+// namesHost reports whether a request's Host, parsed, names a host an
 // allowed_redirect_hosts entry lists: a host users are sent back to, so an
-// application's (forward-auth's subrequest Host check). An entry's port
-// must match when the Host names one (a bare entry: public_url's scheme's
-// default), so that an app listed at localhost:3000 does not make a
-// gateway reached at localhost:4180 an application host. It does not
-// allocate.
+// application's (forward-auth's subrequest Host check). A Host without a
+// port names it at any port; one with a port where an entry's return URLs
+// can go, over either scheme (an entry without a port: 80 and 443), so
+// that an app listed at localhost:3000 does not make a gateway reached at
+// localhost:4180 an application host. It does not allocate.
 func (p *redirectPolicy) namesHost(name, port string) bool {
-	for _, r := range p.hosts {
-		if r.wildcard && !(len(name) > len(r.host) && strings.HasSuffix(name, r.host)) ||
-			!r.wildcard && name != r.host {
-			continue
+	if port == "" {
+		for _, r := range p.hosts {
+			if policy.Covers(r.host, name) {
+				return true
+			}
 		}
-		if port == "" || port == effectivePort(p.publicScheme, r.port) {
-			return true
-		}
+		return false
 	}
-	return false
+	return p.listed("https", name, port) || p.listed("http", name, port)
 }
 
 // loopbackHost reports whether host (lower-cased, no trailing dot) names
@@ -187,23 +185,6 @@ func loopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host) // u.Hostname(): an IPv6 literal without its brackets
 	return ip != nil && ip.IsLoopback()
-}
-
-// asciiHost reports whether h (a URL's host, brackets removed) is written
-// in letters, digits, '.', '-', '_' and, for IPv6 literals, ':' only. A
-// host outside ASCII is refused rather than compared: IDNA mapping in the
-// browser can turn it into another host, or split it (U+2100 "℀" maps to
-// "a/c", U+FF0F to "/"), after the comparison here said it was allowed.
-// Allowed hosts with international names are written in their xn-- form.
-func asciiHost(h string) bool {
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '.' || c == '-' || c == '_' || c == ':') {
-			return false
-		}
-	}
-	return h != ""
 }
 
 // cleanRedirectChars refuses control characters, whitespace and
@@ -267,11 +248,6 @@ func unhexDigit(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
-}
-
-// hostOnly lower-cases a host name and removes one trailing dot.
-func hostOnly(h string) string {
-	return strings.TrimSuffix(strings.ToLower(h), ".")
 }
 
 // effectivePort returns port, or the scheme's default port when it is empty.

@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -113,6 +115,30 @@ func TestParseHostRule(t *testing.T) {
 	for _, good := range []string{"h", "h:8443", "*.h", "*.h:443", "10.0.0.1", "10.0.0.1:8080", "H.Example.", "h:65535"} {
 		if _, err := parseHostRule(good); err != nil {
 			t.Errorf("parseHostRule(%q): %v", good, err)
+		}
+	}
+}
+
+// TestReturnHostByTheHostRule: a return URL's host is read by the Host
+// rule that requests are, so a host that rule refuses is no return host,
+// even under an allowed wildcard (*.example.com): empty labels, an
+// overlong label, an empty port. The sign-out's redirect is observed.
+func TestReturnHostByTheHostRule(t *testing.T) {
+	f := newFixture(t) // allowed_redirect_hosts: app.test, *.example.com
+	for rd, want := range map[string]string{
+		"https://a..example.com/x":                              "/",
+		"https://.a.example.com/x":                              "/",
+		"https://..example.com/x":                               "/",
+		"https://a.example.com:/x":                              "/",
+		"https://" + strings.Repeat("a", 64) + ".example.com/x": "/",
+		"https://A.Example.com./x":                              "https://A.Example.com./x",
+		"https://a.example.com/x":                               "https://a.example.com/x",
+		"https://a.example.com:443/x":                           "https://a.example.com:443/x",
+	} {
+		resp := f.do(t, "GET", "/oauth2/sign_out?rd="+url.QueryEscape(rd), nil,
+			withCookies(f.cookies(t, f.session())), withHeader("Sec-Fetch-Site", "none"))
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != want {
+			t.Errorf("sign_out?rd=%s: %d %q, want 302 %q", rd, resp.StatusCode, loc, want)
 		}
 	}
 }
