@@ -195,6 +195,8 @@ func TestCookieNameRules(t *testing.T) {
 			`cfg.toml:9: session.cookie_name: a "__Host-gw" cookie needs an https public_url`},
 		{"domain not covering the host", "https://dash.example.com", `cookie_domain = "example.org"`,
 			`cfg.toml:9: session.cookie_domain: "example.org" does not cover public_url's host "dash.example.com"`},
+		// public_url's host read as a request's Host is: without its final dot.
+		{"domain covering a host with a final dot", "https://Dash.example.com.", `cookie_domain = "example.com"`, "portcullis"},
 		{"bad name", "https://dash.example.com", `cookie_name = "a b"`,
 			`cfg.toml:9: session.cookie_name: invalid cookie name "a b"`},
 	}

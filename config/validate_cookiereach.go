@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/publicsuffix"
 
+	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -27,7 +28,7 @@ func (d *decoder) warnCookieReach(fc *fileConfig, kind string, pub *url.URL) {
 	}
 	scope := cookieReach{
 		domain: strings.TrimPrefix(strings.TrimSuffix(strings.ToLower(fc.Session.CookieDomain), "."), "."),
-		public: strings.TrimSuffix(strings.ToLower(pub.Hostname()), "."),
+		public: publicName(pub),
 		// An own __Host- name: the cookie_domain advised needs another name.
 		hostName: session.HasCookiePrefix(fc.Session.CookieName, hostCookiePrefix),
 	}
@@ -58,10 +59,25 @@ func (d *decoder) warnCookieReach(fc *fileConfig, kind string, pub *url.URL) {
 	}
 }
 
-// hostKey writes a host as compileHost does: lower-case, without a final
-// ".", and a wildcard "*.example.com" as ".example.com".
+// hostKey is a route's or return host's key as routes match it
+// (policy.HostKey): lower-case, without a final ".", and a wildcard
+// "*.example.com" as ".example.com". A host the file check refuses keys as
+// itself: its problem is reported, and it must not read as "any host".
 func hostKey(h string) string {
-	return strings.TrimPrefix(strings.TrimSuffix(strings.ToLower(h), "."), "*")
+	k, err := policy.HostKey(h)
+	if err != nil {
+		return h
+	}
+	return k
+}
+
+// publicName is public_url's host name as a request's Host is read
+// (policy.ParseHost: lower-case, no final ".", IPv6 in its canonical form).
+func publicName(pub *url.URL) string {
+	if h, err := policy.ParseHost(pub.Host); err == nil {
+		return h.Name
+	}
+	return strings.ToLower(pub.Hostname())
 }
 
 // keyHost writes a host key back as a host: ".example.com" as

@@ -111,7 +111,7 @@ func (d *decoder) cookieName(s *sessionSection, pub *url.URL) string {
 		} else if ps, _ := publicsuffix.PublicSuffix(dom); ps == dom {
 			d.problem("session.cookie_domain", "%q is a public suffix: browsers refuse cookies for it; name your own domain", s.CookieDomain)
 		} else if pub != nil {
-			host := strings.ToLower(pub.Hostname())
+			host := publicName(pub)
 			if host != dom && !strings.HasSuffix(host, "."+dom) {
 				d.problem("session.cookie_domain", "%q does not cover public_url's host %q", s.CookieDomain, host)
 			}
