@@ -644,8 +644,8 @@ func TestSecretsFileEveryBadLine(t *testing.T) {
 // let a client's X-Forwarded-Host decide a request for it.
 func TestPublicURLHostARequestCanName(t *testing.T) {
 	for _, tc := range []struct{ to, want string }{
-		{"https://dash.example.com:0443", `cfg.toml:2: server.public_url: host "dash.example.com:0443" is not one a request can name (a DNS name in ASCII, an IPv4 address or a bracketed IPv6 address, and a port in plain decimal such as 8443): proxy: host port is not a number from 1 to 65535`},
-		{"https://dash.exämple.com", `cfg.toml:2: server.public_url: host "dash.exämple.com" is not one a request can name (a DNS name in ASCII, an IPv4 address or a bracketed IPv6 address, and a port in plain decimal such as 8443): proxy: host has a character not allowed in a host name`},
+		{"https://dash.example.com:0443", `cfg.toml:2: server.public_url: host "dash.example.com:0443" is not one a request can name (a DNS name in ASCII, an IPv4 address or a bracketed IPv6 address, and a port in plain decimal such as 8443): host port is not a number from 1 to 65535`},
+		{"https://dash.exämple.com", `cfg.toml:2: server.public_url: host "dash.exämple.com" is not one a request can name (a DNS name in ASCII, an IPv4 address or a bracketed IPv6 address, and a port in plain decimal such as 8443): host has a character not allowed in a host name`},
 	} {
 		_, problems := parseDoc(t, t.TempDir(), strings.Replace(base, "https://dash.example.com", tc.to, 1), nil)
 		if !slices.Contains(problems, tc.want) {

@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/proxy"
 )
 
@@ -180,8 +181,8 @@ func (d *decoder) checkPublicHost(pub *url.URL) {
 	if pub == nil {
 		return
 	}
-	if _, err := proxy.ParseHost(pub.Host); err != nil {
-		d.problem("server.public_url", "host %q is not one a request can name (a DNS name in ASCII, an IPv4 address or a bracketed IPv6 address, and a port in plain decimal such as 8443): %v", pub.Host, err)
+	if _, err := policy.ParseHost(pub.Host); err != nil {
+		d.problem("server.public_url", "host %q is not one a request can name (a DNS name in ASCII, an IPv4 address or a bracketed IPv6 address, and a port in plain decimal such as 8443): %s", pub.Host, strings.TrimPrefix(err.Error(), "policy: "))
 	}
 }
 
