@@ -142,3 +142,29 @@ func TestCachedSessionsHeap(t *testing.T) {
 		t.Errorf("a cached session holds %d bytes of heap, want at most 2000 (its tokens are not kept)", per)
 	}
 }
+
+// TestResidentListsHeap measures what the resident copies of 10,000 opened
+// sessions hold beyond the sessions they were made from, when the users
+// share their group and scope lists (two groups of fifty teams, the same
+// three scopes), as in the load benchmark's many-sessions mix: the copy
+// itself (448 bytes with its size class) and one shared copy of each list.
+// A copy of both lists per session was 80 bytes more.
+func TestResidentListsHeap(t *testing.T) {
+	const sessions = 10_000
+	opened := make([]*Session, sessions)
+	for i := range opened {
+		opened[i] = decoded(t, []string{"staff", "team-" + strconv.Itoa(i%50)}, []string{"openid", "email", "profile"})
+	}
+	resident := make([]*Session, sessions)
+	before := testenv.HeapAfterGC()
+	for i, s := range opened {
+		resident[i] = s.resident(residentRule{})
+	}
+	per := (testenv.HeapAfterGC() - before) / sessions
+	runtime.KeepAlive(opened)
+	runtime.KeepAlive(resident)
+	t.Logf("%d bytes per resident session", per)
+	if per > 470 {
+		t.Errorf("a resident session holds %d bytes, want at most 470 (its group and scope lists shared)", per)
+	}
+}

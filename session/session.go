@@ -169,18 +169,6 @@ func internIdentity(id *portcullis.Identity) {
 	}
 }
 
-// internAll returns a copy of ss with each string interned, or nil.
-func internAll(ss []string) []string {
-	if len(ss) == 0 {
-		return ss
-	}
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = unique.Make(s).Value()
-	}
-	return out
-}
-
 // sameSession reports whether full, read again for Store.Full, is the
 // session resident is the copy of: the same login of the same user.
 func sameSession(full, resident *Session) bool {
