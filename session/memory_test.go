@@ -168,3 +168,27 @@ func TestResidentListsHeap(t *testing.T) {
 		t.Errorf("a resident session holds %d bytes, want at most 470 (its group and scope lists shared)", per)
 	}
 }
+
+// TestSharedListsMemoryBounded floods the shared name lists (internAll)
+// with 20,000 distinct lists of a 4 KB group, as a provider that gives every
+// user a list of their own would: the lists no session holds any more stay
+// within twice the cache's byte bound, and a list is still shared after.
+func TestSharedListsMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods a cache")
+	}
+	pad := strings.Repeat("g", 4<<10)
+	before := testenv.HeapAfterGC()
+	for i := range 20_000 {
+		internAll([]string{"staff", pad + strconv.Itoa(i)})
+	}
+	grown := testenv.HeapAfterGC() - before
+	t.Logf("heap grew %d KiB, %d lists kept", grown>>10, sharedLists().Len())
+	if limit := int64(2*sharedListsBytes + 8<<20); grown > limit {
+		t.Errorf("the shared lists hold %d MiB after the flood, over %d MiB", grown>>20, limit>>20)
+	}
+	a, b := internAll([]string{"staff", "ops"}), internAll([]string{"staff", "ops"})
+	if &a[0] != &b[0] {
+		t.Error("a list is no longer shared after the flood")
+	}
+}
