@@ -337,7 +337,7 @@ func (h *Handler) identityValues(id *portcullis.Identity, accessToken, aud strin
 	now := h.now()
 	k := valueKey{id: id, host: aud}
 	prev := h.idCache.get(k)
-	if prev != nil && now.Before(prev.renewAt) {
+	if prev != nil && monoTime(now) < prev.renewAt {
 		return prev
 	}
 	var v *identityValues
@@ -346,7 +346,7 @@ func (h *Handler) identityValues(id *portcullis.Identity, accessToken, aud strin
 	} else {
 		v = h.names.values(id, accessToken, h.log)
 	}
-	v.renewAt = renewAt(now)
+	v.renewAt = monoTime(renewAt(now))
 	v.vals[slotAssertion] = ""
 	if h.names.assertion != "" && aud != "" {
 		a, err := h.signer.sign(h.issuer, aud, id, now, end)

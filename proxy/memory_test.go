@@ -86,8 +86,10 @@ func TestRotationLinksMemoryBounded(t *testing.T) {
 // TestIdentityValuesHeap measures what the identity-values cache holds per
 // identity (the header values and the signed assertion, the cache's slot
 // included) for 10,000 identities like a directory's users, the load
-// benchmark's many-sessions mix. The identities are the sessions' and are
-// not counted.
+// benchmark's many-sessions mix, all for one application's audience. The
+// identities are the sessions' and are not counted. 1,075 bytes with a
+// slice per header, about 945 with a copy of the audience per identity and the
+// renewal time as a time.Time.
 func TestIdentityValuesHeap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a cache")
@@ -103,7 +105,7 @@ func TestIdentityValuesHeap(t *testing.T) {
 	}
 	before := testenv.HeapAfterGC()
 	for _, id := range ids {
-		if v := f.h.identityValues(id, "", "gw.test", time.Time{}); v.vals[slotAssertion] == "" {
+		if v := f.h.identityValues(id, "", "app.example.com:8443", time.Time{}); v.vals[slotAssertion] == "" {
 			t.Fatal("no assertion")
 		}
 	}
@@ -111,8 +113,8 @@ func TestIdentityValuesHeap(t *testing.T) {
 	runtime.KeepAlive(f.h)
 	runtime.KeepAlive(ids)
 	t.Logf("%d bytes per identity", per)
-	if per > 1100 {
-		t.Errorf("%d bytes per cached identity, want at most 1100", per)
+	if per > 930 {
+		t.Errorf("%d bytes per cached identity, want at most 930", per)
 	}
 }
 
