@@ -257,6 +257,10 @@ func (n *headerNames) values(id *portcullis.Identity, accessToken string, log *s
 	one(slotUser, n.user, id.Subject)
 	one(slotEmail, n.email, verifiedEmail(id))
 	one(slotGroups, n.groups, id.Groups)
+	// The users of a team share their groups value: one copy of it rather
+	// than one per cached identity (a directory's lists are hundreds of
+	// bytes).
+	v.vals[slotGroups] = unique.Make(v.vals[slotGroups]).Value()
 	one(slotUsername, n.username, id.PreferredUsername)
 	for i, c := range n.claims {
 		if cv, ok := id.Claim(c.path); ok {
