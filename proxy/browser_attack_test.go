@@ -170,6 +170,11 @@ func TestSignOutOnAnotherHostReturnsToRD(t *testing.T) {
 		if resp.StatusCode != http.StatusFound {
 			t.Fatalf("GET %s = %d", target, resp.StatusCode)
 		}
+		// Each host the sign-out passes clears its own origin's caches:
+		// the application's pages are cached on app.example.com.
+		if csd := resp.Header.Get("Clear-Site-Data"); csd != `"cache"` {
+			t.Errorf("GET %s: Clear-Site-Data = %q, want \"cache\"", target, csd)
+		}
 		loc, _ = url.Parse(resp.Header.Get("Location"))
 		if loc.Host == "idp.test" {
 			break

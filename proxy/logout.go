@@ -63,6 +63,14 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		h.fail(ex, r, forbidden("a prefetch does not sign out; follow the link to sign out"))
 		return
 	}
+	// The browser signs out here, whatever follows: its cache and its
+	// back/forward cache of this origin still hold the signed-in user's
+	// pages, which Back showed the next person on a shared computer
+	// without asking the gateway. An application host's sign-out clears
+	// its own origin before going on to public_url's. "cookies" is not
+	// sent: it clears every cookie of the registrable domain, other
+	// applications' sessions included.
+	ex.Header()["Clear-Site-Data"] = clearCache
 	rd := h.redirects.validate(r.URL.Query().Get("rd"))
 	// Once asked, the sign-out is carried out whether or not the browser
 	// waits for its answer (closing the tab right after clicking "sign
@@ -117,6 +125,10 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 	}
 	http.Redirect(ex, r, end, http.StatusFound)
 }
+
+// clearCache is the Clear-Site-Data of a sign-out: the HTTP cache and, in
+// Chromium and Safari, the back/forward cache of the answer's origin.
+var clearCache = []string{`"cache"`}
 
 // signOutRefused is the 403 of a sign-out that may come from another site
 // or host. Its page offers to sign out with a button, whose POST from the

@@ -68,11 +68,18 @@ func TestSignOut(t *testing.T) {
 				t.Fatalf("Location = %q, want prefix %q", loc, tt.wantLoc)
 			}
 			cleared := responseCookies(resp)["portcullis"]
+			csd := resp.Header.Values("Clear-Site-Data")
 			if tt.wantStatus != 302 {
 				if cleared != nil || len(f.prov.revoked) != 0 {
 					t.Fatal("a refused sign-out ended the session")
 				}
+				if csd != nil {
+					t.Errorf("a refused sign-out sent Clear-Site-Data %q", csd)
+				}
 				return
+			}
+			if len(csd) != 1 || csd[0] != `"cache"` {
+				t.Errorf("Clear-Site-Data = %q, want \"cache\" alone (never \"cookies\": other applications' sessions)", csd)
 			}
 			if cleared == nil || cleared.MaxAge >= 0 {
 				t.Errorf("session cookie not cleared: %v", cleared)
@@ -305,6 +312,9 @@ func TestSignOutRevokesWhenTheStoreCannotEndTheSession(t *testing.T) {
 	resp := f.do(t, "GET", "/oauth2/sign_out?rd=%2Fafter", nil, withCookies(base.cookies(t, base.session())))
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("status = %d, want 503", resp.StatusCode)
+	}
+	if csd := resp.Header.Get("Clear-Site-Data"); csd != `"cache"` {
+		t.Errorf("Clear-Site-Data = %q, want \"cache\": this browser is signed out", csd)
 	}
 	if len(f.prov.revoked) != 1 || f.prov.revoked[0] != "rt-0" {
 		t.Errorf("revoked = %v, want the refresh token of the session the store could not end", f.prov.revoked)
