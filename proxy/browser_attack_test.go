@@ -105,6 +105,58 @@ func TestIdentityAnswersAreNotSharedCacheable(t *testing.T) {
 	}
 }
 
+// TestIdentityPagesAreKeptOutOfHistory: after a sign-out on a shared
+// computer, the browser's Back showed the next person a page the signed-in
+// user had seen, from the browser's cache or its back/forward cache,
+// without asking the gateway (TestBackAfterSignOutInChromium in e2e). A
+// page let through for an identity is now no-store whatever the upstream
+// said; other answers keep what the upstream said for the browser (made
+// private), and a public route's page keeps its caching.
+func TestIdentityPagesAreKeptOutOfHistory(t *testing.T) {
+	type answer struct{ contentType, cacheControl string }
+	answers := map[string]answer{
+		"/app/page":     {"text/html; charset=utf-8", ""},
+		"/app/cached":   {"text/html", "max-age=600"},
+		"/app/shared":   {"TEXT/HTML", "public, max-age=600"},
+		"/app/private":  {" text/html;charset=utf-8", "private, max-age=60"},
+		"/app/xhtml":    {"application/xhtml+xml", "max-age=600"},
+		"/app/data":     {"application/json", "max-age=600"},
+		"/app/text":     {"text/plain", ""},
+		"/public/about": {"text/html", "public, max-age=600"},
+	}
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		a := answers[r.URL.Path]
+		w.Header().Set("Content-Type", a.contentType)
+		if a.cacheControl != "" {
+			w.Header().Set("Cache-Control", a.cacheControl)
+		}
+		w.Header().Set("CDN-Cache-Control", "max-age=600")
+		_, _ = w.Write([]byte("for " + r.Header.Get("X-Forwarded-User")))
+	})
+	cookies := f.cookies(t, f.session())
+	want := map[string]string{
+		"/app/data":     "private, max-age=600",
+		"/app/text":     "private",
+		"/public/about": "public, max-age=600",
+	}
+	for path := range answers {
+		resp := f.do(t, "GET", path, nil, withCookies(cookies))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d", path, resp.StatusCode)
+		}
+		w, ok := want[path]
+		if !ok {
+			w = "no-store"
+		}
+		if cc := resp.Header.Values("Cache-Control"); len(cc) != 1 || cc[0] != w {
+			t.Errorf("GET %s (%s, %q) as alice: Cache-Control %q, want %q", path, answers[path].contentType, answers[path].cacheControl, cc, w)
+		}
+		if cdn := resp.Header.Get("CDN-Cache-Control"); (cdn != "") != strings.HasPrefix(path, "/public/") {
+			t.Errorf("GET %s as alice: CDN-Cache-Control %q", path, cdn)
+		}
+	}
+}
+
 // appHostFixture is a gateway with public_url on gw.example.com and the
 // session cookie shared with example.com's hosts (cookie_domain), as
 // docs/configuration.md ("Several hosts behind one gateway") sets it up.

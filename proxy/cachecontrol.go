@@ -28,7 +28,11 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	if ex.dec.made && ex.dec.Outcome == portcullis.OutcomeAllow {
-		keepPrivate(resp.Header, ex.Header())
+		if isPage(resp.Header) {
+			keepOutOfHistory(resp.Header, ex.Header())
+		} else {
+			keepPrivate(resp.Header, ex.Header())
+		}
 	}
 	return h.watchAnswer(ex, resp)
 }
@@ -85,6 +89,36 @@ func keepPrivate(h, client http.Header) {
 	copy(kept[1:], kept)
 	kept[0] = "private"
 	h.Set("Cache-Control", strings.Join(kept, ", "))
+}
+
+// keepOutOfHistory makes a page that only an identity could obtain
+// unfit for any cache, the browser's own and its back/forward cache
+// included, whatever the upstream said: after a sign-out on a shared
+// computer, Back showed the next person the signed-in user's pages from
+// there without asking the gateway. The sign-out's Clear-Site-Data clears
+// both caches of its origin, but the page the user signs out from enters
+// the back/forward cache only after that answer; a no-store page is kept
+// out of it, or (Chromium, over https) dropped once its cookies change. It
+// costs a page fetched again on Back and Forward; the page's scripts,
+// styles and images keep their caching. h and client as for keepPrivate.
+func keepOutOfHistory(h, client http.Header) {
+	for _, k := range targetedCacheControl {
+		delete(h, k)
+	}
+	delete(h, "Cache-Control")
+	client["Cache-Control"] = noStore[:1:1]
+}
+
+// isPage reports whether an answer is an HTML page (Content-Type text/html
+// or application/xhtml+xml, any case), which a browser shows and keeps in
+// its history.
+func isPage(h http.Header) bool {
+	ct := h["Content-Type"]
+	if len(ct) == 0 {
+		return false
+	}
+	v := strings.TrimLeft(ct[0], " \t")
+	return hasPrefixFold(v, "text/html") || hasPrefixFold(v, "application/xhtml+xml")
 }
 
 // privateOnly is the Cache-Control of an answer that named no directive.
