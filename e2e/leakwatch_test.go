@@ -143,9 +143,29 @@ func needles(v string) []string {
 		forms = append(forms, parts[1])
 	}
 	if len(core) >= 24 {
-		forms = append(forms, core[:12], core[len(core)-12:])
+		if !sealedTimestamp(core[:12]) {
+			forms = append(forms, core[:12])
+		}
+		forms = append(forms, core[len(core)-12:])
 	}
 	return forms
+}
+
+// sealedTimestamp reports whether head, a value's first 12 characters, is
+// the base64 of nine digits: a sealed cookie's creation time, which is no
+// secret and which a JWT's iat, nbf or exp of the same second spells the
+// same way one time in three (a false alarm in TestNoSecretInAnyOutput).
+func sealedTimestamp(head string) bool {
+	b, err := base64.URLEncoding.DecodeString(head)
+	if err != nil {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // jwtNonce is the nonce claim of a JWT's payload: an ID token delivered
