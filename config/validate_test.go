@@ -109,6 +109,8 @@ func TestValidation(t *testing.T) {
 			[]string{`cfg.toml:17: routes[0].host: must be a host name or "*.domain" (no port), got "dash.example.com:443"`}},
 		{"numeric route host no Host can name", base + "host = \"1.2.3\"\n",
 			[]string{`cfg.toml:17: routes[0].host: must be a host name or "*.domain" (no port), got "1.2.3"`}},
+		{"wildcard route host over an IPv4 address", base + "host = \"*.10.0.0.1\"\n",
+			[]string{`cfg.toml:17: routes[0].host: must be a host name or "*.domain" (no port), got "*.10.0.0.1"`}},
 		{"float claim", base + "require_claims = { level = 1.5 }\n",
 			[]string{`cfg.toml:17: routes[0].require_claims.level: must be a string, boolean or integer, got float`}},
 	}

@@ -28,11 +28,21 @@ func lowerASCII(buf *[256]byte, h string) (b []byte, ok bool) {
 // and returns its key: "" for any host, the name as ParseHost makes it
 // (lower-cased, without a trailing dot) for an exact host, ".example.com"
 // for "*.example.com". A name ParseHost refuses ("1.2.3", a label over 63
-// bytes) is refused here too: no request could ever be matched to it.
-// Covers is the one rule for what a key matches.
+// bytes, a name that is not ASCII) is refused here too, and so is a
+// wildcard over an IPv4 address ("*.1.2.3.4"): no request could ever be
+// matched to it. Covers is the one rule for what a key matches.
 func compileHost(host string) (string, error) {
 	if host == "" {
 		return "", nil
+	}
+	// Refused before lower-casing: Unicode case mapping turns the Kelvin
+	// sign (U+212A) into "k" and U+0130 into "i", so "\u212a.example.com"
+	// would be a route for "k.example.com", another host than the one the
+	// administrator wrote (whose IDNA form starts "xn--").
+	for i := 0; i < len(host); i++ {
+		if host[i] >= 0x80 {
+			return "", errors.New("host must be ASCII: write an international name in its xn-- form")
+		}
 	}
 	h := strings.ToLower(host)
 	if n := len(h); n > 1 && h[n-1] == '.' {
@@ -52,10 +62,13 @@ func compileHost(host string) (string, error) {
 	if _, err := checkName(name); err != nil {
 		return "", err
 	}
-	if wild {
-		return h[1:], nil
+	if !wild {
+		return h, nil
 	}
-	return h, nil
+	if _, err := netip.ParseAddr(name); err == nil {
+		return "", errors.New(`"*." must precede a domain name, not an IPv4 address`)
+	}
+	return h[1:], nil
 }
 
 // HostKey is a route host or allowed_redirect_hosts host (without its

@@ -38,6 +38,10 @@ func TestCompileErrors(t *testing.T) {
 		{"host bare star", RouteConfig{Path: "/", Host: "*"}, "host"},
 		{"host empty label", RouteConfig{Path: "/", Host: "a..com"}, "host"},
 		{"host slash", RouteConfig{Path: "/", Host: "a.com/x"}, "host"},
+		// Unicode lower-casing makes these "k.example.com", "i.example.com".
+		{"host kelvin sign", RouteConfig{Path: "/", Host: "\u212a.example.com"}, "host"},
+		{"host dotted capital I", RouteConfig{Path: "/", Host: "*.\u0130.example.com"}, "host"},
+		{"host wildcard over IPv4", RouteConfig{Path: "/", Host: "*.10.0.0.1"}, "host"},
 		{"lower-case method", RouteConfig{Path: "/", Methods: []string{"get"}}, "methods"},
 		{"empty method", RouteConfig{Path: "/", Methods: []string{""}}, "methods"},
 		{"method not a token", RouteConfig{Path: "/", Methods: []string{"GE T"}}, "methods"},
