@@ -266,11 +266,14 @@ func entraUngranted(claims map[string]any) bool {
 // Amazon Cognito in token_use (access_token, access; refresh_token, id).
 // Cognito's ID tokens carry neither nonce nor at_hash when they come from
 // its own API or a refresh, so token_use is all that tells them apart, and
-// a token_use that is not a string names no access token either. A
+// none of these claims may be other than a string (mistypedKind). A
 // token_type (RFC 7662 §2.2: an access token type such as Bearer) that
 // names a refresh or ID token, plainly or as an RFC 8693 token type URI,
 // is one from a server that found the token under another kind.
 func declaredKind(claims map[string]any) string {
+	if k := mistypedKind(claims); k != "" {
+		return fmt.Sprintf("a token whose %s is not a string", k)
+	}
 	if t, ok := claims["token_type"].(string); ok {
 		kind := strings.ToLower(strings.TrimPrefix(t, "urn:ietf:params:oauth:token-type:"))
 		switch kind {
@@ -285,10 +288,9 @@ func declaredKind(claims map[string]any) string {
 			}
 		}
 	}
-	if u, ok := claims["token_use"]; ok {
-		s, _ := u.(string)
+	if s, ok := claims["token_use"].(string); ok {
 		if !strings.EqualFold(s, "access_token") && !strings.EqualFold(s, "access") {
-			return fmt.Sprintf("a token of token_use %q", truncateForLog(fmt.Sprint(u), 32))
+			return fmt.Sprintf("a token of token_use %q", truncateForLog(s, 32))
 		}
 	}
 	return ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -86,12 +87,8 @@ func parseUnverified(raw string) (typ string, iss string, err error) {
 	if len(jws.Signatures) != 1 {
 		return "", "", fmt.Errorf("%w: want one signature", ErrInvalidToken)
 	}
-	if t, ok := jws.Signatures[0].Protected.ExtraHeaders[jose.HeaderType]; ok {
-		s, isString := t.(string)
-		if !isString {
-			return "", "", fmt.Errorf("%w: typ header is not a string", ErrInvalidToken)
-		}
-		typ = s
+	if typ, err = typHeader(jws.Signatures[0].Protected); err != nil {
+		return "", "", fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	var c struct {
 		Iss any `json:"iss"`
@@ -101,6 +98,40 @@ func parseUnverified(raw string) (typ string, iss string, err error) {
 	}
 	iss, _ = c.Iss.(string)
 	return typ, iss, nil
+}
+
+// typHeader reads a JWS's typ header (RFC 7515 §4.1.9), "" when absent. One
+// that is not a string cannot name the kind the token is, so the token is
+// refused, whichever kind it is presented as (every JWT the gateway
+// verifies passes here: keySet.VerifySignature).
+func typHeader(h jose.Header) (string, error) {
+	t, ok := h.ExtraHeaders[jose.HeaderType]
+	if !ok {
+		return "", nil
+	}
+	s, isString := t.(string)
+	if !isString {
+		return "", errors.New("idp: typ header is not a string")
+	}
+	return s, nil
+}
+
+// kindClaims are the claims in which a token states its kind (declaredKind).
+var kindClaims = [...]string{"token_type", "typ", "token_use"}
+
+// mistypedKind names the first claim stating a token's kind that is not a
+// JSON string, "" when there is none: such a token cannot be the kind it
+// says, an access token no more than an ID or logout token, so it is
+// refused as one whose time claims are not numbers is.
+func mistypedKind(claims map[string]any) string {
+	for _, k := range kindClaims {
+		if v, ok := claims[k]; ok {
+			if _, isString := v.(string); !isString {
+				return k
+			}
+		}
+	}
+	return ""
 }
 
 // typAllowed compares a typ header case-insensitively with the allowed
@@ -138,6 +169,9 @@ func (c *Client) verifyJWT(ctx context.Context, v *oidc.IDTokenVerifier, raw str
 	out := &verifiedJWT{token: tok}
 	if err := tok.Claims(&out.claims); err != nil {
 		return nil, fmt.Errorf("idp: claims: %v", err)
+	}
+	if k := mistypedKind(out.claims); k != "" {
+		return nil, fmt.Errorf("idp: claim %s is not a string", k)
 	}
 	now := c.now()
 	exp, hasExp, err := numericDate(out.claims, "exp")

@@ -78,6 +78,9 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 		return nil, errors.New("idp: jws must have exactly one signature")
 	}
 	h := jws.Signatures[0].Protected
+	if _, err := typHeader(h); err != nil {
+		return nil, err
+	}
 	k.mu.RLock()
 	keys, stale := k.keys, k.fetched.IsZero() || k.c.now().Sub(k.fetched) > jwksMaxAge
 	k.mu.RUnlock()
