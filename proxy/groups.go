@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -39,14 +40,17 @@ var _ groupsReader = (*idp.Client)(nil)
 // still ends at its lifetime or when its tokens do), logs, and is retried
 // after groupsRetry. It returns nil when the session ended meanwhile. The
 // read uses the full session (session.Store.Full): the user's access token,
-// and the session saved with the groups.
-func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session) *session.Session {
+// and the session saved with the groups. When the store cannot give it,
+// the last groups are kept up to the same bound (groupsStale) as when the
+// directory fails, and past it the error is returned: the request is
+// refused as one whose session cannot be read.
+func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session) (*session.Session, error) {
 	if s.GroupsReadAt.IsZero() {
-		return s // groups from the tokens (or no directory): the hot path
+		return s, nil // groups from the tokens (or no directory): the hot path
 	}
 	gr, ok := h.cfg.Provider.(groupsReader)
 	if !ok {
-		return s
+		return s, nil
 	}
 	every := h.cfg.GroupsRefresh
 	if every <= 0 {
@@ -55,16 +59,20 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 	now := h.now()
 	if now.Sub(s.GroupsReadAt) < every ||
 		(!s.GroupsTriedAt.IsZero() && now.Sub(s.GroupsTriedAt) < min(groupsRetry, every)) {
-		return s
+		return s, nil
 	}
 	full, err := h.cfg.Sessions.Full(r, s)
 	if errors.Is(err, session.ErrNoSession) {
-		return nil // ended meanwhile
+		return nil, nil // ended meanwhile
+	}
+	if err != nil && groupsStale(s, now, every) {
+		return nil, fmt.Errorf("proxy: reading the session's tokens for a directory read, groups older than %s: %w",
+			max(groupsMaxStale, every), err)
 	}
 	if err != nil {
 		h.log.Warn("proxy: reading the session's tokens for a directory read failed; keeping the last groups read",
 			subAttr(s.Identity.Subject), errAttr(err))
-		return s
+		return s, nil
 	}
 	s = full
 	memo := "groups-read:" + s.AccessToken + "@" + s.GroupsReadAt.Format(time.RFC3339Nano)
@@ -73,7 +81,7 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 		// again gets that read's session, not another directory read.
 		if ns := h.refresher.lookup(memo, s.AccessToken, h.now); ns != nil {
 			h.saveRefreshed(ex, r, ns)
-			return ns
+			return ns, nil
 		}
 	}
 	key := "groups:" + s.ID
@@ -112,7 +120,14 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 		// Cookie store: every response carries the session it used.
 		h.saveRefreshed(ex, r, ns)
 	}
-	return ns
+	return ns, nil
+}
+
+// groupsStale reports whether s's groups are older than a session may keep
+// groups it could not read again: groupsMaxStale, or groups_refresh when
+// that is longer.
+func groupsStale(s *session.Session, now time.Time, every time.Duration) bool {
+	return now.Sub(s.GroupsReadAt) > max(groupsMaxStale, every)
 }
 
 // groupsEndSession says why a failed directory read ends the session, or
@@ -129,7 +144,7 @@ func groupsEndSession(err error, s *session.Session, now time.Time, every time.D
 	switch {
 	case errors.Is(err, idp.ErrInvalidGrant) || (errors.As(err, &de) && de.EndsSession()):
 		return "the directory refused the session's token"
-	case now.Sub(s.GroupsReadAt) > max(groupsMaxStale, every):
+	case groupsStale(s, now, every):
 		return "the directory could not be read and the groups are older than " + max(groupsMaxStale, every).String()
 	}
 	return ""

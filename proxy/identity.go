@@ -41,7 +41,9 @@ func (h *Handler) identify(ex *exchange, r *http.Request) error {
 		return unavailable("the session store is not available; please retry shortly", err)
 	}
 	if s != nil {
-		s = h.freshGroups(ex, r, s)
+		if s, err = h.freshGroups(ex, r, s); err != nil {
+			return unavailable("the session store is not available; please retry shortly", err)
+		}
 	}
 	if s == nil {
 		return nil

@@ -275,7 +275,10 @@ func (h *Handler) recheckStored(r *http.Request, s *session.Session) (*portculli
 		}
 	}
 	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unsentResponse{}}}
-	if s = h.freshGroups(ex, r, s); s == nil {
+	s, err := h.freshGroups(ex, r, s)
+	if err != nil || s == nil {
+		// Past the staleness limit, groups the store cannot let be read
+		// again end the connection as they refuse a request.
 		return nil, errUpgradeRevoked
 	}
 	return &s.Identity, nil
