@@ -3,6 +3,7 @@ package idp
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -62,6 +63,10 @@ func (c *Client) Discover(ctx context.Context) error {
 	if pm.JWKSURI == "" {
 		return fmt.Errorf("idp: discovery of %s: no jwks_uri", c.cfg.Issuer)
 	}
+	// A jwks_uri that cannot be used is as none: no token would verify.
+	if why := endpointProblem(c.cfg.Issuer, pm.JWKSURI); why != "" {
+		return fmt.Errorf("idp: discovery of %s: jwks_uri %s", c.cfg.Issuer, why)
+	}
 	algs := signingAlgs(pm.SigningAlgs)
 	ep := p.Endpoint()
 	// RFC 6749 §2.3.1: Basic is the method servers must support; use
@@ -76,14 +81,75 @@ func (c *Client) Discover(ctx context.Context) error {
 		oauth: oauth2.Config{ClientID: c.cfg.ClientID, ClientSecret: c.cfg.ClientSecret,
 			RedirectURL: c.cfg.RedirectURL, Scopes: c.cfg.Scopes, Endpoint: ep},
 		userinfoURL:      p.UserInfoEndpoint(),
-		introspectionURL: cmpOr(c.cfg.IntrospectionURL, pm.Introspection),
-		revocationURL:    pm.Revocation,
-		endSessionURL:    pm.EndSession,
+		introspectionURL: c.cfg.IntrospectionURL,
+		revocationURL:    c.optionalEndpoint("revocation_endpoint", pm.Revocation, "a sign-out revokes no refresh token"),
+		endSessionURL:    c.optionalEndpoint("end_session_endpoint", pm.EndSession, "a sign-out ends the session at the gateway only, not at the provider"),
 		issParameter:     pm.IssParameter,
 		primary:          primary,
 		idVerifier: oidc.NewVerifier(c.cfg.Issuer, primary.keys, &oidc.Config{
 			ClientID: c.cfg.ClientID, SupportedSigningAlgs: algs, SkipExpiryCheck: true, Now: c.now}),
 	}
+	if m.introspectionURL == "" {
+		m.introspectionURL = c.optionalEndpoint("introspection_endpoint", pm.Introspection, "opaque bearer tokens are refused")
+	}
 	c.meta.Store(m)
 	return nil
+}
+
+// optionalEndpoint returns the discovered endpoint raw of the member name
+// when it can be used (endpointProblem), else "" as if the document listed
+// none, with one warning at discovery that says what is lost (without):
+// dropped silently, a malformed end_session_endpoint made every sign-out
+// local-only, and one that failed at use logged at every sign-out.
+func (c *Client) optionalEndpoint(name, raw, without string) string {
+	if raw == "" {
+		return ""
+	}
+	why := endpointProblem(c.cfg.Issuer, raw)
+	if why == "" {
+		return raw
+	}
+	c.cfg.Logger.Warn("idp: discovery: the provider's "+name+" cannot be used; "+without,
+		"issuer", c.cfg.Issuer, "endpoint", shownEndpoint(raw), "problem", why)
+	return ""
+}
+
+// shownEndpoint is raw as it may be logged: cut, and without the user
+// information of its authority (a password), parsed or not.
+func shownEndpoint(raw string) string {
+	rest, scheme := raw, ""
+	if i := strings.Index(raw, "://"); i >= 0 {
+		scheme, rest = raw[:i+3], raw[i+3:]
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+		rest = "…@" + rest[at+1:]
+	}
+	return truncateForLog(strings.ToValidUTF8(scheme+rest, "?"), 200)
+}
+
+// endpointProblem says why a URL a discovery document gives for an
+// endpoint cannot be used, "" when it can: it must be an absolute http(s)
+// URL with a host and no fragment (RFC 6749 §3.1-3.2, RFC 8414 §2), and
+// https when the issuer is (OIDC Discovery 1.0 §3, RP-Initiated Logout 1.0
+// §2.1, RFC 7009 §2: client credentials, tokens and keys travel there); an
+// http issuer (a loopback one, or one check warns about) may list http ones.
+func endpointProblem(issuer, raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "is not a URL"
+	case u.Scheme != "https" && u.Scheme != "http", u.Host == "":
+		return "is not an absolute http(s) URL"
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return "has a fragment"
+	case u.User != nil:
+		return "has user information"
+	case u.Scheme == "http" && strings.HasPrefix(strings.ToLower(issuer), "https:"):
+		return "is http under an https issuer"
+	}
+	return ""
 }

@@ -126,6 +126,11 @@ type Options struct {
 	// endpoint issues, for a provider whose ID tokens spell its issuer
 	// otherwise than discovery does (Google's accounts.google.com).
 	IDTokenIssuer string
+	// Discovery members are added to the discovery document or replace its
+	// own (a nil value removes one), for a provider whose document is
+	// hostile or broken (an endpoint that is not a URL, http under an
+	// https issuer).
+	Discovery map[string]any
 }
 
 // Provider is a running test OpenID Provider. Its methods are safe for
@@ -453,6 +458,13 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.opts.IssParameter {
 		m["authorization_response_iss_parameter_supported"] = true
+	}
+	for k, v := range p.opts.Discovery {
+		if v == nil {
+			delete(m, k)
+			continue
+		}
+		m[k] = v
 	}
 	writeJSON(w, http.StatusOK, m)
 }
