@@ -61,6 +61,23 @@ func renderCases() []renderCase {
 				"ServiceMonitor/"+fullname, "PrometheusRule/"+fullname, "ConfigMap/"+fullname+"-dashboard")),
 			check: checkIngress,
 		},
+		{
+			// Every provider kind the gateway knows, and a provider key the
+			// chart names nowhere, reach config.toml and pass check.
+			name: "google provider",
+			sets: []string{"config.provider.kind=google", "config.provider.hosted_domain=example.com",
+				"config.provider.revoke_on_sign_out=false", "config.session.store=redis",
+				"config.session.redis_url=redis://redis.default.svc:6379/0"},
+			wantKinds: gateway,
+			check: func(t *testing.T, r rendered) {
+				cfg := configTOML(t, r, fullname)
+				for _, want := range []string{`kind = "google"`, `revoke_on_sign_out = false`} {
+					if !strings.Contains(cfg, want) {
+						t.Errorf("config.toml lacks %s:\n%s", want, cfg)
+					}
+				}
+			},
+		},
 	}
 }
 
