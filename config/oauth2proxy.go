@@ -76,7 +76,7 @@ var oauth2ProxyOptions = map[string]string{
 	"cookie_secure":                        "not needed: the cookie is Secure on https, HttpOnly and SameSite=Lax",
 	"cookie_httponly":                      "not needed: the cookie is Secure on https, HttpOnly and SameSite=Lax",
 	"cookie_samesite":                      "not needed: the cookie is Secure on https, HttpOnly and SameSite=Lax",
-	"backend_logout_url":                   "not needed: a sign-out goes through the provider's end-session endpoint (from discovery) and revokes the refresh token; [provider] revoke_on_sign_out = false keeps the revocation out, as oauth2-proxy's sign-out does",
+	"backend_logout_url":                   "not needed: a sign-out goes through the provider's end-session endpoint and revokes the refresh token, each when the provider's discovery lists one; [provider] revoke_on_sign_out = false keeps the revocation out, as oauth2-proxy's sign-out does",
 }
 
 // oauth2ProxyFlagNames are the options whose flag is singular (given once

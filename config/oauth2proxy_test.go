@@ -41,7 +41,7 @@ func TestMigrationProblems(t *testing.T) {
 			name: "backend logout",
 			doc:  base + "backend_logout_url = \"https://idp/logout?id_token_hint={id_token}\"\n",
 			want: []string{
-				"cfg.toml:17: routes[0].backend_logout_url: unknown key; oauth2-proxy's backend_logout_url is not needed: a sign-out goes through the provider's end-session endpoint (from discovery) and revokes the refresh token; [provider] revoke_on_sign_out = false keeps the revocation out, as oauth2-proxy's sign-out does here",
+				"cfg.toml:17: routes[0].backend_logout_url: unknown key; oauth2-proxy's backend_logout_url is not needed: a sign-out goes through the provider's end-session endpoint and revokes the refresh token, each when the provider's discovery lists one; [provider] revoke_on_sign_out = false keeps the revocation out, as oauth2-proxy's sign-out does here",
 			},
 		},
 		{
