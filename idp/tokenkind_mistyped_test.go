@@ -77,6 +77,18 @@ func TestKindOfWrongJSONTypeIsRefused(t *testing.T) {
 		}
 	})
 
+	t.Run("logout token", func(t *testing.T) {
+		p, c, _ := setup(t, oidctest.Options{}, nil)
+		if _, _, err := c.VerifyLogoutToken(context.Background(), p.LogoutToken("alice", "sid-1", nil)); err != nil {
+			t.Fatalf("a plain logout token: %v", err)
+		}
+		for _, claims := range []map[string]any{{"typ": 1}, {"token_use": []any{"logout"}}} {
+			if _, _, err := c.VerifyLogoutToken(context.Background(), p.LogoutToken("alice", "sid-1", claims)); err == nil || !strings.Contains(err.Error(), "not a string") {
+				t.Errorf("%v: err = %v; want refused as not a string", claims, err)
+			}
+		}
+	})
+
 	t.Run("introspection", func(t *testing.T) {
 		clk := newClock()
 		for _, tt := range mistyped {
