@@ -19,33 +19,15 @@ import (
 // groupsMaxStale they were kept as when the directory fails. Past that
 // limit the request is now a 503, as when the session cannot be read.
 func TestGroupsPastStaleLimitNeedTheStore(t *testing.T) {
-	var st *session.RedisStore
 	var addr string
-	f := newFixture(t, func(c *Config) {
-		addr, _ = startRedisProcess(t)
-		st = redisStoreAt(t, addr, c.Now)
-		c.Sessions = st
-	})
-	dp := &directoryProvider{fakeProvider: f.prov}
-	f.cfg.Provider, f.cfg.GroupsRefresh = dp, 10*time.Minute
-	var err error
-	if f.h, err = New(f.cfg); err != nil {
-		t.Fatal(err)
-	}
-	s := f.session()
-	s.Expiry, s.RefreshToken = time.Time{}, "" // no refresh: the directory read alone
-	s.GroupsReadAt = f.clock.Now()
-	cookies := saveToStore(t, st, s)
+	f := newFixture(t, redisAt(t, &addr))
+	dp := withDirectory(t, f)
+	cookies := saveToStore(t, f.cfg.Sessions, directorySession(f))
 	dp.set([]string{"staff"}, nil) // removed from admins at the directory
 	if resp := f.do(t, "GET", "/admin/x", nil, withCookies(cookies)); resp.StatusCode != http.StatusOK {
 		t.Fatalf("fresh groups: status %d", resp.StatusCode)
 	}
-
-	admin := redis.NewClient(&redis.Options{Addr: addr})
-	defer admin.Close()
-	if err := admin.Do(context.Background(), "ACL", "SETUSER", "default", "-get").Err(); err != nil {
-		t.Fatal(err)
-	}
+	refuseGet(t, addr)
 
 	f.clock.Advance(11 * time.Minute)
 	if resp := f.do(t, "GET", "/admin/x", nil, withCookies(cookies)); resp.StatusCode != http.StatusOK || dp.count() != 0 {
@@ -59,5 +41,70 @@ func TestGroupsPastStaleLimitNeedTheStore(t *testing.T) {
 	}
 	if resp := f.do(t, "GET", "/app/x", nil, withCookies(cookies)); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("a route any signed-in user may use: status %d; want 503", resp.StatusCode)
+	}
+}
+
+// TestUpgradePastStaleLimitNeedsTheStore: an open WebSocket of a session
+// whose tokens the store cannot give for a due directory read stays open
+// while the last groups may be kept, and ends after that, as the session's
+// requests are refused then.
+func TestUpgradePastStaleLimitNeedsTheStore(t *testing.T) {
+	var addr string
+	f := newFixtureWith(t, echoUpgrade, redisAt(t, &addr), func(c *Config) { c.UpgradeRecheck = 50 * time.Millisecond })
+	dp := withDirectory(t, f)
+	conn, br := openUpgrade(t, f, cookieHeader(saveToStore(t, f.cfg.Sessions, directorySession(f))))
+	echoes(t, conn, br)
+	refuseGet(t, addr)
+
+	f.clock.Advance(11 * time.Minute)
+	time.Sleep(200 * time.Millisecond) // rechecks within the staleness limit
+	echoes(t, conn, br)
+	f.clock.Advance(groupsMaxStale)
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Errorf("the WebSocket outlived groups read %v ago that the store could not let be read again (directory asked %d times)",
+			11*time.Minute+groupsMaxStale, dp.count())
+	}
+}
+
+// redisAt is a fixture option: a Redis store on a redis-server of its
+// own, whose address it writes to addr.
+func redisAt(t *testing.T, addr *string) func(*Config) {
+	return func(c *Config) {
+		*addr, _ = startRedisProcess(t)
+		c.Sessions = redisStoreAt(t, *addr, c.Now)
+	}
+}
+
+// withDirectory gives f's gateway a provider whose groups come from a
+// directory read again every 10 minutes.
+func withDirectory(t *testing.T, f *fixture) *directoryProvider {
+	t.Helper()
+	dp := &directoryProvider{fakeProvider: f.prov}
+	f.cfg.Provider, f.cfg.GroupsRefresh = dp, 10*time.Minute
+	var err error
+	if f.h, err = New(f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	return dp
+}
+
+// directorySession is a session whose groups the directory gave now and
+// that never refreshes, so the directory read is all that is due later.
+func directorySession(f *fixture) *session.Session {
+	s := f.session()
+	s.Expiry, s.RefreshToken = time.Time{}, ""
+	s.GroupsReadAt = f.clock.Now()
+	return s
+}
+
+// refuseGet makes the Redis at addr refuse GET to the gateway's user (an
+// ACL without it): a session's check (GETRANGE) still passes, reading its
+// tokens (session.Store.Full) fails.
+func refuseGet(t *testing.T, addr string) {
+	t.Helper()
+	admin := redis.NewClient(&redis.Options{Addr: addr})
+	defer admin.Close()
+	if err := admin.Do(context.Background(), "ACL", "SETUSER", "default", "-get").Err(); err != nil {
+		t.Fatal(err)
 	}
 }
