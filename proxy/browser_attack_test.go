@@ -247,3 +247,58 @@ func TestSignOutOnAnotherHostReturnsToRD(t *testing.T) {
 		t.Errorf("signed_out sent the browser to %q, want the sign-out's rd http://app.example.com/bye", got)
 	}
 }
+
+// TestUnlabelledPagesAreKeptOutOfHistory: the browser decides what a page
+// is, not the upstream's first Content-Type line. An upstream answer with
+// no Content-Type gets one from the gateway's server, which sniffs the body
+// ("text/html; charset=utf-8" for a page), and of several Content-Type
+// lines, or types on one line, browsers take the last: each reached the
+// browser as HTML only an identity could obtain, kept in its cache and its
+// back/forward cache for the next person at the computer. A 304 or 204
+// without a Content-Type has no body to show and keeps the upstream's
+// directives (made private): revalidating a script or an image must not
+// drop it from the browser's cache. Served by a real server: a
+// ResponseRecorder does not sniff after WriteHeader.
+func TestUnlabelledPagesAreKeptOutOfHistory(t *testing.T) {
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		switch r.URL.Path {
+		case "/app/bare":
+			w.Header()["Content-Type"] = nil // sent without one
+		case "/app/two-lines":
+			w.Header()["Content-Type"] = []string{"text/plain", "text/html"}
+		case "/app/one-line-two-types":
+			w.Header()["Content-Type"] = []string{"text/plain, text/html"}
+		case "/app/not-modified":
+			w.WriteHeader(http.StatusNotModified)
+			return
+		case "/app/no-content":
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		_, _ = w.Write([]byte("<!doctype html><title>for " + r.Header.Get("X-Forwarded-User") + "</title>"))
+	})
+	srv := httptest.NewServer(f.h)
+	defer srv.Close()
+	cookies := f.cookies(t, f.session())
+	for path, want := range map[string]string{
+		"/app/bare":               "no-store",
+		"/app/two-lines":          "no-store",
+		"/app/one-line-two-types": "no-store",
+		"/app/not-modified":       "private, max-age=600",
+		"/app/no-content":         "private, max-age=600",
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Host = "gw.test"
+		withCookies(cookies)(req)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if cc := resp.Header.Values("Cache-Control"); len(cc) != 1 || cc[0] != want {
+			t.Errorf("GET %s as alice (%d, Content-Type %q): Cache-Control %q, want %q",
+				path, resp.StatusCode, resp.Header.Values("Content-Type"), cc, want)
+		}
+	}
+}

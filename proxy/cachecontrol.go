@@ -28,7 +28,7 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	if ex.dec.made && ex.dec.Outcome == portcullis.OutcomeAllow {
-		if isPage(resp.Header) {
+		if isPage(resp.Header, resp.StatusCode) {
 			keepOutOfHistory(resp.Header, ex.Header())
 		} else {
 			keepPrivate(resp.Header, ex.Header())
@@ -109,16 +109,28 @@ func keepOutOfHistory(h, client http.Header) {
 	client["Cache-Control"] = noStore[:1:1]
 }
 
-// isPage reports whether an answer is an HTML page (Content-Type text/html
-// or application/xhtml+xml, any case), which a browser shows and keeps in
-// its history.
-func isPage(h http.Header) bool {
-	ct := h["Content-Type"]
-	if len(ct) == 0 {
-		return false
+// isPage reports whether an answer may be shown as an HTML page, which a
+// browser keeps in its history: a Content-Type line naming text/html or
+// application/xhtml+xml (any case) among its types, not only the first
+// (browsers take the last), or no Content-Type on an answer with a body,
+// which the gateway's server labels by sniffing it ("text/html" for a
+// page) and a browser would sniff too. It does not allocate.
+func isPage(h http.Header, status int) bool {
+	cts := h["Content-Type"]
+	if len(cts) == 0 {
+		return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 	}
-	v := strings.TrimLeft(ct[0], " \t")
-	return hasPrefixFold(v, "text/html") || hasPrefixFold(v, "application/xhtml+xml")
+	for _, line := range cts {
+		for rest := line; rest != ""; {
+			var t string
+			t, rest, _ = strings.Cut(rest, ",")
+			t = strings.TrimLeft(t, " \t")
+			if hasPrefixFold(t, "text/html") || hasPrefixFold(t, "application/xhtml+xml") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // privateOnly is the Cache-Control of an answer that named no directive.
