@@ -109,7 +109,7 @@ func (n *node) child(seg string) *node {
 
 // Match returns the first route in file order that matches, or nil.
 // method must be upper-case (HEAD matches GET routes), host is the
-// request's host name as the gateway parsed it once (proxy.ParseHost:
+// request's host name as the gateway parsed it once (policy.ParseHost:
 // lower-cased, without port or trailing dot; "" for none), compared as it
 // is, and path must come from Normalize. Match canonicalises nothing
 // itself but the path's MatchKey (the route paths are compiled in that form

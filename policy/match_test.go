@@ -247,7 +247,7 @@ func naiveMatch(t *Table, method, host, path string) *Route {
 	if !strings.HasPrefix(path, "/") {
 		return nil
 	}
-	h := host // Match takes the host proxy.ParseHost made canonical
+	h := host // Match takes the host ParseHost made canonical
 	segs := strings.Split(path[1:], "/")
 	for _, r := range t.routes {
 		switch {
@@ -318,7 +318,7 @@ func FuzzMatch(f *testing.F) {
 	}
 	tbl := fuzzTable(f)
 	f.Fuzz(func(t *testing.T, method, host, raw string) {
-		// Match takes the canonical host proxy.ParseHost makes: lower-case.
+		// Match takes the canonical host ParseHost makes: lower-case.
 		host = strings.ToLower(host)
 		p, err := Normalize(raw)
 		if err != nil {

@@ -376,7 +376,7 @@ func renewAt(now time.Time) time.Time {
 //   - else, for a route with an exact host, that host, lower-cased, with the
 //     request's port when it has one;
 //   - else, for a wildcard route ("*.example.com"), the request's host
-//     (parsed by ParseHost: lower-cased, trailing dot removed, port kept),
+//     (parsed by policy.ParseHost: lower-cased, trailing dot removed, port kept),
 //     which the route's pattern constrains to a subdomain of the configured
 //     domain; a host not under the pattern gets no assertion ("");
 //   - else (a route without host) public_url's host.

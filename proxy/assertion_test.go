@@ -179,7 +179,7 @@ func TestAssertionAudience(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			host, err := ParseHost(tt.host)
+			host, err := policy.ParseHost(tt.host)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,11 +194,11 @@ func TestAssertionAudience(t *testing.T) {
 	}
 	// Hosts that are no DNS name never reach the audience: 400 at the entry.
 	for _, bad := range []string{"dash.example.com:08443", "a b.apps.example.com", "a..apps.example.com"} {
-		if _, err := ParseHost(bad); err == nil {
-			t.Errorf("ParseHost(%q) accepted", bad)
+		if _, err := policy.ParseHost(bad); err == nil {
+			t.Errorf("policy.ParseHost(%q) accepted", bad)
 		}
 	}
-	canonical, _ := ParseHost("dash.example.com:8443")
+	canonical, _ := policy.ParseHost("dash.example.com:8443")
 	route := table.Match("GET", canonical.Name, "/x")
 	if n := testing.AllocsPerRun(100, func() { h.audience(route, nil, canonical) }); n != 0 {
 		t.Errorf("audience allocates %v times for a canonical host", n)

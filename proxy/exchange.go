@@ -17,7 +17,7 @@ type exchange struct {
 	statusWriter
 	start  time.Time
 	method string // the decided request's method: the forwarded one in forward-auth
-	host   Host   // the decided request's host, parsed once (ParseHost)
+	host   Host   // the decided request's host, parsed once (policy.ParseHost)
 	path   string // the decided request's normalised path
 	query  string // the decided request's raw query: the forwarded one in forward-auth
 	label  string // route metric label

@@ -51,7 +51,7 @@ func FuzzRedirectValidate(f *testing.F) {
 		if scheme != "http" && scheme != "https" || dest.User != nil || dest.Opaque != "" {
 			t.Fatalf("validate kept %q, which leads to %q", raw, dest)
 		}
-		if h, err := ParseHost(dest.Host); err != nil || !p.allowedHost(scheme, h.Name, effectivePort(scheme, h.Port)) {
+		if h, err := policy.ParseHost(dest.Host); err != nil || !p.allowedHost(scheme, h.Name, effectivePort(scheme, h.Port)) {
 			t.Fatalf("validate kept %q, which leads to host %q", raw, dest.Host)
 		}
 	})
@@ -147,7 +147,7 @@ func FuzzOriginalRequest(f *testing.F) {
 		if q.method != "" && !policy.ValidMethod(q.method) {
 			t.Fatalf("method %q accepted", q.method)
 		}
-		if again, err := ParseHost(q.host.String()); err != nil || again != q.host {
+		if again, err := policy.ParseHost(q.host.String()); err != nil || again != q.host {
 			t.Fatalf("host %+v does not parse again to itself: %+v, %v", q.host, again, err)
 		}
 		if n, err := policy.Normalize(q.path); err != nil || n != q.path {

@@ -37,7 +37,7 @@ type Handler struct {
 	prefix    string
 	redirects *redirectPolicy
 	origin    string // public_url's origin, for the sign-out Origin check
-	public    Host   // public_url's host as ParseHost reads a request's
+	public    Host   // public_url's host as policy.ParseHost reads a request's
 	pageCSP   string // Content-Security-Policy of the HTML pages
 	issuer    string // public_url, the assertions' iss
 	states    stateJar
@@ -70,7 +70,7 @@ func New(cfg Config) (*Handler, error) {
 	// A host no request can name (a port written "0443", a non-ASCII
 	// name) would leave public_url's host out of every comparison with a
 	// request's, the subrequest Host check of forward-auth included.
-	public, err := ParseHost(cfg.PublicURL.Host)
+	public, err := policy.ParseHost(cfg.PublicURL.Host)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: public URL's host %q is not one a request can name: %w", cfg.PublicURL.Host, err)
 	}

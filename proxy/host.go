@@ -10,9 +10,6 @@ import (
 // which routes, return URLs and forward-auth's checks read hosts by too.
 type Host = policy.Host
 
-// ParseHost parses a Host value by the one Host rule (policy.ParseHost).
-func ParseHost(s string) (Host, error) { return policy.ParseHost(s) }
-
 // requestHost is the one host a request is decided, forwarded and logged
 // under (docs/requests.md, Host): the Host header (HTTP/2's :authority) or,
 // from a trusted proxy that sends one, its X-Forwarded-Host, the host the
@@ -21,7 +18,7 @@ func ParseHost(s string) (Host, error) { return policy.ParseHost(s) }
 // header acts on the host the routes decided, never on another. Both follow
 // the Host rule; an X-Forwarded-Host given twice is refused.
 func requestHost(r *http.Request, trusted bool) (Host, error) {
-	host, err := ParseHost(r.Host)
+	host, err := policy.ParseHost(r.Host)
 	if err != nil {
 		return Host{}, badRequest("the request's Host is not acceptable", err)
 	}
@@ -35,7 +32,7 @@ func requestHost(r *http.Request, trusted bool) (Host, error) {
 	if err != nil || v == "" {
 		return host, err
 	}
-	if host, err = ParseHost(v); err != nil {
+	if host, err = policy.ParseHost(v); err != nil {
 		return Host{}, badRequest("the forwarded host is not acceptable", err)
 	}
 	return host, nil
@@ -66,7 +63,7 @@ func oneHost(r *http.Request, host Host) error {
 
 // sameHost refuses v unless it parses to host (canonical forms compared).
 func sameHost(v string, host Host) error {
-	h, err := ParseHost(v)
+	h, err := policy.ParseHost(v)
 	if err != nil || h.String() != host.String() {
 		return badRequest("the request names two different hosts", err)
 	}

@@ -49,7 +49,7 @@ func judgeHost(t testing.TB, pattern, host string) (v hostVerdict, ok bool) {
 	if err != nil {
 		t.Fatalf("route host %q compiles but as an allowed redirect host it is refused: %v", pattern, err)
 	}
-	h, err := ParseHost(host)
+	h, err := policy.ParseHost(host)
 	v.parsed, v.name = err == nil, h.Name
 	if v.parsed {
 		v.route = tbl.NamesHost(h.Name)
@@ -73,7 +73,7 @@ func checkHostAgreement(t testing.TB, pattern, host string) {
 	if !ok {
 		return
 	}
-	h, _ := ParseHost(host)
+	h, _ := policy.ParseHost(host)
 	https := h.Port == "" || h.Port == "443"
 	switch {
 	case !v.parsed && (v.redirect || v.route || v.match || v.appHost):

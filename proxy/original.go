@@ -94,7 +94,7 @@ func originalRequest(r *http.Request) (q request, query string, err error) {
 // is left out unless a route names it: front proxies are often pointed at
 // the gateway through it.
 func (h *Handler) checkSubrequestHost(r *http.Request, orig Host) error {
-	sub, err := ParseHost(r.Host)
+	sub, err := policy.ParseHost(r.Host)
 	if err != nil {
 		// The entry checks refuse such a Host first (requestHost); not
 		// parsed, it could name any host, so it is no reason to pass.
@@ -183,7 +183,7 @@ func originalURLTarget(r *http.Request) (target, bool, error) {
 	if !strings.HasPrefix(u.EscapedPath(), "/") {
 		return target{}, false, badRequest("X-Original-URL has no path after its host", nil)
 	}
-	host, err := ParseHost(u.Host)
+	host, err := policy.ParseHost(u.Host)
 	if err != nil {
 		return target{}, false, badRequest("X-Original-URL names an unacceptable host", err)
 	}
@@ -201,7 +201,7 @@ func sameForwardedHost(r *http.Request, host Host) error {
 	if err != nil || v == "" {
 		return err
 	}
-	fwd, err := ParseHost(v)
+	fwd, err := policy.ParseHost(v)
 	if err != nil {
 		return badRequest("the forwarded host is not acceptable", err)
 	}
@@ -221,7 +221,7 @@ func forwardedHost(r *http.Request) (Host, error) {
 	if v == "" {
 		v = r.Host
 	}
-	h, err := ParseHost(v)
+	h, err := policy.ParseHost(v)
 	if err != nil {
 		return Host{}, badRequest("the forwarded host is not acceptable", err)
 	}
