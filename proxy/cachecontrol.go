@@ -99,7 +99,8 @@ func keepPrivate(h, client http.Header) {
 // both caches of its origin, but the page the user signs out from enters
 // the back/forward cache only after that answer; a no-store page is kept
 // out of it, or (Chromium, over https) dropped once its cookies change. It
-// costs a page fetched again on Back and Forward; the page's scripts,
+// costs a page fetched again on Back and Forward, and whole on every visit
+// (no stored copy to revalidate with a 304); the page's scripts,
 // styles and images keep their caching. h and client as for keepPrivate.
 func keepOutOfHistory(h, client http.Header) {
 	for _, k := range targetedCacheControl {
