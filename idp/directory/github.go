@@ -42,11 +42,8 @@ func NewGitHub(apiURL string, hc *http.Client) (*GitHub, error) {
 
 // Groups returns the user's organisations, then their teams.
 func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
-	if u.AccessToken == "" {
-		return nil, ErrUserTokenNeeded
-	}
-	key := userKey(u)
-	if err := g.f.bo.check(g.f.source, key); err != nil {
+	key, err := g.f.userTurn(u)
+	if err != nil {
 		return nil, err
 	}
 	// Each page is decoded into a fresh slice: json.Unmarshal decodes into
@@ -54,7 +51,7 @@ func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
 	// or sets to null would keep the value of the page before (a team
 	// without its organisation read as a team of another organisation).
 	var out groupSet
-	err := g.pages(ctx, "/user/orgs", u.AccessToken, key, func(body []byte) error {
+	err = g.pages(ctx, "/user/orgs", u.AccessToken, key, func(body []byte) error {
 		var orgs []struct {
 			Login string `json:"login"`
 		}

@@ -47,11 +47,8 @@ func NewGraph(baseURL string, hc *http.Client) (*Graph, error) {
 
 // Groups returns the object IDs of the groups the token's user belongs to.
 func (g *Graph) Groups(ctx context.Context, u User) ([]string, error) {
-	if u.AccessToken == "" {
-		return nil, ErrUserTokenNeeded
-	}
-	key := userKey(u)
-	if err := g.f.bo.check(g.f.source, key); err != nil {
+	key, err := g.f.userTurn(u)
+	if err != nil {
 		return nil, err
 	}
 	var out groupSet

@@ -112,6 +112,20 @@ func userKey(u User) string {
 	return "at:" + hex.EncodeToString(h[:16])
 }
 
+// userTurn starts a read with the user's own token: without one there is
+// nothing to read with, and a user the source throttled waits until then.
+// It returns the user's backoff key (userKey).
+func (f fetcher) userTurn(u User) (string, error) {
+	if u.AccessToken == "" {
+		return "", ErrUserTokenNeeded
+	}
+	key := userKey(u)
+	if err := f.bo.check(f.source, key); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
 // throttleWait reports whether r is a throttling answer any directory may
 // give, and the wait it asks for: 429 (Retry-After, or DefaultBackoff), or
 // 503 with Retry-After (Graph's overload). A 503 without one is an outage,
