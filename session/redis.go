@@ -111,23 +111,11 @@ func valueTag(val string) string {
 // Ping to check it). Exactly one of cfg.URL, cfg.ClusterAddrs and
 // cfg.SentinelAddrs must be set.
 func NewRedisStore(cfg RedisConfig, cookie CookieConfig, opts ...StoreOptions) (*RedisStore, error) {
-	cookie, err := checkCookieConfig(cookie)
+	s, err := cookieKeyedStore(cookie)
 	if err != nil {
 		return nil, err
 	}
 	o := firstOptions(opts)
-	idSeal, err := newSealer(cookie.Secrets, boundPurpose(purposeRedisID, cookie.Binding), cookie.Lifetime)
-	if err != nil {
-		return nil, err
-	}
-	valSeal, err := newSealer(cookie.Secrets, purposeRedisValue, cookie.Lifetime)
-	if err != nil {
-		return nil, err
-	}
-	index, err := newIndexNamer(cookie.Secrets)
-	if err != nil {
-		return nil, err
-	}
 	m, err := newStoreMetrics(o.Metrics)
 	if err != nil {
 		return nil, err
@@ -136,11 +124,9 @@ func NewRedisStore(cfg RedisConfig, cookie CookieConfig, opts ...StoreOptions) (
 	if err != nil {
 		return nil, err
 	}
-	s := &RedisStore{
-		client: client, cfg: cookie, idSeal: idSeal, valSeal: valSeal, index: index,
-		cache: newOpenCache[redisEntry](o.CacheSize), keep: newResidentRule(o), metrics: m, log: o.logger(),
-		unlock: redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`),
-	}
+	s.client, s.metrics, s.log = client, m, o.logger()
+	s.cache, s.keep = newOpenCache[redisEntry](o.CacheSize), newResidentRule(o)
+	s.unlock = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
 	s.checks = autoPipeline(client)
 	if o.Metrics != nil && !o.NoActiveGauge {
 		if err := s.registerActive(o.Metrics); err != nil {
@@ -156,6 +142,21 @@ func NewRedisStore(cfg RedisConfig, cookie CookieConfig, opts ...StoreOptions) (
 // is shared, so closing either store closes it for both. Sessions stay
 // readable while the secret that sealed them is still listed.
 func (s *RedisStore) WithCookie(cookie CookieConfig) (*RedisStore, error) {
+	n, err := cookieKeyedStore(cookie)
+	if err != nil {
+		return nil, err
+	}
+	n.client, n.metrics, n.log = s.client, s.metrics, s.log
+	n.cache, n.keep = newOpenCache[redisEntry](s.cache.max), s.keep
+	n.unlock, n.checks = s.unlock, s.checks
+	return n, nil
+}
+
+// cookieKeyedStore returns a store holding only what the cookie settings
+// decide: the checked settings, the sealers of the cookie's session ID and
+// of the stored value, and the namer of the users' index sets. A new store
+// and a reloaded one (WithCookie) add their connection and the rest.
+func cookieKeyedStore(cookie CookieConfig) (*RedisStore, error) {
 	cookie, err := checkCookieConfig(cookie)
 	if err != nil {
 		return nil, err
@@ -172,10 +173,7 @@ func (s *RedisStore) WithCookie(cookie CookieConfig) (*RedisStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RedisStore{
-		client: s.client, cfg: cookie, idSeal: idSeal, valSeal: valSeal, index: index,
-		cache: newOpenCache[redisEntry](s.cache.max), keep: s.keep, metrics: s.metrics, log: s.log, unlock: s.unlock, checks: s.checks,
-	}, nil
+	return &RedisStore{cfg: cookie, idSeal: idSeal, valSeal: valSeal, index: index}, nil
 }
 
 // sessionKey returns the Redis key of a session id.
