@@ -123,17 +123,41 @@ func TestCheckValid(t *testing.T) {
 	}
 }
 
+// requestCase is one run of check --request against a configuration: the
+// request line, the --identity flags, the exit code wanted and the lines
+// stdout must contain.
+type requestCase struct {
+	name     string
+	request  string
+	identity []string
+	code     int
+	lines    []string // each must appear in stdout
+}
+
+// runRequestCases runs each case as a subtest of its name.
+func runRequestCases(t *testing.T, path string, cases []requestCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"check", "--config", path, "--request", tc.request}, tc.identity...)
+			r := invoke(t, nil, args...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%sstderr:\n%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			for _, l := range tc.lines {
+				if !strings.Contains(r.stdout, l) {
+					t.Errorf("stdout does not contain %q:\n%s", l, r.stdout)
+				}
+			}
+		})
+	}
+}
+
 func TestCheckRequest(t *testing.T) {
 	path := writeConfig(t, "good.toml", checkGood)
 	admin := []string{"--identity", "email=a@example.com", "--identity", "scope=a b",
 		"--identity", "groups=admins", "--identity", "claims.hd=example.com"}
-	cases := []struct {
-		name     string
-		request  string
-		identity []string
-		code     int
-		lines    []string // each must appear in stdout
-	}{
+	cases := []requestCase{
 		{"allowed", "POST https://dash.example.com/api/x", admin, 0, []string{
 			"path: /api/x",
 			`route: routes[1] at ` + path + `:20 (path "/api/**", host "dash.example.com", upstream "app")`,
@@ -167,20 +191,7 @@ func TestCheckRequest(t *testing.T) {
 		{"encoded slash", "GET https://dash.example.com/public%2Fadmin", nil, 3, []string{"decision: refused (400)"}},
 		{"climbing above the root", "GET https://dash.example.com/../public/x", nil, 3, []string{"decision: refused (400)"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"check", "--config", path, "--request", tc.request}, tc.identity...)
-			r := invoke(t, nil, args...)
-			if r.code != tc.code {
-				t.Errorf("exit %d, want %d\nstdout:\n%sstderr:\n%s", r.code, tc.code, r.stdout, r.stderr)
-			}
-			for _, l := range tc.lines {
-				if !strings.Contains(r.stdout, l) {
-					t.Errorf("stdout does not contain %q:\n%s", l, r.stdout)
-				}
-			}
-		})
-	}
+	runRequestCases(t, path, cases)
 }
 
 func TestCheckRequestUsage(t *testing.T) {
@@ -262,13 +273,7 @@ func TestCheckRequestDecidesAsServe(t *testing.T) {
 	path := writeConfig(t, "aliases.toml", checkAliases)
 	staff := []string{"--identity", "sub=bob", "--identity", "groups=staff"}
 	admin := []string{"--identity", "sub=ann", "--identity", "groups=admins"}
-	cases := []struct {
-		name     string
-		request  string
-		identity []string
-		code     int
-		lines    []string
-	}{
+	cases := []requestCase{
 		{"trailing slash", "GET https://dash.example.com/admin/", staff, 3, []string{
 			"path: /admin/", `route: routes[0] at ` + path + `:15`, "decision: denied", "reason: not in any of groups: admins"}},
 		{"format suffix", "GET https://dash.example.com/admin.json", staff, 3, []string{
@@ -285,20 +290,7 @@ func TestCheckRequestDecidesAsServe(t *testing.T) {
 		{"untouched", "GET https://dash.example.com/administrator", staff, 0, []string{
 			`route: routes[2] at ` + path + `:24`, "decision: allowed"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"check", "--config", path, "--request", tc.request}, tc.identity...)
-			r := invoke(t, nil, args...)
-			if r.code != tc.code {
-				t.Errorf("exit %d, want %d\nstdout:\n%sstderr:\n%s", r.code, tc.code, r.stdout, r.stderr)
-			}
-			for _, l := range tc.lines {
-				if !strings.Contains(r.stdout, l) {
-					t.Errorf("stdout does not contain %q:\n%s", l, r.stdout)
-				}
-			}
-		})
-	}
+	runRequestCases(t, path, cases)
 }
 
 // TestCheckRequestGatewayEndpoint: a path under server.prefix is answered
@@ -324,19 +316,11 @@ func TestCheckRequestGatewayEndpoint(t *testing.T) {
 		// Not under the prefix: the routes decide it.
 		{"GET https://dash.example.com/oauth2x/auth", 3, []string{"route: none", "no route matches"}},
 	}
+	var runs []requestCase
 	for _, tc := range cases {
-		t.Run(tc.request, func(t *testing.T) {
-			r := invoke(t, nil, "check", "--config", path, "--request", tc.request)
-			if r.code != tc.code {
-				t.Errorf("exit %d, want %d\nstdout:\n%sstderr:\n%s", r.code, tc.code, r.stdout, r.stderr)
-			}
-			for _, l := range tc.lines {
-				if !strings.Contains(r.stdout, l) {
-					t.Errorf("stdout does not contain %q:\n%s", l, r.stdout)
-				}
-			}
-		})
+		runs = append(runs, requestCase{name: tc.request, request: tc.request, code: tc.code, lines: tc.lines})
 	}
+	runRequestCases(t, path, runs)
 }
 
 // TestCheckRedirectHostNamesItsLine: an allowed_redirect_hosts entry that
