@@ -33,22 +33,6 @@ func startRedisServer(t *testing.T) (string, *testenv.Process) {
 	return testenv.Addr(port), p
 }
 
-// activeSessions scrapes portcullis_active_sessions from the ops listener.
-func activeSessions(t *testing.T, f *fixture) string {
-	t.Helper()
-	resp, err := http.Get("http://" + f.cfg.ops + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`(?m)^portcullis_active_sessions (\S+)$`).FindSubmatch(b)
-	if m == nil {
-		t.Fatalf("no portcullis_active_sessions in /metrics:\n%s", b)
-	}
-	return string(m[1])
-}
-
 // TestActiveSessionsAfterRedisChange: a reload that points the
 // gateway at another Redis (a new server, database or password) builds a
 // new store and closes the old connection after the drain time. The
@@ -70,7 +54,7 @@ func TestActiveSessionsAfterRedisChange(t *testing.T) {
 	// The old connection is closed shutdown_timeout (1s) + 1s after the swap.
 	time.Sleep(2500 * time.Millisecond)
 	f.login() // one session, in database 1
-	if got := activeSessions(t, f); got != "1" {
+	if got := scrape(t, f, "portcullis_active_sessions"); got != "1" {
 		t.Errorf("portcullis_active_sessions = %s after a login on the reloaded Redis, want 1", got)
 	}
 	if strings.Contains(f.logs.String(), "counting active sessions failed") {
