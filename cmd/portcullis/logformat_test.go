@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,16 +39,7 @@ func TestAccessLogDuration(t *testing.T) {
 				issuer: p.Issuer, upstream: "http://" + upAddr, secrets: []string{secretA},
 				route: "[[routes]]\npath = \"/x\"\npublic = true\n"}
 			c.public = c.listen
-			path := filepath.Join(t.TempDir(), "portcullis.toml")
-			doc := strings.Replace(c.String(), "[[upstreams]]", "[log]\nformat = \""+format+"\"\n\n[[upstreams]]", 1)
-			if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			logs := &syncBuffer{}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- run(ctx, []string{"serve", "--config", path}, noEnv, logs, logs) }()
-			defer func() { cancel(); <-done }()
+			logs, stop := serveLogging(t, c, format)
 			var resp *http.Response
 			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 				if resp, err = http.Get("http://" + c.listen + "/x"); err == nil || time.Now().After(deadline) {
@@ -58,11 +50,9 @@ func TestAccessLogDuration(t *testing.T) {
 				t.Fatalf("GET: %v %v; logs:\n%s", resp, err, logs)
 			}
 			resp.Body.Close()
-			cancel()
-			if err := <-done; err != nil {
+			if err := stop(); err != nil {
 				t.Fatalf("serve: %v", err)
 			}
-			done <- nil
 			line := ""
 			for _, l := range strings.Split(logs.String(), "\n") {
 				if strings.Contains(l, `"msg":"request"`) || strings.Contains(l, "msg=request ") {
@@ -99,6 +89,30 @@ func TestAccessLogDuration(t *testing.T) {
 
 func noEnv(string) (string, bool) { return "", false }
 
+// serveLogging runs serve with c and [log] format = format, its standard
+// output and error written to the buffer it returns. stop ends serve and
+// returns what serve returned; the test's end stops it too.
+func serveLogging(t *testing.T, c testConfig, format string) (logs *syncBuffer, stop func() error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "portcullis.toml")
+	doc := strings.Replace(c.String(), "[[upstreams]]", "[log]\nformat = \""+format+"\"\n\n[[upstreams]]", 1)
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs = &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--config", path}, noEnv, logs, logs) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return logs, stop
+}
+
 // TestLibraryLogsFollowLogFormat: go-redis and Go's standard logger write
 // their complaints to the process's standard error themselves, as bare
 // "redis: 2006/01/02 15:04:05 pool.go:770: ..." lines: outside [log]
@@ -111,16 +125,7 @@ func TestLibraryLogsFollowLogFormat(t *testing.T) {
 		issuer: p.Issuer, upstream: "http://127.0.0.1:1", secrets: []string{secretA},
 		session: fmt.Sprintf("store = \"redis\"\nredis_url = \"redis://%s/0\"\n", testenv.Addr(testenv.FreePort(t)))}
 	c.public = c.listen
-	path := filepath.Join(t.TempDir(), "portcullis.toml")
-	doc := strings.Replace(c.String(), "[[upstreams]]", "[log]\nformat = \"json\"\n\n[[upstreams]]", 1)
-	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--config", path}, noEnv, logs, logs) }()
-	defer func() { cancel(); <-done }()
+	logs, stop := serveLogging(t, c, "json")
 	var err error
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		var resp *http.Response
@@ -132,9 +137,7 @@ func TestLibraryLogsFollowLogFormat(t *testing.T) {
 		}
 	}
 	log.Print("a library's complaint")
-	cancel()
-	<-done
-	done <- nil
+	stop()
 	var redisLine, stdLine bool
 	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		var entry map[string]any
