@@ -200,15 +200,7 @@ func TestReload(t *testing.T) {
 	alice := f.login()
 	first := f.g.current()
 
-	tests := []struct {
-		name       string
-		change     func(c *testConfig)
-		raw        string // written as is instead of the config
-		wantLive   bool
-		wantStatus int // alice's GET /admin/x afterwards
-		check      func(t *testing.T, prev, now *generation)
-		wantLogs   []string
-	}{
+	tests := []reloadCase{
 		{name: "a route becomes deny", change: func(c *testConfig) {
 			c.route = "[[routes]]\npath = \"/admin/**\"\ndeny = true\n"
 		}, wantLive: true, wantStatus: 403, wantLogs: []string{`msg="config reloaded" path=` + f.path},
@@ -270,37 +262,52 @@ func TestReload(t *testing.T) {
 		}, wantLive: true, wantStatus: 401},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			prev := f.g.current()
-			if tt.raw != "" {
-				f.write(tt.raw)
-			} else {
-				c := f.cfg
-				tt.change(&c)
-				f.write(c.String())
-			}
-			if got := f.g.reload(context.Background()); got != tt.wantLive {
-				t.Fatalf("reload live = %v, want %v; logs:\n%s", got, tt.wantLive, f.logs)
-			}
-			now := f.g.current()
-			if (now != prev) != tt.wantLive {
-				t.Errorf("generation swapped = %v, want %v", now != prev, tt.wantLive)
-			}
-			if got := f.get(alice, "/admin/x", false); got != tt.wantStatus {
-				t.Errorf("GET /admin/x = %d, want %d", got, tt.wantStatus)
-			}
-			if tt.check != nil {
-				tt.check(t, prev, now)
-			}
-			for _, want := range tt.wantLogs {
-				if !strings.Contains(f.logs.String(), want) {
-					t.Errorf("logs lack %q:\n%s", want, f.logs)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, f, alice) })
 	}
 	if f.g.current().provider != first.provider {
 		t.Error("the provider client was replaced although [provider] never changed")
+	}
+}
+
+// reloadCase is one step of TestReload: a change to the running
+// configuration, reloaded, and what alice's session and the logs show
+// after it. The steps run in order on one gateway.
+type reloadCase struct {
+	name       string
+	change     func(c *testConfig)
+	raw        string // written as is instead of the config
+	wantLive   bool
+	wantStatus int // alice's GET /admin/x afterwards
+	check      func(t *testing.T, prev, now *generation)
+	wantLogs   []string
+}
+
+func (tt reloadCase) run(t *testing.T, f *fixture, alice *http.Client) {
+	prev := f.g.current()
+	if tt.raw != "" {
+		f.write(tt.raw)
+	} else {
+		c := f.cfg
+		tt.change(&c)
+		f.write(c.String())
+	}
+	if got := f.g.reload(context.Background()); got != tt.wantLive {
+		t.Fatalf("reload live = %v, want %v; logs:\n%s", got, tt.wantLive, f.logs)
+	}
+	now := f.g.current()
+	if (now != prev) != tt.wantLive {
+		t.Errorf("generation swapped = %v, want %v", now != prev, tt.wantLive)
+	}
+	if got := f.get(alice, "/admin/x", false); got != tt.wantStatus {
+		t.Errorf("GET /admin/x = %d, want %d", got, tt.wantStatus)
+	}
+	if tt.check != nil {
+		tt.check(t, prev, now)
+	}
+	for _, want := range tt.wantLogs {
+		if !strings.Contains(f.logs.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, f.logs)
+		}
 	}
 }
 
