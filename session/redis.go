@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis/portcullis"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -310,6 +311,12 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 	if sess.ID != "" {
 		return s.update(ctx, r, sess, remaining)
 	}
+	return s.create(ctx, w, r, sess, remaining)
+}
+
+// create is Save of a new session: a fresh ID, the value and its index
+// entries written in one pipeline, then the cookie.
+func (s *RedisStore) create(ctx context.Context, w http.ResponseWriter, r *http.Request, sess *Session, remaining time.Duration) error {
 	raw := make([]byte, idLen)
 	if _, err := rand.Read(raw); err != nil {
 		return fmt.Errorf("session: save: %w", err)
@@ -327,24 +334,8 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 	}
 	pipe := s.client.Pipeline()
 	pipe.Set(ctx, key, val, remaining)
-	// Every session of a user gets the same lifetime, so the newest one
-	// expires last and its TTL is the index's.
 	id := &stored.Identity
-	var indexes []string
-	var userIdx string
-	if sub := providerSubject(id); sub != "" {
-		idx := s.index.write(subIndexPrefix, indexSub, id.Issuer, sub)
-		userIdx = idx
-		pipe.SAdd(ctx, idx, key)
-		extendTTL.Eval(ctx, pipe, []string{idx}, remaining.Milliseconds())
-		indexes = append(indexes, idx)
-	}
-	if sid := id.SessionID; sid != "" {
-		idx := s.index.write(sidIndexPrefix, indexSID, id.Issuer, sid)
-		pipe.SAdd(ctx, idx, key)
-		extendTTL.Eval(ctx, pipe, []string{idx}, remaining.Milliseconds())
-		indexes = append(indexes, idx)
-	}
+	indexes, userIdx := s.queueIndexes(ctx, pipe, id, key, remaining)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("session: redis save: %w", err)
 	}
@@ -369,6 +360,27 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 	}
 	s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored.resident(s.keep)})
 	return nil
+}
+
+// queueIndexes adds to pipe the writes that index the session stored at
+// key by the provider's (iss, sub) and (iss, sid), each present, and
+// returns the index sets it writes, the (iss, sub) one also as userIdx.
+// Every session of a user gets the same lifetime, so the newest one
+// expires last and its TTL is the index's.
+func (s *RedisStore) queueIndexes(ctx context.Context, pipe redis.Pipeliner, id *portcullis.Identity, key string, remaining time.Duration) (indexes []string, userIdx string) {
+	add := func(idx string) {
+		pipe.SAdd(ctx, idx, key)
+		extendTTL.Eval(ctx, pipe, []string{idx}, remaining.Milliseconds())
+		indexes = append(indexes, idx)
+	}
+	if sub := providerSubject(id); sub != "" {
+		userIdx = s.index.write(subIndexPrefix, indexSub, id.Issuer, sub)
+		add(userIdx)
+	}
+	if sid := id.SessionID; sid != "" {
+		add(s.index.write(sidIndexPrefix, indexSID, id.Issuer, sid))
+	}
+	return indexes, userIdx
 }
 
 // extendTTL sets an index set's TTL to ARGV[1] ms unless it already lives
