@@ -98,20 +98,7 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 		prevClaims = prev.Claims
 	}
 	if !c.isOIDC() {
-		// A read that fails is an outage; claims read are the provider's
-		// word, and an identity the sign-in would refuse refuses the grant.
-		claims, err := c.oauthClaims(ctx, m, out.AccessToken)
-		if err != nil {
-			return nil, err
-		}
-		id, err := c.refreshedClaims(claims, "", nil)
-		if err != nil {
-			return nil, err
-		}
-		if prev != nil && id.Subject != prev.Subject {
-			return nil, fmt.Errorf("%w: subject changed from %q to %q", ErrInvalidGrant, prev.Subject, id.Subject)
-		}
-		return id, nil
+		return c.refreshedOAuthIdentity(ctx, m, out.AccessToken, prev)
 	}
 	if out.IDToken == "" {
 		return c.identityWithoutIDToken(ctx, m, out.AccessToken, prev)
@@ -129,17 +116,8 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 		}
 		return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
 	}
-	if prev != nil {
-		prevSub, _ := prevClaims["sub"].(string)
-		if prevSub == "" && c.cfg.UserClaim == "sub" {
-			prevSub = prev.Subject
-		}
-		if prevSub != "" && vt.claims["sub"] != prevSub {
-			return nil, fmt.Errorf("%w: sub changed from %q to %v", ErrInvalidGrant, prevSub, vt.claims["sub"])
-		}
-		if prev.Issuer != "" && c.canonicalIssuer(vt.token.Issuer) != c.canonicalIssuer(prev.Issuer) {
-			return nil, fmt.Errorf("%w: iss changed from %q to %q", ErrInvalidGrant, prev.Issuer, vt.token.Issuer)
-		}
+	if err := c.sameSignIn(vt, prev); err != nil {
+		return nil, err
 	}
 	names, err := c.completeFromUserinfo(ctx, m, out.AccessToken, vt.claims)
 	if err != nil {
@@ -165,6 +143,47 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 		}
 	}
 	return c.refreshedClaims(vt.claims, vt.token.Issuer, names)
+}
+
+// refreshedOAuthIdentity is refreshedIdentity for a plain OAuth 2.0
+// provider: the claims are read again with the new access token and must
+// name the sign-in's subject. A read that fails is an outage; claims read
+// are the provider's word, and an identity the sign-in would refuse
+// refuses the grant.
+func (c *Client) refreshedOAuthIdentity(ctx context.Context, m *metadata, accessToken string, prev *portcullis.Identity) (*portcullis.Identity, error) {
+	claims, err := c.oauthClaims(ctx, m, accessToken)
+	if err != nil {
+		return nil, err
+	}
+	id, err := c.refreshedClaims(claims, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil && id.Subject != prev.Subject {
+		return nil, fmt.Errorf("%w: subject changed from %q to %q", ErrInvalidGrant, prev.Subject, id.Subject)
+	}
+	return id, nil
+}
+
+// sameSignIn refuses the grant when a refreshed ID token names another sub
+// or iss than the sign-in's (prev; nil: nothing to compare) (OIDC Core
+// 12.2). The sign-in's sub is its sub claim, or its Subject when user_claim
+// is sub.
+func (c *Client) sameSignIn(vt *verifiedJWT, prev *portcullis.Identity) error {
+	if prev == nil {
+		return nil
+	}
+	prevSub, _ := prev.Claims["sub"].(string)
+	if prevSub == "" && c.cfg.UserClaim == "sub" {
+		prevSub = prev.Subject
+	}
+	if prevSub != "" && vt.claims["sub"] != prevSub {
+		return fmt.Errorf("%w: sub changed from %q to %v", ErrInvalidGrant, prevSub, vt.claims["sub"])
+	}
+	if prev.Issuer != "" && c.canonicalIssuer(vt.token.Issuer) != c.canonicalIssuer(prev.Issuer) {
+		return fmt.Errorf("%w: iss changed from %q to %q", ErrInvalidGrant, prev.Issuer, vt.token.Issuer)
+	}
+	return nil
 }
 
 // refreshedClaims derives a refreshed identity from its claims. One the
