@@ -23,14 +23,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 	upstreams := d.validateUpstreams(fc.Upstreams)
 	routes := d.validateRoutes(fc.Routes, upstreams, len(fc.Upstreams))
 	table := d.compileRoutes(routes)
-	d.warnGroupCase(kind, fc.Routes)
-	d.warnGitHubAppOrgs(&fc.Provider, kind, fc.Routes)
-	d.warnUnderPrefix(fc.Server.Prefix, fc.Routes)
-	d.warnOpenSignIn(&fc.Provider, kind, fc.Routes)
-	d.warnOpenExtraIssuer(&fc.Provider, kind, fc.Routes)
-	d.warnSharedAudience(&fc.Headers, pub, fc.Upstreams, fc.Routes)
-	d.warnCookieReach(fc, kind, pub)
-	d.warnLocalSignOut(&fc.Provider, &fc.Session)
+	d.warnAll(fc, kind, pub)
 
 	s := &fc.Server
 	cfg := &Config{
@@ -84,6 +77,20 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		cfg.Proxy.AssertionKey, cfg.Proxy.AssertionPublishedKeys = d.signingKeys("headers.assertion_key_file", fc.Headers.AssertionKeyFile)
 	}
 	return cfg
+}
+
+// warnAll records, in this order, the warnings about what the
+// configuration lets happen that its author may not have meant. A warning
+// refuses nothing.
+func (d *decoder) warnAll(fc *fileConfig, kind string, pub *url.URL) {
+	d.warnGroupCase(kind, fc.Routes)
+	d.warnGitHubAppOrgs(&fc.Provider, kind, fc.Routes)
+	d.warnUnderPrefix(fc.Server.Prefix, fc.Routes)
+	d.warnOpenSignIn(&fc.Provider, kind, fc.Routes)
+	d.warnOpenExtraIssuer(&fc.Provider, kind, fc.Routes)
+	d.warnSharedAudience(&fc.Headers, pub, fc.Upstreams, fc.Routes)
+	d.warnCookieReach(fc, kind, pub)
+	d.warnLocalSignOut(&fc.Provider, &fc.Session)
 }
 
 // requestedScopes is provider.scopes, else the kind's default scopes.
