@@ -225,12 +225,9 @@ func (c *CookieStore) readSealed(r *http.Request) (string, bool) {
 func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) (err error) {
 	start := time.Now()
 	defer func() { c.metrics.observe(opSave, start, err) }()
-	if s.Elided() {
-		return errElided
-	}
-	remaining := s.ExpiresAt.Sub(c.cfg.Now())
-	if remaining <= 0 {
-		return fmt.Errorf("session: save: session expired at %s", s.ExpiresAt.Format(time.RFC3339))
+	remaining, err := saveLifetime(s, c.cfg.Now())
+	if err != nil {
+		return err
 	}
 	b, err := json.Marshal(s)
 	if err != nil {

@@ -297,12 +297,9 @@ func (s *RedisStore) sealValue(key string, sess *Session) (string, error) {
 func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) (err error) {
 	start := time.Now()
 	defer func() { s.metrics.observe(opSave, start, err) }()
-	if sess.Elided() {
-		return errElided
-	}
-	remaining := sess.ExpiresAt.Sub(s.cfg.Now())
-	if remaining <= 0 {
-		return fmt.Errorf("session: save: session expired at %s", sess.ExpiresAt.Format(time.RFC3339))
+	remaining, err := saveLifetime(sess, s.cfg.Now())
+	if err != nil {
+		return err
 	}
 	ctx := context.Background()
 	if r != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -178,6 +179,20 @@ func sameSession(full, resident *Session) bool {
 
 // errElided is Save's answer to an elided session.
 var errElided = errors.New("session: save: the session was loaded without its tokens (read it with Store.Full first)")
+
+// saveLifetime is what every store's Save checks first: an elided session
+// is refused, so that none is stored without its tokens, and so is one
+// already expired at now. It returns the lifetime left, the stored copy's.
+func saveLifetime(s *Session, now time.Time) (time.Duration, error) {
+	if s.Elided() {
+		return 0, errElided
+	}
+	remaining := s.ExpiresAt.Sub(now)
+	if remaining <= 0 {
+		return 0, fmt.Errorf("session: save: session expired at %s", s.ExpiresAt.Format(time.RFC3339))
+	}
+	return remaining, nil
+}
 
 // ServerSide reports whether s is kept by its store (the redis store) rather
 // than carried by its cookie (the cookie store). A change to a server-side
