@@ -7,8 +7,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -94,11 +92,8 @@ func noEnv(string) (string, bool) { return "", false }
 // returns what serve returned; the test's end stops it too.
 func serveLogging(t *testing.T, c testConfig, format string) (logs *syncBuffer, stop func() error) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "portcullis.toml")
 	doc := strings.Replace(c.String(), "[[upstreams]]", "[log]\nformat = \""+format+"\"\n\n[[upstreams]]", 1)
-	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, "portcullis.toml", doc)
 	logs = &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,11 +53,7 @@ url = "http://127.0.0.1:3000"
 [[routes]]
 path = "/**"
 `
-	path := filepath.Join(tb.TempDir(), "portcullis.toml")
-	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	return path
+	return writeConfig(tb, "portcullis.toml", doc)
 }
 
 // sessionsRun runs `portcullis sessions ARGS...` and returns stdout, stderr
