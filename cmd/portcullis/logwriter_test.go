@@ -13,26 +13,8 @@ import (
 	"time"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the flusher goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestLogWriterBuffersUntilFlushOrClose(t *testing.T) {
-	var out lockedBuffer
+	var out syncBuffer
 	l := newLogWriter(&out, time.Hour) // no periodic flush in this test
 	l.Write([]byte("one\n"))
 	if got := out.String(); got != "" {
@@ -50,7 +32,7 @@ func TestLogWriterBuffersUntilFlushOrClose(t *testing.T) {
 }
 
 func TestLogWriterFlushesPeriodically(t *testing.T) {
-	var out lockedBuffer
+	var out syncBuffer
 	l := newLogWriter(&out, 5*time.Millisecond)
 	defer l.Close()
 	l.Write([]byte("line\n"))
@@ -64,7 +46,7 @@ func TestLogWriterFlushesPeriodically(t *testing.T) {
 }
 
 func TestLogWriterConcurrentWritesStayWhole(t *testing.T) {
-	var out lockedBuffer
+	var out syncBuffer
 	l := newLogWriter(&out, time.Millisecond)
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
@@ -90,7 +72,7 @@ func TestLogWriterConcurrentWritesStayWhole(t *testing.T) {
 }
 
 func TestLoggerFlushesWarningsAtOnce(t *testing.T) {
-	var out lockedBuffer
+	var out syncBuffer
 	lw := newLogWriter(&out, time.Hour)
 	defer lw.Close()
 	log := newLogger("text", "info", lw).With("component", "test")
@@ -120,7 +102,7 @@ func TestServerErrorLog(t *testing.T) {
 
 // serverErrorLogServer is an HTTPS server (HTTP/2 and HTTP/1.1) whose
 // ErrorLog is serverErrorLog over a text handler at level, writing to out.
-func serverErrorLogServer(t *testing.T, h http.Handler, level slog.Level, out *lockedBuffer) *httptest.Server {
+func serverErrorLogServer(t *testing.T, h http.Handler, level slog.Level, out *syncBuffer) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	srv.EnableHTTP2 = true
@@ -131,7 +113,7 @@ func serverErrorLogServer(t *testing.T, h http.Handler, level slog.Level, out *l
 }
 
 // waitForLog waits until out holds want, or fails.
-func waitForLog(t *testing.T, out *lockedBuffer, want string) string {
+func waitForLog(t *testing.T, out *syncBuffer, want string) string {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(out.String(), want) {
@@ -149,7 +131,7 @@ func waitForLog(t *testing.T, out *lockedBuffer, want string) string {
 // handshake's message quotes): a forged "panic" at error level, flushed
 // at once, at will.
 func TestServerErrorLogClientTextIsNoPanic(t *testing.T) {
-	var out lockedBuffer
+	var out syncBuffer
 	srv := serverErrorLogServer(t, http.NotFoundHandler(), slog.LevelDebug, &out)
 	conn, err := tls.Dial("tcp", srv.Listener.Addr().String(), &tls.Config{
 		InsecureSkipVerify: true, NextProtos: []string{"http: panic serving 10.6.6.6:1: forged"}})
@@ -167,7 +149,7 @@ func TestServerErrorLogClientTextIsNoPanic(t *testing.T) {
 // net/http reports as "http2: panic serving ...", is logged at error level
 // as the HTTP/1.1 one is; at debug it was hidden at the default level.
 func TestServerErrorLogHTTP2Panic(t *testing.T) {
-	var out lockedBuffer
+	var out syncBuffer
 	srv := serverErrorLogServer(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("boom in a handler")
 	}), slog.LevelInfo, &out)
