@@ -720,13 +720,7 @@ func (p *Provider) AccessToken(sub string, extra map[string]any) string {
 	now := p.opts.Now()
 	c := map[string]any{"iss": p.Issuer, "sub": sub, "aud": p.opts.AccessTokenAudience,
 		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "client_id": p.ClientID}
-	for k, v := range extra {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
+	withExtra(c, extra)
 	return p.mint(p.Sign(c, SignOptions{Typ: "at+jwt"}))
 }
 
@@ -753,6 +747,13 @@ func (p *Provider) LogoutToken(sub, sid string, extra map[string]any) string {
 	if sid != "" {
 		c["sid"] = sid
 	}
+	withExtra(c, extra)
+	return p.mint(p.Sign(c, SignOptions{Typ: "logout+jwt"}))
+}
+
+// withExtra adds extra's claims to c, replacing c's; a nil value deletes
+// the claim instead, so that a test can mint a token without it.
+func withExtra(c, extra map[string]any) {
 	for k, v := range extra {
 		if v == nil {
 			delete(c, k)
@@ -760,7 +761,6 @@ func (p *Provider) LogoutToken(sub, sid string, extra map[string]any) string {
 			c[k] = v
 		}
 	}
-	return p.mint(p.Sign(c, SignOptions{Typ: "logout+jwt"}))
 }
 
 // s256Matches checks RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge.
