@@ -109,14 +109,24 @@ func (d *decoder) readFile(path, name string) ([]byte, bool) {
 	return b, true
 }
 
+// bothGiven records a problem when a secret is given both as k and as
+// k_file, and reports whether it is. It marks k_file a known key either
+// way, for suggestions.
+func (t *table) bothGiven(k string) bool {
+	t.seen[k+"_file"] = true
+	if !t.has(k) || !t.has(k+"_file") {
+		return false
+	}
+	t.get(k)
+	t.get(k + "_file")
+	t.d.problem(t.key(k+"_file"), "give either %s or %s_file, not both", k, k)
+	return true
+}
+
 // secret returns the secret given as k or, from a file, as k_file (the
 // trimmed contents). Giving both is a problem.
 func (t *table) secret(k string) string {
-	t.seen[k+"_file"] = true // a known key, for suggestions
-	if t.has(k) && t.has(k+"_file") {
-		t.get(k)
-		t.get(k + "_file")
-		t.d.problem(t.key(k+"_file"), "give either %s or %s_file, not both", k, k)
+	if t.bothGiven(k) {
 		return ""
 	}
 	if t.has(k + "_file") {
@@ -164,11 +174,7 @@ type listEntry struct {
 // secretList returns the secrets given as k (an array) or as k_file (one per
 // line; blank lines and lines starting with # are ignored).
 func (t *table) secretList(k string) []listEntry {
-	t.seen[k+"_file"] = true // a known key, for suggestions
-	if t.has(k) && t.has(k+"_file") {
-		t.get(k)
-		t.get(k + "_file")
-		t.d.problem(t.key(k+"_file"), "give either %s or %s_file, not both", k, k)
+	if t.bothGiven(k) {
 		return nil
 	}
 	var out []listEntry
