@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"syscall"
@@ -63,23 +64,7 @@ func TestRedisHungCallsAreBounded(t *testing.T) {
 	// (the batch ahead of it, then its own), and a shared machine's margin.
 	const bound, checkBound = 3 * time.Second, 4 * time.Second
 
-	var mu sync.Mutex
-	var worst time.Duration
-	var wg sync.WaitGroup
-	for range 256 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			took, err := timed(func() error { _, err := store.Load(requestWith(cs)); return err })
-			if err == nil || errors.Is(err, ErrNoSession) {
-				t.Errorf("Load while Redis hangs = %v, want a store error", err)
-			}
-			mu.Lock()
-			worst = max(worst, took)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	worst := slowestHungLoad(t, store, cs, 256)
 	t.Logf("the slowest of 256 while Redis hangs: %v", worst)
 	if worst > checkBound {
 		t.Errorf("256 session checks while Redis hangs: the slowest took %v, want < %v", worst, checkBound)
@@ -118,6 +103,31 @@ func TestRedisHungCallsAreBounded(t *testing.T) {
 	if took, err := timed(func() error { _, err := store.Load(requestWith(cs)); return err }); err != nil || took > bound {
 		t.Errorf("the first Load after Redis answers again: %v after %v", err, took)
 	}
+}
+
+// slowestHungLoad runs n Loads of the session in cs at once while Redis
+// hangs, checks each fails with a store error, and returns the longest one
+// took.
+func slowestHungLoad(t *testing.T, store *RedisStore, cs []*http.Cookie, n int) time.Duration {
+	t.Helper()
+	var mu sync.Mutex
+	var worst time.Duration
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			took, err := timed(func() error { _, err := store.Load(requestWith(cs)); return err })
+			if err == nil || errors.Is(err, ErrNoSession) {
+				t.Errorf("Load while Redis hangs = %v, want a store error", err)
+			}
+			mu.Lock()
+			worst = max(worst, took)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return worst
 }
 
 // racePings shows that a caller's shorter deadline is heeded (readyz gives
