@@ -54,11 +54,7 @@ func TestRedisHungCallsAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another replica, which has not opened the session yet (its Load GETs it).
-	cold, err := NewRedisStore(RedisConfig{URL: "redis://" + raw.Options().Addr}, store.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cold.Close()
+	cold := anotherReplica(t, raw, store)
 	resume := hang(t, p)
 	// redisCallTimeout for a call, twice that for an autopipelined check
 	// (the batch ahead of it, then its own), and a shared machine's margin.

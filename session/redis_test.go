@@ -31,6 +31,19 @@ func startRedis(tb testing.TB, port int) (*testenv.Process, int) {
 	return p, port
 }
 
+// anotherReplica is a store on the Redis behind raw with store's cookie
+// settings (and opts): another replica of the gateway, which has opened
+// none of the sessions. It is closed when the test ends.
+func anotherReplica(tb testing.TB, raw *redis.Client, store *RedisStore, opts ...StoreOptions) *RedisStore {
+	tb.Helper()
+	other, err := NewRedisStore(RedisConfig{URL: "redis://" + raw.Options().Addr}, store.cfg, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { other.Close() })
+	return other
+}
+
 // newTestRedisStore starts Redis and a store on it; raw is a plain client
 // for inspecting what the store wrote.
 func newTestRedisStore(tb testing.TB, clock *testClock, opts ...StoreOptions) (*RedisStore, *redis.Client, *testenv.Process, int) {
@@ -73,11 +86,7 @@ func TestRedisStoreLifecycle(t *testing.T) {
 	}
 
 	// A cold store (another replica) reads the same session.
-	other, err := NewRedisStore(RedisConfig{URL: "redis://" + raw.Options().Addr}, store.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := anotherReplica(t, raw, store)
 	if g, err := other.Load(requestWith(cs)); err != nil || g.ID != got.ID {
 		t.Fatalf("Load on another replica = %v, %v", g, err)
 	}
@@ -394,11 +403,7 @@ func TestRedisStoreCachedLoadReadsOnlyTheTag(t *testing.T) {
 	store, raw, _, _ := newTestRedisStore(t, clock)
 	ctx := context.Background()
 	cs := saveCookies(t, store, nil, testSession(t, clock.Now(), 5, 300))
-	other, err := NewRedisStore(RedisConfig{URL: "redis://" + raw.Options().Addr}, store.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := anotherReplica(t, raw, store)
 	first, err := loadFull(t, other, requestWith(cs))
 	if err != nil {
 		t.Fatal(err)

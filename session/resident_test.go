@@ -48,11 +48,7 @@ func residentStores(t *testing.T, clock *testClock) map[string]Store {
 		t.Fatal(err)
 	}
 	rs, raw, _, _ := newTestRedisStore(t, clock)
-	rsKeep, err := NewRedisStore(RedisConfig{URL: "redis://" + raw.Options().Addr}, rs.cfg, StoreOptions{KeepAccessToken: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rsKeep.Close() })
+	rsKeep := anotherReplica(t, raw, rs, StoreOptions{KeepAccessToken: true})
 	return map[string]Store{"cookie": cookie, "cookie, keep access token": cookieKeep,
 		"redis": rs, "redis, keep access token": rsKeep}
 }
