@@ -57,25 +57,8 @@ func (p *pageTransport) reset(pages [][]byte, link string) {
 func FuzzDirectoryPages(f *testing.F) {
 	const base = "https://dir.test"
 	pt := &pageTransport{}
-	hc := &http.Client{Transport: pt}
-	graph, err := NewGraph(base, hc)
-	if err != nil {
-		f.Fatal(err)
-	}
-	github, err := NewGitHub(base, hc)
-	if err != nil {
-		f.Fatal(err)
-	}
-	key := serviceAccountKey(f, base+"/token")
-	admin, err := NewGoogle(GoogleConfig{CredentialsJSON: key, AdminEmail: "admin@acme.com", BaseURL: base, HTTPClient: hc})
-	if err != nil {
-		f.Fatal(err)
-	}
-	cloud, err := NewGoogle(GoogleConfig{CredentialsJSON: key, BaseURL: base, HTTPClient: hc})
-	if err != nil {
-		f.Fatal(err)
-	}
-	sources := []Source{graph, github, admin, cloud}
+	sources := pagedSources(f, base, &http.Client{Transport: pt})
+	graph, cloud := sources[0], sources[3]
 	// Requests one read may make, the service-account grant included.
 	bound := []int{maxPages, 2 * maxPages, maxPages + MaxGroups + 1, maxPages + 1}
 	for _, s := range []struct {
@@ -130,15 +113,46 @@ func FuzzDirectoryPages(f *testing.F) {
 			}
 			return
 		}
-		if len(groups) > MaxGroups {
-			t.Fatalf("source %d: %d groups", i, len(groups))
-		}
-		seen := map[string]bool{}
-		for _, g := range groups {
-			if g == "" || len(g) > maxGroupLen || seen[g] {
-				t.Fatalf("source %d: group %q (empty, too long or twice) in %q", i, g, groups)
-			}
-			seen[g] = true
-		}
+		checkGroupList(t, i, groups)
 	})
+}
+
+// pagedSources are the sources FuzzDirectoryPages reads, all at base
+// through hc: Graph, GitHub, Google with an admin (Admin SDK) and Google
+// without (Cloud Identity).
+func pagedSources(f *testing.F, base string, hc *http.Client) []Source {
+	graph, err := NewGraph(base, hc)
+	if err != nil {
+		f.Fatal(err)
+	}
+	github, err := NewGitHub(base, hc)
+	if err != nil {
+		f.Fatal(err)
+	}
+	key := serviceAccountKey(f, base+"/token")
+	admin, err := NewGoogle(GoogleConfig{CredentialsJSON: key, AdminEmail: "admin@acme.com", BaseURL: base, HTTPClient: hc})
+	if err != nil {
+		f.Fatal(err)
+	}
+	cloud, err := NewGoogle(GoogleConfig{CredentialsJSON: key, BaseURL: base, HTTPClient: hc})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return []Source{graph, github, admin, cloud}
+}
+
+// checkGroupList fails t unless source i's groups are at most MaxGroups,
+// distinct, non-empty and at most maxGroupLen bytes each.
+func checkGroupList(t *testing.T, i int, groups []string) {
+	t.Helper()
+	if len(groups) > MaxGroups {
+		t.Fatalf("source %d: %d groups", i, len(groups))
+	}
+	seen := map[string]bool{}
+	for _, g := range groups {
+		if g == "" || len(g) > maxGroupLen || seen[g] {
+			t.Fatalf("source %d: group %q (empty, too long or twice) in %q", i, g, groups)
+		}
+		seen[g] = true
+	}
 }
