@@ -136,29 +136,32 @@ func TestGoogleDirectoryRefusals(t *testing.T) {
 	}
 }
 
+// googleTokenError is the token endpoint's refusal of ts's grant, with its
+// error and error_description.
+func googleTokenError(t *testing.T, ts oauth2.TokenSource) *oauth2.RetrieveError {
+	t.Helper()
+	_, err := ts.Token()
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		t.Fatalf("want a RetrieveError, got %v", err)
+	}
+	// golang.org/x/oauth2/jwt leaves ErrorCode empty: parse the body.
+	var body struct {
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}
+	_ = json.Unmarshal(re.Body, &body)
+	re.ErrorCode, re.ErrorDescription = body.Error, body.ErrorDescription
+	return re
+}
+
 func TestGoogleTokenEndpointErrors(t *testing.T) {
 	g := NewGoogle(t, GoogleOptions{})
-	tokenErr := func(t *testing.T, ts oauth2.TokenSource) *oauth2.RetrieveError {
-		t.Helper()
-		_, err := ts.Token()
-		var re *oauth2.RetrieveError
-		if !errors.As(err, &re) {
-			t.Fatalf("want a RetrieveError, got %v", err)
-		}
-		// golang.org/x/oauth2/jwt leaves ErrorCode empty: parse the body.
-		var body struct {
-			Error            string `json:"error"`
-			ErrorDescription string `json:"error_description"`
-		}
-		_ = json.Unmarshal(re.Body, &body)
-		re.ErrorCode, re.ErrorDescription = body.Error, body.ErrorDescription
-		return re
-	}
 	t.Run("delegation missing", func(t *testing.T) {
 		g.SetFaults(GoogleErrorOnDelegation)
 		defer g.SetFaults(0)
 		_, ts := googleClient(t, g, "admin@acme.com", googleScopeGroupReadonly)
-		re := tokenErr(t, ts)
+		re := googleTokenError(t, ts)
 		if re.Response.StatusCode != 401 || re.ErrorCode != "unauthorized_client" ||
 			!strings.HasPrefix(re.ErrorDescription, "Client is unauthorized to retrieve access tokens using this method") {
 			t.Fatalf("%d %q %q", re.Response.StatusCode, re.ErrorCode, re.ErrorDescription)
@@ -171,13 +174,13 @@ func TestGoogleTokenEndpointErrors(t *testing.T) {
 	})
 	t.Run("scope not in the delegation", func(t *testing.T) {
 		_, ts := googleClient(t, g, "admin@acme.com", googleScopeGroup)
-		if re := tokenErr(t, ts); re.ErrorCode != "unauthorized_client" {
+		if re := googleTokenError(t, ts); re.ErrorCode != "unauthorized_client" {
 			t.Fatalf("%q", re.ErrorCode)
 		}
 	})
 	t.Run("user outside the domain", func(t *testing.T) {
 		_, ts := googleClient(t, g, "mallory@evil.com", googleScopeGroupReadonly)
-		if re := tokenErr(t, ts); re.ErrorCode != "invalid_grant" || re.ErrorDescription != "Invalid email or User ID" {
+		if re := googleTokenError(t, ts); re.ErrorCode != "invalid_grant" || re.ErrorDescription != "Invalid email or User ID" {
 			t.Fatalf("%q %q", re.ErrorCode, re.ErrorDescription)
 		}
 	})
@@ -194,7 +197,7 @@ func TestGoogleTokenEndpointErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if re := tokenErr(t, cfg.TokenSource(context.Background())); re.Response.StatusCode != 400 ||
+		if re := googleTokenError(t, cfg.TokenSource(context.Background())); re.Response.StatusCode != 400 ||
 			re.ErrorCode != "invalid_grant" || re.ErrorDescription != "Invalid JWT Signature." {
 			t.Fatalf("%d %q %q", re.Response.StatusCode, re.ErrorCode, re.ErrorDescription)
 		}
@@ -202,7 +205,7 @@ func TestGoogleTokenEndpointErrors(t *testing.T) {
 	t.Run("assertion out of its time window", func(t *testing.T) {
 		late := NewGoogle(t, GoogleOptions{Now: func() time.Time { return time.Now().Add(2 * time.Hour) }})
 		_, ts := googleClient(t, late, "admin@acme.com", googleScopeGroupReadonly)
-		if re := tokenErr(t, ts); re.ErrorCode != "invalid_grant" || !strings.Contains(re.ErrorDescription, "short-lived") {
+		if re := googleTokenError(t, ts); re.ErrorCode != "invalid_grant" || !strings.Contains(re.ErrorDescription, "short-lived") {
 			t.Fatalf("%q %q", re.ErrorCode, re.ErrorDescription)
 		}
 	})
@@ -210,7 +213,7 @@ func TestGoogleTokenEndpointErrors(t *testing.T) {
 		g.SetFaults(GoogleUnavailable)
 		defer g.SetFaults(0)
 		_, ts := googleClient(t, g, "admin@acme.com", googleScopeGroupReadonly)
-		if re := tokenErr(t, ts); re.Response.StatusCode != 503 {
+		if re := googleTokenError(t, ts); re.Response.StatusCode != 503 {
 			t.Fatalf("%d", re.Response.StatusCode)
 		}
 	})
