@@ -64,6 +64,15 @@ func mustRefuseRedirect(t *testing.T, err error, s *sink) {
 	}
 }
 
+// redirectToSink has p answer path with status and a Location on a new
+// sink, at the same path.
+func redirectToSink(t *testing.T, p *oidctest.Provider, path string, status int) *sink {
+	t.Helper()
+	s := newSink(t)
+	p.SetRedirect(path, status, s.URL+path)
+	return s
+}
+
 // TestBackChannelNeverFollowsRedirects: every call to the provider refuses
 // a 307 or 308 (which would re-send the code, the PKCE verifier and the
 // client credentials to Location) and a 302, and the error surfaces.
@@ -73,8 +82,7 @@ func TestBackChannelNeverFollowsRedirects(t *testing.T) {
 			for _, path := range []string{"/token", "/userinfo", "/jwks"} {
 				t.Run("login "+path, func(t *testing.T) {
 					p, c, _ := setup(t, oidctest.Options{}, nil)
-					s := newSink(t)
-					p.SetRedirect(path, status, s.URL+path)
+					s := redirectToSink(t, p, path, status)
 					toks, id, err := login(t, c)
 					mustRefuseRedirect(t, err, s)
 					if toks != nil || id != nil {
@@ -91,8 +99,7 @@ func TestBackChannelNeverFollowsRedirects(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				s := newSink(t)
-				p.SetRedirect("/token", status, s.URL+"/token")
+				s := redirectToSink(t, p, "/token", status)
 				_, _, err = c.Refresh(context.Background(), toks.RefreshToken, id)
 				mustRefuseRedirect(t, err, s)
 				if !errors.Is(err, ErrRedirect) || errors.Is(err, ErrInvalidGrant) {
@@ -101,14 +108,12 @@ func TestBackChannelNeverFollowsRedirects(t *testing.T) {
 			})
 			t.Run("revocation", func(t *testing.T) {
 				p, c, _ := setup(t, oidctest.Options{}, nil)
-				s := newSink(t)
-				p.SetRedirect("/revoke", status, s.URL+"/revoke")
+				s := redirectToSink(t, p, "/revoke", status)
 				mustRefuseRedirect(t, c.Revoke(context.Background(), "rt-1"), s)
 			})
 			t.Run("discovery", func(t *testing.T) {
 				p := oidctest.New(t, oidctest.Options{})
-				s := newSink(t)
-				p.SetRedirect("/.well-known/openid-configuration", status, s.URL+"/.well-known/openid-configuration")
+				s := redirectToSink(t, p, "/.well-known/openid-configuration", status)
 				c, err := New(Config{Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret})
 				if err != nil {
 					t.Fatal(err)
@@ -118,44 +123,48 @@ func TestBackChannelNeverFollowsRedirects(t *testing.T) {
 					t.Error("ready after a redirected discovery")
 				}
 			})
-			t.Run("bearer JWKS", func(t *testing.T) {
-				p, c, _ := setup(t, oidctest.Options{}, nil)
-				s := newSink(t)
-				p.SetRedirect("/jwks", status, s.URL+"/jwks")
-				id, err := c.VerifyBearer(context.Background(), p.AccessToken("alice", nil))
-				mustRefuseRedirect(t, err, s)
-				if id != nil || !errors.Is(err, ErrInvalidToken) {
-					t.Errorf("id %+v, err = %v, want ErrInvalidToken", id, err)
-				}
-			})
-			t.Run("bearer extra issuer discovery", func(t *testing.T) {
-				k := oidctest.New(t, oidctest.Options{})
-				s := newSink(t)
-				k.SetRedirect("/.well-known/openid-configuration", status, s.URL+"/.well-known/openid-configuration")
-				_, c, _ := setup(t, oidctest.Options{}, func(cfg *Config) {
-					cfg.ExtraIssuers = []ExtraIssuer{{Issuer: k.Issuer, Audiences: []string{k.ClientID}}}
-				})
-				id, err := c.VerifyBearer(context.Background(), k.AccessToken("robot", nil))
-				mustRefuseRedirect(t, err, s)
-				if id != nil || !errors.Is(err, ErrInvalidToken) {
-					t.Errorf("id %+v, err = %v", id, err)
-				}
-			})
-			t.Run("bearer introspection", func(t *testing.T) {
-				p, c, clk := setup(t, oidctest.Options{}, nil)
-				s := newSink(t)
-				p.SetRedirect("/introspect", status, s.URL+"/introspect")
-				tok := p.OpaqueToken("alice", p.ClientID, "", clk.Now().Add(time.Hour))
-				id, err := c.VerifyBearer(context.Background(), tok)
-				mustRefuseRedirect(t, err, s)
-				// Fails closed like any introspection the provider does not
-				// answer (503, not a 401 about the token).
-				if id != nil || !errors.Is(err, ErrUnavailable) {
-					t.Errorf("id %+v, err = %v, want ErrUnavailable", id, err)
-				}
-			})
+			bearerNeverFollowsRedirects(t, status)
 		})
 	}
+}
+
+// bearerNeverFollowsRedirects is TestBackChannelNeverFollowsRedirects for
+// the calls VerifyBearer makes: the JWKS, an extra issuer's discovery and
+// introspection.
+func bearerNeverFollowsRedirects(t *testing.T, status int) {
+	t.Run("bearer JWKS", func(t *testing.T) {
+		p, c, _ := setup(t, oidctest.Options{}, nil)
+		s := redirectToSink(t, p, "/jwks", status)
+		id, err := c.VerifyBearer(context.Background(), p.AccessToken("alice", nil))
+		mustRefuseRedirect(t, err, s)
+		if id != nil || !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("id %+v, err = %v, want ErrInvalidToken", id, err)
+		}
+	})
+	t.Run("bearer extra issuer discovery", func(t *testing.T) {
+		k := oidctest.New(t, oidctest.Options{})
+		s := redirectToSink(t, k, "/.well-known/openid-configuration", status)
+		_, c, _ := setup(t, oidctest.Options{}, func(cfg *Config) {
+			cfg.ExtraIssuers = []ExtraIssuer{{Issuer: k.Issuer, Audiences: []string{k.ClientID}}}
+		})
+		id, err := c.VerifyBearer(context.Background(), k.AccessToken("robot", nil))
+		mustRefuseRedirect(t, err, s)
+		if id != nil || !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("id %+v, err = %v", id, err)
+		}
+	})
+	t.Run("bearer introspection", func(t *testing.T) {
+		p, c, clk := setup(t, oidctest.Options{}, nil)
+		s := redirectToSink(t, p, "/introspect", status)
+		tok := p.OpaqueToken("alice", p.ClientID, "", clk.Now().Add(time.Hour))
+		id, err := c.VerifyBearer(context.Background(), tok)
+		mustRefuseRedirect(t, err, s)
+		// Fails closed like any introspection the provider does not
+		// answer (503, not a 401 about the token).
+		if id != nil || !errors.Is(err, ErrUnavailable) {
+			t.Errorf("id %+v, err = %v, want ErrUnavailable", id, err)
+		}
+	})
 }
 
 // TestGitHubBackChannelNeverFollowsRedirects: GitHub's token endpoint
