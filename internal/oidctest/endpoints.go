@@ -20,13 +20,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	g, known := p.access[tok]
 	revoked := p.revoked[tok]
-	claims := map[string]any{}
-	for k, v := range p.user.Claims {
-		claims[k] = v
-	}
-	for k, v := range p.user.UserinfoClaims {
-		claims[k] = v
-	}
+	claims := p.user.claimsWith(p.user.UserinfoClaims)
 	sub := p.user.Subject
 	p.mu.Unlock()
 	if revoked || (!known && !p.opts.JWTAccessTokens) {
@@ -57,10 +51,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	if p.revoked[tok] {
 		ok = false
 	}
-	claims := map[string]any{}
-	for k, v := range p.user.Claims {
-		claims[k] = v
-	}
+	claims := p.user.claimsWith(nil)
 	p.mu.Unlock()
 	if !ok || !g.exp.After(p.opts.Now()) {
 		writeJSON(w, http.StatusOK, map[string]any{"active": false})

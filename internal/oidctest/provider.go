@@ -21,6 +21,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -72,6 +73,15 @@ type User struct {
 	// IDTokenClaims appear only in ID tokens (a provider whose userinfo
 	// leaves out groups it puts in ID tokens).
 	IDTokenClaims map[string]any
+}
+
+// claimsWith returns a new map of u's Claims with own's over them: what a
+// token or an endpoint states of u, own being its own claims.
+func (u User) claimsWith(own map[string]any) map[string]any {
+	c := make(map[string]any, len(u.Claims)+len(own))
+	maps.Copy(c, u.Claims)
+	maps.Copy(c, own)
+	return c
 }
 
 // Options configure a Provider; zero values are documented per field.
@@ -652,13 +662,7 @@ func (p *Provider) IDToken(sub, nonce, accessToken string) string {
 	f := p.faultsNow()
 	now := p.opts.Now()
 	p.mu.Lock()
-	c := map[string]any{}
-	for k, v := range p.user.Claims {
-		c[k] = v
-	}
-	for k, v := range p.user.IDTokenClaims {
-		c[k] = v
-	}
+	c := p.user.claimsWith(p.user.IDTokenClaims)
 	age := p.idAge
 	p.mu.Unlock()
 	c["iss"], c["sub"], c["aud"] = p.Issuer, sub, p.ClientID
