@@ -5,11 +5,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -171,4 +174,115 @@ func (p *Provider) Sign(claims map[string]any, o SignOptions) string {
 		s = string(b)
 	}
 	return s
+}
+
+// IDToken mints an ID token for sub as the token endpoint would, with the
+// active faults applied; accessToken (if any) sets at_hash.
+func (p *Provider) IDToken(sub, nonce, accessToken string) string {
+	f := p.faultsNow()
+	now := p.opts.Now()
+	p.mu.Lock()
+	c := p.user.claimsWith(p.user.IDTokenClaims)
+	age := p.idAge
+	p.mu.Unlock()
+	c["iss"], c["sub"], c["aud"] = p.Issuer, sub, p.ClientID
+	if p.opts.IDTokenIssuer != "" {
+		c["iss"] = p.opts.IDTokenIssuer
+	}
+	c["iat"], c["exp"] = now.Add(-age).Unix(), now.Add(time.Hour).Unix()
+	if nonce != "" {
+		c["nonce"] = nonce
+	}
+	if accessToken != "" {
+		sum := sha256.Sum256([]byte(accessToken)) // OIDC Core 3.1.3.6, for RS256/ES256
+		c["at_hash"] = base64.RawURLEncoding.EncodeToString(sum[:16])
+	}
+	o := SignOptions{}
+	applyIDTokenFaults(f, c, &o, p.tb)
+	return p.Sign(c, o)
+}
+
+func applyIDTokenFaults(f Fault, c map[string]any, o *SignOptions, tb testing.TB) {
+	if f&FaultWrongIssuer != 0 {
+		c["iss"] = "https://evil.example.com"
+	}
+	if f&FaultWrongAudience != 0 {
+		c["aud"] = "another-client"
+	}
+	if f&FaultWrongNonce != 0 {
+		c["nonce"] = "not-the-nonce"
+	}
+	if f&FaultExpiredIDToken != 0 {
+		c["exp"] = c["iat"].(int64) - 3600
+		c["iat"] = c["iat"].(int64) - 7200
+	}
+	if f&FaultMissingSub != 0 {
+		delete(c, "sub")
+	}
+	if f&FaultStringIat != 0 {
+		c["iat"] = strconv.FormatInt(c["iat"].(int64), 10)
+	}
+	if f&FaultBadAtHash != 0 {
+		c["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA"
+	}
+	o.CorruptSignature = f&FaultBadSignature != 0
+	if f&FaultAlgNone != 0 {
+		o.Alg = "none"
+	}
+	if f&FaultHS256PublicKey != 0 {
+		o.Alg = "HS256"
+	}
+	if f&FaultUnknownKID != 0 {
+		o.Key = unpublishedRSA(tb)
+	}
+}
+
+// AccessToken mints a JWT access token for sub (typ at+jwt, aud =
+// Options.AccessTokenAudience, exp in an hour, iat now); extra claims are
+// added or override (a nil value deletes the claim).
+func (p *Provider) AccessToken(sub string, extra map[string]any) string {
+	now := p.opts.Now()
+	c := map[string]any{"iss": p.Issuer, "sub": sub, "aud": p.opts.AccessTokenAudience,
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "client_id": p.ClientID}
+	withExtra(c, extra)
+	return p.mint(p.Sign(c, SignOptions{Typ: "at+jwt"}))
+}
+
+// OpaqueToken registers an opaque access token that introspection reports
+// active for sub until exp, with the given aud ("" = none) and scope.
+func (p *Provider) OpaqueToken(sub, aud, scope string, exp time.Time) string {
+	t := p.mint(randomString())
+	p.mu.Lock()
+	p.access[t] = grant{sub: sub, scope: scope, exp: exp, aud: aud}
+	p.mu.Unlock()
+	return t
+}
+
+// LogoutToken mints a valid back-channel logout token (OIDC Back-Channel
+// Logout 1.0 §2.4) for sub and sid; extra claims add or override (nil
+// deletes).
+func (p *Provider) LogoutToken(sub, sid string, extra map[string]any) string {
+	c := map[string]any{"iss": p.Issuer, "aud": p.ClientID, "iat": p.opts.Now().Unix(),
+		"jti": randomString(), "events": map[string]any{
+			"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}}
+	if sub != "" {
+		c["sub"] = sub
+	}
+	if sid != "" {
+		c["sid"] = sid
+	}
+	withExtra(c, extra)
+	return p.mint(p.Sign(c, SignOptions{Typ: "logout+jwt"}))
+}
+
+// withExtra adds extra's claims to c, replacing c's; a nil value deletes
+// the claim instead, so that a test can mint a token without it.
+func withExtra(c, extra map[string]any) {
+	for k, v := range extra {
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
 }
