@@ -42,21 +42,8 @@ func googleLogin(t *testing.T, user *oidctest.User, idTokenIss string) (*oidctes
 	if err := c.Discover(context.Background()); err != nil {
 		t.Fatalf("Discover: %v", err)
 	}
-	u, err := c.AuthCodeURL("state-1", "nonce-1", testVerifier, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := hc.Get(u)
-	if err != nil {
-		t.Fatalf("authorize: %v", err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.Query().Get("code") == "" {
-		t.Fatalf("authorize: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	toks, id, err := c.Exchange(context.Background(), loc.Query().Get("code"), testVerifier, "nonce-1")
+	code := authorizeVia(t, hc, c, "state-1", "nonce-1", testVerifier)
+	toks, id, err := c.Exchange(context.Background(), code, testVerifier, "nonce-1")
 	return p, c, toks, id, err
 }
 

@@ -52,18 +52,27 @@ func setup(t testing.TB, o oidctest.Options, mod func(*Config)) (*oidctest.Provi
 // sends back, checking the state round-trips.
 func authorize(t testing.TB, c *Client, state, nonce, verifier string) string {
 	t.Helper()
+	return authorizeVia(t, &http.Client{}, c, state, nonce, verifier)
+}
+
+// authorizeVia is authorize with the browser's requests sent through hc's
+// transport (a provider whose URLs name another host than its test
+// server's). It does not follow the redirect back.
+func authorizeVia(t testing.TB, hc *http.Client, c *Client, state, nonce, verifier string) string {
+	t.Helper()
 	u, err := c.AuthCodeURL(state, nonce, verifier, nil)
 	if err != nil {
 		t.Fatalf("AuthCodeURL: %v", err)
 	}
-	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := hc.Get(u)
+	browser := &http.Client{Transport: hc.Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := browser.Get(u)
 	if err != nil {
 		t.Fatalf("authorize: %v", err)
 	}
 	resp.Body.Close()
 	loc, err := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusFound || err != nil {
+	if resp.StatusCode != http.StatusFound || err != nil || loc.Query().Get("code") == "" {
 		t.Fatalf("authorize: status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if got := loc.Query().Get("state"); got != state {
