@@ -65,7 +65,8 @@ func (c *Client) Discover(ctx context.Context) error {
 	}
 	// A jwks_uri that cannot be used is as none: no token would verify.
 	if why := endpointProblem(c.cfg.Issuer, pm.JWKSURI); why != "" {
-		return fmt.Errorf("idp: discovery of %s: jwks_uri %s", c.cfg.Issuer, why)
+		return fmt.Errorf("idp: discovery of %s: the provider's jwks_uri %s %s, so no token can be verified: %s",
+			c.cfg.Issuer, shownEndpoint(pm.JWKSURI), why, endpointFix(why))
 	}
 	algs := signingAlgs(pm.SigningAlgs)
 	ep := p.Endpoint()
@@ -110,8 +111,27 @@ func (c *Client) optionalEndpoint(name, raw, without string) string {
 		return raw
 	}
 	c.cfg.Logger.Warn("idp: discovery: the provider's "+name+" cannot be used; "+without,
-		"issuer", c.cfg.Issuer, "endpoint", shownEndpoint(raw), "problem", why)
+		"issuer", c.cfg.Issuer, "endpoint", shownEndpoint(raw), "problem", why, "fix", endpointFix(why))
 	return ""
+}
+
+// problemHTTPUnderHTTPS is endpointProblem's answer for an http endpoint
+// under an https issuer.
+const problemHTTPUnderHTTPS = "is http under an https issuer"
+
+// endpointFix says what to change at the provider for an endpoint with the
+// problem why (endpointProblem). An http endpoint under an https issuer is
+// nearly always a provider behind a TLS-terminating proxy that builds its
+// back-channel URLs from the plain http request it was given (Keycloak with
+// an https frontendUrl or hostname but no proxy headers): the fix is there,
+// not in the gateway's configuration.
+func endpointFix(why string) string {
+	if why == problemHTTPUnderHTTPS {
+		return "the provider takes itself to be reached over http; behind a TLS-terminating proxy, " +
+			"have it trust the proxy's X-Forwarded-Proto or give it its public https URL " +
+			"(Keycloak: --proxy-headers xforwarded, or --hostname with the full https URL)"
+	}
+	return "the provider's discovery document must give an absolute https URL with no fragment or user information"
 }
 
 // shownEndpoint is raw as it may be logged: cut, and without the user
@@ -149,7 +169,7 @@ func endpointProblem(issuer, raw string) string {
 	case u.User != nil:
 		return "has user information"
 	case u.Scheme == "http" && strings.HasPrefix(strings.ToLower(issuer), "https:"):
-		return "is http under an https issuer"
+		return problemHTTPUnderHTTPS
 	}
 	return ""
 }
