@@ -149,3 +149,32 @@ func TestKeycloakBehindProxyWithHTTPBackChannel(t *testing.T) {
 		}
 	}
 }
+
+// TestExtraIssuerJWKSURIMeetsTheRule: an extra issuer's jwks_uri, read
+// from its own discovery document when jwks_url is not set, is held to the
+// rule the provider's is: keys over http under an https issuer were
+// trusted for it. The tenant's v1.0 issuer as Entra ID publishes it passes.
+func TestExtraIssuerJWKSURIMeetsTheRule(t *testing.T) {
+	const iss = "https://sts.windows.net/9188040d-6c67-4c5b-b112-36a304b66dad/"
+	for _, tt := range []struct{ jwks, problem string }{
+		{jwks: "https://login.microsoftonline.com/common/discovery/keys"},
+		{jwks: "http://login.microsoftonline.com/common/discovery/keys", problem: "is http under an https issuer"},
+		{jwks: "/common/discovery/keys", problem: "is not an absolute http(s) URL"},
+	} {
+		p := oidctest.New(t, oidctest.Options{Issuer: iss, IssuerPath: "/9188040d-6c67-4c5b-b112-36a304b66dad",
+			Discovery: map[string]any{"jwks_uri": tt.jwks}})
+		to, _ := url.Parse(p.Server.URL)
+		c, err := New(Config{Issuer: p.Server.URL, ClientID: "c", ClientSecret: "s", RedirectURL: redirectURL,
+			HTTPClient: &http.Client{Transport: hostRoute{"sts.windows.net", to}}, Metrics: prometheus.NewRegistry()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := c.discoverJWKSURL(context.Background(), iss)
+		switch {
+		case tt.problem == "" && (err != nil || u != tt.jwks):
+			t.Errorf("jwks_uri %s: %q, %v; want it kept", tt.jwks, u, err)
+		case tt.problem != "" && (err == nil || !strings.Contains(err.Error(), tt.problem)):
+			t.Errorf("jwks_uri %s: %q, %v; want it refused: %s", tt.jwks, u, err, tt.problem)
+		}
+	}
+}

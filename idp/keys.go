@@ -308,5 +308,11 @@ func (c *Client) discoverJWKSURL(ctx context.Context, iss string) (string, error
 	if err := json.Unmarshal(body, &doc); err != nil || doc.Issuer != iss || doc.JWKSURI == "" {
 		return "", fmt.Errorf("idp: discovery of %s: bad document (issuer %q)", iss, doc.Issuer)
 	}
+	// The rule the provider's own jwks_uri meets (Discover): keys fetched
+	// over http under an https issuer would let anyone on the path sign
+	// tokens for it.
+	if why := endpointProblem(iss, doc.JWKSURI); why != "" {
+		return "", fmt.Errorf("idp: discovery of %s: its jwks_uri %s %s: %s", iss, shownEndpoint(doc.JWKSURI), why, endpointFix(why))
+	}
 	return doc.JWKSURI, nil
 }
