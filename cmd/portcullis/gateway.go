@@ -41,6 +41,11 @@ type gateway struct {
 	// reloadMu: further SIGHUPs are folded into it (reloadOnSignal).
 	reloadQueued atomic.Bool
 	draining     atomic.Bool
+	// discoveryErr is why the last discovery at start failed (nil once one
+	// succeeded), which /readyz shows after "provider metadata not loaded":
+	// a provider that lists an unusable jwks_uri, say, is then named there
+	// with what to fix, not only in the log.
+	discoveryErr atomic.Pointer[string]
 	upgrades     upgradeTracker
 	activeGauge  sync.Once // portcullis_active_sessions, once a Redis store exists
 	reloads      reloadMetrics
@@ -334,12 +339,15 @@ func (g *gateway) discover(ctx context.Context) {
 		err := provider.Discover(dctx)
 		cancel()
 		if err == nil {
+			g.discoveryErr.Store(nil)
 			g.logger.Info("provider metadata loaded", "issuer", provider.Issuer())
 			return
 		}
 		if ctx.Err() != nil {
 			return
 		}
+		why := err.Error()
+		g.discoveryErr.Store(&why)
 		g.logger.Warn("provider discovery failed; retrying", "err", err, "in", backoff.String())
 		select {
 		case <-ctx.Done():

@@ -65,6 +65,9 @@ func (g *gateway) notReady(ctx context.Context) string {
 	case g.draining.Load():
 		return "shutting down"
 	case !gen.provider.Ready():
+		if why := g.discoveryErr.Load(); why != nil {
+			return "provider metadata not loaded: " + *why
+		}
 		return "provider metadata not loaded"
 	}
 	if p, ok := gen.store.(interface{ Ping(context.Context) error }); ok {

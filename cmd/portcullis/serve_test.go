@@ -110,6 +110,21 @@ func newFixture(t *testing.T, env map[string]string, upstream http.HandlerFunc) 
 // newFixtureWith is newFixture with the configuration adjusted by edit.
 func newFixtureWith(t *testing.T, env map[string]string, upstream http.HandlerFunc, edit func(*testConfig)) *fixture {
 	t.Helper()
+	f := startFixture(t, env, upstream, edit)
+	deadline := time.Now().Add(5 * time.Second)
+	for !f.g.current().provider.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatalf("provider not discovered; logs:\n%s", f.logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return f
+}
+
+// startFixture is newFixtureWith without waiting for the provider's
+// discovery, which may never succeed.
+func startFixture(t *testing.T, env map[string]string, upstream http.HandlerFunc, edit func(*testConfig)) *fixture {
+	t.Helper()
 	f := &fixture{t: t, p: oidctest.New(t, oidctest.Options{}), upSeen: make(chan http.Header, 100), logs: &syncBuffer{}}
 	f.up = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -148,13 +163,6 @@ func newFixtureWith(t *testing.T, env map[string]string, upstream http.HandlerFu
 	go func() { f.done <- f.g.run(ctx, f.srv) }()
 	t.Cleanup(func() { cancel(); <-f.done; f.g.close() })
 	f.stop = cancel
-	deadline := time.Now().Add(5 * time.Second)
-	for !f.g.current().provider.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatalf("provider not discovered; logs:\n%s", f.logs)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 	return f
 }
 

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+)
+
+// TestReadyzSaysWhyDiscoveryFails: a provider whose discovery document the
+// gateway refuses (here a jwks_uri that is not an absolute URL) keeps the
+// gateway not ready, and /readyz said only "provider metadata not loaded":
+// it now gives the refusal, naming the member and what to fix, as the log
+// does.
+func TestReadyzSaysWhyDiscoveryFails(t *testing.T) {
+	p := oidctest.New(t, oidctest.Options{Discovery: map[string]any{"jwks_uri": "/protocol/openid-connect/certs"}})
+	f := startFixture(t, nil, nil, func(c *testConfig) { c.issuer = p.Issuer })
+	want := []string{"not ready: provider metadata not loaded: ", "jwks_uri /protocol/openid-connect/certs is not an absolute http(s) URL",
+		"must give an absolute https URL"}
+	var code int
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + f.cfg.ops + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if code, body = resp.StatusCode, string(b); strings.Contains(body, want[1]) {
+			break
+		}
+	}
+	for _, w := range want {
+		if code != http.StatusServiceUnavailable || !strings.Contains(body, w) {
+			t.Errorf("/readyz = %d %q, want 503 saying %q", code, body, w)
+		}
+	}
+}
