@@ -327,13 +327,16 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, name str
 // endedError is the answer to a request whose identity ended, or which
 // is no longer allowed, after it was decided (identityStream.check): 401,
 // or 403 for a request the rules in force or the user's groups as they are
-// now refuse, what a new request would get; nil for any other error.
+// now refuse, or 503 for one whose checks failed for upgradeUncheckedGrace,
+// what a new request would get; nil for any other error.
 func endedError(err error) *httpError {
 	switch {
 	case errors.Is(err, errUpgradeExpired), errors.Is(err, errUpgradeRevoked):
 		return unauthenticated()
 	case errors.Is(err, errUpgradeDenied):
 		return forbidden(errUpgradeDenied.Error())
+	case errors.Is(err, errUpgradeUnchecked):
+		return unavailable("the session or token cannot be checked; please retry shortly", err)
 	}
 	return nil
 }

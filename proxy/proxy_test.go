@@ -37,6 +37,7 @@ type fakeProvider struct {
 	refreshFn   func(rt string) (*idp.Tokens, *portcullis.Identity, error)
 	bearers     map[string]*portcullis.Identity
 	onVerify    func() // called by VerifyBearer before it answers (a slow provider)
+	verifyErr   error  // VerifyBearer's answer when set (a provider that cannot be reached)
 	verifies    atomic.Int32
 	logoutSub   string
 	logoutSID   string
@@ -100,6 +101,9 @@ func (p *fakeProvider) VerifyBearer(ctx context.Context, token string) (*portcul
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.verifyErr != nil {
+		return nil, p.verifyErr
+	}
 	if id, ok := p.bearers[token]; ok {
 		return id, nil
 	}

@@ -21,11 +21,29 @@ import (
 // bearer token is looked up again (Config.UpgradeRecheck).
 const defaultUpgradeRecheck = 10 * time.Second
 
+// upgradeUncheckedGrace bounds how long an upgraded connection is kept
+// while its rechecks cannot be made (the session store or the provider
+// fails), counted from its last recheck that could: a sign-out or
+// revocation made meanwhile is acted on within it once the checks can be
+// made again, and after it whatever happens. A request in the same
+// situation is refused at once (503); a connection is not, so that a
+// moment's failure (a Redis restart or failover, a provider's slow
+// answers, a reload whose provider is not ready yet) does not close every
+// open WebSocket. A minute, not the hour the groups of a failing directory
+// are kept (groupsMaxStale): that bound is for a third party's rate limits
+// while the session itself is known to be valid; here nothing is known,
+// the session's own requests have been failing for the whole of it, and a
+// closed WebSocket's client reconnects once the outage is over.
+const upgradeUncheckedGrace = time.Minute
+
 // Why an upgraded connection was ended.
 var (
 	errUpgradeExpired = errors.New("the session or token expired")
 	errUpgradeRevoked = errors.New("the session or token was revoked")
 	errUpgradeDenied  = errors.New("the request is no longer allowed")
+	// errUpgradeUnchecked: the store or provider cannot say (recheck
+	// keeps the connection up to upgradeUncheckedGrace).
+	errUpgradeUnchecked = errors.New("the session or token could not be checked for " + upgradeUncheckedGrace.String())
 )
 
 // askedSwitch refuses a 101 Switching Protocols answer that does not
@@ -127,6 +145,8 @@ type upgradeWatch struct {
 	rt     string
 	keys   *[2][32]byte
 	rtDead bool
+	// checked is when a recheck last could be made (the open, at first).
+	checked time.Time
 }
 
 // watchUpgrade returns req with a context that ends when the identity that
@@ -150,7 +170,8 @@ func (h *Handler) watchUpgrade(ex *exchange, r, req *http.Request) (_ *http.Requ
 // its session again (sessionProbe).
 func (h *Handler) newWatch(ex *exchange) upgradeWatch {
 	w := upgradeWatch{end: h.identityEnd(ex), bearer: ex.bearer, sub: ex.id.Subject,
-		q: request{method: ex.method, host: ex.host, path: ex.path}, overrides: ex.overrides, id: ex.id}
+		q: request{method: ex.method, host: ex.host, path: ex.path}, overrides: ex.overrides, id: ex.id,
+		checked: ex.start}
 	if ex.sess != nil && ex.bearer == "" {
 		w.rt = ex.sess.RefreshToken // "" for a cached copy without tokens
 	}
@@ -214,7 +235,11 @@ func (h *Handler) watch(w upgradeWatch, end context.CancelCauseFunc, done <-chan
 // recheck looks w's identity up again and decides w's request again
 // with it: nil while both hold, or when the store or provider cannot say
 // (an outage does not end every connection: the identity last known is
-// decided again). It is called on the handler of the configuration in
+// decided again) until upgradeUncheckedGrace has passed since the last
+// recheck that could be made. Before, a connection was kept for as long
+// as the outage lasted, and a sign-out or revocation made meanwhile was
+// not acted on: never, with an ACL that stopped letting the gateway read
+// the store, up to the session's lifetime. It is called on the handler of the configuration in
 // force (live), so that a reload's stricter rules, and a user's groups
 // or scopes as the provider now states them, apply to open connections
 // and answers as they do to the next request.
@@ -222,8 +247,15 @@ func (h *Handler) recheck(w *upgradeWatch) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	id, err := h.recheckIdentity(ctx, w)
-	if err != nil {
+	switch {
+	case errors.Is(err, errUpgradeUnchecked):
+		if h.now().Sub(w.checked) > upgradeUncheckedGrace {
+			return err
+		}
+	case err != nil:
 		return err
+	default:
+		w.checked = h.now()
 	}
 	if id == nil {
 		id = w.id
@@ -231,12 +263,16 @@ func (h *Handler) recheck(w *upgradeWatch) error {
 	return h.stillAllowed(w, id)
 }
 
-// recheckIdentity is w's identity as the store or provider states it now,
-// nil when they cannot say, or why it ended.
+// recheckIdentity is w's identity as the store or provider states it now
+// (nil: the one it opened with), why it ended, or errUpgradeUnchecked when
+// they cannot say.
 func (h *Handler) recheckIdentity(ctx context.Context, w *upgradeWatch) (*portcullis.Identity, error) {
 	if w.bearer != "" {
 		id, err := h.verifier.VerifyBearer(ctx, w.bearer)
-		if err != nil && !errors.Is(err, idp.ErrNotReady) && !errors.Is(err, idp.ErrUnavailable) {
+		switch {
+		case errors.Is(err, idp.ErrNotReady) || errors.Is(err, idp.ErrUnavailable):
+			return nil, errUpgradeUnchecked
+		case err != nil:
 			return nil, errUpgradeRevoked
 		}
 		return id, nil
@@ -250,7 +286,7 @@ func (h *Handler) recheckIdentity(ctx context.Context, w *upgradeWatch) (*portcu
 	case errors.Is(err, session.ErrNoSession):
 		return nil, errUpgradeRevoked
 	case err != nil:
-		return nil, nil
+		return nil, errUpgradeUnchecked
 	case !s.ServerSide():
 		if h.cfg.Refresh && s.CanRefresh() {
 			return &s.Identity, h.recheckCookie(w, r, s)
@@ -271,7 +307,7 @@ func (h *Handler) recheckStored(r *http.Request, s *session.Session) (*portculli
 		}
 		var err error
 		if s, err = h.cfg.Sessions.Load(r); err != nil {
-			return nil, nil // ended is told at the next recheck
+			return nil, errUpgradeUnchecked // ended is told at the next recheck
 		}
 	}
 	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unsentResponse{}}}
@@ -330,17 +366,20 @@ func (h *Handler) refreshDue(s *session.Session) bool {
 // ends the session (fresh deletes it) and the connection. Before, the
 // connection was only checked for the session's presence in the store, and
 // a user disabled at the provider kept a WebSocket open to the session's
-// lifetime when it was the session's only traffic. An unreachable provider
-// does not end it (an outage does not end every connection).
+// lifetime when it was the session's only traffic. An expired access token
+// the provider or store cannot renew now, which makes a request anonymous,
+// is a recheck that cannot be made (errUpgradeUnchecked): an outage does
+// not end every connection at once, but it was not counted either, and
+// the connection was kept to the session's lifetime.
 func (h *Handler) recheckRefresh(r *http.Request, s *session.Session) error {
 	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unsentResponse{}}}
-	if _, err := h.fresh(ex, r, s); err != nil {
+	if ns, err := h.fresh(ex, r, s); err == nil && ns != nil {
 		return nil
 	}
 	if _, err := h.cfg.Sessions.Load(r); errors.Is(err, session.ErrNoSession) {
 		return errUpgradeRevoked
 	}
-	return nil
+	return errUpgradeUnchecked
 }
 
 // recheckCookie ends an upgraded connection of a cookie-store session once
