@@ -236,13 +236,13 @@ func (h *Handler) watch(w upgradeWatch, end context.CancelCauseFunc, done <-chan
 
 // recheck looks w's identity up again and decides w's request again
 // with it: nil while both hold, or when the store or provider cannot say
-// (an outage does not end every connection: the identity last known is
-// decided again) until upgradeUncheckedGrace has passed since the last
+// (an outage does not end every connection: the identity it opened with
+// is decided again) until upgradeUncheckedGrace has passed since the last
 // recheck that could be made. Before, a connection was kept for as long
 // as the outage lasted, and a sign-out or revocation made meanwhile was
 // not acted on: never, with an ACL that stopped letting the gateway read
-// the store, up to the session's lifetime. It is called on the handler of the configuration in
-// force (live), so that a reload's stricter rules, and a user's groups
+// the store, up to the session's lifetime. It is called on the handler of
+// the configuration in force (live), so that a reload's stricter rules, and a user's groups
 // or scopes as the provider now states them, apply to open connections
 // and answers as they do to the next request.
 func (h *Handler) recheck(w *upgradeWatch) error {
