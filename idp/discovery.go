@@ -68,8 +68,11 @@ func (c *Client) Discover(ctx context.Context) error {
 		return fmt.Errorf("idp: discovery of %s: the provider's jwks_uri %s %s, so no token can be verified: %s",
 			c.cfg.Issuer, shownEndpoint(pm.JWKSURI), why, endpointFix(why))
 	}
-	algs := signingAlgs(pm.SigningAlgs)
 	ep := p.Endpoint()
+	if err := c.checkSignInEndpoints(ep, p.UserInfoEndpoint()); err != nil {
+		return err
+	}
+	algs := signingAlgs(pm.SigningAlgs)
 	// RFC 6749 §2.3.1: Basic is the method servers must support; use
 	// client_secret_post only when the provider says it is all it takes.
 	ep.AuthStyle = oauth2.AuthStyleInHeader
@@ -94,6 +97,27 @@ func (c *Client) Discover(ctx context.Context) error {
 		m.introspectionURL = c.optionalEndpoint("introspection_endpoint", pm.Introspection, "opaque bearer tokens are refused")
 	}
 	c.meta.Store(m)
+	return nil
+}
+
+// checkSignInEndpoints holds the endpoints a sign-in uses to the rule of
+// endpointProblem: the browser brings the user's credentials to the
+// authorization endpoint, the client secret and the code go to the token
+// endpoint, the access token to userinfo. An unusable one fails discovery
+// as an unusable jwks_uri does (none is optional to a sign-in that uses it;
+// userinfo may be absent).
+func (c *Client) checkSignInEndpoints(ep oauth2.Endpoint, userinfo string) error {
+	for _, e := range [...]struct{ name, raw string }{
+		{"authorization_endpoint", ep.AuthURL}, {"token_endpoint", ep.TokenURL}, {"userinfo_endpoint", userinfo},
+	} {
+		if e.raw == "" && e.name == "userinfo_endpoint" {
+			continue
+		}
+		if why := endpointProblem(c.cfg.Issuer, e.raw); why != "" {
+			return fmt.Errorf("idp: discovery of %s: the provider's %s %s %s, so no sign-in can be made: %s",
+				c.cfg.Issuer, e.name, shownEndpoint(e.raw), why, endpointFix(why))
+		}
+	}
 	return nil
 }
 

@@ -75,8 +75,13 @@ func TestDiscoveredEndpointsThatCannotBeUsed(t *testing.T) {
 		}
 	})
 
-	for _, jwks := range []string{"https://op.example/%zz", "/jwks", "http://accounts.google.com/jwks"} {
-		o := oidctest.Options{Issuer: GoogleIssuer, Discovery: map[string]any{"jwks_uri": jwks}}
+	for _, bad := range []struct{ member, url string }{
+		{"jwks_uri", "https://op.example/%zz"}, {"jwks_uri", "/jwks"}, {"jwks_uri", "http://accounts.google.com/jwks"},
+		{"token_endpoint", "http://accounts.google.com/token"}, {"token_endpoint", ""},
+		{"authorization_endpoint", "http://accounts.google.com/authorize"}, {"authorization_endpoint", "https://op.example/a#f"},
+		{"userinfo_endpoint", "http://accounts.google.com/userinfo"}, {"userinfo_endpoint", "https://u:p@op.example/userinfo"},
+	} {
+		o := oidctest.Options{Issuer: GoogleIssuer, Discovery: map[string]any{bad.member: bad.url}}
 		p := oidctest.New(t, o)
 		to, _ := url.Parse(p.Server.URL)
 		c, err := New(Config{Issuer: GoogleIssuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret, RedirectURL: redirectURL,
@@ -84,8 +89,8 @@ func TestDiscoveredEndpointsThatCannotBeUsed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Discover(context.Background()); err == nil || !strings.Contains(err.Error(), "jwks_uri") || c.Ready() {
-			t.Errorf("jwks_uri %q: discovery err = %v, ready %v; want it failed", jwks, err, c.Ready())
+		if err := c.Discover(context.Background()); err == nil || !strings.Contains(err.Error(), bad.member) || c.Ready() {
+			t.Errorf("%s %q: discovery err = %v, ready %v; want it failed", bad.member, bad.url, err, c.Ready())
 		}
 	}
 }
