@@ -3,82 +3,39 @@ package proxy
 import (
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/portcullis/portcullis/internal/logattr"
 )
 
-// Bounds of the values of a log line that a client chooses (logValue), so
-// that a request makes a line of a few KiB at most: the request target
-// alone may be 64 KiB, three times that once normalised, and log shippers
-// split or drop a line past 16 to 48 KiB, which would let a client make its
-// own line unreadable.
+// Bounds of the values of a log line that a client chooses, shown as
+// logattr.Value shows them, so that a request makes a line of a few KiB at
+// most: the request target alone may be 64 KiB, three times that once
+// normalised, and log shippers split or drop a line past 16 to 48 KiB,
+// which would let a client make its own line unreadable. An error's text
+// is cut at logattr.MaxCause.
 const (
 	maxLoggedMethod = 64 // as tracing's http.request.method_original
 	maxLoggedHost   = 256
 	maxLoggedPath   = 2048
 	maxLoggedUser   = 256 // OIDC Core §2: a sub is at most 255 ASCII characters
-	maxLoggedCause  = 1024
 )
-
-// logValue is s as a log line shows a value a client chose: cut after n
-// bytes (truncate), and with every character that is not printable (C1
-// controls such as U+009B, an 8-bit CSI to terminals; bidirectional
-// overrides) replaced by U+FFFD. slog's JSON handler escapes only the
-// ASCII controls and the text handler quotes, so without this a value
-// could still drive the terminal a JSON log is read on. ASCII, the usual
-// case, is returned without allocating.
-func logValue(s string, n int) string {
-	s = truncate(s, n)
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return strings.Map(printableOrReplacement, s)
-		}
-	}
-	return s
-}
 
 // subAttr is the "sub" of a log line: the user, which user_claim may take
 // from a claim the user chose (preferred_username, email), shown as
-// logValue shows it.
-func subAttr(sub string) slog.Attr { return slog.String("sub", logValue(sub, maxLoggedUser)) }
-
-// errAttr is the "err" of a log line, shown as logValue shows a value a
-// client chose and cut after maxLoggedCause bytes: an error may quote what
-// a provider, a directory or an upstream answered (a GitHub SSO header's
-// organisations, a claim, a network peer's text), unbounded in length and
-// free in its characters.
-func errAttr(err error) slog.Attr {
-	return slog.String("err", logValue(err.Error(), maxLoggedCause))
-}
-
-// reasonAttr is the "reason" a long-lived answer or connection ended, shown
-// as errAttr shows an error.
-func reasonAttr(why error) slog.Attr {
-	return slog.String("reason", logValue(why.Error(), maxLoggedCause))
-}
+// logattr.Value shows it.
+func subAttr(sub string) slog.Attr { return slog.String("sub", logattr.Value(sub, maxLoggedUser)) }
 
 // upstreamErrorLog is a reverse proxy's ErrorLog: each complaint one warn
-// line, its text shown as logValue shows a value a client chose and cut
-// after maxLoggedCause bytes. The reverse proxy writes an upstream's own
-// bytes into the text (a malformed trailer line, an HTTP/2 GOAWAY's debug
-// data, quoted), up to the 4 KiB of a trailer or the 16 KiB of a frame,
-// each byte escaped into as many as eight.
+// line, its text shown by logattr.Line. The reverse proxy writes an
+// upstream's own bytes into the text (a malformed trailer line, an HTTP/2
+// GOAWAY's debug data, quoted), up to the 4 KiB of a trailer or the 16 KiB
+// of a frame, each byte escaped into as many as eight.
 type upstreamErrorLog struct{ log *slog.Logger }
 
 func (w upstreamErrorLog) Write(p []byte) (int, error) {
-	w.log.Warn(logValue(strings.TrimSuffix(string(p), "\n"), maxLoggedCause))
+	w.log.Warn(logattr.Line(p))
 	return len(p), nil
-}
-
-// printableOrReplacement maps r to itself when it is printable, else to
-// U+FFFD.
-func printableOrReplacement(r rune) rune {
-	if unicode.IsPrint(r) {
-		return r
-	}
-	return utf8.RuneError
 }
 
 // finish records the request's metrics and its one log line. The path is
@@ -113,11 +70,11 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 	// as one group without a name, which handlers print inline, kept in
 	// the exchange.
 	ex.logTail = [...]slog.Attr{slog.String("outcome", outcome), slog.Int("status", status),
-		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user", logValue(sub, maxLoggedUser)),
+		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user", logattr.Value(sub, maxLoggedUser)),
 		slog.String("remote_addr", peerHost(r.RemoteAddr))}
 	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
-	rec.AddAttrs(slog.String("method", logValue(method, maxLoggedMethod)), slog.String("host", logValue(host, maxLoggedHost)),
-		slog.String("path", logValue(path, maxLoggedPath)),
+	rec.AddAttrs(slog.String("method", logattr.Value(method, maxLoggedMethod)), slog.String("host", logattr.Value(host, maxLoggedHost)),
+		slog.String("path", logattr.Value(path, maxLoggedPath)),
 		slog.String("route", ex.label), slog.Attr{Value: slog.GroupValue(ex.logTail[:]...)})
 	_ = h.log.Handler().Handle(r.Context(), rec)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/policy"
 )
 
@@ -351,7 +352,7 @@ func (h *Handler) identityValues(id *portcullis.Identity, accessToken, aud strin
 	if h.names.assertion != "" && aud != "" {
 		a, err := h.signer.sign(h.issuer, aud, id, now, end)
 		if err != nil {
-			h.log.Error("proxy: signing the identity assertion failed", errAttr(err))
+			h.log.Error("proxy: signing the identity assertion failed", logattr.Err(err))
 		} else {
 			v.vals[slotAssertion] = a
 		}

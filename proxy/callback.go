@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -127,8 +128,8 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 		if d := q.Get("error_description"); d != "" {
 			reason += " (" + d + ")"
 		}
-		e := h.loginFailure(http.StatusForbidden, "provider_error", truncate(reason, 300), nil)
-		e.cause = errors.New("provider error " + truncate(q.Get("error"), 64))
+		e := h.loginFailure(http.StatusForbidden, "provider_error", logattr.Truncate(reason, 300), nil)
+		e.cause = errors.New("provider error " + logattr.Truncate(q.Get("error"), 64))
 		h.fail(ex, r, e)
 		return
 	}
@@ -305,7 +306,7 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 	// old one) ends here, server-side too: a copy of its cookie must not
 	// outlive the new login.
 	if err := h.cfg.Sessions.Delete(ex, r); err != nil {
-		h.log.Warn("proxy: ending the previous session at login failed", errAttr(err))
+		h.log.Warn("proxy: ending the previous session at login failed", logattr.Err(err))
 	}
 	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
 		h.fail(ex, r, h.saveFailure(err))

@@ -3,6 +3,8 @@ package proxy
 import (
 	"net/http"
 	"strings"
+
+	"github.com/portcullis/portcullis/internal/logattr"
 )
 
 // stripOwnCookies removes the gateway's session and login-state cookies
@@ -178,7 +180,7 @@ func (h *Handler) dropOwnSetCookies(resp *http.Response) error {
 		// holds some 10,000 Set-Cookie fields, and a line for each let one
 		// answer write 1.5 MB of log.
 		h.log.Info("proxy: dropped an upstream's Set-Cookie for a gateway cookie",
-			"upstream_host", resp.Request.URL.Host, "cookie", logValue(first, 64), "count", n)
+			"upstream_host", resp.Request.URL.Host, "cookie", logattr.Value(first, 64), "count", n)
 	}
 	if len(kept) == 0 {
 		delete(resp.Header, "Set-Cookie")

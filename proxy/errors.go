@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -246,7 +247,7 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error) {
 			level = slog.LevelWarn
 		}
 		attrs := []slog.Attr{slog.String("code", e.code), slog.Int("status", e.status),
-			errAttr(e.cause)}
+			logattr.Err(e.cause)}
 		if e.upstream != "" {
 			attrs = append(attrs, slog.String("upstream", e.upstream))
 		}

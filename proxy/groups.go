@@ -10,6 +10,7 @@ import (
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -71,7 +72,7 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 	}
 	if err != nil {
 		h.log.Warn("proxy: reading the session's tokens for a directory read failed; keeping the last groups read",
-			subAttr(s.Identity.Subject), errAttr(err))
+			subAttr(s.Identity.Subject), logattr.Err(err))
 		return s, nil
 	}
 	s = full
@@ -96,9 +97,9 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 		groups, err := gr.DirectoryGroups(ctx, &s.Identity, s.AccessToken)
 		var de *idp.DirectoryError
 		if why := groupsEndSession(err, s, now, every); why != "" {
-			h.log.Info("proxy: "+why+"; ending the session", subAttr(s.Identity.Subject), errAttr(err))
+			h.log.Info("proxy: "+why+"; ending the session", subAttr(s.Identity.Subject), logattr.Err(err))
 			if derr := h.cfg.Sessions.Delete(ex, r); derr != nil {
-				h.log.Warn("proxy: deleting a session after a directory read failed", errAttr(derr))
+				h.log.Warn("proxy: deleting a session after a directory read failed", logattr.Err(derr))
 			}
 			return nil, nil
 		}
@@ -108,7 +109,7 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 				level = slog.LevelDebug // the throttle was logged once, with its end
 			}
 			h.log.Log(ctx, level, "proxy: reading groups from the directory failed; keeping the last groups read",
-				subAttr(s.Identity.Subject), "read_at", s.GroupsReadAt, errAttr(err))
+				subAttr(s.Identity.Subject), "read_at", s.GroupsReadAt, logattr.Err(err))
 		}
 		return h.storeGroups(ctx, ex, r, s, groups, err, now), nil
 	})

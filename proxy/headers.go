@@ -14,6 +14,7 @@ import (
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/internal/cache"
+	"github.com/portcullis/portcullis/internal/logattr"
 )
 
 // Default identity header names (docs/configuration.md, [headers]) and the forward-auth
@@ -249,7 +250,7 @@ func (n *headerNames) values(id *portcullis.Identity, accessToken string, log *s
 		if err != nil {
 			hv = ""
 			if name != "" {
-				log.Warn("proxy: identity header left out", "header", name, subAttr(id.Subject), errAttr(err))
+				log.Warn("proxy: identity header left out", "header", name, subAttr(id.Subject), logattr.Err(err))
 			}
 		}
 		v.vals[slot] = hv

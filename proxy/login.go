@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -35,7 +35,7 @@ func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 	// session of the new sign-in replaces it at the callback.
 	if h.sameOrigin(ex, r) {
 		if err := h.cfg.Sessions.Delete(ex, r); err != nil {
-			h.log.Warn("proxy: clearing the session at login start failed", errAttr(err))
+			h.log.Warn("proxy: clearing the session at login start failed", logattr.Err(err))
 		}
 	}
 	rd := h.redirects.validate(r.URL.Query().Get("rd"))
@@ -186,15 +186,4 @@ func (h *Handler) pageOf(ex *exchange, r *http.Request) string {
 func (h *Handler) startOnPublicHost(ex *exchange, r *http.Request, rd string) {
 	ex.Header().Set("Cache-Control", "no-store")
 	http.Redirect(ex, r, h.publicEndpoint("/start")+"?rd="+rdValue(rd), http.StatusFound)
-}
-
-// truncate shortens s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

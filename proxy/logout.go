@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -119,7 +120,7 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		return
 	}
 	if err := h.states.Issue(ex, r, &session.LoginState{State: state, ReturnURL: rd, IssuedAt: h.now()}); err != nil {
-		h.log.Warn("proxy: remembering the sign-out state failed", errAttr(err))
+		h.log.Warn("proxy: remembering the sign-out state failed", logattr.Err(err))
 		http.Redirect(ex, r, rd, http.StatusFound)
 		return
 	}
@@ -174,7 +175,7 @@ func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) {
 			return nil, nil // revoked by a flight that ended as this one began
 		}
 		if err := h.logout.Revoke(r.Context(), rt); err != nil {
-			h.log.Warn("proxy: revoking the refresh token failed", subAttr(s.Identity.Subject), errAttr(err))
+			h.log.Warn("proxy: revoking the refresh token failed", subAttr(s.Identity.Subject), logattr.Err(err))
 			return nil, err
 		}
 		h.refresher.markDead(rt)
@@ -349,7 +350,7 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 		return
 	}
 	if err := h.logout.MarkLogoutTokenUsed(context.WithoutCancel(r.Context()), raw); err != nil {
-		h.log.Warn("proxy: a logout took effect but its token could not be recorded as used", subAttr(sub), errAttr(err))
+		h.log.Warn("proxy: a logout took effect but its token could not be recorded as used", subAttr(sub), logattr.Err(err))
 	}
 	h.metrics.logout("backchannel")
 	h.log.Info("proxy: back-channel logout", subAttr(sub), "sessions", n)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/internal/cache"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -145,7 +146,7 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 	case errors.Is(err, session.ErrNoSession):
 		return nil, nil // ended meanwhile (another replica signed it out)
 	case err != nil:
-		h.log.Warn("proxy: reading the session's tokens for a refresh failed", subAttr(s.Identity.Subject), errAttr(err))
+		h.log.Warn("proxy: reading the session's tokens for a refresh failed", subAttr(s.Identity.Subject), logattr.Err(err))
 		if expired {
 			return nil, err
 		}
@@ -176,7 +177,7 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 		dr, release := detached(r)
 		defer release()
 		if derr := h.cfg.Sessions.Delete(ex, dr); derr != nil {
-			h.log.Warn("proxy: deleting a session whose refresh was refused failed", errAttr(derr))
+			h.log.Warn("proxy: deleting a session whose refresh was refused failed", logattr.Err(derr))
 		}
 		return nil, nil
 	case expired && errors.As(err, &storeErr):
@@ -279,7 +280,7 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.S
 		// more than this session at the provider.
 		if ns.RefreshToken != "" && ns.RefreshToken != s.RefreshToken && !h.cfg.SignOutKeepsGrant {
 			if rerr := h.logout.Revoke(context.WithoutCancel(ctx), ns.RefreshToken); rerr != nil {
-				h.log.Warn("proxy: revoking the refresh token of a session ended during its refresh failed", subAttr(s.Identity.Subject), errAttr(rerr))
+				h.log.Warn("proxy: revoking the refresh token of a session ended during its refresh failed", subAttr(s.Identity.Subject), logattr.Err(rerr))
 			}
 		}
 		return nil, idp.ErrInvalidGrant
@@ -313,7 +314,7 @@ func (h *Handler) refreshAtProvider(ctx context.Context, s *session.Session) (*s
 		} else {
 			h.metrics.refresh("failed")
 		}
-		h.log.Info("proxy: refresh failed", subAttr(s.Identity.Subject), errAttr(err))
+		h.log.Info("proxy: refresh failed", subAttr(s.Identity.Subject), logattr.Err(err))
 		return nil, err
 	}
 	h.metrics.refresh("succeeded")
@@ -408,7 +409,7 @@ func (h *Handler) loadFull(r *http.Request) (*session.Session, error) {
 func (h *Handler) saveRefreshed(ex *exchange, r *http.Request, s *session.Session) error {
 	err := h.cfg.Sessions.Save(ex, r, s)
 	if err != nil {
-		h.log.Warn("proxy: saving a refreshed session failed", subAttr(s.Identity.Subject), errAttr(err))
+		h.log.Warn("proxy: saving a refreshed session failed", subAttr(s.Identity.Subject), logattr.Err(err))
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -31,7 +32,7 @@ func (h *Handler) stepUp(ex *exchange, r *http.Request) {
 	}
 	scopes := unionScopes(ex.sess.Identity.Scopes, d.MissingScopes)
 	if err := h.recordStepUp(ex, r, key, now); err != nil {
-		h.log.Warn("proxy: recording a step-up attempt failed", "route", key, errAttr(err))
+		h.log.Warn("proxy: recording a step-up attempt failed", "route", key, logattr.Err(err))
 	}
 	h.startLogin(ex, r, h.returnURL(ex), scopes, key)
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/logattr"
 )
 
 // identityStream is the body of a forwarded answer (not an upgrade, which
@@ -253,9 +255,9 @@ func (s *identityStream) check() error {
 func (s *identityStream) ended(why error) error {
 	switch {
 	case why != nil && s.up:
-		s.h.log.Info("proxy: forwarded request body ended", subAttr(s.w.sub), reasonAttr(why))
+		s.h.log.Info("proxy: forwarded request body ended", subAttr(s.w.sub), logattr.Reason(why))
 	case why != nil:
-		s.h.log.Info("proxy: forwarded answer ended", subAttr(s.w.sub), reasonAttr(why))
+		s.h.log.Info("proxy: forwarded answer ended", subAttr(s.w.sub), logattr.Reason(why))
 	}
 	return why
 }

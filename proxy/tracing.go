@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/policy"
 )
 
@@ -93,7 +94,7 @@ func (h *Handler) endSpan(ex *exchange, span trace.Span, name string) {
 		attribute.String("portcullis.outcome", ex.outcome().String()),
 	}
 	if ex.path != "" {
-		attrs = append(attrs, attribute.String("url.path", truncate(ex.path, maxLoggedPath)))
+		attrs = append(attrs, attribute.String("url.path", logattr.Truncate(ex.path, maxLoggedPath)))
 	}
 	if ex.host.Name != "" { // parsed: never the client's raw Host
 		attrs = append(attrs, attribute.String("server.address", ex.host.Name))
@@ -143,7 +144,7 @@ func (t *tracedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		trace.WithAttributes(method...),
 		trace.WithAttributes(
 			attribute.String("server.address", req.URL.Host),
-			attribute.String("url.path", truncate(req.URL.Path, maxLoggedPath)),
+			attribute.String("url.path", logattr.Truncate(req.URL.Path, maxLoggedPath)),
 			attribute.String("portcullis.upstream", t.upstream),
 		))
 	// A RoundTripper must not modify the request it is given.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/portcullis/portcullis/internal/logattr"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -72,7 +73,7 @@ func (h *Handler) dropTrailers(resp *http.Response) {
 	}
 	if n > 0 {
 		h.log.Info("proxy: dropped an upstream's trailers", "upstream_host", resp.Request.URL.Host,
-			"trailer", logValue(first, 64), "count", n)
+			"trailer", logattr.Value(first, 64), "count", n)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/session"
 	"golang.org/x/net/http/httpguts"
 )
@@ -230,7 +231,7 @@ func (h *Handler) watch(w upgradeWatch, end context.CancelCauseFunc, done <-chan
 			tick.Reset(every)
 		}
 	}
-	h.log.Info("proxy: upgraded connection ended", subAttr(w.sub), reasonAttr(why))
+	h.log.Info("proxy: upgraded connection ended", subAttr(w.sub), logattr.Reason(why))
 	end(why)
 }
 

@@ -1,0 +1,54 @@
+package logattr
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestValue(t *testing.T) {
+	cases := []struct {
+		name, in string
+		n        int
+		want     string
+	}{
+		{"ascii kept", "GET /a b", 64, "GET /a b"},
+		{"cut with a mark", "abcdef", 3, "abc…"},
+		{"cut on a rune boundary", "aé", 2, "a…"},
+		{"C1 control replaced", "a\u009bb", 64, "a\ufffdb"},
+		{"bidi override replaced", "a\u202eb", 64, "a\ufffdb"},
+		{"printable non-ASCII kept", "grüße", 64, "grüße"},
+	}
+	for _, c := range cases {
+		if got := Value(c.in, c.n); got != c.want {
+			t.Errorf("%s: Value(%q, %d) = %q, want %q", c.name, c.in, c.n, got, c.want)
+		}
+	}
+}
+
+// TestValueASCIIDoesNotAllocate: the access line shows every request's
+// method, host, path and user through Value.
+func TestValueASCIIDoesNotAllocate(t *testing.T) {
+	s := strings.Repeat("/app/x", 50)
+	if n := testing.AllocsPerRun(100, func() { _ = Value(s, 2048) }); n != 0 {
+		t.Errorf("Value of ASCII allocates %v times, want 0", n)
+	}
+}
+
+// TestErrBounded: an error is cut after MaxCause bytes; a control replaced
+// by U+FFFD may grow from 2 bytes to 3.
+func TestErrBounded(t *testing.T) {
+	a := Err(errors.New("x\u009b" + strings.Repeat("y", 5000)))
+	if got := a.Value.String(); a.Key != "err" || len(got) > MaxCause*3/2+len("…") || strings.Contains(got, "\u009b") {
+		t.Errorf("Err = %s %.80q (%d bytes)", a.Key, got, len(got))
+	}
+	if r := Reason(errors.New("gone")); r.Key != "reason" || r.Value.String() != "gone" {
+		t.Errorf("Reason = %v", r)
+	}
+	if got := Err(nil).Value.String(); got != "<nil>" {
+		t.Errorf("Err(nil) = %q", got)
+	}
+	if got := Line([]byte("a\nb\n")); got != "a\nb" {
+		t.Errorf("Line = %q, want %q", got, "a\nb")
+	}
+}
