@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"golang.org/x/oauth2"
 )
 
@@ -172,7 +173,7 @@ func shownEndpoint(raw string) string {
 	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
 		rest = "…@" + rest[at+1:]
 	}
-	return truncateForLog(strings.ToValidUTF8(scheme+rest, "?"), 200)
+	return logattr.Value(strings.ToValidUTF8(scheme+rest, "?"), 200)
 }
 
 // endpointProblem says why a URL a discovery document gives for an

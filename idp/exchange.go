@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"golang.org/x/oauth2"
 )
 
@@ -178,7 +179,7 @@ func (c *Client) grantedScopes(ctx context.Context, m *metadata, accessToken str
 	if err != nil {
 		// The sign-in stands (its identity does not depend on it), with
 		// no scope: a step-up asks again.
-		c.log.Warn("idp: the token response states no scope and introspection could not say which: no scope is taken as granted", "err", err)
+		c.log.Warn("idp: the token response states no scope and introspection could not say which: no scope is taken as granted", logattr.Err(err))
 		return nil, nil
 	}
 	return scopesOf(claims), nil

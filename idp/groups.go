@@ -11,6 +11,7 @@ import (
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp/directory"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -180,12 +181,12 @@ func (c *Client) noteThrottle(err error, sub string) {
 		return
 	}
 	c.dir.throttled.WithLabelValues(c.dir.label).Inc()
-	who, sub := "sub", cut(sub, 256) // as the request lines bound a user
+	who, sub := "sub", logattr.Value(sub, 256) // as the request lines show a user
 	if c.cfg.Kind == "google" {
 		who, sub = "scope", "all users (the service account's quota)"
 	}
 	c.log.Warn("idp: the directory throttles group reads; none is made for this credential until the time it names",
-		"source", c.dir.label, "until", te.Until.UTC().Format(time.RFC3339), who, sub, "err", err)
+		"source", c.dir.label, "until", te.Until.UTC().Format(time.RFC3339), who, sub, logattr.Err(err))
 }
 
 func (c *Client) dirError(err error) error {

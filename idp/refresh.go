@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"golang.org/x/oauth2"
 )
 
@@ -74,7 +75,7 @@ func (c *Client) revokeRefused(ctx context.Context, refreshToken string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refusedRevokeTimeout)
 	defer cancel()
 	if err := c.Revoke(ctx, refreshToken); err != nil {
-		c.log.Warn("idp: revoking the refresh token of a refused refresh failed", "err", err)
+		c.log.Warn("idp: revoking the refresh token of a refused refresh failed", logattr.Err(err))
 	}
 }
 
@@ -131,7 +132,7 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 		// refresh reads userinfo again. A claim only the ID token stated
 		// is the new one's to state: one it leaves out (a groups claim
 		// left out when empty) is not filled in.
-		c.log.Warn("idp: userinfo could not be read at a refresh; the sign-in's claims stand until the next one", "err", err)
+		c.log.Warn("idp: userinfo could not be read at a refresh; the sign-in's claims stand until the next one", logattr.Err(err))
 		names = prevNames(prev)
 		mergeMissing(vt.claims, userinfoClaimsOf(prevClaims, names), c.cfg.EmailClaim)
 	}
@@ -232,7 +233,7 @@ func (c *Client) identityWithoutIDToken(ctx context.Context, m *metadata, access
 		if errors.Is(err, errUserinfoSubject) {
 			return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
 		}
-		c.log.Warn("idp: userinfo could not be read at a refresh; the sign-in's claims stand until the next one", "err", err)
+		c.log.Warn("idp: userinfo could not be read at a refresh; the sign-in's claims stand until the next one", logattr.Err(err))
 	} else if ui != nil {
 		for k, v := range ui {
 			if !idTokenOnly[k] && !shadowsNested(prevClaims, k) {
