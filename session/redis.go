@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -344,12 +345,12 @@ func (s *RedisStore) create(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	if err := s.refuseLoggedOut(ctx, id, since); err != nil {
 		if uerr := s.client.Unlink(context.WithoutCancel(ctx), key).Err(); uerr != nil {
-			s.log.Warn("session: removing a session refused at sign-in failed", "err", uerr)
+			s.log.Warn("session: removing a session refused at sign-in failed", logattr.Err(uerr))
 		}
 		return err
 	}
 	if err := s.pruneIndexes(ctx, indexes, userIdx, key); err != nil {
-		s.log.Warn("session: removing ended sessions from an index set failed", "err", err)
+		s.log.Warn("session: removing ended sessions from an index set failed", logattr.Err(err))
 	}
 	http.SetCookie(w, newCookie(s.cfg, s.cfg.Name, cookie, maxAgeSeconds(remaining)))
 	if r != nil {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
@@ -322,7 +323,7 @@ func (s *RedisStore) countActive() float64 {
 	defer cancel()
 	keys, err := s.scan(ctx, sessionKeyPrefix+"*")
 	if err != nil {
-		s.log.Warn("session: counting active sessions failed", "err", err)
+		s.log.Warn("session: counting active sessions failed", logattr.Err(err))
 		return s.active.value
 	}
 	s.active.at, s.active.value = time.Now(), float64(len(keys))

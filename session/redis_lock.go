@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -58,7 +59,7 @@ func (s *RedisStore) release(ctx context.Context, key, token string) {
 	ctx, cancel := context.WithTimeout(ctx, redisCallTimeout)
 	defer cancel()
 	if err := s.unlock.Run(ctx, s.client, []string{key}, token).Err(); err != nil {
-		s.log.Warn("session: redis unlock failed; the lock expires by itself", "err", err)
+		s.log.Warn("session: redis unlock failed; the lock expires by itself", logattr.Err(err))
 	}
 }
 
