@@ -20,6 +20,7 @@ import (
 
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/proxy"
 	"github.com/portcullis/portcullis/session"
 )
@@ -315,7 +316,7 @@ func (g *gateway) close() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := g.tracer.Shutdown(ctx); err != nil {
-			g.logger.Warn("tracing: flushing spans failed", "err", err)
+			g.logger.Warn("tracing: flushing spans failed", logattr.Err(err))
 		}
 	}
 }
@@ -348,7 +349,7 @@ func (g *gateway) discover(ctx context.Context) {
 		}
 		why := err.Error()
 		g.discoveryErr.Store(&why)
-		g.logger.Warn("provider discovery failed; retrying", "err", err, "in", backoff.String())
+		g.logger.Warn("provider discovery failed; retrying", logattr.Err(err), "in", backoff.String())
 		select {
 		case <-ctx.Done():
 			return

@@ -61,7 +61,9 @@ func runGroups(ctx context.Context, args []string, env func(string) (string, boo
 	if err != nil {
 		var de *idp.DirectoryError
 		if errors.As(err, &de) && de.Hint != "" {
-			return fmt.Errorf("%w\n%s", err, de.Hint)
+			// The hint is ours and stays whole; the error, which quotes
+			// the directory, is cut as exitCode cuts any runtime failure.
+			return &exitError{code: 1, err: fmt.Errorf("%s\n%s", shownError(err), de.Hint)}
 		}
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -104,20 +105,36 @@ func (h urgentFlush) WithGroup(name string) slog.Handler {
 // serverErrorLog is the gateway server's ErrorLog: a handler panic, which
 // net/http recovers and reports as "http: panic serving ..." (HTTP/1.x) or
 // "http2: panic serving ..." (HTTP/2), is logged at error level; the rest
-// (TLS handshakes from scanners, clients that hang up) at debug.
+// (TLS handshakes from scanners, clients that hang up) at debug. The text,
+// which quotes what a client sent, is shown by logattr.Line.
 type serverErrorLog struct{ h slog.Handler }
 
 func (w serverErrorLog) Write(p []byte) (int, error) {
-	msg := strings.TrimSuffix(string(p), "\n")
+	msg := logattr.Line(p)
 	level := slog.LevelDebug
 	if isPanicReport(msg) {
 		level = slog.LevelError
 	}
-	ctx := context.Background()
-	if w.h.Enabled(ctx, level) {
-		_ = w.h.Handle(ctx, slog.NewRecord(time.Now(), level, msg, 0))
-	}
+	logLine(w.h, level, msg)
 	return len(p), nil
+}
+
+// libraryLog is the output of a library's *log.Logger (go-redis's, Go's
+// standard logger): each write one line of h at warn, its text shown by
+// logattr.Line. go-redis quotes what Redis or a Sentinel answered, whole.
+type libraryLog struct{ h slog.Handler }
+
+func (w libraryLog) Write(p []byte) (int, error) {
+	logLine(w.h, slog.LevelWarn, logattr.Line(p))
+	return len(p), nil
+}
+
+// logLine hands h a record of msg at level, when h takes that level.
+func logLine(h slog.Handler, level slog.Level, msg string) {
+	ctx := context.Background()
+	if h.Enabled(ctx, level) {
+		_ = h.Handle(ctx, slog.NewRecord(time.Now(), level, msg, 0))
+	}
 }
 
 // isPanicReport reports whether msg is net/http's report of a handler
@@ -136,12 +153,11 @@ func isPanicReport(msg string) bool {
 // (a JSON log pipeline cannot read them), level and buffering. restore puts
 // the process's loggers back as they were.
 func libraryLogs(h slog.Handler) (restore func()) {
-	std := slog.NewLogLogger(h, slog.LevelWarn)
 	out, flags, prefix := log.Writer(), log.Flags(), log.Prefix()
-	log.SetOutput(std.Writer())
+	log.SetOutput(libraryLog{h})
 	log.SetFlags(0)
 	log.SetPrefix("")
-	redis.SetLogger(redisLog{std})
+	redis.SetLogger(redisLog{log.New(libraryLog{h}, "", 0)})
 	return func() {
 		log.SetOutput(out)
 		log.SetFlags(flags)

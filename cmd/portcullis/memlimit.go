@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
+	"github.com/portcullis/portcullis/internal/logattr"
 )
 
 // defaultMemoryShare is the share of the container's memory limit that
@@ -55,7 +56,7 @@ func memoryLimit(share float64, limitOf memlimit.Provider, log *slog.Logger) int
 		errors.Is(err, memlimit.ErrCgroupsNotSupported):
 		return 0
 	case err != nil:
-		log.Warn("memory limit: the container's limit could not be read; set GOMEMLIMIT", "err", err)
+		log.Warn("memory limit: the container's limit could not be read; set GOMEMLIMIT", logattr.Err(err))
 		return 0
 	case limit == 0 || limit >= 1<<62: // cgroup v1's "unlimited" is just under 2^63
 		return 0

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/internal/logattr"
 )
 
 // reloadDiscoveryTimeout bounds the discovery of a changed provider during a
@@ -61,7 +62,7 @@ func (g *gateway) tryReload(ctx context.Context) bool {
 		return false
 	}
 	if err != nil {
-		g.logger.Error("config reload rejected; still running on the previous configuration", "path", path, "err", err)
+		g.logger.Error("config reload rejected; still running on the previous configuration", "path", path, logattr.Err(err))
 		return false
 	}
 	for _, w := range cfg.Warnings {
@@ -69,7 +70,7 @@ func (g *gateway) tryReload(ctx context.Context) bool {
 	}
 	gen, err := g.build(cfg, prev)
 	if err != nil {
-		g.logger.Error("config reload rejected; still running on the previous configuration", "path", path, "err", err)
+		g.logger.Error("config reload rejected; still running on the previous configuration", "path", path, logattr.Err(err))
 		return false
 	}
 	if gen.provider != prev.provider {
@@ -79,7 +80,7 @@ func (g *gateway) tryReload(ctx context.Context) bool {
 		if err != nil {
 			g.discard(prev, gen)
 			g.logger.Error("config reload rejected: the new provider's discovery failed; still running on the previous configuration",
-				"path", path, "err", err)
+				"path", path, logattr.Err(err))
 			return false
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/portcullis/portcullis/internal/logattr"
 )
 
 // exitError carries an exit code (docs/operations.md: 1 runtime, 2 usage/config, 3 denied).
@@ -36,9 +38,17 @@ func exitCode(err error, stderr io.Writer) int {
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "portcullis:", err)
+	fmt.Fprintln(stderr, "portcullis:", shownError(err))
 	return 1
 }
+
+// shownError is the text of a runtime failure as standard error shows it:
+// cut after logattr.MaxCause bytes and with controls shown as U+FFFD, as
+// the log shows an err. It may quote what Redis, a Sentinel, a provider or
+// a directory answered (a Sentinel's error of 20 KB, a C1 control that
+// drives the operator's terminal). An exitError's own text is the
+// command's and is printed whole.
+func shownError(err error) string { return logattr.Value(err.Error(), logattr.MaxCause) }
 
 const usage = `usage: portcullis <command> [flags]
 

@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/logattr"
 )
 
 // servers are the bound listeners of one gateway.
@@ -153,7 +155,7 @@ func (g *gateway) shutdown(s *servers) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := s.gw.Shutdown(ctx); err != nil {
-		g.logger.Warn("shutdown timeout reached; closing the remaining connections", "err", err)
+		g.logger.Warn("shutdown timeout reached; closing the remaining connections", logattr.Err(err))
 		s.gw.Close()
 	}
 	if n := g.upgrades.drain(ctx); n > 0 {

@@ -67,7 +67,12 @@ func runSessions(ctx context.Context, args []string, env func(string) (string, b
 	if cfg.SessionStore != "redis" {
 		return usageError("sessions: session.store is %q: sessions live only in browser cookies; rotate session.secrets to end them all", cfg.SessionStore)
 	}
-	store, err := session.NewRedisStore(cfg.Redis, cfg.Cookie, session.StoreOptions{})
+	// go-redis's own complaints (a Sentinel's answer) and the store's
+	// warnings are lines of the configured log on standard error, bounded
+	// as serve's are, not go-redis's bare lines.
+	logger := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
+	defer libraryLogs(logger.Handler())()
+	store, err := session.NewRedisStore(cfg.Redis, cfg.Cookie, session.StoreOptions{Logger: logger})
 	if err != nil {
 		return err
 	}

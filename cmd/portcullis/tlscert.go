@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/internal/logattr"
 )
 
 // certPollInterval is how often certReloader looks at the certificate and
@@ -95,7 +96,7 @@ func (r *certReloader) reload(why string) bool {
 		if msg := err.Error(); msg != r.readError {
 			r.readError = msg
 			r.logger.Error("tls: cannot read the certificate or key; still serving the previous certificate",
-				"trigger", why, "err", err)
+				"trigger", why, logattr.Err(err))
 		}
 		return false
 	}
@@ -109,7 +110,7 @@ func (r *certReloader) reload(why string) bool {
 	if err := r.install(certPEM, keyPEM); err != nil {
 		r.badCert, r.badKey = certPEM, keyPEM
 		r.logger.Error("tls: the new certificate and key do not load; still serving the previous certificate",
-			"trigger", why, "cert_file", r.certFile, "key_file", r.keyFile, "err", err)
+			"trigger", why, "cert_file", r.certFile, "key_file", r.keyFile, logattr.Err(err))
 		return false
 	}
 	leaf := r.cur.Load().Leaf
