@@ -39,3 +39,26 @@ func TestReadyzSaysWhyDiscoveryFails(t *testing.T) {
 		}
 	}
 }
+
+// TestReadyzDiscoveryErrorHasNoControls: the refusal /readyz gives quotes
+// the provider's document; a terminal reading it must get no control
+// character from there (an ESC sequence in a jwks_uri here).
+func TestReadyzDiscoveryErrorHasNoControls(t *testing.T) {
+	p := oidctest.New(t, oidctest.Options{Discovery: map[string]any{"jwks_uri": "/certs\x1b[2J\x07x"}})
+	f := startFixture(t, nil, nil, func(c *testConfig) { c.issuer = p.Issuer })
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + f.cfg.ops + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if body = string(b); strings.Contains(body, "jwks_uri") {
+			break
+		}
+	}
+	if !strings.Contains(body, "jwks_uri") || strings.ContainsAny(body, "\x1b\x07") {
+		t.Errorf("/readyz = %q, want the refusal without control characters", body)
+	}
+}
