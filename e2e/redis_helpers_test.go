@@ -46,15 +46,11 @@ func startRedis(tb testing.TB, persist bool, extra ...string) *redisServer {
 // Start (re)starts the server on its port, with its directory.
 func (r *redisServer) Start() {
 	r.tb.Helper()
-	bin := testenv.LookPath(r.tb, "redis-server")
-	args := []string{"--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1", "--save", "", "--dir", r.dir}
+	args := []string{"--dir", r.dir, "--appendonly", "no"}
 	if r.persist {
-		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
-	} else {
-		args = append(args, "--appendonly", "no")
+		args = []string{"--dir", r.dir, "--appendonly", "yes", "--appendfsync", "always"}
 	}
-	r.proc = testenv.Start(r.tb, exec.Command(bin, append(args, r.extra...)...))
-	testenv.WaitTCP(r.tb, r.Addr, 10*time.Second, r.proc)
+	r.proc = testenv.RunRedis(r.tb, r.Port, append(args, r.extra...)...)
 }
 
 // Stop kills the server by PID (SIGKILL to its process group), as a crash would.

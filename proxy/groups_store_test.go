@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/portcullis/portcullis/internal/testenv"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -70,7 +71,7 @@ func TestUpgradePastStaleLimitNeedsTheStore(t *testing.T) {
 // own, whose address it writes to addr.
 func redisAt(t *testing.T, addr *string) func(*Config) {
 	return func(c *Config) {
-		*addr, _ = startRedisProcess(t)
+		*addr, _ = testenv.StartRedis(t)
 		c.Sessions = redisStoreAt(t, *addr, c.Now)
 	}
 }

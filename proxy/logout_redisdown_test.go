@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/portcullis/portcullis/internal/testenv"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -17,7 +18,7 @@ func TestSignOutWithRedisDownClearsTheCookie(t *testing.T) {
 	var st *session.RedisStore
 	var stop func()
 	f := newFixture(t, func(c *Config) {
-		addr, p := startRedisProcess(t)
+		addr, p := testenv.StartRedis(t)
 		st, stop = redisStoreAt(t, addr, c.Now), p.Stop
 		c.Sessions = st
 	})

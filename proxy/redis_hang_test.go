@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/testenv"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -23,7 +24,7 @@ import (
 // check was autopipelined without a deadline of its own: 256 requests
 // were held up to 8 s.
 func TestRedisHangIsAPrompt503(t *testing.T) {
-	addr, redisProc := startRedisProcess(t)
+	addr, redisProc := testenv.StartRedis(t)
 	var st *session.RedisStore
 	f := newFixture(t, func(c *Config) {
 		st = redisStoreAt(t, addr, c.Now)

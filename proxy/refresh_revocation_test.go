@@ -4,9 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -27,19 +25,8 @@ func realRedisStore(tb testing.TB, now func() time.Time) *session.RedisStore {
 // startRedisServer starts a redis-server and returns its address.
 func startRedisServer(tb testing.TB) string {
 	tb.Helper()
-	addr, _ := startRedisProcess(tb)
+	addr, _ := testenv.StartRedis(tb)
 	return addr
-}
-
-// startRedisProcess starts a redis-server and returns its address and
-// process.
-func startRedisProcess(tb testing.TB) (string, *testenv.Process) {
-	tb.Helper()
-	bin := testenv.LookPath(tb, "redis-server")
-	port := testenv.FreePort(tb)
-	p := testenv.Start(tb, exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"))
-	testenv.WaitTCP(tb, testenv.Addr(port), 10*time.Second, p)
-	return testenv.Addr(port), p
 }
 
 // redisStoreAt returns a Redis store on the Redis at addr, with its own

@@ -9,13 +9,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // TestReadyzWithRedisHung: Redis stops answering (SIGSTOP: its connections
 // stay open). /readyz answers 503 "session store unreachable" within its
 // own bound (1 s, docs/operations.md), and 200 again once Redis answers.
 func TestReadyzWithRedisHung(t *testing.T) {
-	addr, p := startRedisServer(t)
+	addr, p := testenv.StartRedis(t)
 	redisTOML := fmt.Sprintf("store = \"redis\"\nredis_url = \"redis://%s/0\"\n", addr)
 	f := newFixtureWith(t, nil, nil, func(c *testConfig) { c.session = redisTOML })
 	readyz := func() (int, string, time.Duration) {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,19 +17,8 @@ import (
 
 // reviewRedis starts a throw-away redis-server and returns its address.
 func reviewRedis(t *testing.T) string {
-	addr, _ := startRedisServer(t)
+	addr, _ := testenv.StartRedis(t)
 	return addr
-}
-
-// startRedisServer starts a throw-away redis-server, stopped when the test
-// ends, and returns its address and process.
-func startRedisServer(t *testing.T) (string, *testenv.Process) {
-	t.Helper()
-	bin := testenv.LookPath(t, "redis-server")
-	port := testenv.FreePort(t)
-	p := testenv.Start(t, exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"))
-	testenv.WaitTCP(t, testenv.Addr(port), 10*time.Second, p)
-	return testenv.Addr(port), p
 }
 
 // TestActiveSessionsAfterRedisChange: a reload that points the

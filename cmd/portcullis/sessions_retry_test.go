@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"net"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,11 +139,8 @@ func TestSessionsRevokeAnswerLost(t *testing.T) {
 // standard error and no count on standard output; `revoke --id`, whose
 // UNLINK may still run when Redis resumes, says the outcome is unknown.
 func TestSessionsRevokeHungRedis(t *testing.T) {
-	bin := testenv.LookPath(t, "redis-server")
-	port := testenv.FreePort(t)
-	p := testenv.Start(t, exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"))
-	testenv.WaitTCP(t, testenv.Addr(port), 10*time.Second, p)
-	path := sessionsConfigFile(t, "store = \"redis\"\nredis_url = \"redis://"+testenv.Addr(port)+"/0\"\n")
+	addr, p := testenv.StartRedis(t)
+	path := sessionsConfigFile(t, "store = \"redis\"\nredis_url = \"redis://"+addr+"/0\"\n")
 	seedSessions(t, path, "alice")
 	out, _, _ := sessionsRun(t, "list", "--config", path)
 	id := idOf(listedIDs(t, out), "alice")

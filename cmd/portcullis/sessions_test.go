@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,12 +21,8 @@ const sessionsSecret = "Zb3Hn0Kq8YtV2xWm5cRj1LpA7sDfG9hJ4kQeT6uIoPw="
 // sessionsRedis starts a throw-away redis-server and returns its redis:// URL.
 func sessionsRedis(tb testing.TB) string {
 	tb.Helper()
-	bin := testenv.LookPath(tb, "redis-server")
-	port := testenv.FreePort(tb)
-	p := testenv.Start(tb, exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no"))
-	testenv.WaitTCP(tb, testenv.Addr(port), 10*time.Second, p)
-	return "redis://" + testenv.Addr(port) + "/0"
+	addr, _ := testenv.StartRedis(tb)
+	return "redis://" + addr + "/0"
 }
 
 // sessionsConfigFile writes a configuration with the given [session] keys.
