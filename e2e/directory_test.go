@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/testenv"
+
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
@@ -145,7 +147,7 @@ func TestGoogleDirectoryOutage(t *testing.T) {
 		t.Errorf("directory down after login: %d, want the last groups kept\n%s", status, body)
 	}
 	if m := opsMetrics(t, gw); !strings.Contains(m, `portcullis_directory_errors_total{source="google"} 2`) {
-		t.Errorf("metrics lack two directory errors:\n%s", grepLines(m, "directory"))
+		t.Errorf("metrics lack two directory errors:\n%s", testenv.LinesContaining(m, "directory"))
 	}
 	deadline := time.Now().Add(10 * time.Second) // the log is flushed every 200 ms, or later under load
 	for !strings.Contains(gw.Proc.Output(), "keeping the last groups read") {
@@ -263,16 +265,6 @@ func TestEntraGroupsOverage(t *testing.T) {
 			}
 		})
 	}
-}
-
-func grepLines(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // TestGroupsRefreshSharedByReplicas: with the redis store, the groups one

@@ -47,18 +47,8 @@ func TestActiveSessionsAfterRedisChange(t *testing.T) {
 	}
 	if strings.Contains(f.logs.String(), "counting active sessions failed") {
 		t.Errorf("the gauge still counts through the closed connection of the first store:\n%s",
-			grepLines(f.logs.String(), "counting active sessions"))
+			testenv.LinesContaining(f.logs.String(), "counting active sessions"))
 	}
-}
-
-func grepLines(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // TestIdentityWithoutRequestPrintsUsage: docs/operations.md says
