@@ -172,6 +172,19 @@ func TestGoogleHostedDomain(t *testing.T) {
 	}
 }
 
+// githubGroupsProvider are the [provider] keys of a GitHub login at g whose
+// organisations and teams are read again every second.
+func githubGroupsProvider(g *oidctest.GitHubServer) string {
+	return `kind = "github"
+client_id = "` + g.ClientID + `"
+client_secret = "` + g.ClientSecret + `"
+github_api_url = "` + g.URL + `"
+authorization_url = "` + g.AuthorizationURL() + `"
+token_url = "` + g.TokenURL() + `"
+groups_refresh = "1s"
+`
+}
+
 // TestGitHubOrgsAndTeams grants routes by GitHub organisation and team and
 // refuses a login whose organisation enforces SAML SSO rather than leaving
 // its teams out.
@@ -181,14 +194,7 @@ func TestGitHubOrgsAndTeams(t *testing.T) {
 	g.SetOrgs(oidctest.GitHubOrg{Login: "Acme", Teams: []string{"sre"}}, oidctest.GitHubOrg{Login: "octo-org"})
 	up := newUpstream(t)
 	gw := startGateway(t, pickAddrs(t), tomlConfig{
-		Provider: `kind = "github"
-client_id = "` + g.ClientID + `"
-client_secret = "` + g.ClientSecret + `"
-github_api_url = "` + g.URL + `"
-authorization_url = "` + g.AuthorizationURL() + `"
-token_url = "` + g.TokenURL() + `"
-groups_refresh = "1s"
-`,
+		Provider: githubGroupsProvider(g),
 		Upstream: up.URL,
 		Routes:   directoryRoutes("acme/sre", "acme/web"),
 	}.String())
@@ -277,14 +283,7 @@ func TestGroupsRefreshSharedByReplicas(t *testing.T) {
 	g.SetOrgs(oidctest.GitHubOrg{Login: "acme", Teams: []string{"sre"}})
 	up := newUpstream(t)
 	cfg := tomlConfig{
-		Provider: `kind = "github"
-client_id = "` + g.ClientID + `"
-client_secret = "` + g.ClientSecret + `"
-github_api_url = "` + g.URL + `"
-authorization_url = "` + g.AuthorizationURL() + `"
-token_url = "` + g.TokenURL() + `"
-groups_refresh = "1s"
-`,
+		Provider: githubGroupsProvider(g),
 		Session:  redisSession(rs.URL()),
 		Upstream: up.URL,
 		Routes:   directoryRoutes("acme/sre", "acme/web"),
