@@ -10,6 +10,44 @@ import (
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
+// stepUpRoutes require the scope reports:write on /reports/** only.
+const stepUpRoutes = `
+[[routes]]
+path = "/reports/**"
+require_scopes = ["reports:write"]
+
+[[routes]]
+path = "/**"
+`
+
+// quietStepUp starts a provider whose token responses state no scope and a
+// gateway with stepUpRoutes in front of up, and signs a browser in there;
+// it returns the provider, the gateway, the browser and its redirect count.
+func quietStepUp(t *testing.T, up *upstream) (*oidctest.Provider, *gateway, *http.Client, *int) {
+	t.Helper()
+	quiet := oidctest.New(t, oidctest.Options{OmitTokenScope: true})
+	gw := startGateway(t, pickAddrs(t), oidctestConfig(quiet, up.URL, "", stepUpRoutes))
+	c, redirects := redirectCounter(t)
+	if status, _, _ := get(t, c, gw.URL+"/home"); status != 200 {
+		t.Fatalf("login: %d", status)
+	}
+	return quiet, gw, c, redirects
+}
+
+// stepUpLocation requests url with c's cookies, without following
+// redirects, and returns where the step-up sends the browser, which must be
+// the authorization endpoint of the provider at issuer.
+func stepUpLocation(t *testing.T, c *http.Client, target, issuer string) *url.URL {
+	t.Helper()
+	noFollow := &http.Client{Jar: c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	status, _, resp := get(t, noFollow, target)
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if status != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), issuer+"/authorize") {
+		t.Fatalf("want a 302 to the provider, got %d %q", status, resp.Header.Get("Location"))
+	}
+	return loc
+}
+
 // TestStepUp proves incremental authorization through the real gateway: a
 // browser session without a route's scope is sent back to the provider
 // asking for the granted plus the missing scope; when the provider grants
@@ -19,14 +57,7 @@ func TestStepUp(t *testing.T) {
 	t.Parallel()
 	p := oidctest.New(t, oidctest.Options{})
 	up := newUpstream(t)
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "", `
-[[routes]]
-path = "/reports/**"
-require_scopes = ["reports:write"]
-
-[[routes]]
-path = "/**"
-`))
+	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "", stepUpRoutes))
 	// login signs a fresh browser in with the configured scopes.
 	login := func(t *testing.T) (*http.Client, *int) {
 		c, redirects := redirectCounter(t)
@@ -42,12 +73,7 @@ path = "/**"
 	t.Run("provider grants the scope", func(t *testing.T) {
 		p.SetWithheldScopes()
 		c, _ := login(t)
-		noFollow := &http.Client{Jar: c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		status, _, resp := get(t, noFollow, gw.URL+"/reports/q1?x=1")
-		loc, err := url.Parse(resp.Header.Get("Location"))
-		if status != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), p.Issuer+"/authorize") {
-			t.Fatalf("want a 302 to the provider, got %d %q", status, resp.Header.Get("Location"))
-		}
+		loc := stepUpLocation(t, c, gw.URL+"/reports/q1?x=1", p.Issuer)
 		scopes := strings.Fields(loc.Query().Get("scope"))
 		slices.Sort(scopes)
 		if want := []string{"email", "openid", "profile", "reports:write"}; !slices.Equal(scopes, want) {
@@ -72,19 +98,7 @@ path = "/**"
 	// one, here the step-up's union.
 	t.Run("provider states no scope", func(t *testing.T) {
 		t.Parallel()
-		quiet := oidctest.New(t, oidctest.Options{OmitTokenScope: true})
-		gw := startGateway(t, pickAddrs(t), oidctestConfig(quiet, up.URL, "", `
-[[routes]]
-path = "/reports/**"
-require_scopes = ["reports:write"]
-
-[[routes]]
-path = "/**"
-`))
-		c, redirects := redirectCounter(t)
-		if status, _, _ := get(t, c, gw.URL+"/home"); status != 200 {
-			t.Fatalf("login: %d", status)
-		}
+		quiet, gw, c, redirects := quietStepUp(t, up)
 		status, body, _ := get(t, c, gw.URL+"/reports/q3")
 		if status != 200 || *redirects != 3 || quiet.Requests("/authorize") != 2 {
 			t.Fatalf("after the step-up: %d after %d redirects, %d authorizations\n%s",
@@ -98,25 +112,8 @@ path = "/**"
 	// provider (introspection) instead of taking what it requested.
 	t.Run("browser drops the scope from the request", func(t *testing.T) {
 		t.Parallel()
-		quiet := oidctest.New(t, oidctest.Options{OmitTokenScope: true})
-		gw := startGateway(t, pickAddrs(t), oidctestConfig(quiet, up.URL, "", `
-[[routes]]
-path = "/reports/**"
-require_scopes = ["reports:write"]
-
-[[routes]]
-path = "/**"
-`))
-		c, _ := redirectCounter(t)
-		if status, _, _ := get(t, c, gw.URL+"/home"); status != 200 {
-			t.Fatalf("login: %d", status)
-		}
-		noFollow := &http.Client{Jar: c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		status, _, resp := get(t, noFollow, gw.URL+"/reports/q4")
-		loc, err := url.Parse(resp.Header.Get("Location"))
-		if status != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), quiet.Issuer+"/authorize") {
-			t.Fatalf("want a 302 to the provider, got %d %q", status, resp.Header.Get("Location"))
-		}
+		quiet, gw, c, _ := quietStepUp(t, up)
+		loc := stepUpLocation(t, c, gw.URL+"/reports/q4", quiet.Issuer)
 		q := loc.Query()
 		q.Set("scope", "openid email profile")
 		loc.RawQuery = q.Encode()
