@@ -19,12 +19,12 @@ import (
 func TestForwardAuthAppGetsNoGatewayCookie(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up, addr, _ := behindFront(t, front.trusted, front.start)
+			s := behindFront(t, front.trusted, front.start)
 			alice := browser(t)
-			if status, body, _ := get(t, alice, "http://"+addr+"/hello"); status != 200 {
+			if status, body, _ := get(t, alice, "http://"+s.front+"/hello"); status != 200 {
 				t.Fatalf("login: %d %s", status, body)
 			}
-			u, _ := url.Parse("http://" + addr + "/")
+			u, _ := url.Parse("http://" + s.front + "/")
 			var own []string
 			for _, c := range alice.Jar.Cookies(u) {
 				own = append(own, c.Name+"="+c.Value)
@@ -47,7 +47,7 @@ func TestForwardAuthAppGetsNoGatewayCookie(t *testing.T) {
 				{"odd cookies", []string{"u=\u00fc\u20ac;" + session + ";c=1,2;flag"}, "u=\u00fc\u20ac; c=1,2; flag"},
 				{"a nameless cookie alone", []string{session + "; flag"}, "flag"},
 			} {
-				req, _ := http.NewRequest("GET", "http://"+addr+"/hello", nil)
+				req, _ := http.NewRequest("GET", "http://"+s.front+"/hello", nil)
 				req.Header.Set("Accept", "application/json")
 				req.Header["Cookie"] = c.cookies
 				resp, err := http.DefaultClient.Do(req)
@@ -59,7 +59,7 @@ func TestForwardAuthAppGetsNoGatewayCookie(t *testing.T) {
 					t.Errorf("%s: %d, want 200", c.name, resp.StatusCode)
 					continue
 				}
-				got := up.last().Headers
+				got := s.up.last().Headers
 				if !slices.Equal(got["Cookie"], nonEmpty(c.want)) {
 					// Names only: a session cookie's value is a credential.
 					t.Errorf("%s: the app's Cookie header names %q, want %q", c.name, cookieNames(got["Cookie"]), cookieNames(nonEmpty(c.want)))

@@ -19,19 +19,6 @@ var frontProxies = []struct {
 }{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy},
 	{"ingress-nginx", "127.0.0.2/32", startIngressNginx}, {"traefik", "127.0.0.1/32", startTraefik}}
 
-// behindFront starts an app, a test provider, the gateway in forward-auth
-// mode trusting trusted, and the front proxy (start) in front of the app;
-// it returns the app, the front proxy's address and the gateway.
-func behindFront(t *testing.T, trusted string, start func(tb testing.TB, listen, gateway, app string)) (*upstream, string, *gateway) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	addr := testenv.Addr(testenv.FreePort(t))
-	a := pickAddrs(t)
-	gw := startGateway(t, a, forwardAuthConfig(p, "http://"+addr, up.URL, trusted))
-	start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	return up, addr, gw
-}
-
 // TestAuthEndpointNotReachableByClients: each snippet routes the
 // gateway's own endpoints (/oauth2/) from the app's host to the gateway.
 // nginx keeps /oauth2/auth internal; the Caddy and ingress-nginx snippets
@@ -43,12 +30,12 @@ func behindFront(t *testing.T, trusted string, start func(tb testing.TB, listen,
 func TestAuthEndpointNotReachableByClients(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			_, addr, _ := behindFront(t, front.trusted, front.start)
+			s := behindFront(t, front.trusted, front.start)
 			c := browser(t)
-			if status, body, _ := get(t, c, "http://"+addr+"/hello"); status != 200 {
+			if status, body, _ := get(t, c, "http://"+s.front+"/hello"); status != 200 {
 				t.Fatalf("login: %d %s", status, body)
 			}
-			status, hdr := send(t, c, "GET", "http://"+addr+"/oauth2/auth", map[string]string{
+			status, hdr := send(t, c, "GET", "http://"+s.front+"/oauth2/auth", map[string]string{
 				"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/hello"})
 			// The reply's own headers: the app may answer a request for
 			// /oauth2/auth that the front proxy routes to it after a decision.
@@ -68,20 +55,20 @@ func TestAuthEndpointNotReachableByClients(t *testing.T) {
 func TestDoubleSlashDoesNotReachApp(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up, addr, _ := behindFront(t, front.trusted, front.start)
+			s := behindFront(t, front.trusted, front.start)
 			anon := browser(t)
-			if status, _ := send(t, anon, "GET", "http://"+addr+"/admin/secret", nil); status < 300 {
+			if status, _ := send(t, anon, "GET", "http://"+s.front+"/admin/secret", nil); status < 300 {
 				t.Fatalf("anonymous GET /admin/secret: %d", status)
 			}
 			// "/.//public/admin/secret" is pathname "//public/admin/secret"
 			// once a WHATWG URL parser has removed its "." segment.
 			for _, target := range []string{"//public/admin/secret", "/.//public/admin/secret", "/%2e//public/admin/secret"} {
-				before := up.count()
-				status := rawStatus(t, addr, "GET "+target+" HTTP/1.1\r\nHost: "+addr+"\r\nAccept: application/json\r\nConnection: close\r\n\r\n")
-				if up.count() == before {
+				before := s.up.count()
+				status := rawStatus(t, s.front, "GET "+target+" HTTP/1.1\r\nHost: "+s.front+"\r\nAccept: application/json\r\nConnection: close\r\n\r\n")
+				if s.up.count() == before {
 					continue // refused
 				}
-				got := up.last().Path
+				got := s.up.last().Path
 				p := got
 				for strings.HasPrefix(p, "/./") || strings.HasPrefix(strings.ToLower(p), "/%2e/") {
 					p = p[strings.Index(p[1:], "/")+1:]
@@ -104,17 +91,17 @@ func TestDoubleSlashDoesNotReachApp(t *testing.T) {
 func TestPathRewriteHeadersDoNotReachApp(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up, addr, _ := behindFront(t, front.trusted, front.start)
+			s := behindFront(t, front.trusted, front.start)
 			for _, h := range [][2]string{{"X-Script-Name", "/public"}, {"X-Original-URL", "/admin/secret"},
 				{"X-Original-URI", "/admin/secret"}, {"X-Rewrite-URL", "/admin/secret"},
 				{"X-Forwarded-Path", "/admin/secret"}, {"X-Envoy-Original-Path", "/admin/secret"},
 				{"X-Replaced-Path", "/admin/secret"}, {"X-Original-Method", "DELETE"}, {"X-Forwarded-Method", "DELETE"}} {
-				before := up.count()
-				status, _ := send(t, browser(t), "GET", "http://"+addr+"/public/admin/secret", map[string]string{h[0]: h[1]})
-				if up.count() == before {
+				before := s.up.count()
+				status, _ := send(t, browser(t), "GET", "http://"+s.front+"/public/admin/secret", map[string]string{h[0]: h[1]})
+				if s.up.count() == before {
 					continue // refused
 				}
-				if v := up.last().Headers.Get(h[0]); v != "" {
+				if v := s.up.last().Headers.Get(h[0]); v != "" {
 					t.Errorf("anonymous GET /public/admin/secret (%d): the app received %s: %s", status, h[0], v)
 				}
 			}
@@ -177,16 +164,16 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 		"X-Vouch-Idp-Claims-Groups": "admins", "X-Webauth-Role": "Admin"}
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up, addr, _ := behindFront(t, front.trusted, front.start)
+			s := behindFront(t, front.trusted, front.start)
 			sent := maps.Clone(claims)
 			if front.name == "caddy" {
 				maps.Copy(sent, prefixed)
 			}
-			before := up.count()
-			if status, _ := send(t, browser(t), "GET", "http://"+addr+"/public/x", sent); status != 200 || up.count() != before+1 {
+			before := s.up.count()
+			if status, _ := send(t, browser(t), "GET", "http://"+s.front+"/public/x", sent); status != 200 || s.up.count() != before+1 {
 				t.Fatalf("anonymous GET /public/x: %d", status)
 			}
-			got := up.last().Headers
+			got := s.up.last().Headers
 			for k, v := range sent {
 				if slices.Contains(got.Values(k), v) {
 					t.Errorf("the app received the client's %s: %s", k, v)
@@ -209,21 +196,21 @@ func TestOtherHostNotServedAsApp(t *testing.T) {
 			continue // its default backend answers 404 itself
 		}
 		t.Run(front.name, func(t *testing.T) {
-			up, addr, _ := behindFront(t, front.trusted, front.start)
+			s := behindFront(t, front.trusted, front.start)
 			for _, raw := range []string{
 				"DELETE /admin/secret HTTP/1.1\r\nHost: public.test\r\n",
-				"DELETE http://public.test/admin/secret HTTP/1.1\r\nHost: " + addr + "\r\n",
+				"DELETE http://public.test/admin/secret HTTP/1.1\r\nHost: " + s.front + "\r\n",
 			} {
-				before := up.count()
-				status := rawStatus(t, addr, raw+"Accept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-				if up.count() != before {
+				before := s.up.count()
+				status := rawStatus(t, s.front, raw+"Accept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+				if s.up.count() != before {
 					t.Errorf("anonymous %q: %d, and the app received it", strings.SplitN(raw, "\r\n", 2)[0], status)
 				}
 			}
 			// The app's own host still works.
-			before := up.count()
-			if status := rawStatus(t, addr, "GET /public/x HTTP/1.1\r\nHost: "+addr+"\r\nConnection: close\r\n\r\n"); status != 200 || up.count() != before+1 {
-				t.Errorf("GET /public/x: %d, app reached %d times", status, up.count()-before)
+			before := s.up.count()
+			if status := rawStatus(t, s.front, "GET /public/x HTTP/1.1\r\nHost: "+s.front+"\r\nConnection: close\r\n\r\n"); status != 200 || s.up.count() != before+1 {
+				t.Errorf("GET /public/x: %d, app reached %d times", status, s.up.count()-before)
 			}
 		})
 	}
@@ -238,23 +225,23 @@ func TestOtherHostNotServedAsApp(t *testing.T) {
 func TestH2CUpgradeDoesNotReachApp(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up, addr, _ := behindFront(t, front.trusted, front.start)
+			s := behindFront(t, front.trusted, front.start)
 			for _, upgrade := range []string{"h2c", "H2C", "websocket, h2c"} {
-				before := up.count()
-				status := rawStatus(t, addr, "GET /public/x HTTP/1.1\r\nHost: "+addr+"\r\nAccept: application/json\r\n"+
+				before := s.up.count()
+				status := rawStatus(t, s.front, "GET /public/x HTTP/1.1\r\nHost: "+s.front+"\r\nAccept: application/json\r\n"+
 					"Upgrade: "+upgrade+"\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n")
-				if up.count() == before {
+				if s.up.count() == before {
 					continue // refused
 				}
-				if got := up.last().Headers.Values("Upgrade"); len(got) != 0 {
+				if got := s.up.last().Headers.Values("Upgrade"); len(got) != 0 {
 					t.Errorf("anonymous GET /public/x with Upgrade: %s: %d, and the app received Upgrade: %q", upgrade, status, got)
 				}
 			}
-			before := up.count()
-			status := rawStatus(t, addr, "GET /public/x HTTP/1.1\r\nHost: "+addr+"\r\nAccept: application/json\r\n"+
+			before := s.up.count()
+			status := rawStatus(t, s.front, "GET /public/x HTTP/1.1\r\nHost: "+s.front+"\r\nAccept: application/json\r\n"+
 				"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-			if status != 200 || up.count() != before+1 {
-				t.Errorf("anonymous WebSocket upgrade of /public/x: %d, app reached %d times", status, up.count()-before)
+			if status != 200 || s.up.count() != before+1 {
+				t.Errorf("anonymous WebSocket upgrade of /public/x: %d, app reached %d times", status, s.up.count()-before)
 			}
 		})
 	}

@@ -17,13 +17,13 @@ import (
 func TestForwardAuthGatewayDownFailsClosed(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up, addr, gw := behindFront(t, front.trusted, front.start)
+			s := behindFront(t, front.trusted, front.start)
 			alice := browser(t)
-			if status, body, _ := get(t, alice, "http://"+addr+"/hello"); status != 200 {
+			if status, body, _ := get(t, alice, "http://"+s.front+"/hello"); status != 200 {
 				t.Fatalf("login: %d %s", status, body)
 			}
-			gw.Proc.Stop()
-			before := up.count()
+			s.gw.Proc.Stop()
+			before := s.up.count()
 			for _, c := range []struct {
 				who    string
 				method string
@@ -34,12 +34,12 @@ func TestForwardAuthGatewayDownFailsClosed(t *testing.T) {
 				if c.who == "anonymous" {
 					client = browser(t)
 				}
-				if status, _ := send(t, client, c.method, "http://"+addr+c.path, nil); status < 500 {
+				if status, _ := send(t, client, c.method, "http://"+s.front+c.path, nil); status < 500 {
 					t.Errorf("%s %s %s with the gateway down: %d, want a 5xx", c.who, c.method, c.path, status)
 				}
 			}
-			if n := up.count() - before; n != 0 {
-				t.Errorf("the app received %d requests while the gateway was down (last: %s %s)", n, up.last().Method, up.last().Path)
+			if n := s.up.count() - before; n != 0 {
+				t.Errorf("the app received %d requests while the gateway was down (last: %s %s)", n, s.up.last().Method, s.up.last().Path)
 			}
 		})
 	}

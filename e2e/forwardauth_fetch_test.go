@@ -21,11 +21,11 @@ func TestForwardAuthPageFetchInChromium(t *testing.T) {
 			continue // it passes the gateway's own 401 page on, as TestForwardAuthTraefik shows
 		}
 		t.Run(fr.name, func(t *testing.T) {
-			_, front, gw := behindFront(t, fr.trusted, fr.start)
+			s := behindFront(t, fr.trusted, fr.start)
 			ctx, cancel := context.WithTimeout(newChromium(t), 30*time.Second)
 			defer cancel()
 			// A public page of the app, where the page's script runs.
-			if err := chromedp.Do(ctx, chromedp.Navigate("http://"+front+"/public/x")); err != nil {
+			if err := chromedp.Do(ctx, chromedp.Navigate("http://"+s.front+"/public/x")); err != nil {
 				t.Fatalf("navigate: %v", err)
 			}
 			js := `fetch("/hello", {headers: {Accept: "text/html, */*"}}).then(
@@ -37,8 +37,8 @@ func TestForwardAuthPageFetchInChromium(t *testing.T) {
 			if got != "401" {
 				t.Errorf("the page's fetch without a session through %s: %s, want a 401 the page can read", fr.name, got)
 			}
-			if strings.Contains(opsMetrics(t, gw), startedLogins) {
-				t.Errorf("the page's fetch started %v logins, want none", metricValue(t, gw, startedLogins))
+			if strings.Contains(opsMetrics(t, s.gw), startedLogins) {
+				t.Errorf("the page's fetch started %v logins, want none", metricValue(t, s.gw, startedLogins))
 			}
 		})
 	}

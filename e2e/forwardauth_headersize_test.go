@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
-	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // manyGroupsCase signs in a user with 200 groups named by IDs, as Entra ID
@@ -60,31 +59,16 @@ func manyGroupsCase(t *testing.T, front, groupsHeader string, p *oidctest.Provid
 }
 
 func TestForwardAuthManyGroupsNginx(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	front := testenv.Addr(testenv.FreePort(t))
-	a := pickAddrs(t)
-	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.2/32"))
-	startNginx(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	manyGroupsCase(t, "http://"+front, "X-Forwarded-Groups", p, up)
+	s := behindFront(t, "127.0.0.2/32", startNginx)
+	manyGroupsCase(t, "http://"+s.front, "X-Forwarded-Groups", s.p, s.up)
 }
 
 func TestForwardAuthManyGroupsIngressNginx(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	front := testenv.Addr(testenv.FreePort(t))
-	a := pickAddrs(t)
-	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.2/32"))
-	startIngressNginx(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	manyGroupsCase(t, "http://"+front, "X-Auth-Request-Groups", p, up)
+	s := behindFront(t, "127.0.0.2/32", startIngressNginx)
+	manyGroupsCase(t, "http://"+s.front, "X-Auth-Request-Groups", s.p, s.up)
 }
 
 func TestForwardAuthManyGroupsCaddy(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	front := testenv.Addr(testenv.FreePort(t))
-	a := pickAddrs(t)
-	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.1/32"))
-	startCaddy(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	manyGroupsCase(t, "http://"+front, "X-Forwarded-Groups", p, up)
+	s := behindFront(t, "127.0.0.1/32", startCaddy)
+	manyGroupsCase(t, "http://"+s.front, "X-Forwarded-Groups", s.p, s.up)
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
-	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // hopByHopIdentity are the identity headers a front proxy sets on the
@@ -63,21 +62,11 @@ func connectionCase(t *testing.T, front, prefix string, p *oidctest.Provider, up
 }
 
 func TestForwardAuthConnectionHeaderCaddy(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	front := testenv.Addr(testenv.FreePort(t))
-	a := pickAddrs(t)
-	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.1/32"))
-	startCaddy(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	connectionCase(t, "http://"+front, "X-Forwarded-", p, up)
+	s := behindFront(t, "127.0.0.1/32", startCaddy)
+	connectionCase(t, "http://"+s.front, "X-Forwarded-", s.p, s.up)
 }
 
 func TestForwardAuthConnectionHeaderNginx(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	front := testenv.Addr(testenv.FreePort(t))
-	a := pickAddrs(t)
-	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.2/32"))
-	startNginx(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	connectionCase(t, "http://"+front, "X-Forwarded-", p, up)
+	s := behindFront(t, "127.0.0.2/32", startNginx)
+	connectionCase(t, "http://"+s.front, "X-Forwarded-", s.p, s.up)
 }

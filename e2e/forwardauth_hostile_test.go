@@ -142,13 +142,8 @@ func hostileCase(t *testing.T, front, userHeader string, p *oidctest.Provider, u
 }
 
 func TestForwardAuthIngressNginx(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	front := testenv.Addr(testenv.FreePort(t))
-	a := pickAddrs(t)
-	startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.2/32"))
-	startIngressNginx(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	hostileCase(t, "http://"+front, "X-Auth-Request-User", p, up)
+	s := behindFront(t, "127.0.0.2/32", startIngressNginx)
+	hostileCase(t, "http://"+s.front, "X-Auth-Request-User", s.p, s.up)
 }
 
 // startIngressNginx runs nginx as ingress-nginx configures it for

@@ -148,6 +148,28 @@ func runNginx(tb testing.TB, listen, server string) {
 	testenv.WaitTCP(tb, listen, 10*time.Second, p)
 }
 
+// frontSetup is an app, a test provider, the gateway in forward-auth mode
+// and a front proxy before the app that asks the gateway.
+type frontSetup struct {
+	up    *upstream
+	p     *oidctest.Provider
+	gw    *gateway
+	front string // the front proxy's address
+}
+
+// behindFront starts the app, the provider, the gateway (its public URL the
+// front proxy's, trusting forwarded headers from the addresses trusted) and
+// then the front proxy, with start: startNginx, startCaddy and the like,
+// which take the front's address, the gateway's and the app's.
+func behindFront(t *testing.T, trusted string, start func(tb testing.TB, listen, gateway, app string)) frontSetup {
+	t.Helper()
+	s := frontSetup{up: newUpstream(t), p: oidctest.New(t, oidctest.Options{}), front: testenv.Addr(testenv.FreePort(t))}
+	a := pickAddrs(t)
+	s.gw = startGateway(t, a, forwardAuthConfig(s.p, "http://"+s.front, s.up.URL, trusted))
+	start(t, s.front, a.Listen, strings.TrimPrefix(s.up.URL, "http://"))
+	return s
+}
+
 // startNginx runs docs/forward-auth/nginx.conf.
 func startNginx(tb testing.TB, listen, gateway, app string) {
 	tb.Helper()
@@ -233,18 +255,13 @@ func frontProxyCase(t *testing.T, front string, userHeader string, p *oidctest.P
 }
 
 func TestForwardAuthNginx(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	front := testenv.Addr(testenv.FreePort(t))
-	a := pickAddrs(t)
-	gw := startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.2/32"))
-	startNginx(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	frontProxyCase(t, "http://"+front, "X-Forwarded-User", p, up, gw)
-	hostileCase(t, "http://"+front, "X-Forwarded-User", p, up)
+	s := behindFront(t, "127.0.0.2/32", startNginx)
+	frontProxyCase(t, "http://"+s.front, "X-Forwarded-User", s.p, s.up, s.gw)
+	hostileCase(t, "http://"+s.front, "X-Forwarded-User", s.p, s.up)
 
 	// Straight to the gateway from an untrusted peer: refused whatever the headers say.
-	req, _ := http.NewRequest("GET", gw.URL+"/oauth2/auth", nil)
-	req.Header.Set("X-Original-URL", "http://"+front+"/public/x")
+	req, _ := http.NewRequest("GET", s.gw.URL+"/oauth2/auth", nil)
+	req.Header.Set("X-Original-URL", "http://"+s.front+"/public/x")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -257,14 +274,9 @@ func TestForwardAuthNginx(t *testing.T) {
 }
 
 func TestForwardAuthCaddy(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	front := testenv.Addr(testenv.FreePort(t))
-	a := pickAddrs(t)
-	gw := startGateway(t, a, forwardAuthConfig(p, "http://"+front, up.URL, "127.0.0.1/32"))
-	startCaddy(t, front, a.Listen, strings.TrimPrefix(up.URL, "http://"))
-	frontProxyCase(t, "http://"+front, "X-Forwarded-User", p, up, gw)
-	hostileCase(t, "http://"+front, "X-Forwarded-User", p, up)
+	s := behindFront(t, "127.0.0.1/32", startCaddy)
+	frontProxyCase(t, "http://"+s.front, "X-Forwarded-User", s.p, s.up, s.gw)
+	hostileCase(t, "http://"+s.front, "X-Forwarded-User", s.p, s.up)
 }
 
 // signInOnlyOnNavigation checks that, without a session, only a browser's

@@ -13,7 +13,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/portcullis/portcullis/internal/oidctest"
 	"github.com/portcullis/portcullis/internal/testenv"
 )
 
@@ -74,22 +73,9 @@ func waitRouted(tb testing.TB, url string, p *testenv.Process) {
 	tb.Fatalf("traefik never routed %s\n%s", url, p.Output())
 }
 
-// traefikSetup is an app, a test provider, the gateway in forward-auth mode
-// and Traefik in front of the app with the documented configuration.
-type traefikSetup struct {
-	up    *upstream
-	p     *oidctest.Provider
-	gw    *gateway
-	front string // Traefik's address
-}
-
-func behindTraefik(t *testing.T) traefikSetup {
-	s := traefikSetup{up: newUpstream(t), p: oidctest.New(t, oidctest.Options{}), front: testenv.Addr(testenv.FreePort(t))}
-	a := pickAddrs(t)
-	s.gw = startGateway(t, a, forwardAuthConfig(s.p, "http://"+s.front, s.up.URL, "127.0.0.1/32"))
-	startTraefik(t, s.front, a.Listen, strings.TrimPrefix(s.up.URL, "http://"))
-	return s
-}
+// behindTraefik is Traefik in front of the app with the documented
+// configuration.
+func behindTraefik(t *testing.T) frontSetup { return behindFront(t, "127.0.0.1/32", startTraefik) }
 
 func TestForwardAuthTraefik(t *testing.T) {
 	s := behindTraefik(t)
