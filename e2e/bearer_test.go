@@ -196,100 +196,13 @@ func jwksServer(tb testing.TB, key *oidctest.Key) (*httptest.Server, *atomic.Int
 // ([[provider.extra_issuers]]) with its own audiences.
 func TestBearerAttacks(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{AccessTokenAudience: "portcullis-api"})
-	machines := oidctest.New(t, oidctest.Options{AccessTokenAudience: "machines"})
-	up := newUpstream(t)
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, withMachines(machines), `
-[[routes]]
-path = "/api/read/**"
-require_scopes = ["api:read"]
-
-[[routes]]
-path = "/**"
-`))
-	attacker := oidctest.NewUnpublishedKey(t, "attacker", "ES256")
-	keyServer, keyRequests := jwksServer(t, attacker)
-	now := time.Now()
-	at := func(extra map[string]any) string { return p.AccessToken("alice", extra) }
-	sign := func(claims map[string]any, o oidctest.SignOptions) string { return p.Sign(claims, o) }
-	claims := func() map[string]any {
-		return map[string]any{"iss": p.Issuer, "sub": "alice", "aud": "portcullis-api",
-			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "scope": "api:read"}
-	}
-
-	cases := []struct {
-		name      string
-		path      string
-		authz     []string
-		status    int
-		challenge string
-	}{
-		{"valid", "/api/read/x", []string{bearer(at(map[string]any{"scope": "api:read"}))}, 200, ""},
-		{"valid without the route's scope", "/api/read/x", []string{bearer(at(nil))}, 403, `Bearer error="insufficient_scope", scope="api:read"`},
-		{"no token", "/api/read/x", nil, 401, "Bearer"},
-		{"garbage", "/x", []string{bearer("garbage")}, 401, invalidTokenChallenge},
-		{"alg none", "/x", []string{bearer(sign(claims(), oidctest.SignOptions{Alg: "none", Typ: "at+jwt"}))}, 401, invalidTokenChallenge},
-		{"HS256 with the RSA public key", "/x", []string{bearer(sign(claims(), oidctest.SignOptions{Alg: "HS256", Typ: "at+jwt"}))}, 401, invalidTokenChallenge},
-		{"bad signature", "/x", []string{bearer(sign(claims(), oidctest.SignOptions{CorruptSignature: true}))}, 401, invalidTokenChallenge},
-		{"wrong aud", "/x", []string{bearer(at(map[string]any{"aud": "another-api"}))}, 401, invalidTokenChallenge},
-		{"missing aud", "/x", []string{bearer(at(map[string]any{"aud": nil}))}, 401, invalidTokenChallenge},
-		{"wrong iss", "/x", []string{bearer(at(map[string]any{"iss": "https://evil.example.com"}))}, 401, invalidTokenChallenge},
-		{"missing iss", "/x", []string{bearer(at(map[string]any{"iss": nil}))}, 401, invalidTokenChallenge},
-		{"expired", "/x", []string{bearer(at(map[string]any{"iat": now.Add(-2 * time.Hour).Unix(), "exp": now.Add(-time.Hour).Unix()}))}, 401, invalidTokenChallenge},
-		// Accepted within the 30 s leeway, and answered: its identity
-		// ended at exp, so the answer was broken off as a 401 after the
-		// application had acted on the request.
-		{"expired within the leeway", "/x", []string{bearer(at(map[string]any{"exp": now.Add(-10 * time.Second).Unix()}))}, 200, ""},
-		{"missing exp", "/x", []string{bearer(at(map[string]any{"exp": nil}))}, 401, invalidTokenChallenge},
-		{"future nbf", "/x", []string{bearer(at(map[string]any{"nbf": now.Add(time.Hour).Unix()}))}, 401, invalidTokenChallenge},
-		{"string exp", "/x", []string{bearer(at(map[string]any{"exp": "9999999999"}))}, 401, invalidTokenChallenge},
-		{"ID token as access token", "/x", []string{bearer(p.IDToken("alice", "", ""))}, 401, invalidTokenChallenge},
-		{"logout token typ", "/x", []string{bearer(sign(claims(), oidctest.SignOptions{Typ: "logout+jwt"}))}, 401, invalidTokenChallenge},
-		{"jku and jwk headers", "/x", []string{bearer(sign(claims(), oidctest.SignOptions{Key: attacker, Typ: "at+jwt",
-			Header: map[string]any{"jku": keyServer.URL + "/jwks", "jwk": attacker.JWK()}}))}, 401, invalidTokenChallenge},
-		{"x5u header of the provider's own token", "/x", []string{bearer(sign(claims(), oidctest.SignOptions{Typ: "at+jwt",
-			Header: map[string]any{"x5u": keyServer.URL + "/jwks"}}))}, 200, ""},
-		{"unknown crit header", "/x", []string{bearer(sign(claims(), oidctest.SignOptions{Typ: "at+jwt",
-			Header: map[string]any{"crit": []string{"exp"}, "exp": now.Unix()}}))}, 401, invalidTokenChallenge},
-		{"iss in another case", "/x", []string{bearer(at(map[string]any{"iss": strings.ToUpper(p.Issuer)}))}, 401, invalidTokenChallenge},
-		{"lower-case scheme", "/x", []string{"bearer " + at(nil)}, 200, ""},
-		{"tab after the scheme", "/x", []string{"Bearer\t" + at(nil)}, 401, invalidTokenChallenge},
-		{"two Authorization headers", "/x", []string{bearer(at(nil)), bearer(at(nil))}, 400, ""},
-		{"extra issuer", "/x", []string{bearer(machines.AccessToken("system:serviceaccount:ci:deployer", nil))}, 200, ""},
-		{"extra issuer, the primary's audience", "/x", []string{bearer(machines.AccessToken("svc", map[string]any{"aud": "portcullis-api"}))}, 401, invalidTokenChallenge},
-		{"extra issuer, wrong audience", "/x", []string{bearer(machines.AccessToken("svc", map[string]any{"aud": "another-api"}))}, 401, invalidTokenChallenge},
-		{"primary token with the extra issuer's audience", "/x", []string{bearer(at(map[string]any{"aud": "machines"}))}, 401, invalidTokenChallenge},
-	}
-	// why is the gateway's logged reason of each refusal: every token fails
-	// for the reason its case is about.
-	why := map[string]string{
-		"garbage":                              "introspection says inactive",
-		"alg none":                             `unexpected signature algorithm \"none\"`,
-		"HS256 with the RSA public key":        `unexpected signature algorithm \"HS256\"`,
-		"bad signature":                        `no key verifies the signature (kid \"rsa-1\")`,
-		"wrong aud":                            `audience [\"another-api\"] is not one of [\"portcullis-api\"]`,
-		"missing aud":                          `audience [] is not one of`,
-		"wrong iss":                            `issuer \"https://evil.example.com\" is not trusted`,
-		"missing iss":                          `issuer \"\" is not trusted`,
-		"expired":                              "token expired at",
-		"missing exp":                          "token has no exp",
-		"future nbf":                           "token not valid before",
-		"string exp":                           "claim exp is not a number",
-		"ID token as access token":             `audience [\"client\"] is not one of [\"portcullis-api\"]`,
-		"logout token typ":                     `typ \"logout+jwt\" is not an access token type`,
-		"jku and jwk headers":                  `no key verifies the signature (kid \"attacker\")`,
-		"unknown crit header":                  `failed to verify signature`,
-		"iss in another case":                  `is not trusted`,
-		"tab after the scheme":                 `empty bearer token`,
-		"extra issuer, the primary's audience": `audience [\"portcullis-api\"] is not one of [\"machines\"]`,
-		"extra issuer, wrong audience":         `audience [\"another-api\"] is not one of [\"machines\"]`,
-		"primary token with the extra issuer's audience": `audience [\"machines\"] is not one of [\"portcullis-api\"]`,
-	}
-	for _, tc := range cases {
+	b := newBearerAttack(t)
+	at, up, gw := b.at, b.up, b.gw
+	for _, tc := range b.cases() {
 		t.Run(tc.name, func(t *testing.T) {
 			before := up.count()
 			res := apiCall(t, "GET", gw.URL+tc.path, tc.authz...)
-			if w := why[tc.name]; tc.status == 401 && tc.authz != nil && (w == "" || !logged(gw, w)) {
+			if w := bearerRefusalReasons[tc.name]; tc.status == 401 && tc.authz != nil && (w == "" || !logged(gw, w)) {
 				t.Errorf("the gateway's log does not give the reason %q", w)
 			}
 			if res.status != tc.status || res.challenge != tc.challenge {
@@ -306,7 +219,7 @@ path = "/**"
 			}
 		})
 	}
-	if n := keyRequests.Load(); n != 0 {
+	if n := b.keyRequests.Load(); n != 0 {
 		t.Errorf("the gateway fetched keys from a token's jku or x5u %d times", n)
 	}
 
@@ -317,56 +230,8 @@ path = "/**"
 		}
 	})
 
-	t.Run("unknown kids do not refetch the JWKS per request", func(t *testing.T) {
-		valid := bearer(at(nil))
-		if res := apiCall(t, "GET", gw.URL+"/x", valid); res.status != 200 {
-			t.Fatalf("valid token: %d", res.status)
-		}
-		fetches := p.Requests("/jwks")
-		for i := range 10 {
-			if res := apiCall(t, "GET", gw.URL+"/x", valid); res.status != 200 {
-				t.Fatalf("valid token, request %d: %d", i, res.status)
-			}
-		}
-		if n := p.Requests("/jwks") - fetches; n != 0 {
-			t.Errorf("10 requests with a cached token fetched the JWKS %d times", n)
-		}
-		for i := range 20 {
-			tok := sign(claims(), oidctest.SignOptions{Key: attacker, KID: "kid-" + string(rune('a'+i)), Typ: "at+jwt"})
-			if res := apiCall(t, "GET", gw.URL+"/x", bearer(tok)); res.status != 401 {
-				t.Fatalf("unknown kid %d: %d", i, res.status)
-			}
-		}
-		if n := p.Requests("/jwks") - fetches; n > 1 {
-			t.Errorf("20 tokens with unknown kids caused %d JWKS fetches, want at most 1", n)
-		}
-	})
-
-	t.Run("opaque tokens are introspected once", func(t *testing.T) {
-		exp := time.Now().Add(time.Hour)
-		opaque := []struct {
-			name   string
-			tok    string
-			status int
-		}{
-			{"active, our audience", p.OpaqueToken("bob", "portcullis-api", "api:read", exp), 200},
-			{"active, no aud, our client_id", p.OpaqueToken("bob", "", "api:read", exp), 200},
-			{"active, another audience", p.OpaqueToken("bob", "another-api", "api:read", exp), 401},
-			{"expired", p.OpaqueToken("bob", "portcullis-api", "api:read", time.Now().Add(-time.Minute)), 401},
-		}
-		for _, o := range opaque {
-			calls := p.Requests("/introspect")
-			for i := range 5 {
-				res := apiCall(t, "GET", gw.URL+"/api/read/x", bearer(o.tok))
-				if res.status != o.status {
-					t.Fatalf("%s, request %d: %d %q, want %d", o.name, i, res.status, res.challenge, o.status)
-				}
-			}
-			if n := p.Requests("/introspect") - calls; o.status == 200 && n != 1 {
-				t.Errorf("%s: 5 requests made %d introspection calls, want 1", o.name, n)
-			}
-		}
-	})
+	t.Run("unknown kids do not refetch the JWKS per request", b.unknownKidsAreNotRefetched)
+	t.Run("opaque tokens are introspected once", b.opaqueIntrospectedOnce)
 
 	t.Run("token in a form body", func(t *testing.T) {
 		before := up.count()
@@ -405,6 +270,185 @@ path = "/**"
 	})
 	if t.Failed() {
 		t.Log(gw.Proc.Output())
+	}
+}
+
+// bearerAttack is the gateway TestBearerAttacks sends its tokens to, in
+// front of up: p's access tokens are for portcullis-api, machines is
+// trusted for bearer tokens only, with its own audience, and attacker is a
+// key that keyServer publishes and the gateway must never fetch.
+type bearerAttack struct {
+	p, machines *oidctest.Provider
+	up          *upstream
+	gw          *gateway
+	attacker    *oidctest.Key
+	keyServer   *httptest.Server
+	keyRequests *atomic.Int32
+	now         time.Time
+}
+
+func newBearerAttack(t *testing.T) *bearerAttack {
+	t.Helper()
+	b := &bearerAttack{p: oidctest.New(t, oidctest.Options{AccessTokenAudience: "portcullis-api"}),
+		machines: oidctest.New(t, oidctest.Options{AccessTokenAudience: "machines"}), up: newUpstream(t)}
+	b.gw = startGateway(t, pickAddrs(t), oidctestConfig(b.p, b.up.URL, withMachines(b.machines), `
+[[routes]]
+path = "/api/read/**"
+require_scopes = ["api:read"]
+
+[[routes]]
+path = "/**"
+`))
+	b.attacker = oidctest.NewUnpublishedKey(t, "attacker", "ES256")
+	b.keyServer, b.keyRequests = jwksServer(t, b.attacker)
+	b.now = time.Now()
+	return b
+}
+
+// at is an access token of alice's from p, with extra claims.
+func (b *bearerAttack) at(extra map[string]any) string { return b.p.AccessToken("alice", extra) }
+
+// sign signs claims as p does, with the key, algorithm and header o asks for.
+func (b *bearerAttack) sign(claims map[string]any, o oidctest.SignOptions) string {
+	return b.p.Sign(claims, o)
+}
+
+// claims are those of a valid access token of alice's with the scope api:read.
+func (b *bearerAttack) claims() map[string]any {
+	return map[string]any{"iss": b.p.Issuer, "sub": "alice", "aud": "portcullis-api",
+		"iat": b.now.Unix(), "exp": b.now.Add(time.Hour).Unix(), "scope": "api:read"}
+}
+
+// bearerCase is a request with the Authorization headers authz and the
+// answer the gateway must give it.
+type bearerCase struct {
+	name      string
+	path      string
+	authz     []string
+	status    int
+	challenge string
+}
+
+// cases are the hostile tokens, and a few valid ones beside them.
+func (b *bearerAttack) cases() []bearerCase {
+	return []bearerCase{
+		{"valid", "/api/read/x", []string{bearer(b.at(map[string]any{"scope": "api:read"}))}, 200, ""},
+		{"valid without the route's scope", "/api/read/x", []string{bearer(b.at(nil))}, 403, `Bearer error="insufficient_scope", scope="api:read"`},
+		{"no token", "/api/read/x", nil, 401, "Bearer"},
+		{"garbage", "/x", []string{bearer("garbage")}, 401, invalidTokenChallenge},
+		{"alg none", "/x", []string{bearer(b.sign(b.claims(), oidctest.SignOptions{Alg: "none", Typ: "at+jwt"}))}, 401, invalidTokenChallenge},
+		{"HS256 with the RSA public key", "/x", []string{bearer(b.sign(b.claims(), oidctest.SignOptions{Alg: "HS256", Typ: "at+jwt"}))}, 401, invalidTokenChallenge},
+		{"bad signature", "/x", []string{bearer(b.sign(b.claims(), oidctest.SignOptions{CorruptSignature: true}))}, 401, invalidTokenChallenge},
+		{"wrong aud", "/x", []string{bearer(b.at(map[string]any{"aud": "another-api"}))}, 401, invalidTokenChallenge},
+		{"missing aud", "/x", []string{bearer(b.at(map[string]any{"aud": nil}))}, 401, invalidTokenChallenge},
+		{"wrong iss", "/x", []string{bearer(b.at(map[string]any{"iss": "https://evil.example.com"}))}, 401, invalidTokenChallenge},
+		{"missing iss", "/x", []string{bearer(b.at(map[string]any{"iss": nil}))}, 401, invalidTokenChallenge},
+		{"expired", "/x", []string{bearer(b.at(map[string]any{"iat": b.now.Add(-2 * time.Hour).Unix(), "exp": b.now.Add(-time.Hour).Unix()}))}, 401, invalidTokenChallenge},
+		// Accepted within the 30 s leeway, and answered: its identity
+		// ended at exp, so the answer was broken off as a 401 after the
+		// application had acted on the request.
+		{"expired within the leeway", "/x", []string{bearer(b.at(map[string]any{"exp": b.now.Add(-10 * time.Second).Unix()}))}, 200, ""},
+		{"missing exp", "/x", []string{bearer(b.at(map[string]any{"exp": nil}))}, 401, invalidTokenChallenge},
+		{"future nbf", "/x", []string{bearer(b.at(map[string]any{"nbf": b.now.Add(time.Hour).Unix()}))}, 401, invalidTokenChallenge},
+		{"string exp", "/x", []string{bearer(b.at(map[string]any{"exp": "9999999999"}))}, 401, invalidTokenChallenge},
+		{"ID token as access token", "/x", []string{bearer(b.p.IDToken("alice", "", ""))}, 401, invalidTokenChallenge},
+		{"logout token typ", "/x", []string{bearer(b.sign(b.claims(), oidctest.SignOptions{Typ: "logout+jwt"}))}, 401, invalidTokenChallenge},
+		{"jku and jwk headers", "/x", []string{bearer(b.sign(b.claims(), oidctest.SignOptions{Key: b.attacker, Typ: "at+jwt",
+			Header: map[string]any{"jku": b.keyServer.URL + "/jwks", "jwk": b.attacker.JWK()}}))}, 401, invalidTokenChallenge},
+		{"x5u header of the provider's own token", "/x", []string{bearer(b.sign(b.claims(), oidctest.SignOptions{Typ: "at+jwt",
+			Header: map[string]any{"x5u": b.keyServer.URL + "/jwks"}}))}, 200, ""},
+		{"unknown crit header", "/x", []string{bearer(b.sign(b.claims(), oidctest.SignOptions{Typ: "at+jwt",
+			Header: map[string]any{"crit": []string{"exp"}, "exp": b.now.Unix()}}))}, 401, invalidTokenChallenge},
+		{"iss in another case", "/x", []string{bearer(b.at(map[string]any{"iss": strings.ToUpper(b.p.Issuer)}))}, 401, invalidTokenChallenge},
+		{"lower-case scheme", "/x", []string{"bearer " + b.at(nil)}, 200, ""},
+		{"tab after the scheme", "/x", []string{"Bearer\t" + b.at(nil)}, 401, invalidTokenChallenge},
+		{"two Authorization headers", "/x", []string{bearer(b.at(nil)), bearer(b.at(nil))}, 400, ""},
+		{"extra issuer", "/x", []string{bearer(b.machines.AccessToken("system:serviceaccount:ci:deployer", nil))}, 200, ""},
+		{"extra issuer, the primary's audience", "/x", []string{bearer(b.machines.AccessToken("svc", map[string]any{"aud": "portcullis-api"}))}, 401, invalidTokenChallenge},
+		{"extra issuer, wrong audience", "/x", []string{bearer(b.machines.AccessToken("svc", map[string]any{"aud": "another-api"}))}, 401, invalidTokenChallenge},
+		{"primary token with the extra issuer's audience", "/x", []string{bearer(b.at(map[string]any{"aud": "machines"}))}, 401, invalidTokenChallenge},
+	}
+}
+
+// bearerRefusalReasons is the gateway's logged reason of each refusal of
+// TestBearerAttacks: every token fails for the reason its case is about.
+var bearerRefusalReasons = map[string]string{
+	"garbage":                              "introspection says inactive",
+	"alg none":                             `unexpected signature algorithm \"none\"`,
+	"HS256 with the RSA public key":        `unexpected signature algorithm \"HS256\"`,
+	"bad signature":                        `no key verifies the signature (kid \"rsa-1\")`,
+	"wrong aud":                            `audience [\"another-api\"] is not one of [\"portcullis-api\"]`,
+	"missing aud":                          `audience [] is not one of`,
+	"wrong iss":                            `issuer \"https://evil.example.com\" is not trusted`,
+	"missing iss":                          `issuer \"\" is not trusted`,
+	"expired":                              "token expired at",
+	"missing exp":                          "token has no exp",
+	"future nbf":                           "token not valid before",
+	"string exp":                           "claim exp is not a number",
+	"ID token as access token":             `audience [\"client\"] is not one of [\"portcullis-api\"]`,
+	"logout token typ":                     `typ \"logout+jwt\" is not an access token type`,
+	"jku and jwk headers":                  `no key verifies the signature (kid \"attacker\")`,
+	"unknown crit header":                  `failed to verify signature`,
+	"iss in another case":                  `is not trusted`,
+	"tab after the scheme":                 `empty bearer token`,
+	"extra issuer, the primary's audience": `audience [\"portcullis-api\"] is not one of [\"machines\"]`,
+	"extra issuer, wrong audience":         `audience [\"another-api\"] is not one of [\"machines\"]`,
+	"primary token with the extra issuer's audience": `audience [\"machines\"] is not one of [\"portcullis-api\"]`,
+}
+
+// unknownKidsAreNotRefetched: a cached token does not fetch the JWKS again,
+// and twenty tokens with kids the provider never published fetch it at
+// most once.
+func (b *bearerAttack) unknownKidsAreNotRefetched(t *testing.T) {
+	valid := bearer(b.at(nil))
+	if res := apiCall(t, "GET", b.gw.URL+"/x", valid); res.status != 200 {
+		t.Fatalf("valid token: %d", res.status)
+	}
+	fetches := b.p.Requests("/jwks")
+	for i := range 10 {
+		if res := apiCall(t, "GET", b.gw.URL+"/x", valid); res.status != 200 {
+			t.Fatalf("valid token, request %d: %d", i, res.status)
+		}
+	}
+	if n := b.p.Requests("/jwks") - fetches; n != 0 {
+		t.Errorf("10 requests with a cached token fetched the JWKS %d times", n)
+	}
+	for i := range 20 {
+		tok := b.sign(b.claims(), oidctest.SignOptions{Key: b.attacker, KID: "kid-" + string(rune('a'+i)), Typ: "at+jwt"})
+		if res := apiCall(t, "GET", b.gw.URL+"/x", bearer(tok)); res.status != 401 {
+			t.Fatalf("unknown kid %d: %d", i, res.status)
+		}
+	}
+	if n := b.p.Requests("/jwks") - fetches; n > 1 {
+		t.Errorf("20 tokens with unknown kids caused %d JWKS fetches, want at most 1", n)
+	}
+}
+
+// opaqueIntrospectedOnce: five requests with one opaque token make one
+// introspection call, and the answer counts only for p's audiences.
+func (b *bearerAttack) opaqueIntrospectedOnce(t *testing.T) {
+	exp := time.Now().Add(time.Hour)
+	opaque := []struct {
+		name   string
+		tok    string
+		status int
+	}{
+		{"active, our audience", b.p.OpaqueToken("bob", "portcullis-api", "api:read", exp), 200},
+		{"active, no aud, our client_id", b.p.OpaqueToken("bob", "", "api:read", exp), 200},
+		{"active, another audience", b.p.OpaqueToken("bob", "another-api", "api:read", exp), 401},
+		{"expired", b.p.OpaqueToken("bob", "portcullis-api", "api:read", time.Now().Add(-time.Minute)), 401},
+	}
+	for _, o := range opaque {
+		calls := b.p.Requests("/introspect")
+		for i := range 5 {
+			res := apiCall(t, "GET", b.gw.URL+"/api/read/x", bearer(o.tok))
+			if res.status != o.status {
+				t.Fatalf("%s, request %d: %d %q, want %d", o.name, i, res.status, res.challenge, o.status)
+			}
+		}
+		if n := b.p.Requests("/introspect") - calls; o.status == 200 && n != 1 {
+			t.Errorf("%s: 5 requests made %d introspection calls, want 1", o.name, n)
+		}
 	}
 }
 
