@@ -183,18 +183,7 @@ func appHostFixture(t *testing.T) *fixture {
 // cookies jar holds for target, and files the answer's cookies in jar.
 func browse(t *testing.T, f *fixture, jar *cookiejar.Jar, target string) *http.Response {
 	t.Helper()
-	r := httptest.NewRequest("GET", target, nil)
-	r.RemoteAddr = "192.0.2.7:5555"
-	r.Header.Set("Accept", "text/html")
-	r.Header.Set("Sec-Fetch-Site", "same-origin")
-	for _, c := range jar.Cookies(r.URL) {
-		r.AddCookie(c)
-	}
-	rec := httptest.NewRecorder()
-	f.h.ServeHTTP(rec, r)
-	resp := rec.Result()
-	jar.SetCookies(r.URL, resp.Cookies())
-	return resp
+	return jarDo(t, f, jar, target, "Sec-Fetch-Site", "same-origin")
 }
 
 // TestSignOutOnAnotherHostReturnsToRD: a sign-out on an application's host

@@ -94,12 +94,16 @@ func TestOversizedCookieSessionIsRefusedAtSave(t *testing.T) {
 
 // jarDo runs one request through f's handler as a browser with jar would
 // send it: the cookies the jar holds for target's host, and the response's
-// cookies filed under that host.
-func jarDo(t *testing.T, f *fixture, jar *cookiejar.Jar, target string) *http.Response {
+// cookies filed under that host. header are further request headers, as
+// name, value pairs.
+func jarDo(t *testing.T, f *fixture, jar *cookiejar.Jar, target string, header ...string) *http.Response {
 	t.Helper()
 	r := httptest.NewRequest("GET", target, nil)
 	r.RemoteAddr = "192.0.2.7:5555"
 	r.Header.Set("Accept", "text/html")
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
 	for _, c := range jar.Cookies(r.URL) {
 		r.AddCookie(c)
 	}
