@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -35,19 +34,8 @@ func TestAppHostSignOutInChromium(t *testing.T) {
 		_, _ = w.Write([]byte(`<!doctype html><title>app</title><a id="out" href="/oauth2/sign_out?rd=/bye">out</a><p id="ready">ready</p>`))
 	}))
 	t.Cleanup(up.Close)
-	a := pickAddrs(t)
-	port := a.Listen[strings.LastIndex(a.Listen, ":")+1:]
-	app := "http://app." + siblingDomain + ":" + port
-	gw := startGateway(t, a, tomlConfig{
-		PublicURL: "http://auth." + siblingDomain + ":" + port,
-		Server:    `allowed_redirect_hosts = ["app.` + siblingDomain + `:` + port + `"]`,
-		Session:   `cookie_domain = "` + siblingDomain + `"`,
-		Provider:  oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream:  up.URL,
-		Routes: "[[routes]]\nhost = \"app." + siblingDomain + "\"\npath = \"/bye\"\npublic = true\n\n" +
-			"[[routes]]\nhost = \"app." + siblingDomain + "\"\npath = \"/**\"\n",
-	}.String())
-	ctx := newChromiumIn(t, t.TempDir(), chromedp.Flag("host-resolver-rules", "MAP *."+siblingDomain+" 127.0.0.1"))
+	gw, app := appHostGateway(t, p, up.URL, "auth")
+	ctx := siblingChromium(t)
 	step, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for _, tc := range []struct {

@@ -66,19 +66,8 @@ func backAfterSignOut(t *testing.T, public string) {
 		_, _ = w.Write([]byte(`<!doctype html><title>login</title><p id="login">sign in</p>`))
 	}))
 	t.Cleanup(login.Close)
-	a := pickAddrs(t)
-	port := a.Listen[strings.LastIndex(a.Listen, ":")+1:]
-	app := "http://app." + siblingDomain + ":" + port
-	gw := startGateway(t, a, tomlConfig{
-		PublicURL: "http://" + public + "." + siblingDomain + ":" + port,
-		Server:    `allowed_redirect_hosts = ["app.` + siblingDomain + `:` + port + `"]`,
-		Session:   `cookie_domain = "` + siblingDomain + `"`,
-		Provider:  oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream:  up.URL,
-		Routes: "[[routes]]\nhost = \"app." + siblingDomain + "\"\npath = \"/bye\"\npublic = true\n\n" +
-			"[[routes]]\nhost = \"app." + siblingDomain + "\"\npath = \"/**\"\n",
-	}.String())
-	ctx := newChromiumIn(t, t.TempDir(), chromedp.Flag("host-resolver-rules", "MAP *."+siblingDomain+" 127.0.0.1"))
+	gw, app := appHostGateway(t, p, up.URL, public)
+	ctx := siblingChromium(t)
 	step, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for _, page := range []string{"/statement.txt", "/cached", "/plain"} {

@@ -17,6 +17,34 @@ import (
 // site and as secure contexts (it sends Sec-Fetch-* to them over http).
 const siblingDomain = "portcullis.localhost"
 
+// siblingChromium is a Chromium that resolves every host of siblingDomain
+// to 127.0.0.1.
+func siblingChromium(t *testing.T) context.Context {
+	t.Helper()
+	return newChromiumIn(t, t.TempDir(), chromedp.Flag("host-resolver-rules", "MAP *."+siblingDomain+" 127.0.0.1"))
+}
+
+// appHostGateway starts a gateway for p in front of upstreamURL whose
+// public_url is on the host public of siblingDomain, with its cookie_domain,
+// serving the application's host app of siblingDomain (/bye public there) on
+// the same port, an allowed redirect host. It returns the gateway and the
+// application's origin.
+func appHostGateway(t *testing.T, p *oidctest.Provider, upstreamURL, public string) (*gateway, string) {
+	t.Helper()
+	a := pickAddrs(t)
+	port := a.Listen[strings.LastIndex(a.Listen, ":")+1:]
+	gw := startGateway(t, a, tomlConfig{
+		PublicURL: "http://" + public + "." + siblingDomain + ":" + port,
+		Server:    `allowed_redirect_hosts = ["app.` + siblingDomain + `:` + port + `"]`,
+		Session:   `cookie_domain = "` + siblingDomain + `"`,
+		Provider:  oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream:  upstreamURL,
+		Routes: "[[routes]]\nhost = \"app." + siblingDomain + "\"\npath = \"/bye\"\npublic = true\n\n" +
+			"[[routes]]\nhost = \"app." + siblingDomain + "\"\npath = \"/**\"\n",
+	}.String())
+	return gw, "http://app." + siblingDomain + ":" + port
+}
+
 // TestSiblingSignOutInChromium: a page on a sibling host of the gateway's
 // (evil.portcullis.localhost beside app.portcullis.localhost) is the same
 // site to the browser, which sends the gateway's SameSite=Lax cookie with
@@ -52,7 +80,7 @@ func TestSiblingSignOutInChromium(t *testing.T) {
 		Upstream:  up.URL,
 		Routes:    "[[routes]]\npath = \"/public/**\"\npublic = true\n\n[[routes]]\npath = \"/**\"\n",
 	}.String())
-	ctx := newChromiumIn(t, t.TempDir(), chromedp.Flag("host-resolver-rules", "MAP *."+siblingDomain+" 127.0.0.1"))
+	ctx := siblingChromium(t)
 	step, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	signedIn := func(t *testing.T) bool {
