@@ -86,15 +86,7 @@ func TestHostileProviderBackChannel(t *testing.T) {
 			if n := sunk.Load(); n != 0 {
 				t.Fatalf("the redirect's target received %d requests", n)
 			}
-			if names := gatewayCookies(c, gw.URL); len(names) != 0 {
-				t.Errorf("gateway cookies after a failed login: %q", names)
-			}
-			if n := up.count(); n != 0 {
-				t.Fatalf("upstream received %d requests", n)
-			}
-			if !logged(gw, tc.why) {
-				t.Errorf("the gateway's log does not give the reason %q:\n%s", tc.why, gw.Proc.Output())
-			}
+			failedLoginLeftNothing(t, c, gw, up, tc.why)
 		})
 	}
 	t.Run("honest again", func(t *testing.T) {

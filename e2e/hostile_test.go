@@ -59,6 +59,21 @@ func logged(gw *gateway, s string) bool {
 	}
 }
 
+// failedLoginLeftNothing checks what a refused login at the browser c
+// leaves: no gateway cookie, no request at up, and why in the gateway's log.
+func failedLoginLeftNothing(t *testing.T, c *http.Client, gw *gateway, up *upstream, why string) {
+	t.Helper()
+	if names := gatewayCookies(c, gw.URL); len(names) != 0 {
+		t.Errorf("gateway cookies after a failed login: %q", names)
+	}
+	if n := up.count(); n != 0 {
+		t.Fatalf("upstream received %d requests", n)
+	}
+	if !logged(gw, why) {
+		t.Errorf("the gateway's log does not give the reason %q:\n%s", why, gw.Proc.Output())
+	}
+}
+
 // TestHostileProvider logs in through the real gateway at a provider that
 // misbehaves in one way per case: every login must end on an error page
 // without a session cookie, a redirect loop or an upstream request.
@@ -113,15 +128,7 @@ path = "/**"
 			if strings.Contains(page, "eyJ") {
 				t.Errorf("the error page echoes a token:\n%s", page)
 			}
-			if names := gatewayCookies(c, gw.URL); len(names) != 0 {
-				t.Errorf("gateway cookies after a failed login: %q", names)
-			}
-			if n := up.count(); n != 0 {
-				t.Fatalf("upstream received %d requests", n)
-			}
-			if !logged(gw, tc.why) {
-				t.Errorf("the gateway's log does not give the reason %q:\n%s", tc.why, gw.Proc.Output())
-			}
+			failedLoginLeftNothing(t, c, gw, up, tc.why)
 		})
 	}
 
