@@ -46,7 +46,7 @@ func TestUpgradeOutageHasABound(t *testing.T) {
 			var addr string
 			var p *testenv.Process
 			f := newFixtureWith(t, echoUpgrade, func(c *Config) {
-				addr, p = startRedisProcess(t)
+				addr, p = testenv.StartRedis(t)
 				c.Sessions = redisStoreAt(t, addr, c.Now)
 				c.UpgradeRecheck = 50 * time.Millisecond
 			})
