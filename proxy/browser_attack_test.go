@@ -243,7 +243,10 @@ func TestSignOutOnAnotherHostReturnsToRD(t *testing.T) {
 // ("text/html; charset=utf-8" for a page), and of several Content-Type
 // lines, or types on one line, browsers take the last: each reached the
 // browser as HTML only an identity could obtain, kept in its cache and its
-// back/forward cache for the next person at the computer. A 304 or 204
+// back/forward cache for the next person at the computer. So did a
+// Content-Type a browser cannot read, or reads as unknown (empty, "html",
+// */*, application/unknown, a quoted comma hiding the only valid type): it
+// sniffs the body, and <!doctype html> makes it a page. A 304 or 204
 // without a Content-Type has no body to show and keeps the upstream's
 // directives (made private): revalidating a script or an image must not
 // drop it from the browser's cache. Served by a real server: a
@@ -258,6 +261,18 @@ func TestUnlabelledPagesAreKeptOutOfHistory(t *testing.T) {
 			w.Header()["Content-Type"] = []string{"text/plain", "text/html"}
 		case "/app/one-line-two-types":
 			w.Header()["Content-Type"] = []string{"text/plain, text/html"}
+		case "/app/empty-type":
+			w.Header()["Content-Type"] = []string{""}
+		case "/app/not-a-type":
+			w.Header()["Content-Type"] = []string{"html"}
+		case "/app/unknown-type":
+			w.Header()["Content-Type"] = []string{"application/unknown"}
+		case "/app/any-type":
+			w.Header()["Content-Type"] = []string{"*/*"}
+		case "/app/quoted-comma":
+			w.Header()["Content-Type"] = []string{`html;x=",text/css;"`}
+		case "/app/script":
+			w.Header()["Content-Type"] = []string{"text/javascript"}
 		case "/app/not-modified":
 			w.WriteHeader(http.StatusNotModified)
 			return
@@ -274,6 +289,12 @@ func TestUnlabelledPagesAreKeptOutOfHistory(t *testing.T) {
 		"/app/bare":               "no-store",
 		"/app/two-lines":          "no-store",
 		"/app/one-line-two-types": "no-store",
+		"/app/empty-type":         "no-store",
+		"/app/not-a-type":         "no-store",
+		"/app/unknown-type":       "no-store",
+		"/app/any-type":           "no-store",
+		"/app/quoted-comma":       "no-store",
+		"/app/script":             "private, max-age=600",
 		"/app/not-modified":       "private, max-age=600",
 		"/app/no-content":         "private, max-age=600",
 	} {

@@ -113,14 +113,13 @@ func keepOutOfHistory(h, client http.Header) {
 // isPage reports whether an answer may be shown as an HTML page, which a
 // browser keeps in its history: a Content-Type line naming text/html or
 // application/xhtml+xml (any case) among its types, not only the first
-// (browsers take the last), or no Content-Type on an answer with a body,
-// which the gateway's server labels by sniffing it ("text/html" for a
-// page) and a browser would sniff too. It does not allocate.
+// (browsers take the last), or an answer with a body that a browser
+// sniffs: no Content-Type (the gateway's server sniffs it too, "text/html"
+// for a page), or lines that name no valid type ("", "html") or a type
+// browsers read as unknown (*/*, unknown/unknown, application/unknown).
+// It does not allocate.
 func isPage(h http.Header, status int) bool {
 	cts := h["Content-Type"]
-	if len(cts) == 0 {
-		return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
-	}
 	for _, line := range cts {
 		for rest := line; rest != ""; {
 			var t string
@@ -131,7 +130,68 @@ func isPage(h http.Header, status int) bool {
 			}
 		}
 	}
-	return false
+	hasBody := status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+	return hasBody && sniffed(cts)
+}
+
+// sniffed reports whether a browser sniffs an answer with the
+// Content-Type lines cts (the Fetch standard's "extract a MIME type", and
+// MIME Sniffing's unknown types): when none of their types, split at the
+// commas outside quoted strings, is valid, or one is unknown. A body
+// sniffed from <html> is shown as a page, whatever the upstream meant.
+func sniffed(cts []string) bool {
+	known := false
+	for _, line := range cts {
+		for rest := line; rest != ""; {
+			var t string
+			t, rest = cutOutsideQuotes(rest)
+			typ, sub, ok := mediaType(t)
+			switch {
+			case !ok || typ == "*" && sub == "*":
+			case strings.EqualFold(sub, "unknown") && (strings.EqualFold(typ, "unknown") || strings.EqualFold(typ, "application")):
+				return true
+			default:
+				known = true
+			}
+		}
+	}
+	return !known
+}
+
+// cutOutsideQuotes cuts s at its first comma outside a quoted string (a
+// backslash escapes the next character inside one).
+func cutOutsideQuotes(s string) (before, after string) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case quoted && s[i] == '\\':
+			i++
+		case s[i] == '"':
+			quoted = !quoted
+		case !quoted && s[i] == ',':
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, ""
+}
+
+// mediaType is the type and subtype of a MIME type t (RFC 9110 §8.3.1,
+// blanks around it allowed), ok false when t is none.
+func mediaType(t string) (typ, sub string, ok bool) {
+	typ, rest, found := strings.Cut(strings.Trim(t, " \t"), "/")
+	sub, _, _ = strings.Cut(rest, ";")
+	sub = strings.TrimRight(sub, " \t")
+	return typ, sub, found && isToken(typ) && isToken(sub)
+}
+
+// isToken reports whether s is an RFC 9110 token.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // privateOnly is the Cache-Control of an answer that named no directive.
