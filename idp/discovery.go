@@ -159,14 +159,19 @@ func endpointFix(why string) string {
 	return "the provider's discovery document must give an absolute https URL with no fragment or user information"
 }
 
-// shownEndpoint is raw as it may be logged: cut, and without the user
-// information of its authority (a password), parsed or not.
+// shownEndpoint is raw as it may be logged: as logattr.Value shows it,
+// and without the user information of its authority (a password), parsed
+// or not, as any reader may find it: after the scheme and any slashes or
+// backslashes ("//user:pw@host" has no scheme; WHATWG URLs read
+// "https:/user:pw@host" and "https:\\user:pw@host" as having one).
 func shownEndpoint(raw string) string {
 	rest, scheme := raw, ""
-	if i := strings.Index(raw, "://"); i >= 0 {
-		scheme, rest = raw[:i+3], raw[i+3:]
+	if i := strings.IndexByte(raw, ':'); i > 0 && strings.IndexAny(raw[:i], "/?#@\\") < 0 {
+		scheme, rest = raw[:i+1], raw[i+1:]
 	}
-	end := strings.IndexAny(rest, "/?#")
+	slashes := len(rest) - len(strings.TrimLeft(rest, "/\\"))
+	scheme, rest = scheme+rest[:slashes], rest[slashes:]
+	end := strings.IndexAny(rest, "/\\?#")
 	if end < 0 {
 		end = len(rest)
 	}

@@ -120,3 +120,18 @@ func discovered(t *testing.T, https bool, logs *bytes.Buffer, doc map[string]any
 	}
 	return c
 }
+
+// TestShownEndpointHidesPasswords: a discovery document's endpoint as a
+// warning or /readyz shows it. Without a scheme ("//user:pw@host"), or
+// with a single slash (read so by WHATWG URLs), the password was shown.
+func TestShownEndpointHidesPasswords(t *testing.T) {
+	for raw, want := range map[string]string{
+		"//user:hunter2@op.example/x":     "//…@op.example/x",
+		"https:/user:hunter2@op.example":  "https:/…@op.example",
+		`https:\\user:hunter2@op.example`: `https:\\…@op.example`,
+	} {
+		if got := shownEndpoint(raw); got != want {
+			t.Errorf("shownEndpoint(%.40q) = %q, want %q", raw, got, want)
+		}
+	}
+}
