@@ -26,13 +26,31 @@ const MaxCause = 1024
 // value could still drive the terminal a JSON log is read on. ASCII, the
 // usual case, is returned without allocating.
 func Value(s string, n int) string {
-	s = Truncate(s, n)
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s) && i < n; i++ {
 		if s[i] >= utf8.RuneSelf {
-			return strings.Map(printableOrReplacement, s)
+			return printableCut(s, n)
 		}
 	}
-	return s
+	return Truncate(s, n)
+}
+
+// printableCut is Value's s past ASCII. The bound is on what is written:
+// a byte that is not UTF-8 becomes the three of U+FFFD, so replacing after
+// the cut let n bytes of 0xFF make a value three times n.
+func printableCut(s string, n int) string {
+	var b strings.Builder
+	b.Grow(min(len(s), n) + len("…"))
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			r = utf8.RuneError
+		}
+		if b.Len()+utf8.RuneLen(r) > n {
+			b.WriteString("…")
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Truncate shortens s to at most n bytes on a rune boundary, the cut
@@ -72,12 +90,3 @@ func cause(err error) string {
 
 // errNil stands for a nil error, which slog shows as <nil>.
 var errNil = errors.New("<nil>")
-
-// printableOrReplacement maps r to itself when it is printable, else to
-// U+FFFD.
-func printableOrReplacement(r rune) rune {
-	if unicode.IsPrint(r) {
-		return r
-	}
-	return utf8.RuneError
-}

@@ -52,3 +52,15 @@ func TestErrBounded(t *testing.T) {
 		t.Errorf("Line = %q, want %q", got, "a\nb")
 	}
 }
+
+// TestValueBoundsWhatIsWritten: 400 bytes that are not UTF-8, or 400 C1
+// controls, each become a U+FFFD of three bytes: replaced after the cut,
+// an error of 1,024 such bytes made an "err" of 3,075.
+func TestValueBoundsWhatIsWritten(t *testing.T) {
+	for _, s := range []string{strings.Repeat("\xff", 400), strings.Repeat("\u009b", 400), "é" + strings.Repeat("\xff", 400)} {
+		v := Err(errors.New(s)).Value.String()
+		if len(v) > MaxCause+len("…") || !strings.HasSuffix(v, "\uFFFD…") {
+			t.Errorf("err of %.20q…: %d bytes ending %q, want at most %d, cut with …", s, len(v), v[len(v)-8:], MaxCause+len("…"))
+		}
+	}
+}
