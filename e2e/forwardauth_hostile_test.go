@@ -190,8 +190,11 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 		}
 	}
 	var b strings.Builder
-	// nginx.tmpl's http block: Connection for the app follows Upgrade.
+	// nginx.tmpl's http block: Connection for the app follows Upgrade, and
+	// the proxy headers hash is sized by the controller's ConfigMap, which
+	// the file names in a comment (the controller's defaults: 512 and 64).
 	b.WriteString("map $http_upgrade $connection_upgrade { default upgrade; '' close; }\n")
+	fmt.Fprintf(&b, "proxy_headers_hash_max_size %s;\nproxy_headers_hash_bucket_size 64;\n", controllerHashMaxSize(yaml))
 	fmt.Fprintf(&b, `server {
   listen %s;
   proxy_bind 127.0.0.2;
@@ -239,6 +242,16 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 		"    proxy_set_header X-Forwarded-Scheme $scheme;\n    proxy_set_header X-Real-IP $remote_addr;\n"+
 		"    proxy_pass http://%s;\n  }\n}\n", app)
 	return b.String()
+}
+
+// controllerHashMaxSize is the proxy-headers-hash-max-size the file tells
+// to set in the controller's own ConfigMap, or the controller's default.
+func controllerHashMaxSize(yaml string) string {
+	m := regexp.MustCompile(`proxy-headers-hash-max-size: "([0-9]+)"`).FindStringSubmatch(yaml)
+	if m == nil {
+		return "512"
+	}
+	return m[1]
 }
 
 // authProxySetHeaders is what ingress-nginx adds to the auth location for

@@ -17,17 +17,32 @@ import (
 // the size of nginx's default proxy_headers_hash, and nginx warned about it
 // for each server block at every start and reload.
 func TestNginxSnippetTestsClean(t *testing.T) {
-	bin := testenv.LookPath(t, "nginx")
-	dir := t.TempDir()
 	var servers []string
 	for i, host := range []string{"wiki.example.com", "grafana.example.com"} {
 		servers = append(servers, snippet(t, "nginx.conf",
 			"listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", 1080+i),
 			"server_name dash.example.com;", "server_name "+host+";"))
 	}
+	nginxTestsClean(t, strings.Join(servers, "\n"))
+}
+
+// TestIngressNginxSnippetTestsClean: the same for the configuration
+// ingress-nginx generates for docs/forward-auth/ingress-nginx.yaml. Its
+// auth-response-headers list is as long, and with the controller's default
+// proxy-headers-hash-max-size (512) the controller's nginx warned at every
+// reload, which it does on each change of any Ingress.
+func TestIngressNginxSnippetTestsClean(t *testing.T) {
+	nginxTestsClean(t, ingressNginxServer(t, "127.0.0.1:1080", "127.0.0.1:4180", "127.0.0.1:3000"))
+}
+
+// nginxTestsClean runs `nginx -t` on the http block's contents given and
+// fails on an error or a warning.
+func nginxTestsClean(t *testing.T, http string) {
+	t.Helper()
+	bin := testenv.LookPath(t, "nginx")
+	dir := t.TempDir()
 	conf := filepath.Join(dir, "nginx.conf")
-	text := fmt.Sprintf(nginxMain, dir, strings.Join(servers, "\n"))
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxMain, dir, http)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(bin, "-t", "-p", dir, "-c", conf).CombinedOutput()
