@@ -418,10 +418,19 @@ left out. Strings are JSON strings, which are valid TOML basic strings.
 {{- end -}}
 {{- end -}}
 
-{{/* portcullis.configToml is the rendered config.toml. */}}
+{{/*
+portcullis.configToml is the rendered config.toml. Its comment names the checks that work on
+it: its secret files exist in the pods only, so a plain `portcullis check` elsewhere refuses it.
+charts/configcomment_test.go runs each command it names.
+*/}}
 {{- define "portcullis.configToml" -}}
 # Rendered by the Portcullis Helm chart from .Values.config; do not edit by hand.
-# Check it with: portcullis check --config config.toml
+# Its secret files are in the pods only. Check it from a Portcullis checkout with
+#   scripts/chart-check.sh --strict CHART [your helm flags]
+{{- if .Values.helmTest.enabled }}
+# or in the cluster with
+#   helm test {{ .Release.Name }} -n {{ .Release.Namespace }}
+{{- end }}
 {{ include "portcullis.config" . | fromYaml | include "portcullis.toml" | trim }}
 {{- end -}}
 
