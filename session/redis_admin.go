@@ -102,10 +102,8 @@ func (s *RedisStore) DeleteBySubject(ctx context.Context, iss, sub string) (n in
 // deleteBySubject is DeleteBySubject; exact as for unlink.
 func (s *RedisStore) deleteBySubject(ctx context.Context, iss, sub string, exact bool) (int, error) {
 	// Before the lookup: a sign-in under way is refused at its Save.
-	if err := s.recordLogout(ctx, loggedOutSubPrefix, indexSub, iss, sub); err != nil {
-		return 0, err
-	}
-	return s.deleteIndexed(ctx, s.subjectSets(iss, sub), exact)
+	mark := s.recordLogout(ctx, loggedOutSubPrefix, indexSub, iss, sub)
+	return afterMarker(mark, func() (int, error) { return s.deleteIndexed(ctx, s.subjectSets(iss, sub), exact) })
 }
 
 // RevokeSubject ends every session of the provider's subject sub at issuer
@@ -137,10 +135,8 @@ func (s *RedisStore) RevokeSubject(ctx context.Context, iss, sub string) (int, e
 func (s *RedisStore) DeleteBySID(ctx context.Context, iss, sid string) (n int, err error) {
 	start := time.Now()
 	defer func() { s.metrics.observe(opDelete, start, err) }()
-	if err := s.recordLogout(ctx, loggedOutSIDPrefix, indexSID, iss, sid); err != nil {
-		return 0, err
-	}
-	return s.deleteIndexed(ctx, s.sidSets(iss, sid), false)
+	mark := s.recordLogout(ctx, loggedOutSIDPrefix, indexSID, iss, sid)
+	return afterMarker(mark, func() (int, error) { return s.deleteIndexed(ctx, s.sidSets(iss, sid), false) })
 }
 
 // deleteIndexed deletes the sessions the index sets name, then removes

@@ -48,6 +48,27 @@ func (s *RedisStore) recordLogout(ctx context.Context, prefix, kind, iss, v stri
 	return nil
 }
 
+// afterMarker runs del, the deletion of a logout's sessions, once
+// recordLogout has returned mark. A Redis that answered the marker with an
+// error (full under noeviction, a read-only replica, an ACL) may still
+// delete: UNLINK is allowed when full, and a sign-in under way cannot save
+// its session while writes are refused. Failing before the deletion left
+// every session of the logout served for as long as Redis stayed full.
+// The marker's failure is still returned, so that the provider retries the
+// logout and the operator is told. A Redis that did not answer is not
+// asked again: that would double the logout's bound.
+func afterMarker(mark error, del func() (int, error)) (int, error) {
+	var reply redis.Error
+	if mark != nil && !errors.As(mark, &reply) {
+		return 0, mark
+	}
+	n, err := del()
+	if err == nil && mark != nil {
+		err = fmt.Errorf("%w (%d session(s) ended all the same)", mark, n)
+	}
+	return n, err
+}
+
 // refuseLoggedOut returns ErrLoggedOut when a logout recorded by
 // recordLogout ends the new session of id whose sign-in began at since: its
 // provider session (sid) was logged out, or its user (sub) was logged out
