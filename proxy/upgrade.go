@@ -133,8 +133,8 @@ type upgradeWatch struct {
 	// again, with the identity as it is then and the routes of the
 	// configuration in force (stillAllowed).
 	q         request
-	overrides [2]string // the methods a POST was decided as besides its own (exchange.overrides)
-	id        *portcullis.Identity
+	overrides [2]string            // the methods a POST was decided as besides its own (exchange.overrides)
+	id        *portcullis.Identity // as the last recheck that could be made found it (the decision's, at first)
 	// Cookie store: the marker keys (refresher, watchKeys) of the
 	// session's refresh token, made once and moved on to each token that
 	// replaced it on this replica, and whether one was seen refused or
@@ -237,9 +237,12 @@ func (h *Handler) watch(w upgradeWatch, end context.CancelCauseFunc, done <-chan
 
 // recheck looks w's identity up again and decides w's request again
 // with it: nil while both hold, or when the store or provider cannot say
-// (an outage does not end every connection: the identity it opened with
-// is decided again) until upgradeUncheckedGrace has passed since the last
-// recheck that could be made. Before, a connection was kept for as long
+// (an outage does not end every connection: the identity its last recheck
+// that could be made found, at first the one it opened with, is decided
+// again) until upgradeUncheckedGrace has passed since that recheck. The
+// opening identity was decided before: a group lost since, seen by a
+// recheck, still admitted the connection to a reload's stricter rules
+// during the outage. Before, a connection was kept for as long
 // as the outage lasted, and a sign-out or revocation made meanwhile was
 // not acted on: never, with an ACL that stopped letting the gateway read
 // the store, up to the session's lifetime. It is called on the handler of
@@ -259,6 +262,9 @@ func (h *Handler) recheck(w *upgradeWatch) error {
 		return err
 	default:
 		w.checked = h.now().UnixNano()
+		if id != nil {
+			w.id = id // what an outage's rechecks decide with
+		}
 	}
 	if id == nil {
 		id = w.id

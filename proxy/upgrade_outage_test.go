@@ -135,3 +135,30 @@ func TestStreamOutageHasABound(t *testing.T) {
 	close(release)
 	wantLongPollRefused(t, done, http.StatusServiceUnavailable)
 }
+
+// TestUpgradeOutageKeepsTheLastCheckedIdentity: while its rechecks cannot
+// be made, a connection is decided again with the identity its last check
+// that could be made found, not the one it opened with: a user who lost a
+// group meanwhile kept it, and a reload during the outage whose rules
+// refuse the user as last seen left the connection open for the grace.
+func TestUpgradeOutageKeepsTheLastCheckedIdentity(t *testing.T) {
+	var live atomic.Pointer[Handler]
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+		c.UpgradeRecheck = 50 * time.Millisecond
+		c.Live = live.Load
+	})
+	f.prov.bearers["ws"] = &portcullis.Identity{Subject: "svc", Groups: []string{"staff", "ops"}, Expiry: f.clock.Now().Add(time.Hour)}
+	conn, br := openUpgrade(t, f, "Authorization: Bearer ws\r\n")
+	f.prov.mu.Lock() // introspection now states the user without ops: /app/** still allows it
+	f.prov.bearers["ws"] = &portcullis.Identity{Subject: "svc", Groups: []string{"staff"}, Expiry: f.clock.Now().Add(time.Hour)}
+	f.prov.mu.Unlock()
+	time.Sleep(300 * time.Millisecond) // checks that could be made
+	echoes(t, conn, br)
+	f.prov.mu.Lock()
+	f.prov.verifyErr = idp.ErrUnavailable
+	f.prov.mu.Unlock()
+	live.Store(reloaded(t, f, stricter())) // /app/** for ops only
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Fatal("during an outage, the WebSocket was decided with the groups it opened with, not those of its last check")
+	}
+}
