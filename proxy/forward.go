@@ -327,8 +327,9 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, name str
 // endedError is the answer to a request whose identity ended, or which
 // is no longer allowed, after it was decided (identityStream.check): 401,
 // or 403 for a request the rules in force or the user's groups as they are
-// now refuse, or 503 for one whose checks failed for upgradeUncheckedGrace,
-// what a new request would get; nil for any other error.
+// now refuse, or 503 for one whose checks failed for upgradeUncheckedGrace
+// or whose stale groups the store cannot let be read again, what a new
+// request would get; nil for any other error.
 func endedError(err error) *httpError {
 	switch {
 	case errors.Is(err, errUpgradeExpired), errors.Is(err, errUpgradeRevoked):
@@ -337,6 +338,8 @@ func endedError(err error) *httpError {
 		return forbidden(errUpgradeDenied.Error())
 	case errors.Is(err, errUpgradeUnchecked):
 		return unavailable("the session or token cannot be checked; please retry shortly", err)
+	case errors.Is(err, errUpgradeGroupsUnread):
+		return unavailable("the session store is not available; please retry shortly", err)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package proxy
 import (
 	"context"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,6 +67,29 @@ func TestUpgradePastStaleLimitNeedsTheStore(t *testing.T) {
 		t.Errorf("the WebSocket outlived groups read %v ago that the store could not let be read again (directory asked %d times)",
 			11*time.Minute+groupsMaxStale, dp.count())
 	}
+}
+
+// TestLongPollPastStaleLimitNeedsTheStore: a long poll's late answer is
+// what a new request of the session would get: past the staleness limit,
+// groups the store cannot let be read again are a 503 (the session is
+// valid, the store failing), not the 401 of an ended session, which sends
+// a client to sign in again.
+func TestLongPollPastStaleLimitNeedsTheStore(t *testing.T) {
+	var addr string
+	release := make(chan struct{})
+	var atApp atomic.Int32
+	f := newFixtureWith(t, counted(&atApp, eventStream(release)), redisAt(t, &addr))
+	withDirectory(t, f)
+	cookies := saveToStore(t, f.cfg.Sessions, directorySession(f))
+	var pairs []string
+	for _, c := range cookies {
+		pairs = append(pairs, c.Name+"="+c.Value)
+	}
+	done := startLongPollWith(t, f, &atApp, "Cookie", strings.Join(pairs, "; "))
+	refuseGet(t, addr)
+	f.clock.Advance(11*time.Minute + groupsMaxStale)
+	close(release)
+	wantLongPollRefused(t, done, http.StatusServiceUnavailable)
 }
 
 // redisAt is a fixture option: a Redis store on a redis-server of its

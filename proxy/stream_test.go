@@ -190,10 +190,17 @@ func counted(n *atomic.Int32, h http.HandlerFunc) http.HandlerFunc {
 // answer (nil on a transport error) arrives.
 func startLongPoll(t *testing.T, f *fixture, atApp *atomic.Int32) <-chan *http.Response {
 	t.Helper()
+	return startLongPollWith(t, f, atApp, "Authorization", "Bearer poll")
+}
+
+// startLongPollWith is startLongPoll with the credential in the header
+// name (a bearer token, or a session's Cookie).
+func startLongPollWith(t *testing.T, f *fixture, atApp *atomic.Int32, name, value string) <-chan *http.Response {
+	t.Helper()
 	srv := serveGateway(t, f)
 	req, _ := http.NewRequest("GET", srv.URL+"/app/poll", nil)
 	req.Host = "gw.test"
-	req.Header.Set("Authorization", "Bearer poll")
+	req.Header.Set(name, value)
 	done := make(chan *http.Response, 1)
 	go func() {
 		resp, err := http.DefaultClient.Do(req)

@@ -45,6 +45,10 @@ var (
 	// errUpgradeUnchecked: the store or provider cannot say (recheck
 	// keeps the connection up to upgradeUncheckedGrace).
 	errUpgradeUnchecked = errors.New("the session or token could not be checked for " + upgradeUncheckedGrace.String())
+	// errUpgradeGroupsUnread: the session holds, but its groups are past
+	// the staleness limit and the store cannot give the tokens to read
+	// them again (freshGroups), which a request gets a 503 for.
+	errUpgradeGroupsUnread = errors.New("the groups are past their staleness limit and the session store cannot give the tokens to read them")
 )
 
 // askedSwitch refuses a 101 Switching Protocols answer that does not
@@ -321,9 +325,13 @@ func (h *Handler) recheckStored(r *http.Request, s *session.Session) (*portculli
 	}
 	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unsentResponse{}}}
 	s, err := h.freshGroups(ex, r, s)
-	if err != nil || s == nil {
+	switch {
+	case err != nil:
 		// Past the staleness limit, groups the store cannot let be read
-		// again end the connection as they refuse a request.
+		// again end the connection as they refuse a request: with a 503
+		// (a long poll's late answer), not the 401 of an ended session.
+		return nil, errUpgradeGroupsUnread
+	case s == nil:
 		return nil, errUpgradeRevoked
 	}
 	return &s.Identity, nil
