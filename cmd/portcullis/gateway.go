@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"reflect"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -348,9 +347,9 @@ func (g *gateway) discover(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		// As a log line shows it (cut, no controls): /readyz is read on
-		// terminals, and the text may quote the provider.
-		why := strings.Map(noASCIIControl, logattr.Err(err).Value.String())
+		// Cut, and without any control character (logattr.Text): /readyz
+		// is read on terminals, and the text may quote the provider.
+		why := logattr.Text(err.Error(), logattr.MaxCause)
 		g.discoveryErr.Store(&why)
 		g.logger.Warn("provider discovery failed; retrying", logattr.Err(err), "in", backoff.String())
 		select {
@@ -360,13 +359,4 @@ func (g *gateway) discover(ctx context.Context) {
 		}
 		backoff = min(backoff*2, 30*time.Second)
 	}
-}
-
-// noASCIIControl maps an ASCII control character to U+FFFD (logattr's
-// values keep them for the log handlers, which escape them).
-func noASCIIControl(r rune) rune {
-	if r < 0x20 || r == 0x7f {
-		return '\uFFFD'
-	}
-	return r
 }

@@ -43,12 +43,13 @@ func exitCode(err error, stderr io.Writer) int {
 }
 
 // shownError is the text of a runtime failure as standard error shows it:
-// cut after logattr.MaxCause bytes and with controls shown as U+FFFD, as
-// the log shows an err. It may quote what Redis, a Sentinel, a provider or
-// a directory answered (a Sentinel's error of 20 KB, a C1 control that
-// drives the operator's terminal). An exitError's own text is the
-// command's and is printed whole.
-func shownError(err error) string { return logattr.Value(err.Error(), logattr.MaxCause) }
+// cut after logattr.MaxCause bytes and with every control character shown
+// as U+FFFD (logattr.Text: no log handler escapes the ASCII ones here). It
+// may quote what Redis, a Sentinel, a provider or a directory answered (a
+// Sentinel's error of 20 KB, an ESC or a C1 control that drives the
+// operator's terminal). An exitError's own text is the command's and is
+// printed whole.
+func shownError(err error) string { return logattr.Text(err.Error(), logattr.MaxCause) }
 
 const usage = `usage: portcullis <command> [flags]
 

@@ -77,6 +77,10 @@ func TestExitCode(t *testing.T) {
 		{"usage", usageError("bad flag %q", "-x"), 2, "portcullis: bad flag \"-x\"\n"},
 		{"denied prints nothing more", &exitError{code: 3}, 3, ""},
 		{"wrapped exit error", errors.Join(&exitError{code: 2, err: errors.New("config")}), 2, "portcullis: config\n"},
+		// A runtime failure may quote Redis, a Sentinel or a provider: an
+		// ASCII control (ESC, BEL) reaches the terminal as it is, unlike a
+		// log line's, which the handler escapes.
+		{"a peer's terminal escape", errors.New("redis: ERR \x1b]0;x\x07\x1b[2J\r"), 1, "portcullis: redis: ERR \ufffd]0;x\ufffd\ufffd[2J\ufffd\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

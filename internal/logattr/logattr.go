@@ -53,6 +53,22 @@ func printableCut(s string, n int) string {
 	return b.String()
 }
 
+// Text is s as text written outside a log handler shows it (standard
+// error, /readyz's plain-text body): as Value, and with the ASCII controls
+// replaced by U+FFFD too. Value keeps those for the handlers, which escape
+// them, but a terminal reading raw text obeys them (ESC starts a sequence,
+// CR rewrites the line). Like Value, it bounds what is written (a control
+// byte becomes the three of U+FFFD), and printable ASCII is returned
+// without allocating.
+func Text(s string, n int) string {
+	for i := 0; i < len(s) && i < n; i++ {
+		if c := s[i]; c >= utf8.RuneSelf || c < ' ' || c == 0x7f {
+			return printableCut(s, n)
+		}
+	}
+	return Truncate(s, n)
+}
+
 // Truncate shortens s to at most n bytes on a rune boundary, the cut
 // marked with "…".
 func Truncate(s string, n int) string {

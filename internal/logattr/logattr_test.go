@@ -26,6 +26,20 @@ func TestValue(t *testing.T) {
 	}
 }
 
+// TestText: text written raw (standard error, /readyz) has no control
+// character at all, ASCII or not.
+func TestText(t *testing.T) {
+	if got, want := Text("a\x1b[2J\x07\r\nb\u009bc\u202ed", 64), "a\ufffd[2J\ufffd\ufffd\ufffdb\ufffdc\ufffdd"; got != want {
+		t.Errorf("Text = %q, want %q", got, want)
+	}
+	if got := Text("abcdef", 3); got != "abc…" {
+		t.Errorf("Text cut = %q", got)
+	}
+	if got := Text(strings.Repeat("\x1b", 300), 100); len(got) > 100+len("…") {
+		t.Errorf("Text of 300 ESC cut at 100 wrote %d bytes", len(got))
+	}
+}
+
 // TestValueASCIIDoesNotAllocate: the access line shows every request's
 // method, host, path and user through Value.
 func TestValueASCIIDoesNotAllocate(t *testing.T) {
