@@ -179,11 +179,13 @@ func notImplemented(reason string) *httpError {
 		reason: reason, kind: outcomeError, oauth: true}
 }
 
-// logoutFailed is a back-channel logout whose sessions could not be ended
-// (OIDC Back-Channel Logout 1.0 §2.8: 400).
+// logoutFailed is a back-channel logout the session store could not carry
+// out in full (OIDC Back-Channel Logout 1.0 §2.8: 400, so the provider
+// sends it again): its sessions may have ended while its marker for
+// sign-ins under way was refused (Redis full), or not at all.
 func logoutFailed(cause error) *httpError {
 	return &httpError{status: http.StatusBadRequest, code: "logout_failed", title: "Logout failed",
-		reason: "the sessions could not be ended", kind: outcomeError, oauth: true, cause: cause}
+		reason: "the logout could not be carried out in full; send it again", kind: outcomeError, oauth: true, cause: cause}
 }
 
 func badGateway(reason string, cause error) *httpError {
