@@ -24,10 +24,12 @@ const MaxCause = 1024
 // bidirectional overrides) replaced by U+FFFD. slog's JSON handler escapes
 // only the ASCII controls and the text handler quotes, so without this a
 // value could still drive the terminal a JSON log is read on. ASCII, the
-// usual case, is returned without allocating.
+// usual case, is returned without allocating (DEL aside: no handler
+// escapes it, so a value holding one is mapped as one past ASCII is).
 func Value(s string, n int) string {
 	for i := 0; i < len(s) && i < n; i++ {
-		if s[i] >= utf8.RuneSelf {
+		// DEL is an ASCII control no handler escapes (JSON need not).
+		if c := s[i]; c >= utf8.RuneSelf || c == 0x7f {
 			return printableCut(s, n)
 		}
 	}
