@@ -108,7 +108,10 @@ func (d *decoder) warnGitHubAppOrgs(p *providerSection, kind string, routes []ro
 }
 
 // groupNeverMatches says why kind's directory never yields group g, or "":
-// Google yields group addresses, GitHub "org" and "org/slug".
+// Google yields group addresses, GitHub "org" and "org/slug". The shape is
+// judged on the lowercase spelling first, so that the fix a warning
+// suggests is one the directory can yield: a team's display name
+// lowercased ("acme/platform team") is no more a slug than it was.
 func groupNeverMatches(kind, g string) string {
 	switch kind {
 	case "google", "github":
@@ -116,15 +119,15 @@ func groupNeverMatches(kind, g string) string {
 			r, _ := utf8.DecodeRuneInString(g[i:])
 			return fmt.Sprintf("kind = %q spells groups in ASCII, and %q (%U) is not", kind, r, r)
 		}
-		if g != strings.ToLower(g) {
-			return fmt.Sprintf("kind = %q spells groups in lowercase (%q)", kind, strings.ToLower(g))
-		}
+		lower := strings.ToLower(g)
+		why := googleGroupShape(lower)
 		if kind == "github" {
-			return githubGroupShape(g)
+			why = githubGroupShape(lower)
 		}
-		if local, _, ok := strings.Cut(g, "@"); !ok {
-			return fmt.Sprintf(`kind = "google" names a group by its address (%q)`, local+"@your-domain")
+		if why == "" && g != lower {
+			why = fmt.Sprintf("kind = %q spells groups in lowercase (%q)", kind, lower)
 		}
+		return why
 	case "entra":
 		if isGUID(g) && g != strings.ToLower(g) {
 			return fmt.Sprintf("Entra ID names groups by lowercase object IDs (%q)", strings.ToLower(g))
@@ -133,19 +136,60 @@ func groupNeverMatches(kind, g string) string {
 	return ""
 }
 
-// githubGroupShape says why g is no GitHub group, or "": the directory
-// yields "org" and "org/slug" (logins and slugs hold no ':' or '/'), where
-// other gateways write a team "org:team".
+// googleGroupShape says why lowercase g is no Google group address, or "":
+// a group's name ("SRE Team") is not its address, and no address holds a
+// space.
+func googleGroupShape(g string) string {
+	local, _, ok := strings.Cut(g, "@")
+	switch {
+	case !ok:
+		return fmt.Sprintf(`kind = "google" names a group by its address (%q)`, slugged(local, "'")+"@your-domain")
+	case strings.ContainsAny(g, " \t"):
+		return `kind = "google" names a group by its address, which holds no space`
+	}
+	return ""
+}
+
+// githubGroupShape says why lowercase g is no GitHub group, or "": the
+// directory yields "org" and "org/slug" (logins and slugs hold no ':' or
+// '/'), where other gateways write a team "org:team". Logins and slugs are
+// letters, digits and '-' (GitHub makes a team's slug from its name:
+// "Platform Team" is platform-team); '_' and '.' are let through, as older
+// names may hold them.
 func githubGroupShape(g string) string {
 	org, slug, team := strings.Cut(g, "/")
-	if !strings.Contains(g, ":") && org != "" && (!team || slug != "" && !strings.Contains(slug, "/")) {
-		return ""
+	if strings.Contains(g, ":") || org == "" || team && (slug == "" || strings.Contains(slug, "/")) {
+		why := `kind = "github" names an organisation "org" and a team "org/slug"`
+		if o, t, ok := strings.Cut(g, ":"); ok && o != "" && t != "" && !strings.ContainsAny(t, ":/") && !strings.Contains(o, "/") {
+			why += fmt.Sprintf(" (%q)", o+"/"+t)
+		}
+		return why
 	}
-	why := `kind = "github" names an organisation "org" and a team "org/slug"`
-	if o, t, ok := strings.Cut(g, ":"); ok && o != "" && t != "" && !strings.ContainsAny(t, ":/") && !strings.Contains(o, "/") {
-		why += fmt.Sprintf(" (%q)", o+"/"+t)
+	switch {
+	case slugged(org, "") != org:
+		return `kind = "github" names an organisation by its login, the name in its URL github.com/ORG, not its display name`
+	case team && slugged(slug, "") != slug:
+		return fmt.Sprintf(`kind = "github" names a team by its slug, the last part of its URL github.com/orgs/ORG/teams/SLUG, not its display name (%q)`,
+			org+"/"+slugged(slug, ""))
 	}
-	return why
+	return ""
+}
+
+// slugged is lowercase s with each run of characters other than letters,
+// digits, '-', '_', '.' and those of extra made one '-', trimmed of '-'.
+func slugged(s, extra string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range s {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.ContainsRune("-_."+extra, c) {
+			b.WriteRune(c)
+			dash = false
+		} else if !dash {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.Trim(b.String(), "-")
 }
 
 // isGUID reports whether s is a GUID in its 8-4-4-4-12 hex form.

@@ -120,6 +120,16 @@ func TestGroupCaseWarning(t *testing.T) {
 		// Google names a group by its address.
 		{"google", "sre", `"sre" never matches: kind = "google" names a group by its address ("sre@your-domain")`},
 		{"google", "sre@acme.com", ""},
+		// A team's display name is no slug: GitHub's URL name of "Platform
+		// Team" is platform-team. The lowercase spelling alone would be
+		// suggested as the fix and never match either.
+		{"github", "Acme/Platform Team", `"Acme/Platform Team" never matches: kind = "github" names a team by its slug, the last part of its URL github.com/orgs/ORG/teams/SLUG, not its display name ("acme/platform-team")`},
+		{"github", "acme/platform team", `"acme/platform team" never matches: kind = "github" names a team by its slug, the last part of its URL github.com/orgs/ORG/teams/SLUG, not its display name ("acme/platform-team")`},
+		{"github", "acme/sre_oncall.eu", ""},
+		{"github", "Acme Corp", `"Acme Corp" never matches: kind = "github" names an organisation by its login, the name in its URL github.com/ORG, not its display name`},
+		// A Google group's name is no address either, whatever its case.
+		{"google", "SRE Team", `"SRE Team" never matches: kind = "google" names a group by its address ("sre-team@your-domain")`},
+		{"google", "SRE Team@acme.com", `"SRE Team@acme.com" never matches: kind = "google" names a group by its address, which holds no space`},
 		{"entra", "Dashboards.Reader", ""},
 		{"entra", "0b1f9851-1bf0-433f-aec3-cb9272f093dc", ""},
 	} {
@@ -155,7 +165,7 @@ deny = true
 
 [[routes]]
 path = "/staff/**"
-allow_groups = ["staff@acme.com"]
+allow_groups = ["GROUP"]
 
 [[routes]]
 path = "/acme/**"
@@ -188,7 +198,12 @@ require_scopes = ["SCOPE"]
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			doc := strings.Replace(provider(tc.provider), "[[routes]]\npath = \"/**\"\n", strings.Replace(routes, "SCOPE", tc.scope, 1), 1)
+			group := "staff@acme.com" // spelled as the kind's directory spells a group
+			if strings.Contains(tc.provider, "github") {
+				group = "acme"
+			}
+			rs := strings.NewReplacer("SCOPE", tc.scope, "GROUP", group).Replace(routes)
+			doc := strings.Replace(provider(tc.provider), "[[routes]]\npath = \"/**\"\n", rs, 1)
 			cfg := mustParse(t, t.TempDir(), doc, nil)
 			says := ""
 			if tc.who != "" {
