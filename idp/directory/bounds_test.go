@@ -66,3 +66,29 @@ func TestAdminSDKReadsFiftyGroups(t *testing.T) {
 		t.Errorf("a user in 50 flat groups (one page of groups.list): %d groups, err %v", len(got), err)
 	}
 }
+
+// TestPastMaxGroupsFailsTheRead: a user in more than MaxGroups groups
+// (Graph here, nested included) gets an error, never the first MaxGroups:
+// docs/configuration.md says such a user cannot sign in, and a route
+// allowing a group past the cut must not depend on Graph's order.
+func TestPastMaxGroupsFailsTheRead(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b strings.Builder
+		for i := range MaxGroups + 1 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"@odata.type":"#microsoft.graph.group","id":"00000000-0000-0000-0000-%012d"}`, i)
+		}
+		fmt.Fprintf(w, `{"value":[%s]}`, b.String())
+	}))
+	defer srv.Close()
+	g, err := NewGraph(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.Groups(context.Background(), User{AccessToken: "graph-at"})
+	if err == nil || got != nil || !strings.Contains(err.Error(), "more than 2000 groups") {
+		t.Errorf("%d groups, err %v; want no groups and an error naming the bound", len(got), err)
+	}
+}

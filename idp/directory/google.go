@@ -55,6 +55,8 @@ type Google struct {
 	admin  bool
 	tokens oauth2.TokenSource
 	client string // the service account's client_id, for hints
+	// parents caches the groups each group belongs to (Admin SDK).
+	parents *parentCache
 }
 
 var _ Source = (*Google)(nil)
@@ -81,7 +83,8 @@ func NewGoogle(cfg GoogleConfig) (*Google, error) {
 		ClientID string `json:"client_id"`
 	}
 	_ = json.Unmarshal(cfg.CredentialsJSON, &key)
-	g := &Google{f: newFetcher(cfg.HTTPClient, "google"), base: b, admin: cfg.AdminEmail != "", client: key.ClientID}
+	g := &Google{f: newFetcher(cfg.HTTPClient, "google"), base: b, admin: cfg.AdminEmail != "", client: key.ClientID,
+		parents: newParentCache()}
 	// The token source outlives any one request: its context only carries
 	// the HTTP client, whose timeout bounds each grant.
 	g.tokens = jc.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, g.f.hc))
@@ -141,50 +144,77 @@ func (g *Google) tokenError(err error) error {
 
 // adminGroups lists the groups of member and, breadth first, the groups
 // those groups belong to (Admin SDK Directory API groups.list?userKey=).
+// The member's own groups are always read; a group's own groups are taken
+// from the parents cache when another read listed them within parentsTTL:
+// every user of a group would otherwise list its parents again, a call per
+// group per user per groups_refresh, against the service account's quota.
 func (g *Google) adminGroups(ctx context.Context, authz, member string) ([]string, error) {
 	var out groupSet
 	queue := []string{strings.ToLower(member)}
 	pages := 0
-	for len(queue) > 0 {
-		key := queue[0]
-		queue = queue[1:]
-		token := ""
-		for {
+	for i := 0; i < len(queue); i++ {
+		key := queue[i]
+		var parents []string
+		cached := false
+		if i > 0 { // the member's own groups are always read
+			parents, cached = g.parents.get(key)
+		}
+		if !cached {
+			var err error
 			// Each group found costs a page (its own parents): those are
 			// bounded by MaxGroups, the rest by maxPages.
-			if pages++; pages > maxPages+len(out.list) {
-				return nil, fmt.Errorf("directory: google: more than %d pages of groups for %s", maxPages, member)
-			}
-			q := url.Values{"userKey": {key}, "maxResults": {adminSDKPageSize}}
-			if token != "" {
-				q.Set("pageToken", token)
-			}
-			u := g.base.String() + "/admin/directory/v1/groups?" + q.Encode()
-			var page struct {
-				Groups []struct {
-					Email string `json:"email"`
-				} `json:"groups"`
-				NextPageToken string `json:"nextPageToken"`
-			}
-			if err := g.getPage(ctx, u, authz, &page); err != nil {
+			if parents, err = g.listGroups(ctx, authz, member, key, &pages, maxPages+len(out.list)); err != nil {
 				return nil, err
 			}
-			for _, gr := range page.Groups {
-				email := strings.ToLower(gr.Email)
-				if email == "" || out.seen[email] {
-					continue
-				}
-				if err := out.add(email); err != nil {
-					return nil, err
-				}
-				queue = append(queue, email)
+			if i > 0 {
+				g.parents.put(key, parents)
 			}
-			if token = page.NextPageToken; token == "" {
-				break
+		}
+		for _, email := range parents {
+			if out.seen[email] {
+				continue
 			}
+			if err := out.add(email); err != nil {
+				return nil, err
+			}
+			queue = append(queue, email)
 		}
 	}
 	return out.list, nil
+}
+
+// listGroups reads every page of groups.list?userKey=key, lowercased,
+// counting pages against limit.
+func (g *Google) listGroups(ctx context.Context, authz, member, key string, pages *int, limit int) ([]string, error) {
+	var groups []string
+	token := ""
+	for {
+		if *pages++; *pages > limit {
+			return nil, fmt.Errorf("directory: google: more than %d pages of groups for %s", maxPages, member)
+		}
+		q := url.Values{"userKey": {key}, "maxResults": {adminSDKPageSize}}
+		if token != "" {
+			q.Set("pageToken", token)
+		}
+		u := g.base.String() + "/admin/directory/v1/groups?" + q.Encode()
+		var page struct {
+			Groups []struct {
+				Email string `json:"email"`
+			} `json:"groups"`
+			NextPageToken string `json:"nextPageToken"`
+		}
+		if err := g.getPage(ctx, u, authz, &page); err != nil {
+			return nil, err
+		}
+		for _, gr := range page.Groups {
+			if email := strings.ToLower(gr.Email); email != "" {
+				groups = append(groups, email)
+			}
+		}
+		if token = page.NextPageToken; token == "" {
+			return groups, nil
+		}
+	}
 }
 
 // cloudIdentityGroups pages through Cloud Identity's
