@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"net/url"
 	"slices"
 	"strings"
@@ -234,7 +235,27 @@ func cookieScope(domain string, pub *url.URL) string {
 }
 
 // providerBinding names the provider sessions are bound to (its issuer, or
-// authorization endpoint, and client_id): session.CookieConfig.Binding.
+// authorization endpoint, and client_id) and the terms on which it let
+// them in (identityTerms): session.CookieConfig.Binding.
 func providerBinding(p idp.Config) string {
-	return p.Issuer + " " + p.AuthorizationURL + " " + p.ClientID
+	return p.Issuer + " " + p.AuthorizationURL + " " + p.ClientID + " " + identityTerms(p)
+}
+
+// identityTerms are the [provider] settings a session's identity was made
+// by or admitted under: how the user, email and groups are read from the
+// claims, whether an email counts as verified, the Google domain, whether
+// groups come from a directory, the scopes asked for, and the acr_values
+// and max_age the sign-in checked. A session keeps the identity its
+// sign-in or last refresh derived, so a reload that changed one of them
+// (groups_claim from a claim users can edit to one they cannot,
+// assume_email_verified turned off) kept deciding the session's requests
+// by the old terms until its next refresh, or its lifetime with a provider
+// that states no token expiry. Bound to them, such a session no longer
+// opens: the user signs in again under the new terms.
+func identityTerms(p idp.Config) string {
+	scopes := slices.Sorted(slices.Values(p.Scopes))
+	terms, _ := json.Marshal([]any{p.Kind, p.UserClaim, p.EmailClaim, p.GroupsClaim,
+		p.AssumeEmailVerified, p.HostedDomain, len(p.GoogleServiceAccountJSON) > 0,
+		scopes, p.AuthParams["acr_values"], p.AuthParams["max_age"]})
+	return "identity " + string(terms)
 }
