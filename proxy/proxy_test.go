@@ -227,6 +227,7 @@ type fixture struct {
 	prov   *fakeProvider
 	up     *stubUpstream
 	store  *session.CookieStore
+	cookie session.CookieConfig // store's settings
 	states *session.StateCookies
 	clock  *clock
 }
@@ -251,6 +252,7 @@ func newFixtureWith(tb testing.TB, upstreamHandler http.HandlerFunc, opts ...fix
 	if f.store, err = session.NewCookieStore(cc); err != nil {
 		tb.Fatal(err)
 	}
+	f.cookie = cc
 	if f.states, err = session.NewStateCookies(cc); err != nil {
 		tb.Fatal(err)
 	}

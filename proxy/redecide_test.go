@@ -189,3 +189,35 @@ func TestStreamOfOverriddenPostEndsWhenOverrideDenied(t *testing.T) {
 		t.Fatal("the answer to a POST performed as DELETE outlived its user's removal from the group DELETE requires")
 	}
 }
+
+// TestUpgradeEndsWhenReloadLowersLifetime: a reload that lowers
+// session.lifetime ends the sessions older than the new value at their
+// next request, and their open connections at the next recheck, which
+// loads the session from the store of the configuration in force.
+func TestUpgradeEndsWhenReloadLowersLifetime(t *testing.T) {
+	var live atomic.Pointer[Handler]
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+		c.UpgradeRecheck = 50 * time.Millisecond
+		c.Live = live.Load
+	})
+	conn, br := openUpgrade(t, f, cookieHeader(f.cookies(t, f.session())))
+	cc := f.cookie
+	cc.Lifetime = time.Minute
+	store, err := session.NewCookieStore(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.cfg
+	cfg.Sessions, cfg.Live = store, nil
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live.Store(h)
+	time.Sleep(200 * time.Millisecond)
+	echoes(t, conn, br) // younger than the new lifetime: kept
+	f.clock.Advance(2 * time.Minute)
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Fatal("the WebSocket of a session older than the lowered lifetime outlived the reload")
+	}
+}
