@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
@@ -15,7 +16,9 @@ import (
 // its next refresh. Before, alice kept /admin after each of these reloads
 // (200); now her session ends (401) and, signed in again, she is decided
 // by the new terms (403). A change outside those terms keeps the session.
+// Both stores: a Redis session is opened through its cookie, bound alike.
 func TestReloadOfIdentityTermsEndsSessions(t *testing.T) {
+	stores := map[string]string{"cookie": "", "redis": fmt.Sprintf("store = \"redis\"\nredis_url = \"redis://%s/0\"\n", reviewRedis(t))}
 	alice := func(extra map[string]any) oidctest.User {
 		c := map[string]any{"email": "alice@example.com", "sid": "sid-alice"}
 		for k, v := range extra {
@@ -43,27 +46,31 @@ func TestReloadOfIdentityTermsEndsSessions(t *testing.T) {
 		{"audiences: not an identity term", alice(map[string]any{"email_verified": true}),
 			emailRoute, "", "audiences = [\"client\", \"api\"]\n", 200, 0},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixtureWith(t, nil, nil, func(c *testConfig) { c.route, c.provider = tc.route, tc.before })
-			f.p.SetUser(tc.user)
-			browser := f.login()
-			if got := f.get(browser, "/admin/x", false); got != 200 {
-				t.Fatalf("GET /admin/x before the reload = %d, want 200", got)
-			}
-			c := f.cfg
-			c.provider = tc.after
-			f.write(c.String())
-			if !f.g.reload(context.Background()) {
-				t.Fatalf("reload refused; logs:\n%s", f.logs)
-			}
-			if got := f.get(browser, "/admin/x", false); got != tc.want {
-				t.Errorf("GET /admin/x after the reload = %d, want %d", got, tc.want)
-			}
-			if tc.wantNext != 0 {
-				if got := f.get(f.login(), "/admin/x", false); got != tc.wantNext {
-					t.Errorf("GET /admin/x signed in again = %d, want %d", got, tc.wantNext)
+		for _, store := range []string{"cookie", "redis"} {
+			t.Run(store+"/"+tc.name, func(t *testing.T) {
+				f := newFixtureWith(t, nil, nil, func(c *testConfig) {
+					c.route, c.provider, c.session = tc.route, tc.before, stores[store]
+				})
+				f.p.SetUser(tc.user)
+				browser := f.login()
+				if got := f.get(browser, "/admin/x", false); got != 200 {
+					t.Fatalf("GET /admin/x before the reload = %d, want 200", got)
 				}
-			}
-		})
+				c := f.cfg
+				c.provider = tc.after
+				f.write(c.String())
+				if !f.g.reload(context.Background()) {
+					t.Fatalf("reload refused; logs:\n%s", f.logs)
+				}
+				if got := f.get(browser, "/admin/x", false); got != tc.want {
+					t.Errorf("GET /admin/x after the reload = %d, want %d", got, tc.want)
+				}
+				if tc.wantNext != 0 {
+					if got := f.get(f.login(), "/admin/x", false); got != tc.wantNext {
+						t.Errorf("GET /admin/x signed in again = %d, want %d", got, tc.wantNext)
+					}
+				}
+			})
+		}
 	}
 }
