@@ -24,7 +24,7 @@ import (
 // repository root.
 func markdownFiles(tb testing.TB, root string) []string {
 	tb.Helper()
-	files := []string{"README.md", "CHANGELOG.md", "charts/portcullis/README.md"}
+	files := []string{"README.md", "CHANGELOG.md", "SECURITY.md", "charts/portcullis/README.md"}
 	err := filepath.WalkDir(filepath.Join(root, "docs"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

@@ -14,9 +14,74 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Whether dependencies are kept current (.github/dependabot.yml) and
-// whether known vulnerabilities are looked for (.github/workflows/govulncheck.yml):
-// these tests keep both true as the repository changes.
+// What a team adopting the gateway asks first: how to report a
+// vulnerability (SECURITY.md), whether dependencies are kept current
+// (.github/dependabot.yml) and whether known vulnerabilities are looked for
+// (.github/workflows/govulncheck.yml). These tests keep the three true as
+// the repository changes; TestDocsLinksResolve checks SECURITY.md's links.
+
+// TestSecurityPolicy: SECURITY.md sends reports to this repository's
+// private vulnerability reporting (the module path is the repository), not
+// to an address nobody reads, and is one link from both indexes.
+func TestSecurityPolicy(t *testing.T) {
+	md, err := os.ReadFile("SECURITY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := "https://" + modulePath(t) + "/"
+	have := linkTargets(md)
+	for _, want := range []string{
+		repo + "security/advisories/new",
+		"docs/security.md#threat-model",
+		"docs/operations.md#upgrading",
+		".github/dependabot.yml",
+		".github/workflows/govulncheck.yml",
+	} {
+		if !have[want] {
+			t.Errorf("SECURITY.md does not link to %s", want)
+		}
+	}
+	for target := range have {
+		if strings.HasPrefix(target, "https://github.com/") && !strings.HasPrefix(target, repo) {
+			t.Errorf("SECURITY.md links to another repository: %s", target)
+		}
+	}
+	if m := emailAddress.Find(md); m != nil {
+		t.Errorf("SECURITY.md names an e-mail address %q: reports go through private vulnerability reporting", m)
+	}
+	for file, want := range map[string]string{"README.md": "SECURITY.md", "docs/README.md": "../SECURITY.md"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !linkTargets(b)[want] {
+			t.Errorf("%s does not link to %s", file, want)
+		}
+	}
+}
+
+var emailAddress = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`)
+
+func linkTargets(md []byte) map[string]bool {
+	have := map[string]bool{}
+	for _, l := range links(md) {
+		have[l.target] = true
+	}
+	return have
+}
+
+func modulePath(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^module\s+(\S+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("go.mod has no module line")
+	}
+	return string(m[1])
+}
 
 // dependabotConfig is the part of .github/dependabot.yml the tests read.
 type dependabotConfig struct {
