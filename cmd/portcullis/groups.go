@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
@@ -68,10 +71,25 @@ func runGroups(ctx context.Context, args []string, env func(string) (string, boo
 		return err
 	}
 	for _, g := range groups {
-		fmt.Fprintln(stdout, g)
+		fmt.Fprintln(stdout, shownGroup(g))
 	}
 	if len(groups) == 0 {
 		fmt.Fprintf(stderr, "%s: no groups\n", *user)
 	}
 	return nil
+}
+
+// shownGroup is a group name the directory chose, as one line of output:
+// as it is when every character is printable (a space included: groups
+// compare exactly, and the operator copies the name into allow_groups),
+// else Go-quoted. The ASCII controls never get here (a group the headers
+// cannot carry fails the read), but a C1 control is a CSI to some
+// terminals, and a bidirectional override or a zero-width character draws
+// one name as another. A name starting with a quote is quoted too, so that
+// a quoted line always means an escaped name.
+func shownGroup(g string) string {
+	if strings.HasPrefix(g, `"`) || !utf8.ValidString(g) || strings.IndexFunc(g, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(g)
+	}
+	return g
 }

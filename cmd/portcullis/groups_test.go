@@ -18,7 +18,13 @@ import (
 // groups.list for ann@acme.com (in sre@, which is in eng@).
 func googleDirectory(t *testing.T) *httptest.Server {
 	t.Helper()
-	member := map[string][]string{"ann@acme.com": {"sre@acme.com"}, "sre@acme.com": {"eng@acme.com"}}
+	return googleDirectoryOf(t, map[string][]string{"ann@acme.com": {"sre@acme.com"}, "sre@acme.com": {"eng@acme.com"}})
+}
+
+// googleDirectoryOf is googleDirectory with the groups of each member
+// (a user's or a group's email) given.
+func googleDirectoryOf(t *testing.T, member map[string][]string) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/token":
@@ -41,8 +47,10 @@ func googleDirectory(t *testing.T) *httptest.Server {
 	return srv
 }
 
-func TestGroupsCommand(t *testing.T) {
-	srv := googleDirectory(t)
+// googleGroupsConfig writes a kind = "google" configuration reading the
+// directory srv plays, with a fresh service-account key.
+func googleGroupsConfig(t *testing.T, srv *httptest.Server) string {
+	t.Helper()
 	dir := t.TempDir()
 	k, _ := rsa.GenerateKey(rand.Reader, 2048)
 	der, _ := x509.MarshalPKCS8PrivateKey(k)
@@ -52,13 +60,19 @@ func TestGroupsCommand(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "sa.json"), key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	provider := func(lines string) string {
-		return strings.Replace(checkGood, "issuer = \"https://accounts.example.com\"\n", lines+"\n", 1)
-	}
-	google := writeConfig(t, "google.toml", provider(`kind = "google"
+	return writeConfig(t, "google.toml", withProvider(`kind = "google"
 google_service_account_file = "`+filepath.Join(dir, "sa.json")+`"
 google_admin_email = "admin@acme.com"
 directory_url = "`+srv.URL+`"`))
+}
+
+// withProvider is checkGood with lines in place of its issuer.
+func withProvider(lines string) string {
+	return strings.Replace(checkGood, "issuer = \"https://accounts.example.com\"\n", lines+"\n", 1)
+}
+
+func TestGroupsCommand(t *testing.T) {
+	google := googleGroupsConfig(t, googleDirectory(t))
 	r := invoke(t, nil, "groups", "--config", google, "--user", "ann@acme.com")
 	if r.code != 0 || r.stdout != "sre@acme.com\neng@acme.com\n" {
 		t.Errorf("groups = %d %q %q", r.code, r.stdout, r.stderr)
@@ -66,7 +80,7 @@ directory_url = "`+srv.URL+`"`))
 	if r := invoke(t, nil, "groups", "--config", google); r.code != 2 || !strings.Contains(r.stderr, "--user EMAIL is required") {
 		t.Errorf("without --user: %d %q", r.code, r.stderr)
 	}
-	github := writeConfig(t, "github.toml", provider(`kind = "github"`))
+	github := writeConfig(t, "github.toml", withProvider(`kind = "github"`))
 	if r := invoke(t, nil, "groups", "--config", github, "--user", "ann@acme.com"); r.code != 2 ||
 		!strings.Contains(r.stderr, "user's own access token: pass --token-file") {
 		t.Errorf("github without a token: %d %q", r.code, r.stderr)
@@ -96,5 +110,39 @@ func TestCheckRequestWithDirectoryGroups(t *testing.T) {
 	}
 	if r := invoke(t, nil, append(args, "--identity", "groups=staff")...); r.code != 3 {
 		t.Errorf("without the group: %d %q", r.code, r.stdout)
+	}
+}
+
+// TestGroupsCommandShowsHostileNamesEscaped: a group name is the
+// directory's choice and reaches the operator's terminal. The ASCII
+// controls (ESC, CR, LF) fail the read as they fail a sign-in (a group
+// the headers cannot carry), and the error shows none raw. What passes
+// that rule but a terminal obeys or draws deceptively (a C1 control such
+// as the 8-bit CSI, a bidirectional override, a zero-width character) is
+// printed Go-quoted; a printable name (spaces and letters past ASCII
+// included) is printed as it is, and one starting with a quote is quoted,
+// so that a quoted line always means an escaped name.
+func TestGroupsCommandShowsHostileNamesEscaped(t *testing.T) {
+	names := []string{
+		"eng@acme.com", "Domain Admins", "équipe@acme.com", "c1\u009b31m@acme.com",
+		"x\u202emoc.emca@nimda", "ad\u200bmins@acme.com", "\"quoted\"@acme.com",
+	}
+	google := googleGroupsConfig(t, googleDirectoryOf(t, map[string][]string{"ann@acme.com": names,
+		"bob@acme.com": {"ops\x1b]0;owned\x07@acme.com"}}))
+	r := invoke(t, nil, "groups", "--config", google, "--user", "ann@acme.com")
+	want := `eng@acme.com
+domain admins
+équipe@acme.com
+"c1\u009b31m@acme.com"
+"x\u202emoc.emca@nimda"
+"ad\u200bmins@acme.com"
+"\"quoted\"@acme.com"
+`
+	if r.code != 0 || r.stdout != want {
+		t.Errorf("groups = %d\n%s\nwant\n%s\nstderr %q", r.code, r.stdout, want, r.stderr)
+	}
+	r = invoke(t, nil, "groups", "--config", google, "--user", "bob@acme.com")
+	if r.code != 1 || r.stdout != "" || strings.ContainsAny(r.stderr, "\x1b\x07") || !strings.Contains(r.stderr, "control character") {
+		t.Errorf("a name with ESC: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 }
