@@ -134,7 +134,7 @@ func (t *table) secret(k string) string {
 		if name == "" {
 			return ""
 		}
-		b, ok := t.d.readFile(t.key(k+"_file"), name)
+		b, ok := t.d.readSecretFile(t.key(k+"_file"), name)
 		v := strings.TrimSpace(string(b))
 		if ok && v == "" {
 			// As with an unset ${VAR}: a forgotten secret never becomes "".
@@ -193,7 +193,7 @@ func (t *table) secretList(k string) []listEntry {
 	if name == "" {
 		return nil
 	}
-	b, ok := t.d.readFile(t.key(k+"_file"), name)
+	b, ok := t.d.readSecretFile(t.key(k+"_file"), name)
 	if !ok {
 		return nil
 	}

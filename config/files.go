@@ -36,7 +36,7 @@ func (d *decoder) caPool(key, name string) *x509.CertPool {
 // the proxy can sign assertions with (EC P-256 for ES256, RSA >= 2048 bits
 // for RS256), and the further keys jwks.json lists (proxy.ParseAssertionKeys).
 func (d *decoder) signingKeys(key, name string) (crypto.Signer, []crypto.PublicKey) {
-	b, ok := d.readFile(key, name)
+	b, ok := d.readSecretFile(key, name)
 	if !ok {
 		return nil, nil
 	}

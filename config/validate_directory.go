@@ -273,7 +273,7 @@ func (d *decoder) warnOpenExtraIssuer(p *providerSection, kind string, routes []
 // service_account with a client_email and a private_key.
 func (d *decoder) readServiceAccount(p *providerSection) {
 	const key = "provider.google_service_account_file"
-	b, ok := d.readFile(key, p.GoogleServiceAccountFile)
+	b, ok := d.readSecretFile(key, p.GoogleServiceAccountFile)
 	if !ok {
 		return
 	}

@@ -240,7 +240,7 @@ func (d *decoder) validateHeaders(h *headersSection) {
 // checkKeyPair loads the TLS certificate and key, so a bad pair fails check.
 func (d *decoder) checkKeyPair(s *serverSection) {
 	cert, certOK := d.readFile("server.tls_cert_file", s.TLSCertFile)
-	key, keyOK := d.readFile("server.tls_key_file", s.TLSKeyFile)
+	key, keyOK := d.readSecretFile("server.tls_key_file", s.TLSKeyFile)
 	if !certOK || !keyOK {
 		return
 	}

@@ -1,0 +1,56 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// readSecretFile is readFile for a file that holds a secret (a client
+// secret, the session secrets, the Redis password, the TLS, assertion or
+// service-account key), with a warning when every user of the host can
+// read it. It is a warning, not a refusal, as ssh's or PostgreSQL's is
+// not: a file's mode is the operator's to choose, and a refusal would stop
+// a gateway at an upgrade over a file that worked.
+func (d *decoder) readSecretFile(key, name string) ([]byte, bool) {
+	b, ok := d.readFile(key, name)
+	if ok && worldReadable(d.resolvePath(name)) {
+		d.warn(key, "%s can be read by every user of this host (its mode and every directory above it let others in): "+
+			"chmod o-r %s (0600, or 0640 for a group the gateway's user is in)", name, name)
+	}
+	return b, ok
+}
+
+// worldReadable reports whether a user who is neither the owner of the
+// regular file at path nor in its group can read it: the file is readable
+// by others and every directory on the way to it lets others through. A
+// file under a directory closed to others (mode 0700, as a secret
+// directory often is) is not. Neither is a file in a Kubernetes secret or
+// configMap volume (NAME a symbolic link to ..data/NAME): those are 0644
+// unless defaultMode says otherwise, but the volume is the pod's own, and
+// no other user of the node reaches it.
+func worldReadable(path string) bool {
+	if link, err := os.Readlink(path); err == nil && link == filepath.Join("..data", filepath.Base(path)) {
+		return false
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return false
+	}
+	real, err = filepath.Abs(real)
+	if err != nil {
+		return false
+	}
+	fi, err := os.Stat(real)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o004 == 0 {
+		return false
+	}
+	for dir := filepath.Dir(real); ; dir = filepath.Dir(dir) {
+		di, err := os.Stat(dir)
+		if err != nil || di.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if dir == filepath.Dir(dir) {
+			return true
+		}
+	}
+}
