@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+)
+
+// TestRedTeamForwardAuth: behind nginx and Caddy with the documented
+// snippets, a signed-in user outside the group admins sends the path
+// tricks against /admin/** and the request-naming headers, and every
+// return URL of the front's /oauth2/ endpoints gets the open-redirect
+// corpus: the app never receives an /admin path, and every redirect stays on
+// the front's origin.
+func TestRedTeamForwardAuth(t *testing.T) {
+	for _, front := range []struct {
+		name    string
+		trusted string
+		start   func(tb testing.TB, listen, gateway, app string)
+	}{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy}} {
+		t.Run(front.name, func(t *testing.T) {
+			s := behindFront(t, front.trusted, front.start)
+			s.p.SetUser(oidctest.User{Subject: "bob", Claims: map[string]any{"email": "bob@example.com",
+				"email_verified": true, "groups": []any{"staff"}}})
+			origin := "http://" + s.front
+			bob := browser(t)
+			if status, body, _ := get(t, bob, origin+"/hello"); status != 200 {
+				t.Fatalf("bob's login: %d %s", status, body)
+			}
+			var cookie string
+			for _, ck := range bob.Jar.Cookies(mustURL(t, origin)) {
+				cookie += ck.Name + "=" + ck.Value + "; "
+			}
+			probes := 0
+			spoof := "X-Original-URL: http://" + s.front + "/hello\r\nX-Rewrite-URL: /hello\r\nX-Forwarded-Uri: /hello\r\n" +
+				"X-Original-URI: /hello\r\nX-Forwarded-Method: GET\r\nX-Original-Method: GET\r\nX-HTTP-Method-Override: GET\r\n" +
+				"X-Forwarded-Host: public.test\r\nX-Forwarded-User: mallory\r\nX_Forwarded_Groups: admins\r\n"
+			for _, m := range []string{"GET", "POST", "DELETE"} {
+				for _, target := range adminTricks(s.front) {
+					for _, extra := range []string{"", spoof} {
+						probes++
+						before := s.up.count()
+						status, body := rawDo(t, s.front, m+" "+target+" HTTP/1.1\r\nHost: "+s.front+"\r\nCookie: "+cookie+
+							"\r\n"+extra+"Accept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+						if status == 0 {
+							t.Errorf("%s %q: no answer: %s", m, target, body)
+						}
+						if s.up.count() > before {
+							got := s.up.last()
+							if reachesAdmin(got.Path) {
+								t.Errorf("%s %q (spoof %v): %d, and the app received %s %q", m, target, extra != "", status, got.Method, got.Path)
+							}
+							for k, vs := range got.Headers {
+								if strings.Contains(strings.Join(vs, ","), "mallory") || k == "X-Forwarded-Groups" && strings.Contains(vs[0], "admins") {
+									t.Errorf("%s %q: the app received %s: %q", m, target, k, vs)
+								}
+							}
+						}
+					}
+				}
+			}
+			gwHost := s.front
+			for _, rd := range openRedirects(gwHost) {
+				for _, ep := range []string{"/oauth2/start", "/oauth2/sign_out"} {
+					probes++
+					c := browser(t)
+					c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+					if ep == "/oauth2/sign_out" {
+						chase(t, c, origin+"/oauth2/start", origin, s.p.Issuer)
+					}
+					for _, loc := range chase(t, c, origin+ep+"?rd="+url.QueryEscape(rd), origin, s.p.Issuer) {
+						if !strings.HasPrefix(loc, s.p.Issuer+"/") && !safeLocation(loc, origin) {
+							t.Errorf("%s?rd=%q: redirected to %q", ep, rd, loc)
+						}
+					}
+				}
+			}
+			// A page asked for through the front that starts a login
+			// returns to itself, never elsewhere.
+			for _, path := range []string{"//evil.test/x", "/%5Cevil.test", "/.//evil.test", "/x?rd=//evil.test"} {
+				probes++
+				c := browser(t)
+				c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+				for _, loc := range chase(t, c, origin+path, origin, s.p.Issuer) {
+					if !strings.HasPrefix(loc, s.p.Issuer+"/") && !safeLocation(loc, origin) {
+						t.Errorf("login from %q: redirected to %q", path, loc)
+					}
+				}
+			}
+			t.Logf("%d forward-auth probes", probes)
+			if status, _, _ := get(t, bob, origin+"/hello"); status != 200 {
+				t.Fatalf("no longer serves bob: %d\n%s", status, s.gw.Proc.Output())
+			}
+		})
+	}
+}
