@@ -110,6 +110,25 @@ func TestRedTeamOpenRedirect(t *testing.T) {
 			}
 		}
 	}
+	// Duplicated and disguised rd parameters: whichever one the gateway
+	// reads, it checks that one.
+	for _, q := range []string{"rd=%2Fok&rd=%2F%2Fevil.test", "rd=%2F%2Fevil.test&rd=%2Fok", "rd=%2F%2Fevil.test;rd=%2Fok",
+		"rd=%2Fok;rd=%2F%2Fevil.test", "RD=%2F%2Fevil.test", "rd[]=%2F%2Fevil.test", "rd=%2Fok%00%2F%2Fevil.test",
+		"rd=%2Fok%23%2F%2Fevil.test", "rd=%2Fok&rd=", "rd=/%09/evil.test", "rd=%E3%80%82%2Fevil.test"} {
+		for _, ep := range []string{"/oauth2/start", "/oauth2/sign_out"} {
+			probes++
+			c := browser(t)
+			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			if ep == "/oauth2/sign_out" {
+				chase(t, c, gw.URL+"/oauth2/start", gw.URL, p.Issuer)
+			}
+			for _, loc := range chase(t, c, gw.URL+ep+"?"+q, gw.URL, p.Issuer) {
+				if !strings.HasPrefix(loc, p.Issuer+"/") && !safeLocation(loc, gw.URL) {
+					t.Errorf("%s?%s: the gateway redirected to %q", ep, q, loc)
+				}
+			}
+		}
+	}
 	// A protected page whose own path is a corpus entry: the login returns
 	// to it, on the gateway.
 	for _, path := range []string{"//evil.test/x", "/\\evil.test/x", "/%5Cevil.test", "/%2F%2Fevil.test", "/.//evil.test"} {

@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+)
+
+// rawResponse sends raw bytes to addr and returns the answer.
+func rawResponse(t *testing.T, addr, raw string) (*http.Response, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("%q: %v", raw, err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+// TestRedTeamForwardAuthEndpointFromClient: the forward-auth endpoint
+// answers the front proxy only. A signed-in client that asks for it
+// through the front, in any spelling the front passes on to the gateway's
+// other endpoints, never gets its identity headers or signed assertion.
+func TestRedTeamForwardAuthEndpointFromClient(t *testing.T) {
+	for _, front := range []struct {
+		name    string
+		trusted string
+		start   func(tb testing.TB, listen, gateway, app string)
+	}{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy}} {
+		t.Run(front.name, func(t *testing.T) {
+			s := behindFront(t, front.trusted, front.start)
+			s.p.SetUser(oidctest.User{Subject: "bob", Claims: map[string]any{"email": "bob@example.com",
+				"email_verified": true, "groups": []any{"staff"}}})
+			origin := "http://" + s.front
+			bob := browser(t)
+			if status, body, _ := get(t, bob, origin+"/hello"); status != 200 {
+				t.Fatalf("bob's login: %d %s", status, body)
+			}
+			var cookie string
+			for _, ck := range bob.Jar.Cookies(mustURL(t, origin)) {
+				cookie += ck.Name + "=" + ck.Value + "; "
+			}
+			n := 0
+			for _, target := range []string{"/oauth2/auth", "/oauth2/auth?x=1", "/oauth2//auth", "/oauth2/auth/", "/OAUTH2/AUTH",
+				"/oauth2/Auth", "/oauth2/%61uth", "/oauth2/%61%75%74%68", "/oauth2/./auth", "/oauth2/x/../auth", "/oauth2/auth;x",
+				"/oauth2/auth%3F", "/oauth2/auth%23", "/oauth2/auth.", "/oauth2/auth%20", "/oauth2/auth%00", "//oauth2/auth",
+				"/oauth2%2fauth", "/oauth2/auth/.", "/oauth2/auth/..", "/./oauth2/auth", "/oauth2/auth%2f", "/oauth2/ａuth",
+				"http://" + s.front + "/oauth2/auth", "/oauth2/auth#x"} {
+				for _, m := range []string{"GET", "POST", "HEAD"} {
+					n++
+					before := s.up.count()
+					resp, body := rawResponse(t, s.front, m+" "+target+" HTTP/1.1\r\nHost: "+s.front+"\r\nCookie: "+cookie+
+						"\r\nX-Forwarded-Uri: /admin/x\r\nX-Forwarded-Method: GET\r\nAccept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+					for _, h := range []string{"X-Auth-Request-User", "X-Auth-Request-Email", "X-Portcullis-Jwt-Assertion", "X-Auth-Request-Groups"} {
+						if v := resp.Header.Get(h); v != "" {
+							t.Errorf("%s %q: %d, and the client got %s: %.40s", m, target, resp.StatusCode, h, v)
+						}
+					}
+					// The app's echo of an ordinary page ("/OAUTH2/AUTH" is one
+					// for nginx) shows the assertion the app received.
+					if s.up.count() == before && strings.Contains(body, "eyJ") {
+						t.Errorf("%s %q: %d with a token in the body", m, target, resp.StatusCode)
+					}
+				}
+			}
+			t.Logf("%d probes", n)
+		})
+	}
+}
