@@ -123,6 +123,19 @@ func TestRedTeamEndpoints(t *testing.T) {
 			check(pr, "GET")
 		}
 	}
+	// The ops listener serves no profiler and no expvar.
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/vars", "/metrics/", "/healthz/../metrics",
+		"/%6detrics", "/config", "/.env", "/", "/readyz?verbose=1"} {
+		pr := &probe{method: "GET", target: gw.OpsURL + path}
+		pr.do(t, browser(t))
+		n++
+		// "/%6detrics" and "/healthz/../metrics" are /metrics to Go's
+		// ServeMux (the one a 200, the other a 307 to it): the same page.
+		if strings.HasPrefix(path, "/debug/") && pr.status != 404 || pr.status >= 500 ||
+			strings.Contains(pr.body, "goroutine ") || strings.Contains(pr.body, `"memstats":`) {
+			t.Errorf("ops GET %s: %d %.200s", path, pr.status, pr.body)
+		}
+	}
 	t.Logf("%d endpoint probes", n)
 	if resp, err := http.Get(gw.URL + "/oauth2/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("gateway down after the probes: %v\n%s", err, gw.Proc.Output())
