@@ -9,7 +9,7 @@ import (
 
 // TestRedTeamHostileClaims: a provider's claims with HTML in them reach
 // the gateway's pages escaped and the app as sent, and userinfo's JSON
-// escapes them.
+// escapes them, to no other origin.
 func TestRedTeamHostileClaims(t *testing.T) {
 	up := newUpstream(t)
 	p := oidctest.New(t, oidctest.Options{})
@@ -25,6 +25,17 @@ func TestRedTeamHostileClaims(t *testing.T) {
 		status, body, _ := get(t, c, gw.URL+path)
 		if status != want || strings.Contains(body, "<img") {
 			t.Errorf("%s: %d, raw claim HTML %v\n%.1000s", path, status, strings.Contains(body, "<img"), body)
+		}
+	}
+	// No other site may read the identity: userinfo grants no CORS,
+	// to a request or a preflight.
+	for _, m := range []string{"GET", "OPTIONS"} {
+		status, hdr := send(t, c, m, gw.URL+"/oauth2/userinfo", map[string]string{"Origin": "http://evil.test",
+			"Access-Control-Request-Method": "GET", "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"})
+		for k := range hdr {
+			if strings.HasPrefix(k, "Access-Control-") {
+				t.Errorf("%s userinfo from another origin: %d with %s: %s", m, status, k, hdr.Get(k))
+			}
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 // browser's (WHATWG: backslashes are slashes, tab and newline are dropped,
 // "https:evil" is relative only to an https page), Go's or a proxy's.
 func openRedirects(gwHost string) []string {
+	_, port, _ := strings.Cut(gwHost, ":")
 	return []string{
 		"//evil.test/", "///evil.test/", "/\\evil.test/", "\\/evil.test/", "\\\\evil.test/",
 		"https:evil.test", "http:evil.test", "http:/evil.test", "http:\\\\evil.test",
@@ -23,6 +24,7 @@ func openRedirects(gwHost string) []string {
 		"http://evil.test#@" + gwHost + "/", "http://evil.test?@" + gwHost + "/",
 		"http://evil.test%2F@" + gwHost + "/", "http://user:pw@evil.test/",
 		"http://еvil.test/", "http://xn--vil-xjd.test/", "http://evil。test/",
+		"http://127.0.0.1:1/", "http://127.0.0.1/", "http://localhost:" + port + "/", "http://127.0.0.2:" + port + "/",
 		"http://[::1]:1/", "http://[::ffff:127.0.0.1]/", "http://0x7f000001/", "http://2130706433/",
 		"javascript:alert(1)", "JaVaScRiPt:alert(1)", "java\tscript:alert(1)", " javascript:alert(1)",
 		"data:text/html,<script>alert(1)</script>", "vbscript:msgbox(1)",
