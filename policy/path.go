@@ -90,7 +90,8 @@ func RequestPath(u *url.URL) string {
 // Refused: a path not starting with "/"; encoded "/", "\", "?", "#", "%" or
 // ";" (%2F %5C %3F %23 %25 %3B), because upstreams disagree on what they
 // mean, and a hop that decodes the path hands on the raw character; raw
-// "\", "#", ";" and "?"; raw or encoded control characters (0x00-0x1F, 0x7F);
+// "\", "#", ";" and "?"; raw or encoded control characters (0x00-0x1F, 0x7F
+// and the C1 controls U+0080-U+009F);
 // bytes that, once decoded, are not valid UTF-8; a character that is a
 // compatibility variant of ASCII (asciiLookalike: "‥", fullwidth "／" or
 // "ａ"); malformed escapes.
@@ -141,7 +142,7 @@ func isNormal(p string) bool {
 			u.feed(c)
 		}
 	}
-	return !u.bad && !u.lookalike && u.n == 0
+	return !u.bad && !u.control && !u.lookalike && u.n == 0
 }
 
 // isDotSegment reports whether rest (the text after a "/") starts with a raw
@@ -234,6 +235,9 @@ func normalizeSlow(p string) (string, error) {
 		}
 		if u.bad || u.n != 0 {
 			return "", badPath("invalid UTF-8")
+		}
+		if u.control {
+			return "", badPath("control character")
 		}
 		if u.lookalike {
 			return "", badPath("a character that reads as ASCII once normalised (NFKC), such as \"‥\" or a fullwidth \"／\"")
@@ -370,6 +374,7 @@ type utf8Check struct {
 	buf       [utf8.UTFMax]byte
 	n         int
 	bad       bool
+	control   bool // a C1 control character was seen
 	lookalike bool // a character asciiLookalike reports was seen
 }
 
@@ -385,6 +390,11 @@ func (u *utf8Check) feed(c byte) {
 	r, size := utf8.DecodeRune(u.buf[:u.n])
 	if r == utf8.RuneError && size <= 1 || size != u.n {
 		u.bad = true
+	} else if r <= 0x9f {
+		// A C1 control (U+0080-U+009F), a control character as 0x00-0x1F
+		// are: NEL (U+0085) ends a line for Python's splitlines, Java's
+		// regexes and log viewers, so it would split the upstream's lines.
+		u.control = true
 	} else if asciiLookalike(r) {
 		u.lookalike = true
 	}

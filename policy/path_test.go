@@ -71,6 +71,14 @@ func TestNormalize(t *testing.T) {
 		{"encoded tab", "/%09/evil", ""},
 		{"raw newline", "/a\nb", ""},
 		{"encoded del", "/a%7F", ""},
+		// C1 controls (U+0080-U+009F) are control characters as well: NEL
+		// (U+0085) ends a line for Python's splitlines, Java's regexes and
+		// many log viewers.
+		{"encoded next line", "/a%C2%85b", ""},
+		{"raw next line", "/a\xc2\x85b", ""},
+		{"encoded first C1 control", "/a%C2%80", ""},
+		{"encoded last C1 control", "/%C2%9F/x", ""},
+		{"a character past the C1 controls kept", "/a%C2%A1", "/a%C2%A1"},
 		{"overlong slash", "/a/%C0%AF", ""},
 		{"lone continuation", "/a%80", ""},
 		{"truncated sequence", "/a%C3", ""},

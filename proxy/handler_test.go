@@ -68,6 +68,8 @@ func TestOutcomes(t *testing.T) {
 		{name: "ASCII look-alikes refused", method: "GET", target: "/public/%E2%80%A5%EF%BC%8Fadmin", wantStatus: 400,
 			wantBody: "the request path is not acceptable"},
 		{name: "fullwidth letter refused", method: "GET", target: "/public/%EF%BD%81", wantStatus: 400},
+		{name: "C1 control refused", method: "GET", target: "/public/a%C2%85b", wantStatus: 400,
+			wantBody: "the request path is not acceptable"},
 		{name: "accented path forwarded", method: "GET", target: "/public/caf%C3%A9", wantStatus: 200, wantPath: "/public/café"},
 		{name: "lower-case method refused", method: "get", target: "/public/x", wantStatus: 400},
 		{name: "two Authorization headers", method: "GET", target: "/app/x",
