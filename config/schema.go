@@ -50,7 +50,8 @@ type providerSection struct {
 	UserinfoURL         string
 	ExtraIssuers        []extraIssuerSection
 	// RevokeOnSignOut: a sign-out revokes the session's refresh token at
-	// the provider (RFC 7009). false keeps the sign-out to the gateway.
+	// the provider (RFC 7009). false revokes nothing; the redirect to the
+	// provider's end-session endpoint is still made (docs/sessions.md).
 	RevokeOnSignOut bool
 
 	// Directory groups (docs/providers/).

@@ -74,10 +74,11 @@ type Config struct {
 	SessionLifetime      time.Duration  // from config: session.lifetime; 0 = 12h
 	Branding             Branding       // from config: [branding]
 	// SignOutKeepsGrant (from config: provider.revoke_on_sign_out = false)
-	// keeps a sign-out to the gateway: the session ends here, but its
-	// refresh token is not revoked at the provider, where a revocation may
-	// end more than this session (Google's ends every session of the user
-	// at this client, docs/sessions.md). false (the default) revokes.
+	// keeps the grant at a sign-out: the session ends here and the
+	// end-session redirect is still made, but its refresh token is not
+	// revoked at the provider, where a revocation may end more than this
+	// session (Google's ends every session of the user at this client,
+	// docs/sessions.md). false (the default) revokes.
 	SignOutKeepsGrant bool
 
 	Routes       *policy.Table
