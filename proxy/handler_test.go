@@ -139,6 +139,16 @@ func TestSessionStoreDownIsNeverAnUnauthenticatedPass(t *testing.T) {
 			t.Fatalf("status = %d, want 503 (no login loop, no pass)", resp.StatusCode)
 		}
 	}
+	// Forward-auth answers the same 503 (docs/forward-auth.md), never the
+	// 401 that sends a signed-in user to sign in again.
+	for _, opts := range [][]reqOption{{browser()}, nil} {
+		opts = append(opts, fromPeer("10.0.0.5:4000"), withHeader("X-Forwarded-Method", "GET"),
+			withHeader("X-Forwarded-Host", "app.test"), withHeader("X-Forwarded-Uri", "/app/x"))
+		resp := f.do(t, "GET", "/oauth2/auth", nil, opts...)
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("X-Auth-Request-User") != "" {
+			t.Fatalf("forward-auth status = %d, want 503 without identity headers", resp.StatusCode)
+		}
+	}
 	if f.up.count() != 0 {
 		t.Fatal("a request reached the upstream while the store was down")
 	}
