@@ -25,12 +25,13 @@ import (
 // It refuses a value that a header cannot carry faithfully (RFC 9110 §5.5),
 // so that the upstream never sees another value than the one the gateway
 // checked: a control character (0x00-0x1F, horizontal tab included, or
-// 0x7F), which a field value cannot hold or which proxies rewrite, and
+// 0x7F), which a field value cannot hold or which proxies rewrite, a C1
+// control character or line separator (lineBreaking), and
 // white space at either end of the value or of an array element (Unicode
 // white space included), which recipients strip, and a comma inside an array element, which the
 // comma-separated list could not tell from two elements (the one group
-// "staff,admins" would read as "staff" and "admins"). Bytes from 0x80
-// (UTF-8 text) pass unchanged.
+// "staff,admins" would read as "staff" and "admins"). Other bytes from
+// 0x80 (UTF-8 text) pass unchanged.
 func HeaderValue(v any) (string, error) {
 	switch x := v.(type) {
 	case []string:
@@ -152,9 +153,19 @@ func checkListElement(s string) error {
 
 // checkHeaderText refuses what HeaderValue refuses in one string.
 func checkHeaderText(s string) error {
+	ascii := true
 	for i := 0; i < len(s); i++ {
 		if b := s[i]; b < 0x20 || b == 0x7f {
 			return fmt.Errorf("idp: value contains a control character (0x%02x) at offset %d", b, i)
+		} else if b >= 0x80 {
+			ascii = false
+		}
+	}
+	if !ascii {
+		for i, r := range s {
+			if lineBreaking(r) {
+				return fmt.Errorf("idp: value contains a control character (%U) at offset %d", r, i)
+			}
 		}
 	}
 	if s == "" {
@@ -166,6 +177,16 @@ func checkHeaderText(s string) error {
 		return fmt.Errorf("idp: value has white space at its start or end, which a header or the application would lose")
 	}
 	return nil
+}
+
+// lineBreaking reports whether r is a C1 control character (U+0080 to
+// U+009F) or the line or paragraph separator: a header carries their UTF-8
+// bytes, but next line (U+0085) and the separators end a line in Python's
+// splitlines, Java's regular expressions, JavaScript and many log viewers,
+// and CSI (U+009B) starts a terminal escape, so an application that logs
+// the header would write a line the user chose.
+func lineBreaking(r rune) bool {
+	return (r >= 0x80 && r <= 0x9f) || r == '\u2028' || r == '\u2029'
 }
 
 // trimmed reports whether r is white space that a recipient strips from a

@@ -58,6 +58,13 @@ func TestHeaderValue(t *testing.T) {
 		// Commons' StringUtils.strip) and Python 2's strip() remove it.
 		{name: "trailing Mongolian vowel separator", in: "alice\u180e", bad: true},
 		{name: "leading Mongolian vowel separator", in: "\u180ealice", bad: true},
+		// C1 controls and the Unicode line separators split the
+		// application's log lines or start terminal escapes.
+		{name: "inner next line (NEL)", in: "alice\u0085bob", bad: true},
+		{name: "inner CSI", in: "alice\u009b31m", bad: true},
+		{name: "inner line separator", in: "alice\u2028bob", bad: true},
+		{name: "paragraph separator in an array element", in: []string{"ok", "a\u2029b"}, bad: true},
+		{name: "U+00A0 after the C1 range passes", in: "a\u00a1b", want: "a\u00a1b"},
 		{name: "inner no-break space passes", in: "Ada\u00a0Lovelace", want: "Ada\u00a0Lovelace"},
 		{name: "LF in array element", in: []any{"ok", "a\nb"}, bad: true},
 		{name: "tab in string array", in: []string{"ok", "a\tb"}, bad: true},
