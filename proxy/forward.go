@@ -244,21 +244,39 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 // application that believes it would act on a host whose routes did not
 // decide the request.
 func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool, host Host) {
-	if !trusted {
-		peerClaims.deleteFrom(pr.Out.Header)
-		pr.SetXForwarded()
-		setForwardedHost(pr, host)
+	in, out := pr.In, pr.Out.Header
+	var prior []string
+	proto := "http"
+	if in.TLS != nil {
+		proto = "https"
+	}
+	if trusted {
+		prior = in.Header["X-Forwarded-For"]
+		if v, _ := forwardedProto(in); v != "" {
+			proto = v
+		}
+	} else {
+		peerClaims.deleteFrom(out)
+	}
+	forwardedHost := in.Host
+	if host.Name != "" {
+		forwardedHost = host.String()
+	}
+	// The three values share one array (what SetXForwarded spends three
+	// on); each slice's capacity is its length, so an Add to one copies.
+	vals := make([]string, 3)
+	vals[1], vals[2] = forwardedHost, proto
+	out["X-Forwarded-Host"], out["X-Forwarded-Proto"] = vals[1:2:2], vals[2:3:3]
+	clientIP, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		delete(out, "X-Forwarded-For") // as SetXForwarded: no peer address, no chain
 		return
 	}
-	in := pr.In.Header
-	if prior := in["X-Forwarded-For"]; len(prior) > 0 {
-		pr.Out.Header["X-Forwarded-For"] = []string{strings.Join(prior, ", ")}
+	if len(prior) > 0 {
+		clientIP = strings.Join(prior, ", ") + ", " + clientIP
 	}
-	pr.SetXForwarded()
-	setForwardedHost(pr, host)
-	if v, _ := forwardedProto(pr.In); v != "" {
-		pr.Out.Header.Set("X-Forwarded-Proto", v)
-	}
+	vals[0] = clientIP
+	out["X-Forwarded-For"] = vals[0:1:1]
 }
 
 // forwardedProto is a trusted proxy's X-Forwarded-Proto, lower-cased, or
@@ -278,19 +296,6 @@ func forwardedProto(r *http.Request) (string, error) {
 		return "http", nil
 	}
 	return "", badRequest("the forwarded scheme is not http or https", nil)
-}
-
-// setForwardedHost replaces the X-Forwarded-Host SetXForwarded copied from
-// the request with the canonical host, when the client spelled it otherwise
-// ("GW.Test." for "gw.test"; no allocation in the usual case).
-func setForwardedHost(pr *httputil.ProxyRequest, host Host) {
-	if host.Name == "" {
-		return
-	}
-	if v := pr.Out.Header["X-Forwarded-Host"]; len(v) == 1 && v[0] == host.String() {
-		return
-	}
-	pr.Out.Header["X-Forwarded-Host"] = []string{host.String()}
 }
 
 // upstreamError answers a failed upstream round trip with the 502 page or

@@ -14,7 +14,7 @@ type Host = policy.Host
 // under (docs/requests.md, Host): the Host header (HTTP/2's :authority) or,
 // from a trusted proxy that sends one, its X-Forwarded-Host, the host the
 // client asked that proxy for. The upstream receives this host as its
-// X-Forwarded-Host (setForwardedHost), so an application that believes the
+// X-Forwarded-Host (setForwarded), so an application that believes the
 // header acts on the host the routes decided, never on another. Both follow
 // the Host rule; an X-Forwarded-Host given twice is refused.
 func requestHost(r *http.Request, trusted bool) (Host, error) {
