@@ -47,6 +47,7 @@ type exchange struct {
 	body *forwardBody    // the pre-read body being forwarded, if any
 	form formKind        // the kind of form body read before the decision (readForm), if any
 	ctx  exchangeContext // the context of the request given to the reverse proxy
+	req  http.Request    // that request (withExchange)
 	// stream is the forwarded answer's body, ended with the identity.
 	stream identityStream
 	// trailers is the forwarded answer's body when it can end with trailer
@@ -63,7 +64,7 @@ type exchangeKey struct{}
 
 // exchangeContext is the request's context carrying its exchange, for the
 // reverse proxy's hooks. It lives inside the exchange, so attaching the
-// exchange costs no allocation beyond Request.WithContext's copy.
+// exchange costs no allocation (withExchange).
 type exchangeContext struct {
 	context.Context
 	ex *exchange
@@ -91,10 +92,14 @@ func (ex *exchange) sentStatus() int {
 	return http.StatusSwitchingProtocols
 }
 
-// withExchange returns r carrying ex for the reverse proxy's hooks.
+// withExchange returns r carrying ex for the reverse proxy's hooks. The
+// copy of r lives in the exchange, as its context does: WithContext's own
+// copy, copied once more, stays on the stack, so attaching the exchange
+// allocates nothing.
 func withExchange(r *http.Request, ex *exchange) *http.Request {
 	ex.ctx = exchangeContext{Context: r.Context(), ex: ex}
-	return r.WithContext(&ex.ctx)
+	ex.req = *r.WithContext(&ex.ctx)
+	return &ex.req
 }
 
 func exchangeOf(r *http.Request) *exchange {
