@@ -56,6 +56,9 @@ type exchange struct {
 	// authCookie holds an allowed forward-auth answer's Cookie value
 	// (setAuthCookies), so that its header needs no slice of its own.
 	authCookie [1]string
+	// forwarded holds the X-Forwarded-For, -Host and -Proto values of the
+	// forwarded request (setForwarded), for the same reason.
+	forwarded [3]string
 	// logTail holds the last attributes of the request's log line (finish).
 	logTail [5]slog.Attr
 }

@@ -222,7 +222,7 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 	// scrubbing above, any header (an identity header included) to an
 	// upstream that merges trailers into headers.
 	out.Trailer = nil
-	h.setForwarded(pr, ex.trusted, ex.host)
+	h.setForwarded(pr, ex)
 	h.stripOwnCookies(out.Header)
 	if ex.sendsIdentity() {
 		// A bearer request's values carry its token, so that the access-token
@@ -243,14 +243,14 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 // that set none (AWS ALB, Google's) pass the client's on, and an
 // application that believes it would act on a host whose routes did not
 // decide the request.
-func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool, host Host) {
+func (h *Handler) setForwarded(pr *httputil.ProxyRequest, ex *exchange) {
 	in, out := pr.In, pr.Out.Header
 	var prior []string
 	proto := "http"
 	if in.TLS != nil {
 		proto = "https"
 	}
-	if trusted {
+	if ex.trusted {
 		prior = in.Header["X-Forwarded-For"]
 		if v, _ := forwardedProto(in); v != "" {
 			proto = v
@@ -259,12 +259,12 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest, trusted bool, host Hos
 		peerClaims.deleteFrom(out)
 	}
 	forwardedHost := in.Host
-	if host.Name != "" {
-		forwardedHost = host.String()
+	if ex.host.Name != "" {
+		forwardedHost = ex.host.String()
 	}
-	// The three values share one array (what SetXForwarded spends three
-	// on); each slice's capacity is its length, so an Add to one copies.
-	vals := make([]string, 3)
+	// The values live in the exchange (SetXForwarded allocated a slice for
+	// each); each slice's capacity is its length, so an Add to one copies.
+	vals := ex.forwarded[:]
 	vals[1], vals[2] = forwardedHost, proto
 	out["X-Forwarded-Host"], out["X-Forwarded-Proto"] = vals[1:2:2], vals[2:3:3]
 	clientIP, _, err := net.SplitHostPort(in.RemoteAddr)
