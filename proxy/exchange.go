@@ -44,10 +44,9 @@ type exchange struct {
 
 	explain *explanation // set by Explain: a hypothetical identity, no credentials
 
-	body *forwardBody    // the pre-read body being forwarded, if any
-	form formKind        // the kind of form body read before the decision (readForm), if any
-	ctx  exchangeContext // the context of the request given to the reverse proxy
-	req  http.Request    // that request (withExchange)
+	body *forwardBody // the pre-read body being forwarded, if any
+	form formKind     // the kind of form body read before the decision (readForm), if any
+	fwd  *forwarding  // what forwarding the request adds (withExchange)
 	// stream is the forwarded answer's body, ended with the identity.
 	stream identityStream
 	// trailers is the forwarded answer's body when it can end with trailer
@@ -56,18 +55,26 @@ type exchange struct {
 	// authCookie holds an allowed forward-auth answer's Cookie value
 	// (setAuthCookies), so that its header needs no slice of its own.
 	authCookie [1]string
-	// forwarded holds the X-Forwarded-For, -Host and -Proto values of the
-	// forwarded request (setForwarded), for the same reason.
-	forwarded [3]string
 	// logTail holds the last attributes of the request's log line (finish).
 	logTail [5]slog.Attr
 }
 
 type exchangeKey struct{}
 
+// forwarding is what a forwarded request adds to its exchange, in one
+// allocation that forward-auth's answers, which forward nothing, do not
+// make (the exchange stays in its size class): the request given to the
+// reverse proxy, its context carrying the exchange, and the X-Forwarded
+// values of the request sent upstream (setForwarded), so that their
+// headers need no slice of their own.
+type forwarding struct {
+	ctx       exchangeContext
+	req       http.Request
+	forwarded [3]string
+}
+
 // exchangeContext is the request's context carrying its exchange, for the
-// reverse proxy's hooks. It lives inside the exchange, so attaching the
-// exchange costs no allocation (withExchange).
+// reverse proxy's hooks.
 type exchangeContext struct {
 	context.Context
 	ex *exchange
@@ -96,13 +103,14 @@ func (ex *exchange) sentStatus() int {
 }
 
 // withExchange returns r carrying ex for the reverse proxy's hooks. The
-// copy of r lives in the exchange, as its context does: WithContext's own
-// copy, copied once more, stays on the stack, so attaching the exchange
-// allocates nothing.
+// copy of r lives in ex.fwd with its context: WithContext's own copy,
+// copied once more, stays on the stack.
 func withExchange(r *http.Request, ex *exchange) *http.Request {
-	ex.ctx = exchangeContext{Context: r.Context(), ex: ex}
-	ex.req = *r.WithContext(&ex.ctx)
-	return &ex.req
+	f := &forwarding{}
+	f.ctx = exchangeContext{Context: r.Context(), ex: ex}
+	f.req = *r.WithContext(&f.ctx)
+	ex.fwd = f
+	return &f.req
 }
 
 func exchangeOf(r *http.Request) *exchange {

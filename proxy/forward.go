@@ -262,9 +262,9 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest, ex *exchange) {
 	if ex.host.Name != "" {
 		forwardedHost = ex.host.String()
 	}
-	// The values live in the exchange (SetXForwarded allocated a slice for
-	// each); each slice's capacity is its length, so an Add to one copies.
-	vals := ex.forwarded[:]
+	// The values live in ex.fwd (SetXForwarded allocated a slice for each);
+	// each slice's capacity is its length, so an Add to one copies.
+	vals := ex.fwd.forwarded[:]
 	vals[1], vals[2] = forwardedHost, proto
 	out["X-Forwarded-Host"], out["X-Forwarded-Proto"] = vals[1:2:2], vals[2:3:3]
 	clientIP, _, err := net.SplitHostPort(in.RemoteAddr)
