@@ -184,9 +184,11 @@ func (g *Google) adminGroups(ctx context.Context, authz, member string) ([]strin
 }
 
 // listGroups reads every page of groups.list?userKey=key, lowercased,
-// counting pages against limit.
+// counting pages against limit. The list is held whole (and cached), so it
+// keeps each group once and fails at the first page that breaks the read's
+// bounds (MaxGroups, maxGroupLen), not after every page limit allows.
 func (g *Google) listGroups(ctx context.Context, authz, member, key string, pages *int, limit int) ([]string, error) {
-	var groups []string
+	var groups groupSet
 	token := ""
 	for {
 		if *pages++; *pages > limit {
@@ -207,12 +209,12 @@ func (g *Google) listGroups(ctx context.Context, authz, member, key string, page
 			return nil, err
 		}
 		for _, gr := range page.Groups {
-			if email := strings.ToLower(gr.Email); email != "" {
-				groups = append(groups, email)
+			if err := groups.add(strings.ToLower(gr.Email)); err != nil {
+				return nil, err
 			}
 		}
 		if token = page.NextPageToken; token == "" {
-			return groups, nil
+			return groups.list, nil
 		}
 	}
 }

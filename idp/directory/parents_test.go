@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,5 +84,41 @@ func TestParentCacheBounded(t *testing.T) {
 	c.put("c@x", make([]string, maxParentNames-2)) // fits once a@x, ended, is dropped
 	if _, ok := c.get("c@x"); !ok || c.names != maxParentNames-1 {
 		t.Errorf("ended entries not dropped to make room: %d names", c.names)
+	}
+}
+
+// TestAdminSDKListBoundedAsRead: one groups.list answer is held whole
+// before its groups are added (and, for a group, cached), so it must obey
+// the read's bounds while it is read: a user in more than MaxGroups
+// groups fails at the page that passes MaxGroups, as it did before the
+// cache, not after every page maxPages allows (up to 4 MiB each), and a
+// group listed again and again is held, and cached, once.
+func TestAdminSDKListBoundedAsRead(t *testing.T) {
+	f := newFakeGoogle(t)
+	f.pageSize = 200
+	for i := range 10000 {
+		f.groups["ann@acme.com"] = append(f.groups["ann@acme.com"], fmt.Sprintf("g%05d@acme.com", i))
+	}
+	f.groups["bob@acme.com"] = []string{"eng@acme.com"}
+	for range 600 {
+		f.groups["eng@acme.com"] = append(f.groups["eng@acme.com"], "all@acme.com")
+	}
+	src, err := NewGoogle(GoogleConfig{CredentialsJSON: serviceAccountKey(t, f.srv.URL+"/token"),
+		AdminEmail: "admin@acme.com", BaseURL: f.srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := src.Groups(context.Background(), User{Email: "ann@acme.com"})
+	want := MaxGroups/200 + 1 // pages that reach the (MaxGroups+1)th group
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d groups", MaxGroups)) || f.calls > want {
+		t.Errorf("a user in 10000 groups: %d groups, err %v after %d calls; want the groups bound's error by call %d",
+			len(got), err, f.calls, want)
+	}
+	got, err = src.Groups(context.Background(), User{Email: "bob@acme.com"})
+	if err != nil || !slices.Equal(got, []string{"eng@acme.com", "all@acme.com"}) {
+		t.Fatalf("bob: groups %v, err %v", got, err)
+	}
+	if cached, _ := src.parents.get("eng@acme.com"); len(cached) != 1 {
+		t.Errorf("eng@ listed all@ 600 times: %d names cached for it, want 1", len(cached))
 	}
 }
