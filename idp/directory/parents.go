@@ -12,8 +12,14 @@ import (
 // read, while a user's own memberships are read afresh every time.
 const (
 	parentsTTL = time.Minute
-	// maxParentNames bounds the group names the cache holds.
-	maxParentNames = 100000
+	// maxParentBytes bounds the memory the cache holds, counted in bytes
+	// rather than names: a name may be up to maxGroupLen, and 100,000 of
+	// them would be 100 MiB. 4 MiB is about 100,000 names of real length.
+	maxParentBytes = 4 << 20
+	// nameOverhead is what a name costs besides its bytes (its string
+	// header); an entry costs its key, its slice and its map slot besides.
+	nameOverhead  = 16
+	entryOverhead = 64
 )
 
 type parentEntry struct {
@@ -25,7 +31,7 @@ type parentEntry struct {
 type parentCache struct {
 	mu    sync.Mutex
 	m     map[string]parentEntry
-	names int // group names held, bounded by maxParentNames
+	bytes int // bounded by maxParentBytes (entrySize)
 	now   func() time.Time
 }
 
@@ -44,6 +50,15 @@ func (c *parentCache) get(group string) ([]string, bool) {
 	return nil, false
 }
 
+// entrySize is what caching group's groups costs, by maxParentBytes.
+func entrySize(group string, groups []string) int {
+	n := entryOverhead + len(group)
+	for _, g := range groups {
+		n += nameOverhead + len(g)
+	}
+	return n
+}
+
 // put caches group's groups for parentsTTL. A full cache is pruned of
 // ended entries; when still full, nothing is cached (reads then ask).
 func (c *parentCache) put(group string, groups []string) {
@@ -51,20 +66,21 @@ func (c *parentCache) put(group string, groups []string) {
 	defer c.mu.Unlock()
 	now := c.now()
 	if old, ok := c.m[group]; ok {
-		c.names -= len(old.groups) + 1
+		c.bytes -= entrySize(group, old.groups)
 		delete(c.m, group)
 	}
-	if c.names+len(groups)+1 > maxParentNames {
+	size := entrySize(group, groups)
+	if c.bytes+size > maxParentBytes {
 		for k, e := range c.m {
 			if !now.Before(e.until) {
-				c.names -= len(e.groups) + 1
+				c.bytes -= entrySize(k, e.groups)
 				delete(c.m, k)
 			}
 		}
 	}
-	if c.names+len(groups)+1 > maxParentNames {
+	if c.bytes+size > maxParentBytes {
 		return
 	}
 	c.m[group] = parentEntry{groups: groups, until: now.Add(parentsTTL)}
-	c.names += len(groups) + 1
+	c.bytes += size
 }

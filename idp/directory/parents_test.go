@@ -64,26 +64,37 @@ func TestAdminSDKSharesGroupParents(t *testing.T) {
 	}
 }
 
-// TestParentCacheBounded: the cache holds at most maxParentNames names,
-// dropping ended entries to make room, and caching nothing more when full.
+// TestParentCacheBounded: the cache holds at most maxParentBytes, counted
+// by the names' bytes (a directory's names may be maxGroupLen long: a bound
+// on their number let 100,000 of them hold 100 MiB), dropping ended entries
+// to make room, and caching nothing more when full.
 func TestParentCacheBounded(t *testing.T) {
 	c := newParentCache()
 	now := time.Now()
 	c.now = func() time.Time { return now }
-	big := make([]string, maxParentNames/2)
-	c.put("a@x", big)
-	c.put("b@x", big)
-	if _, ok := c.get("b@x"); ok || c.names > maxParentNames {
-		t.Errorf("past the bound: cached, %d names", c.names)
+	long := make([]string, maxParentBytes/maxGroupLen)
+	for i := range long {
+		long[i] = strings.Repeat("g", maxGroupLen)
 	}
-	c.put("a@x", big[:1]) // replaced, not added
-	if c.names != 2 {
-		t.Errorf("%d names after replacing a@x, want 2", c.names)
+	c.put("long@x", long)
+	if _, ok := c.get("long@x"); ok || c.bytes != 0 {
+		t.Errorf("%d names of %d bytes (more than %d bytes): cached, %d bytes held", len(long), maxGroupLen, maxParentBytes, c.bytes)
 	}
+	half := long[:len(long)/2]
+	c.put("a@x", half)
+	c.put("b@x", half)
+	if _, ok := c.get("b@x"); ok || c.bytes > maxParentBytes {
+		t.Errorf("past the bound: cached, %d bytes", c.bytes)
+	}
+	c.put("a@x", []string{"all@x"}) // replaced, not added
+	if want := entrySize("a@x", []string{"all@x"}); c.bytes != want {
+		t.Errorf("%d bytes after replacing a@x, want %d", c.bytes, want)
+	}
+	c.put("a@x", half)
 	now = now.Add(parentsTTL)
-	c.put("c@x", make([]string, maxParentNames-2)) // fits once a@x, ended, is dropped
-	if _, ok := c.get("c@x"); !ok || c.names != maxParentNames-1 {
-		t.Errorf("ended entries not dropped to make room: %d names", c.names)
+	c.put("c@x", half) // fits once a@x, ended, is dropped
+	if _, ok := c.get("c@x"); !ok || c.bytes != entrySize("c@x", half) {
+		t.Errorf("ended entries not dropped to make room: %d bytes", c.bytes)
 	}
 }
 
