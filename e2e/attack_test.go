@@ -1,13 +1,9 @@
 package e2e
 
 import (
-	"bufio"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 	"github.com/portcullis/portcullis/internal/testenv"
@@ -62,20 +58,7 @@ func TestForwardAuthAttacks(t *testing.T) {
 // rawStatus sends raw bytes to addr and returns the answer's status.
 func rawStatus(t *testing.T, addr, raw string) int {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("reading the answer: %v", err)
-	}
-	resp.Body.Close()
+	resp, _ := rawResponse(t, addr, raw)
 	return resp.StatusCode
 }
 
