@@ -140,6 +140,12 @@ type Options struct {
 	// hostile or broken (an endpoint that is not a URL, http under an
 	// https issuer).
 	Discovery map[string]any
+	// Consent makes /authorize show a consent page (links #allow and
+	// #deny) instead of logging in at once, so that a browser test can
+	// hold a sign-in at the provider: #deny sends the user back with
+	// error=access_denied and DenyDescription as error_description.
+	Consent         bool
+	DenyDescription string
 }
 
 // Provider is a running test OpenID Provider. Its methods are safe for
@@ -500,6 +506,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" {
 		http.Error(w, "PKCE S256 required", http.StatusBadRequest)
+		return
+	}
+	if p.opts.Consent && p.consent(w, r, q, redirect) {
 		return
 	}
 	code := p.mint(randomString(), q.Get("state"), q.Get("nonce"))
