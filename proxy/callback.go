@@ -114,7 +114,7 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 	// of it is shown: a crafted link must not put provider-looking text on
 	// the gateway's page.
 	if err != nil {
-		h.fail(ex, r, h.loginFailure(http.StatusBadRequest, "bad_state", badStateReason(r), err))
+		h.fail(ex, r, h.badState(r, err))
 		return
 	}
 	if err := h.stateUnused(r, ls); err != nil {
@@ -130,10 +130,32 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 		}
 		e := h.loginFailure(http.StatusForbidden, "provider_error", logattr.Truncate(reason, 300), nil)
 		e.cause = errors.New("provider error " + logattr.Truncate(q.Get("error"), 64))
+		e.link = h.retryLink(ls.ReturnURL)
 		h.fail(ex, r, e)
 		return
 	}
 	h.finishLogin(ex, r, q.Get("code"), ls)
+}
+
+// badState is the failure of a callback whose state matches no usable
+// login state. One of this browser's that only took too long says so, and
+// its link starts a sign-in that returns to the page it was for.
+func (h *Handler) badState(r *http.Request, err error) *httpError {
+	var late *session.ExpiredLogin
+	if !errors.As(err, &late) {
+		return h.loginFailure(http.StatusBadRequest, "bad_state", badStateReason(r), err)
+	}
+	e := h.loginFailure(http.StatusBadRequest, "bad_state",
+		"This sign-in took longer than 10 minutes and has expired. Start again: you will return to the page you asked for.", err)
+	e.title, e.link = "Sign-in expired", h.retryLink(late.ReturnURL)
+	return e
+}
+
+// retryLink is the "Try again" link of a failed sign-in whose login state
+// was read: a new sign-in that returns where that one would have, not to
+// "/", which was all the link of a failed callback offered.
+func (h *Handler) retryLink(returnURL string) string {
+	return h.prefix + "/start?rd=" + rdValue(h.redirects.validate(returnURL))
 }
 
 // badStateReason is the page's reason for a callback whose state matches
@@ -275,7 +297,9 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 	}
 	tokens, id, err := h.login.Exchange(r.Context(), code, ls.Verifier, ls.Nonce)
 	if err != nil || tokens == nil || id == nil {
-		h.fail(ex, r, h.exchangeFailure(err))
+		e := h.exchangeFailure(err)
+		e.link = h.retryLink(ls.ReturnURL)
+		h.fail(ex, r, e)
 		return
 	}
 	if err := h.claimState(r, ls); err != nil {
