@@ -114,7 +114,7 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 	// of it is shown: a crafted link must not put provider-looking text on
 	// the gateway's page.
 	if err != nil {
-		h.fail(ex, r, h.badState(r, err))
+		h.fail(ex, r, h.loginFailure(http.StatusBadRequest, "bad_state", badStateReason(r), err))
 		return
 	}
 	if err := h.stateUnused(r, ls); err != nil {
@@ -135,20 +135,6 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 		return
 	}
 	h.finishLogin(ex, r, q.Get("code"), ls)
-}
-
-// badState is the failure of a callback whose state matches no usable
-// login state. One of this browser's that only took too long says so, and
-// its link starts a sign-in that returns to the page it was for.
-func (h *Handler) badState(r *http.Request, err error) *httpError {
-	var late *session.ExpiredLogin
-	if !errors.As(err, &late) {
-		return h.loginFailure(http.StatusBadRequest, "bad_state", badStateReason(r), err)
-	}
-	e := h.loginFailure(http.StatusBadRequest, "bad_state",
-		"This sign-in took longer than 10 minutes and has expired. Start again: you will return to the page you asked for.", err)
-	e.title, e.link = "Sign-in expired", h.retryLink(late.ReturnURL)
-	return e
 }
 
 // retryLink is the "Try again" link of a failed sign-in whose login state

@@ -19,12 +19,6 @@ import (
 const (
 	// LoginStateTTL is how long a login attempt may take.
 	LoginStateTTL = 10 * time.Minute
-	// LoginStateKeep is how long the browser keeps a login-state cookie.
-	// Past LoginStateTTL it signs nobody in, but the callback of a sign-in
-	// that took too long still finds it, and so the page the sign-in was
-	// for: dropped at LoginStateTTL, the user got "unknown, expired or
-	// already used" and a new sign-in that returned to "/".
-	LoginStateKeep = time.Hour
 	// maxLogins is how many login attempts (tabs) may be pending at once;
 	// Issue prunes the oldest beyond it.
 	maxLogins = 5
@@ -63,22 +57,6 @@ const (
 // no cookie, a tampered or expired one, another state, or one already used.
 var ErrLoginState = errors.New("session: login state missing, invalid, expired or already used")
 
-// ExpiredLogin is Take's error for a login state of this browser that is
-// older than LoginStateTTL (the user took too long at the provider). It is
-// an ErrLoginState, and names the page the sign-in was for, so that a new
-// one can return there.
-type ExpiredLogin struct{ ReturnURL string }
-
-func (e *ExpiredLogin) Error() string {
-	return "session: login state expired (the sign-in took longer than 10 minutes)"
-}
-
-// Is makes an ExpiredLogin an ErrLoginState.
-func (e *ExpiredLogin) Is(target error) bool { return target == ErrLoginState }
-
-// errStateAged is open's error for a login state past LoginStateTTL.
-var errStateAged = errors.New("session: login state expired")
-
 // StateCookies keeps LoginStates in sealed, short-lived (10 min), HttpOnly,
 // SameSite=Lax cookies, one per login attempt, accepted once.
 //
@@ -111,7 +89,7 @@ func NewStateCookies(cfg CookieConfig) (*StateCookies, error) {
 	if err != nil {
 		return nil, err
 	}
-	seal, err := newSealer(cfg.Secrets, boundPurpose(purposeLoginState, cfg.Binding), LoginStateKeep)
+	seal, err := newSealer(cfg.Secrets, boundPurpose(purposeLoginState, cfg.Binding), LoginStateTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +141,7 @@ func (c *StateCookies) Issue(w http.ResponseWriter, r *http.Request, ls *LoginSt
 	if r != nil {
 		c.prune(w, r, name, cookieBytes(name, sealed))
 	}
-	http.SetCookie(w, newCookie(c.cfg, name, sealed, int(LoginStateKeep/time.Second)))
+	http.SetCookie(w, newCookie(c.cfg, name, sealed, int(LoginStateTTL/time.Second)))
 	return nil
 }
 
@@ -245,9 +223,7 @@ func (c *StateCookies) ClearAll(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// open opens a login-state cookie and checks its age: one past
-// LoginStateTTL is errStateAged, returned with the state (for Take's
-// ExpiredLogin only).
+// open opens a login-state cookie and checks its age.
 func (c *StateCookies) open(name, value string) (*LoginState, error) {
 	b, err := c.seal.open(name, value)
 	if err != nil {
@@ -258,18 +234,14 @@ func (c *StateCookies) open(name, value string) (*LoginState, error) {
 		return nil, err
 	}
 	now := c.cfg.Now()
-	if ls.IssuedAt.After(now.Add(time.Minute)) {
-		return nil, errors.New("session: login state issued in the future")
-	}
-	if now.Sub(ls.IssuedAt) > LoginStateTTL {
-		return ls, errStateAged
+	if now.Sub(ls.IssuedAt) > LoginStateTTL || ls.IssuedAt.After(now.Add(time.Minute)) {
+		return nil, errors.New("session: login state expired")
 	}
 	return ls, nil
 }
 
 // Take finds the login state for state, clears its cookie and returns it. A
-// state already taken, tampered with or unknown is ErrLoginState; one past
-// LoginStateTTL is an *ExpiredLogin.
+// state already taken, expired, tampered with or unknown is ErrLoginState.
 func (c *StateCookies) Take(w http.ResponseWriter, r *http.Request, state string) (*LoginState, error) {
 	if state == "" || len(state) > maxStateLen {
 		return nil, ErrLoginState
@@ -281,11 +253,11 @@ func (c *StateCookies) Take(w http.ResponseWriter, r *http.Request, state string
 	}
 	http.SetCookie(w, newCookie(c.cfg, name, "", -1))
 	ls, err := c.open(name, value)
-	if ls == nil || subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) != 1 {
+	if err != nil {
 		return nil, ErrLoginState
 	}
-	if err != nil {
-		return nil, &ExpiredLogin{ReturnURL: ls.ReturnURL}
+	if subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) != 1 {
+		return nil, ErrLoginState
 	}
 	if !c.consume(state, ls.IssuedAt.Add(LoginStateTTL)) {
 		return nil, ErrLoginState
