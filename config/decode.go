@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // decoder turns the generic TOML document into the schema, collecting every
@@ -89,7 +90,7 @@ func (d *decoder) warn(path, format string, args ...any) {
 // the remark names the file's last line, where the table would be added,
 // and says which table to add.
 func (d *decoder) at(path, msg string) Problem {
-	p := Problem{File: d.file, Line: d.lineOf(path), Key: path, Msg: msg}
+	p := Problem{File: d.file, Line: d.lineOf(path), Key: path, Msg: clipMsg(msg)}
 	if p.Line == 0 {
 		p.Line = d.lastLine
 		if top := topTable(path); top != path {
@@ -97,6 +98,28 @@ func (d *decoder) at(path, msg string) Problem {
 		}
 	}
 	return p
+}
+
+// maxMsg bounds a problem's message. Messages quote the value they refuse,
+// and a value (or a file name, or an error quoting either) of a megabyte
+// made check's output, and serve's log at every reload, a megabyte line.
+const maxMsg = 512
+
+// clipMsg keeps the start and the end of a message longer than maxMsg,
+// where what is wrong and what is accepted are said, and leaves out the
+// middle, cut on rune boundaries.
+func clipMsg(msg string) string {
+	if len(msg) <= maxMsg {
+		return msg
+	}
+	head, tail := maxMsg/2, len(msg)-maxMsg/4
+	for head > 0 && !utf8.RuneStart(msg[head]) {
+		head--
+	}
+	for tail < len(msg) && !utf8.RuneStart(msg[tail]) {
+		tail++
+	}
+	return fmt.Sprintf("%s…(%d bytes left out)…%s", msg[:head], tail-head, msg[tail:])
 }
 
 // topTable is the top-level key of path: "provider" for
@@ -230,6 +253,7 @@ func (t *table) str(k, def string) string {
 	if !ok {
 		return def
 	}
+	t.noControl(t.key(k), out)
 	return out
 }
 
@@ -285,6 +309,7 @@ func (t *table) strs(k string) []string {
 			continue
 		}
 		if s, ok := t.expandAt(p, s); ok {
+			t.noControl(p, s)
 			out = append(out, s)
 		}
 	}
@@ -405,6 +430,7 @@ func (t *table) strMap(k string, scalars bool) map[string]string {
 		switch x := el.(type) {
 		case string:
 			if s, ok := t.expandAt(p, x); ok {
+				t.noControl(p, s)
 				out[name] = s
 			}
 		case bool:

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"unicode"
+	"unicode/utf8"
 )
 
 // expand replaces every ${NAME} in s with the value of the environment
@@ -148,18 +149,28 @@ func (t *table) secret(k string) string {
 	return v
 }
 
-// noControl refuses a secret with a control character, never showing it:
-// most often the line feed ending a value put into the environment with
-// $(cat file), or a file of two lines. Accepted, it failed every sign-in
-// at the provider (invalid_client) or every Redis AUTH, far from the cause.
+// noControl refuses a value with a control character, never showing it
+// (it may be a secret): most often the line feed ending a value put into
+// the environment with $(cat file), or a file of two lines. No key takes
+// one. Accepted, a secret failed every sign-in at the provider
+// (invalid_client) or every Redis AUTH, a client_id, claim name or Redis
+// user every sign-in or connection, and an upstream's name split the
+// reload log's line, each far from the cause.
 func (t *table) noControl(path, secret string) {
 	i := strings.IndexFunc(secret, unicode.IsControl)
+	if i < 0 {
+		return
+	}
+	r, size := utf8.DecodeRuneInString(secret[i:])
 	switch {
-	case i < 0:
-	case i == len(secret)-1:
-		t.d.problem(path, "ends with a control character (a line feed from $(cat file)?): remove it; the value is not shown")
+	case r == '\n' && i+size == len(secret):
+		t.d.problem(path, "ends with a control character (U+000A, a line feed from $(cat file)?): remove it; the value is not shown")
+	case i+size == len(secret):
+		t.d.problem(path, "ends with a control character (%U): remove it; the value is not shown", r)
+	case r == '\n' || r == '\r':
+		t.d.problem(path, "contains a control character at byte %d (%U, a second line?): remove it; the value is not shown", i+1, r)
 	default:
-		t.d.problem(path, "contains a control character at byte %d (a second line?): remove it; the value is not shown", i+1)
+		t.d.problem(path, "contains a control character at byte %d (%U): remove it; the value is not shown", i+1, r)
 	}
 }
 

@@ -123,7 +123,7 @@ func TestSchemaProblems(t *testing.T) {
 			doc: base + "[branding]\nname = \"Ex\\u0007\"\nlogo_url = \"javascript:alert(1)\"\n" +
 				"support_url = \"//help.example.com\"\nlogo_ulr = \"x\"\n",
 			want: []string{
-				`cfg.toml:18: branding.name: must be at most 100 characters without control characters`,
+				`cfg.toml:18: branding.name: ends with a control character (U+0007): remove it; the value is not shown`,
 				`cfg.toml:19: branding.logo_url: must be an absolute http:// or https:// URL, got "javascript:alert(1)"`,
 				`cfg.toml:20: branding.support_url: must be an absolute http:// or https:// URL, got "//help.example.com"`,
 				`cfg.toml:21: branding.logo_ulr: unknown key`, // logo_url is set: no suggestion

@@ -388,3 +388,26 @@ func TestCheckStrictCookieNeverReachesHost(t *testing.T) {
 		t.Errorf("with cookie_domain: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }
+
+// TestCheckValueOfOneLine: check refuses, at its line, a client_id whose
+// ${VAR} ends with a line feed (it was accepted, and every sign-in failed
+// at the provider) and quotes a megabyte upstream name in a few hundred
+// bytes (it printed the megabyte), exiting 2 with neither value whole.
+func TestCheckValueOfOneLine(t *testing.T) {
+	const id = "client-id-from-a-file"
+	huge := strings.Repeat("n", 1<<20)
+	doc := strings.Replace(checkGood, `client_id = "client"`, `client_id = "${ID}"`, 1)
+	doc = strings.Replace(doc, `name = "app"`, `name = "app"`+"\nassertion_audience = \"https://"+huge+"\"", 1)
+	path := writeConfig(t, "cfg.toml", doc)
+	r := invoke(t, map[string]string{"ID": id + "\n"}, "check", "--config", path)
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%.2000s", r.code, r.stderr)
+	}
+	want := path + ":6: provider.client_id: ends with a control character (U+000A"
+	if !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, path+":14: upstreams[0].assertion_audience: ") {
+		t.Errorf("stderr %.2000q, want %q and a problem at line 14", r.stderr, want)
+	}
+	if strings.Contains(r.stderr, id) || len(r.stderr) > 4096 {
+		t.Errorf("stderr of %d bytes shows a value: %.2000q", len(r.stderr), r.stderr)
+	}
+}
