@@ -71,7 +71,26 @@ func syntaxProblem(path string, data []byte, err error) Problem {
 			p.Key = fullKey(data, p.Line, k[len(k)-1])
 		}
 	}
+	openedAt(&p, data)
 	return p
+}
+
+// openedAt moves a multi-line string left open from the line where the
+// parser gave up (the file's end) to the line that opens it, where the fix
+// is: in a long file, "line 300: not terminated" did not say which of its
+// strings. The opening is the delimiter's last occurrence: an open string
+// runs to the end, and cannot hold its own delimiter unescaped.
+func openedAt(p *Problem, data []byte) {
+	for _, delim := range []string{`"""`, `'''`} {
+		if !strings.HasSuffix(p.Msg, "not terminated by "+delim) {
+			continue
+		}
+		i := bytes.LastIndex(data, []byte(delim))
+		if line := bytes.Count(data[:max(i, 0)], []byte("\n")) + 1; i >= 0 && line < p.Line {
+			p.Msg += fmt.Sprintf(" (it opens on this line; the parser reached line %d)", p.Line)
+			p.Line = line
+		}
+	}
 }
 
 // fullKey finds the full path of key for a decoding error on line (a

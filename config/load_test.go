@@ -65,6 +65,17 @@ func TestSchemaProblems(t *testing.T) {
 			want: []string{`cfg.toml:1: toml: expected ']' to close table name`},
 		},
 		{
+			// The parser finds it at the end of the file; the fix is where it opens.
+			name: "unterminated multi-line string",
+			doc:  base + "[branding]\nname = \"\"\"Example\nlogo_url = \"https://a.example/l.png\"\n\n[log]\nlevel = \"info\"\n",
+			want: []string{`cfg.toml:18: toml: multiline basic string not terminated by """ (it opens on this line; the parser reached line 22)`},
+		},
+		{
+			name: "unterminated multi-line literal string",
+			doc:  base + "[branding]\nname = '''Example\n\n[log]\n",
+			want: []string{`cfg.toml:18: toml: multiline literal string not terminated by ''' (it opens on this line; the parser reached line 20)`},
+		},
+		{
 			name: "duplicate key",
 			doc:  base + "[log]\nlevel = \"info\"\nlevel = \"debug\"\n",
 			want: []string{`cfg.toml:19: log.level: key level is already defined`},
