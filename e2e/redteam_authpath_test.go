@@ -15,6 +15,17 @@ import (
 // rawResponse sends raw bytes to addr and returns the answer.
 func rawResponse(t *testing.T, addr, raw string) (*http.Response, string) {
 	t.Helper()
+	resp, body, err := rawExchange(t, addr, raw)
+	if err != nil {
+		t.Fatalf("%q: %v", raw, err)
+	}
+	return resp, body
+}
+
+// rawExchange sends raw bytes to addr and reads one answer: an answer
+// that is no HTTP response is err.
+func rawExchange(t *testing.T, addr, raw string) (*http.Response, string, error) {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -26,11 +37,39 @@ func rawResponse(t *testing.T, addr, raw string) (*http.Response, string) {
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
-		t.Fatalf("%q: %v", raw, err)
+		return nil, "", err
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	return resp, string(b)
+	return resp, string(b), nil
+}
+
+// redTeamFronts are the front proxies the red-team tests go through, with
+// the address the gateway sees each one's subrequests from.
+var redTeamFronts = []struct {
+	name    string
+	trusted string
+	start   func(tb testing.TB, listen, gateway, app string)
+}{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy}}
+
+// bobBehindFront starts the gateway behind front and signs bob (staff, not
+// an admin) in through it: the set-up, bob's browser, the front's origin
+// and bob's Cookie header.
+func bobBehindFront(t *testing.T, trusted string, start func(tb testing.TB, listen, gateway, app string)) (frontSetup, *http.Client, string, string) {
+	t.Helper()
+	s := behindFront(t, trusted, start)
+	s.p.SetUser(oidctest.User{Subject: "bob", Claims: map[string]any{"email": "bob@example.com",
+		"email_verified": true, "groups": []any{"staff"}}})
+	origin := "http://" + s.front
+	bob := browser(t)
+	if status, body, _ := get(t, bob, origin+"/hello"); status != 200 {
+		t.Fatalf("bob's login: %d %s", status, body)
+	}
+	var cookie string
+	for _, ck := range bob.Jar.Cookies(mustURL(t, origin)) {
+		cookie += ck.Name + "=" + ck.Value + "; "
+	}
+	return s, bob, origin, cookie
 }
 
 // TestRedTeamForwardAuthEndpointFromClient: the forward-auth endpoint
@@ -38,24 +77,9 @@ func rawResponse(t *testing.T, addr, raw string) (*http.Response, string) {
 // through the front, in any spelling the front passes on to the gateway's
 // other endpoints, never gets its identity headers or signed assertion.
 func TestRedTeamForwardAuthEndpointFromClient(t *testing.T) {
-	for _, front := range []struct {
-		name    string
-		trusted string
-		start   func(tb testing.TB, listen, gateway, app string)
-	}{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy}} {
+	for _, front := range redTeamFronts {
 		t.Run(front.name, func(t *testing.T) {
-			s := behindFront(t, front.trusted, front.start)
-			s.p.SetUser(oidctest.User{Subject: "bob", Claims: map[string]any{"email": "bob@example.com",
-				"email_verified": true, "groups": []any{"staff"}}})
-			origin := "http://" + s.front
-			bob := browser(t)
-			if status, body, _ := get(t, bob, origin+"/hello"); status != 200 {
-				t.Fatalf("bob's login: %d %s", status, body)
-			}
-			var cookie string
-			for _, ck := range bob.Jar.Cookies(mustURL(t, origin)) {
-				cookie += ck.Name + "=" + ck.Value + "; "
-			}
+			s, _, _, cookie := bobBehindFront(t, front.trusted, front.start)
 			n := 0
 			for _, target := range []string{"/oauth2/auth", "/oauth2/auth?x=1", "/oauth2//auth", "/oauth2/auth/", "/OAUTH2/AUTH",
 				"/oauth2/Auth", "/oauth2/%61uth", "/oauth2/%61%75%74%68", "/oauth2/./auth", "/oauth2/x/../auth", "/oauth2/auth;x",

@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
 // TestRedTeamForwardAuth: behind nginx and Caddy with the documented
@@ -16,24 +14,9 @@ import (
 // corpus: the app never receives an /admin path, and every redirect stays on
 // the front's origin.
 func TestRedTeamForwardAuth(t *testing.T) {
-	for _, front := range []struct {
-		name    string
-		trusted string
-		start   func(tb testing.TB, listen, gateway, app string)
-	}{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy}} {
+	for _, front := range redTeamFronts {
 		t.Run(front.name, func(t *testing.T) {
-			s := behindFront(t, front.trusted, front.start)
-			s.p.SetUser(oidctest.User{Subject: "bob", Claims: map[string]any{"email": "bob@example.com",
-				"email_verified": true, "groups": []any{"staff"}}})
-			origin := "http://" + s.front
-			bob := browser(t)
-			if status, body, _ := get(t, bob, origin+"/hello"); status != 200 {
-				t.Fatalf("bob's login: %d %s", status, body)
-			}
-			var cookie string
-			for _, ck := range bob.Jar.Cookies(mustURL(t, origin)) {
-				cookie += ck.Name + "=" + ck.Value + "; "
-			}
+			s, bob, origin, cookie := bobBehindFront(t, front.trusted, front.start)
 			probes := 0
 			spoof := "X-Original-URL: http://" + s.front + "/hello\r\nX-Rewrite-URL: /hello\r\nX-Forwarded-Uri: /hello\r\n" +
 				"X-Original-URI: /hello\r\nX-Forwarded-Method: GET\r\nX-Original-Method: GET\r\nX-HTTP-Method-Override: GET\r\n" +

@@ -1,37 +1,23 @@
 package e2e
 
 import (
-	"bufio"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
-// rawDo sends raw bytes to addr and returns the answer's status and body.
+// rawDo sends raw bytes to addr and returns the answer's status and body,
+// or 0 and the error for an answer that is no HTTP response.
 func rawDo(t *testing.T, addr, raw string) (int, string) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	resp, body, err := rawExchange(t, addr, raw)
 	if err != nil {
 		return 0, err.Error()
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, body
 }
 
 // reachesAdmin: a path an application could read as under /admin (decoded
