@@ -42,9 +42,7 @@ func startTraefik(tb testing.TB, listen, gateway, app string) {
 	dir := tb.TempDir()
 	dynamic := filepath.Join(dir, "dynamic.yaml")
 	text := snippet(tb, "traefik.yaml", "dash.example.com", host,
-		"http://portcullis:4180", "http://"+gateway, "http://127.0.0.1:3000", "http://"+app,
-		// The gateway's cookie on an http public_url.
-		"__Host-portcullis", "portcullis")
+		"http://portcullis:4180", "http://"+gateway, "http://127.0.0.1:3000", "http://"+app)
 	if err := os.WriteFile(dynamic, []byte(text), 0o644); err != nil {
 		tb.Fatal(err)
 	}
