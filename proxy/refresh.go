@@ -387,7 +387,9 @@ func (h *Handler) awaitRefresh(ctx context.Context, r *http.Request, s *session.
 		case errors.Is(err, session.ErrNoSession):
 			return nil, idp.ErrInvalidGrant // the other replica ended it
 		case err != nil:
-			storeErr = err
+			if ctx.Err() == nil {
+				storeErr = err
+			} // else the deadline cut this poll short: it says nothing of the store
 		case ns.AccessToken != s.AccessToken:
 			return ns, nil
 		default:
