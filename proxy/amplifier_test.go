@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -83,7 +84,9 @@ func TestFailedRefreshBacksOff(t *testing.T) {
 // TestFailedRefreshOfExpiredTokenBacksOff: once the access token had
 // expired, a refresh that failed without a verdict (the provider down, or
 // answering an error other than invalid_grant) was not remembered, so every
-// request of the session (each anonymous) was another token request.
+// request of the session (each anonymous) was another token request. Such a
+// refresh now ends the session: its refresh token is not presented again,
+// not even after the retry delay.
 func TestFailedRefreshOfExpiredTokenBacksOff(t *testing.T) {
 	f := newFixture(t)
 	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
@@ -105,8 +108,8 @@ func TestFailedRefreshOfExpiredTokenBacksOff(t *testing.T) {
 	f.clock.Advance(10 * time.Second) // past the retry delay
 	resp := f.do(t, "GET", "/app/x", nil, withCookies(ck))
 	resp.Body.Close()
-	if n := f.prov.refreshes.Load(); n != 2 {
-		t.Fatalf("%d refresh calls after the retry delay, want 2", n)
+	if n := f.prov.refreshes.Load(); n != 1 || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("after the retry delay: %d, %d refresh calls; want 401 and still 1 (the session ended)", resp.StatusCode, n)
 	}
 }
 

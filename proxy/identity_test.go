@@ -78,7 +78,7 @@ func TestRefreshOutcomes(t *testing.T) {
 		{"invalid_grant ends the session (API)", 30 * time.Second, idp.ErrInvalidGrant, nil, 401, true},
 		{"invalid_grant ends the session (browser)", 30 * time.Second, idp.ErrInvalidGrant, []reqOption{browser()}, 302, true},
 		{"provider down, token still valid", 30 * time.Second, errors.New("dial tcp: connection refused"), nil, 200, false},
-		{"provider down, token expired", -time.Second, errors.New("dial tcp: connection refused"), nil, 401, false},
+		{"provider down, token expired: the session ends", -time.Second, errors.New("dial tcp: connection refused"), nil, 401, true},
 		{"refreshed", 30 * time.Second, nil, nil, 200, false},
 	}
 	for _, tt := range tests {

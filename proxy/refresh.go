@@ -121,8 +121,8 @@ func (e errStore) Unwrap() error { return e.error }
 
 // fresh returns s, refreshed when its access token is within RefreshMargin
 // of expiry (docs/sessions.md "Refresh"), or nil when the session no longer yields an
-// identity: the refresh token was refused (the session is then deleted), or
-// the access token has expired and could not be refreshed. An error means
+// identity: the refresh token was refused, or the access token has expired
+// and could not be refreshed (the session is then ended). An error means
 // the store could not be asked for a session whose access token has
 // expired. s may be the store's copy without tokens (session.Session.Elided):
 // the refresh reads the full session first.
@@ -158,12 +158,11 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 	switch {
 	case h.refresher.dead(full.RefreshToken):
 		err = idp.ErrInvalidGrant // refused or revoked before: the provider is not asked again
-	case h.refresher.retryLater(full.RefreshToken, h.now):
+	case !expired && h.refresher.retryLater(full.RefreshToken, h.now):
 		// A refresh failed moments ago: the provider is not asked again
-		// before refreshRetry, whether or not the access token is valid.
-		if expired {
-			return nil, nil
-		}
+		// before refreshRetry while the access token is valid. An expired
+		// one is asked: a refresh that fails then ends the session
+		// (endUnrefreshed), so it is asked once.
 		return s, nil
 	default:
 		ns, err = h.refresh(ex, r, full)
@@ -183,8 +182,7 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 	case expired && errors.As(err, &storeErr):
 		return nil, err
 	case expired:
-		h.refresher.failed(full.RefreshToken, h.now)
-		return nil, nil
+		return h.endUnrefreshed(ex, r, full, err)
 	default:
 		h.refresher.failed(full.RefreshToken, h.now)
 		return s, nil // provider unreachable; the access token is still valid

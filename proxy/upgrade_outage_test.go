@@ -13,11 +13,11 @@ import (
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/internal/testenv"
+	"github.com/portcullis/portcullis/session"
 )
 
 // TestUpgradeOutageHasABound: an open WebSocket whose rechecks cannot be
-// made (the session store refuses or is gone, the provider cannot refresh
-// an expired access token) was kept with the identity it last had for as
+// made (the session store refuses or is gone) was kept with the identity it last had for as
 // long as the outage lasted, while every request of the session was
 // refused: a sign-out or `sessions revoke` made meanwhile was not acted
 // on, and with an ACL that never lets the gateway read again, never up to
@@ -25,21 +25,15 @@ import (
 // its last check that could be made, and closed after that.
 func TestUpgradeOutageHasABound(t *testing.T) {
 	outages := []struct {
-		name      string
-		expiresIn time.Duration // the access token's lifetime; 0: an hour
-		start     func(t *testing.T, f *fixture, addr string, p *testenv.Process)
+		name  string
+		start func(t *testing.T, f *fixture, addr string, p *testenv.Process)
 	}{
-		{"an ACL refusing every command", 0, func(t *testing.T, _ *fixture, addr string, _ *testenv.Process) {
+		{"an ACL refusing every command", func(t *testing.T, _ *fixture, addr string, _ *testenv.Process) {
 			setRedisACL(t, addr, "-@all")
 		}},
-		{"the redis-server stopped", 0, func(_ *testing.T, _ *fixture, _ string, p *testenv.Process) { p.Stop() }},
-		// Due at once: each refresh fails and the access token is served
-		// while valid, as to a request; then it expires.
-		{"the provider unreachable for an expired access token", 2 * time.Second,
-			func(_ *testing.T, f *fixture, _ string, _ *testenv.Process) {
-				time.Sleep(200 * time.Millisecond) // rechecks of a valid access token
-				f.clock.Advance(3 * time.Second)
-			}},
+		{"the redis-server stopped", func(_ *testing.T, _ *fixture, _ string, p *testenv.Process) { p.Stop() }},
+		// (The provider unreachable for an expired access token ends the
+		// session at the check, as at a request: TestUpgradeEndsWithUnrefreshedSession.)
 	}
 	for _, o := range outages {
 		t.Run(o.name, func(t *testing.T) {
@@ -50,14 +44,7 @@ func TestUpgradeOutageHasABound(t *testing.T) {
 				c.Sessions = redisStoreAt(t, addr, c.Now)
 				c.UpgradeRecheck = 50 * time.Millisecond
 			})
-			f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
-				return nil, nil, errors.New("dial tcp: connection refused") // the provider is down
-			}
-			s := f.session()
-			if o.expiresIn != 0 {
-				s.Expiry = f.clock.Now().Add(o.expiresIn)
-			}
-			conn, br := openUpgrade(t, f, cookieHeader(saveToStore(t, f.cfg.Sessions, s)))
+			conn, br := openUpgrade(t, f, cookieHeader(saveToStore(t, f.cfg.Sessions, f.session())))
 			o.start(t, f, addr, p)
 			time.Sleep(300 * time.Millisecond) // failing rechecks within the bound
 			echoes(t, conn, br)
@@ -66,6 +53,35 @@ func TestUpgradeOutageHasABound(t *testing.T) {
 				t.Errorf("the WebSocket was kept %v after its last check that could be made", upgradeUncheckedGrace+time.Second)
 			}
 		})
+	}
+}
+
+// TestUpgradeEndsWithUnrefreshedSession: a Redis session's connection whose
+// access token expires while the provider cannot be reached is checked as a
+// request of the session would be: the check's refresh fails, which ends the
+// session in the store, and the connection with it. Rechecks of the valid
+// access token before that end nothing. Before, the session was kept and
+// the connection closed a minute later, when no check could be made.
+func TestUpgradeEndsWithUnrefreshedSession(t *testing.T) {
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+		c.Sessions = realRedisStore(t, c.Now)
+		c.UpgradeRecheck = 50 * time.Millisecond
+	})
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		return nil, nil, errors.New("dial tcp: connection refused") // the provider is down
+	}
+	s := f.session()
+	s.Expiry = f.clock.Now().Add(2 * time.Second) // due at once: each refresh fails
+	cookies := saveToStore(t, f.cfg.Sessions, s)
+	conn, br := openUpgrade(t, f, cookieHeader(cookies))
+	time.Sleep(300 * time.Millisecond) // rechecks of a valid access token
+	echoes(t, conn, br)
+	f.clock.Advance(3 * time.Second)
+	if !closedWithin(conn, br, 5*time.Second) {
+		t.Error("the WebSocket outlived its session's unrefreshed access token")
+	}
+	if _, err := f.cfg.Sessions.Load(withCookiesRequest(cookies)); !errors.Is(err, session.ErrNoSession) {
+		t.Errorf("the session is still in Redis (Load: %v)", err)
 	}
 }
 
