@@ -95,21 +95,41 @@ func TestRefreshBurstAndLifetime(t *testing.T) {
 }
 
 // TestRefreshProviderErrors tells a provider that fails (5xx) from one that
-// refuses: a failing provider leaves a valid access token in use and ends
-// nothing; a refused refresh (the refreshed ID token names another sub) ends
-// the session at once.
+// refuses, with each store: a failing provider leaves a valid access token
+// in use and ends nothing; once the access token has expired, a refresh the
+// failing provider cannot make ends the session (deleted from Redis, the
+// cookie cleared), and the same cookie does not work again once the
+// provider is back. A refused refresh (the refreshed ID token names another
+// sub) ends the session at once.
 func TestRefreshProviderErrors(t *testing.T) {
 	t.Parallel()
-	rs := startRedis(t, false)
-	p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 3 * time.Second})
-	up := newUpstream(t)
-	keys := redisSession(rs.URL()) + "refresh_margin = \"2s\"\n"
-	gw := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, keys))
+	for _, store := range []string{"cookie", "redis"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			rs := startRedis(t, false)
+			p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 3 * time.Second})
+			up := newUpstream(t)
+			keys := "refresh_margin = \"2s\"\n"
+			if store == "redis" {
+				keys += redisSession(rs.URL())
+			}
+			gw := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, keys))
+			sessions := func() int { return len(rs.Client().Keys(t.Context(), "portcullis:s:*").Val()) }
+			unrefreshedEnds(t, p, up, gw, sessions, store == "redis")
+			refusedRefreshEnds(t, p, up, gw, sessions)
+		})
+	}
+}
+
+// unrefreshedEnds signs in and fails the provider (5xx): within the margin
+// the request is served, once the access token has expired the session ends
+// for good.
+func unrefreshedEnds(t *testing.T, p *oidctest.Provider, up *upstream, gw *gateway, sessions func() int, redis bool) {
+	t.Helper()
 	c := browser(t)
 	loginThrough(t, c, gw, "alice")
 	loggedIn := time.Now() // the access token was issued before
 	ck := sessionCookie(t, c, gw)
-	sessions := func() int { return len(rs.Client().Keys(t.Context(), "portcullis:s:*").Val()) }
 
 	p.SetFaults(oidctest.FaultServerError)
 	sleepUntil(loggedIn.Add(1200 * time.Millisecond)) // within the margin, not expired
@@ -121,25 +141,36 @@ func TestRefreshProviderErrors(t *testing.T) {
 		t.Error("no refresh was attempted within the margin")
 	}
 	sleepUntil(loggedIn.Add(3300 * time.Millisecond)) // expired
-	if status, _, _ := withCookie(t, "GET", gw.URL+"/app/b", ck, false); status != http.StatusUnauthorized {
-		t.Errorf("provider failing, access token expired: %d, want 401", status)
+	status, _, hdr := withCookie(t, "GET", gw.URL+"/app/b", ck, false)
+	if status != http.StatusUnauthorized || !clearsCookie(hdr, "portcullis") {
+		t.Errorf("provider failing, access token expired: %d, Set-Cookie %q; want 401 clearing the session cookie", status, hdr.Values("Set-Cookie"))
 	}
-	failedAt := time.Now()
-	if sessions() != 1 {
-		t.Error("a provider failure deleted the session")
+	if redis && sessions() != 0 {
+		t.Error("the unrefreshed session is still in Redis")
 	}
-	p.SetFaults(0)
-	// The failed refresh is not retried for 5 s: the provider is not asked
-	// once per request of a session whose access token has expired.
-	tokens = p.Requests("/token")
-	if status, _, _ := withCookie(t, "GET", gw.URL+"/app/b2", ck, false); status != http.StatusUnauthorized || p.Requests("/token") != tokens {
-		t.Errorf("within the retry delay: %d, %d token requests; want 401 and none", status, p.Requests("/token")-tokens)
-	}
-	sleepUntil(failedAt.Add(5100 * time.Millisecond))
-	if status, body, _ := withCookie(t, "GET", gw.URL+"/app/c", ck, false); status != 200 {
-		t.Fatalf("provider back: %d, want the session refreshed\n%s", status, body)
+	if status, _, hdr := withCookie(t, "GET", gw.URL+"/app/nav", ck, true); status != http.StatusFound || !strings.HasPrefix(hdr.Get("Location"), p.Issuer+"/") {
+		t.Errorf("navigation after the session ended: %d to %q, want the sign-in at the provider", status, hdr.Get("Location"))
 	}
 
+	p.SetFaults(0)
+	time.Sleep(5100 * time.Millisecond) // past the retry delay of a failed refresh
+	tokens, before := p.Requests("/token"), up.count()
+	if status, body, _ := withCookie(t, "GET", gw.URL+"/app/c", ck, false); status != http.StatusUnauthorized || up.count() != before || p.Requests("/token") != tokens {
+		t.Errorf("the same cookie, provider back: %d, %d token requests, upstream reached %d times; want 401, none, none\n%s",
+			status, p.Requests("/token")-tokens, up.count()-before, body)
+	}
+	if !strings.Contains(gw.Proc.Output(), "session ended: its access token expired and the provider could not refresh it") {
+		t.Error("no log line for the ended session")
+	}
+}
+
+// refusedRefreshEnds signs in again and has the provider's refreshed ID
+// token name another sub: the session ends at that refresh.
+func refusedRefreshEnds(t *testing.T, p *oidctest.Provider, up *upstream, gw *gateway, sessions func() int) {
+	t.Helper()
+	c := browser(t)
+	loginThrough(t, c, gw, "alice")
+	ck := sessionCookie(t, c, gw)
 	// The new token is valid for 3 s and within the margin after 1 s.
 	p.SetFaults(oidctest.FaultChangedSub)
 	time.Sleep(1200 * time.Millisecond)
@@ -150,6 +181,16 @@ func TestRefreshProviderErrors(t *testing.T) {
 	if up.count() != before || sessions() != 0 {
 		t.Errorf("a refused refresh: upstream %d -> %d, %d sessions left", before, up.count(), sessions())
 	}
+}
+
+// clearsCookie reports whether h sets cookie name expired.
+func clearsCookie(h http.Header, name string) bool {
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if c.Name == name && c.MaxAge < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // TestRefreshTokenRevokedAtProvider uses node oidc-provider, whose logout
