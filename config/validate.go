@@ -19,12 +19,20 @@ import (
 // checkURL parses the absolute http(s) URL at key. With bare set, the URL may
 // not carry a query or fragment (public_url, issuers).
 func (d *decoder) checkURL(key, raw string, bare bool) *url.URL {
+	return d.checkURLOf(key, raw, bare, false)
+}
+
+// checkURLOf is checkURL, also accepting h2c:// (an upstream's URL) when
+// h2c is set.
+func (d *decoder) checkURLOf(key, raw string, bare, h2c bool) *url.URL {
 	u, err := url.Parse(raw)
 	shown := withoutUserinfo(raw)
 	switch {
 	case err != nil:
 		d.problem(key, "invalid URL %q", shown)
-	case u.Scheme != "http" && u.Scheme != "https":
+	case h2c && u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "h2c":
+		d.problem(key, "must be an absolute http://, https:// or h2c:// URL, got %q", shown)
+	case !h2c && u.Scheme != "http" && u.Scheme != "https":
 		d.problem(key, "must be an absolute http:// or https:// URL, got %q", shown)
 	case u.Host == "" || u.Hostname() == "":
 		d.problem(key, "URL %q has no host", shown)

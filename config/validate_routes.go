@@ -28,8 +28,7 @@ func (d *decoder) validateUpstreams(us []upstreamSection) map[string]*url.URL {
 		if u.URL == "" {
 			d.problem(u.path+".url", "required")
 		} else {
-			parsed = d.checkURL(u.path+".url", u.URL, true)
-			d.checkUpstreamPath(u.path+".url", u.URL, parsed)
+			parsed = d.checkUpstreamURL(u.path+".url", u.URL)
 		}
 		if u.Name != "" && byName[u.Name] == nil {
 			byName[u.Name] = parsed
@@ -45,6 +44,15 @@ func (d *decoder) validateUpstreams(us []upstreamSection) map[string]*url.URL {
 		}
 	}
 	return byName
+}
+
+// checkUpstreamURL parses an upstream's URL: http(s), or h2c:// for an
+// upstream that speaks HTTP/2 in cleartext (a gRPC server without TLS), as
+// Pomerium spells it. Its path is checked as any upstream's.
+func (d *decoder) checkUpstreamURL(key, raw string) *url.URL {
+	u := d.checkURLOf(key, raw, true, true)
+	d.checkUpstreamPath(key, raw, u)
+	return u
 }
 
 // checkUpstreamPath refuses an upstream URL whose path the gateway would

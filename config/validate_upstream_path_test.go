@@ -38,9 +38,12 @@ func TestUpstreamURLPath(t *testing.T) {
 		unnormal("http://app//api", "/api"),
 		unnormal("http://app/%7euser", "/~user"),
 		{name: "query", doc: with("http://app/api?x=1"), want: []string{`cfg.toml:13: upstreams[0].url: URL "http://app/api?x=1" must not have a query or fragment`}},
+		refused("h2c://app/../admin", "dot-segment above the root"),
+		{name: "ftp", doc: with("ftp://app"), want: []string{`cfg.toml:13: upstreams[0].url: must be an absolute http://, https:// or h2c:// URL, got "ftp://app"`}},
+		{name: "h2c without host", doc: with("h2c:///x"), want: []string{`cfg.toml:13: upstreams[0].url: URL "h2c:///x" has no host`}},
 		{name: "fragment", doc: with("http://app/api#x"), want: []string{`cfg.toml:13: upstreams[0].url: URL "http://app/api#x" must not have a query or fragment`}},
 	})
-	for _, u := range []string{"http://app", "http://app/", "http://app/api", "http://app/api/v1/", "http://app/a%20b", "http://app/caf%C3%A9", "http://app/~user"} {
+	for _, u := range []string{"http://app", "http://app/", "http://app/api", "http://app/api/v1/", "http://app/a%20b", "http://app/caf%C3%A9", "http://app/~user", "h2c://app:50051", "H2C://app/api"} {
 		if cfg, problems := parseDoc(t, t.TempDir(), with(u), nil); cfg == nil {
 			t.Errorf("%s refused: %q", u, problems)
 		}

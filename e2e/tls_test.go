@@ -206,7 +206,8 @@ func startTLSGateway(t *testing.T, a addrs, vol *secretVolume) *gateway {
 const certPollIntervalForTest = 5 * time.Second
 
 // TestHTTP2StreamLimit reads the SETTINGS the TLS listener sends an HTTP/2
-// client: at most 100 requests in flight on one connection.
+// client, and a listener without TLS an h2c client (prior knowledge): at
+// most 100 requests in flight on one connection either way.
 func TestHTTP2StreamLimit(t *testing.T) {
 	t.Parallel()
 	vol := newSecretVolume(t, newKeyPair(t, "h2"))
@@ -222,6 +223,23 @@ func TestHTTP2StreamLimit(t *testing.T) {
 	if got := c.ConnectionState().NegotiatedProtocol; got != "h2" {
 		t.Fatalf("ALPN chose %q, want h2", got)
 	}
+	assertStreamLimit(t, c)
+
+	plain := pickAddrs(t)
+	p := oidctest.New(t, oidctest.Options{})
+	startGateway(t, plain, tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream: newUpstream(t).URL, Routes: "[[routes]]\npath = \"/**\"\npublic = true\n"}.String())
+	h2c, err := net.DialTimeout("tcp", plain.Listen, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2c.Close()
+	assertStreamLimit(t, h2c)
+}
+
+// assertStreamLimit opens HTTP/2 on c and checks the server's first SETTINGS.
+func assertStreamLimit(t *testing.T, c net.Conn) {
+	t.Helper()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Write([]byte(http2.ClientPreface)); err != nil {
 		t.Fatal(err)

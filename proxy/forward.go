@@ -49,8 +49,8 @@ func (h *Handler) buildUpstreams() error {
 	pool, bodies := &bufferPool{}, &bodyPool{timeout: preReadTimeout, idle: streamIdleTimeout}
 	h.bodies, h.sendIdle = bodies, sendIdleTimeout
 	for _, u := range h.cfg.Upstreams {
-		if u.URL == nil || (u.URL.Scheme != "http" && u.URL.Scheme != "https") || u.URL.Host == "" {
-			return fmt.Errorf("proxy: upstream %q: URL must be absolute http(s), got %v", u.Name, u.URL)
+		if u.URL == nil || (u.URL.Scheme != "http" && u.URL.Scheme != "https" && u.URL.Scheme != "h2c") || u.URL.Host == "" {
+			return fmt.Errorf("proxy: upstream %q: URL must be absolute http(s) or h2c, got %v", u.Name, u.URL)
 		}
 		if _, dup := h.upstreams[u.Name]; dup {
 			return fmt.Errorf("proxy: upstream %q defined twice", u.Name)
@@ -59,7 +59,7 @@ func (h *Handler) buildUpstreams() error {
 		if err != nil {
 			return err
 		}
-		up := &upstream{name: u.Name, target: u.URL, basePath: strings.TrimSuffix(u.URL.EscapedPath(), "/"),
+		up := &upstream{name: u.Name, target: wireURL(u.URL), basePath: strings.TrimSuffix(u.URL.EscapedPath(), "/"),
 			preserveHost: u.PreserveHost, audience: u.AssertionAudience, bodies: bodies, transport: tr}
 		var rt http.RoundTripper = tr
 		if h.tracing != nil {
@@ -114,12 +114,30 @@ func newTransport(u Upstream) (*http.Transport, error) {
 		// the answer's length dropped.
 		DisableCompression: true,
 	}
+	if u.URL.Scheme == "h2c" {
+		// HTTP/2 with prior knowledge, the only protocol of this transport:
+		// an http:// request goes out as h2c (RFC 9113 §3.3), never as
+		// HTTP/1.1 nor as an Upgrade.
+		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetUnencryptedHTTP2(true)
+	}
 	if u.URL.Scheme == "https" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: u.TLSSkipVerify} //nolint:gosec // opt-in per upstream
 		tc.RootCAs = u.RootCAs                                                               // nil = the system roots
 		tr.TLSClientConfig = tc
 	}
 	return tr, nil
+}
+
+// wireURL is the URL requests to the upstream carry: an h2c upstream's is
+// its http:// form, which its transport speaks as h2c.
+func wireURL(u *url.URL) *url.URL {
+	if u.Scheme != "h2c" {
+		return u
+	}
+	w := *u
+	w.Scheme = "http"
+	return &w
 }
 
 // CloseIdleConnections closes the upstreams' idle connections. A reload

@@ -84,7 +84,7 @@ func TestCheckProblems(t *testing.T) {
 		path + `:3: server.colour: unknown key`,
 		path + `:5: provider.client_id: required`,
 		path + `:10: session.lifetime: invalid duration "forever"`,
-		path + `:14: upstreams[0].url: must be an absolute http:// or https:// URL, got "ftp://127.0.0.1:3000"`,
+		path + `:14: upstreams[0].url: must be an absolute http://, https:// or h2c:// URL, got "ftp://127.0.0.1:3000"`,
 		path + `:18: routes[0].upstream: no [[upstreams]] entry is named "nope"`,
 	}
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")

@@ -41,6 +41,20 @@ func listenError(key, addr string, err error) error {
 	return fmt.Errorf("[server] %s = %q: %w", key, addr, err)
 }
 
+// gatewayProtocols are HTTP/1.1, HTTP/2 over TLS and HTTP/2 in cleartext
+// with prior knowledge (h2c, RFC 9113 §3.3), which a TLS-terminating load
+// balancer or ingress-nginx's GRPC backend speaks for gRPC. Each stream is
+// a request decided on its own, as over TLS; the h2c Upgrade of an
+// HTTP/1.1 request, a tunnel, is not served (Go's server has none) and the
+// proxy refuses to pass it on.
+func gatewayProtocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetHTTP2(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}
+
 // listen binds the gateway listener (or uses gwLn when given) and the ops listener.
 func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 	var err error
@@ -51,12 +65,13 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 		}
 	}
 	s := &servers{gwLn: gwLn, gw: &http.Server{
+		Protocols:         gatewayProtocols(),
 		Handler:           g.upgrades.wrap(g),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		// proxy answers 431 past 32 KiB itself; this is the hard stop.
 		MaxHeaderBytes: 64 << 10,
-		// Over HTTP/2 (TLS) a connection holds at most 100 requests at
+		// Over HTTP/2 (TLS or h2c) a connection holds at most 100 requests at
 		// once, as nginx's 128, instead of Go's 250: about 12 KiB each
 		// while a slow client parks them (28 KiB with a body that does
 		// not come, for the 30 s of the pre-read).
