@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -23,7 +24,8 @@ import (
 // grpcApp is a real grpc-go service, the standard health service: Check is
 // a unary call, Watch a server-streaming one. Both answer with trailing
 // metadata and echo the identity the gateway sent as header metadata; the
-// service "fail" answers FAILED_PRECONDITION with a message.
+// service "fail" answers FAILED_PRECONDITION with a message; Watch of
+// "hold" sends one message and keeps the stream open.
 type grpcApp struct {
 	healthpb.UnimplementedHealthServer
 }
@@ -37,8 +39,15 @@ func (grpcApp) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*he
 	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
 }
 
-func (grpcApp) Watch(_ *healthpb.HealthCheckRequest, s grpc.ServerStreamingServer[healthpb.HealthCheckResponse]) error {
+func (grpcApp) Watch(req *healthpb.HealthCheckRequest, s grpc.ServerStreamingServer[healthpb.HealthCheckResponse]) error {
 	echoIdentity(s.Context())
+	if req.GetService() == "hold" { // one message, then the stream stays open
+		if err := s.Send(&healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}); err != nil {
+			return err
+		}
+		<-s.Context().Done()
+		return nil
+	}
 	for range 3 {
 		if err := s.Send(&healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}); err != nil {
 			return err
@@ -46,6 +55,24 @@ func (grpcApp) Watch(_ *healthpb.HealthCheckRequest, s grpc.ServerStreamingServe
 	}
 	s.SetTrailer(metadata.Pairs("x-app-trailer", "watch"))
 	return nil
+}
+
+// echoApp's bidirectional call answers each message at once with its
+// payload.
+type echoApp struct {
+	testgrpc.UnimplementedTestServiceServer
+}
+
+func (echoApp) FullDuplexCall(s grpc.BidiStreamingServer[testgrpc.StreamingOutputCallRequest, testgrpc.StreamingOutputCallResponse]) error {
+	for {
+		req, err := s.Recv()
+		if err != nil {
+			return nil // the client's side ended
+		}
+		if err := s.Send(&testgrpc.StreamingOutputCallResponse{Payload: req.GetPayload()}); err != nil {
+			return err
+		}
+	}
 }
 
 // echoIdentity sends the X-Forwarded-User the app received back as header
@@ -80,6 +107,7 @@ func startGRPCApp(tb testing.TB, kp *keyPair) string {
 	}
 	s := grpc.NewServer(opts...)
 	healthpb.RegisterHealthServer(s, grpcApp{})
+	testgrpc.RegisterTestServiceServer(s, echoApp{})
 	go func() { _ = s.Serve(ln) }()
 	tb.Cleanup(s.Stop)
 	return ln.Addr().String()
@@ -228,6 +256,18 @@ func assertGRPCDecisions(t *testing.T, addr string, creds credentials.TransportC
 		t.Errorf("Watch with grpc:admin: %v %q, %d messages, trailer %v", got.code, got.msg, got.received, got.trailer)
 	}
 
+	// A message of an open stream reaches the client as it is sent.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	held, err := admin.Watch(ctx, &healthpb.HealthCheckRequest{Service: "hold"})
+	if err == nil {
+		_, err = held.Recv()
+	}
+	if err != nil {
+		t.Errorf("the first message of an open stream: %v", err)
+	}
+	cancel()
+
 	for _, c := range []struct {
 		name   string
 		client healthpb.HealthClient
@@ -244,5 +284,56 @@ func assertGRPCDecisions(t *testing.T, addr string, creds credentials.TransportC
 		if got.code != c.want || got.received != 0 || len(got.trailer["x-app-trailer"]) != 0 {
 			t.Errorf("%s: %v %q, %d messages, trailer %v; want %v, nothing from the app", c.name, got.code, got.msg, got.received, got.trailer, c.want)
 		}
+	}
+}
+
+// TestGRPCBidirectionalWaitsForTheRequestBody pins the documented limit of
+// bidirectional calls: the gateway reads a request body of up to 64 KiB
+// before it contacts the upstream, so a call whose client waits for the
+// answer to its first message before it sends more gets none; once the
+// client ends its side the call is served. Straight to the app the same
+// call is answered at once.
+func TestGRPCBidirectionalWaitsForTheRequestBody(t *testing.T) {
+	t.Parallel()
+	app := startGRPCApp(t, nil)
+	p := oidctest.New(t, oidctest.Options{})
+	a := pickAddrs(t)
+	startGateway(t, a, tomlConfig{
+		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream: "h2c://" + app,
+		Routes:   "[[routes]]\npath = \"/grpc.testing.TestService/**\"\nmethods = [\"POST\"]\npublic = true\n",
+	}.String())
+	chat := func(addr string, closeFirst bool) error {
+		cc, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		s, err := testgrpc.NewTestServiceClient(cc).FullDuplexCall(ctx)
+		if err != nil {
+			return err
+		}
+		if err := s.Send(&testgrpc.StreamingOutputCallRequest{Payload: &testgrpc.Payload{Body: []byte("hello")}}); err != nil {
+			return err
+		}
+		if closeFirst {
+			_ = s.CloseSend()
+		}
+		resp, err := s.Recv()
+		if err == nil && string(resp.GetPayload().GetBody()) != "hello" {
+			t.Errorf("echo: %q", resp.GetPayload().GetBody())
+		}
+		return err
+	}
+	if err := chat(app, false); err != nil {
+		t.Fatalf("straight to the app: %v", err)
+	}
+	if err := chat(a.Listen, false); status.Code(err) != codes.DeadlineExceeded {
+		t.Errorf("through the gateway, waiting for the first answer: %v, want DeadlineExceeded (the documented limit)", err)
+	}
+	if err := chat(a.Listen, true); err != nil {
+		t.Errorf("through the gateway, the client's side ended first: %v", err)
 	}
 }
