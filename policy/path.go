@@ -91,7 +91,8 @@ func RequestPath(u *url.URL) string {
 // ";" (%2F %5C %3F %23 %25 %3B), because upstreams disagree on what they
 // mean, and a hop that decodes the path hands on the raw character; raw
 // "\", "#", ";" and "?"; raw or encoded control characters (0x00-0x1F, 0x7F
-// and the C1 controls U+0080-U+009F);
+// and the C1 controls U+0080-U+009F) and line or paragraph separators
+// (U+2028, U+2029);
 // bytes that, once decoded, are not valid UTF-8; a character that is a
 // compatibility variant of ASCII (asciiLookalike: "‥", fullwidth "／" or
 // "ａ"); malformed escapes.
@@ -237,7 +238,7 @@ func normalizeSlow(p string) (string, error) {
 			return "", badPath("invalid UTF-8")
 		}
 		if u.control {
-			return "", badPath("control character")
+			return "", badPath("control character or line separator")
 		}
 		if u.lookalike {
 			return "", badPath("a character that reads as ASCII once normalised (NFKC), such as \"‥\" or a fullwidth \"／\"")
@@ -374,7 +375,7 @@ type utf8Check struct {
 	buf       [utf8.UTFMax]byte
 	n         int
 	bad       bool
-	control   bool // a C1 control character was seen
+	control   bool // a C1 control character or a line separator was seen
 	lookalike bool // a character asciiLookalike reports was seen
 }
 
@@ -390,10 +391,12 @@ func (u *utf8Check) feed(c byte) {
 	r, size := utf8.DecodeRune(u.buf[:u.n])
 	if r == utf8.RuneError && size <= 1 || size != u.n {
 		u.bad = true
-	} else if r <= 0x9f {
+	} else if r <= 0x9f || r == '\u2028' || r == '\u2029' {
 		// A C1 control (U+0080-U+009F), a control character as 0x00-0x1F
-		// are: NEL (U+0085) ends a line for Python's splitlines, Java's
-		// regexes and log viewers, so it would split the upstream's lines.
+		// are, or the line or paragraph separator: NEL (U+0085) and the
+		// separators end a line for Python's splitlines, Java's regexes,
+		// JavaScript and log viewers, so they would split the upstream's
+		// lines (the header rule, idp.HeaderValue, refuses the same).
 		u.control = true
 	} else if asciiLookalike(r) {
 		u.lookalike = true

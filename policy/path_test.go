@@ -79,6 +79,12 @@ func TestNormalize(t *testing.T) {
 		{"encoded first C1 control", "/a%C2%80", ""},
 		{"encoded last C1 control", "/%C2%9F/x", ""},
 		{"a character past the C1 controls kept", "/a%C2%A1", "/a%C2%A1"},
+		// The line and paragraph separators end a line as NEL does
+		// (JavaScript, Java, Python's splitlines), as the header rule says.
+		{"encoded line separator", "/a%E2%80%A8b", ""},
+		{"raw paragraph separator", "/a\xe2\x80\xa9b", ""},
+		// 0x80-0x9F are also continuation bytes: "ą" is C4 85, "Б" D0 91.
+		{"continuation bytes in the C1 range kept", "/%C4%85/\xd0\x91/%E2%80%A7", "/%C4%85/%D0%91/%E2%80%A7"},
 		{"overlong slash", "/a/%C0%AF", ""},
 		{"lone continuation", "/a%80", ""},
 		{"truncated sequence", "/a%C3", ""},

@@ -44,6 +44,7 @@ func TestForwardAuth(t *testing.T) {
 		{"bad path", append(orig("GET", "app.test", "/public/%2e%2e%2fadmin"), trusted), 400, "", "", ""},
 		{"ASCII look-alike path", append(orig("GET", "app.test", "/public/%E2%80%A5%EF%BC%8Fdenied/x"), trusted), 400, "", "", ""},
 		{"C1 control in the path", append(orig("GET", "app.test", "/public/a%C2%85b"), trusted), 400, "", "", ""},
+		{"line separator in the path", append(orig("GET", "app.test", "/public/a%E2%80%A9b"), trusted), 400, "", "", ""},
 		{"lower-case method", append(orig("get", "app.test", "/public/x"), trusted), 400, "", "", ""},
 		{"insufficient scope", append(orig("GET", "app.test", "/api/x"), trusted, withHeader("Authorization", "Bearer weak")), 403, "", "",
 			`Bearer error="insufficient_scope", scope="api:write"`},
