@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"io"
 	"net"
@@ -685,5 +686,69 @@ func TestTrustedForwardedProtoOnce(t *testing.T) {
 				t.Errorf("upstream X-Forwarded-Proto %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestForwardedHeadersEachRequestItsOwn: setForwarded gives each request
+// X-Forwarded-For, -Host and -Proto values of its own, however the peer
+// is addressed, and only a trusted peer's chain and scheme pass. The values
+// share one array per request: a later request, or an Add to one header of
+// an earlier one (an upstream hook, ModifyResponse), must change no header
+// of another request.
+func TestForwardedHeadersEachRequestItsOwn(t *testing.T) {
+	host, err := policy.ParseHost("gw.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, peer      string
+		trusted, tls    bool
+		wantFor         []string // nil: no X-Forwarded-For
+		wantProto       string
+		wantPeerClaimed bool
+	}{
+		{"untrusted peer: its own address, no chain, no scheme", "192.0.2.7:1", false, false, []string{"192.0.2.7"}, "http", false},
+		{"untrusted peer over TLS", "192.0.2.8:1", false, true, []string{"192.0.2.8"}, "https", false},
+		{"trusted peer: the chain, both lines, and the scheme", "10.0.0.1:1", true, false, []string{"203.0.113.9, 198.51.100.1, 10.0.0.1"}, "https", true},
+		{"IPv6 peer with a zone", "[fe80::1%eth0]:443", false, false, []string{"fe80::1%eth0"}, "http", false},
+		{"Unix socket peer", "@", true, false, nil, "https", true},
+		{"peer without a port", "10.0.0.1", true, false, nil, "https", true},
+	}
+	h := &Handler{}
+	outs := make([]http.Header, len(tests))
+	for i, tt := range tests {
+		in := httptest.NewRequest("GET", "http://gw.test/x", nil)
+		in.RemoteAddr = tt.peer
+		if tt.tls {
+			in.TLS = &tls.ConnectionState{}
+		}
+		in.Header["X-Forwarded-For"] = []string{"203.0.113.9", "198.51.100.1"}
+		in.Header.Set("X-Forwarded-Proto", "https")
+		in.Header.Set("Remote-User", "mallory")
+		ex := &exchange{host: host, trusted: tt.trusted}
+		out := in.Clone(in.Context())
+		for _, k := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+			delete(out.Header, k) // as ReverseProxy does before Rewrite
+		}
+		h.setForwarded(&httputil.ProxyRequest{In: withExchange(in, ex), Out: out}, ex)
+		outs[i] = out.Header
+	}
+	for _, hdr := range outs {
+		hdr.Add("X-Forwarded-For", "added")
+		hdr.Add("X-Forwarded-Host", "added")
+	}
+	for i, tt := range tests {
+		hdr := outs[i]
+		wantFor := tt.wantFor
+		if wantFor != nil {
+			wantFor = append(slices.Clone(wantFor), "added")
+		} else {
+			wantFor = []string{"added"}
+		}
+		if !slices.Equal(hdr["X-Forwarded-For"], wantFor) || !slices.Equal(hdr["X-Forwarded-Host"], []string{"gw.test", "added"}) ||
+			!slices.Equal(hdr["X-Forwarded-Proto"], []string{tt.wantProto}) || (hdr.Get("Remote-User") != "") != tt.wantPeerClaimed {
+			t.Errorf("%s: For=%q Host=%q Proto=%q Remote-User=%q; want For=%q Proto=%q", tt.name,
+				hdr["X-Forwarded-For"], hdr["X-Forwarded-Host"], hdr["X-Forwarded-Proto"], hdr.Get("Remote-User"), wantFor, tt.wantProto)
+		}
 	}
 }
