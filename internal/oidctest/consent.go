@@ -4,7 +4,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 var consentPage = template.Must(template.New("consent").Parse(`<!doctype html>
@@ -23,14 +22,7 @@ func (p *Provider) consent(w http.ResponseWriter, r *http.Request, q url.Values,
 		if p.opts.DenyDescription != "" {
 			back.Set("error_description", p.opts.DenyDescription)
 		}
-		if p.opts.IssParameter {
-			back.Set("iss", p.Issuer)
-		}
-		sep := "?"
-		if strings.Contains(redirect, "?") {
-			sep = "&"
-		}
-		http.Redirect(w, r, redirect+sep+back.Encode(), http.StatusFound)
+		p.redirectBack(w, r, redirect, back)
 		return true
 	}
 	answer := func(v string) string {

@@ -516,7 +516,13 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	p.codes[code] = authRequest{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"),
 		redirectURI: redirect, scope: q.Get("scope")}
 	p.mu.Unlock()
-	back := url.Values{"code": {code}, "state": {q.Get("state")}}
+	p.redirectBack(w, r, redirect, url.Values{"code": {code}, "state": {q.Get("state")}})
+}
+
+// redirectBack sends the browser to the client's redirect URI with the
+// authorization response back (a code, or an error), and the iss parameter
+// of RFC 9207 when the options ask for it.
+func (p *Provider) redirectBack(w http.ResponseWriter, r *http.Request, redirect string, back url.Values) {
 	if p.opts.IssParameter {
 		back.Set("iss", p.Issuer)
 	}
