@@ -32,6 +32,8 @@ func TestUpstreamURLPath(t *testing.T) {
 		refused("http://app/api%3F", `encoded '?'`),
 		refused("http://app/api%23", `encoded '#'`),
 		refused("http://app/a%00", "control character"),
+		refused("http://app/a%C2%85", "control character or line separator"),
+		refused("http://app/a%E2%80%A8", "control character or line separator"),
 		refused("http://app/..%20/x", `a segment of dots and spaces that is not "." or ".."`),
 		unnormal("http://app/public/../admin", "/admin"),
 		unnormal("http://app/./api/", "/api/"),
@@ -43,7 +45,7 @@ func TestUpstreamURLPath(t *testing.T) {
 		{name: "h2c without host", doc: with("h2c:///x"), want: []string{`cfg.toml:13: upstreams[0].url: URL "h2c:///x" has no host`}},
 		{name: "fragment", doc: with("http://app/api#x"), want: []string{`cfg.toml:13: upstreams[0].url: URL "http://app/api#x" must not have a query or fragment`}},
 	})
-	for _, u := range []string{"http://app", "http://app/", "http://app/api", "http://app/api/v1/", "http://app/a%20b", "http://app/caf%C3%A9", "http://app/~user", "h2c://app:50051", "H2C://app/api"} {
+	for _, u := range []string{"http://app", "http://app/", "http://app/api", "http://app/api/v1/", "http://app/a%20b", "http://app/caf%C3%A9", "http://app/%C4%85", "http://app/~user", "h2c://app:50051", "H2C://app/api"} {
 		if cfg, problems := parseDoc(t, t.TempDir(), with(u), nil); cfg == nil {
 			t.Errorf("%s refused: %q", u, problems)
 		}
