@@ -44,13 +44,9 @@ func rawExchange(t *testing.T, addr, raw string) (*http.Response, string, error)
 	return resp, string(b), nil
 }
 
-// redTeamFronts are the front proxies the red-team tests go through, with
-// the address the gateway sees each one's subrequests from.
-var redTeamFronts = []struct {
-	name    string
-	trusted string
-	start   func(tb testing.TB, listen, gateway, app string)
-}{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy}}
+// redTeamFronts are the front proxies the red-team tests go through: every
+// documented one (nginx, Caddy, Traefik and the ingress-nginx emulation).
+var redTeamFronts = frontProxies
 
 // bobBehindFront starts the gateway behind front and signs bob (staff, not
 // an admin) in through it: the set-up, bob's browser, the front's origin
