@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portcullis/portcullis"
@@ -58,6 +59,7 @@ type Handler struct {
 	revoker   session.Revoker     // cfg.Sessions when it can revoke; nil = back-channel logout answers 501
 	replay    session.ReplayGuard // cfg.Sessions when replicas share it; nil = states are single-use per process
 	exchanges chan struct{}       // one per code exchange in flight (maxLoginExchanges)
+	chunkWarn sync.Once           // warnChunkedAuthCookie's one warning
 }
 
 // New checks cfg and builds a Handler: one reverse proxy per upstream, the

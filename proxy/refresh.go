@@ -410,8 +410,10 @@ func (h *Handler) saveRefreshed(ex *exchange, r *http.Request, s *session.Sessio
 	err := h.cfg.Sessions.Save(ex, r, s)
 	if err != nil {
 		h.log.Warn("proxy: saving a refreshed session failed", subAttr(s.Identity.Subject), logattr.Err(err))
+		return err
 	}
-	return err
+	h.warnChunkedAuthCookie(ex, r)
+	return nil
 }
 
 // lookup returns the session a recent refresh of key produced, but only to a
