@@ -125,3 +125,26 @@ func TestIngressNginxSignInReturnsOverPublicScheme(t *testing.T) {
 		}
 	}
 }
+
+// TestIngressNginxReadmeQuotesCentralSnippet: the chart README's
+// ingress-nginx example is docs/forward-auth/ingress-nginx-central.yaml as
+// the e2e tests run it, byte for byte, and names the same-host snippet as
+// the other set-up, so that a reader can tell which to follow.
+func TestIngressNginxReadmeQuotesCentralSnippet(t *testing.T) {
+	want, err := os.ReadFile("../docs/forward-auth/ingress-nginx-central.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("portcullis/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "```yaml\n"+string(want)+"```\n") {
+		t.Error("portcullis/README.md does not quote docs/forward-auth/ingress-nginx-central.yaml whole")
+	}
+	for _, link := range []string{"docs/forward-auth/ingress-nginx-central.yaml)", "docs/forward-auth/ingress-nginx.yaml)"} {
+		if !strings.Contains(string(b), link) {
+			t.Errorf("portcullis/README.md does not link %s", strings.TrimSuffix(link, ")"))
+		}
+	}
+}

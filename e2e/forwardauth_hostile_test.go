@@ -153,6 +153,14 @@ func startIngressNginx(tb testing.TB, listen, gateway, app string) {
 	runNginx(tb, listen, ingressNginxServer(tb, listen, gateway, app))
 }
 
+// startIngressNginxCentral runs nginx as ingress-nginx configures it for
+// docs/forward-auth/ingress-nginx-central.yaml: the app's host signs in on
+// the gateway's own listener, its sign-in host.
+func startIngressNginxCentral(tb testing.TB, listen, gateway, app string) {
+	tb.Helper()
+	runNginx(tb, listen, ingressNginxFile(tb, "ingress-nginx-central.yaml", listen, gateway, app))
+}
+
 // ingressNginxServer is the server block ingress-nginx generates for the
 // annotations of docs/forward-auth/ingress-nginx.yaml (its
 // rootfs/etc/nginx/template/nginx.tmpl: the auth location sends
@@ -162,7 +170,16 @@ func startIngressNginx(tb testing.TB, listen, gateway, app string) {
 // auth answer).
 func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 	tb.Helper()
-	yaml := snippet(tb, "ingress-nginx.yaml")
+	return ingressNginxFile(tb, "ingress-nginx.yaml", listen, gateway, app)
+}
+
+// ingressNginxFile is ingressNginxServer for the snippet file: its
+// auth-signin is the 401's redirect, with its sign-in host (one not $host)
+// the gateway's listener, and the gateway's endpoints are routed on the
+// app's host only when the file has an Ingress for them.
+func ingressNginxFile(tb testing.TB, file, listen, gateway, app string) string {
+	tb.Helper()
+	yaml := snippet(tb, file)
 	ann := map[string]string{}
 	re := regexp.MustCompile(`nginx\.ingress\.kubernetes\.io/([a-z-]+): "([^"]*)"`)
 	for _, m := range re.FindAllStringSubmatch(yaml, -1) {
@@ -170,7 +187,13 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 	}
 	authURL, err := url.Parse(ann["auth-url"])
 	if err != nil || authURL.Host == "" || ann["auth-response-headers"] == "" || ann["auth-always-set-cookie"] != "true" {
-		tb.Fatalf("ingress-nginx.yaml annotations: %v", ann)
+		tb.Fatalf("%s annotations: %v", file, ann)
+	}
+	signin := ingressSignin(tb, ann["auth-signin"], gateway)
+	endpoints := ""
+	if strings.Contains(yaml, "      - path: /oauth2/start\n") {
+		endpoints = "  location ~ ^/oauth2/(start|callback|sign_out|signed_out|userinfo|jwks\\.json|backchannel_logout)$ {\n" +
+			"%[7]s    proxy_pass http://%[8]s;\n    proxy_set_header Host $http_host;\n  }\n"
 	}
 	setHeaders := authProxySetHeaders(tb, yaml, ann["auth-proxy-set-headers"])
 	// proxy-buffer-size sets the buffers of each location of its Ingress,
@@ -196,15 +219,15 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 	b.WriteString("map $http_upgrade $connection_upgrade { default upgrade; '' close; }\n")
 	fmt.Fprintf(&b, "proxy_headers_hash_max_size %s;\nproxy_headers_hash_bucket_size 64;\n", controllerHashMaxSize(yaml))
 	fmt.Fprintf(&b, `server {
-  listen %s;
+  listen %[1]s;
   proxy_bind 127.0.0.2;
   location = /_external-auth {
     internal;
-%s    proxy_pass_request_body     off;
+%[2]s    proxy_pass_request_body     off;
     proxy_set_header            Content-Length          "";
     proxy_set_header            X-Forwarded-Proto       "";
     proxy_set_header            X-Request-ID            $request_id;
-    proxy_set_header            Host                    %s;
+    proxy_set_header            Host                    %[3]s;
     proxy_set_header            X-Original-URL          $scheme://$http_host$request_uri;
     proxy_set_header            X-Original-Method       $request_method;
     proxy_set_header            X-Sent-From             "nginx-ingress-controller";
@@ -213,21 +236,17 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
     proxy_set_header            X-Auth-Request-Redirect $request_uri;
     proxy_pass_request_headers  on;
     proxy_http_version          1.1;
-%s    proxy_pass                  http://%s%s;
+%[4]s    proxy_pass                  http://%[5]s%[6]s;
   }
-  location ~ ^/oauth2/(start|callback|sign_out|signed_out|userinfo|jwks\.json|backchannel_logout)$ {
-%s    proxy_pass http://%s;
-    proxy_set_header Host $http_host;
-  }
-  location @signin {
-    return 302 /oauth2/start?rd=$request_uri;
+`+endpoints+`  location @signin {
+    return 302 %[10]s;
   }
   location / {
-%s    auth_request /_external-auth;
+%[9]s    auth_request /_external-auth;
     auth_request_set $auth_cookie $upstream_http_set_cookie;
     add_header Set-Cookie $auth_cookie always;
     error_page 401 = @signin;
-`, listen, appBuffers, authURL.Hostname(), setHeaders, gateway, authURL.Path, endpointBuffers, gateway, appBuffers)
+`, listen, appBuffers, authURL.Hostname(), setHeaders, gateway, authURL.Path, endpointBuffers, gateway, appBuffers, signin)
 	for i, h := range strings.Split(ann["auth-response-headers"], ",") {
 		h = strings.TrimSpace(h)
 		v := strings.ToLower(strings.ReplaceAll(h, "-", "_"))
@@ -242,6 +261,26 @@ func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 		"    proxy_set_header X-Forwarded-Scheme $scheme;\n    proxy_set_header X-Real-IP $remote_addr;\n"+
 		"    proxy_pass http://%s;\n  }\n}\n", app)
 	return b.String()
+}
+
+// ingressSignin is the 401's redirect of auth-signin, on this test's
+// addresses: its sign-in host, when not the app's own ($host), is the
+// gateway's listener, and every URL is http. $host becomes $http_host (the
+// test's front listens on a port of its own) and $escaped_request_uri,
+// which the controller's OpenResty escapes with set_escape_uri, the
+// request's own URI (stock nginx cannot escape it): the tests' paths have
+// no '&' or '+'.
+func ingressSignin(tb testing.TB, signin, gateway string) string {
+	tb.Helper()
+	u, err := url.Parse(signin)
+	if err != nil || u.Scheme != "https" || u.Path != "/oauth2/start" {
+		tb.Fatalf("auth-signin %q: want https://HOST/oauth2/start?rd=...", signin)
+	}
+	if u.Host != "$host" {
+		signin = strings.Replace(signin, "https://"+u.Host, "http://"+gateway, 1)
+	}
+	return strings.NewReplacer("https://", "http://", "$host", "$http_host",
+		"$escaped_request_uri", "$request_uri").Replace(signin)
 }
 
 // controllerHashMaxSize is the proxy-headers-hash-max-size the file tells
