@@ -97,3 +97,49 @@ func TestRedTeamForwardAuth(t *testing.T) {
 		})
 	}
 }
+
+// TestRedTeamForwardAuthNoSession: a client without a session (an API
+// call, a navigation, a form's POST, a page's fetch, a bad bearer token)
+// asks for a protected page through each front. The app never receives it;
+// the answer is the gateway's 401 (Traefik always, nginx and Caddy but for
+// a navigation) or a 302 to start on the front's own origin (every 401 for
+// ingress-nginx, whose auth-signin redirects them all: forward-auth.md,
+// which 401 goes to sign in).
+func TestRedTeamForwardAuthNoSession(t *testing.T) {
+	for _, front := range redTeamFronts {
+		t.Run(front.name, func(t *testing.T) {
+			s := behindFront(t, front.trusted, front.start)
+			origin := "http://" + s.front
+			probes := 0
+			for _, target := range []string{"/hello", "/admin/x", "/api/x", "/hello?rd=//evil.test"} {
+				for _, hdr := range []map[string]string{
+					{"Accept": "application/json"},
+					{"Accept": "text/html", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"},
+					{"Accept": "text/html", "Sec-Fetch-Mode": "cors"},
+					{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Mode": "navigate"},
+					{"Authorization": "Bearer not-a-token"},
+					{"Cookie": "__Host-portcullis=forged; portcullis=forged; portcullis_1=x"},
+				} {
+					for _, m := range []string{"GET", "POST"} {
+						probes++
+						before := s.up.count()
+						status, h := send(t, browser(t), m, origin+target, hdr)
+						if s.up.count() != before {
+							t.Errorf("%s %s %v: %d, and the app received it", m, target, hdr, status)
+						}
+						loc := h.Get("Location")
+						switch {
+						case status == 401 && front.name != "ingress-nginx":
+						// nginx's and Caddy's snippets redirect a navigation's 401.
+						case status == 302 && front.name != "traefik" &&
+							(strings.HasPrefix(loc, "/oauth2/start?") || strings.HasPrefix(loc, origin+"/oauth2/start?")):
+						default:
+							t.Errorf("%s %s %v: %d Location %q", m, target, hdr, status, loc)
+						}
+					}
+				}
+			}
+			t.Logf("%d no-session probes", probes)
+		})
+	}
+}
