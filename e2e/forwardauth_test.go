@@ -17,6 +17,11 @@ import (
 
 // forwardAuthConfig is a gateway whose public URL is the front proxy's.
 func forwardAuthConfig(p *oidctest.Provider, publicURL, upstreamURL, trusted string) string {
+	return forwardAuthTOML(p, publicURL, upstreamURL, trusted).String()
+}
+
+// forwardAuthTOML is forwardAuthConfig before it is written out.
+func forwardAuthTOML(p *oidctest.Provider, publicURL, upstreamURL, trusted string) tomlConfig {
 	return tomlConfig{
 		PublicURL: publicURL,
 		Server:    "trusted_proxies = [\"" + trusted + "\"]\n",
@@ -46,7 +51,7 @@ allow_groups = ["writers"]
 
 [[routes]]
 path = "/**"
-`}.String()
+`}
 }
 
 // legacyNginxServer is the nginx snippet the README showed before the
@@ -163,9 +168,19 @@ type frontSetup struct {
 // which take the front's address, the gateway's and the app's.
 func behindFront(t *testing.T, trusted string, start func(tb testing.TB, listen, gateway, app string)) frontSetup {
 	t.Helper()
-	s := frontSetup{up: newUpstream(t), p: oidctest.New(t, oidctest.Options{}), front: testenv.Addr(testenv.FreePort(t))}
+	return behindFrontWith(t, trusted, start, oidctest.Options{}, "")
+}
+
+// behindFrontWith is behindFront with the provider's options and more
+// [session] keys.
+func behindFrontWith(t *testing.T, trusted string, start func(tb testing.TB, listen, gateway, app string),
+	opts oidctest.Options, sessionKeys string) frontSetup {
+	t.Helper()
+	s := frontSetup{up: newUpstream(t), p: oidctest.New(t, opts), front: testenv.Addr(testenv.FreePort(t))}
 	a := pickAddrs(t)
-	s.gw = startGateway(t, a, forwardAuthConfig(s.p, "http://"+s.front, s.up.URL, trusted))
+	cfg := forwardAuthTOML(s.p, "http://"+s.front, s.up.URL, trusted)
+	cfg.Session = sessionKeys
+	s.gw = startGateway(t, a, cfg.String())
 	start(t, s.front, a.Listen, strings.TrimPrefix(s.up.URL, "http://"))
 	return s
 }

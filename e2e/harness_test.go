@@ -162,6 +162,8 @@ type seen struct {
 	Headers http.Header `json:"headers"`
 }
 
+// newUpstream is an app that answers every request with what it received,
+// as JSON: 200, or 404 under /missing/.
 func newUpstream(tb testing.TB) *upstream {
 	u := &upstream{}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -170,6 +172,9 @@ func newUpstream(tb testing.TB) *upstream {
 		u.reqs = append(u.reqs, s)
 		u.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
+		if strings.HasPrefix(r.URL.Path, "/missing/") {
+			w.WriteHeader(http.StatusNotFound) // an app's error answer
+		}
 		json.NewEncoder(w).Encode(s)
 	}))
 	tb.Cleanup(u.Close)
