@@ -167,7 +167,8 @@ func startIngressNginxCentral(tb testing.TB, listen, gateway, app string) {
 // X-Original-URL, X-Original-Method, X-Sent-From, X-Auth-Request-Redirect
 // and the client's own headers, and no X-Forwarded-Method; each
 // auth-response-headers name is set on the request to the app from the
-// auth answer).
+// auth answer; the sign-in location adds the answer's Set-Cookie to its
+// redirect).
 func ingressNginxServer(tb testing.TB, listen, gateway, app string) string {
 	tb.Helper()
 	return ingressNginxFile(tb, "ingress-nginx.yaml", listen, gateway, app)
@@ -239,6 +240,7 @@ func ingressNginxFile(tb testing.TB, file, listen, gateway, app string) string {
 %[4]s    proxy_pass                  http://%[5]s%[6]s;
   }
 `+endpoints+`  location @signin {
+    add_header Set-Cookie $auth_cookie;
     return 302 %[10]s;
   }
   location / {
