@@ -298,7 +298,8 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest, ex *exchange) {
 }
 
 // forwardedProto is a trusted proxy's X-Forwarded-Proto, lower-cased, or
-// "" when it sent none. It must come once and name http or https, else
+// "" when it sent none. It must come once and name http or https in ASCII
+// letters (strings.EqualFold took "httpſ", with a long s, for https), else
 // 400 (checked at entry, decideRequest): a proxy that appends instead of
 // replacing (HAProxy's add-header, a list joined with ", ") puts the
 // client's own value first, and frameworks disagree on which element of a
@@ -308,9 +309,9 @@ func forwardedProto(r *http.Request) (string, error) {
 	switch {
 	case err != nil || v == "":
 		return "", err
-	case strings.EqualFold(v, "https"):
+	case asciiEqualFold(v, "https"):
 		return "https", nil
-	case strings.EqualFold(v, "http"):
+	case asciiEqualFold(v, "http"):
 		return "http", nil
 	}
 	return "", badRequest("the forwarded scheme is not http or https", nil)

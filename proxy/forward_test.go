@@ -667,6 +667,7 @@ func TestTrustedForwardedProtoOnce(t *testing.T) {
 		{"trusted: appended line", []reqOption{fromPeer(trusted), withHeader("X-Forwarded-Proto", "https"), withHeader("X-Forwarded-Proto", "http")}, http.StatusBadRequest, ""},
 		{"trusted: a list", []reqOption{fromPeer(trusted), withHeader("X-Forwarded-Proto", "https, http")}, http.StatusBadRequest, ""},
 		{"trusted: not a scheme", []reqOption{fromPeer(trusted), withHeader("X-Forwarded-Proto", "javascript")}, http.StatusBadRequest, ""},
+		{"trusted: a long s", []reqOption{fromPeer(trusted), withHeader("X-Forwarded-Proto", "http\u017f")}, http.StatusBadRequest, ""},
 		{"untrusted: replaced", []reqOption{fromPeer(untrusted), withHeader("X-Forwarded-Proto", "https"), withHeader("X-Forwarded-Proto", "x")}, http.StatusOK, "http"},
 	}
 	for _, tt := range tests {

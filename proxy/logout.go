@@ -229,8 +229,10 @@ func (h *Handler) sameOrigin(ex *exchange, r *http.Request) bool {
 	if len(o) > 1 || !bareOrigin(o[0]) {
 		return false
 	}
+	// ASCII case only: strings.EqualFold took "gw.teſt", with a long s,
+	// for the gateway's own "gw.test".
 	own := h.cfg.PublicURL.Scheme + "://" + ex.host.String()
-	if strings.EqualFold(o[0], h.origin) || strings.EqualFold(o[0], own) {
+	if asciiEqualFold(o[0], h.origin) || asciiEqualFold(o[0], own) {
 		return true
 	}
 	return h.redirects.validate(o[0]+"/") != "/"

@@ -40,6 +40,8 @@ func TestSignOut(t *testing.T) {
 		{"POST from the request's own host", "POST", []reqOption{withHeader("Origin", "http://gw.test"), withHeader("Sec-Fetch-Site", "same-origin")}, false, 302, "/after"},
 		{"POST with Origin null", "POST", []reqOption{withHeader("Origin", "null")}, false, 403, ""},
 		{"POST from a look-alike host", "POST", []reqOption{withHeader("Origin", "http://gw.test.evil.test")}, false, 403, ""},
+		{"POST from the host spelled with a long s", "POST", []reqOption{withHeader("Origin", "http://gw.te\u017ft")}, false, 403, ""},
+		{"POST from an allowed host spelled with a long s", "POST", []reqOption{withHeader("Origin", "http://app.te\u017ft")}, false, 403, ""},
 		{"GET cross-site navigation", "GET", []reqOption{withHeader("Sec-Fetch-Site", "cross-site"), withHeader("Sec-Fetch-Mode", "navigate")}, true, 403, ""},
 		{"GET same-origin navigation", "GET", []reqOption{withHeader("Sec-Fetch-Site", "same-origin"), withHeader("Sec-Fetch-Mode", "navigate")}, false, 302, "/after"},
 		{"GET typed into the address bar", "GET", []reqOption{withHeader("Sec-Fetch-Site", "none")}, false, 302, "/after"},
