@@ -1,0 +1,62 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzClipMsg: a clipped message is at most maxMsg bytes of the message
+// plus the marker, keeps a prefix and a suffix of it, says how many bytes
+// it left out, and a message within the bound is kept whole. A message
+// of UTF-8 text is clipped to UTF-8 text, about maxMsg bytes of it.
+func FuzzClipMsg(f *testing.F) {
+	f.Add(strings.Repeat("a", maxMsg))
+	f.Add(strings.Repeat("é", maxMsg))
+	f.Add(strings.Repeat("\x80", 3*maxMsg))
+	f.Add(strings.Repeat("日本", maxMsg/3) + strings.Repeat("x", 7))
+	f.Fuzz(func(t *testing.T, msg string) {
+		got := clipMsg(msg)
+		if len(msg) <= maxMsg {
+			if got != msg {
+				t.Fatalf("a message of %d bytes was changed: %q", len(msg), got)
+			}
+			return
+		}
+		head, rest, ok := strings.Cut(got, "…(")
+		if !ok {
+			t.Fatalf("no marker in %q", got)
+		}
+		i := strings.Index(rest, " bytes left out)…")
+		if i < 0 {
+			t.Fatalf("no marker in %q", got)
+		}
+		tail := rest[i+len(" bytes left out)…"):]
+		if !strings.HasPrefix(msg, head) || !strings.HasSuffix(msg, tail) {
+			t.Fatalf("%q is not a prefix and a suffix of the message", got)
+		}
+		if n := len(msg) - len(head) - len(tail); rest[:i] != itoa(n) {
+			t.Errorf("says %s bytes left out, left out %d", rest[:i], n)
+		}
+		if len(head)+len(tail) > maxMsg {
+			t.Errorf("keeps %d + %d bytes of a %d-byte message", len(head), len(tail), len(msg))
+		}
+		if !utf8.ValidString(msg) {
+			return // cut where a rune would start; a run of stray bytes may leave little
+		}
+		if !utf8.ValidString(got) {
+			t.Errorf("clipping %q made invalid UTF-8: %q", msg, got)
+		}
+		// A rune is at most utf8.UTFMax bytes: the cuts move less than that.
+		if len(head) <= maxMsg/2-utf8.UTFMax || len(tail) <= maxMsg/4-utf8.UTFMax {
+			t.Errorf("keeps %d + %d bytes of a %d-byte message", len(head), len(tail), len(msg))
+		}
+	})
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
