@@ -85,12 +85,35 @@ func openedAt(p *Problem, data []byte) {
 		if !strings.HasSuffix(p.Msg, "not terminated by "+delim) {
 			continue
 		}
-		i := bytes.LastIndex(data, []byte(delim))
+		i := lastDelimiter(data, delim)
 		if line := bytes.Count(data[:max(i, 0)], []byte("\n")) + 1; i >= 0 && line < p.Line {
 			p.Msg += fmt.Sprintf(" (it opens on this line; the parser reached line %d)", p.Line)
 			p.Line = line
 		}
 	}
+}
+
+// lastDelimiter is the index of delim's last occurrence in data that is
+// no escaped quote followed by two more: an open basic string may hold
+// \""" (the parser reads an escaped quote and two quotes), a literal one no
+// escapes. -1 when there is none.
+func lastDelimiter(data []byte, delim string) int {
+	i := len(data)
+	for {
+		i = bytes.LastIndex(data[:i], []byte(delim))
+		if i < 0 || delim != `"""` || !escapedAt(data, i) {
+			return i
+		}
+	}
+}
+
+// escapedAt reports whether data[i] follows an odd run of backslashes.
+func escapedAt(data []byte, i int) bool {
+	n := 0
+	for i-n > 0 && data[i-n-1] == '\\' {
+		n++
+	}
+	return n%2 == 1
 }
 
 // fullKey finds the full path of key for a decoding error on line (a

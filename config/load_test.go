@@ -71,6 +71,13 @@ func TestSchemaProblems(t *testing.T) {
 			want: []string{`cfg.toml:18: toml: multiline basic string not terminated by """ (it opens on this line; the parser reached line 22)`},
 		},
 		{
+			// An escaped quote and two more inside the open string spell
+			// the delimiter, but neither open nor close it.
+			name: "unterminated multi-line string holding an escaped quote",
+			doc:  base + "[branding]\nname = \"\"\"Example\nsays \\\"\"\" and \\\\\\\"\"\"\n\n[log]\n",
+			want: []string{`cfg.toml:18: toml: multiline basic string not terminated by """ (it opens on this line; the parser reached line 21)`},
+		},
+		{
 			name: "unterminated multi-line literal string",
 			doc:  base + "[branding]\nname = '''Example\n\n[log]\n",
 			want: []string{`cfg.toml:18: toml: multiline literal string not terminated by ''' (it opens on this line; the parser reached line 20)`},
