@@ -448,6 +448,13 @@ func (f *refresher) markDead(rt string) {
 	}
 }
 
+// markDeadFirst is markDead, reporting whether rt was not marked already
+// (a false from Add with no marker means it could not be stored: first).
+func (f *refresher) markDeadFirst(rt string, now time.Time) bool {
+	k := markerKey("dead", rt)
+	return f.killed.Add(k, struct{}{}, now.Add(deadRefreshTTL)) || !f.marked(k)
+}
+
 // dead reports whether rt was marked dead (markDead).
 func (f *refresher) dead(rt string) bool {
 	if rt == "" {

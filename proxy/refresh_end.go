@@ -21,7 +21,7 @@ import (
 // session's lock, by its access token. Another replica's refresh that
 // landed meanwhile is used instead (returned), and one still under way
 // (the lock held elsewhere) decides: this request is unauthenticated and
-// ends nothing. The refresh token is remembered as dead (markDead): a copy
+// ends nothing. The refresh token is remembered as dead (markDeadFirst): a copy
 // of a cookie-store cookie, which the cleared cookie does not end, is not
 // refreshed again by this replica once the provider is back.
 func (h *Handler) endUnrefreshed(ex *exchange, r *http.Request, full *session.Session, err error) (*session.Session, error) {
@@ -43,8 +43,11 @@ func (h *Handler) endUnrefreshed(ex *exchange, r *http.Request, full *session.Se
 		return nil, errStore{cerr}
 	case cur.AccessToken != full.AccessToken:
 		return cur, nil // refreshed elsewhere since this request read it
+	case !h.refresher.markDeadFirst(full.RefreshToken, h.now()):
+		// Another request that shared this failed refresh ended it (the
+		// cookie store's lock always acquires): this one clears its own
+		// cookie only, without a second line.
 	default:
-		h.refresher.markDead(full.RefreshToken)
 		h.log.Warn("proxy: session ended: its access token expired and the provider could not refresh it",
 			subAttr(full.Identity.Subject), slog.String("reason", "provider unreachable"), logattr.Err(err))
 	}

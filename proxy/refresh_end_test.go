@@ -168,3 +168,50 @@ func mustLoad(t *testing.T, st session.Store, cs []*http.Cookie) *session.Sessio
 	}
 	return s
 }
+
+// TestUnrefreshedEndOnceForConcurrentRequests: concurrent requests of one
+// session whose access token expired while the provider is slow and then
+// fails cost one refresh and end the session once: one warn line, each
+// request unauthenticated (401), none a 503. The requests that shared the
+// failed refresh each ran the end: with the cookie store, whose lock always
+// acquires, each read the same cookie and logged the session ended again.
+func TestUnrefreshedEndOnceForConcurrentRequests(t *testing.T) {
+	const n = 20
+	for _, store := range []string{"cookie", "redis"} {
+		t.Run(store, func(t *testing.T) {
+			var logs syncBuffer
+			f := newFixture(t, withDebugLog(&logs), func(c *Config) {
+				if store == "redis" {
+					c.Sessions = realRedisStore(t, c.Now)
+				}
+			})
+			entered, gate := make(chan struct{}, 1), make(chan struct{})
+			f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+				entered <- struct{}{}
+				<-gate // a slow provider, then no answer
+				return nil, nil, errProviderDown
+			}
+			s := f.session()
+			s.Expiry = f.clock.Now().Add(-time.Second)
+			cookies := saveToStore(t, f.cfg.Sessions, s)
+			codes := make(chan int, n)
+			for range n {
+				go func() { codes <- f.do(t, "GET", "/app/x", nil, withCookies(cookies)).StatusCode }()
+			}
+			<-entered
+			time.Sleep(300 * time.Millisecond) // the others join the refresh under way
+			close(gate)
+			for range n {
+				if code := <-codes; code != http.StatusUnauthorized {
+					t.Errorf("a concurrent request: %d, want 401", code)
+				}
+			}
+			if got := f.prov.refreshes.Load(); got != 1 {
+				t.Errorf("the provider was asked %d times, want once", got)
+			}
+			if got := strings.Count(logs.String(), "msg=\"proxy: session ended: its access token expired"); got != 1 {
+				t.Errorf("%d lines say the session ended, want 1; logs:\n%s", got, logs.String())
+			}
+		})
+	}
+}
