@@ -176,7 +176,7 @@ func mustLoad(t *testing.T, st session.Store, cs []*http.Cookie) *session.Sessio
 // failed refresh each ran the end: with the cookie store, whose lock always
 // acquires, each read the same cookie and logged the session ended again.
 func TestUnrefreshedEndOnceForConcurrentRequests(t *testing.T) {
-	const n = 20
+	const n = 100
 	for _, store := range []string{"cookie", "redis"} {
 		t.Run(store, func(t *testing.T) {
 			var logs syncBuffer
