@@ -384,10 +384,12 @@ func (h *Handler) refreshDue(s *session.Session) bool {
 // connection was only checked for the session's presence in the store, and
 // a user disabled at the provider kept a WebSocket open to the session's
 // lifetime when it was the session's only traffic. An expired access token
-// the provider or store cannot renew now, which makes a request anonymous,
-// is a recheck that cannot be made (errUpgradeUnchecked): an outage does
-// not end every connection at once, but it was not counted either, and
-// the connection was kept to the session's lifetime.
+// the provider cannot renew ends the session (endUnrefreshed), and the
+// connection with it. One the store cannot renew, or whose refresh another
+// replica has under way, is a recheck that cannot be made
+// (errUpgradeUnchecked): an outage does not end every connection at once,
+// but it was not counted either, and the connection was kept to the
+// session's lifetime.
 func (h *Handler) recheckRefresh(r *http.Request, s *session.Session) error {
 	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unsentResponse{}}}
 	if ns, err := h.fresh(ex, r, s); err == nil && ns != nil {
