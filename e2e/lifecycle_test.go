@@ -107,9 +107,13 @@ func TestRefreshProviderErrors(t *testing.T) {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
 			rs := startRedis(t, false)
-			p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 3 * time.Second})
+			// An access token is within the margin 1 s after it was issued
+			// and valid for 5 s more: a request 1.2 s after the sign-in
+			// ended falls between the two even when that sign-in's last
+			// steps (after the token was issued) are slow under -race.
+			p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 6 * time.Second})
 			up := newUpstream(t)
-			keys := "refresh_margin = \"2s\"\n"
+			keys := "refresh_margin = \"5s\"\n"
 			if store == "redis" {
 				keys += redisSession(rs.URL())
 			}
@@ -140,7 +144,7 @@ func unrefreshedEnds(t *testing.T, p *oidctest.Provider, up *upstream, gw *gatew
 	if p.Requests("/token") == tokens {
 		t.Error("no refresh was attempted within the margin")
 	}
-	sleepUntil(loggedIn.Add(3300 * time.Millisecond)) // expired
+	sleepUntil(loggedIn.Add(6300 * time.Millisecond)) // expired
 	status, _, hdr := withCookie(t, "GET", gw.URL+"/app/b", ck, false)
 	if status != http.StatusUnauthorized || !clearsCookie(hdr, "portcullis") {
 		t.Errorf("provider failing, access token expired: %d, Set-Cookie %q; want 401 clearing the session cookie", status, hdr.Values("Set-Cookie"))
@@ -171,7 +175,7 @@ func refusedRefreshEnds(t *testing.T, p *oidctest.Provider, up *upstream, gw *ga
 	c := browser(t)
 	loginThrough(t, c, gw, "alice")
 	ck := sessionCookie(t, c, gw)
-	// The new token is valid for 3 s and within the margin after 1 s.
+	// The new token is valid for 6 s and within the margin after 1 s.
 	p.SetFaults(oidctest.FaultChangedSub)
 	time.Sleep(1200 * time.Millisecond)
 	before := up.count()
