@@ -27,13 +27,42 @@ func reloaded(t *testing.T, f *fixture, routes []policy.RouteConfig) *Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return reloadedWith(t, f, func(c *Config) { c.Routes = table })
+}
+
+// reloadedWith builds the handler a reload to f's configuration, changed
+// by edit, would install: its own, not the one in force (Live unset).
+func reloadedWith(t *testing.T, f *fixture, edit func(*Config)) *Handler {
+	t.Helper()
 	cfg := f.cfg
-	cfg.Routes, cfg.Live = table, nil
+	edit(&cfg)
+	cfg.Live = nil
 	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// liveUpgrade is a fixture echoing WebSockets, rechecked every 50ms, whose
+// rechecks decide with the handler stored in the returned pointer once one is.
+func liveUpgrade(t *testing.T) (*fixture, *atomic.Pointer[Handler]) {
+	live := new(atomic.Pointer[Handler])
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+		c.UpgradeRecheck = 50 * time.Millisecond
+		c.Live = live.Load
+	})
+	return f, live
+}
+
+// readsLines fails t unless n lines of the stream br arrive.
+func readsLines(t *testing.T, br *bufio.Reader, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if line, err := br.ReadString('\n'); err != nil {
+			t.Fatalf("the stream of an allowed request ended: %q, %v", line, err)
+		}
+	}
 }
 
 // stricter is testRoutes with /app/** for the group "ops" only.
@@ -44,11 +73,7 @@ func stricter() []policy.RouteConfig {
 }
 
 func TestUpgradeEndsWhenReloadDeniesIt(t *testing.T) {
-	var live atomic.Pointer[Handler]
-	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
-		c.UpgradeRecheck = 50 * time.Millisecond
-		c.Live = live.Load
-	})
+	f, live := liveUpgrade(t)
 	f.prov.bearers["ws"] = &portcullis.Identity{Subject: "svc", Groups: []string{"staff"}, Expiry: f.clock.Now().Add(time.Hour)}
 	conn, br := openUpgrade(t, f, "Authorization: Bearer ws\r\n")
 	live.Store(reloaded(t, f, testRoutes)) // a reload that changes nothing for it
@@ -75,11 +100,7 @@ func TestUpgradeEndsWhenGroupRemoved(t *testing.T) {
 }
 
 func TestUpgradeOfSessionEndsWhenReloadDeniesIt(t *testing.T) {
-	var live atomic.Pointer[Handler]
-	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
-		c.UpgradeRecheck = 50 * time.Millisecond
-		c.Live = live.Load
-	})
+	f, live := liveUpgrade(t)
 	conn, br := openUpgrade(t, f, cookieHeader(f.cookies(t, f.session())))
 	live.Store(reloaded(t, f, stricter()))
 	if !closedWithin(conn, br, 5*time.Second) {
@@ -94,11 +115,7 @@ func TestStreamEndsWhenReloadDeniesIt(t *testing.T) {
 	br := openStream(t, f, "/app/events", "Authorization", "Bearer sse")
 	live.Store(reloaded(t, f, testRoutes))
 	f.clock.Advance(11 * time.Second) // a recheck is due: still allowed
-	for i := 0; i < 3; i++ {
-		if line, err := br.ReadString('\n'); err != nil {
-			t.Fatalf("the stream of an allowed request ended: %q, %v", line, err)
-		}
-	}
+	readsLines(t, br, 3)
 	live.Store(reloaded(t, f, stricter()))
 	f.clock.Advance(11 * time.Second)
 	if !streamEndsWithin(br, 5*time.Second) {
@@ -110,11 +127,7 @@ func TestStreamEndsWhenReloadDeniesIt(t *testing.T) {
 // cookie store ends every session; a WebSocket opened before the reload
 // lived on, rechecked against the store it was opened with.
 func TestUpgradeEndsWhenSecretsRotatedOut(t *testing.T) {
-	var live atomic.Pointer[Handler]
-	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
-		c.UpgradeRecheck = 50 * time.Millisecond
-		c.Live = live.Load
-	})
+	f, live := liveUpgrade(t)
 	conn, br := openUpgrade(t, f, cookieHeader(f.cookies(t, f.session())))
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
@@ -123,12 +136,7 @@ func TestUpgradeEndsWhenSecretsRotatedOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := f.cfg
-	cfg.Sessions, cfg.Live = store, nil
-	h, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := reloadedWith(t, f, func(c *Config) { c.Sessions = store })
 	time.Sleep(200 * time.Millisecond)
 	echoes(t, conn, br)
 	live.Store(h)
@@ -176,11 +184,7 @@ func TestStreamOfOverriddenPostEndsWhenOverrideDenied(t *testing.T) {
 	t.Cleanup(func() { resp.Body.Close() })
 	br := bufio.NewReader(resp.Body)
 	f.clock.Advance(11 * time.Second) // a recheck is due: still allowed
-	for i := 0; i < 3; i++ {
-		if line, err := br.ReadString('\n'); err != nil {
-			t.Fatalf("the stream of an allowed request ended: %q, %v", line, err)
-		}
-	}
+	readsLines(t, br, 3)
 	f.prov.mu.Lock() // introspection now states the user without admins
 	f.prov.bearers["sse"] = &portcullis.Identity{Subject: "svc", Groups: []string{"staff"}, Expiry: f.clock.Now().Add(time.Hour)}
 	f.prov.mu.Unlock()
@@ -195,11 +199,7 @@ func TestStreamOfOverriddenPostEndsWhenOverrideDenied(t *testing.T) {
 // next request, and their open connections at the next recheck, which
 // loads the session from the store of the configuration in force.
 func TestUpgradeEndsWhenReloadLowersLifetime(t *testing.T) {
-	var live atomic.Pointer[Handler]
-	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
-		c.UpgradeRecheck = 50 * time.Millisecond
-		c.Live = live.Load
-	})
+	f, live := liveUpgrade(t)
 	conn, br := openUpgrade(t, f, cookieHeader(f.cookies(t, f.session())))
 	cc := f.cookie
 	cc.Lifetime = time.Minute
@@ -207,12 +207,7 @@ func TestUpgradeEndsWhenReloadLowersLifetime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := f.cfg
-	cfg.Sessions, cfg.Live = store, nil
-	h, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := reloadedWith(t, f, func(c *Config) { c.Sessions = store })
 	live.Store(h)
 	time.Sleep(200 * time.Millisecond)
 	echoes(t, conn, br) // younger than the new lifetime: kept
