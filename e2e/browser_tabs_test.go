@@ -114,6 +114,19 @@ func signedInOn(s shown, path string) bool {
 	return s.Status == http.StatusOK && strings.HasPrefix(s.Text, path+"\n") && strings.HasSuffix(strings.TrimSpace(s.Text), "alice")
 }
 
+// signsInAgainByLink follows the link to sign in again on the tab's page
+// (what names that page) and allows the consent: the sign-in must end on
+// path, the page first asked for.
+func signsInAgainByLink(t *testing.T, tab context.Context, what, path string) {
+	t.Helper()
+	if s := click(t, tab, `a[href*="/oauth2/start"]`); !atConsent(s) {
+		t.Fatalf("%s's link: %+v, want a new sign-in", what, s)
+	}
+	if s := click(t, tab, "#allow"); !signedInOn(s, path) {
+		t.Errorf("the sign-in from %s's link ended at %+v, want the page asked for", what, s)
+	}
+}
+
 // TestTwoTabsKeepSignedInInChromium: two tabs open two protected pages while
 // signed out and both wait on the provider's consent page; the user allows
 // in tab 2, then in tab 1. Each tab ends on its own page, signed in, and
@@ -250,12 +263,7 @@ func TestDeniedConsentInChromium(t *testing.T) {
 	tab2 := newTab(t, ctx)
 	open(t, tab2, gw.URL+"/report?q=1")
 	click(t, tab2, "#deny")
-	if s := click(t, tab2, `a[href*="/oauth2/start"]`); !atConsent(s) {
-		t.Fatalf("the denied page's link: %+v, want a new sign-in", s)
-	}
-	if s := click(t, tab2, "#allow"); !signedInOn(s, "/report") {
-		t.Errorf("the sign-in from the denied page's link ended at %+v, want the page asked for", s)
-	}
+	signsInAgainByLink(t, tab2, "the denied page", "/report")
 }
 
 // TestProviderErrorPageInChromium: the provider's token endpoint answers
@@ -271,12 +279,7 @@ func TestProviderErrorPageInChromium(t *testing.T) {
 		t.Errorf("the failed token request: %+v, want the gateway's 502 page without the provider's text", s)
 	}
 	p.SetFaults(0)
-	if s := click(t, tab, `a[href*="/oauth2/start"]`); !atConsent(s) {
-		t.Fatalf("the failure page's link: %+v, want a new sign-in", s)
-	}
-	if s := click(t, tab, "#allow"); !signedInOn(s, "/report") {
-		t.Errorf("the sign-in from the failure page's link ended at %+v, want the page asked for", s)
-	}
+	signsInAgainByLink(t, tab, "the failure page", "/report")
 }
 
 // TestCallbackOpenedTwiceInChromium: after a sign-in the user opens its
