@@ -54,18 +54,22 @@ var redTeamFronts = frontProxies
 func bobBehindFront(t *testing.T, trusted string, start func(tb testing.TB, listen, gateway, app string)) (frontSetup, *http.Client, string, string) {
 	t.Helper()
 	s := behindFront(t, trusted, start)
-	s.p.SetUser(oidctest.User{Subject: "bob", Claims: map[string]any{"email": "bob@example.com",
-		"email_verified": true, "groups": []any{"staff"}}})
 	origin := "http://" + s.front
+	bob, cookie := signInBob(t, s.p, origin)
+	return s, bob, origin, cookie
+}
+
+// signInBob makes bob (staff, not an admin) p's user and signs him in at
+// origin: his browser and his Cookie header there.
+func signInBob(t *testing.T, p *oidctest.Provider, origin string) (*http.Client, string) {
+	t.Helper()
+	p.SetUser(oidctest.User{Subject: "bob", Claims: map[string]any{"email": "bob@example.com",
+		"email_verified": true, "groups": []any{"staff"}}})
 	bob := browser(t)
 	if status, body, _ := get(t, bob, origin+"/hello"); status != 200 {
 		t.Fatalf("bob's login: %d %s", status, body)
 	}
-	var cookie string
-	for _, ck := range bob.Jar.Cookies(mustURL(t, origin)) {
-		cookie += ck.Name + "=" + ck.Value + "; "
-	}
-	return s, bob, origin, cookie
+	return bob, cookieHeader(bob.Jar.Cookies(mustURL(t, origin)))
 }
 
 // TestRedTeamForwardAuthEndpointFromClient: the forward-auth endpoint

@@ -51,24 +51,24 @@ func adminTricks(host string) []string {
 	}
 }
 
+// bobThroughProxy starts the gateway in proxy mode, every path routed, and
+// signs bob (staff, not an admin) in: the upstream, the gateway, bob's
+// browser and his Cookie header.
+func bobThroughProxy(t *testing.T) (*upstream, *gateway, *http.Client, string) {
+	t.Helper()
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{})
+	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "", demoRoutes+"\n[[routes]]\npath = \"/**\"\n"))
+	bob, cookie := signInBob(t, p, gw.URL)
+	return up, gw, bob, cookie
+}
+
 // TestRedTeamProxyPaths: a signed-in user outside the group admins, in
 // proxy mode, sends every path trick against /admin/** as raw bytes: the
 // upstream never receives a request an application could route to /admin,
 // and the gateway answers each with a status, never a crash.
 func TestRedTeamProxyPaths(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	p.SetUser(oidctest.User{Subject: "bob", Claims: map[string]any{"email": "bob@example.com",
-		"email_verified": true, "groups": []any{"staff"}}})
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "", demoRoutes+"\n[[routes]]\npath = \"/**\"\n"))
-	bob := browser(t)
-	if status, body, _ := get(t, bob, gw.URL+"/hello"); status != 200 {
-		t.Fatalf("bob's login: %d %s", status, body)
-	}
-	var cookie string
-	for _, ck := range bob.Jar.Cookies(mustURL(t, gw.URL)) {
-		cookie += ck.Name + "=" + ck.Value + "; "
-	}
+	up, gw, bob, cookie := bobThroughProxy(t)
 	host := strings.TrimPrefix(gw.URL, "http://")
 	targets := adminTricks(host)
 	probes := 0
@@ -106,15 +106,7 @@ func TestRedTeamProxyPaths(t *testing.T) {
 // Connection: the upstream sees none of the client's values, and a signed-in
 // user's identity headers arrive whole.
 func TestRedTeamProxySpoof(t *testing.T) {
-	up := newUpstream(t)
-	p := oidctest.New(t, oidctest.Options{})
-	p.SetUser(oidctest.User{Subject: "bob", Claims: map[string]any{"email": "bob@example.com",
-		"email_verified": true, "groups": []any{"staff"}}})
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "", demoRoutes+"\n[[routes]]\npath = \"/**\"\n"))
-	bob := browser(t)
-	if status, body, _ := get(t, bob, gw.URL+"/hello"); status != 200 {
-		t.Fatalf("bob's login: %d %s", status, body)
-	}
+	up, gw, bob, _ := bobThroughProxy(t)
 	names := []string{"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups", "X-Forwarded-Preferred-Username",
 		"X-Portcullis-Jwt-Assertion", "X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Groups",
 		"X-Forwarded-Access-Token", "Authorization", "X-Original-URL", "X-Rewrite-URL", "X-Original-URI",
@@ -136,10 +128,7 @@ func TestRedTeamProxySpoof(t *testing.T) {
 				}
 				hdr.WriteString(s + ": mallory-spoof\r\n" + s + ": mallory-spoof\r\n")
 			}
-			var cookie string
-			for _, ck := range who.Jar.Cookies(mustURL(t, gw.URL)) {
-				cookie += ck.Name + "=" + ck.Value + "; "
-			}
+			cookie := cookieHeader(who.Jar.Cookies(mustURL(t, gw.URL)))
 			for _, conn := range []string{"close", "close, X-Forwarded-User, X-Forwarded-Groups, X-Portcullis-Jwt-Assertion, X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host"} {
 				probes++
 				before := up.count()
