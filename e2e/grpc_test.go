@@ -224,15 +224,24 @@ func TestGRPCOverTLS(t *testing.T) {
 // spoken to in h2c.
 func TestGRPCOverH2C(t *testing.T) {
 	t.Parallel()
-	app := startGRPCApp(t, nil)
-	p := oidctest.New(t, oidctest.Options{})
+	_, listen, p := h2cGateway(t, grpcRoutes)
+	assertGRPCDecisions(t, listen, insecure.NewCredentials(), p)
+}
+
+// h2cGateway starts the gRPC test app in cleartext and the gateway with
+// routes in front of it, speaking h2c on both sides: the app's address,
+// the gateway's and the gateway's provider.
+func h2cGateway(t *testing.T, routes string) (app, listen string, p *oidctest.Provider) {
+	t.Helper()
+	app = startGRPCApp(t, nil)
+	p = oidctest.New(t, oidctest.Options{})
 	a := pickAddrs(t)
 	startGateway(t, a, tomlConfig{
 		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
 		Upstream: "h2c://" + app,
-		Routes:   grpcRoutes,
+		Routes:   routes,
 	}.String())
-	assertGRPCDecisions(t, a.Listen, insecure.NewCredentials(), p)
+	return app, a.Listen, p
 }
 
 // assertGRPCDecisions makes the calls of the gRPC tests through the gateway
@@ -295,14 +304,7 @@ func assertGRPCDecisions(t *testing.T, addr string, creds credentials.TransportC
 // call is answered at once.
 func TestGRPCBidirectionalWaitsForTheRequestBody(t *testing.T) {
 	t.Parallel()
-	app := startGRPCApp(t, nil)
-	p := oidctest.New(t, oidctest.Options{})
-	a := pickAddrs(t)
-	startGateway(t, a, tomlConfig{
-		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream: "h2c://" + app,
-		Routes:   "[[routes]]\npath = \"/grpc.testing.TestService/**\"\nmethods = [\"POST\"]\npublic = true\n",
-	}.String())
+	app, listen, _ := h2cGateway(t, "[[routes]]\npath = \"/grpc.testing.TestService/**\"\nmethods = [\"POST\"]\npublic = true\n")
 	// wait bounds the call: the documented limit's call gets no answer
 	// within it, and the others, answered at once, get a bound that a
 	// loaded CI machine's -race run does not reach.
@@ -333,10 +335,10 @@ func TestGRPCBidirectionalWaitsForTheRequestBody(t *testing.T) {
 	if err := chat(app, false, 30*time.Second); err != nil {
 		t.Fatalf("straight to the app: %v", err)
 	}
-	if err := chat(a.Listen, false, 3*time.Second); status.Code(err) != codes.DeadlineExceeded {
+	if err := chat(listen, false, 3*time.Second); status.Code(err) != codes.DeadlineExceeded {
 		t.Errorf("through the gateway, waiting for the first answer: %v, want DeadlineExceeded (the documented limit)", err)
 	}
-	if err := chat(a.Listen, true, 30*time.Second); err != nil {
+	if err := chat(listen, true, 30*time.Second); err != nil {
 		t.Errorf("through the gateway, the client's side ended first: %v", err)
 	}
 }
