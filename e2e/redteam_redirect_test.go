@@ -86,6 +86,26 @@ func chase(t *testing.T, c *http.Client, target, gwOrigin, opOrigin string) []st
 	return nil
 }
 
+// offSite asks origin for target (a path and query) at a new browser, one
+// that has signed in first when target is the sign-out, and chases its
+// redirects: the Locations the gateway sent that lead neither to the
+// provider at issuer nor back to origin.
+func offSite(t *testing.T, origin, issuer, target string) []string {
+	t.Helper()
+	c := browser(t)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if strings.HasPrefix(target, "/oauth2/sign_out") {
+		chase(t, c, origin+"/oauth2/start", origin, issuer)
+	}
+	var bad []string
+	for _, loc := range chase(t, c, origin+target, origin, issuer) {
+		if !strings.HasPrefix(loc, issuer+"/") && !safeLocation(loc, origin) {
+			bad = append(bad, loc)
+		}
+	}
+	return bad
+}
+
 // TestRedTeamOpenRedirect: every URL parameter (start's rd, sign_out's rd
 // through the provider's end-session endpoint and signed_out, and the
 // return URL a login keeps in its state) with the open-redirect corpus ends
@@ -100,15 +120,8 @@ func TestRedTeamOpenRedirect(t *testing.T) {
 	for _, rd := range openRedirects(gwHost) {
 		for _, ep := range []string{"/oauth2/start", "/oauth2/sign_out"} {
 			probes++
-			c := browser(t)
-			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-			if ep == "/oauth2/sign_out" {
-				chase(t, c, gw.URL+"/oauth2/start", gw.URL, p.Issuer)
-			}
-			for _, loc := range chase(t, c, gw.URL+ep+"?rd="+url.QueryEscape(rd), gw.URL, p.Issuer) {
-				if !strings.HasPrefix(loc, p.Issuer+"/") && !safeLocation(loc, gw.URL) {
-					t.Errorf("%s?rd=%q: the gateway redirected to %q", ep, rd, loc)
-				}
+			for _, loc := range offSite(t, gw.URL, p.Issuer, ep+"?rd="+url.QueryEscape(rd)) {
+				t.Errorf("%s?rd=%q: the gateway redirected to %q", ep, rd, loc)
 			}
 		}
 	}
@@ -119,15 +132,8 @@ func TestRedTeamOpenRedirect(t *testing.T) {
 		"rd=%2Fok%23%2F%2Fevil.test", "rd=%2Fok&rd=", "rd=/%09/evil.test", "rd=%E3%80%82%2Fevil.test"} {
 		for _, ep := range []string{"/oauth2/start", "/oauth2/sign_out"} {
 			probes++
-			c := browser(t)
-			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-			if ep == "/oauth2/sign_out" {
-				chase(t, c, gw.URL+"/oauth2/start", gw.URL, p.Issuer)
-			}
-			for _, loc := range chase(t, c, gw.URL+ep+"?"+q, gw.URL, p.Issuer) {
-				if !strings.HasPrefix(loc, p.Issuer+"/") && !safeLocation(loc, gw.URL) {
-					t.Errorf("%s?%s: the gateway redirected to %q", ep, q, loc)
-				}
+			for _, loc := range offSite(t, gw.URL, p.Issuer, ep+"?"+q) {
+				t.Errorf("%s?%s: the gateway redirected to %q", ep, q, loc)
 			}
 		}
 	}
@@ -135,12 +141,8 @@ func TestRedTeamOpenRedirect(t *testing.T) {
 	// to it, on the gateway.
 	for _, path := range []string{"//evil.test/x", "/\\evil.test/x", "/%5Cevil.test", "/%2F%2Fevil.test", "/.//evil.test"} {
 		probes++
-		c := browser(t)
-		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		for _, loc := range chase(t, c, gw.URL+path, gw.URL, p.Issuer) {
-			if !strings.HasPrefix(loc, p.Issuer+"/") && !safeLocation(loc, gw.URL) {
-				t.Errorf("login from %q: the gateway redirected to %q", path, loc)
-			}
+		for _, loc := range offSite(t, gw.URL, p.Issuer, path) {
+			t.Errorf("login from %q: the gateway redirected to %q", path, loc)
 		}
 	}
 	// The chase sees the redirects it judges: an honest rd arrives.
