@@ -26,6 +26,15 @@ func endFixture(t *testing.T, redis bool) *fixture {
 	})
 }
 
+// storedSession saves f's session, its access token expiring in (or, if
+// negative, that long ago), to f's store: the cookies that name it.
+func storedSession(t *testing.T, f *fixture, in time.Duration) []*http.Cookie {
+	t.Helper()
+	s := f.session()
+	s.Expiry = f.clock.Now().Add(in)
+	return saveToStore(t, f.cfg.Sessions, s)
+}
+
 // TestExpiredSessionEndsWhenProviderUnreachable: a session whose access
 // token has expired and whose refresh fails without the provider's verdict
 // (unreachable) ends: removed from Redis, its cookie cleared, the request
@@ -50,9 +59,7 @@ func TestExpiredSessionEndsWhenProviderUnreachable(t *testing.T) {
 			t.Run(store+"/"+k.name, func(t *testing.T) {
 				f := endFixture(t, store == "redis")
 				f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) { return nil, nil, errProviderDown }
-				s := f.session()
-				s.Expiry = f.clock.Now().Add(-time.Second)
-				cookies := saveToStore(t, f.cfg.Sessions, s)
+				cookies := storedSession(t, f, -time.Second)
 
 				resp := f.do(t, "GET", k.target, nil, append(k.opts, withCookies(cookies))...)
 				if resp.StatusCode != k.want || !clearsSession(resp) {
@@ -89,9 +96,7 @@ func TestUnreachableProviderWithinMarginEndsNothing(t *testing.T) {
 		t.Run(store, func(t *testing.T) {
 			f := endFixture(t, store == "redis")
 			f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) { return nil, nil, errProviderDown }
-			s := f.session()
-			s.Expiry = f.clock.Now().Add(10 * time.Second) // within the margin
-			cookies := saveToStore(t, f.cfg.Sessions, s)
+			cookies := storedSession(t, f, 10*time.Second) // within the margin
 			resp := f.do(t, "GET", "/app/x", nil, withCookies(cookies))
 			if resp.StatusCode != http.StatusOK || clearsSession(resp) || f.prov.refreshes.Load() != 1 {
 				t.Errorf("provider down, access token valid: %d, Set-Cookie %q, %d refreshes; want 200 after one, nothing cleared",
@@ -110,9 +115,7 @@ func TestUnreachableProviderWithinMarginEndsNothing(t *testing.T) {
 // request is served with that refresh, and the session stays.
 func TestUnrefreshedEndSparesAnotherReplicasRefresh(t *testing.T) {
 	f := endFixture(t, true)
-	s := f.session()
-	s.Expiry = f.clock.Now().Add(-time.Second)
-	cookies := saveToStore(t, f.cfg.Sessions, s)
+	cookies := storedSession(t, f, -time.Second)
 	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
 		// Another replica's refresh lands while this one's provider call fails.
 		other, err := f.cfg.Sessions.Full(withCookiesRequest(cookies), mustLoad(t, f.cfg.Sessions, cookies))
@@ -142,9 +145,7 @@ func TestUnrefreshedEndSparesAnotherReplicasRefresh(t *testing.T) {
 // the refresh under way decides.
 func TestUnrefreshedEndWaitsForARefreshUnderWay(t *testing.T) {
 	f := endFixture(t, true)
-	s := f.session()
-	s.Expiry = f.clock.Now().Add(-time.Second)
-	cookies := saveToStore(t, f.cfg.Sessions, s)
+	cookies := storedSession(t, f, -time.Second)
 	stored := mustLoad(t, f.cfg.Sessions, cookies)
 	unlock, ok, err := f.cfg.Sessions.Lock(t.Context(), stored.ID, time.Minute)
 	if err != nil || !ok {
