@@ -124,16 +124,8 @@ func TestForwardAuthRefreshedCookieOnAppError(t *testing.T) {
 			old := sessionValue(c, home)
 			sleepUntil(signedIn.Add(1200 * time.Millisecond)) // within refresh_margin
 			tokens := s.p.Requests("/token")
-			req, _ := http.NewRequest("GET", front+"/missing/page", nil)
-			req.Header.Set("Accept", "application/json")
-			resp, err := c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusNotFound || s.p.Requests("/token") == tokens {
-				t.Fatalf("the app's 404 with a refresh: %d, %d token requests", resp.StatusCode, s.p.Requests("/token")-tokens)
+			if st := apiStatus(t, c, "GET", front+"/missing/page", nil); st != http.StatusNotFound || s.p.Requests("/token") == tokens {
+				t.Fatalf("the app's 404 with a refresh: %d, %d token requests", st, s.p.Requests("/token")-tokens)
 			}
 			if v := sessionValue(c, home); v == "" || v == old {
 				t.Error("the browser did not get the refreshed session cookie with the app's 404")

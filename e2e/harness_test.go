@@ -225,6 +225,21 @@ func get(tb testing.TB, c *http.Client, url string) (int, string, *http.Response
 	return 0, "", nil
 }
 
+// apiStatus makes an API call (Accept: application/json) with c and
+// returns its status; the body is read and dropped.
+func apiStatus(tb testing.TB, c *http.Client, method, url string, body io.Reader) int {
+	tb.Helper()
+	req, _ := http.NewRequest(method, url, body)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, url, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // metaRefresh finds a page's immediate meta refresh and its URL.
 var metaRefresh = regexp.MustCompile(`<meta http-equiv="refresh" content="0; url=([^"]*)">`)
 
