@@ -9,11 +9,11 @@ import (
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
-// pausedLogin starts a login through gw with c and stops before the
-// callback: it returns the callback URL the provider sent the browser to,
-// as when the user has signed in at the provider and the browser has not
-// yet reached the gateway.
-func pausedLogin(t *testing.T, c *http.Client, gw *gateway) string {
+// pausedLogin has c ask gw for path, which starts a login, and stops before
+// the callback: it returns the callback URL the provider sent the browser
+// to, as when the user has signed in at the provider and the browser has
+// not yet reached the gateway.
+func pausedLogin(t *testing.T, c *http.Client, gw *gateway, path string) string {
 	t.Helper()
 	stop := *c
 	stop.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
@@ -22,7 +22,7 @@ func pausedLogin(t *testing.T, c *http.Client, gw *gateway) string {
 		}
 		return nil
 	}
-	status, _, resp := get(t, &stop, gw.URL+"/app/home")
+	status, _, resp := get(t, &stop, gw.URL+path)
 	loc := resp.Header.Get("Location")
 	if status != http.StatusFound || !strings.Contains(loc, "/oauth2/callback?") {
 		t.Fatalf("login through %s: %d to %q, want a redirect to the callback", gw.URL, status, loc)
@@ -60,7 +60,7 @@ func TestBackchannelLogoutDuringLogin(t *testing.T) {
 	} {
 		signInAs("sid-" + strconv.Itoa(i))
 		c := browser(t)
-		callback := pausedLogin(t, c, gwB)
+		callback := pausedLogin(t, c, gwB, "/app/home")
 		if status, body, _ := postLogout(t, gwA, p.LogoutToken(tc.sub, tc.sid, nil)); status != 200 {
 			t.Fatalf("%s: logout token: %d %s", tc.name, status, body)
 		}
@@ -82,7 +82,7 @@ func TestBackchannelLogoutDuringLogin(t *testing.T) {
 	// A logout of another provider session leaves this one's sign-in alone.
 	signInAs("sid-last")
 	c := browser(t)
-	callback := pausedLogin(t, c, gwB)
+	callback := pausedLogin(t, c, gwB, "/app/home")
 	if status, body, _ := postLogout(t, gwA, p.LogoutToken("", "sid-other", nil)); status != 200 {
 		t.Fatalf("logout token of another sid: %d %s", status, body)
 	}

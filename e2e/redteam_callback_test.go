@@ -9,26 +9,6 @@ import (
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
-// callbackURL has the browser c start a login and returns the callback URL
-// the provider sent it back to, without visiting it.
-func callbackURL(t *testing.T, c *http.Client, gw *gateway) string {
-	t.Helper()
-	cc := *c
-	var cb string
-	cc.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
-		if r.URL.Path == "/oauth2/callback" {
-			cb = r.URL.String()
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}
-	get(t, &cc, gw.URL+"/oauth2/start?rd=%2Fhello")
-	if cb == "" {
-		t.Fatal("no callback URL")
-	}
-	return cb
-}
-
 // TestRedTeamCallback: replayed, cross-session, cookieless, duplicated and
 // error callbacks sign nobody in, redeem no code they should not, are
 // answered with a 4xx page that escapes what the client sent, and the
@@ -37,6 +17,8 @@ func TestRedTeamCallback(t *testing.T) {
 	up := newUpstream(t)
 	p := oidctest.New(t, oidctest.Options{})
 	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "", "[[routes]]\npath = \"/**\"\n"))
+	// callbackURL: the callback of a login the browser c starts, unvisited.
+	callbackURL := func(c *http.Client) string { return pausedLogin(t, c, gw, "/oauth2/start?rd=%2Fhello") }
 	n := 0
 	refused := func(name string, c *http.Client, target string, hdr map[string]string) {
 		t.Helper()
@@ -62,7 +44,7 @@ func TestRedTeamCallback(t *testing.T) {
 
 	// The honest flow, then its callback replayed by the same browser.
 	alice := browser(t)
-	cb := callbackURL(t, alice, gw)
+	cb := callbackURL(alice)
 	if status, body, _ := get(t, alice, cb); status != 200 {
 		t.Fatalf("honest callback: %d %s", status, body)
 	}
@@ -71,8 +53,8 @@ func TestRedTeamCallback(t *testing.T) {
 	// Another browser's callback (login CSRF), and a callback without
 	// the login-state cookie.
 	victim, attacker := browser(t), browser(t)
-	callbackURL(t, victim, gw)
-	stolen := callbackURL(t, attacker, gw)
+	callbackURL(victim)
+	stolen := callbackURL(attacker)
 	tokens := p.Requests("/token")
 	refused("callback without a login-state cookie", browser(t), stolen, noCookies)
 	var victimCookies string
@@ -86,7 +68,7 @@ func TestRedTeamCallback(t *testing.T) {
 
 	// Malformed callbacks at a browser with a login under way.
 	c := browser(t)
-	good := mustURL(t, callbackURL(t, c, gw))
+	good := mustURL(t, callbackURL(c))
 	q := good.Query()
 	var cookies string
 	for _, ck := range c.Jar.Cookies(mustURL(t, gw.URL)) {

@@ -161,7 +161,7 @@ func TestReloadDuringSignIn(t *testing.T) {
 			gw.signal(t, syscall.SIGHUP)
 			gw.waitOutput(t, `msg="config reloaded"`, 2*i+1)
 			c := browser(t)
-			callback := pausedLogin(t, c, gw)
+			callback := pausedLogin(t, c, gw, "/app/home")
 			cfg := base
 			change.edit(&cfg)
 			gw.rewrite(t, a, cfg.String())
