@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
-	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // TestForwardAuthRefreshChunkedCookie: a session too big for one cookie
@@ -21,22 +20,17 @@ import (
 func TestForwardAuthRefreshChunkedCookie(t *testing.T) {
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
-			up := newUpstream(t)
-			p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 2 * time.Minute})
+			// Every access token is within refresh_margin of its expiry:
+			// each authenticated /auth refreshes the session.
+			s := behindFrontWith(t, front.trusted, front.start,
+				oidctest.Options{AccessTokenLifetime: 2 * time.Minute}, "refresh_margin = \"150s\"\n")
+			p, addr := s.p, s.front
 			groups := []any{"staff"}
 			for i := range 40 { // random: no compression shrinks it
 				groups = append(groups, fmt.Sprintf("group-%d-%s", i, randomSecret(t)))
 			}
 			p.SetUser(oidctest.User{Subject: "alice", Claims: map[string]any{
 				"email": "alice@example.com", "email_verified": true, "groups": groups}})
-			addr := testenv.Addr(testenv.FreePort(t))
-			a := pickAddrs(t)
-			cfg := forwardAuthConfig(p, "http://"+addr, up.URL, front.trusted)
-			// Every access token is within refresh_margin of its expiry:
-			// each authenticated /auth refreshes the session.
-			cfg = strings.Replace(cfg, "[session]\n", "[session]\nrefresh_margin = \"150s\"\n", 1)
-			gw := startGateway(t, a, cfg)
-			front.start(t, addr, a.Listen, strings.TrimPrefix(up.URL, "http://"))
 			c := browser(t)
 			// The login's last step, /hello through the front, refreshes.
 			if status, body, _ := get(t, c, "http://"+addr+"/hello"); status != 200 {
@@ -56,7 +50,7 @@ func TestForwardAuthRefreshChunkedCookie(t *testing.T) {
 						i, status, tokens, p.Requests("/token"), setCookieNames(hdr.Values("Set-Cookie")))
 				}
 			}
-			out := gw.Proc.Output()
+			out := s.gw.Proc.Output()
 			if n := strings.Count(out, "a refreshed session needs several cookies on a forward-auth answer"); n != 1 {
 				t.Errorf("the gateway warned %d times about a chunked forward-auth cookie, want once:\n%s", n, out)
 			}
