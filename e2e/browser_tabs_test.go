@@ -114,6 +114,18 @@ func signedInOn(s shown, path string) bool {
 	return s.Status == http.StatusOK && strings.HasPrefix(s.Text, path+"\n") && strings.HasSuffix(strings.TrimSpace(s.Text), "alice")
 }
 
+// signedInTab opens a new tab on gw's path and signs in there: the tab,
+// showing that page.
+func signedInTab(t *testing.T, ctx context.Context, gw *gateway, path string) context.Context {
+	t.Helper()
+	tab := newTab(t, ctx)
+	open(t, tab, gw.URL+path)
+	if s := click(t, tab, "#allow"); !signedInOn(s, path) {
+		t.Fatalf("the sign-in at %s: %+v", path, s)
+	}
+	return tab
+}
+
 // signsInAgainByLink follows the link to sign in again on the tab's page
 // (what names that page) and allows the consent: the sign-in must end on
 // path, the page first asked for.
@@ -185,11 +197,7 @@ func TestParallelSignInsBoundInChromium(t *testing.T) {
 // page's next fetch work with it, without a new sign-in.
 func TestSignInAgainWhileSignedInInChromium(t *testing.T) {
 	gw, p, ctx := tabsRun(t, oidctest.Options{})
-	one, two := newTab(t, ctx), newTab(t, ctx)
-	open(t, two, gw.URL+"/two")
-	if s := click(t, two, "#allow"); !signedInOn(s, "/two") {
-		t.Fatalf("tab 2's sign-in: %+v", s)
-	}
+	one, two := newTab(t, ctx), signedInTab(t, ctx, gw, "/two")
 	if s := open(t, one, gw.URL+"/oauth2/start?rd=/one"); !atConsent(s) {
 		t.Fatalf("tab 1's sign-in: %+v, want the consent page", s)
 	}
@@ -215,11 +223,7 @@ func TestSignInAgainWhileSignedInInChromium(t *testing.T) {
 // login; its next navigation goes to sign in.
 func TestSignOutInOtherTabInChromium(t *testing.T) {
 	gw, _, ctx := tabsRun(t, oidctest.Options{})
-	one, two := newTab(t, ctx), newTab(t, ctx)
-	open(t, two, gw.URL+"/two")
-	if s := click(t, two, "#allow"); !signedInOn(s, "/two") {
-		t.Fatalf("tab 2's sign-in: %+v", s)
-	}
+	one, two := newTab(t, ctx), signedInTab(t, ctx, gw, "/two")
 	open(t, one, gw.URL+"/oauth2/sign_out")
 	started := metricValue(t, gw, startedLogins)
 	js := `fetch("/two/data").then(async r => r.status + " " + r.headers.get("WWW-Authenticate"), e => "failed: " + e.message)`
