@@ -192,9 +192,7 @@ func TestUnrefreshedEndOnceForConcurrentRequests(t *testing.T) {
 				<-gate // a slow provider, then no answer
 				return nil, nil, errProviderDown
 			}
-			s := f.session()
-			s.Expiry = f.clock.Now().Add(-time.Second)
-			cookies := saveToStore(t, f.cfg.Sessions, s)
+			cookies := storedSession(t, f, -time.Second)
 			codes := make(chan int, n)
 			for range n {
 				go func() { codes <- f.do(t, "GET", "/app/x", nil, withCookies(cookies)).StatusCode }()
