@@ -148,7 +148,7 @@ func (d *decoder) checkRedis(s *sessionSection) {
 	}
 	if s.RedisURL != "" {
 		u, err := url.Parse(s.RedisURL)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Hostname() == "" {
 			d.problem("session.redis_url", "must be a redis:// or rediss:// URL")
 		} else if opt, err := redis.ParseURL(s.RedisURL); err != nil {
 			// go-redis's messages name the part (database, option), never the password.

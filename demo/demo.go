@@ -150,7 +150,7 @@ func (e *Env) shutdown() error {
 // and returns it without a trailing slash.
 func parseGatewayURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" ||
 		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", fmt.Errorf("demo: gateway URL %q is not an absolute http(s) URL", raw)
 	}

@@ -143,7 +143,7 @@ func defaults(cfg *Config) error {
 		if u == "" {
 			continue
 		}
-		if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Hostname() == "" {
 			return fmt.Errorf("idp: %q is not an http(s) URL", u)
 		}
 	}

@@ -192,7 +192,7 @@ func endpointProblem(issuer, raw string) string {
 	switch {
 	case err != nil:
 		return "is not a URL"
-	case u.Scheme != "https" && u.Scheme != "http", u.Host == "":
+	case u.Scheme != "https" && u.Scheme != "http", u.Hostname() == "":
 		return "is not an absolute http(s) URL"
 	case u.Fragment != "" || strings.Contains(raw, "#"):
 		return "has a fragment"

@@ -31,6 +31,8 @@ func TestDiscoveredEndpointsThatCannotBeUsed(t *testing.T) {
 		{name: "not a URL", endSession: "https://op.example/%zz", problem: "is not a URL"},
 		{name: "relative", endSession: "/end_session", problem: "is not an absolute http(s) URL"},
 		{name: "another scheme", endSession: "javascript:alert(1)", problem: "is not an absolute http(s) URL"},
+		{name: "port but no host", endSession: "http://:443/end_session", problem: "is not an absolute http(s) URL"},
+		{name: "empty authority", endSession: "http://:", problem: "is not an absolute http(s) URL"},
 		{name: "fragment", endSession: "https://op.example/end_session#x", problem: "has a fragment"},
 		{name: "http under https", endSession: "http://accounts.google.com/end_session", problem: "is http under an https issuer", https: true},
 	} {

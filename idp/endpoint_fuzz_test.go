@@ -18,7 +18,7 @@ import (
 func FuzzDiscoveredEndpoint(f *testing.F) {
 	for _, s := range []string{"https://op.example/%zz", "/end_session", "javascript:alert(1)", "https://op.example/end_session#x",
 		"http://accounts.google.com/end_session", "https://user:hunter2@op.example/%zz", "//user:hunter2@op.example/x",
-		"https:///user:hunter2@op.example", "HTTPS://OP.example/a?b#", "https://op.example\u009b[2J/", "https://[::1]:443/x",
+		"https:///user:hunter2@op.example", "HTTPS://OP.example/a?b#", "https://op.example\u009b[2J/", "https://[::1]:443/x", "http://:", "https://:443/x",
 		"https://op.example/" + strings.Repeat("é", 150)} {
 		f.Add("https://op.example", s)
 		f.Add("http://127.0.0.1:8080", s)

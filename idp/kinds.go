@@ -60,7 +60,7 @@ func kindDefaults(cfg *Config) error {
 			// GitHub Enterprise Server: API at https://HOST/api/v3, OAuth
 			// endpoints at https://HOST/login/oauth/.
 			u, err := url.Parse(api)
-			if err != nil || u.Host == "" {
+			if err != nil || u.Hostname() == "" {
 				return fmt.Errorf("idp: github_api_url %q is not a URL", cfg.GitHubAPIURL)
 			}
 			web := u.Scheme + "://" + u.Host

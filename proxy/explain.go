@@ -54,7 +54,7 @@ type explanation struct {
 // serve answers (a *RefusedError).
 func (h *Handler) Explain(method, target string, id *portcullis.Identity) (Explanation, error) {
 	u, err := url.Parse(target)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Hostname() == "" {
 		return Explanation{}, errors.New("the request URL must be absolute")
 	}
 	r, err := http.NewRequest(method, target, http.NoBody)

@@ -49,7 +49,7 @@ func (h *Handler) buildUpstreams() error {
 	pool, bodies := &bufferPool{}, &bodyPool{timeout: preReadTimeout, idle: streamIdleTimeout}
 	h.bodies, h.sendIdle = bodies, sendIdleTimeout
 	for _, u := range h.cfg.Upstreams {
-		if u.URL == nil || (u.URL.Scheme != "http" && u.URL.Scheme != "https" && u.URL.Scheme != "h2c") || u.URL.Host == "" {
+		if u.URL == nil || (u.URL.Scheme != "http" && u.URL.Scheme != "https" && u.URL.Scheme != "h2c") || u.URL.Hostname() == "" {
 			return fmt.Errorf("proxy: upstream %q: URL must be absolute http(s) or h2c, got %v", u.Name, u.URL)
 		}
 		if _, dup := h.upstreams[u.Name]; dup {

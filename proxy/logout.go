@@ -253,7 +253,7 @@ func anyFold(vals []string, v string) bool {
 // are not).
 func bareOrigin(o string) bool {
 	u, err := url.Parse(o)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil &&
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != "" && u.User == nil &&
 		u.Opaque == "" && u.Path == "" && u.RawQuery == "" && !u.ForceQuery && u.Fragment == ""
 }
 
@@ -266,7 +266,7 @@ func refererOrigin(hdr http.Header) string {
 		return ""
 	}
 	u, err := url.Parse(refs[0])
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host

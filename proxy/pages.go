@@ -21,7 +21,7 @@ type Branding struct {
 // check refuses URLs that are not absolute http(s) URLs with a plain host.
 func (b Branding) check() error {
 	for _, u := range []*url.URL{b.LogoURL, b.SupportURL} {
-		if u != nil && ((u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(u.Host, " ;,'\"")) {
+		if u != nil && ((u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || strings.ContainsAny(u.Host, " ;,'\"")) {
 			return fmt.Errorf("proxy: branding URL %q must be an absolute http(s) URL", u.Redacted())
 		}
 	}

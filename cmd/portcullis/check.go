@@ -83,7 +83,7 @@ func explain(w io.Writer, file string, h *proxy.Handler, request string, id *por
 		return usageError(`--request must be "METHOD URL", got %q`, request)
 	}
 	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Hostname() == "" {
 		return usageError("--request URL must be absolute: %q", rawURL)
 	}
 	denied := &exitError{code: 3}

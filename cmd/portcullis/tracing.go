@@ -59,7 +59,7 @@ func tracingSetup(ctx context.Context, env func(string) (string, bool)) (sdktrac
 	// localhost; refuse it instead of sending spans somewhere unintended.
 	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
 		if v, _ := env(k); v != "" {
-			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 				return nil, nil, fmt.Errorf("tracing: %s must be an http(s) URL, got %q", k, v)
 			}
 		}

@@ -315,7 +315,7 @@ func sameOrigin(base *url.URL, next string) bool {
 // parseBase parses a directory base URL: http(s), a host, no query.
 func parseBase(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("directory: %q is not an http(s) base URL", raw)
 	}
 	return u, nil
