@@ -134,6 +134,27 @@ func mistypedKind(claims map[string]any) string {
 	return ""
 }
 
+// oidcClaims are the claims go-oidc reads into its struct, which
+// encoding/json matches case-insensitively (with Unicode's simple folding,
+// so "iſs" is "iss" too).
+var oidcClaims = [...]string{"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "_claim_names", "_claim_sources"}
+
+// foldedClaim returns a claim name that equals one go-oidc reads only under
+// case folding, "" when there is none. Claim names are case-sensitive
+// (RFC 7519 §10.1.1): go-oidc would check such a claim's value as the iss
+// or aud the token lacks, while every other check reads the claims as
+// written, so a token with "Iss" alone passed the issuer check.
+func foldedClaim(claims map[string]any) string {
+	for k := range claims {
+		for _, name := range oidcClaims {
+			if k != name && strings.EqualFold(k, name) {
+				return k
+			}
+		}
+	}
+	return ""
+}
+
 // typAllowed compares a typ header case-insensitively with the allowed
 // values; "" in allowed admits an absent typ. RFC 7515 §4.1.9 allows the
 // "application/" prefix to be left out.
@@ -172,6 +193,9 @@ func (c *Client) verifyJWT(ctx context.Context, v *oidc.IDTokenVerifier, raw str
 	}
 	if k := mistypedKind(out.claims); k != "" {
 		return nil, fmt.Errorf("idp: claim %s is not a string", k)
+	}
+	if k := foldedClaim(out.claims); k != "" {
+		return nil, fmt.Errorf("idp: claim %q is another claim's name in other case", truncateForLog(k, 64))
 	}
 	now := c.now()
 	exp, hasExp, err := numericDate(out.claims, "exp")

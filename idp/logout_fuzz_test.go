@@ -41,6 +41,7 @@ func FuzzLogoutToken(f *testing.F) {
 		`{"iss":"` + p.Issuer + `","aud":["x","` + p.ClientID + `"],"iat":` + itoa(now-300) + `,"jti":"j2","sid":"s",` + ev + `}`,
 		`{"iss":"` + p.Issuer + `","aud":"` + p.ClientID + `","iat":` + itoa(now) + `,"jti":"j3","sub":"a","nonce":"n",` + ev + `}`,
 		`{"iss":"` + p.Issuer + `","aud":"` + p.ClientID + `","iat":1e400,"jti":"j4","sub":"a",` + ev + `}`,
+		`{"Iss":"` + p.Issuer + `","AUD":"` + p.ClientID + `","iat":` + itoa(now) + `,"jti":"j5","sub":"a",` + ev + `}`,
 	}
 	for _, claims := range seeds {
 		for mode := range uint8(4) {
