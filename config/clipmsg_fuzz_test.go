@@ -23,20 +23,9 @@ func FuzzClipMsg(f *testing.F) {
 			}
 			return
 		}
-		head, rest, ok := strings.Cut(got, "…(")
+		head, tail, ok := clipped(msg, got)
 		if !ok {
-			t.Fatalf("no marker in %q", got)
-		}
-		i := strings.Index(rest, " bytes left out)…")
-		if i < 0 {
-			t.Fatalf("no marker in %q", got)
-		}
-		tail := rest[i+len(" bytes left out)…"):]
-		if !strings.HasPrefix(msg, head) || !strings.HasSuffix(msg, tail) {
-			t.Fatalf("%q is not a prefix and a suffix of the message", got)
-		}
-		if n := len(msg) - len(head) - len(tail); rest[:i] != itoa(n) {
-			t.Errorf("says %s bytes left out, left out %d", rest[:i], n)
+			t.Fatalf("%q is no prefix of the message, a marker with the count of bytes left out and a suffix", got)
 		}
 		if len(head)+len(tail) > maxMsg {
 			t.Errorf("keeps %d + %d bytes of a %d-byte message", len(head), len(tail), len(msg))
@@ -52,6 +41,26 @@ func FuzzClipMsg(f *testing.F) {
 			t.Errorf("keeps %d + %d bytes of a %d-byte message", len(head), len(tail), len(msg))
 		}
 	})
+}
+
+// clipped splits got into a prefix of msg, a marker that counts the bytes
+// between them, and a suffix of msg. The message may hold the marker's
+// text itself, before or after the cut, so every place the marker could
+// start is tried.
+func clipped(msg, got string) (head, tail string, ok bool) {
+	const open, shut = "…(", " bytes left out)…"
+	for h := 0; h <= len(got) && h <= len(msg); h++ {
+		if !strings.HasPrefix(got[h:], open) || got[:h] != msg[:h] {
+			continue
+		}
+		rest := got[h+len(open):]
+		digits := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
+		head, tail = got[:h], rest[digits+len(shut):]
+		if strings.HasPrefix(rest[digits:], shut) && strings.HasSuffix(msg, tail) && rest[:digits] == itoa(len(msg)-h-len(tail)) {
+			return head, tail, true
+		}
+	}
+	return "", "", false
 }
 
 func itoa(n int) string {
