@@ -257,7 +257,9 @@ func naiveMatch(t *Table, method, host, path string) *Route {
 			if !strings.HasSuffix(h, suffix) || len(h) == len(suffix) || h[0] == '.' {
 				continue
 			}
-		case !strings.EqualFold(strings.TrimSuffix(r.Host, "."), h):
+		case strings.ToLower(strings.TrimSuffix(r.Host, ".")) != h:
+			// The host is canonical, lower-case ASCII: EqualFold would
+			// also fold "ſ" to "s", and "c.teſt" is no name of c.test.
 			continue
 		}
 		if len(r.Methods) > 0 && !slices.Contains(r.Methods, method) &&
