@@ -139,12 +139,22 @@ func isPage(h http.Header, status int) bool {
 // MIME Sniffing's unknown types): when none of their types, split at the
 // commas outside quoted strings, is valid, or one is unknown. A body
 // sniffed from <html> is shown as a page, whatever the upstream meant.
+// Fetch joins the lines with ", " before splitting them: a quoted string
+// left open at a line's end runs on into the next line, up to its first
+// comma outside it, so that "a;x=\"" then ",text/css;\"" is one invalid
+// type, not text/css. That run's type is its first line's part (a type
+// whose quote opens before its ";" is invalid however it goes on), so the
+// rest is skipped, and the lines are not joined: no allocation.
 func sniffed(cts []string) bool {
-	known := false
+	known, quoted := false, false
 	for _, line := range cts {
-		for rest := line; rest != ""; {
+		rest := line
+		if quoted {
+			_, rest, quoted = cutOutsideQuotes(rest, true)
+		}
+		for rest != "" {
 			var t string
-			t, rest = cutOutsideQuotes(rest)
+			t, rest, quoted = cutOutsideQuotes(rest, false)
 			typ, sub, ok := mediaType(t)
 			switch {
 			case !ok || typ == "*" && sub == "*":
@@ -159,9 +169,9 @@ func sniffed(cts []string) bool {
 }
 
 // cutOutsideQuotes cuts s at its first comma outside a quoted string (a
-// backslash escapes the next character inside one).
-func cutOutsideQuotes(s string) (before, after string) {
-	quoted := false
+// backslash escapes the next character inside one); quoted says s starts
+// inside one. open reports whether s, with no such comma, ends inside one.
+func cutOutsideQuotes(s string, quoted bool) (before, after string, open bool) {
 	for i := 0; i < len(s); i++ {
 		switch {
 		case quoted && s[i] == '\\':
@@ -169,10 +179,10 @@ func cutOutsideQuotes(s string) (before, after string) {
 		case s[i] == '"':
 			quoted = !quoted
 		case !quoted && s[i] == ',':
-			return s[:i], s[i+1:]
+			return s[:i], s[i+1:], false
 		}
 	}
-	return s, ""
+	return s, "", quoted
 }
 
 // mediaType is the type and subtype of a MIME type t (RFC 9110 §8.3.1,

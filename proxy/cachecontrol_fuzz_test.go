@@ -15,7 +15,7 @@ import (
 func FuzzIsPage(f *testing.F) {
 	for _, s := range []string{"text/html", "text/plain\ntext/html", "text/plain, text/html", "TEXT/HTML; charset=utf-8",
 		"application/xhtml+xml", "text/plain;x=\",text/html\"", "image/png", "", "*/*", "unknown/unknown",
-		"application/unknown", "html", "text/plain, \t", "text/css;\"", "a;x=\",text/css;\""} {
+		"application/unknown", "html", "text/plain, \t", "text/css;\"", "a;x=\",text/css;\"", "a;x=\"\n,text/css;\""} {
 		f.Add(s, 200)
 		f.Add(s, 304)
 	}
@@ -34,11 +34,11 @@ func FuzzIsPage(f *testing.F) {
 func browserMayShowHTML(lines []string, status int) bool {
 	hasBody := status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 	essence := ""
-	for _, line := range lines {
-		for _, v := range splitOutsideQuotes(line) {
-			if e := mimeEssence(v); e != "" && e != "*/*" {
-				essence = e
-			}
+	// Fetch's "get" joins a field's lines with ", " before splitting: a
+	// quoted string opened on one line runs on into the next.
+	for _, v := range splitOutsideQuotes(strings.Join(lines, ", ")) {
+		if e := mimeEssence(v); e != "" && e != "*/*" {
+			essence = e
 		}
 	}
 	switch essence {
