@@ -209,8 +209,15 @@ var privateOnly = []string{"private"}
 
 // cacheDirectives splits Cache-Control field values into their directives
 // (RFC 9111 §5.2), each trimmed: a comma inside a quoted argument
-// (no-cache="Set-Cookie, X") does not split it.
+// (no-cache="Set-Cookie, X") does not split it. A cache reads several
+// lines joined with ", " (RFC 9110 §5.3): a quoted argument left open on
+// one line runs on into the next, so that after x=" a no-store on the
+// next line is no directive, and the answer must still be made private.
+// Only several lines, a rare answer, pay for the join.
 func cacheDirectives(values []string) []string {
+	if len(values) > 1 {
+		values = []string{strings.Join(values, ", ")}
+	}
 	var out []string
 	for _, v := range values {
 		start, quoted := 0, false
