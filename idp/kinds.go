@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/portcullis/portcullis/internal/ascii"
 )
 
 // Provider kinds beyond plain OIDC and OAuth 2.0 (docs/providers/).
@@ -89,7 +91,7 @@ func (c *Client) checkHostedDomain(claims map[string]any, issuer string) error {
 		return nil
 	}
 	hd, _ := claims["hd"].(string)
-	if !strings.EqualFold(hd, c.cfg.HostedDomain) {
+	if !ascii.EqualFold(hd, c.cfg.HostedDomain) {
 		if hd == "" {
 			return fmt.Errorf("%w: not a %s Workspace account (its ID token has no hd claim)", ErrHostedDomain, c.cfg.HostedDomain)
 		}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/ascii"
 	"github.com/portcullis/portcullis/policy"
 	"golang.org/x/net/http/httpguts"
 )
@@ -309,9 +310,9 @@ func forwardedProto(r *http.Request) (string, error) {
 	switch {
 	case err != nil || v == "":
 		return "", err
-	case asciiEqualFold(v, "https"):
+	case ascii.EqualFold(v, "https"):
 		return "https", nil
-	case asciiEqualFold(v, "http"):
+	case ascii.EqualFold(v, "http"):
 		return "http", nil
 	}
 	return "", badRequest("the forwarded scheme is not http or https", nil)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/ascii"
 	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/session"
 )
@@ -232,7 +233,7 @@ func (h *Handler) sameOrigin(ex *exchange, r *http.Request) bool {
 	// ASCII case only: strings.EqualFold took "gw.teſt", with a long s,
 	// for the gateway's own "gw.test".
 	own := h.cfg.PublicURL.Scheme + "://" + ex.host.String()
-	if asciiEqualFold(o[0], h.origin) || asciiEqualFold(o[0], own) {
+	if ascii.EqualFold(o[0], h.origin) || ascii.EqualFold(o[0], own) {
 		return true
 	}
 	return h.redirects.validate(o[0]+"/") != "/"

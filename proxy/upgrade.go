@@ -13,6 +13,7 @@ import (
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/ascii"
 	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/session"
 	"golang.org/x/net/http/httpguts"
@@ -62,10 +63,10 @@ var (
 // answer (websocketSwitched).
 func askedSwitch(resp *http.Response) error {
 	asked, got := upgradeType(resp.Request.Header), upgradeType(resp.Header)
-	if _, ok := resp.Body.(io.ReadWriteCloser); !ok || asked == "" || !asciiEqualFold(asked, got) {
+	if _, ok := resp.Body.(io.ReadWriteCloser); !ok || asked == "" || !ascii.EqualFold(asked, got) {
 		return fmt.Errorf("proxy: the upstream switched to protocol %.32q when %.32q was asked", got, asked)
 	}
-	if asciiEqualFold(asked, "websocket") && !websocketSwitched(resp) {
+	if ascii.EqualFold(asked, "websocket") && !websocketSwitched(resp) {
 		return errors.New("proxy: the upstream switched to websocket without answering the handshake's key")
 	}
 	return nil
@@ -101,27 +102,6 @@ func upgradeType(h http.Header) string {
 		return ""
 	}
 	return h.Get("Upgrade")
-}
-
-// asciiEqualFold compares ASCII case-insensitively (strings.EqualFold also
-// folds non-ASCII letters, the Kelvin sign to "k").
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if lowerASCII(a[i]) != lowerASCII(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
 
 // upgradeWatch is what the watcher of one upgraded connection needs, copied

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/ascii"
 	"github.com/portcullis/portcullis/internal/redact"
 )
 
@@ -309,7 +310,7 @@ func sameOrigin(base *url.URL, next string) bool {
 	if err != nil {
 		return false
 	}
-	return n.Scheme == base.Scheme && strings.EqualFold(n.Host, base.Host) && n.User == nil
+	return n.Scheme == base.Scheme && ascii.EqualFold(n.Host, base.Host) && n.User == nil
 }
 
 // parseBase parses a directory base URL: http(s), a host, no query.

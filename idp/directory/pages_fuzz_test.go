@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/ascii"
 )
 
 // pageTransport plays a directory at https://dir.test: the service-account
@@ -73,6 +75,8 @@ func FuzzDirectoryPages(f *testing.F) {
 		{1, `[{"login":"Acme"}]` + "\n--\n" + `[{"slug":"sre","organization":{"login":"acme"}}]`, ""},
 		{1, `[{"login":"acme"}]`, `<https://evil.test/user/orgs?page=2>; rel="next"`},
 		{1, `[{"login":"acme"}]`, `<https://dir.test/user/orgs?page=2>; rel="next"`},
+		{1, `[]`, `<https://dIr.test>;rel=neXt`},
+		{1, `[{"login":"acme"}]`, "<https://dir.te\u017ft/user/orgs?page=2>; rel=\"next\""},
 		{2, `{"groups":[{"email":"a@acme.com"},{"email":"B@acme.com"}],"nextPageToken":"t"}` + "\n--\n" + `{}`, ""},
 		{3, `{"memberships":[{"groupKey":{"id":"x@acme.com"}}],"nextPageToken":"t"}` + "\n--\n" + `{"memberships":[]}`, ""},
 		{3, `null`, ""}, {0, `{"error":{"message":"no"}}`, ""},
@@ -100,7 +104,9 @@ func FuzzDirectoryPages(f *testing.F) {
 		hosts := pt.hosts
 		pt.mu.Unlock()
 		for _, h := range hosts {
-			if h != base {
+			// A host name's case is no other origin: "https://dIr.test"
+			// is the directory (the request's URL keeps the case written).
+			if !ascii.EqualFold(h, base) {
 				t.Fatalf("source %d asked %s (pages %q, Link %q)", i, h, pages, link)
 			}
 		}

@@ -1,0 +1,23 @@
+package ascii
+
+import "testing"
+
+func TestEqualFold(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{"dir.test", "DIR.Test", true},
+		{"", "", true},
+		{"dir.teſt", "dir.test", false},    // long s
+		{"\u212aeycloak", "keycloak", false}, // Kelvin sign
+		{"https", "httpS", true},
+		{"https", "http", false},
+		{"[", "{", false}, // 0x5B and 0x7B differ by 0x20 but are no letters
+		{"@", "`", false},
+	} {
+		if got := EqualFold(tt.a, tt.b); got != tt.want {
+			t.Errorf("EqualFold(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
