@@ -9,7 +9,7 @@ func TestEqualFold(t *testing.T) {
 	}{
 		{"dir.test", "DIR.Test", true},
 		{"", "", true},
-		{"dir.teſt", "dir.test", false},    // long s
+		{"dir.teſt", "dir.test", false},      // long s
 		{"\u212aeycloak", "keycloak", false}, // Kelvin sign
 		{"https", "httpS", true},
 		{"https", "http", false},
