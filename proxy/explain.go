@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/policy"
@@ -35,6 +36,34 @@ type RefusedError struct {
 
 func (e *RefusedError) Error() string { return e.Reason }
 
+// CheckRequestURL reports why raw is no URL Explain can decide, or nil.
+func CheckRequestURL(raw string) error {
+	_, err := parseRequestURL(raw)
+	return err
+}
+
+// parseRequestURL parses an explained request's URL: an absolute http(s)
+// URL as a client asks for it, its host named (not "https://:443/"). What
+// no client puts in a request is refused rather than dropped or sent on,
+// where it would decide another request than the one meant: a fragment,
+// which clients keep to themselves (serve refuses a raw "#", so a public
+// page was explained as a 400), user information (serve refuses it in a
+// request line, and a client sends none), another scheme.
+func parseRequestURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Opaque != "" || u.Hostname() == "":
+		return nil, errors.New("the request URL must be absolute")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, errors.New("the request URL must be an http(s) URL")
+	case u.User != nil:
+		return nil, errors.New("the request URL must not hold user information (a client sends none in a request)")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return nil, errors.New("the request URL must not have a fragment (a client sends none in a request)")
+	}
+	return u, nil
+}
+
 // explanation marks an exchange that Explain runs: the hypothetical
 // identity stands for the request's credentials (identify).
 type explanation struct {
@@ -53,9 +82,9 @@ type explanation struct {
 // endpoints (Explanation.Endpoint, which no route decides), else the 404
 // serve answers (a *RefusedError).
 func (h *Handler) Explain(method, target string, id *portcullis.Identity) (Explanation, error) {
-	u, err := url.Parse(target)
-	if err != nil || u.Hostname() == "" {
-		return Explanation{}, errors.New("the request URL must be absolute")
+	u, err := parseRequestURL(target)
+	if err != nil {
+		return Explanation{}, err
 	}
 	r, err := http.NewRequest(method, target, http.NoBody)
 	if err != nil {
@@ -63,7 +92,7 @@ func (h *Handler) Explain(method, target string, id *portcullis.Identity) (Expla
 	}
 	// As a server reads a request line in origin form: the path and query
 	// in the URL, the authority in Host.
-	r.URL = &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery, Fragment: u.Fragment}
+	r.URL = &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
 	r.Host = u.Host
 	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unansweredWriter{}}, start: h.now(), label: "none",
 		explain: &explanation{id: id}}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
@@ -82,9 +81,8 @@ func explain(w io.Writer, file string, h *proxy.Handler, request string, id *por
 	if !ok || strings.IndexFunc(rawURL, unicode.IsSpace) >= 0 {
 		return usageError(`--request must be "METHOD URL", got %q`, request)
 	}
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Hostname() == "" {
-		return usageError("--request URL must be absolute: %q", rawURL)
+	if err := proxy.CheckRequestURL(rawURL); err != nil {
+		return usageError("--request: %v: %q", err, rawURL)
 	}
 	denied := &exitError{code: 3}
 	if method != strings.ToUpper(method) { // the handler refuses it too; this names it

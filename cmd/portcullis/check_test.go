@@ -208,6 +208,16 @@ func TestCheckRequestUsage(t *testing.T) {
 		// A request line cannot hold a space: "/a b" was explained as "/a%20b".
 		{"space in the URL", []string{"--request", "GET https://dash.example.com/a b"}, `"METHOD URL"`},
 		{"relative URL", []string{"--request", "GET /x"}, "must be absolute"},
+		// What no client sends was explained as another request: the
+		// fragment, which clients keep to themselves, made a public page a
+		// 400 (exit 3, "denied"), and a scheme or user information that
+		// serve refuses in a request line was dropped.
+		{"port without host", []string{"--request", "GET https://:443/x"}, "must be absolute"},
+		{"fragment", []string{"--request", "GET https://dash.example.com/public/x#top"}, "fragment"},
+		{"empty fragment", []string{"--request", "GET https://dash.example.com/public/x#"}, "fragment"},
+		{"other scheme", []string{"--request", "GET ftp://dash.example.com/admin/"}, "http(s)"},
+		{"user information", []string{"--request", "GET https://ann@dash.example.com/admin/"}, "user information"},
+		{"empty user information", []string{"--request", "GET https://@dash.example.com/admin/"}, "user information"},
 		{"identity without =", []string{"--request", "GET https://dash.example.com/", "--identity", "email"}, "want key=value"},
 		{"unknown identity key", []string{"--request", "GET https://dash.example.com/", "--identity", "role=x"}, `unknown key "role"`},
 		{"bad email_verified", []string{"--request", "GET https://dash.example.com/", "--identity", "email_verified=maybe"}, "true or false"},
