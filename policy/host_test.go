@@ -96,7 +96,10 @@ func TestParseHostNoAllocation(t *testing.T) {
 // (spaces, '@', '/', '\\', control bytes) survives.
 func FuzzParseHost(f *testing.F) {
 	for _, s := range []string{"a.example.com", "A.Example.COM.:443", "[::1]:80", "127.0.0.1",
-		"a.example.com:80:1", "a.example.com::", "u@h", "1.2.3", "[fe80::1%25x]"} {
+		"a.example.com:80:1", "a.example.com::", "u@h", "1.2.3", "[fe80::1%25x]",
+		":443", ":", "[]", "[]:443", "a.example.com:", "a.example.com:0443", "a.example.com:65536", "a.example.com:+80",
+		"[::ffff:127.0.0.1]", "a%2eexample.com", "b\u00fccher.example", "@a.example.com", "a:b@a.example.com", "a.example.com\\",
+		" a.example.com", "a.example.com\t", "//a.example.com"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -19,7 +19,13 @@ import (
 func FuzzRedirectValidate(f *testing.F) {
 	for _, s := range []string{"/", "/dash?x=1#top", "//evil.com", "/\\evil.com", "https://app.example.org/x",
 		"https://a.b.example.net/", "/#/../%2F%2Fevil.com", "/a/../..//evil.com", "https:evil.com", "/%2e%2e/x",
-		"HTTPS://example.com:443/a", "http://[::1]/", "https://example.com@evil.com/"} {
+		"HTTPS://example.com:443/a", "http://[::1]/", "https://example.com@evil.com/",
+		// Authorities one parser reads as another host, or as none.
+		"https://:443/", "https://:/", "https://[]/", "https://example.com:/", "https://example.com:0443/",
+		"https://example.com:65536/", "https://example.com:+443/", "https://APP.example.org./", "https://@example.com/",
+		"https://a:b@example.com/", "https://[fe80::1%25eth0]/", "https://[::ffff:127.0.0.1]/", "http://localhost.:80/",
+		"https://app.ex%61mple.org/", "https://b\u00fccher.example.net/", "https://example.com\\@evil.com/", "\\\\evil.com",
+		"https://example.com?x", " https://example.com/", "https://example.com\t/"} {
 		f.Add(s)
 	}
 	public, _ := url.Parse("https://example.com")
@@ -146,6 +152,11 @@ func FuzzOriginalRequest(f *testing.F) {
 	f.Add("GET", "GET", "a.example.com:8443", "", "", "/x/%2e%2e/y", "b")
 	f.Add("get", "", "", "/./../a", "http://a.example.com?/admin", "/a", "a.example.com")
 	f.Add("", "", "", "//public/admin", "", "/.//x", "[::1]:80")
+	// Hosts with a port and no name, an empty port, a zone, user information.
+	for _, h := range []string{":443", ":", "[]", "app.example.com:", "app.example.com:0443", "[fe80::1%25eth0]", "a@app.example.com", "APP.example.com."} {
+		f.Add("", "", h, "/x", "", "", h)
+		f.Add("", "", "", "", "http://"+h+"/x", "", "app.example.com")
+	}
 	f.Fuzz(func(t *testing.T, m1, m2, fwdHost, fwdURI, origURL, origURI, host string) {
 		r := &http.Request{Method: http.MethodGet, Host: host, Header: http.Header{}, URL: &url.URL{Path: "/oauth2/auth"}}
 		for k, v := range map[string]string{"X-Forwarded-Method": m1, "X-Original-Method": m2, "X-Forwarded-Host": fwdHost,
