@@ -110,9 +110,15 @@ func sameListener(a, b string) bool {
 	return strings.EqualFold(ha, hb) || wild(ha) || wild(hb)
 }
 
-// isLoopbackHost reports whether host names the local machine.
+// isLoopbackHost reports whether host names the local machine for the
+// gateway's own connections and listeners: "localhost" (the hosts file's)
+// or a loopback address. A name under ".localhost" is not: browsers keep
+// it on loopback themselves (RFC 6761 §6.3), but the gateway's resolver
+// asks DNS for it, which may answer with any address, so an http:// issuer
+// or profiler there is warned about. ASCII case only: strings.EqualFold
+// also took "localhoſt", with a long s.
 func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+	if len(host) == len("localhost") && strings.ToLower(host) == "localhost" {
 		return true
 	}
 	ip, err := netip.ParseAddr(host)

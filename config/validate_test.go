@@ -132,6 +132,10 @@ func TestWarnings(t *testing.T) {
 		{"https", "https://idp.example.com", nil},
 		{"http on loopback", "http://127.0.0.1:9000", nil},
 		{"http on localhost", "http://localhost:9000", nil},
+		// The gateway's resolver asks DNS for a name under .localhost
+		// (only browsers keep such names on loopback themselves).
+		{"http under .localhost", "http://idp.localhost:9000",
+			[]string{`cfg.toml:5: provider.issuer: warning: http:// issuer "http://idp.localhost:9000": discovery, keys and tokens travel unencrypted; use https`}},
 		{"http elsewhere", "http://idp.example.com",
 			[]string{`cfg.toml:5: provider.issuer: warning: http:// issuer "http://idp.example.com": discovery, keys and tokens travel unencrypted; use https`}},
 	}
@@ -266,7 +270,8 @@ func TestPprofWarning(t *testing.T) {
 	for _, tc := range []struct {
 		ops  string
 		warn bool
-	}{{":9180", true}, {"0.0.0.0:9180", true}, {"127.0.0.1:9180", false}, {"localhost:9180", false}} {
+	}{{":9180", true}, {"0.0.0.0:9180", true}, {"127.0.0.1:9180", false}, {"localhost:9180", false},
+		{"ops.localhost:9180", true}, {"[::1]:9180", false}} {
 		doc := section("[server]", "ops_listen = \""+tc.ops+"\"\npprof = true")
 		cfg := mustParse(t, t.TempDir(), doc, nil)
 		got := strings.Contains(strings.Join(cfg.Warnings, "\n"), "server.pprof: warning: the profiler answers anyone")
