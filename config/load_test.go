@@ -148,6 +148,16 @@ func TestSchemaProblems(t *testing.T) {
 			},
 		},
 		{
+			// The logo's host is the pages' img-src: "*.example.com" there
+			// lets every subdomain's images in.
+			name: "branding hosts",
+			doc:  base + "[branding]\nlogo_url = \"https://*.example.com/logo.png\"\nsupport_url = \"https://*/help\"\n",
+			want: []string{
+				`cfg.toml:18: branding.logo_url: host "*.example.com" is not a plain host (a DNS name in ASCII, an IPv4 address or a bracketed IPv6 address, and a port in plain decimal)`,
+				`cfg.toml:19: branding.support_url: host "*" is not a plain host (a DNS name in ASCII, an IPv4 address or a bracketed IPv6 address, and a port in plain decimal)`,
+			},
+		},
+		{
 			name: "unknown key in an inline table",
 			doc:  "upstreams = [{ name = \"app\", url = \"http://127.0.0.1:3000\", retries = 3 }]\n" + strings.Replace(base, "[[upstreams]]\nname = \"app\"\nurl = \"http://127.0.0.1:3000\"\n", "\n\n\n", 1),
 			want: []string{`cfg.toml:1: upstreams[0].retries: unknown key`},

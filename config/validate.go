@@ -478,13 +478,24 @@ func (d *decoder) validateBranding(b *brandingSection) proxy.Branding {
 	if len(b.Name) > 100 || strings.IndexFunc(b.Name, unicode.IsControl) >= 0 {
 		d.problem("branding.name", "must be at most 100 characters without control characters")
 	}
-	if b.LogoURL != "" {
-		out.LogoURL = d.checkURL("branding.logo_url", b.LogoURL, false)
-	}
-	if b.SupportURL != "" {
-		out.SupportURL = d.checkURL("branding.support_url", b.SupportURL, false)
-	}
+	out.LogoURL = d.checkBrandingURL("branding.logo_url", b.LogoURL)
+	out.SupportURL = d.checkBrandingURL("branding.support_url", b.SupportURL)
 	return out
+}
+
+// checkBrandingURL checks a branding URL ("": none) as checkURL does, and
+// its host as the pages use it (proxy.CheckPlainHost): the logo's is their
+// img-src, where "*.example.com" would let every subdomain's images in.
+func (d *decoder) checkBrandingURL(key, raw string) *url.URL {
+	if raw == "" {
+		return nil
+	}
+	u := d.checkURL(key, raw, false)
+	if u != nil && proxy.CheckPlainHost(u) != nil {
+		d.problem(key, "host %q is not a plain host (a DNS name in ASCII, an IPv4 address or a bracketed IPv6 address, and a port in plain decimal)", u.Host)
+		return nil
+	}
+	return u
 }
 
 // isSeconds reports whether v is what the max_age authorization parameter

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/portcullis/portcullis/policy"
 )
 
 // Branding puts an organisation's name, logo and support link on the
@@ -19,13 +21,27 @@ type Branding struct {
 }
 
 // check refuses URLs that are not absolute http(s) URLs with a plain host.
+// The logo's host goes into the pages' img-src, where url.Parse's hosts
+// are read otherwise: "*" and "*.example.com" are wildcards there (images
+// from every host, every subdomain), so a host must follow the Host rule
+// (CheckPlainHost).
 func (b Branding) check() error {
 	for _, u := range []*url.URL{b.LogoURL, b.SupportURL} {
-		if u != nil && ((u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || strings.ContainsAny(u.Host, " ;,'\"")) {
+		if u != nil && ((u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || strings.ContainsAny(u.Host, " ;,'\"") ||
+			CheckPlainHost(u) != nil) {
 			return fmt.Errorf("proxy: branding URL %q must be an absolute http(s) URL", u.Redacted())
 		}
 	}
 	return nil
+}
+
+// CheckPlainHost refuses a URL whose host the Host rule (policy.ParseHost)
+// refuses: a DNS name in ASCII, an IPv4 address or a bracketed IPv6
+// address, and a port in plain decimal. The configuration check calls it,
+// so that check and serve agree.
+func CheckPlainHost(u *url.URL) error {
+	_, err := policy.ParseHost(u.Host)
+	return err
 }
 
 // page is what pageTemplate shows.

@@ -88,7 +88,12 @@ func TestPagesWithoutBranding(t *testing.T) {
 	if page := readBody(t, resp); strings.Contains(page, "<form") {
 		t.Errorf("sign-out offered without a session:\n%s", page)
 	}
-	for _, bad := range []string{"javascript:alert(1)", "//cdn.example.com/x.png", "data:image/png;base64,AAAA"} {
+	// The logo's host goes into img-src: a host CSP reads as a wildcard
+	// ("*", "*.example.com": images from every host, every subdomain) or
+	// not at all (Unicode) is no logo's origin.
+	for _, bad := range []string{"javascript:alert(1)", "//cdn.example.com/x.png", "data:image/png;base64,AAAA",
+		"https://*/x.png", "https://*.example.com/x.png", "https://c\u00fcdn.example.com/x.png", "https://cdn.example.com:0443/x.png",
+		"https://a!b$(c)+=&/x.png", "http://:80/x.png"} {
 		cfg := f.cfg
 		cfg.Branding = Branding{LogoURL: mustURL(t, bad)}
 		if _, err := New(cfg); err == nil {
