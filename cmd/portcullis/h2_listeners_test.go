@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -156,12 +157,12 @@ func TestH2CAndTLSListenersAgree(t *testing.T) {
 }
 
 // TestH2CAndTLSListenersBoundAbuse: an h2c connection gets the limits a TLS
-// one gets. Every connection announces at most 100 concurrent streams; 3000
+// one gets. Every connection announces at most 100 concurrent streams; 1000
 // streams opened and reset at once (rapid reset, CVE-2023-44487) run at
-// at most about 100 handlers at once (Go closes the connection with
-// ENHANCE_YOUR_CALM once 400 wait); a header block continued past the header bound with
-// CONTINUATION frames (CVE-2023-45288) ends the connection, and neither
-// leaves goroutines behind.
+// most about 100 handlers at once (Go closes the connection with
+// ENHANCE_YOUR_CALM once 400 wait); a header block continued past the
+// header bound with CONTINUATION frames (CVE-2023-45288) ends the
+// connection, and neither leaves goroutines behind.
 func TestH2CAndTLSListenersBoundAbuse(t *testing.T) {
 	slow := func(http.ResponseWriter, *http.Request) { time.Sleep(300 * time.Millisecond) }
 	get := h2Block([][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "gw.test"}, {":path", "/pub/x"}}...)
@@ -178,7 +179,7 @@ func TestH2CAndTLSListenersBoundAbuse(t *testing.T) {
 		outcome := make(chan string, 1)
 		go func() { outcome <- h2Outcome(t, fr) }()
 		peak := 0
-		for i := range 3000 {
+		for i := range 1000 {
 			id := uint32(2*i + 1)
 			if fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: get, EndStream: true, EndHeaders: true}) != nil ||
 				fr.WriteRSTStream(id, http2.ErrCodeCancel) != nil {
@@ -186,12 +187,15 @@ func TestH2CAndTLSListenersBoundAbuse(t *testing.T) {
 			}
 			peak = max(peak, runtime.NumGoroutine()-base)
 		}
+		for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+			peak = max(peak, runtime.NumGoroutine()-base) // the server works through what was sent
+		}
 		// Go closes the connection once 400 reset streams wait for a
 		// handler; on a slow machine (-race) the handlers keep up instead.
 		c.Close()
 		t.Logf("%s: rapid reset: %s, %d goroutines at the peak", name, <-outcome, peak)
-		if peak > 150 {
-			t.Errorf("%s: rapid reset: %d goroutines at the peak, want the 100 streams' handlers and a few", name, peak)
+		if peak > 250 { // each handler and its upstream request (the upstream runs in this process)
+			t.Errorf("%s: rapid reset: %d goroutines at the peak, want the 100 streams' handlers and their upstream requests", name, peak)
 		}
 		fr, _ = h2Open(t, f, overTLS)
 		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: get})
@@ -204,12 +208,20 @@ func TestH2CAndTLSListenersBoundAbuse(t *testing.T) {
 		if got := h2Outcome(t, fr); got != "goaway PROTOCOL_ERROR" && got != "closed" {
 			t.Errorf("%s: CONTINUATION flood: %s, want the connection closed", name, got)
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > base+5 && time.Now().Before(deadline) {
+		// The gateway's idle connections to the upstream are not the
+		// client's to keep: closing them leaves what the client left. The
+		// slack is the two gateways' own timers and flushers; a leak of
+		// the 1000 streams would be hundreds. A loaded machine (-race) takes
+		// seconds to drain the frames the client sent before it closed.
+		f.up.CloseClientConnections()
+		deadline := time.Now().Add(20 * time.Second)
+		for runtime.NumGoroutine() > base+20 && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
-		if n := runtime.NumGoroutine(); n > base+5 {
-			t.Errorf("%s: %d goroutines left after the connections ended, %d before", name, n, base)
+		if n := runtime.NumGoroutine(); n > base+20 {
+			var stacks bytes.Buffer
+			_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+			t.Errorf("%s: %d goroutines left after the connections ended, %d before:\n%s", name, n, base, stacks.Bytes())
 		}
 	}
 }
