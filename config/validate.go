@@ -245,6 +245,7 @@ func (d *decoder) validateServer(s *serverSection) (*url.URL, []netip.Prefix) {
 	}
 	d.checkPrefix("server.prefix", s.Prefix)
 	d.checkHostPort("server.listen", s.Listen)
+	d.warnExtendedConnect()
 	if s.OpsListen != "" {
 		d.checkHostPort("server.ops_listen", s.OpsListen)
 		if host, _, err := net.SplitHostPort(s.OpsListen); err == nil && s.Pprof && !isLoopbackHost(host) {
