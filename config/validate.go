@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/ascii"
 	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/proxy"
 )
@@ -118,7 +119,7 @@ func sameListener(a, b string) bool {
 // or profiler there is warned about. ASCII case only: strings.EqualFold
 // also took "localhoſt", with a long s.
 func isLoopbackHost(host string) bool {
-	if len(host) == len("localhost") && strings.ToLower(host) == "localhost" {
+	if ascii.EqualFold(host, "localhost") {
 		return true
 	}
 	ip, err := netip.ParseAddr(host)
