@@ -35,9 +35,14 @@ func rotatingSetupTo(t *testing.T, sessKeys, upURL string) rotating {
 		Upstream: upURL, Extra: "[headers]\naccess_token = \"X-Access-Token\"\n", Routes: "[[routes]]\npath = \"/**\"\n"}.String()
 	gws := []*gateway{startGateway(t, a, cfg), startGateway(t, b, cfg)}
 	c := browser(t)
-	loggedIn := time.Now()
 	nodeLogin(t, op, c, gws[0], "carol")
-	return rotating{op: op, c: c, gws: gws, ck: sessionCookie(t, c, gws[0]), loggedIn: loggedIn}
+	// loggedIn is the login's end, the latest its access token can have
+	// been issued: timed from it, a wait of more than the token's 2 s finds
+	// it expired however long the login took (a sign-in form and a consent
+	// at a Node.js provider, slow on a loaded machine). Timed from the
+	// login's start, a login slower than 1.2 s left the token not yet due,
+	// and no refresh.
+	return rotating{op: op, c: c, gws: gws, ck: sessionCookie(t, c, gws[0]), loggedIn: time.Now()}
 }
 
 // rotating is what rotatingSetup started.
@@ -47,7 +52,7 @@ type rotating struct {
 	up       *upstream    // nil from rotatingSetupTo
 	gws      []*gateway
 	ck       *http.Cookie
-	loggedIn time.Time
+	loggedIn time.Time // the login's end: see rotatingSetupTo
 }
 
 // active asks the provider's introspection endpoint whether token is active.
@@ -113,13 +118,16 @@ func TestRotatingRefreshTokensNodeProvider(t *testing.T) {
 				keys = redisSession(startRedis(t, false).URL())
 			}
 			r := rotatingSetup(t, keys)
-			gws, ck, loggedIn := r.gws, r.ck, r.loggedIn
+			gws, ck, issued := r.gws, r.ck, r.loggedIn
 			gws = gws[:tc.replicas]
 			for round := 1; round <= 2; round++ {
-				sleepUntil(loggedIn.Add(time.Duration(round) * 2200 * time.Millisecond))
+				// From the latest the token can have been issued: the
+				// login's end, then the previous round's.
+				sleepUntil(issued.Add(2200 * time.Millisecond))
 				if bad := burst(t, 30, ck, gws...); len(bad) > 0 {
 					t.Fatalf("round %d: %d of 30 failed, e.g. %s\n%s", round, len(bad), bad[0], gws[0].Proc.Output())
 				}
+				issued = time.Now()
 				if tc.replicas == 1 {
 					// The burst's answers set the refreshed cookie: carry it on.
 					ck = refreshedCookie(t, gws[0], ck)
@@ -164,11 +172,12 @@ func refreshedCookie(tb testing.TB, gw *gateway, ck *http.Cookie) *http.Cookie {
 func TestRotatingRefreshTokensCookieReplicas(t *testing.T) {
 	t.Parallel()
 	r := rotatingSetup(t, "")
-	gws, ck, loggedIn := r.gws, r.ck, r.loggedIn
-	sleepUntil(loggedIn.Add(2200 * time.Millisecond))
+	gws, ck := r.gws, r.ck
+	sleepUntil(r.loggedIn.Add(2200 * time.Millisecond))
 	if st, body, _ := withCookie(t, "GET", gws[0].URL+"/app/a", ck, false); st != http.StatusOK {
 		t.Fatalf("A's refresh: %d %s\n%s", st, body, gws[0].Proc.Output())
 	}
+	refreshed := time.Now() // the latest A's access token can have been issued
 	nck := refreshedCookie(t, gws[0], ck)
 	if nck == ck {
 		t.Fatal("A set no refreshed cookie")
@@ -184,7 +193,7 @@ func TestRotatingRefreshTokensCookieReplicas(t *testing.T) {
 		t.Errorf("B: %d refused refreshes, want 1", n)
 	}
 	// The grant is gone: A's refreshed session ends at its next refresh.
-	sleepUntil(loggedIn.Add(4400 * time.Millisecond))
+	sleepUntil(refreshed.Add(2200 * time.Millisecond))
 	if st, body, _ := withCookie(t, "GET", gws[0].URL+"/app/later", nck, false); st != http.StatusUnauthorized {
 		t.Errorf("A's refreshed cookie after the grant was revoked: %d %s, want 401", st, body)
 	}
@@ -211,6 +220,10 @@ func TestSignOutRevokesRotatingGrant(t *testing.T) {
 			r := rotatingSetup(t, keys)
 			sleepUntil(r.loggedIn.Add(2200 * time.Millisecond))
 			ck := refreshedCookie(t, r.gws[0], r.ck) // rotated once
+			refreshed := time.Now()
+			if store == "cookie" && ck == r.ck {
+				t.Fatal("no refreshed cookie")
+			}
 			if st, body, _ := withCookie(t, "GET", r.gws[0].URL+"/app/x", ck, false); st != http.StatusOK {
 				t.Fatalf("after the refresh: %d %s", st, body)
 			}
@@ -224,7 +237,7 @@ func TestSignOutRevokesRotatingGrant(t *testing.T) {
 			if r.active(t, at) {
 				t.Errorf("the grant is still active at the provider after the sign-out: its refresh token was not revoked\n%s", r.gws[0].Proc.Output())
 			}
-			sleepUntil(r.loggedIn.Add(4400 * time.Millisecond))
+			sleepUntil(refreshed.Add(2200 * time.Millisecond)) // the copy's access token expired
 			before := r.up.count()
 			if st, body, _ := withCookie(t, "GET", r.gws[1].URL+"/app/copy", ck, false); st != http.StatusUnauthorized {
 				t.Errorf("a copy of the cookie on the other replica after the sign-out: %d %s, want 401", st, body)
@@ -284,20 +297,26 @@ func TestGrantRevokedAtProviderEndsAccess(t *testing.T) {
 			r := rotatingSetupTo(t, keys, newWebSocketUpstream(t))
 			gw := r.gws[0]
 			conn, br := dialWebSocket(t, gw, r.ck)
+			// A login slower than the margin left its access token due at
+			// the dial, which refreshed the session: carry on with the
+			// cookie in force, whose token was issued before now.
+			ck := refreshedCookie(t, gw, r.ck)
+			issued := time.Now()
 			resp := r.op.Logout(t, r.c, r.op.EndSessionURL("", "", ""))
 			resp.Body.Close()
 			revoked := time.Now()
 			ends := func() time.Duration {
 				for time.Since(revoked) < 5*time.Second {
-					if st, _, _ := withCookie(t, "GET", gw.URL+"/app/poll", r.ck, false); st != http.StatusOK {
+					if st, _, _ := withCookie(t, "GET", gw.URL+"/app/poll", ck, false); st != http.StatusOK {
 						return time.Since(revoked)
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
 				return 5 * time.Second
 			}
-			// Due at loggedIn + 1 s: the revocation came within it.
-			due := time.Until(r.loggedIn.Add(time.Second))
+			// Due 1 s after it was issued, at the latest: the revocation
+			// may have come within it.
+			due := time.Until(issued.Add(time.Second))
 			reqEnd := ends()
 			t.Logf("%s: requests ended %v after the revocation (due in %v)", store, reqEnd.Round(100*time.Millisecond), due.Round(100*time.Millisecond))
 			if reqEnd > max(due, 0)+time.Second {
