@@ -40,6 +40,9 @@ type Client struct {
 	entra bool
 	// warnedGroupNames: Entra ID's groups claim held names (logged once).
 	warnedGroupNames atomic.Bool
+	// formAuth: the plain OAuth 2.0 provider refused Basic and took the
+	// client's credentials in the form (tokenRequest).
+	formAuth atomic.Bool
 }
 
 // metadata is what discovery (or the configuration of a plain OAuth 2.0
@@ -51,6 +54,10 @@ type metadata struct {
 	revocationURL    string
 	endSessionURL    string
 	issParameter     bool
+	// formAuth is oauth with the client's credentials in the form, for a
+	// plain OAuth 2.0 provider that refuses Basic (tokenRequest); nil when
+	// the method is known.
+	formAuth *oauth2.Config
 	// OIDC only.
 	primary    *trustedIssuer        // bearer tokens of the issuer
 	idVerifier *oidc.IDTokenVerifier // ID and logout tokens (aud = client_id)
@@ -79,20 +86,19 @@ func New(cfg Config) (*Client, error) {
 	}
 	if !isOIDCKind(cfg.Kind) {
 		// GitHub takes the client secret in the form; other plain OAuth 2.0
-		// servers are probed (Basic first, RFC 6749 §2.3.1).
-		style := oauth2.AuthStyleAutoDetect
-		if cfg.Kind == "github" {
-			style = oauth2.AuthStyleInParams
-		}
-		c.meta.Store(&metadata{
-			oauth: oauth2.Config{
+		// servers are probed (Basic first, RFC 6749 §2.3.1; tokenRequest).
+		conf := func(style oauth2.AuthStyle) *oauth2.Config {
+			return &oauth2.Config{
 				ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: cfg.RedirectURL,
 				Scopes: cfg.Scopes, Endpoint: oauth2.Endpoint{AuthURL: cfg.AuthorizationURL,
 					TokenURL: cfg.TokenURL, AuthStyle: style},
-			},
-			userinfoURL:      cfg.UserinfoURL,
-			introspectionURL: cfg.IntrospectionURL,
-		})
+			}
+		}
+		m := &metadata{oauth: *conf(oauth2.AuthStyleInParams), userinfoURL: cfg.UserinfoURL, introspectionURL: cfg.IntrospectionURL}
+		if cfg.Kind != "github" {
+			m.oauth, m.formAuth = *conf(oauth2.AuthStyleInHeader), conf(oauth2.AuthStyleInParams)
+		}
+		c.meta.Store(m)
 	}
 	return c, nil
 }

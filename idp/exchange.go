@@ -25,7 +25,9 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 	if m == nil {
 		return nil, nil, ErrNotReady
 	}
-	tok, err := m.oauth.Exchange(c.providerCtx(ctx, "token"), code, oauth2.VerifierOption(verifier))
+	tok, err := c.tokenRequest(m, func(conf *oauth2.Config) (*oauth2.Token, error) {
+		return conf.Exchange(c.providerCtx(ctx, "token"), code, oauth2.VerifierOption(verifier))
+	})
 	if err != nil {
 		err = c.tokenError(err, code, verifier)
 		var re *oauth2.RetrieveError

@@ -22,8 +22,9 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 	if m == nil {
 		return nil, nil, ErrNotReady
 	}
-	ts := m.oauth.TokenSource(c.providerCtx(ctx, "token"), &oauth2.Token{RefreshToken: refreshToken})
-	tok, err := ts.Token()
+	tok, err := c.tokenRequest(m, func(conf *oauth2.Config) (*oauth2.Token, error) {
+		return conf.TokenSource(c.providerCtx(ctx, "token"), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	})
 	if err != nil {
 		err = c.tokenError(err, refreshToken)
 		var re *oauth2.RetrieveError

@@ -114,6 +114,9 @@ type Options struct {
 	OmitTokenScope bool
 	// ExtraJWKS entries are appended verbatim to the published key set.
 	ExtraJWKS []json.RawMessage
+	// ClientSecretPostOnly refuses client_secret_basic at the token
+	// endpoint (401 invalid_client), as some plain OAuth 2.0 servers do.
+	ClientSecretPostOnly bool
 	// SlowDelay is the wait of FaultSlow (default 2s).
 	SlowDelay time.Duration
 	// Now is the provider's clock (default time.Now).
@@ -536,6 +539,9 @@ func (p *Provider) redirectBack(w http.ResponseWriter, r *http.Request, redirect
 // clientAuthenticated accepts client_secret_basic and client_secret_post.
 func (p *Provider) clientAuthenticated(r *http.Request) bool {
 	id, secret, ok := r.BasicAuth()
+	if ok && p.opts.ClientSecretPostOnly {
+		return false
+	}
 	if ok {
 		id, _ = url.QueryUnescape(id)
 		secret, _ = url.QueryUnescape(secret)
