@@ -61,8 +61,10 @@ func TestRefreshBurstAndLifetime(t *testing.T) {
 	loginDone := time.Now() // the session and its first access token were made before
 	ck := sessionCookie(t, c, gwA)
 	rc := rs.Client()
-	if p.Requests("/token") != 1 {
-		t.Fatalf("login made %d token requests", p.Requests("/token"))
+	// One code exchange; its first request may have refreshed too when the
+	// login took longer than the margin (1 s) after the token was issued.
+	if n := p.Grants("authorization_code"); n != 1 {
+		t.Fatalf("login made %d code exchanges", n)
 	}
 
 	// Each burst is timed from the latest its access token can have been

@@ -172,6 +172,7 @@ type Provider struct {
 	access   map[string]grant // issued opaque access tokens
 	revoked  map[string]bool  // revoked tokens (refresh or access)
 	counts   map[string]int   // requests per endpoint path
+	grants   map[string]int   // token requests per grant_type
 	lastEnd  url.Values       // last end_session query
 	lastAuth url.Values       // last authorize query
 	withheld map[string]bool  // scopes the token endpoint does not grant
@@ -233,7 +234,7 @@ func New(tb testing.TB, o Options) *Provider {
 		tb: tb, opts: o, user: u,
 		rsa: sharedRSA(tb), ec: newKey(tb, "ec-1", "ES256"),
 		codes: map[string]authRequest{}, refresh: map[string]grant{},
-		access: map[string]grant{}, revoked: map[string]bool{}, counts: map[string]int{},
+		access: map[string]grant{}, revoked: map[string]bool{}, counts: map[string]int{}, grants: map[string]int{},
 		redirects: map[string]redirect{}, tokenType: "Bearer",
 	}
 	handler := p.routes()
@@ -370,6 +371,16 @@ func (p *Provider) Requests(path string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.counts[path]
+}
+
+// Grants counts the token requests of a grant_type ("authorization_code",
+// "refresh_token") that FaultServerError did not answer: a login's code
+// exchange apart from a refresh its first request may make (with short
+// access tokens, a slow login leaves the token due by then).
+func (p *Provider) Grants(grantType string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.grants[grantType]
 }
 
 // LastEndSession is the query of the last end_session request (nil if none).
@@ -561,6 +572,9 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request")
 		return
 	}
+	p.mu.Lock()
+	p.grants[r.PostForm.Get("grant_type")]++
+	p.mu.Unlock()
 	p.mint(r.PostForm.Get("code"), r.PostForm.Get("code_verifier"))
 	if !p.clientAuthenticated(r) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client")
