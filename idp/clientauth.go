@@ -10,8 +10,9 @@ import (
 // tokenRequest makes a token request, do, with the client authentication
 // the provider takes. A plain OAuth 2.0 provider publishes none: Basic is
 // tried first (RFC 6749 §2.3.1), and the credentials in the form only
-// after an answer that refused the client's authentication, which the
-// server gives before it looks at the grant (RFC 6749 §5.2); once the form
+// after an answer that refused the client's authentication
+// (refusedClientAuth), which a server gives before it looks at the grant
+// (RFC 6749 §5.2); once the form
 // worked it is used from then on. No other failure is retried: the code
 // is single-use (RFC 6749 §4.1.2: a provider that sees it twice revokes
 // what it issued for it), and a rotating refresh token presented twice
@@ -32,11 +33,22 @@ func (c *Client) tokenRequest(m *metadata, do func(*oauth2.Config) (*oauth2.Toke
 }
 
 // refusedClientAuth reports whether err is a token endpoint's refusal of
-// the client's authentication (RFC 6749 §5.2: invalid_client, 401).
+// the client's authentication: invalid_client or a 401 (RFC 6749 §5.2),
+// or a 400 that says the request lacked something, invalid_request or no
+// OAuth error code at all, which a server that reads the client only from
+// the form answers when it finds no client_id there. A refusal of the
+// grant itself (invalid_grant, unauthorized_client, invalid_scope, ...), a
+// 5xx or no answer is not one: the form would present the grant again.
 func refusedClientAuth(err error) bool {
 	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
+	if !errors.As(err, &re) || re.Response == nil {
 		return false
 	}
-	return re.ErrorCode == "invalid_client" || (re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized)
+	switch re.Response.StatusCode {
+	case http.StatusUnauthorized:
+		return true
+	case http.StatusBadRequest:
+		return re.ErrorCode == "invalid_client" || re.ErrorCode == "invalid_request" || re.ErrorCode == ""
+	}
+	return re.ErrorCode == "invalid_client"
 }

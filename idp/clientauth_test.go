@@ -66,8 +66,17 @@ func TestPlainOAuthTokenRequestNotRepeated(t *testing.T) {
 // TestPlainOAuthFormAuthProvider: a plain OAuth 2.0 provider that refuses
 // Basic gets the credentials in the form after its refusal, and from then
 // on at once: one request a refresh.
+// The refusal is 401 invalid_client (RFC 6749 §5.2), or a 400 that says
+// the request lacked what the form would carry: invalid_request, or a
+// body with no OAuth error code at all.
 func TestPlainOAuthFormAuthProvider(t *testing.T) {
-	p := oidctest.New(t, oidctest.Options{ClientSecretPostOnly: true})
+	for _, refusal := range []string{"", "invalid_request", "-"} {
+		t.Run("refusal "+refusal, func(t *testing.T) { formAuthProvider(t, refusal) })
+	}
+}
+
+func formAuthProvider(t *testing.T, refusal string) {
+	p := oidctest.New(t, oidctest.Options{ClientSecretPostOnly: true, BasicRefusal: refusal})
 	c := plainOAuthClient(t, p)
 	toks, id, err := c.Exchange(context.Background(), authorize(t, c, "st", "", testVerifier), testVerifier, "")
 	if err != nil {

@@ -115,8 +115,13 @@ type Options struct {
 	// ExtraJWKS entries are appended verbatim to the published key set.
 	ExtraJWKS []json.RawMessage
 	// ClientSecretPostOnly refuses client_secret_basic at the token
-	// endpoint (401 invalid_client), as some plain OAuth 2.0 servers do.
+	// endpoint, as some plain OAuth 2.0 servers do: 401 invalid_client, or
+	// BasicRefusal when set (e.g. "invalid_request", which a server that
+	// finds no client_id in the form may answer, with 400).
 	ClientSecretPostOnly bool
+	// BasicRefusal is the error code of ClientSecretPostOnly's refusal,
+	// answered with 400; "-" answers 400 with a body that is no OAuth error.
+	BasicRefusal string
 	// SlowDelay is the wait of FaultSlow (default 2s).
 	SlowDelay time.Duration
 	// Now is the provider's clock (default time.Now).
@@ -567,6 +572,18 @@ func oauthError(w http.ResponseWriter, status int, code string) {
 	writeJSON(w, status, map[string]string{"error": code})
 }
 
+// refuseClient answers a token request whose client authentication failed.
+func (p *Provider) refuseClient(w http.ResponseWriter) {
+	switch p.opts.BasicRefusal {
+	case "":
+		oauthError(w, http.StatusUnauthorized, "invalid_client")
+	case "-":
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "client_id missing", "code": 101})
+	default:
+		oauthError(w, http.StatusBadRequest, p.opts.BasicRefusal)
+	}
+}
+
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request")
@@ -577,7 +594,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 	p.mint(r.PostForm.Get("code"), r.PostForm.Get("code_verifier"))
 	if !p.clientAuthenticated(r) {
-		oauthError(w, http.StatusUnauthorized, "invalid_client")
+		p.refuseClient(w)
 		return
 	}
 	if p.faultsNow()&FaultEchoingErrors != 0 {
