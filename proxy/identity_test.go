@@ -214,6 +214,32 @@ func TestRefreshRechecksUnderTheLock(t *testing.T) {
 	}
 }
 
+// TestRefreshSeenWhenTheAccessTokenStays: another replica's refresh is
+// recognised by any of the tokens or the expiry it changed, not by the
+// access token alone: a provider may answer a refresh with the access
+// token it had issued (still valid) and a new refresh token. Then the
+// replica that gets the lock next did present the spent refresh token
+// again, and one that did not get it waited refreshTimeout for a change
+// that had come.
+func TestRefreshSeenWhenTheAccessTokenStays(t *testing.T) {
+	for _, acquired := range []bool{true, false} {
+		ls := &lockingStore{acquired: acquired}
+		f := newFixture(t, func(c *Config) { ls.Store = c.Sessions; c.Sessions = ls })
+		s := f.session()
+		s.ID = "sid-redis"
+		s.Expiry = f.clock.Now().Add(10 * time.Second)
+		ls.replaced = s.Clone()
+		ls.replaced.RefreshToken, ls.replaced.Expiry = "rt-other-replica", f.clock.Now().Add(time.Hour)
+		start := time.Now()
+		resp := f.do(t, "GET", "/app/x", nil, withCookies(f.cookies(t, s)))
+		took := time.Since(start)
+		if resp.StatusCode != 200 || f.prov.refreshes.Load() != 0 || took > refreshTimeout/2 {
+			t.Errorf("lock acquired %v: status %d, refreshes %d, took %v; want 200 at once without a refresh",
+				acquired, resp.StatusCode, f.prov.refreshes.Load(), took)
+		}
+	}
+}
+
 func TestHasAccessTokenParam(t *testing.T) {
 	for in, want := range map[string]bool{
 		"":                          false,

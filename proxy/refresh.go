@@ -257,7 +257,7 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.S
 	case err != nil:
 		h.metrics.refresh("failed")
 		return nil, errStore{err}
-	case cur.AccessToken != s.AccessToken:
+	case refreshedSince(cur, s):
 		return cur, nil
 	}
 	ns, err := h.refreshAtProvider(ctx, s)
@@ -388,12 +388,22 @@ func (h *Handler) awaitRefresh(ctx context.Context, r *http.Request, s *session.
 			if ctx.Err() == nil {
 				storeErr = err
 			} // else the deadline cut this poll short: it says nothing of the store
-		case ns.AccessToken != s.AccessToken:
+		case refreshedSince(ns, s):
 			return ns, nil
 		default:
 			storeErr = nil
 		}
 	}
+}
+
+// refreshedSince reports whether cur, the request's session as stored now,
+// is a refresh of s: any of its tokens or its expiry changed. The refresh
+// token is what a refresh spends. Compared by the access token alone, a
+// provider that answers a refresh with the access token it had issued
+// (still valid) and a new refresh token left the other replica waiting for
+// a change that had come, then presenting the spent refresh token again.
+func refreshedSince(cur, s *session.Session) bool {
+	return cur.AccessToken != s.AccessToken || cur.RefreshToken != s.RefreshToken || !cur.Expiry.Equal(s.Expiry)
 }
 
 // loadFull loads the request's session as it is stored now, with its
