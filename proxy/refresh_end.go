@@ -18,10 +18,10 @@ import (
 //
 // It ends the session only while the store still holds the one whose token
 // expired, checked as refreshOnce checks before a refresh: under the
-// session's lock, by its access token. Another replica's refresh that
-// landed meanwhile is used instead (returned), and one still under way
-// (the lock held elsewhere) decides: this request is unauthenticated and
-// ends nothing. The refresh token is remembered as dead (markDeadFirst): a copy
+// session's lock, by its tokens and expiry (refreshedSince). Another
+// replica's refresh that landed meanwhile is used instead (returned), and
+// one still under way (the lock held elsewhere) decides: this request is
+// unauthenticated and ends nothing. The refresh token is remembered as dead (markDeadFirst): a copy
 // of a cookie-store cookie, which the cleared cookie does not end, is not
 // refreshed again by this replica once the provider is back.
 func (h *Handler) endUnrefreshed(ex *exchange, r *http.Request, full *session.Session, err error) (*session.Session, error) {
@@ -41,7 +41,7 @@ func (h *Handler) endUnrefreshed(ex *exchange, r *http.Request, full *session.Se
 		// Ended meanwhile: only this request's cookie is left to clear.
 	case cerr != nil:
 		return nil, errStore{cerr}
-	case cur.AccessToken != full.AccessToken:
+	case refreshedSince(cur, full):
 		return cur, nil // refreshed elsewhere since this request read it
 	case !h.refresher.markDeadFirst(full.RefreshToken, h.now()):
 		// Another request that shared this failed refresh ended it (the

@@ -112,30 +112,38 @@ func TestUnreachableProviderWithinMarginEndsNothing(t *testing.T) {
 // TestUnrefreshedEndSparesAnotherReplicasRefresh: a replica whose refresh
 // of an expired session fails does not end it when the store holds another
 // replica's refresh of it by then (its lock was lost meanwhile): the
-// request is served with that refresh, and the session stays.
+// request is served with that refresh, and the session stays. Also when
+// that refresh kept the access token (a provider may answer a refresh with
+// the one it had issued): its new refresh token and expiry tell it.
 func TestUnrefreshedEndSparesAnotherReplicasRefresh(t *testing.T) {
-	f := endFixture(t, true)
-	cookies := storedSession(t, f, -time.Second)
-	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
-		// Another replica's refresh lands while this one's provider call fails.
-		other, err := f.cfg.Sessions.Full(withCookiesRequest(cookies), mustLoad(t, f.cfg.Sessions, cookies))
-		if err != nil {
-			t.Error(err)
+	for _, keepAT := range []bool{false, true} {
+		f := endFixture(t, true)
+		cookies := storedSession(t, f, -time.Second)
+		f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+			// Another replica's refresh lands while this one's provider call fails.
+			other, err := f.cfg.Sessions.Full(withCookiesRequest(cookies), mustLoad(t, f.cfg.Sessions, cookies))
+			if err != nil {
+				t.Error(err)
+				return nil, nil, errProviderDown
+			}
+			if !keepAT {
+				other.AccessToken = "at-other"
+			}
+			other.RefreshToken, other.Expiry = "rt-other", f.clock.Now().Add(time.Hour)
+			if err := f.cfg.Sessions.Save(nil, withCookiesRequest(cookies), other); err != nil {
+				t.Error(err)
+			}
 			return nil, nil, errProviderDown
 		}
-		other.AccessToken, other.RefreshToken, other.Expiry = "at-other", "rt-other", f.clock.Now().Add(time.Hour)
-		if err := f.cfg.Sessions.Save(nil, withCookiesRequest(cookies), other); err != nil {
-			t.Error(err)
+		resp := f.do(t, "GET", "/app/x", nil, withCookies(cookies))
+		if resp.StatusCode != http.StatusOK || clearsSession(resp) {
+			t.Errorf("another replica's refresh landed (access token kept: %v): %d, Set-Cookie %q; want 200, nothing cleared",
+				keepAT, resp.StatusCode, resp.Header.Values("Set-Cookie"))
 		}
-		return nil, nil, errProviderDown
-	}
-	resp := f.do(t, "GET", "/app/x", nil, withCookies(cookies))
-	if resp.StatusCode != http.StatusOK || clearsSession(resp) {
-		t.Errorf("another replica's refresh landed: %d, Set-Cookie %q; want 200, nothing cleared", resp.StatusCode, resp.Header.Values("Set-Cookie"))
-	}
-	got, err := f.cfg.Sessions.Full(withCookiesRequest(cookies), mustLoad(t, f.cfg.Sessions, cookies))
-	if err != nil || got.AccessToken != "at-other" {
-		t.Errorf("stored session after the failed refresh: %v; want the other replica's refresh", err)
+		got, err := f.cfg.Sessions.Full(withCookiesRequest(cookies), mustLoad(t, f.cfg.Sessions, cookies))
+		if err != nil || got.RefreshToken != "rt-other" {
+			t.Errorf("stored session after the failed refresh (access token kept: %v): %v; want the other replica's refresh", keepAT, err)
+		}
 	}
 }
 
