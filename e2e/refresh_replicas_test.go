@@ -7,7 +7,7 @@ import (
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
-// TestDueRefreshOnceAcrossReplicas: 20 rounds, each a burst of 40
+// TestDueRefreshOnceAcrossReplicas: 10 rounds, each a burst of 40
 // concurrent requests of one session split over two replicas sharing
 // Redis while its access token is due (inside refresh_margin) but still
 // valid, and the provider takes 300 ms to refresh. Each round makes
@@ -16,7 +16,7 @@ import (
 // (no refused refresh), and no round refreshes twice.
 func TestDueRefreshOnceAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	dueRefreshRounds(t, 20, false, func(p *oidctest.Provider, up *upstream) []*gateway {
+	dueRefreshRounds(t, 10, false, func(p *oidctest.Provider, up *upstream) []*gateway {
 		keys := redisSession(startRedis(t, false).URL()) + dueRefreshKeys
 		cfg := redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, keys)
 		return []*gateway{startGateway(t, pickAddrs(t), cfg), startGateway(t, pickAddrs(t), cfg)}
@@ -29,7 +29,7 @@ func TestDueRefreshOnceAcrossReplicas(t *testing.T) {
 // refresh); the next round sends the refreshed cookie.
 func TestDueRefreshOnceCookieStore(t *testing.T) {
 	t.Parallel()
-	dueRefreshRounds(t, 20, false, func(p *oidctest.Provider, up *upstream) []*gateway {
+	dueRefreshRounds(t, 10, false, func(p *oidctest.Provider, up *upstream) []*gateway {
 		cfg := redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, dueRefreshKeys)
 		return []*gateway{startGateway(t, pickAddrs(t), cfg)}
 	})
