@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // newRedisClient builds a standalone, Cluster or Sentinel client.
@@ -50,12 +51,14 @@ func newRedisClient(cfg RedisConfig) (redis.UniversalClient, error) {
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = redisDialTimeout, redisIOTimeout, redisIOTimeout
 		opt.MaxRetries, opt.DialerRetries, opt.DialerRetryTimeout = 1, redisDialRetries, redisDialRetryWait
 		opt.ContextTimeoutEnabled = true
+		opt.MaintNotificationsConfig = noMaintNotifications()
 		return bounded(redis.NewClient(opt)), nil
 	case len(cfg.ClusterAddrs) > 0:
 		return bounded(redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: cfg.ClusterAddrs, Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
 			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
 			DialerRetries: redisDialRetries, DialerRetryTimeout: redisDialRetryWait, ContextTimeoutEnabled: true,
+			MaintNotificationsConfig: noMaintNotifications(),
 		})), nil
 	default:
 		if cfg.SentinelMaster == "" {
@@ -68,6 +71,17 @@ func newRedisClient(cfg RedisConfig) (redis.UniversalClient, error) {
 			ContextTimeoutEnabled: true,
 		})), nil
 	}
+}
+
+// noMaintNotifications turns off go-redis's maintenance notifications,
+// which it asks every Redis for by default ("auto"; its Sentinel client
+// has them off): a MOVING push made the client dial whatever host:port the
+// push named, sign in there with the configured password and carry the
+// sessions' traffic there, and a MIGRATING one stretched its timeouts to
+// 10 s. Only the configured addresses (and, for a Cluster, the nodes it
+// names in CLUSTER SLOTS, as any Cluster client must) are dialled.
+func noMaintNotifications() *maintnotifications.Config {
+	return &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 }
 
 // bounded makes every call of client give up after redisCallTimeout
