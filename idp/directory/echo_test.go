@@ -46,3 +46,37 @@ func TestErrorsNeverQuoteTheToken(t *testing.T) {
 		}
 	}
 }
+
+// TestGoogleGrantErrorNeverQuotesTheAssertion: a refused service-account
+// grant is explained by its OAuth error code, which x/oauth2/jwt leaves in
+// the raw body; the gateway read the body's "error" member and quoted it
+// whole. A token endpoint (or a proxy before it) that echoes the request
+// in it put the signed assertion, which buys a token that reads every
+// group of the domain for an hour, in the error and the log, at any length.
+func TestGoogleGrantErrorNeverQuotesTheAssertion(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		echo := "bad request: assertion=" + r.PostForm.Get("assertion") + strings.Repeat(" padding", 20000)
+		_, _ = w.Write([]byte(`{"error":"` + echo + `"}`))
+	}))
+	defer srv.Close()
+	g, err := NewGoogle(GoogleConfig{CredentialsJSON: serviceAccountKey(t, srv.URL+"/token"), BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = g.Groups(context.Background(), User{Email: "ann@acme.com"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if strings.Contains(err.Error(), "assertion=eyJ") {
+		t.Errorf("the error quotes the signed assertion: %.300s", err)
+	}
+	if len(err.Error()) > 1024 {
+		t.Errorf("the error is %d bytes long", len(err.Error()))
+	}
+	if !strings.Contains(err.Error(), "400") {
+		t.Errorf("the error does not say the status: %.300s", err)
+	}
+}

@@ -127,6 +127,7 @@ func (g *Google) tokenError(err error) error {
 			_ = json.Unmarshal(re.Body, &b)
 			code = b.Error
 		}
+		code = errorCode(code)
 		hint = fmt.Sprintf("Google refused the service-account grant (%s)", code)
 		if code == "" && re.Response != nil {
 			hint = fmt.Sprintf("Google's token endpoint answered status %d", re.Response.StatusCode)
@@ -140,6 +141,23 @@ func (g *Google) tokenError(err error) error {
 		return fmt.Errorf("directory: google: service-account token: %s", hint)
 	}
 	return fmt.Errorf("directory: google: service-account token: %w", err)
+}
+
+// errorCode returns s when it has the shape of an OAuth error code (RFC
+// 6749 §5.2; Google's are lower-case words joined by "_"), else "": the
+// member is the endpoint's word, and one that echoed the refused request
+// there (a proxy's page, a debug answer) would put the signed assertion,
+// which buys a token for an hour, in the error and the log, at any length.
+func errorCode(s string) string {
+	if len(s) == 0 || len(s) > 64 {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return ""
+		}
+	}
+	return s
 }
 
 // adminGroups lists the groups of member and, breadth first, the groups
