@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,9 +22,11 @@ var ErrRedirect = errors.New("idp: the provider answered with a redirect, which 
 // BackChannelClient returns a copy of base (nil = a client with a 10 s
 // timeout) that never follows a redirect: a 3xx answer ends the call with
 // an error wrapping ErrRedirect, after the response body is closed, so no
-// caller can mistake the redirect's body for the provider's answer. Every
-// HTTP call to the provider or its APIs uses such a client; Client makes
-// one from Config.HTTPClient, and hands it to x/oauth2 and go-oidc too.
+// caller can mistake the redirect's body for the provider's answer. A base
+// without a transport gets BackChannelTransport, not http.DefaultTransport.
+// Every HTTP call to the provider or its APIs uses such a client; Client
+// makes one from Config.HTTPClient, and hands it to x/oauth2 and go-oidc
+// too.
 func BackChannelClient(base *http.Client) *http.Client {
 	var c http.Client
 	if base != nil {
@@ -32,8 +35,27 @@ func BackChannelClient(base *http.Client) *http.Client {
 		c.Timeout = 10 * time.Second
 	}
 	c.CheckRedirect = refuseRedirect
+	if c.Transport == nil {
+		c.Transport = BackChannelTransport()
+	}
 	return &c
 }
+
+// maxProviderHeaderBytes bounds the header section of a back-channel
+// answer, as maxProviderBody bounds its body: Go's transport reads up to
+// 10 MiB of headers by default, per call.
+const maxProviderHeaderBytes = 64 << 10
+
+// BackChannelTransport is the transport of provider and directory calls:
+// http.DefaultTransport's settings (the environment's proxies, its dial and
+// handshake timeouts, HTTP/2) with each answer's header section bounded by
+// maxProviderHeaderBytes. One is shared by every client, so that a reload's
+// new provider client reuses the connections of the old one.
+var BackChannelTransport = sync.OnceValue(func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxResponseHeaderBytes = maxProviderHeaderBytes
+	return t
+})
 
 // refuseRedirect is the CheckRedirect of BackChannelClient. req is the
 // request the redirect asks for and req.Response the redirect; the error

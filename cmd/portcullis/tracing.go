@@ -18,6 +18,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/portcullis/portcullis/idp"
 )
 
 // Tracing is off unless the environment asks for it: OTEL_TRACES_EXPORTER
@@ -141,7 +143,7 @@ func newTracerProvider(env func(string) (string, bool)) (*sdktrace.TracerProvide
 func tracedProviderClient(tp *sdktrace.TracerProvider) *http.Client {
 	return &http.Client{
 		Timeout: 10 * time.Second,
-		Transport: hideQuery{otelhttp.NewTransport(restoreQuery{http.DefaultTransport},
+		Transport: hideQuery{otelhttp.NewTransport(restoreQuery{idp.BackChannelTransport()},
 			otelhttp.WithTracerProvider(tp),
 			otelhttp.WithPropagators(propagation.TraceContext{}),
 			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {

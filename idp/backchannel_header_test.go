@@ -1,0 +1,45 @@
+package idp
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// TestBackChannelAnswerHeadersBounded: the bodies of provider answers are
+// read up to 1 MiB, but Go's transport reads an answer's header section
+// up to 10 MiB by default, a bound the gateway had not chosen: a provider
+// (or whatever answers for it) cost that much memory per call, and
+// concurrent calls (introspection of as many unknown tokens) multiplied
+// it. Here the discovery answer carries 4 MiB of headers, and was accepted.
+func TestBackChannelAnswerHeadersBounded(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		filler := strings.Repeat("x", 64<<10)
+		for i := range 64 {
+			w.Header().Set(fmt.Sprintf("X-Filler-%d", i), filler)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":"%[1]s/authorize",`+
+			`"token_endpoint":"%[1]s/token","jwks_uri":"%[1]s/jwks",`+
+			`"id_token_signing_alg_values_supported":["RS256"]}`, srv.URL)
+	}))
+	defer srv.Close()
+	c, err := New(Config{Issuer: srv.URL, ClientID: "c", ClientSecret: "s",
+		RedirectURL: redirectURL, Metrics: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	err = c.Discover(context.Background())
+	if err == nil {
+		t.Fatal("Discover accepted an answer with 4 MiB of headers")
+	}
+	if !strings.Contains(err.Error(), "header") {
+		t.Errorf("Discover: %v, want it to name the headers", err)
+	}
+}
