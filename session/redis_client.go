@@ -52,24 +52,24 @@ func newRedisClient(cfg RedisConfig) (redis.UniversalClient, error) {
 		opt.MaxRetries, opt.DialerRetries, opt.DialerRetryTimeout = 1, redisDialRetries, redisDialRetryWait
 		opt.ContextTimeoutEnabled = true
 		opt.MaintNotificationsConfig = noMaintNotifications()
-		return bounded(redis.NewClient(opt)), nil
+		return bounded(withoutPassword(redis.NewClient(opt), opt.Password)), nil
 	case len(cfg.ClusterAddrs) > 0:
-		return bounded(redis.NewClusterClient(&redis.ClusterOptions{
+		return bounded(withoutPassword(redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: cfg.ClusterAddrs, Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
 			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
 			DialerRetries: redisDialRetries, DialerRetryTimeout: redisDialRetryWait, ContextTimeoutEnabled: true,
 			MaintNotificationsConfig: noMaintNotifications(),
-		})), nil
+		}), cfg.Password)), nil
 	default:
 		if cfg.SentinelMaster == "" {
 			return nil, errors.New("session: redis_sentinel_addrs needs redis_sentinel_master")
 		}
-		return bounded(redis.NewFailoverClient(&redis.FailoverOptions{
+		return bounded(withoutPassword(redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: cfg.SentinelMaster, SentinelAddrs: cfg.SentinelAddrs,
 			Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
 			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
 			ContextTimeoutEnabled: true,
-		})), nil
+		}), cfg.Password)), nil
 	}
 }
 
