@@ -121,7 +121,7 @@ func spanExporter(ctx context.Context, env func(string) (string, bool)) (sdktrac
 		return nil, fmt.Errorf("tracing: OTEL_TRACES_EXPORTER=%q, OTLP protocol %q: %w (exporters: otlp, console, none; protocols: http/protobuf, grpc)",
 			name, proto, err)
 	}
-	return exp, nil
+	return withoutHeaderValues(exp, env), nil
 }
 
 // newTracerProvider builds the tracer provider the environment asks for, or
