@@ -52,24 +52,24 @@ func newRedisClient(cfg RedisConfig) (redis.UniversalClient, error) {
 		opt.MaxRetries, opt.DialerRetries, opt.DialerRetryTimeout = 1, redisDialRetries, redisDialRetryWait
 		opt.ContextTimeoutEnabled = true
 		opt.MaintNotificationsConfig = noMaintNotifications()
-		return bounded(withoutPassword(redis.NewClient(opt), opt.Password)), nil
+		return bounded(redis.NewClient(opt), opt.Password), nil
 	case len(cfg.ClusterAddrs) > 0:
-		return bounded(withoutPassword(redis.NewClusterClient(&redis.ClusterOptions{
+		return bounded(redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: cfg.ClusterAddrs, Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
 			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
 			DialerRetries: redisDialRetries, DialerRetryTimeout: redisDialRetryWait, ContextTimeoutEnabled: true,
 			MaintNotificationsConfig: noMaintNotifications(),
-		}), cfg.Password)), nil
+		}), cfg.Password), nil
 	default:
 		if cfg.SentinelMaster == "" {
 			return nil, errors.New("session: redis_sentinel_addrs needs redis_sentinel_master")
 		}
-		return bounded(withoutPassword(redis.NewFailoverClient(&redis.FailoverOptions{
+		return bounded(redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: cfg.SentinelMaster, SentinelAddrs: cfg.SentinelAddrs,
 			Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
 			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
 			ContextTimeoutEnabled: true,
-		}), cfg.Password)), nil
+		}), cfg.Password), nil
 	}
 }
 
@@ -85,11 +85,13 @@ func noMaintNotifications() *maintnotifications.Config {
 }
 
 // bounded makes every call of client give up after redisCallTimeout
-// (callBound). Its options must set ContextTimeoutEnabled: without it
-// go-redis reads and writes under its own timeouts only, and a deadline of
-// the caller's (readyz's, a refresh's) cut nothing short.
-func bounded[C redis.UniversalClient](client C) C {
-	client.AddHook(callBound{})
+// (callBound) and keeps password out of its errors (redacted). Its options
+// must set ContextTimeoutEnabled: without it go-redis reads and writes
+// under its own timeouts only, and a deadline of the caller's (readyz's, a
+// refresh's) cut nothing short. One hook does both: the autopipeliner
+// builds the hook chain for each command, one allocation per hook.
+func bounded[C redis.UniversalClient](client C, password string) C {
+	client.AddHook(callBound{password})
 	return client
 }
 
@@ -97,29 +99,37 @@ func bounded[C redis.UniversalClient](client C) C {
 // deadline of redisCallTimeout from its start, around go-redis's retry: a
 // timed-out call is then not sent again (nor waited for again), and no
 // caller waits on a Redis that stopped answering for longer than that.
-type callBound struct{}
+// It also takes the password out of the errors (redactedErrors).
+type callBound struct{ password string }
 
 func (callBound) DialHook(next redis.DialHook) redis.DialHook { return next }
 
-func (callBound) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+func (h callBound) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if boundedAlready(ctx) {
-			return next(ctx, cmd)
+		if !boundedAlready(ctx) {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, redisCallTimeout)
+			defer cancel()
 		}
-		ctx, cancel := context.WithTimeout(ctx, redisCallTimeout)
-		defer cancel()
-		return next(ctx, cmd)
+		err := next(ctx, cmd)
+		if err == nil && cmd.Err() == nil {
+			return nil
+		}
+		return h.redactedErrors(err, cmd)
 	}
 }
 
-func (callBound) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (h callBound) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if boundedAlready(ctx) {
-			return next(ctx, cmds)
+		if !boundedAlready(ctx) {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, redisCallTimeout)
+			defer cancel()
 		}
-		ctx, cancel := context.WithTimeout(ctx, redisCallTimeout)
-		defer cancel()
-		return next(ctx, cmds)
+		if err := next(ctx, cmds); err != nil {
+			return h.redactedErrors(err, cmds...)
+		}
+		return nil // every command succeeded: no error to look at
 	}
 }
 
