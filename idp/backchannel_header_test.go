@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portcullis/portcullis/idp/directory"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -41,5 +42,33 @@ func TestBackChannelAnswerHeadersBounded(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "header") {
 		t.Errorf("Discover: %v, want it to name the headers", err)
+	}
+}
+
+// TestDirectoryAnswerHeadersBounded: the group directories (GitHub here;
+// Graph and Google's are built the same way) are called with the provider's
+// transport, so their answers' headers are bounded too. Without tracing no
+// client is configured, and the directory's own client fell back to Go's
+// default transport, which read 4 MiB of headers and the groups after them.
+func TestDirectoryAnswerHeadersBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		filler := strings.Repeat("x", 64<<10)
+		for i := range 64 {
+			w.Header().Set(fmt.Sprintf("X-Filler-%d", i), filler)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `[{"slug":"devs","organization":{"login":"acme"}}]`)
+	}))
+	defer srv.Close()
+	d, err := newDirectory(&Config{Kind: "github", GitHubAPIURL: srv.URL})
+	if err != nil {
+		t.Fatalf("newDirectory: %v", err)
+	}
+	groups, err := d.source.Groups(context.Background(), directory.User{Subject: "1", AccessToken: "gho_x"})
+	if err == nil {
+		t.Fatalf("the directory's answer with 4 MiB of headers was read: groups %v", groups)
+	}
+	if !strings.Contains(err.Error(), "header") {
+		t.Errorf("Groups: %v, want it to name the headers", err)
 	}
 }

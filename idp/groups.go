@@ -76,25 +76,29 @@ type groupsDirectory struct {
 // account key, GitHub always, Graph for Entra (used on groups overage).
 func newDirectory(cfg *Config) (*groupsDirectory, error) {
 	d := &groupsDirectory{source: cfg.Directory}
+	// The provider's transport (BackChannelClient), not Go's default one:
+	// with no client configured (no tracing), a directory answer's headers
+	// were read up to 10 MiB.
+	hc := BackChannelClient(cfg.HTTPClient)
 	var err error
 	switch cfg.Kind {
 	case "google":
 		d.label = "google"
 		if d.source == nil && len(cfg.GoogleServiceAccountJSON) > 0 {
 			d.source, err = directory.NewGoogle(directory.GoogleConfig{CredentialsJSON: cfg.GoogleServiceAccountJSON,
-				AdminEmail: cfg.GoogleAdminEmail, BaseURL: cfg.DirectoryURL, HTTPClient: cfg.HTTPClient})
+				AdminEmail: cfg.GoogleAdminEmail, BaseURL: cfg.DirectoryURL, HTTPClient: hc})
 		}
 	case "github":
 		d.label = "github"
 		if d.source == nil {
 			// userinfo_url is GET {api}/user: its API is the directory's.
 			api := cmpOr(cfg.GitHubAPIURL, strings.TrimSuffix(cfg.UserinfoURL, "/user"))
-			d.source, err = directory.NewGitHub(api, cfg.HTTPClient)
+			d.source, err = directory.NewGitHub(api, hc)
 		}
 	case "entra":
 		d.label = "graph"
 		if d.source == nil {
-			d.source, err = directory.NewGraph(cfg.DirectoryURL, cfg.HTTPClient)
+			d.source, err = directory.NewGraph(cfg.DirectoryURL, hc)
 		}
 	}
 	if err != nil {
