@@ -22,21 +22,8 @@ type replyDropper struct {
 }
 
 func newReplyDropper(t *testing.T, target string) *replyDropper {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &replyDropper{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go d.pipe(c)
-		}
-	}()
+	d := &replyDropper{target: target}
+	d.ln = serveTCP(t, d.pipe)
 	return d
 }
 

@@ -27,12 +27,19 @@ type movingRedis struct {
 }
 
 func newMovingRedis(t *testing.T, endpoint string) *movingRedis {
+	m := &movingRedis{endpoint: endpoint}
+	m.ln = serveTCP(t, m.serve)
+	return m
+}
+
+// serveTCP listens on a loopback port until the test ends and hands each
+// connection to serve, on its own goroutine.
+func serveTCP(t *testing.T, serve func(net.Conn)) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &movingRedis{ln: ln, endpoint: endpoint}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -40,10 +47,10 @@ func newMovingRedis(t *testing.T, endpoint string) *movingRedis {
 			if err != nil {
 				return
 			}
-			go m.serve(c)
+			go serve(c)
 		}
 	}()
-	return m
+	return ln
 }
 
 func (m *movingRedis) serve(c net.Conn) {
@@ -63,7 +70,7 @@ func (m *movingRedis) serve(c net.Conn) {
 		case strings.HasPrefix(name, "HELLO"):
 			reply = "%3\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.4.0\r\n$5\r\nproto\r\n:3\r\n"
 		case name == "CLUSTER SLOTS":
-			host, port, _ := net.SplitHostPort(m.ln.Addr().String())
+			host, port, _ := net.SplitHostPort(c.LocalAddr().String()) // the listener's own
 			reply = fmt.Sprintf("*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n$%d\r\n%s\r\n:%s\r\n$2\r\nid\r\n", len(host), host, port)
 		case name == "COMMAND":
 			reply = "*0\r\n"
@@ -122,27 +129,14 @@ func readCommand(r *bufio.Reader) ([]string, error) {
 // be able to send both elsewhere. Without the rule the other endpoint
 // here got a connection that began with HELLO ... AUTH and the password.
 func TestRedisServerCannotMoveConnections(t *testing.T) {
-	elsewhere, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer elsewhere.Close()
 	got := make(chan string, 64)
-	go func() {
-		for {
-			c, err := elsewhere.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
-				b := make([]byte, 512)
-				n, _ := c.Read(b)
-				got <- string(b[:n])
-			}()
-		}
-	}()
+	elsewhere := serveTCP(t, func(c net.Conn) {
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		b := make([]byte, 512)
+		n, _ := c.Read(b)
+		got <- string(b[:n])
+	})
 	m := newMovingRedis(t, elsewhere.Addr().String())
 	for _, cfg := range []RedisConfig{
 		{URL: "redis://:redis-password-7@" + m.ln.Addr().String()},
