@@ -367,6 +367,11 @@ func (p *Provider) SetTokenField(name, raw string) {
 	p.fields[name] = raw
 }
 
+// RevokeGrants revokes every grant at the provider, as an administrator
+// who disables the user or ends their sessions there: every refresh token
+// issued so far is refused (invalid_grant) from now on.
+func (p *Provider) RevokeGrants() { p.mu.Lock(); clear(p.refresh); p.mu.Unlock() }
+
 // SetUser replaces the user that later logins and refreshes are for.
 func (p *Provider) SetUser(u User) { p.mu.Lock(); p.user = u; p.mu.Unlock() }
 
