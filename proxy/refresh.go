@@ -42,6 +42,11 @@ const (
 	// longer), so that a revocation at the provider still ends it at its
 	// next refresh, not at its lifetime.
 	unstatedAccessLife = 5 * time.Minute
+	// maxHandOns bounds how many remembered refreshes a request follows
+	// from its cookie's session to the latest (refresh): a provider that
+	// answers a refresh with the tokens it had issued makes a remembered
+	// refresh its own successor.
+	maxHandOns = 4
 	// commitTimeout bounds the store writes and the revocation a request
 	// carries out after its client may have hung up (detached).
 	commitTimeout = 10 * time.Second
@@ -194,18 +199,35 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 // same time (singleflight in this process, the store's lock across
 // replicas), bounded by refreshTimeout.
 func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*session.Session, error) {
+	carried := s
+	for range maxHandOns {
+		ns := h.refresher.lookup(s.RefreshToken, s.AccessToken, h.now)
+		if ns == nil {
+			break
+		}
+		// The request still carries the cookie a recent refresh replaced:
+		// it gets that refresh's result, decided as that result's own
+		// cookie would be. Handed on as it was, a session that had ended
+		// since opened to the older cookie for the rest of refreshReuse
+		// (one whose access token had expired included), and another
+		// replica's refusal of its refresh token was never asked about.
+		switch {
+		case h.refresher.dead(ns.RefreshToken):
+			return nil, idp.ErrInvalidGrant // refused, revoked or expired unrefreshed
+		case ns.Expiry.IsZero() || h.now().Add(h.cfg.RefreshMargin).Before(ns.Expiry):
+			h.saveRefreshed(ex, r, ns)
+			return ns, nil
+		}
+		s = ns // due itself: refreshed in turn, or a later refresh of it handed on
+	}
 	// One refresh per refresh token: a token is never presented twice.
 	key := s.RefreshToken
-	if ns := h.refresher.lookup(key, s.AccessToken, h.now); ns != nil {
-		h.saveRefreshed(ex, r, ns)
-		return ns, nil
-	}
 	leader, stored := false, false
 	v, err, _ := h.refresher.group.Do(key, func() (any, error) {
 		leader = true
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
 		defer cancel()
-		ns, err := h.refreshOnce(ctx, r.WithContext(ctx), s, func(ns *session.Session) error {
+		ns, err := h.refreshOnce(ctx, r.WithContext(ctx), carried, s, func(ns *session.Session) error {
 			stored = true
 			// Its own bound: the provider may have used up ctx's.
 			dr, release := detached(r)
@@ -220,6 +242,11 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 		}
 		return ns, err
 	})
+	if errors.Is(err, idp.ErrInvalidGrant) && s != carried {
+		// A handed-on refresh's token refused: not presented again by
+		// its own cookie either (fresh marks the cookie's).
+		h.refresher.markDead(key)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -232,13 +259,14 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 	return ns, nil
 }
 
-// refreshOnce does the provider call under the store's lock (session.Locker;
+// refreshOnce refreshes s, which is carried (the request's session) or a
+// refresh of it handed on, at the provider under the store's lock (session.Locker;
 // the cookie store's always acquires at once). Under the lock, the refreshed
 // session is saved (save) before the lock is released: otherwise another
 // replica could take the lock in between, still load the old session and
 // present its refresh token, which a provider that rotates refresh tokens
 // refuses with invalid_grant.
-func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.Session, save func(*session.Session) error) (*session.Session, error) {
+func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, carried, s *session.Session, save func(*session.Session) error) (*session.Session, error) {
 	unlock, acquired, err := h.cfg.Sessions.Lock(ctx, s.ID, refreshLockTTL)
 	if err != nil {
 		h.metrics.refresh("failed")
@@ -249,7 +277,10 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.S
 	}
 	defer unlock()
 	// Another replica may have refreshed the session between our Load and
-	// our lock: its refresh token may be spent already.
+	// our lock: its refresh token may be spent already. What the store
+	// holds is compared with carried too: with the cookie store it is the
+	// request's cookie, the older session when s was handed on (refresh),
+	// which is no refresh of s.
 	cur, err := h.loadFull(r)
 	switch {
 	case errors.Is(err, session.ErrNoSession):
@@ -257,12 +288,12 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.S
 	case err != nil:
 		h.metrics.refresh("failed")
 		return nil, errStore{err}
-	case refreshedSince(cur, s):
+	case refreshedSince(cur, s) && refreshedSince(cur, carried):
 		return cur, nil
 	}
 	ns, err := h.refreshAtProvider(ctx, s)
 	if errors.Is(err, idp.ErrInvalidGrant) {
-		if cur := h.rotatedElsewhere(r, s.RefreshToken); cur != nil {
+		if cur := h.rotatedElsewhere(r, s.RefreshToken, carried.RefreshToken); cur != nil {
 			return cur, nil
 		}
 	}
@@ -290,12 +321,14 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, s *session.S
 // refresh token is no longer rt, the one the provider just refused: another
 // replica refreshed it meanwhile (our lock was lost: it expired, or a Redis
 // failover did not keep it), and the refusal is of a token that replica
-// spent, not a revocation. nil otherwise.
-func (h *Handler) rotatedElsewhere(r *http.Request, rt string) *session.Session {
+// spent, not a revocation. nil otherwise, and when the store holds the
+// refresh token the request carried (carriedRT; the cookie store: the
+// request's own cookie).
+func (h *Handler) rotatedElsewhere(r *http.Request, rt, carriedRT string) *session.Session {
 	dr, release := detached(r)
 	defer release()
 	cur, err := h.loadFull(dr)
-	if err != nil || cur.RefreshToken == rt {
+	if err != nil || cur.RefreshToken == rt || cur.RefreshToken == carriedRT {
 		return nil
 	}
 	h.log.Info("proxy: a refresh token refused after another replica had refreshed the session; using its result", subAttr(cur.Identity.Subject))

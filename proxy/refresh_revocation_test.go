@@ -276,3 +276,27 @@ func TestRefreshedExpiryNeverOutlivesLifetime(t *testing.T) {
 		t.Errorf("at the session's lifetime: status %d, want 401", resp.StatusCode)
 	}
 }
+
+// TestHandedOnRefreshThatIsItsOwnSuccessor: a provider that answers a
+// refresh with the access and refresh tokens it had issued and an expiry
+// already within refresh_margin makes the remembered refresh of a cookie
+// its own successor. A request with that cookie follows remembered
+// refreshes a bounded number of times, then refreshes: it is answered,
+// without looping.
+func TestHandedOnRefreshThatIsItsOwnSuccessor(t *testing.T) {
+	f := newFixture(t)
+	f.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		return &idp.Tokens{AccessToken: "at-0", RefreshToken: rt, Expiry: f.clock.Now().Add(10 * time.Second)}, &f.prov.identity, nil
+	}
+	s := f.session()
+	s.AccessToken, s.RefreshToken, s.Expiry = "at-0", "rt-0", f.clock.Now().Add(10*time.Second)
+	ck := f.cookies(t, s)
+	for i := range 3 {
+		if resp := f.do(t, "GET", "/app/x", nil, withCookies(ck)); resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: %d", i, resp.StatusCode)
+		}
+	}
+	if n := f.prov.refreshes.Load(); n != 3 {
+		t.Errorf("%d refreshes for 3 requests of a session due after each, want 3", n)
+	}
+}
