@@ -113,3 +113,44 @@ func replacedCookie(ck *http.Cookie, hdr http.Header) *http.Cookie {
 	}
 	return ck
 }
+
+// TestForwardAuthEndedSessionRefusesPreRefreshCookie is
+// TestEndedSessionRefusesEveryCopy in forward-auth mode behind Caddy,
+// cookie store, the grant revoked at the provider: the decision the front
+// proxy asks for with the pre-refresh cookie is a refusal too.
+func TestForwardAuthEndedSessionRefusesPreRefreshCookie(t *testing.T) {
+	t.Parallel()
+	s := behindFrontWith(t, "127.0.0.1/32", startCaddy,
+		oidctest.Options{AccessTokenLifetime: 3 * time.Second}, "refresh_margin = \"2s\"\nlifetime = \"10m\"\n")
+	front := &gateway{URL: "http://" + s.front}
+	c := browser(t)
+	if status, body, _ := get(t, c, front.URL+"/hello"); status != http.StatusOK {
+		t.Fatalf("login: %d %s", status, body)
+	}
+	issued := time.Now()
+	pre := sessionCookie(t, c, front)
+	sleepUntil(issued.Add(1200 * time.Millisecond))
+	status, _, hdr := withCookie(t, "GET", front.URL+"/hello", pre, false)
+	refreshed := time.Now()
+	if status != http.StatusOK {
+		t.Fatalf("the due request: %d", status)
+	}
+	cur := replacedCookie(pre, hdr)
+	if cur == pre {
+		t.Fatal("the front proxy passed on no refreshed cookie")
+	}
+	s.p.RevokeGrants()
+	sleepUntil(refreshed.Add(1200 * time.Millisecond))
+	if st, _, _ := withCookie(t, "GET", front.URL+"/hello", cur, false); st != http.StatusUnauthorized {
+		t.Fatalf("the request that ends the session: %d, want 401", st)
+	}
+	before := s.up.count()
+	for name, ck := range map[string]*http.Cookie{"pre-refresh": pre, "current": cur} {
+		if st, _, _ := withCookie(t, "GET", front.URL+"/hello", ck, false); st != http.StatusUnauthorized {
+			t.Errorf("the %s cookie after the session ended: %d, want 401", name, st)
+		}
+	}
+	if n := s.up.count() - before; n != 0 {
+		t.Errorf("%d requests of an ended session reached the app", n)
+	}
+}
