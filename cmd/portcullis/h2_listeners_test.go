@@ -129,9 +129,9 @@ func TestH2CAndTLSListenersAgree(t *testing.T) {
 	}
 	for name, f := range h2Listeners(t, nil) {
 		overTLS := name == "tls"
-		for _, tc := range cases {
-			for len(f.upSeen) > 0 {
-				<-f.upSeen
+		for i, tc := range cases {
+			if i > 0 {
+				lateForward(t, f, name, cases[i-1].name)
 			}
 			fr, _ := h2Open(t, f, overTLS)
 			_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: h2Block(tc.fields...),
@@ -153,6 +153,20 @@ func TestH2CAndTLSListenersAgree(t *testing.T) {
 				t.Errorf("%s: %s: X-Forwarded-Proto %q, want %q", name, tc.name, seen.Get("X-Forwarded-Proto"), want)
 			}
 		}
+		lateForward(t, f, name, cases[len(cases)-1].name)
+	}
+}
+
+// lateForward fails the test if f's upstream was reached once the case
+// named tc had its answer and its wait: a refused request forwarded later
+// than that wait (a loaded machine) was drained by the next case unseen.
+// Every earlier case's connection is still open, so it is that case's
+// request or an earlier one's; tc names where it was seen.
+func lateForward(t *testing.T, f *fixture, listener, tc string) {
+	t.Helper()
+	for len(f.upSeen) > 0 {
+		<-f.upSeen
+		t.Errorf("%s: by %s: a request reached the upstream after its answer", listener, tc)
 	}
 }
 
