@@ -43,7 +43,7 @@ func burst(tb testing.TB, n int, ck *http.Cookie, gws ...*gateway) []string {
 func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
 
 // TestRefreshBurstAndLifetime: 2-second access tokens, refreshed 1 s before
-// expiry, a 6-second lifetime. Once each is due a burst of 50 concurrent
+// expiry, an 8-second lifetime. Once each is due a burst of 50 concurrent
 // requests with one cookie causes exactly one refresh at the provider (first
 // on one replica, then spread over two sharing Redis), and all succeed; the
 // session ends at its lifetime although it keeps refreshing.
@@ -52,7 +52,7 @@ func TestRefreshBurstAndLifetime(t *testing.T) {
 	rs := startRedis(t, false)
 	p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 2 * time.Second})
 	up := newUpstream(t)
-	keys := redisSession(rs.URL()) + "refresh_margin = \"1s\"\nlifetime = \"6s\"\n"
+	keys := redisSession(rs.URL()) + "refresh_margin = \"1s\"\nlifetime = \"8s\"\n"
 	cfg := redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, keys)
 	gwA := startGateway(t, pickAddrs(t), cfg)
 	gwB := startGateway(t, pickAddrs(t), cfg)
@@ -92,11 +92,14 @@ func TestRefreshBurstAndLifetime(t *testing.T) {
 		}
 	}
 
-	sleepUntil(loginDone.Add(6300 * time.Millisecond))
+	// The lifetime (8 s) leaves both bursts, which start 3.4 s after the
+	// login plus the first burst's length, 4.6 s to finish on a loaded
+	// machine.
+	sleepUntil(loginDone.Add(8300 * time.Millisecond))
 	before := up.count()
 	for _, gw := range []*gateway{gwA, gwB} {
 		if status, body, _ := withCookie(t, "GET", gw.URL+"/app/late", ck, false); status != http.StatusUnauthorized {
-			t.Errorf("%s after the 6 s lifetime: %d, want 401\n%s", gw.URL, status, body)
+			t.Errorf("%s after the 8 s lifetime: %d, want 401\n%s", gw.URL, status, body)
 		}
 	}
 	if up.count() != before {

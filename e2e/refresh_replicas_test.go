@@ -19,11 +19,7 @@ import (
 // rotated twice, and more rounds only make the suite longer (2 s each).
 func TestDueRefreshOnceAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	dueRefreshRounds(t, 3, false, func(p *oidctest.Provider, up *upstream) []*gateway {
-		keys := redisSession(startRedis(t, false).URL()) + dueRefreshKeys
-		cfg := redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, keys)
-		return []*gateway{startGateway(t, pickAddrs(t), cfg), startGateway(t, pickAddrs(t), cfg)}
-	})
+	dueRefreshRounds(t, 3, false, twoRedisReplicas(t))
 }
 
 // TestDueRefreshOnceCookieStore is TestDueRefreshOnceAcrossReplicas with
@@ -46,11 +42,17 @@ func TestDueRefreshOnceCookieStore(t *testing.T) {
 // spent refresh token again.
 func TestDueRefreshOnceAccessTokenKept(t *testing.T) {
 	t.Parallel()
-	dueRefreshRounds(t, 3, true, func(p *oidctest.Provider, up *upstream) []*gateway {
+	dueRefreshRounds(t, 3, true, twoRedisReplicas(t))
+}
+
+// twoRedisReplicas starts two gateways sharing one redis-server, for
+// dueRefreshRounds.
+func twoRedisReplicas(t *testing.T) func(*oidctest.Provider, *upstream) []*gateway {
+	return func(p *oidctest.Provider, up *upstream) []*gateway {
 		keys := redisSession(startRedis(t, false).URL()) + dueRefreshKeys
 		cfg := redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, keys)
 		return []*gateway{startGateway(t, pickAddrs(t), cfg), startGateway(t, pickAddrs(t), cfg)}
-	})
+	}
 }
 
 // dueRefreshKeys are the [session] keys of the due-refresh tests: 6-second
