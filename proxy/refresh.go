@@ -200,25 +200,9 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 // replicas), bounded by refreshTimeout.
 func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*session.Session, error) {
 	carried := s
-	for range maxHandOns {
-		ns := h.refresher.lookup(s.RefreshToken, s.AccessToken, h.now)
-		if ns == nil {
-			break
-		}
-		// The request still carries the cookie a recent refresh replaced:
-		// it gets that refresh's result, decided as that result's own
-		// cookie would be. Handed on as it was, a session that had ended
-		// since opened to the older cookie for the rest of refreshReuse
-		// (one whose access token had expired included), and another
-		// replica's refusal of its refresh token was never asked about.
-		switch {
-		case h.refresher.dead(ns.RefreshToken):
-			return nil, idp.ErrInvalidGrant // refused, revoked or expired unrefreshed
-		case ns.Expiry.IsZero() || h.now().Add(h.cfg.RefreshMargin).Before(ns.Expiry):
-			h.saveRefreshed(ex, r, ns)
-			return ns, nil
-		}
-		s = ns // due itself: refreshed in turn, or a later refresh of it handed on
+	s, served, err := h.handOn(ex, r, s)
+	if served || err != nil {
+		return s, err
 	}
 	// One refresh per refresh token: a token is never presented twice.
 	key := s.RefreshToken
@@ -242,13 +226,8 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 		}
 		return ns, err
 	})
-	if errors.Is(err, idp.ErrInvalidGrant) && s != carried {
-		// A handed-on refresh's token refused: not presented again by
-		// its own cookie either (fresh marks the cookie's).
-		h.refresher.markDead(key)
-	}
 	if err != nil {
-		return nil, err
+		return h.handedOnFailed(ex, r, s != carried, s, err)
 	}
 	ns := v.(*session.Session)
 	// The leader saved unless another replica's result came back; a
@@ -257,6 +236,58 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 		h.saveRefreshed(ex, r, ns)
 	}
 	return ns, nil
+}
+
+// handOn follows the refreshes this replica remembers from s, the
+// request's session: the request may carry a cookie a recent refresh
+// replaced, and it gets that refresh's result, decided as that result's own
+// cookie would be. served reports that the returned session is the
+// request's as it is; otherwise it is the one to refresh (s, or a handed-on
+// refresh that is due itself). Handed on as it was, a session that had
+// ended since opened to the older cookie for the rest of refreshReuse (one
+// whose access token had expired included), and another replica's refusal
+// of its refresh token was never asked about.
+func (h *Handler) handOn(ex *exchange, r *http.Request, s *session.Session) (_ *session.Session, served bool, _ error) {
+	for range maxHandOns {
+		ns := h.refresher.lookup(s.RefreshToken, s.AccessToken, h.now)
+		switch {
+		case ns == nil:
+			return s, false, nil
+		case h.refresher.dead(ns.RefreshToken):
+			return nil, false, idp.ErrInvalidGrant // refused, revoked or expired unrefreshed
+		case ns.Expiry.IsZero() || h.now().Add(h.cfg.RefreshMargin).Before(ns.Expiry),
+			h.now().Before(ns.Expiry) && h.refresher.retryLater(ns.RefreshToken, h.now):
+			// Not due, or due and valid with its refresh failed moments
+			// ago (fresh's rule: the provider is not asked again yet).
+			h.saveRefreshed(ex, r, ns)
+			return ns, true, nil
+		}
+		s = ns // due itself: refreshed in turn, or a later refresh of it handed on
+	}
+	return s, false, nil
+}
+
+// handedOnFailed decides a failed refresh of s, handedOn when s is a
+// refresh handed on to the request's older cookie (handOn) rather than
+// the request's own session, whose failures fresh decides.
+func (h *Handler) handedOnFailed(ex *exchange, r *http.Request, handedOn bool, s *session.Session, err error) (*session.Session, error) {
+	switch {
+	case !handedOn:
+		return nil, err
+	case errors.Is(err, idp.ErrInvalidGrant):
+		// Its token refused: not presented again by its own cookie
+		// either (fresh marks the cookie's).
+		h.refresher.markDead(s.RefreshToken)
+		return nil, err
+	case h.now().Before(s.Expiry):
+		// Not refreshed, but valid: served as its own cookie would be,
+		// not taken for the expired session the request carried, which
+		// such a failure ends.
+		h.refresher.failed(s.RefreshToken, h.now)
+		h.saveRefreshed(ex, r, s)
+		return s, nil
+	}
+	return nil, err
 }
 
 // refreshOnce refreshes s, which is carried (the request's session) or a

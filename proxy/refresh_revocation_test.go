@@ -300,3 +300,44 @@ func TestHandedOnRefreshThatIsItsOwnSuccessor(t *testing.T) {
 		t.Errorf("%d refreshes for 3 requests of a session due after each, want 3", n)
 	}
 }
+
+// TestHandedOnValidSessionOutlivesAFailedRefresh: the cookie a refresh
+// replaced is handed that refresh's session; when that session is due
+// itself and its own refresh fails for want of the provider (no refusal),
+// the request is served with it while its access token is valid, and the
+// browser's cookie is not cleared: an outage ends only an expired session.
+// Taken for the expired session the request carried, it was ended.
+func TestHandedOnValidSessionOutlivesAFailedRefresh(t *testing.T) {
+	f := newFixture(t)
+	var calls int
+	f.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
+		if calls++; calls > 1 {
+			return nil, nil, errors.New("idp: the token endpoint answered 503")
+		}
+		return &idp.Tokens{AccessToken: "at-1", RefreshToken: "rt-1", Expiry: f.clock.Now().Add(70 * time.Second)}, &f.prov.identity, nil
+	}
+	s := f.session()
+	s.AccessToken, s.RefreshToken, s.Expiry = "at-0", "rt-0", f.clock.Now().Add(-time.Second)
+	pre := f.cookies(t, s)
+	if resp := f.do(t, "GET", "/app/x", nil, withCookies(pre)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the refreshing request: %d", resp.StatusCode)
+	}
+	f.clock.Advance(20 * time.Second) // at-1 due (50 s left, margin 60 s), valid, within the hand-on window
+	resp := f.do(t, "GET", "/app/y", nil, withCookies(pre))
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the pre-refresh cookie while the provider is down and its refreshed session valid: %d, want 200", resp.StatusCode)
+	}
+	for _, c := range resp.Cookies() {
+		if c.MaxAge < 0 {
+			t.Errorf("cookie %s cleared", c.Name)
+		}
+	}
+	// Asked again at once, the provider would be asked at every request of
+	// the pre-refresh cookie for as long as it is down.
+	if resp := f.do(t, "GET", "/app/z", nil, withCookies(pre)); resp.StatusCode != http.StatusOK {
+		t.Errorf("the next request: %d, want 200", resp.StatusCode)
+	}
+	if calls != 2 {
+		t.Errorf("%d refreshes at the provider, want 2 (the handed-on session's asked once)", calls)
+	}
+}
