@@ -23,8 +23,10 @@ import (
 // page's fetch that ingress-nginx redirects there: the front proxy must
 // hand the browser the 401's Set-Cookie, on its redirect to start too.
 func TestForwardAuthEndedSessionClearsCookie(t *testing.T) {
+	t.Parallel() // each front waits for its session's refresh to be due
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s := behindFrontWith(t, front.trusted, front.start,
 				oidctest.Options{AccessTokenLifetime: 3 * time.Second}, "refresh_margin = \"2s\"\n")
 			for _, c := range []struct {
@@ -110,8 +112,10 @@ func hasCookie(c *http.Client, u *url.URL, name string) bool {
 // memory of that refresh was gone (30 s) its next refresh was refused and
 // the session ended.
 func TestForwardAuthRefreshedCookieOnAppError(t *testing.T) {
+	t.Parallel() // each front waits for its session's refresh to be due
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s := behindFrontWith(t, front.trusted, front.start,
 				oidctest.Options{AccessTokenLifetime: 3 * time.Second}, "refresh_margin = \"2s\"\n")
 			c := browser(t)
