@@ -322,7 +322,7 @@ func (d *decoder) validateProvider(p *providerSection) string {
 		d.checkEndpoints(p, kind)
 	}
 	if p.IntrospectionURL != "" {
-		d.checkURL("provider.introspection_url", p.IntrospectionURL, false)
+		d.checkCleartextURL("provider.introspection_url", p.IntrospectionURL, false, "the client secret and access tokens")
 	}
 	for _, c := range []struct{ key, val string }{
 		{"user_claim", p.UserClaim}, {"email_claim", p.EmailClaim}, {"groups_claim", p.GroupsClaim},
@@ -372,8 +372,10 @@ func isOIDC(kind string) bool { return kind == "oidc" || kind == "google" || kin
 
 // checkEndpoints checks the issuer or the plain OAuth 2.0 endpoints for kind.
 func (d *decoder) checkEndpoints(p *providerSection, kind string) {
-	trio := []struct{ key, val string }{
-		{"authorization_url", p.AuthorizationURL}, {"token_url", p.TokenURL}, {"userinfo_url", p.UserinfoURL},
+	trio := []struct{ key, val, sent string }{
+		{"authorization_url", p.AuthorizationURL, "the user's sign-in at the provider and its code"},
+		{"token_url", p.TokenURL, "the client secret, codes and tokens"},
+		{"userinfo_url", p.UserinfoURL, "access tokens"},
 	}
 	if isOIDC(kind) {
 		if p.Issuer == "" && kind != "google" {
@@ -394,7 +396,7 @@ func (d *decoder) checkEndpoints(p *providerSection, kind string) {
 	for _, e := range trio {
 		switch {
 		case e.val != "":
-			d.checkURL("provider."+e.key, e.val, false)
+			d.checkCleartextURL("provider."+e.key, e.val, false, e.sent)
 		case kind == "oauth2":
 			d.problem("provider."+e.key, "required without an issuer (plain OAuth 2.0)")
 		}
@@ -421,7 +423,7 @@ func (d *decoder) checkExtraIssuer(x extraIssuerSection) {
 	}
 	d.nonEmpty(x.path+".audiences", x.Audiences)
 	if x.JWKSURL != "" {
-		d.checkURL(x.path+".jwks_url", x.JWKSURL, false)
+		d.checkJWKSURL(x.path+".jwks_url", x.JWKSURL, x.Issuer)
 	}
 }
 

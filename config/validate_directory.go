@@ -51,24 +51,16 @@ func (d *decoder) validateDirectory(p *providerSection, kind string) {
 		}
 	}
 	if only("github_api_url", p.GitHubAPIURL, "github") {
-		d.checkTokenURL("provider.github_api_url", p.GitHubAPIURL)
+		d.checkCleartextURL("provider.github_api_url", p.GitHubAPIURL, true, "access tokens")
 	}
 	if only("directory_url", p.DirectoryURL, "google", "entra") {
-		d.checkTokenURL("provider.directory_url", p.DirectoryURL)
+		d.checkCleartextURL("provider.directory_url", p.DirectoryURL, true, "access tokens")
 		if kind == "google" && p.GoogleServiceAccountFile == "" {
 			d.problem("provider.directory_url", "needs google_service_account_file: without it Google's directory is not read")
 		}
 	}
 	if kind == "entra" && p.Issuer != "" {
 		d.checkEntraIssuer(p.Issuer)
-	}
-}
-
-// checkTokenURL checks the base URL of an API that is sent tokens: http://
-// is accepted on loopback only without a warning.
-func (d *decoder) checkTokenURL(key, raw string) {
-	if u := d.checkURL(key, raw, true); u != nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
-		d.warn(key, "http:// URL %q: access tokens travel unencrypted; use https", withoutUserinfo(raw))
 	}
 }
 

@@ -1,0 +1,66 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCleartextEndpointsWarned: every URL the gateway sends secrets to is
+// warned about over http:// off loopback, as the issuer is: a plain OAuth
+// 2.0 provider's token_url (the client secret, codes, refresh tokens), its
+// authorization_url and userinfo_url, and introspection_url. An extra
+// issuer's http:// jwks_url under an https:// issuer is refused, as
+// discovery refuses such a jwks_uri: its keys decide which tokens pass.
+func TestCleartextEndpointsWarned(t *testing.T) {
+	plain := func(auth, token, me string) string {
+		return strings.Replace(base, `issuer = "https://accounts.google.com"`,
+			"authorization_url = \""+auth+"\"\ntoken_url = \""+token+"\"\nuserinfo_url = \""+me+"\"", 1)
+	}
+	tests := []struct {
+		name, doc string
+		want      []string
+	}{
+		{"https endpoints", plain("https://p/auth", "https://p/token", "https://p/me"), nil},
+		{"http on loopback", plain("http://127.0.0.1/auth", "http://localhost/token", "http://[::1]/me"), nil},
+		{"http elsewhere", plain("http://p.example/auth", "http://p.example/token", "http://p.example/me"), []string{
+			`cfg.toml:5: provider.authorization_url: warning: http:// URL "http://p.example/auth": the user's sign-in at the provider and its code travel unencrypted; use https`,
+			`cfg.toml:6: provider.token_url: warning: http:// URL "http://p.example/token": the client secret, codes and tokens travel unencrypted; use https`,
+			`cfg.toml:7: provider.userinfo_url: warning: http:// URL "http://p.example/me": access tokens travel unencrypted; use https`,
+		}},
+		{"introspection", strings.Replace(plain("https://p/auth", "https://p/token", "https://p/me"), `userinfo_url`,
+			"introspection_url = \"http://idp.example/introspect\"\nuserinfo_url", 1), []string{
+			`cfg.toml:7: provider.introspection_url: warning: http:// URL "http://idp.example/introspect": the client secret and access tokens travel unencrypted; use https`,
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := mustParse(t, t.TempDir(), tc.doc, nil)
+			var got []string
+			for _, w := range cfg.Warnings {
+				got = append(got, w[strings.LastIndex(w, "cfg.toml"):])
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("warnings %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCleartextJWKSRefused(t *testing.T) {
+	extra := func(iss, jwks string) string {
+		return base + "\n[[provider.extra_issuers]]\nissuer = \"" + iss + "\"\naudiences = [\"dash.example.com\"]\njwks_url = \"" + jwks + "\"\n"
+	}
+	runProblemCases(t, t.TempDir(), []problemCase{
+		{name: "http under https", doc: extra("https://k8s.example", "http://k8s.example/jwks"), want: []string{
+			`cfg.toml:21: provider.extra_issuers[0].jwks_url: http:// URL "http://k8s.example/jwks" under an https:// issuer: anyone on the path could replace the signing keys and sign tokens; use https`}},
+	})
+	for _, c := range [][2]string{
+		{"https://k8s.example", "https://k8s.example/jwks"},
+		{"https://k8s.example", "http://127.0.0.1:8001/openid/v1/jwks"}, // kubectl proxy: no network between
+		{"http://127.0.0.1:9000", "http://127.0.0.1:9000/jwks"},
+	} {
+		if cfg, problems := parseDoc(t, t.TempDir(), extra(c[0], c[1]), nil); cfg == nil {
+			t.Errorf("%s under %s refused: %q", c[1], c[0], problems)
+		}
+	}
+}
