@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/ascii"
 )
 
 // maxIntrospectionCache caps how long an introspection result is believed
@@ -289,7 +290,9 @@ func declaredKind(claims map[string]any) string {
 		}
 	}
 	if s, ok := claims["token_use"].(string); ok {
-		if !strings.EqualFold(s, "access_token") && !strings.EqualFold(s, "access") {
+		// ASCII case only: strings.EqualFold took "acceſs", with a long
+		// s, for the one kind this allows.
+		if !ascii.EqualFold(s, "access_token") && !ascii.EqualFold(s, "access") {
 			return fmt.Sprintf("a token of token_use %q", truncateForLog(s, 32))
 		}
 	}

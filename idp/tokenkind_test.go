@@ -42,6 +42,10 @@ func TestJWTNamingAnotherTokenKindIsRefused(t *testing.T) {
 		{claims: map[string]any{"typ": "Refresh"}},
 		{claims: map[string]any{"typ": "offline"}},
 		{claims: map[string]any{"typ": "Logout"}},
+		// ASCII case only: Unicode folding took the long s for "s".
+		{claims: map[string]any{"token_use": "acce\u017fs"}},
+		{claims: map[string]any{"token_use": "ACCE\u017fS_TOKEN"}},
+		{claims: map[string]any{"token_use": "ACCESS"}, valid: true},
 		{claims: map[string]any{"token_use": "access"}, valid: true},
 		{claims: map[string]any{"token_use": "access_token"}, valid: true},
 		{claims: map[string]any{"typ": "Bearer"}, valid: true},
@@ -64,6 +68,7 @@ func TestJWTNamingAnotherTokenKindIsRefused(t *testing.T) {
 	}{
 		{"token_use", "access", true}, {"token_use", "access_token", true},
 		{"token_use", "id", false}, {"token_use", "refresh_token", false},
+		{"token_use", "acce\u017fs", false},
 		// RFC 7662 §2.2 token_type is an RFC 6749 §7.1 access token type
 		// (Bearer); servers that answer for a refresh or ID token under the
 		// hint's fallback name its kind there instead.
