@@ -146,7 +146,7 @@ func (h *Handler) JWKS() []byte { return h.signer.keySet(h.now()) }
 // docs/architecture.md ("A request's way"): limits, path normalisation, gateway endpoints or route
 // match, identity, decision, and forwarding or an error answer.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{statusWriter: statusWriter{ResponseWriter: w}, start: h.now(), label: "none"}
+	ex := h.newExchange(w, r)
 	ex.peer = peerAddr(r.RemoteAddr)
 	ex.trusted = h.isTrusted(ex.peer)
 	boundBodyWait(w, r, h.bodies.timeout)
