@@ -146,8 +146,13 @@ func (g *gateway) run(ctx context.Context, s *servers) error {
 // (no preStop sleep is needed), then drains: http.Server.Shutdown closes the
 // listeners and waits for in-flight requests; upgraded connections
 // (WebSockets), which it does not track, get what is left of the shutdown
-// timeout and are closed when it ends. A second SIGINT or SIGTERM during
+// timeout and are closed when it ends; the requests cut then are given
+// settleLimit to log their lines. A second SIGINT or SIGTERM during
 // the delay cuts it short.
+// settleLimit bounds the wait, after the shutdown timeout, for the handlers
+// of the requests it cut: each returns once its connection is closed.
+const settleLimit = time.Second
+
 func (g *gateway) shutdown(s *servers) {
 	g.draining.Store(true)
 	cfg := g.current().cfg
@@ -175,6 +180,10 @@ func (g *gateway) shutdown(s *servers) {
 	}
 	if n := g.upgrades.drain(ctx); n > 0 {
 		g.logger.Warn("shutdown timeout reached; closed upgraded connections", "count", n)
+	}
+	if !g.upgrades.settle(settleLimit) {
+		g.logger.Warn("requests still running after their connections closed; exiting without their log lines",
+			"count", g.upgrades.serving.Load())
 	}
 	if s.ops != nil {
 		s.ops.Close()

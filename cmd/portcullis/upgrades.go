@@ -6,21 +6,29 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // upgradeTracker follows the requests that upgrade their connection
 // (WebSockets): http.Server.Shutdown neither waits for nor closes hijacked
-// connections. Requests without an Upgrade header pass straight through.
+// connections. Requests without an Upgrade header pass straight through,
+// counted in serving only.
 type upgradeTracker struct {
-	mu     sync.Mutex
-	active int                   // upgrade requests being served
-	conns  map[net.Conn]struct{} // their hijacked connections
+	// serving counts every request whose handler runs: http.Server.Close,
+	// at the shutdown timeout, does not wait for them, and their access-log
+	// lines are written as they return (settle).
+	serving atomic.Int64
+	mu      sync.Mutex
+	active  int                   // upgrade requests being served
+	conns   map[net.Conn]struct{} // their hijacked connections
 }
 
 // wrap returns h with upgrade requests tracked.
 func (t *upgradeTracker) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.serving.Add(1)
+		defer t.serving.Add(-1)
 		if r.Header.Get("Upgrade") == "" {
 			h.ServeHTTP(w, r)
 			return
@@ -69,6 +77,21 @@ func (t *upgradeTracker) drain(ctx context.Context) int {
 	}
 	t.mu.Unlock()
 	return closed
+}
+
+// settle waits up to limit for the handlers still running to return. Once
+// their connections are closed they do so at once (the proxy's call
+// upstream ends with the request's context), writing their access-log
+// lines, which an exit before them would lose.
+func (t *upgradeTracker) settle(limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for t.serving.Load() > 0 {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }
 
 // hijackWriter records the connection its request hijacks.
