@@ -184,3 +184,64 @@ func TestShutdownSecondSignal(t *testing.T) {
 		t.Errorf("the last log line is %q, want `shut down`", last)
 	}
 }
+
+// TestShutdownDuringSignInCallback: SIGTERM arrives while a sign-in's
+// callback waits on the provider's token endpoint. The callback finishes
+// during the drain (its redirect and session cookie), the process exits 0,
+// and the gateway started in its place (a rolling update, the same
+// secrets) serves the session without another sign-in.
+func TestShutdownDuringSignInCallback(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	p := oidctest.New(t, oidctest.Options{SlowDelay: 1500 * time.Millisecond})
+	a := pickAddrs(t)
+	cfg := tomlConfig{Server: "shutdown_delay = \"0s\"\nshutdown_timeout = \"5s\"\n",
+		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret), Upstream: up.URL, Routes: "[[routes]]\npath = \"/**\"\n"}.String()
+	gw := startGateway(t, a, cfg)
+	c := browser(t)
+	callback := pausedLogin(t, c, gw, "/app/home")
+	p.SetFaults(oidctest.FaultSlow)
+	tokens := p.Requests("/token")
+	type result struct {
+		status   int
+		location string
+		err      error
+	}
+	res := make(chan result, 1)
+	go func() {
+		once := *c
+		once.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := once.Get(callback)
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		res <- result{resp.StatusCode, resp.Header.Get("Location"), nil}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); p.Requests("/token") == tokens; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the callback never reached the token endpoint; output:\n%s", gw.Proc.Output())
+		}
+	}
+	gw.signal(t, syscall.SIGTERM)
+	r := <-res
+	if r.err != nil || r.status != http.StatusFound || r.location != "/app/home" {
+		t.Fatalf("the callback in flight at SIGTERM: %d to %q, %v; want 302 to /app/home", r.status, r.location, r.err)
+	}
+	select {
+	case <-gw.Proc.Exited():
+		if err := gw.Proc.ExitErr(); err != nil {
+			t.Errorf("exit: %v, want 0", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the gateway did not exit; output:\n%s", gw.Proc.Output())
+	}
+	p.SetFaults(0)
+	authorizations := p.Requests("/authorize")
+	next := startGateway(t, a, cfg)
+	if status, body, _ := get(t, c, next.URL+"/app/home"); status != 200 || p.Requests("/authorize") != authorizations {
+		t.Errorf("the session signed in during the drain, on the next gateway: %d (%d sign-ins), want 200 and none\n%s",
+			status, p.Requests("/authorize")-authorizations, body)
+	}
+}
