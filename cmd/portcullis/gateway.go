@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"os"
 	"reflect"
 	"runtime"
 	"sync"
@@ -42,6 +43,9 @@ type gateway struct {
 	// reloadMu: further SIGHUPs are folded into it (reloadOnSignal).
 	reloadQueued atomic.Bool
 	draining     atomic.Bool
+	// hangups, when set, is the SIGHUP channel serve registered at its
+	// start; run reloads for a signal that waits in it.
+	hangups chan os.Signal
 	// discoveryErr is why the last discovery at start failed (nil once one
 	// succeeded), which /readyz shows after "provider metadata not loaded":
 	// a provider that lists an unusable jwks_uri, say, is then named there

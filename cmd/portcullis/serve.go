@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/portcullis/portcullis/config"
@@ -19,6 +22,8 @@ func runServe(ctx context.Context, args []string, env func(string) (string, bool
 	if err := fs.parse(args, stdout, stderr); err != nil {
 		return err
 	}
+	hangups := catchHangups()
+	defer signal.Stop(hangups)
 	cfg, err := loadConfig(*path, env, stderr)
 	if err != nil {
 		return err
@@ -35,6 +40,7 @@ func runServe(ctx context.Context, args []string, env func(string) (string, bool
 		return err
 	}
 	defer g.close()
+	g.hangups = hangups
 	applyMemoryLimit(memoryLimit(g.memoryShare, memlimit.FromCgroup, logger), logger)
 	srv, err := g.listen(nil)
 	if err != nil {
@@ -42,6 +48,17 @@ func runServe(ctx context.Context, args []string, env func(string) (string, bool
 	}
 	logger.Info("portcullis serving", "listen", srv.gatewayAddr(), "ops", srv.opsAddr(), "public_url", cfg.Proxy.PublicURL.String())
 	return g.run(ctx, srv)
+}
+
+// catchHangups catches SIGHUP from the start of serve: a process that does
+// not is ended by one, and a configuration tool may signal the process it
+// just started, while it still reads its files. A SIGHUP caught before run
+// waits in the channel, and run reloads for it once serving: the file may
+// have changed after it was read.
+func catchHangups() chan os.Signal {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGHUP)
+	return c
 }
 
 // loadConfig resolves the config path (flag, else PORTCULLIS_CONFIG) and

@@ -107,7 +107,10 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 // shuts down (see shutdown) and returns.
 func (g *gateway) run(ctx context.Context, s *servers) error {
 	errc := make(chan error, 2)
-	hup := make(chan os.Signal, 1)
+	hup := g.hangups
+	if hup == nil {
+		hup = make(chan os.Signal, 1)
+	}
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go g.discover(ctx)
