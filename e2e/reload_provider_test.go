@@ -1,0 +1,97 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+)
+
+// TestReloadChangesTheProviderUnderLoad replaces the provider under steady
+// load of its bearer tokens and of a public route. Every request is decided
+// wholly by one configuration: the old provider's token is 200 or 401,
+// never an error or a 5xx, and the public route always 200. From the
+// request after `config reloaded` on, the old provider's token and session
+// are refused (401: the docs' "signs everybody out") and the new
+// provider's token is accepted; its sign-in works.
+func TestReloadChangesTheProviderUnderLoad(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	p, p2 := oidctest.New(t, oidctest.Options{}), oidctest.New(t, oidctest.Options{})
+	a := pickAddrs(t)
+	cfg := func(p *oidctest.Provider) string {
+		return tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret), Upstream: up.URL,
+			Routes: demoRoutes + "\n[[routes]]\npath = \"/**\"\n"}.String()
+	}
+	gw := startGateway(t, a, cfg(p))
+	c := browser(t)
+	loginThrough(t, c, gw, "alice")
+	oldSession := sessionCookie(t, c, gw)
+	oldToken, newToken := p.AccessToken("alice", nil), p2.AccessToken("alice", nil)
+
+	var sent atomic.Int64
+	var mu sync.Mutex
+	var failures []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 5 * time.Second}
+			path, token := "/app/x", oldToken
+			if i%2 == 1 {
+				path, token = "/public/x", ""
+			}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				status, err := apiGet(client, gw.URL+path, token)
+				sent.Add(1)
+				if err != nil || (status != 200 && (token == "" || status != 401)) {
+					mu.Lock()
+					failures = append(failures, fmt.Sprintf("%s: %d %v", path, status, err))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for deadline := time.Now().Add(20 * time.Second); sent.Load() < 20; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests in 20 s", sent.Load())
+		}
+	}
+	gw.rewrite(t, a, cfg(p2))
+	gw.signal(t, syscall.SIGHUP)
+	gw.waitOutput(t, "provider_changed=true", 1)
+	client := &http.Client{Timeout: 5 * time.Second}
+	if status, err := apiGet(client, gw.URL+"/app/x", oldToken); status != 401 {
+		t.Errorf("the old provider's token after the reload: %d %v, want 401", status, err)
+	}
+	if status, _, _ := withCookie(t, "GET", gw.URL+"/app/x", oldSession, false); status != 401 {
+		t.Errorf("the old provider's session after the reload: %d, want 401", status)
+	}
+	if status, err := apiGet(client, gw.URL+"/app/x", newToken); status != 200 {
+		t.Errorf("the new provider's token after the reload: %d %v, want 200", status, err)
+	}
+	for before, deadline := sent.Load(), time.Now().Add(20*time.Second); sent.Load() < before+20 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Errorf("%d of %d requests failed across the reload: %q", len(failures), sent.Load(), failures[:min(3, len(failures))])
+	}
+	loginThrough(t, browser(t), gw, "alice")
+	if p2.Requests("/token") != 1 {
+		t.Errorf("the new provider redeemed %d codes, want 1", p2.Requests("/token"))
+	}
+}
