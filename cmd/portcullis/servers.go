@@ -143,6 +143,10 @@ func (g *gateway) run(ctx context.Context, s *servers) error {
 	return nil
 }
 
+// settleLimit bounds the wait, after the shutdown timeout, for the handlers
+// of the requests it cut: each returns once its connection is closed.
+const settleLimit = time.Second
+
 // shutdown turns /readyz (and {prefix}/healthz) not ready at once, keeps
 // serving for the shutdown delay, so that Kubernetes removes the pod from
 // its endpoints and load balancers stop sending before the listener closes
@@ -152,10 +156,6 @@ func (g *gateway) run(ctx context.Context, s *servers) error {
 // timeout and are closed when it ends; the requests cut then are given
 // settleLimit to log their lines. A second SIGINT or SIGTERM during
 // the delay cuts it short.
-// settleLimit bounds the wait, after the shutdown timeout, for the handlers
-// of the requests it cut: each returns once its connection is closed.
-const settleLimit = time.Second
-
 func (g *gateway) shutdown(s *servers) {
 	g.draining.Store(true)
 	cfg := g.current().cfg
