@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -359,5 +360,40 @@ func TestSignOutKeepsGrant(t *testing.T) {
 				t.Errorf("revoked %q, want nothing", f.prov.revoked)
 			}
 		})
+	}
+}
+
+// countingReader counts the bytes read from r.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestBackchannelLogoutBodyBounded: anyone may POST to the back-channel
+// logout endpoint, and it reads its form into memory: at most 64 KiB of it.
+// Go's own bound on a form is 10 MiB per request; an 8 MiB logout_token is
+// refused with 400 after the first 64 KiB, and ends nothing.
+func TestBackchannelLogoutBodyBounded(t *testing.T) {
+	rs := &revokingStore{}
+	f := newFixture(t, func(c *Config) { rs.Store = c.Sessions; c.Sessions = rs })
+	f.prov.logoutSub = "alice"
+	body := &countingReader{r: io.MultiReader(strings.NewReader("logout_token=good-logout-token&x="),
+		strings.NewReader(strings.Repeat("a", 8<<20)))}
+	resp := f.do(t, "POST", "/oauth2/backchannel_logout", body,
+		withHeader("Content-Type", "application/x-www-form-urlencoded"))
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("an 8 MiB form: status %d, want 400", resp.StatusCode)
+	}
+	if body.n > maxLogoutBody+32<<10 {
+		t.Errorf("the gateway read %d KiB of the form, want at most %d KiB", body.n>>10, maxLogoutBody>>10)
+	}
+	if len(rs.bySub) != 0 {
+		t.Errorf("an oversized form ended sessions: %v", rs.bySub)
 	}
 }
