@@ -113,11 +113,7 @@ func (h *Handler) authSignIn(ex *exchange, r *http.Request, method string) *http
 // limit of the front proxy (Envoy's 60 KiB), which then fails the request.
 func (h *Handler) failAuth(ex *exchange, r *http.Request, err error) {
 	if e := classify(err); e.status == http.StatusUnauthorized && e.navigate {
-		rel := relativeReturn(ex)
-		if len(rel) > maxRedirectLen {
-			rel = "/"
-		}
-		ex.Header().Set(returnURIHeader, rdValue(rel))
+		ex.Header().Set(returnURIHeader, rdValue(boundedReturn(ex)))
 	}
 	h.fail(ex, r, err)
 }

@@ -381,19 +381,27 @@ func acceptsHTML(r *http.Request) bool {
 // hosts; the redirect policy then decides whether that host may be
 // returned to, else "/").
 func (h *Handler) returnURL(ex *exchange) string {
-	rel := relativeReturn(ex)
+	rel := boundedReturn(ex)
 	if h.onPublicHost(ex) {
 		return rel
 	}
 	return h.cfg.PublicURL.Scheme + "://" + ex.host.String() + rel
 }
 
-// relativeReturn is the decided request's normalised path and raw query.
-func relativeReturn(ex *exchange) string {
-	if ex.query == "" {
-		return ex.path
+// boundedReturn is the decided request's normalised path and raw query,
+// or "/" when that is longer than a return URL may be: start makes such an
+// rd "/" anyway, and every page, link and Location that carries it escapes
+// it once or twice more: a 48 KB request target drew a 312 KB Location
+// and a 157 KB 401 page, each held whole in memory until written.
+func boundedReturn(ex *exchange) string {
+	rel := ex.path
+	if ex.query != "" {
+		rel += "?" + ex.query
 	}
-	return ex.path + "?" + ex.query
+	if len(rel) > maxRedirectLen {
+		return "/"
+	}
+	return rel
 }
 
 // onPublicHost reports whether the request came to public_url's host.
