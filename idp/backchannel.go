@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 )
@@ -108,17 +107,4 @@ func (c *Client) getJSON(ctx context.Context, u, bearer string, accept ...string
 		return nil, fmt.Errorf("idp: GET %s: status %d", endpointName(req.URL), resp.StatusCode)
 	}
 	return body, nil
-}
-
-// postForm POSTs form to u with client_secret_basic authentication
-// (RFC 6749 §2.3.1: id and secret form-urlencoded before Basic encoding).
-func (c *Client) postForm(ctx context.Context, u string, form url.Values) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret))
-	return c.http.Do(req)
 }

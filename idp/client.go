@@ -3,7 +3,6 @@ package idp
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -58,6 +57,10 @@ type metadata struct {
 	// plain OAuth 2.0 provider that refuses Basic (tokenRequest); nil when
 	// the method is known.
 	formAuth *oauth2.Config
+	// introspectionAuth, revocationAuth: the method the endpoint's own
+	// discovery metadata names; oauth2.AuthStyleAutoDetect, as the token
+	// endpoint (clientAuth).
+	introspectionAuth, revocationAuth oauth2.AuthStyle
 	// OIDC only.
 	primary    *trustedIssuer        // bearer tokens of the issuer
 	idVerifier *oidc.IDTokenVerifier // ID and logout tokens (aud = client_id)
@@ -262,8 +265,8 @@ func (c *Client) EndSessionURL(idTokenHint, state, postLogoutRedirectURI string)
 	return u.String()
 }
 
-// Revoke revokes a refresh token (RFC 7009 §2.1, with client_secret_basic
-// authentication) when the provider has a revocation endpoint; it is a no-op
+// Revoke revokes a refresh token (RFC 7009 §2.1, with the client
+// authentication of clientAuth) when the provider has a revocation endpoint; it is a no-op
 // otherwise.
 func (c *Client) Revoke(ctx context.Context, refreshToken string) error {
 	m := c.meta.Load()
@@ -271,14 +274,12 @@ func (c *Client) Revoke(ctx context.Context, refreshToken string) error {
 		return nil
 	}
 	form := url.Values{"token": {refreshToken}, "token_type_hint": {"refresh_token"}}
-	resp, err := c.postForm(c.providerCtx(ctx, "revocation"), m.revocationURL, form)
+	status, _, err := c.postForm(c.providerCtx(ctx, "revocation"), m, m.revocationAuth, m.revocationURL, form)
 	if err != nil {
 		return fmt.Errorf("idp: revocation: %w", err)
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("idp: revocation: status %d", resp.StatusCode)
+	if status != http.StatusOK {
+		return fmt.Errorf("idp: revocation: status %d", status)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -22,6 +21,10 @@ type providerMetadata struct {
 	IssParameter     bool     `json:"authorization_response_iss_parameter_supported"`
 	SigningAlgs      []string `json:"id_token_signing_alg_values_supported"`
 	TokenAuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+	// RFC 8414 §2: when omitted, "determined by other means"; the gateway
+	// uses the token endpoint's.
+	IntrospectionAuthMethods []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationAuthMethods    []string `json:"revocation_endpoint_auth_methods_supported"`
 }
 
 // maxErrorText bounds the text of an error that quotes a provider's answer
@@ -74,12 +77,12 @@ func (c *Client) Discover(ctx context.Context) error {
 		return err
 	}
 	algs := signingAlgs(pm.SigningAlgs)
-	// RFC 6749 §2.3.1: Basic is the method servers must support; use
-	// client_secret_post only when the provider says it is all it takes.
-	ep.AuthStyle = oauth2.AuthStyleInHeader
-	if len(pm.TokenAuthMethods) > 0 && !slices.Contains(pm.TokenAuthMethods, "client_secret_basic") &&
-		slices.Contains(pm.TokenAuthMethods, "client_secret_post") {
-		ep.AuthStyle = oauth2.AuthStyleInParams
+	// RFC 6749 §2.3.1: Basic is the method servers must support (and
+	// OIDC Discovery's default); use client_secret_post only when the
+	// provider says it is all it takes.
+	ep.AuthStyle = authStyleOf(pm.TokenAuthMethods)
+	if ep.AuthStyle == oauth2.AuthStyleAutoDetect {
+		ep.AuthStyle = oauth2.AuthStyleInHeader
 	}
 	primary := c.newTrustedIssuer(c.cfg.Issuer, c.cfg.Audiences, pm.JWKSURI, algs)
 	m := &metadata{
@@ -97,6 +100,12 @@ func (c *Client) Discover(ctx context.Context) error {
 	if m.introspectionURL == "" {
 		m.introspectionURL = c.optionalEndpoint("introspection_endpoint", pm.Introspection, "opaque bearer tokens are refused")
 	}
+	// The document's word on introspection is about its own endpoint, not
+	// another one introspection_url names.
+	if m.introspectionURL == pm.Introspection {
+		m.introspectionAuth = authStyleOf(pm.IntrospectionAuthMethods)
+	}
+	m.revocationAuth = authStyleOf(pm.RevocationAuthMethods)
 	c.meta.Store(m)
 	return nil
 }

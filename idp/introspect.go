@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -91,23 +90,19 @@ func (c *Client) introspectedIssuer(claims map[string]any) (string, error) {
 }
 
 // introspectionAnswer asks the provider's introspection endpoint about an
-// access token (RFC 7662 §2.1, client_secret_basic) and returns its answer
+// access token (RFC 7662 §2.1, with the client authentication of
+// clientAuth) and returns its answer
 // for an active token. An answer that cannot be had wraps ErrUnavailable;
 // an inactive token, ErrInvalidToken.
 func (c *Client) introspectionAnswer(ctx context.Context, m *metadata, token string) (map[string]any, error) {
 	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
-	resp, err := c.postForm(c.providerCtx(ctx, "introspection"), m.introspectionURL, form)
+	status, body, err := c.postForm(c.providerCtx(ctx, "introspection"), m, m.introspectionAuth, m.introspectionURL, form)
 	if err != nil {
 		return nil, fmt.Errorf("%w: introspection: %v", ErrUnavailable, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%w: introspection: %v", ErrUnavailable, err)
-	}
-	if resp.StatusCode != http.StatusOK {
+	if status != http.StatusOK {
 		// Not the token's fault: our credentials or the provider.
-		return nil, fmt.Errorf("%w: introspection: status %d", ErrUnavailable, resp.StatusCode)
+		return nil, fmt.Errorf("%w: introspection: status %d", ErrUnavailable, status)
 	}
 	var claims map[string]any
 	if err := json.Unmarshal(body, &claims); err != nil || claims == nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -52,15 +53,19 @@ func TestIntrospectionRules(t *testing.T) {
 		{name: "certificate-bound", resp: map[string]any{"active": true, "sub": "svc", "aud": "client", "exp": now + 60,
 			"token_type": "Bearer", "cnf": map[string]any{"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}},
 		{name: "server error", status: 500, down: true},
+		// A plain OAuth 2.0 provider that refuses Basic is asked with the
+		// form, once.
 		{name: "bad client credentials", status: 401, down: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls atomic.Int32
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				calls.Add(1)
 				id, secret, ok := r.BasicAuth()
 				_ = r.ParseForm()
+				if calls.Add(1) > 1 { // after a refusal of Basic: the form
+					id, secret, ok = r.PostForm.Get("client_id"), url.QueryEscape(r.PostForm.Get("client_secret")), !ok
+				}
 				if !ok || id != "client" || secret != "s%3Acret" || r.PostForm.Get("token") != "opaque-token" ||
 					r.PostForm.Get("token_type_hint") != "access_token" || r.Method != http.MethodPost {
 					t.Errorf("introspection request: basic %v %q %q form %v", ok, id, secret, r.PostForm)
@@ -83,6 +88,13 @@ func TestIntrospectionRules(t *testing.T) {
 			case tt.down:
 				if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInvalidToken) {
 					t.Fatalf("err = %v, want ErrUnavailable only", err)
+				}
+				want := int32(1)
+				if tt.status == http.StatusUnauthorized {
+					want = 2
+				}
+				if calls.Load() != want {
+					t.Errorf("%d introspection calls, want %d", calls.Load(), want)
 				}
 				return
 			case !tt.valid:
