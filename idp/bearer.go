@@ -198,8 +198,10 @@ func (c *Client) entraTenantToken(iss string, claims map[string]any) bool {
 	if iss == c.cfg.Issuer {
 		return true
 	}
+	// ASCII case, as every name the gateway compares: a tenant is a GUID
+	// (or a domain name), and tid is of a token whose signature was checked.
 	tid, _ := claims["tid"].(string)
-	return tid != "" && strings.EqualFold(tid, entraTenant(c.cfg.Issuer))
+	return tid != "" && ascii.EqualFold(tid, entraTenant(c.cfg.Issuer))
 }
 
 // entraLoginHosts are the hosts of Entra ID's v2.0 issuers, one per cloud
@@ -239,7 +241,7 @@ func entraTenant(issuer string) string {
 	if len(parts) >= 2 && parts[len(parts)-1] == "v2.0" {
 		return parts[len(parts)-2]
 	}
-	if len(parts) == 4 && parts[0] == "https:" && parts[1] == "" && strings.EqualFold(parts[2], entraV1Host) {
+	if len(parts) == 4 && parts[0] == "https:" && parts[1] == "" && ascii.EqualFold(parts[2], entraV1Host) {
 		return parts[3]
 	}
 	return ""

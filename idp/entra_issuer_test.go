@@ -178,3 +178,23 @@ func (s slashRoute) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.URL.Path = strings.ReplaceAll(r.URL.Path, "//", "/")
 	return s.hostRoute.RoundTrip(r)
 }
+
+// TestEntraTenantASCIICase: the tenant of a token (tid) and the v1.0
+// issuer's host are compared in ASCII case, as the gateway's other names
+// are: strings.EqualFold took "ſts.windows.net", with a long s, for Entra's
+// v1.0 host, and a tid with a long s or a Kelvin sign for the tenant's
+// (neither can come from a token before its signature is checked).
+func TestEntraTenantASCIICase(t *testing.T) {
+	if got := entraTenant("https://\u017fts.windows.net/tid-1/"); got != "" {
+		t.Errorf("tenant of a v1.0 issuer on \u017fts.windows.net: %q, want none", got)
+	}
+	if got := entraTenant("https://STS.windows.net/tid-1/"); got != "tid-1" {
+		t.Errorf("tenant of a v1.0 issuer on STS.windows.net: %q, want tid-1", got)
+	}
+	c := &Client{entra: true, cfg: Config{Issuer: "https://login.microsoftonline.com/tid-sk/v2.0"}}
+	for tid, want := range map[string]bool{"TID-SK": true, "tid-\u017f\u212a": false} {
+		if got := c.entraTenantToken("https://sts.windows.net/tid-sk/", map[string]any{"tid": tid}); got != want {
+			t.Errorf("tid %q is the tenant tid-sk's: %v, want %v", tid, got, want)
+		}
+	}
+}
