@@ -18,8 +18,10 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/logattr"
 )
 
 // Tracing is off unless the environment asks for it: OTEL_TRACES_EXPORTER
@@ -57,14 +59,8 @@ func tracingSetup(ctx context.Context, env func(string) (string, bool)) (sdktrac
 	if !tracingEnabled(env) {
 		return nil, nil, nil
 	}
-	// The SDK logs an endpoint it cannot parse and falls back to
-	// localhost; refuse it instead of sending spans somewhere unintended.
-	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
-		if v, _ := env(k); v != "" {
-			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-				return nil, nil, fmt.Errorf("tracing: %s must be an http(s) URL, got %q", k, v)
-			}
-		}
+	if err := checkOTLPEnv(env); err != nil {
+		return nil, nil, err
 	}
 	// The SDK passes the batch sizes to make(): a negative one panics. The
 	// delays are milliseconds, 0 meaning none.
@@ -88,6 +84,58 @@ func tracingSetup(ctx context.Context, env func(string) (string, bool)) (sdktrac
 		return nil, nil, fmt.Errorf("tracing: resource from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES: %w", err)
 	}
 	return exp, res, nil
+}
+
+// checkOTLPEnv refuses the endpoints and headers the SDK would log and
+// then do without. An endpoint it cannot parse is logged whole and
+// replaced by localhost: spans would go somewhere unintended. A header
+// entry it cannot read (no "=", a name that is no HTTP token, a value
+// with a broken %-escape: "Authorization: Bearer …" is one) is logged
+// whole to standard error, an API key or bearer token with it, and the
+// export goes without it. The errors quote an endpoint without its user
+// information, query or fragment (shownOTLPEndpoint), and a header entry
+// by its position only.
+func checkOTLPEnv(env func(string) (string, bool)) error {
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
+		if v, _ := env(k); v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+				return fmt.Errorf("tracing: %s must be an http(s) URL, got %q", k, shownOTLPEndpoint(v))
+			}
+		}
+	}
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
+		v, _ := env(k)
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		for i, kv := range strings.Split(v, ",") {
+			name, value, ok := strings.Cut(kv, "=")
+			if _, err := url.PathUnescape(value); strings.TrimSpace(kv) != "" &&
+				(!ok || !httpguts.ValidHeaderFieldName(strings.TrimSpace(name)) || err != nil) {
+				return fmt.Errorf("tracing: %s: entry %d is not NAME=VALUE with an HTTP header name and a URL-encoded value "+
+					"(not quoted here: it may hold a secret)", k, i+1)
+			}
+		}
+	}
+	return nil
+}
+
+// shownOTLPEndpoint is an OTLP endpoint as a message may quote it: without
+// its user information (the exporters send none), query or fragment, parsed
+// or not. Everything up to the last "@" after the scheme goes: a password
+// may hold "/", "?", "#" or "@" as written, which no parser agrees on.
+func shownOTLPEndpoint(v string) string {
+	scheme, rest := "", v
+	if i := strings.Index(v, "://"); i > 0 && strings.IndexAny(v[:i], "@:/?#") < 0 {
+		scheme, rest = v[:i+3], v[i+3:]
+	}
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		rest = "…@" + rest[at+1:]
+	}
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return logattr.Value(strings.ToValidUTF8(scheme+rest, "?"), 200)
 }
 
 // spanExporter builds the exporter OTEL_TRACES_EXPORTER names (default
