@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -61,6 +63,35 @@ func TestCleartextJWKSRefused(t *testing.T) {
 	} {
 		if cfg, problems := parseDoc(t, t.TempDir(), extra(c[0], c[1]), nil); cfg == nil {
 			t.Errorf("%s under %s refused: %q", c[1], c[0], problems)
+		}
+	}
+}
+
+// TestCleartextServiceAccountTokenURIWarned: a Google service account
+// key's token_uri is where the gateway sends the grant its private key
+// signs (RFC 7523) and receives the directory's access tokens: over
+// http:// off loopback it is warned about, as every other endpoint that
+// is sent secrets. It was taken without a word.
+func TestCleartextServiceAccountTokenURIWarned(t *testing.T) {
+	dir := t.TempDir()
+	for name, uri := range map[string]string{"plain.json": "http://tok.example/token", "local.json": "http://127.0.0.1:8080/token"} {
+		key := strings.Replace(saKey, "https://oauth2.googleapis.com/token", uri, 1)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(key), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for file, want := range map[string]string{
+		"plain.json": `cfg.toml:8: provider.google_service_account_file: warning: http:// URL "http://tok.example/token": ` +
+			`the service account's signed grants (its key's token_uri) and the access tokens they get travel unencrypted; use https`,
+		"local.json": "",
+	} {
+		cfg := mustParse(t, dir, provider("kind = \"google\"\nclient_id = \"c\"\nhosted_domain = \"acme.com\"\ngoogle_service_account_file = \""+file+"\""), nil)
+		var got []string
+		for _, w := range cfg.Warnings {
+			got = append(got, w[strings.LastIndex(w, "cfg.toml"):])
+		}
+		if strings.Join(got, "\n") != want {
+			t.Errorf("%s: warnings %q, want %q", file, got, want)
 		}
 	}
 }

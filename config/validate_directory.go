@@ -262,7 +262,9 @@ func (d *decoder) warnOpenExtraIssuer(p *providerSection, kind string, routes []
 }
 
 // readServiceAccount reads google_service_account_file: JSON of type
-// service_account with a client_email and a private_key.
+// service_account with a client_email and a private_key. Its token_uri is
+// sent a grant the private key signs, which whoever reads it can use until
+// it expires: http:// off loopback is warned about, as token_url is.
 func (d *decoder) readServiceAccount(p *providerSection) {
 	const key = "provider.google_service_account_file"
 	b, ok := d.readSecretFile(key, p.GoogleServiceAccountFile)
@@ -278,7 +280,8 @@ func (d *decoder) readServiceAccount(p *providerSection) {
 	case sa.ClientEmail == "" || sa.PrivateKey == "":
 		d.problem(key, "the key has no client_email or private_key")
 	case sa.TokenURI != "":
-		if u := d.checkURL(key, sa.TokenURI, false); u == nil {
+		const sent = "the service account's signed grants (its key's token_uri) and the access tokens they get"
+		if u := d.checkCleartextURL(key, sa.TokenURI, false, sent); u == nil {
 			return
 		}
 		fallthrough
