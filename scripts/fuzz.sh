@@ -16,10 +16,11 @@ case "$count" in
   *[0-9]x) ;;
   *) echo "usage: $0 [COUNTx]   (e.g. 20000x)" >&2; exit 2 ;;
 esac
-files=$(git ls-files '*_test.go')
 failed=()
-for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' $files | sed 's/func //' | sort -u); do
-  pkg=$(dirname "$(grep -l "^func $target(" $files | head -1)")
+# By package and name: one name may be a target in two packages, and each
+# package's must run.
+for entry in $(git ls-files -z '*_test.go' | xargs -0 grep -Ho '^func Fuzz[A-Za-z0-9_]*' | sed 's/:func /:/' | sort -u); do
+  pkg=$(dirname "${entry%%:*}") target=${entry#*:}
   go test -run '^$' -fuzz "^$target\$" -fuzztime "$count" "./$pkg/" || failed+=("$pkg $target")
 done
 if [ ${#failed[@]} -gt 0 ]; then
