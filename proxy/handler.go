@@ -381,7 +381,13 @@ func acceptsHTML(r *http.Request) bool {
 // hosts; the redirect policy then decides whether that host may be
 // returned to, else "/").
 func (h *Handler) returnURL(ex *exchange) string {
-	rel := boundedReturn(ex)
+	return h.onDecidedHost(ex, boundedReturn(ex))
+}
+
+// onDecidedHost is the return path rel as a return URL: rel itself on
+// public_url's host, else absolute on the decided request's host, to
+// which start on public_url's host then returns.
+func (h *Handler) onDecidedHost(ex *exchange, rel string) string {
 	if h.onPublicHost(ex) {
 		return rel
 	}
@@ -398,6 +404,12 @@ func boundedReturn(ex *exchange) string {
 	if ex.query != "" {
 		rel += "?" + ex.query
 	}
+	return boundedRel(rel)
+}
+
+// boundedRel is the return path rel, or "/" when it is longer than a return
+// URL may be (boundedReturn).
+func boundedRel(rel string) string {
 	if len(rel) > maxRedirectLen {
 		return "/"
 	}

@@ -172,13 +172,7 @@ func (h *Handler) pageOf(ex *exchange, r *http.Request) string {
 	if ref.RawQuery != "" {
 		rel += "?" + ref.RawQuery
 	}
-	if len(rel) > maxRedirectLen {
-		rel = "/"
-	}
-	if h.onPublicHost(ex) {
-		return rel
-	}
-	return h.cfg.PublicURL.Scheme + "://" + ex.host.String() + rel
+	return h.onDecidedHost(ex, boundedRel(rel))
 }
 
 // startOnPublicHost sends the browser to public_url's start endpoint with
