@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -14,7 +15,7 @@ import (
 func (d *decoder) checkCleartextURL(key, raw string, bare bool, sent string) *url.URL {
 	u := d.checkURL(key, raw, bare)
 	if u != nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
-		d.warn(key, "http:// URL %q: %s travel unencrypted; use https", withoutUserinfo(raw), sent)
+		d.warn(key, "http:// URL %s: %s travel unencrypted; use https", quotedEndpoint(u), sent)
 	}
 	return u
 }
@@ -27,7 +28,20 @@ func (d *decoder) checkCleartextURL(key, raw string, bare bool, sent string) *ur
 func (d *decoder) checkJWKSURL(key, raw, issuer string) {
 	u := d.checkURL(key, raw, false)
 	if u != nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) && strings.HasPrefix(strings.ToLower(issuer), "https:") {
-		d.problem(key, "http:// URL %q under an https:// issuer: anyone on the path could replace the signing keys and sign tokens; use https",
-			withoutUserinfo(raw))
+		d.problem(key, "http:// URL %s under an https:// issuer: anyone on the path could replace the signing keys and sign tokens; use https",
+			quotedEndpoint(u))
 	}
+}
+
+// quotedEndpoint is u, an endpoint checkURL accepted (no user information),
+// quoted for a warning without its query and fragment, which may hold a key
+// (Azure Functions' code=, an API gateway's key=): warnings are logged at
+// every start and reload.
+func quotedEndpoint(u *url.URL) string {
+	c := *u
+	c.RawQuery, c.ForceQuery, c.Fragment, c.RawFragment = "", false, "", ""
+	if c == *u {
+		return strconv.Quote(c.String())
+	}
+	return strconv.Quote(c.String()) + " (query and fragment not shown)"
 }

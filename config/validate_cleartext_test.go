@@ -29,6 +29,12 @@ func TestCleartextEndpointsWarned(t *testing.T) {
 			`cfg.toml:6: provider.token_url: warning: http:// URL "http://p.example/token": the client secret, codes and tokens travel unencrypted; use https`,
 			`cfg.toml:7: provider.userinfo_url: warning: http:// URL "http://p.example/me": access tokens travel unencrypted; use https`,
 		}},
+		// A query may hold a key (Azure Functions' code=, an API gateway's
+		// key=): the warning, logged at every start and reload, names the
+		// endpoint without it.
+		{"query", plain("https://p/auth", "http://p.example/token?code=SECRET#SECRET", "https://p/me"), []string{
+			`cfg.toml:6: provider.token_url: warning: http:// URL "http://p.example/token" (query and fragment not shown): the client secret, codes and tokens travel unencrypted; use https`,
+		}},
 		{"introspection", strings.Replace(plain("https://p/auth", "https://p/token", "https://p/me"), `userinfo_url`,
 			"introspection_url = \"http://idp.example/introspect\"\nuserinfo_url", 1), []string{
 			`cfg.toml:7: provider.introspection_url: warning: http:// URL "http://idp.example/introspect": the client secret and access tokens travel unencrypted; use https`,
@@ -53,6 +59,8 @@ func TestCleartextJWKSRefused(t *testing.T) {
 		return base + "\n[[provider.extra_issuers]]\nissuer = \"" + iss + "\"\naudiences = [\"dash.example.com\"]\njwks_url = \"" + jwks + "\"\n"
 	}
 	runProblemCases(t, t.TempDir(), []problemCase{
+		{name: "query left out", doc: extra("https://k8s.example", "http://k8s.example/jwks?key=SECRET"), want: []string{
+			`cfg.toml:21: provider.extra_issuers[0].jwks_url: http:// URL "http://k8s.example/jwks" (query and fragment not shown) under an https:// issuer: anyone on the path could replace the signing keys and sign tokens; use https`}},
 		{name: "http under https", doc: extra("https://k8s.example", "http://k8s.example/jwks"), want: []string{
 			`cfg.toml:21: provider.extra_issuers[0].jwks_url: http:// URL "http://k8s.example/jwks" under an https:// issuer: anyone on the path could replace the signing keys and sign tokens; use https`}},
 	})
