@@ -1,5 +1,5 @@
 // The flood is too slow under the race detector, which also distorts the
-// heap it measures; scripts/test.sh runs it without it.
+// heap it measures; scripts/norace.sh runs it without it.
 
 //go:build !race
 

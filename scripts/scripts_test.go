@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -65,5 +66,56 @@ func TestFuzzScriptRunsEveryTarget(t *testing.T) {
 	want := []string{"./a/ ^FuzzSame$", "./b/ ^FuzzOther$", "./b/ ^FuzzSame$"}
 	if !slices.Equal(got, want) {
 		t.Errorf("fuzz.sh fuzzed %q, want %q", got, want)
+	}
+}
+
+// TestNoRaceScriptRunsEveryNoRaceTest runs scripts/norace.sh on this
+// repository with a go that records what it is asked to run: every test
+// in a file built only without the race detector must be selected, in its
+// package, since `go test -race ./...` never compiles it. A name pattern
+// ('MemoryBounded') left out the anonymous flood, the WebSockets' and the
+// heap tests, which CI then never ran.
+func TestNoRaceScriptRunsEveryNoRaceTest(t *testing.T) {
+	bin := t.TempDir()
+	log := filepath.Join(bin, "calls")
+	if err := os.WriteFile(filepath.Join(bin, "go"), []byte("#!/bin/sh\necho \"$*\" >>\"$GO_LOG\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", "norace.sh")
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "GO_LOG="+log)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("norace.sh: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Fields(string(b))
+	i := slices.Index(args, "-run")
+	if i < 0 || len(args) < i+3 {
+		t.Fatalf("go %q: no -run and packages", args)
+	}
+	run, err := regexp.Compile(args[i+1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs := args[i+2:]
+	found := 0
+	files, _ := filepath.Glob("../*/*_test.go")
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil || !strings.Contains(string(src), "\n//go:build !race\n") && !strings.HasPrefix(string(src), "//go:build !race\n") {
+			continue
+		}
+		pkg := "./" + filepath.Base(filepath.Dir(f)) + "/"
+		for _, m := range regexp.MustCompile(`(?m)^func (Test\w+)\(`).FindAllStringSubmatch(string(src), -1) {
+			found++
+			if !run.MatchString(m[1]) || !slices.Contains(pkgs, pkg) {
+				t.Errorf("%s %s (built without -race only) is not run: go %q", pkg, m[1], args)
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no test built without -race only found: the repository's layout changed")
 	}
 }
