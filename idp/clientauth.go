@@ -49,6 +49,23 @@ func authStyleOf(methods []string) oauth2.AuthStyle {
 	return oauth2.AuthStyleAutoDetect
 }
 
+// discoveredClientAuth sets the client authentication of m's endpoints
+// from its discovery document pm. The token endpoint's: Basic, the method
+// servers must support (RFC 6749 §2.3.1) and OIDC Discovery's default,
+// unless the provider says client_secret_post is all it takes. The
+// document's word on introspection is about its own endpoint, not another
+// one introspection_url names.
+func (m *metadata) discoveredClientAuth(pm *providerMetadata) {
+	m.oauth.Endpoint.AuthStyle = authStyleOf(pm.TokenAuthMethods)
+	if m.oauth.Endpoint.AuthStyle == oauth2.AuthStyleAutoDetect {
+		m.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+	}
+	if m.introspectionURL == pm.Introspection {
+		m.introspectionAuth = authStyleOf(pm.IntrospectionAuthMethods)
+	}
+	m.revocationAuth = authStyleOf(pm.RevocationAuthMethods)
+}
+
 // tokenRequest makes a token request, do, with the client authentication
 // clientAuth chooses. A plain OAuth 2.0 provider publishes none: Basic is
 // tried first, and the credentials in the form only after an answer that

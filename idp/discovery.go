@@ -77,13 +77,6 @@ func (c *Client) Discover(ctx context.Context) error {
 		return err
 	}
 	algs := signingAlgs(pm.SigningAlgs)
-	// RFC 6749 §2.3.1: Basic is the method servers must support (and
-	// OIDC Discovery's default); use client_secret_post only when the
-	// provider says it is all it takes.
-	ep.AuthStyle = authStyleOf(pm.TokenAuthMethods)
-	if ep.AuthStyle == oauth2.AuthStyleAutoDetect {
-		ep.AuthStyle = oauth2.AuthStyleInHeader
-	}
 	primary := c.newTrustedIssuer(c.cfg.Issuer, c.cfg.Audiences, pm.JWKSURI, algs)
 	m := &metadata{
 		oauth: oauth2.Config{ClientID: c.cfg.ClientID, ClientSecret: c.cfg.ClientSecret,
@@ -100,12 +93,7 @@ func (c *Client) Discover(ctx context.Context) error {
 	if m.introspectionURL == "" {
 		m.introspectionURL = c.optionalEndpoint("introspection_endpoint", pm.Introspection, "opaque bearer tokens are refused")
 	}
-	// The document's word on introspection is about its own endpoint, not
-	// another one introspection_url names.
-	if m.introspectionURL == pm.Introspection {
-		m.introspectionAuth = authStyleOf(pm.IntrospectionAuthMethods)
-	}
-	m.revocationAuth = authStyleOf(pm.RevocationAuthMethods)
+	m.discoveredClientAuth(&pm)
 	c.meta.Store(m)
 	return nil
 }
