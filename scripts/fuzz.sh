@@ -19,7 +19,7 @@ esac
 failed=()
 # By package and name: one name may be a target in two packages, and each
 # package's must run.
-for entry in $(git ls-files -z '*_test.go' | xargs -0 grep -Ho '^func Fuzz[A-Za-z0-9_]*' | sed 's/:func /:/' | sort -u); do
+for entry in $(git ls-files -z '*_test.go' | xargs -r0 grep -Ho '^func Fuzz[A-Za-z0-9_]*' | sed 's/:func /:/' | sort -u); do
   pkg=$(dirname "${entry%%:*}") target=${entry#*:}
   go test -run '^$' -fuzz "^$target\$" -fuzztime "$count" "./$pkg/" || failed+=("$pkg $target")
 done

@@ -6,7 +6,7 @@
 # by a name pattern: a pattern missed every such test named otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-files=$(git ls-files -z '*_test.go' | xargs -0 grep -l '^//go:build !race$' | xargs grep -l '^func Test' || true)
+files=$(git ls-files -z '*_test.go' | xargs -r0 grep -l '^//go:build !race$' | xargs -r grep -l '^func Test' || true)
 if [ -z "$files" ]; then
   exit 0
 fi
