@@ -50,9 +50,10 @@ func runServe(ctx context.Context, args []string, env func(string) (string, bool
 	return g.run(ctx, srv)
 }
 
-// catchHangups catches SIGHUP from the start of serve: a process that does
-// not is ended by one, and a configuration tool may signal the process it
-// just started, while it still reads its files. A SIGHUP caught before run
+// catchHangups catches SIGHUP from the start of serve to its end: a process
+// that does not is ended by one, and a configuration tool may signal the
+// process it just started, while it still reads its files, or one that is
+// exiting. A SIGHUP caught before run
 // waits in the channel, and run reloads for it once serving: the file may
 // have changed after it was read.
 func catchHangups() chan os.Signal {

@@ -107,12 +107,15 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 // shuts down (see shutdown) and returns.
 func (g *gateway) run(ctx context.Context, s *servers) error {
 	errc := make(chan error, 2)
+	// serve's channel stays registered until serve returns: a SIGHUP while
+	// the process flushes its spans and closes its store after run would
+	// otherwise end it.
 	hup := g.hangups
 	if hup == nil {
 		hup = make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
 	}
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go g.discover(ctx)
 	if s.certs != nil {
 		wctx, stop := context.WithCancel(ctx)
