@@ -48,12 +48,16 @@ const (
 var handedOut sync.Map
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago and
-// that no other FreePort call of this test process returned.
+// that no other FreePort call of this test process returned, nor one of
+// another test process on this machine whose test still runs.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
 	for range 1000 {
 		port := portLow + rand.IntN(portHigh-portLow)
 		if _, taken := handedOut.LoadOrStore(port, true); taken {
+			continue
+		}
+		if !claimPort(tb, port) {
 			continue
 		}
 		l, err := net.Listen("tcp", Addr(port))
