@@ -11,8 +11,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -112,24 +110,7 @@ func TestShutdownDrains(t *testing.T) {
 	a := pickAddrs(t)
 	gw := startGateway(t, a, opsConfig(p, slow.URL, []string{secret}, ""))
 
-	type result struct {
-		status int
-		body   string
-		err    error
-	}
-	res := make(chan result, 1)
-	go func() {
-		req, _ := http.NewRequest("GET", gw.URL+"/slow", nil)
-		req.Header.Set("Authorization", "Bearer "+p.AccessToken("alice", nil))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			res <- result{err: err}
-			return
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		res <- result{status: resp.StatusCode, body: string(b)}
-	}()
+	res := getInBackground(gw.URL+"/slow", p.AccessToken("alice", nil))
 	select {
 	case <-arrived:
 	case <-time.After(10 * time.Second):
@@ -261,55 +242,27 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	token := p.AccessToken("alice", nil)
 
-	var failed, sent atomic.Int64
-	var mu sync.Mutex
-	var failures []string
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 10 * time.Second}
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				// /app is allowed by every configuration of this test; /admin
-				// may turn 403 but must never fail.
-				for _, path := range []string{"/app/x", "/admin/x"} {
-					status, err := apiGet(client, gw.URL+path, token)
-					sent.Add(1)
-					if err != nil || status >= 500 || (path == "/app/x" && status != 200) {
-						failed.Add(1)
-						mu.Lock()
-						failures = append(failures, fmt.Sprintf("%s: %d %v", path, status, err))
-						mu.Unlock()
-					}
-				}
-			}
-		}()
-	}
-	defer func() {
-		close(stop)
-		wg.Wait()
-		if n := failed.Load(); n != 0 {
-			t.Errorf("%d of %d requests failed during reloads: %q", n, sent.Load(), failures[:min(len(failures), 5)])
+	// /app is allowed by every configuration of this test; /admin may turn
+	// 403 but must never fail.
+	load := startSteadyLoad(t, 4, func(_, n int) string {
+		path := []string{"/app/x", "/admin/x"}[n%2]
+		status, err := apiGet(client, gw.URL+path, token)
+		if err != nil || status >= 500 || (path == "/app/x" && status != 200) {
+			return fmt.Sprintf("%s: %d %v", path, status, err)
 		}
-		t.Logf("%d requests during the reloads", sent.Load())
+		return ""
+	})
+	defer func() {
+		sent, failures := load.finish()
+		if len(failures) != 0 {
+			t.Errorf("%d of %d requests failed during reloads: %q", len(failures), sent, failures[:min(len(failures), 5)])
+		}
+		t.Logf("%d requests during the reloads", sent)
 	}()
-	// Each step waits for 20 more requests, not for a time: a loaded
-	// machine sends fewer in 200 ms, and the test needs the load, not the
-	// rate.
 	requests := func(n int64) {
 		t.Helper()
-		for want, deadline := sent.Load()+n, time.Now().Add(30*time.Second); sent.Load() < want; time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d requests in 30 s, want %d", sent.Load(), want)
-			}
-		}
+		load.requests(t, n, 30*time.Second)
 	}
 	requests(20)
 

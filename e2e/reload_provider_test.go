@@ -3,8 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -34,45 +32,22 @@ func TestReloadChangesTheProviderUnderLoad(t *testing.T) {
 	oldSession := sessionCookie(t, c, gw)
 	oldToken, newToken := p.AccessToken("alice", nil), p2.AccessToken("alice", nil)
 
-	var sent atomic.Int64
-	var mu sync.Mutex
-	var failures []string
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := &http.Client{Timeout: 5 * time.Second}
-			path, token := "/app/x", oldToken
-			if i%2 == 1 {
-				path, token = "/public/x", ""
-			}
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				status, err := apiGet(client, gw.URL+path, token)
-				sent.Add(1)
-				if err != nil || (status != 200 && (token == "" || status != 401)) {
-					mu.Lock()
-					failures = append(failures, fmt.Sprintf("%s: %d %v", path, status, err))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for deadline := time.Now().Add(20 * time.Second); sent.Load() < 20; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d requests in 20 s", sent.Load())
+	client := &http.Client{Timeout: 5 * time.Second}
+	load := startSteadyLoad(t, 4, func(worker, _ int) string {
+		path, token := "/app/x", oldToken
+		if worker%2 == 1 {
+			path, token = "/public/x", ""
 		}
-	}
+		status, err := apiGet(client, gw.URL+path, token)
+		if err != nil || (status != 200 && (token == "" || status != 401)) {
+			return fmt.Sprintf("%s: %d %v", path, status, err)
+		}
+		return ""
+	})
+	load.requests(t, 20, 20*time.Second)
 	gw.rewrite(t, a, cfg(p2))
 	gw.signal(t, syscall.SIGHUP)
 	gw.waitOutput(t, "provider_changed=true", 1)
-	client := &http.Client{Timeout: 5 * time.Second}
 	if status, err := apiGet(client, gw.URL+"/app/x", oldToken); status != 401 {
 		t.Errorf("the old provider's token after the reload: %d %v, want 401", status, err)
 	}
@@ -82,13 +57,9 @@ func TestReloadChangesTheProviderUnderLoad(t *testing.T) {
 	if status, err := apiGet(client, gw.URL+"/app/x", newToken); status != 200 {
 		t.Errorf("the new provider's token after the reload: %d %v, want 200", status, err)
 	}
-	for before, deadline := sent.Load(), time.Now().Add(20*time.Second); sent.Load() < before+20 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	close(stop)
-	wg.Wait()
-	if len(failures) > 0 {
-		t.Errorf("%d of %d requests failed across the reload: %q", len(failures), sent.Load(), failures[:min(3, len(failures))])
+	load.requests(t, 20, 20*time.Second)
+	if sent, failures := load.finish(); len(failures) > 0 {
+		t.Errorf("%d of %d requests failed across the reload: %q", len(failures), sent, failures[:min(3, len(failures))])
 	}
 	loginThrough(t, browser(t), gw, "alice")
 	if p2.Requests("/token") != 1 {

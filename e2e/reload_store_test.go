@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -38,53 +36,27 @@ func TestReloadChangesTheStoreUnderLoad(t *testing.T) {
 	loginThrough(t, c, gw, "alice")
 	cookieSession := sessionCookie(t, c, gw)
 
-	var sent atomic.Int64
-	var mu sync.Mutex
-	var failures []string
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := &http.Client{Timeout: 5 * time.Second}
-			path := []string{"/public/x", "/app/x"}[i%2]
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				req, _ := http.NewRequest("GET", gw.URL+path, nil)
-				req.Header.Set("Accept", "application/json")
-				req.AddCookie(cookieSession)
-				resp, err := client.Do(req)
-				sent.Add(1)
-				if err == nil {
-					resp.Body.Close()
-				}
-				if err != nil || resp.StatusCode >= 500 || (path == "/public/x" && resp.StatusCode != 200) {
-					mu.Lock()
-					failures = append(failures, fmt.Sprintf("%s: %v %v", path, resp, err))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	requests := func(n int64) {
-		t.Helper()
-		for want, deadline := sent.Load()+n, time.Now().Add(20*time.Second); sent.Load() < want; time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d requests in 20 s, want %d", sent.Load(), want)
-			}
+	client := &http.Client{Timeout: 5 * time.Second}
+	load := startSteadyLoad(t, 4, func(worker, _ int) string {
+		path := []string{"/public/x", "/app/x"}[worker%2]
+		req, _ := http.NewRequest("GET", gw.URL+path, nil)
+		req.Header.Set("Accept", "application/json")
+		req.AddCookie(cookieSession)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
 		}
-	}
-	requests(20)
+		if err != nil || resp.StatusCode >= 500 || (path == "/public/x" && resp.StatusCode != 200) {
+			return fmt.Sprintf("%s: %v %v", path, resp, err)
+		}
+		return ""
+	})
+	load.requests(t, 20, 20*time.Second)
 
 	gw.rewrite(t, a, cfg(redisSession(rs.URL())))
 	gw.signal(t, syscall.SIGHUP)
 	gw.waitOutput(t, "store_changed=true", 1)
-	requests(20)
+	load.requests(t, 20, 20*time.Second)
 	if status, _, _ := withCookie(t, "GET", gw.URL+"/app/x", cookieSession, false); status != http.StatusUnauthorized {
 		t.Errorf("a cookie-store session after the move to Redis: %d, want 401", status)
 	}
@@ -98,14 +70,12 @@ func TestReloadChangesTheStoreUnderLoad(t *testing.T) {
 	gw.rewrite(t, a, cfg(""))
 	gw.signal(t, syscall.SIGHUP)
 	gw.waitOutput(t, "store_changed=true", 2)
-	requests(20)
+	load.requests(t, 20, 20*time.Second)
 	if status, _, _ := withCookie(t, "GET", gw.URL+"/app/x", redisSessionCookie, false); status != http.StatusUnauthorized {
 		t.Errorf("a Redis session after the move back to cookies: %d, want 401", status)
 	}
-	close(stop)
-	wg.Wait()
-	if len(failures) > 0 {
-		t.Errorf("%d of %d requests failed across the store changes: %q", len(failures), sent.Load(), failures[:min(3, len(failures))])
+	if sent, failures := load.finish(); len(failures) > 0 {
+		t.Errorf("%d of %d requests failed across the store changes: %q", len(failures), sent, failures[:min(3, len(failures))])
 	}
 	// The inspecting client is the one connection left.
 	for deadline := time.Now().Add(6 * time.Second); ; time.Sleep(100 * time.Millisecond) {

@@ -129,24 +129,7 @@ func TestShutdownSecondSignal(t *testing.T) {
 	p := oidctest.New(t, oidctest.Options{})
 	gw := startGateway(t, pickAddrs(t), tomlConfig{Server: "shutdown_delay = \"20s\"\nshutdown_timeout = \"5s\"\n",
 		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret), Upstream: up.URL, Routes: "[[routes]]\npath = \"/**\"\n"}.String())
-	type result struct {
-		status int
-		body   string
-		err    error
-	}
-	res := make(chan result, 1)
-	go func() {
-		req, _ := http.NewRequest("GET", gw.URL+"/slow", nil)
-		req.Header.Set("Authorization", "Bearer "+p.AccessToken("alice", nil))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			res <- result{err: err}
-			return
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		res <- result{resp.StatusCode, string(b), nil}
-	}()
+	res := getInBackground(gw.URL+"/slow", p.AccessToken("alice", nil))
 	<-arrived
 	sent := time.Now()
 	gw.signal(t, syscall.SIGTERM)
