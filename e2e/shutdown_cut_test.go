@@ -120,10 +120,16 @@ func tail(out string, n int) string {
 // full and the process exits 0 after it.
 func TestShutdownSecondSignal(t *testing.T) {
 	t.Parallel()
-	arrived := make(chan struct{}, 1)
+	// The request is held until the third signal was sent, so that the
+	// signal lands in the drain on a loaded machine too (a fixed wait could
+	// end first: the process would be gone).
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
 	up := newUpstreamFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
-		time.Sleep(1500 * time.Millisecond)
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		}
 		io.WriteString(w, "slow done")
 	})
 	p := oidctest.New(t, oidctest.Options{})
@@ -147,6 +153,7 @@ func TestShutdownSecondSignal(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	gw.signal(t, syscall.SIGTERM)
+	close(release)
 	select {
 	case r := <-res:
 		if r.err != nil || r.status != 200 || r.body != "slow done" {
