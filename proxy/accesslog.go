@@ -75,6 +75,21 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
 	rec.AddAttrs(slog.String("method", logattr.Value(method, maxLoggedMethod)), slog.String("host", logattr.Value(host, maxLoggedHost)),
 		slog.String("path", logattr.Value(path, maxLoggedPath)),
-		slog.String("route", ex.label), slog.Attr{Value: slog.GroupValue(ex.logTail[:]...)})
+		slog.String("route", ex.label), slog.Attr{Value: slog.GroupValue(refusedTail(ex)...)})
 	_ = h.log.Handler().Handle(r.Context(), rec)
+}
+
+// refusedTail is the request line's last attributes: a refused request's
+// add the code and the reason its client was shown (the rule, group or
+// scope that failed, a token refused as not valid), so that the line alone
+// says why; before, a 403 was "denied" in the log and its reason only on
+// the page. Only a refusal pays for the longer slice: an allowed request's
+// tail is the exchange's own.
+func refusedTail(ex *exchange) []slog.Attr {
+	e := ex.refused
+	if e == nil {
+		return ex.logTail[:]
+	}
+	return append(ex.logTail[:len(ex.logTail):len(ex.logTail)], slog.String("code", e.code),
+		slog.String("reason", logattr.Value(e.reason, logattr.MaxCause)))
 }

@@ -3,10 +3,12 @@ package proxy
 import (
 	"crypto/subtle"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/session"
@@ -324,6 +326,7 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 	}
 	h.metrics.login("succeeded", "")
 	ex.id = &s.Identity
+	h.logSignIn(&s.Identity, ls.StepUp)
 	http.Redirect(ex, r, h.redirects.validate(ls.ReturnURL), http.StatusFound)
 }
 
@@ -342,4 +345,15 @@ func (h *Handler) saveFailure(err error) *httpError {
 	}
 	return h.loginFailure(http.StatusServiceUnavailable, "session_store",
 		"The session could not be stored; please retry shortly.", err)
+}
+
+// logSignIn is the line of a completed sign-in: who, at which issuer, and
+// the route whose step-up it was, if one.
+func (h *Handler) logSignIn(id *portcullis.Identity, stepUp string) {
+	if stepUp == "" {
+		h.log.Info("proxy: signed in", subAttr(id.Subject), slog.String("issuer", logattr.Value(id.Issuer, maxLoggedHost)))
+		return
+	}
+	h.log.Info("proxy: signed in", subAttr(id.Subject), slog.String("issuer", logattr.Value(id.Issuer, maxLoggedHost)),
+		slog.String("step_up", logattr.Value(stepUp, maxLoggedHost)))
 }

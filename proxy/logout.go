@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -115,7 +116,8 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 	ex.id = &s.Identity
 	h.metrics.logout("sign_out")
 	h.refresher.ended(s.RefreshToken, h.now)
-	h.revokeRefresh(r, s)
+	h.log.Info("proxy: signed out", subAttr(s.Identity.Subject), slog.String("refresh_token", h.revokeRefresh(r, s)),
+		slog.Bool("provider_logout", end != ""))
 	if end == "" {
 		http.Redirect(ex, r, rd, http.StatusFound)
 		return
@@ -165,13 +167,20 @@ func (h *Handler) signOutOnPublicHost(ex *exchange, r *http.Request, rd string) 
 // sign-out: signing out with it again does not ask the provider again.
 // Sign-outs of one token at the same time share one revocation: the dead
 // mark comes only with the provider's answer, and a burst of sign-outs
-// with copies of one cookie was one provider call each until then.
-func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) {
+// with copies of one cookie was one provider call each until then. It
+// returns what became of the token, for the sign-out's log line: "none",
+// "kept" (SignOutKeepsGrant), "revoked" (now or before) or "failed".
+func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) string {
 	rt := s.RefreshToken
-	if rt == "" || h.cfg.SignOutKeepsGrant || h.refresher.dead(rt) {
-		return
+	switch {
+	case rt == "":
+		return "none"
+	case h.cfg.SignOutKeepsGrant:
+		return "kept"
+	case h.refresher.dead(rt):
+		return "revoked"
 	}
-	_, _, _ = h.refresher.revokes.Do(rt, func() (any, error) {
+	_, err, _ := h.refresher.revokes.Do(rt, func() (any, error) {
 		if h.refresher.dead(rt) {
 			return nil, nil // revoked by a flight that ended as this one began
 		}
@@ -182,6 +191,10 @@ func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) {
 		h.refresher.markDead(rt)
 		return nil, nil
 	})
+	if err != nil {
+		return "failed"
+	}
+	return "revoked"
 }
 
 // signOutSession returns the request's session with its tokens (the
@@ -356,7 +369,7 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 		h.log.Warn("proxy: a logout took effect but its token could not be recorded as used", subAttr(sub), logattr.Err(err))
 	}
 	h.metrics.logout("backchannel")
-	h.log.Info("proxy: back-channel logout", subAttr(sub), "sessions", n)
+	h.log.Info("proxy: back-channel logout", subAttr(sub), slog.String("sid", logattr.Value(sid, maxLoggedUser)), "sessions", n)
 	ex.WriteHeader(http.StatusOK)
 }
 

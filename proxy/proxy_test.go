@@ -46,6 +46,7 @@ type fakeProvider struct {
 	exchanges  atomic.Int32
 	refreshes  atomic.Int32
 	revoked    []string
+	revokeErr  error // Revoke's answer when set (a provider that refused it)
 	lastScopes []string
 	lastCode   string
 	lastVerif  string
@@ -117,7 +118,7 @@ func (p *fakeProvider) Revoke(ctx context.Context, rt string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.revoked = append(p.revoked, rt)
-	return nil
+	return p.revokeErr
 }
 
 func (p *fakeProvider) EndSessionURL(hint, state, post string) string {
