@@ -26,6 +26,14 @@ const (
 // logattr.Value shows it.
 func subAttr(sub string) slog.Attr { return slog.String("sub", logattr.Value(sub, maxLoggedUser)) }
 
+// endedAttrs are the "host" and "path" of the line of a long-lived answer
+// or connection that a recheck ended, as its request line shows them: the
+// request line was written when it began, maybe hours before, and a user's
+// several connections were told apart by nothing else.
+func endedAttrs(q request) (host, path slog.Attr) {
+	return slog.String("host", logattr.Value(q.host.String(), maxLoggedHost)), slog.String("path", logattr.Value(q.path, maxLoggedPath))
+}
+
 // upstreamErrorLog is a reverse proxy's ErrorLog: each complaint one warn
 // line, its text shown by logattr.Line. The reverse proxy writes an
 // upstream's own bytes into the text (a malformed trailer line, an HTTP/2

@@ -253,11 +253,14 @@ func (s *identityStream) check() error {
 
 // ended logs why an answer is broken off and returns why.
 func (s *identityStream) ended(why error) error {
-	switch {
-	case why != nil && s.up:
-		s.h.log.Info("proxy: forwarded request body ended", subAttr(s.w.sub), logattr.Reason(why))
-	case why != nil:
-		s.h.log.Info("proxy: forwarded answer ended", subAttr(s.w.sub), logattr.Reason(why))
+	if why == nil {
+		return nil
 	}
+	msg := "proxy: forwarded answer ended"
+	if s.up {
+		msg = "proxy: forwarded request body ended"
+	}
+	host, path := endedAttrs(s.w.q)
+	s.h.log.Info(msg, subAttr(s.w.sub), host, path, logattr.Reason(why))
 	return why
 }

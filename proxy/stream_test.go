@@ -171,6 +171,11 @@ func TestStreamEndLoggedOnce(t *testing.T) {
 	if !strings.Contains(out, "forwarded answer ended") {
 		t.Fatalf("the end of the stream is not logged:\n%s", out)
 	}
+	// Which of the user's answers ended, and why: its request line was
+	// written when it began.
+	if want := `msg="proxy: forwarded answer ended" sub=svc host=gw.test path=/app/events reason="the session or token was revoked"`; !strings.Contains(out, want) {
+		t.Errorf("the end line lacks %s:\n%s", want, out)
+	}
 	if strings.Contains(out, "level=WARN") {
 		t.Errorf("the end of the stream is logged as the upstream's failure:\n%s", out)
 	}

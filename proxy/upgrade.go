@@ -215,7 +215,8 @@ func (h *Handler) watch(w upgradeWatch, end context.CancelCauseFunc, done <-chan
 			tick.Reset(every)
 		}
 	}
-	h.log.Info("proxy: upgraded connection ended", subAttr(w.sub), logattr.Reason(why))
+	host, path := endedAttrs(w.q)
+	h.log.Info("proxy: upgraded connection ended", subAttr(w.sub), host, path, logattr.Reason(why))
 	end(why)
 }
 

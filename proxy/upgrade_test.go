@@ -98,7 +98,8 @@ func TestUpgradeEndsAtTokenExpiry(t *testing.T) {
 }
 
 func TestUpgradeEndsWhenTokenRevoked(t *testing.T) {
-	f := newFixtureWith(t, echoUpgrade, func(c *Config) { c.UpgradeRecheck = 50 * time.Millisecond })
+	var logs syncBuffer
+	f := newFixtureWith(t, echoUpgrade, withDebugLog(&logs), func(c *Config) { c.UpgradeRecheck = 50 * time.Millisecond })
 	f.prov.bearers["ws"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
 	conn, br := openUpgrade(t, f, "Authorization: Bearer ws\r\n")
 	time.Sleep(200 * time.Millisecond) // several rechecks of a valid token
@@ -108,6 +109,11 @@ func TestUpgradeEndsWhenTokenRevoked(t *testing.T) {
 	f.prov.mu.Unlock()
 	if !closedWithin(conn, br, 5*time.Second) {
 		t.Fatal("the WebSocket outlived the revocation of its bearer token")
+	}
+	// Its line names which connection ended, and why.
+	want := `msg="proxy: upgraded connection ended" sub=svc host=gw.test path=/app/ws reason="the session or token was revoked"`
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("the end line lacks %s:\n%s", want, logs.String())
 	}
 }
 
