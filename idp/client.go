@@ -265,6 +265,13 @@ func (c *Client) EndSessionURL(idTokenHint, state, postLogoutRedirectURI string)
 	return u.String()
 }
 
+// Revocable reports whether the provider publishes a revocation endpoint
+// (RFC 7009): without one, Revoke calls nothing and returns nil.
+func (c *Client) Revocable() bool {
+	m := c.meta.Load()
+	return m != nil && m.revocationURL != ""
+}
+
 // Revoke revokes a refresh token (RFC 7009 §2.1, with the client
 // authentication of clientAuth) when the provider has a revocation endpoint; it is a no-op
 // otherwise.

@@ -109,6 +109,9 @@ func TestRevokeAndEndSession(t *testing.T) {
 	if err := bare.Revoke(context.Background(), "rt"); err != nil {
 		t.Errorf("Revoke without endpoint: %v", err)
 	}
+	if !c.Revocable() || bare.Revocable() {
+		t.Errorf("Revocable() = %v with a revocation endpoint, %v without, want true and false", c.Revocable(), bare.Revocable())
+	}
 }
 
 // TestRefreshExpiresIn: the access token's expiry as each expires_in reads.

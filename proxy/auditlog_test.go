@@ -106,6 +106,28 @@ func TestSignOutLineSaysRevocationFailed(t *testing.T) {
 	}
 }
 
+// TestSignOutLineSaysNotRevocable: with a provider that publishes no
+// revocation endpoint the grant outlives the sign-out at the provider, and
+// the line says so instead of "revoked"; the token is still refused here.
+func TestSignOutLineSaysNotRevocable(t *testing.T) {
+	var logs syncBuffer
+	f := newFixture(t, withDebugLog(&logs))
+	f.prov.noRevocation = true
+	s := f.session()
+	s.RefreshToken = "rt-unrevocable"
+	f.do(t, "GET", "/oauth2/sign_out", nil, withCookies(f.cookies(t, s)))
+	lines := logLines(logs.String(), "proxy: signed out")
+	if len(lines) != 1 || !strings.Contains(lines[0], "refresh_token=not_revocable ") {
+		t.Fatalf("sign-out lines %q:\n%s", lines, logs.String())
+	}
+	if len(f.prov.revoked) != 0 {
+		t.Errorf("Revoke called with %q for a provider without a revocation endpoint", f.prov.revoked)
+	}
+	if !f.h.refresher.dead("rt-unrevocable") {
+		t.Error("the signed-out session's refresh token is not refused by this gateway")
+	}
+}
+
 // TestBackchannelLogoutLineNamesSID: a logout token may name only the
 // provider's session (sid), and its line then named no one (sub="").
 func TestBackchannelLogoutLineNamesSID(t *testing.T) {

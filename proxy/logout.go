@@ -169,7 +169,8 @@ func (h *Handler) signOutOnPublicHost(ex *exchange, r *http.Request, rd string) 
 // mark comes only with the provider's answer, and a burst of sign-outs
 // with copies of one cookie was one provider call each until then. It
 // returns what became of the token, for the sign-out's log line: "none",
-// "kept" (SignOutKeepsGrant), "revoked" (now or before) or "failed".
+// "kept" (SignOutKeepsGrant), "not_revocable" (the provider publishes no
+// revocation endpoint), "revoked" (now or before) or "failed".
 func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) string {
 	rt := s.RefreshToken
 	switch {
@@ -177,6 +178,11 @@ func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) string {
 		return "none"
 	case h.cfg.SignOutKeepsGrant:
 		return "kept"
+	case !h.logout.Revocable():
+		// Nothing to call: the grant lives on at the provider, and only
+		// this gateway refuses the token from now on.
+		h.refresher.markDead(rt)
+		return "not_revocable"
 	case h.refresher.dead(rt):
 		return "revoked"
 	}

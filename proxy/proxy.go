@@ -37,6 +37,10 @@ type Login interface {
 type Logout interface {
 	Issuer() string
 	Revoke(ctx context.Context, refreshToken string) error
+	// Revocable reports whether the provider publishes a revocation
+	// endpoint: without one, Revoke has nothing to call and the grant
+	// lives on at the provider.
+	Revocable() bool
 	EndSessionURL(idTokenHint, state, postLogoutRedirectURI string) string
 	VerifyLogoutToken(ctx context.Context, raw string) (sub, sid string, err error)
 	MarkLogoutTokenUsed(ctx context.Context, raw string) error

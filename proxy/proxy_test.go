@@ -43,15 +43,16 @@ type fakeProvider struct {
 	logoutSID   string
 	marked      []string // MarkLogoutTokenUsed calls
 
-	exchanges  atomic.Int32
-	refreshes  atomic.Int32
-	revoked    []string
-	revokeErr  error // Revoke's answer when set (a provider that refused it)
-	lastScopes []string
-	lastCode   string
-	lastVerif  string
-	lastNonce  string
-	lastAuth   string // last authorization URL returned
+	exchanges    atomic.Int32
+	refreshes    atomic.Int32
+	revoked      []string
+	revokeErr    error // Revoke's answer when set (a provider that refused it)
+	noRevocation bool  // the provider publishes no revocation endpoint
+	lastScopes   []string
+	lastCode     string
+	lastVerif    string
+	lastNonce    string
+	lastAuth     string // last authorization URL returned
 }
 
 var _ Provider = (*fakeProvider)(nil)
@@ -120,6 +121,8 @@ func (p *fakeProvider) Revoke(ctx context.Context, rt string) error {
 	p.revoked = append(p.revoked, rt)
 	return p.revokeErr
 }
+
+func (p *fakeProvider) Revocable() bool { return !p.noRevocation }
 
 func (p *fakeProvider) EndSessionURL(hint, state, post string) string {
 	if p.endSession == "" {
