@@ -124,7 +124,7 @@ func isPage(h http.Header, status int) bool {
 		for rest := line; rest != ""; {
 			var t string
 			t, rest, _ = strings.Cut(rest, ",")
-			t = strings.TrimLeft(t, " \t")
+			t = trimBlanksLeft(t)
 			if hasPrefixFold(t, "text/html") || hasPrefixFold(t, "application/xhtml+xml") {
 				return true
 			}
@@ -188,21 +188,48 @@ func cutOutsideQuotes(s string, quoted bool) (before, after string, open bool) {
 // mediaType is the type and subtype of a MIME type t (RFC 9110 §8.3.1,
 // blanks around it allowed), ok false when t is none.
 func mediaType(t string) (typ, sub string, ok bool) {
-	typ, rest, found := strings.Cut(strings.Trim(t, " \t"), "/")
+	typ, rest, found := strings.Cut(trimBlanksRight(trimBlanksLeft(t)), "/")
 	sub, _, _ = strings.Cut(rest, ";")
-	sub = strings.TrimRight(sub, " \t")
+	sub = trimBlanksRight(sub)
 	return typ, sub, found && isToken(typ) && isToken(sub)
+}
+
+// trimBlanksLeft and trimBlanksRight cut spaces and tabs off one end of s.
+// Every answer let through for an identity has its Content-Type read
+// (isPage): strings.Trim with a cutset builds its set on each call.
+func trimBlanksLeft(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
+}
+
+func trimBlanksRight(s string) string {
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // isToken reports whether s is an RFC 9110 token.
 func isToken(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+		if !tokenBytes[s[i]] {
 			return false
 		}
 	}
 	return s != ""
 }
+
+// tokenBytes marks the bytes of an RFC 9110 token (tchar): visible ASCII
+// but the delimiters. A table, as the type of every answer let through for
+// an identity is read (isPage).
+var tokenBytes = func() (t [256]bool) {
+	for c := byte('!'); c <= '~'; c++ {
+		t[c] = strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) < 0
+	}
+	return t
+}()
 
 // privateOnly is the Cache-Control of an answer that named no directive.
 var privateOnly = []string{"private"}
