@@ -124,12 +124,17 @@ func checkOTLPEnv(env func(string) (string, bool)) error {
 // its user information (the exporters send none), query or fragment, parsed
 // or not. Everything up to the last "@" after the scheme goes: a password
 // may hold "/", "?", "#" or "@" as written, which no parser agrees on.
+// When a "?" or "#" comes before that "@", what follows it may be the rest
+// of a query or fragment ("?email=a@b&key=…") as well as the host, and
+// nothing after the scheme is shown.
 func shownOTLPEndpoint(v string) string {
 	scheme, rest := "", v
 	if i := strings.Index(v, "://"); i > 0 && strings.IndexAny(v[:i], "@:/?#") < 0 {
 		scheme, rest = v[:i+3], v[i+3:]
 	}
-	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 && strings.ContainsAny(rest[:at], "?#") {
+		rest = "…"
+	} else if at >= 0 {
 		rest = "…@" + rest[at+1:]
 	}
 	if i := strings.IndexAny(rest, "?#"); i >= 0 {
