@@ -140,22 +140,35 @@ func (c *Client) post(ctx context.Context, u string, form url.Values, inForm boo
 }
 
 // oauthErrorCode is the error member of an OAuth error answer (RFC 6749
-// §5.2), "" when body has none.
+// §5.2): a JSON object's, else a form-encoded body's error parameter (as
+// some servers answer); "" when body has none. It is read alone: a
+// member of another type ("expires_in":"x") does not hide it.
 func oauthErrorCode(body []byte) string {
 	var e struct {
 		Error string `json:"error"`
 	}
-	_ = json.Unmarshal(body, &e)
-	return e.Error
+	if json.Unmarshal(body, &e) == nil || e.Error != "" {
+		return e.Error
+	}
+	f, _ := url.ParseQuery(string(body))
+	return f.Get("error")
 }
 
 // refusedClientAuth is refusedClient for a token endpoint's answer.
+// x/oauth2 reads no error code from an answer any member of which it
+// cannot type, or whose content type is not the one it is written in:
+// such a refusal of the grant was taken for a 400 with no code, and the
+// grant presented again with the form.
 func refusedClientAuth(err error) bool {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) || re.Response == nil {
 		return false
 	}
-	return refusedClient(re.Response.StatusCode, re.ErrorCode)
+	code := re.ErrorCode
+	if code == "" {
+		code = oauthErrorCode(re.Body)
+	}
+	return refusedClient(re.Response.StatusCode, code)
 }
 
 // refusedClient reports whether an answer of status with the OAuth error
