@@ -80,6 +80,19 @@ func (g *gateway) waitOutput(tb testing.TB, s string, n int) {
 	}
 }
 
+// waitExit waits up to within for the gateway process to exit and returns
+// its exit error (nil: status 0).
+func (g *gateway) waitExit(tb testing.TB, within time.Duration) error {
+	tb.Helper()
+	select {
+	case <-g.Proc.Exited():
+		return g.Proc.ExitErr()
+	case <-time.After(within):
+		tb.Fatalf("the gateway did not exit within %v; output:\n%s", within, g.Proc.Output())
+		return nil
+	}
+}
+
 // apiGet is a non-browser GET with an optional bearer token.
 func apiGet(c *http.Client, url, bearer string) (int, error) {
 	req, _ := http.NewRequest("GET", url, nil)
@@ -138,13 +151,8 @@ func TestShutdownDrains(t *testing.T) {
 	if r.err != nil || r.status != 200 || r.body != "slow done" {
 		t.Errorf("in-flight request: %d %q %v", r.status, r.body, r.err)
 	}
-	select {
-	case <-gw.Proc.Exited():
-		if err := gw.Proc.ExitErr(); err != nil {
-			t.Errorf("exit: %v; output:\n%s", err, gw.Proc.Output())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the gateway did not exit; output:\n%s", gw.Proc.Output())
+	if err := gw.waitExit(t, 10*time.Second); err != nil {
+		t.Errorf("exit: %v; output:\n%s", err, gw.Proc.Output())
 	}
 	if c, err := net.DialTimeout("tcp", a.Listen, time.Second); err == nil {
 		c.Close()

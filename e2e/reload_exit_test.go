@@ -51,12 +51,7 @@ func TestHangupWhileExiting(t *testing.T) {
 	gw.signal(t, syscall.SIGTERM)
 	gw.waitOutput(t, `msg="shut down"`, 1)
 	gw.signal(t, syscall.SIGHUP)
-	select {
-	case <-gw.Proc.Exited():
-	case <-time.After(20 * time.Second):
-		t.Fatalf("the gateway did not exit; output:\n%s", gw.Proc.Output())
-	}
-	if err := gw.Proc.ExitErr(); err != nil {
+	if err := gw.waitExit(t, 20*time.Second); err != nil {
 		t.Errorf("a SIGHUP after `shut down`: exit %v, want 0; output:\n%s", err, tail(gw.Proc.Output(), 4))
 	}
 }

@@ -85,14 +85,10 @@ func TestShutdownLogsTheRequestsItCuts(t *testing.T) {
 		t.Errorf("the WebSocket was still open %v after SIGTERM, want closed at the 1 s timeout", d)
 	}
 	conn.Close()
-	select {
-	case <-gw.Proc.Exited():
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the gateway did not exit; output:\n%s", gw.Proc.Output())
-	}
+	exitErr := gw.waitExit(t, 10*time.Second)
 	wg.Wait()
-	if err := gw.Proc.ExitErr(); err != nil {
-		t.Errorf("exit: %v, want 0", err)
+	if exitErr != nil {
+		t.Errorf("exit: %v, want 0", exitErr)
 	}
 	out := gw.Proc.Output()
 	if n := strings.Count(out, "path=/public/load "); int64(n) != served.Load() {
@@ -162,13 +158,8 @@ func TestShutdownSecondSignal(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the request in flight was never answered")
 	}
-	select {
-	case <-gw.Proc.Exited():
-		if err := gw.Proc.ExitErr(); err != nil {
-			t.Errorf("exit: %v, want 0", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the gateway did not exit; output:\n%s", gw.Proc.Output())
+	if err := gw.waitExit(t, 10*time.Second); err != nil {
+		t.Errorf("exit: %v, want 0", err)
 	}
 	if last := tail(gw.Proc.Output(), 1); !strings.Contains(last, `msg="shut down"`) {
 		t.Errorf("the last log line is %q, want `shut down`", last)
@@ -219,13 +210,8 @@ func TestShutdownDuringSignInCallback(t *testing.T) {
 	if r.err != nil || r.status != http.StatusFound || r.location != "/app/home" {
 		t.Fatalf("the callback in flight at SIGTERM: %d to %q, %v; want 302 to /app/home", r.status, r.location, r.err)
 	}
-	select {
-	case <-gw.Proc.Exited():
-		if err := gw.Proc.ExitErr(); err != nil {
-			t.Errorf("exit: %v, want 0", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the gateway did not exit; output:\n%s", gw.Proc.Output())
+	if err := gw.waitExit(t, 10*time.Second); err != nil {
+		t.Errorf("exit: %v, want 0", err)
 	}
 	p.SetFaults(0)
 	authorizations := p.Requests("/authorize")

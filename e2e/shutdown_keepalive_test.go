@@ -75,12 +75,7 @@ func TestShutdownKeepAlivePosts(t *testing.T) {
 	if len(lost) > 0 {
 		t.Errorf("%d POSTs failed during the shutdown delay: %q", len(lost), lost[:min(3, len(lost))])
 	}
-	select {
-	case <-gw.Proc.Exited():
-		if err := gw.Proc.ExitErr(); err != nil {
-			t.Errorf("exit: %v, want 0", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the gateway did not exit; output:\n%s", gw.Proc.Output())
+	if err := gw.waitExit(t, 10*time.Second); err != nil {
+		t.Errorf("exit: %v, want 0", err)
 	}
 }
