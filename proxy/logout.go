@@ -164,9 +164,11 @@ func (h *Handler) signOutOnPublicHost(ex *exchange, r *http.Request, rd string) 
 // revokeRefresh revokes s's refresh token at the provider (RFC 7009) and
 // remembers it as dead, unless the operator keeps sign-outs to the gateway
 // (SignOutKeepsGrant). A copy of a cookie-store cookie outlives its
-// sign-out: signing out with it again does not ask the provider again.
-// Sign-outs of one token at the same time share one revocation: the dead
-// mark comes only with the provider's answer, and a burst of sign-outs
+// sign-out: signing out with it again does not ask the provider again
+// (revoked). A token that is only dead here, its session ended while the
+// provider could not be reached, is revoked all the same: the provider
+// still takes it. Sign-outs of one token at the same time share one
+// revocation: the revoked mark comes only with the provider's answer, and a burst of sign-outs
 // with copies of one cookie was one provider call each until then. It
 // returns what became of the token, for the sign-out's log line: "none",
 // "kept" (SignOutKeepsGrant), "not_revocable" (the provider publishes no
@@ -183,11 +185,11 @@ func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) string {
 		// this gateway refuses the token from now on.
 		h.refresher.markDead(rt)
 		return "not_revocable"
-	case h.refresher.dead(rt):
+	case h.refresher.revoked(rt):
 		return "revoked"
 	}
 	_, err, _ := h.refresher.revokes.Do(rt, func() (any, error) {
-		if h.refresher.dead(rt) {
+		if h.refresher.revoked(rt) {
 			return nil, nil // revoked by a flight that ended as this one began
 		}
 		if err := h.logout.Revoke(r.Context(), rt); err != nil {
@@ -195,6 +197,7 @@ func (h *Handler) revokeRefresh(r *http.Request, s *session.Session) string {
 			return nil, err
 		}
 		h.refresher.markDead(rt)
+		h.refresher.markRevoked(rt)
 		return nil, nil
 	})
 	if err != nil {

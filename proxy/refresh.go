@@ -522,6 +522,21 @@ func (f *refresher) markDead(rt string) {
 	}
 }
 
+// markRevoked records that rt was revoked at the provider (a sign-out's
+// RFC 7009 call it answered), for deadRefreshTTL. Dead alone does not say
+// so: a token is dead here too when its session ended while the provider
+// could not be reached (endUnrefreshed), and the provider still takes it.
+func (f *refresher) markRevoked(rt string) {
+	if rt != "" {
+		f.killed.Set(markerKey("revoked", rt), struct{}{})
+	}
+}
+
+// revoked reports whether rt was revoked at the provider (markRevoked).
+func (f *refresher) revoked(rt string) bool {
+	return rt != "" && f.marked(markerKey("revoked", rt))
+}
+
 // markDeadFirst is markDead, reporting whether rt was not marked already
 // (a false from Add with no marker means it could not be stored: first).
 func (f *refresher) markDeadFirst(rt string, now time.Time) bool {

@@ -222,3 +222,23 @@ func TestUnrefreshedEndOnceForConcurrentRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestSignOutRevokesATokenEndedUnrefreshed: a session that ended because
+// its access token expired while the provider could not be reached leaves
+// its refresh token dead on this replica only; the provider still takes it.
+// A sign-out with a copy of the cookie (the cookie store's cookies outlive
+// their session) must revoke it at the provider. It was taken for revoked,
+// since it was dead: the grant lived on, and a copy could refresh it once
+// the dead mark passed (10 minutes).
+func TestSignOutRevokesATokenEndedUnrefreshed(t *testing.T) {
+	f := endFixture(t, false)
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) { return nil, nil, errProviderDown }
+	cookies := storedSession(t, f, -time.Second)
+	if resp := f.do(t, "GET", "/app/x", nil, withCookies(cookies)); resp.StatusCode != http.StatusUnauthorized || !f.h.refresher.dead("rt-0") {
+		t.Fatalf("provider down, access token expired: %d, refresh token dead %v; want 401 and dead", resp.StatusCode, f.h.refresher.dead("rt-0"))
+	}
+	f.do(t, "GET", "/oauth2/sign_out", nil, withCookies(cookies))
+	if len(f.prov.revoked) != 1 || f.prov.revoked[0] != "rt-0" {
+		t.Errorf("the sign-out with a copy of the ended session's cookie revoked %q, want [rt-0]", f.prov.revoked)
+	}
+}
