@@ -131,8 +131,10 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	gw.signal(t, syscall.SIGTERM)
 
+	// shutdown_delay is its default, 5 s: /readyz must say 503 within it (polled
+	// up to 4 s, since a loaded machine may act on the signal late).
 	sawNotReady := false
-	for range 30 {
+	for deadline := time.Now().Add(4 * time.Second); time.Now().Before(deadline); {
 		resp, err := http.Get(gw.OpsURL + "/readyz")
 		if err != nil {
 			break
