@@ -43,10 +43,7 @@ func TestCleartextEndpointsWarned(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := mustParse(t, t.TempDir(), tc.doc, nil)
-			var got []string
-			for _, w := range cfg.Warnings {
-				got = append(got, w[strings.LastIndex(w, "cfg.toml"):])
-			}
+			got := warningsFrom(cfg)
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("warnings %q, want %q", got, tc.want)
 			}

@@ -143,15 +143,22 @@ func TestWarnings(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := strings.Replace(base, "https://accounts.google.com", tc.issuer, 1)
 			cfg := mustParse(t, t.TempDir(), doc, nil)
-			var got []string
-			for _, w := range cfg.Warnings {
-				got = append(got, w[strings.LastIndex(w, "cfg.toml"):])
-			}
+			got := warningsFrom(cfg)
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("warnings %q, want %q", got, tc.want)
 			}
 		})
 	}
+}
+
+// warningsFrom is cfg's warnings from the file name on (cfg.toml:LINE: …),
+// without the temporary directory before it.
+func warningsFrom(cfg *Config) []string {
+	var got []string
+	for _, w := range cfg.Warnings {
+		got = append(got, w[strings.LastIndex(w, "cfg.toml"):])
+	}
+	return got
 }
 
 func TestProviderKinds(t *testing.T) {

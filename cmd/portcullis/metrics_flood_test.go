@@ -103,12 +103,7 @@ func sendOnConn(t *testing.T, f *fixture, req string) int {
 // own are fixed sets).
 func metricSeries(t *testing.T, f *fixture) map[string]int {
 	t.Helper()
-	resp, err := http.Get("http://" + f.cfg.ops + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b := opsMetrics(t, f)
 	out := map[string]int{}
 	for _, line := range strings.Split(string(b), "\n") {
 		if !strings.HasPrefix(line, "portcullis_") {

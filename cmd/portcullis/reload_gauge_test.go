@@ -77,9 +77,8 @@ func TestRedisURLProblemNamesItsLine(t *testing.T) {
 	}
 }
 
-// scrape returns the value of the unlabelled metric name on the ops
-// listener's /metrics.
-func scrape(t *testing.T, f *fixture, name string) string {
+// opsMetrics is the ops listener's /metrics page.
+func opsMetrics(t *testing.T, f *fixture) []byte {
 	t.Helper()
 	resp, err := http.Get("http://" + f.cfg.ops + "/metrics")
 	if err != nil {
@@ -87,6 +86,14 @@ func scrape(t *testing.T, f *fixture, name string) string {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	return b
+}
+
+// scrape returns the value of the unlabelled metric name on the ops
+// listener's /metrics.
+func scrape(t *testing.T, f *fixture, name string) string {
+	t.Helper()
+	b := opsMetrics(t, f)
 	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(b)
 	if m == nil {
 		t.Fatalf("no %s in /metrics:\n%s", name, b)
