@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/ascii"
 )
 
 // GitHubAPIURL is GitHub.com's REST API. GitHub Enterprise Server serves
@@ -62,7 +64,7 @@ func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
 			return errNotAList // null: no page, not an empty one
 		}
 		for _, o := range orgs {
-			if err := out.add(strings.ToLower(o.Login)); err != nil {
+			if err := out.add(ascii.ToLower(o.Login)); err != nil {
 				return err
 			}
 		}
@@ -88,7 +90,7 @@ func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
 			if t.Slug == "" || t.Organization.Login == "" {
 				continue
 			}
-			if err := out.add(strings.ToLower(t.Organization.Login + "/" + t.Slug)); err != nil {
+			if err := out.add(ascii.ToLower(t.Organization.Login + "/" + t.Slug)); err != nil {
 				return err
 			}
 		}

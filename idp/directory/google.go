@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/portcullis/portcullis/internal/ascii"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 )
@@ -168,7 +169,7 @@ func errorCode(s string) string {
 // group per user per groups_refresh, against the service account's quota.
 func (g *Google) adminGroups(ctx context.Context, authz, member string) ([]string, error) {
 	var out groupSet
-	queue := []string{strings.ToLower(member)}
+	queue := []string{ascii.ToLower(member)}
 	pages := 0
 	for i := 0; i < len(queue); i++ {
 		key := queue[i]
@@ -227,7 +228,7 @@ func (g *Google) listGroups(ctx context.Context, authz, member, key string, page
 			return nil, err
 		}
 		for _, gr := range page.Groups {
-			if err := groups.add(strings.ToLower(gr.Email)); err != nil {
+			if err := groups.add(ascii.ToLower(gr.Email)); err != nil {
 				return nil, err
 			}
 		}
@@ -267,7 +268,7 @@ func (g *Google) cloudIdentityGroups(ctx context.Context, authz, member string) 
 			return nil, err
 		}
 		for _, m := range page.Memberships {
-			if err := out.add(strings.ToLower(m.GroupKey.ID)); err != nil {
+			if err := out.add(ascii.ToLower(m.GroupKey.ID)); err != nil {
 				return nil, err
 			}
 		}

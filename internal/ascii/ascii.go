@@ -1,5 +1,6 @@
-// Package ascii compares names that are ASCII by definition (host names,
-// schemes, domains) case-insensitively, without Unicode case folding.
+// Package ascii compares and lowercases names that are ASCII by definition
+// (host names, schemes, domains, directory logins and addresses)
+// case-insensitively, without Unicode case folding.
 package ascii
 
 // EqualFold reports whether a and b are equal under ASCII case folding.
@@ -16,6 +17,22 @@ func EqualFold(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// ToLower maps A-Z to a-z and leaves every other byte as it is.
+// strings.ToLower also maps the Kelvin sign (U+212A) to "k": a name spelt
+// with it would become another, ASCII name, the one a rule may list.
+func ToLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				b[j] = lower(b[j])
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 func lower(c byte) byte {

@@ -21,3 +21,18 @@ func TestEqualFold(t *testing.T) {
 		}
 	}
 }
+
+func TestToLower(t *testing.T) {
+	for in, want := range map[string]string{
+		"Acme/SRE":       "acme/sre",
+		"acme":           "acme",
+		"":               "",
+		"\u212aube":      "\u212aube", // Kelvin sign: strings.ToLower gives "kube"
+		"İnfra@Acme.com": "İnfra@acme.com",
+		"[@]`{":          "[@]`{",
+	} {
+		if got := ToLower(in); got != want {
+			t.Errorf("ToLower(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
