@@ -154,6 +154,9 @@ type Options struct {
 	// error=access_denied and DenyDescription as error_description.
 	Consent         bool
 	DenyDescription string
+	// IgnorePKCE redeems a code whatever code_verifier comes with it, as a
+	// provider that takes code_challenge and never checks it does.
+	IgnorePKCE bool
 }
 
 // Provider is a running test OpenID Provider. Its methods are safe for
@@ -633,7 +636,7 @@ func (p *Provider) codeGrant(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_grant")
 		return
 	}
-	if !s256Matches(r.PostForm.Get("code_verifier"), req.challenge) {
+	if !p.opts.IgnorePKCE && !s256Matches(r.PostForm.Get("code_verifier"), req.challenge) {
 		oauthError(w, http.StatusBadRequest, "invalid_grant")
 		return
 	}
