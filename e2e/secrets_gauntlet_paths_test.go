@@ -55,7 +55,7 @@ func (g *gauntlet) callbackErrors() {
 	u := mustURL(g.t, callback)
 	g.do(g.http, "GET", u.RequestURI(), nil, "Accept", "text/html") // replayed code, no login-state cookie
 	for _, f := range []oidctest.Fault{oidctest.FaultServerError, oidctest.FaultWrongNonce, oidctest.FaultBadSignature,
-		oidctest.FaultEchoingErrors} {
+		oidctest.FaultEchoingErrors, oidctest.FaultEchoingRedirect} {
 		if _, status := g.manualSignIn(f); status < 400 {
 			g.t.Errorf("a sign-in under fault %d: %d", f, status)
 		}
@@ -83,7 +83,7 @@ func (g *gauntlet) refresh(c *http.Client) {
 		hdr = append(hdr, "Cookie", ck.Name+"="+ck.Value)
 	}
 	g.do(old, "GET", "/app/old-refresh-token", nil, hdr...)
-	for _, f := range []oidctest.Fault{oidctest.FaultEchoingErrors, oidctest.FaultServerError} {
+	for _, f := range []oidctest.Fault{oidctest.FaultEchoingErrors, oidctest.FaultEchoingRedirect, oidctest.FaultServerError} {
 		time.Sleep(1100 * time.Millisecond)
 		g.p.SetFaults(f)
 		g.do(c, "GET", "/app/refresh-fails", nil)
@@ -115,6 +115,10 @@ func (g *gauntlet) bearer() {
 			g.do(g.http, "GET", path, nil, "Authorization", "Bearer "+tok, "Accept", "application/json")
 		}
 	}
+	// Introspection answered by a redirect that echoes the token.
+	p.SetFaults(oidctest.FaultEchoingRedirect)
+	g.do(g.http, "GET", "/app/api", nil, "Authorization", "Bearer "+p.OpaqueToken("alice", p.ClientID, "openid", now.Add(time.Hour)))
+	p.SetFaults(0)
 	inURL := p.AccessToken("alice", nil)
 	g.do(g.http, "GET", "/app/api?access_token="+inURL, nil)
 	g.do(g.http, "POST", "/app/api", strings.NewReader("access_token="+inURL),

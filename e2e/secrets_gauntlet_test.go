@@ -86,6 +86,8 @@ func newGauntlet(t *testing.T, c gauntletCase) *gauntlet {
 	g.p = oidctest.New(t, oidctest.Options{RecordMinted: true, ClientSecret: clientSecret, AccessTokenLifetime: 70 * time.Second,
 		User: &oidctest.User{Subject: "alice", Claims: map[string]any{"email": "alice@example.com",
 			"email_verified": true, "preferred_username": "alice", "groups": groups, "sid": "sid-alice"}}})
+	// client_secret_basic sends it inside another base64 (RFC 6749 §2.3.1).
+	g.w.secret("client credentials (Basic)", base64.StdEncoding.EncodeToString([]byte(g.p.ClientID+":"+clientSecret)))
 	session := "refresh_margin = \"69s\"\n"
 	if c.redis {
 		pw := randomSecret(t)

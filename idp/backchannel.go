@@ -34,10 +34,49 @@ func BackChannelClient(base *http.Client) *http.Client {
 		c.Timeout = 10 * time.Second
 	}
 	c.CheckRedirect = refuseRedirect
-	if c.Transport == nil {
-		c.Transport = BackChannelTransport()
+	rt := c.Transport
+	if rt == nil {
+		rt = BackChannelTransport()
 	}
+	c.Transport = redirectRefusal{rt}
 	return &c
+}
+
+// redirectRefusal ends a back-channel call that its base answers with a
+// redirect, before the client sees the answer: the client reports a
+// redirect its CheckRedirect refused with an error whose URL is Location,
+// whole, and a provider (or a proxy or debug page in front of it) that
+// echoes the refused request there put the refresh token, the PKCE
+// verifier, the client secret or a bearer token in the error and the log.
+// The error names the endpoint instead; refuseRedirect stays as the rule
+// of a transport that follows by itself.
+type redirectRefusal struct{ base http.RoundTripper }
+
+func (t redirectRefusal) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || !followable(resp) {
+		return resp, err
+	}
+	resp.Body.Close()
+	return nil, fmt.Errorf("%w (%d from %s)", ErrRedirect, resp.StatusCode, endpointName(req.URL))
+}
+
+// CloseIdleConnections passes http.Client.CloseIdleConnections on.
+func (t redirectRefusal) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// followable reports whether Go's client would follow resp: one of the
+// redirect statuses with a Location.
+func followable(resp *http.Response) bool {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return resp.Header.Get("Location") != ""
+	}
+	return false
 }
 
 // maxProviderHeaderBytes bounds the header section of a back-channel

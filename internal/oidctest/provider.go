@@ -60,6 +60,11 @@ const (
 	// characters of each form value (the code, the verifier, the refresh
 	// token), as providers' messages may ("token AbC… not found").
 	FaultEchoingErrors
+	// FaultEchoingRedirect: token, userinfo, introspection and revocation
+	// answer 307 with a Location on another host that echoes the request
+	// whole: every form value and the Authorization header (a proxy or
+	// debug page in front of a provider).
+	FaultEchoingRedirect
 )
 
 // User is who the provider logs in.
@@ -469,8 +474,26 @@ func (p *Provider) failing(h http.HandlerFunc) http.HandlerFunc {
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
+		if f&FaultEchoingRedirect != 0 {
+			p.echoingRedirect(w, r)
+			return
+		}
 		h(w, r)
 	}
+}
+
+// echoingRedirect is FaultEchoingRedirect's answer. The credentials among
+// the form values are recorded for Minted, as the endpoints would: the PKCE
+// verifier is handed to the token endpoint only.
+func (p *Provider) echoingRedirect(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	echo := url.Values{"authorization": {r.Header.Get("Authorization")}}
+	for k, vs := range r.Form {
+		echo[k] = vs
+	}
+	p.mint("", r.PostForm.Get("code"), r.PostForm.Get("code_verifier"), r.PostForm.Get("refresh_token"), r.PostForm.Get("token"))
+	w.Header().Set("Location", "https://echo.invalid/"+url.PathEscape(r.Header.Get("Authorization"))+"?"+echo.Encode())
+	w.WriteHeader(http.StatusTemporaryRedirect)
 }
 
 func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
