@@ -25,6 +25,32 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 	if m == nil {
 		return nil, nil, ErrNotReady
 	}
+	tok, out, err := c.redeemCode(ctx, m, code, verifier)
+	if err != nil {
+		return nil, nil, err
+	}
+	var id *portcullis.Identity
+	if c.isOIDC() {
+		id, err = c.signInIdentity(ctx, m, out.IDToken, tok.AccessToken, nonce)
+	} else {
+		id, err = c.oauthIdentity(ctx, m, tok.AccessToken)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if out.GroupsReadAt, err = c.loginGroups(ctx, id, tok.AccessToken); err != nil {
+		return nil, nil, err
+	}
+	id.Scopes = out.Scopes
+	return out, id, nil
+}
+
+// redeemCode presents code and the PKCE verifier at the token endpoint and
+// returns the provider's answer with the tokens and scopes read from it
+// (asked of the provider when the answer omits them). A code the provider
+// refuses (invalid_grant) is marked ErrCodeRefused: a made-up, expired or
+// replayed callback, not a failing provider.
+func (c *Client) redeemCode(ctx context.Context, m *metadata, code, verifier string) (*oauth2.Token, *Tokens, error) {
 	tok, err := c.tokenRequest(m, func(conf *oauth2.Config) (*oauth2.Token, error) {
 		return conf.Exchange(c.providerCtx(ctx, "token"), code, oauth2.VerifierOption(verifier))
 	})
@@ -45,52 +71,44 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 			return nil, nil, fmt.Errorf("idp: code exchange: %w", err)
 		}
 	}
-	if !c.isOIDC() {
-		id, err := c.oauthIdentity(ctx, m, tok.AccessToken)
-		if err != nil {
-			return nil, nil, err
-		}
-		if out.GroupsReadAt, err = c.loginGroups(ctx, id, tok.AccessToken); err != nil {
-			return nil, nil, err
-		}
-		id.Scopes = out.Scopes
-		return out, id, nil
+	return tok, out, nil
+}
+
+// signInIdentity verifies an OpenID Connect sign-in's ID token (signature,
+// claims, freshness, nonce, requested authentication, hosted domain) and
+// returns the identity it names, its claims completed from userinfo.
+func (c *Client) signInIdentity(ctx context.Context, m *metadata, idToken, accessToken, nonce string) (*portcullis.Identity, error) {
+	if idToken == "" {
+		return nil, errors.New("idp: token response has no id_token")
 	}
-	if out.IDToken == "" {
-		return nil, nil, errors.New("idp: token response has no id_token")
-	}
-	vt, err := c.verifyIDToken(ctx, m, out.IDToken, tok.AccessToken)
+	vt, err := c.verifyIDToken(ctx, m, idToken, accessToken)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := c.checkFresh(vt); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// OIDC Core 3.1.3.7 step 11, compared in constant time.
 	got := vt.token.Nonce
 	if nonce == "" || subtle.ConstantTimeCompare([]byte(got), []byte(nonce)) != 1 {
-		return nil, nil, errors.New("idp: ID token nonce does not match the authorization request")
+		return nil, errors.New("idp: ID token nonce does not match the authorization request")
 	}
 	if err := c.checkRequestedAuthentication(vt); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := c.checkHostedDomain(vt.claims, vt.token.Issuer); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	names, err := c.completeFromUserinfo(ctx, m, tok.AccessToken, vt.claims)
+	names, err := c.completeFromUserinfo(ctx, m, accessToken, vt.claims)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	id, err := c.identity(vt.claims, vt.token.Issuer)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	id.UserinfoClaims = names
-	if out.GroupsReadAt, err = c.loginGroups(ctx, id, tok.AccessToken); err != nil {
-		return nil, nil, err
-	}
-	id.Scopes = out.Scopes
-	return out, id, nil
+	return id, nil
 }
 
 // maxIDTokenAge is how long before the callback an ID token may have been
