@@ -187,78 +187,25 @@ func dotLike(seg string) bool {
 	return dots > 0 && seg != "." && seg != ".."
 }
 
-// normalizeSlow builds the normal form of p segment by segment.
+// normalizeSlow builds the normal form of p segment by segment. out starts
+// in a stack buffer, so that a path of up to 256 bytes allocates only its
+// result.
 func normalizeSlow(p string) (string, error) {
 	var stack [256]byte
 	out := append(stack[:0], '/')
 	var u utf8Check
 	for i := 1; i <= len(p); {
 		mark := len(out)
-		j := i
-		for ; j < len(p) && p[j] != '/'; j++ {
-			c := p[j]
-			switch {
-			case c == '%':
-				if j+2 >= len(p) || !isHex(p[j+1]) || !isHex(p[j+2]) {
-					return "", badPath("malformed percent-escape")
-				}
-				v := unhex(p[j+1])<<4 | unhex(p[j+2])
-				j += 2
-				u.feed(v)
-				if v >= 0x80 {
-					out = appendEscape(out, v)
-					continue
-				}
-				switch escapeClass(v) {
-				case decodeEscape:
-					out = append(out, v)
-				case keepEscaped:
-					out = appendEscape(out, v)
-				case refuseControl:
-					return "", badPath("control character")
-				default:
-					return "", badPath(fmt.Sprintf("encoded %q", v))
-				}
-			case c >= 0x80:
-				u.feed(c)
-				out = appendEscape(out, c)
-			case c < 0x20 || c == 0x7f:
-				return "", badPath("control character")
-			case c == '\\' || c == '#' || c == ';' || c == '?':
-				return "", badPath(fmt.Sprintf("raw %q", c))
-			case isRawPathChar(c):
-				u.feed(c)
-				out = append(out, c)
-			default:
-				u.feed(c)
-				out = appendEscape(out, c)
-			}
+		var j int
+		var err error
+		if out, j, err = appendSegment(out, p, i, &u); err != nil {
+			return "", err
 		}
-		if u.bad || u.n != 0 {
-			return "", badPath("invalid UTF-8")
+		if err := u.segmentError(); err != nil {
+			return "", err
 		}
-		if u.control {
-			return "", badPath("control character or line separator")
-		}
-		if u.lookalike {
-			return "", badPath("a character that reads as ASCII once normalised (NFKC), such as \"‥\" or a fullwidth \"／\"")
-		}
-		switch seg := out[mark:]; {
-		case dotLike(string(seg)):
-			return "", badPath("a segment of dots and spaces that is not \".\" or \"..\"")
-		case len(seg) == 0:
-			// An empty segment: repeated slashes merge; a trailing one stays
-			// because out already ends with "/".
-		case len(seg) == 1 && seg[0] == '.':
-			out = out[:mark]
-		case len(seg) == 2 && seg[0] == '.' && seg[1] == '.':
-			if mark == 1 {
-				return "", badPath("dot-segment above the root")
-			}
-			out = out[:mark-1]
-			out = out[:bytes.LastIndexByte(out, '/')+1]
-		case j < len(p):
-			out = append(out, '/')
+		if out, err = resolveSegment(out, mark, j < len(p)); err != nil {
+			return "", err
 		}
 		i = j + 1
 	}
@@ -266,6 +213,102 @@ func normalizeSlow(p string) (string, error) {
 		return p, nil
 	}
 	return string(out), nil
+}
+
+// appendSegment appends to out the normal form of the segment of p that
+// starts at i (unreserved escapes decoded, other escapes upper-cased, bytes
+// a path may not hold raw escaped), feeding u each byte it stands for, and
+// returns out and the index of the "/" or end that closes the segment.
+func appendSegment(out []byte, p string, i int, u *utf8Check) ([]byte, int, error) {
+	j := i
+	for ; j < len(p) && p[j] != '/'; j++ {
+		c := p[j]
+		switch {
+		case c == '%':
+			if j+2 >= len(p) || !isHex(p[j+1]) || !isHex(p[j+2]) {
+				return out, j, badPath("malformed percent-escape")
+			}
+			v := unhex(p[j+1])<<4 | unhex(p[j+2])
+			j += 2
+			u.feed(v)
+			var err error
+			if out, err = appendEscaped(out, v); err != nil {
+				return out, j, err
+			}
+		case c >= 0x80:
+			u.feed(c)
+			out = appendEscape(out, c)
+		case c < 0x20 || c == 0x7f:
+			return out, j, badPath("control character")
+		case c == '\\' || c == '#' || c == ';' || c == '?':
+			return out, j, badPath(fmt.Sprintf("raw %q", c))
+		case isRawPathChar(c):
+			u.feed(c)
+			out = append(out, c)
+		default:
+			u.feed(c)
+			out = appendEscape(out, c)
+		}
+	}
+	return out, j, nil
+}
+
+// appendEscaped appends the byte v a percent-escape stood for as its class
+// says: decoded, kept escaped, or refused.
+func appendEscaped(out []byte, v byte) ([]byte, error) {
+	if v >= 0x80 {
+		return appendEscape(out, v), nil
+	}
+	switch escapeClass(v) {
+	case decodeEscape:
+		return append(out, v), nil
+	case keepEscaped:
+		return appendEscape(out, v), nil
+	case refuseControl:
+		return out, badPath("control character")
+	default:
+		return out, badPath(fmt.Sprintf("encoded %q", v))
+	}
+}
+
+// segmentError refuses the text fed so far when it is not valid UTF-8 or
+// holds a control, a line separator or an ASCII look-alike. It is asked at
+// each segment's end: a character split by a "/" is invalid.
+func (u *utf8Check) segmentError() error {
+	switch {
+	case u.bad || u.n != 0:
+		return badPath("invalid UTF-8")
+	case u.control:
+		return badPath("control character or line separator")
+	case u.lookalike:
+		return badPath("a character that reads as ASCII once normalised (NFKC), such as \"‥\" or a fullwidth \"／\"")
+	}
+	return nil
+}
+
+// resolveSegment applies the segment out[mark:], just appended, to the path
+// out holds (RFC 3986 §5.2.4): "." is removed, ".." removes it and the
+// segment before, an empty one merges, and another is closed with "/" when
+// more of the path follows.
+func resolveSegment(out []byte, mark int, more bool) ([]byte, error) {
+	switch seg := out[mark:]; {
+	case dotLike(string(seg)):
+		return out, badPath("a segment of dots and spaces that is not \".\" or \"..\"")
+	case len(seg) == 0:
+		// An empty segment: repeated slashes merge; a trailing one stays
+		// because out already ends with "/".
+	case len(seg) == 1 && seg[0] == '.':
+		out = out[:mark]
+	case len(seg) == 2 && seg[0] == '.' && seg[1] == '.':
+		if mark == 1 {
+			return out, badPath("dot-segment above the root")
+		}
+		out = out[:mark-1]
+		out = out[:bytes.LastIndexByte(out, '/')+1]
+	case more:
+		out = append(out, '/')
+	}
+	return out, nil
 }
 
 func badPath(reason string) error {
