@@ -63,19 +63,36 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 		return s, nil
 	}
 	full, err := h.cfg.Sessions.Full(r, s)
+	if err != nil {
+		return h.groupsWithoutTokens(s, err, now, every)
+	}
+	return h.rereadGroups(ex, r, gr, full, now, every)
+}
+
+// groupsWithoutTokens decides a session whose tokens the store could not
+// give for a directory read (err): nil when it ended meanwhile, the error
+// when its groups are too old to keep (groupsStale), else s with its last
+// groups.
+func (h *Handler) groupsWithoutTokens(s *session.Session, err error, now time.Time, every time.Duration) (*session.Session, error) {
 	if errors.Is(err, session.ErrNoSession) {
 		return nil, nil // ended meanwhile
 	}
-	if err != nil && groupsStale(s, now, every) {
+	if groupsStale(s, now, every) {
 		return nil, fmt.Errorf("proxy: reading the session's tokens for a directory read, groups older than %s: %w",
 			max(groupsMaxStale, every), err)
 	}
-	if err != nil {
-		h.log.Warn("proxy: reading the session's tokens for a directory read failed; keeping the last groups read",
-			subAttr(s.Identity.Subject), logattr.Err(err))
-		return s, nil
-	}
-	s = full
+	h.log.Warn("proxy: reading the session's tokens for a directory read failed; keeping the last groups read",
+		subAttr(s.Identity.Subject), logattr.Err(err))
+	return s, nil
+}
+
+// rereadGroups reads s's groups from the directory again, once for all the
+// requests of one session at the same time (the refresher's singleflight),
+// and returns the session with them; nil when the read ended the session.
+// With the cookie store, each request's response carries the session it
+// used, and a recent read is handed to a cookie it replaced.
+func (h *Handler) rereadGroups(ex *exchange, r *http.Request, gr groupsReader, s *session.Session,
+	now time.Time, every time.Duration) (*session.Session, error) {
 	memo := "groups-read:" + s.AccessToken + "@" + s.GroupsReadAt.Format(time.RFC3339Nano)
 	if !s.ServerSide() {
 		// Cookie store: a client that sends the cookie a read replaced
@@ -92,26 +109,7 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 	leader := false
 	v, _, _ := h.refresher.group.Do(key, func() (any, error) {
 		leader = true
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
-		defer cancel()
-		groups, err := gr.DirectoryGroups(ctx, &s.Identity, s.AccessToken)
-		var de *idp.DirectoryError
-		if why := groupsEndSession(err, s, now, every); why != "" {
-			h.log.Info("proxy: "+why+"; ending the session", subAttr(s.Identity.Subject), logattr.Err(err))
-			if derr := h.cfg.Sessions.Delete(ex, r); derr != nil {
-				h.log.Warn("proxy: deleting a session after a directory read failed", logattr.Err(derr))
-			}
-			return nil, nil
-		}
-		if err != nil {
-			level := slog.LevelWarn
-			if errors.As(err, &de) && de.Waiting() {
-				level = slog.LevelDebug // the throttle was logged once, with its end
-			}
-			h.log.Log(ctx, level, "proxy: reading groups from the directory failed; keeping the last groups read",
-				subAttr(s.Identity.Subject), "read_at", s.GroupsReadAt, logattr.Err(err))
-		}
-		return h.storeGroups(ctx, ex, r, s, groups, err, now), nil
+		return h.readGroups(ex, r, gr, s, now, every), nil
 	})
 	ns, _ := v.(*session.Session)
 	if ns != nil && leader && !ns.ServerSide() {
@@ -122,6 +120,34 @@ func (h *Handler) freshGroups(ex *exchange, r *http.Request, s *session.Session)
 		h.saveRefreshed(ex, r, ns)
 	}
 	return ns, nil
+}
+
+// readGroups is one directory read of s's groups, bounded by
+// refreshTimeout and carried out if the client goes away: it saves the
+// groups (storeGroups), keeps the last ones on a failure the session
+// survives (groupsEndSession), or ends the session and returns nil.
+func (h *Handler) readGroups(ex *exchange, r *http.Request, gr groupsReader, s *session.Session,
+	now time.Time, every time.Duration) *session.Session {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refreshTimeout)
+	defer cancel()
+	groups, err := gr.DirectoryGroups(ctx, &s.Identity, s.AccessToken)
+	if why := groupsEndSession(err, s, now, every); why != "" {
+		h.log.Info("proxy: "+why+"; ending the session", subAttr(s.Identity.Subject), logattr.Err(err))
+		if derr := h.cfg.Sessions.Delete(ex, r); derr != nil {
+			h.log.Warn("proxy: deleting a session after a directory read failed", logattr.Err(derr))
+		}
+		return nil
+	}
+	if err != nil {
+		level := slog.LevelWarn
+		var de *idp.DirectoryError
+		if errors.As(err, &de) && de.Waiting() {
+			level = slog.LevelDebug // the throttle was logged once, with its end
+		}
+		h.log.Log(ctx, level, "proxy: reading groups from the directory failed; keeping the last groups read",
+			subAttr(s.Identity.Subject), "read_at", s.GroupsReadAt, logattr.Err(err))
+	}
+	return h.storeGroups(ctx, ex, r, s, groups, err, now)
 }
 
 // groupsStale reports whether s's groups are older than a session may keep
