@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -65,29 +66,54 @@ type Handler struct {
 // New checks cfg and builds a Handler: one reverse proxy per upstream, the
 // header sets, the assertion signer and the metrics.
 func New(cfg Config) (*Handler, error) {
-	if cfg.PublicURL == nil || cfg.PublicURL.Host == "" ||
-		(cfg.PublicURL.Scheme != "http" && cfg.PublicURL.Scheme != "https") {
-		return nil, fmt.Errorf("proxy: public URL must be an absolute http(s) URL, got %v", cfg.PublicURL)
+	public, err := publicHost(cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkConfig(&cfg); err != nil {
+		return nil, err
+	}
+	setDefaults(&cfg)
+	h := newHandler(cfg, public)
+	if err := h.buildParts(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// publicHost checks that u, public_url, is an absolute http(s) URL and
+// returns its host as a request's is read.
+func publicHost(u *url.URL) (Host, error) {
+	if u == nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return Host{}, fmt.Errorf("proxy: public URL must be an absolute http(s) URL, got %v", u)
 	}
 	// A host no request can name (a port written "0443", a non-ASCII
 	// name) would leave public_url's host out of every comparison with a
 	// request's, the subrequest Host check of forward-auth included.
-	public, err := policy.ParseHost(cfg.PublicURL.Host)
+	public, err := policy.ParseHost(u.Host)
 	if err != nil {
-		return nil, fmt.Errorf("proxy: public URL's host %q is not one a request can name: %w", cfg.PublicURL.Host, err)
+		return Host{}, fmt.Errorf("proxy: public URL's host %q is not one a request can name: %w", u.Host, err)
 	}
+	return public, nil
+}
+
+// checkConfig refuses a cfg without its required parts, with a malformed
+// prefix (defaultPrefix when empty) or branding.
+func checkConfig(cfg *Config) error {
 	if cfg.Routes == nil || cfg.Provider == nil || cfg.Sessions == nil || cfg.LoginStates == nil {
-		return nil, errors.New("proxy: Routes, Provider, Sessions and LoginStates are required")
+		return errors.New("proxy: Routes, Provider, Sessions and LoginStates are required")
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = defaultPrefix
 	}
 	if !strings.HasPrefix(cfg.Prefix, "/") || strings.HasSuffix(cfg.Prefix, "/") || strings.Contains(cfg.Prefix, "//") {
-		return nil, fmt.Errorf("proxy: prefix must start and not end with \"/\", got %q", cfg.Prefix)
+		return fmt.Errorf("proxy: prefix must start and not end with \"/\", got %q", cfg.Prefix)
 	}
-	if err := cfg.Branding.check(); err != nil {
-		return nil, err
-	}
+	return cfg.Branding.check()
+}
+
+// setDefaults fills the Config fields whose zero value means a default.
+func setDefaults(cfg *Config) {
 	if cfg.SessionLifetime <= 0 {
 		cfg.SessionLifetime = defaultLifetime
 	}
@@ -97,6 +123,11 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+}
+
+// newHandler makes the Handler of a checked cfg with the parts that cannot
+// fail, the refresher's memory inherited from the generation in force.
+func newHandler(cfg Config, public Host) *Handler {
 	h := &Handler{
 		cfg:      cfg,
 		now:      cfg.Now,
@@ -124,19 +155,24 @@ func New(cfg Config) (*Handler, error) {
 	h.revoker, _ = cfg.Sessions.(session.Revoker)
 	h.replay, _ = cfg.Sessions.(session.ReplayGuard)
 	h.public = public
+	return h
+}
+
+// buildParts builds the parts of h that can fail on cfg: the redirect
+// policy, the metrics, the assertion signer and the upstreams.
+func (h *Handler) buildParts() error {
+	cfg := &h.cfg
+	var err error
 	if h.redirects, err = newRedirectPolicy(cfg.PublicURL, cfg.AllowedRedirectHosts); err != nil {
-		return nil, err
+		return err
 	}
 	if h.metrics, err = newMetrics(cfg.Metrics); err != nil {
-		return nil, err
+		return err
 	}
 	if h.signer, err = newSigner(cfg.AssertionKey, cfg.AssertionPublishedKeys, cfg.RetiredAssertionKey, cfg.RetiredAssertionKeyUntil); err != nil {
-		return nil, err
+		return err
 	}
-	if err = h.buildUpstreams(); err != nil {
-		return nil, err
-	}
-	return h, nil
+	return h.buildUpstreams()
 }
 
 // JWKS returns the JSON Web Key Set that verifies the assertion header.
