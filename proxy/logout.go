@@ -51,19 +51,7 @@ const signOutUnavailable = "the session store is not available: this browser is 
 // the provider's end_session_endpoint (OIDC RP-Initiated Logout 1.0) when it
 // has one, then on to the validated rd.
 func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		h.fail(ex, r, methodNotAllowed("GET, POST"))
-		return
-	}
-	ex.Header().Set("Cache-Control", "no-store")
-	// Either method: SameSite=Lax cookies come with a cross-site top-level
-	// GET navigation (a link or a redirect from another site).
-	if !h.sameOrigin(ex, r) {
-		h.fail(ex, r, h.signOutRefused(r))
-		return
-	}
-	if speculative(r.Header) {
-		h.fail(ex, r, forbidden("a prefetch does not sign out; follow the link to sign out"))
+	if !h.admitSignOut(ex, r) {
 		return
 	}
 	// The browser signs out here, whatever follows: its cache and its
@@ -91,33 +79,86 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		return
 	}
 	state := rand.Text()
-	end := ""
-	if s != nil {
-		end = h.logout.EndSessionURL(s.IDToken, state, h.publicEndpoint("/signed_out"))
-	}
+	end := h.providerLogoutURL(s, state)
 	if end != "" && !h.onPublicHost(ex) {
 		h.signOutOnPublicHost(ex, r, rd)
 		return
 	}
-	if err := h.cfg.Sessions.Delete(ex, r); err != nil {
-		// The cookie is cleared all the same, so this browser cannot retry:
-		// revoking the refresh token ends the session left in the store
-		// (and every copy of its cookie) when its access token expires.
-		if s != nil {
-			h.revokeRefresh(r, s)
-		}
-		h.fail(ex, r, unavailable(signOutUnavailable, err))
+	if !h.endSignOutSession(ex, r, s) {
 		return
 	}
 	if s == nil {
 		http.Redirect(ex, r, rd, http.StatusFound)
 		return
 	}
+	h.recordSignOut(ex, r, s, end != "")
+	h.leaveSignOut(ex, r, rd, end, state)
+}
+
+// providerLogoutURL is the provider's end-session URL for s, returning to
+// signed_out with state; "" when there is no session or the provider has
+// no end_session_endpoint.
+func (h *Handler) providerLogoutURL(s *session.Session, state string) string {
+	if s == nil {
+		return ""
+	}
+	return h.logout.EndSessionURL(s.IDToken, state, h.publicEndpoint("/signed_out"))
+}
+
+// admitSignOut answers a sign-out that may not proceed and reports whether
+// it may: GET or POST, from a site of the gateway's, not a prefetch.
+func (h *Handler) admitSignOut(ex *exchange, r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		h.fail(ex, r, methodNotAllowed("GET, POST"))
+		return false
+	}
+	ex.Header().Set("Cache-Control", "no-store")
+	// Either method: SameSite=Lax cookies come with a cross-site top-level
+	// GET navigation (a link or a redirect from another site).
+	if !h.sameOrigin(ex, r) {
+		h.fail(ex, r, h.signOutRefused(r))
+		return false
+	}
+	if speculative(r.Header) {
+		h.fail(ex, r, forbidden("a prefetch does not sign out; follow the link to sign out"))
+		return false
+	}
+	return true
+}
+
+// endSignOutSession deletes the request's session, s (nil: none), and
+// clears its cookie. When the store fails it answers 503 and reports
+// false.
+func (h *Handler) endSignOutSession(ex *exchange, r *http.Request, s *session.Session) bool {
+	err := h.cfg.Sessions.Delete(ex, r)
+	if err == nil {
+		return true
+	}
+	// The cookie is cleared all the same, so this browser cannot retry:
+	// revoking the refresh token ends the session left in the store
+	// (and every copy of its cookie) when its access token expires.
+	if s != nil {
+		h.revokeRefresh(r, s)
+	}
+	h.fail(ex, r, unavailable(signOutUnavailable, err))
+	return false
+}
+
+// recordSignOut notes the ended session s on the exchange, in the metrics
+// and the refresher's memory, revokes its refresh token and logs the
+// sign-out with what became of that token.
+func (h *Handler) recordSignOut(ex *exchange, r *http.Request, s *session.Session, providerLogout bool) {
 	ex.id = &s.Identity
 	h.metrics.logout("sign_out")
 	h.refresher.ended(s.RefreshToken, h.now)
 	h.log.Info("proxy: signed out", subAttr(s.Identity.Subject), slog.String("refresh_token", h.revokeRefresh(r, s)),
-		slog.Bool("provider_logout", end != ""))
+		slog.Bool("provider_logout", providerLogout))
+}
+
+// leaveSignOut sends the signed-out browser on: to the provider's end
+// (end_session_endpoint) with state remembered for signed_out, or to rd
+// when there is none or the state cannot be remembered.
+func (h *Handler) leaveSignOut(ex *exchange, r *http.Request, rd, end, state string) {
 	if end == "" {
 		http.Redirect(ex, r, rd, http.StatusFound)
 		return
