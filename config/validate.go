@@ -11,7 +11,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/internal/ascii"
 	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/proxy"
@@ -400,66 +399,6 @@ func (d *decoder) checkEndpoints(p *providerSection, kind string) {
 		case kind == "oauth2":
 			d.problem("provider."+e.key, "required without an issuer (plain OAuth 2.0)")
 		}
-	}
-}
-
-// checkIssuer checks an issuer URL: https, or http with a warning unless it
-// is on loopback (OpenID Connect Discovery 1.0 §3 requires https).
-func (d *decoder) checkIssuer(key, raw string) {
-	u := d.checkURL(key, raw, true)
-	if u != nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
-		d.warn(key, "http:// issuer %q: discovery, keys and tokens travel unencrypted; use https", withoutUserinfo(raw))
-	}
-}
-
-func (d *decoder) checkExtraIssuer(x extraIssuerSection) {
-	if x.Issuer == "" {
-		d.problem(x.path+".issuer", "required")
-	} else {
-		d.checkIssuer(x.path+".issuer", x.Issuer)
-	}
-	if len(x.Audiences) == 0 {
-		d.problem(x.path+".audiences", "required: at least one accepted audience")
-	}
-	d.nonEmpty(x.path+".audiences", x.Audiences)
-	if x.JWKSURL != "" {
-		d.checkJWKSURL(x.path+".jwks_url", x.JWKSURL, x.Issuer)
-	}
-}
-
-// checkRepeatedIssuers refuses an extra issuer that repeats the provider's
-// issuer or an earlier extra issuer. A token is matched to the first issuer
-// its exact iss names, so such an entry's audiences and keys never apply,
-// except that before the provider's discovery completes a repeat of its
-// issuer took the provider's own tokens with the entry's audiences. One
-// that differs only by a trailing slash is another iss to the tokens, and
-// most often a slip: a warning.
-func (d *decoder) checkRepeatedIssuers(p *providerSection, kind string) {
-	type trusted struct{ key, iss string }
-	var seen []trusted
-	if iss := p.Issuer; iss != "" || kind == "google" {
-		seen = append(seen, trusted{"provider.issuer", orDefault(iss, idp.GoogleIssuer)})
-	}
-	for _, x := range p.ExtraIssuers {
-		if x.Issuer == "" {
-			continue
-		}
-		key := x.path + ".issuer"
-		for _, s := range seen {
-			if s.iss == x.Issuer && s.key == "provider.issuer" {
-				d.problem(key, "%q is provider.issuer (line %d), whose tokens are checked with provider.audiences: list more audiences there instead", x.Issuer, d.lineOf(s.key))
-				break
-			}
-			if s.iss == x.Issuer {
-				d.problem(key, "%q is already trusted by %s (line %d), and only the first entry applies to its tokens: merge the two", x.Issuer, s.key, d.lineOf(s.key))
-				break
-			}
-			if strings.TrimRight(s.iss, "/") == strings.TrimRight(x.Issuer, "/") {
-				d.warn(key, "%q differs from %s %q (line %d) only by a trailing slash: tokens must name their iss exactly as written; keep the one the tokens carry", x.Issuer, s.key, s.iss, d.lineOf(s.key))
-				break
-			}
-		}
-		seen = append(seen, trusted{key, x.Issuer})
 	}
 }
 
