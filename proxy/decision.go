@@ -146,6 +146,18 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 	if q.method == "" {
 		return h.decideEveryMethod(ex, r, q)
 	}
+	if err := h.decidePath(ex, r, q); err != nil {
+		return err
+	}
+	if vs := r.Header["Destination"]; vs != nil {
+		return h.decideDestination(ex, r, q, vs)
+	}
+	return nil
+}
+
+// decidePath decides q's method for q's path and the paths frameworks serve
+// for it (pathAliases).
+func (h *Handler) decidePath(ex *exchange, r *http.Request, q request) error {
 	if err := h.decideOne(ex, r, q); err != nil {
 		return err
 	}
