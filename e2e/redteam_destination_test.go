@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/webdav"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/portcullis/portcullis/internal/testenv"
+)
+
+// webdavApp is a real WebDAV server (golang.org/x/net/webdav) over an
+// in-memory tree holding /hello, /files/x, /public/x and an empty /admin.
+func webdavApp(t *testing.T) (*httptest.Server, webdav.FileSystem) {
+	t.Helper()
+	ctx := context.Background()
+	fs := webdav.NewMemFS()
+	for _, dir := range []string{"/files", "/public", "/admin"} {
+		if err := fs.Mkdir(ctx, dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"/hello", "/files/x", "/public/x"} {
+		f, err := fs.OpenFile(ctx, name, os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = f.Write([]byte("content of " + name))
+		_ = f.Close()
+	}
+	app := httptest.NewServer(&webdav.Handler{FileSystem: fs, LockSystem: webdav.NewMemLS()})
+	t.Cleanup(app.Close)
+	return app, fs
+}
+
+// adminTouched reports what a COPY or MOVE left under /admin, which only
+// the group admins may write.
+func adminTouched(t *testing.T, fs webdav.FileSystem) []string {
+	t.Helper()
+	d, err := fs.OpenFile(context.Background(), "/admin", os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	infos, _ := d.Readdir(0)
+	var names []string
+	for _, fi := range infos {
+		names = append(names, fi.Name())
+	}
+	return names
+}
+
+// destinationProbes are COPY and MOVE requests into /admin (bob's and an
+// anonymous client's) as raw request heads for host.
+func destinationProbes(host, cookie string) []string {
+	var out []string
+	for _, p := range []struct{ method, path, dest, cookie string }{
+		{"MOVE", "/files/x", "/admin/moved", cookie},
+		{"COPY", "/files/x", "http://" + host + "/admin/copied", cookie},
+		{"COPY", "/public/x", "/admin/anonymous", ""},
+		{"MOVE", "/public/x", "/%61dmin/anonymous-moved", ""},
+	} {
+		head := p.method + " " + p.path + " HTTP/1.1\r\nHost: " + host + "\r\nDestination: " + p.dest + "\r\n"
+		if p.cookie != "" {
+			head += "Cookie: " + p.cookie + "\r\n"
+		}
+		out = append(out, head+"Content-Length: 0\r\nConnection: close\r\n\r\n")
+	}
+	return out
+}
+
+// checkDestinationProbes sends destinationProbes to addr, host the
+// request's, and fails t when anything arrived under /admin; a MOVE of bob's
+// within his own tree must still go through (201).
+func checkDestinationProbes(t *testing.T, addr, cookie string, fs webdav.FileSystem) {
+	t.Helper()
+	for _, raw := range destinationProbes(addr, cookie) {
+		status, _ := rawDo(t, addr, raw)
+		t.Logf("%.40q: %d", raw, status)
+	}
+	if got := adminTouched(t, fs); len(got) > 0 {
+		t.Errorf("/admin now holds %v", got)
+	}
+	status, body := rawDo(t, addr, "MOVE /hello HTTP/1.1\r\nHost: "+addr+"\r\nDestination: /files/hello\r\nCookie: "+cookie+
+		"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	if status != 201 {
+		t.Errorf("bob's MOVE /hello to /files/hello: %d %.200s", status, body)
+	}
+}
+
+// TestRedTeamDestinationIntoAdmin: a WebDAV application behind the gateway,
+// /admin/** for the group admins. Bob (staff) and an anonymous client COPY
+// and MOVE files into /admin, in proxy mode and through each front proxy
+// with its documented snippet: nothing arrives there. The gateway decided
+// such a request by its own path alone, and the WebDAV server wrote the
+// path its Destination header names.
+func TestRedTeamDestinationIntoAdmin(t *testing.T) {
+	t.Run("proxy", func(t *testing.T) {
+		app, fs := webdavApp(t)
+		p := oidctest.New(t, oidctest.Options{})
+		gw := startGateway(t, pickAddrs(t), oidctestConfig(p, app.URL, "", demoRoutes+"\n[[routes]]\npath = \"/**\"\n"))
+		_, cookie := signInBob(t, p, gw.URL)
+		checkDestinationProbes(t, strings.TrimPrefix(gw.URL, "http://"), cookie, fs)
+	})
+	for _, front := range redTeamFronts {
+		t.Run(front.name, func(t *testing.T) {
+			app, fs := webdavApp(t)
+			s := frontSetup{p: oidctest.New(t, oidctest.Options{}), front: testenv.Addr(testenv.FreePort(t))}
+			a := pickAddrs(t)
+			s.gw = startGateway(t, a, forwardAuthTOML(s.p, "http://"+s.front, app.URL, front.trusted).String())
+			front.start(t, s.front, a.Listen, strings.TrimPrefix(app.URL, "http://"))
+			_, cookie := signInBob(t, s.p, "http://"+s.front)
+			checkDestinationProbes(t, s.front, cookie, fs)
+		})
+	}
+}
