@@ -48,7 +48,8 @@ func TestEnvoySnippetLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"pathPrefix":"/oauth2/auth?"`, `"headersWithUnderscoresAction":"DROP_HEADER"`,
-		`"useRemoteAddress":true`, `"disabled":true`, `"x-forwarded-access-token"`, `"x-auth-request-access-token"`} {
+		`"useRemoteAddress":true`, `"disabled":true`, `"x-forwarded-access-token"`, `"x-auth-request-access-token"`,
+		`{"exact":"destination"}`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the loaded snippet lacks %s", want)
 		}
