@@ -73,3 +73,18 @@ func TestDestinationDecided(t *testing.T) {
 		t.Errorf("two Destination headers: %d, want 400", resp.StatusCode)
 	}
 }
+
+// TestDestinationOnAnotherUpstream: a Destination routed to another
+// upstream than the request is a 400: the application that receives the
+// request would write its own tree at a path a route of another decided.
+func TestDestinationOnAnotherUpstream(t *testing.T) {
+	f := overrideFixture(t)
+	alice := withCookies(f.cookies(t, f.session()))
+	for dest, want := range map[string]int{"/other/x": 200, "/uploads/x": 400} {
+		before := f.up.count()
+		resp := f.do(t, "PUT", "/other/y", nil, alice, withHeader("Destination", dest))
+		if resp.StatusCode != want || (f.up.count() > before) != (want == 200) {
+			t.Errorf("PUT /other/y, Destination %s: %d (upstream reached %v), want %d", dest, resp.StatusCode, f.up.count() > before, want)
+		}
+	}
+}
