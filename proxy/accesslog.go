@@ -55,7 +55,11 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 	if method == "" {
 		method = r.Method
 	}
-	d := h.now().Sub(ex.start)
+	// One reading of the clock is both the end of the duration and the
+	// line's time: a second reading was about 45 ns of the line's 1.2 µs
+	// of CPU (BenchmarkAccessLine).
+	end := h.now()
+	d := end.Sub(ex.start)
 	h.metrics.request(ex.label, method, outcome, d)
 	if !h.log.Enabled(r.Context(), slog.LevelInfo) {
 		return
@@ -80,7 +84,7 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 	ex.logTail = [...]slog.Attr{slog.String("outcome", outcome), slog.Int("status", status),
 		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user", logattr.Value(sub, maxLoggedUser)),
 		slog.String("remote_addr", peerHost(r.RemoteAddr))}
-	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+	rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 	rec.AddAttrs(slog.String("method", logattr.Value(method, maxLoggedMethod)), slog.String("host", logattr.Value(host, maxLoggedHost)),
 		slog.String("path", logattr.Value(path, maxLoggedPath)),
 		slog.String("route", ex.label), slog.Attr{Value: slog.GroupValue(refusedTail(ex)...)})
