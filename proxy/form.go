@@ -228,7 +228,13 @@ func lenientUnescape(s string) string {
 // is not a string is passed as its JSON text, which no method name
 // matches.
 func eachField(data []byte, fn func(string)) {
-	if v := view(data); !hasMethodWord(v) && !strings.Contains(v, `\u`) {
+	eachNamedField(data, "method", isOverrideName, fn)
+}
+
+// eachNamedField is eachField for the members whose name is(name); a body
+// that holds neither word (in any case) nor an escape is not parsed.
+func eachNamedField(data []byte, word string, is func(string) bool, fn func(string)) {
+	if v := view(data); indexFold(v, word) < 0 && !strings.Contains(v, `\u`) {
 		return
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -244,7 +250,7 @@ func eachField(data []byte, fn func(string)) {
 		if err := dec.Decode(&raw); err != nil {
 			return
 		}
-		if key, _ := t.(string); isOverrideName(key) {
+		if key, _ := t.(string); is(key) {
 			var s string
 			if json.Unmarshal(raw, &s) != nil {
 				s = string(raw)

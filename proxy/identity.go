@@ -132,7 +132,7 @@ func hasAccessTokenParam(s string) bool {
 		name, _, _ := strings.Cut(part, "=")
 		// Decoded as PHP decodes it (lenientUnescape), not refused whole
 		// for one malformed escape: "access_token%00%zz" is access_token.
-		if isParamName(lenientUnescape(name), "access_token") {
+		if isParamName(lenientUnescape(name), accessTokenParam) {
 			return true
 		}
 	}

@@ -60,9 +60,10 @@ func encoded(hdr http.Header) bool {
 // POST again as the method its _method parameters name (decideOverride),
 // and as every method when the body is longer than what was read (a 413
 // unless the path's routes allow them all). Then, and for other requests,
-// it refuses an access_token in the URL-encoded form of a request that
-// needed an identity (formToken). A refused request's body is read only
-// for that check.
+// it refuses an access_token in the body of a request that needed an
+// identity: in a POST's form, multipart or JSON body, which is read
+// anyway, in another method's URL-encoded form (formToken). A refused
+// request's body is read only for that check.
 func (h *Handler) decideBody(ex *exchange, r *http.Request, q request) error {
 	if !ex.dec.forwards() {
 		if ex.dec.Outcome == portcullis.OutcomeUnauthenticated {
@@ -118,9 +119,10 @@ func (h *Handler) formToken(ex *exchange, r *http.Request) error {
 	return formTokenIn(ex)
 }
 
-// formTokenIn refuses an access_token in the URL-encoded form readForm read.
+// formTokenIn refuses an access_token in the body readForm read, of any
+// kind it read it as (bodyHasAccessToken).
 func formTokenIn(ex *exchange) error {
-	if ex.form&urlencodedForm != 0 && hasAccessTokenParam(view(ex.formData())) {
+	if ex.form != 0 && bodyHasAccessToken(ex.form, ex.formData()) {
 		return badRequest("access tokens are not accepted in the request body", nil)
 	}
 	return nil

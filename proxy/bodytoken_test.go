@@ -1,0 +1,65 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestTokenInEveryFormBody: an access_token is refused in every body the
+// gateway reads for its decision, not only a URL-encoded one. Rack (Rails,
+// Sinatra) reads a multipart part into params[:access_token] as it reads a
+// URL-encoded one, and Rails reads a JSON body's members into params too;
+// Doorkeeper takes the token from there (access_token_methods
+// :from_access_token_param). A signed-in user's POST was forwarded with
+// another user's token in a multipart or JSON body: the gateway authorized
+// the cookie's user, the application acted as the token's.
+func TestTokenInEveryFormBody(t *testing.T) {
+	f := newFixture(t)
+	cookies := f.cookies(t, f.session())
+	const b = "XyZ"
+	part := func(disposition, value string) string {
+		return "--" + b + "\r\nContent-Disposition: " + disposition + "\r\n\r\n" + value + "\r\n"
+	}
+	multipart := "multipart/form-data; boundary=" + b
+	tests := []struct {
+		name, ct, body string
+		want           int
+	}{
+		{"multipart part", multipart, part(`form-data; name="a"`, "1") + part(`form-data; name="access_token"`, "tok") + "--" + b + "--\r\n", 400},
+		{"multipart part unquoted", multipart, part(`form-data; name=access_token`, "tok") + "--" + b + "--\r\n", 400},
+		{"multipart part as PHP reads it", multipart, part(`form-data; name="access.token"`, "tok") + "--" + b + "--\r\n", 400},
+		{"multipart part as Rack reads it", multipart, part(`form-data; name="access_token[]"`, "tok") + "--" + b + "--\r\n", 400},
+		{"multipart part RFC 2231", multipart, part(`form-data; name*=utf-8''access_token`, "tok") + "--" + b + "--\r\n", 400},
+		{"multipart part in any case", multipart, part(`form-data; name="Access_Token"`, "tok") + "--" + b + "--\r\n", 400},
+		{"multipart file named so", multipart, part(`form-data; name="f"; filename="access_token"`, "x") + "--" + b + "--\r\n", 200},
+		{"multipart value only", multipart, part(`form-data; name="note"`, "access_token=x") + "--" + b + "--\r\n", 200},
+		{"json member", "application/json", `{"a":1,"access_token":"tok"}`, 400},
+		{"json member escaped", "application/json", `{"\u0061ccess_token":"tok"}`, 400},
+		{"json member nested", "application/json", `{"user":{"access_token":"tok"}}`, 200},
+		{"json value only", "application/json", `{"note":"access_token"}`, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := f.up.count()
+			resp := f.do(t, "POST", "/app/form", strings.NewReader(tt.body), withCookies(cookies),
+				withHeader("Content-Type", tt.ct))
+			body := readBody(t, resp)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status = %d, want %d (%s)", resp.StatusCode, tt.want, body)
+			}
+			if tt.want == http.StatusBadRequest {
+				if f.up.count() != before {
+					t.Error("the request reached the upstream")
+				}
+				if !strings.Contains(body, "invalid_request") {
+					t.Errorf("body %q does not say invalid_request", body)
+				}
+				return
+			}
+			if got := f.up.last(t).Body; got != tt.body {
+				t.Errorf("upstream body = %q, want %q", got, tt.body)
+			}
+		})
+	}
+}
