@@ -93,7 +93,7 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	if auds := audiences(vt.claims); !audienceMatches(auds, ti.audiences) {
+	if auds, _ := audiences(vt.claims); !audienceMatches(auds, ti.audiences) {
 		return nil, time.Time{}, fmt.Errorf("%w: audience %q is not one of %q", ErrInvalidToken, auds, ti.audiences)
 	}
 	kind := notAnAccessToken(vt.claims)

@@ -43,7 +43,11 @@ func (c *Client) introspect(ctx context.Context, token string) (*portcullis.Iden
 	if nbf, has, err := numericDate(claims, "nbf"); err != nil || (has && now.Add(leeway).Before(nbf)) {
 		return nil, fmt.Errorf("%w: token not yet valid", ErrInvalidToken)
 	}
-	if auds := audiences(claims); len(auds) > 0 {
+	auds, ok := audiences(claims)
+	if !ok {
+		return nil, fmt.Errorf("%w: introspection gives an aud that is neither a string nor an array of strings", ErrInvalidToken)
+	}
+	if len(auds) > 0 {
 		if !audienceMatches(auds, c.cfg.Audiences) {
 			return nil, fmt.Errorf("%w: audience %q is not one of %q", ErrInvalidToken, auds, c.cfg.Audiences)
 		}

@@ -252,21 +252,28 @@ func numericDate(claims map[string]any, name string) (time.Time, bool, error) {
 	return time.Unix(sec, int64((f-float64(sec))*1e9)), true, nil
 }
 
-// audiences reads aud as a string or an array of strings (RFC 7519 §4.1.3).
-func audiences(claims map[string]any) []string {
-	switch a := claims["aud"].(type) {
+// audiences reads aud as a string or an array of strings (RFC 7519 §4.1.3);
+// false when aud is present in another shape (a number, null, an array
+// with a member that is no string), which names no audience the token
+// can be held to: its caller refuses the token rather than reading it as
+// one without aud, or with the string members alone.
+func audiences(claims map[string]any) ([]string, bool) {
+	v, present := claims["aud"]
+	switch a := v.(type) {
 	case string:
-		return []string{a}
+		return []string{a}, true
 	case []any:
 		out := make([]string, 0, len(a))
 		for _, x := range a {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
+			s, ok := x.(string)
+			if !ok {
+				return nil, false
 			}
+			out = append(out, s)
 		}
-		return out
+		return out, true
 	}
-	return nil
+	return nil, !present
 }
 
 // audienceMatches reports whether one of got is one of want.
