@@ -38,51 +38,72 @@ func bodyHasAccessToken(kind formKind, data []byte) bool {
 // partNamesAccessToken reports whether a multipart body has a part that a
 // parser could name access_token. It reads the raw heads rather than Go's
 // parse, and reads more than any one parser does, since a refusal is the
-// safe error: every Content-Disposition or Content-ID (in any case,
-// anywhere, as Rack before 3.1 matches them), up to the blank line that
-// ends its head (so that a folded line or a name after a line break, which
-// Rack's pattern crosses, counts), every name= reading (nameReadings),
-// the RFC 2231 name* Go decodes, and a Content-ID's value (Rack's name of
-// a part without one).
+// safe error: each header line that mentions Content-Disposition or
+// Content-ID (anywhere, in any case, as Rack before 3.1 matches them),
+// with the lines that continue it (folded, or without a colon, which
+// Rack's pattern crosses), for every name= reading (nameReadings), the
+// RFC 2231 name* Go decodes, and a Content-ID's value (Rack's name of a
+// part without one). One pass over the body: no line is read twice.
 func partNamesAccessToken(body string) bool {
 	if !containsFold(body, "access") && !containsFold(body, "name*") {
 		return false
 	}
-	for _, header := range [...]string{"content-disposition", "content-id"} {
-		for rest := body; ; {
-			i := indexFold(rest, header)
-			if i < 0 {
-				break
-			}
-			rest = rest[i+len(header):]
-			if headNamesAccessToken(header, headOf(rest)) {
+	start, off := 0, 0
+	for line := range strings.Lines(body) {
+		if off > start && !continues(line) {
+			if headerNamesAccessToken(body[start:off]) {
 				return true
 			}
+			start = off
 		}
+		off += len(line)
 	}
-	return false
+	return headerNamesAccessToken(body[start:])
 }
 
-// headOf is s up to the blank line that ends a part's head, or all of s.
-func headOf(s string) string {
-	end := len(s)
-	for _, sep := range [...]string{"\r\n\r\n", "\n\n", "\n\r\n"} {
-		if i := strings.Index(s, sep); i >= 0 && i < end {
-			end = i
-		}
+// continues reports whether a line of a part's head continues the header
+// line before it: folded (a leading blank), or with no colon (no header
+// of its own). A blank line ends a head.
+func continues(line string) bool {
+	if strings.TrimRight(line, "\r\n") == "" {
+		return false
 	}
-	return s[:end]
+	return line[0] == ' ' || line[0] == '\t' || strings.IndexByte(line, ':') < 0
 }
 
-// headNamesAccessToken reads head, the text after a Content-Disposition or
-// Content-ID header's name, for an access_token name (partNamesAccessToken).
-func headNamesAccessToken(header, head string) bool {
-	for _, r := range nameReadings(head) {
+// maxNameReadings bounds the name= parameters read in one header: each
+// reading may look to the header's end, and a legitimate head has a few.
+// A header with more is refused as if it named an access_token.
+const maxNameReadings = 16
+
+// headerNamesAccessToken reads one header with its continuation lines
+// (partNamesAccessToken).
+func headerNamesAccessToken(h string) bool {
+	header := "content-disposition"
+	i := indexFold(h, header)
+	if i < 0 {
+		header = "content-id"
+		if i = indexFold(h, header); i < 0 {
+			return false
+		}
+	}
+	n := 0
+	for rest := h; ; n++ {
+		j := indexFold(rest, "name")
+		if j < 0 {
+			break
+		}
+		rest = rest[j+len("name"):]
+	}
+	if n > maxNameReadings {
+		return true
+	}
+	for _, r := range nameReadings(h) {
 		if isAccessTokenName(r) {
 			return true
 		}
 	}
-	value, ok := strings.CutPrefix(strings.TrimLeft(head, " \t"), ":")
+	value, ok := strings.CutPrefix(strings.TrimLeft(h[i+len(header):], " \t"), ":")
 	if !ok {
 		return false
 	}
@@ -90,20 +111,15 @@ func headNamesAccessToken(header, head string) bool {
 	if header == "content-id" {
 		return isAccessTokenName(strings.Trim(value, "<> \t"))
 	}
+	if !containsFold(value, "name*") {
+		return false // a plain name is among nameReadings
+	}
 	_, params, err := mime.ParseMediaType(value)
 	return err == nil && isAccessTokenName(params["name"])
 }
 
-// unfold is a header value's first line with the lines that continue it
-// (RFC 5322 §2.2.3: beginning with a space or a tab) joined to it.
-func unfold(v string) string {
-	var b strings.Builder
-	for i, line := range strings.Split(v, "\n") {
-		line = strings.TrimSuffix(line, "\r")
-		if i > 0 && !strings.HasPrefix(line, " ") && !strings.HasPrefix(line, "\t") {
-			break
-		}
-		b.WriteString(line)
-	}
-	return strings.TrimSpace(b.String())
-}
+// lineBreaks removes a folded header value's line breaks (unfold).
+var lineBreaks = strings.NewReplacer("\r", "", "\n", "")
+
+// unfold is a header value with its line breaks removed (RFC 5322 §2.2.3).
+func unfold(v string) string { return strings.TrimSpace(lineBreaks.Replace(v)) }

@@ -32,6 +32,12 @@ func TestTokenInEveryFormBody(t *testing.T) {
 		{"multipart part as Rack reads it", multipart, part(`form-data; name="access_token[]"`, "tok") + "--" + b + "--\r\n", 400},
 		{"multipart part RFC 2231", multipart, part(`form-data; name*=utf-8''access_token`, "tok") + "--" + b + "--\r\n", 400},
 		{"multipart part in any case", multipart, part(`form-data; name="Access_Token"`, "tok") + "--" + b + "--\r\n", 400},
+		{"multipart name on a folded line", multipart, part("form-data;\r\n name=\"access_token\"", "tok") + "--" + b + "--\r\n", 400},
+		{"multipart name after a line without a colon", multipart, part("form-data; x\r\n;name=access_token", "tok") + "--" + b + "--\r\n", 400},
+		{"multipart Content-ID", multipart, "--" + b + "\r\nContent-ID: <access_token>\r\n\r\ntok\r\n--" + b + "--\r\n", 400},
+		{"multipart Content-Disposition in another header", multipart, "--" + b + "\r\nX-Note: Content-Disposition: form-data; name=access_token\r\n" +
+			"Content-Disposition: form-data; name=\"a\"\r\n\r\ntok\r\n--" + b + "--\r\n", 400},
+		{"multipart head with too many names", multipart, part("form-data; name=\"a\""+strings.Repeat("; name=x", 20)+"; x=access", "1") + "--" + b + "--\r\n", 400},
 		{"multipart file named so", multipart, part(`form-data; name="f"; filename="access_token"`, "x") + "--" + b + "--\r\n", 200},
 		{"multipart value only", multipart, part(`form-data; name="note"`, "access_token=x") + "--" + b + "--\r\n", 200},
 		{"json member", "application/json", `{"a":1,"access_token":"tok"}`, 400},
