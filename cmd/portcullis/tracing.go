@@ -164,7 +164,7 @@ func spanExporter(ctx context.Context, env func(string) (string, bool)) (sdktrac
 	case name != "" && name != "otlp":
 		err = errors.New("unknown exporter")
 	case proto == "" || proto == "http/protobuf":
-		exp, err = otlptracehttp.New(ctx)
+		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithProxy(exportOrigin))
 	case proto == "grpc":
 		exp, err = otlptracegrpc.New(ctx)
 	default:

@@ -21,13 +21,16 @@ const maxExportError = 4 * logattr.MaxCause
 // send, whole or any run of redact.MinRun bytes of one: the exporters put
 // a refused export's answer in their error (the body, the gRPC status
 // message) and the SDK logs it, so a collector, or a proxy before it,
-// that echoes the request put its API key or bearer token in the log.
+// that echoes the request put its API key or bearer token in the log. A
+// redirect to another origin, refused (exportOrigin), is reported without
+// the url.Error around it, which quotes the Location.
 type headerRedacted struct {
 	sdktrace.SpanExporter
 	values []string
 }
 
-// withoutHeaderValues wraps exp when env sets OTLP headers.
+// withoutHeaderValues wraps exp: with the values env's OTLP headers
+// send, none when it sets none.
 func withoutHeaderValues(exp sdktrace.SpanExporter, env func(string) (string, bool)) sdktrace.SpanExporter {
 	var values []string
 	for _, k := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
@@ -44,9 +47,6 @@ func withoutHeaderValues(exp sdktrace.SpanExporter, env func(string) (string, bo
 			values = append(values, strings.TrimSpace(v))
 		}
 	}
-	if len(values) == 0 {
-		return exp
-	}
 	return headerRedacted{exp, values}
 }
 
@@ -55,6 +55,7 @@ func (e headerRedacted) ExportSpans(ctx context.Context, spans []sdktrace.ReadOn
 	if err == nil {
 		return nil
 	}
+	err = asRedirectRefused(err)
 	return &exportError{text: redact.Secrets(logattr.Truncate(err.Error(), maxExportError), e.values...), err: err}
 }
 
