@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+
+	"github.com/portcullis/portcullis/internal/ascii"
 )
 
 // exportOrigin is the http/protobuf exporter's proxy function: the
@@ -41,9 +42,11 @@ func exportOrigin(req *http.Request) (*url.URL, error) {
 var _ otlptracehttp.HTTPTransportProxyFunc = exportOrigin
 
 // sameOrigin reports whether a and b have the same scheme, host and port
-// (RFC 6454 §4), a port left out being the scheme's default.
+// (RFC 6454 §4), a port left out being the scheme's default, in ASCII case
+// only, as the project compares every name (strings.EqualFold takes the
+// Kelvin sign for k).
 func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) &&
+	return ascii.EqualFold(a.Scheme, b.Scheme) && ascii.EqualFold(a.Hostname(), b.Hostname()) &&
 		originPort(a) == originPort(b)
 }
 
@@ -51,7 +54,7 @@ func originPort(u *url.URL) string {
 	if p := u.Port(); p != "" {
 		return p
 	}
-	if strings.EqualFold(u.Scheme, "https") {
+	if ascii.EqualFold(u.Scheme, "https") {
 		return "443"
 	}
 	return "80"
