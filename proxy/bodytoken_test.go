@@ -69,3 +69,47 @@ func TestTokenInEveryFormBody(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenInAnotherMethodsBody: Rack reads a multipart body into params
+// whatever the method, and Rails a JSON body too, so a PUT, PATCH or DELETE
+// carries an access_token to Doorkeeper as a POST does; the gateway refused
+// it only in a URL-encoded body. Such a body without the name is forwarded
+// whole.
+func TestTokenInAnotherMethodsBody(t *testing.T) {
+	f := newFixture(t)
+	cookies := withCookies(f.cookies(t, f.session()))
+	const b = "XyZ"
+	multipart := "multipart/form-data; boundary=" + b
+	part := func(name string) string {
+		return "--" + b + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\ntok\r\n--" + b + "--\r\n"
+	}
+	for _, method := range []string{"PUT", "PATCH", "DELETE"} {
+		for _, c := range []struct {
+			ct, body string
+			want     int
+		}{
+			{"application/json", `{"a":1,"access_token":"tok"}`, 400},
+			{"application/merge-patch+json", `{"access_token":"tok"}`, 400},
+			{multipart, part("access_token"), 400},
+			{"application/json", `{"a":1,"note":"access_token"}`, 200},
+			{multipart, part("a"), 200},
+		} {
+			before := f.up.count()
+			resp := f.do(t, method, "/app/form", strings.NewReader(c.body), cookies, withHeader("Content-Type", c.ct))
+			body := readBody(t, resp)
+			if resp.StatusCode != c.want {
+				t.Errorf("%s %s %q: %d, want %d (%s)", method, c.ct, c.body, resp.StatusCode, c.want, body)
+				continue
+			}
+			if c.want == 400 {
+				if f.up.count() != before {
+					t.Errorf("%s %s %q reached the upstream", method, c.ct, c.body)
+				}
+				continue
+			}
+			if got := f.up.last(t).Body; got != c.body {
+				t.Errorf("%s %s: upstream body %q, want %q", method, c.ct, got, c.body)
+			}
+		}
+	}
+}

@@ -19,6 +19,8 @@ const (
 	urlencodedForm formKind = 1 << iota
 	multipartForm
 	jsonForm
+
+	anyForm = urlencodedForm | multipartForm | jsonForm
 )
 
 // formOf returns what r's body may be read as, as leniently as the

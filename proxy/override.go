@@ -60,19 +60,20 @@ func encoded(hdr http.Header) bool {
 // POST again as the method its _method parameters name (decideOverride),
 // and as every method when the body is longer than what was read (a 413
 // unless the path's routes allow them all). Then, and for other requests,
-// it refuses an access_token in the body of a request that needed an
-// identity: in a POST's form, multipart or JSON body, which is read
-// anyway, in another method's URL-encoded form (formToken). A refused
-// request's body is read only for that check.
+// it refuses an access_token in the form, multipart or JSON body of a
+// request it forwards that needed an identity, whatever its method
+// (formToken): a POST's is read anyway. A refused request's URL-encoded
+// body is read for that check alone (its 400 says more than the refusal);
+// it forwards nothing, so another body is not waited for.
 func (h *Handler) decideBody(ex *exchange, r *http.Request, q request) error {
 	if !ex.dec.forwards() {
 		if ex.dec.Outcome == portcullis.OutcomeUnauthenticated {
-			return h.formToken(ex, r)
+			return h.formToken(ex, r, urlencodedForm)
 		}
 		return nil
 	}
 	if r.Method != http.MethodPost {
-		return h.formToken(ex, r) // only POST can be overridden
+		return h.formToken(ex, r, anyForm) // only POST can be overridden
 	}
 	kind, boundary, err := h.readForm(ex, r)
 	if err != nil {
@@ -101,16 +102,18 @@ func (h *Handler) decideBody(ex *exchange, r *http.Request, q request) error {
 	return nil
 }
 
-// formToken refuses an access_token in the URL-encoded form body of a
+// formToken refuses an access_token in a body of the given kinds of a
 // request that needs an identity (RFC 6750 §2.2 is not accepted,
 // docs/requests.md): a 400 that says so, also when there is no identity
-// (rather than a 401). Only such a form is read, within the body pre-read
-// time; a request that is not POST needs no other part of its body read.
-func (h *Handler) formToken(ex *exchange, r *http.Request) error {
+// (rather than a 401). Such a body is read within the body pre-read time
+// whatever the method: Rack parses a form or multipart body of a PUT,
+// PATCH or DELETE into params as a POST's, and Rails a JSON body too,
+// where Doorkeeper takes a token from. No other body is read.
+func (h *Handler) formToken(ex *exchange, r *http.Request, kinds formKind) error {
 	if !ex.identified {
 		return nil
 	}
-	if kind, _, _ := formOf(r); kind&urlencodedForm == 0 {
+	if kind, _, _ := formOf(r); kind&kinds == 0 {
 		return nil
 	}
 	if _, _, err := h.readForm(ex, r); err != nil {
