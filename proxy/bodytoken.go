@@ -76,6 +76,28 @@ func continues(line string) bool {
 // A header with more is refused as if it named an access_token.
 const maxNameReadings = 16
 
+// nameReadingsOver reports whether h has more than max of the name=
+// parameters nameReadings reads: a "name" that continues no other word
+// ("filename", "username" are not counted), then "=". Counting every
+// "name" refused a text file whose lines below a mention of
+// Content-Disposition said "filename" often.
+func nameReadingsOver(h string, max int) bool {
+	n := 0
+	for rest := h; ; {
+		j := indexFold(rest, "name")
+		if j < 0 {
+			return false
+		}
+		own := j == 0 || !isTokenByte(rest[j-1])
+		rest = rest[j+len("name"):]
+		if own && strings.HasPrefix(strings.TrimLeft(rest, " \t"), "=") {
+			if n++; n > max {
+				return true
+			}
+		}
+	}
+}
+
 // headerNamesAccessToken reads one header with its continuation lines
 // (partNamesAccessToken).
 func headerNamesAccessToken(h string) bool {
@@ -87,15 +109,7 @@ func headerNamesAccessToken(h string) bool {
 			return false
 		}
 	}
-	n := 0
-	for rest := h; ; n++ {
-		j := indexFold(rest, "name")
-		if j < 0 {
-			break
-		}
-		rest = rest[j+len("name"):]
-	}
-	if n > maxNameReadings {
+	if nameReadingsOver(h, maxNameReadings) {
 		return true
 	}
 	for _, r := range nameReadings(h) {

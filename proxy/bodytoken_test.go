@@ -39,6 +39,8 @@ func TestTokenInEveryFormBody(t *testing.T) {
 			"Content-Disposition: form-data; name=\"a\"\r\n\r\ntok\r\n--" + b + "--\r\n", 400},
 		{"multipart head with too many names", multipart, part("form-data; name=\"a\""+strings.Repeat("; name=x", 20)+"; x=access", "1") + "--" + b + "--\r\n", 400},
 		{"multipart file named so", multipart, part(`form-data; name="f"; filename="access_token"`, "x") + "--" + b + "--\r\n", 200},
+		{"multipart file whose text mentions Content-Disposition and many filenames", multipart, part(`form-data; name="f"; filename="notes.txt"`,
+			"Set Content-Disposition on each part\n"+strings.Repeat("the filename and the username go in the access log\n", 9)) + "--" + b + "--\r\n", 200},
 		{"multipart value only", multipart, part(`form-data; name="note"`, "access_token=x") + "--" + b + "--\r\n", 200},
 		{"json member", "application/json", `{"a":1,"access_token":"tok"}`, 400},
 		{"json member escaped", "application/json", `{"\u0061ccess_token":"tok"}`, 400},
