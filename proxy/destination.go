@@ -71,8 +71,17 @@ func destinationPath(v string, host Host) (string, error) {
 		return "", badRequest("the Destination header is not an absolute URL or path", nil)
 	}
 	t, err := normalTarget(host, policy.RequestPath(u), u.RawQuery)
-	if err != nil {
-		return "", err
+	if e, ok := err.(*httpError); ok {
+		return "", destinationError(e)
 	}
-	return t.path, nil
+	return t.path, err
+}
+
+// destinationError is a refusal of the Destination's path or query that
+// says so: the path rules speak of "the request path", which here is fine,
+// and a client told so looks for the fault in the wrong place.
+func destinationError(e *httpError) *httpError {
+	named := *e
+	named.reason = "the Destination header: " + strings.Replace(e.reason, "the request path", "its path", 1)
+	return &named
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -85,6 +86,22 @@ func TestDestinationOnAnotherUpstream(t *testing.T) {
 		resp := f.do(t, "PUT", "/other/y", nil, alice, withHeader("Destination", dest))
 		if resp.StatusCode != want || (f.up.count() > before) != (want == 200) {
 			t.Errorf("PUT /other/y, Destination %s: %d (upstream reached %v), want %d", dest, resp.StatusCode, f.up.count() > before, want)
+		}
+	}
+}
+
+// TestDestinationRefusalNamesTheHeader: a Destination whose path the path
+// rules refuse is a 400 that names the header, not the request's own path,
+// which is fine: a WebDAV client renaming a file to "100%" was told its
+// request path was not acceptable.
+func TestDestinationRefusalNamesTheHeader(t *testing.T) {
+	f := newFixture(t)
+	bob := withCookies(f.cookies(t, f.session()))
+	for _, dest := range []string{"/app/100%25", "/app/a%2Fb", "/app/../x", "/.//app/x"} {
+		resp := f.do(t, "MOVE", "/app/x", nil, bob, withHeader("Destination", dest))
+		body := readBody(t, resp)
+		if resp.StatusCode != 400 || !strings.Contains(body, "the Destination header") || strings.Contains(body, "request path") {
+			t.Errorf("Destination %s: %d %q, want a 400 that names the Destination header", dest, resp.StatusCode, body)
 		}
 	}
 }
