@@ -136,9 +136,13 @@ func (h *Handler) endSignOutSession(ex *exchange, r *http.Request, s *session.Se
 	}
 	// The cookie is cleared all the same, so this browser cannot retry:
 	// revoking the refresh token ends the session left in the store
-	// (and every copy of its cookie) when its access token expires.
+	// (and every copy of its cookie) when its access token expires. The
+	// line records that revocation and the session left behind, which
+	// the 503's own lines do not name the user of.
 	if s != nil {
-		h.revokeRefresh(r, s)
+		ex.id = &s.Identity
+		h.log.Warn("proxy: signed out, but the session store could not end the session", subAttr(s.Identity.Subject),
+			slog.String("refresh_token", h.revokeRefresh(r, s)), logattr.Err(err))
 	}
 	h.fail(ex, r, unavailable(signOutUnavailable, err))
 	return false
