@@ -96,10 +96,15 @@ func (h *Handler) rereadGroups(ex *exchange, r *http.Request, gr groupsReader, s
 	memo := "groups-read:" + s.AccessToken + "@" + s.GroupsReadAt.Format(time.RFC3339Nano)
 	if !s.ServerSide() {
 		// Cookie store: a client that sends the cookie a read replaced
-		// again gets that read's session, not another directory read.
+		// again gets that read's session, or its ending, not another
+		// directory read.
 		if ns := h.refresher.lookup(memo, s.AccessToken, h.now); ns != nil {
 			h.saveRefreshed(ex, r, ns)
 			return ns, nil
+		}
+		if h.refresher.endedByGroups(memo, h.now) {
+			h.endForGroups(ex, r)
+			return nil, nil
 		}
 	}
 	key := "groups:" + s.ID
@@ -112,14 +117,30 @@ func (h *Handler) rereadGroups(ex *exchange, r *http.Request, gr groupsReader, s
 		return h.readGroups(ex, r, gr, s, now, every), nil
 	})
 	ns, _ := v.(*session.Session)
-	if ns != nil && leader && !ns.ServerSide() {
+	switch {
+	case ns == nil && leader && !s.ServerSide():
+		h.refresher.groupsEnded(memo, h.now)
+	case ns == nil && !leader:
+		// The read ended the session: each request sharing it gets the
+		// leader's answer, its cookie cleared, else the cookie store's
+		// cookie came back with the next request and was read again.
+		h.endForGroups(ex, r)
+	case ns != nil && leader && !ns.ServerSide():
 		h.refresher.remember(memo, s.AccessToken, ns, h.now)
-	}
-	if ns != nil && !leader && !ns.ServerSide() {
+	case ns != nil && !leader && !ns.ServerSide():
 		// Cookie store: every response carries the session it used.
 		h.saveRefreshed(ex, r, ns)
 	}
 	return ns, nil
+}
+
+// endForGroups clears the cookie of a request whose session a directory
+// read ended, and ends it in the store (done already by the read, unless
+// that failed).
+func (h *Handler) endForGroups(ex *exchange, r *http.Request) {
+	if err := h.cfg.Sessions.Delete(ex, r); err != nil {
+		h.log.Warn("proxy: deleting a session after a directory read failed", logattr.Err(err))
+	}
 }
 
 // readGroups is one directory read of s's groups, bounded by
@@ -133,9 +154,7 @@ func (h *Handler) readGroups(ex *exchange, r *http.Request, gr groupsReader, s *
 	groups, err := gr.DirectoryGroups(ctx, &s.Identity, s.AccessToken)
 	if why := groupsEndSession(err, s, now, every); why != "" {
 		h.log.Info("proxy: "+why+"; ending the session", subAttr(s.Identity.Subject), logattr.Err(err))
-		if derr := h.cfg.Sessions.Delete(ex, r); derr != nil {
-			h.log.Warn("proxy: deleting a session after a directory read failed", logattr.Err(derr))
-		}
+		h.endForGroups(ex, r)
 		return nil
 	}
 	if err != nil {

@@ -81,6 +81,20 @@ func (f *refresher) ended(rt string, now func() time.Time) {
 	}
 }
 
+// groupsEnded records that the directory read memo (rereadGroups) ended
+// a cookie-store session, for refreshReuse: a copy of its cookie gets that
+// answer, not another read.
+func (f *refresher) groupsEnded(memo string, now func() time.Time) {
+	f.memory(now).Set(markerKey("groups-ended", memo), recentRefresh{s: &session.Session{}})
+}
+
+// endedByGroups reports whether the directory read memo ended its session
+// (groupsEnded).
+func (f *refresher) endedByGroups(memo string, now func() time.Time) bool {
+	_, ok := f.memory(now).Get(markerKey("groups-ended", memo))
+	return ok
+}
+
 // markDead records that refresh token rt was refused by the provider or
 // revoked, for deadRefreshTTL: no request asks the provider about it again.
 func (f *refresher) markDead(rt string) {
