@@ -97,11 +97,24 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 // says why; before, a 403 was "denied" in the log and its reason only on
 // the page. Only a refusal pays for the longer slice: an allowed request's
 // tail is the exchange's own.
+//
+// A request whose session cookie names no live session adds
+// session_cookie=stale: refused or sent to sign in, it was otherwise the
+// same line as a client that sent no cookie, and an operator looking into
+// a user's "I was signed out" could not tell an ended session from a
+// cookie the browser never sent. It names no session and says nothing of
+// why it ended: the store keeps nothing of a deleted session to ask.
 func refusedTail(ex *exchange) []slog.Attr {
 	e := ex.refused
-	if e == nil {
+	if e == nil && !ex.staleCookie {
 		return ex.logTail[:]
 	}
-	return append(ex.logTail[:len(ex.logTail):len(ex.logTail)], slog.String("code", e.code),
-		slog.String("reason", logattr.Value(e.reason, logattr.MaxCause)))
+	tail := ex.logTail[:len(ex.logTail):len(ex.logTail)]
+	if e != nil {
+		tail = append(tail, slog.String("code", e.code), slog.String("reason", logattr.Value(e.reason, logattr.MaxCause)))
+	}
+	if ex.staleCookie {
+		tail = append(tail, slog.String("session_cookie", "stale"))
+	}
+	return tail
 }

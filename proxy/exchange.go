@@ -34,6 +34,9 @@ type exchange struct {
 	endpoint      bool // a gateway endpoint answered
 	identified    bool // identify ran
 	returned      bool // serve returned: false in a panic (an aborted answer)
+	// staleCookie: the request carried a session cookie that names no
+	// live session (ended, expired, or not this gateway's to open).
+	staleCookie bool
 	// overrides are the methods a POST was decided as besides its own
 	// (decideOverride: its _method's, anyMethod), which the rechecks of
 	// its answer decide again (stillAllowed).

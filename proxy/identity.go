@@ -32,6 +32,7 @@ func (h *Handler) identify(ex *exchange, r *http.Request) error {
 	}
 	s, err := h.cfg.Sessions.Load(r)
 	if errors.Is(err, session.ErrNoSession) {
+		ex.staleCookie = h.carriesSessionCookie(r)
 		return nil
 	}
 	if err != nil {
@@ -46,12 +47,14 @@ func (h *Handler) identify(ex *exchange, r *http.Request) error {
 		}
 	}
 	if s == nil {
+		ex.staleCookie = true // ended by the refresh or directory read
 		return nil
 	}
 	full, err := h.withAccessToken(r, s)
 	if err != nil {
 		return unavailable("the session store is not available; please retry shortly", err)
 	}
+	ex.staleCookie = full == nil
 	if full != nil {
 		// The identity stays the store's copy's even when the session was
 		// read again for its access token: that copy is the same on every
@@ -62,6 +65,25 @@ func (h *Handler) identify(ex *exchange, r *http.Request) error {
 		ex.sess, ex.id = full, &s.Identity
 	}
 	return nil
+}
+
+// carriesSessionCookie reports whether r has a cookie of the session
+// store's, so that a request refused for having no live session says
+// whether it came with one: one that ended (signed out, revoked, logged
+// out by the provider, expired) is not a browser that never signed in.
+// Only the names are read, only on this unauthenticated path.
+func (h *Handler) carriesSessionCookie(r *http.Request) bool {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if h.cfg.Sessions.Owns(name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // withAccessToken returns s with its access token when the access-token

@@ -1,9 +1,12 @@
 package proxy
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/session"
 )
 
 // TestSignOutStoreFailureLogged: a sign-out whose session Redis refuses
@@ -41,5 +44,54 @@ func TestSignOutStoreFailureLogged(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "rt-store-refused") {
 		t.Error("the log holds the refresh token")
+	}
+}
+
+// TestRefusedLineSaysSessionCookieStale: a request whose session was
+// ended (`sessions revoke`, a back-channel logout, a sign-out with
+// another copy of the cookie) was logged exactly as one that sent no
+// cookie, refused or sent to sign in, so that an operator could not tell
+// a revoked session from a browser that never sent its cookie. Its line
+// now has session_cookie=stale, which names no session and no token.
+func TestRefusedLineSaysSessionCookieStale(t *testing.T) {
+	var logs syncBuffer
+	var addr string
+	f := newFixture(t, withDebugLog(&logs), redisAt(t, &addr))
+	st := f.cfg.Sessions.(*session.RedisStore)
+	s := f.session()
+	s.Identity.ProviderSubject = "alice-at-the-provider"
+	revoked := saveToStore(t, st, s)
+	if n, err := st.DeleteBySubject(context.Background(), s.Identity.Issuer, s.Identity.ProviderSubject); err != nil || n != 1 {
+		t.Fatalf("revoke: %d sessions, %v", n, err)
+	}
+	signedOut := saveToStore(t, st, f.session())
+	if resp := f.do(t, "GET", "/oauth2/sign_out", nil, withCookies(signedOut)); resp.StatusCode != http.StatusFound {
+		t.Fatalf("sign-out: %d", resp.StatusCode)
+	}
+	for _, c := range []struct {
+		name   string
+		opts   []reqOption
+		status int
+		stale  bool
+	}{
+		{"revoked", []reqOption{withCookies(revoked)}, 401, true},
+		{"revoked, a browser", []reqOption{withCookies(revoked), browser()}, 302, true},
+		{"signed out elsewhere", []reqOption{withCookies(signedOut)}, 401, true},
+		{"no cookie", nil, 401, false},
+		{"another cookie", []reqOption{withHeader("Cookie", "theme=dark")}, 401, false},
+	} {
+		before := len(logs.String())
+		if resp := f.do(t, "GET", "/app/x", nil, c.opts...); resp.StatusCode != c.status {
+			t.Fatalf("%s: status %d, want %d", c.name, resp.StatusCode, c.status)
+		}
+		lines := logLines(logs.String()[before:], "request")
+		if len(lines) != 1 || strings.Contains(lines[0], "session_cookie=stale") != c.stale {
+			t.Errorf("%s: lines %q, want session_cookie=stale: %v", c.name, lines, c.stale)
+		}
+	}
+	for _, c := range append(revoked, signedOut...) {
+		if strings.Contains(logs.String(), c.Value) {
+			t.Errorf("the log holds the cookie %s", c.Name)
+		}
 	}
 }
