@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -288,13 +289,28 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, carried, s *
 		// the new token (it is dropped here), and a revocation may end
 		// more than this session at the provider.
 		if ns.RefreshToken != "" && ns.RefreshToken != s.RefreshToken && !h.cfg.SignOutKeepsGrant {
-			if rerr := h.logout.Revoke(context.WithoutCancel(ctx), ns.RefreshToken); rerr != nil {
-				h.log.Warn("proxy: revoking the refresh token of a session ended during its refresh failed", subAttr(s.Identity.Subject), logattr.Err(rerr))
-			}
+			h.revokeOvertaken(ctx, s, ns.RefreshToken)
 		}
 		return nil, idp.ErrInvalidGrant
 	}
 	return ns, nil
+}
+
+// revokeOvertaken revokes rt, the refresh token a refresh of s was issued
+// after s ended, and logs what became of it as a sign-out's line does:
+// the provider records a revocation, which had a line here only when it
+// failed.
+func (h *Handler) revokeOvertaken(ctx context.Context, s *session.Session, rt string) {
+	const msg = "proxy: the refresh token issued to a session ended during its refresh"
+	if !h.logout.Revocable() {
+		h.log.Info(msg, subAttr(s.Identity.Subject), slog.String("refresh_token", "not_revocable"))
+		return
+	}
+	if err := h.logout.Revoke(context.WithoutCancel(ctx), rt); err != nil {
+		h.log.Warn(msg, subAttr(s.Identity.Subject), slog.String("refresh_token", "failed"), logattr.Err(err))
+		return
+	}
+	h.log.Info(msg, subAttr(s.Identity.Subject), slog.String("refresh_token", "revoked"))
 }
 
 // rotatedElsewhere returns the request's session as stored now when its

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -77,6 +78,23 @@ func TestRefreshInFlightDoesNotOutliveRevocation(t *testing.T) {
 	}
 }
 
+// TestRefreshInFlightRevocationLogged: the revocation of the refresh
+// token a refresh overtaken by a sign-out issued had a line only when it
+// failed: the provider's record showed a revocation the gateway's log did
+// not. It has its own line, naming the user and what became of the token
+// (the sign-out's words), and not the token.
+func TestRefreshInFlightRevocationLogged(t *testing.T) {
+	var logs syncBuffer
+	refreshAcrossSignOut(t, false, withDebugLog(&logs))
+	lines := logLines(logs.String(), "proxy: the refresh token issued to a session ended during its refresh")
+	if len(lines) != 1 || !strings.Contains(lines[0], "sub=alice refresh_token=revoked") {
+		t.Fatalf("lines %q:\n%s", lines, logs.String())
+	}
+	if strings.Contains(logs.String(), "rt-1") {
+		t.Error("the log holds the refresh token")
+	}
+}
+
 // TestRefreshInFlightKeepsGrant: with revoke_on_sign_out = false
 // (SignOutKeepsGrant) neither the sign-out nor the refresh it overtook
 // revokes anything: the token the refresh issued is dropped, and revoking
@@ -91,15 +109,15 @@ func TestRefreshInFlightKeepsGrant(t *testing.T) {
 // refreshAcrossSignOut signs a session out while its refresh (rt-0 for
 // rt-1) waits on the provider, checks that the request it served is not
 // forwarded, and returns what the provider was asked to revoke.
-func refreshAcrossSignOut(t *testing.T, keepGrant bool) []string {
+func refreshAcrossSignOut(t *testing.T, keepGrant bool, opts ...fixtureOption) []string {
 	t.Helper()
 	var st *session.RedisStore
-	f := newFixture(t, func(c *Config) {
+	f := newFixture(t, append(opts, func(c *Config) {
 		st = realRedisStore(t, c.Now)
 		c.Sessions = st
 		c.Headers.AccessToken = "X-Forwarded-Access-Token"
 		c.SignOutKeepsGrant = keepGrant
-	})
+	})...)
 	started, gate := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	f.prov.refreshFn = func(rt string) (*idp.Tokens, *portcullis.Identity, error) {
