@@ -118,3 +118,51 @@ func TestRedTeamDestinationIntoAdmin(t *testing.T) {
 		})
 	}
 }
+
+// TestRedTeamCollectionCarriesItsMembers: a WebDAV COPY, MOVE or DELETE of
+// a collection acts on every member beneath it. With /public/secret/**
+// for admins listed ahead of the public /public/**, an anonymous client
+// copied /public/ (secret included) to a public path, where anyone reads
+// the secret, moved it out, and deleted /public/ with the secret in it:
+// each decided for /public/ alone.
+func TestRedTeamCollectionCarriesItsMembers(t *testing.T) {
+	routes := "[[routes]]\npath = \"/public/secret/**\"\nallow_groups = [\"admins\"]\n" + demoRoutes + "\n[[routes]]\npath = \"/**\"\n"
+	for _, c := range []struct{ method, path, dest string }{
+		{"COPY", "/public/", "/public-copy/"},
+		{"COPY", "/public/", "/public/copy/"},
+		{"MOVE", "/public", "/public2"},
+		{"DELETE", "/public/", ""},
+		{"DELETE", "/public", ""},
+	} {
+		app, fs := webdavApp(t)
+		ctx := context.Background()
+		if err := fs.Mkdir(ctx, "/public/secret", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := fs.OpenFile(ctx, "/public/secret/doc", os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = f.Write([]byte("the admins' secret"))
+		_ = f.Close()
+		p := oidctest.New(t, oidctest.Options{})
+		gw := startGateway(t, pickAddrs(t), oidctestConfig(p, app.URL, "", routes))
+		addr := strings.TrimPrefix(gw.URL, "http://")
+		head := c.method + " " + c.path + " HTTP/1.1\r\nHost: " + addr + "\r\n"
+		if c.dest != "" {
+			head += "Destination: " + c.dest + "\r\n"
+		}
+		status, _ := rawDo(t, addr, head+"Content-Length: 0\r\nConnection: close\r\n\r\n")
+		_, statErr := fs.Stat(ctx, "/public/secret/doc")
+		var copied []string
+		for _, name := range []string{"/public-copy/secret/doc", "/public/copy/secret/doc", "/public2/secret/doc"} {
+			if _, err := fs.Stat(ctx, name); err == nil {
+				copied = append(copied, name)
+			}
+		}
+		if statErr != nil || copied != nil || status != 401 {
+			t.Errorf("anonymous %s %s (Destination %q): %d; the secret still there: %v; copied to %v; want 401, untouched",
+				c.method, c.path, c.dest, status, statErr == nil, copied)
+		}
+	}
+}

@@ -149,7 +149,13 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 	if err := h.decidePath(ex, r, q); err != nil {
 		return err
 	}
-	if vs := r.Header["Destination"]; vs != nil {
+	vs := r.Header["Destination"]
+	if vs != nil || actsBeneath(q.method, r) {
+		if err := h.decideBeneath(ex, r, q); err != nil {
+			return err
+		}
+	}
+	if vs != nil {
 		return h.decideDestination(ex, r, q, vs)
 	}
 	return nil
@@ -234,7 +240,11 @@ func (h *Handler) decideAlias(ex *exchange, r *http.Request, q request, alias st
 
 // decideOne decides q for its one method and its path as it is.
 func (h *Handler) decideOne(ex *exchange, r *http.Request, q request) error {
-	route := h.cfg.Routes.Match(q.method, q.host.Name, q.path)
+	return h.decideRoute(ex, r, h.cfg.Routes.Match(q.method, q.host.Name, q.path))
+}
+
+// decideRoute decides the request by route, nil for none.
+func (h *Handler) decideRoute(ex *exchange, r *http.Request, route *policy.Route) error {
 	ex.dec = decision{route: route, made: true}
 	if route == nil {
 		ex.label = "none"

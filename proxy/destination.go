@@ -40,6 +40,12 @@ func (h *Handler) decideDestination(ex *exchange, r *http.Request, q request, vs
 	if !ex.dec.forwards() {
 		return nil // the Destination's refusal is the answer
 	}
+	if err := h.decideBeneath(ex, r, q); err != nil {
+		return err
+	}
+	if !ex.dec.forwards() {
+		return nil // a member's refusal beneath the Destination is
+	}
 	if h.upstreamFor(ex.dec.route) != h.upstreamFor(own.route) {
 		ex.dec = decision{}
 		return badRequest("the Destination header names a path routed to another upstream", nil)

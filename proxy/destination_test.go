@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/policy"
 )
 
 // TestDestinationDecided: a WebDAV COPY or MOVE acts on its Destination
@@ -102,6 +104,76 @@ func TestDestinationRefusalNamesTheHeader(t *testing.T) {
 		body := readBody(t, resp)
 		if resp.StatusCode != 400 || !strings.Contains(body, "the Destination header") || strings.Contains(body, "request path") {
 			t.Errorf("Destination %s: %d %q, want a 400 that names the Destination header", dest, resp.StatusCode, body)
+		}
+	}
+}
+
+// TestCollectionDecidedWithItsMembers: a COPY, MOVE or DELETE (and a
+// PROPFIND or LOCK of any depth but 0 or 1) of a path acts on every member
+// beneath it, at its own path and its Destination's, so routes that decide
+// a member decide the request too. With /pub/secret/** for admins ahead of
+// the public /pub/**, an anonymous COPY of /pub/ copied the secret where
+// anyone reads it, and a DELETE removed it; a Destination over it
+// overwrote it.
+func TestCollectionDecidedWithItsMembers(t *testing.T) {
+	table, err := policy.Compile([]policy.RouteConfig{
+		{Path: "/pub/secret/**", AllowGroups: []string{"admins"}},
+		{Path: "/pub/**", Public: true},
+		{Path: "/files/*", Public: true},
+		{Path: "/**"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *Config) { c.Routes = table })
+	s := f.session()
+	s.Identity.Groups = []string{"staff"}
+	bob := withCookies(f.cookies(t, s))
+	cases := []struct {
+		method, path, dest, depth string
+		signedIn                  bool
+		want                      int
+	}{
+		{"COPY", "/pub/", "/pub/copy/", "", false, 401},
+		{"COPY", "/pub", "/pub/copy", "", true, 403},
+		{"MOVE", "/pub/", "/pub/moved/", "", false, 401},
+		{"DELETE", "/pub/", "", "", false, 401},
+		{"DELETE", "/pub", "", "", true, 403},
+		{"PROPFIND", "/pub/", "", "", false, 401},
+		{"PROPFIND", "/pub/", "", "infinity", false, 401},
+		{"LOCK", "/pub/", "", "infinity", false, 401},
+		{"COPY", "/pub/x/", "/pub/", "", false, 401},
+		{"MOVE", "/pub/x", "/", "", true, 403},
+		{"COPY", "/files/x", "/pub/y", "", false, 401}, // /files/x/y is "/**"
+		// Held: a member's route ahead of none, or a shallow request.
+		{"COPY", "/pub/a/", "/pub/b/", "", false, 200},
+		{"DELETE", "/pub/a", "", "", false, 200},
+		{"PROPFIND", "/pub/", "", "1", false, 200},
+		{"LOCK", "/pub/", "", "0", false, 200},
+		{"GET", "/pub/", "", "", false, 200},
+		{"PUT", "/pub/", "", "", false, 200},
+		{"COPY", "/pub/", "/pub/copy/", "", true, 403},
+	}
+	for _, c := range cases {
+		var opts []reqOption
+		if c.dest != "" {
+			opts = append(opts, withHeader("Destination", c.dest))
+		}
+		if c.depth != "" {
+			opts = append(opts, withHeader("Depth", c.depth))
+		}
+		if c.signedIn {
+			opts = append(opts, bob)
+		}
+		before := f.up.count()
+		if resp := f.do(t, c.method, c.path, nil, opts...); resp.StatusCode != c.want || (f.up.count() > before) != (c.want == 200) {
+			t.Errorf("%s %s, Destination %q, Depth %q: %d (upstream reached %v), want %d",
+				c.method, c.path, c.dest, c.depth, resp.StatusCode, f.up.count() > before, c.want)
+		}
+		opts = append(opts, fromPeer("10.0.0.1:4000"), withHeader("X-Forwarded-Method", c.method),
+			withHeader("X-Forwarded-Host", "gw.test"), withHeader("X-Forwarded-Uri", c.path))
+		if resp := f.do(t, http.MethodGet, "/oauth2/auth", nil, opts...); resp.StatusCode != c.want {
+			t.Errorf("forward-auth %s %s, Destination %q, Depth %q: %d, want %d", c.method, c.path, c.dest, c.depth, resp.StatusCode, c.want)
 		}
 	}
 }

@@ -1,0 +1,59 @@
+package proxy
+
+import (
+	"math"
+	"net/http"
+
+	"github.com/portcullis/portcullis/policy"
+)
+
+// actsBeneath reports whether a request with method may act on every member
+// of a collection at its path: a WebDAV DELETE, COPY or MOVE always does
+// (RFC 4918 §9.6, §9.8, §9.9), a PROPFIND or LOCK unless its Depth header
+// is 0 or 1 (none means infinity). The gateway cannot tell a collection
+// from a file, so any path may be one.
+func actsBeneath(method string, r *http.Request) bool {
+	switch method {
+	case "DELETE", "COPY", "MOVE":
+		return true
+	case "PROPFIND", "LOCK":
+		d := r.Header["Depth"]
+		return len(d) != 1 || (d[0] != "0" && d[0] != "1")
+	}
+	return false
+}
+
+// decideBeneath decides q, already let through for its own path, again for
+// every route that may decide a path beneath it (policy.Table.Beneath), and
+// keeps the most severe refusal: with "/public/secret/**" for admins listed
+// ahead of the public "/public/**", an anonymous COPY of "/public/" copied
+// the secret to where anyone reads it, and a DELETE removed it. Only routes
+// ahead of q's own count when its own holds everything beneath (a "**"
+// glob); otherwise any may. A refused request stays refused.
+func (h *Handler) decideBeneath(ex *exchange, r *http.Request, q request) error {
+	own, label := ex.dec, ex.label
+	if !own.forwards() {
+		return nil
+	}
+	before := math.MaxInt
+	if own.route.HoldsBeneath() {
+		before = own.route.Index
+	}
+	var routes []*policy.Route
+	h.cfg.Routes.Beneath(q.method, q.host.Name, q.path, before, func(rt *policy.Route) {
+		if rt != own.route {
+			routes = append(routes, rt)
+		}
+	})
+	worst, worstLabel := own, label
+	for _, rt := range routes {
+		if err := h.decideRoute(ex, r, rt); err != nil {
+			return err
+		}
+		if !ex.dec.forwards() && ex.dec.severity() > worst.severity() {
+			worst, worstLabel = ex.dec, ex.label
+		}
+	}
+	ex.dec, ex.label = worst, worstLabel
+	return nil
+}
