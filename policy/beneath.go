@@ -16,11 +16,16 @@ func (t *Table) Beneath(method, host, path string, before int, fn func(*Route)) 
 		segs = strings.Split(base[1:], "/")
 	}
 	bit := t.methodBit(method)
+	longest := 0
+	for _, r := range t.routes {
+		longest = max(longest, len(r.segments))
+	}
+	buf := make([]bool, 2*(longest+1)) // matchesBeneath's two position sets, for every route
 	for _, r := range t.routes {
 		if r.Index >= before {
 			return
 		}
-		if r.methods&bit != 0 && (r.host == "" || Covers(r.host, host)) && matchesBeneath(r.segments, segs) {
+		if r.methods&bit != 0 && (r.host == "" || Covers(r.host, host)) && matchesBeneath(r.segments, segs, buf) {
 			fn(r)
 		}
 	}
@@ -28,10 +33,11 @@ func (t *Table) Beneath(method, host, path string, before int, fn func(*Route)) 
 
 // matchesBeneath reports whether glob matches segs followed by one or more
 // segments of any content. It keeps the set of glob positions segs can
-// reach, so several "**" cost len(glob) times len(segs) steps, not more.
-func matchesBeneath(glob, segs []string) bool {
-	at := make([]bool, len(glob)+1)
-	next := make([]bool, len(glob)+1)
+// reach, so several "**" cost len(glob) times len(segs) steps, not more;
+// buf holds 2*(len(glob)+1) booleans or more.
+func matchesBeneath(glob, segs []string, buf []bool) bool {
+	at, next := buf[:len(glob)+1], buf[len(glob)+1:2*(len(glob)+1)]
+	clear(at)
 	at[0] = true
 	skipDoubleStars(glob, at)
 	for _, seg := range segs {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -43,5 +44,22 @@ func TestBeneath(t *testing.T) {
 		if !slices.Equal(got, c.want) {
 			t.Errorf("Beneath(%s, %s, %s, %d) = %v, want %v", c.method, c.host, c.path, c.before, got, c.want)
 		}
+	}
+}
+
+// BenchmarkBeneath: what a DELETE, COPY or MOVE pays for its members'
+// routes over a table of 100 routes.
+func BenchmarkBeneath(b *testing.B) {
+	var rcs []RouteConfig
+	for i := range 99 {
+		rcs = append(rcs, RouteConfig{Path: "/app" + strconv.Itoa(i) + "/**/private/*"})
+	}
+	table, err := Compile(append(rcs, RouteConfig{Path: "/**"}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for b.Loop() {
+		table.Beneath("DELETE", "gw.test", "/app7/users/42", 100, func(*Route) { n++ })
 	}
 }
