@@ -71,14 +71,16 @@ func (h *Handler) identify(ex *exchange, r *http.Request) error {
 // store's, so that a request refused for having no live session says
 // whether it came with one: one that ended (signed out, revoked, logged
 // out by the provider, expired) is not a browser that never signed in.
-// Only the names are read, only on this unauthenticated path.
+// Only the names are read, only on this unauthenticated path. A login's
+// state cookie, which the store owns too, is no session's: a browser in
+// the middle of its first sign-in never had one.
 func (h *Handler) carriesSessionCookie(r *http.Request) bool {
 	for _, line := range r.Header["Cookie"] {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
 			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if h.cfg.Sessions.Owns(name) {
+			if h.cfg.Sessions.Owns(name) && !h.states.Owns(name) {
 				return true
 			}
 		}

@@ -79,6 +79,9 @@ func TestRefusedLineSaysSessionCookieStale(t *testing.T) {
 		{"signed out elsewhere", []reqOption{withCookies(signedOut)}, 401, true},
 		{"no cookie", nil, 401, false},
 		{"another cookie", []reqOption{withHeader("Cookie", "theme=dark")}, 401, false},
+		// A sign-in under way (or abandoned) left its login-state cookie,
+		// which is no session's: this browser never had one.
+		{"a login's state cookie", []reqOption{withHeader("Cookie", "portcullis_login_abc=x")}, 401, false},
 	} {
 		before := len(logs.String())
 		if resp := f.do(t, "GET", "/app/x", nil, c.opts...); resp.StatusCode != c.status {
