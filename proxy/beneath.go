@@ -29,14 +29,20 @@ func actsBeneath(method string, r *http.Request) bool {
 // ahead of the public "/public/**", an anonymous COPY of "/public/" copied
 // the secret to where anyone reads it, and a DELETE removed it. Only routes
 // ahead of q's own count when its own holds everything beneath (a "**"
-// glob); otherwise any may. A refused request stays refused.
+// glob), and for a DELETE: a REST API's DELETE removes one resource, and
+// with the routes after its own counted too, a table ending in a "/**"
+// deny refused every DELETE of a route without "**", with no route that
+// could allow it; listed ahead, a DELETE's own route decides it, and a
+// stricter route for members listed ahead still refuses it. Otherwise
+// (COPY, MOVE, a deep PROPFIND or LOCK, which only WebDAV sends) any
+// route may. A refused request stays refused.
 func (h *Handler) decideBeneath(ex *exchange, r *http.Request, q request) error {
 	own, label := ex.dec, ex.label
 	if !own.forwards() {
 		return nil
 	}
 	before := math.MaxInt
-	if own.route.HoldsBeneath() {
+	if own.route.HoldsBeneath() || q.method == http.MethodDelete {
 		before = own.route.Index
 	}
 	var routes []*policy.Route

@@ -9,11 +9,11 @@ import (
 // TestCollectionRuleOnRESTTables pins what the collection rule does to
 // route tables written for a REST API, where a DELETE removes one
 // resource: the gateway cannot tell it from a WebDAV collection's, so the
-// routes beneath its path decide it too. A stricter route with a "*"
-// beneath a DELETE's path refuses that DELETE whatever comes first, and so
-// does a trailing "/**" deny under a route without "**"; a route ending in
-// "**" ahead of nothing stricter is decided as before. docs/requests.md
-// states each of these with its way out.
+// routes listed ahead of the DELETE's own that may decide a path beneath
+// it decide it too. A stricter route for members ahead of a broad route
+// refuses the DELETE; a route for the DELETE listed ahead of it, or a
+// route listed after the DELETE's own (a last "/**" deny included), does
+// not. docs/requests.md states each of these.
 func TestCollectionRuleOnRESTTables(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -29,7 +29,7 @@ func TestCollectionRuleOnRESTTables(t *testing.T) {
 			{Path: "/api/projects/*", Methods: []string{"DELETE"}},
 			{Path: "/api/projects/*/settings/**", AllowGroups: []string{"admins"}},
 			{Path: "/api/**"},
-		}, "/api/projects/7", 403},
+		}, "/api/projects/7", 200},
 		{"settings beneath for other methods only", []policy.RouteConfig{
 			{Path: "/api/projects/*/settings/**", Methods: []string{"GET", "PUT", "PATCH", "POST"}, AllowGroups: []string{"admins"}},
 			{Path: "/api/**"},
@@ -37,7 +37,11 @@ func TestCollectionRuleOnRESTTables(t *testing.T) {
 		{"explicit deny of the rest", []policy.RouteConfig{
 			{Path: "/api/items/*", Methods: []string{"GET", "DELETE"}},
 			{Path: "/**", Deny: true},
-		}, "/api/items/7", 403},
+		}, "/api/items/7", 200},
+		{"a stricter route for members after a route without **", []policy.RouteConfig{
+			{Path: "/api/items/*", Methods: []string{"GET", "DELETE"}},
+			{Path: "/api/items/*/audit/**", AllowGroups: []string{"admins"}},
+		}, "/api/items/7", 200},
 		{"the rest left to the default", []policy.RouteConfig{
 			{Path: "/api/items/*", Methods: []string{"GET", "DELETE"}},
 		}, "/api/items/7", 200},
