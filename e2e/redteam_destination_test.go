@@ -166,3 +166,115 @@ func TestRedTeamCollectionCarriesItsMembers(t *testing.T) {
 		}
 	}
 }
+
+// effectRoutes protect GET of /reports/** (reading) and PUT and DELETE of
+// /archive/** (writing) for finance; anyone signed in may do the rest.
+const effectRoutes = `
+[[routes]]
+path = "/reports/**"
+methods = ["GET"]
+allow_groups = ["finance"]
+
+[[routes]]
+path = "/archive/**"
+methods = ["PUT", "DELETE"]
+allow_groups = ["finance"]
+
+[[routes]]
+path = "/**"
+`
+
+// effectApp is webdavApp with /reports/q1.pdf and /archive/old.
+func effectApp(t *testing.T) (*httptest.Server, webdav.FileSystem) {
+	t.Helper()
+	app, fs := webdavApp(t)
+	ctx := context.Background()
+	for _, dir := range []string{"/reports", "/archive"} {
+		if err := fs.Mkdir(ctx, dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"/reports/q1.pdf", "/archive/old"} {
+		f, err := fs.OpenFile(ctx, name, os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = f.Write([]byte("content of " + name))
+		_ = f.Close()
+	}
+	return app, fs
+}
+
+// checkEffectProbes sends bob's WebDAV requests that read /reports or
+// write /archive to addr, and fails t when one is not refused (403) or
+// left a trace; bob's own COPY and listing of /files still go through.
+func checkEffectProbes(t *testing.T, addr, cookie string, fs webdav.FileSystem) {
+	t.Helper()
+	for _, p := range []struct{ head string }{
+		{"COPY /reports/q1.pdf HTTP/1.1\r\nDestination: /files/q1.pdf\r\n"},
+		{"MOVE /reports/q1.pdf HTTP/1.1\r\nDestination: /files/moved.pdf\r\n"},
+		{"PROPFIND /reports/ HTTP/1.1\r\nDepth: 1\r\n"},
+		{"PROPFIND /reports/q1.pdf HTTP/1.1\r\nDepth: 0\r\n"},
+		{"COPY /files/x HTTP/1.1\r\nDestination: /archive/old\r\n"},
+		{"COPY /files/x HTTP/1.1\r\nDestination: /archive/new\r\nOverwrite: F\r\n"},
+		{"MOVE /archive/old HTTP/1.1\r\nDestination: /files/old\r\n"},
+		{"MKCOL /archive/dir HTTP/1.1\r\n"},
+		{"PROPPATCH /archive/old HTTP/1.1\r\n"},
+	} {
+		status, body := rawDo(t, addr, p.head+"Host: "+addr+"\r\nCookie: "+cookie+"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		if status != 403 {
+			t.Errorf("bob's %.60q: %d %.200s, want 403", p.head, status, body)
+		}
+	}
+	ctx := context.Background()
+	for _, name := range []string{"/files/q1.pdf", "/files/moved.pdf", "/archive/new", "/archive/dir", "/files/old"} {
+		if _, err := fs.Stat(ctx, name); err == nil {
+			t.Errorf("%s exists", name)
+		}
+	}
+	for _, name := range []string{"/reports/q1.pdf", "/archive/old"} {
+		if _, err := fs.Stat(ctx, name); err != nil {
+			t.Errorf("%s is gone: %v", name, err)
+		}
+	}
+	for _, c := range []struct {
+		head string
+		want int
+	}{
+		{"COPY /files/x HTTP/1.1\r\nDestination: /files/y\r\n", 201},
+		{"PROPFIND /files/ HTTP/1.1\r\nDepth: 1\r\n", 207},
+	} {
+		status, body := rawDo(t, addr, c.head+"Host: "+addr+"\r\nCookie: "+cookie+"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		if status != c.want {
+			t.Errorf("bob's %.60q: %d %.200s, want %d", c.head, status, body, c.want)
+		}
+	}
+}
+
+// TestRedTeamWebDAVMethodsDecidedAsTheirEffects: a WebDAV method reads or
+// writes as GET, PUT and DELETE do. With GET of /reports/** and PUT and
+// DELETE of /archive/** for finance, bob (staff) copied, moved and listed
+// the reports, and copied over, moved out of and created in the archive:
+// each request was decided by its own method, which only "/**" names.
+func TestRedTeamWebDAVMethodsDecidedAsTheirEffects(t *testing.T) {
+	t.Run("proxy", func(t *testing.T) {
+		app, fs := effectApp(t)
+		p := oidctest.New(t, oidctest.Options{})
+		gw := startGateway(t, pickAddrs(t), oidctestConfig(p, app.URL, "", effectRoutes))
+		_, cookie := signInBob(t, p, gw.URL)
+		checkEffectProbes(t, strings.TrimPrefix(gw.URL, "http://"), cookie, fs)
+	})
+	for _, front := range redTeamFronts {
+		t.Run(front.name, func(t *testing.T) {
+			app, fs := effectApp(t)
+			s := frontSetup{p: oidctest.New(t, oidctest.Options{}), front: testenv.Addr(testenv.FreePort(t))}
+			a := pickAddrs(t)
+			cfg := forwardAuthTOML(s.p, "http://"+s.front, app.URL, front.trusted)
+			cfg.Routes = effectRoutes
+			s.gw = startGateway(t, a, cfg.String())
+			front.start(t, s.front, a.Listen, strings.TrimPrefix(app.URL, "http://"))
+			_, cookie := signInBob(t, s.p, "http://"+s.front)
+			checkEffectProbes(t, s.front, cookie, fs)
+		})
+	}
+}

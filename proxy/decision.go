@@ -146,12 +146,13 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 	if q.method == "" {
 		return h.decideEveryMethod(ex, r, q)
 	}
-	if err := h.decidePath(ex, r, q); err != nil {
+	vs := r.Header["Destination"]
+	beneath := vs != nil || actsBeneath(q.method, r)
+	if err := h.decideAt(ex, r, q, beneath); err != nil {
 		return err
 	}
-	vs := r.Header["Destination"]
-	if vs != nil || actsBeneath(q.method, r) {
-		if err := h.decideBeneath(ex, r, q); err != nil {
+	if effects := sourceEffects(q.method); effects != nil {
+		if err := h.decideEffects(ex, r, q, effects, beneath); err != nil {
 			return err
 		}
 	}

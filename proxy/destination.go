@@ -34,17 +34,14 @@ func (h *Handler) decideDestination(ex *exchange, r *http.Request, q request, vs
 		return nil // refused already: the Destination cannot undo that
 	}
 	q.path = path
-	if err := h.decidePath(ex, r, q); err != nil {
+	if err := h.decideAt(ex, r, q, true); err != nil {
+		return err
+	}
+	if err := h.decideEffects(ex, r, q, destinationEffects(r), true); err != nil {
 		return err
 	}
 	if !ex.dec.forwards() {
-		return nil // the Destination's refusal is the answer
-	}
-	if err := h.decideBeneath(ex, r, q); err != nil {
-		return err
-	}
-	if !ex.dec.forwards() {
-		return nil // a member's refusal beneath the Destination is
+		return nil // the Destination's refusal (or a member's beneath) is the answer
 	}
 	if h.upstreamFor(ex.dec.route) != h.upstreamFor(own.route) {
 		ex.dec = decision{}

@@ -85,7 +85,8 @@ func TestDestinationOnAnotherUpstream(t *testing.T) {
 	alice := withCookies(f.cookies(t, f.session()))
 	for dest, want := range map[string]int{"/other/x": 200, "/uploads/x": 400} {
 		before := f.up.count()
-		resp := f.do(t, "PUT", "/other/y", nil, alice, withHeader("Destination", dest))
+		// Overwrite: F, since no route lets a DELETE of /other/x through.
+		resp := f.do(t, "PUT", "/other/y", nil, alice, withHeader("Destination", dest), withHeader("Overwrite", "F"))
 		if resp.StatusCode != want || (f.up.count() > before) != (want == 200) {
 			t.Errorf("PUT /other/y, Destination %s: %d (upstream reached %v), want %d", dest, resp.StatusCode, f.up.count() > before, want)
 		}
@@ -174,6 +175,85 @@ func TestCollectionDecidedWithItsMembers(t *testing.T) {
 			withHeader("X-Forwarded-Host", "gw.test"), withHeader("X-Forwarded-Uri", c.path))
 		if resp := f.do(t, http.MethodGet, "/oauth2/auth", nil, opts...); resp.StatusCode != c.want {
 			t.Errorf("forward-auth %s %s, Destination %q, Depth %q: %d, want %d", c.method, c.path, c.dest, c.depth, resp.StatusCode, c.want)
+		}
+	}
+}
+
+// TestWebDAVMethodDecidedAsItsEffects: a WebDAV method reads or writes as
+// GET, PUT and DELETE do, on its path, its Destination and the members
+// beneath them, so it is decided as those methods there too. With GET of
+// /reports/** for finance ahead of "/**", bob (staff) copied a report to
+// where he reads it, decided by "/**" as a COPY.
+func TestWebDAVMethodDecidedAsItsEffects(t *testing.T) {
+	table, err := policy.Compile([]policy.RouteConfig{
+		{Path: "/reports/**", Methods: []string{"GET"}, AllowGroups: []string{"finance"}},
+		{Path: "/archive/**", Methods: []string{"PUT", "DELETE"}, AllowGroups: []string{"finance"}},
+		{Path: "/ledger/**", Methods: []string{"DELETE"}, AllowGroups: []string{"finance"}},
+		{Path: "/**"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *Config) { c.Routes = table })
+	s := f.session()
+	s.Identity.Groups = []string{"staff"}
+	bob := withCookies(f.cookies(t, s))
+	cases := []struct {
+		method, path, dest, overwrite, depth string
+		want                                 int
+	}{
+		{"GET", "/reports/q1", "", "", "", 403},
+		{"COPY", "/reports/q1", "/files/q1", "", "", 403},
+		{"MOVE", "/reports/q1", "/files/q1", "", "", 403},
+		{"PROPFIND", "/reports/q1", "", "", "0", 403},
+		{"PROPFIND", "/reports/", "", "", "1", 403},
+		{"PROPFIND", "/", "", "", "infinity", 403}, // a member beneath is a report
+		{"COPY", "/", "/backup/", "", "", 403},
+		{"REPORT", "/reports/", "", "", "0", 403},
+		{"SEARCH", "/reports/", "", "", "", 403},
+		{"COPY", "/files/x", "/archive/x", "", "", 403},
+		{"COPY", "/files/x", "/archive/x", "F", "", 403},
+		{"COPY", "/files/x", "/ledger/x", "", "", 403},
+		{"COPY", "/files/x", "/ledger/x", "T", "", 403},
+		{"COPY", "/files/x", "/ledger/x", "f", "", 403},
+		{"MOVE", "/archive/x", "/files/x", "", "", 403},
+		{"MOVE", "/ledger/x", "/files/x", "F", "", 403},
+		{"COPY", "/files/", "/", "", "", 403}, // overwrites the archive beneath
+		{"MKCOL", "/archive/d", "", "", "", 403},
+		{"PROPPATCH", "/archive/x", "", "", "", 403},
+		{"LOCK", "/archive/x", "", "", "0", 403},
+		{"LOCK", "/", "", "", "infinity", 403},
+		{"ACL", "/archive/x", "", "", "", 403},
+		// Held: what no protected method's rule reaches.
+		{"COPY", "/files/x", "/ledger/x", "F", "", 200},
+		{"COPY", "/ledger/x", "/files/x", "", "", 200},
+		{"COPY", "/archive/x", "/files/x", "", "", 200},
+		{"COPY", "/files/x", "/files/y", "", "", 200},
+		{"MOVE", "/files/x", "/files/y", "", "", 200},
+		{"PROPFIND", "/files/", "", "", "1", 200},
+		{"PROPFIND", "/", "", "", "1", 200},
+		{"MKCOL", "/reports/d", "", "", "", 200},
+		{"LOCK", "/", "", "", "0", 200},
+		{"GET", "/archive/x", "", "", "", 200},
+		{"PUT", "/reports/x", "", "", "", 200},
+	}
+	for _, c := range cases {
+		opts := []reqOption{bob}
+		for _, h := range [][2]string{{"Destination", c.dest}, {"Overwrite", c.overwrite}, {"Depth", c.depth}} {
+			if h[1] != "" {
+				opts = append(opts, withHeader(h[0], h[1]))
+			}
+		}
+		before := f.up.count()
+		if resp := f.do(t, c.method, c.path, nil, opts...); resp.StatusCode != c.want || (f.up.count() > before) != (c.want == 200) {
+			t.Errorf("%s %s, Destination %q, Overwrite %q, Depth %q: %d (upstream reached %v), want %d",
+				c.method, c.path, c.dest, c.overwrite, c.depth, resp.StatusCode, f.up.count() > before, c.want)
+		}
+		opts = append(opts, fromPeer("10.0.0.1:4000"), withHeader("X-Forwarded-Method", c.method),
+			withHeader("X-Forwarded-Host", "gw.test"), withHeader("X-Forwarded-Uri", c.path))
+		if resp := f.do(t, http.MethodGet, "/oauth2/auth", nil, opts...); resp.StatusCode != c.want {
+			t.Errorf("forward-auth %s %s, Destination %q, Overwrite %q, Depth %q: %d, want %d",
+				c.method, c.path, c.dest, c.overwrite, c.depth, resp.StatusCode, c.want)
 		}
 	}
 }

@@ -1,0 +1,80 @@
+package proxy
+
+import "net/http"
+
+// The methods whose effect a WebDAV method has, as package variables so
+// that asking allocates nothing.
+var (
+	readEffect       = []string{http.MethodGet}
+	writeEffect      = []string{http.MethodPut}
+	readDeleteEffect = []string{http.MethodGet, http.MethodDelete}
+	writeDestination = []string{http.MethodPut, http.MethodDelete}
+)
+
+// sourceEffects are the methods whose effect method has on its request's
+// path (and its members, when it acts beneath it): a route's methods name
+// what they protect, and a COPY reads its source as a GET does (RFC 4918
+// §9.8), a MOVE reads and deletes it (§9.9), a PROPFIND, REPORT or SEARCH
+// reads properties and names (§9.1, RFC 3253 §3.6, RFC 5323: a CalDAV
+// REPORT returns contents), a PROPPATCH, MKCOL, LOCK or ACL writes (§9.2,
+// §9.3, §9.10, RFC 3744 §8.1). So with GET of /reports/** for finance ahead
+// of "/**", a COPY of a report to /mine/ was decided by "/**" alone. GET,
+// HEAD, POST and PUT (the hot path) have none.
+func sourceEffects(method string) []string {
+	switch method {
+	case "COPY", "PROPFIND", "REPORT", "SEARCH":
+		return readEffect
+	case "MOVE":
+		return readDeleteEffect
+	case "PROPPATCH", "MKCOL", "LOCK", "ACL":
+		return writeEffect
+	}
+	return nil
+}
+
+// destinationEffects are the methods whose effect a request with a
+// Destination has on that path: it writes it (PUT) and, unless its
+// Overwrite header is exactly "F" (RFC 4918 §10.6: "T" is the default),
+// first deletes what is there (DELETE).
+func destinationEffects(r *http.Request) []string {
+	if o := r.Header["Overwrite"]; len(o) == 1 && o[0] == "F" {
+		return writeEffect
+	}
+	return writeDestination
+}
+
+// decideAt decides q at its path (and its aliases), and, when beneath and
+// let through, by the routes of the members beneath it (decideBeneath).
+func (h *Handler) decideAt(ex *exchange, r *http.Request, q request, beneath bool) error {
+	if err := h.decidePath(ex, r, q); err != nil {
+		return err
+	}
+	if beneath {
+		return h.decideBeneath(ex, r, q)
+	}
+	return nil
+}
+
+// decideEffects decides q, let through for its own method, again as each
+// of effects at its path (decideAt) and keeps the most severe refusal
+// (the first on a tie). When every one lets it through, the request keeps
+// its own route (its upstream, its identity headers), as a path alias
+// does: only a refusal counts.
+func (h *Handler) decideEffects(ex *exchange, r *http.Request, q request, effects []string, beneath bool) error {
+	own, label := ex.dec, ex.label
+	if !own.forwards() {
+		return nil
+	}
+	worst, worstLabel := own, label
+	for _, m := range effects {
+		q.method = m
+		if err := h.decideAt(ex, r, q, beneath); err != nil {
+			return err
+		}
+		if !ex.dec.forwards() && ex.dec.severity() > worst.severity() {
+			worst, worstLabel = ex.dec, ex.label
+		}
+	}
+	ex.dec, ex.label = worst, worstLabel
+	return nil
+}
