@@ -41,7 +41,9 @@ func (t *Table) Shadowed() []Shadow {
 		case covered == n.methods:
 			out = append(out, Shadow{Route: n, By: by})
 		case n.Deny:
-			out = append(out, Shadow{Route: n, By: by, Methods: t.methodNames(covered)})
+			if c := t.reachedByEffects(covered, n.methods); c != 0 {
+				out = append(out, Shadow{Route: n, By: by, Methods: t.methodNames(c)})
+			}
 		}
 	}
 	return out

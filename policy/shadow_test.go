@@ -97,6 +97,20 @@ func TestShadowed(t *testing.T) {
 			{Path: "/**", Methods: []string{"GET"}, Public: true}, {Path: "/**"},
 		}, nil},
 		{"custom methods", []RouteConfig{{Path: "/**", Methods: []string{"PURGE"}}, {Path: "/x", Deny: true}}, []string{"1 by 0 [PURGE]"}},
+		// A COPY is decided as a GET too, a MOVE as a GET and a DELETE, a
+		// MKCOL as a PUT: the deny applies to them while it gets those.
+		{"a WebDAV method reaches the deny as its effects", []RouteConfig{
+			{Path: "/**", Methods: []string{"COPY", "MOVE", "MKCOL", "PROPFIND", "PURGE"}}, {Path: "/x", Deny: true},
+		}, []string{"1 by 0 [PURGE]"}},
+		{"a WebDAV method whose effects are shadowed too", []RouteConfig{
+			{Path: "/**", Methods: []string{"GET", "COPY", "MOVE", "MKCOL", "PURGE"}}, {Path: "/x", Deny: true},
+		}, []string{"1 by 0 [GET HEAD COPY PURGE]"}},
+		{"a deny without the effect's method", []RouteConfig{
+			{Path: "/**", Methods: []string{"MOVE"}}, {Path: "/x", Methods: []string{"GET", "MOVE"}, Deny: true},
+		}, nil},
+		{"a deny with the effect's method shadowed", []RouteConfig{
+			{Path: "/**", Methods: []string{"MOVE", "GET"}}, {Path: "/x", Methods: []string{"GET", "MOVE"}, Deny: true},
+		}, []string{"1 by 0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -151,7 +151,7 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 	if err := h.decideAt(ex, r, q, beneath); err != nil {
 		return err
 	}
-	if effects := sourceEffects(q.method); effects != nil {
+	if effects := policy.Effects(q.method); effects != nil {
 		if err := h.decideEffects(ex, r, q, effects, beneath); err != nil {
 			return err
 		}

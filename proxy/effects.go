@@ -2,35 +2,12 @@ package proxy
 
 import "net/http"
 
-// The methods whose effect a WebDAV method has, as package variables so
-// that asking allocates nothing.
+// The methods whose effect a request with a Destination has on that path,
+// as package variables so that asking allocates nothing.
 var (
-	readEffect       = []string{http.MethodGet}
 	writeEffect      = []string{http.MethodPut}
-	readDeleteEffect = []string{http.MethodGet, http.MethodDelete}
 	writeDestination = []string{http.MethodPut, http.MethodDelete}
 )
-
-// sourceEffects are the methods whose effect method has on its request's
-// path (and its members, when it acts beneath it): a route's methods name
-// what they protect, and a COPY reads its source as a GET does (RFC 4918
-// §9.8), a MOVE reads and deletes it (§9.9), a PROPFIND, REPORT or SEARCH
-// reads properties and names (§9.1, RFC 3253 §3.6, RFC 5323: a CalDAV
-// REPORT returns contents), a PROPPATCH, MKCOL, LOCK or ACL writes (§9.2,
-// §9.3, §9.10, RFC 3744 §8.1). So with GET of /reports/** for finance ahead
-// of "/**", a COPY of a report to /mine/ was decided by "/**" alone. GET,
-// HEAD, POST and PUT (the hot path) have none.
-func sourceEffects(method string) []string {
-	switch method {
-	case "COPY", "PROPFIND", "REPORT", "SEARCH":
-		return readEffect
-	case "MOVE":
-		return readDeleteEffect
-	case "PROPPATCH", "MKCOL", "LOCK", "ACL":
-		return writeEffect
-	}
-	return nil
-}
 
 // destinationEffects are the methods whose effect a request with a
 // Destination has on that path: it writes it (PUT) and, unless its
