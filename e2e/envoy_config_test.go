@@ -49,7 +49,7 @@ func TestEnvoySnippetLoads(t *testing.T) {
 	}
 	for _, want := range []string{`"pathPrefix":"/oauth2/auth?"`, `"headersWithUnderscoresAction":"DROP_HEADER"`,
 		`"useRemoteAddress":true`, `"disabled":true`, `"x-forwarded-access-token"`, `"x-auth-request-access-token"`,
-		`{"exact":"destination"}`, `{"exact":"depth"}`} {
+		`{"exact":"destination"}`, `{"exact":"depth"}`, `{"exact":"overwrite"}`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the loaded snippet lacks %s", want)
 		}
