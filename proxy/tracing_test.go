@@ -159,13 +159,14 @@ func TestTracingMethodBounded(t *testing.T) {
 }
 
 // TestTracingRouteMethodKept: a method a route names is bounded by the
-// configuration and keeps its name.
+// configuration and keeps its name. The route names GET too: a PROPFIND is
+// decided as a GET as well (policy.Effects).
 func TestTracingRouteMethodKept(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	f := newFixture(t, func(c *Config) {
 		c.Tracer = tp
-		table, err := policy.Compile(append([]policy.RouteConfig{{Path: "/dav/**", Public: true, Methods: []string{"PROPFIND"}}}, testRoutes...))
+		table, err := policy.Compile(append([]policy.RouteConfig{{Path: "/dav/**", Public: true, Methods: []string{"PROPFIND", "GET"}}}, testRoutes...))
 		if err != nil {
 			t.Fatal(err)
 		}
