@@ -139,7 +139,10 @@ func (ex *exchange) outcome() outcome {
 // decide is the one decision path of proxy mode and forward-auth (the two
 // differ only in how they answer it): it matches q against the routes,
 // establishes the identity when the route needs one (once per exchange),
-// applies the route's rules and keeps the decision on ex. An error is a
+// applies the route's rules and keeps the decision on ex. A WebDAV method
+// is decided also as the methods whose effect it has (policy.Effects), a
+// Destination's path too (decideDestination), and the members beneath when
+// the request acts on them (decideBeneath). An error is a
 // request refused before a decision: a bad request, an invalid bearer
 // token, an unavailable provider or session store.
 func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {

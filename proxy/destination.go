@@ -15,7 +15,9 @@ import (
 // Destination path as much as on the request's own, so a MOVE of
 // "/public/x" with "Destination: /admin/x" wrote under /admin, decided as
 // "/public/x" alone. Every method is decided so, not only COPY and MOVE: the
-// gateway does not know which methods an application reads it for. The
+// gateway does not know which methods an application reads it for. It is
+// decided there as a PUT and, unless Overwrite: F, a DELETE as well
+// (destinationEffects): a route guarding those methods guards it. The
 // header is forwarded as sent, and must name the request's host; a spelling
 // the path rules refuse, or a ".." or "//" an application may resolve
 // otherwise (the rules of forward-auth's original path), is a 400, as is a
