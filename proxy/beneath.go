@@ -7,13 +7,18 @@ import (
 	"github.com/portcullis/portcullis/policy"
 )
 
-// actsBeneath reports whether a request with method may act on every member
-// of a collection at its path: a WebDAV DELETE, COPY or MOVE always does
-// (RFC 4918 §9.6, §9.8, §9.9), a PROPFIND or LOCK unless its Depth header
-// is 0 or 1 (none means infinity). The gateway cannot tell a collection
-// from a file, so any path may be one.
-func actsBeneath(method string, r *http.Request) bool {
-	switch method {
+// actsBeneath reports whether q may act on every member of a collection at
+// its path: a WebDAV DELETE, COPY or MOVE always does (RFC 4918 §9.6, §9.8,
+// §9.9), a PROPFIND or LOCK unless its Depth header is 0 or 1 (none means
+// infinity). The gateway cannot tell a collection from a file, so any path
+// may be one. The stand-in for the methods no route names, when a
+// forward-auth request names none, may be a COPY or MOVE whatever its
+// Depth: it always does.
+func actsBeneath(q request, r *http.Request) bool {
+	if q.unnamed {
+		return true
+	}
+	switch q.method {
 	case "DELETE", "COPY", "MOVE":
 		return true
 	case "PROPFIND", "LOCK":

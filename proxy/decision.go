@@ -53,6 +53,9 @@ type request struct {
 	method string // "" only in forward-auth when no method is named: see decideEveryMethod
 	host   Host
 	path   string // from policy.Normalize
+	// unnamed is set when method is decideEveryMethod's stand-in for every
+	// method no route names: a COPY or MOVE among them (actsBeneath).
+	unnamed bool
 }
 
 // decision is what the gateway decided about one request, kept on the
@@ -150,7 +153,7 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 		return h.decideEveryMethod(ex, r, q)
 	}
 	vs := r.Header["Destination"]
-	beneath := vs != nil || actsBeneath(q.method, r)
+	beneath := vs != nil || actsBeneath(q, r)
 	if err := h.decideAt(ex, r, q, beneath); err != nil {
 		return err
 	}
@@ -277,8 +280,9 @@ func (h *Handler) decideRoute(ex *exchange, r *http.Request, route *policy.Route
 // order.
 func (h *Handler) decideEveryMethod(ex *exchange, r *http.Request, q request) error {
 	var worst decision
-	for i, m := range h.cfg.Routes.Methods() {
-		q.method = m
+	methods := h.cfg.Routes.Methods()
+	for i, m := range methods {
+		q.method, q.unnamed = m, i == len(methods)-1
 		if err := h.decide(ex, r, q); err != nil {
 			return err
 		}

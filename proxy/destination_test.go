@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/policy"
 )
 
@@ -255,5 +256,42 @@ func TestWebDAVMethodDecidedAsItsEffects(t *testing.T) {
 			t.Errorf("forward-auth %s %s, Destination %q, Overwrite %q, Depth %q: %d, want %d",
 				c.method, c.path, c.dest, c.overwrite, c.depth, resp.StatusCode, c.want)
 		}
+	}
+}
+
+// TestCollectionMembersWithNoMethodNamed: a forward-auth request that names
+// no method may be a COPY, MOVE, DELETE, PROPFIND or LOCK, so its answer
+// holds for one acting on every member. Methods no route names are decided
+// by one stand-in, which must carry the members' routes as a COPY would:
+// with writes to /share/ for staff, the staff member bob was let through
+// (200) for any method on /share/, though his PROPFIND of depth infinity
+// or LOCK lists or locks /share/private/, which is for admins (403 when
+// the method is named).
+func TestCollectionMembersWithNoMethodNamed(t *testing.T) {
+	f := newFixture(t, withRoutes(t, []policy.RouteConfig{
+		{Path: "/share/**", Methods: []string{"PUT", "DELETE"}, AllowGroups: []string{"staff"}},
+		{Path: "/share/private/**", AllowGroups: []string{"admins"}},
+		{Path: "/share/**", Public: true},
+	}))
+	f.prov.bearers["bob-token"] = &portcullis.Identity{Subject: "bob", Groups: []string{"staff"}}
+	trusted := fromPeer("10.0.0.5:4000")
+	bob := withHeader("Authorization", "Bearer bob-token")
+	at := withHeader("X-Original-URL", "http://app.test/share/")
+	for _, c := range []struct {
+		method string
+		want   int
+	}{{"PROPFIND", 403}, {"LOCK", 403}, {"DELETE", 200}, {"", 403}} {
+		opts := []reqOption{trusted, bob, at}
+		if c.method != "" {
+			opts = append(opts, withHeader("X-Original-Method", c.method))
+		}
+		if resp := f.do(t, "GET", "/oauth2/auth", nil, opts...); resp.StatusCode != c.want {
+			t.Errorf("method %q, /share/: %d, want %d", c.method, resp.StatusCode, c.want)
+		}
+	}
+	// A depth the method names keeps the members out of it.
+	resp := f.do(t, "GET", "/oauth2/auth", nil, trusted, bob, at, withHeader("Depth", "1"))
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("no method named, Depth 1: %d, want 403 (a COPY acts on every member whatever its Depth)", resp.StatusCode)
 	}
 }
