@@ -8,71 +8,45 @@ import "strings"
 // result): path, without its trailing slashes, followed by "/" and one
 // segment or more. A WebDAV COPY, MOVE or DELETE of a collection acts on
 // every member, so the routes of its members decide it too. It scans
-// every route: only such requests pay for it.
+// every route, reading no more of the path than a glob has segments
+// before its first "**": only such requests pay for it, and a long path
+// costs no more than a short one. It does not allocate unless the path
+// holds an escape MatchKey decodes.
 func (t *Table) Beneath(method, host, path string, before int, fn func(*Route)) {
 	base := strings.TrimRight(MatchKey(path), "/")
-	var segs []string
-	if base != "" {
-		segs = strings.Split(base[1:], "/")
-	}
 	bit := t.methodBit(method)
-	longest := 0
-	for _, r := range t.routes {
-		longest = max(longest, len(r.segments))
-	}
-	buf := make([]bool, 2*(longest+1)) // matchesBeneath's two position sets, for every route
 	for _, r := range t.routes {
 		if r.Index >= before {
 			return
 		}
-		if r.methods&bit != 0 && (r.host == "" || Covers(r.host, host)) && matchesBeneath(r.segments, segs, buf) {
+		if r.methods&bit != 0 && (r.host == "" || Covers(r.host, host)) && matchesBeneath(r.segments, base) {
 			fn(r)
 		}
 	}
 }
 
-// matchesBeneath reports whether glob matches segs followed by one or more
-// segments of any content. It keeps the set of glob positions segs can
-// reach, so several "**" cost len(glob) times len(segs) steps, not more;
-// buf holds 2*(len(glob)+1) booleans or more.
-func matchesBeneath(glob, segs []string, buf []bool) bool {
-	at, next := buf[:len(glob)+1], buf[len(glob)+1:2*(len(glob)+1)]
-	clear(at)
-	at[0] = true
-	skipDoubleStars(glob, at)
-	for _, seg := range segs {
-		clear(next)
-		for i, g := range glob {
-			if !at[i] {
-				continue
-			}
-			switch {
-			case g == "**":
-				next[i] = true
-			case g == "*" && seg != "", g == seg:
-				next[i+1] = true
-			}
-		}
-		at, next = next, at
-		skipDoubleStars(glob, at)
-	}
-	// What remains of glob, when anything does, matches some segments.
-	for i := range glob {
-		if at[i] {
+// matchesBeneath reports whether glob matches base ("" or "/a/b", without
+// a trailing slash) followed by "/" and one or more segments of any
+// content. Its segments before its first "**" must match base's first
+// ones, as many as base has; that "**" may then take the rest of base,
+// and what follows it matches some segments. A glob without "**" must
+// also be longer than base: a member has one segment more.
+func matchesBeneath(glob []string, base string) bool {
+	rest := base
+	for _, g := range glob {
+		if g == "**" || rest == "" {
 			return true
+		}
+		seg := rest[1:]
+		rest = ""
+		if i := strings.IndexByte(seg, '/'); i >= 0 {
+			seg, rest = seg[:i], seg[i:]
+		}
+		if g != seg && (g != "*" || seg == "") {
+			return false
 		}
 	}
 	return false
-}
-
-// skipDoubleStars marks, after each reached "**", the position past it: a
-// "**" matches zero segments too.
-func skipDoubleStars(glob []string, at []bool) {
-	for i, g := range glob {
-		if at[i] && g == "**" {
-			at[i+1] = true
-		}
-	}
 }
 
 // HoldsBeneath reports whether the route matches every path beneath a path
