@@ -1,13 +1,19 @@
 package policy
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Beneath calls fn, in file order, for each route with an Index below
 // before that the method and host may match (host as Match takes it) and
 // whose path glob matches some path strictly beneath path (a Normalize
 // result): path, without its trailing slashes, followed by "/" and one
 // segment or more. A WebDAV COPY, MOVE or DELETE of a collection acts on
-// every member, so the routes of its members decide it too. It scans
+// every member, so the routes of its members decide it too. It stops
+// after a route that matches every such path ("/files/**" beneath
+// "/files/x"): no later route decides one, and a stricter catch-all after
+// it would refuse what no member's route refuses. It scans
 // every route, reading no more of the path than a glob has segments
 // before its first "**": only such requests pay for it, and a long path
 // costs no more than a short one. It does not allocate unless the path
@@ -19,34 +25,45 @@ func (t *Table) Beneath(method, host, path string, before int, fn func(*Route)) 
 		if r.Index >= before {
 			return
 		}
-		if r.methods&bit != 0 && (r.host == "" || Covers(r.host, host)) && matchesBeneath(r.segments, base) {
+		if r.methods&bit == 0 || (r.host != "" && !Covers(r.host, host)) {
+			continue
+		}
+		if some, all := matchesBeneath(r.segments, base); some {
 			fn(r)
+			if all {
+				return
+			}
 		}
 	}
 }
 
 // matchesBeneath reports whether glob matches base ("" or "/a/b", without
 // a trailing slash) followed by "/" and one or more segments of any
-// content. Its segments before its first "**" must match base's first
-// ones, as many as base has; that "**" may then take the rest of base,
-// and what follows it matches some segments. A glob without "**" must
-// also be longer than base: a member has one segment more.
-func matchesBeneath(glob []string, base string) bool {
+// content (some), and whether it matches every such path (all). Its
+// segments before its first "**" must match base's first ones, as many as
+// base has; that "**" may then take the rest of base, and what follows it
+// matches some segments, or every one when it is "**" alone. A glob
+// without "**" must also be longer than base: a member has one segment
+// more.
+func matchesBeneath(glob []string, base string) (some, all bool) {
 	rest := base
-	for _, g := range glob {
-		if g == "**" || rest == "" {
-			return true
+	for i, g := range glob {
+		if g == "**" {
+			return true, !slices.ContainsFunc(glob[i:], func(g string) bool { return g != "**" })
+		}
+		if rest == "" {
+			return true, false
 		}
 		seg := rest[1:]
 		rest = ""
-		if i := strings.IndexByte(seg, '/'); i >= 0 {
-			seg, rest = seg[:i], seg[i:]
+		if j := strings.IndexByte(seg, '/'); j >= 0 {
+			seg, rest = seg[:j], seg[j:]
 		}
 		if g != seg && (g != "*" || seg == "") {
-			return false
+			return false, false
 		}
 	}
-	return false
+	return false, false
 }
 
 // HoldsBeneath reports whether the route matches every path beneath a path

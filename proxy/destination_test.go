@@ -295,3 +295,32 @@ func TestCollectionMembersWithNoMethodNamed(t *testing.T) {
 		t.Errorf("no method named, Depth 1: %d, want 403 (a COPY acts on every member whatever its Depth)", resp.StatusCode)
 	}
 }
+
+// TestCollectionMembersOfAShadowedRoute: a route no member reaches, because
+// an earlier one matches every path beneath, does not decide the request.
+// With /files/* public, /files/** for editors and /** for admins, an
+// editor's DELETE or COPY of /files/x was a 403: /** matches /files/x/y,
+// though /files/** decides it.
+func TestCollectionMembersOfAShadowedRoute(t *testing.T) {
+	f := newFixture(t, withRoutes(t, []policy.RouteConfig{
+		{Path: "/files/*", Public: true},
+		{Path: "/files/**", AllowGroups: []string{"editors"}},
+		{Path: "/**", AllowGroups: []string{"admins"}},
+	}))
+	f.prov.bearers["ed"] = &portcullis.Identity{Subject: "ed", Groups: []string{"editors"}}
+	ed := withHeader("Authorization", "Bearer ed")
+	for _, c := range []struct {
+		method, path string
+		opts         []reqOption
+		want         int
+	}{
+		{"DELETE", "/files/x", []reqOption{ed}, 200},
+		{"COPY", "/files/x", []reqOption{ed, withHeader("Destination", "/files/y")}, 200},
+		{"DELETE", "/files/x", nil, 401}, // /files/** still decides /files/x/y
+		{"DELETE", "/other", []reqOption{ed}, 403},
+	} {
+		if resp := f.do(t, c.method, c.path, nil, c.opts...); resp.StatusCode != c.want {
+			t.Errorf("%s %s: %d, want %d", c.method, c.path, resp.StatusCode, c.want)
+		}
+	}
+}
