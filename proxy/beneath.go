@@ -10,10 +10,10 @@ import (
 // actsBeneath reports whether q may act on every member of a collection at
 // its path: a WebDAV DELETE, COPY or MOVE always does (RFC 4918 §9.6, §9.8,
 // §9.9), a PROPFIND or LOCK unless its Depth header is 0 or 1 (none means
-// infinity). The gateway cannot tell a collection from a file, so any path
-// may be one. The stand-in for the methods no route names, when a
-// forward-auth request names none, may be a COPY or MOVE whatever its
-// Depth: it always does.
+// infinity), a REPORT with a Depth but 0. The gateway cannot tell a
+// collection from a file, so any path may be one. The stand-in for the
+// methods no route names, when a forward-auth request names none, may be a
+// COPY or MOVE whatever its Depth: it always does.
 func actsBeneath(q request, r *http.Request) bool {
 	if q.unnamed {
 		return true
@@ -24,6 +24,12 @@ func actsBeneath(q request, r *http.Request) bool {
 	case "PROPFIND", "LOCK":
 		d := r.Header["Depth"]
 		return len(d) != 1 || (d[0] != "0" && d[0] != "1")
+	case "REPORT":
+		// A REPORT of depth 1 reads its members' content (a CalDAV
+		// calendar-query's calendar-data, RFC 4791 §7.8); without a Depth
+		// it is of depth 0 (RFC 3253 §3.6).
+		d := r.Header["Depth"]
+		return d != nil && (len(d) != 1 || d[0] != "0")
 	}
 	return false
 }

@@ -324,3 +324,27 @@ func TestCollectionMembersOfAShadowedRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectionReportReadsMembers: a REPORT of depth 1 or infinity reads
+// its members, their content included (a CalDAV calendar-query returns
+// each event's calendar-data, RFC 4791 §7.8), so it carries their routes;
+// without a Depth it is of depth 0 (RFC 3253 §3.6). An anonymous REPORT of
+// /pub/ with Depth: 1 went through, though /pub/secret/ is for admins.
+func TestCollectionReportReadsMembers(t *testing.T) {
+	f := newFixture(t, withRoutes(t, []policy.RouteConfig{
+		{Path: "/pub/secret/**", AllowGroups: []string{"admins"}},
+		{Path: "/pub/**", Public: true},
+	}))
+	for _, c := range []struct {
+		depth string
+		want  int
+	}{{"1", 401}, {"infinity", 401}, {"x", 401}, {"0", 200}, {"", 200}} {
+		var opts []reqOption
+		if c.depth != "" {
+			opts = append(opts, withHeader("Depth", c.depth))
+		}
+		if resp := f.do(t, "REPORT", "/pub/", nil, opts...); resp.StatusCode != c.want {
+			t.Errorf("REPORT /pub/, Depth %q: %d, want %d", c.depth, resp.StatusCode, c.want)
+		}
+	}
+}
