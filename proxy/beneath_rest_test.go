@@ -49,6 +49,15 @@ func TestCollectionRuleOnRESTTables(t *testing.T) {
 			{Path: "/api/items/**", Methods: []string{"GET", "DELETE"}},
 			{Path: "/**", Deny: true},
 		}, "/api/items/7", 200},
+		{"a WebDAV share: public files ahead of the editors' members", []policy.RouteConfig{
+			{Path: "/files/*", Public: true},
+			{Path: "/files/**", AllowGroups: []string{"editors"}},
+		}, "/files/x", 200},
+		{"a WebDAV share: the DELETE of the whole share ahead of both", []policy.RouteConfig{
+			{Path: "/files/**", Methods: []string{"DELETE"}, AllowGroups: []string{"editors"}},
+			{Path: "/files/*", Public: true},
+			{Path: "/files/**", AllowGroups: []string{"editors"}},
+		}, "/files/x", 403},
 		{"a stricter sibling", []policy.RouteConfig{
 			{Path: "/api/admin/**", AllowGroups: []string{"admins"}},
 			{Path: "/api/**"},
