@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -58,7 +60,7 @@ func TestGroupsReadEndingSessionAnswersEveryRequest(t *testing.T) {
 			<-gd.entered // the read is under way before the others ask
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // the others wait for the read
+	waitUntil(t, "the others to wait for the read", func() bool { return waitingForGroupsRead() == n-1 })
 	close(gd.release)
 	wg.Wait()
 	for i, resp := range resps {
@@ -74,4 +76,25 @@ func TestGroupsReadEndingSessionAnswersEveryRequest(t *testing.T) {
 	if dp.count() != 1 {
 		t.Errorf("the directory was read %d times for one session it ended; want 1", dp.count())
 	}
+}
+
+// waitingForGroupsRead counts the goroutines that wait in rereadGroups for
+// a directory read another request makes (the singleflight's Wait), from
+// their stacks: a request
+// late to join it would read the directory itself, or find the ending
+// already remembered, and the test would no longer show that the read's
+// answer is shared.
+func waitingForGroupsRead() int {
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	for ; n == len(buf); n = runtime.Stack(buf, true) {
+		buf = make([]byte, 2*len(buf))
+	}
+	waiting := 0
+	for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+		if strings.Contains(g, "proxy.(*Handler).rereadGroups(") && strings.Contains(g, "sync.(*WaitGroup).Wait(") {
+			waiting++
+		}
+	}
+	return waiting
 }
