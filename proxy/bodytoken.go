@@ -99,8 +99,37 @@ func nameReadingsOver(h string, max int) bool {
 }
 
 // headerNamesAccessToken reads one header with its continuation lines
-// (partNamesAccessToken).
+// (partNamesAccessToken), as it stands and, when folded, as Go's
+// textproto joins its lines: one space for each line break and the blanks
+// around it, so that name="access<CRLF> token" is "access token", which
+// PHP, whose parser keeps the blank, reads as access_token too.
 func headerNamesAccessToken(h string) bool {
+	if headerLineNamesAccessToken(h) {
+		return true
+	}
+	if strings.IndexByte(strings.TrimRight(h, "\r\n"), '\n') < 0 {
+		return false // not folded
+	}
+	return headerLineNamesAccessToken(joinFolded(h))
+}
+
+// joinFolded is a folded header's lines joined as Go's textproto joins
+// them: each trimmed of its blanks, one space between them.
+func joinFolded(h string) string {
+	var b strings.Builder
+	b.Grow(len(h))
+	for line := range strings.Lines(h) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strings.Trim(line, " \t\r\n"))
+	}
+	return b.String()
+}
+
+// headerLineNamesAccessToken reads one header as a single line
+// (headerNamesAccessToken).
+func headerLineNamesAccessToken(h string) bool {
 	header := "content-disposition"
 	i := indexFold(h, header)
 	if i < 0 {

@@ -18,6 +18,7 @@ func FuzzMultipartTokenSeen(f *testing.F) {
 		"--XyZ\r\nContent-Disposition: form-data; name*=utf-8''%61ccess_token\r\n\r\nt\r\n--XyZ--\r\n",
 		"--XyZ\r\nContent-Disposition: form-data;\r\n\tname=\"Access.Token\"\r\n\r\nt\r\n--XyZ--\r\n",
 		"--XyZ\r\nContent-Disposition: form-data; name*0=acc; name*1=ess_token\r\n\r\nt\r\n--XyZ--\r\n",
+		"--XyZ\r\nContent-Disposition: form-data; name=\"access\r\n token\"\r\n\r\nt\r\n--XyZ--\r\n",
 		"preamble\r\n--XyZ\r\ncontent-disposition:form-data;name=access_token[]\r\n\r\nt\r\n--XyZ--\r\n",
 		"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\naccess_token\r\n--XyZ--\r\n",
 	} {

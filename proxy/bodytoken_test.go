@@ -33,6 +33,8 @@ func TestTokenInEveryFormBody(t *testing.T) {
 		{"multipart part RFC 2231", multipart, part(`form-data; name*=utf-8''access_token`, "tok") + "--" + b + "--\r\n", 400},
 		{"multipart part in any case", multipart, part(`form-data; name="Access_Token"`, "tok") + "--" + b + "--\r\n", 400},
 		{"multipart name on a folded line", multipart, part("form-data;\r\n name=\"access_token\"", "tok") + "--" + b + "--\r\n", 400},
+		{"multipart name folded inside its quotes", multipart, part("form-data; name=\"access\r\n token\"", "tok") + "--" + b + "--\r\n", 400},
+		{"multipart RFC 2231 name folded inside its quotes", multipart, part("form-data; name*0=\"access\r\n\ttoken\"", "tok") + "--" + b + "--\r\n", 400},
 		{"multipart name after a line without a colon", multipart, part("form-data; x\r\n;name=access_token", "tok") + "--" + b + "--\r\n", 400},
 		{"multipart Content-ID", multipart, "--" + b + "\r\nContent-ID: <access_token>\r\n\r\ntok\r\n--" + b + "--\r\n", 400},
 		{"multipart Content-Disposition in another header", multipart, "--" + b + "\r\nX-Note: Content-Disposition: form-data; name=access_token\r\n" +
