@@ -9,17 +9,19 @@ import (
 
 // actsBeneath reports whether q may act on every member of a collection at
 // its path: a WebDAV DELETE, COPY or MOVE always does (RFC 4918 §9.6, §9.8,
-// §9.9), a PROPFIND or LOCK unless its Depth header is 0 or 1 (none means
-// infinity), a REPORT with a Depth but 0. The gateway cannot tell a
-// collection from a file, so any path may be one. The stand-in for the
-// methods no route names, when a forward-auth request names none, may be a
-// COPY or MOVE whatever its Depth: it always does.
+// §9.9), and a BIND, REBIND or UNBIND, a PROPFIND or LOCK unless its Depth
+// header is 0 or 1 (none means infinity), a REPORT with a Depth but 0. The
+// gateway cannot tell a collection from a file, so any path may be one. The
+// stand-in for the methods no route names, when a forward-auth request
+// names none, and a method the gateway cannot describe (undescribed) may
+// be a COPY or MOVE whatever its Depth: it always does.
 func actsBeneath(q request, r *http.Request) bool {
 	if q.unnamed {
 		return true
 	}
 	switch q.method {
-	case "DELETE", "COPY", "MOVE":
+	case "DELETE", "COPY", "MOVE", "BIND", "REBIND", "UNBIND":
+		// A binding added or removed may be a collection's (RFC 5842).
 		return true
 	case "PROPFIND", "LOCK":
 		d := r.Header["Depth"]

@@ -54,7 +54,9 @@ type request struct {
 	host   Host
 	path   string // from policy.Normalize
 	// unnamed is set when method is decideEveryMethod's stand-in for every
-	// method no route names: a COPY or MOVE among them (actsBeneath).
+	// method no route names, or a method the gateway cannot describe that
+	// its route does not name (undescribed): a COPY or MOVE among them
+	// (actsBeneath).
 	unnamed bool
 }
 
@@ -143,7 +145,8 @@ func (ex *exchange) outcome() outcome {
 // differ only in how they answer it): it matches q against the routes,
 // establishes the identity when the route needs one (once per exchange),
 // applies the route's rules and keeps the decision on ex. A WebDAV method
-// is decided also as the methods whose effect it has (policy.Effects), a
+// is decided also as the methods whose effect it has (policy.Effects), one
+// the gateway cannot describe as every effect (undescribed), a
 // Destination's path too (decideDestination), and the members beneath when
 // the request acts on them (decideBeneath). An error is a
 // request refused before a decision: a bad request, an invalid bearer
@@ -152,12 +155,16 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 	if q.method == "" {
 		return h.decideEveryMethod(ex, r, q)
 	}
+	effects := policy.Effects(q.method)
+	if effects == nil && h.undescribed(q) {
+		effects, q.unnamed = everyEffect, true
+	}
 	vs := r.Header["Destination"]
 	beneath := vs != nil || actsBeneath(q, r)
 	if err := h.decideAt(ex, r, q, beneath); err != nil {
 		return err
 	}
-	if effects := policy.Effects(q.method); effects != nil {
+	if effects != nil {
 		if err := h.decideEffects(ex, r, q, effects, beneath); err != nil {
 			return err
 		}

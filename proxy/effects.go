@@ -1,13 +1,34 @@
 package proxy
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/portcullis/portcullis/policy"
+)
 
 // The methods whose effect a request with a Destination has on that path,
 // as package variables so that asking allocates nothing.
 var (
 	writeEffect      = []string{http.MethodPut}
 	writeDestination = []string{http.MethodPut, http.MethodDelete}
+	everyEffect      = []string{http.MethodGet, http.MethodPut, http.MethodDelete}
 )
+
+// undescribed reports whether q's method is one the gateway cannot tell the
+// effect of (policy.Described) and the route that matches it takes only
+// because that route lists no methods: a SabreDAV or mod_dav plugin's
+// method, an application's own, may read, write or delete, and "/**" for
+// everyone signed in let such a request write under a path whose PUT is
+// for admins. decide then decides it as a GET, a PUT and a DELETE, of
+// the members beneath too. A route that names the method decides it
+// alone: its author thought of it. Only such a method pays for the Match.
+func (h *Handler) undescribed(q request) bool {
+	if policy.Described(q.method) {
+		return false
+	}
+	route := h.cfg.Routes.Match(q.method, q.host.Name, q.path)
+	return route != nil && !route.Names(q.method)
+}
 
 // destinationEffects are the methods whose effect a request with a
 // Destination has on that path: it writes it (PUT) and, unless its
