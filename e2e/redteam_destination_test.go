@@ -99,22 +99,35 @@ func checkDestinationProbes(t *testing.T, addr, cookie string, fs webdav.FileSys
 // such a request by its own path alone, and the WebDAV server wrote the
 // path its Destination header names.
 func TestRedTeamDestinationIntoAdmin(t *testing.T) {
+	webdavEveryWay(t, webdavApp, demoRoutes+"\n[[routes]]\npath = \"/**\"\n", "", checkDestinationProbes)
+}
+
+// webdavEveryWay runs check against a WebDAV application (newApp) behind
+// the gateway in proxy mode with proxyRoutes, and behind every red-team
+// front proxy in forward-auth with faRoutes (forwardAuthTOML's own when
+// ""), each with bob signed in through it.
+func webdavEveryWay(t *testing.T, newApp func(*testing.T) (*httptest.Server, webdav.FileSystem), proxyRoutes, faRoutes string,
+	check func(t *testing.T, addr, cookie string, fs webdav.FileSystem)) {
 	t.Run("proxy", func(t *testing.T) {
-		app, fs := webdavApp(t)
+		app, fs := newApp(t)
 		p := oidctest.New(t, oidctest.Options{})
-		gw := startGateway(t, pickAddrs(t), oidctestConfig(p, app.URL, "", demoRoutes+"\n[[routes]]\npath = \"/**\"\n"))
+		gw := startGateway(t, pickAddrs(t), oidctestConfig(p, app.URL, "", proxyRoutes))
 		_, cookie := signInBob(t, p, gw.URL)
-		checkDestinationProbes(t, strings.TrimPrefix(gw.URL, "http://"), cookie, fs)
+		check(t, strings.TrimPrefix(gw.URL, "http://"), cookie, fs)
 	})
 	for _, front := range redTeamFronts {
 		t.Run(front.name, func(t *testing.T) {
-			app, fs := webdavApp(t)
+			app, fs := newApp(t)
 			s := frontSetup{p: oidctest.New(t, oidctest.Options{}), front: testenv.Addr(testenv.FreePort(t))}
 			a := pickAddrs(t)
-			s.gw = startGateway(t, a, forwardAuthTOML(s.p, "http://"+s.front, app.URL, front.trusted).String())
+			cfg := forwardAuthTOML(s.p, "http://"+s.front, app.URL, front.trusted)
+			if faRoutes != "" {
+				cfg.Routes = faRoutes
+			}
+			s.gw = startGateway(t, a, cfg.String())
 			front.start(t, s.front, a.Listen, strings.TrimPrefix(app.URL, "http://"))
 			_, cookie := signInBob(t, s.p, "http://"+s.front)
-			checkDestinationProbes(t, s.front, cookie, fs)
+			check(t, s.front, cookie, fs)
 		})
 	}
 }
@@ -257,24 +270,5 @@ func checkEffectProbes(t *testing.T, addr, cookie string, fs webdav.FileSystem) 
 // the reports, and copied over, moved out of and created in the archive:
 // each request was decided by its own method, which only "/**" names.
 func TestRedTeamWebDAVMethodsDecidedAsTheirEffects(t *testing.T) {
-	t.Run("proxy", func(t *testing.T) {
-		app, fs := effectApp(t)
-		p := oidctest.New(t, oidctest.Options{})
-		gw := startGateway(t, pickAddrs(t), oidctestConfig(p, app.URL, "", effectRoutes))
-		_, cookie := signInBob(t, p, gw.URL)
-		checkEffectProbes(t, strings.TrimPrefix(gw.URL, "http://"), cookie, fs)
-	})
-	for _, front := range redTeamFronts {
-		t.Run(front.name, func(t *testing.T) {
-			app, fs := effectApp(t)
-			s := frontSetup{p: oidctest.New(t, oidctest.Options{}), front: testenv.Addr(testenv.FreePort(t))}
-			a := pickAddrs(t)
-			cfg := forwardAuthTOML(s.p, "http://"+s.front, app.URL, front.trusted)
-			cfg.Routes = effectRoutes
-			s.gw = startGateway(t, a, cfg.String())
-			front.start(t, s.front, a.Listen, strings.TrimPrefix(app.URL, "http://"))
-			_, cookie := signInBob(t, s.p, "http://"+s.front)
-			checkEffectProbes(t, s.front, cookie, fs)
-		})
-	}
+	webdavEveryWay(t, effectApp, effectRoutes, effectRoutes, checkEffectProbes)
 }
