@@ -44,13 +44,35 @@ func reloadedWith(t *testing.T, f *fixture, edit func(*Config)) *Handler {
 	return h
 }
 
+// countedLive is a Config.Live that counts its calls: each recheck of an
+// open connection makes one first, so a test can wait for rechecks rather
+// than for a time, which a loaded machine may not fill with any.
+type countedLive struct {
+	atomic.Pointer[Handler]
+	loads atomic.Int32
+}
+
+func (l *countedLive) load() *Handler {
+	l.loads.Add(1)
+	return l.Load()
+}
+
+// rechecked waits for a whole recheck made after the call, with the
+// handler stored then: the second Live call from now starts only once the
+// first has ended and kept the connection open.
+func (l *countedLive) rechecked(t *testing.T) {
+	t.Helper()
+	n := l.loads.Load()
+	waitUntil(t, "a whole recheck with the configuration in force (two calls of Config.Live) that keeps the connection", func() bool { return l.loads.Load() >= n+2 })
+}
+
 // liveUpgrade is a fixture echoing WebSockets, rechecked every 50ms, whose
-// rechecks decide with the handler stored in the returned pointer once one is.
-func liveUpgrade(t *testing.T) (*fixture, *atomic.Pointer[Handler]) {
-	live := new(atomic.Pointer[Handler])
+// rechecks decide with the handler stored in the returned live once one is.
+func liveUpgrade(t *testing.T) (*fixture, *countedLive) {
+	live := new(countedLive)
 	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
 		c.UpgradeRecheck = 50 * time.Millisecond
-		c.Live = live.Load
+		c.Live = live.load
 	})
 	return f, live
 }
@@ -77,7 +99,7 @@ func TestUpgradeEndsWhenReloadDeniesIt(t *testing.T) {
 	f.prov.bearers["ws"] = &portcullis.Identity{Subject: "svc", Groups: []string{"staff"}, Expiry: f.clock.Now().Add(time.Hour)}
 	conn, br := openUpgrade(t, f, "Authorization: Bearer ws\r\n")
 	live.Store(reloaded(t, f, testRoutes)) // a reload that changes nothing for it
-	time.Sleep(200 * time.Millisecond)
+	live.rechecked(t)
 	echoes(t, conn, br)
 	live.Store(reloaded(t, f, stricter()))
 	if !closedWithin(conn, br, 5*time.Second) {
@@ -89,7 +111,9 @@ func TestUpgradeEndsWhenGroupRemoved(t *testing.T) {
 	f := newFixtureWith(t, echoUpgrade, func(c *Config) { c.UpgradeRecheck = 50 * time.Millisecond })
 	f.prov.bearers["ws"] = &portcullis.Identity{Subject: "svc", Groups: []string{"admins"}, Expiry: f.clock.Now().Add(time.Hour)}
 	conn, br := openUpgradeAt(t, f, "/admin/ws", "Authorization: Bearer ws\r\n")
-	time.Sleep(200 * time.Millisecond)
+	// Two rechecks' introspections: the first has ended, kept the connection.
+	n := f.prov.verifies.Load()
+	waitUntil(t, "a whole recheck that keeps the connection", func() bool { return f.prov.verifies.Load() >= n+2 })
 	echoes(t, conn, br)
 	f.prov.mu.Lock() // introspection now states the user without the group
 	f.prov.bearers["ws"] = &portcullis.Identity{Subject: "svc", Groups: []string{"staff"}, Expiry: f.clock.Now().Add(time.Hour)}
@@ -137,7 +161,7 @@ func TestUpgradeEndsWhenSecretsRotatedOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := reloadedWith(t, f, func(c *Config) { c.Sessions = store })
-	time.Sleep(200 * time.Millisecond)
+	live.rechecked(t)
 	echoes(t, conn, br)
 	live.Store(h)
 	if !closedWithin(conn, br, 5*time.Second) {
@@ -209,7 +233,7 @@ func TestUpgradeEndsWhenReloadLowersLifetime(t *testing.T) {
 	}
 	h := reloadedWith(t, f, func(c *Config) { c.Sessions = store })
 	live.Store(h)
-	time.Sleep(200 * time.Millisecond)
+	live.rechecked(t)
 	echoes(t, conn, br) // younger than the new lifetime: kept
 	f.clock.Advance(2 * time.Minute)
 	if !closedWithin(conn, br, 5*time.Second) {
