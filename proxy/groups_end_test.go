@@ -79,12 +79,17 @@ func TestGroupsReadEndingSessionAnswersEveryRequest(t *testing.T) {
 }
 
 // waitingForGroupsRead counts the goroutines that wait in rereadGroups for
-// a directory read another request makes (the singleflight's Wait), from
-// their stacks: a request
-// late to join it would read the directory itself, or find the ending
-// already remembered, and the test would no longer show that the read's
-// answer is shared.
-func waitingForGroupsRead() int {
+// a directory read another request makes: a request late to join it
+// would read the directory itself, or find the ending already
+// remembered, and the test would no longer show that the read's answer is
+// shared.
+func waitingForGroupsRead() int { return waitingToShare("proxy.(*Handler).rereadGroups(") }
+
+// waitingToShare counts the goroutines in frame (a function's name and
+// its opening parenthesis, as a stack prints it) that wait for another's
+// result (a singleflight's Wait), from their stacks, which a test cannot
+// otherwise see: it waits for that rather than for a time.
+func waitingToShare(frame string) int {
 	buf := make([]byte, 1<<20)
 	n := runtime.Stack(buf, true)
 	for ; n == len(buf); n = runtime.Stack(buf, true) {
@@ -92,7 +97,7 @@ func waitingForGroupsRead() int {
 	}
 	waiting := 0
 	for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-		if strings.Contains(g, "proxy.(*Handler).rereadGroups(") && strings.Contains(g, "sync.(*WaitGroup).Wait(") {
+		if strings.Contains(g, frame) && strings.Contains(g, "sync.(*WaitGroup).Wait(") {
 			waiting++
 		}
 	}

@@ -206,7 +206,12 @@ func TestUnrefreshedEndOnceForConcurrentRequests(t *testing.T) {
 				go func() { codes <- f.do(t, "GET", "/app/x", nil, withCookies(cookies)).StatusCode }()
 			}
 			<-entered
-			time.Sleep(300 * time.Millisecond) // the others join the refresh under way
+			// The others join the refresh under way (their stacks): one
+			// that asked after it ended would not share it, and the test
+			// would not show a shared failure ending the session once.
+			waitUntil(t, "the others to join the refresh", func() bool {
+				return waitingToShare("proxy.(*Handler).refresh(") == n-1
+			})
 			close(gate)
 			for range n {
 				if code := <-codes; code != http.StatusUnauthorized {
