@@ -75,6 +75,12 @@ func BenchmarkBeneath(b *testing.B) {
 // routes one anonymous DELETE cost about 0.5 s of CPU (600 ms with
 // "/**/x/private/*" routes) and 480 KB. A glob's segments up to its first
 // "**" decide, so no more of the path is read.
+//
+// The long path's cost is compared with a short one's, not with a fixed
+// time: each is the fastest of calls made in turn, so a loaded machine
+// (-race, other packages' tests beside) slows both, and the verdict
+// stands; 20 ms a call was exceeded by a loaded -race run (27 ms) of the
+// fixed code, and the unbounded cost was about 1,000 times the short one.
 func TestBeneathCostBoundedByRoutes(t *testing.T) {
 	var rcs []RouteConfig
 	for i := range 1000 {
@@ -87,14 +93,23 @@ func TestBeneathCostBoundedByRoutes(t *testing.T) {
 	}
 	long := strings.Repeat("/a", 30000)
 	n := 0
-	start := time.Now()
-	allocs := testing.AllocsPerRun(5, func() {
-		table.Beneath("DELETE", "gw.test", long, math.MaxInt, func(*Route) { n++ })
-	})
-	if per := time.Since(start) / 6; per > 20*time.Millisecond || allocs != 0 {
-		t.Errorf("Beneath over 2,001 routes and %d segments: %v and %v allocations a call, want under 20ms and none", 30000, per, allocs)
+	count := func(*Route) { n++ }
+	allocs := testing.AllocsPerRun(5, func() { table.Beneath("DELETE", "gw.test", long, math.MaxInt, count) })
+	if allocs != 0 {
+		t.Errorf("Beneath over 2,001 routes and 30,000 segments: %v allocations a call, want none", allocs)
 	}
-	if n != 6*1001 {
-		t.Errorf("Beneath listed %d routes in 6 calls, want %d", n, 6*1001)
+	fastest := [2]time.Duration{time.Hour, time.Hour} // long, short
+	for range 5 {
+		for i, path := range []string{long, "/a/a"} {
+			start := time.Now()
+			table.Beneath("DELETE", "gw.test", path, math.MaxInt, count)
+			fastest[i] = min(fastest[i], time.Since(start))
+		}
+	}
+	if fastest[0] > 10*fastest[1] {
+		t.Errorf("Beneath over 2,001 routes: %v a call with 30,000 segments, %v with 2; want at most 10 times", fastest[0], fastest[1])
+	}
+	if n != 16*1001 {
+		t.Errorf("Beneath listed %d routes in 16 calls, want %d", n, 16*1001)
 	}
 }
