@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,8 +19,16 @@ type Explanation struct {
 	// Route is the route whose verdict answers the request: the one its
 	// path matches, or a route that an alias of the path (without its
 	// trailing slash or format suffix) or the method a POST's _method
-	// names matches first and that refuses more. Nil when none matches.
+	// names matches first and that refuses more, or one that decides the
+	// request as a method whose effect it has or for a member beneath its
+	// path (Why). Nil when none matches.
 	Route *policy.Route
+	// Why says how Route came to decide a request its path's first match
+	// does not name it for: the method it was decided as too (a WebDAV
+	// method's effect, policy.Effects), or a member beneath the path (a
+	// request that acts on a collection); "" when Route is that first match
+	// or no such rule chose it.
+	Why string
 	// Endpoint is the gateway endpoint the path names under the prefix
 	// ("/auth", "/callback"), which serve answers itself whatever the
 	// routes say; "" for a path the routes decide.
@@ -109,7 +118,46 @@ func (h *Handler) Explain(method, target string, id *portcullis.Identity) (Expla
 	case isEndpoint:
 		return Explanation{Path: ex.path, Endpoint: endpoint}, nil
 	}
-	return Explanation{Path: ex.path, Route: ex.dec.route, Decision: ex.dec.Decision}, nil
+	q := request{method: method, host: ex.host, path: ex.path}
+	return Explanation{Path: ex.path, Route: ex.dec.route, Why: h.why(q, r, ex.dec.route), Decision: ex.dec.Decision}, nil
+}
+
+// why is Explanation.Why: route, which answered q, is matched again as
+// each method q is decided as (its own, then its effects), at q's path and
+// then beneath it when q acts on its members, the order decide takes.
+// Only an explained request pays for it.
+func (h *Handler) why(q request, r *http.Request, route *policy.Route) string {
+	t := h.cfg.Routes
+	if route == nil || t.Match(q.method, q.host.Name, q.path) == route {
+		return ""
+	}
+	effects := policy.Effects(q.method)
+	if effects == nil && h.undescribed(q) {
+		effects, q.unnamed = everyEffect, true
+	}
+	does := " does"
+	if q.unnamed {
+		does = " may do (the gateway cannot tell what it does)"
+	}
+	for _, m := range effects {
+		if t.Match(m, q.host.Name, q.path) == route {
+			return "decided as a " + m + " too, which a " + q.method + does + " to its path"
+		}
+	}
+	if !actsBeneath(q, r) {
+		return ""
+	}
+	for _, m := range append([]string{q.method}, effects...) {
+		found := false
+		t.Beneath(m, q.host.Name, q.path, math.MaxInt, func(rt *policy.Route) { found = found || rt == route })
+		if found && m == q.method {
+			return "decided for a member beneath the path: a " + q.method + " acts on every member of a collection"
+		}
+		if found {
+			return "decided for a member beneath the path as a " + m + ", which a " + q.method + does + " to every member of a collection"
+		}
+	}
+	return ""
 }
 
 // unansweredWriter is the ResponseWriter of an explained request, which is

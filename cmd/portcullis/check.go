@@ -114,6 +114,9 @@ func explain(w io.Writer, file string, h *proxy.Handler, request string, id *por
 		fmt.Fprintf(w, ", host %q", route.Host)
 	}
 	fmt.Fprintf(w, ", upstream %q)\n", route.Upstream)
+	if ex.Why != "" {
+		fmt.Fprintf(w, "why this route: %s\n", ex.Why)
+	}
 	fmt.Fprintf(w, "decision: %s\n", ex.Outcome)
 	if ex.Reason != "" {
 		fmt.Fprintf(w, "reason: %s\n", ex.Reason)

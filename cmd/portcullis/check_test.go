@@ -421,3 +421,66 @@ func TestCheckValueOfOneLine(t *testing.T) {
 		t.Errorf("stderr of %d bytes shows a value: %.2000q", len(r.stderr), r.stderr)
 	}
 }
+
+// checkWebDAV gives GET of /reports/** to finance and /public/secret/** to
+// admins ahead of catch-alls: a COPY, MOVE, DELETE or PURGE is refused by a
+// route that is not its path's first match (routes[0] on line 15,
+// routes[1] on line 20).
+const checkWebDAV = `[server]
+public_url = "https://dash.example.com"
+
+[provider]
+issuer = "https://accounts.example.com"
+client_id = "client"
+
+[session]
+secrets = ["/Via1yk4hN8fhwPfb4G1emWUh89OaWAFP4jJ09w2Mb8="]
+
+[[upstreams]]
+name = "app"
+url = "http://127.0.0.1:3000"
+
+[[routes]]
+path = "/reports/**"
+methods = ["GET"]
+allow_groups = ["finance"]
+
+[[routes]]
+path = "/public/secret/**"
+allow_groups = ["admins"]
+
+[[routes]]
+path = "/public/**"
+public = true
+
+[[routes]]
+path = "/**"
+`
+
+// TestCheckRequestSaysWhyARouteRefused: a request refused by a route its
+// path's first match is not, because it is decided as what it does or by
+// a member's route, says which: "refused by routes[0]", a route for GET,
+// of a COPY left the operator to guess.
+func TestCheckRequestSaysWhyARouteRefused(t *testing.T) {
+	path := writeConfig(t, "webdav.toml", checkWebDAV)
+	bob := []string{"--identity", "sub=bob", "--identity", "groups=staff"}
+	cases := []requestCase{
+		{"COPY as a GET", "COPY https://dash.example.com/reports/q1.pdf", bob, 3, []string{
+			`route: routes[0] at ` + path + `:15`, "why this route: decided as a GET too, which a COPY does to its path",
+			"decision: denied"}},
+		{"MOVE as a GET", "MOVE https://dash.example.com/reports/", bob, 3, []string{
+			"why this route: decided as a GET too, which a MOVE does"}},
+		{"PURGE as what it may do", "PURGE https://dash.example.com/reports/x", bob, 3, []string{
+			"why this route: decided as a GET too, which a PURGE may do (the gateway cannot tell what it does)"}},
+		{"DELETE of a member", "DELETE https://dash.example.com/public/", nil, 3, []string{
+			`route: routes[1] at ` + path + `:20`,
+			"why this route: decided for a member beneath the path: a DELETE acts on every member of a collection",
+			"decision: unauthenticated"}},
+		{"COPY of a member", "COPY https://dash.example.com/public/", bob, 3, []string{
+			"why this route: decided for a member beneath the path: a COPY acts on every member of a collection"}},
+	}
+	runRequestCases(t, path, cases)
+	if r := invoke(t, nil, append([]string{"check", "--config", path, "--request", "GET https://dash.example.com/reports/"}, bob...)...); strings.Contains(r.stdout, "why") {
+		t.Errorf("a GET decided by its first match says why:\n%s", r.stdout)
+	}
+}
