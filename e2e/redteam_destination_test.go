@@ -272,3 +272,41 @@ func checkEffectProbes(t *testing.T, addr, cookie string, fs webdav.FileSystem) 
 func TestRedTeamWebDAVMethodsDecidedAsTheirEffects(t *testing.T) {
 	webdavEveryWay(t, effectApp, effectRoutes, effectRoutes, checkEffectProbes)
 }
+
+// TestRedTeamCollectionListsItsMembers: a PROPFIND with Depth 1 answers
+// the properties of each direct member of a collection (RFC 4918 §9.1:
+// its name, size, dates). With GET of /public/secret/** for admins listed
+// ahead of the public /public/**, an anonymous "PROPFIND /public/" with
+// Depth 1 showed /public/secret, which the GET route hides: it was decided
+// for /public/ alone. Depth 0 and a collection without such a member are
+// still answered.
+func TestRedTeamCollectionListsItsMembers(t *testing.T) {
+	routes := "[[routes]]\npath = \"/public/secret/**\"\nmethods = [\"GET\"]\nallow_groups = [\"admins\"]\n" +
+		demoRoutes + "\n[[routes]]\npath = \"/**\"\n"
+	app, fs := webdavApp(t)
+	ctx := context.Background()
+	for _, dir := range []string{"/public/secret", "/public/open"} {
+		if err := fs.Mkdir(ctx, dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := oidctest.New(t, oidctest.Options{})
+	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, app.URL, "", routes))
+	addr := strings.TrimPrefix(gw.URL, "http://")
+	for _, c := range []struct {
+		path, depth string
+		want        int
+	}{
+		{"/public/", "1", 401},
+		{"/public", "1", 401},
+		{"/public/", "0", 207},
+		{"/public/open/", "1", 207},
+	} {
+		status, body := rawDo(t, addr, "PROPFIND "+c.path+" HTTP/1.1\r\nHost: "+addr+"\r\nDepth: "+c.depth+
+			"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		if status != c.want || strings.Contains(body, "secret") {
+			t.Errorf("anonymous PROPFIND %s, Depth %s: %d, lists the secret: %v; want %d, not listed",
+				c.path, c.depth, status, strings.Contains(body, "secret"), c.want)
+		}
+	}
+}

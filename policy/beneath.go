@@ -1,9 +1,14 @@
 package policy
 
 import (
+	"math"
 	"slices"
 	"strings"
 )
+
+// Infinity is the depth of a request that acts on every member beneath
+// its path, however deep (Table.Beneath).
+const Infinity = math.MaxInt
 
 // Beneath calls fn, in file order, for each route with an Index below
 // before that the method and host may match (host as Match takes it) and
@@ -17,8 +22,11 @@ import (
 // every route, reading no more of the path than a glob has segments
 // before its first "**": only such requests pay for it, and a long path
 // costs no more than a short one. It does not allocate unless the path
-// holds an escape MatchKey decodes.
-func (t *Table) Beneath(method, host, path string, before int, fn func(*Route)) {
+// holds an escape MatchKey decodes. With depth 1 the members are the
+// direct ones only (path, "/" and one segment, with or without a trailing
+// slash): a PROPFIND or REPORT of depth 1 reads those (RFC 4918 §9.1); any
+// other depth (Infinity) means every member.
+func (t *Table) Beneath(method, host, path string, depth, before int, fn func(*Route)) {
 	base := strings.TrimRight(MatchKey(path), "/")
 	bit := t.methodBit(method)
 	for _, r := range t.routes {
@@ -28,7 +36,7 @@ func (t *Table) Beneath(method, host, path string, before int, fn func(*Route)) 
 		if r.methods&bit == 0 || (r.host != "" && !Covers(r.host, host)) {
 			continue
 		}
-		if some, all := matchesBeneath(r.segments, base); some {
+		if some, all := matchesBeneath(r.segments, base, depth); some {
 			fn(r)
 			if all {
 				return
@@ -44,8 +52,11 @@ func (t *Table) Beneath(method, host, path string, before int, fn func(*Route)) 
 // base has; that "**" may then take the rest of base, and what follows it
 // matches some segments, or every one when it is "**" alone. A glob
 // without "**" must also be longer than base: a member has one segment
-// more.
-func matchesBeneath(glob []string, base string) (some, all bool) {
+// more. With depth 1 it asks about the direct members (matchesMember).
+func matchesBeneath(glob []string, base string, depth int) (some, all bool) {
+	if depth == 1 {
+		return matchesMember(glob, base)
+	}
 	rest := base
 	for i, g := range glob {
 		if g == "**" {

@@ -34,8 +34,9 @@ func (b *byteReader) pick(n int) int {
 }
 
 // beneathCase decodes data into a route table of 1 to 6 routes (globs of
-// up to 4 segments, a trailing slash being one) and a request.
-func beneathCase(data []byte) (rcs []RouteConfig, method, host, path string) {
+// up to 4 segments, a trailing slash being one) and a request, which acts
+// on every member or on the direct ones (depth).
+func beneathCase(data []byte) (rcs []RouteConfig, method, host, path string, depth int) {
 	b := byteReader(data)
 	for range 1 + b.pick(6) {
 		n := b.pick(5) // segments; 0 is "/"
@@ -63,18 +64,20 @@ func beneathCase(data []byte) (rcs []RouteConfig, method, host, path string) {
 	if len(segs) > 0 && b.pick(2) == 0 {
 		path += "/"
 	}
-	return rcs, method, host, path
+	return rcs, method, host, path, []int{Infinity, 1}[b.pick(2)]
 }
 
 // beneathOracle enumerates the paths strictly beneath path (path without
-// its trailing slashes, "/" and 1 to 4 segments of the alphabet, with and
-// without a trailing slash, and the collection's own slash form) and
+// its trailing slashes, "/" and 1 to 4 segments of the alphabet, or
+// exactly 1 with depth 1, with and without a trailing slash, and the
+// collection's own slash form) and
 // returns, per route Index, whether its glob (method and host aside)
 // matches one (globs) and whether it is the route Match picks for one
 // (first). Globs of at most 4 segments need no deeper member.
-func beneathOracle(t *Table, method, host, path string) (globs, first map[int]bool) {
+func beneathOracle(t *Table, method, host, path string, depth int) (globs, first map[int]bool) {
 	globs, first = map[int]bool{}, map[int]bool{}
 	base := strings.TrimRight(path, "/")
+	maxDepth := depth
 	var walk func(prefix string, depth int)
 	visit := func(p string) {
 		if r := t.Match(method, host, p); r != nil {
@@ -92,7 +95,7 @@ func beneathOracle(t *Table, method, host, path string) (globs, first map[int]bo
 			p := prefix + "/" + s
 			visit(p)
 			visit(p + "/")
-			if depth < 4 {
+			if depth < 4 && depth < maxDepth {
 				walk(p, depth+1)
 			}
 		}
@@ -113,7 +116,7 @@ func FuzzBeneath(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rcs, method, host, raw := beneathCase(data)
+		rcs, method, host, raw, depth := beneathCase(data)
 		tbl, err := Compile(rcs)
 		if err != nil {
 			t.Fatalf("Compile(%+v): %v", rcs, err)
@@ -122,15 +125,15 @@ func FuzzBeneath(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Normalize(%q): %v", raw, err)
 		}
-		globs, first := beneathOracle(tbl, method, host, path)
+		globs, first := beneathOracle(tbl, method, host, path, depth)
 		own := tbl.Match(method, host, path)
 		before := math.MaxInt
 		if own != nil && own.HoldsBeneath() {
 			before = own.Index
 		}
 		var listed, all []int
-		tbl.Beneath(method, host, path, before, func(r *Route) { listed = append(listed, r.Index) })
-		tbl.Beneath(method, host, path, math.MaxInt, func(r *Route) { all = append(all, r.Index) })
+		tbl.Beneath(method, host, path, depth, before, func(r *Route) { listed = append(listed, r.Index) })
+		tbl.Beneath(method, host, path, depth, math.MaxInt, func(r *Route) { all = append(all, r.Index) })
 		for i := range first {
 			switch {
 			case before != math.MaxInt && i > before:
@@ -145,7 +148,7 @@ func FuzzBeneath(f *testing.F) {
 			}
 		}
 		if t.Failed() {
-			t.Logf("routes: %+v", rcs)
+			t.Logf("depth %d, routes: %+v", depth, rcs)
 		}
 	})
 }

@@ -56,7 +56,7 @@ type request struct {
 	// unnamed is set when method is decideEveryMethod's stand-in for every
 	// method no route names, or a method the gateway cannot describe that
 	// its route does not name (undescribed): a COPY or MOVE among them
-	// (actsBeneath).
+	// (membersDepth).
 	unnamed bool
 }
 
@@ -148,7 +148,7 @@ func (ex *exchange) outcome() outcome {
 // is decided also as the methods whose effect it has (policy.Effects), one
 // the gateway cannot describe as every effect (undescribed), a
 // Destination's path too (decideDestination), and the members beneath when
-// the request acts on them (decideBeneath). An error is a
+// the request acts on them, as deep as it does (decideBeneath). An error is a
 // request refused before a decision: a bad request, an invalid bearer
 // token, an unavailable provider or session store.
 func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
@@ -160,12 +160,15 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 		effects, q.unnamed = everyEffect, true
 	}
 	vs := r.Header["Destination"]
-	beneath := vs != nil || actsBeneath(q, r)
-	if err := h.decideAt(ex, r, q, beneath); err != nil {
+	depth := membersDepth(q, r)
+	if vs != nil {
+		depth = policy.Infinity
+	}
+	if err := h.decideAt(ex, r, q, depth); err != nil {
 		return err
 	}
 	if effects != nil {
-		if err := h.decideEffects(ex, r, q, effects, beneath); err != nil {
+		if err := h.decideEffects(ex, r, q, effects, depth); err != nil {
 			return err
 		}
 	}

@@ -36,10 +36,10 @@ func (h *Handler) decideDestination(ex *exchange, r *http.Request, q request, vs
 		return nil // refused already: the Destination cannot undo that
 	}
 	q.path = path
-	if err := h.decideAt(ex, r, q, true); err != nil {
+	if err := h.decideAt(ex, r, q, policy.Infinity); err != nil {
 		return err
 	}
-	if err := h.decideEffects(ex, r, q, destinationEffects(r), true); err != nil {
+	if err := h.decideEffects(ex, r, q, destinationEffects(r), policy.Infinity); err != nil {
 		return err
 	}
 	if !ex.dec.forwards() {

@@ -96,7 +96,8 @@ func TestDestinationRefusalNamesTheHeader(t *testing.T) {
 // TestCollectionDecidedWithItsMembers: a COPY, MOVE or DELETE (and a
 // PROPFIND or LOCK of any depth but 0 or 1) of a path acts on every member
 // beneath it, at its own path and its Destination's, so routes that decide
-// a member decide the request too. With /pub/secret/** for admins ahead of
+// a member decide the request too; a PROPFIND or REPORT of depth 1 reads
+// its direct members, so their routes decide it. With /pub/secret/** for admins ahead of
 // the public /pub/**, an anonymous COPY of /pub/ copied the secret where
 // anyone reads it, and a DELETE removed it; a Destination over it
 // overwrote it.
@@ -133,8 +134,15 @@ func TestCollectionDecidedWithItsMembers(t *testing.T) {
 		// Held: a member's route ahead of none, or a shallow request.
 		{"COPY", "/pub/a/", "/pub/b/", "", false, 200},
 		{"DELETE", "/pub/a", "", "", false, 200},
-		{"PROPFIND", "/pub/", "", "1", false, 200},
+		{"PROPFIND", "/pub/", "", "1", false, 401}, // lists /pub/secret
+		{"PROPFIND", "/pub", "", "1", false, 401},
+		{"REPORT", "/pub/", "", "1", false, 401},
+		{"PROPFIND", "/pub/", "", "1", true, 403},
 		{"LOCK", "/pub/", "", "0", false, 200},
+		{"PROPFIND", "/pub/", "", "0", false, 200},
+		{"PROPFIND", "/pub/a/", "", "1", false, 200}, // /pub/a/secret is no route's
+		{"PROPFIND", "/", "", "1", false, 401},       // "/**" decides it first
+		{"REPORT", "/pub/", "", "", false, 200},
 		{"GET", "/pub/", "", "", false, 200},
 		{"PUT", "/pub/", "", "", false, 200},
 		{"COPY", "/pub/", "/pub/copy/", "", true, 403},
@@ -183,6 +191,8 @@ func TestWebDAVMethodDecidedAsItsEffects(t *testing.T) {
 		{"PROPFIND", "/reports/q1", "", "", "0", 403},
 		{"PROPFIND", "/reports/", "", "", "1", 403},
 		{"PROPFIND", "/", "", "", "infinity", 403}, // a member beneath is a report
+		{"PROPFIND", "/", "", "", "1", 403},        // lists /reports, whose GET is finance's
+		{"REPORT", "/reports/", "", "", "1", 403},
 		{"COPY", "/", "/backup/", "", "", 403},
 		{"REPORT", "/reports/", "", "", "0", 403},
 		{"SEARCH", "/reports/", "", "", "", 403},
@@ -206,7 +216,7 @@ func TestWebDAVMethodDecidedAsItsEffects(t *testing.T) {
 		{"COPY", "/files/x", "/files/y", "", "", 200},
 		{"MOVE", "/files/x", "/files/y", "", "", 200},
 		{"PROPFIND", "/files/", "", "", "1", 200},
-		{"PROPFIND", "/", "", "", "1", 200},
+		{"PROPFIND", "/", "", "", "0", 200},
 		{"MKCOL", "/reports/d", "", "", "", 200},
 		{"LOCK", "/", "", "", "0", 200},
 		{"GET", "/archive/x", "", "", "", 200},

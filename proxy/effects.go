@@ -41,14 +41,15 @@ func destinationEffects(r *http.Request) []string {
 	return writeDestination
 }
 
-// decideAt decides q at its path (and its aliases), and, when beneath and
-// let through, by the routes of the members beneath it (decideBeneath).
-func (h *Handler) decideAt(ex *exchange, r *http.Request, q request, beneath bool) error {
+// decideAt decides q at its path (and its aliases), and, when let through
+// and depth is not 0, by the routes of the members beneath it as deep as
+// depth (decideBeneath).
+func (h *Handler) decideAt(ex *exchange, r *http.Request, q request, depth int) error {
 	if err := h.decidePath(ex, r, q); err != nil {
 		return err
 	}
-	if beneath {
-		return h.decideBeneath(ex, r, q)
+	if depth > 0 {
+		return h.decideBeneath(ex, r, q, depth)
 	}
 	return nil
 }
@@ -58,7 +59,7 @@ func (h *Handler) decideAt(ex *exchange, r *http.Request, q request, beneath boo
 // (the first on a tie). When every one lets it through, the request keeps
 // its own route (its upstream, its identity headers), as a path alias
 // does: only a refusal counts.
-func (h *Handler) decideEffects(ex *exchange, r *http.Request, q request, effects []string, beneath bool) error {
+func (h *Handler) decideEffects(ex *exchange, r *http.Request, q request, effects []string, depth int) error {
 	own, label := ex.dec, ex.label
 	if !own.forwards() {
 		return nil
@@ -66,7 +67,7 @@ func (h *Handler) decideEffects(ex *exchange, r *http.Request, q request, effect
 	worst, worstLabel := own, label
 	for _, m := range effects {
 		q.method = m
-		if err := h.decideAt(ex, r, q, beneath); err != nil {
+		if err := h.decideAt(ex, r, q, depth); err != nil {
 			return err
 		}
 		if !ex.dec.forwards() && ex.dec.severity() > worst.severity() {

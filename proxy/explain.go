@@ -144,12 +144,15 @@ func (h *Handler) why(q request, r *http.Request, route *policy.Route) string {
 			return "decided as a " + m + " too, which a " + q.method + does + " to its path"
 		}
 	}
-	if !actsBeneath(q, r) {
+	// An explained request carries no Depth header: a PROPFIND's is
+	// infinity, so depth 1 never answers here.
+	depth := membersDepth(q, r)
+	if depth == 0 {
 		return ""
 	}
 	for _, m := range append([]string{q.method}, effects...) {
 		found := false
-		t.Beneath(m, q.host.Name, q.path, math.MaxInt, func(rt *policy.Route) { found = found || rt == route })
+		t.Beneath(m, q.host.Name, q.path, depth, math.MaxInt, func(rt *policy.Route) { found = found || rt == route })
 		if found && m == q.method {
 			return "decided for a member beneath the path: a " + q.method + " acts on every member of a collection"
 		}
