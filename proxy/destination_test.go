@@ -128,6 +128,7 @@ func TestCollectionDecidedWithItsMembers(t *testing.T) {
 		{"PROPFIND", "/pub/", "", "", false, 401},
 		{"PROPFIND", "/pub/", "", "infinity", false, 401},
 		{"LOCK", "/pub/", "", "infinity", false, 401},
+		{"LOCK", "/pub/", "", "1", false, 401}, // no depth of a LOCK: taken as infinity
 		{"COPY", "/pub/x/", "/pub/", "", false, 401},
 		{"MOVE", "/pub/x", "/", "", true, 403},
 		{"COPY", "/files/x", "/pub/y", "", false, 401}, // /files/x/y is "/**"
