@@ -64,14 +64,8 @@ func TestCollectionRuleOnRESTTables(t *testing.T) {
 		}, "/api/users/7", 200},
 	}
 	for _, c := range cases {
-		table, err := policy.Compile(c.routes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f := newFixture(t, func(cfg *Config) { cfg.Routes = table })
-		s := f.session()
-		s.Identity.Groups = []string{"staff"}
-		if resp := f.do(t, "DELETE", c.path, nil, withCookies(f.cookies(t, s))); resp.StatusCode != c.want {
+		f, bob := staffFixture(t, c.routes)
+		if resp := f.do(t, "DELETE", c.path, nil, bob); resp.StatusCode != c.want {
 			t.Errorf("%s: DELETE %s: %d, want %d", c.name, c.path, resp.StatusCode, c.want)
 		}
 	}

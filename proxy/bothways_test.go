@@ -3,6 +3,8 @@ package proxy
 import (
 	"net/http"
 	"testing"
+
+	"github.com/portcullis/portcullis/policy"
 )
 
 // decidedBothWays sends method path with opts in proxy mode, where want
@@ -24,4 +26,24 @@ func (f *fixture) decidedBothWays(t *testing.T, what, method, path string, want 
 	if resp := f.do(t, http.MethodGet, "/oauth2/auth", nil, fa...); resp.StatusCode != want {
 		t.Errorf("forward-auth %s %s%s: %d, want %d", method, path, what, resp.StatusCode, want)
 	}
+}
+
+// effectRoutes give GET of /reports/**, PUT and DELETE of /archive/** and
+// DELETE of /ledger/** to finance, and the rest to anyone signed in: the
+// WebDAV tests' table.
+var effectRoutes = []policy.RouteConfig{
+	{Path: "/reports/**", Methods: []string{"GET"}, AllowGroups: []string{"finance"}},
+	{Path: "/archive/**", Methods: []string{"PUT", "DELETE"}, AllowGroups: []string{"finance"}},
+	{Path: "/ledger/**", Methods: []string{"DELETE"}, AllowGroups: []string{"finance"}},
+	{Path: "/**"},
+}
+
+// staffFixture is a fixture with routes and bob's session cookie, bob
+// being in the group staff alone.
+func staffFixture(t *testing.T, routes []policy.RouteConfig) (*fixture, reqOption) {
+	t.Helper()
+	f := newFixture(t, withRoutes(t, routes))
+	s := f.session()
+	s.Identity.Groups = []string{"staff"}
+	return f, withCookies(f.cookies(t, s))
 }

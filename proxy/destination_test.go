@@ -102,19 +102,12 @@ func TestDestinationRefusalNamesTheHeader(t *testing.T) {
 // anyone reads it, and a DELETE removed it; a Destination over it
 // overwrote it.
 func TestCollectionDecidedWithItsMembers(t *testing.T) {
-	table, err := policy.Compile([]policy.RouteConfig{
+	f, bob := staffFixture(t, []policy.RouteConfig{
 		{Path: "/pub/secret/**", AllowGroups: []string{"admins"}},
 		{Path: "/pub/**", Public: true},
 		{Path: "/files/*", Public: true},
 		{Path: "/**"},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFixture(t, func(c *Config) { c.Routes = table })
-	s := f.session()
-	s.Identity.Groups = []string{"staff"}
-	bob := withCookies(f.cookies(t, s))
 	cases := []struct {
 		method, path, dest, depth string
 		signedIn                  bool
@@ -169,19 +162,7 @@ func TestCollectionDecidedWithItsMembers(t *testing.T) {
 // /reports/** for finance ahead of "/**", bob (staff) copied a report to
 // where he reads it, decided by "/**" as a COPY.
 func TestWebDAVMethodDecidedAsItsEffects(t *testing.T) {
-	table, err := policy.Compile([]policy.RouteConfig{
-		{Path: "/reports/**", Methods: []string{"GET"}, AllowGroups: []string{"finance"}},
-		{Path: "/archive/**", Methods: []string{"PUT", "DELETE"}, AllowGroups: []string{"finance"}},
-		{Path: "/ledger/**", Methods: []string{"DELETE"}, AllowGroups: []string{"finance"}},
-		{Path: "/**"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFixture(t, func(c *Config) { c.Routes = table })
-	s := f.session()
-	s.Identity.Groups = []string{"staff"}
-	bob := withCookies(f.cookies(t, s))
+	f, bob := staffFixture(t, effectRoutes)
 	cases := []struct {
 		method, path, dest, overwrite, depth string
 		want                                 int

@@ -17,7 +17,7 @@ import (
 // not know may do anything: it is decided as a read, a write and a delete,
 // of the members beneath too. One a route names is decided by that route.
 func TestMethodOutsideTheTablesDecidedAsWhatItMayDo(t *testing.T) {
-	table, err := policy.Compile([]policy.RouteConfig{
+	f, bob := staffFixture(t, []policy.RouteConfig{
 		{Path: "/reports/**", Methods: []string{"GET"}, AllowGroups: []string{"finance"}},
 		{Path: "/archive/**", Methods: []string{"PUT", "DELETE"}, AllowGroups: []string{"finance"}},
 		{Path: "/ledger/**", Methods: []string{"DELETE"}, AllowGroups: []string{"finance"}},
@@ -25,13 +25,6 @@ func TestMethodOutsideTheTablesDecidedAsWhatItMayDo(t *testing.T) {
 		{Path: "/cache/**", Methods: []string{"PUT", "DELETE", "GET"}, AllowGroups: []string{"finance"}},
 		{Path: "/**"},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFixture(t, func(c *Config) { c.Routes = table })
-	s := f.session()
-	s.Identity.Groups = []string{"staff"}
-	bob := withCookies(f.cookies(t, s))
 	cases := []struct {
 		method, path string
 		want         int

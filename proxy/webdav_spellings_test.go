@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/portcullis/portcullis/policy"
 )
 
 // TestWebDAVOverrideAndSpellingsHeld: a POST whose _method names a WebDAV
@@ -13,19 +11,7 @@ import (
 // effects, Destination and members; odd Depth and Overwrite spellings are
 // read the stricter way; a method-override header never reaches the app.
 func TestWebDAVOverrideAndSpellingsHeld(t *testing.T) {
-	table, err := policy.Compile([]policy.RouteConfig{
-		{Path: "/reports/**", Methods: []string{"GET"}, AllowGroups: []string{"finance"}},
-		{Path: "/archive/**", Methods: []string{"PUT", "DELETE"}, AllowGroups: []string{"finance"}},
-		{Path: "/ledger/**", Methods: []string{"DELETE"}, AllowGroups: []string{"finance"}},
-		{Path: "/**"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFixture(t, func(c *Config) { c.Routes = table })
-	s := f.session()
-	s.Identity.Groups = []string{"staff"}
-	bob := withCookies(f.cookies(t, s))
+	f, bob := staffFixture(t, effectRoutes)
 	mp := "--b\r\nContent-Disposition: form-data;\r\n name=\"_method\"\r\n\r\nMOVE\r\n--b--\r\n"
 	for _, c := range []struct {
 		name, target, ctype, body string

@@ -243,10 +243,9 @@ func replace(args []string, old, new string) []string {
 	return out
 }
 
-// checkAliases has routes that a request reaches through the paths the
-// gateway also decides it as (its path without a trailing slash or a
-// format suffix) and through a POST's _method.
-const checkAliases = `[server]
+// checkHead is the 13 lines before the routes of checkAliases and
+// checkWebDAV, whose first route is therefore on line 15.
+const checkHead = `[server]
 public_url = "https://dash.example.com"
 
 [provider]
@@ -259,7 +258,12 @@ secrets = ["/Via1yk4hN8fhwPfb4G1emWUh89OaWAFP4jJ09w2Mb8="]
 [[upstreams]]
 name = "app"
 url = "http://127.0.0.1:3000"
+`
 
+// checkAliases has routes that a request reaches through the paths the
+// gateway also decides it as (its path without a trailing slash or a
+// format suffix) and through a POST's _method.
+const checkAliases = checkHead + `
 [[routes]]
 path = "/admin"
 allow_groups = ["admins"]
@@ -426,20 +430,7 @@ func TestCheckValueOfOneLine(t *testing.T) {
 // admins ahead of catch-alls: a COPY, MOVE, DELETE or PURGE is refused by a
 // route that is not its path's first match (routes[0] on line 15,
 // routes[1] on line 20).
-const checkWebDAV = `[server]
-public_url = "https://dash.example.com"
-
-[provider]
-issuer = "https://accounts.example.com"
-client_id = "client"
-
-[session]
-secrets = ["/Via1yk4hN8fhwPfb4G1emWUh89OaWAFP4jJ09w2Mb8="]
-
-[[upstreams]]
-name = "app"
-url = "http://127.0.0.1:3000"
-
+const checkWebDAV = checkHead + `
 [[routes]]
 path = "/reports/**"
 methods = ["GET"]
