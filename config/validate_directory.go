@@ -205,13 +205,15 @@ func isGUID(s string) bool {
 // warnOpenSignIn warns about routes that let in anyone the provider
 // signs in when that is anyone at all: a Google account without
 // hosted_domain, any GitHub user. Such a route (not public, not deny) names
-// no group, email, email domain other than "*", or claim, and requires no
+// no group, email, email domain (but "*" and, with Google, the domains every
+// account can have an address at: domainsRestrict), or claim, and requires no
 // scope beyond provider.scopes (those the gateway asks for, which the
 // provider grants every user).
 func (d *decoder) warnOpenSignIn(p *providerSection, kind string, routes []routeSection) {
 	var who, fix string
+	google := kind == "google" || p.Issuer == "https://accounts.google.com"
 	switch {
-	case (kind == "google" || p.Issuer == "https://accounts.google.com") && p.HostedDomain == "":
+	case google && p.HostedDomain == "":
 		who, fix = "any Google account", "set provider.hosted_domain, or restrict"
 	case kind == "github":
 		who, fix = "any GitHub user", "restrict"
@@ -219,15 +221,41 @@ func (d *decoder) warnOpenSignIn(p *providerSection, kind string, routes []route
 		return
 	}
 	granted := requestedScopes(p, kind)
+	open := func(d string) bool { return d == "*" || (google && sharedGoogleDomain(d)) }
 	for _, r := range routes {
 		if r.Public || r.Deny || len(r.AllowGroups) > 0 || len(r.AllowEmails) > 0 ||
-			len(r.RequireClaims) > 0 || slices.ContainsFunc(r.AllowEmailDomains, func(s string) bool { return s != "*" }) ||
+			len(r.RequireClaims) > 0 || domainsRestrict(r.AllowEmailDomains, open) ||
 			slices.ContainsFunc(r.RequireScopes, func(s string) bool { return !slices.Contains(granted, s) }) {
 			continue
 		}
 		d.warn(r.path, "%s can sign in and reach this route: %s it with allow_groups, allow_emails or allow_email_domains",
 			who, fix)
 	}
+}
+
+// domainsRestrict reports whether allow_email_domains restricts who
+// passes: it names a domain and none that anyone can have an address at
+// (open). A route passes an address at any one of its domains, so one open
+// domain among others opens it ("*" next to "acme.com" counted as a
+// restriction).
+func domainsRestrict(domains []string, open func(string) bool) bool {
+	return len(domains) > 0 && !slices.ContainsFunc(domains, open)
+}
+
+// sharedGoogleDomain reports whether d is an email domain at which anyone
+// can have an address Google vouches for: Gmail's, and the service-account
+// domains every Google Cloud project shares (PROJECT@appspot, NUMBER-compute@developer)
+// or whose subdomain any project names (NAME@PROJECT.iam). A service
+// account can mint an ID token with any audience, the client ID included,
+// which the gateway takes as a bearer token. One project's own
+// PROJECT.iam.gserviceaccount.com is that project's.
+func sharedGoogleDomain(d string) bool {
+	switch strings.ToLower(d) {
+	case "gmail.com", "googlemail.com", "gserviceaccount.com", "iam.gserviceaccount.com",
+		"appspot.gserviceaccount.com", "developer.gserviceaccount.com":
+		return true
+	}
+	return false
 }
 
 // warnOpenExtraIssuer warns about routes that every token of an extra
@@ -253,7 +281,7 @@ func (d *decoder) warnOpenExtraIssuer(p *providerSection, kind string, routes []
 	for _, r := range routes {
 		if r.Public || r.Deny || len(r.AllowGroups) > 0 || len(r.AllowEmails) > 0 ||
 			len(r.RequireClaims) > 0 || len(r.RequireScopes) > 0 ||
-			slices.ContainsFunc(r.AllowEmailDomains, func(s string) bool { return s != "*" }) {
+			domainsRestrict(r.AllowEmailDomains, func(d string) bool { return d == "*" }) {
 			continue
 		}
 		d.warn(r.path, "any token that %s signs for its audiences can reach this route: restrict it with require_claims (%s), allow_groups or allow_emails",
