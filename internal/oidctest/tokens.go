@@ -47,7 +47,10 @@ func newKey(tb testing.TB, kid, alg string) *Key {
 // RSA key generation is slow (the more under -race), so every provider of a
 // test binary shares one published RSA key and one unpublished one; the keys
 // are never modified. Providers differ by issuer, so their tokens still do
-// not verify at one another.
+// not verify at one another's relying party; but a client that trusts two
+// of them (the provider and an extra issuer) verifies either's signature
+// with the other's keys, so a test of tokens crossed between issuers gives
+// one of them its own key (Options.Alg "ES256").
 var (
 	rsaKeys = sync.OnceValues(func() (*Key, *Key) {
 		return mustRSA("rsa-1"), mustRSA("unknown-kid")
