@@ -3,8 +3,10 @@ package idp
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
+	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
@@ -40,4 +42,37 @@ func TestBearerTwoIssuersCrossed(t *testing.T) {
 			t.Errorf("%s: a JWT that failed was introspected (%d calls)", name, n-before)
 		}
 	}
+}
+
+// TestBearerScopeSpellings: scopes are read from scope (a string split on
+// spaces, RFC 6749 §3.3), else scp (Entra's string, Okta's array). A scope
+// claim of another type grants nothing and does not fall back to scp, a
+// comma is part of a scope, and case is kept: each is no scope a route
+// names, never a wider grant.
+func TestBearerScopeSpellings(t *testing.T) {
+	p, c, _ := setup(t, oidctest.Options{AccessTokenAudience: "api"}, func(cfg *Config) { cfg.Audiences = []string{"api"} })
+	for _, tc := range []struct {
+		name  string
+		extra map[string]any
+		want  []string
+	}{
+		{"scope as array", map[string]any{"scope": []string{"admin"}}, nil},
+		{"scope array beside scp", map[string]any{"scope": []string{"admin"}, "scp": "admin"}, nil},
+		{"scope before scp", map[string]any{"scope": "read", "scp": []string{"admin"}}, []string{"read"}},
+		{"comma separated", map[string]any{"scope": "read,admin"}, []string{"read,admin"}},
+		{"case and duplicates", map[string]any{"scope": "Admin read read"}, []string{"Admin", "read", "read"}},
+		{"scp of numbers", map[string]any{"scp": []any{1, "read"}}, nil},
+	} {
+		id, err := c.VerifyBearer(context.Background(), p.AccessToken("alice", tc.extra))
+		if err != nil || !slices.Equal(id.Scopes, tc.want) {
+			t.Errorf("%s: scopes %q, err %v; want %q", tc.name, idScopes(id), err, tc.want)
+		}
+	}
+}
+
+func idScopes(id *portcullis.Identity) []string {
+	if id == nil {
+		return nil
+	}
+	return id.Scopes
 }
