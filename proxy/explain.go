@@ -85,12 +85,14 @@ type explanation struct {
 // `portcullis check --request`. It goes through the same entry checks and
 // the same decision (decideRequest): the path's aliases and a _method in
 // the query are decided too, and an access_token in the query is refused
-// on every route, a public one included. The request has no body and no
-// header but its Host. A request refused before a decision is a
+// on every route, a public one included. The request has no body; its
+// headers are header (nil: none) and its Host, so that a Destination, a
+// Depth or an Overwrite is decided as serve decides it (the caller keeps
+// credentials out: id stands for them). A request refused before a decision is a
 // *RefusedError. A path under the prefix is the gateway's: one of its
 // endpoints (Explanation.Endpoint, which no route decides), else the 404
 // serve answers (a *RefusedError).
-func (h *Handler) Explain(method, target string, id *portcullis.Identity) (Explanation, error) {
+func (h *Handler) Explain(method, target string, header http.Header, id *portcullis.Identity) (Explanation, error) {
 	u, err := parseRequestURL(target)
 	if err != nil {
 		return Explanation{}, err
@@ -103,6 +105,9 @@ func (h *Handler) Explain(method, target string, id *portcullis.Identity) (Expla
 	// in the URL, the authority in Host.
 	r.URL = &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
 	r.Host = u.Host
+	if header != nil {
+		r.Header = header.Clone()
+	}
 	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unansweredWriter{}}, start: h.now(), label: "none",
 		explain: &explanation{id: id}}
 	defer ex.releaseBody()
@@ -124,11 +129,10 @@ func (h *Handler) Explain(method, target string, id *portcullis.Identity) (Expla
 
 // why is Explanation.Why: route, which answered q, is matched again as
 // each method q is decided as (its own, then its effects), at q's path and
-// then beneath it when q acts on its members, the order decide takes.
-// Only an explained request pays for it.
+// then beneath it when q acts on its members, then at its Destination's
+// path, the order decide takes. Only an explained request pays for it.
 func (h *Handler) why(q request, r *http.Request, route *policy.Route) string {
-	t := h.cfg.Routes
-	if route == nil || t.Match(q.method, q.host.Name, q.path) == route {
+	if route == nil || h.cfg.Routes.Match(q.method, q.host.Name, q.path) == route {
 		return ""
 	}
 	effects := policy.Effects(q.method)
@@ -139,14 +143,36 @@ func (h *Handler) why(q request, r *http.Request, route *policy.Route) string {
 	if q.unnamed {
 		does = " may do (the gateway cannot tell what it does)"
 	}
+	if w := h.whyAt(q, route, effects, does, membersDepth(q, r)); w != "" {
+		return w
+	}
+	dest := r.Header["Destination"]
+	if len(dest) != 1 {
+		return ""
+	}
+	path, err := destinationPath(dest[0], q.host)
+	if err != nil {
+		return ""
+	}
+	q.path = path
+	if w := h.whyAt(q, route, destinationEffects(r), " does", policy.Infinity); w != "" {
+		return "at the Destination's path " + path + ": " + w
+	}
+	return ""
+}
+
+// whyAt is why at q's path: route matched as q's method or one of effects
+// there, or for a member as deep as depth beneath it; "" if neither.
+func (h *Handler) whyAt(q request, route *policy.Route, effects []string, does string, depth int) string {
+	t := h.cfg.Routes
+	if t.Match(q.method, q.host.Name, q.path) == route {
+		return "decided as the " + q.method + " itself"
+	}
 	for _, m := range effects {
 		if t.Match(m, q.host.Name, q.path) == route {
 			return "decided as a " + m + " too, which a " + q.method + does + " to its path"
 		}
 	}
-	// An explained request carries no Depth header: a PROPFIND's is
-	// infinity, so depth 1 never answers here.
-	depth := membersDepth(q, r)
 	if depth == 0 {
 		return ""
 	}

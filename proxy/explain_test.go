@@ -30,16 +30,6 @@ func TestExplainAgreesWithServe(t *testing.T) {
 	for tok, id := range ids {
 		f.prov.bearers[tok] = id
 	}
-	// The status of a decision when ServeHTTP answers it (no browser).
-	status := func(d portcullis.Decision) int {
-		switch d.Outcome {
-		case portcullis.OutcomeAllow, portcullis.OutcomePublic:
-			return http.StatusOK
-		case portcullis.OutcomeUnauthenticated:
-			return http.StatusUnauthorized
-		}
-		return http.StatusForbidden
-	}
 	requests := []struct{ method, target string }{
 		{"GET", "/admin"}, {"GET", "/admin/"}, {"GET", "/admin.json"}, {"GET", "/admin.tar.gz/"},
 		{"GET", "/administrator"}, {"GET", "/public/x"}, {"GET", "/public/x?access_token=t"},
@@ -56,23 +46,66 @@ func TestExplainAgreesWithServe(t *testing.T) {
 			}
 			resp := f.do(t, rq.method, rq.target, nil, opts...)
 			served := resp.StatusCode
-			ex, err := f.h.Explain(rq.method, "http://gw.test"+rq.target, ids[tok])
-			var refused *RefusedError
-			explained := 0
-			switch {
-			case errors.As(err, &refused):
-				explained = refused.Status
-			case err != nil:
-				t.Fatalf("%s %s: %v", rq.method, rq.target, err)
-			case ex.Route == nil:
-				explained = http.StatusNotFound
-			default:
-				explained = status(ex.Decision)
-			}
+			ex, err := f.h.Explain(rq.method, "http://gw.test"+rq.target, nil, ids[tok])
+			explained := explainedStatus(t, ex, err)
 			if explained != served {
 				t.Errorf("%s %s as %q: explained %d (route %v, %s), served %d", rq.method, rq.target, tok,
 					explained, ex.Route, ex.Outcome, served)
 			}
+		}
+	}
+}
+
+// explainedStatus is the status ServeHTTP answers (no browser) for what
+// Explain decided: a refusal's own, 404 for no route.
+func explainedStatus(t *testing.T, ex Explanation, err error) int {
+	t.Helper()
+	var refused *RefusedError
+	switch {
+	case errors.As(err, &refused):
+		return refused.Status
+	case err != nil:
+		t.Fatalf("explain: %v", err)
+	case ex.Route == nil:
+		return http.StatusNotFound
+	}
+	switch ex.Outcome {
+	case portcullis.OutcomeAllow, portcullis.OutcomePublic:
+		return http.StatusOK
+	case portcullis.OutcomeUnauthenticated:
+		return http.StatusUnauthorized
+	}
+	return http.StatusForbidden
+}
+
+// TestExplainDecidesWebDAVHeadersAsServe: `check --request --header`
+// gives Explain a Destination, Depth and Overwrite, which decide a WebDAV
+// request as much as its path does; without them Explain could not show
+// why a COPY to /archive/ is refused, and called a Depth 1 listing of
+// /reports/ a deep one.
+func TestExplainDecidesWebDAVHeadersAsServe(t *testing.T) {
+	f, bob := staffFixture(t, effectRoutes)
+	id := &portcullis.Identity{Subject: "bob", Groups: []string{"staff"}}
+	cases := []struct{ method, path, dest, overwrite, depth string }{
+		{"COPY", "/files/x", "/archive/x", "", ""}, {"COPY", "/files/x", "/ledger/x", "F", ""},
+		{"COPY", "/files/x", "/ledger/x", "", ""}, {"MOVE", "/files/x", "/files/y", "", ""},
+		{"COPY", "/files/x", "http://gw.test/archive/x", "", ""}, {"COPY", "/files/x", "http://other.test/x", "", ""},
+		{"COPY", "/files/x", "/a/../archive/x", "", ""}, {"PROPFIND", "/", "", "", "1"},
+		{"PROPFIND", "/files/", "", "", "1"}, {"PROPFIND", "/files/", "", "", "infinity"},
+		{"LOCK", "/", "", "", "0"}, {"LOCK", "/", "", "", "infinity"}, {"REPORT", "/reports/", "", "", "0"},
+	}
+	for _, c := range cases {
+		header, opts := http.Header{}, []reqOption{bob}
+		for k, v := range map[string]string{"Destination": c.dest, "Overwrite": c.overwrite, "Depth": c.depth} {
+			if v != "" {
+				header.Set(k, v)
+				opts = append(opts, withHeader(k, v))
+			}
+		}
+		served := f.do(t, c.method, c.path, nil, opts...).StatusCode
+		ex, err := f.h.Explain(c.method, "http://gw.test"+c.path, header, id)
+		if explained := explainedStatus(t, ex, err); explained != served {
+			t.Errorf("%s %s %v: explained %d (route %v, why %q), served %d", c.method, c.path, header, explained, ex.Route, ex.Why, served)
 		}
 	}
 }
@@ -83,14 +116,14 @@ func TestExplainAgreesWithServe(t *testing.T) {
 func TestExplainGatewayEndpoint(t *testing.T) {
 	f := newFixture(t)
 	for endpoint := range gatewayEndpoints {
-		ex, err := f.h.Explain("GET", "http://gw.test/oauth2"+endpoint, nil)
+		ex, err := f.h.Explain("GET", "http://gw.test/oauth2"+endpoint, nil, nil)
 		if err != nil || ex.Endpoint != endpoint || ex.Route != nil {
 			t.Errorf("%s: endpoint %q, route %v, err %v", endpoint, ex.Endpoint, ex.Route, err)
 		}
 	}
 	for _, p := range []string{"/oauth2", "/oauth2/", "/oauth2/nope", "/oauth2//auth"} {
 		var refused *RefusedError
-		if _, err := f.h.Explain("GET", "http://gw.test"+p, nil); !errors.As(err, &refused) || refused.Status != http.StatusNotFound {
+		if _, err := f.h.Explain("GET", "http://gw.test"+p, nil, nil); !errors.As(err, &refused) || refused.Status != http.StatusNotFound {
 			t.Errorf("%s: %v, want a 404 refusal", p, err)
 		}
 	}

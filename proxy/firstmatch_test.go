@@ -48,7 +48,7 @@ func TestFirstMatchDecidesPlainMethods(t *testing.T) {
 			for _, m := range plain {
 				want := f.h.cfg.Routes.Match(m, "gw.test", p)
 				for _, id := range ids {
-					ex, err := f.h.Explain(m, "http://gw.test"+p, id)
+					ex, err := f.h.Explain(m, "http://gw.test"+p, nil, id)
 					if err != nil {
 						t.Fatalf("table %d %v: %s %s: %v", table, routes, m, p, err)
 					}

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/proxy"
@@ -20,22 +23,24 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-// runCheck is `portcullis check --config FILE [--request "METHOD URL" --identity k=v ...]`.
+// runCheck is `portcullis check --config FILE [--request "METHOD URL" --identity k=v --header "Name: value" ...]`.
 func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
-	fs := newCommand("check", `--config FILE [--strict] [--request "METHOD URL" [--identity k=v ...]]`,
+	fs := newCommand("check", `--config FILE [--strict] [--request "METHOD URL" [--identity k=v ...] [--header "Name: value" ...]]`,
 		"Validates a configuration file as serve does (the OTEL_* tracing environment\nincluded) and prints every problem and warning as FILE:LINE: key: message.\nExit code 0: valid; 2: problems (or warnings with --strict); 3: --request denied.")
 	path := fs.String("config", "", configUsage)
 	strict := fs.Bool("strict", false, "treat warnings (such as unreachable routes) as problems: exit code 2")
 	request := fs.String("request", "", "explain which route decides the request `\"METHOD URL\"` and how (exit code 3 when refused)")
 	var idFlags multiFlag
 	fs.Var(&idFlags, "identity", "`k=v` of the hypothetical identity of --request (sub, email, email_verified, groups, scope, claims.PATH); repeatable")
+	var headerFlags multiFlag
+	fs.Var(&headerFlags, "header", "`\"Name: value\"` header of --request, such as a WebDAV Destination, Depth or Overwrite (credentials are --identity's); repeatable")
 	if err := fs.parse(args, stdout, stderr); err != nil {
 		return err
 	}
 	requested := false // an empty --request is a malformed one, not none
 	fs.Visit(func(f *flag.Flag) { requested = requested || f.Name == "request" })
-	if len(idFlags) > 0 && !requested {
-		fmt.Fprintf(stderr, "%s: --identity describes the identity of a --request; give --request too\n", fs.Name())
+	if len(idFlags)+len(headerFlags) > 0 && !requested {
+		fmt.Fprintf(stderr, "%s: --identity and --header describe a --request; give --request too\n", fs.Name())
 		fs.printHelp(stderr)
 		return &exitError{code: 2}
 	}
@@ -66,7 +71,11 @@ func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.
 	if err != nil {
 		return usageError("%v", err)
 	}
-	return explain(stdout, cfg.Path, g.current().handler, *request, id)
+	header, err := parseHeaders(headerFlags)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	return explain(stdout, cfg.Path, g.current().handler, *request, header, id)
 }
 
 // explain prints which route decides a request and what it decides; a
@@ -75,7 +84,7 @@ func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.
 // 404, exit code 3). The gateway's handler decides it (proxy.Handler.
 // Explain), as serve would: the aliases of its path and a _method in its
 // query included, so that the verdict is serve's.
-func explain(w io.Writer, file string, h *proxy.Handler, request string, id *portcullis.Identity) error {
+func explain(w io.Writer, file string, h *proxy.Handler, request string, header http.Header, id *portcullis.Identity) error {
 	method, rawURL, ok := strings.Cut(strings.TrimSpace(request), " ")
 	rawURL = strings.TrimSpace(rawURL)
 	if !ok || strings.IndexFunc(rawURL, unicode.IsSpace) >= 0 {
@@ -89,7 +98,7 @@ func explain(w io.Writer, file string, h *proxy.Handler, request string, id *por
 		fmt.Fprintf(w, "decision: refused (400): method %q is not upper-case\n", method)
 		return denied
 	}
-	ex, err := h.Explain(method, rawURL, id)
+	ex, err := h.Explain(method, rawURL, header, id)
 	var refused *proxy.RefusedError
 	switch {
 	case errors.As(err, &refused):
@@ -125,6 +134,27 @@ func explain(w io.Writer, file string, h *proxy.Handler, request string, id *por
 		return denied
 	}
 	return nil
+}
+
+// parseHeaders builds the headers of --header flags ("Name: value"). The
+// request's host is its URL's and its credentials --identity's: a Host,
+// Authorization, Proxy-Authorization or Cookie is refused rather than
+// explained as something serve would decide otherwise.
+func parseHeaders(flags []string) (http.Header, error) {
+	header := http.Header{}
+	for _, f := range flags {
+		name, value, ok := strings.Cut(f, ":")
+		value = strings.TrimSpace(value)
+		if !ok || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
+			return nil, fmt.Errorf("--header %q: want \"Name: value\"", f)
+		}
+		switch name = http.CanonicalHeaderKey(name); name {
+		case "Host", "Authorization", "Proxy-Authorization", "Cookie":
+			return nil, fmt.Errorf("--header %s: the host is the --request URL's, credentials are --identity's", name)
+		}
+		header.Add(name, value)
+	}
+	return header, nil
 }
 
 // parseIdentity builds the hypothetical identity of --identity flags; no

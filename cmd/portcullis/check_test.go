@@ -221,6 +221,12 @@ func TestCheckRequestUsage(t *testing.T) {
 		{"identity without =", []string{"--request", "GET https://dash.example.com/", "--identity", "email"}, "want key=value"},
 		{"unknown identity key", []string{"--request", "GET https://dash.example.com/", "--identity", "role=x"}, `unknown key "role"`},
 		{"bad email_verified", []string{"--request", "GET https://dash.example.com/", "--identity", "email_verified=maybe"}, "true or false"},
+		{"header without a colon", []string{"--request", "COPY https://dash.example.com/", "--header", "Depth 1"}, `want "Name: value"`},
+		{"header name with a space", []string{"--request", "COPY https://dash.example.com/", "--header", "De pth: 1"}, `want "Name: value"`},
+		{"header value with a newline", []string{"--request", "COPY https://dash.example.com/", "--header", "Depth: 1\nX: y"}, `want "Name: value"`},
+		{"credentials as a header", []string{"--request", "GET https://dash.example.com/", "--header", "authorization: Bearer x"}, "credentials are --identity's"},
+		{"host as a header", []string{"--request", "GET https://dash.example.com/", "--header", "Host: other.example.com"}, "the host is the --request URL's"},
+		{"header without a request", []string{"--header", "Depth: 1"}, "describe a --request"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -471,6 +477,23 @@ func TestCheckRequestSaysWhyARouteRefused(t *testing.T) {
 			"why this route: decided for a member beneath the path: a COPY acts on every member of a collection"}},
 	}
 	runRequestCases(t, path, cases)
+	// The Destination's path decides a COPY too: serve refuses an
+	// anonymous copy into /public/secret/, which check could not be told.
+	dest := []string{"--header", "Destination: https://dash.example.com/public/secret/x"}
+	runRequestCases(t, path, []requestCase{
+		{"COPY to a Destination", "COPY https://dash.example.com/public/x", dest, 3, []string{
+			`route: routes[1] at ` + path + `:20`,
+			"why this route: at the Destination's path /public/secret/x: decided as the COPY itself",
+			"decision: unauthenticated"}},
+		{"COPY to a Destination with Overwrite: F", "COPY https://dash.example.com/public/x",
+			append(dest, "--header", "Overwrite: F"), 3, []string{"decision: unauthenticated"}},
+		{"COPY to a public Destination", "COPY https://dash.example.com/public/x",
+			[]string{"--header", "Destination: /public/y"}, 0, []string{"decision: public"}},
+		{"PROPFIND of Depth 0", "PROPFIND https://dash.example.com/public/",
+			[]string{"--header", "Depth: 0"}, 0, []string{"decision: public"}},
+		{"PROPFIND of Depth 1", "PROPFIND https://dash.example.com/public/",
+			[]string{"--header", "depth: 1"}, 3, []string{"why this route: decided for a member beneath the path"}},
+	})
 	if r := invoke(t, nil, append([]string{"check", "--config", path, "--request", "GET https://dash.example.com/reports/"}, bob...)...); strings.Contains(r.stdout, "why") {
 		t.Errorf("a GET decided by its first match says why:\n%s", r.stdout)
 	}

@@ -63,7 +63,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"sessions", "list", "--config", path, "x"}, `portcullis sessions list: unexpected argument "x"`},
 		{[]string{"check", "--nope"}, "flag provided but not defined: --nope"},
 		{[]string{"check", "--config"}, "flag needs an argument: --config"},
-		{[]string{"check", "--config", path, "--identity", "sub=a"}, "--identity describes the identity of a --request"},
+		{[]string{"check", "--config", path, "--identity", "sub=a"}, "--identity and --header describe a --request"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

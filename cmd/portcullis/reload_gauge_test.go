@@ -59,7 +59,7 @@ func TestActiveSessionsAfterRedisChange(t *testing.T) {
 func TestIdentityWithoutRequestPrintsUsage(t *testing.T) {
 	path := writeConfig(t, "good.toml", checkGood)
 	r := invoke(t, nil, "check", "--config", path, "--identity", "sub=a")
-	if r.code != 2 || !strings.Contains(r.stderr, "--identity describes the identity of a --request") ||
+	if r.code != 2 || !strings.Contains(r.stderr, "--identity and --header describe a --request") ||
 		!strings.Contains(r.stderr, "usage: portcullis check") {
 		t.Errorf("exit %d, stderr %q; want 2, the error, then the usage", r.code, r.stderr)
 	}

@@ -57,7 +57,8 @@ commands:
   serve --config FILE        run the gateway (or set PORTCULLIS_CONFIG)
   demo                       run a self-contained demo on 127.0.0.1
   check --config FILE        validate a configuration file
-        [--strict] [--request "METHOD URL" [--identity k=v ...]]
+        [--strict] [--request "METHOD URL" [--identity k=v ...]
+                   [--header "Name: value" ...]]
   sessions list|revoke       list or end server-side sessions (redis store)
   groups --config FILE       print the groups the provider's directory returns
          --user EMAIL [--token-file FILE]   for one user
