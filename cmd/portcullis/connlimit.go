@@ -22,8 +22,9 @@ import (
 // connection is closed at once.
 type connLimit struct {
 	net.Listener
-	max int
-	log *slog.Logger
+	max  int
+	log  *slog.Logger
+	name string // the bound the warning names
 
 	mu   sync.Mutex
 	open int
@@ -34,10 +35,10 @@ type connLimit struct {
 	lastWarn    time.Time
 }
 
-// limitConns wraps ln with a bound of max connections; the server that
-// serves ln must report to the result's connState.
-func limitConns(ln net.Listener, max int, log *slog.Logger) *connLimit {
-	return &connLimit{Listener: ln, max: max, log: log}
+// limitConns wraps ln with a bound of max connections, which warnings call
+// name; the server that serves ln must report to the result's connState.
+func limitConns(ln net.Listener, max int, name string, log *slog.Logger) *connLimit {
+	return &connLimit{Listener: ln, max: max, name: name, log: log}
 }
 
 // Accept returns the next connection that fits under the bound.
@@ -118,7 +119,7 @@ func (l *connLimit) stopWaiting(c *limitedConn) {
 func (l *connLimit) warn(msg string) {
 	if now := time.Now(); now.Sub(l.lastWarn) >= time.Minute {
 		l.lastWarn = now
-		l.log.Warn("server.max_connections reached: "+msg, "max_connections", l.max)
+		l.log.Warn(l.name+" reached: "+msg, "max_connections", l.max)
 	}
 }
 

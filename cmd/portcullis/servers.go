@@ -47,6 +47,13 @@ func listenError(key, addr string, err error) error {
 // a request decided on its own, as over TLS; the h2c Upgrade of an
 // HTTP/1.1 request, a tunnel, is not served (Go's server has none) and the
 // proxy refuses to pass it on.
+// opsMaxConnections bounds the ops listener's connections as
+// server.max_connections bounds the gateway's: probes, scrapers and an
+// operator's pprof need a few, and without a bound whoever reaches the
+// listener held a goroutine, its buffers and a file descriptor (the
+// gateway's own, which its upstreams and provider need) per connection.
+const opsMaxConnections = 64
+
 func gatewayProtocols() *http.Protocols {
 	p := new(http.Protocols)
 	p.SetHTTP1(true)
@@ -79,7 +86,7 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 		ErrorLog: log.New(serverErrorLog{g.logger.Handler()}, "", 0),
 	}}
 	if cfg.MaxConnections > 0 {
-		lim := limitConns(gwLn, cfg.MaxConnections, g.logger)
+		lim := limitConns(gwLn, cfg.MaxConnections, "server.max_connections", g.logger)
 		s.gwLn, s.gw.ConnState = lim, lim.connState
 	}
 	if cfg.TLSCertFile != "" {
@@ -98,6 +105,8 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 		// WriteTimeout: /debug/pprof/profile streams for as long as asked).
 		s.ops = &http.Server{Handler: g.opsHandler(), ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+		lim := limitConns(s.opsLn, opsMaxConnections, "the ops listener's bound", g.logger)
+		s.opsLn, s.ops.ConnState = lim, lim.connState
 	}
 	return s, nil
 }
