@@ -200,12 +200,24 @@ func serveHTTP2(t *testing.T, f *fixture) string {
 func h2Status(t *testing.T, addr string, fields [][2]string) string {
 	t.Helper()
 	fr := h2Dial(t, addr)
+	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: h2Fields(fields), EndStream: true, EndHeaders: true})
+	return h2Answer(t, fr)
+}
+
+// h2Fields is the HPACK encoding of fields.
+func h2Fields(fields [][2]string) []byte {
 	var hb bytes.Buffer
 	enc := hpack.NewEncoder(&hb)
 	for _, kv := range fields {
 		_ = enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
 	}
-	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
+	return hb.Bytes()
+}
+
+// h2Answer reads frames until stream 1's :status ("reset" for a
+// RST_STREAM or GOAWAY), acknowledging the server's SETTINGS.
+func h2Answer(t *testing.T, fr *http2.Framer) string {
+	t.Helper()
 	dec := hpack.NewDecoder(4096, nil)
 	for {
 		fm, err := fr.ReadFrame()
