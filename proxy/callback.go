@@ -294,6 +294,31 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 		h.fail(ex, r, err)
 		return
 	}
+	s := h.newSession(tokens, id, ls)
+	// The session the browser had before (a step-up, or a login over an
+	// old one) ends here, server-side too: a copy of its cookie must not
+	// outlive the new login. It is read first, for its refresh token.
+	replaced := h.presentedSession(r)
+	delErr := h.cfg.Sessions.Delete(ex, r)
+	if delErr != nil && replaced == nil {
+		h.log.Warn("proxy: ending the previous session at login failed", logattr.Err(delErr))
+	}
+	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
+		h.fail(ex, r, h.saveFailure(err))
+		return
+	}
+	h.metrics.login("succeeded", "")
+	ex.id = &s.Identity
+	h.logSignIn(&s.Identity, ls.StepUp)
+	dr, release := detached(r)
+	defer release()
+	h.endReplaced(dr, replaced, &s.Identity, s.RefreshToken, delErr)
+	http.Redirect(ex, r, h.redirects.validate(ls.ReturnURL), http.StatusFound)
+}
+
+// newSession is the fresh session of a sign-in that redeemed its code for
+// tokens and id, begun with the login state ls.
+func (h *Handler) newSession(tokens *idp.Tokens, id *portcullis.Identity, ls *session.LoginState) *session.Session {
 	now := h.now()
 	s := &session.Session{
 		Identity:     *id,
@@ -314,20 +339,7 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 	if ls.StepUp != "" {
 		s.StepUps = map[string]time.Time{ls.StepUp: now}
 	}
-	// The session the browser had before (a step-up, or a login over an
-	// old one) ends here, server-side too: a copy of its cookie must not
-	// outlive the new login.
-	if err := h.cfg.Sessions.Delete(ex, r); err != nil {
-		h.log.Warn("proxy: ending the previous session at login failed", logattr.Err(err))
-	}
-	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
-		h.fail(ex, r, h.saveFailure(err))
-		return
-	}
-	h.metrics.login("succeeded", "")
-	ex.id = &s.Identity
-	h.logSignIn(&s.Identity, ls.StepUp)
-	http.Redirect(ex, r, h.redirects.validate(ls.ReturnURL), http.StatusFound)
+	return s
 }
 
 // saveFailure is the sign-in failure of a session that could not be saved:

@@ -7,12 +7,11 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis/idp"
-	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/session"
 )
 
-// handleStart serves GET {prefix}/start?rd=URL: it clears any existing
-// session and starts a login that returns to the validated rd.
+// handleStart serves GET {prefix}/start?rd=URL: it starts a login that
+// returns to the validated rd.
 func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.fail(ex, r, methodNotAllowed("GET, HEAD"))
@@ -30,14 +29,10 @@ func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 		h.fail(ex, r, startByPage())
 		return
 	}
-	// A sign-in started from another site (a link, a redirect) does not end
-	// the session first: that site could otherwise sign users out. The
-	// session of the new sign-in replaces it at the callback.
-	if h.sameOrigin(ex, r) {
-		if err := h.cfg.Sessions.Delete(ex, r); err != nil {
-			h.log.Warn("proxy: clearing the session at login start failed", logattr.Err(err))
-		}
-	}
+	// The session this browser has is not ended here: a sign-in that
+	// fails or is abandoned leaves it as it was, and the callback of one
+	// that succeeds ends it as a sign-out does (endReplaced). Ended here,
+	// it left no line and its refresh token valid at the provider.
 	rd := h.redirects.validate(r.URL.Query().Get("rd"))
 	if !h.onPublicHost(ex) {
 		// A link or a button on another host: the login-state cookie is

@@ -75,6 +75,9 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 		// asks the store): kept, it signed this browser in again as soon
 		// as the store was back, after its user had signed out.
 		_ = h.cfg.Sessions.Delete(ex, r)
+		// Load asks the store only for a request with a session cookie:
+		// a sign-out, which the store could not carry out.
+		h.metrics.logout("sign_out", "store_failed")
 		h.fail(ex, r, unavailable(signOutUnavailable, err))
 		return
 	}
@@ -141,6 +144,7 @@ func (h *Handler) endSignOutSession(ex *exchange, r *http.Request, s *session.Se
 	// the 503's own lines do not name the user of.
 	if s != nil {
 		ex.id = &s.Identity
+		h.metrics.logout("sign_out", "store_failed")
 		h.log.Warn("proxy: signed out, but the session store could not end the session", subAttr(s.Identity.Subject),
 			slog.String("refresh_token", h.revokeRefresh(r, s)), logattr.Err(err))
 	}
@@ -153,7 +157,7 @@ func (h *Handler) endSignOutSession(ex *exchange, r *http.Request, s *session.Se
 // sign-out with what became of that token.
 func (h *Handler) recordSignOut(ex *exchange, r *http.Request, s *session.Session, providerLogout bool) {
 	ex.id = &s.Identity
-	h.metrics.logout("sign_out")
+	h.metrics.logout("sign_out", "ended")
 	h.refresher.ended(s.RefreshToken, h.now)
 	h.log.Info("proxy: signed out", subAttr(s.Identity.Subject), slog.String("refresh_token", h.revokeRefresh(r, s)),
 		slog.Bool("provider_logout", providerLogout))
@@ -422,7 +426,7 @@ func (h *Handler) handleBackchannelLogout(ex *exchange, r *http.Request) {
 	if err := h.logout.MarkLogoutTokenUsed(context.WithoutCancel(r.Context()), raw); err != nil {
 		h.log.Warn("proxy: a logout took effect but its token could not be recorded as used", subAttr(sub), logattr.Err(err))
 	}
-	h.metrics.logout("backchannel")
+	h.metrics.logout("backchannel", "ended")
 	h.log.Info("proxy: back-channel logout", subAttr(sub), slog.String("sid", logattr.Value(sid, maxLoggedUser)), "sessions", n)
 	ex.WriteHeader(http.StatusOK)
 }

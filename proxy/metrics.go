@@ -53,7 +53,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "logins_total",
 			Help: "Logins by result and reason."}, []string{"result", "reason"}),
 		logouts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "logouts_total",
-			Help: "Sessions ended, by kind."}, []string{"kind"}),
+			Help: "Sessions ended, by kind and result."}, []string{"kind", "result"}),
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "refreshes_total",
 			Help: "Access-token refreshes by result."}, []string{"result"}),
 	}
@@ -138,11 +138,14 @@ func (m *metrics) login(result, reason string) {
 	m.logins.WithLabelValues(result, reason).Inc()
 }
 
-func (m *metrics) logout(kind string) {
+// logout counts a session ended by kind (sign_out, backchannel, replaced)
+// with its result: "ended", or "store_failed" when the session store could
+// not end it (the browser's cookie is cleared all the same).
+func (m *metrics) logout(kind, result string) {
 	if m == nil {
 		return
 	}
-	m.logouts.WithLabelValues(kind).Inc()
+	m.logouts.WithLabelValues(kind, result).Inc()
 }
 
 func (m *metrics) refresh(result string) {

@@ -447,6 +447,13 @@ func (h *Handler) loadFull(r *http.Request) (*session.Session, error) {
 
 func (h *Handler) saveRefreshed(ex *exchange, r *http.Request, s *session.Session) error {
 	err := h.cfg.Sessions.Save(ex, r, s)
+	if errors.Is(err, session.ErrNoSession) {
+		// Not a failure: the store no longer holds the session (a sign-out,
+		// a revocation or a new sign-in ended it meanwhile) and does not
+		// recreate it; the caller ends the refresh's token.
+		h.log.Info("proxy: a refreshed session was not saved: the session had ended meanwhile", subAttr(s.Identity.Subject))
+		return err
+	}
 	if err != nil {
 		h.log.Warn("proxy: saving a refreshed session failed", subAttr(s.Identity.Subject), logattr.Err(err))
 		return err

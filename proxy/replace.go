@@ -1,0 +1,77 @@
+package proxy
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/logattr"
+	"github.com/portcullis/portcullis/session"
+)
+
+// presentedSession is the session whose cookie the callback's browser
+// presented, with its tokens, read before a new sign-in replaces it; nil
+// when none opens (no cookie, a stale one, one sealed with another
+// secret) or the store cannot be asked (the line says so; the sign-in
+// goes on, and the new session still replaces the cookie).
+func (h *Handler) presentedSession(r *http.Request) *session.Session {
+	s, err := h.signOutSession(r)
+	if err != nil {
+		h.log.Warn("proxy: reading the session a sign-in replaces failed", logattr.Err(err))
+		return nil
+	}
+	return s
+}
+
+// endReplaced ends old, the session a successful sign-in of id (refresh
+// token newRT) replaced, as a sign-out ends it: its Redis record was
+// deleted (deleteErr: the store could not), its refresh token is revoked
+// and refused here, and one line names its user and what became of the
+// token. A token of the same provider user is not revoked: at Google (and
+// Auth0, Keycloak before 26.1) it shares the new sign-in's grant, whose
+// revocation ended the new session at its first refresh; it is only
+// refused here ("same_user").
+func (h *Handler) endReplaced(r *http.Request, old *session.Session, id *portcullis.Identity, newRT string, deleteErr error) {
+	if old == nil {
+		return
+	}
+	rt := old.RefreshToken
+	outcome := "none"
+	switch {
+	case rt == "" || rt == newRT:
+	case sameProviderUser(&old.Identity, id):
+		h.refresher.ended(rt, h.now)
+		h.refresher.markDead(rt)
+		outcome = "same_user"
+	default:
+		h.refresher.ended(rt, h.now)
+		outcome = h.revokeRefresh(r, old)
+	}
+	attrs := []any{subAttr(old.Identity.Subject), slog.String("refresh_token", outcome)}
+	if deleteErr != nil {
+		h.metrics.logout("replaced", "store_failed")
+		h.log.Warn("proxy: session replaced by a new sign-in, but the session store could not end it",
+			append(attrs, logattr.Err(deleteErr))...)
+		return
+	}
+	h.metrics.logout("replaced", "ended")
+	h.log.Info("proxy: session replaced by a new sign-in", attrs...)
+}
+
+// sameProviderUser reports whether a and b are one user at one provider:
+// the issuer and the provider's sub (else the user_claim value).
+func sameProviderUser(a, b *portcullis.Identity) bool {
+	return a.Issuer == b.Issuer && providerSub(a) == providerSub(b)
+}
+
+// providerSub is id's sub at its provider: ProviderSubject, else the sub
+// claim (sessions saved before ProviderSubject existed), else Subject.
+func providerSub(id *portcullis.Identity) string {
+	if id.ProviderSubject != "" {
+		return id.ProviderSubject
+	}
+	if sub, _ := id.Claims["sub"].(string); sub != "" {
+		return sub
+	}
+	return id.Subject
+}
