@@ -76,6 +76,7 @@ var oauth2ProxyOptions = map[string]string{
 	"cookie_secure":                        "not needed: the cookie is Secure on https, HttpOnly and SameSite=Lax",
 	"cookie_httponly":                      "not needed: the cookie is Secure on https, HttpOnly and SameSite=Lax",
 	"cookie_samesite":                      "not needed: the cookie is Secure on https, HttpOnly and SameSite=Lax",
+	"cookie_path":                          "not needed: the cookie's Path is /",
 	"backend_logout_url":                   "not needed: a sign-out goes through the provider's end-session endpoint and revokes the refresh token, each when the provider's discovery lists one; [provider] revoke_on_sign_out = false keeps the revocation out, as oauth2-proxy's sign-out does",
 }
 
@@ -92,6 +93,7 @@ var oauth2ProxyFlagNames = map[string]string{
 	"oidc_extra_audience": "oidc_extra_audiences",
 	"cookie_domain":       "cookie_domains",
 	"upstream":            "upstreams",
+	"trusted_ip":          "trusted_ips",
 }
 
 // oauth2ProxyHint returns "; oauth2-proxy's K is ..." when k (with '-' read

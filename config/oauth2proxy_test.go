@@ -1,6 +1,9 @@
 package config
 
 import (
+	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -74,6 +77,14 @@ func TestMigrationProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "a singular flag's name and the cookie's path",
+			doc:  base + "trusted-ip = \"10.0.0.0/8\"\ncookie_path = \"/app\"\n",
+			want: []string{
+				"cfg.toml:17: routes[0].trusted-ip: unknown key; oauth2-proxy's trusted-ip is not available: every request from those addresses would pass; write public routes instead here",
+				"cfg.toml:18: routes[0].cookie_path: unknown key; oauth2-proxy's cookie_path is not needed: the cookie's Path is / here",
+			},
+		},
+		{
 			name: "keys in the wrong table",
 			doc: strings.Replace(strings.Replace(base, "[session]\n", "[session]\nlisten = \":1\"\n", 1),
 				"client_id = \"client\"\n", "client_id = \"client\"\ncookie_domain = \"example.com\"\n", 1) +
@@ -113,6 +124,32 @@ func TestOAuth2ProxyHintsNameRealKeys(t *testing.T) {
 			if !slices.Contains(keys, k) && !slices.Contains(keys, strings.TrimSuffix(k, "_file")) {
 				t.Errorf("oauth2-proxy's %s: the hint names %s, which is no key (%q)", opt, k, where)
 			}
+		}
+	}
+}
+
+// TestMigrationGuideNamesEveryOption: every oauth2-proxy option that
+// `portcullis check` answers with what to write instead is named, as its
+// flag, in docs/oauth2-proxy.md, so that a team reading the guide before
+// writing the file learns what check would tell it (and what has no
+// equivalent) without a failed check first.
+func TestMigrationGuideNamesEveryOption(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "oauth2-proxy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	singular := map[string]string{}
+	for flag, plural := range oauth2ProxyFlagNames {
+		singular[plural] = flag
+	}
+	for _, opt := range slices.Sorted(maps.Keys(oauth2ProxyOptions)) {
+		name := opt
+		if s, ok := singular[opt]; ok {
+			name = s
+		}
+		flag := "--" + strings.ReplaceAll(name, "_", "-")
+		if !regexp.MustCompile(regexp.QuoteMeta(flag) + `\b(?:[^-]|$)`).Match(b) {
+			t.Errorf("docs/oauth2-proxy.md does not name %s (check answers it with %q)", flag, oauth2ProxyOptions[opt])
 		}
 	}
 }
