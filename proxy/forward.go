@@ -186,7 +186,9 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 		h.watchUpload(ex, r)
 	}
 	req := withExchange(r, ex)
-	if ex.id != nil && r.Header["Upgrade"] != nil && httpguts.HeaderValuesContainsToken(r.Header["Connection"], "Upgrade") {
+	// An anonymous upgrade (a public route) is watched too: a reload
+	// whose routes no longer admit it ends it (stillAllowed).
+	if r.Header["Upgrade"] != nil && httpguts.HeaderValuesContainsToken(r.Header["Connection"], "Upgrade") {
 		var stop func()
 		req, stop = h.watchUpgrade(ex, r, req)
 		defer stop()

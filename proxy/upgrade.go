@@ -156,7 +156,7 @@ func (h *Handler) watchUpgrade(ex *exchange, r, req *http.Request) (_ *http.Requ
 // newWatch is the watch of ex's identity, without the request that loads
 // its session again (sessionProbe).
 func (h *Handler) newWatch(ex *exchange) upgradeWatch {
-	w := upgradeWatch{end: h.identityEnd(ex), bearer: ex.bearer, sub: ex.id.Subject,
+	w := upgradeWatch{end: h.identityEnd(ex), bearer: ex.bearer, sub: subjectOf(ex.id),
 		q: request{method: ex.method, host: ex.host, path: ex.path}, overrides: ex.overrides, id: ex.id,
 		checked: ex.start.UnixNano()}
 	if ex.sess != nil && ex.bearer == "" {
@@ -183,7 +183,18 @@ func (h *Handler) identityEnd(ex *exchange) time.Time {
 		}
 		return s.ExpiresAt
 	}
+	if ex.id == nil {
+		return time.Time{} // anonymous: only the routes can end it
+	}
 	return ex.id.Expiry
+}
+
+// subjectOf is id's subject, "" for an anonymous request.
+func subjectOf(id *portcullis.Identity) string {
+	if id == nil {
+		return ""
+	}
+	return id.Subject
 }
 
 // watch ends the connection (end) when w's identity ends, until done.
