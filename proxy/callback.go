@@ -297,12 +297,10 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 	s := h.newSession(tokens, id, ls)
 	// The session the browser had before (a step-up, or a login over an
 	// old one) ends here, server-side too: a copy of its cookie must not
-	// outlive the new login. It is read first, for its refresh token.
+	// outlive the new login. It is read first, for its refresh token, and
+	// ended only once the new one is saved: a save that fails (Redis
+	// down, a session too large) leaves it as it was, cookie and token.
 	replaced := h.presentedSession(r)
-	delErr := h.cfg.Sessions.Delete(ex, r)
-	if delErr != nil && replaced == nil {
-		h.log.Warn("proxy: ending the previous session at login failed", logattr.Err(delErr))
-	}
 	if err := h.cfg.Sessions.Save(ex, r, s); err != nil {
 		h.fail(ex, r, h.saveFailure(err))
 		return
@@ -312,6 +310,10 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 	h.logSignIn(&s.Identity, ls.StepUp)
 	dr, release := detached(r)
 	defer release()
+	delErr := h.endPresented(dr)
+	if delErr != nil && replaced == nil {
+		h.log.Warn("proxy: ending the previous session at login failed", logattr.Err(delErr))
+	}
 	h.endReplaced(dr, replaced, &s.Identity, s.RefreshToken, delErr)
 	http.Redirect(ex, r, h.redirects.validate(ls.ReturnURL), http.StatusFound)
 }

@@ -23,6 +23,23 @@ func (h *Handler) presentedSession(r *http.Request) *session.Session {
 	return s
 }
 
+// endPresented ends, in the store, the session whose cookie r presented
+// (with Redis, its record: every copy of its cookie), once the session of
+// a new sign-in was saved over it. It writes no cookie: Save has set the
+// new session's and cleared the chunks it does not use, which an expiry
+// written now would clear again.
+func (h *Handler) endPresented(r *http.Request) error {
+	return h.cfg.Sessions.Delete(cookieSink{}, r)
+}
+
+// cookieSink is a ResponseWriter whose headers (a Delete's expired
+// cookies) go nowhere.
+type cookieSink struct{}
+
+func (cookieSink) Header() http.Header         { return http.Header{} }
+func (cookieSink) Write(b []byte) (int, error) { return len(b), nil }
+func (cookieSink) WriteHeader(int)             {}
+
 // endReplaced ends old, the session a successful sign-in of id (refresh
 // token newRT) replaced, as a sign-out ends it: its Redis record was
 // deleted (deleteErr: the store could not), its refresh token is revoked
