@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -127,12 +128,7 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 	case err == nil:
 		return ns, nil
 	case errors.Is(err, idp.ErrInvalidGrant):
-		h.refresher.markDead(full.RefreshToken)
-		dr, release := detached(r)
-		defer release()
-		if derr := h.cfg.Sessions.Delete(ex, dr); derr != nil {
-			h.log.Warn("proxy: deleting a session whose refresh was refused failed", logattr.Err(derr))
-		}
+		h.endRefused(ex, r, full, err)
 		return nil, nil
 	case expired && errors.As(err, &storeErr):
 		return nil, err
@@ -141,6 +137,23 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 	default:
 		h.refresher.failed(full.RefreshToken, h.now)
 		return s, nil // provider unreachable; the access token is still valid
+	}
+}
+
+// endRefused ends s, whose refresh was refused (err): its token is dead
+// here and the store forgets it. The cookies are cleared, unless s ended
+// during the refresh (errOvertaken): the browser holds another session by
+// the time this answer reaches it (the sign-in over s), or none.
+func (h *Handler) endRefused(ex *exchange, r *http.Request, s *session.Session, err error) {
+	h.refresher.markDead(s.RefreshToken)
+	dr, release := detached(r)
+	defer release()
+	var w http.ResponseWriter = ex
+	if errors.Is(err, errOvertaken) {
+		w = cookieSink{}
+	}
+	if derr := h.cfg.Sessions.Delete(w, dr); derr != nil {
+		h.log.Warn("proxy: deleting a session whose refresh was refused failed", logattr.Err(derr))
 	}
 }
 
@@ -281,19 +294,47 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, carried, s *
 	if err != nil {
 		return nil, err
 	}
-	if err := save(ns); errors.Is(err, session.ErrNoSession) {
-		// Ended (sign-out, back-channel logout, revoke) while the provider
-		// answered: the new tokens must not serve this request, and the
-		// refresh token just issued is revoked, as the sign-out revoked
-		// the one it read. Not when sign-outs keep the grant: no one holds
-		// the new token (it is dropped here), and a revocation may end
-		// more than this session at the provider.
-		if ns.RefreshToken != "" && ns.RefreshToken != s.RefreshToken && !h.cfg.SignOutKeepsGrant {
-			h.revokeOvertaken(ctx, s, ns.RefreshToken)
-		}
-		return nil, idp.ErrInvalidGrant
+	if err := h.saveUnlessEnded(s, ns, save); errors.Is(err, session.ErrNoSession) {
+		h.overtaken(ctx, s, ns)
+		return nil, errOvertaken
 	}
 	return ns, nil
+}
+
+// errOvertaken is the refusal of a refresh whose session ended (a
+// sign-out, a new sign-in over it, a revocation) while the provider
+// answered. The request's cookie is then no longer the browser's own
+// session: its answer writes no cookie (fresh), which, after a sign-in
+// over it, expired the new session's.
+var errOvertaken = fmt.Errorf("%w: the session ended during its refresh", idp.ErrInvalidGrant)
+
+// saveUnlessEnded saves ns, the refresh of s, unless s ended on this
+// replica meanwhile (refresher.ended): a store that keeps nothing
+// server-side (cookies) cannot say so, and the refreshed cookie was set
+// over the one of the sign-in that replaced s.
+func (h *Handler) saveUnlessEnded(s, ns *session.Session, save func(*session.Session) error) error {
+	if h.refresher.wasEnded(s.RefreshToken, h.now) {
+		return session.ErrNoSession
+	}
+	return save(ns)
+}
+
+// overtaken ends the refresh token ns, the refresh of s, was issued after
+// s ended: the new tokens must not serve this request, and the new refresh
+// token is revoked, as the sign-out revoked the one it read. Not when
+// sign-outs keep the grant, nor when s was replaced by a sign-in of the
+// same provider user (its grant is the new session's): no one holds the
+// new token (it is refused here), and a revocation may end more than this
+// session at the provider.
+func (h *Handler) overtaken(ctx context.Context, s, ns *session.Session) {
+	if ns.RefreshToken == "" || ns.RefreshToken == s.RefreshToken {
+		return
+	}
+	if h.cfg.SignOutKeepsGrant || h.refresher.grantKept(s.RefreshToken, h.now) {
+		h.refresher.markDead(ns.RefreshToken)
+		return
+	}
+	h.revokeOvertaken(ctx, s, ns.RefreshToken)
 }
 
 // revokeOvertaken revokes rt, the refresh token a refresh of s was issued

@@ -81,6 +81,32 @@ func (f *refresher) ended(rt string, now func() time.Time) {
 	}
 }
 
+// wasEnded reports whether the session holding refresh token rt was
+// signed out or replaced on this replica (ended) within refreshReuse.
+func (f *refresher) wasEnded(rt string, now func() time.Time) bool {
+	if rt == "" {
+		return false
+	}
+	_, ok := f.memory(now).Get(markerKey("ended", rt))
+	return ok
+}
+
+// keptGrant records that the session holding rt was replaced by a sign-in
+// of the same provider user, whose new session shares rt's grant at some
+// providers (endReplaced): a refresh of rt overtaken by that sign-in does
+// not revoke the token it was issued.
+func (f *refresher) keptGrant(rt string, now func() time.Time) {
+	if rt != "" {
+		f.memory(now).Set(markerKey("grant-kept", rt), recentRefresh{s: &session.Session{}})
+	}
+}
+
+// grantKept reports keptGrant(rt).
+func (f *refresher) grantKept(rt string, now func() time.Time) bool {
+	_, ok := f.memory(now).Get(markerKey("grant-kept", rt))
+	return rt != "" && ok
+}
+
 // groupsEnded records that the directory read memo (rereadGroups) ended
 // a cookie-store session, for refreshReuse: a copy of its cookie gets that
 // answer, not another read.

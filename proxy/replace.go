@@ -57,6 +57,7 @@ func (h *Handler) endReplaced(r *http.Request, old *session.Session, id *portcul
 	switch {
 	case rt == "" || rt == newRT:
 	case sameProviderUser(&old.Identity, id):
+		h.refresher.keptGrant(rt, h.now)
 		h.refresher.ended(rt, h.now)
 		h.refresher.markDead(rt)
 		outcome = "same_user"

@@ -3,11 +3,15 @@ package proxy
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/internal/testenv"
 	"github.com/portcullis/portcullis/session"
 )
@@ -87,5 +91,77 @@ func wantSessionKept(t *testing.T, f *fixture, resp *http.Response, old []*http.
 	}
 	if len(f.prov.revoked) != 0 || len(logLines(logs.String(), "proxy: session replaced by a new sign-in")) != 0 {
 		t.Errorf("a failed sign-in revoked %q or logged a replacement:\n%s", f.prov.revoked, logs.String())
+	}
+}
+
+// TestRefreshInFlightDoesNotUndoSignIn: bob's request refreshes his
+// session while the browser signs in over it. The refresh answers after
+// the callback: its answer must not serve bob, nor write the session
+// cookie (the cookie store set bob's refreshed session over the new one;
+// both stores expired the new one), and the refresh token it was issued is
+// revoked as the callback revoked the one it read, except when the same
+// provider user signed in: that token shares the new session's grant
+// (revoked, the new session ended at its first refresh); it is refused
+// here instead.
+func TestRefreshInFlightDoesNotUndoSignIn(t *testing.T) {
+	for _, store := range []string{"cookie", "redis"} {
+		for _, user := range []string{"other", "same"} {
+			t.Run(store+"/"+user, func(t *testing.T) { refreshAcrossSignIn(t, store, user == "same") })
+		}
+	}
+}
+
+func refreshAcrossSignIn(t *testing.T, store string, sameUser bool) {
+	var opts []fixtureOption
+	var addr string
+	if store == "redis" {
+		opts = append(opts, redisAt(t, &addr))
+	}
+	f := newFixture(t, opts...)
+	if sameUser {
+		f.prov.identity.Subject, f.prov.identity.ProviderSubject = "bob", "bob"
+	}
+	started, gate := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
+		once.Do(func() { close(started) })
+		<-gate
+		id := portcullis.Identity{Issuer: f.prov.identity.Issuer, Subject: "bob", ProviderSubject: "bob"}
+		return &idp.Tokens{AccessToken: "at-bob-1", RefreshToken: "rt-bob-1", Expiry: f.clock.Now().Add(time.Hour)}, &id, nil
+	}
+	s := f.session()
+	s.Identity.Subject, s.Identity.ProviderSubject, s.RefreshToken = "bob", "bob", "rt-bob-0"
+	s.Expiry = f.clock.Now().Add(10 * time.Second) // within the refresh margin
+	old := saveToStore(t, f.cfg.Sessions, s)
+	var resp *http.Response
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp = f.do(t, "GET", "/app/x", nil, withCookies(old))
+	}()
+	<-started
+	if in := signInOver(t, f, old); in.StatusCode != http.StatusFound {
+		t.Fatalf("callback = %d", in.StatusCode)
+	}
+	close(gate)
+	<-done
+	if resp.StatusCode == http.StatusOK {
+		t.Errorf("the request of the replaced session was forwarded as %q", f.up.last(t).Header.Get("X-Forwarded-User"))
+	}
+	for _, c := range resp.Cookies() {
+		if c.Name == "portcullis" {
+			t.Errorf("the refresh's answer writes the session cookie (max-age %d) over the new sign-in's", c.MaxAge)
+		}
+	}
+	f.prov.mu.Lock()
+	revoked := slices.Clone(f.prov.revoked)
+	f.prov.mu.Unlock()
+	switch {
+	case !sameUser && !slices.Contains(revoked, "rt-bob-1"):
+		t.Errorf("revoked %q: the refresh token the replaced session was issued (rt-bob-1) stays valid", revoked)
+	case sameUser && len(revoked) != 0:
+		t.Errorf("revoked %q: the same user's grant, which the new session holds", revoked)
+	case sameUser && !f.h.refresher.dead("rt-bob-1"):
+		t.Error("the refresh token issued to the replaced session is not refused here")
 	}
 }
