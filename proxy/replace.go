@@ -49,7 +49,7 @@ func (cookieSink) WriteHeader(int)             {}
 // revocation ended the new session at its first refresh; it is only
 // refused here ("same_user").
 func (h *Handler) endReplaced(r *http.Request, old *session.Session, id *portcullis.Identity, newRT string, deleteErr error) {
-	if old == nil {
+	if old == nil || !h.firstToReplace(r, old) {
 		return
 	}
 	rt := old.RefreshToken
@@ -75,6 +75,22 @@ func (h *Handler) endReplaced(r *http.Request, old *session.Session, id *portcul
 	h.metrics.logout("replaced", "ended")
 	h.log.Info("proxy: session replaced by a new sign-in", attrs...)
 }
+
+// firstToReplace reports whether this callback is the first to end old, a
+// Redis session: two tabs that complete a sign-in each at once present its
+// cookie both, and each wrote the line, counted it and tried the
+// revocation. A store that cannot be asked says yes: a line twice rather
+// than a token left valid. The key is hashed by the store, never the ID.
+func (h *Handler) firstToReplace(r *http.Request, old *session.Session) bool {
+	if h.replay == nil || old.ID == "" {
+		return true
+	}
+	first, err := h.replay.FirstUse(r.Context(), replacedKey+old.ID, session.LoginStateTTL)
+	return first || err != nil
+}
+
+// replacedKey prefixes a replaced session among the replay guard's keys.
+const replacedKey = "session-replaced\x00"
 
 // sameProviderUser reports whether a and b are one user at one provider:
 // the issuer and the provider's sub (else the user_claim value).

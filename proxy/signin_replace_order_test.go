@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -163,5 +164,61 @@ func refreshAcrossSignIn(t *testing.T, store string, sameUser bool) {
 		t.Errorf("revoked %q: the same user's grant, which the new session holds", revoked)
 	case sameUser && !f.h.refresher.dead("rt-bob-1"):
 		t.Error("the refresh token issued to the replaced session is not refused here")
+	}
+}
+
+// barrierAtSave is the real Redis store; the saves of new sessions wait
+// until n of them have arrived, so that n sign-ins have each read the
+// session they replace before any ends it.
+type barrierAtSave struct {
+	*session.RedisStore
+	arrived sync.WaitGroup
+}
+
+func (s *barrierAtSave) Save(w http.ResponseWriter, r *http.Request, sess *session.Session) error {
+	if sess.ID == "" {
+		s.arrived.Done()
+		s.arrived.Wait()
+	}
+	return s.RedisStore.Save(w, r, sess)
+}
+
+// TestTwoTabsSignInOverOneSession: two tabs of a browser holding bob's
+// session complete a sign-in each at once, both presenting bob's cookie.
+// Bob's session is one session replaced once: one line, one revocation,
+// one count in logouts_total.
+func TestTwoTabsSignInOverOneSession(t *testing.T) {
+	var logs syncBuffer
+	addr, _ := testenv.StartRedis(t)
+	st := &barrierAtSave{}
+	f := newFixture(t, withDebugLog(&logs), func(c *Config) {
+		st.RedisStore = redisStoreAt(t, addr, c.Now)
+		c.Sessions = st
+	})
+	s := f.session()
+	s.Identity.Subject, s.Identity.ProviderSubject, s.RefreshToken = "bob", "bob", "rt-bob-old"
+	old := saveToStore(t, st.RedisStore, s)
+	st.arrived.Add(2)
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	for i := range 2 {
+		state, states := startLogin(t, f, "/oauth2/start?rd=%2Fapp%2Fx", withCookies(old))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = f.do(t, "GET", "/oauth2/callback?code=c0de&state="+url.QueryEscape(state), nil,
+				withCookies(append(append([]*http.Cookie{}, old...), states...)), browser()).StatusCode
+		}()
+	}
+	wg.Wait()
+	if codes[0] != http.StatusFound || codes[1] != http.StatusFound {
+		t.Fatalf("callbacks = %v", codes)
+	}
+	f.prov.mu.Lock()
+	revoked := slices.Clone(f.prov.revoked)
+	f.prov.mu.Unlock()
+	lines := logLines(logs.String(), "proxy: session replaced by a new sign-in")
+	if len(lines) != 1 || len(revoked) != 1 {
+		t.Errorf("one session replaced: %d lines, revoked %q:\n%s", len(lines), revoked, strings.Join(lines, "\n"))
 	}
 }
