@@ -146,6 +146,13 @@ func refreshAcrossSignIn(t *testing.T, store string, sameUser bool) {
 	}
 	close(gate)
 	<-done
+	wantRefreshOvertaken(t, f, resp, sameUser)
+}
+
+// wantRefreshOvertaken checks resp, the answer of a request whose refresh
+// (issued rt-bob-1) a sign-in over its session overtook.
+func wantRefreshOvertaken(t *testing.T, f *fixture, resp *http.Response, sameUser bool) {
+	t.Helper()
 	if resp.StatusCode == http.StatusOK {
 		t.Errorf("the request of the replaced session was forwarded as %q", f.up.last(t).Header.Get("X-Forwarded-User"))
 	}
