@@ -18,9 +18,10 @@ import (
 // only way the browser forgets the session: a dead cookie it keeps is
 // refused by the replica that ended it for 10 minutes only, and after that
 // a copy can be refreshed again once the provider takes its refresh token.
-// The gateway's /oauth2/start does not clear the cookie (only a sign-in
-// that succeeds replaces the session): the front proxy must hand the
-// browser the 401's Set-Cookie, on its redirect to start too.
+// The gateway's /oauth2/start clears the cookie too, but not on a
+// navigation that comes from another site (a link in a mail), nor for a
+// page's fetch that ingress-nginx redirects there: the front proxy must
+// hand the browser the 401's Set-Cookie, on its redirect to start too.
 func TestForwardAuthEndedSessionClearsCookie(t *testing.T) {
 	t.Parallel() // each front waits for its session's refresh to be due
 	for _, front := range frontProxies {

@@ -10,8 +10,8 @@ import (
 	"github.com/portcullis/portcullis/session"
 )
 
-// handleStart serves GET {prefix}/start?rd=URL: it starts a login that
-// returns to the validated rd.
+// handleStart serves GET {prefix}/start?rd=URL: it clears any existing
+// session and starts a login that returns to the validated rd.
 func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.fail(ex, r, methodNotAllowed("GET, HEAD"))
@@ -29,10 +29,13 @@ func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 		h.fail(ex, r, startByPage())
 		return
 	}
-	// The session this browser has is not ended here: a sign-in that
-	// fails or is abandoned leaves it as it was, and the callback of one
-	// that succeeds ends it as a sign-out does (endReplaced). Ended here,
-	// it left no line and its refresh token valid at the provider.
+	// The session this browser has ends here, as a sign-out ends it
+	// (endAtStart). A sign-in started from another site (a link, a
+	// redirect) does not end it first: that site could otherwise sign users
+	// out; the callback of its sign-in replaces it (endReplaced).
+	if h.sameOrigin(ex, r) {
+		h.endAtStart(ex, r)
+	}
 	rd := h.redirects.validate(r.URL.Query().Get("rd"))
 	if !h.onPublicHost(ex) {
 		// A link or a button on another host: the login-state cookie is

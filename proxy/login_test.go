@@ -90,11 +90,7 @@ func withCookiesRequest(cs []*http.Cookie) *http.Request {
 	return r
 }
 
-// TestStartKeepsSessionAndValidatesRD: start leaves the browser's session
-// as it is (a sign-in that fails must not end it; the callback of one that
-// succeeds replaces it, TestSignInOverSessionEndsIt) and keeps only a
-// return URL it allows.
-func TestStartKeepsSessionAndValidatesRD(t *testing.T) {
+func TestStartClearsSessionAndValidatesRD(t *testing.T) {
 	f := newFixture(t)
 	old := f.cookies(t, f.session())
 	for _, tt := range []struct{ rd, want string }{
@@ -106,8 +102,8 @@ func TestStartKeepsSessionAndValidatesRD(t *testing.T) {
 		if resp.StatusCode != http.StatusFound {
 			t.Fatalf("start = %d", resp.StatusCode)
 		}
-		if c := responseCookies(resp)["portcullis"]; c != nil {
-			t.Errorf("start changed the session cookie: %v", c)
+		if c := responseCookies(resp)["portcullis"]; c == nil || c.MaxAge >= 0 {
+			t.Errorf("start did not clear the session cookie: %v", c)
 		}
 		state, _ := url.Parse(resp.Header.Get("Location"))
 		ls, err := f.states.Take(httptestRecorder(), withCookiesRequest(liveCookies(resp)), state.Query().Get("state"))

@@ -9,15 +9,20 @@ import (
 	"github.com/portcullis/portcullis/session"
 )
 
-// presentedSession is the session whose cookie the callback's browser
-// presented, with its tokens, read before a new sign-in replaces it; nil
-// when none opens (no cookie, a stale one, one sealed with another
-// secret) or the store cannot be asked (the line says so; the sign-in
-// goes on, and the new session still replaces the cookie).
+// presentedSession is the session whose cookie the browser presented, with
+// its tokens, read before a sign-in replaces it; nil when none opens (no
+// cookie, a stale one, one sealed with another secret), when it is a copy
+// of a session this gateway already ended (its refresh token refused here:
+// a start ended it, and the browser kept the cookie), or when the store
+// cannot be asked (the line says so; the sign-in goes on, and the new
+// session still replaces the cookie).
 func (h *Handler) presentedSession(r *http.Request) *session.Session {
 	s, err := h.signOutSession(r)
 	if err != nil {
 		h.log.Warn("proxy: reading the session a sign-in replaces failed", logattr.Err(err))
+		return nil
+	}
+	if s != nil && h.refresher.dead(s.RefreshToken) {
 		return nil
 	}
 	return s
@@ -40,11 +45,32 @@ func (cookieSink) Header() http.Header         { return http.Header{} }
 func (cookieSink) Write(b []byte) (int, error) { return len(b), nil }
 func (cookieSink) WriteHeader(int)             {}
 
+// endAtStart ends the session whose cookie a start of a sign-in presented
+// (the browser's cookie cleared, the Redis record deleted) as a sign-out
+// ends it: its refresh token is revoked (before the new sign-in makes a
+// grant, so not the new one's, whoever signs in) and one line names its
+// user. A sign-in abandoned or failed leaves the user signed out, as the
+// start promised.
+func (h *Handler) endAtStart(ex *exchange, r *http.Request) {
+	old := h.presentedSession(r)
+	err := h.cfg.Sessions.Delete(ex, r)
+	if old == nil {
+		if err != nil {
+			h.log.Warn("proxy: clearing the session at login start failed", logattr.Err(err))
+		}
+		return
+	}
+	dr, release := detached(r)
+	defer release()
+	h.endReplaced(dr, old, nil, "", err)
+}
+
 // endReplaced ends old, the session a successful sign-in of id (refresh
 // token newRT) replaced, as a sign-out ends it: its Redis record was
 // deleted (deleteErr: the store could not), its refresh token is revoked
 // and refused here, and one line names its user and what became of the
-// token. A token of the same provider user is not revoked: at Google (and
+// token. id nil (a start, before any sign-in) revokes it. A token of the
+// same provider user as id is not revoked: at Google (and
 // Auth0, Keycloak before 26.1) it shares the new sign-in's grant, whose
 // revocation ended the new session at its first refresh; it is only
 // refused here ("same_user").
@@ -56,7 +82,7 @@ func (h *Handler) endReplaced(r *http.Request, old *session.Session, id *portcul
 	outcome := "none"
 	switch {
 	case rt == "" || rt == newRT:
-	case sameProviderUser(&old.Identity, id):
+	case id != nil && sameProviderUser(&old.Identity, id):
 		h.refresher.keptGrant(rt, h.now)
 		h.refresher.ended(rt, h.now)
 		h.refresher.markDead(rt)

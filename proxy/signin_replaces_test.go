@@ -9,26 +9,37 @@ import (
 	"github.com/portcullis/portcullis/idp"
 )
 
-// signInOver signs in through start and the callback with a browser that
-// presents the session cookies old, and returns the callback's answer.
-func signInOver(t *testing.T, f *fixture, old []*http.Cookie) *http.Response {
+// signInOver signs in through start (with opts) and the callback with a
+// browser that presents the session cookies old to both (a copy, where the
+// start cleared them), and returns the callback's answer.
+func signInOver(t *testing.T, f *fixture, old []*http.Cookie, opts ...reqOption) *http.Response {
 	t.Helper()
-	state, states := startLogin(t, f, "/oauth2/start?rd=%2Fapp%2Fx", withCookies(old))
+	state, states := startLogin(t, f, "/oauth2/start?rd=%2Fapp%2Fx", append(opts, withCookies(old))...)
 	return f.do(t, "GET", "/oauth2/callback?code=c0de&state="+url.QueryEscape(state), nil,
 		withCookies(append(append([]*http.Cookie{}, old...), states...)), browser())
 }
 
+// fromAnotherSite is a start of a sign-in by a link on another site, which
+// does not end the browser's session (the callback's sign-in replaces it).
+var fromAnotherSite = withHeader("Sec-Fetch-Site", "cross-site")
+
 // TestSignInOverSessionEndsIt: a browser with a live session of bob signs
 // in again (start, then the callback) and becomes alice. The replaced
 // session ended without a trace: no log line, its refresh token left
-// valid at the provider (orphaned), and with the Redis store the start
-// deleted its record before any sign-in had succeeded. It now ends as a
-// sign-out ends it, at the successful callback: its refresh token is
+// valid at the provider (orphaned). It now ends as a sign-out ends it: at
+// the start (which clears the session), or, for a start from another site,
+// which does not, at the successful callback: its refresh token is
 // revoked, its Redis record removed, and one line names bob and what
-// became of the token, and no token or cookie.
+// became of the token, and no token or cookie; a copy of the cookie at the
+// callback ends nothing more.
 func TestSignInOverSessionEndsIt(t *testing.T) {
-	for _, store := range []string{"cookie", "redis"} {
-		t.Run(store, func(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		start []reqOption
+	}{{"cookie", nil}, {"redis", nil}, {"cookie from another site", []reqOption{fromAnotherSite}},
+		{"redis from another site", []reqOption{fromAnotherSite}}} {
+		store := strings.Fields(c.name)[0]
+		t.Run(c.name, func(t *testing.T) {
 			var logs syncBuffer
 			var addr string
 			opts := []fixtureOption{withDebugLog(&logs)}
@@ -39,7 +50,7 @@ func TestSignInOverSessionEndsIt(t *testing.T) {
 			s := f.session()
 			s.Identity.Subject, s.Identity.ProviderSubject, s.RefreshToken = "bob", "bob", "rt-bob-old"
 			old := saveToStore(t, f.cfg.Sessions, s)
-			resp := signInOver(t, f, old)
+			resp := signInOver(t, f, old, c.start...)
 			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/app/x" {
 				t.Fatalf("callback = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 			}
@@ -67,18 +78,17 @@ func TestSignInOverSessionEndsIt(t *testing.T) {
 	}
 }
 
-// TestFailedSignInKeepsTheSession: a sign-in over a live session that
-// fails at the callback (the provider refuses the code) leaves that
-// session as it was: usable, its token not revoked, nothing logged as
-// replaced. Start deleted it (the Redis record too) before the sign-in
-// had succeeded.
+// TestFailedSignInKeepsTheSession: a sign-in started from another site,
+// which does not end the session, that fails at the callback (the
+// provider refuses the code) leaves that session as it was: usable, its
+// token not revoked, nothing logged as replaced.
 func TestFailedSignInKeepsTheSession(t *testing.T) {
 	var logs syncBuffer
 	var addr string
 	f := newFixture(t, withDebugLog(&logs), redisAt(t, &addr))
 	f.prov.exchangeErr = idp.ErrCodeRefused
 	old := saveToStore(t, f.cfg.Sessions, f.session())
-	if resp := signInOver(t, f, old); resp.StatusCode != http.StatusBadRequest {
+	if resp := signInOver(t, f, old, fromAnotherSite); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("callback with a refused code = %d, want 400", resp.StatusCode)
 	}
 	if r := f.do(t, "GET", "/app/x", nil, withCookies(old)); r.StatusCode != http.StatusOK {
@@ -90,7 +100,9 @@ func TestFailedSignInKeepsTheSession(t *testing.T) {
 }
 
 // TestSignInOverSameUserKeepsTheGrant: the same provider user signs in
-// again over their session. Its record ends and the line is written, but
+// again over their session, started from another site (a start of the
+// gateway's own ends it before anyone signs in, and revokes it: the new
+// sign-in makes a new grant). Its record ends and the line is written, but
 // the refresh token is not revoked at the provider: at Google (and Auth0,
 // Keycloak before 26.1) the old and new tokens share one grant, and the
 // revocation ended the new session at its first refresh. The gateway
@@ -102,7 +114,7 @@ func TestSignInOverSameUserKeepsTheGrant(t *testing.T) {
 	f.prov.identity.ProviderSubject = "alice"
 	s := f.session()
 	s.RefreshToken = "rt-alice-old"
-	if resp := signInOver(t, f, saveToStore(t, f.cfg.Sessions, s)); resp.StatusCode != http.StatusFound {
+	if resp := signInOver(t, f, saveToStore(t, f.cfg.Sessions, s), fromAnotherSite); resp.StatusCode != http.StatusFound {
 		t.Fatalf("callback = %d", resp.StatusCode)
 	}
 	if len(f.prov.revoked) != 0 {
