@@ -51,7 +51,7 @@ func TestSignInWhoseSaveFailsKeepsTheSession(t *testing.T) {
 	s := f.session()
 	s.Identity.Subject, s.Identity.ProviderSubject, s.RefreshToken = "bob", "bob", "rt-bob-old"
 	old := saveToStore(t, st.RedisStore, s)
-	resp := signInOver(t, f, old)
+	resp := signInOver(t, f, old, fromAnotherSite)
 	resume()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("callback whose save failed = %d, want 503", resp.StatusCode)
@@ -71,7 +71,7 @@ func TestSignInTooLargeKeepsTheSession(t *testing.T) {
 	for i := range 3000 {
 		f.prov.identity.Groups = append(f.prov.identity.Groups, fmt.Sprintf("group-%d-%x", i, i*7919))
 	}
-	resp := signInOver(t, f, old)
+	resp := signInOver(t, f, old, fromAnotherSite)
 	if resp.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("callback of a session too large = %d, want 500", resp.StatusCode)
 	}
@@ -141,7 +141,7 @@ func refreshAcrossSignIn(t *testing.T, store string, sameUser bool) {
 		resp = f.do(t, "GET", "/app/x", nil, withCookies(old))
 	}()
 	<-started
-	if in := signInOver(t, f, old); in.StatusCode != http.StatusFound {
+	if in := signInOver(t, f, old, fromAnotherSite); in.StatusCode != http.StatusFound {
 		t.Fatalf("callback = %d", in.StatusCode)
 	}
 	close(gate)
@@ -209,7 +209,7 @@ func TestTwoTabsSignInOverOneSession(t *testing.T) {
 	var wg sync.WaitGroup
 	codes := make([]int, 2)
 	for i := range 2 {
-		state, states := startLogin(t, f, "/oauth2/start?rd=%2Fapp%2Fx", withCookies(old))
+		state, states := startLogin(t, f, "/oauth2/start?rd=%2Fapp%2Fx", withCookies(old), fromAnotherSite)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
