@@ -144,7 +144,7 @@ func TestBackchannelLogoutHostileTokens(t *testing.T) {
 	if status, body, _ := postLogout(t, gw, replayed); status != 200 {
 		t.Fatalf("a valid logout token for bob: %d %s", status, body)
 	}
-	unpublished := oidctest.NewUnpublishedKey(t, "rsa-1", "RS256")
+	unpublished := oidctest.NewUnpublishedKey(t, p.Key().KID, "RS256")
 	cases := []struct{ name, token string }{
 		{"alg none", p.Sign(logoutClaims(p, "alice", "sid-alice"), oidctest.SignOptions{Alg: "none", Typ: "logout+jwt"})},
 		{"HS256 with the public key", p.Sign(logoutClaims(p, "alice", "sid-alice"), oidctest.SignOptions{Alg: "HS256", Typ: "logout+jwt"})},

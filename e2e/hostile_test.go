@@ -93,7 +93,7 @@ path = "/**"
 		{"wrong audience", oidctest.FaultWrongAudience, "another-client"},
 		{"wrong nonce", oidctest.FaultWrongNonce, "nonce does not match"},
 		{"expired ID token", oidctest.FaultExpiredIDToken, "token expired"},
-		{"bad signature", oidctest.FaultBadSignature, `no key verifies the signature (kid \"rsa-1\")`},
+		{"bad signature", oidctest.FaultBadSignature, `no key verifies the signature (kid \"` + p.Key().KID + `\")`},
 		{"alg none", oidctest.FaultAlgNone, `algorithm \"none\"`},
 		{"unknown kid", oidctest.FaultUnknownKID, `kid \"unknown-kid\"`},
 		{"HS256 with the public key", oidctest.FaultHS256PublicKey, `algorithm \"HS256\"`},

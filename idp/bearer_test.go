@@ -20,7 +20,7 @@ func TestVerifyBearerJWT(t *testing.T) {
 	p, c, clk := setup(t, oidctest.Options{AccessTokenAudience: "api"}, func(cfg *Config) {
 		cfg.Audiences = []string{"api", "api2"}
 	})
-	attacker := oidctest.NewUnpublishedKey(t, "rsa-1", "ES256")
+	attacker := oidctest.NewUnpublishedKey(t, p.Key().KID, "ES256")
 	now := clk.Now().Unix()
 	at := func(extra map[string]any) string { return p.AccessToken("alice", extra) }
 	signed := func(extra map[string]any, o oidctest.SignOptions) string {

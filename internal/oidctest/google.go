@@ -153,7 +153,7 @@ func NewGoogle(tb testing.TB, o GoogleOptions) *GoogleServer {
 	}
 	g := &GoogleServer{ServiceAccountEmail: o.ServiceAccountEmail,
 		ServiceAccountClientID: "104357712843019283746", PrivateKeyID: hex.EncodeToString(randomBytes(20)),
-		opts: o, key: serviceAccountRSA().Private.(*rsa.PrivateKey),
+		opts: o, key: keyPool.take(tb).Private.(*rsa.PrivateKey),
 		names: map[string]string{}, admins: map[string]bool{}, tokens: map[string]googleToken{}}
 	for _, a := range o.Admins {
 		g.admins[strings.ToLower(a)] = true

@@ -245,7 +245,7 @@ func New(tb testing.TB, o Options) *Provider {
 	p := &Provider{
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 		tb: tb, opts: o, user: u,
-		rsa: sharedRSA(tb), ec: newKey(tb, "ec-1", "ES256"),
+		rsa: keyPool.take(tb), ec: newKey(tb, "ec-1", "ES256"),
 		codes: map[string]authRequest{}, refresh: map[string]grant{},
 		access: map[string]grant{}, revoked: map[string]bool{}, counts: map[string]int{}, grants: map[string]int{},
 		redirects: map[string]redirect{}, tokenType: "Bearer",

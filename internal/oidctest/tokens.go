@@ -44,20 +44,14 @@ func newKey(tb testing.TB, kid, alg string) *Key {
 	return k
 }
 
-// RSA key generation is slow (the more under -race), so every provider of a
-// test binary shares one published RSA key and one unpublished one; the keys
-// are never modified. Providers differ by issuer, so their tokens still do
-// not verify at one another's relying party; but a client that trusts two
-// of them (the provider and an extra issuer) verifies either's signature
-// with the other's keys, so a test of tokens crossed between issuers gives
-// one of them its own key (Options.Alg "ES256").
-var (
-	rsaKeys = sync.OnceValues(func() (*Key, *Key) {
-		return mustRSA("rsa-1"), mustRSA("unknown-kid")
-	})
-	// serviceAccountRSA is the key of GoogleServer's service account.
-	serviceAccountRSA = sync.OnceValue(func() *Key { return mustRSA("service-account") })
-)
+// RSA key generation is slow (the more under -race), so RSA keys come from a
+// pool of the test binary (keys.go): a provider takes a key no other live
+// provider holds, with its own kid, and gives it back when its test ends.
+// A relying party that trusts two providers at once (the provider and an
+// extra issuer, two gateways, a provider and its replacement) therefore
+// cannot verify one's token with the other's keys. unpublishedRSA is a key
+// no provider publishes (kid "unknown-kid"); keys are never modified.
+var unpublishedKey = sync.OnceValue(func() *Key { return mustRSA("unknown-kid") })
 
 func mustRSA(kid string) *Key {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -67,9 +61,7 @@ func mustRSA(kid string) *Key {
 	return &Key{KID: kid, Alg: "RS256", Private: k}
 }
 
-func sharedRSA(testing.TB) *Key { k, _ := rsaKeys(); return k }
-
-func unpublishedRSA(testing.TB) *Key { _, k := rsaKeys(); return k }
+func unpublishedRSA(testing.TB) *Key { return unpublishedKey() }
 
 // NewUnpublishedKey generates a key the provider does not publish: tokens
 // signed with it carry a valid-looking signature that no JWKS entry verifies.
