@@ -367,7 +367,17 @@ func (b *bearerAttack) cases() []bearerCase {
 		{"extra issuer, the primary's audience", "/x", []string{bearer(b.machines.AccessToken("svc", map[string]any{"aud": "portcullis-api"}))}, 401, invalidTokenChallenge},
 		{"extra issuer, wrong audience", "/x", []string{bearer(b.machines.AccessToken("svc", map[string]any{"aud": "another-api"}))}, 401, invalidTokenChallenge},
 		{"primary token with the extra issuer's audience", "/x", []string{bearer(b.at(map[string]any{"aud": "machines"}))}, 401, invalidTokenChallenge},
+		{"primary's iss, signed by the extra issuer", "/x", []string{bearer(b.machines.Sign(b.claims(), oidctest.SignOptions{Typ: "at+jwt"}))}, 401, invalidTokenChallenge},
+		{"primary's iss and kid, the extra issuer's key", "/x", []string{bearer(b.machines.Sign(b.claims(), oidctest.SignOptions{Typ: "at+jwt", KID: b.p.Key().KID}))}, 401, invalidTokenChallenge},
+		{"extra issuer's iss, signed by the primary", "/x", []string{bearer(b.p.Sign(b.machineClaims(), oidctest.SignOptions{Typ: "at+jwt"}))}, 401, invalidTokenChallenge},
 	}
+}
+
+// machineClaims are those of a valid access token of the extra issuer's.
+func (b *bearerAttack) machineClaims() map[string]any {
+	c := b.claims()
+	c["iss"], c["aud"] = b.machines.Issuer, "machines"
+	return c
 }
 
 // bearerRefusalReasons is the gateway's logged reason of each refusal of
@@ -394,6 +404,9 @@ var bearerRefusalReasons = map[string]string{
 	"extra issuer, the primary's audience": `audience [\"portcullis-api\"] is not one of [\"machines\"]`,
 	"extra issuer, wrong audience":         `audience [\"another-api\"] is not one of [\"machines\"]`,
 	"primary token with the extra issuer's audience": `audience [\"machines\"] is not one of [\"portcullis-api\"]`,
+	"primary's iss, signed by the extra issuer":      `no key verifies the signature (kid \"{machines.kid}\")`,
+	"primary's iss and kid, the extra issuer's key":  `no key verifies the signature (kid \"{p.kid}\")`,
+	"extra issuer's iss, signed by the primary":      `no key verifies the signature (kid \"{p.kid}\")`,
 }
 
 // refusalReason is bearerRefusalReasons[name] with {p.kid} and
