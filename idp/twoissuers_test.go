@@ -3,7 +3,9 @@ package idp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/portcullis/portcullis"
@@ -13,10 +15,17 @@ import (
 // TestBearerTwoIssuersCrossed: with the provider and an extra issuer
 // trusted, a token is checked only with the keys and audiences of the
 // issuer its iss names, whatever its kid says (a token signed with the
-// other's key under a kid this one knows), and a JWT that fails is never introspected instead.
+// other's key under a kid this one knows), and a JWT that fails is never
+// introspected instead. Each token is refused for the reason its case names;
+// the extra issuer signs with an RSA key of its own, then with an EC key.
 func TestBearerTwoIssuersCrossed(t *testing.T) {
-	// Its own key: the test providers' RSA key is one key shared by all.
-	ci := oidctest.New(t, oidctest.Options{Alg: "ES256", Now: newClock().Now})
+	for _, alg := range []string{"RS256", "ES256"} {
+		t.Run(alg, func(t *testing.T) { twoIssuersCrossed(t, alg) })
+	}
+}
+
+func twoIssuersCrossed(t *testing.T, alg string) {
+	ci := oidctest.New(t, oidctest.Options{Alg: alg, Now: newClock().Now})
 	p, c, clk := setup(t, oidctest.Options{}, func(cfg *Config) {
 		cfg.ExtraIssuers = []ExtraIssuer{{Issuer: ci.Issuer, Audiences: []string{"portcullis"}}}
 	})
@@ -24,22 +33,25 @@ func TestBearerTwoIssuersCrossed(t *testing.T) {
 	claims := func(iss, aud string) map[string]any {
 		return map[string]any{"iss": iss, "sub": "alice", "aud": aud, "iat": now, "exp": now + 600}
 	}
-	asP := oidctest.SignOptions{KID: p.Key().KID} // ci's key under the provider's kid
-	for name, tok := range map[string]string{
-		"provider-signed, extra iss":          p.Sign(claims(ci.Issuer, "portcullis"), oidctest.SignOptions{KID: ci.Key().KID}),
-		"extra-signed, provider iss":          ci.Sign(claims(p.Issuer, p.ClientID), asP),
-		"extra's token for provider's aud":    ci.Sign(claims(ci.Issuer, p.ClientID), oidctest.SignOptions{}),
-		"provider's token for extra's aud":    p.Sign(claims(p.Issuer, "portcullis"), oidctest.SignOptions{}),
-		"extra iss with trailing slash":       ci.Sign(claims(ci.Issuer+"/", "portcullis"), oidctest.SignOptions{}),
-		"provider iss in upper case scheme":   p.Sign(claims("HTTP"+p.Issuer[4:], p.ClientID), oidctest.SignOptions{}),
-		"untrusted issuer (no introspection)": oidctest.New(t, oidctest.Options{}).Sign(claims("https://x.example", p.ClientID), oidctest.SignOptions{}),
+	noKey := func(kid string) string { return fmt.Sprintf("no key verifies the signature (kid %q)", kid) }
+	for _, tc := range []struct{ name, token, reason string }{
+		{"provider-signed, extra iss", p.Sign(claims(ci.Issuer, "portcullis"), oidctest.SignOptions{}), noKey(p.Key().KID)},
+		{"provider-signed under the extra's kid", p.Sign(claims(ci.Issuer, "portcullis"), oidctest.SignOptions{KID: ci.Key().KID}), noKey(ci.Key().KID)},
+		{"extra-signed, provider iss", ci.Sign(claims(p.Issuer, p.ClientID), oidctest.SignOptions{}), noKey(ci.Key().KID)},
+		{"extra-signed under the provider's kid", ci.Sign(claims(p.Issuer, p.ClientID), oidctest.SignOptions{KID: p.Key().KID}), noKey(p.Key().KID)},
+		{"extra's token for provider's aud", ci.Sign(claims(ci.Issuer, p.ClientID), oidctest.SignOptions{}), `audience ["client"] is not one of ["portcullis"]`},
+		{"provider's token for extra's aud", p.Sign(claims(p.Issuer, "portcullis"), oidctest.SignOptions{}), `audience ["portcullis"] is not one of`},
+		{"extra iss with trailing slash", ci.Sign(claims(ci.Issuer+"/", "portcullis"), oidctest.SignOptions{}), fmt.Sprintf("issuer %q is not trusted", ci.Issuer+"/")},
+		{"provider iss in upper case scheme", p.Sign(claims("HTTP"+p.Issuer[4:], p.ClientID), oidctest.SignOptions{}), "HTTP" + p.Issuer[4:] + `" is not trusted`},
+		{"untrusted issuer (no introspection)", oidctest.New(t, oidctest.Options{}).Sign(claims("https://x.example", p.ClientID), oidctest.SignOptions{}), `issuer "https://x.example" is not trusted`},
 	} {
 		before := p.Requests("/introspect")
-		if id, err := c.VerifyBearer(context.Background(), tok); !errors.Is(err, ErrInvalidToken) || id != nil {
-			t.Errorf("%s: identity %+v, err %v", name, id, err)
+		id, err := c.VerifyBearer(context.Background(), tc.token)
+		if !errors.Is(err, ErrInvalidToken) || id != nil || !strings.Contains(err.Error(), tc.reason) {
+			t.Errorf("%s: identity %+v, err %v; want the reason %s", tc.name, id, err, tc.reason)
 		}
 		if n := p.Requests("/introspect"); n != before {
-			t.Errorf("%s: a JWT that failed was introspected (%d calls)", name, n-before)
+			t.Errorf("%s: a JWT that failed was introspected (%d calls)", tc.name, n-before)
 		}
 	}
 }
