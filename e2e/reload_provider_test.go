@@ -10,6 +10,24 @@ import (
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
+// reloadCrossedTokens: after the reload from old to cur, a token naming
+// cur's issuer but signed with old's key, under old's kid or cur's, is
+// refused because no key of cur's verifies it: the old provider's keys are
+// not kept for the new issuer.
+func reloadCrossedTokens(t *testing.T, gw *gateway, client *http.Client, old, cur *oidctest.Provider) {
+	t.Helper()
+	now := time.Now()
+	claims := map[string]any{"iss": cur.Issuer, "sub": "alice", "aud": cur.ClientID,
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	for _, kid := range []string{old.Key().KID, cur.Key().KID} {
+		tok := old.Sign(claims, oidctest.SignOptions{Typ: "at+jwt", KID: kid})
+		status, err := apiGet(client, gw.URL+"/app/x", tok)
+		if status != 401 || !logged(gw, fmt.Sprintf(`no key verifies the signature (kid \"%s\")`, kid)) {
+			t.Errorf("the new issuer's token signed by the old provider under kid %q: %d %v, want 401 for its signature", kid, status, err)
+		}
+	}
+}
+
 // TestReloadChangesTheProviderUnderLoad replaces the provider under steady
 // load of its bearer tokens and of a public route. Every request is decided
 // wholly by one configuration: the old provider's token is 200 or 401,
@@ -48,9 +66,10 @@ func TestReloadChangesTheProviderUnderLoad(t *testing.T) {
 	gw.rewrite(t, a, cfg(p2))
 	gw.signal(t, syscall.SIGHUP)
 	gw.waitOutput(t, "provider_changed=true", 1)
-	if status, err := apiGet(client, gw.URL+"/app/x", oldToken); status != 401 {
-		t.Errorf("the old provider's token after the reload: %d %v, want 401", status, err)
+	if status, err := apiGet(client, gw.URL+"/app/x", oldToken); status != 401 || !logged(gw, `issuer \"`+p.Issuer+`\" is not trusted`) {
+		t.Errorf("the old provider's token after the reload: %d %v, want 401 for its untrusted issuer", status, err)
 	}
+	reloadCrossedTokens(t, gw, client, p, p2)
 	if status, _, _ := withCookie(t, "GET", gw.URL+"/app/x", oldSession, false); status != 401 {
 		t.Errorf("the old provider's session after the reload: %d, want 401", status)
 	}
