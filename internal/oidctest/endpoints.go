@@ -1,6 +1,7 @@
 package oidctest
 
 import (
+	"cmp"
 	"crypto/rand"
 	"net/http"
 	"net/url"
@@ -51,15 +52,18 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	if p.revoked[tok] {
 		ok = false
 	}
-	claims := p.user.claimsWith(nil)
+	claims, iss := p.user.claimsWith(nil), cmp.Or(p.introIss, p.Issuer)
 	p.mu.Unlock()
 	if !ok || !g.exp.After(p.opts.Now()) {
 		writeJSON(w, http.StatusOK, map[string]any{"active": false})
 		return
 	}
 	claims["active"] = true
-	claims["sub"], claims["iss"], claims["client_id"] = g.sub, p.Issuer, p.ClientID
+	claims["sub"], claims["iss"], claims["client_id"] = g.sub, iss, p.ClientID
 	claims["exp"], claims["token_type"] = g.exp.Unix(), "Bearer"
+	if iss == "-" {
+		delete(claims, "iss")
+	}
 	if g.aud != "" {
 		claims["aud"] = g.aud
 	}

@@ -197,6 +197,7 @@ type Provider struct {
 	expiresIn string              // SetExpiresIn: raw JSON, "omit", or "" for Options.AccessTokenLifetime
 	fields    map[string]string   // SetTokenField: member -> raw JSON replacing the one issued
 	minted    []string            // Minted: every credential made or received
+	introIss  string              // SetIntrospectionIssuer: iss of introspection answers
 }
 
 type redirect struct {
@@ -349,6 +350,12 @@ func (p *Provider) SetRedirect(path string, status int, location string) {
 // SetTokenType sets the token_type of later token responses (default
 // "Bearer"; "" leaves the member out).
 func (p *Provider) SetTokenType(t string) { p.mu.Lock(); p.tokenType = t; p.mu.Unlock() }
+
+// SetIntrospectionIssuer makes later introspection answers name iss as
+// their issuer instead of the provider's ("-" leaves iss out; "" restores
+// the provider's): an introspection endpoint that vouches for another
+// issuer's tokens, or spells its own issuer otherwise.
+func (p *Provider) SetIntrospectionIssuer(iss string) { p.mu.Lock(); p.introIss = iss; p.mu.Unlock() }
 
 // SetIDTokenAge makes later ID tokens say they were issued age before now
 // (iat), with exp still an hour after now: a stale or replayed token.
