@@ -204,6 +204,20 @@ func (c *Client) entraTenantToken(iss string, claims map[string]any) bool {
 	return tid != "" && ascii.EqualFold(tid, entraTenant(c.cfg.Issuer))
 }
 
+// entraRefusal applies Entra's rules for its tenant's access tokens to an
+// introspection answer the provider vouched for (entraTenantToken): one
+// that names no client is an ID token, and an app-only one must carry an
+// app role. RFC 7662 names the delegated scopes scope, Entra scp.
+func entraRefusal(claims map[string]any) error {
+	if kind := entraIDToken(claims); kind != "" {
+		return fmt.Errorf("%s is not an access token", kind)
+	}
+	if entraUngranted(claims) && len(scopesOf(claims)) == 0 {
+		return errors.New("an app-only token with no app role (any application with a service principal in the tenant can obtain one): assign the client an app role")
+	}
+	return nil
+}
+
 // entraLoginHosts are the hosts of Entra ID's v2.0 issuers, one per cloud
 // (docs/providers/entra.md, national clouds).
 var entraLoginHosts = []string{"login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn"}
