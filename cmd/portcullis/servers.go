@@ -54,6 +54,15 @@ func listenError(key, addr string, err error) error {
 // gateway's own, which its upstreams and provider need) per connection.
 const opsMaxConnections = 64
 
+// opsWriteTimeout bounds the writing of each ops answer, as the gateway's
+// writes are bounded (60 s, nginx's send_timeout): a client that asked for
+// /metrics or a profile and read nothing, once the socket buffers were
+// full, held its connection serving for ever, and the bound's worth of them
+// refused every probe. A profile or trace of ?seconds=N gets N more
+// (net/http/pprof adds them to the server's WriteTimeout). A variable for
+// the tests.
+var opsWriteTimeout = 60 * time.Second
+
 func gatewayProtocols() *http.Protocols {
 	p := new(http.Protocols)
 	p.SetHTTP1(true)
@@ -101,10 +110,11 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 			gwLn.Close()
 			return nil, listenError("ops_listen", cfg.OpsListen, err)
 		}
-		// The ops requests carry no bodies: a whole request gets 30 s (no
-		// WriteTimeout: /debug/pprof/profile streams for as long as asked).
+		// The ops requests carry no bodies: a whole request gets 30 s, its
+		// answer opsWriteTimeout.
 		s.ops = &http.Server{Handler: g.opsHandler(), ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+			ReadTimeout: 30 * time.Second, WriteTimeout: opsWriteTimeout, IdleTimeout: 120 * time.Second,
+			MaxHeaderBytes: 64 << 10}
 		lim := limitConns(s.opsLn, opsMaxConnections, "the ops listener's bound", g.logger)
 		s.opsLn, s.ops.ConnState = lim, lim.connState
 	}
