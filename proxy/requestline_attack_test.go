@@ -98,10 +98,12 @@ func TestAsteriskTargetNeverRoutes(t *testing.T) {
 // TestHTTP2ContentLengthAgreesWithData: over HTTP/2 the body is framed by
 // DATA frames, and a content-length field only states it. One that
 // disagrees with the DATA sent is refused before anything is forwarded
-// (more DATA: the stream is reset; less: 400); a list is reset. Two fields
-// reach the gateway, which reads the first (Go's server), and the upstream
-// gets exactly the bytes decided with that one length: the transport frames
-// the request anew and never copies the client's field.
+// (more DATA: the stream is reset; less: 400); a list is reset. Two
+// different fields were accepted, the first framing the body (Go's server),
+// where HTTP/1.1 answers 400: they are a 400 too now (found by review IR),
+// and two equal ones are one length, as over HTTP/1.1. The upstream gets
+// exactly the bytes decided with that length: the transport frames the
+// request anew and never copies the client's field.
 func TestHTTP2ContentLengthAgreesWithData(t *testing.T) {
 	f := newFixture(t)
 	addr := serveHTTP2(t, f)
@@ -113,7 +115,9 @@ func TestHTTP2ContentLengthAgreesWithData(t *testing.T) {
 		{"more DATA than declared", "reset", []string{"5"}, "0123456789"},
 		{"less DATA than declared", "400", []string{"10"}, "01234"},
 		{"a list", "reset", []string{"5, 5"}, "01234"},
-		{"two fields, the first true", "200", []string{"5", "10"}, "01234"},
+		{"two different fields, the first true", "400", []string{"5", "10"}, "01234"},
+		{"two different fields, the second true", "400", []string{"10", "5"}, "01234"},
+		{"two equal fields", "200", []string{"5", "5"}, "01234"},
 	}
 	for _, c := range cases {
 		fields := [][2]string{{":method", "POST"}, {":scheme", "https"}, {":authority", "gw.test"},

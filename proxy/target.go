@@ -101,11 +101,29 @@ func (h *Handler) checkHeaders(ex *exchange, r *http.Request) error {
 	if e := checkTarget(r); e != nil {
 		return e
 	}
+	if e := checkContentLengths(r.Header); e != nil {
+		return e
+	}
 	err := checkHeaderSize(r.Header)
 	if err != nil {
 		h.cfg.LoginStates.ClearAll(ex, r)
 	}
 	return err
+}
+
+// checkContentLengths refuses a request with two different Content-Length
+// fields (400), as Go's HTTP/1.1 server does (RFC 9112 §6.3). Over HTTP/2
+// Go's server took the first to frame the body and kept both: a proxy in
+// front or an application reading the other saw another body. Equal ones
+// are one length. One map lookup on the hot path.
+func checkContentLengths(hdr http.Header) error {
+	cls := hdr["Content-Length"]
+	for _, v := range cls[min(1, len(cls)):] {
+		if textproto.TrimString(v) != textproto.TrimString(cls[0]) {
+			return badRequest("the request has two different Content-Length fields", nil)
+		}
+	}
+	return nil
 }
 
 // checkHeaderSize enforces the header limits of request hygiene: a Cookie header
