@@ -37,6 +37,9 @@ type Config struct {
 	// MaxConnections bounds the gateway listener's client connections;
 	// 0 means no bound.
 	MaxConnections int
+	// UpgradeIdleTimeout closes an upgraded connection (a WebSocket) on
+	// which neither side sent a byte for that long; 0 never does.
+	UpgradeIdleTimeout time.Duration
 
 	Proxy    proxy.Config // the "from config" fields are filled
 	Provider idp.Config   // RedirectURL filled from public_url + prefix

@@ -56,7 +56,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	text := string(data)
 	keys := []string{
 		"listen", "public_url", "prefix", "ops_listen", "trusted_proxies", "allowed_redirect_hosts",
-		"tls_cert_file", "tls_key_file", "shutdown_timeout", "shutdown_delay", "pprof", "max_connections",
+		"tls_cert_file", "tls_key_file", "shutdown_timeout", "shutdown_delay", "pprof", "max_connections", "upgrade_idle_timeout",
 		"kind", "issuer", "client_id", "client_secret", "client_secret_file", "scopes", "auth_params",
 		"user_claim", "email_claim", "groups_claim", "audiences", "assume_email_verified",
 		"introspection_url", "revoke_on_sign_out", "authorization_url", "token_url", "userinfo_url", "[[provider.extra_issuers]]", "jwks_url",

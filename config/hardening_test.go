@@ -550,6 +550,8 @@ func TestDurationsBounded(t *testing.T) {
 			`cfg.toml:2: server.shutdown_timeout: "2562047h47m16s" is longer than any the gateway can use (at most "87600h", 10 years)`}},
 		{name: "shutdown_delay", doc: section("[server]", `shutdown_delay = "87601h"`), want: []string{
 			`cfg.toml:2: server.shutdown_delay: "87601h" is longer than any the gateway can use (at most "87600h", 10 years)`}},
+		{name: "upgrade_idle_timeout", doc: section("[server]", "upgrade_idle_timeout = "+huge), want: []string{
+			`cfg.toml:2: server.upgrade_idle_timeout: "2562047h47m16s" is longer than any the gateway can use (at most "87600h", 10 years)`}},
 		{name: "groups_refresh", doc: section("[provider]", "groups_refresh = "+huge), want: []string{
 			`cfg.toml:5: provider.groups_refresh: "2562047h47m16s" is longer than any the gateway can use (at most "87600h", 10 years)`}},
 		{name: "upstream timeout", doc: section("[[upstreams]]", "timeout = "+huge), want: []string{

@@ -29,6 +29,7 @@ type serverSection struct {
 	Pprof                bool
 	ShutdownDelay        time.Duration
 	MaxConnections       int
+	UpgradeIdleTimeout   time.Duration
 }
 
 type providerSection struct {
@@ -151,16 +152,19 @@ const (
 	// defaultMaxConnections bounds the gateway listener's client
 	// connections (docs/security.md, "Memory bounds").
 	defaultMaxConnections = 10000
-	defaultLifetime       = 12 * time.Hour
-	defaultMargin         = time.Minute
-	defaultTimeout        = 30 * time.Second
-	defaultAssertion      = "X-Portcullis-Jwt-Assertion"
-	defaultGroupsRefresh  = 10 * time.Minute
-	hostCookiePrefix      = "__Host-"
-	plainCookieName       = "portcullis"
-	githubAuthURL         = "https://github.com/login/oauth/authorize"
-	githubTokenURL        = "https://github.com/login/oauth/access_token"
-	githubUserinfoURL     = "https://api.github.com/user"
+	// defaultUpgradeIdle closes an upgraded connection silent both ways
+	// (docs/configuration.md, upgrade_idle_timeout).
+	defaultUpgradeIdle   = 5 * time.Minute
+	defaultLifetime      = 12 * time.Hour
+	defaultMargin        = time.Minute
+	defaultTimeout       = 30 * time.Second
+	defaultAssertion     = "X-Portcullis-Jwt-Assertion"
+	defaultGroupsRefresh = 10 * time.Minute
+	hostCookiePrefix     = "__Host-"
+	plainCookieName      = "portcullis"
+	githubAuthURL        = "https://github.com/login/oauth/authorize"
+	githubTokenURL       = "https://github.com/login/oauth/access_token"
+	githubUserinfoURL    = "https://api.github.com/user"
 )
 
 var (
@@ -207,6 +211,7 @@ func (d *decoder) decodeServer(t *table) serverSection {
 		Pprof:                t.boolean("pprof", false),
 		ShutdownDelay:        t.duration("shutdown_delay", defaultDelay, false),
 		MaxConnections:       t.count("max_connections", defaultMaxConnections),
+		UpgradeIdleTimeout:   t.duration("upgrade_idle_timeout", defaultUpgradeIdle, false),
 	}
 }
 

@@ -157,6 +157,7 @@ func (g *gateway) warnRestartNeeded(old, cfg *config.Config) {
 		{"log.level", old.LogLevel, cfg.LogLevel},
 		{"server.pprof", strconv.FormatBool(old.Pprof), strconv.FormatBool(cfg.Pprof)},
 		{"server.max_connections", strconv.Itoa(old.MaxConnections), strconv.Itoa(cfg.MaxConnections)},
+		{"server.upgrade_idle_timeout", old.UpgradeIdleTimeout.String(), cfg.UpgradeIdleTimeout.String()},
 	} {
 		if c.from != c.to {
 			g.logger.Warn("config reload: "+c.key+" changed but needs a restart; not applied",
