@@ -80,6 +80,7 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 			return nil, listenError("listen", cfg.Listen, err)
 		}
 	}
+	g.upgrades.limit(cfg.MaxConnections, cfg.UpgradeIdleTimeout, g.logger)
 	s := &servers{gwLn: gwLn, gw: &http.Server{
 		Protocols:         gatewayProtocols(),
 		Handler:           g.upgrades.wrap(g),

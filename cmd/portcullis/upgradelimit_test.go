@@ -16,15 +16,16 @@ import (
 
 // wsUpstream accepts WebSocket upgrades and echoes lines until the
 // connection ends; after "push\n" it also sends "tick\n" every 50 ms
-// unasked. ended counts the upgraded connections that ended at the
-// upstream, opened those that were switched.
-type wsUpstream struct{ opened, ended atomic.Int32 }
+// unasked. asked counts the upgrade requests that reached it, opened
+// those it switched, ended those that ended.
+type wsUpstream struct{ asked, opened, ended atomic.Int32 }
 
 func (u *wsUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Upgrade") != "websocket" {
 		io.WriteString(w, "upstream ok")
 		return
 	}
+	u.asked.Add(1)
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return
@@ -112,6 +113,9 @@ func TestUpgradeFloodLeavesRequestsServed(t *testing.T) {
 		}
 	}
 	waitUntil(t, "the upgrades at the upstream", func() bool { return int(up.opened.Load()) == switched })
+	if n := up.asked.Load(); n != int32(switched) {
+		t.Errorf("%d upgrade requests reached the upstream, %d switched: refused ones were forwarded", n, switched)
+	}
 	if switched != 6 || refused == 0 {
 		t.Errorf("%d of 12 upgrades switched and %d refused with 503 and Retry-After, want 6 (3/4 of 8) and the rest", switched, refused)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -19,9 +20,42 @@ type upgradeTracker struct {
 	// at the shutdown timeout, does not wait for them, and their access-log
 	// lines are written as they return (settle).
 	serving atomic.Int64
-	mu      sync.Mutex
-	active  int                   // upgrade requests being served
-	conns   map[net.Conn]struct{} // their hijacked connections
+	// Set by limit before the server starts: at most max upgrade requests
+	// at once (0: no bound), and idle closes an upgraded connection silent
+	// both ways for that long (0: never).
+	max  int
+	idle time.Duration
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	active   int                   // upgrade requests being served
+	conns    map[net.Conn]struct{} // their hijacked connections
+	refused  int                   // upgrades refused since the last warning
+	lastWarn time.Time
+}
+
+// upgradeShare is the share of server.max_connections upgraded connections
+// may hold, in quarters: an upgraded connection counts as serving a
+// request for as long as it lives, and is never closed to make room, so
+// that with no share kept back idle WebSockets on a public route took every
+// slot and every new request failed. Three quarters leave WebSocket-heavy
+// applications most of the bound, and the quarter kept back (2,500 at the
+// default) serves plain requests, whose idle connections give way to new
+// ones at the bound.
+const upgradeShare = 3
+
+// upgradeRetryAfter is the Retry-After, in seconds, of an upgrade refused
+// at the share: WebSocket clients reconnect with backoff, and a few seconds
+// let the connections that end meanwhile make room.
+const upgradeRetryAfter = "5"
+
+// limit bounds the upgraded connections to their share of maxConns (0: no
+// bound) and closes those silent both ways for idle (0: never).
+func (t *upgradeTracker) limit(maxConns int, idle time.Duration, log *slog.Logger) {
+	t.max, t.idle, t.log = maxConns*upgradeShare/4, idle, log
+	if maxConns > 0 && t.max == 0 {
+		t.max = -1 // a bound of 1: no upgrade
+	}
 }
 
 // wrap returns h with upgrade requests tracked.
@@ -33,22 +67,48 @@ func (t *upgradeTracker) wrap(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		t.mu.Lock()
-		t.active++
-		t.mu.Unlock()
+		if !t.enter() {
+			w.Header().Set("Retry-After", upgradeRetryAfter)
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, "too many upgraded connections; retry later", http.StatusServiceUnavailable)
+			return
+		}
 		hw := &hijackWriter{ResponseWriter: w, t: t}
-		defer func() {
-			t.mu.Lock()
-			t.active--
-			if hw.conn != nil {
-				delete(t.conns, hw.conn)
-			}
-			t.mu.Unlock()
-		}()
+		defer t.leave(hw)
 		// The reverse proxy copies an upgraded connection inside ServeHTTP,
 		// so this returns when the WebSocket ends.
 		h.ServeHTTP(hw, r)
 	})
+}
+
+// enter counts an upgrade request in, or refuses it (false) when the
+// upgrades being served hold their share of server.max_connections, with
+// a warning at most once a minute counting the refusals.
+func (t *upgradeTracker) enter() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.max != 0 && t.active >= t.max {
+		t.refused++
+		if now := time.Now(); now.Sub(t.lastWarn) >= time.Minute {
+			t.lastWarn = now
+			t.log.Warn("upgraded connections reached their share of server.max_connections: upgrades refused with 503",
+				"upgraded", t.active, "refused", t.refused)
+			t.refused = 0
+		}
+		return false
+	}
+	t.active++
+	return true
+}
+
+// leave counts hw's upgrade request out.
+func (t *upgradeTracker) leave(hw *hijackWriter) {
+	t.mu.Lock()
+	t.active--
+	if hw.conn != nil {
+		delete(t.conns, hw.conn)
+	}
+	t.mu.Unlock()
 }
 
 // drain waits until no upgrade request is being served or ctx ends; then it
@@ -106,6 +166,9 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
+	}
+	if w.t.idle > 0 {
+		c = watchIdle(c, w.t.idle)
 	}
 	w.t.mu.Lock()
 	if w.t.conns == nil {
