@@ -62,6 +62,21 @@ func renderCases() []renderCase {
 			check: checkIngress,
 		},
 		{
+			// The connection bounds of [server] reach config.toml and pass
+			// check (upgrade_idle_timeout: review IY).
+			name:      "server bounds",
+			sets:      []string{"config.server.max_connections=2000", "config.server.upgrade_idle_timeout=90s"},
+			wantKinds: gateway,
+			check: func(t *testing.T, r rendered) {
+				toml := r.get(t, "ConfigMap", fullname).(*corev1.ConfigMap).Data["config.toml"]
+				for _, want := range []string{"max_connections = 2000", `upgrade_idle_timeout = "90s"`} {
+					if !strings.Contains(toml, want) {
+						t.Errorf("config.toml lacks %s:\n%s", want, toml)
+					}
+				}
+			},
+		},
+		{
 			// Every provider kind the gateway knows, and a provider key the
 			// chart names nowhere, reach config.toml and pass check.
 			name: "google provider",
@@ -423,6 +438,7 @@ func TestValuesRejected(t *testing.T) {
 		{"public_url with a space", []string{"config.server.public_url=https://auth example.com"}, "public_url"},
 		{"issuer without a scheme", []string{"config.provider.issuer=accounts.google.com"}, "issuer"},
 		{"upstream url without a host", []string{"config.upstreams[0].name=app", "config.upstreams[0].url=http:///app"}, "url"},
+		{"upgrade_idle_timeout not a duration", []string{"config.server.upgrade_idle_timeout=five minutes"}, "upgrade_idle_timeout"},
 		{"error ratio not a share", []string{"prometheusRule.errorRatio=5"}, "errorRatio"},
 		{"redis_url without a host", []string{"config.session.store=redis", "config.session.redis_url=redis://"}, "redis_url"},
 		// An HPA without metrics scales on 80% CPU, a target nobody set.
