@@ -136,7 +136,7 @@ func TestUpgradeFloodLeavesRequestsServed(t *testing.T) {
 // at the upstream; one whose client talks, or whose upstream pushes, is
 // kept. Before, an idle WebSocket lived for ever.
 func TestUpgradeIdleTimeout(t *testing.T) {
-	f, up := wsFixture(t, `upgrade_idle_timeout = "300ms"`)
+	f, up := wsFixture(t, `upgrade_idle_timeout = "400ms"`)
 	idle, idleBr, _ := openWS(t, f)
 	chatty, chattyBr, _ := openWS(t, f)
 	pushed, pushedBr, resp := openWS(t, f)
@@ -145,7 +145,7 @@ func TestUpgradeIdleTimeout(t *testing.T) {
 	}
 	io.WriteString(pushed, "push\n")
 	start := time.Now()
-	for time.Since(start) < 900*time.Millisecond {
+	for time.Since(start) < 1200*time.Millisecond {
 		io.WriteString(chatty, "ping\n")
 		if line, err := chattyBr.ReadString('\n'); line != "echo ping\n" {
 			t.Fatalf("the chatty connection after %v: %q %v", time.Since(start), line, err)
