@@ -59,6 +59,31 @@ func logged(gw *gateway, s string) bool {
 	}
 }
 
+// nextLogLine waits up to 10 s for a complete line of the gateway's output
+// that starts at or after offset from and contains msg, and returns it and
+// the offset after it. A test passes that offset to its next call, so that
+// each refusal is read from its own line even where two refusals give the
+// same reason.
+func nextLogLine(tb testing.TB, gw *gateway, from int, msg string) (string, int) {
+	tb.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		out := gw.Proc.Output()
+		for i := from; i < len(out); {
+			end := strings.IndexByte(out[i:], '\n')
+			if end < 0 {
+				break
+			}
+			if line := out[i : i+end]; strings.Contains(line, msg) {
+				return line, i + end + 1
+			}
+			i += end + 1
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("no %q line in the gateway's output after offset %d:\n%s", msg, from, out[min(from, len(out)):])
+		}
+	}
+}
+
 // failedLoginLeftNothing checks what a refused login at the browser c
 // leaves: no gateway cookie, no request at up, and why in the gateway's log.
 func failedLoginLeftNothing(t *testing.T, c *http.Client, gw *gateway, up *upstream, why string) {
