@@ -21,9 +21,12 @@ func TestStolenCodeInTheAttackersLogin(t *testing.T) {
 		name       string
 		ignorePKCE bool
 		status     int
+		why        string // in the err of the gateway's refusal
 	}{
-		{"provider enforces PKCE", false, http.StatusBadRequest},
-		{"provider ignores PKCE", true, http.StatusBadGateway},
+		{"provider enforces PKCE", false, http.StatusBadRequest,
+			`the token endpoint answered 400: \"invalid_grant\" \"PKCE verification failed\"`},
+		{"provider ignores PKCE", true, http.StatusBadGateway,
+			"ID token nonce does not match the authorization request"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			up := newUpstream(t)
@@ -42,6 +45,9 @@ func TestStolenCodeInTheAttackersLogin(t *testing.T) {
 			status, body, resp := get(t, &stay, cb.String())
 			if status != tt.status || !strings.Contains(body, "Sign-in failed") {
 				t.Errorf("the victim's code at the attacker's callback: %d, want %d and the failed sign-in page\n%.300s", status, tt.status, body)
+			}
+			if line, _ := nextLogLine(t, gw, 0, "proxy: request refused"); !strings.Contains(line, tt.why) {
+				t.Errorf("the stolen code was refused for another reason than %q:\n%s", tt.why, line)
 			}
 			if n := p.Requests("/token") - tokens; n != 1 {
 				t.Errorf("token requests: %d, want 1 (the stolen code, redeemed or refused at the provider)", n)

@@ -667,7 +667,10 @@ func (p *Provider) codeGrant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.opts.IgnorePKCE && !s256Matches(r.PostForm.Get("code_verifier"), req.challenge) {
-		oauthError(w, http.StatusBadRequest, "invalid_grant")
+		// Described as Keycloak does, so a test can tell this refusal
+		// from that of an unknown code.
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant",
+			"error_description": "PKCE verification failed"})
 		return
 	}
 	p.mu.Lock()
