@@ -62,6 +62,7 @@ func TestHostileProviderBackChannel(t *testing.T) {
 		{"tab in a header claim", user(map[string]any{"tenant": "t1\tt2"}), "claim tenant cannot be forwarded"},
 		{"LF in email", user(map[string]any{"email": "a@example.com\nX-Injected: 1"}), "claim email cannot be forwarded"},
 	}
+	from := 0
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.set()
@@ -86,7 +87,7 @@ func TestHostileProviderBackChannel(t *testing.T) {
 			if n := sunk.Load(); n != 0 {
 				t.Fatalf("the redirect's target received %d requests", n)
 			}
-			failedLoginLeftNothing(t, c, gw, up, tc.why)
+			failedLoginLeftNothing(t, c, gw, up, &from, tc.why)
 		})
 	}
 	t.Run("honest again", func(t *testing.T) {
