@@ -50,18 +50,20 @@ func (cookieSink) WriteHeader(int)             {}
 // ends it: its refresh token is revoked (before the new sign-in makes a
 // grant, so not the new one's, whoever signs in) and one line names its
 // user. A sign-in abandoned or failed leaves the user signed out, as the
-// start promised.
+// start promised. As a sign-out, it is carried out whether or not the
+// browser waits for the answer (detached): with the request's context, a
+// client gone left the session in Redis and its token valid.
 func (h *Handler) endAtStart(ex *exchange, r *http.Request) {
-	old := h.presentedSession(r)
-	err := h.cfg.Sessions.Delete(ex, r)
+	dr, release := detached(r)
+	defer release()
+	old := h.presentedSession(dr)
+	err := h.cfg.Sessions.Delete(ex, dr)
 	if old == nil {
 		if err != nil {
 			h.log.Warn("proxy: clearing the session at login start failed", logattr.Err(err))
 		}
 		return
 	}
-	dr, release := detached(r)
-	defer release()
 	h.endReplaced(dr, old, nil, "", err)
 }
 

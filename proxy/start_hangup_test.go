@@ -1,0 +1,43 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"slices"
+	"testing"
+
+	"github.com/portcullis/portcullis/session"
+)
+
+// TestStartEndsSessionWhenClientHangsUp (Redis store): a start of the
+// gateway's own origin ends the browser's session as a sign-out does, and
+// a sign-out is carried out whether or not the browser waits for its
+// answer (TestSignOutCarriedOutWhenClientHangsUp). The start read and
+// deleted the session with the request's context, which the server
+// cancels when the client goes (a second click, a closed tab): the
+// session stayed in Redis, alive for every copy of its cookie, and its
+// refresh token was not revoked. Found by review JA.
+func TestStartEndsSessionWhenClientHangsUp(t *testing.T) {
+	var st *session.RedisStore
+	f := newFixture(t, func(c *Config) {
+		st = realRedisStore(t, c.Now)
+		c.Sessions = st
+	})
+	cookies := saveToStore(t, st, f.session())
+	ctx, hangUp := context.WithCancel(context.Background())
+	hangUp() // gone before the gateway answers
+	r := httptest.NewRequestWithContext(ctx, "GET", "/oauth2/start?rd=%2Fapp%2Fx", nil)
+	r.Host, r.RemoteAddr = "gw.test", "192.0.2.7:5555"
+	browser()(r)
+	withCookies(cookies)(r)
+	f.h.ServeHTTP(httptest.NewRecorder(), r)
+	if s, err := st.Load(withCookiesRequest(cookies)); !errors.Is(err, session.ErrNoSession) {
+		t.Errorf("session after the start: %v, %v: it stays alive in Redis", s != nil, err)
+	}
+	f.prov.mu.Lock()
+	defer f.prov.mu.Unlock()
+	if !slices.Contains(f.prov.revoked, "rt-0") {
+		t.Errorf("revoked %q: the refresh token of the session the start ended was not revoked", f.prov.revoked)
+	}
+}
