@@ -67,6 +67,12 @@ func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.
 		fmt.Fprintf(stdout, "%s: OK\n", cfg.Path)
 		return nil
 	}
+	return explainFlags(stdout, cfg.Path, g.current().handler, *request, idFlags, headerFlags)
+}
+
+// explainFlags explains request (explain) with the identity of --identity
+// flags idFlags and the headers of --header flags headerFlags.
+func explainFlags(w io.Writer, file string, h *proxy.Handler, request string, idFlags, headerFlags []string) error {
 	id, err := parseIdentity(idFlags)
 	if err != nil {
 		return usageError("%v", err)
@@ -75,7 +81,7 @@ func runCheck(args []string, env func(string) (string, bool), stdout, stderr io.
 	if err != nil {
 		return usageError("%v", err)
 	}
-	return explain(stdout, cfg.Path, g.current().handler, *request, header, id)
+	return explain(w, file, h, request, header, id)
 }
 
 // explain prints which route decides a request and what it decides; a
