@@ -123,6 +123,12 @@ func (h *Handler) fresh(ex *exchange, r *http.Request, s *session.Session) (*ses
 	default:
 		ns, err = h.refresh(ex, r, full)
 	}
+	return h.refreshed(ex, r, s, full, ns, expired, err)
+}
+
+// refreshed is fresh's answer once the refresh of full (s with its
+// tokens) gave ns or err; expired: s's access token has expired.
+func (h *Handler) refreshed(ex *exchange, r *http.Request, s, full, ns *session.Session, expired bool, err error) (*session.Session, error) {
 	var storeErr errStore
 	switch {
 	case err == nil:
