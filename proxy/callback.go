@@ -311,8 +311,8 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 	dr, release := detached(r)
 	defer release()
 	delErr := h.endPresented(dr)
-	if delErr != nil && replaced == nil {
-		h.log.Warn("proxy: ending the previous session at login failed", logattr.Err(delErr))
+	if replaced == nil {
+		h.unreadNotEnded(delErr, "proxy: ending the previous session at login failed")
 	}
 	h.endReplaced(dr, replaced, &s.Identity, s.RefreshToken, delErr)
 	http.Redirect(ex, r, h.redirects.validate(ls.ReturnURL), http.StatusFound)

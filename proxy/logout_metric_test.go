@@ -69,3 +69,25 @@ func TestSignOutStoreFailureCounted(t *testing.T) {
 		}
 	}
 }
+
+// TestStartStoreFailureCounted: a start of the gateway's own origin ends
+// the browser's session as a sign-out does; one the store could not carry
+// out (Redis down: the cookie cleared, the session left in Redis) was not
+// counted, where such a sign-out is (TestSignOutStoreFailureCounted). It
+// counts as kind="replaced" with result="store_failed". Found by review JA.
+func TestStartStoreFailureCounted(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	var st *session.RedisStore
+	var stop func()
+	f := newFixture(t, func(c *Config) {
+		addr, p := testenv.StartRedis(t)
+		st, stop = redisStoreAt(t, addr, c.Now), p.Stop
+		c.Sessions, c.Metrics = st, reg
+	})
+	cookies := saveToStore(t, st, f.session())
+	stop()
+	f.do(t, "GET", "/oauth2/start?rd=%2Fapp%2Fx", nil, withCookies(cookies), browser())
+	if n := logoutsCounted(t, reg, map[string]string{"kind": "replaced", "result": "store_failed"}); n != 1 {
+		t.Errorf("logouts_total{kind=\"replaced\",result=\"store_failed\"} = %v after a start with Redis down, want 1", n)
+	}
+}

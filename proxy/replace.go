@@ -59,12 +59,21 @@ func (h *Handler) endAtStart(ex *exchange, r *http.Request) {
 	old := h.presentedSession(dr)
 	err := h.cfg.Sessions.Delete(ex, dr)
 	if old == nil {
-		if err != nil {
-			h.log.Warn("proxy: clearing the session at login start failed", logattr.Err(err))
-		}
+		h.unreadNotEnded(err, "proxy: clearing the session at login start failed")
 		return
 	}
 	h.endReplaced(dr, old, nil, "", err)
+}
+
+// unreadNotEnded logs (msg) and counts a presented session that could be
+// neither read nor ended (err, the Delete's: a Redis store that cannot be
+// asked), as a sign-out the store could not carry out is counted.
+func (h *Handler) unreadNotEnded(err error, msg string) {
+	if err == nil {
+		return
+	}
+	h.metrics.logout("replaced", "store_failed")
+	h.log.Warn(msg, logattr.Err(err))
 }
 
 // endReplaced ends old, the session a successful sign-in of id (refresh
