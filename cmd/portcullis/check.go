@@ -148,11 +148,11 @@ func explain(w io.Writer, file string, h *proxy.Handler, request string, header 
 // explained as something serve would decide otherwise.
 func parseHeaders(flags []string) (http.Header, error) {
 	header := http.Header{}
-	for _, f := range flags {
+	for i, f := range flags {
 		name, value, ok := strings.Cut(f, ":")
 		value = strings.TrimSpace(value)
 		if !ok || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
-			return nil, fmt.Errorf("--header %q: want \"Name: value\"", f)
+			return nil, fmt.Errorf("%s: want \"Name: value\"", headerFlagName(i, name, ok))
 		}
 		switch name = http.CanonicalHeaderKey(name); name {
 		case "Host", "Authorization", "Proxy-Authorization", "Cookie":
@@ -161,6 +161,16 @@ func parseHeaders(flags []string) (http.Header, error) {
 		header.Add(name, value)
 	}
 	return header, nil
+}
+
+// headerFlagName names the i-th --header flag in an error: by its header's
+// name when it has a valid one before its colon, else by its place. Never
+// its value, which may be a credential given by mistake (CI keeps stderr).
+func headerFlagName(i int, name string, colon bool) string {
+	if colon && httpguts.ValidHeaderFieldName(name) {
+		return "--header " + name
+	}
+	return fmt.Sprintf("--header #%d (not shown)", i+1)
 }
 
 // parseIdentity builds the hypothetical identity of --identity flags; no

@@ -498,3 +498,20 @@ func TestCheckRequestSaysWhyARouteRefused(t *testing.T) {
 		t.Errorf("a GET decided by its first match says why:\n%s", r.stdout)
 	}
 }
+
+// TestCheckHeaderErrorEchoesNoValue: a malformed --header was echoed
+// whole in its usage error, value included: a credential given by mistake
+// ("Authorization Bearer TOKEN", without the colon, or with a control
+// character) went to stderr, which CI keeps in its logs. The error names
+// the header, never its value. Found by review JA.
+func TestCheckHeaderErrorEchoesNoValue(t *testing.T) {
+	path := writeConfig(t, "good.toml", checkGood)
+	const secret = "s3cr3t-t0ken"
+	for _, h := range []string{"Authorization Bearer " + secret, "Authorization: Bearer " + secret + "\x01",
+		"Cookie: _portcullis=" + secret + "\r\n", "X-Api-Key " + secret} {
+		r := invoke(t, nil, "check", "--config", path, "--request", "GET https://dash.example.com/", "--header", h)
+		if r.code != 2 || strings.Contains(r.stderr+r.stdout, secret) {
+			t.Errorf("--header %q: exit %d, stderr %q; want 2 and no value echoed", h, r.code, r.stderr)
+		}
+	}
+}
