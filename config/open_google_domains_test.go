@@ -71,3 +71,27 @@ func TestOpenExtraIssuerWarningAnyDomain(t *testing.T) {
 		t.Fatalf("warnings %q", cfg.Warnings)
 	}
 }
+
+// TestOpenExtraIssuerWarningSharedGoogleDomains: Google as an extra issuer
+// (its service accounts' ID tokens for the gateway's audience) signs for
+// any Google account and any Google Cloud project's service account, so an
+// allow_email_domains of a domain anyone can have a verified address at
+// there (gmail.com, the shared service-account domains) is no restriction,
+// as it is not for a Google provider (TestOpenSignInWarningSharedGoogleDomains).
+// It counted as one, with no warning. Found by review JA.
+func TestOpenExtraIssuerWarningSharedGoogleDomains(t *testing.T) {
+	for _, c := range []struct {
+		list string
+		open bool
+	}{{`["gmail.com"]`, true}, {`["acme.com", "iam.gserviceaccount.com"]`, true},
+		{`["acme-prod.iam.gserviceaccount.com"]`, false}, {`["acme.com"]`, false}} {
+		doc := provider("issuer = \"https://login.acme.com\"\nclient_id = \"c\"\n\n[[provider.extra_issuers]]\n" +
+			"issuer = \"https://accounts.google.com\"\naudiences = [\"portcullis\"]")
+		doc = strings.Replace(doc, "[[routes]]\npath = \"/**\"\n", "[[routes]]\npath = \"/**\"\nallow_email_domains = "+c.list+"\n", 1)
+		cfg := mustParse(t, t.TempDir(), doc, nil)
+		warned := len(cfg.Warnings) == 1 && strings.Contains(cfg.Warnings[0], "routes[0]: warning: any token that provider.extra_issuers[0]")
+		if warned != c.open || len(cfg.Warnings) > 1 {
+			t.Errorf("allow_email_domains = %s: warnings %q, want a warning: %v", c.list, cfg.Warnings, c.open)
+		}
+	}
+}

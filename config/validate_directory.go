@@ -263,7 +263,8 @@ func sharedGoogleDomain(d string) bool {
 // have GitHub Actions sign a token for the audience "portcullis", any pod
 // of a cluster its Kubernetes), and such a token then reaches a route meant
 // for the provider's users. Such a route (not public, not deny) names no
-// group, email, email domain other than "*", claim or scope; the extra
+// group, email, email domain (but "*" and, with Google among them, the
+// domains every account can have an address at), claim or scope; the extra
 // issuers' tokens carry whatever scopes their issuer grants, so any
 // required scope counts as a condition.
 func (d *decoder) warnOpenExtraIssuer(p *providerSection, kind string, routes []routeSection) {
@@ -271,9 +272,12 @@ func (d *decoder) warnOpenExtraIssuer(p *providerSection, kind string, routes []
 		return
 	}
 	names := make([]string, len(p.ExtraIssuers))
+	google := false // Google signs for any account and any project's service account
 	for i, x := range p.ExtraIssuers {
 		names[i] = fmt.Sprintf("%s (%q)", x.path, x.Issuer)
+		google = google || x.Issuer == idp.GoogleIssuer || x.Issuer == "accounts.google.com"
 	}
+	open := func(d string) bool { return d == "*" || (google && sharedGoogleDomain(d)) }
 	only := "the issuer's own claims, such as repository_owner"
 	if iss := p.Issuer; iss != "" || kind == "google" {
 		only = fmt.Sprintf("{ iss = %q } for the provider's users only, or %s", orDefault(iss, idp.GoogleIssuer), only)
@@ -281,7 +285,7 @@ func (d *decoder) warnOpenExtraIssuer(p *providerSection, kind string, routes []
 	for _, r := range routes {
 		if r.Public || r.Deny || len(r.AllowGroups) > 0 || len(r.AllowEmails) > 0 ||
 			len(r.RequireClaims) > 0 || len(r.RequireScopes) > 0 ||
-			domainsRestrict(r.AllowEmailDomains, func(d string) bool { return d == "*" }) {
+			domainsRestrict(r.AllowEmailDomains, open) {
 			continue
 		}
 		d.warn(r.path, "any token that %s signs for its audiences can reach this route: restrict it with require_claims (%s), allow_groups or allow_emails",
