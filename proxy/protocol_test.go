@@ -218,6 +218,14 @@ func h2Fields(fields [][2]string) []byte {
 // RST_STREAM or GOAWAY), acknowledging the server's SETTINGS.
 func h2Answer(t *testing.T, fr *http2.Framer) string {
 	t.Helper()
+	return h2AnswerField(t, fr, ":status")
+}
+
+// h2AnswerField reads frames until stream 1's answer and returns its field
+// name ("" if it has none; "reset" for a RST_STREAM or GOAWAY),
+// acknowledging the server's SETTINGS.
+func h2AnswerField(t *testing.T, fr *http2.Framer, name string) string {
+	t.Helper()
 	dec := hpack.NewDecoder(4096, nil)
 	for {
 		fm, err := fr.ReadFrame()
@@ -228,10 +236,11 @@ func h2Answer(t *testing.T, fr *http2.Framer) string {
 		case *http2.HeadersFrame:
 			hs, _ := dec.DecodeFull(fm.HeaderBlockFragment())
 			for _, h := range hs {
-				if h.Name == ":status" {
+				if h.Name == name {
 					return h.Value
 				}
 			}
+			return ""
 		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
 			return "reset"
 		case *http2.SettingsFrame:

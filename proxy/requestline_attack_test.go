@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"github.com/portcullis/portcullis"
 )
@@ -154,36 +153,10 @@ func TestHTTP2SchemeSteersNoURL(t *testing.T) {
 		fr := h2Dial(t, addr)
 		fields := [][2]string{{":method", "GET"}, {":scheme", scheme}, {":authority", "app.test"}, {":path", "/oauth2/start?rd=/x"}}
 		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: h2Fields(fields), EndStream: true, EndHeaders: true})
-		loc, err := url.Parse(h2Location(t, fr))
+		loc, err := url.Parse(h2AnswerField(t, fr, "location"))
 		if err != nil || loc.Scheme+"://"+loc.Host+loc.Path != "https://gw.test/oauth2/start" ||
 			loc.Query().Get("rd") != "https://app.test/x" {
 			t.Errorf(":scheme %s: Location %v (%v), want public_url's start with rd https://app.test/x", scheme, loc, err)
-		}
-	}
-}
-
-// h2Location reads frames until stream 1's answer and returns its Location.
-func h2Location(t *testing.T, fr *http2.Framer) string {
-	t.Helper()
-	dec := hpack.NewDecoder(4096, nil)
-	for {
-		fm, err := fr.ReadFrame()
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch fm := fm.(type) {
-		case *http2.HeadersFrame:
-			hs, _ := dec.DecodeFull(fm.HeaderBlockFragment())
-			for _, h := range hs {
-				if h.Name == "location" {
-					return h.Value
-				}
-			}
-			return ""
-		case *http2.SettingsFrame:
-			if !fm.IsAck() {
-				_ = fr.WriteSettingsAck()
-			}
 		}
 	}
 }

@@ -89,8 +89,15 @@ func dialGateway(t *testing.T, f *fixture) net.Conn {
 // roundTrip sends one keep-alive request on c and returns its status.
 func roundTrip(t *testing.T, c net.Conn) int {
 	t.Helper()
+	return roundTripTo(t, c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+}
+
+// roundTripTo sends the request req on c, keeping the connection, and
+// returns the answer's status.
+func roundTripTo(t *testing.T, c net.Conn, req string) int {
+	t.Helper()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.WriteString(c, req)
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatal(err)

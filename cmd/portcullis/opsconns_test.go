@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -33,7 +32,7 @@ func TestOpsListenerConnectionsBounded(t *testing.T) {
 		}
 		t.Cleanup(func() { c.Close() })
 		conns[i] = c
-		if code := opsRoundTrip(t, c); code != http.StatusOK {
+		if code := roundTripTo(t, c, "GET /healthz HTTP/1.1\r\nHost: ops\r\n\r\n"); code != http.StatusOK {
 			t.Fatalf("connection %d: /healthz status %d", i, code)
 		}
 	}
@@ -50,21 +49,6 @@ func TestOpsListenerConnectionsBounded(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("a probe after the flood: status %d", resp.StatusCode)
 	}
-}
-
-// opsRoundTrip sends one /healthz on c and returns its status.
-func opsRoundTrip(t *testing.T, c net.Conn) int {
-	t.Helper()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: ops\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	_ = c.SetDeadline(time.Time{})
-	return resp.StatusCode
 }
 
 // TestOpsListenerClientThatStopsReading: the ops listener had no write
