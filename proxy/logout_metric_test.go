@@ -37,20 +37,25 @@ func logoutsCounted(t *testing.T, reg *prometheus.Registry, want map[string]stri
 	return n
 }
 
+// redisMetricsFixture is a fixture with a real Redis store (st) and its
+// own metrics registry (reg); stop stops redis-server.
+func redisMetricsFixture(t *testing.T) (f *fixture, st *session.RedisStore, reg *prometheus.Registry, stop func()) {
+	reg = prometheus.NewRegistry()
+	f = newFixture(t, func(c *Config) {
+		addr, p := testenv.StartRedis(t)
+		st, stop = redisStoreAt(t, addr, c.Now), p.Stop
+		c.Sessions, c.Metrics = st, reg
+	})
+	return f, st, reg, stop
+}
+
 // TestSignOutStoreFailureCounted: a sign-out while Redis is down (503,
 // the cookie cleared, the session left in Redis) was not counted in
 // logouts_total at all, so a dashboard of sign-outs showed none during an
 // outage. It counts as kind="sign_out" with result="store_failed"; a
 // sign-out the store carried out has result="ended".
 func TestSignOutStoreFailureCounted(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	var st *session.RedisStore
-	var stop func()
-	f := newFixture(t, func(c *Config) {
-		addr, p := testenv.StartRedis(t)
-		st, stop = redisStoreAt(t, addr, c.Now), p.Stop
-		c.Sessions, c.Metrics = st, reg
-	})
+	f, st, reg, stop := redisMetricsFixture(t)
 	ok := saveToStore(t, st, f.session())
 	if resp := f.do(t, "GET", "/oauth2/sign_out", nil, withCookies(ok)); resp.StatusCode != http.StatusFound {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
@@ -76,14 +81,7 @@ func TestSignOutStoreFailureCounted(t *testing.T) {
 // counted, where such a sign-out is (TestSignOutStoreFailureCounted). It
 // counts as kind="replaced" with result="store_failed". Found by review JA.
 func TestStartStoreFailureCounted(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	var st *session.RedisStore
-	var stop func()
-	f := newFixture(t, func(c *Config) {
-		addr, p := testenv.StartRedis(t)
-		st, stop = redisStoreAt(t, addr, c.Now), p.Stop
-		c.Sessions, c.Metrics = st, reg
-	})
+	f, st, reg, stop := redisMetricsFixture(t)
 	cookies := saveToStore(t, st, f.session())
 	stop()
 	f.do(t, "GET", "/oauth2/start?rd=%2Fapp%2Fx", nil, withCookies(cookies), browser())
