@@ -46,13 +46,16 @@ func (cookieSink) Write(b []byte) (int, error) { return len(b), nil }
 func (cookieSink) WriteHeader(int)             {}
 
 // endAtStart ends the session whose cookie a start of a sign-in presented
-// (the browser's cookie cleared, the Redis record deleted) as a sign-out
-// ends it: its refresh token is revoked (before the new sign-in makes a
-// grant, so not the new one's, whoever signs in) and one line names its
-// user. A sign-in abandoned or failed leaves the user signed out, as the
-// start promised. As a sign-out, it is carried out whether or not the
-// browser waits for the answer (detached): with the request's context, a
-// client gone left the session in Redis and its token valid.
+// (the browser's cookie cleared, the Redis record deleted), with one line
+// naming its user, as a sign-out does, but keeps its grant at the
+// provider: whoever signs in next is most often the same user, and at
+// Google revoking the token ends the user's grant to the client on every
+// device (as a sign-out does, which is where revocation belongs). The
+// token is refused here from now on ("kept"). A sign-in abandoned or
+// failed leaves the user signed out, as the start promised. As a sign-out,
+// it is carried out whether or not the browser waits for the answer
+// (detached): with the request's context, a client gone left the session
+// in Redis.
 func (h *Handler) endAtStart(ex *exchange, r *http.Request) {
 	dr, release := detached(r)
 	defer release()
@@ -76,15 +79,15 @@ func (h *Handler) unreadNotEnded(err error, msg string) {
 	h.log.Warn(msg, logattr.Err(err))
 }
 
-// endReplaced ends old, the session a successful sign-in of id (refresh
-// token newRT) replaced, as a sign-out ends it: its Redis record was
-// deleted (deleteErr: the store could not), its refresh token is revoked
-// and refused here, and one line names its user and what became of the
-// token. id nil (a start, before any sign-in) revokes it. A token of the
-// same provider user as id is not revoked: at Google (and
-// Auth0, Keycloak before 26.1) it shares the new sign-in's grant, whose
-// revocation ended the new session at its first refresh; it is only
-// refused here ("same_user").
+// endReplaced ends old, the session a start (id nil) or a successful
+// sign-in of id (refresh token newRT) replaced, as a sign-out ends it: its
+// Redis record was deleted (deleteErr: the store could not), its refresh
+// token is revoked and refused here, and one line names its user and what
+// became of the token. A token replaced at a start, or by a sign-in of the
+// same provider user, is not revoked: at Google (and Auth0, Keycloak
+// before 26.1) it shares the new sign-in's grant, whose revocation ended
+// the new session at its first refresh (and every other device's); it is
+// only refused here ("kept", "same_user").
 func (h *Handler) endReplaced(r *http.Request, old *session.Session, id *portcullis.Identity, newRT string, deleteErr error) {
 	if old == nil || !h.firstToReplace(r, old) {
 		return
@@ -93,11 +96,14 @@ func (h *Handler) endReplaced(r *http.Request, old *session.Session, id *portcul
 	outcome := "none"
 	switch {
 	case rt == "" || rt == newRT:
-	case id != nil && sameProviderUser(&old.Identity, id):
+	case id == nil || sameProviderUser(&old.Identity, id):
 		h.refresher.keptGrant(rt, h.now)
 		h.refresher.ended(rt, h.now)
 		h.refresher.markDead(rt)
 		outcome = "same_user"
+		if id == nil {
+			outcome = "kept"
+		}
 	default:
 		h.refresher.ended(rt, h.now)
 		outcome = h.revokeRefresh(r, old)
