@@ -74,12 +74,7 @@ func TestRefreshSavedWhenClientHangsUp(t *testing.T) {
 func TestSignOutCarriedOutWhenClientHangsUp(t *testing.T) {
 	signOut := func(t *testing.T, f *fixture, cookies []*http.Cookie) {
 		t.Helper()
-		ctx, hangUp := context.WithCancel(context.Background())
-		hangUp() // gone before the gateway answers
-		r := httptest.NewRequestWithContext(ctx, "GET", "/oauth2/sign_out", nil)
-		r.Host, r.RemoteAddr = "gw.test", "192.0.2.7:5555"
-		withCookies(cookies)(r)
-		f.h.ServeHTTP(httptest.NewRecorder(), r)
+		f.h.ServeHTTP(httptest.NewRecorder(), goneRequest("/oauth2/sign_out", withCookies(cookies)))
 	}
 	revoked := func(f *fixture, rt string) bool {
 		f.prov.mu.Lock()
@@ -109,4 +104,17 @@ func TestSignOutCarriedOutWhenClientHangsUp(t *testing.T) {
 			t.Errorf("revoked %q: the refresh token of the signed-out session was not revoked", f.prov.revoked)
 		}
 	})
+}
+
+// goneRequest is a GET of target, with opts, from a client that has gone
+// before the gateway answers (its context canceled).
+func goneRequest(target string, opts ...reqOption) *http.Request {
+	ctx, hangUp := context.WithCancel(context.Background())
+	hangUp()
+	r := httptest.NewRequestWithContext(ctx, "GET", target, nil)
+	r.Host, r.RemoteAddr = "gw.test", "192.0.2.7:5555"
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }

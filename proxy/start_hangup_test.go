@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"net/http/httptest"
 	"testing"
@@ -24,13 +23,7 @@ func TestStartEndsSessionWhenClientHangsUp(t *testing.T) {
 		c.Sessions = st
 	})
 	cookies := saveToStore(t, st, f.session())
-	ctx, hangUp := context.WithCancel(context.Background())
-	hangUp() // gone before the gateway answers
-	r := httptest.NewRequestWithContext(ctx, "GET", "/oauth2/start?rd=%2Fapp%2Fx", nil)
-	r.Host, r.RemoteAddr = "gw.test", "192.0.2.7:5555"
-	browser()(r)
-	withCookies(cookies)(r)
-	f.h.ServeHTTP(httptest.NewRecorder(), r)
+	f.h.ServeHTTP(httptest.NewRecorder(), goneRequest("/oauth2/start?rd=%2Fapp%2Fx", browser(), withCookies(cookies)))
 	if s, err := st.Load(withCookiesRequest(cookies)); !errors.Is(err, session.ErrNoSession) {
 		t.Errorf("session after the start: %v, %v: it stays alive in Redis", s != nil, err)
 	}
