@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-log() { printf '\n==> %s\n' "$*"; }
+# Each step is stamped with the time since the start (minutes:seconds), so a
+# slow run shows which step took the time.
+log() { printf '\n==> [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 # Traefik, for the forward-auth tests of docs/forward-auth/traefik.yaml, is
 # built from its Go module (no Debian package), once: in the background,
