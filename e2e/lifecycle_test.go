@@ -42,17 +42,18 @@ func burst(tb testing.TB, n int, ck *http.Cookie, gws ...*gateway) []string {
 // sleepUntil sleeps until t (the gateway's clock is the real one).
 func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
 
-// TestRefreshBurstAndLifetime: 2-second access tokens, refreshed 1 s before
-// expiry, an 8-second lifetime. Once each is due a burst of 50 concurrent
+// TestRefreshBurstAndLifetime: 4-second access tokens, refreshed 2 s before
+// expiry, a 16-second lifetime (2-second tokens left a loaded machine too
+// little time: a first burst once saw no refresh). Once each is due a burst of 50 concurrent
 // requests with one cookie causes exactly one refresh at the provider (first
 // on one replica, then spread over two sharing Redis), and all succeed; the
 // session ends at its lifetime although it keeps refreshing.
 func TestRefreshBurstAndLifetime(t *testing.T) {
 	t.Parallel()
 	rs := startRedis(t, false)
-	p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 2 * time.Second})
+	p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 4 * time.Second})
 	up := newUpstream(t)
-	keys := redisSession(rs.URL()) + "refresh_margin = \"1s\"\nlifetime = \"8s\"\n"
+	keys := redisSession(rs.URL()) + "refresh_margin = \"2s\"\nlifetime = \"16s\"\n"
 	cfg := redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, keys)
 	gwA := startGateway(t, pickAddrs(t), cfg)
 	gwB := startGateway(t, pickAddrs(t), cfg)
@@ -62,7 +63,7 @@ func TestRefreshBurstAndLifetime(t *testing.T) {
 	ck := sessionCookie(t, c, gwA)
 	rc := rs.Client()
 	// One code exchange; its first request may have refreshed too when the
-	// login took longer than the margin (1 s) after the token was issued.
+	// login took longer than the margin (2 s) after the token was issued.
 	if n := p.Grants("authorization_code"); n != 1 {
 		t.Fatalf("login made %d code exchanges", n)
 	}
@@ -70,14 +71,14 @@ func TestRefreshBurstAndLifetime(t *testing.T) {
 	// Each burst is timed from the latest its access token can have been
 	// issued (the login's end, then the previous burst's), so that it is
 	// due however long those took: the first within the margin, the second
-	// expired. Timed from the login's start, a login slower than 1.2 s on a
-	// loaded machine left the first burst a token not yet due, and no
-	// refresh.
+	// expired. Timed from the login's start, a login slower than the first
+	// step on a loaded machine left the first burst a token not yet due, and
+	// no refresh.
 	issued := loginDone
 	for i, step := range []struct {
 		after time.Duration
 		gws   []*gateway
-	}{{1200 * time.Millisecond, []*gateway{gwA}}, {2200 * time.Millisecond, []*gateway{gwA, gwB}}} {
+	}{{2400 * time.Millisecond, []*gateway{gwA}}, {4400 * time.Millisecond, []*gateway{gwA, gwB}}} {
 		gws := step.gws
 		sleepUntil(issued.Add(step.after))
 		tokens := p.Requests("/token")
@@ -92,14 +93,14 @@ func TestRefreshBurstAndLifetime(t *testing.T) {
 		}
 	}
 
-	// The lifetime (8 s) leaves both bursts, which start 3.4 s after the
-	// login plus the first burst's length, 4.6 s to finish on a loaded
+	// The lifetime (16 s) leaves both bursts, which start 6.8 s after the
+	// login plus the first burst's length, 9.2 s to finish on a loaded
 	// machine.
-	sleepUntil(loginDone.Add(8300 * time.Millisecond))
+	sleepUntil(loginDone.Add(16300 * time.Millisecond))
 	before := up.count()
 	for _, gw := range []*gateway{gwA, gwB} {
 		if status, body, _ := withCookie(t, "GET", gw.URL+"/app/late", ck, false); status != http.StatusUnauthorized {
-			t.Errorf("%s after the 8 s lifetime: %d, want 401\n%s", gw.URL, status, body)
+			t.Errorf("%s after the 16 s lifetime: %d, want 401\n%s", gw.URL, status, body)
 		}
 	}
 	if up.count() != before {
