@@ -18,25 +18,7 @@ import (
 func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 	// Shared, its capacity its length: an Add by a later hook copies it.
 	ex.Header()["Cache-Control"] = noStore[:1:1]
-	if !h.exactAuthPath(r) {
-		h.fail(ex, r, notFound(noSuchEndpoint))
-		return
-	}
-	if !ex.trusted {
-		h.fail(ex, r, untrustedProxy())
-		return
-	}
-	if p := oauth2ProxyCondition(r.URL.RawQuery); p != "" {
-		h.fail(ex, r, badRequest(p+" on the forward-auth URL is an oauth2-proxy condition the gateway does not read: write it as a route's condition", nil))
-		return
-	}
-	q, query, err := originalRequest(r)
-	if err == nil {
-		err = h.checkSubrequestHost(r, q.host)
-	}
-	if err == nil {
-		err = h.checkIdentitySpellings(r.Header)
-	}
+	q, query, err := h.authSubrequest(ex, r)
 	if err != nil {
 		h.fail(ex, r, err)
 		return
@@ -47,34 +29,63 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 		h.fail(ex, r, badRequest("access tokens are not accepted in the query string", nil))
 		return
 	}
-	if err = h.decide(ex, r, q); err != nil {
+	if err = h.decideAuth(ex, r, q, query); err != nil {
 		h.failAuth(ex, r, err)
 		return
 	}
-	if q.method == http.MethodPost && ex.dec.forwards() {
-		// The original request's body is not sent to forward-auth: only
-		// the query's _method can be seen (docs/forward-auth.md).
-		other, err := methodOverride(query, 0, "", nil, false)
-		if err == nil && other != "" {
-			err = h.decideOverride(ex, r, q, other)
-		}
-		if err != nil {
-			h.failAuth(ex, r, err)
-			return
-		}
+	h.answerAuth(ex, r, q)
+}
+
+// authSubrequest checks the subrequest itself and reads the original
+// request it names. The order is the refusals' order: the exact path, then
+// a trusted peer (nothing a client sent is read before), then the query's
+// oauth2-proxy conditions, the forwarded headers (originalRequest), the
+// subrequest's own Host and the identity headers' spellings.
+func (h *Handler) authSubrequest(ex *exchange, r *http.Request) (request, string, error) {
+	if !h.exactAuthPath(r) {
+		return request{}, "", notFound(noSuchEndpoint)
 	}
+	if !ex.trusted {
+		return request{}, "", untrustedProxy()
+	}
+	if p := oauth2ProxyCondition(r.URL.RawQuery); p != "" {
+		return request{}, "", badRequest(p+" on the forward-auth URL is an oauth2-proxy condition the gateway does not read: write it as a route's condition", nil)
+	}
+	q, query, err := originalRequest(r)
+	if err == nil {
+		err = h.checkSubrequestHost(r, q.host)
+	}
+	if err == nil {
+		err = h.checkIdentitySpellings(r.Header)
+	}
+	return q, query, err
+}
+
+// decideAuth decides the original request q, and a POST that forwards
+// again as the method its query's _method names.
+func (h *Handler) decideAuth(ex *exchange, r *http.Request, q request, query string) error {
+	if err := h.decide(ex, r, q); err != nil {
+		return err
+	}
+	if q.method != http.MethodPost || !ex.dec.forwards() {
+		return nil
+	}
+	// The original request's body is not sent to forward-auth: only
+	// the query's _method can be seen (docs/forward-auth.md).
+	other, err := methodOverride(query, 0, "", nil, false)
+	if err == nil && other != "" {
+		err = h.decideOverride(ex, r, q, other)
+	}
+	return err
+}
+
+// answerAuth writes forward-auth's answer to the decided request: 200 with
+// the identity response headers, the 401 of a request without identity, or
+// the refusal.
+func (h *Handler) answerAuth(ex *exchange, r *http.Request, q request) {
 	switch ex.dec.Outcome {
 	case portcullis.OutcomePublic, portcullis.OutcomeAllow:
-		h.blankAuthResponse(ex.Header())
-		h.setAuthCookies(ex, r.Header["Cookie"])
-		if ex.sendsIdentity() {
-			at := ""
-			if ex.sess != nil {
-				at = ex.sess.AccessToken
-			}
-			h.names.setAuthResponse(ex.Header(), h.identityValues(ex.id, at, h.audience(ex.dec.route, h.upstreamFor(ex.dec.route), q.host), h.identityEnd(ex)))
-		}
-		ex.WriteHeader(http.StatusOK)
+		h.allowAuth(ex, r, q.host)
 	case portcullis.OutcomeUnauthenticated:
 		// Not through refusal: its 401 would be one more allocation per
 		// anonymous request, replaced at once.
@@ -82,6 +93,22 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 	default:
 		h.failAuth(ex, r, ex.dec.refusal(http.StatusForbidden))
 	}
+}
+
+// allowAuth writes the 200 of an allowed or public request: every identity
+// response header blanked, then set from the identity when the route sends
+// one, and the cookies of a session refreshed on the way.
+func (h *Handler) allowAuth(ex *exchange, r *http.Request, host Host) {
+	h.blankAuthResponse(ex.Header())
+	h.setAuthCookies(ex, r.Header["Cookie"])
+	if ex.sendsIdentity() {
+		at := ""
+		if ex.sess != nil {
+			at = ex.sess.AccessToken
+		}
+		h.names.setAuthResponse(ex.Header(), h.identityValues(ex.id, at, h.audience(ex.dec.route, h.upstreamFor(ex.dec.route), host), h.identityEnd(ex)))
+	}
+	ex.WriteHeader(http.StatusOK)
 }
 
 // authSignIn is forward-auth's 401 for a request without an identity, as

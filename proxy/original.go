@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
@@ -18,65 +19,93 @@ import (
 // have the laxer one believed. No method named leaves q.method "" (decided
 // for every method).
 func originalRequest(r *http.Request) (q request, query string, err error) {
-	m1, err := singleHeader(r, "X-Forwarded-Method")
+	if q.method, err = forwardedMethod(r); err != nil {
+		return q, "", err
+	}
+	if err = checkSubrequestHeaders(r.Header); err != nil {
+		return q, "", err
+	}
+	t, err := namedTarget(r)
 	if err != nil {
 		return q, "", err
+	}
+	q.host, q.path = t.host, t.path
+	return q, t.query, nil
+}
+
+// forwardedMethod reads the original request's method from
+// X-Forwarded-Method or X-Original-Method, which must agree, and checks it
+// as the entry checks check a request's own: "" when neither names one.
+func forwardedMethod(r *http.Request) (string, error) {
+	m1, err := singleHeader(r, "X-Forwarded-Method")
+	if err != nil {
+		return "", err
 	}
 	m2, err := singleHeader(r, "X-Original-Method")
 	if err != nil {
-		return q, "", err
+		return "", err
 	}
 	if m1 != "" && m2 != "" && m1 != m2 {
-		return q, "", badRequest("X-Forwarded-Method and X-Original-Method name different methods", nil)
+		return "", badRequest("X-Forwarded-Method and X-Original-Method name different methods", nil)
 	}
-	if q.method = m1; q.method == "" {
-		q.method = m2
+	method := cmp.Or(m1, m2)
+	if method != "" && !policy.ValidMethod(method) {
+		return "", badRequest("the forwarded method is not an upper-case method name", nil)
 	}
-	if q.method != "" && !policy.ValidMethod(q.method) {
-		return q, "", badRequest("the forwarded method is not an upper-case method name", nil)
-	}
-	if q.method != "" && r.Method != http.MethodGet && r.Method != q.method {
+	if method != "" && r.Method != http.MethodGet && r.Method != method {
 		// A subrequest sent with another method than GET carries the
 		// original's (Envoy's ext_authz); nginx, Caddy and Traefik send
 		// GET whatever the original was, so only then can the gateway
 		// tell a client's own X-Forwarded-Method from the proxy's.
-		return q, "", badRequest("the subrequest's method and the forwarded method differ", nil)
+		return "", badRequest("the subrequest's method and the forwarded method differ", nil)
 	}
-	if e := checkMethod(q.method); e != nil {
-		return q, "", e
+	if e := checkMethod(method); e != nil {
+		return "", e
 	}
-	if e := checkMethodOverride(r.Header); e != nil {
-		return q, "", e
+	return method, nil
+}
+
+// checkSubrequestHeaders refuses the headers proxy mode refuses on a
+// request of its own: a method override, a path rewrite, an h2c upgrade.
+// Each returns a typed nil when it passes, hence the checks one by one.
+func checkSubrequestHeaders(hdr http.Header) error {
+	if e := checkMethodOverride(hdr); e != nil {
+		return e
 	}
-	if e := checkPathRewrite(r.Header); e != nil {
-		return q, "", e
+	if e := checkPathRewrite(hdr); e != nil {
+		return e
 	}
-	if e := checkH2CUpgrade(r.Header); e != nil {
-		return q, "", e
+	if e := checkH2CUpgrade(hdr); e != nil {
+		return e
 	}
+	return nil
+}
+
+// namedTarget reads the original request's host, path and query from every
+// set of forwarded headers present, which must all name the same request.
+func namedTarget(r *http.Request) (target, error) {
 	named := make([]target, 0, 3)
 	for _, src := range [...]func(*http.Request) (target, bool, error){
 		forwardedTarget, originalURLTarget, originalURITarget,
 	} {
 		t, ok, err := src(r)
 		if err != nil {
-			return q, "", err
+			return target{}, err
 		}
 		if ok {
 			named = append(named, t)
 		}
 	}
 	if len(named) == 0 {
-		return q, "", badRequest("the original request is not named (X-Forwarded-Uri or X-Original-URL)", nil)
+		return target{}, badRequest("the original request is not named (X-Forwarded-Uri or X-Original-URL)", nil)
 	}
 	first := named[0]
 	for _, t := range named[1:] {
 		if t.host != first.host || t.path != first.path || t.query != first.query {
-			return q, "", badRequest("the forwarded headers name different requests", nil)
+			return target{}, badRequest("the forwarded headers name different requests", nil)
 		}
 	}
-	q.host, q.path = first.host, first.path
-	return q, first.query, nil
+	return first, nil
 }
 
 // checkSubrequestHost refuses a subrequest whose own Host names a host the
