@@ -103,7 +103,24 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 		}
 		defer release()
 	}
-	state := q.Get("state")
+	ls, err := h.takeLoginState(ex, r, q.Get("state"))
+	if err != nil {
+		h.fail(ex, r, err)
+		return
+	}
+	if q.Has("error") {
+		// Only once the state is ours: its text is then shown.
+		h.fail(ex, r, h.providerRefusal(q, ls))
+		return
+	}
+	h.finishLogin(ex, r, q.Get("code"), ls)
+}
+
+// takeLoginState takes the login state the callback's state names, once,
+// and refuses one this gateway did not issue for a login or that another
+// replica accepted. It comes before anything of the response is shown: a
+// crafted link must not put provider-looking text on the gateway's page.
+func (h *Handler) takeLoginState(ex *exchange, r *http.Request, state string) (*session.LoginState, error) {
 	ls, err := h.states.Take(ex, r, state)
 	if err == nil && subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) != 1 {
 		err = errors.New("proxy: login state does not match")
@@ -112,31 +129,27 @@ func (h *Handler) handleCallback(ex *exchange, r *http.Request) {
 		// A sign-out's state (no PKCE verifier, no nonce) is no login state.
 		err = errors.New("proxy: the state was not issued for a login")
 	}
-	// A response whose state we did not issue is refused before anything
-	// of it is shown: a crafted link must not put provider-looking text on
-	// the gateway's page.
 	if err != nil {
-		h.fail(ex, r, h.loginFailure(http.StatusBadRequest, "bad_state", badStateReason(r), err))
-		return
+		return nil, h.loginFailure(http.StatusBadRequest, "bad_state", badStateReason(r), err)
 	}
 	if err := h.stateUnused(r, ls); err != nil {
-		h.fail(ex, r, err)
-		return
+		return nil, err
 	}
-	if q.Has("error") {
-		// RFC 6749 §4.1.2.1: show the provider's error, escaped, with a link
-		// to try again; never start another login by ourselves.
-		reason := "The identity provider refused the sign-in: " + q.Get("error")
-		if d := q.Get("error_description"); d != "" {
-			reason += " (" + d + ")"
-		}
-		e := h.loginFailure(http.StatusForbidden, "provider_error", logattr.Truncate(reason, 300), nil)
-		e.cause = errors.New("provider error " + logattr.Truncate(q.Get("error"), 64))
-		e.link = h.retryLink(ls.ReturnURL)
-		h.fail(ex, r, e)
-		return
+	return ls, nil
+}
+
+// providerRefusal is the page of a callback that carries the provider's
+// error (RFC 6749 §4.1.2.1): shown escaped, with a link to try again;
+// never another login started by ourselves.
+func (h *Handler) providerRefusal(q url.Values, ls *session.LoginState) *httpError {
+	reason := "The identity provider refused the sign-in: " + q.Get("error")
+	if d := q.Get("error_description"); d != "" {
+		reason += " (" + d + ")"
 	}
-	h.finishLogin(ex, r, q.Get("code"), ls)
+	e := h.loginFailure(http.StatusForbidden, "provider_error", logattr.Truncate(reason, 300), nil)
+	e.cause = errors.New("provider error " + logattr.Truncate(q.Get("error"), 64))
+	e.link = h.retryLink(ls.ReturnURL)
+	return e
 }
 
 // retryLink is the "Try again" link of a failed sign-in whose login state

@@ -12,6 +12,8 @@ import (
 // identify establishes the request's identity (docs/requests.md, identity): a bearer
 // token, which never falls back to the cookie, else the session.
 func (h *Handler) identify(ex *exchange, r *http.Request) error {
+	// Where credentials come from is checked before any is read, and for
+	// Explain too: its hypothetical identity stands for them.
 	authz := r.Header["Authorization"]
 	if len(authz) > 1 {
 		return badRequest("more than one Authorization header", nil)
@@ -30,20 +32,28 @@ func (h *Handler) identify(ex *exchange, r *http.Request) error {
 			return h.identifyBearer(ex, r, tok)
 		}
 	}
+	return h.identifySession(ex, r)
+}
+
+// identifySession establishes the identity of the request's session, if
+// one: loaded, refreshed when near expiry, its groups read again when due,
+// and with its access token when the headers need it. A request without a
+// live session has none, and ex.staleCookie says whether it brought one.
+func (h *Handler) identifySession(ex *exchange, r *http.Request) error {
 	s, err := h.cfg.Sessions.Load(r)
 	if errors.Is(err, session.ErrNoSession) {
 		ex.staleCookie = h.carriesSessionCookie(r)
 		return nil
 	}
 	if err != nil {
-		return unavailable("the session store is not available; please retry shortly", err)
+		return storeUnavailable(err)
 	}
 	if s, err = h.fresh(ex, r, s); err != nil {
-		return unavailable("the session store is not available; please retry shortly", err)
+		return storeUnavailable(err)
 	}
 	if s != nil {
 		if s, err = h.freshGroups(ex, r, s); err != nil {
-			return unavailable("the session store is not available; please retry shortly", err)
+			return storeUnavailable(err)
 		}
 	}
 	if s == nil {
@@ -52,7 +62,7 @@ func (h *Handler) identify(ex *exchange, r *http.Request) error {
 	}
 	full, err := h.withAccessToken(r, s)
 	if err != nil {
-		return unavailable("the session store is not available; please retry shortly", err)
+		return storeUnavailable(err)
 	}
 	ex.staleCookie = full == nil
 	if full != nil {
@@ -65,6 +75,12 @@ func (h *Handler) identify(ex *exchange, r *http.Request) error {
 		ex.sess, ex.id = full, &s.Identity
 	}
 	return nil
+}
+
+// storeUnavailable is the 503 of a session that could not be loaded,
+// refreshed or read again.
+func storeUnavailable(err error) *httpError {
+	return unavailable("the session store is not available; please retry shortly", err)
 }
 
 // carriesSessionCookie reports whether r has a cookie of the session
