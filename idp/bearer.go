@@ -72,41 +72,77 @@ func (c *Client) VerifyBearer(ctx context.Context, token string) (*portcullis.Id
 // fetched again, so that a key the issuer withdrew stops verifying cached
 // tokens too (zero, not cached, when that set was fetched for this token).
 func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.Identity, time.Time, error) {
-	typ, iss, err := parseUnverified(raw)
+	ti, err := c.accessTokenIssuer(raw)
 	if err != nil {
 		return nil, time.Time{}, err
-	}
-	// RFC 9068 §2.1 "at+jwt"; plain "JWT" or none for providers predating it.
-	// Anything else (e.g. logout+jwt) is refused.
-	if typ != "" && !typAllowed(typ, "jwt", "at+jwt") {
-		return nil, time.Time{}, fmt.Errorf("%w: typ %q is not an access token type", ErrInvalidToken, typ)
-	}
-	ti := c.trustedIssuer(iss)
-	if ti == nil && iss == c.cfg.Issuer && c.isOIDC() && !c.Ready() {
-		return nil, time.Time{}, fmt.Errorf("%w: %w", ErrUnavailable, ErrNotReady)
-	}
-	if ti == nil {
-		return nil, time.Time{}, fmt.Errorf("%w: issuer %q is not trusted", ErrInvalidToken, iss)
 	}
 	until := ti.keys.trustedUntil() // before verifying: a fetch it causes does not extend it
 	vt, err := c.verifyJWT(c.providerCtx(ctx, "jwks"), ti.verifier, raw, timeRules{needExp: true})
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
+	tenant, err := c.checkAccessClaims(vt, ti)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	id, err := c.accessIdentity(vt, tenant)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if id.Expiry.Before(until) {
+		until = id.Expiry
+	}
+	return id, until, nil
+}
+
+// accessTokenIssuer reads raw's typ and issuer, before its signature is
+// checked, and returns the trusted issuer whose keys are to check it: a
+// typ other than an access token's, or an untrusted issuer, is refused
+// without a key fetched.
+func (c *Client) accessTokenIssuer(raw string) (*trustedIssuer, error) {
+	typ, iss, err := parseUnverified(raw)
+	if err != nil {
+		return nil, err
+	}
+	// RFC 9068 §2.1 "at+jwt"; plain "JWT" or none for providers predating it.
+	// Anything else (e.g. logout+jwt) is refused.
+	if typ != "" && !typAllowed(typ, "jwt", "at+jwt") {
+		return nil, fmt.Errorf("%w: typ %q is not an access token type", ErrInvalidToken, typ)
+	}
+	ti := c.trustedIssuer(iss)
+	if ti == nil && iss == c.cfg.Issuer && c.isOIDC() && !c.Ready() {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ErrNotReady)
+	}
+	if ti == nil {
+		return nil, fmt.Errorf("%w: issuer %q is not trusted", ErrInvalidToken, iss)
+	}
+	return ti, nil
+}
+
+// checkAccessClaims refuses a verified token that is not an access token
+// for this gateway: another audience, an ID or other token, one bound to a
+// sender. It reports whether the token is an Entra ID tenant's.
+func (c *Client) checkAccessClaims(vt *verifiedJWT, ti *trustedIssuer) (tenant bool, err error) {
 	if auds, _ := audiences(vt.claims); !audienceMatches(auds, ti.audiences) {
-		return nil, time.Time{}, fmt.Errorf("%w: audience %q is not one of %q", ErrInvalidToken, auds, ti.audiences)
+		return false, fmt.Errorf("%w: audience %q is not one of %q", ErrInvalidToken, auds, ti.audiences)
 	}
 	kind := notAnAccessToken(vt.claims)
-	tenant := c.entraTenantToken(vt.token.Issuer, vt.claims)
+	tenant = c.entraTenantToken(vt.token.Issuer, vt.claims)
 	if kind == "" && tenant {
 		kind = entraIDToken(vt.claims)
 	}
 	if kind != "" {
-		return nil, time.Time{}, fmt.Errorf("%w: %s is not an access token", ErrInvalidToken, kind)
+		return false, fmt.Errorf("%w: %s is not an access token", ErrInvalidToken, kind)
 	}
 	if bound := senderConstrained(vt.claims); bound != "" {
-		return nil, time.Time{}, fmt.Errorf("%w: %s", ErrInvalidToken, bound)
+		return false, fmt.Errorf("%w: %s", ErrInvalidToken, bound)
 	}
+	return tenant, nil
+}
+
+// accessIdentity is the identity of a verified access token, with its
+// scopes, ending when the token stops verifying.
+func (c *Client) accessIdentity(vt *verifiedJWT, tenant bool) (*portcullis.Identity, error) {
 	id, err := c.identity(vt.claims, vt.token.Issuer)
 	if err == nil && c.groupsElsewhere(vt.claims) {
 		// Bearer tokens carry no directory groups: Entra ID's overage
@@ -114,10 +150,10 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 		err = ErrGroupsElsewhere
 	}
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	if tenant && entraUngranted(vt.claims) {
-		return nil, time.Time{}, fmt.Errorf("%w: an app-only token with no app role (any application with a service principal in the tenant can obtain one): assign the client an app role", ErrInvalidToken)
+		return nil, fmt.Errorf("%w: an app-only token with no app role (any application with a service principal in the tenant can obtain one): assign the client an app role", ErrInvalidToken)
 	}
 	id.Scopes = scopesOf(vt.claims)
 	// The identity ends when the token stops verifying: at exp plus the
@@ -125,10 +161,7 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 	// leeway reach the application, whose answer was then broken off as
 	// expired (a 401 after the upstream acted on the request).
 	id.Expiry = vt.exp.Add(leeway)
-	if id.Expiry.Before(until) {
-		until = id.Expiry
-	}
-	return id, until, nil
+	return id, nil
 }
 
 // trustedIssuer finds the issuer whose keys and audiences apply to iss, by

@@ -28,29 +28,56 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	if id.Subject == "" {
 		return nil, fmt.Errorf("idp: claim %q (user_claim) is missing or not a string or number", c.cfg.UserClaim)
 	}
-	v, _ = portcullis.LookupClaim(claims, c.cfg.EmailClaim)
+	if err := c.setEmail(id, claims); err != nil {
+		return nil, err
+	}
+	id.PreferredUsername, _ = claims["preferred_username"].(string)
+	if err := c.setGroups(id, claims); err != nil {
+		return nil, err
+	}
+	id.SessionID, _ = claims["sid"].(string)
+	if id.ProviderSubject = subjectString(claims["sub"]); id.ProviderSubject == "" {
+		id.ProviderSubject = id.Subject
+	}
+	if err := c.checkHeaderClaims(id, claims); err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+// setEmail sets id's email and whether it is verified, and refuses an
+// unverified address that would be the user.
+func (c *Client) setEmail(id *portcullis.Identity, claims map[string]any) error {
+	v, _ := portcullis.LookupClaim(claims, c.cfg.EmailClaim)
 	id.Email, _ = v.(string)
 	ev, present := claims["email_verified"]
 	b, isBool := ev.(bool)
 	// assume_email_verified vouches for the provider's addresses only: an
 	// extra issuer's (another tenant, a CI system) were never vetted.
-	assume := c.cfg.AssumeEmailVerified && issuer == c.cfg.Issuer
+	assume := c.cfg.AssumeEmailVerified && id.Issuer == c.cfg.Issuer
 	id.EmailVerified = (isBool && b) || (!present && assume && !edovDenies(claims))
-	if (isGoogleIssuer(issuer) || (c.cfg.Kind == "google" && issuer == c.cfg.Issuer)) && !googleAuthoritative(claims, id.Email) {
+	if (isGoogleIssuer(id.Issuer) || (c.cfg.Kind == "google" && id.Issuer == c.cfg.Issuer)) && !googleAuthoritative(claims, id.Email) {
 		id.EmailVerified = false
 	}
 	if (c.cfg.UserClaim == c.cfg.EmailClaim || c.cfg.UserClaim == "email") && !id.EmailVerified {
 		// An unverified address is never identity (docs/requests.md, rules):
 		// not in the email header, and not as the user either.
-		return nil, fmt.Errorf("%w: user_claim %q", ErrUnverifiedEmail, c.cfg.UserClaim)
+		return fmt.Errorf("%w: user_claim %q", ErrUnverifiedEmail, c.cfg.UserClaim)
 	}
-	id.PreferredUsername, _ = claims["preferred_username"].(string)
+	return nil
+}
+
+// setGroups sets id's groups from the groups claim, as Entra ID's object
+// IDs or names where they are its, and refuses claims whose groups are
+// elsewhere that the gateway does not read.
+func (c *Client) setGroups(id *portcullis.Identity, claims map[string]any) error {
+	issuer := id.Issuer
 	if c.groupsElsewhere(claims) && (c.cfg.Kind != "entra" || issuer != c.cfg.Issuer) {
 		// kind = "entra" reads them from Graph at login and refresh (a
 		// bearer token is refused by its own check).
-		return nil, ErrGroupsElsewhere
+		return ErrGroupsElsewhere
 	}
-	v, _ = portcullis.LookupClaim(claims, c.cfg.GroupsClaim)
+	v, _ := portcullis.LookupClaim(claims, c.cfg.GroupsClaim)
 	id.Groups = stringArray(v)
 	if c.entraTenantToken(issuer, claims) {
 		id.Groups = c.entraObjectIDs(id.Groups)
@@ -58,27 +85,30 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	if c.cfg.Kind == "entra" && issuer == c.cfg.Issuer {
 		id.Groups = entraGroups(claims, id.Groups)
 	}
-	id.SessionID, _ = claims["sid"].(string)
-	if id.ProviderSubject = subjectString(claims["sub"]); id.ProviderSubject == "" {
-		id.ProviderSubject = id.Subject
-	}
+	return nil
+}
+
+// checkHeaderClaims refuses an identity whose user, email,
+// preferred_username, groups or a claim of Config.HeaderClaims
+// HeaderValue would refuse.
+func (c *Client) checkHeaderClaims(id *portcullis.Identity, claims map[string]any) error {
 	for _, f := range []struct {
 		name string
 		v    any
 	}{{"user_claim " + c.cfg.UserClaim, id.Subject}, {"email", id.Email},
 		{"preferred_username", id.PreferredUsername}, {"groups", id.Groups}} {
 		if err := checkHeaderSafe(f.name, f.v); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, path := range c.cfg.HeaderClaims {
 		if v, ok := portcullis.LookupClaim(claims, path); ok {
 			if err := checkHeaderSafe(path, v); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return id, nil
+	return nil
 }
 
 // edovDenies reports whether the claims carry Entra ID's xms_edov ("email
