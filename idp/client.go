@@ -125,6 +125,25 @@ func defaults(cfg *Config) error {
 	if err := kindDefaults(cfg); err != nil {
 		return err
 	}
+	if err := endpointDefaults(cfg); err != nil {
+		return err
+	}
+	if err := checkURLs(cfg); err != nil {
+		return err
+	}
+	for _, x := range cfg.ExtraIssuers {
+		if x.Issuer == "" || len(x.Audiences) == 0 {
+			return fmt.Errorf("idp: extra issuer %q needs an issuer and audiences", x.Issuer)
+		}
+	}
+	zeroDefaults(cfg)
+	return nil
+}
+
+// endpointDefaults checks and fills in what cfg.Kind needs: an issuer and
+// OpenID scopes, GitHub's endpoints, scopes and user claim, or a plain
+// OAuth 2.0 provider's three endpoints.
+func endpointDefaults(cfg *Config) error {
 	switch cfg.Kind {
 	case "oidc", "google", "entra":
 		if cfg.Issuer == "" {
@@ -148,6 +167,12 @@ func defaults(cfg *Config) error {
 	default:
 		return fmt.Errorf("idp: unknown provider kind %q", cfg.Kind)
 	}
+	return nil
+}
+
+// checkURLs refuses a configured issuer or endpoint that is not an
+// absolute http(s) URL with a host.
+func checkURLs(cfg *Config) error {
 	for _, u := range []string{cfg.Issuer, cfg.AuthorizationURL, cfg.TokenURL, cfg.UserinfoURL, cfg.IntrospectionURL} {
 		if u == "" {
 			continue
@@ -156,11 +181,13 @@ func defaults(cfg *Config) error {
 			return fmt.Errorf("idp: %q is not an http(s) URL", u)
 		}
 	}
-	for _, x := range cfg.ExtraIssuers {
-		if x.Issuer == "" || len(x.Audiences) == 0 {
-			return fmt.Errorf("idp: extra issuer %q needs an issuer and audiences", x.Issuer)
-		}
-	}
+	return nil
+}
+
+// zeroDefaults fills in the documented values of the settings left zero:
+// the claims' names, the audiences, the JWKS cooldown, the clock and the
+// logger.
+func zeroDefaults(cfg *Config) {
 	cfg.UserClaim = cmpOr(cfg.UserClaim, "sub")
 	cfg.EmailClaim = cmpOr(cfg.EmailClaim, "email")
 	cfg.GroupsClaim = cmpOr(cfg.GroupsClaim, "groups")
@@ -176,7 +203,6 @@ func defaults(cfg *Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return nil
 }
 
 func cmpOr(a, b string) string {

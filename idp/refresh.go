@@ -95,48 +95,25 @@ var signInClaims = []string{"sid", "auth_time", "acr", "amr"}
 // session.lifetime. Without a new ID token, userinfo is read instead
 // (identityWithoutIDToken).
 func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens, prev *portcullis.Identity) (*portcullis.Identity, error) {
-	var prevClaims map[string]any
-	if prev != nil {
-		prevClaims = prev.Claims
-	}
 	if !c.isOIDC() {
 		return c.refreshedOAuthIdentity(ctx, m, out.AccessToken, prev)
 	}
 	if out.IDToken == "" {
 		return c.identityWithoutIDToken(ctx, m, out.AccessToken, prev)
 	}
-	kctx, keys := withKeysUnavailable(ctx)
-	vt, err := c.verifyIDToken(kctx, m, out.IDToken, out.AccessToken)
+	vt, err := c.verifyRefreshedIDToken(ctx, m, out)
 	if err != nil {
-		if keys.err != nil {
-			// Signed with a key the JWKS could not be fetched for (a
-			// rotation during a provider outage): the provider was not
-			// reachable, which ends no session while its access token is
-			// valid, nor revokes what may be the session's own refresh
-			// token. The next refresh verifies again.
-			return nil, fmt.Errorf("idp: refresh: the ID token's key could not be fetched: %w", err)
-		}
-		return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
+		return nil, err
 	}
+	// The same sign-in before userinfo is read with the new access token.
 	if err := c.sameSignIn(vt, prev); err != nil {
 		return nil, err
 	}
-	names, err := c.completeFromUserinfo(ctx, m, out.AccessToken, vt.claims)
+	names, err := c.refreshedUserinfoClaims(ctx, m, out.AccessToken, vt, prev)
 	if err != nil {
-		if errors.Is(err, errUserinfoSubject) {
-			return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
-		}
-		// The provider has issued the new tokens and may have rotated the
-		// refresh token, so failing here would end the session at the
-		// access token's expiry: the refresh stands, the sign-in's
-		// userinfo claims fill what the new ID token lacks, and the next
-		// refresh reads userinfo again. A claim only the ID token stated
-		// is the new one's to state: one it leaves out (a groups claim
-		// left out when empty) is not filled in.
-		c.log.Warn("idp: userinfo could not be read at a refresh; the sign-in's claims stand until the next one", logattr.Err(err))
-		names = prevNames(prev)
-		mergeMissing(vt.claims, userinfoClaimsOf(prevClaims, names), c.cfg.EmailClaim)
+		return nil, err
 	}
+	prevClaims := prevClaimsOf(prev)
 	for _, k := range signInClaims {
 		if v, ok := prevClaims[k]; ok {
 			if _, has := vt.claims[k]; !has {
@@ -145,6 +122,49 @@ func (c *Client) refreshedIdentity(ctx context.Context, m *metadata, out *Tokens
 		}
 	}
 	return c.refreshedClaims(vt.claims, vt.token.Issuer, names)
+}
+
+// verifyRefreshedIDToken verifies a refresh's new ID token. One signed with
+// a key the JWKS could not be fetched for (a rotation during a provider
+// outage) is the provider not reachable, which ends no session while its
+// access token is valid, nor revokes what may be the session's own refresh
+// token: the next refresh verifies again. Any other failure refuses the
+// grant.
+func (c *Client) verifyRefreshedIDToken(ctx context.Context, m *metadata, out *Tokens) (*verifiedJWT, error) {
+	kctx, keys := withKeysUnavailable(ctx)
+	vt, err := c.verifyIDToken(kctx, m, out.IDToken, out.AccessToken)
+	if err != nil {
+		if keys.err != nil {
+			return nil, fmt.Errorf("idp: refresh: the ID token's key could not be fetched: %w", err)
+		}
+		return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
+	}
+	return vt, nil
+}
+
+// refreshedUserinfoClaims completes the refreshed ID token's claims from
+// userinfo, as at login, and returns the names userinfo stated. Userinfo
+// naming another subject refuses the grant; one that cannot be read
+// leaves the sign-in's userinfo claims standing.
+func (c *Client) refreshedUserinfoClaims(ctx context.Context, m *metadata, accessToken string, vt *verifiedJWT, prev *portcullis.Identity) ([]string, error) {
+	names, err := c.completeFromUserinfo(ctx, m, accessToken, vt.claims)
+	if err == nil {
+		return names, nil
+	}
+	if errors.Is(err, errUserinfoSubject) {
+		return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
+	}
+	// The provider has issued the new tokens and may have rotated the
+	// refresh token, so failing here would end the session at the
+	// access token's expiry: the refresh stands, the sign-in's
+	// userinfo claims fill what the new ID token lacks, and the next
+	// refresh reads userinfo again. A claim only the ID token stated
+	// is the new one's to state: one it leaves out (a groups claim
+	// left out when empty) is not filled in.
+	c.log.Warn("idp: userinfo could not be read at a refresh; the sign-in's claims stand until the next one", logattr.Err(err))
+	names = prevNames(prev)
+	mergeMissing(vt.claims, userinfoClaimsOf(prevClaimsOf(prev), names), c.cfg.EmailClaim)
+	return names, nil
 }
 
 // refreshedOAuthIdentity is refreshedIdentity for a plain OAuth 2.0
@@ -286,6 +306,14 @@ func userinfoNames(ui map[string]any) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// prevClaimsOf returns the sign-in's claims, nil without one.
+func prevClaimsOf(prev *portcullis.Identity) map[string]any {
+	if prev == nil {
+		return nil
+	}
+	return prev.Claims
 }
 
 // prevNames is prev's UserinfoClaims; nil without prev.
