@@ -47,47 +47,93 @@ const (
 
 // compile checks the conditions of rc; on error it returns the offending key.
 func (ru *rules) compile(rc RouteConfig) (string, error) {
-	for _, s := range rc.RequireScopes {
+	if err := ru.compileScopes(rc.RequireScopes); err != nil {
+		return "require_scopes", err
+	}
+	if err := ru.compileGroups(rc.AllowGroups); err != nil {
+		return "allow_groups", err
+	}
+	if err := ru.compileEmails(rc.AllowEmails); err != nil {
+		return "allow_emails", err
+	}
+	if err := ru.compileDomains(rc.AllowEmailDomains); err != nil {
+		return "allow_email_domains", err
+	}
+	if err := ru.compileClaims(rc.RequireClaims); err != nil {
+		return "require_claims", err
+	}
+	return "", nil
+}
+
+// compileScopes checks and keeps require_scopes: each a scope token.
+func (ru *rules) compileScopes(scopes []string) error {
+	for _, s := range scopes {
 		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
-			return "require_scopes", fmt.Errorf("%q is not a scope token (RFC 6749 §3.3)", s)
+			return fmt.Errorf("%q is not a scope token (RFC 6749 §3.3)", s)
 		}
 	}
-	ru.scopes = rc.RequireScopes
-	if len(rc.AllowGroups) > 0 {
-		ru.groups = make(map[string]struct{}, len(rc.AllowGroups))
-		for _, g := range rc.AllowGroups {
-			if g == "" {
-				return "allow_groups", errors.New("empty group name")
-			}
-			ru.groups[g] = struct{}{}
-		}
-		ru.groupsReason = "not in any of groups: " + strings.Join(rc.AllowGroups, ", ")
+	ru.scopes = scopes
+	return nil
+}
+
+// compileGroups checks and keeps allow_groups, with the reason of a
+// refusal by them.
+func (ru *rules) compileGroups(groups []string) error {
+	if len(groups) == 0 {
+		return nil
 	}
-	if len(rc.AllowEmails) > 0 {
-		ru.emails = make(map[string]struct{}, len(rc.AllowEmails))
-		for _, e := range rc.AllowEmails {
-			if _, _, ok := splitEmail(e); !ok {
-				return "allow_emails", fmt.Errorf("%q is not an email address", e)
-			}
-			ru.emails[strings.ToLower(e)] = struct{}{}
+	ru.groups = make(map[string]struct{}, len(groups))
+	for _, g := range groups {
+		if g == "" {
+			return errors.New("empty group name")
 		}
+		ru.groups[g] = struct{}{}
 	}
-	if len(rc.AllowEmailDomains) > 0 {
-		ru.domains = make(map[string]struct{}, len(rc.AllowEmailDomains))
-		for _, d := range rc.AllowEmailDomains {
-			if d == "*" {
-				ru.anyDomain = true
-				continue
-			}
-			if err := checkEmailDomain(d); err != nil {
-				return "allow_email_domains", err
-			}
-			ru.domains[strings.ToLower(d)] = struct{}{}
+	ru.groupsReason = "not in any of groups: " + strings.Join(groups, ", ")
+	return nil
+}
+
+// compileEmails checks and keeps allow_emails, lower-cased.
+func (ru *rules) compileEmails(emails []string) error {
+	if len(emails) == 0 {
+		return nil
+	}
+	ru.emails = make(map[string]struct{}, len(emails))
+	for _, e := range emails {
+		if _, _, ok := splitEmail(e); !ok {
+			return fmt.Errorf("%q is not an email address", e)
 		}
+		ru.emails[strings.ToLower(e)] = struct{}{}
 	}
-	for path, want := range rc.RequireClaims {
+	return nil
+}
+
+// compileDomains checks and keeps allow_email_domains, lower-cased; "*"
+// allows any domain.
+func (ru *rules) compileDomains(domains []string) error {
+	if len(domains) == 0 {
+		return nil
+	}
+	ru.domains = make(map[string]struct{}, len(domains))
+	for _, d := range domains {
+		if d == "*" {
+			ru.anyDomain = true
+			continue
+		}
+		if err := checkEmailDomain(d); err != nil {
+			return err
+		}
+		ru.domains[strings.ToLower(d)] = struct{}{}
+	}
+	return nil
+}
+
+// compileClaims checks and keeps require_claims, sorted by path; a value
+// that spells a number canonically is compared as that number too.
+func (ru *rules) compileClaims(claims map[string]string) error {
+	for path, want := range claims {
 		if path == "" || strings.HasPrefix(path, ".") || strings.HasSuffix(path, ".") {
-			return "require_claims", fmt.Errorf("%q is not a claim path", path)
+			return fmt.Errorf("%q is not a claim path", path)
 		}
 		c := claimRule{path: path, want: want, reason: fmt.Sprintf("claim %s is not %s", path, want)}
 		if f, err := strconv.ParseFloat(want, 64); err == nil && strconv.FormatFloat(f, 'f', -1, 64) == want {
@@ -96,7 +142,7 @@ func (ru *rules) compile(rc RouteConfig) (string, error) {
 		ru.claims = append(ru.claims, c)
 	}
 	sort.Slice(ru.claims, func(i, j int) bool { return ru.claims[i].path < ru.claims[j].path })
-	return "", nil
+	return nil
 }
 
 func checkEmailDomain(d string) error {
