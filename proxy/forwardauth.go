@@ -37,10 +37,10 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 }
 
 // authSubrequest checks the subrequest itself and reads the original
-// request it names. The order is the refusals' order: the exact path, then
-// a trusted peer (nothing a client sent is read before), then the query's
-// oauth2-proxy conditions, the forwarded headers (originalRequest), the
-// subrequest's own Host and the identity headers' spellings.
+// request it names. The order matters: the exact path, then a trusted peer
+// before any forwarded header or query parameter is believed, then the
+// query's oauth2-proxy conditions, the forwarded headers (originalRequest),
+// the subrequest's own Host and the identity headers' spellings.
 func (h *Handler) authSubrequest(ex *exchange, r *http.Request) (request, string, error) {
 	if !h.exactAuthPath(r) {
 		return request{}, "", notFound(noSuchEndpoint)
