@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -128,10 +129,12 @@ func (ru *rules) compileDomains(domains []string) error {
 	return nil
 }
 
-// compileClaims checks and keeps require_claims, sorted by path; a value
-// that spells a number canonically is compared as that number too.
+// compileClaims checks and keeps require_claims, sorted by path (so that of
+// several bad paths the first is named, every time); a value that spells a
+// number canonically is compared as that number too.
 func (ru *rules) compileClaims(claims map[string]string) error {
-	for path, want := range claims {
+	for _, path := range slices.Sorted(maps.Keys(claims)) {
+		want := claims[path]
 		if path == "" || strings.HasPrefix(path, ".") || strings.HasSuffix(path, ".") {
 			return fmt.Errorf("%q is not a claim path", path)
 		}
@@ -141,7 +144,6 @@ func (ru *rules) compileClaims(claims map[string]string) error {
 		}
 		ru.claims = append(ru.claims, c)
 	}
-	sort.Slice(ru.claims, func(i, j int) bool { return ru.claims[i].path < ru.claims[j].path })
 	return nil
 }
 

@@ -202,3 +202,16 @@ func TestRequireClaimsInexactNumber(t *testing.T) {
 		t.Errorf("42: %v (%s)", got.Outcome, got.Reason)
 	}
 }
+
+// TestBadClaimPathNamedInOrder: of several bad require_claims paths, the
+// error names the first in sorted order every time, not the one a map's
+// random iteration order met first.
+func TestBadClaimPathNamedInOrder(t *testing.T) {
+	claims := map[string]string{"z.": "1", ".b": "2", "a.": "3", ".y": "4", "ok": "5"}
+	for range 50 {
+		_, err := Compile([]RouteConfig{{Path: "/", RequireClaims: claims}})
+		if err == nil || !strings.Contains(err.Error(), `".b" is not a claim path`) {
+			t.Fatalf("err = %v, want the sorted-first bad path \".b\" named", err)
+		}
+	}
+}
