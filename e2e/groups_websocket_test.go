@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+)
+
+// TestOpenConnectionsEndAfterDirectoryRemoval: docs/sessions.md promises
+// that a user removed at the directory from the group a route requires
+// loses an open connection of a Redis session at the 10-s check after
+// groups_refresh: a WebSocket, and an event stream also while it is quiet.
+// GitHub's team is the group here: both are opened on /eng/ (team
+// acme/sre), the user is moved to another team, and the time to each
+// close is measured.
+func TestOpenConnectionsEndAfterDirectoryRemoval(t *testing.T) {
+	t.Parallel()
+	rs := startRedis(t, false)
+	g := oidctest.NewGitHub(t, oidctest.GitHubUser{ID: 583231, Login: "octocat", Email: "octocat@example.com"})
+	g.SetOrgs(oidctest.GitHubOrg{Login: "acme", Teams: []string{"sre"}})
+	gw := startGateway(t, pickAddrs(t), tomlConfig{
+		Provider: githubGroupsProvider(g),
+		Session:  redisSession(rs.URL()),
+		Upstream: newEventStreamUpstream(t),
+		Routes:   directoryRoutes("acme/sre", "acme/web"),
+	}.String())
+	c := browser(t)
+	if status, body, _ := get(t, c, gw.URL+"/eng/"); status != http.StatusOK {
+		t.Fatalf("login: %d\n%s\ngateway:\n%s", status, body, gw.Proc.Output())
+	}
+	ck := sessionCookie(t, c, gw)
+	ws, wsr := dialWebSocketAt(t, gw, "/eng/ws", ck)
+	sse, sser := openEventStream(t, gw, "/eng/events", ck)
+	g.SetOrgs(oidctest.GitHubOrg{Login: "acme", Teams: []string{"web"}})
+	removed := time.Now()
+	// groups_refresh is 1 s and the recheck runs every 10 s: each close is
+	// due within about 11 s; 16 s leaves a loaded machine room, while a
+	// connection no recheck ends stays open to the 30-s limit.
+	for _, conn := range []struct {
+		name string
+		c    net.Conn
+		br   *bufio.Reader
+	}{{"WebSocket", ws, wsr}, {"quiet event stream", sse, sser}} {
+		took := time.Since(removed) + timeToBreak(conn.c, conn.br, 30*time.Second-time.Since(removed))
+		t.Logf("removed from the team: the %s closed %v after it", conn.name, took.Round(100*time.Millisecond))
+		if took > 16*time.Second {
+			t.Errorf("the %s of a user removed from the route's team closed %v after it (at all: %v), want within groups_refresh + 10 s",
+				conn.name, took.Round(100*time.Millisecond), took < 30*time.Second)
+		}
+	}
+	if status, _, _ := withCookie(t, "GET", gw.URL+"/eng/", ck, false); status != http.StatusForbidden {
+		t.Errorf("a request after the removal: %d, want 403", status)
+	}
+}
+
+// newEventStreamUpstream answers paths ending in /events with an event
+// stream that sends one event and then stays quiet, and everything else
+// as echoWebSocket does; it returns its URL.
+func newEventStreamUpstream(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/events") {
+			echoWebSocket(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = w.Write([]byte("data: first\n\n"))
+		_ = http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// openEventStream requests path on gw with ck and reads the stream's
+// first event; it returns the connection and its reader, positioned after
+// that event.
+func openEventStream(t *testing.T, gw *gateway, path string, ck *http.Cookie) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	host := strings.TrimPrefix(gw.URL, "http://")
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = conn.Write([]byte("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nAccept: text/event-stream\r\nCookie: " +
+		ck.Name + "=" + ck.Value + "\r\n\r\n"))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("event stream through %s: %v %v", gw.URL, resp, err)
+	}
+	body := bufio.NewReader(resp.Body)
+	if line, err := body.ReadString('\n'); err != nil || line != "data: first\n" {
+		t.Fatalf("first event = %q, %v", line, err)
+	}
+	return conn, body
+}
+
+// timeToBreak is how long conn stays open, reading, up to max: an end of
+// file or a stream broken off mid-chunk (the gateway ending an event
+// stream) ends it, the read deadline does not.
+func timeToBreak(conn net.Conn, br *bufio.Reader, max time.Duration) time.Duration {
+	start := time.Now()
+	_ = conn.SetReadDeadline(start.Add(max))
+	for {
+		if _, err := br.ReadString('\n'); err != nil {
+			if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+				return max
+			}
+			return time.Since(start)
+		}
+	}
+}
