@@ -130,6 +130,9 @@ type upgradeWatch struct {
 	rt     string
 	keys   *[2][32]byte
 	rtDead bool
+	// read is a cookie-store session's last directory read of groups made
+	// by a recheck (recheckCookieGroups), or nil.
+	read *session.Session
 	// checked is when a recheck last could be made (the decision, at
 	// first), in Unix nanoseconds: a time.Time's 24 bytes took the
 	// exchange, which holds a watch, past its allocation's size class.
@@ -294,11 +297,44 @@ func (h *Handler) recheckIdentity(ctx context.Context, w *upgradeWatch) (*portcu
 		return nil, errUpgradeUnchecked
 	case !s.ServerSide():
 		if h.cfg.Refresh && s.CanRefresh() {
-			return &s.Identity, h.recheckCookie(w, r, s)
+			if err := h.recheckCookie(w, r, s); err != nil {
+				return nil, err
+			}
 		}
-		return &s.Identity, nil
+		return h.recheckCookieGroups(w, r, s)
 	}
 	return h.recheckStored(r, s)
+}
+
+// recheckCookieGroups reads the directory groups of an upgraded
+// connection's cookie-store session again when due (freshGroups), as a
+// request of the session would, and keeps the read on the watch (w.read),
+// since the cookie the connection carries cannot be replaced: the next
+// read is due groups_refresh after it, not at every recheck. A read that
+// ends the session ends the connection. Before, a cookie-store
+// connection's groups were never read again: a user removed from the
+// route's group kept it open until the session's end (with GitHub, whose
+// tokens do not expire, its lifetime). The read uses the cookie's access
+// token: once that has expired (the browser's cookie holds a refreshed
+// one), no read is made, which would be refused and end a valid session's
+// connection, and the last groups stand, as before.
+func (h *Handler) recheckCookieGroups(w *upgradeWatch, r *http.Request, s *session.Session) (*portcullis.Identity, error) {
+	if w.read != nil && w.read.GroupsReadAt.After(s.GroupsReadAt) {
+		s = w.read
+	}
+	if s.GroupsReadAt.IsZero() || (!s.Expiry.IsZero() && !h.now().Before(s.Expiry)) {
+		return &s.Identity, nil
+	}
+	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unsentResponse{}}}
+	ns, err := h.freshGroups(ex, r, s)
+	switch {
+	case err != nil:
+		return nil, errUpgradeGroupsUnread
+	case ns == nil:
+		return nil, errUpgradeRevoked
+	}
+	w.read = ns
+	return &ns.Identity, nil
 }
 
 // recheckStored is recheckIdentity for a Redis session: refreshed when due
