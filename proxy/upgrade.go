@@ -319,8 +319,8 @@ func (h *Handler) recheckIdentity(ctx context.Context, w *upgradeWatch) (*portcu
 // one), no read is made, which would be refused and end a valid session's
 // connection, and the last groups stand, as before.
 func (h *Handler) recheckCookieGroups(w *upgradeWatch, r *http.Request, s *session.Session) (*portcullis.Identity, error) {
-	if w.read != nil && w.read.GroupsReadAt.After(s.GroupsReadAt) {
-		s = w.read
+	if w.read != nil && !w.read.GroupsReadAt.Before(s.GroupsReadAt) {
+		s = w.read // a failed read too: retried after groupsRetry, not at every check
 	}
 	if s.GroupsReadAt.IsZero() || (!s.Expiry.IsZero() && !h.now().Before(s.Expiry)) {
 		return &s.Identity, nil
