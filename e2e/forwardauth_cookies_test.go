@@ -17,8 +17,10 @@ import (
 // request whose only cookies are the gateway's reaches the app with no
 // Cookie header; the identity headers still arrive.
 func TestForwardAuthAppGetsNoGatewayCookie(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s := behindFront(t, front.trusted, front.start)
 			alice := browser(t)
 			if status, body, _ := get(t, alice, "http://"+s.front+"/hello"); status != 200 {

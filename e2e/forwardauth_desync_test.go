@@ -28,8 +28,10 @@ var frontProxies = []struct {
 // assertion, a credential meant for the app only (security.md counts TRACE
 // echoing it to the client as a leak).
 func TestAuthEndpointNotReachableByClients(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s := behindFront(t, front.trusted, front.start)
 			c := browser(t)
 			if status, body, _ := get(t, c, "http://"+s.front+"/hello"); status != 200 {
@@ -53,8 +55,10 @@ func TestAuthEndpointNotReachableByClients(t *testing.T) {
 // new URL(req.url, base), Python's urlsplit, Go's url.Parse) reads as
 // host "public", path "/admin/secret".
 func TestDoubleSlashDoesNotReachApp(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s := behindFront(t, front.trusted, front.start)
 			anon := browser(t)
 			if status, _ := send(t, anon, "GET", "http://"+s.front+"/admin/secret", nil); status < 300 {
@@ -89,8 +93,10 @@ func TestDoubleSlashDoesNotReachApp(t *testing.T) {
 // never reach the app through the front proxies on a request the gateway
 // decided by its own path and method.
 func TestPathRewriteHeadersDoNotReachApp(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s := behindFront(t, front.trusted, front.start)
 			for _, h := range [][2]string{{"X-Script-Name", "/public"}, {"X-Original-URL", "/admin/secret"},
 				{"X-Original-URI", "/admin/secret"}, {"X-Rewrite-URL", "/admin/secret"},
@@ -120,6 +126,7 @@ func TestPathRewriteHeadersDoNotReachApp(t *testing.T) {
 // client would be signed in to an app that still reads them; Caddy removes
 // their prefixes too (prefixed), the others name by name only.
 func TestForwardedClaimsDoNotReachApp(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	claims := map[string]string{
 		"Forwarded":          "for=198.51.100.1;host=public.test;proto=https",
 		"X-Original-Host":    "public.test",
@@ -164,6 +171,7 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 		"X-Vouch-Idp-Claims-Groups": "admins", "X-Webauth-Role": "Admin"}
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s := behindFront(t, front.trusted, front.start)
 			sent := maps.Clone(claims)
 			if front.name == "caddy" {
@@ -191,11 +199,13 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 // whose app then served DELETE /admin/secret as decided for public.test.
 // Caddy's site address matches its host.
 func TestOtherHostNotServedAsApp(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	for _, front := range frontProxies {
 		if front.name == "ingress-nginx" {
 			continue // its default backend answers 404 itself
 		}
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s := behindFront(t, front.trusted, front.start)
 			for _, raw := range []string{
 				"DELETE /admin/secret HTTP/1.1\r\nHost: public.test\r\n",
@@ -223,8 +233,10 @@ func TestOtherHostNotServedAsApp(t *testing.T) {
 // the client sends through the tunnel ("GET /admin/secret"), none of them
 // decided. A WebSocket upgrade still reaches the app.
 func TestH2CUpgradeDoesNotReachApp(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s := behindFront(t, front.trusted, front.start)
 			for _, upgrade := range []string{"h2c", "H2C", "websocket, h2c"} {
 				before := s.up.count()

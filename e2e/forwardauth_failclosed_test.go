@@ -15,8 +15,10 @@ import (
 // alike (the front proxy cannot know which routes are public), and the app
 // receives none of them.
 func TestForwardAuthGatewayDownFailsClosed(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s := behindFront(t, front.trusted, front.start)
 			alice := browser(t)
 			if status, body, _ := get(t, alice, "http://"+s.front+"/hello"); status != 200 {

@@ -422,8 +422,10 @@ func (u *upstream) last() seen {
 // answering /auth gets its new cookie to the browser through each tested
 // snippet, and a reply without one carries no Set-Cookie at all.
 func TestForwardAuthRefreshCookie(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			// Every access token is within refresh_margin of its expiry:
 			// each authenticated /auth refreshes the session.

@@ -18,8 +18,10 @@ import (
 // out at every refresh, so the gateway says so, once, in its log, naming
 // the remedy (the redis store) and never a cookie's value.
 func TestForwardAuthRefreshChunkedCookie(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			// Every access token is within refresh_margin of its expiry:
 			// each authenticated /auth refreshes the session.
 			s := behindFrontWith(t, front.trusted, front.start,

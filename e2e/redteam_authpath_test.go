@@ -77,8 +77,10 @@ func signInBob(t *testing.T, p *oidctest.Provider, origin string) (*http.Client,
 // through the front, in any spelling the front passes on to the gateway's
 // other endpoints, never gets its identity headers or signed assertion.
 func TestRedTeamForwardAuthEndpointFromClient(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	for _, front := range redTeamFronts {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s, _, _, cookie := bobBehindFront(t, front.trusted, front.start)
 			n := 0
 			for _, target := range []string{"/oauth2/auth", "/oauth2/auth?x=1", "/oauth2//auth", "/oauth2/auth/", "/OAUTH2/AUTH",

@@ -14,6 +14,7 @@ import (
 // answered with a 4xx page that escapes what the client sent, and the
 // honest callback still works.
 func TestRedTeamCallback(t *testing.T) {
+	t.Parallel() // its own gateway, provider and app
 	up := newUpstream(t)
 	p := oidctest.New(t, oidctest.Options{})
 	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "", "[[routes]]\npath = \"/**\"\n"))

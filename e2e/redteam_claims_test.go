@@ -11,6 +11,7 @@ import (
 // the gateway's pages escaped and the app as sent, and userinfo's JSON
 // escapes them, to no other origin.
 func TestRedTeamHostileClaims(t *testing.T) {
+	t.Parallel() // its own gateway, provider and app
 	up := newUpstream(t)
 	p := oidctest.New(t, oidctest.Options{})
 	evil := `<img src=x onerror=alert(1)>"'`

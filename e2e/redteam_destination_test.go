@@ -99,6 +99,7 @@ func checkDestinationProbes(t *testing.T, addr, cookie string, fs webdav.FileSys
 // such a request by its own path alone, and the WebDAV server wrote the
 // path its Destination header names.
 func TestRedTeamDestinationIntoAdmin(t *testing.T) {
+	t.Parallel() // its own gateway, provider and app
 	webdavEveryWay(t, webdavApp, demoRoutes+"\n[[routes]]\npath = \"/**\"\n", "", checkDestinationProbes)
 }
 
@@ -139,6 +140,7 @@ func webdavEveryWay(t *testing.T, newApp func(*testing.T) (*httptest.Server, web
 // the secret, moved it out, and deleted /public/ with the secret in it:
 // each decided for /public/ alone.
 func TestRedTeamCollectionCarriesItsMembers(t *testing.T) {
+	t.Parallel() // its own gateway, provider and app
 	routes := "[[routes]]\npath = \"/public/secret/**\"\nallow_groups = [\"admins\"]\n" + demoRoutes + "\n[[routes]]\npath = \"/**\"\n"
 	for _, c := range []struct{ method, path, dest string }{
 		{"COPY", "/public/", "/public-copy/"},
@@ -270,6 +272,7 @@ func checkEffectProbes(t *testing.T, addr, cookie string, fs webdav.FileSystem) 
 // the reports, and copied over, moved out of and created in the archive:
 // each request was decided by its own method, which only "/**" names.
 func TestRedTeamWebDAVMethodsDecidedAsTheirEffects(t *testing.T) {
+	t.Parallel() // its own gateway, provider and app
 	webdavEveryWay(t, effectApp, effectRoutes, effectRoutes, checkEffectProbes)
 }
 
@@ -281,6 +284,7 @@ func TestRedTeamWebDAVMethodsDecidedAsTheirEffects(t *testing.T) {
 // for /public/ alone. Depth 0 and a collection without such a member are
 // still answered.
 func TestRedTeamCollectionListsItsMembers(t *testing.T) {
+	t.Parallel() // its own gateway, provider and app
 	routes := "[[routes]]\npath = \"/public/secret/**\"\nmethods = [\"GET\"]\nallow_groups = [\"admins\"]\n" +
 		demoRoutes + "\n[[routes]]\npath = \"/**\"\n"
 	app, fs := webdavApp(t)

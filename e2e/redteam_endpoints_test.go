@@ -71,6 +71,7 @@ func (p *probe) leaks() string {
 // documented ones, no 2xx to a method the docs do not list, no marker, token
 // or cookie echoed, and the gateway still answers afterwards.
 func TestRedTeamEndpoints(t *testing.T) {
+	t.Parallel() // its own gateway, provider and app
 	up := newUpstream(t)
 	p := oidctest.New(t, oidctest.Options{})
 	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "", demoRoutes+"\n[[routes]]\npath = \"/**\"\n"))

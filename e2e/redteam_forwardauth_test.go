@@ -30,8 +30,10 @@ func dashedIdentitySpoofs() string {
 // corpus: the app never receives an /admin path, and every redirect stays on
 // the front's origin.
 func TestRedTeamForwardAuth(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	for _, front := range redTeamFronts {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s, bob, origin, cookie := bobBehindFront(t, front.trusted, front.start)
 			probes := 0
 			spoof := "X-Original-URL: http://" + s.front + "/hello\r\nX-Rewrite-URL: /hello\r\nX-Forwarded-Uri: /hello\r\n" +
@@ -94,8 +96,10 @@ func TestRedTeamForwardAuth(t *testing.T) {
 // ingress-nginx, whose auth-signin redirects them all: forward-auth.md,
 // which 401 goes to sign in).
 func TestRedTeamForwardAuthNoSession(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	for _, front := range redTeamFronts {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s := behindFront(t, front.trusted, front.start)
 			origin := "http://" + s.front
 			probes := 0

@@ -68,6 +68,7 @@ func bobThroughProxy(t *testing.T) (*upstream, *gateway, *http.Client, string) {
 // upstream never receives a request an application could route to /admin,
 // and the gateway answers each with a status, never a crash.
 func TestRedTeamProxyPaths(t *testing.T) {
+	t.Parallel() // its own gateway, provider and app
 	up, gw, bob, cookie := bobThroughProxy(t)
 	host := strings.TrimPrefix(gw.URL, "http://")
 	targets := adminTricks(host)
@@ -106,6 +107,7 @@ func TestRedTeamProxyPaths(t *testing.T) {
 // Connection: the upstream sees none of the client's values, and a signed-in
 // user's identity headers arrive whole.
 func TestRedTeamProxySpoof(t *testing.T) {
+	t.Parallel() // its own gateway, provider and app
 	up, gw, bob, _ := bobThroughProxy(t)
 	names := []string{"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups", "X-Forwarded-Preferred-Username",
 		"X-Portcullis-Jwt-Assertion", "X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Groups",

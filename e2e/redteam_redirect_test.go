@@ -111,6 +111,7 @@ func offSite(t *testing.T, origin, issuer, target string) []string {
 // return URL a login keeps in its state) with the open-redirect corpus ends
 // on the gateway's own origin, in a Location no browser reads elsewhere.
 func TestRedTeamOpenRedirect(t *testing.T) {
+	t.Parallel() // its own gateway, provider and app
 	up := newUpstream(t)
 	p := oidctest.New(t, oidctest.Options{})
 	a := pickAddrs(t)

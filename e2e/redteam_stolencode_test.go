@@ -17,6 +17,7 @@ import (
 // checks itself. The provider's one user stands for the victim: what the
 // code would sign in as.
 func TestStolenCodeInTheAttackersLogin(t *testing.T) {
+	t.Parallel() // its own gateway, provider and app
 	for _, tt := range []struct {
 		name       string
 		ignorePKCE bool

@@ -16,6 +16,7 @@ import (
 // upstream, whose server may merge trailers into the header (Apache
 // httpd did before MergeTrailers, CVE-2013-5704).
 func TestRedTeamRequestTrailers(t *testing.T) {
+	t.Parallel() // its own gateway, provider and app
 	var mu sync.Mutex
 	var got http.Header
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

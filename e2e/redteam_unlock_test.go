@@ -17,6 +17,7 @@ import (
 // PUT is for finance, through a real x/net/webdav server (204, want 403),
 // and could then have the file changed under finance's feet.
 func TestRedTeamUnlockDecidedAsAWrite(t *testing.T) {
+	t.Parallel() // its own gateway, provider and app
 	app, fs := effectApp(t)
 	app.Close()
 	ls := webdav.NewMemLS()
