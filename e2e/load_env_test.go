@@ -58,9 +58,10 @@ func startLoadEnv(tb testing.TB, o loadOptions) *loadEnv {
 		cookies: map[*gateway]string{}, configs: map[*gateway]string{}}
 	env.provider = loadProvider(tb)
 	env.bearer = env.provider.AccessToken("svc-reports", realisticClaims)
-	_, upstreamURL := startTool(tb, buildTool(tb, "internal/loadupstream"))
-	env.bare, env.bareURL = startTool(tb, buildTool(tb, "internal/bareproxy"), upstreamURL)
-	env.binary = buildTool(tb, "cmd/portcullis")
+	bins := buildTools(tb, "internal/loadupstream", "internal/bareproxy", "cmd/portcullis")
+	_, upstreamURL := startTool(tb, bins[0])
+	env.bare, env.bareURL = startTool(tb, bins[1], upstreamURL)
+	env.binary = bins[2]
 	env.cookieGW = env.startGateway(tb, upstreamURL, "")
 	rs := startRedis(tb, false)
 	env.redisGW = env.startGateway(tb, upstreamURL, redisSession(rs.URL()))
