@@ -5,27 +5,54 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 )
 
-// buildPortcullis builds the gateway from the parent module (the chart module
-// never imports it) into a temporary directory.
+// buildPortcullis is the gateway built from the parent module (the chart
+// module never imports it), once for the package's tests: a build links
+// anew every time, seconds a test.
 func buildPortcullis(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "portcullis")
+	bin, err := builtPortcullis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// portcullisDir holds the gateway builtPortcullis built; TestMain removes it.
+var portcullisDir string
+
+var builtPortcullis = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "portcullis-charts-")
+	if err != nil {
+		return "", err
+	}
+	portcullisDir = dir
+	bin := filepath.Join(dir, "portcullis")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/portcullis")
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building portcullis: %v\n%s", err, out)
+		return "", fmt.Errorf("building portcullis: %v\n%s", err, out)
 	}
-	return bin
+	return bin, nil
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if portcullisDir != "" {
+		os.RemoveAll(portcullisDir)
+	}
+	os.Exit(code)
 }
 
 // portcullisCheck runs `portcullis check --config FILE`; docs/operations.md: exit 0 means
