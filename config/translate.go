@@ -2,11 +2,13 @@ package config
 
 import (
 	"encoding/json"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/proxy"
 	"github.com/portcullis/portcullis/session"
 )
@@ -26,6 +28,19 @@ func (d *decoder) build(fc *fileConfig) *Config {
 	table := d.compileRoutes(routes)
 	d.warnAll(fc, kind, pub)
 
+	cfg := d.gatewayConfig(fc, kind, pub, routes, cookieConfig(&fc.Session, cookieName, secrets, pub))
+	cfg.Proxy = d.proxyConfig(fc, pub, proxies, upstreams, table, branding)
+	addHeaderClaims(&cfg.Provider, fc.Headers.Claims)
+	if fc.Headers.AssertionKeyFile != "" {
+		cfg.Proxy.AssertionKey, cfg.Proxy.AssertionPublishedKeys = d.signingKeys("headers.assertion_key_file", fc.Headers.AssertionKeyFile)
+	}
+	return cfg
+}
+
+// gatewayConfig translates [server], [provider], the routes, the session
+// store and [log]; the cookie's binding names the provider and the
+// cookie's scope.
+func (d *decoder) gatewayConfig(fc *fileConfig, kind string, pub *url.URL, routes []policy.RouteConfig, cookie session.CookieConfig) *Config {
 	s := &fc.Server
 	cfg := &Config{
 		Path:               d.file,
@@ -41,23 +56,36 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		Provider:           d.providerConfig(&fc.Provider, kind, pub, s.Prefix),
 		Routes:             routes,
 		SessionStore:       fc.Session.Store,
-		Cookie: session.CookieConfig{
-			Name:     cookieName,
-			Domain:   strings.TrimPrefix(fc.Session.CookieDomain, "."),
-			Secure:   pub != nil && pub.Scheme == "https",
-			Secrets:  secrets,
-			Lifetime: fc.Session.Lifetime,
-		},
-		Redis:     d.redisConfig(&fc.Session),
-		LogFormat: fc.Log.Format,
-		LogLevel:  fc.Log.Level,
+		Cookie:             cookie,
+		Redis:              d.redisConfig(&fc.Session),
+		LogFormat:          fc.Log.Format,
+		LogLevel:           fc.Log.Level,
 	}
 	cfg.Cookie.Binding = providerBinding(cfg.Provider) + " " + cookieScope(cfg.Cookie.Domain, pub)
-	cfg.Proxy = proxy.Config{
+	return cfg
+}
+
+// cookieConfig translates the session cookie's settings: Secure on an
+// https public_url.
+func cookieConfig(s *sessionSection, name string, secrets [][]byte, pub *url.URL) session.CookieConfig {
+	return session.CookieConfig{
+		Name:     name,
+		Domain:   strings.TrimPrefix(s.CookieDomain, "."),
+		Secure:   pub != nil && pub.Scheme == "https",
+		Secrets:  secrets,
+		Lifetime: s.Lifetime,
+	}
+}
+
+// proxyConfig translates what the gateway's handler takes: [server]'s
+// URLs and proxies, the upstreams, [headers], the session's refresh and
+// lifetime, the compiled routes and the branding.
+func (d *decoder) proxyConfig(fc *fileConfig, pub *url.URL, proxies []netip.Prefix, upstreams map[string]*url.URL, table *policy.Table, branding proxy.Branding) proxy.Config {
+	return proxy.Config{
 		PublicURL:            pub,
-		Prefix:               s.Prefix,
+		Prefix:               fc.Server.Prefix,
 		TrustedProxies:       proxies,
-		AllowedRedirectHosts: lowerAll(s.AllowedRedirectHosts),
+		AllowedRedirectHosts: lowerAll(fc.Server.AllowedRedirectHosts),
 		Upstreams:            d.upstreamConfigs(fc.Upstreams, upstreams),
 		Headers:              headerConfig(&fc.Headers),
 		Refresh:              fc.Session.Refresh,
@@ -68,17 +96,17 @@ func (d *decoder) build(fc *fileConfig) *Config {
 		Routes:               table,
 		Branding:             branding,
 	}
-	// idp refuses at login a claim value that a header cannot carry, for
-	// the claims sent in headers too (docs/headers.md).
-	for _, name := range sortedKeys(fc.Headers.Claims) {
-		if path := fc.Headers.Claims[name]; path != "" && !slices.Contains(cfg.Provider.HeaderClaims, path) {
-			cfg.Provider.HeaderClaims = append(cfg.Provider.HeaderClaims, path)
+}
+
+// addHeaderClaims adds the claim paths sent in headers to the provider's
+// HeaderClaims: idp refuses at login a claim value that a header cannot
+// carry, for the claims sent in headers too (docs/headers.md).
+func addHeaderClaims(p *idp.Config, claims map[string]string) {
+	for _, name := range sortedKeys(claims) {
+		if path := claims[name]; path != "" && !slices.Contains(p.HeaderClaims, path) {
+			p.HeaderClaims = append(p.HeaderClaims, path)
 		}
 	}
-	if fc.Headers.AssertionKeyFile != "" {
-		cfg.Proxy.AssertionKey, cfg.Proxy.AssertionPublishedKeys = d.signingKeys("headers.assertion_key_file", fc.Headers.AssertionKeyFile)
-	}
-	return cfg
 }
 
 // warnAll records, in this order, the warnings about what the
