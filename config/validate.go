@@ -235,15 +235,33 @@ func isToken(s string) bool {
 // validateServer checks [server] and returns the parsed public URL and
 // trusted proxies.
 func (d *decoder) validateServer(s *serverSection) (*url.URL, []netip.Prefix) {
-	var pub *url.URL
+	pub := d.checkPublicURL(s)
+	d.checkPrefix("server.prefix", s.Prefix)
+	d.checkListeners(s)
+	proxies := d.trustedProxies(s.TrustedProxies)
+	for i, h := range s.AllowedRedirectHosts {
+		d.checkHostPattern(fmt.Sprintf("server.allowed_redirect_hosts[%d]", i), h)
+	}
+	d.checkTLSFiles(s)
+	return pub, proxies
+}
+
+// checkPublicURL checks the required public_url and returns it parsed
+// (nil when it is missing or refused by checkURL).
+func (d *decoder) checkPublicURL(s *serverSection) *url.URL {
 	if s.PublicURL == "" {
 		d.problem("server.public_url", "required")
-	} else {
-		pub = d.checkURL("server.public_url", s.PublicURL, true)
-		d.checkPublicHost(pub)
-		d.checkPublicPath(pub, s.Prefix)
+		return nil
 	}
-	d.checkPrefix("server.prefix", s.Prefix)
+	pub := d.checkURL("server.public_url", s.PublicURL, true)
+	d.checkPublicHost(pub)
+	d.checkPublicPath(pub, s.Prefix)
+	return pub
+}
+
+// checkListeners checks listen and ops_listen, the profiler that needs the
+// ops listener, and that the two listeners do not share a port.
+func (d *decoder) checkListeners(s *serverSection) {
 	d.checkHostPort("server.listen", s.Listen)
 	d.warnExtendedConnect()
 	if s.OpsListen != "" {
@@ -257,35 +275,51 @@ func (d *decoder) validateServer(s *serverSection) (*url.URL, []netip.Prefix) {
 	if s.OpsListen != "" && sameListener(s.Listen, s.OpsListen) {
 		d.problem("server.ops_listen", "%q takes the port of listen %q: give the ops listener its own port (or \"\" to turn it off)", s.OpsListen, s.Listen)
 	}
+}
+
+// trustedProxies checks trusted_proxies and returns the entries that
+// parse, as prefixes.
+func (d *decoder) trustedProxies(list []string) []netip.Prefix {
 	var proxies []netip.Prefix
-	for i, p := range s.TrustedProxies {
-		key := fmt.Sprintf("server.trusted_proxies[%d]", i)
-		var pfx netip.Prefix
-		if pp, err := netip.ParsePrefix(p); err == nil {
-			pfx = pp.Masked()
-			if pfx.Addr() != pp.Addr().WithZone("") {
-				// 10.0.0.1/8 is 10.0.0.0/8: often a typo for one address
-				// (10.0.0.1/32), and then far more peers are trusted.
-				d.warn(key, "%q has bits set past its /%d: it trusts all of %s; write that, or %s/%d for the one address", p, pp.Bits(), pfx, pp.Addr(), pp.Addr().BitLen())
-			}
-		} else if ip, err := netip.ParseAddr(p); err == nil {
-			pfx = netip.PrefixFrom(ip.WithZone(""), ip.BitLen())
-		} else {
-			d.problem(key, "must be a CIDR (10.0.0.0/8) or an IP address, got %q", p)
-			continue
+	for i, p := range list {
+		if pfx, ok := d.trustedProxy(fmt.Sprintf("server.trusted_proxies[%d]", i), p); ok {
+			proxies = append(proxies, pfx)
 		}
-		// Peers are matched unmapped (proxy.peerAddr): so are the entries.
-		if pfx.Addr().Is4In6() && pfx.Bits() >= 96 {
-			pfx = netip.PrefixFrom(pfx.Addr().Unmap(), pfx.Bits()-96)
-		}
-		if pfx.Bits() == 0 {
-			d.warn(key, "%q trusts every peer: any client can forge X-Forwarded-* headers and call the forward-auth endpoint; list only the proxies in front of the gateway", p)
-		}
-		proxies = append(proxies, pfx)
 	}
-	for i, h := range s.AllowedRedirectHosts {
-		d.checkHostPattern(fmt.Sprintf("server.allowed_redirect_hosts[%d]", i), h)
+	return proxies
+}
+
+// trustedProxy parses one trusted_proxies entry, a CIDR or an address, as
+// the prefix peers are matched against (unmapped, without a zone), and
+// warns about an entry that trusts more than it seems to.
+func (d *decoder) trustedProxy(key, p string) (netip.Prefix, bool) {
+	var pfx netip.Prefix
+	if pp, err := netip.ParsePrefix(p); err == nil {
+		pfx = pp.Masked()
+		if pfx.Addr() != pp.Addr().WithZone("") {
+			// 10.0.0.1/8 is 10.0.0.0/8: often a typo for one address
+			// (10.0.0.1/32), and then far more peers are trusted.
+			d.warn(key, "%q has bits set past its /%d: it trusts all of %s; write that, or %s/%d for the one address", p, pp.Bits(), pfx, pp.Addr(), pp.Addr().BitLen())
+		}
+	} else if ip, err := netip.ParseAddr(p); err == nil {
+		pfx = netip.PrefixFrom(ip.WithZone(""), ip.BitLen())
+	} else {
+		d.problem(key, "must be a CIDR (10.0.0.0/8) or an IP address, got %q", p)
+		return netip.Prefix{}, false
 	}
+	// Peers are matched unmapped (proxy.peerAddr): so are the entries.
+	if pfx.Addr().Is4In6() && pfx.Bits() >= 96 {
+		pfx = netip.PrefixFrom(pfx.Addr().Unmap(), pfx.Bits()-96)
+	}
+	if pfx.Bits() == 0 {
+		d.warn(key, "%q trusts every peer: any client can forge X-Forwarded-* headers and call the forward-auth endpoint; list only the proxies in front of the gateway", p)
+	}
+	return pfx, true
+}
+
+// checkTLSFiles checks that tls_cert_file and tls_key_file are set
+// together, and when they are, that they hold a key pair.
+func (d *decoder) checkTLSFiles(s *serverSection) {
 	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
 		key := "server.tls_cert_file" // the one that is set
 		if s.TLSCertFile == "" {
@@ -295,26 +329,50 @@ func (d *decoder) validateServer(s *serverSection) (*url.URL, []netip.Prefix) {
 	} else if s.TLSCertFile != "" {
 		d.checkKeyPair(s)
 	}
-	return pub, proxies
 }
 
 // validateProvider checks [provider] and returns the effective kind.
 func (d *decoder) validateProvider(p *providerSection) string {
-	kind := p.Kind
-	switch kind {
-	case "":
-		kind = "oauth2"
-		if p.Issuer != "" {
-			kind = "oidc"
-		}
-	case "oidc", "oauth2", "github", "google", "entra":
-	default:
-		d.problem("provider.kind", `must be "oidc", "oauth2", "github", "google" or "entra", got %q`, p.Kind)
+	kind := d.providerKind(p)
+	if kind == "" {
 		return ""
 	}
 	if p.ClientID == "" {
 		d.problem("provider.client_id", "required")
 	}
+	d.checkProviderURLs(p, kind)
+	d.checkClaimNames(p)
+	d.checkScopes(p, kind)
+	d.nonEmpty("provider.audiences", p.Audiences)
+	d.checkAuthParams(p.AuthParams)
+	for _, x := range p.ExtraIssuers {
+		d.checkExtraIssuer(x)
+	}
+	d.checkRepeatedIssuers(p, kind)
+	d.validateDirectory(p, kind)
+	return kind
+}
+
+// providerKind is the effective kind: kind, else "oidc" with an issuer and
+// "oauth2" without; "" (a problem recorded) for a kind the gateway does
+// not know.
+func (d *decoder) providerKind(p *providerSection) string {
+	switch p.Kind {
+	case "":
+		if p.Issuer != "" {
+			return "oidc"
+		}
+		return "oauth2"
+	case "oidc", "oauth2", "github", "google", "entra":
+		return p.Kind
+	}
+	d.problem("provider.kind", `must be "oidc", "oauth2", "github", "google" or "entra", got %q`, p.Kind)
+	return ""
+}
+
+// checkProviderURLs checks the issuer or the plain OAuth 2.0 endpoints,
+// one of which is required, and the introspection URL.
+func (d *decoder) checkProviderURLs(p *providerSection, kind string) {
 	if p.Kind == "" && p.Issuer == "" && p.AuthorizationURL == "" && p.TokenURL == "" && p.UserinfoURL == "" {
 		d.problem("provider.issuer", "required (or authorization_url, token_url and userinfo_url for plain OAuth 2.0)")
 	} else {
@@ -323,6 +381,10 @@ func (d *decoder) validateProvider(p *providerSection) string {
 	if p.IntrospectionURL != "" {
 		d.checkCleartextURL("provider.introspection_url", p.IntrospectionURL, false, "the client secret and access tokens")
 	}
+}
+
+// checkClaimNames refuses an empty user_claim, email_claim or groups_claim.
+func (d *decoder) checkClaimNames(p *providerSection) {
 	for _, c := range []struct{ key, val string }{
 		{"user_claim", p.UserClaim}, {"email_claim", p.EmailClaim}, {"groups_claim", p.GroupsClaim},
 	} {
@@ -330,14 +392,24 @@ func (d *decoder) validateProvider(p *providerSection) string {
 			d.problem("provider."+c.key, "must not be empty")
 		}
 	}
+}
+
+// checkScopes refuses an empty scope, and scopes without "openid" for an
+// OpenID Connect kind.
+func (d *decoder) checkScopes(p *providerSection, kind string) {
 	d.nonEmpty("provider.scopes", p.Scopes)
 	if p.ScopesSet && isOIDC(kind) && !slices.Contains(p.Scopes, "openid") && !d.hasProblemAt("provider.scopes") {
 		// Without it the request is plain OAuth 2.0: the provider sends
 		// no ID token, and every sign-in failed at the callback.
 		d.problem("provider.scopes", `must include "openid" with an OpenID Connect provider (kind %q): without it no ID token is issued and every sign-in fails`, kind)
 	}
-	d.nonEmpty("provider.audiences", p.Audiences)
-	for name, v := range p.AuthParams {
+}
+
+// checkAuthParams refuses an authorization parameter that is malformed,
+// that the gateway sets itself, or (max_age) that is not a number of
+// seconds.
+func (d *decoder) checkAuthParams(params map[string]string) {
+	for name, v := range params {
 		switch {
 		case name == "" || strings.IndexFunc(v, isControl) >= 0:
 			d.problem(joinKey("provider.auth_params", name), "invalid authorization parameter")
@@ -349,12 +421,6 @@ func (d *decoder) validateProvider(p *providerSection) string {
 			d.problem(joinKey("provider.auth_params", name), "must be a number of seconds, got %q", v)
 		}
 	}
-	for _, x := range p.ExtraIssuers {
-		d.checkExtraIssuer(x)
-	}
-	d.checkRepeatedIssuers(p, kind)
-	d.validateDirectory(p, kind)
-	return kind
 }
 
 // nonEmpty reports empty strings in a list.
