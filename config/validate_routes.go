@@ -110,37 +110,15 @@ func (d *decoder) validateRoutes(rs []routeSection, upstreams map[string]*url.UR
 	return out
 }
 
+// validateRoute checks one [[routes]] entry and translates it; its
+// upstream defaults to the only one.
 func (d *decoder) validateRoute(r routeSection, upstreams map[string]*url.URL, nUpstreams int) policy.RouteConfig {
 	if r.Path == "" {
 		d.problem(r.path+".path", "required")
 	}
-	up := r.Upstream
-	switch {
-	case up == "" && nUpstreams == 1:
-		for name := range upstreams {
-			up = name
-		}
-	case up == "" && nUpstreams > 1:
-		d.problem(r.path+".upstream", "required when there is more than one upstream")
-	case up != "" && upstreams[up] == nil:
-		d.problem(r.path+".upstream", "no [[upstreams]] entry is named %q", up)
-	}
-	if r.Host != "" {
-		// policy.HostKey: a host no request's Host could name ("1.2.3", an
-		// IPv6 literal) would be a route that never matches.
-		if _, err := policy.HostKey(r.Host); err != nil || !validHostname(strings.TrimPrefix(r.Host, "*.")) {
-			d.problem(r.path+".host", `must be a host name or "*.domain" (no port), got %q`, r.Host)
-		}
-	}
-	for i, m := range r.Methods {
-		if m == "*" {
-			d.problem(fmt.Sprintf("%s.methods[%d]", r.path, i), `"*" is not a method: leave methods out for every method`)
-			continue
-		}
-		if !isToken(m) || strings.ToUpper(m) != m {
-			d.problem(fmt.Sprintf("%s.methods[%d]", r.path, i), "methods are upper-case tokens such as \"GET\", got %q", m)
-		}
-	}
+	up := d.routeUpstream(r, upstreams, nUpstreams)
+	d.checkRouteHost(r)
+	d.checkRouteMethods(r)
 	for _, k := range sortedKeys(r.RequireClaims) {
 		if strings.TrimSpace(k) == "" {
 			d.problem(joinKey(r.path+".require_claims", k), "claim path must not be empty")
@@ -160,6 +138,50 @@ func (d *decoder) validateRoute(r routeSection, upstreams map[string]*url.URL, n
 		AllowEmails:       r.AllowEmails,
 		AllowEmailDomains: r.AllowEmailDomains,
 		RequireClaims:     r.RequireClaims,
+	}
+}
+
+// routeUpstream is the name of the route's upstream: its own, else the
+// only one there is; it must name an [[upstreams]] entry.
+func (d *decoder) routeUpstream(r routeSection, upstreams map[string]*url.URL, nUpstreams int) string {
+	up := r.Upstream
+	switch {
+	case up == "" && nUpstreams == 1:
+		for name := range upstreams {
+			up = name
+		}
+	case up == "" && nUpstreams > 1:
+		d.problem(r.path+".upstream", "required when there is more than one upstream")
+	case up != "" && upstreams[up] == nil:
+		d.problem(r.path+".upstream", "no [[upstreams]] entry is named %q", up)
+	}
+	return up
+}
+
+// checkRouteHost checks the route's host: a name or "*.domain" that a
+// request's Host can name.
+func (d *decoder) checkRouteHost(r routeSection) {
+	if r.Host == "" {
+		return
+	}
+	// policy.HostKey: a host no request's Host could name ("1.2.3", an
+	// IPv6 literal) would be a route that never matches.
+	if _, err := policy.HostKey(r.Host); err != nil || !validHostname(strings.TrimPrefix(r.Host, "*.")) {
+		d.problem(r.path+".host", `must be a host name or "*.domain" (no port), got %q`, r.Host)
+	}
+}
+
+// checkRouteMethods refuses "*" and methods that are not upper-case
+// tokens.
+func (d *decoder) checkRouteMethods(r routeSection) {
+	for i, m := range r.Methods {
+		if m == "*" {
+			d.problem(fmt.Sprintf("%s.methods[%d]", r.path, i), `"*" is not a method: leave methods out for every method`)
+			continue
+		}
+		if !isToken(m) || strings.ToUpper(m) != m {
+			d.problem(fmt.Sprintf("%s.methods[%d]", r.path, i), "methods are upper-case tokens such as \"GET\", got %q", m)
+		}
 	}
 }
 
