@@ -407,9 +407,11 @@ func (d *decoder) checkScopes(p *providerSection, kind string) {
 
 // checkAuthParams refuses an authorization parameter that is malformed,
 // that the gateway sets itself, or (max_age) that is not a number of
-// seconds.
+// seconds. Names are checked in order (sortedKeys): the map's own order
+// is random, and so was the order of two problems on one line.
 func (d *decoder) checkAuthParams(params map[string]string) {
-	for name, v := range params {
+	for _, name := range sortedKeys(params) {
+		v := params[name]
 		switch {
 		case name == "" || strings.IndexFunc(v, isControl) >= 0:
 			d.problem(joinKey("provider.auth_params", name), "invalid authorization parameter")

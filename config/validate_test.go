@@ -318,3 +318,23 @@ func TestProblemsNeverEchoPasswordWithSlash(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthParamProblemsInKeyOrder: auth_params were checked in the map's
+// order, random in Go, so that two refused parameters on one line (an
+// inline table) came out of check in either order from one run to the
+// next. They come in the order of their names, as require_claims' do.
+func TestAuthParamProblemsInKeyOrder(t *testing.T) {
+	doc := section("[provider]", `auth_params = { state = "x", nonce = "y", max_age = "1h", "" = "z" }`)
+	want := strings.Join([]string{
+		`cfg.toml:5: provider.auth_params."": invalid authorization parameter`,
+		`cfg.toml:5: provider.auth_params.max_age: must be a number of seconds, got "1h"`,
+		`cfg.toml:5: provider.auth_params.nonce: is set by the gateway itself and cannot be overridden (state, nonce, PKCE, redirect_uri, client_id, response_type and mode, scope, request objects)`,
+		`cfg.toml:5: provider.auth_params.state: is set by the gateway itself and cannot be overridden (state, nonce, PKCE, redirect_uri, client_id, response_type and mode, scope, request objects)`,
+	}, "\n")
+	for i := 0; i < 20; i++ {
+		_, got := parseDoc(t, t.TempDir(), doc, nil)
+		if g := strings.Join(got, "\n"); g != want {
+			t.Fatalf("load %d: problems:\n%s\nwant:\n%s", i, g, want)
+		}
+	}
+}
