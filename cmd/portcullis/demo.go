@@ -7,11 +7,13 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"sync"
 
+	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/demo"
 )
 
@@ -25,41 +27,65 @@ func runDemo(ctx context.Context, args []string, env func(string) (string, bool)
 	if err := fs.parse(args, stdout, stderr); err != nil {
 		return err
 	}
-	host, _, err := net.SplitHostPort(*listen)
-	if err != nil || host != "127.0.0.1" {
-		return usageError("demo: --listen must be 127.0.0.1:PORT, got %q", *listen)
-	}
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := demoListener(*listen)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	gatewayURL := "http://" + ln.Addr().String()
 
 	// Log lines (one names the demo provider's URL) wait until the banner
 	// is out: on a terminal the first URL a newcomer sees is the gateway's.
 	held := &heldWriter{w: stderr}
 	defer held.release()
 	logger := newLogger("text", "info", held)
-	denv, err := demo.Start(ctx, demo.Options{GatewayURL: gatewayURL, Logger: logger})
+	denv, err := demo.Start(ctx, demo.Options{GatewayURL: "http://" + ln.Addr().String(), Logger: logger})
 	if err != nil {
 		return err
 	}
 	defer denv.Close()
 
-	dir, err := os.MkdirTemp("", "portcullis-demo-")
+	path, removeDir, err := writeDemoConfig(denv, ln.Addr().String())
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "demo.toml")
-	if err := os.WriteFile(path, []byte(denv.ConfigTOML(ln.Addr().String(), randomSecret())), 0o600); err != nil {
-		return err
-	}
+	defer removeDir()
 	cfg, err := loadConfig(path, env, stderr)
 	if err != nil {
 		return err
 	}
+	return serveDemo(ctx, cfg, logger, ln, held, denv.Users, stdout)
+}
+
+// demoListener listens on listen, which must be on 127.0.0.1.
+func demoListener(listen string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil || host != "127.0.0.1" {
+		return nil, usageError("demo: --listen must be 127.0.0.1:PORT, got %q", listen)
+	}
+	return net.Listen("tcp", listen)
+}
+
+// writeDemoConfig writes the demo's configuration, for the gateway on
+// addr with a fresh session secret, to a file of its own in a new
+// temporary directory; removeDir removes the directory.
+func writeDemoConfig(denv *demo.Env, addr string) (path string, removeDir func(), err error) {
+	dir, err := os.MkdirTemp("", "portcullis-demo-")
+	if err != nil {
+		return "", nil, err
+	}
+	removeDir = func() { os.RemoveAll(dir) }
+	path = filepath.Join(dir, "demo.toml")
+	if err := os.WriteFile(path, []byte(denv.ConfigTOML(addr, randomSecret())), 0o600); err != nil {
+		removeDir()
+		return "", nil, err
+	}
+	return path, removeDir, nil
+}
+
+// serveDemo runs the gateway of cfg on ln until ctx ends, once it has
+// printed the banner (the gateway's URL and the demo users) and released
+// the log lines held until then.
+func serveDemo(ctx context.Context, cfg *config.Config, logger *slog.Logger, ln net.Listener, held *heldWriter, users []demo.User, stdout io.Writer) error {
 	g, err := buildGateway(cfg, logger, nil)
 	if err != nil {
 		return err
@@ -74,8 +100,8 @@ func runDemo(ctx context.Context, args []string, env func(string) (string, bool)
 	if err := g.current().provider.Discover(ctx); err != nil {
 		return fmt.Errorf("demo: provider discovery: %w", err)
 	}
-	fmt.Fprintf(stdout, "%s/\n", gatewayURL)
-	for _, u := range denv.Users {
+	fmt.Fprintf(stdout, "http://%s/\n", ln.Addr())
+	for _, u := range users {
 		fmt.Fprintf(stdout, "username: %s  password: %s\n", u.Name, u.Password)
 	}
 	held.release()

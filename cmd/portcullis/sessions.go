@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/session"
 )
 
@@ -30,46 +31,77 @@ func runSessions(ctx context.Context, args []string, env func(string) (string, b
 		return usageError("%s", sessionsUsage)
 	}
 	verb := args[0]
-	var fs *command
-	if verb == "list" {
-		fs = newCommand("sessions list", "--config FILE [--sub SUB]",
-			"Lists the server-side sessions of the redis session store.")
-	} else {
-		fs = newCommand("sessions revoke", "--config FILE (--sub SUB | --id ID | --all)",
-			"Ends server-side sessions of the redis session store at once, on every replica.")
-	}
-	path := fs.String("config", "", configUsage)
-	sub := fs.String("sub", "", "only the sessions of the user `SUB`: the provider's sub claim, whatever user_claim says")
-	var id *string
-	var all *bool
-	if verb == "revoke" {
-		id = fs.String("id", "", "the one session `ID` that \"portcullis sessions list\" shows")
-		all = fs.Bool("all", false, "every session")
-	}
-	if err := fs.parse(args[1:], stdout, stderr); err != nil {
+	f := newSessionsFlags(verb)
+	if err := f.fs.parse(args[1:], stdout, stderr); err != nil {
 		return err
 	}
 	// A selector given empty (--sub "$SUB" with SUB unset) would otherwise
 	// read as not given: list would show everyone's sessions.
-	var empty string
-	fs.Visit(func(f *flag.Flag) {
-		if (f.Name == "sub" || f.Name == "id") && f.Value.String() == "" {
-			empty = f.Name
-		}
-	})
-	if empty != "" {
+	if empty := emptySelector(f.fs); empty != "" {
 		return usageError("sessions %s: --%s is empty", verb, empty)
 	}
-	cfg, err := loadConfig(*path, env, stderr)
+	cfg, err := loadConfig(*f.path, env, stderr)
 	if err != nil {
 		return err
 	}
 	if cfg.SessionStore != "redis" {
 		return usageError("sessions: session.store is %q: sessions live only in browser cookies; rotate session.secrets to end them all", cfg.SessionStore)
 	}
-	// go-redis's own complaints (a Sentinel's answer) and the store's
-	// warnings are lines of the configured log on standard error, bounded
-	// as serve's are, not go-redis's bare lines.
+	return withRedisStore(cfg, stderr, func(store *session.RedisStore) error {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		iss := cfg.Provider.Issuer // "" for plain OAuth 2.0, as in its sessions
+		if verb == "list" {
+			return listSessions(ctx, store, iss, *f.sub, stdout)
+		}
+		return revokeSessions(ctx, store, iss, *f.sub, *f.id, *f.all, stdout)
+	})
+}
+
+// sessionsFlags are the flags of `sessions list` or `sessions revoke`;
+// id and all are nil for list.
+type sessionsFlags struct {
+	fs            *command
+	path, sub, id *string
+	all           *bool
+}
+
+// newSessionsFlags declares the flags of the sessions command verb.
+func newSessionsFlags(verb string) *sessionsFlags {
+	f := &sessionsFlags{}
+	if verb == "list" {
+		f.fs = newCommand("sessions list", "--config FILE [--sub SUB]",
+			"Lists the server-side sessions of the redis session store.")
+	} else {
+		f.fs = newCommand("sessions revoke", "--config FILE (--sub SUB | --id ID | --all)",
+			"Ends server-side sessions of the redis session store at once, on every replica.")
+	}
+	f.path = f.fs.String("config", "", configUsage)
+	f.sub = f.fs.String("sub", "", "only the sessions of the user `SUB`: the provider's sub claim, whatever user_claim says")
+	if verb == "revoke" {
+		f.id = f.fs.String("id", "", "the one session `ID` that \"portcullis sessions list\" shows")
+		f.all = f.fs.Bool("all", false, "every session")
+	}
+	return f
+}
+
+// emptySelector is the name of a selector flag (--sub, --id) given with
+// an empty value, or "" when there is none.
+func emptySelector(fs *command) string {
+	var empty string
+	fs.Visit(func(f *flag.Flag) {
+		if (f.Name == "sub" || f.Name == "id") && f.Value.String() == "" {
+			empty = f.Name
+		}
+	})
+	return empty
+}
+
+// withRedisStore runs use with the Redis store of cfg, closed after it.
+// go-redis's own complaints (a Sentinel's answer) and the store's
+// warnings are lines of the configured log on standard error, bounded as
+// serve's are, not go-redis's bare lines.
+func withRedisStore(cfg *config.Config, stderr io.Writer, use func(*session.RedisStore) error) error {
 	logger := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
 	defer libraryLogs(logger.Handler())()
 	store, err := session.NewRedisStore(cfg.Redis, cfg.Cookie, session.StoreOptions{Logger: logger})
@@ -77,13 +109,7 @@ func runSessions(ctx context.Context, args []string, env func(string) (string, b
 		return err
 	}
 	defer store.Close()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	iss := cfg.Provider.Issuer // "" for plain OAuth 2.0, as in its sessions
-	if verb == "list" {
-		return listSessions(ctx, store, iss, *sub, stdout)
-	}
-	return revokeSessions(ctx, store, iss, *sub, *id, *all, stdout)
+	return use(store)
 }
 
 // listSessions prints the sessions of sub (all with sub ""). SUB is the
