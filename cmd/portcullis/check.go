@@ -91,13 +91,9 @@ func explainFlags(w io.Writer, file string, h *proxy.Handler, request string, id
 // Explain), as serve would: the aliases of its path and a _method in its
 // query included, so that the verdict is serve's.
 func explain(w io.Writer, file string, h *proxy.Handler, request string, header http.Header, id *portcullis.Identity) error {
-	method, rawURL, ok := strings.Cut(strings.TrimSpace(request), " ")
-	rawURL = strings.TrimSpace(rawURL)
-	if !ok || strings.IndexFunc(rawURL, unicode.IsSpace) >= 0 {
-		return usageError(`--request must be "METHOD URL", got %q`, request)
-	}
-	if err := proxy.CheckRequestURL(rawURL); err != nil {
-		return usageError("--request: %v: %q", err, rawURL)
+	method, rawURL, err := splitRequest(request)
+	if err != nil {
+		return err
 	}
 	denied := &exitError{code: 3}
 	if method != strings.ToUpper(method) { // the handler refuses it too; this names it
@@ -123,6 +119,30 @@ func explain(w io.Writer, file string, h *proxy.Handler, request string, header 
 		fmt.Fprintf(w, "path: %s\nroute: none\ndecision: refused (404 in proxy mode, 403 from forward-auth): no route matches\n", ex.Path)
 		return denied
 	}
+	printRouteDecision(w, file, ex)
+	if ex.Outcome != portcullis.OutcomeAllow && ex.Outcome != portcullis.OutcomePublic {
+		return denied
+	}
+	return nil
+}
+
+// splitRequest splits --request "METHOD URL" into the method and a URL
+// the gateway's request parser takes.
+func splitRequest(request string) (method, rawURL string, err error) {
+	method, rawURL, ok := strings.Cut(strings.TrimSpace(request), " ")
+	rawURL = strings.TrimSpace(rawURL)
+	if !ok || strings.IndexFunc(rawURL, unicode.IsSpace) >= 0 {
+		return "", "", usageError(`--request must be "METHOD URL", got %q`, request)
+	}
+	if err := proxy.CheckRequestURL(rawURL); err != nil {
+		return "", "", usageError("--request: %v: %q", err, rawURL)
+	}
+	return method, rawURL, nil
+}
+
+// printRouteDecision prints the route that decides ex (its line in file)
+// and its decision, with the reason.
+func printRouteDecision(w io.Writer, file string, ex proxy.Explanation) {
 	route := ex.Route
 	fmt.Fprintf(w, "path: %s\nroute: %s at %s:%d (path %q", ex.Path, route.Label(), file, route.Line, route.Path)
 	if route.Host != "" {
@@ -136,10 +156,6 @@ func explain(w io.Writer, file string, h *proxy.Handler, request string, header 
 	if ex.Reason != "" {
 		fmt.Fprintf(w, "reason: %s\n", ex.Reason)
 	}
-	if ex.Outcome != portcullis.OutcomeAllow && ex.Outcome != portcullis.OutcomePublic {
-		return denied
-	}
-	return nil
 }
 
 // parseHeaders builds the headers of --header flags ("Name: value"). The

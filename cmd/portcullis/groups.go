@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/idp"
 )
 
@@ -34,40 +35,15 @@ func runGroups(ctx context.Context, args []string, env func(string) (string, boo
 	if err != nil {
 		return err
 	}
-	kind := cfg.Provider.Kind
-	var token string
-	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			return usageError("--token-file: %v", err)
-		}
-		token = strings.TrimSpace(string(b))
-	}
-	switch {
-	case kind == "google" && *user == "":
-		return usageError("--user EMAIL is required")
-	case (kind == "github" || kind == "entra") && token == "":
-		return usageError("kind %q reads groups with the user's own access token: pass --token-file FILE "+
-			"(GitHub: a token with scope read:org; Entra ID: a Microsoft Graph token of the user)", kind)
-	}
-	client, err := idp.New(cfg.Provider)
+	token, err := readTokenFile(*tokenFile)
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return err
 	}
-	if !client.HasDirectory() {
-		return usageError("%s: provider kind %q reads no directory (google with google_service_account_file, github or entra)", cfg.Path, kind)
+	if err := checkGroupsArgs(cfg.Provider.Kind, *user, token); err != nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	id := &portcullis.Identity{Subject: *user, Email: *user, EmailVerified: true}
-	groups, err := client.DirectoryGroups(ctx, id, token)
+	groups, err := directoryGroups(ctx, cfg, *user, token)
 	if err != nil {
-		var de *idp.DirectoryError
-		if errors.As(err, &de) && de.Hint != "" {
-			// The hint is ours and stays whole; the error, which quotes
-			// the directory, is cut as exitCode cuts any runtime failure.
-			return &exitError{code: 1, err: fmt.Errorf("%s\n%s", shownError(err), de.Hint)}
-		}
 		return err
 	}
 	for _, g := range groups {
@@ -77,6 +53,59 @@ func runGroups(ctx context.Context, args []string, env func(string) (string, boo
 		fmt.Fprintf(stderr, "%s: no groups\n", *user)
 	}
 	return nil
+}
+
+// readTokenFile is the access token in the --token-file file, without
+// the white space around it; "" without the flag.
+func readTokenFile(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", usageError("--token-file: %v", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// checkGroupsArgs refuses the flags kind's directory needs and did not
+// get: Google's is read for --user, GitHub's and Entra ID's with the
+// user's own token.
+func checkGroupsArgs(kind, user, token string) error {
+	switch {
+	case kind == "google" && user == "":
+		return usageError("--user EMAIL is required")
+	case (kind == "github" || kind == "entra") && token == "":
+		return usageError("kind %q reads groups with the user's own access token: pass --token-file FILE "+
+			"(GitHub: a token with scope read:org; Entra ID: a Microsoft Graph token of the user)", kind)
+	}
+	return nil
+}
+
+// directoryGroups reads the groups of user from the directory of cfg's
+// provider, with the user's token where the directory takes one.
+func directoryGroups(ctx context.Context, cfg *config.Config, user, token string) ([]string, error) {
+	client, err := idp.New(cfg.Provider)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if !client.HasDirectory() {
+		return nil, usageError("%s: provider kind %q reads no directory (google with google_service_account_file, github or entra)", cfg.Path, cfg.Provider.Kind)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	id := &portcullis.Identity{Subject: user, Email: user, EmailVerified: true}
+	groups, err := client.DirectoryGroups(ctx, id, token)
+	if err != nil {
+		var de *idp.DirectoryError
+		if errors.As(err, &de) && de.Hint != "" {
+			// The hint is ours and stays whole; the error, which quotes
+			// the directory, is cut as exitCode cuts any runtime failure.
+			return nil, &exitError{code: 1, err: fmt.Errorf("%s\n%s", shownError(err), de.Hint)}
+		}
+		return nil, err
+	}
+	return groups, nil
 }
 
 // shownGroup is a group name the directory chose, as one line of output:
