@@ -28,49 +28,66 @@ func newRedisClient(cfg RedisConfig) (redis.UniversalClient, error) {
 	}
 	switch {
 	case cfg.URL != "":
-		opt, err := redis.ParseURL(cfg.URL)
-		if err != nil {
-			// The URL may hold a password: do not echo it.
-			return nil, fmt.Errorf("session: redis_url: %w", err)
-		}
-		if opt.TLSConfig != nil && opt.TLSConfig.InsecureSkipVerify {
-			return nil, errors.New("session: redis_url: skip_verify is not supported: Redis's TLS certificate is always verified")
-		}
-		if cfg.Username != "" {
-			opt.Username = cfg.Username
-		}
-		if cfg.Password != "" {
-			opt.Password = cfg.Password
-		}
-		if tlsConf != nil {
-			if opt.TLSConfig == nil {
-				return nil, errors.New("session: a Redis CA (redis_tls_ca_file) needs a rediss:// redis_url")
-			}
-			opt.TLSConfig.RootCAs = tlsConf.RootCAs
-		}
-		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = redisDialTimeout, redisIOTimeout, redisIOTimeout
-		opt.MaxRetries, opt.DialerRetries, opt.DialerRetryTimeout = 1, redisDialRetries, redisDialRetryWait
-		opt.ContextTimeoutEnabled = true
-		opt.MaintNotificationsConfig = noMaintNotifications()
-		return bounded(redis.NewClient(opt), opt.Password), nil
+		return newStandaloneClient(cfg, tlsConf)
 	case len(cfg.ClusterAddrs) > 0:
-		return bounded(redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs: cfg.ClusterAddrs, Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
-			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
-			DialerRetries: redisDialRetries, DialerRetryTimeout: redisDialRetryWait, ContextTimeoutEnabled: true,
-			MaintNotificationsConfig: noMaintNotifications(),
-		}), cfg.Password), nil
+		return newClusterClient(cfg, tlsConf), nil
 	default:
-		if cfg.SentinelMaster == "" {
-			return nil, errors.New("session: redis_sentinel_addrs needs redis_sentinel_master")
-		}
-		return bounded(redis.NewFailoverClient(&redis.FailoverOptions{
-			MasterName: cfg.SentinelMaster, SentinelAddrs: cfg.SentinelAddrs,
-			Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
-			DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
-			ContextTimeoutEnabled: true,
-		}), cfg.Password), nil
+		return newSentinelClient(cfg, tlsConf)
 	}
+}
+
+// newStandaloneClient builds the client of redis_url, with the configured
+// user name, password and CA in place of the URL's.
+func newStandaloneClient(cfg RedisConfig, tlsConf *tls.Config) (redis.UniversalClient, error) {
+	opt, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		// The URL may hold a password: do not echo it.
+		return nil, fmt.Errorf("session: redis_url: %w", err)
+	}
+	if opt.TLSConfig != nil && opt.TLSConfig.InsecureSkipVerify {
+		return nil, errors.New("session: redis_url: skip_verify is not supported: Redis's TLS certificate is always verified")
+	}
+	if cfg.Username != "" {
+		opt.Username = cfg.Username
+	}
+	if cfg.Password != "" {
+		opt.Password = cfg.Password
+	}
+	if tlsConf != nil {
+		if opt.TLSConfig == nil {
+			return nil, errors.New("session: a Redis CA (redis_tls_ca_file) needs a rediss:// redis_url")
+		}
+		opt.TLSConfig.RootCAs = tlsConf.RootCAs
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = redisDialTimeout, redisIOTimeout, redisIOTimeout
+	opt.MaxRetries, opt.DialerRetries, opt.DialerRetryTimeout = 1, redisDialRetries, redisDialRetryWait
+	opt.ContextTimeoutEnabled = true
+	opt.MaintNotificationsConfig = noMaintNotifications()
+	return bounded(redis.NewClient(opt), opt.Password), nil
+}
+
+// newClusterClient builds the client of redis_cluster_addrs.
+func newClusterClient(cfg RedisConfig, tlsConf *tls.Config) redis.UniversalClient {
+	return bounded(redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: cfg.ClusterAddrs, Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
+		DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
+		DialerRetries: redisDialRetries, DialerRetryTimeout: redisDialRetryWait, ContextTimeoutEnabled: true,
+		MaintNotificationsConfig: noMaintNotifications(),
+	}), cfg.Password)
+}
+
+// newSentinelClient builds the client of the master that
+// redis_sentinel_addrs name redis_sentinel_master.
+func newSentinelClient(cfg RedisConfig, tlsConf *tls.Config) (redis.UniversalClient, error) {
+	if cfg.SentinelMaster == "" {
+		return nil, errors.New("session: redis_sentinel_addrs needs redis_sentinel_master")
+	}
+	return bounded(redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName: cfg.SentinelMaster, SentinelAddrs: cfg.SentinelAddrs,
+		Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
+		DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
+		ContextTimeoutEnabled: true,
+	}), cfg.Password), nil
 }
 
 // noMaintNotifications turns off go-redis's maintenance notifications,
