@@ -75,38 +75,60 @@ type groupsDirectory struct {
 // newDirectory builds the directory of cfg's kind: Google with a service
 // account key, GitHub always, Graph for Entra (used on groups overage).
 func newDirectory(cfg *Config) (*groupsDirectory, error) {
-	d := &groupsDirectory{source: cfg.Directory}
-	// The provider's transport (BackChannelClient), not Go's default one:
-	// with no client configured (no tracing), a directory answer's headers
-	// were read up to 10 MiB.
-	hc := BackChannelClient(cfg.HTTPClient)
-	var err error
-	switch cfg.Kind {
-	case "google":
-		d.label = "google"
-		if d.source == nil && len(cfg.GoogleServiceAccountJSON) > 0 {
-			d.source, err = directory.NewGoogle(directory.GoogleConfig{CredentialsJSON: cfg.GoogleServiceAccountJSON,
-				AdminEmail: cfg.GoogleAdminEmail, BaseURL: cfg.DirectoryURL, HTTPClient: hc})
+	d := &groupsDirectory{source: cfg.Directory, label: directoryLabel(cfg.Kind)}
+	if d.source == nil {
+		src, err := newDirectorySource(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("idp: %w", err)
 		}
-	case "github":
-		d.label = "github"
-		if d.source == nil {
-			// userinfo_url is GET {api}/user: its API is the directory's.
-			api := cmpOr(cfg.GitHubAPIURL, strings.TrimSuffix(cfg.UserinfoURL, "/user"))
-			d.source, err = directory.NewGitHub(api, hc)
-		}
-	case "entra":
-		d.label = "graph"
-		if d.source == nil {
-			d.source, err = directory.NewGraph(cfg.DirectoryURL, hc)
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("idp: %w", err)
+		d.source = src
 	}
 	if d.source == nil {
 		return nil, nil
 	}
+	if err := d.newMetrics(cfg.Metrics); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// directoryLabel is the metric label of kind's directory.
+func directoryLabel(kind string) string {
+	switch kind {
+	case "google", "github":
+		return kind
+	case "entra":
+		return "graph"
+	}
+	return ""
+}
+
+// newDirectorySource builds the directory source of cfg's kind; nil
+// (without an error) when the kind reads none.
+func newDirectorySource(cfg *Config) (directory.Source, error) {
+	// The provider's transport (BackChannelClient), not Go's default one:
+	// with no client configured (no tracing), a directory answer's headers
+	// were read up to 10 MiB.
+	hc := BackChannelClient(cfg.HTTPClient)
+	switch cfg.Kind {
+	case "google":
+		if len(cfg.GoogleServiceAccountJSON) > 0 {
+			return directory.NewGoogle(directory.GoogleConfig{CredentialsJSON: cfg.GoogleServiceAccountJSON,
+				AdminEmail: cfg.GoogleAdminEmail, BaseURL: cfg.DirectoryURL, HTTPClient: hc})
+		}
+	case "github":
+		// userinfo_url is GET {api}/user: its API is the directory's.
+		api := cmpOr(cfg.GitHubAPIURL, strings.TrimSuffix(cfg.UserinfoURL, "/user"))
+		return directory.NewGitHub(api, hc)
+	case "entra":
+		return directory.NewGraph(cfg.DirectoryURL, hc)
+	}
+	return nil, nil
+}
+
+// newMetrics makes the directory's counters, registered with reg when it
+// is not nil (or the ones registered there before, on a reload).
+func (d *groupsDirectory) newMetrics(reg prometheus.Registerer) error {
 	d.errors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "portcullis", Name: "directory_errors_total",
 		Help: "Failed reads of a user's groups from the provider's directory, by source.",
@@ -115,15 +137,15 @@ func newDirectory(cfg *Config) (*groupsDirectory, error) {
 		Namespace: "portcullis", Name: "directory_throttled_total",
 		Help: "Rate-limit and quota answers of the provider's directory, by source; reads for that credential wait until the time it names (at most an hour).",
 	}, []string{"source"})
-	if cfg.Metrics != nil {
-		if d.errors, err = register(cfg.Metrics, d.errors); err != nil {
-			return nil, err
-		}
-		if d.throttled, err = register(cfg.Metrics, d.throttled); err != nil {
-			return nil, err
-		}
+	if reg == nil {
+		return nil
 	}
-	return d, nil
+	var err error
+	if d.errors, err = register(reg, d.errors); err != nil {
+		return err
+	}
+	d.throttled, err = register(reg, d.throttled)
+	return err
 }
 
 // HasDirectory reports whether groups come from a directory that is read

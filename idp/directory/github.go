@@ -48,58 +48,66 @@ func (g *GitHub) Groups(ctx context.Context, u User) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Each page is decoded into a fresh slice: json.Unmarshal decodes into
-	// the elements a reused slice still holds, so a field a page leaves out
-	// or sets to null would keep the value of the page before (a team
-	// without its organisation read as a team of another organisation).
 	var out groupSet
-	err = g.pages(ctx, "/user/orgs", u.AccessToken, key, func(body []byte) error {
-		var orgs []struct {
-			Login string `json:"login"`
-		}
-		if err := json.Unmarshal(body, &orgs); err != nil {
-			return err
-		}
-		if orgs == nil {
-			return errNotAList // null: no page, not an empty one
-		}
-		for _, o := range orgs {
-			if err := out.add(ascii.ToLower(o.Login)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = g.pages(ctx, "/user/orgs", u.AccessToken, key, func(body []byte) error { return addGitHubOrgs(&out, body) })
 	if err != nil {
 		return nil, err
 	}
-	err = g.pages(ctx, "/user/teams", u.AccessToken, key, func(body []byte) error {
-		var teams []struct {
-			Slug         string `json:"slug"`
-			Organization struct {
-				Login string `json:"login"`
-			} `json:"organization"`
-		}
-		if err := json.Unmarshal(body, &teams); err != nil {
-			return err
-		}
-		if teams == nil {
-			return errNotAList // null: no page, not an empty one
-		}
-		for _, t := range teams {
-			if t.Slug == "" || t.Organization.Login == "" {
-				continue
-			}
-			if err := out.add(ascii.ToLower(t.Organization.Login + "/" + t.Slug)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = g.pages(ctx, "/user/teams", u.AccessToken, key, func(body []byte) error { return addGitHubTeams(&out, body) })
 	if err != nil {
 		return nil, err
 	}
 	return out.list, nil
+}
+
+// addGitHubOrgs adds the organisations of one page of GET /user/orgs
+// ("acme"). Each page is decoded into a fresh slice, here and in
+// addGitHubTeams: json.Unmarshal decodes into the elements a reused slice
+// still holds, so a field a page leaves out or sets to null would keep
+// the value of the page before (a team without its organisation read as
+// a team of another organisation).
+func addGitHubOrgs(out *groupSet, body []byte) error {
+	var orgs []struct {
+		Login string `json:"login"`
+	}
+	if err := json.Unmarshal(body, &orgs); err != nil {
+		return err
+	}
+	if orgs == nil {
+		return errNotAList // null: no page, not an empty one
+	}
+	for _, o := range orgs {
+		if err := out.add(ascii.ToLower(o.Login)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addGitHubTeams adds the teams of one page of GET /user/teams
+// ("acme/sre"); a team without a slug or an organisation is left out.
+func addGitHubTeams(out *groupSet, body []byte) error {
+	var teams []struct {
+		Slug         string `json:"slug"`
+		Organization struct {
+			Login string `json:"login"`
+		} `json:"organization"`
+	}
+	if err := json.Unmarshal(body, &teams); err != nil {
+		return err
+	}
+	if teams == nil {
+		return errNotAList // null: no page, not an empty one
+	}
+	for _, t := range teams {
+		if t.Slug == "" || t.Organization.Login == "" {
+			continue
+		}
+		if err := out.add(ascii.ToLower(t.Organization.Login + "/" + t.Slug)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // errNotAList refuses a 200 body of null: decoded, it would be an empty
