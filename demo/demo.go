@@ -60,39 +60,23 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	ttl := opts.AccessTokenLifetime
-	if ttl == 0 {
-		ttl = defaultAccessTokenLifetime
-	}
-	if ttl < 0 {
-		return nil, fmt.Errorf("demo: negative access token lifetime %s", ttl)
-	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
+	opts, err = opts.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	key, err := newSigningKey()
 	if err != nil {
 		return nil, err
 	}
-	provLn, err := net.Listen("tcp", "127.0.0.1:0")
+	provLn, upLn, err := listenPair()
 	if err != nil {
-		return nil, fmt.Errorf("demo: provider listener: %w", err)
-	}
-	upLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		provLn.Close()
-		return nil, fmt.Errorf("demo: upstream listener: %w", err)
+		return nil, err
 	}
 	issuer := "http://" + provLn.Addr().String()
 	users := newUsers()
 	c := newClient(issuer, gw)
-	store := newStorage(c, &userDirectory{users: users}, key, ttl, now)
-	provider, err := newProviderHandler(issuer, store, logger)
+	store := newStorage(c, &userDirectory{users: users}, key, opts.AccessTokenLifetime, opts.Now)
+	provider, err := newProviderHandler(issuer, store, opts.Logger)
 	if err != nil {
 		provLn.Close()
 		upLn.Close()
@@ -102,11 +86,44 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 		IssuerURL: issuer, UpstreamURL: "http://" + upLn.Addr().String(),
 		ClientID: c.id, ClientSecret: c.secret, Users: users, gatewayURL: gw,
 	}
-	e.serve(provider, provLn, "provider", logger)
-	e.serve(NewUpstream(), upLn, "upstream", logger)
+	e.serve(provider, provLn, "provider", opts.Logger)
+	e.serve(NewUpstream(), upLn, "upstream", opts.Logger)
 	e.stop = context.AfterFunc(ctx, func() { _ = e.shutdown() })
-	logger.Info("demo provider and upstream started", "issuer", e.IssuerURL, "upstream", e.UpstreamURL)
+	opts.Logger.Info("demo provider and upstream started", "issuer", e.IssuerURL, "upstream", e.UpstreamURL)
 	return e, nil
+}
+
+// withDefaults is opts with its zero fields given their defaults; a
+// negative access token lifetime is refused.
+func (opts Options) withDefaults() (Options, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.AccessTokenLifetime == 0 {
+		opts.AccessTokenLifetime = defaultAccessTokenLifetime
+	}
+	if opts.AccessTokenLifetime < 0 {
+		return opts, fmt.Errorf("demo: negative access token lifetime %s", opts.AccessTokenLifetime)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return opts, nil
+}
+
+// listenPair listens on two fresh 127.0.0.1 ports: the provider's and the
+// upstream's.
+func listenPair() (provLn, upLn net.Listener, err error) {
+	provLn, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: provider listener: %w", err)
+	}
+	upLn, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		provLn.Close()
+		return nil, nil, fmt.Errorf("demo: upstream listener: %w", err)
+	}
+	return provLn, upLn, nil
 }
 
 // serve runs h on ln in the background.
