@@ -86,7 +86,7 @@ func newSentinelClient(cfg RedisConfig, tlsConf *tls.Config) (redis.UniversalCli
 		MasterName: cfg.SentinelMaster, SentinelAddrs: cfg.SentinelAddrs,
 		Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConf,
 		DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout, MaxRetries: 1,
-		ContextTimeoutEnabled: true,
+		DialerRetries: redisDialRetries, DialerRetryTimeout: redisDialRetryWait, ContextTimeoutEnabled: true,
 	}), cfg.Password), nil
 }
 

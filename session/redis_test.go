@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -432,5 +433,29 @@ func TestRedisStoreCachedLoadReadsOnlyTheTag(t *testing.T) {
 	}
 	if _, err := other.Load(requestWith(cs)); !errors.Is(err, ErrNoSession) {
 		t.Errorf("Load after the key was deleted = %v, want ErrNoSession", err)
+	}
+}
+
+// TestSentinelDownFailsFast: the Sentinel client was built without the
+// dial retries the standalone and Cluster clients take (redisDialRetries
+// 20 ms apart), so go-redis's 5 retries 100 ms apart applied to each
+// Sentinel: with every Sentinel down a call ran out its whole bound
+// (context deadline exceeded after redisCallTimeout) instead of failing
+// with the refused dial at once.
+func TestSentinelDownFailsFast(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c, err := newRedisClient(RedisConfig{SentinelAddrs: []string{addr}, SentinelMaster: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Ping(context.Background()).Err()
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("Ping with every Sentinel down = %v, want the refused dial before the call's bound", err)
 	}
 }
