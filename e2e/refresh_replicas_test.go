@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -60,15 +61,17 @@ func twoRedisReplicas(t *testing.T) func(*oidctest.Provider, *upstream) []*gatew
 const dueRefreshKeys = "refresh_margin = \"6s\"\nlifetime = \"10m\"\n"
 
 // dueRefreshRounds runs rounds rounds of TestDueRefreshOnceAcrossReplicas
-// on the gateways start returns. A round whose burst outlasted the gap
-// between a refresh and the next due time would make a second, legitimate
-// refresh: the gap (4 s) is far above a burst's length (under 1 s on a
-// loaded machine with -race; 2.3 s seen with the suite run five times at
-// once on two cores, which failed a 2-s gap), and a round that still
-// outlasted it fails.
-// With keepAT, every refresh answers the same access token.
+// on the gateways start returns; with keepAT, every refresh answers the
+// same access token. A round whose burst outlasted the gap between a
+// refresh and the next due time may make a second, legitimate refresh: the
+// gap (4 s) is far above a burst's length (under 1 s on a loaded machine
+// with -race), but 2.3 s was seen with the suite run five times at once on
+// two cores. Such a round proves nothing either way, so it is logged and
+// run again (at most maxSlowRounds times), rather than failed: every round
+// counted had its burst within the gap and exactly one refresh, and the
+// provider refused none of any round's refreshes.
 func dueRefreshRounds(t *testing.T, rounds int, keepAT bool, start func(*oidctest.Provider, *upstream) []*gateway) {
-	const gap = 4 * time.Second // access token life minus refresh_margin
+	const maxSlowRounds = 3
 	p := oidctest.New(t, oidctest.Options{AccessTokenLifetime: 10 * time.Second, SlowDelay: 300 * time.Millisecond})
 	gws := start(p, newUpstream(t))
 	c := browser(t)
@@ -84,28 +87,21 @@ func dueRefreshRounds(t *testing.T, rounds int, keepAT bool, start func(*oidctes
 	}
 	p.SetFaults(faults)
 
-	var longest time.Duration
-	for round := 1; round <= rounds; round++ {
-		// Due (gap after the latest issue) and valid (10 s after the earliest).
-		sleepUntil(issued.Add(gap + 100*time.Millisecond))
-		tokens := p.Requests("/token")
-		start := time.Now()
-		bad := burst(t, 40, ck, gws...)
-		took := time.Since(start)
-		longest = max(longest, took)
-		issued = time.Now()
-		if len(bad) > 0 {
-			t.Fatalf("round %d: %d of 40 failed, e.g. %s", round, len(bad), bad[0])
-		}
-		if took >= gap {
-			t.Errorf("round %d: the burst took %v, more than the %v until the refreshed token was due", round, took, gap)
-		}
-		if got := p.Requests("/token") - tokens; got != 1 {
+	made, slow := 0, 0 // refreshes at the provider in every round; rounds run again
+	for round := 1; round <= rounds+slow; round++ {
+		got, took := dueRound(t, p, issued, ck, gws)
+		issued, made = time.Now(), made+got
+		switch {
+		case took >= dueGap && slow < maxSlowRounds:
+			slow++
+			t.Logf("round %d: the burst took %v, more than the %v until the refreshed token was due (%d refreshes): run again", round, took, dueGap, got)
+		case took >= dueGap:
+			t.Fatalf("round %d: the burst took %v, more than the %v until the refreshed token was due, in %d rounds", round, took, dueGap, slow+1)
+		case got != 1:
 			t.Errorf("round %d (burst of %v): %d refreshes at the provider, want 1", round, took, got)
 		}
 		ck = refreshedCookie(t, gws[0], ck) // the cookie store's new cookie; the same one with Redis
 	}
-	t.Logf("the longest of %d bursts took %v", rounds, longest)
 	succeeded := 0
 	for _, gw := range gws {
 		succeeded += refreshes(t, gw, "succeeded")
@@ -113,7 +109,27 @@ func dueRefreshRounds(t *testing.T, rounds int, keepAT bool, start func(*oidctes
 			t.Errorf("%s: %d refreshes refused (a spent refresh token presented again)", gw.URL, n)
 		}
 	}
-	if succeeded != rounds {
-		t.Errorf("%d refreshes in %d rounds, want %d", succeeded, rounds, rounds)
+	if succeeded != made {
+		t.Errorf("%d refreshes succeeded of the %d made at the provider", succeeded, made)
 	}
+}
+
+// dueGap is the due-refresh tests' access token life minus refresh_margin.
+const dueGap = 4 * time.Second
+
+// dueRound waits until ck's access token is due (dueGap after issued, the
+// latest it can have been issued) and still valid, sends a burst of 40
+// requests with it over gws and returns the refreshes the provider made
+// and the burst's length.
+func dueRound(t *testing.T, p *oidctest.Provider, issued time.Time, ck *http.Cookie, gws []*gateway) (int, time.Duration) {
+	t.Helper()
+	sleepUntil(issued.Add(dueGap + 100*time.Millisecond))
+	tokens := p.Requests("/token")
+	start := time.Now()
+	bad := burst(t, 40, ck, gws...)
+	took := time.Since(start)
+	if len(bad) > 0 {
+		t.Fatalf("%d of 40 failed, e.g. %s", len(bad), bad[0])
+	}
+	return p.Requests("/token") - tokens, took
 }
