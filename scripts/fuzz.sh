@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Go fuzz target in the repository for COUNT executions each
-# (default 20000x: the smoke run of `make test`; the nightly workflow
+# (default 5000x: the smoke run of `make test`; the nightly workflow
 # .github/workflows/fuzz.yml runs far more). Each target's seeds also run
 # as a plain test in every `go test`; this adds new inputs. A failure
 # leaves its input in the package's testdata/fuzz/ to be committed with
@@ -11,10 +11,10 @@
 # exceeded" and no crasher (golang/go#75804, fixed in Go 1.27).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-count=${1:-20000x}
+count=${1:-5000x}
 case "$count" in
   *[0-9]x) ;;
-  *) echo "usage: $0 [COUNTx]   (e.g. 20000x)" >&2; exit 2 ;;
+  *) echo "usage: $0 [COUNTx]   (e.g. 5000x)" >&2; exit 2 ;;
 esac
 failed=()
 # By package and name: one name may be a target in two packages, and each

@@ -98,9 +98,11 @@ log "tests built without the race detector only"
 scripts/norace.sh
 
 # Short: the seeds of every target already ran above as tests, and the
-# nightly workflow (.github/workflows/fuzz.yml) fuzzes far longer.
+# nightly workflow (.github/workflows/fuzz.yml) fuzzes far longer. Each
+# target's build and baseline cost about 3.5 s whatever the count: 44
+# targets took 296 s at 20000x and 177 s at 5000x on two cores.
 log "fuzz smoke runs"
-scripts/fuzz.sh 20000x
+scripts/fuzz.sh 5000x
 
 if [ -f charts/go.mod ]; then
   log "chart tests"
