@@ -1,6 +1,7 @@
 package oidctest
 
 import (
+	"cmp"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -119,34 +120,33 @@ func (p *Provider) Sign(claims map[string]any, o SignOptions) string {
 	if err != nil {
 		p.tb.Fatalf("oidctest: marshal claims: %v", err)
 	}
-	kid := key.KID
-	if o.KID != "" {
-		kid = o.KID
-	}
+	kid := cmp.Or(o.KID, key.KID)
 	if o.Alg == "none" {
-		h := map[string]any{"alg": "none", "kid": kid}
-		if o.Typ != "" {
-			h["typ"] = o.Typ
-		}
-		hb, _ := json.Marshal(h)
-		enc := base64.RawURLEncoding
-		return enc.EncodeToString(hb) + "." + enc.EncodeToString(payload) + "."
+		return unsignedJWT(kid, o.Typ, payload)
 	}
-	opts := &jose.SignerOptions{}
-	opts.WithHeader("kid", kid)
-	if o.Typ != "" {
-		opts.WithType(jose.ContentType(o.Typ))
+	s := p.signJWS(payload, key, kid, o)
+	if o.CorruptSignature {
+		s = corruptSignature(s)
 	}
-	for k, v := range o.Header {
-		opts.WithHeader(jose.HeaderKey(k), v)
+	return s
+}
+
+// unsignedJWT is an alg "none" token: header and payload, empty signature.
+func unsignedJWT(kid, typ string, payload []byte) string {
+	h := map[string]any{"alg": "none", "kid": kid}
+	if typ != "" {
+		h["typ"] = typ
 	}
-	var sk jose.SigningKey
-	if o.Alg == "HS256" {
-		sk = jose.SigningKey{Algorithm: jose.HS256, Key: key.publicDER()}
-	} else {
-		sk = jose.SigningKey{Algorithm: jose.SignatureAlgorithm(key.Alg), Key: key.Private}
-	}
-	signer, err := jose.NewSigner(sk, opts)
+	hb, _ := json.Marshal(h)
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString(hb) + "." + enc.EncodeToString(payload) + "."
+}
+
+// signJWS signs payload with key (or, for o.Alg "HS256", with an HMAC keyed
+// by key's public half) under the header o asks for.
+func (p *Provider) signJWS(payload []byte, key *Key, kid string, o SignOptions) string {
+	p.tb.Helper()
+	signer, err := jose.NewSigner(signingKey(key, o.Alg), signerOptions(kid, o))
 	if err != nil {
 		p.tb.Fatalf("oidctest: signer: %v", err)
 	}
@@ -158,17 +158,41 @@ func (p *Provider) Sign(claims map[string]any, o SignOptions) string {
 	if err != nil {
 		p.tb.Fatalf("oidctest: serialize: %v", err)
 	}
-	if o.CorruptSignature {
-		b := []byte(s)
-		i := len(b) - 5
-		if b[i] == 'A' {
-			b[i] = 'B'
-		} else {
-			b[i] = 'A'
-		}
-		s = string(b)
-	}
 	return s
+}
+
+// signerOptions is the protected header: kid, typ (if any) and o.Header.
+func signerOptions(kid string, o SignOptions) *jose.SignerOptions {
+	opts := &jose.SignerOptions{}
+	opts.WithHeader("kid", kid)
+	if o.Typ != "" {
+		opts.WithType(jose.ContentType(o.Typ))
+	}
+	for k, v := range o.Header {
+		opts.WithHeader(jose.HeaderKey(k), v)
+	}
+	return opts
+}
+
+// signingKey is key's own algorithm and private key, or for alg "HS256" the
+// algorithm-confusion key: HMAC with the public key's DER as the secret.
+func signingKey(key *Key, alg string) jose.SigningKey {
+	if alg == "HS256" {
+		return jose.SigningKey{Algorithm: jose.HS256, Key: key.publicDER()}
+	}
+	return jose.SigningKey{Algorithm: jose.SignatureAlgorithm(key.Alg), Key: key.Private}
+}
+
+// corruptSignature flips one character of s's signature segment.
+func corruptSignature(s string) string {
+	b := []byte(s)
+	i := len(b) - 5
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b)
 }
 
 // IDToken mints an ID token for sub as the token endpoint would, with the
