@@ -357,41 +357,74 @@ func (e *EntraServer) transitiveMemberOf(w http.ResponseWriter, r *http.Request)
 // writeMemberOf answers one page of u's transitive memberships.
 func (e *EntraServer) writeMemberOf(w http.ResponseWriter, r *http.Request, u EntraUser, limited bool) {
 	cast := strings.HasSuffix(r.URL.Path, "/microsoft.graph.group")
-	q := r.URL.Query()
-	if cast && (r.Header.Get("ConsistencyLevel") != "eventual" || q.Get("$count") != "true") {
-		graphError(w, http.StatusBadRequest, "Request_UnsupportedQuery",
-			"OData cast is supported only in advanced queries: send 'ConsistencyLevel: eventual' and $count=true.")
-		return
-	}
-	top, ok := pageSize(q.Get("$top"), e.opts.PageSize, 999)
 	binding := fmt.Sprintf("graph|%s|%t", u.OID, cast)
-	off, ok2 := parsePageToken(q.Get("$skiptoken"), binding)
-	if !ok || !ok2 {
-		graphError(w, http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for property 'skiptoken' or '$top'.")
+	top, off, ok := e.memberOfPaging(w, r, cast, binding)
+	if !ok {
 		return
 	}
-	sel := strings.Split(q.Get("$select"), ",")
 	e.mu.Lock()
 	groups, _ := e.graph.transitive(u.OID)
 	names := maps.Clone(e.names)
 	e.mu.Unlock()
-	type item struct{ typ, id string }
-	var items []item
-	for _, g := range groups {
-		items = append(items, item{"#microsoft.graph.group", g})
-	}
-	context := "https://graph.microsoft.com/v1.0/$metadata#groups"
-	if !cast {
-		context = "https://graph.microsoft.com/v1.0/$metadata#directoryObjects"
-		for _, d := range u.DirectoryRoles {
-			items = append(items, item{"#microsoft.graph.directoryRole", d})
-		}
-	}
+	items, context := memberOfItems(groups, u.DirectoryRoles, cast)
 	from, to := pageBounds(off, top, len(items))
+	value := memberOfValues(items[from:to], names, r.URL.Query().Get("$select"), limited)
+	resp := map[string]any{"@odata.context": context, "value": value}
+	if cast {
+		resp["@odata.count"] = len(items)
+	}
+	if to < len(items) {
+		resp["@odata.nextLink"] = e.graphNextLink(r, binding, to)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// memberOfPaging returns a memberOf query's page size and offset, or answers
+// 400: a cast without the advanced-query header and $count, or a bad $top or
+// $skiptoken (one not bound to this user and cast).
+func (e *EntraServer) memberOfPaging(w http.ResponseWriter, r *http.Request, cast bool, binding string) (top, off int, ok bool) {
+	q := r.URL.Query()
+	if cast && (r.Header.Get("ConsistencyLevel") != "eventual" || q.Get("$count") != "true") {
+		graphError(w, http.StatusBadRequest, "Request_UnsupportedQuery",
+			"OData cast is supported only in advanced queries: send 'ConsistencyLevel: eventual' and $count=true.")
+		return 0, 0, false
+	}
+	top, ok = pageSize(q.Get("$top"), e.opts.PageSize, 999)
+	off, ok2 := parsePageToken(q.Get("$skiptoken"), binding)
+	if !ok || !ok2 {
+		graphError(w, http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for property 'skiptoken' or '$top'.")
+		return 0, 0, false
+	}
+	return top, off, true
+}
+
+// graphItem is one directory object of a memberOf answer.
+type graphItem struct{ typ, id string }
+
+// memberOfItems lists the groups and, unless the query casts to groups, the
+// directory roles, with the @odata.context of that answer.
+func memberOfItems(groups, roles []string, cast bool) ([]graphItem, string) {
+	var items []graphItem
+	for _, g := range groups {
+		items = append(items, graphItem{"#microsoft.graph.group", g})
+	}
+	if cast {
+		return items, "https://graph.microsoft.com/v1.0/$metadata#groups"
+	}
+	for _, d := range roles {
+		items = append(items, graphItem{"#microsoft.graph.directoryRole", d})
+	}
+	return items, "https://graph.microsoft.com/v1.0/$metadata#directoryObjects"
+}
+
+// memberOfValues renders a page of items; displayName only if $select is
+// absent or names it, and null for a limited caller.
+func memberOfValues(items []graphItem, names map[string]string, selectParam string, limited bool) []map[string]any {
+	sel := strings.Split(selectParam, ",")
 	value := []map[string]any{}
-	for _, it := range items[from:to] {
+	for _, it := range items {
 		obj := map[string]any{"@odata.type": it.typ, "id": it.id}
-		if q.Get("$select") == "" || slices.Contains(sel, "displayName") {
+		if selectParam == "" || slices.Contains(sel, "displayName") {
 			obj["displayName"] = cmp.Or(names[it.id], "Group "+it.id)
 			if limited {
 				obj["displayName"] = nil
@@ -399,19 +432,18 @@ func (e *EntraServer) writeMemberOf(w http.ResponseWriter, r *http.Request, u En
 		}
 		value = append(value, obj)
 	}
-	resp := map[string]any{"@odata.context": context, "value": value}
-	if cast {
-		resp["@odata.count"] = len(items)
-	}
-	if to < len(items) {
-		var keep []string
-		for _, part := range strings.Split(r.URL.RawQuery, "&") {
-			if part != "" && !strings.HasPrefix(part, "$skiptoken=") && !strings.HasPrefix(part, "%24skiptoken=") {
-				keep = append(keep, part)
-			}
+	return value
+}
+
+// graphNextLink is the request's own URL with $skiptoken replaced by the
+// token for offset to.
+func (e *EntraServer) graphNextLink(r *http.Request, binding string, to int) string {
+	var keep []string
+	for _, part := range strings.Split(r.URL.RawQuery, "&") {
+		if part != "" && !strings.HasPrefix(part, "$skiptoken=") && !strings.HasPrefix(part, "%24skiptoken=") {
+			keep = append(keep, part)
 		}
-		keep = append(keep, "$skiptoken="+pageToken(binding, to))
-		resp["@odata.nextLink"] = e.GraphURL + r.URL.Path + "?" + strings.Join(keep, "&")
 	}
-	writeJSON(w, http.StatusOK, resp)
+	keep = append(keep, "$skiptoken="+pageToken(binding, to))
+	return e.GraphURL + r.URL.Path + "?" + strings.Join(keep, "&")
 }
