@@ -17,6 +17,7 @@
 package oidctest
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -218,34 +219,10 @@ type grant struct {
 // New starts a provider on 127.0.0.1 and stops it when the test ends.
 func New(tb testing.TB, o Options) *Provider {
 	tb.Helper()
-	if o.ClientID == "" {
-		o.ClientID = "client"
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = "secret"
-	}
-	if o.AccessTokenLifetime == 0 {
-		o.AccessTokenLifetime = time.Hour
-	}
-	if o.AccessTokenAudience == "" {
-		o.AccessTokenAudience = o.ClientID
-	}
-	if o.SlowDelay == 0 {
-		o.SlowDelay = 2 * time.Second
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	u := User{Subject: "alice", Claims: map[string]any{
-		"email": "alice@example.com", "email_verified": true,
-		"preferred_username": "alice", "groups": []string{"admins"}, "sid": "sid-alice",
-	}}
-	if o.User != nil {
-		u = *o.User
-	}
+	o = o.withDefaults()
 	p := &Provider{
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret,
-		tb: tb, opts: o, user: u,
+		tb: tb, opts: o, user: o.initialUser(),
 		rsa: keyPool.take(tb), ec: newKey(tb, "ec-1", "ES256"),
 		codes: map[string]authRequest{}, refresh: map[string]grant{},
 		access: map[string]grant{}, revoked: map[string]bool{}, counts: map[string]int{}, grants: map[string]int{},
@@ -255,22 +232,52 @@ func New(tb testing.TB, o Options) *Provider {
 	if o.IssuerPath != "" {
 		handler = http.StripPrefix(o.IssuerPath, handler)
 	}
-	p.Server = httptest.NewUnstartedServer(handler)
-	if o.Addr != "" {
-		l, err := net.Listen("tcp", o.Addr)
-		if err != nil {
-			tb.Fatalf("oidctest: listen %s: %v", o.Addr, err)
-		}
-		p.Server.Listener.Close()
-		p.Server.Listener = l
-	}
-	p.Server.Start()
-	p.Issuer = p.Server.URL + o.IssuerPath
-	if o.Issuer != "" {
-		p.Issuer = o.Issuer
-	}
+	p.Server = startServer(tb, handler, o.Addr)
+	p.Issuer = cmp.Or(o.Issuer, p.Server.URL+o.IssuerPath)
 	tb.Cleanup(p.Server.Close)
 	return p
+}
+
+// withDefaults fills in the Options left zero: client "client" with secret
+// "secret", hour-long access tokens for the client's audience, a 2s
+// SlowDelay and the real clock.
+func (o Options) withDefaults() Options {
+	o.ClientID = cmp.Or(o.ClientID, "client")
+	o.ClientSecret = cmp.Or(o.ClientSecret, "secret")
+	o.AccessTokenLifetime = cmp.Or(o.AccessTokenLifetime, time.Hour)
+	o.AccessTokenAudience = cmp.Or(o.AccessTokenAudience, o.ClientID)
+	o.SlowDelay = cmp.Or(o.SlowDelay, 2*time.Second)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// initialUser is Options.User, or alice: verified email, an admin.
+func (o Options) initialUser() User {
+	if o.User != nil {
+		return *o.User
+	}
+	return User{Subject: "alice", Claims: map[string]any{
+		"email": "alice@example.com", "email_verified": true,
+		"preferred_username": "alice", "groups": []string{"admins"}, "sid": "sid-alice",
+	}}
+}
+
+// startServer serves handler on addr ("" = a free port of 127.0.0.1).
+func startServer(tb testing.TB, handler http.Handler, addr string) *httptest.Server {
+	tb.Helper()
+	s := httptest.NewUnstartedServer(handler)
+	if addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			tb.Fatalf("oidctest: listen %s: %v", addr, err)
+		}
+		s.Listener.Close()
+		s.Listener = l
+	}
+	s.Start()
+	return s
 }
 
 // Key is the key that signs tokens (per Options.Alg).
