@@ -16,22 +16,9 @@ const discussionForumLabel = "cloudidentity.googleapis.com/groups.discussion_for
 // maximum 200) and pageToken.
 // https://developers.google.com/admin-sdk/directory/reference/rest/v1/groups/list
 func (g *GoogleServer) directoryGroups(w http.ResponseWriter, r *http.Request) {
-	t := g.bearer(r)
-	if t == nil {
-		unauthenticated(w)
-		return
-	}
-	if !t.hasScope(googleScopeGroupReadonly, googleScopeGroup) {
-		googleAPIError(w, http.StatusForbidden, "Request had insufficient authentication scopes.",
-			"insufficientPermissions", "PERMISSION_DENIED")
-		return
-	}
-	g.mu.Lock()
-	admin := g.admins[strings.ToLower(t.sub)]
-	g.mu.Unlock()
-	if !admin { // the service account's own token, or delegation to a non-admin
-		googleAPIError(w, http.StatusForbidden, "Not Authorized to access this resource/api", "forbidden", "PERMISSION_DENIED")
-		return
+	if !g.authorizeCall(w, r, []string{googleScopeGroupReadonly, googleScopeGroup},
+		g.isAdmin, "Not Authorized to access this resource/api") {
+		return // the service account's own token, or delegation to a non-admin
 	}
 	q := r.URL.Query()
 	key := strings.ToLower(q.Get("userKey"))
@@ -51,6 +38,45 @@ func (g *GoogleServer) directoryGroups(w http.ResponseWriter, r *http.Request) {
 		googleAPIError(w, http.StatusNotFound, "Resource Not Found: userKey", "notFound", "NOT_FOUND")
 		return
 	}
+	writeJSON(w, http.StatusOK, g.directoryGroupsPage(key, off, size))
+}
+
+// authorizeCall answers 401 unless r bears a live token, 403 unless the token
+// has one of scopes, and 403 with message denied unless mayCall(token) (called
+// with g.mu held). It reports whether the call may go on.
+func (g *GoogleServer) authorizeCall(w http.ResponseWriter, r *http.Request, scopes []string,
+	mayCall func(*googleToken) bool, denied string) bool {
+	t := g.bearer(r)
+	if t == nil {
+		unauthenticated(w)
+		return false
+	}
+	if !t.hasScope(scopes...) {
+		googleAPIError(w, http.StatusForbidden, "Request had insufficient authentication scopes.",
+			"insufficientPermissions", "PERMISSION_DENIED")
+		return false
+	}
+	g.mu.Lock()
+	allowed := mayCall(t)
+	g.mu.Unlock()
+	if !allowed {
+		googleAPIError(w, http.StatusForbidden, denied, "forbidden", "PERMISSION_DENIED")
+	}
+	return allowed
+}
+
+// isAdmin reports whether t was delegated to a directory admin (g.mu held).
+func (g *GoogleServer) isAdmin(t *googleToken) bool { return g.admins[strings.ToLower(t.sub)] }
+
+// mayReadGroups reports whether t may search memberships: an admin's, or the
+// service account's own unless GoogleNoGroupsReader (g.mu held).
+func (g *GoogleServer) mayReadGroups(t *googleToken) bool {
+	return g.isAdmin(t) || (t.sub == "" && g.faults&GoogleNoGroupsReader == 0)
+}
+
+// directoryGroupsPage is the groups.list answer for key from offset off
+// (g.mu held).
+func (g *GoogleServer) directoryGroupsPage(key string, off, size int) map[string]any {
 	direct := g.graph.directOf(key)
 	from, to := pageBounds(off, size, len(direct))
 	resp := map[string]any{"kind": "admin#directory#groups", "etag": `"` + randomString() + `"`}
@@ -68,7 +94,7 @@ func (g *GoogleServer) directoryGroups(w http.ResponseWriter, r *http.Request) {
 	if to < len(direct) {
 		resp["nextPageToken"] = pageToken("dir|"+key, to)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return resp
 }
 
 // directMembers counts the direct members of group (g.mu held).
@@ -95,21 +121,8 @@ func (g *GoogleServer) searchTransitiveGroups(w http.ResponseWriter, r *http.Req
 		http.NotFound(w, r)
 		return
 	}
-	t := g.bearer(r)
-	if t == nil {
-		unauthenticated(w)
-		return
-	}
-	if !t.hasScope(googleScopeCIReadonly, googleScopeCI, googleScopeCloudPlatform) {
-		googleAPIError(w, http.StatusForbidden, "Request had insufficient authentication scopes.",
-			"insufficientPermissions", "PERMISSION_DENIED")
-		return
-	}
-	g.mu.Lock()
-	allowed := g.admins[strings.ToLower(t.sub)] || (t.sub == "" && g.faults&GoogleNoGroupsReader == 0)
-	g.mu.Unlock()
-	if !allowed {
-		googleAPIError(w, http.StatusForbidden, "The caller does not have permission", "forbidden", "PERMISSION_DENIED")
+	if !g.authorizeCall(w, r, []string{googleScopeCIReadonly, googleScopeCI, googleScopeCloudPlatform},
+		g.mayReadGroups, "The caller does not have permission") {
 		return
 	}
 	q := r.URL.Query()
@@ -122,6 +135,12 @@ func (g *GoogleServer) searchTransitiveGroups(w http.ResponseWriter, r *http.Req
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	writeJSON(w, http.StatusOK, g.transitiveGroupsPage(member, off, size))
+}
+
+// transitiveGroupsPage is the searchTransitiveGroups answer for member from
+// offset off (g.mu held).
+func (g *GoogleServer) transitiveGroupsPage(member string, off, size int) map[string]any {
 	groups, rel := g.graph.transitive(member)
 	from, to := pageBounds(off, size, len(groups))
 	var list []map[string]any
@@ -139,7 +158,7 @@ func (g *GoogleServer) searchTransitiveGroups(w http.ResponseWriter, r *http.Req
 	if to < len(groups) {
 		resp["nextPageToken"] = pageToken("ci|"+member, to)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return resp
 }
 
 // transitiveQueryMember parses the documented query, "member_key_id ==
