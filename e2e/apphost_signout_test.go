@@ -21,6 +21,7 @@ import (
 // allowed redirect host, and the sign-out completes; a page that sends no
 // Referer (no-referrer) gets the refusal page, whose button signs out.
 func TestAppHostSignOutInChromium(t *testing.T) {
+	t.Parallel() // its cases share its one browser, one after another
 	p := oidctest.New(t, oidctest.Options{})
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if policy := r.URL.Query().Get("policy"); policy != "" {

@@ -52,6 +52,7 @@ func attackerCallback(t *testing.T, d *demoRun, rd, user string) (string, *http.
 // victim's browser holds no login state for that state, so the gateway
 // refuses the callback, and the victim is not signed in as bob.
 func TestLoginCSRFInChromium(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t)
 	cb, attacker := attackerCallback(t, d, "/", "bob")
 	attacker.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -88,6 +89,7 @@ func TestLoginCSRFInChromium(t *testing.T) {
 // ends at a Location that Chromium itself resolves to the gateway's own
 // origin, never another site.
 func TestReturnURLsInChromium(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t)
 	hostile := []string{
 		"//evil.test/", "/\\evil.test/", "/%5Cevil.test/", "/%2F%2Fevil.test/", "https:evil.test",

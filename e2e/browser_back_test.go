@@ -25,11 +25,15 @@ import (
 // public_url's own host, and on an application's host, whose sign-out goes
 // on to public_url's: the application's pages are cached on its host.
 func TestBackAfterSignOutInChromium(t *testing.T) {
+	t.Parallel() // each case in parallel: each has its own gateway, provider, app, ports and browser
 	for _, tc := range []struct{ name, public string }{
 		{"on public_url's host", "app"},
 		{"on an application's host", "auth"},
 	} {
-		t.Run(tc.name, func(t *testing.T) { backAfterSignOut(t, tc.public) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			backAfterSignOut(t, tc.public)
+		})
 	}
 }
 

@@ -61,6 +61,7 @@ path = "/**"
 // failure, so the page saw no status at all, and each such fetch made a
 // login-state cookie. Now it is a 401 the page can act on.
 func TestPageFetchWithoutSessionInChromium(t *testing.T) {
+	t.Parallel()
 	gw, step := expiryRun(t)
 	for _, accept := range []string{"*/*", "text/html, */*", "text/vnd.turbo-stream.html, text/html, application/xhtml+xml"} {
 		js := `fetch("/app/data", {headers: {Accept: ` + jsString(accept) + `}}).then(
@@ -84,6 +85,7 @@ func TestPageFetchWithoutSessionInChromium(t *testing.T) {
 // a bearer token", with no way on: now it says that what was submitted was
 // not sent, and offers to sign in, returning to the page of the form.
 func TestFormPostWithoutSessionInChromium(t *testing.T) {
+	t.Parallel()
 	gw, step := expiryRun(t)
 	if err := chromedp.Do(step, chromedp.Click("#save")); err != nil {
 		t.Fatalf("submitting the form: %v", err)
@@ -130,6 +132,7 @@ func pageAfter(t *testing.T, step context.Context, sel string) string {
 // on a page that says why and offers a way on, after one sign-in, never a
 // loop between the gateway and the provider.
 func TestCookiesBlockedInChromium(t *testing.T) {
+	t.Parallel()
 	p := oidctest.New(t, oidctest.Options{})
 	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, "http://127.0.0.1:1", "", "[[routes]]\npath = \"/**\"\n"))
 	dir := t.TempDir()
@@ -159,6 +162,7 @@ func TestCookiesBlockedInChromium(t *testing.T) {
 // provider's form at the same time; each sign-in, completed in the other
 // order, returns its tab to its own page (each has its own login state).
 func TestTwoTabsSignInInChromium(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t)
 	step, cancel := context.WithTimeout(newChromium(t), 40*time.Second)
 	defer cancel()

@@ -144,6 +144,7 @@ func signsInAgainByLink(t *testing.T, tab context.Context, what, path string) {
 // in tab 2, then in tab 1. Each tab ends on its own page, signed in, and
 // tab 2 (whose session tab 1's sign-in replaced) still works.
 func TestTwoTabsKeepSignedInInChromium(t *testing.T) {
+	t.Parallel()
 	gw, _, ctx := tabsRun(t, oidctest.Options{})
 	one, two := newTab(t, ctx), newTab(t, ctx)
 	if s := open(t, one, gw.URL+"/one"); !atConsent(s) {
@@ -168,6 +169,7 @@ func TestTwoTabsKeepSignedInInChromium(t *testing.T) {
 // gateway's page of a failed sign-in (400, with a link to start again),
 // while the other five each end on their own page.
 func TestParallelSignInsBoundInChromium(t *testing.T) {
+	t.Parallel()
 	gw, _, ctx := tabsRun(t, oidctest.Options{})
 	var tabs []context.Context
 	for i := range 6 {
@@ -196,6 +198,7 @@ func TestParallelSignInsBoundInChromium(t *testing.T) {
 // fresh session replaces the old one, and tab 2's next navigation and its
 // page's next fetch work with it, without a new sign-in.
 func TestSignInAgainWhileSignedInInChromium(t *testing.T) {
+	t.Parallel()
 	gw, p, ctx := tabsRun(t, oidctest.Options{})
 	one, two := newTab(t, ctx), signedInTab(t, ctx, gw, "/two")
 	if s := open(t, one, gw.URL+"/oauth2/start?rd=/one"); !atConsent(s) {
@@ -222,6 +225,7 @@ func TestSignInAgainWhileSignedInInChromium(t *testing.T) {
 // redirect to the provider, which it could not follow), and starts no
 // login; its next navigation goes to sign in.
 func TestSignOutInOtherTabInChromium(t *testing.T) {
+	t.Parallel()
 	gw, _, ctx := tabsRun(t, oidctest.Options{})
 	one, two := newTab(t, ctx), signedInTab(t, ctx, gw, "/two")
 	open(t, one, gw.URL+"/oauth2/sign_out")
@@ -249,6 +253,7 @@ const hostileText = `<img src=x onerror="window.pwned=1"><b id="injected">bold</
 // for. Reloading that page (the callback a second time) is the 400 of a
 // used sign-in, with a link to start again, never a sign-in.
 func TestDeniedConsentInChromium(t *testing.T) {
+	t.Parallel()
 	gw, _, ctx := tabsRun(t, oidctest.Options{DenyDescription: hostileText})
 	tab := newTab(t, ctx)
 	open(t, tab, gw.URL+"/report?q=1")
@@ -274,6 +279,7 @@ func TestDeniedConsentInChromium(t *testing.T) {
 // with an error page of its own. The gateway's page (502) shows none of
 // the provider's text and links to a sign-in that returns to the page.
 func TestProviderErrorPageInChromium(t *testing.T) {
+	t.Parallel()
 	gw, p, ctx := tabsRun(t, oidctest.Options{})
 	tab := newTab(t, ctx)
 	open(t, tab, gw.URL+"/report")
@@ -291,6 +297,7 @@ func TestProviderErrorPageInChromium(t *testing.T) {
 // nobody in again: it is the 400 page of a used sign-in with a link to
 // start again, and the session the first use made goes on working.
 func TestCallbackOpenedTwiceInChromium(t *testing.T) {
+	t.Parallel()
 	gw, p, ctx := tabsRun(t, oidctest.Options{})
 	tab := newTab(t, ctx)
 	open(t, tab, gw.URL+"/report")

@@ -11,6 +11,16 @@ import (
 	"github.com/portcullis/portcullis/internal/testenv"
 )
 
+// chromiumSlots bounds how many Chromiums run at once. The tests that drive
+// one run in parallel, and a browser is heavy on the test machine's 2 cores
+// beside the parallel tests that wait for a clock: newChromiumIn takes a
+// slot before it starts one and the test's cleanup gives it back once the
+// browser has exited. The wait for a slot comes before the browser exists,
+// so it eats none of a step's deadline. A test takes one browser, never one
+// in a test whose parallel subtests take one each (it would hold a slot
+// they wait for).
+var chromiumSlots = make(chan struct{}, 2)
+
 // newChromium starts a headless Chromium (Debian's) for one test.
 func newChromium(tb testing.TB) context.Context {
 	tb.Helper()
@@ -22,6 +32,8 @@ func newChromium(tb testing.TB) context.Context {
 func newChromiumIn(tb testing.TB, dir string, more ...chromedp.ExecAllocatorOption) context.Context {
 	tb.Helper()
 	path := testenv.LookPath(tb, "chromium")
+	chromiumSlots <- struct{}{}
+	tb.Cleanup(func() { <-chromiumSlots }) // after the browser's cleanup below
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
@@ -43,6 +55,7 @@ func newChromiumIn(tb testing.TB, dir string, more ...chromedp.ExecAllocatorOpti
 // TestDemoInChromium logs in to the demo through a real browser and reads the
 // identity the demo upstream received.
 func TestDemoInChromium(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t)
 	ctx := newChromium(t)
 	if err := chromedp.Do(ctx, chromedp.Navigate(d.URL+"/")); err != nil {

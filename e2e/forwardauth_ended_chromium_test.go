@@ -23,8 +23,10 @@ import (
 // must hold no session cookie for the app by then, through every
 // documented front proxy.
 func TestForwardAuthEndedSessionClearsCookieInChromium(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app, ports and browser
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
 			s := behindFrontWith(t, front.trusted, front.start,
 				oidctest.Options{AccessTokenLifetime: 3 * time.Second, Consent: true}, "refresh_margin = \"2s\"\n")
 			app := "http://" + s.front

@@ -16,11 +16,13 @@ import (
 // each fetch started a login. ingress-nginx still redirects every 401, and
 // start answers the page's request with the 401 instead.
 func TestForwardAuthPageFetchInChromium(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app, ports and browser
 	for _, fr := range frontProxies {
 		if fr.name == "traefik" {
 			continue // it passes the gateway's own 401 page on, as TestForwardAuthTraefik shows
 		}
 		t.Run(fr.name, func(t *testing.T) {
+			t.Parallel()
 			s := behindFront(t, fr.trusted, fr.start)
 			ctx, cancel := context.WithTimeout(newChromium(t), 30*time.Second)
 			defer cancel()

@@ -97,6 +97,7 @@ func TestForwardAuthManyGroupsTraefik(t *testing.T) {
 // without a session lands on the gateway's 401 page, which takes it
 // through the sign-in and back to the page it asked for.
 func TestForwardAuthTraefikSignInChromium(t *testing.T) {
+	t.Parallel()
 	s := behindTraefik(t)
 	front, gw := s.front, s.gw
 	ctx, cancel := context.WithTimeout(newChromium(t), 30*time.Second)

@@ -53,6 +53,7 @@ func appHostGateway(t *testing.T, p *oidctest.Provider, upstreamURL, public stri
 // out. An allowed redirect host's link still signs out, named by its
 // Referer, and so does a link on the gateway's own page.
 func TestSiblingSignOutInChromium(t *testing.T) {
+	t.Parallel() // its cases share its one browser and session, one after another
 	p := oidctest.New(t, oidctest.Options{})
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
