@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,8 +19,41 @@ import (
 // browser has exited. The wait for a slot comes before the browser exists,
 // so it eats none of a step's deadline. A test takes one browser, never one
 // in a test whose parallel subtests take one each (it would hold a slot
-// they wait for).
+// they wait for): takeChromiumSlot fails a test that breaks the rule
+// rather than let it wait forever.
 var chromiumSlots = make(chan struct{}, 2)
+
+// chromiumHolders are the names of the tests that hold a slot.
+var chromiumHolders = struct {
+	sync.Mutex
+	names map[string]bool
+}{names: map[string]bool{}}
+
+// takeChromiumSlot waits for a slot for tb's browser and gives it back at
+// tb's cleanup. A test that already holds one, or whose parent test does,
+// fails at once: two such waits can hold both slots and wait on each other.
+func takeChromiumSlot(tb testing.TB) {
+	tb.Helper()
+	name := tb.Name()
+	chromiumHolders.Lock()
+	for held := range chromiumHolders.names {
+		if held == name || strings.HasPrefix(name, held+"/") {
+			chromiumHolders.Unlock()
+			tb.Fatalf("%s would start a second Chromium while %s holds one: one browser per test", name, held)
+		}
+	}
+	chromiumHolders.Unlock()
+	chromiumSlots <- struct{}{}
+	chromiumHolders.Lock()
+	chromiumHolders.names[name] = true
+	chromiumHolders.Unlock()
+	tb.Cleanup(func() {
+		chromiumHolders.Lock()
+		delete(chromiumHolders.names, name)
+		chromiumHolders.Unlock()
+		<-chromiumSlots
+	})
+}
 
 // newChromium starts a headless Chromium (Debian's) for one test.
 func newChromium(tb testing.TB) context.Context {
@@ -32,8 +66,7 @@ func newChromium(tb testing.TB) context.Context {
 func newChromiumIn(tb testing.TB, dir string, more ...chromedp.ExecAllocatorOption) context.Context {
 	tb.Helper()
 	path := testenv.LookPath(tb, "chromium")
-	chromiumSlots <- struct{}{}
-	tb.Cleanup(func() { <-chromiumSlots }) // after the browser's cleanup below
+	takeChromiumSlot(tb) // its cleanup runs after the browser's below
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
