@@ -325,13 +325,9 @@ func (h *Handler) recheckCookieGroups(w *upgradeWatch, r *http.Request, s *sessi
 	if s.GroupsReadAt.IsZero() || (!s.Expiry.IsZero() && !h.now().Before(s.Expiry)) {
 		return &s.Identity, nil
 	}
-	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unsentResponse{}}}
-	ns, err := h.freshGroups(ex, r, s)
-	switch {
-	case err != nil:
-		return nil, errUpgradeGroupsUnread
-	case ns == nil:
-		return nil, errUpgradeRevoked
+	ns, err := h.recheckGroups(r, s)
+	if err != nil {
+		return nil, err
 	}
 	w.read = ns
 	return &ns.Identity, nil
@@ -351,18 +347,29 @@ func (h *Handler) recheckStored(r *http.Request, s *session.Session) (*portculli
 			return nil, errUpgradeUnchecked // ended is told at the next recheck
 		}
 	}
+	s, err := h.recheckGroups(r, s)
+	if err != nil {
+		return nil, err
+	}
+	return &s.Identity, nil
+}
+
+// recheckGroups reads s's directory groups again when due (freshGroups),
+// for an upgraded connection of either store: the session as read, or why
+// the connection ends.
+func (h *Handler) recheckGroups(r *http.Request, s *session.Session) (*session.Session, error) {
 	ex := &exchange{statusWriter: statusWriter{ResponseWriter: unsentResponse{}}}
-	s, err := h.freshGroups(ex, r, s)
+	ns, err := h.freshGroups(ex, r, s)
 	switch {
 	case err != nil:
 		// Past the staleness limit, groups the store cannot let be read
 		// again end the connection as they refuse a request: with a 503
 		// (a long poll's late answer), not the 401 of an ended session.
 		return nil, errUpgradeGroupsUnread
-	case s == nil:
+	case ns == nil:
 		return nil, errUpgradeRevoked
 	}
-	return &s.Identity, nil
+	return ns, nil
 }
 
 // stillAllowed decides w's request again for id with the routes in force,
