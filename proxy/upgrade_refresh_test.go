@@ -61,7 +61,8 @@ func TestUpgradeEndsWhenRefreshRefused(t *testing.T) {
 // of that cookie is anonymous once the access token is due. The WebSocket's
 // copy was never looked at again and stayed open to the session's lifetime.
 func TestUpgradeEndsWhenRefreshTokenRevoked(t *testing.T) {
-	f := newFixtureWith(t, echoUpgrade, func(c *Config) { c.UpgradeRecheck = 50 * time.Millisecond })
+	loads, logs := &loadCounter{}, &syncBuffer{}
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) { c.UpgradeRecheck = 50 * time.Millisecond }, loads.wrap, withDebugLog(logs))
 	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
 		t.Error("the provider was asked to refresh a revoked refresh token")
 		return nil, nil, idp.ErrInvalidGrant
@@ -71,9 +72,9 @@ func TestUpgradeEndsWhenRefreshTokenRevoked(t *testing.T) {
 	if out := f.do(t, "GET", "/oauth2/sign_out", nil, withCookies(cookies)); out.StatusCode != http.StatusFound {
 		t.Fatalf("sign-out: %d", out.StatusCode)
 	}
-	time.Sleep(200 * time.Millisecond) // rechecks while the access token is valid
+	awaitRecheck(t, loads.loads.Load, logs) // a recheck while the access token is valid sees the mark
 	echoes(t, conn, br)
-	f.clock.Advance(time.Hour) // the access token has expired
+	f.clock.Advance(time.Hour) // the access token has expired, and the mark with it (deadRefreshTTL)
 	if !closedWithin(conn, br, 5*time.Second) {
 		t.Fatal("the WebSocket outlived its session's access token, whose refresh token was revoked at sign-out")
 	}
@@ -127,7 +128,8 @@ func storedRefreshToken(st *session.RedisStore, cookies []*http.Cookie) string {
 // cookie revokes rt-1; the connection watched the cookie it was opened
 // with, which holds rt-0, and so stayed open to the session's lifetime.
 func TestUpgradeRefreshedOnTheWayEndsWithNewToken(t *testing.T) {
-	f := newFixtureWith(t, echoUpgrade, func(c *Config) { c.UpgradeRecheck = 50 * time.Millisecond })
+	loads, logs := &loadCounter{}, &syncBuffer{}
+	f := newFixtureWith(t, echoUpgrade, func(c *Config) { c.UpgradeRecheck = 50 * time.Millisecond }, loads.wrap, withDebugLog(logs))
 	f.prov.refreshFn = func(string) (*idp.Tokens, *portcullis.Identity, error) {
 		return &idp.Tokens{AccessToken: "at-1", RefreshToken: "rt-1", Expiry: f.clock.Now().Add(time.Hour)}, &f.prov.identity, nil
 	}
@@ -139,8 +141,10 @@ func TestUpgradeRefreshedOnTheWayEndsWithNewToken(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	echoes(t, conn, br)
-	f.h.refresher.markDead("rt-1")     // what a sign-out with the new cookie does
-	time.Sleep(200 * time.Millisecond) // rechecks while the access token is valid
+	f.h.refresher.markDead("rt-1") // what a sign-out with the new cookie does
+	// The cookie the connection carries holds a due access token: the
+	// first recheck that sees the mark ends the connection.
+	awaitRecheck(t, loads.loads.Load, logs)
 	f.clock.Advance(time.Hour)
 	if !closedWithin(conn, br, 5*time.Second) {
 		t.Fatal("the WebSocket outlived the refresh token its session was refreshed to, revoked at sign-out")
@@ -155,14 +159,15 @@ func TestUpgradeRefreshedOnTheWayEndsWithNewToken(t *testing.T) {
 // the connection, still watching rt-0, stayed open to the session's
 // lifetime.
 func TestUpgradeFollowsRotationAcrossReload(t *testing.T) {
-	f, reload := reloadableUpgradeFixture(t)
+	loads, logs := &loadCounter{}, &syncBuffer{}
+	f, reload := reloadableUpgradeFixture(t, loads.wrap, withDebugLog(logs))
 	f.h.refresher.rotated("rt-0", "rt-1") // the browser's refresh
 	next := reload()
 	conn, br := openUpgrade(t, f, cookieHeader(f.cookies(t, f.session())))
 	time.Sleep(200 * time.Millisecond)
 	echoes(t, conn, br)
-	next.refresher.markDead("rt-1") // the sign-out after the reload
-	time.Sleep(200 * time.Millisecond)
+	next.refresher.markDead("rt-1")         // the sign-out after the reload
+	awaitRecheck(t, loads.loads.Load, logs) // a recheck while the access token is valid sees the mark
 	f.clock.Advance(time.Hour)
 	if !closedWithin(conn, br, 5*time.Second) {
 		t.Fatal("the WebSocket outlived a sign-out that revoked its session's rotated refresh token after a reload")
@@ -210,13 +215,13 @@ func TestSignOutBeforeReloadEndsSocket(t *testing.T) {
 // rechecked every 50 ms by the handler in force (Config.Live), and reload,
 // which builds the next handler as a reload does (New sees the one in
 // force) and puts it in force.
-func reloadableUpgradeFixture(t *testing.T) (*fixture, func() *Handler) {
+func reloadableUpgradeFixture(t *testing.T, opts ...fixtureOption) (*fixture, func() *Handler) {
 	t.Helper()
 	var live atomic.Pointer[Handler]
-	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
+	f := newFixtureWith(t, echoUpgrade, append([]fixtureOption{func(c *Config) {
 		c.UpgradeRecheck = 50 * time.Millisecond
 		c.Live = live.Load
-	})
+	}}, opts...)...)
 	live.Store(f.h)
 	return f, func() *Handler {
 		next, err := New(f.cfg)
@@ -226,4 +231,37 @@ func reloadableUpgradeFixture(t *testing.T) (*fixture, func() *Handler) {
 		live.Store(next)
 		return next
 	}
+}
+
+// loadCounter counts the loads of the session store it wraps (wrap, a
+// fixture option): a recheck of an upgraded connection of a session loads
+// it once.
+type loadCounter struct {
+	session.Store
+	loads atomic.Int64
+}
+
+func (c *loadCounter) wrap(cfg *Config) { c.Store, cfg.Sessions = cfg.Sessions, c }
+
+func (c *loadCounter) Load(r *http.Request) (*session.Session, error) {
+	c.loads.Add(1)
+	return c.Store.Load(r)
+}
+
+// awaitRecheck waits until a recheck of the test's one upgraded connection
+// that began after the call has ended, or the connection has (logs, the
+// gateway's debug log: a recheck that ends it is the last). count counts
+// each recheck once, as it begins (loadCounter; the provider's verifies for
+// a bearer token), and the watch runs them one after another: a count of
+// two more than at the call shows that the first recheck counted after it
+// has ended. A test that slept a few recheck intervals instead saw none
+// made on a loaded machine, and then advanced the clock past what only a
+// recheck could have seen (a revoked refresh token's mark outlives
+// deadRefreshTTL only in the watch).
+func awaitRecheck(t *testing.T, count func() int64, logs *syncBuffer) {
+	t.Helper()
+	n := count()
+	waitUntil(t, "a recheck of the upgraded connection", func() bool {
+		return count() >= n+2 || strings.Contains(logs.String(), "proxy: upgraded connection ended")
+	})
 }
