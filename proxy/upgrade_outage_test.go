@@ -159,16 +159,17 @@ func TestStreamOutageHasABound(t *testing.T) {
 // refuse the user as last seen left the connection open for the grace.
 func TestUpgradeOutageKeepsTheLastCheckedIdentity(t *testing.T) {
 	var live atomic.Pointer[Handler]
+	var logs syncBuffer
 	f := newFixtureWith(t, echoUpgrade, func(c *Config) {
 		c.UpgradeRecheck = 50 * time.Millisecond
 		c.Live = live.Load
-	})
+	}, withDebugLog(&logs))
 	f.prov.bearers["ws"] = &portcullis.Identity{Subject: "svc", Groups: []string{"staff", "ops"}, Expiry: f.clock.Now().Add(time.Hour)}
 	conn, br := openUpgrade(t, f, "Authorization: Bearer ws\r\n")
 	f.prov.mu.Lock() // introspection now states the user without ops: /app/** still allows it
 	f.prov.bearers["ws"] = &portcullis.Identity{Subject: "svc", Groups: []string{"staff"}, Expiry: f.clock.Now().Add(time.Hour)}
 	f.prov.mu.Unlock()
-	time.Sleep(300 * time.Millisecond) // checks that could be made
+	awaitRecheck(t, func() int64 { return int64(f.prov.verifies.Load()) }, &logs) // a check that could be made
 	echoes(t, conn, br)
 	f.prov.mu.Lock()
 	f.prov.verifyErr = idp.ErrUnavailable
