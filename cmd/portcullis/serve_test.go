@@ -111,7 +111,7 @@ func newFixture(t *testing.T, env map[string]string, upstream http.HandlerFunc) 
 func newFixtureWith(t *testing.T, env map[string]string, upstream http.HandlerFunc, edit func(*testConfig)) *fixture {
 	t.Helper()
 	f := startFixture(t, env, upstream, edit)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a loaded machine's discovery: generous, only a failure waits it out
 	for !f.g.current().provider.Ready() {
 		if time.Now().After(deadline) {
 			t.Fatalf("provider not discovered; logs:\n%s", f.logs)
