@@ -100,7 +100,7 @@ func TestReloadDuringASlowReload(t *testing.T) {
 		Routes: "[[routes]]\npath = \"/**\"\ndeny = true\n"}.String()
 	gw.rewrite(t, a, hanging)
 	gw.signal(t, syscall.SIGHUP)
-	for deadline := time.Now().Add(5 * time.Second); discoveries.Load() == 0; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); discoveries.Load() == 0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the reload never asked the new provider; output:\n%s", gw.Proc.Output())
 		}
