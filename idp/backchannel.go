@@ -25,7 +25,8 @@ var ErrRedirect = errors.New("idp: the provider answered with a redirect, which 
 // without a transport gets BackChannelTransport, not http.DefaultTransport.
 // Every HTTP call to the provider or its APIs uses such a client; Client
 // makes one from Config.HTTPClient, and hands it to x/oauth2 and go-oidc
-// too.
+// too. A call whose kept-alive connection the server closed before
+// answering is sent once more (staleRetry).
 func BackChannelClient(base *http.Client) *http.Client {
 	var c http.Client
 	if base != nil {
@@ -38,7 +39,7 @@ func BackChannelClient(base *http.Client) *http.Client {
 	if rt == nil {
 		rt = BackChannelTransport()
 	}
-	c.Transport = redirectRefusal{rt}
+	c.Transport = redirectRefusal{staleRetry{rt}}
 	return &c
 }
 

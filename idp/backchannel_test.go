@@ -203,13 +203,13 @@ func TestGitHubBackChannelNeverFollowsRedirects(t *testing.T) {
 }
 
 // TestBackChannelClient: the exported constructor keeps the caller's
-// timeout and transport (under the redirect refusal) and replaces only the
-// redirect rule.
+// timeout and transport (under the redirect refusal and the retry of a
+// closed kept-alive connection) and replaces only the redirect rule.
 func TestBackChannelClient(t *testing.T) {
 	base := &http.Client{Timeout: 3 * time.Second, Transport: http.DefaultTransport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
 	c := BackChannelClient(base)
-	if rr, ok := c.Transport.(redirectRefusal); c == base || c.Timeout != 3*time.Second || !ok || rr.base != http.DefaultTransport {
+	if rr, ok := c.Transport.(redirectRefusal); c == base || c.Timeout != 3*time.Second || !ok || rr.base != (staleRetry{http.DefaultTransport}) {
 		t.Errorf("client = %+v", c)
 	}
 	if base.CheckRedirect(nil, nil) != nil {
