@@ -149,3 +149,29 @@ func TestBackChannelRetriesOnceOnlyOnAReusedConnection(t *testing.T) {
 		}
 	})
 }
+
+// TestBackChannelRetriesPastAServersIdleTimeout: the race itself, with a
+// real server's idle timeout (net/http's IdleTimeout, as Node's
+// keepAliveTimeout) and calls spaced by about that timeout, so that some
+// are written as the server closes the connection: without the retry
+// three to thirteen of the sixty failed here ("EOF", "connection reset by
+// peer"), with it none may (a new connection's first request is not under
+// the idle timeout).
+func TestBackChannelRetriesPastAServersIdleTimeout(t *testing.T) {
+	t.Parallel()
+	const idle = 50 * time.Millisecond
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.PostFormValue("n"))
+	}))
+	s.Config.IdleTimeout = idle
+	s.Start()
+	t.Cleanup(s.Close)
+	c := retryClient()
+	for i := range 60 {
+		v := fmt.Sprint(i)
+		if got, err := post(c, s.URL, v); err != nil || got != v {
+			t.Errorf("POST %d: %q, %v", i, got, err)
+		}
+		time.Sleep(idle - time.Duration(i%10)*idle/100) // 0-9% short of it
+	}
+}
