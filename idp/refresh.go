@@ -16,7 +16,9 @@ import (
 // Refresh uses a refresh token (RFC 6749 §6). A refused grant, or an
 // identity whose sub or iss changed from prev, returns an error wrapping
 // ErrInvalidGrant; network errors are returned as they are, so the caller
-// can keep a session whose access token is still valid.
+// can keep a session whose access token is still valid. Once the provider
+// has answered, a failure to read the identity (unconfirmedRefresh) returns
+// the new tokens with a nil identity: the caller keeps prev's.
 func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcullis.Identity) (*Tokens, *portcullis.Identity, error) {
 	m := c.meta.Load()
 	if m == nil {
@@ -46,17 +48,39 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 		out.RefreshToken = refreshToken
 	}
 	id, err := c.refreshedIdentity(ctx, m, out, prev)
-	if err != nil {
-		if errors.Is(err, ErrInvalidGrant) {
-			c.revokeRefused(ctx, out.RefreshToken)
-		}
+	if errors.Is(err, ErrInvalidGrant) {
+		c.revokeRefused(ctx, out.RefreshToken)
 		return nil, nil, err
 	}
-	if err := c.refreshGroups(ctx, id, prev, out); err != nil {
+	if err == nil {
+		err = c.refreshGroups(ctx, id, prev, out)
+	}
+	switch {
+	case errors.Is(err, ErrInvalidGrant):
 		return nil, nil, err
+	case err != nil:
+		return c.unconfirmedRefresh(out, err), nil, nil
 	}
 	id.Scopes = out.Scopes
 	return out, id, nil
+}
+
+// unconfirmedRefresh returns the tokens of a refresh the provider answered
+// whose identity could not be derived again for want of the provider (err:
+// a userinfo or directory read that failed, the JWKS not answering for the
+// key of a refreshed ID token), without that ID token, which is not
+// verified. The provider has spent the refresh token presented: dropping
+// the answer left the session holding it, and the next refresh, with the
+// provider back, was refused (invalid_grant) and ended the session, an
+// outage of a second turned into a sign-out. The identity is not re-derived
+// until the next refresh: the caller keeps the session's (a nil identity),
+// as when only userinfo cannot be read (refreshedUserinfoClaims).
+func (c *Client) unconfirmedRefresh(out *Tokens, err error) *Tokens {
+	c.log.Warn("idp: the identity of a refresh could not be read; the session keeps its identity until the next refresh",
+		logattr.Err(err))
+	out.IDToken = ""
+	out.GroupsReadAt = time.Time{}
+	return out
 }
 
 // refusedRevokeTimeout bounds the revocation of a refresh token issued in
