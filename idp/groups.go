@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/portcullis/portcullis"
@@ -43,6 +46,25 @@ type DirectoryError struct {
 func (e *DirectoryError) EndsSession() bool {
 	var sso *directory.SSORequiredError
 	return e.TokenRefused || errors.As(e.Err, &sso) || errors.Is(e.Err, directory.ErrUserTokenNeeded)
+}
+
+// Outage reports whether the read failed for want of the directory, not
+// by its answer: no answer (a transport error, a timeout), a 5xx, or a
+// throttle. An answer that refuses (a 403, a 404) or cannot be used is no
+// outage.
+func (e *DirectoryError) Outage() bool {
+	var te *directory.ThrottledError
+	var se *directory.StatusError
+	var ne net.Error
+	switch {
+	case errors.As(e.Err, &te):
+		return true
+	case errors.As(e.Err, &se):
+		return se.Status >= http.StatusInternalServerError
+	}
+	return errors.As(e.Err, &ne) || errors.Is(e.Err, io.EOF) || errors.Is(e.Err, io.ErrUnexpectedEOF) ||
+		errors.Is(e.Err, context.DeadlineExceeded) || errors.Is(e.Err, syscall.ECONNRESET) ||
+		errors.Is(e.Err, syscall.ECONNREFUSED)
 }
 
 // Waiting reports whether no call was made: the directory throttled this

@@ -56,13 +56,23 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 		err = c.refreshGroups(ctx, id, prev, out)
 	}
 	switch {
-	case errors.Is(err, ErrInvalidGrant):
-		return nil, nil, err
-	case err != nil:
+	case err != nil && providerOutage(err):
 		return c.unconfirmedRefresh(out, err), nil, nil
+	case err != nil:
+		return nil, nil, err
 	}
 	id.Scopes = out.Scopes
 	return out, id, nil
+}
+
+// providerOutage reports whether err, a failure to derive a refreshed
+// identity, is the provider or its directory not answering for a moment
+// (ErrUnavailable: a transport error or a 5xx; a directory's outage or
+// throttle), not an answer: an answer refused (an identity the sign-in
+// would refuse, a 403, groups unfit for a header) still fails the refresh.
+func providerOutage(err error) bool {
+	var de *DirectoryError
+	return errors.Is(err, ErrUnavailable) || (errors.As(err, &de) && de.Outage())
 }
 
 // unconfirmedRefresh returns the tokens of a refresh the provider answered
@@ -159,7 +169,7 @@ func (c *Client) verifyRefreshedIDToken(ctx context.Context, m *metadata, out *T
 	vt, err := c.verifyIDToken(kctx, m, out.IDToken, out.AccessToken)
 	if err != nil {
 		if keys.err != nil {
-			return nil, fmt.Errorf("idp: refresh: the ID token's key could not be fetched: %w", err)
+			return nil, fmt.Errorf("%w: refresh: the ID token's key could not be fetched: %w", ErrUnavailable, err)
 		}
 		return nil, fmt.Errorf("%w: refreshed %v", ErrInvalidGrant, err)
 	}

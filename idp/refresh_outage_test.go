@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/idp/directory"
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
@@ -67,6 +68,41 @@ func TestRefreshAnswerKeptThroughAnOutage(t *testing.T) {
 			t3, id3, err := c.Refresh(ctx, t2.RefreshToken, id)
 			if err != nil || t3 == nil || id3 == nil || id3.Subject != id.Subject {
 				t.Fatalf("next refresh, provider back: err = %v, identity %v", err, id3)
+			}
+		})
+	}
+}
+
+// TestRefreshIntoOverageGraphOutage: an Entra ID refresh whose new ID token
+// is in a groups overage reads Graph then; Graph answering 503 dropped the
+// answer the provider had given (the refresh token presented spent), as in
+// TestRefreshAnswerKeptThroughAnOutage. An answer that refuses (403: the
+// permission withdrawn) still fails the refresh: it is not an outage, and
+// keeping the sign-in's groups would outlive it.
+func TestRefreshIntoOverageGraphOutage(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		kept   bool
+	}{{http.StatusServiceUnavailable, true}, {http.StatusForbidden, false}} {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			dir := &stubDirectory{}
+			p, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "oid", Claims: map[string]any{
+				"groups": []any{"g-1"}}}},
+				func(cfg *Config) { cfg.Kind, cfg.Directory = "entra", dir })
+			toks, id, err := login(t, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir.set(nil, &directory.StatusError{Source: "graph", URL: "https://graph.example/v1.0/me", Status: tc.status})
+			p.SetUser(oidctest.User{Subject: "oid", Claims: map[string]any{
+				"_claim_names":   map[string]any{"groups": "src1"},
+				"_claim_sources": map[string]any{"src1": map[string]any{"endpoint": "https://graph.windows.net/t/users/oid/getMemberObjects"}}}})
+			t2, id2, err := c.Refresh(context.Background(), toks.RefreshToken, id)
+			switch {
+			case tc.kept && (err != nil || t2 == nil || id2 != nil || !t2.GroupsReadAt.IsZero()):
+				t.Fatalf("Graph 503: err = %v, identity %v: want the new tokens, the session's identity (nil), no read time", err, id2)
+			case !tc.kept && err == nil:
+				t.Fatalf("Graph 403: the refresh succeeded (identity %v), want it to fail", id2)
 			}
 		})
 	}
