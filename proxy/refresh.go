@@ -185,7 +185,7 @@ func (h *Handler) refresh(ex *exchange, r *http.Request, s *session.Session) (*s
 			// Its own bound: the provider may have used up ctx's.
 			dr, release := detached(r)
 			defer release()
-			return h.saveRefreshed(ex, dr, ns)
+			return h.saveRefreshedRetrying(ex, dr, ns)
 		})
 		if err == nil {
 			h.refresher.remember(key, s.AccessToken, ns, h.now)
@@ -490,6 +490,29 @@ func (h *Handler) loadFull(r *http.Request) (*session.Session, error) {
 		return nil, err
 	}
 	return h.cfg.Sessions.Full(r, s)
+}
+
+// saveRefreshedRetrying saves ns, a refresh the provider answered, as
+// saveRefreshed does, and when a store that keeps sessions server-side
+// fails (a failover, a timeout) tries again, at growing intervals, until
+// the save succeeds, the session is found ended, or r's context ends (the
+// commit's bound, within the refresh lock's TTL). The provider has spent the
+// refresh token the store holds: a session left holding it was refused at
+// its next refresh, on another replica or after refreshReuse on this one,
+// and ended by a store failure of a second.
+func (h *Handler) saveRefreshedRetrying(ex *exchange, r *http.Request, ns *session.Session) error {
+	err := h.saveRefreshed(ex, r, ns)
+	for wait := 100 * time.Millisecond; err != nil && ns.ServerSide() && !errors.Is(err, session.ErrNoSession); wait = min(2*wait, time.Second) {
+		t := time.NewTimer(wait)
+		select {
+		case <-r.Context().Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		err = h.saveRefreshed(ex, r, ns)
+	}
+	return err
 }
 
 func (h *Handler) saveRefreshed(ex *exchange, r *http.Request, s *session.Session) error {
