@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/session"
 )
 
 // TestRefreshSaveRetriedThroughAStoreFailure: the provider answered a
@@ -50,10 +52,6 @@ func TestRefreshSaveRetriedThroughAStoreFailure(t *testing.T) {
 	if resp := <-doneA; resp.StatusCode != http.StatusOK {
 		t.Fatalf("replica A: %d", resp.StatusCode)
 	}
-	// A lock whose release Redis refused lives out its TTL (15 s): gone.
-	if locks, _ := raw.Keys(ctx, "portcullis:lock:*").Result(); len(locks) > 0 {
-		raw.Del(ctx, locks...)
-	}
 
 	respB := fb.do(t, "GET", "/app/x", nil, withCookies(cookies))
 	if respB.StatusCode != http.StatusOK {
@@ -81,4 +79,31 @@ func noReplicasRefusals(info string) int {
 	}
 	n, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(rest, "\n", 2)[0]))
 	return n
+}
+
+// TestRetrySaveOnlyWhatMaySucceed: a refreshed session's failed save is
+// tried again only when another try may succeed: a Redis-held session
+// within its lifetime that the store still holds. A cookie-store session's
+// failure, an ended session and one past its lifetime (a save that fails
+// the same way each time) answer at once, not after the commit's 10 s.
+func TestRetrySaveOnlyWhatMaySucceed(t *testing.T) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	failed := errors.New("session: redis save: NOREPLICAS")
+	held := &session.Session{ID: "id", ExpiresAt: now.Add(time.Hour)}
+	for _, c := range []struct {
+		name string
+		err  error
+		s    *session.Session
+		want bool
+	}{
+		{"saved", nil, held, false},
+		{"redis failed", failed, held, true},
+		{"ended meanwhile", session.ErrNoSession, held, false},
+		{"cookie store", failed, &session.Session{ExpiresAt: now.Add(time.Hour)}, false},
+		{"past its lifetime", failed, &session.Session{ID: "id", ExpiresAt: now}, false},
+	} {
+		if got := retrySave(c.err, c.s, now); got != c.want {
+			t.Errorf("%s: retrySave = %v, want %v", c.name, got, c.want)
+		}
+	}
 }
