@@ -16,14 +16,26 @@ case "$count" in
   *[0-9]x) ;;
   *) echo "usage: $0 [COUNTx]   (e.g. 5000x)" >&2; exit 2 ;;
 esac
-failed=()
+# Two targets at a time (FUZZ_LANES): each spends most of its few seconds
+# linking its instrumented test binary and running its corpus once, not
+# fuzzing, so one's fuzzing fills the other's wait. A target's output is
+# shown whole once it ends.
+lanes=${FUZZ_LANES:-2}
+failures=$(mktemp)
+trap 'rm -f "$failures"' EXIT
+fuzz_one() {
+  local out
+  out=$(go test -run '^$' -fuzz "^$2\$" -fuzztime "$count" "./$1/" 2>&1) || echo "$1 $2" >>"$failures"
+  printf '%s\n' "$out"
+}
 # By package and name: one name may be a target in two packages, and each
 # package's must run.
 for entry in $(git ls-files -z '*_test.go' | xargs -r0 grep -Ho '^func Fuzz[A-Za-z0-9_]*' | sed 's/:func /:/' | sort -u); do
-  pkg=$(dirname "${entry%%:*}") target=${entry#*:}
-  go test -run '^$' -fuzz "^$target\$" -fuzztime "$count" "./$pkg/" || failed+=("$pkg $target")
+  while [ "$(jobs -rp | wc -l)" -ge "$lanes" ]; do wait -n || true; done
+  fuzz_one "$(dirname "${entry%%:*}")" "${entry#*:}" &
 done
-if [ ${#failed[@]} -gt 0 ]; then
-  printf 'fuzz: failed: %s\n' "${failed[@]}" >&2
+wait
+if [ -s "$failures" ]; then
+  sed 's/^/fuzz: failed: /' "$failures" >&2
   exit 1
 fi
