@@ -84,7 +84,8 @@ func providerOutage(err error) bool {
 // provider back, was refused (invalid_grant) and ended the session, an
 // outage of a second turned into a sign-out. The identity is not re-derived
 // until the next refresh: the caller keeps the session's (a nil identity),
-// as when only userinfo cannot be read (refreshedUserinfoClaims).
+// as when only userinfo cannot be read (refreshedUserinfoClaims), and
+// bounds how long it does (proxy's unconfirmedMax).
 func (c *Client) unconfirmedRefresh(out *Tokens, err error) *Tokens {
 	c.log.Warn("idp: the identity of a refresh could not be read; the session keeps its identity until the next refresh",
 		logattr.Err(err))

@@ -382,6 +382,10 @@ func (h *Handler) rotatedElsewhere(r *http.Request, rt, carriedRT string) *sessi
 // session: new tokens and expiry, the same lifetime.
 func (h *Handler) refreshAtProvider(ctx context.Context, s *session.Session) (*session.Session, error) {
 	t, id, err := h.verifier.Refresh(ctx, s.RefreshToken, &s.Identity)
+	var unconfirmed time.Time
+	if err == nil && id == nil {
+		unconfirmed, err = h.unconfirmedSince(s)
+	}
 	if err != nil {
 		if errors.Is(err, idp.ErrInvalidGrant) {
 			h.metrics.refresh("invalid_grant")
@@ -410,6 +414,7 @@ func (h *Handler) refreshAtProvider(ctx context.Context, s *session.Session) (*s
 	if id != nil {
 		ns.Identity = *id
 	}
+	ns.UnconfirmedSince = unconfirmed
 	if !t.GroupsReadAt.IsZero() {
 		// Groups now read from the directory (Entra ID: a groups overage
 		// since the sign-in): read again every groups_refresh.
@@ -421,6 +426,31 @@ func (h *Handler) refreshAtProvider(ctx context.Context, s *session.Session) (*s
 		ns.Identity.Scopes = s.Identity.Scopes
 	}
 	return ns, nil
+}
+
+// unconfirmedMax bounds how long a session keeps an identity its refreshes
+// could not derive again (idp.Client.Refresh's nil identity: userinfo, the
+// JWKS or the directory not answering, or the directory throttling): as
+// with groupsMaxStale, a failure that lasts, or that the user keeps up
+// (Graph's and GitHub's rate limits are the user's own), must not keep a
+// withdrawn group, role or address until session.lifetime.
+const unconfirmedMax = groupsMaxStale
+
+// unconfirmedSince is when s's identity went unconfirmed, now for a
+// refresh that is the first to leave it so. Once that is longer ago than
+// unconfirmedMax the refresh fails as one the provider could not answer
+// (ErrUnavailable): the session ends when its access token expires, as
+// before refreshes were kept through such failures.
+func (h *Handler) unconfirmedSince(s *session.Session) (time.Time, error) {
+	since := s.UnconfirmedSince
+	if since.IsZero() {
+		since = h.now()
+	}
+	if h.now().Sub(since) > unconfirmedMax {
+		return time.Time{}, fmt.Errorf("%w: refresh: the identity could not be derived again since %s, over %s",
+			idp.ErrUnavailable, since.Format(time.RFC3339), unconfirmedMax)
+	}
+	return since, nil
 }
 
 // refreshedExpiry is the expiry of a refreshed access token: the one the
