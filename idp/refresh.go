@@ -69,9 +69,14 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 // identity, is the provider or its directory not answering for a moment
 // (ErrUnavailable: a transport error or a 5xx; a directory's outage or
 // throttle), not an answer: an answer refused (an identity the sign-in
-// would refuse, a 403, groups unfit for a header) still fails the refresh.
+// would refuse, a 403, groups unfit for a header) still fails the refresh,
+// and so does a redirect, which getJSON wraps in ErrUnavailable but which
+// is an answer (a sign-in page for a token not taken).
 func providerOutage(err error) bool {
 	var de *DirectoryError
+	if errors.Is(err, ErrRedirect) {
+		return false
+	}
 	return errors.Is(err, ErrUnavailable) || (errors.As(err, &de) && de.Outage())
 }
 

@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -105,5 +106,26 @@ func TestRefreshIntoOverageGraphOutage(t *testing.T) {
 				t.Fatalf("Graph 403: the refresh succeeded (identity %v), want it to fail", id2)
 			}
 		})
+	}
+}
+
+// TestRefreshRedirectIsNoOutage: a redirect is an answer, not a provider
+// that cannot answer (userinfo sending the new access token's bearer to a
+// sign-in page refuses it), yet getJSON wraps it in ErrUnavailable, so a
+// refresh whose userinfo redirected was kept with the session's identity
+// as through an outage. It fails the refresh as before, as a redirect does
+// at every other step of a refresh (docs/security.md).
+func TestRefreshRedirectIsNoOutage(t *testing.T) {
+	p := oidctest.New(t, oidctest.Options{})
+	c := plainOAuthClient(t, p)
+	toks, id, err := login(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetRedirect("/userinfo", http.StatusFound, "/authorize")
+	t2, id2, err := c.Refresh(context.Background(), toks.RefreshToken, id)
+	if err == nil || !errors.Is(err, ErrRedirect) {
+		t.Fatalf("userinfo redirected at a refresh: err = %v (tokens kept %v, identity %v), want the refresh failed with ErrRedirect",
+			err, t2 != nil, id2)
 	}
 }
