@@ -51,12 +51,18 @@ func (t staleRetry) CloseIdleConnections() {
 }
 
 // closedBeforeAnswer reports whether err is the peer closing the
-// connection: end of stream, a reset or a broken pipe, or Go's own
-// "server closed idle connection" (unexported, so matched by its text).
+// connection (peerClosed), or Go's own "server closed idle connection"
+// (unexported, so matched by its text).
 func closedBeforeAnswer(err error) bool {
+	return peerClosed(err) || strings.Contains(err.Error(), "server closed idle connection")
+}
+
+// peerClosed reports whether err is the peer closing the connection: end
+// of stream, a reset or a broken pipe. DirectoryError.Outage counts it as
+// no answer too.
+func peerClosed(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		strings.Contains(err.Error(), "server closed idle connection")
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // rewound is a copy of req with its body from the start, when it has none

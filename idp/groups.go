@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -62,9 +61,8 @@ func (e *DirectoryError) Outage() bool {
 	case errors.As(e.Err, &se):
 		return se.Status >= http.StatusInternalServerError
 	}
-	return errors.As(e.Err, &ne) || errors.Is(e.Err, io.EOF) || errors.Is(e.Err, io.ErrUnexpectedEOF) ||
-		errors.Is(e.Err, context.DeadlineExceeded) || errors.Is(e.Err, syscall.ECONNRESET) ||
-		errors.Is(e.Err, syscall.ECONNREFUSED)
+	return errors.As(e.Err, &ne) || peerClosed(e.Err) ||
+		errors.Is(e.Err, context.DeadlineExceeded) || errors.Is(e.Err, syscall.ECONNREFUSED)
 }
 
 // Waiting reports whether no call was made: the directory throttled this
