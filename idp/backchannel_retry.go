@@ -40,6 +40,10 @@ func (t staleRetry) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !ok {
 		return resp, err
 	}
+	// The other idle connections went idle with this one (a burst of
+	// calls) and the server's timeout closes them together: the retry
+	// would take the next and fail the same way. It dials anew.
+	t.CloseIdleConnections()
 	return t.base.RoundTrip(again)
 }
 

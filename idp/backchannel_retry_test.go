@@ -175,3 +175,34 @@ func TestBackChannelRetriesPastAServersIdleTimeout(t *testing.T) {
 		time.Sleep(idle - time.Duration(i%10)*idle/100) // 0-9% short of it
 	}
 }
+
+// TestBackChannelRetryIsOnANewConnection: the second try of a call whose
+// kept-alive connection closed unanswered goes out on a new connection, as
+// docs/security.md says. The transport gave it the next idle connection,
+// which a server closing idle connections after one timeout (opened by
+// one burst of calls, idle since) has closed as well: the retry failed
+// the same way.
+func TestBackChannelRetryIsOnANewConnection(t *testing.T) {
+	var burst sync.WaitGroup
+	burst.Add(2)
+	s := newClosingServer(t, func(onConn, total int) bool {
+		if total <= 2 { // the burst: two calls at once, two connections
+			burst.Done()
+			burst.Wait()
+		}
+		return onConn == 2
+	})
+	c := retryClient()
+	var wg sync.WaitGroup
+	for _, v := range []string{"a", "b"} {
+		wg.Go(func() {
+			if got, err := post(c, s.URL, v); err != nil || got != v {
+				t.Errorf("POST n=%s: %q, %v", v, got, err)
+			}
+		})
+	}
+	wg.Wait()
+	if got, err := post(c, s.URL, "c"); err != nil || got != "c" {
+		t.Fatalf("POST after the burst, both idle connections closed: %q, %v (the server read %q)", got, err, s.requests())
+	}
+}
