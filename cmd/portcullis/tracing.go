@@ -224,6 +224,11 @@ func (t hideQuery) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(out)
 }
 
+// CloseIdleConnections closes the idle connections of the transport under
+// otelhttp's, which does not pass the call on: idp's second try of a call
+// whose kept-alive connection closed unanswered dials anew with it.
+func (t hideQuery) CloseIdleConnections() { idp.BackChannelTransport().CloseIdleConnections() }
+
 // restoreQuery sends the request with the URL hideQuery kept.
 type restoreQuery struct{ base http.RoundTripper }
 
