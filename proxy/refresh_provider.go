@@ -15,7 +15,7 @@ import (
 // session: new tokens and expiry, the same lifetime.
 func (h *Handler) refreshAtProvider(ctx context.Context, s *session.Session) (*session.Session, error) {
 	t, id, err := h.verifier.Refresh(ctx, s.RefreshToken, &s.Identity)
-	var unconfirmed time.Time
+	var unconfirmed int64
 	if err == nil && id == nil {
 		unconfirmed, err = h.unconfirmedSince(s)
 	}
@@ -74,16 +74,17 @@ const unconfirmedMax = groupsMaxStale
 // unconfirmedMax the refresh fails as one the provider could not answer
 // (ErrUnavailable): the session ends when its access token expires, as
 // before refreshes were kept through such failures.
-func (h *Handler) unconfirmedSince(s *session.Session) (time.Time, error) {
-	since := s.UnconfirmedSince
-	if since.IsZero() {
-		since = h.now()
+func (h *Handler) unconfirmedSince(s *session.Session) (int64, error) {
+	now := h.now()
+	since := now
+	if s.UnconfirmedSince != 0 {
+		since = time.Unix(s.UnconfirmedSince, 0)
 	}
-	if h.now().Sub(since) > unconfirmedMax {
-		return time.Time{}, fmt.Errorf("%w: refresh: the identity could not be derived again since %s, over %s",
-			idp.ErrUnavailable, since.Format(time.RFC3339), unconfirmedMax)
+	if now.Sub(since) > unconfirmedMax {
+		return 0, fmt.Errorf("%w: refresh: the identity could not be derived again since %s, over %s",
+			idp.ErrUnavailable, since.UTC().Format(time.RFC3339), unconfirmedMax)
 	}
-	return since, nil
+	return since.Unix(), nil
 }
 
 // refreshedExpiry is the expiry of a refreshed access token: the one the

@@ -36,12 +36,13 @@ type Session struct {
 	GroupsReadAt  time.Time `json:"gra,omitzero"`
 	GroupsTriedAt time.Time `json:"grt,omitzero"`
 
-	// UnconfirmedSince is when a refresh the provider answered first
-	// could not derive the identity again (userinfo, the JWKS or the
-	// directory not answering) and Identity was kept; zero once a refresh
-	// derives it. The proxy keeps an unconfirmed identity for a bounded
-	// time only.
-	UnconfirmedSince time.Time `json:"ucs,omitzero"`
+	// UnconfirmedSince is when (Unix seconds) a refresh the provider
+	// answered first could not derive the identity again (userinfo, the
+	// JWKS or the directory not answering) and Identity was kept; zero
+	// once a refresh derives it. The proxy keeps an unconfirmed identity
+	// for a bounded time only. Seconds, not a time.Time: 24 bytes more
+	// took every resident session from the 448-byte size class to 480.
+	UnconfirmedSince int64 `json:"ucs,omitempty"`
 
 	CreatedAt time.Time `json:"iat"`
 	ExpiresAt time.Time `json:"eol"` // CreatedAt + lifetime: absolute, refreshing never moves it
