@@ -25,7 +25,7 @@ func TestAccessLogSurvivesSIGTERM(t *testing.T) {
 	for i := 0; i < n; i++ {
 		req, _ := http.NewRequest("GET", gw.URL+"/line-"+strconv.Itoa(i), nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := plainClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("request %d: %v %v", i, resp, err)
 		}
@@ -61,7 +61,7 @@ func TestPprofOnlyOnTheOpsListener(t *testing.T) {
 		}
 		gw := startGateway(t, pickAddrs(t), tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
 			Server: server, Upstream: up.URL, Routes: "[[routes]]\npath = \"/**\"\npublic = true\n"}.String())
-		resp, err := http.Get(gw.OpsURL + "/debug/pprof/cmdline")
+		resp, err := plainClient.Get(gw.OpsURL + "/debug/pprof/cmdline")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func TestPprofOnlyOnTheOpsListener(t *testing.T) {
 			t.Errorf("pprof=%v: ops /debug/pprof/cmdline = %d, want %d", on, resp.StatusCode, want)
 		}
 		before := up.count()
-		resp, err = http.Get(gw.URL + "/debug/pprof/cmdline")
+		resp, err = plainClient.Get(gw.URL + "/debug/pprof/cmdline")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -53,7 +53,7 @@ func TestBackchannelAndRPInitiatedLogout(t *testing.T) {
 
 	// RP-initiated logout through B.
 	nodeLogin(t, op, c, gwB, "dave")
-	stop := &http.Client{Jar: c.Jar, Timeout: 10 * time.Second,
+	stop := &http.Client{Jar: c.Jar, Timeout: 10 * time.Second, Transport: clientTransport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := stop.Get(gwB.URL + "/oauth2/sign_out?rd=" + url.QueryEscape("/public/bye?x=1"))
 	if err != nil {

@@ -85,7 +85,7 @@ func getInBackground(url, token string) <-chan answer {
 	go func() {
 		req, _ := http.NewRequest("GET", url, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := plainClient.Do(req)
 		if err != nil {
 			res <- answer{err: err}
 			return

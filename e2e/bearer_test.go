@@ -39,7 +39,7 @@ func apiCall(tb testing.TB, method, u string, authorization ...string) apiResult
 		req.Header.Add("Authorization", a)
 	}
 	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := plainClient.Do(req)
 	if err != nil {
 		tb.Fatalf("%s %s: %v", method, u, err)
 	}
@@ -237,7 +237,7 @@ func TestBearerAttacks(t *testing.T) {
 		before := up.count()
 		req, _ := http.NewRequest("POST", gw.URL+"/x", strings.NewReader("a=1&access_token="+at(nil)))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := plainClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +252,7 @@ func TestBearerAttacks(t *testing.T) {
 		req, _ := http.NewRequest("GET", gw.URL+"/x", nil)
 		req.Header.Set("Authorization", bearer(huge))
 		start := time.Now()
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := plainClient.Do(req)
 		took := time.Since(start)
 		if err != nil {
 			// The gateway may close the connection while the header is

@@ -307,7 +307,7 @@ func TestCallbackOpenedTwiceInChromium(t *testing.T) {
 	}
 	// The provider's answer to the consent, taken apart: the callback URL
 	// the browser then opens, and can open again.
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := &http.Client{Transport: clientTransport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Get(allow)
 	if err != nil {
 		t.Fatal(err)

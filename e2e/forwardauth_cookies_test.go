@@ -52,7 +52,7 @@ func TestForwardAuthAppGetsNoGatewayCookie(t *testing.T) {
 				req, _ := http.NewRequest("GET", "http://"+s.front+"/hello", nil)
 				req.Header.Set("Accept", "application/json")
 				req.Header["Cookie"] = c.cookies
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := plainClient.Do(req)
 				if err != nil {
 					t.Fatal(err)
 				}

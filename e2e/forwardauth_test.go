@@ -269,7 +269,7 @@ func TestForwardAuthNginx(t *testing.T) {
 	// Straight to the gateway from an untrusted peer: refused whatever the headers say.
 	req, _ := http.NewRequest("GET", s.gw.URL+"/oauth2/auth", nil)
 	req.Header.Set("X-Original-URL", "http://"+s.front+"/public/x")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := plainClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestForwardAuthCaddy(t *testing.T) {
 // no status (a login-state cookie each time), and the POST lost its body.
 func signInOnlyOnNavigation(t *testing.T, front string, up *upstream) {
 	t.Helper()
-	c := &http.Client{Timeout: 20 * time.Second,
+	c := &http.Client{Timeout: 20 * time.Second, Transport: clientTransport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	send := func(method, mode string) (*http.Response, string) {
 		var body io.Reader

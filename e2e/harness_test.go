@@ -103,7 +103,7 @@ func (g *gateway) waitReady(tb testing.TB) {
 	tb.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(g.OpsURL + "/readyz")
+		resp, err := plainClient.Get(g.OpsURL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -118,7 +118,7 @@ func (g *gateway) waitReady(tb testing.TB) {
 // opsMetrics returns the gateway's /metrics text.
 func opsMetrics(tb testing.TB, gw *gateway) string {
 	tb.Helper()
-	resp, err := http.Get(gw.OpsURL + "/metrics")
+	resp, err := plainClient.Get(gw.OpsURL + "/metrics")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -188,13 +188,23 @@ func (u *upstream) count() int {
 	return len(u.reqs)
 }
 
+// clientTransport is the transport of the package's HTTP clients: Go's
+// default transport's settings in a pool of its own. httptest.Server.Close
+// closes http.DefaultTransport's idle connections, and a request that was
+// taking one of them as a parallel test closed its server failed ("HTTP/1.x
+// transport connection broken: http: CloseIdleConnections called").
+var clientTransport = http.DefaultTransport.(*http.Transport).Clone()
+
+// plainClient is http.DefaultClient on clientTransport.
+var plainClient = &http.Client{Transport: clientTransport}
+
 // browser is an HTTP client with a cookie jar that follows redirects.
 func browser(tb testing.TB) *http.Client {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second, Transport: clientTransport}
 }
 
 // get performs a browser-navigation GET and returns status and body. Like

@@ -126,7 +126,7 @@ path = "/**"
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest("GET", gw.URL+"/api/x", nil)
 			req.Header.Set("Authorization", "Bearer "+tc.token)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := plainClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

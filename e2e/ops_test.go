@@ -135,7 +135,7 @@ func TestShutdownDrains(t *testing.T) {
 	// up to 4 s, since a loaded machine may act on the signal late).
 	sawNotReady := false
 	for deadline := time.Now().Add(4 * time.Second); time.Now().Before(deadline); {
-		resp, err := http.Get(gw.OpsURL + "/readyz")
+		resp, err := plainClient.Get(gw.OpsURL + "/readyz")
 		if err != nil {
 			break
 		}
@@ -190,10 +190,10 @@ func TestMetricsScrape(t *testing.T) {
 	if status, _ := apiGet(c, gw.URL+"/admin/x", ""); status != 403 {
 		t.Errorf("denied: %d", status)
 	}
-	if status, _ := apiGet(http.DefaultClient, gw.URL+"/app", ""); status != 401 {
+	if status, _ := apiGet(plainClient, gw.URL+"/app", ""); status != 401 {
 		t.Errorf("unauthenticated: %d", status)
 	}
-	resp, err := http.Get(gw.OpsURL + "/metrics")
+	resp, err := plainClient.Get(gw.OpsURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	token := p.AccessToken("alice", nil)
 
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: clientTransport}
 	// /app is allowed by every configuration of this test; /admin may turn
 	// 403 but must never fail.
 	load := startSteadyLoad(t, 4, func(_, n int) string {
@@ -336,7 +336,7 @@ func TestStartsBeforeTheProvider(t *testing.T) {
 		Upstream: up.URL, Routes: "[[routes]]\npath = \"/**\"\n"}.String())
 
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 503} {
-		resp, err := http.Get(gw.OpsURL + path)
+		resp, err := plainClient.Get(gw.OpsURL + path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,7 +29,7 @@ func TestProviderDownMidRun(t *testing.T) {
 	if status, body, _ := withCookie(t, "GET", gw.URL+"/signed-in", ck, false); status != 200 {
 		t.Errorf("signed in, provider down: %d\n%s", status, body)
 	}
-	if status, err := apiGet(http.DefaultClient, gw.URL+"/bearer", tok); status != 200 {
+	if status, err := apiGet(plainClient, gw.URL+"/bearer", tok); status != 200 {
 		t.Errorf("bearer token, provider down: %d %v", status, err)
 	}
 	started := loginSeries(t, gw, `result="started"`)

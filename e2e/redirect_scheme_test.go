@@ -95,7 +95,7 @@ func navigate(t *testing.T, method, target, host string, h http.Header, cookies 
 		}
 		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := &http.Client{Transport: clientTransport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -202,7 +202,7 @@ func withCookie(tb testing.TB, method, url string, ck *http.Cookie, html bool) (
 	} else {
 		req.Header.Set("Accept", "application/json")
 	}
-	c := &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+	c := &http.Client{Timeout: 20 * time.Second, Transport: clientTransport, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
 	resp, err := c.Do(req)

@@ -90,7 +90,7 @@ func sumSeries(tb testing.TB, gw *gateway, prefix, sel string) float64 {
 
 func readyz(tb testing.TB, gw *gateway) (int, string) {
 	tb.Helper()
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(gw.OpsURL + "/readyz")
+	resp, err := (&http.Client{Timeout: 5 * time.Second, Transport: clientTransport}).Get(gw.OpsURL + "/readyz")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -197,7 +197,7 @@ func TestRedisOutage(t *testing.T) {
 
 func opsStatus(tb testing.TB, gw *gateway, path string) int {
 	tb.Helper()
-	c := &http.Client{Timeout: 5 * time.Second}
+	c := &http.Client{Timeout: 5 * time.Second, Transport: clientTransport}
 	resp, err := c.Get(gw.OpsURL + path)
 	if err != nil {
 		tb.Fatalf("GET %s: %v", path, err)

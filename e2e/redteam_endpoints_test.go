@@ -138,7 +138,7 @@ func TestRedTeamEndpoints(t *testing.T) {
 		}
 	}
 	t.Logf("%d endpoint probes", n)
-	if resp, err := http.Get(gw.URL + "/oauth2/healthz"); err != nil || resp.StatusCode != 200 {
+	if resp, err := plainClient.Get(gw.URL + "/oauth2/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("gateway down after the probes: %v\n%s", err, gw.Proc.Output())
 	}
 }

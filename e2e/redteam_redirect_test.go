@@ -156,7 +156,7 @@ func TestRedTeamOpenRedirect(t *testing.T) {
 		}
 	}
 	t.Logf("%d open-redirect probes", probes)
-	if resp, err := http.Get(gw.OpsURL + "/healthz"); err != nil || resp.StatusCode != 200 {
+	if resp, err := plainClient.Get(gw.OpsURL + "/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("gateway down after the probes: %v", err)
 	}
 }

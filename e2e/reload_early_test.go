@@ -70,7 +70,7 @@ func TestHangupWhileStarting(t *testing.T) {
 	testenv.WaitTCP(t, a.Listen, 10*time.Second, proc)
 	gw.waitReady(t)
 	gw.waitOutput(t, `msg="config reloaded"`, 1)
-	if status, err := apiGet(&http.Client{Timeout: 5 * time.Second}, gw.URL+"/admin/x", p.AccessToken("alice", nil)); status != 403 {
+	if status, err := apiGet(&http.Client{Timeout: 5 * time.Second, Transport: clientTransport}, gw.URL+"/admin/x", p.AccessToken("alice", nil)); status != 403 {
 		t.Errorf("GET /admin/x after the reload the early SIGHUP asked for = %d %v, want 403", status, err)
 	}
 }

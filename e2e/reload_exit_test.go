@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"net"
-	"net/http"
 	"syscall"
 	"testing"
 	"time"
@@ -45,7 +44,7 @@ func TestHangupWhileExiting(t *testing.T) {
 		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret), Upstream: up.URL, Routes: demoRoutes}.String(),
 		[]string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + ln.Addr().String(), "OTEL_TRACES_EXPORTER=otlp"})
 	gw.waitReady(t)
-	if resp, err := http.Get(gw.URL + "/public/x"); err == nil { // a span to flush
+	if resp, err := plainClient.Get(gw.URL + "/public/x"); err == nil { // a span to flush
 		resp.Body.Close()
 	}
 	gw.signal(t, syscall.SIGTERM)

@@ -50,7 +50,7 @@ func TestReloadChangesTheProviderUnderLoad(t *testing.T) {
 	oldSession := sessionCookie(t, c, gw)
 	oldToken, newToken := p.AccessToken("alice", nil), p2.AccessToken("alice", nil)
 
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: clientTransport}
 	load := startSteadyLoad(t, 4, func(worker, _ int) string {
 		path, token := "/app/x", oldToken
 		if worker%2 == 1 {

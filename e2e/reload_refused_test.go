@@ -38,7 +38,7 @@ func TestReloadRefusesABrokenFile(t *testing.T) {
 	if status, body, _ := get(t, c, gw.URL+"/app"); status != 200 {
 		t.Fatalf("login: %d %s", status, body)
 	}
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: clientTransport}
 	applied, refused := 0, 0
 	for _, tc := range []struct {
 		name, file, key string

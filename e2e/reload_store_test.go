@@ -36,7 +36,7 @@ func TestReloadChangesTheStoreUnderLoad(t *testing.T) {
 	loginThrough(t, c, gw, "alice")
 	cookieSession := sessionCookie(t, c, gw)
 
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: clientTransport}
 	load := startSteadyLoad(t, 4, func(worker, _ int) string {
 		path := []string{"/public/x", "/app/x"}[worker%2]
 		req, _ := http.NewRequest("GET", gw.URL+path, nil)

@@ -32,7 +32,7 @@ func TestReloadReleasesTheOldGeneration(t *testing.T) {
 				"[[routes]]\npath = \"/g%d/**\"\nallow_groups = [\"g%d\"]\n\n[[routes]]\npath = \"/**\"\n", i, i)}.String()
 	}
 	gw := startGateway(t, a, cfg(0))
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: clientTransport}
 	through := func() {
 		t.Helper()
 		if status, err := apiGet(client, gw.URL+"/public/x", ""); status != 200 {
@@ -94,7 +94,7 @@ func TestReloadDuringASlowReload(t *testing.T) {
 	a := pickAddrs(t)
 	gw := startGateway(t, a, opsConfig(p, up.URL, []string{secret}, ""))
 	token := p.AccessToken("alice", nil)
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: clientTransport}
 
 	hanging := tomlConfig{Provider: oidcProvider(slow.URL, "client", "secret"), Upstream: up.URL,
 		Routes: "[[routes]]\npath = \"/**\"\ndeny = true\n"}.String()

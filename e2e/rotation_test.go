@@ -67,7 +67,7 @@ func (r rotating) active(tb testing.TB, token string) bool {
 	req, _ := http.NewRequest("POST", r.op.Issuer+"/token/introspection", strings.NewReader(url.Values{"token": {token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth("gw", "gw-secret")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := plainClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -301,7 +301,7 @@ func (g *gauntlet) providerDown() {
 
 func (g *gauntlet) opsPage(path string) {
 	g.t.Helper()
-	resp, err := http.Get(g.gw.OpsURL + path)
+	resp, err := plainClient.Get(g.gw.OpsURL + path)
 	if err != nil {
 		g.t.Fatal(err)
 	}

@@ -133,7 +133,7 @@ func quietUpstream(tb testing.TB) *upstream {
 // without following redirects unless it has a jar.
 func (g *gauntlet) client(jar http.CookieJar) *http.Client {
 	c := &http.Client{Timeout: 20 * time.Second, Jar: jar, Transport: &leakRecorder{tb: g.t, w: g.w,
-		host: strings.TrimPrefix(g.gw.URL, "http://"), issuer: g.p.Issuer, next: http.DefaultTransport}}
+		host: strings.TrimPrefix(g.gw.URL, "http://"), issuer: g.p.Issuer, next: clientTransport}}
 	if jar == nil {
 		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}

@@ -45,7 +45,7 @@ func TestShutdownLogsTheRequestsItCuts(t *testing.T) {
 	go func() {
 		req, _ := http.NewRequest("GET", gw.URL+"/app/slow", nil)
 		req.Header.Set("Authorization", "Bearer "+p.AccessToken("alice", nil))
-		if resp, err := http.DefaultClient.Do(req); err == nil {
+		if resp, err := plainClient.Do(req); err == nil {
 			resp.Body.Close()
 		}
 	}()
@@ -61,7 +61,7 @@ func TestShutdownLogsTheRequestsItCuts(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			client := &http.Client{Timeout: 5 * time.Second}
+			client := &http.Client{Timeout: 5 * time.Second, Transport: clientTransport}
 			for {
 				resp, err := client.Get(gw.URL + "/public/load")
 				if err != nil {

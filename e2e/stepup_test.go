@@ -39,7 +39,7 @@ func quietStepUp(t *testing.T, up *upstream) (*oidctest.Provider, *gateway, *htt
 // the authorization endpoint of the provider at issuer.
 func stepUpLocation(t *testing.T, c *http.Client, target, issuer string) *url.URL {
 	t.Helper()
-	noFollow := &http.Client{Jar: c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	noFollow := &http.Client{Jar: c.Jar, Transport: clientTransport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	status, _, resp := get(t, noFollow, target)
 	loc, err := url.Parse(resp.Header.Get("Location"))
 	if status != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), issuer+"/authorize") {
