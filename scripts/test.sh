@@ -101,7 +101,7 @@ scripts/norace.sh
 # nightly workflow (.github/workflows/fuzz.yml) fuzzes far longer. Each
 # target's build and baseline cost about 3.5 s whatever the count: 44
 # targets took 296 s at 20000x and 177 s at 5000x on two cores, one at a
-# time; two at a time (fuzz.sh's default) 4:24 -> 2:47 on a busy machine.
+# time (FUZZ_LANES=2 is faster only with warm caches: see fuzz.sh).
 log "fuzz smoke runs"
 scripts/fuzz.sh 5000x
 
