@@ -48,8 +48,11 @@ func runDemo(ctx context.Context, args []string, env func(string) (string, bool)
 	if err != nil {
 		return err
 	}
-	defer removeDir()
 	cfg, err := loadConfig(path, env, stderr)
+	// The file holds the demo's client and session secrets; the demo
+	// never reads it again (it does not reload), so it goes at once and
+	// a demo that is killed leaves nothing behind.
+	removeDir()
 	if err != nil {
 		return err
 	}
