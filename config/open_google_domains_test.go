@@ -95,3 +95,27 @@ func TestOpenExtraIssuerWarningSharedGoogleDomains(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenSignInWarningAdviceIsValid: the warning's advice, followed as
+// written, gives a configuration that loads without the warning. With
+// Google's issuer and kind "" (an "oidc" provider), provider.hosted_domain
+// alone is refused (only used with kind = "google"), so the advice names
+// kind = "google" too; with kind = "google" hosted_domain alone is enough.
+func TestOpenSignInWarningAdviceIsValid(t *testing.T) {
+	for _, c := range []struct{ lines, advice, fixed string }{
+		{`issuer = "https://accounts.google.com"` + "\nclient_id = \"c\"",
+			`set provider.kind = "google" and provider.hosted_domain, or restrict`,
+			`issuer = "https://accounts.google.com"` + "\nclient_id = \"c\"\nkind = \"google\"\nhosted_domain = \"acme.com\""},
+		{"kind = \"google\"\nclient_id = \"c\"",
+			`set provider.hosted_domain, or restrict`,
+			"kind = \"google\"\nclient_id = \"c\"\nhosted_domain = \"acme.com\""},
+	} {
+		cfg := mustParse(t, t.TempDir(), provider(c.lines), nil)
+		if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], "any Google account can sign in and reach this route: "+c.advice) {
+			t.Errorf("%s: warnings %q, want one advising %q", c.lines, cfg.Warnings, c.advice)
+		}
+		if cfg := mustParse(t, t.TempDir(), provider(c.fixed), nil); len(cfg.Warnings) != 0 {
+			t.Errorf("%s: warnings %q after following the advice", c.fixed, cfg.Warnings)
+		}
+	}
+}

@@ -213,6 +213,9 @@ func (d *decoder) warnOpenSignIn(p *providerSection, kind string, routes []route
 	var who, fix string
 	google := kind == "google" || p.Issuer == "https://accounts.google.com"
 	switch {
+	case google && p.HostedDomain == "" && kind != "google":
+		// hosted_domain is refused without kind = "google" (validateDirectory).
+		who, fix = "any Google account", `set provider.kind = "google" and provider.hosted_domain, or restrict`
 	case google && p.HostedDomain == "":
 		who, fix = "any Google account", "set provider.hosted_domain, or restrict"
 	case kind == "github":
