@@ -103,7 +103,8 @@ func TestRedTeamProxyPaths(t *testing.T) {
 }
 
 // TestRedTeamProxySpoof: identity, address, scheme, path and method claims
-// a client sends in every spelling, repeated, and identity headers named in
+// (other authentication products' identity headers too) a client sends in
+// every spelling, repeated, and identity headers named in
 // Connection: the upstream sees none of the client's values, and a signed-in
 // user's identity headers arrive whole.
 func TestRedTeamProxySpoof(t *testing.T) {
@@ -113,7 +114,12 @@ func TestRedTeamProxySpoof(t *testing.T) {
 		"X-Portcullis-Jwt-Assertion", "X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Groups",
 		"X-Forwarded-Access-Token", "Authorization", "X-Original-URL", "X-Rewrite-URL", "X-Original-URI",
 		"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Real-IP", "Forwarded", "Remote-User",
-		"X-Forwarded-Prefix", "X-Forwarded-Uri", "X-Original-Method", "X-Forwarded-Method", "X-Webauth-User"}
+		"X-Forwarded-Prefix", "X-Forwarded-Uri", "X-Original-Method", "X-Forwarded-Method", "X-Webauth-User",
+		// Other authentication products' identity headers: authentik, Keycloak
+		// Gatekeeper (Louketo), Tailscale Serve, SonarQube, Kubernetes'
+		// authenticating proxy.
+		"X-Authentik-Username", "X-Authentik-Groups", "X-Auth-Username", "X-Auth-Groups", "Tailscale-User-Login",
+		"X-Forwarded-Login", "X-Remote-User", "X-Remote-Group"}
 	var spellings []string
 	for _, n := range names {
 		spellings = append(spellings, n, strings.ToLower(n), strings.ToUpper(n), strings.ReplaceAll(n, "-", "_"),
