@@ -166,9 +166,12 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 		"Remote-User": "admin", "Remote-Groups": "admins", "Remote-Email": "admin@example.com", "Remote-Name": "Admin",
 		"X-Pomerium-Jwt-Assertion": "eyJ.spoofed.pomerium", "X-Vouch-User": "admin@example.com",
 		"X-Vouch-Idp-Idtoken": "spoofed-vouch-id", "X-Vouch-Idp-Accesstoken": "spoofed-vouch-at", "X-Webauth-User": "admin",
+		"X-Authentik-Username": "admin", "X-Authentik-Groups": "admins", "X-Authentik-Jwt": "eyJ.spoofed.authentik",
+		"X-Auth-Username": "admin", "X-Auth-Groups": "admins", "X-Auth-Roles": "admin", "Tailscale-User-Login": "admin@example.com",
+		"X-Forwarded-Login": "admin", "X-Remote-User": "admin", "X-Remote-Group": "admins",
 	}
 	prefixed := map[string]string{"X-Pomerium-Claim-Email": "admin@example.com", "X-Ms-Token-Aad-Refresh-Token": "spoofed-rt",
-		"X-Vouch-Idp-Claims-Groups": "admins", "X-Webauth-Role": "Admin"}
+		"X-Vouch-Idp-Claims-Groups": "admins", "X-Webauth-Role": "Admin", "X-Authentik-Meta-Role": "admin"}
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
 			t.Parallel()

@@ -68,6 +68,20 @@ var identityClaims = []string{
 	// Grafana's auth proxy: X-Webauth-User by default, and the
 	// X-Webauth-Name, -Email, -Role and -Groups of its documented example.
 	"X-Webauth-*",
+	// authentik's proxy outpost (X-Authentik-Username, -Groups, -Email,
+	// -Name, -Uid, -Jwt, -Meta-*).
+	"X-Authentik-*",
+	// Keycloak Gatekeeper, Louketo Proxy and gogatekeeper (not their
+	// X-Auth-Token, which APIs also take from clients as their key).
+	"X-Auth-Userid", "X-Auth-Username", "X-Auth-Subject", "X-Auth-Email", "X-Auth-Groups", "X-Auth-Roles",
+	// Tailscale Serve's identity headers.
+	"Tailscale-User-Login", "Tailscale-User-Name", "Tailscale-User-Profile-Pic",
+	// SonarQube's HTTP header authentication (its X-Forwarded-Email and
+	// -Groups are the gateway's own).
+	"X-Forwarded-Login", "X-Forwarded-Name",
+	// Kubernetes' authenticating proxy (the API server's default names),
+	// which Apache set-ups also write.
+	"X-Remote-User", "X-Remote-Group",
 }
 
 var peerClaims = newHeaderSet(peerClaimHeaders...)
