@@ -169,9 +169,11 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 		"X-Authentik-Username": "admin", "X-Authentik-Groups": "admins", "X-Authentik-Jwt": "eyJ.spoofed.authentik",
 		"X-Auth-Username": "admin", "X-Auth-Groups": "admins", "X-Auth-Roles": "admin", "Tailscale-User-Login": "admin@example.com",
 		"X-Forwarded-Login": "admin", "X-Remote-User": "admin", "X-Remote-Group": "admins",
+		"Oidc-Claim-Email": "admin@example.com", "Oidc-Access-Token": "spoofed-oidc-at", "Oidc-Id-Token-Payload": `{"sub":"admin"}`,
 	}
 	prefixed := map[string]string{"X-Pomerium-Claim-Email": "admin@example.com", "X-Ms-Token-Aad-Refresh-Token": "spoofed-rt",
-		"X-Vouch-Idp-Claims-Groups": "admins", "X-Webauth-Role": "Admin", "X-Authentik-Meta-Role": "admin"}
+		"X-Vouch-Idp-Claims-Groups": "admins", "X-Webauth-Role": "Admin", "X-Authentik-Meta-Role": "admin",
+		"Oidc-Claim-Groups": "admins"}
 	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
 			t.Parallel()

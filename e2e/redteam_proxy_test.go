@@ -117,9 +117,11 @@ func TestRedTeamProxySpoof(t *testing.T) {
 		"X-Forwarded-Prefix", "X-Forwarded-Uri", "X-Original-Method", "X-Forwarded-Method", "X-Webauth-User",
 		// Other authentication products' identity headers: authentik, Keycloak
 		// Gatekeeper (Louketo), Tailscale Serve, SonarQube, Kubernetes'
-		// authenticating proxy.
+		// authenticating proxy, Apache's mod_auth_openidc.
 		"X-Authentik-Username", "X-Authentik-Groups", "X-Auth-Username", "X-Auth-Groups", "Tailscale-User-Login",
-		"X-Forwarded-Login", "X-Remote-User", "X-Remote-Group"}
+		"X-Forwarded-Login", "X-Remote-User", "X-Remote-Group",
+		// Apache mod_auth_openidc's (OIDC_CLAIM_email, OIDC_access_token).
+		"Oidc-Claim-Email", "Oidc-Claim-Groups", "Oidc-Access-Token"}
 	var spellings []string
 	for _, n := range names {
 		spellings = append(spellings, n, strings.ToLower(n), strings.ToUpper(n), strings.ReplaceAll(n, "-", "_"),

@@ -82,6 +82,11 @@ var identityClaims = []string{
 	// Kubernetes' authenticating proxy (the API server's default names),
 	// which Apache set-ups also write.
 	"X-Remote-User", "X-Remote-Group",
+	// Apache mod_auth_openidc: OIDC_CLAIM_<claim> per claim and the tokens
+	// (OIDC_access_token, OIDC_id_token_payload, ...), which a CGI, WSGI or
+	// PHP app reads as HTTP_OIDC_CLAIM_EMAIL whatever the client's spelling.
+	"Oidc-Claim-*", "Oidc-Access-Token", "Oidc-Access-Token-Expires", "Oidc-Id-Token", "Oidc-Id-Token-Payload",
+	"Oidc-Userinfo-Json", "Oidc-Refresh-Token",
 }
 
 var peerClaims = newHeaderSet(peerClaimHeaders...)
