@@ -119,16 +119,6 @@ func (w serverErrorLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// libraryLog is the output of a library's *log.Logger (go-redis's, Go's
-// standard logger): each write one line of h at warn, its text shown by
-// logattr.Line. go-redis quotes what Redis or a Sentinel answered, whole.
-type libraryLog struct{ h slog.Handler }
-
-func (w libraryLog) Write(p []byte) (int, error) {
-	logLine(w.h, slog.LevelWarn, logattr.Line(p))
-	return len(p), nil
-}
-
 // logLine hands h a record of msg at level, when h takes that level.
 func logLine(h slog.Handler, level slog.Level, msg string) {
 	ctx := context.Background()
@@ -150,14 +140,15 @@ func isPanicReport(msg string) bool {
 // unreachable Redis: one line per session read and per readiness probe)
 // and those of Go's standard logger. Written as they come, they were bare
 // "redis: 2006/01/02 15:04:05 pool.go:770: ..." lines outside [log] format
-// (a JSON log pipeline cannot read them), level and buffering. restore puts
+// (a JSON log pipeline cannot read them), level and buffering. A text
+// repeated within libraryRepeatWindow is written once (repeatLimit). restore puts
 // the process's loggers back as they were.
 func libraryLogs(h slog.Handler) (restore func()) {
 	out, flags, prefix := log.Writer(), log.Flags(), log.Prefix()
-	log.SetOutput(libraryLog{h})
+	log.SetOutput(newRepeatLimit(h))
 	log.SetFlags(0)
 	log.SetPrefix("")
-	redis.SetLogger(redisLog{log.New(libraryLog{h}, "", 0)})
+	redis.SetLogger(redisLog{log.New(newRepeatLimit(h), "", 0)})
 	return func() {
 		log.SetOutput(out)
 		log.SetFlags(flags)
