@@ -121,8 +121,9 @@ const maxIDTokenAge = 5 * time.Minute
 // the leeway) before now.
 func (c *Client) checkFresh(vt *verifiedJWT) error {
 	if age := c.now().Sub(vt.iat); age > maxIDTokenAge+leeway {
-		return fmt.Errorf("idp: ID token issued at %s, %s before the callback: a replayed or stale token",
-			vt.iat.UTC().Format(time.RFC3339), age.Round(time.Second))
+		return fmt.Errorf("idp: ID token issued at %s, %s before the callback%s: a replayed or stale token, "+
+			"or the gateway's and the provider's clocks are not synchronised (NTP)",
+			vt.iat.UTC().Format(time.RFC3339), age.Round(time.Second), gatewayClock(c.now()))
 	}
 	return nil
 }

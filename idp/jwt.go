@@ -216,16 +216,30 @@ func (c *Client) verifyJWT(ctx context.Context, v *oidc.IDTokenVerifier, raw str
 	case r.needIat && !hasIat:
 		return nil, fmt.Errorf("idp: token has no iat")
 	case hasExp && !now.Before(exp.Add(leeway)):
-		return nil, fmt.Errorf("idp: token expired at %s", exp.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("idp: token expired at %s%s", exp.UTC().Format(time.RFC3339), gatewayClock(now))
 	case hasNbf && now.Add(leeway).Before(nbf):
-		return nil, fmt.Errorf("idp: token not valid before %s", nbf.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("idp: token not valid before %s%s", nbf.UTC().Format(time.RFC3339), clockSkew(now))
 	case hasIat && now.Add(leeway).Before(iat):
-		return nil, fmt.Errorf("idp: token issued in the future (%s)", iat.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("idp: token issued in the future (%s)%s", iat.UTC().Format(time.RFC3339), clockSkew(now))
 	case r.maxAge > 0 && now.Sub(iat) > r.maxAge+leeway:
 		return nil, fmt.Errorf("idp: token issued at %s is too old", iat.UTC().Format(time.RFC3339))
 	}
 	out.exp, out.iat = exp, iat
 	return out, nil
+}
+
+// gatewayClock is the gateway's time as a refusal of a token's dates
+// shows it beside them: a gateway whose clock is off (no NTP, a paused
+// VM) refuses every token, and only the two times side by side show it.
+func gatewayClock(now time.Time) string {
+	return " (the gateway's clock says " + now.UTC().Format(time.RFC3339) + ")"
+}
+
+// clockSkew is gatewayClock for a token dated after the gateway's now,
+// which the provider has just made: the provider's and the gateway's
+// clocks differ by more than the leeway.
+func clockSkew(now time.Time) string {
+	return gatewayClock(now) + ": are the gateway's and the provider's clocks synchronised (NTP)?"
 }
 
 // maxNumericDate is 9999-12-31T23:59:59Z in seconds, the largest date
