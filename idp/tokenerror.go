@@ -61,7 +61,25 @@ func (c *Client) tokenError(err error, sent ...string) error {
 	} else if len(re.Body) > 0 {
 		text += fmt.Sprintf(" (a body of %d bytes that is no OAuth error, not quoted)", len(re.Body))
 	}
-	return &tokenEndpointError{text: text, err: re}
+	return &tokenEndpointError{text: text + tokenErrorHint(re), err: re}
+}
+
+// tokenErrorHint is what to fix for a refusal that a deployment causes,
+// not the user: a client secret (or ID) the provider does not hold, as
+// after a secret rotated at the provider and not in the file, refuses
+// every sign-in and every refresh with invalid_client (RFC 6749 §5.2),
+// or a bare 401.
+func tokenErrorHint(re *oauth2.RetrieveError) string {
+	switch {
+	case re.ErrorCode == "invalid_client",
+		re.ErrorCode == "" && re.Response != nil && re.Response.StatusCode == 401:
+		return ": the provider refuses the gateway's client credentials: check provider.client_id and " +
+			"client_secret (or client_secret_file) against the client registered there"
+	case re.ErrorCode == "unauthorized_client":
+		return ": the provider does not allow this client the grant: enable the authorization code " +
+			"and refresh token grants for provider.client_id there"
+	}
+	return ""
 }
 
 // cut is truncateForLog that leaves no partial UTF-8 sequence behind.
