@@ -104,6 +104,8 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 // a user's "I was signed out" could not tell an ended session from a
 // cookie the browser never sent. It names no session and says nothing of
 // why it ended: the store keeps nothing of a deleted session to ask.
+// A cookie that does not open with session.secrets is
+// session_cookie=foreign instead (cookieState).
 func refusedTail(ex *exchange) []slog.Attr {
 	e := ex.refused
 	if e == nil && !ex.staleCookie {
@@ -114,7 +116,19 @@ func refusedTail(ex *exchange) []slog.Attr {
 		tail = append(tail, slog.String("code", e.code), slog.String("reason", logattr.Value(e.reason, logattr.MaxCause)))
 	}
 	if ex.staleCookie {
-		tail = append(tail, slog.String("session_cookie", "stale"))
+		tail = append(tail, slog.String("session_cookie", cookieState(ex)))
 	}
 	return tail
+}
+
+// cookieState is the session_cookie value of a request whose session
+// cookie named no live session: foreign when it does not open with
+// session.secrets (replicas with different secrets, a redeploy that
+// dropped the old one: every user is sent to sign in, each replica
+// switch again), else stale.
+func cookieState(ex *exchange) string {
+	if ex.foreignCookie {
+		return "foreign"
+	}
+	return "stale"
 }

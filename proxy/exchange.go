@@ -37,6 +37,9 @@ type exchange struct {
 	// staleCookie: the request carried a session cookie that names no
 	// live session (ended, expired, or not this gateway's to open).
 	staleCookie bool
+	// foreignCookie: that cookie does not open with session.secrets
+	// (session.ErrForeignCookie).
+	foreignCookie bool
 	// overrides are the methods a POST was decided as besides its own
 	// (decideOverride: its _method's, anyMethod), which the rechecks of
 	// its answer decide again (stillAllowed).

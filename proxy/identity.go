@@ -43,6 +43,7 @@ func (h *Handler) identifySession(ex *exchange, r *http.Request) error {
 	s, err := h.cfg.Sessions.Load(r)
 	if errors.Is(err, session.ErrNoSession) {
 		ex.staleCookie = h.carriesSessionCookie(r)
+		ex.foreignCookie = errors.Is(err, session.ErrForeignCookie)
 		return nil
 	}
 	if err != nil {

@@ -149,12 +149,13 @@ func (c *CookieStore) load(r *http.Request) (*Session, error) {
 }
 
 // open decrypts a sealed value into the session it carries, bypassing the
-// cache: ErrNoSession when it does not open or has expired at now.
+// cache: ErrForeignCookie when it does not open, ErrNoSession when it
+// has expired at now.
 func (c *CookieStore) open(sealed string, now time.Time) (*Session, error) {
 	c.opens.Add(1)
 	b, err := c.seal.open(c.cfg.Name, sealed)
 	if err != nil {
-		return nil, ErrNoSession
+		return nil, ErrForeignCookie
 	}
 	s, err := unmarshalSession(c.seal, b, c.cfg.Lifetime)
 	if err != nil || !now.Before(s.ExpiresAt) {

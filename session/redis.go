@@ -212,7 +212,7 @@ func (s *RedisStore) load(r *http.Request) (*Session, error) {
 	} else {
 		id, ok := s.openID(cookie)
 		if !ok {
-			return nil, ErrNoSession
+			return nil, ErrForeignCookie
 		}
 		e = redisEntry{id: id, key: sessionKey(id)}
 	}

@@ -281,6 +281,12 @@ type ReplayGuard interface {
 // ErrNoSession means the request carries no usable session.
 var ErrNoSession = errors.New("session: no session")
 
+// ErrForeignCookie is the ErrNoSession of a session cookie that does not
+// open with any of session.secrets: sealed by a gateway with other
+// secrets (a replica, or this one before a redeploy that dropped the old
+// secret), or altered. errors.Is(ErrForeignCookie, ErrNoSession) holds.
+var ErrForeignCookie = fmt.Errorf("%w: the cookie does not open with any of session.secrets", ErrNoSession)
+
 // ErrLoggedOut is the Redis store's refusal to save a new session whose
 // provider session (sid) was ended by a back-channel logout in the last
 // minutes, or whose user (sub) was logged out or revoked after its sign-in
