@@ -151,15 +151,17 @@ func (c *Client) checkRequestedAuthentication(vt *verifiedJWT) error {
 	if v, ok := c.cfg.AuthParams["max_age"]; ok {
 		maxAge, _ := parseMaxAge(v) // checked by defaults
 		at, has, err := numericDate(vt.claims, "auth_time")
+		now := c.now()
 		switch {
 		case err != nil:
 			return fmt.Errorf("idp: ID token: %w", err)
 		case !has:
 			return errors.New("idp: ID token has no auth_time although max_age was requested")
-		case c.now().Add(leeway).Before(at):
-			return fmt.Errorf("idp: ID token auth_time %s is in the future", at.UTC().Format(time.RFC3339))
-		case c.now().Sub(at) > maxAge+maxLoginDuration+leeway:
-			return fmt.Errorf("idp: ID token auth_time %s is older than max_age %s allows", at.UTC().Format(time.RFC3339), v)
+		case now.Add(leeway).Before(at):
+			return fmt.Errorf("idp: ID token auth_time %s is in the future%s", at.UTC().Format(time.RFC3339), clockSkew(now))
+		case now.Sub(at) > maxAge+maxLoginDuration+leeway:
+			return fmt.Errorf("idp: ID token auth_time %s is older than max_age %s allows%s",
+				at.UTC().Format(time.RFC3339), v, gatewayClock(now))
 		}
 	}
 	return nil

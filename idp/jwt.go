@@ -222,7 +222,7 @@ func (c *Client) verifyJWT(ctx context.Context, v *oidc.IDTokenVerifier, raw str
 	case hasIat && now.Add(leeway).Before(iat):
 		return nil, fmt.Errorf("idp: token issued in the future (%s)%s", iat.UTC().Format(time.RFC3339), clockSkew(now))
 	case r.maxAge > 0 && now.Sub(iat) > r.maxAge+leeway:
-		return nil, fmt.Errorf("idp: token issued at %s is too old", iat.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("idp: token issued at %s is too old%s", iat.UTC().Format(time.RFC3339), gatewayClock(now))
 	}
 	out.exp, out.iat = exp, iat
 	return out, nil
