@@ -105,10 +105,11 @@ func (h *Handler) finish(ex *exchange, r *http.Request) {
 // cookie the browser never sent. It names no session and says nothing of
 // why it ended: the store keeps nothing of a deleted session to ask.
 // A cookie that does not open with session.secrets is
-// session_cookie=foreign instead (cookieState).
+// session_cookie=foreign instead (cookieState). A start or sign-out whose
+// rd was refused adds return_refused, the host it named (returnTo).
 func refusedTail(ex *exchange) []slog.Attr {
 	e := ex.refused
-	if e == nil && !ex.staleCookie {
+	if e == nil && !ex.staleCookie && ex.refusedReturn == "" {
 		return ex.logTail[:]
 	}
 	tail := ex.logTail[:len(ex.logTail):len(ex.logTail)]
@@ -117,6 +118,9 @@ func refusedTail(ex *exchange) []slog.Attr {
 	}
 	if ex.staleCookie {
 		tail = append(tail, slog.String("session_cookie", cookieState(ex)))
+	}
+	if ex.refusedReturn != "" {
+		tail = append(tail, slog.String("return_refused", logattr.Value(ex.refusedReturn, maxLoggedHost)))
 	}
 	return tail
 }

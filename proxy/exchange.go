@@ -23,13 +23,13 @@ type exchange struct {
 	query  string // the decided request's raw query: the forwarded one in forward-auth
 	label  string // route metric label
 	peer   netip.Addr
-	// trusted: the peer is in TrustedProxies.
-	trusted bool
 
 	dec decision // the decision, once made
 	// refused is the error answer given, if any; loginRedirect and endpoint
 	// record the other answers. exchange.outcome derives the metric label.
-	refused       *httpError
+	refused *httpError
+	// trusted: the peer is in TrustedProxies.
+	trusted       bool
 	loginRedirect bool
 	endpoint      bool // a gateway endpoint answered
 	identified    bool // identify ran
@@ -40,6 +40,10 @@ type exchange struct {
 	// foreignCookie: that cookie does not open with session.secrets
 	// (session.ErrForeignCookie).
 	foreignCookie bool
+	// refusedReturn is the host of a start or sign-out's rd that the
+	// redirect policy refused ("-" when it names none): the line says why
+	// the browser came back to "/" (returnTo).
+	refusedReturn string
 	// overrides are the methods a POST was decided as besides its own
 	// (decideOverride: its _method's, anyMethod), which the rechecks of
 	// its answer decide again (stillAllowed).

@@ -36,7 +36,7 @@ func (h *Handler) handleStart(ex *exchange, r *http.Request) {
 	if h.sameOrigin(ex, r) {
 		h.endAtStart(ex, r)
 	}
-	rd := h.redirects.validate(r.URL.Query().Get("rd"))
+	rd := h.returnTo(ex, r.URL.Query().Get("rd"))
 	if !h.onPublicHost(ex) {
 		// A link or a button on another host: the login-state cookie is
 		// host-only, so the login starts where its callback is.

@@ -62,7 +62,7 @@ func (h *Handler) handleSignOut(ex *exchange, r *http.Request) {
 	// sent: it clears every cookie of the registrable domain, other
 	// applications' sessions included.
 	ex.Header()["Clear-Site-Data"] = clearCache
-	rd := h.redirects.validate(r.URL.Query().Get("rd"))
+	rd := h.returnTo(ex, r.URL.Query().Get("rd"))
 	// Once asked, the sign-out is carried out whether or not the browser
 	// waits for its answer (closing the tab right after clicking "sign
 	// out" is common): the session ended in the store and its refresh

@@ -124,6 +124,23 @@ func (p *redirectPolicy) validate(raw string) string {
 	return raw
 }
 
+// returnTo is start's or sign-out's return URL: the rd a client sent, as
+// the redirect policy accepts it, else "/". A refused rd is named on the
+// request's line by the host it gave ("-" for none): a sign-in started on a
+// host neither public_url's nor in allowed_redirect_hosts (a route without
+// a host reached under another name) came back to "/" without a line
+// saying why, and the operator could not tell which host to list.
+func (h *Handler) returnTo(ex *exchange, raw string) string {
+	rd := h.redirects.validate(raw)
+	if raw != "" && rd != raw {
+		ex.refusedReturn = "-"
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
+			ex.refusedReturn = strings.ToLower(u.Host)
+		}
+	}
+	return rd
+}
+
 // allowedHost reports whether host:port (port already defaulted) is
 // public_url's origin or matches an allowed_redirect_hosts entry. Behind an
 // https public_url, plain http is refused except on loopback: one plain
