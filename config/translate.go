@@ -62,6 +62,7 @@ func (d *decoder) gatewayConfig(fc *fileConfig, kind string, pub *url.URL, route
 		LogLevel:           fc.Log.Level,
 	}
 	cfg.Cookie.Binding = providerBinding(cfg.Provider) + " " + cookieScope(cfg.Cookie.Domain, pub)
+	cfg.Cookie.Client = providerClient(cfg.Provider)
 	return cfg
 }
 
@@ -267,7 +268,15 @@ func cookieScope(domain string, pub *url.URL) string {
 // authorization endpoint, and client_id) and the terms on which it let
 // them in (identityTerms): session.CookieConfig.Binding.
 func providerBinding(p idp.Config) string {
-	return p.Issuer + " " + p.AuthorizationURL + " " + p.ClientID + " " + identityTerms(p)
+	return providerClient(p) + " " + identityTerms(p)
+}
+
+// providerClient names the provider client the gateway signs in with: its
+// issuer, or authorization endpoint, and client_id. The provider tells
+// each client of its own logouts, so the Redis index that a logout reads
+// is named by it (session.CookieConfig.Client).
+func providerClient(p idp.Config) string {
+	return p.Issuer + " " + p.AuthorizationURL + " " + p.ClientID
 }
 
 // identityTerms are the [provider] settings a session's identity was made

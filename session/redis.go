@@ -171,7 +171,7 @@ func cookieKeyedStore(cookie CookieConfig) (*RedisStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	index, err := newIndexNamer(cookie.Secrets)
+	index, err := newIndexNamer(cookie.Secrets, cookie.Client)
 	if err != nil {
 		return nil, err
 	}

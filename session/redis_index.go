@@ -43,24 +43,32 @@ const (
 )
 
 // indexNamer computes index names: an HMAC key per secret, derived with HKDF
-// (RFC 5869) for this purpose. The first secret names new index entries;
-// lookups try every secret, so that sessions indexed before a secret
-// rotation are still found while their secret is listed.
+// (RFC 5869) for this purpose and the provider client (CookieConfig.Client).
+// The first secret names new index entries; lookups try every secret, so
+// that sessions indexed before a secret rotation are still found while their
+// secret is listed, and then the keys of no client, which named the sets of
+// sessions saved before the client was part of the name.
 type indexNamer struct {
 	keys [][]byte
 }
 
-func newIndexNamer(secrets [][]byte) (*indexNamer, error) {
+func newIndexNamer(secrets [][]byte, client string) (*indexNamer, error) {
 	if len(secrets) == 0 {
 		return nil, errors.New("session: no secrets")
 	}
+	purposes := []string{purposeRedisIndex}
+	if client != "" {
+		purposes = []string{purposeRedisIndex + " for client " + client, purposeRedisIndex}
+	}
 	n := &indexNamer{}
-	for _, secret := range secrets {
-		k, err := hkdf.Key(sha256.New, secret, nil, purposeRedisIndex+" hmac-sha256", 32)
-		if err != nil {
-			return nil, fmt.Errorf("session: derive key: %w", err)
+	for _, purpose := range purposes {
+		for _, secret := range secrets {
+			k, err := hkdf.Key(sha256.New, secret, nil, purpose+" hmac-sha256", 32)
+			if err != nil {
+				return nil, fmt.Errorf("session: derive key: %w", err)
+			}
+			n.keys = append(n.keys, k)
 		}
-		n.keys = append(n.keys, k)
 	}
 	return n, nil
 }

@@ -317,6 +317,13 @@ type CookieConfig struct {
 	// but not their provider never accept each other's sessions or login
 	// states. "" binds to nothing.
 	Binding string
+	// Client names the provider client the sessions sign in with (issuer,
+	// or authorization endpoint, and client_id). It names the Redis
+	// store's index sets and logout markers, so that gateways sharing one
+	// Redis database and their secrets, each with a client of its own, end
+	// only their own sessions by a logout, a revocation by sub or the cap
+	// on a user's sessions. "" names them by the secrets alone.
+	Client string
 }
 
 // LoginState is what a login attempt must remember between the redirect to the
