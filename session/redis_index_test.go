@@ -175,3 +175,47 @@ func TestRedisIndexAfterSecretRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisIndexNamedByClient: on one Redis, with the same secrets, a
+// gateway of another provider client finds none of a client's sessions by
+// sub (a logout or revocation of its own), a replica of the same client
+// finds them, and a session indexed before the client named the sets (an
+// earlier version) is still found by both.
+func TestRedisIndexNamedByClient(t *testing.T) {
+	clock := newTestClock()
+	legacy, _, _, _ := newTestRedisStore(t, clock)
+	withClient := func(client string) *RedisStore {
+		cfg := legacy.cfg
+		cfg.Client = client
+		s, err := legacy.WithCookie(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, replica, b := withClient(testIssuer+" client-a"), withClient(testIssuer+" client-a"), withClient(testIssuer+" client-b")
+	ctx := context.Background()
+	fromA := requestWith(saveCookies(t, a, nil, emailSession(t, clock.Now(), "ada@example.com", "00u1ada", "sid-1")))
+	if n, err := b.DeleteBySubject(ctx, testIssuer, "00u1ada"); err != nil || n != 0 {
+		t.Errorf("another client's DeleteBySubject = %d, %v; want 0", n, err)
+	}
+	if n, err := b.DeleteBySID(ctx, testIssuer, "sid-1"); err != nil || n != 0 {
+		t.Errorf("another client's DeleteBySID = %d, %v; want 0", n, err)
+	}
+	if _, err := a.Load(fromA); err != nil {
+		t.Fatalf("another client's logout ended the session: %v", err)
+	}
+	old := requestWith(saveCookies(t, legacy, nil, emailSession(t, clock.Now(), "ada@example.com", "00u1ada", "sid-2")))
+	if n, err := b.DeleteBySubject(ctx, testIssuer, "00u1ada"); err != nil || n != 1 {
+		t.Errorf("DeleteBySubject of a session indexed without a client = %d, %v; want 1", n, err)
+	}
+	if _, err := legacy.Load(old); err == nil {
+		t.Error("a session indexed without a client survived its user's logout")
+	}
+	if n, err := replica.DeleteBySubject(ctx, testIssuer, "00u1ada"); err != nil || n != 1 {
+		t.Errorf("a replica's DeleteBySubject = %d, %v; want 1", n, err)
+	}
+	if _, err := a.Load(fromA); err == nil {
+		t.Error("the session survived its own client's logout")
+	}
+}
