@@ -8,7 +8,8 @@ import (
 
 // TestSharedRedisLogoutStaysWithItsClient: two gateways for two apps,
 // copied from one set of values (the same secrets, one Redis database),
-// each signing in with a client of its own at one provider. The provider
+// each signing in with a client of its own at one provider. A's session
+// cookie does not open at B (it names a key in the shared Redis). The provider
 // logs the user out of app B only (a logout token for B's client, by sub,
 // or by the provider session's sid as Keycloak shares it between clients):
 // app A's session of the same user goes on, as the provider, which tells
@@ -25,6 +26,10 @@ func TestSharedRedisLogoutStaysWithItsClient(t *testing.T) {
 	c := browser(t)
 	loginThrough(t, c, gwA, "alice")
 	ck := sessionCookie(t, c, gwA)
+	// A's cookie names A's Redis key, but B (another client) does not open it.
+	if status, _, _ := withCookie(t, "GET", gwB.URL+"/app/from-a", ck, false); status != 401 {
+		t.Errorf("app A's session cookie at gateway B: %d, want 401", status)
+	}
 
 	forB := map[string]any{"aud": "app-b"}
 	for _, tc := range []struct{ name, sub, sid string }{{"by sub", "alice", ""}, {"by sid", "alice", "sid-alice"}} {
