@@ -47,3 +47,27 @@ func TestSharedRedisLogoutStaysWithItsClient(t *testing.T) {
 		t.Errorf("a logout for app A's client left A's session: %d, want 401", status)
 	}
 }
+
+// TestSharedSessionDecidedByEachGateway: two gateways of one client that
+// share one Redis and the secrets share their sessions, and each decides
+// them by its own routes: alice (group admins) signed in at A, whose routes
+// admit any user, is refused at B, whose routes want the group ops.
+func TestSharedSessionDecidedByEachGateway(t *testing.T) {
+	t.Parallel()
+	rs := startRedis(t, false)
+	p := oidctest.New(t, oidctest.Options{})
+	up := newUpstream(t)
+	gwA := startGateway(t, pickAddrs(t), redisGatewayConfig(p.Issuer, p.ClientID, p.ClientSecret, up.URL, redisSession(rs.URL())))
+	gwB := startGateway(t, pickAddrs(t), tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Session: redisSession(rs.URL()), Upstream: up.URL, Routes: "\n[[routes]]\npath = \"/**\"\nallow_groups = [\"ops\"]\n"}.String())
+	c := browser(t)
+	loginThrough(t, c, gwA, "alice")
+	ck := sessionCookie(t, c, gwA)
+	before := up.count()
+	if status, _, _ := withCookie(t, "GET", gwB.URL+"/app/on-b", ck, false); status != 403 || up.count() != before {
+		t.Errorf("alice's session from A at B (group ops): %d, app reached %d times; want 403 and none", status, up.count()-before)
+	}
+	if status, _, _ := withCookie(t, "GET", gwA.URL+"/app/on-a", ck, false); status != 200 {
+		t.Errorf("alice's session at A: %d, want 200", status)
+	}
+}
