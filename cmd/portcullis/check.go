@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
@@ -132,12 +133,44 @@ func splitRequest(request string) (method, rawURL string, err error) {
 	method, rawURL, ok := strings.Cut(strings.TrimSpace(request), " ")
 	rawURL = strings.TrimSpace(rawURL)
 	if !ok || strings.IndexFunc(rawURL, unicode.IsSpace) >= 0 {
-		return "", "", usageError(`--request must be "METHOD URL", got %q`, request)
+		got := shownURL(strings.TrimSpace(request)) // no method: the URL alone
+		if ok {
+			got = method + " " + shownURL(rawURL)
+		}
+		return "", "", usageError(`--request must be "METHOD URL", got %q`, got)
 	}
 	if err := proxy.CheckRequestURL(rawURL); err != nil {
-		return "", "", usageError("--request: %v: %q", err, rawURL)
+		return "", "", usageError("--request: %v: %q", err, shownURL(rawURL))
 	}
 	return method, rawURL, nil
+}
+
+// shownURL is a --request URL as a usage error quotes it: without its user
+// information, query and fragment, which may hold a password or a token
+// (standard error goes to CI logs), each shown as "…", as is what follows
+// a space, which no URL holds. A URL that does not parse shows its scheme.
+func shownURL(raw string) string {
+	raw, _, spaced := strings.Cut(raw, " ")
+	u, err := url.Parse(raw)
+	if err != nil {
+		scheme, _, _ := strings.Cut(raw, ":")
+		return scheme + ":…"
+	}
+	shown := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	s := shown.String()
+	if u.User != nil {
+		s = strings.Replace(s, "//", "//…@", 1)
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		s += "?…"
+	}
+	if strings.Contains(raw, "#") {
+		s += "#…"
+	}
+	if spaced {
+		s += " …"
+	}
+	return s
 }
 
 // printRouteDecision prints the route that decides ex (its line in file)

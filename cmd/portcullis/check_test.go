@@ -515,3 +515,32 @@ func TestCheckHeaderErrorEchoesNoValue(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckRequestErrorEchoesNoSecret: a --request URL that check refuses
+// was echoed whole in its usage error: a password in its user information
+// ("https://ann:PASSWORD@host/", refused as user information) or a token
+// in its query went to stderr, which CI keeps in its logs. The error quotes
+// the URL without its user information, query and fragment. Found by
+// review JQ.
+func TestCheckRequestErrorEchoesNoSecret(t *testing.T) {
+	path := writeConfig(t, "good.toml", checkGood)
+	const secret = "s3cr3t-pa55"
+	for _, req := range []string{
+		"GET https://ann:" + secret + "@dash.example.com/admin/",
+		"GET https://" + secret + "@dash.example.com/admin/",
+		"GET https://dash.example.com/admin/?access_token=" + secret + "#top",
+		"GET ftp://ann:" + secret + "@dash.example.com/",
+		"GET https://ann:" + secret + "@dash.example.com/a b",
+		"GET https://ann:" + secret + "@dash.example.com:x/",
+		"https://ann:" + secret + "@dash.example.com/",
+	} {
+		r := invoke(t, nil, "check", "--config", path, "--request", req)
+		if r.code != 2 || strings.Contains(r.stderr+r.stdout, secret) {
+			t.Errorf("--request %q: exit %d, stderr %q; want 2 and no secret echoed", req, r.code, r.stderr)
+		}
+	}
+	r := invoke(t, nil, "check", "--config", path, "--request", "GET https://ann:"+secret+"@dash.example.com/admin/?q=1")
+	if want := `"https://…@dash.example.com/admin/?…"`; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr %q; want the URL shown as %s", r.stderr, want)
+	}
+}
