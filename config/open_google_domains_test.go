@@ -39,7 +39,7 @@ func TestOpenSignInWarningSharedGoogleDomains(t *testing.T) {
 			want = append(want, fmt.Sprintf("routes[%d]: warning: any Google account can sign in and reach this route", i))
 		}
 	}
-	for _, lines := range []string{`issuer = "https://accounts.google.com"` + "\nclient_id = \"c\"", "kind = \"google\"\nclient_id = \"c\""} {
+	for _, lines := range []string{`issuer = "https://accounts.google.com"` + "\nclient_id = \"c\"\n" + googleOfflineParams, "kind = \"google\"\nclient_id = \"c\""} {
 		doc := strings.Replace(provider(lines), "[[routes]]\npath = \"/**\"\n", routes.String(), 1)
 		cfg := mustParse(t, t.TempDir(), doc, nil)
 		if len(cfg.Warnings) != len(want) {
@@ -103,7 +103,7 @@ func TestOpenExtraIssuerWarningSharedGoogleDomains(t *testing.T) {
 // kind = "google" too; with kind = "google" hosted_domain alone is enough.
 func TestOpenSignInWarningAdviceIsValid(t *testing.T) {
 	for _, c := range []struct{ lines, advice, fixed string }{
-		{`issuer = "https://accounts.google.com"` + "\nclient_id = \"c\"",
+		{`issuer = "https://accounts.google.com"` + "\nclient_id = \"c\"\n" + googleOfflineParams,
 			`set provider.kind = "google" and provider.hosted_domain, or restrict`,
 			`issuer = "https://accounts.google.com"` + "\nclient_id = \"c\"\nkind = \"google\"\nhosted_domain = \"acme.com\""},
 		{"kind = \"google\"\nclient_id = \"c\"",
@@ -119,3 +119,7 @@ func TestOpenSignInWarningAdviceIsValid(t *testing.T) {
 		}
 	}
 }
+
+// googleOfflineParams asks Google for offline access under kind "oidc",
+// so that a test of another warning gets no warnNoRefreshToken.
+const googleOfflineParams = `auth_params = { access_type = "offline", prompt = "consent" }`

@@ -122,6 +122,7 @@ func (d *decoder) warnAll(fc *fileConfig, kind string, pub *url.URL) {
 	d.warnSharedAudience(&fc.Headers, pub, fc.Upstreams, fc.Routes)
 	d.warnCookieReach(fc, kind, pub)
 	d.warnLocalSignOut(&fc.Provider, &fc.Session)
+	d.warnNoRefreshToken(&fc.Provider, kind, &fc.Session)
 }
 
 // requestedScopes is provider.scopes, else the kind's default scopes.

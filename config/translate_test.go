@@ -58,8 +58,9 @@ func TestDefaults(t *testing.T) {
 		{"Upstream.FlushInterval", cfg.Proxy.Upstreams[0].FlushInterval, time.Duration(0)},
 		{"Route.Upstream", cfg.Routes[0].Upstream, "app"},
 		{"Route.Line", cfg.Routes[0].Line, 15},
-		// base signs in any Google account on its one route (warnOpenSignIn).
-		{"Warnings", len(cfg.Warnings), 1},
+		// base signs in any Google account on its one route (warnOpenSignIn)
+		// and, as kind "oidc", asks Google for no refresh token (warnNoRefreshToken).
+		{"Warnings", len(cfg.Warnings), 2},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {

@@ -190,7 +190,7 @@ require_scopes = ["SCOPE"]
 	cases := []struct {
 		name, provider, scope, who string
 	}{
-		{"google issuer", `issuer = "https://accounts.google.com"` + "\nclient_id = \"c\"", "openid", "any Google account"},
+		{"google issuer", `issuer = "https://accounts.google.com"` + "\nclient_id = \"c\"\n" + googleOfflineParams, "openid", "any Google account"},
 		{"google kind", "kind = \"google\"\nclient_id = \"c\"", "email", "any Google account"},
 		{"github", "kind = \"github\"\nclient_id = \"c\"", "read:org", "any GitHub user"},
 		{"google workspace", "kind = \"google\"\nclient_id = \"c\"\nhosted_domain = \"acme.com\"", "openid", ""},

@@ -1,0 +1,48 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestNoRefreshTokenWarning: Google's or Entra ID's issuer under kind
+// "oidc" without what that provider needs before it issues a refresh token
+// (Google: access_type=offline, and prompt=consent for later sign-ins;
+// Entra ID: the offline_access scope) makes every session end with its
+// first access token, an hour in; check warns at provider.issuer and names
+// the kind that asks for it. The README and the chart's default values had
+// that configuration for Google, and check said OK.
+func TestNoRefreshTokenWarning(t *testing.T) {
+	const google = `issuer = "https://accounts.google.com"` + "\nclient_id = \"c\"\n"
+	const entra = `issuer = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"` + "\nclient_id = \"c\"\n"
+	cases := []struct{ name, lines, want string }{
+		{"google, no auth_params", google, `cfg.toml:5: provider.issuer: warning: Google's issuer with kind = "oidc": without auth_params access_type = "offline" Google issues no refresh token`},
+		{"google, offline without consent", google + `auth_params = { access_type = "offline" }`, `without auth_params prompt = "consent" Google issues a refresh token only at a user's first consent`},
+		{"google, offline with consent", google + `auth_params = { access_type = "offline", prompt = "select_account consent" }`, ""},
+		{"kind google", "kind = \"google\"\n" + google, ""},
+		{"google, no refresh", google + "[session]\nrefresh = false\n", ""},
+		{"entra as oidc", entra, `cfg.toml:5: provider.issuer: warning: Entra ID's issuer with kind = "oidc": provider.scopes lacks "offline_access"`},
+		{"entra as oidc, offline_access", entra + `scopes = ["openid", "email", "offline_access"]`, ""},
+		{"kind entra", "kind = \"entra\"\n" + entra, ""},
+		{"another provider", `issuer = "https://login.acme.com"` + "\nclient_id = \"c\"\n", ""},
+	}
+	for _, c := range cases {
+		doc := provider(c.lines)
+		if strings.Contains(c.lines, "[session]") {
+			doc = strings.Replace(provider(google), "[session]\n", "[session]\nrefresh = false\n", 1)
+		}
+		cfg := mustParse(t, t.TempDir(), doc, nil)
+		var got []string
+		for _, w := range cfg.Warnings {
+			if strings.Contains(w, "refresh token") {
+				got = append(got, w)
+			}
+		}
+		switch {
+		case c.want == "" && len(got) != 0:
+			t.Errorf("%s: warnings %q, want none about refresh tokens", c.name, got)
+		case c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)):
+			t.Errorf("%s: warnings %q, want one with %q", c.name, got, c.want)
+		}
+	}
+}
