@@ -321,6 +321,7 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 	h.metrics.login("succeeded", "")
 	ex.id = &s.Identity
 	h.logSignIn(&s.Identity, ls.StepUp)
+	h.warnNoRefreshToken(s)
 	dr, release := detached(r)
 	defer release()
 	delErr := h.endPresented(dr)

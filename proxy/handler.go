@@ -33,34 +33,35 @@ type stateJar interface {
 
 // Handler is the gateway's http.Handler. It is safe for concurrent use.
 type Handler struct {
-	cfg       Config
-	now       func() time.Time
-	log       *slog.Logger
-	prefix    string
-	redirects *redirectPolicy
-	origin    string // public_url's origin, for the sign-out Origin check
-	public    Host   // public_url's host as policy.ParseHost reads a request's
-	pageCSP   string // Content-Security-Policy of the HTML pages
-	issuer    string // public_url, the assertions' iss
-	states    stateJar
-	upstreams map[string]*upstream
-	single    *upstream     // the only upstream, when there is exactly one
-	bodies    *bodyPool     // the upstreams' pre-read buffers, also for forms read before the decision (readForm)
-	sendIdle  time.Duration // sendIdleTimeout (tests shorten it)
-	scrub     headerSet     // inbound headers always removed
-	names     headerNames
-	signer    *signer
-	idCache   *valueCache
-	metrics   *metrics
-	tracing   *tracing // nil = no tracing
-	refresher refresher
-	login     Login               // cfg.Provider, for sign-in
-	logout    Logout              // cfg.Provider, for sign-out and back-channel logout
-	verifier  Verifier            // cfg.Provider, for bearer tokens and refresh
-	revoker   session.Revoker     // cfg.Sessions when it can revoke; nil = back-channel logout answers 501
-	replay    session.ReplayGuard // cfg.Sessions when replicas share it; nil = states are single-use per process
-	exchanges chan struct{}       // one per code exchange in flight (maxLoginExchanges)
-	chunkWarn sync.Once           // warnChunkedAuthCookie's one warning
+	cfg           Config
+	now           func() time.Time
+	log           *slog.Logger
+	prefix        string
+	redirects     *redirectPolicy
+	origin        string // public_url's origin, for the sign-out Origin check
+	public        Host   // public_url's host as policy.ParseHost reads a request's
+	pageCSP       string // Content-Security-Policy of the HTML pages
+	issuer        string // public_url, the assertions' iss
+	states        stateJar
+	upstreams     map[string]*upstream
+	single        *upstream     // the only upstream, when there is exactly one
+	bodies        *bodyPool     // the upstreams' pre-read buffers, also for forms read before the decision (readForm)
+	sendIdle      time.Duration // sendIdleTimeout (tests shorten it)
+	scrub         headerSet     // inbound headers always removed
+	names         headerNames
+	signer        *signer
+	idCache       *valueCache
+	metrics       *metrics
+	tracing       *tracing // nil = no tracing
+	refresher     refresher
+	login         Login               // cfg.Provider, for sign-in
+	logout        Logout              // cfg.Provider, for sign-out and back-channel logout
+	verifier      Verifier            // cfg.Provider, for bearer tokens and refresh
+	revoker       session.Revoker     // cfg.Sessions when it can revoke; nil = back-channel logout answers 501
+	replay        session.ReplayGuard // cfg.Sessions when replicas share it; nil = states are single-use per process
+	exchanges     chan struct{}       // one per code exchange in flight (maxLoginExchanges)
+	chunkWarn     sync.Once           // warnChunkedAuthCookie's one warning
+	noRefreshWarn sync.Once           // warnNoRefreshToken's one warning
 }
 
 // New checks cfg and builds a Handler: one reverse proxy per upstream, the

@@ -118,6 +118,9 @@ type Options struct {
 	// OmitTokenScope leaves scope out of token responses, as RFC 6749 §5.1
 	// allows when the grant is exactly the requested scope.
 	OmitTokenScope bool
+	// NoRefreshToken leaves refresh_token out of token responses, as
+	// Google without offline access and Entra ID without offline_access do.
+	NoRefreshToken bool
 	// ExtraJWKS entries are appended verbatim to the published key set.
 	ExtraJWKS []json.RawMessage
 	// ClientSecretPostOnly refuses client_secret_basic at the token
@@ -712,6 +715,9 @@ func (p *Provider) issue(w http.ResponseWriter, sub, scope, nonce string) {
 	tokenType, expiresIn := p.tokenType, p.expiresIn
 	p.mu.Unlock()
 	resp := map[string]any{"access_token": p.mint(at), "refresh_token": rt}
+	if p.opts.NoRefreshToken {
+		delete(resp, "refresh_token")
+	}
 	if tokenType != "" {
 		resp["token_type"] = tokenType
 	}
