@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"mime/multipart"
 	"net/http"
@@ -374,11 +375,16 @@ func FuzzIndexFold(f *testing.F) {
 }
 
 // FuzzMethodOverride: hostile queries and bodies of every kind never crash
-// the parsers, and an override found is a valid method other than POST.
+// the parsers, an override found is a valid method other than POST, and a
+// JSON body's top-level _method string, as encoding/json reads the whole
+// object (and Laravel its JSON input), is the method decided, unless the
+// request is refused: an application must never act on a method the
+// gateway did not see.
 func FuzzMethodOverride(f *testing.F) {
 	f.Add("_method=delete", uint8(urlencodedForm), "b", "_method=put", false)
 	f.Add("", uint8(multipartForm), "b", "--b\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\ndelete\r\n--b--\r\n", false)
 	f.Add("", uint8(jsonForm), "", `{"_method":"patch"}`, true)
+	f.Add("", uint8(jsonForm), "", `{"a":{"_method":"get"},"\u005fmethod":" put"}`, false)
 	f.Add("", uint8(multipartForm), "b", "--b\r\nContent-Disposition: x; name='_method'; name=\"\\\"\r\nContent-ID: <_method>\r\n\r\n", true)
 	f.Fuzz(func(t *testing.T, query string, kind uint8, boundary, body string, cut bool) {
 		if boundary == "" {
@@ -388,7 +394,33 @@ func FuzzMethodOverride(f *testing.F) {
 		if err == nil && m != "" && (!policy.ValidMethod(m) || m == http.MethodPost) {
 			t.Fatalf("override %q", m)
 		}
+		if err != nil || formKind(kind)&jsonForm == 0 {
+			return
+		}
+		if v, ok := jsonOverride(body); ok && overrideAsDecided(v) != m {
+			t.Fatalf("JSON body %q: encoding/json reads _method %q, the gateway decided as %q", body, v, m)
+		}
 	})
+}
+
+// jsonOverride is the top-level "_method" string of a JSON object body as
+// encoding/json reads the whole document, ok false when there is none.
+func jsonOverride(body string) (string, bool) {
+	var obj map[string]any
+	if json.Unmarshal([]byte(body), &obj) != nil {
+		return "", false
+	}
+	v, ok := obj[overrideParam].(string)
+	return v, ok
+}
+
+// overrideAsDecided is the method methodOverride decides a _method value
+// v as: its upper-cased, trimmed name, with POST no override.
+func overrideAsDecided(v string) string {
+	if m := strings.ToUpper(strings.TrimSpace(v)); m != http.MethodPost {
+		return m
+	}
+	return ""
 }
 
 // TestUnreadOverrideNeverChangesUpstream: a POST whose body cannot be read
