@@ -218,12 +218,15 @@ func (f fetcher) getOnce(ctx context.Context, u, authz string, header http.Heade
 // retryAfter parses Retry-After (RFC 9110 §10.2.3): delay-seconds or an
 // HTTP-date. Seconds beyond time.Duration's range are its longest wait
 // (callers cap it): multiplied out, they wrapped around to a negative or
-// short one.
+// short one. Only digits are such seconds: ParseInt reports a range error
+// before it reads a byte past int64's range, so "99999999999999999999x"
+// was read as the longest wait.
 func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+	s := strings.TrimSpace(v)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) && decimalDigits(strings.TrimPrefix(s, "+")) {
 		if n < 0 {
 			return 0, false
 		}
@@ -233,6 +236,16 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+// decimalDigits reports whether s is one or more ASCII digits.
+func decimalDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
