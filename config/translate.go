@@ -123,6 +123,7 @@ func (d *decoder) warnAll(fc *fileConfig, kind string, pub *url.URL) {
 	d.warnCookieReach(fc, kind, pub)
 	d.warnLocalSignOut(&fc.Provider, &fc.Session)
 	d.warnNoRefreshToken(&fc.Provider, kind, &fc.Session)
+	d.warnKindGoogleIssuer(&fc.Provider, kind)
 }
 
 // requestedScopes is provider.scopes, else the kind's default scopes.

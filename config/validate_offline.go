@@ -30,6 +30,21 @@ func (d *decoder) warnNoRefreshToken(p *providerSection, kind string, s *session
 	}
 }
 
+// warnKindGoogleIssuer warns when kind "google" names an issuer that is not
+// Google's: Google's rules then apply to another provider's users. Every
+// authorization request asks for prompt=consent and access_type=offline
+// (Entra ID shows its consent page at every sign-in, and refuses users who
+// may not consent), and an email address counts as verified only for a
+// Gmail or Workspace account (idp googleAuthoritative), so a rule by email
+// refuses every user. The chart's values set kind google: a Helm user who
+// overrides only provider.issuer keeps it, as Helm merges maps.
+func (d *decoder) warnKindGoogleIssuer(p *providerSection, kind string) {
+	if kind != "google" || p.Issuer == "" || strings.TrimSuffix(p.Issuer, "/") == "https://accounts.google.com" {
+		return
+	}
+	d.warn("provider.kind", `kind = "google" with provider.issuer %q, which is not Google's: Google's rules apply to its users (prompt=consent and access_type=offline at every sign-in; an email address counts as verified only for a Gmail or Workspace account, so rules by email refuse the others); set provider.kind for that provider ("oidc", "entra"), or remove provider.issuer for Google`, p.Issuer)
+}
+
 // googleOffline says what of Google's offline access the authorization
 // parameters params lack ("" for nothing): access_type=offline, else no
 // refresh token at all; prompt=consent, else one only at a user's first

@@ -46,3 +46,37 @@ func TestNoRefreshTokenWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestKindGoogleOtherIssuerWarning: kind "google" with an issuer that is not
+// Google's applies Google's rules to another provider: prompt=consent and
+// access_type=offline in every authorization request, and an email address
+// counts as verified only for Gmail or a Workspace account (hd), so rules by
+// email refuse every user. The chart's values set kind google, and a Helm
+// user who overrides only provider.issuer (Helm merges maps) got that with
+// check saying OK. Found by review JS.
+func TestKindGoogleOtherIssuerWarning(t *testing.T) {
+	const want = `cfg.toml:5: provider.kind: warning: kind = "google" with provider.issuer "https://dev-1.okta.com", which is not Google's`
+	cases := []struct{ name, lines, want string }{
+		{"another provider", "kind = \"google\"\nissuer = \"https://dev-1.okta.com\"\nclient_id = \"c\"", want},
+		{"entra", "kind = \"google\"\nissuer = \"https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0\"\nclient_id = \"c\"", `provider.kind: warning: kind = "google" with provider.issuer "https://login.microsoftonline.com/`},
+		{"google's issuer", "kind = \"google\"\nissuer = \"https://accounts.google.com\"\nclient_id = \"c\"", ""},
+		{"google's issuer, slash", "kind = \"google\"\nissuer = \"https://accounts.google.com/\"\nclient_id = \"c\"", ""},
+		{"no issuer", "kind = \"google\"\nclient_id = \"c\"", ""},
+		{"kind oidc", "kind = \"oidc\"\nissuer = \"https://dev-1.okta.com\"\nclient_id = \"c\"", ""},
+	}
+	for _, c := range cases {
+		cfg := mustParse(t, t.TempDir(), provider(c.lines), nil)
+		var got []string
+		for _, w := range cfg.Warnings {
+			if strings.Contains(w, "provider.kind") {
+				got = append(got, w)
+			}
+		}
+		switch {
+		case c.want == "" && len(got) != 0:
+			t.Errorf("%s: warnings %q, want none at provider.kind", c.name, got)
+		case c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)):
+			t.Errorf("%s: warnings %q, want one with %q", c.name, got, c.want)
+		}
+	}
+}
