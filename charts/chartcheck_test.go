@@ -54,6 +54,8 @@ func TestChartCheckScript(t *testing.T) {
 		{"a warning", false, shadowed, 0, "routes[1]: warning: unreachable"},
 		{"a warning with --strict", true, shadowed, 2, "routes[1]: warning: unreachable"},
 		{"--strict, no warning", true, []string{"--set", "existingSecret=portcullis-secrets"}, 0, ": OK"},
+		{"--strict, another provider's issuer", true, []string{"--set", "existingSecret=portcullis-secrets",
+			"--set", "config.provider.issuer=https://dev-1.okta.com"}, 0, ": OK"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

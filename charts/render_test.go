@@ -93,6 +93,27 @@ func renderCases() []renderCase {
 				}
 			},
 		},
+		{
+			// Helm merges maps: a user who overrides only the issuer with
+			// another provider's keeps no kind google from the chart's
+			// values, whose Google issuer alone gets it (review JS).
+			name: "another provider's issuer", sets: []string{"config.provider.issuer=https://dev-1.okta.com"},
+			wantKinds: gateway,
+			check: func(t *testing.T, r rendered) {
+				if cfg := configTOML(t, r, fullname); strings.Contains(cfg, "kind =") {
+					t.Errorf("config.toml names a kind for Okta's issuer:\n%s", cfg)
+				}
+			},
+		},
+		{
+			name: "kind given with Google's issuer", sets: []string{"config.provider.kind=oidc"},
+			wantKinds: gateway,
+			check: func(t *testing.T, r rendered) {
+				if cfg := configTOML(t, r, fullname); !strings.Contains(cfg, `kind = "oidc"`) {
+					t.Errorf("config.toml lacks the kind given:\n%s", cfg)
+				}
+			},
+		},
 	}
 }
 
@@ -150,6 +171,7 @@ func checkDefault(t *testing.T, r rendered) {
 		`client_secret_file = "/etc/portcullis/secrets/client-secret"`,
 		`secrets_file = "/etc/portcullis/secrets/session-secrets"`,
 		`assertion_key_file = "/etc/portcullis/secrets/assertion-key.pem"`,
+		`kind = "google"`,
 	} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("config.toml lacks %s:\n%s", want, cfg)

@@ -297,12 +297,18 @@ existingConfigMap the durations are in a ConfigMap the chart does not read.
 
 {{/*
 portcullis.config assembles the configuration map: `config` plus what the chart owns
-(listen addresses, *_file paths of the mounted secrets, the in-chart Redis address).
+(provider.kind google for Google's issuer given without a kind, listen addresses, *_file
+paths of the mounted secrets, the in-chart Redis address).
 */}}
 {{- define "portcullis.config" -}}
 {{- $cfg := deepCopy (.Values.config | default dict) -}}
 {{- range $section := list "server" "provider" "session" "headers" -}}
 {{- if not (kindIs "map" (get $cfg $section)) }}{{ $_ := set $cfg $section dict }}{{ end -}}
+{{- end -}}
+{{- $provider := get $cfg "provider" -}}
+{{- if and (not (hasKey $provider "kind")) (eq (trimSuffix "/" (toString (get $provider "issuer"))) "https://accounts.google.com") -}}
+{{- /* Google's issuer without a kind: kind google, which asks for offline access (values.yaml). */ -}}
+{{- $_ := set $provider "kind" "google" -}}
 {{- end -}}
 {{- $server := get $cfg "server" -}}
 {{- range $k := list "listen" "ops_listen" -}}
