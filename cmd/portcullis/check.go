@@ -135,7 +135,7 @@ func splitRequest(request string) (method, rawURL string, err error) {
 	if !ok || strings.IndexFunc(rawURL, unicode.IsSpace) >= 0 {
 		got := shownURL(strings.TrimSpace(request)) // no method: the URL alone
 		if ok {
-			got = method + " " + shownURL(rawURL)
+			got = shownMethod(method) + " " + shownURL(rawURL)
 		}
 		return "", "", usageError(`--request must be "METHOD URL", got %q`, got)
 	}
@@ -148,13 +148,16 @@ func splitRequest(request string) (method, rawURL string, err error) {
 // shownURL is a --request URL as a usage error quotes it: without its user
 // information, query and fragment, which may hold a password or a token
 // (standard error goes to CI logs), each shown as "…", as is what follows
-// a space, which no URL holds. A URL that does not parse shows its scheme.
+// a space, which no URL holds. A URL that does not parse shows its scheme
+// alone, or "…" without one (a relative URL's query is no less secret).
 func shownURL(raw string) string {
 	raw, _, spaced := strings.Cut(raw, " ")
 	u, err := url.Parse(raw)
 	if err != nil {
-		scheme, _, _ := strings.Cut(raw, ":")
-		return scheme + ":…"
+		if scheme, _, ok := strings.Cut(raw, ":"); ok && isScheme(scheme) {
+			return scheme + ":…"
+		}
+		return "…"
 	}
 	shown := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
 	s := shown.String()
@@ -171,6 +174,27 @@ func shownURL(raw string) string {
 		s += " …"
 	}
 	return s
+}
+
+// shownMethod is --request's first word as a usage error quotes it: as it
+// is when it is a token, as methods are, else as a URL (shownURL): a URL
+// given without a method is in its place.
+func shownMethod(method string) string {
+	if httpguts.ValidHeaderFieldName(method) {
+		return method
+	}
+	return shownURL(method)
+}
+
+// isScheme reports whether s is a URL scheme (RFC 3986 3.1).
+func isScheme(s string) bool {
+	for i, c := range s {
+		letter := 'a' <= c|0x20 && c|0x20 <= 'z'
+		if !letter && (i == 0 || !('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // printRouteDecision prints the route that decides ex (its line in file)

@@ -533,6 +533,12 @@ func TestCheckRequestErrorEchoesNoSecret(t *testing.T) {
 		"GET https://ann:" + secret + "@dash.example.com/a b",
 		"GET https://ann:" + secret + "@dash.example.com:x/",
 		"https://ann:" + secret + "@dash.example.com/",
+		// Found by review JS: a URL that does not parse and holds no ":"
+		// was shown whole, and a URL in the method's place as it was.
+		"GET /admin/%zz?access_token=" + secret,
+		"GET dash.example.com%zz/?access_token=" + secret,
+		"https://ann:" + secret + "@dash.example.com/ a b",
+		"https://ann:" + secret + "@dash.example.com/ /",
 	} {
 		r := invoke(t, nil, "check", "--config", path, "--request", req)
 		if r.code != 2 || strings.Contains(r.stderr+r.stdout, secret) {
