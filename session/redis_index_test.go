@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -217,5 +219,54 @@ func TestRedisIndexNamedByClient(t *testing.T) {
 	}
 	if _, err := a.Load(fromA); err == nil {
 		t.Error("the session survived its own client's logout")
+	}
+}
+
+// TestRedisLogoutMarkerNamedByClient: the logout markers are named by the
+// client as the index sets are: another client's logout of a user leaves a
+// sign-in of this client under way alone, a replica's refuses it. (Review
+// JS: TestRedisIndexNamedByClient tried the sets only; a marker named
+// without the client passed it.)
+func TestRedisLogoutMarkerNamedByClient(t *testing.T) {
+	clock := newTestClock()
+	legacy, _, _, _ := newTestRedisStore(t, clock)
+	withClient := func(client string) *RedisStore {
+		cfg := legacy.cfg
+		cfg.Client = client
+		s, err := legacy.WithCookie(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, replica, b := withClient(testIssuer+" client-a"), withClient(testIssuer+" client-a"), withClient(testIssuer+" client-b")
+	ctx := context.Background()
+	began := clock.Now()
+	save := func(sid string) error {
+		s := emailSession(t, clock.Now(), "ada@example.com", "00u1ada", sid)
+		s.Identity.Issuer, s.SignInStarted = testIssuer, began
+		return a.Save(httptest.NewRecorder(), nil, s)
+	}
+	clock.Advance(time.Second)
+	if _, err := b.DeleteBySubject(ctx, testIssuer, "00u1ada"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.DeleteBySID(ctx, testIssuer, "sid-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := save("sid-1"); err != nil {
+		t.Errorf("a sign-in under way after another client's logout: %v, want none", err)
+	}
+	if _, err := replica.DeleteBySID(ctx, testIssuer, "sid-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := save("sid-2"); !errors.Is(err, ErrLoggedOut) {
+		t.Errorf("a sign-in under way after a replica's logout of its sid: %v, want ErrLoggedOut", err)
+	}
+	if _, err := replica.DeleteBySubject(ctx, testIssuer, "00u1ada"); err != nil {
+		t.Fatal(err)
+	}
+	if err := save("sid-3"); !errors.Is(err, ErrLoggedOut) {
+		t.Errorf("a sign-in under way after a replica's logout of its user: %v, want ErrLoggedOut", err)
 	}
 }
