@@ -98,7 +98,7 @@ func explain(w io.Writer, file string, h *proxy.Handler, request string, header 
 	}
 	denied := &exitError{code: 3}
 	if method != strings.ToUpper(method) { // the handler refuses it too; this names it
-		fmt.Fprintf(w, "decision: refused (400): method %q is not upper-case\n", method)
+		fmt.Fprintf(w, "decision: refused (400): method %q is not upper-case\n", shownMethod(method))
 		return denied
 	}
 	ex, err := h.Explain(method, rawURL, header, id)

@@ -545,6 +545,14 @@ func TestCheckRequestErrorEchoesNoSecret(t *testing.T) {
 			t.Errorf("--request %q: exit %d, stderr %q; want 2 and no secret echoed", req, r.code, r.stderr)
 		}
 	}
+	// A URL in the method's place before a good one: the method is named
+	// refused, not echoed (review JS).
+	for _, method := range []string{"https://ann:" + secret + "@dash.example.com/", "get?access_token=" + secret} {
+		r := invoke(t, nil, "check", "--config", path, "--request", method+" https://dash.example.com/admin/")
+		if out := r.stderr + r.stdout; strings.Contains(out, secret) || !strings.Contains(out, "refused") {
+			t.Errorf("--request %q: exit %d, output %q; want it refused and no secret echoed", method, r.code, out)
+		}
+	}
 	r := invoke(t, nil, "check", "--config", path, "--request", "GET https://ann:"+secret+"@dash.example.com/admin/?q=1")
 	if want := `"https://…@dash.example.com/admin/?…"`; !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr %q; want the URL shown as %s", r.stderr, want)
