@@ -19,6 +19,7 @@ type rules struct {
 
 	groups       map[string]struct{}
 	groupsReason string
+	noGroups     string // groupsReason for an identity with no groups at all
 
 	emails    map[string]struct{} // lower-cased addresses
 	domains   map[string]struct{} // lower-cased domains
@@ -29,6 +30,7 @@ type rules struct {
 
 type claimRule struct {
 	path, want, reason string
+	absent             string  // the reason when the identity lacks the claim
 	num                float64 // want as a number, when isNum
 	isNum              bool    // want is the canonical form of num ("42", "1.5")
 }
@@ -39,6 +41,7 @@ const (
 	reasonNoIdentity    = "authentication required"
 	reasonNoEmail       = "no email address"
 	reasonUnverified    = "email not verified"
+	reasonNoVerified    = "email not verified (the provider sent no email_verified claim)"
 	reasonBadEmail      = "email address is not valid"
 	reasonEmailDenied   = "email not allowed"
 	reasonDomainDenied  = "email domain not allowed"
@@ -91,6 +94,7 @@ func (ru *rules) compileGroups(groups []string) error {
 		ru.groups[g] = struct{}{}
 	}
 	ru.groupsReason = "not in any of groups: " + strings.Join(groups, ", ")
+	ru.noGroups = ru.groupsReason + " (the identity has no groups at all)"
 	return nil
 }
 
@@ -138,7 +142,8 @@ func (ru *rules) compileClaims(claims map[string]string) error {
 		if path == "" || strings.HasPrefix(path, ".") || strings.HasSuffix(path, ".") {
 			return fmt.Errorf("%q is not a claim path", path)
 		}
-		c := claimRule{path: path, want: want, reason: fmt.Sprintf("claim %s is not %s", path, want)}
+		c := claimRule{path: path, want: want, reason: fmt.Sprintf("claim %s is not %s", path, want),
+			absent: fmt.Sprintf("claim %s is missing (the identity has no such claim)", path)}
 		if f, err := strconv.ParseFloat(want, 64); err == nil && strconv.FormatFloat(f, 'f', -1, 64) == want {
 			c.num, c.isNum = f, true
 		}
@@ -198,6 +203,9 @@ func (r *Route) Evaluate(id *portcullis.Identity) portcullis.Decision {
 // conditions returns why id fails a condition other than scopes, or "".
 func (ru *rules) conditions(id *portcullis.Identity) string {
 	if ru.groups != nil && !ru.inGroup(id.Groups) {
+		if len(id.Groups) == 0 {
+			return ru.noGroups
+		}
 		return ru.groupsReason
 	}
 	if ru.emails != nil || ru.domains != nil || ru.anyDomain {
@@ -207,7 +215,11 @@ func (ru *rules) conditions(id *portcullis.Identity) string {
 	}
 	for i := range ru.claims {
 		c := &ru.claims[i]
-		if v, ok := portcullis.LookupClaim(id.Claims, c.path); !ok || !c.has(v) {
+		v, ok := portcullis.LookupClaim(id.Claims, c.path)
+		if !ok {
+			return c.absent
+		}
+		if !c.has(v) {
 			return c.reason
 		}
 	}
@@ -232,7 +244,7 @@ func (ru *rules) checkEmail(id *portcullis.Identity) string {
 	case id.Email == "":
 		return reasonNoEmail
 	case !id.EmailVerified:
-		return reasonUnverified
+		return unverifiedReason(id.Claims)
 	}
 	local, _, ok := splitEmail(id.Email)
 	var buf [256]byte
@@ -252,6 +264,18 @@ func (ru *rules) checkEmail(id *portcullis.Identity) string {
 		}
 	}
 	return ""
+}
+
+// unverifiedReason says why an address is not verified: the provider sent
+// no email_verified at all (Entra ID, a plain OAuth 2.0 userinfo; see
+// assume_email_verified), or it said false (or Entra ID's xms_edov did).
+func unverifiedReason(claims map[string]any) string {
+	_, said := claims["email_verified"]
+	_, edov := claims["xms_edov"]
+	if said || edov {
+		return reasonUnverified
+	}
+	return reasonNoVerified
 }
 
 // splitEmail splits an address with exactly one "@" and both sides non-empty.

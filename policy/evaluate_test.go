@@ -38,13 +38,13 @@ func TestEvaluate(t *testing.T) {
 		{"group missing", RouteConfig{AllowGroups: []string{"admins"}}, &portcullis.Identity{Groups: []string{"dev"}}, portcullis.OutcomeForbidden, "not in any of groups: admins", nil},
 		{"group case-sensitive", RouteConfig{AllowGroups: []string{"admins"}}, &portcullis.Identity{Groups: []string{"Admins"}}, portcullis.OutcomeForbidden, "not in any of groups: admins", nil},
 		{"group not trimmed", RouteConfig{AllowGroups: []string{"admins"}}, &portcullis.Identity{Groups: []string{" admins"}}, portcullis.OutcomeForbidden, "not in any of groups: admins", nil},
-		{"groups nil (wrong claim shape)", RouteConfig{AllowGroups: []string{"admins"}}, &portcullis.Identity{Claims: map[string]any{"groups": "admins"}}, portcullis.OutcomeForbidden, "not in any of groups: admins", nil},
+		{"groups nil (wrong claim shape)", RouteConfig{AllowGroups: []string{"admins"}}, &portcullis.Identity{Claims: map[string]any{"groups": "admins"}}, portcullis.OutcomeForbidden, "not in any of groups: admins (the identity has no groups at all)", nil},
 
 		{"email ok", RouteConfig{AllowEmails: []string{"a@example.com"}}, verified("a@example.com"), portcullis.OutcomeAllow, "", nil},
 		{"email case-insensitive", RouteConfig{AllowEmails: []string{"a@example.com"}}, verified("A@EXAMPLE.COM"), portcullis.OutcomeAllow, "", nil},
 		{"email config case-insensitive", RouteConfig{AllowEmails: []string{"A@Example.com"}}, verified("a@example.com"), portcullis.OutcomeAllow, "", nil},
 		{"email other", RouteConfig{AllowEmails: []string{"a@example.com"}}, verified("b@example.com"), portcullis.OutcomeForbidden, "email not allowed", nil},
-		{"email unverified", RouteConfig{AllowEmails: []string{"a@example.com"}}, &portcullis.Identity{Email: "a@example.com"}, portcullis.OutcomeForbidden, "email not verified", nil},
+		{"email unverified", RouteConfig{AllowEmails: []string{"a@example.com"}}, &portcullis.Identity{Email: "a@example.com"}, portcullis.OutcomeForbidden, "email not verified (the provider sent no email_verified claim)", nil},
 		{"email absent", RouteConfig{AllowEmails: []string{"a@example.com"}}, &portcullis.Identity{EmailVerified: true}, portcullis.OutcomeForbidden, "no email address", nil},
 		{"email two ats", RouteConfig{AllowEmails: []string{"a@example.com"}}, verified("a@b@example.com"), portcullis.OutcomeForbidden, "email address is not valid", nil},
 		{"email trailing dot", RouteConfig{AllowEmails: []string{"a@example.com"}}, verified("a@example.com."), portcullis.OutcomeForbidden, "email not allowed", nil},
@@ -56,15 +56,15 @@ func TestEvaluate(t *testing.T) {
 		{"domain trailing dot", RouteConfig{AllowEmailDomains: []string{"example.com"}}, verified("a@example.com."), portcullis.OutcomeForbidden, "email domain not allowed", nil},
 		{"domain suffix trick", RouteConfig{AllowEmailDomains: []string{"example.com"}}, verified("a@evil-example.com"), portcullis.OutcomeForbidden, "email domain not allowed", nil},
 		{"domain subdomain", RouteConfig{AllowEmailDomains: []string{"example.com"}}, verified("a@sub.example.com"), portcullis.OutcomeForbidden, "email domain not allowed", nil},
-		{"domain unverified", RouteConfig{AllowEmailDomains: []string{"example.com"}}, &portcullis.Identity{Email: "a@example.com"}, portcullis.OutcomeForbidden, "email not verified", nil},
+		{"domain unverified", RouteConfig{AllowEmailDomains: []string{"example.com"}}, &portcullis.Identity{Email: "a@example.com"}, portcullis.OutcomeForbidden, "email not verified (the provider sent no email_verified claim)", nil},
 		{"domain star", RouteConfig{AllowEmailDomains: []string{"*"}}, verified("x@anything.test"), portcullis.OutcomeAllow, "", nil},
-		{"domain star unverified", RouteConfig{AllowEmailDomains: []string{"*"}}, &portcullis.Identity{Email: "x@anything.test"}, portcullis.OutcomeForbidden, "email not verified", nil},
+		{"domain star unverified", RouteConfig{AllowEmailDomains: []string{"*"}}, &portcullis.Identity{Email: "x@anything.test"}, portcullis.OutcomeForbidden, "email not verified (the provider sent no email_verified claim)", nil},
 		{"domain star two ats", RouteConfig{AllowEmailDomains: []string{"*"}}, verified("x@y@z"), portcullis.OutcomeForbidden, "email address is not valid", nil},
 		{"emails and domains both required", RouteConfig{AllowEmails: []string{"a@other.com"}, AllowEmailDomains: []string{"example.com"}}, verified("a@other.com"), portcullis.OutcomeForbidden, "email domain not allowed", nil},
 
 		{"claim string", RouteConfig{RequireClaims: map[string]string{"hd": "example.com"}}, withClaims(`{"hd":"example.com"}`), portcullis.OutcomeAllow, "", nil},
 		{"claim wrong", RouteConfig{RequireClaims: map[string]string{"hd": "example.com"}}, withClaims(`{"hd":"evil.com"}`), portcullis.OutcomeForbidden, "claim hd is not example.com", nil},
-		{"claim absent", RouteConfig{RequireClaims: map[string]string{"hd": "example.com"}}, withClaims(`{}`), portcullis.OutcomeForbidden, "claim hd is not example.com", nil},
+		{"claim absent", RouteConfig{RequireClaims: map[string]string{"hd": "example.com"}}, withClaims(`{}`), portcullis.OutcomeForbidden, "claim hd is missing (the identity has no such claim)", nil},
 		{"claim nested", RouteConfig{RequireClaims: map[string]string{"realm_access.roles": "admin"}}, withClaims(`{"realm_access":{"roles":["user","admin"]}}`), portcullis.OutcomeAllow, "", nil},
 		{"claim array lacks", RouteConfig{RequireClaims: map[string]string{"roles": "admin"}}, withClaims(`{"roles":["user"]}`), portcullis.OutcomeForbidden, "claim roles is not admin", nil},
 		{"claim nested array not flattened", RouteConfig{RequireClaims: map[string]string{"roles": "admin"}}, withClaims(`{"roles":[["admin"]]}`), portcullis.OutcomeForbidden, "claim roles is not admin", nil},
@@ -89,7 +89,7 @@ func TestEvaluate(t *testing.T) {
 		{"scope not prefix", RouteConfig{RequireScopes: []string{"read"}}, &portcullis.Identity{Scopes: []string{"read:all"}}, portcullis.OutcomeInsufficientScope, "missing scope read", []string{"read"}},
 		{"scope string not split by Evaluate", RouteConfig{RequireScopes: []string{"a"}}, &portcullis.Identity{Scopes: []string{"a b"}}, portcullis.OutcomeInsufficientScope, "missing scope a", []string{"a"}},
 		{"scope not in claims", RouteConfig{RequireScopes: []string{"a"}}, &portcullis.Identity{Claims: map[string]any{"scope": "a"}}, portcullis.OutcomeInsufficientScope, "missing scope a", []string{"a"}},
-		{"conditions before scopes", RouteConfig{RequireScopes: []string{"a"}, AllowGroups: []string{"g"}}, &portcullis.Identity{}, portcullis.OutcomeForbidden, "not in any of groups: g", nil},
+		{"conditions before scopes", RouteConfig{RequireScopes: []string{"a"}, AllowGroups: []string{"g"}}, &portcullis.Identity{}, portcullis.OutcomeForbidden, "not in any of groups: g (the identity has no groups at all)", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -279,6 +279,7 @@ func setIdentity(id *portcullis.Identity, k, v string) error {
 			return fmt.Errorf("--identity email_verified=%q: want true or false", v)
 		}
 		id.EmailVerified = b
+		id.Claims["email_verified"] = b
 	case k == "groups":
 		id.Groups = splitNonEmpty(v, ",")
 	case k == "scope":

@@ -1,0 +1,51 @@
+package e2e
+
+import (
+	"html"
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+)
+
+// TestRefusalNamesWhatTheProviderNeverSent: a provider set up as operators
+// often leave it (Keycloak or Okta without a groups mapper, Entra ID
+// without email_verified, a require_claims path it never sends) passes
+// check and then refuses every user. The 403 page and the log line say the
+// identity has no groups at all, that the provider sent no
+// email_verified, that the claim is missing, not that the user is in other
+// groups, has an unverified address or another value.
+func TestRefusalNamesWhatTheProviderNeverSent(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{User: &oidctest.User{Subject: "bob",
+		Claims: map[string]any{"email": "bob@example.org"}}})
+	routes := demoRoutes + `
+[[routes]]
+path = "/mail/**"
+allow_email_domains = ["example.org"]
+
+[[routes]]
+path = "/tier/**"
+require_claims = { "realm_access.roles" = "gold" }
+
+[[routes]]
+path = "/**"
+`
+	gw := startGateway(t, pickAddrs(t), tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream: newUpstream(t).URL, Routes: routes}.String())
+	c := browser(t)
+	if status, body, _ := get(t, c, gw.URL+"/hello"); status != 200 {
+		t.Fatalf("sign-in: %d %s", status, body)
+	}
+	for path, reason := range map[string]string{
+		"/admin/panel": "not in any of groups: admins (the identity has no groups at all)",
+		"/mail/inbox":  "email not verified (the provider sent no email_verified claim)",
+		"/tier/x":      "claim realm_access.roles is missing (the identity has no such claim)",
+	} {
+		status, body, _ := get(t, c, gw.URL+path)
+		if status != 403 || !strings.Contains(html.UnescapeString(body), reason) {
+			t.Errorf("%s: %d, want 403 saying %q; page:\n%s", path, status, reason, body)
+		}
+		wantLines(t, gw, `path=`+path+` `, `reason="`+reason+`"`)
+	}
+}
