@@ -1,0 +1,40 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestEntraEmailRuleWarning: Entra ID sends no email_verified, so with
+// assume_email_verified off an allow_emails or allow_email_domains route
+// refuses every user who signs in with it ("email not verified"): the
+// oauth2-proxy migration's email_domains and the habit of routing on the
+// company's domain gave exactly that, and check said OK. Check warns at the
+// rule's key.
+func TestEntraEmailRuleWarning(t *testing.T) {
+	const entra = `issuer = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"` + "\nclient_id = \"c\"\n"
+	const want = `Entra ID sends no email_verified`
+	cases := []struct{ name, lines, route, want string }{
+		{"kind entra, domains", "kind = \"entra\"\n" + entra, `allow_email_domains = ["example.com"]`, `routes[0].allow_email_domains: warning: ` + want},
+		{"entra as oidc, emails", entra + `scopes = ["openid", "email", "offline_access"]`, `allow_emails = ["a@example.com"]`, `routes[0].allow_emails: warning: ` + want},
+		{"entra, assumed", "kind = \"entra\"\nassume_email_verified = true\n" + entra, `allow_email_domains = ["example.com"]`, ""},
+		{"entra, groups only", "kind = \"entra\"\n" + entra, `allow_groups = ["0b1f9851-1bf0-433f-aec3-cb9272f093dc"]`, ""},
+		{"google, domains", `issuer = "https://accounts.google.com"` + "\nclient_id = \"c\"\nkind = \"google\"\n", `allow_email_domains = ["example.com"]`, ""},
+	}
+	for _, c := range cases {
+		doc := strings.Replace(provider(c.lines), "[[routes]]\npath = \"/**\"\n", "[[routes]]\npath = \"/**\"\n"+c.route+"\n", 1)
+		cfg := mustParse(t, t.TempDir(), doc, nil)
+		var got []string
+		for _, w := range cfg.Warnings {
+			if strings.Contains(w, "email_verified") {
+				got = append(got, w)
+			}
+		}
+		switch {
+		case c.want == "" && len(got) != 0:
+			t.Errorf("%s: warnings %q, want none about email_verified", c.name, got)
+		case c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)):
+			t.Errorf("%s: warnings %q, want one with %q", c.name, got, c.want)
+		}
+	}
+}
