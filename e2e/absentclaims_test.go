@@ -49,3 +49,26 @@ path = "/**"
 		wantLines(t, gw, `path=`+path+` `, `reason="`+reason+`"`)
 	}
 }
+
+// TestSignInNamesAMissingUserClaim: user_claim naming a claim the provider
+// does not send (employee_id, oid under another provider, a custom claim
+// without its mapper) failed every sign-in with "could not be completed
+// with the identity provider", a 502 as for an outage, counted as
+// exchange_failed; the page now says that the provider's answer lacks the
+// claim users are named by, and the count and the log line say which.
+func TestSignInNamesAMissingUserClaim(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{User: &oidctest.User{Subject: "bob",
+		Claims: map[string]any{"email": "bob@example.org"}}})
+	gw := startGateway(t, pickAddrs(t), tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + "user_claim = \"employee_id\"\n",
+		Upstream: newUpstream(t).URL, Routes: "[[routes]]\npath = \"/**\"\n"}.String())
+	status, body, _ := get(t, browser(t), gw.URL+"/hello")
+	const want = "the identity provider sent no claim to name you by"
+	if status != 502 || !strings.Contains(html.UnescapeString(body), want) {
+		t.Errorf("sign-in: %d, want 502 saying %q; page:\n%s", status, want, body)
+	}
+	wantLines(t, gw, `err="idp: the provider sent no user_claim: \"employee_id\"`)
+	if m := opsMetrics(t, gw); !strings.Contains(m, `reason="user_claim"`) {
+		t.Errorf("metrics lack logins_total{reason=\"user_claim\"}:\n%s", m)
+	}
+}

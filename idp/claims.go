@@ -26,7 +26,7 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 	v, _ := portcullis.LookupClaim(claims, c.cfg.UserClaim)
 	id.Subject = subjectString(v)
 	if id.Subject == "" {
-		return nil, fmt.Errorf("idp: claim %q (user_claim) is missing or not a string or number", c.cfg.UserClaim)
+		return nil, fmt.Errorf("%w: %q is missing or not a string or number", ErrNoUserClaim, c.cfg.UserClaim)
 	}
 	if err := c.setEmail(id, claims); err != nil {
 		return nil, err
@@ -167,6 +167,12 @@ func (c *Client) canonicalIssuer(iss string) string {
 func isGoogleIssuer(iss string) bool {
 	return iss == GoogleIssuer || iss == "accounts.google.com"
 }
+
+// ErrNoUserClaim refuses an identity without the claim user_claim names
+// (or with one that is no string or number): a configuration naming a
+// claim the provider does not send (employee_id without its mapper, oid
+// under a provider other than Entra ID) refuses every user with it.
+var ErrNoUserClaim = errors.New("idp: the provider sent no user_claim")
 
 // ErrGroupsElsewhere refuses an identity whose groups the token does not
 // hold but says are elsewhere: a distributed groups claim (OpenID Connect

@@ -46,6 +46,9 @@ func (h *Handler) exchangeFailure(err error) *httpError {
 	case errors.Is(err, idp.ErrUnverifiedEmail):
 		status, reason = http.StatusForbidden, "unverified_email"
 		msg = "The sign-in was refused: your email address, which this gateway uses as your user name, is not verified by the identity provider. Verify it there, then sign in again."
+	case errors.Is(err, idp.ErrNoUserClaim):
+		reason = "user_claim"
+		msg = "The sign-in could not be completed: the identity provider sent no claim to name you by (the gateway's user_claim). Ask your administrator; the gateway's log names the claim."
 	case errors.Is(err, idp.ErrHostedDomain):
 		status, reason = http.StatusForbidden, "hosted_domain"
 		msg = "This Google account is not an account of the organisation's Google Workspace domain. Sign in with your work account."
