@@ -4,6 +4,7 @@ import (
 	"html"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
@@ -70,5 +71,25 @@ func TestSignInNamesAMissingUserClaim(t *testing.T) {
 	wantLines(t, gw, `err="idp: the provider sent no user_claim: \"employee_id\"`)
 	if m := opsMetrics(t, gw); !strings.Contains(m, `reason="user_claim"`) {
 		t.Errorf("metrics lack logins_total{reason=\"user_claim\"}:\n%s", m)
+	}
+}
+
+// TestOpaqueBearerWithoutIntrospectionIsNamed: a provider whose access
+// tokens are opaque (Auth0 without an API audience, GitHub, a plain OAuth
+// 2.0 server) and that offers no introspection endpoint cannot vouch for a
+// bearer token, so every API client is refused on routes that expect JWT
+// scopes; the refusal line says why, not only "invalid token".
+func TestOpaqueBearerWithoutIntrospectionIsNamed(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{NoIntrospection: true})
+	gw := startGateway(t, pickAddrs(t), tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream: newUpstream(t).URL, Routes: "[[routes]]\npath = \"/api/**\"\nrequire_scopes = [\"api:read\"]\n"}.String())
+	tok := p.OpaqueToken("svc", "", "api:read", time.Now().Add(time.Hour))
+	if r := apiCall(t, "GET", gw.URL+"/api/x", bearer(tok)); r.status != 401 || r.challenge != invalidTokenChallenge {
+		t.Fatalf("opaque token: %d %q, want 401 %q", r.status, r.challenge, invalidTokenChallenge)
+	}
+	wantLines(t, gw, `opaque token and no introspection endpoint`)
+	if strings.Contains(gw.Proc.Output(), tok) {
+		t.Errorf("the log holds the token")
 	}
 }
