@@ -125,6 +125,7 @@ func (d *decoder) warnAll(fc *fileConfig, kind string, pub *url.URL) {
 	d.warnNoRefreshToken(&fc.Provider, kind, &fc.Session)
 	d.warnKindGoogleIssuer(&fc.Provider, kind)
 	d.warnEntraEmailRules(&fc.Provider, kind, fc.Routes)
+	d.warnEntraGroupNames(&fc.Provider, kind, fc.Routes)
 }
 
 // requestedScopes is provider.scopes, else the kind's default scopes.

@@ -1,5 +1,10 @@
 package config
 
+import (
+	"fmt"
+	"strings"
+)
+
 // warnEntraEmailRules warns about every allow_emails and
 // allow_email_domains when the provider is Entra ID (kind "entra", or its
 // v2.0 issuer under another kind) and assume_email_verified is off: Entra
@@ -22,4 +27,33 @@ func (d *decoder) warnEntraEmailRules(p *providerSection, kind string, routes []
 			}
 		}
 	}
+}
+
+// warnEntraGroupNames warns about an allow_groups entry that kind "entra"
+// never yields with the default groups_claim: a group is its object ID,
+// an app role its value, which Entra ID allows only in ASCII without a
+// space; names in the groups claim are ignored (only "Emit groups as role
+// claims", which docs/providers/entra.md advises against, puts them in
+// roles). A group's display name ("SRE Team") refused every user and
+// check said OK.
+func (d *decoder) warnEntraGroupNames(p *providerSection, kind string, routes []routeSection) {
+	if kind != "entra" || p.GroupsClaim != "groups" {
+		return
+	}
+	for _, r := range routes {
+		for i, g := range r.AllowGroups {
+			if isGUID(g) || !strings.ContainsFunc(g, notAppRoleChar) {
+				continue
+			}
+			d.warn(fmt.Sprintf("%s.allow_groups[%d]", r.path, i), "%q never matches: kind = \"entra\" names a group by its object ID "+
+				"(Groups → the group → Object ID) and an app role by its value, which has no spaces and only ASCII; "+
+				"a group's name reaches the identity only with \"Emit groups as role claims\", which the guide advises against", g)
+		}
+	}
+}
+
+// notAppRoleChar reports whether c may not appear in an Entra ID app
+// role's value (letters, digits and ASCII punctuation only).
+func notAppRoleChar(c rune) bool {
+	return c <= ' ' || c > '~'
 }

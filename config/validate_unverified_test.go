@@ -38,3 +38,33 @@ func TestEntraEmailRuleWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestEntraGroupDisplayNameWarning: with kind = "entra" a group is its
+// object ID and an app role its value, which holds no space and only
+// ASCII (Microsoft Graph's appRole.value); a group's display name ("SRE
+// Team") in allow_groups never matches (names in the groups claim are
+// ignored), so every user was refused and check said OK.
+func TestEntraGroupDisplayNameWarning(t *testing.T) {
+	const entra = "kind = \"entra\"\nclient_id = \"c\"\nissuer = \"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0\"\n"
+	for _, c := range []struct{ prov, group, want string }{
+		{entra, "SRE Team", `routes[0].allow_groups[0]: warning: "SRE Team" never matches: kind = "entra" names a group by its object ID`},
+		{entra, "Équipe", `"Équipe" never matches: kind = "entra" names a group by its object ID`},
+		{entra, "Dashboards.Reader", ""},
+		{entra, "0b1f9851-1bf0-433f-aec3-cb9272f093dc", ""},
+		{entra + "groups_claim = \"team_names\"\n", "SRE Team", ""},
+	} {
+		cfg := mustParse(t, t.TempDir(), provider(c.prov)+"allow_groups = [\""+c.group+"\"]\n", nil)
+		var got []string
+		for _, w := range cfg.Warnings {
+			if strings.Contains(w, "never matches") {
+				got = append(got, w)
+			}
+		}
+		switch {
+		case c.want == "" && len(got) != 0:
+			t.Errorf("%q: warnings %q, want none", c.group, got)
+		case c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)):
+			t.Errorf("%q: warnings %q, want one with %q", c.group, got, c.want)
+		}
+	}
+}
