@@ -145,7 +145,7 @@ func (s *Session) resident(rule residentRule) *Session {
 	if rule.claims != nil && len(s.Identity.Claims) > 0 {
 		var kept map[string]any
 		for k, v := range s.Identity.Claims {
-			if rule.claims[k] {
+			if rule.claims[k] || !s.Identity.EmailVerified && verificationClaims[k] {
 				if kept == nil {
 					kept = make(map[string]any, len(rule.claims))
 				}
@@ -159,6 +159,14 @@ func (s *Session) resident(rule residentRule) *Session {
 	}
 	return c
 }
+
+// verificationClaims are the claims a refusal of an unverified address
+// reads to say whether the provider sent them at all (policy: "the
+// provider sent no email_verified claim"): a resident copy keeps them for
+// a session whose address is not verified. A verified address's refusals
+// never read them, and keeping them for every session cost about 330 bytes
+// of heap each (a map of its own).
+var verificationClaims = map[string]bool{"email_verified": true, "xms_edov": true}
 
 // internIdentity makes the strings many resident identities share (the
 // issuer, scope and group names) point at one copy each (unique.Make),

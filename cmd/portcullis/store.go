@@ -27,12 +27,10 @@ func newStore(cfg *config.Config, reg prometheus.Registerer, logger *slog.Logger
 func keepAccessToken(cfg *config.Config) bool { return cfg.Proxy.Headers.AccessToken != "" }
 
 // residentClaims are the claim paths a request reads ([headers.claims] and
-// every route's require_claims), and email_verified and xms_edov, which a
-// refusal by an email rule reads to say whether the provider sent them at
-// all: the only claims the store's opened-session cache keeps. Sessions'
-// other claims stay in the cookie or Redis.
+// every route's require_claims): the only claims the store's opened-session
+// cache keeps. Sessions' other claims stay in the cookie or Redis.
 func residentClaims(cfg *config.Config) []string {
-	paths := append(slices.Clone(cfg.Provider.HeaderClaims), "email_verified", "xms_edov")
+	paths := slices.Clone(cfg.Provider.HeaderClaims)
 	for _, r := range cfg.Routes {
 		for path := range r.RequireClaims {
 			paths = append(paths, path)
