@@ -66,23 +66,3 @@ func TestDocsGoogleIssuerChecker(t *testing.T) {
 		}
 	}
 }
-
-// fencedBlocks are the fenced code blocks of md, whatever their language.
-func fencedBlocks(md []byte) []tomlBlock {
-	var out []tomlBlock
-	var cur *tomlBlock
-	fence := ""
-	for i, line := range strings.Split(string(md), "\n") {
-		f := fenceMarker(line)
-		switch {
-		case fence == "" && f != "":
-			fence, cur = f, &tomlBlock{line: i + 1}
-		case fence != "" && strings.HasPrefix(f, fence) && strings.TrimSpace(line) == f:
-			out = append(out, *cur)
-			fence, cur = "", nil
-		case cur != nil:
-			cur.text += line + "\n"
-		}
-	}
-	return out
-}

@@ -81,6 +81,17 @@ type tomlBlock struct {
 
 // tomlBlocks returns the fenced code blocks of md whose info string is toml.
 func tomlBlocks(md []byte) []tomlBlock {
+	return fencedBlocksIf(md, func(info string) bool { return info == "toml" })
+}
+
+// fencedBlocks are the fenced code blocks of md, whatever their language.
+func fencedBlocks(md []byte) []tomlBlock {
+	return fencedBlocksIf(md, func(string) bool { return true })
+}
+
+// fencedBlocksIf returns the fenced code blocks of md whose info string
+// keep accepts.
+func fencedBlocksIf(md []byte, keep func(info string) bool) []tomlBlock {
 	var out []tomlBlock
 	var cur *tomlBlock
 	fence := ""
@@ -89,7 +100,7 @@ func tomlBlocks(md []byte) []tomlBlock {
 		switch {
 		case fence == "" && f != "":
 			fence = f
-			if strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), f[:1])) == "toml" {
+			if keep(strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), f[:1]))) {
 				cur = &tomlBlock{line: i + 1}
 			}
 		case fence != "" && strings.HasPrefix(f, fence) && strings.TrimSpace(line) == f:

@@ -32,18 +32,7 @@ func TestNoRefreshTokenWarning(t *testing.T) {
 			doc = strings.Replace(provider(google), "[session]\n", "[session]\nrefresh = false\n", 1)
 		}
 		cfg := mustParse(t, t.TempDir(), doc, nil)
-		var got []string
-		for _, w := range cfg.Warnings {
-			if strings.Contains(w, "refresh token") {
-				got = append(got, w)
-			}
-		}
-		switch {
-		case c.want == "" && len(got) != 0:
-			t.Errorf("%s: warnings %q, want none about refresh tokens", c.name, got)
-		case c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)):
-			t.Errorf("%s: warnings %q, want one with %q", c.name, got, c.want)
-		}
+		wantOneWarning(t, c.name, cfg, "refresh token", c.want)
 	}
 }
 
@@ -66,17 +55,24 @@ func TestKindGoogleOtherIssuerWarning(t *testing.T) {
 	}
 	for _, c := range cases {
 		cfg := mustParse(t, t.TempDir(), provider(c.lines), nil)
-		var got []string
-		for _, w := range cfg.Warnings {
-			if strings.Contains(w, "provider.kind") {
-				got = append(got, w)
-			}
+		wantOneWarning(t, c.name, cfg, "provider.kind", c.want)
+	}
+}
+
+// wantOneWarning checks that of cfg's warnings holding topic there is one
+// holding want, or none when want is "".
+func wantOneWarning(t *testing.T, name string, cfg *Config, topic, want string) {
+	t.Helper()
+	var got []string
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w, topic) {
+			got = append(got, w)
 		}
-		switch {
-		case c.want == "" && len(got) != 0:
-			t.Errorf("%s: warnings %q, want none at provider.kind", c.name, got)
-		case c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)):
-			t.Errorf("%s: warnings %q, want one with %q", c.name, got, c.want)
-		}
+	}
+	switch {
+	case want == "" && len(got) != 0:
+		t.Errorf("%s: warnings %q, want none about %s", name, got, topic)
+	case want != "" && (len(got) != 1 || !strings.Contains(got[0], want)):
+		t.Errorf("%s: warnings %q, want one with %q", name, got, want)
 	}
 }

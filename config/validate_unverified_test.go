@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -24,18 +25,7 @@ func TestEntraEmailRuleWarning(t *testing.T) {
 	for _, c := range cases {
 		doc := strings.Replace(provider(c.lines), "[[routes]]\npath = \"/**\"\n", "[[routes]]\npath = \"/**\"\n"+c.route+"\n", 1)
 		cfg := mustParse(t, t.TempDir(), doc, nil)
-		var got []string
-		for _, w := range cfg.Warnings {
-			if strings.Contains(w, "email_verified") {
-				got = append(got, w)
-			}
-		}
-		switch {
-		case c.want == "" && len(got) != 0:
-			t.Errorf("%s: warnings %q, want none about email_verified", c.name, got)
-		case c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)):
-			t.Errorf("%s: warnings %q, want one with %q", c.name, got, c.want)
-		}
+		wantOneWarning(t, c.name, cfg, "email_verified", c.want)
 	}
 }
 
@@ -54,17 +44,6 @@ func TestEntraGroupDisplayNameWarning(t *testing.T) {
 		{entra + "groups_claim = \"team_names\"\n", "SRE Team", ""},
 	} {
 		cfg := mustParse(t, t.TempDir(), provider(c.prov)+"allow_groups = [\""+c.group+"\"]\n", nil)
-		var got []string
-		for _, w := range cfg.Warnings {
-			if strings.Contains(w, "never matches") {
-				got = append(got, w)
-			}
-		}
-		switch {
-		case c.want == "" && len(got) != 0:
-			t.Errorf("%q: warnings %q, want none", c.group, got)
-		case c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)):
-			t.Errorf("%q: warnings %q, want one with %q", c.group, got, c.want)
-		}
+		wantOneWarning(t, strconv.Quote(c.group), cfg, "never matches", c.want)
 	}
 }

@@ -186,15 +186,7 @@ func TestRedisIndexAfterSecretRotation(t *testing.T) {
 func TestRedisIndexNamedByClient(t *testing.T) {
 	clock := newTestClock()
 	legacy, _, _, _ := newTestRedisStore(t, clock)
-	withClient := func(client string) *RedisStore {
-		cfg := legacy.cfg
-		cfg.Client = client
-		s, err := legacy.WithCookie(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	withClient := func(client string) *RedisStore { return storeOfClient(t, legacy, client) }
 	a, replica, b := withClient(testIssuer+" client-a"), withClient(testIssuer+" client-a"), withClient(testIssuer+" client-b")
 	ctx := context.Background()
 	fromA := requestWith(saveCookies(t, a, nil, emailSession(t, clock.Now(), "ada@example.com", "00u1ada", "sid-1")))
@@ -230,15 +222,7 @@ func TestRedisIndexNamedByClient(t *testing.T) {
 func TestRedisLogoutMarkerNamedByClient(t *testing.T) {
 	clock := newTestClock()
 	legacy, _, _, _ := newTestRedisStore(t, clock)
-	withClient := func(client string) *RedisStore {
-		cfg := legacy.cfg
-		cfg.Client = client
-		s, err := legacy.WithCookie(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	withClient := func(client string) *RedisStore { return storeOfClient(t, legacy, client) }
 	a, replica, b := withClient(testIssuer+" client-a"), withClient(testIssuer+" client-a"), withClient(testIssuer+" client-b")
 	ctx := context.Background()
 	began := clock.Now()
@@ -269,4 +253,17 @@ func TestRedisLogoutMarkerNamedByClient(t *testing.T) {
 	if err := save("sid-3"); !errors.Is(err, ErrLoggedOut) {
 		t.Errorf("a sign-in under way after a replica's logout of its user: %v, want ErrLoggedOut", err)
 	}
+}
+
+// storeOfClient is store with CookieConfig.Client client: a gateway of that
+// provider client on the same Redis, with the same secrets.
+func storeOfClient(t *testing.T, store *RedisStore, client string) *RedisStore {
+	t.Helper()
+	cfg := store.cfg
+	cfg.Client = client
+	s, err := store.WithCookie(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
