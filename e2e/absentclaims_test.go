@@ -93,3 +93,30 @@ func TestOpaqueBearerWithoutIntrospectionIsNamed(t *testing.T) {
 		t.Errorf("the log holds the token")
 	}
 }
+
+// TestRefusalOfAnEntraAddressWithXmsEdov: Entra ID with its optional claim
+// xms_edov (true: the address's domain owner was verified) still sends no
+// email_verified, so without assume_email_verified an email rule refuses
+// every user; the refusal said "email not verified", as if Microsoft had
+// said the address is not, where the guide and the table of usual
+// mistakes promise "the provider sent no email_verified claim".
+func TestRefusalOfAnEntraAddressWithXmsEdov(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{User: &oidctest.User{Subject: "bob",
+		Claims: map[string]any{"email": "bob@example.org", "xms_edov": true}}})
+	routes := "[[routes]]\npath = \"/mail/**\"\nallow_email_domains = [\"example.org\"]\n\n[[routes]]\npath = \"/**\"\n"
+	gw := startGateway(t, pickAddrs(t), tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream: newUpstream(t).URL, Routes: routes}.String())
+	c := browser(t)
+	if status, body, _ := get(t, c, gw.URL+"/hello"); status != 200 {
+		t.Fatalf("sign-in: %d %s", status, body)
+	}
+	const reason = "email not verified (the provider sent no email_verified claim)"
+	for range 2 { // the second request is served from the opened-session cache
+		status, body, _ := get(t, c, gw.URL+"/mail/inbox")
+		if status != 403 || !strings.Contains(html.UnescapeString(body), reason) {
+			t.Fatalf("/mail/inbox: %d, want 403 saying %q; page:\n%s", status, reason, body)
+		}
+	}
+	wantLines(t, gw, `path=/mail/inbox `, `reason="`+reason+`"`)
+}

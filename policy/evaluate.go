@@ -42,6 +42,7 @@ const (
 	reasonNoEmail       = "no email address"
 	reasonUnverified    = "email not verified"
 	reasonNoVerified    = "email not verified (the provider sent no email_verified claim)"
+	reasonNotCounted    = "email not verified (the gateway does not count the provider's email_verified for this address)"
 	reasonBadEmail      = "email address is not valid"
 	reasonEmailDenied   = "email not allowed"
 	reasonDomainDenied  = "email domain not allowed"
@@ -266,13 +267,22 @@ func (ru *rules) checkEmail(id *portcullis.Identity) string {
 	return ""
 }
 
-// unverifiedReason says why an address is not verified: the provider sent
-// no email_verified at all (Entra ID, a plain OAuth 2.0 userinfo; see
-// assume_email_verified), or it said false (or Entra ID's xms_edov did).
+// unverifiedReason says why an address is not verified: the provider said
+// it is not (email_verified false or of another type, or, without it,
+// Entra ID's xms_edov anything but true), it sent no email_verified at all
+// (Entra ID, whose xms_edov true verifies only with
+// assume_email_verified; a plain OAuth 2.0 userinfo), or it said true for
+// an address the gateway does not take its word for (a consumer Google
+// account's outside Gmail).
 func unverifiedReason(claims map[string]any) string {
-	_, said := claims["email_verified"]
-	_, edov := claims["xms_edov"]
-	if said || edov {
+	ev, said := claims["email_verified"]
+	if said {
+		if ev == true {
+			return reasonNotCounted
+		}
+		return reasonUnverified
+	}
+	if edov, ok := claims["xms_edov"]; ok && edov != true {
 		return reasonUnverified
 	}
 	return reasonNoVerified
