@@ -16,13 +16,16 @@ func (d *decoder) warnEntraEmailRules(p *providerSection, kind string, routes []
 		return
 	}
 	for _, r := range routes {
+		if !providerOnly(p, r) {
+			continue
+		}
 		for _, key := range []struct {
 			name string
 			set  bool
 		}{{"allow_emails", len(r.AllowEmails) > 0}, {"allow_email_domains", len(r.AllowEmailDomains) > 0}} {
 			if key.set {
 				d.warn(r.path+"."+key.name, "Entra ID sends no email_verified, so this rule refuses every user who signs in with it "+
-					"(\"email not verified\"); route on groups or app roles (allow_groups), or set provider.assume_email_verified = true "+
+					"(\"email not verified (the provider sent no email_verified claim)\"); route on groups or app roles (allow_groups), or set provider.assume_email_verified = true "+
 					"if the tenant's email addresses are trustworthy (docs/providers/entra.md, Email)")
 			}
 		}
@@ -41,6 +44,9 @@ func (d *decoder) warnEntraGroupNames(p *providerSection, kind string, routes []
 		return
 	}
 	for _, r := range routes {
+		if !providerOnly(p, r) {
+			continue
+		}
 		for i, g := range r.AllowGroups {
 			if isGUID(g) || !strings.ContainsFunc(g, notAppRoleChar) {
 				continue
@@ -50,6 +56,16 @@ func (d *decoder) warnEntraGroupNames(p *providerSection, kind string, routes []
 				"a group's name reaches the identity only with \"Emit groups as role claims\", which the guide advises against", g)
 		}
 	}
+}
+
+// providerOnly reports whether only the provider's own identities reach
+// route r: without extra issuers, or with r's require_claims pinning iss
+// to provider.issuer. An extra issuer's bearer tokens are not bound by
+// Entra ID's rules (a Google service account's ID token says
+// email_verified, a Keycloak's or a CI system's groups are names), so a
+// rule the warnings above name may be meant for them and match.
+func providerOnly(p *providerSection, r routeSection) bool {
+	return len(p.ExtraIssuers) == 0 || (r.RequireClaims["iss"] == p.Issuer && p.Issuer != "")
 }
 
 // notAppRoleChar reports whether c may not appear in an Entra ID app

@@ -47,3 +47,31 @@ func TestEntraGroupDisplayNameWarning(t *testing.T) {
 		wantOneWarning(t, strconv.Quote(c.group), cfg, "never matches", c.want)
 	}
 }
+
+// TestEntraWarningsSpareExtraIssuerRoutes: a route may be meant for the
+// bearer tokens of an extra issuer, which the Entra ID rules do not bind:
+// a Google service account's ID token says email_verified, a Keycloak's
+// or a CI system's groups are names. With extra issuers such an
+// allow_emails, allow_email_domains or allow_groups works, and the
+// warnings (which fail check --strict) said it refuses every user or never
+// matches. They still fire where a route's require_claims pins iss to the
+// provider's own issuer.
+func TestEntraWarningsSpareExtraIssuerRoutes(t *testing.T) {
+	const iss = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+	const entra = "kind = \"entra\"\nclient_id = \"c\"\nissuer = \"" + iss + "\"\n" +
+		"[[provider.extra_issuers]]\nissuer = \"https://accounts.google.com\"\naudiences = [\"portcullis\"]\n"
+	cases := []struct{ name, route, topic, want string }{
+		{"emails", `allow_emails = ["deploy@p.iam.gserviceaccount.com"]`, "email_verified", ""},
+		{"domains", `allow_email_domains = ["example.com"]`, "email_verified", ""},
+		{"group names", `allow_groups = ["SRE Team"]`, "never matches", ""},
+		{"emails, pinned", `allow_emails = ["a@example.com"]` + "\nrequire_claims = { iss = \"" + iss + "\" }",
+			"email_verified", `routes[0].allow_emails: warning: Entra ID sends no email_verified`},
+		{"group names, pinned", `allow_groups = ["SRE Team"]` + "\nrequire_claims = { iss = \"" + iss + "\" }",
+			"never matches", `routes[0].allow_groups[0]: warning: "SRE Team" never matches`},
+	}
+	for _, c := range cases {
+		doc := strings.Replace(provider(entra), "[[routes]]\npath = \"/**\"\n", "[[routes]]\npath = \"/**\"\n"+c.route+"\n", 1)
+		cfg := mustParse(t, t.TempDir(), doc, nil)
+		wantOneWarning(t, c.name, cfg, c.topic, c.want)
+	}
+}
