@@ -2,17 +2,19 @@ package config
 
 import (
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 )
 
 // warnEntraEmailRules warns about every allow_emails and
 // allow_email_domains when the provider is Entra ID (kind "entra", or its
-// v2.0 issuer under another kind) and assume_email_verified is off: Entra
+// v1.0 or v2.0 issuer under another kind) and assume_email_verified is off: Entra
 // ID sends no email_verified, so such a rule refuses every user who signs
 // in with it, each with "email not verified", while check said OK (the
 // oauth2-proxy migration's email_domains gives one).
 func (d *decoder) warnEntraEmailRules(p *providerSection, kind string, routes []routeSection) {
-	if p.AssumeEmailVerified || (kind != "entra" && !entraV2Issuer(p.Issuer)) {
+	if p.AssumeEmailVerified || (kind != "entra" && !entraIssuer(p.Issuer)) {
 		return
 	}
 	for _, r := range routes {
@@ -56,6 +58,19 @@ func (d *decoder) warnEntraGroupNames(p *providerSection, kind string, routes []
 				"a group's name reaches the identity only with \"Emit groups as role claims\", which the guide advises against", g)
 		}
 	}
+}
+
+// entraIssuer reports whether iss is Entra ID's: its v2.0 issuer, or its
+// v1.0 one (https://sts.windows.net/TENANT/, or the national clouds'
+// https://login.microsoftonline.us/TENANT/), whose tokens lack
+// email_verified as well.
+func entraIssuer(iss string) bool {
+	u, err := url.Parse(iss)
+	if err != nil {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	return host == "sts.windows.net" || slices.Contains(entraV2Hosts, host)
 }
 
 // providerOnly reports whether only the provider's own identities reach
