@@ -273,10 +273,14 @@ func setIdentity(id *portcullis.Identity, k, v string) error {
 	case k == "email":
 		id.Email = v
 		id.Claims["email"] = v
+	case k == "email_verified" && v == "absent":
+		// a provider that sends none (Entra ID): unverified, without the claim
+		id.EmailVerified = false
+		delete(id.Claims, "email_verified")
 	case k == "email_verified":
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return fmt.Errorf("--identity email_verified=%q: want true or false", v)
+			return fmt.Errorf("--identity email_verified=%q: want true, false or absent", v)
 		}
 		id.EmailVerified = b
 		id.Claims["email_verified"] = b

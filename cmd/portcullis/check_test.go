@@ -180,7 +180,11 @@ func TestCheckRequest(t *testing.T) {
 			`route: routes[2] ("admin") at ` + path + `:28`, "decision: allowed",
 		}},
 		{"unverified email", "GET https://dash.example.com/admin/", []string{"--identity", "email=boss@example.com",
-			"--identity", "email_verified=false"}, 3, []string{"decision: denied"}},
+			"--identity", "email_verified=false"}, 3, []string{"decision: denied", "reason: email not verified\n"}},
+		// A provider that sends no email_verified (Entra ID) is refused with
+		// its own reason at the gateway; check explains the same one.
+		{"email_verified absent", "GET https://dash.example.com/admin/", []string{"--identity", "email=boss@example.com",
+			"--identity", "email_verified=absent"}, 3, []string{"decision: denied", "reason: email not verified (the provider sent no email_verified claim)"}},
 		{"other host", "POST https://other.example.com/api/x", admin, 3, []string{"route: none"}},
 		{"no route", "GET https://dash.example.com/nothing", admin, 3, []string{"route: none", "no route matches"}},
 		{"method not matched", "GET https://dash.example.com/api/x", admin, 3, []string{"route: none"}},
@@ -220,7 +224,7 @@ func TestCheckRequestUsage(t *testing.T) {
 		{"empty user information", []string{"--request", "GET https://@dash.example.com/admin/"}, "user information"},
 		{"identity without =", []string{"--request", "GET https://dash.example.com/", "--identity", "email"}, "want key=value"},
 		{"unknown identity key", []string{"--request", "GET https://dash.example.com/", "--identity", "role=x"}, `unknown key "role"`},
-		{"bad email_verified", []string{"--request", "GET https://dash.example.com/", "--identity", "email_verified=maybe"}, "true or false"},
+		{"bad email_verified", []string{"--request", "GET https://dash.example.com/", "--identity", "email_verified=maybe"}, "true, false or absent"},
 		{"header without a colon", []string{"--request", "COPY https://dash.example.com/", "--header", "Depth 1"}, `want "Name: value"`},
 		{"header name with a space", []string{"--request", "COPY https://dash.example.com/", "--header", "De pth: 1"}, `want "Name: value"`},
 		{"header value with a newline", []string{"--request", "COPY https://dash.example.com/", "--header", "Depth: 1\nX: y"}, `want "Name: value"`},
