@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/ascii"
 	"github.com/portcullis/portcullis/internal/logattr"
 	"golang.org/x/oauth2"
 )
@@ -293,25 +294,12 @@ func expiresIn(v any) (int64, bool) {
 		return expiresIn(string(x))
 	case string:
 		n, err := strconv.ParseInt(x, 10, 64)
-		if errors.Is(err, strconv.ErrRange) && decimalDigits(strings.TrimPrefix(x, "+")) {
+		if errors.Is(err, strconv.ErrRange) && ascii.Digits(strings.TrimPrefix(x, "+")) {
 			return maxExpiresIn, true
 		}
 		return min(n, maxExpiresIn), err == nil && n > 0
 	}
 	return 0, false
-}
-
-// decimalDigits reports whether s is one or more ASCII digits. ParseInt
-// reports a range error at the first digit past int64's range, before it
-// reads the rest: "20000000000000000000A" is out of range, not a syntax
-// error, and was read as the longest expires_in.
-func decimalDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // verifyIDToken checks an ID token: go-oidc verifies signature (provider's

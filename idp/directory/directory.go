@@ -226,7 +226,7 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	s := strings.TrimSpace(v)
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) && decimalDigits(strings.TrimPrefix(s, "+")) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) && ascii.Digits(strings.TrimPrefix(s, "+")) {
 		if n < 0 {
 			return 0, false
 		}
@@ -236,16 +236,6 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
-}
-
-// decimalDigits reports whether s is one or more ASCII digits.
-func decimalDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -41,3 +41,17 @@ func lower(c byte) byte {
 	}
 	return c
 }
+
+// Digits reports whether s is one or more ASCII digits. strconv.ParseInt
+// reports a range error at the first digit past int64's range, before it
+// reads the rest, so its callers that read a range error as "a very large
+// number" must first know that s is only digits ("20000000000000000000A"
+// is no number).
+func Digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
