@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/portcullis/portcullis/internal/ascii"
 )
 
 // entraV2Hosts are the hosts of Microsoft Entra ID's v2.0 issuers, one per
@@ -11,22 +13,26 @@ import (
 var entraV2Hosts = []string{"login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn"}
 
 // warnNoRefreshToken warns when the provider is Google's or Entra ID's,
-// named by its issuer under another kind, and the authorization request
-// lacks what that provider needs before it issues a refresh token: every
-// session would then end with its first access token (about an hour), with
-// session.refresh on and nothing else said. Kinds "google" and "entra" ask
-// for it themselves.
+// named by its issuer under another kind (or, for kind "oauth2", by its
+// authorization endpoint), and the authorization request lacks what that
+// provider needs before it issues a refresh token: every session would then
+// end with its first access token (about an hour), with session.refresh on
+// and nothing else said. Kinds "google" and "entra" ask for it themselves.
 func (d *decoder) warnNoRefreshToken(p *providerSection, kind string, s *sessionSection) {
-	if !s.Refresh || kind == "google" || kind == "entra" || !isOIDC(kind) {
+	if !s.Refresh || kind == "google" || kind == "entra" || kind == "github" {
 		return
 	}
+	key, what, google, entra := "provider.issuer", "issuer", isGoogleIssuer(p.Issuer), entraV2Issuer(p.Issuer)
+	if !isOIDC(kind) {
+		key, what, google, entra = "provider.authorization_url", "authorization endpoint", isGoogleAuthURL(p.AuthorizationURL), entraV2AuthURL(p.AuthorizationURL)
+	}
 	switch {
-	case strings.TrimSuffix(p.Issuer, "/") == "https://accounts.google.com":
+	case google:
 		if why := googleOffline(p.AuthParams); why != "" {
-			d.warn("provider.issuer", `Google's issuer with kind = %q: %s, so sessions end with their first access token (1 h); set provider.kind = "google", which asks for offline access with consent`, kind, why)
+			d.warn(key, `Google's %s with kind = %q: %s, so sessions end with their first access token (1 h); set provider.kind = "google", which asks for offline access with consent`, what, kind, why)
 		}
-	case entraV2Issuer(p.Issuer) && !slices.Contains(requestedScopes(p, kind), "offline_access"):
-		d.warn("provider.issuer", `Entra ID's issuer with kind = %q: provider.scopes lacks "offline_access", without which Entra ID issues no refresh token, so sessions end with their first access token (about 1 h); set provider.kind = "entra", or add "offline_access" to scopes`, kind)
+	case entra && !slices.Contains(requestedScopes(p, kind), "offline_access"):
+		d.warn(key, `Entra ID's %s with kind = %q: provider.scopes lacks "offline_access", without which Entra ID issues no refresh token, so sessions end with their first access token (about 1 h); set provider.kind = "entra", or add "offline_access" to scopes`, what, kind)
 	}
 }
 
@@ -36,10 +42,10 @@ func (d *decoder) warnNoRefreshToken(p *providerSection, kind string, s *session
 // (Entra ID shows its consent page at every sign-in, and refuses users who
 // may not consent), and an email address counts as verified only for a
 // Gmail or Workspace account (idp googleAuthoritative), so a rule by email
-// refuses every user. The chart's values set kind google: a Helm user who
-// overrides only provider.issuer keeps it, as Helm merges maps.
+// refuses every user. Helm merges maps: a values file that sets kind google
+// keeps it when an override changes only provider.issuer.
 func (d *decoder) warnKindGoogleIssuer(p *providerSection, kind string) {
-	if kind != "google" || p.Issuer == "" || strings.TrimSuffix(p.Issuer, "/") == "https://accounts.google.com" {
+	if kind != "google" || p.Issuer == "" || isGoogleIssuer(p.Issuer) {
 		return
 	}
 	d.warn("provider.kind", `kind = "google" with provider.issuer %q, which is not Google's: Google's rules apply to its users (prompt=consent and access_type=offline at every sign-in; an email address counts as verified only for a Gmail or Workspace account, so rules by email refuse the others); set provider.kind for that provider ("oidc", "entra"), or remove provider.issuer for Google`, p.Issuer)
@@ -59,9 +65,29 @@ func googleOffline(params map[string]string) string {
 	return ""
 }
 
+// isGoogleIssuer reports whether iss is Google's issuer.
+func isGoogleIssuer(iss string) bool {
+	return strings.TrimSuffix(iss, "/") == "https://accounts.google.com"
+}
+
 // entraV2Issuer reports whether iss is an Entra ID v2.0 issuer.
 func entraV2Issuer(iss string) bool {
 	u, err := url.Parse(iss)
 	return err == nil && slices.Contains(entraV2Hosts, strings.ToLower(u.Hostname())) &&
 		strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/v2.0")
+}
+
+// isGoogleAuthURL reports whether auth is Google's authorization endpoint
+// (https://accounts.google.com/o/oauth2/v2/auth, or its older /o/oauth2/auth).
+func isGoogleAuthURL(auth string) bool {
+	u, err := url.Parse(auth)
+	return err == nil && ascii.EqualFold(u.Hostname(), "accounts.google.com")
+}
+
+// entraV2AuthURL reports whether auth is an Entra ID v2.0 authorization
+// endpoint (https://HOST/TENANT/oauth2/v2.0/authorize).
+func entraV2AuthURL(auth string) bool {
+	u, err := url.Parse(auth)
+	return err == nil && slices.Contains(entraV2Hosts, strings.ToLower(u.Hostname())) &&
+		strings.Contains(u.Path, "/oauth2/v2.0/")
 }

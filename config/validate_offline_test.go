@@ -25,6 +25,11 @@ func TestNoRefreshTokenWarning(t *testing.T) {
 		{"entra as oidc, offline_access", entra + `scopes = ["openid", "email", "offline_access"]`, ""},
 		{"kind entra", "kind = \"entra\"\n" + entra, ""},
 		{"another provider", `issuer = "https://login.acme.com"` + "\nclient_id = \"c\"\n", ""},
+		{"google as oauth2", oauth2("https://accounts.google.com/o/oauth2/v2/auth"), `cfg.toml:6: provider.authorization_url: warning: Google's authorization endpoint with kind = "oauth2": without auth_params access_type = "offline" Google issues no refresh token`},
+		{"google as oauth2, offline with consent", oauth2("https://accounts.google.com/o/oauth2/auth") + `auth_params = { access_type = "offline", prompt = "consent" }`, ""},
+		{"entra as oauth2", oauth2("https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/oauth2/v2.0/authorize"), `cfg.toml:6: provider.authorization_url: warning: Entra ID's authorization endpoint with kind = "oauth2": provider.scopes lacks "offline_access"`},
+		{"entra as oauth2, offline_access", oauth2("https://login.microsoftonline.com/common/oauth2/v2.0/authorize") + `scopes = ["openid", "offline_access"]`, ""},
+		{"another oauth2 provider", oauth2("https://login.acme.com/authorize"), ""},
 	}
 	for _, c := range cases {
 		doc := provider(c.lines)
@@ -36,11 +41,18 @@ func TestNoRefreshTokenWarning(t *testing.T) {
 	}
 }
 
+// oauth2 is a [provider] of kind "oauth2" whose authorization endpoint is
+// authURL.
+func oauth2(authURL string) string {
+	return "kind = \"oauth2\"\nauthorization_url = \"" + authURL + "\"\n" +
+		"token_url = \"https://login.acme.com/token\"\nuserinfo_url = \"https://login.acme.com/userinfo\"\nclient_id = \"c\"\n"
+}
+
 // TestKindGoogleOtherIssuerWarning: kind "google" with an issuer that is not
 // Google's applies Google's rules to another provider: prompt=consent and
 // access_type=offline in every authorization request, and an email address
 // counts as verified only for Gmail or a Workspace account (hd), so rules by
-// email refuse every user. The chart's values set kind google, and a Helm
+// email refuse every user. The chart's values then set kind google, and a Helm
 // user who overrides only provider.issuer (Helm merges maps) got that with
 // check saying OK. Found by review JS.
 func TestKindGoogleOtherIssuerWarning(t *testing.T) {
