@@ -43,6 +43,7 @@ const (
 	reasonUnverified    = "email not verified"
 	reasonNoVerified    = "email not verified (the provider sent no email_verified claim)"
 	reasonNotCounted    = "email not verified (the gateway does not count the provider's email_verified for this address)"
+	reasonNotBoolean    = "email not verified (the provider's email_verified is not the boolean true)"
 	reasonBadEmail      = "email address is not valid"
 	reasonEmailDenied   = "email not allowed"
 	reasonDomainDenied  = "email domain not allowed"
@@ -268,8 +269,9 @@ func (ru *rules) checkEmail(id *portcullis.Identity) string {
 }
 
 // unverifiedReason says why an address is not verified: the provider said
-// it is not (email_verified false or of another type, or, without it,
-// Entra ID's xms_edov anything but true), it sent no email_verified at all
+// it is not (email_verified false, or, without it, Entra ID's xms_edov
+// anything but true), it sent email_verified of another type (a string
+// "true", as some providers' userinfo does), it sent no email_verified at all
 // (Entra ID, whose xms_edov true verifies only with
 // assume_email_verified; a plain OAuth 2.0 userinfo), or it said true for
 // an address the gateway does not take its word for (a consumer Google
@@ -277,7 +279,11 @@ func (ru *rules) checkEmail(id *portcullis.Identity) string {
 func unverifiedReason(claims map[string]any) string {
 	ev, said := claims["email_verified"]
 	if said {
-		if ev == true {
+		b, isBool := ev.(bool)
+		switch {
+		case !isBool:
+			return reasonNotBoolean
+		case b:
 			return reasonNotCounted
 		}
 		return reasonUnverified
