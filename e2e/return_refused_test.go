@@ -13,8 +13,8 @@ import (
 // ("localhost" for a public_url of 127.0.0.1) starts a sign-in that comes
 // back to "/", and a sign-out's rd to another site is dropped the same way.
 // Before, nothing said why; the start's and the sign-out's lines now name
-// the host refused (return_refused), escaped, and an accepted rd adds
-// nothing.
+// the host refused (return_refused), escaped, or "-" for an rd that names
+// none (javascript:), and an accepted rd adds nothing.
 func TestRefusedReturnURLIsNamed(t *testing.T) {
 	t.Parallel()
 	p := oidctest.New(t, oidctest.Options{})
@@ -32,11 +32,12 @@ func TestRefusedReturnURLIsNamed(t *testing.T) {
 	navigate(t, "GET", gw.URL+"/oauth2/start?rd=%2Faccepted", "", nil)
 	navigate(t, "GET", loc, "", nil)
 	navigate(t, "GET", gw.URL+"/oauth2/sign_out?rd="+url.QueryEscape("https://EVIL.example/\"x"), "", nil)
+	navigate(t, "GET", gw.URL+"/oauth2/start?rd="+url.QueryEscape("javascript:alert(1)//x"), "", nil)
 
 	var lines []string
-	waitFor(t, "the three lines of the endpoints", func() bool {
+	waitFor(t, "the four lines of the endpoints", func() bool {
 		lines = linesWith(gw.Proc.Output(), "path=/oauth2/")
-		return len(lines) == 3
+		return len(lines) == 4
 	})
 	if strings.Contains(lines[0], "return_refused") {
 		t.Errorf("an accepted rd is named refused:\n%s", lines[0])
@@ -46,6 +47,9 @@ func TestRefusedReturnURLIsNamed(t *testing.T) {
 	}
 	if !strings.Contains(lines[2], `return_refused=evil.example`) {
 		t.Errorf("the sign-out that dropped evil.example does not name it:\n%s", lines[2])
+	}
+	if !strings.HasSuffix(strings.TrimSpace(lines[3]), " return_refused=-") {
+		t.Errorf("the start whose rd named no host does not say '-':\n%s", lines[3])
 	}
 }
 
