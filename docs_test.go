@@ -434,7 +434,8 @@ func TestConfigurationDocumentsEveryKey(t *testing.T) {
 	}
 	keys := testenv.ConfigKeys(t, "config")
 	for _, k := range keys {
-		if !bytes.Contains(doc, []byte("`"+k+"`")) && !bytes.Contains(doc, []byte("."+k+"]]`")) {
+		if !bytes.Contains(doc, []byte("`"+k+"`")) && !bytes.Contains(doc, []byte("."+k+"]]`")) &&
+			!bytes.Contains(doc, []byte("`[["+k+"]]`")) {
 			t.Errorf("docs/configuration.md does not name the key %q", k)
 		}
 	}
