@@ -174,8 +174,6 @@ func TestExternalCitationPattern(t *testing.T) {
 	}
 }
 
-// TestGoCommentsCiteExistingDocs checks that every docs/*.md a Go file
-// names exists.
 // TestFilesCiteExistingDocs: a docs/ page (and its #anchor) cited by a Go
 // comment, the example configuration, the chart's templates and values or
 // a script exists, as the Markdown links do.

@@ -36,7 +36,7 @@ type Route struct {
 	key      string   // Name, or Index in decimal, see Key
 	host     string   // lower-cased: "" any, "a.example.com" exact, ".example.com" wildcard suffix
 	segments []string // normalised path segments; "*" and "**" are globs
-	methods  uint64   // method bits, see methodBits
+	methods  uint64   // method bits, see Table.methodBit
 	rules    rules    // precomputed conditions for Evaluate
 }
 
