@@ -222,9 +222,6 @@ func exited(pid int) bool {
 // Output returns what the provider printed (warnings and errors, no secrets).
 func (p *Provider) Output() string { return p.proc.Output() }
 
-// Stop kills the provider now (a test of a provider that went away).
-func (p *Provider) Stop() { p.proc.Stop() }
-
 // Endpoint returns the authorization and token endpoints, with client
 // authentication in the Authorization header (client_secret_basic).
 func (p *Provider) Endpoint() oauth2.Endpoint {

@@ -193,7 +193,6 @@ type Provider struct {
 	lastEnd  url.Values       // last end_session query
 	lastAuth url.Values       // last authorize query
 	withheld map[string]bool  // scopes the token endpoint does not grant
-	seq      int
 	// Set by SetRedirect, SetTokenType and SetIDTokenAge.
 	redirects map[string]redirect // path -> redirect answer instead of the endpoint
 	tokenType string              // token_type of token responses ("" = omitted)
