@@ -289,7 +289,7 @@ func (e *EntraServer) graphToken(r *http.Request) (EntraUser, []string, string) 
 	if !ok || raw == "" {
 		return EntraUser{}, nil, "Access token is empty."
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		return EntraUser{}, nil, "IDX14100: JWT is not well formed."
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // entraLogin runs the code flow against e's issuer and returns the token
@@ -173,6 +175,7 @@ func TestEntraGraphErrors(t *testing.T) {
 		"expired":       p.AccessToken("alice", map[string]any{"exp": now - 60, "scp": "User.Read"}),
 		"unknown user":  e.AccessToken("mallory", "User.Read"),
 		"other issuer!": p.AccessToken("alice", map[string]any{"iss": "https://login.microsoftonline.com/other/v2.0", "scp": "User.Read"}),
+		"JSON form":     jsonSerialized(t, e.AccessToken("alice", "User.Read")), // a JWT is compact only
 	} {
 		if st, h, m := get(tok); st != 401 || code(m) != "InvalidAuthenticationToken" || h.Get("WWW-Authenticate") == "" {
 			t.Errorf("%s: %d %v", name, st, m)
@@ -218,4 +221,15 @@ func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.Header[k] = v
 	}
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// jsonSerialized returns the compact JWS raw in the JWS JSON serialization,
+// the same signed payload in the form no JWT takes (RFC 7519 §7.2).
+func jsonSerialized(t *testing.T, raw string) string {
+	t.Helper()
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jws.FullSerialize()
 }

@@ -318,7 +318,7 @@ func (g *GoogleServer) grant(r *http.Request, req *GoogleTokenRequest) (int, str
 // verifyAssertion checks the RS256 signature with the service account's
 // public key (a kid, if any, must name the key) and returns the claims.
 func (g *GoogleServer) verifyAssertion(assertion string) (map[string]any, bool) {
-	jws, err := jose.ParseSigned(assertion, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(assertion, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, false
 	}

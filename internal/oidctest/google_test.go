@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 )
@@ -200,6 +201,33 @@ func TestGoogleTokenEndpointErrors(t *testing.T) {
 		if re := googleTokenError(t, cfg.TokenSource(context.Background())); re.Response.StatusCode != 400 ||
 			re.ErrorCode != "invalid_grant" || re.ErrorDescription != "Invalid JWT Signature." {
 			t.Fatalf("%d %q %q", re.Response.StatusCode, re.ErrorCode, re.ErrorDescription)
+		}
+	})
+	t.Run("assertion in the JWS JSON serialization", func(t *testing.T) {
+		// Google's token endpoint takes a JWT, which is compact only
+		// (RFC 7519 §7.2); the same signed claims in the JSON form are no
+		// assertion.
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: g.key}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Unix()
+		claims, _ := json.Marshal(map[string]any{"iss": g.ServiceAccountEmail, "aud": g.TokenURL(),
+			"scope": googleScopeGroupReadonly, "iat": now, "exp": now + 3600})
+		jws, err := signer.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.PostForm(g.TokenURL(), url.Values{"grant_type": {jwtBearerGrant},
+			"assertion": {jws.FullSerialize()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		if resp.StatusCode != 400 || m["error"] != "invalid_grant" {
+			t.Fatalf("%d %v, want 400 invalid_grant", resp.StatusCode, m["error"])
 		}
 	})
 	t.Run("assertion out of its time window", func(t *testing.T) {
