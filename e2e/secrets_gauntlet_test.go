@@ -152,7 +152,11 @@ func (g *gauntlet) assertionKey() string {
 		g.t.Fatal(err)
 	}
 	g.w.secret("assertion key (DER, base64)", base64.StdEncoding.EncodeToString(der))
-	g.w.secret("assertion key d (JWK)", base64.RawURLEncoding.EncodeToString(k.D.FillBytes(make([]byte, 32))))
+	d, err := k.Bytes() // the 32-byte scalar, as a JWK's d holds it
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	g.w.secret("assertion key d (JWK)", base64.RawURLEncoding.EncodeToString(d))
 	path := filepath.Join(g.dir, "assertion.pem")
 	block := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	for _, line := range strings.Split(string(block), "\n") {
