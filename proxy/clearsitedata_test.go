@@ -1,0 +1,87 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestUpstreamCannotClearGatewayCookies: an application answers with
+// Clear-Site-Data naming "cookies", or "*" (every type), in any spelling,
+// on several lines, or on a 103 Early Hints. A browser then deletes every
+// cookie of the registrable domain, the gateway's session with them: one
+// application signed its users out of the gateway and of every other
+// application. The types other than cookies still reach the client.
+func TestUpstreamCannotClearGatewayCookies(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sent []string
+		want string // the one Clear-Site-Data line the client gets; "" = none
+	}{
+		{"cookies", []string{`"cookies"`}, ""},
+		{"star", []string{`"*"`}, `"cache", "storage", "executionContexts", "clientHints"`},
+		{"with cache", []string{`"cache", "cookies", "storage"`}, `"cache", "storage"`},
+		{"upper case", []string{`"COOKIES"`}, ""},
+		{"two lines", []string{`"cache"`, ` "cookies" `}, `"cache"`},
+		{"unquoted", []string{`cookies, "storage"`}, `"storage"`},
+		{"cache alone", []string{`"cache"`}, `"cache"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header()["Clear-Site-Data"] = tc.sent
+				w.Header().Set("Link", "</s.css>; rel=preload")
+				w.WriteHeader(http.StatusEarlyHints)
+				w.Header()["Clear-Site-Data"] = tc.sent
+				_, _ = io.WriteString(w, "ok")
+			})
+			srv := serveGateway(t, f)
+			early, final := answerWithHints(t, strings.TrimPrefix(srv.URL, "http://"), "/public/x")
+			if got := early.Values("Clear-Site-Data"); len(got) != 0 {
+				t.Errorf("103 Early Hints: Clear-Site-Data %q reached the client", got)
+			}
+			got := final.Header.Values("Clear-Site-Data")
+			switch {
+			case tc.want == "" && len(got) != 0, tc.want != "" && (len(got) != 1 || got[0] != tc.want):
+				t.Errorf("Clear-Site-Data %q reached the client, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// answerWithHints sends GET path to the gateway at addr and returns the
+// header of the one interim answer it must give, and the final answer.
+func answerWithHints(t *testing.T, addr, path string) (textproto.MIMEHeader, *http.Response) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: gw.test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	tp := textproto.NewReader(bufio.NewReader(conn))
+	line, err := tp.ReadLine()
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 103") {
+		t.Fatalf("want 103 Early Hints first, got %q (%v)", line, err)
+	}
+	early, err := tp.ReadMIMEHeader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(tp.R, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	return early, resp
+}
