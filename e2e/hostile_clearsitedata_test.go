@@ -19,7 +19,7 @@ import (
 // hostile one answers Clear-Site-Data "cookies" (or "*"), which Chromium
 // obeys for the whole registrable domain: it deleted the gateway's session
 // cookie, signing the user out of the gateway and every application behind
-// it. The user stays signed in; the hostile app's "storage" still clears.
+// it. The user stays signed in.
 func TestHostileAppCannotClearGatewayCookiesInChromium(t *testing.T) {
 	t.Parallel()
 	p := oidctest.New(t, oidctest.Options{})

@@ -49,8 +49,10 @@ func (s *statusWriter) holdHeaders() {
 func (s *statusWriter) WriteHeader(code int) {
 	if code < 200 && code != http.StatusSwitchingProtocols {
 		// An interim response's headers are the upstream's as they came;
-		// no cookie is set through one (the gateway's own cookies included).
+		// no cookie is set or cleared through one (the gateway's own
+		// cookies included).
 		s.Header().Del("Set-Cookie")
+		s.Header().Del(clearSiteData)
 	} else {
 		s.release()
 	}
