@@ -1,0 +1,56 @@
+package proxy
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/portcullis/portcullis/policy"
+)
+
+// workerAllowed is the header with which an answer to a service worker's
+// script widens the scope the browser lets the worker control past the
+// script's own directory (W3C Service Workers, "Service-Worker-Allowed").
+const workerAllowed = "Service-Worker-Allowed"
+
+// keepWorkerScope removes an upstream's Service-Worker-Allowed unless the
+// path it names is one the routes send to the upstream that answered
+// (docs/requests.md, request hygiene): a worker answers every request of
+// the origin under its scope, so an application under /hostile/ whose
+// script allowed "/" registered a worker that answered the other
+// applications' requests on its host and the gateway's own (a sign-out it
+// faked). A scope that names another origin, does not resolve, or comes
+// on several lines is removed too.
+func (h *Handler) keepWorkerScope(ex *exchange, hdr http.Header) {
+	vals := hdr[workerAllowed]
+	if vals == nil {
+		return // the hot path: a map lookup, no allocation
+	}
+	if len(vals) != 1 || !h.ownsScope(ex, vals[0]) {
+		delete(hdr, workerAllowed)
+	}
+}
+
+// ownsScope reports whether the scope v, resolved against the request's
+// path, is routed (as a GET on the request's host) to the upstream of the
+// route that decided the request.
+func (h *Handler) ownsScope(ex *exchange, v string) bool {
+	if ex == nil || ex.dec.route == nil {
+		return false
+	}
+	ref, err := url.Parse(strings.TrimSpace(v))
+	if err != nil || ref.Scheme != "" || ref.Host != "" || ref.Opaque != "" || strings.HasPrefix(ref.Path, "//") {
+		return false
+	}
+	base, err := url.Parse(ex.path)
+	if err != nil {
+		return false
+	}
+	scope, err := policy.Normalize(base.ResolveReference(ref).EscapedPath())
+	if err != nil {
+		return false
+	}
+	own := h.upstreamFor(ex.dec.route)
+	route := h.cfg.Routes.Match(http.MethodGet, ex.host.Name, scope)
+	return own != nil && route != nil && h.upstreamFor(route) == own
+}
