@@ -16,7 +16,7 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 	if err := h.dropOwnSetCookies(resp); err != nil {
 		return err
 	}
-	dropClearCookies(resp.Header)
+	dropOriginPolicies(resp.Header)
 	ex := exchangeOf(resp.Request)
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		if err := askedSwitch(resp); err != nil {

@@ -13,6 +13,23 @@ const clearSiteData = "Clear-Site-Data"
 // browsers know, cookies excepted.
 const allButCookies = `"cache", "storage", "executionContexts", "clientHints"`
 
+// networkErrorLogging is the header of a Network Error Logging policy
+// (W3C NEL), in Go's canonical spelling of "NEL".
+const networkErrorLogging = "Nel"
+
+// dropOriginPolicies removes from an upstream's answer (final or interim)
+// what would let it steer the browser for the whole origin, beyond the
+// answer (docs/requests.md, request hygiene): the "cookies" of its
+// Clear-Site-Data, and its NEL policy, which a browser applies to every
+// request to the origin (and with include_subdomains to the hosts under
+// it): with success_fraction 1 it reported the URL of every request to the
+// other applications and to the gateway ({prefix}/callback with its code)
+// to the application's collector.
+func dropOriginPolicies(hdr http.Header) {
+	delete(hdr, networkErrorLogging)
+	dropClearCookies(hdr)
+}
+
 // dropClearCookies removes from an upstream's Clear-Site-Data the types
 // that delete cookies, "cookies" and "*" (docs/requests.md, cookies an
 // upstream cannot set): a browser deletes every cookie of the registrable

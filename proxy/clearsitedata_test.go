@@ -85,3 +85,33 @@ func answerWithHints(t *testing.T, addr, path string) (textproto.MIMEHeader, *ht
 	}
 	return early, resp
 }
+
+// TestUpstreamCannotSetNetworkErrorLogging: an application answers with a
+// Network Error Logging policy (NEL, with the Report-To group it names),
+// which a browser applies to every request to the origin, and with
+// include_subdomains to the hosts under it: with success_fraction 1 it
+// reported the URL of every request the user made to the other
+// applications and to the gateway ({prefix}/callback with its code) to the
+// application's collector. The policy never reaches the client; Report-To
+// itself, which a page's own CSP may name, does.
+func TestUpstreamCannotSetNetworkErrorLogging(t *testing.T) {
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Report-To", `{"group":"g","max_age":86400,"endpoints":[{"url":"https://collector.test/r"}]}`)
+		w.Header()["NEL"] = []string{`{"report_to":"g","max_age":86400,"include_subdomains":true,"success_fraction":1.0}`}
+		w.Header().Set("Link", "</s.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header()["NEL"] = []string{`{"report_to":"g","max_age":86400,"success_fraction":1.0}`}
+		_, _ = io.WriteString(w, "ok")
+	})
+	srv := serveGateway(t, f)
+	early, final := answerWithHints(t, strings.TrimPrefix(srv.URL, "http://"), "/public/x")
+	if got := early.Values("Nel"); len(got) != 0 {
+		t.Errorf("103 Early Hints: NEL %q reached the client", got)
+	}
+	if got := final.Header.Values("Nel"); len(got) != 0 {
+		t.Errorf("NEL %q reached the client", got)
+	}
+	if final.Header.Get("Report-To") == "" {
+		t.Error("Report-To was lost")
+	}
+}

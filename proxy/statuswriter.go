@@ -50,9 +50,10 @@ func (s *statusWriter) WriteHeader(code int) {
 	if code < 200 && code != http.StatusSwitchingProtocols {
 		// An interim response's headers are the upstream's as they came;
 		// no cookie is set or cleared through one (the gateway's own
-		// cookies included).
+		// cookies included), nor a policy for the origin set.
 		s.Header().Del("Set-Cookie")
 		s.Header().Del(clearSiteData)
+		s.Header().Del(networkErrorLogging)
 	} else {
 		s.release()
 	}
