@@ -17,6 +17,10 @@ const allButCookies = `"cache", "storage", "executionContexts", "clientHints"`
 // (W3C NEL), in Go's canonical spelling of "NEL".
 const networkErrorLogging = "Nel"
 
+// altSvc is the header that names alternative services (RFC 7838), which
+// a browser caches for the origin.
+const altSvc = "Alt-Svc"
+
 // dropOriginPolicies removes from an upstream's answer (final or interim)
 // what would let it steer the browser for the whole origin, beyond the
 // answer (docs/requests.md, request hygiene): the "cookies" of its
@@ -24,9 +28,15 @@ const networkErrorLogging = "Nel"
 // request to the origin (and with include_subdomains to the hosts under
 // it): with success_fraction 1 it reported the URL of every request to the
 // other applications and to the gateway ({prefix}/callback with its code)
-// to the application's collector.
+// to the application's collector. Its Alt-Svc too: a browser caches it for
+// the origin (for as long as its "ma" says, with persist=1 across network
+// changes) and connects there for the gateway's endpoints and every
+// application on the host; one application steered those connections, and
+// an upstream's own "h3" advertisement described its listener, not the
+// gateway's.
 func dropOriginPolicies(hdr http.Header) {
 	delete(hdr, networkErrorLogging)
+	delete(hdr, altSvc)
 	dropClearCookies(hdr)
 }
 

@@ -115,3 +115,34 @@ func TestUpstreamCannotSetNetworkErrorLogging(t *testing.T) {
 		t.Error("Report-To was lost")
 	}
 }
+
+// TestUpstreamCannotSetAltSvc: an application's Alt-Svc reached the
+// browser, which caches it for the origin (scheme, host, port), for the
+// gateway's own endpoints and every application on that host, for as long
+// as its "ma" says (with persist=1 across network changes): one
+// application steered where the browser connects for all of them, and an
+// upstream's own "h3" advertisement described the upstream's listener, not
+// the gateway's. The field never reaches the client, on a 103 either; the
+// document's own policies (Strict-Transport-Security, Accept-CH) pass.
+func TestUpstreamCannotSetAltSvc(t *testing.T) {
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Alt-Svc", `h2="collector.test:443"; ma=2592000; persist=1`)
+		w.Header().Set("Link", "</s.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Set("Alt-Svc", `h3=":443"; ma=86400`)
+		w.Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		w.Header().Set("Accept-CH", "Sec-CH-UA-Model")
+		_, _ = io.WriteString(w, "ok")
+	})
+	srv := serveGateway(t, f)
+	early, final := answerWithHints(t, strings.TrimPrefix(srv.URL, "http://"), "/public/x")
+	if got := early.Values("Alt-Svc"); len(got) != 0 {
+		t.Errorf("103 Early Hints: Alt-Svc %q reached the client", got)
+	}
+	if got := final.Header.Values("Alt-Svc"); len(got) != 0 {
+		t.Errorf("Alt-Svc %q reached the client", got)
+	}
+	if final.Header.Get("Strict-Transport-Security") == "" || final.Header.Get("Accept-CH") == "" {
+		t.Errorf("the document's own policies were lost: %q", final.Header)
+	}
+}

@@ -54,6 +54,7 @@ func (s *statusWriter) WriteHeader(code int) {
 		s.Header().Del("Set-Cookie")
 		s.Header().Del(clearSiteData)
 		s.Header().Del(networkErrorLogging)
+		s.Header().Del(altSvc)
 	} else {
 		s.release()
 	}
