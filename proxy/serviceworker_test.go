@@ -21,9 +21,12 @@ func TestUpstreamServiceWorkerScope(t *testing.T) {
 		w.Header().Set("Content-Type", "text/javascript")
 	}, func(c *Config) {
 		c.Upstreams = append(c.Upstreams, Upstream{Name: "other", URL: c.Upstreams[0].URL})
-		routes := append([]policy.RouteConfig{{Path: "/public/other/**", Public: true, Upstream: "other"}}, testRoutes...)
-		for i := range routes[1:] {
-			routes[i+1].Upstream = "app"
+		routes := append([]policy.RouteConfig{
+			{Path: "/public/other/**", Public: true, Upstream: "other"},
+			{Path: "/app/upload/**", Methods: []string{"POST"}, Upstream: "other"},
+		}, testRoutes...)
+		for i := range routes[2:] {
+			routes[i+2].Upstream = "app"
 		}
 		table, err := policy.Compile(routes)
 		if err != nil {
@@ -37,8 +40,17 @@ func TestUpstreamServiceWorkerScope(t *testing.T) {
 		swa  []string
 		kept bool
 	}{
-		{"/public/static/sw.js", []string{"/public/"}, true},
-		{"/public/static/sw.js", []string{"../"}, true},
+		{"/public/static/sw.js", []string{"/public/static/"}, true},
+		// A scope is a prefix of every URL it controls: one whose own path
+		// is the application's still covers another's paths beneath it
+		// (/public/other/), on a partial segment (/public/oth covers
+		// /public/other/), or for another method (POST /app/upload/).
+		{"/public/static/sw.js", []string{"/public/"}, false},
+		{"/public/static/sw.js", []string{"../"}, false},
+		{"/public/static/sw.js", []string{"/public/oth"}, false},
+		{"/public/static/sw.js", []string{"/app/"}, false},
+		{"/public/static/sw.js", []string{"/app/upl"}, false},
+		{"/public/static/sw.js", []string{"/app/x/"}, true},
 		{"/public/other/sw.js", []string{"/public/other/"}, true},
 		{"/public/other/sw.js", []string{"/public/"}, false},
 		{"/public/other/sw.js", []string{"/"}, false},
@@ -52,7 +64,6 @@ func TestUpstreamServiceWorkerScope(t *testing.T) {
 		{"/public/other/sw.js", []string{`/public/other/..\`}, false},
 		{"/public/other/sw.js", []string{`..\..\`}, false},
 		{"/public/other/sw.js", []string{"/public/other/.\t./"}, false},
-		{"/public/static/sw.js", []string{"/app/"}, true},
 		{"/public/static/sw.js", []string{"/"}, false}, // no route: nobody's
 	} {
 		q := url.Values{"swa": tc.swa}
