@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,9 +32,12 @@ func (h *Handler) keepWorkerScope(ex *exchange, hdr http.Header) {
 	}
 }
 
-// ownsScope reports whether the scope v, resolved against the request's
-// path, is routed (as a GET on the request's host) to the upstream of the
-// route that decided the request.
+// ownsScope reports whether every path the scope v controls, resolved
+// against the request's path, is routed (as a GET on the request's host)
+// to the upstream of the route that decided the request, and to no other
+// upstream by any method. A scope controls every URL it is a prefix of:
+// "/a/" the paths beneath /a/, "/a/b" those of /a/ whose next segment
+// starts with b (/a/bc/), so such a scope is checked as its directory.
 func (h *Handler) ownsScope(ex *exchange, v string) bool {
 	if ex == nil || ex.dec.route == nil {
 		return false
@@ -52,5 +56,26 @@ func (h *Handler) ownsScope(ex *exchange, v string) bool {
 	}
 	own := h.upstreamFor(ex.dec.route)
 	route := h.cfg.Routes.Match(http.MethodGet, ex.host.Name, scope)
-	return own != nil && route != nil && h.upstreamFor(route) == own
+	return own != nil && route != nil && h.upstreamFor(route) == own &&
+		h.onlyUpstreamBeneath(own, ex.host.Name, scope[:strings.LastIndexByte(scope, '/')+1])
+}
+
+// onlyUpstreamBeneath reports whether the routes send the directory dir
+// ("/a/") and every path beneath it, by any method on host, to up alone:
+// a route to another upstream, or to none, is another's path.
+func (h *Handler) onlyUpstreamBeneath(up *upstream, host, dir string) bool {
+	t := h.cfg.Routes
+	only := true
+	for _, m := range t.Methods() {
+		if r := t.Match(m, host, dir); r != nil && h.upstreamFor(r) != up {
+			return false
+		}
+		t.Beneath(m, host, dir, policy.Infinity, math.MaxInt, func(r *policy.Route) {
+			only = only && h.upstreamFor(r) == up
+		})
+		if !only {
+			return false
+		}
+	}
+	return true
 }
