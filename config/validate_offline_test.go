@@ -27,6 +27,10 @@ func TestNoRefreshTokenWarning(t *testing.T) {
 		{"another provider", `issuer = "https://login.acme.com"` + "\nclient_id = \"c\"\n", ""},
 		{"google as oauth2", oauth2("https://accounts.google.com/o/oauth2/v2/auth"), `cfg.toml:6: provider.authorization_url: warning: Google's authorization endpoint with kind = "oauth2": without auth_params access_type = "offline" Google issues no refresh token`},
 		{"google as oauth2, offline with consent", oauth2("https://accounts.google.com/o/oauth2/auth") + `auth_params = { access_type = "offline", prompt = "consent" }`, ""},
+		// The endpoint's own query reaches Google: oauth2 appends to it.
+		{"google as oauth2, offline with consent in the URL", oauth2("https://accounts.google.com/o/oauth2/v2/auth?access_type=offline&prompt=consent"), ""},
+		{"google as oauth2, offline in the URL", oauth2("https://accounts.google.com/o/oauth2/v2/auth?access_type=offline") + `auth_params = { prompt = "consent" }`, ""},
+		{"google as oauth2, consent in the URL", oauth2("https://accounts.google.com/o/oauth2/v2/auth?prompt=consent"), `without auth_params access_type = "offline" Google issues no refresh token`},
 		{"entra as oauth2", oauth2("https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/oauth2/v2.0/authorize"), `cfg.toml:6: provider.authorization_url: warning: Entra ID's authorization endpoint with kind = "oauth2": provider.scopes lacks "offline_access"`},
 		{"entra as oauth2, offline_access", oauth2("https://login.microsoftonline.com/common/oauth2/v2.0/authorize") + `scopes = ["openid", "offline_access"]`, ""},
 		{"another oauth2 provider", oauth2("https://login.acme.com/authorize"), ""},
