@@ -23,12 +23,14 @@ func (d *decoder) warnNoRefreshToken(p *providerSection, kind string, s *session
 		return
 	}
 	key, what, google, entra := "provider.issuer", "issuer", isGoogleIssuer(p.Issuer), entraV2Issuer(p.Issuer)
+	params := p.AuthParams
 	if !isOIDC(kind) {
 		key, what, google, entra = "provider.authorization_url", "authorization endpoint", isGoogleAuthURL(p.AuthorizationURL), entraV2AuthURL(p.AuthorizationURL)
+		params = withURLQuery(p.AuthorizationURL, params)
 	}
 	switch {
 	case google:
-		if why := googleOffline(p.AuthParams); why != "" {
+		if why := googleOffline(params); why != "" {
 			d.warn(key, `Google's %s with kind = %q: %s, so sessions end with their first access token (1 h); set provider.kind = "google", which asks for offline access with consent`, what, kind, why)
 		}
 	case entra && !slices.Contains(requestedScopes(p, kind), "offline_access"):
@@ -63,6 +65,24 @@ func googleOffline(params map[string]string) string {
 		return `without auth_params prompt = "consent" Google issues a refresh token only at a user's first consent, none at later sign-ins`
 	}
 	return ""
+}
+
+// withURLQuery is params with the parameters of auth's own query that
+// params does not set: the authorization request keeps that query and
+// appends its own parameters (auth_params among them) to it.
+func withURLQuery(auth string, params map[string]string) map[string]string {
+	u, err := url.Parse(auth)
+	if err != nil || u.RawQuery == "" {
+		return params
+	}
+	out := map[string]string{}
+	for k, v := range u.Query() {
+		out[k] = v[0]
+	}
+	for k, v := range params {
+		out[k] = v
+	}
+	return out
 }
 
 // isGoogleIssuer reports whether iss is Google's issuer.
