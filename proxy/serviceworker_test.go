@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"testing"
@@ -16,25 +17,7 @@ import (
 // host) is removed, so that one application's worker cannot answer the
 // requests of another or the gateway's own; a scope of its own passes.
 func TestUpstreamServiceWorkerScope(t *testing.T) {
-	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header()["Service-Worker-Allowed"] = r.URL.Query()["swa"]
-		w.Header().Set("Content-Type", "text/javascript")
-	}, func(c *Config) {
-		c.Upstreams = append(c.Upstreams, Upstream{Name: "other", URL: c.Upstreams[0].URL})
-		routes := append([]policy.RouteConfig{
-			{Path: "/public/other/**", Public: true, Upstream: "other"},
-			{Path: "/app/upload/**", Methods: []string{"POST"}, Upstream: "other"},
-		}, testRoutes...)
-		for i := range routes[2:] {
-			routes[i+2].Upstream = "app"
-		}
-		table, err := policy.Compile(routes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Routes = table
-	})
-	srv := serveGateway(t, f)
+	srv := workerGateway(t)
 	for _, tc := range []struct {
 		path string
 		swa  []string
@@ -75,6 +58,67 @@ func TestUpstreamServiceWorkerScope(t *testing.T) {
 		got := resp.Header.Values("Service-Worker-Allowed")
 		if want := tc.swa; (tc.kept && !slices.Equal(got, want)) || (!tc.kept && len(got) != 0) {
 			t.Errorf("%s with Service-Worker-Allowed %q: the client got %q, kept %v", tc.path, tc.swa, got, tc.kept)
+		}
+	}
+}
+
+// workerGateway serves a gateway whose upstream "other" has /public/other/
+// and POST /app/upload/, and "app" the rest; the upstream answers with the
+// Service-Worker-Allowed lines of its query's swa.
+func workerGateway(t *testing.T) *httptest.Server {
+	t.Helper()
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Service-Worker-Allowed"] = r.URL.Query()["swa"]
+		w.Header().Set("Content-Type", "text/javascript")
+	}, func(c *Config) {
+		c.Upstreams = append(c.Upstreams, Upstream{Name: "other", URL: c.Upstreams[0].URL})
+		routes := append([]policy.RouteConfig{
+			{Path: "/public/other/**", Public: true, Upstream: "other"},
+			{Path: "/app/upload/**", Methods: []string{"POST"}, Upstream: "other"},
+		}, testRoutes...)
+		for i := range routes[2:] {
+			routes[i+2].Upstream = "app"
+		}
+		table, err := policy.Compile(routes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Routes = table
+	})
+	return serveGateway(t, f)
+}
+
+// TestUpstreamServiceWorkerDefaultScope: a worker script's own directory
+// is its scope's limit when the answer names none, and an application
+// whose script sits above another's paths (/public/sw.js, above
+// /public/other/) controlled them without any header. For a worker's
+// script (Service-Worker: script), such a limit becomes the script's own
+// path; an application's own directory stays as it is.
+func TestUpstreamServiceWorkerDefaultScope(t *testing.T) {
+	srv := workerGateway(t)
+	for _, tc := range []struct {
+		path, swa string
+		want      []string
+	}{
+		{"/public/sw.js", "", []string{"/public/sw.js"}},
+		{"/public/sw.js", "/public/", []string{"/public/sw.js"}},
+		{"/public/static/sw.js", "", nil},
+		{"/public/static/sw.js", "/public/static/", []string{"/public/static/"}},
+		{"/public/other/sw.js", "", nil},
+	} {
+		u := srv.URL + tc.path
+		if tc.swa != "" {
+			u += "?" + url.Values{"swa": {tc.swa}}.Encode()
+		}
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("Service-Worker", "script")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if got := resp.Header.Values("Service-Worker-Allowed"); !slices.Equal(got, tc.want) {
+			t.Errorf("%s with Service-Worker-Allowed %q: the client got %q, want %q", tc.path, tc.swa, got, tc.want)
 		}
 	}
 }
