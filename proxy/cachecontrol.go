@@ -25,7 +25,7 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 	} else {
 		h.guardTrailers(ex, resp)
 	}
-	h.keepWorkerScope(ex, resp.Header)
+	h.keepWorkerScope(ex, resp.Request.Header, resp.Header)
 	if ex == nil {
 		return nil
 	}

@@ -21,14 +21,23 @@ const workerAllowed = "Service-Worker-Allowed"
 // script allowed "/" registered a worker that answered the other
 // applications' requests on its host and the gateway's own (a sign-out it
 // faked). A scope that names another origin, does not resolve, or comes
-// on several lines is removed too.
-func (h *Handler) keepWorkerScope(ex *exchange, hdr http.Header) {
+// on several lines is removed too. Without the field a worker's scope is
+// limited by its script's directory, which may hold another's paths
+// (/public/sw.js above /public/other/): for a worker's script (asked, the
+// request's header, has Service-Worker) the limit is then the script's
+// own path.
+func (h *Handler) keepWorkerScope(ex *exchange, asked, hdr http.Header) {
 	vals := hdr[workerAllowed]
-	if vals == nil {
-		return // the hot path: a map lookup, no allocation
+	script := asked["Service-Worker"] != nil
+	if vals == nil && !script {
+		return // the hot path: two map lookups, no allocation
 	}
-	if len(vals) != 1 || !h.ownsScope(ex, vals[0]) {
-		delete(hdr, workerAllowed)
+	if len(vals) == 1 && h.ownsScope(ex, vals[0]) {
+		return
+	}
+	delete(hdr, workerAllowed)
+	if script && ex != nil && !h.ownsScope(ex, "./") {
+		hdr[workerAllowed] = []string{ex.path}
 	}
 }
 
