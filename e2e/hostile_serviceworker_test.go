@@ -92,3 +92,57 @@ func TestHostileAppCannotWidenServiceWorkerInChromium(t *testing.T) {
 		t.Errorf("still signed in after the sign-out: the hostile worker answered it\n%s", gw.Proc.Output())
 	}
 }
+
+// TestHostileWorkerDefaultScopeInChromium: a gateway routes /shared/app/ to
+// one application and the rest of /shared/ to a hostile one, whose worker
+// script at /shared/sw.js names no Service-Worker-Allowed: its directory,
+// /shared/, limited its scope, and Chromium registered it there, over the
+// other application's paths. Registration for /shared/ now fails; the
+// hostile application's worker still registers for a directory of its own.
+func TestHostileWorkerDefaultScopeInChromium(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{})
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("app"))
+	}))
+	t.Cleanup(app.Close)
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/sw.js") {
+			w.Header().Set("Content-Type", "text/javascript")
+			_, _ = w.Write([]byte(hostileWorker))
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(`<!doctype html><title>hostile</title><p id="hostile">hostile</p>`))
+	}))
+	t.Cleanup(hostile.Close)
+	a := pickAddrs(t)
+	origin := "http://app." + siblingDomain + ":" + a.Listen[strings.LastIndex(a.Listen, ":")+1:]
+	gw := startGateway(t, a, tomlConfig{
+		PublicURL: origin,
+		Provider:  oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream:  app.URL,
+		Extra:     "[[upstreams]]\nname = \"hostile\"\nurl = \"" + hostile.URL + "\"\n",
+		Routes:    "[[routes]]\npath = \"/shared/app/**\"\npublic = true\nupstream = \"app\"\n\n[[routes]]\npath = \"/shared/**\"\npublic = true\nupstream = \"hostile\"\n",
+	}.String())
+	ctx := siblingChromium(t)
+	step, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(step, chromedp.Navigate(origin+"/shared/"), chromedp.WaitVisible("#hostile")); err != nil {
+		t.Fatalf("the hostile page: %v\n%s", err, gw.Proc.Output())
+	}
+	register := func(script, scope string) string {
+		got, err := chromedp.Run(step, chromedp.Evaluate[string](`navigator.serviceWorker.register("`+script+`", {scope: "`+scope+`"})
+			.then(r => "registered", e => "refused: " + e.name)`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("register: %v", err)
+		}
+		return got
+	}
+	if got := register("/shared/sw.js", "/shared/"); got != "refused: SecurityError" {
+		t.Errorf("the hostile worker over /shared/app/: %q, want refused: SecurityError", got)
+	}
+	if got := register("/shared/own/sw.js", "/shared/own/"); got != "registered" {
+		t.Errorf("the hostile worker for its own directory: %q, want registered", got)
+	}
+}
