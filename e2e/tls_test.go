@@ -23,7 +23,8 @@ import (
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
-// keyPair is a self-signed certificate for 127.0.0.1 and its key, in PEM.
+// keyPair is a self-signed certificate for 127.0.0.1 and the hosts of
+// siblingDomain, and its key, in PEM.
 type keyPair struct {
 	name            string
 	certPEM, keyPEM []byte
@@ -41,6 +42,7 @@ func newKeyPair(tb testing.TB, name string) keyPair {
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: name},
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:     []string{"*." + siblingDomain}, // the browser tests' sibling hosts
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
