@@ -158,9 +158,32 @@ func (h *Handler) endSignOutSession(ex *exchange, r *http.Request, s *session.Se
 func (h *Handler) recordSignOut(ex *exchange, r *http.Request, s *session.Session, providerLogout bool) {
 	ex.id = &s.Identity
 	h.metrics.logout("sign_out", "ended")
+	for _, ns := range h.successors(s) {
+		h.refresher.ended(ns.RefreshToken, h.now)
+		h.revokeRefresh(r, ns)
+	}
 	h.refresher.ended(s.RefreshToken, h.now)
 	h.log.Info("proxy: signed out", subAttr(s.Identity.Subject), slog.String("refresh_token", h.revokeRefresh(r, s)),
 		slog.Bool("provider_logout", providerLogout))
+}
+
+// successors are the cookie-store sessions that recent refreshes on this
+// replica made from s (refresher.lookup, as handOn follows them): a refresh
+// another request of the browser made moments before the sign-out (the
+// favicon's) rotated the refresh token, and its answer, with the new
+// cookie, may reach the browser after the sign-out's. Revoking only s's
+// token, already spent, left that cookie refreshing on to lifetime.
+func (h *Handler) successors(s *session.Session) []*session.Session {
+	var out []*session.Session
+	for range maxHandOns {
+		ns := h.refresher.lookup(s.RefreshToken, s.AccessToken, h.now)
+		if ns == nil || ns.ServerSide() || ns.RefreshToken == "" || ns.RefreshToken == s.RefreshToken {
+			return out
+		}
+		out = append(out, ns)
+		s = ns
+	}
+	return out
 }
 
 // leaveSignOut sends the signed-out browser on: to the provider's end
