@@ -22,6 +22,40 @@ self.addEventListener("fetch", e => {
 		e.respondWith(new Response('<p id="fake">signed out</p>', {headers: {"Content-Type": "text/html"}}));
 });`
 
+// workerHosts starts, behind one gateway on a sibling-domain origin, app
+// (the upstream "app") and a hostile application (the upstream "hostile")
+// whose worker scripts (paths ending in /sw.js) are hostileWorker, with
+// Service-Worker-Allowed allowed unless it is "", and whose other pages
+// show #hostile; routes are the gateway's [[routes]].
+func workerHosts(t *testing.T, app http.HandlerFunc, allowed, routes string) (string, *gateway) {
+	t.Helper()
+	p := oidctest.New(t, oidctest.Options{})
+	appSrv := httptest.NewServer(app)
+	t.Cleanup(appSrv.Close)
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/sw.js") {
+			if allowed != "" {
+				w.Header().Set("Service-Worker-Allowed", allowed)
+			}
+			w.Header().Set("Content-Type", "text/javascript")
+			_, _ = w.Write([]byte(hostileWorker))
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(`<!doctype html><title>hostile</title><p id="hostile">hostile</p>`))
+	}))
+	t.Cleanup(hostile.Close)
+	a := pickAddrs(t)
+	origin := "http://app." + siblingDomain + ":" + a.Listen[strings.LastIndex(a.Listen, ":")+1:]
+	return origin, startGateway(t, a, tomlConfig{
+		PublicURL: origin,
+		Provider:  oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream:  appSrv.URL,
+		Extra:     "[[upstreams]]\nname = \"hostile\"\nurl = \"" + hostile.URL + "\"\n",
+		Routes:    routes,
+	}.String())
+}
+
 // TestHostileAppCannotWidenServiceWorkerInChromium: a gateway serves an
 // application at / and a hostile one under /hostile/ on the same host. The
 // hostile one answers its worker script with Service-Worker-Allowed: /,
@@ -33,32 +67,10 @@ self.addEventListener("fetch", e => {
 // scope still registers.
 func TestHostileAppCannotWidenServiceWorkerInChromium(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	origin, gw := workerHosts(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(`<!doctype html><title>app</title><a id="out" href="/oauth2/sign_out?rd=/hostile/">out</a><p id="ready">ready</p>`))
-	}))
-	t.Cleanup(app.Close)
-	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/sw.js") {
-			w.Header().Set("Service-Worker-Allowed", "/")
-			w.Header().Set("Content-Type", "text/javascript")
-			_, _ = w.Write([]byte(hostileWorker))
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(`<!doctype html><title>hostile</title><p id="hostile">hostile</p>`))
-	}))
-	t.Cleanup(hostile.Close)
-	a := pickAddrs(t)
-	origin := "http://app." + siblingDomain + ":" + a.Listen[strings.LastIndex(a.Listen, ":")+1:]
-	gw := startGateway(t, a, tomlConfig{
-		PublicURL: origin,
-		Provider:  oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream:  app.URL,
-		Extra:     "[[upstreams]]\nname = \"hostile\"\nurl = \"" + hostile.URL + "\"\n",
-		Routes:    "[[routes]]\npath = \"/hostile/**\"\npublic = true\nupstream = \"hostile\"\n\n[[routes]]\npath = \"/**\"\nupstream = \"app\"\n",
-	}.String())
+	}, "/", "[[routes]]\npath = \"/hostile/**\"\npublic = true\nupstream = \"hostile\"\n\n[[routes]]\npath = \"/**\"\nupstream = \"app\"\n")
 	ctx := siblingChromium(t)
 	step, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -101,30 +113,9 @@ func TestHostileAppCannotWidenServiceWorkerInChromium(t *testing.T) {
 // hostile application's worker still registers for a directory of its own.
 func TestHostileWorkerDefaultScopeInChromium(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	origin, gw := workerHosts(t, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("app"))
-	}))
-	t.Cleanup(app.Close)
-	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/sw.js") {
-			w.Header().Set("Content-Type", "text/javascript")
-			_, _ = w.Write([]byte(hostileWorker))
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(`<!doctype html><title>hostile</title><p id="hostile">hostile</p>`))
-	}))
-	t.Cleanup(hostile.Close)
-	a := pickAddrs(t)
-	origin := "http://app." + siblingDomain + ":" + a.Listen[strings.LastIndex(a.Listen, ":")+1:]
-	gw := startGateway(t, a, tomlConfig{
-		PublicURL: origin,
-		Provider:  oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream:  app.URL,
-		Extra:     "[[upstreams]]\nname = \"hostile\"\nurl = \"" + hostile.URL + "\"\n",
-		Routes:    "[[routes]]\npath = \"/shared/app/**\"\npublic = true\nupstream = \"app\"\n\n[[routes]]\npath = \"/shared/**\"\npublic = true\nupstream = \"hostile\"\n",
-	}.String())
+	}, "", "[[routes]]\npath = \"/shared/app/**\"\npublic = true\nupstream = \"app\"\n\n[[routes]]\npath = \"/shared/**\"\npublic = true\nupstream = \"hostile\"\n")
 	ctx := siblingChromium(t)
 	step, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
