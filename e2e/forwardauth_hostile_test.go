@@ -219,6 +219,7 @@ func ingressNginxFile(tb testing.TB, file, listen, gateway, app string) string {
 	// the file names in a comment (the controller's defaults: 512 and 64).
 	b.WriteString("map $http_upgrade $connection_upgrade { default upgrade; '' close; }\n")
 	fmt.Fprintf(&b, "proxy_headers_hash_max_size %s;\nproxy_headers_hash_bucket_size 64;\n", controllerHashMaxSize(yaml))
+	fmt.Fprintf(&b, "large_client_header_buffers %s;\n", controllerHeaderBuffers(yaml))
 	fmt.Fprintf(&b, `server {
   listen %[1]s;
   proxy_bind 127.0.0.2;
@@ -291,6 +292,17 @@ func controllerHashMaxSize(yaml string) string {
 	m := regexp.MustCompile(`proxy-headers-hash-max-size: "([0-9]+)"`).FindStringSubmatch(yaml)
 	if m == nil {
 		return "512"
+	}
+	return m[1]
+}
+
+// controllerHeaderBuffers is the controller ConfigMap's
+// large-client-header-buffers that the file names in a comment, else the
+// controller's default.
+func controllerHeaderBuffers(yaml string) string {
+	m := regexp.MustCompile(`large-client-header-buffers: "([0-9]+ [0-9]+k)"`).FindStringSubmatch(yaml)
+	if m == nil {
+		return "4 8k"
 	}
 	return m[1]
 }

@@ -17,8 +17,24 @@ import (
 // gateway's 431, which expires login-state cookies, is never reached.
 func TestPendingSignInsFitNginx(t *testing.T) {
 	s := behindFront(t, "127.0.0.2/32", startNginx)
-	front := "http://" + s.front
-	manyGroupsCase(t, front, "X-Forwarded-Groups", s.p, s.up)
+	pendingSignInsCase(t, "http://"+s.front, "X-Forwarded-Groups", s)
+}
+
+// TestPendingSignInsFitIngressNginx is TestPendingSignInsFitNginx behind
+// nginx as ingress-nginx configures it, with the controller ConfigMap's
+// large-client-header-buffers that docs/forward-auth/ingress-nginx.yaml
+// names.
+func TestPendingSignInsFitIngressNginx(t *testing.T) {
+	s := behindFront(t, "127.0.0.2/32", startIngressNginx)
+	pendingSignInsCase(t, "http://"+s.front, "X-Auth-Request-Groups", s)
+}
+
+// pendingSignInsCase signs in a user with 200 groups through front, starts
+// five more sign-ins from another site with long return URLs, and asks
+// for a page again.
+func pendingSignInsCase(t *testing.T, front, groupsHeader string, s frontSetup) {
+	t.Helper()
+	manyGroupsCase(t, front, groupsHeader, s.p, s.up)
 	c := browser(t)
 	status, body, _ := get(t, c, front+"/admin/x")
 	if status != 200 {
