@@ -200,3 +200,52 @@ func TestExplicitSecretsRenderDeterministically(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretsNeverInTheConfigMap renders a secret written into `config`:
+// the chart puts `config` into a ConfigMap, which Kubernetes' `view` role
+// and `kubectl describe` show to whoever may read the namespace, so a
+// secret there is refused whether or not the chart's Secret holds one of
+// its kind (a public client, an existingSecret without that key), and the
+// refusal never quotes it. A ${NAME} reference (an environment variable
+// from a Secret, extraEnv) is no secret and renders.
+func TestSecretsNeverInTheConfigMap(t *testing.T) {
+	const value = "hunter2-in-the-configmap"
+	existing := []string{"existingSecret=mine", "existingSecretKeys.clientSecret=", "existingSecretKeys.sessionSecrets=",
+		"existingSecretKeys.assertionKey=", "replicaCount=1"}
+	for _, tc := range []struct {
+		name string
+		sets []string
+		key  string
+	}{
+		{"public client's client_secret", []string{"config.provider.client_secret=" + value}, "client_secret"},
+		{"session secrets without the chart's", append(existing, "config.session.secrets[0]="+value), "secrets"},
+		{"redis_password", []string{"config.session.redis_password=" + value}, "redis_password"},
+		{"password in redis_url", []string{"config.session.redis_url=redis://:" + value + "@redis:6379/0"}, "redis_url"},
+		{"user and password in redis_url", []string{"config.session.redis_url=rediss://app:" + value + "@redis:6379/0"}, "redis_url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sets := append([]string{"secrets.sessionSecrets[0]=" + testSessionSecret,
+				"secrets.assertionKey=@testdata/assertion-key.pem"}, tc.sets...)
+			out, err := helm(t, templateArgs(nil, sets)...)
+			if err == nil {
+				t.Fatalf("rendered; the ConfigMap holds the secret: %v", strings.Contains(string(out), value))
+			}
+			// helm's error starts with its own command line (the --set holds the value); what the
+			// chart said follows it.
+			_, said, _ := strings.Cut(err.Error(), "\n")
+			if !strings.Contains(said, "config.") || !strings.Contains(said, tc.key) || strings.Contains(said, value) {
+				t.Errorf("refusal %q, want one naming %s without the value", said, tc.key)
+			}
+		})
+	}
+	for _, sets := range [][]string{
+		{"config.provider.client_secret=${CLIENT_SECRET}"},
+		{"config.session.redis_url=redis://:${REDIS_PASSWORD}@redis:6379/0"},
+		{"config.session.redis_url=redis://app@redis:6379/0"},
+	} {
+		r := render(t, nil, append(slices.Clone(exampleSets[1:]), sets...)...)
+		if cfg := configTOML(t, r, fullname); !strings.Contains(cfg, strings.SplitN(sets[0], "=", 2)[1]) {
+			t.Errorf("%v: config.toml lacks the value:\n%s", sets, cfg)
+		}
+	}
+}

@@ -296,6 +296,20 @@ existingConfigMap the durations are in a ConfigMap the chart does not read.
 {{- end -}}
 
 {{/*
+portcullis.refuseSecretInConfig fails when .value (a string, or a list of them) holds a secret
+written into `config`, which the chart renders into a ConfigMap: more can read a ConfigMap than
+a Secret (Kubernetes' view role, kubectl describe). A ${NAME} reference only is no secret. The
+failure names .key, never the value.
+*/}}
+{{- define "portcullis.refuseSecretInConfig" -}}
+{{- range $v := ternary .value (list .value) (kindIs "slice" .value) -}}
+{{- if not (regexMatch `^\$\{[A-Za-z_][A-Za-z0-9_]*\}$` (toString $v)) -}}
+{{- fail (printf "config.%s: a secret in config would sit in the ConfigMap, which more can read than the Secret (Kubernetes' view role, kubectl describe); give it with secrets.* / existingSecret, or as ${NAME} from an environment variable (extraEnv with a secretKeyRef); the value is not shown" $.key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 portcullis.config assembles the configuration map: `config` plus what the chart owns
 (provider.kind google for Google's issuer given without a kind, listen addresses, *_file
 paths of the mounted secrets, the in-chart Redis address).
@@ -326,6 +340,9 @@ paths of the mounted secrets, the in-chart Redis address).
 {{- range $f := $files -}}
 {{- $table := get $cfg (index $f 0) -}}
 {{- $key := index $f 1 -}}
+{{- if hasKey $table $key -}}
+{{- include "portcullis.refuseSecretInConfig" (dict "key" (printf "%s.%s" (index $f 0) $key) "value" (get $table $key)) -}}
+{{- end -}}
 {{- if hasKey $items (index $f 2) -}}
 {{- if or (hasKey $table $key) (hasKey $table (printf "%s_file" $key)) -}}
 {{- fail (printf "config.%s.%s: secrets come from the chart's Secret (secrets.* / existingSecret); remove it from config" (index $f 0) $key) -}}
@@ -334,6 +351,12 @@ paths of the mounted secrets, the in-chart Redis address).
 {{- end -}}
 {{- end -}}
 {{- $session := get $cfg "session" -}}
+{{- with get $session "redis_url" -}}
+{{- /* The user information as the Redis client reads it: up to the authority's last "@". */ -}}
+{{- $userinfo := trimSuffix "@" (regexReplaceAll `^[^:]*://` (regexFind `^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@` (toString .)) "") -}}
+{{- $pw := splitList ":" $userinfo | rest | join ":" -}}
+{{- if $pw }}{{ include "portcullis.refuseSecretInConfig" (dict "key" "session.redis_url's password" "value" $pw) }}{{ end -}}
+{{- end -}}
 {{- if and .Values.redis.enabled (not (hasKey $session "redis_url")) (not (hasKey $session "redis_sentinel_addrs")) (not (hasKey $session "redis_cluster_addrs")) -}}
 {{- $_ := set $session "redis_url" (printf "redis://%s:%d/0" (include "portcullis.redisName" .) (int .Values.redis.port)) -}}
 {{- end -}}
