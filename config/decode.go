@@ -21,6 +21,7 @@ type decoder struct {
 	problems  Problems
 	warnings  Problems
 	problemAt map[string]bool // keys with a problem recorded
+	inline    []string        // keys of secrets written into the file itself (noteInline)
 
 	record    map[string][]string // keyTables' recorder: the tables that read each key
 	keyTables map[string][]string // keyTables(), once a key is unknown

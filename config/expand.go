@@ -144,6 +144,9 @@ func (t *table) secret(k string) string {
 		t.noControl(t.key(k+"_file"), v)
 		return v
 	}
+	if raw, ok := t.m[k].(string); ok {
+		t.d.noteInline(t.key(k), raw)
+	}
 	v := t.str(k, "")
 	t.noControl(t.key(k), v)
 	return v
@@ -174,6 +177,18 @@ func (t *table) noControl(path, secret string) {
 	}
 }
 
+// noteInlineList is noteInline for the array at k: the key once, when
+// any of its entries holds a secret of its own.
+func (t *table) noteInlineList(k string) {
+	raws, _ := t.m[k].([]any)
+	for _, el := range raws {
+		if raw, ok := el.(string); ok && raw != "" && !isEnvRef(raw) {
+			t.d.noteInline(t.key(k), raw)
+			return
+		}
+	}
+}
+
 // listEntry is one value of a secret list with where it came from: the key
 // path, and for a file the line within that file.
 type listEntry struct {
@@ -198,6 +213,7 @@ func (t *table) secretList(k string) []listEntry {
 		for i, v := range vals {
 			out = append(out, listEntry{val: v, path: fmt.Sprintf("%s[%d]", t.key(k), i)})
 		}
+		t.noteInlineList(k)
 		return out
 	}
 	name := t.str(k+"_file", "")

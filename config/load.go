@@ -43,6 +43,7 @@ func Parse(path string, data []byte, getenv func(string) (string, bool)) (*Confi
 	d := &decoder{file: path, dir: filepath.Dir(path), lines: lines, lastLine: lastLine(data), getenv: getenv}
 	fc := d.decodeFile(doc)
 	cfg := d.build(fc)
+	d.warnInlineSecrets()
 	if len(d.problems) > 0 {
 		sortProblems(d.problems)
 		return nil, d.problems

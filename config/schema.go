@@ -257,6 +257,9 @@ func (d *decoder) decodeProvider(t *table) providerSection {
 
 func (d *decoder) decodeSession(t *table) sessionSection {
 	defer t.finish()
+	if raw, ok := t.m["redis_url"].(string); ok {
+		d.noteInlineURL(t.key("redis_url"), raw)
+	}
 	return sessionSection{
 		Store:               t.str("store", "cookie"),
 		CookieName:          t.str("cookie_name", ""),

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // readSecretFile is readFile for a file that holds a secret (a client
@@ -53,4 +54,51 @@ func worldReadable(path string) bool {
 			return true
 		}
 	}
+}
+
+// noteInline records the key at path when raw, the value as the file
+// writes it, holds a secret of its own rather than only a ${NAME}
+// reference: the configuration file is then a secret file too
+// (warnInlineSecrets).
+func (d *decoder) noteInline(path, raw string) {
+	if raw != "" && !isEnvRef(raw) {
+		d.inline = append(d.inline, path)
+	}
+}
+
+// isEnvRef reports whether s is one ${NAME} reference and nothing else.
+func isEnvRef(s string) bool {
+	name, ok := strings.CutPrefix(s, "${")
+	name, ok2 := strings.CutSuffix(name, "}")
+	return ok && ok2 && isEnvName(name)
+}
+
+// noteInlineURL is noteInline for the password in a URL's user
+// information (redis_url): up to the authority's last "@", as the Redis
+// client reads it.
+func (d *decoder) noteInlineURL(path, raw string) {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return
+	}
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		rest = rest[:end]
+	}
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		if _, pw, ok := strings.Cut(rest[:at], ":"); ok {
+			d.noteInline(path, pw)
+		}
+	}
+}
+
+// warnInlineSecrets warns, as readSecretFile does for a secret file, when
+// the configuration file holds a secret written into it and every user of
+// the host can read it. It names the keys, never their values.
+func (d *decoder) warnInlineSecrets() {
+	if len(d.inline) == 0 || !worldReadable(d.file) {
+		return
+	}
+	d.warn(d.inline[0], "%s holds secrets written into it (%s) and can be read by every user of this host "+
+		"(its mode and every directory above it let others in): chmod o-r %s (0600, or 0640 for a group the gateway's user is in), "+
+		"or give them as KEY_file or ${NAME}", d.file, strings.Join(d.inline, ", "), d.file)
 }

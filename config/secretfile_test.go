@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,6 +105,56 @@ func TestSecretFileReadableByOthersWarns(t *testing.T) {
 			case tc.warn && (len(got) != 2 || !strings.Contains(got[0], "provider.client_secret_file") ||
 				!strings.Contains(got[1], "session.secrets_file") || !strings.Contains(got[1], "chmod o-r "+file)):
 				t.Errorf("warnings %q, want one for each of the two keys", got)
+			}
+		})
+	}
+}
+
+// TestConfigFileWithInlineSecretReadableByOthersWarns: a secret written
+// into the configuration file itself (client_secret, secrets,
+// redis_password, redis_url's password) puts the file in the class of the
+// secret files: every user of the host reading it is a warning naming the
+// key, never the value. A file closed to others, and one whose secrets all
+// come from ${NAME} or *_file, are not.
+func TestConfigFileWithInlineSecretReadableByOthersWarns(t *testing.T) {
+	const inline = "Inl1ne-cl1ent-s3cret-value"
+	redis := "store = \"redis\"\nredis_url = \"redis://:%s@127.0.0.1:6379/0\"\n"
+	for _, tc := range []struct {
+		name, from, to string
+		mode           os.FileMode
+		key            string // "": no warning
+	}{
+		{"client_secret, 0644", "client_id = \"client\"\n", "client_id = \"client\"\nclient_secret = \"" + inline + "\"\n", 0o644, "provider.client_secret"},
+		{"secrets, 0604", "", "", 0o604, "session.secrets"},
+		{"redis_password, 0644", "[session]\n", "[session]\n" + fmt.Sprintf(redis, "") + "redis_password = \"" + inline + "\"\n", 0o644, "session.redis_password"},
+		{"redis_url's password, 0644", "[session]\n", "[session]\n" + fmt.Sprintf(redis, inline), 0o644, "session.redis_url"},
+		{"client_secret, 0600", "client_id = \"client\"\n", "client_id = \"client\"\nclient_secret = \"" + inline + "\"\n", 0o600, ""},
+		{"every secret from ${NAME}, 0644", `secrets = ["` + goodSecret + `"]`, "secrets = [\"${S}\"]\n" + fmt.Sprintf(redis, "${P}") + "redis_password = \"${P}\"", 0o644, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(openDir(t), "portcullis.toml")
+			if err := os.WriteFile(path, []byte(strings.Replace(base, tc.from, tc.to, 1)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := Load(path, envOf(map[string]string{"S": goodSecret, "P": inline}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range cfg.Warnings {
+				if strings.Contains(w, "every user of this host") {
+					got = append(got, w)
+				}
+			}
+			switch {
+			case tc.key == "" && len(got) != 0:
+				t.Errorf("warnings %q, want none", got)
+			case tc.key != "" && (len(got) != 1 || !strings.Contains(got[0], tc.key) || !strings.Contains(got[0], "chmod o-r "+path) ||
+				strings.Contains(got[0], inline) || strings.Contains(got[0], goodSecret)):
+				t.Errorf("warnings %q, want one naming %s and the file, without the value", got, tc.key)
 			}
 		})
 	}
