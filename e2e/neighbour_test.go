@@ -23,36 +23,16 @@ import (
 // neighbour on the host sharing the account, a container of the pod
 // sharing its process namespace. A dumpable process hands such a reader
 // /proc/PID/environ (the secret as the environment gave it) and
-// /proc/PID/maps and mem (every secret the gateway holds), and is one a crash may
-// write a core file of. Not dumpable, its /proc files belong to root.
+// /proc/PID/maps and mem (every secret the gateway holds), and is one a
+// crash may write a core file of. Not dumpable, its /proc files belong to
+// root.
 func TestNeighbourCannotReadTheGatewaysSecrets(t *testing.T) {
 	t.Parallel()
 	clientSecret := randomSecret(t)
 	p := oidctest.New(t, oidctest.Options{ClientSecret: clientSecret})
 	as, uid := neighbour()
-	dir, err := os.MkdirTemp("", "portcullis-neighbour-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	bin := filepath.Join(dir, "portcullis")
-	copyFile(t, binary, bin, 0o755)
-	a := pickAddrs(t)
-	cfg := strings.NewReplacer("{{LISTEN}}", a.Listen, "{{OPS}}", a.Ops).Replace(tomlConfig{
-		Provider: oidcProvider(p.Issuer, p.ClientID, "${KB_CLIENT_SECRET}"), Upstream: newUpstream(t).URL,
-		Routes: "[[routes]]\npath = \"/**\"\n"}.String())
-	path := filepath.Join(dir, "portcullis.toml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o711); err != nil || os.Chown(path, uid, uid) != nil {
-		t.Fatalf("opening %s to uid %d: %v", dir, uid, err)
-	}
-	cmd := exec.Command(as[0], append(as[1:], bin, "serve", "--config", path)...)
-	cmd.Env = append(os.Environ(), "KB_CLIENT_SECRET="+clientSecret)
-	gw := &gateway{URL: "http://" + a.Listen, OpsURL: "http://" + a.Ops, Proc: testenv.Start(t, cmd)}
-	testenv.WaitTCP(t, a.Listen, 10*time.Second, gw.Proc)
-	gw.waitReady(t)
+	gw := startGatewayAs(t, as, uid, tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, "${KB_CLIENT_SECRET}"),
+		Upstream: newUpstream(t).URL, Routes: "[[routes]]\npath = \"/**\"\n"}.String(), "KB_CLIENT_SECRET="+clientSecret)
 	proc := "/proc/" + strconv.Itoa(gw.Proc.Cmd.Process.Pid)
 	if st := procStatus(t, proc); !strings.Contains(st, "\nUid:\t"+strconv.Itoa(uid)+"\t") {
 		t.Fatalf("the gateway does not run as uid %d:\n%s", uid, st)
@@ -72,6 +52,33 @@ func TestNeighbourCannotReadTheGatewaysSecrets(t *testing.T) {
 	if fds := metricValue(t, gw, "process_open_fds"); fds < 3 {
 		t.Errorf("process_open_fds %v: the gateway cannot read its own /proc/self/fd", fds)
 	}
+}
+
+// startGatewayAs is startGatewayEnv for a gateway run by the command
+// prefix as (neighbour's) as uid: its binary and configuration in a
+// directory of their own that uid can reach.
+func startGatewayAs(t *testing.T, as []string, uid int, cfg string, env ...string) *gateway {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "portcullis-neighbour-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "portcullis")
+	copyFile(t, binary, bin, 0o755)
+	a := pickAddrs(t)
+	cfg = strings.NewReplacer("{{LISTEN}}", a.Listen, "{{OPS}}", a.Ops).Replace(cfg)
+	path := filepath.Join(dir, "portcullis.toml")
+	err = errors.Join(os.WriteFile(path, []byte(cfg), 0o600), os.Chown(path, uid, uid), os.Chmod(dir, 0o711))
+	if err != nil {
+		t.Fatalf("handing %s to uid %d: %v", dir, uid, err)
+	}
+	cmd := exec.Command(as[0], append(as[1:], bin, "serve", "--config", path)...)
+	cmd.Env = append(os.Environ(), env...)
+	gw := &gateway{URL: "http://" + a.Listen, OpsURL: "http://" + a.Ops, Proc: testenv.Start(t, cmd)}
+	testenv.WaitTCP(t, a.Listen, 10*time.Second, gw.Proc)
+	gw.waitReady(t)
+	return gw
 }
 
 // neighbour returns the command prefix that runs a program as the
