@@ -459,3 +459,39 @@ func TestSentinelDownFailsFast(t *testing.T) {
 		t.Errorf("Ping with every Sentinel down = %v, want the refused dial before the call's bound", err)
 	}
 }
+
+// TestRedisWriterCannotSwapSessions plays a writer of the Redis database
+// without the secrets: Bob's sealed session copied over the key of
+// Alice's never opens for Alice's cookie as Bob's session, though the
+// replica has hers in its cache (the changed value is read again); the
+// seal is bound to its key, so her cookie then opens nothing.
+func TestRedisWriterCannotSwapSessions(t *testing.T) {
+	clock := newTestClock()
+	store, raw, _, _ := newTestRedisStore(t, clock)
+	ctx := context.Background()
+	alice, bob := testSession(t, clock.Now(), 0, 10), testSession(t, clock.Now(), 0, 10)
+	bob.Identity.Subject, bob.Identity.Email = "user-2", "bob@example.com"
+	aliceCookies, bobCookies := saveCookies(t, store, nil, alice), saveCookies(t, store, nil, bob)
+	a, err := store.Load(requestWith(aliceCookies))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := store.Load(requestWith(bobCookies))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Copy(ctx, sessionKey(b.ID), sessionKey(a.ID), 0, true).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.Load(requestWith(aliceCookies))
+	if !errors.Is(err, ErrNoSession) {
+		t.Fatalf("Alice's cookie over Bob's value: %v (subject %q), want ErrNoSession", err, subjectOf(got))
+	}
+}
+
+func subjectOf(s *Session) string {
+	if s == nil {
+		return ""
+	}
+	return s.Identity.Subject
+}
