@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"io"
 	"net/http"
@@ -109,8 +110,7 @@ func TestHTTP2SharedConnBodies(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() { close(slowApp) }) // before the gateway stops (cleanups run last first)
-	shared := &http.Client{Timeout: 5 * time.Second,
-		Transport: &http2.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	shared := &http.Client{Timeout: 5 * time.Second, Transport: h2TLSConn(t, f.cfg.listen)}
 	base := "https://" + f.cfg.listen + "/pub/"
 	var sent sync.WaitGroup
 	// ended counts the held requests answered, or given up by the client.
@@ -144,6 +144,9 @@ func TestHTTP2SharedConnBodies(t *testing.T) {
 		t.Fatalf("another user's body on the shared connection: %v after %v", err, time.Since(start).Round(time.Millisecond))
 	}
 	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("the request went as %s, want HTTP/2", resp.Proto)
+	}
 	// Held up, it was served only once the held ones ended (here when the
 	// client gives them up after 5 s): an order in this run, where a time
 	// bound (2 s) was at the mercy of the machine's load.
@@ -151,6 +154,21 @@ func TestHTTP2SharedConnBodies(t *testing.T) {
 		t.Errorf("another user's body on the shared connection: status %d after %v, once %d of the 4 held ones ended; want 200 while they are held",
 			resp.StatusCode, time.Since(start).Round(time.Millisecond), n)
 	}
+}
+
+// h2TLSConn is one connection of net/http's own HTTP/2 client to addr over
+// TLS (h2 by ALPN, HTTP/1.1 not offered), all requests sent on it.
+func h2TLSConn(t *testing.T, addr string) *http.ClientConn {
+	t.Helper()
+	var p http.Protocols
+	p.SetHTTP2(true)
+	tr := &http.Transport{Protocols: &p, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	cc, err := tr.NewClientConn(context.Background(), "https", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return cc
 }
 
 func heapInUse() uint64 {

@@ -1,13 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // TestMaxConnectionsKeepsBusyHTTP2: an HTTP/2 connection in cleartext
@@ -30,10 +31,7 @@ func TestMaxConnectionsKeepsBusyHTTP2(t *testing.T) {
 		c.route = "[[routes]]\npath = \"/slow\"\nupstream = \"app\"\npublic = true\n"
 	})
 	raw := dialGateway(t, f)
-	cc, err := (&http2.Transport{AllowHTTP: true}).NewClientConn(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := h2cConn(t, raw)
 	done := make(chan int, 1)
 	go func() {
 		req, _ := http.NewRequest("GET", "http://x/slow", nil)
@@ -61,7 +59,7 @@ func TestMaxConnectionsKeepsBusyHTTP2(t *testing.T) {
 
 	// Its stream ended, it waits, since after past: the connections past
 	// the bound replace past, then it.
-	waitUntil(t, "the h2c stream ended", func() bool { return cc.State().StreamsActive == 0 })
+	waitUntil(t, "the h2c stream ended", func() bool { return cc.InFlight() == 0 })
 	time.Sleep(20 * time.Millisecond)
 	dialGateway(t, f)
 	if !closedByGateway(past) {
@@ -71,4 +69,25 @@ func TestMaxConnectionsKeepsBusyHTTP2(t *testing.T) {
 	if !closedByGateway(raw) {
 		t.Errorf("the h2c connection, idle, was kept past max_connections")
 	}
+}
+
+// h2cConn is net/http's own HTTP/2 client on raw, in cleartext with prior
+// knowledge (h2c, no Upgrade from HTTP/1.1), as a load balancer speaks it.
+func h2cConn(t *testing.T, raw net.Conn) *http.ClientConn {
+	t.Helper()
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &p, DialContext: func(context.Context, string, string) (net.Conn, error) {
+		c := raw
+		if raw = nil; c == nil {
+			return nil, errors.New("h2cConn: a second connection asked for")
+		}
+		return c, nil
+	}}
+	cc, err := tr.NewClientConn(context.Background(), "http", raw.RemoteAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return cc
 }

@@ -6,12 +6,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"golang.org/x/net/http2"
 )
 
 // TestH2CRequestsHeldToTheListenersRules: a request over h2c (prior
-// knowledge, a real golang.org/x/net/http2 client) is held to what an
+// knowledge, net/http's own HTTP/2 client) is held to what an
 // HTTP/1.1 request on the same listener is: the header bound (431 past
 // 32 KiB), an untrusted peer's X-Forwarded-For and
 // X-Forwarded-Proto dropped, and the scheme forwarded "http" (no TLS
@@ -27,10 +25,7 @@ func TestH2CRequestsHeldToTheListenersRules(t *testing.T) {
 	f := newFixtureWith(t, nil, app, func(c *testConfig) {
 		c.route = "[[routes]]\npath = \"/open/**\"\nupstream = \"app\"\npublic = true\n"
 	})
-	cc, err := (&http2.Transport{AllowHTTP: true}).NewClientConn(dialGateway(t, f))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := h2cConn(t, dialGateway(t, f))
 	do := func(hdr map[string]string) int {
 		t.Helper()
 		req, _ := http.NewRequest("GET", "http://x/open/a", nil)
@@ -40,6 +35,9 @@ func TestH2CRequestsHeldToTheListenersRules(t *testing.T) {
 		resp, err := cc.RoundTrip(req)
 		if err != nil {
 			t.Fatalf("h2c request: %v", err)
+		}
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("the request went as %s, want HTTP/2", resp.Proto)
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
