@@ -75,12 +75,12 @@ func TestProviderSpansHideTheQuery(t *testing.T) {
 	for _, s := range spans {
 		text := s.Name() + " " + s.Status().Description
 		for _, a := range s.Attributes() {
-			text += " " + string(a.Key) + "=" + a.Value.Emit()
+			text += " " + string(a.Key) + "=" + a.Value.String()
 		}
 		for _, e := range s.Events() {
 			text += " " + e.Name
 			for _, a := range e.Attributes {
-				text += " " + string(a.Key) + "=" + a.Value.Emit()
+				text += " " + string(a.Key) + "=" + a.Value.String()
 			}
 		}
 		if strings.Contains(text, "userKey") || strings.Contains(text, url.QueryEscape(secret)) || strings.Contains(text, secret) {
