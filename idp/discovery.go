@@ -163,7 +163,7 @@ func endpointFix(why string) string {
 // "https:/user:pw@host" and "https:\\user:pw@host" as having one).
 func shownEndpoint(raw string) string {
 	rest, scheme := raw, ""
-	if i := strings.IndexByte(raw, ':'); i > 0 && strings.IndexAny(raw[:i], "/?#@\\") < 0 {
+	if i := strings.IndexByte(raw, ':'); i > 0 && !strings.ContainsAny(raw[:i], "/?#@\\") {
 		scheme, rest = raw[:i+1], raw[i+1:]
 	}
 	slashes := len(rest) - len(strings.TrimLeft(rest, "/\\"))

@@ -129,7 +129,7 @@ func checkOTLPEnv(env func(string) (string, bool)) error {
 // nothing after the scheme is shown.
 func shownOTLPEndpoint(v string) string {
 	scheme, rest := "", v
-	if i := strings.Index(v, "://"); i > 0 && strings.IndexAny(v[:i], "@:/?#") < 0 {
+	if i := strings.Index(v, "://"); i > 0 && !strings.ContainsAny(v[:i], "@:/?#") {
 		scheme, rest = v[:i+3], v[i+3:]
 	}
 	if at := strings.LastIndexByte(rest, '@'); at >= 0 && strings.ContainsAny(rest[:at], "?#") {
