@@ -164,10 +164,7 @@ func Start(tb testing.TB, opts Options) *Provider {
 		cfg.Resource = &resourceInfo{Indicator: p.ResourceIndicator, Audience: opts.Resource, Scopes: opts.Scopes}
 	}
 	for _, c := range opts.Clients {
-		cfg.Clients = append(cfg.Clients, clientConfig{
-			ID: c.ID, Secret: c.Secret, RedirectURIs: c.RedirectURIs,
-			PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, BackchannelLogoutURI: c.BackchannelLogoutURI,
-		})
+		cfg.Clients = append(cfg.Clients, clientConfig(c))
 	}
 	doc, err := json.Marshal(cfg)
 	if err != nil {
