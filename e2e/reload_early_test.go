@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,12 +30,6 @@ func TestHangupWhileStarting(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// Held open for writing, the pipe makes serve's read of it wait.
-	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
 	cfg := strings.NewReplacer("{{LISTEN}}", a.Listen, "{{OPS}}", a.Ops, `secrets = [""]`, `secrets_file = "`+fifo+`"`).
 		Replace(opsConfig(p, up.URL, []string{}, ""))
 	path := filepath.Join(dir, "portcullis.toml")
@@ -45,11 +38,8 @@ func TestHangupWhileStarting(t *testing.T) {
 	}
 	proc := testenv.Start(t, exec.Command(binary, "serve", "--config", path))
 	gw := &gateway{URL: "http://" + a.Listen, OpsURL: "http://" + a.Ops, Proc: proc}
-	for deadline := time.Now().Add(10 * time.Second); !holdsOpen(proc.Cmd.Process.Pid, fifo); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve never opened the secrets_file; output:\n%s", proc.Output())
-		}
-	}
+	w := openedByReader(t, fifo, proc)
+	defer w.Close()
 	gw.signal(t, syscall.SIGHUP)
 	select {
 	case <-proc.Exited():
@@ -75,14 +65,25 @@ func TestHangupWhileStarting(t *testing.T) {
 	}
 }
 
-// holdsOpen reports whether process pid has path open.
-func holdsOpen(pid int, path string) bool {
-	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
-	fds, _ := os.ReadDir(dir)
-	for _, fd := range fds {
-		if target, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && target == path {
-			return true
+// openedByReader opens the pipe at fifo for writing, which returns once
+// proc has opened it for reading (and makes proc's read of it wait for
+// what the test writes). Not /proc/PID/fd: the gateway is not dumpable,
+// so that directory is root's, closed to a test run by another user.
+func openedByReader(t *testing.T, fifo string, proc *testenv.Process) *os.File {
+	t.Helper()
+	opened := make(chan *os.File, 1)
+	go func() {
+		if w, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			opened <- w
 		}
+	}()
+	select {
+	case w := <-opened:
+		return w
+	case <-proc.Exited():
+		t.Fatalf("serve ended before it opened the secrets_file: %v; output:\n%s", proc.ExitErr(), proc.Output())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve never opened the secrets_file; output:\n%s", proc.Output())
 	}
-	return false
+	return nil
 }
