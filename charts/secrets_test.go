@@ -238,14 +238,17 @@ func TestSecretsNeverInTheConfigMap(t *testing.T) {
 			}
 		})
 	}
-	for _, sets := range [][]string{
-		{"config.provider.client_secret=${CLIENT_SECRET}"},
-		{"config.session.redis_url=redis://:${REDIS_PASSWORD}@redis:6379/0"},
-		{"config.session.redis_url=redis://app@redis:6379/0"},
+	// An empty value (a public client's client_secret = "") holds no secret either.
+	for _, tc := range []struct{ set, want string }{
+		{"config.provider.client_secret=${CLIENT_SECRET}", "${CLIENT_SECRET}"},
+		{"config.session.redis_url=redis://:${REDIS_PASSWORD}@redis:6379/0", "redis://:${REDIS_PASSWORD}@redis:6379/0"},
+		{"config.session.redis_url=redis://app@redis:6379/0", "redis://app@redis:6379/0"},
+		{"config.provider.client_secret=", `client_secret = ""`},
+		{"config.session.redis_password=", `redis_password = ""`},
 	} {
-		r := render(t, nil, append(slices.Clone(exampleSets[1:]), sets...)...)
-		if cfg := configTOML(t, r, fullname); !strings.Contains(cfg, strings.SplitN(sets[0], "=", 2)[1]) {
-			t.Errorf("%v: config.toml lacks the value:\n%s", sets, cfg)
+		r := render(t, nil, append(slices.Clone(exampleSets[1:]), tc.set)...)
+		if cfg := configTOML(t, r, fullname); !strings.Contains(cfg, tc.want) {
+			t.Errorf("%s: config.toml lacks %s:\n%s", tc.set, tc.want, cfg)
 		}
 	}
 }

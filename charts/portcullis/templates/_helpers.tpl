@@ -298,12 +298,13 @@ existingConfigMap the durations are in a ConfigMap the chart does not read.
 {{/*
 portcullis.refuseSecretInConfig fails when .value (a string, or a list of them) holds a secret
 written into `config`, which the chart renders into a ConfigMap: more can read a ConfigMap than
-a Secret (Kubernetes' view role, kubectl describe). A ${NAME} reference only is no secret. The
+a Secret (Kubernetes' view role, kubectl describe). A ${NAME} reference only, or an empty value
+(a public client's client_secret = ""), is no secret, as for `portcullis check`'s warning. The
 failure names .key, never the value.
 */}}
 {{- define "portcullis.refuseSecretInConfig" -}}
 {{- range $v := ternary .value (list .value) (kindIs "slice" .value) -}}
-{{- if not (regexMatch `^\$\{[A-Za-z_][A-Za-z0-9_]*\}$` (toString $v)) -}}
+{{- if not (or (eq (toString $v) "") (regexMatch `^\$\{[A-Za-z_][A-Za-z0-9_]*\}$` (toString $v))) -}}
 {{- fail (printf "config.%s: a secret in config would sit in the ConfigMap, which more can read than the Secret (Kubernetes' view role, kubectl describe); give it with secrets.* / existingSecret, or as ${NAME} from an environment variable (extraEnv with a secretKeyRef); the value is not shown" $.key) -}}
 {{- end -}}
 {{- end -}}
