@@ -93,12 +93,7 @@ func TestSecretFileReadableByOthersWarns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for _, w := range cfg.Warnings {
-				if strings.Contains(w, "every user of this host") {
-					got = append(got, w)
-				}
-			}
+			got := readableByAllWarnings(cfg)
 			switch {
 			case !tc.warn && len(got) != 0:
 				t.Errorf("warnings %q, want none", got)
@@ -143,12 +138,7 @@ func TestConfigFileWithInlineSecretReadableByOthersWarns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for _, w := range cfg.Warnings {
-				if strings.Contains(w, "every user of this host") {
-					got = append(got, w)
-				}
-			}
+			got := readableByAllWarnings(cfg)
 			switch {
 			case tc.key == "" && len(got) != 0:
 				t.Errorf("warnings %q, want none", got)
@@ -158,4 +148,16 @@ func TestConfigFileWithInlineSecretReadableByOthersWarns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readableByAllWarnings returns cfg's warnings of a file every user of the
+// host can read.
+func readableByAllWarnings(cfg *Config) []string {
+	var got []string
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w, "every user of this host") {
+			got = append(got, w)
+		}
+	}
+	return got
 }
