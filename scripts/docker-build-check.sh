@@ -25,6 +25,10 @@ gomod_go=$(awk '$1 == "toolchain" { sub(/^go/, "", $2); t = $2 } $1 == "go" { g 
 [ -n "$gomod_go" ] || fail "no go line in go.mod"
 build_line=$(awk 'toupper($1) == "FROM" && $NF == "build" && toupper($(NF-1)) == "AS" { print; exit }' "$dockerfile")
 build_from=$(printf '%s\n' "$build_line" | awk '{ for (i = 2; i <= NF; i++) if ($i !~ /^--/) { print $i; exit } }')
+# A base image may carry its digest (image:tag@sha256:...), which Dependabot
+# then keeps current with the tag; the tag is what is checked.
+strip_digest() { printf '%s\n' "$1" | sed 's/@sha256:[0-9a-f]\{64\}$//'; }
+build_from=$(strip_digest "$build_from")
 [ "$build_from" = "golang:$gomod_go" ] || fail "build stage is FROM $build_from, want golang:$gomod_go (go.mod)"
 ok "build stage $build_from matches go.mod"
 # Multi-arch: the compiler runs on the builder's platform and cross-compiles.
@@ -36,7 +40,7 @@ grep -qx 'ARG TARGETOS' "$dockerfile" || fail "no ARG TARGETOS in the build stag
 grep -qx 'ARG TARGETARCH' "$dockerfile" || fail "no ARG TARGETARCH in the build stage"
 
 # 2. Final stage and runtime invariants.
-final_from=$(awk 'toupper($1) == "FROM" { f = $2 } END { print f }' "$dockerfile")
+final_from=$(strip_digest "$(awk 'toupper($1) == "FROM" { f = $2 } END { print f }' "$dockerfile")")
 [ "$final_from" = "gcr.io/distroless/static-debian12:nonroot" ] || fail "final stage is $final_from"
 grep -qx 'USER 65532:65532' "$dockerfile" || fail "missing USER 65532:65532"
 grep -qx 'ENTRYPOINT \["/portcullis"\]' "$dockerfile" || fail "missing ENTRYPOINT [\"/portcullis\"]"
