@@ -232,3 +232,52 @@ func TestWorkflowScriptsExpandNoExpressions(t *testing.T) {
 		}
 	}
 }
+
+// workflowEvents returns the events of a workflow's on:, in any of its
+// forms (a name, a list, a map).
+func workflowEvents(t *testing.T, name, text string) []string {
+	t.Helper()
+	var w map[string]any
+	if err := yaml.Unmarshal([]byte(text), &w); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	on, ok := w["on"]
+	if !ok {
+		on = w["true"] // how YAML 1.1 reads a bare on:
+	}
+	switch v := on.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, e := range v {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	case map[string]any:
+		var out []string
+		for e := range v {
+			out = append(out, e)
+		}
+		return out
+	}
+	t.Fatalf("%s: on: %v", name, on)
+	return nil
+}
+
+// TestWorkflowTriggersRunNoForeignCode: pull_request_target and
+// workflow_run run with this repository's token and caches on behalf of a
+// pull request from anyone; no workflow uses them.
+func TestWorkflowTriggersRunNoForeignCode(t *testing.T) {
+	for name, text := range workflowFiles(t) {
+		events := workflowEvents(t, name, text)
+		if len(events) == 0 {
+			t.Errorf("%s: no events read", name)
+		}
+		for _, e := range events {
+			if e == "pull_request_target" || e == "workflow_run" {
+				t.Errorf("%s runs on %s", name, e)
+			}
+		}
+	}
+}
