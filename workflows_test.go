@@ -3,6 +3,7 @@ package portcullis_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -278,6 +279,45 @@ func TestWorkflowTriggersRunNoForeignCode(t *testing.T) {
 			if e == "pull_request_target" || e == "workflow_run" {
 				t.Errorf("%s runs on %s", name, e)
 			}
+		}
+	}
+}
+
+// TestReleaseVerifiesTheTag runs the release's verify step, the gate of
+// every job that publishes, as the runner does (bash -eo pipefail): only a
+// tag vX.Y.Z whose version Chart.yaml carries, character for character,
+// gets through; the tag name reaches make and the image's build arguments.
+func TestReleaseVerifiesTheTag(t *testing.T) {
+	w := parseWorkflow(t, "release.yml", workflowFiles(t)["release.yml"])
+	var script string
+	for _, s := range w.Jobs["verify"].Steps {
+		script += s.Run
+	}
+	for _, c := range []struct {
+		tag, chart string
+		pass       bool
+	}{
+		{"v1.2.3", "1.2.3", true},
+		{"v1.2.3", "1x2x3", false},
+		{"v1.2.3-rc.1", "1.2.3-rc.1", false},
+		{"v1.2.3`id`", "1.2.3`id`", false},
+		{"v1.2.3$(id)", "1.2.3$(id)", false},
+		{"v1.2.3", "1.2.4", false},
+	} {
+		dir := filepath.Join(t.TempDir(), "charts", "portcullis")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		chart := fmt.Sprintf("apiVersion: v2\nname: portcullis\nversion: %s\nappVersion: \"%s\"\n", c.chart, c.chart)
+		if err := os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte(chart), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+		cmd.Dir = filepath.Dir(filepath.Dir(dir))
+		cmd.Env = append(os.Environ(), "GITHUB_REF_NAME="+c.tag)
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != c.pass {
+			t.Errorf("tag %q, chart %q: passed %v, want %v (%s)", c.tag, c.chart, err == nil, c.pass, out)
 		}
 	}
 }
