@@ -11,11 +11,10 @@
 # (there is no Docker engine in CI).
 
 # The Go version must equal the `go` line of go.mod (the check enforces it).
-# Base images are named by tag, not yet by digest: the digests could not be
-# resolved where this was reviewed (no registry access). Pin them as
-# image:tag@sha256:<digest> (docker buildx imagetools inspect image:tag) and
-# Dependabot (.github/dependabot.yml) keeps tag and digest current together;
-# scripts/docker-build-check.sh accepts either form.
+# Base images are named by tag, not yet by digest. To pin them, write
+# image:tag@sha256:<digest> (docker buildx imagetools inspect image:tag);
+# Dependabot (.github/dependabot.yml) then keeps tag and digest current
+# together, and scripts/docker-build-check.sh accepts either form.
 FROM --platform=$BUILDPLATFORM golang:1.26.8 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
