@@ -34,7 +34,8 @@ allow_email_domains = ["example.com"]
 // TestGitHubLogin logs in through the gateway at a faithful fake of
 // GitHub's OAuth app and REST endpoints (provider.kind = "github"): the
 // numeric id is the user, the login the preferred username, and the email
-// the public one of /user, else the primary verified one of /user/emails.
+// the public one of /user when /user/emails lists it verified, else the
+// primary verified one.
 func TestGitHubLogin(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -49,8 +50,9 @@ func TestGitHubLogin(t *testing.T) {
 			{Email: "octocat@example.com", Primary: true, Verified: true},
 		}}, "octocat@example.com", 1},
 		{"public email", oidctest.GitHubUser{ID: 9919, Login: "hubot", Email: "hubot@example.com",
-			Emails: []oidctest.GitHubEmail{{Email: "other@example.com", Primary: true, Verified: true}}},
-			"hubot@example.com", 0},
+			Emails: []oidctest.GitHubEmail{{Email: "other@example.com", Primary: true, Verified: true},
+				{Email: "hubot@example.com", Verified: true}}},
+			"hubot@example.com", 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,5 +94,27 @@ func TestGitHubLogin(t *testing.T) {
 				t.Errorf("%d step-up trips to GitHub for a granted scope", n)
 			}
 		})
+	}
+}
+
+// TestGitHubUnverifiedPublicEmailRefused: a user of a GitHub Enterprise
+// Server without email verification shows someone else's address as public
+// on /user; /user/emails says it is unverified, so the gateway takes the
+// user's primary verified address instead and the domain rule refuses them.
+func TestGitHubUnverifiedPublicEmailRefused(t *testing.T) {
+	t.Parallel()
+	g := oidctest.NewGitHub(t, oidctest.GitHubUser{ID: 9920, Login: "mallory", Email: "ceo@example.com",
+		Emails: []oidctest.GitHubEmail{{Email: "mallory@example.net", Primary: true, Verified: true},
+			{Email: "ceo@example.com", Verified: false}}})
+	up := newUpstream(t)
+	gw := startGateway(t, pickAddrs(t), githubConfig(g, up.URL))
+	c, _ := redirectCounter(t)
+	status, body, _ := get(t, c, gw.URL+"/repos")
+	if status != 403 || up.count() != 0 {
+		t.Fatalf("sign-in with an unverified public email: %d, %d requests upstream\n%s\ngateway:\n%s",
+			status, up.count(), body, gw.Proc.Output())
+	}
+	if strings.Contains(body, "ceo@example.com") {
+		t.Errorf("the refusal names the unverified address:\n%s", body)
 	}
 }

@@ -12,9 +12,7 @@ const githubAccept = "application/vnd.github+json"
 
 // githubClaims builds claims from GitHub's GET /user: sub and id are the
 // numeric id (logins can be renamed and reused; ids cannot),
-// preferred_username the login, and the email the public one of /user (GitHub
-// shows only verified addresses there) or else the primary verified entry of
-// GET /user/emails (scope user:email).
+// preferred_username the login, and the email the one githubEmail picks.
 func (c *Client) githubClaims(ctx context.Context, accessToken string) (map[string]any, error) {
 	claims, err := c.userinfo(ctx, c.cfg.UserinfoURL, accessToken, githubAccept)
 	if err != nil {
@@ -30,12 +28,9 @@ func (c *Client) githubClaims(ctx context.Context, accessToken string) (map[stri
 	if login, ok := claims["login"].(string); ok {
 		claims["preferred_username"] = login
 	}
-	if email, _ := claims["email"].(string); email != "" {
-		claims["email_verified"] = true
-		return claims, nil
-	}
+	public, _ := claims["email"].(string)
 	delete(claims, "email")
-	email, err := c.githubPrimaryEmail(ctx, accessToken)
+	email, err := c.githubEmail(ctx, accessToken, public)
 	if err != nil {
 		return nil, err
 	}
@@ -46,9 +41,12 @@ func (c *Client) githubClaims(ctx context.Context, accessToken string) (map[stri
 	return claims, nil
 }
 
-// githubPrimaryEmail returns the address of GET /user/emails that is both
-// primary and verified, or "" when there is none.
-func (c *Client) githubPrimaryEmail(ctx context.Context, accessToken string) (string, error) {
+// githubEmail returns the address of GET /user/emails (scope user:email)
+// that is the public one of /user and verified, else the one that is primary
+// and verified, else "". The public address alone is never trusted: GitHub
+// Enterprise Server without email verification lets a user show an address
+// nobody verified, and /user/emails is where GitHub says which are.
+func (c *Client) githubEmail(ctx context.Context, accessToken, public string) (string, error) {
 	u := strings.TrimSuffix(c.cfg.UserinfoURL, "/") + "/emails"
 	body, err := c.getJSON(c.providerCtx(ctx, "userinfo"), u, accessToken, githubAccept)
 	if err != nil {
@@ -62,12 +60,17 @@ func (c *Client) githubPrimaryEmail(ctx context.Context, accessToken string) (st
 	if err := json.Unmarshal(body, &list); err != nil {
 		return "", fmt.Errorf("idp: GitHub /user/emails: %v", err)
 	}
+	primary := ""
 	for _, e := range list {
-		if e.Primary && e.Verified {
+		switch {
+		case !e.Verified || e.Email == "":
+		case public != "" && strings.EqualFold(e.Email, public):
 			return e.Email, nil
+		case e.Primary && primary == "":
+			primary = e.Email
 		}
 	}
-	return "", nil
+	return primary, nil
 }
 
 // splitGitHubScopes splits the scope of GitHub's token response, which

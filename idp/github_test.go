@@ -25,21 +25,32 @@ func TestGitHubLogin(t *testing.T) {
 		name        string
 		user        oidctest.GitHubUser
 		email       string
-		asksEmails  bool
 		scopeString string
 	}{
-		{name: "public email on /user", user: oidctest.GitHubUser{ID: 12345678, Login: "octocat", Email: "octo@github.com"},
-			email: "octo@github.com"},
+		{name: "public email verified in /user/emails", user: oidctest.GitHubUser{ID: 12345678, Login: "octocat", Email: "octo@github.com",
+			Emails: []oidctest.GitHubEmail{
+				{Email: "main@example.com", Primary: true, Verified: true},
+				{Email: "Octo@GitHub.com", Verified: true},
+			}}, email: "Octo@GitHub.com"},
+		// GitHub Enterprise Server without email verification shows any
+		// address a user typed as public: only /user/emails says verified.
+		{name: "unverified public email not trusted", user: oidctest.GitHubUser{ID: 12345678, Login: "octocat", Email: "ceo@example.com",
+			Emails: []oidctest.GitHubEmail{
+				{Email: "ceo@example.com"},
+				{Email: "main@example.com", Primary: true, Verified: true},
+			}}, email: "main@example.com"},
+		{name: "public email missing from /user/emails", user: oidctest.GitHubUser{ID: 12345678, Login: "octocat", Email: "ceo@example.com",
+			Emails: []oidctest.GitHubEmail{{Email: "main@example.com", Primary: true}}}, email: ""},
 		{name: "primary verified from /user/emails", user: oidctest.GitHubUser{ID: 12345678, Login: "octocat",
 			Emails: []oidctest.GitHubEmail{
 				{Email: "old@example.com", Verified: true},
 				{Email: "main@example.com", Primary: true, Verified: true, Visibility: &private},
-			}}, email: "main@example.com", asksEmails: true},
+			}}, email: "main@example.com"},
 		{name: "unverified primary ignored", user: oidctest.GitHubUser{ID: 12345678, Login: "octocat",
 			Emails: []oidctest.GitHubEmail{
 				{Email: "main@example.com", Primary: true},
 				{Email: "other@example.com", Verified: true},
-			}}, email: "", asksEmails: true},
+			}}, email: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,8 +70,8 @@ func TestGitHubLogin(t *testing.T) {
 			if id.Email != tt.email || id.EmailVerified != (tt.email != "") {
 				t.Errorf("email %q verified %v, want %q", id.Email, id.EmailVerified, tt.email)
 			}
-			if got := g.Requests("/user/emails") > 0; got != tt.asksEmails {
-				t.Errorf("asked /user/emails: %v", got)
+			if n := g.Requests("/user/emails"); n != 1 {
+				t.Errorf("%d requests at /user/emails, want 1", n)
 			}
 			if a := g.LastAccept("/user"); a != "application/vnd.github+json" {
 				t.Errorf("Accept = %q", a)
@@ -100,5 +111,29 @@ func TestSplitGitHubScopes(t *testing.T) {
 		if got := splitGitHubScopes(tt.in); !slices.Equal(got, tt.want) {
 			t.Errorf("splitGitHubScopes(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestGitHubScopesAlwaysAskEmails: scopes that leave out user:email get it
+// added, as read:org is, since only GET /user/emails says which address is
+// verified; without it no sign-in could carry an email.
+func TestGitHubScopesAlwaysAskEmails(t *testing.T) {
+	g := oidctest.NewGitHub(t, oidctest.GitHubUser{ID: 7, Login: "octocat", Email: "octo@example.com",
+		Emails: []oidctest.GitHubEmail{{Email: "octo@example.com", Primary: true, Verified: true}}})
+	c, err := New(Config{Kind: "github", ClientID: g.ClientID, ClientSecret: g.ClientSecret, RedirectURL: redirectURL,
+		AuthorizationURL: g.AuthorizationURL(), TokenURL: g.TokenURL(), UserinfoURL: g.UserURL(),
+		Scopes: []string{"read:user"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"read:user", "user:email", "read:org"}; !slices.Equal(c.cfg.Scopes, want) {
+		t.Fatalf("scopes %q, want %q", c.cfg.Scopes, want)
+	}
+	_, id, err := c.Exchange(context.Background(), authorize(t, c, "st", "", testVerifier), testVerifier, "")
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	if id.Email != "octo@example.com" || !id.EmailVerified {
+		t.Errorf("email %q verified %v", id.Email, id.EmailVerified)
 	}
 }

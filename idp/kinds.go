@@ -18,6 +18,9 @@ const (
 	// githubReadOrg is the scope GitHub needs to list a user's
 	// organisations and teams, private memberships included.
 	githubReadOrg = "read:org"
+	// githubUserEmail is the scope GitHub needs to say which of a user's
+	// addresses are verified (GET /user/emails).
+	githubUserEmail = "user:email"
 )
 
 // ErrHostedDomain means a Google account is not one of hosted_domain's
@@ -73,8 +76,10 @@ func kindDefaults(cfg *Config) error {
 		if cfg.Scopes == nil {
 			cfg.Scopes = []string{"read:user", "user:email"}
 		}
-		if !slices.Contains(cfg.Scopes, githubReadOrg) {
-			cfg.Scopes = append(slices.Clip(cfg.Scopes), githubReadOrg)
+		for _, scope := range []string{githubUserEmail, githubReadOrg} {
+			if !slices.Contains(cfg.Scopes, scope) {
+				cfg.Scopes = append(slices.Clip(cfg.Scopes), scope)
+			}
 		}
 	}
 	if cfg.HostedDomain != "" && cfg.Kind != "google" {
