@@ -97,10 +97,10 @@ func TestGitHubLogin(t *testing.T) {
 	}
 }
 
-// TestGitHubUnverifiedPublicEmailRefused: a user of a GitHub Enterprise
-// Server without email verification shows someone else's address as public
-// on /user; /user/emails says it is unverified, so the gateway takes the
-// user's primary verified address instead and the domain rule refuses them.
+// TestGitHubUnverifiedPublicEmailRefused: a user shows an address nobody
+// verified as public on /user; /user/emails says it is unverified, so the
+// gateway takes the user's primary verified address instead and the domain
+// rule refuses them.
 func TestGitHubUnverifiedPublicEmailRefused(t *testing.T) {
 	t.Parallel()
 	g := oidctest.NewGitHub(t, oidctest.GitHubUser{ID: 9920, Login: "mallory", Email: "ceo@example.com",

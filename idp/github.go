@@ -43,9 +43,10 @@ func (c *Client) githubClaims(ctx context.Context, accessToken string) (map[stri
 
 // githubEmail returns the address of GET /user/emails (scope user:email)
 // that is the public one of /user and verified, else the one that is primary
-// and verified, else "". The public address alone is never trusted: GitHub
-// Enterprise Server without email verification lets a user show an address
-// nobody verified, and /user/emails is where GitHub says which are.
+// and verified, else "". The public address alone is never trusted: /user
+// shows it whether or not it is verified (an address that bounces becomes
+// unverified; an Enterprise Managed User's is unverified until proven), and
+// /user/emails is where GitHub says which are.
 func (c *Client) githubEmail(ctx context.Context, accessToken, public string) (string, error) {
 	u := strings.TrimSuffix(c.cfg.UserinfoURL, "/") + "/emails"
 	body, err := c.getJSON(c.providerCtx(ctx, "userinfo"), u, accessToken, githubAccept)

@@ -32,8 +32,8 @@ func TestGitHubLogin(t *testing.T) {
 				{Email: "main@example.com", Primary: true, Verified: true},
 				{Email: "Octo@GitHub.com", Verified: true},
 			}}, email: "Octo@GitHub.com"},
-		// GitHub Enterprise Server without email verification shows any
-		// address a user typed as public: only /user/emails says verified.
+		// /user shows the public address verified or not: only
+		// /user/emails says which.
 		{name: "unverified public email not trusted", user: oidctest.GitHubUser{ID: 12345678, Login: "octocat", Email: "ceo@example.com",
 			Emails: []oidctest.GitHubEmail{
 				{Email: "ceo@example.com"},
