@@ -1,0 +1,92 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/testenv"
+)
+
+// traefikBehindLBStatic is traefikStatic with the entry point trusting the
+// X-Forwarded-* headers of the peer that connects (127.0.0.0/8): Traefik
+// behind a load balancer or CDN (forwardedHeaders.trustedIPs), where it
+// keeps the X-Forwarded-* headers that peer passes on.
+const traefikBehindLBStatic = `entryPoints:
+  web:
+    address: "%[1]s"
+    forwardedHeaders:
+      trustedIPs: ["127.0.0.0/8"]
+providers:
+  file:
+    filename: "%[2]s"
+    watch: false
+log:
+  level: WARN
+global:
+  checkNewVersion: false
+  sendAnonymousUsage: false
+`
+
+// startTraefikBehindLB is startTraefik with traefikBehindLBStatic.
+func startTraefikBehindLB(tb testing.TB, listen, gateway, app string) {
+	tb.Helper()
+	bin := testenv.LookPath(tb, "traefik")
+	host, _, _ := strings.Cut(listen, ":")
+	dir := tb.TempDir()
+	dynamic := filepath.Join(dir, "dynamic.yaml")
+	text := snippet(tb, "traefik.yaml", "dash.example.com", host,
+		"http://portcullis:4180", "http://"+gateway, "http://127.0.0.1:3000", "http://"+app)
+	static := filepath.Join(dir, "traefik.yaml")
+	for f, s := range map[string]string{dynamic: text, static: fmt.Sprintf(traefikBehindLBStatic, listen, dynamic)} {
+		if err := os.WriteFile(f, []byte(s), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "--configfile="+static)
+	cmd.Dir = dir
+	p := testenv.Start(tb, cmd)
+	testenv.WaitTCP(tb, listen, 20*time.Second, p)
+	waitRouted(tb, "http://"+listen+"/public/x", p)
+}
+
+// TestTraefikBehindTrustedProxyKeepsClaimsFromApp: Traefik behind a load
+// balancer it trusts (forwardedHeaders.trustedIPs) keeps the X-Forwarded-*
+// headers that peer passes on, and a load balancer that sets only
+// X-Forwarded-For, -Proto and -Port passes a client's others unchanged.
+// forwardAuth (trustForwardHeader: false) decides the request Traefik
+// received, and the app must not see another host, path prefix, port, path
+// or method than that one, as in proxy mode and behind the other snippets.
+// Before: the app received each of them with the client's value
+// (X-Forwarded-Host: evil.test, X-Forwarded-Uri: /admin/x, ...).
+func TestTraefikBehindTrustedProxyKeepsClaimsFromApp(t *testing.T) {
+	t.Parallel() // its own Traefik, gateway, provider and app
+	s := behindFront(t, "127.0.0.1/32", startTraefikBehindLB)
+	sent := map[string]string{"X-Forwarded-Host": "evil.test", "X-Forwarded-Prefix": "/spoofed-prefix",
+		"X-Forwarded-Port": "8443", "X-Forwarded-Uri": "/admin/x", "X-Forwarded-Method": "DELETE"}
+	for _, path := range []string{"/public/x", "/hello"} {
+		before := s.up.count()
+		c := browser(t)
+		if path == "/hello" {
+			c, _ = signInBob(t, s.p, "http://"+s.front)
+			before = s.up.count()
+		}
+		if status, _ := send(t, c, "GET", "http://"+s.front+path, sent); status != 200 || s.up.count() != before+1 {
+			t.Fatalf("GET %s: %d, the app got %d requests", path, status, s.up.count()-before)
+		}
+		got := s.up.last()
+		for k, v := range sent {
+			if slices.Contains(got.Headers.Values(k), v) {
+				t.Errorf("GET %s: the app received the client's %s: %s", path, k, v)
+			}
+		}
+		if got.Host != s.front {
+			t.Errorf("GET %s: the app received Host %q, want %q", path, got.Host, s.front)
+		}
+	}
+}
