@@ -316,12 +316,8 @@ func (c *Client) verifyIDToken(ctx context.Context, m *metadata, raw, accessToke
 	if sub, _ := vt.claims["sub"].(string); sub == "" {
 		return nil, errors.New("idp: ID token has no sub")
 	}
-	azp, hasAzp := vt.claims["azp"]
-	if len(vt.token.Audience) > 1 && !hasAzp {
-		return nil, errors.New("idp: ID token with several audiences has no azp")
-	}
-	if hasAzp && azp != c.cfg.ClientID {
-		return nil, fmt.Errorf("idp: ID token azp %v is not our client_id", azp)
+	if err := c.checkIDTokenAudience(vt); err != nil {
+		return nil, err
 	}
 	if vt.token.AccessTokenHash != "" && accessToken != "" {
 		if err := vt.token.VerifyAccessToken(accessToken); err != nil {
@@ -329,6 +325,39 @@ func (c *Client) verifyIDToken(ctx context.Context, m *metadata, raw, accessToke
 		}
 	}
 	return vt, nil
+}
+
+// checkIDTokenAudience checks an ID token's aud and azp beyond go-oidc's
+// "aud contains client_id" (OIDC Core 3.1.3.7 steps 3-5): one with several
+// audiences names the client in azp, an azp is the client, and every
+// audience is one the client trusts (trustedAudiences): an ID token also
+// for another client or API is refused, as one for another client alone
+// is (its aud would otherwise pass a route's require_claims { aud = ... }
+// meant for that API's tokens).
+func (c *Client) checkIDTokenAudience(vt *verifiedJWT) error {
+	azp, hasAzp := vt.claims["azp"]
+	if len(vt.token.Audience) > 1 && !hasAzp {
+		return errors.New("idp: ID token with several audiences has no azp")
+	}
+	if hasAzp && azp != c.cfg.ClientID {
+		return fmt.Errorf("idp: ID token azp %v is not our client_id", azp)
+	}
+	return c.trustedAudiences(vt.token.Audience)
+}
+
+// trustedAudiences refuses an ID or logout token (aud, which go-oidc found
+// to contain client_id) that also names an audience the client does not
+// trust: one neither the client ID nor one of provider.audiences (OIDC Core
+// 3.1.3.7 step 3; Back-Channel Logout 1.0 §2.6 step 3 validates aud the
+// same way).
+func (c *Client) trustedAudiences(aud []string) error {
+	for _, a := range aud {
+		if a != c.cfg.ClientID && !slices.Contains(c.cfg.Audiences, a) {
+			return fmt.Errorf("idp: audience %q is not trusted: neither client_id nor one of provider.audiences",
+				truncateForLog(a, 64))
+		}
+	}
+	return nil
 }
 
 // errUserinfoSubject means userinfo answered for another subject than the

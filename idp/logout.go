@@ -16,7 +16,8 @@ const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 
 // VerifyLogoutToken verifies a back-channel logout token (OIDC Back-Channel
 // Logout 1.0 §2.6) and returns the sub and/or sid it names: signature from
-// the provider's JWKS, iss exact, aud containing client_id, a fresh iat, a
+// the provider's JWKS, iss exact, aud containing client_id and no audience
+// the client does not trust (as an ID token's), a fresh iat, a
 // jti not seen before, the back-channel event, sub or sid, no nonce, and a
 // typ header (§2.4) that is absent, "JWT" or "logout+jwt". Errors wrap
 // ErrInvalidToken (ErrNotReady before discovery).
@@ -37,6 +38,9 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string) (sub, sid st
 	}
 	vt, err := c.verifyJWT(c.providerCtx(ctx, "jwks"), m.idVerifier, raw, timeRules{needIat: true, maxAge: logoutMaxAge})
 	if err != nil {
+		return "", "", fmt.Errorf("%w: logout token: %v", ErrInvalidToken, err)
+	}
+	if err := c.trustedAudiences(vt.token.Audience); err != nil {
 		return "", "", fmt.Errorf("%w: logout token: %v", ErrInvalidToken, err)
 	}
 	if sub, sid, err = logoutClaims(vt.claims); err != nil {

@@ -20,7 +20,8 @@ import (
 // §2.4 and §2.6 require. Whatever the fuzzer writes as a token is refused
 // unless it verifies against the provider's key (checked apart, with
 // go-jose); claims it writes and the provider signs are accepted only with
-// the provider as iss, the client in aud, the back-channel event, no nonce,
+// the provider as iss, the client in aud and no other audience, the
+// back-channel event, no nonce,
 // a jti, sub or sid, and an iat in the window, and the sub and sid returned
 // are the token's; the same claims signed by another key under the
 // provider's kid, unsigned (alg none) or with HS256 keyed by the public
@@ -121,6 +122,8 @@ func notALogoutToken(payload []byte, iss, clientID string, now int64, sub, sid s
 		return "has another iss"
 	case !slices.Contains(aud, clientID):
 		return "is not for the client"
+	case slices.ContainsFunc(aud, func(a string) bool { return a != clientID }):
+		return "is also for an audience the client does not trust"
 	case !hasEvent:
 		return "lacks the back-channel event"
 	case hasNonce:

@@ -46,6 +46,8 @@ func TestVerifyLogoutToken(t *testing.T) {
 		{name: "hs256 public key", token: p.Sign(claims(nil), oidctest.SignOptions{Alg: "HS256"})},
 		{name: "bad signature", token: p.Sign(claims(nil), oidctest.SignOptions{CorruptSignature: true})},
 		{name: "wrong aud", token: lt(map[string]any{"aud": "other"})},
+		{name: "aud array with the client", token: lt(map[string]any{"aud": []string{p.ClientID}}), sub: "alice", sid: "sid-alice"},
+		{name: "aud with an untrusted audience", token: lt(map[string]any{"aud": []string{p.ClientID, "another-client"}})},
 		{name: "wrong iss", token: lt(map[string]any{"iss": "https://evil.example.com"})},
 		{name: "missing events", token: lt(map[string]any{"events": nil})},
 		{name: "events member not an object", token: lt(map[string]any{"events": map[string]any{
