@@ -122,8 +122,10 @@ func (c *Client) revokeRefused(ctx context.Context, refreshToken string) {
 
 // signInClaims describe the sign-in that a refresh continues (OIDC Core 2,
 // 12.2; Back-Channel Logout 1.0 §2.1), not the user: a refreshed ID token
-// that leaves them out keeps the sign-in's.
-var signInClaims = []string{"sid", "auth_time", "acr", "amr"}
+// that leaves them out keeps the sign-in's. The nonce is kept so that a
+// later refreshed ID token that carries one is compared with it
+// (sameSignIn).
+var signInClaims = []string{"sid", "auth_time", "acr", "amr", "nonce"}
 
 // refreshedIdentity re-derives the identity after a refresh. A new ID token
 // is verified like at login except the nonce (OIDC Core 12.2), must name
@@ -228,8 +230,8 @@ func (c *Client) refreshedOAuthIdentity(ctx context.Context, m *metadata, access
 }
 
 // sameSignIn refuses the grant when a refreshed ID token names another sub
-// or iss than the sign-in's (prev; nil: nothing to compare) (OIDC Core
-// 12.2). The sign-in's sub is its sub claim, or its Subject when user_claim
+// or iss than the sign-in's (prev; nil: nothing to compare), or carries a
+// nonce other than the sign-in's (OIDC Core 12.2). The sign-in's sub is its sub claim, or its Subject when user_claim
 // is sub.
 func (c *Client) sameSignIn(vt *verifiedJWT, prev *portcullis.Identity) error {
 	if prev == nil {
@@ -244,6 +246,12 @@ func (c *Client) sameSignIn(vt *verifiedJWT, prev *portcullis.Identity) error {
 	}
 	if prev.Issuer != "" && c.canonicalIssuer(vt.token.Issuer) != c.canonicalIssuer(prev.Issuer) {
 		return fmt.Errorf("%w: iss changed from %q to %q", ErrInvalidGrant, prev.Issuer, vt.token.Issuer)
+	}
+	// A nonce is optional here, but one present is the sign-in's (12.2).
+	// go-oidc refuses one that is not a string.
+	_, has := vt.claims["nonce"]
+	if prevNonce, known := prev.Claims["nonce"].(string); has && known && vt.token.Nonce != prevNonce {
+		return fmt.Errorf("%w: the refreshed ID token's nonce is not the sign-in's", ErrInvalidGrant)
 	}
 	return nil
 }
