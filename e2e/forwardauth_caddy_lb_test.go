@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/testenv"
+)
+
+// startCaddyBehindLB is startCaddy with forward_auth and the app's
+// reverse_proxy trusting the X-Forwarded-* headers of the peer that
+// connects (trusted_proxies 127.0.0.0/8): Caddy behind a load balancer or
+// CDN, where it keeps the X-Forwarded-Host, -Proto and -For that peer
+// passes on instead of setting its own.
+func startCaddyBehindLB(tb testing.TB, listen, gateway, app string) {
+	tb.Helper()
+	bin := testenv.LookPath(tb, "caddy")
+	dir := tb.TempDir()
+	conf := filepath.Join(dir, "Caddyfile")
+	const trust = "\n\t\t\t\ttrusted_proxies 127.0.0.0/8"
+	text := "{\n\tadmin off\n\tauto_https off\n}\n" + snippet(tb, "Caddyfile",
+		"dash.example.com {", "http://"+listen+" {",
+		"uri /oauth2/auth", "uri /oauth2/auth"+trust,
+		"reverse_proxy 127.0.0.1:3000 {", "reverse_proxy "+app+" {"+trust,
+		"127.0.0.1:4180", gateway)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(bin, "run", "--config", conf, "--adapter", "caddyfile")
+	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
+	p := testenv.Start(tb, cmd)
+	testenv.WaitTCP(tb, listen, 15*time.Second, p)
+}
+
+// lbSpoofs are the X-Forwarded-* headers a cloud load balancer passes on
+// from a client: it sets X-Forwarded-For, -Proto and -Port itself.
+var lbSpoofs = map[string]string{"X-Forwarded-Host": "evil.test", "X-Forwarded-Prefix": "/spoofed-prefix",
+	"X-Forwarded-Uri": "/admin/x", "X-Forwarded-Method": "DELETE"}
+
+// behindLBCase checks a front proxy that trusts the test's own address as
+// its load balancer: the gateway decides the request the front proxy
+// routes (hostileCase: a client's X-Forwarded-Host or -Uri never makes it
+// decide a laxer one), and the app, on a public and on a signed-in
+// request, gets the Host decided and none of the client's lbSpoofs.
+func behindLBCase(t *testing.T, s frontSetup, userHeader string) {
+	t.Helper()
+	hostileCase(t, "http://"+s.front, userHeader, s.p, s.up)
+	for _, path := range []string{"/public/x", "/hello"} {
+		c := browser(t)
+		if path == "/hello" {
+			c, _ = signInBob(t, s.p, "http://"+s.front)
+		}
+		before := s.up.count()
+		if status, _ := send(t, c, "GET", "http://"+s.front+path, lbSpoofs); status != 200 || s.up.count() != before+1 {
+			t.Fatalf("GET %s: %d, the app got %d requests", path, status, s.up.count()-before)
+		}
+		got := s.up.last()
+		for k, v := range lbSpoofs {
+			if slices.Contains(got.Headers.Values(k), v) {
+				t.Errorf("GET %s: the app received the client's %s: %s", path, k, v)
+			}
+		}
+		if got.Host != s.front || strings.Contains(got.Headers.Get("X-Forwarded-Host"), "evil") {
+			t.Errorf("GET %s: the app received Host %q, X-Forwarded-Host %q, want %q", path,
+				got.Host, got.Headers.Get("X-Forwarded-Host"), s.front)
+		}
+	}
+}
+
+// TestCaddyBehindTrustedProxyKeepsClaimsFromApp: Caddy with
+// trusted_proxies keeps a trusted peer's X-Forwarded-Host, and a load
+// balancer passes a client's on. forward_auth's header_up sets the
+// gateway's from {host}, the host Caddy routed by; the app's reverse_proxy
+// must too, else the app sees another host than the one decided.
+func TestCaddyBehindTrustedProxyKeepsClaimsFromApp(t *testing.T) {
+	t.Parallel() // its own Caddy, gateway, provider and app
+	s := behindFront(t, "127.0.0.1/32", startCaddyBehindLB)
+	behindLBCase(t, s, "X-Forwarded-User")
+}
