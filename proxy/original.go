@@ -29,9 +29,21 @@ func originalRequest(r *http.Request) (q request, query string, err error) {
 	if err != nil {
 		return q, "", err
 	}
+	if err = sameHostHeader(r, upstreamHostHeader, t.host, upstreamHostDiffers); err != nil {
+		return q, "", err
+	}
 	q.host, q.path = t.host, t.path
 	return q, t.query, nil
 }
+
+// upstreamHostHeader names the Host a front proxy sends the app when it may
+// differ from the one it routes by: ingress-nginx with
+// use-forwarded-headers sends the app its $best_http_host, a client's
+// X-Forwarded-Host passed on by a load balancer, and the documented
+// auth-proxy-set-headers send it here. Absent, nothing is checked.
+const upstreamHostHeader = "X-Portcullis-Upstream-Host"
+
+const upstreamHostDiffers = "X-Portcullis-Upstream-Host names another host than the one decided"
 
 // forwardedMethod reads the original request's method from
 // X-Forwarded-Method or X-Original-Method, which must agree, and checks it
@@ -216,17 +228,19 @@ func originalURLTarget(r *http.Request) (target, bool, error) {
 	if err != nil {
 		return target{}, false, badRequest("X-Original-URL names an unacceptable host", err)
 	}
-	if err := sameForwardedHost(r, host); err != nil {
+	if err := sameHostHeader(r, "X-Forwarded-Host", host, "X-Original-URL and X-Forwarded-Host name different hosts"); err != nil {
 		return target{}, false, err
 	}
 	t, err := normalTarget(host, policy.RequestPath(u), u.RawQuery)
 	return t, err == nil, err
 }
 
-// sameForwardedHost checks that X-Forwarded-Host, when present, names host:
-// the same name, and the same port when it names one ($host has none).
-func sameForwardedHost(r *http.Request, host Host) error {
-	v, err := singleHeader(r, "X-Forwarded-Host")
+// sameHostHeader checks that the header key (X-Forwarded-Host,
+// X-Portcullis-Upstream-Host), when present, names host: the same name, and
+// the same port when it names one ($host has none); else it is refused with
+// differs.
+func sameHostHeader(r *http.Request, key string, host Host, differs string) error {
+	v, err := singleHeader(r, key)
 	if err != nil || v == "" {
 		return err
 	}
@@ -235,7 +249,7 @@ func sameForwardedHost(r *http.Request, host Host) error {
 		return badRequest("the forwarded host is not acceptable", err)
 	}
 	if fwd.Name != host.Name || (fwd.Port != "" && fwd.Port != host.Port) {
-		return badRequest("X-Original-URL and X-Forwarded-Host name different hosts", nil)
+		return badRequest(differs, nil)
 	}
 	return nil
 }
