@@ -218,6 +218,9 @@ func ingressNginxFile(tb testing.TB, file, listen, gateway, app string) string {
 	// the proxy headers hash is sized by the controller's ConfigMap, which
 	// the file names in a comment (the controller's defaults: 512 and 64).
 	b.WriteString("map $http_upgrade $connection_upgrade { default upgrade; '' close; }\n")
+	// nginx.tmpl's $best_http_host without use-forwarded-headers, which
+	// the ConfigMap sends the gateway as X-Portcullis-Upstream-Host.
+	b.WriteString(ingressBestHTTPHost)
 	fmt.Fprintf(&b, "proxy_headers_hash_max_size %s;\nproxy_headers_hash_bucket_size 64;\n", controllerHashMaxSize(yaml))
 	fmt.Fprintf(&b, "large_client_header_buffers %s;\n", controllerHeaderBuffers(yaml))
 	fmt.Fprintf(&b, `server {
@@ -265,6 +268,10 @@ func ingressNginxFile(tb testing.TB, file, listen, gateway, app string) string {
 		"    proxy_pass http://%s;\n  }\n}\n", app)
 	return b.String()
 }
+
+// ingressBestHTTPHost is the map with which nginx.tmpl sets $best_http_host
+// when use-forwarded-headers is off (its default): the client's Host line.
+const ingressBestHTTPHost = "map $http_host $best_http_host { default $http_host; '' $host; }\n"
 
 // ingressSignin is the 401's redirect of auth-signin, on this test's
 // addresses: its sign-in host, when not the app's own ($host), is the

@@ -32,7 +32,11 @@ func startIngressNginxForwardedHeaders(tb testing.TB, listen, gateway, app strin
 	server = strings.Replace(server, own, "    proxy_set_header Host $best_http_host;\n"+
 		"    proxy_set_header X-Forwarded-Host $best_http_host;\n    proxy_set_header X-Forwarded-Port $pass_server_port;\n"+
 		"    proxy_set_header X-Forwarded-Proto $pass_access_scheme;\n    proxy_set_header X-Forwarded-Scheme $pass_access_scheme;\n", 1)
-	runNginx(tb, listen, ingressForwardedHeadersMaps+server)
+	if !strings.Contains(server, ingressBestHTTPHost) {
+		tb.Fatalf("ingressNginxServer no longer maps $best_http_host:\n%s", server)
+	}
+	server = strings.Replace(server, ingressBestHTTPHost, ingressForwardedHeadersMaps, 1)
+	runNginx(tb, listen, server)
 }
 
 // TestIngressNginxForwardedHeadersHostDecided: with use-forwarded-headers
