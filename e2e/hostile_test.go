@@ -121,6 +121,7 @@ path = "/**"
 		{"wrong issuer", oidctest.FaultWrongIssuer, "evil.example.com"},
 		{"wrong audience", oidctest.FaultWrongAudience, "another-client"},
 		{"wrong nonce", oidctest.FaultWrongNonce, "nonce does not match"},
+		{"no nonce", oidctest.FaultMissingNonce, "nonce does not match"},
 		{"expired ID token", oidctest.FaultExpiredIDToken, "token expired"},
 		{"bad signature", oidctest.FaultBadSignature, `no key verifies the signature (kid \"` + p.Key().KID + `\")`},
 		{"alg none", oidctest.FaultAlgNone, `algorithm \"none\"`},

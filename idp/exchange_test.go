@@ -84,6 +84,7 @@ func TestLoginMisbehaviour(t *testing.T) {
 		{"wrong issuer", oidctest.FaultWrongIssuer, "different provider"},
 		{"wrong audience", oidctest.FaultWrongAudience, "expected audience"},
 		{"wrong nonce", oidctest.FaultWrongNonce, "nonce does not match"},
+		{"no nonce", oidctest.FaultMissingNonce, "nonce does not match"},
 		{"expired id token", oidctest.FaultExpiredIDToken, "expired"},
 		{"bad signature", oidctest.FaultBadSignature, "no key verifies"},
 		{"alg none", oidctest.FaultAlgNone, `algorithm "none"`},

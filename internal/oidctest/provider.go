@@ -66,6 +66,7 @@ const (
 	// whole: every form value and the Authorization header (a proxy or
 	// debug page in front of a provider).
 	FaultEchoingRedirect
+	FaultMissingNonce // the ID token has no nonce claim
 )
 
 // User is who the provider logs in.

@@ -231,6 +231,9 @@ func applyIDTokenFaults(f Fault, c map[string]any, o *SignOptions, tb testing.TB
 	if f&FaultWrongNonce != 0 {
 		c["nonce"] = "not-the-nonce"
 	}
+	if f&FaultMissingNonce != 0 {
+		delete(c, "nonce")
+	}
 	if f&FaultExpiredIDToken != 0 {
 		c["exp"] = c["iat"].(int64) - 3600
 		c["iat"] = c["iat"].(int64) - 7200
