@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -61,4 +62,41 @@ func TestQueryNamingPublicRouteDecidedByPath(t *testing.T) {
 		check(target, http.StatusUnauthorized)
 	}
 	check("/public/x?x=/admin/", http.StatusOK)
+}
+
+// TestIdentityEchoedWithoutMarkup: mod_auth_openidc's info hook put the
+// session's claims, as JSON, into an HTML page unescaped, so a claim the
+// user chose (a display name "</pre><script>…") ran as script on the
+// gateway's origin. Here a user whose name, email and groups are markup
+// reads {prefix}/userinfo, and is refused a route (403 page and JSON): no
+// answer carries her tags or her quoted attribute, and the userinfo answer
+// is application/json, with or without a browser's Accept.
+func TestIdentityEchoedWithoutMarkup(t *testing.T) {
+	f := newFixture(t)
+	const mark = `</pre><script>alert(1)</script><img src=x onerror="alert(2)">`
+	s := f.session()
+	s.Identity.PreferredUsername = mark
+	s.Identity.Email = mark + "@example.com"
+	s.Identity.Groups = []string{mark}
+	cookies := withCookies(f.cookies(t, s))
+	for i, rq := range []struct {
+		target string
+		opts   []reqOption
+		want   int
+	}{
+		{"/oauth2/userinfo", []reqOption{cookies}, http.StatusOK},
+		{"/oauth2/userinfo", []reqOption{cookies, browser()}, http.StatusOK},
+		{"/admin/x", []reqOption{cookies, browser()}, http.StatusForbidden},
+		{"/admin/x", []reqOption{cookies}, http.StatusForbidden},
+	} {
+		resp := f.do(t, "GET", rq.target, nil, rq.opts...)
+		body := readBody(t, resp)
+		if resp.StatusCode != rq.want || strings.Contains(body, "<script") || strings.Contains(body, "<img") ||
+			strings.Contains(body, `"alert(2)"`) {
+			t.Errorf("case %d, GET %s: %d, want %d without her markup:\n%s", i, rq.target, resp.StatusCode, rq.want, body)
+		}
+		if ct := resp.Header.Get("Content-Type"); rq.target == "/oauth2/userinfo" && ct != "application/json" {
+			t.Errorf("userinfo Content-Type %q, want application/json", ct)
+		}
+	}
 }
