@@ -29,6 +29,11 @@ func startLogin(t *testing.T, f *fixture, target string, opts ...reqOption) (str
 	if state == "" || loc.Query().Get("nonce") == "" {
 		t.Fatalf("authorization request lacks state or nonce: %s", loc)
 	}
+	// A cache that kept this answer would hand its state, nonce and
+	// login-state cookie to every browser asking (lua-resty-openidc 1.6.0).
+	if cc := resp.Header.Values("Cache-Control"); len(cc) != 1 || cc[0] != "no-store" {
+		t.Errorf("the redirect to the provider has Cache-Control %q, want no-store", cc)
+	}
 	return state, liveCookies(resp)
 }
 
