@@ -412,3 +412,30 @@ func TestNamesHost(t *testing.T) {
 		t.Errorf("NamesHost allocates %v times", n)
 	}
 }
+
+// TestManyHostsMatchInAnyCase: Caddy's host matcher turned case-sensitive
+// once it listed more than 100 hosts (CVE-2026-27588), so "H050.TEST"
+// escaped a deny route that "h050.test" met. Here 150 host routes deny
+// /admin/**; the host as a client spells it, in any case and with a
+// trailing dot, goes through ParseHost as the gateway's does and meets the
+// same route.
+func TestManyHostsMatchInAnyCase(t *testing.T) {
+	var routes []RouteConfig
+	for i := range 150 {
+		routes = append(routes, RouteConfig{Host: fmt.Sprintf("h%03d.test", i), Path: "/admin/**", Deny: true})
+	}
+	routes = append(routes, RouteConfig{Path: "/**", Public: true})
+	tbl, err := Compile(routes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, spelled := range []string{"h050.test", "H050.TEST", "h050.TeSt", "H050.test.", "h149.TEST:8443", "H000.Test"} {
+		h, err := ParseHost(spelled)
+		if err != nil {
+			t.Fatalf("ParseHost(%q): %v", spelled, err)
+		}
+		if r := tbl.Match("GET", h.Name, "/admin/x"); r == nil || !r.Deny {
+			t.Errorf("GET /admin/x on Host %q met route %d, want its deny route", spelled, routeIndex(r))
+		}
+	}
+}
