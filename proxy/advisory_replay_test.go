@@ -98,5 +98,9 @@ func TestIdentityEchoedWithoutMarkup(t *testing.T) {
 		if ct := resp.Header.Get("Content-Type"); rq.target == "/oauth2/userinfo" && ct != "application/json" {
 			t.Errorf("userinfo Content-Type %q, want application/json", ct)
 		}
+		// No browser may sniff the answer into HTML, whatever it echoes.
+		if n := resp.Header.Get("X-Content-Type-Options"); n != "nosniff" {
+			t.Errorf("case %d, GET %s: X-Content-Type-Options %q, want nosniff", i, rq.target, n)
+		}
 	}
 }

@@ -289,6 +289,7 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error) {
 // writeJSON writes v as a JSON answer.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff") // never read as HTML, whatever it echoes
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
