@@ -231,8 +231,8 @@ func (c *Client) refreshedOAuthIdentity(ctx context.Context, m *metadata, access
 
 // sameSignIn refuses the grant when a refreshed ID token names another sub
 // or iss than the sign-in's (prev; nil: nothing to compare), or carries a
-// nonce other than the sign-in's (OIDC Core 12.2). The sign-in's sub is its sub claim, or its Subject when user_claim
-// is sub.
+// nonce other than the sign-in's (OIDC Core 12.2). The sign-in's sub is its
+// sub claim, or its Subject when user_claim is sub.
 func (c *Client) sameSignIn(vt *verifiedJWT, prev *portcullis.Identity) error {
 	if prev == nil {
 		return nil
