@@ -1,16 +1,8 @@
 package e2e
 
 import (
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
-	"time"
-
-	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // traefikBehindLBStatic is traefikStatic with the entry point trusting the
@@ -35,24 +27,7 @@ global:
 
 // startTraefikBehindLB is startTraefik with traefikBehindLBStatic.
 func startTraefikBehindLB(tb testing.TB, listen, gateway, app string) {
-	tb.Helper()
-	bin := testenv.LookPath(tb, "traefik")
-	host, _, _ := strings.Cut(listen, ":")
-	dir := tb.TempDir()
-	dynamic := filepath.Join(dir, "dynamic.yaml")
-	text := snippet(tb, "traefik.yaml", "dash.example.com", host,
-		"http://portcullis:4180", "http://"+gateway, "http://127.0.0.1:3000", "http://"+app)
-	static := filepath.Join(dir, "traefik.yaml")
-	for f, s := range map[string]string{dynamic: text, static: fmt.Sprintf(traefikBehindLBStatic, listen, dynamic)} {
-		if err := os.WriteFile(f, []byte(s), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	cmd := exec.Command(bin, "--configfile="+static)
-	cmd.Dir = dir
-	p := testenv.Start(tb, cmd)
-	testenv.WaitTCP(tb, listen, 20*time.Second, p)
-	waitRouted(tb, "http://"+listen+"/public/x", p)
+	runTraefik(tb, traefikBehindLBStatic, listen, gateway, app)
 }
 
 // TestTraefikBehindTrustedProxyKeepsClaimsFromApp: Traefik behind a load

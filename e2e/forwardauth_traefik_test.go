@@ -36,6 +36,13 @@ global:
 // startTraefik runs docs/forward-auth/traefik.yaml, built as its Go module
 // publishes it (scripts/install-test-tools.sh), with the test's addresses.
 func startTraefik(tb testing.TB, listen, gateway, app string) {
+	runTraefik(tb, traefikStatic, listen, gateway, app)
+}
+
+// runTraefik runs Traefik with the static configuration static (format
+// arguments: the listen address and the dynamic file) and the documented
+// dynamic one, and waits until it routes.
+func runTraefik(tb testing.TB, static, listen, gateway, app string) {
 	tb.Helper()
 	bin := testenv.LookPath(tb, "traefik")
 	host, _, _ := strings.Cut(listen, ":")
@@ -43,14 +50,13 @@ func startTraefik(tb testing.TB, listen, gateway, app string) {
 	dynamic := filepath.Join(dir, "dynamic.yaml")
 	text := snippet(tb, "traefik.yaml", "dash.example.com", host,
 		"http://portcullis:4180", "http://"+gateway, "http://127.0.0.1:3000", "http://"+app)
-	if err := os.WriteFile(dynamic, []byte(text), 0o644); err != nil {
-		tb.Fatal(err)
+	staticFile := filepath.Join(dir, "traefik.yaml")
+	for f, s := range map[string]string{dynamic: text, staticFile: fmt.Sprintf(static, listen, dynamic)} {
+		if err := os.WriteFile(f, []byte(s), 0o644); err != nil {
+			tb.Fatal(err)
+		}
 	}
-	static := filepath.Join(dir, "traefik.yaml")
-	if err := os.WriteFile(static, []byte(fmt.Sprintf(traefikStatic, listen, dynamic)), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--configfile="+static)
+	cmd := exec.Command(bin, "--configfile="+staticFile)
 	cmd.Dir = dir
 	p := testenv.Start(tb, cmd)
 	testenv.WaitTCP(tb, listen, 20*time.Second, p)

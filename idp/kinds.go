@@ -61,25 +61,8 @@ func kindDefaults(cfg *Config) error {
 			cfg.Scopes = []string{"openid", "email", "profile", "offline_access", "User.Read"}
 		}
 	case "github":
-		if api := strings.TrimSuffix(cfg.GitHubAPIURL, "/"); api != "" {
-			// GitHub Enterprise Server: API at https://HOST/api/v3, OAuth
-			// endpoints at https://HOST/login/oauth/.
-			u, err := url.Parse(api)
-			if err != nil || u.Hostname() == "" {
-				return fmt.Errorf("idp: github_api_url %q is not a URL", cfg.GitHubAPIURL)
-			}
-			web := u.Scheme + "://" + u.Host
-			cfg.AuthorizationURL = cmpOr(cfg.AuthorizationURL, web+"/login/oauth/authorize")
-			cfg.TokenURL = cmpOr(cfg.TokenURL, web+"/login/oauth/access_token")
-			cfg.UserinfoURL = cmpOr(cfg.UserinfoURL, api+"/user")
-		}
-		if cfg.Scopes == nil {
-			cfg.Scopes = []string{"read:user", "user:email"}
-		}
-		for _, scope := range []string{githubUserEmail, githubReadOrg} {
-			if !slices.Contains(cfg.Scopes, scope) {
-				cfg.Scopes = append(slices.Clip(cfg.Scopes), scope)
-			}
+		if err := githubDefaults(cfg); err != nil {
+			return err
 		}
 	}
 	if cfg.HostedDomain != "" && cfg.Kind != "google" {
@@ -173,4 +156,31 @@ func entraGroups(claims map[string]any, groups []string) []string {
 		}
 	}
 	return out
+}
+
+// githubDefaults sets kind github's endpoints (GitHub Enterprise Server's
+// from github_api_url) and scopes: user:email and read:org are always
+// asked for.
+func githubDefaults(cfg *Config) error {
+	if api := strings.TrimSuffix(cfg.GitHubAPIURL, "/"); api != "" {
+		// GitHub Enterprise Server: API at https://HOST/api/v3, OAuth
+		// endpoints at https://HOST/login/oauth/.
+		u, err := url.Parse(api)
+		if err != nil || u.Hostname() == "" {
+			return fmt.Errorf("idp: github_api_url %q is not a URL", cfg.GitHubAPIURL)
+		}
+		web := u.Scheme + "://" + u.Host
+		cfg.AuthorizationURL = cmpOr(cfg.AuthorizationURL, web+"/login/oauth/authorize")
+		cfg.TokenURL = cmpOr(cfg.TokenURL, web+"/login/oauth/access_token")
+		cfg.UserinfoURL = cmpOr(cfg.UserinfoURL, api+"/user")
+	}
+	if cfg.Scopes == nil {
+		cfg.Scopes = []string{"read:user", "user:email"}
+	}
+	for _, scope := range []string{githubUserEmail, githubReadOrg} {
+		if !slices.Contains(cfg.Scopes, scope) {
+			cfg.Scopes = append(slices.Clip(cfg.Scopes), scope)
+		}
+	}
+	return nil
 }
