@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -9,24 +10,14 @@ import (
 // X-Forwarded-* headers of the peer that connects (127.0.0.0/8): Traefik
 // behind a load balancer or CDN (forwardedHeaders.trustedIPs), where it
 // keeps the X-Forwarded-* headers that peer passes on.
-const traefikBehindLBStatic = `entryPoints:
-  web:
-    address: "%[1]s"
-    forwardedHeaders:
-      trustedIPs: ["127.0.0.0/8"]
-providers:
-  file:
-    filename: "%[2]s"
-    watch: false
-log:
-  level: WARN
-global:
-  checkNewVersion: false
-  sendAnonymousUsage: false
-`
+var traefikBehindLBStatic = strings.Replace(traefikStatic, "    address: \"%[1]s\"\n",
+	"    address: \"%[1]s\"\n    forwardedHeaders:\n      trustedIPs: [\"127.0.0.0/8\"]\n", 1)
 
 // startTraefikBehindLB is startTraefik with traefikBehindLBStatic.
 func startTraefikBehindLB(tb testing.TB, listen, gateway, app string) {
+	if !strings.Contains(traefikBehindLBStatic, "trustedIPs") {
+		tb.Fatal("traefikStatic no longer has the entry point's address line")
+	}
 	runTraefik(tb, traefikBehindLBStatic, listen, gateway, app)
 }
 
