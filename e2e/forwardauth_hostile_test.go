@@ -65,6 +65,13 @@ func send(tb testing.TB, c *http.Client, method, target string, hdr map[string]s
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return sendRequest(tb, c, req, hdr)
+}
+
+// sendRequest sends req with hdr (names exactly as spelled) and Accept:
+// application/json, without following redirects.
+func sendRequest(tb testing.TB, c *http.Client, req *http.Request, hdr map[string]string) (int, http.Header) {
+	tb.Helper()
 	req.Header.Set("Accept", "application/json")
 	for k, v := range hdr {
 		req.Header[k] = []string{v}
@@ -73,7 +80,7 @@ func send(tb testing.TB, c *http.Client, method, target string, hdr map[string]s
 	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := cc.Do(req)
 	if err != nil {
-		tb.Fatalf("%s %s: %v", method, target, err)
+		tb.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()

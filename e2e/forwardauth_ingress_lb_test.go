@@ -85,16 +85,6 @@ func sendHost(tb testing.TB, c *http.Client, target, host string, hdr map[string
 		tb.Fatal(err)
 	}
 	req.Host = host
-	req.Header.Set("Accept", "application/json")
-	for k, v := range hdr {
-		req.Header[k] = []string{v}
-	}
-	cc := *c
-	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := cc.Do(req)
-	if err != nil {
-		tb.Fatalf("GET %s: %v", target, err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	status, _ := sendRequest(tb, c, req, hdr)
+	return status
 }
