@@ -197,12 +197,17 @@ func startNginx(tb testing.TB, listen, gateway, app string) {
 
 // startCaddy runs docs/forward-auth/Caddyfile.
 func startCaddy(tb testing.TB, listen, gateway, app string) {
+	runCaddy(tb, listen, "dash.example.com {", "http://"+listen+" {", "127.0.0.1:4180", gateway, "127.0.0.1:3000", app)
+}
+
+// runCaddy runs docs/forward-auth/Caddyfile with the replacements (old, new
+// pairs, as snippet takes them), without its admin API or automatic HTTPS.
+func runCaddy(tb testing.TB, listen string, replacements ...string) {
 	tb.Helper()
 	bin := testenv.LookPath(tb, "caddy")
 	dir := tb.TempDir()
 	conf := filepath.Join(dir, "Caddyfile")
-	text := "{\n\tadmin off\n\tauto_https off\n}\n" + snippet(tb, "Caddyfile",
-		"dash.example.com {", "http://"+listen+" {", "127.0.0.1:4180", gateway, "127.0.0.1:3000", app)
+	text := "{\n\tadmin off\n\tauto_https off\n}\n" + snippet(tb, "Caddyfile", replacements...)
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		tb.Fatal(err)
 	}

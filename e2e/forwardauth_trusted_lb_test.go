@@ -1,15 +1,9 @@
 package e2e
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // startCaddyBehindLB is startCaddy with forward_auth and the app's
@@ -18,23 +12,11 @@ import (
 // CDN, where it keeps the X-Forwarded-Host, -Proto and -For that peer
 // passes on instead of setting its own.
 func startCaddyBehindLB(tb testing.TB, listen, gateway, app string) {
-	tb.Helper()
-	bin := testenv.LookPath(tb, "caddy")
-	dir := tb.TempDir()
-	conf := filepath.Join(dir, "Caddyfile")
 	const trust = "\n\t\t\t\ttrusted_proxies 127.0.0.0/8"
-	text := "{\n\tadmin off\n\tauto_https off\n}\n" + snippet(tb, "Caddyfile",
-		"dash.example.com {", "http://"+listen+" {",
+	runCaddy(tb, listen, "dash.example.com {", "http://"+listen+" {",
 		"uri /oauth2/auth", "uri /oauth2/auth"+trust,
 		"reverse_proxy 127.0.0.1:3000 {", "reverse_proxy "+app+" {"+trust,
 		"127.0.0.1:4180", gateway)
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	cmd := exec.Command(bin, "run", "--config", conf, "--adapter", "caddyfile")
-	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
-	p := testenv.Start(tb, cmd)
-	testenv.WaitTCP(tb, listen, 15*time.Second, p)
 }
 
 // lbSpoofs are the X-Forwarded-* headers a cloud load balancer passes on
