@@ -126,6 +126,7 @@ func (d *decoder) warnAll(fc *fileConfig, kind string, pub *url.URL) {
 	d.warnKindGoogleIssuer(&fc.Provider, kind)
 	d.warnEntraEmailRules(&fc.Provider, kind, fc.Routes)
 	d.warnEntraGroupNames(&fc.Provider, kind, fc.Routes)
+	d.warnMutableUserClaim(&fc.Provider, kind)
 }
 
 // requestedScopes is provider.scopes, else the kind's default scopes.
