@@ -152,6 +152,9 @@ func (c *Client) accessIdentity(vt *verifiedJWT, tenant bool) (*portcullis.Ident
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
+	if err := c.checkBearerAcr(id); err != nil {
+		return nil, err
+	}
 	if tenant && entraUngranted(vt.claims) {
 		return nil, fmt.Errorf("%w: an app-only token with no app role (any application with a service principal in the tenant can obtain one): assign the client an app role", ErrInvalidToken)
 	}

@@ -47,6 +47,9 @@ func (c *Client) introspect(ctx context.Context, token string) (*portcullis.Iden
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
+	if err := c.checkBearerAcr(id); err != nil {
+		return nil, err
+	}
 	id.Scopes = scopesOf(claims)
 	id.Expiry = exp
 	return id, nil
