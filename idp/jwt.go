@@ -194,8 +194,8 @@ func (c *Client) verifyJWT(ctx context.Context, v *oidc.IDTokenVerifier, raw str
 	if k := mistypedKind(out.claims); k != "" {
 		return nil, fmt.Errorf("idp: claim %s is not a string", k)
 	}
-	if k := foldedClaim(out.claims); k != "" {
-		return nil, fmt.Errorf("idp: claim %q is another claim's name in other case", truncateForLog(k, 64))
+	if err := checkClaimNames(raw, out.claims); err != nil {
+		return nil, err
 	}
 	now := c.now()
 	exp, hasExp, err := numericDate(out.claims, "exp")

@@ -131,6 +131,17 @@ func (p *Provider) Sign(claims map[string]any, o SignOptions) string {
 	return s
 }
 
+// SignRaw signs payload, a claims set as written (a member named twice,
+// escapes), with the provider's key as Sign signs a map.
+func (p *Provider) SignRaw(payload string, o SignOptions) string {
+	p.tb.Helper()
+	key := o.Key
+	if key == nil {
+		key = p.Key()
+	}
+	return p.signJWS([]byte(payload), key, cmp.Or(o.KID, key.KID), o)
+}
+
 // unsignedJWT is an alg "none" token: header and payload, empty signature.
 func unsignedJWT(kid, typ string, payload []byte) string {
 	h := map[string]any{"alg": "none", "kid": kid}
