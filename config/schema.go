@@ -44,6 +44,7 @@ type providerSection struct {
 	EmailClaim          string
 	GroupsClaim         string
 	Audiences           []string
+	IDTokenAudiences    []string
 	AssumeEmailVerified bool
 	IntrospectionURL    string
 	AuthorizationURL    string
@@ -229,6 +230,7 @@ func (d *decoder) decodeProvider(t *table) providerSection {
 		EmailClaim:          t.str("email_claim", "email"),
 		GroupsClaim:         t.str("groups_claim", "groups"),
 		Audiences:           t.strs("audiences"),
+		IDTokenAudiences:    t.strs("id_token_audiences"),
 		AssumeEmailVerified: t.boolean("assume_email_verified", false),
 		IntrospectionURL:    t.str("introspection_url", ""),
 		AuthorizationURL:    t.str("authorization_url", ""),

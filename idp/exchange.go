@@ -347,13 +347,13 @@ func (c *Client) checkIDTokenAudience(vt *verifiedJWT) error {
 
 // trustedAudiences refuses an ID or logout token (aud, which go-oidc found
 // to contain client_id) that also names an audience the client does not
-// trust: one neither the client ID nor one of provider.audiences (OIDC Core
-// 3.1.3.7 step 3; Back-Channel Logout 1.0 §2.6 step 3 validates aud the
-// same way).
+// trust: one neither the client ID nor one of provider.audiences or
+// provider.id_token_audiences (OIDC Core 3.1.3.7 step 3; Back-Channel
+// Logout 1.0 §2.6 step 3 validates aud the same way).
 func (c *Client) trustedAudiences(aud []string) error {
 	for _, a := range aud {
-		if a != c.cfg.ClientID && !slices.Contains(c.cfg.Audiences, a) {
-			return fmt.Errorf("idp: audience %q is not trusted: neither client_id nor one of provider.audiences",
+		if a != c.cfg.ClientID && !slices.Contains(c.cfg.Audiences, a) && !slices.Contains(c.cfg.IDTokenAudiences, a) {
+			return fmt.Errorf("idp: audience %q is not trusted: neither client_id nor one of provider.id_token_audiences (nor provider.audiences, which also admits bearer tokens for it)",
 				truncateForLog(a, 64))
 		}
 	}

@@ -25,10 +25,14 @@ type Config struct {
 	Scopes       []string // default scopes of the authorization request
 	AuthParams   map[string]string
 
-	UserClaim           string   // default "sub"
-	EmailClaim          string   // default "email"
-	GroupsClaim         string   // default "groups"; dotted paths reach nested claims
-	Audiences           []string // accepted aud of bearer tokens; default [ClientID]
+	UserClaim   string   // default "sub"
+	EmailClaim  string   // default "email"
+	GroupsClaim string   // default "groups"; dotted paths reach nested claims
+	Audiences   []string // accepted aud of bearer tokens; default [ClientID]
+	// IDTokenAudiences are audiences besides the client ID and Audiences
+	// that an ID or back-channel logout token may name; they admit no
+	// bearer token.
+	IDTokenAudiences    []string
 	AssumeEmailVerified bool
 	IntrospectionURL    string // overrides discovery
 	// HeaderClaims are the claim paths sent upstream in headers ([headers]
