@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"slices"
 	"strings"
 	"testing"
 )
@@ -27,31 +26,37 @@ var lbSpoofs = map[string]string{"X-Forwarded-Host": "evil.test", "X-Forwarded-P
 // behindLBCase checks a front proxy that trusts the test's own address as
 // its load balancer: the gateway decides the request the front proxy
 // routes (hostileCase: a client's X-Forwarded-Host or -Uri never makes it
-// decide a laxer one), and the app, on a public and on a signed-in
-// request, gets the Host decided and none of the client's lbSpoofs.
+// decide a laxer one), and appKeepsDecided holds for lbSpoofs.
 func behindLBCase(t *testing.T, s frontSetup, userHeader string) {
 	t.Helper()
 	hostileCase(t, "http://"+s.front, userHeader, s.p, s.up)
+	appKeepsDecided(t, s, lbSpoofs)
+}
+
+// appKeepsDecided sends spoofs, the forwarding headers a load balancer
+// passes on from a client, on a public and on a signed-in request, and
+// checks that the app gets the Host decided and none of them.
+func appKeepsDecided(t *testing.T, s frontSetup, spoofs map[string]string) {
+	t.Helper()
 	for _, path := range []string{"/public/x", "/hello"} {
 		c := browser(t)
 		if path == "/hello" {
 			c, _ = signInBob(t, s.p, "http://"+s.front)
 		}
 		before := s.up.count()
-		if status, _ := send(t, c, "GET", "http://"+s.front+path, lbSpoofs); status != 200 || s.up.count() != before+1 {
+		if status, _ := send(t, c, "GET", "http://"+s.front+path, spoofs); status != 200 || s.up.count() != before+1 {
 			t.Fatalf("GET %s: %d, the app got %d requests", path, status, s.up.count()-before)
 		}
 		got := s.up.last()
-		for k, v := range lbSpoofs {
-			if slices.Contains(got.Headers.Values(k), v) {
+		for k, v := range spoofs {
+			if strings.Contains(strings.Join(got.Headers.Values(k), ","), v) {
 				t.Errorf("GET %s: the app received the client's %s: %s", path, k, v)
 			}
 		}
 		// nginx's $host has no port.
 		name, _, _ := strings.Cut(s.front, ":")
-		if (got.Host != s.front && got.Host != name) || strings.Contains(got.Headers.Get("X-Forwarded-Host"), "evil") {
-			t.Errorf("GET %s: the app received Host %q, X-Forwarded-Host %q, want %q", path,
-				got.Host, got.Headers.Get("X-Forwarded-Host"), s.front)
+		if got.Host != s.front && got.Host != name {
+			t.Errorf("GET %s: the app received Host %q, want %q", path, got.Host, s.front)
 		}
 	}
 }
