@@ -221,8 +221,12 @@ func TestPathAliases(t *testing.T) {
 		"/reports.tar.gz":  "/reports.tar /reports",
 		"/reports.v1.json": "/reports.v1 /reports",
 		"/a/.hidden":       "",
-		"/a/b.":            "",
-		"/a/b.c-d":         "",
+		"/a/.env.local":    "",
+		"/a/b.":            "/a/b",
+		"/a/b..":           "/a/b. /a/b",
+		"/a/b.c-d":         "/a/b",
+		"/a/b.%20":         "/a/b",
+		"/a/b.c-d.e_f":     "/a/b.c-d /a/b",
 		"/a.b/c":           "",
 	} {
 		aliases, n := pathAliases(path)

@@ -198,8 +198,16 @@ func (h *Handler) decidePath(ex *exchange, r *http.Request, q request) error {
 // "/users/42/" as "/users/42"), and then without a format suffix on its
 // last segment: the last one (Rails' "(.:format)" serves "/reports.json"
 // and "/reports.json/" as "/reports") or everything from the first dot
-// (Spring's suffix matching serves "/reports.tar.gz" as "/reports"). The
-// n aliases are returned in an array, so that asking costs no allocation.
+// (Spring's suffix matching serves "/reports.tar.gz" as "/reports").
+//
+// A suffix is whatever follows the dot, however short or spelt: Rails'
+// format is any run of characters but ".", "/" and "?" ("/reports.x-y",
+// "/reports.%20" are reports#index), Spring's suffix pattern "/reports.*"
+// matches "/reports." too, and IIS drops a name's trailing dots. Only a
+// segment that starts with a dot (".env") has none. An alias only ever
+// adds a refusal (decideAlias), so reading too many suffixes costs a
+// lookup, while reading too few let a literal route be skipped. The n
+// aliases are returned in an array, so that asking costs no allocation.
 func pathAliases(path string) (out [3]string, n int) {
 	p := path
 	for len(p) > 1 && p[len(p)-1] == '/' {
@@ -209,24 +217,16 @@ func pathAliases(path string) (out [3]string, n int) {
 		out[n], n = p, n+1
 	}
 	seg := p[strings.LastIndexByte(p, '/')+1:]
-	last := strings.LastIndexByte(seg, '.')
-	if last > 0 && last < len(seg)-1 && suffixChars(seg[last+1:]) {
-		out[n], n = p[:len(p)-len(seg)+last], n+1
+	first := strings.IndexByte(seg, '.')
+	if first <= 0 {
+		return out, n
 	}
-	if first := strings.IndexByte(seg, '.'); first > 0 && first < last && last < len(seg)-1 && suffixChars(seg[first+1:]) {
+	last := strings.LastIndexByte(seg, '.')
+	out[n], n = p[:len(p)-len(seg)+last], n+1
+	if first < last {
 		out[n], n = p[:len(p)-len(seg)+first], n+1
 	}
 	return out, n
-}
-
-// suffixChars reports whether s is made of letters, digits and dots only.
-func suffixChars(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // decideAlias decides q's method for alias, a path the application may
