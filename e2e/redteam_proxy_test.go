@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -21,9 +22,10 @@ func rawDo(t *testing.T, addr, raw string) (int, string) {
 }
 
 // reachesAdmin: a path an application could read as under /admin (decoded
-// once or twice, backslashes as slashes, fullwidth letters folded). Paths
-// are case-sensitive and a name's trailing dots and spaces are the
-// application's (docs/requests.md, path handling): "/ADMIN" and "/admin./"
+// once or twice, backslashes as slashes, fullwidth letters folded), or as
+// /admin with a format suffix (adminFormat). Paths are case-sensitive and
+// the trailing dots and spaces of a segment before the last are the
+// application's (docs/requests.md, path handling): "/ADMIN" and "/admin./x"
 // reach it by design.
 func reachesAdmin(path string) bool {
 	p := path
@@ -33,8 +35,14 @@ func reachesAdmin(path string) bool {
 		}
 	}
 	p = strings.ReplaceAll(strings.ReplaceAll(p, "\\", "/"), "ａ", "a")
-	return strings.Contains(p, "/admin/") || strings.HasSuffix(p, "/admin") || strings.Contains(p, "/admin;")
+	return strings.Contains(p, "/admin/") || strings.HasSuffix(p, "/admin") || strings.Contains(p, "/admin;") ||
+		adminFormat.MatchString(p)
 }
+
+// adminFormat is /admin with a format suffix as Rails routes it ("(.:format)",
+// a format of any characters but ".", "/" and "?": admin#index as "x-y"), or
+// with the trailing dots Spring's "/admin.*" and IIS read as /admin.
+var adminFormat = regexp.MustCompile(`/admin(\.[^./?]+|\.+)/*$`)
 
 // adminTricks are request targets that ask for /admin/** in another
 // spelling, for the gateway listening at host.
@@ -47,6 +55,7 @@ func adminTricks(host string) []string {
 		"/./admin/x", "/admin/./x", "/admin%00/x", "/admin%20/x", "/admin%09/x", "/admin%0a/x", "/ａdmin/x",
 		"/%EF%BD%81dmin/x", "/public/%c0%ae%c0%ae/admin/x", "/admin/x?_method=DELETE", "/admin.json", "/admin/",
 		"/public/x/../../admin/x", "/public;/../admin/x", "/public/..%00/admin/x", "/admin%23/x", "/admin%3f/x",
+		"/admin.x-y", "/admin.x_y/", "/admin.~", "/admin.%20", "/admin.", "/admin../",
 		"http://" + host + "/admin/x", "http://evil.test/admin/x", "HTTP://" + host + "/admin/x", "admin/x", "*",
 	}
 }
