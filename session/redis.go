@@ -388,7 +388,9 @@ var extendTTL = redis.NewScript(`local t = redis.call("PTTL", KEYS[1])
 if t >= 0 and t >= tonumber(ARGV[1]) then return 0 end
 return redis.call("PEXPIRE", KEYS[1], ARGV[1])`)
 
-// update rewrites an existing session in place (SET XX).
+// update rewrites an existing session in place (SET XX), indexed under the
+// provider session (sid) it names now: a refresh may name another one than
+// the sign-in did (queueSIDIndex).
 func (s *RedisStore) update(ctx context.Context, r *http.Request, sess *Session, remaining time.Duration) error {
 	stored := sess.Clone()
 	key := sessionKey(stored.ID)
@@ -396,12 +398,17 @@ func (s *RedisStore) update(ctx context.Context, r *http.Request, sess *Session,
 	if err != nil {
 		return fmt.Errorf("session: save: %w", err)
 	}
-	ok, err := s.client.SetXX(ctx, key, val, remaining).Result()
-	if err != nil {
+	pipe := s.client.Pipeline()
+	set := pipe.SetXX(ctx, key, val, remaining)
+	s.queueSIDIndex(ctx, pipe, &stored.Identity, key, remaining)
+	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("session: redis save: %w", err)
 	}
-	if !ok {
+	if !set.Val() {
 		return ErrNoSession
+	}
+	if err := s.refuseLoggedOutSID(ctx, &stored.Identity, key); err != nil {
+		return err
 	}
 	if r != nil {
 		if cookie, found := findCookie(r.Header, s.cfg.Name); found {

@@ -99,3 +99,50 @@ func (s *RedisStore) refuseLoggedOut(ctx context.Context, id *portcullis.Identit
 	}
 	return nil
 }
+
+// queueSIDIndex adds to pipe, for a refreshed session stored at key, the
+// writes that index it under the provider session (iss, sid) its identity
+// names now, if any. The index is
+// otherwise written at sign-in: a refresh whose ID token named another sid
+// (a provider that moved the grant to another of its sessions) left the
+// session out of that sid's set, and the provider's back-channel logout of
+// it ended nothing while it answered 200. The sign-in's set keeps the
+// session too, so a logout of either ends it. Adding a member already
+// there, or one whose SET XX found no session, is harmless: lookups skip
+// keys whose session is gone.
+func (s *RedisStore) queueSIDIndex(ctx context.Context, pipe redis.Pipeliner, id *portcullis.Identity, key string, remaining time.Duration) {
+	if id.SessionID == "" {
+		return
+	}
+	idx := s.index.write(sidIndexPrefix, indexSID, id.Issuer, id.SessionID)
+	pipe.SAdd(ctx, idx, key)
+	extendTTL.Eval(ctx, pipe, []string{idx}, remaining.Milliseconds())
+}
+
+// refuseLoggedOutSID ends the refreshed session stored at key, whose
+// identity id names the provider session (iss, sid), when a back-channel logout of
+// that sid was recorded (recordLogout): a logout that ran before the
+// refresh indexed the session under sid found nothing to end. It runs
+// after the index write, as refuseLoggedOut does after a sign-in's, so a
+// logout either finds the session or left its marker for this check. The
+// session is gone on return of ErrNoSession, as after a sign-out during the
+// refresh; any other error means Redis could not say.
+func (s *RedisStore) refuseLoggedOutSID(ctx context.Context, id *portcullis.Identity, key string) error {
+	if id.SessionID == "" {
+		return nil
+	}
+	cmds, err := s.getBatch(ctx, s.index.read(loggedOutSIDPrefix, indexSID, id.Issuer, id.SessionID))
+	if err != nil {
+		return fmt.Errorf("session: redis save: checking for a logout: %w", err)
+	}
+	for _, cmd := range cmds {
+		if errors.Is(cmd.Err(), redis.Nil) {
+			continue
+		}
+		if err := s.client.Unlink(context.WithoutCancel(ctx), key).Err(); err != nil {
+			return fmt.Errorf("session: redis save: ending a session logged out during its refresh: %w", err)
+		}
+		return ErrNoSession
+	}
+	return nil
+}
