@@ -102,14 +102,13 @@ func (s *RedisStore) refuseLoggedOut(ctx context.Context, id *portcullis.Identit
 
 // queueSIDIndex adds to pipe, for a refreshed session stored at key, the
 // writes that index it under the provider session (iss, sid) its identity
-// names now, if any. The index is
-// otherwise written at sign-in: a refresh whose ID token named another sid
-// (a provider that moved the grant to another of its sessions) left the
-// session out of that sid's set, and the provider's back-channel logout of
-// it ended nothing while it answered 200. The sign-in's set keeps the
-// session too, so a logout of either ends it. Adding a member already
-// there, or one whose SET XX found no session, is harmless: lookups skip
-// keys whose session is gone.
+// names now, if any. The index is otherwise written at sign-in: a refresh
+// whose ID token named another sid (a provider that moved the grant to
+// another of its sessions) left the session out of that sid's set, and the
+// provider's back-channel logout of it ended nothing while it answered
+// 200. The sign-in's set keeps the session too, so a logout of either ends
+// it. Adding a member already there, or one whose SET XX found no session,
+// is harmless: lookups skip keys whose session is gone.
 func (s *RedisStore) queueSIDIndex(ctx context.Context, pipe redis.Pipeliner, id *portcullis.Identity, key string, remaining time.Duration) {
 	if id.SessionID == "" {
 		return
@@ -120,11 +119,14 @@ func (s *RedisStore) queueSIDIndex(ctx context.Context, pipe redis.Pipeliner, id
 }
 
 // refuseLoggedOutSID ends the refreshed session stored at key, whose
-// identity id names the provider session (iss, sid), when a back-channel logout of
-// that sid was recorded (recordLogout): a logout that ran before the
-// refresh indexed the session under sid found nothing to end. It runs
-// after the index write, as refuseLoggedOut does after a sign-in's, so a
-// logout either finds the session or left its marker for this check. The
+// identity id names the provider session (iss, sid), when a back-channel
+// logout of that sid was recorded (recordLogout): a logout that ran before
+// the refresh indexed the session under sid found nothing to end. It runs
+// after the index write, in a round trip of its own (a Cluster orders no
+// commands across nodes), as refuseLoggedOut does after a sign-in's, so a
+// logout either finds the session or left its marker for this check. A
+// marker can name no live session's sid: the logout ended the sessions it
+// indexed, and refuses sign-ins of that sid for as long as it lasts. The
 // session is gone on return of ErrNoSession, as after a sign-out during the
 // refresh; any other error means Redis could not say.
 func (s *RedisStore) refuseLoggedOutSID(ctx context.Context, id *portcullis.Identity, key string) error {
