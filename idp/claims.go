@@ -55,7 +55,7 @@ func (c *Client) setEmail(id *portcullis.Identity, claims map[string]any) error 
 	// assume_email_verified vouches for the provider's addresses only: an
 	// extra issuer's (another tenant, a CI system) were never vetted.
 	assume := c.cfg.AssumeEmailVerified && id.Issuer == c.cfg.Issuer
-	id.EmailVerified = (isBool && b) || (!present && assume && !edovDenies(claims))
+	id.EmailVerified = (isBool && b && c.verifiedIsOf(claims, id.Email)) || (!present && assume && !edovDenies(claims))
 	if (isGoogleIssuer(id.Issuer) || (c.cfg.Kind == "google" && id.Issuer == c.cfg.Issuer)) && !googleAuthoritative(claims, id.Email) {
 		id.EmailVerified = false
 	}
@@ -109,6 +109,23 @@ func (c *Client) checkHeaderClaims(id *portcullis.Identity, claims map[string]an
 		}
 	}
 	return nil
+}
+
+// verifiedIsOf reports whether the claims' email_verified speaks of email,
+// the address email_claim names. It is the provider's word about the
+// address of its email claim (OpenID Connect Core 5.1), and about no other:
+// with email_claim naming another claim (preferred_username, upn, a custom
+// claim), that claim may hold any address the user chose (a username
+// Keycloak lets users edit, an Auth0 user_metadata field), which the
+// verification of the email claim made the user's verified address, for
+// allow_emails, the email header and the directory. It counts only where
+// the email claim holds that same address, as written.
+func (c *Client) verifiedIsOf(claims map[string]any, email string) bool {
+	if c.cfg.EmailClaim == "email" {
+		return true
+	}
+	e, _ := claims["email"].(string)
+	return e != "" && e == email
 }
 
 // edovDenies reports whether the claims carry Entra ID's xms_edov ("email
