@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,4 +40,36 @@ scopes = ["profile", "openid", "email"]`, true},
 			}
 		})
 	}
+}
+
+// TestIdentityTermsEndSessionsOfAnEmailClaimVerifiedByAnother: until
+// email_verified counted only for the email claim's address, a session of a
+// deployment whose email_claim names another claim may hold an address
+// nobody verified (TestEmailVerifiedIsOfTheEmailClaim in package idp).
+// Such a session, sealed under the terms as they were written then, no
+// longer opens; with the default email_claim nobody is signed out.
+func TestIdentityTermsEndSessionsOfAnEmailClaimVerifiedByAnother(t *testing.T) {
+	for _, tc := range []struct {
+		provider string
+		opens    bool
+	}{{``, true}, {`email_claim = "email"`, true}, {`email_claim = "preferred_username"`, false}} {
+		doc := strings.Replace(base, "[provider]\n", "[provider]\n"+tc.provider+"\n", 1)
+		now := mustParse(t, t.TempDir(), doc, nil)
+		before := now.Cookie
+		before.Binding = strings.Replace(now.Cookie.Binding, identityTerms(now.Provider), termsBefore(now), 1)
+		if got := opensSession(t, before, now.Cookie); got != tc.opens {
+			t.Errorf("%q: a session sealed under the earlier terms opens: %v, want %v", tc.provider, got, tc.opens)
+		}
+	}
+}
+
+// termsBefore is identityTerms as it was written before email_verified
+// counted only for the email claim's address.
+func termsBefore(cfg *Config) string {
+	p := cfg.Provider
+	scopes := slices.Sorted(slices.Values(p.Scopes))
+	terms, _ := json.Marshal([]any{p.Kind, p.UserClaim, p.EmailClaim, p.GroupsClaim,
+		p.AssumeEmailVerified, p.HostedDomain, len(p.GoogleServiceAccountJSON) > 0,
+		scopes, p.AuthParams["acr_values"], p.AuthParams["max_age"]})
+	return "identity " + string(terms)
 }

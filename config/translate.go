@@ -301,5 +301,13 @@ func identityTerms(p idp.Config) string {
 	terms, _ := json.Marshal([]any{p.Kind, p.UserClaim, p.EmailClaim, p.GroupsClaim,
 		p.AssumeEmailVerified, p.HostedDomain, len(p.GoogleServiceAccountJSON) > 0,
 		scopes, p.AuthParams["acr_values"], p.AuthParams["max_age"]})
+	if p.EmailClaim != "" && p.EmailClaim != "email" {
+		// email_verified counts for such an email_claim only where the
+		// email claim holds the same address; a session signed in when it
+		// counted for any may hold an address nobody verified, so these
+		// terms are new and such a session signs in again. The default
+		// email_claim's terms are unchanged: its sessions stay.
+		return "identity " + string(terms) + " email_verified-of-email"
+	}
 	return "identity " + string(terms)
 }
