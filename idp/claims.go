@@ -46,25 +46,39 @@ func (c *Client) identity(claims map[string]any, issuer string) (*portcullis.Ide
 }
 
 // setEmail sets id's email and whether it is verified, and refuses an
-// unverified address that would be the user.
+// unverified address that would be the user: the address email_claim
+// names when user_claim is that claim, the email claim's when it is email.
 func (c *Client) setEmail(id *portcullis.Identity, claims map[string]any) error {
 	v, _ := portcullis.LookupClaim(claims, c.cfg.EmailClaim)
 	id.Email, _ = v.(string)
-	ev, present := claims["email_verified"]
-	b, isBool := ev.(bool)
-	// assume_email_verified vouches for the provider's addresses only: an
-	// extra issuer's (another tenant, a CI system) were never vetted.
-	assume := c.cfg.AssumeEmailVerified && id.Issuer == c.cfg.Issuer
-	id.EmailVerified = (isBool && b && c.verifiedIsOf(claims, id.Email)) || (!present && assume && !edovDenies(claims))
-	if (isGoogleIssuer(id.Issuer) || (c.cfg.Kind == "google" && id.Issuer == c.cfg.Issuer)) && !googleAuthoritative(claims, id.Email) {
-		id.EmailVerified = false
-	}
-	if (c.cfg.UserClaim == c.cfg.EmailClaim || c.cfg.UserClaim == "email") && !id.EmailVerified {
+	own, _ := claims["email"].(string)
+	id.EmailVerified = c.addressVerified(id.Issuer, claims, id.Email, c.cfg.EmailClaim == "email" || id.Email == own)
+	if (c.cfg.UserClaim == c.cfg.EmailClaim && !id.EmailVerified) ||
+		(c.cfg.UserClaim == "email" && !c.addressVerified(id.Issuer, claims, own, true)) {
 		// An unverified address is never identity (docs/requests.md, rules):
 		// not in the email header, and not as the user either.
 		return fmt.Errorf("%w: user_claim %q", ErrUnverifiedEmail, c.cfg.UserClaim)
 	}
 	return nil
+}
+
+// addressVerified reports whether the provider vouches for address:
+// email_verified true where it speaks of address (stated: address is the
+// email claim's; email_verified is the provider's word about that claim,
+// OpenID Connect Core 5.1, and another claim, such as a username the user
+// chose, may hold any address), or no email_verified at all and
+// assume_email_verified; with Google's issuer, only an address Google
+// answers for today (googleAuthoritative).
+func (c *Client) addressVerified(issuer string, claims map[string]any, address string, stated bool) bool {
+	ev, present := claims["email_verified"]
+	b, isBool := ev.(bool)
+	// assume_email_verified vouches for the provider's addresses only: an
+	// extra issuer's (another tenant, a CI system) were never vetted.
+	assume := c.cfg.AssumeEmailVerified && issuer == c.cfg.Issuer
+	if (isGoogleIssuer(issuer) || (c.cfg.Kind == "google" && issuer == c.cfg.Issuer)) && !googleAuthoritative(claims, address) {
+		return false
+	}
+	return (stated && isBool && b) || (!present && assume && !edovDenies(claims))
 }
 
 // setGroups sets id's groups from the groups claim, as Entra ID's object
@@ -109,23 +123,6 @@ func (c *Client) checkHeaderClaims(id *portcullis.Identity, claims map[string]an
 		}
 	}
 	return nil
-}
-
-// verifiedIsOf reports whether the claims' email_verified speaks of email,
-// the address email_claim names. It is the provider's word about the
-// address of its email claim (OpenID Connect Core 5.1), and about no other:
-// with email_claim naming another claim (preferred_username, upn, a custom
-// claim), that claim may hold any address the user chose (a username
-// Keycloak lets users edit, an Auth0 user_metadata field), which the
-// verification of the email claim made the user's verified address, for
-// allow_emails, the email header and the directory. It counts only where
-// the email claim holds that same address, as written.
-func (c *Client) verifiedIsOf(claims map[string]any, email string) bool {
-	if c.cfg.EmailClaim == "email" {
-		return true
-	}
-	e, _ := claims["email"].(string)
-	return e != "" && e == email
 }
 
 // edovDenies reports whether the claims carry Entra ID's xms_edov ("email

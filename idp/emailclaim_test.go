@@ -66,3 +66,24 @@ func TestEmailClaimAsUserNeedsItsOwnVerification(t *testing.T) {
 		t.Errorf("bearer token accepted as %q", id.Subject)
 	}
 }
+
+// TestUserClaimEmailIsTheEmailClaimsAddress: with user_claim = "email" the
+// user is the email claim's address, which email_verified speaks of; an
+// email_claim naming another claim with another address leaves that
+// address unverified without refusing the user.
+func TestUserClaimEmailIsTheEmailClaimsAddress(t *testing.T) {
+	claims := map[string]any{"email": "ann@acme.example", "email_verified": true, "upn": "ann.other@acme.example"}
+	p, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "a-1", Claims: claims}},
+		func(cfg *Config) { cfg.EmailClaim, cfg.UserClaim = "upn", "email" })
+	_, id, err := login(t, c)
+	if err != nil {
+		t.Fatalf("sign-in of a verified email as the user: %v", err)
+	}
+	if id.Subject != "ann@acme.example" || id.EmailVerified {
+		t.Errorf("sign-in: user %q, email %q verified %v; want ann@acme.example, the upn unverified", id.Subject, id.Email, id.EmailVerified)
+	}
+	unverified := map[string]any{"email": "ann@acme.example", "email_verified": false, "upn": "ann@acme.example"}
+	if id, err := c.VerifyBearer(context.Background(), p.AccessToken("a-1", unverified)); err == nil {
+		t.Errorf("bearer token with an unverified email as the user accepted as %q", id.Subject)
+	}
+}
