@@ -176,18 +176,16 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 		ex.body = body // released when serve returns
 	}
 	ex.holdHeaders()
-	if ex.id != nil {
-		// The answer ends with the identity (watchAnswer), and so does
-		// the request, whose body may have taken the pre-read time.
-		if err := h.watchStream(ex, r); err != nil {
-			h.refuseEnded(ex, r, err)
-			return
-		}
-		h.watchUpload(ex, r)
-	}
-	req := withExchange(r, ex)
-	// An anonymous upgrade (a public route) is watched too: a reload
+	// The answer ends with the identity (watchAnswer), and so does the
+	// request, whose body may have taken the pre-read time. An anonymous
+	// one (a public route) is watched too, as its upgrade is: a reload
 	// whose routes no longer admit it ends it (stillAllowed).
+	if err := h.watchStream(ex, r); err != nil {
+		h.refuseEnded(ex, r, err)
+		return
+	}
+	h.watchUpload(ex, r)
+	req := withExchange(r, ex)
 	if r.Header["Upgrade"] != nil && httpguts.HeaderValuesContainsToken(r.Header["Connection"], "Upgrade") {
 		var stop func()
 		req, stop = h.watchUpgrade(ex, r, req)

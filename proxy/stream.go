@@ -16,7 +16,10 @@ import (
 // for, like a WebSocket (docs/requests.md). A server-sent event stream, a
 // long download or a long poll's late answer otherwise went on after a
 // sign-out, a revocation or the session's end for as long as the
-// application wrote. It watches no clock of its own: it checks as data
+// application wrote. An anonymous answer (a public route) has no identity
+// to end, but is decided again with the routes in force, as an anonymous
+// WebSocket is: a reload that made its route need a sign-in, or removed
+// it, left it streaming. It watches no clock of its own: it checks as data
 // arrives, so nothing reaches the client once the identity has ended, and
 // a short answer (most are) costs a clock read per read and no allocation.
 // It lives in the exchange.
@@ -71,8 +74,9 @@ func (h *Handler) watchStream(ex *exchange, r *http.Request) error {
 	return s.check()
 }
 
-// watchAnswer wraps resp's body in ex's identityStream when the request
-// had an identity (watchStream). An answer that comes a recheck interval
+// watchAnswer wraps resp's body in ex's identityStream once the request
+// was forwarded (watchStream), with an identity or without one (a public
+// route, which a reload can make need a sign-in). An answer that comes a recheck interval
 // or more after the last check (a long poll) is checked first: an identity
 // that ended meanwhile makes it an error, answered 401 (upstreamError).
 func (h *Handler) watchAnswer(ex *exchange, resp *http.Response) error {
@@ -187,9 +191,11 @@ func (s *identityStream) Close() error {
 // upstream (beyond preReadLimit) end with the identity, as its answer does:
 // an upload, or a client stream (gRPC), otherwise went on reaching the
 // application after a sign-out, a revocation or the session's end, for as
-// long as the client sent. Only such bodies pay for it (one allocation).
+// long as the client sent; an anonymous one (a public route) likewise after
+// a reload whose routes no longer admit it. Only such bodies pay for it
+// (one allocation).
 func (h *Handler) watchUpload(ex *exchange, r *http.Request) {
-	if ex.id == nil || ex.body == nil || ex.body.rest == nil {
+	if ex.body == nil || ex.body.rest == nil {
 		return
 	}
 	ex.body.watch = &identityStream{h: h, in: r, ex: ex, w: h.newWatch(ex),
