@@ -1,0 +1,50 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestUpstreamIsNotTheGateway: an upstream at the ops listener served
+// /metrics and the profiler through a route (public, or to anyone the route
+// admits), and one at the gateway's listener or public_url's origin sent
+// every request back to be decided again, a loop; check passed both. Each
+// is a problem at the upstream's url line now. Another port, another host,
+// or a listener on another address is fine.
+func TestUpstreamIsNotTheGateway(t *testing.T) {
+	with := func(server, upstream string) string {
+		doc := strings.Replace(base, "[server]\n", "[server]\n"+server+"\n", 1)
+		return strings.Replace(doc, `url = "http://127.0.0.1:3000"`, `url = "`+upstream+`"`, 1)
+	}
+	const ops, self, origin = "reaches the gateway's ops listener", "reaches the gateway's own listener", "is public_url's origin"
+	for _, tc := range []struct{ server, upstream, want string }{
+		{`pprof = true` + "\n" + `ops_listen = "127.0.0.1:9180"`, "http://127.0.0.1:9180", ops},
+		{"", "http://localhost:9180/", ops},  // default ops_listen ":9180"
+		{"", "http://[::1]:9180", ops},       // every address, IPv6 loopback too
+		{"", "http://127.0.0.2:9180", ops},   // all of 127/8 is loopback
+		{"", "http://0.0.0.0:9180", ops},     // dialled as loopback
+		{"", "https://LOCALHOST.:9180", ops}, // case and a final dot
+		{`ops_listen = "localhost:9181"`, "h2c://127.0.0.1:9181", ops},
+		{`ops_listen = "10.0.0.5:9180"`, "http://10.0.0.5:9180", ops},
+		{"", "http://127.0.0.1:4180", self}, // default listen ":4180"
+		{`listen = ":80"`, "http://localhost", self},
+		{`listen = "[::1]:8080"`, "http://[::ffff:127.0.0.1]:8080", ""}, // another address
+		{`listen = "[::1]:8080"`, "http://[::1]:8080/app", self},
+		{"", "https://dash.example.com", origin},
+		{"", "https://Dash.Example.com.:443/app", origin},
+		{"", "http://dash.example.com", ""}, // another origin (port 80)
+		{"", "http://127.0.0.1:3000", ""},   // the application
+		{"", "http://10.0.0.5:9180", ""},    // another host, though the same port
+		{`ops_listen = "10.0.0.5:9180"`, "http://127.0.0.1:9180", ""},
+		{`ops_listen = ""`, "http://127.0.0.1:9180", ""},
+	} {
+		_, problems := parseDoc(t, t.TempDir(), with(tc.server, tc.upstream), nil)
+		got := strings.Join(problems, "\n")
+		switch {
+		case tc.want == "" && got != "":
+			t.Errorf("%s with %q: refused: %s", tc.upstream, tc.server, got)
+		case tc.want != "" && (len(problems) != 1 || !strings.Contains(got, "upstreams[0].url: ") || !strings.Contains(got, tc.want)):
+			t.Errorf("%s with %q: problems %q, want one at upstreams[0].url that %s", tc.upstream, tc.server, problems, tc.want)
+		}
+	}
+}
