@@ -56,6 +56,10 @@ type Config struct {
 	// that earlier routes always decide, ...), in the same form as problems:
 	// "FILE:LINE: key: warning: message".
 	Warnings []string
+
+	// upstreamAt is each [[upstreams]] url's key and line, in file order:
+	// UpstreamsReaching names them.
+	upstreamAt []Problem
 }
 
 // Problem is one thing wrong with the file.

@@ -24,6 +24,7 @@ func (d *decoder) build(fc *fileConfig) *Config {
 	d.validateLog(&fc.Log)
 	branding := d.validateBranding(&fc.Branding)
 	upstreams := d.validateUpstreams(fc.Upstreams)
+	d.checkOwnUpstreams(&fc.Server, pub, fc.Upstreams)
 	routes := d.validateRoutes(fc.Routes, upstreams, len(fc.Upstreams))
 	table := d.compileRoutes(routes)
 	d.warnAll(fc, kind, pub)
@@ -31,6 +32,9 @@ func (d *decoder) build(fc *fileConfig) *Config {
 	cfg := d.gatewayConfig(fc, kind, pub, routes, cookieConfig(&fc.Session, cookieName, secrets, pub))
 	cfg.Proxy = d.proxyConfig(fc, pub, proxies, upstreams, table, branding)
 	addHeaderClaims(&cfg.Provider, fc.Headers.Claims)
+	for _, u := range fc.Upstreams {
+		cfg.upstreamAt = append(cfg.upstreamAt, Problem{File: d.file, Line: d.lineOf(u.path + ".url"), Key: u.path + ".url"})
+	}
 	if fc.Headers.AssertionKeyFile != "" {
 		cfg.Proxy.AssertionKey, cfg.Proxy.AssertionPublishedKeys = d.signingKeys("headers.assertion_key_file", fc.Headers.AssertionKeyFile)
 	}

@@ -44,10 +44,11 @@ func pprofThroughGateway(tb testing.TB, gwURL string) (int, string) {
 }
 
 // TestServeRefusesAnUpstreamAtTheOpsListener: an upstream at the ops
-// listener put /metrics and the profiler (heap profiles hold the secrets)
-// on the gateway listener, here without sign-in: serve started and
-// /debug/pprof/cmdline through the gateway answered 200 with the command
-// line. serve (and check) now exit 2, naming the upstream's url line.
+// listener put /metrics and the profiler (the command line, stacks, CPU
+// profiles and traces) on the gateway listener, here without sign-in:
+// check passed, serve started and /debug/pprof/cmdline through the
+// gateway answered 200 with the command line. check and serve now exit 2,
+// naming the upstream's url line.
 func TestServeRefusesAnUpstreamAtTheOpsListener(t *testing.T) {
 	t.Parallel()
 	p := oidctest.New(t, oidctest.Options{})

@@ -55,6 +55,10 @@ type gateway struct {
 	activeGauge  sync.Once // portcullis_active_sessions, once a Redis store exists
 	reloads      reloadMetrics
 	memoryShare  float64 // of the container's memory limit for GOMEMLIMIT; 0 = set none
+	// bound are the addresses the gateway and ops listeners hold (the ops
+	// one "" when off): a reload cannot move them, so its upstreams are
+	// checked against these as well as against the file's.
+	bound atomic.Pointer[[2]string]
 }
 
 // generation is what one loaded configuration runs on.

@@ -54,15 +54,15 @@ func (g *gateway) tryReload(ctx context.Context) bool {
 	cfg, err := config.Load(path, g.env)
 	var ps config.Problems
 	if errors.As(err, &ps) {
-		for _, p := range ps {
-			g.logger.Error("config reload: " + p.String())
-		}
-		g.logger.Error("config reload rejected; still running on the previous configuration",
-			"path", path, "problems", len(ps))
+		g.logRejected(path, ps)
 		return false
 	}
 	if err != nil {
 		g.logger.Error("config reload rejected; still running on the previous configuration", "path", path, logattr.Err(err))
+		return false
+	}
+	if ps := g.upstreamsAtListeners(cfg); len(ps) > 0 {
+		g.logRejected(path, ps)
 		return false
 	}
 	for _, w := range cfg.Warnings {
@@ -90,6 +90,28 @@ func (g *gateway) tryReload(ctx context.Context) bool {
 	g.logger.Info("config reloaded", "path", path, "provider_changed", gen.provider != prev.provider,
 		"store_changed", gen.store != prev.store, "store_reconnected", gen.conn != prev.conn)
 	return true
+}
+
+// logRejected logs each problem of a rejected reload, then the rejection.
+func (g *gateway) logRejected(path string, ps config.Problems) {
+	for _, p := range ps {
+		g.logger.Error("config reload: " + p.String())
+	}
+	g.logger.Error("config reload rejected; still running on the previous configuration",
+		"path", path, "problems", len(ps))
+}
+
+// upstreamsAtListeners are the problems of the upstreams of cfg that reach
+// the listeners still bound: the file's own check compares them with the
+// file's listen and ops_listen, which a reload does not apply, so a file
+// that moves ops_listen and names the old port as an upstream would serve
+// /metrics and the profiler through a route.
+func (g *gateway) upstreamsAtListeners(cfg *config.Config) config.Problems {
+	b := g.bound.Load()
+	if b == nil {
+		return nil // not listening yet: nothing is bound to reach
+	}
+	return cfg.UpstreamsReaching(b[0], b[1])
 }
 
 // reloadMetrics are portcullis_config_last_reload_successful (1 or 0) and
