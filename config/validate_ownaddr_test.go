@@ -9,8 +9,10 @@ import (
 // /metrics and the profiler through a route (public, or to anyone the route
 // admits), and one at the gateway's listener or public_url's origin sent
 // every request back to be decided again, a loop; check passed both. Each
-// is a problem at the upstream's url line now. Another port, another host,
-// or a listener on another address is fine.
+// is a problem at the upstream's url line now, also where the dialler reads
+// the port or address in another spelling (a leading zero; 127.1, 2130706433
+// or 0x7f.0.0.1, which the cgo resolver's inet_aton takes as 127.0.0.1).
+// Another port, another host, or a listener on another address is fine.
 func TestUpstreamIsNotTheGateway(t *testing.T) {
 	with := func(server, upstream string) string {
 		doc := strings.Replace(base, "[server]\n", "[server]\n"+server+"\n", 1)
@@ -26,6 +28,12 @@ func TestUpstreamIsNotTheGateway(t *testing.T) {
 		{"", "https://LOCALHOST.:9180", ops}, // case and a final dot
 		{`ops_listen = "localhost:9181"`, "h2c://127.0.0.1:9181", ops},
 		{`ops_listen = "10.0.0.5:9180"`, "http://10.0.0.5:9180", ops},
+		{"", "http://127.0.0.1:09180", ops}, // the dialler reads the port as 9180
+		{`ops_listen = "127.0.0.1:09180"`, "http://127.0.0.1:9180", ops},
+		{"", "http://127.1:9180", ops}, // getaddrinfo's (cgo) inet_aton forms
+		{"", "http://2130706433:9180", ops},
+		{"", "http://0x7f.0.0.1:9180", ops},
+		{"", "http://0177.0.0.01:9180", ops},
 		{"", "http://127.0.0.1:4180", self}, // default listen ":4180"
 		{`listen = ":80"`, "http://localhost", self},
 		{`listen = "[::1]:8080"`, "http://[::ffff:127.0.0.1]:8080", ""}, // another address
