@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/ascii"
@@ -64,10 +65,12 @@ func trimDot(h string) string { return strings.TrimSuffix(h, ".") }
 // reachesListener reports whether a connection to host:port reaches a
 // listener bound to addr: the same port, and the same host, or a loopback
 // or unspecified address (which reaches this host) where the listener is
-// on every address or on loopback.
+// on every address or on loopback. Ports and addresses are compared as the
+// dialler reads them: "09180" is port 9180, and 127.1 is 127.0.0.1 to the
+// cgo resolver.
 func reachesListener(host, port, addr string) bool {
 	lh, lp, err := net.SplitHostPort(addr)
-	if err != nil || lp != port || lp == "0" {
+	if err != nil || !samePort(lp, port) {
 		return false
 	}
 	lh = trimDot(lh)
@@ -83,26 +86,57 @@ func reachesListener(host, port, addr string) bool {
 	case ascii.EqualFold(lh, "localhost") || isUnspecified(host):
 		return localHost(lh)
 	}
-	a, errA := netip.ParseAddr(host)
-	b, errB := netip.ParseAddr(lh)
-	return errA == nil && errB == nil && a.Unmap() == b.Unmap()
+	a, okA := hostAddr(host)
+	b, okB := hostAddr(lh)
+	return okA && okB && a == b
+}
+
+// samePort compares two ports by number; port 0 (any free one) is none.
+func samePort(a, b string) bool {
+	x, errA := strconv.Atoi(a)
+	y, errB := strconv.Atoi(b)
+	return errA == nil && errB == nil && x == y && x != 0
 }
 
 // localHost: a connection to it stays on this machine (loopback, or the
 // unspecified address, which Linux and macOS dial as loopback).
 func localHost(h string) bool {
-	if isUnspecified(h) {
-		return true
+	if ip, ok := hostAddr(h); ok {
+		return ip.IsLoopback() || ip.IsUnspecified()
 	}
-	if ip, err := netip.ParseAddr(h); err == nil {
-		return ip.Unmap().IsLoopback()
-	}
-	return isLoopbackHost(h)
+	return ascii.EqualFold(h, "localhost")
 }
 
 func isUnspecified(h string) bool {
-	ip, err := netip.ParseAddr(h)
-	return err == nil && ip.Unmap().IsUnspecified()
+	ip, ok := hostAddr(h)
+	return ok && ip.IsUnspecified()
+}
+
+// hostAddr is the address a host names, unmapped: an IP literal, or one of
+// inet_aton's IPv4 forms (127.1, 2130706433, 0x7f.0.0.1, 0177.0.0.1),
+// which getaddrinfo, and so Go's cgo resolver, dials as that address.
+func hostAddr(h string) (netip.Addr, bool) {
+	if ip, err := netip.ParseAddr(h); err == nil {
+		return ip.Unmap(), true
+	}
+	parts := strings.Split(h, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var v uint64
+	for i, p := range parts {
+		n, err := aton(p)
+		last := i == len(parts)-1
+		if err != nil || !last && n > 0xff || last && n >= 1<<(8*(4-i)) {
+			return netip.Addr{}, false
+		}
+		if last {
+			v = v<<(8*(4-i)) | n
+		} else {
+			v = v<<8 | n
+		}
+	}
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
 }
 
 // sameOrigin compares an upstream with public_url: scheme (h2c is http),
@@ -120,7 +154,7 @@ func sameOrigin(u, pub *url.URL) bool {
 	if up == "" {
 		up = defaultPort(u.Scheme)
 	}
-	return scheme == strings.ToLower(pub.Scheme) && up == pp &&
+	return scheme == strings.ToLower(pub.Scheme) && samePort(up, pp) &&
 		ascii.EqualFold(trimDot(u.Hostname()), trimDot(pub.Hostname()))
 }
 
@@ -142,4 +176,20 @@ func (c *Config) UpstreamsReaching(listen, opsListen string) Problems {
 		}
 	}
 	return ps
+}
+
+// aton reads one part of an inet_aton address: 0x hex, 0 octal, else
+// decimal, digits only (strconv's base 0 would also take 0b, 0o and _).
+func aton(p string) (uint64, error) {
+	base := 10
+	switch {
+	case len(p) > 2 && (p[:2] == "0x" || p[:2] == "0X"):
+		p, base = p[2:], 16
+	case len(p) > 1 && p[0] == '0':
+		p, base = p[1:], 8
+	}
+	if strings.ContainsAny(p, "+-_xXoObB") {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseUint(p, base, 32)
 }

@@ -40,6 +40,7 @@ func TestUpstreamIsNotTheGateway(t *testing.T) {
 		{`listen = "[::1]:8080"`, "http://[::1]:8080/app", self},
 		{"", "https://dash.example.com", origin},
 		{"", "https://Dash.Example.com.:443/app", origin},
+		{"", "https://dash.example.com:0443", origin},
 		{"", "http://dash.example.com", ""}, // another origin (port 80)
 		{"", "http://127.0.0.1:3000", ""},   // the application
 		{"", "http://10.0.0.5:9180", ""},    // another host, though the same port
