@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,4 +128,36 @@ func waitReloadEnd(tb testing.TB, gw *gateway) string {
 	}
 	tb.Fatalf("no reload ended:\n%s", gw.Proc.Output())
 	return ""
+}
+
+// TestUpstreamDialRefusesTheGatewaysOwnListener: the file's check compares
+// an upstream with the listeners as written, and a name that resolves to
+// this host (its own host name, here) is not looked up; the upstream
+// dialler let it through to the ops listener, whose profiler answered on
+// the gateway listener without sign-in (200, the command line). The
+// dialler now refuses an address the gateway listens at: 502, and the
+// application's error page.
+func TestUpstreamDialRefusesTheGatewaysOwnListener(t *testing.T) {
+	t.Parallel()
+	host, err := os.Hostname()
+	if err != nil || strings.EqualFold(host, "localhost") {
+		t.Skipf("no host name of its own: %q %v", host, err)
+	}
+	if ips, err := net.LookupHost(host); err != nil || len(ips) == 0 {
+		t.Skipf("the host name %q does not resolve: %v", host, err)
+	}
+	p := oidctest.New(t, oidctest.Options{})
+	a := pickAddrs(t)
+	_, port, _ := net.SplitHostPort(a.Ops)
+	cfg := opsUpstreamConfig(p, "http://"+host+":"+port, "")
+	// On every address, so that the host name reaches it whatever it resolves to.
+	cfg = strings.Replace(cfg, `ops_listen = "{{OPS}}"`, `ops_listen = ":`+port+`"`, 1)
+	gw := startGateway(t, a, cfg)
+	status, body := pprofThroughGateway(t, gw.URL)
+	if status != 502 || strings.Contains(body, "--config") {
+		t.Errorf("/debug/pprof/cmdline through the gateway, upstream http://%s:%s: %d %q, want 502", host, port, status, body)
+	}
+	if out := gw.Proc.Output(); !strings.Contains(out, "one of the gateway's own listeners") {
+		t.Errorf("the log does not say why:\n%s", tail(out, 4))
+	}
 }
