@@ -147,7 +147,7 @@ func BenchmarkBearerCachedRequest(b *testing.B) {
 
 func BenchmarkBareReverseProxy(b *testing.B) {
 	up := benchUpstream(b)
-	tr, err := newTransport(Upstream{Name: "app", URL: up})
+	tr, err := newTransport(Upstream{Name: "app", URL: up}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

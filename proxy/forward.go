@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/ascii"
@@ -56,7 +58,7 @@ func (h *Handler) buildUpstreams() error {
 		if _, dup := h.upstreams[u.Name]; dup {
 			return fmt.Errorf("proxy: upstream %q defined twice", u.Name)
 		}
-		tr, err := newTransport(u)
+		tr, err := newTransport(u, h.cfg.OwnListener)
 		if err != nil {
 			return err
 		}
@@ -92,14 +94,15 @@ func (h *Handler) buildUpstreams() error {
 
 // newTransport is the tuned transport of one upstream: a large idle pool,
 // the response-header timeout, the extra CA and HTTP/2 to TLS upstreams.
-func newTransport(u Upstream) (*http.Transport, error) {
+func newTransport(u Upstream, own func(netip.AddrPort) bool) (*http.Transport, error) {
 	timeout := u.Timeout
 	if timeout <= 0 {
 		timeout = defaultUpstreamTimeout
 	}
 	tr := &http.Transport{
-		Proxy:                  nil, // never send upstream traffic through an environment proxy
-		DialContext:            (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		Proxy: nil, // never send upstream traffic through an environment proxy
+		DialContext: (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second,
+			Control: refuseOwnListener(own)}).DialContext,
 		MaxIdleConns:           1024,
 		MaxIdleConnsPerHost:    256,
 		IdleConnTimeout:        90 * time.Second,
@@ -128,6 +131,24 @@ func newTransport(u Upstream) (*http.Transport, error) {
 		tr.TLSClientConfig = tc
 	}
 	return tr, nil
+}
+
+// errOwnListener refuses an upstream connection to the gateway itself.
+var errOwnListener = errors.New("the upstream's address is one of the gateway's own listeners")
+
+// refuseOwnListener is the dialler's check of the address it resolved,
+// before it connects: own (nil = none) says whether the gateway listens
+// there. The name in the file may be any that resolves to this host.
+func refuseOwnListener(own func(netip.AddrPort) bool) func(string, string, syscall.RawConn) error {
+	if own == nil {
+		return nil
+	}
+	return func(_, address string, _ syscall.RawConn) error {
+		if ap, err := netip.ParseAddrPort(address); err == nil && own(ap) {
+			return errOwnListener
+		}
+		return nil
+	}
 }
 
 // wireURL is the URL requests to the upstream carry: an h2c upstream's is

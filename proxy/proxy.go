@@ -121,6 +121,13 @@ type Config struct {
 	// or a nil result, = this handler.
 	Live func() *Handler
 
+	// OwnListener reports whether a connection to addr would reach one of
+	// the gateway's own listeners; an upstream connection there is refused
+	// (502). The file's upstreams are checked against them (config), but a
+	// name that resolves to this host is not: served, it would put the ops
+	// listener's /metrics and profiler behind a route, or loop. nil = none.
+	OwnListener func(addr netip.AddrPort) bool
+
 	// ShuttingDown reports that the process has begun to shut down; then
 	// {prefix}/healthz answers 503. nil = never.
 	ShuttingDown func() bool

@@ -54,11 +54,8 @@ type gateway struct {
 	upgrades     upgradeTracker
 	activeGauge  sync.Once // portcullis_active_sessions, once a Redis store exists
 	reloads      reloadMetrics
-	memoryShare  float64 // of the container's memory limit for GOMEMLIMIT; 0 = set none
-	// bound are the addresses the gateway and ops listeners hold (the ops
-	// one "" when off): a reload cannot move them, so its upstreams are
-	// checked against these as well as against the file's.
-	bound atomic.Pointer[[2]string]
+	memoryShare  float64                        // of the container's memory limit for GOMEMLIMIT; 0 = set none
+	bound        atomic.Pointer[boundListeners] // nil until listen
 }
 
 // generation is what one loaded configuration runs on.
@@ -164,6 +161,7 @@ func (g *gateway) build(cfg *config.Config, prev *generation) (*generation, erro
 	px.Metrics, px.Logger = g.registry, g.logger
 	px.ShuttingDown = g.draining.Load
 	px.Live = g.liveHandler
+	px.OwnListener = g.ownListener
 	if px.AssertionKey == nil {
 		px.AssertionKey = g.assertionKey
 	}

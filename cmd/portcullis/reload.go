@@ -111,7 +111,7 @@ func (g *gateway) upstreamsAtListeners(cfg *config.Config) config.Problems {
 	if b == nil {
 		return nil // not listening yet: nothing is bound to reach
 	}
-	return cfg.UpstreamsReaching(b[0], b[1])
+	return cfg.UpstreamsReaching(b.listen, b.ops)
 }
 
 // reloadMetrics are portcullis_config_last_reload_successful (1 or 0) and

@@ -119,16 +119,8 @@ func (g *gateway) listen(gwLn net.Listener) (*servers, error) {
 		lim := limitConns(s.opsLn, opsMaxConnections, "the ops listener's bound", g.logger)
 		s.opsLn, s.ops.ConnState = lim, lim.connState
 	}
-	g.bound.Store(&[2]string{gwLn.Addr().String(), opsAddr(s.opsLn)})
+	g.bound.Store(newBoundListeners(gwLn, s.opsLn))
 	return s, nil
-}
-
-// opsAddr is the ops listener's address, "" when it is off.
-func opsAddr(ln net.Listener) string {
-	if ln == nil {
-		return ""
-	}
-	return ln.Addr().String()
 }
 
 // run serves until ctx ends, reloading the configuration and the TLS
