@@ -14,9 +14,10 @@ import (
 // ops listener, the gateway would put /metrics, /readyz's reasons and the
 // profiler (the command line, stacks, CPU profiles and traces that cost
 // the process its CPU) behind a route: they answer without authentication
-// and must stay off every network clients reach. At the gateway's own listener, or public_url's origin (the front
-// that sends it back), every request it forwards returns to be decided
-// again, each pass holding a connection until max_connections is spent.
+// and must stay off every network clients reach. At the gateway's own
+// listener, or public_url's origin (the front that sends it back), every
+// request it forwards returns to be decided again, each pass holding a
+// connection until max_connections is spent.
 func (d *decoder) checkOwnUpstreams(s *serverSection, pub *url.URL, us []upstreamSection) {
 	for _, u := range us {
 		parsed, err := url.Parse(u.URL)
@@ -179,7 +180,8 @@ func (c *Config) UpstreamsReaching(listen, opsListen string) Problems {
 }
 
 // aton reads one part of an inet_aton address: 0x hex, 0 octal, else
-// decimal, digits only (strconv's base 0 would also take 0b, 0o and _).
+// decimal. An explicit base, as strconv's base 0 would also take 0b, 0o
+// and underscores, which inet_aton does not.
 func aton(p string) (uint64, error) {
 	base := 10
 	switch {
@@ -187,9 +189,6 @@ func aton(p string) (uint64, error) {
 		p, base = p[2:], 16
 	case len(p) > 1 && p[0] == '0':
 		p, base = p[1:], 8
-	}
-	if strings.ContainsAny(p, "+-_xXoObB") {
-		return 0, strconv.ErrSyntax
 	}
 	return strconv.ParseUint(p, base, 32)
 }

@@ -34,6 +34,10 @@ func TestUpstreamIsNotTheGateway(t *testing.T) {
 		{"", "http://2130706433:9180", ops},
 		{"", "http://0x7f.0.0.1:9180", ops},
 		{"", "http://0177.0.0.01:9180", ops},
+		{"", "http://0x7F.0x0.0.0x1:9180", ops},
+		{`ops_listen = "127.0.0.123:9180"`, "http://0x7f.0.0.0x7b:9180", ops}, // a hex b
+		{"", "http://0b1111111.0.0.1:9180", ""},                               // no inet_aton form
+		{"", "http://1_27.0.0.1:9180", ""},
 		{"", "http://127.0.0.1:4180", self}, // default listen ":4180"
 		{`listen = ":80"`, "http://localhost", self},
 		{`listen = "[::1]:8080"`, "http://[::ffff:127.0.0.1]:8080", ""}, // another address
