@@ -61,3 +61,34 @@ func TestUpstreamIsNotTheGateway(t *testing.T) {
 		}
 	}
 }
+
+// TestOpsListenerHasItsOwnPort: ops_listen on listen's port was an error
+// only when the two were spelled alike or one was a wildcard; check passed
+// localhost:4180 beside 127.0.0.1:4180, or port 04180 beside 4180, which
+// serve then failed to bind ("address already in use"). Each is a problem
+// at ops_listen's line now; another port or another address is fine.
+func TestOpsListenerHasItsOwnPort(t *testing.T) {
+	for _, tc := range []struct {
+		listen, ops string
+		refused     bool
+	}{
+		{"127.0.0.1:4180", "localhost:4180", true},
+		{"LOCALHOST:4180", "127.0.0.1:4180", true},
+		{"localhost:4180", "[::1]:4180", false}, // Go binds localhost's IPv4 address
+		{"127.0.0.1:4180", "127.0.0.1:04180", true},
+		{"[::]:04180", "[::1]:4180", true},
+		{"[::ffff:127.0.0.1]:4180", "127.0.0.1:4180", true},
+		{":4180", "127.0.0.1:4180", true},
+		{"127.0.0.1:4180", "127.0.0.2:4180", false},
+		{"127.0.0.1:4180", "localhost:9180", false},
+		{"10.0.0.5:4180", "127.0.0.1:4180", false},
+		{"127.0.0.1:0", "127.0.0.1:0", false}, // any free port, each its own
+	} {
+		doc := section("[server]", `listen = "`+tc.listen+`"`+"\n"+`ops_listen = "`+tc.ops+`"`)
+		_, problems := parseDoc(t, t.TempDir(), doc, nil)
+		got := strings.Join(problems, "\n")
+		if refused := strings.Contains(got, "server.ops_listen: ") && strings.Contains(got, "takes the port of listen"); refused != tc.refused || len(problems) > 1 {
+			t.Errorf("listen %q, ops_listen %q: problems %q, want refused %v", tc.listen, tc.ops, problems, tc.refused)
+		}
+	}
+}
