@@ -99,15 +99,32 @@ func (d *decoder) checkHostPort(key, addr string) {
 }
 
 // sameListener reports whether two valid listen addresses would bind the
-// same port: the same host, or a wildcard host on either side.
+// same port: the same host, or a wildcard host on either side. Ports and
+// hosts are read as net.Listen reads them (04180 is 4180, ::ffff:127.0.0.1
+// is 127.0.0.1, localhost its IPv4 address): check passed such a pair, and
+// serve then failed to bind the second.
 func sameListener(a, b string) bool {
 	ha, pa, errA := net.SplitHostPort(a)
 	hb, pb, errB := net.SplitHostPort(b)
-	if errA != nil || errB != nil || pa != pb || pa == "0" || pa == "" {
+	if errA != nil || errB != nil || !samePort(pa, pb) {
 		return false
 	}
-	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
-	return strings.EqualFold(ha, hb) || wild(ha) || wild(hb)
+	wild := func(h string) bool { ip := listenAddr(h); return h == "" || ip.IsValid() && ip.IsUnspecified() }
+	return ascii.EqualFold(ha, hb) || wild(ha) || wild(hb) || listenAddr(ha).IsValid() && listenAddr(ha) == listenAddr(hb)
+}
+
+// listenAddr is the address net.Listen binds for a listen host: an IP
+// literal, unmapped, or localhost's IPv4 address (Go prefers it); the zero
+// Addr for other names.
+func listenAddr(h string) netip.Addr {
+	if ascii.EqualFold(h, "localhost") {
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	ip, err := netip.ParseAddr(h)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ip.Unmap()
 }
 
 // isLoopbackHost reports whether host names the local machine for the
