@@ -101,7 +101,7 @@ func TestCookieScopeWarnings(t *testing.T) {
 		{"an own __Host- cookie name", "", `cookie_name = "__host-sso"`,
 			reachRoute("app.example.com", ""),
 			[]string{
-				`host = "app.example.com"|routes[0].host|set ` + set + ` and a session.cookie_name without the "__Host-" prefix`,
+				`host = "app.example.com"|routes[0].host|set ` + set + ` and a session.cookie_name with the "__Secure-" prefix in place of "__Host-"`,
 			}},
 		{"a return host no route serves (sign-out's landing page)", `allowed_redirect_hosts = ["www.example.org", "*.example.net"]`, "",
 			reachRoute("auth.example.com", "") + "\n[[routes]]\nhost = \"www.example.org\"\npath = \"/**\"\npublic = true\n", nil},

@@ -162,6 +162,7 @@ const (
 	defaultAssertion     = "X-Portcullis-Jwt-Assertion"
 	defaultGroupsRefresh = 10 * time.Minute
 	hostCookiePrefix     = "__Host-"
+	secureCookiePrefix   = "__Secure-"
 	plainCookieName      = "portcullis"
 	githubAuthURL        = "https://github.com/login/oauth/authorize"
 	githubTokenURL       = "https://github.com/login/oauth/access_token"

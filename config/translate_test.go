@@ -187,7 +187,7 @@ func TestCookieNameRules(t *testing.T) {
 		want                   string // cookie name, or the problem
 	}{
 		{"https default", "https://dash.example.com", "", "__Host-portcullis"},
-		{"https with domain", "https://dash.example.com", `cookie_domain = "example.com"`, "portcullis"},
+		{"https with domain", "https://dash.example.com", `cookie_domain = "example.com"`, "__Secure-portcullis"},
 		{"http default", "http://dash.example.com", "", "portcullis"},
 		{"explicit name", "https://dash.example.com", `cookie_name = "_gw"`, "_gw"},
 		{"__Host- with domain", "https://dash.example.com", "cookie_name = \"__Host-gw\"\ncookie_domain = \"example.com\"",
@@ -197,7 +197,7 @@ func TestCookieNameRules(t *testing.T) {
 		{"domain not covering the host", "https://dash.example.com", `cookie_domain = "example.org"`,
 			`cfg.toml:9: session.cookie_domain: "example.org" does not cover public_url's host "dash.example.com"`},
 		// public_url's host read as a request's Host is: without its final dot.
-		{"domain covering a host with a final dot", "https://Dash.example.com.", `cookie_domain = "example.com"`, "portcullis"},
+		{"domain covering a host with a final dot", "https://Dash.example.com.", `cookie_domain = "example.com"`, "__Secure-portcullis"},
 		{"bad name", "https://dash.example.com", `cookie_name = "a b"`,
 			`cfg.toml:9: session.cookie_name: invalid cookie name "a b"`},
 	}

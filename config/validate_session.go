@@ -99,9 +99,9 @@ func (d *decoder) hasProblemAt(prefix string) bool {
 	return false
 }
 
-// cookieName resolves cookie_name: "__Host-portcullis" on https without a
-// cookie_domain, else "portcullis". A "__Host-" name requires both, and a
-// "__Secure-" name requires https (RFC 6265bis §4.1.3), in any case.
+// cookieName resolves cookie_name (defaultCookieName when it is empty). A
+// "__Host-" name requires https and no cookie_domain, and a "__Secure-" name
+// requires https (RFC 6265bis §4.1.3), in any case.
 func (d *decoder) cookieName(s *sessionSection, pub *url.URL) string {
 	secure := pub != nil && pub.Scheme == "https"
 	if s.CookieDomain != "" {
@@ -119,17 +119,14 @@ func (d *decoder) cookieName(s *sessionSection, pub *url.URL) string {
 	}
 	name := s.CookieName
 	if name == "" {
-		if secure && s.CookieDomain == "" {
-			return hostCookiePrefix + plainCookieName
-		}
-		return plainCookieName
+		return defaultCookieName(secure, s.CookieDomain != "")
 	}
 	switch {
 	case !isToken(name):
 		d.problem("session.cookie_name", "invalid cookie name %q", name)
 	case session.HasCookiePrefix(name, hostCookiePrefix) && s.CookieDomain != "":
 		d.problem("session.cookie_name", "a %q cookie cannot have a cookie_domain", hostCookiePrefix)
-	case (session.HasCookiePrefix(name, hostCookiePrefix) || session.HasCookiePrefix(name, "__Secure-")) && !secure:
+	case (session.HasCookiePrefix(name, hostCookiePrefix) || session.HasCookiePrefix(name, secureCookiePrefix)) && !secure:
 		d.problem("session.cookie_name", "a %q cookie needs an https public_url", name)
 	}
 	return name
@@ -247,4 +244,21 @@ func (d *decoder) checkKeyPair(s *serverSection) {
 	if _, err := tls.X509KeyPair(cert, key); err != nil {
 		d.problem("server.tls_cert_file", "cannot load the certificate and key: %v", err)
 	}
+}
+
+// defaultCookieName is the session cookie's name when cookie_name is not
+// set: "__Host-portcullis" on https without a cookie_domain,
+// "__Secure-portcullis" on https with one, else "portcullis". Browsers
+// accept a prefixed cookie from an https answer only: without the prefix,
+// any plain-http answer for a host of the site (one a network attacker
+// forges, for any name of the site that HSTS does not cover) could set the
+// session cookie, and its planted session was the browser's user.
+func defaultCookieName(secure, domain bool) string {
+	switch {
+	case secure && !domain:
+		return hostCookiePrefix + plainCookieName
+	case secure:
+		return secureCookiePrefix + plainCookieName
+	}
+	return plainCookieName
 }

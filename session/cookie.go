@@ -310,12 +310,38 @@ func (c *CookieStore) Lock(context.Context, string, time.Duration) (unlock func(
 	return func() {}, true, nil
 }
 
+// ownsCookie reports whether name is the session cookie base, one of its
+// chunks or a login-state cookie, or one of those under base without its
+// __Host- or __Secure- prefix: a cookie of the gateway's from before its
+// default name gained the prefix (an upgrade), or one planted over plain
+// http, which the gateway no longer opens but must not hand the apps
+// either (it held a session), nor let an app set (dropOwnSetCookies).
 func ownsCookie(base, name string) bool {
+	if ownsFamily(base, name) {
+		return true
+	}
+	bare := unprefixed(base)
+	return bare != "" && ownsFamily(bare, name)
+}
+
+// ownsFamily reports whether name is base, a chunk of it or a login state.
+func ownsFamily(base, name string) bool {
 	if name == base || strings.HasPrefix(name, base+loginInfix) {
 		return true
 	}
 	_, ok := chunkIndex(base, name)
 	return ok
+}
+
+// unprefixed is name without its __Host- or __Secure- prefix (any case),
+// "" when it has none.
+func unprefixed(name string) string {
+	for _, p := range [...]string{"__Host-", "__Secure-"} {
+		if HasCookiePrefix(name, p) && len(name) > len(p) {
+			return name[len(p):]
+		}
+	}
+	return ""
 }
 
 // unmarshalSession decodes what seal opened into a session that ends at

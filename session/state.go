@@ -276,5 +276,11 @@ func (c *StateCookies) consume(state string, forgetAt time.Time) bool {
 
 // Owns reports whether a cookie of this name is a login-state cookie.
 func (c *StateCookies) Owns(cookieName string) bool {
-	return strings.HasPrefix(cookieName, c.cfg.Name+loginInfix)
+	if strings.HasPrefix(cookieName, c.cfg.Name+loginInfix) {
+		return true
+	}
+	// Without the name's prefix: one issued before the default name had
+	// it, or planted over plain http (ownsCookie). Pruned as unreadable.
+	bare := unprefixed(c.cfg.Name)
+	return bare != "" && strings.HasPrefix(cookieName, bare+loginInfix)
 }
