@@ -178,7 +178,7 @@ func TestCookieReachAdviceHeals(t *testing.T) {
 		dom, _, _ = strings.Cut(dom, " ")
 		healed := "cookie_domain = " + dom
 		if strings.Contains(tc.session, "__Host-") {
-			healed += "\ncookie_name = \"sso\""
+			healed += "\ncookie_name = \"__Secure-sso\""
 		} else if tc.session != "" {
 			healed = strings.Replace(tc.session, `"auth.example.com"`, dom, 1)
 		}

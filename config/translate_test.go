@@ -252,3 +252,35 @@ func TestCookieNamePrefixAnyCase(t *testing.T) {
 		}
 	}
 }
+
+// TestUnprefixedCookieNameWarned: an own cookie_name without the __Host- or
+// __Secure- prefix on https is a cookie any plain-http answer for a host of
+// the site may set (TestPlainHTTPCannotPlantDomainSession, e2e): check
+// warns and names the prefixed name to use; prefixed names and http
+// public_urls, where no prefix is possible, are not warned about.
+func TestUnprefixedCookieNameWarned(t *testing.T) {
+	tests := []struct {
+		publicURL, extra, want string // want "": no warning
+	}{
+		{"https://dash.example.com", `cookie_name = "_gw"`, `name it "__Host-_gw"`},
+		{"https://dash.example.com", "cookie_name = \"_gw\"\ncookie_domain = \"example.com\"", `name it "__Secure-_gw"`},
+		{"https://dash.example.com", "cookie_name = \"__Secure-gw\"\ncookie_domain = \"example.com\"", ""},
+		{"https://dash.example.com", `cookie_name = "__host-gw"`, ""},
+		{"https://dash.example.com", `cookie_domain = "example.com"`, ""},
+		{"http://dash.example.com", `cookie_name = "_gw"`, ""},
+	}
+	for _, tc := range tests {
+		doc := strings.Replace(base, "https://dash.example.com", tc.publicURL, 1)
+		doc = strings.Replace(doc, "[session]\n", "[session]\n"+tc.extra+"\n", 1)
+		cfg := mustParse(t, t.TempDir(), doc, nil)
+		var got string
+		for _, w := range cfg.Warnings {
+			if strings.Contains(w, "session.cookie_name: warning:") {
+				got = w
+			}
+		}
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s %q: warning %q, want one with %q", tc.publicURL, tc.extra, got, tc.want)
+		}
+	}
+}

@@ -128,8 +128,26 @@ func (d *decoder) cookieName(s *sessionSection, pub *url.URL) string {
 		d.problem("session.cookie_name", "a %q cookie cannot have a cookie_domain", hostCookiePrefix)
 	case (session.HasCookiePrefix(name, hostCookiePrefix) || session.HasCookiePrefix(name, secureCookiePrefix)) && !secure:
 		d.problem("session.cookie_name", "a %q cookie needs an https public_url", name)
+	case secure:
+		d.warnUnprefixed(name, s.CookieDomain != "")
 	}
 	return name
+}
+
+// warnUnprefixed warns about an https cookie_name without the __Host- or
+// __Secure- prefix: as defaultCookieName says, any plain-http answer for a
+// host of the site may set such a cookie.
+func (d *decoder) warnUnprefixed(name string, domain bool) {
+	if session.HasCookiePrefix(name, hostCookiePrefix) || session.HasCookiePrefix(name, secureCookiePrefix) {
+		return
+	}
+	prefix := hostCookiePrefix
+	if domain {
+		prefix = secureCookiePrefix
+	}
+	d.warn("session.cookie_name", "%q has no %q or %q prefix: any plain-http answer for a host of the site, "+
+		"which a network attacker can forge, may set it and sign browsers in with a session of its choosing; name it %q",
+		name, hostCookiePrefix, secureCookiePrefix, prefix+name)
 }
 
 // checkRedis checks the redis_* keys for store = "redis".
