@@ -101,7 +101,8 @@ func (d *decoder) hasProblemAt(prefix string) bool {
 
 // cookieName resolves cookie_name (defaultCookieName when it is empty). A
 // "__Host-" name requires https and no cookie_domain, and a "__Secure-" name
-// requires https (RFC 6265bis §4.1.3), in any case.
+// requires https (RFC 6265bis §4.1.3), in any case. On https, a name in
+// force without either prefix is warned about (warnUnprefixed).
 func (d *decoder) cookieName(s *sessionSection, pub *url.URL) string {
 	secure := pub != nil && pub.Scheme == "https"
 	if s.CookieDomain != "" {
@@ -119,7 +120,11 @@ func (d *decoder) cookieName(s *sessionSection, pub *url.URL) string {
 	}
 	name := s.CookieName
 	if name == "" {
-		return defaultCookieName(secure, s.CookieDomain != "")
+		name = defaultCookieName(secure, s.CookieDomain != "")
+		if secure {
+			d.warnUnprefixed("session.cookie_domain", name, true)
+		}
+		return name
 	}
 	switch {
 	case !isToken(name):
@@ -129,25 +134,30 @@ func (d *decoder) cookieName(s *sessionSection, pub *url.URL) string {
 	case (session.HasCookiePrefix(name, hostCookiePrefix) || session.HasCookiePrefix(name, secureCookiePrefix)) && !secure:
 		d.problem("session.cookie_name", "a %q cookie needs an https public_url", name)
 	case secure:
-		d.warnUnprefixed(name, s.CookieDomain != "")
+		d.warnUnprefixed("session.cookie_name", name, s.CookieDomain != "")
 	}
 	return name
 }
 
-// warnUnprefixed warns about an https cookie_name without the __Host- or
-// __Secure- prefix: as defaultCookieName says, any plain-http answer for a
-// host of the site may set such a cookie.
-func (d *decoder) warnUnprefixed(name string, domain bool) {
+// warnUnprefixed warns, on the line of key, about an https session cookie
+// name in force (the operator's own, or the default "portcullis" with a
+// cookie_domain) without the __Host- or __Secure- prefix: any plain-http
+// answer for a host of the site, which a network attacker can forge for
+// any name of it that HSTS does not cover, may set such a cookie, plant
+// the attacker's own session and sign the browser in as him (login CSRF).
+// The fix names "__Secure-portcullis", or "__Host-portcullis" without a
+// cookie_domain.
+func (d *decoder) warnUnprefixed(key, name string, domain bool) {
 	if session.HasCookiePrefix(name, hostCookiePrefix) || session.HasCookiePrefix(name, secureCookiePrefix) {
 		return
 	}
-	prefix := hostCookiePrefix
-	if domain {
-		prefix = secureCookiePrefix
+	fix := secureCookiePrefix + plainCookieName
+	if !domain {
+		fix = hostCookiePrefix + plainCookieName
 	}
-	d.warn("session.cookie_name", "%q has no %q or %q prefix: any plain-http answer for a host of the site, "+
-		"which a network attacker can forge, may set it and sign browsers in with a session of its choosing; name it %q",
-		name, hostCookiePrefix, secureCookiePrefix, prefix+name)
+	d.warn(key, "the session cookie %q has no %q or %q prefix on an https public_url: any plain-http answer "+
+		"for a host of the site (which a network attacker can forge) may set it and sign browsers in as the attacker; "+
+		"set session.cookie_name = %q", name, hostCookiePrefix, secureCookiePrefix, fix)
 }
 
 // checkRedis checks the redis_* keys for store = "redis".
@@ -265,18 +275,12 @@ func (d *decoder) checkKeyPair(s *serverSection) {
 }
 
 // defaultCookieName is the session cookie's name when cookie_name is not
-// set: "__Host-portcullis" on https without a cookie_domain,
-// "__Secure-portcullis" on https with one, else "portcullis". Browsers
-// accept a prefixed cookie from an https answer only: without the prefix,
-// any plain-http answer for a host of the site (one a network attacker
-// forges, for any name of the site that HSTS does not cover) could set the
-// session cookie, and its planted session was the browser's user.
+// set, part of the external contract: "__Host-portcullis" on https without
+// a cookie_domain, else "portcullis" (with a cookie_domain, on http and on
+// https alike; warnUnprefixed warns about the latter).
 func defaultCookieName(secure, domain bool) string {
-	switch {
-	case secure && !domain:
+	if secure && !domain {
 		return hostCookiePrefix + plainCookieName
-	case secure:
-		return secureCookiePrefix + plainCookieName
 	}
 	return plainCookieName
 }
