@@ -257,7 +257,7 @@ func TestCookieNamePrefixAnyCase(t *testing.T) {
 // name in force without the __Host- or __Secure- prefix (an own cookie_name,
 // or the default "portcullis" with a cookie_domain) is a cookie any
 // plain-http answer for a host of the site may set
-// (TestPlainHTTPCannotPlantDomainSession, e2e): check warns on the line
+// (TestPlainHTTPPlantsOnlyUnprefixedSession, e2e): check warns on the line
 // that chose it and names the prefixed name to set. Prefixed names, the
 // __Host- default and http public_urls, where no prefix is possible, are
 // not warned about; the default name itself stays (TestCookieNameRules).

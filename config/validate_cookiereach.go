@@ -163,7 +163,7 @@ func (c cookieReach) outside(raw, h string) string {
 		return msg + fmt.Sprintf("; no cookie reaches both it and %q (they are different sites): give it a gateway of its own", base)
 	case c.hostName:
 		// __Secure- keeps what the cookie_domain allows: a cookie that a
-		// plain-http answer cannot set (defaultCookieName).
+		// plain-http answer cannot set (warnUnprefixed).
 		return msg + fmt.Sprintf("; set session.cookie_domain = %q and a session.cookie_name with the %q prefix in place of %q",
 			dom, secureCookiePrefix, hostCookiePrefix)
 	default:

@@ -10,10 +10,10 @@ import (
 	"github.com/portcullis/portcullis/session"
 )
 
-// TestUnprefixedGatewayCookiesKeptFromApp: with the session cookie named
-// "__Secure-portcullis" (the default with a cookie_domain on https), a
+// TestUnprefixedGatewayCookiesKeptFromApp: with cookie_name set to
+// "__Secure-portcullis" (as check advises with a cookie_domain on https), a
 // browser still holds "portcullis", its chunks and login states from
-// before the upgrade, or had them planted over plain http. The gateway
+// before the rename, or had them planted over plain http. The gateway
 // opens none of them, but they held sessions: they never reach the app,
 // and the app's own cookies do.
 func TestUnprefixedGatewayCookiesKeptFromApp(t *testing.T) {

@@ -312,10 +312,11 @@ func (c *CookieStore) Lock(context.Context, string, time.Duration) (unlock func(
 
 // ownsCookie reports whether name is the session cookie base, one of its
 // chunks or a login-state cookie, or one of those under base without its
-// __Host- or __Secure- prefix: a cookie of the gateway's from before its
-// default name gained the prefix (an upgrade), or one planted over plain
-// http, which the gateway no longer opens but must not hand the apps
-// either (it held a session), nor let an app set (dropOwnSetCookies).
+// __Host- or __Secure- prefix: a cookie of the gateway's from before the
+// operator chose the prefixed cookie_name (portcullis before
+// __Secure-portcullis), or one planted over plain http, which the gateway
+// never opens but must not hand the apps either (it held a session), nor
+// let an app set (dropOwnSetCookies).
 func ownsCookie(base, name string) bool {
 	if ownsFamily(base, name) {
 		return true

@@ -345,8 +345,8 @@ func TestCookieStoreOwns(t *testing.T) {
 		"__Host-portcullis_x":            false,
 		"__Host-portcullis_":             false,
 		"__Host-portcullisx":             false,
-		// Without the prefix: a cookie of the name before it had one
-		// (an upgrade), or one planted over plain http: never opened,
+		// Without the prefix: a cookie of the name before the prefixed
+		// one was chosen, or one planted over plain http: never opened,
 		// but neither sent to the apps nor set by them.
 		"portcullis":           true,
 		"portcullis_1":         true,

@@ -279,8 +279,9 @@ func (c *StateCookies) Owns(cookieName string) bool {
 	if strings.HasPrefix(cookieName, c.cfg.Name+loginInfix) {
 		return true
 	}
-	// Without the name's prefix: one issued before the default name had
-	// it, or planted over plain http (ownsCookie). Pruned as unreadable.
+	// Without the name's prefix: one issued before the operator chose the
+	// prefixed name, or planted over plain http (ownsCookie). Pruned as
+	// unreadable.
 	bare := unprefixed(c.cfg.Name)
 	return bare != "" && strings.HasPrefix(cookieName, bare+loginInfix)
 }
