@@ -407,9 +407,42 @@ func TestCheckStrictCookieNeverReachesHost(t *testing.T) {
 			t.Errorf("line %d: %q, want %q ... %q", i, lines[i], w, set)
 		}
 	}
-	doc = strings.Replace(doc, "[session]\n", "[session]\ncookie_domain = \"example.com\"\n", 1)
+	// With the cookie_domain, the name __Secure-portcullis: the default,
+	// portcullis, draws the prefix warning (TestCheckWarnsUnprefixedCookieName).
+	doc = strings.Replace(doc, "[session]\n", "[session]\ncookie_domain = \"example.com\"\ncookie_name = \"__Secure-portcullis\"\n", 1)
 	if r := invoke(t, nil, "check", "--strict", "--config", writeConfig(t, "domain.toml", doc)); r.code != 0 || r.stderr != "" {
 		t.Errorf("with cookie_domain: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// TestCheckWarnsUnprefixedCookieName: on an https public_url, the session
+// cookie name in force without the __Host- or __Secure- prefix, the default
+// portcullis with a cookie_domain as an own one, is a warning on the line
+// that chose it: check still exits 0 (2 with --strict) and names the fix.
+// A prefixed name, or an http public_url, draws none.
+func TestCheckWarnsUnprefixedCookieName(t *testing.T) {
+	const fix = `; set session.cookie_name = "__Secure-portcullis"` + "\n"
+	for _, tc := range []struct{ session, publicURL, want string }{
+		{"cookie_domain = \"example.com\"\n", "https://dash.example.com",
+			`:10: session.cookie_domain: warning: the session cookie "portcullis" has no "__Host-" or "__Secure-" prefix`},
+		{"cookie_name = \"sso\"\ncookie_domain = \"example.com\"\n", "https://dash.example.com",
+			`:10: session.cookie_name: warning: the session cookie "sso" has no "__Host-" or "__Secure-" prefix`},
+		{"cookie_name = \"__Secure-portcullis\"\ncookie_domain = \"example.com\"\n", "https://dash.example.com", ""},
+		{"cookie_domain = \"example.com\"\n", "http://dash.example.com", ""},
+	} {
+		doc := strings.Replace(checkGood, "[session]\n", "[session]\n"+tc.session, 1)
+		doc = strings.Replace(doc, "https://dash.example.com", tc.publicURL, 1)
+		path := writeConfig(t, "cookie.toml", doc)
+		r := invoke(t, nil, "check", "--config", path)
+		strict := invoke(t, nil, "check", "--strict", "--config", path)
+		switch {
+		case r.code != 0:
+			t.Errorf("%q on %s: check exit %d, stderr:\n%s", tc.session, tc.publicURL, r.code, r.stderr)
+		case tc.want == "" && (r.stderr != "" || strict.code != 0):
+			t.Errorf("%q on %s: check --strict exit %d, stderr:\n%s", tc.session, tc.publicURL, strict.code, r.stderr)
+		case tc.want != "" && (!strings.HasPrefix(r.stderr, path+tc.want) || !strings.HasSuffix(r.stderr, fix) || strict.code != 2):
+			t.Errorf("%q: check --strict exit %d, stderr:\n%s\nwant exit 2 and %q ... %q", tc.session, strict.code, r.stderr, path+tc.want, fix)
+		}
 	}
 }
 
