@@ -122,7 +122,7 @@ func (d *decoder) cookieName(s *sessionSection, pub *url.URL) string {
 	if name == "" {
 		name = defaultCookieName(secure, s.CookieDomain != "")
 		if secure {
-			d.warnUnprefixed("session.cookie_domain", name, true)
+			d.warnUnprefixed("session.cookie_domain", name, s.CookieDomain != "")
 		}
 		return name
 	}
