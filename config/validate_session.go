@@ -275,9 +275,9 @@ func (d *decoder) checkKeyPair(s *serverSection) {
 }
 
 // defaultCookieName is the session cookie's name when cookie_name is not
-// set, part of the external contract: "__Host-portcullis" on https without
-// a cookie_domain, else "portcullis" (with a cookie_domain, on http and on
-// https alike; warnUnprefixed warns about the latter).
+// set, as docs/configuration.md documents it: "__Host-portcullis" on https
+// without a cookie_domain, else "portcullis" (with a cookie_domain, on http
+// and on https alike; warnUnprefixed warns about the latter).
 func defaultCookieName(secure, domain bool) string {
 	if secure && !domain {
 		return hostCookiePrefix + plainCookieName

@@ -22,7 +22,7 @@ import (
 const plainDomain = "portcullis.test"
 
 // TestPlainHTTPPlantsOnlyUnprefixedSession: with an https public_url and a
-// cookie_domain, the default session cookie is "portcullis" (the contract),
+// cookie_domain, the default session cookie is "portcullis" (documented),
 // which any plain-http answer for a host of that domain may set (a network
 // attacker on the user's path forges one for any name of the site that
 // HSTS does not cover). Mallory signs in, keeps his own session cookie, and
