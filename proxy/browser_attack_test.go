@@ -162,19 +162,8 @@ func TestIdentityPagesAreKeptOutOfHistory(t *testing.T) {
 // docs/configuration.md ("Several hosts behind one gateway") sets it up.
 func appHostFixture(t *testing.T) *fixture {
 	t.Helper()
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
 	return newFixture(t, func(c *Config) {
-		cc := session.CookieConfig{Name: "portcullis", Domain: "example.com", Secrets: [][]byte{secret}, Lifetime: 12 * time.Hour, Now: c.Now}
-		store, err := session.NewCookieStore(cc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		states, err := session.NewStateCookies(cc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Sessions, c.LoginStates = store, states
+		useCookieStore(t, c, session.CookieConfig{Name: "portcullis", Domain: "example.com", Lifetime: 12 * time.Hour, Now: c.Now})
 		c.PublicURL = mustURL(t, "http://gw.example.com")
 	})
 }
@@ -311,4 +300,22 @@ func TestUnlabelledPagesAreKeptOutOfHistory(t *testing.T) {
 				path, resp.StatusCode, resp.Header.Values("Content-Type"), cc, want)
 		}
 	}
+}
+
+// useCookieStore gives c a cookie store and login states of cc, sealed
+// with a fresh random secret.
+func useCookieStore(tb testing.TB, c *Config, cc session.CookieConfig) {
+	tb.Helper()
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	cc.Secrets = [][]byte{secret}
+	store, err := session.NewCookieStore(cc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	states, err := session.NewStateCookies(cc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c.Sessions, c.LoginStates = store, states
 }

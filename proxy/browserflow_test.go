@@ -140,19 +140,8 @@ func TestLoginStartedOnAnotherHostCompletes(t *testing.T) {
 // back to the callback, and returns where the callback sends it.
 func loginOnAppHost(t *testing.T, start string) string {
 	t.Helper()
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
 	f := newFixture(t, func(c *Config) {
-		cc := session.CookieConfig{Name: "portcullis", Domain: "example.com", Secrets: [][]byte{secret}, Lifetime: 12 * time.Hour, Now: c.Now}
-		store, err := session.NewCookieStore(cc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		states, err := session.NewStateCookies(cc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Sessions, c.LoginStates = store, states
+		useCookieStore(t, c, session.CookieConfig{Name: "portcullis", Domain: "example.com", Lifetime: 12 * time.Hour, Now: c.Now})
 		c.PublicURL = mustURL(t, "http://gw.example.com")
 	})
 	jar, _ := cookiejar.New(nil)

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
 	"io"
@@ -494,18 +493,7 @@ func TestUpstreamCannotSetGatewayCookies(t *testing.T) {
 				if name == base {
 					return
 				}
-				secret := make([]byte, 32)
-				_, _ = rand.Read(secret)
-				cc := session.CookieConfig{Name: name, Secure: true, Secrets: [][]byte{secret}, Lifetime: time.Hour}
-				store, err := session.NewCookieStore(cc)
-				if err != nil {
-					t.Fatal(err)
-				}
-				states, err := session.NewStateCookies(cc)
-				if err != nil {
-					t.Fatal(err)
-				}
-				c.Sessions, c.LoginStates = store, states
+				useCookieStore(t, c, session.CookieConfig{Name: name, Secure: true, Lifetime: time.Hour})
 			})
 			srv := serveGateway(t, f)
 			resp, err := http.Get(srv.URL + "/public/x")

@@ -1,9 +1,6 @@
 package proxy
 
 import (
-	"bytes"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
@@ -48,25 +45,7 @@ func TestAnonymousUploadEndsWhenReloadDeniesIt(t *testing.T) {
 		c.Live = live.Load
 	})
 	srv := serveGateway(t, f)
-	pr, pw := io.Pipe()
-	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
-	req, _ := http.NewRequest("PUT", srv.URL+"/public/upload", pr)
-	req.Host = "gw.test"
-	done := make(chan *http.Response, 1)
-	go func() {
-		resp, _ := http.DefaultClient.Do(req)
-		done <- resp
-	}()
-	chunk := bytes.Repeat([]byte("x"), 16<<10)
-	send := func(n int) {
-		go func() {
-			for i := 0; i < n; i++ {
-				if _, err := pw.Write(chunk); err != nil {
-					return
-				}
-			}
-		}()
-	}
+	send, done := streamUpload(t, srv.URL+"/public/upload", "")
 	send(6) // 96 KiB: past preReadLimit, the rest streams
 	waitUntil(t, "the first 96 KiB at the upstream", func() bool { return got.Load() >= 96<<10 })
 	live.Store(reloaded(t, f, withoutPublic()))

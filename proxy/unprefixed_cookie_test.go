@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"crypto/rand"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,20 +16,9 @@ import (
 // opens none of them, but they held sessions: they never reach the app,
 // and the app's own cookies do.
 func TestUnprefixedGatewayCookiesKeptFromApp(t *testing.T) {
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
 	f := newFixture(t, func(c *Config) {
-		cc := session.CookieConfig{Name: "__Secure-portcullis", Domain: "example.com", Secure: true,
-			Secrets: [][]byte{secret}, Lifetime: 12 * time.Hour, Now: c.Now}
-		store, err := session.NewCookieStore(cc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		states, err := session.NewStateCookies(cc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Sessions, c.LoginStates = store, states
+		useCookieStore(t, c, session.CookieConfig{Name: "__Secure-portcullis", Domain: "example.com", Secure: true,
+			Lifetime: 12 * time.Hour, Now: c.Now})
 	})
 	resp := f.do(t, "GET", "/public/x", nil,
 		withHeader("Cookie", "theme=dark; portcullis=old; portcullis_1=chunk; portcullis_login_abc=state; portcullisx=1"))

@@ -35,25 +35,26 @@ func countingUpstream(got *atomic.Int64) http.HandlerFunc {
 	}
 }
 
-func TestUploadEndsWhenTokenRevoked(t *testing.T) {
-	var got atomic.Int64
-	up := httptest.NewServer(countingUpstream(&got)) // the stub upstream reads bodies in full first
-	t.Cleanup(up.Close)
-	f := newFixture(t, func(c *Config) { c.Upstreams = []Upstream{{Name: "app", URL: mustURL(t, up.URL)}} })
-	f.prov.bearers["up"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
-	srv := serveGateway(t, f)
+// streamUpload starts a PUT of url through the gateway (Host gw.test, the
+// Authorization header auth unless empty) whose body is sent as the test
+// asks: send(n) writes n more chunks of 16 KiB in the background. done
+// gets the answer, nil if the request failed.
+func streamUpload(t *testing.T, url, auth string) (send func(n int), done chan *http.Response) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
-	req, _ := http.NewRequest("PUT", srv.URL+"/app/upload", pr)
+	req, _ := http.NewRequest("PUT", url, pr)
 	req.Host = "gw.test"
-	req.Header.Set("Authorization", "Bearer up")
-	done := make(chan *http.Response, 1)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	done = make(chan *http.Response, 1)
 	go func() {
 		resp, _ := http.DefaultClient.Do(req)
 		done <- resp
 	}()
 	chunk := bytes.Repeat([]byte("x"), 16<<10)
-	send := func(n int) {
+	return func(n int) {
 		go func() {
 			for i := 0; i < n; i++ {
 				if _, err := pw.Write(chunk); err != nil {
@@ -61,7 +62,17 @@ func TestUploadEndsWhenTokenRevoked(t *testing.T) {
 				}
 			}
 		}()
-	}
+	}, done
+}
+
+func TestUploadEndsWhenTokenRevoked(t *testing.T) {
+	var got atomic.Int64
+	up := httptest.NewServer(countingUpstream(&got)) // the stub upstream reads bodies in full first
+	t.Cleanup(up.Close)
+	f := newFixture(t, func(c *Config) { c.Upstreams = []Upstream{{Name: "app", URL: mustURL(t, up.URL)}} })
+	f.prov.bearers["up"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
+	srv := serveGateway(t, f)
+	send, done := streamUpload(t, srv.URL+"/app/upload", "Bearer up")
 	send(6) // 96 KiB: past preReadLimit, the rest streams
 	deadline := time.Now().Add(5 * time.Second)
 	for got.Load() < 96<<10 && time.Now().Before(deadline) {
