@@ -12,10 +12,11 @@ import (
 
 // TestFuzzScriptRunsEveryTarget runs scripts/fuzz.sh in a repository of
 // two packages that each have a FuzzSame (Go allows one name in two
-// packages), with a go that records what it is asked to fuzz: each
-// package's target must be asked for. Finding the targets by name alone,
-// the script fuzzed the first package's and skipped the other's without a
-// word.
+// packages), with a go whose test binaries record what they are asked to
+// fuzz and where: each package's target must be fuzzed by its own
+// package's binary, from the package's directory (where a failing input
+// is written). Finding the targets by name alone, the script once fuzzed
+// the first package's and skipped the other's without a word.
 func TestFuzzScriptRunsEveryTarget(t *testing.T) {
 	git, err := exec.LookPath("git")
 	if err != nil {
@@ -30,8 +31,10 @@ func TestFuzzScriptRunsEveryTarget(t *testing.T) {
 		"scripts/fuzz.sh": string(script),
 		"a/a_test.go":     "package a\n\nfunc FuzzSame(f *testing.F) {}\n",
 		"b/b_test.go":     "package b\n\nfunc FuzzSame(f *testing.F) {}\n\nfunc FuzzOther(f *testing.F) {}\n",
-		// Records each call: "go test ... -fuzz ^FuzzX$ ... ./pkg/".
-		"bin/go": "#!/bin/sh\necho \"$*\" >>\"$FUZZ_LOG\"\n",
+		// `go test -c ... -o BIN ./pkg/` writes a BIN that records the
+		// package it was built for, its directory and its -test.fuzz;
+		// `go env` and `go list` answer as go would.
+		"bin/go": fakeGo,
 	}
 	for name, body := range files {
 		path := filepath.Join(dir, name)
@@ -59,8 +62,13 @@ func TestFuzzScriptRunsEveryTarget(t *testing.T) {
 	}
 	var got []string
 	for _, call := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		// "./pkg/ DIR ARGS...": the binary's package, where it ran, its
+		// arguments.
 		f := strings.Fields(call)
-		got = append(got, f[len(f)-1]+" "+f[slices.Index(f, "-fuzz")+1])
+		if rel, err := filepath.Rel(dir, f[1]); err != nil || "./"+rel+"/" != f[0] {
+			t.Errorf("%s's binary ran in %s, not in its package's directory", f[0], f[1])
+		}
+		got = append(got, f[0]+" "+f[slices.Index(f, "-test.fuzz")+1])
 	}
 	slices.Sort(got)
 	want := []string{"./a/ ^FuzzSame$", "./b/ ^FuzzOther$", "./b/ ^FuzzSame$"}
@@ -68,6 +76,21 @@ func TestFuzzScriptRunsEveryTarget(t *testing.T) {
 		t.Errorf("fuzz.sh fuzzed %q, want %q", got, want)
 	}
 }
+
+// fakeGo stands in for go in TestFuzzScriptRunsEveryTarget.
+const fakeGo = `#!/bin/sh
+case "$1" in
+env) echo /nonexistent/gocache ;;
+list) echo "example.test/$2" ;;
+test)
+  for a; do
+    case "$prev" in -o) out=$a ;; esac
+    prev=$a
+  done
+  printf '#!/bin/sh\necho "%s $PWD $*" >>"$FUZZ_LOG"\n' "$a" >"$out"
+  chmod +x "$out" ;;
+esac
+`
 
 // TestNoRaceScriptRunsEveryNoRaceTest runs scripts/norace.sh on this
 // repository with a go that records what it is asked to run: every test

@@ -11,12 +11,31 @@ root=$PWD
 # slow run shows which step took the time.
 log() { printf '\n==> [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
-# Traefik, for the forward-auth tests of docs/forward-auth/traefik.yaml, is
-# built from its Go module (no Debian package), once: in the background,
-# while the packages below install and the checks before the tests run.
-traefik_log=$(mktemp)
+# The Go programs the tests need are built from source, once, in the
+# background while the packages below install and the checks before the
+# tests run: Traefik, for the forward-auth tests of
+# docs/forward-auth/traefik.yaml (no Debian package), first, since the Go
+# tests need it; then helm (chart tests) and actionlint (the workflows),
+# needed after them. Built in the foreground, helm alone took nearly seven
+# minutes of a cold run before anything else started.
+export PATH="$PATH:/usr/sbin:$(go env GOPATH)/bin"
+traefik_log=$(mktemp) tools_log=$(mktemp)
 scripts/install-traefik.sh >"$traefik_log" 2>&1 &
 traefik_pid=$!
+(
+  wait_traefik() { while kill -0 "$traefik_pid" 2>/dev/null; do sleep 1; done; }
+  wait_traefik
+  command -v helm >/dev/null 2>&1 || go install helm.sh/helm/v3/cmd/helm@v3.22.0
+  command -v actionlint >/dev/null 2>&1 || go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+) >"$tools_log" 2>&1 &
+tools_pid=$!
+# wait_for PID LOG NAME: waits for a background build, shows its output, and
+# stops the run if it failed.
+wait_for() {
+  log "waiting for the $3 build"
+  if ! wait "$1"; then cat "$2"; exit 1; fi
+  cat "$2"
+}
 
 # Debian packages: command -> package.
 need=()
@@ -31,17 +50,6 @@ if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-export PATH="$PATH:/usr/sbin:$(go env GOPATH)/bin"
-
-# Go tools.
-if ! command -v helm >/dev/null 2>&1; then
-  log "installing helm"
-  go install helm.sh/helm/v3/cmd/helm@v3.22.0
-fi
-if ! command -v actionlint >/dev/null 2>&1; then
-  log "installing actionlint"
-  go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 fi
 
 # Node.js 22 or later, which oidc-provider 9 supports (Debian 12's nodejs is
@@ -75,17 +83,12 @@ fi
 
 export PORTCULLIS_REQUIRE_TOOLS=1
 
-log "actionlint (GitHub Actions workflows)"
-actionlint .github/workflows/*.yml
-
 log "gofmt and go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
 go vet ./...
 
-log "waiting for the traefik build"
-if ! wait "$traefik_pid"; then cat "$traefik_log"; exit 1; fi
-cat "$traefik_log"
+wait_for "$traefik_pid" "$traefik_log" traefik
 
 # -parallel 4: most of the end-to-end tests that run in parallel wait for
 # a clock (a token's expiry, the 10-s recheck of an open connection) rather
@@ -98,12 +101,15 @@ log "tests built without the race detector only"
 scripts/norace.sh
 
 # Short: the seeds of every target already ran above as tests, and the
-# nightly workflow (.github/workflows/fuzz.yml) fuzzes far longer. Each
-# target's build and baseline cost about 3.5 s whatever the count: 44
-# targets took 296 s at 20000x and 177 s at 5000x on two cores, one at a
-# time (FUZZ_LANES=2 is faster only with warm caches: see fuzz.sh).
+# nightly workflow (.github/workflows/fuzz.yml) fuzzes far longer. The 44
+# targets took 2:55 at 5000x on two cores shared with other work, with one
+# instrumented build per package (5:55 with a `go test -fuzz` per target).
 log "fuzz smoke runs"
 scripts/fuzz.sh 5000x
+
+wait_for "$tools_pid" "$tools_log" "helm and actionlint"
+log "actionlint (GitHub Actions workflows)"
+actionlint .github/workflows/*.yml
 
 if [ -f charts/go.mod ]; then
   log "chart tests"
