@@ -34,6 +34,7 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 			keepOutOfHistory(resp.Header, ex.Header())
 		} else {
 			keepPrivate(resp.Header, ex.Header())
+			varyOnCredentials(resp.Header, ex.Header())
 		}
 	}
 	return h.watchAnswer(ex, resp)
@@ -92,6 +93,41 @@ func keepPrivate(h, client http.Header) {
 	kept[0] = "private"
 	h.Set("Cache-Control", strings.Join(kept, ", "))
 }
+
+// varyOnCredentials makes an answer that only an identity could obtain
+// one that a cache hands only to a request with the same credentials
+// (RFC 9111 §4.1): the browser's own cache, which "private" lets keep it,
+// keys its entries on the URL alone. On a shared computer a session ends
+// without a sign-out (its cookie's lifetime, a revocation, a user who
+// walks away) and the next person signs in in the same browser: the
+// application's data answers (its /api/me, its JSON) came to the new user
+// from the cache, the previous user's, without a request reaching the
+// gateway. The credentials are the Cookie (the session cookie) and
+// Authorization (a bearer token) fields: another session's cookie, a
+// cookie store's cookie sealed again at a refresh, or another token is a
+// miss, which costs the answer fetched again. An upstream's Vary is kept,
+// and "*" already matches no request. h and client as for keepPrivate.
+func varyOnCredentials(h, client http.Header) {
+	vs := h["Vary"]
+	if len(vs) == 0 {
+		// The usual answer: the shared slice, as for privateOnly.
+		client["Vary"] = varyCredentials[:1:1]
+		return
+	}
+	for _, line := range vs {
+		for rest := line; rest != ""; {
+			var f string
+			f, rest, _ = strings.Cut(rest, ",")
+			if strings.TrimSpace(f) == "*" {
+				return
+			}
+		}
+	}
+	h["Vary"] = append(vs[:len(vs):len(vs)], varyCredentials[0])
+}
+
+// varyCredentials is the Vary of an answer that named none.
+var varyCredentials = []string{"Cookie, Authorization"}
 
 // keepOutOfHistory makes a page that only an identity could obtain
 // unfit for any cache, the browser's own and its back/forward cache
