@@ -60,3 +60,36 @@ func TestIdentityAnswersVaryOnCredentials(t *testing.T) {
 		t.Errorf("GET /api/x with a bearer token: Vary %q, want the credentials", got)
 	}
 }
+
+// FuzzVaryOnCredentials: whatever Vary lines the upstream sent, the
+// answer's Vary, read as a cache reads it (the lines joined with ", "),
+// names Cookie and Authorization, or "*", which no request matches; the
+// upstream's lines are kept as they were.
+func FuzzVaryOnCredentials(f *testing.F) {
+	for _, s := range [][2]string{{"", ""}, {"Accept-Encoding", ""}, {"*", ""}, {"Origin,*", "Accept"}, {" * ", ""}, {",,", "cookie"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		h := http.Header{}
+		var in []string
+		for _, v := range []string{a, b} {
+			if v != "" {
+				h.Add("Vary", v)
+				in = append(in, v)
+			}
+		}
+		client := http.Header{}
+		varyOnCredentials(h, client)
+		out := append(append([]string(nil), h.Values("Vary")...), client.Values("Vary")...)
+		if !slices.Equal(out[:len(in)], in) {
+			t.Fatalf("Vary %q became %q: the upstream's lines changed", in, out)
+		}
+		names := map[string]bool{}
+		for _, n := range strings.Split(strings.Join(out, ", "), ",") {
+			names[strings.ToLower(strings.TrimSpace(n))] = true
+		}
+		if !names["*"] && (!names["cookie"] || !names["authorization"]) {
+			t.Fatalf("Vary %q became %q: a cache may hand the answer to other credentials", in, out)
+		}
+	})
+}
