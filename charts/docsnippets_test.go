@@ -41,11 +41,12 @@ func snippetFile(t *testing.T, snippet string) string {
 // render as the page says. The minimal values.yaml mounts the existingSecret
 // it names and writes its route; the networkPolicy snippet admits only the
 // monitoring namespace to the ops port and only the Portcullis pods to the
-// app, in the namespace it names, on its port.
+// app, in the namespace it names, on its port; the sidecar one, with
+// examples/sidecar.yaml, admits only Portcullis's two ports to the app's pods.
 func TestKubernetesDocValuesRender(t *testing.T) {
 	snippets := docYAML(t, "kubernetes.md")
-	if len(snippets) != 2 {
-		t.Fatalf("docs/kubernetes.md has %d yaml snippets, this test reads 2: the minimal values and networkPolicy", len(snippets))
+	if len(snippets) != 3 {
+		t.Fatalf("docs/kubernetes.md has %d yaml snippets, this test reads 3: the minimal values, networkPolicy and the sidecar's", len(snippets))
 	}
 	r := render(t, []string{snippetFile(t, snippets[0])})
 	d := r.get(t, "Deployment", fullname).(*appsv1.Deployment)
@@ -75,6 +76,13 @@ func TestKubernetesDocValuesRender(t *testing.T) {
 			rule.From[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "monitoring") {
 			t.Errorf("networkPolicy snippet: ops port admits %+v, want the monitoring namespace only", rule.From)
 		}
+	}
+
+	r = render(t, []string{"portcullis/examples/sidecar.yaml", snippetFile(t, snippets[2])}, exampleSets...)
+	sc := r.get(t, "NetworkPolicy", "myapp-portcullis").(*networkingv1.NetworkPolicy)
+	want := map[string]string{"4180": "ingress-nginx", "9180": "monitoring"}
+	if got := admittedPorts(t, sc); !selects(t, sc.Spec.PodSelector, sidecarPod) || !mapsEqual(got, want) {
+		t.Errorf("sidecar networkPolicy snippet: selects %v, admits %v; want %v, %v", sc.Spec.PodSelector, got, sidecarPod, want)
 	}
 }
 
