@@ -69,7 +69,7 @@ func TestSidecarNetworkPolicy(t *testing.T) {
 	base := append(slices.Clone(exampleSets), "networkPolicy.enabled=true")
 	sel := "networkPolicy.app.podSelector.matchLabels.app=myapp"
 	for _, tt := range []struct{ set, want string }{
-		{"networkPolicy.app.namespace=", "networkPolicy.app.podSelector"},
+		{"networkPolicy.app.podSelector=null", "networkPolicy.app.podSelector"},
 		{sel + ",networkPolicy.app.namespace=apps", "networkPolicy.app.namespace"},
 		{sel + ",networkPolicy.app.ports[0].port=8080", "networkPolicy.app.ports"},
 	} {

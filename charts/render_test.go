@@ -45,7 +45,7 @@ func renderCases() []renderCase {
 		{name: "default", wantKinds: gateway, check: checkDefault},
 		{
 			name: "sidecar", values: []string{"portcullis/examples/sidecar.yaml"},
-			wantKinds: []string{"ConfigMap/myapp-portcullis", "Pod/myapp-portcullis-test-check", "Secret/myapp-portcullis"},
+			wantKinds: []string{"ConfigMap/myapp-portcullis", "NetworkPolicy/myapp-portcullis", "Pod/myapp-portcullis-test-check", "Secret/myapp-portcullis"},
 			check:     checkSidecarValues,
 		},
 		{
@@ -57,8 +57,8 @@ func renderCases() []renderCase {
 		},
 		{
 			name: "ingress", values: []string{"portcullis/examples/ingress.yaml"},
-			wantKinds: sorted(append(slices.Clone(gateway), "Ingress/"+fullname,
-				"ServiceMonitor/"+fullname, "PrometheusRule/"+fullname, "ConfigMap/"+fullname+"-dashboard")),
+			wantKinds: sorted(append(slices.Clone(gateway), "Ingress/"+fullname, "NetworkPolicy/"+fullname,
+				"NetworkPolicy/"+fullname+"-app", "ServiceMonitor/"+fullname, "PrometheusRule/"+fullname, "ConfigMap/"+fullname+"-dashboard")),
 			check: checkIngress,
 		},
 		{
@@ -488,7 +488,7 @@ func TestSidecarDeploymentExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := sorted(r.kinds()), []string{"ConfigMap/myapp-portcullis", "Deployment/myapp", "Service/myapp", "Service/myapp-ops"}; !slices.Equal(got, want) {
+	if got, want := sorted(r.kinds()), []string{"ConfigMap/myapp-portcullis", "Deployment/myapp", "NetworkPolicy/myapp-portcullis", "Service/myapp", "Service/myapp-ops"}; !slices.Equal(got, want) {
 		t.Fatalf("objects %v, want %v", got, want)
 	}
 	d := r.get(t, "Deployment", "myapp").(*appsv1.Deployment)
