@@ -85,6 +85,10 @@ func (h *Handler) decideAuth(ex *exchange, r *http.Request, q request, query str
 func (h *Handler) answerAuth(ex *exchange, r *http.Request, q request) {
 	switch ex.dec.Outcome {
 	case portcullis.OutcomePublic, portcullis.OutcomeAllow:
+		if e := h.crossOriginWebSocket(ex, r); e != nil {
+			h.failAuth(ex, r, e)
+			return
+		}
 		h.allowAuth(ex, r, q.host)
 	case portcullis.OutcomeUnauthenticated:
 		// Not through refusal: its 401 would be one more allocation per

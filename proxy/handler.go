@@ -289,6 +289,10 @@ func (h *Handler) answer(ex *exchange, r *http.Request) {
 	d := &ex.dec
 	switch d.Outcome {
 	case portcullis.OutcomeAllow, portcullis.OutcomePublic:
+		if e := h.crossOriginWebSocket(ex, r); e != nil {
+			h.fail(ex, r, e)
+			return
+		}
 		up := h.upstreamFor(d.route)
 		if up == nil {
 			h.fail(ex, r, badGateway("the route names no known upstream", nil))
