@@ -51,11 +51,14 @@ func TestCrossOriginWebSocketRefused(t *testing.T) {
 	if n := upgrades.Load(); n != 0 {
 		t.Errorf("the application got %d cross-origin handshakes, want none", n)
 	}
-	resp, _, conn, br := wsHandshake(t, gw, "/app/ws", ck, gw.URL)
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("the gateway's own origin: %d, want 101", resp.StatusCode)
+	// The gateway's own page, and a client that is no page (no Origin).
+	for _, origin := range []string{gw.URL, ""} {
+		resp, _, conn, br := wsHandshake(t, gw, "/app/ws", ck, origin)
+		if resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("Origin %q: %d, want 101", origin, resp.StatusCode)
+		}
+		wsEcho(t, conn, br)
 	}
-	wsEcho(t, conn, br)
 }
 
 // wsHandshake sends a WebSocket handshake for path to gw with ck and
