@@ -22,19 +22,7 @@ func TestForwardAuthAppGetsNoGatewayCookie(t *testing.T) {
 		t.Run(front.name, func(t *testing.T) {
 			t.Parallel()
 			s := behindFront(t, front.trusted, front.start)
-			alice := browser(t)
-			if status, body, _ := get(t, alice, "http://"+s.front+"/hello"); status != 200 {
-				t.Fatalf("login: %d %s", status, body)
-			}
-			u, _ := url.Parse("http://" + s.front + "/")
-			var own []string
-			for _, c := range alice.Jar.Cookies(u) {
-				own = append(own, c.Name+"="+c.Value)
-			}
-			if len(own) == 0 {
-				t.Fatal("no session cookie after the login")
-			}
-			session := strings.Join(own, "; ")
+			session := strings.Join(signedInBehindFront(t, s), "; ")
 			for _, c := range []struct {
 				name    string
 				cookies []string // the request's Cookie lines
@@ -97,4 +85,24 @@ func nonEmpty(v string) []string {
 		return nil
 	}
 	return []string{v}
+}
+
+// signedInBehindFront signs a browser in through s's front proxy (a
+// request to /hello) and returns its cookies for the front's origin as
+// "name=value" pairs: the gateway's session among them.
+func signedInBehindFront(t *testing.T, s frontSetup) []string {
+	t.Helper()
+	alice := browser(t)
+	if status, body, _ := get(t, alice, "http://"+s.front+"/hello"); status != 200 {
+		t.Fatalf("login: %d %s", status, body)
+	}
+	u, _ := url.Parse("http://" + s.front + "/")
+	var own []string
+	for _, c := range alice.Jar.Cookies(u) {
+		own = append(own, c.Name+"="+c.Value)
+	}
+	if len(own) == 0 {
+		t.Fatal("no session cookie after the login")
+	}
+	return own
 }

@@ -102,13 +102,7 @@ func newEventStreamUpstream(t *testing.T) string {
 // that event.
 func openEventStream(t *testing.T, gw *gateway, path string, ck *http.Cookie) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	host := strings.TrimPrefix(gw.URL, "http://")
-	conn, err := net.Dial("tcp", host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn, host := dialGateway(t, gw)
 	_, _ = conn.Write([]byte("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nAccept: text/event-stream\r\nCookie: " +
 		ck.Name + "=" + ck.Value + "\r\n\r\n"))
 	br := bufio.NewReader(conn)
@@ -136,4 +130,18 @@ func breakTime(conn net.Conn, br *bufio.Reader, limit time.Time) (time.Time, boo
 			return time.Now(), true
 		}
 	}
+}
+
+// dialGateway opens a connection to gw for a hand-written request, closed
+// at the test's end, with a 10-s deadline; it returns it and gw's host:port.
+func dialGateway(t *testing.T, gw *gateway) (net.Conn, string) {
+	t.Helper()
+	host := strings.TrimPrefix(gw.URL, "http://")
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	return conn, host
 }

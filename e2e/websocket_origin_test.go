@@ -6,11 +6,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
@@ -66,13 +64,7 @@ func TestCrossOriginWebSocketRefused(t *testing.T) {
 // body when it is no 101, and the connection.
 func wsHandshake(t *testing.T, gw *gateway, path string, ck *http.Cookie, origin string) (*http.Response, string, net.Conn, *bufio.Reader) {
 	t.Helper()
-	host := strings.TrimPrefix(gw.URL, "http://")
-	conn, err := net.Dial("tcp", host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn, host := dialGateway(t, gw)
 	req := "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: " + ck.Name + "=" + ck.Value + "\r\n"
 	if origin != "" {
@@ -103,15 +95,7 @@ func TestCrossOriginWebSocketRefusedBehindFront(t *testing.T) {
 		t.Run(front.name, func(t *testing.T) {
 			t.Parallel()
 			s := behindFront(t, front.trusted, front.start)
-			alice := browser(t)
-			if status, body, _ := get(t, alice, "http://"+s.front+"/hello"); status != 200 {
-				t.Fatalf("login: %d %s", status, body)
-			}
-			u, _ := url.Parse("http://" + s.front + "/")
-			var own []string
-			for _, c := range alice.Jar.Cookies(u) {
-				own = append(own, c.Name+"="+c.Value)
-			}
+			own := signedInBehindFront(t, s)
 			handshake := func(origin string) int {
 				return rawStatus(t, s.front, "GET /hello HTTP/1.1\r\nHost: "+s.front+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 					"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: "+origin+
