@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/portcullis/portcullis/internal/ascii"
 )
 
 // NormalizeURL normalises the path of a parsed request-target (or
@@ -94,7 +94,7 @@ func RequestPath(u *url.URL) string {
 // and the C1 controls U+0080-U+009F) and line or paragraph separators
 // (U+2028, U+2029);
 // bytes that, once decoded, are not valid UTF-8; a character that is a
-// compatibility variant of ASCII (asciiLookalike: "‥", fullwidth "／" or
+// compatibility variant of ASCII (ascii.NFKCLookalike: "‥", fullwidth "／" or
 // "ａ"); malformed escapes.
 //
 // An already-normal path is returned unchanged without allocating. To
@@ -419,7 +419,7 @@ type utf8Check struct {
 	n         int
 	bad       bool
 	control   bool // a C1 control character or a line separator was seen
-	lookalike bool // a character asciiLookalike reports was seen
+	lookalike bool // a character ascii.NFKCLookalike reports was seen
 }
 
 func (u *utf8Check) feed(c byte) {
@@ -441,37 +441,8 @@ func (u *utf8Check) feed(c byte) {
 		// JavaScript and log viewers, so they would split the upstream's
 		// lines (the header rule, idp.HeaderValue, refuses the same).
 		u.control = true
-	} else if asciiLookalike(r) {
+	} else if ascii.NFKCLookalike(r) {
 		u.lookalike = true
 	}
 	u.n = 0
-}
-
-// asciiLookalike reports whether the character r (not ASCII) is a
-// compatibility variant of ASCII text: its NFKC form differs from it and
-// holds an ASCII byte. "‥" (U+2025) is "..", fullwidth "／" (U+FF0F) is
-// "/", "ａ" (U+FF41) is "a", "ﬁ" is "fi", "⒈" is "1.", "ª" is "a", "²" is
-// "2", the no-break space is a space. Routes are matched on the path as
-// sent, and an upstream or framework that applies NFKC to paths would read
-// "/app/‥／admin" as "/admin" and "/ａdmin" or "/ªdmin" as "/admin": such a
-// path is refused rather than forwarded under a route it would not be
-// served by. Accented letters ("é" is already NFKC; it has a canonical
-// decomposition, so it takes the slower way, with an allocation) and other
-// scripts pass. Only paths with non-ASCII characters pay for the check.
-func asciiLookalike(r rune) bool {
-	var in [utf8.UTFMax]byte
-	if len(norm.NFKC.Properties(in[:utf8.EncodeRune(in[:], r)]).Decomposition()) == 0 {
-		return false // no decomposition, no change: most characters, without allocating
-	}
-	c := utf8.AppendRune(nil, r)
-	n := norm.NFKC.Append(nil, c...)
-	if string(n) == string(c) {
-		return false
-	}
-	for _, b := range n {
-		if b < utf8.RuneSelf {
-			return true
-		}
-	}
-	return false
 }

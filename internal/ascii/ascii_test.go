@@ -36,3 +36,17 @@ func TestToLower(t *testing.T) {
 		}
 	}
 }
+
+// TestCaseLookalike pins the characters that Unicode's simple case mapping
+// or folding turns into ASCII: exactly these four.
+func TestCaseLookalike(t *testing.T) {
+	var got []rune
+	for r := rune(0); r <= 0x10FFFF; r++ {
+		if CaseLookalike(r) {
+			got = append(got, r)
+		}
+	}
+	if want := []rune{0x130, 0x131, 0x17f, 0x212a}; string(got) != string(want) {
+		t.Errorf("CaseLookalike holds %U, want %U", got, want)
+	}
+}

@@ -1,0 +1,58 @@
+package ascii
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// NFKCLookalike reports whether the character r (not ASCII) is a
+// compatibility variant of ASCII text: its NFKC form differs from it and
+// holds an ASCII byte. "‥" (U+2025) is "..", fullwidth "／" (U+FF0F) is
+// "/", "ａ" (U+FF41) is "a", "ﬁ" is "fi", "⒈" is "1.", "ª" is "a", "²" is
+// "2", the no-break space is a space, the Kelvin sign is "K" and the long
+// "ſ" is "s". An application or framework that applies NFKC (Django does to
+// user names, many to paths) reads such text as the ASCII one. Accented
+// letters ("é" is already NFKC; it has a canonical decomposition, so it
+// takes the slower way, with an allocation) and other scripts are not.
+func NFKCLookalike(r rune) bool {
+	var in [utf8.UTFMax]byte
+	if len(norm.NFKC.Properties(in[:utf8.EncodeRune(in[:], r)]).Decomposition()) == 0 {
+		return false // no decomposition, no change: most characters, without allocating
+	}
+	c := utf8.AppendRune(nil, r)
+	n := norm.NFKC.Append(nil, c...)
+	if string(n) == string(c) {
+		return false
+	}
+	for _, b := range n {
+		if b < utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+// CaseLookalike reports whether the character r (not ASCII) becomes an
+// ASCII letter under Unicode's simple case mapping or folding: U+0130 "İ"
+// lowercases to "i", the dotless "ı" uppercases to "I", the long "ſ" to
+// "S", and the Kelvin sign lowercases to "k". An application that
+// lowercases (Go's strings.ToLower, Python's lower(), JavaScript's
+// toLowerCase()) or compares case-insensitively (Java's equalsIgnoreCase)
+// reads "\u212aate" as "kate" and "admın" as "admin", where ASCII case
+// alone keeps them apart.
+func CaseLookalike(r rune) bool {
+	if r < utf8.RuneSelf {
+		return false
+	}
+	if unicode.ToLower(r) < utf8.RuneSelf || unicode.ToUpper(r) < utf8.RuneSelf || unicode.ToTitle(r) < utf8.RuneSelf {
+		return true
+	}
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
