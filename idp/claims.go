@@ -103,17 +103,22 @@ func (c *Client) setGroups(id *portcullis.Identity, claims map[string]any) error
 }
 
 // checkHeaderClaims refuses an identity whose user, email,
-// preferred_username, groups or a claim of Config.HeaderClaims
-// HeaderValue would refuse.
+// preferred_username or groups IdentityValue would refuse, whose
+// provider sub (the assertion's sub_id) is a look-alike
+// (checkIdentityText), or with a claim of Config.HeaderClaims HeaderValue
+// would refuse.
 func (c *Client) checkHeaderClaims(id *portcullis.Identity, claims map[string]any) error {
 	for _, f := range []struct {
 		name string
 		v    any
 	}{{"user_claim " + c.cfg.UserClaim, id.Subject}, {"email", id.Email},
 		{"preferred_username", id.PreferredUsername}, {"groups", id.Groups}} {
-		if err := checkHeaderSafe(f.name, f.v); err != nil {
+		if err := checkIdentitySafe(f.name, f.v); err != nil {
 			return err
 		}
+	}
+	if err := checkIdentityText(id.ProviderSubject); err != nil {
+		return fmt.Errorf("idp: claim sub cannot name the user: %w", err)
 	}
 	for _, path := range c.cfg.HeaderClaims {
 		if v, ok := portcullis.LookupClaim(claims, path); ok {
@@ -216,6 +221,14 @@ func (c *Client) groupsElsewhere(claims map[string]any) bool {
 	}
 	hg, _ := claims["hasgroups"].(bool)
 	return hg && c.cfg.GroupsClaim == "groups"
+}
+
+// checkIdentitySafe applies IdentityValue to the claim named name.
+func checkIdentitySafe(name string, v any) error {
+	if _, err := IdentityValue(v); err != nil {
+		return fmt.Errorf("idp: claim %s cannot be forwarded in a header: %w", name, err)
+	}
+	return nil
 }
 
 // checkHeaderSafe applies HeaderValue to the claim named name.

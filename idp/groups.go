@@ -194,7 +194,7 @@ func (c *Client) DirectoryGroups(ctx context.Context, id *portcullis.Identity, a
 		c.noteThrottle(err, id.Subject)
 		return nil, c.dirError(err)
 	}
-	if err := checkHeaderSafe("groups", groups); err != nil {
+	if err := checkIdentitySafe("groups", groups); err != nil {
 		if errors.Is(err, ErrAmbiguousList) {
 			return nil, err // the directory answered: its answer is refused
 		}

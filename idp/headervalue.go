@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/ascii"
+	"golang.org/x/text/unicode/norm"
 )
 
 // HeaderValue is the one rule for a claim in an identity header: both the
@@ -128,6 +130,58 @@ func scalarString(v any) (string, bool) {
 		return strconv.FormatBool(x), true
 	}
 	return "", false
+}
+
+// IdentityValue is HeaderValue for the values that name the user or a
+// group: the user, the email, preferred_username and the groups, which
+// the identity headers and the signed assertion carry and applications key
+// accounts and permissions on. Beyond what HeaderValue refuses, it refuses
+// text that an application may read as another user or group
+// (checkIdentityText).
+func IdentityValue(v any) (string, error) {
+	s, err := HeaderValue(v)
+	if err != nil {
+		return "", err
+	}
+	if err := checkIdentityText(s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// ErrLookalike is IdentityValue's refusal of a value an application may
+// read as another one. Like a control character, it fails the login or the
+// bearer token: the rules decided about the value as the provider sent it.
+var ErrLookalike = errors.New("idp: a value an application may read as another (an ASCII look-alike such as a fullwidth letter, the Kelvin sign, a dotless i or a long s, or text not in Unicode's composed form, NFC)")
+
+// checkIdentityText refuses s when an application's normalisation would
+// make it another value: a character that is not ASCII but becomes ASCII
+// under NFKC (fullwidth "ａｄｍｉｎ" is "admin" to Django's user names) or
+// under simple case mapping ("\u212aate" is "kate" to strings.ToLower,
+// "admın" is "admin" to Java's equalsIgnoreCase), or text that NFC
+// changes ("e" and a combining acute accent are "é" to an application, or
+// a database collation, that composes). The provider holds such a value
+// as another user or group than the ASCII (or composed) one, so the rules
+// decided about one and the application would serve another. Accented
+// letters and other scripts in composed form pass; ASCII text costs one
+// pass over its bytes.
+func checkIdentityText(s string) error {
+	i := 0
+	for i < len(s) && s[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(s) {
+		return nil
+	}
+	for j, r := range s[i:] {
+		if ascii.CaseLookalike(r) || (r >= utf8.RuneSelf && ascii.NFKCLookalike(r)) {
+			return fmt.Errorf("%w: %U at offset %d", ErrLookalike, r, i+j)
+		}
+	}
+	if !norm.NFC.IsNormalString(s) {
+		return fmt.Errorf("%w: the value is not in composed form (NFC)", ErrLookalike)
+	}
+	return nil
 }
 
 // ErrInexactNumber is HeaderValue's refusal of a number beyond ±(2^53 - 1)

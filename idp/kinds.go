@@ -147,11 +147,11 @@ func notObjectID(s string) bool {
 // entraGroups is the groups claim (object IDs) followed by the app roles of
 // the roles claim: allow_groups matches either. A role that could not be
 // sent in the groups header (a control character, a space at either end, a
-// comma) is left out (it could only grant, never deny, access).
+// comma, a look-alike) is left out (it could only grant, never deny, access).
 func entraGroups(claims map[string]any, groups []string) []string {
 	out := slices.Clone(groups)
 	for _, r := range stringArray(claims["roles"]) {
-		if !slices.Contains(out, r) && checkListElement(r) == nil {
+		if !slices.Contains(out, r) && checkListElement(r) == nil && checkIdentityText(r) == nil {
 			out = append(out, r)
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/policy"
 )
@@ -293,10 +294,26 @@ func subjectIDOf(id *portcullis.Identity) *subjectID {
 	return &subjectID{Format: "iss_sub", Issuer: id.Issuer, Sub: sub}
 }
 
+// assertable refuses an identity whose user, email, preferred_username or
+// groups idp.IdentityValue refuses: only one saved before that rule (an
+// older version's session) can hold such a value, and its headers leave
+// it out (headerNames.values); the assertion must not state it either.
+func assertable(id *portcullis.Identity) error {
+	for _, v := range [...]any{id.Subject, verifiedEmail(id), id.PreferredUsername, id.Groups} {
+		if _, err := idp.IdentityValue(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // sign issues an assertion for id to the audience aud (see audience), valid
 // for assertionLifetime but never past end, when the identity stops being
 // valid (zero: unknown).
 func (s *signer) sign(issuer, aud string, id *portcullis.Identity, now, end time.Time) (string, error) {
+	if err := assertable(id); err != nil {
+		return "", err
+	}
 	exp := now.Add(assertionLifetime)
 	if !end.IsZero() && end.Before(exp) {
 		exp = end

@@ -238,15 +238,21 @@ func (v *identityValues) header(slot int) []string {
 
 // values computes the header values of id (without assertion), each
 // formatted by idp.HeaderValue, the one rule for identity values in
-// headers. idp refuses at login and at bearer verification every identity
-// with a value the rule refuses, so a refusal here is possible only for an
-// identity checked under other settings (a session saved before a [headers]
-// claims entry was added, or by an older version): the header is then left
-// out, never altered, and the refusal is logged with the header's name.
+// headers (idp.IdentityValue, which refuses look-alikes too, for the user,
+// email, groups and preferred_username). idp refuses at login and at
+// bearer verification every identity with a value the rule refuses, so a
+// refusal here is possible only for an identity checked under other
+// settings (a session saved before a [headers] claims entry was added, or
+// by an older version): the header is then left out, never altered, and
+// the refusal is logged with the header's name.
 func (n *headerNames) values(id *portcullis.Identity, accessToken string, log *slog.Logger) *identityValues {
 	v := &identityValues{vals: make([]string, slotClaims+len(n.claims))}
 	one := func(slot int, name string, val any) {
-		hv, err := idp.HeaderValue(val)
+		format := idp.HeaderValue
+		if slot < slotAccessToken {
+			format = idp.IdentityValue // the user, email, groups and preferred_username
+		}
+		hv, err := format(val)
 		if err != nil {
 			hv = ""
 			if name != "" {
