@@ -8,7 +8,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/ascii"
 )
 
 // serviceAccountKey is what a Google service-account JSON key must hold.
@@ -124,6 +127,23 @@ func groupNeverMatches(kind, g string) string {
 		if isGUID(g) && g != strings.ToLower(g) {
 			return fmt.Sprintf("Entra ID names groups by lowercase object IDs (%q)", strings.ToLower(g))
 		}
+	}
+	return lookalikeGroup(g)
+}
+
+// lookalikeGroup says why no identity ever holds group g, whatever the
+// kind, or "": a sign-in with a group an application would read as another
+// (idp.IdentityValue: a character that case mapping or NFKC makes ASCII,
+// text NFC changes) is refused, and an Entra app role of that kind is left
+// out.
+func lookalikeGroup(g string) string {
+	for _, r := range g {
+		if ascii.CaseLookalike(r) || r >= utf8.RuneSelf && ascii.NFKCLookalike(r) {
+			return fmt.Sprintf("%q (%U) reads as ASCII to applications that fold case or apply NFKC, and a sign-in with such a group is refused", r, r)
+		}
+	}
+	if !norm.NFC.IsNormalString(g) {
+		return "it is not in composed form (NFC), and a sign-in with such a group is refused"
 	}
 	return ""
 }

@@ -130,12 +130,20 @@ func TestGroupCaseWarning(t *testing.T) {
 		// A Google group's name is no address either, whatever its case.
 		{"google", "SRE Team", `"SRE Team" never matches: kind = "google" names a group by its address ("sre-team@your-domain")`},
 		{"google", "SRE Team@acme.com", `"SRE Team@acme.com" never matches: kind = "google" names a group by its address, which holds no space`},
+		// No kind's identity holds a look-alike group: the sign-in is refused.
+		{"oidc", "ａｄｍｉｎｓ", `"ａｄｍｉｎｓ" never matches: 'ａ' (U+FF41) reads as ASCII to applications that fold case or apply NFKC, and a sign-in with such a group is refused`},
+		{"oidc", "\u212aube", "\"\u212aube\" never matches: '\u212a' (U+212A) reads as ASCII to applications that fold case or apply NFKC, and a sign-in with such a group is refused"},
+		{"oidc", "e\u0301quipe", `never matches: it is not in composed form (NFC), and a sign-in with such a group is refused`},
+		{"oidc", "\u00c9quipe", ""},
 		{"entra", "Dashboards.Reader", ""},
 		{"entra", "0b1f9851-1bf0-433f-aec3-cb9272f093dc", ""},
 	} {
 		prov := "kind = \"" + c.kind + "\"\nclient_id = \"c\""
 		if c.kind == "entra" {
 			prov += "\nissuer = \"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0\""
+		}
+		if c.kind == "oidc" {
+			prov += "\nissuer = \"https://idp.example.com\""
 		}
 		cfg := mustParse(t, t.TempDir(), provider(prov)+"allow_groups = [\""+c.group+"\"]\n", nil)
 		var got []string
