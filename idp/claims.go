@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/ascii"
 )
 
 // identity turns a claims set into an Identity: the one mapping used for ID
@@ -161,7 +162,9 @@ func googleAuthoritative(claims map[string]any, email string) bool {
 	if hd, _ := claims["hd"].(string); hd != "" {
 		return true
 	}
-	_, domain, _ := strings.Cut(strings.ToLower(email), "@")
+	// ASCII case only: strings.ToLower makes "gmaİl.com" (U+0130) gmail.com,
+	// a domain whose IDNA form is another, anyone's.
+	_, domain, _ := strings.Cut(ascii.ToLower(email), "@")
 	return domain == "gmail.com" || domain == "googlemail.com" ||
 		domain == "gserviceaccount.com" || strings.HasSuffix(domain, ".gserviceaccount.com")
 }

@@ -67,3 +67,15 @@ func TestDirectoryAndRoleLookalikes(t *testing.T) {
 		t.Errorf("entra groups %q", g)
 	}
 }
+
+// TestGoogleAuthorityIsASCII: Google answers for Gmail addresses; one
+// whose domain is gmail.com only under Unicode case mapping (U+0130
+// lowercases to "i" in Go) is another domain, anyone's to register.
+func TestGoogleAuthorityIsASCII(t *testing.T) {
+	for email, want := range map[string]bool{"ann@GMAIL.com": true, "ann@gma\u0130l.com": false,
+		"ci@proj.iam.gserviceaccount.co\u212a": false} {
+		if got := googleAuthoritative(map[string]any{}, email); got != want {
+			t.Errorf("googleAuthoritative(%q) = %v, want %v", email, got, want)
+		}
+	}
+}
