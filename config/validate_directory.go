@@ -8,8 +8,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/internal/ascii"
 )
@@ -133,17 +131,11 @@ func groupNeverMatches(kind, g string) string {
 
 // lookalikeGroup says why no identity ever holds group g, whatever the
 // kind, or "": a sign-in with a group an application would read as another
-// (idp.IdentityValue: a character that case mapping or NFKC makes ASCII,
-// text NFC changes) is refused, and an Entra app role of that kind is left
-// out.
+// (ascii.Misreadable) is refused, and an Entra app role of that kind is
+// left out.
 func lookalikeGroup(g string) string {
-	for _, r := range g {
-		if ascii.CaseLookalike(r) || r >= utf8.RuneSelf && ascii.NFKCLookalike(r) {
-			return fmt.Sprintf("%q (%U) reads as ASCII to applications that fold case or apply NFKC, and a sign-in with such a group is refused", r, r)
-		}
-	}
-	if !norm.NFC.IsNormalString(g) {
-		return "it is not in composed form (NFC), and a sign-in with such a group is refused"
+	if why := ascii.Misreadable(g); why != "" {
+		return why + ", and a sign-in with such a group is refused"
 	}
 	return ""
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/internal/ascii"
-	"golang.org/x/text/unicode/norm"
 )
 
 // HeaderValue is the one rule for a claim in an identity header: both the
@@ -155,31 +154,16 @@ func IdentityValue(v any) (string, error) {
 var ErrLookalike = errors.New("idp: a value an application may read as another (an ASCII look-alike such as a fullwidth letter, the Kelvin sign, a dotless i or a long s, or text not in Unicode's composed form, NFC)")
 
 // checkIdentityText refuses s when an application's normalisation would
-// make it another value: a character that is not ASCII but becomes ASCII
-// under NFKC (fullwidth "ａｄｍｉｎ" is "admin" to Django's user names) or
-// under simple case mapping ("\u212aate" is "kate" to strings.ToLower,
-// "admın" is "admin" to Java's equalsIgnoreCase), or text that NFC
-// changes ("e" and a combining acute accent are "é" to an application, or
-// a database collation, that composes). The provider holds such a value
-// as another user or group than the ASCII (or composed) one, so the rules
-// decided about one and the application would serve another. Accented
-// letters and other scripts in composed form pass; ASCII text costs one
-// pass over its bytes.
+// make it another value (ascii.Misreadable): fullwidth "ａｄｍｉｎ" is
+// "admin" to Django's user names (NFKC), "\u212aate" is "kate" to
+// strings.ToLower, "admın" is "admin" to Java's equalsIgnoreCase, and an
+// NFD "é" is the composed one to an application that applies NFC. The
+// provider holds such a value as another user or group than the one it
+// reads as, so the rules would decide about one and the application serve
+// the other. Accented letters and other scripts in composed form pass.
 func checkIdentityText(s string) error {
-	i := 0
-	for i < len(s) && s[i] < utf8.RuneSelf {
-		i++
-	}
-	if i == len(s) {
-		return nil
-	}
-	for j, r := range s[i:] {
-		if ascii.CaseLookalike(r) || (r >= utf8.RuneSelf && ascii.NFKCLookalike(r)) {
-			return fmt.Errorf("%w: %U at offset %d", ErrLookalike, r, i+j)
-		}
-	}
-	if !norm.NFC.IsNormalString(s) {
-		return fmt.Errorf("%w: the value is not in composed form (NFC)", ErrLookalike)
+	if why := ascii.Misreadable(s); why != "" {
+		return fmt.Errorf("%w: %s", ErrLookalike, why)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/ascii"
 )
 
 // rules are a route's conditions (docs/requests.md, rules), precomputed at Compile so that
@@ -110,6 +111,9 @@ func (ru *rules) compileEmails(emails []string) error {
 		if _, _, ok := splitEmail(e); !ok {
 			return fmt.Errorf("%q is not an email address", e)
 		}
+		if err := checkReadable(e); err != nil {
+			return err
+		}
 		ru.emails[strings.ToLower(e)] = struct{}{}
 	}
 	return nil
@@ -128,6 +132,9 @@ func (ru *rules) compileDomains(domains []string) error {
 			continue
 		}
 		if err := checkEmailDomain(d); err != nil {
+			return err
+		}
+		if err := checkReadable(d); err != nil {
 			return err
 		}
 		ru.domains[strings.ToLower(d)] = struct{}{}
@@ -150,6 +157,18 @@ func (ru *rules) compileClaims(claims map[string]string) error {
 			c.num, c.isNum = f, true
 		}
 		ru.claims = append(ru.claims, c)
+	}
+	return nil
+}
+
+// checkReadable refuses an allow_emails or allow_email_domains entry that
+// an application could read as another (ascii.Misreadable): no identity
+// holds such an address (idp refuses it), and lower-casing would make the
+// Kelvin sign in "\u212aate@example.com" the entry for kate@example.com,
+// another address than the one written.
+func checkReadable(s string) error {
+	if why := ascii.Misreadable(s); why != "" {
+		return fmt.Errorf("%q never matches: %s, and a sign-in with such an address is refused", s, why)
 	}
 	return nil
 }

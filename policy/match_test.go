@@ -54,6 +54,12 @@ func TestCompileErrors(t *testing.T) {
 		{"domain with at", RouteConfig{Path: "/", AllowEmailDomains: []string{"@example.com"}}, "allow_email_domains"},
 		{"domain wildcard", RouteConfig{Path: "/", AllowEmailDomains: []string{"*.example.com"}}, "allow_email_domains"},
 		{"domain trailing dot", RouteConfig{Path: "/", AllowEmailDomains: []string{"example.com."}}, "allow_email_domains"},
+		// Unicode lower-casing made the first "kate@example.com"; no
+		// identity holds any of these (idp refuses them).
+		{"email kelvin sign", RouteConfig{Path: "/", AllowEmails: []string{"\u212aate@example.com"}}, "allow_emails"},
+		{"email fullwidth", RouteConfig{Path: "/", AllowEmails: []string{"ａdmin@example.com"}}, "allow_emails"},
+		{"email NFD", RouteConfig{Path: "/", AllowEmails: []string{"jose\u0301@example.com"}}, "allow_emails"},
+		{"domain dotted capital I", RouteConfig{Path: "/", AllowEmailDomains: []string{"exampl\u0130.com"}}, "allow_email_domains"},
 		{"empty claim path", RouteConfig{Path: "/", RequireClaims: map[string]string{"": "x"}}, "require_claims"},
 	}
 	for _, tt := range tests {

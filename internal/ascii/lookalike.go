@@ -1,6 +1,7 @@
 package ascii
 
 import (
+	"fmt"
 	"unicode"
 	"unicode/utf8"
 
@@ -55,4 +56,30 @@ func CaseLookalike(r rune) bool {
 		}
 	}
 	return false
+}
+
+// Misreadable says why an application could read s as another text, or
+// "" when it cannot: s holds a character that CaseLookalike or
+// NFKCLookalike reports, or NFC changes it (an "e" followed by a
+// combining acute accent is "é" to an application, or a database
+// collation, that composes). Names the gateway compares (users, addresses,
+// groups) must be neither, so that its rules and the applications read one
+// value. ASCII text costs one pass over its bytes.
+func Misreadable(s string) string {
+	i := 0
+	for i < len(s) && s[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(s) {
+		return ""
+	}
+	for _, r := range s[i:] {
+		if CaseLookalike(r) || (r >= utf8.RuneSelf && NFKCLookalike(r)) {
+			return fmt.Sprintf("%q (%U) reads as ASCII to applications that fold case or apply NFKC", r, r)
+		}
+	}
+	if !norm.NFC.IsNormalString(s) {
+		return "it is not in composed form (NFC)"
+	}
+	return ""
 }
