@@ -50,3 +50,15 @@ func TestCaseLookalike(t *testing.T) {
 		t.Errorf("CaseLookalike holds %U, want %U", got, want)
 	}
 }
+
+// TestMisreadable: names an application reads as others are told apart
+// from accented letters and other scripts in composed form.
+func TestMisreadable(t *testing.T) {
+	for s, bad := range map[string]bool{"alice": false, "José": false, "Müller": false, "山田太郎": false,
+		"\u212aate": true, "ａｄｍｉｎ": true, "adm\u0131n": true, "\u017fam": true, "jose\u0301": true,
+		"ops\u00b2": true, "\ufb01ona": true} {
+		if got := Misreadable(s) != ""; got != bad {
+			t.Errorf("Misreadable(%q) = %q", s, Misreadable(s))
+		}
+	}
+}
