@@ -29,7 +29,8 @@ var lookalikeUsers = []struct {
 // TestLookalikeIdentityNeverReachesTheApp: such a value was forwarded as
 // it was, in the identity headers and the signed assertion, so the rules
 // decided about one user or group and the application served another
-// (an app keyed on X-Forwarded-User gave "\u212aate" kate's account). The
+// (an app that lowercases X-Forwarded-User gives "\u212aate" kate's
+// account). The
 // sign-in that brings one is refused (502) and a bearer token with one is
 // invalid (401); the app never sees either. Accented letters and other
 // scripts, in their composed form, still pass unchanged.
