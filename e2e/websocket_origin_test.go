@@ -111,3 +111,35 @@ func TestCrossOriginWebSocketRefusedBehindFront(t *testing.T) {
 		})
 	}
 }
+
+// TestWildcardRedirectHostOpensNoWebSocket: allowed_redirect_hosts
+// "*.example.test" (the chart's ingress example lists "*.example.com")
+// says where a sign-in may return, every subdomain at once; it vouched for
+// a WebSocket's page too, so a page on any sibling host (a blog, a
+// user-content host) opened the user's WebSocket, the very attack
+// TestCrossOriginWebSocketRefused closes. Only an entry that names the
+// page's host itself now does.
+func TestWildcardRedirectHostOpensNoWebSocket(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{})
+	up := httptest.NewServer(http.HandlerFunc(echoWebSocket))
+	t.Cleanup(up.Close)
+	cfg := tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret), Upstream: up.URL,
+		Server: `allowed_redirect_hosts = ["*.example.test", "app.example.test"]`,
+		Routes: demoRoutes + "\n[[routes]]\npath = \"/app/**\"\n\n[[routes]]\npath = \"/**\"\n"}
+	gw := startGateway(t, pickAddrs(t), cfg.String())
+	c := browser(t)
+	loginThrough(t, c, gw, "alice")
+	ck := sessionCookie(t, c, gw)
+
+	resp, body, _, _ := wsHandshake(t, gw, "/app/ws", ck, "http://blog.example.test")
+	if resp.StatusCode != http.StatusForbidden || strings.Contains(body, "alice") {
+		t.Errorf("Origin of a host only a wildcard entry covers: %d %q, want 403 naming no one", resp.StatusCode, body)
+	}
+	// A host listed by name is one of the gateway's.
+	resp, _, conn, br := wsHandshake(t, gw, "/app/ws", ck, "http://app.example.test")
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("Origin of a listed host: %d, want 101", resp.StatusCode)
+	}
+	wsEcho(t, conn, br)
+}

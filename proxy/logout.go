@@ -310,6 +310,13 @@ func (h *Handler) signOutSession(r *http.Request) (*session.Session, error) {
 // line counts, and an Origin is scheme://host[:port] alone: the first
 // line of several, or an allowed host's URL with a path, was let through.
 func (h *Handler) sameOrigin(ex *exchange, r *http.Request) bool {
+	return h.fromOrigins(ex, r, false)
+}
+
+// fromOrigins is sameOrigin; with byName an allowed redirect host's origin
+// counts only when an entry names its host, not a wildcard's
+// (redirectPolicy.namesOrigin: crossOriginWebSocket).
+func (h *Handler) fromOrigins(ex *exchange, r *http.Request, byName bool) bool {
 	sites := r.Header.Values("Sec-Fetch-Site")
 	if anyFold(sites, "cross-site") {
 		return false
@@ -329,6 +336,9 @@ func (h *Handler) sameOrigin(ex *exchange, r *http.Request) bool {
 	own := h.cfg.PublicURL.Scheme + "://" + ex.host.String()
 	if ascii.EqualFold(o[0], h.origin) || ascii.EqualFold(o[0], own) {
 		return true
+	}
+	if byName {
+		return h.redirects.namesOrigin(o[0])
 	}
 	return h.redirects.validate(o[0]+"/") != "/"
 }

@@ -160,16 +160,50 @@ func (p *redirectPolicy) allowedHost(scheme, host, port string) bool {
 // listed reports whether an allowed_redirect_hosts entry names host at
 // port for a URL of scheme (an entry without a port: the scheme's default).
 func (p *redirectPolicy) listed(scheme, host, port string) bool {
+	return p.listedBy(scheme, host, port, true)
+}
+
+// listedBy is listed, counting wildcard entries ("*.example.com") only
+// when wildcards is set.
+func (p *redirectPolicy) listedBy(scheme, host, port string, wildcards bool) bool {
 	for _, r := range p.hosts {
 		want := r.port
 		if want == "" {
 			want = effectivePort(scheme, "")
 		}
-		if port == want && policy.Covers(r.host, host) {
+		if port == want && (r.host == host || wildcards && policy.Covers(r.host, host)) {
 			return true
 		}
 	}
 	return false
+}
+
+// namesOrigin reports whether the origin o (scheme://host[:port], as
+// bareOrigin accepts it) is public_url's or one that an
+// allowed_redirect_hosts entry names by its host, under the rules of a
+// return URL (validate: plain http behind an https public_url is refused).
+// A wildcard entry does not count: it says where a sign-in may return, not
+// that every host under it (a blog, a user-content host) serves pages of
+// the gateway's, and a WebSocket those pages open reads and writes the
+// user's connection (crossOriginWebSocket).
+func (p *redirectPolicy) namesOrigin(o string) bool {
+	if p.validate(o+"/") == "/" {
+		return false
+	}
+	u, err := url.Parse(o)
+	if err != nil {
+		return false
+	}
+	h, err := policy.ParseHost(u.Host)
+	if err != nil {
+		return false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	port := effectivePort(scheme, h.Port)
+	if scheme == p.publicScheme && h.Name == p.publicHost && port == p.publicPort {
+		return true
+	}
+	return p.listedBy(scheme, h.Name, port, false)
 }
 
 // namesHost reports whether a request's Host, parsed, names a host an
