@@ -101,3 +101,22 @@ func TestSidecarNotesCarryPodValues(t *testing.T) {
 		t.Errorf("NOTES pod securityContext %+v, automountServiceAccountToken %v; want podSecurityContext and false", psc, pod.AutomountServiceAccountToken)
 	}
 }
+
+// TestSidecarNotesNamePolicyPorts: the sidecar NOTES say which of
+// Portcullis's ports the rendered NetworkPolicy admits to the app's pods.
+// The ops port is admitted only from networkPolicy.opsFrom; without it the
+// NOTES named it open all the same.
+func TestSidecarNotesNamePolicyPorts(t *testing.T) {
+	for _, tc := range []struct {
+		sets []string
+		want string
+	}{
+		{nil, "only port 4180 and port 9180 (from networkPolicy.opsFrom) reach"},
+		{[]string{"networkPolicy.opsFrom=null"}, "only port 4180 reach"},
+	} {
+		notes := renderNotes(t, []string{"portcullis/examples/sidecar.yaml"}, append(slices.Clone(exampleSets), tc.sets...)...)
+		if !strings.Contains(notes, tc.want) {
+			t.Errorf("sets %q: NOTES do not say %q:\n%s", tc.sets, tc.want, notes)
+		}
+	}
+}
