@@ -232,19 +232,7 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 	if up.basePath != "" {
 		path = up.basePath + path
 	}
-	// Normalize only emits valid escapes, so PathUnescape cannot fail. The
-	// path goes out as RawPath whenever url.URL would spell it otherwise:
-	// with escapes, and with "!", "'", "(", ")" or "*", which Normalize
-	// keeps raw and url.URL re-encodes (the upstream would receive another
-	// path than the one authorized).
-	out.URL.Path, out.URL.RawPath = path, ""
-	if strings.IndexByte(path, '%') >= 0 {
-		if dec, err := url.PathUnescape(path); err == nil {
-			out.URL.Path, out.URL.RawPath = dec, path
-		}
-	} else if strings.ContainsAny(path, "!'()*") {
-		out.URL.RawPath = path
-	}
+	setWirePath(out.URL, path)
 	if up.target.RawQuery != "" {
 		if out.URL.RawQuery == "" {
 			out.URL.RawQuery = up.target.RawQuery
@@ -257,6 +245,7 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 	} else {
 		out.Host = ""
 	}
+	baseDestination(out, up, ex.host)
 	h.scrub.scrubHeaders(out.Header)
 	// Request trailers are never forwarded: they would carry, past the
 	// scrubbing above, any header (an identity header included) to an
@@ -272,6 +261,23 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 			at = ex.sess.AccessToken
 		}
 		h.names.setIdentity(out.Header, h.identityValues(ex.id, at, h.audience(ex.dec.route, up, ex.host), h.identityEnd(ex)), ex.bearer)
+	}
+}
+
+// setWirePath makes u's path the escaped path, spelled as it is. Normalize
+// only emits valid escapes, so PathUnescape cannot fail. The path goes out
+// as RawPath whenever url.URL would spell it otherwise: with escapes, and
+// with "!", "'", "(", ")" or "*", which Normalize keeps raw and url.URL
+// re-encodes (the upstream would receive another path than the one
+// authorized).
+func setWirePath(u *url.URL, path string) {
+	u.Path, u.RawPath = path, ""
+	if strings.IndexByte(path, '%') >= 0 {
+		if dec, err := url.PathUnescape(path); err == nil {
+			u.Path, u.RawPath = dec, path
+		}
+	} else if strings.ContainsAny(path, "!'()*") {
+		u.RawPath = path
 	}
 }
 
