@@ -201,6 +201,11 @@ func (d *decoder) checkPrefix(key, p string) {
 		d.problem(key, "must not end with \"/\", got %q", p)
 	case path.Clean(p) != p || strings.ContainsAny(p, "?#%;\\ \t") || strings.IndexFunc(p, isControl) >= 0:
 		d.problem(key, "must be a clean path without . or .. segments, //, ?, #, %%, ; or \\, got %q", p)
+	case !proxy.NormalPrefix(p):
+		// Requests are matched against it in their normalised form, where
+		// these characters are percent-encoded: no request would ever
+		// reach an endpoint under it.
+		d.problem(key, "must be spelled as requests name it: ASCII letters, digits, /, -, ., _, ~ and !$&'()*+,=:@, got %q", p)
 	}
 }
 

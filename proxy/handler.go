@@ -110,6 +110,9 @@ func checkConfig(cfg *Config) error {
 	if !strings.HasPrefix(cfg.Prefix, "/") || strings.HasSuffix(cfg.Prefix, "/") || strings.Contains(cfg.Prefix, "//") {
 		return fmt.Errorf("proxy: prefix must start and not end with \"/\", got %q", cfg.Prefix)
 	}
+	if !NormalPrefix(cfg.Prefix) {
+		return fmt.Errorf("proxy: prefix must be spelled as a normalised request path is, got %q", cfg.Prefix)
+	}
 	return cfg.Branding.check()
 }
 
@@ -320,9 +323,24 @@ func (h *Handler) answer(ex *exchange, r *http.Request) {
 // session's lock (a refresh): the attempt is not recorded this time.
 var errSessionBusy = errors.New("the session is being saved by another request")
 
+// NormalPrefix reports whether prefix is spelled as the normalised path of
+// a request that names it, and as routes match that path
+// (policy.MatchKey): gatewayEndpoint compares the two, so a prefix that
+// normalises otherwise ("/{gw}" is "/%7Bgw%7D", "/über" "/%C3%BCber")
+// names no request, and every endpoint, the callback and sign-out
+// included, would be left to the routes and the application.
+func NormalPrefix(prefix string) bool {
+	n, err := policy.Normalize(prefix)
+	return err == nil && n == prefix && policy.MatchKey(prefix) == prefix
+}
+
 // gatewayEndpoint reports whether path is under the prefix, and which
-// endpoint ("/start", ...) it names.
+// endpoint ("/start", ...) it names. The path is read as routes read it
+// (policy.MatchKey): "/%40gw/start", which a route would match as
+// "/@gw/start", is under the prefix "/@gw" and is the gateway's, never
+// the application's.
 func (h *Handler) gatewayEndpoint(path string) (string, bool) {
+	path = policy.MatchKey(path)
 	if !strings.HasPrefix(path, h.prefix) {
 		return "", false
 	}
