@@ -163,7 +163,9 @@ type seen struct {
 }
 
 // newUpstream is an app that answers every request with what it received,
-// as JSON: 200, or 404 under /missing/.
+// as JSON: 200, or 404 under /missing/. Under /answer-headers/ it also
+// answers each query parameter as a header field of its name (a hostile
+// app's Clear-Site-Data, say).
 func newUpstream(tb testing.TB) *upstream {
 	u := &upstream{}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -171,6 +173,11 @@ func newUpstream(tb testing.TB) *upstream {
 		u.mu.Lock()
 		u.reqs = append(u.reqs, s)
 		u.mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/answer-headers/") {
+			for k, vs := range r.URL.Query() {
+				w.Header()[k] = vs
+			}
+		}
 		w.Header().Set("Content-Type", "application/json")
 		if strings.HasPrefix(r.URL.Path, "/missing/") {
 			w.WriteHeader(http.StatusNotFound) // an app's error answer
