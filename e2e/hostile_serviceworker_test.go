@@ -24,7 +24,7 @@ self.addEventListener("fetch", e => {
 
 // workerHosts starts, behind one gateway on a sibling-domain origin, app
 // (the upstream "app") and a hostile application (the upstream "hostile")
-// whose worker scripts (paths ending in /sw.js) are hostileWorker, with
+// whose worker scripts (paths ending in /sw.js, or asked with ?sw) are hostileWorker, with
 // Service-Worker-Allowed allowed unless it is "", and whose other pages
 // show #hostile; routes are the gateway's [[routes]].
 func workerHosts(t *testing.T, app http.HandlerFunc, allowed, routes string) (string, *gateway) {
@@ -33,7 +33,7 @@ func workerHosts(t *testing.T, app http.HandlerFunc, allowed, routes string) (st
 	appSrv := httptest.NewServer(app)
 	t.Cleanup(appSrv.Close)
 	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/sw.js") {
+		if strings.HasSuffix(r.URL.Path, "/sw.js") || r.URL.Query().Has("sw") {
 			if allowed != "" {
 				w.Header().Set("Service-Worker-Allowed", allowed)
 			}
@@ -134,6 +134,44 @@ func TestHostileWorkerDefaultScopeInChromium(t *testing.T) {
 		t.Errorf("the hostile worker over /shared/app/: %q, want refused: SecurityError", got)
 	}
 	if got := register("/shared/own/sw.js", "/shared/own/"); got != "registered" {
+		t.Errorf("the hostile worker for its own directory: %q, want registered", got)
+	}
+}
+
+// TestHostileWorkerAtItsRouteRootInChromium: a gateway routes /hostile/**,
+// which matches /hostile itself, to a hostile application, and
+// /hostile-admin/** to another. A worker script at /hostile sits in the
+// directory /, which is not the hostile application's, so the gateway
+// limited its scope to the script's own path, /hostile: a prefix of
+// /hostile-admin/, and Chromium registered the worker for "/hostile", over
+// the other application's pages. The limit is now the directory /hostile/,
+// which only the hostile application's paths are beneath; its worker still
+// registers there.
+func TestHostileWorkerAtItsRouteRootInChromium(t *testing.T) {
+	t.Parallel()
+	origin, gw := workerHosts(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(`<!doctype html><title>admin</title><p id="admin">admin</p>`))
+	}, "", "[[routes]]\npath = \"/hostile/**\"\npublic = true\nupstream = \"hostile\"\n\n"+
+		"[[routes]]\npath = \"/hostile-admin/**\"\npublic = true\nupstream = \"app\"\n")
+	ctx := siblingChromium(t)
+	step, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(step, chromedp.Navigate(origin+"/hostile/"), chromedp.WaitVisible("#hostile")); err != nil {
+		t.Fatalf("the hostile page: %v\n%s", err, gw.Proc.Output())
+	}
+	register := func(scope string) string {
+		got, err := chromedp.Run(step, chromedp.Evaluate[string](`navigator.serviceWorker.register("/hostile?sw", {scope: "`+scope+`"})
+			.then(r => "registered", e => "refused: " + e.name)`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("register: %v", err)
+		}
+		return got
+	}
+	if got := register("/hostile"); got != "refused: SecurityError" {
+		t.Errorf("the hostile worker over /hostile-admin/: %q, want refused: SecurityError", got)
+	}
+	if got := register("/hostile/"); got != "registered" {
 		t.Errorf("the hostile worker for its own directory: %q, want registered", got)
 	}
 }

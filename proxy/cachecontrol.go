@@ -25,7 +25,9 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 	} else {
 		h.guardTrailers(ex, resp)
 	}
-	h.keepWorkerScope(ex, resp.Request.Header, resp.Header)
+	if err := h.keepWorkerScope(ex, resp.Request.Header, resp.Header); err != nil {
+		return err
+	}
 	if ex == nil {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"math"
 	"net/http"
 	"net/url"
@@ -24,21 +25,41 @@ const workerAllowed = "Service-Worker-Allowed"
 // on several lines is removed too. Without the field a worker's scope is
 // limited by its script's directory, which may hold another's paths
 // (/public/sw.js above /public/other/): for a worker's script (asked, the
-// request's header, has Service-Worker) the limit is then the script's
-// own path.
-func (h *Handler) keepWorkerScope(ex *exchange, asked, hdr http.Header) {
+// request's header, has Service-Worker) the limit is then scriptScope.
+func (h *Handler) keepWorkerScope(ex *exchange, asked, hdr http.Header) error {
 	vals := hdr[workerAllowed]
 	script := asked["Service-Worker"] != nil
 	if vals == nil && !script {
-		return // the hot path: two map lookups, no allocation
+		return nil // the hot path: two map lookups, no allocation
 	}
 	if len(vals) == 1 && h.ownsScope(ex, vals[0]) {
-		return
+		return nil
 	}
 	delete(hdr, workerAllowed)
 	if script && ex != nil && !h.ownsScope(ex, "./") {
-		hdr[workerAllowed] = []string{ex.path}
+		return h.scriptScope(ex, hdr)
 	}
+	return nil
+}
+
+// scriptScope limits the scope of a worker whose script's directory is not
+// its application's to the script's path as a directory (/public/sw.js/).
+// The path itself (/public/sw.js) was the limit, and a scope controls every
+// URL it is a prefix of: a script at /hostile, which /hostile/** matches,
+// had Chromium register its worker for "/hostile", over another
+// application's /hostile-admin/. A directory is checked like any scope;
+// when even that one holds another's paths the script is refused (502), so
+// that no worker's scope is left to its script's directory.
+func (h *Handler) scriptScope(ex *exchange, hdr http.Header) error {
+	limit := ex.path
+	if !strings.HasSuffix(limit, "/") {
+		limit += "/"
+	}
+	if !h.ownsScope(ex, limit) {
+		return errors.New("proxy: a service worker script whose scope would hold another upstream's paths")
+	}
+	hdr[workerAllowed] = []string{limit}
+	return nil
 }
 
 // ownsScope reports whether every path the scope v controls, resolved

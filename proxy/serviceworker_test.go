@@ -93,18 +93,25 @@ func workerGateway(t *testing.T) *httptest.Server {
 // whose script sits above another's paths (/public/sw.js, above
 // /public/other/) controlled them without any header. For a worker's
 // script (Service-Worker: script), such a limit becomes the script's own
-// path; an application's own directory stays as it is.
+// path as a directory, never the path itself: a scope is a prefix, and
+// /public/oth would cover /public/other/. A script whose path as a
+// directory holds another's paths too (/public, above /public/other/) is
+// refused. An application's own directory stays as it is.
 func TestUpstreamServiceWorkerDefaultScope(t *testing.T) {
 	srv := workerGateway(t)
 	for _, tc := range []struct {
 		path, swa string
 		want      []string
+		status    int
 	}{
-		{"/public/sw.js", "", []string{"/public/sw.js"}},
-		{"/public/sw.js", "/public/", []string{"/public/sw.js"}},
-		{"/public/static/sw.js", "", nil},
-		{"/public/static/sw.js", "/public/static/", []string{"/public/static/"}},
-		{"/public/other/sw.js", "", nil},
+		{"/public/sw.js", "", []string{"/public/sw.js/"}, 200},
+		{"/public/sw.js", "/public/", []string{"/public/sw.js/"}, 200},
+		{"/public/oth", "", []string{"/public/oth/"}, 200},
+		{"/public/static/", "", nil, 200},
+		{"/public", "", nil, http.StatusBadGateway},
+		{"/public/static/sw.js", "", nil, 200},
+		{"/public/static/sw.js", "/public/static/", []string{"/public/static/"}, 200},
+		{"/public/other/sw.js", "", nil, 200},
 	} {
 		u := srv.URL + tc.path
 		if tc.swa != "" {
@@ -117,8 +124,9 @@ func TestUpstreamServiceWorkerDefaultScope(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = resp.Body.Close()
-		if got := resp.Header.Values("Service-Worker-Allowed"); !slices.Equal(got, tc.want) {
-			t.Errorf("%s with Service-Worker-Allowed %q: the client got %q, want %q", tc.path, tc.swa, got, tc.want)
+		if got := resp.Header.Values("Service-Worker-Allowed"); !slices.Equal(got, tc.want) || resp.StatusCode != tc.status {
+			t.Errorf("%s with Service-Worker-Allowed %q: the client got %d %q, want %d %q", tc.path, tc.swa,
+				resp.StatusCode, got, tc.status, tc.want)
 		}
 	}
 }
