@@ -133,6 +133,7 @@ func TestGroupCaseWarning(t *testing.T) {
 		// No kind's identity holds a look-alike group: the sign-in is refused.
 		{"oidc", "ａｄｍｉｎｓ", `"ａｄｍｉｎｓ" never matches: 'ａ' (U+FF41) reads as ASCII to applications that fold case or apply NFKC, and a sign-in with such a group is refused`},
 		{"oidc", "\u212aube", "\"\u212aube\" never matches: '\u212a' (U+212A) reads as ASCII to applications that fold case or apply NFKC, and a sign-in with such a group is refused"},
+		{"oidc", "gro\u00df", "\"gro\u00df\" never matches: '\u00df' (U+00DF) reads as ASCII to applications that fold case or apply NFKC, and a sign-in with such a group is refused"},
 		{"oidc", "e\u0301quipe", `never matches: it is not in composed form (NFC), and a sign-in with such a group is refused`},
 		{"oidc", "\u00c9quipe", ""},
 		{"entra", "Dashboards.Reader", ""},

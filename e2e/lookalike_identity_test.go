@@ -11,7 +11,8 @@ import (
 // another, ASCII one: it lowercases (strings.ToLower, Python's lower(),
 // JavaScript's toLowerCase() take the Kelvin sign for "k"), compares
 // case-insensitively (Java's equalsIgnoreCase takes the dotless "ı" for "i"
-// and the long "ſ" for "s"), or normalises (Django's usernames are NFKC:
+// and the long "ſ" for "s"; JavaScript's toUpperCase() and Python's
+// casefold() take the sharp "ß" for "ss"), or normalises (Django's usernames are NFKC:
 // fullwidth "ａｄｍｉｎ" is "admin"; NFC makes an NFD "é" another user's).
 var lookalikeUsers = []struct {
 	name string
@@ -21,6 +22,7 @@ var lookalikeUsers = []struct {
 	{"fullwidth preferred_username", oidctest.User{Subject: "u1", Claims: map[string]any{"preferred_username": "ａｄｍｉｎ"}}},
 	{"dotless i in preferred_username", oidctest.User{Subject: "u2", Claims: map[string]any{"preferred_username": "adm\u0131n"}}},
 	{"long s in the user", oidctest.User{Subject: "\u017fam", Claims: map[string]any{}}},
+	{"sharp s in preferred_username", oidctest.User{Subject: "u6", Claims: map[string]any{"preferred_username": "bo\u00df"}}},
 	{"NFD address", oidctest.User{Subject: "u3", Claims: map[string]any{"email": "jose\u0301@example.com", "email_verified": true}}},
 	{"fullwidth group", oidctest.User{Subject: "u4", Claims: map[string]any{"groups": []any{"staff", "ａｄｍｉｎｓ"}}}},
 	{"Kelvin-sign group", oidctest.User{Subject: "u5", Claims: map[string]any{"groups": []any{"\u212aube"}}}},

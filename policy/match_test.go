@@ -59,6 +59,8 @@ func TestCompileErrors(t *testing.T) {
 		{"email kelvin sign", RouteConfig{Path: "/", AllowEmails: []string{"\u212aate@example.com"}}, "allow_emails"},
 		{"email fullwidth", RouteConfig{Path: "/", AllowEmails: []string{"ａdmin@example.com"}}, "allow_emails"},
 		{"email NFD", RouteConfig{Path: "/", AllowEmails: []string{"jose\u0301@example.com"}}, "allow_emails"},
+		{"email sharp s", RouteConfig{Path: "/", AllowEmails: []string{"bo\u00df@example.com"}}, "allow_emails"},
+		{"domain sharp s", RouteConfig{Path: "/", AllowEmailDomains: []string{"stra\u00dfe.example"}}, "allow_email_domains"},
 		{"domain dotted capital I", RouteConfig{Path: "/", AllowEmailDomains: []string{"exampl\u0130.com"}}, "allow_email_domains"},
 		{"empty claim path", RouteConfig{Path: "/", RequireClaims: map[string]string{"": "x"}}, "require_claims"},
 	}

@@ -37,8 +37,9 @@ func TestToLower(t *testing.T) {
 	}
 }
 
-// TestCaseLookalike pins the characters that Unicode's simple case mapping
-// or folding turns into ASCII: exactly these four.
+// TestCaseLookalike pins the characters that Unicode's case mapping or
+// folding, simple or full, turns into ASCII: exactly these six (the
+// ligatures full mapping turns into ASCII are NFKCLookalike's).
 func TestCaseLookalike(t *testing.T) {
 	var got []rune
 	for r := rune(0); r <= 0x10FFFF; r++ {
@@ -46,7 +47,7 @@ func TestCaseLookalike(t *testing.T) {
 			got = append(got, r)
 		}
 	}
-	if want := []rune{0x130, 0x131, 0x17f, 0x212a}; string(got) != string(want) {
+	if want := []rune{0xdf, 0x130, 0x131, 0x17f, 0x1e9e, 0x212a}; string(got) != string(want) {
 		t.Errorf("CaseLookalike holds %U, want %U", got, want)
 	}
 }
@@ -56,7 +57,7 @@ func TestCaseLookalike(t *testing.T) {
 func TestMisreadable(t *testing.T) {
 	for s, bad := range map[string]bool{"alice": false, "José": false, "Müller": false, "山田太郎": false,
 		"\u212aate": true, "ａｄｍｉｎ": true, "adm\u0131n": true, "\u017fam": true, "jose\u0301": true,
-		"ops\u00b2": true, "\ufb01ona": true} {
+		"ops\u00b2": true, "\ufb01ona": true, "wei\u00df": true, "WEI\u1e9e": true} {
 		if got := Misreadable(s) != ""; got != bad {
 			t.Errorf("Misreadable(%q) = %q", s, Misreadable(s))
 		}
