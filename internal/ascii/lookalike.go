@@ -35,17 +35,25 @@ func NFKCLookalike(r rune) bool {
 	return false
 }
 
-// CaseLookalike reports whether the character r (not ASCII) becomes an
-// ASCII letter under Unicode's simple case mapping or folding: U+0130 "İ"
+// CaseLookalike reports whether the character r (not ASCII) becomes ASCII
+// under Unicode's case mapping or folding, simple or full: U+0130 "İ"
 // lowercases to "i", the dotless "ı" uppercases to "I", the long "ſ" to
 // "S", and the Kelvin sign lowercases to "k". An application that
 // lowercases (Go's strings.ToLower, Python's lower(), JavaScript's
 // toLowerCase()) or compares case-insensitively (Java's equalsIgnoreCase)
 // reads "\u212aate" as "kate" and "admın" as "admin", where ASCII case
-// alone keeps them apart.
+// alone keeps them apart. Full mapping (SpecialCasing.txt), which Go's
+// unicode package leaves out, adds the sharp s: "ß" uppercases to "SS"
+// (JavaScript's toUpperCase(), Java's toUpperCase(), Python's upper()) and
+// both "ß" and the capital "ẞ" fold to "ss" (Python's casefold(), the
+// collations of MySQL 8 and ICU), so "boß" is "boss" there. Its other
+// entries that give ASCII are ligatures, which NFKCLookalike reports.
 func CaseLookalike(r rune) bool {
 	if r < utf8.RuneSelf {
 		return false
+	}
+	if r == '\u00df' || r == '\u1e9e' {
+		return true
 	}
 	if unicode.ToLower(r) < utf8.RuneSelf || unicode.ToUpper(r) < utf8.RuneSelf || unicode.ToTitle(r) < utf8.RuneSelf {
 		return true
