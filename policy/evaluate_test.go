@@ -44,6 +44,14 @@ func TestEvaluate(t *testing.T) {
 		{"email case-insensitive", RouteConfig{AllowEmails: []string{"a@example.com"}}, verified("A@EXAMPLE.COM"), portcullis.OutcomeAllow, "", nil},
 		{"email config case-insensitive", RouteConfig{AllowEmails: []string{"A@Example.com"}}, verified("a@example.com"), portcullis.OutcomeAllow, "", nil},
 		{"email other", RouteConfig{AllowEmails: []string{"a@example.com"}}, verified("b@example.com"), portcullis.OutcomeForbidden, "email not allowed", nil},
+		// Case-insensitive beyond ASCII: the entry was lower-cased with
+		// Unicode's mapping, the address with ASCII's, so MÜLLER was
+		// refused an entry müller. A look-alike never folds into ASCII.
+		{"email non-ASCII case", RouteConfig{AllowEmails: []string{"müller@example.com"}}, verified("MÜLLER@example.com"), portcullis.OutcomeAllow, "", nil},
+		{"email config non-ASCII case", RouteConfig{AllowEmails: []string{"MÜLLER@EXAMPLE.com"}}, verified("Müller@example.com"), portcullis.OutcomeAllow, "", nil},
+		{"email Greek sigma forms", RouteConfig{AllowEmails: []string{"σοφια@example.gr"}}, verified("ΣΟΦΙΑ@example.gr"), portcullis.OutcomeAllow, "", nil},
+		{"email Kelvin sign never kate", RouteConfig{AllowEmails: []string{"kate@example.com"}}, verified("\u212aate@example.com"), portcullis.OutcomeForbidden, "email not allowed", nil},
+		{"email non-ASCII other", RouteConfig{AllowEmails: []string{"müller@example.com"}}, verified("muller@example.com"), portcullis.OutcomeForbidden, "email not allowed", nil},
 		{"email unverified", RouteConfig{AllowEmails: []string{"a@example.com"}}, &portcullis.Identity{Email: "a@example.com"}, portcullis.OutcomeForbidden, "email not verified (the provider sent no email_verified claim)", nil},
 		{"email absent", RouteConfig{AllowEmails: []string{"a@example.com"}}, &portcullis.Identity{EmailVerified: true}, portcullis.OutcomeForbidden, "no email address", nil},
 		{"email two ats", RouteConfig{AllowEmails: []string{"a@example.com"}}, verified("a@b@example.com"), portcullis.OutcomeForbidden, "email address is not valid", nil},
@@ -51,6 +59,8 @@ func TestEvaluate(t *testing.T) {
 
 		{"domain ok", RouteConfig{AllowEmailDomains: []string{"example.com"}}, verified("a@example.com"), portcullis.OutcomeAllow, "", nil},
 		{"domain case", RouteConfig{AllowEmailDomains: []string{"Example.COM"}}, verified("a@EXAMPLE.com"), portcullis.OutcomeAllow, "", nil},
+		{"domain non-ASCII case", RouteConfig{AllowEmailDomains: []string{"bücher.example"}}, verified("a@BÜCHER.example"), portcullis.OutcomeAllow, "", nil},
+		{"domain config non-ASCII case", RouteConfig{AllowEmailDomains: []string{"BÜCHER.example"}}, verified("ä@bücher.example"), portcullis.OutcomeAllow, "", nil},
 		{"domain two ats", RouteConfig{AllowEmailDomains: []string{"example.com"}}, verified("a@b@example.com"), portcullis.OutcomeForbidden, "email address is not valid", nil},
 		{"domain no at", RouteConfig{AllowEmailDomains: []string{"example.com"}}, verified("example.com"), portcullis.OutcomeForbidden, "email address is not valid", nil},
 		{"domain trailing dot", RouteConfig{AllowEmailDomains: []string{"example.com"}}, verified("a@example.com."), portcullis.OutcomeForbidden, "email domain not allowed", nil},
