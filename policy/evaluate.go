@@ -101,7 +101,7 @@ func (ru *rules) compileGroups(groups []string) error {
 	return nil
 }
 
-// compileEmails checks and keeps allow_emails, lower-cased.
+// compileEmails checks and keeps allow_emails, case-folded (foldEmail).
 func (ru *rules) compileEmails(emails []string) error {
 	if len(emails) == 0 {
 		return nil
@@ -114,12 +114,12 @@ func (ru *rules) compileEmails(emails []string) error {
 		if err := checkReadable(e); err != nil {
 			return err
 		}
-		ru.emails[strings.ToLower(e)] = struct{}{}
+		ru.emails[foldEmail(e)] = struct{}{}
 	}
 	return nil
 }
 
-// compileDomains checks and keeps allow_email_domains, lower-cased; "*"
+// compileDomains checks and keeps allow_email_domains, case-folded; "*"
 // allows any domain.
 func (ru *rules) compileDomains(domains []string) error {
 	if len(domains) == 0 {
@@ -137,7 +137,7 @@ func (ru *rules) compileDomains(domains []string) error {
 		if err := checkReadable(d); err != nil {
 			return err
 		}
-		ru.domains[strings.ToLower(d)] = struct{}{}
+		ru.domains[foldEmail(d)] = struct{}{}
 	}
 	return nil
 }
@@ -272,6 +272,13 @@ func (ru *rules) checkEmail(id *portcullis.Identity) string {
 	lower, fits := lowerASCII(&buf, id.Email)
 	if !ok || !fits {
 		return reasonBadEmail
+	}
+	if !isASCII(id.Email) {
+		// Rare: folded beyond ASCII (foldEmail), at a cost. Folding
+		// never makes or removes an "@" (ASCII stays ASCII, nothing else
+		// becomes ASCII), but may change the local part's length.
+		folded := foldEmail(id.Email)
+		lower, local = []byte(folded), folded[:strings.IndexByte(folded, '@')]
 	}
 	domain := lower[len(local)+1:]
 	if ru.emails != nil {
