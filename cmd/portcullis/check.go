@@ -101,6 +101,10 @@ func explain(w io.Writer, file string, h *proxy.Handler, request string, header 
 		fmt.Fprintf(w, "decision: refused (400): method %q is not upper-case\n", shownMethod(method))
 		return denied
 	}
+	if why := identityRefusal(id); why != "" {
+		fmt.Fprintf(w, "decision: refused: serve refuses this identity (its sign-in fails with 502, its bearer token is 401): %s\n", why)
+		return denied
+	}
 	ex, err := h.Explain(method, rawURL, header, id)
 	var refused *proxy.RefusedError
 	switch {
