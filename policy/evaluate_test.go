@@ -51,6 +51,8 @@ func TestEvaluate(t *testing.T) {
 		{"email config non-ASCII case", RouteConfig{AllowEmails: []string{"MÜLLER@EXAMPLE.com"}}, verified("Müller@example.com"), portcullis.OutcomeAllow, "", nil},
 		{"email Greek sigma forms", RouteConfig{AllowEmails: []string{"σοφια@example.gr"}}, verified("ΣΟΦΙΑ@example.gr"), portcullis.OutcomeAllow, "", nil},
 		{"email Kelvin sign never kate", RouteConfig{AllowEmails: []string{"kate@example.com"}}, verified("\u212aate@example.com"), portcullis.OutcomeForbidden, "email not allowed", nil},
+		{"email micro sign is not mu", RouteConfig{AllowEmails: []string{"\u03bcaria@example.gr"}}, verified("\u00b5aria@example.gr"), portcullis.OutcomeForbidden, "email not allowed", nil},
+		{"email capital mu is mu", RouteConfig{AllowEmails: []string{"\u03bcaria@example.gr"}}, verified("\u039caria@example.gr"), portcullis.OutcomeAllow, "", nil},
 		{"email non-ASCII other", RouteConfig{AllowEmails: []string{"müller@example.com"}}, verified("muller@example.com"), portcullis.OutcomeForbidden, "email not allowed", nil},
 		{"email unverified", RouteConfig{AllowEmails: []string{"a@example.com"}}, &portcullis.Identity{Email: "a@example.com"}, portcullis.OutcomeForbidden, "email not verified (the provider sent no email_verified claim)", nil},
 		{"email absent", RouteConfig{AllowEmails: []string{"a@example.com"}}, &portcullis.Identity{EmailVerified: true}, portcullis.OutcomeForbidden, "no email address", nil},
