@@ -29,6 +29,15 @@ traefik_pid=$!
   command -v actionlint >/dev/null 2>&1 || go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 ) >"$tools_log" 2>&1 &
 tools_pid=$!
+# A run that stops early (a failed install, a failed test) stops these
+# builds too, rather than leave them compiling after it has exited.
+kill_tree() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$child"; done
+  kill "$1" 2>/dev/null || true
+}
+# Only jobs still in the shell's table: a finished one's PID may be reused.
+trap 'for job in $(jobs -p); do kill_tree "$job"; done' EXIT
 # wait_for PID LOG NAME: waits for a background build, shows its output, and
 # stops the run if it failed.
 wait_for() {
