@@ -1,7 +1,11 @@
 package proxy
 
 import (
+	"encoding/base64"
+	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/session"
 )
 
 // TestLookalikeSessionHeadersAndAssertion: idp refuses a sign-in whose
@@ -22,5 +26,39 @@ func TestLookalikeSessionHeadersAndAssertion(t *testing.T) {
 	}
 	if h.Get("X-Forwarded-Email") == "" {
 		t.Errorf("the email header was left out too: %v", h)
+	}
+}
+
+// TestLookalikeProviderSubNoAssertion: idp refuses a sign-in whose
+// provider sub is a look-alike, and the assertion states that sub as its
+// sub_id (iss_sub), which an application keys accounts on. A session saved
+// before the rule, whose user (user_claim = email, say) is plain but whose
+// sub is "\u212aate" (kate's to an application that lowercases), got an
+// assertion naming it: the check covered the user, email, username and
+// groups only. Neither form of the sub (ProviderSubject, or the sub claim of
+// a session saved before that field) is stated now; the user header stays.
+func TestLookalikeProviderSubNoAssertion(t *testing.T) {
+	for name, set := range map[string]func(s *session.Session){
+		"provider subject": func(s *session.Session) { s.Identity.ProviderSubject = "\u212aate" },
+		"sub claim": func(s *session.Session) {
+			s.Identity.ProviderSubject, s.Identity.Claims = "", map[string]any{"sub": "\u212aate"}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			s := f.session()
+			s.Identity.Issuer = "https://idp.test"
+			set(s)
+			f.do(t, "GET", "/app/x", nil, withCookies(f.cookies(t, s)))
+			h := f.up.last(t).Header
+			if v := h.Get("X-Portcullis-Jwt-Assertion"); v != "" {
+				_, payload, _ := strings.Cut(v, ".")
+				claims, _ := base64.RawURLEncoding.DecodeString(strings.Split(payload, ".")[0])
+				t.Errorf("assertion sent for a look-alike provider sub: %s", claims)
+			}
+			if h.Get("X-Forwarded-User") == "" {
+				t.Errorf("the user header was left out too: %v", h)
+			}
+		})
 	}
 }
