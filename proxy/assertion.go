@@ -24,6 +24,7 @@ import (
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/idp"
+	"github.com/portcullis/portcullis/internal/ascii"
 	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/policy"
 )
@@ -295,13 +296,22 @@ func subjectIDOf(id *portcullis.Identity) *subjectID {
 }
 
 // assertable refuses an identity whose user, email, preferred_username or
-// groups idp.IdentityValue refuses: only one saved before that rule (an
-// older version's session) can hold such a value, and its headers leave
-// it out (headerNames.values); the assertion must not state it either.
+// groups idp.IdentityValue refuses, or whose provider sub, the sub_id the
+// assertion states (subjectIDOf), an application may read as another
+// (ascii.Misreadable, which idp applies to it at sign-in): only one saved
+// before that rule (an older version's session) can hold such a value,
+// and its headers leave it out (headerNames.values); the assertion must
+// not state it either. The sub_id was once left unchecked, and an app
+// keying accounts on it read "\u212aate" as kate's.
 func assertable(id *portcullis.Identity) error {
 	for _, v := range [...]any{id.Subject, verifiedEmail(id), id.PreferredUsername, id.Groups} {
 		if _, err := idp.IdentityValue(v); err != nil {
 			return err
+		}
+	}
+	if sid := subjectIDOf(id); sid != nil {
+		if why := ascii.Misreadable(sid.Sub); why != "" {
+			return fmt.Errorf("%w: the provider sub: %s", idp.ErrLookalike, why)
 		}
 	}
 	return nil
