@@ -61,3 +61,47 @@ func TestAliasAnyFormatSuffix(t *testing.T) {
 		}
 	}
 }
+
+// railsDotStatus is Rails' route "/.status(.:format)", a literal segment
+// that starts with a dot, as Journey compiles it.
+var railsDotStatus = regexp.MustCompile(`^/\.status(?:\.[^./?]+)?/?$`)
+
+// TestAliasFormatSuffixAfterLeadingDot: a segment that starts with a dot
+// (".status", ".env") has no format suffix in that dot, but one after its
+// name as any other: Rails serves "/.status.json" as "/.status" and
+// Spring's "/.status.*" matches it. Since the suffix rule was widened
+// (review KO), such a segment got no alias at all, and a non-admin reached
+// the admins' literal route "/.status" through "/.status.json", which
+// before was decided as "/.status" too.
+func TestAliasFormatSuffixAfterLeadingDot(t *testing.T) {
+	var served atomic.Int32
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		if railsDotStatus.MatchString(r.URL.Path) {
+			served.Add(1)
+		}
+		_, _ = io.WriteString(w, "ok")
+	}, withRoutes(t, []policy.RouteConfig{
+		{Path: "/.status", AllowGroups: []string{"admins"}},
+		{Path: "/**"},
+	}))
+	f.prov.bearers["bob-token"] = &portcullis.Identity{Subject: "bob", Groups: []string{"staff"}}
+	bob := withHeader("Authorization", "Bearer bob-token")
+	for _, p := range []string{"/.status.json", "/.status.x-y", "/.status.", "/.status.json/", "/.status.tar.gz"} {
+		if r := f.do(t, "GET", p, nil, bob); r.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s as a non-admin: %d, want 403 like /.status", p, r.StatusCode)
+		}
+	}
+	if n := served.Load(); n != 0 {
+		t.Errorf("the admins' /.status served to a non-admin %d times", n)
+	}
+	trusted := fromPeer("10.0.0.5:4000")
+	r := f.do(t, "GET", "/oauth2/auth", nil, trusted, bob, withHeader("X-Original-URL", "http://app.test/.status.json"))
+	if r.StatusCode != http.StatusForbidden {
+		t.Errorf("forward-auth /.status.json as a non-admin: %d, want 403", r.StatusCode)
+	}
+	for _, p := range []string{"/.statusx", "/..status", "/a/.status"} {
+		if r := f.do(t, "GET", p, nil, bob); r.StatusCode != http.StatusOK {
+			t.Errorf("GET %s as a non-admin: %d, want 200", p, r.StatusCode)
+		}
+	}
+}
