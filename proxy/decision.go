@@ -203,9 +203,12 @@ func (h *Handler) decidePath(ex *exchange, r *http.Request, q request) error {
 // A suffix is whatever follows the dot, however short or spelt: Rails'
 // format is any run of characters but ".", "/" and "?" ("/reports.x-y",
 // "/reports.%20" are reports#index), Spring's suffix pattern "/reports.*"
-// matches "/reports." too, and IIS drops a name's trailing dots. Only a
-// segment that starts with a dot (".env") has none. An alias only ever
-// adds a refusal (decideAlias), so reading too many suffixes costs a
+// matches "/reports." too, and IIS drops a name's trailing dots. A
+// segment's leading dots are its name's (".env" has no suffix), but a
+// suffix may follow that name as any other's: Rails' "/.env(.:format)"
+// serves "/.env.json" (a segment that starts with a dot had no alias at
+// all, and "/.env.json" skipped the literal route "/.env"). An alias only
+// ever adds a refusal (decideAlias), so reading too many suffixes costs a
 // lookup, while reading too few let a literal route be skipped. The n
 // aliases are returned in an array, so that asking costs no allocation.
 func pathAliases(path string) (out [3]string, n int) {
@@ -217,10 +220,12 @@ func pathAliases(path string) (out [3]string, n int) {
 		out[n], n = p, n+1
 	}
 	seg := p[strings.LastIndexByte(p, '/')+1:]
-	first := strings.IndexByte(seg, '.')
+	name := len(seg) - len(strings.TrimLeft(seg, ".")) // the leading dots
+	first := strings.IndexByte(seg[name:], '.')
 	if first <= 0 {
 		return out, n
 	}
+	first += name
 	last := strings.LastIndexByte(seg, '.')
 	out[n], n = p[:len(p)-len(seg)+last], n+1
 	if first < last {
