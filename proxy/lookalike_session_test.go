@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"encoding/base64"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -60,5 +62,39 @@ func TestLookalikeProviderSubNoAssertion(t *testing.T) {
 				t.Errorf("the user header was left out too: %v", h)
 			}
 		})
+	}
+}
+
+// TestLookalikeSessionUserinfo: the userinfo endpoint states the identity
+// to the application's pages, and to any client with the session, as the
+// assertion states it to the application's server (its JSON has the
+// same sub, email, preferred_username, groups and sub_id). A session saved
+// before the look-alike rule got its headers left out and no assertion,
+// but userinfo still answered "\u212aate" as its sub, kate's to a page
+// that lowercases. Such an identity is now refused there (403) and none of
+// its values is echoed; a plain one is answered as before.
+func TestLookalikeSessionUserinfo(t *testing.T) {
+	for name, set := range map[string]func(s *session.Session){
+		"user":         func(s *session.Session) { s.Identity.Subject = "\u212aate" },
+		"email":        func(s *session.Session) { s.Identity.Email, s.Identity.EmailVerified = "\u212aate@example.com", false },
+		"username":     func(s *session.Session) { s.Identity.PreferredUsername = "ａｄｍｉｎ" },
+		"group":        func(s *session.Session) { s.Identity.Groups = []string{"staff", "ａｄｍｉｎｓ"} },
+		"provider sub": func(s *session.Session) { s.Identity.ProviderSubject = "\u212aate" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			s := f.session()
+			s.Identity.Issuer = "https://idp.test"
+			set(s)
+			r := f.do(t, "GET", "/oauth2/userinfo", nil, withCookies(f.cookies(t, s)))
+			body, _ := io.ReadAll(r.Body)
+			if r.StatusCode != http.StatusForbidden || strings.Contains(string(body), "\u212a") || strings.Contains(string(body), "ａ") {
+				t.Errorf("userinfo of a look-alike identity: %d %s, want 403 without it", r.StatusCode, body)
+			}
+		})
+	}
+	f := newFixture(t)
+	if r := f.do(t, "GET", "/oauth2/userinfo", nil, withCookies(f.cookies(t, f.session()))); r.StatusCode != http.StatusOK {
+		t.Errorf("userinfo of a plain identity: %d, want 200", r.StatusCode)
 	}
 }
