@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,17 +24,7 @@ import (
 func TestCrossOriginWebSocketInChromium(t *testing.T) {
 	t.Parallel()
 	p := oidctest.New(t, oidctest.Options{})
-	var mu sync.Mutex
-	var users []string // X-Forwarded-User of each handshake the app got
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
-			mu.Lock()
-			users = append(users, r.Header.Get("X-Forwarded-User"))
-			mu.Unlock()
-		}
-		echoWebSocket(w, r)
-	}))
-	t.Cleanup(up.Close)
+	up, users := handshakeRecorder(t)
 	gw := startGateway(t, pickAddrs(t), wsConfig(p, up.URL, "", ""))
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("<!doctype html><title>other origin</title>"))
@@ -46,8 +37,7 @@ func TestCrossOriginWebSocketInChromium(t *testing.T) {
 	if err := chromedp.Do(step, chromedp.Navigate(gw.URL+"/app/home")); err != nil {
 		t.Fatalf("sign-in: %v\n%s", err, gw.Proc.Output())
 	}
-	open := `new Promise(res => { const ws = new WebSocket(` + jsString("ws"+strings.TrimPrefix(gw.URL, "http")+"/app/ws") + `);
-		ws.onopen = () => res("open"); ws.onerror = () => res("refused"); setTimeout(() => res("timeout"), 10000); })`
+	open := openWebSocketJS(gw.URL + "/app/ws")
 	for _, c := range []struct{ at, want string }{{page.URL + "/", "refused"}, {gw.URL + "/app/home", "open"}} {
 		if err := chromedp.Do(step, chromedp.Navigate(c.at)); err != nil {
 			t.Fatalf("navigate to %s: %v", c.at, err)
@@ -57,9 +47,36 @@ func TestCrossOriginWebSocketInChromium(t *testing.T) {
 			t.Errorf("a WebSocket opened by the page at %s: %q, %v; want %s", c.at, got, err, c.want)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(users) != 1 || users[0] != "alice" {
-		t.Errorf("the app got handshakes as %q, want one, alice's, from the gateway's own page\n%s", users, gw.Proc.Output())
+	if got := users(); len(got) != 1 || got[0] != "alice" {
+		t.Errorf("the app got handshakes as %q, want one, alice's, from the gateway's own page\n%s", got, gw.Proc.Output())
 	}
+}
+
+// handshakeRecorder is an application that echoes WebSockets and records
+// the X-Forwarded-User of each handshake it gets; users returns them.
+func handshakeRecorder(t *testing.T) (up *httptest.Server, users func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []string
+	up = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			mu.Lock()
+			got = append(got, r.Header.Get("X-Forwarded-User"))
+			mu.Unlock()
+		}
+		echoWebSocket(w, r)
+	}))
+	t.Cleanup(up.Close)
+	return up, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+}
+
+// openWebSocketJS is a script that opens a WebSocket to the http(s) URL u
+// and resolves to "open", "refused" or, after 10 s, "timeout".
+func openWebSocketJS(u string) string {
+	return `new Promise(res => { const ws = new WebSocket(` + jsString("ws"+strings.TrimPrefix(u, "http")) + `);
+		ws.onopen = () => res("open"); ws.onerror = () => res("refused"); setTimeout(() => res("timeout"), 10000); })`
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,17 +26,7 @@ import (
 func TestWildcardSiblingWebSocketInChromium(t *testing.T) {
 	t.Parallel()
 	p := oidctest.New(t, oidctest.Options{})
-	var mu sync.Mutex
-	var users []string // X-Forwarded-User of each handshake the app got
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
-			mu.Lock()
-			users = append(users, r.Header.Get("X-Forwarded-User"))
-			mu.Unlock()
-		}
-		echoWebSocket(w, r)
-	}))
-	t.Cleanup(up.Close)
+	up, users := handshakeRecorder(t)
 	sib := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte("<!doctype html><title>sibling</title>"))
@@ -60,8 +49,7 @@ func TestWildcardSiblingWebSocketInChromium(t *testing.T) {
 	if err := chromedp.Do(step, chromedp.Navigate(gwOrigin+"/home")); err != nil {
 		t.Fatalf("sign-in: %v\n%s", err, gw.Proc.Output())
 	}
-	open := `new Promise(res => { const ws = new WebSocket(` + jsString("ws"+strings.TrimPrefix(gwOrigin, "http")+"/ws") + `);
-		ws.onopen = () => res("open"); ws.onerror = () => res("refused"); setTimeout(() => res("timeout"), 10000); })`
+	open := openWebSocketJS(gwOrigin + "/ws")
 	for _, c := range []struct{ host, want string }{{"evil", "refused"}, {"portal", "open"}} {
 		at := "http://" + c.host + "." + siblingDomain + ":" + sibPort + "/"
 		if err := chromedp.Do(step, chromedp.Navigate(at)); err != nil {
@@ -72,9 +60,7 @@ func TestWildcardSiblingWebSocketInChromium(t *testing.T) {
 			t.Errorf("a WebSocket opened by the page at %s: %q, %v; want %s", at, got, err, c.want)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(users) != 1 || users[0] != "alice" {
-		t.Errorf("the app got handshakes as %q, want one, alice's, from the listed host's page\n%s", users, gw.Proc.Output())
+	if got := users(); len(got) != 1 || got[0] != "alice" {
+		t.Errorf("the app got handshakes as %q, want one, alice's, from the listed host's page\n%s", got, gw.Proc.Output())
 	}
 }
