@@ -25,14 +25,8 @@ func TestAnonymousStreamEndsWhenReloadDeniesIt(t *testing.T) {
 	var live atomic.Pointer[Handler]
 	f := newFixtureWith(t, eventStream(nil), func(c *Config) { c.Live = live.Load })
 	br := openStream(t, f, "/public/events", "Accept", "text/event-stream")
-	live.Store(reloaded(t, f, testRoutes))
-	f.clock.Advance(11 * time.Second) // a recheck is due: still allowed
-	readsLines(t, br, 3)
-	live.Store(reloaded(t, f, withoutPublic()))
-	f.clock.Advance(11 * time.Second)
-	if !streamEndsWithin(br, 5*time.Second) {
-		t.Fatal("the anonymous event stream outlived a reload that made its public route need a sign-in")
-	}
+	endsWhenReloadDenies(t, f, &live, br, withoutPublic(),
+		"the anonymous event stream outlived a reload that made its public route need a sign-in")
 }
 
 func TestAnonymousUploadEndsWhenReloadDeniesIt(t *testing.T) {

@@ -137,13 +137,22 @@ func TestStreamEndsWhenReloadDeniesIt(t *testing.T) {
 	f := newFixtureWith(t, eventStream(nil), func(c *Config) { c.Live = live.Load })
 	f.prov.bearers["sse"] = &portcullis.Identity{Subject: "svc", Expiry: f.clock.Now().Add(time.Hour)}
 	br := openStream(t, f, "/app/events", "Authorization", "Bearer sse")
+	endsWhenReloadDenies(t, f, &live, br, stricter(), "the event stream outlived a reload whose rules refuse it")
+}
+
+// endsWhenReloadDenies reloads f with the same routes and checks that the
+// stream on br still flows after a recheck, then reloads with denying and
+// fails with what unless the stream ends at the next recheck.
+func endsWhenReloadDenies(t *testing.T, f *fixture, live *atomic.Pointer[Handler], br *bufio.Reader,
+	denying []policy.RouteConfig, what string) {
+	t.Helper()
 	live.Store(reloaded(t, f, testRoutes))
 	f.clock.Advance(11 * time.Second) // a recheck is due: still allowed
 	readsLines(t, br, 3)
-	live.Store(reloaded(t, f, stricter()))
+	live.Store(reloaded(t, f, denying))
 	f.clock.Advance(11 * time.Second)
 	if !streamEndsWithin(br, 5*time.Second) {
-		t.Fatal("the event stream outlived a reload whose rules refuse it")
+		t.Fatal(what)
 	}
 }
 
