@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
@@ -30,7 +31,7 @@ func TestPlainOAuthIntrospectionFormAuth(t *testing.T) {
 	ctx := context.Background()
 	p := oidctest.New(t, oidctest.Options{ClientSecretPostOnly: true})
 	c := plainOAuthIntrospectingClient(t, p)
-	toks, id, err := c.Exchange(ctx, authorize(t, c, "st", "", testVerifier), testVerifier, "")
+	toks, id, err := c.Exchange(ctx, authorize(t, c, "st", "", testVerifier), testVerifier, "", time.Time{})
 	if err != nil {
 		t.Fatalf("exchange: %v", err)
 	}
@@ -102,7 +103,7 @@ func TestDiscoveredClientSecretPost(t *testing.T) {
 			// The tokens come from the same client as a plain OAuth 2.0
 			// one, which finds the form by itself.
 			plain := plainOAuthClient(t, p)
-			toks, _, err := plain.Exchange(ctx, authorize(t, plain, "st", "", testVerifier), testVerifier, "")
+			toks, _, err := plain.Exchange(ctx, authorize(t, plain, "st", "", testVerifier), testVerifier, "", time.Time{})
 			if err != nil {
 				t.Fatalf("exchange: %v", err)
 			}

@@ -3,6 +3,7 @@ package idp
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
@@ -32,14 +33,14 @@ func TestPlainOAuthTokenRequestNotRepeated(t *testing.T) {
 	c := plainOAuthClient(t, p)
 	p.SetFaults(oidctest.FaultServerError)
 	code := authorize(t, c, "st", "", testVerifier)
-	if _, _, err := c.Exchange(context.Background(), code, testVerifier, ""); err == nil {
+	if _, _, err := c.Exchange(context.Background(), code, testVerifier, "", time.Time{}); err == nil {
 		t.Fatal("exchange with the provider failing: no error")
 	}
 	if n := p.Requests("/token"); n != 1 {
 		t.Errorf("a failed code exchange made %d token requests, want 1 (the code sent once)", n)
 	}
 	p.SetFaults(0)
-	toks, id, err := c.Exchange(context.Background(), code, testVerifier, "")
+	toks, id, err := c.Exchange(context.Background(), code, testVerifier, "", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestPlainOAuthTokenRequestNotRepeated(t *testing.T) {
 	// A restarted gateway has learned nothing: a spent code, then a
 	// refresh while the provider fails.
 	before := p.Requests("/token")
-	if _, _, err := plainOAuthClient(t, p).Exchange(context.Background(), code, testVerifier, ""); err == nil {
+	if _, _, err := plainOAuthClient(t, p).Exchange(context.Background(), code, testVerifier, "", time.Time{}); err == nil {
 		t.Fatal("exchange of a spent code: no error")
 	}
 	if n := p.Requests("/token") - before; n != 1 {
@@ -78,7 +79,7 @@ func TestPlainOAuthFormAuthProvider(t *testing.T) {
 func formAuthProvider(t *testing.T, refusal string) {
 	p := oidctest.New(t, oidctest.Options{ClientSecretPostOnly: true, BasicRefusal: refusal})
 	c := plainOAuthClient(t, p)
-	toks, id, err := c.Exchange(context.Background(), authorize(t, c, "st", "", testVerifier), testVerifier, "")
+	toks, id, err := c.Exchange(context.Background(), authorize(t, c, "st", "", testVerifier), testVerifier, "", time.Time{})
 	if err != nil {
 		t.Fatalf("exchange: %v", err)
 	}

@@ -21,7 +21,10 @@ import (
 // Exchange redeems code with the PKCE verifier (RFC 7636 §4.5), verifies the
 // ID token in full (OIDC Core 3.1.3.7, including nonce and at_hash),
 // completes the claims from userinfo and returns the tokens and identity.
-func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*Tokens, *portcullis.Identity, error) {
+// started is when the sign-in's authorization request was made (its login
+// state's IssuedAt), which max_age is counted back from; zero counts it
+// from now, the strictest reading.
+func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string, started time.Time) (*Tokens, *portcullis.Identity, error) {
 	m := c.meta.Load()
 	if m == nil {
 		return nil, nil, ErrNotReady
@@ -32,7 +35,7 @@ func (c *Client) Exchange(ctx context.Context, code, verifier, nonce string) (*T
 	}
 	var id *portcullis.Identity
 	if c.isOIDC() {
-		id, err = c.signInIdentity(ctx, m, out.IDToken, tok.AccessToken, nonce)
+		id, err = c.signInIdentity(ctx, m, out.IDToken, tok.AccessToken, nonce, started)
 	} else {
 		id, err = c.oauthIdentity(ctx, m, tok.AccessToken)
 	}
@@ -78,7 +81,7 @@ func (c *Client) redeemCode(ctx context.Context, m *metadata, code, verifier str
 // signInIdentity verifies an OpenID Connect sign-in's ID token (signature,
 // claims, freshness, nonce, requested authentication, hosted domain) and
 // returns the identity it names, its claims completed from userinfo.
-func (c *Client) signInIdentity(ctx context.Context, m *metadata, idToken, accessToken, nonce string) (*portcullis.Identity, error) {
+func (c *Client) signInIdentity(ctx context.Context, m *metadata, idToken, accessToken, nonce string, started time.Time) (*portcullis.Identity, error) {
 	if idToken == "" {
 		return nil, errors.New("idp: token response has no id_token")
 	}
@@ -94,7 +97,7 @@ func (c *Client) signInIdentity(ctx context.Context, m *metadata, idToken, acces
 	if nonce == "" || subtle.ConstantTimeCompare([]byte(got), []byte(nonce)) != 1 {
 		return nil, errors.New("idp: ID token nonce does not match the authorization request")
 	}
-	if err := c.checkRequestedAuthentication(vt); err != nil {
+	if err := c.checkRequestedAuthentication(vt, started); err != nil {
 		return nil, err
 	}
 	if err := c.checkHostedDomain(vt.claims, vt.token.Issuer); err != nil {
@@ -129,20 +132,18 @@ func (c *Client) checkFresh(vt *verifiedJWT) error {
 	return nil
 }
 
-// maxLoginDuration is how long before the callback its authorization
-// request may have been made: the login state's lifetime
-// (session.LoginStateTTL, docs/sessions.md).
-const maxLoginDuration = 10 * time.Minute
-
 // checkRequestedAuthentication checks the ID token against the acr_values
 // and max_age of auth_params (OIDC Core 3.1.3.7 steps 12-13). They travel
 // in the authorization request, which the browser carries and can edit: a
 // user with only a password drops acr_values=mfa, and the provider then
 // says in acr what it did instead. The acr must be one requested (exactly,
 // OIDC Core 2); with max_age, auth_time is required (OIDC Core 2) and may
-// be at most max_age before the request, which was made at most
-// maxLoginDuration before now.
-func (c *Client) checkRequestedAuthentication(vt *verifiedJWT) error {
+// be at most max_age before the authorization request was made (started).
+// Counted from the callback with the 10 minutes a login may take added,
+// max_age=0 turned into max_age=86400 signed in from a provider session
+// whose password was 10 minutes old, though the login state says when the
+// request was made.
+func (c *Client) checkRequestedAuthentication(vt *verifiedJWT, started time.Time) error {
 	if want, ok := c.cfg.AuthParams["acr_values"]; ok {
 		acr, _ := vt.claims["acr"].(string)
 		if !slices.Contains(splitScopes(want), acr) {
@@ -150,20 +151,31 @@ func (c *Client) checkRequestedAuthentication(vt *verifiedJWT) error {
 		}
 	}
 	if v, ok := c.cfg.AuthParams["max_age"]; ok {
-		maxAge, _ := parseMaxAge(v) // checked by defaults
-		at, has, err := numericDate(vt.claims, "auth_time")
-		now := c.now()
-		switch {
-		case err != nil:
-			return fmt.Errorf("idp: ID token: %w", err)
-		case !has:
-			return errors.New("idp: ID token has no auth_time although max_age was requested")
-		case now.Add(leeway).Before(at):
-			return fmt.Errorf("idp: ID token auth_time %s is in the future%s", at.UTC().Format(time.RFC3339), clockSkew(now))
-		case now.Sub(at) > maxAge+maxLoginDuration+leeway:
-			return fmt.Errorf("idp: ID token auth_time %s is older than max_age %s allows%s",
-				at.UTC().Format(time.RFC3339), v, gatewayClock(now))
-		}
+		return c.checkAuthTime(vt, v, started)
+	}
+	return nil
+}
+
+// checkAuthTime holds the ID token's auth_time to max_age (the auth_params
+// value v) counted back from started, the sign-in's authorization request;
+// a zero or later started is now.
+func (c *Client) checkAuthTime(vt *verifiedJWT, v string, started time.Time) error {
+	maxAge, _ := parseMaxAge(v) // checked by defaults
+	at, has, err := numericDate(vt.claims, "auth_time")
+	now := c.now()
+	if started.IsZero() || started.After(now) {
+		started = now
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("idp: ID token: %w", err)
+	case !has:
+		return errors.New("idp: ID token has no auth_time although max_age was requested")
+	case now.Add(leeway).Before(at):
+		return fmt.Errorf("idp: ID token auth_time %s is in the future%s", at.UTC().Format(time.RFC3339), clockSkew(now))
+	case started.Sub(at) > maxAge+leeway:
+		return fmt.Errorf("idp: ID token auth_time %s is older than max_age %s allows for a sign-in begun at %s%s",
+			at.UTC().Format(time.RFC3339), v, started.UTC().Format(time.RFC3339), gatewayClock(now))
 	}
 	return nil
 }

@@ -54,7 +54,7 @@ func TestNotReadyBeforeDiscovery(t *testing.T) {
 	if _, err := c.AuthCodeURL("s", "n", "v", nil); !errors.Is(err, ErrNotReady) {
 		t.Errorf("AuthCodeURL err = %v", err)
 	}
-	if _, _, err := c.Exchange(context.Background(), "c", "v", "n"); !errors.Is(err, ErrNotReady) {
+	if _, _, err := c.Exchange(context.Background(), "c", "v", "n", time.Time{}); !errors.Is(err, ErrNotReady) {
 		t.Errorf("Exchange err = %v", err)
 	}
 }
@@ -119,7 +119,7 @@ func TestLoginSlowProviderTimesOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, _, err := c.Exchange(ctx, code, testVerifier, "n"); err == nil {
+	if _, _, err := c.Exchange(ctx, code, testVerifier, "n", time.Time{}); err == nil {
 		t.Fatal("exchange succeeded")
 	}
 	// Far above the 200 ms context, and half the back-channel client's
@@ -160,7 +160,7 @@ func TestLoginChecks(t *testing.T) {
 			if nonce == "-" {
 				nonce = ""
 			}
-			_, id, err := c.Exchange(context.Background(), code, verif, nonce)
+			_, id, err := c.Exchange(context.Background(), code, verif, nonce, time.Time{})
 			if err == nil || id != nil || !strings.Contains(err.Error(), tt.errSub) {
 				t.Fatalf("err = %v, id = %+v; want error containing %q", err, id, tt.errSub)
 			}

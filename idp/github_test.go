@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
@@ -60,7 +61,7 @@ func TestGitHubLogin(t *testing.T) {
 				t.Fatal("github client not ready without discovery")
 			}
 			code := authorize(t, c, "st", "", testVerifier)
-			toks, id, err := c.Exchange(context.Background(), code, testVerifier, "")
+			toks, id, err := c.Exchange(context.Background(), code, testVerifier, "", time.Time{})
 			if err != nil {
 				t.Fatalf("exchange: %v", err)
 			}
@@ -88,11 +89,11 @@ func TestGitHubLogin(t *testing.T) {
 func TestGitHubBadCode(t *testing.T) {
 	g := oidctest.NewGitHub(t, oidctest.GitHubUser{ID: 1, Login: "x"})
 	c := githubClient(t, g)
-	if _, id, err := c.Exchange(context.Background(), "bogus", testVerifier, ""); err == nil {
+	if _, id, err := c.Exchange(context.Background(), "bogus", testVerifier, "", time.Time{}); err == nil {
 		t.Fatalf("bad code accepted: %+v", id)
 	}
 	code := authorize(t, c, "st", "", testVerifier)
-	if _, id, err := c.Exchange(context.Background(), code, testVerifier+"x", ""); err == nil {
+	if _, id, err := c.Exchange(context.Background(), code, testVerifier+"x", "", time.Time{}); err == nil {
 		t.Fatalf("wrong PKCE verifier accepted: %+v", id)
 	}
 }
@@ -129,7 +130,7 @@ func TestGitHubScopesAlwaysAskEmails(t *testing.T) {
 	if want := []string{"read:user", "user:email", "read:org"}; !slices.Equal(c.cfg.Scopes, want) {
 		t.Fatalf("scopes %q, want %q", c.cfg.Scopes, want)
 	}
-	_, id, err := c.Exchange(context.Background(), authorize(t, c, "st", "", testVerifier), testVerifier, "")
+	_, id, err := c.Exchange(context.Background(), authorize(t, c, "st", "", testVerifier), testVerifier, "", time.Time{})
 	if err != nil {
 		t.Fatalf("exchange: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/internal/oidctest"
@@ -43,7 +44,7 @@ func googleLogin(t *testing.T, user *oidctest.User, idTokenIss string) (*oidctes
 		t.Fatalf("Discover: %v", err)
 	}
 	code := authorizeVia(t, hc, c, "state-1", "nonce-1", testVerifier)
-	toks, id, err := c.Exchange(context.Background(), code, testVerifier, "nonce-1")
+	toks, id, err := c.Exchange(context.Background(), code, testVerifier, "nonce-1", time.Time{})
 	return p, c, toks, id, err
 }
 

@@ -242,14 +242,14 @@ func TestGitHubKindGroups(t *testing.T) {
 		t.Errorf("scopes %v lack read:org", c.cfg.Scopes)
 	}
 	code := authorize(t, c, "st", "", testVerifier)
-	_, _, err = c.Exchange(context.Background(), code, testVerifier, "")
+	_, _, err = c.Exchange(context.Background(), code, testVerifier, "", time.Time{})
 	var de *DirectoryError
 	if !errors.As(err, &de) || !errors.Is(err, ErrDirectory) || !strings.Contains(de.Hint, "SAML single sign-on") {
 		t.Errorf("SSO refusal: %v", err)
 	}
 	dir.set([]string{"acme", "acme/sre"}, nil)
 	code = authorize(t, c, "st", "", testVerifier)
-	toks, id, err := c.Exchange(context.Background(), code, testVerifier, "")
+	toks, id, err := c.Exchange(context.Background(), code, testVerifier, "", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,5 +87,5 @@ const testVerifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-0123456789"
 func login(t testing.TB, c *Client) (*Tokens, *portcullis.Identity, error) {
 	t.Helper()
 	code := authorize(t, c, "state-1", "nonce-1", testVerifier)
-	return c.Exchange(context.Background(), code, testVerifier, "nonce-1")
+	return c.Exchange(context.Background(), code, testVerifier, "nonce-1", time.Time{})
 }

@@ -3,6 +3,7 @@ package idp
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,7 +99,7 @@ func TestPlainOAuth2(t *testing.T) {
 	if q := p.LastAuthorize(); q.Has("nonce") {
 		t.Errorf("nonce sent to a plain OAuth 2.0 provider: %v", q)
 	}
-	_, id, err := c.Exchange(context.Background(), code, testVerifier, "")
+	_, id, err := c.Exchange(context.Background(), code, testVerifier, "", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -171,7 +171,7 @@ func TestRefreshPlainOAuthRefusedIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	code := authorize(t, c, "st", "", testVerifier)
-	toks, id, err := c.Exchange(context.Background(), code, testVerifier, "")
+	toks, id, err := c.Exchange(context.Background(), code, testVerifier, "", time.Time{})
 	if err != nil || toks.RefreshToken == "" {
 		t.Fatalf("exchange: %v, refresh token %q", err, toks.RefreshToken)
 	}

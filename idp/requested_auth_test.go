@@ -2,6 +2,7 @@ package idp
 
 import (
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
@@ -14,7 +15,10 @@ import (
 // password alone, or not at all, and says so in the ID token's acr and
 // auth_time, which the gateway never read: the login succeeded. OIDC Core
 // 3.1.3.7 steps 12-13: the acr must be one requested, and with max_age the
-// auth_time is required and must be recent enough.
+// auth_time is required and at most max_age older than the sign-in's start
+// (its login state), not the callback's time less the 10 minutes a login may
+// take: max_age=0 edited into a day signed in from a provider session of a
+// password entered before the sign-in began.
 func TestLoginChecksRequestedAuthentication(t *testing.T) {
 	clk := newClock()
 	now := clk.Now().Unix()
@@ -22,7 +26,10 @@ func TestLoginChecksRequestedAuthentication(t *testing.T) {
 		name   string
 		params map[string]string
 		claims map[string]any
-		ok     bool
+		// began is how long before the callback the sign-in began (its
+		// login state's IssuedAt); 0 is at the callback.
+		began time.Duration
+		ok    bool
 	}{
 		{name: "acr requested and asserted", params: map[string]string{"acr_values": "mfa"},
 			claims: map[string]any{"acr": "mfa"}, ok: true},
@@ -37,7 +44,13 @@ func TestLoginChecksRequestedAuthentication(t *testing.T) {
 		{name: "recent auth_time", params: map[string]string{"max_age": "300"},
 			claims: map[string]any{"auth_time": now - 200}, ok: true},
 		{name: "max_age 0, signed in during the login", params: map[string]string{"max_age": "0"},
-			claims: map[string]any{"auth_time": now - 240}, ok: true},
+			claims: map[string]any{"auth_time": now - 240}, began: 5 * time.Minute, ok: true},
+		{name: "max_age 0 edited: signed in a minute before the login", params: map[string]string{"max_age": "0"},
+			claims: map[string]any{"auth_time": now - 120}, began: time.Minute},
+		{name: "max_age 300 edited: signed in 6 minutes before the login", params: map[string]string{"max_age": "300"},
+			claims: map[string]any{"auth_time": now - 370}, began: 10 * time.Second},
+		{name: "max_age 300, within the leeway", params: map[string]string{"max_age": "300"},
+			claims: map[string]any{"auth_time": now - 325}, began: 10 * time.Second, ok: true},
 		{name: "max_age stripped: old sign-in", params: map[string]string{"max_age": "300"},
 			claims: map[string]any{"auth_time": now - 3*3600}},
 		{name: "max_age 0 stripped", params: map[string]string{"max_age": "0"},
@@ -64,7 +77,8 @@ func TestLoginChecksRequestedAuthentication(t *testing.T) {
 			if err := c.Discover(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			_, id, err := login(t, c)
+			code := authorize(t, c, "state-1", "nonce-1", testVerifier)
+			_, id, err := c.Exchange(t.Context(), code, testVerifier, "nonce-1", clk.Now().Add(-tt.began))
 			if tt.ok && err != nil {
 				t.Fatalf("refused: %v", err)
 			}

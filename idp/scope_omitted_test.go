@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
@@ -72,7 +73,7 @@ func TestOmittedScopeIsNotTheRequestedOne(t *testing.T) {
 			}
 			resp.Body.Close()
 			loc, _ := url.Parse(resp.Header.Get("Location"))
-			toks, id, err := c.Exchange(context.Background(), loc.Query().Get("code"), testVerifier, "nonce-1")
+			toks, id, err := c.Exchange(context.Background(), loc.Query().Get("code"), testVerifier, "nonce-1", time.Time{})
 			if err != nil {
 				t.Fatalf("login: %v", err)
 			}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
@@ -103,7 +104,7 @@ func TestTokenEndpointErrorText(t *testing.T) {
 				cfg.HTTPClient = &http.Client{Transport: rt}
 			})
 			secrets := []string{code, verifier, refresh, p.ClientSecret}
-			_, _, errX := c.Exchange(context.Background(), code, verifier, "nonce")
+			_, _, errX := c.Exchange(context.Background(), code, verifier, "nonce", time.Time{})
 			_, _, errR := c.Refresh(context.Background(), refresh, nil)
 			for _, err := range []error{errX, errR} {
 				if err == nil {

@@ -23,7 +23,7 @@ func TestGitHubTokenWithInvalidBytes(t *testing.T) {
 			g.SetTokenField("access_token", tok)
 			c := githubClient(t, g)
 			code := authorize(t, c, "st", "", testVerifier)
-			toks, id, err := c.Exchange(context.Background(), code, testVerifier, "")
+			toks, id, err := c.Exchange(context.Background(), code, testVerifier, "", time.Time{})
 			if !errors.Is(err, ErrInvalidTokenResponse) || toks != nil || id != nil {
 				t.Fatalf("access_token %q: err = %v, tokens %+v", tok, err, toks)
 			}
@@ -41,7 +41,7 @@ func TestGitHubTokenWithInvalidBytes(t *testing.T) {
 		g.SetTokenField("access_token", tok)
 		c := githubClient(t, g)
 		code := authorize(t, c, "st", "", testVerifier)
-		toks, _, err := c.Exchange(context.Background(), code, testVerifier, "")
+		toks, _, err := c.Exchange(context.Background(), code, testVerifier, "", time.Time{})
 		if err != nil || toks.AccessToken != tok {
 			t.Fatalf("err = %v, tokens %+v", err, toks)
 		}

@@ -299,7 +299,7 @@ func (h *Handler) finishLogin(ex *exchange, r *http.Request, code string, ls *se
 		h.fail(ex, r, h.loginFailure(http.StatusBadRequest, "bad_request", "The sign-in response carries no code.", nil))
 		return
 	}
-	tokens, id, err := h.login.Exchange(r.Context(), code, ls.Verifier, ls.Nonce)
+	tokens, id, err := h.login.Exchange(r.Context(), code, ls.Verifier, ls.Nonce, ls.IssuedAt)
 	if err != nil || tokens == nil || id == nil {
 		e := h.exchangeFailure(err)
 		e.link = h.retryLink(ls.ReturnURL)

@@ -37,14 +37,14 @@ func (g *inFlightGauge) enter() (leave func()) {
 	return func() { g.inFlight.Add(-1) }
 }
 
-func (p *slowTokenEndpoint) Exchange(ctx context.Context, code, verifier, nonce string) (*idp.Tokens, *portcullis.Identity, error) {
+func (p *slowTokenEndpoint) Exchange(ctx context.Context, code, verifier, nonce string, started time.Time) (*idp.Tokens, *portcullis.Identity, error) {
 	defer p.enter()()
 	select {
 	case <-p.gate:
 	case <-ctx.Done():
 		return nil, nil, ctx.Err()
 	}
-	return p.fakeProvider.Exchange(ctx, code, verifier, nonce)
+	return p.fakeProvider.Exchange(ctx, code, verifier, nonce, started)
 }
 
 // TestCallbackExchangesBounded: each /start hands an anonymous client a

@@ -29,7 +29,9 @@ type Login interface {
 	Issuer() string
 	IssuerParameterSupported() bool
 	AuthCodeURL(state, nonce, verifier string, scopes []string) (string, error)
-	Exchange(ctx context.Context, code, verifier, nonce string) (*idp.Tokens, *portcullis.Identity, error)
+	// Exchange's started is when the authorization request was made
+	// (the login state's IssuedAt): max_age counts back from it.
+	Exchange(ctx context.Context, code, verifier, nonce string, started time.Time) (*idp.Tokens, *portcullis.Identity, error)
 }
 
 // Logout is what ending sessions needs from the identity provider: RFC 7009

@@ -73,7 +73,7 @@ func (p *fakeProvider) AuthCodeURL(state, nonce, verifier string, scopes []strin
 	return p.lastAuth, nil
 }
 
-func (p *fakeProvider) Exchange(ctx context.Context, code, verifier, nonce string) (*idp.Tokens, *portcullis.Identity, error) {
+func (p *fakeProvider) Exchange(ctx context.Context, code, verifier, nonce string, _ time.Time) (*idp.Tokens, *portcullis.Identity, error) {
 	p.exchanges.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
