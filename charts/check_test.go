@@ -55,9 +55,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// portcullisCheck runs `portcullis check --config FILE`; docs/operations.md: exit 0 means
-// the file is valid, 2 lists every problem as FILE:LINE: key: message.
-func portcullisCheck(t *testing.T, bin, file string) {
+// portcullisCheck runs `portcullis check --config FILE` and returns what it
+// printed; docs/operations.md: exit 0 means the file is valid (its warnings
+// are in the output), 2 lists every problem as FILE:LINE: key: message.
+func portcullisCheck(t *testing.T, bin, file string) string {
 	t.Helper()
 	cmd := exec.Command(bin, "check", "--config", file)
 	cmd.Env = append(os.Environ(), "PORTCULLIS_CONFIG=")
@@ -73,6 +74,7 @@ func portcullisCheck(t *testing.T, bin, file string) {
 	default:
 		t.Fatalf("running portcullis check: %v", err)
 	}
+	return out.String()
 }
 
 // TestRenderedConfigPassesCheck renders the chart with its secret files
@@ -82,54 +84,65 @@ func TestRenderedConfigPassesCheck(t *testing.T) {
 	lookTool(t, "helm")
 	bin := buildPortcullis(t)
 	for _, tc := range renderCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			secretsDir := filepath.Join(dir, "secrets")
-			sets := append(slices.Clone(exampleSets), tc.sets...)
-			r := render(t, tc.values, append(sets, "secretsDir="+secretsDir)...)
-			cfg := ""
-			var sec *corev1.Secret
-			for _, o := range r {
-				switch obj := o.Obj.(type) {
-				case *corev1.ConfigMap:
-					if c, ok := obj.Data["config.toml"]; ok {
-						cfg = c
-					}
-				case *corev1.Secret:
-					sec = obj
-				}
-			}
-			if cfg == "" || sec == nil {
-				t.Fatalf("no config.toml ConfigMap or no Secret in %v", r.kinds())
-			}
-			// The chart maps each Secret key to the file of the same name.
-			writeFiles(t, secretsDir, sec.Data)
-			file := filepath.Join(dir, "config.toml")
-			writeFile(t, file, []byte(cfg))
-			portcullisCheck(t, bin, file)
-		})
+		t.Run(tc.name, func(t *testing.T) { checkRendered(t, bin, tc.values, tc.sets) })
 	}
-	t.Run("sidecar-deployment example", func(t *testing.T) {
-		raw, err := os.ReadFile("portcullis/examples/sidecar-deployment.yaml")
-		if err != nil {
-			t.Fatal(err)
+	t.Run("sidecar-deployment example", func(t *testing.T) { checkSidecarDeployment(t, bin) })
+}
+
+// checkRendered renders the chart with the values files and sets, writes
+// the rendered Secret's values where its config.toml reads them, and
+// returns what `portcullis check` says of that config.toml.
+func checkRendered(t *testing.T, bin string, values, extra []string) string {
+	t.Helper()
+	dir := t.TempDir()
+	secretsDir := filepath.Join(dir, "secrets")
+	sets := append(slices.Clone(exampleSets), extra...)
+	r := render(t, values, append(sets, "secretsDir="+secretsDir)...)
+	cfg := ""
+	var sec *corev1.Secret
+	for _, o := range r {
+		switch obj := o.Obj.(type) {
+		case *corev1.ConfigMap:
+			if c, ok := obj.Data["config.toml"]; ok {
+				cfg = c
+			}
+		case *corev1.Secret:
+			sec = obj
 		}
-		r, err := decodeAll(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := t.TempDir()
-		secretsDir := filepath.Join(dir, "secrets")
-		cfg := strings.ReplaceAll(configTOML(t, r, "myapp-portcullis"), "/etc/portcullis/secrets", secretsDir)
-		// What the example's `kubectl create secret` line puts there.
-		writeFiles(t, secretsDir, map[string][]byte{
-			"client-secret":   []byte("test-client-secret"),
-			"session-secrets": []byte(randomSecret(t)),
-		})
-		file := filepath.Join(dir, "config.toml")
-		writeFile(t, file, []byte(cfg))
-		portcullisCheck(t, bin, file)
+	}
+	if cfg == "" || sec == nil {
+		t.Fatalf("no config.toml ConfigMap or no Secret in %v", r.kinds())
+	}
+	// The chart maps each Secret key to the file of the same name.
+	writeFiles(t, secretsDir, sec.Data)
+	file := filepath.Join(dir, "config.toml")
+	writeFile(t, file, []byte(cfg))
+	return portcullisCheck(t, bin, file)
+}
+
+// checkSidecarDeployment returns what `portcullis check` says of the
+// config.toml of examples/sidecar-deployment.yaml (plain manifests, not
+// values), with the files its `kubectl create secret` line makes.
+func checkSidecarDeployment(t *testing.T, bin string) string {
+	t.Helper()
+	raw, err := os.ReadFile("portcullis/examples/sidecar-deployment.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := decodeAll(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	secretsDir := filepath.Join(dir, "secrets")
+	cfg := strings.ReplaceAll(configTOML(t, r, "myapp-portcullis"), "/etc/portcullis/secrets", secretsDir)
+	writeFiles(t, secretsDir, map[string][]byte{
+		"client-secret":   []byte("test-client-secret"),
+		"session-secrets": []byte(randomSecret(t)),
 	})
+	file := filepath.Join(dir, "config.toml")
+	writeFile(t, file, []byte(cfg))
+	return portcullisCheck(t, bin, file)
 }
 
 func randomSecret(t *testing.T) string {
