@@ -127,11 +127,28 @@ func (c *CookieStore) Load(r *http.Request) (s *Session, err error) {
 }
 
 func (c *CookieStore) load(r *http.Request) (*Session, error) {
-	sealed, ok := c.readSealed(r)
-	if !ok {
-		return nil, ErrNoSession
-	}
+	var err error = ErrNoSession
 	now := c.cfg.Now()
+	for i := range maxSameName {
+		sealed, present, ok := c.readSealedAt(r, i)
+		if !present {
+			break
+		}
+		if !ok {
+			continue
+		}
+		s, lerr := c.loadSealed(sealed, now)
+		if lerr == nil {
+			return s, nil
+		}
+		err = worseNoSession(err, lerr)
+	}
+	return nil, err
+}
+
+// loadSealed is load of one sealed value: the cache's copy, else the
+// session it opens to, put in the cache.
+func (c *CookieStore) loadSealed(sealed string, now time.Time) (*Session, error) {
 	if s, ok := c.cache.get(sealed); ok {
 		if now.Before(s.ExpiresAt) {
 			return s, nil
@@ -170,34 +187,50 @@ func (c *CookieStore) Full(r *http.Request, s *Session) (*Session, error) {
 	if !s.Elided() {
 		return s, nil
 	}
-	sealed, ok := c.readSealed(r)
-	if !ok {
-		return nil, ErrNoSession
+	var err error = ErrNoSession
+	for i := range maxSameName {
+		sealed, present, ok := c.readSealedAt(r, i)
+		if !present {
+			break
+		}
+		if !ok {
+			continue
+		}
+		full, oerr := c.open(sealed, c.cfg.Now())
+		if oerr == nil && sameSession(full, s) {
+			return full, nil
+		}
+		err = worseNoSession(err, oerr)
 	}
-	full, err := c.open(sealed, c.cfg.Now())
-	if err != nil {
-		return nil, err
-	}
-	if !sameSession(full, s) {
-		return nil, ErrNoSession
-	}
-	return full, nil
+	return nil, err
 }
 
-// readSealed returns the sealed value, reassembled from its chunks. With a
-// single chunk it returns a slice of the Cookie header without allocating.
+// readSealed returns the sealed value of the first session cookie,
+// reassembled from its chunks.
 func (c *CookieStore) readSealed(r *http.Request) (string, bool) {
-	v, ok := findCookie(r.Header, c.cfg.Name)
-	if !ok || v == "" {
-		return "", false
+	sealed, _, ok := c.readSealedAt(r, 0)
+	return sealed, ok
+}
+
+// readSealedAt returns the sealed value of the nth cookie of the session
+// cookie's name (maxSameName), reassembled from its chunks: present
+// reports that there is an nth, ok that it makes a value. Its chunks are
+// the nth of their names too when there are that many (two sets of chunks
+// of two scopes come in the same order as their first cookies), else the
+// first. With a single chunk it returns a slice of the Cookie header
+// without allocating.
+func (c *CookieStore) readSealedAt(r *http.Request, nth int) (sealed string, present, ok bool) {
+	v, present := nthCookie(r.Header, c.cfg.Name, nth)
+	if !present || v == "" {
+		return "", present, false
 	}
 	i := strings.IndexByte(v, ':')
 	if i < 0 {
-		return v, true
+		return v, true, true
 	}
 	n, err := strconv.Atoi(v[:i])
 	if err != nil || n < 2 || n > maxChunks {
-		return "", false
+		return "", true, false
 	}
 	// The count is the client's word: every chunk is found (which does not
 	// allocate) before room is made, for exactly what they hold.
@@ -205,9 +238,12 @@ func (c *CookieStore) readSealed(r *http.Request) (string, bool) {
 	parts[0] = v[i+1:]
 	size := len(parts[0])
 	for k := 1; k < n; k++ {
-		part, ok := findCookie(r.Header, chunkName(c.cfg.Name, k))
+		part, ok := nthCookie(r.Header, chunkName(c.cfg.Name, k), nth)
+		if !ok {
+			part, ok = findCookie(r.Header, chunkName(c.cfg.Name, k))
+		}
 		if !ok || part == "" {
-			return "", false
+			return "", true, false
 		}
 		parts[k] = part
 		size += len(part)
@@ -217,7 +253,7 @@ func (c *CookieStore) readSealed(r *http.Request) (string, bool) {
 	for _, part := range parts[:n] {
 		b.WriteString(part)
 	}
-	return b.String(), true
+	return b.String(), true, true
 }
 
 // Save seals s into fresh cookies (a new IV and timestamp every time, so a
@@ -266,8 +302,14 @@ func (c *CookieStore) Save(w http.ResponseWriter, r *http.Request, s *Session) (
 // cannot end copies of the cookie held elsewhere (see CookieStore).
 func (c *CookieStore) Delete(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
-	if sealed, ok := c.readSealed(r); ok {
-		c.cache.remove(sealed)
+	for i := range maxSameName {
+		sealed, present, ok := c.readSealedAt(r, i)
+		if !present {
+			break
+		}
+		if ok {
+			c.cache.remove(sealed)
+		}
 	}
 	clearSessionCookies(w, r, c.cfg)
 	c.metrics.observe(opDelete, start, nil)
@@ -405,26 +447,4 @@ func newCookie(cfg CookieConfig, name, value string, maxAge int) *http.Cookie {
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	}
-}
-
-// findCookie returns the value of the first cookie called name in the Cookie
-// header lines of h, without allocating. Double quotes around the value are
-// removed (RFC 6265 §4.1.1).
-func findCookie(h http.Header, name string) (string, bool) {
-	for _, line := range h["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
-			n, v, ok := strings.Cut(part, "=")
-			if !ok || n != name {
-				continue
-			}
-			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			return v, true
-		}
-	}
-	return "", false
 }

@@ -199,10 +199,26 @@ func (s *RedisStore) Load(r *http.Request) (sess *Session, err error) {
 }
 
 func (s *RedisStore) load(r *http.Request) (*Session, error) {
-	cookie, ok := findCookie(r.Header, s.cfg.Name)
-	if !ok || cookie == "" {
-		return nil, ErrNoSession
+	var err error = ErrNoSession
+	for i := range maxSameName {
+		cookie, ok := nthCookie(r.Header, s.cfg.Name, i)
+		if !ok {
+			break
+		}
+		if cookie == "" {
+			continue
+		}
+		sess, lerr := s.loadCookie(r, cookie)
+		if lerr == nil || !errors.Is(lerr, ErrNoSession) {
+			return sess, lerr // the session, or a store that could not be asked
+		}
+		err = worseNoSession(err, lerr)
 	}
+	return nil, err
+}
+
+// loadCookie is load of one cookie value.
+func (s *RedisStore) loadCookie(r *http.Request, cookie string) (*Session, error) {
 	e, hit := s.cache.get(cookie)
 	if hit {
 		sess, err := s.revalidate(r, cookie, e)
@@ -410,11 +426,13 @@ func (s *RedisStore) update(ctx context.Context, r *http.Request, sess *Session,
 	if err := s.refuseLoggedOutSID(ctx, &stored.Identity, key); err != nil {
 		return err
 	}
-	if r != nil {
-		if cookie, found := findCookie(r.Header, s.cfg.Name); found {
-			if e, hit := s.cache.get(cookie); hit && e.key == key {
-				s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored.resident(s.keep)})
-			}
+	for i := 0; r != nil && i < maxSameName; i++ {
+		cookie, found := nthCookie(r.Header, s.cfg.Name, i)
+		if !found {
+			break
+		}
+		if e, hit := s.cache.get(cookie); hit && e.key == key {
+			s.cache.put(cookie, redisEntry{id: stored.ID, key: key, tag: valueTag(val), sess: stored.resident(s.keep)})
 		}
 	}
 	return nil
@@ -433,17 +451,22 @@ func (s *RedisStore) Delete(w http.ResponseWriter, r *http.Request) (err error) 
 	start := time.Now()
 	defer func() { s.metrics.observe(opDelete, start, err) }()
 	clearSessionCookies(w, r, s.cfg)
-	cookie, ok := findCookie(r.Header, s.cfg.Name)
-	if !ok {
-		return nil
-	}
-	s.cache.remove(cookie)
-	id, ok := s.openID(cookie)
-	if !ok {
-		return nil
-	}
-	if err := s.client.Unlink(r.Context(), sessionKey(id)).Err(); err != nil {
-		return fmt.Errorf("session: redis delete: %w", err)
+	// Every cookie of the name that opens: the session the request was
+	// served with may be the second (maxSameName). One key per command: a
+	// Cluster refuses keys of several slots in one.
+	for i := range maxSameName {
+		cookie, ok := nthCookie(r.Header, s.cfg.Name, i)
+		if !ok {
+			break
+		}
+		s.cache.remove(cookie)
+		id, ok := s.openID(cookie)
+		if !ok {
+			continue
+		}
+		if err := s.client.Unlink(r.Context(), sessionKey(id)).Err(); err != nil {
+			return fmt.Errorf("session: redis delete: %w", err)
+		}
 	}
 	return nil
 }
