@@ -1,0 +1,70 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/portcullis/portcullis/internal/testenv"
+)
+
+// TestEarlyHintsBehindNginxCache: nginx in front of the gateway in proxy
+// mode, with its proxy_pass as most configurations leave it (HTTP/1.0 to
+// the gateway) and a proxy_cache. The application sends 103 Early Hints
+// before alice's page, with the caching fields it had set (Go's server
+// writes the whole header map on a 1xx). nginx cannot read a 1xx from an
+// HTTP/1.0 exchange: it took the 103 as the answer, stored it with what
+// followed (the gateway's real answer, "private" and "Vary: Cookie") as its
+// body, and served alice's page to an anonymous client. The gateway sends
+// no interim answer to an HTTP/1.0 request (RFC 9110 §15.2).
+func TestEarlyHintsBehindNginxCache(t *testing.T) {
+	t.Parallel() // its own gateway, provider, app and nginx
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		io.WriteString(w, "the page of "+r.Header.Get("X-Forwarded-User")+"\n")
+	}))
+	defer app.Close()
+	p := oidctest.New(t, oidctest.Options{})
+	a := pickAddrs(t)
+	gw := startGateway(t, a, oidctestConfig(p, app.URL, "", "[[routes]]\npath = \"/**\"\n"))
+	alice := browser(t)
+	if status, body, _ := get(t, alice, gw.URL+"/x"); status != 200 || !strings.Contains(body, "alice") {
+		t.Fatalf("alice's login: %d %q", status, body)
+	}
+	front := testenv.Addr(testenv.FreePort(t))
+	runNginx(t, front, "proxy_cache_path "+t.TempDir()+" keys_zone=pages:1m;\nserver {\n  listen "+front+
+		";\n  location / {\n    proxy_cache pages;\n    proxy_pass http://"+a.Listen+";\n    proxy_set_header Host $http_host;\n  }\n}\n")
+	u, _ := url.Parse(gw.URL)
+	var cookies []string
+	for _, ck := range alice.Jar.Cookies(u) {
+		cookies = append(cookies, ck.Name+"="+ck.Value)
+	}
+	for _, who := range []string{"alice", "anonymous"} {
+		req, _ := http.NewRequest("GET", "http://"+front+"/report", nil)
+		req.Host = u.Host
+		req.Header.Set("Accept", "application/json")
+		if who == "alice" {
+			req.Header.Set("Cookie", strings.Join(cookies, "; "))
+		}
+		resp, err := plainClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s through nginx: %v", who, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Logf("%s: %d %q", who, resp.StatusCode, b)
+		if who == "anonymous" && (resp.StatusCode != http.StatusUnauthorized || strings.Contains(string(b), "alice")) {
+			t.Errorf("an anonymous client through nginx: %d %q, want the gateway's 401", resp.StatusCode, b)
+		}
+		if who == "alice" && (resp.StatusCode != 200 || resp.Header.Get("Server") == "" || resp.Header.Get("Cache-Control") != "private, max-age=60") {
+			t.Errorf("alice through nginx: %d, Server %q, Cache-Control %q: want nginx's 200 with the gateway's private",
+				resp.StatusCode, resp.Header.Get("Server"), resp.Header.Get("Cache-Control"))
+		}
+	}
+}

@@ -1,0 +1,44 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestInterimAnswersNotSentToHTTP10: an application answers 100 Continue,
+// 102 Processing and 103 Early Hints before its 200. An HTTP/1.0 client
+// (nginx's proxy_pass speaks HTTP/1.0 unless proxy_http_version says
+// otherwise) cannot tell an interim answer from the final one: nginx took
+// the 103 as the answer and handed its own client the gateway's real
+// status line and headers as body bytes, past its header filters and
+// caching rules. RFC 9110 §15.2: a server must not send a 1xx to an
+// HTTP/1.0 client. It gets the 200 alone; an HTTP/1.1 client still gets
+// the hints.
+func TestInterimAnswersNotSentToHTTP10(t *testing.T) {
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		for _, code := range []int{http.StatusContinue, http.StatusProcessing, http.StatusEarlyHints} {
+			w.Header().Set("Link", "</s.css>; rel=preload")
+			w.WriteHeader(code)
+		}
+		w.Header().Del("Link")
+		w.Header().Set("X-Final", "yes")
+		_, _ = io.WriteString(w, "final")
+	})
+	addr := strings.TrimPrefix(serveGateway(t, f).URL, "http://")
+	for _, c := range []struct{ req, want string }{
+		{"GET /public/x HTTP/1.0\r\nHost: gw.test\r\n\r\n", "HTTP/1.0 200 OK\r\n"},
+		{"GET /public/x HTTP/1.0\r\nHost: gw.test\r\nConnection: keep-alive\r\n\r\n", "HTTP/1.0 200 OK\r\n"},
+		{"GET /public/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n", "HTTP/1.1 100 Continue\r\n"},
+	} {
+		got := rawGet(t, addr, c.req)
+		lines := strings.Count(got, "HTTP/1.")
+		if c.want[:8] == "HTTP/1.0" && lines != 1 {
+			t.Errorf("%q: %d status lines, want the final one alone:\n%s", c.req, lines, got)
+		}
+		if !strings.HasPrefix(got, c.want) || !strings.Contains(got, "X-Final: yes\r\n") || !strings.HasSuffix(got, "final") {
+			t.Errorf("%q: got %q, want it to start with %q and end with the final answer", c.req, got, c.want)
+		}
+	}
+}
