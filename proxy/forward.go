@@ -197,6 +197,7 @@ func (h *Handler) forward(ex *exchange, r *http.Request, up *upstream) {
 		ex.body = body // released when serve returns
 	}
 	ex.holdHeaders()
+	ex.noInterim = !r.ProtoAtLeast(1, 1)
 	// The answer ends with the identity (watchAnswer), and so does the
 	// request, whose body may have taken the pre-read time. An anonymous
 	// one (a public route) is watched too, as its upgrade is: a reload

@@ -34,6 +34,9 @@ type statusWriter struct {
 	sent     bool
 	// forwarded: the answer was the upstream's (endSend bounded its end).
 	forwarded bool
+	// noInterim: the request is HTTP/1.0, whose client cannot tell an
+	// interim (1xx) answer from the final one (forward sets it).
+	noInterim bool
 }
 
 // holdHeaders moves the headers set so far aside until the final response.
@@ -48,6 +51,14 @@ func (s *statusWriter) holdHeaders() {
 
 func (s *statusWriter) WriteHeader(code int) {
 	if code < 200 && code != http.StatusSwitchingProtocols {
+		if s.noInterim {
+			// RFC 9110 §15.2: no 1xx to an HTTP/1.0 client. nginx's
+			// proxy_pass speaks HTTP/1.0 by default and took a 103 for
+			// the answer: the final one reached its client, and its cache,
+			// as the 103's body, under the application's headers instead
+			// of the gateway's (a protected page stored as public).
+			return
+		}
 		// An interim response's headers are the upstream's as they came;
 		// no cookie is set or cleared through one (the gateway's own
 		// cookies included), nor a policy for the origin set.
