@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
@@ -23,7 +24,9 @@ import (
 // no interim answer to an HTTP/1.0 request (RFC 9110 §15.2).
 func TestEarlyHintsBehindNginxCache(t *testing.T) {
 	t.Parallel() // its own gateway, provider, app and nginx
+	var served atomic.Int32
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
 		w.Header().Set("Cache-Control", "public, max-age=60")
 		w.Header().Set("Link", "</style.css>; rel=preload")
 		w.WriteHeader(http.StatusEarlyHints)
@@ -32,7 +35,7 @@ func TestEarlyHintsBehindNginxCache(t *testing.T) {
 	defer app.Close()
 	p := oidctest.New(t, oidctest.Options{})
 	a := pickAddrs(t)
-	gw := startGateway(t, a, oidctestConfig(p, app.URL, "", "[[routes]]\npath = \"/**\"\n"))
+	gw := startGateway(t, a, oidctestConfig(p, app.URL, "", "[[routes]]\npath = \"/public/**\"\npublic = true\n\n[[routes]]\npath = \"/**\"\n"))
 	alice := browser(t)
 	if status, body, _ := get(t, alice, gw.URL+"/x"); status != 200 || !strings.Contains(body, "alice") {
 		t.Fatalf("alice's login: %d %q", status, body)
@@ -44,6 +47,15 @@ func TestEarlyHintsBehindNginxCache(t *testing.T) {
 	var cookies []string
 	for _, ck := range alice.Jar.Cookies(u) {
 		cookies = append(cookies, ck.Name+"="+ck.Value)
+	}
+	// The cache works: a public page is stored and served again by nginx.
+	for range 2 {
+		if status, body, _ := get(t, plainClient, "http://"+front+"/public/page"); status != 200 {
+			t.Fatalf("the public page through nginx: %d %q", status, body)
+		}
+	}
+	if n := served.Load(); n != 2 { // alice's login, then the public page once
+		t.Fatalf("the app answered %d requests, want 2: nginx's cache stores nothing", n)
 	}
 	for _, who := range []string{"alice", "anonymous"} {
 		req, _ := http.NewRequest("GET", "http://"+front+"/report", nil)
