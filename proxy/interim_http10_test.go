@@ -42,3 +42,38 @@ func TestInterimAnswersNotSentToHTTP10(t *testing.T) {
 		}
 	}
 }
+
+// TestInterimAnswersStoredByNoCache: the application sets its caching
+// fields before its 103 (Go's server copies the whole header map onto a
+// 1xx). A front proxy that reads no 1xx (nginx 1.22 over HTTP/1.1) takes
+// the 103 for the answer, and a cache there stored it, with the gateway's
+// real answer after it as its body, by the application's "public". Each
+// interim answer says no-store, without the application's caching fields;
+// the final one keeps its own.
+func TestInterimAnswersStoredByNoCache(t *testing.T) {
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		w.Header().Set("X-Accel-Expires", "60")
+		w.Header().Set("Expires", "Thu, 01 Jan 2099 00:00:00 GMT")
+		w.Header().Set("Link", "</s.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		_, _ = io.WriteString(w, "final")
+	})
+	addr := strings.TrimPrefix(serveGateway(t, f).URL, "http://")
+	got := rawGet(t, addr, "GET /public/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n")
+	interim, final, ok := strings.Cut(got, "\r\n\r\nHTTP/1.1 200 OK\r\n")
+	if !ok || !strings.HasPrefix(interim, "HTTP/1.1 103 Early Hints\r\n") {
+		t.Fatalf("want a 103, then the 200:\n%s", got)
+	}
+	for _, bad := range []string{"public", "X-Accel-Expires", "Expires"} {
+		if strings.Contains(interim, bad) {
+			t.Errorf("the 103 carries %q:\n%s", bad, interim)
+		}
+	}
+	if !strings.Contains(interim, "Cache-Control: no-store\r\n") || !strings.Contains(interim, "Link: </s.css>") {
+		t.Errorf("the 103 lacks Cache-Control: no-store or its Link:\n%s", interim)
+	}
+	if !strings.Contains(final, "Cache-Control: public, max-age=60\r\n") {
+		t.Errorf("the final answer lost its own caching fields:\n%s", final)
+	}
+}
