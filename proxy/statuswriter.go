@@ -59,13 +59,7 @@ func (s *statusWriter) WriteHeader(code int) {
 			// of the gateway's (a protected page stored as public).
 			return
 		}
-		// An interim response's headers are the upstream's as they came;
-		// no cookie is set or cleared through one (the gateway's own
-		// cookies included), nor a policy for the origin set.
-		s.Header().Del("Set-Cookie")
-		s.Header().Del(clearSiteData)
-		s.Header().Del(networkErrorLogging)
-		s.Header().Del(altSvc)
+		interimFields(s.Header())
 	} else {
 		s.release()
 	}
@@ -73,6 +67,22 @@ func (s *statusWriter) WriteHeader(code int) {
 		s.status = code
 	}
 	s.ResponseWriter.WriteHeader(code)
+}
+
+// interimFields cleans an interim response's fields, which are the
+// upstream's as they came: no cookie is set or cleared through one (the
+// gateway's own cookies included), nor a policy for the origin set. It is
+// also kept out of every cache, in place of the application's caching
+// fields (Go's server copies the whole header map onto a 1xx): a front
+// proxy that reads no 1xx from its upstream (nginx 1.22, over HTTP/1.1)
+// takes it for the final answer and what follows, the gateway's real
+// answer, for its body; stored by the application's "public", a signed-in
+// user's page was served to anyone who asked for the URL.
+func interimFields(h http.Header) {
+	for _, k := range [...]string{"Set-Cookie", clearSiteData, networkErrorLogging, altSvc, "Expires"} {
+		h.Del(k)
+	}
+	unshareable(h)
 }
 
 // release adds the held headers to the response. A response that carries
