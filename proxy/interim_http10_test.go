@@ -77,3 +77,40 @@ func TestInterimAnswersStoredByNoCache(t *testing.T) {
 		t.Errorf("the final answer lost its own caching fields:\n%s", final)
 	}
 }
+
+// TestInterimAnswersCarryNoHopByHopFields: an interim answer's fields are
+// the upstream's as they came, its connection's own among them. They are
+// about the connection between the upstream and the gateway, not the
+// client's (RFC 9110 §7.6.1), and in HTTP/2 a message that carries them is
+// malformed (RFC 9113 §8.2.2), which a strict client or front proxy
+// answers by resetting the stream: the 103 goes without them, and without
+// the fields its Connection names.
+func TestInterimAnswersCarryNoHopByHopFields(t *testing.T) {
+	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "X-Hop")
+		w.Header().Set("X-Hop", "secret")
+		w.Header().Set("Keep-Alive", "timeout=5")
+		w.Header().Set("Proxy-Connection", "keep-alive")
+		w.Header().Set("Upgrade", "foo/1")
+		w.Header().Set("Link", "</s.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		for _, k := range []string{"Connection", "X-Hop", "Keep-Alive", "Proxy-Connection", "Upgrade"} {
+			w.Header().Del(k)
+		}
+		_, _ = io.WriteString(w, "final")
+	})
+	addr := strings.TrimPrefix(serveGateway(t, f).URL, "http://")
+	got := rawGet(t, addr, "GET /public/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n")
+	interim, _, ok := strings.Cut(got, "\r\n\r\nHTTP/1.1 200 OK\r\n")
+	if !ok || !strings.HasPrefix(interim, "HTTP/1.1 103 Early Hints\r\n") {
+		t.Fatalf("want a 103, then the 200:\n%s", got)
+	}
+	for _, bad := range []string{"Connection:", "X-Hop", "Keep-Alive", "Proxy-Connection", "Upgrade"} {
+		if strings.Contains(interim, bad) {
+			t.Errorf("the 103 carries %q:\n%s", bad, interim)
+		}
+	}
+	if !strings.Contains(interim, "Link: </s.css>") {
+		t.Errorf("the 103 lost its Link:\n%s", interim)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"net/textproto"
+	"strings"
 	"time"
 )
 
@@ -77,12 +79,33 @@ func (s *statusWriter) WriteHeader(code int) {
 // proxy that reads no 1xx from its upstream (nginx 1.22, over HTTP/1.1)
 // takes it for the final answer and what follows, the gateway's real
 // answer, for its body; stored by the application's "public", a signed-in
-// user's page was served to anyone who asked for the URL.
+// user's page was served to anyone who asked for the URL. The upstream's
+// connection fields go too (hopByHop).
 func interimFields(h http.Header) {
 	for _, k := range [...]string{"Set-Cookie", clearSiteData, networkErrorLogging, altSvc, "Expires"} {
 		h.Del(k)
 	}
+	hopByHop(h)
 	unshareable(h)
+}
+
+// hopByHop removes the fields of the connection between the upstream and
+// the gateway (RFC 9110 §7.6.1), and those its Connection names, from an
+// interim answer, which the reverse proxy copies as it came: they are not
+// the client's, and in HTTP/2 they make the message malformed (RFC 9113
+// §8.2.2), so a strict client resets the stream. The final answer's are
+// removed by the reverse proxy itself.
+func hopByHop(h http.Header) {
+	for _, v := range h["Connection"] {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = textproto.TrimString(f); f != "" {
+				h.Del(f)
+			}
+		}
+	}
+	for _, k := range [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade"} {
+		delete(h, k)
+	}
 }
 
 // release adds the held headers to the response. A response that carries
