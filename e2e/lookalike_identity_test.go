@@ -14,10 +14,7 @@ import (
 // and the long "ſ" for "s"; JavaScript's toUpperCase() and Python's
 // casefold() take the sharp "ß" for "ss"), or normalises (Django's usernames are NFKC:
 // fullwidth "ａｄｍｉｎ" is "admin"; NFC makes an NFD "é" another user's).
-var lookalikeUsers = []struct {
-	name string
-	user oidctest.User
-}{
+var lookalikeUsers = []namedUser{
 	{"user with the Kelvin sign", oidctest.User{Subject: "\u212aate", Claims: map[string]any{}}},
 	{"fullwidth preferred_username", oidctest.User{Subject: "u1", Claims: map[string]any{"preferred_username": "ａｄｍｉｎ"}}},
 	{"dotless i in preferred_username", oidctest.User{Subject: "u2", Claims: map[string]any{"preferred_username": "adm\u0131n"}}},
@@ -41,17 +38,7 @@ func TestLookalikeIdentityNeverReachesTheApp(t *testing.T) {
 	up := newUpstream(t)
 	p := oidctest.New(t, oidctest.Options{})
 	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "", demoRoutes+"\n[[routes]]\npath = \"/**\"\n"))
-	for _, tc := range lookalikeUsers {
-		p.SetUser(tc.user)
-		before := up.count()
-		if status, body, _ := get(t, browser(t), gw.URL+"/hello"); status != 502 || up.count() != before {
-			t.Errorf("%s: sign-in %d, app requests %d -> %d, want 502 and none:\n%.300s", tc.name, status, before, up.count(), body)
-		}
-		tok := p.AccessToken(tc.user.Subject, tc.user.Claims)
-		if r := apiCall(t, "GET", gw.URL+"/api", bearer(tok)); r.status != 401 || up.count() != before {
-			t.Errorf("%s: bearer token %d, want 401", tc.name, r.status)
-		}
-	}
+	refusesEachIdentity(t, p, gw, up, lookalikeUsers)
 	p.SetUser(oidctest.User{Subject: "José", Claims: map[string]any{"preferred_username": "山田太郎",
 		"email": "müller@example.com", "email_verified": true, "groups": []any{"Équipe"}}})
 	status, body, _ := get(t, browser(t), gw.URL+"/hello")
@@ -62,5 +49,29 @@ func TestLookalikeIdentityNeverReachesTheApp(t *testing.T) {
 	if h.Get("X-Forwarded-User") != "José" || h.Get("X-Forwarded-Email") != "müller@example.com" ||
 		h.Get("X-Forwarded-Preferred-Username") != "山田太郎" || h.Get("X-Forwarded-Groups") != "Équipe" {
 		t.Errorf("the app saw %v", h)
+	}
+}
+
+// namedUser is a provider user a test signs in as, with what it shows.
+type namedUser struct {
+	name string
+	user oidctest.User
+}
+
+// refusesEachIdentity signs in as each of users at p, through gw's route
+// /hello, and calls /api with a bearer token of each: the sign-in must
+// fail (502) and the token be invalid (401), without up seeing a request.
+func refusesEachIdentity(t *testing.T, p *oidctest.Provider, gw *gateway, up *upstream, users []namedUser) {
+	t.Helper()
+	for _, tc := range users {
+		p.SetUser(tc.user)
+		before := up.count()
+		if status, body, _ := get(t, browser(t), gw.URL+"/hello"); status != 502 || up.count() != before {
+			t.Errorf("%s: sign-in %d, app requests %d -> %d, want 502 and none:\n%.300s", tc.name, status, before, up.count(), body)
+		}
+		tok := p.AccessToken(tc.user.Subject, tc.user.Claims)
+		if r := apiCall(t, "GET", gw.URL+"/api", bearer(tok)); r.status != 401 || up.count() != before {
+			t.Errorf("%s: bearer token %d, want 401", tc.name, r.status)
+		}
 	}
 }
