@@ -135,6 +135,7 @@ func TestGroupCaseWarning(t *testing.T) {
 		{"oidc", "\u212aube", "\"\u212aube\" never matches: '\u212a' (U+212A) reads as ASCII to applications that fold case or apply NFKC, and a sign-in with such a group is refused"},
 		{"oidc", "gro\u00df", "\"gro\u00df\" never matches: '\u00df' (U+00DF) reads as ASCII to applications that fold case or apply NFKC, and a sign-in with such a group is refused"},
 		{"oidc", "e\u0301quipe", `never matches: it is not in composed form (NFC), and a sign-in with such a group is refused`},
+		{"oidc", "admins\u2060", `never matches: U+2060 is an invisible character, which applications that compare with a Unicode collation ignore, and a sign-in with such a group is refused`},
 		{"oidc", "\u00c9quipe", ""},
 		{"entra", "Dashboards.Reader", ""},
 		{"entra", "0b1f9851-1bf0-433f-aec3-cb9272f093dc", ""},

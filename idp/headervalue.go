@@ -151,13 +151,14 @@ func IdentityValue(v any) (string, error) {
 // ErrLookalike is IdentityValue's refusal of a value an application may
 // read as another one. Like a control character, it fails the login or the
 // bearer token: the rules decided about the value as the provider sent it.
-var ErrLookalike = errors.New("idp: a value an application may read as another (an ASCII look-alike such as a fullwidth letter, the Kelvin sign, a dotless i, a long s or a sharp s, or text not in Unicode's composed form, NFC)")
+var ErrLookalike = errors.New("idp: a value an application may read as another (an ASCII look-alike such as a fullwidth letter, the Kelvin sign, a dotless i, a long s or a sharp s, an invisible character such as a zero-width space, or text not in Unicode's composed form, NFC)")
 
 // checkIdentityText refuses s when an application's normalisation would
 // make it another value (ascii.Misreadable): fullwidth "ａｄｍｉｎ" is
 // "admin" to Django's user names (NFKC), "\u212aate" is "kate" to
-// strings.ToLower, "admın" is "admin" to Java's equalsIgnoreCase, and an
-// NFD "é" is the composed one to an application that applies NFC. The
+// strings.ToLower, "admın" is "admin" to Java's equalsIgnoreCase,
+// "ka\u200bte" (a zero-width space) is "kate" to a Unicode collation, and
+// an NFD "é" is the composed one to an application that applies NFC. The
 // provider holds such a value as another user or group than the one it
 // reads as, so the rules would decide about one and the application serve
 // the other. Accented letters and other scripts in composed form pass.

@@ -62,6 +62,9 @@ func TestCompileErrors(t *testing.T) {
 		{"email sharp s", RouteConfig{Path: "/", AllowEmails: []string{"bo\u00df@example.com"}}, "allow_emails"},
 		{"domain sharp s", RouteConfig{Path: "/", AllowEmailDomains: []string{"stra\u00dfe.example"}}, "allow_email_domains"},
 		{"domain dotted capital I", RouteConfig{Path: "/", AllowEmailDomains: []string{"exampl\u0130.com"}}, "allow_email_domains"},
+		// A Unicode collation reads these as kate@example.com and example.com.
+		{"email zero-width space", RouteConfig{Path: "/", AllowEmails: []string{"ka\u200bte@example.com"}}, "allow_emails"},
+		{"domain soft hyphen", RouteConfig{Path: "/", AllowEmailDomains: []string{"exam\u00adple.com"}}, "allow_email_domains"},
 		{"empty claim path", RouteConfig{Path: "/", RequireClaims: map[string]string{"": "x"}}, "require_claims"},
 	}
 	for _, tt := range tests {

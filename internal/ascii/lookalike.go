@@ -66,10 +66,26 @@ func CaseLookalike(r rune) bool {
 	return false
 }
 
+// Invisible reports whether the character r is one Unicode calls
+// default-ignorable (DerivedCoreProperties.txt): a format character (the
+// zero-width space and joiners, the soft hyphen, the word joiner, the
+// byte-order mark, bidirectional marks, overrides and isolates, tags; the
+// few that Unicode keeps visible, such as the Arabic number sign, count
+// too, as no name holds one), a variation selector, or another such as
+// the combining grapheme joiner or a Hangul filler. It is drawn
+// as nothing and a Unicode collation ignores it at every strength (ICU,
+// JavaScript's Intl.Collator and localeCompare, MySQL 8's utf8mb4_0900
+// collations, PostgreSQL's ICU ones), as does NFKC_Casefold: an
+// application that compares names case-insensitively that way reads
+// "ka\u200bte" as "kate" and "ad\u00admin" as "admin".
+func Invisible(r rune) bool {
+	return r >= utf8.RuneSelf && unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
+}
+
 // Misreadable says why an application could read s as another text, or
-// "" when it cannot: s holds a character that CaseLookalike or
-// NFKCLookalike reports, or NFC changes it (an "e" followed by a
-// combining acute accent is "é" to an application, or a database
+// "" when it cannot: s holds a character that CaseLookalike,
+// NFKCLookalike or Invisible reports, or NFC changes it (an "e" followed
+// by a combining acute accent is "é" to an application, or a database
 // collation, that composes). Names the gateway compares (users, addresses,
 // groups) must be neither, so that its rules and the applications read one
 // value. ASCII text costs one pass over its bytes.
@@ -84,6 +100,9 @@ func Misreadable(s string) string {
 	for _, r := range s[i:] {
 		if CaseLookalike(r) || (r >= utf8.RuneSelf && NFKCLookalike(r)) {
 			return fmt.Sprintf("%q (%U) reads as ASCII to applications that fold case or apply NFKC", r, r)
+		}
+		if Invisible(r) {
+			return fmt.Sprintf("%U is an invisible character, which applications that compare with a Unicode collation ignore", r)
 		}
 	}
 	if !norm.NFC.IsNormalString(s) {

@@ -1,0 +1,49 @@
+package ascii
+
+import (
+	"testing"
+
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
+)
+
+// invisibleNames hold a character Unicode calls default-ignorable (a
+// format character, a variation selector, ...): drawn as nothing, and
+// ignored, at every strength, by a Unicode collation (UCA: ICU, MySQL 8's
+// utf8mb4_0900 collations, JavaScript's Intl.Collator and localeCompare,
+// PostgreSQL's ICU collations), so an application that compares names
+// case-insensitively that way reads each as the ASCII name beside it.
+var invisibleNames = map[string]string{
+	"ka\u200bte":     "kate",   // zero-width space
+	"ad\u00admin":    "admin",  // soft hyphen
+	"admins\u2060":   "admins", // word joiner
+	"ka\u200dte":     "kate",   // zero-width joiner
+	"\u202eadmin":    "admin",  // right-to-left override
+	"kate\ufe0f":     "kate",   // variation selector 16
+	"ka\u034fte":     "kate",   // combining grapheme joiner
+	"root\U000e0041": "root",   // tag latin capital letter A
+	"ops\u180b":      "ops",    // Mongolian free variation selector
+	"ann\ufeffe":     "anne",   // zero-width no-break space, inside
+	"bob\u200e":      "bob",    // left-to-right mark
+	"eve\u2061":      "eve",    // function application (invisible operator)
+}
+
+// TestMisreadableInvisible: a name with an invisible character is the
+// ASCII name to a case-insensitive Unicode collation, and Misreadable says
+// so. It said "" for every one of them: such a user or group reached the
+// application, which took it for the other.
+func TestMisreadableInvisible(t *testing.T) {
+	fold := collate.New(language.Und, collate.IgnoreCase)
+	for s, reads := range invisibleNames {
+		if fold.CompareString(s, reads) != 0 {
+			t.Errorf("%+q: a case-insensitive collation tells it from %q", s, reads)
+		}
+		if Misreadable(s) == "" {
+			t.Errorf("Misreadable(%+q) = \"\", yet a collation reads it as %q", s, reads)
+		}
+	}
+	// An accent is no such character: the same collation tells José from Jose.
+	if fold.CompareString("José", "Jose") == 0 || Misreadable("José") != "" {
+		t.Error("José read as Jose")
+	}
+}
