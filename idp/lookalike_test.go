@@ -35,6 +35,9 @@ func TestIdentityLookalikesRefused(t *testing.T) {
 		"fullwidth group":                        `{"sub":"1","preferred_username":"u","groups":["staff","ａｄｍｉｎｓ"]}`,
 		"NFD group":                              `{"sub":"1","preferred_username":"u","groups":["e\u0301quipe"]}`,
 		"provider sub, under another user_claim": `{"sub":"\u212aate","preferred_username":"u"}`,
+		"zero-width space (a collation: kate)":   `{"sub":"1","preferred_username":"ka\u200bte"}`,
+		"soft hyphen in the provider sub":        `{"sub":"ad\u00admin","preferred_username":"u"}`,
+		"right-to-left override in a group":      `{"sub":"1","preferred_username":"u","groups":["\u202esnimda"]}`,
 	} {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(claims), &m); err != nil {
