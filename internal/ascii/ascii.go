@@ -1,8 +1,8 @@
 // Package ascii compares and lowercases names that are ASCII by definition
 // (host names, schemes, domains, directory logins and addresses)
 // case-insensitively, without Unicode case folding, and tells which
-// non-ASCII text an application's case folding or normalisation reads as
-// another (lookalike.go).
+// non-ASCII text an application's case folding, normalisation or
+// collation reads as another (lookalike.go).
 package ascii
 
 // EqualFold reports whether a and b are equal under ASCII case folding.
