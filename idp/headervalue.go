@@ -151,7 +151,7 @@ func IdentityValue(v any) (string, error) {
 // ErrLookalike is IdentityValue's refusal of a value an application may
 // read as another one. Like a control character, it fails the login or the
 // bearer token: the rules decided about the value as the provider sent it.
-var ErrLookalike = errors.New("idp: a value an application may read as another (an ASCII look-alike such as a fullwidth letter, the Kelvin sign, a dotless i, a long s or a sharp s, an invisible character such as a zero-width space, or text not in Unicode's composed form, NFC)")
+var ErrLookalike = errors.New("idp: a value an application may read as another (an ASCII look-alike such as a fullwidth letter, the Kelvin sign, a dotless i, a long s or a sharp s, an invisible character such as a zero-width space, a character of a newer Unicode than the gateway's, or text not in Unicode's composed form, NFC)")
 
 // checkIdentityText refuses s when an application's normalisation would
 // make it another value (ascii.Misreadable): fullwidth "ａｄｍｉｎ" is

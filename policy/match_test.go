@@ -65,6 +65,8 @@ func TestCompileErrors(t *testing.T) {
 		// A Unicode collation reads these as kate@example.com and example.com.
 		{"email zero-width space", RouteConfig{Path: "/", AllowEmails: []string{"ka\u200bte@example.com"}}, "allow_emails"},
 		{"domain soft hyphen", RouteConfig{Path: "/", AllowEmailDomains: []string{"exam\u00adple.com"}}, "allow_email_domains"},
+		// Unicode 16's outlined capitals, unknown here, are ASCII to a newer NFKC.
+		{"email outlined letter", RouteConfig{Path: "/", AllowEmails: []string{"\U0001CCDEnfo@example.com"}}, "allow_emails"},
 		{"empty claim path", RouteConfig{Path: "/", RequireClaims: map[string]string{"": "x"}}, "require_claims"},
 	}
 	for _, tt := range tests {

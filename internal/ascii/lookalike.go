@@ -82,9 +82,27 @@ func Invisible(r rune) bool {
 	return r >= utf8.RuneSelf && unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
+// Unknown reports whether the character r is one the gateway's Unicode
+// tables (unicode.Version, and x/text's with it) do not assign: for them
+// it has no case mapping and no decomposition, so CaseLookalike and
+// NFKCLookalike pass it, while an application on a newer Unicode may read
+// it as ASCII. Unicode 16 added the outlined Latin capitals and digits
+// (U+1CCD6 to U+1CCF9), which NFKC makes "A" to "Z" and "0" to "9":
+// Python 3.14's NFKC and ICU 76 and later (Node's normalize and Intl.Collator)
+// read "\U0001CCD6\U0001CCD9\U0001CCE2\U0001CCDE\U0001CCE3" as "ADMIN". Planes 2
+// and 3 hold CJK ideographs alone, none of which reads as ASCII: the ones
+// added since (a rare character of a personal name) pass. A noncharacter
+// is unknown too.
+func Unknown(r rune) bool {
+	if r < utf8.RuneSelf || (r >= 0x20000 && r <= 0x3ffff) {
+		return false
+	}
+	return unicode.Is(unicode.Cn, r)
+}
+
 // Misreadable says why an application could read s as another text, or
 // "" when it cannot: s holds a character that CaseLookalike,
-// NFKCLookalike or Invisible reports, or NFC changes it (an "e" followed
+// NFKCLookalike, Invisible or Unknown reports, or NFC changes it (an "e" followed
 // by a combining acute accent is "é" to an application, or a database
 // collation, that composes). Names the gateway compares (users, addresses,
 // groups) must be neither, so that its rules and the applications read one
@@ -103,6 +121,9 @@ func Misreadable(s string) string {
 		}
 		if Invisible(r) {
 			return fmt.Sprintf("%U is an invisible character, which applications that compare with a Unicode collation ignore", r)
+		}
+		if Unknown(r) {
+			return fmt.Sprintf("%U is not a character of Unicode %s, which the gateway knows, and a newer Unicode may read it as ASCII", r, unicode.Version)
 		}
 	}
 	if !norm.NFC.IsNormalString(s) {
