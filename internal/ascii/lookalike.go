@@ -16,11 +16,15 @@ import (
 // "ſ" is "s". An application or framework that applies NFKC (Django does to
 // user names, many to paths) reads such text as the ASCII one. Accented
 // letters ("é" is already NFKC; it has a canonical decomposition, so it
-// takes the slower way, with an allocation) and other scripts are not.
+// takes the slower way, with an allocation) and other scripts are not. A
+// character the gateway's Unicode does not assign (Unknown) has no
+// decomposition here but may have one in the application's, and counts.
 func NFKCLookalike(r rune) bool {
 	var in [utf8.UTFMax]byte
 	if len(norm.NFKC.Properties(in[:utf8.EncodeRune(in[:], r)]).Decomposition()) == 0 {
-		return false // no decomposition, no change: most characters, without allocating
+		// No decomposition, no change: most characters, without
+		// allocating, unless this Unicode does not know the character.
+		return Unknown(r)
 	}
 	c := utf8.AppendRune(nil, r)
 	n := norm.NFKC.Append(nil, c...)
@@ -116,14 +120,13 @@ func Misreadable(s string) string {
 		return ""
 	}
 	for _, r := range s[i:] {
-		if CaseLookalike(r) || (r >= utf8.RuneSelf && NFKCLookalike(r)) {
-			return fmt.Sprintf("%q (%U) reads as ASCII to applications that fold case or apply NFKC", r, r)
-		}
-		if Invisible(r) {
-			return fmt.Sprintf("%U is an invisible character, which applications that compare with a Unicode collation ignore", r)
-		}
-		if Unknown(r) {
+		switch {
+		case Unknown(r):
 			return fmt.Sprintf("%U is not a character of Unicode %s, which the gateway knows, and a newer Unicode may read it as ASCII", r, unicode.Version)
+		case CaseLookalike(r) || (r >= utf8.RuneSelf && NFKCLookalike(r)):
+			return fmt.Sprintf("%q (%U) reads as ASCII to applications that fold case or apply NFKC", r, r)
+		case Invisible(r):
+			return fmt.Sprintf("%U is an invisible character, which applications that compare with a Unicode collation ignore", r)
 		}
 	}
 	if !norm.NFC.IsNormalString(s) {
