@@ -76,8 +76,8 @@ func CaseLookalike(r rune) bool {
 // byte-order mark, bidirectional marks, overrides and isolates, tags; the
 // few that Unicode keeps visible, such as the Arabic number sign, count
 // too, as no name holds one), a variation selector, or another such as
-// the combining grapheme joiner or a Hangul filler. It is drawn
-// as nothing and a Unicode collation ignores it at every strength (ICU,
+// the combining grapheme joiner or a Hangul filler. It is drawn as
+// nothing and a Unicode collation ignores it at every strength (ICU,
 // JavaScript's Intl.Collator and localeCompare, MySQL 8's utf8mb4_0900
 // collations, PostgreSQL's ICU ones), as does NFKC_Casefold: an
 // application that compares names case-insensitively that way reads
@@ -92,11 +92,11 @@ func Invisible(r rune) bool {
 // NFKCLookalike pass it, while an application on a newer Unicode may read
 // it as ASCII. Unicode 16 added the outlined Latin capitals and digits
 // (U+1CCD6 to U+1CCF9), which NFKC makes "A" to "Z" and "0" to "9":
-// Python 3.14's NFKC and ICU 76 and later (Node's normalize and Intl.Collator)
-// read "\U0001CCD6\U0001CCD9\U0001CCE2\U0001CCDE\U0001CCE3" as "ADMIN". Planes 2
-// and 3 hold CJK ideographs alone, none of which reads as ASCII: the ones
-// added since (a rare character of a personal name) pass. A noncharacter
-// is unknown too.
+// Python 3.14's NFKC and ICU 76 and later (Node's normalize and
+// Intl.Collator) read "\U0001CCD6\U0001CCD9\U0001CCE2\U0001CCDE\U0001CCE3"
+// as "ADMIN". Planes 2 and 3 hold CJK ideographs alone, none of which
+// reads as ASCII: the ones added since (a rare character of a personal
+// name) pass. A noncharacter is unknown too.
 func Unknown(r rune) bool {
 	if r < utf8.RuneSelf || (r >= 0x20000 && r <= 0x3ffff) {
 		return false
@@ -106,9 +106,9 @@ func Unknown(r rune) bool {
 
 // Misreadable says why an application could read s as another text, or
 // "" when it cannot: s holds a character that CaseLookalike,
-// NFKCLookalike, Invisible or Unknown reports, or NFC changes it (an "e" followed
-// by a combining acute accent is "é" to an application, or a database
-// collation, that composes). Names the gateway compares (users, addresses,
+// NFKCLookalike, Invisible or Unknown reports, or NFC changes it (an "e"
+// followed by a combining acute accent is "é" to an application, or a
+// database collation, that composes). Names the gateway compares (users, addresses,
 // groups) must be neither, so that its rules and the applications read one
 // value. ASCII text costs one pass over its bytes.
 func Misreadable(s string) string {
