@@ -47,3 +47,32 @@ func TestMisreadableInvisible(t *testing.T) {
 		t.Error("José read as Jose")
 	}
 }
+
+// TestJoinersInsideOtherScripts: the zero-width non-joiner and joiner are
+// how Persian and the Indic scripts spell words, and with variation
+// selectors how emoji are written; between characters past ASCII (the
+// contexts IDNA's CONTEXTJ rules allow), ignoring them leaves a text past
+// ASCII, which no ASCII name is, and a group or user spelled so signs in.
+// Beside ASCII, at either end, or after another invisible they still hide
+// in an ASCII name.
+func TestJoinersInsideOtherScripts(t *testing.T) {
+	for _, s := range []string{
+		"\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", // Persian, ZWNJ
+		"\u0915\u094d\u200d\u0937",                         // Devanagari, ZWJ after virama
+		"\u2764\ufe0f",                                     // heart, presentation selector
+		"\U0001f469\u200d\U0001f4bb",                       // woman technologist
+		"ops-\u0641\u0627\u0631\u0633\u06cc\u200c\u0647\u0627",
+	} {
+		if why := Misreadable(s); why != "" {
+			t.Errorf("Misreadable(%+q) = %q, want \"\"", s, why)
+		}
+	}
+	for _, s := range []string{
+		"\ufe0fadmin", "\u200cadmin", "admin\u200c", "ka\u200dte", "\u0645\u200ckate",
+		"kate\u200c\u0645", "\u0645\u200b\u200c\u0645x", "\u0645\u200d\u200dadmin",
+	} {
+		if Misreadable(s) == "" {
+			t.Errorf("Misreadable(%+q) = \"\", want a reason", s)
+		}
+	}
+}

@@ -104,6 +104,30 @@ func Unknown(r rune) bool {
 	return unicode.Is(unicode.Cn, r)
 }
 
+// joinsOtherScript reports whether the invisible r at byte i of s is a
+// zero-width non-joiner or joiner between two visible characters past
+// ASCII, or a variation selector after one: how Persian and the Indic
+// scripts spell words (U+200C inside a Persian compound) and emoji their
+// sequences and presentation (U+2764 U+FE0F), the contexts where IDNA's
+// CONTEXTJ rules (RFC 5892) allow the joiners. Ignored there, it leaves a
+// text past ASCII, which no ASCII name is; beside an ASCII letter, or
+// another invisible, it hides in an ASCII name ("ka\u200dte").
+func joinsOtherScript(s string, i int, r rune) bool {
+	joiner := r == '\u200c' || r == '\u200d'
+	if !joiner && !unicode.Is(unicode.Variation_Selector, r) {
+		return false
+	}
+	before, _ := utf8.DecodeLastRuneInString(s[:i])
+	if before < utf8.RuneSelf || before == utf8.RuneError || Invisible(before) {
+		return false
+	}
+	if !joiner {
+		return true
+	}
+	after, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen(r):])
+	return after >= utf8.RuneSelf && after != utf8.RuneError && !Invisible(after)
+}
+
 // Misreadable says why an application could read s as another text, or
 // "" when it cannot: s holds a character that CaseLookalike,
 // NFKCLookalike, Invisible or Unknown reports, or NFC changes it (an "e"
@@ -119,13 +143,13 @@ func Misreadable(s string) string {
 	if i == len(s) {
 		return ""
 	}
-	for _, r := range s[i:] {
+	for j, r := range s[i:] {
 		switch {
 		case Unknown(r):
 			return fmt.Sprintf("%U is not a character of Unicode %s, which the gateway knows, and a newer Unicode may read it as ASCII", r, unicode.Version)
 		case CaseLookalike(r) || (r >= utf8.RuneSelf && NFKCLookalike(r)):
 			return fmt.Sprintf("%q (%U) reads as ASCII to applications that fold case or apply NFKC", r, r)
-		case Invisible(r):
+		case Invisible(r) && !joinsOtherScript(s, i+j, r):
 			return fmt.Sprintf("%U is an invisible character, which applications that compare with a Unicode collation ignore", r)
 		}
 	}
