@@ -119,6 +119,7 @@ func (d *decoder) validateRoute(r routeSection, upstreams map[string]*url.URL, n
 	up := d.routeUpstream(r, upstreams, nUpstreams)
 	d.checkRouteHost(r)
 	d.checkRouteMethods(r)
+	d.checkEmptyRules(r)
 	for _, k := range sortedKeys(r.RequireClaims) {
 		if strings.TrimSpace(k) == "" {
 			d.problem(joinKey(r.path+".require_claims", k), "claim path must not be empty")
