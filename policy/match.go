@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"sort"
 	"strings"
 )
@@ -48,6 +49,13 @@ func compilePath(p string) ([]string, error) {
 	norm, err := Normalize(p)
 	if err != nil {
 		return nil, errors.New(strings.TrimPrefix(err.Error(), "policy: "))
+	}
+	// A request spelt composed ("ü") never matches a pattern spelt
+	// otherwise ("u" and a combining diaeresis), while applications that
+	// normalise paths serve both as one (ComposedPath).
+	if c, differs, _ := ComposedPath(norm); differs {
+		text, _ := url.PathUnescape(c)
+		return nil, fmt.Errorf("not in composed form (NFKC), which requests spelt composed never match: write %q", text)
 	}
 	return strings.Split(MatchKey(norm)[1:], "/"), nil
 }

@@ -43,15 +43,18 @@ func destinationEffects(r *http.Request) []string {
 
 // decideAt decides q at its path (and its aliases), and, when let through
 // and depth is not 0, by the routes of the members beneath it as deep as
-// depth (decideBeneath).
+// depth (decideBeneath), then at the path's composed form when it has one
+// (decideComposed).
 func (h *Handler) decideAt(ex *exchange, r *http.Request, q request, depth int) error {
 	if err := h.decidePath(ex, r, q); err != nil {
 		return err
 	}
 	if depth > 0 {
-		return h.decideBeneath(ex, r, q, depth)
+		if err := h.decideBeneath(ex, r, q, depth); err != nil {
+			return err
+		}
 	}
-	return nil
+	return h.decideComposed(ex, r, q, depth)
 }
 
 // decideEffects decides q, let through for its own method, again as each
