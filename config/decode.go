@@ -169,6 +169,7 @@ func (t *table) get(k string) (any, bool) {
 // a typo of it.
 func (t *table) finish() {
 	t.recordKeys()
+	t.misplacedInSubtables()
 	var unknown []string
 	for k := range t.m {
 		if !t.seen[k] {

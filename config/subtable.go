@@ -1,0 +1,57 @@
+package config
+
+import "sort"
+
+// misplacedInSubtables refuses a key of t written below the header of one
+// of t's tables of values ([provider.auth_params], [routes.require_claims],
+// [headers.claims]): TOML gives every key below a header to that table
+// until the next one, so `hosted_domain` after [provider.auth_params]
+// became an authorization parameter Google ignores (every Google account
+// signed in), and `deny = true` after [routes.require_claims] a claim the
+// route required instead of a deny. A key of t's own name there is almost
+// always such a slip; the same name on the line of an inline table
+// (`require_claims = { name = "Alice" }`) was meant, and passes. Runs at
+// finish, when t.seen holds every key t reads.
+func (t *table) misplacedInSubtables() {
+	for _, k := range sortedAnyKeys(t.m) {
+		sub, ok := t.m[k].(map[string]any)
+		if !ok || !t.seen[k] {
+			continue
+		}
+		subPath := t.key(k)
+		for _, sk := range sortedAnyKeys(sub) {
+			p := joinKey(subPath, sk)
+			if !t.seen[sk] || t.d.lines[p] == t.d.lines[subPath] {
+				continue
+			}
+			t.d.problem(p, "is a key of %s, not of %s: every key below the [%s] header belongs to that table; move it above the header",
+				tableName(t.path), k, headerName(subPath))
+		}
+	}
+}
+
+// headerName is the TOML header of the table at path: "routes.require_claims"
+// for "routes[0].require_claims".
+func headerName(path string) string {
+	out := make([]byte, 0, len(path))
+	for i := 0; i < len(path); i++ {
+		if path[i] == '[' {
+			for i < len(path) && path[i] != ']' {
+				i++
+			}
+			continue
+		}
+		out = append(out, path[i])
+	}
+	return string(out)
+}
+
+// sortedAnyKeys returns m's keys in order, so problems come out deterministically.
+func sortedAnyKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
