@@ -88,6 +88,8 @@ type Table struct {
 	wildMin int              // lowest Index among wildcard-host routes
 	custom  map[string]uint64
 	names   map[string]int // route name -> Index of the route that has it
+
+	slashEnd bool // some route's path ends in "/" after a segment (SlashEnds)
 }
 
 // ErrBadPath is returned by Normalize for paths that docs/requests.md refuses with 400.
@@ -111,6 +113,7 @@ func Compile(routes []RouteConfig) (*Table, error) {
 		}
 		t.routes = append(t.routes, r)
 		t.insert(r)
+		t.slashEnd = t.slashEnd || endsInSlash(r.segments)
 	}
 	return t, nil
 }

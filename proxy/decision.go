@@ -179,7 +179,7 @@ func (h *Handler) decide(ex *exchange, r *http.Request, q request) error {
 }
 
 // decidePath decides q's method for q's path and the paths frameworks serve
-// for it (pathAliases).
+// for it (pathAliases, and with a trailing slash: decideWithSlash).
 func (h *Handler) decidePath(ex *exchange, r *http.Request, q request) error {
 	if err := h.decideOne(ex, r, q); err != nil {
 		return err
@@ -189,6 +189,9 @@ func (h *Handler) decidePath(ex *exchange, r *http.Request, q request) error {
 		if err := h.decideAlias(ex, r, q, alias); err != nil {
 			return err
 		}
+	}
+	if h.cfg.Routes.SlashEnds() {
+		return h.decideWithSlash(ex, r, q, aliases, n)
 	}
 	return nil
 }
