@@ -13,6 +13,9 @@ import "sort"
 // (`require_claims = { name = "Alice" }`) was meant, and passes. Runs at
 // finish, when t.seen holds every key t reads.
 func (t *table) misplacedInSubtables() {
+	if t.path == "" {
+		return // the file's own tables: a key of theirs elsewhere is unknown there
+	}
 	for _, k := range sortedAnyKeys(t.m) {
 		sub, ok := t.m[k].(map[string]any)
 		if !ok || !t.seen[k] {

@@ -23,8 +23,11 @@ func ComposedPath(p string) (string, bool, error) {
 		return p, false, nil
 	}
 	text, err := url.PathUnescape(p)
-	if err != nil || norm.NFKC.IsNormalString(text) {
-		return p, false, nil // Normalize's own output: its escapes are well-formed
+	if err != nil {
+		return "", true, err // not Normalize's output, whose escapes are well-formed
+	}
+	if norm.NFKC.IsNormalString(text) {
+		return p, false, nil
 	}
 	composed, err := Normalize((&url.URL{Path: norm.NFKC.String(text)}).EscapedPath())
 	if err != nil {
