@@ -1,0 +1,18 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestEscapedStarPathNamesItsLine: a route path with "%2A", which the
+// gateway decoded into the glob "*" (`path = "/%2A/docs"`, public, made
+// every "/x/docs" public), is an error at its line.
+func TestEscapedStarPathNamesItsLine(t *testing.T) {
+	doc := strings.Replace(base, `path = "/**"`, `path = "/%2A/docs"`+"\npublic = true", 1)
+	_, got := parseDoc(t, t.TempDir(), doc, nil)
+	want := `cfg.toml:16: routes[0].path: "%2A": an escaped "*" is read as "*", as requests' "%2A" is, so it would be the glob: write "*" for any one segment (a literal "*" segment cannot be routed apart from it)`
+	if strings.Join(got, "\n") != want {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+}
