@@ -42,6 +42,11 @@ func compilePath(p string) ([]string, error) {
 		if strings.Contains(raw, "*") && raw != "*" && raw != "**" {
 			return nil, fmt.Errorf(`%q: "*" and "**" must be a whole segment`, raw)
 		}
+		// MatchKey reads a request's "%2A" as "*", and the pattern's too,
+		// after this check: "/%2A/docs" became the glob "/*/docs".
+		if strings.Contains(strings.ToUpper(raw), "%2A") {
+			return nil, fmt.Errorf(`%q: an escaped "*" is read as "*", as a request's "%%2A" is, so it would be a glob or part of one: write "*" or "**" as a whole segment`, raw)
+		}
 		if d := strings.ReplaceAll(strings.ReplaceAll(raw, "%2e", "."), "%2E", "."); d == "." || d == ".." {
 			return nil, fmt.Errorf("%q: dot-segments are not allowed in a route path", raw)
 		}
