@@ -278,6 +278,7 @@ func (d *decoder) checkPublicURL(s *serverSection) *url.URL {
 	pub := d.checkURL("server.public_url", s.PublicURL, true)
 	d.checkPublicHost(pub)
 	d.checkPublicPath(pub, s.Prefix)
+	d.warnCleartextPublicURL(pub)
 	return pub
 }
 

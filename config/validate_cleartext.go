@@ -20,6 +20,22 @@ func (d *decoder) checkCleartextURL(key, raw string, bare bool, sent string) *ur
 	return u
 }
 
+// warnCleartextPublicURL warns about an http:// public_url off loopback,
+// the browser's side of what checkCleartextURL warns about on the
+// provider's: the session cookie is then set without Secure, so a browser
+// sends it over any plain-http request to the host (which a network
+// attacker can provoke), and the provider's codes come back to the callback
+// unencrypted. It is the likely mistake of a gateway that listens on plain
+// http behind a load balancer that ends TLS: public_url is what browsers
+// reach. On loopback (the demo, a laptop) no network is in between.
+func (d *decoder) warnCleartextPublicURL(pub *url.URL) {
+	if pub == nil || pub.Scheme != "http" || isLoopbackHost(pub.Hostname()) {
+		return
+	}
+	d.warn("server.public_url", "http:// URL %s: the session cookie (without Secure) and the provider's codes travel unencrypted; "+
+		"set public_url to the https:// origin browsers reach, also when TLS ends at a load balancer or front proxy", quotedEndpoint(pub))
+}
+
 // checkJWKSURL checks an extra issuer's jwks_url. Off loopback, an
 // http:// one under an https:// issuer is refused, as discovery refuses
 // such a jwks_uri (idp): anyone on the path could hand the gateway keys of

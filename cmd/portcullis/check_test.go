@@ -419,16 +419,19 @@ func TestCheckStrictCookieNeverReachesHost(t *testing.T) {
 // cookie name in force without the __Host- or __Secure- prefix, the default
 // portcullis with a cookie_domain as an own one, is a warning on the line
 // that chose it: check still exits 0 (2 with --strict) and names the fix.
-// A prefixed name, or an http public_url, draws none.
+// A prefixed name draws none, nor does an http public_url, whose only
+// warning is that it is http (TestCheckWarnsPlainHTTPPublicURL).
 func TestCheckWarnsUnprefixedCookieName(t *testing.T) {
-	const fix = `; set session.cookie_name = "__Secure-portcullis"` + "\n"
-	for _, tc := range []struct{ session, publicURL, want string }{
+	const cookieFix = `; set session.cookie_name = "__Secure-portcullis"` + "\n"
+	const httpFix = "also when TLS ends at a load balancer or front proxy\n"
+	for _, tc := range []struct{ session, publicURL, want, fix string }{
 		{"cookie_domain = \"example.com\"\n", "https://dash.example.com",
-			`:10: session.cookie_domain: warning: the session cookie "portcullis" has no "__Host-" or "__Secure-" prefix`},
+			`:10: session.cookie_domain: warning: the session cookie "portcullis" has no "__Host-" or "__Secure-" prefix`, cookieFix},
 		{"cookie_name = \"sso\"\ncookie_domain = \"example.com\"\n", "https://dash.example.com",
-			`:10: session.cookie_name: warning: the session cookie "sso" has no "__Host-" or "__Secure-" prefix`},
-		{"cookie_name = \"__Secure-portcullis\"\ncookie_domain = \"example.com\"\n", "https://dash.example.com", ""},
-		{"cookie_domain = \"example.com\"\n", "http://dash.example.com", ""},
+			`:10: session.cookie_name: warning: the session cookie "sso" has no "__Host-" or "__Secure-" prefix`, cookieFix},
+		{"cookie_name = \"__Secure-portcullis\"\ncookie_domain = \"example.com\"\n", "https://dash.example.com", "", ""},
+		{"cookie_domain = \"example.com\"\n", "http://dash.example.com",
+			`:2: server.public_url: warning: http:// URL "http://dash.example.com": `, httpFix},
 	} {
 		doc := strings.Replace(checkGood, "[session]\n", "[session]\n"+tc.session, 1)
 		doc = strings.Replace(doc, "https://dash.example.com", tc.publicURL, 1)
@@ -440,8 +443,9 @@ func TestCheckWarnsUnprefixedCookieName(t *testing.T) {
 			t.Errorf("%q on %s: check exit %d, stderr:\n%s", tc.session, tc.publicURL, r.code, r.stderr)
 		case tc.want == "" && (r.stderr != "" || strict.code != 0):
 			t.Errorf("%q on %s: check --strict exit %d, stderr:\n%s", tc.session, tc.publicURL, strict.code, r.stderr)
-		case tc.want != "" && (!strings.HasPrefix(r.stderr, path+tc.want) || !strings.HasSuffix(r.stderr, fix) || strict.code != 2):
-			t.Errorf("%q: check --strict exit %d, stderr:\n%s\nwant exit 2 and %q ... %q", tc.session, strict.code, r.stderr, path+tc.want, fix)
+		case tc.want != "" && (!strings.HasPrefix(r.stderr, path+tc.want) || !strings.HasSuffix(r.stderr, tc.fix) ||
+			strings.Count(r.stderr, "\n") != 1 || strict.code != 2):
+			t.Errorf("%q: check --strict exit %d, stderr:\n%s\nwant exit 2 and one line %q ... %q", tc.session, strict.code, r.stderr, path+tc.want, tc.fix)
 		}
 	}
 }
