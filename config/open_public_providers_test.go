@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -30,11 +31,12 @@ func TestOpenSignInPublicProviders(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := mustParse(t, t.TempDir(), provider(tc.provider+"\nclient_id = \"c\""), nil)
+			lines := tc.provider + "\nclient_id = \"c\""
+			cfg := mustParse(t, t.TempDir(), provider(lines), nil)
 			got := warningsFrom(cfg)
 			want := []string{}
-			if tc.who != "" {
-				want = append(want, "cfg.toml:17: routes[0]: warning: "+tc.who+
+			if tc.who != "" { // the route's line: base's, moved by the provider's lines
+				want = append(want, fmt.Sprintf("cfg.toml:%d: routes[0]: warning: ", 14+strings.Count(lines, "\n"))+tc.who+
 					" can sign in and reach this route: restrict it with allow_groups, allow_emails or allow_email_domains")
 			}
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {

@@ -216,7 +216,7 @@ func isGUID(s string) bool {
 
 // warnOpenSignIn warns about routes that let in anyone the provider
 // signs in when that is anyone at all: a Google account without
-// hosted_domain, any GitHub user. Such a route (not public, not deny) names
+// hosted_domain, any GitHub user, any account of a publicIssuer. Such a route (not public, not deny) names
 // no group, email, email domain (but "*" and, with Google, the domains every
 // account can have an address at: domainsRestrict), or claim, and requires no
 // scope beyond provider.scopes (those the gateway asks for, which the
@@ -232,6 +232,8 @@ func (d *decoder) warnOpenSignIn(p *providerSection, kind string, routes []route
 		who, fix = "any Google account", "set provider.hosted_domain, or restrict"
 	case kind == "github":
 		who, fix = "any GitHub user", "restrict"
+	case publicIssuer(p.Issuer) != "":
+		who, fix = publicIssuer(p.Issuer), "restrict"
 	default:
 		return
 	}
