@@ -174,6 +174,8 @@ func (d *decoder) checkHostPattern(key, pat string) {
 	}
 	if proxy.CheckRedirectHost(pat) != nil || !validHostname(strings.TrimPrefix(host, "*.")) {
 		d.problem(key, `must be "host", "host:port" or "*.domain", got %q%s`, pat, hostPatternHint(pat))
+	} else if ps := publicSuffixOf(host); ps != "" {
+		d.problem(key, "%q covers every site registered under the public suffix %q: anyone can own a host there and receive your users after a sign-in or sign-out (an open redirect); list your own hosts", pat, ps)
 	}
 }
 

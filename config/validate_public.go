@@ -3,6 +3,8 @@ package config
 import (
 	"net/url"
 	"strings"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // msaTenant is the directory ID of personal Microsoft accounts: the tenant
@@ -30,4 +32,22 @@ func publicIssuer(iss string) string {
 		return "any personal Microsoft account"
 	}
 	return ""
+}
+
+// publicSuffixOf returns the public suffix that the wildcard host pattern
+// ("*.github.io") covers as a whole, or "". Such a pattern admits every
+// site anyone registers there, as a cookie_domain of a public suffix would
+// reach them. A top-level name the list does not hold (publicsuffix's
+// default rule: "internal", "local", a company's own) is a private zone,
+// not a place where anyone registers.
+func publicSuffixOf(pattern string) string {
+	dom, ok := strings.CutPrefix(strings.ToLower(pattern), "*.")
+	if !ok {
+		return ""
+	}
+	ps, icann := publicsuffix.PublicSuffix(dom)
+	if ps != dom || !icann && !strings.Contains(ps, ".") {
+		return ""
+	}
+	return ps
 }
