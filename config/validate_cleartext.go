@@ -27,9 +27,12 @@ func (d *decoder) checkCleartextURL(key, raw string, bare bool, sent string) *ur
 // attacker can provoke), and the provider's codes come back to the callback
 // unencrypted. It is the likely mistake of a gateway that listens on plain
 // http behind a load balancer that ends TLS: public_url is what browsers
-// reach. On loopback (the demo, a laptop) no network is in between.
+// reach. On loopback (the demo, a laptop) no network is in between; a
+// name under "localhost" is loopback to browsers too (RFC 6761 §6.3), which
+// resolve it so without asking DNS.
 func (d *decoder) warnCleartextPublicURL(pub *url.URL) {
-	if pub == nil || pub.Scheme != "http" || isLoopbackHost(pub.Hostname()) {
+	if pub == nil || pub.Scheme != "http" || isLoopbackHost(pub.Hostname()) ||
+		strings.HasSuffix(strings.ToLower(pub.Hostname()), ".localhost") {
 		return
 	}
 	d.warn("server.public_url", "http:// URL %s: the session cookie (without Secure) and the provider's codes travel unencrypted; "+

@@ -13,8 +13,8 @@ import (
 // warning on public_url's line that says what to write: the session
 // cookie then has no Secure attribute and goes, with the provider's code
 // at the callback, over any plain-http request to the host. check said
-// "OK" and exited 0 even with --strict. On loopback (the demo, a laptop)
-// http:// stays quiet.
+// "OK" and exited 0 even with --strict. On loopback (the demo, a laptop,
+// a name under localhost) http:// stays quiet.
 func TestCheckWarnsPlainHTTPPublicURL(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
@@ -30,6 +30,7 @@ func TestCheckWarnsPlainHTTPPublicURL(t *testing.T) {
 		{"https://dash.example.com", ""},
 		{"http://127.0.0.1:4180", ""},
 		{"http://localhost:4180", ""},
+		{"http://dash.portcullis.localhost:4180", ""},
 	} {
 		path, env := readmeConfig(t, strings.Replace(minimal, "https://dash.example.com", tc.publicURL, 1))
 		r := invoke(t, env, "check", "--config", path)
