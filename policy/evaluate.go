@@ -108,8 +108,13 @@ func (ru *rules) compileEmails(emails []string) error {
 	}
 	ru.emails = make(map[string]struct{}, len(emails))
 	for _, e := range emails {
-		if _, _, ok := splitEmail(e); !ok {
+		_, domain, ok := splitEmail(e)
+		if !ok {
 			return fmt.Errorf("%q is not an email address", e)
+		}
+		if strings.Contains(e, "*") {
+			// "*@example.com" read as a literal address matched no one.
+			return fmt.Errorf(`%q: addresses match exactly; for every address of a domain write allow_email_domains = [%q]`, e, domain)
 		}
 		if err := checkReadable(e); err != nil {
 			return err

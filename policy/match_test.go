@@ -51,6 +51,9 @@ func TestCompileErrors(t *testing.T) {
 		{"empty group", RouteConfig{Path: "/", AllowGroups: []string{""}}, "allow_groups"},
 		{"email without at", RouteConfig{Path: "/", AllowEmails: []string{"alice"}}, "allow_emails"},
 		{"email two ats", RouteConfig{Path: "/", AllowEmails: []string{"a@b@c.com"}}, "allow_emails"},
+		// Addresses match exactly: "*@example.com" matched no one, silently.
+		{"email wildcard local part", RouteConfig{Path: "/", AllowEmails: []string{"*@example.com"}}, "allow_emails"},
+		{"email wildcard inside", RouteConfig{Path: "/", AllowEmails: []string{"ops-*@example.com"}}, "allow_emails"},
 		{"domain with at", RouteConfig{Path: "/", AllowEmailDomains: []string{"@example.com"}}, "allow_email_domains"},
 		{"domain wildcard", RouteConfig{Path: "/", AllowEmailDomains: []string{"*.example.com"}}, "allow_email_domains"},
 		{"domain trailing dot", RouteConfig{Path: "/", AllowEmailDomains: []string{"example.com."}}, "allow_email_domains"},
