@@ -475,40 +475,6 @@ func (s *RedisStore) Delete(w http.ResponseWriter, r *http.Request) (err error) 
 // a login-state cookie.
 func (s *RedisStore) Owns(name string) bool { return ownsCookie(s.cfg.Name, name) }
 
-// Ping checks that Redis answers, for /readyz, and that it does not evict
-// keys: an evicting Redis (maxmemory with a policy other than noeviction)
-// drops the coldest keys first, which are the index sets (written once at
-// login) and the back-channel replay markers, long before the sessions read
-// on every request; back-channel logout and `sessions revoke --sub` would
-// then report success and end nothing.
-func (s *RedisStore) Ping(ctx context.Context) error {
-	if err := s.client.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("session: redis ping: %w", err)
-	}
-	info, err := s.client.Info(ctx, "memory").Result()
-	if err != nil {
-		var rerr redis.Error
-		if errors.As(err, &rerr) {
-			return nil // INFO disabled (some managed offerings): cannot check
-		}
-		return fmt.Errorf("session: redis ping: %w", err)
-	}
-	var maxmemory, policy string
-	for _, line := range strings.Split(info, "\n") {
-		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
-		switch k {
-		case "maxmemory":
-			maxmemory = v
-		case "maxmemory_policy":
-			policy = v
-		}
-	}
-	if maxmemory != "" && maxmemory != "0" && policy != "" && policy != "noeviction" {
-		return fmt.Errorf("%w (maxmemory-policy %s): sessions could not be revoked reliably; set maxmemory-policy noeviction", ErrEvicting, policy)
-	}
-	return nil
-}
-
 // RedisRefusal returns the code of Redis's error reply err carries (its
 // first word: NOAUTH, WRONGPASS, LOADING, READONLY, …), or "" when err is
 // no error reply (a refused connection, a timeout): for /readyz, which
