@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -270,21 +271,43 @@ func (g *gateway) buildStore(gen, prev *generation) error {
 		return err
 	}
 	gen.store, gen.conn = s, s
-	if cfg.SessionStore == "redis" {
-		g.activeGauge.Do(func() {
-			// Counted through the live store, whatever reloads replaced.
-			g.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Namespace: "portcullis", Name: "active_sessions",
-				Help: "Sessions in the Redis store (counted with SCAN, at most every 15 s).",
-			}, func() float64 {
-				if rs, ok := storeOf(g.current()).(*session.RedisStore); ok {
-					return rs.CountActive()
-				}
-				return 0
-			}))
-		})
+	if rs, ok := s.(*session.RedisStore); ok {
+		g.registerActiveGauge()
+		go g.warnIfEvicting(rs)
 	}
 	return nil
+}
+
+// registerActiveGauge registers portcullis_active_sessions once, counted
+// through the live store, whatever reloads replaced.
+func (g *gateway) registerActiveGauge() {
+	g.activeGauge.Do(func() {
+		g.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "portcullis", Name: "active_sessions",
+			Help: "Sessions in the Redis store (counted with SCAN, at most every 15 s).",
+		}, func() float64 {
+			if rs, ok := storeOf(g.current()).(*session.RedisStore); ok {
+				return rs.CountActive()
+			}
+			return 0
+		}))
+	})
+}
+
+// warnIfEvicting logs an error when the Redis a new store connected to
+// evicts keys: it drops the index sets and logout markers first, and a
+// back-channel logout or `sessions revoke --sub` then ends nothing while
+// it reports success. /readyz says so too, but a gateway run without a
+// readiness probe showed it nowhere. It runs beside the start (or reload),
+// which a Redis that is down must not hold up; a Redis that cannot be
+// asked is /readyz's to report.
+func (g *gateway) warnIfEvicting(rs *session.RedisStore) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := rs.Ping(ctx); errors.Is(err, session.ErrEvicting) {
+		g.logger.Error("session store evicts keys: set Redis maxmemory-policy noeviction (or no maxmemory); "+
+			"until then a back-channel logout or sessions revoke --sub may end nothing, and /readyz is not ready", logattr.Err(err))
+	}
 }
 
 // sameRedis reports whether two Redis settings would open the same
