@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -29,11 +28,16 @@ const (
 	loggedOutTTL = LoginStateTTL + 2*time.Minute
 )
 
-// markLoggedOut keeps the later of a marker's time and ARGV[1] (µs since the
-// epoch), and sets its TTL to ARGV[2] ms.
-var markLoggedOut = redis.NewScript(`local v = redis.call("GET", KEYS[1])
-if v and tonumber(v) >= tonumber(ARGV[1]) then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
-return redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])`)
+// markLoggedOut records a logout now: the marker's TTL (ARGV[1] ms) starts
+// again, and its age (loggedOutTTL less its PTTL) is how long ago the
+// latest logout was, as Redis measures it (refuseLoggedOut). The value is
+// Redis's own time in µs, which versions before this one compare with the
+// sign-in's start during a rolling upgrade; they wrote the logging-out
+// process's clock, so a `sessions revoke --sub` from a host whose clock was
+// behind missed the sign-ins under way.
+var markLoggedOut = redis.NewScript(`redis.replicate_commands()
+local t = redis.call("TIME")
+return redis.call("SET", KEYS[1], t[1] .. string.format("%06d", tonumber(t[2])), "PX", ARGV[1])`)
 
 // recordLogout remembers, for loggedOutTTL, that the sessions of (iss, v)
 // of kind indexSub or indexSID were ended now. It runs before the sessions
@@ -41,8 +45,7 @@ return redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])`)
 // marker (refuseLoggedOut runs after its session is indexed).
 func (s *RedisStore) recordLogout(ctx context.Context, prefix, kind, iss, v string) error {
 	key := s.index.write(prefix, kind, iss, v)
-	at := strconv.FormatInt(s.cfg.Now().UnixMicro(), 10)
-	if err := markLoggedOut.Run(ctx, s.client, []string{key}, at, loggedOutTTL.Milliseconds()).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	if err := markLoggedOut.Run(ctx, s.client, []string{key}, loggedOutTTL.Milliseconds()).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("session: redis delete: remembering the logout: %w", err)
 	}
 	return nil
@@ -72,7 +75,11 @@ func afterMarker(mark error, del func() (int, error)) (int, error) {
 // refuseLoggedOut returns ErrLoggedOut when a logout recorded by
 // recordLogout ends the new session of id whose sign-in began at since: its
 // provider session (sid) was logged out, or its user (sub) was logged out
-// after since. Any other error means Redis could not say.
+// after since. "After" compares two durations, each measured by one clock:
+// the marker's age by Redis's (its TTL run down), the sign-in's by this
+// gateway's (since to now), so no clock of another host (a replica, the
+// host of `sessions revoke`) need agree with this one. Any other error
+// means Redis could not say.
 func (s *RedisStore) refuseLoggedOut(ctx context.Context, id *portcullis.Identity, since time.Time) error {
 	var sidKeys, subKeys []string
 	if sid := id.SessionID; sid != "" {
@@ -81,23 +88,43 @@ func (s *RedisStore) refuseLoggedOut(ctx context.Context, id *portcullis.Identit
 	if sub := providerSubject(id); sub != "" {
 		subKeys = s.index.read(loggedOutSubPrefix, indexSub, id.Issuer, sub)
 	}
-	cmds, err := s.getBatch(ctx, append(sidKeys, subKeys...))
-	if err != nil {
+	pipe := s.client.Pipeline()
+	sids := make([]*redis.IntCmd, len(sidKeys))
+	for i, k := range sidKeys {
+		sids[i] = pipe.Exists(ctx, k)
+	}
+	subs := make([]*redis.DurationCmd, len(subKeys))
+	for i, k := range subKeys {
+		subs[i] = pipe.PTTL(ctx, k)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("session: redis save: checking for a logout: %w", err)
 	}
-	for i, cmd := range cmds {
-		if errors.Is(cmd.Err(), redis.Nil) {
-			continue
-		}
-		if i < len(sidKeys) {
+	for _, cmd := range sids {
+		if cmd.Val() > 0 {
 			return ErrLoggedOut
 		}
-		at, err := strconv.ParseInt(cmd.Val(), 10, 64)
-		if err != nil || at > since.UnixMicro() {
+	}
+	signingIn := s.cfg.Now().Sub(since)
+	for _, cmd := range subs {
+		if loggedOutAfter(cmd.Val(), signingIn) {
 			return ErrLoggedOut
 		}
 	}
 	return nil
+}
+
+// loggedOutAfter reports whether a sub marker whose PTTL is pttl records a
+// logout made within the last signingIn. PTTL says -2 for no marker; a
+// marker without a TTL (-1), which this gateway never writes, refuses.
+func loggedOutAfter(pttl, signingIn time.Duration) bool {
+	switch {
+	case pttl == -2:
+		return false
+	case pttl < 0:
+		return true
+	}
+	return loggedOutTTL-pttl < signingIn
 }
 
 // queueSIDIndex adds to pipe, for a refreshed session stored at key, the
