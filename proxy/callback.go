@@ -207,8 +207,7 @@ func (h *Handler) claimState(r *http.Request, ls *session.LoginState) error {
 	if h.replay == nil {
 		return nil
 	}
-	ttl := max(ls.IssuedAt.Add(session.LoginStateTTL).Sub(h.now()), time.Second)
-	first, err := h.replay.FirstUse(r.Context(), loginStateKey+ls.State, ttl)
+	first, err := h.replay.FirstUse(r.Context(), loginStateKey+ls.State, stateClaimTTL)
 	if err != nil {
 		h.metrics.login("failed", "session_store")
 		return unavailable("the session store is not available; please retry shortly", err)
@@ -225,6 +224,14 @@ func (h *Handler) stateTaken() *httpError {
 		badCallbackMessage,
 		errors.New("proxy: login state already accepted on another replica"))
 }
+
+// stateClaimTTL is how long a state's claim lasts from the sign-in that
+// made it: the state's whole validity and a margin, as the logout markers'.
+// It was the issue (by the clock of the replica that issued the state) plus
+// LoginStateTTL, less now on this replica's: replicas whose clocks differ by
+// d shortened it by d, and one behind still accepted the state, and
+// redeemed its code again, once Redis had forgotten the claim.
+const stateClaimTTL = session.LoginStateTTL + 2*time.Minute
 
 // loginStateKey prefixes a state among the replay guard's one-time keys.
 const loginStateKey = "login-state\x00"
