@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,24 +29,20 @@ const (
 	loggedOutTTL = LoginStateTTL + 2*time.Minute
 )
 
-// markLoggedOut records a logout now: the marker's TTL (ARGV[1] ms) starts
-// again, and its age (loggedOutTTL less its PTTL) is how long ago the
-// latest logout was, as Redis measures it (refuseLoggedOut). The value is
-// Redis's own time in µs, which versions before this one compare with the
-// sign-in's start during a rolling upgrade; they wrote the logging-out
-// process's clock, so a `sessions revoke --sub` from a host whose clock was
-// behind missed the sign-ins under way.
-var markLoggedOut = redis.NewScript(`redis.replicate_commands()
-local t = redis.call("TIME")
-return redis.call("SET", KEYS[1], t[1] .. string.format("%06d", tonumber(t[2])), "PX", ARGV[1])`)
-
 // recordLogout remembers, for loggedOutTTL, that the sessions of (iss, v)
 // of kind indexSub or indexSID were ended now. It runs before the sessions
 // are looked up: a sign-in whose session the lookup misses then finds the
 // marker (refuseLoggedOut runs after its session is indexed).
 func (s *RedisStore) recordLogout(ctx context.Context, prefix, kind, iss, v string) error {
 	key := s.index.write(prefix, kind, iss, v)
-	if err := markLoggedOut.Run(ctx, s.client, []string{key}, loggedOutTTL.Milliseconds()).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	// The TTL starts again: the marker's age (loggedOutTTL less its PTTL) is
+	// how long ago the latest logout was, as Redis measures it
+	// (refuseLoggedOut). The value, this process's time in µs, is read only
+	// by versions before this one during a rolling upgrade, which compared
+	// it with the sign-in's start: from a host whose clock was behind (that
+	// of `sessions revoke --sub`), the logout missed the sign-ins under way.
+	at := strconv.FormatInt(s.cfg.Now().UnixMicro(), 10)
+	if err := s.client.Set(ctx, key, at, loggedOutTTL).Err(); err != nil {
 		return fmt.Errorf("session: redis delete: remembering the logout: %w", err)
 	}
 	return nil
