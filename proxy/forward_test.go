@@ -779,3 +779,30 @@ func TestForwardedHeadersEachRequestItsOwn(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthRequestFamilyRemoved: docs/headers.md promises that every inbound
+// X-Auth-Request-* name is removed, not only the five the gateway sets on
+// forward-auth answers: the X-Auth-Request-Return-Uri it sets on a 401, and
+// the X-Auth-Request-Redirect oauth2-proxy reads, reached the application
+// as the client wrote them, from any peer and on any route.
+func TestAuthRequestFamilyRemoved(t *testing.T) {
+	f := newFixture(t)
+	cookies := f.cookies(t, f.session())
+	names := []string{"X-Auth-Request-Return-Uri", "x_auth_request_redirect", "X-Auth-Request.Tenant"}
+	for _, peer := range []string{"10.1.2.3:1", "192.0.2.7:1"} {
+		for _, target := range []string{"/public/x", "/app/x"} {
+			opts := []reqOption{fromPeer(peer), withCookies(cookies)}
+			for _, n := range names {
+				opts = append(opts, func(r *http.Request) { r.Header[n] = []string{"//evil.test/"} })
+			}
+			if resp := f.do(t, "GET", target, nil, opts...); resp.StatusCode != 200 {
+				t.Fatalf("%s from %s: %d", target, peer, resp.StatusCode)
+			}
+			for k, vs := range f.up.last(t).Header {
+				if slices.Contains(vs, "//evil.test/") {
+					t.Errorf("%s from %s: the upstream received %s: %q", target, peer, k, vs)
+				}
+			}
+		}
+	}
+}
