@@ -53,8 +53,12 @@ var alwaysScrubbed = []string{
 	"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
 	"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups",
 	"X-Forwarded-Preferred-Username", "X-Forwarded-Access-Token", "X-Portcullis-Jwt-Assertion",
-	authRequestUser, authRequestEmail, authRequestGroups, authRequestUsername,
-	"X-Auth-Request-Access-Token",
+	// The whole X-Auth-Request- family, not only the names the gateway
+	// answers forward-auth with (authRequestUser, ..., returnURIHeader):
+	// oauth2-proxy, which applications move from, sets and reads more of
+	// them (X-Auth-Request-Access-Token, -Redirect), and a name left out
+	// reached the application as the client wrote it.
+	"X-Auth-Request-*",
 }
 
 // headerSet matches header names case-insensitively with '_' and '.' read
