@@ -75,6 +75,8 @@ func TestForwardAuth(t *testing.T) {
 			withHeader("X_Forwarded_User", "admin")), 400, "", "invalid_request", ""},
 		{"identity header spelled with .", append(orig("GET", "app.test", "/public/x"), trusted,
 			withHeader("X.Auth-Request.User", "admin")), 400, "", "invalid_request", ""},
+		{"X-Auth-Request family spelled with _", append(orig("GET", "app.test", "/public/x"), trusted,
+			withHeader("X_Auth_Request_Redirect", "//evil.test/")), 400, "", "invalid_request", ""},
 		// So are the headers proxy mode removes from untrusted peers
 		// (peerClaims): Traefik passes '_' and '.' spellings, Caddy '.'.
 		{"other product's identity header spelled with _", append(orig("GET", "app.test", "/public/x"), trusted,
