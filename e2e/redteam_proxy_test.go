@@ -130,7 +130,10 @@ func TestRedTeamProxySpoof(t *testing.T) {
 		"X-Authentik-Username", "X-Authentik-Groups", "X-Auth-Username", "X-Auth-Groups", "Tailscale-User-Login",
 		"X-Forwarded-Login", "X-Remote-User", "X-Remote-Group",
 		// Apache mod_auth_openidc's (OIDC_CLAIM_email, OIDC_access_token).
-		"Oidc-Claim-Email", "Oidc-Claim-Groups", "Oidc-Access-Token"}
+		"Oidc-Claim-Email", "Oidc-Claim-Groups", "Oidc-Access-Token",
+		// The rest of the X-Auth-Request- family (docs/headers.md): the
+		// forward-auth 401's return URI, oauth2-proxy's token and redirect.
+		"X-Auth-Request-Return-Uri", "X-Auth-Request-Access-Token", "X-Auth-Request-Redirect"}
 	var spellings []string
 	for _, n := range names {
 		spellings = append(spellings, n, strings.ToLower(n), strings.ToUpper(n), strings.ReplaceAll(n, "-", "_"),
