@@ -806,3 +806,25 @@ func TestAuthRequestFamilyRemoved(t *testing.T) {
 		}
 	}
 }
+
+// TestClientAuthorizationWithAccessTokenHeader: with access_token =
+// "Authorization" the application takes that header for the gateway's, so a
+// client's own never reaches it, on a public route either (where the
+// gateway sets none); without that setting a public route passes the
+// client's Authorization as it came (docs/headers.md).
+func TestClientAuthorizationWithAccessTokenHeader(t *testing.T) {
+	const basic = "Basic YWxpY2U6cHc="
+	for _, tt := range []struct {
+		accessToken string
+		want        string
+	}{{"Authorization", ""}, {"", basic}} {
+		f := newFixture(t, func(c *Config) { c.Headers.AccessToken = tt.accessToken })
+		resp := f.do(t, "GET", "/public/x", nil, withHeader("Authorization", basic))
+		if resp.StatusCode != 200 {
+			t.Fatalf("access_token %q: %d", tt.accessToken, resp.StatusCode)
+		}
+		if got := f.up.last(t).Header.Get("Authorization"); got != tt.want {
+			t.Errorf("access_token %q: the upstream received Authorization %q, want %q", tt.accessToken, got, tt.want)
+		}
+	}
+}
