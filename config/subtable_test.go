@@ -11,7 +11,8 @@ import (
 // authorization parameter Google ignores, and `deny = true` after
 // [routes.require_claims] a claim the route required instead of a deny:
 // the file loaded with the rule dropped. Such a key is now an error at its
-// line; the same name written inline, as a claim or parameter, is not.
+// line; the same name written inline or as a dotted key (its table named
+// on its own line), as a claim or parameter, is not.
 func TestParentKeyUnderSubtableHeader(t *testing.T) {
 	afterProvider := func(lines string) string {
 		return strings.Replace(base, "client_id = \"client\"\n", "client_id = \"client\"\n"+lines+"\n", 1)
@@ -36,6 +37,11 @@ func TestParentKeyUnderSubtableHeader(t *testing.T) {
 		base + "require_claims = { name = \"Alice\", deny = \"no\" }\n",
 		base + "[routes.require_claims]\nhd = \"example.com\"\n",
 		afterProvider("auth_params = { hosted_domain = \"x\" }"),
+		// Dotted keys name the table they go in themselves: no header is
+		// above them, so none can have been slipped below one.
+		base + "require_claims.tier = \"gold\"\nrequire_claims.name = \"Alice\"\n",
+		base + "[headers]\nclaims.\"X-Tier\" = \"tier\"\nclaims.user = \"user\"\n",
+		afterProvider("auth_params.access_type = \"offline\"\nauth_params.hosted_domain = \"x\""),
 	} {
 		if _, got := parseDoc(t, t.TempDir(), doc, nil); got != nil {
 			t.Errorf("problems %v for:\n%s", got, doc)
