@@ -16,7 +16,8 @@ type decoder struct {
 	file      string
 	dir       string // base of relative file paths: the config file's directory
 	lines     lineIndex
-	lastLine  int // the file's last line: where a table it lacks would go
+	headed    map[string]bool // keys written as one part below a [header] (lineWalker.headed)
+	lastLine  int             // the file's last line: where a table it lacks would go
 	getenv    func(string) (string, bool)
 	problems  Problems
 	warnings  Problems

@@ -36,11 +36,11 @@ func Parse(path string, data []byte, getenv func(string) (string, bool)) (*Confi
 	if err := toml.Unmarshal(data, &doc); err != nil {
 		return nil, Problems{syntaxProblem(path, data, err)}
 	}
-	lines, err := indexLines(data)
+	w, err := walkLines(data)
 	if err != nil { // unreachable: Unmarshal accepted the same document
 		return nil, Problems{{File: path, Key: "toml", Msg: err.Error()}}
 	}
-	d := &decoder{file: path, dir: filepath.Dir(path), lines: lines, lastLine: lastLine(data), getenv: getenv}
+	d := &decoder{file: path, dir: filepath.Dir(path), lines: w.idx, headed: w.headed, lastLine: lastLine(data), getenv: getenv}
 	fc := d.decodeFile(doc)
 	cfg := d.build(fc)
 	d.warnInlineSecrets()
@@ -152,7 +152,14 @@ type lineIndex map[string]int
 // indexLines walks the document with go-toml's unstable parser and records
 // the line of every key, table header and array element.
 func indexLines(data []byte) (lineIndex, error) {
-	w := &lineWalker{idx: lineIndex{}, arrays: map[string]int{}}
+	w, err := walkLines(data)
+	return w.idx, err
+}
+
+// walkLines is indexLines, keeping the keys written below a header too
+// (lineWalker.headed).
+func walkLines(data []byte) (*lineWalker, error) {
+	w := &lineWalker{idx: lineIndex{}, arrays: map[string]int{}, headed: map[string]bool{}}
 	for i, c := range data {
 		if c == '\n' {
 			w.newlines = append(w.newlines, i)
@@ -166,17 +173,19 @@ func indexLines(data []byte) (lineIndex, error) {
 			keys, line := w.keyOf(e)
 			w.table = w.header(keys, line, e.Kind == unstable.ArrayTable)
 		case unstable.KeyValue:
+			w.noteHeaded(e)
 			w.keyValue(w.table, e)
 		}
 	}
-	return w.idx, w.p.Error()
+	return w, w.p.Error()
 }
 
 type lineWalker struct {
 	p      unstable.Parser
 	idx    lineIndex
-	arrays map[string]int // array-of-tables path -> number of elements so far
-	table  string         // path of the current table ("" = root)
+	arrays map[string]int  // array-of-tables path -> number of elements so far
+	table  string          // path of the current table ("" = root)
+	headed map[string]bool // paths of keys written as one part below a header (noteHeaded)
 	// newlines are the offsets of the document's line feeds: a node's line
 	// is found by binary search, not by counting from the start each time.
 	newlines []int

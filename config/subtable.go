@@ -1,6 +1,10 @@
 package config
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/pelletier/go-toml/v2/unstable"
+)
 
 // misplacedInSubtables refuses a key of t written below the header of one
 // of t's tables of values ([provider.auth_params], [routes.require_claims],
@@ -9,9 +13,11 @@ import "sort"
 // became an authorization parameter Google ignores (every Google account
 // signed in), and `deny = true` after [routes.require_claims] a claim the
 // route required instead of a deny. A key of t's own name there is almost
-// always such a slip; the same name on the line of an inline table
-// (`require_claims = { name = "Alice" }`) was meant, and passes. Runs at
-// finish, when t.seen holds every key t reads.
+// always such a slip. Only a key written as one part right below the
+// sub-table's header can be one: the same name in an inline table
+// (`require_claims = { name = "Alice" }`) or as a dotted key
+// (`require_claims.name = "Alice"`, which names its table itself) was
+// meant, and passes. Runs at finish, when t.seen holds every key t reads.
 func (t *table) misplacedInSubtables() {
 	if t.path == "" {
 		return // the file's own tables: a key of theirs elsewhere is unknown there
@@ -24,12 +30,21 @@ func (t *table) misplacedInSubtables() {
 		subPath := t.key(k)
 		for _, sk := range sortedAnyKeys(sub) {
 			p := joinKey(subPath, sk)
-			if !t.seen[sk] || t.d.lines[p] == t.d.lines[subPath] {
+			if !t.seen[sk] || !t.d.headed[p] {
 				continue
 			}
 			t.d.problem(p, "is a key of %s, not of %s: every key below the [%s] header belongs to that table; move it above the header",
 				tableName(t.path), k, headerName(subPath))
 		}
+	}
+}
+
+// noteHeaded records kv's path when its key is one part written below a
+// [header] (not in the file's root table): the only way a key of the
+// enclosing table can be slipped into the header's table unawares.
+func (w *lineWalker) noteHeaded(kv *unstable.Node) {
+	if keys, _ := w.keyOf(kv); len(keys) == 1 && w.table != "" {
+		w.headed[joinKey(w.table, keys[0])] = true
 	}
 }
 
