@@ -61,6 +61,9 @@ func TestJoinersInsideOtherScripts(t *testing.T) {
 		"\u0915\u094d\u200d\u0937",                         // Devanagari, ZWJ after virama
 		"\u2764\ufe0f",                                     // heart, presentation selector
 		"\U0001f469\u200d\U0001f4bb",                       // woman technologist
+		"\U0001f3f3\ufe0f\u200d\U0001f308",                 // rainbow flag
+		"\u2764\ufe0f\u200d\U0001f525",                     // heart on fire
+		"\U0001f3f3\ufe0f\u200d\u26a7\ufe0f",               // transgender flag
 		"ops-\u0641\u0627\u0631\u0633\u06cc\u200c\u0647\u0627",
 	} {
 		if why := Misreadable(s); why != "" {
@@ -70,6 +73,8 @@ func TestJoinersInsideOtherScripts(t *testing.T) {
 	for _, s := range []string{
 		"\ufe0fadmin", "\u200cadmin", "admin\u200c", "ka\u200dte", "\u0645\u200ckate",
 		"kate\u200c\u0645", "\u0645\u200b\u200c\u0645x", "\u0645\u200d\u200dadmin",
+		"\u0645\ufe0f\u200dadmin", "a\ufe0f\u200d\u0645", "\u0645\ufe0f\ufe0f\u200d\u0645",
+		"\u0645\u200d\ufe0f\u200d\u0645",
 	} {
 		if Misreadable(s) == "" {
 			t.Errorf("Misreadable(%+q) = \"\", want a reason", s)
