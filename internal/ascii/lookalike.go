@@ -108,7 +108,8 @@ func Unknown(r rune) bool {
 // zero-width non-joiner or joiner between two visible characters past
 // ASCII, or a variation selector after one: how Persian and the Indic
 // scripts spell words (U+200C inside a Persian compound) and emoji their
-// sequences and presentation (U+2764 U+FE0F), the contexts where IDNA's
+// sequences and presentation (U+2764 U+FE0F, and U+2764 U+FE0F U+200D
+// U+1F525: a joiner after an emoji's selector), the contexts where IDNA's
 // CONTEXTJ rules (RFC 5892) allow the joiners. Ignored there, it leaves a
 // text past ASCII, which no ASCII name is; beside an ASCII letter, or
 // another invisible, it hides in an ASCII name ("ka\u200dte").
@@ -117,7 +118,13 @@ func joinsOtherScript(s string, i int, r rune) bool {
 	if !joiner && !unicode.Is(unicode.Variation_Selector, r) {
 		return false
 	}
-	before, _ := utf8.DecodeLastRuneInString(s[:i])
+	before, n := utf8.DecodeLastRuneInString(s[:i])
+	if r == '\u200d' && unicode.Is(unicode.Variation_Selector, before) {
+		// An emoji shown so by its selector joins the next one ("\u2764
+		// \ufe0f\u200d\U0001f525", the rainbow flag): the selector must
+		// follow a visible character past ASCII in its turn.
+		before, _ = utf8.DecodeLastRuneInString(s[:i-n])
+	}
 	if before < utf8.RuneSelf || before == utf8.RuneError || Invisible(before) {
 		return false
 	}
