@@ -20,13 +20,23 @@ import (
 // to any github.io site a sign-out's rd named (302, Location
 // https://evil.github.io/phish): every site registered under a public
 // suffix was a return target. serve now refuses the file (exit 2), naming
-// its line, and never listens.
+// its line, and never listens; so it does when the entry is spelt with a
+// trailing dot ("*.github.io."), which the redirect policy drops and the
+// check did not (serve took it, and answered that 302).
 func TestPublicSuffixReturnHostRefused(t *testing.T) {
 	t.Parallel()
 	p := oidctest.New(t, oidctest.Options{})
+	for _, pat := range []string{"*.github.io", "*.github.io."} {
+		t.Run(pat, func(t *testing.T) { servesNoPublicSuffixReturn(t, p, pat) })
+	}
+}
+
+// servesNoPublicSuffixReturn starts serve with allowed_redirect_hosts =
+// [pat] and wants it to exit 2 naming the entry, never listening.
+func servesNoPublicSuffixReturn(t *testing.T, p *oidctest.Provider, pat string) {
 	a := pickAddrs(t)
 	cfg := strings.NewReplacer("{{LISTEN}}", a.Listen, "{{OPS}}", a.Ops).Replace(tomlConfig{
-		Server:   `allowed_redirect_hosts = ["*.github.io"]` + "\n",
+		Server:   `allowed_redirect_hosts = ["` + pat + `"]` + "\n",
 		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret), Upstream: newUpstream(t).URL,
 		Routes: "[[routes]]\npath = \"/**\"\nallow_groups = [\"admins\"]\n"}.String())
 	path := filepath.Join(t.TempDir(), "portcullis.toml")
@@ -39,7 +49,7 @@ func TestPublicSuffixReturnHostRefused(t *testing.T) {
 		case <-proc.Exited():
 			var exit *exec.ExitError
 			ok := errors.As(proc.ExitErr(), &exit) && exit.ExitCode() == 2
-			if want := `portcullis.toml:6: server.allowed_redirect_hosts[0]: "*.github.io" covers every site registered under the public suffix "github.io"`; !ok || !strings.Contains(proc.Output(), want) {
+			if want := `portcullis.toml:6: server.allowed_redirect_hosts[0]: "` + pat + `" covers every site registered under the public suffix "github.io"`; !ok || !strings.Contains(proc.Output(), want) {
 				t.Errorf("serve exited with %v, output:\n%s\nwant exit 2 and %q", proc.ExitErr(), proc.Output(), want)
 			}
 			return
