@@ -45,6 +45,10 @@ func publicSuffixOf(pattern string) string {
 	if !ok {
 		return ""
 	}
+	// The redirect policy drops a trailing dot (policy.HostKey), so
+	// "*.github.io." covers what "*.github.io" does; the list knows no
+	// such spelling.
+	dom = strings.TrimSuffix(dom, ".")
 	ps, icann := publicsuffix.PublicSuffix(dom)
 	if ps != dom || !icann && !strings.Contains(ps, ".") {
 		return ""
