@@ -20,20 +20,36 @@ import (
 // its own share of the keys and evicts by its own maxmemory-policy, and a
 // replica by its own once it is promoted. INFO sent through the Cluster
 // client reached one node only, so one evicting master left the gateway
-// ready.
+// ready. A replica that cannot be reached is passed over: the Cluster
+// serves on without it, and failing every gateway's readiness at once for
+// it took them all out of service until the Cluster marked it failed.
 func (s *RedisStore) Ping(ctx context.Context) error {
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("session: redis ping: %w", err)
 	}
-	if c, ok := s.client.(*redis.ClusterClient); ok {
-		return c.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
-			if err := evicting(ctx, node); err != nil {
-				return fmt.Errorf("%w (Cluster node %s)", err, node.Options().Addr)
-			}
-			return nil
-		})
+	c, ok := s.client.(*redis.ClusterClient)
+	if !ok {
+		return evicting(ctx, s.client)
 	}
-	return evicting(ctx, s.client)
+	if err := c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		return clusterNodeErr(evicting(ctx, node), node)
+	}); err != nil {
+		return err
+	}
+	return c.ForEachSlave(ctx, func(ctx context.Context, node *redis.Client) error {
+		if err := evicting(ctx, node); errors.Is(err, ErrEvicting) {
+			return clusterNodeErr(err, node)
+		}
+		return nil // down or unreachable: its master holds the keys
+	})
+}
+
+// clusterNodeErr names the Cluster node an error of Ping's came from.
+func clusterNodeErr(err error, node *redis.Client) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w (Cluster node %s)", err, node.Options().Addr)
 }
 
 // evicting reads one Redis's maxmemory and maxmemory-policy from INFO and

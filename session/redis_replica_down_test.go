@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +20,8 @@ import (
 // once, and a load balancer or Kubernetes took them all out of service,
 // until the Cluster marked the replica failed and the client's view of it
 // was reloaded. An unreachable replica is no reason to stop serving; a
-// master that cannot be reached, or any node that evicts, still is.
+// master that cannot be reached, or any node that evicts (a replica
+// included, checked here before it goes down), still is.
 func TestDeadClusterReplicaKeepsReady(t *testing.T) {
 	master, _ := startClusterNode(t, 0, 16383)
 	bus := strconv.Itoa(testenv.FreePort(t))
@@ -35,9 +37,26 @@ func TestDeadClusterReplicaKeepsReady(t *testing.T) {
 	if err := store.Ping(context.Background()); err != nil {
 		t.Fatalf("a Cluster with its replica: Ping = %v", err)
 	}
+	setPolicy(t, replica, "allkeys-lru")
+	if err := store.Ping(context.Background()); !errors.Is(err, ErrEvicting) {
+		t.Errorf("an evicting replica: Ping = %v, want ErrEvicting", err)
+	}
+	setPolicy(t, replica, "noeviction")
 	proc.Stop()
 	if err := store.Ping(context.Background()); err != nil {
 		t.Errorf("the replica %s down, its master serving every slot: Ping = %v, want ready", replica, err)
+	}
+}
+
+// setPolicy sets the Redis at addr's maxmemory-policy, under a maxmemory.
+func setPolicy(t *testing.T, addr, policy string) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	for k, v := range map[string]string{"maxmemory": "64mb", "maxmemory-policy": policy} {
+		if err := c.ConfigSet(context.Background(), k, v).Err(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
