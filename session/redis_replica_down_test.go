@@ -23,10 +23,12 @@ import (
 // master that cannot be reached, or any node that evicts (a replica
 // included, checked here before it goes down), still is.
 func TestDeadClusterReplicaKeepsReady(t *testing.T) {
-	master, _ := startClusterNode(t, 0, 16383)
+	// A full resync writes an RDB file: in a directory of the test's own,
+	// not the package's.
+	master, _ := startClusterNode(t, 0, 16383, "--dir", t.TempDir())
 	bus := strconv.Itoa(testenv.FreePort(t))
 	replica, proc := testenv.StartRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", t.TempDir()+"/nodes.conf",
-		"--cluster-port", bus)
+		"--cluster-port", bus, "--dir", t.TempDir())
 	meet(t, master, replica, bus)
 	replicate(t, master, replica)
 	store, err := NewRedisStore(RedisConfig{ClusterAddrs: []string{master}}, testCookieConfig(t, newTestClock()))
