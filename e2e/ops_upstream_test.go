@@ -157,7 +157,13 @@ func TestUpstreamDialRefusesTheGatewaysOwnListener(t *testing.T) {
 	if status != 502 || strings.Contains(body, "--config") {
 		t.Errorf("/debug/pprof/cmdline through the gateway, upstream http://%s:%s: %d %q, want 502", host, port, status, body)
 	}
-	if out := gw.Proc.Output(); !strings.Contains(out, "one of the gateway's own listeners") {
-		t.Errorf("the log does not say why:\n%s", tail(out, 4))
+	// The line is written after the answer, and read from the process's
+	// output by another goroutine: wait for it.
+	why := func() bool { return strings.Contains(gw.Proc.Output(), "one of the gateway's own listeners") }
+	for deadline := time.Now().Add(5 * time.Second); !why() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !why() {
+		t.Errorf("the log does not say why:\n%s", tail(gw.Proc.Output(), 4))
 	}
 }
