@@ -9,9 +9,10 @@ import (
 // (`allow_groups = []`, a template's emptied list) was read as the key left
 // out, so the route let in every signed-in identity where its words ("at
 // least one listed group") let in no one; `methods = []` matched every
-// method, and `provider.audiences = []` accepted the client ID's tokens.
-// Each is now an error at its line; a list with entries is unchanged, and a
-// list whose entries are already refused is not refused twice.
+// method. Each is now an error at its line; a list with entries is
+// unchanged, and a list whose entries are already refused is not refused
+// twice. `provider.audiences = []` is not a rule of a route: written so, it
+// is the documented default, the client ID alone, and loads.
 func TestEmptyRuleListIsAnError(t *testing.T) {
 	route := func(keys string) string { return base + keys + "\n" }
 	tests := []struct{ name, doc, want string }{
@@ -29,8 +30,7 @@ func TestEmptyRuleListIsAnError(t *testing.T) {
 			`cfg.toml:17: routes[0].require_claims: an empty table requires nothing: give the claims the route needs, or leave require_claims out`},
 		{"methods", route("methods = []"),
 			`cfg.toml:17: routes[0].methods: an empty list would match every method, not none: leave methods out for every method`},
-		{"audiences", section("[provider]", "audiences = []"),
-			`cfg.toml:5: provider.audiences: an empty list would accept tokens for the client ID, not none: leave audiences out for the client ID alone`},
+		{"audiences written empty is the client ID", section("[provider]", "audiences = []"), ``},
 		{"entries refused already", route("allow_groups = [1]"),
 			`cfg.toml:17: routes[0].allow_groups[0]: must be a string, got integer`},
 	}

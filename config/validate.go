@@ -369,7 +369,6 @@ func (d *decoder) validateProvider(p *providerSection) string {
 	d.checkClaimNames(p)
 	d.checkScopes(p, kind)
 	d.nonEmpty("provider.audiences", p.Audiences)
-	d.checkEmptyAudiences(p)
 	d.nonEmpty("provider.id_token_audiences", p.IDTokenAudiences)
 	d.checkAuthParams(p.AuthParams)
 	for _, x := range p.ExtraIssuers {

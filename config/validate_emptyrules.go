@@ -36,15 +36,6 @@ func (d *decoder) checkEmptyRules(r routeSection) {
 	}
 }
 
-// checkEmptyAudiences refuses `provider.audiences = []`: left out, the
-// client ID is the one audience, so the list as written (no bearer token)
-// would accept every token issued for the client ID, on every route.
-func (d *decoder) checkEmptyAudiences(p *providerSection) {
-	if emptyList(p.Audiences) && !d.hasProblemAt("provider.audiences") {
-		d.problem("provider.audiences", "an empty list would accept tokens for the client ID, not none: leave audiences out for the client ID alone")
-	}
-}
-
 // emptyList reports whether a list key was written, as [], with nothing
 // in it: the decoder leaves a key that is not written nil.
 func emptyList(v []string) bool { return v != nil && len(v) == 0 }
