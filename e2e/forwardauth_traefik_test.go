@@ -169,3 +169,27 @@ func TestForwardAuthTraefikMixedSpellings(t *testing.T) {
 func foldName(k string) string {
 	return strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToUpper(k))
 }
+
+// TestForwardAuthTraefikRemovesAuthRequestFamily: the app never receives a
+// client's X-Auth-Request-* header, whatever its name or spelling, as proxy
+// mode and Caddy's snippet promise: apps moved from oauth2-proxy read its
+// names (X-Auth-Request-Redirect, X-Auth-Request-Access-Token). The "_"
+// and "." spellings, which PHP, CGI and WSGI read as the dashed name, the
+// gateway refuses (400).
+func TestForwardAuthTraefikRemovesAuthRequestFamily(t *testing.T) {
+	s := behindTraefik(t)
+	anon := browser(t)
+	for _, name := range []string{"X-Auth-Request-Redirect", "X-Auth-Request-Tenant",
+		"x-auth-request-user", "X_Auth_Request_Redirect", "X.Auth.Request.Tenant"} {
+		before := s.up.count()
+		status, _ := send(t, anon, "GET", "http://"+s.front+"/public/x", map[string]string{name: spoofMark})
+		if s.up.count() == before {
+			continue // refused: the gateway's answer to "_" and "." spellings
+		}
+		for k, vs := range s.up.last().Headers {
+			if strings.HasPrefix(foldName(k), "X_AUTH_REQUEST_") && slices.Contains(vs, spoofMark) {
+				t.Errorf("GET /public/x (%d): the app received the client's %s: %s", status, k, spoofMark)
+			}
+		}
+	}
+}
