@@ -127,8 +127,17 @@ func (c *CookieStore) Load(r *http.Request) (s *Session, err error) {
 }
 
 func (c *CookieStore) load(r *http.Request) (*Session, error) {
+	return c.firstOpening(r, c.cfg.Now(), nil, (*CookieStore).loadSealed)
+}
+
+// firstOpening tries each of the request's same-name session cookies (up
+// to maxSameName, in order) with try, and returns the first session it
+// gives, else the most telling error (worseNoSession). try is a method
+// expression, and want (Full's resident copy) a plain argument, so that
+// Load's hot path makes no closure.
+func (c *CookieStore) firstOpening(r *http.Request, now time.Time, want *Session,
+	try func(*CookieStore, string, time.Time, *Session) (*Session, error)) (*Session, error) {
 	var err error = ErrNoSession
-	now := c.cfg.Now()
 	for i := range maxSameName {
 		sealed, present, ok := c.readSealedAt(r, i)
 		if !present {
@@ -137,18 +146,18 @@ func (c *CookieStore) load(r *http.Request) (*Session, error) {
 		if !ok {
 			continue
 		}
-		s, lerr := c.loadSealed(sealed, now)
-		if lerr == nil {
+		s, terr := try(c, sealed, now, want)
+		if terr == nil {
 			return s, nil
 		}
-		err = worseNoSession(err, lerr)
+		err = worseNoSession(err, terr)
 	}
 	return nil, err
 }
 
 // loadSealed is load of one sealed value: the cache's copy, else the
 // session it opens to, put in the cache.
-func (c *CookieStore) loadSealed(sealed string, now time.Time) (*Session, error) {
+func (c *CookieStore) loadSealed(sealed string, now time.Time, _ *Session) (*Session, error) {
 	if s, ok := c.cache.get(sealed); ok {
 		if now.Before(s.ExpiresAt) {
 			return s, nil
@@ -187,22 +196,19 @@ func (c *CookieStore) Full(r *http.Request, s *Session) (*Session, error) {
 	if !s.Elided() {
 		return s, nil
 	}
-	var err error = ErrNoSession
-	for i := range maxSameName {
-		sealed, present, ok := c.readSealedAt(r, i)
-		if !present {
-			break
-		}
-		if !ok {
-			continue
-		}
-		full, oerr := c.open(sealed, c.cfg.Now())
-		if oerr == nil && sameSession(full, s) {
-			return full, nil
-		}
-		err = worseNoSession(err, oerr)
+	return c.firstOpening(r, c.cfg.Now(), s, (*CookieStore).openSame)
+}
+
+// openSame is open of one sealed value that must carry the session want.
+func (c *CookieStore) openSame(sealed string, now time.Time, want *Session) (*Session, error) {
+	full, err := c.open(sealed, now)
+	if err != nil {
+		return nil, err
 	}
-	return nil, err
+	if !sameSession(full, want) {
+		return nil, ErrNoSession
+	}
+	return full, nil
 }
 
 // readSealed returns the sealed value of the first session cookie,
