@@ -47,15 +47,14 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 // the gateway keys on the URL, and would hand a stored copy to the next
 // client asking, signed in or not, without the request reaching the
 // gateway. An application behind an authorizing gateway seldom says so
-// itself: "public", "s-maxage", a CDN-Cache-Control, or a Last-Modified
+// itself: "public", "s-maxage", a CDN's own lifetime field
+// (sharedCacheField), or a Last-Modified
 // alone (heuristic freshness, a static file server's default) let a shared
 // cache store it. The browser's own cache may still keep it ("private"),
 // for as long as the application says. h is the upstream's answer's
 // header, client the header of the answer being written, still empty.
 func keepPrivate(h, client http.Header) {
-	for _, k := range targetedCacheControl {
-		delete(h, k)
-	}
+	dropSharedCacheFields(h)
 	ds := cacheDirectives(h.Values("Cache-Control"))
 	if len(ds) == 0 {
 		// The usual answer: no allocation on the hot path. The field goes
@@ -143,9 +142,7 @@ var varyCredentials = []string{"Cookie, Authorization"}
 // (no stored copy to revalidate with a 304); the page's scripts,
 // styles and images keep their caching. h and client as for keepPrivate.
 func keepOutOfHistory(h, client http.Header) {
-	for _, k := range targetedCacheControl {
-		delete(h, k)
-	}
+	dropSharedCacheFields(h)
 	delete(h, "Cache-Control")
 	client["Cache-Control"] = noStore[:1:1]
 }

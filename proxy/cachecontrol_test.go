@@ -2,18 +2,57 @@ package proxy
 
 import (
 	"net/http"
-	"net/textproto"
 	"strings"
 	"testing"
 )
 
-// The targeted caching headers are removed with a plain delete, which
-// finds only the canonical form the server and the transport store.
-func TestTargetedCacheControlIsCanonical(t *testing.T) {
-	for _, k := range targetedCacheControl {
-		if c := textproto.CanonicalMIMEHeaderKey(k); c != k {
-			t.Errorf("targetedCacheControl has %q, want its canonical form %q", k, c)
+// TestSharedCacheFieldsAreAClass: every field a shared cache obeys before
+// Cache-Control is removed from an answer made private, kept out of
+// history, carrying the gateway's cookie or interim, in any case, without
+// allocating; Cache-Control itself and fields about no cache's lifetime
+// stay. Only CDN-Cache-Control, Surrogate-Control and X-Accel-Expires were
+// removed: Cloudflare's, Vercel's, Netlify's, Akamai's and LiteSpeed's own
+// fields passed with the lifetime their CDN stores the answer for.
+func TestSharedCacheFieldsAreAClass(t *testing.T) {
+	targeted := []string{"Cdn-Cache-Control", "Cloudflare-Cdn-Cache-Control", "Vercel-Cdn-Cache-Control",
+		"Netlify-Cdn-Cache-Control", "Akamai-Cache-Control", "X-Litespeed-Cache-Control", "Surrogate-Control",
+		"Edge-Control", "X-Accel-Expires", "cloudflare-cdn-cache-control", "EDGE-CONTROL"}
+	kept := []string{"Cache-Control", "-Cache-Control", "Expires", "X-Accel-Buffering", "Surrogate-Key", "Vary", "Content-Type"}
+	for _, k := range targeted {
+		if !sharedCacheField(k) {
+			t.Errorf("sharedCacheField(%q) = false", k)
 		}
+	}
+	for _, k := range kept {
+		if sharedCacheField(k) {
+			t.Errorf("sharedCacheField(%q) = true", k)
+		}
+	}
+	cleaners := map[string]func(http.Header){
+		"keepPrivate":      func(h http.Header) { keepPrivate(h, http.Header{}) },
+		"keepOutOfHistory": func(h http.Header) { keepOutOfHistory(h, http.Header{}) },
+		"unshareable":      unshareable,
+		"interimFields":    interimFields,
+	}
+	for name, clean := range cleaners {
+		h := http.Header{}
+		for _, k := range targeted {
+			h[k] = []string{"max-age=600"}
+		}
+		h["Content-Type"] = []string{"application/json"}
+		clean(h)
+		for k := range h {
+			if sharedCacheField(k) {
+				t.Errorf("%s kept %s", name, k)
+			}
+		}
+		if h.Get("Content-Type") == "" {
+			t.Errorf("%s removed Content-Type", name)
+		}
+	}
+	h := http.Header{"Cache-Control": {"max-age=60"}, "Content-Type": {"text/plain"}, "Etag": {`"x"`}}
+	if n := testing.AllocsPerRun(100, func() { dropSharedCacheFields(h) }); n != 0 {
+		t.Errorf("dropSharedCacheFields allocated %v times", n)
 	}
 }
 

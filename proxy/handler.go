@@ -510,15 +510,6 @@ func (h *Handler) publicEndpoint(endpoint string) string {
 	return u.String()
 }
 
-// targetedCacheControl are the caching headers that shared caches obey
-// instead of Cache-Control (RFC 9213; Fastly's and Akamai's
-// Surrogate-Control; nginx's proxy_cache stores for X-Accel-Expires's
-// seconds whatever Cache-Control says, private included). They are written
-// in canonical form (CDN-Cache-Control is Cdn-Cache-Control), the form the
-// server and the transport store, so that removing them is a plain delete:
-// Header.Del would canonicalise, and allocate, on every answer.
-var targetedCacheControl = [...]string{"Cdn-Cache-Control", "Surrogate-Control", "X-Accel-Expires"}
-
 // errNoHalfClose ends an upgraded connection whose application closed its
 // side, when the client's connection cannot be half-closed.
 var errNoHalfClose = errors.New("proxy: the connection cannot half-close")

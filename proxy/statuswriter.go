@@ -133,9 +133,7 @@ func (s *statusWriter) release() {
 // §4.2.3). It costs one uncached response per refresh.
 func unshareable(h http.Header) {
 	h.Set("Cache-Control", "no-store")
-	for _, k := range targetedCacheControl {
-		delete(h, k)
-	}
+	dropSharedCacheFields(h)
 }
 
 func (s *statusWriter) Write(b []byte) (int, error) {

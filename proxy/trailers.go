@@ -13,11 +13,11 @@ import (
 // upstream's answer (dropOwnSetCookies, keepPrivate, unshareable): as
 // trailer fields they would reach the client past those checks, and a
 // recipient that merges trailers into the header (RFC 9110 §6.5.1 allows
-// none of them there) would act on them.
+// none of them there) would act on them; so would a shared cache on
+// a sharedCacheField, which trailerAllowed refuses too.
 var responseControlled = newHeaderSet(
 	"Set-Cookie", "Set-Cookie2", "Clear-Site-Data",
 	"Cache-Control", "Expires", "Pragma", "Age", "Vary",
-	targetedCacheControl[0], targetedCacheControl[1], targetedCacheControl[2],
 )
 
 // trailerGuard is the body of a forwarded answer that can end with trailer
@@ -87,8 +87,9 @@ func (h *Handler) dropTrailers(resp *http.Response) {
 // gateway's header sets fold together ("Content.Length", "Content_Length"),
 // which servers that map '_' and '.' to '-' would read as it.
 func (h *Handler) trailerAllowed(name string) bool {
-	return httpguts.ValidTrailerHeader(name) && httpguts.ValidTrailerHeader(dashedName.Replace(name)) &&
-		!responseControlled.has(name) && !h.scrub.has(name)
+	dashed := dashedName.Replace(name)
+	return httpguts.ValidTrailerHeader(name) && httpguts.ValidTrailerHeader(dashed) &&
+		!responseControlled.has(name) && !sharedCacheField(dashed) && !h.scrub.has(name)
 }
 
 // dashedName spells a field name with '_' and '.' as '-'.
