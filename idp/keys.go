@@ -242,9 +242,18 @@ func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 	return parseJWKS(body)
 }
 
+// maxJWKSKeys bounds the signature keys of one issuer's JWKS. A signature
+// is checked against each key its kid and alg name, every key for a token
+// without a kid, and any client can send a forged one: a set of 1,400 keys
+// (a 1 MiB answer of RSA keys with the costliest exponent) made each cost
+// a second of CPU. Providers publish a few; 32 keys cost some 25 ms.
+const maxJWKSKeys = 32
+
 // parseJWKS keeps the usable signature keys of a JWK Set. RFC 7517 §5:
 // entries that do not parse are ignored; keys for encryption ("use":"enc")
-// and non-public (symmetric or private) keys are never used.
+// and non-public (symmetric or private) keys are never used. A set of more
+// than maxJWKSKeys usable keys is refused whole, as a failed fetch: kept in
+// part, tokens signed by a key left out would fail with no word why.
 func parseJWKS(body []byte) ([]jose.JSONWebKey, error) {
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
@@ -266,6 +275,9 @@ func parseJWKS(body []byte) ([]jose.JSONWebKey, error) {
 		}
 		if key.Algorithm != "" && !slices.Contains(asymmetricAlgs, jose.SignatureAlgorithm(key.Algorithm)) {
 			continue
+		}
+		if len(out) == maxJWKSKeys {
+			return nil, fmt.Errorf("idp: the JWKS lists more than %d signature keys, which the gateway does not use", maxJWKSKeys)
 		}
 		out = append(out, key)
 	}
