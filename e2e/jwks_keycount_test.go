@@ -43,8 +43,8 @@ func TestExtraIssuerJWKSWithTooManyKeys(t *testing.T) {
 	if res := apiCall(t, "GET", gw.URL+"/x", bearer(machines.AccessToken("robot", nil))); res.status != 401 {
 		t.Errorf("the issuer's own token: %d, want 401 (its key set is refused)", res.status)
 	}
-	if !logged(gw, "more than 32 signature keys") {
-		t.Errorf("the log does not say why the issuer's keys are refused")
+	if !logged(gw, "the JWKS of "+machines.Issuer+": more than 32 signature keys") {
+		t.Errorf("the log does not say whose keys are refused and why")
 	}
 	cpu := procCPU(t, gw.Proc.Cmd.Process.Pid)
 	for range 4 {

@@ -239,7 +239,13 @@ func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("idp: fetching JWKS %s: %w", u, err)
 	}
-	return parseJWKS(body)
+	keys, err := parseJWKS(body)
+	if err != nil {
+		// Named by the issuer: the log line of a refused token says whose
+		// keys could not be used.
+		return nil, fmt.Errorf("idp: the JWKS of %s: %w", k.issuer, err)
+	}
+	return keys, nil
 }
 
 // maxJWKSKeys bounds the signature keys of one issuer's JWKS. A signature
@@ -259,7 +265,7 @@ func parseJWKS(body []byte) ([]jose.JSONWebKey, error) {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &set); err != nil {
-		return nil, fmt.Errorf("idp: JWKS is not a JWK Set: %v", err)
+		return nil, fmt.Errorf("not a JWK Set: %v", err)
 	}
 	var out []jose.JSONWebKey
 	for _, raw := range set.Keys {
@@ -277,7 +283,7 @@ func parseJWKS(body []byte) ([]jose.JSONWebKey, error) {
 			continue
 		}
 		if len(out) == maxJWKSKeys {
-			return nil, fmt.Errorf("idp: the JWKS lists more than %d signature keys, which the gateway does not use", maxJWKSKeys)
+			return nil, fmt.Errorf("more than %d signature keys, the most the gateway uses", maxJWKSKeys)
 		}
 		out = append(out, key)
 	}
