@@ -1,9 +1,13 @@
 package idp
 
 import (
+	"bytes"
 	"context"
+	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 
@@ -35,5 +39,23 @@ func TestJWKSWithTooManyKeysRefused(t *testing.T) {
 				t.Fatalf("a set of %d keys: got %v, want it refused for its size", tc.extra+2, err)
 			}
 		})
+	}
+}
+
+// TestJWKSIgnoresOversizedAndOffCurveKeys pins what docs/security.md says
+// of the keys a set may hold: an RSA key over 4096 bits (a costlier check
+// per token) and an EC point off its curve are ignored, not used; a
+// 4096-bit key is used.
+func TestJWKSIgnoresOversizedAndOffCurveKeys(t *testing.T) {
+	enc := base64.RawURLEncoding.EncodeToString
+	rsaKey := func(bits uint) string {
+		n := new(big.Int).Lsh(big.NewInt(1), bits-1)
+		return fmt.Sprintf(`{"kty":"RSA","n":%q,"e":"AQAB"}`, enc(n.Add(n, big.NewInt(1)).Bytes()))
+	}
+	one := enc(bytes.Repeat([]byte{1}, 32))
+	offCurve := fmt.Sprintf(`{"kty":"EC","crv":"P-256","x":%q,"y":%q}`, one, one)
+	keys, err := parseJWKS([]byte(`{"keys":[` + rsaKey(4097) + `,` + offCurve + `,` + rsaKey(4096) + `]}`))
+	if err != nil || len(keys) != 1 || keys[0].Key.(*rsa.PublicKey).N.BitLen() != 4096 {
+		t.Fatalf("got %d keys (%v), want the 4096-bit one only", len(keys), err)
 	}
 }
