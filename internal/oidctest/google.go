@@ -39,6 +39,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -65,6 +66,9 @@ const (
 	GoogleNoGroupsReader
 	// GoogleUnavailable: the token endpoint and both APIs answer 503.
 	GoogleUnavailable
+	// GoogleTokenStalls: the token endpoint answers nothing until the
+	// client gives up (a stalled endpoint, or an egress proxy before it).
+	GoogleTokenStalls
 )
 
 // Scopes of the Google APIs the fake serves.
@@ -93,6 +97,10 @@ type GoogleOptions struct {
 	DelegatedScopes []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// TokenLifetime is an access token's life (default an hour; Google
+	// says expires_in a second short of it). x/oauth2 counts a token
+	// expired 10 s early: one of 11 s or less is never reused.
+	TokenLifetime time.Duration
 }
 
 // GoogleServer is a running fake; its methods are safe for concurrent use.
@@ -150,6 +158,9 @@ func NewGoogle(tb testing.TB, o GoogleOptions) *GoogleServer {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.TokenLifetime <= 0 {
+		o.TokenLifetime = time.Hour
 	}
 	g := &GoogleServer{ServiceAccountEmail: o.ServiceAccountEmail,
 		ServiceAccountClientID: "104357712843019283746", PrivateKeyID: hex.EncodeToString(randomBytes(20)),
@@ -253,6 +264,13 @@ func googleOAuthError(w http.ResponseWriter, status int, code, desc string) {
 // token implements the JWT-bearer grant (RFC 7523 §2.1, §3) the way Google
 // does: errors are JSON with error and error_description.
 func (g *GoogleServer) token(w http.ResponseWriter, r *http.Request) {
+	if g.faultsNow()&GoogleTokenStalls != 0 {
+		// The body is read first: the server notices the client going
+		// away (and ends the context) only once it has been.
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+		return
+	}
 	req := GoogleTokenRequest{}
 	status, code, desc := g.grant(r, &req)
 	req.Status, req.Error = status, code
@@ -265,10 +283,11 @@ func (g *GoogleServer) token(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := "ya29.c." + randomString()
 	g.mu.Lock()
-	g.tokens[tok] = googleToken{sub: req.Subject, scopes: req.Scopes, exp: g.opts.Now().Add(time.Hour)}
+	g.tokens[tok] = googleToken{sub: req.Subject, scopes: req.Scopes, exp: g.opts.Now().Add(g.opts.TokenLifetime)}
 	g.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-cache, no-store, max-age=0, must-revalidate")
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "expires_in": 3599, "token_type": "Bearer"})
+	expiresIn := int(g.opts.TokenLifetime/time.Second) - 1
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "expires_in": expiresIn, "token_type": "Bearer"})
 }
 
 // grant checks the request; it returns 200 and "" or the error to answer.
