@@ -54,7 +54,7 @@ type Google struct {
 	f      fetcher
 	base   *url.URL
 	admin  bool
-	tokens oauth2.TokenSource
+	tokens *grantCache
 	client string // the service account's client_id, for hints
 	// parents caches the groups each group belongs to (Admin SDK).
 	parents *parentCache
@@ -86,9 +86,9 @@ func NewGoogle(cfg GoogleConfig) (*Google, error) {
 	_ = json.Unmarshal(cfg.CredentialsJSON, &key)
 	g := &Google{f: newFetcher(cfg.HTTPClient, "google"), base: b, admin: cfg.AdminEmail != "", client: key.ClientID,
 		parents: newParentCache()}
-	// The token source outlives any one request: its context only carries
-	// the HTTP client, whose timeout bounds each grant.
-	g.tokens = jc.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, g.f.hc))
+	// The token outlives any one read; each grant is made within the
+	// context of the read that needs it (grant.go).
+	g.tokens = &grantCache{conf: jc, hc: g.f.hc}
 	return g, nil
 }
 
@@ -103,7 +103,7 @@ func (g *Google) Groups(ctx context.Context, u User) ([]string, error) {
 	if err := g.f.bo.check(g.f.source, googleKey); err != nil {
 		return nil, err
 	}
-	tok, err := g.tokens.Token()
+	tok, err := g.tokens.token(ctx)
 	if err != nil {
 		return nil, g.tokenError(err)
 	}
