@@ -62,6 +62,8 @@ func TestGoogleGrantKeepsTheReadsBound(t *testing.T) {
 			}
 		})
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if grants == 0 {
 		t.Error("no grant was asked for")
 	}
