@@ -10,6 +10,7 @@ import (
 
 	"github.com/portcullis/portcullis"
 	"github.com/portcullis/portcullis/internal/cache"
+	"github.com/portcullis/portcullis/internal/panicerr"
 )
 
 // Introspection must not turn random tokens into provider calls (docs/security.md):
@@ -52,7 +53,8 @@ func (c *Client) introspectShared(ctx context.Context, token string, key [32]byt
 	if _, ok := c.intro.refused.Get(key); ok {
 		return nil, fmt.Errorf("%w: introspection refused this token recently", ErrInvalidToken)
 	}
-	ch := c.intro.flights.DoChan(string(key[:]), func() (any, error) {
+	ch := c.intro.flights.DoChan(string(key[:]), func() (_ any, err error) {
+		defer panicerr.Recover(&err, "idp: introspection")
 		select {
 		case c.intro.slots <- struct{}{}:
 		default:

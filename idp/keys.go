@@ -13,6 +13,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/portcullis/portcullis/internal/panicerr"
 )
 
 // asymmetricAlgs are the only JWS algorithms ever accepted: never "none",
@@ -181,7 +183,11 @@ const jwksTimeout = 10 * time.Second
 // such clients would otherwise park a goroutine and their request each,
 // for as many as they send.
 func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
-	ch := k.flight.DoChan("", func() (any, error) { return k.refreshShared(ctx) })
+	ch := k.flight.DoChan("", func() (_ any, err error) {
+		// Its own goroutine: a panic would end the process (panicerr).
+		defer panicerr.Recover(&err, "idp: the JWKS fetch")
+		return k.refreshShared(ctx)
+	})
 	select {
 	case r := <-ch:
 		keys, _ := r.Val.([]jose.JSONWebKey)

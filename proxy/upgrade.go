@@ -15,6 +15,7 @@ import (
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/internal/ascii"
 	"github.com/portcullis/portcullis/internal/logattr"
+	"github.com/portcullis/portcullis/internal/panicerr"
 	"github.com/portcullis/portcullis/session"
 	"golang.org/x/net/http/httpguts"
 )
@@ -202,6 +203,16 @@ func subjectOf(id *portcullis.Identity) string {
 
 // watch ends the connection (end) when w's identity ends, until done.
 func (h *Handler) watch(w upgradeWatch, end context.CancelCauseFunc, done <-chan struct{}) {
+	// Its own goroutine, which no server recovers: a panic in a recheck
+	// ends this connection, closed, not the process (panicerr).
+	var failed error
+	defer func() {
+		if failed != nil {
+			h.log.Error("proxy: the watch of an upgraded connection failed; closing it", subAttr(w.sub), logattr.Err(failed))
+			end(failed)
+		}
+	}()
+	defer panicerr.Recover(&failed, "proxy: the watch of an upgraded connection")
 	every := h.cfg.UpgradeRecheck
 	if every <= 0 {
 		every = defaultUpgradeRecheck
