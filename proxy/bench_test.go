@@ -215,7 +215,7 @@ func BenchmarkRecheckCookieSession(b *testing.B) {
 	for _, c := range f.cookies(b, s) {
 		r.AddCookie(c)
 	}
-	benchRecheck(b, f, &upgradeWatch{sess: sessionProbe(r), id: &s.Identity,
+	benchRecheck(b, f, &upgradeWatch{sess: newSessionProbe(r, s), id: &s.Identity,
 		q: request{method: "GET", host: Host{Name: "app.test"}, path: "/app/ws"}})
 }
 

@@ -224,7 +224,7 @@ func (h *Handler) storeGroups(ctx context.Context, ex *exchange, r *http.Request
 		return apply(s)
 	}
 	defer unlock()
-	cur, err := h.loadFull(r)
+	cur, err := h.loadFull(r, s)
 	switch {
 	case errors.Is(err, session.ErrNoSession):
 		return nil // ended elsewhere meanwhile

@@ -281,7 +281,7 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, carried, s *
 	// holds is compared with carried too: with the cookie store it is the
 	// request's cookie, the older session when s was handed on (refresh),
 	// which is no refresh of s.
-	cur, err := h.loadFull(r)
+	cur, err := h.loadFull(r, s)
 	switch {
 	case errors.Is(err, session.ErrNoSession):
 		return nil, idp.ErrInvalidGrant // ended elsewhere meanwhile
@@ -293,7 +293,7 @@ func (h *Handler) refreshOnce(ctx context.Context, r *http.Request, carried, s *
 	}
 	ns, err := h.refreshAtProvider(ctx, s)
 	if errors.Is(err, idp.ErrInvalidGrant) {
-		if cur := h.rotatedElsewhere(r, s.RefreshToken, carried.RefreshToken); cur != nil {
+		if cur := h.rotatedElsewhere(r, s, carried.RefreshToken); cur != nil {
 			return cur, nil
 		}
 	}
@@ -360,18 +360,18 @@ func (h *Handler) revokeOvertaken(ctx context.Context, s *session.Session, rt st
 	h.log.Info(msg, subAttr(s.Identity.Subject), slog.String("refresh_token", "revoked"))
 }
 
-// rotatedElsewhere returns the request's session as stored now when its
-// refresh token is no longer rt, the one the provider just refused: another
+// rotatedElsewhere returns s's session as stored now when its refresh
+// token is no longer s's, the one the provider just refused: another
 // replica refreshed it meanwhile (our lock was lost: it expired, or a Redis
 // failover did not keep it), and the refusal is of a token that replica
 // spent, not a revocation. nil otherwise, and when the store holds the
 // refresh token the request carried (carriedRT; the cookie store: the
 // request's own cookie).
-func (h *Handler) rotatedElsewhere(r *http.Request, rt, carriedRT string) *session.Session {
+func (h *Handler) rotatedElsewhere(r *http.Request, s *session.Session, carriedRT string) *session.Session {
 	dr, release := detached(r)
 	defer release()
-	cur, err := h.loadFull(dr)
-	if err != nil || cur.RefreshToken == rt || cur.RefreshToken == carriedRT {
+	cur, err := h.loadFull(dr, s)
+	if err != nil || cur.RefreshToken == s.RefreshToken || cur.RefreshToken == carriedRT {
 		return nil
 	}
 	h.log.Info("proxy: a refresh token refused after another replica had refreshed the session; using its result", subAttr(cur.Identity.Subject))
@@ -399,7 +399,7 @@ func (h *Handler) awaitRefresh(ctx context.Context, r *http.Request, s *session.
 		if ctx.Err() != nil {
 			continue // the deadline passed during the last poll: no other one
 		}
-		ns, err := h.loadFull(r)
+		ns, err := h.loadFull(r, s)
 		switch {
 		case errors.Is(err, session.ErrNoSession):
 			return nil, idp.ErrInvalidGrant // the other replica ended it
@@ -425,12 +425,30 @@ func refreshedSince(cur, s *session.Session) bool {
 	return cur.AccessToken != s.AccessToken || cur.RefreshToken != s.RefreshToken || !cur.Expiry.Equal(s.Expiry)
 }
 
-// loadFull loads the request's session as it is stored now, with its
-// tokens (session.Store.Full).
-func (h *Handler) loadFull(r *http.Request) (*session.Session, error) {
-	s, err := h.cfg.Sessions.Load(r)
+// loadFull loads the session of the sign-in of (session.Login) as the
+// request's cookies open it now, with its tokens (session.Store.Full).
+func (h *Handler) loadFull(r *http.Request, of *session.Session) (*session.Session, error) {
+	s, err := h.loadOf(r, session.LoginOf(of))
 	if err != nil {
 		return nil, err
 	}
 	return h.cfg.Sessions.Full(r, s)
+}
+
+// loadOf loads the request's session as it is stored now when it is of
+// the sign-in l, else ErrNoSession: l's session has ended. The stores read
+// the first cookie of the session's name that opens, so the cookies that
+// opened l's then open the next one they carry, another sign-in's (another
+// user's, a planted one), which is no copy of l's to refresh, to give the
+// groups read for l's user, or to keep an upgraded connection of l's open
+// with.
+func (h *Handler) loadOf(r *http.Request, l session.Login) (*session.Session, error) {
+	s, err := h.cfg.Sessions.Load(r)
+	if err != nil {
+		return nil, err
+	}
+	if !l.Of(s) {
+		return nil, session.ErrNoSession
+	}
+	return s, nil
 }

@@ -35,7 +35,7 @@ func (h *Handler) endUnrefreshed(ex *exchange, r *http.Request, full *session.Se
 		return nil, nil // another request or replica is refreshing it
 	}
 	defer unlock()
-	cur, cerr := h.loadFull(dr)
+	cur, cerr := h.loadFull(dr, full)
 	switch {
 	case errors.Is(cerr, session.ErrNoSession):
 		// Ended meanwhile: only this request's cookie is left to clear.

@@ -69,7 +69,7 @@ func (h *Handler) recordStepUp(ex *exchange, r *http.Request, key string, now ti
 		return errSessionBusy
 	}
 	defer unlock()
-	cur, err := h.loadFull(r)
+	cur, err := h.loadFull(r, full)
 	if err != nil {
 		return err
 	}

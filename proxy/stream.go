@@ -247,7 +247,7 @@ func (s *identityStream) check() error {
 		return nil
 	}
 	if s.w.sess == nil && s.ex.sess != nil && s.ex.bearer == "" {
-		s.w.sess = sessionProbe(s.in)
+		s.w.sess = newSessionProbe(s.in, s.ex.sess)
 	}
 	why := s.h.live().recheck(&s.w)
 	// From the lookup's end: one that took the interval (a store or

@@ -110,7 +110,7 @@ func upgradeType(h http.Header) string {
 // the exchange is not read once forward returns.
 type upgradeWatch struct {
 	end    time.Time     // when the identity stops being valid; zero: never
-	sess   *http.Request // a request carrying the session's cookies, or nil
+	sess   *sessionProbe // how the session is read again, or nil
 	bearer string        // the bearer token, or ""
 	sub    string        // for the log
 	// The request as it was decided (its method, host and path), and the
@@ -149,7 +149,7 @@ type upgradeWatch struct {
 func (h *Handler) watchUpgrade(ex *exchange, r, req *http.Request) (_ *http.Request, stop func()) {
 	w := h.newWatch(ex)
 	if ex.sess != nil && ex.bearer == "" {
-		w.sess = sessionProbe(r)
+		w.sess = newSessionProbe(r, ex.sess)
 	}
 	ctx, cancel := context.WithCancelCause(req.Context())
 	done := make(chan struct{})
@@ -169,11 +169,21 @@ func (h *Handler) newWatch(ex *exchange) upgradeWatch {
 	return w
 }
 
-// sessionProbe is a request carrying r's cookies, with which a watcher
-// loads r's session again.
-func sessionProbe(r *http.Request) *http.Request {
-	return &http.Request{Method: http.MethodGet, URL: r.URL, Host: r.Host,
-		Header: http.Header{"Cookie": append([]string(nil), r.Header["Cookie"]...)}}
+// sessionProbe is what a watcher loads the session of an upgraded
+// connection (or a stream) again with: a request carrying the client's
+// cookies, and the sign-in of the session they were decided with, which
+// the application goes on serving the connection as. Only that session
+// counts (Handler.loadOf): once it has ended, the cookies open the next
+// session they carry, maybe another user's.
+type sessionProbe struct {
+	req   http.Request
+	login session.Login
+}
+
+// newSessionProbe is the sessionProbe of r, decided with s.
+func newSessionProbe(r *http.Request, s *session.Session) *sessionProbe {
+	return &sessionProbe{req: http.Request{Method: http.MethodGet, URL: r.URL, Host: r.Host,
+		Header: http.Header{"Cookie": append([]string(nil), r.Header["Cookie"]...)}}, login: session.LoginOf(s)}
 }
 
 // identityEnd is when the exchange's identity stops being valid: the
@@ -299,8 +309,8 @@ func (h *Handler) recheckIdentity(ctx context.Context, w *upgradeWatch) (*portcu
 	if w.sess == nil {
 		return nil, nil
 	}
-	r := w.sess.WithContext(ctx)
-	s, err := h.cfg.Sessions.Load(r)
+	r := w.sess.req.WithContext(ctx)
+	s, err := h.loadOf(r, w.sess.login)
 	switch {
 	case errors.Is(err, session.ErrNoSession):
 		return nil, errUpgradeRevoked
@@ -354,7 +364,7 @@ func (h *Handler) recheckStored(r *http.Request, s *session.Session) (*portculli
 			return nil, err
 		}
 		var err error
-		if s, err = h.cfg.Sessions.Load(r); err != nil {
+		if s, err = h.loadOf(r, session.LoginOf(s)); err != nil {
 			return nil, errUpgradeUnchecked // ended is told at the next recheck
 		}
 	}
@@ -441,7 +451,7 @@ func (h *Handler) recheckRefresh(r *http.Request, s *session.Session) error {
 	if ns, err := h.fresh(ex, r, s); err == nil && ns != nil {
 		return nil
 	}
-	if _, err := h.cfg.Sessions.Load(r); errors.Is(err, session.ErrNoSession) {
+	if _, err := h.loadOf(r, session.LoginOf(s)); errors.Is(err, session.ErrNoSession) {
 		return errUpgradeRevoked
 	}
 	return errUpgradeUnchecked
