@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/jwt"
+
+	"github.com/portcullis/portcullis/internal/panicerr"
 )
 
 // grantCache holds the service account's access token and makes the grant
@@ -68,7 +70,14 @@ func (c *grantCache) token(ctx context.Context) (*oauth2.Token, error) {
 }
 
 // grant makes f's grant with ctx bound to its request, and records it.
+// It is recorded whatever happens, a panic included: a flight left
+// recorded and never done made every later read, every user's, wait for
+// it until its own bound, until the process restarted. The panic is the
+// grant's error (panicerr), as for the shared JWKS fetch: the server of
+// the request that made it would recover it, but not the flight.
 func (c *grantCache) grant(ctx context.Context, f *grantFlight) {
+	defer c.record(f)
+	defer panicerr.Recover(&f.err, "the service-account grant")
 	hc := *c.hc
 	hc.Transport = ctxTransport{ctx: ctx, base: c.hc.Transport}
 	f.tok, f.err = c.conf.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, &hc)).Token()
@@ -77,6 +86,11 @@ func (c *grantCache) grant(ctx context.Context, f *grantFlight) {
 		// error findable (an outage, not the endpoint's refusal).
 		f.err, f.cutShort = fmt.Errorf("%w: %v", ctx.Err(), f.err), true
 	}
+}
+
+// record ends the flight f: its token is kept when it has one, and the
+// reads waiting for it go on.
+func (c *grantCache) record(f *grantFlight) {
 	c.mu.Lock()
 	if f.err == nil {
 		c.tok = f.tok

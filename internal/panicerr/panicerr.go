@@ -7,7 +7,10 @@
 // upgraded connection, provider discovery) has no such net: a panic there,
 // a library's bug on a hostile provider's answer say, ended the process
 // and every user's requests with it. Such work defers Recover, so that the
-// panic fails that work alone, closed.
+// panic fails that work alone, closed. So does work other requests wait
+// for that runs in one request's goroutine (the Google directory's
+// service-account grant): the server's recovery ends that request, but
+// the work would be left in flight, never done, for every other one.
 package panicerr
 
 import "fmt"
