@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/logattr"
+	"github.com/portcullis/portcullis/internal/panicerr"
 )
 
 // identityStream is the body of a forwarded answer (not an upgrade, which
@@ -246,15 +247,33 @@ func (s *identityStream) check() error {
 	if now.Before(s.next) {
 		return nil
 	}
+	return s.ended(s.lookup())
+}
+
+// lookup looks the identity up again and decides the request again with
+// it (recheck). A panic there is its error, logged at error: check runs in
+// the request's goroutine, but also in the quiet watch's timer and, for an
+// upload, in the transport's writer of the request's body, which no server
+// recovers, and a panic there ended the process, as in an upgraded
+// connection's watch (panicerr). The answer or upload then ends, closed.
+func (s *identityStream) lookup() (why error) {
+	var failed error
+	defer func() {
+		if failed != nil {
+			s.h.log.Error("proxy: the watch of a forwarded stream failed; ending it", subAttr(s.w.sub), logattr.Err(failed))
+			why = failed
+		}
+	}()
+	defer panicerr.Recover(&failed, "proxy: the watch of a forwarded stream")
 	if s.w.sess == nil && s.ex.sess != nil && s.ex.bearer == "" {
 		s.w.sess = newSessionProbe(s.in, s.ex.sess)
 	}
-	why := s.h.live().recheck(&s.w)
+	why = s.h.live().recheck(&s.w)
 	// From the lookup's end: one that took the interval (a store or
 	// provider answering at its timeout) is not followed by another at
 	// the next read, which left a stream one read per lookup.
 	s.next = s.h.now().Add(s.h.recheckEvery())
-	return s.ended(why)
+	return why
 }
 
 // ended logs why an answer is broken off and returns why.
