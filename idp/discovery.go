@@ -8,6 +8,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/portcullis/portcullis/internal/logattr"
+	"github.com/portcullis/portcullis/internal/panicerr"
 	"golang.org/x/oauth2"
 )
 
@@ -51,8 +52,17 @@ func shortened(err error) error {
 
 // Discover loads provider metadata (OIDC discovery, JWKS set-up). Plain OAuth
 // 2.0 and GitHub clients are ready without it. Keys are fetched lazily, on
-// the first token to verify.
-func (c *Client) Discover(ctx context.Context) error {
+// the first token to verify. A panic reading the provider's answer is its
+// error (panicerr): the gateway discovers in a goroutine of its own, at
+// start and on a reload, where it ended the process at every restart; the
+// metadata is stored last, so the client stays as it was.
+func (c *Client) Discover(ctx context.Context) (err error) {
+	defer panicerr.Recover(&err, "idp: discovery of "+c.cfg.Issuer)
+	return c.discover(ctx)
+}
+
+// discover is Discover's work.
+func (c *Client) discover(ctx context.Context) error {
 	if !c.isOIDC() {
 		return nil
 	}

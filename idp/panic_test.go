@@ -56,3 +56,30 @@ func TestSharedIntrospectionPanicIsAnError(t *testing.T) {
 		t.Fatalf("VerifyBearer with introspection panicking: %v, want an error naming the panic", err)
 	}
 }
+
+// TestDiscoveryPanicIsAnError: the same of provider discovery, which the
+// gateway runs in a goroutine of its own at start (retrying until the
+// provider answers) and on a reload: a panic reading the provider's
+// metadata ended the process, at every restart, instead of leaving the
+// gateway unready (or the reload rejected) until the provider answered
+// well. The next discovery succeeds.
+func TestDiscoveryPanicIsAnError(t *testing.T) {
+	p := oidctest.New(t, oidctest.Options{})
+	armed := new(atomic.Bool)
+	armed.Store(true)
+	c, err := New(Config{Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret, RedirectURL: redirectURL,
+		HTTPClient: &http.Client{Transport: panicOn{suffix: "/openid-configuration", armed: armed, base: http.DefaultTransport}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Discover(context.Background()); err == nil || !strings.Contains(err.Error(), "panic") {
+		t.Fatalf("Discover with the provider's metadata read panicking: %v, want an error naming the panic", err)
+	}
+	if c.Ready() {
+		t.Fatal("ready after a discovery that panicked")
+	}
+	armed.Store(false)
+	if err := c.Discover(context.Background()); err != nil || !c.Ready() {
+		t.Fatalf("the next discovery: %v, ready %v", err, c.Ready())
+	}
+}
