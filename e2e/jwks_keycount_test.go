@@ -29,7 +29,7 @@ func forgedNoKid(tb testing.TB, iss, aud string) string {
 // reads) of the costliest kind its JOSE library accepts. Any client's
 // forged token naming that issuer was checked against each: four cost the
 // real gateway 4 s of CPU, some 1 s each where a check of a genuine token
-// costs 0.1 ms. Now a set of more than 32 keys is refused as a failed
+// costs 0.1 ms. Now a set of more than 64 keys is refused as a failed
 // fetch: the forged tokens are 401 at no cost, so are the issuer's own, and
 // the provider's tokens still pass.
 func TestExtraIssuerJWKSWithTooManyKeys(t *testing.T) {
@@ -43,7 +43,7 @@ func TestExtraIssuerJWKSWithTooManyKeys(t *testing.T) {
 	if res := apiCall(t, "GET", gw.URL+"/x", bearer(machines.AccessToken("robot", nil))); res.status != 401 {
 		t.Errorf("the issuer's own token: %d, want 401 (its key set is refused)", res.status)
 	}
-	if !logged(gw, "the JWKS of "+machines.Issuer+": more than 32 signature keys") {
+	if !logged(gw, "the JWKS of "+machines.Issuer+": more than 64 signature keys") {
 		t.Errorf("the log does not say whose keys are refused and why")
 	}
 	cpu := procCPU(t, gw.Proc.Cmd.Process.Pid)

@@ -258,8 +258,10 @@ func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 // is checked against each key its kid and alg name, every key for a token
 // without a kid, and any client can send a forged one: a set of 1,400 keys
 // (a 1 MiB answer of RSA keys with the costliest exponent) made each cost
-// a second of CPU. Providers publish a few; 32 keys cost some 25 ms.
-const maxJWKSKeys = 32
+// a second of CPU. Providers publish a few (Entra 4-6; the largest set
+// seen, a national eID test provider, 26): 64 keys leave room, and cost some
+// 50 ms of the costliest keys, 3 ms of real ones (exponent 65537).
+const maxJWKSKeys = 64
 
 // parseJWKS keeps the usable signature keys of a JWK Set. RFC 7517 §5:
 // entries that do not parse are ignored; keys for encryption ("use":"enc")
