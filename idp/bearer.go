@@ -121,13 +121,18 @@ func (c *Client) accessTokenIssuer(raw string) (*trustedIssuer, error) {
 
 // checkAccessClaims refuses a verified token that is not an access token
 // for this gateway: another audience, an ID or other token, one bound to a
-// sender. It reports whether the token is an Entra ID tenant's.
+// sender. It reports whether the token is an Entra ID tenant's: the
+// provider's tenant's (entraTenantToken), or one of an extra issuer that
+// is itself an Entra ID tenant. Entra's rules are about the tokens Entra
+// issues, whoever trusts its issuer: kept to the provider's tenant, a
+// partner tenant trusted as an extra issuer had its ID tokens and its
+// app-only tokens that grant nothing taken for access tokens.
 func (c *Client) checkAccessClaims(vt *verifiedJWT, ti *trustedIssuer) (tenant bool, err error) {
 	if auds, _ := audiences(vt.claims); !audienceMatches(auds, ti.audiences) {
 		return false, fmt.Errorf("%w: audience %q is not one of %q", ErrInvalidToken, auds, ti.audiences)
 	}
 	kind := notAnAccessToken(vt.claims)
-	tenant = c.entraTenantToken(vt.token.Issuer, vt.claims)
+	tenant = c.entraTenantToken(vt.token.Issuer, vt.claims) || entraIssuer(ti.issuer)
 	if kind == "" && tenant {
 		kind = entraIDToken(vt.claims)
 	}
@@ -224,7 +229,9 @@ func entraIDToken(claims map[string]any) string {
 // the provider's own (v2.0), or an extra issuer's that says it is of that
 // tenant (tid): the v1.0 issuer https://sts.windows.net/TENANT/, which an
 // operator trusts for an API that keeps v1.0 access tokens (Entra's
-// default). Another tenant's token is its extra issuer's to vouch for.
+// default). Another tenant's token is not the provider's: its groups are
+// read as any extra issuer's, while Entra's token rules still bind it when
+// its issuer is Entra's (checkAccessClaims).
 // The provider is Entra's by its issuer too (entraProvider): its tokens
 // are the same under kind = "oidc".
 func (c *Client) entraTenantToken(iss string, claims map[string]any) bool {
@@ -272,11 +279,14 @@ const entraV1Host = "sts.windows.net"
 // principal's app-only token for access tokens, and keyed to the v2.0
 // issuers, one configured by its v1.0 issuer did.
 func entraProvider(cfg Config) bool {
-	if cfg.Kind == "entra" {
-		return true
-	}
-	u, err := url.Parse(cfg.Issuer)
-	if err != nil || !isOIDCKind(cfg.Kind) || entraTenant(cfg.Issuer) == "" {
+	return cfg.Kind == "entra" || (isOIDCKind(cfg.Kind) && entraIssuer(cfg.Issuer))
+}
+
+// entraIssuer reports whether iss is an Entra ID tenant's issuer: a v2.0
+// one on one of Entra's login hosts, or the v1.0 one.
+func entraIssuer(iss string) bool {
+	u, err := url.Parse(iss)
+	if err != nil || entraTenant(iss) == "" {
 		return false
 	}
 	host := strings.ToLower(u.Hostname())
