@@ -85,6 +85,9 @@ func (c *Client) verifyAccessJWT(ctx context.Context, raw string) (*portcullis.I
 	if err != nil {
 		return nil, time.Time{}, err
 	}
+	if ti.extra {
+		ownAudiences(vt.claims, ti.audiences)
+	}
 	id, err := c.accessIdentity(vt, tenant)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -170,6 +173,25 @@ func (c *Client) accessIdentity(vt *verifiedJWT, tenant bool) (*portcullis.Ident
 	// expired (a 401 after the upstream acted on the request).
 	id.Expiry = vt.exp.Add(leeway)
 	return id, nil
+}
+
+// ownAudiences narrows the aud of an extra issuer's verified token to the
+// audiences that issuer is trusted with (one of them is there: the token
+// was accepted for it), so that the rules see no other. Such an issuer
+// names any audience it likes next to its own (a Kubernetes token minted
+// with two, a GitLab CI job's list), and a route bound to the provider's
+// API by require_claims { aud = ... } admitted it as that API's token.
+func ownAudiences(claims map[string]any, trusted []string) {
+	auds, _ := audiences(claims)
+	kept := make([]any, 0, len(auds))
+	for _, a := range auds {
+		if slices.Contains(trusted, a) {
+			kept = append(kept, a)
+		}
+	}
+	if len(kept) < len(auds) {
+		claims["aud"] = kept
+	}
 }
 
 // trustedIssuer finds the issuer whose keys and audiences apply to iss, by

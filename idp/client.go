@@ -85,7 +85,9 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	for _, x := range cfg.ExtraIssuers {
-		c.extras = append(c.extras, c.newTrustedIssuer(x.Issuer, x.Audiences, x.JWKSURL, nil))
+		ti := c.newTrustedIssuer(x.Issuer, x.Audiences, x.JWKSURL, nil)
+		ti.extra = true
+		c.extras = append(c.extras, ti)
 	}
 	if !isOIDCKind(cfg.Kind) {
 		// GitHub takes the client secret in the form; other plain OAuth 2.0

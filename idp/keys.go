@@ -302,6 +302,7 @@ func parseJWKS(body []byte) ([]jose.JSONWebKey, error) {
 type trustedIssuer struct {
 	issuer    string
 	audiences []string
+	extra     bool // one of provider.extra_issuers, whose tokens are for its audiences only (ownAudiences)
 	keys      *keySet
 	verifier  *oidc.IDTokenVerifier
 }
