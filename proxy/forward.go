@@ -372,7 +372,9 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, name str
 		h.fail(ex, r, clientClosed()) // nobody reads this
 		return
 	}
-	e := badGateway("the application behind the gateway is not responding", err)
+	// r is the request as sent upstream: its query and headers are what an
+	// echoing peer puts in the error (sentRedacted).
+	e := badGateway("the application behind the gateway is not responding", sentRedacted(r, err))
 	e.upstream = name
 	h.fail(ex, r, e)
 }

@@ -154,7 +154,9 @@ func (t *tracedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.tracing.prop.Inject(ctx, propagation.HeaderCarrier(out.Header))
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
+		// As the log line shows it: without what the request carried, cut
+		// and printable (the text quotes the peer's bytes).
+		span.SetStatus(codes.Error, logattr.Value(sentRedacted(out, err).Error(), logattr.MaxCause))
 		span.End()
 		return nil, err
 	}

@@ -1,0 +1,64 @@
+package proxy
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/portcullis/portcullis/internal/redact"
+)
+
+// shownHeaders are the request headers sentRedacted leaves in an error's
+// text: they name hosts, addresses and schemes, which the errors of a
+// failed dial name too ("dial tcp 127.0.0.1:8080"), or the protocol an
+// upgrade asked for, which the reverse proxy's error names ("backend tried
+// to switch protocol ... when \"websocket\" was requested"); no secret.
+var shownHeaders = map[string]bool{
+	"X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true,
+	"X-Forwarded-Port": true, "X-Forwarded-Prefix": true, "Forwarded": true, "X-Real-Ip": true, "Via": true,
+	"Upgrade": true,
+}
+
+// sentRedacted is err, the failure of a request sent upstream (out), with
+// what that request carried taken out of its text: its query string
+// (raw and decoded) and its header values, whole or any run of
+// redact.MinRun bytes of one. Go's transport quotes the peer's first line
+// when it is no HTTP status line ("malformed HTTP status code
+// \"/app?token=...\""), and a peer that answers with what it got (an echo
+// service or a line protocol's server behind a wrong port, which quotes
+// the command it refused) makes that line the request line: the query,
+// which may carry codes, states and tokens, then went whole into the log
+// line and the upstream span. Header values go too (the client's
+// Authorization and cookies, the access token, the assertion): a peer's
+// complaint may quote them just as well. err still unwraps to itself.
+func sentRedacted(out *http.Request, err error) error {
+	if err == nil || out == nil {
+		return err
+	}
+	var sent []string
+	if out.URL != nil && out.URL.RawQuery != "" {
+		sent = append(sent, out.URL.RawQuery)
+		if q, qerr := url.QueryUnescape(out.URL.RawQuery); qerr == nil && q != out.URL.RawQuery {
+			sent = append(sent, q)
+		}
+	}
+	for name, vs := range out.Header {
+		if !shownHeaders[name] {
+			sent = append(sent, vs...)
+		}
+	}
+	text := err.Error()
+	if r := redact.Secrets(text, sent...); r != text {
+		return &redactedCause{text: r, err: err}
+	}
+	return err
+}
+
+// redactedCause is an error shown without what sentRedacted took out; it
+// unwraps to the original, so errors.Is and errors.As still see it.
+type redactedCause struct {
+	text string
+	err  error
+}
+
+func (e *redactedCause) Error() string { return e.text }
+func (e *redactedCause) Unwrap() error { return e.err }

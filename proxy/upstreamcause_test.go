@@ -1,0 +1,43 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestSentRedactedTakesOutWhatTheRequestCarried: an upstream's error that
+// quotes the request it got (its query, decoded too, and credentials in its
+// headers) is shown without them, still names its cause and the address
+// dialled, and unwraps to the original error.
+func TestSentRedactedTakesOutWhatTheRequestCarried(t *testing.T) {
+	out, _ := http.NewRequest("GET", "http://10.0.0.7:8080/app/x?state=st4te-v4lue-9f8e&next=%2Fhome%3Fa%3Db-c-d-e-f", nil)
+	out.Header.Set("Authorization", "Bearer client-token-0123456789")
+	out.Header.Set("X-Access-Token", "access-token-abcdefghij")
+	out.Header.Set("Cookie", "app=cookie-value-zyxwvuts")
+	out.Header.Set("X-Forwarded-For", "10.0.0.7")
+	out.Header.Set("Upgrade", "websocket")
+	secrets := []string{"st4te-v4lue-9f8e", "/home?a=b-c-d-e-f", "client-token-0123456789", "access-token-abcdefghij", "cookie-value-zyxwvuts"}
+	cause := fmt.Errorf("dial 10.0.0.7:8080: malformed HTTP status code %q, then %q %q %q, for \"websocket\": %w",
+		out.URL.RequestURI(), "Bearer client-token-0123", "x access-token-abcdefghij", "app=cookie-value-zyxwvuts;", context.Canceled)
+	got := sentRedacted(out, cause)
+	text := got.Error()
+	for _, s := range secrets {
+		if strings.Contains(text, s) || strings.Contains(text, s[:10]) {
+			t.Errorf("%q shows %q", text, s)
+		}
+	}
+	if !strings.Contains(text, "dial 10.0.0.7:8080: malformed HTTP status code") || !strings.Contains(text, `for "websocket"`) || !strings.Contains(text, "[redacted]") {
+		t.Errorf("the cause is lost: %q", text)
+	}
+	if !errors.Is(got, context.Canceled) {
+		t.Errorf("%v does not unwrap to context.Canceled", got)
+	}
+	plain := errors.New("dial tcp 10.0.0.7:8080: connect: connection refused")
+	if sentRedacted(out, plain) != plain {
+		t.Errorf("an error quoting nothing sent is wrapped: %v", sentRedacted(out, plain))
+	}
+}
