@@ -87,3 +87,40 @@ func TestUpstreamEchoKeepsTheQueryOut(t *testing.T) {
 		t.Errorf("the cause is named %d times, want 3 log lines and 3 spans:\n%s", n, out)
 	}
 }
+
+// TestDirectoryEchoKeepsTheQueryOut: a directory (or an egress proxy before
+// it) that answers with what it was sent made the groups read's error quote
+// the request line, "malformed HTTP status code
+// \"/admin/directory/v1/groups?userKey=ann%40acme.com...\"", in the log,
+// where directory errors name their URL without its query (which names
+// the user). The sign-in fails closed (502) and the log keeps the cause.
+func TestDirectoryEchoKeepsTheQueryOut(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{User: &oidctest.User{Subject: "108123",
+		Claims: map[string]any{"email": "ann@acme.com", "email_verified": true, "hd": "acme.com"}}})
+	g := oidctest.NewGoogle(t, oidctest.GoogleOptions{})
+	gw := startGateway(t, pickAddrs(t), tomlConfig{
+		Provider: `kind = "google"
+` + oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + `hosted_domain = "acme.com"
+google_service_account_file = "` + g.WriteServiceAccountKey(t) + `"
+google_admin_email = "admin@acme.com"
+directory_url = "` + echoUpstream(t) + `"
+`,
+		Upstream: newUpstream(t).URL,
+		Extra:    "[log]\nlevel = \"debug\"\n",
+		Routes:   directoryRoutes("eng@acme.com", "ops@acme.com"),
+	}.String())
+	if status, body, _ := get(t, browser(t), gw.URL+"/eng/dash"); status != http.StatusBadGateway {
+		t.Fatalf("sign-in with an echoing directory: %d, want 502\n%s", status, body)
+	}
+	gw.waitOutput(t, "malformed HTTP", 1)
+	out := gw.Proc.Output()
+	for _, s := range []string{"ann%40acme.com", "ann@acme.com", "userKey="} {
+		if i := strings.Index(out, s); i >= 0 {
+			t.Errorf("the log names the directory request's query (%q):\n%s", s, around(out, i, len(s)))
+		}
+	}
+	if !strings.Contains(out, `malformed HTTP status code \"/admin/directory/v1/groups?[redacted]`) {
+		t.Errorf("the log does not keep the cause:\n%s", out)
+	}
+}

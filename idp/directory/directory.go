@@ -198,7 +198,7 @@ func (f fetcher) getOnce(ctx context.Context, u, authz string, header http.Heade
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("directory: %s %s: %w", f.source, redactURL(u), err)
+		return nil, fmt.Errorf("directory: %s %s: %w", f.source, redactURL(u), sentRedacted(err, req))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
