@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/internal/redact"
 )
 
@@ -46,7 +47,11 @@ func sentRedacted(out *http.Request, err error) error {
 			sent = append(sent, vs...)
 		}
 	}
-	text := err.Error()
+	// Cut first, as the log line cuts it: redacting is then bounded (the
+	// text quotes up to maxResponseHeaderBytes of the peer's line). A
+	// secret the cut leaves partial is still a run of it when
+	// redact.MinRun bytes or more are left.
+	text := logattr.Truncate(err.Error(), logattr.MaxCause)
 	if r := redact.Secrets(text, sent...); r != text {
 		return &redactedCause{text: r, err: err}
 	}

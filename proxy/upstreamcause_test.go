@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/logattr"
 )
 
 // TestSentRedactedTakesOutWhatTheRequestCarried: an upstream's error that
@@ -39,5 +42,25 @@ func TestSentRedactedTakesOutWhatTheRequestCarried(t *testing.T) {
 	plain := errors.New("dial tcp 10.0.0.7:8080: connect: connection refused")
 	if sentRedacted(out, plain) != plain {
 		t.Errorf("an error quoting nothing sent is wrapped: %v", sentRedacted(out, plain))
+	}
+}
+
+// TestSentRedactedIsBounded: the transport quotes up to
+// maxResponseHeaderBytes of a peer's line; the text is cut to what the log
+// shows before it is searched, so a long line costs no more than a short
+// one, and a secret past the cut is not in what is shown at all.
+func TestSentRedactedIsBounded(t *testing.T) {
+	q := "token=" + strings.Repeat("s3cr3t-", 20)
+	out, _ := http.NewRequest("GET", "http://up/x?"+q, nil)
+	long := fmt.Errorf("malformed HTTP status code %q", "/x?"+q+strings.Repeat("y", maxResponseHeaderBytes)+q)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	text := sentRedacted(out, long).Error()
+	runtime.ReadMemStats(&after)
+	if len(text) > 2*logattr.MaxCause || strings.Contains(text, "s3cr3t-s3cr3t") {
+		t.Errorf("%d bytes shown, %q", len(text), text[:min(len(text), 200)])
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 256<<10 {
+		t.Errorf("%d bytes allocated for one error: the whole line was searched", n)
 	}
 }

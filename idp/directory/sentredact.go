@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/internal/redact"
 )
 
@@ -26,7 +27,9 @@ func sentRedacted(err error, req *http.Request) error {
 	if _, token, ok := strings.Cut(req.Header.Get("Authorization"), " "); ok {
 		sent = append(sent, token)
 	}
-	text := err.Error()
+	// Cut first, as the log line cuts it: redacting is then bounded (the
+	// text quotes up to a response header's worth of the peer's line).
+	text := logattr.Truncate(err.Error(), logattr.MaxCause)
 	if r := redact.Secrets(text, sent...); r != text {
 		return &redactedError{text: r, err: err}
 	}
