@@ -94,7 +94,7 @@ func (h *Handler) endSpan(ex *exchange, span trace.Span, name string) {
 		attribute.String("portcullis.outcome", ex.outcome().String()),
 	}
 	if ex.path != "" {
-		attrs = append(attrs, attribute.String("url.path", logattr.Truncate(ex.path, maxLoggedPath)))
+		attrs = append(attrs, attribute.String("url.path", logattr.Value(ex.path, maxLoggedPath)))
 	}
 	if ex.host.Name != "" { // parsed: never the client's raw Host
 		attrs = append(attrs, attribute.String("server.address", ex.host.Name))
@@ -144,7 +144,10 @@ func (t *tracedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		trace.WithAttributes(method...),
 		trace.WithAttributes(
 			attribute.String("server.address", req.URL.Host),
-			attribute.String("url.path", logattr.Truncate(req.URL.Path, maxLoggedPath)),
+			// Escaped, as the server span's and the log's: the decoded path
+			// carries what a client escaped (U+202E, which reorders what a
+			// trace viewer shows).
+			attribute.String("url.path", logattr.Value(req.URL.EscapedPath(), maxLoggedPath)),
 			attribute.String("portcullis.upstream", t.upstream),
 		))
 	// A RoundTripper must not modify the request it is given.

@@ -203,3 +203,28 @@ func TestTracingPathBounded(t *testing.T) {
 		t.Errorf("spans with url.path: %v", seen)
 	}
 }
+
+// TestTracingPathPrintable: the upstream span's url.path is the path as
+// sent, escaped, as the server span's and the log's are: the decoded path
+// put a client's bidirectional override (U+202E), which reorders what a
+// trace viewer shows, into the span as it was.
+func TestTracingPathPrintable(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	f := newFixture(t, func(c *Config) { c.Tracer = tp })
+	f.do(t, "GET", "/public/%E2%80%AEfdp.exe", nil)
+	seen := 0
+	for _, s := range rec.Ended() {
+		p, ok := spanAttrs(s)["url.path"]
+		if !ok {
+			continue
+		}
+		seen++
+		if strings.ContainsRune(p, '\u202e') || !strings.Contains(p, "%E2%80%AEfdp.exe") {
+			t.Errorf("span %q: url.path %q", s.Name(), p)
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d spans with url.path, want the server's and the upstream's", seen)
+	}
+}
