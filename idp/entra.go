@@ -67,18 +67,20 @@ func entraRefusal(claims map[string]any) error {
 }
 
 // entraLoginHosts are the hosts of Entra ID's v2.0 issuers, one per cloud
-// (docs/providers/entra.md, national clouds).
+// (docs/providers/entra.md, national clouds); the US Government cloud's
+// v1.0 issuer is on its login host too (https://login.microsoftonline.us/TENANT/).
 var entraLoginHosts = []string{"login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn"}
 
-// entraV1Host is the host of Entra ID's v1.0 issuer (https://sts.windows.net/TENANT/),
-// the issuer of the tenant's v1.0 tokens and of its v1.0 discovery document.
-const entraV1Host = "sts.windows.net"
+// entraV1Hosts are the hosts of Entra ID's v1.0 issuers of the other
+// clouds (https://sts.windows.net/TENANT/, China's https://sts.chinacloudapi.cn/TENANT/),
+// the issuers of a tenant's v1.0 tokens and of its v1.0 discovery document.
+var entraV1Hosts = []string{"sts.windows.net", "sts.chinacloudapi.cn"}
 
 // entraProvider reports whether cfg's provider is an Entra ID tenant:
-// kind = "entra", or, with another kind, an issuer of one of Entra's login
-// hosts or its v1.0 issuer. Entra's rules for bearer tokens (an ID token
-// names no client, an app-only token must grant something) are about the
-// tokens Entra issues, so they follow the issuer, as Google's rules for
+// kind = "entra", or, with another kind, an issuer on one of Entra's hosts
+// (entraIssuer). Entra's rules for bearer tokens (an ID token names no
+// client, an app-only token must grant something) are about the tokens
+// Entra issues, so they follow the issuer, as Google's rules for
 // addresses do (googleAuthoritative): keyed to the kind, an Entra tenant
 // configured as kind = "oidc" took its ID tokens and any service
 // principal's app-only token for access tokens, and keyed to the v2.0
@@ -87,27 +89,32 @@ func entraProvider(cfg Config) bool {
 	return cfg.Kind == "entra" || (isOIDCKind(cfg.Kind) && entraIssuer(cfg.Issuer))
 }
 
-// entraIssuer reports whether iss is an Entra ID tenant's issuer: a v2.0
-// one on one of Entra's login hosts, or the v1.0 one.
+// entraIssuer reports whether iss is on one of Entra ID's hosts, whatever
+// its path: only Entra's tenants issue tokens there. Keyed to the two
+// shapes of the global cloud's issuers (TENANT/v2.0, and TENANT/ on
+// sts.windows.net), a national cloud's v1.0 issuer escaped Entra's rules.
 func entraIssuer(iss string) bool {
 	u, err := url.Parse(iss)
-	if err != nil || entraTenant(iss) == "" {
+	if err != nil {
 		return false
 	}
 	host := strings.ToLower(u.Hostname())
-	return host == entraV1Host || slices.Contains(entraLoginHosts, host)
+	return slices.Contains(entraV1Hosts, host) || slices.Contains(entraLoginHosts, host)
 }
 
-// entraTenant is the tenant an Entra ID issuer names: a v2.0 one
-// (https://login.microsoftonline.com/TENANT/v2.0) or the v1.0 one
-// (https://sts.windows.net/TENANT/); "" when it names none.
+// entraTenant is the tenant an Entra ID issuer names: the first segment of
+// the path of an issuer on Entra's hosts (TENANT/v2.0, or the v1.0 TENANT/),
+// or, on another host (kind = "entra" through a proxy or a stand-in), the
+// segment before v2.0; "" when it names none.
 func entraTenant(issuer string) string {
+	if entraIssuer(issuer) {
+		u, _ := url.Parse(issuer)
+		tenant, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+		return tenant
+	}
 	parts := strings.Split(strings.TrimSuffix(issuer, "/"), "/")
 	if len(parts) >= 2 && parts[len(parts)-1] == "v2.0" {
 		return parts[len(parts)-2]
-	}
-	if len(parts) == 4 && parts[0] == "https:" && parts[1] == "" && ascii.EqualFold(parts[2], entraV1Host) {
-		return parts[3]
 	}
 	return ""
 }
