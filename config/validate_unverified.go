@@ -62,15 +62,16 @@ func (d *decoder) warnEntraGroupNames(p *providerSection, kind string, routes []
 
 // entraIssuer reports whether iss is Entra ID's: its v2.0 issuer, or its
 // v1.0 one (https://sts.windows.net/TENANT/, or the national clouds'
-// https://login.microsoftonline.us/TENANT/), whose tokens lack
-// email_verified as well.
+// https://login.microsoftonline.us/TENANT/ and https://sts.chinacloudapi.cn/TENANT/),
+// whose tokens lack email_verified as well. The hosts idp's bearer rules
+// take for Entra's (idp/entra.go).
 func entraIssuer(iss string) bool {
 	u, err := url.Parse(iss)
 	if err != nil {
 		return false
 	}
 	host := strings.ToLower(u.Hostname())
-	return host == "sts.windows.net" || slices.Contains(entraV2Hosts, host)
+	return host == "sts.windows.net" || host == "sts.chinacloudapi.cn" || slices.Contains(entraV2Hosts, host)
 }
 
 // providerOnly reports whether only the provider's own identities reach

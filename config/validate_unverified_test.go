@@ -22,6 +22,8 @@ func TestEntraEmailRuleWarning(t *testing.T) {
 		{"entra, groups only", "kind = \"entra\"\n" + entra, `allow_groups = ["0b1f9851-1bf0-433f-aec3-cb9272f093dc"]`, ""},
 		{"entra v1 as oidc, domains", `issuer = "https://sts.windows.net/9188040d-6c67-4c5b-b112-36a304b66dad/"` + "\nclient_id = \"c\"\n",
 			`allow_email_domains = ["example.com"]`, `routes[0].allow_email_domains: warning: ` + want},
+		{"entra China v1 as oidc, domains", `issuer = "https://sts.chinacloudapi.cn/9188040d-6c67-4c5b-b112-36a304b66dad/"` + "\nclient_id = \"c\"\n",
+			`allow_email_domains = ["example.com"]`, `routes[0].allow_email_domains: warning: ` + want},
 		{"google, domains", `issuer = "https://accounts.google.com"` + "\nclient_id = \"c\"\nkind = \"google\"\n", `allow_email_domains = ["example.com"]`, ""},
 	}
 	for _, c := range cases {
