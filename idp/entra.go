@@ -98,7 +98,8 @@ func entraIssuer(iss string) bool {
 	if err != nil {
 		return false
 	}
-	host := strings.ToLower(u.Hostname())
+	// A final "." names the same host in DNS, and fails closed here.
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	return slices.Contains(entraV1Hosts, host) || slices.Contains(entraLoginHosts, host)
 }
 

@@ -35,6 +35,7 @@ func TestEntraProviderByHost(t *testing.T) {
 		{"https://sts.windows.net/tid-1/", "tid-1", true},
 		{"https://LOGIN.microsoftonline.com:443/tid-1/v2.0", "tid-1", true},
 		{"https://login.microsoftonline.com/", "", true},
+		{"https://login.microsoftonline.us./tid-1/", "tid-1", true},
 		{"https://login.microsoftonline.com.evil.example/tid-1", "", false},
 		{"https://sts.windows.net.evil.example/tid-1/", "", false},
 		{"https://idp.example/tid-1/v2.0", "tid-1", false},
