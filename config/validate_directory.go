@@ -281,7 +281,8 @@ func sharedGoogleDomain(d string) bool {
 // of a cluster its Kubernetes), and such a token then reaches a route meant
 // for the provider's users. Such a route (not public, not deny) names no
 // group, email, email domain (but "*" and, with Google among them, the
-// domains every account can have an address at), claim or scope; the extra
+// domains every account can have an address at), claim other than the
+// issuer's own iss and audiences (claimsBindNothingFor) or scope; the extra
 // issuers' tokens carry whatever scopes their issuer grants, so any
 // required scope counts as a condition.
 func (d *decoder) warnOpenExtraIssuer(p *providerSection, kind string, routes []routeSection) {
@@ -301,12 +302,19 @@ func (d *decoder) warnOpenExtraIssuer(p *providerSection, kind string, routes []
 	}
 	for _, r := range routes {
 		if r.Public || r.Deny || len(r.AllowGroups) > 0 || len(r.AllowEmails) > 0 ||
-			len(r.RequireClaims) > 0 || len(r.RequireScopes) > 0 ||
-			domainsRestrict(r.AllowEmailDomains, open) {
+			len(r.RequireScopes) > 0 || domainsRestrict(r.AllowEmailDomains, open) {
 			continue
 		}
-		d.warn(r.path, "any token that %s signs for its audiences can reach this route: restrict it with require_claims (%s), allow_groups or allow_emails",
-			strings.Join(names, ", "), only)
+		var to []string // the issuers whose every token passes r
+		for i, x := range p.ExtraIssuers {
+			if claimsBindNothingFor(r.RequireClaims, x) {
+				to = append(to, names[i])
+			}
+		}
+		if len(to) > 0 {
+			d.warn(r.path, "any token that %s signs for its audiences can reach this route: restrict it with require_claims (%s), allow_groups or allow_emails",
+				strings.Join(to, ", "), only)
+		}
 	}
 }
 
