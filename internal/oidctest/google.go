@@ -101,6 +101,11 @@ type GoogleOptions struct {
 	// says expires_in a second short of it). x/oauth2 counts a token
 	// expired 10 s early: one of 11 s or less is never reused.
 	TokenLifetime time.Duration
+	// Quota is how many directory API calls the project may make, for all
+	// users together (a Google Cloud project's quota is the service
+	// account's, whoever is looked up); beyond it both APIs answer 429
+	// rateLimitExceeded. 0 = no quota.
+	Quota int
 }
 
 // GoogleServer is a running fake; its methods are safe for concurrent use.
@@ -124,6 +129,7 @@ type GoogleServer struct {
 	admins   map[string]bool
 	tokens   map[string]googleToken
 	requests []GoogleTokenRequest
+	apiCalls int // directory API calls, against opts.Quota
 }
 
 // GoogleTokenRequest is one request at the token endpoint, as the fake
@@ -179,11 +185,28 @@ func NewGoogle(tb testing.TB, o GoogleOptions) *GoogleServer {
 			googleAPIError(w, http.StatusServiceUnavailable, "The service is currently unavailable.", "backendError", "UNAVAILABLE")
 			return
 		}
+		if g.overQuota(r) {
+			googleAPIError(w, http.StatusTooManyRequests, "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute'.",
+				"rateLimitExceeded", "RESOURCE_EXHAUSTED")
+			return
+		}
 		mux.ServeHTTP(w, r)
 	}))
 	g.URL = g.Server.URL
 	tb.Cleanup(g.Server.Close)
 	return g
+}
+
+// overQuota counts r if it is a directory API call, and reports whether the
+// project's Quota was spent before it.
+func (g *GoogleServer) overQuota(r *http.Request) bool {
+	if g.opts.Quota <= 0 || r.URL.Path == "/token" {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.apiCalls++
+	return g.apiCalls > g.opts.Quota
 }
 
 // TokenURL is the token endpoint, the key file's token_uri.
