@@ -25,6 +25,10 @@ const directoryTimeout = 15 * time.Second
 // without its groups.
 var ErrDirectory = errors.New("idp: groups could not be read from the directory")
 
+// ErrUserReadBudget means the user's own directory reads are over their
+// budget (dirbudget.go): this user's sign-in waits, no one else's.
+var ErrUserReadBudget = errors.New("idp: this user's directory reads are over their budget")
+
 // DirectoryError is a failed directory read. Hint, when set, is a sentence
 // for the user (e.g. a GitHub organisation that needs single sign-on); it
 // names no token.
@@ -49,14 +53,14 @@ func (e *DirectoryError) EndsSession() bool {
 
 // Outage reports whether the read failed for want of the directory, not
 // by its answer: no answer (a transport error, a timeout), a 5xx, or a
-// throttle. An answer that refuses (a 403, a 404) or cannot be used is no
-// outage.
+// throttle, or the user's own reads over their budget. An answer that
+// refuses (a 403, a 404) or cannot be used is no outage.
 func (e *DirectoryError) Outage() bool {
 	var te *directory.ThrottledError
 	var se *directory.StatusError
 	var ne net.Error
 	switch {
-	case errors.As(e.Err, &te):
+	case errors.As(e.Err, &te) || errors.Is(e.Err, ErrUserReadBudget):
 		return true
 	case errors.As(e.Err, &se):
 		return se.Status >= http.StatusInternalServerError
@@ -90,12 +94,13 @@ type groupsDirectory struct {
 	errors *prometheus.CounterVec
 	// throttled counts the directory's rate-limit and quota answers.
 	throttled *prometheus.CounterVec
+	budget    *readBudget // each user's own reads (dirbudget.go)
 }
 
 // newDirectory builds the directory of cfg's kind: Google with a service
 // account key, GitHub always, Graph for Entra (used on groups overage).
 func newDirectory(cfg *Config) (*groupsDirectory, error) {
-	d := &groupsDirectory{source: cfg.Directory, label: directoryLabel(cfg.Kind)}
+	d := &groupsDirectory{source: cfg.Directory, label: directoryLabel(cfg.Kind), budget: newReadBudget(cfg.Now)}
 	if d.source == nil {
 		src, err := newDirectorySource(cfg)
 		if err != nil {
@@ -186,6 +191,11 @@ func (c *Client) DirectoryGroups(ctx context.Context, id *portcullis.Identity, a
 	}
 	if c.cfg.Kind == "google" && (id.Email == "" || !id.EmailVerified) {
 		return nil, c.dirError(errors.New("the account has no verified email address to look up"))
+	}
+	if until, ok := c.dir.budget.take(providerSubject(id)); !ok {
+		// No call. To a session an outage (it keeps its groups); a
+		// sign-in says it is the user's own.
+		return nil, c.dirError(fmt.Errorf("%w: none before %s", ErrUserReadBudget, until.UTC().Format(time.RFC3339)))
 	}
 	ctx, cancel := context.WithTimeout(withEndpoint(ctx, "directory"), directoryTimeout)
 	defer cancel()

@@ -52,6 +52,13 @@ func (h *Handler) exchangeFailure(err error) *httpError {
 	case errors.Is(err, idp.ErrHostedDomain):
 		status, reason = http.StatusForbidden, "hosted_domain"
 		msg = "This Google account is not an account of the organisation's Google Workspace domain. Sign in with your work account."
+	case errors.Is(err, idp.ErrUserReadBudget):
+		// This user's own sign-ins spent their directory reads: only
+		// they wait, within a minute (not the directory's whole quota).
+		e := h.loginFailure(http.StatusTooManyRequests, "directory_budget",
+			"You signed in too many times in the last minute. Please wait a minute, then sign in again.", err)
+		e.retryAfter = "60"
+		return e
 	case errors.As(err, &de):
 		// Never an identity without its groups: the sign-in fails.
 		reason = "directory_unavailable"

@@ -56,7 +56,9 @@ type httpError struct {
 	jsonOnly bool
 	// retry sets Retry-After: 1 on a 503 the client should repeat soon.
 	retry bool
-	cause error
+	// retryAfter, when set, is the Retry-After (seconds) of a 429.
+	retryAfter string
+	cause      error
 }
 
 func (e *httpError) Error() string {
@@ -255,18 +257,7 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error) {
 		}
 		h.log.LogAttrs(r.Context(), level, "proxy: request refused", attrs...)
 	}
-	hdr := ex.Header()
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	if e.challenge != "" {
-		hdr.Set("WWW-Authenticate", e.challenge)
-	}
-	if e.allow != "" {
-		hdr.Set("Allow", e.allow)
-	}
-	if e.retry || errors.Is(err, idp.ErrBusy) { // provider calls capped: retry (RFC 9110 §10.2.3)
-		hdr.Set("Retry-After", "1")
-	}
+	refusalHeader(ex.Header(), e, err)
 	if acceptsHTML(r) && !e.jsonOnly {
 		h.writePage(ex, r, e)
 		return
@@ -284,6 +275,24 @@ func (h *Handler) fail(ex *exchange, r *http.Request, err error) {
 		body.Reason = e.reason
 	}
 	writeJSON(ex, e.status, body)
+}
+
+// refusalHeader sets the header fields of e's answer (err, classified).
+func refusalHeader(hdr http.Header, e *httpError, err error) {
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if e.challenge != "" {
+		hdr.Set("WWW-Authenticate", e.challenge)
+	}
+	if e.allow != "" {
+		hdr.Set("Allow", e.allow)
+	}
+	switch {
+	case e.retryAfter != "": // a wait of the client's own making (a 429)
+		hdr.Set("Retry-After", e.retryAfter)
+	case e.retry || errors.Is(err, idp.ErrBusy): // provider calls capped: retry (RFC 9110 §10.2.3)
+		hdr.Set("Retry-After", "1")
+	}
 }
 
 // writeJSON writes v as a JSON answer.
