@@ -39,8 +39,13 @@ func newReadBudget(now func() time.Time) *readBudget {
 }
 
 // take spends one read of user's budget. It reports false, with the time
-// the user's window ends, when the budget is spent: no read is made.
+// the user's window ends, when the budget is spent: no read is made. A
+// user without a name has no budget: one shared by every such user would
+// be the shared quota again, in the gateway.
 func (b *readBudget) take(user string) (time.Time, bool) {
+	if user == "" {
+		return time.Time{}, true
+	}
 	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -24,6 +24,11 @@ func TestReadBudgetIsEachUsersOwn(t *testing.T) {
 	if _, ok := b.take("bob"); !ok {
 		t.Fatal("bob refused for ann's reads")
 	}
+	for range 2 * userReadsPerWindow {
+		if _, ok := b.take(""); !ok {
+			t.Fatal("users without a subject share one budget")
+		}
+	}
 	now = now.Add(userReadWindow)
 	if _, ok := b.take("ann"); !ok {
 		t.Fatal("ann refused after her window ended")
