@@ -179,7 +179,8 @@ func groupsStale(s *session.Session, now time.Time, every time.Duration) bool {
 // groupsEndSession says why a failed directory read ends the session, or
 // "" when the session keeps its last groups: the directory refused the
 // user's own token (the grant is gone), there is none, an organisation's
-// SAML SSO withholds its data (as it fails a sign-in), or the groups are
+// SAML SSO withholds its data (as it fails a sign-in), the user's own
+// reads are over their budget, or the groups are
 // older than groupsMaxStale (a failure a user can cause must not keep a
 // removed group until session.lifetime).
 func groupsEndSession(err error, s *session.Session, now time.Time, every time.Duration) string {
@@ -190,6 +191,10 @@ func groupsEndSession(err error, s *session.Session, now time.Time, every time.D
 	switch {
 	case errors.Is(err, idp.ErrInvalidGrant) || (errors.As(err, &de) && de.EndsSession()):
 		return "the directory refused the session's token"
+	case errors.Is(err, idp.ErrUserReadBudget):
+		// Within the user's reach, unlike an outage: signing in again and
+		// again must not keep a group they were removed from.
+		return "the user's own directory reads are over their budget"
 	case groupsStale(s, now, every):
 		return "the directory could not be read and the groups are older than " + max(groupsMaxStale, every).String()
 	}

@@ -211,3 +211,22 @@ func TestGroupsThrottleWaitIsNotLoggedPerSession(t *testing.T) {
 		t.Errorf("a failed read was no warning:\n%s", logs.String())
 	}
 }
+
+// TestGroupsOverUsersBudgetEndsSession: a user whose own directory reads
+// are over their budget (idp.ErrUserReadBudget) cannot keep their last
+// groups with it, as a session does through an outage: a user removed from
+// a group who signed in again and again to spend their budget kept the
+// group for up to groupsMaxStale instead of groups_refresh. The session
+// ends; only that user is affected, and only by their own reads.
+func TestGroupsOverUsersBudgetEndsSession(t *testing.T) {
+	f, dp := directoryFixture(t)
+	s := f.session()
+	s.GroupsReadAt = f.clock.Now()
+	cookies := f.cookies(t, s)
+	dp.set(nil, &idp.DirectoryError{Source: "google", Err: fmt.Errorf("%w: none before then", idp.ErrUserReadBudget)})
+	f.clock.Advance(11 * time.Minute)
+	resp := f.do(t, "GET", "/admin/x", nil, withCookies(cookies))
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("status %d; want 401: the session ended, not kept with its last groups", resp.StatusCode)
+	}
+}
