@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	toml "github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -67,31 +68,69 @@ func syntaxProblem(path string, data []byte, err error) Problem {
 	p := Problem{File: path, Key: "toml", Msg: strings.TrimPrefix(err.Error(), "toml: ")}
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
-		p.Line, _ = de.Position()
+		line, col := de.Position()
+		p.Line = line
 		if k := de.Key(); len(k) > 0 {
 			p.Key = fullKey(data, p.Line, k[len(k)-1])
 		}
+		if openedAt(&p, data) {
+			syntaxKey(&p, data)
+			return p
+		}
+		if h, ok := syntaxHints[p.Msg]; ok {
+			p.Msg += ": " + h
+		}
+		where := fmt.Sprintf("column %d", runeColumn(data, lineStart(data, line)+col-1))
+		if opens := syntaxKey(&p, data); opens > 0 && opens < p.Line {
+			where += fmt.Sprintf("; the value opens on line %d", opens)
+		}
+		p.Msg += " (" + where + ")"
 	}
-	openedAt(&p, data)
 	return p
+}
+
+// lineStart is the offset of the first byte of the 1-based line in data.
+func lineStart(data []byte, line int) int {
+	start := 0
+	for n := 1; n < line; n++ {
+		i := bytes.IndexByte(data[start:], '\n')
+		if i < 0 {
+			break
+		}
+		start += i + 1
+	}
+	return start
+}
+
+// runeColumn is the 1-based column of the byte at offset as an editor
+// shows it: characters, not bytes, from the start of its line. go-toml
+// counts bytes, and a line holding "é" or "→" before the mistake sent the
+// reader that many places too far right.
+func runeColumn(data []byte, offset int) int {
+	offset = min(max(offset, 0), len(data))
+	start := bytes.LastIndexByte(data[:offset], '\n') + 1
+	return utf8.RuneCount(data[start:offset]) + 1
 }
 
 // openedAt moves a multi-line string left open from the line where the
 // parser gave up (the file's end) to the line that opens it, where the fix
 // is: in a long file, "line 300: not terminated" did not say which of its
 // strings. The opening is the delimiter's last occurrence: an open string
-// runs to the end, and cannot hold its own delimiter unescaped.
-func openedAt(p *Problem, data []byte) {
+// runs to the end, and cannot hold its own delimiter unescaped. It reports
+// whether it moved the problem (the column it names is then the opening's).
+func openedAt(p *Problem, data []byte) bool {
 	for _, delim := range []string{`"""`, `'''`} {
 		if !strings.HasSuffix(p.Msg, "not terminated by "+delim) {
 			continue
 		}
 		i := lastDelimiter(data, delim)
 		if line := bytes.Count(data[:max(i, 0)], []byte("\n")) + 1; i >= 0 && line < p.Line {
-			p.Msg += fmt.Sprintf(" (it opens on this line; the parser reached line %d)", p.Line)
+			p.Msg += fmt.Sprintf(" (it opens on this line, column %d; the parser reached line %d)", runeColumn(data, i), p.Line)
 			p.Line = line
+			return true
 		}
 	}
+	return false
 }
 
 // lastDelimiter is the index of delim's last occurrence in data that is
@@ -172,9 +211,11 @@ func walkLines(data []byte) (*lineWalker, error) {
 		case unstable.Table, unstable.ArrayTable:
 			keys, line := w.keyOf(e)
 			w.table = w.header(keys, line, e.Kind == unstable.ArrayTable)
+			w.doneLine = line
 		case unstable.KeyValue:
 			w.noteHeaded(e)
 			w.keyValue(w.table, e)
+			w.doneLine = w.endLine(e.Raw)
 		}
 	}
 	return w, w.p.Error()
@@ -186,6 +227,9 @@ type lineWalker struct {
 	arrays map[string]int  // array-of-tables path -> number of elements so far
 	table  string          // path of the current table ("" = root)
 	headed map[string]bool // paths of keys written as one part below a header (noteHeaded)
+	// doneLine is the last line of the last expression read: where the
+	// parser stood when it stopped (syntaxKey).
+	doneLine int
 	// newlines are the offsets of the document's line feeds: a node's line
 	// is found by binary search, not by counting from the start each time.
 	newlines []int
@@ -196,6 +240,11 @@ func (w *lineWalker) line(n *unstable.Node) int {
 		return 0
 	}
 	return sort.SearchInts(w.newlines, int(n.Raw.Offset)) + 1
+}
+
+// endLine is the line of the last byte of r.
+func (w *lineWalker) endLine(r unstable.Range) int {
+	return sort.SearchInts(w.newlines, int(r.Offset+r.Length)-1) + 1
 }
 
 // keyOf returns the parts of a node's (possibly dotted) key and its line.

@@ -62,30 +62,30 @@ func TestSchemaProblems(t *testing.T) {
 		{
 			name: "syntax error",
 			doc:  "[server\npublic_url = 1\n",
-			want: []string{`cfg.toml:1: toml: expected ']' to close table name`},
+			want: []string{`cfg.toml:1: toml: expected ']' to close table name (column 8)`},
 		},
 		{
 			// The parser finds it at the end of the file; the fix is where it opens.
 			name: "unterminated multi-line string",
 			doc:  base + "[branding]\nname = \"\"\"Example\nlogo_url = \"https://a.example/l.png\"\n\n[log]\nlevel = \"info\"\n",
-			want: []string{`cfg.toml:18: toml: multiline basic string not terminated by """ (it opens on this line; the parser reached line 22)`},
+			want: []string{`cfg.toml:18: branding.name: multiline basic string not terminated by """ (it opens on this line, column 8; the parser reached line 22)`},
 		},
 		{
 			// An escaped quote and two more inside the open string spell
 			// the delimiter, but neither open nor close it.
 			name: "unterminated multi-line string holding an escaped quote",
 			doc:  base + "[branding]\nname = \"\"\"Example\nsays \\\"\"\" and \\\\\\\"\"\"\n\n[log]\n",
-			want: []string{`cfg.toml:18: toml: multiline basic string not terminated by """ (it opens on this line; the parser reached line 21)`},
+			want: []string{`cfg.toml:18: branding.name: multiline basic string not terminated by """ (it opens on this line, column 8; the parser reached line 21)`},
 		},
 		{
 			name: "unterminated multi-line literal string",
 			doc:  base + "[branding]\nname = '''Example\n\n[log]\n",
-			want: []string{`cfg.toml:18: toml: multiline literal string not terminated by ''' (it opens on this line; the parser reached line 20)`},
+			want: []string{`cfg.toml:18: branding.name: multiline literal string not terminated by ''' (it opens on this line, column 8; the parser reached line 20)`},
 		},
 		{
 			name: "duplicate key",
 			doc:  base + "[log]\nlevel = \"info\"\nlevel = \"debug\"\n",
-			want: []string{`cfg.toml:19: log.level: key level is already defined`},
+			want: []string{`cfg.toml:19: log.level: key level is already defined (column 1)`},
 		},
 		{
 			name: "unknown top-level table",
