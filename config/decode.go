@@ -238,6 +238,10 @@ func (t *table) expandAt(path, s string) (string, bool) {
 		t.d.problem(path, "%s", err)
 		return "", false
 	}
+	if i := shellRef(s); i > 0 {
+		// The value may be a secret: the warning names where, not what.
+		t.d.warn(path, "the \"$\" at byte %d is followed by a name but kept as written: only ${NAME} reads an environment variable (write $$ for a literal \"$\")", i)
+	}
 	return out, true
 }
 
