@@ -77,11 +77,13 @@ func syntaxProblem(path string, data []byte, err error) Problem {
 			syntaxKey(&p, data)
 			return p
 		}
+		opens := syntaxKey(&p, data)
+		redactSyntax(&p)
 		if h, ok := syntaxHints[p.Msg]; ok {
 			p.Msg += ": " + h
 		}
 		where := fmt.Sprintf("column %d", runeColumn(data, lineStart(data, line)+col-1))
-		if opens := syntaxKey(&p, data); opens > 0 && opens < p.Line {
+		if opens > 0 && opens < p.Line {
 			where += fmt.Sprintf("; the value opens on line %d", opens)
 		}
 		p.Msg += " (" + where + ")"

@@ -86,3 +86,33 @@ func TestSyntaxProblemsNameKeyAndColumn(t *testing.T) {
 		},
 	})
 }
+
+// TestSyntaxProblemsShowNoSecret: a syntax error on a line whose key may
+// hold a secret (or whose key cannot be named) does not quote the
+// character or the number the parser met there; other keys' do.
+func TestSyntaxProblemsShowNoSecret(t *testing.T) {
+	dir := t.TempDir()
+	swap := func(old, new string) string { return strings.Replace(base, old, new, 1) }
+	runProblemCases(t, dir, []problemCase{
+		{
+			name: "stray quote in client_secret",
+			doc:  swap(`client_id = "client"`, `client_id = "client"`+"\nclient_secret = \"ab\"Zq9\""),
+			want: []string{`cfg.toml:7: provider.client_secret: expected newline but got a character not shown (the line may hold a secret) (column 21)`},
+		},
+		{
+			name: "bad escape in a secret list",
+			doc:  swap(`secrets = ["`+goodSecret+`"]`, `secrets = ["ab\Zq9"]`),
+			want: []string{`cfg.toml:9: session.secrets: invalid escape character a character not shown (the line may hold a secret) (column 15)`},
+		},
+		{
+			name: "number out of range in client_secret",
+			doc:  swap(`client_id = "client"`, `client_id = "client"`+"\nclient_secret = 1.5e99999"),
+			want: []string{`cfg.toml:7: provider.client_secret: unable to parse float: strconv.ParseFloat: parsing a value not shown (the line may hold a secret): value out of range (column 17)`},
+		},
+		{
+			name: "other keys keep the character",
+			doc:  base + "allow_groups = [\"a\"] public = true\n",
+			want: []string{`cfg.toml:17: routes[0].allow_groups: expected newline but got U+0070 'p' (column 22)`},
+		},
+	})
+}

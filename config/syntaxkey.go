@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"regexp"
+	"strings"
 )
 
 // syntaxKey names, for an error the TOML parser itself stops at, the key
@@ -112,4 +113,24 @@ func keyParts(line []byte) []string {
 		}
 	}
 	return parts
+}
+
+var (
+	quotedRune  = regexp.MustCompile(`U\+[0-9A-F]{4,6} '[^']*'`)
+	quotedValue = regexp.MustCompile(`parsing "[^"]*"`)
+)
+
+// redactSyntax leaves out what a parser's message quotes of the line (the
+// character it met, "U+0063 'c'", or a number it could not read, whole)
+// when the key may hold a secret: a client_secret written with a stray
+// '"' in it showed its next character, one of a number its value. A key
+// the problem could not name may be any key.
+func redactSyntax(p *Problem) {
+	k := strings.ToLower(p.Key)
+	if p.Key != "toml" && !strings.Contains(k, "secret") && !strings.Contains(k, "password") &&
+		!strings.Contains(k, "redis_url") && !strings.Contains(k, "token") {
+		return
+	}
+	p.Msg = quotedRune.ReplaceAllString(p.Msg, "a character not shown (the line may hold a secret)")
+	p.Msg = quotedValue.ReplaceAllString(p.Msg, "parsing a value not shown (the line may hold a secret)")
 }
