@@ -8,7 +8,10 @@
 set -euo pipefail
 version=v3.6.12
 bin="$(go env GOPATH)/bin/traefik"
-if [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -q "Version: *${version#v}\$"; then
+# The version's output is read whole before it is searched: with pipefail, a
+# reader that stops early (grep -q, head -1) makes Traefik's next write fail
+# with SIGPIPE, and the pipeline, so the script, fail at random.
+if [ -x "$bin" ] && [[ "$("$bin" version 2>/dev/null || true)" =~ Version:\ *${version#v}($'\n'|$) ]]; then
   exit 0
 fi
 work=$(mktemp -d)
@@ -27,4 +30,5 @@ sed -i -e 's#"github.com/go-acme/lego/v4/providers/dns"##' \
   -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=${version#v}" \
   -o "$bin.new" ./cmd/traefik)
 mv "$bin.new" "$bin"
-"$bin" version | head -1
+out=$("$bin" version)
+echo "${out%%$'\n'*}"
