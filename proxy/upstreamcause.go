@@ -21,8 +21,8 @@ var shownHeaders = map[string]bool{
 
 // sentRedacted is err, the failure of a request sent upstream (out), with
 // what that request carried taken out of its text: its query string
-// (raw and decoded) and its header values, whole or any run of
-// redact.MinRun bytes of one. Go's transport quotes the peer's first line
+// (raw and decoded) and its header values of redact.MinRun bytes or more
+// (sentHeaderValues), whole or any run of redact.MinRun bytes of one. Go's transport quotes the peer's first line
 // when it is no HTTP status line ("malformed HTTP status code
 // \"/app?token=...\""), and a peer that answers with what it got (an echo
 // service or a line protocol's server behind a wrong port, which quotes
@@ -42,11 +42,7 @@ func sentRedacted(out *http.Request, err error) error {
 			sent = append(sent, q)
 		}
 	}
-	for name, vs := range out.Header {
-		if !shownHeaders[name] {
-			sent = append(sent, vs...)
-		}
-	}
+	sent = append(sent, sentHeaderValues(out.Header)...)
 	// Cut first, as the log line cuts it: redacting is then bounded (the
 	// text quotes up to maxResponseHeaderBytes of the peer's line). A
 	// secret the cut leaves partial is still a run of it when
@@ -56,6 +52,33 @@ func sentRedacted(out *http.Request, err error) error {
 		return &redactedCause{text: r, err: err}
 	}
 	return err
+}
+
+// sentHeaderValues are the values of h that sentRedacted takes out: each
+// once, and none shorter than redact.MinRun. A short value goes only whole,
+// wherever it stands: a browser's "Upgrade-Insecure-Requests: 1" or
+// "Accept-Language: en" took every "1" out of the address and every "en"
+// out of the cause ("dial tcp [redacted]0.0.0.[redacted]:8080"), and a
+// client's thousands of one-byte values, each searched for on its own in a
+// text made of that byte (an echoing peer quotes the path), cost some 40 ms
+// of CPU a failed request. Under MinRun bytes a value is no credential (a
+// short token is guessed, not read from a log), and the distinct values
+// left are searched in time linear in their bytes (redact.Secrets).
+func sentHeaderValues(h http.Header) []string {
+	var vs []string
+	seen := map[string]bool{}
+	for name, values := range h {
+		if shownHeaders[name] {
+			continue
+		}
+		for _, v := range values {
+			if len(v) >= redact.MinRun && !seen[v] {
+				seen[v] = true
+				vs = append(vs, v)
+			}
+		}
+	}
+	return vs
 }
 
 // redactedCause is an error shown without what sentRedacted took out; it
