@@ -78,7 +78,7 @@ func syntaxProblem(path string, data []byte, err error) Problem {
 			return p
 		}
 		opens := syntaxKey(&p, data)
-		redactSyntax(&p)
+		redactSyntax(&p, linesOf(data, max(min(opens, p.Line), 1), p.Line))
 		if h, ok := syntaxHints[p.Msg]; ok {
 			p.Msg += ": " + h
 		}

@@ -110,6 +110,21 @@ func TestSyntaxProblemsShowNoSecret(t *testing.T) {
 			want: []string{`cfg.toml:7: provider.client_secret: unable to parse float: strconv.ParseFloat: parsing a value not shown (the line may hold a secret): value out of range (column 17)`},
 		},
 		{
+			name: "stray quote in an upstream URL's password",
+			doc:  swap(`url = "http://127.0.0.1:3000"`, `url = "http://app:hunter"2@127.0.0.1:3000"`),
+			want: []string{`cfg.toml:13: upstreams[0].url: expected newline but got a character not shown (the line may hold a secret) (column 26)`},
+		},
+		{
+			name: "stray quote in directory_url's user information",
+			doc:  swap(`client_id = "client"`, `client_id = "client"`+"\ndirectory_url = \"https://u:pw\"Xq@h/\""),
+			want: []string{`cfg.toml:7: provider.directory_url: expected newline but got a character not shown (the line may hold a secret) (column 31)`},
+		},
+		{
+			name: "bad escape in a URL on an array's later line",
+			doc:  base + "allow_groups = [\n  \"https://idp/?t=ab\\Zq9\",\n]\n",
+			want: []string{`cfg.toml:18: routes[0].allow_groups: invalid escape character a character not shown (the line may hold a secret) (column 21; the value opens on line 17)`},
+		},
+		{
 			name: "other keys keep the character",
 			doc:  base + "allow_groups = [\"a\"] public = true\n",
 			want: []string{`cfg.toml:17: routes[0].allow_groups: expected newline but got U+0070 'p' (column 22)`},

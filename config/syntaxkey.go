@@ -79,6 +79,18 @@ func (w *lineWalker) nextExpression(data []byte) int {
 	return 0
 }
 
+// linesOf is the 1-based lines from to to of data, without the last one's
+// line feed.
+func linesOf(data []byte, from, to int) []byte {
+	end := lineStart(data, to)
+	if i := bytes.IndexByte(data[end:], '\n'); i >= 0 {
+		end += i
+	} else {
+		end = len(data)
+	}
+	return data[min(lineStart(data, from), end):end]
+}
+
 // lineAt is the 1-based line of data.
 func lineAt(data []byte, line int) []byte {
 	start := lineStart(data, line)
@@ -122,15 +134,30 @@ var (
 
 // redactSyntax leaves out what a parser's message quotes of the line (the
 // character it met, "U+0063 'c'", or a number it could not read, whole)
-// when the key may hold a secret: a client_secret written with a stray
-// '"' in it showed its next character, one of a number its value. A key
-// the problem could not name may be any key.
-func redactSyntax(p *Problem) {
-	k := strings.ToLower(p.Key)
-	if p.Key != "toml" && !strings.Contains(k, "secret") && !strings.Contains(k, "password") &&
-		!strings.Contains(k, "redis_url") && !strings.Contains(k, "token") {
+// when the value may hold a secret (mayHoldSecret): a client_secret
+// written with a stray '"' in it showed its next character, one of a
+// number its value. lines is the text from the line the value opens on to
+// the line of the error.
+func redactSyntax(p *Problem, lines []byte) {
+	if !mayHoldSecret(p.Key, lines) {
 		return
 	}
 	p.Msg = quotedRune.ReplaceAllString(p.Msg, "a character not shown (the line may hold a secret)")
 	p.Msg = quotedValue.ReplaceAllString(p.Msg, "parsing a value not shown (the line may hold a secret)")
+}
+
+// mayHoldSecret says whether a value under key, written on lines, may hold
+// a secret: a key the problem could not name may be any key; a key named
+// for a secret; and any value that holds a URL or an "@", whatever its key,
+// since a URL carries a password in its user information or a token in
+// its query (upstream = "http://user:PASSWORD@app:8080", directory_url,
+// an issuer): the key's name alone let their characters show.
+func mayHoldSecret(key string, lines []byte) bool {
+	k := strings.ToLower(key)
+	for _, s := range []string{"secret", "password", "redis_url", "token"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return key == "toml" || bytes.Contains(lines, []byte("://")) || bytes.IndexByte(lines, '@') >= 0
 }
