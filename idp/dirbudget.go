@@ -14,12 +14,16 @@ import (
 // hour. Over its budget only that user waits; everyone else reads on.
 const (
 	userReadsPerWindow = 10
-	userReadWindow     = time.Minute
+	userReadWindow     = UserReadWindow
 	// maxBudgetUsers bounds the users remembered. A full table pruned of
 	// ended windows that is still full budgets no new user: many accounts
 	// at once are bounded by the directory's throttle, not here.
 	maxBudgetUsers = 10000
 )
+
+// UserReadWindow is the window of a user's read budget: past the budget,
+// a read is possible again at most this long after the window started.
+const UserReadWindow = time.Minute
 
 // readWindow is one user's reads in the window that started at start.
 type readWindow struct {

@@ -180,7 +180,8 @@ func groupsStale(s *session.Session, now time.Time, every time.Duration) bool {
 // "" when the session keeps its last groups: the directory refused the
 // user's own token (the grant is gone), there is none, an organisation's
 // SAML SSO withholds its data (as it fails a sign-in), the user's own
-// reads are over their budget, or the groups are
+// reads are over their budget and the groups older than groups_refresh
+// and the budget's window, or the groups are
 // older than groupsMaxStale (a failure a user can cause must not keep a
 // removed group until session.lifetime).
 func groupsEndSession(err error, s *session.Session, now time.Time, every time.Duration) string {
@@ -191,9 +192,13 @@ func groupsEndSession(err error, s *session.Session, now time.Time, every time.D
 	switch {
 	case errors.Is(err, idp.ErrInvalidGrant) || (errors.As(err, &de) && de.EndsSession()):
 		return "the directory refused the session's token"
-	case errors.Is(err, idp.ErrUserReadBudget):
+	case errors.Is(err, idp.ErrUserReadBudget) && now.Sub(s.GroupsReadAt) > every+idp.UserReadWindow:
 		// Within the user's reach, unlike an outage: signing in again and
-		// again must not keep a group they were removed from.
+		// again must not keep a group they were removed from for the stale
+		// hour. Groups read within groups_refresh and the budget's window
+		// stay: one active session with a groups_refresh under six seconds
+		// (or several of the user's) spends the budget on its own, and its
+		// next window's first read replaces them.
 		return "the user's own directory reads are over their budget"
 	case groupsStale(s, now, every):
 		return "the directory could not be read and the groups are older than " + max(groupsMaxStale, every).String()

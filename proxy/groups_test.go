@@ -216,15 +216,23 @@ func TestGroupsThrottleWaitIsNotLoggedPerSession(t *testing.T) {
 // are over their budget (idp.ErrUserReadBudget) cannot keep their last
 // groups with it, as a session does through an outage: a user removed from
 // a group who signed in again and again to spend their budget kept the
-// group for up to groupsMaxStale instead of groups_refresh. The session
-// ends; only that user is affected, and only by their own reads.
+// group for up to groupsMaxStale instead of groups_refresh. Past
+// groups_refresh and the budget's minute the session ends; only that user
+// is affected, and only by their own reads.
 func TestGroupsOverUsersBudgetEndsSession(t *testing.T) {
 	f, dp := directoryFixture(t)
 	s := f.session()
 	s.GroupsReadAt = f.clock.Now()
 	cookies := f.cookies(t, s)
 	dp.set(nil, &idp.DirectoryError{Source: "google", Err: fmt.Errorf("%w: none before then", idp.ErrUserReadBudget)})
-	f.clock.Advance(11 * time.Minute)
+	// Within groups_refresh and the budget's window: the groups read then
+	// stay (an active session with a short groups_refresh spends the
+	// budget on its own, TestShortGroupsRefreshKeepsAnActiveSession).
+	f.clock.Advance(10*time.Minute + 30*time.Second)
+	if resp := f.do(t, "GET", "/admin/x", nil, withCookies(cookies)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d within groups_refresh and a minute; want 200 with the last groups", resp.StatusCode)
+	}
+	f.clock.Advance(90 * time.Second)
 	resp := f.do(t, "GET", "/admin/x", nil, withCookies(cookies))
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("status %d; want 401: the session ended, not kept with its last groups", resp.StatusCode)
