@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/portcullis/portcullis/internal/logattr"
 	"github.com/portcullis/portcullis/internal/redact"
@@ -21,8 +22,7 @@ var shownHeaders = map[string]bool{
 
 // sentRedacted is err, the failure of a request sent upstream (out), with
 // what that request carried taken out of its text: its query string
-// (raw and decoded) and its header values of redact.MinRun bytes or more
-// (sentHeaderValues), whole or any run of redact.MinRun bytes of one. Go's transport quotes the peer's first line
+// (raw and decoded) and its header values (sentHeaderValues), whole or any run of redact.MinRun bytes of one. Go's transport quotes the peer's first line
 // when it is no HTTP status line ("malformed HTTP status code
 // \"/app?token=...\""), and a peer that answers with what it got (an echo
 // service or a line protocol's server behind a wrong port, which quotes
@@ -55,15 +55,15 @@ func sentRedacted(out *http.Request, err error) error {
 }
 
 // sentHeaderValues are the values of h that sentRedacted takes out: each
-// once, and none shorter than redact.MinRun. A short value goes only whole,
-// wherever it stands: a browser's "Upgrade-Insecure-Requests: 1" or
+// distinct one once, and one shorter than redact.MinRun only in a header
+// named for a credential (credentialHeader). A short value goes only
+// whole, wherever it stands: a browser's "Upgrade-Insecure-Requests: 1" or
 // "Accept-Language: en" took every "1" out of the address and every "en"
 // out of the cause ("dial tcp [redacted]0.0.0.[redacted]:8080"), and a
 // client's thousands of one-byte values, each searched for on its own in a
 // text made of that byte (an echoing peer quotes the path), cost some 40 ms
-// of CPU a failed request. Under MinRun bytes a value is no credential (a
-// short token is guessed, not read from a log), and the distinct values
-// left are searched in time linear in their bytes (redact.Secrets).
+// of CPU a failed request. Distinct short values of one length match at
+// most once a byte of the text, so what is left costs little.
 func sentHeaderValues(h http.Header) []string {
 	var vs []string
 	seen := map[string]bool{}
@@ -72,13 +72,25 @@ func sentHeaderValues(h http.Header) []string {
 			continue
 		}
 		for _, v := range values {
-			if len(v) >= redact.MinRun && !seen[v] {
+			if (len(v) >= redact.MinRun || v != "" && credentialHeader(name)) && !seen[v] {
 				seen[v] = true
 				vs = append(vs, v)
 			}
 		}
 	}
 	return vs
+}
+
+// credentialHeader says whether a header's name says it carries a
+// credential, whose value is taken out however short it is.
+func credentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"auth", "cookie", "token", "key", "secret", "session", "password", "assertion"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // redactedCause is an error shown without what sentRedacted took out; it

@@ -69,15 +69,17 @@ func TestSentRedactedIsBounded(t *testing.T) {
 // TestSentRedactedKeepsShortHeaderValues: a browser's short header values
 // ("1", "en", "gzip") are no credentials; the cause they appear in by
 // chance (the address dialled) is shown whole, and the token beside them
-// is still taken out.
+// is still taken out, as is a short value of a header named for a
+// credential.
 func TestSentRedactedKeepsShortHeaderValues(t *testing.T) {
 	out, _ := http.NewRequest("GET", "http://10.0.0.1:8080/app", nil)
 	out.Header.Set("Upgrade-Insecure-Requests", "1")
 	out.Header.Set("Accept-Language", "en")
 	out.Header.Set("Accept-Encoding", "gzip")
 	out.Header.Set("Authorization", "Bearer client-token-0123456789")
-	cause := errors.New("dial tcp 10.0.0.1:8080: connect: connection refused, sent \"Bearer client-token-0123456789\"")
-	want := "dial tcp 10.0.0.1:8080: connect: connection refused, sent \"[redacted]\""
+	out.Header.Set("X-Api-Key", "k3y4")
+	cause := errors.New("dial tcp 10.0.0.1:8080: connect: connection refused, sent \"Bearer client-token-0123456789\" k3y4")
+	want := "dial tcp 10.0.0.1:8080: connect: connection refused, sent \"[redacted]\" [redacted]"
 	if got := sentRedacted(out, cause).Error(); got != want {
 		t.Errorf("sentRedacted = %q, want %q", got, want)
 	}
