@@ -92,8 +92,9 @@ func TestSentRedactedKeepsShortHeaderValues(t *testing.T) {
 // runs must stay well under that.
 func TestSentRedactedManyHeaderValuesIsCheap(t *testing.T) {
 	out, _ := http.NewRequest("GET", "http://up/app", nil)
-	for range maxHeaderBytes / len("X-A"+"a"+"    ") {
+	for range maxHeaderBytes / len("X-Token"+"a"+"    ") / 2 {
 		out.Header.Add("X-A", "a")
+		out.Header.Add("X-Token", "a") // named for a credential: kept, but once
 	}
 	cause := fmt.Errorf("malformed HTTP status code %q", "/"+strings.Repeat("a", logattr.MaxCause))
 	best := time.Hour
