@@ -164,7 +164,7 @@ func escapedAt(data []byte, i int) bool {
 func fullKey(data []byte, line int, key string) string {
 	idx, err := indexLines(data)
 	if err != nil {
-		return key
+		return joinKey("", key)
 	}
 	// The first definition of a duplicated key is the closest one above.
 	best, bestLine := "", 0
@@ -174,7 +174,7 @@ func fullKey(data []byte, line int, key string) string {
 		}
 	}
 	if best == "" {
-		return key
+		return joinKey("", key) // quoted as written: an empty key is `""`, not nothing
 	}
 	return best
 }
