@@ -47,11 +47,7 @@ func sentRedacted(out *http.Request, err error) error {
 	// text quotes up to maxResponseHeaderBytes of the peer's line). A
 	// secret the cut leaves partial is still a run of it when
 	// redact.MinRun bytes or more are left.
-	text := logattr.Truncate(err.Error(), logattr.MaxCause)
-	if r := redact.Secrets(text, sent...); r != text {
-		return &redactedCause{text: r, err: err}
-	}
-	return err
+	return redact.Error(err, logattr.Truncate(err.Error(), logattr.MaxCause), sent...)
 }
 
 // sentHeaderValues are the values of h that sentRedacted takes out: each
@@ -92,13 +88,3 @@ func credentialHeader(name string) bool {
 	}
 	return false
 }
-
-// redactedCause is an error shown without what sentRedacted took out; it
-// unwraps to the original, so errors.Is and errors.As still see it.
-type redactedCause struct {
-	text string
-	err  error
-}
-
-func (e *redactedCause) Error() string { return e.text }
-func (e *redactedCause) Unwrap() error { return e.err }

@@ -29,20 +29,6 @@ func (h callBound) redacted(err error) error {
 	if err == nil || h.password == "" {
 		return err
 	}
-	text := err.Error()
-	if r := redact.Secret(text, h.password); r != text {
-		return &redactedError{text: r, err: err}
-	}
-	return err
+	// Still unwraps to Redis's reply (RedisRefusal reads only its code).
+	return redact.Error(err, err.Error(), h.password)
 }
-
-// redactedError is an error with the password taken out of its text; it
-// unwraps to the original, so errors.As still finds Redis's reply
-// (RedisRefusal reads only its code).
-type redactedError struct {
-	text string
-	err  error
-}
-
-func (e *redactedError) Error() string { return e.text }
-func (e *redactedError) Unwrap() error { return e.err }

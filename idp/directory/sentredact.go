@@ -29,18 +29,5 @@ func sentRedacted(err error, req *http.Request) error {
 	}
 	// Cut first, as the log line cuts it: redacting is then bounded (the
 	// text quotes up to a response header's worth of the peer's line).
-	text := logattr.Truncate(err.Error(), logattr.MaxCause)
-	if r := redact.Secrets(text, sent...); r != text {
-		return &redactedError{text: r, err: err}
-	}
-	return err
+	return redact.Error(err, logattr.Truncate(err.Error(), logattr.MaxCause), sent...)
 }
-
-// redactedError is an error shown without what sentRedacted took out.
-type redactedError struct {
-	text string
-	err  error
-}
-
-func (e *redactedError) Error() string { return e.text }
-func (e *redactedError) Unwrap() error { return e.err }
