@@ -6,7 +6,7 @@ import (
 )
 
 // A user's own directory reads are budgeted, per replica: at most
-// userReadsPerWindow in userReadWindow. Google's service account reads for
+// userReadsPerWindow in UserReadWindow. Google's service account reads for
 // every user from one quota (and Graph's limits are per app and tenant
 // too), so without a budget one account that signed in again and again
 // (each sign-in is a read), or kept many sessions, spent the quota until
@@ -14,7 +14,6 @@ import (
 // hour. Over its budget only that user waits; everyone else reads on.
 const (
 	userReadsPerWindow = 10
-	userReadWindow     = UserReadWindow
 	// maxBudgetUsers bounds the users remembered. A full table pruned of
 	// ended windows that is still full budgets no new user: many accounts
 	// at once are bounded by the directory's throttle, not here.
@@ -54,11 +53,11 @@ func (b *readBudget) take(user string) (time.Time, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	w, ok := b.users[user]
-	if !ok || now.Sub(w.start) >= userReadWindow {
+	if !ok || now.Sub(w.start) >= UserReadWindow {
 		w = readWindow{start: now}
 	}
 	if w.n >= userReadsPerWindow {
-		return w.start.Add(userReadWindow), false
+		return w.start.Add(UserReadWindow), false
 	}
 	w.n++
 	if !ok && len(b.users) >= maxBudgetUsers {
@@ -73,7 +72,7 @@ func (b *readBudget) take(user string) (time.Time, bool) {
 // prune drops the windows that ended before now.
 func (b *readBudget) prune(now time.Time) {
 	for k, w := range b.users {
-		if now.Sub(w.start) >= userReadWindow {
+		if now.Sub(w.start) >= UserReadWindow {
 			delete(b.users, k)
 		}
 	}

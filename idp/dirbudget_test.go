@@ -18,7 +18,7 @@ func TestReadBudgetIsEachUsersOwn(t *testing.T) {
 		}
 	}
 	until, ok := b.take("ann")
-	if ok || !until.Equal(now.Add(userReadWindow)) {
+	if ok || !until.Equal(now.Add(UserReadWindow)) {
 		t.Fatalf("ann's read past the budget: ok=%v until=%v", ok, until)
 	}
 	if _, ok := b.take("bob"); !ok {
@@ -29,7 +29,7 @@ func TestReadBudgetIsEachUsersOwn(t *testing.T) {
 			t.Fatal("users without a subject share one budget")
 		}
 	}
-	now = now.Add(userReadWindow)
+	now = now.Add(UserReadWindow)
 	if _, ok := b.take("ann"); !ok {
 		t.Fatal("ann refused after her window ended")
 	}

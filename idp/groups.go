@@ -193,8 +193,10 @@ func (c *Client) DirectoryGroups(ctx context.Context, id *portcullis.Identity, a
 		return nil, c.dirError(errors.New("the account has no verified email address to look up"))
 	}
 	if until, ok := c.dir.budget.take(providerSubject(id)); !ok {
-		// No call. To a session an outage (it keeps its groups); a
-		// sign-in says it is the user's own.
+		// No call. A sign-in says it is the user's own wait (429); a
+		// session keeps groups read within groups_refresh and the window,
+		// then ends (proxy's groupsEndSession): the user's own doing, not
+		// an outage that would keep them for the stale hour.
 		return nil, c.dirError(fmt.Errorf("%w: none before %s", ErrUserReadBudget, until.UTC().Format(time.RFC3339)))
 	}
 	ctx, cancel := context.WithTimeout(withEndpoint(ctx, "directory"), directoryTimeout)

@@ -21,8 +21,9 @@ var shownHeaders = map[string]bool{
 }
 
 // sentRedacted is err, the failure of a request sent upstream (out), with
-// what that request carried taken out of its text: its query string
-// (raw and decoded) and its header values (sentHeaderValues), whole or any run of redact.MinRun bytes of one. Go's transport quotes the peer's first line
+// what that request carried taken out of its text: its query string (raw
+// and decoded) and its header values (sentHeaderValues), whole or any run
+// of redact.MinRun bytes of one. Go's transport quotes the peer's first line
 // when it is no HTTP status line ("malformed HTTP status code
 // \"/app?token=...\""), and a peer that answers with what it got (an echo
 // service or a line protocol's server behind a wrong port, which quotes
