@@ -52,8 +52,10 @@ func TestForwardAuthRefreshChunkedCookie(t *testing.T) {
 						i, status, tokens, p.Requests("/token"), setCookieNames(hdr.Values("Set-Cookie")))
 				}
 			}
+			const warned = "a refreshed session needs several cookies on a forward-auth answer"
+			wantLines(t, s.gw, warned) // the log reaches the test through a pipe
 			out := s.gw.Proc.Output()
-			if n := strings.Count(out, "a refreshed session needs several cookies on a forward-auth answer"); n != 1 {
+			if n := strings.Count(out, warned); n != 1 {
 				t.Errorf("the gateway warned %d times about a chunked forward-auth cookie, want once:\n%s", n, out)
 			}
 			for _, ck := range c.Jar.Cookies(mustURL(t, "http://"+addr)) {

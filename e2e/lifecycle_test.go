@@ -177,9 +177,7 @@ func unrefreshedEnds(t *testing.T, p *oidctest.Provider, up *upstream, gw *gatew
 		t.Errorf("the same cookie, provider back: %d, %d token requests, upstream reached %d times; want 401, none, none\n%s",
 			status, p.Requests("/token")-tokens, up.count()-before, body)
 	}
-	if !strings.Contains(gw.Proc.Output(), "session ended: its access token expired and the provider could not refresh it") {
-		t.Error("no log line for the ended session")
-	}
+	wantLines(t, gw, "session ended: its access token expired and the provider could not refresh it")
 }
 
 // refusedRefreshEnds signs in again and has the provider's refreshed ID
