@@ -22,6 +22,7 @@ import (
 
 	"github.com/portcullis/portcullis/idp"
 	"github.com/portcullis/portcullis/internal/logattr"
+	"github.com/portcullis/portcullis/internal/redact"
 )
 
 // Tracing is off unless the environment asks for it: OTEL_TRACES_EXPORTER
@@ -229,15 +230,31 @@ func (t hideQuery) RoundTrip(req *http.Request) (*http.Response, error) {
 // whose kept-alive connection closed unanswered dials anew with it.
 func (t hideQuery) CloseIdleConnections() { idp.BackChannelTransport().CloseIdleConnections() }
 
-// restoreQuery sends the request with the URL hideQuery kept.
+// restoreQuery sends the request with the URL hideQuery kept, and returns
+// its failure as the log shows it (sentCause).
 type restoreQuery struct{ base http.RoundTripper }
 
 func (t restoreQuery) RoundTrip(req *http.Request) (*http.Response, error) {
-	u, ok := req.Context().Value(fullURL{}).(*url.URL)
-	if !ok {
-		return t.base.RoundTrip(req)
+	out := req
+	if u, ok := req.Context().Value(fullURL{}).(*url.URL); ok {
+		out = req.Clone(req.Context())
+		out.URL = u
 	}
-	out := req.Clone(req.Context())
-	out.URL = u
-	return t.base.RoundTrip(out)
+	resp, err := t.base.RoundTrip(out)
+	return resp, sentCause(out, err)
+}
+
+// sentCause is err, the failure of a provider or directory call out, with
+// what out carried taken out (redact.Sent), cut and printable as a log
+// line's err: otelhttp makes the call's span status of its text as it
+// comes. An echoing directory (or egress proxy) made that status Go's
+// "malformed HTTP status code \"/admin/directory/v1/groups?userKey=ann%40acme.com\"",
+// the query url.full leaves out, while the log line of the same read had
+// it redacted. It still unwraps to err.
+func sentCause(out *http.Request, err error) error {
+	if err == nil {
+		return nil
+	}
+	err = redact.Sent(out, err, nil)
+	return redact.Error(err, logattr.Value(err.Error(), logattr.MaxCause))
 }

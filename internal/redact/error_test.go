@@ -24,4 +24,9 @@ func TestErrorKeepsTheChain(t *testing.T) {
 	if Error(nil, "", "x") != nil {
 		t.Error("Error(nil) is not nil")
 	}
+	// A text that only shows err otherwise (cut, made printable) is what
+	// the error says: a span's status is made of its text.
+	if got := Error(err, "refused …"); got.Error() != "refused …" || !errors.Is(got, context.DeadlineExceeded) {
+		t.Errorf("a cut text, nothing taken out: got %q", got)
+	}
 }
