@@ -71,10 +71,13 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev *portcul
 // throttle), not an answer: an answer refused (an identity the sign-in
 // would refuse, a 403, groups unfit for a header) still fails the refresh,
 // and so does a redirect, which getJSON wraps in ErrUnavailable but which
-// is an answer (a sign-in page for a token not taken).
+// is an answer (a sign-in page for a token not taken). The user's own
+// directory reads over their budget are no outage either: they are the
+// user's doing, and kept as one they would keep the sign-in's groups (one
+// just withdrawn) for an hour, as groups_refresh reads no longer do.
 func providerOutage(err error) bool {
 	var de *DirectoryError
-	if errors.Is(err, ErrRedirect) {
+	if errors.Is(err, ErrRedirect) || errors.Is(err, ErrUserReadBudget) {
 		return false
 	}
 	return errors.Is(err, ErrUnavailable) || (errors.As(err, &de) && de.Outage())

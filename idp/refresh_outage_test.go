@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -79,13 +80,17 @@ func TestRefreshAnswerKeptThroughAnOutage(t *testing.T) {
 // answer the provider had given (the refresh token presented spent), as in
 // TestRefreshAnswerKeptThroughAnOutage. An answer that refuses (403: the
 // permission withdrawn) still fails the refresh: it is not an outage, and
-// keeping the sign-in's groups would outlive it.
+// keeping the sign-in's groups would outlive it. So does the user's own
+// read budget spent (status 0 below): it is the user's doing, and kept as
+// an outage it let them keep the sign-in token's groups, one they were
+// just removed from, for unconfirmedMax (an hour) by signing in again
+// and again, which groups_refresh reads no longer allow (groupsEndSession).
 func TestRefreshIntoOverageGraphOutage(t *testing.T) {
 	for _, tc := range []struct {
 		status int
 		kept   bool
-	}{{http.StatusServiceUnavailable, true}, {http.StatusForbidden, false}} {
-		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+	}{{http.StatusServiceUnavailable, true}, {http.StatusForbidden, false}, {0, false}} {
+		t.Run(cmp.Or(http.StatusText(tc.status), "budget spent"), func(t *testing.T) {
 			dir := &stubDirectory{}
 			p, c, _ := setup(t, oidctest.Options{User: &oidctest.User{Subject: "oid", Claims: map[string]any{
 				"groups": []any{"g-1"}}}},
@@ -95,6 +100,13 @@ func TestRefreshIntoOverageGraphOutage(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir.set(nil, &directory.StatusError{Source: "graph", URL: "https://graph.example/v1.0/me", Status: tc.status})
+			if tc.status == 0 { // the user's reads spent: Graph is never asked
+				dir.set([]string{"g-2"}, nil)
+				for spent := false; !spent; {
+					_, ok := c.dir.budget.take(providerSubject(id))
+					spent = !ok
+				}
+			}
 			p.SetUser(oidctest.User{Subject: "oid", Claims: map[string]any{
 				"_claim_names":   map[string]any{"groups": "src1"},
 				"_claim_sources": map[string]any{"src1": map[string]any{"endpoint": "https://graph.windows.net/t/users/oid/getMemberObjects"}}}})
@@ -103,7 +115,7 @@ func TestRefreshIntoOverageGraphOutage(t *testing.T) {
 			case tc.kept && (err != nil || t2 == nil || id2 != nil || !t2.GroupsReadAt.IsZero()):
 				t.Fatalf("Graph 503: err = %v, identity %v: want the new tokens, the session's identity (nil), no read time", err, id2)
 			case !tc.kept && err == nil:
-				t.Fatalf("Graph 403: the refresh succeeded (identity %v), want it to fail", id2)
+				t.Fatalf("Graph %d: the refresh succeeded (identity %v), want it to fail", tc.status, id2)
 			}
 		})
 	}
