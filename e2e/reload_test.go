@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -73,30 +74,14 @@ func TestReloadDuringASlowReload(t *testing.T) {
 	t.Parallel()
 	up := newUpstream(t)
 	p := oidctest.New(t, oidctest.Options{})
-	var discoveries atomic.Int32
-	release := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		discoveries.Add(1)
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-		http.NotFound(w, r)
-	}))
-	t.Cleanup(slow.Close)
-	t.Cleanup(func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	})
+	slow, discoveries, release := heldDiscovery(t)
 	a := pickAddrs(t)
-	gw := startGateway(t, a, opsConfig(p, up.URL, []string{secret}, ""))
+	// At debug level the gateway logs what it made of each SIGHUP.
+	gw := startGateway(t, a, opsConfig(p, up.URL, []string{secret}, "")+"\n[log]\nlevel = \"debug\"\n")
 	token := p.AccessToken("alice", nil)
 	client := &http.Client{Timeout: 2 * time.Second, Transport: clientTransport}
 
-	hanging := tomlConfig{Provider: oidcProvider(slow.URL, "client", "secret"), Upstream: up.URL,
+	hanging := tomlConfig{Provider: oidcProvider(slow, "client", "secret"), Upstream: up.URL,
 		Routes: "[[routes]]\npath = \"/**\"\ndeny = true\n"}.String()
 	gw.rewrite(t, a, hanging)
 	gw.signal(t, syscall.SIGHUP)
@@ -108,16 +93,17 @@ func TestReloadDuringASlowReload(t *testing.T) {
 	if status, err := apiGet(client, gw.URL+"/admin/x", token); status != 200 {
 		t.Errorf("during the slow reload GET /admin/x = %d %v, want 200 from the old configuration", status, err)
 	}
-	for range 8 {
-		gw.signal(t, syscall.SIGHUP)
-		time.Sleep(30 * time.Millisecond)
-	}
+	hangupsHandled(t, gw, 8, 1) // the slow reload's own SIGHUP is the first
 	gw.rewrite(t, a, opsConfig(p, up.URL, []string{secret}, "deny = true"))
-	close(release)
+	release()
 	gw.waitOutput(t, "the new provider's discovery failed", 1)
 	gw.waitOutput(t, `msg="config reloaded"`, 1)
-	time.Sleep(time.Second) // for any reload still to come
+	// Every SIGHUP was handled: no reload but the two started can come.
 	out := gw.Proc.Output()
+	const started, folded = `msg="SIGHUP: a reload will read the file"`, `msg="SIGHUP: folded into the reload that waits"`
+	if n, f := strings.Count(out, started), strings.Count(out, folded); n != 2 || f != 7 {
+		t.Errorf("%d reloads started and %d SIGHUPs folded, want 2 (the slow one and one after it) and 7:\n%s", n, f, out)
+	}
 	if n := strings.Count(out, `msg="config reloaded"`); n != 1 {
 		t.Errorf("%d reloads applied after the slow one, want the SIGHUPs during it folded into 1:\n%s", n, out)
 	}
@@ -129,6 +115,42 @@ func TestReloadDuringASlowReload(t *testing.T) {
 	}
 	if v := metricValue(t, gw, "portcullis_config_last_reload_successful"); v != 1 {
 		t.Errorf("config_last_reload_successful = %v, want 1", v)
+	}
+}
+
+// heldDiscovery is a provider whose discovery document is held until
+// release is called (or the test ends), then answered 404; discoveries
+// counts the requests for it.
+func heldDiscovery(t *testing.T) (url string, discoveries *atomic.Int32, release func()) {
+	t.Helper()
+	discoveries = new(atomic.Int32)
+	held := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		discoveries.Add(1)
+		select {
+		case <-held:
+		case <-r.Context().Done():
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(slow.Close)
+	var once sync.Once
+	release = func() { once.Do(func() { close(held) }) }
+	t.Cleanup(release)
+	return slow.URL, discoveries, release
+}
+
+// hangupsHandled sends n SIGHUPs to gw (logging at debug level), each
+// once the gateway has logged what it made of the one before; before is
+// the number of SIGHUPs it logged already. A SIGHUP reaches the gateway's
+// loop some time after kill(2) returns: one still on its way when a
+// reload the test awaits has begun starts a reload of its own, rightly,
+// and two sent together may be merged into one by the kernel.
+func hangupsHandled(t *testing.T, gw *gateway, n, before int) {
+	t.Helper()
+	for i := range n {
+		gw.signal(t, syscall.SIGHUP)
+		gw.waitOutput(t, `msg="SIGHUP: `, before+i+1)
 	}
 }
 

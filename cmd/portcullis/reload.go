@@ -40,10 +40,17 @@ func (g *gateway) reload(ctx context.Context) bool {
 // the SIGHUPs that arrive are folded into one reload that waits for it and
 // then reads the file as it is: at most one reload runs and one waits,
 // however many signals come, and the last file written is the one applied.
+// Each SIGHUP's outcome is logged at debug level: the signal reaches this
+// goroutine some time after kill(2) returns, and only the line tells a
+// SIGHUP handled from one still on its way (which starts a reload of its
+// own once the waiting one has begun).
 func (g *gateway) reloadOnSignal(ctx context.Context) {
 	if g.reloadQueued.Swap(true) {
-		return // the reload waiting will read the file after this signal
+		// The reload waiting will read the file after this signal.
+		g.logger.Debug("SIGHUP: folded into the reload that waits")
+		return
 	}
+	g.logger.Debug("SIGHUP: a reload will read the file")
 	go g.reload(ctx)
 }
 
