@@ -1,12 +1,12 @@
 package e2e
 
 import (
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // TestUpstreamRefusedNamesItsAddress: a browser's request carries short
@@ -17,12 +17,10 @@ import (
 // line names the address dialled whole.
 func TestUpstreamRefusedNamesItsAddress(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there: the dial is refused
+	// Nothing listens there: the dial is refused. A port of the kernel's
+	// own range, closed again, could be handed to another test's ":0"
+	// listener meanwhile; FreePort's is claimed for this test alone.
+	addr := testenv.Addr(testenv.FreePort(t))
 	p := oidctest.New(t, oidctest.Options{})
 	gw := startGateway(t, pickAddrs(t), tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
 		Upstream: "http://" + addr, Routes: "[[routes]]\npath = \"/public/**\"\npublic = true\n"}.String())

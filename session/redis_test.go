@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -443,12 +442,10 @@ func TestRedisStoreCachedLoadReadsOnlyTheTag(t *testing.T) {
 // (context deadline exceeded after redisCallTimeout) instead of failing
 // with the refused dial at once.
 func TestSentinelDownFailsFast(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	// No Sentinel listens there. A port of the kernel's own range, closed
+	// again, could be handed to another test's ":0" listener meanwhile;
+	// FreePort's is claimed for this test alone.
+	addr := testenv.Addr(testenv.FreePort(t))
 	c, err := newRedisClient(RedisConfig{SentinelAddrs: []string{addr}, SentinelMaster: "m"})
 	if err != nil {
 		t.Fatal(err)
