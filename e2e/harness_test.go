@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,6 +114,27 @@ func (g *gateway) waitReady(tb testing.TB) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	tb.Fatalf("gateway not ready; output:\n%s", g.Proc.Output())
+}
+
+// settledMarks numbers settledOutput's requests across the package.
+var settledMarks atomic.Int64
+
+// settledOutput returns gw's output once every line the gateway logged
+// before the call is in it, for checks that a line or a value is absent,
+// which pass on an output the line has not reached yet (the log is
+// flushed every 200 ms and read through a pipe). It sends a request of
+// its own and waits for its access line: lines are written in order, and
+// a request's own lines are logged before its answer is released.
+func settledOutput(tb testing.TB, gw *gateway) string {
+	tb.Helper()
+	mark := "/portcullis-test-settled/" + strconv.FormatInt(settledMarks.Add(1), 10)
+	resp, err := plainClient.Get(gw.URL + mark)
+	if err != nil {
+		tb.Fatalf("settling the log: %v", err)
+	}
+	resp.Body.Close()
+	gw.waitOutput(tb, mark, 1)
+	return gw.Proc.Output()
 }
 
 // opsMetrics returns the gateway's /metrics text.

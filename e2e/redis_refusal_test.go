@@ -57,7 +57,7 @@ func TestRedisRefusalsAreCounted(t *testing.T) {
 	if status != http.StatusServiceUnavailable || !strings.Contains(body, "NOAUTH") || strings.Contains(body, "unreachable") {
 		t.Errorf("/readyz with a rotated password: %d %q, want 503 naming NOAUTH", status, body)
 	}
-	if strings.Contains(gw.Proc.Output(), "rotated") {
+	if strings.Contains(settledOutput(t, gw), "rotated") {
 		t.Errorf("the log shows the password")
 	}
 }

@@ -198,7 +198,7 @@ func TestReloadDuringSignIn(t *testing.T) {
 			}
 		})
 	}
-	if out := gw.Proc.Output(); strings.Contains(out, "status=5") || strings.Contains(out, "invalid_grant") {
+	if out := settledOutput(t, gw); strings.Contains(out, "status=5") || strings.Contains(out, "invalid_grant") {
 		t.Errorf("a sign-in interrupted by a reload failed at the provider or with a 5xx:\n%s", out)
 	}
 }

@@ -114,7 +114,7 @@ directory_url = "` + echoUpstream(t) + `"
 		t.Fatalf("sign-in with an echoing directory: %d, want 502\n%s", status, body)
 	}
 	gw.waitOutput(t, "malformed HTTP", 1)
-	out := gw.Proc.Output()
+	out := settledOutput(t, gw) // the sign-in's later lines too
 	for _, s := range []string{"ann%40acme.com", "ann@acme.com", "userKey="} {
 		if i := strings.Index(out, s); i >= 0 {
 			t.Errorf("the log names the directory request's query (%q):\n%s", s, around(out, i, len(s)))

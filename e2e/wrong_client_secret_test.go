@@ -31,7 +31,7 @@ func TestWrongClientSecretIsNamed(t *testing.T) {
 	if !strings.Contains(line, `invalid_client`) || !strings.Contains(line, "provider.client_id and client_secret") {
 		t.Errorf("the refusal does not say what to fix:\n%s", line)
 	}
-	if strings.Contains(gw.Proc.Output(), wrong) {
+	if strings.Contains(settledOutput(t, gw), wrong) {
 		t.Errorf("the log quotes the client secret:\n%s", gw.Proc.Output())
 	}
 	if got := loginSeries(t, gw, `reason="exchange_failed"`); got != 1 {
