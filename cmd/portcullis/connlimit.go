@@ -72,11 +72,16 @@ func (l *connLimit) admit(c net.Conn) net.Conn {
 		victim.counted = false
 	}
 	l.open++
+	// It waits from its accept on: net/http reports it new only once
+	// Accept has returned, which on a busy machine can be after another
+	// connection, which waited less, began to wait.
+	lc := &limitedConn{Conn: c, l: l, counted: true}
+	l.startWaiting(lc)
 	l.mu.Unlock()
 	if victim != nil {
 		victim.Close()
 	}
-	return &limitedConn{Conn: c, l: l, counted: true}
+	return lc
 }
 
 // longestWaiting is the connection that has waited the longest, or nil;
