@@ -34,7 +34,9 @@ func TestMaxConnections(t *testing.T) {
 		if code := roundTrip(t, idle[i]); code != http.StatusUnauthorized {
 			t.Fatalf("idle connection %d: status %d, want 401", i, code)
 		}
-		time.Sleep(20 * time.Millisecond) // idle since distinct times
+		// net/http reports the connection idle after it sent the answer:
+		// wait for it, so that the connections wait in the order dialled.
+		waitUntil(t, "the connection waiting", func() bool { return waitingConns(f) == i+1 })
 	}
 	io.WriteString(idle[1], "GET /a HTTP/1.1\r\nHost: x\r\n") // headers that never end
 	fresh := dialGateway(t, f)
@@ -74,6 +76,19 @@ func TestMaxConnections(t *testing.T) {
 	if !strings.Contains(f.logs.String(), "server.max_connections reached") {
 		t.Errorf("no warning logged at the bound; logs:\n%s", f.logs)
 	}
+}
+
+// waitingConns is how many of the gateway listener's connections wait
+// for a request (connLimit's line).
+func waitingConns(f *fixture) int {
+	lim := f.srv.gwLn.(*connLimit)
+	lim.mu.Lock()
+	defer lim.mu.Unlock()
+	n := 0
+	for c := lim.first; c != nil; c = c.next {
+		n++
+	}
+	return n
 }
 
 func dialGateway(t *testing.T, f *fixture) net.Conn {
