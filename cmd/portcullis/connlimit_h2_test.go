@@ -59,8 +59,8 @@ func TestMaxConnectionsKeepsBusyHTTP2(t *testing.T) {
 
 	// Its stream ended, it waits, since after past: the connections past
 	// the bound replace past, then it.
-	waitUntil(t, "the h2c stream ended", func() bool { return cc.InFlight() == 0 })
-	time.Sleep(20 * time.Millisecond)
+	// The server reports it idle after the client saw the stream end.
+	waitUntil(t, "the h2c connection waiting", func() bool { return waitingConns(f) == 2 })
 	dialGateway(t, f)
 	if !closedByGateway(past) {
 		t.Errorf("a connection that sent nothing was kept past max_connections")
