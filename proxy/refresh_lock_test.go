@@ -140,6 +140,21 @@ func (p *stallProxy) pipe(c net.Conn) {
 	time.Sleep(100 * time.Millisecond) // let Redis read the last commands before EOF
 }
 
+// reachedProvider waits until started is closed: the request of replica
+// who, held there by the test, reached the provider. A request answered without reaching it
+// (on done) fails the test at once, and so does a minute of neither;
+// waiting on started alone, the test waited for ever.
+func reachedProvider(t *testing.T, who string, started <-chan struct{}, done <-chan *http.Response) {
+	t.Helper()
+	select {
+	case <-started:
+	case resp := <-done:
+		t.Fatalf("replica %s answered %d (Location %q) without asking the provider", who, resp.StatusCode, resp.Header.Get("Location"))
+	case <-time.After(time.Minute):
+		t.Fatalf("replica %s did not ask the provider in a minute", who)
+	}
+}
+
 // TestRefreshLockOutlivesASlowSave: Redis slow for the replica that holds
 // the refresh lock. Its refresh at the provider succeeded (rt-0 spent, rt-1
 // issued) but its save does not reach Redis before the lock's TTL. The lock
@@ -166,7 +181,7 @@ func TestRefreshLockOutlivesASlowSave(t *testing.T) {
 
 	doneA := make(chan *http.Response, 1)
 	go func() { doneA <- fa.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
-	<-started // A holds the lock and asks the provider
+	reachedProvider(t, "A", started, doneA) // A holds the lock and asks the provider
 	lockedAt := time.Now()
 	time.Sleep(4500 * time.Millisecond) // the provider answers late, within refreshTimeout
 	slow.stalled.Store(true)            // and Redis is slow for A from then on
@@ -231,7 +246,7 @@ func TestRefreshRefusedAfterAnotherReplicaRotated(t *testing.T) {
 
 	doneA := make(chan *http.Response, 1)
 	go func() { doneA <- fa.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
-	<-startedA
+	reachedProvider(t, "A", startedA, doneA)
 	locks, err := raw.Keys(ctx, "portcullis:lock:*").Result()
 	if err != nil || len(locks) != 1 {
 		t.Fatalf("locks while A refreshes: %q, %v", locks, err)
@@ -240,7 +255,7 @@ func TestRefreshRefusedAfterAnotherReplicaRotated(t *testing.T) {
 
 	doneB := make(chan *http.Response, 1)
 	go func() { doneB <- fb.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
-	<-startedB // B holds the lock now and presents rt-0 too
+	reachedProvider(t, "B", startedB, doneB) // B holds the lock now and presents rt-0 too
 	close(answerA)
 	if resp := <-doneA; resp.StatusCode != http.StatusOK {
 		t.Fatalf("replica A: %d", resp.StatusCode)
@@ -290,11 +305,11 @@ func TestRotatedElsewhereLogSubBounded(t *testing.T) {
 	defer raw.Close()
 	doneA := make(chan *http.Response, 1)
 	go func() { doneA <- fa.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
-	<-startedA
+	reachedProvider(t, "A", startedA, doneA)
 	raw.Del(context.Background(), raw.Keys(context.Background(), "portcullis:lock:*").Val()...) // lost
 	doneB := make(chan *http.Response, 1)
 	go func() { doneB <- fb.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
-	<-startedB
+	reachedProvider(t, "B", startedB, doneB)
 	close(answerA)
 	<-doneA
 	close(answerB)
@@ -335,7 +350,7 @@ func TestRefreshAwaitWithRedisDownIsA503(t *testing.T) {
 	fb.prov.refreshFn = prov.refresh(fb.clock.Now, fb.prov.identity)
 	doneA := make(chan *http.Response, 1)
 	go func() { doneA <- fa.do(t, "GET", "/app/x", nil, withCookies(cookies)) }()
-	<-started
+	reachedProvider(t, "A", started, doneA)
 	doneB := make(chan *http.Response, 1)
 	go func() { doneB <- fb.do(t, "GET", "/app/x", nil, withCookies(cookies), browser()) }()
 	// B waits on A's lock: it was refused it and polls. Stalled sooner,
