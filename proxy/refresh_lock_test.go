@@ -141,9 +141,9 @@ func (p *stallProxy) pipe(c net.Conn) {
 }
 
 // reachedProvider waits until started is closed: the request of replica
-// who, held there by the test, reached the provider. A request answered without reaching it
-// (on done) fails the test at once, and so does a minute of neither;
-// waiting on started alone, the test waited for ever.
+// who, held there by the test, reached the provider. A request answered
+// without reaching it (on done) fails the test at once, and so does a
+// minute of neither; waiting on started alone, the test waited for ever.
 func reachedProvider(t *testing.T, who string, started <-chan struct{}, done <-chan *http.Response) {
 	t.Helper()
 	select {
