@@ -73,10 +73,10 @@ func wantLines(t *testing.T, gw *gateway, want ...string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for _, w := range want {
-		for !strings.Contains(gw.Proc.Output(), w) && time.Now().Before(deadline) {
+		for !strings.Contains(gw.completeOutput(), w) && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
-		if !strings.Contains(gw.Proc.Output(), w) {
+		if !strings.Contains(gw.completeOutput(), w) {
 			t.Errorf("the log lacks %s", w)
 		}
 	}

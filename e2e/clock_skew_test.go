@@ -23,11 +23,7 @@ func TestClockSkewIsNamed(t *testing.T) {
 		if status, _, _ := get(t, browser(t), gw.URL+"/app/home"); status != 502 {
 			t.Fatalf("provider clock %v: sign-in %d, want 502", off, status)
 		}
-		var line string
-		waitFor(t, "the refusal logged", func() bool {
-			line = lineWith(gw.Proc.Output(), `msg="proxy: request refused" code=login_failed`)
-			return line != ""
-		})
+		line := logLine(t, gw, `msg="proxy: request refused" code=login_failed`)
 		if !strings.Contains(line, "the gateway's clock says ") || !strings.Contains(line, "clocks") {
 			t.Errorf("provider clock %v: the refusal does not name the clocks:\n%s", off, line)
 		}

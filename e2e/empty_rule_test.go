@@ -57,7 +57,7 @@ func waitReloads(tb testing.TB, gw *gateway, n int) bool {
 	const ok, rejected = `msg="config reloaded"`, `msg="config reload rejected`
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		out := gw.Proc.Output()
+		out := gw.completeOutput()
 		if strings.Count(out, ok)+strings.Count(out, rejected) >= n {
 			return strings.LastIndex(out, ok) > strings.LastIndex(out, rejected)
 		}

@@ -37,11 +37,7 @@ func TestForeignSessionCookieIsNamed(t *testing.T) {
 		if status, _, _ := withCookie(t, "GET", b.URL+"/other", ck, false); status != 401 {
 			t.Fatalf("%s store: A's cookie on B: %d, want 401", store, status)
 		}
-		var line string
-		waitFor(t, "B's request line", func() bool {
-			line = lineWith(b.Proc.Output(), "path=/other")
-			return line != ""
-		})
+		line := logLine(t, b, "path=/other")
 		if !strings.Contains(line, "session_cookie=foreign") {
 			t.Errorf("%s store: A's cookie on B:\n%s", store, line)
 		}

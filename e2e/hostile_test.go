@@ -50,7 +50,7 @@ func gatewayCookies(c *http.Client, u string) []string {
 // flushed every 200 ms, later on a loaded machine) to contain s.
 func logged(gw *gateway, s string) bool {
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if strings.Contains(gw.Proc.Output(), s) {
+		if strings.Contains(gw.completeOutput(), s) {
 			return true
 		}
 		if time.Now().After(deadline) {

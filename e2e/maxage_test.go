@@ -56,12 +56,7 @@ func TestEditedMaxAgeNeedsAFreshSignIn(t *testing.T) {
 	if status != http.StatusBadGateway || !strings.Contains(body, "Sign-in failed") {
 		t.Errorf("edited max_age: %d at %s, want the 502 sign-in failure\n%s", status, resp.Request.URL, body)
 	}
-	// The log is flushed every 200 ms: wait for the refusal's line.
-	var line string
-	waitFor(t, "the refusal logged", func() bool {
-		line = lineWith(gw.Proc.Output(), "auth_time")
-		return line != ""
-	})
+	line := logLine(t, gw, "auth_time")
 	if !strings.Contains(line, "max_age") {
 		t.Errorf("the refusal does not name max_age:\n%s", line)
 	}

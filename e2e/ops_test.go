@@ -68,16 +68,25 @@ func (g *gateway) signal(tb testing.TB, sig syscall.Signal) {
 	}
 }
 
-// waitOutput waits until the process output holds n occurrences of s.
+// waitOutput waits until the process output holds n occurrences of s,
+// each in a complete line.
 func (g *gateway) waitOutput(tb testing.TB, s string, n int) {
 	tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(g.Proc.Output(), s) < n {
+	for strings.Count(g.completeOutput(), s) < n {
 		if time.Now().After(deadline) {
 			tb.Fatalf("waiting for %d× %q; output:\n%s", n, s, g.Proc.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// completeOutput is the process output up to its last newline: the output
+// is read through a pipe in pieces, and a line whose beginning has come
+// (a message) may still lack its end (the error it names).
+func (g *gateway) completeOutput() string {
+	out := g.Proc.Output()
+	return out[:strings.LastIndexByte(out, '\n')+1]
 }
 
 // waitExit waits up to within for the gateway process to exit and returns

@@ -122,7 +122,7 @@ func TestReloadRefusesAnUpstreamAtTheRunningOpsListener(t *testing.T) {
 func waitReloadEnd(tb testing.TB, gw *gateway) string {
 	tb.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if out := gw.Proc.Output(); strings.Contains(out, "config reloaded") || strings.Contains(out, "config reload rejected") {
+		if out := gw.completeOutput(); strings.Contains(out, "config reloaded") || strings.Contains(out, "config reload rejected") {
 			return out
 		}
 	}

@@ -57,7 +57,7 @@ func TestRefusedReturnURLIsNamed(t *testing.T) {
 func linesWith(text, s string) []string {
 	var out []string
 	for line := range strings.Lines(text) {
-		if strings.Contains(line, s) {
+		if strings.HasSuffix(line, "\n") && strings.Contains(line, s) { // complete, as lineWith's
 			out = append(out, line)
 		}
 	}

@@ -106,8 +106,7 @@ upstream = "reset"
 		}
 	}
 	for _, tc := range cases {
-		gw.waitOutput(t, tc.cause, 1)
-		line := lineWith(gw.Proc.Output(), tc.cause)
+		line := logLine(t, gw, tc.cause)
 		if !strings.Contains(line, `msg="proxy: request refused" code=bad_gateway status=502`) || !strings.Contains(line, "upstream="+tc.upstream) {
 			t.Errorf("%s: the refused line does not name upstream %q:\n%s", tc.path, tc.upstream, line)
 		}
@@ -118,12 +117,26 @@ upstream = "reset"
 	}
 }
 
-// lineWith is the first line of text containing s, or "".
+// lineWith is the first complete line of text containing s, or "": the
+// gateway's output is read through a pipe in pieces, and its last line may
+// not have reached its end yet.
 func lineWith(text, s string) string {
 	for line := range strings.Lines(text) {
-		if strings.Contains(line, s) {
+		if strings.HasSuffix(line, "\n") && strings.Contains(line, s) {
 			return line
 		}
 	}
 	return ""
+}
+
+// logLine waits for a complete line of gw's output containing s (the log
+// is flushed every 200 ms and read through a pipe) and returns it.
+func logLine(tb testing.TB, gw *gateway, s string) string {
+	tb.Helper()
+	var line string
+	waitFor(tb, "a log line with "+s, func() bool {
+		line = lineWith(gw.Proc.Output(), s)
+		return line != ""
+	})
+	return line
 }

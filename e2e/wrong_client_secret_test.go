@@ -23,11 +23,7 @@ func TestWrongClientSecretIsNamed(t *testing.T) {
 	if status != 502 || !strings.Contains(body, "Sign-in failed") {
 		t.Fatalf("sign-in with a wrong client secret: %d\n%s", status, body)
 	}
-	var line string
-	waitFor(t, "the refusal logged", func() bool {
-		line = lineWith(gw.Proc.Output(), `msg="proxy: request refused" code=login_failed`)
-		return line != ""
-	})
+	line := logLine(t, gw, `msg="proxy: request refused" code=login_failed`)
 	if !strings.Contains(line, `invalid_client`) || !strings.Contains(line, "provider.client_id and client_secret") {
 		t.Errorf("the refusal does not say what to fix:\n%s", line)
 	}
