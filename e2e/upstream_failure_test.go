@@ -43,6 +43,47 @@ func resettingUpstream(tb testing.TB) string {
 // load, names only through the route.
 func TestUpstreamFailures(t *testing.T) {
 	t.Parallel()
+	gw := failingUpstreamsGateway(t)
+	// The upper bounds are generous: a loaded machine or the race detector
+	// can hold a request a second or more. Which failure ended each request
+	// is its log line's cause; the bounds catch a failure answered only at
+	// another timer (the default timeout, 30 s) or after retries.
+	cases := []struct {
+		path, route, upstream, cause string
+		min, max                     time.Duration
+	}{
+		{"/down/x", "down", "app", "connection refused", 0, 10 * time.Second},
+		{"/slow/x", "slow", "slow", "timeout awaiting response headers", time.Second, 10 * time.Second},
+		{"/reset/x", "reset", "reset", "connection reset by peer", 0, 10 * time.Second},
+	}
+	for _, tc := range cases {
+		start := time.Now()
+		status, body, _ := withCookie(t, "GET", gw.URL+tc.path, nil, false)
+		d := time.Since(start)
+		if status != http.StatusBadGateway || !strings.Contains(body, `"error":"bad_gateway"`) {
+			t.Errorf("%s: %d %s, want 502 bad_gateway", tc.path, status, body)
+		}
+		if d < tc.min || d > tc.max {
+			t.Errorf("%s: answered in %v, want within [%v, %v]", tc.path, d, tc.min, tc.max)
+		}
+	}
+	for _, tc := range cases {
+		line := logLine(t, gw, tc.cause)
+		if !strings.Contains(line, `msg="proxy: request refused" code=bad_gateway status=502`) || !strings.Contains(line, "upstream="+tc.upstream) {
+			t.Errorf("%s: the refused line does not name upstream %q:\n%s", tc.path, tc.upstream, line)
+		}
+		series := `portcullis_requests_total{method_class="read",outcome="error",route="` + tc.route + `"} 1`
+		if !strings.Contains(opsMetrics(t, gw), series) {
+			t.Errorf("%s: no %s on /metrics", tc.path, series)
+		}
+	}
+}
+
+// failingUpstreamsGateway is TestUpstreamFailures' gateway: routes /down,
+// /slow and /reset on an upstream that is down, one that answers past its
+// 1 s timeout, and one that resets every connection.
+func failingUpstreamsGateway(t *testing.T) *gateway {
+	t.Helper()
 	p := oidctest.New(t, oidctest.Options{})
 	// The slow upstream answers only when the gateway gave up (or 30 s,
 	// the default timeout, passed).
@@ -81,40 +122,7 @@ path = "/reset/**"
 public = true
 upstream = "reset"
 `}.String()
-	gw := startGateway(t, pickAddrs(t), cfg)
-	// The upper bounds are generous: a loaded machine or the race detector
-	// can hold a request a second or more. Which failure ended each request
-	// is its log line's cause; the bounds catch a failure answered only at
-	// another timer (the default timeout, 30 s) or after retries.
-	cases := []struct {
-		path, route, upstream, cause string
-		min, max                     time.Duration
-	}{
-		{"/down/x", "down", "app", "connection refused", 0, 10 * time.Second},
-		{"/slow/x", "slow", "slow", "timeout awaiting response headers", time.Second, 10 * time.Second},
-		{"/reset/x", "reset", "reset", "connection reset by peer", 0, 10 * time.Second},
-	}
-	for _, tc := range cases {
-		start := time.Now()
-		status, body, _ := withCookie(t, "GET", gw.URL+tc.path, nil, false)
-		d := time.Since(start)
-		if status != http.StatusBadGateway || !strings.Contains(body, `"error":"bad_gateway"`) {
-			t.Errorf("%s: %d %s, want 502 bad_gateway", tc.path, status, body)
-		}
-		if d < tc.min || d > tc.max {
-			t.Errorf("%s: answered in %v, want within [%v, %v]", tc.path, d, tc.min, tc.max)
-		}
-	}
-	for _, tc := range cases {
-		line := logLine(t, gw, tc.cause)
-		if !strings.Contains(line, `msg="proxy: request refused" code=bad_gateway status=502`) || !strings.Contains(line, "upstream="+tc.upstream) {
-			t.Errorf("%s: the refused line does not name upstream %q:\n%s", tc.path, tc.upstream, line)
-		}
-		series := `portcullis_requests_total{method_class="read",outcome="error",route="` + tc.route + `"} 1`
-		if !strings.Contains(opsMetrics(t, gw), series) {
-			t.Errorf("%s: no %s on /metrics", tc.path, series)
-		}
-	}
+	return startGateway(t, pickAddrs(t), cfg)
 }
 
 // lineWith is the first complete line of text containing s, or "": the
