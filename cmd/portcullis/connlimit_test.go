@@ -28,16 +28,7 @@ func TestMaxConnections(t *testing.T) {
 		c.extra = "max_connections = 3"
 		c.route = "[[routes]]\npath = \"/slow\"\nupstream = \"app\"\npublic = true\n"
 	})
-	idle := make([]net.Conn, 3)
-	for i := range idle {
-		idle[i] = dialGateway(t, f)
-		if code := roundTrip(t, idle[i]); code != http.StatusUnauthorized {
-			t.Fatalf("idle connection %d: status %d, want 401", i, code)
-		}
-		// net/http reports the connection idle after it sent the answer:
-		// wait for it, so that the connections wait in the order dialled.
-		waitUntil(t, "the connection waiting", func() bool { return waitingConns(f) == i+1 })
-	}
+	idle := idleConns(t, f, 3)
 	io.WriteString(idle[1], "GET /a HTTP/1.1\r\nHost: x\r\n") // headers that never end
 	fresh := dialGateway(t, f)
 	if code := roundTrip(t, fresh); code != http.StatusUnauthorized {
@@ -76,6 +67,23 @@ func TestMaxConnections(t *testing.T) {
 	if !strings.Contains(f.logs.String(), "server.max_connections reached") {
 		t.Errorf("no warning logged at the bound; logs:\n%s", f.logs)
 	}
+}
+
+// idleConns dials n connections to the gateway and sends a request on
+// each, which waits in the listener's line once answered, oldest first.
+func idleConns(t *testing.T, f *fixture, n int) []net.Conn {
+	t.Helper()
+	idle := make([]net.Conn, n)
+	for i := range idle {
+		idle[i] = dialGateway(t, f)
+		if code := roundTrip(t, idle[i]); code != http.StatusUnauthorized {
+			t.Fatalf("idle connection %d: status %d, want 401", i, code)
+		}
+		// net/http reports the connection idle after it sent the answer:
+		// wait for it, so that the connections wait in the order dialled.
+		waitUntil(t, "the connection waiting", func() bool { return waitingConns(f) == i+1 })
+	}
+	return idle
 }
 
 // waitingConns is how many of the gateway listener's connections wait
