@@ -59,7 +59,9 @@ func (h *Handler) decideDestination(ex *exchange, r *http.Request, q request, vs
 // an absolute http(s) URL on host, or an absolute path.
 func destinationPath(v string, host Host) (string, error) {
 	u, err := url.Parse(v)
-	if err != nil || u.User != nil || u.Opaque != "" || u.Fragment != "" || strings.HasPrefix(v, "//") {
+	// Any "#": url.Parse drops an empty fragment ("/admin/x#") without a
+	// trace, and the WebDAV server reads the header itself.
+	if err != nil || u.User != nil || u.Opaque != "" || strings.Contains(v, "#") || strings.HasPrefix(v, "//") {
 		return "", badRequest("the Destination header is not an absolute URL or path", urlCause(err))
 	}
 	switch {

@@ -218,7 +218,11 @@ func originalURLTarget(r *http.Request) (target, bool, error) {
 		return target{}, false, err
 	}
 	u, err := url.Parse(orig)
-	if err != nil || u.User != nil || u.Opaque != "" || u.Fragment != "" || (u.Scheme != "http" && u.Scheme != "https") {
+	// Any "#", an empty fragment's too ("http://h/x#", "http://h/x?#"):
+	// url.Parse drops it without a trace, while the front proxy sends the
+	// app the target with it, which the same request in proxy mode or in
+	// X-Forwarded-Uri is refused for (checkTarget, Normalize).
+	if err != nil || u.User != nil || u.Opaque != "" || strings.Contains(orig, "#") || (u.Scheme != "http" && u.Scheme != "https") {
 		return target{}, false, badRequest("X-Original-URL is not an absolute http(s) URL", urlCause(err))
 	}
 	if !strings.HasPrefix(u.EscapedPath(), "/") {
