@@ -85,19 +85,36 @@ func randomTarget(rng *rand.Rand) string {
 // target on which host.
 type modeCase struct {
 	method, target, host, who string
+	destination               string // a COPY's Destination, from the same grammar
+	cookie                    string // carol's session cookie when who is "carol"
+	upgrade                   bool   // a WebSocket handshake
+	origin                    string // its Origin, when it has one
 }
 
 func (c modeCase) String() string {
-	return fmt.Sprintf("%s %q (Host %s, %s)", c.method, c.target, c.host, c.who)
+	return fmt.Sprintf("%s %q (Host %s, %s, Destination %q)", c.method, c.target, c.host, c.who, c.destination)
 }
 
-var modeMethods = []string{"GET", "GET", "HEAD", "POST", "DELETE", "PUT"}
+var modeMethods = []string{"GET", "GET", "HEAD", "POST", "DELETE", "PUT", "PATCH", "OPTIONS", "PROPFIND",
+	"COPY", "PURGE", "get"}
 
-func randomCase(rng *rand.Rand) modeCase {
-	c := modeCase{method: modeMethods[rng.IntN(len(modeMethods))], target: randomTarget(rng), host: "gw.test"}
-	c.who = []string{"", "bob", "alice"}[rng.IntN(3)]
-	if rng.IntN(4) == 0 {
-		c.host = "other.test"
+// modeHosts are the spellings of the two hosts a client may send.
+var modeHosts = []string{"gw.test", "gw.test", "GW.Test.", "gw.test:80", "other.test", "Other.TEST", "other.test.:8080"}
+
+// wsOrigins are the Origins a WebSocket handshake may come with.
+var wsOrigins = []string{"", "http://gw.test", "http://GW.TEST", "http://gw.test:80", "http://other.test",
+	"http://evil.test", "null", "http://app.test", "http://a.example.com"}
+
+// randomCase draws a case; carol signs in with cookie, a session.
+func randomCase(rng *rand.Rand, cookie string) modeCase {
+	c := modeCase{method: modeMethods[rng.IntN(len(modeMethods))], target: randomTarget(rng),
+		host: modeHosts[rng.IntN(len(modeHosts))], origin: wsOrigins[rng.IntN(len(wsOrigins))]}
+	c.who = []string{"", "bob", "alice", "carol"}[rng.IntN(4)]
+	if c.who == "carol" {
+		c.cookie = cookie
+	}
+	if c.method == "COPY" {
+		c.destination = randomTarget(rng)
 	}
 	if h, ok := absoluteHost(c.target); ok {
 		c.host = h // one host, as a client that names it twice names it
@@ -141,20 +158,51 @@ var modeBearers = map[string]*portcullis.Identity{
 	"alice": {Subject: "alice", Groups: []string{"admins"}, Scopes: []string{"api:write"}},
 }
 
-func modeFixture(t *testing.T) *fixture {
+// modeFixture is the gateway of modeRoutes with the bearer identities
+// and carol's session cookie, carol being in the group staff alone.
+func modeFixture(t *testing.T) (*fixture, string) {
 	f := newFixture(t, withRoutes(t, modeRoutes))
 	for who, id := range modeBearers {
 		f.prov.bearers[who+"-token"] = id
 	}
-	return f
+	s := f.session()
+	s.Identity.Subject, s.Identity.Groups = "carol", []string{"staff"}
+	var parts []string
+	for _, c := range f.cookies(t, s) {
+		parts = append(parts, c.Name+"="+c.Value)
+	}
+	return f, strings.Join(parts, "; ")
+}
+
+// header is what c carries besides its target, in every mode: its
+// credentials and its Destination (the front proxy passes the client's
+// headers to forward-auth).
+func (c modeCase) header() map[string]string {
+	h := map[string]string{}
+	switch {
+	case c.cookie != "":
+		h["Cookie"] = c.cookie
+	case c.who != "":
+		h["Authorization"] = "Bearer " + c.who + "-token"
+	}
+	if c.upgrade {
+		h["Sec-WebSocket-Key"], h["Sec-WebSocket-Version"] = "dGhlIHNhbXBsZSBub25jZQ==", "13"
+		if c.origin != "" {
+			h["Origin"] = c.origin
+		}
+	}
+	if c.destination != "" && !strings.ContainsAny(c.destination, "\r\n") {
+		h["Destination"] = c.destination
+	}
+	return h
 }
 
 // caseRequest reads a request as Go's HTTP/1.1 server does, or reports
 // that the server would not hand it to a handler.
 func caseRequest(c modeCase, extra string) (*http.Request, bool) {
 	raw := c.method + " " + c.target + " HTTP/1.1\r\nHost: " + c.host + "\r\n" + extra
-	if c.who != "" {
-		raw += "Authorization: Bearer " + c.who + "-token\r\n"
+	for k, v := range c.header() {
+		raw += k + ": " + v + "\r\n"
 	}
 	r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw + "\r\n")))
 	if err != nil {
@@ -196,15 +244,17 @@ func (f *fixture) forwardAuthCase(c modeCase, ingress bool) (modeAnswer, bool) {
 	r := httptest.NewRequest("GET", "/oauth2/auth", nil)
 	r.RemoteAddr, r.Host = "10.0.0.1:4000", "127.0.0.1:4180"
 	r.Header.Set("X-Forwarded-Host", c.host)
-	if ingress {
+	if c.method == "" {
+		r.Header.Set("X-Forwarded-Uri", uri)
+	} else if ingress {
 		r.Header.Set("X-Original-Method", c.method)
 		r.Header.Set("X-Original-URL", "http://"+c.host+uri)
 	} else {
 		r.Header.Set("X-Forwarded-Method", c.method)
 		r.Header.Set("X-Forwarded-Uri", uri)
 	}
-	if c.who != "" {
-		r.Header.Set("Authorization", "Bearer "+c.who+"-token")
+	for k, v := range c.header() {
+		r.Header.Set(k, v)
 	}
 	return f.serveCase(r), true
 }
@@ -223,6 +273,12 @@ func verdict(status int) string {
 		return "bad request"
 	}
 	return fmt.Sprintf("status %d", status)
+}
+
+// sameVerdict reports whether forward-auth's verdict av on c agrees with
+// proxy mode's pv: the same, or a 400 forward-auth alone gives.
+func sameVerdict(pv, av string, c modeCase) bool {
+	return pv == av || av == "bad request" && forwardAuthOnlyRefusal(originForm(c.target))
 }
 
 // forwardAuthOnlyRefusal reports what docs/forward-auth.md refuses in
@@ -261,18 +317,23 @@ func cutDotSegment(path string) (string, bool) {
 const modeCases = 4000
 
 // TestEveryModeDecidesAlike draws request targets from an attacker's
-// grammar (randomTarget) and sends each in proxy mode, to forward-auth as
-// a trusted front proxy names it, and as a WebSocket upgrade: the verdict
-// must be the same in every mode (forward-auth may refuse with 400 what
-// it alone refuses: forwardAuthOnlyRefusal), no answer is a 5xx, and what
-// the upstream received is the normalised path that was decided.
+// grammar (randomTarget), with hosts spelt as clients spell them, a COPY's
+// Destination from the same grammar, bearer tokens and a session cookie,
+// and sends each in proxy mode over HTTP/1.1 and HTTP/2, as a WebSocket
+// (with an Origin), and to forward-auth as nginx, Caddy or Traefik
+// (X-Forwarded-Uri) and ingress-nginx (X-Original-URL) name it, with and
+// without a method. The verdict must be the same in every mode
+// (forward-auth may refuse with 400 what it alone refuses:
+// forwardAuthOnlyRefusal), no answer is a 5xx, and the upstream received
+// the normalised path that was decided. The same seed gives the same cases
+// on every run, in well under a second.
 func TestEveryModeDecidesAlike(t *testing.T) {
-	f := modeFixture(t)
+	f, cookie := modeFixture(t)
 	rng := rand.New(rand.NewPCG(20261206, 0x4d58))
 	seen := map[string]int{}
 	failures := 0
 	for i := 0; i < modeCases && failures < 20; i++ {
-		c := randomCase(rng)
+		c := randomCase(rng, cookie)
 		v, err := f.checkModes(c)
 		if err != nil {
 			failures++
@@ -305,13 +366,39 @@ func (f *fixture) checkModes(c modeCase) (string, error) {
 		if auth.status >= 500 || auth.upstream != nil {
 			return pv, fmt.Errorf("forward-auth: %d (upstream reached %v)", auth.status, auth.upstream != nil)
 		}
-		av := verdict(auth.status)
-		if pv != av && (av != "bad request" || !forwardAuthOnlyRefusal(originForm(c.target))) {
+		if av := verdict(auth.status); !sameVerdict(pv, av, c) {
 			return pv, fmt.Errorf("proxy mode %d (%s), forward-auth (X-Original-URL %v) %d (%s)",
 				proxied.status, pv, ingress, auth.status, av)
 		}
 	}
-	return pv, nil
+	return pv, f.checkEveryMethod(c)
+}
+
+// checkEveryMethod: forward-auth without a method (a front proxy that
+// names none) answers 200 only for a request proxy mode lets through
+// whatever its method. Every fourth case pays for it.
+func (f *fixture) checkEveryMethod(c modeCase) error {
+	if len(c.target)%4 != 0 {
+		return nil
+	}
+	none := c
+	none.method = ""
+	auth, ok := f.forwardAuthCase(none, false)
+	if !ok || auth.status != http.StatusOK {
+		return nil
+	}
+	for _, m := range modeMethods {
+		c.method = m
+		if m == "get" || m == "COPY" {
+			continue // refused as written; a Destination is the client's header
+		}
+		if r, ok := caseRequest(c, ""); ok {
+			if a := f.serveCase(r); a.status != http.StatusOK {
+				return fmt.Errorf("forward-auth without a method 200, proxy mode %s %d", m, a.status)
+			}
+		}
+	}
+	return nil
 }
 
 // proxyModes runs c in proxy mode over HTTP/1.1, as a WebSocket and over
@@ -367,13 +454,15 @@ func (f *fixture) checkUpstream(c modeCase, r *http.Request, a modeAnswer) error
 }
 
 // checkWebSocket: a GET asking to upgrade to a WebSocket is decided as
-// the GET is.
+// the GET is, but for its Origin when a session cookie opens it, and
+// forward-auth decides the handshake (its Sec-WebSocket-Key and Origin
+// passed on by the front proxy) as proxy mode does.
 func (f *fixture) checkWebSocket(c modeCase, plain modeAnswer) error {
 	if c.method != http.MethodGet {
 		return nil
 	}
-	r, ok := caseRequest(c, "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+	c.upgrade = true
+	r, ok := caseRequest(c, "Connection: Upgrade\r\nUpgrade: websocket\r\n")
 	if !ok {
 		return nil
 	}
@@ -387,8 +476,12 @@ func (f *fixture) checkWebSocket(c modeCase, plain modeAnswer) error {
 	if ws.upstream != nil {
 		wv = "allowed"
 	}
-	if pv := verdict(plain.status); wv != pv {
+	if pv := verdict(plain.status); wv != pv && (c.cookie == "" || c.origin == "" || wv != "refused") {
 		return fmt.Errorf("GET %d (%s), as a WebSocket %d (%s)", plain.status, pv, ws.status, wv)
+	}
+	auth, ok := f.forwardAuthCase(c, false)
+	if av := verdict(auth.status); ok && !sameVerdict(wv, av, c) {
+		return fmt.Errorf("WebSocket: proxy mode %d (%s), forward-auth %d (%s)", ws.status, wv, auth.status, av)
 	}
 	return nil
 }
@@ -407,8 +500,8 @@ func http2Request(c modeCase) (*http.Request, bool) {
 	}
 	r := &http.Request{Method: c.method, URL: u, RequestURI: c.target, Host: c.host, Proto: "HTTP/2.0",
 		ProtoMajor: 2, Header: http.Header{}, Body: http.NoBody, RemoteAddr: "192.0.2.7:5555"}
-	if c.who != "" {
-		r.Header.Set("Authorization", "Bearer "+c.who+"-token")
+	for k, v := range c.header() {
+		r.Header.Set(k, v)
 	}
 	return r.WithContext(context.Background()), true
 }
