@@ -43,8 +43,8 @@ func TestAuditLinesProxyMode(t *testing.T) {
 }
 
 // TestAuditLinesForwardAuthNginx: behind docs/forward-auth/nginx.conf the
-// refused subrequest's line names the request nginx asked about (its host
-// and path) and why it was refused.
+// refused subrequest's line names the request nginx asked about (its host,
+// with the port the browser named, and path) and why it was refused.
 func TestAuditLinesForwardAuthNginx(t *testing.T) {
 	s := behindFrontWith(t, "127.0.0.2/32", startNginx, oidctest.Options{User: &oidctest.User{Subject: "bob",
 		Claims: map[string]any{"email": "bob@example.org", "email_verified": true, "groups": []string{"staff"}}}}, "")
@@ -59,7 +59,7 @@ func TestAuditLinesForwardAuthNginx(t *testing.T) {
 	if st := apiStatus(t, c, "POST", front+"/api/things", strings.NewReader("{}")); st != 403 {
 		t.Fatalf("POST /api/things without api:write: %d, want 403", st)
 	}
-	host, _, _ := strings.Cut(s.front, ":")
+	host := s.front
 	wantLines(t, s.gw, `msg="proxy: signed in" sub=bob`,
 		`method=GET host=`+host+` path=/admin/panel route=2 outcome=denied status=403`,
 		`code=forbidden reason="not in any of groups: admins"`,
