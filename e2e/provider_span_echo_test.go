@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // TestDirectoryEchoSpanKeepsTheQueryOut: with tracing on, a directory (or
@@ -28,7 +29,7 @@ func TestDirectoryEchoSpanKeepsTheQueryOut(t *testing.T) {
 ` + oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + `hosted_domain = "acme.com"
 google_service_account_file = "` + g.WriteServiceAccountKey(t) + `"
 google_admin_email = "admin@acme.com"
-directory_url = "` + echoUpstream(t) + `"
+directory_url = "` + testenv.LineEcho(t) + `"
 `,
 		Upstream: newUpstream(t).URL,
 		Server:   "shutdown_delay = \"0s\"\n",

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"net"
 	"net/http"
 	"strings"
 	"syscall"
@@ -10,38 +8,8 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/portcullis/portcullis/internal/testenv"
 )
-
-// echoUpstream is an echo service (RFC 862), what an upstream URL with the
-// wrong port reaches: it sends back each line it gets, until the test ends.
-func echoUpstream(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if _, werr := c.Write([]byte(line)); err != nil || werr != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String()
-}
 
 // TestUpstreamEchoKeepsTheQueryOut: an upstream that answers with what it
 // was sent (an echo service behind a wrong port, a line protocol that
@@ -54,7 +22,7 @@ func echoUpstream(tb testing.TB) string {
 func TestUpstreamEchoKeepsTheQueryOut(t *testing.T) {
 	t.Parallel()
 	p := oidctest.New(t, oidctest.Options{})
-	cfg := tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret), Upstream: echoUpstream(t),
+	cfg := tomlConfig{Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret), Upstream: testenv.LineEcho(t),
 		Extra: "[log]\nformat = \"json\"\nlevel = \"debug\"\n", Server: "shutdown_delay = \"0s\"\n", Routes: "[[routes]]\npath = \"/public/**\"\npublic = true\n"}.String()
 	gw := startGatewayEnv(t, pickAddrs(t), cfg, []string{"OTEL_TRACES_EXPORTER=console", "OTEL_BSP_SCHEDULE_DELAY=100"})
 	gw.waitReady(t)
@@ -104,7 +72,7 @@ func TestDirectoryEchoKeepsTheQueryOut(t *testing.T) {
 ` + oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + `hosted_domain = "acme.com"
 google_service_account_file = "` + g.WriteServiceAccountKey(t) + `"
 google_admin_email = "admin@acme.com"
-directory_url = "` + echoUpstream(t) + `"
+directory_url = "` + testenv.LineEcho(t) + `"
 `,
 		Upstream: newUpstream(t).URL,
 		Extra:    "[log]\nlevel = \"debug\"\n",

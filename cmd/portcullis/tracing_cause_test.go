@@ -1,49 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-)
 
-// lineEcho is a peer that answers each line with itself: a directory URL
-// with the wrong port, or an egress proxy that echoes.
-func lineEcho(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if _, werr := c.Write([]byte(line)); err != nil || werr != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String()
-}
+	"github.com/portcullis/portcullis/internal/testenv"
+)
 
 // TestProviderSpanStatusKeepsTheQueryOut: otelhttp makes a failed call's
 // span status of the transport's error as it comes, and Go's transport
@@ -56,7 +24,7 @@ func TestProviderSpanStatusKeepsTheQueryOut(t *testing.T) {
 	const user, token = "alice@example.com", "ya29.directory-token-0123456789"
 	rec := tracetest.NewSpanRecorder()
 	hc := tracedProviderClient(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
-	req, _ := http.NewRequest("GET", lineEcho(t)+"/groups?userKey="+url.QueryEscape(user), nil)
+	req, _ := http.NewRequest("GET", testenv.LineEcho(t)+"/groups?userKey="+url.QueryEscape(user), nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	_, err := hc.Do(req)
 	var ue *url.Error
