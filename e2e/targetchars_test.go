@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"net"
 	"net/http"
 	"strings"
@@ -11,9 +10,9 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // lineUpstream is an upstream that keeps the request line of each request
@@ -84,35 +83,8 @@ func h2cStatus(t *testing.T, addr string, fields [][2]string) string {
 	_, _ = c.Write([]byte(http2.ClientPreface))
 	fr := http2.NewFramer(c, c)
 	_ = fr.WriteSettings()
-	var hb bytes.Buffer
-	enc := hpack.NewEncoder(&hb)
-	for _, kv := range fields {
-		_ = enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
-	}
-	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
-	dec := hpack.NewDecoder(4096, nil)
-	for {
-		f, err := fr.ReadFrame()
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch f := f.(type) {
-		case *http2.HeadersFrame:
-			hs, _ := dec.DecodeFull(f.HeaderBlockFragment())
-			for _, h := range hs {
-				if h.Name == ":status" {
-					return h.Value
-				}
-			}
-			return ""
-		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
-			return "reset"
-		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				_ = fr.WriteSettingsAck()
-			}
-		}
-	}
+	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: testenv.H2Fields(fields), EndStream: true, EndHeaders: true})
+	return testenv.H2AnswerField(t, fr, ":status")
 }
 
 // TestTargetCharactersDecidedAlikeInEveryMode runs the binary with a public

@@ -5,7 +5,6 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"net"
 	"net/http"
@@ -16,9 +15,9 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/testenv"
 	"github.com/portcullis/portcullis/policy"
 )
 
@@ -200,55 +199,15 @@ func serveHTTP2(t *testing.T, f *fixture) string {
 func h2Status(t *testing.T, addr string, fields [][2]string) string {
 	t.Helper()
 	fr := h2Dial(t, addr)
-	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: h2Fields(fields), EndStream: true, EndHeaders: true})
+	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: testenv.H2Fields(fields), EndStream: true, EndHeaders: true})
 	return h2Answer(t, fr)
-}
-
-// h2Fields is the HPACK encoding of fields.
-func h2Fields(fields [][2]string) []byte {
-	var hb bytes.Buffer
-	enc := hpack.NewEncoder(&hb)
-	for _, kv := range fields {
-		_ = enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
-	}
-	return hb.Bytes()
 }
 
 // h2Answer reads frames until stream 1's :status ("reset" for a
 // RST_STREAM or GOAWAY), acknowledging the server's SETTINGS.
 func h2Answer(t *testing.T, fr *http2.Framer) string {
 	t.Helper()
-	return h2AnswerField(t, fr, ":status")
-}
-
-// h2AnswerField reads frames until stream 1's answer and returns its field
-// name ("" if it has none; "reset" for a RST_STREAM or GOAWAY),
-// acknowledging the server's SETTINGS.
-func h2AnswerField(t *testing.T, fr *http2.Framer, name string) string {
-	t.Helper()
-	dec := hpack.NewDecoder(4096, nil)
-	for {
-		fm, err := fr.ReadFrame()
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch fm := fm.(type) {
-		case *http2.HeadersFrame:
-			hs, _ := dec.DecodeFull(fm.HeaderBlockFragment())
-			for _, h := range hs {
-				if h.Name == name {
-					return h.Value
-				}
-			}
-			return ""
-		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
-			return "reset"
-		case *http2.SettingsFrame:
-			if !fm.IsAck() {
-				_ = fr.WriteSettingsAck()
-			}
-		}
-	}
+	return testenv.H2AnswerField(t, fr, ":status")
 }
 
 // TestPeerClaimHeaderSpellings: from a peer outside trusted_proxies

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/portcullis/portcullis"
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // TestRefusedBodyNeverReadAsRequest: a request the gateway refuses (401,
@@ -126,7 +127,7 @@ func TestHTTP2ContentLengthAgreesWithData(t *testing.T) {
 		}
 		before := f.up.count()
 		fr := h2Dial(t, addr)
-		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: h2Fields(fields), EndHeaders: true})
+		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: testenv.H2Fields(fields), EndHeaders: true})
 		_ = fr.WriteData(1, true, []byte(c.body))
 		got := h2Answer(t, fr)
 		forwarded := f.up.count() > before
@@ -152,8 +153,8 @@ func TestHTTP2SchemeSteersNoURL(t *testing.T) {
 	for _, scheme := range []string{"http", "https"} {
 		fr := h2Dial(t, addr)
 		fields := [][2]string{{":method", "GET"}, {":scheme", scheme}, {":authority", "app.test"}, {":path", "/oauth2/start?rd=/x"}}
-		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: h2Fields(fields), EndStream: true, EndHeaders: true})
-		loc, err := url.Parse(h2AnswerField(t, fr, "location"))
+		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: testenv.H2Fields(fields), EndStream: true, EndHeaders: true})
+		loc, err := url.Parse(testenv.H2AnswerField(t, fr, "location"))
 		if err != nil || loc.Scheme+"://"+loc.Host+loc.Path != "https://gw.test/oauth2/start" ||
 			loc.Query().Get("rd") != "https://app.test/x" {
 			t.Errorf(":scheme %s: Location %v (%v), want public_url's start with rd https://app.test/x", scheme, loc, err)
