@@ -6,9 +6,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/portcullis/portcullis/internal/oidctest"
-	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // TestDirectoryEchoSpanKeepsTheQueryOut: with tracing on, a directory (or
@@ -21,20 +18,9 @@ import (
 // span keeps the cause, and names no part of the query.
 func TestDirectoryEchoSpanKeepsTheQueryOut(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{User: &oidctest.User{Subject: "108123",
-		Claims: map[string]any{"email": "ann@acme.com", "email_verified": true, "hd": "acme.com"}}})
-	g := oidctest.NewGoogle(t, oidctest.GoogleOptions{})
-	gw := startGatewayEnv(t, pickAddrs(t), tomlConfig{
-		Provider: `kind = "google"
-` + oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + `hosted_domain = "acme.com"
-google_service_account_file = "` + g.WriteServiceAccountKey(t) + `"
-google_admin_email = "admin@acme.com"
-directory_url = "` + testenv.LineEcho(t) + `"
-`,
-		Upstream: newUpstream(t).URL,
-		Server:   "shutdown_delay = \"0s\"\n",
-		Routes:   directoryRoutes("eng@acme.com", "ops@acme.com"),
-	}.String(), []string{"OTEL_TRACES_EXPORTER=console", "OTEL_BSP_SCHEDULE_DELAY=100"})
+	cfg := echoingDirectoryConfig(t)
+	cfg.Server = "shutdown_delay = \"0s\"\n"
+	gw := startGatewayEnv(t, pickAddrs(t), cfg.String(), []string{"OTEL_TRACES_EXPORTER=console", "OTEL_BSP_SCHEDULE_DELAY=100"})
 	gw.waitReady(t)
 	if status, body, _ := get(t, browser(t), gw.URL+"/eng/dash"); status != http.StatusBadGateway {
 		t.Fatalf("sign-in with an echoing directory: %d, want 502\n%s", status, body)

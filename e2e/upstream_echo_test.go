@@ -64,20 +64,9 @@ func TestUpstreamEchoKeepsTheQueryOut(t *testing.T) {
 // the user). The sign-in fails closed (502) and the log keeps the cause.
 func TestDirectoryEchoKeepsTheQueryOut(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{User: &oidctest.User{Subject: "108123",
-		Claims: map[string]any{"email": "ann@acme.com", "email_verified": true, "hd": "acme.com"}}})
-	g := oidctest.NewGoogle(t, oidctest.GoogleOptions{})
-	gw := startGateway(t, pickAddrs(t), tomlConfig{
-		Provider: `kind = "google"
-` + oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + `hosted_domain = "acme.com"
-google_service_account_file = "` + g.WriteServiceAccountKey(t) + `"
-google_admin_email = "admin@acme.com"
-directory_url = "` + testenv.LineEcho(t) + `"
-`,
-		Upstream: newUpstream(t).URL,
-		Extra:    "[log]\nlevel = \"debug\"\n",
-		Routes:   directoryRoutes("eng@acme.com", "ops@acme.com"),
-	}.String())
+	cfg := echoingDirectoryConfig(t)
+	cfg.Extra = "[log]\nlevel = \"debug\"\n"
+	gw := startGateway(t, pickAddrs(t), cfg.String())
 	if status, body, _ := get(t, browser(t), gw.URL+"/eng/dash"); status != http.StatusBadGateway {
 		t.Fatalf("sign-in with an echoing directory: %d, want 502\n%s", status, body)
 	}
@@ -90,5 +79,24 @@ directory_url = "` + testenv.LineEcho(t) + `"
 	}
 	if !strings.Contains(out, `malformed HTTP status code \"/admin/directory/v1/groups?[redacted]`) {
 		t.Errorf("the log does not keep the cause:\n%s", out)
+	}
+}
+
+// echoingDirectoryConfig is a Google provider whose user ann@acme.com
+// signs in, whose directory_url is an echo service (testenv.LineEcho), and
+// whose routes need that directory's groups.
+func echoingDirectoryConfig(t *testing.T) tomlConfig {
+	p := oidctest.New(t, oidctest.Options{User: &oidctest.User{Subject: "108123",
+		Claims: map[string]any{"email": "ann@acme.com", "email_verified": true, "hd": "acme.com"}}})
+	g := oidctest.NewGoogle(t, oidctest.GoogleOptions{})
+	return tomlConfig{
+		Provider: `kind = "google"
+` + oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + `hosted_domain = "acme.com"
+google_service_account_file = "` + g.WriteServiceAccountKey(t) + `"
+google_admin_email = "admin@acme.com"
+directory_url = "` + testenv.LineEcho(t) + `"
+`,
+		Upstream: newUpstream(t).URL,
+		Routes:   directoryRoutes("eng@acme.com", "ops@acme.com"),
 	}
 }
