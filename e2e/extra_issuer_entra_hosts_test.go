@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"testing"
-	"time"
-
-	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
 // TestExtraIssuerEntraNationalV1Issuer: Entra's rules for its tokens bound
@@ -27,28 +24,7 @@ func TestExtraIssuerEntraNationalV1Issuer(t *testing.T) {
 
 func testEntraNationalV1Issuer(t *testing.T, iss, tenant string) {
 	const app = "api://jobs" // a v1.0 token's aud: the API's application ID URI
-	p := oidctest.New(t, oidctest.Options{})
-	entra := oidctest.New(t, oidctest.Options{Issuer: iss})
-	up := newUpstream(t)
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, `
-[[provider.extra_issuers]]
-issuer = "`+iss+`"
-audiences = ["`+app+`"]
-jwks_url = "`+entra.Server.URL+`/jwks"
-`, `
-[[routes]]
-path = "/**"
-require_claims = { tid = "`+tenant+`" }
-`))
-	now := time.Now()
-	token := func(extra map[string]any) string {
-		c := map[string]any{"iss": iss, "aud": app, "tid": tenant, "ver": "1.0", "iat": now.Unix(),
-			"nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "oid": "00000000-0000-0000-0000-0000000b0b00"}
-		for k, v := range extra {
-			c[k] = v
-		}
-		return entra.Sign(c, oidctest.SignOptions{Typ: "JWT"})
-	}
+	_, gw, token := entraExtraIssuer(t, iss, app, tenant, "1.0")
 	for _, c := range []struct {
 		name string
 		tok  string

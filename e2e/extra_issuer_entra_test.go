@@ -25,28 +25,7 @@ func TestExtraIssuerEntraTenantTokenRules(t *testing.T) {
 	const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 	const app = "6e74172b-be56-4843-9ff4-e66a39bb12e3" // the API's client ID, its v2.0 tokens' aud
 	iss := "https://login.microsoftonline.com/" + tenant + "/v2.0"
-	p := oidctest.New(t, oidctest.Options{})
-	entra := oidctest.New(t, oidctest.Options{Issuer: iss})
-	up := newUpstream(t)
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, `
-[[provider.extra_issuers]]
-issuer = "`+iss+`"
-audiences = ["`+app+`"]
-jwks_url = "`+entra.Server.URL+`/jwks"
-`, `
-[[routes]]
-path = "/**"
-require_claims = { tid = "`+tenant+`" }
-`))
-	now := time.Now()
-	token := func(extra map[string]any) string {
-		c := map[string]any{"iss": iss, "aud": app, "tid": tenant, "ver": "2.0", "iat": now.Unix(),
-			"nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "oid": "00000000-0000-0000-0000-0000000b0b00"}
-		for k, v := range extra {
-			c[k] = v
-		}
-		return entra.Sign(c, oidctest.SignOptions{Typ: "JWT"})
-	}
+	p, gw, token := entraExtraIssuer(t, iss, app, tenant, "2.0")
 	cases := []struct {
 		name string
 		tok  string
@@ -69,5 +48,34 @@ require_claims = { tid = "`+tenant+`" }
 		// The provider's user is no token of the tenant: refused by the
 		// route, not by the rules of another issuer's tokens.
 		t.Errorf("the provider's token: %d %s, want 403", res.status, res.body)
+	}
+}
+
+// entraExtraIssuer starts a gateway whose provider is p and whose extra
+// issuer iss (an Entra tenant's, with keys of a provider standing in for
+// it) accepts tokens for app, on one route that requires tenant's tid. token
+// signs a token of version ver of that issuer with extra claims.
+func entraExtraIssuer(t *testing.T, iss, app, tenant, ver string) (p *oidctest.Provider, gw *gateway,
+	token func(extra map[string]any) string) {
+	p = oidctest.New(t, oidctest.Options{})
+	entra := oidctest.New(t, oidctest.Options{Issuer: iss})
+	gw = startGateway(t, pickAddrs(t), oidctestConfig(p, newUpstream(t).URL, `
+[[provider.extra_issuers]]
+issuer = "`+iss+`"
+audiences = ["`+app+`"]
+jwks_url = "`+entra.Server.URL+`/jwks"
+`, `
+[[routes]]
+path = "/**"
+require_claims = { tid = "`+tenant+`" }
+`))
+	now := time.Now()
+	return p, gw, func(extra map[string]any) string {
+		c := map[string]any{"iss": iss, "aud": app, "tid": tenant, "ver": ver, "iat": now.Unix(),
+			"nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "oid": "00000000-0000-0000-0000-0000000b0b00"}
+		for k, v := range extra {
+			c[k] = v
+		}
+		return entra.Sign(c, oidctest.SignOptions{Typ: "JWT"})
 	}
 }
