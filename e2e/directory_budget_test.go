@@ -23,12 +23,7 @@ func TestOneUsersSignInsLeaveTheDirectoryQuota(t *testing.T) {
 	g.SetMemberships("ann@acme.com", "eng@acme.com")
 	g.SetMemberships("bob@acme.com", "eng@acme.com")
 	gw := startGateway(t, pickAddrs(t), tomlConfig{
-		Provider: `kind = "google"
-` + oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + `hosted_domain = "acme.com"
-google_service_account_file = "` + g.WriteServiceAccountKey(t) + `"
-google_admin_email = "admin@acme.com"
-directory_url = "` + g.URL + `"
-`,
+		Provider: googleProvider(t, p, g, "admin@acme.com", g.URL),
 		Upstream: newUpstream(t).URL,
 		Routes:   directoryRoutes("eng@acme.com", "ops@acme.com"),
 	}.String())

@@ -25,6 +25,21 @@ allow_groups = ["` + ops + `"]
 `
 }
 
+// googleProvider is the [provider] of kind google for p (hosted domain
+// acme.com) with g's service account key, the admin to act as ("": Cloud
+// Identity) and the directory at directoryURL.
+func googleProvider(t *testing.T, p *oidctest.Provider, g *oidctest.GoogleServer, admin, directoryURL string) string {
+	s := `kind = "google"
+` + oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + `hosted_domain = "acme.com"
+google_service_account_file = "` + g.WriteServiceAccountKey(t) + `"
+directory_url = "` + directoryURL + `"
+`
+	if admin != "" {
+		s += "google_admin_email = \"" + admin + "\"\n"
+	}
+	return s
+}
+
 // googleGateway starts an OpenID provider playing Google's accounts (kind
 // google with an explicit issuer), the Google directory fake and the gateway.
 func googleGateway(t *testing.T, adminEmail, hd string) (*oidctest.Provider, *oidctest.GoogleServer, *gateway) {
@@ -39,18 +54,9 @@ func googleGatewayWith(t *testing.T, adminEmail, hd string, tokenLifetime time.D
 	g := oidctest.NewGoogle(t, oidctest.GoogleOptions{})
 	g.SetMemberships("ann@acme.com", "sre@acme.com")
 	g.SetMemberships("sre@acme.com", "eng@acme.com") // nested: ann is in eng through sre
-	admin := ""
-	if adminEmail != "" {
-		admin = "google_admin_email = \"" + adminEmail + "\"\n"
-	}
 	up := newUpstream(t)
 	gw := startGateway(t, pickAddrs(t), tomlConfig{
-		Provider: `kind = "google"
-` + oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + `hosted_domain = "acme.com"
-google_service_account_file = "` + g.WriteServiceAccountKey(t) + `"
-` + admin + `directory_url = "` + g.URL + `"
-` + extra + `
-`,
+		Provider: googleProvider(t, p, g, adminEmail, g.URL) + extra + "\n",
 		Session:  "refresh_margin = \"1s\"\n",
 		Upstream: up.URL,
 		Routes:   directoryRoutes("eng@acme.com", "ops@acme.com"),

@@ -26,13 +26,7 @@ func TestGoogleStalledGrantKeepsTheRefreshBound(t *testing.T) {
 	g := oidctest.NewGoogle(t, oidctest.GoogleOptions{TokenLifetime: 2 * time.Second})
 	g.SetMemberships("ann@acme.com", "eng@acme.com")
 	gw := startGateway(t, pickAddrs(t), tomlConfig{
-		Provider: `kind = "google"
-` + oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + `hosted_domain = "acme.com"
-google_service_account_file = "` + g.WriteServiceAccountKey(t) + `"
-google_admin_email = "admin@acme.com"
-directory_url = "` + g.URL + `"
-groups_refresh = "1s"
-`,
+		Provider: googleProvider(t, p, g, "admin@acme.com", g.URL) + "groups_refresh = \"1s\"\n",
 		Upstream: newUpstream(t).URL,
 		Routes:   directoryRoutes("eng@acme.com", "ops@acme.com"),
 	}.String())

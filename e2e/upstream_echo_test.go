@@ -90,12 +90,7 @@ func echoingDirectoryConfig(t *testing.T) tomlConfig {
 		Claims: map[string]any{"email": "ann@acme.com", "email_verified": true, "hd": "acme.com"}}})
 	g := oidctest.NewGoogle(t, oidctest.GoogleOptions{})
 	return tomlConfig{
-		Provider: `kind = "google"
-` + oidcProvider(p.Issuer, p.ClientID, p.ClientSecret) + `hosted_domain = "acme.com"
-google_service_account_file = "` + g.WriteServiceAccountKey(t) + `"
-google_admin_email = "admin@acme.com"
-directory_url = "` + testenv.LineEcho(t) + `"
-`,
+		Provider: googleProvider(t, p, g, "admin@acme.com", testenv.LineEcho(t)),
 		Upstream: newUpstream(t).URL,
 		Routes:   directoryRoutes("eng@acme.com", "ops@acme.com"),
 	}
