@@ -15,23 +15,11 @@ import (
 // connection (SO_LINGER 0), until the test ends.
 func resettingUpstream(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.(*net.TCPConn).SetLinger(0)
-			c.Read(make([]byte, 4096))
-			c.Close()
-		}
-	}()
-	return "http://" + ln.Addr().String()
+	return testenv.ServeConns(tb, func(c net.Conn) {
+		c.(*net.TCPConn).SetLinger(0)
+		c.Read(make([]byte, 4096))
+		c.Close()
+	})
 }
 
 // TestUpstreamFailures puts three upstreams behind public routes: one down

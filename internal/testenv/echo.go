@@ -13,6 +13,14 @@ import (
 // the service's http:// URL.
 func LineEcho(tb testing.TB) string {
 	tb.Helper()
+	return ServeConns(tb, echoLines)
+}
+
+// ServeConns accepts connections on 127.0.0.1 until the test ends, each
+// handled by serve on a goroutine of its own, and returns the listener's
+// http:// URL: a peer that speaks no HTTP, or speaks it wrong.
+func ServeConns(tb testing.TB, serve func(net.Conn)) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -24,7 +32,7 @@ func LineEcho(tb testing.TB) string {
 			if err != nil {
 				return
 			}
-			go echoLines(c)
+			go serve(c)
 		}
 	}()
 	return "http://" + ln.Addr().String()
