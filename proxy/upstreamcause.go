@@ -26,6 +26,3 @@ var shownHeaders = map[string]bool{
 func sentRedacted(out *http.Request, err error) error {
 	return redact.Sent(out, err, shownHeaders)
 }
-
-// sentHeaderValues are the values of h that sentRedacted takes out.
-func sentHeaderValues(h http.Header) []string { return redact.SentValues(h, shownHeaders) }
