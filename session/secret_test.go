@@ -2,29 +2,47 @@ package session
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"strings"
 	"testing"
 )
 
+// fixedRandom is 32 bytes drawn once from crypto/rand.
+var fixedRandom = []byte{
+	0x5c, 0x8e, 0x21, 0xf7, 0x03, 0x9a, 0xd4, 0x6b, 0xe0, 0x17, 0xb2, 0x48, 0x7f, 0xc5, 0x3e, 0x91,
+	0x0d, 0xa6, 0x59, 0xee, 0x72, 0x24, 0xbf, 0x86, 0x1a, 0xd9, 0x63, 0x35, 0xfc, 0x4e, 0x97, 0x08,
+}
+
 func TestCheckSecret(t *testing.T) {
-	var random []byte
+	counting := make([]byte, 32)
+	stepped := make([]byte, 32)
 	for i := range 32 {
-		random = append(random, byte(i*97+13)) // 32 distinct values
+		counting[i] = byte(i)
+		stepped[i] = byte(i*97 + 13) // 32 distinct values, a flat histogram
 	}
 	for _, tc := range []struct {
 		name   string
 		secret []byte
 		ok     bool
 	}{
-		{"32 distinct bytes", random, true},
+		{"32 random bytes", fixedRandom, true},
 		{"64 random bytes", append(randomSecret(t), randomSecret(t)...), true},
-		{"31 bytes", random[:31], false},
+		{"31 bytes", fixedRandom[:31], false},
 		{"32 zero bytes", make([]byte, 32), false},
 		{"repeated 4-byte pattern", bytes.Repeat([]byte("abcd"), 8), false},
 		{"repeated 8-byte pattern", bytes.Repeat([]byte("Pa55w0rd"), 4), false},
 		{"lower-case word", []byte(strings.Repeat("secret", 6)), false},
 		{"nil", nil, false},
+		// Each of these passed the histogram alone.
+		{"lower-case pangram", []byte("thequickbrownfoxjumpsoverthelazydog"), false},
+		{"a password with a line feed", []byte("mysupersecretpasswordthatislong!\n"), false},
+		{"random 16 bytes twice", append(fixedRandom[:16:16], fixedRandom[:16]...), false},
+		{"random 24 bytes, then 8 of them again", append(fixedRandom[:24:24], fixedRandom[2:10]...), false},
+		{"bytes counting up", counting, false},
+		{"bytes in steps of 97", stepped, false},
+		{"random with 8 equal bytes", append(fixedRandom[:24:24], bytes.Repeat([]byte{0xaa}, 8)...), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := CheckSecret(tc.secret); (err == nil) != tc.ok {
@@ -41,10 +59,7 @@ func TestCheckSecret(t *testing.T) {
 }
 
 func TestDecodeSecret(t *testing.T) {
-	raw := []byte{0xfb, 0xff, 0xfe}
-	for i := range 29 {
-		raw = append(raw, byte(i*7+1))
-	}
+	raw := append([]byte{0xfb, 0xff, 0xfe}, fixedRandom[3:]...) // base64 with + and / (- and _)
 	for _, tc := range []struct {
 		name string
 		in   string
@@ -59,6 +74,12 @@ func TestDecodeSecret(t *testing.T) {
 		{"empty", "", false},
 		{"too short", base64.StdEncoding.EncodeToString(raw[:16]), false},
 		{"zeros", base64.StdEncoding.EncodeToString(make([]byte, 32)), false},
+		{"a password in base64", base64.StdEncoding.EncodeToString([]byte("correct horse battery staple 2024")), false},
+		// Phrases of base64's letters: their bytes look random.
+		{"a phrase twice", "ChangeMeToSomethingRandomChangeMeToSomethingRandom", false},
+		{"a name and year twice", "PortcullisSessionSecret2026PortcullisSessionSecret2026", false},
+		{"the base64 alphabet", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", false},
+		{"hex of counting bytes", strings.Repeat("0123456789abcdef", 4), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := DecodeSecret(tc.in)
@@ -72,5 +93,30 @@ func TestDecodeSecret(t *testing.T) {
 				t.Errorf("error echoes the secret: %v", err)
 			}
 		})
+	}
+}
+
+// TestRandomSecretsPass: the shape rules refuse none of the random secrets
+// the documented commands make (openssl rand -base64 32 or 64, the chart's
+// randBytes, and openssl rand -hex 32 or 64, which is valid base64 too), in
+// every encoding DecodeSecret takes. Each rule's chance on such input is
+// under 10^-8 (secretshape.go).
+func TestRandomSecretsPass(t *testing.T) {
+	encodings := map[string]func([]byte) string{
+		"std": base64.StdEncoding.EncodeToString, "raw-url": base64.RawURLEncoding.EncodeToString,
+		"hex": hex.EncodeToString,
+	}
+	for name, enc := range encodings {
+		for _, size := range []int{32, 64} {
+			for range 3000 {
+				b := make([]byte, size)
+				if _, err := rand.Read(b); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := DecodeSecret(enc(b)); err != nil {
+					t.Fatalf("%s of %d random bytes refused: %v", name, size, err)
+				}
+			}
+		}
 	}
 }
