@@ -99,8 +99,8 @@ func TestDecodeSecret(t *testing.T) {
 // TestRandomSecretsPass: the shape rules refuse none of the random secrets
 // the documented commands make (openssl rand -base64 32 or 64, the chart's
 // randBytes, and openssl rand -hex 32 or 64, which is valid base64 too), in
-// every encoding DecodeSecret takes. Each rule's chance on such input is
-// under 10^-8 (secretshape.go).
+// every encoding DecodeSecret takes. The rules' chance on such input is
+// about 10^-8 at most (secretshape.go).
 func TestRandomSecretsPass(t *testing.T) {
 	encodings := map[string]func([]byte) string{
 		"std": base64.StdEncoding.EncodeToString, "raw-url": base64.RawURLEncoding.EncodeToString,
