@@ -81,12 +81,31 @@ func (d *decoder) decodeSecrets(s *sessionSection) [][]byte {
 			d.problem(e.path, "%s", msg)
 			continue
 		}
+		d.warnTypedSecret(e, b)
 		out = append(out, b)
 	}
 	if len(s.Secrets) == 0 && !d.hasProblemAt("session.secrets") {
 		d.problem("session.secrets", "at least one secret is required")
 	}
 	return out
+}
+
+// warnTypedSecret warns, naming the key and the file's line, about a secret
+// that passes the entropy check but looks typed (session.SecretLooksTyped):
+// whoever guesses it seals a session for any user, offline, from his own
+// cookie. A warning, so that an upgrade never stops a running gateway;
+// `check --strict` refuses it.
+func (d *decoder) warnTypedSecret(e listEntry, b []byte) {
+	why := session.SecretLooksTyped(e.val, b)
+	if why == "" {
+		return
+	}
+	why += ": replace it with one from `openssl rand -base64 32`"
+	if e.fileLine > 0 {
+		d.warnings = append(d.warnings, d.at(e.path, fmt.Sprintf("line %d of the file: %s", e.fileLine, why)))
+		return
+	}
+	d.warn(e.path, "%s", why)
 }
 
 // hasProblemAt reports whether a problem about a key under prefix was recorded.

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/http"
@@ -237,11 +236,8 @@ func benchRedisFixture(b *testing.B, accessTokenHeader string, keep bool) (*fixt
 	addr := startRedisServer(b)
 	f := benchFixture(b)
 	f.cfg.Headers.AccessToken = accessTokenHeader
-	// Random: a typed pattern ("0123456789abcdef" twice) is refused.
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
 	st, err := session.NewRedisStore(session.RedisConfig{URL: "redis://" + addr + "/0"},
-		session.CookieConfig{Name: "portcullis", Secrets: [][]byte{secret},
+		session.CookieConfig{Name: "portcullis", Secrets: [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
 			Lifetime: 12 * time.Hour, Now: f.clock.Now},
 		session.StoreOptions{KeepAccessToken: keep, KeepClaims: []string{"tenant"}})
 	if err != nil {

@@ -31,33 +31,16 @@ const minSecretEntropy = 3.5
 const minSecretDistinct = 16
 
 // CheckSecret reports whether b is fit to seal sessions: at least 32 bytes,
-// with at least 16 distinct byte values and a byte-histogram Shannon entropy
-// of at least 3.5 bits per byte, not text (textSecret), and without a
-// repeated run or a sequence of 8 bytes (secretShape). The rules refuse
-// all-zero secrets, repeated patterns, counting sequences and passwords
-// written in base64; they cannot prove randomness, so generate secrets with
-// `openssl rand -base64 32`.
+// with at least 16 distinct byte values, and a byte-histogram Shannon entropy
+// of at least 3.5 bits per byte. The rule refuses all-zero secrets, repeated
+// short patterns and printable passwords of one character class; it cannot
+// prove randomness, so generate secrets with `openssl rand -base64 32`.
 func CheckSecret(b []byte) error {
 	if len(b) < MinSecretLen {
 		// oauth2-proxy's cookie secrets are often 16 or 24 bytes: say how
 		// to make a new one rather than only what is wrong.
 		return fmt.Errorf("session: secret is %d bytes, need at least %d: generate one with `openssl rand -base64 32`", len(b), MinSecretLen)
 	}
-	if err := checkHistogram(b); err != nil {
-		return err
-	}
-	if textSecret(b) {
-		return fmt.Errorf("session: secret decodes to text (%d printable characters), a password or phrase written in base64, not random bytes: generate one with `openssl rand -base64 32`", len(b))
-	}
-	if why := secretShape(b, "bytes", minRepeatBytes, minStepBytes); why != "" {
-		return fmt.Errorf("session: secret %s, which random bytes do not: generate one with `openssl rand -base64 32`", why)
-	}
-	return nil
-}
-
-// checkHistogram refuses b when it has fewer than minSecretDistinct byte
-// values or a histogram entropy under minSecretEntropy.
-func checkHistogram(b []byte) error {
 	var counts [256]int
 	distinct := 0
 	for _, c := range b {
@@ -80,9 +63,29 @@ func checkHistogram(b []byte) error {
 	return nil
 }
 
+// SecretLooksTyped names why a secret that CheckSecret accepts still looks
+// made by a person rather than a random source, or "" when it does not:
+// decoded bytes that are text (a password put through base64), or a
+// repeated or stepped run in the bytes or in the text as written (a phrase
+// of base64's letters decodes into bytes whose histogram looks random).
+// It is a warning, not a refusal: such secrets were always accepted, and
+// refusing them at an upgrade would stop a running gateway. The message
+// never quotes the secret.
+func SecretLooksTyped(written string, b []byte) string {
+	if textSecret(b) {
+		return fmt.Sprintf("secret decodes to text (%d printable characters), a password or phrase written in base64, not random bytes", len(b))
+	}
+	if why := secretShape(b, "bytes", minRepeatBytes, minStepBytes); why != "" {
+		return "secret " + why + ", which random bytes do not"
+	}
+	if why := secretShape([]byte(strings.TrimSpace(written)), "characters", minRepeatChars, minStepChars); why != "" {
+		return "secret as written " + why + ": a phrase, not the base64 of random bytes"
+	}
+	return ""
+}
+
 // DecodeSecret decodes a secret written in standard or URL-safe base64, padded
-// or not, and checks it with CheckSecret, and the text as written with
-// secretShape. Surrounding white space is ignored.
+// or not, and checks it with CheckSecret. Surrounding white space is ignored.
 func DecodeSecret(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -103,11 +106,6 @@ func DecodeSecret(s string) ([]byte, error) {
 	}
 	if err := CheckSecret(b); err != nil {
 		return nil, err
-	}
-	// A phrase made of base64's letters decodes into bytes that look
-	// random to CheckSecret: the text as written is checked too.
-	if why := secretShape([]byte(s), "characters", minRepeatChars, minStepChars); why != "" {
-		return nil, fmt.Errorf("session: secret as written %s: a phrase, not the base64 of random bytes: generate one with `openssl rand -base64 32`", why)
 	}
 	return b, nil
 }

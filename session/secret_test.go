@@ -35,14 +35,10 @@ func TestCheckSecret(t *testing.T) {
 		{"repeated 8-byte pattern", bytes.Repeat([]byte("Pa55w0rd"), 4), false},
 		{"lower-case word", []byte(strings.Repeat("secret", 6)), false},
 		{"nil", nil, false},
-		// Each of these passed the histogram alone.
-		{"lower-case pangram", []byte("thequickbrownfoxjumpsoverthelazydog"), false},
-		{"a password with a line feed", []byte("mysupersecretpasswordthatislong!\n"), false},
-		{"random 16 bytes twice", append(fixedRandom[:16:16], fixedRandom[:16]...), false},
-		{"random 24 bytes, then 8 of them again", append(fixedRandom[:24:24], fixedRandom[2:10]...), false},
-		{"bytes counting up", counting, false},
-		{"bytes in steps of 97", stepped, false},
-		{"random with 8 equal bytes", append(fixedRandom[:24:24], bytes.Repeat([]byte{0xaa}, 8)...), false},
+		// Typed shapes pass the histogram: SecretLooksTyped warns of them.
+		{"lower-case pangram", []byte("thequickbrownfoxjumpsoverthelazydog"), true},
+		{"bytes counting up", counting, true},
+		{"bytes in steps of 97", stepped, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := CheckSecret(tc.secret); (err == nil) != tc.ok {
@@ -74,12 +70,6 @@ func TestDecodeSecret(t *testing.T) {
 		{"empty", "", false},
 		{"too short", base64.StdEncoding.EncodeToString(raw[:16]), false},
 		{"zeros", base64.StdEncoding.EncodeToString(make([]byte, 32)), false},
-		{"a password in base64", base64.StdEncoding.EncodeToString([]byte("correct horse battery staple 2024")), false},
-		// Phrases of base64's letters: their bytes look random.
-		{"a phrase twice", "ChangeMeToSomethingRandomChangeMeToSomethingRandom", false},
-		{"a name and year twice", "PortcullisSessionSecret2026PortcullisSessionSecret2026", false},
-		{"the base64 alphabet", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", false},
-		{"hex of counting bytes", strings.Repeat("0123456789abcdef", 4), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := DecodeSecret(tc.in)
@@ -96,7 +86,48 @@ func TestDecodeSecret(t *testing.T) {
 	}
 }
 
-// TestRandomSecretsPass: the shape rules refuse none of the random secrets
+// TestSecretLooksTyped: secrets that pass CheckSecret's histogram but no
+// random source makes are named, without quoting them.
+func TestSecretLooksTyped(t *testing.T) {
+	b64 := base64.StdEncoding.EncodeToString
+	counting := make([]byte, 32)
+	stepped := make([]byte, 32)
+	for i := range 32 {
+		counting[i] = byte(i)
+		stepped[i] = byte(i*97 + 13)
+	}
+	for _, tc := range []struct{ name, written, why string }{
+		{"lower-case pangram", b64([]byte("thequickbrownfoxjumpsoverthelazydog")), "decodes to text"},
+		{"a password with a line feed", b64([]byte("mysupersecretpasswordthatislong!\n")), "decodes to text"},
+		{"a password in base64", b64([]byte("correct horse battery staple 2024")), "decodes to text"},
+		{"random 16 bytes twice", b64(append(fixedRandom[:16:16], fixedRandom[:16]...)), "repeats a run of 8 bytes"},
+		{"random 24 bytes, then 8 of them again", b64(append(fixedRandom[:24:24], fixedRandom[2:10]...)), "repeats a run of 8 bytes"},
+		{"bytes counting up", b64(counting), "8 or more bytes in a row"},
+		{"bytes in steps of 97", b64(stepped), "8 or more bytes in a row"},
+		{"random with 8 equal bytes", b64(append(fixedRandom[:24:24], bytes.Repeat([]byte{0xaa}, 8)...)), "8 or more bytes in a row"},
+		// Phrases of base64's letters: their bytes look random.
+		{"a phrase twice", "ChangeMeToSomethingRandomChangeMeToSomethingRandom", "as written repeats a run of 10 characters"},
+		{"a name and year twice", "PortcullisSessionSecret2026PortcullisSessionSecret2026", "as written repeats"},
+		{"the base64 alphabet", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", "as written has 10 or more characters in a row"},
+		{"32 random bytes", b64(fixedRandom), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := DecodeSecret(tc.written)
+			if err != nil {
+				t.Fatalf("DecodeSecret refused it (%v): the check is a warning", err)
+			}
+			got := SecretLooksTyped(tc.written, b)
+			if (tc.why == "") != (got == "") || !strings.Contains(got, tc.why) {
+				t.Fatalf("SecretLooksTyped = %q, want one naming %q", got, tc.why)
+			}
+			if tc.why != "" && strings.Contains(got, strings.TrimSpace(tc.written)[:12]) {
+				t.Fatalf("the warning quotes the secret: %q", got)
+			}
+		})
+	}
+}
+
+// TestRandomSecretsPass: the shape rules name none of the random secrets
 // the documented commands make (openssl rand -base64 32 or 64, the chart's
 // randBytes, and openssl rand -hex 32 or 64, which is valid base64 too), in
 // every encoding DecodeSecret takes. The rules' chance on such input is
@@ -113,8 +144,13 @@ func TestRandomSecretsPass(t *testing.T) {
 				if _, err := rand.Read(b); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := DecodeSecret(enc(b)); err != nil {
+				w := enc(b)
+				d, err := DecodeSecret(w)
+				if err != nil {
 					t.Fatalf("%s of %d random bytes refused: %v", name, size, err)
+				}
+				if why := SecretLooksTyped(w, d); why != "" {
+					t.Fatalf("%s of %d random bytes warned about: %s", name, size, why)
 				}
 			}
 		}

@@ -2,8 +2,8 @@ package session
 
 import "fmt"
 
-// The shapes of a secret that no random source makes. CheckSecret's byte
-// histogram cannot see them: the ASCII of a password, base64-encoded, has
+// The shapes of a secret that no random source makes, which
+// SecretLooksTyped warns about. CheckSecret's byte histogram cannot see them: the ASCII of a password, base64-encoded, has
 // 20 or more distinct bytes and scores over 4 bits per byte (a lower-case
 // pangram passed); a phrase that happens to be valid base64 decodes into
 // bytes with a histogram as flat as random ones
