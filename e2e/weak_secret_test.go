@@ -2,17 +2,13 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 )
@@ -41,9 +37,9 @@ func TestTypedSecretsWarned(t *testing.T) {
 				{inline, "session.secrets[0]: warning: " + tc.why},
 				{rotated, "session.secrets_file: warning: line 3 of the file: " + tc.why},
 			} {
-				want := "checked.toml:" + strconv.Itoa(lineOf(c.cfg, "secrets")) + ": " + c.want
+				want := "broken.toml:" + strconv.Itoa(lineOf(c.cfg, "secrets")) + ": " + c.want
 				for args, code := range map[string]int{"check": 0, "check --strict": 2} {
-					out := runCheckCode(t, strings.Fields(args), c.cfg, code)
+					out := runWithConfig(t, strings.Fields(args), c.cfg, code)
 					if !strings.Contains(out, want) || strings.Contains(out, tc.weak) {
 						t.Errorf("%s: want %q without the secret:\n%s", args, want, out)
 					}
@@ -74,34 +70,4 @@ func typedSecrets() []struct{ name, weak, why string } {
 		{"random bytes twice", b64(bytes.Repeat(sum[:16], 2)), "secret repeats a run of 8 bytes"},
 		{"bytes counting up", b64(counting), "secret has 8 or more bytes in a row"},
 	}
-}
-
-// runCheckCode writes cfg as checked.toml in a new directory, runs the
-// binary with args and --config on it from there and returns its output;
-// it fails the test unless the binary exits with code within 20 s.
-func runCheckCode(t *testing.T, args []string, cfg string, code int) string {
-	t.Helper()
-	dir := t.TempDir()
-	// check binds nothing: any port will do.
-	cfg = strings.NewReplacer("{{LISTEN}}", "127.0.0.1:4180", "{{OPS}}", "").Replace(cfg)
-	if err := os.WriteFile(filepath.Join(dir, "checked.toml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c := exec.CommandContext(ctx, binary, append(args, "--config", "checked.toml")...)
-	c.Dir = dir
-	var out bytes.Buffer
-	c.Stdout, c.Stderr = &out, &out
-	got := 0
-	var ee *exec.ExitError
-	if err := c.Run(); errors.As(err, &ee) {
-		got = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("%v: %v", args, err)
-	}
-	if got != code {
-		t.Errorf("%v: exit %d, want %d:\n%s", args, got, code, out.String())
-	}
-	return out.String()
 }
