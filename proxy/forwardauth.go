@@ -25,8 +25,8 @@ func (h *Handler) handleAuth(ex *exchange, r *http.Request) {
 	}
 	// The log line and metrics show the original request, not the subrequest.
 	ex.method, ex.host, ex.path, ex.query = q.method, q.host, q.path, query
-	if hasAccessTokenParam(query) {
-		h.fail(ex, r, badRequest("access tokens are not accepted in the query string", nil))
+	if err = credentialPlacement(r.Header["Authorization"], query); err != nil {
+		h.fail(ex, r, err)
 		return
 	}
 	if err = h.decideAuth(ex, r, q, query); err != nil {

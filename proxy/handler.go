@@ -271,12 +271,11 @@ func (h *Handler) decideRequest(ex *exchange, r *http.Request) (endpoint string,
 	if endpoint, ok := h.gatewayEndpoint(path); ok {
 		return endpoint, true, nil
 	}
-	if hasAccessTokenParam(r.URL.RawQuery) {
+	if err := credentialPlacement(r.Header["Authorization"], r.URL.RawQuery); err != nil {
 		// Refused whatever the route, as forward-auth refuses it for the
 		// original request (handleAuth): a public route must not forward
-		// in one mode what the other refuses (identify checks it too, for
-		// the gateway endpoints that read credentials).
-		return "", false, badRequest("access tokens are not accepted in the query string", nil)
+		// in one mode what the other refuses.
+		return "", false, err
 	}
 	dropConnectionOptions(r.Header)
 	q := request{method: r.Method, host: host, path: path}

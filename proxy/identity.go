@@ -15,11 +15,8 @@ func (h *Handler) identify(ex *exchange, r *http.Request) error {
 	// Where credentials come from is checked before any is read, and for
 	// Explain too: its hypothetical identity stands for them.
 	authz := r.Header["Authorization"]
-	if len(authz) > 1 {
-		return badRequest("more than one Authorization header", nil)
-	}
-	if hasAccessTokenParam(r.URL.RawQuery) {
-		return badRequest("access tokens are not accepted in the query string", nil)
+	if err := credentialPlacement(authz, r.URL.RawQuery); err != nil {
+		return err
 	}
 	if ex.explain != nil {
 		// Explain: the hypothetical identity is what credentials would
@@ -156,6 +153,26 @@ func bearerToken(v string) (string, bool) {
 		return "", true
 	}
 	return strings.TrimLeft(rest, " "), true
+}
+
+// credentialPlacement refuses (400 invalid_request) the credentials the
+// contract refuses by where they come, whatever the route decides: more
+// than one Authorization header (RFC 9110 allows one; an application, or a
+// proxy before it, may read the first, the last or both joined) and an
+// access_token in the query string. Proxy mode checks it on every routed
+// request and forward-auth on every original request, a public route's
+// and an unmatched path's included, so that neither mode forwards what the
+// other refuses; identify checks it for the gateway endpoints that read
+// credentials. A form body's token is left to the routes that read
+// credentials: a public route may take a form_post response's access_token.
+func credentialPlacement(authz []string, query string) error {
+	if len(authz) > 1 {
+		return badRequest("more than one Authorization header", nil)
+	}
+	if hasAccessTokenParam(query) {
+		return badRequest("access tokens are not accepted in the query string", nil)
+	}
+	return nil
 }
 
 // hasAccessTokenParam reports whether a query string or form body names
