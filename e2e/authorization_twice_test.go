@@ -86,3 +86,28 @@ func errorCode(tb testing.TB, body string) string {
 	json.Unmarshal([]byte(body), &e)
 	return e.Error
 }
+
+// TestTwoAuthorizationHeadersBehindFrontProxies: behind each documented
+// front proxy, a public path asked for with two Authorization headers never
+// reaches the application (the gateway's 400 is nginx's 500, as every
+// forward-auth error is), while one Authorization header still does.
+func TestTwoAuthorizationHeadersBehindFrontProxies(t *testing.T) {
+	t.Parallel()
+	for _, front := range []struct {
+		name  string
+		start func(tb testing.TB, listen, gateway, app string)
+	}{{"nginx", startNginx}, {"caddy", startCaddy}, {"traefik", startTraefik}} {
+		t.Run(front.name, func(t *testing.T) {
+			s := behindFront(t, "127.0.0.0/8", front.start)
+			before := s.up.count()
+			r := apiCall(t, "GET", "http://"+s.front+"/public/x", "Basic YTpi", "Basic YzpkCg==")
+			if r.status < 400 || s.up.count() != before {
+				t.Errorf("two Authorization headers: %d, %d request(s) reached the app; want a refusal and none",
+					r.status, s.up.count()-before)
+			}
+			if r := apiCall(t, "GET", "http://"+s.front+"/public/x", "Basic YTpi"); r.status != http.StatusOK {
+				t.Errorf("one Authorization header: %d, want 200", r.status)
+			}
+		})
+	}
+}
