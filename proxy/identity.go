@@ -156,7 +156,7 @@ func bearerToken(v string) (string, bool) {
 }
 
 // credentialPlacement refuses (400 invalid_request) the credentials the
-// contract refuses by where they come, whatever the route decides: more
+// gateway refuses by where they come (docs/requests.md), whatever the route decides: more
 // than one Authorization header (RFC 9110 allows one; an application, or a
 // proxy before it, may read the first, the last or both joined) and an
 // access_token in the query string. Proxy mode checks it on every routed
