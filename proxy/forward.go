@@ -234,6 +234,14 @@ func (h *Handler) rewrite(up *upstream, pr *httputil.ProxyRequest) {
 		path = up.basePath + path
 	}
 	setWirePath(out.URL, path)
+	// The query goes as the client sent it and as it was decided.
+	// ReverseProxy re-encoded one with a ';' or a malformed escape from
+	// url.ParseQuery, dropping what that cannot parse ("sort=name;asc&page=2"
+	// arrived as "page=2"); the gateway's own reading of a query
+	// (hasAccessTokenParam, eachParam) splits at ';' too and keeps malformed
+	// escapes, as the frameworks do, so the bytes it forwards are the bytes
+	// it read. checkQuery has refused a raw space, control character or '#'.
+	out.URL.RawQuery = ex.query
 	if up.target.RawQuery != "" {
 		if out.URL.RawQuery == "" {
 			out.URL.RawQuery = up.target.RawQuery
