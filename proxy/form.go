@@ -62,15 +62,39 @@ func formOf(r *http.Request) (formKind, string, error) {
 	case mt == "application/x-www-form-urlencoded":
 		kind |= urlencodedForm
 	case strings.HasPrefix(mt, "multipart/"):
-		_, params, err := mime.ParseMediaType(ct)
-		if err != nil || params["boundary"] == "" || strings.Count(strings.ToLower(ct), "boundary") != 1 ||
-			laxParam(ct, "boundary") != params["boundary"] || strings.Contains(params["boundary"], "=?") {
-			return 0, "", badRequest("a multipart Content-Type without a single, plain boundary", nil)
+		b, err := multipartBoundary(ct)
+		if err != nil {
+			return 0, "", err
 		}
-		return kind | multipartForm, params["boundary"], nil
+		return kind | multipartForm, b, nil
 	}
 	return kind, "", nil
 }
+
+// multipartBoundary is the boundary of a multipart Content-Type, or a 400
+// when the parsers an application may use could read another: Go's (a
+// parameter), Rack's pattern (the last "boundary=", up to a quote, ';' or
+// ','; laxParam reads the first), PHP's (the first "boundary", searched
+// case-sensitively and then in any case, to the '=' after it), an RFC
+// 2047 word. Only the word followed by '=' names a boundary, so a value
+// may hold it: Chromium's and Safari's are "----WebKitFormBoundary" and 16
+// characters, refused with every upload when the word was counted.
+func multipartBoundary(ct string) (string, error) {
+	_, params, err := mime.ParseMediaType(ct)
+	b := params["boundary"]
+	lower := strings.ToLower(ct)
+	at := strings.Index(lower, "boundary=")
+	if err != nil || b == "" || at < 0 || strings.Count(lower, "boundary=") != 1 ||
+		strings.Index(lower, "boundary") != at || !sameOrNone(strings.Index(ct, "boundary"), at) ||
+		laxParam(ct, "boundary") != b || strings.Contains(b, "=?") {
+		return "", badRequest("a multipart Content-Type without a single, plain boundary", nil)
+	}
+	return b, nil
+}
+
+// sameOrNone reports whether index i, of a search that may find nothing
+// (-1), is at.
+func sameOrNone(i, at int) bool { return i < 0 || i == at }
 
 // laxParam is a Content-Type parameter as Rack's and PHP's patterns read
 // it: after the first "name=", an optional quote, up to a quote, ";" or
