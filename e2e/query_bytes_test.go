@@ -93,3 +93,39 @@ func wantQuery(t *testing.T, client, u, body, q string) {
 		t.Errorf("%s %s: the application got the query %q, want %q as sent", client, u, got, q)
 	}
 }
+
+// TestSignInReturnsToQueryAsSent: a sign-in started by a page whose query
+// holds a '%' that starts no escape (?off=100%) returns to that page, with
+// its query as it was, in proxy mode and through the nginx and Caddy
+// snippets of forward-auth. The return URL was refused for its malformed
+// escape and the browser landed on "/", though in a query such an escape
+// is text that neither the browser nor the Location header decodes.
+func TestSignInReturnsToQueryAsSent(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{})
+	up := newUpstream(t)
+	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "", "[[routes]]\npath = \"/**\"\n"))
+	signInReturns(t, "proxy mode", gw.URL)
+	for _, f := range []struct {
+		name, trusted string
+		start         func(tb testing.TB, listen, gateway, app string)
+	}{{"nginx", "127.0.0.2/32", startNginx}, {"Caddy", "127.0.0.1/32", startCaddy}} {
+		s := behindFront(t, f.trusted, f.start)
+		signInReturns(t, f.name, "http://"+s.front)
+	}
+}
+
+// signInReturns signs a new browser in from base's /app/x with each of
+// sentQueries and checks the page it lands on.
+func signInReturns(t *testing.T, mode, base string) {
+	t.Helper()
+	for _, q := range sentQueries {
+		u := base + "/app/x?" + q
+		status, body, resp := get(t, browser(t), u)
+		if status != http.StatusOK || resp.Request.URL.String() != u {
+			t.Errorf("%s: a sign-in from %s: %d at %s", mode, u, status, resp.Request.URL)
+			continue
+		}
+		wantQuery(t, mode, u, body, q)
+	}
+}
