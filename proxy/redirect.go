@@ -241,25 +241,31 @@ func loopbackHost(host string) bool {
 // cleanRedirectChars refuses control characters, whitespace and
 // backslashes, raw anywhere and percent-encoded in the path, encoded
 // slashes in the path (browsers and servers disagree about all of these
-// there), and malformed escapes. In the query and the fragment an escape
-// stays text that neither the browser nor the Location header decodes, so
-// a return URL like "/app?next=%2Fhome&q=a%20b" is kept as it is.
+// there), and malformed escapes outside the query. In the query and the
+// fragment an escape stays text that neither the browser nor the Location
+// header decodes, so a return URL like "/app?next=%2Fhome&q=a%20b" is kept
+// as it is; so is a '%' that starts no escape in the query ("?off=100%",
+// which browsers send as typed and the gateway forwards): the page that
+// started a sign-in is returned to, not "/".
 func cleanRedirectChars(s string) bool {
-	inPath := true
+	inPath, inQuery := true, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c <= ' ' || c == 0x7f || c == '\\' {
 			return false
 		}
-		if c == '?' || c == '#' {
-			inPath = false
-		}
-		if c == '%' {
-			if i+2 >= len(s) {
-				return false
+		switch {
+		case c == '?' && inPath:
+			inPath, inQuery = false, true
+		case c == '#':
+			inPath, inQuery = false, false
+		case c == '%':
+			var v byte
+			ok := i+2 < len(s)
+			if ok {
+				v, ok = unhexPair(s[i+1], s[i+2])
 			}
-			v, ok := unhexPair(s[i+1], s[i+2])
-			if !ok || inPath && (v <= ' ' || v == 0x7f || v == '\\' || v == '/') {
+			if !ok && !inQuery || inPath && (v <= ' ' || v == 0x7f || v == '\\' || v == '/') {
 				return false
 			}
 		}

@@ -71,8 +71,14 @@ func TestRedirectValidation(t *testing.T) {
 		{"encoded question mark is path", "/a%3F%2F%2Fevil.com", "/"},
 		{"raw space in the query", "/app?q=a b", "/"},
 		{"raw backslash in the query", "/app?q=\\", "/"},
-		{"bad percent in the query", "/app?q=%zz", "/"},
-		{"truncated percent in the query", "/app?q=%2", "/"},
+		{"bad percent in the query", "/app?q=%zz", "/app?q=%zz"},
+		{"truncated percent in the query", "/app?q=%2", "/app?q=%2"},
+		{"percent ending the query", "/app?off=100%", "/app?off=100%"},
+		{"bad percent in an allowed URL's query", "https://app.example.org/x?off=100%", "https://app.example.org/x?off=100%"},
+		{"bad percent in the fragment", "/app?q=1#%zz", "/"},
+		{"bad percent after a query's '#'", "/app#x?q=%zz", "/"},
+		{"percent before a control in the query", "/app?q=%\x01", "/"},
+		{"bad percent in the path before a query", "/a%zz?q=1", "/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
