@@ -228,8 +228,8 @@ func TestSignOutOnAnotherHostReturnsToRD(t *testing.T) {
 
 // TestUnlabelledPagesAreKeptOutOfHistory: the browser decides what a page
 // is, not the upstream's first Content-Type line. An upstream answer with
-// no Content-Type gets one from the gateway's server, which sniffs the body
-// ("text/html; charset=utf-8" for a page), and of several Content-Type
+// no Content-Type reaches the browser without one, and the browser sniffs
+// the body (<!doctype html> makes it a page), and of several Content-Type
 // lines, or types on one line, browsers take the last: each reached the
 // browser as HTML only an identity could obtain, kept in its cache and its
 // back/forward cache for the next person at the computer. So did a
@@ -298,6 +298,9 @@ func TestUnlabelledPagesAreKeptOutOfHistory(t *testing.T) {
 		if cc := resp.Header.Values("Cache-Control"); len(cc) != 1 || cc[0] != want {
 			t.Errorf("GET %s as alice (%d, Content-Type %q): Cache-Control %q, want %q",
 				path, resp.StatusCode, resp.Header.Values("Content-Type"), cc, want)
+		}
+		if _, labelled := resp.Header["Content-Type"]; path == "/app/bare" && labelled {
+			t.Errorf("GET %s: Content-Type %q, want none, as the upstream sent it", path, resp.Header["Content-Type"])
 		}
 	}
 }

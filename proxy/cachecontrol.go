@@ -39,7 +39,11 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 			varyOnCredentials(resp.Header, ex.Header())
 		}
 	}
-	return h.watchAnswer(ex, resp)
+	if err := h.watchAnswer(ex, resp); err != nil {
+		return err
+	}
+	keepUnlabelled(resp.Header, ex.Header())
+	return nil
 }
 
 // keepPrivate makes an answer that only an identity could obtain unfit for
