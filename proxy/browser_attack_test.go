@@ -235,7 +235,9 @@ func TestSignOutOnAnotherHostReturnsToRD(t *testing.T) {
 // back/forward cache for the next person at the computer. So did a
 // Content-Type a browser cannot read, or reads as unknown (empty, "html",
 // */*, application/unknown, a quoted comma hiding the only valid type): it
-// sniffs the body, and <!doctype html> makes it a page. A 304 or 204
+// sniffs the body, and <!doctype html> makes it a page. A redirect with a
+// Location is followed, never shown, and keeps its directives (made
+// private); one without a Location shows its body. A 304 or 204
 // without a Content-Type has no body to show and keeps the upstream's
 // directives (made private): revalidating a script or an image must not
 // drop it from the browser's cache. Served by a real server: a
@@ -262,6 +264,13 @@ func TestUnlabelledPagesAreKeptOutOfHistory(t *testing.T) {
 			w.Header()["Content-Type"] = []string{`html;x=",text/css;"`}
 		case "/app/script":
 			w.Header()["Content-Type"] = []string{"text/javascript"}
+		case "/app/moved":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Location", "/app/new")
+			w.WriteHeader(http.StatusMovedPermanently)
+		case "/app/moved-nowhere":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(http.StatusFound)
 		case "/app/not-modified":
 			w.WriteHeader(http.StatusNotModified)
 			return
@@ -284,13 +293,15 @@ func TestUnlabelledPagesAreKeptOutOfHistory(t *testing.T) {
 		"/app/any-type":           "no-store",
 		"/app/quoted-comma":       "no-store",
 		"/app/script":             "private, max-age=600",
+		"/app/moved":              "private, max-age=600",
+		"/app/moved-nowhere":      "no-store",
 		"/app/not-modified":       "private, max-age=600",
 		"/app/no-content":         "private, max-age=600",
 	} {
 		req, _ := http.NewRequest("GET", srv.URL+path, nil)
 		req.Host = "gw.test"
 		withCookies(cookies)(req)
-		resp, err := srv.Client().Do(req)
+		resp, err := srv.Client().Transport.RoundTrip(req) // a redirect is not followed
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -152,14 +152,17 @@ func keepOutOfHistory(h, client http.Header) {
 }
 
 // isPage reports whether an answer may be shown as an HTML page, which a
-// browser keeps in its history: a Content-Type line naming text/html or
-// application/xhtml+xml (any case) among its types, not only the first
-// (browsers take the last), or an answer with a body that a browser
-// sniffs: no Content-Type (the gateway's server sniffs it too, "text/html"
-// for a page), or lines that name no valid type ("", "html") or a type
-// browsers read as unknown (*/*, unknown/unknown, application/unknown).
-// It does not allocate.
+// browser keeps in its history: not a redirect it follows (followed), and
+// a Content-Type line naming text/html or application/xhtml+xml (any
+// case) among its types, not only the first (browsers take the last), or
+// an answer with a body that a browser sniffs: no Content-Type (which
+// reaches the browser unlabelled, keepUnlabelled), or lines that name no
+// valid type ("", "html") or a type browsers read as unknown (*/*,
+// unknown/unknown, application/unknown). It does not allocate.
 func isPage(h http.Header, status int) bool {
+	if followed(h, status) {
+		return false
+	}
 	cts := h["Content-Type"]
 	for _, line := range cts {
 		for rest := line; rest != ""; {
