@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +68,36 @@ func TestUnlabelledAnswerKeepsNoContentType(t *testing.T) {
 		}
 	}
 	unlabelledInChromium(t, gw, app.URL)
+	unlabelledOverHTTP2(t, p, app.URL)
+}
+
+// unlabelledOverHTTP2 asks a TLS gateway for the upload over HTTP/2, whose
+// server in Go labels an answer the same way.
+func unlabelledOverHTTP2(t *testing.T, p *oidctest.Provider, app string) {
+	t.Helper()
+	kp := newKeyPair(t, "127.0.0.1")
+	vol := newSecretVolume(t, kp)
+	gw := startGateway(t, pickAddrs(t), tomlConfig{
+		PublicURL: "https://{{LISTEN}}",
+		Server: "tls_cert_file = \"" + filepath.Join(vol.dir, "tls.crt") + "\"\n" +
+			"tls_key_file = \"" + filepath.Join(vol.dir, "tls.key") + "\"\n",
+		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream: app,
+		Routes:   "[[routes]]\npath = \"/**\"\npublic = true\n",
+	}.String())
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(kp.certPEM)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}}
+	u := strings.Replace(gw.URL, "http://", "https://", 1) + "/files/1"
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ct, ok := resp.Header["Content-Type"]; resp.ProtoMajor != 2 || ok || string(body) != unlabelledUpload {
+		t.Errorf("GET %s over %s: Content-Type %q (present %v), body %q; want HTTP/2 and none", u, resp.Proto, ct, ok, body)
+	}
 }
 
 // unlabelledInChromium opens the upload in Chromium, from the application
