@@ -243,43 +243,7 @@ func TestSignOutOnAnotherHostReturnsToRD(t *testing.T) {
 // drop it from the browser's cache. Served by a real server: a
 // ResponseRecorder does not sniff after WriteHeader.
 func TestUnlabelledPagesAreKeptOutOfHistory(t *testing.T) {
-	f := newFixtureWith(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=600")
-		switch r.URL.Path {
-		case "/app/bare":
-			w.Header()["Content-Type"] = nil // sent without one
-		case "/app/two-lines":
-			w.Header()["Content-Type"] = []string{"text/plain", "text/html"}
-		case "/app/one-line-two-types":
-			w.Header()["Content-Type"] = []string{"text/plain, text/html"}
-		case "/app/empty-type":
-			w.Header()["Content-Type"] = []string{""}
-		case "/app/not-a-type":
-			w.Header()["Content-Type"] = []string{"html"}
-		case "/app/unknown-type":
-			w.Header()["Content-Type"] = []string{"application/unknown"}
-		case "/app/any-type":
-			w.Header()["Content-Type"] = []string{"*/*"}
-		case "/app/quoted-comma":
-			w.Header()["Content-Type"] = []string{`html;x=",text/css;"`}
-		case "/app/script":
-			w.Header()["Content-Type"] = []string{"text/javascript"}
-		case "/app/moved":
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.Header().Set("Location", "/app/new")
-			w.WriteHeader(http.StatusMovedPermanently)
-		case "/app/moved-nowhere":
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(http.StatusFound)
-		case "/app/not-modified":
-			w.WriteHeader(http.StatusNotModified)
-			return
-		case "/app/no-content":
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		_, _ = w.Write([]byte("<!doctype html><title>for " + r.Header.Get("X-Forwarded-User") + "</title>"))
-	})
+	f := newFixtureWith(t, unlabelledPagesApp)
 	srv := httptest.NewServer(f.h)
 	defer srv.Close()
 	cookies := f.cookies(t, f.session())
@@ -314,6 +278,46 @@ func TestUnlabelledPagesAreKeptOutOfHistory(t *testing.T) {
 			t.Errorf("GET %s: Content-Type %q, want none, as the upstream sent it", path, resp.Header["Content-Type"])
 		}
 	}
+}
+
+// unlabelledPagesApp is TestUnlabelledPagesAreKeptOutOfHistory's upstream:
+// a page under each path's Content-Type, status and Location.
+func unlabelledPagesApp(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "max-age=600")
+	switch r.URL.Path {
+	case "/app/bare":
+		w.Header()["Content-Type"] = nil // sent without one
+	case "/app/two-lines":
+		w.Header()["Content-Type"] = []string{"text/plain", "text/html"}
+	case "/app/one-line-two-types":
+		w.Header()["Content-Type"] = []string{"text/plain, text/html"}
+	case "/app/empty-type":
+		w.Header()["Content-Type"] = []string{""}
+	case "/app/not-a-type":
+		w.Header()["Content-Type"] = []string{"html"}
+	case "/app/unknown-type":
+		w.Header()["Content-Type"] = []string{"application/unknown"}
+	case "/app/any-type":
+		w.Header()["Content-Type"] = []string{"*/*"}
+	case "/app/quoted-comma":
+		w.Header()["Content-Type"] = []string{`html;x=",text/css;"`}
+	case "/app/script":
+		w.Header()["Content-Type"] = []string{"text/javascript"}
+	case "/app/moved":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Location", "/app/new")
+		w.WriteHeader(http.StatusMovedPermanently)
+	case "/app/moved-nowhere":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusFound)
+	case "/app/not-modified":
+		w.WriteHeader(http.StatusNotModified)
+		return
+	case "/app/no-content":
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	_, _ = w.Write([]byte("<!doctype html><title>for " + r.Header.Get("X-Forwarded-User") + "</title>"))
 }
 
 // useCookieStore gives c a cookie store and login states of cc, sealed
