@@ -59,7 +59,7 @@ func eachPart(data []byte, boundary string, cut bool, fn func(string)) error {
 			return errAmbiguousParts
 		}
 	}
-	if raw, ok := rawNamingLines(v); !ok || seen < raw {
+	if raw, ok := rawNamingLines(v, boundary); !ok || seen < raw {
 		return errAmbiguousParts
 	}
 	return nil
@@ -83,15 +83,21 @@ func naming(s string) bool {
 	return hasMethodWord(s) || containsFold(s, "name*") || strings.Contains(s, "=?")
 }
 
-// rawNamingLines counts the lines of body that mention Content-Disposition
-// or Content-ID anywhere (Rack before 3.1 matches them anywhere in a part's
-// head, other headers' values and folded lines included) and mention
-// "method", name* or "=?": what a lax parser could take as a part's name.
-// It reports false for such a line that ends in a bare LF, which Tomcat
-// does not end a header line at.
-func rawNamingLines(body string) (int, bool) {
-	n := 0
+// rawNamingLines counts the lines of body's heads (headSpans) that mention
+// Content-Disposition or Content-ID anywhere (Rack before 3.1 matches them
+// anywhere in a part's head, other headers' values and folded lines
+// included) and mention "method", name* or "=?": what a lax parser could
+// take as a part's name. It reports false for such a line that ends in a
+// bare LF, which Tomcat does not end a header line at. A part's content
+// (an uploaded file's lines) is no head to any parser and is not counted.
+func rawNamingLines(body, boundary string) (int, bool) {
+	spans, k, off, n := headSpans(body, boundary), 0, 0, 0
 	for line := range strings.Lines(body) {
+		at := off
+		off += len(line)
+		if !overlaps(spans, &k, at, len(line)) {
+			continue
+		}
 		if !containsFold(line, "content-disposition") && !containsFold(line, "content-id") {
 			continue
 		}

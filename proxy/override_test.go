@@ -88,6 +88,18 @@ func TestMethodOverrideParsing(t *testing.T) {
 			form: "--b\r\nContent-Disposition: form-data; name=_method x\r\n\r\ndelete\r\n--b--\r\n"},
 		{name: "multipart names that disagree", kind: multipartForm, boundary: "b", status: 400,
 			form: "--b\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\ndelete\r\n--b--\r\n"},
+		{name: "multipart file holding a saved e-mail", kind: multipartForm, boundary: "b", want: "",
+			form: "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"m.eml\"\r\n\r\nSubject: payment method\r\n" +
+				"Content-Disposition: attachment; filename=\"=?UTF-8?B?w6k=?=.pdf\"\r\n\r\nx\r\n--b--\r\n"},
+		{name: "multipart file holding a saved e-mail with LF lines", kind: multipartForm, boundary: "b", want: "",
+			form: "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"m.eml\"\r\n\r\nSubject: payment method\n" +
+				"Content-Disposition: attachment; filename*=UTF-8''%C3%A9.pdf\n\nx\r\n--b--\r\n"},
+		{name: "multipart boundary in another case in a file", kind: multipartForm, boundary: "b", status: 400,
+			form: "--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n--B\r\nContent-Disposition: form-data; name=_method\r\n\r\ndelete\r\n--b--\r\n"},
+		{name: "multipart boundary inside a line of a file", kind: multipartForm, boundary: "b", status: 400,
+			form: "--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx --b\r\nContent-Disposition: form-data; name=_method\r\n\r\ndelete\r\n--b--\r\n"},
+		{name: "multipart head past an LF blank line (Rack, Tomcat)", kind: multipartForm, boundary: "b", status: 400,
+			form: "--b\r\nX-A: 1\r\n\nContent-Disposition: form-data; name=_method\r\n\r\ndelete\r\n--b--\r\n"},
 		{name: "json and form kinds", kind: urlencodedForm | jsonForm, form: `{"_method":"delete"}`, want: "DELETE"},
 		{name: "multipart Content-ID", kind: multipartForm, boundary: "b",
 			form: "--b\r\nContent-ID: <_method>\r\n\r\ndelete\r\n--b--\r\n", want: "DELETE"},
