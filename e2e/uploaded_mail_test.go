@@ -40,6 +40,11 @@ var savedMail = strings.Join([]string{
 	"",
 }, "\r\n")
 
+// apiNotes is a developer's notes on an API, as a text file: it mentions
+// Content-Disposition and, on the next line, name=access_token.
+const apiNotes = "To send the token in a form, give its part a Content-Disposition\r\n" +
+	"with name=access_token (RFC 6750 section 2.2), or better, a header.\r\n"
+
 // TestUploadedMailReachesApp: a saved e-mail uploaded as a file, from
 // Chromium's FormData and curl -F, with CRLF line ends (as Outlook saves
 // it) and LF ones (as Thunderbird and mbox tools on Unix do), reaches the
@@ -48,6 +53,9 @@ var savedMail = strings.Join([]string{
 // "name*" or "=?" as a part's header, the uploaded file's own lines
 // included, and refused an LF one outright: every such upload was a 400
 // "a multipart body whose _method part could be read more than one way".
+// A text file that mentions Content-Disposition and then name=access_token
+// was read as a part's head too, and a signed-in upload of it was a 400
+// "access tokens are not accepted in the request body".
 func TestUploadedMailReachesApp(t *testing.T) {
 	t.Parallel()
 	p := oidctest.New(t, oidctest.Options{})
@@ -60,29 +68,31 @@ func TestUploadedMailReachesApp(t *testing.T) {
 	ck := sessionCookie(t, c, gw)
 	ctx, cancel := context.WithTimeout(newChromium(t), 90*time.Second)
 	defer cancel()
-	for _, mail := range []string{savedMail, strings.ReplaceAll(savedMail, "\r\n", "\n")} {
-		want := `got note="q3 figures" file="invoice.eml" text=` + strconv.Quote(mail)
+	for _, f := range []struct{ name, text string }{
+		{"invoice.eml", savedMail}, {"invoice.eml", strings.ReplaceAll(savedMail, "\r\n", "\n")}, {"api-notes.txt", apiNotes},
+	} {
+		want := `got note="q3 figures" file="` + f.name + `" text=` + strconv.Quote(f.text)
 		for _, base := range []string{"/public/", "/app/"} {
-			if got := curlUpload(t, gw.URL+base+"receive", ck, mail); got != want {
-				t.Errorf("curl -F of a saved e-mail to %s: %q, want %q", base, got, want)
+			if got := curlUpload(t, gw.URL+base+"receive", ck, f.name, f.text); got != want {
+				t.Errorf("curl -F of %s to %s: %q, want %q", f.name, base, got, want)
 			}
-			if got := chromiumUpload(t, ctx, gw.URL+base, mail); got != "200 "+want {
-				t.Errorf("Chromium's FormData with a saved e-mail to %s: %q, want 200 %s", base, got, want)
+			if got := chromiumUpload(t, ctx, gw.URL+base, f.name, f.text); got != "200 "+want {
+				t.Errorf("Chromium's FormData with %s to %s: %q, want 200 %s", f.name, base, got, want)
 			}
 		}
 	}
 }
 
-// curlUpload posts mail as the file invoice.eml with curl -F, the
-// session cookie ck and a note, and returns what the application said.
-func curlUpload(t *testing.T, u string, ck *http.Cookie, mail string) string {
+// curlUpload posts text as the file name with curl -F, the session
+// cookie ck and a note, and returns what the application said.
+func curlUpload(t *testing.T, u string, ck *http.Cookie, name, text string) string {
 	t.Helper()
-	f := filepath.Join(t.TempDir(), "invoice.eml")
-	if err := os.WriteFile(f, []byte(mail), 0o644); err != nil {
+	f := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command("curl", "-sS", "-b", ck.Name+"="+ck.Value, "-F", "note=q3 figures",
-		"-F", "file=@"+f+";type=message/rfc822", u).CombinedOutput()
+		"-F", "file=@"+f, u).CombinedOutput()
 	if err != nil {
 		t.Fatalf("curl %s: %v\n%s", u, err, out)
 	}
@@ -90,14 +100,14 @@ func curlUpload(t *testing.T, u string, ck *http.Cookie, mail string) string {
 }
 
 // chromiumUpload opens base's form in Chromium and sends it with a
-// FormData holding mail as invoice.eml; it returns the status and text.
-func chromiumUpload(t *testing.T, ctx context.Context, base, mail string) string {
+// FormData holding text as the file name; it returns the status and text.
+func chromiumUpload(t *testing.T, ctx context.Context, base, name, text string) string {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"form"), chromedp.WaitVisible("#ready")); err != nil {
 		t.Fatalf("%sform: %v", base, err)
 	}
 	fetch := `(() => { const fd = new FormData(document.getElementById("up"));
-		fd.set("file", new File([` + strconv.Quote(mail) + `], "invoice.eml", {type: "message/rfc822"}));
+		fd.set("file", new File([` + strconv.Quote(text) + `], ` + strconv.Quote(name) + `));
 		return fetch("receive", {method: "POST", body: fd}).then(async r => r.status + " " + (await r.text()).trim()) })()`
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](fetch, chromedp.EvalAwaitPromise))
 	if err != nil {
