@@ -21,11 +21,11 @@ func isAccessTokenName(k string) bool { return isParamName(k, accessTokenParam) 
 // a signed-in user's request carrying another user's token in a
 // multipart or JSON body was authorized as the one and served as the
 // other.
-func bodyHasAccessToken(kind formKind, data []byte) bool {
+func bodyHasAccessToken(kind formKind, data []byte, boundary string) bool {
 	if kind&urlencodedForm != 0 && hasAccessTokenParam(view(data)) {
 		return true
 	}
-	if kind&multipartForm != 0 && partNamesAccessToken(view(data)) {
+	if kind&multipartForm != 0 && partNamesAccessToken(view(data), boundary) {
 		return true
 	}
 	found := false
@@ -43,22 +43,46 @@ func bodyHasAccessToken(kind formKind, data []byte) bool {
 // with the lines that continue it (folded, or without a colon, which
 // Rack's pattern crosses), for every name= reading (nameReadings), the
 // RFC 2231 name* Go decodes, and a Content-ID's value (Rack's name of a
-// part without one). One pass over the body: no line is read twice.
-func partNamesAccessToken(body string) bool {
+// part without one). Only what a parser may read as a head is read
+// (headSpans): a part's content, an uploaded text that mentions
+// Content-Disposition and then name=access_token, is no head to any of
+// them. One pass over the body: no line is read twice.
+func partNamesAccessToken(body, boundary string) bool {
 	if !containsFold(body, "access") && !containsFold(body, "name*") {
 		return false
 	}
+	spans, k := headSpans(body, boundary), 0
 	start, off := 0, 0
 	for line := range strings.Lines(body) {
 		if off > start && !continues(line) {
-			if headerNamesAccessToken(body[start:off]) {
+			if spannedNamesAccessToken(body, spans, &k, start, off) {
 				return true
 			}
 			start = off
 		}
 		off += len(line)
 	}
-	return headerNamesAccessToken(body[start:])
+	return spannedNamesAccessToken(body, spans, &k, start, len(body))
+}
+
+// spannedNamesAccessToken reads each piece of the header body[start:end]
+// that lies in a head span as one header (headerNamesAccessToken). Headers
+// come in order, so *k skips the spans that end before this one: spans and
+// headers are each disjoint, and the pairs that meet are at most as many
+// as both, however many boundaries a body repeats.
+func spannedNamesAccessToken(body string, spans []span, k *int, start, end int) bool {
+	for *k < len(spans) && spans[*k].end <= start {
+		*k++
+	}
+	for _, s := range spans[*k:] {
+		if s.start >= end {
+			break
+		}
+		if headerNamesAccessToken(body[max(start, s.start):min(end, s.end)]) {
+			return true
+		}
+	}
+	return false
 }
 
 // continues reports whether a line of a part's head continues the header

@@ -97,7 +97,7 @@ func (h *Handler) decideBody(ex *exchange, r *http.Request, q request) error {
 		}
 	}
 	if ex.identified {
-		return formTokenIn(ex)
+		return formTokenIn(ex, r)
 	}
 	return nil
 }
@@ -119,13 +119,22 @@ func (h *Handler) formToken(ex *exchange, r *http.Request, kinds formKind) error
 	if _, _, err := h.readForm(ex, r); err != nil {
 		return err
 	}
-	return formTokenIn(ex)
+	return formTokenIn(ex, r)
 }
 
-// formTokenIn refuses an access_token in the body readForm read, of any
-// kind it read it as (bodyHasAccessToken).
-func formTokenIn(ex *exchange) error {
-	if ex.form != 0 && bodyHasAccessToken(ex.form, ex.formData()) {
+// formTokenIn refuses an access_token in the body readForm read from r, of
+// any kind it read it as (bodyHasAccessToken). A multipart body's boundary
+// is read again from r's Content-Type (readForm checked it): kept in the
+// exchange, it would push every exchange past its allocation size class.
+func formTokenIn(ex *exchange, r *http.Request) error {
+	if ex.form == 0 {
+		return nil
+	}
+	var boundary string
+	if ex.form&multipartForm != 0 {
+		boundary, _ = multipartBoundary(r.Header.Get("Content-Type"))
+	}
+	if bodyHasAccessToken(ex.form, ex.formData(), boundary) {
 		return badRequest("access tokens are not accepted in the request body", nil)
 	}
 	return nil
