@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -228,15 +229,24 @@ func eachParam(s string, fn func(string)) {
 	}
 }
 
-// lenientUnescape decodes "+" and every well-formed %XX escape of s and
-// keeps malformed ones as they are (PHP's urldecode); the result is a new
-// string.
+// lenientUnescape decodes "+", every well-formed %XX escape of s and every
+// %uXXXX escape, and keeps malformed ones as they are (PHP's urldecode);
+// the result is a new string. Classic ASP.NET (HttpUtility.UrlDecode) and
+// Perl's CGI.pm decode %uXXXX too: "access%u005Ftoken" is access_token to
+// them. Read as PHP reads it, that name kept its "%u005F" and passed, and
+// since the query reaches the application as sent, url.ParseQuery no
+// longer drops it. A name that PHP reads as a parameter's holds no '%', so
+// decoding more escapes only finds more names.
 func lenientUnescape(s string) string {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c == '+' {
 			c = ' '
+		} else if r, n := unicodeEscape(s[i:]); n > 0 {
+			b = utf8.AppendRune(b, r)
+			i += n - 1
+			continue
 		} else if c == '%' && i+2 < len(s) {
 			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
 				c = byte(v)
@@ -246,6 +256,19 @@ func lenientUnescape(s string) string {
 		b = append(b, c)
 	}
 	return string(b)
+}
+
+// unicodeEscape reads a %uXXXX escape (u in either case) at the start of s:
+// its code point and length, or 0 when s starts with none.
+func unicodeEscape(s string) (rune, int) {
+	if len(s) < 6 || s[0] != '%' || s[1] != 'u' && s[1] != 'U' {
+		return 0, 0
+	}
+	v, err := strconv.ParseUint(s[2:6], 16, 16)
+	if err != nil {
+		return 0, 0
+	}
+	return rune(v), 6
 }
 
 // eachField calls fn with the value of every top-level member of a JSON

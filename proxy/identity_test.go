@@ -261,6 +261,11 @@ func TestHasAccessTokenParam(t *testing.T) {
 		"access_token[]=x":          true,
 		"access_token%00x=x":        true,
 		"access.tokens=x":           false,
+		"access%u005Ftoken=x":       true,
+		"%u0061ccess%u005ftoken=x":  true,
+		"access%U005Ftoken%u0000=x": true,
+		"access%u5Ftoken=x":         false,
+		"access%u005Ftokens=x":      false,
 	} {
 		if got := hasAccessTokenParam(in); got != want {
 			t.Errorf("hasAccessTokenParam(%q) = %v, want %v", in, got, want)

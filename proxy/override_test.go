@@ -54,6 +54,8 @@ func TestMethodOverrideParsing(t *testing.T) {
 		{name: "Rack drops brackets", kind: urlencodedForm, form: "[_method]=delete", want: "DELETE"},
 		{name: "array parameter", query: "_method[]=delete", want: "DELETE"},
 		{name: "encoded letters", query: "%5F%6Dethod=delete", want: "DELETE"},
+		{name: "ASP.NET and CGI.pm decode %u", query: "%u005Fmethod=delete", want: "DELETE"},
+		{name: "%u in a form", kind: urlencodedForm, form: "%U005f%u006Dethod=put", want: "PUT"},
 		{name: "another name", query: "payment_method=card&x_method=1", want: ""},
 		{name: "PHP ends a name at NUL", query: "_method%00x=delete", want: "DELETE"},
 		{name: "a malformed escape after the NUL", query: "_method%00%=DELETE", want: "DELETE"},
