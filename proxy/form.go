@@ -164,9 +164,12 @@ func (ex *exchange) formCut() bool {
 	return ex.form != 0 && ex.body != nil && len(ex.body.data) > preReadLimit
 }
 
-// isOverrideName reports whether a parameter name reads as "_method" to
-// one of the frameworks (isParamName).
-func isOverrideName(k string) bool { return isParamName(k, overrideParam) }
+// isOverrideName reports whether a parameter name reads as "_method", or
+// as ASP.NET MVC's "X-HTTP-Method-Override", to one of the frameworks
+// (isParamName).
+func isOverrideName(k string) bool {
+	return isParamName(k, overrideParam) || isParamName(k, overrideField)
+}
 
 // isParamName reports whether a (decoded) parameter name k reads as the
 // name want (at most 32 bytes) to one of the frameworks, in any case: PHP

@@ -17,6 +17,14 @@ import (
 // forms) and decides it as both methods (decideOverride).
 const overrideParam = "_method"
 
+// overrideField is the form field and query parameter by which ASP.NET MVC
+// (GetHttpMethodOverride, which [HttpDelete] and the other verb attributes
+// match) turns a POST into another method when no header of that name
+// does: the gateway removes the header, but a POST /items/1 with
+// ?X-HTTP-Method-Override=DELETE was decided as a POST alone and its
+// DELETE performed. It is decided as _method is.
+const overrideField = "x-http-method-override"
+
 // anyMethod is the override of a POST whose body could not be read whole
 // (unreadBody): a _method in it could name any method.
 const anyMethod = "*"
