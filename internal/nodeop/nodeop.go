@@ -82,6 +82,10 @@ type Client struct {
 	PostLogoutRedirectURIs []string
 	// BackchannelLogoutURI, when set, receives logout tokens (with sid).
 	BackchannelLogoutURI string
+	// UserinfoSignedResponseAlg, when set (e.g. "RS256"), registers the
+	// client for signed userinfo (OpenID Connect Core 5.3.2): the userinfo
+	// endpoint answers application/jwt instead of JSON.
+	UserinfoSignedResponseAlg string
 }
 
 // Options configures the provider. Zero values mean: no resource server,
@@ -122,11 +126,12 @@ type serverConfig struct {
 }
 
 type clientConfig struct {
-	ID                     string   `json:"client_id"`
-	Secret                 string   `json:"client_secret"`
-	RedirectURIs           []string `json:"redirect_uris"`
-	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
-	BackchannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty"`
+	ID                        string   `json:"client_id"`
+	Secret                    string   `json:"client_secret"`
+	RedirectURIs              []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs    []string `json:"post_logout_redirect_uris"`
+	BackchannelLogoutURI      string   `json:"backchannel_logout_uri,omitempty"`
+	UserinfoSignedResponseAlg string   `json:"userinfo_signed_response_alg,omitempty"`
 }
 
 type resourceInfo struct {

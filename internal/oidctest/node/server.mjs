@@ -6,7 +6,8 @@
 //   {
 //     "port": 43123,
 //     "clients": [{ "client_id": "...", "client_secret": "...", "redirect_uris": [...],
-//                   "post_logout_redirect_uris": [...], "backchannel_logout_uri": "..." }],
+//                   "post_logout_redirect_uris": [...], "backchannel_logout_uri": "...",
+//                   "userinfo_signed_response_alg": "RS256" }],
 //     "resource": { "indicator": "urn:portcullis", "audience": "portcullis",
 //                   "scopes": ["dashboards:read"] },
 //     "accessTokenTTL": 3600,
@@ -45,6 +46,9 @@ function clientMetadata(c) {
     redirect_uris: code ? c.redirect_uris : [],
     post_logout_redirect_uris: c.post_logout_redirect_uris || [],
   };
+  if (c.userinfo_signed_response_alg) {
+    m.userinfo_signed_response_alg = c.userinfo_signed_response_alg;
+  }
   if (c.backchannel_logout_uri) {
     m.backchannel_logout_uri = c.backchannel_logout_uri;
     m.backchannel_logout_session_required = true;
@@ -124,6 +128,9 @@ const configuration = {
     revocation: { enabled: true },
     introspection: { enabled: true },
     rpInitiatedLogout: { enabled: true },
+    // Only clients registered with userinfo_signed_response_alg get signed
+    // userinfo (application/jwt); the others keep plain JSON.
+    jwtUserinfo: { enabled: true },
     backchannelLogout: { enabled: true },
     clientCredentials: { enabled: true },
     resourceIndicators: {
