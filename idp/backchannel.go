@@ -120,9 +120,16 @@ func endpointName(u *url.URL) string {
 // a 200 response, at most 1 MiB. Transport failures, redirects and 5xx
 // statuses wrap ErrUnavailable; other statuses are plain errors.
 func (c *Client) getJSON(ctx context.Context, u, bearer string, accept ...string) ([]byte, error) {
+	body, _, err := c.getBody(ctx, u, bearer, accept...)
+	return body, err
+}
+
+// getBody is getJSON that also returns the response's Content-Type: a
+// userinfo endpoint may answer a signed JWT instead of JSON.
+func (c *Client) getBody(ctx context.Context, u, bearer string, accept ...string) ([]byte, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	req.Header.Set("Accept", "application/json")
 	if len(accept) > 0 {
@@ -133,18 +140,18 @@ func (c *Client) getJSON(ctx context.Context, u, bearer string, accept ...string
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, "", fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, "", fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	if resp.StatusCode >= 500 {
-		return nil, fmt.Errorf("%w: status %d", ErrUnavailable, resp.StatusCode)
+		return nil, "", fmt.Errorf("%w: status %d", ErrUnavailable, resp.StatusCode)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("idp: GET %s: status %d", endpointName(req.URL), resp.StatusCode)
+		return nil, "", fmt.Errorf("idp: GET %s: status %d", endpointName(req.URL), resp.StatusCode)
 	}
-	return body, nil
+	return body, resp.Header.Get("Content-Type"), nil
 }

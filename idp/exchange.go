@@ -395,11 +395,15 @@ func (c *Client) completeFromUserinfo(ctx context.Context, m *metadata, accessTo
 	return userinfoNames(ui), nil
 }
 
-// userinfo GETs a JSON object with the access token.
+// userinfo GETs a JSON object with the access token, or the signed JWT
+// that holds one (signedUserinfo).
 func (c *Client) userinfo(ctx context.Context, u, accessToken, accept string) (map[string]any, error) {
-	body, err := c.getJSON(c.providerCtx(ctx, "userinfo"), u, accessToken, accept)
+	body, ctype, err := c.getBody(c.providerCtx(ctx, "userinfo"), u, accessToken, accept)
 	if err != nil {
 		return nil, fmt.Errorf("idp: userinfo: %w", err)
+	}
+	if isJWTMediaType(ctype) {
+		return c.signedUserinfo(ctx, u, string(body))
 	}
 	var claims map[string]any
 	if err := json.Unmarshal(body, &claims); err != nil || claims == nil {
