@@ -274,7 +274,7 @@ func (h *Handler) loginBusy() *httpError {
 // checkCallbackParams refuses, before any token request, a callback with a
 // repeated code, state or iss, a code together with an error, no state, or
 // an iss that is missing where RFC 9207 requires it or differs from the
-// provider's issuer.
+// provider's issuer (when one is configured).
 func (h *Handler) checkCallbackParams(q url.Values) error {
 	bad := func(reason string) error {
 		h.metrics.login("failed", "bad_request")
@@ -300,7 +300,11 @@ func (h *Handler) checkCallbackParams(q url.Values) error {
 	if h.login.IssuerParameterSupported() && !hasIss {
 		return bad("The sign-in response does not name its issuer.")
 	}
-	if hasIss && iss[0] != h.login.Issuer() {
+	// Plain OAuth 2.0 (no issuer configured, no discovery) has no issuer
+	// to compare with: a provider that sends iss anyway (RFC 9207 servers
+	// do in every response) was refused at every sign-in. Its one
+	// authorization server leaves no mix-up for iss to reveal.
+	if hasIss && h.login.Issuer() != "" && iss[0] != h.login.Issuer() {
 		return bad("The sign-in response comes from another issuer.")
 	}
 	return nil
