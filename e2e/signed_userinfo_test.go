@@ -13,8 +13,8 @@ import (
 // (application/jwt, OpenID Connect Core 5.3.2), which node oidc-provider
 // (OpenID-certified) sends whatever the Accept header says. The gateway
 // read every userinfo answer as JSON: the sign-in was a 502 "Sign-in
-// failed" and, had it gone through, every refresh would have ended the
-// session. The signed answer is now verified as an ID token is (the
+// failed" (and a refresh kept the sign-in's userinfo claims, unread). The
+// signed answer is now verified as an ID token is (the
 // provider's keys, iss, aud) and its claims are read.
 func TestSignedUserinfoSignsIn(t *testing.T) {
 	t.Parallel()

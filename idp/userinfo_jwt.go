@@ -25,7 +25,7 @@ var envelopeClaims = []string{"iss", "aud", "exp", "iat", "nbf", "jti"}
 
 // signedUserinfo reads the claims of a userinfo answer sent as a JWT. It
 // was read as JSON, so that every sign-in with such a client failed (and
-// every refresh ended the session). It is verified as an ID token is: the
+// no refresh could read it). It is verified as an ID token is: the
 // provider's keys and algorithms, iss the issuer, aud naming the client,
 // and its exp if it has one; unsigned, encrypted (the gateway holds no
 // decryption key) or from a provider without discovery (no keys to check
