@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
 // uploadPage is an application's upload form: a file input and a text
@@ -58,9 +56,7 @@ func uploadApp(t *testing.T) *httptest.Server {
 // saw it. Both reach the application, signed in and on a public route.
 func TestChromiumUploadReachesApp(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, uploadApp(t).URL, "",
-		"[[routes]]\npath = \"/public/**\"\npublic = true\n\n[[routes]]\npath = \"/**\"\n"))
+	gw := startPublicAndSignedIn(t, uploadApp(t).URL)
 	ctx, cancel := context.WithTimeout(newChromium(t), 90*time.Second)
 	defer cancel()
 	const want = `got note="q3 figures" file="report.csv" text="region,total\n north,12\n"`

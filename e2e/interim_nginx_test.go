@@ -39,8 +39,7 @@ func TestEarlyHintsBehindNginxCache(t *testing.T) {
 	defer app.Close()
 	p := oidctest.New(t, oidctest.Options{})
 	a := pickAddrs(t)
-	gw := startGateway(t, a, oidctestConfig(p, app.URL, "",
-		"[[routes]]\npath = \"/public/**\"\npublic = true\n\n[[routes]]\npath = \"/**\"\n"))
+	gw := startGateway(t, a, oidctestConfig(p, app.URL, "", publicAndSignedIn))
 	alice := browser(t)
 	if status, body, _ := get(t, alice, gw.URL+"/x"); status != 200 || !strings.Contains(body, "alice") {
 		t.Fatalf("alice's login: %d %q", status, body)

@@ -36,10 +36,7 @@ var sentQueries = []string{
 // a 400.
 func TestQueryReachesAppAsSent(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
-	up := newUpstream(t)
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "",
-		"[[routes]]\npath = \"/public/**\"\npublic = true\n\n[[routes]]\npath = \"/**\"\n"))
+	gw := startPublicAndSignedIn(t, newUpstream(t).URL)
 	c := browser(t)
 	loginThrough(t, c, gw, "alice")
 	ck := sessionCookie(t, c, gw)

@@ -3,8 +3,6 @@ package e2e
 import (
 	"net/http"
 	"testing"
-
-	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
 // unicodeEscapedTokens are query strings whose parameter name is
@@ -26,13 +24,7 @@ var unicodeEscapedTokens = []string{
 // application that takes access_token from the query.
 func TestUnicodeEscapedTokenRefused(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
-	up := newUpstream(t)
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "",
-		"[[routes]]\npath = \"/public/**\"\npublic = true\n\n[[routes]]\npath = \"/**\"\n"))
-	c := browser(t)
-	loginThrough(t, c, gw, "alice")
-	ck := sessionCookie(t, c, gw)
+	gw, up, ck := aliceOnPublicAndSignedIn(t)
 	for _, q := range unicodeEscapedTokens {
 		for _, base := range []string{"/public/x", "/app/x"} {
 			u := gw.URL + base + "?" + q

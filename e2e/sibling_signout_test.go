@@ -79,7 +79,7 @@ func TestSiblingSignOutInChromium(t *testing.T) {
 		Server:    `allowed_redirect_hosts = ["portal.` + siblingDomain + `:` + sibPort + `"]`,
 		Provider:  oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
 		Upstream:  up.URL,
-		Routes:    "[[routes]]\npath = \"/public/**\"\npublic = true\n\n[[routes]]\npath = \"/**\"\n",
+		Routes:    publicAndSignedIn,
 	}.String())
 	ctx := siblingChromium(t)
 	step, cancel := context.WithTimeout(ctx, 60*time.Second)

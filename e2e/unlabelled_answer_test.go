@@ -46,8 +46,7 @@ func TestUnlabelledAnswerKeepsNoContentType(t *testing.T) {
 	t.Parallel()
 	p := oidctest.New(t, oidctest.Options{})
 	app := newUnlabelledApp(t)
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, app.URL, "",
-		"[[routes]]\npath = \"/public/**\"\npublic = true\n\n[[routes]]\npath = \"/**\"\n"))
+	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, app.URL, "", publicAndSignedIn))
 	c := browser(t)
 	if status, _, _ := get(t, c, gw.URL+"/app/home"); status != http.StatusOK {
 		t.Fatalf("sign-in: %d", status)

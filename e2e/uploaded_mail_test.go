@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
 // savedMail is an e-mail as a mail client saves it (an .eml file): a
@@ -58,9 +56,7 @@ const apiNotes = "To send the token in a form, give its part a Content-Dispositi
 // "access tokens are not accepted in the request body".
 func TestUploadedMailReachesApp(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, uploadApp(t).URL, "",
-		"[[routes]]\npath = \"/public/**\"\npublic = true\n\n[[routes]]\npath = \"/**\"\n"))
+	gw := startPublicAndSignedIn(t, uploadApp(t).URL)
 	c := browser(t)
 	if status, body, _ := get(t, c, gw.URL+"/app/form"); status != http.StatusOK {
 		t.Fatalf("sign-in: %d\n%s", status, body)
