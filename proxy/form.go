@@ -24,12 +24,16 @@ const (
 	anyForm = urlencodedForm | multipartForm | jsonForm
 )
 
+// urlencodedType is the media type of a URL-encoded form.
+const urlencodedType = "application/x-www-form-urlencoded"
+
 // formOf returns what r's body may be read as, as leniently as the
 // frameworks read it (the media type ends at ";", "," or a space; any
-// multipart type counts), and a multipart boundary. Only such bodies are
-// read for the decision (readForm). Two Content-Type headers, or a
-// multipart type without a single boundary, are a 400: the gateway and the
-// application could read them differently.
+// type that begins with urlencodedType and any multipart type count), and
+// a multipart boundary. Only such bodies are read for the decision
+// (readForm). Two Content-Type headers, or a multipart type without a
+// single boundary, are a 400: the gateway and the application could read
+// them differently.
 func formOf(r *http.Request) (formKind, string, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return 0, "", nil
@@ -56,11 +60,16 @@ func formOf(r *http.Request) (formKind, string, error) {
 	if i := strings.IndexAny(mt, ";, \t"); i >= 0 {
 		mt = mt[:i]
 	}
-	if (mt == "application/x-www-form-urlencoded" || strings.HasPrefix(mt, "multipart/")) && !asciiCharset(ct) {
+	// Classic ASP.NET (Request.Form) and Perl's CGI.pm read a body as a
+	// form when its type only begins with the form's: to them
+	// "application/x-www-form-urlencodedx" is one, and MVC takes its
+	// X-HTTP-Method-Override field.
+	urlencoded := strings.HasPrefix(mt, urlencodedType)
+	if (urlencoded || strings.HasPrefix(mt, "multipart/")) && !asciiCharset(ct) {
 		return 0, "", badRequest("a form in a character set that is not ASCII-compatible", nil)
 	}
 	switch {
-	case mt == "application/x-www-form-urlencoded":
+	case urlencoded:
 		kind |= urlencodedForm
 	case strings.HasPrefix(mt, "multipart/"):
 		b, err := multipartBoundary(ct)
