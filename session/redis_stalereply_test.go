@@ -22,7 +22,7 @@ import (
 // session, a late "OK" accept the claim twice.
 func TestRedisLateRepliesNeverAnswerLaterCalls(t *testing.T) {
 	clock := newTestClock()
-	store, raw, p, _ := newTestRedisStore(t, clock)
+	store, _, p, _ := newTestRedisStore(t, clock)
 	cs := saveCookies(t, store, nil, testSession(t, clock.Now(), 5, 300))
 	other := saveCookies(t, store, nil, testSession(t, clock.Now(), 2, 200))
 	for _, c := range [][]*http.Cookie{cs, other} {
@@ -32,22 +32,7 @@ func TestRedisLateRepliesNeverAnswerLaterCalls(t *testing.T) {
 	}
 	ctx := context.Background()
 	resume := hang(t, p)
-	var wg sync.WaitGroup
-	for i := range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			switch i % 4 {
-			case 0, 1:
-				_, _ = store.Load(requestWith(cs)) // the autopipelined GETRANGE
-			case 2:
-				_, _ = store.FirstUse(ctx, "stale-"+string(rune('a'+i%26)), time.Minute)
-			default:
-				_, _ = store.Used(ctx, "never-claimed")
-			}
-		}()
-	}
-	wg.Wait()
+	timeOutCalls(store, cs, 64)
 	resume()
 	// Redis now answers the timed-out commands; give the replies time to land.
 	time.Sleep(200 * time.Millisecond)
@@ -71,5 +56,27 @@ func TestRedisLateRepliesNeverAnswerLaterCalls(t *testing.T) {
 	if again, err := store.FirstUse(ctx, "fresh", time.Minute); err != nil || again {
 		t.Fatalf("second FirstUse of the same key = %v, %v; want false", again, err)
 	}
-	_ = raw
+}
+
+// timeOutCalls makes n calls at once while Redis hangs, so that each times
+// out with its request sent: session checks (autopipelined), one-time
+// claims and lookups (pooled connections).
+func timeOutCalls(store *RedisStore, cs []*http.Cookie, n int) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch i % 4 {
+			case 0, 1:
+				_, _ = store.Load(requestWith(cs))
+			case 2:
+				_, _ = store.FirstUse(ctx, "stale-"+string(rune('a'+i%26)), time.Minute)
+			default:
+				_, _ = store.Used(ctx, "never-claimed")
+			}
+		}()
+	}
+	wg.Wait()
 }
