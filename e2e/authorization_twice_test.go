@@ -90,13 +90,11 @@ func errorCode(tb testing.TB, body string) string {
 // TestTwoAuthorizationHeadersBehindFrontProxies: behind each documented
 // front proxy, a public path asked for with two Authorization headers never
 // reaches the application (the gateway's 400 is nginx's 500, as every
-// forward-auth error is), while one Authorization header still does.
+// forward-auth error is, ingress-nginx's too), while one Authorization
+// header still does.
 func TestTwoAuthorizationHeadersBehindFrontProxies(t *testing.T) {
 	t.Parallel()
-	for _, front := range []struct {
-		name  string
-		start func(tb testing.TB, listen, gateway, app string)
-	}{{"nginx", startNginx}, {"caddy", startCaddy}, {"traefik", startTraefik}} {
+	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
 			s := behindFront(t, "127.0.0.0/8", front.start)
 			before := s.up.count()

@@ -61,12 +61,18 @@ func connectionCase(t *testing.T, front, prefix string, p *oidctest.Provider, up
 	}
 }
 
-func TestForwardAuthConnectionHeaderCaddy(t *testing.T) {
-	s := behindFront(t, "127.0.0.1/32", startCaddy)
-	connectionCase(t, "http://"+s.front, "X-Forwarded-", s.p, s.up)
-}
-
-func TestForwardAuthConnectionHeaderNginx(t *testing.T) {
-	s := behindFront(t, "127.0.0.2/32", startNginx)
-	connectionCase(t, "http://"+s.front, "X-Forwarded-", s.p, s.up)
+// TestForwardAuthConnectionHeader runs connectionCase behind every
+// documented front proxy: Traefik and ingress-nginx pass the answer's
+// X-Auth-Request-* names to the app, nginx and Caddy the X-Forwarded-* ones.
+func TestForwardAuthConnectionHeader(t *testing.T) {
+	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
+	prefix := map[string]string{"nginx": "X-Forwarded-", "caddy": "X-Forwarded-",
+		"ingress-nginx": "X-Auth-Request-", "traefik": "X-Auth-Request-"}
+	for _, front := range frontProxies {
+		t.Run(front.name, func(t *testing.T) {
+			t.Parallel()
+			s := behindFront(t, front.trusted, front.start)
+			connectionCase(t, "http://"+s.front, prefix[front.name], s.p, s.up)
+		})
+	}
 }

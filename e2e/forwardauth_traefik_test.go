@@ -89,11 +89,6 @@ func TestForwardAuthTraefik(t *testing.T) {
 	hostileCase(t, "http://"+s.front, "X-Auth-Request-User", s.p, s.up)
 }
 
-func TestForwardAuthConnectionHeaderTraefik(t *testing.T) {
-	s := behindTraefik(t)
-	connectionCase(t, "http://"+s.front, "X-Auth-Request-", s.p, s.up)
-}
-
 func TestForwardAuthManyGroupsTraefik(t *testing.T) {
 	s := behindTraefik(t)
 	manyGroupsCase(t, "http://"+s.front, "X-Auth-Request-Groups", s.p, s.up)

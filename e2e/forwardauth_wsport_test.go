@@ -16,14 +16,12 @@ import (
 // which proxy mode opens; and a page of the same host at the default port,
 // another origin, opened it. The snippets now name the port the browser's
 // Host carried, so the page's own origin opens it and another port of the
-// host is refused, as in proxy mode.
+// host is refused, as in proxy mode. It runs behind every documented front:
+// Traefik's X-Forwarded-Host and ingress-nginx's X-Original-URL carry the
+// port too.
 func TestForwardAuthWebSocketOriginPort(t *testing.T) {
 	t.Parallel()
-	for _, front := range []struct {
-		name    string
-		trusted string
-		start   func(tb testing.TB, listen, gateway, app string)
-	}{{"nginx", "127.0.0.2/32", startNginx}, {"caddy", "127.0.0.1/32", startCaddy}} {
+	for _, front := range frontProxies {
 		t.Run(front.name, func(t *testing.T) {
 			t.Parallel()
 			s := behindFront(t, front.trusted, front.start)
