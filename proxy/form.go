@@ -124,7 +124,11 @@ func laxParam(ct, name string) string {
 // asciiCharset reports whether a form's charset parameter, if any, names
 // an ASCII-compatible encoding: in UTF-16 or an EBCDIC code page (which
 // Java servlet containers decode) "_method" would be other bytes than the
-// gateway looks for.
+// gateway looks for, and in ISO-2022-JP, HZ or UTF-7 an escape switches
+// what the same bytes mean. The East Asian and Cyrillic encodings
+// (legacyASCIISupersets) are read as sent: the letters, digits, "_", "&",
+// "=", "%" and "+" are each their one ASCII byte in them, as in UTF-8, and
+// the frameworks split a form at "&" and "=" before they decode its names.
 func asciiCharset(ct string) bool {
 	cs := strings.ToLower(strings.TrimSpace(laxParam(ct, "charset")))
 	if i := strings.IndexAny(cs, " \t"); i >= 0 {
@@ -136,7 +140,19 @@ func asciiCharset(ct string) bool {
 	case strings.HasPrefix(cs, "iso-8859-"), strings.HasPrefix(cs, "windows-125"), strings.HasPrefix(cs, "cp125"):
 		return true
 	}
-	return false
+	return legacyASCIISupersets[cs]
+}
+
+// legacyASCIISupersets are the labels (lower-cased) of the multi-byte
+// encodings that keep ASCII's letters and punctuation as their bytes, which Java clients name
+// in a form's Content-Type (Apache HttpClient's UrlEncodedFormEntity,
+// Spring's FormHttpMessageConverter): Shift_JIS and its Windows form,
+// EUC-JP, the GB family, Big5, EUC-KR and its Windows form, and KOI8.
+var legacyASCIISupersets = map[string]bool{
+	"shift_jis": true, "shift-jis": true, "sjis": true, "x-sjis": true, "windows-31j": true, "cp932": true,
+	"ms932": true, "euc-jp": true, "x-euc-jp": true, "gbk": true, "gb2312": true, "gb18030": true,
+	"cp936": true, "big5": true, "big5-hkscs": true, "cp950": true, "euc-kr": true, "cp949": true,
+	"ks_c_5601-1987": true, "koi8-r": true, "koi8-u": true,
 }
 
 // readForm reads a form or JSON body into the exchange's pre-read body

@@ -188,6 +188,10 @@ func TestFormOf(t *testing.T) {
 		{"UTF-16 form", "POST", []string{"application/x-www-form-urlencoded; charset=UTF-16LE"}, 0, "", true},
 		{"EBCDIC form", "POST", []string{"multipart/form-data; boundary=b; charset=cp037"}, 0, "", true},
 		{"Latin-1 form", "POST", []string{"application/x-www-form-urlencoded; charset=ISO-8859-1"}, urlencodedForm, "", false},
+		{"Shift_JIS form", "POST", []string{"application/x-www-form-urlencoded; charset=Shift_JIS"}, urlencodedForm, "", false},
+		{"GB18030 multipart", "POST", []string{"multipart/form-data; boundary=b; charset=GB18030"}, multipartForm, "b", false},
+		{"ISO-2022-JP form", "POST", []string{"application/x-www-form-urlencoded; charset=ISO-2022-JP"}, 0, "", true},
+		{"UTF-7 form", "POST", []string{"application/x-www-form-urlencoded; charset=UTF-7"}, 0, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
