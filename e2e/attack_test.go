@@ -18,6 +18,8 @@ var frontResolved = []struct {
 }{
 	{"GET", "/admin/x%2F..%2F..%2Fpublic%2Fy{", 200, "/public/y%7B"},
 	{"GET", "/admin/x%2F..%2F..%2Fpublic%2Fy|", 200, "/public/y%7C"},
+	{"GET", "/admin/x%2F..%2F..%2Fpublic%2Fy", 400, ""},
+	{"DELETE", "/public/x%2F..%2F..%2Fadmin/secret{", 401, ""},
 	{"GET", "/admin/../public/x", 200, "/public/x"},
 	{"GET", "/admin/%2e%2e/public/x", 200, "/public/x"},
 	{"GET", "/admin/x/..%2F..%2Fpublic/y", 400, ""},
