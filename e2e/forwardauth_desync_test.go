@@ -208,41 +208,6 @@ func TestForwardedClaimsDoNotReachApp(t *testing.T) {
 	}
 }
 
-// TestOtherHostNotServedAsApp: the gateway decides under the host the
-// front proxy names ($host, {host}), and its routes may make another host
-// public (public.test here), while the snippet's block serves one app. A
-// request for a host the front proxy has no site for must not reach that
-// app: nginx hands it to its first server block on the port (its default),
-// whose app then served DELETE /admin/secret as decided for public.test.
-// Caddy's site address matches its host.
-func TestOtherHostNotServedAsApp(t *testing.T) {
-	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
-	for _, front := range frontProxies {
-		if front.name == "ingress-nginx" {
-			continue // its default backend answers 404 itself
-		}
-		t.Run(front.name, func(t *testing.T) {
-			t.Parallel()
-			s := behindFront(t, front.trusted, front.start)
-			for _, raw := range []string{
-				"DELETE /admin/secret HTTP/1.1\r\nHost: public.test\r\n",
-				"DELETE http://public.test/admin/secret HTTP/1.1\r\nHost: " + s.front + "\r\n",
-			} {
-				before := s.up.count()
-				status := rawStatus(t, s.front, raw+"Accept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-				if s.up.count() != before {
-					t.Errorf("anonymous %q: %d, and the app received it", strings.SplitN(raw, "\r\n", 2)[0], status)
-				}
-			}
-			// The app's own host still works.
-			before := s.up.count()
-			if status := rawStatus(t, s.front, "GET /public/x HTTP/1.1\r\nHost: "+s.front+"\r\nConnection: close\r\n\r\n"); status != 200 || s.up.count() != before+1 {
-				t.Errorf("GET /public/x: %d, app reached %d times", status, s.up.count()-before)
-			}
-		})
-	}
-}
-
 // TestH2CUpgradeDoesNotReachApp: proxy mode removes "Upgrade: h2c". A
 // front proxy that forwards upgrades (Caddy, Traefik, ingress-nginx for
 // WebSockets) hands it to the app after a decision on a public path, and

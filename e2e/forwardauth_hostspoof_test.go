@@ -65,7 +65,10 @@ func hostSpoofs(front string) []hostSpoof {
 
 // TestForwardAuthHostSpoof: behind every documented front proxy, the
 // front's host is served by routes without a host, and public.test by a
-// public one. However a request names public.test (Host in any spelling,
+// public one, while the snippet's block serves one app: nginx once handed a
+// request for a host it has no server_name for to its first server block
+// (its default), whose app then served DELETE /admin/secret as decided for
+// public.test. However a request names public.test (Host in any spelling,
 // absolute form, X-Forwarded-Host, two Host headers, none), an anonymous
 // DELETE /admin/secret reaches the app only where the front serves it as
 // public.test, with that Host (the host decided), and each front answers
