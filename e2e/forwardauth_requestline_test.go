@@ -7,8 +7,8 @@ import "testing"
 // public.test or to the front itself) or carry a fragment, which a
 // browser never sends and a URL parser may drop before the dot-segments
 // it hides ("/public/x#/../../admin/secret"), never reach the app. nginx
-// refuses the first three itself (400), and the gateway's 400 for a
-// fragment is its auth_request's 500 (ingress-nginx's too). Caddy and
+// refuses the first three itself (400) and hands on the gateway's 400 for
+// a fragment, which ingress-nginx's auth_request answers 500. Caddy and
 // Traefik are Go servers, which answer OPTIONS "*" themselves (an empty
 // 200); Caddy answers an empty 200 for CONNECT's host, for which it has
 // no site, Traefik its own 404; CONNECT to the front is the gateway's 405.
@@ -27,9 +27,9 @@ func TestForwardAuthRequestLineForms(t *testing.T) {
 				{"OPTIONS * HTTP/1.1", perFront(400, 400, 200, 200)},
 				{"CONNECT public.test:80 HTTP/1.1", perFront(400, 400, 200, 404)},
 				{"CONNECT " + s.front + " HTTP/1.1", perFront(400, 400, 405, 405)},
-				{"DELETE /admin/secret#x HTTP/1.1", perFront(500, 500, 400, 400)},
-				{"DELETE /public/x#/../../admin/secret HTTP/1.1", perFront(500, 500, 400, 400)},
-				{"GET /public/x#x HTTP/1.1", perFront(500, 500, 400, 400)},
+				{"DELETE /admin/secret#x HTTP/1.1", perFront(400, 500, 400, 400)},
+				{"DELETE /public/x#/../../admin/secret HTTP/1.1", perFront(400, 500, 400, 400)},
+				{"GET /public/x#x HTTP/1.1", perFront(400, 500, 400, 400)},
 			} {
 				before := s.up.count()
 				status := rawStatus(t, s.front, tc.line+"\r\nHost: "+s.front+"\r\nAccept: application/json\r\n"+
