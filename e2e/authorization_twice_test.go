@@ -89,9 +89,8 @@ func errorCode(tb testing.TB, body string) string {
 
 // TestTwoAuthorizationHeadersBehindFrontProxies: behind each documented
 // front proxy, a public path asked for with two Authorization headers never
-// reaches the application (the gateway's 400 is nginx's 500, as every
-// forward-auth error is, ingress-nginx's too), while one Authorization
-// header still does.
+// reaches the application (the gateway's 400 is ingress-nginx's 500, as
+// every forward-auth error is), while one Authorization header still does.
 func TestTwoAuthorizationHeadersBehindFrontProxies(t *testing.T) {
 	t.Parallel()
 	for _, front := range frontProxies {
