@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"maps"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -26,13 +27,18 @@ var authEndpointSpellings = []string{"/oauth2/auth", "//oauth2/auth", "/oauth2//
 	"/oauth2/auth;x", "/oauth2/auth%20"}
 
 // TestAuthEndpointNotReachableByClients: each snippet routes the
-// gateway's own endpoints (/oauth2/) from the app's host to the gateway.
-// nginx keeps /oauth2/auth internal; the Caddy and ingress-nginx snippets
-// (and Traefik's dash-oauth2 router) do not, so a client asks /auth itself,
-// through the trusted front proxy, with its own X-Forwarded-Uri, and gets
-// the answer meant for the proxy: its identity headers and the signed
-// assertion, a credential meant for the app only (security.md counts TRACE
-// echoing it to the client as a leak).
+// gateway's own endpoints (/oauth2/) from the app's host to the gateway,
+// and a client that asked /auth itself, through the trusted front proxy,
+// with its own X-Forwarded-Uri, would get the answer meant for the proxy:
+// its identity headers and the signed assertion, a credential meant for
+// the app only (security.md counts TRACE echoing it to the client as a
+// leak). Through the fronts, the snippets decide: nginx keeps /oauth2/auth
+// internal, Caddy answers it 404, ingress-nginx routes the other endpoints
+// only, Traefik's dash-oauth2 router excludes it, and no spelling below
+// reaches the gateway's /oauth2/ at all. The gateway's own guard
+// (exactAuthPath: only the exact path is the endpoint) is for a front that
+// does pass a spelling on, as Traefik's raw-path rules before 3.3.6 did:
+// authSpellingsRefusedByGateway asks it as such a front would.
 func TestAuthEndpointNotReachableByClients(t *testing.T) {
 	t.Parallel() // one front each, in parallel: each has its own gateway, provider, app and ports
 	for _, front := range frontProxies {
@@ -57,7 +63,32 @@ func TestAuthEndpointNotReachableByClients(t *testing.T) {
 						p, status, hdr.Get("X-Auth-Request-User"), a)
 				}
 			}
+			if front.name == "traefik" { // the test's own address is a trusted peer of this gateway
+				authSpellingsRefusedByGateway(t, s, c)
+			}
 		})
+	}
+}
+
+// authSpellingsRefusedByGateway sends each spelling of the forward-auth
+// path but the exact one straight to the gateway, from a trusted peer, as
+// a front proxy that routed it to the gateway's /oauth2/ would, with the
+// signed-in client's cookie and its own forwarded headers: none is
+// answered as the endpoint, with the identity (the gateway answers 404, a
+// 400 for "%2F" or ";", or decides "/OAUTH2/AUTH" as an app path). The
+// exact path (the control) is the front's own subrequest: 200 and alice.
+func authSpellingsRefusedByGateway(t *testing.T, s frontSetup, c *http.Client) {
+	t.Helper()
+	hdr := map[string]string{"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/hello",
+		"X-Forwarded-Host": s.front, "X-Forwarded-Proto": "http"}
+	for _, p := range authEndpointSpellings {
+		status, got := send(t, c, "GET", s.gw.URL+p, hdr)
+		user := got.Get("X-Auth-Request-User")
+		if exact := p == "/oauth2/auth"; exact && (status != http.StatusOK || user == "") {
+			t.Errorf("the front's own GET %s (control): %d, X-Auth-Request-User %q; want 200 and alice", p, status, user)
+		} else if !exact && (user != "" || got.Get("X-Portcullis-Jwt-Assertion") != "") {
+			t.Errorf("GET %s from a trusted peer: %d, X-Auth-Request-User %q; want no identity", p, status, user)
+		}
 	}
 }
 
