@@ -17,7 +17,12 @@ import (
 // front, alice's handshake over plain HTTP from the https origin of the
 // front's own host, carrying every such claim, is refused (403) and never
 // reaches the app; without the claims, one from the front's own origin
-// still opens.
+// still opens. Through the fronts, the fronts decide: each sets or drops
+// the forwarded headers, so none reaches the gateway as the client spelt
+// it. The gateway's own guard is that the request's own origin takes
+// public_url's scheme, never a forwarded one (fromOrigins):
+// schemeClaimRefusedByGateway sends the claim as a front that passed it
+// on would.
 func TestClientSchemeClaimOpensNoWebSocket(t *testing.T) {
 	t.Parallel()
 	claims := []string{"X-Forwarded-Proto: https\r\nX-Forwarded-Port: 443\r\nX-Forwarded-Ssl: on\r\n",
@@ -53,6 +58,26 @@ func TestClientSchemeClaimOpensNoWebSocket(t *testing.T) {
 			if handshake("http://"+s.front, ""); s.up.count() != before+1 {
 				t.Errorf("a handshake from the front's own origin: app reached %d times, want once", s.up.count()-before)
 			}
+			if front.name == "traefik" { // the test's own address is a trusted peer of this gateway
+				schemeClaimRefusedByGateway(t, s, own)
+			}
 		})
+	}
+}
+
+// schemeClaimRefusedByGateway asks the gateway's forward-auth, from a
+// trusted peer, about alice's handshake with X-Forwarded-Proto https: from
+// the https origin of the front's host it is refused (403), and from its
+// http origin (the control) allowed.
+func schemeClaimRefusedByGateway(t *testing.T, s frontSetup, own []string) {
+	t.Helper()
+	for origin, want := range map[string]int{"https://" + s.front: http.StatusForbidden, "http://" + s.front: http.StatusOK} {
+		status, _ := send(t, http.DefaultClient, "GET", s.gw.URL+"/oauth2/auth", map[string]string{
+			"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/hello", "X-Forwarded-Host": s.front,
+			"X-Forwarded-Proto": "https", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13",
+			"Origin": origin, "Cookie": strings.Join(own, "; ")})
+		if status != want {
+			t.Errorf("forward-auth of a handshake from %s with X-Forwarded-Proto https: %d, want %d", origin, status, want)
+		}
 	}
 }
