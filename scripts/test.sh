@@ -89,6 +89,11 @@ if [ -f internal/oidctest/node/package.json ] && [ ! -d internal/oidctest/node/n
   log "installing node oidc-provider"
   (cd internal/oidctest/node && npm ci --silent --no-audit --no-fund)
 fi
+# The Express application of e2e/express_test.go.
+if [ -f e2e/testdata/express/package.json ] && [ ! -d e2e/testdata/express/node_modules ]; then
+  log "installing the e2e Express application"
+  (cd e2e/testdata/express && npm ci --silent --no-audit --no-fund)
+fi
 
 export PORTCULLIS_REQUIRE_TOOLS=1
 
