@@ -200,19 +200,36 @@ func isOverrideName(k string) bool {
 // name want (at most 32 bytes) to one of the frameworks, in any case: PHP
 // turns "." and " " into "_", drops leading spaces and ends a name at a
 // NUL; Rack drops brackets ("[_method]", "_method[]"); PHP also turns a
-// "[" that no "]" follows into "_" ("access[token" is access_token).
+// "[" that no "]" follows into "_" ("access[token" is access_token). A
+// name is also want when what comes before its brackets is (indexedBase):
+// "_method[0]" is a list named _method to Express's qs, PHP and Rack.
 func isParamName(k, want string) bool {
 	if i := strings.IndexByte(k, 0); i >= 0 {
 		k = k[:i] // PHP's names end at a NUL
 	}
 	k = strings.TrimSpace(k)
-	if readsAs(k, want, -1) {
+	if readsAs(k, want, -1) || readsAs(indexedBase(k), want, -1) {
 		return true
 	}
 	// PHP: a name whose first "[" opens no index keeps it, as "_"
 	// (php_register_variable_ex, "not an index").
 	open := strings.IndexByte(k, '[')
 	return open >= 0 && strings.IndexByte(k[open:], ']') < 0 && readsAs(k, want, open)
+}
+
+// indexedBase returns the part of k before its first "[" past the first
+// byte ("" when there is none): the name that the parsers of bracketed
+// names (Express's qs, PHP, Rack) give a list or a map. Express's
+// method-override takes a list's first value as the method, so a POST of
+// _method[0]=DELETE, which only dropping the brackets read as "_method0",
+// was a DELETE decided as a POST; access_token[0] was Express's
+// req.query.access_token and passed. Whatever the brackets hold, the
+// name is read as the one before them: a refusal is the safe error.
+func indexedBase(k string) string {
+	if i := strings.IndexByte(k[min(1, len(k)):], '['); i >= 0 {
+		return k[:i+1]
+	}
+	return ""
 }
 
 // readsAs reports whether k reads as want with "." and " " as "_" and the
