@@ -41,17 +41,18 @@ func startExpress(tb testing.TB) string {
 	return "http://" + addr
 }
 
-// expressBelief is what the Express application says it acted on.
-type expressBelief struct {
+// appBelief is what an application (Express, Rack) says it acted on.
+type appBelief struct {
 	Method string         `json:"method"`
 	Path   string         `json:"path"`
-	Query  map[string]any `json:"query"`
-	Body   map[string]any `json:"body"`
+	Query  map[string]any `json:"query"`  // Express
+	Body   map[string]any `json:"body"`   // Express
+	Params map[string]any `json:"params"` // Rack
 }
 
 // postForm sends a signed-in POST of a URL-encoded form and returns the
 // status and, when the application answered, what it believed.
-func postForm(t *testing.T, url, form string, ck *http.Cookie) (int, expressBelief) {
+func postForm(t *testing.T, url, form string, ck *http.Cookie) (int, appBelief) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(form))
 	if err != nil {
@@ -65,10 +66,10 @@ func postForm(t *testing.T, url, form string, ck *http.Cookie) (int, expressBeli
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var got expressBelief
+	var got appBelief
 	if resp.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatalf("POST %s: not Express's answer: %s", url, b)
+			t.Fatalf("POST %s: not the application's answer: %s", url, b)
 		}
 	}
 	return resp.StatusCode, got

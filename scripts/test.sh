@@ -50,7 +50,7 @@ wait_for() {
 need=()
 for pair in chromium:chromium redis-server:redis-server redis-sentinel:redis-sentinel \
             nginx:nginx caddy:caddy wrk:wrk promtool:prometheus readelf:binutils file:file \
-            node:nodejs npm:npm javac:default-jdk-headless curl:curl; do
+            node:nodejs npm:npm javac:default-jdk-headless curl:curl rackup:ruby-rack; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done
