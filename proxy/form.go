@@ -217,17 +217,21 @@ func isParamName(k, want string) bool {
 	return open >= 0 && strings.IndexByte(k[open:], ']') < 0 && readsAs(k, want, open)
 }
 
-// indexedBase returns the part of k before its first "[" past the first
-// byte ("" when there is none): the name that the parsers of bracketed
-// names (Express's qs, PHP, Rack) give a list or a map. Express's
-// method-override takes a list's first value as the method, so a POST of
-// _method[0]=DELETE, which only dropping the brackets read as "_method0",
-// was a DELETE decided as a POST; access_token[0] was Express's
-// req.query.access_token and passed. Whatever the brackets hold, the
-// name is read as the one before them: a refusal is the safe error.
+// indexedBase returns the name that the parsers of bracketed names give a
+// list or a map: k without its leading brackets, up to its next "[" or
+// "]" ("" when there is none). Express's qs and PHP cut at the "[" of
+// "_method[0]", Rack (normalize_params) at the first "[" or "]" after the
+// leading ones: "access_token]x" is a map named access_token to Rack.
+// Express's method-override takes a list's first value as the method, so
+// a POST of _method[0]=DELETE, which only dropping the brackets read as
+// "_method0", was a DELETE decided as a POST; access_token[0] was
+// Express's req.query.access_token and passed. Whatever the brackets
+// hold, the name is read as the one before them: a refusal is the safe
+// error.
 func indexedBase(k string) string {
-	if i := strings.IndexByte(k[min(1, len(k)):], '['); i >= 0 {
-		return k[:i+1]
+	k = strings.TrimLeft(k, "[]")
+	if i := strings.IndexAny(k, "[]"); i >= 0 {
+		return k[:i]
 	}
 	return ""
 }

@@ -3,9 +3,10 @@ package proxy
 import "testing"
 
 // TestIndexedParamNames: Express's qs, PHP and Rack read a name with
-// brackets as a list or map under the name before them, and Express's
-// method-override takes a list's first value: "_method[0]" and
-// "access_token[0]" are _method and access_token (e2e:
+// brackets as a list or map under the name before them (Rack: before its
+// first "[" or "]" past the leading ones), and Express's method-override
+// takes a list's first value: "_method[0]", "access_token[0]" and, to
+// Rack, "access_token]x" are _method and access_token (e2e:
 // TestExpressActsOnWhatWasDecided). A name whose base is another stays
 // another ("access[token]" is PHP's $_GET["access"]["token"]).
 func TestIndexedParamNames(t *testing.T) {
@@ -21,6 +22,8 @@ func TestIndexedParamNames(t *testing.T) {
 		{"access_token[0]", accessTokenParam, true},
 		{"access.token[a][b]", accessTokenParam, true},
 		{"access_token[", accessTokenParam, true},
+		{"access_token]x", accessTokenParam, true},
+		{"]]_method]x", overrideParam, true},
 		{"access[token]", accessTokenParam, false},
 		{"access[0]", accessTokenParam, false},
 		{"tags[0]", overrideParam, false},
