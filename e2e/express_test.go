@@ -41,24 +41,34 @@ func startExpress(tb testing.TB) string {
 	return "http://" + addr
 }
 
-// appBelief is what an application (Express, Rack) says it acted on.
+// appBelief is what an application (Express, Rack, CGI.pm) says it acted on.
 type appBelief struct {
 	Method string         `json:"method"`
 	Path   string         `json:"path"`
 	Query  map[string]any `json:"query"`  // Express
 	Body   map[string]any `json:"body"`   // Express
-	Params map[string]any `json:"params"` // Rack
+	Params map[string]any `json:"params"` // Rack, CGI.pm
 }
 
 // postForm sends a signed-in POST of a URL-encoded form and returns the
 // status and, when the application answered, what it believed.
 func postForm(t *testing.T, url, form string, ck *http.Cookie) (int, appBelief) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(form))
+	return askApp(t, http.MethodPost, url, "application/x-www-form-urlencoded", form, ck)
+}
+
+// askApp sends a signed-in request with a body of type ctype (none when
+// "") and returns the status and, when the application answered, what it
+// believed.
+func askApp(t *testing.T, method, url, ctype, body string, ck *http.Cookie) (int, appBelief) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
 	req.AddCookie(ck)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -69,7 +79,7 @@ func postForm(t *testing.T, url, form string, ck *http.Cookie) (int, appBelief) 
 	var got appBelief
 	if resp.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatalf("POST %s: not the application's answer: %s", url, b)
+			t.Fatalf("%s %s: not the application's answer: %s", method, url, b)
 		}
 	}
 	return resp.StatusCode, got

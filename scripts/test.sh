@@ -50,10 +50,12 @@ wait_for() {
 need=()
 for pair in chromium:chromium redis-server:redis-server redis-sentinel:redis-sentinel \
             nginx:nginx caddy:caddy wrk:wrk promtool:prometheus readelf:binutils file:file \
-            node:nodejs npm:npm javac:default-jdk-headless curl:curl rackup:ruby-rack; do
+            node:nodejs npm:npm javac:default-jdk-headless curl:curl rackup:ruby-rack perl:perl; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done
+# Perl's CGI.pm, a module rather than a program (e2e/cgi_test.go).
+perl -MCGI -e1 >/dev/null 2>&1 || need+=(libcgi-pm-perl)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
