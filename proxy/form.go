@@ -43,10 +43,7 @@ func formOf(r *http.Request) (formKind, string, error) {
 	case len(cts) > 1:
 		return 0, "", badRequest("more than one Content-Type header", nil)
 	case len(cts) == 0 || strings.TrimSpace(cts[0]) == "":
-		if r.Method == http.MethodPost {
-			return urlencodedForm, "", nil // Rack parses a POST without a type as a form
-		}
-		return 0, "", nil
+		return untypedForm(r.Method), "", nil
 	}
 	ct := cts[0]
 	if !containsFold(ct, "form") && !containsFold(ct, "json") && !containsFold(ct, "multipart") {
@@ -79,6 +76,18 @@ func formOf(r *http.Request) (formKind, string, error) {
 		return kind | multipartForm, b, nil
 	}
 	return kind, "", nil
+}
+
+// untypedForm is what a body without a Content-Type is read as: a
+// URL-encoded form for a POST (Rack parses one so) and for a PUT or PATCH,
+// whose untyped body Perl's CGI.pm parses into its params as a POST's;
+// its param("access_token") took a token from one the gateway never read.
+func untypedForm(method string) formKind {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		return urlencodedForm
+	}
+	return 0
 }
 
 // multipartBoundary is the boundary of a multipart Content-Type, or a 400
