@@ -280,6 +280,11 @@ func preRead(w http.ResponseWriter, r *http.Request, pool *bodyPool, form bool) 
 		return nil, &clientBodyError{err}
 	}
 	_ = rc.SetReadDeadline(time.Time{})
+	// This read has answered the client's "Expect: 100-continue" (Go's
+	// server sends the 100 at the first read): the upstream is not asked
+	// again, or its own 100 would reach the client as a second one, which
+	// Java's HttpClient takes for the final answer.
+	r.Header.Del("Expect")
 	switch n := len(b.data); {
 	case n == 0:
 		b.release()
@@ -288,10 +293,8 @@ func preRead(w http.ResponseWriter, r *http.Request, pool *bodyPool, form bool) 
 	case n > preReadLimit:
 		b.rest, b.rc = r.Body, rc // longer than the limit: the rest streams
 	default:
-		// Read in full: send it with its length, and without
-		// "Expect: 100-continue", which this read has already answered.
+		// Read in full: send it with its length.
 		r.ContentLength, r.TransferEncoding = int64(n), nil
-		r.Header.Del("Expect")
 	}
 	r.Body = b
 	return b, nil
