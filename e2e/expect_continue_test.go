@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/oidctest"
 	"github.com/portcullis/portcullis/internal/testenv"
@@ -22,8 +23,8 @@ import (
 // expectContinue(true) ("Expect: 100-continue", which Java, curl and .NET
 // send for large bodies), each "METHOD path size kind" named after the base
 // URL and token: a JSON body of size bytes streamed from an InputStream
-// (chunked, no Content-Length) or a multipart form around a file of that
-// size, with its length. It prints each call and its status.
+// (chunked, no Content-Length), or with its length ("bytes"), or a
+// multipart form around a file of that size, with its length. It prints each call and its status.
 const expectContinueJava = `import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -40,7 +41,9 @@ public class ExpectContinue {
             Arrays.fill(body, (byte) 'a');
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(args[0] + f[1]))
                 .header("Authorization", "Bearer " + args[1]).expectContinue(true);
-            if (f[3].equals("stream")) {
+            if (f[3].equals("bytes")) {
+                b.header("Content-Type", "application/json").method(f[0], HttpRequest.BodyPublishers.ofByteArray(body));
+            } else if (f[3].equals("stream")) {
                 b.header("Content-Type", "application/json")
                     .method(f[0], HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(body)));
             } else {
@@ -66,6 +69,9 @@ func readingApp(t *testing.T) (*httptest.Server, func() []string) {
 	var mu sync.Mutex
 	var got []string
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/slow/") {
+			time.Sleep(1500 * time.Millisecond) // past the gateway's wait for the app's 100
+		}
 		b, err := io.ReadAll(r.Body)
 		mu.Lock()
 		got = append(got, fmt.Sprintf("%s %d %x %v", r.URL.Path, len(b), sha256.Sum256(b), err))
@@ -95,7 +101,7 @@ func TestExpectContinueAnsweredOnce(t *testing.T) {
 		"[[routes]]\npath = \"/api/**\"\nrequire_scopes = [\"api:write\"]\n"))
 	tok := p.AccessToken("alice", map[string]any{"scope": "api:write"})
 	calls := []string{"PUT /api/a 1000 stream", "PUT /api/b 200000 stream", "POST /api/c 200000 form",
-		"PATCH /api/d 70000 stream", "POST /api/e 1000 form"}
+		"PATCH /api/d 70000 stream", "POST /api/e 1000 form", "PUT /api/slow/f 200000 bytes"}
 	out, err := exec.Command(java, append([]string{src, gw.URL, tok}, calls...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("java: %v\n%s", err, out)
@@ -124,7 +130,7 @@ func TestExpectContinueAnsweredOnce(t *testing.T) {
 // sentBody is the body ExpectContinue sends for a call of that kind and
 // total size.
 func sentBody(kind string, size int) []byte {
-	if kind == "stream" {
+	if kind != "form" {
 		return []byte(strings.Repeat("a", size))
 	}
 	head := "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.bin\"\r\n\r\n"
