@@ -22,7 +22,7 @@ func isAccessTokenName(k string) bool { return isParamName(k, accessTokenParam) 
 // multipart or JSON body was authorized as the one and served as the
 // other.
 func bodyHasAccessToken(kind formKind, data []byte, boundary string) bool {
-	if kind&urlencodedForm != 0 && hasAccessTokenParam(view(data)) {
+	if kind&urlencodedForm != 0 && hasAccessTokenParam(view(bodyText(data))) {
 		return true
 	}
 	if kind&multipartForm != 0 && partNamesAccessToken(view(data), boundary) {
@@ -30,7 +30,7 @@ func bodyHasAccessToken(kind formKind, data []byte, boundary string) bool {
 	}
 	found := false
 	if kind&jsonForm != 0 {
-		eachNamedField(data, "access", isAccessTokenName, func(string) { found = true })
+		eachNamedField(bodyText(data), "access", isAccessTokenName, func(string) { found = true })
 	}
 	return found
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"mime"
 	"net/http"
 	"strconv"
@@ -62,8 +63,10 @@ func formOf(r *http.Request) (formKind, string, error) {
 	// "application/x-www-form-urlencodedx" is one, and MVC takes its
 	// X-HTTP-Method-Override field.
 	urlencoded := strings.HasPrefix(mt, urlencodedType)
-	if (urlencoded || strings.HasPrefix(mt, "multipart/")) && !asciiCharset(ct) {
-		return 0, "", badRequest("a form in a character set that is not ASCII-compatible", nil)
+	// Express's JSON parser decodes a body in its charset, UTF-16 too.
+	textual := urlencoded || kind&jsonForm != 0 || strings.HasPrefix(mt, "multipart/")
+	if textual && !asciiCharset(ct) {
+		return 0, "", badRequest(errNotASCII.Error(), errNotASCII)
 	}
 	switch {
 	case urlencoded:
@@ -77,6 +80,11 @@ func formOf(r *http.Request) (formKind, string, error) {
 	}
 	return kind, "", nil
 }
+
+// errNotASCII is the cause of formOf's 400 for a form or JSON body in a
+// character set that is not ASCII-compatible: formToken refuses it for
+// every method, where formOf's other refusals only concern a POST.
+var errNotASCII = errors.New("a form or JSON body in a character set that is not ASCII-compatible")
 
 // untypedForm is what a body without a Content-Type is read as: a
 // URL-encoded form for a POST (Rack parses one so) and for a PUT or PATCH,
@@ -180,8 +188,39 @@ func (h *Handler) readForm(ex *exchange, r *http.Request) (formKind, string, err
 		return 0, "", bodyError(err)
 	}
 	ex.body, ex.form = body, kind
+	if kind&jsonForm != 0 && !encoded(r.Header) && wideJSON(body.data) {
+		return 0, "", badRequest("a JSON body that is not UTF-8", nil)
+	}
 	return kind, boundary, nil
 }
+
+// wideJSON reports whether a JSON body begins as UTF-16 or UTF-32 text
+// does: a byte order mark of either, or a NUL in its first four bytes (a
+// compressed body is not text: unreadBody decides it).
+// Python's json.loads (Flask's get_json) detects those encodings so, with
+// no charset named, and read {"access_token":…} in UTF-16 that the
+// gateway could not parse.
+func wideJSON(data []byte) bool {
+	if len(data) >= 2 && (data[0] == 0xFE && data[1] == 0xFF || data[0] == 0xFF && data[1] == 0xFE) {
+		return true
+	}
+	return bytes.IndexByte(data[:min(len(data), 4)], 0) >= 0
+}
+
+// bodyText is a form or JSON body without the UTF-8 byte order marks it
+// begins with: Express's body parsers (raw-body, iconv-lite) and Flask's
+// get_json drop one before they parse, so "\uFEFF_method=DELETE" was an
+// Express DELETE and a JSON body after a mark a parsed object, which the
+// gateway, reading the bytes as sent, did not see.
+func bodyText(data []byte) []byte {
+	for bytes.HasPrefix(data, utf8BOM) {
+		data = data[len(utf8BOM):]
+	}
+	return data
+}
+
+// utf8BOM is U+FEFF in UTF-8.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // formData is the part of the body readForm read: the whole body, or its
 // first preReadLimit bytes and one more.

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -121,7 +122,9 @@ func (h *Handler) formToken(ex *exchange, r *http.Request, kinds formKind) error
 	if !ex.identified {
 		return nil
 	}
-	if kind, _, _ := formOf(r); kind&kinds == 0 {
+	// A body in UTF-16 (errNotASCII) is refused here too: read as
+	// nothing, the access_token Express decoded from it passed.
+	if kind, _, err := formOf(r); kind&kinds == 0 && !errors.Is(err, errNotASCII) {
 		return nil
 	}
 	if _, _, err := h.readForm(ex, r); err != nil {
@@ -159,7 +162,7 @@ func methodOverride(rawQuery string, kind formKind, boundary string, body []byte
 	add := func(v string) { names = append(names, strings.ToUpper(strings.TrimSpace(v))) }
 	eachParam(rawQuery, add)
 	if kind&urlencodedForm != 0 {
-		eachParam(view(body), add)
+		eachParam(view(bodyText(body)), add)
 	}
 	if kind&multipartForm != 0 {
 		if err := eachPart(body, boundary, cut, add); err != nil {
@@ -167,7 +170,7 @@ func methodOverride(rawQuery string, kind formKind, boundary string, body []byte
 		}
 	}
 	if kind&jsonForm != 0 {
-		eachField(body, add)
+		eachField(bodyText(body), add)
 	}
 	if len(names) == 0 {
 		return "", nil

@@ -1,0 +1,43 @@
+package proxy
+
+import "testing"
+
+// TestBodyReadAsDecoded checks the readings behind
+// TestExpressReadsBodyAsDecoded: a form or JSON body is read after the
+// UTF-8 byte order marks it begins with, which Express's and Flask's
+// parsers drop, and a JSON body that begins as UTF-16 or UTF-32 text does
+// (Python's json.loads reads it so without a charset) is recognised.
+func TestBodyReadAsDecoded(t *testing.T) {
+	const bom = "\uFEFF"
+	for _, tc := range []struct {
+		kind formKind
+		body string
+	}{
+		{urlencodedForm, bom + "_method=DELETE"},
+		{urlencodedForm, bom + bom + "_method=DELETE"},
+		{jsonForm, bom + `{"_method":"DELETE"}`},
+	} {
+		if m, err := methodOverride("", tc.kind, "", []byte(tc.body), false); m != "DELETE" || err != nil {
+			t.Errorf("_method of %q: %q, %v; want DELETE", tc.body, m, err)
+		}
+	}
+	for _, tc := range []struct {
+		kind formKind
+		body string
+	}{
+		{urlencodedForm, bom + "access_token=tok"},
+		{jsonForm, bom + `{"access_token":"tok"}`},
+	} {
+		if !bodyHasAccessToken(tc.kind, []byte(tc.body), "") {
+			t.Errorf("%q: access_token not found", tc.body)
+		}
+	}
+	for body, want := range map[string]bool{
+		"\xff\xfe{\x00": true, "\xfe\xff\x00{": true, "{\x00\"\x00": true, "\x00\x00\x00{": true,
+		`{"a":1}`: false, bom + `{"a":1}`: false, "": false, "{": false,
+	} {
+		if got := wideJSON([]byte(body)); got != want {
+			t.Errorf("wideJSON(%q) = %v, want %v", body, got, want)
+		}
+	}
+}
