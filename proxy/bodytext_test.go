@@ -1,6 +1,11 @@
 package proxy
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
 
 // TestBodyReadAsDecoded checks the readings behind
 // TestExpressReadsBodyAsDecoded: a form or JSON body is read after the
@@ -38,6 +43,23 @@ func TestBodyReadAsDecoded(t *testing.T) {
 	} {
 		if got := wideJSON([]byte(body)); got != want {
 			t.Errorf("wideJSON(%q) = %v, want %v", body, got, want)
+		}
+	}
+}
+
+// TestASCIIFoldRunes checks asciiFoldRunes against Unicode: every rune
+// outside ASCII whose simple case folding holds an ASCII letter is in it.
+func TestASCIIFoldRunes(t *testing.T) {
+	for r := rune(utf8.RuneSelf); r <= unicode.MaxRune; r++ {
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < utf8.RuneSelf && !strings.ContainsRune(asciiFoldRunes, r) {
+				t.Errorf("%U folds to %q and is not in asciiFoldRunes", r, f)
+			}
+		}
+	}
+	for _, k := range []string{"acce\u017fs_token", "ACCESS_TO\u212aEN", "acce\u017f\u017f_token"} {
+		if !isAccessTokenName(k) {
+			t.Errorf("%q is not read as access_token", k)
 		}
 	}
 }

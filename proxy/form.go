@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -255,7 +256,7 @@ func isParamName(k, want string) bool {
 	if i := strings.IndexByte(k, 0); i >= 0 {
 		k = k[:i] // PHP's names end at a NUL
 	}
-	k = strings.TrimSpace(k)
+	k = asciiFold(strings.TrimSpace(k))
 	if readsAs(k, want, -1) || readsAs(indexedBase(k), want, -1) {
 		return true
 	}
@@ -264,6 +265,29 @@ func isParamName(k, want string) bool {
 	open := strings.IndexByte(k, '[')
 	return open >= 0 && strings.IndexByte(k[open:], ']') < 0 && readsAs(k, want, open)
 }
+
+// asciiFold returns k with each letter that Unicode's simple case folding
+// makes an ASCII one written as that letter: the long s "ſ" as s and the
+// Kelvin sign as k. Go's encoding/json (gin's and echo's binding) matches
+// a JSON member to a field's name so, and bound {"acceſs_token":…} as
+// access_token, which the gateway's ASCII comparison did not.
+func asciiFold(k string) string {
+	if !strings.ContainsAny(k, asciiFoldRunes) {
+		return k
+	}
+	return strings.Map(func(r rune) rune {
+		for f := unicode.SimpleFold(r); r >= utf8.RuneSelf && f != r; f = unicode.SimpleFold(f) {
+			if f < utf8.RuneSelf {
+				return f
+			}
+		}
+		return r
+	}, k)
+}
+
+// asciiFoldRunes are the runes outside ASCII whose simple case folding
+// holds an ASCII letter (TestASCIIFoldRunes checks the list).
+const asciiFoldRunes = "\u017f\u212a"
 
 // indexedBase returns the name that the parsers of bracketed names give a
 // list or a map: k without its leading brackets, up to its next "[" or
@@ -378,9 +402,11 @@ func eachField(data []byte, fn func(string)) {
 }
 
 // eachNamedField is eachField for the members whose name is(name); a body
-// that holds neither word (in any case) nor an escape is not parsed.
+// that holds neither word (in any case), an escape nor an asciiFoldRunes
+// letter is not parsed.
 func eachNamedField(data []byte, word string, is func(string) bool, fn func(string)) {
-	if v := view(data); indexFold(v, word) < 0 && !strings.Contains(v, `\u`) {
+	if v := view(data); indexFold(v, word) < 0 && !strings.Contains(v, `\u`) &&
+		!strings.ContainsAny(v, asciiFoldRunes) {
 		return
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
