@@ -12,17 +12,18 @@ import (
 	"github.com/portcullis/portcullis/internal/testenv"
 )
 
-// startGin builds and runs e2e/testdata/gin, a gin application (a module
-// of its own) that answers with what its c.ShouldBind bound, until the
-// test ends, and returns its URL. Building it needs gin in the module
-// cache or the module proxy: without either the test is skipped.
-func startGin(tb testing.TB) string {
+// startGoApp builds and runs e2e/testdata/NAME, a Go application (a
+// module of its own, gin's or echo's) that answers with what it acted on,
+// until the test ends, and returns its URL. Building it needs its modules
+// in the module cache or the module proxy: without either the test is
+// skipped (scripts/test.sh downloads them).
+func startGoApp(tb testing.TB, name string) string {
 	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "ginapp")
+	bin := filepath.Join(tb.TempDir(), name)
 	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = filepath.Join("testdata", "gin")
+	build.Dir = filepath.Join("testdata", name)
 	if out, err := build.CombinedOutput(); err != nil {
-		msg := "gin: cannot build testdata/gin: " + err.Error() + "\n" + string(out)
+		msg := name + ": cannot build testdata/" + name + ": " + err.Error() + "\n" + string(out)
 		if testenv.Required() {
 			tb.Fatal(msg + " (PORTCULLIS_REQUIRE_TOOLS=1)")
 		}
@@ -36,6 +37,23 @@ func startGin(tb testing.TB) string {
 	return "http://" + addr
 }
 
+// goAppGateway starts a gateway in front of the Go application name, on
+// /items/**, signs alice in and returns it with her session cookie.
+func goAppGateway(t *testing.T, name string) (*gateway, *http.Cookie) {
+	p := oidctest.New(t, oidctest.Options{})
+	app := "[[upstreams]]\nname = \"" + name + "\"\nurl = \"" + startGoApp(t, name) + "\"\n"
+	gw := startGateway(t, pickAddrs(t), tomlConfig{
+		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream: newUpstream(t).URL,
+		Extra:    app,
+		Routes: "[[routes]]\npath = \"/items/**\"\nupstream = \"" + name + "\"\n\n" +
+			"[[routes]]\npath = \"/**\"\nupstream = \"app\"\n",
+	}.String())
+	c := browser(t)
+	loginThrough(t, c, gw, "alice")
+	return gw, sessionCookie(t, c, gw)
+}
+
 // TestGinBindsWhatWasDecided puts a real gin application behind the
 // gateway. Its c.ShouldBind fills a struct from a JSON body with Go's
 // encoding/json, which matches member names to a field's in any case as
@@ -45,18 +63,7 @@ func startGin(tb testing.TB) string {
 // and let it through; it now reads those letters as s and k (400).
 func TestGinBindsWhatWasDecided(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
-	gin := "[[upstreams]]\nname = \"gin\"\nurl = \"" + startGin(t) + "\"\n"
-	gw := startGateway(t, pickAddrs(t), tomlConfig{
-		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream: newUpstream(t).URL,
-		Extra:    gin,
-		Routes: "[[routes]]\npath = \"/items/**\"\nupstream = \"gin\"\n\n" +
-			"[[routes]]\npath = \"/**\"\nupstream = \"app\"\n",
-	}.String())
-	c := browser(t)
-	loginThrough(t, c, gw, "alice")
-	ck := sessionCookie(t, c, gw)
+	gw, ck := goAppGateway(t, "gin")
 	for _, tc := range []struct {
 		method, body string
 		want         int

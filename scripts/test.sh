@@ -96,10 +96,13 @@ if [ -f e2e/testdata/express/package.json ] && [ ! -d e2e/testdata/express/node_
   log "installing the e2e Express application"
   (cd e2e/testdata/express && npm ci --silent --no-audit --no-fund)
 fi
-# The gin application of e2e/gin_test.go, a module of its own: its dependencies.
-if [ -f e2e/testdata/gin/go.mod ]; then
-  (cd e2e/testdata/gin && go mod download)
-fi
+# The gin and echo applications of e2e/gin_test.go and echo_test.go, modules of
+# their own: their dependencies.
+for app in gin echo; do
+  if [ -f "e2e/testdata/$app/go.mod" ]; then
+    (cd "e2e/testdata/$app" && go mod download)
+  fi
+done
 
 export PORTCULLIS_REQUIRE_TOOLS=1
 
