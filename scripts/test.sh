@@ -96,6 +96,11 @@ if [ -f e2e/testdata/express/package.json ] && [ ! -d e2e/testdata/express/node_
   log "installing the e2e Express application"
   (cd e2e/testdata/express && npm ci --silent --no-audit --no-fund)
 fi
+# The Koa application of e2e/koa_test.go.
+if [ -f e2e/testdata/koa/package.json ] && [ ! -d e2e/testdata/koa/node_modules ]; then
+  log "installing the e2e Koa application"
+  (cd e2e/testdata/koa && npm ci --silent --no-audit --no-fund)
+fi
 # The gin and echo applications of e2e/gin_test.go and echo_test.go, modules of
 # their own: their dependencies.
 for app in gin echo; do

@@ -1,0 +1,82 @@
+package e2e
+
+import (
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/oidctest"
+	"github.com/portcullis/portcullis/internal/testenv"
+)
+
+// startKoa runs e2e/testdata/koa/app.js, a Koa application with
+// koa-bodyparser, until the test ends, and returns its URL. Its
+// node_modules come from `npm ci` there (scripts/test.sh).
+func startKoa(tb testing.TB) string {
+	tb.Helper()
+	node := testenv.LookPath(tb, "node")
+	dir, err := filepath.Abs(filepath.Join("testdata", "koa"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "koa-bodyparser")); err != nil {
+		msg := "koa: not installed; run `npm ci` in " + dir
+		if testenv.Required() {
+			tb.Fatal(msg + " (PORTCULLIS_REQUIRE_TOOLS=1)")
+		}
+		tb.Skip(msg)
+	}
+	addr := testenv.Addr(testenv.FreePort(tb))
+	_, port, _ := strings.Cut(addr, ":")
+	cmd := exec.Command(node, "app.js", port)
+	cmd.Dir = dir
+	p := testenv.Start(tb, cmd)
+	testenv.WaitTCP(tb, addr, 10*time.Second, p)
+	return "http://" + addr
+}
+
+// TestKoaParsesWhatWasDecided puts a real Koa application behind the
+// gateway. koa-bodyparser parses forms with co-body, which turns on qs's
+// allowDots: "access_token.x" is a map named access_token, "access_token.0"
+// a list and ".access_token" the name itself, each the handler's
+// ctx.request.body.access_token. The gateway read the dots as PHP's
+// underscores ("access_token_x") and let them through; a name is now also
+// read as qs reads it with dots as brackets: a 400.
+func TestKoaParsesWhatWasDecided(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{})
+	koa := "[[upstreams]]\nname = \"koa\"\nurl = \"" + startKoa(t) + "\"\n"
+	gw := startGateway(t, pickAddrs(t), tomlConfig{
+		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
+		Upstream: newUpstream(t).URL,
+		Extra:    koa,
+		Routes: "[[routes]]\npath = \"/items/**\"\nupstream = \"koa\"\n\n" +
+			"[[routes]]\npath = \"/**\"\nupstream = \"app\"\n",
+	}.String())
+	c := browser(t)
+	loginThrough(t, c, gw, "alice")
+	ck := sessionCookie(t, c, gw)
+	const form = "application/x-www-form-urlencoded"
+	for _, tc := range []struct {
+		method, body string
+		want         int
+	}{
+		{http.MethodPut, "item.name=x&access=y", http.StatusOK},
+		{http.MethodPut, "access_token.x=tok", http.StatusBadRequest},
+		{http.MethodPost, "access_token.0=tok", http.StatusBadRequest},
+		{http.MethodPatch, ".access_token=tok", http.StatusBadRequest},
+		{http.MethodPut, "access_token%2Ex=tok", http.StatusBadRequest},
+	} {
+		code, got := askApp(t, tc.method, gw.URL+"/items/1", form, tc.body, ck)
+		if code != tc.want {
+			t.Errorf("%s %q: %d (Koa parsed %v); want %d", tc.method, tc.body, code, got.Params, tc.want)
+		}
+		if _, ok := got.Params["access_token"]; code == http.StatusOK && ok {
+			t.Errorf("%s %q: Koa parsed an access_token: %v", tc.method, tc.body, got.Params)
+		}
+	}
+}
