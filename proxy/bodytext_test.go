@@ -63,3 +63,21 @@ func TestASCIIFoldRunes(t *testing.T) {
 		}
 	}
 }
+
+// TestDotsAsBrackets checks dotsAsBrackets against qs 6's allowDots
+// (key.replace(/\.([^.[]+)/g, '[$1]')), as co-body reads form names.
+func TestDotsAsBrackets(t *testing.T) {
+	for in, want := range map[string]string{
+		"access_token.x": "access_token[x]", ".access_token": "[access_token]", "a.b.c": "a[b][c]",
+		"..a": ".[a]", "a..b": "a.[b]", "a.": "a.", "a.[b]": "a.[b]", "a.b[c].d": "a[b][c][d]", "ab": "ab",
+	} {
+		if got := dotsAsBrackets(in); got != want {
+			t.Errorf("dotsAsBrackets(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, k := range []string{"access_token.x", "access_token.0", ".access_token", "._method"} {
+		if !isAccessTokenName(k) && !isOverrideName(k) {
+			t.Errorf("%q is not read as access_token or _method", k)
+		}
+	}
+}

@@ -251,13 +251,15 @@ func isOverrideName(k string) bool {
 // NUL; Rack drops brackets ("[_method]", "_method[]"); PHP also turns a
 // "[" that no "]" follows into "_" ("access[token" is access_token). A
 // name is also want when what comes before its brackets is (indexedBase):
-// "_method[0]" is a list named _method to Express's qs, PHP and Rack.
+// "_method[0]" is a list named _method to Express's qs, PHP and Rack, and
+// so is its spelling with dots for Koa's (dotsAsBrackets).
 func isParamName(k, want string) bool {
 	if i := strings.IndexByte(k, 0); i >= 0 {
 		k = k[:i] // PHP's names end at a NUL
 	}
 	k = asciiFold(strings.TrimSpace(k))
-	if readsAs(k, want, -1) || readsAs(indexedBase(k), want, -1) {
+	if readsAs(k, want, -1) || readsAs(indexedBase(k), want, -1) ||
+		readsAs(indexedBase(dotsAsBrackets(k)), want, -1) {
 		return true
 	}
 	// PHP: a name whose first "[" opens no index keeps it, as "_"
@@ -306,6 +308,32 @@ func indexedBase(k string) string {
 		return k[:i]
 	}
 	return ""
+}
+
+// dotsAsBrackets is k as qs reads it with allowDots, which co-body (Koa's
+// koa-bodyparser) turns on: each "." and the text after it up to the next
+// "." or "[" is that text in brackets, so "access_token.x" is
+// "access_token[x]" (a map named access_token) and ".access_token" is
+// "[access_token]", the name itself. k is returned as it is when it holds
+// no such dot.
+func dotsAsBrackets(k string) string {
+	if !strings.Contains(k, ".") {
+		return k
+	}
+	var b strings.Builder
+	for i := 0; i < len(k); i++ {
+		end := i + 1
+		for end < len(k) && k[end] != '.' && k[end] != '[' {
+			end++
+		}
+		if k[i] != '.' || end == i+1 {
+			b.WriteByte(k[i])
+			continue
+		}
+		b.WriteString("[" + k[i+1:end] + "]")
+		i = end - 1
+	}
+	return b.String()
 }
 
 // readsAs reports whether k reads as want with "." and " " as "_" and the
