@@ -45,7 +45,9 @@ func startKoa(tb testing.TB) string {
 // a list and ".access_token" the name itself, each the handler's
 // ctx.request.body.access_token. The gateway read the dots as PHP's
 // underscores ("access_token_x") and let them through; a name is now also
-// read as qs reads it with dots as brackets: a 400.
+// read as qs reads it with dots as brackets: a 400. koa-bodyparser also
+// parses a body of type application/csp-report as JSON, which the gateway
+// did not read: its access_token passed; it is now read as JSON.
 func TestKoaParsesWhatWasDecided(t *testing.T) {
 	t.Parallel()
 	p := oidctest.New(t, oidctest.Options{})
@@ -60,18 +62,20 @@ func TestKoaParsesWhatWasDecided(t *testing.T) {
 	c := browser(t)
 	loginThrough(t, c, gw, "alice")
 	ck := sessionCookie(t, c, gw)
-	const form = "application/x-www-form-urlencoded"
+	const form, csp = "application/x-www-form-urlencoded", "application/csp-report"
 	for _, tc := range []struct {
-		method, body string
-		want         int
+		method, ctype, body string
+		want                int
 	}{
-		{http.MethodPut, "item.name=x&access=y", http.StatusOK},
-		{http.MethodPut, "access_token.x=tok", http.StatusBadRequest},
-		{http.MethodPost, "access_token.0=tok", http.StatusBadRequest},
-		{http.MethodPatch, ".access_token=tok", http.StatusBadRequest},
-		{http.MethodPut, "access_token%2Ex=tok", http.StatusBadRequest},
+		{http.MethodPut, form, "item.name=x&access=y", http.StatusOK},
+		{http.MethodPut, form, "access_token.x=tok", http.StatusBadRequest},
+		{http.MethodPost, form, "access_token.0=tok", http.StatusBadRequest},
+		{http.MethodPatch, form, ".access_token=tok", http.StatusBadRequest},
+		{http.MethodPut, form, "access_token%2Ex=tok", http.StatusBadRequest},
+		{http.MethodPost, csp, `{"csp-report":{"document-uri":"https://a.example/"}}`, http.StatusOK},
+		{http.MethodPut, csp, `{"access_token":"tok"}`, http.StatusBadRequest},
 	} {
-		code, got := askApp(t, tc.method, gw.URL+"/items/1", form, tc.body, ck)
+		code, got := askApp(t, tc.method, gw.URL+"/items/1", tc.ctype, tc.body, ck)
 		if code != tc.want {
 			t.Errorf("%s %q: %d (Koa parsed %v); want %d", tc.method, tc.body, code, got.Params, tc.want)
 		}
