@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"unicode"
@@ -79,5 +81,15 @@ func TestDotsAsBrackets(t *testing.T) {
 		if !isAccessTokenName(k) && !isOverrideName(k) {
 			t.Errorf("%q is not read as access_token or _method", k)
 		}
+	}
+}
+
+// TestCSPReportIsJSON checks that a body of koa-bodyparser's JSON type
+// application/csp-report is read as JSON.
+func TestCSPReportIsJSON(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPut, "/", strings.NewReader(`{"access_token":"t"}`))
+	r.Header.Set("Content-Type", "application/csp-report")
+	if kind, _, err := formOf(r); kind&jsonForm == 0 || err != nil {
+		t.Errorf("application/csp-report: kind %b, %v; want JSON", kind, err)
 	}
 }

@@ -29,6 +29,11 @@ const (
 // urlencodedType is the media type of a URL-encoded form.
 const urlencodedType = "application/x-www-form-urlencoded"
 
+// cspReport is the word of application/csp-report, a type whose name has
+// no "json" but whose body Koa's koa-bodyparser parses as JSON into the
+// handler's ctx.request.body: its access_token passed unread.
+const cspReport = "csp-report"
+
 // formOf returns what r's body may be read as, as leniently as the
 // frameworks read it (the media type ends at ";", "," or a space; any
 // type that begins with urlencodedType and any multipart type count), and
@@ -48,11 +53,12 @@ func formOf(r *http.Request) (formKind, string, error) {
 		return untypedForm(r.Method), "", nil
 	}
 	ct := cts[0]
-	if !containsFold(ct, "form") && !containsFold(ct, "json") && !containsFold(ct, "multipart") {
+	if !containsFold(ct, "form") && !containsFold(ct, "json") && !containsFold(ct, "multipart") &&
+		!containsFold(ct, cspReport) {
 		return 0, "", nil // the hot path: no parse
 	}
 	var kind formKind
-	if containsFold(ct, "/json") || containsFold(ct, "+json") {
+	if containsFold(ct, "/json") || containsFold(ct, "+json") || containsFold(ct, cspReport) {
 		kind |= jsonForm
 	}
 	mt := strings.ToLower(strings.TrimSpace(ct))
