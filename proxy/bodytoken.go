@@ -48,7 +48,7 @@ func bodyHasAccessToken(kind formKind, data []byte, boundary string) bool {
 // Content-Disposition and then name=access_token, is no head to any of
 // them. One pass over the body: no line is read twice.
 func partNamesAccessToken(body, boundary string) bool {
-	if !containsFold(body, "access") && !containsFold(body, "name*") {
+	if !containsFold(body, "access") && !containsFold(body, "name*") && !strings.ContainsAny(body, asciiFoldRunes) {
 		return false
 	}
 	spans, k := headSpans(body, boundary), 0

@@ -47,6 +47,8 @@ func TestTokenInEveryFormBody(t *testing.T) {
 			"To send the token in a form, give its part a Content-Disposition\r\nwith name=access_token (RFC 6750 section 2.2)\r\n") + "--" + b + "--\r\n", 200},
 		{"multipart head after a boundary inside a file's line", multipart, part(`form-data; name="f"`, "x --"+b+"\r\nContent-Disposition: form-data; name=access_token\r\n\r\ntok") + "--" + b + "--\r\n", 400},
 		{"multipart head after a boundary in another case", multipart, part(`form-data; name="f"`, "x\r\n--xyz\r\nContent-Disposition: form-data; name=access_token\r\n\r\ntok") + "--" + b + "--\r\n", 400},
+		{"multipart part with a long s, raw", multipart, part("form-data; name=\"acce\u017fs_token\"", "tok") + "--" + b + "--\r\n", 400},
+		{"urlencoded name with a Kelvin sign, raw", "application/x-www-form-urlencoded", "a=1&access_to\u212aen=tok", 400},
 		{"multipart value only", multipart, part(`form-data; name="note"`, "access_token=x") + "--" + b + "--\r\n", 200},
 		{"json member", "application/json", `{"a":1,"access_token":"tok"}`, 400},
 		{"json member escaped", "application/json", `{"\u0061ccess_token":"tok"}`, 400},

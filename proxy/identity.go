@@ -183,7 +183,9 @@ func credentialPlacement(authz []string, query string) error {
 // separated by & or ;. Malformed escapes are kept as they are (PHP's
 // urldecode) rather than refused.
 func hasAccessTokenParam(s string) bool {
-	if !containsFold(s, "access") && strings.IndexByte(s, '%') < 0 {
+	// A raw long s or Kelvin sign is an s or k to the frameworks that fold
+	// names (asciiFold): "acceſs_token" holds no "access".
+	if !containsFold(s, "access") && strings.IndexByte(s, '%') < 0 && !strings.ContainsAny(s, asciiFoldRunes) {
 		return false
 	}
 	for _, part := range strings.FieldsFunc(s, func(c rune) bool { return c == '&' || c == ';' }) {

@@ -250,6 +250,8 @@ func TestHasAccessTokenParam(t *testing.T) {
 		"access%5Ftoken=x":          true,
 		"%61ccess_token=x":          true,
 		"ACCESS_TOKEN=x":            true,
+		"acce\u017fs_token=x":       true, // a raw long s: s to Go's encoding/json and EqualFold
+		"access_to\u212aen=x":       true, // a raw Kelvin sign: k
 		"access_token":              true,
 		"x=access_token":            false,
 		"q=100%&access_tokens=1":    false,
