@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portcullis/portcullis/internal/oidctest"
 	"github.com/portcullis/portcullis/internal/testenv"
 )
 
@@ -41,17 +40,7 @@ func startCGI(tb testing.TB) string {
 // that only begins with the form's is a form, and %u005F is "_".
 func TestCGIActsOnWhatWasDecided(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
-	cgi := "[[upstreams]]\nname = \"cgi\"\nurl = \"" + startCGI(t) + "\"\n"
-	gw := startGateway(t, pickAddrs(t), tomlConfig{
-		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream: newUpstream(t).URL, // the sign-in lands here
-		Extra:    cgi,
-		Routes:   "[[routes]]\npath = \"/items/**\"\nupstream = \"cgi\"\n\n[[routes]]\npath = \"/**\"\nupstream = \"app\"\n",
-	}.String())
-	c := browser(t)
-	loginThrough(t, c, gw, "alice")
-	ck := sessionCookie(t, c, gw)
+	gw, ck := frameworkGateway(t, "cgi", startCGI(t), false)
 	const form = "application/x-www-form-urlencoded"
 	for _, tc := range []struct {
 		method, query, ctype, body string

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"testing"
 	"unicode/utf16"
-
-	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
 // utf16LE is s in UTF-16, little-endian, as a client that names
@@ -30,19 +28,7 @@ func utf16LE(s string) string {
 // body in a charset that is not ASCII-compatible is a 400, as a form is.
 func TestExpressReadsBodyAsDecoded(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
-	express := "[[upstreams]]\nname = \"express\"\nurl = \"" + startExpress(t) + "\"\n"
-	gw := startGateway(t, pickAddrs(t), tomlConfig{
-		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream: newUpstream(t).URL,
-		Extra:    express,
-		Routes: "[[routes]]\npath = \"/items/**\"\nmethods = [\"DELETE\"]\nallow_groups = [\"writers\"]\n" +
-			"upstream = \"express\"\n\n[[routes]]\npath = \"/items/**\"\nupstream = \"express\"\n\n" +
-			"[[routes]]\npath = \"/**\"\nupstream = \"app\"\n",
-	}.String())
-	c := browser(t)
-	loginThrough(t, c, gw, "alice")
-	ck := sessionCookie(t, c, gw)
+	gw, ck := frameworkGateway(t, "express", startExpress(t), true)
 	const bom, form, js = "\uFEFF", "application/x-www-form-urlencoded", "application/json"
 	for _, tc := range []struct {
 		method, ctype, body string

@@ -4,42 +4,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/portcullis/portcullis/internal/oidctest"
-	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // startExpress runs e2e/testdata/express/app.js, an Express application
-// with method-override as its README sets it up, until the test ends, and
-// returns its URL. Its node_modules come from `npm ci` there (scripts/test.sh).
-func startExpress(tb testing.TB) string {
-	tb.Helper()
-	node := testenv.LookPath(tb, "node")
-	dir, err := filepath.Abs(filepath.Join("testdata", "express"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "method-override")); err != nil {
-		msg := "express: not installed; run `npm ci` in " + dir
-		if testenv.Required() {
-			tb.Fatal(msg + " (PORTCULLIS_REQUIRE_TOOLS=1)")
-		}
-		tb.Skip(msg)
-	}
-	addr := testenv.Addr(testenv.FreePort(tb))
-	_, port, _ := strings.Cut(addr, ":")
-	cmd := exec.Command(node, "app.js", port)
-	cmd.Dir = dir
-	p := testenv.Start(tb, cmd)
-	testenv.WaitTCP(tb, addr, 10*time.Second, p)
-	return "http://" + addr
-}
+// with method-override as its README sets it up.
+func startExpress(tb testing.TB) string { return startNodeApp(tb, "express", "method-override") }
 
 // appBelief is what an application (Express, Rack, CGI.pm) says it acted on.
 type appBelief struct {
@@ -96,19 +67,7 @@ func askApp(t *testing.T, method, url, ctype, body string, ck *http.Cookie) (int
 // the brackets: a 403 and a 400; other indexed fields still pass.
 func TestExpressActsOnWhatWasDecided(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
-	express := "[[upstreams]]\nname = \"express\"\nurl = \"" + startExpress(t) + "\"\n"
-	gw := startGateway(t, pickAddrs(t), tomlConfig{
-		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream: newUpstream(t).URL, // the sign-in lands here
-		Extra:    express,
-		Routes: "[[routes]]\npath = \"/items/**\"\nmethods = [\"DELETE\"]\nallow_groups = [\"writers\"]\n" +
-			"upstream = \"express\"\n\n[[routes]]\npath = \"/items/**\"\nupstream = \"express\"\n\n" +
-			"[[routes]]\npath = \"/**\"\nupstream = \"app\"\n",
-	}.String())
-	c := browser(t)
-	loginThrough(t, c, gw, "alice")
-	ck := sessionCookie(t, c, gw)
+	gw, ck := frameworkGateway(t, "express", startExpress(t), true)
 	for _, form := range []string{"a=1", "tags[0]=a&tags[1]=b", "access[0]=x"} {
 		code, got := postForm(t, gw.URL+"/items/1", form, ck)
 		if code != http.StatusOK || got.Method != http.MethodPost {

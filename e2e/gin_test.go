@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portcullis/portcullis/internal/oidctest"
 	"github.com/portcullis/portcullis/internal/testenv"
 )
 
@@ -37,23 +36,6 @@ func startGoApp(tb testing.TB, name string) string {
 	return "http://" + addr
 }
 
-// goAppGateway starts a gateway in front of the Go application name, on
-// /items/**, signs alice in and returns it with her session cookie.
-func goAppGateway(t *testing.T, name string) (*gateway, *http.Cookie) {
-	p := oidctest.New(t, oidctest.Options{})
-	app := "[[upstreams]]\nname = \"" + name + "\"\nurl = \"" + startGoApp(t, name) + "\"\n"
-	gw := startGateway(t, pickAddrs(t), tomlConfig{
-		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream: newUpstream(t).URL,
-		Extra:    app,
-		Routes: "[[routes]]\npath = \"/items/**\"\nupstream = \"" + name + "\"\n\n" +
-			"[[routes]]\npath = \"/**\"\nupstream = \"app\"\n",
-	}.String())
-	c := browser(t)
-	loginThrough(t, c, gw, "alice")
-	return gw, sessionCookie(t, c, gw)
-}
-
 // TestGinBindsWhatWasDecided puts a real gin application behind the
 // gateway. Its c.ShouldBind fills a struct from a JSON body with Go's
 // encoding/json, which matches member names to a field's in any case as
@@ -63,7 +45,7 @@ func goAppGateway(t *testing.T, name string) (*gateway, *http.Cookie) {
 // and let it through; it now reads those letters as s and k (400).
 func TestGinBindsWhatWasDecided(t *testing.T) {
 	t.Parallel()
-	gw, ck := goAppGateway(t, "gin")
+	gw, ck := frameworkGateway(t, "gin", startGoApp(t, "gin"), false)
 	for _, tc := range []struct {
 		method, body string
 		want         int

@@ -2,42 +2,8 @@ package e2e
 
 import (
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
-	"time"
-
-	"github.com/portcullis/portcullis/internal/oidctest"
-	"github.com/portcullis/portcullis/internal/testenv"
 )
-
-// startKoa runs e2e/testdata/koa/app.js, a Koa application with
-// koa-bodyparser, until the test ends, and returns its URL. Its
-// node_modules come from `npm ci` there (scripts/test.sh).
-func startKoa(tb testing.TB) string {
-	tb.Helper()
-	node := testenv.LookPath(tb, "node")
-	dir, err := filepath.Abs(filepath.Join("testdata", "koa"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "koa-bodyparser")); err != nil {
-		msg := "koa: not installed; run `npm ci` in " + dir
-		if testenv.Required() {
-			tb.Fatal(msg + " (PORTCULLIS_REQUIRE_TOOLS=1)")
-		}
-		tb.Skip(msg)
-	}
-	addr := testenv.Addr(testenv.FreePort(tb))
-	_, port, _ := strings.Cut(addr, ":")
-	cmd := exec.Command(node, "app.js", port)
-	cmd.Dir = dir
-	p := testenv.Start(tb, cmd)
-	testenv.WaitTCP(tb, addr, 10*time.Second, p)
-	return "http://" + addr
-}
 
 // TestKoaParsesWhatWasDecided puts a real Koa application behind the
 // gateway. koa-bodyparser parses forms with co-body, which turns on qs's
@@ -50,18 +16,7 @@ func startKoa(tb testing.TB) string {
 // did not read: its access_token passed; it is now read as JSON.
 func TestKoaParsesWhatWasDecided(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
-	koa := "[[upstreams]]\nname = \"koa\"\nurl = \"" + startKoa(t) + "\"\n"
-	gw := startGateway(t, pickAddrs(t), tomlConfig{
-		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream: newUpstream(t).URL,
-		Extra:    koa,
-		Routes: "[[routes]]\npath = \"/items/**\"\nupstream = \"koa\"\n\n" +
-			"[[routes]]\npath = \"/**\"\nupstream = \"app\"\n",
-	}.String())
-	c := browser(t)
-	loginThrough(t, c, gw, "alice")
-	ck := sessionCookie(t, c, gw)
+	gw, ck := frameworkGateway(t, "koa", startNodeApp(t, "koa", "koa-bodyparser"), false)
 	const form, csp = "application/x-www-form-urlencoded", "application/csp-report"
 	for _, tc := range []struct {
 		method, ctype, body string

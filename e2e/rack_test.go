@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portcullis/portcullis/internal/oidctest"
 	"github.com/portcullis/portcullis/internal/testenv"
 )
 
@@ -35,19 +34,7 @@ func startRack(tb testing.TB) string {
 // and a form's _method is still decided.
 func TestRackActsOnWhatWasDecided(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
-	rack := "[[upstreams]]\nname = \"rack\"\nurl = \"" + startRack(t) + "\"\n"
-	gw := startGateway(t, pickAddrs(t), tomlConfig{
-		Provider: oidcProvider(p.Issuer, p.ClientID, p.ClientSecret),
-		Upstream: newUpstream(t).URL, // the sign-in lands here
-		Extra:    rack,
-		Routes: "[[routes]]\npath = \"/items/**\"\nmethods = [\"DELETE\"]\nallow_groups = [\"writers\"]\n" +
-			"upstream = \"rack\"\n\n[[routes]]\npath = \"/items/**\"\nupstream = \"rack\"\n\n" +
-			"[[routes]]\npath = \"/**\"\nupstream = \"app\"\n",
-	}.String())
-	c := browser(t)
-	loginThrough(t, c, gw, "alice")
-	ck := sessionCookie(t, c, gw)
+	gw, ck := frameworkGateway(t, "rack", startRack(t), true)
 	for _, tc := range []struct {
 		query, form string
 		want        int
