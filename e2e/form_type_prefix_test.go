@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
 // TestFormTypePrefixDecided: classic ASP.NET fills Request.Form, where
@@ -18,14 +16,8 @@ import (
 // signed-in body's access_token reached the application.
 func TestFormTypePrefixDecided(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
 	up := newUpstream(t)
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "",
-		"[[routes]]\npath = \"/items/**\"\nmethods = [\"DELETE\"]\nallow_groups = [\"writers\"]\n\n"+
-			"[[routes]]\npath = \"/**\"\n"))
-	c := browser(t)
-	loginThrough(t, c, gw, "alice")
-	ck := sessionCookie(t, c, gw)
+	gw, ck := frameworkGateway(t, "items", up.URL, true)
 	for _, tc := range []struct {
 		ctype, body string
 		want        int

@@ -45,7 +45,8 @@ func startNodeApp(tb testing.TB, name, module string) string {
 }
 
 // frameworkGateway starts a gateway that sends /items/** to the
-// application at appURL (upstream name), signs alice in and returns it
+// application at appURL (upstream name: a framework, or a recording
+// upstream whose requests a test counts), signs alice in and returns it
 // with her session cookie. With writersDelete, a DELETE there is for the
 // group writers only, which alice is not in: a POST the framework
 // dispatches as a DELETE must be decided as one.

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/portcullis/portcullis/internal/oidctest"
 )
 
 // TestMethodOverrideParameterDecided: ASP.NET MVC reads a POST's method
@@ -17,14 +15,8 @@ import (
 // forwarded. It is decided as both methods, as _method is: a 403.
 func TestMethodOverrideParameterDecided(t *testing.T) {
 	t.Parallel()
-	p := oidctest.New(t, oidctest.Options{})
 	up := newUpstream(t)
-	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "",
-		"[[routes]]\npath = \"/items/**\"\nmethods = [\"DELETE\"]\nallow_groups = [\"writers\"]\n\n"+
-			"[[routes]]\npath = \"/**\"\n"))
-	c := browser(t)
-	loginThrough(t, c, gw, "alice")
-	ck := sessionCookie(t, c, gw)
+	gw, ck := frameworkGateway(t, "items", up.URL, true)
 	for _, tc := range []struct{ query, form string }{
 		{query: "_method=delete"},
 		{query: "X-HTTP-Method-Override=DELETE"},
