@@ -54,7 +54,11 @@ func concurrentBearers(u string, tokens []string) []busyResult {
 // one call.
 func TestIntrospectionNotAnAmplifier(t *testing.T) {
 	t.Parallel()
-	const slow = 6 * time.Second
+	// Long enough that a 503 queued behind the calls is told from one
+	// slowed by a loaded machine (6 s was not, beside a build: 6.4-7.8 s),
+	// and under the gateway's 10 s bound on a call (idp's
+	// introspectionTimeout), which the one-token case waits out.
+	const slow = 8 * time.Second
 	p := oidctest.New(t, oidctest.Options{SlowDelay: slow})
 	up := newUpstream(t)
 	gw := startGateway(t, pickAddrs(t), oidctestConfig(p, up.URL, "", `
